@@ -1,0 +1,52 @@
+# Shared helpers for tern's module CMakeLists.
+
+set(TERN_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wimplicit-fallthrough)
+if(TERN_WERROR)
+  list(APPEND TERN_WARNINGS -Werror)
+endif()
+
+set(TERN_MODULES "" CACHE INTERNAL "")
+
+# tern_add_module(<name> DEPS <targets...> [PUBLIC_LIBS <libs...>] [PRIVATE_LIBS <libs...>])
+# Builds every .cpp directly in the folder (sources next to their headers) into the static library
+# tern_<name>, aliased tern::<name>, installs its headers under include/tern/<name>.
+function(tern_add_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  file(GLOB_RECURSE hdrs CONFIGURE_DEPENDS RELATIVE ${CMAKE_CURRENT_SOURCE_DIR}
+       ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
+  add_library(tern_${name} STATIC ${srcs})
+  add_library(tern::${name} ALIAS tern_${name})
+  set_target_properties(tern_${name} PROPERTIES EXPORT_NAME ${name} OUTPUT_NAME tern_${name})
+  target_include_directories(tern_${name} PUBLIC
+    $<BUILD_INTERFACE:${TERN_BUILD_INCLUDE_DIR}>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_compile_options(tern_${name} PRIVATE ${TERN_WARNINGS})
+  target_compile_features(tern_${name} PUBLIC cxx_std_20)
+  target_link_libraries(tern_${name} PUBLIC ${ARG_DEPS} ${ARG_PUBLIC_LIBS} PRIVATE ${ARG_PRIVATE_LIBS})
+  foreach(h ${hdrs})
+    get_filename_component(dir ${h} DIRECTORY)
+    install(FILES ${h} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tern/${name}/${dir})
+  endforeach()
+  install(TARGETS tern_${name} EXPORT ternTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  set(TERN_MODULES ${TERN_MODULES} tern_${name} CACHE INTERNAL "")
+endfunction()
+
+# tern_add_test_suite(<folder> LIBS <targets...>): every tests/<folder>/*_test.cpp becomes one
+# doctest executable tern_<folder>_tests, each test case registered with ctest.
+function(tern_add_test_suite folder)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${folder}/*_test.cpp)
+  if(NOT srcs)
+    return()
+  endif()
+  set(exe tern_${folder}_tests)
+  add_executable(${exe} ${CMAKE_CURRENT_SOURCE_DIR}/doctest_main.cpp ${srcs})
+  target_include_directories(${exe} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_compile_options(${exe} PRIVATE ${TERN_WARNINGS})
+  target_link_libraries(${exe} PRIVATE ${ARG_LIBS} doctest::doctest)
+  target_compile_definitions(${exe} PRIVATE TERN_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    TERN_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  doctest_discover_tests(${exe} TEST_PREFIX "${folder}/" PROPERTIES TIMEOUT 300)
+endfunction()
