@@ -43,7 +43,7 @@ function(tern_add_test_suite folder)
   endif()
   set(exe tern_${folder}_tests)
   add_executable(${exe} ${CMAKE_CURRENT_SOURCE_DIR}/doctest_main.cpp ${srcs})
-  target_include_directories(${exe} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_include_directories(${exe} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})  # "support/..." helpers
   target_compile_options(${exe} PRIVATE ${TERN_WARNINGS})
   target_link_libraries(${exe} PRIVATE ${ARG_LIBS} doctest::doctest)
   target_compile_definitions(${exe} PRIVATE TERN_SOURCE_DIR="${CMAKE_SOURCE_DIR}"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (after scripts/install-deps.sh):
+#   1. Release build with GCC, warnings as errors; every ctest test; a smoke run of every benchmark.
+#   2. ASan + UBSan build with Clang, warnings as errors, libFuzzer targets included; every ctest test.
+#   3. Each libFuzzer target for a bounded time (TERN_FUZZ_SECONDS in total, default 60).
+# Build directories: out/release and out/asan (reused when present). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=${TERN_JOBS:-$(nproc)}
+FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-60}
+passed=0
+failed=0
+
+run_ctest() {  # dir label
+  local log
+  log=$(mktemp)
+  set +e
+  ctest --test-dir "$1" -j "$JOBS" --output-on-failure --timeout 600 2>&1 | tee "$log" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed'
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local line
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1 || true)
+  if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+    failed=$((failed + BASH_REMATCH[1]))
+    passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+  fi
+  rm -f "$log"
+  if [ "$rc" -ne 0 ]; then
+    echo "check: $2 tests failed"
+    echo "$passed passed, $failed failed"
+    exit 1
+  fi
+}
+
+export TERN_REQUIRE_INTEROP=1
+echo "== [1/3] Release build (GCC) =="
+cmake -S . -B out/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
+  -DCMAKE_C_COMPILER=gcc -DTERN_WERROR=ON -DTERN_BUILD_BENCH=ON >/dev/null
+cmake --build out/release -j "$JOBS"
+run_ctest out/release release
+echo "== benchmark smoke run =="
+for b in out/release/bench/tern_*_bench; do
+  [ -x "$b" ] || continue
+  timeout 120 "$b" --benchmark_min_time=0.001 >/dev/null 2>&1 || { echo "benchmark $b failed"; exit 1; }
+  echo "ok $(basename "$b")"
+done
+
+echo "== [2/3] ASan + UBSan build (Clang) with libFuzzer targets =="
+cmake -S . -B out/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_C_COMPILER=clang -DTERN_WERROR=ON -DTERN_SANITIZE=ON -DTERN_BUILD_FUZZ=ON \
+  -DTERN_BUILD_BENCH=OFF >/dev/null
+cmake --build out/asan -j "$JOBS"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_ctest out/asan asan
+
+echo "== [3/3] fuzzing (${FUZZ_SECONDS}s in total) =="
+mapfile -t fuzzers < <(ls out/asan/fuzz/tern_*_fuzz 2>/dev/null || true)
+if [ ${#fuzzers[@]} -gt 0 ]; then
+  per=$((FUZZ_SECONDS / ${#fuzzers[@]}))
+  [ "$per" -ge 3 ] || per=3
+  for f in "${fuzzers[@]}"; do
+    name=$(basename "$f" | sed -e 's/^tern_//' -e 's/_fuzz$//')
+    corpus=$(mktemp -d)
+    seeds="$ROOT/fuzz/corpus/$name"
+    [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/ 2>/dev/null || true
+    if ! "$f" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+        -artifact_prefix="out/asan/fuzz/${name}-" "$corpus" >"out/asan/fuzz/${name}.log" 2>&1; then
+      tail -40 "out/asan/fuzz/${name}.log"
+      echo "check: fuzzer $name found a failure"
+      echo "$passed passed, $((failed + 1)) failed"
+      exit 1
+    fi
+    echo "ok fuzz $name: $(grep -Eo '#[0-9]+ +DONE.*' "out/asan/fuzz/${name}.log" | tail -1 || echo done)"
+    passed=$((passed + 1))
+    rm -rf "$corpus"
+  done
+fi
+
+echo "check: all stages passed"
+echo "$passed passed, $failed failed"
