@@ -49,11 +49,21 @@ Status scan_extensions(std::span<const uint8_t> data, size_t begin, size_t end, 
 }  // namespace
 
 Result<RtpHeader> RtpHeader::parse(std::span<const uint8_t> p) {
+  RtpHeader h;
+  if (Status s = parse_into(p, h); !s) return Error{s.error()};
+  return h;
+}
+
+Status RtpHeader::parse_into(std::span<const uint8_t> p, RtpHeader& h) {
   if (p.size() < kFixedHeaderSize) return Error{"rtp: shorter than 12 bytes"};
   if (p.size() > kMaxRtpPacketSize) return Error{"rtp: larger than 65535 bytes"};
   const uint8_t b0 = p[0];
   if ((b0 >> 6) != 2) return Error{"rtp: version is not 2"};
-  RtpHeader h;
+  h.extension_profile = 0;
+  h.extension_offset = 0;
+  h.extension_size = 0;
+  h.num_extensions = 0;
+  h.extensions_dropped = false;
   const bool has_padding = (b0 & 0x20) != 0;
   h.has_extension = (b0 & 0x10) != 0;
   h.csrc_count = b0 & 0x0F;
@@ -74,9 +84,9 @@ Result<RtpHeader> RtpHeader::parse(std::span<const uint8_t> p) {
     h.extension_offset = static_cast<uint16_t>(pos);
     h.extension_size = static_cast<uint16_t>(ext_bytes);
     if (h.extension_profile == kOneByteExtensionProfile) {
-      if (Status s = scan_extensions(p, pos, pos + ext_bytes, true, h); !s) return Error{s.error()};
+      if (Status s = scan_extensions(p, pos, pos + ext_bytes, true, h); !s) return s;
     } else if ((h.extension_profile & 0xFFF0) == kTwoByteExtensionProfile) {
-      if (Status s = scan_extensions(p, pos, pos + ext_bytes, false, h); !s) return Error{s.error()};
+      if (Status s = scan_extensions(p, pos, pos + ext_bytes, false, h); !s) return s;
     }
     pos += ext_bytes;
   }
@@ -90,7 +100,7 @@ Result<RtpHeader> RtpHeader::parse(std::span<const uint8_t> p) {
   }
   h.padding_size = static_cast<uint8_t>(padding);
   h.payload_size = static_cast<uint16_t>(p.size() - pos - padding);
-  return h;
+  return Status::Ok();
 }
 
 const ExtensionSlot* RtpHeader::find_extension(uint8_t id) const {
@@ -101,9 +111,15 @@ const ExtensionSlot* RtpHeader::find_extension(uint8_t id) const {
 }
 
 Result<RtpPacketView> RtpPacketView::parse(std::span<const uint8_t> packet) {
-  auto h = RtpHeader::parse(packet);
-  if (!h) return Error{h.error()};
-  return RtpPacketView(packet, *h);
+  RtpPacketView v;
+  if (Status s = v.reset(packet); !s) return Error{s.error()};
+  return v;
+}
+
+Status RtpPacketView::reset(std::span<const uint8_t> packet) {
+  Status s = RtpHeader::parse_into(packet, header_);
+  data_ = s.ok() ? packet : std::span<const uint8_t>();
+  return s;
 }
 
 uint32_t RtpPacketView::csrc(size_t i) const {
@@ -118,9 +134,9 @@ std::optional<std::span<const uint8_t>> RtpPacketView::extension(uint8_t id) con
 }
 
 Result<RtpPacket> RtpPacket::parse(std::vector<uint8_t> bytes) {
-  auto h = RtpHeader::parse(bytes);
-  if (!h) return Error{h.error()};
-  return RtpPacket(std::move(bytes), *h);
+  RtpHeader h;
+  if (Status s = RtpHeader::parse_into(bytes, h); !s) return Error{s.error()};
+  return RtpPacket(std::move(bytes), h);
 }
 
 void RtpPacket::set_sequence_number(uint16_t seq) {

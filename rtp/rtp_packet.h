@@ -69,6 +69,8 @@ struct RtpHeader {
   // Parses and validates the whole header, the extension block and the padding. Errors name the
   // first problem found: "rtp: shorter than 12 bytes", "rtp: version is not 2", ...
   static Result<RtpHeader> parse(std::span<const uint8_t> packet);
+  // The same, filling `out` in place (no copy of the header on the hot path).
+  static Status parse_into(std::span<const uint8_t> packet, RtpHeader& out);
 
   // True for the one-byte (0xBEDE) or two-byte (0x100X) RFC 8285 profiles.
   bool rfc8285_extensions() const {
@@ -83,6 +85,9 @@ class RtpPacketView {
  public:
   static Result<RtpPacketView> parse(std::span<const uint8_t> packet);
   RtpPacketView(std::span<const uint8_t> data, const RtpHeader& header) : data_(data), header_(header) {}
+  RtpPacketView() = default;
+  // Parses into this view in place; on failure the view is left empty.
+  Status reset(std::span<const uint8_t> packet);
 
   const RtpHeader& header() const { return header_; }
   bool marker() const { return header_.marker; }
