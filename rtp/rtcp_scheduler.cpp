@@ -94,6 +94,7 @@ bool RtcpScheduler::due(Timestamp now, bool feedback_pending) {
   if (send_pending_) return true;
   if (early_scheduled_ && now >= te_ && te_ < tn_) {
     send_pending_ = true;
+    pending_early_ = true;
     return true;
   }
   if (now < tn_) return false;
@@ -114,6 +115,7 @@ bool RtcpScheduler::due(Timestamp now, bool feedback_pending) {
     }
   }
   send_pending_ = true;
+  pending_early_ = false;
   return true;
 }
 
@@ -121,6 +123,7 @@ void RtcpScheduler::on_sent(Timestamp now, DataSize compound_size, bool early) {
   // RFC 3550 6.3.3: avg_rtcp_size = 1/16 * packet_size + 15/16 * avg_rtcp_size.
   avg_rtcp_size_ = compound_size * (1.0 / 16.0) + avg_rtcp_size_ * (15.0 / 16.0);
   send_pending_ = false;
+  pending_early_ = false;
   early_scheduled_ = false;
   if (!started_) start(now);
   if (early) {

@@ -75,6 +75,10 @@ class RtcpScheduler {
   // One randomised interval draw, as used for scheduling.
   TimeDelta draw_interval();
 
+  // After due() returned true: whether the packet to send is an AVPF early one (minimal compound
+  // with feedback) rather than a regular report. Pass it on to on_sent().
+  bool pending_is_early() const { return send_pending_ && pending_early_; }
+
   DataSize avg_rtcp_size() const { return avg_rtcp_size_; }
   bool allow_early() const { return allow_early_; }
   size_t members() const { return members_; }
@@ -99,6 +103,7 @@ class RtcpScheduler {
   bool early_scheduled_ = false;
   Timestamp te_;  // scheduled early transmission
   bool send_pending_ = false;  // due() said yes, on_sent() not yet called
+  bool pending_early_ = false;
   Timestamp last_regular_sent_ = Timestamp::MinusInfinity();
   int64_t suppressed_ = 0;
 };
