@@ -1,0 +1,48 @@
+#include "tern/netsim/delivery_trace.h"
+
+#include "tern/netsim/trace_lines.h"
+
+namespace tern::netsim {
+
+Result<DeliveryTrace> DeliveryTrace::Create(std::vector<TimeDelta> opportunities) {
+  if (opportunities.empty()) return Error{"delivery trace has no opportunities"};
+  if (opportunities.size() > kMaxOpportunities) return Error{"delivery trace has too many opportunities"};
+  for (size_t i = 0; i < opportunities.size(); ++i) {
+    if (!opportunities[i].is_finite() || opportunities[i] < TimeDelta::Zero())
+      return Error{"delivery trace time negative or infinite"};
+    if (i > 0 && opportunities[i] < opportunities[i - 1]) return Error{"delivery trace times decreasing"};
+  }
+  if (opportunities.back() <= TimeDelta::Zero()) return Error{"delivery trace period must be positive"};
+  return DeliveryTrace(std::move(opportunities));
+}
+
+Result<DeliveryTrace> DeliveryTrace::Parse(std::string_view text, size_t* error_line) {
+  using namespace trace_internal;
+  std::vector<TimeDelta> opportunities;
+  LineWalker lines(text);
+  auto fail = [&](const char* reason) -> Result<DeliveryTrace> {
+    if (error_line) *error_line = lines.line_number();
+    return Error{reason};
+  };
+  while (auto line = lines.next()) {
+    std::string_view rest = *line;
+    if (rest.empty()) continue;
+    const auto ms = parse_int(take_token(rest));
+    if (!ms) return fail("delivery trace: bad time (want integer ms)");
+    if (!rest.empty()) return fail("delivery trace: extra fields on line");
+    if (*ms > 1'000'000'000'000) return fail("delivery trace: time too large");
+    const TimeDelta t = TimeDelta::Millis(*ms);
+    if (!opportunities.empty() && t < opportunities.back()) return fail("delivery trace times decreasing");
+    if (opportunities.size() >= kMaxOpportunities) return fail("delivery trace has too many opportunities");
+    opportunities.push_back(t);
+  }
+  if (opportunities.empty()) return fail("delivery trace has no opportunities");
+  if (opportunities.back() <= TimeDelta::Zero()) return fail("delivery trace period must be positive");
+  return Create(std::move(opportunities));
+}
+
+DataRate DeliveryTrace::average_rate() const {
+  return (kOpportunitySize * static_cast<int64_t>(opportunities_.size())) / period();
+}
+
+}  // namespace tern::netsim

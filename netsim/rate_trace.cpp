@@ -1,0 +1,61 @@
+#include "tern/netsim/rate_trace.h"
+
+#include <algorithm>
+
+#include "tern/netsim/trace_lines.h"
+
+namespace tern::netsim {
+
+Result<RateTrace> RateTrace::Create(std::vector<Point> points) {
+  if (points.empty()) return Error{"rate trace has no points"};
+  if (points.size() > kMaxPoints) return Error{"rate trace has too many points"};
+  for (size_t i = 0; i < points.size(); ++i) {
+    if (!points[i].offset.is_finite() || points[i].offset < TimeDelta::Zero())
+      return Error{"rate trace offset negative or infinite"};
+    if (!points[i].rate.is_finite() || points[i].rate < DataRate::Zero())
+      return Error{"rate trace capacity negative or infinite"};
+    if (i > 0 && points[i].offset <= points[i - 1].offset) return Error{"rate trace times not increasing"};
+  }
+  return RateTrace(std::move(points));
+}
+
+Result<RateTrace> RateTrace::Parse(std::string_view text, size_t* error_line) {
+  using namespace trace_internal;
+  std::vector<Point> points;
+  LineWalker lines(text);
+  auto fail = [&](const char* reason) -> Result<RateTrace> {
+    if (error_line) *error_line = lines.line_number();
+    return Error{reason};
+  };
+  while (auto line = lines.next()) {
+    std::string_view rest = *line;
+    if (rest.empty()) continue;
+    const auto time_ms = parse_int(take_token(rest));
+    if (!time_ms) return fail("rate trace: bad time (want integer ms)");
+    if (*time_ms > 1'000'000'000'000) return fail("rate trace: time too large");
+    const auto kbps = parse_decimal(take_token(rest));
+    if (!kbps) return fail("rate trace: bad capacity (want decimal kbps)");
+    if (!rest.empty()) return fail("rate trace: extra fields on line");
+    const TimeDelta offset = TimeDelta::Millis(*time_ms);
+    if (!points.empty() && offset <= points.back().offset) return fail("rate trace times not increasing");
+    if (points.size() >= kMaxPoints) return fail("rate trace has too many points");
+    points.push_back({offset, DataRate::KilobitsPerSecF(*kbps)});
+  }
+  if (points.empty()) return fail("rate trace has no points");
+  return Create(std::move(points));
+}
+
+size_t RateTrace::index_at(TimeDelta offset) const {
+  // First point strictly after offset; the one before it is in force.
+  const auto it = std::upper_bound(points_.begin(), points_.end(), offset,
+                                   [](TimeDelta t, const Point& p) { return t < p.offset; });
+  return it == points_.begin() ? 0 : static_cast<size_t>(it - points_.begin()) - 1;
+}
+
+DataRate RateTrace::rate_at(TimeDelta offset) const { return points_[index_at(offset)].rate; }
+
+TimeDelta RateTrace::segment_end(size_t i) const {
+  return i + 1 < points_.size() ? points_[i + 1].offset : TimeDelta::PlusInfinity();
+}
+
+}  // namespace tern::netsim
