@@ -16,7 +16,7 @@ run_ctest() {  # dir label
   local log
   log=$(mktemp)
   set +e
-  ctest --test-dir "$1" -j "$JOBS" --output-on-failure --timeout 600 2>&1 | tee "$log" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed'
+  ctest --test-dir "$1" -j "$JOBS" --output-on-failure --timeout 600 2>&1 | tee "$log" | grep -vE '^ *([0-9]+/[0-9]+ Test +#[0-9]+: .* Passed| +Start +[0-9]+:)'
   local rc=${PIPESTATUS[0]}
   set -e
   local line
@@ -72,7 +72,7 @@ if [ ${#fuzzers[@]} -gt 0 ]; then
       echo "$passed passed, $((failed + 1)) failed"
       exit 1
     fi
-    echo "ok fuzz $name: $(grep -Eo '#[0-9]+ +DONE.*' "out/asan/fuzz/${name}.log" | tail -1 || echo done)"
+    echo "ok fuzz $name: $(grep -Eo 'Done [0-9]+ runs.*' "out/asan/fuzz/${name}.log" | tail -1 || echo done)"
     passed=$((passed + 1))
     rm -rf "$corpus"
   done
