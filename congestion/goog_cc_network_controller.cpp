@@ -1,0 +1,227 @@
+#include "tern/congestion/goog_cc_network_controller.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace tern::congestion {
+
+LossReport LossReport::FromFractionLost(uint8_t fraction_lost, int64_t packets_expected,
+                                        Timestamp receive_time) {
+  LossReport r;
+  r.receive_time = receive_time;
+  r.packets_expected = std::max<int64_t>(packets_expected, 0);
+  r.packets_lost = (r.packets_expected * fraction_lost + 128) / 256;
+  return r;
+}
+
+namespace {
+
+GoogCcNetworkController::Config normalized(GoogCcNetworkController::Config c) {
+  c.start_rate = clamp(c.start_rate, c.min_rate, c.max_rate);
+  c.delay_based.rate_control.min_rate = c.min_rate;
+  c.delay_based.rate_control.max_rate = c.max_rate;
+  c.delay_based.rate_control.start_rate = c.start_rate;
+  c.loss_based.min_rate = c.min_rate;
+  c.loss_based.max_rate = c.max_rate;
+  return c;
+}
+
+}  // namespace
+
+Result<GoogCcNetworkController> GoogCcNetworkController::Create(Config config) {
+  if (config.min_rate <= DataRate::Zero()) return Error{"min_rate must be positive"};
+  if (config.max_rate < config.min_rate) return Error{"max_rate below min_rate"};
+  if (config.start_rate <= DataRate::Zero()) return Error{"start_rate must be positive"};
+  if (!(config.pacing_factor >= 1.0)) return Error{"pacing_factor below 1"};
+  return GoogCcNetworkController(config);
+}
+
+GoogCcNetworkController::GoogCcNetworkController(Config config)
+    : config_(normalized(config)),
+      delay_bwe_(config_.delay_based),
+      loss_bwe_(config_.loss_based),
+      acked_(config_.acknowledged),
+      probe_estimator_(config_.probe_estimator),
+      probe_controller_(config_.probe_controller),
+      alr_(config_.alr),
+      pushback_(config_.pushback) {}
+
+void GoogCcNetworkController::start(Timestamp now, NetworkControlUpdate& update) {
+  if (started_) return;
+  started_ = true;
+  delay_bwe_.set_start_bitrate(config_.start_rate, now);
+  loss_bwe_.set_bitrates(config_.start_rate, config_.min_rate, config_.max_rate, now);
+  alr_.set_estimated_bitrate(config_.start_rate);
+  auto probes = probe_controller_.set_bitrates(config_.min_rate, config_.start_rate,
+                                               config_.max_rate, now);
+  if (config_.enable_probing) add_probes(std::move(probes), update);
+}
+
+void GoogCcNetworkController::add_probes(std::vector<ProbeClusterConfig> probes,
+                                         NetworkControlUpdate& update) {
+  if (!config_.enable_probing) return;
+  for (auto& p : probes) {
+    probe_estimator_.on_probe_cluster(p);
+    update.probe_cluster_configs.push_back(p);
+  }
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_network_availability(bool available,
+                                                                      Timestamp now) {
+  NetworkControlUpdate update;
+  network_available_ = available;
+  start(now, update);
+  add_probes(probe_controller_.on_network_availability(available, now), update);
+  last_target_ = DataRate::MinusInfinity();  // force a fresh report
+  maybe_trigger_network_changed(now, update);
+  return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_process_interval(Timestamp now) {
+  NetworkControlUpdate update;
+  start(now, update);
+  loss_bwe_.update_estimate(now);
+  add_probes(probe_controller_.process(now), update);
+  maybe_trigger_network_changed(now, update);
+  return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_sent_packet(const SentPacketInfo& sent) {
+  NetworkControlUpdate update;
+  alr_.on_bytes_sent(sent.size, sent.send_time);
+  in_flight_ += sent.size;
+  pushback_.set_data_in_flight(in_flight_);
+  return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_rtt(TimeDelta rtt, Timestamp now) {
+  NetworkControlUpdate update;
+  if (rtt <= TimeDelta::Zero() || rtt.is_infinite()) return update;
+  delay_bwe_.on_rtt(rtt);
+  loss_bwe_.update_rtt(rtt);
+  maybe_trigger_network_changed(now, update);
+  return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_loss_report(const LossReport& report) {
+  NetworkControlUpdate update;
+  if (seen_transport_feedback_ && !config_.use_rr_loss_with_transport_feedback) return update;
+  loss_bwe_.update_packets_lost(report.packets_lost, report.packets_expected, report.receive_time);
+  maybe_trigger_network_changed(report.receive_time, update);
+  return update;
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_remote_bitrate_report(DataRate bitrate,
+                                                                       Timestamp now) {
+  NetworkControlUpdate update;
+  loss_bwe_.update_receiver_limit(bitrate, now);
+  maybe_trigger_network_changed(now, update);
+  return update;
+}
+
+void GoogCcNetworkController::update_congestion_window() {
+  if (!config_.enable_congestion_window || feedback_min_rtts_.empty()) return;
+  const TimeDelta rtt = *std::min_element(feedback_min_rtts_.begin(), feedback_min_rtts_.end());
+  const DataSize window =
+      max((rtt + config_.congestion_window_queue) * loss_bwe_.target(), config_.min_congestion_window);
+  pushback_.set_window(window);
+}
+
+NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
+    const TransportPacketsFeedback& feedback) {
+  NetworkControlUpdate update;
+  if (feedback.packets.empty()) return update;
+  const Timestamp now = feedback.feedback_time;
+  start(now, update);
+  seen_transport_feedback_ = true;
+  in_flight_ = feedback.data_in_flight;
+  pushback_.set_data_in_flight(in_flight_);
+
+  // Feedback RTT (includes the receiver's batching delay): the smallest in this report.
+  TimeDelta min_rtt = TimeDelta::PlusInfinity();
+  int64_t lost = 0;
+  for (const auto& p : feedback.packets) {
+    if (p.is_received()) {
+      min_rtt = min(min_rtt, now - p.sent.send_time);
+    } else {
+      ++lost;
+    }
+  }
+  if (min_rtt.is_finite() && min_rtt >= TimeDelta::Zero()) {
+    feedback_min_rtts_.push_back(min_rtt);
+    if (feedback_min_rtts_.size() > 32) feedback_min_rtts_.pop_front();
+  }
+
+  // ALR bookkeeping: a just-ended ALR makes the acked-rate estimator expect a fast change.
+  const bool in_alr = alr_.alr_start_time().has_value();
+  probe_controller_.set_alr_start_time(alr_.alr_start_time());
+  if (was_in_alr_ && !in_alr && alr_.alr_end_time()) {
+    acked_.set_alr_ended_time(*alr_.alr_end_time());
+    probe_controller_.set_alr_ended_time(*alr_.alr_end_time());
+  }
+  was_in_alr_ = in_alr;
+  acked_.set_in_alr(in_alr);
+  acked_.incoming_packet_feedback(feedback.packets);
+
+  for (const auto& p : feedback.packets) {
+    if (p.sent.is_probe() && p.is_received()) (void)probe_estimator_.handle_probe(p);
+  }
+  const std::optional<DataRate> probe = probe_estimator_.fetch_and_reset_last_estimate();
+
+  const DelayBasedBwe::Result result =
+      delay_bwe_.incoming_packet_feedback(feedback, acked_.bitrate(), probe, now);
+  loss_bwe_.update_packets_lost(lost, static_cast<int64_t>(feedback.packets.size()), now);
+  if (result.updated) {
+    if (result.probe) loss_bwe_.set_send_bitrate(result.target, now);
+    loss_bwe_.update_delay_based_limit(result.target, now);
+  }
+  if (result.recovered_from_overuse) {
+    add_probes(probe_controller_.request_probe(now), update);
+  }
+  update_congestion_window();
+  maybe_trigger_network_changed(now, update);
+  return update;
+}
+
+void GoogCcNetworkController::maybe_trigger_network_changed(Timestamp now,
+                                                            NetworkControlUpdate& update) {
+  if (!started_) return;
+  const DataRate target = network_available_ ? loss_bwe_.target() : DataRate::Zero();
+  const double loss = loss_bwe_.fraction_loss();
+  const TimeDelta rtt = loss_bwe_.rtt();
+
+  DataRate pushed = target;
+  if (config_.enable_congestion_window) pushed = pushback_.update_and_adjust(target);
+  if (!network_available_) pushed = DataRate::Zero();
+
+  if (target != last_target_) {
+    alr_.set_estimated_bitrate(target);
+    add_probes(probe_controller_.set_estimated_bitrate(target, now), update);
+  }
+
+  // Stable target: do not promise more than the link capacity estimate says is sustainable.
+  DataRate stable = pushed;
+  if (auto cap = delay_bwe_.rate_control().link_capacity().estimate()) stable = min(stable, *cap);
+
+  if (pushed != last_pushback_target_ || target != last_target_ || loss != last_loss_ ||
+      rtt != last_rtt_) {
+    update.target_rate = TargetTransferRate{now, pushed, stable, rtt, loss};
+  }
+  last_target_ = target;
+  last_pushback_target_ = pushed;
+  last_stable_target_ = stable;
+  last_loss_ = loss;
+  last_rtt_ = rtt;
+
+  // While the window is over-full, pace at the pushed-back rate itself: the network is not
+  // draining what we send, so bursting at 2.5x would only lengthen the queue.
+  const DataRate pacing = pushback_.congested() ? pushed : pushed * config_.pacing_factor;
+  if (pacing != last_pacing_rate_) {
+    update.pacer_config = PacingConfig{pacing, min(config_.max_padding_rate, pushed)};
+    last_pacing_rate_ = pacing;
+  }
+  if (auto w = pushback_.window(); w && update.target_rate) update.congestion_window = *w;
+}
+
+}  // namespace tern::congestion

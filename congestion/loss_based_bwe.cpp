@@ -1,0 +1,96 @@
+#include "tern/congestion/loss_based_bwe.h"
+
+#include <algorithm>
+
+namespace tern::congestion {
+
+LossBasedBwe::LossBasedBwe(Config config) : config_(config) {
+  if (config_.max_rate < config_.min_rate) config_.max_rate = config_.min_rate;
+  current_ = clamp(current_, config_.min_rate, config_.max_rate);
+}
+
+void LossBasedBwe::set_bitrates(std::optional<DataRate> start, DataRate min_rate,
+                                DataRate max_rate, Timestamp now) {
+  config_.min_rate = min_rate;
+  config_.max_rate = max(max_rate, min_rate);
+  if (start) {
+    min_history_.clear();
+    update_target(*start, now);
+  } else {
+    update_target(current_, now);
+  }
+}
+
+void LossBasedBwe::set_send_bitrate(DataRate rate, Timestamp now) {
+  min_history_.clear();  // a probe result replaces the history the increase is based on
+  update_target(rate, now);
+}
+
+void LossBasedBwe::update_delay_based_limit(DataRate limit, Timestamp now) {
+  delay_based_limit_ = limit;
+  update_target(current_, now);
+}
+
+void LossBasedBwe::update_receiver_limit(DataRate limit, Timestamp now) {
+  receiver_limit_ = limit.is_zero() ? DataRate::PlusInfinity() : limit;
+  update_target(current_, now);
+}
+
+void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp now) {
+  last_loss_report_ = now;
+  if (expected <= 0) return;
+  lost_accum_ += std::clamp<int64_t>(lost, 0, expected);
+  expected_accum_ += expected;
+  if (expected_accum_ < config_.min_packets_per_loss_report) return;  // too few to judge
+  last_fraction_loss_ = static_cast<double>(lost_accum_) / static_cast<double>(expected_accum_);
+  lost_accum_ = 0;
+  expected_accum_ = 0;
+  has_decreased_since_loss_report_ = false;
+  update_estimate(now);
+}
+
+void LossBasedBwe::update_min_history(Timestamp now) {
+  // Keep the history a monotone deque of (time, rate) so front() is the minimum of the window.
+  while (!min_history_.empty() && now - min_history_.front().first + TimeDelta::Millis(1) >
+                                      config_.increase_interval) {
+    min_history_.pop_front();
+  }
+  while (!min_history_.empty() && current_ <= min_history_.back().second) min_history_.pop_back();
+  min_history_.emplace_back(now, current_);
+}
+
+void LossBasedBwe::update_estimate(Timestamp now) {
+  update_min_history(now);
+  if (last_loss_report_.is_minus_infinity()) {
+    update_target(current_, now);  // no loss information yet: only the caps apply
+    return;
+  }
+  if (now - last_loss_report_ > config_.loss_report_timeout) {
+    update_target(current_, now);
+    return;
+  }
+  const double loss = last_fraction_loss_;
+  if (current_ < config_.bitrate_threshold || loss <= config_.low_loss_threshold) {
+    // Grow 8% a second from the lowest rate of the last second (the rule is applied each update,
+    // but the base only moves once per interval, so the growth is 8% per interval).
+    const DataRate base = min_history_.front().second;
+    update_target(base * config_.increase_factor + config_.increase_offset, now);
+  } else if (loss > config_.high_loss_threshold) {
+    if (!has_decreased_since_loss_report_ &&
+        now - last_decrease_ >= config_.decrease_interval + rtt_) {
+      last_decrease_ = now;
+      has_decreased_since_loss_report_ = true;
+      update_target(current_ * (1.0 - 0.5 * loss), now);
+    }
+  } else {
+    update_target(current_, now);  // 2-10%: hold
+  }
+}
+
+void LossBasedBwe::update_target(DataRate rate, Timestamp now) {
+  (void)now;
+  rate = min(rate, min(delay_based_limit_, receiver_limit_));
+  current_ = clamp(rate, config_.min_rate, config_.max_rate);
+}
+
+}  // namespace tern::congestion

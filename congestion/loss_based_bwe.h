@@ -1,0 +1,70 @@
+// Classic loss-based bandwidth estimation (draft-ietf-rmcat-gcc-02 section 6; libwebrtc's
+// SendSideBandwidthEstimation, "v1"): below 2% loss grow 8% (of the lowest rate in the last
+// second) per second, between 2% and 10% hold, above 10% cut to rate x (1 - 0.5 x loss), at most
+// once per RTT + 300 ms. The result is also capped by the delay-based and receiver (REMB) limits,
+// so this object holds the sender's final target.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <utility>
+
+#include "tern/core/units.h"
+
+namespace tern::congestion {
+
+class LossBasedBwe {
+ public:
+  struct Config {
+    DataRate min_rate = DataRate::KilobitsPerSec(5);
+    DataRate max_rate = DataRate::MegabitsPerSec(30);
+    double low_loss_threshold = 0.02;
+    double high_loss_threshold = 0.10;
+    double increase_factor = 1.08;
+    DataRate increase_offset = DataRate::BitsPerSec(1000);
+    TimeDelta increase_interval = TimeDelta::Seconds(1);  // min-rate history window
+    TimeDelta decrease_interval = TimeDelta::Millis(300);  // + rtt between decreases
+    int min_packets_per_loss_report = 20;   // loss fraction needs this many expected packets
+    TimeDelta loss_report_timeout = TimeDelta::Seconds(6);  // older loss info is not acted on
+    DataRate bitrate_threshold = DataRate::Zero();  // below this, always increase (no loss cut)
+  };
+
+  LossBasedBwe() : LossBasedBwe(Config{}) {}
+  explicit LossBasedBwe(Config config);
+
+  void set_bitrates(std::optional<DataRate> start, DataRate min_rate, DataRate max_rate,
+                    Timestamp now);
+  // Forces the target (e.g. to a probe result), subject to the caps.
+  void set_send_bitrate(DataRate rate, Timestamp now);
+  // Packets lost out of packets expected since the last report (RR or transport feedback).
+  void update_packets_lost(int64_t lost, int64_t expected, Timestamp now);
+  void update_rtt(TimeDelta rtt) { rtt_ = rtt; }
+  void update_delay_based_limit(DataRate limit, Timestamp now);
+  void update_receiver_limit(DataRate limit, Timestamp now);  // REMB
+  // Periodic step: applies the loss rules.
+  void update_estimate(Timestamp now);
+
+  DataRate target() const { return current_; }
+  double fraction_loss() const { return last_fraction_loss_; }
+  TimeDelta rtt() const { return rtt_; }
+  DataRate delay_based_limit() const { return delay_based_limit_; }
+
+ private:
+  void update_target(DataRate rate, Timestamp now);
+  void update_min_history(Timestamp now);
+
+  Config config_;
+  DataRate current_ = DataRate::KilobitsPerSec(300);
+  DataRate delay_based_limit_ = DataRate::PlusInfinity();
+  DataRate receiver_limit_ = DataRate::PlusInfinity();
+  TimeDelta rtt_ = TimeDelta::Millis(200);
+  int64_t lost_accum_ = 0;
+  int64_t expected_accum_ = 0;
+  double last_fraction_loss_ = 0;
+  bool has_decreased_since_loss_report_ = false;
+  Timestamp last_loss_report_ = Timestamp::MinusInfinity();
+  Timestamp last_decrease_ = Timestamp::MinusInfinity();
+  std::deque<std::pair<Timestamp, DataRate>> min_history_;  // increasing rates, bounded by time
+};
+
+}  // namespace tern::congestion

@@ -1,0 +1,173 @@
+#include "tern/congestion/pacer.h"
+
+#include <algorithm>
+
+namespace tern::congestion {
+
+Pacer::Pacer(Config config) : config_(config), pacing_rate_(config.initial_pacing_rate) {
+  if (config_.max_queue_packets == 0) config_.max_queue_packets = 1;
+  if (config_.max_packets_per_process == 0) config_.max_packets_per_process = 1;
+}
+
+void Pacer::set_pacing_rates(DataRate pacing_rate, DataRate padding_rate) {
+  pacing_rate_ = max(pacing_rate, DataRate::BitsPerSec(1));
+  padding_rate_ = max(padding_rate, DataRate::Zero());
+}
+
+void Pacer::create_probe_cluster(const ProbeClusterConfig& cluster) {
+  if (cluster.target_rate <= DataRate::Zero()) return;
+  if (probes_.size() >= 16) return;  // bounded; a controller never needs this many
+  probes_.push_back(ActiveProbe{cluster});
+}
+
+void Pacer::push(PacedPacket packet) {
+  enqueue_time_sum_us_ += static_cast<double>(packet.enqueue_time.us());
+  queue_size_ += packet.size;
+  ++queue_packets_;
+  queues_[static_cast<size_t>(packet.priority)].push_back(packet);
+}
+
+std::optional<PacedPacket> Pacer::pop_highest() {
+  for (auto& q : queues_) {
+    if (q.empty()) continue;
+    PacedPacket p = q.front();
+    q.pop_front();
+    enqueue_time_sum_us_ -= static_cast<double>(p.enqueue_time.us());
+    queue_size_ -= p.size;
+    --queue_packets_;
+    if (queue_packets_ == 0) enqueue_time_sum_us_ = 0;  // no drift
+    return p;
+  }
+  return std::nullopt;
+}
+
+std::optional<PacedPacket> Pacer::enqueue(PacedPacket packet, Timestamp now) {
+  packet.enqueue_time = now;
+  packet.probe_cluster_id = kNotAProbe;
+  if (static_cast<size_t>(packet.priority) >= kNumPacketPriorities) {
+    packet.priority = PacketPriority::kPadding;
+  }
+  if (last_process_.is_minus_infinity()) last_process_ = now;
+  auto fits = [&](size_t packets, DataSize size) {
+    return packets + 1 <= config_.max_queue_packets && size + packet.size <= config_.max_queue_size;
+  };
+  if (fits(queue_packets_, queue_size_)) {
+    push(packet);
+    return std::nullopt;
+  }
+  // Full: evict the newest packet of the lowest class below the new one, if that makes room.
+  for (size_t c = kNumPacketPriorities; c-- > static_cast<size_t>(packet.priority) + 1;) {
+    auto& q = queues_[c];
+    if (q.empty()) continue;
+    const PacedPacket victim = q.back();
+    if (!fits(queue_packets_ - 1, queue_size_ - victim.size)) break;
+    q.pop_back();
+    enqueue_time_sum_us_ -= static_cast<double>(victim.enqueue_time.us());
+    queue_size_ -= victim.size;
+    --queue_packets_;
+    push(packet);
+    return victim;
+  }
+  return packet;  // refused
+}
+
+TimeDelta Pacer::oldest_queue_time(Timestamp now) const {
+  Timestamp oldest = Timestamp::PlusInfinity();
+  for (const auto& q : queues_) {
+    if (!q.empty()) oldest = min(oldest, q.front().enqueue_time);
+  }
+  return oldest.is_finite() ? now - oldest : TimeDelta::Zero();
+}
+
+DataRate Pacer::current_pacing_rate(Timestamp now) const {
+  DataRate rate = pacing_rate_;
+  if (queue_packets_ > 0 && config_.queue_time_limit.is_finite()) {
+    const Timestamp avg_enqueue = Timestamp::Micros(static_cast<int64_t>(
+        enqueue_time_sum_us_ / static_cast<double>(queue_packets_)));
+    const TimeDelta avg_wait = max(now - avg_enqueue, TimeDelta::Zero());
+    const TimeDelta time_left = max(config_.queue_time_limit - avg_wait, TimeDelta::Millis(1));
+    rate = max(rate, queue_size_ / time_left);
+  }
+  return rate;
+}
+
+void Pacer::drain_debt(Timestamp now) {
+  if (last_process_.is_finite() && now > last_process_) {
+    const TimeDelta elapsed = now - last_process_;
+    media_debt_ = max(media_debt_ - current_pacing_rate(now) * elapsed, DataSize::Zero());
+    padding_debt_ = max(padding_debt_ - padding_rate_ * elapsed, DataSize::Zero());
+  }
+  if (last_process_.is_minus_infinity() || now > last_process_) last_process_ = now;
+}
+
+bool Pacer::probe_done(const ActiveProbe& p) const {
+  return p.packets_sent >= p.config.target_probe_count && p.sent >= p.config.min_bytes();
+}
+
+std::optional<Timestamp> Pacer::next_probe_time() const {
+  if (probes_.empty()) return std::nullopt;
+  const ActiveProbe& p = probes_.front();
+  if (p.start.is_minus_infinity()) return last_process_;
+  return p.start + p.sent / p.config.target_rate;
+}
+
+std::optional<Timestamp> Pacer::next_send_time() const {
+  std::optional<Timestamp> next = next_probe_time();
+  auto consider = [&](Timestamp t) { next = next ? min(*next, t) : t; };
+  if (queue_packets_ > 0) {
+    const DataRate rate = current_pacing_rate(last_process_);
+    consider(last_process_ + min(media_debt_ / rate, config_.max_process_interval));
+  } else if (padding_rate_ > DataRate::Zero() && last_process_.is_finite()) {
+    consider(last_process_ + max(media_debt_ / pacing_rate_, padding_debt_ / padding_rate_));
+  }
+  return next;
+}
+
+PacerOutput Pacer::process(Timestamp now) {
+  PacerOutput out;
+  drain_debt(now);
+  const DataSize media_cap = pacing_rate_ * config_.max_debt_time;
+  auto account = [&](DataSize size) {
+    media_debt_ = min(media_debt_ + size, max(media_cap, size));
+    padding_debt_ = min(padding_debt_ + size, max(padding_rate_ * config_.max_debt_time, size));
+  };
+  for (size_t i = 0; i < config_.max_packets_per_process; ++i) {
+    if (!probes_.empty()) {
+      ActiveProbe& p = probes_.front();
+      if (p.start.is_minus_infinity()) p.start = now;
+      if (p.start + p.sent / p.config.target_rate <= now) {
+        if (auto pkt = pop_highest()) {
+          pkt->probe_cluster_id = p.config.id;
+          p.sent += pkt->size;
+          account(pkt->size);
+          out.packets.push_back(*pkt);
+        } else {
+          const DataSize burst =
+              max(p.config.target_rate * config_.probe_burst_interval, DataSize::Bytes(50));
+          p.sent += burst;
+          account(burst);
+          out.padding.push_back(PaddingRequest{burst, p.config.id});
+        }
+        ++p.packets_sent;
+        if (probe_done(p)) probes_.pop_front();
+        continue;
+      }
+    }
+    if (queue_packets_ > 0) {
+      if (media_debt_ > DataSize::Zero()) break;
+      auto pkt = pop_highest();
+      account(pkt->size);
+      out.packets.push_back(*pkt);
+      continue;
+    }
+    if (padding_rate_ > DataRate::Zero() && media_debt_.is_zero() && padding_debt_.is_zero()) {
+      account(config_.padding_packet_size);
+      out.padding.push_back(PaddingRequest{config_.padding_packet_size, kNotAProbe});
+      continue;
+    }
+    break;
+  }
+  return out;
+}
+
+}  // namespace tern::congestion

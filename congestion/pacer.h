@@ -1,0 +1,117 @@
+// Packet pacer (libwebrtc's PacingController): spreads media out at a pacing rate (by default
+// 2.5 x the target) so bursts from the encoder do not build queues in the network, sends probe
+// clusters at their own rate, and pads when asked. Sans-I/O: the driver asks next_send_time(),
+// then calls process(now) and sends what it returns.
+//
+// The pacer never sees packet bytes: a PacedPacket is an opaque id plus size and priority.
+//
+// Queue: strict priority between classes (audio, retransmission, video, FEC, padding), FIFO within
+// a class. Bounded by Config::max_queue_packets and max_queue_size; when full, an incoming packet
+// evicts the newest packet of the lowest class strictly below its own, otherwise it is refused.
+// Queue-time limit: when the queue would take longer than `queue_time_limit` to drain at the
+// pacing rate, the rate is raised so it drains in time (delay is worse than a burst).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "tern/congestion/network_types.h"
+#include "tern/core/units.h"
+
+namespace tern::congestion {
+
+enum class PacketPriority : uint8_t { kAudio = 0, kRetransmission, kVideo, kFec, kPadding };
+inline constexpr size_t kNumPacketPriorities = 5;
+
+struct PacedPacket {
+  uint64_t id = 0;  // the caller's handle
+  DataSize size = DataSize::Zero();
+  PacketPriority priority = PacketPriority::kVideo;
+  Timestamp enqueue_time = Timestamp::MinusInfinity();
+  int probe_cluster_id = kNotAProbe;  // set by the pacer when the packet is sent as a probe
+};
+
+// Ask the caller to generate `size` bytes of padding now (for a probe or the padding rate).
+struct PaddingRequest {
+  DataSize size = DataSize::Zero();
+  int probe_cluster_id = kNotAProbe;
+};
+
+struct PacerOutput {
+  std::vector<PacedPacket> packets;  // in send order
+  std::vector<PaddingRequest> padding;
+};
+
+class Pacer {
+ public:
+  struct Config {
+    DataRate initial_pacing_rate = DataRate::KilobitsPerSec(750);
+    TimeDelta queue_time_limit = TimeDelta::Seconds(2);
+    size_t max_queue_packets = 10000;
+    DataSize max_queue_size = DataSize::Bytes(8 * 1000 * 1000);
+    TimeDelta max_debt_time = TimeDelta::Millis(500);  // media debt cap, in time at the rate
+    TimeDelta max_process_interval = TimeDelta::Millis(30);  // wake at least this often when busy
+    TimeDelta probe_burst_interval = TimeDelta::Millis(2);   // probe packets in ~2 ms bursts
+    DataSize padding_packet_size = DataSize::Bytes(224);
+    size_t max_packets_per_process = 1000;  // bounds one call
+  };
+
+  Pacer() : Pacer(Config{}) {}
+  explicit Pacer(Config config);
+
+  // Sets the media pacing rate and the padding rate (0 = no padding).
+  void set_pacing_rates(DataRate pacing_rate, DataRate padding_rate);
+  // Applies a PacingConfig from the congestion controller.
+  void set_pacing_config(const PacingConfig& config) {
+    set_pacing_rates(config.data_rate, config.padding_rate);
+  }
+  // Queues a cluster to be sent at its target rate, starting now.
+  void create_probe_cluster(const ProbeClusterConfig& cluster);
+
+  // Queues a packet (its enqueue_time is set to `now`). Returns the packet dropped to make room
+  // (the new one or an evicted lower-priority one), if the queue was full.
+  [[nodiscard]] std::optional<PacedPacket> enqueue(PacedPacket packet, Timestamp now);
+
+  // When process() should next be called; nullopt when idle with nothing to do.
+  std::optional<Timestamp> next_send_time() const;
+  // Releases every packet (and padding request) due by `now`.
+  [[nodiscard]] PacerOutput process(Timestamp now);
+
+  size_t queue_packets() const { return queue_packets_; }
+  DataSize queue_size() const { return queue_size_; }
+  // Oldest queued packet's wait, or zero.
+  TimeDelta oldest_queue_time(Timestamp now) const;
+  // Effective media rate, including the queue-time-limit boost.
+  DataRate current_pacing_rate(Timestamp now) const;
+  DataRate pacing_rate() const { return pacing_rate_; }
+
+ private:
+  struct ActiveProbe {
+    ProbeClusterConfig config;
+    Timestamp start = Timestamp::MinusInfinity();
+    DataSize sent = DataSize::Zero();
+    int packets_sent = 0;
+  };
+  std::optional<PacedPacket> pop_highest();
+  void push(PacedPacket packet);
+  void drain_debt(Timestamp now);
+  std::optional<Timestamp> next_probe_time() const;
+  bool probe_done(const ActiveProbe& p) const;
+
+  Config config_;
+  std::array<std::deque<PacedPacket>, kNumPacketPriorities> queues_;
+  size_t queue_packets_ = 0;
+  DataSize queue_size_ = DataSize::Zero();
+  double enqueue_time_sum_us_ = 0;  // for the average queue time
+  DataRate pacing_rate_;
+  DataRate padding_rate_ = DataRate::Zero();
+  DataSize media_debt_ = DataSize::Zero();
+  DataSize padding_debt_ = DataSize::Zero();
+  Timestamp last_process_ = Timestamp::MinusInfinity();
+  std::deque<ActiveProbe> probes_;
+};
+
+}  // namespace tern::congestion

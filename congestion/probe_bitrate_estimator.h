@@ -1,0 +1,59 @@
+// Estimates the bottleneck rate from the feedback of one probe cluster (libwebrtc's
+// ProbeBitrateEstimator): the rate is min(send rate, receive rate) over the cluster, accepted only
+// when at least 80% of the cluster's packets and bytes were reported and the intervals are sane.
+#pragma once
+
+#include <map>
+#include <optional>
+
+#include "tern/congestion/network_types.h"
+#include "tern/core/units.h"
+
+namespace tern::congestion {
+
+class ProbeBitrateEstimator {
+ public:
+  struct Config {
+    double min_received_fraction = 0.80;  // of probe count and of min bytes
+    TimeDelta max_interval = TimeDelta::Seconds(1);
+    double max_receive_send_ratio = 2.0;  // receive much faster than send: bogus timing
+    double min_receive_send_ratio = 0.90;  // below this the receive rate is discounted
+    double receive_discount = 0.95;
+    TimeDelta max_cluster_age = TimeDelta::Seconds(1);
+    size_t max_clusters = 16;
+  };
+
+  ProbeBitrateEstimator() : ProbeBitrateEstimator(Config{}) {}
+  explicit ProbeBitrateEstimator(Config config) : config_(config) {}
+
+  // Registers a cluster the pacer is sending so its size requirements are known. Unknown cluster
+  // ids fall back to 5 packets / 0 bytes.
+  void on_probe_cluster(const ProbeClusterConfig& cluster);
+
+  // Feeds one received probe packet; returns a rate estimate once the cluster is complete enough.
+  std::optional<DataRate> handle_probe(const PacketResult& packet);
+
+  // The last estimate produced since the previous fetch.
+  std::optional<DataRate> fetch_and_reset_last_estimate();
+
+ private:
+  struct Cluster {
+    int min_probes = 5;
+    DataSize min_bytes = DataSize::Zero();
+    int num_probes = 0;
+    Timestamp first_send = Timestamp::PlusInfinity();
+    Timestamp last_send = Timestamp::MinusInfinity();
+    Timestamp first_receive = Timestamp::PlusInfinity();
+    Timestamp last_receive = Timestamp::MinusInfinity();
+    DataSize size_last_send = DataSize::Zero();
+    DataSize size_first_receive = DataSize::Zero();
+    DataSize size_total = DataSize::Zero();
+    Timestamp created = Timestamp::MinusInfinity();
+  };
+
+  Config config_;
+  std::map<int, Cluster> clusters_;
+  std::optional<DataRate> last_estimate_;
+};
+
+}  // namespace tern::congestion

@@ -1,0 +1,77 @@
+// Decides when to probe for more bandwidth (libwebrtc's ProbeController): exponential start-up
+// probes at 3x and 6x the start rate; a further probe at 2x whenever a result reaches 70% of its
+// target; a probe back towards the old rate when ALR ends shortly after a large drop; and periodic
+// probes while application-limited so a stale estimate is refreshed. Output: cluster configs for
+// the pacer (and the ProbeBitrateEstimator).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "tern/congestion/network_types.h"
+#include "tern/core/units.h"
+
+namespace tern::congestion {
+
+class ProbeController {
+ public:
+  struct Config {
+    double first_exponential_probe_scale = 3.0;
+    double second_exponential_probe_scale = 6.0;
+    double further_exponential_probe_scale = 2.0;
+    double further_probe_threshold = 0.7;  // result / target needed to probe again
+    TimeDelta max_waiting_for_probe_result = TimeDelta::Seconds(1);
+    bool periodic_alr_probing = true;
+    TimeDelta alr_probing_interval = TimeDelta::Seconds(5);
+    double alr_probe_scale = 2.0;
+    TimeDelta alr_ended_timeout = TimeDelta::Seconds(3);
+    double large_drop_ratio = 0.66;  // estimate below this x previous = large drop
+    double probe_fraction_after_drop = 0.85;
+    TimeDelta drop_probe_timeout = TimeDelta::Seconds(5);
+    TimeDelta min_time_between_drop_probes = TimeDelta::Seconds(5);
+    TimeDelta probe_duration = TimeDelta::Millis(15);
+    int min_probe_packets = 5;
+  };
+
+  ProbeController() : ProbeController(Config{}) {}
+  explicit ProbeController(Config config) : config_(config) {}
+
+  // Sets rate bounds; on the first call with the network up, starts exponential probing.
+  [[nodiscard]] std::vector<ProbeClusterConfig> set_bitrates(DataRate min_rate, DataRate start_rate,
+                                                             DataRate max_rate, Timestamp now);
+  [[nodiscard]] std::vector<ProbeClusterConfig> on_network_availability(bool available,
+                                                                        Timestamp now);
+  // Each new estimate; may trigger a further exponential probe.
+  [[nodiscard]] std::vector<ProbeClusterConfig> set_estimated_bitrate(DataRate rate, Timestamp now);
+  void set_alr_start_time(std::optional<Timestamp> start) { alr_start_ = start; }
+  void set_alr_ended_time(Timestamp end) { alr_end_ = end; }
+  // Called after a large drop and an ALR period: probe back towards the old rate if plausible.
+  [[nodiscard]] std::vector<ProbeClusterConfig> request_probe(Timestamp now);
+  // Periodic work (ALR probing, giving up on a lost result).
+  [[nodiscard]] std::vector<ProbeClusterConfig> process(Timestamp now);
+
+  bool waiting_for_result() const { return state_ == State::kWaitingForResult; }
+
+ private:
+  enum class State { kInit, kWaitingForResult, kComplete };
+  std::vector<ProbeClusterConfig> initiate(Timestamp now, std::vector<DataRate> rates,
+                                           bool probe_further);
+
+  Config config_;
+  State state_ = State::kInit;
+  bool network_available_ = true;
+  DataRate min_rate_ = DataRate::Zero();
+  DataRate start_rate_ = DataRate::Zero();
+  DataRate max_rate_ = DataRate::PlusInfinity();
+  DataRate estimate_ = DataRate::Zero();
+  DataRate min_rate_to_probe_further_ = DataRate::PlusInfinity();
+  Timestamp time_last_probing_ = Timestamp::MinusInfinity();
+  Timestamp time_of_last_large_drop_ = Timestamp::MinusInfinity();
+  DataRate rate_before_last_large_drop_ = DataRate::Zero();
+  Timestamp last_drop_probe_ = Timestamp::MinusInfinity();
+  std::optional<Timestamp> alr_start_;
+  std::optional<Timestamp> alr_end_;
+  int next_id_ = 1;
+};
+
+}  // namespace tern::congestion

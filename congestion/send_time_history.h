@@ -1,0 +1,55 @@
+// Send-side history of packets carrying a transport-wide sequence number
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01): remembers when and how big each packet was
+// so that feedback (sequence number + arrival time) can be turned into PacketResult, and tracks
+// the data in flight (sent, not yet reported received or lost).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include "tern/congestion/network_types.h"
+#include "tern/core/seq_num.h"
+#include "tern/core/units.h"
+
+namespace tern::congestion {
+
+class SendTimeHistory {
+ public:
+  struct Config {
+    TimeDelta max_age = TimeDelta::Seconds(60);  // entries older than this are forgotten
+    size_t max_packets = 1 << 15;                // and never more than this many (oldest go first)
+  };
+
+  SendTimeHistory() : SendTimeHistory(Config{}) {}
+  explicit SendTimeHistory(Config config);
+
+  // Records a packet handed to the network. `seq` is the 16-bit wire value; the returned info
+  // carries its unwrapped 64-bit sequence number. Old entries are pruned (see Config).
+  SentPacketInfo on_sent(uint16_t seq, Timestamp send_time, DataSize size,
+                         int probe_cluster_id = kNotAProbe, bool audio = false);
+
+  // Matches one feedback entry. `receive_time` is PlusInfinity for a packet reported lost. A packet
+  // reported twice (lost, then received) updates its result; it leaves the data in flight once.
+  // Returns nullopt for unknown or already pruned sequence numbers.
+  std::optional<PacketResult> on_feedback(uint16_t seq, Timestamp receive_time);
+
+  // Bytes sent and not yet covered by any feedback.
+  DataSize data_in_flight() const { return in_flight_; }
+  size_t size() const { return packets_.size(); }
+
+ private:
+  struct Entry {
+    SentPacketInfo info;
+    bool reported = false;
+  };
+  void prune(Timestamp now);
+
+  Config config_;
+  RtpSeqUnwrapper unwrapper_;
+  std::map<int64_t, Entry> packets_;
+  DataSize in_flight_ = DataSize::Zero();
+};
+
+}  // namespace tern::congestion
