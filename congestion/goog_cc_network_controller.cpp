@@ -167,7 +167,14 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
   for (const auto& p : feedback.packets) {
     if (p.sent.is_probe() && p.is_received()) (void)probe_estimator_.handle_probe(p);
   }
-  const std::optional<DataRate> probe = probe_estimator_.fetch_and_reset_last_estimate();
+  std::optional<DataRate> probe = probe_estimator_.fetch_and_reset_last_estimate();
+  if (probe && acked_.bitrate()) {
+    // A probe disturbed by cross traffic or our own media must not drag the estimate far below
+    // what is demonstrably being delivered.
+    const DataRate floor = min(delay_bwe_.last_estimate(),
+                               *acked_.bitrate() * config_.probe_drop_throughput_fraction);
+    probe = max(*probe, floor);
+  }
 
   const DelayBasedBwe::Result result =
       delay_bwe_.incoming_packet_feedback(feedback, acked_.bitrate(), probe, now);

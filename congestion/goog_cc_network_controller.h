@@ -49,6 +49,7 @@ class GoogCcNetworkController {
     double pacing_factor = 2.5;
     DataRate max_padding_rate = DataRate::Zero();
     bool enable_probing = true;
+    double probe_drop_throughput_fraction = 0.85;  // a probe result never lowers below acked x this
     bool enable_congestion_window = true;
     TimeDelta congestion_window_queue = TimeDelta::Millis(350);  // window = rtt + this
     DataSize min_congestion_window = DataSize::Bytes(3000);

@@ -143,7 +143,7 @@ PacerOutput Pacer::process(Timestamp now) {
           out.packets.push_back(*pkt);
         } else {
           const DataSize burst =
-              max(p.config.target_rate * config_.probe_burst_interval, DataSize::Bytes(50));
+              max(p.config.target_rate * config_.probe_burst_interval, config_.min_probe_padding_size);
           p.sent += burst;
           account(burst);
           out.padding.push_back(PaddingRequest{burst, p.config.id});

@@ -56,6 +56,9 @@ class Pacer {
     TimeDelta max_process_interval = TimeDelta::Millis(30);  // wake at least this often when busy
     TimeDelta probe_burst_interval = TimeDelta::Millis(2);   // probe packets in ~2 ms bursts
     DataSize padding_packet_size = DataSize::Bytes(224);
+    // Probe padding is at least this big: a probe of mixed tiny and full-size packets misjudges
+    // the receive rate (the first packet's serialisation dominates a short cluster).
+    DataSize min_probe_padding_size = DataSize::Bytes(1000);
     size_t max_packets_per_process = 1000;  // bounds one call
   };
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "tern/congestion/goog_cc_network_controller.h"
@@ -82,6 +83,7 @@ class Scenario {
     for (int guard = 0; now_ < end && guard < 10'000'000; ++guard) {
       step();
       now_ += 1_ms;
+      if (now_.us() % 1'000'000 == 0) trace_.push_back(target().kbps());
     }
   }
 
@@ -91,6 +93,13 @@ class Scenario {
   DataRate min_target_since_mark() const { return min_since_mark_; }
   void mark() { min_since_mark_ = DataRate::PlusInfinity(); }
   const GoogCcNetworkController& controller() const { return controller_; }
+  // Target (kbps) once a second since the last call, as "a b c ...".
+  std::string take_trace() {
+    std::string out;
+    for (int64_t v : trace_) out += std::to_string(v) + " ";
+    trace_.clear();
+    return out;
+  }
 
  private:
   void apply(const NetworkControlUpdate& u) {
@@ -187,6 +196,7 @@ class Scenario {
   Timestamp next_frame_ = Timestamp::Zero();
   Timestamp next_feedback_ = Timestamp::Zero();
   Timestamp next_process_ = Timestamp::Zero();
+  std::vector<int64_t> trace_;
   std::vector<BottleneckLink::Packet> received_;
   std::deque<std::pair<Timestamp, std::vector<BottleneckLink::Packet>>> feedback_in_flight_;
 };
@@ -200,19 +210,23 @@ TEST_CASE("GCC follows capacity steps: 500 kbps, 800 kbps, 100 kbps at 200 ms") 
   config.start_rate = 300_kbps;
   Scenario s(config, 500_kbps, 100_ms, 0.0, kSeed);
   s.run(25_s);
-  MESSAGE("seed " << kSeed << ": 500 kbps / 100 ms rtt -> target " << s.target().kbps() << " kbps");
+  MESSAGE("seed " << kSeed << ": 500 kbps / 100 ms rtt -> target " << s.target().kbps()
+                  << " kbps; per second: " << s.take_trace());
   CHECK(s.target() >= 350_kbps);
   CHECK(s.target() <= 550_kbps);
+  CHECK(s.controller().delay_based_estimate() < 700_kbps);  // never ran away from the link
 
   s.set_link(800_kbps, 100_ms, 0.0);
   s.run(25_s);
-  MESSAGE("800 kbps / 100 ms rtt -> target " << s.target().kbps() << " kbps");
+  MESSAGE("800 kbps / 100 ms rtt -> target " << s.target().kbps() << " kbps; per second: "
+                                             << s.take_trace());
   CHECK(s.target() >= 600_kbps);
   CHECK(s.target() <= 900_kbps);
 
   s.set_link(100_kbps, 200_ms, 0.0);
   s.run(25_s);
-  MESSAGE("100 kbps / 200 ms rtt -> target " << s.target().kbps() << " kbps");
+  MESSAGE("100 kbps / 200 ms rtt -> target " << s.target().kbps() << " kbps; per second: "
+                                             << s.take_trace());
   CHECK(s.target() >= 65_kbps);
   CHECK(s.target() <= 115_kbps);
 }
@@ -229,12 +243,14 @@ TEST_CASE("GCC target collapses when transport feedback stops") {
   s.set_feedback_enabled(false);
   s.run(3_s);
   MESSAGE("3 s after feedback stopped: target " << s.target().kbps() << " kbps, pacing "
-                                                  << s.pacing_rate().kbps() << " kbps");
+                                                  << s.pacing_rate().kbps() << " kbps; per second: "
+                                                  << s.take_trace());
   CHECK(s.target() < 40_kbps);
   CHECK(s.pacing_rate() < 40_kbps);
   s.set_feedback_enabled(true);
   s.run(10_s);
-  MESSAGE("10 s after feedback resumed: target " << s.target().kbps() << " kbps");
+  MESSAGE("10 s after feedback resumed: target " << s.target().kbps() << " kbps; per second: "
+                                                   << s.take_trace());
   CHECK(s.target() > 200_kbps);
 }
 
