@@ -38,7 +38,7 @@ template <typename T>
 T roundtrip(const T& packet) {
   const auto bytes = serialize(packet);
   auto parsed = parse_one<T>(bytes);
-  REQUIRE_MESSAGE(parsed.ok(), parsed.error());
+  REQUIRE_MESSAGE(parsed.ok(), std::string(parsed.error()));
   return *parsed;
 }
 
