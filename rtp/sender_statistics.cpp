@@ -1,17 +1,18 @@
 #include "tern/rtp/sender_statistics.h"
 
+#include "tern/rtp/rtp_stats_math.h"
+
 namespace tern::rtp {
 
 void SenderStatistics::on_packet_sent(const RtpHeader& header, size_t packet_bytes, Timestamp capture_time,
                                       Timestamp send_time, bool retransmission) {
-  const size_t header_bytes = size_t{header.header_size} + header.padding_size;
-  const size_t payload = packet_bytes > header_bytes ? packet_bytes - header_bytes : 0;
+  const PacketOctets octets = split_packet_octets(header, packet_bytes);
   counters_.packets_sent += 1;
-  counters_.bytes_sent += static_cast<int64_t>(payload);
-  counters_.header_bytes_sent += static_cast<int64_t>(packet_bytes - payload);
+  counters_.bytes_sent += octets.payload;
+  counters_.header_bytes_sent += octets.header;
   if (retransmission) {
     counters_.retransmitted_packets_sent += 1;
-    counters_.retransmitted_bytes_sent += static_cast<int64_t>(payload);
+    counters_.retransmitted_bytes_sent += octets.payload;
   }
   counters_.last_packet_sent = send_time;
   // Retransmissions carry old timestamps; the reference follows the newest capture.
@@ -28,13 +29,7 @@ std::optional<SenderReportInfo> SenderStatistics::sender_report_info(Timestamp n
   if (!have_reference_ || rtp_clock_rate == 0 || now.is_infinite()) return std::nullopt;
   SenderReportInfo info;
   info.ntp = clock.to_ntp(now);
-  // elapsed * rate / 1e6 rounded, split so the product cannot overflow.
-  const int64_t us = (now - reference_capture_).us();
-  const int64_t mag = us < 0 ? -us : us;
-  const uint64_t whole = static_cast<uint64_t>(mag / 1000000) * rtp_clock_rate;
-  const uint64_t part = (static_cast<uint64_t>(mag % 1000000) * rtp_clock_rate + 500000) / 1000000;
-  const auto ticks = static_cast<uint32_t>(whole + part);
-  info.rtp_timestamp = us < 0 ? reference_rtp_ - ticks : reference_rtp_ + ticks;
+  info.rtp_timestamp = reference_rtp_ + micros_to_rtp_ticks((now - reference_capture_).us(), rtp_clock_rate);
   info.packet_count = static_cast<uint32_t>(counters_.packets_sent);
   info.octet_count = static_cast<uint32_t>(counters_.bytes_sent);
   return info;

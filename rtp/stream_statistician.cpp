@@ -1,26 +1,12 @@
 #include "tern/rtp/stream_statistician.h"
 
 #include "tern/core/seq_num.h"
+#include "tern/rtp/rtp_stats_math.h"
 
 namespace tern::rtp {
 namespace {
 
 constexpr int64_t kSeqMod = 65536;  // RTP_SEQ_MOD
-
-// Arrival time on a clock of `rate` Hz, modulo 2^32 (only differences matter). Split into whole
-// seconds and the remainder so that no product overflows for any finite timestamp.
-uint32_t to_rtp_units(Timestamp t, uint32_t rate) {
-  int64_t us = t.us();
-  int64_t secs = us / 1000000;
-  int64_t rem = us % 1000000;
-  if (rem < 0) {
-    rem += 1000000;
-    secs -= 1;
-  }
-  const uint64_t whole = static_cast<uint64_t>(secs) * rate;  // modulo 2^64, fine for mod 2^32
-  const uint64_t part = static_cast<uint64_t>(rem) * rate / 1000000;
-  return static_cast<uint32_t>(whole + part);
-}
 
 }  // namespace
 
@@ -107,7 +93,7 @@ void StreamStatistician::update_jitter(uint32_t rtp_timestamp, Timestamp arrival
     have_transit_ = false;
     jitter_q4_ = 0;
   }
-  const auto transit = static_cast<int32_t>(to_rtp_units(arrival, clock_rate) - rtp_timestamp);
+  const auto transit = static_cast<int32_t>(micros_to_rtp_ticks(arrival.us(), clock_rate) - rtp_timestamp);
   if (have_transit_) {
     // Differences taken modulo 2^32, as the RTP timestamp wraps.
     const auto d32 = static_cast<int32_t>(static_cast<uint32_t>(transit) - static_cast<uint32_t>(transit_));
@@ -122,14 +108,13 @@ void StreamStatistician::update_jitter(uint32_t rtp_timestamp, Timestamp arrival
 
 bool StreamStatistician::on_packet(const RtpHeader& header, Timestamp arrival, size_t packet_bytes,
                                    uint32_t clock_rate, bool retransmitted) {
-  const size_t header_bytes = size_t{header.header_size} + header.padding_size;
-  const size_t payload = packet_bytes > header_bytes ? packet_bytes - header_bytes : 0;
+  const PacketOctets octets = split_packet_octets(header, packet_bytes);
   counters_.packets_received += 1;
-  counters_.bytes_received += static_cast<int64_t>(payload);
-  counters_.header_bytes_received += static_cast<int64_t>(packet_bytes - payload);
+  counters_.bytes_received += octets.payload;
+  counters_.header_bytes_received += octets.header;
   if (retransmitted) {
     counters_.retransmitted_packets_received += 1;
-    counters_.retransmitted_bytes_received += static_cast<int64_t>(payload);
+    counters_.retransmitted_bytes_received += octets.payload;
   }
   counters_.last_packet_received = arrival;
 

@@ -252,7 +252,7 @@ TEST_CASE("ReceiveStatistics: A.8 integer jitter tracks the floating-point defin
     const int64_t arrival_ticks = int64_t{900} * i + 4500 + rng.uniform_int(0, 1800);
     // Arrival expressed in microseconds exactly on a tick (1 tick = 100/9 us): use multiples of 9.
     const int64_t arrival_us = arrival_ticks * 100 / 9;
-    const int64_t ticks_seen = arrival_us * 9 / 100;  // what the statistician computes
+    const int64_t ticks_seen = (arrival_us * 9 + 50) / 100;  // rounded, as the statistician does
     RtpHeader h = make_header(13, static_cast<uint16_t>(i), ts);
     s.on_rtp_packet(h, Timestamp::Micros(arrival_us), 112);
     const int64_t transit = ticks_seen - ts;
