@@ -19,26 +19,18 @@ Result<DeliveryTrace> DeliveryTrace::Create(std::vector<TimeDelta> opportunities
 Result<DeliveryTrace> DeliveryTrace::Parse(std::string_view text, size_t* error_line) {
   using namespace trace_internal;
   std::vector<TimeDelta> opportunities;
-  LineWalker lines(text);
-  auto fail = [&](const char* reason) -> Result<DeliveryTrace> {
-    if (error_line) *error_line = lines.line_number();
-    return Error{reason};
-  };
-  while (auto line = lines.next()) {
-    std::string_view rest = *line;
-    if (rest.empty()) continue;
+  auto on_line = [&](std::string_view rest) -> const char* {
     const auto ms = parse_int(take_token(rest));
-    if (!ms) return fail("delivery trace: bad time (want integer ms)");
-    if (!rest.empty()) return fail("delivery trace: extra fields on line");
-    if (*ms > 1'000'000'000'000) return fail("delivery trace: time too large");
+    if (!ms) return "delivery trace: bad time (want integer ms)";
+    if (!rest.empty()) return "delivery trace: extra fields on line";
+    if (*ms > 1'000'000'000'000) return "delivery trace: time too large";
     const TimeDelta t = TimeDelta::Millis(*ms);
-    if (!opportunities.empty() && t < opportunities.back()) return fail("delivery trace times decreasing");
-    if (opportunities.size() >= kMaxOpportunities) return fail("delivery trace has too many opportunities");
+    if (!opportunities.empty() && t < opportunities.back()) return "delivery trace times decreasing";
+    if (opportunities.size() >= kMaxOpportunities) return "delivery trace has too many opportunities";
     opportunities.push_back(t);
-  }
-  if (opportunities.empty()) return fail("delivery trace has no opportunities");
-  if (opportunities.back() <= TimeDelta::Zero()) return fail("delivery trace period must be positive");
-  return Create(std::move(opportunities));
+    return nullptr;
+  };
+  return parse_lines<DeliveryTrace>(text, error_line, on_line, [&] { return Create(std::move(opportunities)); });
 }
 
 DataRate DeliveryTrace::average_rate() const {

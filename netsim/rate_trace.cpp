@@ -22,27 +22,20 @@ Result<RateTrace> RateTrace::Create(std::vector<Point> points) {
 Result<RateTrace> RateTrace::Parse(std::string_view text, size_t* error_line) {
   using namespace trace_internal;
   std::vector<Point> points;
-  LineWalker lines(text);
-  auto fail = [&](const char* reason) -> Result<RateTrace> {
-    if (error_line) *error_line = lines.line_number();
-    return Error{reason};
-  };
-  while (auto line = lines.next()) {
-    std::string_view rest = *line;
-    if (rest.empty()) continue;
+  auto on_line = [&](std::string_view rest) -> const char* {
     const auto time_ms = parse_int(take_token(rest));
-    if (!time_ms) return fail("rate trace: bad time (want integer ms)");
-    if (*time_ms > 1'000'000'000'000) return fail("rate trace: time too large");
+    if (!time_ms) return "rate trace: bad time (want integer ms)";
+    if (*time_ms > 1'000'000'000'000) return "rate trace: time too large";
     const auto kbps = parse_decimal(take_token(rest));
-    if (!kbps) return fail("rate trace: bad capacity (want decimal kbps)");
-    if (!rest.empty()) return fail("rate trace: extra fields on line");
+    if (!kbps) return "rate trace: bad capacity (want decimal kbps)";
+    if (!rest.empty()) return "rate trace: extra fields on line";
     const TimeDelta offset = TimeDelta::Millis(*time_ms);
-    if (!points.empty() && offset <= points.back().offset) return fail("rate trace times not increasing");
-    if (points.size() >= kMaxPoints) return fail("rate trace has too many points");
+    if (!points.empty() && offset <= points.back().offset) return "rate trace times not increasing";
+    if (points.size() >= kMaxPoints) return "rate trace has too many points";
     points.push_back({offset, DataRate::KilobitsPerSecF(*kbps)});
-  }
-  if (points.empty()) return fail("rate trace has no points");
-  return Create(std::move(points));
+    return nullptr;
+  };
+  return parse_lines<RateTrace>(text, error_line, on_line, [&] { return Create(std::move(points)); });
 }
 
 size_t RateTrace::index_at(TimeDelta offset) const {

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "tern/core/result.h"
+
 namespace tern::netsim::trace_internal {
 
 // Walks the lines of a text, one per next() call; handles "\n" and "\r\n", strips '#' comments
@@ -83,6 +85,24 @@ inline std::optional<double> parse_decimal(std::string_view tok) {
   }
   if (!digits || i != tok.size()) return std::nullopt;
   return v;
+}
+
+// Runs `on_line(std::string_view)` on every non-empty stripped line; it returns nullptr or a static
+// reason. Then returns `finish()` (a Result<T>). On failure *error_line (if given) receives the
+// 1-based line at fault (the last line read when finish() fails).
+template <typename T, typename OnLine, typename Finish>
+Result<T> parse_lines(std::string_view text, size_t* error_line, OnLine&& on_line, Finish&& finish) {
+  LineWalker lines(text);
+  while (auto line = lines.next()) {
+    if (line->empty()) continue;
+    if (const char* reason = on_line(*line)) {
+      if (error_line) *error_line = lines.line_number();
+      return Error{reason};
+    }
+  }
+  Result<T> result = finish();
+  if (!result.ok() && error_line) *error_line = lines.line_number();
+  return result;
 }
 
 }  // namespace tern::netsim::trace_internal
