@@ -1,0 +1,172 @@
+#include "tern/congestion/pacer.h"
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+using namespace tern;
+using namespace tern::congestion;
+using namespace tern::unit_literals;
+
+namespace {
+PacedPacket packet(uint64_t id, DataSize size, PacketPriority prio = PacketPriority::kVideo) {
+  return PacedPacket{id, size, prio};
+}
+
+// Drives the pacer as a driver would: process at next_send_time until `end`.
+std::vector<std::pair<Timestamp, PacedPacket>> drive(Pacer& pacer, Timestamp& now, Timestamp end) {
+  std::vector<std::pair<Timestamp, PacedPacket>> sent;
+  for (int guard = 0; guard < 100000; ++guard) {
+    const auto next = pacer.next_send_time();
+    if (!next || *next > end) break;
+    now = max(now, *next);
+    const PacerOutput out = pacer.process(now);
+    for (const auto& p : out.packets) sent.emplace_back(now, p);
+  }
+  now = end;
+  return sent;
+}
+}  // namespace
+
+TEST_CASE("Pacer sends by priority, FIFO within a priority") {
+  Pacer pacer;
+  const Timestamp t0 = Timestamp::Seconds(1);
+  (void)pacer.enqueue(packet(1, 100_bytes, PacketPriority::kVideo), t0);
+  (void)pacer.enqueue(packet(2, 100_bytes, PacketPriority::kFec), t0);
+  (void)pacer.enqueue(packet(3, 100_bytes, PacketPriority::kVideo), t0);
+  (void)pacer.enqueue(packet(4, 100_bytes, PacketPriority::kRetransmission), t0);
+  (void)pacer.enqueue(packet(5, 100_bytes, PacketPriority::kAudio), t0);
+  (void)pacer.enqueue(packet(6, 100_bytes, PacketPriority::kPadding), t0);
+  Timestamp now = t0;
+  const auto sent = drive(pacer, now, t0 + 1_s);
+  REQUIRE(sent.size() == 6);
+  const uint64_t expected[] = {5, 4, 1, 3, 2, 6};
+  for (size_t i = 0; i < 6; ++i) CHECK(sent[i].second.id == expected[i]);
+  CHECK(pacer.queue_packets() == 0);
+  CHECK(pacer.queue_size() == DataSize::Zero());
+}
+
+TEST_CASE("Pacer releases data at the pacing rate") {
+  Pacer pacer;
+  pacer.set_pacing_rates(800_kbps, DataRate::Zero());  // 100 kB/s
+  const Timestamp t0 = Timestamp::Seconds(1);
+  for (uint64_t i = 0; i < 200; ++i) (void)pacer.enqueue(packet(i, 1000_bytes), t0);
+  Timestamp now = t0;
+  const auto sent = drive(pacer, now, t0 + 1_s);
+  DataSize bytes = DataSize::Zero();
+  for (const auto& s : sent) bytes += s.second.size;
+  MESSAGE("1 s at 800 kbps: " << sent.size() << " packets, " << bytes.bytes() << " bytes");
+  CHECK(bytes.bytes() >= 99000);
+  CHECK(bytes.bytes() <= 101000);
+  // Spacing between packets is size / rate = 10 ms.
+  REQUIRE(sent.size() > 3);
+  CHECK((sent[2].first - sent[1].first) == 10_ms);
+}
+
+TEST_CASE("Pacer raises its rate to respect the queue-time limit") {
+  Pacer::Config cfg;
+  cfg.queue_time_limit = 500_ms;
+  Pacer pacer(cfg);
+  pacer.set_pacing_rates(100_kbps, DataRate::Zero());  // 1 MB would take 80 s
+  const Timestamp t0 = Timestamp::Seconds(1);
+  for (uint64_t i = 0; i < 1000; ++i) (void)pacer.enqueue(packet(i, 1000_bytes), t0);
+  CHECK(pacer.current_pacing_rate(t0) > 10_mbps);
+  Timestamp now = t0;
+  const auto sent = drive(pacer, now, t0 + 700_ms);
+  MESSAGE("queue-time limit 500 ms: sent " << sent.size() << " of 1000 packets in 700 ms");
+  CHECK(pacer.queue_packets() == 0);
+  CHECK(sent.back().first - t0 <= 600_ms);
+}
+
+TEST_CASE("Pacer queue is bounded: lower priority is evicted, equal priority refused") {
+  Pacer::Config cfg;
+  cfg.max_queue_packets = 3;
+  Pacer pacer(cfg);
+  const Timestamp t0 = Timestamp::Seconds(1);
+  CHECK_FALSE(pacer.enqueue(packet(1, 100_bytes, PacketPriority::kVideo), t0));
+  CHECK_FALSE(pacer.enqueue(packet(2, 100_bytes, PacketPriority::kFec), t0));
+  CHECK_FALSE(pacer.enqueue(packet(3, 100_bytes, PacketPriority::kFec), t0));
+  auto dropped = pacer.enqueue(packet(4, 100_bytes, PacketPriority::kVideo), t0);
+  REQUIRE(dropped);
+  CHECK(dropped->id == 3);  // newest FEC packet evicted
+  dropped = pacer.enqueue(packet(5, 100_bytes, PacketPriority::kVideo), t0);
+  REQUIRE(dropped);
+  CHECK(dropped->id == 2);
+  dropped = pacer.enqueue(packet(6, 100_bytes, PacketPriority::kVideo), t0);
+  REQUIRE(dropped);
+  CHECK(dropped->id == 6);  // nothing lower left: the new packet is refused
+  dropped = pacer.enqueue(packet(7, 100_bytes, PacketPriority::kAudio), t0);
+  REQUIRE(dropped);
+  CHECK(dropped->id == 5);
+  CHECK(pacer.queue_packets() == 3);
+
+  Pacer::Config bytes_cfg;
+  bytes_cfg.max_queue_size = 1000_bytes;
+  Pacer small(bytes_cfg);
+  CHECK_FALSE(small.enqueue(packet(1, 900_bytes), t0));
+  auto refused = small.enqueue(packet(2, 200_bytes), t0);
+  REQUIRE(refused);
+  CHECK(refused->id == 2);
+  CHECK(small.queue_size() == 900_bytes);
+}
+
+TEST_CASE("Pacer sends a probe cluster at its rate, padding when no media is queued") {
+  Pacer pacer;
+  pacer.set_pacing_rates(100_kbps, DataRate::Zero());
+  ProbeClusterConfig probe;
+  probe.id = 7;
+  probe.target_rate = 4_mbps;  // min bytes = 4 Mbps x 15 ms = 7500 bytes
+  const Timestamp t0 = Timestamp::Seconds(1);
+  pacer.create_probe_cluster(probe);
+  (void)pacer.enqueue(packet(1, 1000_bytes), t0);
+  Timestamp now = t0;
+  DataSize probe_bytes = DataSize::Zero();
+  int probe_packets = 0;
+  Timestamp last = t0;
+  for (int guard = 0; guard < 1000; ++guard) {
+    const auto next = pacer.next_send_time();
+    if (!next || *next > t0 + 100_ms) break;
+    now = max(now, *next);
+    const PacerOutput out = pacer.process(now);
+    for (const auto& p : out.packets) {
+      if (p.probe_cluster_id == 7) {
+        probe_bytes += p.size;
+        ++probe_packets;
+        last = now;
+      }
+    }
+    for (const auto& pad : out.padding) {
+      CHECK(pad.probe_cluster_id == 7);
+      probe_bytes += pad.size;
+      ++probe_packets;
+      last = now;
+    }
+  }
+  MESSAGE("probe: " << probe_packets << " packets, " << probe_bytes.bytes() << " bytes over "
+                    << (last - t0).ms() << " ms");
+  CHECK(probe_packets >= 5);
+  CHECK(probe_bytes >= probe.min_bytes());
+  // Bytes before the last packet over the elapsed time: about the probe rate.
+  const DataRate rate = (probe_bytes - 1000_bytes) / (last - t0);
+  CHECK(rate.kbps_f() == doctest::Approx(4000).epsilon(0.3));
+}
+
+TEST_CASE("Pacer pads at the padding rate when the queue is empty") {
+  Pacer pacer;
+  pacer.set_pacing_rates(1_mbps, 200_kbps);
+  const Timestamp t0 = Timestamp::Seconds(1);
+  Timestamp now = t0;
+  (void)pacer.process(now);
+  DataSize padding = DataSize::Zero();
+  for (int guard = 0; guard < 10000; ++guard) {
+    const auto next = pacer.next_send_time();
+    REQUIRE(next);
+    if (*next > t0 + 1_s) break;
+    now = max(now, *next);
+    for (const auto& p : pacer.process(now).padding) padding += p.size;
+  }
+  MESSAGE("padding in 1 s at 200 kbps: " << padding.bytes() << " bytes");
+  CHECK(padding.bytes() == doctest::Approx(25000).epsilon(0.05));
+  Pacer idle;
+  CHECK_FALSE(idle.next_send_time());
+}
