@@ -185,9 +185,13 @@ TEST_CASE("vp9 temporal layers follow the 0-1 and 0-2-1-2 patterns") {
     const auto clip = EncodeClip(*enc, 16);
     REQUIRE(clip.size() == 16);
     const int expected3[4] = {0, 2, 1, 2};
+    int syncs = 0;
     for (const auto& e : clip) {
       CAPTURE(e.index);
       const int tid = layers == 2 ? e.index % 2 : expected3[e.index % 4];
+      if (tid == 0) CHECK_FALSE(e.frame.layers.layer_sync);
+      if (e.frame.layers.layer_sync) ++syncs;
+      CHECK(e.frame.layers.picture_id == e.index);
       CHECK(e.frame.layers.temporal_id == tid);
       CHECK(e.frame.layers.spatial_id == 0);
       CHECK_FALSE(e.frame.layers.inter_layer_predicted);
@@ -202,6 +206,7 @@ TEST_CASE("vp9 temporal layers follow the 0-1 and 0-2-1-2 patterns") {
         }
       }
     }
+    CHECK(syncs > 0);  // up-switch points exist for a receiver joining a higher layer
   }
 }
 
