@@ -47,7 +47,7 @@ TEST_CASE("CoDel never drops while the sojourn time stays below target") {
   CHECK_FALSE(h.codel.dropping());
 }
 
-TEST_CASE("CoDel drops after one interval above target, then at interval/sqrt(count)") {
+TEST_CASE("CoDel drops after one interval above target and then at interval/sqrt(count)") {
   Harness h;
   std::vector<int64_t> drop_times;
   for (int ms = 0; ms <= 400; ++ms) {

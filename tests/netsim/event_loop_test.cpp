@@ -43,7 +43,7 @@ class Spinner : public Pollable {
 
 }  // namespace
 
-TEST_CASE("EventLoop runs timers in time order, FIFO for equal times") {
+TEST_CASE("EventLoop runs timers in time order and FIFO for equal times") {
   EventLoop loop;
   std::vector<int> order;
   (void)loop.post_at(Timestamp::Millis(10), [&] { order.push_back(3); });
@@ -56,7 +56,7 @@ TEST_CASE("EventLoop runs timers in time order, FIFO for equal times") {
   CHECK(loop.events_run() == 4);
 }
 
-TEST_CASE("EventLoop timers can post timers; now() follows the event") {
+TEST_CASE("EventLoop timers can post timers and now() follows the event") {
   EventLoop loop;
   std::vector<int64_t> seen;
   std::function<void()> tick = [&] {
@@ -94,7 +94,7 @@ TEST_CASE("EventLoop cancel removes a pending timer only") {
   CHECK_FALSE(loop.cancel(9999));
 }
 
-TEST_CASE("EventLoop drives pollables; timers before pollables at equal times") {
+TEST_CASE("EventLoop drives pollables and timers before pollables at equal times") {
   EventLoop loop;
   std::vector<std::string> log;
   Ticker a({Timestamp::Millis(10), Timestamp::Millis(30)}, &log, "a");

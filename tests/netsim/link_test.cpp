@@ -86,7 +86,7 @@ TEST_CASE("Throughput equals capacity under saturation within 1%") {
   CHECK(link.stats().dropped_queue > 0);
 }
 
-TEST_CASE("Drop-tail by packets, bytes and time bounds the queueing delay") {
+TEST_CASE("Drop-tail by packets and bytes and time bounds the queueing delay") {
   for (int variant = 0; variant < 3; ++variant) {
     LinkConfig c;
     c.capacity = 1_mbps;  // 1250 bytes = 10 ms
@@ -118,7 +118,7 @@ TEST_CASE("Random loss on a link is within binomial tolerance and uses capacity"
   CHECK(link.stats().bytes_serialized == DataSize::Bytes(20000 * 100));
 }
 
-TEST_CASE("Loss is decided after the queue: lost packets still delay the ones behind them") {
+TEST_CASE("Loss is decided after the queue - lost packets still delay the ones behind them") {
   LinkConfig c;
   c.capacity = 1_mbps;
   c.loss = LossConfig::GilbertElliott(0.5, 2.0);
@@ -131,7 +131,7 @@ TEST_CASE("Loss is decided after the queue: lost packets still delay the ones be
   CHECK(got.size() < 200);
 }
 
-TEST_CASE("Gilbert-Elliott on a link: average loss and burst length") {
+TEST_CASE("Gilbert-Elliott on a link - average loss and burst length") {
   LinkConfig c;
   c.loss = LossConfig::GilbertElliott(0.1, 3.0);
   c.seed = 11;
@@ -151,7 +151,7 @@ TEST_CASE("Gilbert-Elliott on a link: average loss and burst length") {
   CHECK(static_cast<double>(lost) / bursts == doctest::Approx(3.0).epsilon(0.08));
 }
 
-TEST_CASE("Jitter without reordering keeps order; with reordering it reorders") {
+TEST_CASE("Jitter without reordering keeps order and with reordering it reorders") {
   for (auto model : {LinkConfig::Jitter::kUniform, LinkConfig::Jitter::kNormal}) {
     LinkConfig c;
     c.delay = 50_ms;
@@ -215,7 +215,7 @@ TEST_CASE("Blackout drops exactly the packets sent inside the window") {
   for (const auto& p : got) CHECK((p.sent_time < Timestamp::Millis(1000) || p.sent_time >= Timestamp::Millis(2000)));
 }
 
-TEST_CASE("Capacity trace switches rate at the right time, also mid-packet") {
+TEST_CASE("Capacity trace switches rate at the right time and also mid-packet") {
   auto trace = RateTrace::Parse("0 1000\n1000 500\n2000 0\n3000 1000\n");
   REQUIRE(trace.ok());
   LinkConfig c;
@@ -278,7 +278,7 @@ TEST_CASE("Mahimahi trace delivers one 1500-byte packet per opportunity and loop
   CHECK(*small.next_wakeup() == Timestamp::Millis(30));
 }
 
-TEST_CASE("Same seed gives the same delivery sequence, another seed a different one") {
+TEST_CASE("Same seed gives the same delivery sequence and another seed a different one") {
   auto run = [](uint64_t seed) {
     LinkConfig c;
     c.capacity = 5_mbps;

@@ -75,7 +75,7 @@ TEST_CASE("Network delivers each direction independently to its sink") {
   (*net)->detach(loop);
 }
 
-TEST_CASE("Ping-pong through a relay network: round trip is the sum of four hops") {
+TEST_CASE("Ping-pong through a relay network - round trip is the sum of four hops") {
   auto net = Network::Create(NetworkConfig::Relay(link(DataRate::PlusInfinity(), 5_ms), link(DataRate::PlusInfinity(), 7_ms),
                                                   link(DataRate::PlusInfinity(), 11_ms), link(DataRate::PlusInfinity(), 13_ms)));
   REQUIRE(net.ok());
@@ -128,7 +128,7 @@ TEST_CASE("Network seed makes runs reproducible and hops independent") {
   CHECK(r1.first != r1.second);  // the two directions do not lose the same packets
 }
 
-TEST_CASE("Path without a sink counts undeliverable packets; bad hop counts are rejected") {
+TEST_CASE("Path without a sink counts undeliverable packets and bad hop counts are rejected") {
   auto path = Path::Direct(link(1_mbps, 1_ms));
   REQUIRE(path.ok());
   path->send(make_packet(1, 100, Timestamp::Zero()), Timestamp::Zero());

@@ -46,14 +46,14 @@ TEST_CASE("RateTrace rejects malformed lines and reports the line") {
   }
 }
 
-TEST_CASE("RateTrace::Create validates points") {
+TEST_CASE("RateTrace.Create validates points") {
   CHECK_FALSE(RateTrace::Create({}).ok());
   CHECK_FALSE(RateTrace::Create({{0_ms, 100_kbps}, {0_ms, 100_kbps}}).ok());
   CHECK_FALSE(RateTrace::Create({{0_ms, DataRate::BitsPerSec(-1)}}).ok());
   CHECK(RateTrace::Create({{0_ms, 100_kbps}, {1_ms, 0_kbps}}).ok());
 }
 
-TEST_CASE("DeliveryTrace parses mahimahi opportunities, repeated timestamps allowed") {
+TEST_CASE("DeliveryTrace parses mahimahi opportunities and repeated timestamps allowed") {
   auto t = DeliveryTrace::Parse("1\n1\n2\n# x\n5\n");
   REQUIRE(t.ok());
   CHECK(t->opportunities().size() == 4);
