@@ -7,7 +7,8 @@ namespace tern::congestion {
 namespace {
 
 // Least-squares slope of y over x; nullopt when x does not vary.
-std::optional<double> linear_fit_slope(const std::deque<auto>& points) {
+template <typename P>
+std::optional<double> linear_fit_slope(const std::deque<P>& points) {
   double sum_x = 0;
   double sum_y = 0;
   for (const auto& p : points) {
