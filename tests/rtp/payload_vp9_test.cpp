@@ -183,19 +183,20 @@ TEST_CASE("payload: vp9 descriptor validation") {
   CHECK(d.validate().ok());
   d.flexible_mode = false;
   CHECK_FALSE(d.validate().ok());  // P_DIFF outside flexible mode
-  d = {};
-  d.layer = Vp9LayerIndices{8, false, 0, false};
-  CHECK_FALSE(d.validate().ok());
-  d = {};
-  d.ss = Vp9ScalabilityStructure{};
-  d.ss->num_spatial_layers = 9;
-  CHECK_FALSE(d.validate().ok());
-  d.ss->num_spatial_layers = 1;
-  d.ss->picture_group.resize(1);
-  CHECK_FALSE(d.validate().ok());  // entries without G
+  // Fresh descriptors rather than `d = {}`: GCC 12 at -O3 warns (falsely) about the optional SS.
+  Vp9Descriptor bad_layer;
+  bad_layer.layer = Vp9LayerIndices{8, false, 0, false};
+  CHECK_FALSE(bad_layer.validate().ok());
+  Vp9Descriptor bad_ss;
+  bad_ss.ss.emplace();
+  bad_ss.ss->num_spatial_layers = 9;
+  CHECK_FALSE(bad_ss.validate().ok());
+  bad_ss.ss->num_spatial_layers = 1;
+  bad_ss.ss->picture_group.resize(1);
+  CHECK_FALSE(bad_ss.validate().ok());  // entries without G
   Vp9Packetizer p;
   const std::vector<uint8_t> frame(10, 1);
-  CHECK_FALSE(p.plan(frame, Vp9FrameInfo{d, true}, PayloadLimits{}).ok());
+  CHECK_FALSE(p.plan(frame, Vp9FrameInfo{bad_ss, true}, PayloadLimits{}).ok());
   CHECK_FALSE(p.plan({}, Vp9FrameInfo{}, PayloadLimits{}).ok());
   CHECK_FALSE(p.plan(frame, Vp9FrameInfo{}, PayloadLimits{.max_payload_size = 1}).ok());
   CHECK(p.num_packets() == 0);
