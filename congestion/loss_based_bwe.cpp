@@ -42,6 +42,10 @@ void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp
   lost_accum_ += std::clamp<int64_t>(lost, 0, expected);
   expected_accum_ += expected;
   if (expected_accum_ < config_.min_packets_per_loss_report) return;  // too few to judge
+  if (last_loss_figure_.is_finite() && now - last_loss_figure_ < config_.min_loss_report_interval) {
+    return;
+  }
+  last_loss_figure_ = now;
   last_fraction_loss_ = static_cast<double>(lost_accum_) / static_cast<double>(expected_accum_);
   lost_accum_ = 0;
   expected_accum_ = 0;

@@ -25,6 +25,9 @@ class LossBasedBwe {
     TimeDelta increase_interval = TimeDelta::Seconds(1);  // min-rate history window
     TimeDelta decrease_interval = TimeDelta::Millis(300);  // + rtt between decreases
     int min_packets_per_loss_report = 20;   // loss fraction needs this many expected packets
+    // ... and this much time: per-feedback figures of 20 packets are so noisy that random loss
+    // near 10% would ratchet the rate down; about one figure a second matches RR-based GCC.
+    TimeDelta min_loss_report_interval = TimeDelta::Seconds(1);
     TimeDelta loss_report_timeout = TimeDelta::Seconds(6);  // older loss info is not acted on
     DataRate bitrate_threshold = DataRate::Zero();  // below this, always increase (no loss cut)
   };
@@ -63,6 +66,7 @@ class LossBasedBwe {
   double last_fraction_loss_ = 0;
   bool has_decreased_since_loss_report_ = false;
   Timestamp last_loss_report_ = Timestamp::MinusInfinity();
+  Timestamp last_loss_figure_ = Timestamp::MinusInfinity();
   Timestamp last_decrease_ = Timestamp::MinusInfinity();
   std::deque<std::pair<Timestamp, DataRate>> min_history_;  // increasing rates, bounded by time
 };

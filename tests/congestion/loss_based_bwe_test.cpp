@@ -47,10 +47,22 @@ TEST_CASE("LossBasedBwe cuts rate x (1 - loss/2) above 10%, once per rtt + 300 m
   CHECK(bwe.target() == 900_kbps);
   now += 100_ms;
   bwe.update_packets_lost(20, 100, now);
-  CHECK(bwe.target() == 900_kbps);  // within 400 ms of the last cut
-  now += 300_ms;
+  CHECK(bwe.target() == 900_kbps);  // within 400 ms of the last cut (and 1 s of the last figure)
+  now += 900_ms;
   bwe.update_packets_lost(20, 100, now);
-  CHECK(bwe.target() == 810_kbps);
+  CHECK(bwe.target() == 810_kbps);  // 40 of 200 packets lost since the last figure: 20%
+
+  LossBasedBwe::Config fast_cfg;
+  fast_cfg.min_loss_report_interval = TimeDelta::Zero();
+  LossBasedBwe fast(fast_cfg);
+  fast.set_bitrates(1_mbps, 10_kbps, 10_mbps, now);
+  fast.update_rtt(100_ms);
+  fast.update_packets_lost(20, 100, now);
+  CHECK(fast.target() == 900_kbps);
+  fast.update_packets_lost(20, 100, now + 100_ms);
+  CHECK(fast.target() == 900_kbps);  // once per rtt + 300 ms
+  fast.update_packets_lost(20, 100, now + 400_ms);
+  CHECK(fast.target() == 810_kbps);
 }
 
 TEST_CASE("LossBasedBwe needs 20 packets per loss figure and respects the caps") {
@@ -58,7 +70,7 @@ TEST_CASE("LossBasedBwe needs 20 packets per loss figure and respects the caps")
   LossBasedBwe bwe = make(now, 1_mbps);
   bwe.update_packets_lost(5, 10, now);  // 50%, but only 10 packets: not acted on yet
   CHECK(bwe.target() == 1_mbps);
-  bwe.update_packets_lost(0, 10, now);  // 25% over 20 packets
+  bwe.update_packets_lost(0, 10, now);  // 25% over 20 packets (the first figure is immediate)
   CHECK(bwe.fraction_loss() == doctest::Approx(0.25));
   CHECK(bwe.target() == 875_kbps);
 
