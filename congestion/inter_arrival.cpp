@@ -59,7 +59,8 @@ std::optional<InterArrival::Deltas> InterArrival::compute_deltas(Timestamp send_
         return std::nullopt;
       }
       reordered_ = 0;
-      out = d;
+      // A burst can stretch a group's last send time past the next group's: no usable delta.
+      if (d.send_delta >= TimeDelta::Zero()) out = d;
     }
     prev_ = current_;
     current_ = Group{};
