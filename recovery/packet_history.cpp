@@ -1,0 +1,106 @@
+// Sender packet history and NACK -> RTX (see packet_history.h).
+#include "tern/recovery/packet_history.h"
+
+#include <algorithm>
+
+#include "tern/recovery/rtx.h"
+
+namespace tern::recovery {
+namespace {
+// The bucket always holds at least one full-size packet when the rate is positive, so that a
+// small rate slows retransmissions down instead of blocking large packets forever.
+constexpr DataSize kMinBucket = DataSize::Bytes(1500);
+}  // namespace
+
+Result<PacketHistory> PacketHistory::Create(Config config) {
+  if (config.max_packets == 0) return Error{"packet history: max_packets must be positive"};
+  if (config.max_age <= TimeDelta::Zero()) return Error{"packet history: max_age must be positive"};
+  if (config.budget_window <= TimeDelta::Zero()) return Error{"packet history: budget_window must be positive"};
+  if (config.retransmission_rate < DataRate::Zero()) return Error{"packet history: negative retransmission rate"};
+  return PacketHistory(std::move(config));
+}
+
+PacketHistory::PacketHistory(Config config)
+    : config_(std::move(config)), next_rtx_seq_(config_.first_rtx_sequence_number) {
+  tokens_ = bucket_capacity();
+}
+
+DataSize PacketHistory::bucket_capacity() const {
+  if (config_.retransmission_rate <= DataRate::Zero()) return DataSize::Zero();
+  return std::max(config_.retransmission_rate * config_.budget_window, kMinBucket);
+}
+
+void PacketHistory::put(rtp::RtpPacket packet, Timestamp send_time) {
+  const int64_t key = unwrapper_.unwrap(packet.sequence_number());
+  packets_.insert_or_assign(key, Entry{std::move(packet), send_time});
+  while (packets_.size() > config_.max_packets) packets_.erase(packets_.begin());
+  expire(send_time);
+}
+
+void PacketHistory::expire(Timestamp now) {
+  // Sequence order and send order agree except for pacer reordering, so the front is (nearly)
+  // the oldest; stopping at the first young entry keeps this O(expired).
+  while (!packets_.empty() && now - packets_.begin()->second.send_time > config_.max_age) {
+    packets_.erase(packets_.begin());
+  }
+}
+
+const rtp::RtpPacket* PacketHistory::get(uint16_t seq) const {
+  auto it = packets_.find(unwrapper_.peek(seq));
+  return it == packets_.end() ? nullptr : &it->second.packet;
+}
+
+void PacketHistory::refill(Timestamp now) {
+  if (last_refill_ && now > *last_refill_) {
+    tokens_ = std::min(tokens_ + config_.retransmission_rate * (now - *last_refill_), bucket_capacity());
+  }
+  if (!last_refill_ || now > *last_refill_) last_refill_ = now;
+}
+
+void PacketHistory::set_retransmission_rate(DataRate rate, Timestamp now) {
+  refill(now);
+  config_.retransmission_rate = std::max(rate, DataRate::Zero());
+  tokens_ = std::min(tokens_, bucket_capacity());
+}
+
+std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seqs, Timestamp now,
+                                                   TimeDelta rtt) {
+  expire(now);
+  refill(now);
+  std::vector<rtp::RtpPacket> out;
+  for (uint16_t seq : seqs) {
+    ++stats_.nacked_sequence_numbers;
+    auto it = packets_.find(unwrapper_.peek(seq));
+    if (it == packets_.end()) {
+      ++stats_.not_found;
+      continue;
+    }
+    Entry& e = it->second;
+    if (e.last_retransmit.is_finite() && now - e.last_retransmit < rtt) {
+      ++stats_.refused_too_soon;
+      continue;
+    }
+    const uint8_t media_pt = e.packet.payload_type();
+    auto mapped = config_.rtx_pt_for_media_pt.find(media_pt);
+    const uint8_t rtx_pt = mapped == config_.rtx_pt_for_media_pt.end() ? config_.rtx_payload_type : mapped->second;
+    const DataSize size = DataSize::Bytes(static_cast<int64_t>(e.packet.size() + 2 - e.packet.padding_size()));
+    if (size > tokens_) {
+      ++stats_.refused_rate_limit;
+      continue;
+    }
+    auto rtx = build_rtx(e.packet, config_.rtx_ssrc, rtx_pt, next_rtx_seq_);
+    if (!rtx) {
+      ++stats_.not_found;
+      continue;
+    }
+    tokens_ -= size;
+    ++next_rtx_seq_;
+    e.last_retransmit = now;
+    ++stats_.retransmitted_packets_sent;
+    stats_.retransmitted_bytes_sent += rtx->size();
+    out.push_back(std::move(rtx).value());
+  }
+  return out;
+}
+
+}  // namespace tern::recovery

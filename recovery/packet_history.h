@@ -1,0 +1,85 @@
+// Sender-side packet history for retransmission (RFC 4585 generic NACK answered with RFC 4588 RTX).
+//
+// Keeps the packets sent on one media SSRC, keyed by RTP sequence number (wrap-aware), bounded
+// both in count (the oldest is dropped when full) and in age (packets older than max_age are
+// dropped as new ones arrive). on_nack() turns requested sequence numbers into RTX packets:
+//  - a packet is retransmitted at most once per RTT (a NACK repeated sooner is refused: the
+//    previous copy is probably still in flight);
+//  - retransmissions are paced by a token bucket refilled at the rate the congestion controller
+//    allows for retransmissions, holding at most `budget_window` worth of that rate; a packet that
+//    does not fit is refused (and counted) rather than queued, so the receiver's next NACK decides.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "tern/core/result.h"
+#include "tern/core/seq_num.h"
+#include "tern/core/units.h"
+#include "tern/rtp/rtp_packet.h"
+
+namespace tern::recovery {
+
+class PacketHistory {
+ public:
+  struct Config {
+    size_t max_packets = 1024;
+    TimeDelta max_age = TimeDelta::Seconds(2);
+    uint32_t rtx_ssrc = 0;
+    uint8_t rtx_payload_type = 0;
+    // Media payload type -> RTX payload type (apt); media PTs not listed use rtx_payload_type.
+    std::map<uint8_t, uint8_t> rtx_pt_for_media_pt;
+    uint16_t first_rtx_sequence_number = 0;
+    DataRate retransmission_rate = DataRate::KilobitsPerSec(500);
+    TimeDelta budget_window = TimeDelta::Millis(500);
+  };
+  struct Stats {
+    uint64_t nacked_sequence_numbers = 0;
+    uint64_t retransmitted_packets_sent = 0;
+    uint64_t retransmitted_bytes_sent = 0;
+    uint64_t refused_too_soon = 0;    // within one RTT of the previous retransmission
+    uint64_t refused_rate_limit = 0;  // token bucket empty
+    uint64_t not_found = 0;           // never sent, expired or evicted
+  };
+
+  // Rejects a zero max_packets, a non-positive max_age or budget_window, or a negative rate.
+  static Result<PacketHistory> Create(Config config);
+
+  // Stores a packet as sent at `send_time` (a packet with the same sequence number is replaced).
+  void put(rtp::RtpPacket packet, Timestamp send_time);
+  // The stored packet with this sequence number, if any.
+  const rtp::RtpPacket* get(uint16_t seq) const;
+  size_t size() const { return packets_.size(); }
+
+  // The rate the congestion controller allows for retransmissions from now on.
+  void set_retransmission_rate(DataRate rate, Timestamp now);
+  // RTX packets for the requested sequence numbers, in request order, within the rules above.
+  std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
+
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Entry {
+    rtp::RtpPacket packet;
+    Timestamp send_time;
+    Timestamp last_retransmit = Timestamp::MinusInfinity();
+  };
+  explicit PacketHistory(Config config);
+  void expire(Timestamp now);
+  void refill(Timestamp now);
+  DataSize bucket_capacity() const;
+
+  Config config_;
+  RtpSeqUnwrapper unwrapper_;
+  std::map<int64_t, Entry> packets_;
+  uint16_t next_rtx_seq_;
+  DataSize tokens_;
+  std::optional<Timestamp> last_refill_;
+  Stats stats_;
+};
+
+}  // namespace tern::recovery

@@ -1,0 +1,38 @@
+// NACK/FEC selection rules (see protection_policy.h).
+#include "tern/recovery/protection_policy.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tern::recovery {
+
+Result<ProtectionPolicy> ProtectionPolicy::Create(Config config) {
+  if (!(config.min_fec_loss >= 0.0 && config.min_fec_loss <= 1.0)) {
+    return Error{"protection policy: min_fec_loss outside [0, 1]"};
+  }
+  if (config.nack_only_rtt < TimeDelta::Zero() || config.high_rtt < TimeDelta::Zero()) {
+    return Error{"protection policy: negative RTT threshold"};
+  }
+  return ProtectionPolicy(config);
+}
+
+ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction, bool bursty) const {
+  ProtectionDecision d;
+  if (!config_.enabled) return d;
+  const double loss = std::isnan(loss_fraction) ? 0.0 : std::clamp(loss_fraction, 0.0, 1.0);
+  d.use_nack = config_.allow_nack;
+  d.mask_type = bursty ? FecMaskType::kBursty : FecMaskType::kRandom;
+  if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < config_.min_fec_loss || loss == 0.0) {
+    return d;
+  }
+  const double multiplier = rtt >= config_.high_rtt ? 3.0 : 2.0;
+  const double rate = std::min(255.0 * loss * multiplier, static_cast<double>(config_.max_fec_rate));
+  d.use_fec = true;
+  d.fec_rate = static_cast<uint8_t>(std::max(1.0, std::round(rate)));
+  const double key = std::max(2.0 * d.fec_rate, static_cast<double>(config_.key_min_fec_rate));
+  d.key_fec_rate = static_cast<uint8_t>(std::min(255.0, key));
+  d.max_frames = loss < 0.05 ? 3 : 1;
+  return d;
+}
+
+}  // namespace tern::recovery

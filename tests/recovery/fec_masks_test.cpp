@@ -1,0 +1,130 @@
+#include "tern/recovery/fec_masks.h"
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+using namespace tern::recovery;
+
+namespace {
+
+// Iterative XOR decoding over masks: lost bits 0..k-1 are media, k..k+m-1 FEC packets. The same
+// peeling rule FecWindow applies (a FEC packet with exactly one missing media packet repairs it).
+bool peel(size_t k, const std::vector<uint64_t>& rows, uint64_t lost) {
+  uint64_t missing = lost & ((uint64_t{1} << k) - 1);
+  for (size_t round = 0; round <= rows.size() && missing != 0; ++round) {
+    bool progress = false;
+    for (size_t j = 0; j < rows.size(); ++j) {
+      if (k + j < 64 && ((lost >> (k + j)) & 1)) continue;
+      const uint64_t u = rows[j] & missing;
+      if (u != 0 && (u & (u - 1)) == 0) {
+        missing &= ~u;
+        progress = true;
+      }
+    }
+    if (!progress) break;
+  }
+  return missing == 0;
+}
+
+// Fraction of all patterns of `losses` lost packets among k + m that are fully recovered.
+double recovered_fraction(size_t k, size_t m, FecMaskType type, size_t losses) {
+  const auto rows = fec_packet_masks(k, m, type);
+  const size_t n = k + m;
+  std::vector<size_t> idx(losses);
+  for (size_t i = 0; i < losses; ++i) idx[i] = i;
+  uint64_t total = 0, ok = 0;
+  for (;;) {  // lexicographic combinations, C(24, 6) at most
+    uint64_t lost = 0;
+    for (size_t i : idx) lost |= uint64_t{1} << i;
+    ++total;
+    ok += peel(k, rows, lost) ? 1 : 0;
+    size_t i = losses;
+    while (i > 0 && idx[i - 1] == n - losses + i - 1) --i;
+    if (i == 0) break;
+    ++idx[i - 1];
+    for (size_t j = i; j < losses; ++j) idx[j] = idx[j - 1] + 1;
+  }
+  return static_cast<double>(ok) / static_cast<double>(total);
+}
+
+}  // namespace
+
+TEST_CASE("fec masks: shape, non-empty rows, every media packet covered (k up to 48)") {
+  for (auto type : {FecMaskType::kRandom, FecMaskType::kBursty}) {
+    for (size_t k = 1; k <= kMaxFecMediaPackets; ++k) {
+      for (size_t m = 1; m <= k; ++m) {
+        const auto rows = fec_packet_masks(k, m, type);
+        REQUIRE(rows.size() == m);
+        uint64_t covered = 0;
+        for (uint64_t r : rows) {
+          CHECK(r != 0);
+          CHECK((r >> k) == 0);
+          covered |= r;
+        }
+        CHECK(covered == ((k == 64 ? 0 : (uint64_t{1} << k)) - 1));
+      }
+    }
+  }
+}
+
+TEST_CASE("fec masks: every single loss is recovered") {
+  for (auto type : {FecMaskType::kRandom, FecMaskType::kBursty}) {
+    for (size_t k = 1; k <= kMaxFecMediaPackets; ++k) {
+      for (size_t m = 1; m <= k; ++m) {
+        const auto rows = fec_packet_masks(k, m, type);
+        for (size_t i = 0; i < k; ++i) CHECK(peel(k, rows, uint64_t{1} << i));
+      }
+    }
+  }
+}
+
+TEST_CASE("fec masks: m/2 losses among media and FEC packets, all patterns (k <= 12)") {
+  double worst_random = 1.0, worst_bursty = 1.0;
+  for (size_t k = 2; k <= 12; ++k) {
+    for (size_t m = 2; m <= k; ++m) {
+      const size_t losses = m / 2;
+      const double r = recovered_fraction(k, m, FecMaskType::kRandom, losses);
+      const double b = recovered_fraction(k, m, FecMaskType::kBursty, losses);
+      INFO("k=" << k << " m=" << m << " random=" << r << " bursty=" << b);
+      CHECK(r >= 0.94);
+      CHECK(b >= 0.90);
+      worst_random = std::min(worst_random, r);
+      worst_bursty = std::min(worst_bursty, b);
+    }
+  }
+  MESSAGE("worst recovered share: random " << worst_random << ", bursty " << worst_bursty);
+}
+
+TEST_CASE("fec masks: bursty masks recover any run of up to m consecutive media losses") {
+  for (size_t k = 1; k <= 12; ++k) {
+    for (size_t m = 1; m <= k; ++m) {
+      const auto rows = fec_packet_masks(k, m, FecMaskType::kBursty);
+      for (size_t run = 1; run <= m; ++run) {
+        for (size_t start = 0; start + run <= k; ++start) {
+          INFO("k=" << k << " m=" << m << " run=" << run << " start=" << start);
+          CHECK(peel(k, rows, ((uint64_t{1} << run) - 1) << start));
+        }
+      }
+    }
+  }
+  // Beyond the searched tables the interleave still holds the guarantee.
+  for (size_t k = 13; k <= kMaxFecMediaPackets; k += 5) {
+    for (size_t m = 1; m <= k && k + m <= 64; m += 3) {  // loss bitmap holds k + m bits
+      const auto rows = fec_packet_masks(k, m, FecMaskType::kBursty);
+      INFO("k=" << k << " m=" << m);
+      for (size_t start = 0; start + m <= k; ++start) CHECK(peel(k, rows, ((uint64_t{1} << m) - 1) << start));
+    }
+  }
+}
+
+TEST_CASE("fec masks: packet count from the protection factor") {
+  CHECK(fec_packet_count(10, 0) == 0);
+  CHECK(fec_packet_count(0, 255) == 0);
+  CHECK(fec_packet_count(10, 1) == 1);     // any protection gives at least one packet
+  CHECK(fec_packet_count(10, 128) == 5);   // 50%
+  CHECK(fec_packet_count(10, 255) == 10);  // never more than k
+  CHECK(fec_packet_count(4, 64) == 1);
+  CHECK(fec_packet_masks(0, 0, FecMaskType::kRandom).size() == 1);  // clamped
+  CHECK(fec_packet_masks(100, 100, FecMaskType::kRandom).size() == kMaxFecMediaPackets);
+}
