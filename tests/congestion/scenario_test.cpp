@@ -42,6 +42,8 @@ class BottleneckLink {
   // Returns false if the packet was dropped (queue full or random loss).
   bool send(uint16_t seq, DataSize size, Timestamp now) {
     const Timestamp start = max(now, busy_until_);
+    queue_delay_sum_ += start - now;
+    ++queue_delay_samples_;
     if (start - now > max_queue_delay_) return false;
     busy_until_ = start + size / capacity_;
     if (random_.bernoulli(loss_)) return false;
@@ -55,6 +57,14 @@ class BottleneckLink {
     return p;
   }
   TimeDelta one_way() const { return one_way_; }
+  // Mean queueing delay seen by packets offered since the last call.
+  TimeDelta take_mean_queue_delay() {
+    const TimeDelta mean =
+        queue_delay_samples_ ? queue_delay_sum_ / queue_delay_samples_ : TimeDelta::Zero();
+    queue_delay_sum_ = TimeDelta::Zero();
+    queue_delay_samples_ = 0;
+    return mean;
+  }
 
  private:
   DataRate capacity_;
@@ -63,6 +73,8 @@ class BottleneckLink {
   Random random_;
   Timestamp busy_until_ = Timestamp::Zero();
   TimeDelta max_queue_delay_ = TimeDelta::Millis(500);
+  TimeDelta queue_delay_sum_ = TimeDelta::Zero();
+  int64_t queue_delay_samples_ = 0;
   std::deque<Packet> queue_;
 };
 
@@ -92,6 +104,7 @@ class Scenario {
   Timestamp now() const { return now_; }
   DataRate min_target_since_mark() const { return min_since_mark_; }
   void mark() { min_since_mark_ = DataRate::PlusInfinity(); }
+  TimeDelta take_mean_queue_delay() { return link_.take_mean_queue_delay(); }
   const GoogCcNetworkController& controller() const { return controller_; }
   // Target (kbps) once a second since the last call, as "a b c ...".
   std::string take_trace() {
@@ -210,22 +223,29 @@ TEST_CASE("GCC follows capacity steps: 500 kbps, 800 kbps, 100 kbps at 200 ms") 
   config.start_rate = 300_kbps;
   Scenario s(config, 500_kbps, 100_ms, 0.0, kSeed);
   s.run(25_s);
+  const TimeDelta queue500 = s.take_mean_queue_delay();
   MESSAGE("seed " << kSeed << ": 500 kbps / 100 ms rtt -> target " << s.target().kbps()
-                  << " kbps; per second: " << s.take_trace());
+                  << " kbps, mean queue delay " << queue500.ms() << " ms; per second: "
+                  << s.take_trace());
+  CHECK(queue500 < 100_ms);  // the delay-based loop keeps the bottleneck queue short
   CHECK(s.target() >= 350_kbps);
   CHECK(s.target() <= 550_kbps);
   CHECK(s.controller().delay_based_estimate() < 700_kbps);  // never ran away from the link
 
   s.set_link(800_kbps, 100_ms, 0.0);
   s.run(25_s);
-  MESSAGE("800 kbps / 100 ms rtt -> target " << s.target().kbps() << " kbps; per second: "
+  const TimeDelta queue800 = s.take_mean_queue_delay();
+  MESSAGE("800 kbps / 100 ms rtt -> target " << s.target().kbps() << " kbps, mean queue delay "
+                                             << queue800.ms() << " ms; per second: "
                                              << s.take_trace());
+  CHECK(queue800 < 100_ms);
   CHECK(s.target() >= 600_kbps);
   CHECK(s.target() <= 900_kbps);
 
   s.set_link(100_kbps, 200_ms, 0.0);
   s.run(25_s);
-  MESSAGE("100 kbps / 200 ms rtt -> target " << s.target().kbps() << " kbps; per second: "
+  MESSAGE("100 kbps / 200 ms rtt -> target " << s.target().kbps() << " kbps, mean queue delay "
+                                             << s.take_mean_queue_delay().ms() << " ms; per second: "
                                              << s.take_trace());
   CHECK(s.target() >= 65_kbps);
   CHECK(s.target() <= 115_kbps);
