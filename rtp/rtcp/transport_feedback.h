@@ -89,7 +89,8 @@ class TransportFeedback {
   void set_feedback_sequence(uint8_t count) { feedback_sequence_ = count; }
   // Records `seq` as received at `arrival` (same clock as set_base's ref_time); sequence numbers
   // skipped since the previous call are reported as not received. Returns false, changing nothing,
-  // when seq is not newer than every packet already covered, when the delta from the previous
+  // when seq is not newer than every packet already covered (or lies half the sequence space or
+  // more ahead, which cannot be told from a late packet), when the delta from the previous
   // arrival does not fit 16 bits of 250 us (-8.192 s..8.19175 s), or when the packet would grow past
   // kMaxSizeBytes or kMaxStatusCount.
   bool add_received_packet(uint16_t seq, Timestamp arrival);
@@ -119,6 +120,7 @@ class TransportFeedback {
   // Bytes on the wire, common header and zero padding included.
   size_t size() const;
   // Writes exactly size() bytes (chunks re-encoded the canonical way, whatever the parsed input used).
+  // With no packets added the status count is 0, which parse() rejects: send only non-empty ones.
   void write(ByteWriter& out) const;
 
   friend bool operator==(const TransportFeedback&, const TransportFeedback&) = default;
