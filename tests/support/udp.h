@@ -1,0 +1,74 @@
+// Test support: a minimal UDP loopback sender and receiver (POSIX sockets, 127.0.0.1 only) for
+// interop tests that exchange RTP with real peers (gst-launch-1.0, ffmpeg). Receiving waits with
+// poll() and a timeout, so no call can block forever. Tests only: the library itself is sans-I/O.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace tern::test {
+
+// One UDP socket bound to 127.0.0.1 (port 0 = any free port). Closed on destruction.
+class UdpSocket {
+ public:
+  explicit UdpSocket(uint16_t local_port = 0) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd_ < 0) return;
+    const int rcvbuf = 4 * 1024 * 1024;  // the kernel caps this at net.core.rmem_max
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    sockaddr_in addr = Loopback(local_port);
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~UdpSocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  bool ok() const { return fd_ >= 0; }
+
+  // Sends one datagram to 127.0.0.1:port; true when the whole datagram was handed to the kernel.
+  bool send_to(uint16_t port, std::span<const uint8_t> data) const {
+    if (fd_ < 0) return false;
+    sockaddr_in to = Loopback(port);
+    const ssize_t n = ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+    return n == static_cast<ssize_t>(data.size());
+  }
+
+  // Waits up to `timeout_ms` for one datagram; nullopt on timeout or error. Datagrams are
+  // truncated at 64 KiB (more than any UDP payload on loopback with IPv4 can be).
+  std::optional<std::vector<uint8_t>> receive(int timeout_ms) const {
+    if (fd_ < 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0 || (p.revents & POLLIN) == 0) return std::nullopt;
+    std::vector<uint8_t> buf(65536);
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<size_t>(n));
+    return buf;
+  }
+
+ private:
+  static sockaddr_in Loopback(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+
+  int fd_ = -1;
+};
+
+}  // namespace tern::test
