@@ -22,8 +22,8 @@ Result<rtp::RtpPacket> RtxReceiver::unwrap(const rtp::RtpPacket& rtx) {
     ++stats_.rejected;
     return Error{"rtx: not the RTX SSRC"};
   }
-  const uint8_t media_pt = config_.rtx_to_media_pt[rtx.payload_type() & 0x7F];
-  if (media_pt == kUnmapped) {
+  const auto mapped = config_.rtx_to_media_pt.find(rtx.payload_type());
+  if (mapped == config_.rtx_to_media_pt.end()) {
     ++stats_.rejected;
     return Error{"rtx: payload type not mapped"};
   }
@@ -34,7 +34,7 @@ Result<rtp::RtpPacket> RtxReceiver::unwrap(const rtp::RtpPacket& rtx) {
   }
   HeaderFields f = HeaderFields::Of(rtx);
   f.ssrc = config_.media_ssrc;
-  f.payload_type = media_pt;
+  f.payload_type = mapped->second;
   f.sequence_number = load_be16(payload.data());
   auto p = rewrite_packet(rtx, f, {}, payload.subspan(2), {});
   if (!p) {

@@ -13,7 +13,7 @@
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 #pragma once
 
-#include <array>
+#include <map>
 #include <cstdint>
 #include <optional>
 
@@ -29,17 +29,11 @@ Result<rtp::RtpPacket> build_rtx(const rtp::RtpPacket& original, uint32_t rtx_ss
 // Receive side: turns RTX packets back into the original stream's packets.
 class RtxReceiver {
  public:
-  static constexpr uint8_t kUnmapped = 0xFF;
   struct Config {
-    static constexpr std::array<uint8_t, 128> Unmapped() {
-      std::array<uint8_t, 128> a{};
-      for (auto& v : a) v = kUnmapped;
-      return a;
-    }
     uint32_t rtx_ssrc = 0;
     uint32_t media_ssrc = 0;
-    // rtx payload type -> media payload type (SDP a=fmtp:<rtx> apt=<media>); kUnmapped = none.
-    std::array<uint8_t, 128> rtx_to_media_pt = Unmapped();
+    // rtx payload type -> media payload type (SDP a=fmtp:<rtx> apt=<media>).
+    std::map<uint8_t, uint8_t> rtx_to_media_pt;
   };
   struct Stats {
     uint64_t retransmitted_packets_received = 0;

@@ -1,0 +1,169 @@
+#include "tern/recovery/packet_history.h"
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "recovery_test_util.h"
+#include "tern/core/byte_io.h"
+#include "tern/recovery/rtx.h"
+
+using namespace tern;
+using namespace tern::recovery;
+using tern::recovery::test::random_packet;
+using tern::recovery::test::same_bytes;
+
+namespace {
+
+constexpr uint32_t kMedia = 0x1111, kRtx = 0x2222;
+
+PacketHistory::Config config() {
+  PacketHistory::Config c;
+  c.rtx_ssrc = kRtx;
+  c.rtx_payload_type = 97;
+  c.rtx_pt_for_media_pt = {{96, 97}, {100, 101}};
+  c.first_rtx_sequence_number = 65535;
+  c.retransmission_rate = DataRate::MegabitsPerSec(10);
+  return c;
+}
+
+RtxReceiver rtx_receiver() {
+  RtxReceiver rx({kRtx, kMedia, {}});
+  rx.map_payload_type(97, 96);
+  rx.map_payload_type(101, 100);
+  return rx;
+}
+
+}  // namespace
+
+TEST_CASE("rtx: build -> unwrap restores the original byte for byte (RFC 4588)") {
+  Random rng(1);
+  auto rx = rtx_receiver();
+  for (int i = 0; i < 300; ++i) {
+    auto original = random_packet(rng, static_cast<uint16_t>(rng.next_u32()), rng.next_u32(), kMedia,
+                                  rng.bernoulli(0.5) ? 96 : 100);
+    const uint16_t rtx_seq = static_cast<uint16_t>(rng.next_u32());
+    const uint8_t rtx_pt = original.payload_type() == 96 ? 97 : 101;
+    auto rtx = build_rtx(original, kRtx, rtx_pt, rtx_seq);
+    REQUIRE(rtx.ok());
+    CHECK(rtx->ssrc() == kRtx);
+    CHECK(rtx->payload_type() == rtx_pt);
+    CHECK(rtx->sequence_number() == rtx_seq);
+    CHECK(rtx->timestamp() == original.timestamp());
+    CHECK(rtx->marker() == original.marker());
+    CHECK(rtx->padding_size() == 0);
+    REQUIRE(rtx->payload_size() == original.payload_size() + 2);
+    CHECK(load_be16(rtx->payload().data()) == original.sequence_number());  // OSN first
+    CHECK(rtx->header().header_size == original.header().header_size);   // CSRCs, extensions kept
+    auto back = rx.unwrap(*rtx);
+    REQUIRE(back.ok());
+    // Padding is not carried over RTX, so compare against the original without its padding.
+    CHECK(back->sequence_number() == original.sequence_number());
+    CHECK(back->payload_type() == original.payload_type());
+    CHECK(back->ssrc() == kMedia);
+    const auto want = original.data().first(original.size() - original.padding_size());
+    std::vector<uint8_t> want_bytes(want.begin(), want.end());
+    want_bytes[0] &= static_cast<uint8_t>(~0x20);
+    CHECK(std::vector<uint8_t>(back->data().begin(), back->data().end()) == want_bytes);
+  }
+  CHECK(rx.stats().retransmitted_packets_received == 300);
+}
+
+TEST_CASE("rtx receiver: wrong SSRC, unmapped payload type and padding-only probes are rejected") {
+  auto rx = rtx_receiver();
+  Random rng(2);
+  auto media = random_packet(rng, 5, 5, kMedia, 96);
+  CHECK(!rx.unwrap(media).ok());
+  auto rtx = build_rtx(media, kRtx, 99, 1);
+  CHECK(std::string(rx.unwrap(*rtx).error()) == "rtx: payload type not mapped");
+  rtp::RtpPacketBuilder b;
+  b.set_ssrc(kRtx).set_payload_type(97).set_padding(200);
+  CHECK(std::string(rx.unwrap(b.build().value()).error()) == "rtx: no original sequence number");
+  CHECK(rx.stats().rejected == 3);
+}
+
+TEST_CASE("packet history: NACK -> RTX, once per RTT, wrap-aware lookup, RTX sequence numbers") {
+  auto h = PacketHistory::Create(config());
+  REQUIRE(h.ok());
+  Random rng(3);
+  Timestamp t = Timestamp::Millis(1000);
+  std::vector<rtp::RtpPacket> sent;
+  for (int i = 0; i < 20; ++i) {
+    sent.push_back(random_packet(rng, static_cast<uint16_t>(65530 + i), 0, kMedia, i % 2 ? 96 : 100, 500));
+    h->put(sent.back(), t);
+    t += TimeDelta::Millis(5);
+  }
+  const TimeDelta rtt = TimeDelta::Millis(100);
+  const uint16_t nack[] = {65533, 2, 65535, 40};
+  auto out = h->on_nack(nack, t, rtt);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].sequence_number() == 65535);  // RTX numbering from first_rtx_sequence_number
+  CHECK(out[1].sequence_number() == 0);
+  CHECK(out[2].sequence_number() == 1);
+  auto rx = rtx_receiver();
+  const uint16_t want[] = {65533, 2, 65535};
+  for (size_t i = 0; i < 3; ++i) {
+    auto back = rx.unwrap(out[i]);
+    REQUIRE(back.ok());
+    CHECK(back->sequence_number() == want[i]);
+    const auto& original = sent[static_cast<uint16_t>(want[i] - 65530)];
+    CHECK(back->payload_type() == original.payload_type());
+    CHECK(std::vector<uint8_t>(back->payload().begin(), back->payload().end()) ==
+          std::vector<uint8_t>(original.payload().begin(), original.payload().end()));
+  }
+  CHECK(h->stats().not_found == 1);
+  // Asked again within one RTT: refused; after one RTT: sent again.
+  CHECK(h->on_nack(nack, t + TimeDelta::Millis(50), rtt).empty());
+  CHECK(h->stats().refused_too_soon == 3);
+  CHECK(h->on_nack(nack, t + TimeDelta::Millis(100), rtt).size() == 3);
+  CHECK(h->stats().retransmitted_packets_sent == 6);
+}
+
+TEST_CASE("packet history: bounded by count and by age") {
+  auto c = config();
+  c.max_packets = 10;
+  c.max_age = TimeDelta::Millis(100);
+  auto h = PacketHistory::Create(c);
+  REQUIRE(h.ok());
+  Random rng(4);
+  for (int i = 0; i < 25; ++i) h->put(random_packet(rng, static_cast<uint16_t>(i), 0, kMedia, 96, 100), Timestamp::Millis(i));
+  CHECK(h->size() == 10);
+  CHECK(h->get(14) == nullptr);
+  CHECK(h->get(15) != nullptr);
+  const uint16_t nack[] = {24};
+  CHECK(h->on_nack(nack, Timestamp::Millis(24 + 101), TimeDelta::Millis(10)).empty());
+  CHECK(h->size() == 0);
+  CHECK(h->stats().not_found == 1);
+  PacketHistory::Config bad = config();
+  bad.max_packets = 0;
+  CHECK(!PacketHistory::Create(bad).ok());
+  bad = config();
+  bad.max_age = TimeDelta::Zero();
+  CHECK(!PacketHistory::Create(bad).ok());
+}
+
+TEST_CASE("packet history: retransmissions stay within the rate budget (token bucket)") {
+  auto c = config();
+  c.retransmission_rate = DataRate::KilobitsPerSec(160);  // 20 kB/s
+  c.budget_window = TimeDelta::Millis(500);               // bucket: 10 kB
+  auto h = PacketHistory::Create(c);
+  REQUIRE(h.ok());
+  std::vector<uint8_t> payload(998, 1);
+  std::vector<uint16_t> seqs;
+  for (uint16_t i = 0; i < 100; ++i) {
+    rtp::RtpPacketBuilder b;
+    b.set_ssrc(kMedia).set_payload_type(96).set_sequence_number(i).set_payload(payload);
+    h->put(b.build().value(), Timestamp::Millis(0));
+    seqs.push_back(i);
+  }
+  // 1012-byte RTX packets: nine fit in the initial 10 kB bucket.
+  auto out = h->on_nack(seqs, Timestamp::Millis(1), TimeDelta::Millis(10));
+  CHECK(out.size() == 9);
+  CHECK(h->stats().refused_rate_limit == 91);
+  // One second later 20 kB were refilled, capped at the 10 kB bucket.
+  out = h->on_nack(seqs, Timestamp::Millis(1001), TimeDelta::Millis(10));
+  CHECK(out.size() == 9);
+  // Rate set to zero: nothing goes out.
+  h->set_retransmission_rate(DataRate::Zero(), Timestamp::Millis(1001));
+  CHECK(h->on_nack(seqs, Timestamp::Millis(3000), TimeDelta::Millis(10)).empty());
+}

@@ -1,0 +1,57 @@
+#include "tern/recovery/protection_policy.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace tern;
+using namespace tern::recovery;
+
+TEST_CASE("protection policy: NACK only at short RTT, FEC joins as RTT and loss grow") {
+  auto p = ProtectionPolicy::Create({});
+  REQUIRE(p.ok());
+  auto d = p->decide(TimeDelta::Millis(20), 0.10);
+  CHECK(d.use_nack);
+  CHECK(!d.use_fec);
+  d = p->decide(TimeDelta::Millis(80), 0.005);  // too little loss to pay for FEC
+  CHECK(d.use_nack);
+  CHECK(!d.use_fec);
+  d = p->decide(TimeDelta::Millis(80), 0.02);
+  CHECK(d.use_fec);
+  CHECK(d.fec_rate == 10);  // 255 * 0.02 * 2
+  CHECK(d.key_fec_rate == 64);
+  CHECK(d.max_frames == 3);
+  const auto low = p->decide(TimeDelta::Millis(80), 0.10);
+  const auto high = p->decide(TimeDelta::Millis(200), 0.10);
+  CHECK(high.fec_rate > low.fec_rate);
+  CHECK(low.max_frames == 1);
+  CHECK(high.key_fec_rate >= high.fec_rate);
+  CHECK(p->decide(TimeDelta::Millis(300), 0.9).fec_rate == 128);  // capped
+  CHECK(p->decide(TimeDelta::Millis(300), 0.1, true).mask_type == FecMaskType::kBursty);
+}
+
+TEST_CASE("protection policy: switchable off, per tool, and validated") {
+  ProtectionPolicy::Config c;
+  c.enabled = false;
+  auto off = ProtectionPolicy::Create(c);
+  REQUIRE(off.ok());
+  auto d = off->decide(TimeDelta::Millis(300), 0.2);
+  CHECK(!d.use_nack);
+  CHECK(!d.use_fec);
+  c = ProtectionPolicy::Config{};
+  c.allow_fec = false;
+  auto no_fec = ProtectionPolicy::Create(c);
+  d = no_fec->decide(TimeDelta::Millis(300), 0.2);
+  CHECK(d.use_nack);
+  CHECK(!d.use_fec);
+  c = ProtectionPolicy::Config{};
+  c.min_fec_loss = 2.0;
+  CHECK(!ProtectionPolicy::Create(c).ok());
+  c = ProtectionPolicy::Config{};
+  c.nack_only_rtt = TimeDelta::Millis(-1);
+  CHECK(!ProtectionPolicy::Create(c).ok());
+  // Garbage loss values are clamped, never UB.
+  auto p = ProtectionPolicy::Create({});
+  CHECK(p->decide(TimeDelta::Millis(100), -3.0).fec_rate == 0);
+  CHECK(p->decide(TimeDelta::Millis(100), std::nan("")).fec_rate == 0);
+}
