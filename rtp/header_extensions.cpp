@@ -48,7 +48,8 @@ bool AudioLevel::write(std::span<uint8_t> out, const value_type& v) {
 
 template <ExtensionType T>
 std::optional<std::string> StringExtension<T>::parse(std::span<const uint8_t> d) {
-  if (d.empty()) return std::nullopt;
+  // An RFC 8285 element carries at most 255 bytes; anything longer did not come from one.
+  if (d.empty() || d.size() > 255) return std::nullopt;
   // Trailing NULs are padding some senders add; strip them.
   size_t n = d.size();
   while (n > 0 && d[n - 1] == 0) --n;

@@ -332,6 +332,8 @@ TEST_CASE("header extension codecs") {
   CHECK(Mid::parse(mid) == std::string("ab"));
   const std::array<uint8_t, 2> nul{0, 0};
   CHECK_FALSE(Mid::parse(nul).has_value());
+  const std::vector<uint8_t> too_long(256, 'x');  // found by the header_extensions fuzzer
+  CHECK_FALSE(RtpStreamId::parse(too_long).has_value());
   CHECK_FALSE(TransportSequenceNumber::parse(std::span<const uint8_t>(buf.data(), 3)).has_value());
 }
 
