@@ -12,6 +12,18 @@ FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-60}
 passed=0
 failed=0
 
+build() {  # dir: builds, printing only diagnostics (not ninja's progress lines)
+  set +e
+  cmake --build "$1" -j "$JOBS" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] '
+  local rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    echo "check: build of $1 failed"
+    echo "$passed passed, $((failed + 1)) failed"
+    exit 1
+  fi
+}
+
 run_ctest() {  # dir label
   local log
   log=$(mktemp)
@@ -37,7 +49,7 @@ export TERN_REQUIRE_INTEROP=1
 echo "== [1/3] Release build (GCC) =="
 cmake -S . -B out/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
   -DCMAKE_C_COMPILER=gcc -DTERN_WERROR=ON -DTERN_BUILD_BENCH=ON >/dev/null
-cmake --build out/release -j "$JOBS"
+build out/release
 run_ctest out/release release
 echo "== benchmark smoke run =="
 for b in out/release/bench/tern_*_bench; do
@@ -50,7 +62,7 @@ echo "== [2/3] ASan + UBSan build (Clang) with libFuzzer targets =="
 cmake -S . -B out/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_C_COMPILER=clang -DTERN_WERROR=ON -DTERN_SANITIZE=ON -DTERN_BUILD_FUZZ=ON \
   -DTERN_BUILD_BENCH=OFF >/dev/null
-cmake --build out/asan -j "$JOBS"
+build out/asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest out/asan asan
