@@ -1,6 +1,7 @@
 // Header-preserving packet rewrite (see rtp_rewrite.h).
 #include "tern/recovery/rtp_rewrite.h"
 
+#include <cstddef>
 #include <vector>
 
 #include "tern/core/byte_io.h"
