@@ -3,3 +3,23 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(TERN_OPUS REQUIRED IMPORTED_TARGET opus)
 pkg_check_modules(TERN_VPX REQUIRED IMPORTED_TARGET vpx)
+# media/: WebM recording through libavformat, Ogg Opus through libogg, quality meters through libyuv
+# (Debian ships it static, without pkg-config) and WebM read-back through libwebm's parser (no
+# pkg-config either).
+pkg_check_modules(TERN_AVFORMAT REQUIRED IMPORTED_TARGET libavformat libavcodec libavutil)
+pkg_check_modules(TERN_OGG REQUIRED IMPORTED_TARGET ogg)
+find_path(TERN_LIBYUV_INCLUDE_DIR libyuv.h REQUIRED)
+find_library(TERN_LIBYUV_LIBRARY NAMES libyuv.a yuv REQUIRED)
+find_path(TERN_WEBM_INCLUDE_DIR webm/webm_parser.h REQUIRED)
+find_library(TERN_WEBM_LIBRARY NAMES webm REQUIRED)
+if(NOT TARGET tern_dep_libyuv)
+  add_library(tern_dep_libyuv UNKNOWN IMPORTED)
+  set_target_properties(tern_dep_libyuv PROPERTIES IMPORTED_LOCATION ${TERN_LIBYUV_LIBRARY}
+    INTERFACE_INCLUDE_DIRECTORIES ${TERN_LIBYUV_INCLUDE_DIR})
+endif()
+if(NOT TARGET tern_dep_webm)
+  add_library(tern_dep_webm UNKNOWN IMPORTED)
+  set_target_properties(tern_dep_webm PROPERTIES IMPORTED_LOCATION ${TERN_WEBM_LIBRARY}
+    INTERFACE_INCLUDE_DIRECTORIES ${TERN_WEBM_INCLUDE_DIR})
+endif()
+pkg_check_modules(TERN_SRTP REQUIRED IMPORTED_TARGET libsrtp2)

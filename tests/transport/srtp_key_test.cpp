@@ -1,0 +1,98 @@
+// SRTP key material: base64 (RFC 4648 test vectors), hex, SDES inline key-params with lifetime and
+// MKI handling, suite names and the INTEROP.md key given both ways.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "tern/core/random.h"
+#include "tern/transport/srtp_key.h"
+
+using namespace tern;
+using namespace tern::transport;
+
+namespace {
+std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+}  // namespace
+
+TEST_CASE("base64 RFC 4648 test vectors") {
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+  };
+  for (auto [plain, encoded] : vectors) {
+    CAPTURE(plain);
+    CHECK(base64_encode(Bytes(plain)) == encoded);
+    auto d = base64_decode(encoded);
+    REQUIRE(d.ok());
+    CHECK(*d == Bytes(plain));
+  }
+  CHECK_FALSE(base64_decode("Zm9").ok());      // not a multiple of 4
+  CHECK_FALSE(base64_decode("Zm=v").ok());     // data after padding
+  CHECK_FALSE(base64_decode("Z===").ok());     // too much padding
+  CHECK_FALSE(base64_decode("Zm9v====").ok()); // padding group
+  CHECK_FALSE(base64_decode("Zm9*").ok());
+  CHECK_FALSE(base64_decode(std::string(2000, 'A')).ok());
+}
+
+TEST_CASE("base64 and hex random round trip") {
+  Random rng(3);
+  for (int i = 0; i < 300; ++i) {
+    std::vector<uint8_t> data(static_cast<size_t>(rng.uniform_int(0, 64)));
+    for (auto& b : data) b = static_cast<uint8_t>(rng.uniform_int(0, 255));
+    auto b64 = base64_decode(base64_encode(data));
+    REQUIRE(b64.ok());
+    CHECK(*b64 == data);
+    auto hex = hex_decode(hex_encode(data));
+    REQUIRE(hex.ok());
+    CHECK(*hex == data);
+  }
+  CHECK(hex_decode("0aFf").ok());
+  CHECK_FALSE(hex_decode("0").ok());
+  CHECK_FALSE(hex_decode("0g").ok());
+}
+
+TEST_CASE("srtp key from INTEROP key given as hex and as base64") {
+  const std::string hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d";
+  const std::string b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";
+  auto from_hex = parse_hex_key(hex, SrtpProfile::kAesCm128HmacSha1_80);
+  auto from_b64 = parse_sdes_key_params("inline:" + b64, SrtpProfile::kAesCm128HmacSha1_80);
+  REQUIRE(from_hex.ok());
+  REQUIRE(from_b64.ok());
+  CHECK(*from_hex == *from_b64);
+  REQUIRE(from_hex->size() == 30);
+  for (size_t i = 0; i < 30; ++i) CHECK((*from_hex)[i] == i);
+  CHECK(make_sdes_key_params(*from_hex) == "inline:" + b64);
+  CHECK(hex_encode(*from_b64) == hex);
+  // The same 30 bytes are the wrong length for the GCM suites.
+  CHECK_FALSE(parse_hex_key(hex, SrtpProfile::kAeadAes128Gcm).ok());
+  CHECK_FALSE(parse_sdes_key_params("inline:" + b64, SrtpProfile::kAeadAes256Gcm).ok());
+}
+
+TEST_CASE("sdes key params lifetime accepted and MKI rejected") {
+  const std::string k = "inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";
+  const auto p = SrtpProfile::kAesCm128HmacSha1_32;
+  CHECK(parse_sdes_key_params(k, p).ok());
+  CHECK(parse_sdes_key_params(k + "|2^31", p).ok());
+  CHECK(parse_sdes_key_params(k + "|1048576", p).ok());
+  CHECK_FALSE(parse_sdes_key_params(k + "|2^20|1:4", p).ok());  // MKI
+  CHECK_FALSE(parse_sdes_key_params(k + "|1:4", p).ok());
+  CHECK_FALSE(parse_sdes_key_params(k + "|2^x", p).ok());
+  CHECK_FALSE(parse_sdes_key_params(k + "|", p).ok());
+  CHECK_FALSE(parse_sdes_key_params(k + "|2^31|", p).ok());
+  CHECK_FALSE(parse_sdes_key_params(k + "|1|2|3", p).ok());
+  CHECK_FALSE(parse_sdes_key_params("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p).ok());  // no method
+  CHECK_FALSE(parse_sdes_key_params("inline:", p).ok());
+}
+
+TEST_CASE("srtp suite names") {
+  for (SrtpProfile p : {SrtpProfile::kAesCm128HmacSha1_80, SrtpProfile::kAesCm128HmacSha1_32,
+                        SrtpProfile::kAeadAes128Gcm, SrtpProfile::kAeadAes256Gcm}) {
+    auto back = srtp_profile_from_name(to_string(p));
+    REQUIRE(back.has_value());
+    CHECK(*back == p);
+  }
+  CHECK(srtp_key_material_size(SrtpProfile::kAeadAes128Gcm) == 28);
+  CHECK(srtp_key_material_size(SrtpProfile::kAeadAes256Gcm) == 44);
+  CHECK_FALSE(srtp_profile_from_name("F8_128_HMAC_SHA1_80").has_value());
+}

@@ -1,0 +1,89 @@
+#include "tern/transport/socket_address.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace tern::transport {
+
+Result<SocketAddress> SocketAddress::Parse(std::string_view ip, uint16_t port) {
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  if (ip.empty() || ip.size() >= INET6_ADDRSTRLEN) return Error{"socket address: bad length"};
+  char buf[INET6_ADDRSTRLEN] = {};
+  std::memcpy(buf, ip.data(), ip.size());
+  SocketAddress a;
+  sockaddr_in v4{};
+  if (inet_pton(AF_INET, buf, &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    std::memcpy(&a.storage_, &v4, sizeof(v4));
+    a.len_ = sizeof(v4);
+    return a;
+  }
+  sockaddr_in6 v6{};
+  if (inet_pton(AF_INET6, buf, &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    std::memcpy(&a.storage_, &v6, sizeof(v6));
+    a.len_ = sizeof(v6);
+    return a;
+  }
+  return Error{"socket address: not a numeric IPv4 or IPv6 address"};
+}
+
+SocketAddress SocketAddress::LoopbackV4(uint16_t port) { return *Parse("127.0.0.1", port); }
+SocketAddress SocketAddress::LoopbackV6(uint16_t port) { return *Parse("::1", port); }
+
+SocketAddress SocketAddress::FromSockaddr(const sockaddr* sa, socklen_t len) {
+  SocketAddress a;
+  if (sa == nullptr) return a;
+  if ((sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) ||
+      (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6))) {
+    const socklen_t n = sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    std::memcpy(&a.storage_, sa, n);
+    a.len_ = n;
+  }
+  return a;
+}
+
+uint16_t SocketAddress::port() const {
+  if (storage_.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+  if (storage_.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  return 0;
+}
+
+void SocketAddress::set_port(uint16_t port) {
+  if (storage_.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&storage_)->sin_port = htons(port);
+  if (storage_.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&storage_)->sin6_port = htons(port);
+}
+
+std::string SocketAddress::ip_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (storage_.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof(buf));
+  } else if (storage_.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf, sizeof(buf));
+  }
+  return buf;
+}
+
+std::string SocketAddress::to_string() const {
+  if (empty()) return "(none)";
+  if (is_v6()) return "[" + ip_string() + "]:" + std::to_string(port());
+  return ip_string() + ":" + std::to_string(port());
+}
+
+bool operator==(const SocketAddress& a, const SocketAddress& b) {
+  if (a.len_ != b.len_ || a.family() != b.family()) return false;
+  if (a.empty()) return true;
+  if (a.family() == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(&a.storage_);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(&b.storage_);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  const auto* x = reinterpret_cast<const sockaddr_in6*>(&a.storage_);
+  const auto* y = reinterpret_cast<const sockaddr_in6*>(&b.storage_);
+  return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(in6_addr)) == 0;
+}
+
+}  // namespace tern::transport

@@ -1,0 +1,90 @@
+// SrtpSession: SRTP and SRTCP (RFC 3711; AES-GCM per RFC 7714) for one direction of one session,
+// over libsrtp2. Packets are transformed in place in a std::vector (protect grows it by the auth
+// tag / SRTCP index, unprotect shrinks it). libsrtp keeps the rollover counter per SSRC and
+// estimates the packet index across sequence-number wrap (RFC 3711 3.3.1), and runs the replay
+// list (RFC 3711 3.3.2) with the configured window.
+//
+// Failures are values: each failed call returns an Error and bumps a counter (authentication,
+// replay, other); nothing is fatal, so a receiver can keep going after garbage or an attack.
+// Not thread-safe: one session per thread (libsrtp's global init is done once, thread-safely).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tern/core/result.h"
+#include "tern/transport/srtp_key.h"
+
+namespace tern::transport {
+
+enum class SrtpDirection : uint8_t {
+  kSend,     // protect_rtp / protect_rtcp; any SSRC the caller sends
+  kReceive,  // unprotect_rtp / unprotect_rtcp; any SSRC that arrives
+};
+
+struct SrtpConfig {
+  SrtpProfile profile = SrtpProfile::kAesCm128HmacSha1_80;
+  std::vector<uint8_t> key_material;  // master key || master salt, srtp_key_material_size() bytes
+  SrtpDirection direction = SrtpDirection::kSend;
+  // Replay window in packets (RFC 3711 3.3.2 default is 64); libsrtp accepts 64..32767.
+  uint32_t replay_window = 128;
+  // Lets the sender protect the same sequence number again (plain NACK retransmission).
+  bool allow_repeat_tx = true;
+};
+
+struct SrtpCounters {
+  uint64_t protected_rtp = 0;
+  uint64_t protected_rtcp = 0;
+  uint64_t unprotected_rtp = 0;
+  uint64_t unprotected_rtcp = 0;
+  uint64_t auth_failures = 0;    // tag mismatch: corrupted or forged packet
+  uint64_t replay_failures = 0;  // duplicate or older than the replay window
+  uint64_t other_failures = 0;   // malformed, too short, wrong direction, ...
+};
+
+class SrtpSession {
+ public:
+  // Validates the config (key length, window range) and creates the libsrtp session.
+  static Result<SrtpSession> Create(const SrtpConfig& config);
+
+  SrtpSession() = default;
+  ~SrtpSession();
+  SrtpSession(SrtpSession&& other) noexcept;
+  SrtpSession& operator=(SrtpSession&& other) noexcept;
+  SrtpSession(const SrtpSession&) = delete;
+  SrtpSession& operator=(const SrtpSession&) = delete;
+
+  // RTP in, SRTP out (grows by at most kMaxOverhead bytes). On error the packet is unchanged.
+  Status protect_rtp(std::vector<uint8_t>& packet);
+  // SRTP in, RTP out. On error the packet content is unspecified and should be dropped.
+  Status unprotect_rtp(std::vector<uint8_t>& packet);
+  Status protect_rtcp(std::vector<uint8_t>& packet);
+  Status unprotect_rtcp(std::vector<uint8_t>& packet);
+
+  // In-place variants on caller storage: `buffer` holds the packet in its first `size` bytes and
+  // has room for kMaxOverhead more; `size` is updated. For zero-copy receive paths.
+  Status unprotect_rtp(std::span<uint8_t> buffer, size_t& size);
+  Status protect_rtp(std::span<uint8_t> buffer, size_t& size);
+
+  SrtpProfile profile() const { return profile_; }
+  SrtpDirection direction() const { return direction_; }
+  const SrtpCounters& counters() const { return counters_; }
+
+  // The most protect can add: SRTP tag (<= 16) or SRTCP E|index (4) + tag; MKI unused.
+  static constexpr size_t kMaxOverhead = 4 + 16;
+
+ private:
+  enum class Op { kProtectRtp, kUnprotectRtp, kProtectRtcp, kUnprotectRtcp };
+  Status run(Op op, uint8_t* data, size_t& size, size_t capacity);
+  Status apply(Op op, std::vector<uint8_t>& packet);
+  void destroy();
+
+  void* session_ = nullptr;  // srtp_t, kept opaque so users need not include srtp.h
+  SrtpProfile profile_ = SrtpProfile::kAesCm128HmacSha1_80;
+  SrtpDirection direction_ = SrtpDirection::kSend;
+  SrtpCounters counters_;
+};
+
+}  // namespace tern::transport
