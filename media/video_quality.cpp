@@ -1,0 +1,71 @@
+#include "tern/media/video_quality.h"
+
+#include <libyuv/compare.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "tern/media/frame_stamp.h"
+
+namespace tern::media {
+
+double psnr_from_sse(uint64_t sse, uint64_t samples) {
+  if (samples == 0) return 0;
+  if (sse == 0) return kMaxPsnrDb;
+  const double mse = static_cast<double>(sse) / static_cast<double>(samples);
+  return std::min(kMaxPsnrDb, 10.0 * std::log10(255.0 * 255.0 / mse));
+}
+
+Result<FrameQuality> compare_frames(const codecs::VideoFrame& a, const codecs::VideoFrame& b) {
+  if (!a.is_valid() || !b.is_valid()) return Error{"video quality: invalid frame"};
+  if (a.width != b.width || a.height != b.height) return Error{"video quality: frame sizes differ"};
+  const int cw = a.chroma_width();
+  const int ch = a.chroma_height();
+  const uint64_t sse_y = libyuv::ComputeSumSquareErrorPlane(a.y.data(), a.stride_y, b.y.data(), b.stride_y, a.width, a.height);
+  const uint64_t sse_u = libyuv::ComputeSumSquareErrorPlane(a.u.data(), a.stride_u, b.u.data(), b.stride_u, cw, ch);
+  const uint64_t sse_v = libyuv::ComputeSumSquareErrorPlane(a.v.data(), a.stride_v, b.v.data(), b.stride_v, cw, ch);
+  const uint64_t luma = static_cast<uint64_t>(a.width) * static_cast<uint64_t>(a.height);
+  const uint64_t chroma = static_cast<uint64_t>(cw) * static_cast<uint64_t>(ch);
+  FrameQuality q;
+  q.psnr_y = psnr_from_sse(sse_y, luma);
+  q.psnr = psnr_from_sse(sse_y + sse_u + sse_v, luma + 2 * chroma);
+  q.ssim_y = libyuv::CalcFrameSsim(a.y.data(), a.stride_y, b.y.data(), b.stride_y, a.width, a.height);
+  q.ssim = libyuv::I420Ssim(a.y.data(), a.stride_y, a.u.data(), a.stride_u, a.v.data(), a.stride_v, b.y.data(),
+                            b.stride_y, b.u.data(), b.stride_u, b.v.data(), b.stride_v, a.width, a.height);
+  return q;
+}
+
+VideoQualityMeter::VideoQualityMeter(size_t capacity) : slots_(std::max<size_t>(1, capacity)) {}
+
+void VideoQualityMeter::on_source_frame(uint32_t frame_number, const codecs::VideoFrame& frame) {
+  Slot& s = slots_[next_];
+  s.frame_number = frame_number & FrameStamp::kMaxFrameNumber;
+  s.used = true;
+  s.frame = frame;
+  next_ = (next_ + 1) % slots_.size();
+}
+
+std::optional<FrameQuality> VideoQualityMeter::on_decoded_frame(const codecs::VideoFrame& decoded) {
+  const auto number = FrameStamp::read(decoded);
+  if (!number) {
+    ++summary_.unreadable;
+    return std::nullopt;
+  }
+  for (const Slot& s : slots_) {
+    if (!s.used || s.frame_number != *number) continue;
+    const auto q = compare_frames(s.frame, decoded);
+    if (!q.ok()) break;
+    const int64_t n = ++summary_.measured;
+    psnr_sum_ += q->psnr;
+    ssim_sum_ += q->ssim;
+    summary_.mean_psnr = psnr_sum_ / static_cast<double>(n);
+    summary_.mean_ssim = ssim_sum_ / static_cast<double>(n);
+    summary_.min_psnr = n == 1 ? q->psnr : std::min(summary_.min_psnr, q->psnr);
+    summary_.min_ssim = n == 1 ? q->ssim : std::min(summary_.min_ssim, q->ssim);
+    return *q;
+  }
+  ++summary_.unmatched;
+  return std::nullopt;
+}
+
+}  // namespace tern::media
