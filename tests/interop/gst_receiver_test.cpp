@@ -37,7 +37,7 @@ void TernToGstVideo(const VideoCase& c, uint16_t port, int num_frames) {
   std::vector<codecs::VideoFrame> local;
   for (const auto& f : encoded) {
     auto d = (*dec)->decode(f);
-    REQUIRE_MESSAGE(d.ok(), d.error());
+    REQUIRE_MESSAGE(d.ok(), std::string(d.error()));
     REQUIRE(d->has_value());
     local.push_back(std::move(**d));
   }
@@ -69,7 +69,7 @@ void TernToGstVideo(const VideoCase& c, uint16_t port, int num_frames) {
   REQUIRE_MESSAGE(rx.wait(10000), "gst receiver did not stop: " << rx.log());
 
   const test::Y4mVideo got = test::ReadY4m(y4m_path);
-  REQUIRE_MESSAGE(got.error == nullptr, got.error << "\n" << rx.log());
+  REQUIRE_MESSAGE(got.error == nullptr, std::string(got.error ? got.error : "") << "\n" << rx.log());
   CHECK(got.width == kWidth);
   CHECK(got.height == kHeight);
   REQUIRE_MESSAGE(got.frames.size() == encoded.size(), "gst log:\n" << rx.log());
@@ -122,9 +122,9 @@ TEST_CASE("tern Opus packetizer to GStreamer rtpopusdepay and opusdec") {
     const codecs::AudioFrame in = codecs::test::SpeechLikeFrame(kSamples, int64_t{i} * kSamples, 7);
     source.insert(source.end(), in.samples.begin(), in.samples.end());
     auto e = (*enc)->encode(in);
-    REQUIRE_MESSAGE(e.ok(), e.error());
+    REQUIRE_MESSAGE(e.ok(), std::string(e.error()));
     auto d = (*dec)->decode(e->data);
-    REQUIRE_MESSAGE(d.ok(), d.error());
+    REQUIRE_MESSAGE(d.ok(), std::string(d.error()));
     local.insert(local.end(), d->frame.samples.begin(), d->frame.samples.end());
     Status s = pz.plan(e->data, rtp::OpusFrameInfo{i == 0}, rtp::PayloadLimits{});
     REQUIRE(s.ok());
@@ -152,7 +152,7 @@ TEST_CASE("tern Opus packetizer to GStreamer rtpopusdepay and opusdec") {
   REQUIRE_MESSAGE(rx.wait(10000), "gst receiver did not stop: " << rx.log());
 
   const test::WavAudio got = test::ReadWav(wav_path);
-  REQUIRE_MESSAGE(got.error == nullptr, got.error << "\n" << rx.log());
+  REQUIRE_MESSAGE(got.error == nullptr, std::string(got.error ? got.error : "") << "\n" << rx.log());
   CHECK(got.sample_rate == 48000);
   REQUIRE(got.channels == 1);
   // Every packet decoded: 3 s of audio, give or take one packet.

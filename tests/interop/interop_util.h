@@ -151,11 +151,11 @@ inline codecs::VideoEncoderConfig VideoConfig(codecs::CodecType codec) {
 // Encodes `frames` frames of the moving test pattern; every one must produce output.
 inline std::vector<codecs::EncodedFrame> EncodeVideo(codecs::CodecType codec, int frames) {
   auto enc = codecs::CreateVideoEncoder(VideoConfig(codec));
-  REQUIRE_MESSAGE(enc.ok(), enc.error());
+  REQUIRE_MESSAGE(enc.ok(), std::string(enc.error()));
   std::vector<codecs::EncodedFrame> out;
   for (int i = 0; i < frames; ++i) {
     auto r = (*enc)->encode(codecs::test::MovingPattern(kWidth, kHeight, i));
-    REQUIRE_MESSAGE(r.ok(), r.error());
+    REQUIRE_MESSAGE(r.ok(), std::string(r.error()));
     REQUIRE_MESSAGE(r->has_value(), "encoder dropped frame " << i);
     out.push_back(std::move(**r));
   }
@@ -173,7 +173,7 @@ inline std::vector<std::vector<uint8_t>> PacketizeVideo(const codecs::EncodedFra
     d.non_reference = frame.layers.non_reference;
     d.picture_id = frame.layers.picture_id;
     Status s = vp8.plan(frame.data, d, limits);
-    REQUIRE_MESSAGE(s.ok(), s.error());
+    REQUIRE_MESSAGE(s.ok(), std::string(s.error()));
     count = vp8.num_packets();
   } else {
     rtp::Vp9FrameInfo info;
@@ -187,20 +187,20 @@ inline std::vector<std::vector<uint8_t>> PacketizeVideo(const codecs::EncodedFra
       info.descriptor.ss = ss;
     }
     Status s = vp9.plan(frame.data, info, limits);
-    REQUIRE_MESSAGE(s.ok(), s.error());
+    REQUIRE_MESSAGE(s.ok(), std::string(s.error()));
     count = vp9.num_packets();
   }
   for (size_t i = 0; i < count; ++i) {
     const bool is_vp8 = frame.codec == codecs::CodecType::kVp8;
     std::vector<uint8_t> payload(is_vp8 ? vp8.packet_size(i) : vp9.packet_size(i));
     auto n = is_vp8 ? vp8.write(i, payload) : vp9.write(i, payload);
-    REQUIRE_MESSAGE(n.ok(), n.error());
+    REQUIRE_MESSAGE(n.ok(), std::string(n.error()));
     payload.resize(*n);
     rtp::RtpPacketBuilder b;
     b.set_payload_type(pt).set_sequence_number((*seq)++).set_timestamp(frame.rtp_timestamp).set_ssrc(kSsrc);
     b.set_marker(is_vp8 ? vp8.marker(i) : vp9.marker(i)).set_payload(payload);
     auto p = b.build();
-    REQUIRE_MESSAGE(p.ok(), p.error());
+    REQUIRE_MESSAGE(p.ok(), std::string(p.error()));
     packets.emplace_back(p->data().begin(), p->data().end());
   }
   return packets;
@@ -239,7 +239,7 @@ inline std::vector<rtp::RtpPacket> CollectRtp(const test::UdpSocket& socket, Bac
     }
     quiet_ms = 0;
     auto p = rtp::RtpPacket::parse(std::move(*d));
-    CHECK_MESSAGE(p.ok(), "peer sent a datagram that is not RTP: " << p.error());
+    CHECK_MESSAGE(p.ok(), "peer sent a datagram that is not RTP: " << std::string(p.error()));
     if (p.ok()) packets.push_back(std::move(*p));
   }
   return packets;
