@@ -1,0 +1,161 @@
+#include "tern/jitterbuffer/nack_generator.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace tern::jitterbuffer {
+namespace {
+constexpr size_t kMaxKeyframes = 64;
+}  // namespace
+
+Status NackGeneratorConfig::validate() const {
+  if (max_list_size == 0) return Error{"nack: max_list_size is zero"};
+  if (max_retries <= 0) return Error{"nack: max_retries must be positive"};
+  if (max_age <= TimeDelta::Zero()) return Error{"nack: max_age must be positive"};
+  if (max_packet_age <= 0 || max_packet_age > 32767) return Error{"nack: max_packet_age out of 1..32767"};
+  if (initial_rtt <= TimeDelta::Zero() || min_retry_interval <= TimeDelta::Zero())
+    return Error{"nack: rtt and retry interval must be positive"};
+  if (!(retry_rtt_factor >= 1.0 && retry_rtt_factor <= 10.0)) return Error{"nack: retry_rtt_factor out of 1..10"};
+  if (reorder_wait < TimeDelta::Zero()) return Error{"nack: reorder_wait is negative"};
+  return Status::Ok();
+}
+
+Result<NackGenerator> NackGenerator::Create(const NackGeneratorConfig& config) {
+  if (Status s = config.validate(); !s) return Error{s.error()};
+  return NackGenerator(config);
+}
+
+NackGenerator::NackGenerator(const NackGeneratorConfig& config)
+    : config_(config.validate().ok() ? config : NackGeneratorConfig{}), rtt_(config_.initial_rtt) {}
+
+void NackGenerator::on_rtt(TimeDelta rtt) {
+  if (rtt > TimeDelta::Zero() && rtt.is_finite()) rtt_ = rtt;
+}
+
+TimeDelta NackGenerator::retry_interval() const {
+  return std::max(config_.min_retry_interval, rtt_ * config_.retry_rtt_factor);
+}
+
+Timestamp NackGenerator::due_time(const Missing& m) const {
+  return m.sends == 0 ? m.detected + config_.reorder_wait : m.sent + retry_interval();
+}
+
+bool NackGenerator::expired(int64_t seq, const Missing& m, Timestamp now) const {
+  if (m.sends >= config_.max_retries && now >= m.sent + retry_interval()) return true;  // retry limit
+  if (now - m.detected > config_.max_age) return true;
+  return *newest_ - seq > config_.max_packet_age;
+}
+
+void NackGenerator::drop_before(int64_t seq) {
+  auto end = missing_.lower_bound(seq);
+  stats_.packets_abandoned += static_cast<uint64_t>(std::distance(missing_.begin(), end));
+  missing_.erase(missing_.begin(), end);
+}
+
+bool NackGenerator::make_room(size_t needed) {
+  if (missing_.size() + needed <= config_.max_list_size) return true;
+  // Packets before the newest keyframe that leaves enough room are moot.
+  for (int64_t k : keyframes_) {
+    if (missing_.size() + needed <= config_.max_list_size) break;
+    drop_before(k);
+  }
+  return missing_.size() + needed <= config_.max_list_size;
+}
+
+NackGenerator::PacketResult NackGenerator::on_packet(uint16_t seq, bool is_keyframe, bool is_recovered,
+                                                     Timestamp now) {
+  PacketResult result;
+  const int64_t u = unwrapper_.unwrap(seq);
+  if (is_keyframe) {
+    if (keyframes_.empty() || u > keyframes_.back()) keyframes_.push_back(u);
+    while (keyframes_.size() > kMaxKeyframes) keyframes_.pop_front();
+  }
+  if (!newest_) {
+    newest_ = u;
+    return result;
+  }
+  if (u <= *newest_) {
+    // Late, retransmitted or recovered: no longer missing.
+    if (missing_.erase(u) != 0) {
+      ++stats_.packets_recovered;
+      if (is_recovered) ++stats_.packets_recovered_by_rtx_or_fec;
+      result.was_missing = true;
+    }
+    return result;
+  }
+  const int64_t gap = u - *newest_ - 1;
+  newest_ = u;
+  // A recovered packet ahead of the newest reveals the gap before it just as a received one does.
+  if (gap > config_.max_packet_age) {
+    stats_.packets_abandoned += missing_.size();
+    missing_.clear();
+    ++stats_.keyframe_requests;
+    result.keyframe_needed = true;
+    return result;
+  }
+  if (gap > 0 && !make_room(static_cast<size_t>(gap))) {
+    // Too much is missing since the last keyframe: retransmission cannot repair this stream.
+    stats_.packets_abandoned += missing_.size();
+    missing_.clear();
+    ++stats_.keyframe_requests;
+    result.keyframe_needed = true;
+    return result;
+  }
+  for (int64_t q = u - gap; q < u; ++q) missing_.emplace_hint(missing_.end(), q, Missing{now});
+  // Entries the new packet pushed past the age limit.
+  while (!missing_.empty() && *newest_ - missing_.begin()->first > config_.max_packet_age) {
+    missing_.erase(missing_.begin());
+    ++stats_.packets_abandoned;
+  }
+  return result;
+}
+
+std::vector<uint16_t> NackGenerator::process(Timestamp now) {
+  std::vector<uint16_t> out;
+  for (auto it = missing_.begin(); it != missing_.end();) {
+    Missing& m = it->second;
+    if (expired(it->first, m, now)) {
+      it = missing_.erase(it);
+      ++stats_.packets_abandoned;
+      continue;
+    }
+    if (m.sends < config_.max_retries && now >= due_time(m)) {
+      if (m.sends > 0) ++stats_.retries;
+      ++m.sends;
+      m.sent = now;
+      out.push_back(static_cast<uint16_t>(it->first));
+    }
+    ++it;
+  }
+  if (!out.empty()) {
+    ++stats_.nacks_sent;
+    stats_.packets_requested += out.size();
+  }
+  return out;
+}
+
+std::optional<Timestamp> NackGenerator::next_wakeup() const {
+  std::optional<Timestamp> wake;
+  for (const auto& [seq, m] : missing_) {
+    // Either the next send or, after the last one, the time it is given up.
+    Timestamp t = m.sends < config_.max_retries ? due_time(m) : m.sent + retry_interval();
+    t = std::min(t, m.detected + config_.max_age + TimeDelta::Micros(1));
+    wake = wake ? std::min(*wake, t) : t;
+  }
+  return wake;
+}
+
+void NackGenerator::clear_up_to(uint16_t seq) {
+  if (!newest_) return;
+  drop_before(unwrapper_.peek(seq));
+}
+
+rtcp::Nack NackGenerator::make_nack(uint32_t sender_ssrc, uint32_t media_ssrc, std::vector<uint16_t> lost) {
+  rtcp::Nack nack;
+  nack.sender_ssrc = sender_ssrc;
+  nack.media_ssrc = media_ssrc;
+  nack.lost = std::move(lost);
+  return nack;
+}
+
+}  // namespace tern::jitterbuffer

@@ -1,0 +1,99 @@
+// NACK generator (receiver side of RFC 4585 Generic NACK): finds sequence-number gaps in a received
+// RTP stream and decides when to ask for each missing packet, retrying every RTT-based interval up
+// to a retry limit, and giving up on packets too old to matter. Output is a list of sequence numbers
+// to send in one rtcp::Nack (make_nack() builds it).
+//
+// Memory: at most `max_list_size` missing packets. When a new gap would overflow the list, entries
+// older than the last keyframe are dropped first (they are moot); if that is not enough the list is
+// cleared and a keyframe is asked for instead (on_packet() returns keyframe_needed).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "tern/core/result.h"
+#include "tern/core/seq_num.h"
+#include "tern/core/units.h"
+#include "tern/rtp/rtcp/nack.h"
+
+namespace tern::jitterbuffer {
+
+struct NackGeneratorConfig {
+  size_t max_list_size = 1000;           // missing packets tracked
+  int max_retries = 10;                  // NACKs sent per packet before giving up
+  TimeDelta max_age = TimeDelta::Seconds(1);  // since the gap was seen; older packets are abandoned
+  int64_t max_packet_age = 10000;        // sequence numbers behind the newest; older are abandoned
+  TimeDelta initial_rtt = TimeDelta::Millis(100);  // until on_rtt()
+  TimeDelta min_retry_interval = TimeDelta::Millis(10);
+  double retry_rtt_factor = 1.25;        // retry after rtt x factor (a margin for the answer's jitter)
+  TimeDelta reorder_wait = TimeDelta::Zero();  // delay before the first NACK of a gap
+
+  Status validate() const;
+};
+
+struct NackGeneratorStats {
+  uint64_t nacks_sent = 0;          // process() calls that produced a list (one RTCP NACK each)
+  uint64_t packets_requested = 0;   // sequence numbers sent, retries included
+  uint64_t retries = 0;             // sequence numbers sent again
+  uint64_t packets_recovered = 0;   // missing packets that arrived later (retransmission, FEC, late)
+  uint64_t packets_recovered_by_rtx_or_fec = 0;  // of those, flagged is_recovered
+  uint64_t packets_abandoned = 0;   // retry limit, age, overflow or keyframe
+  uint64_t keyframe_requests = 0;   // overflows that ended in a keyframe request
+};
+
+class NackGenerator {
+ public:
+  struct PacketResult {
+    bool keyframe_needed = false;   // the list overflowed past the last keyframe
+    bool was_missing = false;       // this packet filled a gap we were tracking
+  };
+
+  // Rejects an invalid configuration.
+  static Result<NackGenerator> Create(const NackGeneratorConfig& config);
+  explicit NackGenerator(const NackGeneratorConfig& config = {});
+
+  // A packet arrived (or was recovered by RTX or FEC: `is_recovered`). `is_keyframe`: the first
+  // packet of a keyframe, which makes older missing packets moot once the list overflows.
+  PacketResult on_packet(uint16_t seq, bool is_keyframe, bool is_recovered, Timestamp now);
+  // Latest round-trip time, which spaces the retries.
+  void on_rtt(TimeDelta rtt);
+  // Sequence numbers to NACK now, in ascending (wrap-aware) order; empty when none is due.
+  std::vector<uint16_t> process(Timestamp now);
+  // When process() has something to do next; nullopt with an empty list.
+  std::optional<Timestamp> next_wakeup() const;
+  // Stops asking for packets before `seq` (e.g. a complete keyframe starts at `seq`).
+  void clear_up_to(uint16_t seq);
+
+  size_t size() const { return missing_.size(); }
+  TimeDelta rtt() const { return rtt_; }
+  const NackGeneratorStats& stats() const { return stats_; }
+
+  // An RTCP Generic NACK carrying `lost` (as returned by process()).
+  static rtcp::Nack make_nack(uint32_t sender_ssrc, uint32_t media_ssrc, std::vector<uint16_t> lost);
+
+ private:
+  struct Missing {
+    Timestamp detected;
+    Timestamp sent = Timestamp::MinusInfinity();
+    int sends = 0;
+  };
+  TimeDelta retry_interval() const;
+  Timestamp due_time(const Missing& m) const;
+  bool expired(int64_t seq, const Missing& m, Timestamp now) const;
+  void drop_before(int64_t seq);
+  bool make_room(size_t needed);
+
+  NackGeneratorConfig config_;
+  RtpSeqUnwrapper unwrapper_;
+  std::optional<int64_t> newest_;
+  std::map<int64_t, Missing> missing_;  // unwrapped seq -> state
+  std::deque<int64_t> keyframes_;       // unwrapped first seqs of recent keyframes, bounded
+  TimeDelta rtt_;
+  NackGeneratorStats stats_;
+};
+
+}  // namespace tern::jitterbuffer

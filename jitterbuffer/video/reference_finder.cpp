@@ -1,0 +1,114 @@
+#include "tern/jitterbuffer/video/reference_finder.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace tern::jitterbuffer {
+namespace {
+
+// Shortest signed distance from `last` (an unwrapped value) to `raw` in a space of `bits` bits.
+int64_t unwrap_near(int64_t last, uint32_t raw, int bits) {
+  const int64_t space = int64_t{1} << bits;
+  const int64_t mask = space - 1;
+  int64_t diff = (static_cast<int64_t>(raw) - (last & mask)) & mask;
+  if (diff >= space / 2) diff -= space;
+  return last + diff;
+}
+
+}  // namespace
+
+int64_t ReferenceFinder::unwrap_picture_id(uint16_t pid, bool fifteen_bit) {
+  const int bits = fifteen_bit ? 15 : 7;
+  // Start well above zero so that reordered early frames never go negative.
+  const int64_t u = last_picture_id_ ? unwrap_near(*last_picture_id_, pid, bits)
+                                     : (int64_t{1} << 20) + (pid & ((1 << bits) - 1));
+  if (!last_picture_id_ || u > *last_picture_id_) last_picture_id_ = u;
+  return u;
+}
+
+int64_t ReferenceFinder::unwrap_tl0(uint8_t tl0) {
+  const int64_t u = last_tl0_ ? unwrap_near(*last_tl0_, tl0, 8) : (int64_t{1} << 20) + tl0;
+  if (!last_tl0_ || u > *last_tl0_) last_tl0_ = u;
+  return u;
+}
+
+ReferenceFinder::Outcome ReferenceFinder::resolve(EncodedVideoFrame& f) {
+  const VideoHeader& h = f.header;
+  f.references.clear();
+  if (!h.picture_id) {
+    f.id = f.last_seq;
+    if (!f.keyframe) f.references.push_back(f.first_seq - 1);
+    return Outcome::kResolved;
+  }
+  f.id = unwrap_picture_id(*h.picture_id, h.picture_id_15bit);
+  const bool base_layer = !h.temporal_id || *h.temporal_id == 0;
+  std::optional<int64_t> tl0;
+  if (h.tl0_pic_idx && !h.flexible_mode) tl0 = unwrap_tl0(*h.tl0_pic_idx);
+
+  if (f.keyframe) {
+    if (tl0 && base_layer) tl0_to_picture_[*tl0] = f.id;
+  } else if (h.flexible_mode) {
+    for (size_t i = 0; i < h.num_p_diffs; ++i) f.references.push_back(f.id - h.p_diff[i]);
+    if (h.num_p_diffs == 0) f.references.push_back(f.id - 1);
+  } else if (tl0 && base_layer) {
+    auto it = tl0_to_picture_.find(*tl0 - 1);
+    if (it == tl0_to_picture_.end()) return Outcome::kStash;
+    f.references.push_back(it->second);
+    tl0_to_picture_[*tl0] = f.id;
+  } else if (tl0 && h.layer_sync) {
+    auto it = tl0_to_picture_.find(*tl0);
+    if (it == tl0_to_picture_.end()) return Outcome::kStash;
+    f.references.push_back(it->second);
+  } else {
+    f.references.push_back(f.id - 1);
+  }
+  while (tl0_to_picture_.size() > kMaxTl0History) tl0_to_picture_.erase(tl0_to_picture_.begin());
+  // A reference to itself or to a later frame is malformed input: treat it as undecodable.
+  for (int64_t r : f.references) {
+    if (r >= f.id) {
+      f.references.assign(1, f.id);
+      break;
+    }
+  }
+  return Outcome::kResolved;
+}
+
+std::vector<EncodedVideoFrame> ReferenceFinder::manage(EncodedVideoFrame frame) {
+  std::vector<EncodedVideoFrame> out;
+  if (resolve(frame) == Outcome::kStash) {
+    if (stash_.size() >= max_stashed_) {
+      stash_.pop_front();
+      ++dropped_;
+    }
+    stash_.push_back(std::move(frame));
+    return out;
+  }
+  out.push_back(std::move(frame));
+  retry_stash(out);
+  return out;
+}
+
+void ReferenceFinder::retry_stash(std::vector<EncodedVideoFrame>& out) {
+  // Each pass resolves at least one frame or stops; at most stash_.size() passes.
+  for (size_t pass = 0, limit = stash_.size(); pass < limit; ++pass) {
+    bool progressed = false;
+    for (auto it = stash_.begin(); it != stash_.end();) {
+      if (resolve(*it) == Outcome::kResolved) {
+        out.push_back(std::move(*it));
+        it = stash_.erase(it);
+        progressed = true;
+      } else {
+        ++it;
+      }
+    }
+    if (!progressed) break;
+  }
+}
+
+void ReferenceFinder::clear() {
+  dropped_ += stash_.size();
+  stash_.clear();
+  tl0_to_picture_.clear();
+}
+
+}  // namespace tern::jitterbuffer

@@ -1,0 +1,50 @@
+#include "tern/jitterbuffer/video/video_timing.h"
+
+#include <algorithm>
+
+namespace tern::jitterbuffer {
+
+TimeDelta VideoTiming::capture_time(int64_t unwrapped_ts) const {
+  // Microseconds without overflow for any realistic unwrapped value (< 2^43 ticks).
+  const int64_t rate = config_.clock_rate == 0 ? 90000 : config_.clock_rate;
+  return TimeDelta::Micros(unwrapped_ts / rate * 1000000 + (unwrapped_ts % rate) * 1000000 / rate);
+}
+
+void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted) {
+  const int64_t u = unwrapper_.unwrap(ts);
+  const TimeDelta offset = receive_time - Timestamp::Micros(0) - capture_time(u);
+  while (!window_.empty() && window_.back().offset >= offset) window_.pop_back();
+  window_.push_back({receive_time, offset});
+  while (window_.size() > 1 && (window_.front().receive_time < receive_time - config_.offset_window ||
+                                window_.size() > kMaxWindowFrames))
+    window_.pop_front();
+
+  if (retransmitted) {
+    retransmissions_seen_ = true;
+    return;
+  }
+  if (prev_ts_ && u > *prev_ts_) {
+    const TimeDelta delay = (receive_time - prev_receive_) - (capture_time(u) - capture_time(*prev_ts_));
+    estimator_.update(delay, size);
+  } else if (!prev_ts_) {
+    estimator_.update(TimeDelta::Zero(), size);
+  }
+  if (!prev_ts_ || u > *prev_ts_) {
+    prev_ts_ = u;
+    prev_receive_ = receive_time;
+  }
+}
+
+TimeDelta VideoTiming::target_delay() const {
+  TimeDelta target = estimator_.estimate() + config_.render_delay;
+  if (config_.add_rtt_after_retransmission && retransmissions_seen_) target += rtt_;
+  return std::clamp(target, config_.min_delay, config_.max_delay);
+}
+
+Timestamp VideoTiming::render_time(uint32_t ts) {
+  const int64_t u = unwrapper_.peek(ts);
+  const TimeDelta base = window_.empty() ? TimeDelta::Zero() : window_.front().offset;
+  return Timestamp::Micros(0) + capture_time(u) + base + target_delay();
+}
+
+}  // namespace tern::jitterbuffer

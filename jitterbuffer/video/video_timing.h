@@ -1,0 +1,60 @@
+// Render timing for video: maps an RTP timestamp to the local time its frame would have arrived
+// over an ideal network (the smallest receive-minus-capture offset over a sliding window), and adds
+// the target delay: jitter estimate + (RTT once retransmissions are seen) + render delay, clamped
+// to [min_delay, max_delay].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "tern/core/seq_num.h"
+#include "tern/core/units.h"
+#include "tern/jitterbuffer/video/video_jitter_estimator.h"
+
+namespace tern::jitterbuffer {
+
+struct VideoTimingConfig {
+  uint32_t clock_rate = 90000;                      // Hz of the RTP timestamps
+  TimeDelta min_delay = TimeDelta::Zero();
+  TimeDelta max_delay = TimeDelta::Seconds(2);
+  TimeDelta render_delay = TimeDelta::Millis(10);   // time the renderer needs
+  TimeDelta offset_window = TimeDelta::Seconds(3);  // sliding window of the base offset
+  bool add_rtt_after_retransmission = true;         // NACK in use: frames may wait one RTT
+};
+
+class VideoTiming {
+ public:
+  static constexpr size_t kMaxWindowFrames = 1024;
+
+  explicit VideoTiming(const VideoTimingConfig& config = {}) : config_(config) {}
+
+  // A complete frame with RTP timestamp `ts` was received at `receive_time`. Retransmitted frames
+  // update the clock offset but not the jitter estimate (their delay is not network jitter).
+  void on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted);
+  void set_rtt(TimeDelta rtt) { rtt_ = rtt; }
+
+  // When the frame with `ts` should be rendered; requires one on_frame() before.
+  Timestamp render_time(uint32_t ts);
+  TimeDelta target_delay() const;
+  TimeDelta jitter() const { return estimator_.estimate(); }
+
+ private:
+  TimeDelta capture_time(int64_t unwrapped_ts) const;
+
+  VideoTimingConfig config_;
+  VideoJitterEstimator estimator_;
+  RtpTimestampUnwrapper unwrapper_;
+  struct Sample {
+    Timestamp receive_time;
+    TimeDelta offset;  // receive time minus capture time
+  };
+  std::deque<Sample> window_;  // increasing offsets (monotonic queue for the sliding minimum)
+  std::optional<int64_t> prev_ts_;
+  Timestamp prev_receive_ = Timestamp::MinusInfinity();
+  TimeDelta rtt_ = TimeDelta::Millis(100);
+  bool retransmissions_seen_ = false;
+};
+
+}  // namespace tern::jitterbuffer
