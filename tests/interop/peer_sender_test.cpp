@@ -6,9 +6,11 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "interop/interop_util.h"
+#include "support/pcap_writer.h"
 
 using namespace tern;
 using namespace tern::interop;
@@ -25,12 +27,18 @@ struct VideoExpectation {
   // The descriptor's keyframe flag must match the decoder's view on every frame (false for
   // senders that leave P=0 on every VP9 packet, like ffmpeg's experimental payloader).
   bool keyframe_flag_exact;
+  // The first keyframe's payload header carries the resolution (always for VP8; VP9 only with SS).
+  bool announces_resolution;
 };
 
 struct ParsedFrame {
   std::vector<uint8_t> data;
   bool keyframe = false;
   std::optional<uint16_t> picture_id;
+  // Resolution the payload header announces on a keyframe: VP8 keyframe header (RFC 7741
+  // section 4.3), VP9 scalability structure with Y set (RFC 9628 section 4.2.1); 0 when absent.
+  int width = 0;
+  int height = 0;
 };
 
 // Parses every packet with the format's depacketizer and assembles one frame per timestamp.
@@ -51,6 +59,15 @@ std::vector<ParsedFrame> AssembleFrames(const std::vector<rtp::RtpPacket>& sorte
     ParsedFrame f;
     f.keyframe = first->is_keyframe;
     f.picture_id = first->descriptor.picture_id;
+    if constexpr (std::is_same_v<Depacketizer, rtp::Vp8Depacketizer>) {
+      f.width = first->width;
+      f.height = first->height;
+    } else {
+      if (first->descriptor.ss && first->descriptor.ss->has_resolutions) {
+        f.width = first->descriptor.ss->width[0];
+        f.height = first->descriptor.ss->height[0];
+      }
+    }
     auto assembled = rtp::assemble_frame<Depacketizer>(payloads);
     REQUIRE_MESSAGE(assembled.ok(), "frame ts " << group.front()->timestamp() << ": " << std::string(assembled.error()));
     f.data = std::move(*assembled);
@@ -77,6 +94,7 @@ void CheckVideoStream(std::vector<rtp::RtpPacket> packets, const VideoExpectatio
   REQUIRE(!frames.empty());
   CHECK(sorted.size() > frames.size());  // some frames were fragmented over several packets
   CHECK(frames.front().keyframe);
+  if (e.announces_resolution) CHECK(frames.front().width == kWidth);
 
   if (e.picture_id == PictureIdCheck::k15Bit) {
     for (size_t i = 0; i < frames.size(); ++i) {
@@ -107,6 +125,10 @@ void CheckVideoStream(std::vector<rtp::RtpPacket> packets, const VideoExpectatio
       CHECK((*d)->height > 0);
     }
     if (frames[i].keyframe) ++keyframes;
+    if (frames[i].width != 0 || frames[i].height != 0) {
+      CHECK(frames[i].width == kWidth);
+      CHECK(frames[i].height == kHeight);
+    }
   }
   CHECK(shown == e.frames);
   MESSAGE(std::string(codecs::codec_name(e.codec)) << ": " << sorted.size() << " packets, " << frames.size() << " frames, "
@@ -125,6 +147,10 @@ std::vector<rtp::RtpPacket> CaptureFrom(const std::string& name, const std::stri
   CHECK_MESSAGE(tx.exit_code() == 0, "sender exit " << tx.exit_code() << ": " << tx.log());
   INFO("sender log: " << tx.log());
   REQUIRE(!packets.empty());
+  // Keep what was captured for inspection (tshark/wireshark), next to the sender's log.
+  test::PcapWriter pcap(dir + "/capture.pcap");
+  int64_t t = 0;
+  for (const auto& p : packets) pcap.add_udp(p.data(), 40000, port, t += 100);
   return packets;
 }
 
@@ -195,7 +221,7 @@ TEST_CASE("GStreamer rtpvp8pay sender to tern VP8 depacketizer and decoder") {
                                                        "mtu=1200 picture-id-mode=15-bit",
                                                        port),
                              port);
-  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp8, 96, 60, PictureIdCheck::k15Bit, true});
+  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp8, 96, 60, PictureIdCheck::k15Bit, true, true});
 }
 
 TEST_CASE("GStreamer rtpvp9pay sender to tern VP9 depacketizer and decoder") {
@@ -205,7 +231,7 @@ TEST_CASE("GStreamer rtpvp9pay sender to tern VP9 depacketizer and decoder") {
                                                        "rtpvp9pay pt=98 mtu=1200 picture-id-mode=15-bit",
                                                        port),
                              port);
-  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp9, 98, 60, PictureIdCheck::k15Bit, true});
+  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp9, 98, 60, PictureIdCheck::k15Bit, true, true});
 }
 
 TEST_CASE("GStreamer rtpopuspay sender to tern Opus depacketizer and decoder") {
@@ -228,7 +254,7 @@ TEST_CASE("ffmpeg VP8 RTP sender to tern VP8 depacketizer and decoder") {
                                           "-frames:v 60 -pix_fmt yuv420p -c:v libvpx -deadline realtime -cpu-used 8 -b:v 500k -g 30",
                                           96, port),
                              port);
-  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp8, 96, 60, PictureIdCheck::k15Bit, true});
+  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp8, 96, 60, PictureIdCheck::k15Bit, true, true});
 }
 
 TEST_CASE("ffmpeg VP9 RTP sender to tern VP9 depacketizer and decoder") {
@@ -240,7 +266,7 @@ TEST_CASE("ffmpeg VP9 RTP sender to tern VP9 depacketizer and decoder") {
                                           "-g 30 -strict experimental",
                                           98, port),
                              port);
-  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp9, 98, 60, PictureIdCheck::kNone, false});
+  CheckVideoStream(std::move(packets), {codecs::CodecType::kVp9, 98, 60, PictureIdCheck::kNone, false, false});
 }
 
 TEST_CASE("ffmpeg Opus RTP sender to tern Opus depacketizer and decoder") {
