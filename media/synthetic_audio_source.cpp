@@ -41,11 +41,15 @@ Result<SyntheticAudioSource> SyntheticAudioSource::Create(const SyntheticAudioCo
   if (config.channels != 1 && config.channels != 2) return Error{"synthetic audio: channels must be 1 or 2"};
   if (!(config.amplitude >= 0 && config.amplitude <= 1)) return Error{"synthetic audio: amplitude must be 0..1"};
   const double nyquist = config.sample_rate_hz / 2.0;
-  if (!(config.tone_hz > 0 && config.tone_hz < nyquist)) return Error{"synthetic audio: tone must be below Nyquist"};
-  if (!(config.sweep_from_hz > 0 && config.sweep_to_hz > config.sweep_from_hz && config.sweep_to_hz < nyquist)) {
-    return Error{"synthetic audio: sweep must rise and stay below Nyquist"};
+  if (config.kind == SyntheticAudioKind::kTone && !(config.tone_hz > 0 && config.tone_hz < nyquist)) {
+    return Error{"synthetic audio: tone must be below Nyquist"};
   }
-  if (config.sweep_period < TimeDelta::Millis(10)) return Error{"synthetic audio: sweep period too short"};
+  if (config.kind == SyntheticAudioKind::kSweep) {
+    if (!(config.sweep_from_hz > 0 && config.sweep_to_hz > config.sweep_from_hz && config.sweep_to_hz < nyquist)) {
+      return Error{"synthetic audio: sweep must rise and stay below Nyquist"};
+    }
+    if (config.sweep_period < TimeDelta::Millis(10)) return Error{"synthetic audio: sweep period too short"};
+  }
   return SyntheticAudioSource(config);
 }
 

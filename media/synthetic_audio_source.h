@@ -24,9 +24,9 @@ struct SyntheticAudioConfig {
   int sample_rate_hz = 48000;  // 8000..48000
   int channels = 1;            // 1 or 2 (the same signal on both)
   double amplitude = 0.3;      // peak, fraction of full scale, 0..1
-  double tone_hz = 440.0;      // kTone
+  double tone_hz = 440.0;      // kTone, below Nyquist
   double sweep_from_hz = 100.0;  // kSweep: log sweep from..to over sweep_period, then repeats
-  double sweep_to_hz = 8000.0;
+  double sweep_to_hz = 8000.0;   // below Nyquist (lower it for 16 kHz and less)
   TimeDelta sweep_period = TimeDelta::Seconds(2);
   uint64_t seed = 1;           // kSpeech: pitch, vowels, syllable and pause lengths
 };

@@ -1,0 +1,231 @@
+// Quality meters: PSNR/SSIM against known values and ffmpeg's psnr filter, alignment through the
+// frame stamp, webrtc-stats freeze/pause counting, end-to-end delay percentiles, audio
+// concealment counters.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "support/process.h"
+#include "tern/core/random.h"
+#include "tern/media/audio_quality_summary.h"
+#include "tern/media/end_to_end_delay_meter.h"
+#include "tern/media/file_io.h"
+#include "tern/media/freeze_meter.h"
+#include "tern/media/frame_stamp.h"
+#include "tern/media/synthetic_video_source.h"
+#include "tern/media/video_quality.h"
+#include "tern/media/y4m_file.h"
+
+namespace tern::media {
+namespace {
+
+SyntheticVideoSource MakeVideo(int w, int h) {
+  SyntheticVideoConfig c;
+  c.width = w;
+  c.height = h;
+  auto s = SyntheticVideoSource::Create(c);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+// Adds +d or -d (alternating per sample, clamped away by keeping values in 20..235) to every plane.
+codecs::VideoFrame WithError(const codecs::VideoFrame& f, int d) {
+  codecs::VideoFrame out = f;
+  int sign = 1;
+  for (auto* plane : {&out.y, &out.u, &out.v}) {
+    for (auto& v : *plane) {
+      v = static_cast<uint8_t>(std::clamp<int>(v, 20, 235) + sign * d);
+      sign = -sign;
+    }
+  }
+  return out;
+}
+
+codecs::VideoFrame Clamped(const codecs::VideoFrame& f) { return WithError(f, 0); }
+
+TEST_CASE("psnr of identical frames is capped and ssim is one") {
+  auto src = MakeVideo(160, 120);
+  const auto f = src.render(3);
+  auto q = compare_frames(f, f);
+  REQUIRE(q.ok());
+  CHECK(q->psnr == kMaxPsnrDb);
+  CHECK(q->psnr_y == kMaxPsnrDb);
+  CHECK(q->ssim == doctest::Approx(1.0));
+  CHECK(q->ssim_y == doctest::Approx(1.0));
+  CHECK_FALSE(compare_frames(f, codecs::VideoFrame::Allocate(64, 48)).ok());
+  CHECK(psnr_from_sse(0, 0) == 0);
+}
+
+TEST_CASE("psnr of a known error matches the formula") {
+  auto src = MakeVideo(160, 120);
+  const auto ref = Clamped(src.render(7));
+  for (int d : {1, 2, 4, 8}) {
+    auto q = compare_frames(ref, WithError(ref, d));
+    REQUIRE(q.ok());
+    const double expected = 10 * std::log10(255.0 * 255.0 / (d * d));
+    CHECK(q->psnr == doctest::Approx(expected).epsilon(1e-9));
+    CHECK(q->psnr_y == doctest::Approx(expected).epsilon(1e-9));
+    CHECK(q->ssim < 1.0);
+  }
+  // Larger error: lower SSIM.
+  CHECK(compare_frames(ref, WithError(ref, 8))->ssim < compare_frames(ref, WithError(ref, 2))->ssim);
+}
+
+TEST_CASE("psnr agrees with ffmpeg's psnr filter") {
+  if (!test::have_tool("ffmpeg")) {
+    if (test::interop_required()) FAIL("ffmpeg is missing and TERN_REQUIRE_INTEROP=1");
+    MESSAGE("ffmpeg not installed: skipping");
+    return;
+  }
+  auto src = MakeVideo(160, 120);
+  const auto ref = src.render(1);
+  Random rng(4);
+  auto test_frame = ref;
+  for (auto& v : test_frame.y) v = static_cast<uint8_t>(std::clamp<int>(v + static_cast<int>(rng.uniform_int(-6, 6)), 0, 255));
+  for (auto& v : test_frame.u) v = static_cast<uint8_t>(std::clamp<int>(v + static_cast<int>(rng.uniform_int(-3, 3)), 0, 255));
+  auto q = compare_frames(ref, test_frame);
+  REQUIRE(q.ok());
+  const std::string dir = test::scratch_dir("media_psnr");
+  for (auto [name, frame] : {std::pair{"ref", &ref}, std::pair{"test", static_cast<const codecs::VideoFrame*>(&test_frame)}}) {
+    auto w = Y4mWriter::Create(160, 120, 30, 1);
+    REQUIRE(w.ok());
+    REQUIRE(w->append(*frame).ok());
+    REQUIRE(save_file(dir + "/" + name + ".y4m", w->bytes()).ok());
+  }
+  const auto r = test::run_command("ffmpeg -nostdin -hide_banner -i '" + dir + "/test.y4m' -i '" + dir +
+                                       "/ref.y4m' -lavfi psnr -f null -",
+                                   60, true);
+  REQUIRE(r.exit_code == 0);
+  // "... PSNR y:37.12 u:44.0 v:inf average:38.5 min:... max:..."
+  auto field = [&](const std::string& key) {
+    const auto pos = r.out.find(" " + key + ":", r.out.find("PSNR y:"));
+    REQUIRE(pos != std::string::npos);
+    return std::atof(r.out.c_str() + pos + key.size() + 2);
+  };
+  CHECK(q->psnr_y == doctest::Approx(field("y")).epsilon(0.001));
+  CHECK(q->psnr == doctest::Approx(field("average")).epsilon(0.001));
+}
+
+TEST_CASE("video quality meter aligns decoded frames by stamp") {
+  auto src = MakeVideo(160, 120);
+  VideoQualityMeter meter(4);
+  for (uint32_t n = 0; n < 6; ++n) meter.on_source_frame(n, src.render(n));
+  // Frame 5 arrives (kept), frame 4 arrives degraded, frame 0 was forgotten, an unstamped one.
+  auto q5 = meter.on_decoded_frame(src.render(5));
+  REQUIRE(q5);
+  CHECK(q5->psnr == kMaxPsnrDb);
+  auto degraded = src.render(4);
+  for (size_t i = degraded.y.size() / 2; i < degraded.y.size(); i += 2) degraded.y[i] ^= 0x10;
+  auto q4 = meter.on_decoded_frame(degraded);
+  REQUIRE(q4);
+  CHECK(q4->psnr < 40);
+  CHECK_FALSE(meter.on_decoded_frame(src.render(0)));
+  CHECK_FALSE(meter.on_decoded_frame(codecs::VideoFrame::Allocate(160, 120)));
+  const auto& s = meter.summary();
+  CHECK(s.measured == 2);
+  CHECK(s.unmatched == 1);
+  CHECK(s.unreadable == 1);
+  CHECK(s.min_psnr == doctest::Approx(q4->psnr));
+  CHECK(s.mean_psnr == doctest::Approx((q4->psnr + kMaxPsnrDb) / 2));
+}
+
+TEST_CASE("freeze meter reports one freeze of about one second") {
+  FreezeMeter meter;
+  Timestamp t = Timestamp::Seconds(1);
+  for (int i = 0; i < 60; ++i, t += TimeDelta::Millis(33)) CHECK_FALSE(meter.on_frame_rendered(t));
+  t += TimeDelta::Millis(967);  // the next frame 1 s after the previous
+  auto freeze = meter.on_frame_rendered(t);
+  REQUIRE(freeze);
+  CHECK(*freeze == TimeDelta::Millis(1000));
+  for (int i = 0; i < 30; ++i) CHECK_FALSE(meter.on_frame_rendered(t += TimeDelta::Millis(33)));
+  const auto& s = meter.stats();
+  CHECK(s.freeze_count == 1);
+  CHECK(s.total_freezes_duration == TimeDelta::Millis(1000));
+  CHECK(s.pause_count == 0);
+  CHECK(s.frames_rendered == 91);
+  CHECK(s.longest_gap == TimeDelta::Millis(1000));
+}
+
+TEST_CASE("freeze threshold is max of three times and 150 ms over the average") {
+  // 30 fps: avg 33 ms -> threshold 183 ms (avg + 150 beats 3 x avg).
+  FreezeMeter fast;
+  Timestamp t = Timestamp::Zero();
+  for (int i = 0; i < 31; ++i) (void)fast.on_frame_rendered(t += TimeDelta::Millis(33));
+  CHECK_FALSE(fast.on_frame_rendered(t += TimeDelta::Millis(182)));
+  // The 182 ms gap raised the average a little; 200 ms is still a freeze.
+  CHECK(fast.on_frame_rendered(t += TimeDelta::Millis(200)));
+  // 5 fps: avg 200 ms -> threshold 600 ms (3 x avg beats avg + 150).
+  FreezeMeter slow;
+  t = Timestamp::Zero();
+  for (int i = 0; i < 31; ++i) (void)slow.on_frame_rendered(t += TimeDelta::Millis(200));
+  CHECK_FALSE(slow.on_frame_rendered(t += TimeDelta::Millis(590)));
+  FreezeMeter slow2;
+  t = Timestamp::Zero();
+  for (int i = 0; i < 31; ++i) (void)slow2.on_frame_rendered(t += TimeDelta::Millis(200));
+  CHECK(slow2.on_frame_rendered(t += TimeDelta::Millis(600)));
+}
+
+TEST_CASE("freeze meter counts gaps above five seconds as pauses") {
+  FreezeMeter meter;
+  Timestamp t = Timestamp::Zero();
+  for (int i = 0; i < 10; ++i) (void)meter.on_frame_rendered(t += TimeDelta::Millis(33));
+  CHECK_FALSE(meter.on_frame_rendered(t += TimeDelta::Seconds(6)));
+  CHECK_FALSE(meter.on_frame_rendered(t - TimeDelta::Seconds(1)));  // backwards: ignored
+  const auto& s = meter.stats();
+  CHECK(s.pause_count == 1);
+  CHECK(s.total_pauses_duration == TimeDelta::Seconds(6));
+  CHECK(s.freeze_count == 0);
+  CHECK(s.frames_rendered == 11);
+  CHECK(meter.average_frame_duration() == TimeDelta::Millis(33));
+}
+
+TEST_CASE("end to end delay percentiles") {
+  EndToEndDelayMeter meter(64);
+  const Timestamp t0 = Timestamp::Seconds(5);
+  for (uint32_t n = 0; n < 100; ++n) {
+    const Timestamp capture = t0 + TimeDelta::Millis(33 * n);
+    meter.on_captured(n, capture);
+    // Delays 101..200 ms in a scrambled order.
+    const int64_t delay_ms = 101 + (n * 37) % 100;
+    auto d = meter.on_rendered(n, capture + TimeDelta::Millis(delay_ms));
+    REQUIRE(d);
+    CHECK(*d == TimeDelta::Millis(delay_ms));
+  }
+  CHECK(meter.samples() == 100);
+  CHECK(meter.p50() == TimeDelta::Millis(150));
+  CHECK(meter.p95() == TimeDelta::Millis(195));
+  CHECK(meter.percentile(100) == TimeDelta::Millis(200));
+  CHECK(meter.percentile(0) == TimeDelta::Millis(101));
+  // Repeats do not count twice; forgotten and unknown captures are unmatched.
+  CHECK_FALSE(meter.on_rendered(99, t0 + TimeDelta::Seconds(10)));
+  CHECK_FALSE(meter.on_rendered(10, t0 + TimeDelta::Seconds(10)));  // overwritten by 74
+  CHECK_FALSE(meter.on_rendered(1000, t0));
+  CHECK(meter.unmatched() == 2);
+  EndToEndDelayMeter empty;
+  CHECK_FALSE(empty.p50());
+}
+
+TEST_CASE("audio quality summary counts concealment events") {
+  AudioQualitySummary summary;
+  auto block = [](codecs::AudioDecodeKind kind) {
+    codecs::DecodedAudio d;
+    d.frame = codecs::AudioFrame::Silence(48000, 1, 960);
+    d.kind = kind;
+    return d;
+  };
+  using K = codecs::AudioDecodeKind;
+  for (K k : {K::kNormal, K::kConcealment, K::kConcealment, K::kNormal, K::kFec, K::kConcealment, K::kNormal}) {
+    summary.on_decoded(block(k));
+  }
+  const auto& s = summary.stats();
+  CHECK(s.total_samples == 7 * 960);
+  CHECK(s.concealed_samples == 3 * 960);
+  CHECK(s.fec_samples == 960);
+  CHECK(s.concealment_events == 2);
+  CHECK(s.concealed_ratio() == doctest::Approx(3.0 / 7.0));
+}
+
+}  // namespace
+}  // namespace tern::media
