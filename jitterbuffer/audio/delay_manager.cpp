@@ -1,0 +1,91 @@
+#include "tern/jitterbuffer/audio/delay_manager.h"
+
+#include <algorithm>
+
+namespace tern::jitterbuffer {
+
+Result<DelayManager> DelayManager::Create(const DelayManagerConfig& config) {
+  if (config.min_delay < TimeDelta::Zero() || config.max_delay < config.min_delay ||
+      config.max_delay > TimeDelta::Seconds(10)) {
+    return Error{"delay manager: need 0 <= min_delay <= max_delay <= 10 s"};
+  }
+  if (config.bucket < TimeDelta::Millis(1) || config.max_delay / config.bucket > 10000) {
+    return Error{"delay manager: bucket must be >= 1 ms and give at most 10000 buckets"};
+  }
+  if (!(config.quantile >= 0.5 && config.quantile <= 0.9999)) return Error{"delay manager: quantile outside 0.5..0.9999"};
+  if (!(config.forget_factor >= 0.9 && config.forget_factor <= 0.99999)) {
+    return Error{"delay manager: forget factor outside 0.9..0.99999"};
+  }
+  if (config.reference_window < TimeDelta::Millis(100)) return Error{"delay manager: reference window below 100 ms"};
+  if (config.peak_window < TimeDelta::Zero() || config.peak_window > TimeDelta::Seconds(10)) {
+    return Error{"delay manager: peak window outside 0..10 s"};
+  }
+  return DelayManager(config);
+}
+
+DelayManager::DelayManager(const DelayManagerConfig& config) : config_(config) {
+  histogram_.assign(static_cast<size_t>(config_.max_delay.us() / config_.bucket.us()) + 1, 0.0);
+  target_ = std::clamp(config_.initial_target, config_.min_delay, config_.max_delay);
+}
+
+TimeDelta DelayManager::update(Timestamp arrival, int64_t rtp_ticks, int clock_hz, TimeDelta packet_duration) {
+  // Media time in microseconds; 64-bit ticks times 1e6 stays far from overflow for any realistic
+  // stream (2^63 / 1e6 ticks is three thousand years at 48 kHz).
+  const int64_t media_us = rtp_ticks / clock_hz * 1000000 + rtp_ticks % clock_hz * 1000000 / clock_hz;
+  const int64_t transit = arrival.us() - media_us;
+  while (!window_.empty() && window_.front().arrival < arrival - config_.reference_window) window_.pop_front();
+  while (!window_.empty() && window_.back().transit_us >= transit) window_.pop_back();
+  if (window_.size() >= kMaxWindowEntries) window_.pop_front();
+  window_.push_back({arrival, transit});
+  const int64_t relative = transit - window_.front().transit_us;  // >= 0 by construction
+  last_relative_ = TimeDelta::Micros(relative);
+  while (!recent_.empty() && recent_.front().arrival < arrival - config_.peak_window) recent_.pop_front();
+  if (recent_.size() >= kMaxWindowEntries) recent_.pop_front();
+  if (config_.peak_window > TimeDelta::Zero()) recent_.push_back({arrival, last_relative_});
+
+  size_t bucket = static_cast<size_t>(relative / config_.bucket.us());
+  bucket = std::min(bucket, histogram_.size() - 1);
+  // Start as a plain running mean and settle on the configured forgetting, so the first packets
+  // do not sit in the histogram for minutes.
+  const double f = std::min(config_.forget_factor, 1.0 - 1.0 / static_cast<double>(packets_ + 1));
+  for (double& p : histogram_) p *= f;
+  histogram_[bucket] += 1.0 - f;
+  ++packets_;
+  recompute_target(packet_duration);
+  return last_relative_;
+}
+
+void DelayManager::recompute_target(TimeDelta packet_duration) {
+  double total = 0;
+  for (double p : histogram_) total += p;
+  const double want = config_.quantile * total;
+  double cumulative = 0;
+  size_t index = histogram_.size() - 1;
+  for (size_t i = 0; i < histogram_.size(); ++i) {
+    cumulative += histogram_[i];
+    if (cumulative >= want) {
+      index = i;
+      break;
+    }
+  }
+  const TimeDelta quantile_delay = std::max(config_.bucket * static_cast<int64_t>(index + 1),  // bucket's upper edge
+                                            peak());
+  const TimeDelta upper = std::max(config_.min_delay, std::min(config_.max_delay, capacity_limit_));
+  target_ = std::clamp(quantile_delay + packet_duration, config_.min_delay, upper);
+}
+
+TimeDelta DelayManager::peak() const {
+  TimeDelta first = TimeDelta::Zero();
+  TimeDelta second = TimeDelta::Zero();
+  for (const Recent& r : recent_) {
+    if (r.relative > first) {
+      second = first;
+      first = r.relative;
+    } else if (r.relative > second) {
+      second = r.relative;
+    }
+  }
+  return second;
+}
+
+}  // namespace tern::jitterbuffer

@@ -1,0 +1,76 @@
+// DelayManager: the adaptive target playout delay of the audio jitter buffer.
+//
+// Each packet's relative arrival delay is its transit time (arrival minus media time of its RTP
+// timestamp) minus the smallest transit seen in the last two seconds, i.e. how much later it came
+// than the fastest recent packet. The delays feed a forgetting histogram; the target delay is a
+// high quantile of it plus one packet duration, clamped to [min, max]. A step up in jitter moves
+// mass into high buckets within about a second (45 packets at the default forget factor), while a
+// step down needs the old mass to decay away (a minute or more): fast attack, slow release, the
+// shape libwebrtc's NetEq uses. A peak detector makes the attack faster still: the target is at
+// least the second-largest relative delay of the last second plus one packet (the second, so one
+// stray packet does not move it).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "tern/core/result.h"
+#include "tern/core/units.h"
+
+namespace tern::jitterbuffer {
+
+struct DelayManagerConfig {
+  TimeDelta min_delay = TimeDelta::Millis(20);
+  TimeDelta max_delay = TimeDelta::Millis(1000);
+  TimeDelta initial_target = TimeDelta::Millis(60);  // used until the first packets arrive
+  TimeDelta bucket = TimeDelta::Millis(10);          // histogram resolution
+  double quantile = 0.97;                            // 0.5 .. 0.9999
+  double forget_factor = 0.9993;                     // per packet, 0.9 .. 0.99999
+  TimeDelta reference_window = TimeDelta::Seconds(2);  // how long the fastest packet stays the reference
+  TimeDelta peak_window = TimeDelta::Seconds(1);       // peak detector memory; zero disables it
+};
+
+class DelayManager {
+ public:
+  static Result<DelayManager> Create(const DelayManagerConfig& config);
+
+  // Records one packet (not duplicates): arrival time, unwrapped RTP timestamp in `clock_hz` ticks
+  // and its duration. Returns the packet's relative delay.
+  TimeDelta update(Timestamp arrival, int64_t rtp_ticks, int clock_hz, TimeDelta packet_duration);
+  // Forgets the transit reference (new SSRC or timestamp jump); the histogram is kept.
+  void reset_reference() { window_.clear(); }
+  // Target playout delay: quantile of the histogram plus one packet, within [min, max].
+  TimeDelta target() const { return target_; }
+  // Caps the target from above (the packet buffer's capacity in time); never below min_delay.
+  void set_capacity_limit(TimeDelta limit) { capacity_limit_ = limit; }
+  // Transit of the latest packet relative to the reference; zero before any packet.
+  TimeDelta last_relative_delay() const { return last_relative_; }
+  const DelayManagerConfig& config() const { return config_; }
+
+ private:
+  explicit DelayManager(const DelayManagerConfig& config);
+  void recompute_target(TimeDelta packet_duration);
+  TimeDelta peak() const;
+
+  struct Transit {
+    Timestamp arrival;
+    int64_t transit_us;  // arrival minus media time; only differences matter
+  };
+  static constexpr size_t kMaxWindowEntries = 512;  // bound: oldest reference entries drop first
+
+  DelayManagerConfig config_;
+  std::vector<double> histogram_;  // probabilities, sum to 1 once a packet is seen
+  uint64_t packets_ = 0;
+  std::deque<Transit> window_;     // increasing transit (monotonic queue for the sliding minimum)
+  struct Recent {
+    Timestamp arrival;
+    TimeDelta relative;
+  };
+  std::deque<Recent> recent_;      // relative delays within peak_window (bounded like window_)
+  TimeDelta last_relative_ = TimeDelta::Zero();
+  TimeDelta target_;
+  TimeDelta capacity_limit_ = TimeDelta::PlusInfinity();
+};
+
+}  // namespace tern::jitterbuffer
