@@ -72,6 +72,16 @@ NackGenerator::PacketResult NackGenerator::on_packet(uint16_t seq, bool is_keyfr
   }
   if (!newest_) {
     newest_ = u;
+    oldest_ = u;
+    return result;
+  }
+  if (u < oldest_ && *newest_ - u <= config_.max_packet_age) {
+    // Older than anything seen (reordering at the start): what lies between was not received.
+    const int64_t gap = oldest_ - u - 1;
+    if (gap > 0 && make_room(static_cast<size_t>(gap))) {
+      for (int64_t q = u + 1; q < oldest_; ++q) missing_.emplace(q, Missing{now});
+    }
+    oldest_ = u;
     return result;
   }
   if (u <= *newest_) {

@@ -90,6 +90,7 @@ class NackGenerator {
   NackGeneratorConfig config_;
   RtpSeqUnwrapper unwrapper_;
   std::optional<int64_t> newest_;
+  int64_t oldest_ = 0;                  // oldest unwrapped seq received (valid with newest_)
   std::map<int64_t, Missing> missing_;  // unwrapped seq -> state
   std::deque<int64_t> keyframes_;       // unwrapped first seqs of recent keyframes, bounded
   TimeDelta rtt_;

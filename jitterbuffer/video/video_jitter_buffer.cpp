@@ -39,6 +39,7 @@ VideoJitterBuffer::InsertResult VideoJitterBuffer::insert(rtp::RtpPacket packet,
   if (!first_packet_time_) first_packet_time_ = now;
   last_packet_time_ = std::max(last_packet_time_, now);
   result.keyframe_packet = parsed->header.first_packet_in_frame && parsed->header.keyframe;
+  seen_keyframe_packet_ = seen_keyframe_packet_ || result.keyframe_packet;
   const uint64_t dup_before = packets_.stats().duplicates + packets_.stats().too_old;
   PacketBuffer::InsertResult inserted = packets_.insert(std::move(packet), *parsed, now);
   result.accepted = packets_.stats().duplicates + packets_.stats().too_old == dup_before;
@@ -80,8 +81,10 @@ void VideoJitterBuffer::on_frames(std::vector<EncodedVideoFrame> frames, Timesta
       }
     }
   }
-  // A delta frame before any keyframe cannot be decoded: ask right away.
-  if (!frames_.last_released() && frames_.size() > 0 && frames_.next_decodable() == nullptr)
+  // A delta frame before any sign of a keyframe cannot be decoded: ask right away. (A keyframe
+  // whose first packet was seen is probably just waiting for a retransmission.)
+  if (!seen_keyframe_packet_ && !frames_.last_released() && frames_.size() > 0 &&
+      frames_.next_decodable() == nullptr)
     keyframe_wanted_ = true;
 }
 

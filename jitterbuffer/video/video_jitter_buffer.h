@@ -117,6 +117,7 @@ class VideoJitterBuffer {
   std::optional<Timestamp> last_release_time_;
   Timestamp last_render_time_ = Timestamp::MinusInfinity();
   std::optional<Timestamp> last_keyframe_request_;
+  bool seen_keyframe_packet_ = false;
   bool keyframe_wanted_ = false;  // an overflow or a missing keyframe: ask as soon as allowed
   uint8_t fir_seq_nr_ = 0;
 };

@@ -18,7 +18,9 @@ constexpr double kMaxJitterMs = 10000.0;
 }  // namespace
 
 void VideoJitterEstimator::reset() {
-  theta_[0] = 1.0 / (512e3 / 8.0 / 1000.0);  // 512 kbit/s: 64 bytes per ms
+  // Start from a nearly free channel (libwebrtc's 1 / (512e3 / 8) in ms per byte): the size term
+  // grows only when large frames really arrive late.
+  theta_[0] = 1.0 / (512e3 / 8.0);
   theta_[1] = 0.0;
   cov_[0][0] = 1e-4;
   cov_[0][1] = cov_[1][0] = 0.0;

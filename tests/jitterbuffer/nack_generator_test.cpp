@@ -31,6 +31,15 @@ TEST_CASE("nack generator asks for a gap at once and across wraparound") {
   CHECK(nack.stats().packets_requested == 3);
 }
 
+TEST_CASE("nack generator finds gaps before the first packet when the start is reordered") {
+  NackGenerator nack;
+  nack.on_packet(108, false, false, kT0);  // 100..107 sent earlier but overtaken
+  nack.on_packet(103, false, false, kT0);
+  nack.on_packet(100, false, false, kT0);
+  nack.on_packet(101, false, false, kT0);
+  CHECK(nack.process(kT0) == Seqs{102, 104, 105, 106, 107});
+}
+
 TEST_CASE("nack generator spaces retries by rtt and stops at the retry limit") {
   NackGeneratorConfig config;
   config.max_retries = 3;
