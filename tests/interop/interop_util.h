@@ -69,6 +69,10 @@ class BackgroundPeer {
   }
   ~BackgroundPeer() {
     if (running()) {
+      // `timeout` leads its own process group (pgid == its pid), which holds the peer too; kill
+      // the group so the peer is not orphaned, and the process itself in case it had not yet
+      // made its group.
+      ::kill(-pid_, SIGKILL);
       ::kill(pid_, SIGKILL);
       int status = 0;
       ::waitpid(pid_, &status, 0);
