@@ -83,6 +83,11 @@ NetworkControlUpdate GoogCcNetworkController::on_process_interval(Timestamp now)
   start(now, update);
   loss_bwe_.update_estimate(now);
   add_probes(probe_controller_.process(now), update);
+  const AimdRateControl& aimd = delay_bwe_.rate_control();
+  const bool multiplicative = seen_transport_feedback_ && aimd.valid_estimate() &&
+                              aimd.state() == AimdRateControl::State::kIncrease &&
+                              !aimd.link_capacity().has_estimate();
+  add_probes(probe_controller_.on_ramp_up(multiplicative, now), update);
   maybe_trigger_network_changed(now, update);
   return update;
 }

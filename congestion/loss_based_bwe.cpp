@@ -39,6 +39,17 @@ void LossBasedBwe::update_receiver_limit(DataRate limit, Timestamp now) {
 void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp now) {
   last_loss_report_ = now;
   if (expected <= 0) return;
+  if (!block_start_.is_finite()) block_start_ = now;
+  block_lost_ += std::clamp<int64_t>(lost, 0, expected);
+  block_expected_ += expected;
+  if (config_.inherent_loss_blocks > 0 && block_expected_ >= config_.inherent_loss_block_packets &&
+      now - block_start_ >= config_.inherent_loss_block_duration) {
+    block_start_ = now;
+    block_losses_.push_back(static_cast<double>(block_lost_) / static_cast<double>(block_expected_));
+    while (block_losses_.size() > config_.inherent_loss_blocks) block_losses_.pop_front();
+    block_lost_ = 0;
+    block_expected_ = 0;
+  }
   lost_accum_ += std::clamp<int64_t>(lost, 0, expected);
   expected_accum_ += expected;
   if (expected_accum_ < config_.min_packets_per_loss_report) return;  // too few to judge
@@ -51,6 +62,11 @@ void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp
   expected_accum_ = 0;
   has_decreased_since_loss_report_ = false;
   update_estimate(now);
+}
+
+double LossBasedBwe::inherent_loss() const {
+  if (config_.inherent_loss_blocks == 0 || block_losses_.size() < config_.inherent_loss_blocks) return 0.0;
+  return *std::min_element(block_losses_.begin(), block_losses_.end());
 }
 
 void LossBasedBwe::update_min_history(Timestamp now) {
@@ -73,7 +89,7 @@ void LossBasedBwe::update_estimate(Timestamp now) {
     update_target(current_, now);
     return;
   }
-  const double loss = last_fraction_loss_;
+  const double loss = std::max(0.0, last_fraction_loss_ - inherent_loss());
   if (current_ < config_.bitrate_threshold || loss <= config_.low_loss_threshold) {
     // Grow 8% a second from the lowest rate of the last second (the rule is applied each update,
     // but the base only moves once per interval, so the growth is 8% per interval).

@@ -30,6 +30,15 @@ class LossBasedBwe {
     TimeDelta min_loss_report_interval = TimeDelta::Seconds(1);
     TimeDelta loss_report_timeout = TimeDelta::Seconds(6);  // older loss info is not acted on
     DataRate bitrate_threshold = DataRate::Zero();  // below this, always increase (no loss cut)
+    // Inherent (non-congestive) loss, e.g. a lossy radio hop: the lowest loss fraction among the
+    // last `inherent_loss_blocks` blocks of at least `inherent_loss_block_packets` packets and
+    // `inherent_loss_block_duration` each (so only loss persisting ~10 s counts). The
+    // thresholds apply to the loss above it: congestion loss comes in episodes that backing off
+    // ends, so some recent block is nearly clean; random loss is in every block and cutting the
+    // rate does not remove it (it would only ratchet the rate down to the floor). 0 blocks: off.
+    size_t inherent_loss_blocks = 5;
+    int64_t inherent_loss_block_packets = 100;
+    TimeDelta inherent_loss_block_duration = TimeDelta::Seconds(2);
   };
 
   LossBasedBwe() : LossBasedBwe(Config{}) {}
@@ -49,6 +58,8 @@ class LossBasedBwe {
 
   DataRate target() const { return current_; }
   double fraction_loss() const { return last_fraction_loss_; }
+  // Loss the rules treat as not caused by congestion (0 until enough blocks were seen).
+  double inherent_loss() const;
   TimeDelta rtt() const { return rtt_; }
   DataRate delay_based_limit() const { return delay_based_limit_; }
 
@@ -68,6 +79,10 @@ class LossBasedBwe {
   Timestamp last_loss_report_ = Timestamp::MinusInfinity();
   Timestamp last_loss_figure_ = Timestamp::MinusInfinity();
   Timestamp last_decrease_ = Timestamp::MinusInfinity();
+  int64_t block_lost_ = 0;
+  int64_t block_expected_ = 0;
+  Timestamp block_start_ = Timestamp::MinusInfinity();
+  std::deque<double> block_losses_;  // the last inherent_loss_blocks block figures
   std::deque<std::pair<Timestamp, DataRate>> min_history_;  // increasing rates, bounded by time
 };
 

@@ -64,6 +64,20 @@ std::vector<ProbeClusterConfig> ProbeController::request_probe(Timestamp now) {
   return {};
 }
 
+std::vector<ProbeClusterConfig> ProbeController::on_ramp_up(bool multiplicative, Timestamp now) {
+  if (!config_.ramp_up_probing || !multiplicative || !network_available_ || estimate_ <= DataRate::Zero()) {
+    ramp_base_.reset();
+    return {};
+  }
+  if (!ramp_base_) ramp_base_ = estimate_;
+  if (state_ != State::kComplete || estimate_ < *ramp_base_ * config_.ramp_up_probe_growth ||
+      now - time_last_probing_ < config_.ramp_up_probe_interval || estimate_ >= max_rate_) {
+    return {};
+  }
+  ramp_base_ = estimate_;
+  return initiate(now, {estimate_ * config_.further_exponential_probe_scale}, true);
+}
+
 std::vector<ProbeClusterConfig> ProbeController::process(Timestamp now) {
   if (state_ == State::kWaitingForResult &&
       now - time_last_probing_ > config_.max_waiting_for_probe_result) {

@@ -34,6 +34,19 @@ std::optional<PacketResult> SendTimeHistory::on_feedback(uint16_t seq, Timestamp
   return PacketResult{e.info, receive_time};
 }
 
+void SendTimeHistory::clear_in_flight_up_to(uint16_t seq) {
+  if (!unwrapper_.last()) return;
+  const int64_t last = unwrapper_.peek(seq);
+  if (last <= cleared_up_to_) return;
+  for (auto it = packets_.upper_bound(cleared_up_to_); it != packets_.end() && it->first <= last; ++it) {
+    if (!it->second.reported) {
+      in_flight_ -= it->second.info.size;
+      it->second.reported = true;
+    }
+  }
+  cleared_up_to_ = last;
+}
+
 void SendTimeHistory::prune(Timestamp now) {
   while (!packets_.empty()) {
     auto first = packets_.begin();

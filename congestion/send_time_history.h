@@ -35,6 +35,11 @@ class SendTimeHistory {
   // Returns nullopt for unknown or already pruned sequence numbers.
   std::optional<PacketResult> on_feedback(uint16_t seq, Timestamp receive_time);
 
+  // Feedback has reached `seq`: every earlier packet not yet covered leaves the data in flight
+  // too (its report was lost, as in a feedback blackout), as libwebrtc does. The entries stay, so
+  // a later report can still match them. Amortised O(1) per packet.
+  void clear_in_flight_up_to(uint16_t seq);
+
   // Bytes sent and not yet covered by any feedback.
   DataSize data_in_flight() const { return in_flight_; }
   size_t size() const { return packets_.size(); }
@@ -50,6 +55,7 @@ class SendTimeHistory {
   RtpSeqUnwrapper unwrapper_;
   std::map<int64_t, Entry> packets_;
   DataSize in_flight_ = DataSize::Zero();
+  int64_t cleared_up_to_ = -1;  // every entry at or below this has left the data in flight
 };
 
 }  // namespace tern::congestion

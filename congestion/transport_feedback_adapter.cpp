@@ -82,6 +82,9 @@ std::optional<TransportPacketsFeedback> TransportFeedbackAdapter::on_transport_f
     }
     add_result(seq, receive_time, out.packets);
   }
+  // Packets before the newest one covered are no longer in flight, even if their own report
+  // was lost.
+  if (count > 0) history_.clear_in_flight_up_to(static_cast<uint16_t>(feedback.base_sequence() + count - 1));
   out.data_in_flight = history_.data_in_flight();
   if (out.packets.empty()) return std::nullopt;
   return out;
@@ -120,6 +123,9 @@ std::optional<TransportPacketsFeedback> TransportFeedbackAdapter::on_congestion_
   std::sort(out.packets.begin(), out.packets.end(), [](const PacketResult& a, const PacketResult& b) {
     return a.sent.sequence_number < b.sent.sequence_number;
   });
+  if (!out.packets.empty()) {
+    history_.clear_in_flight_up_to(static_cast<uint16_t>(out.packets.back().sent.sequence_number));
+  }
   out.data_in_flight = history_.data_in_flight();
   if (out.packets.empty()) return std::nullopt;
   return out;
