@@ -47,7 +47,7 @@ SrtpSession Session(SrtpDirection d) {
   SrtpConfig c;
   c.key_material = Key();
   c.direction = d;
-  return std::move(*SrtpSession::Create(c));
+  return SrtpSession::Create(c).value();
 }
 
 void BM_SrtpProtectUnprotect_Tern(benchmark::State& state) {

@@ -27,7 +27,7 @@ SrtpSession& Receiver() {
     SrtpConfig c;
     c.key_material.assign(30, 0x42);
     c.direction = SrtpDirection::kReceive;
-    return std::move(*SrtpSession::Create(c));
+    return SrtpSession::Create(c).value();
   }();
   return session;
 }
