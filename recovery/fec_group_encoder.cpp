@@ -18,6 +18,12 @@ void FecGroupEncoder::set_protection(const FecProtection& delta, const FecProtec
 
 std::vector<FecRepair> FecGroupEncoder::add_media_packet(const rtp::RtpPacket& packet, bool keyframe) {
   std::vector<FecRepair> out;
+  if (delta_.fec_rate == 0 && key_.fec_rate == 0) {  // FEC off: keep no copies
+    group_.clear();
+    group_has_key_ = false;
+    frames_ = 0;
+    return out;
+  }
   if (!group_.empty()) {
     const int64_t offset = seq_diff(packet.sequence_number(), group_.front().sequence_number());
     const int64_t after_last = seq_diff(packet.sequence_number(), group_.back().sequence_number());
