@@ -53,10 +53,15 @@ Result<WavData> parse_wav(std::span<const uint8_t> file) {
       if (size % 2 == 1) r.skip(1);
     } else if (tag_is(id, "data")) {
       if (!have_fmt) return Error{"wav: data chunk before fmt chunk"};
-      if (size > r.remaining()) return Error{"wav: data chunk truncated"};
-      if (size % (2u * static_cast<uint32_t>(out.channels)) != 0) return Error{"wav: data is not whole sample frames"};
-      const auto data = r.bytes(size);
-      out.samples.resize(size / 2);
+      const size_t frame_bytes = 2 * static_cast<size_t>(out.channels);
+      size_t length = size;
+      // A writer that streams or was cut short leaves the size unset (0 or all ones): the data
+      // then runs to the end of the file, in whole sample frames.
+      if (size == 0xFFFFFFFFu || (size == 0 && r.remaining() > 0)) length = r.remaining() / frame_bytes * frame_bytes;
+      if (length > r.remaining()) return Error{"wav: data chunk truncated"};
+      if (length % frame_bytes != 0) return Error{"wav: data is not whole sample frames"};
+      const auto data = r.bytes(length);
+      out.samples.resize(length / 2);
       for (size_t i = 0; i < out.samples.size(); ++i) {
         out.samples[i] = static_cast<int16_t>(static_cast<uint16_t>(data[2 * i] | (data[2 * i + 1] << 8)));
       }

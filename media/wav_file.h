@@ -21,7 +21,9 @@ struct WavData {
   int64_t samples_per_channel() const { return channels > 0 ? static_cast<int64_t>(samples.size()) / channels : 0; }
 };
 
-// Parses a whole WAV file. Unknown chunks are skipped; errors name the first malformed part.
+// Parses a whole WAV file. Unknown chunks are skipped; a data size left unset (0 or 0xFFFFFFFF by
+// a streaming or interrupted writer) means "to the end of the file"; errors name the first
+// malformed part.
 Result<WavData> parse_wav(std::span<const uint8_t> file);
 
 class WavWriter {

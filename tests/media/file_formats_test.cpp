@@ -100,6 +100,16 @@ TEST_CASE("wav parser skips unknown chunks and rejects malformed files") {
   bad[40] = 0xFF;  // data length beyond the end
   bad[41] = 0xFF;
   CHECK(std::string(parse_wav(bad).error()) == "wav: data chunk truncated");
+  // Unset data sizes (streaming writers) run to the end of the file.
+  for (uint8_t fill : {uint8_t{0}, uint8_t{0xFF}}) {
+    std::vector<uint8_t> streamed(file.begin(), file.begin() + 40);
+    for (int i = 0; i < 4; ++i) streamed.push_back(fill);
+    streamed.insert(streamed.end(), file.begin() + 44, file.end());
+    streamed.push_back(7);  // a stray byte that is not a whole sample
+    auto parsed = parse_wav(streamed);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->samples.size() == 160);
+  }
   CheckTruncationsRejected(file, [](std::span<const uint8_t> b) { return parse_wav(b); }, 1);
 }
 
