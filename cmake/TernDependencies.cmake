@@ -23,3 +23,4 @@ if(NOT TARGET tern_dep_webm)
     INTERFACE_INCLUDE_DIRECTORIES ${TERN_WEBM_INCLUDE_DIR})
 endif()
 pkg_check_modules(TERN_SRTP REQUIRED IMPORTED_TARGET libsrtp2)
+find_package(nlohmann_json REQUIRED)  # pipeline/: stats snapshots as JSON

@@ -1,0 +1,89 @@
+#include "tern/pipeline/audio_receive_stream.h"
+
+#include <algorithm>
+
+#include "tern/core/seq_num.h"
+#include "tern/recovery/red.h"
+
+namespace tern::pipeline {
+
+Result<std::unique_ptr<AudioReceiveStream>> AudioReceiveStream::Create(const Config& config,
+                                                                       rtp::ReceiveStatistics& statistics) {
+  if (config.ssrc == 0) return Error{"audio receive stream: zero SSRC"};
+  auto jb = jitterbuffer::AudioJitterBuffer::Create(jitterbuffer::AudioJitterBufferConfig{});
+  if (!jb) return Error{jb.error()};
+  (void)statistics.register_payload_type(config.payload_types.opus, 48000);
+  (void)statistics.register_payload_type(config.payload_types.audio_red, 48000);
+  return std::unique_ptr<AudioReceiveStream>(new AudioReceiveStream(config, statistics, std::move(jb).value()));
+}
+
+AudioReceiveStream::AudioReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
+                                       std::unique_ptr<jitterbuffer::AudioJitterBuffer> jitter_buffer)
+    : config_(config), statistics_(statistics), jitter_buffer_(std::move(jitter_buffer)) {}
+
+void AudioReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
+  if (packet.ssrc() != config_.ssrc) return;
+  (void)statistics_.on_rtp_packet(packet.header(), now, packet.size(), false);
+  if (!next_pull_) next_pull_ = now;
+  auto insert = [&](const rtp::RtpPacket& p) {
+    jitter_buffer_->insert(p, now);
+    const uint32_t end = p.timestamp() + 960;
+    if (!newest_timestamp_ || seq_newer(end, *newest_timestamp_)) newest_timestamp_ = end;
+  };
+  if (packet.payload_type() == config_.payload_types.audio_red) {
+    ++red_packets_;
+    auto blocks = recovery::decode_red(packet);
+    if (!blocks) return;
+    // Redundant blocks first: the jitter buffer drops the ones it already has (duplicates).
+    for (rtp::RtpPacket& b : *blocks) {
+      b.arrival_time = now;
+      insert(b);
+    }
+    return;
+  }
+  insert(packet);
+}
+
+void AudioReceiveStream::set_sync_delay(TimeDelta delay) {
+  sync_delay_ = std::clamp(delay, TimeDelta::Zero(), kMaxSyncDelay);
+}
+
+std::optional<TimeDelta> AudioReceiveStream::current_delay(Timestamp now, const NtpClock& clock) const {
+  if (!newest_timestamp_) return std::nullopt;
+  // The sample playing now is the newest one received minus what is buffered ahead of playout.
+  const int64_t buffered_ticks = jitter_buffer_->current_delay().us() * 48 / 1000;
+  const uint32_t playing = *newest_timestamp_ - static_cast<uint32_t>(std::max<int64_t>(0, buffered_ticks));
+  auto capture = rtp_to_ntp_.to_local(playing, clock);
+  if (!capture) return std::nullopt;
+  return now - *capture;
+}
+
+void AudioReceiveStream::process(Timestamp now) {
+  // A late driver catches up at most one second of pulls per call.
+  for (int i = 0; i < 100 && next_pull_ && *next_pull_ <= now; ++i) {
+    const Timestamp t = *next_pull_;
+    next_pull_ = t + kPullInterval;
+    const jitterbuffer::PlayoutFrame frame = jitter_buffer_->pull_10ms(t);
+    AudioPlayoutEvent e;
+    e.ssrc = config_.ssrc;
+    e.time = t;
+    e.operation = frame.operation;
+    e.buffer_delay = jitter_buffer_->current_delay();
+    e.sync_delay = sync_delay_;
+    delay_line_.push_back(e);
+    // The delay line plays events sync_delay later (in whole 10 ms blocks).
+    const size_t keep = static_cast<size_t>(sync_delay_.us() / kPullInterval.us());
+    while (delay_line_.size() > keep) {
+      AudioPlayoutEvent out = delay_line_.front();
+      delay_line_.pop_front();
+      out.time = t;
+      emit(out);
+    }
+  }
+}
+
+void AudioReceiveStream::emit(const AudioPlayoutEvent& event) {
+  if (listener_ != nullptr) listener_->on_audio_playout(event);
+}
+
+}  // namespace tern::pipeline

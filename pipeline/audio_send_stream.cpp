@@ -1,0 +1,106 @@
+#include "tern/pipeline/audio_send_stream.h"
+
+#include <algorithm>
+
+#include "tern/codecs/codec_factory.h"
+
+namespace tern::pipeline {
+namespace {
+constexpr int kSampleRate = 48000;
+constexpr int kSamplesPerFrame = kSampleRate / 50;  // 20 ms
+constexpr int kMaxFramesPerProcess = 50;             // a late driver catches up at most 1 s
+}  // namespace
+
+Result<std::unique_ptr<AudioSendStream>> AudioSendStream::Create(const Config& config,
+                                                                 const rtp::ExtensionMap& extensions) {
+  media::SyntheticAudioConfig sc;
+  sc.seed = config.source_seed;
+  auto source = media::SyntheticAudioSource::Create(sc);
+  if (!source) return Error{source.error()};
+  codecs::AudioEncoderConfig ec;
+  ec.bitrate = config.bitrate;
+  ec.frame_duration = kFrameDuration;
+  ec.inband_fec = true;
+  auto encoder = codecs::CreateAudioEncoder(ec);
+  if (!encoder) return Error{encoder.error()};
+  RtpSender::Config rc = config.rtp;
+  rc.clock_rate = kSampleRate;
+  rc.rtx_ssrc.reset();
+  auto rtp = RtpSender::Create(rc, extensions);
+  if (!rtp) return Error{rtp.error()};
+  std::optional<recovery::AudioRedEncoder> red;
+  if (config.red) {
+    recovery::AudioRedEncoder::Config redc;
+    redc.red_payload_type = config.payload_types.audio_red;
+    auto r = recovery::AudioRedEncoder::Create(redc);
+    if (!r) return Error{r.error()};
+    red.emplace(std::move(r).value());
+  }
+  return std::unique_ptr<AudioSendStream>(new AudioSendStream(config, std::move(rtp).value(), std::move(source).value(),
+                                                              std::move(encoder).value(), std::move(red)));
+}
+
+AudioSendStream::AudioSendStream(const Config& config, RtpSender rtp, media::SyntheticAudioSource source,
+                                 std::unique_ptr<codecs::AudioEncoder> encoder,
+                                 std::optional<recovery::AudioRedEncoder> red)
+    : config_(config),
+      rtp_(std::move(rtp)),
+      source_(std::move(source)),
+      encoder_(std::move(encoder)),
+      red_(std::move(red)),
+      target_(config.bitrate) {}
+
+void AudioSendStream::set_target(DataRate rate) {
+  const DataRate clamped = std::clamp(rate, DataRate::KilobitsPerSec(6), DataRate::KilobitsPerSec(510));
+  if (clamped == target_) return;
+  target_ = clamped;
+  (void)encoder_->set_target_bitrate(clamped);
+}
+
+void AudioSendStream::on_loss(double loss_fraction) {
+  (void)encoder_->set_packet_loss_percent(static_cast<int>(std::clamp(loss_fraction, 0.0, 1.0) * 100));
+}
+
+void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
+  if (!started_) {
+    started_ = true;
+    next_capture_ = now;
+  }
+  for (int i = 0; i < kMaxFramesPerProcess && next_capture_ <= now; ++i) {
+    const Timestamp capture = next_capture_;
+    next_capture_ += kFrameDuration;
+    codecs::AudioFrame frame = source_.next_samples(kSamplesPerFrame, capture);
+    frame.rtp_timestamp = rtp_timestamp_;
+    rtp_timestamp_ += kSamplesPerFrame;
+    auto encoded = encoder_->encode(frame);
+    if (!encoded) continue;
+    ++counters_.frames_encoded;
+    counters_.total_samples_sent += kSamplesPerFrame;
+    counters_.total_encoded_bytes += static_cast<int64_t>(encoded->data.size());
+    rtp::OpusFrameInfo info;
+    info.start_of_talkspurt = last_was_dtx_;
+    last_was_dtx_ = encoded->is_dtx;
+    rtp::PayloadLimits limits;
+    if (!packetizer_.plan(encoded->data, info, limits).ok() || packetizer_.num_packets() == 0) continue;
+    payload_buffer_.resize(packetizer_.packet_size(0));
+    auto written = packetizer_.write(0, payload_buffer_);
+    if (!written) continue;
+    auto packet = rtp_.build(config_.payload_types.opus, frame.rtp_timestamp, packetizer_.marker(0),
+                             std::span<const uint8_t>(payload_buffer_.data(), *written));
+    if (!packet) continue;
+    OutgoingPacket o;
+    o.capture_time = capture;
+    o.media_ssrc = rtp_.ssrc();
+    o.priority = congestion::PacketPriority::kAudio;
+    o.audio = true;
+    if (red_) {
+      auto red = red_->encode(*packet);
+      o.packet = red ? std::move(red).value() : std::move(packet).value();
+    } else {
+      o.packet = std::move(packet).value();
+    }
+    out.push_back(std::move(o));
+  }
+}
+
+}  // namespace tern::pipeline

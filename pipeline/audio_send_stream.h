@@ -1,0 +1,71 @@
+// AudioSendStream: microphone -> Opus (20 ms) -> RFC 7587 packetizer -> RTP (optionally RFC 2198
+// RED with two generations) for one audio SSRC. The synthetic microphone is pulled every 20 ms
+// inside process().
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "tern/codecs/audio_encoder.h"
+#include "tern/core/result.h"
+#include "tern/media/synthetic_audio_source.h"
+#include "tern/pipeline/outgoing_packet.h"
+#include "tern/pipeline/pipeline_config.h"
+#include "tern/pipeline/rtp_sender.h"
+#include "tern/recovery/audio_red_encoder.h"
+#include "tern/rtp/payload/opus_payload.h"
+
+namespace tern::pipeline {
+
+struct AudioSendCounters {
+  int64_t frames_encoded = 0;  // 20 ms packets
+  int64_t total_encoded_bytes = 0;
+  int64_t total_samples_sent = 0;
+  int64_t nack_count = 0;
+};
+
+class AudioSendStream {
+ public:
+  static constexpr TimeDelta kFrameDuration = TimeDelta::Millis(20);
+  struct Config {
+    DataRate bitrate = DataRate::KilobitsPerSec(32);
+    uint64_t source_seed = 1;
+    bool red = false;
+    PayloadTypes payload_types;
+    RtpSender::Config rtp;  // audio has no RTX here (rtx_ssrc ignored)
+  };
+  static Result<std::unique_ptr<AudioSendStream>> Create(const Config& config, const rtp::ExtensionMap& extensions);
+
+  Timestamp next_capture_time(Timestamp now) const { return started_ ? next_capture_ : now; }
+  // Encodes every 20 ms frame due by `now`; appends its packets to `out`.
+  void process(Timestamp now, std::vector<OutgoingPacket>& out);
+  void set_target(DataRate rate);
+  void on_loss(double loss_fraction);
+  void on_nack_received() { ++counters_.nack_count; }
+
+  RtpSender& rtp() { return rtp_; }
+  const RtpSender& rtp() const { return rtp_; }
+  const AudioSendCounters& counters() const { return counters_; }
+  DataRate target() const { return target_; }
+  uint8_t payload_type() const { return config_.payload_types.opus; }
+
+ private:
+  AudioSendStream(const Config& config, RtpSender rtp, media::SyntheticAudioSource source,
+                  std::unique_ptr<codecs::AudioEncoder> encoder, std::optional<recovery::AudioRedEncoder> red);
+  Config config_;
+  RtpSender rtp_;
+  media::SyntheticAudioSource source_;
+  std::unique_ptr<codecs::AudioEncoder> encoder_;
+  std::optional<recovery::AudioRedEncoder> red_;
+  rtp::OpusPacketizer packetizer_;
+  bool started_ = false;
+  Timestamp next_capture_;
+  uint32_t rtp_timestamp_ = 0;
+  bool last_was_dtx_ = true;
+  DataRate target_;
+  AudioSendCounters counters_;
+  std::vector<uint8_t> payload_buffer_;
+};
+
+}  // namespace tern::pipeline

@@ -1,0 +1,28 @@
+#include "tern/pipeline/av_sync.h"
+
+#include <algorithm>
+
+namespace tern::pipeline {
+
+TimeDelta AvSync::step_toward(TimeDelta current, TimeDelta goal, TimeDelta max_step) {
+  if (goal > current) return std::min(goal, current + max_step);
+  return std::max(goal, current - max_step);
+}
+
+void AvSync::update(std::optional<TimeDelta> audio_delay, std::optional<TimeDelta> video_delay) {
+  if (!audio_delay || !video_delay) return;
+  const TimeDelta raw = *video_delay - *audio_delay;
+  raw_offset_ = raw;
+  const TimeDelta audio_goal = std::clamp(raw, TimeDelta::Zero(), config_.max_delay);
+  const TimeDelta video_goal = std::clamp(-raw, TimeDelta::Zero(), config_.max_delay);
+  // Small corrections are not worth a playout change.
+  if ((audio_goal - audio_extra_).abs() > config_.dead_band) {
+    audio_extra_ = step_toward(audio_extra_, audio_goal, config_.max_step);
+  }
+  if ((video_goal - video_extra_).abs() > config_.dead_band) {
+    video_extra_ = step_toward(video_extra_, video_goal, config_.max_step);
+  }
+  offset_ = (*video_delay + video_extra_) - (*audio_delay + audio_extra_);
+}
+
+}  // namespace tern::pipeline

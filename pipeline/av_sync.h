@@ -1,0 +1,44 @@
+// AvSync: lip sync between one audio and one video receive stream (the idea of libwebrtc's
+// RtpStreamsSynchronizer). Each stream's capture-to-playout delay is measured through its sender
+// reports' NTP/RTP mapping (RFC 3550 6.4.1: both streams share the sender's NTP clock, so the
+// difference of the two delays needs no clock synchronisation between the hosts); the stream that
+// plays earlier is delayed by the difference. Changes are rate-limited so playout does not jump.
+#pragma once
+
+#include <optional>
+
+#include "tern/core/units.h"
+
+namespace tern::pipeline {
+
+class AvSync {
+ public:
+  struct Config {
+    TimeDelta max_step = TimeDelta::Millis(20);     // per update
+    TimeDelta max_delay = TimeDelta::Millis(1000);  // extra delay cap per stream
+    TimeDelta dead_band = TimeDelta::Millis(10);    // corrections this small are left alone
+  };
+  AvSync() : AvSync(Config{}) {}
+  explicit AvSync(Config config) : config_(config) {}
+
+  // Current delays (capture to playout, without the extra sync delays); either may be unknown.
+  void update(std::optional<TimeDelta> audio_delay, std::optional<TimeDelta> video_delay);
+
+  TimeDelta audio_extra_delay() const { return audio_extra_; }
+  TimeDelta video_extra_delay() const { return video_extra_; }
+  // Video playout minus audio playout of the same capture instant, after the extra delays
+  // (positive: video late); nullopt until both delays were measured.
+  std::optional<TimeDelta> sync_offset() const { return offset_; }
+  // The same before compensation.
+  std::optional<TimeDelta> raw_offset() const { return raw_offset_; }
+
+ private:
+  static TimeDelta step_toward(TimeDelta current, TimeDelta goal, TimeDelta max_step);
+  Config config_;
+  TimeDelta audio_extra_ = TimeDelta::Zero();
+  TimeDelta video_extra_ = TimeDelta::Zero();
+  std::optional<TimeDelta> offset_;
+  std::optional<TimeDelta> raw_offset_;
+};
+
+}  // namespace tern::pipeline

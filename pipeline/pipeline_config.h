@@ -1,0 +1,107 @@
+// Configuration of a tern call endpoint: which codecs, resolution, frame rate, loss protection and
+// congestion control it uses, the SSRCs and payload types of its streams, and the RTP header
+// extension ids. Plain structs with defaults; Endpoint::Create validates them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tern/core/ntp_time.h"
+#include "tern/core/result.h"
+#include "tern/core/units.h"
+
+namespace tern::pipeline {
+
+enum class VideoCodecKind : uint8_t { kNone, kVp8, kVp9 };
+enum class AudioCodecKind : uint8_t { kNone, kOpus };
+// kTransportCc: GCC fed by transport-wide feedback; kRemb: GCC capped by the receiver's REMB (loss
+// from RRs); kFixed: no controller, the encoders get fixed_rate.
+enum class CongestionControlMode : uint8_t { kTransportCc, kRemb, kFixed };
+
+const char* video_codec_name(VideoCodecKind codec);  // "vp8", "vp9", "none"
+const char* audio_codec_name(AudioCodecKind codec);  // "opus", "none"
+const char* congestion_mode_name(CongestionControlMode mode);
+
+// Loss protection of one direction. NACK: RFC 4585 generic NACK answered with RFC 4588 RTX. FEC:
+// ULPFEC (RFC 5109) inside RED (RFC 2198) for video, rate from recovery::ProtectionPolicy with a
+// floor. RED: Opus redundancy (RFC 2198, two generations) for audio.
+struct ProtectionConfig {
+  bool nack = true;
+  bool fec = false;
+  bool red = false;
+};
+
+// Payload types (dynamic range, as browsers offer them).
+struct PayloadTypes {
+  uint8_t opus = 111;
+  uint8_t audio_red = 63;
+  uint8_t vp8 = 96;
+  uint8_t vp9 = 98;
+  uint8_t video_rtx = 97;  // apt = the video payload type in use
+  uint8_t red = 100;       // video RED, wrapping media and ULPFEC
+  uint8_t ulpfec = 101;
+};
+
+// RFC 8285 one-byte header extension ids.
+struct ExtensionIds {
+  uint8_t abs_send_time = 2;
+  uint8_t transport_sequence_number = 3;
+  uint8_t mid = 4;
+};
+
+// The SSRCs one side sends on.
+struct StreamSsrcs {
+  uint32_t audio = 0x1000'0001;
+  uint32_t video = 0x1000'0002;
+  uint32_t video_rtx = 0x1000'0003;
+  std::string audio_mid = "0";
+  std::string video_mid = "1";
+};
+
+// What one side sends (and, for the peer, what it should expect).
+struct MediaConfig {
+  VideoCodecKind video = VideoCodecKind::kVp8;
+  int width = 640;
+  int height = 480;
+  double fps = 30.0;
+  AudioCodecKind audio = AudioCodecKind::kOpus;
+  DataRate audio_bitrate = DataRate::KilobitsPerSec(32);
+  DataRate video_min_rate = DataRate::KilobitsPerSec(50);
+  DataRate video_max_rate = DataRate::KilobitsPerSec(2500);
+  ProtectionConfig protection;
+  uint64_t source_seed = 1;  // synthetic camera and microphone content
+};
+
+struct EndpointConfig {
+  std::string cname = "tern";
+  MediaConfig send;     // what this endpoint sends (kNone codecs send nothing of that kind)
+  MediaConfig receive;  // what the peer sends
+  StreamSsrcs local;
+  StreamSsrcs remote{0x2000'0001, 0x2000'0002, 0x2000'0003, "0", "1"};
+  PayloadTypes payload_types;
+  ExtensionIds extension_ids;
+  CongestionControlMode congestion = CongestionControlMode::kTransportCc;
+  DataRate start_rate = DataRate::KilobitsPerSec(300);
+  DataRate min_rate = DataRate::KilobitsPerSec(30);
+  DataRate max_rate = DataRate::KilobitsPerSec(3000);
+  DataRate fixed_rate = DataRate::KilobitsPerSec(1000);  // kFixed: the whole send budget
+  // Regenerate the peer's synthetic source picture for each rendered frame and score PSNR/SSIM
+  // (costs one render per frame).
+  bool measure_quality = true;
+  // Delay the earlier of audio and video so they play in sync (RFC 3550 6.4.1 NTP/RTP mapping).
+  bool av_sync = true;
+  size_t max_packet_size = 1200;  // RTP packet bytes
+  TimeDelta rtcp_interval = TimeDelta::Seconds(1);  // RFC 3550 Tmin of regular reports
+  TimeDelta feedback_interval = TimeDelta::Millis(50);  // transport-cc reports
+  TimeDelta network_sample_interval = TimeDelta::Millis(100);  // time series for listeners
+  NtpClock ntp_clock;
+  uint64_t seed = 1;  // RTCP timing, initial sequence numbers
+
+  // Rejects inconsistent values (sizes, rates, duplicate SSRCs) with a reason.
+  Status validate() const;
+  // The peer's configuration for a point-to-point call with this one: send/receive and
+  // local/remote swapped.
+  EndpointConfig mirrored() const;
+};
+
+}  // namespace tern::pipeline

@@ -1,0 +1,72 @@
+// RtpSender: the RTP side of one outgoing media SSRC (RFC 3550 5.1): sequence numbering, header
+// extensions (RFC 8285: mid, plus zeroed transport-wide sequence number and abs-send-time slots
+// that the endpoint stamps when the pacer releases the packet), the packet history that answers
+// NACKs with RFC 4588 RTX, and the send counters behind SRs and outbound-rtp stats.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tern/core/ntp_time.h"
+#include "tern/core/result.h"
+#include "tern/core/units.h"
+#include "tern/recovery/packet_history.h"
+#include "tern/rtp/header_extensions.h"
+#include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/sender_statistics.h"
+
+namespace tern::pipeline {
+
+class RtpSender {
+ public:
+  struct Config {
+    uint32_t ssrc = 0;
+    uint32_t clock_rate = 90000;
+    std::string mid;
+    std::optional<uint32_t> rtx_ssrc;  // set: keep a history and answer NACKs with RTX
+    uint8_t rtx_payload_type = 97;
+    std::map<uint8_t, uint8_t> rtx_pt_for_media_pt;  // media PT -> RTX PT (default rtx_payload_type)
+    size_t history_packets = 1024;
+    uint16_t first_sequence_number = 0;
+  };
+  // Rejects a zero SSRC or clock rate.
+  static Result<RtpSender> Create(Config config, const rtp::ExtensionMap& extensions);
+
+  // A new media packet with the next sequence number; `payload` is copied.
+  Result<rtp::RtpPacket> build(uint8_t payload_type, uint32_t rtp_timestamp, bool marker,
+                               std::span<const uint8_t> payload);
+  // Reserves `count` sequence numbers (FEC packets built elsewhere); returns the first.
+  uint16_t allocate_sequence_numbers(uint16_t count);
+  // A padding-only packet of `padding` bytes (1..255) on the RTX SSRC (or the media SSRC without
+  // RTX), for bandwidth probes; nullopt when it cannot be built.
+  std::optional<rtp::RtpPacket> build_padding(uint8_t padding, uint32_t rtp_timestamp);
+
+  // The packet left at `now`: counted, and (media, with RTX on) kept for retransmission.
+  void on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission);
+  // RTX packets answering a NACK (empty without RTX).
+  std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
+  void set_retransmission_rate(DataRate rate, Timestamp now);
+  // SR sender info for `now` (nullopt before the first packet).
+  std::optional<rtp::SenderReportInfo> sender_report_info(Timestamp now, const NtpClock& clock) const;
+
+  uint32_t ssrc() const { return config_.ssrc; }
+  std::optional<uint32_t> rtx_ssrc() const { return config_.rtx_ssrc; }
+  uint32_t clock_rate() const { return config_.clock_rate; }
+  const rtp::OutboundRtpCounters& counters() const { return stats_.counters(); }
+  const recovery::PacketHistory* history() const { return history_ ? &*history_ : nullptr; }
+
+ private:
+  RtpSender(Config config, const rtp::ExtensionMap& extensions);
+  Config config_;
+  rtp::ExtensionMap extensions_;
+  uint16_t next_seq_;
+  uint16_t next_padding_seq_;
+  std::optional<recovery::PacketHistory> history_;
+  rtp::SenderStatistics stats_;
+};
+
+}  // namespace tern::pipeline

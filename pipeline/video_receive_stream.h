@@ -1,0 +1,127 @@
+// VideoReceiveStream: one remote video SSRC from transport to renderer:
+//   RTX unwrap (RFC 4588) -> RED/ULPFEC recovery (RFC 2198/5109) -> receive statistics (RFC 3550)
+//   -> NACK generator (RFC 4585) -> video jitter buffer -> VP8/VP9 decoder -> A/V sync delay ->
+//   render (FrameStamp number, PSNR/SSIM against the regenerated source, freezes).
+// Feedback it wants sent (NACK, PLI, FIR) comes out of process() as RTCP packets.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "tern/codecs/video_decoder.h"
+#include "tern/core/result.h"
+#include "tern/jitterbuffer/nack_generator.h"
+#include "tern/jitterbuffer/video/video_jitter_buffer.h"
+#include "tern/media/freeze_meter.h"
+#include "tern/media/synthetic_video_source.h"
+#include "tern/media/video_quality.h"
+#include "tern/pipeline/listeners.h"
+#include "tern/pipeline/pipeline_config.h"
+#include "tern/pipeline/rtp_to_ntp.h"
+#include "tern/recovery/rtx.h"
+#include "tern/recovery/ulpfec.h"
+#include "tern/rtp/receive_statistics.h"
+#include "tern/rtp/rtcp/rtcp_packet.h"
+
+namespace tern::pipeline {
+
+// webrtc-stats inbound-rtp (video) members the stream keeps beyond the RFC 3550 counters.
+struct VideoReceiveCounters {
+  int64_t frames_decoded = 0;
+  int64_t key_frames_decoded = 0;
+  int64_t frames_rendered = 0;
+  int64_t frames_dropped = 0;      // assembled but not decoded, or not rendered
+  int64_t decode_errors = 0;
+  int64_t nack_count = 0;          // NACK packets sent
+  int64_t pli_count = 0;
+  int64_t fir_count = 0;
+  int64_t fec_packets_received = 0;
+  int64_t fec_packets_recovered = 0;
+  int64_t retransmitted_packets_received = 0;
+  int64_t total_decode_bytes = 0;
+  int frame_width = 0;
+  int frame_height = 0;
+  double total_psnr = 0;
+  double total_ssim = 0;
+  int64_t quality_measurements = 0;
+};
+
+class VideoReceiveStream {
+ public:
+  struct Config {
+    VideoCodecKind codec = VideoCodecKind::kVp8;
+    uint32_t ssrc = 0;
+    uint32_t rtx_ssrc = 0;
+    uint32_t local_ssrc = 0;  // sender SSRC of our feedback
+    ProtectionConfig protection;
+    PayloadTypes payload_types;
+    // The peer's synthetic camera, regenerated for PSNR/SSIM when measure_quality.
+    media::SyntheticVideoConfig source;
+    bool measure_quality = true;
+    NtpClock ntp_clock;
+  };
+  // `statistics` (the endpoint's, shared by every received SSRC) must outlive the stream.
+  static Result<std::unique_ptr<VideoReceiveStream>> Create(const Config& config, rtp::ReceiveStatistics& statistics);
+
+  bool owns_ssrc(uint32_t ssrc) const { return ssrc == config_.ssrc || ssrc == config_.rtx_ssrc; }
+  // One received packet of the media or RTX SSRC.
+  void on_rtp(const rtp::RtpPacket& packet, Timestamp now);
+  std::optional<Timestamp> next_wakeup() const;
+  // Releases, decodes and renders due frames; appends feedback to send (NACK, PLI/FIR) to `feedback`.
+  void process(Timestamp now, std::vector<rtcp::RtcpPacket>& feedback);
+
+  void on_rtt(TimeDelta rtt);
+  void on_sender_report(NtpTime ntp, uint32_t rtp_timestamp) { rtp_to_ntp_.on_sender_report(ntp, rtp_timestamp); }
+  // Extra render delay for A/V sync.
+  void set_sync_delay(TimeDelta delay) { sync_delay_ = delay; }
+  TimeDelta sync_delay() const { return sync_delay_; }
+  // Capture-to-render delay of the last rendered frame, without the sync delay (nullopt before an
+  // SR made capture times known).
+  std::optional<TimeDelta> last_delay() const { return last_delay_; }
+
+  void set_render_listener(VideoRenderListener* listener) { render_listener_ = listener; }
+  const VideoReceiveCounters& counters() const { return counters_; }
+  jitterbuffer::VideoJitterBufferStats jitter_buffer_stats() const { return jitter_buffer_.stats(); }
+  const media::FreezeStats& freeze_stats() const { return freezes_.stats(); }
+  const jitterbuffer::NackGeneratorStats& nack_stats() const { return nack_.stats(); }
+  double frames_per_second(Timestamp now) const;
+  uint32_t ssrc() const { return config_.ssrc; }
+  uint8_t payload_type() const;
+  const char* mime_type() const { return config_.codec == VideoCodecKind::kVp9 ? "video/VP9" : "video/VP8"; }
+
+ private:
+  struct PendingRender {
+    codecs::VideoFrame frame;
+    Timestamp due;
+    Timestamp decoded;
+    bool keyframe = false;
+  };
+  static constexpr size_t kMaxPendingRenders = 64;
+
+  VideoReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
+                     std::unique_ptr<codecs::VideoDecoder> decoder, std::optional<media::SyntheticVideoSource> source);
+  void on_media_packet(rtp::RtpPacket packet, Timestamp now, bool retransmitted, bool recovered);
+  void render(PendingRender& pending, Timestamp now);
+
+  Config config_;
+  rtp::ReceiveStatistics& statistics_;
+  std::unique_ptr<codecs::VideoDecoder> decoder_;
+  std::optional<media::SyntheticVideoSource> source_;
+  recovery::RtxReceiver rtx_;
+  std::optional<recovery::UlpfecReceiver> fec_;
+  jitterbuffer::NackGenerator nack_;
+  jitterbuffer::VideoJitterBuffer jitter_buffer_;
+  media::FreezeMeter freezes_;
+  RtpToNtp rtp_to_ntp_{90000};
+  std::deque<PendingRender> renders_;
+  std::deque<Timestamp> recent_renders_;
+  TimeDelta sync_delay_ = TimeDelta::Zero();
+  std::optional<TimeDelta> last_delay_;
+  bool keyframe_wanted_ = false;
+  VideoReceiveCounters counters_;
+  VideoRenderListener* render_listener_ = nullptr;
+};
+
+}  // namespace tern::pipeline

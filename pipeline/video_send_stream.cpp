@@ -1,0 +1,235 @@
+#include "tern/pipeline/video_send_stream.h"
+
+#include <algorithm>
+
+#include "tern/codecs/codec_factory.h"
+#include "tern/media/frame_stamp.h"
+#include "tern/recovery/red.h"
+#include "tern/recovery/rtp_rewrite.h"
+
+namespace tern::pipeline {
+namespace {
+
+constexpr uint32_t kVideoClockRate = 90000;
+// FEC floor when FEC is asked for: ~10% of the media packets even on a clean path.
+constexpr uint8_t kMinFecRate = 26;
+
+}  // namespace
+
+Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& config,
+                                                                 const rtp::ExtensionMap& extensions) {
+  if (config.codec == VideoCodecKind::kNone) return Error{"video send stream: no codec"};
+  media::SyntheticVideoConfig sc;
+  sc.width = config.width;
+  sc.height = config.height;
+  sc.fps = config.fps;
+  sc.seed = config.source_seed;
+  auto source = media::SyntheticVideoSource::Create(sc);
+  if (!source) return Error{source.error()};
+  codecs::VideoEncoderConfig ec;
+  ec.codec = config.codec == VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
+  ec.width = config.width;
+  ec.height = config.height;
+  ec.start_bitrate = config.start_rate;
+  ec.max_framerate = config.fps;
+  auto encoder = codecs::CreateVideoEncoder(ec);
+  if (!encoder) return Error{encoder.error()};
+  RtpSender::Config rc = config.rtp;
+  rc.clock_rate = kVideoClockRate;
+  if (!config.protection.nack) rc.rtx_ssrc.reset();
+  const uint8_t media_pt = config.codec == VideoCodecKind::kVp9 ? config.payload_types.vp9 : config.payload_types.vp8;
+  rc.rtx_payload_type = config.payload_types.video_rtx;
+  rc.rtx_pt_for_media_pt[media_pt] = config.payload_types.video_rtx;
+  rc.rtx_pt_for_media_pt[config.payload_types.red] = config.payload_types.video_rtx;
+  auto rtp = RtpSender::Create(rc, extensions);
+  if (!rtp) return Error{rtp.error()};
+  recovery::ProtectionPolicy::Config pc;
+  pc.allow_nack = config.protection.nack;
+  pc.allow_fec = config.protection.fec;
+  pc.nack_only_rtt = TimeDelta::Zero();  // FEC was asked for: use it at any RTT
+  auto policy = recovery::ProtectionPolicy::Create(pc);
+  if (!policy) return Error{policy.error()};
+  return std::unique_ptr<VideoSendStream>(new VideoSendStream(config, std::move(rtp).value(), std::move(source).value(),
+                                                              std::move(encoder).value(), std::move(policy).value()));
+}
+
+VideoSendStream::VideoSendStream(const Config& config, RtpSender rtp, media::SyntheticVideoSource source,
+                                 std::unique_ptr<codecs::VideoEncoder> encoder, recovery::ProtectionPolicy policy)
+    : config_(config),
+      rtp_(std::move(rtp)),
+      source_(std::move(source)),
+      encoder_(std::move(encoder)),
+      policy_(policy),
+      media_pt_(config.codec == VideoCodecKind::kVp9 ? config.payload_types.vp9 : config.payload_types.vp8),
+      target_(config.start_rate) {
+  if (config_.protection.fec) {
+    recovery::UlpfecGenerator::Config fc;
+    fc.ulpfec_payload_type = config_.payload_types.ulpfec;
+    fc.red_payload_type = config_.payload_types.red;
+    fec_.emplace(fc);
+    on_path_figures(TimeDelta::Millis(100), 0.0);
+  }
+  counters_.frame_width = config_.width;
+  counters_.frame_height = config_.height;
+}
+
+const char* VideoSendStream::mime_type() const {
+  return config_.codec == VideoCodecKind::kVp9 ? "video/VP9" : "video/VP8";
+}
+
+Timestamp VideoSendStream::next_capture_time(Timestamp now) const {
+  return started_ ? source_.next_capture_time() : now;
+}
+
+void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
+  if (suspended_ && !suspended) keyframe_requested_ = true;  // resume on a decodable picture
+  suspended_ = suspended;
+  const DataRate rate = std::max(media_rate, DataRate::KilobitsPerSec(10));
+  if (rate != target_) {
+    target_ = rate;
+    (void)encoder_->set_target_bitrate(rate);
+  }
+}
+
+void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction) {
+  if (!fec_) return;
+  const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction);
+  recovery::FecProtection delta;
+  delta.fec_rate = std::max(d.use_fec ? d.fec_rate : uint8_t{0}, kMinFecRate);
+  delta.max_frames = d.max_frames;
+  delta.mask_type = d.mask_type;
+  recovery::FecProtection key = delta;
+  key.fec_rate = std::max(d.use_fec ? d.key_fec_rate : uint8_t{0}, static_cast<uint8_t>(2 * kMinFecRate));
+  fec_->set_protection(delta, key);
+}
+
+double VideoSendStream::frames_per_second(Timestamp now) const {
+  int64_t n = 0;
+  for (const Timestamp t : recent_encodes_) {
+    if (now - t <= TimeDelta::Seconds(1)) ++n;
+  }
+  return static_cast<double>(n);
+}
+
+void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
+  if (started_ && source_.next_capture_time() > now) return;
+  started_ = true;
+  std::optional<codecs::VideoFrame> frame = source_.next_frame(now);
+  if (!frame) return;
+  ++counters_.frames_captured;
+  CapturedVideoFrame captured;
+  captured.ssrc = rtp_.ssrc();
+  captured.frame_number = media::FrameStamp::read(*frame).value_or(0);
+  captured.capture_time = now;
+  // 90 kHz clock from the capture time (RFC 3550 5.1: timestamps follow the sampling instant).
+  frame->capture_time = now;
+  frame->rtp_timestamp = static_cast<uint32_t>(now.us() * 9 / 100);
+  captured.rtp_timestamp = frame->rtp_timestamp;
+  if (suspended_) {
+    ++counters_.frames_suspended;
+  } else {
+    if (keyframe_requested_) {
+      encoder_->force_keyframe();
+      keyframe_requested_ = false;
+    }
+    auto encoded = encoder_->encode(*frame);
+    if (encoded && encoded->has_value()) {
+      codecs::EncodedFrame& ef = **encoded;
+      ef.capture_time = now;
+      ef.rtp_timestamp = frame->rtp_timestamp;
+      ++counters_.frames_encoded;
+      if (ef.is_keyframe) ++counters_.key_frames_encoded;
+      counters_.total_encoded_bytes += static_cast<int64_t>(ef.data.size());
+      recent_encodes_.push_back(now);
+      while (!recent_encodes_.empty() && now - recent_encodes_.front() > TimeDelta::Seconds(1)) {
+        recent_encodes_.pop_front();
+      }
+      captured.encoded = true;
+      captured.keyframe = ef.is_keyframe;
+      captured.encoded_size = DataSize::Bytes(static_cast<int64_t>(ef.data.size()));
+      packetize(ef, now, out);
+    } else {
+      ++counters_.frames_dropped_by_encoder;
+    }
+  }
+  if (capture_listener_ != nullptr) capture_listener_->on_video_frame_captured(captured);
+}
+
+void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now, std::vector<OutgoingPacket>& out) {
+  rtp::PayloadLimits limits;
+  // RTP header (12) + extensions (~16) + RED header (1) when FEC is on.
+  const size_t overhead = 12 + 16 + (fec_ ? 1 : 0);
+  limits.max_payload_size = config_.max_packet_size > overhead + 64 ? config_.max_packet_size - overhead : 64;
+  size_t count = 0;
+  if (config_.codec == VideoCodecKind::kVp9) {
+    rtp::Vp9FrameInfo info;
+    info.descriptor.picture_id = frame.layers.picture_id;
+    info.descriptor.inter_picture_predicted = !frame.is_keyframe;
+    info.descriptor.flexible_mode = true;
+    if (!frame.is_keyframe) {
+      const int n = std::clamp(frame.layers.num_ref_pics, 1, 3);
+      info.descriptor.num_p_diffs = static_cast<uint8_t>(n);
+      for (int i = 0; i < n; ++i) {
+        const uint8_t d = frame.layers.num_ref_pics > 0 ? frame.layers.p_diff[static_cast<size_t>(i)] : uint8_t{1};
+        info.descriptor.p_diff[static_cast<size_t>(i)] = d == 0 ? uint8_t{1} : d;
+      }
+    } else {
+      rtp::Vp9ScalabilityStructure ss;
+      ss.has_resolutions = true;
+      ss.width[0] = static_cast<uint16_t>(frame.width);
+      ss.height[0] = static_cast<uint16_t>(frame.height);
+      info.descriptor.ss = ss;
+    }
+    if (!vp9_.plan(frame.data, info, limits).ok()) return;
+    count = vp9_.num_packets();
+  } else {
+    rtp::Vp8Descriptor info;
+    info.picture_id = frame.layers.picture_id;
+    info.non_reference = frame.layers.non_reference;
+    if (!vp8_.plan(frame.data, info, limits).ok()) return;
+    count = vp8_.num_packets();
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const size_t size = config_.codec == VideoCodecKind::kVp9 ? vp9_.packet_size(i) : vp8_.packet_size(i);
+    payload_buffer_.resize(size);
+    auto written = config_.codec == VideoCodecKind::kVp9 ? vp9_.write(i, payload_buffer_) : vp8_.write(i, payload_buffer_);
+    if (!written) return;
+    const bool marker = config_.codec == VideoCodecKind::kVp9 ? vp9_.marker(i) : vp8_.marker(i);
+    auto packet = rtp_.build(media_pt_, frame.rtp_timestamp, marker,
+                             std::span<const uint8_t>(payload_buffer_.data(), *written));
+    if (!packet) return;
+    OutgoingPacket o;
+    o.capture_time = frame.capture_time;
+    o.media_ssrc = rtp_.ssrc();
+    o.priority = congestion::PacketPriority::kVideo;
+    if (fec_) {
+      fec_->add_media_packet(*packet, frame.is_keyframe);
+      auto red = recovery::wrap_red(*packet, config_.payload_types.red);
+      if (!red) return;
+      o.packet = std::move(red).value();
+    } else {
+      o.packet = std::move(packet).value();
+    }
+    out.push_back(std::move(o));
+  }
+  if (fec_ && fec_->pending_fec_packets() > 0 && !out.empty()) {
+    const auto n = static_cast<uint16_t>(fec_->pending_fec_packets());
+    const uint16_t first = rtp_.allocate_sequence_numbers(n);
+    // Give each FEC packet the extension block of the media packets (transport-wide sequence
+    // number and abs-send-time slots) so congestion control sees FEC bytes too.
+    const rtp::RtpPacket& templ = out.back().packet;
+    for (rtp::RtpPacket& fec : fec_->take_fec_packets(first)) {
+      auto with_ext = recovery::rewrite_packet(templ, recovery::HeaderFields::Of(fec), {}, fec.payload(), {});
+      OutgoingPacket o;
+      o.packet = with_ext ? std::move(with_ext).value() : std::move(fec);
+      o.capture_time = frame.capture_time;
+      o.media_ssrc = rtp_.ssrc();
+      o.priority = congestion::PacketPriority::kFec;
+      ++counters_.fec_packets_sent;
+      out.push_back(std::move(o));
+    }
+  }
+  (void)now;
+}
+
+}  // namespace tern::pipeline

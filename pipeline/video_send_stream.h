@@ -1,0 +1,105 @@
+// VideoSendStream: capture -> encoder -> packetizer -> RTP (+ ULPFEC in RED) for one video SSRC.
+// The synthetic camera is pulled at its frame cadence inside process(); the congestion side sets
+// the media rate (or suspends the stream) and the protection level; PLI/FIR ask for a keyframe.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "tern/codecs/video_encoder.h"
+#include "tern/core/result.h"
+#include "tern/media/synthetic_video_source.h"
+#include "tern/pipeline/listeners.h"
+#include "tern/pipeline/outgoing_packet.h"
+#include "tern/pipeline/pipeline_config.h"
+#include "tern/pipeline/rtp_sender.h"
+#include "tern/recovery/protection_policy.h"
+#include "tern/recovery/ulpfec.h"
+#include "tern/rtp/payload/vp8_payload.h"
+#include "tern/rtp/payload/vp9_payload.h"
+
+namespace tern::pipeline {
+
+// webrtc-stats outbound-rtp (video) members kept by the stream itself.
+struct VideoSendCounters {
+  int64_t frames_captured = 0;
+  int64_t frames_encoded = 0;
+  int64_t key_frames_encoded = 0;
+  int64_t frames_dropped_by_encoder = 0;
+  int64_t frames_suspended = 0;      // captured while the allocator had suspended the stream
+  int64_t total_encoded_bytes = 0;
+  int64_t fec_packets_sent = 0;
+  int64_t nack_count = 0;            // NACK packets received
+  int64_t pli_count = 0;
+  int64_t fir_count = 0;
+  int frame_width = 0;
+  int frame_height = 0;
+};
+
+class VideoSendStream {
+ public:
+  struct Config {
+    VideoCodecKind codec = VideoCodecKind::kVp8;
+    int width = 640;
+    int height = 480;
+    double fps = 30.0;
+    uint64_t source_seed = 1;
+    DataRate start_rate = DataRate::KilobitsPerSec(300);
+    ProtectionConfig protection;
+    PayloadTypes payload_types;
+    size_t max_packet_size = 1200;
+    RtpSender::Config rtp;
+  };
+  static Result<std::unique_ptr<VideoSendStream>> Create(const Config& config, const rtp::ExtensionMap& extensions);
+
+  // When the next frame is due.
+  Timestamp next_capture_time(Timestamp now) const;
+  // Captures, encodes and packetizes a due frame; appends its packets to `out`.
+  void process(Timestamp now, std::vector<OutgoingPacket>& out);
+
+  // Media rate for the encoder; `suspended` stops encoding (a keyframe follows the resume).
+  void set_target(DataRate media_rate, bool suspended);
+  // Path figures for the FEC level (recovery::ProtectionPolicy).
+  void on_path_figures(TimeDelta rtt, double loss_fraction);
+  void request_keyframe() { keyframe_requested_ = true; }
+  void on_pli() { ++counters_.pli_count; keyframe_requested_ = true; }
+  void on_fir() { ++counters_.fir_count; keyframe_requested_ = true; }
+  void on_nack_received() { ++counters_.nack_count; }
+
+  void set_capture_listener(VideoCaptureListener* listener) { capture_listener_ = listener; }
+  RtpSender& rtp() { return rtp_; }
+  const RtpSender& rtp() const { return rtp_; }
+  const VideoSendCounters& counters() const { return counters_; }
+  DataRate target() const { return target_; }
+  bool suspended() const { return suspended_; }
+  double frames_per_second(Timestamp now) const;
+  uint8_t payload_type() const { return media_pt_; }
+  const char* mime_type() const;
+
+ private:
+  VideoSendStream(const Config& config, RtpSender rtp, media::SyntheticVideoSource source,
+                  std::unique_ptr<codecs::VideoEncoder> encoder, recovery::ProtectionPolicy policy);
+  void packetize(const codecs::EncodedFrame& frame, Timestamp now, std::vector<OutgoingPacket>& out);
+
+  Config config_;
+  RtpSender rtp_;
+  media::SyntheticVideoSource source_;
+  std::unique_ptr<codecs::VideoEncoder> encoder_;
+  recovery::ProtectionPolicy policy_;
+  std::optional<recovery::UlpfecGenerator> fec_;
+  rtp::Vp8Packetizer vp8_;
+  rtp::Vp9Packetizer vp9_;
+  uint8_t media_pt_;
+  DataRate target_;
+  bool suspended_ = false;
+  bool keyframe_requested_ = false;
+  bool started_ = false;
+  VideoSendCounters counters_;
+  VideoCaptureListener* capture_listener_ = nullptr;
+  std::vector<uint8_t> payload_buffer_;
+  std::deque<Timestamp> recent_encodes_;   // last second of encoded frames, for framesPerSecond
+};
+
+}  // namespace tern::pipeline
