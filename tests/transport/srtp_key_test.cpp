@@ -20,7 +20,9 @@ TEST_CASE("base64 RFC 4648 test vectors") {
       {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
       {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
   };
-  for (auto [plain, encoded] : vectors) {
+  for (const auto& v : vectors) {
+    const char* plain = v.first;
+    const char* encoded = v.second;
     CAPTURE(plain);
     CHECK(base64_encode(Bytes(plain)) == encoded);
     auto d = base64_decode(encoded);
