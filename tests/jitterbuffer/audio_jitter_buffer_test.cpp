@@ -36,7 +36,7 @@ class SpeechSource {
       phase_ += 2 * std::numbers::pi * f0 / kRate;
       double v = 0;
       for (int h = 1; h <= 6; ++h) v += std::sin(phase_ * h) / h;
-      const double env = 0.35 + 0.65 * std::abs(std::sin(2 * std::numbers::pi * 1.5 * t));
+      const double env = std::abs(std::sin(2 * std::numbers::pi * 1.5 * t));  // syllables with pauses
       f.samples[static_cast<size_t>(i)] = silent ? 0 : static_cast<int16_t>(std::lround(5000.0 * env * v));
     }
     return f;
@@ -81,10 +81,10 @@ rtp::RtpPacket MakePacket(uint16_t seq, uint32_t ts, uint32_t ssrc, std::span<co
 // Encodes `seconds` of audio and schedules every packet's arrival(s), sorted by arrival time.
 std::vector<Delivery> Schedule(double seconds, const Channel& ch, const SenderOptions& opt, uint64_t seed) {
   codecs::AudioEncoderConfig ec;
-  ec.bitrate = DataRate::KilobitsPerSec(24);
+  ec.bitrate = DataRate::KilobitsPerSec(32);
   ec.complexity = 5;
   ec.inband_fec = opt.fec;
-  ec.packet_loss_percent = opt.fec ? 10 : 0;
+  ec.packet_loss_percent = opt.fec ? 20 : 0;
   ec.dtx = opt.dtx;
   auto enc = codecs::OpusEncoder::Create(ec);
   REQUIRE(enc.ok());
@@ -229,6 +229,35 @@ class IndexDecoder final : public codecs::AudioDecoder {
     return out;
   }
   std::vector<int64_t>* log_;
+  codecs::AudioDecoderConfig config_;
+};
+
+// Like IndexDecoder, but each packet decodes to its 20 ms of one continuous 200 Hz tone, so any
+// discontinuity in the output comes from the buffer's own splicing.
+class ToneDecoder final : public codecs::AudioDecoder {
+ public:
+  Result<codecs::DecodedAudio> decode(std::span<const uint8_t> p) override {
+    if (p.size() != 5) return Error{"tone decoder: bad packet"};
+    const int64_t index = (int64_t{p[1]} << 24) | (int64_t{p[2]} << 16) | (int64_t{p[3]} << 8) | p[4];
+    codecs::DecodedAudio out;
+    out.frame = codecs::AudioFrame::Silence(kRate, 1, kFrame);
+    for (int i = 0; i < kFrame; ++i) {
+      const double t = static_cast<double>(index * kFrame + i) / kRate;
+      out.frame.samples[static_cast<size_t>(i)] = static_cast<int16_t>(std::lround(8000 * std::sin(2 * std::numbers::pi * 200 * t)));
+    }
+    return out;
+  }
+  Result<codecs::DecodedAudio> conceal(TimeDelta d) override {
+    codecs::DecodedAudio out;
+    out.kind = codecs::AudioDecodeKind::kConcealment;
+    out.frame = codecs::AudioFrame::Silence(kRate, 1, static_cast<int>(d.us() * 48 / 1000));
+    return out;
+  }
+  Result<codecs::DecodedAudio> decode_fec(std::span<const uint8_t>, TimeDelta d) override { return conceal(d); }
+  void reset() override {}
+  const codecs::AudioDecoderConfig& config() const override { return config_; }
+
+ private:
   codecs::AudioDecoderConfig config_;
 };
 
@@ -525,4 +554,33 @@ TEST_CASE("audio jitter buffer stereo output at 16 kHz keeps 10 ms frames") {
     CHECK(f.frame.samples.size() == 320);
   }
   CHECK(jb->stats().concealed_samples < 16000 / 10);
+}
+
+TEST_CASE("audio jitter buffer time stretching keeps the waveform continuous at splice points") {
+  for (double ppm : {3000.0, -3000.0}) {
+    CAPTURE(ppm);
+    auto created = AudioJitterBuffer::Create({}, std::make_unique<ToneDecoder>());
+    REQUIRE(created.ok());
+    auto& jb = **created;
+    Random rng(23);
+    std::vector<Delivery> d;
+    for (int i = 0; i < 1600; ++i) {
+      const auto payload = IndexPayload(i);
+      const double ms = i * 20.0 / (1.0 + ppm * 1e-6) + rng.uniform(0, 30);
+      d.push_back({Timestamp::Micros(static_cast<int64_t>(ms * 1000)), MakePacket(static_cast<uint16_t>(i), static_cast<uint32_t>(i * kFrame), 3, payload, false), 0});
+    }
+    std::stable_sort(d.begin(), d.end(), [](const Delivery& a, const Delivery& b) { return a.arrival < b.arrival; });
+    const RunResult r = Run(jb, d, 30, true);
+    REQUIRE(r.end.concealed_samples == 0);
+    if (ppm > 0) CHECK(r.end.removed_samples_for_acceleration > 48 * 60);
+    if (ppm < 0) CHECK(r.end.inserted_samples_for_deceleration > 48 * 60);
+    // Skip the muted start; after that, no step beyond the tone's own steepest (~210 per sample).
+    size_t first = 0;
+    while (first < r.audio.size() && r.audio[first] == 0) ++first;
+    int max_step = 0;
+    for (size_t i = first + 1; i < r.audio.size(); ++i) max_step = std::max(max_step, std::abs(r.audio[i] - r.audio[i - 1]));
+    MESSAGE("splice continuity at " << ppm << " ppm: max sample step " << max_step << " (tone alone: 210), removed "
+            << r.end.removed_samples_for_acceleration << ", inserted " << r.end.inserted_samples_for_deceleration);
+    CHECK(max_step <= 231);
+  }
 }
