@@ -57,6 +57,7 @@ std::vector<FecRepair> FecGroupEncoder::flush() {
       r.sn_base = base;
       r.timestamp = group_[k - 1].timestamp();
       r.ssrc = group_.front().ssrc();
+      r.group_span = static_cast<uint16_t>(group_[k - 1].sequence_number() - base + 1);
       members.clear();
       for (size_t i = 0; i < k; ++i) {
         if (((row >> i) & 1) == 0) continue;

@@ -30,6 +30,7 @@ struct FecRepair {
   XorParity parity;
   uint32_t timestamp = 0;  // of the group's last media packet
   uint32_t ssrc = 0;       // of the protected stream
+  uint16_t group_span = 0; // sequence numbers the whole group spans (ULPFEC: L=1 above 16)
 };
 
 class FecGroupEncoder {

@@ -57,7 +57,8 @@ Result<UlpfecPayload> parse_ulpfec_payload(std::span<const uint8_t> payload) {
 }
 
 std::vector<uint8_t> build_ulpfec_payload(const FecRepair& repair) {
-  const bool long_mask = (repair.mask >> 16) != 0;
+  // Like libwebrtc, every FEC packet of a group spanning more than 16 packets uses the long mask.
+  const bool long_mask = (repair.mask >> 16) != 0 || repair.group_span > 16;
   ByteBuffer b(kUlpfecHeaderSize + 8 + repair.parity.payload.size());
   b.u8(static_cast<uint8_t>((long_mask ? 0x40 : 0) | (repair.parity.bits & 0x3F)));
   b.u8(repair.parity.marker_pt);

@@ -46,7 +46,8 @@ struct UlpfecPayload {
 // level header, the E bit, an empty mask, a 16-bit-mask packet whose mask needs more, and a
 // Protection Length past the end; bytes after level 0 (higher levels) are ignored.
 Result<UlpfecPayload> parse_ulpfec_payload(std::span<const uint8_t> payload);
-// Serialises a repair as a ULPFEC payload; the L bit is set when the mask needs more than 16 bits.
+// Serialises a repair as a ULPFEC payload; the L bit is set when the mask needs more than 16 bits
+// or the repair's group spans more than 16 packets.
 std::vector<uint8_t> build_ulpfec_payload(const FecRepair& repair);
 
 class UlpfecGenerator {
