@@ -56,24 +56,27 @@ inline bool HavePeers(std::initializer_list<const char*> tools) {
 }
 
 // A peer (gst-launch-1.0, ffmpeg) running in the background as
-//   timeout -k 3 -s INT <seconds> <command>   with stdout+stderr in a log file.
-// SIGINT makes `gst-launch-1.0 -e` send EOS, so files are finalised; `timeout` forwards it.
-// The destructor kills a peer still running, so nothing outlives the test.
+//   timeout --foreground -k 3 -s INT <seconds> <command>   with stdout+stderr in a log file,
+// in a process group of its own. SIGINT makes `gst-launch-1.0 -e` send EOS, so files are
+// finalised; `timeout` forwards it. --foreground matters: without it `timeout` also signals its
+// whole group, the peer gets SIGINT twice and gst-launch dies on the second one mid-EOS.
+// The destructor kills the group if the peer still runs, so nothing outlives the test.
 class BackgroundPeer {
  public:
   BackgroundPeer(const std::string& command, int timeout_seconds, const std::string& log_path) : log_(log_path) {
-    const std::string sh = "exec timeout -k 3 -s INT " + std::to_string(timeout_seconds) + " " + command + " > '" +
+    const std::string sh = "exec timeout --foreground -k 3 -s INT " + std::to_string(timeout_seconds) + " " + command + " > '" +
                            log_path + "' 2>&1 < /dev/null";
     const char* argv[] = {"/bin/sh", "-c", sh.c_str(), nullptr};
-    if (posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0) pid_ = -1;
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);  // a new group led by the child: pgid == pid
+    if (posix_spawn(&pid_, "/bin/sh", nullptr, &attr, const_cast<char* const*>(argv), environ) != 0) pid_ = -1;
+    posix_spawnattr_destroy(&attr);
   }
   ~BackgroundPeer() {
     if (running()) {
-      // `timeout` leads its own process group (pgid == its pid), which holds the peer too; kill
-      // the group so the peer is not orphaned, and the process itself in case it had not yet
-      // made its group.
-      ::kill(-pid_, SIGKILL);
-      ::kill(pid_, SIGKILL);
+      ::kill(-pid_, SIGKILL);  // `timeout` and the peer: the whole group
       int status = 0;
       ::waitpid(pid_, &status, 0);
     }
@@ -292,30 +295,37 @@ inline codecs::VideoFrame FromPacked(const std::vector<uint8_t>& packed, int wid
   return f;
 }
 
-// SNR in dB of `test` against `ref` (mono sequences), after searching the lag in
-// [-max_lag, max_lag] (samples `test` is delayed by) that maximises it over `length` samples.
-inline double BestAlignedSnr(const std::vector<int16_t>& ref, const std::vector<int16_t>& test, int max_lag,
-                             size_t length, int* best_lag = nullptr) {
-  double best = -100.0;
-  for (int lag = -max_lag; lag <= max_lag; ++lag) {
-    double sig = 0, err = 0;
-    size_t used = 0;
-    for (size_t i = 0; i < ref.size() && used < length; ++i) {
-      const int64_t j = static_cast<int64_t>(i) + lag;
-      if (j < 0 || j >= static_cast<int64_t>(test.size())) continue;
-      const double r = ref[i], t = test[static_cast<size_t>(j)];
-      sig += r * r;
-      err += (r - t) * (r - t);
-      ++used;
-    }
-    if (used < length / 2 || sig <= 0) continue;
-    const double snr = err <= 1e-9 ? 200.0 : 10.0 * std::log10(sig / err);
+// SNR in dB of `test` delayed by `lag` samples against `ref` (mono), over ref[start, start+length)
+// where both exist; -100 when there is no overlap or no signal.
+inline double SnrAtLag(const std::vector<int16_t>& ref, const std::vector<int16_t>& test, int lag, size_t start,
+                       size_t length) {
+  double sig = 0, err = 0;
+  for (size_t i = start; i < ref.size() && i < start + length; ++i) {
+    const int64_t j = static_cast<int64_t>(i) + lag;
+    if (j < 0 || j >= static_cast<int64_t>(test.size())) continue;
+    const double r = ref[i], t = test[static_cast<size_t>(j)];
+    sig += r * r;
+    err += (r - t) * (r - t);
+  }
+  if (sig <= 0) return -100.0;
+  return err <= 1e-9 ? 200.0 : 10.0 * std::log10(sig / err);
+}
+
+// SNR of `test` against `ref` at the delay in [min_lag, max_lag] that fits best on a 1 s probe
+// window (48 kHz) after the first 0.1 s; measured over all of `ref` at that delay.
+inline double BestAlignedSnr(const std::vector<int16_t>& ref, const std::vector<int16_t>& test, int min_lag,
+                             int max_lag, int* best_lag = nullptr) {
+  int lag = min_lag;
+  double best = -1000.0;
+  for (int l = min_lag; l <= max_lag; ++l) {
+    const double snr = SnrAtLag(ref, test, l, 4800, 48000);
     if (snr > best) {
       best = snr;
-      if (best_lag) *best_lag = lag;
+      lag = l;
     }
   }
-  return best;
+  if (best_lag) *best_lag = lag;
+  return SnrAtLag(ref, test, lag, 0, ref.size());
 }
 
 }  // namespace tern::interop
