@@ -6,6 +6,7 @@
 
 #include "recovery_test_util.h"
 #include "tern/recovery/audio_red_encoder.h"
+#include "tern/recovery/red_receiver.h"
 
 using namespace tern;
 using namespace tern::recovery;
@@ -163,4 +164,32 @@ TEST_CASE("audio red: redundancy that does not fit is skipped") {
   CHECK(enc->stats().skipped_blocks >= 3);
   CHECK(!AudioRedEncoder::Create({63, 3, 1200}).ok());
   CHECK(!AudioRedEncoder::Create({63, 0, 1200}).ok());
+}
+
+TEST_CASE("red receiver: redundancy fills losses once, duplicates are dropped, window is bounded") {
+  auto enc = AudioRedEncoder::Create({63, 2, 1200});
+  REQUIRE(enc.ok());
+  RedReceiver rx({64});
+  std::vector<uint16_t> got;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<uint8_t> opus(40, static_cast<uint8_t>(i));
+    rtp::RtpPacketBuilder b;
+    b.set_payload_type(111).set_sequence_number(static_cast<uint16_t>(65400 + i)).set_timestamp(960u * i);
+    b.set_ssrc(9).set_payload(opus);
+    auto red = enc->encode(b.build().value());
+    REQUIRE(red.ok());
+    if (i % 10 == 3 || i % 10 == 4) continue;  // two consecutive losses every 10 packets
+    for (auto& p : rx.on_packet(*red)) {
+      CHECK(p.payload()[0] == static_cast<uint8_t>(p.sequence_number() - 65400));
+      got.push_back(p.sequence_number());
+    }
+  }
+  CHECK(got.size() == 200);  // every packet delivered exactly once
+  CHECK(rx.stats().packets_recovered == 40);
+  CHECK(rx.stats().duplicates_dropped > 0);
+  rtp::RtpPacketBuilder bad;
+  const uint8_t junk[] = {0x80, 1};
+  bad.set_payload_type(63).set_payload(junk);
+  CHECK(rx.on_packet(bad.build().value()).empty());
+  CHECK(rx.stats().malformed == 1);
 }
