@@ -1,0 +1,343 @@
+#include "tern/pipeline/media_server.h"
+
+#include <algorithm>
+
+#include "tern/core/random.h"
+
+namespace tern::pipeline {
+
+namespace {
+// Forwarded sequence numbers remembered for duplicate suppression (RTX after the original).
+constexpr size_t kForwardedWindow = 2048;
+}  // namespace
+
+// A stream received on a leg (from that side's sender).
+struct MediaServer::Inbound {
+  ForwardedStream config;
+  std::optional<recovery::RtxReceiver> rtx;
+  jitterbuffer::NackGenerator nack;
+  RtpToNtp rtp_to_ntp;
+  explicit Inbound(const ForwardedStream& c) : config(c), rtp_to_ntp(c.clock_rate) {
+    if (c.rtx_ssrc) {
+      recovery::RtxReceiver::Config rc;
+      rc.media_ssrc = c.ssrc;
+      rc.rtx_ssrc = *c.rtx_ssrc;
+      rc.rtx_to_media_pt[c.rtx_payload_type] = c.media_payload_type;
+      rtx.emplace(rc);
+    }
+  }
+};
+
+// A stream sent on a leg (forwarded from the other side), with the server's own numbering.
+struct MediaServer::Outbound {
+  ForwardedStream config;
+  RtpSeqUnwrapper unwrapper;
+  int64_t offset = 0;
+  std::optional<recovery::PacketHistory> history;
+  rtp::SenderStatistics stats;
+  std::array<int64_t, kForwardedWindow> forwarded;
+  Outbound(const ForwardedStream& c, int64_t seq_offset, uint16_t rtx_first_seq)
+      : config(c), offset(seq_offset), stats(c.ssrc) {
+    forwarded.fill(-1);
+    if (c.nack && c.rtx_ssrc) {
+      recovery::PacketHistory::Config hc;
+      hc.rtx_ssrc = *c.rtx_ssrc;
+      hc.rtx_payload_type = c.rtx_payload_type;
+      hc.first_rtx_sequence_number = rtx_first_seq;
+      auto h = recovery::PacketHistory::Create(hc);
+      if (h) history.emplace(std::move(h).value());
+    }
+  }
+};
+
+struct MediaServer::Leg {
+  Side side;
+  PacketSink* out;
+  rtp::ReceiveStatistics statistics;
+  RtcpSession rtcp;
+  congestion::TransportFeedbackGenerator feedback_generator;
+  congestion::TransportFeedbackAdapter feedback_adapter;
+  std::vector<Inbound> inbound;
+  std::vector<Outbound> outbound;
+  rtp::RttEstimator rtt;
+  SideCounters counters;
+  Leg(Side s, PacketSink* o, rtp::ReceiveStatistics st, RtcpSession r, congestion::TransportFeedbackGenerator::Config fc)
+      : side(s), out(o), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
+  Inbound* find_inbound(uint32_t ssrc) {
+    for (Inbound& i : inbound) {
+      if (i.config.ssrc == ssrc || (i.config.rtx_ssrc && *i.config.rtx_ssrc == ssrc)) return &i;
+    }
+    return nullptr;
+  }
+  Outbound* find_outbound(uint32_t ssrc) {
+    for (Outbound& o : outbound) {
+      if (o.config.ssrc == ssrc) return &o;
+    }
+    return nullptr;
+  }
+  std::vector<uint32_t> outbound_ssrcs() const {
+    std::vector<uint32_t> s;
+    for (const Outbound& o : outbound) s.push_back(o.config.ssrc);
+    return s;
+  }
+};
+
+// What the RTCP of one leg tells the server.
+class MediaServer::LegListener final : public RtcpSession::Listener {
+ public:
+  LegListener(MediaServer& server, Side side) : server_(server), side_(side) {}
+  void on_nack(uint32_t media_ssrc, std::span<const uint16_t> seqs, Timestamp now) override {
+    Leg& l = server_.leg(side_);
+    Outbound* o = l.find_outbound(media_ssrc);
+    if (o == nullptr || !o->history) return;
+    l.counters.nacked_packets_received += seqs.size();
+    const TimeDelta rtt = l.rtt.smoothed().value_or(TimeDelta::Millis(100));
+    for (rtp::RtpPacket& rtx : o->history->on_nack(seqs, now, rtt)) {
+      o->stats.on_packet_sent(rtx.header(), rtx.size(), now, now, true);
+      ++l.counters.retransmissions_sent;
+      server_.send_rtp(side_, rtx, now);
+    }
+  }
+  void on_keyframe_request(uint32_t media_ssrc, bool fir, Timestamp now) override {
+    Leg& up = server_.leg(other(side_));
+    if (up.find_inbound(media_ssrc) == nullptr) return;
+    ++server_.leg(side_).counters.keyframe_requests_forwarded;
+    rtcp::RtcpPacket request;
+    if (fir) {
+      rtcp::Fir f;
+      f.sender_ssrc = up.rtcp.ssrc();
+      f.entries.push_back(rtcp::FirEntry{media_ssrc, fir_seq_++});
+      request = std::move(f);
+    } else {
+      request = rtcp::Pli{up.rtcp.ssrc(), media_ssrc};
+    }
+    server_.send_rtcp(other(side_), up.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&request, 1), now), now);
+  }
+  void on_remb(DataRate, Timestamp) override {}
+  void on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) override {
+    Leg& l = server_.leg(side_);
+    ++l.counters.transport_feedback_received;
+    (void)l.feedback_adapter.on_transport_feedback(feedback, now);
+  }
+  void on_report_block(const rtcp::ReportBlock&, std::optional<TimeDelta> rtt, int64_t, Timestamp) override {
+    Leg& l = server_.leg(side_);
+    if (!rtt) return;
+    l.rtt.on_rtt(*rtt);
+    l.counters.rtt = *rtt;
+  }
+  void on_sender_report(const rtcp::SenderReport& report, Timestamp now) override {
+    Leg& l = server_.leg(side_);
+    l.statistics.on_sender_report(report.sender_ssrc, report.ntp, now);
+    if (Inbound* i = l.find_inbound(report.sender_ssrc)) i->rtp_to_ntp.on_sender_report(report.ntp, report.rtp_timestamp);
+  }
+
+ private:
+  MediaServer& server_;
+  Side side_;
+  uint8_t fir_seq_ = 0;
+};
+
+MediaServer::Config MediaServer::Config::ForCall(const EndpointConfig& a) {
+  Config c;
+  auto streams = [&](const MediaConfig& m, const StreamSsrcs& s) {
+    std::vector<ForwardedStream> v;
+    if (m.audio != AudioCodecKind::kNone) {
+      ForwardedStream f;
+      f.ssrc = s.audio;
+      f.clock_rate = 48000;
+      f.nack = false;
+      v.push_back(f);
+    }
+    if (m.video != VideoCodecKind::kNone) {
+      ForwardedStream f;
+      f.ssrc = s.video;
+      f.clock_rate = 90000;
+      f.nack = m.protection.nack;
+      if (m.protection.nack) f.rtx_ssrc = s.video_rtx;
+      f.rtx_payload_type = a.payload_types.video_rtx;
+      f.media_payload_type = m.protection.fec ? a.payload_types.red
+                             : m.video == VideoCodecKind::kVp9 ? a.payload_types.vp9
+                                                                : a.payload_types.vp8;
+      v.push_back(f);
+    }
+    return v;
+  };
+  c.from_a = streams(a.send, a.local);
+  c.from_b = streams(a.receive, a.remote);
+  c.extension_ids = a.extension_ids;
+  c.ntp_clock = a.ntp_clock;
+  c.seed = a.seed ^ 0x5F5Full;
+  return c;
+}
+
+Result<std::unique_ptr<MediaServer>> MediaServer::Create(const Config& config, PacketSink* to_a, PacketSink* to_b) {
+  if (to_a == nullptr || to_b == nullptr) return Error{"media server: missing packet sink"};
+  if (config.rtcp_ssrc_a == 0 || config.rtcp_ssrc_b == 0 || config.rtcp_ssrc_a == config.rtcp_ssrc_b) {
+    return Error{"media server: RTCP SSRCs must be distinct and non-zero"};
+  }
+  std::unique_ptr<MediaServer> s(new MediaServer(config, to_a, to_b));
+  if (Status st = s->init(); !st) return Error{st.error()};
+  return s;
+}
+
+MediaServer::MediaServer(const Config& config, PacketSink* to_a, PacketSink* to_b)
+    : config_(config), sinks_{to_a, to_b}, port_a_(*this, Side::kA), port_b_(*this, Side::kB) {}
+
+MediaServer::~MediaServer() = default;
+
+Status MediaServer::init() {
+  if (!extensions_.register_extension<rtp::AbsSendTime>(config_.extension_ids.abs_send_time) ||
+      !extensions_.register_extension<rtp::TransportSequenceNumber>(config_.extension_ids.transport_sequence_number) ||
+      !extensions_.register_extension<rtp::Mid>(config_.extension_ids.mid)) {
+    return Error{"media server: extension ids"};
+  }
+  Random rng(config_.seed);
+  for (size_t i = 0; i < 2; ++i) {
+    const Side side = i == 0 ? Side::kA : Side::kB;
+    auto stats = rtp::ReceiveStatistics::Create({});
+    if (!stats) return Error{stats.error()};
+    RtcpSession::Config rc;
+    rc.ssrc = i == 0 ? config_.rtcp_ssrc_a : config_.rtcp_ssrc_b;
+    rc.cname = config_.cname;
+    rc.min_interval = config_.rtcp_interval;
+    rc.ntp_clock = config_.ntp_clock;
+    rc.seed = config_.seed + i;
+    auto rtcp = RtcpSession::Create(rc);
+    if (!rtcp) return Error{rtcp.error()};
+    congestion::TransportFeedbackGenerator::Config fc;
+    fc.sender_ssrc = rc.ssrc;
+    legs_[i] = std::make_unique<Leg>(side, sinks_[i], std::move(stats).value(), std::move(rtcp).value(), fc);
+    Leg& l = *legs_[i];
+    for (const ForwardedStream& f : i == 0 ? config_.from_a : config_.from_b) {
+      l.inbound.emplace_back(f);
+      (void)l.statistics.register_payload_type(f.media_payload_type, f.clock_rate);
+    }
+  }
+  // Outbound streams: what one side receives is what the other sends.
+  for (size_t i = 0; i < 2; ++i) {
+    for (const ForwardedStream& f : i == 0 ? config_.from_b : config_.from_a) {
+      legs_[i]->outbound.emplace_back(f, static_cast<int64_t>(rng.next_u32() & 0xFFFF),
+                                      static_cast<uint16_t>(rng.next_u32()));
+    }
+  }
+  return Status::Ok();
+}
+
+const MediaServer::SideCounters& MediaServer::counters(Side side) const {
+  return legs_[static_cast<size_t>(side)]->counters;
+}
+
+void MediaServer::on_packet(Side from, std::span<const uint8_t> datagram, Timestamp now) {
+  Leg& l = leg(from);
+  if (is_rtcp(datagram)) {
+    ++l.counters.rtcp_received;
+    LegListener listener(*this, from);
+    const std::vector<uint32_t> own = l.outbound_ssrcs();
+    l.rtcp.on_receive(datagram, now, own, listener);
+    return;
+  }
+  auto parsed = rtp::RtpPacket::parse(datagram);
+  if (!parsed) return;
+  rtp::RtpPacket packet = std::move(parsed).value();
+  packet.arrival_time = now;
+  if (auto seq = packet.get<rtp::TransportSequenceNumber>(extensions_)) l.feedback_generator.on_received_packet(*seq, now);
+  Inbound* in = l.find_inbound(packet.ssrc());
+  if (in == nullptr) {
+    ++l.counters.unknown_ssrc;
+    return;
+  }
+  ++l.counters.rtp_packets_received;
+  bool retransmitted = false;
+  if (packet.ssrc() != in->config.ssrc) {
+    if (!in->rtx) return;
+    auto original = in->rtx->unwrap(packet);
+    if (!original) return;  // padding-only probe: ends at this hop
+    packet = std::move(original).value();
+    packet.arrival_time = now;
+    retransmitted = true;
+    ++l.counters.rtx_packets_received;
+  }
+  (void)l.statistics.on_rtp_packet(packet.header(), now, packet.size(), retransmitted);
+  if (in->config.nack) in->nack.on_packet(packet.sequence_number(), false, retransmitted, now);
+  forward(other(from), in->config.ssrc, std::move(packet), now);
+}
+
+void MediaServer::forward(Side to, uint32_t ssrc, rtp::RtpPacket packet, Timestamp now) {
+  Leg& l = leg(to);
+  Outbound* o = l.find_outbound(ssrc);
+  if (o == nullptr) return;
+  const int64_t unwrapped = o->unwrapper.unwrap(packet.sequence_number());
+  int64_t& slot = o->forwarded[static_cast<size_t>(unwrapped % static_cast<int64_t>(kForwardedWindow) +
+                                                   static_cast<int64_t>(kForwardedWindow)) % kForwardedWindow];
+  if (slot == unwrapped) {
+    ++l.counters.duplicates_dropped;
+    return;
+  }
+  slot = unwrapped;
+  packet.set_sequence_number(static_cast<uint16_t>((unwrapped + o->offset) & 0xFFFF));
+  // Capture time on our clock through the sender's SR mapping keeps our SRs consistent with it.
+  const Inbound* in = leg(other(to)).find_inbound(ssrc);
+  Timestamp capture = now;
+  if (in != nullptr) capture = in->rtp_to_ntp.to_local(packet.timestamp(), config_.ntp_clock).value_or(now);
+  send_rtp(to, packet, now);
+  o->stats.on_packet_sent(packet.header(), packet.size(), capture, now, false);
+  if (o->history) o->history->put(std::move(packet), now);
+  ++l.counters.packets_forwarded;
+}
+
+void MediaServer::send_rtp(Side to, rtp::RtpPacket& packet, Timestamp now) {
+  Leg& l = leg(to);
+  const auto stamped = l.feedback_adapter.on_sent_packet(now, DataSize::Bytes(static_cast<int64_t>(packet.size())));
+  (void)packet.set<rtp::TransportSequenceNumber>(extensions_, stamped.transport_seq);
+  (void)packet.set<rtp::AbsSendTime>(extensions_, rtp::AbsSendTime::from_time(now));
+  const std::span<const uint8_t> d = packet.data();
+  l.out->send(std::vector<uint8_t>(d.begin(), d.end()), now);
+}
+
+void MediaServer::send_rtcp(Side to, std::vector<uint8_t> bytes, Timestamp now) {
+  if (bytes.empty()) return;
+  leg(to).out->send(std::move(bytes), now);
+}
+
+std::optional<Timestamp> MediaServer::next_wakeup() const {
+  std::optional<Timestamp> t;
+  auto earliest = [&t](std::optional<Timestamp> o) {
+    if (o && (!t || *o < *t)) t = o;
+  };
+  for (const auto& l : legs_) {
+    for (const Inbound& i : l->inbound) {
+      if (i.config.nack) earliest(i.nack.next_wakeup());
+    }
+    earliest(l->feedback_generator.next_wakeup());
+    const auto r = l->rtcp.next_wakeup();
+    earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
+  }
+  return t;
+}
+
+void MediaServer::process(Timestamp now) {
+  for (size_t i = 0; i < 2; ++i) {
+    const Side side = i == 0 ? Side::kA : Side::kB;
+    Leg& l = *legs_[i];
+    for (Inbound& in : l.inbound) {
+      if (!in.config.nack) continue;
+      if (auto rtt = l.rtt.smoothed()) in.nack.on_rtt(*rtt);
+      std::vector<uint16_t> lost = in.nack.process(now);
+      if (lost.empty()) continue;
+      ++l.counters.nacks_sent;
+      const rtcp::RtcpPacket nack = jitterbuffer::NackGenerator::make_nack(l.rtcp.ssrc(), in.config.ssrc, std::move(lost));
+      send_rtcp(side, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
+    }
+    for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {
+      const rtcp::RtcpPacket p = std::move(f);
+      send_rtcp(side, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
+    }
+    std::vector<RtcpSession::Sender> senders;
+    for (const Outbound& o : l.outbound) {
+      senders.push_back({o.config.ssrc, o.stats.sender_report_info(now, config_.ntp_clock, o.config.clock_rate)});
+    }
+    if (auto report = l.rtcp.maybe_build_report(now, senders, l.statistics)) send_rtcp(side, std::move(*report), now);
+  }
+}
+
+}  // namespace tern::pipeline

@@ -1,0 +1,141 @@
+// MediaServer (SFU-like hop) tests over two netsim networks: A <-> server <-> B in virtual time.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "call_fixture.h"
+#include "doctest/doctest.h"
+#include "tern/pipeline/media_server.h"
+
+namespace tern::pipeline {
+namespace {
+
+using testing::link;
+using testing::small_call_config;
+
+struct SfuCall {
+  netsim::EventLoop loop;
+  std::unique_ptr<netsim::Network> upstream, downstream;  // A <-> S, S <-> B
+  NetsimTransport ta, tb, ts_a, ts_b;
+  std::unique_ptr<Endpoint> a, b;
+  std::unique_ptr<MediaServer> server;
+  std::unique_ptr<PollableAdapter<Endpoint>> da, db;
+  std::unique_ptr<PollableAdapter<MediaServer::Port>> dsa, dsb;
+  testing::RenderLog render_b;
+
+  SfuCall(const EndpointConfig& ca, const EndpointConfig& cb, double up_loss, double down_loss) {
+    netsim::NetworkConfig up = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(15), up_loss),
+                                                             link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(15)));
+    up.seed = 11;
+    netsim::NetworkConfig down = netsim::NetworkConfig::Direct(
+        link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(15), down_loss), link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(15)));
+    down.seed = 12;
+    auto u = netsim::Network::Create(up);
+    auto d = netsim::Network::Create(down);
+    REQUIRE(u.ok());
+    REQUIRE(d.ok());
+    upstream = std::move(u).value();
+    downstream = std::move(d).value();
+    netsim::Network* un = upstream.get();
+    netsim::Network* dn = downstream.get();
+    ta.set_send([un](netsim::SimPacket p, Timestamp now) { un->send_from_a(std::move(p), now); });
+    ts_a.set_send([un](netsim::SimPacket p, Timestamp now) { un->send_from_b(std::move(p), now); });
+    ts_b.set_send([dn](netsim::SimPacket p, Timestamp now) { dn->send_from_a(std::move(p), now); });
+    tb.set_send([dn](netsim::SimPacket p, Timestamp now) { dn->send_from_b(std::move(p), now); });
+    auto ea = Endpoint::Create(ca, &ta);
+    auto eb = Endpoint::Create(cb, &tb);
+    REQUIRE_MESSAGE(ea.ok(), std::string(ea.error()));
+    REQUIRE_MESSAGE(eb.ok(), std::string(eb.error()));
+    a = std::move(ea).value();
+    b = std::move(eb).value();
+    auto s = MediaServer::Create(MediaServer::Config::ForCall(ca), &ts_a, &ts_b);
+    REQUIRE_MESSAGE(s.ok(), std::string(s.error()));
+    server = std::move(s).value();
+    da = std::make_unique<PollableAdapter<Endpoint>>(*a);
+    db = std::make_unique<PollableAdapter<Endpoint>>(*b);
+    dsa = std::make_unique<PollableAdapter<MediaServer::Port>>(server->port(MediaServer::Side::kA));
+    dsb = std::make_unique<PollableAdapter<MediaServer::Port>>(server->port(MediaServer::Side::kB));
+    un->set_sink_a(da.get());
+    un->set_sink_b(dsa.get());
+    dn->set_sink_a(dsb.get());
+    dn->set_sink_b(db.get());
+    un->attach(loop);
+    dn->attach(loop);
+    loop.add_pollable(da.get());
+    loop.add_pollable(db.get());
+    loop.add_pollable(dsa.get());
+    b->set_video_render_listener(&render_b);
+  }
+  void run(TimeDelta d) {
+    Status s = loop.run_for(d);
+    REQUIRE_MESSAGE(s.ok(), std::string(s.error()));
+  }
+};
+
+EndpointConfig one_way_sender() {
+  EndpointConfig c = small_call_config();
+  c.receive.video = VideoCodecKind::kNone;
+  c.receive.audio = AudioCodecKind::kNone;
+  return c;
+}
+
+TEST_CASE("pipeline media server forwards a clean call") {
+  const EndpointConfig ca = one_way_sender();
+  SfuCall call(ca, ca.mirrored(), 0.0, 0.0);
+  call.run(TimeDelta::Seconds(4));
+  const StatsReport rb = call.b->stats(call.loop.now());
+  const InboundRtpStats* video = rb.inbound("video");
+  const InboundRtpStats* audio = rb.inbound("audio");
+  REQUIRE(video != nullptr);
+  REQUIRE(audio != nullptr);
+  const OutboundRtpStats* sent = call.a->stats(call.loop.now()).outbound("video");
+  REQUIRE(sent != nullptr);
+  std::printf("sfu clean: sent %u rendered %u psnr %.2f\n", sent->frames_encoded.value(), video->frames_rendered.value(),
+              video->tern_mean_psnr.value_or(0));
+  CHECK(video->frames_rendered.value() + 10 >= sent->frames_encoded.value());
+  CHECK(video->packets_lost == 0);
+  CHECK(video->tern_mean_psnr.value_or(0) > 30);
+  CHECK(audio->total_samples_received.value() > 3 * 48000);
+  CHECK(audio->concealed_samples.value() < 4800);
+  // Per-hop RTCP: both endpoints measure an RTT to the server (one hop, 2 x 15 ms), not end to end.
+  REQUIRE(call.a->rtt().has_value());
+  CHECK(call.a->rtt()->ms() < 45);
+  REQUIRE(call.server->counters(MediaServer::Side::kB).rtt.has_value());
+  CHECK(call.server->counters(MediaServer::Side::kB).rtt->ms() < 45);
+  // Transport-cc is terminated per hop: the server consumes B's feedback, A gets the server's.
+  CHECK(call.server->counters(MediaServer::Side::kB).transport_feedback_received > 0);
+  CHECK(call.a->target_rate() > DataRate::KilobitsPerSec(300));
+}
+
+TEST_CASE("pipeline media server NACKs upstream and retransmits downstream") {
+  const EndpointConfig ca = one_way_sender();
+  SfuCall call(ca, ca.mirrored(), 0.04, 0.04);
+  call.run(TimeDelta::Seconds(6));
+  const MediaServer::SideCounters& up = call.server->counters(MediaServer::Side::kA);
+  const MediaServer::SideCounters& down = call.server->counters(MediaServer::Side::kB);
+  std::printf("sfu loss: server nacks upstream %llu rtx from A %llu | nacked by B %llu rtx to B %llu\n",
+              static_cast<unsigned long long>(up.nacks_sent), static_cast<unsigned long long>(up.rtx_packets_received),
+              static_cast<unsigned long long>(down.nacked_packets_received),
+              static_cast<unsigned long long>(down.retransmissions_sent));
+  // The server asks A for what the upstream hop lost ...
+  CHECK(up.nacks_sent > 0);
+  CHECK(up.rtx_packets_received > 0);
+  // ... and answers B's NACKs for the downstream hop from its own history.
+  CHECK(down.nacked_packets_received > 0);
+  CHECK(down.retransmissions_sent > 0);
+  const StatsReport ra = call.a->stats(call.loop.now());
+  const StatsReport rb = call.b->stats(call.loop.now());
+  const OutboundRtpStats* sent = ra.outbound("video");
+  const InboundRtpStats* video = rb.inbound("video");
+  REQUIRE(sent != nullptr);
+  REQUIRE(video != nullptr);
+  // A only retransmits what the upstream hop lost: far fewer than the two hops lost together.
+  CHECK(sent->retransmitted_packets_sent > 0);
+  CHECK(sent->retransmitted_packets_sent <= up.rtx_packets_received + 5);
+  CHECK(video->retransmitted_packets_received > 0);
+  CHECK(video->frames_rendered.value() + 25 >= sent->frames_encoded.value());
+  CHECK(video->freeze_count.value() <= 3);
+}
+
+}  // namespace
+}  // namespace tern::pipeline
