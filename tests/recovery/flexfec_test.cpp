@@ -134,3 +134,24 @@ TEST_CASE("flexfec: packets of other SSRCs are ignored by generator and receiver
   FlexfecReceiver rx({2, 49, 1, {}});
   for (auto& p : random_frame(rng, 0, 0, 99, 96, 4)) CHECK(rx.on_packet(p).empty());
 }
+
+TEST_CASE("flexfec receiver: seeded garbage neither crashes nor yields invalid packets") {
+  Random rng(12);
+  FlexfecReceiver rx({2, 49, 1, {32, 8}});
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<uint8_t> bytes(static_cast<size_t>(rng.uniform_int(12, 90)));
+    for (auto& b : bytes) b = static_cast<uint8_t>(rng.next_u32());
+    bytes[0] = static_cast<uint8_t>(0x80 | (bytes[0] & 0x0F));
+    const bool fec = rng.bernoulli(0.5);
+    bytes[1] = fec ? 49 : 96;
+    bytes[8] = bytes[9] = bytes[10] = 0;
+    bytes[11] = fec ? 2 : 1;
+    auto p = rtp::RtpPacket::parse(std::move(bytes));
+    if (!p) continue;
+    for (const auto& rec : rx.on_packet(*p)) {
+      CHECK(rec.ssrc() == 1);
+      CHECK(rtp::RtpPacketView::parse(rec.data()).ok());
+    }
+  }
+  CHECK(rx.stats().fec_packets_discarded <= rx.stats().fec_packets_received);
+}
