@@ -256,9 +256,9 @@ std::string SessionDescription::to_string() const {
   for (const std::string& l : other_lines) write_line(out, l);
   for (const SdpMedia& m : media) {
     std::string mline = m.media + " " + std::to_string(m.port);
-    if (m.port_count > 1) mline += "/" + std::to_string(m.port_count);
+    if (m.port_count > 1) (mline += '/') += std::to_string(m.port_count);
     mline += " " + m.proto;
-    for (const SdpPayloadType& p : m.payload_types) mline += " " + std::to_string(p.payload_type);
+    for (const SdpPayloadType& p : m.payload_types) (mline += ' ') += std::to_string(p.payload_type);
     write_line(out, "m=", mline);
     if (m.connection) write_line(out, "c=IN ", m.connection->address_type + " " + m.connection->address);
     if (m.bandwidth_as_kbps) write_line(out, "b=AS:", std::to_string(*m.bandwidth_as_kbps));
@@ -270,7 +270,7 @@ std::string SessionDescription::to_string() const {
       const std::string pt = std::to_string(p.payload_type);
       if (!p.encoding_name.empty()) {
         std::string map = pt + " " + p.encoding_name + "/" + std::to_string(p.clock_rate);
-        if (p.channels > 0) map += "/" + std::to_string(p.channels);
+        if (p.channels > 0) (map += '/') += std::to_string(p.channels);
         write_line(out, "a=rtpmap:", map);
       }
       if (!p.fmtp.empty()) write_line(out, "a=fmtp:", pt + " " + p.fmtp);

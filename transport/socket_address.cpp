@@ -69,8 +69,13 @@ std::string SocketAddress::ip_string() const {
 
 std::string SocketAddress::to_string() const {
   if (empty()) return "(none)";
-  if (is_v6()) return "[" + ip_string() + "]:" + std::to_string(port());
-  return ip_string() + ":" + std::to_string(port());
+  std::string out;
+  if (is_v6()) out += '[';
+  out += ip_string();
+  if (is_v6()) out += ']';
+  out += ':';
+  out += std::to_string(port());
+  return out;
 }
 
 bool operator==(const SocketAddress& a, const SocketAddress& b) {
