@@ -1,0 +1,260 @@
+#include "tern/tools/loopback/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+namespace tern::tools {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',' || c == '+') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (!std::isspace(static_cast<unsigned char>(c))) {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::string preset_list() {
+  std::string s = "presets:\n";
+  for (const Preset& p : presets()) {
+    char buf[256];
+    std::snprintf(buf, sizeof(buf), "  %-22s %s\n", p.name.c_str(), p.description.c_str());
+    s += buf;
+  }
+  return s;
+}
+
+CliOutcome fail(std::string message) {
+  CliOutcome o;
+  o.exit_code = 2;
+  o.message = std::move(message);
+  return o;
+}
+
+}  // namespace
+
+std::optional<DataRate> parse_rate(const std::string& text) {
+  const std::string t = lower(text);
+  if (t == "unlimited" || t == "inf" || t == "none") return DataRate::PlusInfinity();
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(t, &pos);
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (!(v >= 0) || !std::isfinite(v)) return std::nullopt;
+  const std::string unit = t.substr(pos);
+  double kbps = 0;
+  if (unit.empty() || unit == "k" || unit == "kbps" || unit == "kbit" || unit == "kbit/s") kbps = v;
+  else if (unit == "m" || unit == "mbps" || unit == "mbit" || unit == "mbit/s") kbps = v * 1000;
+  else if (unit == "bps") kbps = v / 1000;
+  else return std::nullopt;
+  if (kbps > 1e7) return std::nullopt;
+  return DataRate::KilobitsPerSecF(kbps);
+}
+
+CliOutcome parse_command_line(const std::vector<std::string>& args) {
+  CLI::App app{"tern-loopback: a simulated (or real-time) call between two tern endpoints, A -> B, over an\n"
+               "emulated network; prints a summary and can write JSON and an HTML report.\n"
+               "Presets set everything at once; any option given after overrides the preset.",
+               "tern-loopback"};
+  app.set_help_flag("-h,--help", "Show this help (with the preset list) and exit");
+  app.footer(preset_list());
+  std::string preset = "default", codecs, video, audio, resolution, capacity, trace, topology, protection, cc, rate,
+              start_rate, max_rate;
+  double fps = 0, duration = 0, delay = 0, jitter = 0, loss = 0, burst = 0, queue = 0;
+  uint64_t seed = 0;
+  bool list = false, reorder = false, bidirectional = false, realtime = false, no_progress = false;
+  std::string record, json_path, report;
+  app.add_flag("--list-presets", list, "List the named presets and exit");
+  app.add_option("-p,--preset", preset, "Start from this preset (default: default)");
+  app.add_option("--codecs", codecs, "Codec list, e.g. vp8,opus / vp9 / opus / none (sets --video and --audio)");
+  app.add_option("--video", video, "Video codec: vp8, vp9 or none");
+  app.add_option("--audio", audio, "Audio codec: opus or none");
+  app.add_option("--resolution", resolution, "Video size WIDTHxHEIGHT, e.g. 1280x720");
+  app.add_option("--fps", fps, "Video frame rate, 1..60");
+  app.add_option("-d,--duration", duration, "Call length in seconds (simulated), 0.5..3600");
+  app.add_option("--capacity", capacity, "Link capacity A->B: 2mbps, 800kbps, 800 (kbps) or unlimited");
+  app.add_option("--trace", trace, "Capacity trace file, '<time_ms> <kbps>' per line (overrides --capacity)");
+  app.add_option("--delay", delay, "One-way propagation delay in ms");
+  app.add_option("--jitter", jitter, "Delay jitter in ms (uniform +-)");
+  app.add_option("--loss", loss, "Packet loss in percent, 0..50");
+  app.add_option("--burst", burst, "Mean loss burst length in packets (1 = independent losses)");
+  app.add_option("--queue", queue, "Bottleneck queue limit in ms of queueing delay, 10..10000");
+  app.add_flag("--reorder", reorder, "Let jitter reorder packets");
+  app.add_option("--topology", topology, "direct, relay (TURN-like) or sfu (tern media server)");
+  app.add_option("--protection", protection, "Loss protection: nack, fec, red (list) or none");
+  app.add_option("--cc", cc, "Congestion control: gcc (transport-cc), remb or fixed");
+  app.add_option("--rate", rate, "Send budget for --cc fixed, e.g. 1mbps");
+  app.add_option("--start-rate", start_rate, "Initial send rate for gcc/remb");
+  app.add_option("--max-rate", max_rate, "Highest send rate for gcc/remb");
+  app.add_flag("--bidirectional", bidirectional, "B sends the same media back to A");
+  app.add_option("--seed", seed, "Seed of the network and media (same seed -> same results)");
+  app.add_flag("--realtime", realtime, "Run at wall-clock speed over UDP loopback instead of simulated time");
+  app.add_option("--record", record, "Record what B received to this WebM file");
+  app.add_option("--json", json_path, "Write the summary and time series to this JSON file");
+  app.add_option("--report", report, "Write a self-contained HTML report with plots to this file");
+  app.add_flag("--no-progress", no_progress, "Never draw the progress bar");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    CliOutcome o;
+    o.message = app.help();
+    return o;
+  } catch (const CLI::ParseError& e) {
+    return fail(e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  if (list) {
+    CliOutcome o;
+    o.message = preset_list();
+    return o;
+  }
+  const Preset* p = find_preset(lower(preset));
+  if (p == nullptr) return fail("--preset " + preset + ": unknown preset (see --list-presets)");
+  LoopbackConfig c = p->config;
+
+  auto set_video = [&](const std::string& v) -> bool {
+    if (v == "vp8") c.video = pipeline::VideoCodecKind::kVp8;
+    else if (v == "vp9") c.video = pipeline::VideoCodecKind::kVp9;
+    else if (v == "none") c.video = pipeline::VideoCodecKind::kNone;
+    else return false;
+    return true;
+  };
+  if (app.count("--codecs")) {
+    bool any_video = false, any_audio = false;
+    for (const std::string& item : split(lower(codecs))) {
+      if (item == "vp8" || item == "vp9") {
+        (void)set_video(item);
+        any_video = true;
+      } else if (item == "opus") {
+        any_audio = true;
+      } else if (item != "none") {
+        return fail("--codecs " + codecs + ": unknown codec '" + item + "' (vp8, vp9, opus, none)");
+      }
+    }
+    if (!any_video) c.video = pipeline::VideoCodecKind::kNone;
+    c.audio = any_audio ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
+  }
+  if (app.count("--video") && !set_video(lower(video)))
+    return fail("--video " + video + ": unknown video codec (vp8, vp9, none)");
+  if (app.count("--audio")) {
+    const std::string a = lower(audio);
+    if (a == "opus") c.audio = pipeline::AudioCodecKind::kOpus;
+    else if (a == "none") c.audio = pipeline::AudioCodecKind::kNone;
+    else return fail("--audio " + audio + ": unknown audio codec (opus, none)");
+  }
+  if (app.count("--resolution")) {
+    int w = 0, h = 0;
+    char x = 0, extra = 0;
+    std::istringstream in(lower(resolution));
+    if (!(in >> w >> x >> h) || x != 'x' || (in >> extra))
+      return fail("--resolution " + resolution + ": expected WIDTHxHEIGHT, e.g. 640x480");
+    c.width = w;
+    c.height = h;
+  }
+  if (app.count("--fps")) c.fps = fps;
+  if (app.count("--duration")) {
+    if (!(duration >= 0.5 && duration <= 3600)) return fail("--duration " + std::to_string(duration) + ": must be in 0.5..3600 s");
+    c.duration = TimeDelta::SecondsF(duration);
+  }
+  if (app.count("--capacity")) {
+    auto r = parse_rate(capacity);
+    if (!r) return fail("--capacity " + capacity + ": expected a rate like 2mbps, 800kbps, 800 or unlimited");
+    c.link.capacity = *r;
+    c.link.rate_trace.clear();
+    c.link.trace_name.clear();
+  }
+  if (app.count("--trace")) {
+    std::ifstream f(trace);
+    if (!f) return fail("--trace " + trace + ": cannot open the file");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    c.link.rate_trace = ss.str();
+    c.link.trace_name = trace;
+    if (c.link.rate_trace.empty()) return fail("--trace " + trace + ": the file is empty");
+  }
+  auto ms = [](double v) { return TimeDelta::MillisF(v); };
+  if (app.count("--delay")) c.link.delay = ms(delay);
+  if (app.count("--jitter")) c.link.jitter = ms(jitter);
+  if (app.count("--loss")) {
+    if (!(loss >= 0 && loss <= 50)) return fail("--loss " + std::to_string(loss) + ": must be a percentage in 0..50");
+    c.link.loss = loss / 100.0;
+  }
+  if (app.count("--burst")) c.link.burst = burst;
+  if (app.count("--queue")) c.link.queue = ms(queue);
+  if (reorder) c.link.reordering = true;
+  if (app.count("--topology")) {
+    const std::string t = lower(topology);
+    if (t == "direct" || t == "p2p") c.topology = Topology::kDirect;
+    else if (t == "relay" || t == "turn") c.topology = Topology::kRelay;
+    else if (t == "sfu" || t == "media-server" || t == "server") c.topology = Topology::kMediaServer;
+    else return fail("--topology " + topology + ": unknown topology (direct, relay, sfu)");
+  }
+  if (app.count("--protection")) {
+    pipeline::ProtectionConfig pc{false, false, false};
+    const std::vector<std::string> items = split(lower(protection));
+    if (items.empty()) return fail("--protection: empty list (nack, fec, red or none)");
+    for (const std::string& item : items) {
+      if (item == "nack") pc.nack = true;
+      else if (item == "fec") pc.fec = true;
+      else if (item == "red") pc.red = true;
+      else if (item != "none") return fail("--protection " + protection + ": unknown scheme '" + item + "' (nack, fec, red, none)");
+    }
+    c.protection = pc;
+  }
+  if (app.count("--cc")) {
+    const std::string m = lower(cc);
+    if (m == "gcc" || m == "transport-cc" || m == "twcc") c.congestion = pipeline::CongestionControlMode::kTransportCc;
+    else if (m == "remb") c.congestion = pipeline::CongestionControlMode::kRemb;
+    else if (m == "fixed") c.congestion = pipeline::CongestionControlMode::kFixed;
+    else return fail("--cc " + cc + ": unknown congestion control (gcc, remb, fixed)");
+  }
+  auto rate_opt = [&](const char* name, const std::string& text, DataRate& out) -> std::string {
+    auto r = parse_rate(text);
+    if (!r || r->is_plus_infinity()) return std::string(name) + " " + text + ": expected a rate like 1mbps or 800kbps";
+    out = *r;
+    return {};
+  };
+  if (app.count("--rate")) {
+    if (std::string e = rate_opt("--rate", rate, c.fixed_rate); !e.empty()) return fail(e);
+  }
+  if (app.count("--start-rate")) {
+    if (std::string e = rate_opt("--start-rate", start_rate, c.start_rate); !e.empty()) return fail(e);
+  }
+  if (app.count("--max-rate")) {
+    if (std::string e = rate_opt("--max-rate", max_rate, c.max_rate); !e.empty()) return fail(e);
+  }
+  if (app.count("--seed")) c.seed = seed;
+  if (bidirectional) c.bidirectional = true;
+  if (realtime) c.realtime = true;
+  c.record_path = record;
+  c.json_path = json_path;
+  c.report_path = report;
+  if (std::string e = c.validate(); !e.empty()) return fail(e);
+  CliOutcome o;
+  o.config = std::move(c);
+  o.show_progress = !no_progress;
+  return o;
+}
+
+}  // namespace tern::tools

@@ -1,0 +1,84 @@
+// LoopbackConfig: everything one tern-loopback run needs (media, network, topology, protection,
+// congestion control, outputs), the named presets, and the translation into pipeline and netsim
+// configurations. Plain struct with defaults; validate() names the first bad field in a message a
+// user can act on.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tern/core/units.h"
+#include "tern/netsim/link.h"
+#include "tern/netsim/network.h"
+#include "tern/pipeline/pipeline_config.h"
+
+namespace tern::tools {
+
+enum class Topology : uint8_t { kDirect, kRelay, kMediaServer };
+const char* topology_name(Topology t);  // "direct", "relay", "sfu"
+
+// One direction of the emulated access link (A -> B; the return path mirrors it without loss).
+struct LinkSpec {
+  DataRate capacity = DataRate::MegabitsPerSec(2);  // PlusInfinity: unlimited
+  // Rate trace text ("<ms> <kbps>" per line), e.g. read from --trace or built by a preset; wins
+  // over `capacity` when set.
+  std::string rate_trace;
+  std::string trace_name;  // file name or preset name, for reports
+  TimeDelta delay = TimeDelta::Millis(50);   // one-way propagation
+  TimeDelta jitter = TimeDelta::Millis(20);  // uniform half-width
+  double loss = 0.02;                        // fraction 0..0.5
+  double burst = 1.0;                        // mean loss burst length in packets (1 = random)
+  TimeDelta queue = TimeDelta::Millis(300);  // drop-tail limit as expected queueing time
+  bool reordering = false;
+  // Feedback blackout on the return path (B -> A): [start, end), none when start == end.
+  TimeDelta return_blackout_start = TimeDelta::Zero();
+  TimeDelta return_blackout_end = TimeDelta::Zero();
+};
+
+struct LoopbackConfig {
+  std::string preset = "default";
+  pipeline::VideoCodecKind video = pipeline::VideoCodecKind::kVp8;
+  pipeline::AudioCodecKind audio = pipeline::AudioCodecKind::kOpus;
+  int width = 640;
+  int height = 480;
+  double fps = 30.0;
+  TimeDelta duration = TimeDelta::Seconds(20);
+  LinkSpec link;
+  Topology topology = Topology::kDirect;
+  pipeline::ProtectionConfig protection;  // NACK on by default
+  pipeline::CongestionControlMode congestion = pipeline::CongestionControlMode::kTransportCc;
+  DataRate fixed_rate = DataRate::KilobitsPerSec(1000);  // --cc fixed: the whole send budget
+  DataRate start_rate = DataRate::KilobitsPerSec(1000);
+  DataRate max_rate = DataRate::KilobitsPerSec(3000);
+  bool bidirectional = false;  // B sends the same media back
+  uint64_t seed = 1;
+  bool realtime = false;
+  std::string record_path;  // WebM of what B received
+  std::string json_path;
+  std::string report_path;
+
+  // Empty when valid, else a message naming the option and the accepted range.
+  std::string validate() const;
+  // Endpoint configurations of A (sender) and B (receiver; sends too when bidirectional).
+  pipeline::EndpointConfig endpoint_a() const;
+  pipeline::EndpointConfig endpoint_b() const;
+  // The emulated access link A -> B and its return path. Error message on a bad trace.
+  Result<netsim::LinkConfig> forward_link() const;
+  netsim::LinkConfig return_link() const;
+  // Capacity of the forward link at `offset` from the start (PlusInfinity when unlimited).
+  DataRate capacity_at(TimeDelta offset) const;
+};
+
+struct Preset {
+  std::string name;
+  std::string description;
+  LoopbackConfig config;
+};
+// Every named preset, "default" first.
+const std::vector<Preset>& presets();
+const Preset* find_preset(std::string_view name);
+
+}  // namespace tern::tools

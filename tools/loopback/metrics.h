@@ -1,0 +1,109 @@
+// The figures tern-loopback reports, and the pure functions that compute them from per-frame
+// records and time series (so each can be checked on hand-built inputs): nearest-rank
+// percentiles, freezes (webrtc-stats definition through media::FreezeMeter), video quality and
+// delay, audio concealment, network totals.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tern/core/units.h"
+
+namespace tern::tools {
+
+// One rendered video frame at B.
+struct FrameRecord {
+  double render_ms = 0;
+  std::optional<uint32_t> frame_number;
+  std::optional<double> psnr, ssim;      // against the regenerated source picture
+  std::optional<double> e2e_delay_ms;    // capture at A to render at B
+};
+
+// One 100 ms bin of the forward direction (A -> B).
+struct SeriesPoint {
+  double time_ms = 0;          // end of the bin
+  double capacity_kbps = 0;    // forward link capacity (0 when unlimited)
+  double target_kbps = 0;      // A's congestion controller (or fixed) target
+  double send_kbps = 0;        // what A handed to the network
+  double receive_kbps = 0;     // what reached B
+  double video_target_kbps = 0;
+  std::optional<double> rtt_ms;           // A's latest RTCP round trip
+  std::optional<double> one_way_delay_ms; // mean network delay of packets arriving in the bin
+  double loss_percent = 0;     // packets sent in the bin that never arrived (queue drops + loss)
+};
+
+struct VideoSummary {
+  bool present = false;
+  int64_t frames_captured = 0, frames_encoded = 0, frames_rendered = 0, frames_scored = 0;
+  std::optional<double> psnr_mean, psnr_p5, ssim_mean, ssim_p5;  // dB, 0..1
+  int64_t freeze_count = 0;
+  double freeze_total_ms = 0;
+  double longest_gap_ms = 0;  // longest time between two rendered frames
+  double fps_received = 0;    // rendered frames per second from the first render to the end
+  std::optional<double> e2e_p50_ms, e2e_p95_ms;
+  int64_t keyframes_encoded = 0;
+};
+
+struct AudioSummary {
+  bool present = false;
+  int64_t playout_ms = 0;             // 10 ms playout decisions after the first normal one, in ms
+  double concealment_percent = 0;     // expanded (PLC) share of that playout
+  double jitter_buffer_delay_ms = 0;  // mean audio buffered ahead of playout
+  double e2e_delay_ms = 0;            // mean network delay + buffer + sync delay + one 20 ms frame
+};
+
+struct NetworkSummary {
+  uint64_t packets_sent = 0;      // datagrams A handed to the network (RTP + RTCP)
+  uint64_t packets_lost = 0;      // dropped on the forward access path (queue + loss + blackout)
+  uint64_t nack_recovered = 0;    // retransmissions received by B
+  uint64_t fec_recovered = 0;     // packets B rebuilt from ULPFEC
+  uint64_t nacks_sent = 0;        // NACK requests B sent
+  std::optional<double> rtt_mean_ms, rtt_p95_ms;
+  double target_mean_kbps = 0;    // A's target over the run
+  std::optional<double> capacity_mean_kbps;  // nullopt when unlimited
+  double send_mean_kbps = 0;
+  double receive_mean_kbps = 0;
+  double one_way_delay_p50_ms = 0, one_way_delay_p95_ms = 0;  // bins' mean network delay
+};
+
+struct Summary {
+  VideoSummary video;
+  AudioSummary audio;
+  NetworkSummary network;
+};
+
+// Nearest-rank percentile, p in [0, 100]; nullopt for an empty list.
+std::optional<double> percentile(std::vector<double> values, double p);
+std::optional<double> mean(const std::vector<double>& values);
+
+struct FreezeSummary {
+  int64_t count = 0;
+  double total_ms = 0;
+  double longest_gap_ms = 0;
+};
+// Freezes (webrtc-stats: a gap of at least max(3 x avg, avg + 150 ms)) in a list of render times.
+FreezeSummary analyze_freezes(const std::vector<double>& render_times_ms);
+
+// Fills the rendered-frame part of a VideoSummary (quality, freezes, fps, end-to-end delay) from
+// the frames B rendered over a call of `duration`.
+void summarize_frames(const std::vector<FrameRecord>& frames, TimeDelta duration, VideoSummary& out);
+
+// Fills the time-series part of a NetworkSummary (means of target, capacity, rates, RTT, delay).
+void summarize_series(const std::vector<SeriesPoint>& series, NetworkSummary& out);
+
+// Audio playout counts: pulls after the first normal one, concealed (PLC expand) pulls.
+struct AudioPlayoutCounts {
+  int64_t pulls = 0;
+  int64_t concealed = 0;
+  double buffer_delay_sum_ms = 0;
+  double sync_delay_sum_ms = 0;
+};
+// Concealment % and mean buffer delay; e2e adds the mean network delay of audio packets.
+AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<double> audio_network_delay_ms);
+
+// The summary table the tool prints.
+std::string format_summary(const Summary& summary);
+
+}  // namespace tern::tools

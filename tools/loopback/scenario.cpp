@@ -1,0 +1,403 @@
+#include "tern/tools/loopback/scenario.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "tern/media/end_to_end_delay_meter.h"
+#include "tern/netsim/event_loop.h"
+#include "tern/netsim/network.h"
+#include "tern/netsim/rate_trace.h"
+#include "tern/pipeline/endpoint.h"
+#include "tern/pipeline/media_server.h"
+#include "tern/pipeline/netsim_adapter.h"
+#include "tern/rtp/rtp_packet.h"
+#include "tern/tools/loopback/webm_tap.h"
+
+namespace tern::tools {
+namespace {
+
+constexpr TimeDelta kBin = TimeDelta::Millis(100);
+
+int64_t bin_of(Timestamp t) { return std::max<int64_t>(0, t.us() / kBin.us()); }
+
+// Per-bin counters of one direction, indexed by bin number (bounded: one entry per 100 ms of a
+// run of at most an hour).
+struct Bins {
+  std::vector<int64_t> sent_packets, received_packets;  // by send time
+  std::vector<int64_t> sent_bytes, received_bytes;      // by send / arrival time
+  std::vector<double> delay_sum_ms;                     // by arrival time
+  std::vector<int64_t> delay_count;
+  void ensure(size_t n) {
+    if (sent_packets.size() >= n) return;
+    sent_packets.resize(n);
+    received_packets.resize(n);
+    sent_bytes.resize(n);
+    received_bytes.resize(n);
+    delay_sum_ms.resize(n);
+    delay_count.resize(n);
+  }
+};
+
+// Sits in front of a netsim sink: counts what arrives and measures its network delay.
+class Tap final : public netsim::PacketSink {
+ public:
+  Tap(Bins& bins, size_t max_bins, bool measure_loss_and_delay, bool count_bytes)
+      : bins_(bins), max_bins_(max_bins), loss_and_delay_(measure_loss_and_delay), bytes_(count_bytes) {}
+  void set_inner(netsim::PacketSink* inner) { inner_ = inner; }
+  void set_recorder(WebmTap* recorder) { recorder_ = recorder; }
+  void set_audio_ssrc(uint32_t ssrc) { audio_ssrc_ = ssrc; }
+
+  void on_packet(netsim::SimPacket packet, Timestamp now) override {
+    if (!packet.duplicate) {
+      const size_t arrive = static_cast<size_t>(bin_of(now));
+      const size_t sent = static_cast<size_t>(bin_of(packet.sent_time));
+      if (arrive < max_bins_ && sent < max_bins_) {
+        bins_.ensure(std::max(arrive, sent) + 1);
+        if (bytes_) bins_.received_bytes[arrive] += static_cast<int64_t>(packet.wire_size().bytes());
+        if (loss_and_delay_) {
+          ++bins_.received_packets[sent];
+          const double delay_ms = (now - packet.sent_time).ms_f();
+          bins_.delay_sum_ms[arrive] += delay_ms;
+          ++bins_.delay_count[arrive];
+          if (audio_ssrc_ != 0 && is_audio(packet.data)) {
+            audio_delay_sum_ms_ += delay_ms;
+            ++audio_delay_count_;
+          }
+        }
+      }
+    }
+    if (recorder_ != nullptr) recorder_->on_datagram(packet.data, now);
+    if (inner_ != nullptr) inner_->on_packet(std::move(packet), now);
+  }
+  std::optional<double> audio_delay_ms() const {
+    if (audio_delay_count_ == 0) return std::nullopt;
+    return audio_delay_sum_ms_ / static_cast<double>(audio_delay_count_);
+  }
+
+ private:
+  bool is_audio(const std::vector<uint8_t>& d) const {
+    if (d.size() < 12 || (d[1] >= 192 && d[1] <= 223)) return false;  // RTCP (RFC 5761)
+    const uint32_t ssrc = (uint32_t{d[8]} << 24) | (uint32_t{d[9]} << 16) | (uint32_t{d[10]} << 8) | d[11];
+    return ssrc == audio_ssrc_;
+  }
+
+  Bins& bins_;
+  size_t max_bins_;
+  bool loss_and_delay_;
+  bool bytes_;
+  netsim::PacketSink* inner_ = nullptr;
+  WebmTap* recorder_ = nullptr;
+  uint32_t audio_ssrc_ = 0;
+  double audio_delay_sum_ms_ = 0;
+  int64_t audio_delay_count_ = 0;
+};
+
+struct CaptureLog final : pipeline::VideoCaptureListener {
+  media::EndToEndDelayMeter* meter = nullptr;
+  int64_t captured = 0, encoded = 0, keyframes = 0;
+  void on_video_frame_captured(const pipeline::CapturedVideoFrame& f) override {
+    ++captured;
+    if (f.encoded) ++encoded;
+    if (f.keyframe) ++keyframes;
+    meter->on_captured(f.frame_number, f.capture_time);
+  }
+};
+
+struct RenderLog final : pipeline::VideoRenderListener {
+  media::EndToEndDelayMeter* meter = nullptr;
+  std::vector<FrameRecord>* frames = nullptr;
+  void on_video_frame_rendered(const pipeline::RenderedVideoFrame& f) override {
+    FrameRecord r;
+    r.render_ms = (f.render_time - Timestamp::Zero()).ms_f();
+    r.frame_number = f.frame_number;
+    if (f.quality) {
+      r.psnr = f.quality->psnr;
+      r.ssim = f.quality->ssim;
+    }
+    if (f.frame_number) {
+      if (auto d = meter->on_rendered(*f.frame_number, f.render_time)) r.e2e_delay_ms = d->ms_f();
+    }
+    frames->push_back(r);
+  }
+};
+
+struct PlayoutLog final : pipeline::AudioPlayoutListener {
+  AudioPlayoutCounts counts;
+  bool started = false;
+  void on_audio_playout(const pipeline::AudioPlayoutEvent& e) override {
+    if (e.operation == jitterbuffer::PlayoutOperation::kNormal) started = true;
+    if (!started) return;
+    ++counts.pulls;
+    if (e.operation == jitterbuffer::PlayoutOperation::kExpand) ++counts.concealed;
+    counts.buffer_delay_sum_ms += e.buffer_delay.ms_f();
+    counts.sync_delay_sum_ms += e.sync_delay.ms_f();
+  }
+};
+
+struct SampleLog final : pipeline::NetworkSampleListener {
+  std::vector<pipeline::NetworkSample> samples;
+  void on_network_sample(const pipeline::NetworkSample& s) override { samples.push_back(s); }
+};
+
+// Sends into a netsim path and counts per send-time bin.
+struct CountingSend {
+  Bins* bins = nullptr;
+  size_t max_bins = 0;
+  std::function<void(netsim::SimPacket, Timestamp)> next;
+  void operator()(netsim::SimPacket p, Timestamp now) const {
+    const size_t b = static_cast<size_t>(bin_of(now));
+    if (bins != nullptr && b < max_bins) {
+      bins->ensure(b + 1);
+      ++bins->sent_packets[b];
+      bins->sent_bytes[b] += static_cast<int64_t>(p.wire_size().bytes());
+    }
+    next(std::move(p), now);
+  }
+};
+
+uint64_t path_drops(const netsim::Path& path) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < path.hop_count(); ++i) {
+    const netsim::LinkStats& s = path.hop(i).stats();
+    n += s.dropped_blackout + s.dropped_queue + s.dropped_codel + s.dropped_loss + s.dropped_in_flight_limit;
+  }
+  return n;
+}
+
+netsim::LinkConfig clean_hop(TimeDelta delay) {
+  netsim::LinkConfig l;
+  l.capacity = DataRate::MegabitsPerSec(100);
+  l.delay = delay;
+  return l;
+}
+
+}  // namespace
+
+ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& progress) {
+  ScenarioOutcome outcome;
+  if (std::string e = config.validate(); !e.empty()) {
+    outcome.error = e;
+    return outcome;
+  }
+  if (config.realtime) {
+    outcome.error = "--realtime: real-time runs over UDP loopback are not available yet in tern-loopback";
+    return outcome;
+  }
+  auto fwd = config.forward_link();
+  if (!fwd) {
+    outcome.error = std::string("forward link: ") + fwd.error();
+    return outcome;
+  }
+  const netsim::LinkConfig back = config.return_link();
+  std::optional<netsim::RateTrace> trace;
+  if (!config.link.rate_trace.empty()) trace = netsim::RateTrace::Parse(config.link.rate_trace).value();
+
+  // Topology. `access` carries A's packets to the first hop that terminates them (B, or the
+  // media server); `edge` (media server only) carries the server's packets to B.
+  netsim::NetworkConfig access_cfg;
+  switch (config.topology) {
+    case Topology::kDirect: access_cfg = netsim::NetworkConfig::Direct(*fwd, back); break;
+    case Topology::kRelay:
+      // Client -> TURN over the configured link, TURN -> peer over a clean 5 ms hop.
+      access_cfg = netsim::NetworkConfig::Relay(*fwd, clean_hop(TimeDelta::Millis(5)), clean_hop(TimeDelta::Millis(5)),
+                                                back);
+      break;
+    case Topology::kMediaServer: access_cfg = netsim::NetworkConfig::Direct(*fwd, back); break;
+  }
+  access_cfg.seed = config.seed;
+  auto access = netsim::Network::Create(access_cfg);
+  if (!access) {
+    outcome.error = std::string("network: ") + access.error();
+    return outcome;
+  }
+  std::unique_ptr<netsim::Network> edge;
+  if (config.topology == Topology::kMediaServer) {
+    netsim::NetworkConfig ec =
+        netsim::NetworkConfig::Direct(clean_hop(TimeDelta::Millis(5)), clean_hop(TimeDelta::Millis(5)));
+    ec.seed = config.seed + 7;
+    auto e = netsim::Network::Create(ec);
+    if (!e) {
+      outcome.error = std::string("network: ") + e.error();
+      return outcome;
+    }
+    edge = std::move(e).value();
+  }
+  netsim::Network& net = *access.value();
+
+  const size_t max_bins = static_cast<size_t>(config.duration.us() / kBin.us()) + 2;
+  Bins fwd_bins, b_bins;
+
+  netsim::EventLoop loop;
+  pipeline::NetsimTransport transport_a, transport_b, server_to_a, server_to_b;
+  transport_a.set_send(CountingSend{&fwd_bins, max_bins,
+                                    [&net](netsim::SimPacket p, Timestamp now) { net.send_from_a(std::move(p), now); }});
+  netsim::Network& b_net = edge ? *edge : net;
+  transport_b.set_send([&b_net](netsim::SimPacket p, Timestamp now) { b_net.send_from_b(std::move(p), now); });
+
+  const pipeline::EndpointConfig ca = config.endpoint_a();
+  const pipeline::EndpointConfig cb = config.endpoint_b();
+  auto ea = pipeline::Endpoint::Create(ca, &transport_a);
+  if (!ea) {
+    outcome.error = std::string("endpoint A: ") + ea.error();
+    return outcome;
+  }
+  auto eb = pipeline::Endpoint::Create(cb, &transport_b);
+  if (!eb) {
+    outcome.error = std::string("endpoint B: ") + eb.error();
+    return outcome;
+  }
+  std::unique_ptr<pipeline::Endpoint> a = std::move(ea).value();
+  std::unique_ptr<pipeline::Endpoint> b = std::move(eb).value();
+  pipeline::PollableAdapter<pipeline::Endpoint> drive_a(*a), drive_b(*b);
+
+  std::unique_ptr<WebmTap> recorder;
+  if (!config.record_path.empty()) {
+    auto r = WebmTap::Create(config.record_path, ca);
+    if (!r) {
+      outcome.error = "--record " + config.record_path + ": " + r.error();
+      return outcome;
+    }
+    recorder = std::move(r).value();
+  }
+
+  // Taps: loss and delay where A's packets leave the access network, bytes where B receives.
+  Tap access_tap(fwd_bins, max_bins, true, !edge);
+  access_tap.set_audio_ssrc(ca.send.audio != pipeline::AudioCodecKind::kNone ? ca.local.audio : 0);
+  Tap b_tap(b_bins, max_bins, false, true);
+  b_tap.set_inner(&drive_b);
+  b_tap.set_recorder(recorder.get());
+
+  std::unique_ptr<pipeline::MediaServer> server;
+  std::unique_ptr<pipeline::PollableAdapter<pipeline::MediaServer::Port>> drive_sa, drive_sb;
+  if (edge) {
+    server_to_a.set_send([&net](netsim::SimPacket p, Timestamp now) { net.send_from_b(std::move(p), now); });
+    server_to_b.set_send([&b_net](netsim::SimPacket p, Timestamp now) { b_net.send_from_a(std::move(p), now); });
+    auto s = pipeline::MediaServer::Create(pipeline::MediaServer::Config::ForCall(ca), &server_to_a, &server_to_b);
+    if (!s) {
+      outcome.error = std::string("media server: ") + s.error();
+      return outcome;
+    }
+    server = std::move(s).value();
+    drive_sa = std::make_unique<pipeline::PollableAdapter<pipeline::MediaServer::Port>>(
+        server->port(pipeline::MediaServer::Side::kA));
+    drive_sb = std::make_unique<pipeline::PollableAdapter<pipeline::MediaServer::Port>>(
+        server->port(pipeline::MediaServer::Side::kB));
+    access_tap.set_inner(drive_sa.get());
+    net.set_sink_b(&access_tap);
+    net.set_sink_a(&drive_a);
+    edge->set_sink_a(drive_sb.get());
+    edge->set_sink_b(&b_tap);
+    edge->attach(loop);
+    // Bytes reaching B come through b_tap; loss and delay are of the access link.
+  } else {
+    access_tap.set_inner(&b_tap);
+    b_tap.set_recorder(nullptr);
+    access_tap.set_recorder(recorder.get());
+    b_tap.set_inner(&drive_b);
+    net.set_sink_b(&access_tap);
+    net.set_sink_a(&drive_a);
+  }
+  net.attach(loop);
+  loop.add_pollable(&drive_a);
+  loop.add_pollable(&drive_b);
+  if (drive_sa) loop.add_pollable(drive_sa.get());
+
+  ScenarioResult result;
+  result.config = config;
+  media::EndToEndDelayMeter e2e(4096);
+  CaptureLog capture;
+  capture.meter = &e2e;
+  RenderLog render;
+  render.meter = &e2e;
+  render.frames = &result.frames;
+  PlayoutLog playout;
+  SampleLog samples_a;
+  a->set_video_capture_listener(&capture);
+  b->set_video_render_listener(&render);
+  b->set_audio_playout_listener(&playout);
+  a->set_network_sample_listener(&samples_a);
+
+  // Run in 100 ms steps so progress can be reported; bounded by the duration.
+  const int64_t steps = config.duration.us() / kBin.us();
+  const int64_t report_every = 5;
+  for (int64_t i = 1; i <= steps; ++i) {
+    Status s = loop.run_until(Timestamp::Zero() + kBin * i);
+    if (!s.ok()) {
+      outcome.error = std::string("simulation stopped: ") + s.error();
+      return outcome;
+    }
+    if (progress && i % report_every == 0) progress(static_cast<double>(i) / static_cast<double>(steps));
+  }
+  if (const TimeDelta rest = config.duration - kBin * steps; rest > TimeDelta::Zero()) {
+    Status s = loop.run_for(rest);
+    if (!s.ok()) {
+      outcome.error = std::string("simulation stopped: ") + s.error();
+      return outcome;
+    }
+  }
+  const Timestamp end = loop.now();
+  if (recorder) {
+    if (Status s = recorder->finish(); !s.ok()) {
+      outcome.error = "--record " + config.record_path + ": " + s.error();
+      return outcome;
+    }
+  }
+
+  // Time series: one point per 100 ms bin; A's latest network sample in each bin.
+  fwd_bins.ensure(static_cast<size_t>(steps) + 1);
+  b_bins.ensure(static_cast<size_t>(steps) + 1);
+  size_t next_sample = 0;
+  const pipeline::NetworkSample* latest = nullptr;
+  for (int64_t i = 0; i < steps; ++i) {
+    const Timestamp bin_end = Timestamp::Zero() + kBin * (i + 1);
+    while (next_sample < samples_a.samples.size() && samples_a.samples[next_sample].time <= bin_end) {
+      latest = &samples_a.samples[next_sample++];
+    }
+    SeriesPoint p;
+    const size_t k = static_cast<size_t>(i);
+    p.time_ms = (bin_end - Timestamp::Zero()).ms_f();
+    const DataRate cap = trace ? trace->rate_at(kBin * i) : config.link.capacity;
+    p.capacity_kbps = cap.is_finite() ? cap.kbps_f() : 0;
+    const double bin_s = kBin.seconds_f();
+    p.send_kbps = static_cast<double>(fwd_bins.sent_bytes[k]) * 8 / bin_s / 1000;
+    p.receive_kbps = static_cast<double>(b_bins.received_bytes[k]) * 8 / bin_s / 1000;
+    if (latest != nullptr) {
+      p.target_kbps = latest->target_bitrate.kbps_f();
+      p.video_target_kbps = latest->video_target.kbps_f();
+      if (latest->rtt) p.rtt_ms = latest->rtt->ms_f();
+    }
+    if (fwd_bins.delay_count[k] > 0) p.one_way_delay_ms = fwd_bins.delay_sum_ms[k] / static_cast<double>(fwd_bins.delay_count[k]);
+    if (fwd_bins.sent_packets[k] > 0) {
+      const int64_t lost = std::max<int64_t>(0, fwd_bins.sent_packets[k] - fwd_bins.received_packets[k]);
+      p.loss_percent = 100.0 * static_cast<double>(lost) / static_cast<double>(fwd_bins.sent_packets[k]);
+    }
+    result.series.push_back(p);
+  }
+
+  Summary& sum = result.summary;
+  if (ca.send.video != pipeline::VideoCodecKind::kNone) {
+    sum.video.present = true;
+    summarize_frames(result.frames, config.duration, sum.video);
+    sum.video.frames_captured = capture.captured;
+    sum.video.frames_encoded = capture.encoded;
+    sum.video.keyframes_encoded = capture.keyframes;
+  }
+  if (ca.send.audio != pipeline::AudioCodecKind::kNone) {
+    sum.audio = summarize_audio(playout.counts, access_tap.audio_delay_ms());
+    sum.audio.present = true;
+  }
+  summarize_series(result.series, sum.network);
+  sum.network.packets_sent = a->transport_counters().packets_sent;
+  sum.network.packets_lost = path_drops(net.a_to_b());
+  const pipeline::StatsReport rb = b->stats(end);
+  for (const pipeline::InboundRtpStats& in : rb.inbound_rtp) {
+    sum.network.nack_recovered += in.retransmitted_packets_received;
+    sum.network.fec_recovered += in.fec_packets_recovered.value_or(0);
+    sum.network.nacks_sent += in.nack_count;
+  }
+  outcome.result = std::move(result);
+  return outcome;
+}
+
+}  // namespace tern::tools
