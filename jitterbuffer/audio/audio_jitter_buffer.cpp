@@ -152,7 +152,6 @@ void AudioJitterBuffer::insert(const rtp::RtpPacket& packet, Timestamp now) {
   const int64_t duration = ticks_from(parsed->duration);
   last_inserted_ts_ = ts;
   last_inserted_arrival_ = now;
-  last_packet_duration_ = duration;
   ++stats_.packets_received;
   delay_manager_.update(now, ts, kRtpClockHz, parsed->duration);
 

@@ -160,7 +160,6 @@ class AudioJitterBuffer {
   double filtered_level_ = 0;    // smoothed buffer level, ticks
   bool level_primed_ = false;
   bool last_emitted_concealed_ = false;
-  int64_t last_packet_duration_ = 960;
 
   // Sync buffer: decoded, not yet played (interleaved), and what made each part of it.
   std::vector<int16_t> future_;
