@@ -1,7 +1,8 @@
 // Fuzzes the video packet buffer + frame assembler (and the rest of the video jitter buffer behind
-// it) with arbitrary packet sequences. The input is a list of records, each:
+// it) with arbitrary packet sequences. The input is one byte choosing the codec (bit 0: VP9, else
+// VP8), then a list of records, each:
 //   [seq lo][seq hi][ts byte][flags][len][len bytes of RTP payload]
-// flags: bit 0 marker, bit 1 VP9 (else VP8), bits 2-3 time step. Assertions: released frames are
+// flags: bit 0 marker, bits 2-3 time step (x 20 ms). Assertions: released frames are
 // decodable (keyframe first, references released) in increasing id order, and every buffer stays
 // under its configured bound.
 #include <cstddef>
@@ -56,9 +57,6 @@ void run(std::span<const uint8_t> in, VideoCodec codec) {
     const uint8_t flags = in[pos + 3];
     const size_t len = in[pos + 4];
     pos += 5;
-    if ((flags & 2) != 0) {
-      // The codec is fixed per run; the bit only steers the corpus.
-    }
     const size_t take = len < in.size() - pos ? len : in.size() - pos;
     rtp::RtpPacketBuilder b;
     b.set_sequence_number(seq).set_timestamp(ts).set_marker(flags & 1).set_payload_type(96);
