@@ -39,6 +39,12 @@ std::string preset_list() {
   return s;
 }
 
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
 CliOutcome fail(std::string message) {
   CliOutcome o;
   o.exit_code = 2;
@@ -79,7 +85,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   std::string preset = "default", codecs, video, audio, resolution, capacity, trace, topology, protection, cc, rate,
               start_rate, max_rate;
   double fps = 0, duration = 0, delay = 0, jitter = 0, loss = 0, burst = 0, queue = 0;
-  uint64_t seed = 0;
+  std::string seed;
   bool list = false, reorder = false, bidirectional = false, realtime = false, no_progress = false;
   std::string record, json_path, report;
   app.add_flag("--list-presets", list, "List the named presets and exit");
@@ -174,7 +180,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   }
   if (app.count("--fps")) c.fps = fps;
   if (app.count("--duration")) {
-    if (!(duration >= 0.5 && duration <= 3600)) return fail("--duration " + std::to_string(duration) + ": must be in 0.5..3600 s");
+    if (!(duration >= 0.5 && duration <= 3600)) return fail("--duration " + num(duration) + ": must be in 0.5..3600 s");
     c.duration = TimeDelta::SecondsF(duration);
   }
   if (app.count("--capacity")) {
@@ -197,7 +203,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   if (app.count("--delay")) c.link.delay = ms(delay);
   if (app.count("--jitter")) c.link.jitter = ms(jitter);
   if (app.count("--loss")) {
-    if (!(loss >= 0 && loss <= 50)) return fail("--loss " + std::to_string(loss) + ": must be a percentage in 0..50");
+    if (!(loss >= 0 && loss <= 50)) return fail("--loss " + num(loss) + ": must be a percentage in 0..50");
     c.link.loss = loss / 100.0;
   }
   if (app.count("--burst")) c.link.burst = burst;
@@ -244,7 +250,11 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   if (app.count("--max-rate")) {
     if (std::string e = rate_opt("--max-rate", max_rate, c.max_rate); !e.empty()) return fail(e);
   }
-  if (app.count("--seed")) c.seed = seed;
+  if (app.count("--seed")) {
+    if (seed.empty() || seed.size() > 19 || seed.find_first_not_of("0123456789") != std::string::npos)
+      return fail("--seed " + seed + ": expected a whole number in 0..9999999999999999999");
+    c.seed = std::stoull(seed);
+  }
   if (bidirectional) c.bidirectional = true;
   if (realtime) c.realtime = true;
   c.record_path = record;

@@ -39,17 +39,19 @@ Preset make(std::string name, std::string description, LoopbackConfig c) {
 std::vector<Preset> build_presets() {
   std::vector<Preset> out;
   const LoopbackConfig base;
-  out.push_back(make("default", "VP8 640x480@30 + Opus, 2 Mbps, 50 ms one-way, 20 ms jitter, 2% loss", base));
+  out.push_back(make("default", "VP8 640x480@30 + Opus, 2 Mbps, 50 ms one-way, 20 ms jitter, 2% loss, NACK + audio RED",
+                     base));
 
   LoopbackConfig c = base;
-  c.link = LinkSpec{};
+  c.audio = pipeline::AudioCodecKind::kNone;
+  c.protection.red = false;
   c.link.capacity = DataRate::MegabitsPerSec(1);
   c.link.delay = TimeDelta::Millis(20);
   c.link.jitter = TimeDelta::Zero();
   c.link.loss = 0;
-  out.push_back(make("clean-1mbps", "clean 1 Mbps-capped link, 20 ms, no loss, fixed 1 Mbps send budget", c));
-  out.back().config.congestion = pipeline::CongestionControlMode::kFixed;
-  out.back().config.fixed_rate = DataRate::KilobitsPerSec(1000);
+  c.congestion = pipeline::CongestionControlMode::kFixed;
+  c.fixed_rate = DataRate::KilobitsPerSec(900);  // headroom for RTP/UDP/IP overhead under the cap
+  out.push_back(make("clean-1mbps", "VP8 only over a clean 1 Mbps-capped link, 20 ms, no loss, fixed 900 kbps", c));
 
   c = base;
   c.link.capacity = DataRate::MegabitsPerSec(20);

@@ -48,7 +48,8 @@ struct LoopbackConfig {
   TimeDelta duration = TimeDelta::Seconds(20);
   LinkSpec link;
   Topology topology = Topology::kDirect;
-  pipeline::ProtectionConfig protection;  // NACK on by default
+  // NACK (video RTX) and RED (Opus redundancy, as browsers send it) by default.
+  pipeline::ProtectionConfig protection{true, false, true};
   pipeline::CongestionControlMode congestion = pipeline::CongestionControlMode::kTransportCc;
   DataRate fixed_rate = DataRate::KilobitsPerSec(1000);  // --cc fixed: the whole send budget
   DataRate start_rate = DataRate::KilobitsPerSec(1000);

@@ -1,0 +1,316 @@
+// tern-loopback: determinism of the JSON, the default scenario's quality thresholds, the clean
+// 1 Mbps link against the encoder alone, command-line validation, the metrics on hand-built
+// inputs (a known 1 s freeze, known PSNR and delays), and the JSON / HTML / WebM outputs.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "doctest/doctest.h"
+#include "tern/codecs/codec_factory.h"
+#include "tern/media/synthetic_video_source.h"
+#include "tern/media/video_quality.h"
+#include "tern/media/webm_reader.h"
+#include "tern/tools/loopback/cli.h"
+#include "tern/tools/loopback/metrics.h"
+#include "tern/tools/loopback/report.h"
+#include "tern/tools/loopback/scenario.h"
+
+// Sanitizer builds run about 10x slower: shorten the long runs there (the Release thresholds below
+// are the ones that matter and are unchanged).
+#if defined(__SANITIZE_ADDRESS__)
+#define TERN_TOOLS_SLOW_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TERN_TOOLS_SLOW_BUILD 1
+#endif
+#endif
+#ifndef TERN_TOOLS_SLOW_BUILD
+#define TERN_TOOLS_SLOW_BUILD 0
+#endif
+
+namespace tern::tools {
+namespace {
+
+LoopbackConfig short_config(double seconds) {
+  LoopbackConfig c = find_preset("default")->config;
+  c.duration = TimeDelta::SecondsF(seconds);
+  c.width = 320;
+  c.height = 240;
+  return c;
+}
+
+ScenarioResult run(const LoopbackConfig& c) {
+  ScenarioOutcome o = run_scenario(c);
+  REQUIRE_MESSAGE(o.result.has_value(), o.error);
+  return std::move(*o.result);
+}
+
+CliOutcome parse(std::vector<std::string> args) { return parse_command_line(args); }
+
+TEST_CASE("loopback same seed gives byte-identical JSON") {
+  LoopbackConfig c = short_config(TERN_TOOLS_SLOW_BUILD ? 2.0 : 4.0);
+  c.seed = 7;
+  const std::string first = to_json(run(c));
+  const std::string second = to_json(run(c));
+  CHECK(first.size() > 1000);
+  CHECK(first == second);
+  c.seed = 8;
+  const std::string other = to_json(run(c));
+  CHECK(other != first);
+}
+
+TEST_CASE("loopback default scenario meets its quality thresholds") {
+  LoopbackConfig c = find_preset("default")->config;
+  if (TERN_TOOLS_SLOW_BUILD) c.duration = TimeDelta::Seconds(5);
+  const ScenarioResult r = run(c);
+  const Summary& s = r.summary;
+  std::printf("default scenario (%s):\n%s", describe(c).c_str(), format_summary(s).c_str());
+  REQUIRE(s.video.psnr_mean.has_value());
+  REQUIRE(s.video.e2e_p95_ms.has_value());
+  CHECK(*s.video.psnr_mean >= 34.0);
+  CHECK(s.video.longest_gap_ms < 500.0);  // no freeze longer than 500 ms
+  CHECK(s.audio.concealment_percent < 3.0);
+  CHECK(*s.video.e2e_p95_ms < 300.0);
+  CHECK(s.video.fps_received > 25.0);
+  CHECK(s.network.packets_lost > 0);  // the link does lose packets ...
+  CHECK(s.network.nack_recovered > 0);  // ... and NACK brings them back
+}
+
+// Mean PSNR of encoding the loopback's synthetic source with VP8 at `rate`, no network.
+double encoder_alone_psnr(const LoopbackConfig& c, DataRate rate, int frames) {
+  media::SyntheticVideoConfig sc;
+  sc.width = c.width;
+  sc.height = c.height;
+  sc.fps = c.fps;
+  sc.seed = c.seed;
+  auto source = media::SyntheticVideoSource::Create(sc);
+  REQUIRE(source.ok());
+  codecs::VideoEncoderConfig ec;
+  ec.width = c.width;
+  ec.height = c.height;
+  ec.start_bitrate = rate;
+  ec.max_framerate = c.fps;
+  auto encoder = codecs::CreateVideoEncoder(ec);
+  REQUIRE(encoder.ok());
+  auto decoder = codecs::CreateVideoDecoder(codecs::VideoDecoderConfig{});
+  REQUIRE(decoder.ok());
+  double sum = 0;
+  int n = 0;
+  for (int i = 0; i < frames; ++i) {
+    const Timestamp now = Timestamp::Zero() + TimeDelta::SecondsF(i / c.fps);
+    std::optional<codecs::VideoFrame> frame = source->next_frame(now);
+    REQUIRE(frame.has_value());
+    frame->rtp_timestamp = static_cast<uint32_t>(now.us() * 9 / 100);
+    auto encoded = (*encoder)->encode(*frame);
+    REQUIRE(encoded.ok());
+    if (!encoded->has_value()) continue;
+    auto decoded = (*decoder)->decode((*encoded)->data, (*encoded)->rtp_timestamp);
+    REQUIRE(decoded.ok());
+    if (!decoded->has_value()) continue;
+    auto q = media::compare_frames(*frame, **decoded);
+    REQUIRE(q.ok());
+    sum += q->psnr;
+    ++n;
+  }
+  REQUIRE(n > 0);
+  return sum / n;
+}
+
+TEST_CASE("loopback clean 1 Mbps link PSNR is within 1 dB of the encoder alone") {
+  LoopbackConfig c = find_preset("clean-1mbps")->config;
+  c.duration = TimeDelta::Seconds(TERN_TOOLS_SLOW_BUILD ? 3 : 10);
+  const ScenarioResult r = run(c);
+  double video_target = 0;
+  for (const SeriesPoint& p : r.series) video_target += p.video_target_kbps;
+  video_target /= static_cast<double>(r.series.size());
+  REQUIRE(r.summary.video.psnr_mean.has_value());
+  const int frames = static_cast<int>(c.duration.seconds_f() * c.fps);
+  const double alone = encoder_alone_psnr(c, DataRate::KilobitsPerSecF(video_target), frames);
+  std::printf("clean 1 Mbps: loopback PSNR %.2f dB, encoder alone at %.0f kbps %.2f dB, lost %llu\n",
+              *r.summary.video.psnr_mean, video_target, alone,
+              static_cast<unsigned long long>(r.summary.network.packets_lost));
+  CHECK(r.summary.network.packets_lost == 0);
+  CHECK(std::abs(*r.summary.video.psnr_mean - alone) <= 1.0);
+  CHECK(r.summary.video.freeze_count == 0);
+}
+
+TEST_CASE("loopback rejects bad options with exit code 2") {
+  const std::vector<std::vector<std::string>> bad = {
+      {"--loss", "-1"},         {"--loss", "60"},          {"--loss", "abc"},        {"--video", "h264"},
+      {"--audio", "aac"},       {"--codecs", "vp8,h265"},  {"--resolution", "640"},  {"--resolution", "641x480"},
+      {"--resolution", "8x8"},  {"--fps", "0"},            {"--fps", "500"},         {"--duration", "0"},
+      {"--duration", "-5"},     {"--capacity", "fast"},    {"--capacity", "10"},     {"--delay", "-10"},
+      {"--jitter", "-1"},       {"--burst", "0.5"},        {"--queue", "0"},         {"--topology", "mesh"},
+      {"--protection", "magic"}, {"--cc", "bbr"},          {"--rate", "lots"},       {"--seed", "-1"},
+      {"--seed", "x"},          {"--preset", "moon"},      {"--trace", "/nonexistent/trace.txt"},
+      {"--bogus"},              {"--codecs", "none"},      {"--realtime", "--record", "x.webm"},
+      {"--protection", "fec", "--video", "none"}};
+  for (const auto& args : bad) {
+    const CliOutcome o = parse(args);
+    INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
+    CHECK_FALSE(o.config.has_value());
+    CHECK(o.exit_code == 2);
+    CHECK_FALSE(o.message.empty());
+  }
+}
+
+TEST_CASE("loopback accepts good options and presets") {
+  CliOutcome o = parse({"--codecs", "vp9,opus", "--resolution", "1280x720", "--fps", "25", "--capacity", "1.5mbps",
+                        "--delay", "30", "--jitter", "5", "--loss", "1.5", "--burst", "3", "--queue", "400",
+                        "--topology", "sfu", "--protection", "nack,fec", "--cc", "remb", "--seed", "42"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  const LoopbackConfig& c = *o.config;
+  CHECK(c.video == pipeline::VideoCodecKind::kVp9);
+  CHECK(c.audio == pipeline::AudioCodecKind::kOpus);
+  CHECK(c.width == 1280);
+  CHECK(c.height == 720);
+  CHECK(c.link.capacity == DataRate::KilobitsPerSec(1500));
+  CHECK(c.link.loss == doctest::Approx(0.015));
+  CHECK(c.topology == Topology::kMediaServer);
+  CHECK(c.protection.fec);
+  CHECK_FALSE(c.protection.red);
+  CHECK(c.congestion == pipeline::CongestionControlMode::kRemb);
+  CHECK(c.seed == 42);
+  // A preset, then an override on top of it.
+  o = parse({"--preset", "3g", "--loss", "0"});
+  REQUIRE(o.config.has_value());
+  CHECK(o.config->link.capacity == DataRate::KilobitsPerSec(750));
+  CHECK(o.config->link.loss == 0.0);
+  for (const Preset& p : presets()) {
+    INFO(p.name);
+    CHECK(p.config.validate().empty());
+    CHECK(parse({"--preset", p.name}).config.has_value());
+  }
+  o = parse({"--help"});
+  CHECK_FALSE(o.config.has_value());
+  CHECK(o.exit_code == 0);
+  CHECK(o.message.find("lte-trace") != std::string::npos);
+  CHECK(parse_rate("2mbps") == DataRate::KilobitsPerSec(2000));
+  CHECK(parse_rate("800k") == DataRate::KilobitsPerSec(800));
+  CHECK(parse_rate("unlimited") == DataRate::PlusInfinity());
+  CHECK_FALSE(parse_rate("-3").has_value());
+}
+
+TEST_CASE("loopback freeze metric reports a known 1 s freeze") {
+  std::vector<double> times;
+  double t = 0;
+  for (int i = 0; i < 90; ++i) times.push_back(t += 1000.0 / 30);
+  t += 1000.0;  // the stream stops for one second
+  for (int i = 0; i < 90; ++i) times.push_back(t += 1000.0 / 30);
+  const FreezeSummary f = analyze_freezes(times);
+  CHECK(f.count == 1);
+  CHECK(f.total_ms == doctest::Approx(1000.0 + 1000.0 / 30).epsilon(0.01));
+  CHECK(f.longest_gap_ms == doctest::Approx(1000.0 + 1000.0 / 30).epsilon(0.01));
+  // A steady stream has none; a 100 ms hiccup at 30 fps is below max(3 x 33, 33 + 150) ms.
+  times.clear();
+  t = 0;
+  for (int i = 0; i < 60; ++i) times.push_back(t += 1000.0 / 30 + (i == 30 ? 67 : 0));
+  CHECK(analyze_freezes(times).count == 0);
+}
+
+TEST_CASE("loopback frame summary of known PSNR and delays") {
+  std::vector<FrameRecord> frames;
+  for (int i = 0; i < 100; ++i) {
+    FrameRecord f;
+    f.render_ms = 1000 + i * 10.0;
+    f.frame_number = static_cast<uint32_t>(i);
+    f.psnr = 30.0 + i * 0.1;  // 30.0 .. 39.9
+    f.ssim = 0.9;
+    f.e2e_delay_ms = 100.0 + i;  // 100 .. 199
+    frames.push_back(f);
+  }
+  VideoSummary v;
+  summarize_frames(frames, TimeDelta::Seconds(2), v);
+  CHECK(v.frames_rendered == 100);
+  CHECK(*v.psnr_mean == doctest::Approx(34.95));
+  CHECK(*v.psnr_p5 == doctest::Approx(30.4));  // 5th of 100 by nearest rank
+  CHECK(*v.e2e_p50_ms == doctest::Approx(149.0));
+  CHECK(*v.e2e_p95_ms == doctest::Approx(194.0));
+  CHECK(v.fps_received == doctest::Approx(100.0));  // 100 frames in the last second
+  CHECK(percentile({}, 50) == std::nullopt);
+  CHECK(*percentile({5.0}, 0) == 5.0);
+  // PSNR of a hand-built picture off by 4 in every sample: 10 log10(255^2 / 16) = 36.09 dB.
+  codecs::VideoFrame a = codecs::VideoFrame::Allocate(64, 48);
+  codecs::VideoFrame b = codecs::VideoFrame::Allocate(64, 48);
+  for (auto* plane : {&b.y, &b.u, &b.v}) {
+    for (uint8_t& s : *plane) s = static_cast<uint8_t>(s + 4);
+  }
+  auto q = media::compare_frames(a, b);
+  REQUIRE(q.ok());
+  CHECK(q->psnr == doctest::Approx(36.09).epsilon(0.001));
+}
+
+TEST_CASE("loopback audio summary of known playout") {
+  AudioPlayoutCounts c;
+  c.pulls = 1000;
+  c.concealed = 25;
+  c.buffer_delay_sum_ms = 60.0 * 1000;
+  const AudioSummary a = summarize_audio(c, 40.0);
+  CHECK(a.concealment_percent == doctest::Approx(2.5));
+  CHECK(a.jitter_buffer_delay_ms == doctest::Approx(60.0));
+  CHECK(a.e2e_delay_ms == doctest::Approx(20.0 + 40.0 + 60.0));
+}
+
+TEST_CASE("loopback JSON HTML and WebM outputs are well formed") {
+  LoopbackConfig c = short_config(3.0);
+  c.record_path = std::string(TERN_BINARY_DIR) + "/tools_loopback_test.webm";
+  const ScenarioResult r = run(c);
+  const nlohmann::json j = nlohmann::json::parse(to_json(r));
+  CHECK(j["tool"] == "tern-loopback");
+  CHECK(j["config"]["seed"] == 1);
+  CHECK(j["series"].size() == 30);
+  CHECK(j["frames"].size() > 60);
+  CHECK(j["summary"]["video"]["psnr_mean_db"].is_number());
+  CHECK(j["summary"]["audio"]["concealment_percent"].is_number());
+  CHECK(j["summary"]["network"]["packets_sent"].get<uint64_t>() > 100);
+  const std::string html = to_html(r);
+  size_t svgs = 0;
+  for (size_t pos = html.find("<svg"); pos != std::string::npos; pos = html.find("<svg", pos + 1)) ++svgs;
+  CHECK(svgs == 4);  // rates, delay, loss, PSNR
+  CHECK(html.find("<polyline") != std::string::npos);
+  CHECK(html.find("http://") == std::string::npos);
+  CHECK(html.find("https://") == std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("<link") == std::string::npos);
+  std::ifstream f(c.record_path, std::ios::binary);
+  REQUIRE(f.good());
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto info = media::parse_webm(bytes);
+  REQUIRE_MESSAGE(info.ok(), info.error());
+  REQUIRE(info->tracks.size() == 2);
+  size_t video_frames = 0, audio_frames = 0;
+  for (const media::WebmTrackInfo& t : info->tracks) {
+    (t.is_video ? video_frames : audio_frames) += info->frames_of(t.number).size();
+  }
+  CHECK(video_frames > 60);
+  CHECK(audio_frames > 100);
+  std::remove(c.record_path.c_str());
+}
+
+TEST_CASE("loopback relay and media server topologies deliver the call") {
+  for (Topology t : {Topology::kRelay, Topology::kMediaServer}) {
+    LoopbackConfig c = short_config(3.0);
+    c.topology = t;
+    c.protection.fec = true;
+    const ScenarioResult r = run(c);
+    INFO(topology_name(t));
+    CHECK(r.summary.video.frames_rendered > 60);
+    CHECK(r.summary.audio.concealment_percent < 10.0);
+    CHECK(r.summary.network.packets_sent > 100);
+  }
+}
+
+TEST_CASE("loopback realtime reports that it is not available") {
+  LoopbackConfig c = short_config(1.0);
+  c.realtime = true;
+  const ScenarioOutcome o = run_scenario(c);
+  CHECK_FALSE(o.result.has_value());
+  CHECK(o.error.find("not available") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace tern::tools
