@@ -165,7 +165,8 @@ std::vector<rtcp::CongestionControlFeedback> CongestionControlFeedbackGenerator:
     out.back().set_report_timestamp(report_ntp);
   };
   new_feedback();
-  for (auto& [ssrc, s] : streams_) {
+  for (auto& [stream_ssrc, s] : streams_) {
+    const uint32_t ssrc = stream_ssrc;  // a plain variable: lambdas cannot capture bindings in C++20
     if (!s.window_start) continue;
     int64_t start = *s.window_start;
     std::vector<rtcp::CongestionControlFeedback::PacketReport> reports;
