@@ -83,6 +83,13 @@ std::vector<EncodedVideoFrame> ReferenceFinder::manage(EncodedVideoFrame frame) 
     stash_.push_back(std::move(frame));
     return out;
   }
+  if (frame.keyframe) {
+    // Stashed frames older than a keyframe can never be released after it.
+    const int64_t key_id = frame.id;
+    const size_t before = stash_.size();
+    std::erase_if(stash_, [&](const EncodedVideoFrame& f) { return f.id < key_id; });
+    dropped_ += before - stash_.size();
+  }
   out.push_back(std::move(frame));
   retry_stash(out);
   return out;

@@ -10,7 +10,8 @@
 //  - base temporal layer (TID 0) with TL0PICIDX: references the base-layer frame of TL0PICIDX - 1.
 //  - upper layer with the sync flag (VP8 Y, VP9 U): references the base frame of its TL0PICIDX.
 //  - any other delta frame: references picture_id - 1.
-// A frame whose base-layer reference is not known yet is stashed (bounded; oldest dropped).
+// A frame whose base-layer reference is not known yet is stashed (bounded; oldest dropped, and
+// those older than a new keyframe).
 #pragma once
 
 #include <cstddef>

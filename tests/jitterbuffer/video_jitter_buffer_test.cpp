@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "video_test_util.h"
@@ -222,4 +223,44 @@ TEST_CASE("video jitter buffer handles vp9 flexible mode") {
   for (auto& f : jb.process(t + TimeDelta::Seconds(1))) released.push_back(f.header.picture_id.value_or(999));
   CHECK(released == std::vector<int64_t>{0, 2, 4});
   CHECK(jb.stats().frames_dropped == 1);  // picture 3, skipped when 4 went out
+}
+
+TEST_CASE("video jitter buffer joins vp9 spatial layers into one picture") {
+  VideoJitterBufferConfig config;
+  config.codec = VideoCodec::kVp9;
+  VideoJitterBuffer jb(config);
+  uint16_t seq = 100;
+  std::vector<rtp::RtpPacket> packets;
+  // Two pictures of two spatial layers each, non-flexible mode (TL0PICIDX 7, 8).
+  for (uint16_t pic = 0; pic < 2; ++pic) {
+    for (uint8_t sid = 0; sid < 2; ++sid) {
+      rtp::Vp9FrameInfo info;
+      info.descriptor.picture_id = static_cast<uint16_t>(500 + pic);
+      info.descriptor.inter_picture_predicted = pic > 0;
+      info.descriptor.layer = rtp::Vp9LayerIndices{.temporal_id = 0, .switching_up = false, .spatial_id = sid,
+                                                   .inter_layer_dependency = sid > 0};
+      info.descriptor.tl0_pic_idx = static_cast<uint8_t>(7 + pic);
+      info.end_of_picture = sid == 1;
+      const std::vector<uint8_t> layer(1500, static_cast<uint8_t>(0x40 + sid));
+      rtp::Vp9Packetizer packetizer;
+      REQUIRE(packetizer.plan(layer, info, rtp::PayloadLimits{.max_payload_size = 1000}).ok());
+      std::vector<uint8_t> buf(1100);
+      for (size_t i = 0; i < packetizer.num_packets(); ++i) {
+        auto n = packetizer.write(i, buf);
+        REQUIRE(n.ok());
+        packets.push_back(build_packet(seq++, pic * 3000u, packetizer.marker(i),
+                                       std::span<const uint8_t>(buf.data(), *n)));
+      }
+    }
+  }
+  std::reverse(packets.begin(), packets.end());  // worst-case order
+  for (auto& p : packets) (void)jb.insert(std::move(p), kT0);
+  auto out = jb.process(kT0 + TimeDelta::Seconds(1));
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].keyframe);
+  CHECK(out[0].data.size() == 3000);
+  CHECK(out[0].data.front() == 0x40);
+  CHECK(out[0].data.back() == 0x41);
+  CHECK_FALSE(out[1].keyframe);
+  CHECK(out[1].references == std::vector<int64_t>{out[0].id});
 }

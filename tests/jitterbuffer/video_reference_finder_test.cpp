@@ -93,6 +93,19 @@ TEST_CASE("reference finder stash is bounded") {
   CHECK(rf.dropped() == 6);
 }
 
+TEST_CASE("reference finder drops stashed frames older than a new keyframe") {
+  ReferenceFinder rf;
+  resolve(rf, vp8(10, true, 1, 0));
+  CHECK(rf.manage(vp8(12, false, 3, 0)).empty());
+  CHECK(rf.stashed() == 1);
+  const auto k = resolve(rf, vp8(13, true, 4, 0));
+  CHECK(k.keyframe);
+  CHECK(rf.stashed() == 0);
+  CHECK(rf.dropped() == 1);
+  const auto d = resolve(rf, vp8(14, false, 5, 0));
+  CHECK(d.references == std::vector<int64_t>{k.id});
+}
+
 TEST_CASE("reference finder vp9 flexible mode uses p_diffs") {
   ReferenceFinder rf;
   EncodedVideoFrame k;
