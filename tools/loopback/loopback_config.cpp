@@ -171,7 +171,6 @@ std::string LoopbackConfig::validate() const {
     return fmt("--start-rate %g kbps: must be in 50..max rate (%g kbps)", start_rate.kbps_f(), max_rate.kbps_f());
   if (protection.red && audio == pipeline::AudioCodecKind::kNone) return "--protection red needs --audio opus";
   if (protection.fec && video == pipeline::VideoCodecKind::kNone) return "--protection fec needs a video codec";
-  if (realtime && !record_path.empty()) return "--record is not supported with --realtime";
   if (!link.rate_trace.empty()) {
     size_t line = 0;
     auto t = netsim::RateTrace::Parse(link.rate_trace, &line);

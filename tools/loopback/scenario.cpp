@@ -13,6 +13,8 @@
 #include "tern/pipeline/netsim_adapter.h"
 #include "tern/rtp/rtp_packet.h"
 #include "tern/tools/loopback/webm_tap.h"
+#include "tern/transport/epoll_driver.h"
+#include "tern/transport/udp_socket.h"
 
 namespace tern::tools {
 namespace {
@@ -172,16 +174,131 @@ netsim::LinkConfig clean_hop(TimeDelta delay) {
   return l;
 }
 
+// Real-time mode: the last step to each endpoint is a real UDP datagram over 127.0.0.1. Packets
+// the emulated network delivers are sent from one socket to the other; the receiving socket's
+// handler hands them to the endpoint.
+class UdpHop final : public netsim::PacketSink {
+ public:
+  UdpHop(transport::UdpSocket& from, transport::SocketAddress to) : from_(from), to_(std::move(to)) {}
+  void on_packet(netsim::SimPacket packet, Timestamp) override {
+    if (!from_.send_to(packet.data, to_).ok()) ++send_failures_;
+  }
+  uint64_t send_failures() const { return send_failures_; }
+
+ private:
+  transport::UdpSocket& from_;
+  transport::SocketAddress to_;
+  uint64_t send_failures_ = 0;
+};
+
+// Runs a netsim-time object under the real-time driver: everything inside sees time measured from
+// the start of the call, exactly as under the virtual-time loop.
+class ShiftedPollable final : public transport::Pollable {
+ public:
+  ShiftedPollable(netsim::Pollable& inner, TimeDelta offset) : inner_(inner), offset_(offset) {}
+  std::optional<Timestamp> next_wakeup() const override {
+    auto t = inner_.next_wakeup();
+    if (!t) return std::nullopt;
+    return *t + offset_;
+  }
+  void process(Timestamp now) override { inner_.process(now - offset_); }
+
+ private:
+  netsim::Pollable& inner_;
+  TimeDelta offset_;
+};
+
+// What drives the call: the virtual-time EventLoop, or epoll + UDP sockets at wall-clock speed.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual Status add(netsim::Pollable* p) = 0;
+  // Runs until `t` (call time, from zero).
+  virtual Status run_until(Timestamp t) = 0;
+  virtual Timestamp now() const = 0;
+};
+
+class SimDriver final : public Driver {
+ public:
+  Status add(netsim::Pollable* p) override {
+    loop_.add_pollable(p);
+    return Status();
+  }
+  Status run_until(Timestamp t) override { return loop_.run_until(t); }
+  Timestamp now() const override { return loop_.now(); }
+
+ private:
+  netsim::EventLoop loop_;
+};
+
+class RealtimeDriver final : public Driver {
+ public:
+  static Result<std::unique_ptr<RealtimeDriver>> Create() {
+    auto epoll = transport::EpollDriver::Create();
+    if (!epoll) return Error{epoll.error()};
+    auto a = transport::UdpSocket::Open(transport::SocketAddress::LoopbackV4(0));
+    if (!a) return Error{a.error()};
+    auto b = transport::UdpSocket::Open(transport::SocketAddress::LoopbackV4(0));
+    if (!b) return Error{b.error()};
+    return std::unique_ptr<RealtimeDriver>(
+        new RealtimeDriver(std::move(epoll).value(), std::move(a).value(), std::move(b).value()));
+  }
+  // Sinks that carry delivered packets over UDP to A's / B's socket.
+  netsim::PacketSink* hop_to_a() { return &to_a_; }
+  netsim::PacketSink* hop_to_b() { return &to_b_; }
+  // Datagrams arriving at A's / B's socket go to these.
+  Status connect(netsim::PacketSink* a, netsim::PacketSink* b) {
+    if (Status s = watch(socket_a_, a); !s.ok()) return s;
+    return watch(socket_b_, b);
+  }
+  Status add(netsim::Pollable* p) override {
+    shifted_.push_back(std::make_unique<ShiftedPollable>(*p, offset_));
+    return epoll_.add_pollable(shifted_.back().get());
+  }
+  Status run_until(Timestamp t) override { return epoll_.run_until(t + offset_); }
+  Timestamp now() const override { return transport::EpollDriver::Now() - offset_; }
+  uint64_t send_failures() const { return to_a_.send_failures() + to_b_.send_failures(); }
+
+ private:
+  RealtimeDriver(transport::EpollDriver epoll, transport::UdpSocket a, transport::UdpSocket b)
+      : epoll_(std::move(epoll)),
+        socket_a_(std::move(a)),
+        socket_b_(std::move(b)),
+        to_a_(socket_b_, socket_a_.local_address()),
+        to_b_(socket_a_, socket_b_.local_address()),
+        offset_(transport::EpollDriver::Now() - Timestamp::Zero()),
+        batch_(32, 2048) {}
+  Status watch(transport::UdpSocket& socket, netsim::PacketSink* target) {
+    return epoll_.add_fd(socket.fd(), [this, &socket, target](Timestamp now) {
+      for (int round = 0; round < 64; ++round) {  // bounded drain; level-triggered epoll wakes again
+        auto n = socket.receive_batch(batch_.slots());
+        if (!n || *n == 0) return;
+        for (size_t i = 0; i < *n; ++i) {
+          netsim::SimPacket p;
+          const auto d = batch_[i].data();
+          p.data.assign(d.begin(), d.end());
+          p.sent_time = now - offset_;
+          p.delivery_time = now - offset_;
+          target->on_packet(std::move(p), now - offset_);
+        }
+      }
+    });
+  }
+
+  transport::EpollDriver epoll_;
+  transport::UdpSocket socket_a_, socket_b_;
+  UdpHop to_a_, to_b_;
+  TimeDelta offset_;
+  transport::DatagramBatch batch_;
+  std::vector<std::unique_ptr<ShiftedPollable>> shifted_;
+};
+
 }  // namespace
 
 ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& progress) {
   ScenarioOutcome outcome;
   if (std::string e = config.validate(); !e.empty()) {
     outcome.error = e;
-    return outcome;
-  }
-  if (config.realtime) {
-    outcome.error = "--realtime: real-time runs over UDP loopback are not available yet in tern-loopback";
     return outcome;
   }
   auto fwd = config.forward_link();
@@ -228,7 +345,19 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   const size_t max_bins = static_cast<size_t>(config.duration.us() / kBin.us()) + 2;
   Bins fwd_bins, b_bins;
 
-  netsim::EventLoop loop;
+  std::unique_ptr<Driver> driver;
+  RealtimeDriver* realtime = nullptr;
+  if (config.realtime) {
+    auto rt = RealtimeDriver::Create();
+    if (!rt) {
+      outcome.error = std::string("--realtime: ") + rt.error();
+      return outcome;
+    }
+    realtime = rt.value().get();
+    driver = std::move(rt).value();
+  } else {
+    driver = std::make_unique<SimDriver>();
+  }
   pipeline::NetsimTransport transport_a, transport_b, server_to_a, server_to_b;
   transport_a.set_send(CountingSend{&fwd_bins, max_bins,
                                     [&net](netsim::SimPacket p, Timestamp now) { net.send_from_a(std::move(p), now); }});
@@ -250,6 +379,17 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   std::unique_ptr<pipeline::Endpoint> a = std::move(ea).value();
   std::unique_ptr<pipeline::Endpoint> b = std::move(eb).value();
   pipeline::PollableAdapter<pipeline::Endpoint> drive_a(*a), drive_b(*b);
+  // The endpoints' inputs: directly, or through a real UDP datagram in real-time mode.
+  netsim::PacketSink* into_a = &drive_a;
+  netsim::PacketSink* into_b = &drive_b;
+  if (realtime != nullptr) {
+    into_a = realtime->hop_to_a();
+    into_b = realtime->hop_to_b();
+    if (Status st = realtime->connect(&drive_a, &drive_b); !st.ok()) {
+      outcome.error = std::string("--realtime: ") + st.error();
+      return outcome;
+    }
+  }
 
   std::unique_ptr<WebmTap> recorder;
   if (!config.record_path.empty()) {
@@ -265,7 +405,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   Tap access_tap(fwd_bins, max_bins, true, !edge);
   access_tap.set_audio_ssrc(ca.send.audio != pipeline::AudioCodecKind::kNone ? ca.local.audio : 0);
   Tap b_tap(b_bins, max_bins, false, true);
-  b_tap.set_inner(&drive_b);
+  b_tap.set_inner(into_b);
   b_tap.set_recorder(recorder.get());
 
   std::unique_ptr<pipeline::MediaServer> server;
@@ -285,23 +425,33 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
         server->port(pipeline::MediaServer::Side::kB));
     access_tap.set_inner(drive_sa.get());
     net.set_sink_b(&access_tap);
-    net.set_sink_a(&drive_a);
+    net.set_sink_a(into_a);
     edge->set_sink_a(drive_sb.get());
     edge->set_sink_b(&b_tap);
-    edge->attach(loop);
     // Bytes reaching B come through b_tap; loss and delay are of the access link.
   } else {
     access_tap.set_inner(&b_tap);
     b_tap.set_recorder(nullptr);
     access_tap.set_recorder(recorder.get());
-    b_tap.set_inner(&drive_b);
     net.set_sink_b(&access_tap);
-    net.set_sink_a(&drive_a);
+    net.set_sink_a(into_a);
   }
-  net.attach(loop);
-  loop.add_pollable(&drive_a);
-  loop.add_pollable(&drive_b);
-  if (drive_sa) loop.add_pollable(drive_sa.get());
+  std::vector<netsim::Pollable*> pollables;
+  if (edge) {
+    pollables.push_back(&edge->a_to_b());
+    pollables.push_back(&edge->b_to_a());
+  }
+  pollables.push_back(&net.a_to_b());
+  pollables.push_back(&net.b_to_a());
+  pollables.push_back(&drive_a);
+  pollables.push_back(&drive_b);
+  if (drive_sa) pollables.push_back(drive_sa.get());
+  for (netsim::Pollable* p : pollables) {
+    if (Status st = driver->add(p); !st.ok()) {
+      outcome.error = std::string("driver: ") + st.error();
+      return outcome;
+    }
+  }
 
   ScenarioResult result;
   result.config = config;
@@ -322,7 +472,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   const int64_t steps = config.duration.us() / kBin.us();
   const int64_t report_every = 5;
   for (int64_t i = 1; i <= steps; ++i) {
-    Status s = loop.run_until(Timestamp::Zero() + kBin * i);
+    Status s = driver->run_until(Timestamp::Zero() + kBin * i);
     if (!s.ok()) {
       outcome.error = std::string("simulation stopped: ") + s.error();
       return outcome;
@@ -330,13 +480,13 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
     if (progress && i % report_every == 0) progress(static_cast<double>(i) / static_cast<double>(steps));
   }
   if (const TimeDelta rest = config.duration - kBin * steps; rest > TimeDelta::Zero()) {
-    Status s = loop.run_for(rest);
+    Status s = driver->run_until(Timestamp::Zero() + config.duration);
     if (!s.ok()) {
       outcome.error = std::string("simulation stopped: ") + s.error();
       return outcome;
     }
   }
-  const Timestamp end = loop.now();
+  const Timestamp end = driver->now();
   if (recorder) {
     if (Status s = recorder->finish(); !s.ok()) {
       outcome.error = "--record " + config.record_path + ": " + s.error();

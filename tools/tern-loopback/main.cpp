@@ -63,8 +63,12 @@ int main(int argc, char** argv) {
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   const ScenarioResult& result = *outcome.result;
   std::fputs(format_summary(result.summary).c_str(), stdout);
-  std::printf("simulated %.1f s in %.2f s of wall time (%.1fx real time)\n", config.duration.seconds_f(), wall_s,
-              config.duration.seconds_f() / std::max(wall_s, 1e-6));
+  if (config.realtime) {
+    std::printf("ran %.1f s in real time over UDP loopback\n", config.duration.seconds_f());
+  } else {
+    std::printf("simulated %.1f s in %.2f s of wall time (%.1fx real time)\n", config.duration.seconds_f(), wall_s,
+                config.duration.seconds_f() / std::max(wall_s, 1e-6));
+  }
   int rc = 0;
   if (!config.json_path.empty()) {
     if (write_file(config.json_path, to_json(result))) {
