@@ -20,6 +20,12 @@
 //  - rtpssrcdemux upstream of the decoder (it needs `ssrc` in its caps), and in RED mode
 //    rtpreddec before rtpstorage, so that the storage keeps the unwrapped FEC packets.
 //
+// What GStreamer's NACK sender needs: AVPF allows one early feedback packet per regular RTCP
+// interval, and with the default RTCP bandwidth (5% of a small stream) that interval is ~250 ms,
+// longer than the jitter buffer latency, so about half of the losses were never NACKed in time
+// (rtpsession: "NACK not sent early", then "Removing expired NACKS"). The receiver gets an RTCP
+// bandwidth of 50 kB/s (rtcp-fraction=50000), which lets it NACK every loss.
+//
 // The VP8 frames are encoded by GStreamer's vp8enc (this test executable links tern::recovery and
 // tern::rtp only, not tern::codecs); tern's Vp8Packetizer turns them into RTP. The reference is
 // GStreamer's vp8dec decoding the very same frames without any network in between.
@@ -260,6 +266,63 @@ void UlpfecToGst(bool red, uint16_t port, const char* name) {
                             << " in groups of several), " << recovered.size() << " recovered by rtpulpfecdec");
 }
 
+// ---- NACK / RTX -----------------------------------------------------------------------------
+
+struct RtxOutcome {
+  size_t rtcp_datagrams = 0;
+  size_t nack_packets = 0;
+  std::set<uint16_t> nacked;    // media sequence numbers GStreamer asked for
+  std::set<uint16_t> resent;    // original sequence numbers of the RTX packets sent
+  size_t rtx_packets = 0;
+};
+
+// Receives RTCP from GStreamer until `until`, answering each Generic NACK for the media SSRC with
+// RTX packets from `history`. Bounded by the deadline and a datagram count.
+void ServeRtcp(const test::UdpSocket& rtcp_in, const test::UdpSocket& tx, uint16_t rtp_port,
+               recovery::PacketHistory& history, std::chrono::steady_clock::time_point until,
+               std::chrono::steady_clock::time_point t0, RtxOutcome& out) {
+  for (int datagrams = 0; datagrams < 1000; ++datagrams) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    auto d = rtcp_in.receive(static_cast<int>(left.count()));
+    if (!d) continue;
+    ++out.rtcp_datagrams;
+    const auto parsed = rtcp::parse_compound(*d);
+    CHECK_MESSAGE(parsed.errors.empty(), "GStreamer sent RTCP we could not parse: "
+                                                 << (parsed.errors.empty() ? "" : parsed.errors.front()));
+    for (const auto& packet : parsed.packets) {
+      const auto* nack = std::get_if<rtcp::Nack>(&packet);
+      if (nack == nullptr || nack->media_ssrc != kSsrc) continue;
+      ++out.nack_packets;
+      out.nacked.insert(nack->lost.begin(), nack->lost.end());
+      const Timestamp now = Timestamp::Micros(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+      for (const auto& rtx : history.on_nack(nack->lost, now, TimeDelta::Millis(10))) {
+        REQUIRE(rtx.payload_type() == kRtxPt);
+        REQUIRE(rtx.ssrc() == kRtxSsrc);
+        REQUIRE(rtx.payload().size() >= 2);
+        out.resent.insert(static_cast<uint16_t>(rtx.payload()[0] << 8 | rtx.payload()[1]));
+        ++out.rtx_packets;
+        Send(tx, rtp_port, rtx);
+      }
+    }
+  }
+}
+
+// RFC 3550 SR + SDES CNAME for the media SSRC, so that GStreamer's session knows the sender.
+std::vector<uint8_t> SenderReportCompound(uint32_t rtp_timestamp, uint32_t packets, uint32_t octets) {
+  rtcp::SenderReport sr;
+  sr.sender_ssrc = kSsrc;
+  sr.ntp = NtpTime::FromUnixMicros(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+  sr.rtp_timestamp = rtp_timestamp;
+  sr.packet_count = packets;
+  sr.octet_count = octets;
+  const std::vector<rtcp::RtcpPacket> compound{sr, rtcp::Sdes::WithCname(kSsrc, "tern@interop")};
+  return rtcp::build_compound(compound);
+}
+
 }  // namespace
 
 TEST_CASE("tern ULPFEC to GStreamer rtpulpfecdec recovers the packets never sent") {
@@ -268,4 +331,107 @@ TEST_CASE("tern ULPFEC to GStreamer rtpulpfecdec recovers the packets never sent
 
 TEST_CASE("tern ULPFEC in RED to GStreamer rtpreddec and rtpulpfecdec recovers the packets never sent") {
   UlpfecToGst(true, 5702, "ulpfec_red");
+}
+
+TEST_CASE("tern RTX answers GStreamer NACKs and every skipped packet is repaired") {
+  if (!HaveGstElements({"rtpsession", "rtprtxreceive", "vp8enc", "vp8dec"})) return;
+  const uint16_t rtp_port = 5704, rtcp_from_gst = 5705, rtcp_to_gst = 5706;
+  const std::string dir = test::scratch_dir("gst_recovery_rtx");
+  const std::string y4m_path = dir + "/recv.y4m";
+  std::filesystem::remove(y4m_path);
+  constexpr int kFrames = 60;
+  const Clip clip = EncodeClip(dir, kFrames);
+
+  recovery::PacketHistory::Config hc;
+  hc.rtx_ssrc = kRtxSsrc;
+  hc.rtx_payload_type = kRtxPt;
+  hc.rtx_pt_for_media_pt = {{kVp8Pt, kRtxPt}};
+  hc.first_rtx_sequence_number = 1000;
+  hc.retransmission_rate = DataRate::KilobitsPerSec(5000);
+  auto history = recovery::PacketHistory::Create(hc);
+  REQUIRE(history.ok());
+
+  rtp::Vp8Packetizer vp8;
+  uint16_t seq = 65500;  // wraps during the clip
+  std::vector<std::vector<rtp::RtpPacket>> frames;
+  std::set<uint16_t> skipped;
+  for (size_t i = 0; i < clip.frames.size(); ++i) {
+    frames.push_back(Packetize(vp8, clip.frames[i], i, &seq));
+    const auto& f = frames.back();
+    if (i < 4 || i + 4 >= clip.frames.size() || i % 4 != 2) continue;
+    // Mostly one packet in the middle of the frame; every 8th frame two in a row (one NACK
+    // entry with a BLP bit), the frame's last packet included.
+    if (i % 8 == 2 && f.size() >= 2) {
+      skipped.insert(f[f.size() - 2].sequence_number());
+      skipped.insert(f.back().sequence_number());
+    } else {
+      skipped.insert(f[f.size() / 2].sequence_number());
+    }
+  }
+  REQUIRE(skipped.size() >= 15);
+
+  const std::string pt_map = "application/x-rtp-pt-map,96=(uint)97";
+  BackgroundPeer rx("gst-launch-1.0 -e rtpsession name=s rtp-profile=avpf rtcp-fraction=50000 udpsrc address=127.0.0.1 port=" +
+                        std::to_string(rtp_port) + " caps=\"" + kVp8Caps +
+                        "\" ! s.recv_rtp_sink s.recv_rtp_src ! rtprtxreceive payload-type-map=\"" + pt_map +
+                        "\" ! rtpssrcdemux ! rtpjitterbuffer do-retransmission=true latency=200 ! rtpvp8depay ! " +
+                        kDecodeTail + "'" + y4m_path + "' s.send_rtcp_src ! udpsink host=127.0.0.1 port=" +
+                        std::to_string(rtcp_from_gst) + " sync=false async=false udpsrc address=127.0.0.1 port=" +
+                        std::to_string(rtcp_to_gst) + " ! s.recv_rtcp_sink",
+                    20, dir + "/gst.log");
+  REQUIRE(rx.started());
+  test::UdpSocket rtcp_in(rtcp_from_gst);
+  REQUIRE(rtcp_in.ok());
+  REQUIRE_MESSAGE(WaitForUdpPort(rtp_port, 8000), "gst receiver did not bind its port: " << rx.log());
+  REQUIRE_MESSAGE(WaitForUdpPort(rtcp_to_gst, 8000), "gst receiver did not bind its RTCP port: " << rx.log());
+
+  test::UdpSocket tx;
+  REQUIRE(tx.ok());
+  RtxOutcome out;
+  uint32_t packets_sent = 0, octets_sent = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto next = t0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (i % 10 == 0) {
+      const auto sr = SenderReportCompound(static_cast<uint32_t>(i * kFrameTicks), packets_sent, octets_sent);
+      REQUIRE(tx.send_to(rtcp_to_gst, sr));
+    }
+    const Timestamp now = Timestamp::Micros(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    for (const auto& p : frames[i]) {
+      history->put(p, now);
+      if (skipped.count(p.sequence_number()) != 0) continue;  // "lost" on its first transmission
+      Send(tx, rtp_port, p);
+      ++packets_sent;
+      octets_sent += static_cast<uint32_t>(p.payload().size());
+    }
+    next += std::chrono::milliseconds(kFrameGapMs);
+    ServeRtcp(rtcp_in, tx, rtp_port, *history, next, t0, out);
+  }
+  // Late NACKs (the last skips are a few frames before the end) within the jitter buffer latency.
+  ServeRtcp(rtcp_in, tx, rtp_port, *history, std::chrono::steady_clock::now() + std::chrono::milliseconds(800), t0, out);
+  rx.interrupt();
+  REQUIRE_MESSAGE(rx.wait(10000), "gst receiver did not stop: " << rx.log());
+  CHECK_MESSAGE(rx.exit_code() == 0, "gst receiver did not finish with EOS: " << rx.log());
+
+  CHECK(out.nack_packets > 0);
+  std::string not_nacked, not_resent;
+  for (uint16_t s : skipped) {
+    if (out.nacked.count(s) == 0) not_nacked += " " + std::to_string(s);
+    if (out.resent.count(s) == 0) not_resent += " " + std::to_string(s);
+  }
+  CHECK_MESSAGE(not_nacked.empty(), "never NACKed:" << not_nacked);
+  CHECK_MESSAGE(not_resent.empty(), "never retransmitted:" << not_resent);
+  // Nothing else was lost on loopback, so nothing else may be asked for, except the packet after
+  // the last one (rtpjitterbuffer rtx-next-seqnum expects the stream to go on).
+  std::string extra;
+  for (uint16_t s : out.nacked) {
+    if (skipped.count(s) == 0 && s != seq) extra += " " + std::to_string(s);
+  }
+  CHECK_MESSAGE(extra.empty(), "NACKed but never skipped:" << extra);
+  CHECK(history->stats().retransmitted_packets_sent == out.rtx_packets);
+  CheckBitExact(clip, y4m_path, rx);
+  MESSAGE("rtx: " << clip.frames.size() << " frames, " << skipped.size() << " packets skipped, "
+                  << out.rtcp_datagrams << " RTCP datagrams with " << out.nack_packets << " NACKs for "
+                  << out.nacked.size() << " packets, " << out.rtx_packets << " RTX packets sent");
 }
