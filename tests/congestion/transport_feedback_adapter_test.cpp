@@ -17,26 +17,15 @@ using namespace tern::unit_literals;
 namespace {
 
 // Writes and re-parses a feedback so tests exercise what a sender really receives.
-rtcp::TransportFeedback over_the_wire(const rtcp::TransportFeedback& fb) {
+template <typename Feedback>
+Feedback over_the_wire(const Feedback& fb) {
   std::vector<uint8_t> bytes(fb.size());
   ByteWriter w(bytes);
   fb.write(w);
   REQUIRE(w.ok());
   auto header = rtcp::CommonHeader::parse(bytes);
   REQUIRE(header.ok());
-  auto parsed = rtcp::TransportFeedback::parse(header.value());
-  REQUIRE(parsed.ok());
-  return parsed.value();
-}
-
-rtcp::CongestionControlFeedback over_the_wire(const rtcp::CongestionControlFeedback& fb) {
-  std::vector<uint8_t> bytes(fb.size());
-  ByteWriter w(bytes);
-  fb.write(w);
-  REQUIRE(w.ok());
-  auto header = rtcp::CommonHeader::parse(bytes);
-  REQUIRE(header.ok());
-  auto parsed = rtcp::CongestionControlFeedback::parse(header.value());
+  auto parsed = Feedback::parse(header.value());
   REQUIRE(parsed.ok());
   return parsed.value();
 }
