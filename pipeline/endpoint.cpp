@@ -543,7 +543,8 @@ StatsReport Endpoint::stats(Timestamp now) const {
     s.retransmitted_bytes_sent = static_cast<uint64_t>(c.retransmitted_bytes_sent);
   };
   if (audio_send_) {
-    codec("COT01_111", audio_send_->payload_type(), "audio/opus", 48000, 2);
+    const std::string codec_id = "COT01_" + std::to_string(audio_send_->payload_type());
+    codec(codec_id.c_str(), audio_send_->payload_type(), "audio/opus", 48000, 2);
     MediaSourceStats m;
     m.id = "SA1";
     m.timestamp_ms = ts;
@@ -554,7 +555,7 @@ StatsReport Endpoint::stats(Timestamp now) const {
     OutboundRtpStats s;
     s.id = "OTA" + std::to_string(config_.local.audio);
     fill_outbound_common(s, audio_send_->rtp(), "audio");
-    s.codec_id = "COT01_111";
+    s.codec_id = codec_id;
     s.media_source_id = m.id;
     s.mid = config_.local.audio_mid;
     s.target_bitrate = audio_send_->target().bps_f();
@@ -617,12 +618,13 @@ StatsReport Endpoint::stats(Timestamp now) const {
     }
   };
   if (audio_recv_) {
-    codec("CIT01_111", config_.payload_types.opus, "audio/opus", 48000, 2);
+    const std::string codec_id = "CIT01_" + std::to_string(config_.payload_types.opus);
+    codec(codec_id.c_str(), config_.payload_types.opus, "audio/opus", 48000, 2);
     const jitterbuffer::AudioJitterBufferStats& j = audio_recv_->jitter_buffer_stats();
     InboundRtpStats s;
     s.id = "ITA" + std::to_string(config_.remote.audio);
     fill_inbound_common(s, config_.remote.audio, "audio");
-    s.codec_id = "CIT01_111";
+    s.codec_id = codec_id;
     s.mid = config_.remote.audio_mid;
     s.jitter_buffer_delay = j.jitter_buffer_delay_s;
     s.jitter_buffer_target_delay = j.jitter_buffer_target_delay_s;

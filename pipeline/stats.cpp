@@ -206,9 +206,9 @@ std::string StatsReport::to_json(int indent) const {
   return root.dump(indent);
 }
 
-const InboundRtpStats* StatsReport::inbound(std::string_view kind) const { return find_kind(inbound_rtp, kind); }
-const OutboundRtpStats* StatsReport::outbound(std::string_view kind) const { return find_kind(outbound_rtp, kind); }
-const RemoteInboundRtpStats* StatsReport::remote_inbound(std::string_view kind) const {
+const InboundRtpStats* StatsReport::inbound(std::string_view kind) const& { return find_kind(inbound_rtp, kind); }
+const OutboundRtpStats* StatsReport::outbound(std::string_view kind) const& { return find_kind(outbound_rtp, kind); }
+const RemoteInboundRtpStats* StatsReport::remote_inbound(std::string_view kind) const& {
   return find_kind(remote_inbound_rtp, kind);
 }
 

@@ -135,9 +135,14 @@ struct StatsReport {
   // {"<id>": {"id": ..., "type": "outbound-rtp", "timestamp": ..., ...}, ...}, keys sorted,
   // numbers rounded to 6 decimals; `indent` < 0 gives one line.
   std::string to_json(int indent = 2) const;
-  const InboundRtpStats* inbound(std::string_view kind) const;
-  const OutboundRtpStats* outbound(std::string_view kind) const;
-  const RemoteInboundRtpStats* remote_inbound(std::string_view kind) const;
+  // The first entry of that kind ("audio"/"video"), or null. Pointers into this report: not
+  // callable on a temporary.
+  const InboundRtpStats* inbound(std::string_view kind) const&;
+  const OutboundRtpStats* outbound(std::string_view kind) const&;
+  const RemoteInboundRtpStats* remote_inbound(std::string_view kind) const&;
+  const InboundRtpStats* inbound(std::string_view kind) const&& = delete;
+  const OutboundRtpStats* outbound(std::string_view kind) const&& = delete;
+  const RemoteInboundRtpStats* remote_inbound(std::string_view kind) const&& = delete;
 };
 
 }  // namespace tern::pipeline

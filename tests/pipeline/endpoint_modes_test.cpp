@@ -27,7 +27,8 @@ TEST_CASE("pipeline endpoint VP9 with FEC and audio RED under loss") {
   const StatsReport rb = call->b->stats(call->now());
   const InboundRtpStats* video = rb.inbound("video");
   const InboundRtpStats* audio = rb.inbound("audio");
-  const OutboundRtpStats* sent = call->a->stats(call->now()).outbound("video");
+  const StatsReport ra = call->a->stats(call->now());
+  const OutboundRtpStats* sent = ra.outbound("video");
   REQUIRE(video != nullptr);
   REQUIRE(audio != nullptr);
   REQUIRE(sent != nullptr);
@@ -92,8 +93,9 @@ TEST_CASE("pipeline endpoint keeps audio and video in sync") {
   call->run(TimeDelta::Seconds(8));
   const std::optional<TimeDelta> offset = call->b->sync_offset();
   REQUIRE(offset.has_value());
-  const InboundRtpStats* video = call->b->stats(call->now()).inbound("video");
-  const InboundRtpStats* audio = call->b->stats(call->now()).inbound("audio");
+  const StatsReport rb = call->b->stats(call->now());
+  const InboundRtpStats* video = rb.inbound("video");
+  const InboundRtpStats* audio = rb.inbound("audio");
   std::printf("av sync: offset %.1f ms, audio extra %.1f ms, video extra %.1f ms\n", offset->ms_f(),
               audio->tern_sync_delay.value_or(0) * 1e3, video->tern_sync_delay.value_or(0) * 1e3);
   CHECK(offset->abs() < TimeDelta::Millis(45));

@@ -38,7 +38,8 @@ TEST_CASE("pipeline endpoint clean link audio and video") {
   call->run(TimeDelta::Seconds(5));
   const StatsReport rb = call->b->stats(call->now());
   print_summary("clean", rb);
-  const OutboundRtpStats* sent = call->a->stats(call->now()).outbound("video");
+  const StatsReport ra = call->a->stats(call->now());
+  const OutboundRtpStats* sent = ra.outbound("video");
   REQUIRE(sent != nullptr);
   const InboundRtpStats* video = rb.inbound("video");
   const InboundRtpStats* audio = rb.inbound("audio");
@@ -68,7 +69,7 @@ TEST_CASE("pipeline endpoint clean link audio and video") {
   REQUIRE(call->a->rtt().has_value());
   CHECK(call->a->rtt()->ms() >= 40);
   CHECK(call->a->rtt()->ms() < 80);
-  const RemoteInboundRtpStats* remote = call->a->stats(call->now()).remote_inbound("video");
+  const RemoteInboundRtpStats* remote = ra.remote_inbound("video");
   REQUIRE(remote != nullptr);
   CHECK(remote->round_trip_time_measurements > 0);
   // Time series reached the listener.

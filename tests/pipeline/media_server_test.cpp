@@ -88,7 +88,8 @@ TEST_CASE("pipeline media server forwards a clean call") {
   const InboundRtpStats* audio = rb.inbound("audio");
   REQUIRE(video != nullptr);
   REQUIRE(audio != nullptr);
-  const OutboundRtpStats* sent = call.a->stats(call.loop.now()).outbound("video");
+  const StatsReport ra = call.a->stats(call.loop.now());
+  const OutboundRtpStats* sent = ra.outbound("video");
   REQUIRE(sent != nullptr);
   std::printf("sfu clean: sent %u rendered %u psnr %.2f\n", sent->frames_encoded.value(), video->frames_rendered.value(),
               video->tern_mean_psnr.value_or(0));
