@@ -24,3 +24,6 @@ if(NOT TARGET tern_dep_webm)
 endif()
 pkg_check_modules(TERN_SRTP REQUIRED IMPORTED_TARGET libsrtp2)
 find_package(nlohmann_json REQUIRED)  # pipeline/: stats snapshots as JSON
+# tools/: tern_tools links CLI11 (header-only) privately; a static library's link interface still
+# names it, so the installed package must find it too.
+find_package(CLI11 CONFIG REQUIRED)
