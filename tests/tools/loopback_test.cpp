@@ -148,6 +148,7 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--protection", "magic"}, {"--cc", "bbr"},          {"--rate", "lots"},       {"--seed", "-1"},
       {"--seed", "x"},          {"--preset", "moon"},      {"--trace", "/nonexistent/trace.txt"},
       {"--bogus"},              {"--codecs", "none"},      {"--max-rate", "100", "--start-rate", "200"},
+      {"--delay", "nan"},       {"--fps", "inf"},          {"--duration"},           {"--capacity", "0"},
       {"--protection", "fec", "--video", "none"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <utility>
 #include <fstream>
 #include <sstream>
 
@@ -134,6 +136,12 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     CliOutcome o;
     o.message = preset_list();
     return o;
+  }
+  const std::pair<const char*, double> numbers[] = {{"--fps", fps},     {"--duration", duration}, {"--delay", delay},
+                                                     {"--jitter", jitter}, {"--loss", loss},        {"--burst", burst},
+                                                     {"--queue", queue}};
+  for (const auto& [name, value] : numbers) {
+    if (app.count(name) && !std::isfinite(value)) return fail(std::string(name) + ": expected a finite number");
   }
   const Preset* p = find_preset(lower(preset));
   if (p == nullptr) return fail("--preset " + preset + ": unknown preset (see --list-presets)");

@@ -249,14 +249,6 @@ netsim::LinkConfig LoopbackConfig::return_link() const {
   return l;
 }
 
-DataRate LoopbackConfig::capacity_at(TimeDelta offset) const {
-  if (!link.rate_trace.empty()) {
-    auto t = netsim::RateTrace::Parse(link.rate_trace);
-    if (t) return t->rate_at(offset);
-  }
-  return link.capacity;
-}
-
 const std::vector<Preset>& presets() {
   static const std::vector<Preset> kPresets = build_presets();
   return kPresets;

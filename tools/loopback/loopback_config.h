@@ -69,8 +69,6 @@ struct LoopbackConfig {
   // The emulated access link A -> B and its return path. Error message on a bad trace.
   Result<netsim::LinkConfig> forward_link() const;
   netsim::LinkConfig return_link() const;
-  // Capacity of the forward link at `offset` from the start (PlusInfinity when unlimited).
-  DataRate capacity_at(TimeDelta offset) const;
 };
 
 struct Preset {
