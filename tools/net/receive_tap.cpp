@@ -1,0 +1,200 @@
+#include "tern/tools/net/receive_tap.h"
+
+#include "tern/codecs/codec_factory.h"
+#include "tern/core/seq_num.h"
+#include "tern/media/file_io.h"
+#include "tern/recovery/red.h"
+
+namespace tern::tools::net {
+namespace {
+
+constexpr int kAudioRate = 48000;
+constexpr int kAudioChannels = 2;  // RFC 7587: opus/48000/2; decoded as stereo
+
+}  // namespace
+
+ReceiveTap::ReceiveTap(const ReceiveTapConfig& config)
+    : config_(config),
+      jitter_buffer_([&] {
+        jitterbuffer::VideoJitterBufferConfig c;
+        c.codec = config.video == codecs::CodecType::kVp9 ? jitterbuffer::VideoCodec::kVp9
+                                                           : jitterbuffer::VideoCodec::kVp8;
+        return c;
+      }()),
+      rtx_(recovery::RtxReceiver::Config{config.rtx_ssrc, config.video_ssrc, {}}) {
+  if (config.rtx_pt) rtx_.map_payload_type(*config.rtx_pt, config.video_pt);
+}
+
+Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& config) {
+  std::unique_ptr<ReceiveTap> tap(new ReceiveTap(config));
+  if (config.video) {
+    codecs::VideoDecoderConfig dc;
+    dc.codec = *config.video;
+    auto d = codecs::CreateVideoDecoder(dc);
+    if (!d) return Error{d.error()};
+    tap->video_decoder_ = std::move(d.value());
+  }
+  if (config.audio) {
+    codecs::AudioDecoderConfig ac;
+    ac.sample_rate_hz = kAudioRate;
+    ac.channels = kAudioChannels;
+    auto d = codecs::CreateAudioDecoder(ac);
+    if (!d) return Error{d.error()};
+    tap->audio_decoder_ = std::move(d.value());
+    if (!config.wav_path.empty()) {
+      auto w = media::WavWriter::Create(kAudioRate, kAudioChannels);
+      if (!w) return Error{w.error()};
+      tap->wav_.emplace(std::move(w.value()));
+    }
+  }
+  if (!config.webm_path.empty() && !config.video) {
+    media::WebmRecorderConfig wc;
+    wc.audio = true;
+    wc.audio_channels = kAudioChannels;
+    auto r = media::WebmRecorder::Create(config.webm_path, wc);
+    if (!r) return Error{r.error()};
+    tap->webm_ = std::move(r.value());
+  }
+  return tap;
+}
+
+void ReceiveTap::on_rtp(std::span<const uint8_t> bytes, Timestamp now) {
+  if (finished_) return;
+  auto parsed = rtp::RtpPacket::parse(bytes);
+  if (!parsed) return;
+  rtp::RtpPacket packet = std::move(parsed.value());
+  packet.arrival_time = now;
+  const uint32_t ssrc = packet.ssrc();
+  const uint8_t pt = packet.payload_type();
+  if (config_.video && config_.rtx_pt && ssrc == config_.rtx_ssrc && pt == *config_.rtx_pt) {
+    auto original = rtx_.unwrap(packet);
+    if (original) {
+      original.value().arrival_time = now;
+      on_video(std::move(original.value()), now);
+    }
+    return;
+  }
+  if (config_.video && ssrc == config_.video_ssrc) {
+    on_video(std::move(packet), now);
+    return;
+  }
+  if (config_.audio && ssrc == config_.audio_ssrc) {
+    if (config_.audio_red_pt && pt == *config_.audio_red_pt) {
+      auto blocks = recovery::decode_red(packet);
+      if (blocks && !blocks.value().empty()) on_audio(blocks.value().back(), now);  // the primary
+      return;
+    }
+    on_audio(packet, now);
+    return;
+  }
+  ++counters_.foreign_packets;
+}
+
+void ReceiveTap::on_video(rtp::RtpPacket packet, Timestamp now) {
+  if (config_.red_pt && packet.payload_type() == *config_.red_pt) {
+    auto blocks = recovery::decode_red(packet);
+    if (!blocks) return;
+    for (rtp::RtpPacket& b : blocks.value()) {
+      if (b.payload_type() == config_.video_pt) {
+        b.arrival_time = now;
+        on_video(std::move(b), now);
+      }
+    }
+    return;
+  }
+  if (packet.payload_type() != config_.video_pt) {
+    ++counters_.foreign_packets;
+    return;
+  }
+  jitter_buffer_.insert(std::move(packet), now);
+  process(now);
+}
+
+void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
+  if (packet.payload_type() != config_.audio_pt) {
+    ++counters_.foreign_packets;
+    return;
+  }
+  if (last_audio_seq_ && !seq_newer(packet.sequence_number(), *last_audio_seq_)) {
+    ++counters_.duplicate_audio_packets;  // late or repeated: arrival-order decoding skips it
+    return;
+  }
+  last_audio_seq_ = packet.sequence_number();
+  auto decoded = audio_decoder_->decode(packet.payload());
+  if (!decoded) {
+    ++counters_.audio_decode_errors;
+    return;
+  }
+  ++counters_.audio_packets_decoded;
+  counters_.audio_samples_per_channel += decoded.value().frame.samples_per_channel;
+  if (wav_) (void)wav_->append(decoded.value().frame);
+  if (webm_) (void)webm_->add_audio(packet.payload(), packet.timestamp(), now);
+}
+
+std::optional<Timestamp> ReceiveTap::next_wakeup() const {
+  return config_.video && !finished_ ? jitter_buffer_.next_wakeup() : std::nullopt;
+}
+
+void ReceiveTap::process(Timestamp now) {
+  if (!config_.video || finished_) return;
+  for (const jitterbuffer::EncodedVideoFrame& frame : jitter_buffer_.process(now)) decode(frame, now);
+  (void)jitter_buffer_.poll_keyframe_request(now);  // the Endpoint sends PLIs; the tap only listens
+}
+
+void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now) {
+  ++counters_.video_frames_assembled;
+  auto decoded = video_decoder_->decode(frame.data, frame.rtp_timestamp);
+  if (!decoded) {
+    ++counters_.video_decode_errors;
+    return;
+  }
+  if (!decoded.value()) return;  // not for display
+  const codecs::VideoFrame& picture = *decoded.value();
+  ++counters_.video_frames_decoded;
+  counters_.width = picture.width;
+  counters_.height = picture.height;
+  if (!config_.y4m_path.empty() && !y4m_) {
+    auto w = media::Y4mWriter::Create(picture.width, picture.height, config_.fps, 1);
+    if (w) y4m_.emplace(std::move(w.value()));
+  }
+  if (y4m_) (void)y4m_->append(picture);
+  if (!config_.webm_path.empty() && !webm_) {
+    media::WebmRecorderConfig wc;
+    wc.video = *config_.video;
+    wc.width = picture.width;
+    wc.height = picture.height;
+    wc.audio = config_.audio;
+    wc.audio_channels = kAudioChannels;
+    auto r = media::WebmRecorder::Create(config_.webm_path, wc);
+    if (r) webm_ = std::move(r.value());
+  }
+  if (webm_) (void)webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now);
+}
+
+Status ReceiveTap::finish(Timestamp now) {
+  if (finished_) return Status{};
+  if (config_.video) {
+    // Everything complete and decodable is released regardless of its render time.
+    for (const jitterbuffer::EncodedVideoFrame& frame : jitter_buffer_.process(now + TimeDelta::Seconds(60))) {
+      decode(frame, now);
+    }
+  }
+  finished_ = true;
+  Status result;
+  if (!config_.y4m_path.empty()) {
+    if (!y4m_) {
+      result = Error{"no video frame decoded: Y4M file not written"};
+    } else if (Status st = media::save_file(config_.y4m_path, y4m_->bytes()); !st.ok()) {
+      result = st;
+    }
+  }
+  if (wav_) {
+    if (Status st = media::save_file(config_.wav_path, wav_->finish()); !st.ok()) result = st;
+  }
+  if (webm_) {
+    if (Status st = webm_->finish(); !st.ok()) result = st;
+  }
+  return result;
+}
+
+}  // namespace tern::tools::net

@@ -1,0 +1,86 @@
+// ReceiveTap: what tern-recv writes to disk. The Endpoint decodes and reports but hands no pixels
+// or samples out, so the tool feeds the same plain RTP packets to this tap as well: RTX unwrapped
+// (RFC 4588), RED primary blocks taken (RFC 2198; ULPFEC blocks ignored), video through a
+// jitterbuffer::VideoJitterBuffer and a decoder into a Y4M file, Opus decoded in arrival order into
+// a WAV file, and both codecs' encoded frames into a WebM recording. Files are written at finish().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tern/codecs/audio_decoder.h"
+#include "tern/codecs/video_decoder.h"
+#include "tern/core/result.h"
+#include "tern/jitterbuffer/video/video_jitter_buffer.h"
+#include "tern/media/wav_file.h"
+#include "tern/media/webm_recorder.h"
+#include "tern/media/y4m_file.h"
+#include "tern/recovery/rtx.h"
+#include "tern/transport/pollable.h"
+
+namespace tern::tools::net {
+
+struct ReceiveTapConfig {
+  std::optional<codecs::CodecType> video;  // kVp8 / kVp9
+  uint8_t video_pt = 96;
+  uint32_t video_ssrc = 0;
+  std::optional<uint8_t> rtx_pt;
+  uint32_t rtx_ssrc = 0;
+  std::optional<uint8_t> red_pt;
+  bool audio = false;
+  uint8_t audio_pt = 111;
+  uint32_t audio_ssrc = 0;
+  std::optional<uint8_t> audio_red_pt;
+  int fps = 30;  // written into the Y4M header
+  std::string y4m_path, wav_path, webm_path;  // empty: not written
+};
+
+struct ReceiveTapCounters {
+  int64_t video_frames_assembled = 0;
+  int64_t video_frames_decoded = 0;
+  int64_t video_decode_errors = 0;
+  int64_t audio_packets_decoded = 0;
+  int64_t audio_decode_errors = 0;
+  int64_t audio_samples_per_channel = 0;
+  int64_t duplicate_audio_packets = 0;
+  int64_t foreign_packets = 0;  // SSRC or payload type not configured
+  int width = 0, height = 0;
+};
+
+class ReceiveTap : public transport::Pollable {
+ public:
+  static Result<std::unique_ptr<ReceiveTap>> Create(const ReceiveTapConfig& config);
+
+  // One plain RTP packet.
+  void on_rtp(std::span<const uint8_t> packet, Timestamp now);
+  std::optional<Timestamp> next_wakeup() const override;
+  void process(Timestamp now) override;
+  // Releases every frame still held, decodes it and writes the files. Idempotent.
+  Status finish(Timestamp now);
+
+  const ReceiveTapCounters& counters() const { return counters_; }
+
+ private:
+  explicit ReceiveTap(const ReceiveTapConfig& config);
+  void on_video(rtp::RtpPacket packet, Timestamp now);
+  void on_audio(const rtp::RtpPacket& packet, Timestamp now);
+  void decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now);
+
+  ReceiveTapConfig config_;
+  jitterbuffer::VideoJitterBuffer jitter_buffer_;
+  std::unique_ptr<codecs::VideoDecoder> video_decoder_;
+  std::unique_ptr<codecs::AudioDecoder> audio_decoder_;
+  recovery::RtxReceiver rtx_;
+  std::optional<media::Y4mWriter> y4m_;
+  std::optional<media::WavWriter> wav_;
+  std::unique_ptr<media::WebmRecorder> webm_;
+  std::optional<uint16_t> last_audio_seq_;
+  bool finished_ = false;
+  ReceiveTapCounters counters_;
+};
+
+}  // namespace tern::tools::net

@@ -1,0 +1,207 @@
+#include "tern/tools/net/session_plan.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "tern/rtp/header_extensions.h"
+
+namespace tern::tools::net {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+transport::SdpPayloadType make_pt(uint8_t pt, std::string name, uint32_t rate, uint16_t channels = 0) {
+  transport::SdpPayloadType p;
+  p.payload_type = pt;
+  p.encoding_name = std::move(name);
+  p.clock_rate = rate;
+  p.channels = channels;
+  return p;
+}
+
+std::string proto(const SessionPlan& plan) {
+  const bool avpf = plan.nack || plan.transport_cc || plan.remb;
+  return std::string(plan.srtp_profile ? "RTP/SAVP" : "RTP/AVP") + (avpf ? "F" : "");
+}
+
+void add_common(const SessionPlan& plan, transport::SdpMedia& m) {
+  m.port = plan.port;
+  m.proto = proto(plan);
+  m.rtcp_mux = plan.rtcp_mux;
+  if (plan.srtp_profile) {
+    transport::SdpCrypto c;
+    c.suite = std::string(transport::to_string(*plan.srtp_profile));
+    c.key_params = transport::make_sdes_key_params(plan.srtp_key);
+    m.cryptos.push_back(c);
+  }
+  if (plan.transport_cc) {
+    m.extmaps.push_back({plan.extension_ids.transport_sequence_number, "",
+                         std::string(rtp::TransportSequenceNumber::kUri), ""});
+  }
+  if (plan.remb || plan.transport_cc) {
+    m.extmaps.push_back({plan.extension_ids.abs_send_time, "", std::string(rtp::AbsSendTime::kUri), ""});
+  }
+}
+
+void add_feedback(const SessionPlan& plan, transport::SdpPayloadType& p) {
+  if (plan.nack) p.rtcp_fb.push_back("nack");
+  if (plan.nack || plan.transport_cc || plan.remb) p.rtcp_fb.push_back("nack pli");
+  if (plan.remb) p.rtcp_fb.push_back("goog-remb");
+  if (plan.transport_cc) p.rtcp_fb.push_back("transport-cc");
+}
+
+std::optional<uint8_t> apt_of(const std::string& fmtp) {
+  const size_t at = fmtp.find("apt=");
+  if (at == std::string::npos) return std::nullopt;
+  unsigned v = 0;
+  const char* b = fmtp.data() + at + 4;
+  const auto [end, ec] = std::from_chars(b, fmtp.data() + fmtp.size(), v);
+  if (ec != std::errc() || end == b || v > 127) return std::nullopt;
+  return static_cast<uint8_t>(v);
+}
+
+}  // namespace
+
+transport::SessionDescription build_sdp(const SessionPlan& plan) {
+  transport::SessionDescription sdp;
+  sdp.session_name = "tern-send";
+  sdp.connection = transport::SdpConnection{plan.address.find(':') != std::string::npos ? "IP6" : "IP4",
+                                            plan.address};
+  sdp.origin.address_type = sdp.connection->address_type;
+  sdp.origin.address = plan.address;
+  const pipeline::PayloadTypes& pts = plan.payload_types;
+  if (plan.video != pipeline::VideoCodecKind::kNone) {
+    transport::SdpMedia m;
+    m.media = "video";
+    add_common(plan, m);
+    const bool vp9 = plan.video == pipeline::VideoCodecKind::kVp9;
+    const uint8_t media_pt = vp9 ? pts.vp9 : pts.vp8;
+    auto media = make_pt(media_pt, vp9 ? "VP9" : "VP8", 90000);
+    add_feedback(plan, media);
+    m.payload_types.push_back(media);
+    if (plan.nack) {
+      auto rtx = make_pt(pts.video_rtx, "rtx", 90000);
+      rtx.fmtp = "apt=" + std::to_string(media_pt);
+      m.payload_types.push_back(rtx);
+    }
+    if (plan.fec) {
+      m.payload_types.push_back(make_pt(pts.red, "red", 90000));
+      m.payload_types.push_back(make_pt(pts.ulpfec, "ulpfec", 90000));
+    }
+    if (plan.video_ssrc) m.ssrcs.push_back({*plan.video_ssrc, plan.cname});
+    if (plan.nack && plan.video_rtx_ssrc && plan.video_ssrc) {
+      m.ssrcs.push_back({*plan.video_rtx_ssrc, plan.cname});
+      m.other_lines.push_back("a=ssrc-group:FID " + std::to_string(*plan.video_ssrc) + " " +
+                              std::to_string(*plan.video_rtx_ssrc));
+    }
+    sdp.media.push_back(std::move(m));
+  }
+  if (plan.audio != pipeline::AudioCodecKind::kNone) {
+    transport::SdpMedia m;
+    m.media = "audio";
+    add_common(plan, m);
+    auto opus = make_pt(pts.opus, "opus", 48000, 2);
+    opus.fmtp = "minptime=10;useinbandfec=1";
+    if (plan.transport_cc) opus.rtcp_fb.push_back("transport-cc");
+    m.payload_types.push_back(opus);
+    if (plan.audio_red) {
+      auto red = make_pt(pts.audio_red, "red", 48000, 2);
+      red.fmtp = std::to_string(pts.opus) + "/" + std::to_string(pts.opus);
+      m.payload_types.push_back(red);
+    }
+    if (plan.audio_ssrc) m.ssrcs.push_back({*plan.audio_ssrc, plan.cname});
+    sdp.media.push_back(std::move(m));
+  }
+  return sdp;
+}
+
+Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
+  SessionPlan plan;
+  if (sdp.connection) plan.address = sdp.connection->address;
+  bool have_port = false;
+  for (const transport::SdpMedia& m : sdp.media) {
+    const bool video = m.media == "video";
+    if (!video && m.media != "audio") continue;
+    if (video && plan.video != pipeline::VideoCodecKind::kNone) continue;
+    if (!video && plan.audio != pipeline::AudioCodecKind::kNone) continue;
+    bool found_codec = false;
+    std::optional<uint8_t> red_pt, rtx_pt, ulpfec_pt;
+    for (const transport::SdpPayloadType& p : m.payload_types) {
+      const std::string name = lower(p.encoding_name);
+      if (video && !found_codec && (name == "vp8" || name == "vp9")) {
+        plan.video = name == "vp9" ? pipeline::VideoCodecKind::kVp9 : pipeline::VideoCodecKind::kVp8;
+        (name == "vp9" ? plan.payload_types.vp9 : plan.payload_types.vp8) = p.payload_type;
+        found_codec = true;
+        for (const std::string& fb : p.rtcp_fb) {
+          if (fb == "nack") plan.nack = true;
+          if (fb == "goog-remb") plan.remb = true;
+          if (fb == "transport-cc") plan.transport_cc = true;
+        }
+      } else if (!video && !found_codec && name == "opus") {
+        plan.audio = pipeline::AudioCodecKind::kOpus;
+        plan.payload_types.opus = p.payload_type;
+        found_codec = true;
+        for (const std::string& fb : p.rtcp_fb) {
+          if (fb == "transport-cc") plan.transport_cc = true;
+        }
+      } else if (name == "rtx") {
+        rtx_pt = p.payload_type;
+        if (!apt_of(p.fmtp)) return Error{"sdp: rtx payload type without apt="};
+      } else if (name == "red") {
+        red_pt = p.payload_type;
+      } else if (name == "ulpfec") {
+        ulpfec_pt = p.payload_type;
+      }
+    }
+    if (!found_codec) continue;
+    if (have_port && m.port != plan.port) return Error{"sdp: audio and video on different ports (use one tern-recv per port)"};
+    if (m.port == 0) return Error{"sdp: media port 0 (disabled stream)"};
+    plan.port = m.port;
+    have_port = true;
+    if (m.connection) plan.address = m.connection->address;
+    plan.rtcp_mux = m.rtcp_mux;
+    if (video) {
+      if (rtx_pt) plan.payload_types.video_rtx = *rtx_pt;
+      plan.nack = plan.nack && rtx_pt.has_value();
+      if (red_pt && ulpfec_pt) {
+        plan.fec = true;
+        plan.payload_types.red = *red_pt;
+        plan.payload_types.ulpfec = *ulpfec_pt;
+      }
+      if (!m.ssrcs.empty()) plan.video_ssrc = m.ssrcs.front().ssrc;
+      for (const transport::SdpSsrc& s : m.ssrcs) {
+        if (s.ssrc != m.ssrcs.front().ssrc) plan.video_rtx_ssrc = s.ssrc;
+      }
+    } else {
+      if (red_pt) {
+        plan.audio_red = true;
+        plan.payload_types.audio_red = *red_pt;
+      }
+      if (!m.ssrcs.empty()) plan.audio_ssrc = m.ssrcs.front().ssrc;
+    }
+    if (!m.cryptos.empty()) {
+      const transport::SdpCrypto& c = m.cryptos.front();
+      auto profile = transport::srtp_profile_from_name(c.suite);
+      if (!profile) return Error{"sdp: unsupported crypto suite"};
+      auto key = transport::parse_sdes_key_params(c.key_params, *profile);
+      if (!key) return Error{key.error()};
+      plan.srtp_profile = *profile;
+      plan.srtp_key = std::move(key.value());
+    } else if (m.is_secure()) {
+      return Error{"sdp: RTP/SAVP media without a=crypto"};
+    }
+    for (const transport::SdpExtmap& e : m.extmaps) {
+      if (e.uri == rtp::TransportSequenceNumber::kUri) plan.extension_ids.transport_sequence_number = e.id;
+      if (e.uri == rtp::AbsSendTime::kUri) plan.extension_ids.abs_send_time = e.id;
+      if (e.uri == rtp::Mid::kUri) plan.extension_ids.mid = e.id;
+    }
+  }
+  if (!have_port) return Error{"sdp: no VP8, VP9 or Opus media line"};
+  return plan;
+}
+
+}  // namespace tern::tools::net

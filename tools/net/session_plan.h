@@ -1,0 +1,46 @@
+// SessionPlan: what one tern-send -> receiver session carries, in both directions of translation:
+// the SDP (RFC 8866) tern-send writes for its receiver (codec, payload type, clock rate, a=ssrc,
+// RTX and RED/ULPFEC payload types, rtcp-fb, extmap, a=crypto, a=rtcp-mux) and the receive side
+// tern-recv derives from an SDP (its own, ffmpeg's -sdp_file, or a hand-written one).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tern/core/result.h"
+#include "tern/pipeline/pipeline_config.h"
+#include "tern/transport/session_description.h"
+#include "tern/transport/srtp_key.h"
+
+namespace tern::tools::net {
+
+struct SessionPlan {
+  std::string address = "127.0.0.1";  // receiver's address (c=)
+  uint16_t port = 0;                  // receiver's RTP port (m=)
+  bool rtcp_mux = true;
+  pipeline::VideoCodecKind video = pipeline::VideoCodecKind::kNone;
+  pipeline::AudioCodecKind audio = pipeline::AudioCodecKind::kNone;
+  pipeline::PayloadTypes payload_types;
+  pipeline::ExtensionIds extension_ids;
+  // Sender SSRCs; nullopt when the SDP names none (the receiver learns them from the first packet).
+  std::optional<uint32_t> video_ssrc, video_rtx_ssrc, audio_ssrc;
+  bool nack = false;          // RTCP NACK + RTX (video)
+  bool fec = false;           // RED + ULPFEC (video)
+  bool audio_red = false;     // Opus in RED
+  bool transport_cc = false;  // transport-wide feedback (extmap + rtcp-fb)
+  bool remb = false;          // goog-remb
+  std::optional<transport::SrtpProfile> srtp_profile;
+  std::vector<uint8_t> srtp_key;
+  std::string cname = "tern";
+};
+
+// The SDP describing the session for its receiver (one m= line per media kind, same port).
+transport::SessionDescription build_sdp(const SessionPlan& plan);
+// Reads a plan from an SDP: the first video and the first audio m= line (they must share a port
+// unless only one is present); codecs by rtpmap name (VP8, VP9, opus, rtx, red, ulpfec). Fails with
+// a reason for an SDP without a usable media line or with an unusable crypto line.
+Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp);
+
+}  // namespace tern::tools::net

@@ -1,0 +1,111 @@
+// UdpTransport: the real-network side shared by tern-send and tern-recv. One UDP socket for RTP
+// (and RTCP when multiplexed, RFC 5761) or two sockets (RTP on port P, RTCP on P+1, RFC 3550 11),
+// optional SRTP/SRTCP (RFC 3711) on both paths, and the pipeline::PacketSink the Endpoint sends
+// through. Datagrams are protected on the way out and unprotected on the way in; failures are
+// counted, never thrown. Also: key and address parsing helpers and an Endpoint Pollable adapter.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tern/core/result.h"
+#include "tern/pipeline/endpoint.h"
+#include "tern/transport/epoll_driver.h"
+#include "tern/transport/pollable.h"
+#include "tern/transport/socket_address.h"
+#include "tern/transport/srtp_key.h"
+#include "tern/transport/srtp_session.h"
+#include "tern/transport/udp_socket.h"
+
+namespace tern::tools::net {
+
+// "host:port" or "[v6]:port" (numeric addresses only).
+Result<transport::SocketAddress> parse_host_port(const std::string& text);
+// An SRTP master key plus salt given as hex or base64 (an optional "inline:" prefix and
+// "|lifetime" suffix are accepted), checked against the profile's key size.
+Result<std::vector<uint8_t>> parse_key(const std::string& text, transport::SrtpProfile profile);
+// RFC 5761 4: payload type 192..223 (after the version check) is RTCP.
+bool looks_like_rtcp(std::span<const uint8_t> datagram);
+
+struct UdpTransportConfig {
+  transport::SocketAddress local;         // RTP (and muxed RTCP) socket; port 0 picks one
+  bool rtcp_mux = true;                   // false: a second socket on local port + 1 for RTCP
+  std::optional<transport::SrtpProfile> srtp_profile;  // set with key: SRTP on both paths
+  std::vector<uint8_t> srtp_key;
+};
+
+struct UdpTransportCounters {
+  uint64_t rtp_sent = 0, rtcp_sent = 0, rtp_received = 0, rtcp_received = 0;
+  uint64_t send_failures = 0;        // kernel refused or buffer full (datagram dropped)
+  uint64_t unprotect_failures = 0;   // SRTP auth/replay/format failures (datagram dropped)
+  uint64_t dropped_by_filter = 0;    // outgoing datagrams the filter refused
+  uint64_t not_rtp = 0;              // incoming datagrams that are neither RTP nor RTCP
+};
+
+class UdpTransport : public pipeline::PacketSink {
+ public:
+  // A plain (unprotected) datagram received; `rtcp` tells which kind.
+  using ReceiveHandler = std::function<void(std::span<const uint8_t> datagram, bool rtcp, Timestamp now)>;
+  // Returns false to drop an outgoing plain datagram (before protection).
+  using SendFilter = std::function<bool(std::span<const uint8_t> datagram)>;
+
+  // Binds the socket(s) and creates the SRTP sessions; errors name the address.
+  static Result<std::unique_ptr<UdpTransport>> Open(const UdpTransportConfig& config);
+
+  // Where RTP goes; RTCP goes to rtp_peer (mux) or rtcp_peer (separate, default RTP port + 1).
+  void set_peer(const transport::SocketAddress& rtp_peer, std::optional<transport::SocketAddress> rtcp_peer = {});
+  bool has_peer() const { return !rtp_peer_.empty(); }
+  // Learns the peer from the first datagram received when none was set (receivers answering RTCP).
+  void set_learn_peer(bool learn) { learn_peer_ = learn; }
+  void set_receive_handler(ReceiveHandler handler) { handler_ = std::move(handler); }
+  void set_send_filter(SendFilter filter) { filter_ = std::move(filter); }
+  // Registers the socket(s) with the driver (reads until EAGAIN on each wakeup).
+  Status attach(transport::EpollDriver& driver);
+
+  // pipeline::PacketSink: protects (SRTP) and sends one RTP or RTCP datagram.
+  void send(std::vector<uint8_t> packet, Timestamp now) override;
+
+  const transport::SocketAddress& local_address() const { return rtp_socket_.local_address(); }
+  const UdpTransportCounters& counters() const { return counters_; }
+  const transport::UdpSocket& rtp_socket() const { return rtp_socket_; }
+
+ private:
+  UdpTransport() : batch_(32, 2048) {}
+  void drain(transport::UdpSocket& socket, Timestamp now);
+
+  UdpTransportConfig config_;
+  transport::UdpSocket rtp_socket_;
+  transport::UdpSocket rtcp_socket_;
+  std::optional<transport::SrtpSession> srtp_send_;
+  std::optional<transport::SrtpSession> srtp_receive_;
+  transport::SocketAddress rtp_peer_;
+  transport::SocketAddress rtcp_peer_;
+  bool learn_peer_ = false;
+  ReceiveHandler handler_;
+  SendFilter filter_;
+  transport::DatagramBatch batch_;
+  std::vector<uint8_t> scratch_;
+  UdpTransportCounters counters_;
+};
+
+// Drives an Endpoint (possibly created later) from the EpollDriver.
+class EndpointPollable : public transport::Pollable {
+ public:
+  void set(pipeline::Endpoint* endpoint) { endpoint_ = endpoint; }
+  std::optional<Timestamp> next_wakeup() const override {
+    return endpoint_ != nullptr ? endpoint_->next_wakeup() : std::nullopt;
+  }
+  void process(Timestamp now) override {
+    if (endpoint_ != nullptr) endpoint_->process(now);
+  }
+
+ private:
+  pipeline::Endpoint* endpoint_ = nullptr;
+};
+
+}  // namespace tern::tools::net

@@ -1,0 +1,309 @@
+// tern-recv: receives RTP (optionally SRTP) on host:port as described by an SDP file (tern-send's,
+// ffmpeg's -sdp_file, a hand-written one) or by flags; runs a pipeline::Endpoint under the
+// real-time transport::EpollDriver for RTCP (RR, NACK, PLI, REMB, transport-cc) and statistics,
+// and a ReceiveTap that decodes into Y4M/WAV files or records WebM. Prints and writes stats JSON.
+// Exits 0 on SIGINT/SIGTERM (files finalised), after --duration, after --frames decoded video
+// frames, or after --idle-timeout without packets.
+//
+// Sender SSRCs the SDP does not name are learned from the first packet of each payload type: the
+// Endpoint is created once every expected stream has been seen (earlier packets are held, at most
+// kMaxHeldPackets, and replayed).
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tern/media/file_io.h"
+#include "tern/pipeline/endpoint.h"
+#include "tern/rtp/rtp_packet.h"
+#include "tern/tools/net/receive_tap.h"
+#include "tern/tools/net/session_plan.h"
+#include "tern/tools/net/udp_transport.h"
+#include "tern/transport/epoll_driver.h"
+#include "tern/transport/signal_fd.h"
+
+namespace {
+
+using namespace tern;
+namespace net = tern::tools::net;
+
+constexpr size_t kMaxHeldPackets = 2048;
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "tern-recv: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tern-recv: receive RTP/SRTP, decode to Y4M/WAV or record WebM, report stats"};
+  std::string sdp_path, address = "127.0.0.1", video = "vp8", audio = "none", key;
+  std::string profile_name = "AES_CM_128_HMAC_SHA1_80", y4m_path, wav_path, webm_path, stats_path;
+  uint16_t port = 0;
+  int video_pt = -1, audio_pt = 111, frames = 0, fps = 30;
+  uint32_t video_ssrc = 0, audio_ssrc = 0;
+  double duration = 0, idle_timeout = 0;
+  bool no_rtcp_mux = false, quiet = false;
+  app.add_option("--sdp", sdp_path, "SDP file describing the incoming stream (port, codecs, ssrc, crypto)");
+  app.add_option("--address", address, "Local address to listen on (flags mode)");
+  app.add_option("--port", port, "Local RTP port (flags mode; overrides the SDP port)");
+  app.add_option("--video", video, "Video codec (flags mode)")->check(CLI::IsMember({"vp8", "vp9", "none"}));
+  app.add_option("--audio", audio, "Audio codec (flags mode)")->check(CLI::IsMember({"opus", "none"}));
+  app.add_option("--video-pt", video_pt, "Video payload type (default 96 VP8, 98 VP9)")->check(CLI::Range(0, 127));
+  app.add_option("--audio-pt", audio_pt, "Opus payload type")->check(CLI::Range(0, 127));
+  app.add_option("--ssrc", video_ssrc, "Video sender SSRC (default: learned from the first packet)");
+  app.add_option("--audio-ssrc", audio_ssrc, "Audio sender SSRC (default: learned)");
+  app.add_flag("--no-rtcp-mux", no_rtcp_mux, "Also listen for RTCP on port+1 and send RTCP to the peer's port+1");
+  app.add_option("--key", key, "SRTP master key+salt, hex or base64 (flags mode, or overrides a=crypto)");
+  app.add_option("--srtp-profile", profile_name, "SRTP profile");
+  app.add_option("--y4m", y4m_path, "Write decoded video (I420 Y4M)");
+  app.add_option("--wav", wav_path, "Write decoded audio (48 kHz stereo WAV)");
+  app.add_option("--webm", webm_path, "Record the received encoded media into WebM");
+  app.add_option("--fps", fps, "Frame rate written into the Y4M header")->check(CLI::Range(1, 240));
+  app.add_option("--stats-json", stats_path, "Write stats JSON at exit");
+  app.add_option("--frames", frames, "Exit after this many decoded video frames")->check(CLI::Range(1, 10000000));
+  app.add_option("--duration", duration, "Exit after this many seconds")->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--idle-timeout", idle_timeout, "Exit when no packet arrived for this many seconds (after the first)")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_flag("--quiet", quiet, "Do not print the summary");
+  CLI11_PARSE(app, argc, argv);
+
+  net::SessionPlan plan;
+  if (!sdp_path.empty()) {
+    auto text = media::load_file(sdp_path, transport::SessionDescription::kMaxSize);
+    if (!text) return fail("--sdp '" + sdp_path + "': " + text.error());
+    size_t line = 0;
+    auto sdp = transport::SessionDescription::parse(
+        std::string_view(reinterpret_cast<const char*>(text.value().data()), text.value().size()), &line);
+    if (!sdp) return fail("--sdp '" + sdp_path + "': malformed SDP at line " + std::to_string(line) + ": " + sdp.error());
+    auto p = net::plan_from_sdp(sdp.value());
+    if (!p) return fail("--sdp '" + sdp_path + "': " + p.error());
+    plan = std::move(p.value());
+    if (app.count("--no-rtcp-mux")) plan.rtcp_mux = false;
+  } else {
+    if (port == 0) return fail("either --sdp or --port is required");
+    plan.video = video == "vp9" ? pipeline::VideoCodecKind::kVp9
+                 : video == "vp8" ? pipeline::VideoCodecKind::kVp8
+                                  : pipeline::VideoCodecKind::kNone;
+    plan.audio = audio == "opus" ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
+    if (plan.video == pipeline::VideoCodecKind::kNone && plan.audio == pipeline::AudioCodecKind::kNone) {
+      return fail("nothing to receive: --video and --audio are both none");
+    }
+    if (video_pt >= 0) (plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8) = static_cast<uint8_t>(video_pt);
+    plan.payload_types.opus = static_cast<uint8_t>(audio_pt);
+    plan.rtcp_mux = !no_rtcp_mux;
+    plan.address = address;
+  }
+  if (port != 0) plan.port = port;
+  if (app.count("--address")) plan.address = address;
+  if (video_ssrc != 0) plan.video_ssrc = video_ssrc;
+  if (audio_ssrc != 0) plan.audio_ssrc = audio_ssrc;
+  if (!key.empty()) {
+    auto profile = transport::srtp_profile_from_name(profile_name);
+    if (!profile) return fail("--srtp-profile '" + profile_name + "': unknown profile");
+    auto k = net::parse_key(key, *profile);
+    if (!k) return fail(std::string("--key: ") + k.error());
+    plan.srtp_profile = profile;
+    plan.srtp_key = std::move(k.value());
+  }
+  if (plan.nack && !plan.video_rtx_ssrc) plan.nack = false;  // RTX needs its SSRC up front
+
+  const bool want_video = plan.video != pipeline::VideoCodecKind::kNone;
+  const bool want_audio = plan.audio != pipeline::AudioCodecKind::kNone;
+  const uint8_t media_pt = plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8;
+  if (!y4m_path.empty() && !want_video) return fail("--y4m: the session has no video");
+  if (!wav_path.empty() && !want_audio) return fail("--wav: the session has no audio");
+
+  auto local = transport::SocketAddress::Parse(plan.address, plan.port);
+  if (!local) return fail("listen address '" + plan.address + "': " + local.error());
+  net::UdpTransportConfig tc;
+  tc.local = local.value();
+  tc.rtcp_mux = plan.rtcp_mux;
+  tc.srtp_profile = plan.srtp_profile;
+  tc.srtp_key = plan.srtp_key;
+  auto link = net::UdpTransport::Open(tc);
+  if (!link) return fail("cannot listen on " + tc.local.to_string() + ": " + link.error());
+  link.value()->set_learn_peer(true);
+
+  std::unique_ptr<pipeline::Endpoint> endpoint;
+  std::unique_ptr<net::ReceiveTap> tap;
+  net::EndpointPollable endpoint_pollable;
+  std::vector<std::vector<uint8_t>> held;
+  uint64_t held_dropped = 0;
+  std::string setup_error;
+
+  auto create = [&]() -> Status {
+    pipeline::EndpointConfig config;
+    config.cname = "tern-recv";
+    config.send.video = pipeline::VideoCodecKind::kNone;
+    config.send.audio = pipeline::AudioCodecKind::kNone;
+    config.receive.video = plan.video;
+    config.receive.audio = plan.audio;
+    config.receive.protection = {plan.nack, plan.fec, plan.audio_red};
+    config.payload_types = plan.payload_types;
+    config.extension_ids = plan.extension_ids;
+    config.remote.video = plan.video_ssrc.value_or(0x7E50'0102);
+    config.remote.audio = plan.audio_ssrc.value_or(0x7E50'0101);
+    config.remote.video_rtx = plan.video_rtx_ssrc.value_or(config.remote.video ^ 0x5A5A'5A5A);
+    config.local = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1"};
+    for (uint32_t* s : {&config.local.audio, &config.local.video, &config.local.video_rtx}) {
+      while (*s == config.remote.video || *s == config.remote.audio || *s == config.remote.video_rtx) *s += 16;
+    }
+    config.congestion = plan.transport_cc ? pipeline::CongestionControlMode::kTransportCc
+                        : plan.remb       ? pipeline::CongestionControlMode::kRemb
+                                          : pipeline::CongestionControlMode::kFixed;
+    config.measure_quality = false;
+    config.av_sync = false;
+    auto e = pipeline::Endpoint::Create(config, link.value().get());
+    if (!e) return Error{e.error()};
+    endpoint = std::move(e.value());
+    endpoint_pollable.set(endpoint.get());
+    net::ReceiveTapConfig rc;
+    if (want_video) {
+      rc.video = plan.video == pipeline::VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
+    }
+    rc.video_pt = media_pt;
+    rc.video_ssrc = config.remote.video;
+    if (plan.nack) rc.rtx_pt = plan.payload_types.video_rtx;
+    rc.rtx_ssrc = config.remote.video_rtx;
+    if (plan.fec) rc.red_pt = plan.payload_types.red;
+    rc.audio = want_audio;
+    rc.audio_pt = plan.payload_types.opus;
+    rc.audio_ssrc = config.remote.audio;
+    if (plan.audio_red) rc.audio_red_pt = plan.payload_types.audio_red;
+    rc.fps = fps;
+    rc.y4m_path = y4m_path;
+    rc.wav_path = wav_path;
+    rc.webm_path = webm_path;
+    auto t = net::ReceiveTap::Create(rc);
+    if (!t) return Error{t.error()};
+    tap = std::move(t.value());
+    return Status{};
+  };
+  auto ready = [&] {
+    return (!want_video || plan.video_ssrc) && (!want_audio || plan.audio_ssrc);
+  };
+
+  std::optional<Timestamp> last_packet;
+  auto deliver = [&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+    if (!rtcp) tap->on_rtp(d, now);
+    endpoint->on_packet(d, now);
+  };
+  link.value()->set_receive_handler([&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+    last_packet = now;
+    if (endpoint) {
+      deliver(d, rtcp, now);
+      return;
+    }
+    if (!rtcp) {  // learn SSRCs by payload type
+      auto h = rtp::RtpHeader::parse(d);
+      if (h) {
+        const uint8_t pt = h.value().payload_type;
+        if (want_video && !plan.video_ssrc && (pt == media_pt || (plan.fec && pt == plan.payload_types.red))) {
+          plan.video_ssrc = h.value().ssrc;
+        }
+        if (want_audio && !plan.audio_ssrc &&
+            (pt == plan.payload_types.opus || (plan.audio_red && pt == plan.payload_types.audio_red))) {
+          plan.audio_ssrc = h.value().ssrc;
+        }
+      }
+    }
+    if (held.size() < kMaxHeldPackets) {
+      held.emplace_back(d.begin(), d.end());
+    } else {
+      ++held_dropped;
+    }
+    if (ready()) {
+      if (Status st = create(); !st.ok()) {
+        setup_error = st.error();
+        return;
+      }
+      for (const auto& p : held) deliver(p, net::looks_like_rtcp(p), now);
+      held.clear();
+    }
+  });
+  if (ready()) {
+    if (Status st = create(); !st.ok()) return fail(std::string("configuration: ") + st.error());
+  }
+
+  auto driver = transport::EpollDriver::Create();
+  if (!driver) return fail(std::string("epoll: ") + driver.error());
+  auto signals = transport::SignalFd::Create();
+  if (!signals) return fail(std::string("signalfd: ") + signals.error());
+  transport::EpollDriver& loop = driver.value();
+  int signal_number = 0;
+  (void)loop.add_fd(signals.value().fd(), [&](Timestamp) {
+    signal_number = signals.value().read_signal();
+    loop.stop();
+  });
+  if (Status st = link.value()->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
+  (void)loop.add_pollable(&endpoint_pollable);
+  struct TapPollable : transport::Pollable {
+    std::unique_ptr<net::ReceiveTap>* tap;
+    std::optional<Timestamp> next_wakeup() const override { return *tap ? (*tap)->next_wakeup() : std::nullopt; }
+    void process(Timestamp now) override {
+      if (*tap) (*tap)->process(now);
+    }
+  } tap_pollable;
+  tap_pollable.tap = &tap;
+  (void)loop.add_pollable(&tap_pollable);
+
+  std::fprintf(stderr, "tern-recv: listening on %s%s\n", link.value()->local_address().to_string().c_str(),
+               plan.srtp_profile ? " (SRTP)" : "");
+  const Timestamp start = transport::EpollDriver::Now();
+  const TimeDelta limit = duration > 0 ? TimeDelta::SecondsF(duration) : TimeDelta::PlusInfinity();
+  for (int64_t i = 0; signal_number == 0 && setup_error.empty(); ++i) {
+    const Timestamp now = transport::EpollDriver::Now();
+    if (now - start >= limit) break;
+    if (frames > 0 && tap && tap->counters().video_frames_decoded >= frames) break;
+    if (idle_timeout > 0 && last_packet && now - *last_packet >= TimeDelta::SecondsF(idle_timeout)) break;
+    if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
+  }
+  const Timestamp end = transport::EpollDriver::Now();
+  if (!setup_error.empty()) return fail("configuration: " + setup_error);
+
+  Status written;
+  if (tap) written = tap->finish(end);
+  const net::UdpTransportCounters& c = link.value()->counters();
+  nlohmann::json j;
+  j["tool"] = "tern-recv";
+  const net::ReceiveTapCounters tc0 = tap ? tap->counters() : net::ReceiveTapCounters{};
+  j["video_frames_decoded"] = tc0.video_frames_decoded;
+  j["video_decode_errors"] = tc0.video_decode_errors;
+  j["width"] = tc0.width;
+  j["height"] = tc0.height;
+  j["audio_packets_decoded"] = tc0.audio_packets_decoded;
+  j["audio_samples_per_channel"] = tc0.audio_samples_per_channel;
+  j["rtp_received"] = c.rtp_received;
+  j["rtcp_received"] = c.rtcp_received;
+  j["rtcp_sent"] = c.rtcp_sent;
+  j["unprotect_failures"] = c.unprotect_failures;
+  j["held_dropped"] = held_dropped;
+  if (plan.video_ssrc) j["video_ssrc"] = *plan.video_ssrc;
+  if (plan.audio_ssrc) j["audio_ssrc"] = *plan.audio_ssrc;
+  j["duration_s"] = (end - start).seconds_f();
+  j["signal"] = signal_number;
+  if (endpoint) j["stats"] = nlohmann::json::parse(endpoint->stats(end).to_json(-1), nullptr, false);
+  if (!stats_path.empty()) {
+    std::ofstream out(stats_path);
+    out << j.dump(2) << "\n";
+    if (!out) return fail("--stats-json '" + stats_path + "': cannot write the file");
+  }
+  if (!quiet) {
+    std::printf("tern-recv: %lld video frames decoded (%dx%d), %lld audio packets, %llu RTP / %llu RTCP received, "
+                "%llu SRTP failures, %.2f s%s\n",
+                static_cast<long long>(tc0.video_frames_decoded), tc0.width, tc0.height,
+                static_cast<long long>(tc0.audio_packets_decoded), static_cast<unsigned long long>(c.rtp_received),
+                static_cast<unsigned long long>(c.rtcp_received), static_cast<unsigned long long>(c.unprotect_failures),
+                (end - start).seconds_f(), signal_number != 0 ? " (stopped by signal)" : "");
+  }
+  if (!written.ok()) std::fprintf(stderr, "tern-recv: warning: %s\n", written.error());
+  return 0;
+}

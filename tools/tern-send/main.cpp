@@ -1,0 +1,305 @@
+// tern-send: sends tern media (synthetic VP8/VP9 camera, Opus microphone) over UDP to host:port
+// through a pipeline::Endpoint under the real-time transport::EpollDriver: RTCP both ways (SR out,
+// RR/NACK/PLI/REMB/transport-cc in), NACK/RTX, ULPFEC and congestion control when the receiver
+// supports them (--peer tern), optional SRTP, and an SDP file describing the stream for the
+// receiver (GStreamer, ffmpeg or tern-recv). Ends after --frames video frames (plus a linger for
+// retransmissions) or --duration, or on SIGINT/SIGTERM; writes stats JSON.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "tern/media/file_io.h"
+#include "tern/media/synthetic_video_source.h"
+#include "tern/media/y4m_file.h"
+#include "tern/pipeline/endpoint.h"
+#include "tern/rtp/rtp_packet.h"
+#include "tern/tools/net/session_plan.h"
+#include "tern/tools/net/udp_transport.h"
+#include "tern/transport/epoll_driver.h"
+#include "tern/transport/signal_fd.h"
+
+namespace {
+
+using namespace tern;
+namespace net = tern::tools::net;
+
+int fail(const std::string& what) {
+  std::fprintf(stderr, "tern-send: %s\n", what.c_str());
+  return 1;
+}
+
+// "1000k", "1.5M", "800000" -> bits per second; nullopt when malformed or not positive.
+std::optional<int64_t> parse_bitrate(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  double scale = 1;
+  std::string digits = text;
+  const char suffix = text.back();
+  if (suffix == 'k' || suffix == 'K') scale = 1e3;
+  if (suffix == 'm' || suffix == 'M') scale = 1e6;
+  if (scale != 1) digits.pop_back();
+  try {
+    size_t used = 0;
+    const double v = std::stod(digits, &used);
+    if (used != digits.size() || !std::isfinite(v) || v * scale < 1000 || v * scale > 1e9) return std::nullopt;
+    return static_cast<int64_t>(v * scale);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// Counts encoded video frames, stops the stream after the limit and keeps the source pictures.
+class CaptureTap : public pipeline::VideoCaptureListener {
+ public:
+  CaptureTap(int limit, std::optional<media::SyntheticVideoSource> source, std::optional<media::Y4mWriter> writer)
+      : limit_(limit), source_(std::move(source)), writer_(std::move(writer)) {}
+  void on_video_frame_captured(const pipeline::CapturedVideoFrame& frame) override {
+    if (!frame.encoded || done()) return;
+    ++encoded_;
+    if (writer_ && source_) (void)writer_->append(source_->render(frame.frame_number));
+    if (limit_ > 0 && encoded_ >= limit_) last_timestamp_ = frame.rtp_timestamp;
+  }
+  bool done() const { return last_timestamp_.has_value(); }
+  // False for RTP of the media SSRC after the last frame (later captures are not sent).
+  bool allow(std::span<const uint8_t> datagram, uint32_t video_ssrc) const {
+    if (!last_timestamp_ || net::looks_like_rtcp(datagram)) return true;
+    auto h = rtp::RtpHeader::parse(datagram);
+    if (!h || h.value().ssrc != video_ssrc) return true;
+    return static_cast<int32_t>(h.value().timestamp - *last_timestamp_) <= 0;
+  }
+  int encoded() const { return encoded_; }
+  const std::optional<media::Y4mWriter>& writer() const { return writer_; }
+
+ private:
+  int limit_;
+  int encoded_ = 0;
+  std::optional<uint32_t> last_timestamp_;
+  std::optional<media::SyntheticVideoSource> source_;
+  std::optional<media::Y4mWriter> writer_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tern-send: send tern media over RTP/UDP (optionally SRTP) and write an SDP for the receiver"};
+  std::string dest, video = "vp8", audio = "none", bitrate_text = "1000k", cc = "fixed", peer = "generic";
+  std::string key, profile_name = "AES_CM_128_HMAC_SHA1_80", sdp_path, source_path, stats_path, input;
+  std::string bind_address;
+  int width = 320, height = 240, frames = -1;
+  double fps = 30, duration = 0, linger_ms = 500;
+  uint16_t local_port = 0;
+  uint32_t video_ssrc = 0x1000'0002, audio_ssrc = 0x1000'0001, rtx_ssrc = 0x1000'0003;
+  bool nack = false, fec = false, no_rtcp_mux = false;
+  uint64_t seed = 1;
+  app.add_option("--dest", dest, "Receiver host:port (numeric IPv4/IPv6; RTCP goes to port+1 with --no-rtcp-mux)")->required();
+  app.add_option("--bind", bind_address, "Local address to bind (default: any of the destination's family)");
+  app.add_option("--local-port", local_port, "Local RTP port (0: any; RTCP uses +1 with --no-rtcp-mux)");
+  app.add_option("--video", video, "Video codec")->check(CLI::IsMember({"vp8", "vp9", "none"}));
+  app.add_option("--audio", audio, "Audio codec")->check(CLI::IsMember({"opus", "none"}));
+  app.add_option("--input", input, "Y4M or WAV file source (not available yet: see tools/README.md)");
+  app.add_option("--width", width, "Synthetic camera width")->check(CLI::Range(64, 4096));
+  app.add_option("--height", height, "Synthetic camera height")->check(CLI::Range(40, 4096));
+  app.add_option("--fps", fps, "Frame rate")->check(CLI::Range(1.0, 120.0));
+  app.add_option("--frames", frames, "Video frames to send, then linger and exit (default 90 with video)")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--duration", duration, "Seconds to send (audio-only default 3; with video a cap)")
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_option("--linger-ms", linger_ms, "Time after the last frame to answer NACKs and send RTCP")
+      ->check(CLI::Range(0.0, 10000.0));
+  app.add_option("--bitrate", bitrate_text, "Send budget (fixed mode) or ceiling, e.g. 1000k, 2M");
+  app.add_option("--cc", cc, "Congestion control")->check(CLI::IsMember({"fixed", "remb", "transport-cc"}));
+  app.add_option("--peer", peer, "Receiver kind: generic (GStreamer/ffmpeg) or tern (NACK/RTX + transport-cc)")
+      ->check(CLI::IsMember({"generic", "tern"}));
+  app.add_flag("--nack", nack, "Answer NACKs with RTX (RFC 4588)");
+  app.add_flag("--fec", fec, "ULPFEC in RED for video");
+  app.add_flag("--no-rtcp-mux", no_rtcp_mux, "RTCP on port+1 instead of the RTP port");
+  app.add_option("--key", key, "SRTP master key+salt, hex or base64 (enables SRTP)");
+  app.add_option("--srtp-profile", profile_name, "SRTP profile (AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, ...)");
+  app.add_option("--ssrc", video_ssrc, "Video SSRC");
+  app.add_option("--audio-ssrc", audio_ssrc, "Audio SSRC");
+  app.add_option("--rtx-ssrc", rtx_ssrc, "Video RTX SSRC");
+  app.add_option("--seed", seed, "Synthetic source seed");
+  app.add_option("--sdp", sdp_path, "Write the SDP describing this stream for the receiver");
+  app.add_option("--source-y4m", source_path, "Write the pictures that were sent (the PSNR reference)");
+  app.add_option("--stats-json", stats_path, "Write webrtc-stats JSON at exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!input.empty()) {
+    return fail("--input: file sources need a source hook in pipeline::VideoSendStream/AudioSendStream "
+                "(not available yet); use the synthetic sources");
+  }
+  if (video == "none" && audio == "none") return fail("nothing to send: --video and --audio are both none");
+  auto dest_address = net::parse_host_port(dest);
+  if (!dest_address) return fail("--dest '" + dest + "': " + dest_address.error());
+  const auto bitrate = parse_bitrate(bitrate_text);
+  if (!bitrate) return fail("--bitrate '" + bitrate_text + "': expected e.g. 1000k, 2M or bits per second >= 1000");
+  if (peer == "tern") {
+    nack = true;
+    if (!app.count("--cc")) cc = "transport-cc";
+  }
+  if (frames < 0) frames = video != "none" && !app.count("--duration") ? 90 : 0;
+  if (video == "none") frames = 0;
+  if (duration == 0 && frames == 0) duration = 3;
+
+  std::optional<transport::SrtpProfile> profile;
+  std::vector<uint8_t> key_material;
+  if (!key.empty()) {
+    profile = transport::srtp_profile_from_name(profile_name);
+    if (!profile) return fail("--srtp-profile '" + profile_name + "': unknown profile");
+    auto k = net::parse_key(key, *profile);
+    if (!k) return fail(std::string("--key: ") + k.error());
+    key_material = std::move(k.value());
+  }
+
+  pipeline::EndpointConfig config;
+  config.cname = "tern-send";
+  config.send.video = video == "vp9" ? pipeline::VideoCodecKind::kVp9
+                      : video == "vp8" ? pipeline::VideoCodecKind::kVp8
+                                       : pipeline::VideoCodecKind::kNone;
+  config.send.audio = audio == "opus" ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
+  config.send.width = width;
+  config.send.height = height;
+  config.send.fps = fps;
+  config.send.source_seed = seed;
+  config.send.protection = {nack, fec, false};
+  config.receive.video = pipeline::VideoCodecKind::kNone;
+  config.receive.audio = pipeline::AudioCodecKind::kNone;
+  config.local.video = video_ssrc;
+  config.local.audio = audio_ssrc;
+  config.local.video_rtx = rtx_ssrc;
+  config.remote = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1"};
+  config.congestion = cc == "fixed"  ? pipeline::CongestionControlMode::kFixed
+                      : cc == "remb" ? pipeline::CongestionControlMode::kRemb
+                                     : pipeline::CongestionControlMode::kTransportCc;
+  config.fixed_rate = DataRate::BitsPerSec(*bitrate);
+  config.max_rate = DataRate::BitsPerSec(*bitrate);
+  config.start_rate = std::min(config.start_rate, config.max_rate);
+  config.min_rate = std::min(config.min_rate, config.start_rate);
+  config.send.video_max_rate = config.max_rate;
+  config.send.video_min_rate = std::min(config.send.video_min_rate, config.max_rate);
+  config.measure_quality = false;
+  config.av_sync = false;
+  config.seed = seed;
+
+  net::SessionPlan plan;
+  plan.address = dest_address.value().ip_string();
+  plan.port = dest_address.value().port();
+  plan.rtcp_mux = !no_rtcp_mux;
+  plan.video = config.send.video;
+  plan.audio = config.send.audio;
+  plan.payload_types = config.payload_types;
+  plan.extension_ids = config.extension_ids;
+  if (plan.video != pipeline::VideoCodecKind::kNone) plan.video_ssrc = video_ssrc;
+  if (nack) plan.video_rtx_ssrc = rtx_ssrc;
+  if (plan.audio != pipeline::AudioCodecKind::kNone) plan.audio_ssrc = audio_ssrc;
+  plan.nack = nack;
+  plan.fec = fec;
+  plan.transport_cc = config.congestion == pipeline::CongestionControlMode::kTransportCc;
+  plan.remb = config.congestion == pipeline::CongestionControlMode::kRemb;
+  plan.srtp_profile = profile;
+  plan.srtp_key = key_material;
+  plan.cname = config.cname;
+  if (!sdp_path.empty()) {
+    const std::string text = net::build_sdp(plan).to_string();
+    if (!media::save_file(sdp_path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size())).ok()) {
+      return fail("--sdp '" + sdp_path + "': cannot write the file");
+    }
+  }
+
+  net::UdpTransportConfig tc;
+  if (bind_address.empty()) bind_address = dest_address.value().is_v6() ? "::" : "0.0.0.0";
+  auto local = transport::SocketAddress::Parse(bind_address, local_port);
+  if (!local) return fail("--bind '" + bind_address + "': " + local.error());
+  tc.local = local.value();
+  tc.rtcp_mux = !no_rtcp_mux;
+  tc.srtp_profile = profile;
+  tc.srtp_key = key_material;
+  auto link = net::UdpTransport::Open(tc);
+  if (!link) return fail("cannot open UDP socket on " + tc.local.to_string() + ": " + link.error());
+  link.value()->set_peer(dest_address.value());
+
+  auto endpoint = pipeline::Endpoint::Create(config, link.value().get());
+  if (!endpoint) return fail(std::string("configuration: ") + endpoint.error());
+
+  std::optional<media::SyntheticVideoSource> reference_source;
+  std::optional<media::Y4mWriter> reference_writer;
+  if (!source_path.empty() && config.send.video != pipeline::VideoCodecKind::kNone) {
+    media::SyntheticVideoConfig sc;
+    sc.width = width;
+    sc.height = height;
+    sc.fps = fps;
+    sc.seed = seed;
+    auto s = media::SyntheticVideoSource::Create(sc);
+    auto w = media::Y4mWriter::Create(width, height, static_cast<int>(std::lround(fps)), 1);
+    if (!s || !w) return fail("--source-y4m: cannot set up the reference writer");
+    reference_source.emplace(std::move(s.value()));
+    reference_writer.emplace(std::move(w.value()));
+  }
+  CaptureTap capture(frames, std::move(reference_source), std::move(reference_writer));
+  endpoint.value()->set_video_capture_listener(&capture);
+  link.value()->set_send_filter(
+      [&capture, video_ssrc](std::span<const uint8_t> d) { return capture.allow(d, video_ssrc); });
+  link.value()->set_receive_handler([&endpoint](std::span<const uint8_t> d, bool, Timestamp now) {
+    endpoint.value()->on_packet(d, now);
+  });
+
+  auto driver = transport::EpollDriver::Create();
+  if (!driver) return fail(std::string("epoll: ") + driver.error());
+  auto signals = transport::SignalFd::Create();
+  if (!signals) return fail(std::string("signalfd: ") + signals.error());
+  int signal_number = 0;
+  transport::EpollDriver& loop = driver.value();
+  (void)loop.add_fd(signals.value().fd(), [&](Timestamp) {
+    signal_number = signals.value().read_signal();
+    loop.stop();
+  });
+  if (Status st = link.value()->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
+  net::EndpointPollable pollable;
+  pollable.set(endpoint.value().get());
+  (void)loop.add_pollable(&pollable);
+
+  const Timestamp start = transport::EpollDriver::Now();
+  // Hard bound: the frames at their rate plus slack, or the duration.
+  const TimeDelta limit = duration > 0 ? TimeDelta::SecondsF(duration)
+                                       : TimeDelta::SecondsF(frames / fps + 30.0);
+  std::optional<Timestamp> done_at;
+  for (int i = 0; i < 1'000'000 && signal_number == 0; ++i) {
+    const Timestamp now = transport::EpollDriver::Now();
+    if (now - start >= limit) break;
+    if (capture.done() && !done_at) done_at = now;
+    if (done_at && now - *done_at >= TimeDelta::Micros(static_cast<int64_t>(linger_ms * 1000))) break;
+    if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
+  }
+  const Timestamp end = transport::EpollDriver::Now();
+
+  if (capture.writer() && !media::save_file(source_path, capture.writer()->bytes()).ok()) {
+    return fail("--source-y4m '" + source_path + "': cannot write the file");
+  }
+  const pipeline::StatsReport report = endpoint.value()->stats(end);
+  const net::UdpTransportCounters& c = link.value()->counters();
+  nlohmann::json j;
+  j["tool"] = "tern-send";
+  j["video_frames_sent"] = capture.encoded();
+  j["rtp_sent"] = c.rtp_sent;
+  j["rtcp_sent"] = c.rtcp_sent;
+  j["rtcp_received"] = c.rtcp_received;
+  j["send_failures"] = c.send_failures;
+  j["unprotect_failures"] = c.unprotect_failures;
+  j["duration_s"] = (end - start).seconds_f();
+  j["signal"] = signal_number;
+  j["stats"] = nlohmann::json::parse(report.to_json(-1), nullptr, false);
+  if (!stats_path.empty()) {
+    std::ofstream out(stats_path);
+    out << j.dump(2) << "\n";
+    if (!out) return fail("--stats-json '" + stats_path + "': cannot write the file");
+  }
+  std::printf("tern-send: %d video frames, %llu RTP and %llu RTCP packets sent, %llu RTCP received in %.2f s%s\n",
+              capture.encoded(), static_cast<unsigned long long>(c.rtp_sent),
+              static_cast<unsigned long long>(c.rtcp_sent), static_cast<unsigned long long>(c.rtcp_received),
+              (end - start).seconds_f(), signal_number != 0 ? " (stopped by signal)" : "");
+  return 0;
+}
