@@ -79,7 +79,9 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(const UdpTransportConfi
 void UdpTransport::set_peer(const transport::SocketAddress& rtp_peer,
                             std::optional<transport::SocketAddress> rtcp_peer) {
   rtp_peer_ = rtp_peer;
-  if (rtcp_peer) {
+  if (fixed_rtcp_peer_) {
+    rtcp_peer_ = *fixed_rtcp_peer_;
+  } else if (rtcp_peer) {
     rtcp_peer_ = *rtcp_peer;
   } else {
     rtcp_peer_ = rtp_peer;

@@ -60,6 +60,9 @@ class UdpTransport : public pipeline::PacketSink {
   // Where RTP goes; RTCP goes to rtp_peer (mux) or rtcp_peer (separate, default RTP port + 1).
   void set_peer(const transport::SocketAddress& rtp_peer, std::optional<transport::SocketAddress> rtcp_peer = {});
   bool has_peer() const { return !rtp_peer_.empty(); }
+  // RTCP always goes here, whatever set_peer() or peer learning says (a peer whose RTCP port is
+  // not its RTP source port + 1, e.g. GStreamer's rtpbin with its own udpsrc).
+  void set_fixed_rtcp_peer(const transport::SocketAddress& rtcp_peer) { fixed_rtcp_peer_ = rtcp_peer; }
   // Learns the peer from the first datagram received when none was set (receivers answering RTCP).
   void set_learn_peer(bool learn) { learn_peer_ = learn; }
   void set_receive_handler(ReceiveHandler handler) { handler_ = std::move(handler); }
@@ -85,6 +88,7 @@ class UdpTransport : public pipeline::PacketSink {
   std::optional<transport::SrtpSession> srtp_receive_;
   transport::SocketAddress rtp_peer_;
   transport::SocketAddress rtcp_peer_;
+  std::optional<transport::SocketAddress> fixed_rtcp_peer_;
   bool learn_peer_ = false;
   ReceiveHandler handler_;
   SendFilter filter_;

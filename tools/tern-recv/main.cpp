@@ -45,6 +45,7 @@ int fail(const std::string& what) {
 int main(int argc, char** argv) {
   CLI::App app{"tern-recv: receive RTP/SRTP, decode to Y4M/WAV or record WebM, report stats"};
   std::string sdp_path, address = "127.0.0.1", video = "vp8", audio = "none", key;
+  std::string rtcp_dest;
   std::string profile_name = "AES_CM_128_HMAC_SHA1_80", y4m_path, wav_path, webm_path, stats_path;
   uint16_t port = 0;
   int video_pt = -1, audio_pt = 111, frames = 0, fps = 30;
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--ssrc", video_ssrc, "Video sender SSRC (default: learned from the first packet)");
   app.add_option("--audio-ssrc", audio_ssrc, "Audio sender SSRC (default: learned)");
   app.add_flag("--no-rtcp-mux", no_rtcp_mux, "Also listen for RTCP on port+1 and send RTCP to the peer's port+1");
+  app.add_option("--rtcp-dest", rtcp_dest, "Send RTCP to this host:port instead (e.g. a GStreamer rtpbin's RTCP udpsrc)");
   app.add_option("--key", key, "SRTP master key+salt, hex or base64 (flags mode, or overrides a=crypto)");
   app.add_option("--srtp-profile", profile_name, "SRTP profile");
   app.add_option("--y4m", y4m_path, "Write decoded video (I420 Y4M)");
@@ -131,6 +133,11 @@ int main(int argc, char** argv) {
   auto link = net::UdpTransport::Open(tc);
   if (!link) return fail("cannot listen on " + tc.local.to_string() + ": " + link.error());
   link.value()->set_learn_peer(true);
+  if (!rtcp_dest.empty()) {
+    auto a = net::parse_host_port(rtcp_dest);
+    if (!a) return fail("--rtcp-dest '" + rtcp_dest + "': " + a.error());
+    link.value()->set_fixed_rtcp_peer(a.value());
+  }
 
   std::unique_ptr<pipeline::Endpoint> endpoint;
   std::unique_ptr<net::ReceiveTap> tap;

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   CLI::App app{"tern-send: send tern media over RTP/UDP (optionally SRTP) and write an SDP for the receiver"};
   std::string dest, video = "vp8", audio = "none", bitrate_text = "1000k", cc = "fixed", peer = "generic";
   std::string key, profile_name = "AES_CM_128_HMAC_SHA1_80", sdp_path, source_path, stats_path, input;
-  std::string bind_address;
+  std::string bind_address, rtcp_dest;
   int width = 320, height = 240, frames = -1;
   double fps = 30, duration = 0, linger_ms = 500;
   uint16_t local_port = 0;
@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   app.add_flag("--nack", nack, "Answer NACKs with RTX (RFC 4588)");
   app.add_flag("--fec", fec, "ULPFEC in RED for video");
   app.add_flag("--no-rtcp-mux", no_rtcp_mux, "RTCP on port+1 instead of the RTP port");
+  app.add_option("--rtcp-dest", rtcp_dest, "Send RTCP to this host:port instead (e.g. a GStreamer rtpbin's RTCP udpsrc)");
   app.add_option("--key", key, "SRTP master key+salt, hex or base64 (enables SRTP)");
   app.add_option("--srtp-profile", profile_name, "SRTP profile (AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, ...)");
   app.add_option("--ssrc", video_ssrc, "Video SSRC");
@@ -220,6 +221,11 @@ int main(int argc, char** argv) {
   tc.srtp_key = key_material;
   auto link = net::UdpTransport::Open(tc);
   if (!link) return fail("cannot open UDP socket on " + tc.local.to_string() + ": " + link.error());
+  if (!rtcp_dest.empty()) {
+    auto a = net::parse_host_port(rtcp_dest);
+    if (!a) return fail("--rtcp-dest '" + rtcp_dest + "': " + a.error());
+    link.value()->set_fixed_rtcp_peer(a.value());
+  }
   link.value()->set_peer(dest_address.value());
 
   auto endpoint = pipeline::Endpoint::Create(config, link.value().get());
