@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "tern/core/seq_num.h"
 #include "tern/media/file_io.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/media/y4m_file.h"
@@ -65,12 +66,23 @@ class CaptureTap : public pipeline::VideoCaptureListener {
   }
   bool done() const { return last_timestamp_.has_value(); }
   // False for RTP of the media SSRC after the last frame (later captures are not sent).
-  bool allow(std::span<const uint8_t> datagram, uint32_t video_ssrc) const {
-    if (!last_timestamp_ || net::looks_like_rtcp(datagram)) return true;
+  // Also drops every drop_every-th new video media packet (a test aid for NACK/RTX; 0: never),
+  // except in the last frame, whose loss no later packet would reveal to the receiver.
+  bool allow(std::span<const uint8_t> datagram, uint32_t video_ssrc, int drop_every) {
+    if (net::looks_like_rtcp(datagram)) return true;
     auto h = rtp::RtpHeader::parse(datagram);
     if (!h || h.value().ssrc != video_ssrc) return true;
-    return static_cast<int32_t>(h.value().timestamp - *last_timestamp_) <= 0;
+    if (last_timestamp_ && static_cast<int32_t>(h.value().timestamp - *last_timestamp_) > 0) return false;
+    if (drop_every > 0 && !last_timestamp_ && (!highest_seq_ || seq_newer(h.value().sequence_number, *highest_seq_))) {
+      highest_seq_ = h.value().sequence_number;
+      if (++media_packets_ % static_cast<uint64_t>(drop_every) == 0) {
+        ++dropped_;
+        return false;
+      }
+    }
+    return true;
   }
+  uint64_t dropped() const { return dropped_; }
   int encoded() const { return encoded_; }
   const std::optional<media::Y4mWriter>& writer() const { return writer_; }
 
@@ -78,6 +90,9 @@ class CaptureTap : public pipeline::VideoCaptureListener {
   int limit_;
   int encoded_ = 0;
   std::optional<uint32_t> last_timestamp_;
+  std::optional<uint16_t> highest_seq_;
+  uint64_t media_packets_ = 0;
+  uint64_t dropped_ = 0;
   std::optional<media::SyntheticVideoSource> source_;
   std::optional<media::Y4mWriter> writer_;
 };
@@ -89,7 +104,7 @@ int main(int argc, char** argv) {
   std::string dest, video = "vp8", audio = "none", bitrate_text = "1000k", cc = "fixed", peer = "generic";
   std::string key, profile_name = "AES_CM_128_HMAC_SHA1_80", sdp_path, source_path, stats_path, input;
   std::string bind_address, rtcp_dest;
-  int width = 320, height = 240, frames = -1;
+  int width = 320, height = 240, frames = -1, drop_every = 0;
   double fps = 30, duration = 0, linger_ms = 500;
   uint16_t local_port = 0;
   uint32_t video_ssrc = 0x1000'0002, audio_ssrc = 0x1000'0001, rtx_ssrc = 0x1000'0003;
@@ -114,6 +129,8 @@ int main(int argc, char** argv) {
   app.add_option("--cc", cc, "Congestion control")->check(CLI::IsMember({"fixed", "remb", "transport-cc"}));
   app.add_option("--peer", peer, "Receiver kind: generic (GStreamer/ffmpeg) or tern (NACK/RTX + transport-cc)")
       ->check(CLI::IsMember({"generic", "tern"}));
+  app.add_option("--drop-every", drop_every, "Test aid: drop every Nth new video packet before sending (NACK/RTX repair it)")
+      ->check(CLI::Range(2, 1000000));
   app.add_flag("--nack", nack, "Answer NACKs with RTX (RFC 4588)");
   app.add_flag("--fec", fec, "ULPFEC in RED for video");
   app.add_flag("--no-rtcp-mux", no_rtcp_mux, "RTCP on port+1 instead of the RTP port");
@@ -248,7 +265,7 @@ int main(int argc, char** argv) {
   CaptureTap capture(frames, std::move(reference_source), std::move(reference_writer));
   endpoint.value()->set_video_capture_listener(&capture);
   link.value()->set_send_filter(
-      [&capture, video_ssrc](std::span<const uint8_t> d) { return capture.allow(d, video_ssrc); });
+      [&capture, video_ssrc, drop_every](std::span<const uint8_t> d) { return capture.allow(d, video_ssrc, drop_every); });
   link.value()->set_receive_handler([&endpoint](std::span<const uint8_t> d, bool, Timestamp now) {
     endpoint.value()->on_packet(d, now);
   });
@@ -291,6 +308,7 @@ int main(int argc, char** argv) {
   j["tool"] = "tern-send";
   j["video_frames_sent"] = capture.encoded();
   j["rtp_sent"] = c.rtp_sent;
+  j["dropped_for_test"] = capture.dropped();
   j["rtcp_sent"] = c.rtcp_sent;
   j["rtcp_received"] = c.rtcp_received;
   j["send_failures"] = c.send_failures;
