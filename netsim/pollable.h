@@ -1,23 +1,8 @@
-// Pollable: the contract between time-driven objects and whatever drives them. A driver asks for
-// next_wakeup(), waits (virtual or real time) until then or until new input, and calls process(now).
-// The virtual-time EventLoop and a real-time (epoll + monotonic clock) loop both speak it, so the
-// same pipeline objects run under either.
+// netsim::Pollable is tern::Pollable (core/pollable.h): the one time contract every driver speaks.
 #pragma once
 
-#include <optional>
-
-#include "tern/core/units.h"
+#include "tern/core/pollable.h"
 
 namespace tern::netsim {
-
-class Pollable {
- public:
-  virtual ~Pollable() = default;
-  // Earliest time process() has work; nullopt when idle until new input arrives.
-  virtual std::optional<Timestamp> next_wakeup() const = 0;
-  // Does all work due at or before `now`. A driver may call it late; it must not be called with a
-  // `now` earlier than a previous call's.
-  virtual void process(Timestamp now) = 0;
-};
-
+using Pollable = tern::Pollable;
 }  // namespace tern::netsim
