@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "support/peer.h"
 #include "support/process.h"
 #include "tern/core/byte_io.h"
 #include "tern/rtp/rtp_packet.h"
@@ -25,8 +26,6 @@
 #include "tern/transport/session_description.h"
 #include "tern/transport/srtp_session.h"
 #include "tern/transport/udp_socket.h"
-
-extern char** environ;
 
 using namespace tern;
 using namespace tern::transport;
@@ -37,60 +36,9 @@ constexpr uint32_t kSsrc = 287454020;  // 0x11223344, fixed: srtpdec needs it in
 constexpr const char* kKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d";
 constexpr const char* kKeyB64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";
 
-bool HavePeers(std::initializer_list<const char*> tools) {
-  for (const char* t : tools) {
-    if (test::have_tool(t)) continue;
-    if (test::interop_required()) FAIL(t << " is not installed");
-    MESSAGE(t << " is not installed: skipped");
-    return false;
-  }
-  return true;
-}
-
-// A peer process in the background under `timeout`, output in a log file; killed if still alive
-// when destroyed.
-class Peer {
- public:
-  Peer(const std::string& command, int timeout_seconds, std::string log_path) : log_(std::move(log_path)) {
-    const std::string sh = "exec timeout -k 3 -s INT " + std::to_string(timeout_seconds) + " " + command + " > '" +
-                           log_ + "' 2>&1 < /dev/null";
-    const char* argv[] = {"/bin/sh", "-c", sh.c_str(), nullptr};
-    if (posix_spawn(&pid_, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0) pid_ = -1;
-  }
-  ~Peer() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  Peer(const Peer&) = delete;
-  Peer& operator=(const Peer&) = delete;
-
-  bool running() {
-    if (pid_ <= 0 || exited_) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited_ = true;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    return !exited_;
-  }
-  int exit_code() const { return exit_code_; }
-  std::string log() const {
-    std::ifstream in(log_);
-    std::stringstream s;
-    s << in.rdbuf();
-    const std::string out = s.str();
-    return out.size() > 3000 ? out.substr(out.size() - 3000) : out;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int exit_code_ = -1;
-  std::string log_;
-};
+using test::HavePeers;
+// Peers run under `timeout --foreground` in a process group of their own (support/peer.h).
+using Peer = test::BackgroundPeer;
 
 // Calls `fn(now)` every `period` until it returns false, then stops the driver.
 template <typename Fn>
