@@ -1,0 +1,448 @@
+// tern-send / tern-recv over UDP loopback against real peers (GStreamer, ffmpeg, tshark) and each
+// other. Every process runs under `timeout`; ports 5800-5899 are unique per test. The tools are the
+// built binaries in ${TERN_BINARY_DIR}/tools. Receivers in the background are BackgroundPeers
+// (own process group, killed if still running when the test ends).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "interop/interop_util.h"
+#include "support/process.h"
+#include "support/wav.h"
+#include "support/y4m.h"
+
+namespace {
+
+using tern::interop::BackgroundPeer;
+using tern::interop::HavePeers;
+using tern::interop::WaitForUdpPort;
+
+constexpr const char* kKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d";
+constexpr const char* kKeyB64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";  // the same 30 bytes
+constexpr const char* kVp8Caps = "application/x-rtp,media=video,clock-rate=90000,encoding-name=VP8,payload=96";
+
+std::string Tool(const std::string& name) { return std::string(TERN_BINARY_DIR) + "/tools/" + name; }
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The largest number after any "<key>": in a JSON text (webrtc-stats keys repeat per stream), or -1.
+double JsonNumber(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  double best = -1;
+  for (size_t at = json.find(needle); at != std::string::npos; at = json.find(needle, at + 1)) {
+    best = std::max(best, std::strtod(json.c_str() + at + needle.size(), nullptr));
+  }
+  return best;
+}
+
+// Mean luma PSNR of the first min(n) frames, frame i against frame i.
+double MeanPsnr(const tern::test::Y4mVideo& a, const tern::test::Y4mVideo& b) {
+  const size_t n = std::min(a.frames.size(), b.frames.size());
+  if (n == 0 || a.width != b.width || a.height != b.height) return 0;
+  double total = 0;
+  for (size_t f = 0; f < n; ++f) {
+    double sse = 0;
+    for (size_t i = 0; i < a.luma_size(); ++i) {
+      const double d = double(a.frames[f][i]) - double(b.frames[f][i]);
+      sse += d * d;
+    }
+    const double mse = sse / double(a.luma_size());
+    total += mse <= 1e-10 ? 100.0 : 10.0 * std::log10(255.0 * 255.0 / mse);
+  }
+  return total / double(n);
+}
+
+tern::test::ProcessResult Send(const std::string& args, int timeout_s = 20) {
+  return tern::test::run_command(Tool("tern-send") + " " + args, timeout_s, true);
+}
+
+// tern-send's stream to a GStreamer receiver pipeline `rx` (udpsrc on `port`), then EOS.
+void SendToGst(const std::string& dir, uint16_t port, const std::string& rx, const std::string& send_args) {
+  BackgroundPeer gst("gst-launch-1.0 -e " + rx, 20, dir + "/gst.log");
+  REQUIRE(WaitForUdpPort(port, 5000));
+  const auto sent = Send("--dest 127.0.0.1:" + std::to_string(port) + " --no-rtcp-mux " + send_args);
+  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+  gst.interrupt();
+  CHECK_MESSAGE(gst.wait(8000), gst.log());
+}
+
+void CheckVideo(const std::string& received, const std::string& reference, size_t frames, double min_psnr) {
+  const auto rx = tern::test::ReadY4m(received);
+  const auto ref = tern::test::ReadY4m(reference);
+  REQUIRE_MESSAGE(rx.error == nullptr, rx.error);
+  REQUIRE_MESSAGE(ref.error == nullptr, ref.error);
+  CHECK(ref.frames.size() == frames);
+  CHECK(rx.frames.size() == frames);
+  const double psnr = MeanPsnr(rx, ref);
+  MESSAGE("mean luma PSNR " << psnr << " dB over " << rx.frames.size() << " frames");
+  CHECK(psnr > min_psnr);
+}
+
+// tern-recv in the background with `args`; it exits on --frames / --idle-timeout.
+struct Receiver {
+  Receiver(const std::string& dir, uint16_t port, const std::string& args)
+      : json(dir + "/recv.json"),
+        peer(Tool("tern-recv") + " --stats-json " + json + " --idle-timeout 2 " + args, 25, dir + "/recv.log") {
+    ready = WaitForUdpPort(port, 5000);
+  }
+  // Waits for the exit and returns the stats JSON.
+  std::string finish() {
+    CHECK_MESSAGE(peer.wait(15000), peer.log());
+    CHECK_MESSAGE(peer.exit_code() == 0, peer.log());
+    return ReadText(json);
+  }
+  std::string json;
+  BackgroundPeer peer;
+  bool ready = false;
+};
+
+}  // namespace
+
+TEST_CASE("tern-send VP8 to a GStreamer receiver decodes every frame") {
+  if (!HavePeers({"gst-launch-1.0", "ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_vp8_gst");
+  SendToGst(dir, 5801,
+            "udpsrc address=127.0.0.1 port=5801 caps=\"" + std::string(kVp8Caps) +
+                "\" ! rtpjitterbuffer latency=100 ! rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=I420 ! "
+                "y4menc ! filesink location=" + dir + "/rx.y4m",
+            "--video vp8 --frames 90 --source-y4m " + dir + "/ref.y4m");
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+}
+
+TEST_CASE("tern-send VP9 to a GStreamer receiver decodes every frame") {
+  if (!HavePeers({"gst-launch-1.0"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_vp9_gst");
+  // vp9dec's padded buffers pass videoconvert untouched and y4menc writes the padding: a real
+  // conversion through Y444 gives tightly packed I420.
+  SendToGst(dir, 5803,
+            "udpsrc address=127.0.0.1 port=5803 caps=\"application/x-rtp,media=video,clock-rate=90000,"
+            "encoding-name=VP9,payload=98\" ! rtpjitterbuffer latency=100 ! rtpvp9depay ! vp9dec ! videoconvert ! "
+            "video/x-raw,format=Y444 ! videoconvert ! video/x-raw,format=I420 ! y4menc ! filesink location=" +
+                dir + "/rx.y4m",
+            "--video vp9 --frames 90 --source-y4m " + dir + "/ref.y4m");
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+}
+
+TEST_CASE("tern-send Opus to a GStreamer receiver plays the whole duration") {
+  if (!HavePeers({"gst-launch-1.0"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_opus_gst");
+  SendToGst(dir, 5805,
+            "udpsrc address=127.0.0.1 port=5805 caps=\"application/x-rtp,media=audio,clock-rate=48000,"
+            "encoding-name=OPUS,payload=111\" ! rtpjitterbuffer latency=50 ! rtpopusdepay ! opusdec ! audioconvert ! "
+            "audio/x-raw,format=S16LE ! wavenc ! filesink location=" + dir + "/rx.wav",
+            "--video none --audio opus --duration 3");
+  const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+  REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
+  MESSAGE("received " << wav.seconds() << " s");
+  CHECK(wav.seconds() > 2.8);
+  CHECK(wav.seconds() < 3.3);
+}
+
+TEST_CASE("tern-send VP8 and Opus to ffmpeg from the SDP tern-send writes") {
+  if (!HavePeers({"ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_ffmpeg_rx");
+  // Video: 90 frames, quality against the source.
+  REQUIRE(Send("--dest 127.0.0.1:5807 --no-rtcp-mux --frames 1 --duration 0.1 --sdp " + dir + "/v.sdp").exit_code == 0);
+  {
+    BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp,srtp -threads 1 -i " + dir +
+                          "/v.sdp -frames:v 90 -pix_fmt yuv420p -y " + dir + "/rx.y4m",
+                      25, dir + "/ffv.log");
+    REQUIRE(WaitForUdpPort(5807, 5000));
+    const auto sent = Send("--dest 127.0.0.1:5807 --no-rtcp-mux --frames 90 --source-y4m " + dir + "/ref.y4m");
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    CHECK_MESSAGE(ff.wait(8000), ff.log());
+  }
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  // Audio: opus/48000/2.
+  REQUIRE(Send("--dest 127.0.0.1:5809 --no-rtcp-mux --video none --audio opus --duration 0.1 --sdp " + dir + "/a.sdp")
+              .exit_code == 0);
+  CHECK(ReadText(dir + "/a.sdp").find("a=rtpmap:111 opus/48000/2") != std::string::npos);
+  {
+    BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp,srtp -threads 1 -i " + dir +
+                          "/a.sdp -t 2.5 -y " + dir + "/rx.wav",
+                      25, dir + "/ffa.log");
+    REQUIRE(WaitForUdpPort(5809, 5000));
+    const auto sent = Send("--dest 127.0.0.1:5809 --no-rtcp-mux --video none --audio opus --duration 3");
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    CHECK_MESSAGE(ff.wait(8000), ff.log());
+  }
+  const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+  REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
+  CHECK(wav.seconds() > 2.4);
+}
+
+TEST_CASE("GStreamer senders to tern-recv decode every frame and the whole audio") {
+  if (!HavePeers({"gst-launch-1.0"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_gst_tx");
+  for (const char* codec : {"vp8", "vp9"}) {
+    CAPTURE(codec);
+    const bool vp9 = std::string(codec) == "vp9";
+    Receiver rx(dir, 5811, std::string("--port 5811 --video ") + codec + " --frames 60 --y4m " + dir + "/rx.y4m");
+    REQUIRE(rx.ready);
+    const auto tx = tern::test::run_command(
+        std::string("gst-launch-1.0 -q -e videotestsrc pattern=ball num-buffers=60 ! "
+                    "video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! ") +  // VP9 profile 0 needs I420
+            (vp9 ? "vp9enc deadline=1 cpu-used=8 ! rtpvp9pay pt=98" : "vp8enc deadline=1 ! rtpvp8pay pt=96") +
+            " mtu=1200 ! udpsink host=127.0.0.1 port=5811",
+        15, true);
+    CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+    const std::string json = rx.finish();
+    CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+    CHECK(tern::test::ReadY4m(dir + "/rx.y4m").frames.size() == 60);
+  }
+  Receiver rx(dir, 5813, "--port 5813 --video none --audio opus --wav " + dir + "/rx.wav");
+  REQUIRE(rx.ready);
+  const auto tx = tern::test::run_command(
+      "gst-launch-1.0 -q -e audiotestsrc num-buffers=150 samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=2 ! "
+      "opusenc bitrate=64000 frame-size=20 ! rtpopuspay pt=111 ! udpsink host=127.0.0.1 port=5813",
+      15, true);
+  CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "audio_packets_decoded") >= 150);  // opusenc may flush one more at EOS
+  const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+  REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
+  CHECK(wav.seconds() == doctest::Approx(3.0).epsilon(0.01));
+}
+
+TEST_CASE("ffmpeg sender to tern-recv from an ffmpeg-style SDP decodes every frame") {
+  if (!HavePeers({"ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_ffmpeg_tx");
+  // What `ffmpeg -sdp_file` writes for this command (written here so the receiver is up first).
+  {
+    std::ofstream sdp(dir + "/ff.sdp");
+    sdp << "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=No Name\nc=IN IP4 127.0.0.1\nt=0 0\n"
+           "a=tool:libavformat LIBAVFORMAT_VERSION\nm=video 5815 RTP/AVP 96\nb=AS:500\na=rtpmap:96 VP8/90000\n";
+  }
+  Receiver rx(dir, 5815, "--sdp " + dir + "/ff.sdp --frames 60 --y4m " + dir + "/rx.y4m");
+  REQUIRE(rx.ready);
+  const auto tx = tern::test::run_command(
+      "ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 60 -c:v libvpx "
+      "-deadline realtime -cpu-used 8 -b:v 500k -g 30 -f rtp -payload_type 96 -ssrc 287454020 "
+      "'rtp://127.0.0.1:5815?pkt_size=1200'",
+      20, true);
+  CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+  CHECK(JsonNumber(json, "video_ssrc") == 287454020);  // learned from the first packet
+}
+
+TEST_CASE("SRTP from tern-send to GStreamer srtpdec and to ffmpeg with the same key in hex and base64") {
+  if (!HavePeers({"gst-launch-1.0", "ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_srtp_tx");
+  SendToGst(dir, 5817,
+            std::string("udpsrc address=127.0.0.1 port=5817 caps=\"application/x-srtp,media=video,clock-rate=90000,"
+                        "encoding-name=VP8,payload=96,ssrc=(uint)287454020,srtp-key=(buffer)") +
+                kKeyHex +
+                ",srtp-cipher=(string)aes-128-icm,srtp-auth=(string)hmac-sha1-80,srtcp-cipher=(string)aes-128-icm,"
+                "srtcp-auth=(string)hmac-sha1-80\" ! srtpdec ! rtpjitterbuffer ! rtpvp8depay ! vp8dec ! videoconvert ! "
+                "video/x-raw,format=I420 ! y4menc ! filesink location=" + dir + "/gst.y4m",
+            std::string("--frames 90 --ssrc 287454020 --key ") + kKeyHex + " --source-y4m " + dir + "/ref.y4m");
+  CheckVideo(dir + "/gst.y4m", dir + "/ref.y4m", 90, 32.0);
+
+  REQUIRE(Send(std::string("--dest 127.0.0.1:5819 --no-rtcp-mux --frames 1 --duration 0.1 --key ") + kKeyB64 +
+               " --sdp " + dir + "/s.sdp").exit_code == 0);
+  CHECK(ReadText(dir + "/s.sdp").find(std::string("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:") + kKeyB64) !=
+        std::string::npos);
+  {
+    BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp,srtp -threads 1 -i " + dir +
+                          "/s.sdp -frames:v 90 -pix_fmt yuv420p -y " + dir + "/ff.y4m",
+                      25, dir + "/ff.log");
+    REQUIRE(WaitForUdpPort(5819, 5000));
+    const auto sent = Send(std::string("--dest 127.0.0.1:5819 --no-rtcp-mux --frames 90 --key ") + kKeyB64);
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    CHECK_MESSAGE(ff.wait(8000), ff.log());
+  }
+  CheckVideo(dir + "/ff.y4m", dir + "/ref.y4m", 90, 32.0);
+}
+
+TEST_CASE("SRTP from GStreamer srtpenc and ffmpeg to tern-recv") {
+  if (!HavePeers({"gst-launch-1.0", "ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_srtp_rx");
+  {
+    Receiver rx(dir, 5821, std::string("--port 5821 --video vp8 --frames 60 --key ") + kKeyHex);
+    REQUIRE(rx.ready);
+    const auto tx = tern::test::run_command(
+        std::string("gst-launch-1.0 -q -e videotestsrc pattern=ball num-buffers=60 ! "
+                    "video/x-raw,width=320,height=240,framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 "
+                    "ssrc=287454020 ! srtpenc key=") +
+            kKeyHex + " rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 ! udpsink host=127.0.0.1 port=5821",
+        15, true);
+    CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+    const std::string json = rx.finish();
+    CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+    CHECK(JsonNumber(json, "unprotect_failures") == 0);
+  }
+  {
+    std::ofstream sdp(dir + "/ff.sdp");
+    sdp << "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=No Name\nc=IN IP4 127.0.0.1\nt=0 0\n"
+           "a=tool:libavformat LIBAVFORMAT_VERSION\nm=video 5823 RTP/SAVP 96\nb=AS:500\na=rtpmap:96 VP8/90000\n"
+           "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"
+        << kKeyB64 << "\n";
+  }
+  Receiver rx(dir, 5823, "--sdp " + dir + "/ff.sdp --frames 60");
+  REQUIRE(rx.ready);
+  const auto tx = tern::test::run_command(
+      std::string("ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 60 -c:v "
+                  "libvpx -deadline realtime -cpu-used 8 -b:v 500k -g 30 -f rtp -payload_type 96 -ssrc 287454020 "
+                  "-srtp_out_suite AES_CM_128_HMAC_SHA1_80 -srtp_out_params ") +
+          kKeyB64 + " 'srtp://127.0.0.1:5823?pkt_size=1200'",
+      20, true);
+  CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+  CHECK(JsonNumber(json, "unprotect_failures") == 0);
+}
+
+TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
+  if (!HavePeers({"gst-launch-1.0", "tshark", "dumpcap"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_rtpbin");
+  const std::string pcap = dir + "/cap.pcapng";
+  tern::test::run_command("rm -f '" + pcap + "'", 5);
+  BackgroundPeer capture("dumpcap -q -i lo -f 'udp portrange 5830-5849' -w " + pcap, 30, dir + "/dumpcap.log");
+  // dumpcap creates the file once capturing has started.
+  for (int i = 0; i < 250 && ReadText(pcap).empty(); ++i) tern::test::run_command("sleep 0.02", 2);
+  if (ReadText(pcap).empty()) {
+    if (tern::test::interop_required()) FAIL("dumpcap could not capture on lo: " << capture.log());
+    MESSAGE("capture on lo is not possible here: skipped (" << capture.log() << ")");
+    return;
+  }
+  // tern-send -> rtpbin: SR to 5831, rtpbin's RR back to tern-send's RTCP socket 5835.
+  {
+    BackgroundPeer gst(std::string("gst-launch-1.0 -e rtpbin name=rb udpsrc address=127.0.0.1 port=5830 caps=\"") +
+                           kVp8Caps +
+                           "\" ! rb.recv_rtp_sink_0 rb. ! rtpvp8depay ! vp8dec ! fakesink udpsrc address=127.0.0.1 "
+                           "port=5831 ! rb.recv_rtcp_sink_0 rb.send_rtcp_src_0 ! udpsink host=127.0.0.1 port=5835 "
+                           "sync=false async=false",
+                       20, dir + "/gst1.log");
+    REQUIRE(WaitForUdpPort(5831, 5000));
+    const auto sent = Send("--dest 127.0.0.1:5830 --local-port 5834 --no-rtcp-mux --frames 150 --linger-ms 1500 "
+                           "--stats-json " + dir + "/send.json");
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    gst.interrupt();
+    CHECK(gst.wait(8000));
+    const std::string json = ReadText(dir + "/send.json");
+    CHECK(JsonNumber(json, "rtcp_received") >= 1);
+    CHECK(json.find("\"remote-inbound-rtp\"") != std::string::npos);  // their RR parsed
+  }
+  // rtpbin -> tern-recv: SR to 5841, tern-recv's RR to rtpbin's udpsrc 5845.
+  {
+    Receiver rx(dir, 5840, "--port 5840 --no-rtcp-mux --rtcp-dest 127.0.0.1:5845 --frames 150");
+    REQUIRE(rx.ready);
+    const auto tx = tern::test::run_command(
+        "gst-launch-1.0 -q -e rtpbin name=rb videotestsrc num-buffers=150 ! "
+        "video/x-raw,width=320,height=240,framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! rb.send_rtp_sink_0 "
+        "rb.send_rtp_src_0 ! udpsink host=127.0.0.1 port=5840 rb.send_rtcp_src_0 ! udpsink host=127.0.0.1 port=5841 "
+        "sync=false async=false udpsrc address=127.0.0.1 port=5845 ! rb.recv_rtcp_sink_0",
+        20, true);
+    CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+    const std::string json = rx.finish();
+    CHECK(JsonNumber(json, "video_frames_decoded") == 150);
+    CHECK(JsonNumber(json, "rtcp_received") >= 1);  // their SR
+  }
+  capture.interrupt();
+  CHECK(capture.wait(5000));
+  const std::string d =
+      " -d udp.port==5830,rtp -d udp.port==5831,rtcp -d udp.port==5835,rtcp -d udp.port==5840,rtp"
+      " -d udp.port==5841,rtcp -d udp.port==5845,rtcp -d rtp.pt==96,vp8";
+  const auto malformed =
+      tern::test::run_command("tshark -r " + pcap + d + " -Y '_ws.malformed || _ws.expert.severity==error'", 30);
+  CHECK_MESSAGE(malformed.out.empty(), malformed.out);
+  const auto rtcp = tern::test::run_command(
+      "tshark -r " + pcap + d + " -Y rtcp -T fields -e udp.dstport -e rtcp.pt", 30);
+  std::map<std::string, int> by_port;  // "<dst port> <first RTCP type>" -> packets
+  for (const std::string& line : tern::test::split_lines(rtcp.out)) {
+    const auto f = tern::test::split(line, '\t');
+    if (f.size() >= 2) ++by_port[f[0] + " " + f[1].substr(0, 3)];
+  }
+  CHECK(by_port["5831 200"] >= 2);  // our SRs to rtpbin
+  CHECK(by_port["5835 201"] >= 1);  // rtpbin's RR to us
+  CHECK(by_port["5841 200"] >= 1);  // rtpbin's SR to us
+  CHECK(by_port["5845 201"] >= 2);  // our RRs to rtpbin
+}
+
+TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every drop") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_tern_tern");
+  REQUIRE(Send("--dest 127.0.0.1:5851 --peer tern --audio opus --frames 1 --duration 0.1 --sdp " + dir + "/t.sdp")
+              .exit_code == 0);
+  Receiver rx(dir, 5851,
+              "--sdp " + dir + "/t.sdp --frames 90 --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav --webm " + dir +
+                  "/rx.webm");
+  REQUIRE(rx.ready);
+  const auto sent = Send("--dest 127.0.0.1:5851 --peer tern --audio opus --frames 90 --drop-every 10 --source-y4m " +
+                         dir + "/ref.y4m --stats-json " + dir + "/send.json");
+  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 90);
+  CHECK(JsonNumber(json, "retransmittedPacketsReceived") >= 5);
+  CHECK(JsonNumber(json, "audio_packets_decoded") > 100);
+  const std::string send_json = ReadText(dir + "/send.json");
+  CHECK(JsonNumber(send_json, "dropped_for_test") >= 5);
+  CHECK(JsonNumber(send_json, "rtcp_received") > 10);  // transport-cc feedback and RRs
+  CHECK(JsonNumber(send_json, "availableOutgoingBitrate") > 0);
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  CHECK(ReadText(dir + "/rx.webm").size() > 10000);
+}
+
+TEST_CASE("tern-recv finalises its files on SIGINT") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_sigint");
+  BackgroundPeer rx(Tool("tern-recv") + " --port 5861 --video vp8 --y4m " + dir + "/rx.y4m --stats-json " + dir +
+                        "/recv.json",
+                    25, dir + "/recv.log");
+  REQUIRE(WaitForUdpPort(5861, 5000));
+  const auto sent = Send("--dest 127.0.0.1:5861 --frames 30");
+  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+  rx.interrupt();
+  REQUIRE(rx.wait(5000));
+  CHECK_MESSAGE(rx.exit_code() == 0, rx.log());
+  const std::string json = ReadText(dir + "/recv.json");
+  CHECK(JsonNumber(json, "signal") == 2);
+  CHECK(tern::test::ReadY4m(dir + "/rx.y4m").frames.size() == 30);
+}
+
+TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_errors");
+  auto send = Send("--video vp8");
+  CHECK(send.exit_code != 0);
+  CHECK(send.out.find("--dest") != std::string::npos);
+  send = Send("--dest 127.0.0.1:99999");
+  CHECK(send.exit_code != 0);
+  CHECK(send.out.find("port must be 1..65535") != std::string::npos);
+  send = Send("--dest 127.0.0.1:5871 --key zz");
+  CHECK(send.exit_code != 0);
+  CHECK(send.out.find("--key") != std::string::npos);
+  send = Send("--dest 127.0.0.1:5871 --bitrate fast");
+  CHECK(send.exit_code != 0);
+  CHECK(send.out.find("--bitrate") != std::string::npos);
+
+  {
+    std::ofstream sdp(dir + "/bad.sdp");
+    sdp << "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nt=0 0\nm=video notaport RTP/AVP 96\na=rtpmap:96 VP8/90000\n";
+  }
+  auto recv = tern::test::run_command(Tool("tern-recv") + " --sdp " + dir + "/bad.sdp --duration 1", 10, true);
+  CHECK(recv.exit_code != 0);
+  CHECK_MESSAGE(recv.out.find("malformed SDP at line 5") != std::string::npos, recv.out);
+  recv = tern::test::run_command(Tool("tern-recv") + " --sdp " + dir + "/missing.sdp", 10, true);
+  CHECK(recv.exit_code != 0);
+  CHECK(recv.out.find("missing.sdp") != std::string::npos);
+  recv = tern::test::run_command(Tool("tern-recv") + " --video vp8", 10, true);
+  CHECK(recv.exit_code != 0);
+  CHECK(recv.out.find("--port") != std::string::npos);
+
+  // A port someone already holds.
+  BackgroundPeer holder(Tool("tern-recv") + " --port 5873 --duration 10", 12, dir + "/holder.log");
+  REQUIRE(WaitForUdpPort(5873, 5000));
+  recv = tern::test::run_command(Tool("tern-recv") + " --port 5873 --duration 1", 10, true);
+  CHECK(recv.exit_code != 0);
+  CHECK_MESSAGE(recv.out.find("cannot listen on 127.0.0.1:5873") != std::string::npos, recv.out);
+  send = Send("--dest 127.0.0.1:5875 --local-port 5873 --frames 1");
+  CHECK(send.exit_code != 0);
+  CHECK(send.out.find("cannot open UDP socket") != std::string::npos);
+}
