@@ -217,7 +217,8 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
     const uint16_t first = rtp_.allocate_sequence_numbers(n);
     // Give each FEC packet the extension block of the media packets (transport-wide sequence
     // number and abs-send-time slots) so congestion control sees FEC bytes too.
-    const rtp::RtpPacket& templ = out.back().packet;
+    // A copy, not a reference: push_back below may reallocate `out`.
+    const rtp::RtpPacket templ = out.back().packet;
     for (rtp::RtpPacket& fec : fec_->take_fec_packets(first)) {
       auto with_ext = recovery::rewrite_packet(templ, recovery::HeaderFields::Of(fec), {}, fec.payload(), {});
       OutgoingPacket o;
