@@ -5,20 +5,22 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
-#include "interop/interop_util.h"
+#include "support/peer.h"
 #include "support/process.h"
 #include "support/wav.h"
 #include "support/y4m.h"
 
 namespace {
 
-using tern::interop::BackgroundPeer;
-using tern::interop::HavePeers;
-using tern::interop::WaitForUdpPort;
+using tern::test::BackgroundPeer;
+using tern::test::HavePeers;
+using tern::test::WaitForUdpPort;
 
 constexpr const char* kKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d";
 constexpr const char* kKeyB64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";  // the same 30 bytes
