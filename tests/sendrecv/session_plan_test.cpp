@@ -1,0 +1,157 @@
+// tools/net: SDP <-> SessionPlan, key and address parsing (no processes, no sockets).
+#include <doctest/doctest.h>
+
+#include "tern/core/random.h"
+#include "tern/tools/net/session_plan.h"
+#include "tern/tools/net/udp_transport.h"
+
+namespace net = tern::tools::net;
+using tern::transport::SessionDescription;
+using tern::transport::SrtpProfile;
+
+namespace {
+
+net::SessionPlan Reparse(const net::SessionPlan& plan) {
+  auto sdp = SessionDescription::parse(net::build_sdp(plan).to_string());
+  REQUIRE_MESSAGE(sdp.ok(), sdp.error());
+  auto back = net::plan_from_sdp(sdp.value());
+  REQUIRE_MESSAGE(back.ok(), back.error());
+  return back.value();
+}
+
+}  // namespace
+
+TEST_CASE("session plan survives build and parse with every feature") {
+  net::SessionPlan plan;
+  plan.port = 5004;
+  plan.rtcp_mux = false;
+  plan.video = tern::pipeline::VideoCodecKind::kVp9;
+  plan.audio = tern::pipeline::AudioCodecKind::kOpus;
+  plan.video_ssrc = 11;
+  plan.video_rtx_ssrc = 12;
+  plan.audio_ssrc = 13;
+  plan.nack = plan.fec = plan.audio_red = plan.transport_cc = true;
+  plan.srtp_profile = SrtpProfile::kAesCm128HmacSha1_80;
+  plan.srtp_key.assign(30, 7);
+  const net::SessionPlan back = Reparse(plan);
+  CHECK(back.port == 5004);
+  CHECK_FALSE(back.rtcp_mux);
+  CHECK(back.video == plan.video);
+  CHECK(back.audio == plan.audio);
+  CHECK(back.video_ssrc == plan.video_ssrc);
+  CHECK(back.video_rtx_ssrc == plan.video_rtx_ssrc);
+  CHECK(back.audio_ssrc == plan.audio_ssrc);
+  CHECK(back.nack);
+  CHECK(back.fec);
+  CHECK(back.audio_red);
+  CHECK(back.transport_cc);
+  CHECK(back.payload_types.vp9 == plan.payload_types.vp9);
+  CHECK(back.payload_types.video_rtx == plan.payload_types.video_rtx);
+  CHECK(back.extension_ids.transport_sequence_number == plan.extension_ids.transport_sequence_number);
+  CHECK(back.srtp_profile == plan.srtp_profile);
+  CHECK(back.srtp_key == plan.srtp_key);
+}
+
+TEST_CASE("seeded random plans survive build and parse") {
+  tern::Random rng(42);
+  for (int i = 0; i < 200; ++i) {
+    net::SessionPlan plan;
+    plan.port = static_cast<uint16_t>(rng.uniform_int(1, 65535));
+    plan.rtcp_mux = rng.uniform_int(0, 1) == 1;
+    plan.video = rng.uniform_int(0, 1) == 1 ? tern::pipeline::VideoCodecKind::kVp8 : tern::pipeline::VideoCodecKind::kNone;
+    plan.audio = plan.video == tern::pipeline::VideoCodecKind::kNone || rng.uniform_int(0, 1) == 1
+                     ? tern::pipeline::AudioCodecKind::kOpus
+                     : tern::pipeline::AudioCodecKind::kNone;
+    plan.payload_types.vp8 = static_cast<uint8_t>(rng.uniform_int(96, 110));
+    plan.payload_types.opus = static_cast<uint8_t>(rng.uniform_int(111, 127));
+    if (plan.video != tern::pipeline::VideoCodecKind::kNone) plan.video_ssrc = static_cast<uint32_t>(rng.uniform_int(1, 1 << 30));
+    if (plan.audio != tern::pipeline::AudioCodecKind::kNone) plan.audio_ssrc = static_cast<uint32_t>(rng.uniform_int(1, 1 << 30));
+    const net::SessionPlan back = Reparse(plan);
+    CHECK(back.port == plan.port);
+    CHECK(back.rtcp_mux == plan.rtcp_mux);
+    CHECK(back.video == plan.video);
+    CHECK(back.audio == plan.audio);
+    if (plan.video != tern::pipeline::VideoCodecKind::kNone) CHECK(back.payload_types.vp8 == plan.payload_types.vp8);
+    if (plan.audio != tern::pipeline::AudioCodecKind::kNone) CHECK(back.payload_types.opus == plan.payload_types.opus);
+    CHECK(back.video_ssrc == plan.video_ssrc);
+    CHECK(back.audio_ssrc == plan.audio_ssrc);
+  }
+}
+
+TEST_CASE("ffmpeg SDP gives a plan without SSRCs and with its crypto key") {
+  const char* text =
+      "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=No Name\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "a=tool:libavformat LIBAVFORMAT_VERSION\r\nm=video 5018 RTP/SAVP 96\r\nb=AS:500\r\n"
+      "a=rtpmap:96 VP8/90000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n";
+  auto sdp = SessionDescription::parse(text);
+  REQUIRE(sdp.ok());
+  auto plan = net::plan_from_sdp(sdp.value());
+  REQUIRE_MESSAGE(plan.ok(), plan.error());
+  CHECK(plan.value().port == 5018);
+  CHECK(plan.value().video == tern::pipeline::VideoCodecKind::kVp8);
+  CHECK_FALSE(plan.value().video_ssrc.has_value());
+  CHECK_FALSE(plan.value().rtcp_mux);
+  REQUIRE(plan.value().srtp_key.size() == 30);
+  for (size_t i = 0; i < 30; ++i) CHECK(plan.value().srtp_key[i] == i);
+}
+
+TEST_CASE("unusable SDPs are rejected with a reason") {
+  const char* head = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n";
+  const char* bodies[] = {
+      "m=video 5000 RTP/AVP 34\r\n",                                              // no VP8/VP9/Opus
+      "m=video 5000 RTP/SAVP 96\r\na=rtpmap:96 VP8/90000\r\n",                    // SAVP without crypto
+      "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\nm=audio 5002 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n",
+      "m=video 5000 RTP/SAVP 96\r\na=rtpmap:96 VP8/90000\r\na=crypto:1 NOT_A_SUITE inline:AAAA\r\n",
+      "m=video 5000 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\n",  // rtx without apt
+  };
+  for (const char* body : bodies) {
+    CAPTURE(body);
+    auto sdp = SessionDescription::parse(std::string(head) + body);
+    REQUIRE(sdp.ok());
+    CHECK_FALSE(net::plan_from_sdp(sdp.value()).ok());
+  }
+}
+
+TEST_CASE("SRTP keys in hex base64 and inline form are the same material") {
+  const auto p = SrtpProfile::kAesCm128HmacSha1_80;
+  auto hex = net::parse_key("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d", p);
+  auto b64 = net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p);
+  auto inl = net::parse_key("inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd|2^31", p);
+  REQUIRE(hex.ok());
+  REQUIRE(b64.ok());
+  REQUIRE(inl.ok());
+  CHECK(hex.value() == b64.value());
+  CHECK(inl.value() == b64.value());
+  for (const char* bad : {"", "zz", "0001", "AAECAwQF", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d00"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(net::parse_key(bad, p).ok());
+  }
+}
+
+TEST_CASE("host and port parsing") {
+  auto v4 = net::parse_host_port("127.0.0.1:5004");
+  REQUIRE(v4.ok());
+  CHECK(v4.value().port() == 5004);
+  auto v6 = net::parse_host_port("[::1]:6000");
+  REQUIRE(v6.ok());
+  CHECK(v6.value().is_v6());
+  CHECK(net::parse_host_port("localhost:1").ok());
+  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:12x", "[::1]6000",
+                          "example.com:80", ":5000"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(net::parse_host_port(bad).ok());
+  }
+}
+
+TEST_CASE("RTCP classification follows RFC 5761") {
+  std::vector<uint8_t> d(12, 0);
+  d[0] = 0x80;
+  for (int pt = 0; pt < 256; ++pt) {
+    d[1] = static_cast<uint8_t>(pt);
+    CHECK(net::looks_like_rtcp(d) == (pt >= 192 && pt <= 223));
+  }
+  d[0] = 0x40;  // version 1
+  d[1] = 200;
+  CHECK_FALSE(net::looks_like_rtcp(d));
+  CHECK_FALSE(net::looks_like_rtcp(std::span<const uint8_t>(d).first(4)));
+}
