@@ -448,3 +448,22 @@ TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {
   CHECK(send.exit_code != 0);
   CHECK(send.out.find("cannot open UDP socket") != std::string::npos);
 }
+
+TEST_CASE("tern-send to tern-recv with ULPFEC in RED and NACK decodes every frame") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_tern_fec");
+  REQUIRE(Send("--dest 127.0.0.1:5853 --peer tern --fec --frames 1 --duration 0.1 --sdp " + dir + "/t.sdp").exit_code == 0);
+  const std::string sdp = ReadText(dir + "/t.sdp");
+  CHECK(sdp.find("a=rtpmap:100 red/90000") != std::string::npos);
+  CHECK(sdp.find("a=rtpmap:101 ulpfec/90000") != std::string::npos);
+  Receiver rx(dir, 5853, "--sdp " + dir + "/t.sdp --frames 90 --y4m " + dir + "/rx.y4m");
+  REQUIRE(rx.ready);
+  const auto sent = Send("--dest 127.0.0.1:5853 --peer tern --fec --frames 90 --drop-every 15 --source-y4m " + dir +
+                         "/ref.y4m");
+  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 90);
+  CHECK(JsonNumber(json, "fecPacketsReceived") > 0);
+  // Every drop is repaired, by FEC in the tap or by RTX.
+  CHECK(JsonNumber(json, "fec_recovered") + JsonNumber(json, "retransmittedPacketsReceived") >= 5);
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+}

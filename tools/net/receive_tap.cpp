@@ -22,7 +22,15 @@ ReceiveTap::ReceiveTap(const ReceiveTapConfig& config)
         return c;
       }()),
       rtx_(recovery::RtxReceiver::Config{config.rtx_ssrc, config.video_ssrc, {}}) {
-  if (config.rtx_pt) rtx_.map_payload_type(*config.rtx_pt, config.video_pt);
+  // A sender with RED retransmits the RED-wrapped packets (apt = the RED payload type).
+  if (config.rtx_pt) rtx_.map_payload_type(*config.rtx_pt, config.red_pt.value_or(config.video_pt));
+  if (config.red_pt && config.ulpfec_pt) {
+    recovery::UlpfecReceiver::Config fc;
+    fc.media_ssrc = config.video_ssrc;
+    fc.ulpfec_payload_type = *config.ulpfec_pt;
+    fc.red_payload_type = config.red_pt;
+    fec_.emplace(fc);
+  }
 }
 
 Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& config) {
@@ -91,6 +99,20 @@ void ReceiveTap::on_rtp(std::span<const uint8_t> bytes, Timestamp now) {
 }
 
 void ReceiveTap::on_video(rtp::RtpPacket packet, Timestamp now) {
+  if (fec_) {
+    recovery::UlpfecReceiver::Output out = fec_->on_packet(packet);
+    if (out.media && out.media->payload_type() == config_.video_pt) {
+      out.media->arrival_time = now;
+      jitter_buffer_.insert(std::move(*out.media), now);
+    }
+    for (rtp::RtpPacket& rec : out.recovered) {
+      ++counters_.fec_recovered;
+      rec.arrival_time = now;
+      jitter_buffer_.insert(std::move(rec), now);
+    }
+    process(now);
+    return;
+  }
   if (config_.red_pt && packet.payload_type() == *config_.red_pt) {
     auto blocks = recovery::decode_red(packet);
     if (!blocks) return;

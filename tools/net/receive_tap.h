@@ -1,6 +1,6 @@
 // ReceiveTap: what tern-recv writes to disk. The Endpoint decodes and reports but hands no pixels
 // or samples out, so the tool feeds the same plain RTP packets to this tap as well: RTX unwrapped
-// (RFC 4588), RED primary blocks taken (RFC 2198; ULPFEC blocks ignored), video through a
+// (RFC 4588), RED unwrapped and ULPFEC recovery (RFC 2198, RFC 5109), video through a
 // jitterbuffer::VideoJitterBuffer and a decoder into a Y4M file, Opus decoded in arrival order into
 // a WAV file, and both codecs' encoded frames into a WebM recording. Files are written at finish().
 #pragma once
@@ -20,6 +20,7 @@
 #include "tern/media/webm_recorder.h"
 #include "tern/media/y4m_file.h"
 #include "tern/recovery/rtx.h"
+#include "tern/recovery/ulpfec.h"
 #include "tern/transport/pollable.h"
 
 namespace tern::tools::net {
@@ -30,7 +31,8 @@ struct ReceiveTapConfig {
   uint32_t video_ssrc = 0;
   std::optional<uint8_t> rtx_pt;
   uint32_t rtx_ssrc = 0;
-  std::optional<uint8_t> red_pt;
+  std::optional<uint8_t> red_pt;     // video RED (with ulpfec_pt: ULPFEC recovery in the tap too)
+  std::optional<uint8_t> ulpfec_pt;
   bool audio = false;
   uint8_t audio_pt = 111;
   uint32_t audio_ssrc = 0;
@@ -48,6 +50,7 @@ struct ReceiveTapCounters {
   int64_t audio_samples_per_channel = 0;
   int64_t duplicate_audio_packets = 0;
   int64_t foreign_packets = 0;  // SSRC or payload type not configured
+  int64_t fec_recovered = 0;
   int width = 0, height = 0;
 };
 
@@ -75,6 +78,7 @@ class ReceiveTap : public transport::Pollable {
   std::unique_ptr<codecs::VideoDecoder> video_decoder_;
   std::unique_ptr<codecs::AudioDecoder> audio_decoder_;
   recovery::RtxReceiver rtx_;
+  std::optional<recovery::UlpfecReceiver> fec_;
   std::optional<media::Y4mWriter> y4m_;
   std::optional<media::WavWriter> wav_;
   std::unique_ptr<media::WebmRecorder> webm_;

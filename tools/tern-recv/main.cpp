@@ -180,7 +180,10 @@ int main(int argc, char** argv) {
     rc.video_ssrc = config.remote.video;
     if (plan.nack) rc.rtx_pt = plan.payload_types.video_rtx;
     rc.rtx_ssrc = config.remote.video_rtx;
-    if (plan.fec) rc.red_pt = plan.payload_types.red;
+    if (plan.fec) {
+      rc.red_pt = plan.payload_types.red;
+      rc.ulpfec_pt = plan.payload_types.ulpfec;
+    }
     rc.audio = want_audio;
     rc.audio_pt = plan.payload_types.opus;
     rc.audio_ssrc = config.remote.audio;
@@ -284,6 +287,7 @@ int main(int argc, char** argv) {
   const net::ReceiveTapCounters tc0 = tap ? tap->counters() : net::ReceiveTapCounters{};
   j["video_frames_decoded"] = tc0.video_frames_decoded;
   j["video_decode_errors"] = tc0.video_decode_errors;
+  j["fec_recovered"] = tc0.fec_recovered;
   j["width"] = tc0.width;
   j["height"] = tc0.height;
   j["audio_packets_decoded"] = tc0.audio_packets_decoded;
