@@ -47,14 +47,16 @@ bool FrameStamp::write(codecs::VideoFrame& frame, uint32_t frame_number) {
   const int block = block_size(frame.width);
   const int cols = frame.width / block;
   const auto bits = encode_bits(frame_number);
-  for (int y = 0; y < band; ++y) {
-    uint8_t* row = frame.y.data() + static_cast<size_t>(y) * static_cast<size_t>(frame.stride_y);
-    const int block_row = y / block;
-    for (int x = 0; x < frame.width; ++x) {
-      const int col = x / block;
+  // One row per block row drawn as block spans, then copied down the block (cheap: row copies).
+  for (int block_row = 0; block_row * block < band; ++block_row) {
+    uint8_t* first = frame.y.data() + static_cast<size_t>(block_row * block) * static_cast<size_t>(frame.stride_y);
+    for (int col = 0; col * block < frame.width; ++col) {
       const int index = block_row * cols + col;
       const bool one = col < cols && index < kBits && bits[static_cast<size_t>(index)];
-      row[x] = one ? kWhite : kBlack;
+      std::fill_n(first + col * block, std::min(block, frame.width - col * block), one ? kWhite : kBlack);
+    }
+    for (int y = 1; y < block; ++y) {
+      std::copy_n(first, frame.width, first + static_cast<size_t>(y) * static_cast<size_t>(frame.stride_y));
     }
   }
   const int chroma_band = (band + 1) / 2;

@@ -16,7 +16,7 @@ double psnr_from_sse(uint64_t sse, uint64_t samples) {
   return std::min(kMaxPsnrDb, 10.0 * std::log10(255.0 * 255.0 / mse));
 }
 
-Result<FrameQuality> compare_frames(const codecs::VideoFrame& a, const codecs::VideoFrame& b) {
+Result<FrameQuality> compare_frames(const codecs::VideoFrame& a, const codecs::VideoFrame& b, QualityMetrics metrics) {
   if (!a.is_valid() || !b.is_valid()) return Error{"video quality: invalid frame"};
   if (a.width != b.width || a.height != b.height) return Error{"video quality: frame sizes differ"};
   const int cw = a.chroma_width();
@@ -29,6 +29,7 @@ Result<FrameQuality> compare_frames(const codecs::VideoFrame& a, const codecs::V
   FrameQuality q;
   q.psnr_y = psnr_from_sse(sse_y, luma);
   q.psnr = psnr_from_sse(sse_y + sse_u + sse_v, luma + 2 * chroma);
+  if (metrics == QualityMetrics::kPsnr) return q;
   q.ssim_y = libyuv::CalcFrameSsim(a.y.data(), a.stride_y, b.y.data(), b.stride_y, a.width, a.height);
   q.ssim = libyuv::I420Ssim(a.y.data(), a.stride_y, a.u.data(), a.stride_u, a.v.data(), a.stride_v, b.y.data(),
                             b.stride_y, b.u.data(), b.stride_u, b.v.data(), b.stride_v, a.width, a.height);
@@ -57,11 +58,12 @@ std::optional<FrameQuality> VideoQualityMeter::on_decoded_frame(const codecs::Vi
     if (!q.ok()) break;
     const int64_t n = ++summary_.measured;
     psnr_sum_ += q->psnr;
-    ssim_sum_ += q->ssim;
+    const double ssim = q->ssim.value_or(0);  // always computed here
+    ssim_sum_ += ssim;
     summary_.mean_psnr = psnr_sum_ / static_cast<double>(n);
     summary_.mean_ssim = ssim_sum_ / static_cast<double>(n);
     summary_.min_psnr = n == 1 ? q->psnr : std::min(summary_.min_psnr, q->psnr);
-    summary_.min_ssim = n == 1 ? q->ssim : std::min(summary_.min_ssim, q->ssim);
+    summary_.min_ssim = n == 1 ? ssim : std::min(summary_.min_ssim, ssim);
     return *q;
   }
   ++summary_.unmatched;

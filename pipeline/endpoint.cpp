@@ -121,6 +121,7 @@ Status Endpoint::init() {
     vc.source.fps = recv.fps;
     vc.source.seed = recv.source_seed;
     vc.measure_quality = config_.measure_quality;
+    vc.ssim_every = config_.ssim_every;
     vc.ntp_clock = config_.ntp_clock;
     auto v = VideoReceiveStream::Create(vc, statistics_);
     if (!v) return Error{v.error()};
@@ -164,6 +165,9 @@ void Endpoint::set_audio_playout_listener(AudioPlayoutListener* l) {
 }
 void Endpoint::set_video_capture_listener(VideoCaptureListener* l) {
   if (video_send_) video_send_->set_capture_listener(l);
+}
+void Endpoint::set_reference_frame_provider(ReferenceFrameProvider* p) {
+  if (video_recv_) video_recv_->set_reference_provider(p);
 }
 
 std::vector<uint32_t> Endpoint::own_ssrcs() const {
@@ -674,7 +678,7 @@ StatsReport Endpoint::stats(Timestamp now) const {
     }
     if (vc.quality_measurements > 0) {
       s.tern_mean_psnr = vc.total_psnr / static_cast<double>(vc.quality_measurements);
-      s.tern_mean_ssim = vc.total_ssim / static_cast<double>(vc.quality_measurements);
+      if (vc.ssim_measurements > 0) s.tern_mean_ssim = vc.total_ssim / static_cast<double>(vc.ssim_measurements);
     }
     if (auto off = sync_.sync_offset()) s.tern_sync_offset = off->seconds_f();
     if (audio_recv_) s.tern_sync_delay = video_recv_->sync_delay().seconds_f();

@@ -65,6 +65,9 @@ class Endpoint : private RtcpSession::Listener {
   void set_video_render_listener(VideoRenderListener* l);
   void set_audio_playout_listener(AudioPlayoutListener* l);
   void set_video_capture_listener(VideoCaptureListener* l);
+  // Source pictures for the quality measurement of received video (nullptr: regenerate them);
+  // not owned, must outlive the endpoint or be reset.
+  void set_reference_frame_provider(ReferenceFrameProvider* p);
   void set_network_sample_listener(NetworkSampleListener* l) { sample_listener_ = l; }
 
   DataRate target_rate() const { return target_; }

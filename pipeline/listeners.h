@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "tern/codecs/video_frame.h"
 #include "tern/core/units.h"
 #include "tern/jitterbuffer/audio/audio_jitter_buffer.h"
 #include "tern/media/video_quality.h"
@@ -23,12 +24,27 @@ struct CapturedVideoFrame {
   bool encoded = false;       // false: dropped by rate control or the stream is suspended
   bool keyframe = false;
   DataSize encoded_size = DataSize::Zero();
+  // The picture as captured (stamped; already encoded). Valid only during the callback, after which
+  // the stream discards it: a listener that wants to keep it may copy it or take it without a
+  // copy (std::swap with a frame of its own; the stream does not look at it again).
+  codecs::VideoFrame* picture = nullptr;
 };
 
 class VideoCaptureListener {
  public:
   virtual ~VideoCaptureListener() = default;
   virtual void on_video_frame_captured(const CapturedVideoFrame& frame) = 0;
+};
+
+// Where a receive stream measuring quality gets the source picture of a rendered frame without
+// rendering it again (e.g. a harness that keeps the sender's captured pictures). Without one, or
+// when it returns nullptr, the stream regenerates the peer's synthetic picture itself.
+class ReferenceFrameProvider {
+ public:
+  virtual ~ReferenceFrameProvider() = default;
+  // The source picture stamped `frame_number` (FrameStamp numbering, mod 2^24), or nullptr when it
+  // is not kept. The pointer must stay valid until the next call into the provider.
+  virtual const codecs::VideoFrame* reference_frame(uint32_t frame_number) = 0;
 };
 
 // A decoded video frame handed to the renderer.
@@ -43,7 +59,9 @@ struct RenderedVideoFrame {
   int width = 0;
   int height = 0;
   bool keyframe = false;
-  std::optional<media::FrameQuality> quality;  // when EndpointConfig::measure_quality
+  // When EndpointConfig::measure_quality: PSNR of every frame whose source is known; SSIM on frames
+  // whose number is a multiple of EndpointConfig::ssim_every (sampled, see there).
+  std::optional<media::FrameQuality> quality;
 };
 
 class VideoRenderListener {

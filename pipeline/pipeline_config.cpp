@@ -47,6 +47,7 @@ Status validate_media(const MediaConfig& m) {
 Status EndpointConfig::validate() const {
   if (Status s = validate_media(send); !s) return s;
   if (Status s = validate_media(receive); !s) return s;
+  if (ssim_every < 0) return Error{"endpoint config: ssim_every must be 0 (off) or positive"};
   const std::set<uint32_t> ssrcs{local.audio, local.video, local.video_rtx, remote.audio, remote.video, remote.video_rtx};
   if (ssrcs.size() != 6 || ssrcs.count(0) != 0) return Error{"endpoint config: SSRCs must be distinct and non-zero"};
   if (min_rate > max_rate || start_rate < min_rate || start_rate > max_rate) {

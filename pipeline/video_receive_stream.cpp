@@ -13,17 +13,15 @@ Result<std::unique_ptr<VideoReceiveStream>> VideoReceiveStream::Create(const Con
   dc.codec = config.codec == VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
   auto decoder = codecs::CreateVideoDecoder(dc);
   if (!decoder) return Error{decoder.error()};
-  std::optional<media::SyntheticVideoSource> source;
   if (config.measure_quality) {
-    auto s = media::SyntheticVideoSource::Create(config.source);
-    if (!s) return Error{s.error()};
-    source.emplace(std::move(s).value());
+    if (Status s = media::SyntheticVideoSource::Validate(config.source); !s.ok()) return Error{s.error()};
+    if (config.ssim_every < 0) return Error{"video receive stream: ssim_every must be 0 or positive"};
   }
   const uint8_t pt = config.codec == VideoCodecKind::kVp9 ? config.payload_types.vp9 : config.payload_types.vp8;
   (void)statistics.register_payload_type(pt, 90000);
   (void)statistics.register_payload_type(config.payload_types.red, 90000);
   return std::unique_ptr<VideoReceiveStream>(
-      new VideoReceiveStream(config, statistics, std::move(decoder).value(), std::move(source)));
+      new VideoReceiveStream(config, statistics, std::move(decoder).value()));
 }
 
 namespace {
@@ -45,12 +43,10 @@ jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Co
 }  // namespace
 
 VideoReceiveStream::VideoReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
-                                       std::unique_ptr<codecs::VideoDecoder> decoder,
-                                       std::optional<media::SyntheticVideoSource> source)
+                                       std::unique_ptr<codecs::VideoDecoder> decoder)
     : config_(config),
       statistics_(statistics),
       decoder_(std::move(decoder)),
-      source_(std::move(source)),
       rtx_(rtx_config(config)),
       jitter_buffer_(jitter_config(config)) {
   if (config_.protection.fec) {
@@ -196,18 +192,40 @@ void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {
   r.height = pending.frame.height;
   r.keyframe = pending.keyframe;
   if (r.capture_time) last_delay_ = pending.decoded - *r.capture_time;
-  if (source_ && r.frame_number && pending.frame.width == source_->config().width &&
-      pending.frame.height == source_->config().height) {
-    const codecs::VideoFrame reference = source_->render(*r.frame_number);
-    auto q = media::compare_frames(reference, pending.frame);
+  if (config_.measure_quality && r.frame_number && pending.frame.width == config_.source.width &&
+      pending.frame.height == config_.source.height) {
+    const bool ssim = config_.ssim_every > 0 && *r.frame_number % static_cast<uint32_t>(config_.ssim_every) == 0;
+    const codecs::VideoFrame* ref = reference(*r.frame_number);
+    auto q = ref == nullptr ? Result<media::FrameQuality>(Error{"no reference"})
+                            : media::compare_frames(*ref, pending.frame,
+                                                    ssim ? media::QualityMetrics::kPsnrAndSsim : media::QualityMetrics::kPsnr);
     if (q) {
       r.quality = *q;
       counters_.total_psnr += q->psnr;
-      counters_.total_ssim += q->ssim;
       ++counters_.quality_measurements;
+      if (q->ssim) {
+        counters_.total_ssim += *q->ssim;
+        ++counters_.ssim_measurements;
+      }
     }
   }
   if (render_listener_ != nullptr) render_listener_->on_video_frame_rendered(r);
+}
+
+const codecs::VideoFrame* VideoReceiveStream::reference(uint32_t frame_number) {
+  if (reference_provider_ != nullptr) {
+    const codecs::VideoFrame* f = reference_provider_->reference_frame(frame_number);
+    if (f != nullptr && f->width == config_.source.width && f->height == config_.source.height && f->is_valid()) {
+      return f;
+    }
+  }
+  if (!source_) {
+    auto s = media::SyntheticVideoSource::Create(config_.source);
+    if (!s) return nullptr;  // validated in Create(): not reached
+    source_.emplace(std::move(s).value());
+  }
+  source_->render_into(frame_number, scratch_);
+  return &scratch_;
 }
 
 double VideoReceiveStream::frames_per_second(Timestamp now) const {

@@ -1,7 +1,8 @@
 // VideoReceiveStream: one remote video SSRC from transport to renderer:
 //   RTX unwrap (RFC 4588) -> RED/ULPFEC recovery (RFC 2198/5109) -> receive statistics (RFC 3550)
 //   -> NACK generator (RFC 4585) -> video jitter buffer -> VP8/VP9 decoder -> A/V sync delay ->
-//   render (FrameStamp number, PSNR/SSIM against the regenerated source, freezes).
+//   render (FrameStamp number, PSNR of every frame and sampled SSIM against the source picture from
+//   a ReferenceFrameProvider or regenerated from the synthetic camera, freezes).
 // Feedback it wants sent (NACK, PLI, FIR) comes out of process() as RTCP packets.
 #pragma once
 
@@ -45,7 +46,8 @@ struct VideoReceiveCounters {
   int frame_height = 0;
   double total_psnr = 0;
   double total_ssim = 0;
-  int64_t quality_measurements = 0;
+  int64_t quality_measurements = 0;  // frames scored (PSNR); total_psnr sums over these
+  int64_t ssim_measurements = 0;     // frames with SSIM (sampled); total_ssim sums over these
 };
 
 class VideoReceiveStream {
@@ -57,9 +59,11 @@ class VideoReceiveStream {
     uint32_t local_ssrc = 0;  // sender SSRC of our feedback
     ProtectionConfig protection;
     PayloadTypes payload_types;
-    // The peer's synthetic camera, regenerated for PSNR/SSIM when measure_quality.
+    // The peer's synthetic camera, regenerated for PSNR/SSIM when measure_quality and no
+    // ReferenceFrameProvider has the picture (built on first need).
     media::SyntheticVideoConfig source;
     bool measure_quality = true;
+    int ssim_every = 60;  // SSIM on frame numbers that are multiples of this; 0 = never
     NtpClock ntp_clock;
   };
   // `statistics` (the endpoint's, shared by every received SSRC) must outlive the stream.
@@ -82,6 +86,9 @@ class VideoReceiveStream {
   std::optional<TimeDelta> last_delay() const { return last_delay_; }
 
   void set_render_listener(VideoRenderListener* listener) { render_listener_ = listener; }
+  // Source pictures for quality measurement (nullptr: regenerate them). Must outlive the stream
+  // or be reset first.
+  void set_reference_provider(ReferenceFrameProvider* provider) { reference_provider_ = provider; }
   const VideoReceiveCounters& counters() const { return counters_; }
   jitterbuffer::VideoJitterBufferStats jitter_buffer_stats() const { return jitter_buffer_.stats(); }
   const media::FreezeStats& freeze_stats() const { return freezes_.stats(); }
@@ -101,14 +108,18 @@ class VideoReceiveStream {
   static constexpr size_t kMaxPendingRenders = 64;
 
   VideoReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
-                     std::unique_ptr<codecs::VideoDecoder> decoder, std::optional<media::SyntheticVideoSource> source);
+                     std::unique_ptr<codecs::VideoDecoder> decoder);
   void on_media_packet(rtp::RtpPacket packet, Timestamp now, bool retransmitted, bool recovered);
   void render(PendingRender& pending, Timestamp now);
+  // The source picture of `frame_number`: from the provider, else regenerated into scratch_.
+  const codecs::VideoFrame* reference(uint32_t frame_number);
 
   Config config_;
   rtp::ReceiveStatistics& statistics_;
   std::unique_ptr<codecs::VideoDecoder> decoder_;
-  std::optional<media::SyntheticVideoSource> source_;
+  std::optional<media::SyntheticVideoSource> source_;  // fallback reference, built on first need
+  codecs::VideoFrame scratch_;                         // its regenerated picture, reused
+  ReferenceFrameProvider* reference_provider_ = nullptr;
   recovery::RtxReceiver rtx_;
   std::optional<recovery::UlpfecReceiver> fec_;
   jitterbuffer::NackGenerator nack_;

@@ -125,6 +125,7 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   frame->capture_time = now;
   frame->rtp_timestamp = static_cast<uint32_t>(now.us() * 9 / 100);
   captured.rtp_timestamp = frame->rtp_timestamp;
+  captured.picture = &*frame;
   if (suspended_) {
     ++counters_.frames_suspended;
   } else {
@@ -152,6 +153,7 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
       ++counters_.frames_dropped_by_encoder;
     }
   }
+  // The listener may take *frame (captured.picture): nothing after this call may use it.
   if (capture_listener_ != nullptr) capture_listener_->on_video_frame_captured(captured);
 }
 

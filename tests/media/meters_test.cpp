@@ -52,8 +52,10 @@ TEST_CASE("psnr of identical frames is capped and ssim is one") {
   REQUIRE(q.ok());
   CHECK(q->psnr == kMaxPsnrDb);
   CHECK(q->psnr_y == kMaxPsnrDb);
-  CHECK(q->ssim == doctest::Approx(1.0));
-  CHECK(q->ssim_y == doctest::Approx(1.0));
+  REQUIRE(q->ssim);
+  REQUIRE(q->ssim_y);
+  CHECK(*q->ssim == doctest::Approx(1.0));
+  CHECK(*q->ssim_y == doctest::Approx(1.0));
   CHECK_FALSE(compare_frames(f, codecs::VideoFrame::Allocate(64, 48)).ok());
   CHECK(psnr_from_sse(0, 0) == 0);
 }
@@ -67,10 +69,18 @@ TEST_CASE("psnr of a known error matches the formula") {
     const double expected = 10 * std::log10(255.0 * 255.0 / (d * d));
     CHECK(q->psnr == doctest::Approx(expected).epsilon(1e-9));
     CHECK(q->psnr_y == doctest::Approx(expected).epsilon(1e-9));
-    CHECK(q->ssim < 1.0);
+    REQUIRE(q->ssim);
+    CHECK(*q->ssim < 1.0);
+    // PSNR only: the same PSNR, no SSIM.
+    auto p = compare_frames(ref, WithError(ref, d), QualityMetrics::kPsnr);
+    REQUIRE(p.ok());
+    CHECK(p->psnr == q->psnr);
+    CHECK(p->psnr_y == q->psnr_y);
+    CHECK_FALSE(p->ssim);
+    CHECK_FALSE(p->ssim_y);
   }
   // Larger error: lower SSIM.
-  CHECK(compare_frames(ref, WithError(ref, 8))->ssim < compare_frames(ref, WithError(ref, 2))->ssim);
+  CHECK(*compare_frames(ref, WithError(ref, 8))->ssim < *compare_frames(ref, WithError(ref, 2))->ssim);
 }
 
 TEST_CASE("psnr agrees with ffmpeg's psnr filter") {

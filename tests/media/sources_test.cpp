@@ -62,6 +62,30 @@ TEST_CASE("synthetic video is deterministic per seed") {
   CHECK(a.render(42).y != c.render(42).y);
 }
 
+TEST_CASE("synthetic video renders into reused buffers exactly as render") {
+  auto src = MakeVideo(320, 240, 3);
+  codecs::VideoFrame reused;  // empty: allocated on the first call
+  for (uint32_t n : {0u, 1u, 170u, 171u, 511u, 512u, 100000u, FrameStamp::kMaxFrameNumber}) {
+    src.render_into(n, reused);
+    const auto fresh = src.render(n);
+    CHECK(reused.y == fresh.y);
+    CHECK(reused.u == fresh.u);
+    CHECK(reused.v == fresh.v);
+    CHECK(FrameStamp::read(reused) == n);
+  }
+  // A frame of another size is replaced by one of the configured size.
+  auto other = codecs::VideoFrame::Allocate(64, 48);
+  src.render_into(9, other);
+  CHECK(other.width == 320);
+  CHECK(other.y == src.render(9).y);
+  // The pan repeats only after a whole background period: frames 512 apart still differ (objects).
+  CHECK(src.render(5).y != src.render(5 + 512).y);
+  CHECK(SyntheticVideoSource::Validate({}).ok());
+  SyntheticVideoConfig odd;
+  odd.width = 321;
+  CHECK_FALSE(SyntheticVideoSource::Validate(odd).ok());
+}
+
 TEST_CASE("synthetic video rejects bad configurations") {
   SyntheticVideoConfig c;
   c.width = 63;

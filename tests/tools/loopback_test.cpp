@@ -149,7 +149,8 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--seed", "x"},          {"--preset", "moon"},      {"--trace", "/nonexistent/trace.txt"},
       {"--bogus"},              {"--codecs", "none"},      {"--max-rate", "100", "--start-rate", "200"},
       {"--delay", "nan"},       {"--fps", "inf"},          {"--duration"},           {"--capacity", "0"},
-      {"--protection", "fec", "--video", "none"}};
+      {"--protection", "fec", "--video", "none"}, {"--ssim-every", "-1"}, {"--ssim-every", "x"},
+      {"--ssim-every", "200000"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
@@ -176,6 +177,11 @@ TEST_CASE("loopback accepts good options and presets") {
   CHECK_FALSE(c.protection.red);
   CHECK(c.congestion == pipeline::CongestionControlMode::kRemb);
   CHECK(c.seed == 42);
+  CHECK(c.ssim_every == 60);  // default: SSIM sampled every 60th frame
+  o = parse({"--ssim-every", "0"});
+  REQUIRE(o.config.has_value());
+  CHECK(o.config->ssim_every == 0);
+  CHECK(o.config->endpoint_b().ssim_every == 0);
   // A preset, then an override on top of it.
   o = parse({"--preset", "3g", "--loss", "0"});
   REQUIRE(o.config.has_value());
@@ -268,6 +274,19 @@ TEST_CASE("loopback JSON HTML and WebM outputs are well formed") {
   CHECK(j["summary"]["video"]["psnr_mean_db"].is_number());
   CHECK(j["summary"]["audio"]["concealment_percent"].is_number());
   CHECK(j["summary"]["network"]["packets_sent"].get<uint64_t>() > 100);
+  // SSIM is sampled and the JSON says how: frame numbers that are multiples of ssim_every.
+  CHECK(j["config"]["ssim_every"] == 60);
+  CHECK(j["summary"]["video"]["ssim_sampled"] == true);
+  CHECK(j["summary"]["video"]["ssim_every"] == 60);
+  int ssim_frames = 0;
+  for (const auto& fr : j["frames"]) {
+    if (!fr["ssim"].is_number()) continue;
+    ++ssim_frames;
+    CHECK(fr["frame"].get<uint32_t>() % 60 == 0);
+  }
+  CHECK(ssim_frames >= 1);
+  CHECK(j["summary"]["video"]["frames_ssim"] == ssim_frames);
+  CHECK(format_summary(r.summary).find("1 in 60") != std::string::npos);
   const std::string html = to_html(r);
   size_t svgs = 0;
   for (size_t pos = html.find("<svg"); pos != std::string::npos; pos = html.find("<svg", pos + 1)) ++svgs;

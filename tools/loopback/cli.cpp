@@ -88,6 +88,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
               start_rate, max_rate;
   double fps = 0, duration = 0, delay = 0, jitter = 0, loss = 0, burst = 0, queue = 0;
   std::string seed;
+  int ssim_every = 0;
   bool list = false, reorder = false, bidirectional = false, realtime = false, no_progress = false;
   std::string record, json_path, report;
   app.add_flag("--list-presets", list, "List the named presets and exit");
@@ -113,6 +114,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--start-rate", start_rate, "Initial send rate for gcc/remb");
   app.add_option("--max-rate", max_rate, "Highest send rate for gcc/remb");
   app.add_flag("--bidirectional", bidirectional, "B sends the same media back to A");
+  app.add_option("--ssim-every", ssim_every, "SSIM on every Nth frame (default 60; 0 = off); PSNR is on every frame");
   app.add_option("--seed", seed, "Seed of the network and media (same seed -> same results)");
   app.add_flag("--realtime", realtime, "Run at wall-clock speed over UDP loopback instead of simulated time");
   app.add_option("--record", record, "Record what B received to this WebM file");
@@ -263,6 +265,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
       return fail("--seed " + seed + ": expected a whole number in 0..9999999999999999999");
     c.seed = std::stoull(seed);
   }
+  if (app.count("--ssim-every")) c.ssim_every = ssim_every;
   if (bidirectional) c.bidirectional = true;
   if (realtime) c.realtime = true;
   c.record_path = record;

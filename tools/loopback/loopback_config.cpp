@@ -169,6 +169,7 @@ std::string LoopbackConfig::validate() const {
     return fmt("--rate %g kbps: must be in 50..50000 kbps", fixed_rate.kbps_f());
   if (start_rate < DataRate::KilobitsPerSec(50) || start_rate > max_rate)
     return fmt("--start-rate %g kbps: must be in 50..max rate (%g kbps)", start_rate.kbps_f(), max_rate.kbps_f());
+  if (ssim_every < 0 || ssim_every > 100000) return fmt("--ssim-every %d: must be in 0..100000 (0 = no SSIM)", ssim_every);
   if (protection.red && audio == pipeline::AudioCodecKind::kNone) return "--protection red needs --audio opus";
   if (protection.fec && video == pipeline::VideoCodecKind::kNone) return "--protection fec needs a video codec";
   if (!link.rate_trace.empty()) {
@@ -199,6 +200,7 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a() const {
   c.start_rate = congestion == pipeline::CongestionControlMode::kFixed ? fixed_rate : start_rate;
   c.max_rate = max_rate;
   c.fixed_rate = fixed_rate;
+  c.ssim_every = ssim_every;
   c.seed = seed;
   return c;
 }

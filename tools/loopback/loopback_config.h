@@ -55,6 +55,9 @@ struct LoopbackConfig {
   DataRate start_rate = DataRate::KilobitsPerSec(1000);
   DataRate max_rate = DataRate::KilobitsPerSec(3000);
   bool bidirectional = false;  // B sends the same media back
+  // SSIM on every Nth frame (frame numbers that are multiples of N; 0 = off). PSNR is always
+  // measured on every frame; SSIM costs about 50 times more, so it is sampled.
+  int ssim_every = 60;
   uint64_t seed = 1;
   bool realtime = false;
   std::string record_path;  // WebM of what B received

@@ -64,6 +64,7 @@ void summarize_frames(const std::vector<FrameRecord>& frames, TimeDelta duration
   }
   out.frames_rendered = static_cast<int64_t>(frames.size());
   out.frames_scored = static_cast<int64_t>(psnr.size());
+  out.frames_ssim = static_cast<int64_t>(ssim.size());
   out.psnr_mean = mean(psnr);
   out.psnr_p5 = percentile(psnr, 5);
   out.ssim_mean = mean(ssim);
@@ -123,7 +124,11 @@ std::string format_summary(const Summary& s) {
     const VideoSummary& v = s.video;
     out += "video\n";
     out += line("PSNR mean / 5th percentile", num(v.psnr_mean, "%.2f dB") + " / " + num(v.psnr_p5, "%.2f dB"));
-    out += line("SSIM mean / 5th percentile", num(v.ssim_mean, "%.4f") + " / " + num(v.ssim_p5, "%.4f"));
+    // SSIM is sampled: say how often and over how many frames.
+    const std::string sampling = v.ssim_every <= 0  ? "off"
+                                 : v.ssim_every == 1 ? std::to_string(v.frames_ssim) + " frames, every frame"
+                                                     : std::to_string(v.frames_ssim) + " frames, 1 in " + std::to_string(v.ssim_every);
+    out += line("SSIM mean / 5th percentile", num(v.ssim_mean, "%.4f") + " / " + num(v.ssim_p5, "%.4f") + " (" + sampling + ")");
     out += line("freezes (count, total, longest gap)", std::to_string(v.freeze_count) + ", " +
                                                           num(v.freeze_total_ms, "%.0f ms") + ", " +
                                                           num(v.longest_gap_ms, "%.0f ms"));

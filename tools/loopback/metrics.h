@@ -17,7 +17,7 @@ namespace tern::tools {
 struct FrameRecord {
   double render_ms = 0;
   std::optional<uint32_t> frame_number;
-  std::optional<double> psnr, ssim;      // against the regenerated source picture
+  std::optional<double> psnr, ssim;      // against the source picture (SSIM sampled)
   std::optional<double> e2e_delay_ms;    // capture at A to render at B
 };
 
@@ -38,6 +38,10 @@ struct VideoSummary {
   bool present = false;
   int64_t frames_captured = 0, frames_encoded = 0, frames_rendered = 0, frames_scored = 0;
   std::optional<double> psnr_mean, psnr_p5, ssim_mean, ssim_p5;  // dB, 0..1
+  // SSIM is sampled: measured on frames whose number is a multiple of ssim_every (0 = off), so its
+  // mean and 5th percentile are over frames_ssim frames; PSNR is over every scored frame.
+  int ssim_every = 0;
+  int64_t frames_ssim = 0;
   int64_t freeze_count = 0;
   double freeze_total_ms = 0;
   double longest_gap_ms = 0;  // longest time between two rendered frames

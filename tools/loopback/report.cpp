@@ -47,6 +47,7 @@ json config_json(const LoopbackConfig& c) {
   j["congestion_control"] = pipeline::congestion_mode_name(c.congestion);
   j["fixed_rate_kbps"] = r3(c.fixed_rate.kbps_f());
   j["bidirectional"] = c.bidirectional;
+  j["ssim_every"] = c.ssim_every;
   j["seed"] = c.seed;
   return j;
 }
@@ -62,7 +63,10 @@ json summary_json(const Summary& s) {
                   {"e2e_delay_p50_ms", opt(v.e2e_p50_ms)}, {"e2e_delay_p95_ms", opt(v.e2e_p95_ms)},
                   {"frames_captured", v.frames_captured}, {"frames_encoded", v.frames_encoded},
                   {"frames_rendered", v.frames_rendered}, {"frames_scored", v.frames_scored},
-                  {"keyframes_encoded", v.keyframes_encoded}};
+                  {"keyframes_encoded", v.keyframes_encoded},
+                  // SSIM is sampled (frame numbers that are multiples of ssim_every; 0 = off).
+                  {"ssim_sampled", v.ssim_every != 1}, {"ssim_every", v.ssim_every},
+                  {"frames_ssim", v.frames_ssim}};
   }
   if (s.audio.present) {
     const AudioSummary& a = s.audio;

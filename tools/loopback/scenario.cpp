@@ -12,6 +12,7 @@
 #include "tern/pipeline/media_server.h"
 #include "tern/pipeline/netsim_adapter.h"
 #include "tern/rtp/rtp_packet.h"
+#include "tern/tools/loopback/reference_frame_cache.h"
 #include "tern/tools/loopback/webm_tap.h"
 #include "tern/transport/epoll_driver.h"
 #include "tern/transport/udp_socket.h"
@@ -97,12 +98,14 @@ class Tap final : public netsim::PacketSink {
 
 struct CaptureLog final : pipeline::VideoCaptureListener {
   media::EndToEndDelayMeter* meter = nullptr;
+  ReferenceFrameCache* references = nullptr;  // A's pictures for B's quality measurement
   int64_t captured = 0, encoded = 0, keyframes = 0;
   void on_video_frame_captured(const pipeline::CapturedVideoFrame& f) override {
     ++captured;
     if (f.encoded) ++encoded;
     if (f.keyframe) ++keyframes;
     meter->on_captured(f.frame_number, f.capture_time);
+    if (references != nullptr) references->on_video_frame_captured(f);
   }
 };
 
@@ -456,8 +459,18 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   ScenarioResult result;
   result.config = config;
   media::EndToEndDelayMeter e2e(4096);
+  // Each receiver scores against the pictures its peer captured instead of rendering them again.
+  ReferenceFrameCache a_pictures, b_pictures;
   CaptureLog capture;
   capture.meter = &e2e;
+  if (cb.measure_quality) {
+    capture.references = &a_pictures;
+    b->set_reference_frame_provider(&a_pictures);
+  }
+  if (ca.measure_quality && ca.receive.video != pipeline::VideoCodecKind::kNone) {
+    b->set_video_capture_listener(&b_pictures);
+    a->set_reference_frame_provider(&b_pictures);
+  }
   RenderLog render;
   render.meter = &e2e;
   render.frames = &result.frames;
@@ -529,6 +542,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   if (ca.send.video != pipeline::VideoCodecKind::kNone) {
     sum.video.present = true;
     summarize_frames(result.frames, config.duration, sum.video);
+    sum.video.ssim_every = config.ssim_every;
     sum.video.frames_captured = capture.captured;
     sum.video.frames_encoded = capture.encoded;
     sum.video.keyframes_encoded = capture.keyframes;
