@@ -20,26 +20,22 @@ constexpr std::array<std::array<double, 3>, 5> kVowels = {{
 // cos(2 pi turns) from a 1024-point table with linear interpolation (error below 5e-6, under a
 // tenth of a 16-bit step): the speech signal needs three per sample, and libm's cos was the
 // largest cost of a simulated call outside the codecs.
-class CosineTable {
- public:
-  static constexpr int kSize = 1024;
-  CosineTable() {
-    for (int i = 0; i <= kSize; ++i) table_[static_cast<size_t>(i)] = std::cos(2 * kPi * i / kSize);
-  }
-  double operator()(double turns) const {
-    const double x = (turns - std::floor(turns)) * kSize;
-    const int i = std::min(static_cast<int>(x), kSize - 1);
-    const double f = x - i;
-    return table_[static_cast<size_t>(i)] + f * (table_[static_cast<size_t>(i) + 1] - table_[static_cast<size_t>(i)]);
-  }
+constexpr int kCosineSize = 1024;
 
- private:
-  std::array<double, kSize + 1> table_{};
-};
+std::array<double, kCosineSize + 1> make_cosine_table() {
+  std::array<double, kCosineSize + 1> t{};
+  for (int i = 0; i <= kCosineSize; ++i) t[static_cast<size_t>(i)] = std::cos(2 * kPi * i / kCosineSize);
+  return t;
+}
+const std::array<double, kCosineSize + 1> kCosine = make_cosine_table();
 
-double cos_turns(double turns) {
-  static const CosineTable table;
-  return table(turns);
+// `turns` >= -1 (every caller's argument is): the fractional part without a libm floor call.
+inline double cos_turns(double turns) {
+  const double shifted = turns + 1.0;
+  const double x = (shifted - static_cast<double>(static_cast<int64_t>(shifted))) * kCosineSize;
+  const int i = std::min(static_cast<int>(x), kCosineSize - 1);
+  const double f = x - i;
+  return kCosine[static_cast<size_t>(i)] + f * (kCosine[static_cast<size_t>(i) + 1] - kCosine[static_cast<size_t>(i)]);
 }
 
 }  // namespace
@@ -102,9 +98,10 @@ double SyntheticAudioSource::next_speech_sample() {
   }
   // Glottal source: a Rosenberg-like pulse per pitch period (rising half cosine, fast closure).
   speech_.vibrato_phase += 5.0 / rate;
+  if (speech_.vibrato_phase >= 1.0) speech_.vibrato_phase -= 1.0;
   const double f0 = speech_.pitch_hz * (1 + 0.03 * cos_turns(speech_.vibrato_phase - 0.25));  // sin
   speech_.phase += f0 / rate;
-  speech_.phase -= std::floor(speech_.phase);
+  if (speech_.phase >= 1.0) speech_.phase -= 1.0;  // f0 < rate: at most one whole cycle per sample
   const double p = speech_.phase;
   double pulse = 0;
   if (p < 0.4) {
@@ -151,7 +148,7 @@ double SyntheticAudioSource::next_sample() {
       s = next_speech_sample();
       break;
   }
-  phase_ -= std::floor(phase_);
+  if (phase_ >= 1.0) phase_ -= std::floor(phase_);
   ++sample_index_;
   return s * config_.amplitude;
 }
@@ -162,7 +159,8 @@ codecs::AudioFrame SyntheticAudioSource::next_samples(int samples_per_channel, T
   frame.capture_time = now;
   frame.rtp_timestamp = static_cast<uint32_t>(sample_index_);
   for (int i = 0; i < frame.samples_per_channel; ++i) {
-    const auto v = static_cast<int16_t>(std::lround(next_sample() * 32767.0));
+    const double x = next_sample() * 32767.0;  // |x| <= 32767: round half away from zero, as lround
+    const auto v = static_cast<int16_t>(x >= 0 ? x + 0.5 : x - 0.5);
     for (int c = 0; c < config_.channels; ++c) frame.samples[static_cast<size_t>(i * config_.channels + c)] = v;
   }
   return frame;

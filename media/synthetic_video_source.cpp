@@ -10,7 +10,7 @@
 namespace tern::media {
 namespace {
 
-constexpr int kPeriod = 512;  // luma background period (a power of two: offsets by masking)
+constexpr int kPeriod = 256;  // luma background period (a power of two: offsets by masking)
 constexpr int kMask = kPeriod - 1;
 constexpr int kChromaPeriod = kPeriod / 2;
 
@@ -22,9 +22,9 @@ double bounce(double start, double speed, double t, double span) {
   return p <= span ? p : 2 * span - p;
 }
 
-// Triangle wave 0..255..0 over 512 steps.
-int triangle(int i) {
-  const int g = i & 511;
+// Triangle wave 0..255..0 over `period` steps (a power of two up to 512).
+int triangle(int i, int period) {
+  const int g = (i * (512 / period)) & 511;
   return g < 256 ? g : 511 - g;
 }
 
@@ -77,7 +77,7 @@ SyntheticVideoSource::SyntheticVideoSource(const SyntheticVideoConfig& config) :
   for (int y = 0; y < bg_h; ++y) {
     uint8_t* row = bg_y_.data() + static_cast<size_t>(y) * static_cast<size_t>(bg_stride_y_);
     const uint8_t* t = tile.data() + static_cast<size_t>((y & kMask) * kPeriod);
-    for (int x = 0; x < bg_stride_y_; ++x) row[x] = static_cast<uint8_t>((t[x & kMask] + triangle(x + y)) >> 1);
+    for (int x = 0; x < bg_stride_y_; ++x) row[x] = static_cast<uint8_t>((t[x & kMask] + triangle(x + y, kPeriod)) >> 1);
   }
   // Chroma background: slow colour ramps with a little of the texture, periodic in kPeriod / 2.
   const int cw = (w + 1) / 2;
@@ -91,8 +91,8 @@ SyntheticVideoSource::SyntheticVideoSource(const SyntheticVideoConfig& config) :
     const int ty = (2 * y) & kMask;
     for (int x = 0; x < bg_stride_c_; ++x) {
       const int detail = tile[static_cast<size_t>(ty * kPeriod + ((2 * x) & kMask))] >> 4;  // 0..15
-      bg_u_[off + static_cast<size_t>(x)] = static_cast<uint8_t>(88 + (triangle(2 * x) >> 2) + detail);
-      bg_v_[off + static_cast<size_t>(x)] = static_cast<uint8_t>(88 + (triangle(2 * y + 128) >> 2) + 15 - detail);
+      bg_u_[off + static_cast<size_t>(x)] = static_cast<uint8_t>(88 + (triangle(x, kChromaPeriod) >> 2) + detail);
+      bg_v_[off + static_cast<size_t>(x)] = static_cast<uint8_t>(88 + (triangle(y + kChromaPeriod / 4, kChromaPeriod) >> 2) + 15 - detail);
     }
   }
   const int n_objects = 4;

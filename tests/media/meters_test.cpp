@@ -2,6 +2,7 @@
 // frame stamp, webrtc-stats freeze/pause counting, end-to-end delay percentiles, audio
 // concealment counters.
 #include <doctest/doctest.h>
+#include <libyuv/compare.h>  // reference for the combined SSIM (tern_media links libyuv statically)
 
 #include <algorithm>
 #include <cmath>
@@ -79,8 +80,45 @@ TEST_CASE("psnr of a known error matches the formula") {
     CHECK_FALSE(p->ssim);
     CHECK_FALSE(p->ssim_y);
   }
+  // The combined SSIM is libyuv's I420Ssim.
+  const auto test_frame = WithError(ref, 3);
+  CHECK(*compare_frames(ref, test_frame)->ssim ==
+        doctest::Approx(libyuv::I420Ssim(ref.y.data(), ref.stride_y, ref.u.data(), ref.stride_u, ref.v.data(), ref.stride_v,
+                                         test_frame.y.data(), test_frame.stride_y, test_frame.u.data(), test_frame.stride_u,
+                                         test_frame.v.data(), test_frame.stride_v, ref.width, ref.height))
+            .epsilon(1e-12));
   // Larger error: lower SSIM.
   CHECK(*compare_frames(ref, WithError(ref, 8))->ssim < *compare_frames(ref, WithError(ref, 2))->ssim);
+}
+
+TEST_CASE("psnr sums of squared errors match libyuv on random planes with odd sizes and strides") {
+  Random rng(21);
+  for (int i = 0; i < 40; ++i) {
+    const int w = static_cast<int>(rng.uniform_int(1, 700));
+    const int h = static_cast<int>(rng.uniform_int(1, 40));
+    codecs::VideoFrame a = codecs::VideoFrame::Allocate(w, h);
+    // Padded strides, extreme values included (0 vs 255 is the largest squared error).
+    a.stride_y = w + static_cast<int>(rng.uniform_int(0, 33));
+    a.stride_u = a.stride_v = a.chroma_width() + static_cast<int>(rng.uniform_int(0, 9));
+    a.y.resize(static_cast<size_t>(a.stride_y) * static_cast<size_t>(h));
+    a.u.resize(static_cast<size_t>(a.stride_u) * static_cast<size_t>(a.chroma_height()));
+    a.v.resize(a.u.size());
+    codecs::VideoFrame b = a;
+    for (auto* plane : {&a.y, &a.u, &a.v, &b.y, &b.u, &b.v}) {
+      for (auto& v : *plane) v = rng.bernoulli(0.1) ? (rng.bernoulli(0.5) ? 0 : 255) : static_cast<uint8_t>(rng.uniform_int(0, 255));
+    }
+    const uint64_t y = libyuv::ComputeSumSquareErrorPlane(a.y.data(), a.stride_y, b.y.data(), b.stride_y, w, h);
+    const uint64_t u = libyuv::ComputeSumSquareErrorPlane(a.u.data(), a.stride_u, b.u.data(), b.stride_u,
+                                                          a.chroma_width(), a.chroma_height());
+    const uint64_t v = libyuv::ComputeSumSquareErrorPlane(a.v.data(), a.stride_v, b.v.data(), b.stride_v,
+                                                          a.chroma_width(), a.chroma_height());
+    const uint64_t luma = static_cast<uint64_t>(w) * static_cast<uint64_t>(h);
+    const uint64_t chroma = static_cast<uint64_t>(a.chroma_width()) * static_cast<uint64_t>(a.chroma_height());
+    auto q = compare_frames(a, b, QualityMetrics::kPsnr);
+    REQUIRE(q.ok());
+    CHECK(q->psnr_y == psnr_from_sse(y, luma));
+    CHECK(q->psnr == psnr_from_sse(y + u + v, luma + 2 * chroma));
+  }
 }
 
 TEST_CASE("psnr agrees with ffmpeg's psnr filter") {

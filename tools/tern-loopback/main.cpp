@@ -1,6 +1,7 @@
 // tern-loopback: the first thing to run. Parses the command line, runs the scenario, prints the
 // summary table and writes the requested JSON / HTML / WebM outputs. Exit codes: 0 success,
 // 1 the run failed, 2 bad options.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,6 +36,11 @@ void draw_progress(double fraction) {
 
 int main(int argc, char** argv) {
   using namespace tern::tools;
+  // The call allocates and frees half-megabyte pictures at every frame (decoder output, camera).
+  // glibc would serve them with mmap or trim them off the heap top and fault the pages in again at
+  // the next frame; keep freed memory in the heap instead (a bounded working set of pictures).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   std::vector<std::string> args(argv + 1, argv + argc);
   const CliOutcome cli = parse_command_line(args);
   if (!cli.config) {
