@@ -11,6 +11,16 @@ constexpr TimeDelta kControllerInterval = TimeDelta::Millis(25);
 constexpr TimeDelta kSyncInterval = TimeDelta::Millis(100);
 constexpr size_t kMaxPaddingPackets = 16;  // per padding request
 constexpr uint8_t kPaddingBytes = 255;
+// Overhead is measured over the last second, refreshed every 250 ms.
+constexpr TimeDelta kOverheadInterval = TimeDelta::Millis(250);
+constexpr size_t kOverheadSnapshots = 5;
+// The allocation never gives more than this share of the target to overhead.
+constexpr double kMaxOverheadShare = 0.4;
+// Bytes of RTP header with this endpoint's extensions (mid, transport-wide seq, abs-send-time),
+// for the overhead estimate before there is a measurement.
+constexpr int64_t kNominalRtpHeaderBytes = 12 + 4 + 2 + 3 + 4 + 3;
+// A frame is not encoded while the pacer needs longer than this to send what it holds.
+constexpr TimeDelta kMaxPacerBacklog = TimeDelta::Millis(100);
 
 void earliest(std::optional<Timestamp>& t, std::optional<Timestamp> o) {
   if (o && o->is_finite() && (!t || *o < *t)) t = o;
@@ -185,6 +195,7 @@ void Endpoint::start(Timestamp now) {
   next_controller_tick_ = now;
   next_sample_ = now + config_.network_sample_interval;
   next_sync_ = now + kSyncInterval;
+  next_overhead_update_ = now;
   if (controller_) {
     apply(controller_->on_network_availability(true, now), now);
     apply(controller_->on_process_interval(now), now);
@@ -203,9 +214,47 @@ void Endpoint::apply(const congestion::NetworkControlUpdate& update, Timestamp n
   if (update.target_rate) set_target(update.target_rate->target_rate, now);
 }
 
+DataRate Endpoint::overhead_rate() const {
+  if (measured_overhead_) return max(*measured_overhead_ - audio_allocation_, DataRate::Zero());
+  // Nominal until measured: 50 audio packets/s (plus RED's redundant copies), and for video one
+  // packet per frame plus one per full packet of media at the current video rate.
+  const int64_t per_packet = kNominalRtpHeaderBytes + Endpoint::kTransportOverheadBytes;
+  double packets_per_second = 0;
+  DataRate extra = DataRate::Zero();
+  if (audio_send_) {
+    packets_per_second += 1.0 / AudioSendStream::kFrameDuration.seconds_f();
+    if (config_.send.protection.red) extra += config_.send.audio_bitrate;
+  }
+  if (video_send_) {
+    const double payload_bits = static_cast<double>(config_.max_packet_size - static_cast<size_t>(per_packet)) * 8.0;
+    packets_per_second += config_.send.fps + target_.bps_f() / payload_bits;
+  }
+  return extra + DataRate::BitsPerSec(static_cast<int64_t>(packets_per_second * static_cast<double>(per_packet) * 8.0));
+}
+
+void Endpoint::update_overhead(Timestamp now) {
+  overhead_snapshots_.push_back(OverheadSnapshot{now, budget_.headers + budget_.audio});
+  while (overhead_snapshots_.size() > kOverheadSnapshots) overhead_snapshots_.pop_front();
+  if (overhead_snapshots_.size() < kOverheadSnapshots) return;  // under a second of history
+  const OverheadSnapshot& first = overhead_snapshots_.front();
+  const TimeDelta span = now - first.time;
+  if (span <= TimeDelta::Zero()) return;
+  measured_overhead_ = (budget_.headers + budget_.audio - first.bytes) / span;
+  set_target(target_, now);
+}
+
+bool Endpoint::pacer_backlogged(Timestamp now) const {
+  if (pacer_.queue_packets() == 0) return false;
+  const DataRate rate = pacer_.current_pacing_rate(now);
+  return pacer_.queue_size() / rate > kMaxPacerBacklog || pacer_.oldest_queue_time(now) > kMaxPacerBacklog;
+}
+
 void Endpoint::set_target(DataRate target, Timestamp now) {
   target_ = target;
-  const congestion::BitrateAllocation a = allocator_.allocate(target);
+  // Media + overhead <= target: the encoders share what the headers and redundancy leave.
+  const DataRate overhead = min(overhead_rate(), target * kMaxOverheadShare);
+  const congestion::BitrateAllocation a = allocator_.allocate(target - overhead);
+  audio_allocation_ = a.audio;
   if (audio_send_) audio_send_->set_target(a.audio);
   if (video_send_ && !a.video.empty()) {
     video_media_rate_ = a.video.front().media;
@@ -241,6 +290,9 @@ void Endpoint::send_paced(Timestamp now) {
     if (it == paced_.end()) continue;
     OutgoingPacket packet = std::move(it->second);
     paced_.erase(it);
+    const TimeDelta waited = max(now - p.enqueue_time, TimeDelta::Zero());
+    budget_.total_queue_delay += waited;
+    budget_.max_queue_delay = max(budget_.max_queue_delay, waited);
     send_rtp(packet, p.probe_cluster_id, now);
   }
   for (const congestion::PaddingRequest& r : out.padding) send_padding(r.size, r.probe_cluster_id, now);
@@ -259,8 +311,29 @@ void Endpoint::send_rtp(OutgoingPacket& o, int probe_cluster_id, Timestamp now) 
   } else if (video_send_ && o.media_ssrc == config_.local.video) {
     video_send_->rtp().on_sent(o.packet, o.capture_time, now, o.retransmission);
   }
+  count_budget(o);
   const std::span<const uint8_t> data = o.packet.data();
   send_datagram(std::vector<uint8_t>(data.begin(), data.end()), now);
+}
+
+void Endpoint::count_budget(const OutgoingPacket& o) {
+  ++budget_.packets;
+  const DataSize whole = DataSize::Bytes(static_cast<int64_t>(o.packet.size()) + kTransportOverheadBytes);
+  if (o.priority == congestion::PacketPriority::kPadding) {
+    budget_.padding += whole;
+    return;
+  }
+  const DataSize payload = DataSize::Bytes(static_cast<int64_t>(o.packet.payload_size()));
+  budget_.headers += whole - payload;
+  if (o.retransmission) {
+    budget_.retransmission += payload;
+  } else if (o.priority == congestion::PacketPriority::kFec) {
+    budget_.fec += payload;
+  } else if (o.audio) {
+    budget_.audio += payload;
+  } else {
+    budget_.video += payload;
+  }
 }
 
 void Endpoint::send_padding(DataSize size, int probe_cluster_id, Timestamp now) {
@@ -417,6 +490,7 @@ std::optional<Timestamp> Endpoint::next_wakeup() const {
   std::optional<Timestamp> t;
   if (controller_) earliest(t, next_controller_tick_);
   earliest(t, next_sample_);
+  earliest(t, next_overhead_update_);
   if (audio_recv_ && video_recv_) earliest(t, next_sync_);
   if (audio_send_) earliest(t, audio_send_->next_capture_time(Timestamp::MinusInfinity()));
   if (video_send_) earliest(t, video_send_->next_capture_time(Timestamp::MinusInfinity()));
@@ -438,7 +512,10 @@ void Endpoint::process(Timestamp now) {
   // Capture and encode, then hand everything to the pacer.
   scratch_.clear();
   if (audio_send_) audio_send_->process(now, scratch_);
-  if (video_send_) video_send_->process(now, scratch_);
+  if (video_send_) {
+    video_send_->set_pacer_backlog(pacer_backlogged(now));
+    video_send_->process(now, scratch_);
+  }
   for (OutgoingPacket& p : scratch_) enqueue(std::move(p), now);
   scratch_.clear();
   send_paced(now);
@@ -470,6 +547,10 @@ void Endpoint::process(Timestamp now) {
       audio_recv_->set_sync_delay(sync_.audio_extra_delay());
       video_recv_->set_sync_delay(sync_.video_extra_delay());
     }
+  }
+  if (next_overhead_update_ <= now) {
+    update_overhead(now);
+    next_overhead_update_ = std::max(next_overhead_update_ + kOverheadInterval, now);
   }
   if (next_sample_ <= now) {
     sample(now);

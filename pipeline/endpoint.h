@@ -12,6 +12,7 @@
 // does that on a netsim::EventLoop. Media sources are pulled at their cadence inside process().
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +48,23 @@ class Endpoint : private RtcpSession::Listener {
     uint64_t rtcp_packets_sent = 0, rtcp_packets_received = 0;
     uint64_t unknown_ssrc_packets = 0, malformed_packets = 0, pacer_drops = 0;
   };
+  // Send-side budget, cumulative since the start: the bytes of every RTP packet that left the
+  // pacer split by purpose (payloads per class, and the per-packet overhead: RTP header with
+  // extensions plus kTransportOverheadBytes of IPv4/UDP), and how long packets waited in the pacer.
+  struct SendBudget {
+    DataSize audio = DataSize::Zero();           // audio payload (Opus, RED included)
+    DataSize video = DataSize::Zero();           // video payload (descriptor and RED header included)
+    DataSize fec = DataSize::Zero();             // ULPFEC payload
+    DataSize retransmission = DataSize::Zero();  // RTX payload
+    DataSize padding = DataSize::Zero();         // padding-only packets, whole
+    DataSize headers = DataSize::Zero();         // RTP + IP/UDP headers of everything above but padding
+    int64_t packets = 0;
+    TimeDelta total_queue_delay = TimeDelta::Zero();  // sum over packets of (sent - enqueued)
+    TimeDelta max_queue_delay = TimeDelta::Zero();
+    DataSize total() const { return audio + video + fec + retransmission + padding + headers; }
+  };
+  // IPv4 (20) + UDP (8) bytes counted on every datagram in budgets and rate allocation.
+  static constexpr int64_t kTransportOverheadBytes = 28;
 
   // Validates `config`; `sink` (not owned, must outlive the endpoint) receives every datagram.
   static Result<std::unique_ptr<Endpoint>> Create(const EndpointConfig& config, PacketSink* sink);
@@ -74,6 +92,9 @@ class Endpoint : private RtcpSession::Listener {
   std::optional<TimeDelta> rtt() const { return rtt_.latest(); }
   std::optional<TimeDelta> sync_offset() const { return sync_.sync_offset(); }
   const TransportCounters& transport_counters() const { return transport_; }
+  const SendBudget& send_budget() const { return budget_; }
+  // How long the oldest packet now in the pacer queue has waited (zero when empty).
+  TimeDelta pacer_queue_delay(Timestamp now) const { return pacer_.oldest_queue_time(now); }
   const EndpointConfig& config() const { return config_; }
   // The stages, for tests and tools (null when the configuration has no such stream).
   const VideoSendStream* video_send_stream() const { return video_send_.get(); }
@@ -103,9 +124,14 @@ class Endpoint : private RtcpSession::Listener {
   void start(Timestamp now);
   void apply(const congestion::NetworkControlUpdate& update, Timestamp now);
   void set_target(DataRate target, Timestamp now);
+  // Per-packet overhead (RTP/IP/UDP headers, audio redundancy) the allocation must leave room for.
+  DataRate overhead_rate() const;
+  void update_overhead(Timestamp now);
+  bool pacer_backlogged(Timestamp now) const;
   void enqueue(OutgoingPacket packet, Timestamp now);
   void send_paced(Timestamp now);
   void send_rtp(OutgoingPacket& packet, int probe_cluster_id, Timestamp now);
+  void count_budget(const OutgoingPacket& packet);
   void send_padding(DataSize size, int probe_cluster_id, Timestamp now);
   void send_rtcp(std::vector<uint8_t> bytes, Timestamp now);
   void send_datagram(std::vector<uint8_t> bytes, Timestamp now);
@@ -148,6 +174,18 @@ class Endpoint : private RtcpSession::Listener {
   std::map<uint32_t, RemoteInbound> remote_inbound_;  // keyed by our SSRCs only
   AvSync sync_;
   TransportCounters transport_;
+  SendBudget budget_;
+  // Overhead bytes (headers of every RTP packet but padding, plus audio payload) at the last few
+  // update_overhead() calls, oldest first: their rate over ~1 s, minus the audio allocation, is
+  // what the media encoders cannot have.
+  struct OverheadSnapshot {
+    Timestamp time = Timestamp::MinusInfinity();
+    DataSize bytes = DataSize::Zero();
+  };
+  std::deque<OverheadSnapshot> overhead_snapshots_;  // at most kOverheadSnapshots
+  std::optional<DataRate> measured_overhead_;
+  DataRate audio_allocation_ = DataRate::Zero();
+  Timestamp next_overhead_update_ = Timestamp::PlusInfinity();
   uint64_t sample_bytes_sent_ = 0, sample_bytes_received_ = 0;
   NetworkSampleListener* sample_listener_ = nullptr;
 };

@@ -13,6 +13,13 @@ namespace {
 constexpr uint32_t kVideoClockRate = 90000;
 // FEC floor when FEC is asked for: ~10% of the media packets even on a clean path.
 constexpr uint8_t kMinFecRate = 26;
+// Frame dropper: a frame is not encoded while the encoder is this far (in time at the media rate)
+// ahead of its rate; a keyframe's excess is spread over this many following frames.
+constexpr TimeDelta kMaxEncoderDebt = TimeDelta::Millis(100);
+constexpr int kKeyframeSpreadFrames = 15;
+// Sender-side drops never make a gap of more than this many frames in a row, the encoder's own
+// drops included (a longer gap would be a freeze; the encoder's rate control shrinks frames).
+constexpr int kMaxConsecutiveDrops = 2;
 
 }  // namespace
 
@@ -32,6 +39,9 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   ec.height = config.height;
   ec.start_bitrate = config.start_rate;
   ec.max_framerate = config.fps;
+  // Frames are dropped by the stream's own frame dropper (over_budget), which bounds the gap; the
+  // encoder's buffer-based dropping on top of it makes long gaps (freezes) at low rates.
+  ec.frame_drop_threshold = 0;
   auto encoder = codecs::CreateVideoEncoder(ec);
   if (!encoder) return Error{encoder.error()};
   RtpSender::Config rc = config.rtp;
@@ -126,8 +136,17 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   frame->rtp_timestamp = static_cast<uint32_t>(now.us() * 9 / 100);
   captured.rtp_timestamp = frame->rtp_timestamp;
   captured.picture = &*frame;
+  const bool over = over_budget(now);
+  const bool may_drop = !keyframe_requested_ && consecutive_drops_ < kMaxConsecutiveDrops;
   if (suspended_) {
     ++counters_.frames_suspended;
+    encoder_debt_ = keyframe_excess_ = DataSize::Zero();
+  } else if (pacer_backlog_ && may_drop) {
+    ++counters_.frames_dropped_by_pacer;
+    ++consecutive_drops_;
+  } else if (over && may_drop) {
+    ++counters_.frames_dropped_by_rate;
+    ++consecutive_drops_;
   } else {
     if (keyframe_requested_) {
       encoder_->force_keyframe();
@@ -146,15 +165,40 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
         recent_encodes_.pop_front();
       }
       captured.encoded = true;
+      consecutive_drops_ = 0;
       captured.keyframe = ef.is_keyframe;
       captured.encoded_size = DataSize::Bytes(static_cast<int64_t>(ef.data.size()));
+      on_encoded(captured.encoded_size, ef.is_keyframe);
       packetize(ef, now, out);
     } else {
       ++counters_.frames_dropped_by_encoder;
+      ++consecutive_drops_;  // the encoder's own drops count towards the gap too
     }
   }
   // The listener may take *frame (captured.picture): nothing after this call may use it.
   if (capture_listener_ != nullptr) capture_listener_->on_video_frame_captured(captured);
+}
+
+bool VideoSendStream::over_budget(Timestamp now) {
+  if (last_drain_.is_finite() && now > last_drain_) {
+    encoder_debt_ = max(encoder_debt_ - target_ * (now - last_drain_), DataSize::Zero());
+  }
+  last_drain_ = now;
+  const DataSize step = min(keyframe_excess_, keyframe_excess_step_);
+  encoder_debt_ += step;
+  keyframe_excess_ -= step;
+  return encoder_debt_ > target_ * kMaxEncoderDebt;
+}
+
+void VideoSendStream::on_encoded(DataSize size, bool keyframe) {
+  const DataSize average = target_ * TimeDelta::SecondsF(1.0 / config_.fps);
+  if (keyframe && size > average) {
+    encoder_debt_ += average;
+    keyframe_excess_ += size - average;
+    keyframe_excess_step_ = keyframe_excess_ * (1.0 / kKeyframeSpreadFrames);
+  } else {
+    encoder_debt_ += size;
+  }
 }
 
 void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now, std::vector<OutgoingPacket>& out) {

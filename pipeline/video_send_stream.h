@@ -29,6 +29,8 @@ struct VideoSendCounters {
   int64_t key_frames_encoded = 0;
   int64_t frames_dropped_by_encoder = 0;
   int64_t frames_suspended = 0;      // captured while the allocator had suspended the stream
+  int64_t frames_dropped_by_pacer = 0;  // not encoded: the pacer queue was too long (see set_pacer_backlog)
+  int64_t frames_dropped_by_rate = 0;   // not encoded: the encoder had overshot its rate (frame dropper)
   int64_t total_encoded_bytes = 0;
   int64_t fec_packets_sent = 0;
   int64_t nack_count = 0;            // NACK packets received
@@ -61,6 +63,10 @@ class VideoSendStream {
 
   // Media rate for the encoder; `suspended` stops encoding (a keyframe follows the resume).
   void set_target(DataRate media_rate, bool suspended);
+  // While `backlogged` (the pacer queue takes too long to drain), captured frames are dropped
+  // before the encoder so the sender does not queue delay behind them; a pending keyframe
+  // request waits for the next encoded frame.
+  void set_pacer_backlog(bool backlogged) { pacer_backlog_ = backlogged; }
   // Path figures for the FEC level (recovery::ProtectionPolicy).
   void on_path_figures(TimeDelta rtt, double loss_fraction);
   void request_keyframe() { keyframe_requested_ = true; }
@@ -82,6 +88,10 @@ class VideoSendStream {
   VideoSendStream(const Config& config, RtpSender rtp, media::SyntheticVideoSource source,
                   std::unique_ptr<codecs::VideoEncoder> encoder, recovery::ProtectionPolicy policy);
   void packetize(const codecs::EncodedFrame& frame, Timestamp now, std::vector<OutgoingPacket>& out);
+  // Frame dropper: true when the encoder's output since the last frames is too far ahead of the
+  // media rate and this frame should not be encoded.
+  bool over_budget(Timestamp now);
+  void on_encoded(DataSize size, bool keyframe);
 
   Config config_;
   RtpSender rtp_;
@@ -94,6 +104,15 @@ class VideoSendStream {
   uint8_t media_pt_;
   DataRate target_;
   bool suspended_ = false;
+  bool pacer_backlog_ = false;
+  // Frame dropper (a leaky bucket, like libwebrtc's media_opt FrameDropper): encoded bytes go in,
+  // the media rate drains it; a keyframe's excess over an average frame enters over the next
+  // frames instead of at once.
+  DataSize encoder_debt_ = DataSize::Zero();
+  DataSize keyframe_excess_ = DataSize::Zero();
+  DataSize keyframe_excess_step_ = DataSize::Zero();
+  Timestamp last_drain_ = Timestamp::MinusInfinity();
+  int consecutive_drops_ = 0;  // by the frame dropper or the pacer backlog
   bool keyframe_requested_ = false;
   bool started_ = false;
   VideoSendCounters counters_;
