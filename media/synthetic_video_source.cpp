@@ -72,7 +72,7 @@ SyntheticVideoSource::SyntheticVideoSource(const SyntheticVideoConfig& config) :
   const int w = config.width;
   const int h = config.height;
   bg_stride_y_ = w + kPeriod;
-  const int bg_h = h + kPeriod;
+  const int bg_h = kPeriod;  // periodic in y too: one period of rows, read modulo kPeriod
   bg_y_.resize(static_cast<size_t>(bg_stride_y_) * static_cast<size_t>(bg_h));
   for (int y = 0; y < bg_h; ++y) {
     uint8_t* row = bg_y_.data() + static_cast<size_t>(y) * static_cast<size_t>(bg_stride_y_);
@@ -81,9 +81,8 @@ SyntheticVideoSource::SyntheticVideoSource(const SyntheticVideoConfig& config) :
   }
   // Chroma background: slow colour ramps with a little of the texture, periodic in kPeriod / 2.
   const int cw = (w + 1) / 2;
-  const int ch = (h + 1) / 2;
   bg_stride_c_ = cw + kChromaPeriod;
-  const int bg_ch = ch + kChromaPeriod;
+  const int bg_ch = kChromaPeriod;
   bg_u_.resize(static_cast<size_t>(bg_stride_c_) * static_cast<size_t>(bg_ch));
   bg_v_.resize(bg_u_.size());
   for (int y = 0; y < bg_ch; ++y) {
@@ -157,12 +156,13 @@ void SyntheticVideoSource::render_into(uint32_t frame_number, codecs::VideoFrame
   const int oy = static_cast<int>(t & kMask);
   for (int y = 0; y < h; ++y) {
     copy_row(frame.y.data() + static_cast<size_t>(y) * static_cast<size_t>(frame.stride_y),
-             bg_y_.data() + static_cast<size_t>(y + oy) * static_cast<size_t>(bg_stride_y_) + static_cast<size_t>(ox), w);
+             bg_y_.data() + static_cast<size_t>((y + oy) & kMask) * static_cast<size_t>(bg_stride_y_) + static_cast<size_t>(ox), w);
   }
   const int cox = ox / 2;
   const int coy = oy / 2;
   for (int y = 0; y < ch; ++y) {
-    const size_t src = static_cast<size_t>(y + coy) * static_cast<size_t>(bg_stride_c_) + static_cast<size_t>(cox);
+    const size_t src = static_cast<size_t>((y + coy) & (kChromaPeriod - 1)) * static_cast<size_t>(bg_stride_c_) +
+                       static_cast<size_t>(cox);
     copy_row(frame.u.data() + static_cast<size_t>(y) * static_cast<size_t>(frame.stride_u), bg_u_.data() + src, cw);
     copy_row(frame.v.data() + static_cast<size_t>(y) * static_cast<size_t>(frame.stride_v), bg_v_.data() + src, cw);
   }

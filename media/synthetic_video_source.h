@@ -61,8 +61,9 @@ class SyntheticVideoSource {
   };
 
   SyntheticVideoConfig config_;
-  // Backgrounds periodic with kPeriod (luma) / kPeriod / 2 (chroma) in both directions, a period
-  // larger than the picture so that any pan offset within one period is a plain row copy.
+  // Backgrounds periodic with kPeriod (luma) / kPeriod / 2 (chroma) in both directions: one period
+  // of rows (read modulo the period), each a period wider than the picture so that any pan offset
+  // is a plain row copy. About 300 KB at 640x480, small enough to stay in a core's cache.
   int bg_stride_y_ = 0;
   int bg_stride_c_ = 0;
   std::vector<uint8_t> bg_y_;
