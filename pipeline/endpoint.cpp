@@ -260,7 +260,9 @@ void Endpoint::set_target(DataRate target, Timestamp now) {
     video_media_rate_ = a.video.front().media;
     video_suspended_ = a.video.front().suspended;
     video_send_->set_target(video_media_rate_, video_suspended_);
-    video_send_->rtp().set_retransmission_rate(std::max(a.rtx, DataRate::KilobitsPerSec(100)), now);
+    // Retransmissions get their share, at least 100 kbps but never more than a quarter of the
+    // target: under congestion they would only lengthen the queue they are trying to repair.
+    video_send_->rtp().set_retransmission_rate(max(a.rtx, min(DataRate::KilobitsPerSec(100), target * 0.25)), now);
   }
   if (feedback_generator_) feedback_generator_->set_bitrate_hint(target);
 }

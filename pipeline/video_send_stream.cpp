@@ -20,6 +20,8 @@ constexpr int kKeyframeSpreadFrames = 15;
 // Sender-side drops never make a gap of more than this many frames in a row, the encoder's own
 // drops included (a longer gap would be a freeze; the encoder's rate control shrinks frames).
 constexpr int kMaxConsecutiveDrops = 2;
+// Drops for a pacer backlog stop once the last encoded frame is this old.
+constexpr TimeDelta kMaxPacerDropGap = TimeDelta::Millis(300);
 
 }  // namespace
 
@@ -138,10 +140,13 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   captured.picture = &*frame;
   const bool over = over_budget(now);
   const bool may_drop = !keyframe_requested_ && consecutive_drops_ < kMaxConsecutiveDrops;
+  // A frame encoded behind a pacer backlog would arrive late anyway: drop for longer, but bounded.
+  const bool may_drop_for_pacer =
+      !keyframe_requested_ && (!last_encode_time_.is_finite() || now - last_encode_time_ < kMaxPacerDropGap);
   if (suspended_) {
     ++counters_.frames_suspended;
     encoder_debt_ = keyframe_excess_ = DataSize::Zero();
-  } else if (pacer_backlog_ && may_drop) {
+  } else if (pacer_backlog_ && may_drop_for_pacer) {
     ++counters_.frames_dropped_by_pacer;
     ++consecutive_drops_;
   } else if (over && may_drop) {
@@ -166,6 +171,7 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
       }
       captured.encoded = true;
       consecutive_drops_ = 0;
+      last_encode_time_ = now;
       captured.keyframe = ef.is_keyframe;
       captured.encoded_size = DataSize::Bytes(static_cast<int64_t>(ef.data.size()));
       on_encoded(captured.encoded_size, ef.is_keyframe);

@@ -112,7 +112,8 @@ class VideoSendStream {
   DataSize keyframe_excess_ = DataSize::Zero();
   DataSize keyframe_excess_step_ = DataSize::Zero();
   Timestamp last_drain_ = Timestamp::MinusInfinity();
-  int consecutive_drops_ = 0;  // by the frame dropper or the pacer backlog
+  int consecutive_drops_ = 0;  // by the frame dropper or the encoder
+  Timestamp last_encode_time_ = Timestamp::MinusInfinity();
   bool keyframe_requested_ = false;
   bool started_ = false;
   VideoSendCounters counters_;

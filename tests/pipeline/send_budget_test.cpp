@@ -137,9 +137,10 @@ TEST_CASE("pipeline send budget stays within the target at a 500 kbps bottleneck
 }
 
 TEST_CASE("pipeline send budget follows a capacity drop without a standing queue") {
-  auto trace = netsim::RateTrace::Parse("0 1000\n6000 600\n");
+  auto trace = netsim::RateTrace::Parse("0 1000\n3000 2500\n6000 600\n");
   REQUIRE(trace.ok());
   netsim::LinkConfig bottleneck = link(DataRate::KilobitsPerSec(1000), TimeDelta::Millis(50));
+  bottleneck.queue_delay = TimeDelta::Millis(300);
   bottleneck.rate_trace = std::make_shared<const netsim::RateTrace>(std::move(trace).value());
   // Measured from 3 s after the drop: adaptation done.
   const BudgetRun r = run_budget("step", bottleneck, TimeDelta::Seconds(16), TimeDelta::Seconds(9));
