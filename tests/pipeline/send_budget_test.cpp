@@ -108,6 +108,12 @@ BudgetRun run_budget(const char* name, netsim::LinkConfig bottleneck, TimeDelta 
   run.mean_target_kbps = target_sum / measured;
   run.mean_sent_kbps = sent_sum / measured;
   run.video = call->a->video_send_stream()->counters();
+  // The budget accounts for every RTP datagram A sent, each with its IP/UDP overhead.
+  const Endpoint::SendBudget& b = call->a->send_budget();
+  const Endpoint::TransportCounters& tc = call->a->transport_counters();
+  CHECK(static_cast<uint64_t>(b.packets) == tc.packets_sent - tc.rtcp_packets_sent);
+  CHECK(b.total().bytes() - b.packets * Endpoint::kTransportOverheadBytes <= static_cast<int64_t>(tc.bytes_sent));
+  CHECK(b.max_queue_delay >= b.total_queue_delay / std::max<int64_t>(b.packets, 1));
   const StatsReport rb = call->b->stats(call->now());
   REQUIRE(rb.inbound("video") != nullptr);
   run.received = *rb.inbound("video");
