@@ -116,9 +116,14 @@ std::optional<Timestamp> Pacer::next_send_time() const {
   auto consider = [&](Timestamp t) { next = next ? min(*next, t) : t; };
   if (queue_packets_ > 0) {
     const DataRate rate = current_pacing_rate(last_process_);
-    consider(last_process_ + min(media_debt_ / rate, config_.max_process_interval));
+    // At least 1 us while in debt: at a very high (queue-time-limit) rate the debt's drain time
+    // rounds to zero, and process() at the same instant would drain nothing and send nothing.
+    const TimeDelta wait = media_debt_.is_zero() ? TimeDelta::Zero() : max(media_debt_ / rate, TimeDelta::Micros(1));
+    consider(last_process_ + min(wait, config_.max_process_interval));
   } else if (padding_rate_ > DataRate::Zero() && last_process_.is_finite()) {
-    consider(last_process_ + max(media_debt_ / pacing_rate_, padding_debt_ / padding_rate_));
+    const TimeDelta wait = max(media_debt_ / pacing_rate_, padding_debt_ / padding_rate_);
+    const bool in_debt = !media_debt_.is_zero() || !padding_debt_.is_zero();
+    consider(last_process_ + (in_debt ? max(wait, TimeDelta::Micros(1)) : wait));
   }
   return next;
 }
