@@ -12,6 +12,7 @@
 #include "tern/codecs/audio_frame.h"
 #include "tern/codecs/video_frame.h"
 #include "tern/core/units.h"
+#include "tern/media/media_source.h"
 
 namespace tern::media {
 
@@ -42,6 +43,8 @@ class AppSource {
     return f;
   }
 
+  // The oldest queued frame, or nullptr.
+  const Frame* front() const { return queue_.empty() ? nullptr : &queue_.front(); }
   size_t size() const { return queue_.size(); }
   size_t capacity() const { return capacity_; }
   uint64_t dropped() const { return dropped_; }
@@ -52,10 +55,15 @@ class AppSource {
   uint64_t dropped_ = 0;
 };
 
-class AppVideoSource : public AppSource<codecs::VideoFrame> {
+// Usable as a send stream's VideoSource: next_capture_time() is the oldest queued frame's
+// capture time (an empty queue: PlusInfinity, so the host calls process() after a push).
+class AppVideoSource : public AppSource<codecs::VideoFrame>, public VideoSource {
  public:
   using AppSource::AppSource;
-  std::optional<codecs::VideoFrame> next_frame(Timestamp now) { return next(now); }
+  std::optional<codecs::VideoFrame> next_frame(Timestamp now) override { return next(now); }
+  Timestamp next_capture_time() const override {
+    return front() == nullptr ? Timestamp::PlusInfinity() : front()->capture_time;
+  }
 };
 
 class AppAudioSource : public AppSource<codecs::AudioFrame> {

@@ -115,13 +115,18 @@ std::vector<uint8_t> WavWriter::finish() const {
 }
 
 std::optional<codecs::AudioFrame> WavFileSource::next_audio(Timestamp now) {
+  return next_samples(std::max(1, data_.sample_rate_hz / 100), now);
+}
+
+std::optional<codecs::AudioFrame> WavFileSource::next_samples(int samples_per_channel, Timestamp now) {
   const int64_t total = data_.samples_per_channel();
-  if (total == 0 || data_.sample_rate_hz <= 0) return std::nullopt;
+  if (total == 0 || data_.sample_rate_hz <= 0 || data_.channels <= 0) return std::nullopt;
+  if (samples_per_channel < 1 || samples_per_channel > data_.sample_rate_hz) return std::nullopt;
   if (position_ >= total) {
     if (!loop_) return std::nullopt;
     position_ = 0;
   }
-  const int block = std::max(1, data_.sample_rate_hz / 100);
+  const int block = samples_per_channel;
   codecs::AudioFrame frame = codecs::AudioFrame::Silence(data_.sample_rate_hz, data_.channels, block);
   const int64_t n = std::min<int64_t>(block, total - position_);
   std::copy_n(data_.samples.begin() + static_cast<std::ptrdiff_t>(position_ * data_.channels),

@@ -11,6 +11,7 @@
 #include "tern/codecs/audio_frame.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
+#include "tern/media/media_source.h"
 
 namespace tern::media {
 
@@ -47,12 +48,19 @@ class WavWriter {
 };
 
 // Plays WavData as a source of 10 ms blocks (the last block zero-padded), optionally looping.
-class WavFileSource {
+class WavFileSource : public AudioSource {
  public:
   WavFileSource(WavData data, bool loop) : data_(std::move(data)), loop_(loop) {}
   // The next block stamped with capture_time = now and an RTP timestamp counting samples; nullopt
   // at the end of a non-looping file or for an empty file.
   std::optional<codecs::AudioFrame> next_audio(Timestamp now);
+  // Blocks of any length (1..sample rate samples per channel), same rules as next_audio().
+  std::optional<codecs::AudioFrame> next_samples(int samples_per_channel, Timestamp now) override;
+  int sample_rate_hz() const override { return data_.sample_rate_hz; }
+  int channels() const override { return data_.channels; }
+  bool ended() const override {
+    return data_.samples_per_channel() == 0 || (!loop_ && position_ >= data_.samples_per_channel());
+  }
 
  private:
   WavData data_;

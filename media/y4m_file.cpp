@@ -136,15 +136,19 @@ Status Y4mWriter::append(const codecs::VideoFrame& frame) {
 std::optional<codecs::VideoFrame> Y4mFileSource::next_frame(Timestamp now) {
   if (data_.frames.empty()) return std::nullopt;
   if (!start_) start_ = now;
-  const auto n = static_cast<int64_t>(data_.frames.size());
+  const int64_t n = frame_count();
   if (!loop_ && index_ >= n) return std::nullopt;
-  const TimeDelta offset = TimeDelta::Micros(index_ * 1000000 * data_.fps_den / data_.fps_num);
-  if (now < *start_ + offset) return std::nullopt;
+  if (now < *start_ + offset(index_)) return std::nullopt;
   codecs::VideoFrame f = data_.frames[static_cast<size_t>(index_ % n)];
-  f.capture_time = *start_ + offset;
+  f.capture_time = *start_ + offset(index_);
   f.rtp_timestamp = static_cast<uint32_t>(index_ * 90000 * data_.fps_den / data_.fps_num);
   ++index_;
   return f;
+}
+
+Timestamp Y4mFileSource::next_capture_time() const {
+  if (!start_ || ended()) return Timestamp::PlusInfinity();
+  return *start_ + offset(index_);
 }
 
 }  // namespace tern::media

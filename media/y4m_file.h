@@ -10,6 +10,7 @@
 #include "tern/codecs/video_frame.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
+#include "tern/media/media_source.h"
 
 namespace tern::media {
 
@@ -45,13 +46,26 @@ class Y4mWriter {
 };
 
 // Plays Y4mData: next_frame(now) returns frame i once now >= start + i / fps (start = first call),
-// with capture_time and a 90 kHz RTP timestamp; nullopt when not yet due or at the end.
-class Y4mFileSource {
+// with capture_time and a 90 kHz RTP timestamp; nullopt when not yet due or at the end. A caller
+// that polls late gets every frame in turn (none is skipped).
+class Y4mFileSource : public VideoSource {
  public:
   Y4mFileSource(Y4mData data, bool loop) : data_(std::move(data)), loop_(loop) {}
-  std::optional<codecs::VideoFrame> next_frame(Timestamp now);
+  std::optional<codecs::VideoFrame> next_frame(Timestamp now) override;
+  // PlusInfinity before the first next_frame() call and after the end.
+  Timestamp next_capture_time() const override;
+  bool ended() const override { return data_.frames.empty() || (!loop_ && index_ >= frame_count()); }
+
+  int width() const { return data_.width; }
+  int height() const { return data_.height; }
+  double fps() const { return static_cast<double>(data_.fps_num) / data_.fps_den; }
+  int64_t frame_count() const { return static_cast<int64_t>(data_.frames.size()); }
 
  private:
+  TimeDelta offset(int64_t index) const {
+    return TimeDelta::Micros(index * 1000000 * data_.fps_den / data_.fps_num);
+  }
+
   Y4mData data_;
   bool loop_;
   std::optional<Timestamp> start_;

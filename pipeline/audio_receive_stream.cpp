@@ -63,21 +63,22 @@ void AudioReceiveStream::process(Timestamp now) {
   for (int i = 0; i < 100 && next_pull_ && *next_pull_ <= now; ++i) {
     const Timestamp t = *next_pull_;
     next_pull_ = t + kPullInterval;
-    const jitterbuffer::PlayoutFrame frame = jitter_buffer_->pull_10ms(t);
+    jitterbuffer::PlayoutFrame frame = jitter_buffer_->pull_10ms(t);
     AudioPlayoutEvent e;
     e.ssrc = config_.ssrc;
     e.time = t;
     e.operation = frame.operation;
     e.buffer_delay = jitter_buffer_->current_delay();
     e.sync_delay = sync_delay_;
-    delay_line_.push_back(e);
+    delay_line_.push_back(Delayed{e, std::move(frame.frame)});
     // The delay line plays events sync_delay later (in whole 10 ms blocks).
     const size_t keep = static_cast<size_t>(sync_delay_.us() / kPullInterval.us());
     while (delay_line_.size() > keep) {
-      AudioPlayoutEvent out = delay_line_.front();
+      Delayed out = std::move(delay_line_.front());
       delay_line_.pop_front();
-      out.time = t;
-      emit(out);
+      out.event.time = t;
+      out.event.samples = &out.samples;
+      emit(out.event);
     }
   }
 }

@@ -60,8 +60,13 @@ class AudioReceiveStream {
   std::optional<Timestamp> next_pull_;
   std::optional<uint32_t> newest_timestamp_;  // end of the newest packet inserted
   TimeDelta sync_delay_ = TimeDelta::Zero();
-  // Delay line of playout events for A/V sync: bounded by kMaxSyncDelay / kPullInterval entries.
-  std::deque<AudioPlayoutEvent> delay_line_;
+  // Delay line of playout events (with their samples) for A/V sync: bounded by
+  // kMaxSyncDelay / kPullInterval entries (set_sync_delay clamps).
+  struct Delayed {
+    AudioPlayoutEvent event;
+    codecs::AudioFrame samples;
+  };
+  std::deque<Delayed> delay_line_;
   int64_t red_packets_ = 0;
   AudioPlayoutListener* listener_ = nullptr;
 };

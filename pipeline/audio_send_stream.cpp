@@ -69,7 +69,22 @@ void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   for (int i = 0; i < kMaxFramesPerProcess && next_capture_ <= now; ++i) {
     const Timestamp capture = next_capture_;
     next_capture_ += kFrameDuration;
-    codecs::AudioFrame frame = source_.next_samples(kSamplesPerFrame, capture);
+    codecs::AudioFrame frame;
+    if (external_source_ != nullptr) {
+      std::optional<codecs::AudioFrame> f = external_source_->next_samples(kSamplesPerFrame, capture);
+      if (!f || f->sample_rate_hz != kSampleRate || f->samples_per_channel != kSamplesPerFrame) continue;
+      frame = std::move(*f);
+      if (frame.channels == 2) {  // the encoder is mono: mix down
+        for (size_t k = 0; k < static_cast<size_t>(kSamplesPerFrame); ++k) {
+          frame.samples[k] = static_cast<int16_t>((int{frame.samples[2 * k]} + int{frame.samples[2 * k + 1]}) / 2);
+        }
+        frame.samples.resize(static_cast<size_t>(kSamplesPerFrame));
+        frame.channels = 1;
+      }
+      if (frame.channels != 1) continue;
+    } else {
+      frame = source_.next_samples(kSamplesPerFrame, capture);
+    }
     frame.rtp_timestamp = rtp_timestamp_;
     rtp_timestamp_ += kSamplesPerFrame;
     auto encoded = encoder_->encode(frame);

@@ -9,6 +9,7 @@
 
 #include "tern/codecs/audio_encoder.h"
 #include "tern/core/result.h"
+#include "tern/media/media_source.h"
 #include "tern/media/synthetic_audio_source.h"
 #include "tern/pipeline/outgoing_packet.h"
 #include "tern/pipeline/pipeline_config.h"
@@ -43,6 +44,10 @@ class AudioSendStream {
   void set_target(DataRate rate);
   void on_loss(double loss_fraction);
   void on_nack_received() { ++counters_.nack_count; }
+  // Pull samples from `source` (not owned; nullptr: the synthetic microphone) instead. It must
+  // deliver 48 kHz mono or stereo (stereo is mixed down to the mono encoder); once it has nothing
+  // left, no more frames are encoded.
+  void set_source(media::AudioSource* source) { external_source_ = source; }
 
   RtpSender& rtp() { return rtp_; }
   const RtpSender& rtp() const { return rtp_; }
@@ -56,6 +61,7 @@ class AudioSendStream {
   Config config_;
   RtpSender rtp_;
   media::SyntheticAudioSource source_;
+  media::AudioSource* external_source_ = nullptr;
   std::unique_ptr<codecs::AudioEncoder> encoder_;
   std::optional<recovery::AudioRedEncoder> red_;
   rtp::OpusPacketizer packetizer_;

@@ -90,6 +90,7 @@ Status Endpoint::init() {
     vc.height = send.height;
     vc.fps = send.fps;
     vc.source_seed = send.source_seed;
+    vc.vp9_flexible_mode = send.vp9_flexible_mode;
     vc.start_rate = config_.congestion == CongestionControlMode::kFixed ? config_.fixed_rate : config_.start_rate;
     vc.protection = send.protection;
     vc.payload_types = config_.payload_types;
@@ -175,6 +176,12 @@ void Endpoint::set_audio_playout_listener(AudioPlayoutListener* l) {
 }
 void Endpoint::set_video_capture_listener(VideoCaptureListener* l) {
   if (video_send_) video_send_->set_capture_listener(l);
+}
+void Endpoint::set_video_source(media::VideoSource* source) {
+  if (video_send_) video_send_->set_source(source);
+}
+void Endpoint::set_audio_source(media::AudioSource* source) {
+  if (audio_send_) audio_send_->set_source(source);
 }
 void Endpoint::set_reference_frame_provider(ReferenceFrameProvider* p) {
   if (video_recv_) video_recv_->set_reference_provider(p);

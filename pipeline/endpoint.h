@@ -83,6 +83,11 @@ class Endpoint : private RtcpSession::Listener {
   void set_video_render_listener(VideoRenderListener* l);
   void set_audio_playout_listener(AudioPlayoutListener* l);
   void set_video_capture_listener(VideoCaptureListener* l);
+  // Media to send instead of the synthetic camera / microphone (not owned, must outlive the
+  // endpoint or be reset; nullptr: synthetic). A video source must deliver
+  // EndpointConfig::send.width x height pictures; an audio source 48 kHz mono or stereo.
+  void set_video_source(media::VideoSource* source);
+  void set_audio_source(media::AudioSource* source);
   // Source pictures for the quality measurement of received video (nullptr: regenerate them);
   // not owned, must outlive the endpoint or be reset.
   void set_reference_frame_provider(ReferenceFrameProvider* p);

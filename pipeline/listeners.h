@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "tern/codecs/audio_frame.h"
 #include "tern/codecs/video_frame.h"
 #include "tern/core/units.h"
 #include "tern/jitterbuffer/audio/audio_jitter_buffer.h"
@@ -62,6 +63,8 @@ struct RenderedVideoFrame {
   // When EndpointConfig::measure_quality: PSNR of every frame whose source is known; SSIM on frames
   // whose number is a multiple of EndpointConfig::ssim_every (sampled, see there).
   std::optional<media::FrameQuality> quality;
+  // The decoded picture. Valid only during the callback (the stream discards it afterwards).
+  const codecs::VideoFrame* picture = nullptr;
 };
 
 class VideoRenderListener {
@@ -77,6 +80,8 @@ struct AudioPlayoutEvent {
   jitterbuffer::PlayoutOperation operation = jitterbuffer::PlayoutOperation::kMuted;
   TimeDelta buffer_delay = TimeDelta::Zero();  // audio buffered ahead of playout at that time
   TimeDelta sync_delay = TimeDelta::Zero();    // extra delay added for A/V sync
+  // The 10 ms of samples played (decoded, concealed or silence). Valid only during the callback.
+  const codecs::AudioFrame* samples = nullptr;
 };
 
 class AudioPlayoutListener {

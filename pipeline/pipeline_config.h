@@ -70,6 +70,9 @@ struct MediaConfig {
   DataRate video_max_rate = DataRate::KilobitsPerSec(2500);
   ProtectionConfig protection;
   uint64_t source_seed = 1;  // synthetic camera and microphone content
+  // VP9 payload descriptor: flexible mode (F=1, P_DIFFs) or non-flexible without layer indices
+  // (single-layer, what ffmpeg 5.1's RTP VP9 depacketizer reads). Both are RFC 9628.
+  bool vp9_flexible_mode = true;
 };
 
 struct EndpointConfig {

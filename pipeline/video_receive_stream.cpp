@@ -209,6 +209,7 @@ void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {
       }
     }
   }
+  r.picture = &pending.frame;
   if (render_listener_ != nullptr) render_listener_->on_video_frame_rendered(r);
 }
 

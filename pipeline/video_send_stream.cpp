@@ -90,7 +90,8 @@ const char* VideoSendStream::mime_type() const {
 }
 
 Timestamp VideoSendStream::next_capture_time(Timestamp now) const {
-  return started_ ? source_.next_capture_time() : now;
+  if (!started_) return now;
+  return external_source_ != nullptr ? external_source_->next_capture_time() : source_.next_capture_time();
 }
 
 void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
@@ -124,9 +125,10 @@ double VideoSendStream::frames_per_second(Timestamp now) const {
 }
 
 void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
-  if (started_ && source_.next_capture_time() > now) return;
+  if (started_ && next_capture_time(now) > now) return;
   started_ = true;
-  std::optional<codecs::VideoFrame> frame = source_.next_frame(now);
+  std::optional<codecs::VideoFrame> frame = external_source_ != nullptr ? external_source_->next_frame(now)
+                                                                        : source_.next_frame(now);
   if (!frame) return;
   ++counters_.frames_captured;
   CapturedVideoFrame captured;
@@ -217,15 +219,15 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
     rtp::Vp9FrameInfo info;
     info.descriptor.picture_id = frame.layers.picture_id;
     info.descriptor.inter_picture_predicted = !frame.is_keyframe;
-    info.descriptor.flexible_mode = true;
-    if (!frame.is_keyframe) {
+    info.descriptor.flexible_mode = config_.vp9_flexible_mode;
+    if (!frame.is_keyframe && config_.vp9_flexible_mode) {
       const int n = std::clamp(frame.layers.num_ref_pics, 1, 3);
       info.descriptor.num_p_diffs = static_cast<uint8_t>(n);
       for (int i = 0; i < n; ++i) {
         const uint8_t d = frame.layers.num_ref_pics > 0 ? frame.layers.p_diff[static_cast<size_t>(i)] : uint8_t{1};
         info.descriptor.p_diff[static_cast<size_t>(i)] = d == 0 ? uint8_t{1} : d;
       }
-    } else {
+    } else if (frame.is_keyframe) {
       rtp::Vp9ScalabilityStructure ss;
       ss.has_resolutions = true;
       ss.width[0] = static_cast<uint16_t>(frame.width);

@@ -10,6 +10,7 @@
 
 #include "tern/codecs/video_encoder.h"
 #include "tern/core/result.h"
+#include "tern/media/media_source.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/outgoing_packet.h"
@@ -52,6 +53,9 @@ class VideoSendStream {
     ProtectionConfig protection;
     PayloadTypes payload_types;
     size_t max_packet_size = 1200;
+    // VP9 descriptor mode: flexible (F=1 with P_DIFFs, RFC 9628 4.2) or non-flexible without
+    // layer indices (F=0: what ffmpeg's RTP VP9 depacketizer reads correctly).
+    bool vp9_flexible_mode = true;
     RtpSender::Config rtp;
   };
   static Result<std::unique_ptr<VideoSendStream>> Create(const Config& config, const rtp::ExtensionMap& extensions);
@@ -75,6 +79,9 @@ class VideoSendStream {
   void on_nack_received() { ++counters_.nack_count; }
 
   void set_capture_listener(VideoCaptureListener* listener) { capture_listener_ = listener; }
+  // Pull pictures from `source` (not owned; nullptr: the synthetic camera) instead. Its pictures
+  // must have the configured size (others are counted as dropped by the encoder).
+  void set_source(media::VideoSource* source) { external_source_ = source; }
   RtpSender& rtp() { return rtp_; }
   const RtpSender& rtp() const { return rtp_; }
   const VideoSendCounters& counters() const { return counters_; }
@@ -96,6 +103,7 @@ class VideoSendStream {
   Config config_;
   RtpSender rtp_;
   media::SyntheticVideoSource source_;
+  media::VideoSource* external_source_ = nullptr;
   std::unique_ptr<codecs::VideoEncoder> encoder_;
   recovery::ProtectionPolicy policy_;
   std::optional<recovery::UlpfecGenerator> fec_;

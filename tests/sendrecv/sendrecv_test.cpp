@@ -467,3 +467,55 @@ TEST_CASE("tern-send to tern-recv with ULPFEC in RED and NACK decodes every fram
   CHECK(JsonNumber(json, "fec_recovered") + JsonNumber(json, "retransmittedPacketsReceived") >= 5);
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
 }
+
+TEST_CASE("tern-send VP9 to ffmpeg in non-flexible mode decodes every frame") {
+  if (!HavePeers({"ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_vp9_ffmpeg");
+  // --peer ffmpeg: F=0 without layer indices (ffmpeg 5.1 reads no P_DIFF and a one-byte L).
+  REQUIRE(Send("--dest 127.0.0.1:5881 --no-rtcp-mux --video vp9 --peer ffmpeg --frames 1 --duration 0.1 --sdp " + dir +
+               "/v.sdp").exit_code == 0);
+  {
+    BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp -threads 1 -i " + dir +
+                          "/v.sdp -frames:v 90 -pix_fmt yuv420p -y " + dir + "/rx.y4m",
+                      25, dir + "/ffv.log");
+    REQUIRE(WaitForUdpPort(5881, 5000));
+    const auto sent = Send("--dest 127.0.0.1:5881 --no-rtcp-mux --video vp9 --peer ffmpeg --frames 90 --source-y4m " +
+                           dir + "/ref.y4m");
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    CHECK_MESSAGE(ff.wait(8000), ff.log());
+    CHECK_MESSAGE(ff.log().find("Invalid") == std::string::npos, ff.log());
+  }
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+}
+
+TEST_CASE("tern-send plays Y4M and WAV files to tern-recv at the file's size and rate") {
+  if (!HavePeers({"ffmpeg"})) return;  // makes the input files
+  const std::string dir = tern::test::scratch_dir("sendrecv_file_input");
+  const auto made = tern::test::run_command(
+      "ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=size=176x144:rate=15 -frames:v 30 -pix_fmt yuv420p -y " +
+          dir + "/in.y4m && ffmpeg -nostdin -loglevel error -f lavfi -i sine=frequency=440:sample_rate=48000 -t 2 "
+          "-ac 2 -c:a pcm_s16le -y " + dir + "/in.wav && ffmpeg -nostdin -loglevel error -f lavfi -i "
+          "sine=sample_rate=16000 -t 1 -c:a pcm_s16le -y " + dir + "/in16k.wav",
+      20, true);
+  REQUIRE_MESSAGE(made.exit_code == 0, made.out);
+  Receiver rx(dir, 5883, "--port 5883 --video vp8 --audio opus --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav");
+  REQUIRE(rx.ready);
+  const auto sent = Send("--dest 127.0.0.1:5883 --input " + dir + "/in.y4m --input " + dir + "/in.wav --source-y4m " +
+                         dir + "/ref.y4m --stats-json " + dir + "/send.json");
+  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(ReadText(dir + "/send.json"), "duration_s") < 5);  // stopped after the files
+  CHECK(JsonNumber(json, "width") == 176);
+  CHECK(JsonNumber(json, "height") == 144);
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 30, 30.0);
+  CheckVideo(dir + "/ref.y4m", dir + "/in.y4m", 30, 99.0);  // the file's pictures were sent unchanged
+  const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+  REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
+  MESSAGE("received " << wav.seconds() << " s of audio");
+  CHECK(wav.seconds() > 1.8);
+  CHECK(wav.seconds() < 2.3);
+  // Not 48 kHz: a clear error, nothing sent.
+  const auto bad = Send("--dest 127.0.0.1:5883 --input " + dir + "/in16k.wav");
+  CHECK(bad.exit_code != 0);
+  CHECK_MESSAGE(bad.out.find("48000 Hz mono or stereo PCM16 is required") != std::string::npos, bad.out);
+}

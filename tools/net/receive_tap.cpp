@@ -142,6 +142,10 @@ void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
     return;
   }
   last_audio_seq_ = packet.sequence_number();
+  if (!wav_) {  // recording only: no need to decode
+    if (webm_) (void)webm_->add_audio(packet.payload(), packet.timestamp(), now);
+    return;
+  }
   auto decoded = audio_decoder_->decode(packet.payload());
   if (!decoded) {
     ++counters_.audio_decode_errors;
@@ -165,6 +169,10 @@ void ReceiveTap::process(Timestamp now) {
 
 void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now) {
   ++counters_.video_frames_assembled;
+  if (config_.y4m_path.empty() && webm_) {  // recording only: the first decoded picture gave the size
+    (void)webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now);
+    return;
+  }
   auto decoded = video_decoder_->decode(frame.data, frame.rtp_timestamp);
   if (!decoded) {
     ++counters_.video_decode_errors;

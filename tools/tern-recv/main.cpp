@@ -1,7 +1,8 @@
 // tern-recv: receives RTP (optionally SRTP) on host:port as described by an SDP file (tern-send's,
 // ffmpeg's -sdp_file, a hand-written one) or by flags; runs a pipeline::Endpoint under the
-// real-time transport::EpollDriver for RTCP (RR, NACK, PLI, REMB, transport-cc) and statistics,
-// and a ReceiveTap that decodes into Y4M/WAV files or records WebM. Prints and writes stats JSON.
+// real-time transport::EpollDriver for RTCP (RR, NACK, PLI, REMB, transport-cc), statistics and
+// decoding: the Endpoint's rendered pictures go to a Y4M file and its 10 ms playout to a WAV file;
+// a ReceiveTap records the encoded frames into WebM. Prints and writes stats JSON.
 // Exits 0 on SIGINT/SIGTERM (files finalised), after --duration, after --frames decoded video
 // frames, or after --idle-timeout without packets.
 //
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -39,6 +41,78 @@ int fail(const std::string& what) {
   std::fprintf(stderr, "tern-recv: %s\n", what.c_str());
   return 1;
 }
+
+// Writes what the Endpoint renders (decoded pictures) and plays out (10 ms of samples): the Y4M
+// file gets every rendered picture; the WAV file starts at the first audible block and leaves out
+// a trailing run of concealment or silence (the stream's end, or the idle timeout), kept pending
+// until a later decoded block shows it was a gap inside the stream (bounded: kMaxPendingBlocks).
+class Outputs : public pipeline::VideoRenderListener, public pipeline::AudioPlayoutListener {
+ public:
+  static constexpr size_t kMaxPendingBlocks = 1000;  // 10 s; beyond, the gap is written
+
+  Outputs(bool y4m, bool wav, int fps) : want_y4m_(y4m), want_wav_(wav), fps_(fps) {}
+  void on_video_frame_rendered(const pipeline::RenderedVideoFrame& frame) override {
+    ++frames_;
+    width_ = frame.width;
+    height_ = frame.height;
+    if (!want_y4m_ || frame.picture == nullptr) return;
+    if (!y4m_) {
+      auto w = media::Y4mWriter::Create(frame.width, frame.height, fps_, 1);
+      if (!w) return;
+      y4m_.emplace(std::move(w.value()));
+    }
+    (void)y4m_->append(*frame.picture);
+  }
+  void on_audio_playout(const pipeline::AudioPlayoutEvent& event) override {
+    if (!want_wav_ || event.samples == nullptr) return;
+    using Op = jitterbuffer::PlayoutOperation;
+    const bool audible = event.operation != Op::kExpand && event.operation != Op::kMuted;
+    if (!wav_) {
+      if (!audible) return;
+      auto w = media::WavWriter::Create(event.samples->sample_rate_hz, event.samples->channels);
+      if (!w) return;
+      wav_.emplace(std::move(w.value()));
+    }
+    if (!audible && pending_.size() < kMaxPendingBlocks) {
+      pending_.push_back(*event.samples);
+      return;
+    }
+    for (const codecs::AudioFrame& f : pending_) (void)wav_->append(f);
+    pending_.clear();
+    (void)wav_->append(*event.samples);
+  }
+  int64_t frames() const { return frames_; }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  int64_t wav_samples_per_channel() const { return wav_ ? wav_->samples_per_channel() : 0; }
+  Status save(const std::string& y4m_path, const std::string& wav_path) const {
+    Status result;
+    if (want_y4m_) {
+      if (!y4m_) {
+        result = Error{"no video frame decoded: Y4M file not written"};
+      } else if (Status st = media::save_file(y4m_path, y4m_->bytes()); !st.ok()) {
+        result = st;
+      }
+    }
+    if (want_wav_) {
+      if (!wav_) {
+        result = Error{"no audio played: WAV file not written"};
+      } else if (Status st = media::save_file(wav_path, wav_->finish()); !st.ok()) {
+        result = st;
+      }
+    }
+    return result;
+  }
+
+ private:
+  bool want_y4m_, want_wav_;
+  int fps_;
+  int64_t frames_ = 0;
+  int width_ = 0, height_ = 0;
+  std::optional<media::Y4mWriter> y4m_;
+  std::optional<media::WavWriter> wav_;
+  std::deque<codecs::AudioFrame> pending_;
+};
 
 }  // namespace
 
@@ -139,6 +213,7 @@ int main(int argc, char** argv) {
     link.value()->set_fixed_rtcp_peer(a.value());
   }
 
+  Outputs outputs(!y4m_path.empty(), !wav_path.empty(), fps);
   std::unique_ptr<pipeline::Endpoint> endpoint;
   std::unique_ptr<net::ReceiveTap> tap;
   net::EndpointPollable endpoint_pollable;
@@ -171,7 +246,10 @@ int main(int argc, char** argv) {
     auto e = pipeline::Endpoint::Create(config, link.value().get());
     if (!e) return Error{e.error()};
     endpoint = std::move(e.value());
+    endpoint->set_video_render_listener(&outputs);
+    endpoint->set_audio_playout_listener(&outputs);
     endpoint_pollable.set(endpoint.get());
+    if (webm_path.empty()) return Status{};
     net::ReceiveTapConfig rc;
     if (want_video) {
       rc.video = plan.video == pipeline::VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
@@ -189,9 +267,7 @@ int main(int argc, char** argv) {
     rc.audio_ssrc = config.remote.audio;
     if (plan.audio_red) rc.audio_red_pt = plan.payload_types.audio_red;
     rc.fps = fps;
-    rc.y4m_path = y4m_path;
-    rc.wav_path = wav_path;
-    rc.webm_path = webm_path;
+    rc.webm_path = webm_path;  // the Endpoint's pictures and samples give the Y4M and WAV files
     auto t = net::ReceiveTap::Create(rc);
     if (!t) return Error{t.error()};
     tap = std::move(t.value());
@@ -203,7 +279,7 @@ int main(int argc, char** argv) {
 
   std::optional<Timestamp> last_packet;
   auto deliver = [&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
-    if (!rtcp) tap->on_rtp(d, now);
+    if (!rtcp && tap) tap->on_rtp(d, now);
     endpoint->on_packet(d, now);
   };
   link.value()->set_receive_handler([&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
@@ -272,26 +348,30 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; signal_number == 0 && setup_error.empty(); ++i) {
     const Timestamp now = transport::EpollDriver::Now();
     if (now - start >= limit) break;
-    if (frames > 0 && tap && tap->counters().video_frames_decoded >= frames) break;
+    if (frames > 0 && outputs.frames() >= frames) break;
     if (idle_timeout > 0 && last_packet && now - *last_packet >= TimeDelta::SecondsF(idle_timeout)) break;
     if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
   }
   const Timestamp end = transport::EpollDriver::Now();
   if (!setup_error.empty()) return fail("configuration: " + setup_error);
 
-  Status written;
-  if (tap) written = tap->finish(end);
+  Status written = outputs.save(y4m_path, wav_path);
+  if (tap) {
+    if (Status st = tap->finish(end); !st.ok()) written = st;
+  }
   const net::UdpTransportCounters& c = link.value()->counters();
   nlohmann::json j;
   j["tool"] = "tern-recv";
-  const net::ReceiveTapCounters tc0 = tap ? tap->counters() : net::ReceiveTapCounters{};
-  j["video_frames_decoded"] = tc0.video_frames_decoded;
-  j["video_decode_errors"] = tc0.video_decode_errors;
-  j["fec_recovered"] = tc0.fec_recovered;
-  j["width"] = tc0.width;
-  j["height"] = tc0.height;
-  j["audio_packets_decoded"] = tc0.audio_packets_decoded;
-  j["audio_samples_per_channel"] = tc0.audio_samples_per_channel;
+  const pipeline::VideoReceiveStream* vrs = endpoint ? endpoint->video_receive_stream() : nullptr;
+  const pipeline::AudioReceiveStream* ars = endpoint ? endpoint->audio_receive_stream() : nullptr;
+  const int64_t audio_packets = ars ? static_cast<int64_t>(ars->jitter_buffer_stats().packets_received) : 0;
+  j["video_frames_decoded"] = outputs.frames();  // rendered, i.e. decoded and handed out
+  j["video_decode_errors"] = vrs ? vrs->counters().decode_errors : 0;
+  j["fec_recovered"] = vrs ? vrs->counters().fec_packets_recovered : 0;
+  j["width"] = outputs.width();
+  j["height"] = outputs.height();
+  j["audio_packets_decoded"] = audio_packets;
+  j["audio_samples_per_channel"] = outputs.wav_samples_per_channel();
   j["rtp_received"] = c.rtp_received;
   j["rtcp_received"] = c.rtcp_received;
   j["rtcp_sent"] = c.rtcp_sent;
@@ -310,8 +390,8 @@ int main(int argc, char** argv) {
   if (!quiet) {
     std::printf("tern-recv: %lld video frames decoded (%dx%d), %lld audio packets, %llu RTP / %llu RTCP received, "
                 "%llu SRTP failures, %.2f s%s\n",
-                static_cast<long long>(tc0.video_frames_decoded), tc0.width, tc0.height,
-                static_cast<long long>(tc0.audio_packets_decoded), static_cast<unsigned long long>(c.rtp_received),
+                static_cast<long long>(outputs.frames()), outputs.width(), outputs.height(),
+                static_cast<long long>(audio_packets), static_cast<unsigned long long>(c.rtp_received),
                 static_cast<unsigned long long>(c.rtcp_received), static_cast<unsigned long long>(c.unprotect_failures),
                 (end - start).seconds_f(), signal_number != 0 ? " (stopped by signal)" : "");
   }

@@ -15,7 +15,7 @@
 
 #include "tern/core/seq_num.h"
 #include "tern/media/file_io.h"
-#include "tern/media/synthetic_video_source.h"
+#include "tern/media/wav_file.h"
 #include "tern/media/y4m_file.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/rtp/rtp_packet.h"
@@ -53,15 +53,19 @@ std::optional<int64_t> parse_bitrate(const std::string& text) {
   }
 }
 
+bool ends_with(const std::string& s, const char* suffix) {
+  const std::string x(suffix);
+  return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
+}
+
 // Counts encoded video frames, stops the stream after the limit and keeps the source pictures.
 class CaptureTap : public pipeline::VideoCaptureListener {
  public:
-  CaptureTap(int limit, std::optional<media::SyntheticVideoSource> source, std::optional<media::Y4mWriter> writer)
-      : limit_(limit), source_(std::move(source)), writer_(std::move(writer)) {}
+  CaptureTap(int limit, std::optional<media::Y4mWriter> writer) : limit_(limit), writer_(std::move(writer)) {}
   void on_video_frame_captured(const pipeline::CapturedVideoFrame& frame) override {
     if (!frame.encoded || done()) return;
     ++encoded_;
-    if (writer_ && source_) (void)writer_->append(source_->render(frame.frame_number));
+    if (writer_ && frame.picture != nullptr) (void)writer_->append(*frame.picture);
     if (limit_ > 0 && encoded_ >= limit_) last_timestamp_ = frame.rtp_timestamp;
   }
   bool done() const { return last_timestamp_.has_value(); }
@@ -93,7 +97,6 @@ class CaptureTap : public pipeline::VideoCaptureListener {
   std::optional<uint16_t> highest_seq_;
   uint64_t media_packets_ = 0;
   uint64_t dropped_ = 0;
-  std::optional<media::SyntheticVideoSource> source_;
   std::optional<media::Y4mWriter> writer_;
 };
 
@@ -104,6 +107,8 @@ int main(int argc, char** argv) {
   std::string dest, video = "vp8", audio = "none", bitrate_text = "1000k", cc = "fixed", peer = "generic";
   std::string key, profile_name = "AES_CM_128_HMAC_SHA1_80", sdp_path, source_path, stats_path, input;
   std::string bind_address, rtcp_dest;
+  std::vector<std::string> inputs;
+  bool loop_input = false;
   int width = 320, height = 240, frames = -1, drop_every = 0;
   double fps = 30, duration = 0, linger_ms = 500;
   uint16_t local_port = 0;
@@ -115,7 +120,9 @@ int main(int argc, char** argv) {
   app.add_option("--local-port", local_port, "Local RTP port (0: any; RTCP uses +1 with --no-rtcp-mux)");
   app.add_option("--video", video, "Video codec")->check(CLI::IsMember({"vp8", "vp9", "none"}));
   app.add_option("--audio", audio, "Audio codec")->check(CLI::IsMember({"opus", "none"}));
-  app.add_option("--input", input, "Y4M or WAV file source (not available yet: see tools/README.md)");
+  app.add_option("--input", inputs, "Send a Y4M (video, its size and rate) and/or WAV (48 kHz mono/stereo PCM16) file "
+                 "instead of the synthetic sources; exits after the file(s)");
+  app.add_flag("--loop", loop_input, "Play --input files in a loop (bound the run with --frames or --duration)");
   app.add_option("--width", width, "Synthetic camera width")->check(CLI::Range(64, 4096));
   app.add_option("--height", height, "Synthetic camera height")->check(CLI::Range(40, 4096));
   app.add_option("--fps", fps, "Frame rate")->check(CLI::Range(1.0, 120.0));
@@ -127,8 +134,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 10000.0));
   app.add_option("--bitrate", bitrate_text, "Send budget (fixed mode) or ceiling, e.g. 1000k, 2M");
   app.add_option("--cc", cc, "Congestion control")->check(CLI::IsMember({"fixed", "remb", "transport-cc"}));
-  app.add_option("--peer", peer, "Receiver kind: generic (GStreamer/ffmpeg) or tern (NACK/RTX + transport-cc)")
-      ->check(CLI::IsMember({"generic", "tern"}));
+  app.add_option("--peer", peer, "Receiver kind: generic (GStreamer), ffmpeg (VP9 non-flexible mode) or tern "
+                 "(NACK/RTX + transport-cc)")
+      ->check(CLI::IsMember({"generic", "tern", "ffmpeg"}));
   app.add_option("--drop-every", drop_every, "Test aid: drop every Nth new video packet before sending (NACK/RTX repair it)")
       ->check(CLI::Range(2, 1000000));
   app.add_flag("--nack", nack, "Answer NACKs with RTX (RFC 4588)");
@@ -146,10 +154,39 @@ int main(int argc, char** argv) {
   app.add_option("--stats-json", stats_path, "Write webrtc-stats JSON at exit");
   CLI11_PARSE(app, argc, argv);
 
-  if (!input.empty()) {
-    return fail("--input: file sources need a source hook in pipeline::VideoSendStream/AudioSendStream "
-                "(not available yet); use the synthetic sources");
+  std::optional<media::Y4mFileSource> video_file;
+  std::optional<media::WavFileSource> audio_file;
+  double file_seconds = 0;
+  for (const std::string& path : inputs) {
+    auto bytes = media::load_file(path, size_t{1} << 31);
+    if (!bytes) return fail("--input '" + path + "': " + bytes.error());
+    if (ends_with(path, ".y4m") && !video_file) {
+      auto y = media::parse_y4m(bytes.value());
+      if (!y) return fail("--input '" + path + "': " + y.error());
+      if (y.value().frames.empty()) return fail("--input '" + path + "': no frames");
+      if (video == "none") return fail("--input '" + path + "': a Y4M file needs --video vp8 or vp9");
+      video_file.emplace(std::move(y.value()), loop_input);
+      width = video_file->width();
+      height = video_file->height();
+      fps = video_file->fps();
+      file_seconds = std::max(file_seconds, static_cast<double>(video_file->frame_count()) / fps);
+      if (!app.count("--video") && !app.count("--audio") && !audio_file) audio = "none";
+    } else if (ends_with(path, ".wav") && !audio_file) {
+      auto w = media::parse_wav(bytes.value());
+      if (!w) return fail("--input '" + path + "': " + w.error());
+      if (w.value().sample_rate_hz != 48000 || (w.value().channels != 1 && w.value().channels != 2)) {
+        return fail("--input '" + path + "': " + std::to_string(w.value().sample_rate_hz) + " Hz " +
+                    std::to_string(w.value().channels) + " channels; 48000 Hz mono or stereo PCM16 is required");
+      }
+      file_seconds = std::max(file_seconds, static_cast<double>(w.value().samples_per_channel()) / 48000.0);
+      audio_file.emplace(std::move(w.value()), loop_input);
+      audio = "opus";
+      if (!app.count("--video") && !video_file) video = "none";
+    } else {
+      return fail("--input '" + path + "': expected one .y4m and/or one .wav file");
+    }
   }
+  const bool files = video_file || audio_file;
   if (video == "none" && audio == "none") return fail("nothing to send: --video and --audio are both none");
   auto dest_address = net::parse_host_port(dest);
   if (!dest_address) return fail("--dest '" + dest + "': " + dest_address.error());
@@ -159,9 +196,9 @@ int main(int argc, char** argv) {
     nack = true;
     if (!app.count("--cc")) cc = "transport-cc";
   }
-  if (frames < 0) frames = video != "none" && !app.count("--duration") ? 90 : 0;
+  if (frames < 0) frames = video != "none" && !app.count("--duration") && !video_file ? 90 : 0;
   if (video == "none") frames = 0;
-  if (duration == 0 && frames == 0) duration = 3;
+  if (duration == 0 && frames == 0 && (!files || loop_input)) duration = 3;
 
   std::optional<transport::SrtpProfile> profile;
   std::vector<uint8_t> key_material;
@@ -184,6 +221,7 @@ int main(int argc, char** argv) {
   config.send.fps = fps;
   config.send.source_seed = seed;
   config.send.protection = {nack, fec, false};
+  config.send.vp9_flexible_mode = peer != "ffmpeg";  // ffmpeg reads no P_DIFF (see tools/README.md)
   config.receive.video = pipeline::VideoCodecKind::kNone;
   config.receive.audio = pipeline::AudioCodecKind::kNone;
   config.local.video = video_ssrc;
@@ -248,21 +286,15 @@ int main(int argc, char** argv) {
   auto endpoint = pipeline::Endpoint::Create(config, link.value().get());
   if (!endpoint) return fail(std::string("configuration: ") + endpoint.error());
 
-  std::optional<media::SyntheticVideoSource> reference_source;
   std::optional<media::Y4mWriter> reference_writer;
   if (!source_path.empty() && config.send.video != pipeline::VideoCodecKind::kNone) {
-    media::SyntheticVideoConfig sc;
-    sc.width = width;
-    sc.height = height;
-    sc.fps = fps;
-    sc.seed = seed;
-    auto s = media::SyntheticVideoSource::Create(sc);
-    auto w = media::Y4mWriter::Create(width, height, static_cast<int>(std::lround(fps)), 1);
-    if (!s || !w) return fail("--source-y4m: cannot set up the reference writer");
-    reference_source.emplace(std::move(s.value()));
+    auto w = media::Y4mWriter::Create(width, height, std::max(1, static_cast<int>(std::lround(fps))), 1);
+    if (!w) return fail("--source-y4m: cannot set up the reference writer");
     reference_writer.emplace(std::move(w.value()));
   }
-  CaptureTap capture(frames, std::move(reference_source), std::move(reference_writer));
+  if (video_file) endpoint.value()->set_video_source(&*video_file);
+  if (audio_file) endpoint.value()->set_audio_source(&*audio_file);
+  CaptureTap capture(frames, std::move(reference_writer));
   endpoint.value()->set_video_capture_listener(&capture);
   link.value()->set_send_filter(
       [&capture, video_ssrc, drop_every](std::span<const uint8_t> d) { return capture.allow(d, video_ssrc, drop_every); });
@@ -288,12 +320,20 @@ int main(int argc, char** argv) {
   const Timestamp start = transport::EpollDriver::Now();
   // Hard bound: the frames at their rate plus slack, or the duration.
   const TimeDelta limit = duration > 0 ? TimeDelta::SecondsF(duration)
-                                       : TimeDelta::SecondsF(frames / fps + 30.0);
+                         : frames > 0 ? TimeDelta::SecondsF(frames / fps + 30.0)
+                                      : TimeDelta::SecondsF(file_seconds + 30.0);
+  // With file sources: done once every kind sent comes to its end (or the --frames limit).
+  auto finished = [&] {
+    if (!files) return capture.done();
+    const bool v = config.send.video == pipeline::VideoCodecKind::kNone || capture.done() ||
+                   (video_file && video_file->ended());
+    return v && (!audio_file || audio_file->ended());
+  };
   std::optional<Timestamp> done_at;
   for (int i = 0; i < 1'000'000 && signal_number == 0; ++i) {
     const Timestamp now = transport::EpollDriver::Now();
     if (now - start >= limit) break;
-    if (capture.done() && !done_at) done_at = now;
+    if (!done_at && finished()) done_at = now;
     if (done_at && now - *done_at >= TimeDelta::Micros(static_cast<int64_t>(linger_ms * 1000))) break;
     if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
   }
