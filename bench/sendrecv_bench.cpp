@@ -20,6 +20,7 @@
 #include "tern/rtp/rtp_packet_builder.h"
 #include "tern/transport/srtp_session.h"
 #include "tern/transport/udp_socket.h"
+#include "raw_mmsg.h"
 
 namespace {
 
@@ -170,38 +171,9 @@ void BM_SendRecvPps_RawMmsg(benchmark::State& state) {
   const int tx = p.tx.fd(), rx = p.rx.fd();
   const SocketAddress to = p.rx.local_address();
   const size_t size = Vp8Packet(0).size() + 10;  // the same bytes on the wire as SRTP (80-bit tag)
-  std::vector<uint8_t> out(kBatch * size, 0x80), in(kBatch * 1500);
-  std::array<mmsghdr, kBatch> smsg{}, rmsg{};
-  std::array<iovec, kBatch> siov{}, riov{};
-  std::array<sockaddr_storage, kBatch> from{};
+  bench::RawMmsgExchange<kBatch> raw(tx, rx, to, size);
   int64_t received = 0;
-  for (auto _ : state) {
-    for (size_t i = 0; i < kBatch; ++i) {
-      siov[i] = {out.data() + i * size, size};
-      smsg[i] = mmsghdr{};
-      smsg[i].msg_hdr.msg_name = const_cast<sockaddr*>(to.sockaddr_ptr());
-      smsg[i].msg_hdr.msg_namelen = to.sockaddr_len();
-      smsg[i].msg_hdr.msg_iov = &siov[i];
-      smsg[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int sent = sendmmsg(tx, smsg.data(), kBatch, MSG_DONTWAIT);
-    int got = 0;
-    for (int round = 0; round < 100 && got < sent; ++round) {
-      const size_t want = static_cast<size_t>(sent - got);
-      for (size_t i = 0; i < want; ++i) {
-        riov[i] = {in.data() + i * 1500, 1500};
-        rmsg[i] = mmsghdr{};
-        rmsg[i].msg_hdr.msg_name = &from[i];
-        rmsg[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-        rmsg[i].msg_hdr.msg_iov = &riov[i];
-        rmsg[i].msg_hdr.msg_iovlen = 1;
-      }
-      const int n = recvmmsg(rx, rmsg.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
-      if (n <= 0) break;
-      got += n;
-    }
-    received += got;
-  }
+  for (auto _ : state) received += raw.exchange();
   state.SetItemsProcessed(received);
 }
 BENCHMARK(BM_SendRecvPps_RawMmsg);

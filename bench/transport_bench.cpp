@@ -19,6 +19,7 @@
 #include "tern/transport/demuxer.h"
 #include "tern/transport/srtp_session.h"
 #include "tern/transport/udp_socket.h"
+#include "raw_mmsg.h"
 
 using namespace tern;
 using namespace tern::transport;
@@ -192,38 +193,9 @@ void BM_LoopbackPps_RawMmsg(benchmark::State& state) {
   }
   const int tx = txs->fd(), rx = rxs->fd();
   const SocketAddress to = rxs->local_address();
-  std::vector<uint8_t> out(kBatch * kPacketSize, 0x80), in(kBatch * 1500);
-  std::array<mmsghdr, kBatch> smsg{}, rmsg{};
-  std::array<iovec, kBatch> siov{}, riov{};
-  std::array<sockaddr_storage, kBatch> from{};
+  bench::RawMmsgExchange<kBatch> raw(tx, rx, to, kPacketSize);
   int64_t received = 0;
-  for (auto _ : state) {
-    for (size_t i = 0; i < kBatch; ++i) {
-      siov[i] = {out.data() + i * kPacketSize, kPacketSize};
-      smsg[i] = mmsghdr{};
-      smsg[i].msg_hdr.msg_name = const_cast<sockaddr*>(to.sockaddr_ptr());
-      smsg[i].msg_hdr.msg_namelen = to.sockaddr_len();
-      smsg[i].msg_hdr.msg_iov = &siov[i];
-      smsg[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int sent = sendmmsg(tx, smsg.data(), kBatch, MSG_DONTWAIT);
-    int got = 0;
-    for (int round = 0; round < 100 && got < sent; ++round) {
-      const size_t want = static_cast<size_t>(sent - got);
-      for (size_t i = 0; i < want; ++i) {
-        riov[i] = {in.data() + i * 1500, 1500};
-        rmsg[i] = mmsghdr{};
-        rmsg[i].msg_hdr.msg_name = &from[i];
-        rmsg[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-        rmsg[i].msg_hdr.msg_iov = &riov[i];
-        rmsg[i].msg_hdr.msg_iovlen = 1;
-      }
-      const int n = recvmmsg(rx, rmsg.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
-      if (n <= 0) break;
-      got += n;
-    }
-    received += got;
-  }
+  for (auto _ : state) received += raw.exchange();
   state.SetItemsProcessed(received);
 }
 BENCHMARK(BM_LoopbackPps_RawMmsg);
