@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -88,6 +89,55 @@ void CheckVideo(const std::string& received, const std::string& reference, size_
   CHECK(psnr > min_psnr);
 }
 
+// A dumpcap capture on lo of UDP ports [first, last] for the whole test (the issue: tshark finds
+// no malformed packet in a capture of each run). check() stops it and asks tshark for malformed
+// packets or error-level expert info under the decode-as rules `decode_as` (RTP ports as rtp,
+// RTCP ports as rtcp, payload types to their dissectors), and for at least `min_rtp` RTP packets.
+// SRTP runs decode only the RTP header (the payload is ciphertext) and leave SRTCP undissected.
+class Capture {
+ public:
+  Capture(const std::string& dir, int first_port, int last_port) : pcap_(dir + "/cap.pcapng") {
+    if (!HavePeers({"dumpcap", "tshark"})) return;
+    tern::test::run_command("rm -f '" + pcap_ + "'", 5);
+    peer_ = std::make_unique<BackgroundPeer>("dumpcap -q -i lo -f 'udp portrange " + std::to_string(first_port) + "-" +
+                                                 std::to_string(last_port) + "' -w " + pcap_,
+                                             60, dir + "/dumpcap.log");
+    // dumpcap creates the file once capturing has started.
+    for (int i = 0; i < 250 && ReadText(pcap_).empty(); ++i) tern::test::run_command("sleep 0.02", 2);
+    if (ReadText(pcap_).empty()) {
+      if (tern::test::interop_required()) FAIL("dumpcap could not capture on lo: " << peer_->log());
+      MESSAGE("capture on lo is not possible here: not checked (" << peer_->log() << ")");
+      peer_.reset();
+    }
+  }
+  void check(const std::string& decode_as, int min_rtp) {
+    if (!peer_) return;
+    peer_->interrupt();
+    CHECK(peer_->wait(5000));
+    const auto malformed = tern::test::run_command(
+        "tshark -r " + pcap_ + " " + decode_as + " -Y '_ws.malformed || _ws.expert.severity==error'", 30);
+    CHECK_MESSAGE(malformed.out.empty(), malformed.out);
+    const auto rtp = tern::test::run_command("tshark -r " + pcap_ + " " + decode_as + " -Y rtp -T fields -e rtp.seq", 30);
+    const auto packets = tern::test::split_lines(rtp.out).size();
+    MESSAGE("tshark: " << packets << " RTP packets, none malformed");
+    CHECK(packets >= static_cast<size_t>(min_rtp));
+    peer_.reset();
+  }
+
+ private:
+  std::string pcap_;
+  std::unique_ptr<BackgroundPeer> peer_;
+};
+
+// "-d udp.port==P,rtp -d udp.port==P+1,rtcp" (+1 only without RTCP mux) plus payload type rules.
+std::string DecodeAs(int rtp_port, bool rtcp_on_next_port, const std::string& pt_rules = "") {
+  std::string d = " -d udp.port==" + std::to_string(rtp_port) + ",rtp";
+  if (rtcp_on_next_port) d += " -d udp.port==" + std::to_string(rtp_port + 1) + ",rtcp";
+  return d + pt_rules;
+}
+constexpr const char* kVp8Pt = " -d rtp.pt==96,vp8";
+constexpr const char* kOpusPt = " -d rtp.pt==111,opus";
+
 // tern-recv in the background with `args`; it exits on --frames / --idle-timeout.
 struct Receiver {
   Receiver(const std::string& dir, uint16_t port, const std::string& args)
@@ -111,17 +161,20 @@ struct Receiver {
 TEST_CASE("tern-send VP8 to a GStreamer receiver decodes every frame") {
   if (!HavePeers({"gst-launch-1.0", "ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_vp8_gst");
+  Capture capture(dir, 5801, 5802);
   SendToGst(dir, 5801,
             "udpsrc address=127.0.0.1 port=5801 caps=\"" + std::string(kVp8Caps) +
                 "\" ! rtpjitterbuffer latency=100 ! rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=I420 ! "
                 "y4menc ! filesink location=" + dir + "/rx.y4m",
             "--video vp8 --frames 90 --source-y4m " + dir + "/ref.y4m");
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  capture.check(DecodeAs(5801, true, kVp8Pt), 90);
 }
 
 TEST_CASE("tern-send VP9 to a GStreamer receiver decodes every frame") {
   if (!HavePeers({"gst-launch-1.0"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_vp9_gst");
+  Capture capture(dir, 5803, 5804);
   // vp9dec's padded buffers pass videoconvert untouched and y4menc writes the padding: a real
   // conversion through Y444 gives tightly packed I420.
   SendToGst(dir, 5803,
@@ -131,11 +184,13 @@ TEST_CASE("tern-send VP9 to a GStreamer receiver decodes every frame") {
                 dir + "/rx.y4m",
             "--video vp9 --frames 90 --source-y4m " + dir + "/ref.y4m");
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  capture.check(DecodeAs(5803, true), 90);  // tshark 4.0 has no VP9 dissector: RTP level
 }
 
 TEST_CASE("tern-send Opus to a GStreamer receiver plays the whole duration") {
   if (!HavePeers({"gst-launch-1.0"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_opus_gst");
+  Capture capture(dir, 5805, 5806);
   SendToGst(dir, 5805,
             "udpsrc address=127.0.0.1 port=5805 caps=\"application/x-rtp,media=audio,clock-rate=48000,"
             "encoding-name=OPUS,payload=111\" ! rtpjitterbuffer latency=50 ! rtpopusdepay ! opusdec ! audioconvert ! "
@@ -146,11 +201,13 @@ TEST_CASE("tern-send Opus to a GStreamer receiver plays the whole duration") {
   MESSAGE("received " << wav.seconds() << " s");
   CHECK(wav.seconds() > 2.8);
   CHECK(wav.seconds() < 3.3);
+  capture.check(DecodeAs(5805, true, kOpusPt), 140);
 }
 
 TEST_CASE("tern-send VP8 and Opus to ffmpeg from the SDP tern-send writes") {
   if (!HavePeers({"ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_ffmpeg_rx");
+  Capture capture(dir, 5807, 5810);
   // Video: 90 frames, quality against the source.
   REQUIRE(Send("--dest 127.0.0.1:5807 --no-rtcp-mux --frames 1 --duration 0.1 --sdp " + dir + "/v.sdp").exit_code == 0);
   {
@@ -179,11 +236,13 @@ TEST_CASE("tern-send VP8 and Opus to ffmpeg from the SDP tern-send writes") {
   const auto wav = tern::test::ReadWav(dir + "/rx.wav");
   REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
   CHECK(wav.seconds() > 2.4);
+  capture.check(DecodeAs(5807, true, kVp8Pt) + DecodeAs(5809, true, kOpusPt), 230);
 }
 
 TEST_CASE("GStreamer senders to tern-recv decode every frame and the whole audio") {
   if (!HavePeers({"gst-launch-1.0"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_gst_tx");
+  Capture capture(dir, 5811, 5814);
   for (const char* codec : {"vp8", "vp9"}) {
     CAPTURE(codec);
     const bool vp9 = std::string(codec) == "vp9";
@@ -212,11 +271,13 @@ TEST_CASE("GStreamer senders to tern-recv decode every frame and the whole audio
   const auto wav = tern::test::ReadWav(dir + "/rx.wav");
   REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
   CHECK(wav.seconds() == doctest::Approx(3.0).epsilon(0.01));
+  capture.check(DecodeAs(5811, false, kVp8Pt) + DecodeAs(5813, false, kOpusPt), 250);
 }
 
 TEST_CASE("ffmpeg sender to tern-recv from an ffmpeg-style SDP decodes every frame") {
   if (!HavePeers({"ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_ffmpeg_tx");
+  Capture capture(dir, 5815, 5816);
   // What `ffmpeg -sdp_file` writes for this command (written here so the receiver is up first).
   {
     std::ofstream sdp(dir + "/ff.sdp");
@@ -234,11 +295,13 @@ TEST_CASE("ffmpeg sender to tern-recv from an ffmpeg-style SDP decodes every fra
   const std::string json = rx.finish();
   CHECK(JsonNumber(json, "video_frames_decoded") == 60);
   CHECK(JsonNumber(json, "video_ssrc") == 287454020);  // learned from the first packet
+  capture.check(DecodeAs(5815, false, kVp8Pt), 60);
 }
 
 TEST_CASE("SRTP from tern-send to GStreamer srtpdec and to ffmpeg with the same key in hex and base64") {
   if (!HavePeers({"gst-launch-1.0", "ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_srtp_tx");
+  Capture capture(dir, 5817, 5820);
   SendToGst(dir, 5817,
             std::string("udpsrc address=127.0.0.1 port=5817 caps=\"application/x-srtp,media=video,clock-rate=90000,"
                         "encoding-name=VP8,payload=96,ssrc=(uint)287454020,srtp-key=(buffer)") +
@@ -263,11 +326,13 @@ TEST_CASE("SRTP from tern-send to GStreamer srtpdec and to ffmpeg with the same 
     CHECK_MESSAGE(ff.wait(8000), ff.log());
   }
   CheckVideo(dir + "/ff.y4m", dir + "/ref.y4m", 90, 32.0);
+  capture.check(DecodeAs(5817, false) + DecodeAs(5819, false), 180);  // SRTP: headers only
 }
 
 TEST_CASE("SRTP from GStreamer srtpenc and ffmpeg to tern-recv") {
   if (!HavePeers({"gst-launch-1.0", "ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_srtp_rx");
+  Capture capture(dir, 5821, 5824);
   {
     Receiver rx(dir, 5821, std::string("--port 5821 --video vp8 --frames 60 --key ") + kKeyHex);
     REQUIRE(rx.ready);
@@ -301,6 +366,7 @@ TEST_CASE("SRTP from GStreamer srtpenc and ffmpeg to tern-recv") {
   const std::string json = rx.finish();
   CHECK(JsonNumber(json, "video_frames_decoded") == 60);
   CHECK(JsonNumber(json, "unprotect_failures") == 0);
+  capture.check(DecodeAs(5821, false) + DecodeAs(5823, false), 120);  // SRTP: headers only
 }
 
 TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
@@ -372,6 +438,7 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
 
 TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every drop") {
   const std::string dir = tern::test::scratch_dir("sendrecv_tern_tern");
+  Capture capture(dir, 5851, 5851);
   REQUIRE(Send("--dest 127.0.0.1:5851 --peer tern --audio opus --frames 1 --duration 0.1 --sdp " + dir + "/t.sdp")
               .exit_code == 0);
   Receiver rx(dir, 5851,
@@ -391,6 +458,7 @@ TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every d
   CHECK(JsonNumber(send_json, "availableOutgoingBitrate") > 0);
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
   CHECK(ReadText(dir + "/rx.webm").size() > 10000);
+  capture.check(DecodeAs(5851, false, std::string(kVp8Pt) + kOpusPt), 200);  // RTCP muxed (RFC 5761)
 }
 
 TEST_CASE("tern-recv finalises its files on SIGINT") {
@@ -451,6 +519,7 @@ TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {
 
 TEST_CASE("tern-send to tern-recv with ULPFEC in RED and NACK decodes every frame") {
   const std::string dir = tern::test::scratch_dir("sendrecv_tern_fec");
+  Capture capture(dir, 5853, 5853);
   REQUIRE(Send("--dest 127.0.0.1:5853 --peer tern --fec --frames 1 --duration 0.1 --sdp " + dir + "/t.sdp").exit_code == 0);
   const std::string sdp = ReadText(dir + "/t.sdp");
   CHECK(sdp.find("a=rtpmap:100 red/90000") != std::string::npos);
@@ -466,11 +535,13 @@ TEST_CASE("tern-send to tern-recv with ULPFEC in RED and NACK decodes every fram
   // Every drop is repaired, by FEC in the tap or by RTX.
   CHECK(JsonNumber(json, "fec_recovered") + JsonNumber(json, "retransmittedPacketsReceived") >= 5);
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  capture.check(DecodeAs(5853, false), 90);  // RED/ULPFEC payloads left undissected
 }
 
 TEST_CASE("tern-send VP9 to ffmpeg in non-flexible mode decodes every frame") {
   if (!HavePeers({"ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_vp9_ffmpeg");
+  Capture capture(dir, 5881, 5882);
   // --peer ffmpeg: F=0 without layer indices (ffmpeg 5.1 reads no P_DIFF and a one-byte L).
   REQUIRE(Send("--dest 127.0.0.1:5881 --no-rtcp-mux --video vp9 --peer ffmpeg --frames 1 --duration 0.1 --sdp " + dir +
                "/v.sdp").exit_code == 0);
@@ -486,6 +557,7 @@ TEST_CASE("tern-send VP9 to ffmpeg in non-flexible mode decodes every frame") {
     CHECK_MESSAGE(ff.log().find("Invalid") == std::string::npos, ff.log());
   }
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  capture.check(DecodeAs(5881, true), 90);
 }
 
 TEST_CASE("tern-send plays Y4M and WAV files to tern-recv at the file's size and rate") {
@@ -498,6 +570,7 @@ TEST_CASE("tern-send plays Y4M and WAV files to tern-recv at the file's size and
           "sine=sample_rate=16000 -t 1 -c:a pcm_s16le -y " + dir + "/in16k.wav",
       20, true);
   REQUIRE_MESSAGE(made.exit_code == 0, made.out);
+  Capture capture(dir, 5883, 5883);
   Receiver rx(dir, 5883, "--port 5883 --video vp8 --audio opus --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav");
   REQUIRE(rx.ready);
   const auto sent = Send("--dest 127.0.0.1:5883 --input " + dir + "/in.y4m --input " + dir + "/in.wav --source-y4m " +
@@ -514,6 +587,7 @@ TEST_CASE("tern-send plays Y4M and WAV files to tern-recv at the file's size and
   MESSAGE("received " << wav.seconds() << " s of audio");
   CHECK(wav.seconds() > 1.8);
   CHECK(wav.seconds() < 2.3);
+  capture.check(DecodeAs(5883, false, std::string(kVp8Pt) + kOpusPt), 120);
   // Not 48 kHz: a clear error, nothing sent.
   const auto bad = Send("--dest 127.0.0.1:5883 --input " + dir + "/in16k.wav");
   CHECK(bad.exit_code != 0);
