@@ -1,8 +1,9 @@
-// ReceiveTap: what tern-recv writes to disk. The Endpoint decodes and reports but hands no pixels
-// or samples out, so the tool feeds the same plain RTP packets to this tap as well: RTX unwrapped
-// (RFC 4588), RED unwrapped and ULPFEC recovery (RFC 2198, RFC 5109), video through a
-// jitterbuffer::VideoJitterBuffer and a decoder into a Y4M file, Opus decoded in arrival order into
-// a WAV file, and both codecs' encoded frames into a WebM recording. Files are written at finish().
+// ReceiveTap: a second look at the plain RTP packets tern-recv receives: RTX unwrapped (RFC 4588),
+// RED unwrapped and ULPFEC recovery (RFC 2198, RFC 5109), video through a
+// jitterbuffer::VideoJitterBuffer, and both codecs' encoded frames into a WebM recording. tern-recv
+// uses it for WebM only (Y4M/WAV come from the Endpoint's render/playout listeners); then it decodes
+// just the first picture (the WebM track size) and no audio. With y4m_path/wav_path it also decodes
+// video into Y4M and Opus in arrival order into WAV. Files are written at finish().
 #pragma once
 
 #include <cstdint>

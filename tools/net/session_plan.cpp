@@ -104,6 +104,7 @@ transport::SessionDescription build_sdp(const SessionPlan& plan) {
     transport::SdpMedia m;
     m.media = "audio";
     add_common(plan, m);
+    if (plan.audio_port) m.port = *plan.audio_port;
     auto opus = make_pt(pts.opus, "opus", 48000, 2);
     opus.fmtp = "minptime=10;useinbandfec=1";
     if (plan.transport_cc) opus.rtcp_fb.push_back("transport-cc");

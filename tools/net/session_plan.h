@@ -19,6 +19,8 @@ namespace tern::tools::net {
 struct SessionPlan {
   std::string address = "127.0.0.1";  // receiver's address (c=)
   uint16_t port = 0;                  // receiver's RTP port (m=)
+  // Audio m= line port when audio has its own (ffmpeg wants one port per m= line); build_sdp only.
+  std::optional<uint16_t> audio_port;
   bool rtcp_mux = true;
   pipeline::VideoCodecKind video = pipeline::VideoCodecKind::kNone;
   pipeline::AudioCodecKind audio = pipeline::AudioCodecKind::kNone;
@@ -36,7 +38,8 @@ struct SessionPlan {
   std::string cname = "tern";
 };
 
-// The SDP describing the session for its receiver (one m= line per media kind, same port).
+// The SDP describing the session for its receiver (one m= line per media kind, on plan.port or,
+// for audio, plan.audio_port).
 transport::SessionDescription build_sdp(const SessionPlan& plan);
 // Reads a plan from an SDP: the first video and the first audio m= line (they must share a port
 // unless only one is present); codecs by rtpmap name (VP8, VP9, opus, rtx, red, ulpfec). Fails with

@@ -18,6 +18,7 @@
 #include "tern/media/wav_file.h"
 #include "tern/media/y4m_file.h"
 #include "tern/pipeline/endpoint.h"
+#include "tern/rtp/rtcp/rtcp_packet.h"
 #include "tern/rtp/rtp_packet.h"
 #include "tern/tools/net/session_plan.h"
 #include "tern/tools/net/udp_transport.h"
@@ -100,6 +101,52 @@ class CaptureTap : public pipeline::VideoCaptureListener {
   std::optional<media::Y4mWriter> writer_;
 };
 
+// Sends audio RTP through its own transport (a receiver such as ffmpeg wants one port per m=
+// line) and everything else through the video one. Each side's RTCP carries only its own SR
+// (ffmpeg maps every stream with whichever SR a compound holds, whatever its SSRC): the audio
+// side gets the audio SR with the SDES, the video side the rest. Under SRTP the audio side gets no
+// RTCP: a second SRTCP session under the same master key would reuse keystream.
+class SplitSink : public pipeline::PacketSink {
+ public:
+  SplitSink(net::UdpTransport* video, net::UdpTransport* audio, uint32_t audio_ssrc, bool srtp)
+      : video_(video), audio_(audio), audio_ssrc_(audio_ssrc), srtp_(srtp) {}
+  void send(std::vector<uint8_t> packet, Timestamp now) override {
+    if (net::looks_like_rtcp(packet)) {
+      send_rtcp(std::move(packet), now);
+      return;
+    }
+    auto h = rtp::RtpHeader::parse(packet);
+    (h && h.value().ssrc == audio_ssrc_ ? audio_ : video_)->send(std::move(packet), now);
+  }
+
+ private:
+  void send_rtcp(std::vector<uint8_t> packet, Timestamp now) {
+    rtcp::CompoundParseResult parsed = rtcp::parse_compound(packet);
+    std::vector<rtcp::RtcpPacket> video, audio;
+    bool audio_sr = false;
+    for (rtcp::RtcpPacket& p : parsed.packets) {
+      const auto* sr = std::get_if<rtcp::SenderReport>(&p);
+      if (sr != nullptr && sr->sender_ssrc == audio_ssrc_) {
+        audio.insert(audio.begin(), p);
+        audio_sr = true;
+        continue;
+      }
+      if (std::holds_alternative<rtcp::Sdes>(p) || std::holds_alternative<rtcp::Bye>(p)) audio.push_back(p);
+      video.push_back(std::move(p));
+    }
+    const bool video_ok = parsed.errors.empty() && !video.empty() &&
+                          (std::holds_alternative<rtcp::SenderReport>(video.front()) ||
+                           std::holds_alternative<rtcp::ReceiverReport>(video.front()));
+    if (audio_sr && !srtp_) audio_->send(rtcp::build_compound(audio), now);
+    video_->send(video_ok ? rtcp::build_compound(video) : std::move(packet), now);
+  }
+
+  net::UdpTransport* video_;
+  net::UdpTransport* audio_;
+  uint32_t audio_ssrc_;
+  bool srtp_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,12 +158,14 @@ int main(int argc, char** argv) {
   bool loop_input = false;
   int width = 320, height = 240, frames = -1, drop_every = 0;
   double fps = 30, duration = 0, linger_ms = 500;
-  uint16_t local_port = 0;
+  uint16_t local_port = 0, audio_port = 0;
   uint32_t video_ssrc = 0x1000'0002, audio_ssrc = 0x1000'0001, rtx_ssrc = 0x1000'0003;
   bool nack = false, fec = false, no_rtcp_mux = false;
   uint64_t seed = 1;
   app.add_option("--dest", dest, "Receiver host:port (numeric IPv4/IPv6; RTCP goes to port+1 with --no-rtcp-mux)")->required();
   app.add_option("--bind", bind_address, "Local address to bind (default: any of the destination's family)");
+  app.add_option("--audio-port", audio_port, "Send audio to this port of the destination host, from its own socket "
+                 "(default with --peer ffmpeg and both kinds: the video port + 2)");
   app.add_option("--local-port", local_port, "Local RTP port (0: any; RTCP uses +1 with --no-rtcp-mux)");
   app.add_option("--video", video, "Video codec")->check(CLI::IsMember({"vp8", "vp9", "none"}));
   app.add_option("--audio", audio, "Audio codec")->check(CLI::IsMember({"opus", "none"}));
@@ -196,6 +245,11 @@ int main(int argc, char** argv) {
     nack = true;
     if (!app.count("--cc")) cc = "transport-cc";
   }
+  if (peer == "ffmpeg" && audio_port == 0 && video != "none" && audio != "none") {
+    if (dest_address.value().port() > 65533) return fail("--dest: no room for the audio port (port + 2)");
+    audio_port = static_cast<uint16_t>(dest_address.value().port() + 2);
+  }
+  if (audio == "none" || video == "none" || audio_port == dest_address.value().port()) audio_port = 0;
   if (frames < 0) frames = video != "none" && !app.count("--duration") && !video_file ? 90 : 0;
   if (video == "none") frames = 0;
   if (duration == 0 && frames == 0 && (!files || loop_input)) duration = 3;
@@ -245,6 +299,7 @@ int main(int argc, char** argv) {
   plan.address = dest_address.value().ip_string();
   plan.port = dest_address.value().port();
   plan.rtcp_mux = !no_rtcp_mux;
+  if (audio_port != 0) plan.audio_port = audio_port;
   plan.video = config.send.video;
   plan.audio = config.send.audio;
   plan.payload_types = config.payload_types;
@@ -282,8 +337,22 @@ int main(int argc, char** argv) {
     link.value()->set_fixed_rtcp_peer(a.value());
   }
   link.value()->set_peer(dest_address.value());
+  std::unique_ptr<net::UdpTransport> audio_link;
+  if (audio_port != 0) {
+    net::UdpTransportConfig ac = tc;
+    auto a_local = transport::SocketAddress::Parse(bind_address, local_port == 0 ? 0 : static_cast<uint16_t>(local_port + 2));
+    auto a_dest = transport::SocketAddress::Parse(dest_address.value().ip_string(), audio_port);
+    if (!a_local || !a_dest) return fail("--audio-port: bad address");
+    ac.local = a_local.value();
+    auto a = net::UdpTransport::Open(ac);
+    if (!a) return fail("cannot open UDP socket on " + ac.local.to_string() + ": " + a.error());
+    audio_link = std::move(a.value());
+    audio_link->set_peer(a_dest.value());
+  }
+  SplitSink split(link.value().get(), audio_link.get(), audio_ssrc, profile.has_value());
 
-  auto endpoint = pipeline::Endpoint::Create(config, link.value().get());
+  auto endpoint = pipeline::Endpoint::Create(config, audio_link ? static_cast<pipeline::PacketSink*>(&split)
+                                                                : link.value().get());
   if (!endpoint) return fail(std::string("configuration: ") + endpoint.error());
 
   std::optional<media::Y4mWriter> reference_writer;
@@ -301,6 +370,11 @@ int main(int argc, char** argv) {
   link.value()->set_receive_handler([&endpoint](std::span<const uint8_t> d, bool, Timestamp now) {
     endpoint.value()->on_packet(d, now);
   });
+  if (audio_link) {
+    audio_link->set_receive_handler([&endpoint](std::span<const uint8_t> d, bool, Timestamp now) {
+      endpoint.value()->on_packet(d, now);
+    });
+  }
 
   auto driver = transport::EpollDriver::Create();
   if (!driver) return fail(std::string("epoll: ") + driver.error());
@@ -313,6 +387,9 @@ int main(int argc, char** argv) {
     loop.stop();
   });
   if (Status st = link.value()->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
+  if (audio_link) {
+    if (Status st = audio_link->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
+  }
   net::EndpointPollable pollable;
   pollable.set(endpoint.value().get());
   (void)loop.add_pollable(&pollable);
@@ -343,7 +420,15 @@ int main(int argc, char** argv) {
     return fail("--source-y4m '" + source_path + "': cannot write the file");
   }
   const pipeline::StatsReport report = endpoint.value()->stats(end);
-  const net::UdpTransportCounters& c = link.value()->counters();
+  net::UdpTransportCounters c = link.value()->counters();
+  if (audio_link) {
+    const net::UdpTransportCounters& a = audio_link->counters();
+    c.rtp_sent += a.rtp_sent;
+    c.rtcp_sent += a.rtcp_sent;
+    c.rtcp_received += a.rtcp_received;
+    c.send_failures += a.send_failures;
+    c.unprotect_failures += a.unprotect_failures;
+  }
   nlohmann::json j;
   j["tool"] = "tern-send";
   j["video_frames_sent"] = capture.encoded();

@@ -1,0 +1,133 @@
+// Send streams pulling from a media::VideoSource / AudioSource (file sources) instead of the
+// synthetic ones, the decoded picture and played samples lent to the render/playout listeners, and
+// VP9 in non-flexible mode end to end.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "call_fixture.h"
+#include "tern/media/wav_file.h"
+#include "tern/media/y4m_file.h"
+
+namespace tern::pipeline::testing {
+namespace {
+
+constexpr int kFrames = 30;
+
+// kFrames flat pictures, frame i with luma 40 + 5 i.
+media::Y4mData flat_clip() {
+  media::Y4mData d;
+  d.width = 320;
+  d.height = 240;
+  d.fps_num = 30;
+  d.fps_den = 1;
+  for (int i = 0; i < kFrames; ++i) {
+    codecs::VideoFrame f = codecs::VideoFrame::Allocate(d.width, d.height);
+    std::fill(f.y.begin(), f.y.end(), static_cast<uint8_t>(40 + 5 * i));
+    std::fill(f.u.begin(), f.u.end(), uint8_t{128});
+    std::fill(f.v.begin(), f.v.end(), uint8_t{128});
+    d.frames.push_back(std::move(f));
+  }
+  return d;
+}
+
+// One second of a 1 kHz tone at 48 kHz stereo.
+media::WavData tone() {
+  media::WavData w;
+  w.sample_rate_hz = 48000;
+  w.channels = 2;
+  for (int n = 0; n < 48000; ++n) {
+    const auto s = static_cast<int16_t>(10000 * std::sin(2 * 3.14159265358979 * 1000 * n / 48000.0));
+    w.samples.push_back(s);
+    w.samples.push_back(s);
+  }
+  return w;
+}
+
+double mean_luma(const codecs::VideoFrame& f) {
+  double sum = 0;
+  for (int y = 0; y < f.height; ++y) {
+    for (int x = 0; x < f.width; ++x) sum += f.y[static_cast<size_t>(y * f.stride_y + x)];
+  }
+  return sum / (f.width * f.height);
+}
+
+struct Lent : VideoRenderListener, AudioPlayoutListener {
+  int pictures = 0, in_order = 0, matching = 0, blocks = 0, loud_blocks = 0;
+  double last_luma = 0;
+  void on_video_frame_rendered(const RenderedVideoFrame& f) override {
+    if (f.picture == nullptr || f.picture->width != f.width || f.picture->height != f.height) return;
+    ++pictures;
+    const double luma = mean_luma(*f.picture);
+    const double step = (luma - 40) / 5;  // which source picture
+    if (std::abs(step - std::round(step)) < 0.3 && step > -0.5 && step < kFrames - 0.5) ++matching;
+    if (luma > last_luma) ++in_order;
+    last_luma = luma;
+  }
+  void on_audio_playout(const AudioPlayoutEvent& e) override {
+    if (e.samples == nullptr || e.samples->samples_per_channel != e.samples->sample_rate_hz / 100) return;
+    ++blocks;
+    double energy = 0;
+    for (int16_t s : e.samples->samples) energy += double(s) * s;
+    if (std::sqrt(energy / static_cast<double>(e.samples->samples.size())) > 2000) ++loud_blocks;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("pipeline send streams play file sources and listeners get the decoded media") {
+  EndpointConfig a = small_call_config();
+  a.measure_quality = false;
+  EndpointConfig b = a.mirrored();
+  b.send.video = VideoCodecKind::kNone;
+  b.send.audio = AudioCodecKind::kNone;
+  a.receive = b.send;
+  auto call = Call::Make(a, b,
+                         netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20)),
+                                                       link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20))));
+  media::Y4mFileSource video(flat_clip(), false);
+  media::WavFileSource audio(tone(), false);
+  call->a->set_video_source(&video);
+  call->a->set_audio_source(&audio);
+  Lent lent;
+  call->b->set_video_render_listener(&lent);
+  call->b->set_audio_playout_listener(&lent);
+  call->run(TimeDelta::Seconds(3));
+
+  CHECK(video.ended());
+  CHECK(audio.ended());
+  const VideoSendStream* vs = call->a->video_send_stream();
+  const AudioSendStream* as = call->a->audio_send_stream();
+  REQUIRE(vs != nullptr);
+  REQUIRE(as != nullptr);
+  CHECK(vs->counters().frames_captured == kFrames);  // the file, then nothing more
+  CHECK(as->counters().frames_encoded == 50);         // 1 s in 20 ms frames
+  CHECK(lent.pictures >= vs->counters().frames_encoded - 2);
+  CHECK(lent.pictures > 20);
+  CHECK(lent.matching == lent.pictures);  // every picture is one of the file's
+  CHECK(lent.in_order + 1 >= lent.pictures);
+  CHECK(lent.blocks > 250);                          // 10 ms blocks over the call
+  CHECK(lent.loud_blocks >= 80);                     // about 1 s of the tone
+  CHECK(lent.loud_blocks <= 105);
+}
+
+TEST_CASE("pipeline VP9 non-flexible mode without layer indices renders every frame") {
+  EndpointConfig a = small_call_config();
+  a.send.video = VideoCodecKind::kVp9;
+  a.send.audio = AudioCodecKind::kNone;
+  a.send.vp9_flexible_mode = false;
+  a.receive = a.send;
+  auto call = Call::Make(a, a.mirrored(),
+                         netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20)),
+                                                       link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20))));
+  call->run(TimeDelta::Seconds(3));
+  const StatsReport rb = call->b->stats(call->now());
+  const InboundRtpStats* video = rb.inbound("video");
+  REQUIRE(video != nullptr);
+  const int64_t encoded = call->a->video_send_stream()->counters().frames_encoded;
+  CHECK(encoded > 60);
+  CHECK(video->frames_rendered.value() + 10 >= encoded);
+  CHECK(video->tern_mean_psnr.value() > 30.0);
+}
+
+}  // namespace tern::pipeline::testing
