@@ -463,6 +463,7 @@ TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every d
 
 TEST_CASE("tern-recv finalises its files on SIGINT") {
   const std::string dir = tern::test::scratch_dir("sendrecv_sigint");
+  Capture capture(dir, 5861, 5861);
   BackgroundPeer rx(Tool("tern-recv") + " --port 5861 --video vp8 --y4m " + dir + "/rx.y4m --stats-json " + dir +
                         "/recv.json",
                     25, dir + "/recv.log");
@@ -475,6 +476,7 @@ TEST_CASE("tern-recv finalises its files on SIGINT") {
   const std::string json = ReadText(dir + "/recv.json");
   CHECK(JsonNumber(json, "signal") == 2);
   CHECK(tern::test::ReadY4m(dir + "/rx.y4m").frames.size() == 30);
+  capture.check(DecodeAs(5861, false, kVp8Pt), 30);
 }
 
 TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {

@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   app.add_option("--key", key, "SRTP master key+salt, hex or base64 (flags mode, or overrides a=crypto)");
   app.add_option("--srtp-profile", profile_name, "SRTP profile");
   app.add_option("--y4m", y4m_path, "Write decoded video (I420 Y4M)");
-  app.add_option("--wav", wav_path, "Write decoded audio (48 kHz stereo WAV)");
+  app.add_option("--wav", wav_path, "Write the played-out audio (48 kHz mono WAV, as the Endpoint plays it)");
   app.add_option("--webm", webm_path, "Record the received encoded media into WebM");
   app.add_option("--fps", fps, "Frame rate written into the Y4M header")->check(CLI::Range(1, 240));
   app.add_option("--stats-json", stats_path, "Write stats JSON at exit");
