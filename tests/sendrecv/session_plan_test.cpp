@@ -95,12 +95,74 @@ TEST_CASE("ffmpeg SDP gives a plan without SSRCs and with its crypto key") {
   for (size_t i = 0; i < 30; ++i) CHECK(plan.value().srtp_key[i] == i);
 }
 
+TEST_CASE("ffmpeg audio and video SDP gives one port per line with each line's key") {
+  // What `ffmpeg ... -f rtp srtp://127.0.0.1:5911 ... -f rtp srtp://127.0.0.1:5913 -sdp_file` wrote
+  // (ffmpeg 5.1: c= per m= line, RTP/AVP with a=crypto, one key per output).
+  const char* text =
+      "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=No Name\nt=0 0\na=tool:libavformat LIBAVFORMAT_VERSION\n"
+      "m=video 5911 RTP/AVP 96\nc=IN IP4 127.0.0.1\nb=AS:500\na=rtpmap:96 VP8/90000\n"
+      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\n"
+      "m=audio 5913 RTP/AVP 111\nc=IN IP4 127.0.0.1\nb=AS:64\na=rtpmap:111 opus/48000/2\n"
+      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:HRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEA\n";
+  auto sdp = SessionDescription::parse(text);
+  REQUIRE(sdp.ok());
+  auto parsed = net::plan_from_sdp(sdp.value());
+  REQUIRE_MESSAGE(parsed.ok(), parsed.error());
+  const net::SessionPlan& plan = parsed.value();
+  CHECK(plan.address == "127.0.0.1");
+  CHECK(plan.port == 5911);
+  CHECK(plan.audio_port == 5913);
+  CHECK(plan.video == tern::pipeline::VideoCodecKind::kVp8);
+  CHECK(plan.audio == tern::pipeline::AudioCodecKind::kOpus);
+  CHECK_FALSE(plan.rtcp_mux);
+  REQUIRE(plan.srtp_key.size() == 30);
+  CHECK(plan.srtp_key[0] == 0);
+  REQUIRE(plan.audio_srtp.has_value());
+  CHECK(plan.audio_srtp->profile == SrtpProfile::kAesCm128HmacSha1_80);
+  REQUIRE(plan.audio_srtp->key.size() == 30);
+  for (size_t i = 0; i < 30; ++i) CHECK(plan.audio_srtp->key[i] == 29 - i);
+  // Built back (tern-send --audio-port), the ports and both keys survive; the same key on both
+  // lines leaves audio_srtp empty.
+  const net::SessionPlan back = Reparse(plan);
+  CHECK(back.port == 5911);
+  CHECK(back.audio_port == 5913);
+  CHECK(back.srtp_key == plan.srtp_key);
+  REQUIRE(back.audio_srtp.has_value());
+  CHECK(back.audio_srtp->key == plan.audio_srtp->key);
+  net::SessionPlan one_key = plan;
+  one_key.audio_srtp.reset();
+  CHECK_FALSE(Reparse(one_key).audio_srtp.has_value());
+  // Audio first in the SDP changes nothing.
+  const std::string swapped = std::string(text).substr(0, std::string(text).find("m=video")) +
+                              std::string(text).substr(std::string(text).find("m=audio")) +
+                              std::string(text).substr(std::string(text).find("m=video"),
+                                                       std::string(text).find("m=audio") - std::string(text).find("m=video"));
+  auto sdp2 = SessionDescription::parse(swapped);
+  REQUIRE(sdp2.ok());
+  auto plan2 = net::plan_from_sdp(sdp2.value());
+  REQUIRE_MESSAGE(plan2.ok(), plan2.error());
+  CHECK(plan2.value().port == 5911);
+  CHECK(plan2.value().audio_port == 5913);
+}
+
 TEST_CASE("unusable SDPs are rejected with a reason") {
   const char* head = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n";
   const char* bodies[] = {
       "m=video 5000 RTP/AVP 34\r\n",                                              // no VP8/VP9/Opus
       "m=video 5000 RTP/SAVP 96\r\na=rtpmap:96 VP8/90000\r\n",                    // SAVP without crypto
-      "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\nm=audio 5002 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n",
+      // one port's RTCP (5001) is the other's RTP
+      "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\nm=audio 5001 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n",
+      // different addresses
+      "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\nm=audio 5002 RTP/AVP 111\r\nc=IN IP4 127.0.0.2\r\n"
+      "a=rtpmap:111 opus/48000/2\r\n",
+      // one line under SRTP, the other in the clear
+      "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+      "inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\nm=audio 5002 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n",
+      // one port under two keys
+      "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+      "inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\nm=audio 5000 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n"
+      "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:HRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEA\r\n",
+      "m=audio 0 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n",  // disabled
       "m=video 5000 RTP/SAVP 96\r\na=rtpmap:96 VP8/90000\r\na=crypto:1 NOT_A_SUITE inline:AAAA\r\n",
       "m=video 5000 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\n",  // rtx without apt
   };

@@ -28,15 +28,21 @@ std::string proto(const SessionPlan& plan) {
   return std::string(plan.srtp_profile ? "RTP/SAVP" : "RTP/AVP") + (avpf ? "F" : "");
 }
 
-void add_common(const SessionPlan& plan, transport::SdpMedia& m) {
-  m.port = plan.port;
+void add_crypto(transport::SrtpProfile profile, const std::vector<uint8_t>& key, transport::SdpMedia& m) {
+  transport::SdpCrypto c;
+  c.suite = std::string(transport::to_string(profile));
+  c.key_params = transport::make_sdes_key_params(key);
+  m.cryptos.push_back(c);
+}
+
+void add_common(const SessionPlan& plan, transport::SdpMedia& m, bool audio) {
+  m.port = audio && plan.audio_port ? *plan.audio_port : plan.port;
   m.proto = proto(plan);
   m.rtcp_mux = plan.rtcp_mux;
-  if (plan.srtp_profile) {
-    transport::SdpCrypto c;
-    c.suite = std::string(transport::to_string(*plan.srtp_profile));
-    c.key_params = transport::make_sdes_key_params(plan.srtp_key);
-    m.cryptos.push_back(c);
+  if (audio && plan.audio_port && plan.audio_srtp) {
+    add_crypto(plan.audio_srtp->profile, plan.audio_srtp->key, m);
+  } else if (plan.srtp_profile) {
+    add_crypto(*plan.srtp_profile, plan.srtp_key, m);
   }
   if (plan.transport_cc) {
     m.extmaps.push_back({plan.extension_ids.transport_sequence_number, "",
@@ -77,7 +83,7 @@ transport::SessionDescription build_sdp(const SessionPlan& plan) {
   if (plan.video != pipeline::VideoCodecKind::kNone) {
     transport::SdpMedia m;
     m.media = "video";
-    add_common(plan, m);
+    add_common(plan, m, false);
     const bool vp9 = plan.video == pipeline::VideoCodecKind::kVp9;
     const uint8_t media_pt = vp9 ? pts.vp9 : pts.vp8;
     auto media = make_pt(media_pt, vp9 ? "VP9" : "VP8", 90000);
@@ -103,8 +109,7 @@ transport::SessionDescription build_sdp(const SessionPlan& plan) {
   if (plan.audio != pipeline::AudioCodecKind::kNone) {
     transport::SdpMedia m;
     m.media = "audio";
-    add_common(plan, m);
-    if (plan.audio_port) m.port = *plan.audio_port;
+    add_common(plan, m, true);
     auto opus = make_pt(pts.opus, "opus", 48000, 2);
     opus.fmtp = "minptime=10;useinbandfec=1";
     if (plan.transport_cc) opus.rtcp_fb.push_back("transport-cc");
@@ -120,15 +125,51 @@ transport::SessionDescription build_sdp(const SessionPlan& plan) {
   return sdp;
 }
 
+namespace {
+
+// What one m= line brings to the plan besides codecs: where it listens and its SRTP.
+struct LineTransport {
+  uint16_t port = 0;
+  std::string address;
+  bool rtcp_mux = false;
+  std::optional<SessionPlan::Srtp> srtp;
+};
+
+Result<LineTransport> line_transport(const transport::SdpMedia& m, const std::string& session_address) {
+  LineTransport t;
+  if (m.port == 0) return Error{"sdp: media port 0 (disabled stream)"};
+  t.port = m.port;
+  t.address = m.connection ? m.connection->address : session_address;
+  t.rtcp_mux = m.rtcp_mux;
+  if (!m.cryptos.empty()) {
+    const transport::SdpCrypto& c = m.cryptos.front();
+    auto profile = transport::srtp_profile_from_name(c.suite);
+    if (!profile) return Error{"sdp: unsupported crypto suite"};
+    auto key = transport::parse_sdes_key_params(c.key_params, *profile);
+    if (!key) return Error{key.error()};
+    t.srtp = SessionPlan::Srtp{*profile, std::move(key.value())};
+  } else if (m.is_secure()) {
+    return Error{"sdp: RTP/SAVP media without a=crypto"};
+  }
+  return t;
+}
+
+bool same_srtp(const std::optional<SessionPlan::Srtp>& a, const std::optional<SessionPlan::Srtp>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || (a->profile == b->profile && a->key == b->key);
+}
+
+}  // namespace
+
 Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
   SessionPlan plan;
-  if (sdp.connection) plan.address = sdp.connection->address;
-  bool have_port = false;
+  const std::string session_address = sdp.connection ? sdp.connection->address : plan.address;
+  std::optional<LineTransport> video_line, audio_line;
   for (const transport::SdpMedia& m : sdp.media) {
     const bool video = m.media == "video";
     if (!video && m.media != "audio") continue;
-    if (video && plan.video != pipeline::VideoCodecKind::kNone) continue;
-    if (!video && plan.audio != pipeline::AudioCodecKind::kNone) continue;
+    if (video && video_line) continue;
+    if (!video && audio_line) continue;
     bool found_codec = false;
     std::optional<uint8_t> red_pt, rtx_pt, ulpfec_pt;
     for (const transport::SdpPayloadType& p : m.payload_types) {
@@ -159,12 +200,9 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
       }
     }
     if (!found_codec) continue;
-    if (have_port && m.port != plan.port) return Error{"sdp: audio and video on different ports (use one tern-recv per port)"};
-    if (m.port == 0) return Error{"sdp: media port 0 (disabled stream)"};
-    plan.port = m.port;
-    have_port = true;
-    if (m.connection) plan.address = m.connection->address;
-    plan.rtcp_mux = m.rtcp_mux;
+    auto line = line_transport(m, session_address);
+    if (!line) return Error{line.error()};
+    (video ? video_line : audio_line) = std::move(line.value());
     if (video) {
       if (rtx_pt) plan.payload_types.video_rtx = *rtx_pt;
       plan.nack = plan.nack && rtx_pt.has_value();
@@ -184,24 +222,37 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
       }
       if (!m.ssrcs.empty()) plan.audio_ssrc = m.ssrcs.front().ssrc;
     }
-    if (!m.cryptos.empty()) {
-      const transport::SdpCrypto& c = m.cryptos.front();
-      auto profile = transport::srtp_profile_from_name(c.suite);
-      if (!profile) return Error{"sdp: unsupported crypto suite"};
-      auto key = transport::parse_sdes_key_params(c.key_params, *profile);
-      if (!key) return Error{key.error()};
-      plan.srtp_profile = *profile;
-      plan.srtp_key = std::move(key.value());
-    } else if (m.is_secure()) {
-      return Error{"sdp: RTP/SAVP media without a=crypto"};
-    }
     for (const transport::SdpExtmap& e : m.extmaps) {
       if (e.uri == rtp::TransportSequenceNumber::kUri) plan.extension_ids.transport_sequence_number = e.id;
       if (e.uri == rtp::AbsSendTime::kUri) plan.extension_ids.abs_send_time = e.id;
       if (e.uri == rtp::Mid::kUri) plan.extension_ids.mid = e.id;
     }
   }
-  if (!have_port) return Error{"sdp: no VP8, VP9 or Opus media line"};
+  if (!video_line && !audio_line) return Error{"sdp: no VP8, VP9 or Opus media line"};
+  const LineTransport& main = video_line ? *video_line : *audio_line;
+  plan.port = main.port;
+  plan.address = main.address;
+  plan.rtcp_mux = main.rtcp_mux;
+  if (main.srtp) {
+    plan.srtp_profile = main.srtp->profile;
+    plan.srtp_key = main.srtp->key;
+  }
+  if (video_line && audio_line) {
+    const LineTransport& a = *audio_line;
+    if (a.address != main.address) return Error{"sdp: audio and video on different addresses"};
+    if (a.srtp.has_value() != main.srtp.has_value()) {
+      return Error{"sdp: one media line under SRTP and the other in the clear"};
+    }
+    if (a.port != main.port) {
+      if (!plan.rtcp_mux && (a.port == main.port + 1 || main.port == a.port + 1)) {
+        return Error{"sdp: one line's RTP port is the other's RTCP port (port + 1)"};
+      }
+      plan.audio_port = a.port;
+      if (!same_srtp(a.srtp, main.srtp)) plan.audio_srtp = a.srtp;
+    } else if (!same_srtp(a.srtp, main.srtp)) {
+      return Error{"sdp: audio and video share a port under different SRTP keys"};
+    }
+  }
   return plan;
 }
 

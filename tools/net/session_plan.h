@@ -19,7 +19,8 @@ namespace tern::tools::net {
 struct SessionPlan {
   std::string address = "127.0.0.1";  // receiver's address (c=)
   uint16_t port = 0;                  // receiver's RTP port (m=)
-  // Audio m= line port when audio has its own (ffmpeg wants one port per m= line); build_sdp only.
+  // Audio m= line's port when audio has its own (one port per m= line, as ffmpeg and sdpdemux use);
+  // `port` is then the video line's. RTCP follows each line's port (+1 without rtcp_mux).
   std::optional<uint16_t> audio_port;
   bool rtcp_mux = true;
   pipeline::VideoCodecKind video = pipeline::VideoCodecKind::kNone;
@@ -35,15 +36,23 @@ struct SessionPlan {
   bool remb = false;          // goog-remb
   std::optional<transport::SrtpProfile> srtp_profile;
   std::vector<uint8_t> srtp_key;
+  // The audio line's own SRTP suite and key when it has its own port and a different a=crypto
+  // (ffmpeg writes one per output); nullopt: the same as the video line.
+  struct Srtp {
+    transport::SrtpProfile profile;
+    std::vector<uint8_t> key;
+  };
+  std::optional<Srtp> audio_srtp;
   std::string cname = "tern";
 };
 
 // The SDP describing the session for its receiver (one m= line per media kind, on plan.port or,
 // for audio, plan.audio_port).
 transport::SessionDescription build_sdp(const SessionPlan& plan);
-// Reads a plan from an SDP: the first video and the first audio m= line (they must share a port
-// unless only one is present); codecs by rtpmap name (VP8, VP9, opus, rtx, red, ulpfec). Fails with
-// a reason for an SDP without a usable media line or with an unusable crypto line.
+// Reads a plan from an SDP: the first video and the first audio m= line, on one port or each on its
+// own (audio_port, audio_srtp); codecs by rtpmap name (VP8, VP9, opus, rtx, red, ulpfec). Fails with
+// a reason for an SDP without a usable media line, with an unusable crypto line, with lines on
+// different addresses, or with one port under different keys or only partly under SRTP.
 Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp);
 
 }  // namespace tern::tools::net

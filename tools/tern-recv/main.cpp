@@ -1,5 +1,6 @@
 // tern-recv: receives RTP (optionally SRTP) on host:port as described by an SDP file (tern-send's,
-// ffmpeg's -sdp_file, a hand-written one) or by flags; runs a pipeline::Endpoint under the
+// ffmpeg's -sdp_file, a hand-written one) or by flags, audio and video on one port or each on its
+// own (one socket, or RTP+RTCP pair, per port; each port's RTCP reports on its own stream); runs a pipeline::Endpoint under the
 // real-time transport::EpollDriver for RTCP (RR, NACK, PLI, REMB, transport-cc), statistics and
 // decoding: the Endpoint's rendered pictures go to a Y4M file and its 10 ms playout to a WAV file;
 // a ReceiveTap records the encoded frames into WebM. Prints and writes stats JSON.
@@ -24,6 +25,7 @@
 #include "tern/media/file_io.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/rtp/rtp_packet.h"
+#include "tern/tools/net/port_split_sink.h"
 #include "tern/tools/net/receive_tap.h"
 #include "tern/tools/net/session_plan.h"
 #include "tern/tools/net/udp_transport.h"
@@ -121,14 +123,15 @@ int main(int argc, char** argv) {
   std::string sdp_path, address = "127.0.0.1", video = "vp8", audio = "none", key;
   std::string rtcp_dest;
   std::string profile_name = "AES_CM_128_HMAC_SHA1_80", y4m_path, wav_path, webm_path, stats_path;
-  uint16_t port = 0;
+  uint16_t port = 0, audio_port = 0;
   int video_pt = -1, audio_pt = 111, frames = 0, fps = 30;
   uint32_t video_ssrc = 0, audio_ssrc = 0;
   double duration = 0, idle_timeout = 0;
   bool no_rtcp_mux = false, quiet = false;
   app.add_option("--sdp", sdp_path, "SDP file describing the incoming stream (port, codecs, ssrc, crypto)");
   app.add_option("--address", address, "Local address to listen on (flags mode)");
-  app.add_option("--port", port, "Local RTP port (flags mode; overrides the SDP port)");
+  app.add_option("--port", port, "Local RTP port (flags mode; overrides the SDP's first port)");
+  app.add_option("--audio-port", audio_port, "Local RTP port for audio when it has its own (overrides the SDP's)");
   app.add_option("--video", video, "Video codec (flags mode)")->check(CLI::IsMember({"vp8", "vp9", "none"}));
   app.add_option("--audio", audio, "Audio codec (flags mode)")->check(CLI::IsMember({"opus", "none"}));
   app.add_option("--video-pt", video_pt, "Video payload type (default 96 VP8, 98 VP9)")->check(CLI::Range(0, 127));
@@ -178,6 +181,7 @@ int main(int argc, char** argv) {
     plan.address = address;
   }
   if (port != 0) plan.port = port;
+  if (audio_port != 0) plan.audio_port = audio_port;
   if (app.count("--address")) plan.address = address;
   if (video_ssrc != 0) plan.video_ssrc = video_ssrc;
   if (audio_ssrc != 0) plan.audio_ssrc = audio_ssrc;
@@ -188,6 +192,7 @@ int main(int argc, char** argv) {
     if (!k) return fail(std::string("--key: ") + k.error());
     plan.srtp_profile = profile;
     plan.srtp_key = std::move(k.value());
+    plan.audio_srtp.reset();  // one key for every port
   }
   if (plan.nack && !plan.video_rtx_ssrc) plan.nack = false;  // RTX needs its SSRC up front
 
@@ -196,6 +201,7 @@ int main(int argc, char** argv) {
   const uint8_t media_pt = plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8;
   if (!y4m_path.empty() && !want_video) return fail("--y4m: the session has no video");
   if (!wav_path.empty() && !want_audio) return fail("--wav: the session has no audio");
+  if (plan.audio_port && (!want_audio || !want_video || *plan.audio_port == plan.port)) plan.audio_port.reset();
 
   auto local = transport::SocketAddress::Parse(plan.address, plan.port);
   if (!local) return fail("listen address '" + plan.address + "': " + local.error());
@@ -207,6 +213,19 @@ int main(int argc, char** argv) {
   auto link = net::UdpTransport::Open(tc);
   if (!link) return fail("cannot listen on " + tc.local.to_string() + ": " + link.error());
   link.value()->set_learn_peer(true);
+  std::unique_ptr<net::UdpTransport> audio_link;  // audio on its own port
+  if (plan.audio_port) {
+    net::UdpTransportConfig ac = tc;
+    ac.local.set_port(*plan.audio_port);
+    if (plan.audio_srtp) {
+      ac.srtp_profile = plan.audio_srtp->profile;
+      ac.srtp_key = plan.audio_srtp->key;
+    }
+    auto a = net::UdpTransport::Open(ac);
+    if (!a) return fail("cannot listen on " + ac.local.to_string() + " (audio): " + a.error());
+    audio_link = std::move(a.value());
+    audio_link->set_learn_peer(true);
+  }
   if (!rtcp_dest.empty()) {
     auto a = net::parse_host_port(rtcp_dest);
     if (!a) return fail("--rtcp-dest '" + rtcp_dest + "': " + a.error());
@@ -214,6 +233,7 @@ int main(int argc, char** argv) {
   }
 
   Outputs outputs(!y4m_path.empty(), !wav_path.empty(), fps);
+  std::optional<net::PortSplitSink> split;  // with audio_link: what the Endpoint sends through
   std::unique_ptr<pipeline::Endpoint> endpoint;
   std::unique_ptr<net::ReceiveTap> tap;
   net::EndpointPollable endpoint_pollable;
@@ -243,7 +263,15 @@ int main(int argc, char** argv) {
                                           : pipeline::CongestionControlMode::kFixed;
     config.measure_quality = false;
     config.av_sync = false;
-    auto e = pipeline::Endpoint::Create(config, link.value().get());
+    pipeline::PacketSink* sink = link.value().get();
+    if (audio_link) {
+      // Receive-only: reports about the audio SSRC go to the audio port, from our (otherwise
+      // unused) local video SSRC, so the two ports' SRTCP never share a head SSRC.
+      split.emplace(link.value().get(), audio_link.get(),
+                    net::PortSplitConfig{0, config.remote.audio, config.local.video, config.cname});
+      sink = &*split;
+    }
+    auto e = pipeline::Endpoint::Create(config, sink);
     if (!e) return Error{e.error()};
     endpoint = std::move(e.value());
     endpoint->set_video_render_listener(&outputs);
@@ -282,7 +310,7 @@ int main(int argc, char** argv) {
     if (!rtcp && tap) tap->on_rtp(d, now);
     endpoint->on_packet(d, now);
   };
-  link.value()->set_receive_handler([&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+  const net::UdpTransport::ReceiveHandler on_datagram = [&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
     last_packet = now;
     if (endpoint) {
       deliver(d, rtcp, now);
@@ -314,7 +342,9 @@ int main(int argc, char** argv) {
       for (const auto& p : held) deliver(p, net::looks_like_rtcp(p), now);
       held.clear();
     }
-  });
+  };
+  link.value()->set_receive_handler(on_datagram);
+  if (audio_link) audio_link->set_receive_handler(on_datagram);
   if (ready()) {
     if (Status st = create(); !st.ok()) return fail(std::string("configuration: ") + st.error());
   }
@@ -330,6 +360,9 @@ int main(int argc, char** argv) {
     loop.stop();
   });
   if (Status st = link.value()->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
+  if (audio_link) {
+    if (Status st = audio_link->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
+  }
   (void)loop.add_pollable(&endpoint_pollable);
   struct TapPollable : transport::Pollable {
     std::unique_ptr<net::ReceiveTap>* tap;
@@ -341,7 +374,8 @@ int main(int argc, char** argv) {
   tap_pollable.tap = &tap;
   (void)loop.add_pollable(&tap_pollable);
 
-  std::fprintf(stderr, "tern-recv: listening on %s%s\n", link.value()->local_address().to_string().c_str(),
+  std::fprintf(stderr, "tern-recv: listening on %s%s%s%s\n", link.value()->local_address().to_string().c_str(),
+               audio_link ? ", audio on " : "", audio_link ? audio_link->local_address().to_string().c_str() : "",
                plan.srtp_profile ? " (SRTP)" : "");
   const Timestamp start = transport::EpollDriver::Now();
   const TimeDelta limit = duration > 0 ? TimeDelta::SecondsF(duration) : TimeDelta::PlusInfinity();
@@ -359,7 +393,17 @@ int main(int argc, char** argv) {
   if (tap) {
     if (Status st = tap->finish(end); !st.ok()) written = st;
   }
-  const net::UdpTransportCounters& c = link.value()->counters();
+  net::UdpTransportCounters c = link.value()->counters();  // both ports
+  if (audio_link) {
+    const net::UdpTransportCounters& a = audio_link->counters();
+    c.rtp_received += a.rtp_received;
+    c.rtcp_received += a.rtcp_received;
+    c.rtp_sent += a.rtp_sent;
+    c.rtcp_sent += a.rtcp_sent;
+    c.unprotect_failures += a.unprotect_failures;
+    c.send_failures += a.send_failures;
+    c.not_rtp += a.not_rtp;
+  }
   nlohmann::json j;
   j["tool"] = "tern-recv";
   const pipeline::VideoReceiveStream* vrs = endpoint ? endpoint->video_receive_stream() : nullptr;

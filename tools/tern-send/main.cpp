@@ -20,6 +20,7 @@
 #include "tern/pipeline/endpoint.h"
 #include "tern/rtp/rtcp/rtcp_packet.h"
 #include "tern/rtp/rtp_packet.h"
+#include "tern/tools/net/port_split_sink.h"
 #include "tern/tools/net/session_plan.h"
 #include "tern/tools/net/udp_transport.h"
 #include "tern/transport/epoll_driver.h"
@@ -99,52 +100,6 @@ class CaptureTap : public pipeline::VideoCaptureListener {
   uint64_t media_packets_ = 0;
   uint64_t dropped_ = 0;
   std::optional<media::Y4mWriter> writer_;
-};
-
-// Sends audio RTP through its own transport (a receiver such as ffmpeg wants one port per m=
-// line) and everything else through the video one. Each side's RTCP carries only its own SR
-// (ffmpeg maps every stream with whichever SR a compound holds, whatever its SSRC): the audio
-// side gets the audio SR with the SDES, the video side the rest. Under SRTP the audio side gets no
-// RTCP: a second SRTCP session under the same master key would reuse keystream.
-class SplitSink : public pipeline::PacketSink {
- public:
-  SplitSink(net::UdpTransport* video, net::UdpTransport* audio, uint32_t audio_ssrc, bool srtp)
-      : video_(video), audio_(audio), audio_ssrc_(audio_ssrc), srtp_(srtp) {}
-  void send(std::vector<uint8_t> packet, Timestamp now) override {
-    if (net::looks_like_rtcp(packet)) {
-      send_rtcp(std::move(packet), now);
-      return;
-    }
-    auto h = rtp::RtpHeader::parse(packet);
-    (h && h.value().ssrc == audio_ssrc_ ? audio_ : video_)->send(std::move(packet), now);
-  }
-
- private:
-  void send_rtcp(std::vector<uint8_t> packet, Timestamp now) {
-    rtcp::CompoundParseResult parsed = rtcp::parse_compound(packet);
-    std::vector<rtcp::RtcpPacket> video, audio;
-    bool audio_sr = false;
-    for (rtcp::RtcpPacket& p : parsed.packets) {
-      const auto* sr = std::get_if<rtcp::SenderReport>(&p);
-      if (sr != nullptr && sr->sender_ssrc == audio_ssrc_) {
-        audio.insert(audio.begin(), p);
-        audio_sr = true;
-        continue;
-      }
-      if (std::holds_alternative<rtcp::Sdes>(p) || std::holds_alternative<rtcp::Bye>(p)) audio.push_back(p);
-      video.push_back(std::move(p));
-    }
-    const bool video_ok = parsed.errors.empty() && !video.empty() &&
-                          (std::holds_alternative<rtcp::SenderReport>(video.front()) ||
-                           std::holds_alternative<rtcp::ReceiverReport>(video.front()));
-    if (audio_sr && !srtp_) audio_->send(rtcp::build_compound(audio), now);
-    video_->send(video_ok ? rtcp::build_compound(video) : std::move(packet), now);
-  }
-
-  net::UdpTransport* video_;
-  net::UdpTransport* audio_;
-  uint32_t audio_ssrc_;
-  bool srtp_;
 };
 
 }  // namespace
@@ -349,7 +304,8 @@ int main(int argc, char** argv) {
     audio_link = std::move(a.value());
     audio_link->set_peer(a_dest.value());
   }
-  SplitSink split(link.value().get(), audio_link.get(), audio_ssrc, profile.has_value());
+  // Audio on its own port: audio RTP and the audio SR there, the rest on the video port.
+  net::PortSplitSink split(link.value().get(), audio_link.get(), {audio_ssrc, 0, 0, config.cname});
 
   auto endpoint = pipeline::Endpoint::Create(config, audio_link ? static_cast<pipeline::PacketSink*>(&split)
                                                                 : link.value().get());
