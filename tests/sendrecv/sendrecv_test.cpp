@@ -1,5 +1,5 @@
 // tern-send / tern-recv over UDP loopback against real peers (GStreamer, ffmpeg, tshark) and each
-// other. Every process runs under `timeout`; ports 5800-5899 are unique per test. The tools are the
+// other. Every process runs under `timeout`; ports 5800-5919 are unique per test. The tools are the
 // built binaries in ${TERN_BINARY_DIR}/tools. Receivers in the background are BackgroundPeers
 // (own process group, killed if still running when the test ends).
 #include <doctest/doctest.h>
@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/peer.h"
 #include "support/process.h"
@@ -110,12 +111,15 @@ class Capture {
       peer_.reset();
     }
   }
-  void check(const std::string& decode_as, int min_rtp) {
+  // `unreadable`: a display filter for packets tshark cannot judge (e.g. padded SRTP packets: it
+  // takes the last byte of the authentication tag for the padding count).
+  void check(const std::string& decode_as, int min_rtp, const std::string& unreadable = "") {
     if (!peer_) return;
     peer_->interrupt();
     CHECK(peer_->wait(5000));
-    const auto malformed = tern::test::run_command(
-        "tshark -r " + pcap_ + " " + decode_as + " -Y '_ws.malformed || _ws.expert.severity==error'", 30);
+    std::string filter = "_ws.malformed || _ws.expert.severity==error";
+    if (!unreadable.empty()) filter = "(" + filter + ") && !(" + unreadable + ")";
+    const auto malformed = tern::test::run_command("tshark -r " + pcap_ + " " + decode_as + " -Y '" + filter + "'", 30);
     CHECK_MESSAGE(malformed.out.empty(), malformed.out);
     const auto rtp = tern::test::run_command("tshark -r " + pcap_ + " " + decode_as + " -Y rtp -T fields -e rtp.seq", 30);
     const auto packets = tern::test::split_lines(rtp.out).size();
@@ -622,4 +626,159 @@ TEST_CASE("tern-send VP8 and Opus on their own ports to one ffmpeg reading both 
   REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
   CHECK(wav.seconds() > 2.4);
   capture.check(DecodeAs(5885, true, kVp8Pt) + DecodeAs(5887, true, kOpusPt), 300);
+}
+
+TEST_CASE("GStreamer sdpdemux opens the SDP tern-send writes") {
+  if (!HavePeers({"gst-launch-1.0"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_sdpdemux");
+  Capture capture(dir, 5889, 5896);
+  // VP8 and Opus, one port per m= line: sdpdemux makes one udpsrc pair and one pad per line.
+  const std::string av = "--dest 127.0.0.1:5889 --no-rtcp-mux --audio opus --audio-port 5891";
+  REQUIRE(Send(av + " --frames 1 --duration 0.1 --sdp " + dir + "/av.sdp").exit_code == 0);
+  CHECK(ReadText(dir + "/av.sdp").find("m=audio 5891 ") != std::string::npos);
+  {
+    BackgroundPeer gst("gst-launch-1.0 -e filesrc location=" + dir + "/av.sdp ! sdpdemux latency=100 name=d d. ! queue ! "
+                           "rtpvp8depay ! vp8dec ! videoconvert ! video/x-raw,format=I420 ! y4menc ! filesink location=" +
+                           dir + "/rx.y4m d. ! queue ! rtpopusdepay ! opusdec ! audioconvert ! audio/x-raw,format=S16LE ! "
+                           "wavenc ! filesink location=" + dir + "/rx.wav",
+                       20, dir + "/gst.log");
+    REQUIRE(WaitForUdpPort(5889, 5000));
+    REQUIRE(WaitForUdpPort(5891, 5000));
+    const auto sent = Send(av + " --frames 90 --duration 5 --source-y4m " + dir + "/ref.y4m");
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    tern::test::run_command("sleep 0.5", 2);  // the jitter buffers' latency
+    gst.interrupt();
+    CHECK_MESSAGE(gst.wait(8000), gst.log());
+  }
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+  REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
+  MESSAGE("sdpdemux played " << wav.seconds() << " s of audio");
+  CHECK(wav.seconds() > 2.7);  // 90 frames at 30 fps: 3 s sent
+  // VP9 (flexible mode) alone.
+  REQUIRE(Send("--dest 127.0.0.1:5893 --no-rtcp-mux --video vp9 --frames 1 --duration 0.1 --sdp " + dir + "/v9.sdp")
+              .exit_code == 0);
+  {
+    BackgroundPeer gst("gst-launch-1.0 -e filesrc location=" + dir + "/v9.sdp ! sdpdemux latency=100 ! rtpvp9depay ! "
+                           "vp9dec ! videoconvert ! video/x-raw,format=Y444 ! videoconvert ! video/x-raw,format=I420 ! "
+                           "y4menc ! filesink location=" + dir + "/rx9.y4m",
+                       20, dir + "/gst9.log");
+    REQUIRE(WaitForUdpPort(5893, 5000));
+    const auto sent = Send("--dest 127.0.0.1:5893 --no-rtcp-mux --video vp9 --frames 90 --source-y4m " + dir + "/ref9.y4m");
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    tern::test::run_command("sleep 0.5", 2);
+    gst.interrupt();
+    CHECK_MESSAGE(gst.wait(8000), gst.log());
+  }
+  CheckVideo(dir + "/rx9.y4m", dir + "/ref9.y4m", 90, 32.0);
+  capture.check(DecodeAs(5889, true, kVp8Pt) + DecodeAs(5891, true, kOpusPt) + DecodeAs(5893, true), 400);
+}
+
+namespace {
+
+// ffmpeg sending a test pattern and a tone as two RTP outputs (VP8 to `video_port`, Opus to
+// video_port + 2), writing its SDP to `sdp`; `keys` = {video, audio} base64 SRTP keys or empty.
+std::string FfmpegAv(int video_port, const std::string& sdp, int frames, double audio_s,
+                     const std::vector<std::string>& keys = {}) {
+  auto output = [&](int port, size_t i) {
+    if (keys.empty()) return "'rtp://127.0.0.1:" + std::to_string(port) + "?pkt_size=1200'";
+    return "-srtp_out_suite AES_CM_128_HMAC_SHA1_80 -srtp_out_params " + keys[i] + " 'srtp://127.0.0.1:" +
+           std::to_string(port) + "?pkt_size=1200'";
+  };
+  std::ostringstream c;
+  c << "ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=30 -f lavfi -i "
+       "sine=frequency=440:sample_rate=48000 -map 0:v -frames:v "
+    << frames << " -c:v libvpx -deadline realtime -cpu-used 8 -b:v 500k -g 30 -f rtp -payload_type 96 -ssrc 287454020 "
+    << output(video_port, 0) << " -map 1:a -t " << audio_s
+    << " -c:a libopus -b:a 64k -f rtp -payload_type 111 -ssrc 287454021 " << output(video_port + 2, 1)
+    << " -sdp_file " << sdp;
+  return c.str();
+}
+
+}  // namespace
+
+TEST_CASE("ffmpeg VP8 and Opus on two ports to tern-recv from the SDP ffmpeg writes") {
+  if (!HavePeers({"ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_ffmpeg_av_tx");
+  for (const bool srtp : {false, true}) {
+    CAPTURE(srtp);
+    const int port = srtp ? 5905 : 5901;
+    Capture capture(dir, port, port + 3);
+    // Each line its own key under SRTP, as ffmpeg writes them (one a=crypto per output).
+    const std::vector<std::string> keys =
+        srtp ? std::vector<std::string>{kKeyB64, "HRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEA"} : std::vector<std::string>{};
+    const std::string sdp = dir + (srtp ? "/s.sdp" : "/p.sdp");
+    // A first, short run only writes the SDP, so that tern-recv can listen before the real one.
+    REQUIRE(tern::test::run_command(FfmpegAv(port, sdp, 2, 0.1, keys), 20, true).exit_code == 0);
+    const std::string text = ReadText(sdp);
+    CHECK(text.find("m=video " + std::to_string(port) + " ") != std::string::npos);
+    CHECK(text.find("m=audio " + std::to_string(port + 2) + " ") != std::string::npos);
+    if (srtp) CHECK(text.find(keys[1]) != std::string::npos);
+    Receiver rx(dir, static_cast<uint16_t>(port),
+                "--sdp " + sdp + " --frames 60 --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav");
+    REQUIRE(rx.ready);
+    REQUIRE(WaitForUdpPort(static_cast<uint16_t>(port + 2), 5000));
+    const auto tx = tern::test::run_command(FfmpegAv(port, dir + "/again.sdp", 60, 2.0, keys), 20, true);
+    CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+    const std::string json = rx.finish();
+    CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+    CHECK(JsonNumber(json, "video_ssrc") == 287454020);
+    CHECK(JsonNumber(json, "audio_ssrc") == 287454021);
+    CHECK(JsonNumber(json, "audio_packets_decoded") >= 100);  // 2 s of 20 ms packets
+    CHECK(JsonNumber(json, "unprotect_failures") == 0);
+    const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+    REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
+    MESSAGE("tern-recv played " << wav.seconds() << " s of audio");
+    CHECK(wav.seconds() > 1.8);
+    if (srtp) {
+      capture.check(DecodeAs(port, false) + DecodeAs(port + 2, false), 160);  // SRTP: headers only
+      continue;
+    }
+    capture.check(DecodeAs(port, true, kVp8Pt) + DecodeAs(port + 2, true, kOpusPt), 160);
+    // Each port's receiver reports are about that port's stream only.
+    const std::string pcap = dir + "/cap.pcapng";
+    if (!HavePeers({"tshark"}) || ReadText(pcap).empty()) continue;
+    auto sources = [&](int from_port) {
+      const std::string p = std::to_string(from_port);
+      return tern::test::split_lines(tern::test::run_command("tshark -r " + pcap + " -d udp.port==" + p +
+                                                                 ",rtcp -Y 'rtcp.pt==201 && udp.srcport==" + p +
+                                                                 "' -T fields -e rtcp.ssrc.identifier",
+                                                             30)
+                                         .out);
+    };
+    const auto video_rr = sources(port + 1), audio_rr = sources(port + 3);
+    CHECK(!video_rr.empty());
+    CHECK(!audio_rr.empty());
+    for (const std::string& line : video_rr) CHECK_MESSAGE(line.find("0x11223345") == std::string::npos, line);
+    for (const std::string& line : audio_rr) CHECK_MESSAGE(line.find("0x11223344") == std::string::npos, line);
+  }
+}
+
+TEST_CASE("tern-send to tern-recv with audio on its own port and SRTP on both") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_tern_two_ports");
+  Capture capture(dir, 5911, 5918);
+  // Fixed local ports (5915-5918): an ephemeral one may be a port tshark dissects as something else.
+  const std::string args = std::string("--dest 127.0.0.1:5911 --local-port 5915 --no-rtcp-mux --peer tern --audio opus "
+                                       "--audio-port 5913 --key ") + kKeyHex;
+  REQUIRE(Send(args + " --frames 1 --duration 0.1 --sdp " + dir + "/t.sdp").exit_code == 0);
+  Receiver rx(dir, 5911, "--sdp " + dir + "/t.sdp --frames 90 --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav");
+  REQUIRE(rx.ready);
+  REQUIRE(WaitForUdpPort(5913, 5000));
+  const auto sent = Send(args + " --frames 90 --drop-every 10 --source-y4m " + dir + "/ref.y4m --stats-json " + dir +
+                         "/send.json");
+  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 90);
+  CHECK(JsonNumber(json, "retransmittedPacketsReceived") >= 5);  // NACK/RTX on the video port
+  CHECK(JsonNumber(json, "audio_packets_decoded") > 100);
+  CHECK(JsonNumber(json, "unprotect_failures") == 0);
+  const std::string send_json = ReadText(dir + "/send.json");
+  CHECK(JsonNumber(send_json, "unprotect_failures") <= 0);
+  // Receiver reports about both streams reached the sender: the audio one only goes to the audio
+  // port (SRTCP from tern-recv's second SSRC), so this proves RTCP both ways on both ports.
+  CHECK(send_json.find("\"RIvideo268435458\"") != std::string::npos);
+  CHECK(send_json.find("\"RIaudio268435457\"") != std::string::npos);
+  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+  // SRTP: headers only; the transport-cc probes are padded RTX packets, unreadable under SRTP.
+  capture.check(DecodeAs(5911, false) + DecodeAs(5913, false), 200, "rtp.padding == 1");
 }
