@@ -1,5 +1,7 @@
 // Fuzzes the SDP parser: any input is rejected with a reason or parses into a description whose
-// written form parses back to an equal description (write/parse is a fixed point).
+// written form parses back to an equal description (write/parse is a fixed point). With the tools
+// built, also what tern-recv makes of it (tools/net plan_from_sdp): a reason, or a plan whose own
+// SDP (build_sdp) reads back to the same ports, codecs and keys.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -7,6 +9,9 @@
 
 #include "tern/transport/session_description.h"
 #include "tern/transport/srtp_key.h"
+#if TERN_FUZZ_SESSION_PLAN
+#include "tern/tools/net/session_plan.h"
+#endif
 
 using namespace tern::transport;
 
@@ -26,5 +31,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!again) std::abort();
   // Unknown lines are kept verbatim, so a second round must reproduce the same text exactly.
   if (again->to_string() != written) std::abort();
+#if TERN_FUZZ_SESSION_PLAN
+  namespace net = tern::tools::net;
+  auto plan = net::plan_from_sdp(*sd);
+  if (!plan) {
+    if (plan.error()[0] == '\0') std::abort();
+    return 0;
+  }
+  auto rebuilt = SessionDescription::parse(net::build_sdp(*plan).to_string());
+  if (!rebuilt) std::abort();
+  auto back = net::plan_from_sdp(*rebuilt);
+  if (!back) std::abort();
+  if (back->port != plan->port || back->audio_port != plan->audio_port || back->video != plan->video ||
+      back->audio != plan->audio || back->srtp_key != plan->srtp_key || back->audio_srtp.has_value() != plan->audio_srtp.has_value()) {
+    std::abort();
+  }
+#endif
   return 0;
 }
