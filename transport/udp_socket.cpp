@@ -1,6 +1,7 @@
 #include "tern/transport/udp_socket.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,6 +49,11 @@ Result<UdpSocket> UdpSocket::Open(const SocketAddress& local, const UdpSocketCon
     (void)::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer_bytes, sizeof(int));
   if (config.send_buffer_bytes > 0)
     (void)::setsockopt(s.fd_, SOL_SOCKET, SO_SNDBUF, &config.send_buffer_bytes, sizeof(int));
+  if (config.report_unreachable) {
+    const bool v6 = local.is_v6();
+    if (::setsockopt(s.fd_, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &one, sizeof(one)) != 0)
+      return Error{"udp: setsockopt(IP_RECVERR) failed"};
+  }
   if (::bind(s.fd_, local.sockaddr_ptr(), local.sockaddr_len()) != 0) return Error{"udp: bind() failed"};
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
@@ -175,6 +181,44 @@ Result<size_t> UdpSocket::receive_batch(std::span<Datagram> slots) {
     if (static_cast<size_t>(r) < n) break;  // queue drained
   }
   return done;
+}
+
+Result<size_t> UdpSocket::read_errors(std::span<IcmpError> out) {
+  if (fd_ < 0) return Error{"udp: socket not open"};
+  size_t n = 0;
+  // Bounded: every pass either fills one slot, drops one queued error, or ends the loop.
+  for (size_t pass = 0; n < out.size() && pass < 4 * out.size() + 4; ++pass) {
+    sockaddr_storage addr{};
+    alignas(cmsghdr) uint8_t control[512];
+    uint8_t first_byte = 0;  // the offending datagram's payload is not needed
+    iovec iov{&first_byte, 1};
+    msghdr msg{};
+    msg.msg_name = &addr;
+    msg.msg_namelen = sizeof(addr);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    if (::recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+      last_errno_ = errno;
+      if (last_errno_ == EINTR) continue;
+      if (last_errno_ == EAGAIN || last_errno_ == EWOULDBLOCK) break;
+      return Error{"udp: recvmsg(MSG_ERRQUEUE) failed"};
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if ((!v4 && !v6) || c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err))) continue;
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+      out[n].error = static_cast<int>(ee.ee_errno);
+      out[n].destination = SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr), msg.msg_namelen);
+      ++n;
+      ++counters_.icmp_errors;
+      break;
+    }
+  }
+  return n;
 }
 
 }  // namespace tern::transport

@@ -52,6 +52,16 @@ struct UdpSocketConfig {
   int send_buffer_bytes = 1 << 20;     // SO_SNDBUF request; 0 keeps the system default
   bool v6_only = true;                 // IPV6_V6ONLY on IPv6 sockets
   bool reuse_address = false;          // SO_REUSEADDR
+  // IP_RECVERR / IPV6_RECVERR: ICMP errors about datagrams we sent (port or host unreachable) are
+  // queued on the socket, bounded by its receive buffer, for read_errors(). The owner must then call
+  // read_errors() whenever the socket is readable: a non-empty error queue keeps epoll signalling.
+  bool report_unreachable = false;
+};
+
+// One ICMP error the kernel reported for a datagram we sent.
+struct IcmpError {
+  int error = 0;             // errno value: ECONNREFUSED (port unreachable), EHOSTUNREACH, ...
+  SocketAddress destination; // where the datagram that caused it was going
 };
 
 struct UdpSocketCounters {
@@ -64,6 +74,7 @@ struct UdpSocketCounters {
   uint64_t send_errors = 0;          // other send failures (datagram dropped, e.g. ECONNREFUSED)
   uint64_t receive_errors = 0;
   uint64_t truncated = 0;            // received datagrams larger than their slot
+  uint64_t icmp_errors = 0;          // ICMP errors read by read_errors()
 };
 
 class UdpSocket {
@@ -92,6 +103,9 @@ class UdpSocket {
   // Receives up to slots.size() datagrams with recvmmsg into the slots; returns how many (0 when
   // none is waiting). Slots past the returned count are left untouched.
   Result<size_t> receive_batch(std::span<Datagram> slots);
+  // Reads up to out.size() queued ICMP errors (report_unreachable) into `out`; returns how many
+  // (0 when none is queued, always 0 without report_unreachable).
+  Result<size_t> read_errors(std::span<IcmpError> out);
 
   const UdpSocketCounters& counters() const { return counters_; }
   int last_errno() const { return last_errno_; }

@@ -497,6 +497,13 @@ TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {
   send = Send("--dest 127.0.0.1:5871 --bitrate fast");
   CHECK(send.exit_code != 0);
   CHECK(send.out.find("--bitrate") != std::string::npos);
+  // Nobody listening at the destination: the ICMP port-unreachable replies are reported.
+  send = Send("--dest 127.0.0.1:5877 --frames 10 --stats-json " + dir + "/unreachable.json");
+  CHECK(send.exit_code == 0);
+  CHECK_MESSAGE(send.out.find("warning: 127.0.0.1:5877 is unreachable (Connection refused): nothing is listening "
+                              "there") != std::string::npos,
+                send.out);
+  CHECK(JsonNumber(ReadText(dir + "/unreachable.json"), "icmp_unreachable") >= 10);
 
   {
     std::ofstream sdp(dir + "/bad.sdp");

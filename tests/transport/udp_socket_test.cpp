@@ -1,8 +1,12 @@
 // UdpSocket over loopback: batched send/receive on IPv4 and IPv6 (skipped when ::1 is missing),
-// peer addresses, truncation, EAGAIN counting and address parsing.
+// peer addresses, truncation, EAGAIN counting, ICMP unreachable reports and address parsing.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "tern/transport/udp_socket.h"
@@ -125,4 +129,76 @@ TEST_CASE("socket address parsing") {
   CHECK(*SocketAddress::Parse("127.0.0.1", 7) == SocketAddress::LoopbackV4(7));
   CHECK_FALSE(SocketAddress::LoopbackV4(7) == SocketAddress::LoopbackV4(8));
   CHECK_FALSE(UdpSocket::Open(SocketAddress()).ok());
+}
+
+namespace {
+
+// A loopback port nobody listens on: bound, read, closed.
+uint16_t ClosedPort(const char* host) {
+  auto addr = SocketAddress::Parse(host, 0);
+  REQUIRE(addr.ok());
+  auto s = UdpSocket::Open(addr.value());
+  REQUIRE(s.ok());
+  return s.value().local_address().port();
+}
+
+// Reads queued ICMP errors for up to ~1 s (loopback delivers them at once; the bound guards).
+size_t ReadErrors(UdpSocket& s, std::vector<IcmpError>& out) {
+  out.assign(8, IcmpError{});
+  size_t n = 0;
+  for (int attempt = 0; attempt < 100 && n == 0; ++attempt) {
+    auto r = s.read_errors(std::span<IcmpError>(out).subspan(n));
+    REQUIRE(r.ok());
+    n += *r;
+    if (n == 0) ::usleep(10'000);
+  }
+  out.resize(n);
+  return n;
+}
+
+void CheckUnreachable(const char* host) {
+  auto local = SocketAddress::Parse(host, 0);
+  REQUIRE(local.ok());
+  UdpSocketConfig config;
+  config.report_unreachable = true;
+  auto tx = UdpSocket::Open(local.value(), config);
+  if (!tx.ok() && std::string(host) == "::1") return;  // no IPv6 here
+  REQUIRE(tx.ok());
+  auto nobody = SocketAddress::Parse(host, ClosedPort(host));
+  REQUIRE(nobody.ok());
+  const std::vector<uint8_t> payload(40, 7);
+  REQUIRE(tx.value().send_to(payload, nobody.value()).ok());
+  std::vector<IcmpError> errors;
+  REQUIRE(ReadErrors(tx.value(), errors) == 1);
+  CHECK(errors[0].error == ECONNREFUSED);
+  CHECK(errors[0].destination == nobody.value());
+  CHECK(tx.value().counters().icmp_errors == 1);
+  // The queue is empty again, and the socket still receives.
+  IcmpError more[4];
+  CHECK(tx.value().read_errors(more).value() == 0);
+  auto rx = UdpSocket::Open(local.value());
+  REQUIRE(rx.ok());
+  REQUIRE(rx.value().send_to(payload, tx.value().local_address()).ok());
+  DatagramBatch in(4, 1500);
+  size_t got = 0;
+  for (int attempt = 0; attempt < 100 && got == 0; ++attempt) {
+    auto r = tx.value().receive_batch(in.slots());
+    if (r.ok()) got = *r;  // a pending error may be reported (and cleared) first
+  }
+  CHECK(got == 1);
+}
+
+}  // namespace
+
+TEST_CASE("udp socket reports ICMP port unreachable for a closed loopback port") {
+  CheckUnreachable("127.0.0.1");
+  CheckUnreachable("::1");
+  // Without report_unreachable nothing is queued.
+  auto tx = UdpSocket::Open(SocketAddress::Parse("127.0.0.1", 0).value());
+  REQUIRE(tx.ok());
+  const std::vector<uint8_t> payload(40, 7);
+  REQUIRE(tx.value().send_to(payload, SocketAddress::Parse("127.0.0.1", ClosedPort("127.0.0.1")).value()).ok());
+  ::usleep(20'000);
+  IcmpError errors[4];
+  CHECK(tx.value().read_errors(errors).value() == 0);
 }

@@ -1,5 +1,6 @@
 #include "tern/tools/net/udp_transport.h"
 
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -48,7 +49,9 @@ bool looks_like_rtcp(std::span<const uint8_t> datagram) {
 Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(const UdpTransportConfig& config) {
   std::unique_ptr<UdpTransport> t(new UdpTransport());
   t->config_ = config;
-  auto rtp = transport::UdpSocket::Open(config.local);
+  transport::UdpSocketConfig socket_config;
+  socket_config.report_unreachable = config.report_unreachable;
+  auto rtp = transport::UdpSocket::Open(config.local, socket_config);
   if (!rtp) return Error{rtp.error()};
   t->rtp_socket_ = std::move(rtp.value());
   if (!config.rtcp_mux) {
@@ -56,7 +59,7 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(const UdpTransportConfi
     const uint16_t rtp_port = t->rtp_socket_.local_address().port();
     if (rtp_port == 65535) return Error{"rtcp: no port above 65535"};
     rtcp_local.set_port(static_cast<uint16_t>(rtp_port + 1));
-    auto rtcp = transport::UdpSocket::Open(rtcp_local);
+    auto rtcp = transport::UdpSocket::Open(rtcp_local, socket_config);
     if (!rtcp) return Error{rtcp.error()};
     t->rtcp_socket_ = std::move(rtcp.value());
   }
@@ -123,6 +126,14 @@ void UdpTransport::send(std::vector<uint8_t> packet, Timestamp /*now*/) {
 
 void UdpTransport::drain(transport::UdpSocket& socket, Timestamp now) {
   constexpr int kMaxBatchesPerWakeup = 64;  // bounded; level-triggered epoll wakes us again
+  if (config_.report_unreachable) {  // a queued error keeps epoll signalling: read them first
+    std::array<transport::IcmpError, 16> errors;
+    auto n = socket.read_errors(errors);
+    if (n && n.value() > 0) {
+      counters_.unreachable += n.value();
+      last_unreachable_ = errors[n.value() - 1];
+    }
+  }
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
     auto n = socket.receive_batch(batch_.slots());
     if (!n || n.value() == 0) return;

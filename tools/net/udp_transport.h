@@ -37,6 +37,8 @@ struct UdpTransportConfig {
   bool rtcp_mux = true;                   // false: a second socket on local port + 1 for RTCP
   std::optional<transport::SrtpProfile> srtp_profile;  // set with key: SRTP on both paths
   std::vector<uint8_t> srtp_key;
+  // Read ICMP errors (port/host unreachable) for what we send: counted as `unreachable`.
+  bool report_unreachable = false;
 };
 
 struct UdpTransportCounters {
@@ -45,6 +47,21 @@ struct UdpTransportCounters {
   uint64_t unprotect_failures = 0;   // SRTP auth/replay/format failures (datagram dropped)
   uint64_t dropped_by_filter = 0;    // outgoing datagrams the filter refused
   uint64_t not_rtp = 0;              // incoming datagrams that are neither RTP nor RTCP
+  uint64_t unreachable = 0;          // ICMP errors for datagrams we sent (report_unreachable)
+
+  // Sums another transport's counters (one Endpoint over two ports).
+  UdpTransportCounters& operator+=(const UdpTransportCounters& o) {
+    rtp_sent += o.rtp_sent;
+    rtcp_sent += o.rtcp_sent;
+    rtp_received += o.rtp_received;
+    rtcp_received += o.rtcp_received;
+    send_failures += o.send_failures;
+    unprotect_failures += o.unprotect_failures;
+    dropped_by_filter += o.dropped_by_filter;
+    not_rtp += o.not_rtp;
+    unreachable += o.unreachable;
+    return *this;
+  }
 };
 
 class UdpTransport : public pipeline::PacketSink {
@@ -75,6 +92,8 @@ class UdpTransport : public pipeline::PacketSink {
 
   const transport::SocketAddress& local_address() const { return rtp_socket_.local_address(); }
   const UdpTransportCounters& counters() const { return counters_; }
+  // The destination of the latest ICMP error (report_unreachable) and its errno, if any.
+  const std::optional<transport::IcmpError>& last_unreachable() const { return last_unreachable_; }
   const transport::UdpSocket& rtp_socket() const { return rtp_socket_; }
 
  private:
@@ -95,6 +114,7 @@ class UdpTransport : public pipeline::PacketSink {
   transport::DatagramBatch batch_;
   std::vector<uint8_t> scratch_;
   UdpTransportCounters counters_;
+  std::optional<transport::IcmpError> last_unreachable_;
 };
 
 // Drives an Endpoint (possibly created later) from the EpollDriver.

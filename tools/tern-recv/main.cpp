@@ -394,16 +394,7 @@ int main(int argc, char** argv) {
     if (Status st = tap->finish(end); !st.ok()) written = st;
   }
   net::UdpTransportCounters c = link.value()->counters();  // both ports
-  if (audio_link) {
-    const net::UdpTransportCounters& a = audio_link->counters();
-    c.rtp_received += a.rtp_received;
-    c.rtcp_received += a.rtcp_received;
-    c.rtp_sent += a.rtp_sent;
-    c.rtcp_sent += a.rtcp_sent;
-    c.unprotect_failures += a.unprotect_failures;
-    c.send_failures += a.send_failures;
-    c.not_rtp += a.not_rtp;
-  }
+  if (audio_link) c += audio_link->counters();
   nlohmann::json j;
   j["tool"] = "tern-recv";
   const pipeline::VideoReceiveStream* vrs = endpoint ? endpoint->video_receive_stream() : nullptr;

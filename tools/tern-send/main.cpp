@@ -7,8 +7,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -284,6 +286,7 @@ int main(int argc, char** argv) {
   tc.rtcp_mux = !no_rtcp_mux;
   tc.srtp_profile = profile;
   tc.srtp_key = key_material;
+  tc.report_unreachable = true;  // tell the user when nothing listens at the destination
   auto link = net::UdpTransport::Open(tc);
   if (!link) return fail("cannot open UDP socket on " + tc.local.to_string() + ": " + link.error());
   if (!rtcp_dest.empty()) {
@@ -363,12 +366,22 @@ int main(int argc, char** argv) {
     return v && (!audio_file || audio_file->ended());
   };
   std::optional<Timestamp> done_at;
+  bool warned_unreachable = false;
+  auto warn_unreachable = [&](const net::UdpTransport& t) {
+    if (warned_unreachable || !t.last_unreachable()) return;
+    warned_unreachable = true;
+    const transport::IcmpError& e = *t.last_unreachable();
+    std::fprintf(stderr, "tern-send: warning: %s is unreachable (%s)%s\n", e.destination.to_string().c_str(),
+                 std::strerror(e.error), e.error == ECONNREFUSED ? ": nothing is listening there (yet)" : "");
+  };
   for (int i = 0; i < 1'000'000 && signal_number == 0; ++i) {
     const Timestamp now = transport::EpollDriver::Now();
     if (now - start >= limit) break;
     if (!done_at && finished()) done_at = now;
     if (done_at && now - *done_at >= TimeDelta::Micros(static_cast<int64_t>(linger_ms * 1000))) break;
     if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
+    warn_unreachable(*link.value());
+    if (audio_link) warn_unreachable(*audio_link);
   }
   const Timestamp end = transport::EpollDriver::Now();
 
@@ -377,14 +390,7 @@ int main(int argc, char** argv) {
   }
   const pipeline::StatsReport report = endpoint.value()->stats(end);
   net::UdpTransportCounters c = link.value()->counters();
-  if (audio_link) {
-    const net::UdpTransportCounters& a = audio_link->counters();
-    c.rtp_sent += a.rtp_sent;
-    c.rtcp_sent += a.rtcp_sent;
-    c.rtcp_received += a.rtcp_received;
-    c.send_failures += a.send_failures;
-    c.unprotect_failures += a.unprotect_failures;
-  }
+  if (audio_link) c += audio_link->counters();
   nlohmann::json j;
   j["tool"] = "tern-send";
   j["video_frames_sent"] = capture.encoded();
@@ -394,6 +400,7 @@ int main(int argc, char** argv) {
   j["rtcp_received"] = c.rtcp_received;
   j["send_failures"] = c.send_failures;
   j["unprotect_failures"] = c.unprotect_failures;
+  j["icmp_unreachable"] = c.unreachable;
   j["duration_s"] = (end - start).seconds_f();
   j["signal"] = signal_number;
   j["stats"] = nlohmann::json::parse(report.to_json(-1), nullptr, false);
@@ -402,9 +409,10 @@ int main(int argc, char** argv) {
     out << j.dump(2) << "\n";
     if (!out) return fail("--stats-json '" + stats_path + "': cannot write the file");
   }
-  std::printf("tern-send: %d video frames, %llu RTP and %llu RTCP packets sent, %llu RTCP received in %.2f s%s\n",
+  std::printf("tern-send: %d video frames, %llu RTP and %llu RTCP packets sent, %llu RTCP received in %.2f s%s%s\n",
               capture.encoded(), static_cast<unsigned long long>(c.rtp_sent),
               static_cast<unsigned long long>(c.rtcp_sent), static_cast<unsigned long long>(c.rtcp_received),
-              (end - start).seconds_f(), signal_number != 0 ? " (stopped by signal)" : "");
+              (end - start).seconds_f(), signal_number != 0 ? " (stopped by signal)" : "",
+              c.unreachable > 0 ? (", " + std::to_string(c.unreachable) + " ICMP unreachable reports").c_str() : "");
   return 0;
 }
