@@ -1,6 +1,8 @@
 // tools/net: SDP <-> SessionPlan, key and address parsing (no processes, no sockets).
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "tern/core/random.h"
 #include "tern/tools/net/session_plan.h"
 #include "tern/tools/net/udp_transport.h"
@@ -17,6 +19,15 @@ net::SessionPlan Reparse(const net::SessionPlan& plan) {
   auto back = net::plan_from_sdp(sdp.value());
   REQUIRE_MESSAGE(back.ok(), back.error());
   return back.value();
+}
+
+// The plan tern-recv makes of an SDP text (which must be usable).
+net::SessionPlan PlanFrom(const std::string& text) {
+  auto sdp = SessionDescription::parse(text);
+  REQUIRE_MESSAGE(sdp.ok(), sdp.error());
+  auto plan = net::plan_from_sdp(sdp.value());
+  REQUIRE_MESSAGE(plan.ok(), plan.error());
+  return plan.value();
 }
 
 }  // namespace
@@ -83,16 +94,13 @@ TEST_CASE("ffmpeg SDP gives a plan without SSRCs and with its crypto key") {
       "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=No Name\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
       "a=tool:libavformat LIBAVFORMAT_VERSION\r\nm=video 5018 RTP/SAVP 96\r\nb=AS:500\r\n"
       "a=rtpmap:96 VP8/90000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n";
-  auto sdp = SessionDescription::parse(text);
-  REQUIRE(sdp.ok());
-  auto plan = net::plan_from_sdp(sdp.value());
-  REQUIRE_MESSAGE(plan.ok(), plan.error());
-  CHECK(plan.value().port == 5018);
-  CHECK(plan.value().video == tern::pipeline::VideoCodecKind::kVp8);
-  CHECK_FALSE(plan.value().video_ssrc.has_value());
-  CHECK_FALSE(plan.value().rtcp_mux);
-  REQUIRE(plan.value().srtp_key.size() == 30);
-  for (size_t i = 0; i < 30; ++i) CHECK(plan.value().srtp_key[i] == i);
+  const net::SessionPlan plan = PlanFrom(text);
+  CHECK(plan.port == 5018);
+  CHECK(plan.video == tern::pipeline::VideoCodecKind::kVp8);
+  CHECK_FALSE(plan.video_ssrc.has_value());
+  CHECK_FALSE(plan.rtcp_mux);
+  REQUIRE(plan.srtp_key.size() == 30);
+  for (size_t i = 0; i < 30; ++i) CHECK(plan.srtp_key[i] == i);
 }
 
 TEST_CASE("ffmpeg audio and video SDP gives one port per line with each line's key") {
@@ -104,11 +112,7 @@ TEST_CASE("ffmpeg audio and video SDP gives one port per line with each line's k
       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\n"
       "m=audio 5913 RTP/AVP 111\nc=IN IP4 127.0.0.1\nb=AS:64\na=rtpmap:111 opus/48000/2\n"
       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:HRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEA\n";
-  auto sdp = SessionDescription::parse(text);
-  REQUIRE(sdp.ok());
-  auto parsed = net::plan_from_sdp(sdp.value());
-  REQUIRE_MESSAGE(parsed.ok(), parsed.error());
-  const net::SessionPlan& plan = parsed.value();
+  const net::SessionPlan plan = PlanFrom(text);
   CHECK(plan.address == "127.0.0.1");
   CHECK(plan.port == 5911);
   CHECK(plan.audio_port == 5913);
@@ -137,12 +141,9 @@ TEST_CASE("ffmpeg audio and video SDP gives one port per line with each line's k
                               std::string(text).substr(std::string(text).find("m=audio")) +
                               std::string(text).substr(std::string(text).find("m=video"),
                                                        std::string(text).find("m=audio") - std::string(text).find("m=video"));
-  auto sdp2 = SessionDescription::parse(swapped);
-  REQUIRE(sdp2.ok());
-  auto plan2 = net::plan_from_sdp(sdp2.value());
-  REQUIRE_MESSAGE(plan2.ok(), plan2.error());
-  CHECK(plan2.value().port == 5911);
-  CHECK(plan2.value().audio_port == 5913);
+  const net::SessionPlan plan2 = PlanFrom(swapped);
+  CHECK(plan2.port == 5911);
+  CHECK(plan2.audio_port == 5913);
 }
 
 TEST_CASE("unusable SDPs are rejected with a reason") {
