@@ -601,6 +601,33 @@ TEST_CASE("tern-send plays Y4M and WAV files to tern-recv at the file's size and
   CHECK(wav.seconds() > 1.8);
   CHECK(wav.seconds() < 2.3);
   capture.check(DecodeAs(5883, false, std::string(kVp8Pt) + kOpusPt), 120);
+  // --loop: the 2 s clip (30 frames at 15 fps) and the 2 s tone play again until --duration.
+  {
+    Receiver again(dir, 5883, "--port 5883 --video vp8 --audio opus --y4m " + dir + "/loop.y4m --wav " + dir +
+                                  "/loop.wav");
+    REQUIRE(again.ready);
+    const auto looped = Send("--dest 127.0.0.1:5883 --input " + dir + "/in.y4m --input " + dir + "/in.wav --loop "
+                             "--duration 4.5 --source-y4m " + dir + "/loop_ref.y4m");
+    CHECK_MESSAGE(looped.exit_code == 0, looped.out);
+    again.finish();
+    const auto ref = tern::test::ReadY4m(dir + "/loop_ref.y4m");
+    REQUIRE_MESSAGE(ref.error == nullptr, ref.error);
+    MESSAGE("--loop sent " << ref.frames.size() << " frames");
+    REQUIRE(ref.frames.size() >= 60);  // at least two passes over the 30-frame clip
+    // The second pass repeats the file's pictures: frame 30 + i is frame i.
+    const auto in = tern::test::ReadY4m(dir + "/in.y4m");
+    tern::test::Y4mVideo second_pass = ref;
+    second_pass.frames.assign(ref.frames.begin() + 30, ref.frames.begin() + 60);
+    CHECK(MeanPsnr(second_pass, in) > 99.0);
+    const auto got = tern::test::ReadY4m(dir + "/loop.y4m");
+    REQUIRE_MESSAGE(got.error == nullptr, got.error);
+    CHECK(got.frames.size() + 2 >= ref.frames.size());  // the run may end with a frame in flight
+    CHECK(MeanPsnr(got, ref) > 30.0);
+    const auto loop_wav = tern::test::ReadWav(dir + "/loop.wav");
+    REQUIRE_MESSAGE(loop_wav.error == nullptr, loop_wav.error);
+    MESSAGE("--loop played " << loop_wav.seconds() << " s of audio");
+    CHECK(loop_wav.seconds() > 3.5);  // more than the 2 s file
+  }
   // Not 48 kHz: a clear error, nothing sent.
   const auto bad = Send("--dest 127.0.0.1:5883 --input " + dir + "/in16k.wav");
   CHECK(bad.exit_code != 0);
