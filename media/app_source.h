@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "tern/codecs/audio_frame.h"
 #include "tern/codecs/video_frame.h"
@@ -66,10 +67,37 @@ class AppVideoSource : public AppSource<codecs::VideoFrame>, public VideoSource 
   }
 };
 
-class AppAudioSource : public AppSource<codecs::AudioFrame> {
+// Usable as a send stream's AudioSource: the host pushes blocks of any length (10 ms from a sound
+// card, odd sizes from a game engine) in one format, and next_samples() re-blocks them into what
+// the encoder asks for, stamped with the pull time. Bounded: `capacity` pushed blocks (oldest
+// dropped, counted) plus under one block of re-blocking remainder. An underrun (fewer samples queued
+// than asked) returns nullopt and consumes nothing; the send stream then skips that frame and its
+// RTP clock moves on, so the receiver sees a gap, not compressed time. close() ends the stream: the
+// last partial block comes out zero-padded, then ended() is true.
+class AppAudioSource : public AppSource<codecs::AudioFrame>, public AudioSource {
  public:
-  using AppSource::AppSource;
-  std::optional<codecs::AudioFrame> next_audio(Timestamp now) { return next(now); }
+  explicit AppAudioSource(size_t capacity = 8, int sample_rate_hz = 48000, int channels = 1)
+      : AppSource(capacity), rate_(sample_rate_hz), channels_(channels) {}
+
+  // Queues a block. False when it was refused (another rate or channel count, or a sample count
+  // that does not match samples_per_channel x channels: counted in rejected()) or when the queue was
+  // full and the oldest block was dropped.
+  bool push(codecs::AudioFrame frame);
+  // No more blocks will come.
+  void close() { closed_ = true; }
+
+  std::optional<codecs::AudioFrame> next_samples(int samples_per_channel, Timestamp now) override;
+  int sample_rate_hz() const override { return rate_; }
+  int channels() const override { return channels_; }
+  bool ended() const override { return closed_ && size() == 0 && pending_.empty(); }
+  uint64_t rejected() const { return rejected_; }
+
+ private:
+  int rate_;
+  int channels_;
+  std::vector<int16_t> pending_;  // interleaved samples taken from the queue, not yet handed out
+  bool closed_ = false;
+  uint64_t rejected_ = 0;
 };
 
 }  // namespace tern::media

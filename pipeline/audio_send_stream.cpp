@@ -72,7 +72,10 @@ void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
     codecs::AudioFrame frame;
     if (external_source_ != nullptr) {
       std::optional<codecs::AudioFrame> f = external_source_->next_samples(kSamplesPerFrame, capture);
-      if (!f || f->sample_rate_hz != kSampleRate || f->samples_per_channel != kSamplesPerFrame) continue;
+      if (!f || f->sample_rate_hz != kSampleRate || f->samples_per_channel != kSamplesPerFrame) {
+        rtp_timestamp_ += kSamplesPerFrame;  // nothing to send for this 20 ms: the RTP clock goes on (a gap)
+        continue;
+      }
       frame = std::move(*f);
       if (frame.channels == 2) {  // the encoder is mono: mix down
         for (size_t k = 0; k < static_cast<size_t>(kSamplesPerFrame); ++k) {
@@ -81,7 +84,10 @@ void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
         frame.samples.resize(static_cast<size_t>(kSamplesPerFrame));
         frame.channels = 1;
       }
-      if (frame.channels != 1) continue;
+      if (frame.channels != 1) {
+        rtp_timestamp_ += kSamplesPerFrame;
+        continue;
+      }
     } else {
       frame = source_.next_samples(kSamplesPerFrame, capture);
     }

@@ -258,10 +258,76 @@ TEST_CASE("app source is bounded and drops the oldest") {
   auto f = src.next_frame(Timestamp::Millis(11));
   REQUIRE(f);
   CHECK(f->rtp_timestamp == 1u);
-  AppAudioSource audio(1);
-  CHECK(audio.push(codecs::AudioFrame::Silence(48000, 1, 480)));
-  CHECK(audio.next_audio(Timestamp::Zero()));
-  CHECK_FALSE(audio.next_audio(Timestamp::Zero()));
+}
+
+// Interleaved stereo block of `n` samples per channel continuing a ramp at `start`: left = k, right = -k.
+codecs::AudioFrame Ramp(int start, int n) {
+  codecs::AudioFrame f = codecs::AudioFrame::Silence(48000, 2, n);
+  for (int i = 0; i < n; ++i) {
+    f.samples[static_cast<size_t>(2 * i)] = static_cast<int16_t>((start + i) % 30000);
+    f.samples[static_cast<size_t>(2 * i + 1)] = static_cast<int16_t>(-((start + i) % 30000));
+  }
+  return f;
+}
+
+TEST_CASE("app audio source re-blocks pushed blocks of any size in order") {
+  AppAudioSource src(64, 48000, 2);
+  CHECK(src.sample_rate_hz() == 48000);
+  CHECK(src.channels() == 2);
+  CHECK_FALSE(src.next_samples(960, Timestamp::Millis(1)));  // nothing yet: an underrun
+  int pushed = 0;
+  for (int n : {333, 100, 480, 7, 960, 1200, 1}) {
+    CHECK(src.push(Ramp(pushed, n)));
+    pushed += n;
+  }
+  int pulled = 0;
+  for (int i = 0; pulled + 960 <= pushed; ++i) {
+    CAPTURE(i);
+    auto f = src.next_samples(960, Timestamp::Millis(20 * i));
+    REQUIRE(f);
+    CHECK(f->samples_per_channel == 960);
+    CHECK(f->channels == 2);
+    CHECK(f->capture_time == Timestamp::Millis(20 * i));
+    for (int k = 0; k < 960; ++k) {
+      REQUIRE(f->samples[static_cast<size_t>(2 * k)] == (pulled + k) % 30000);
+      REQUIRE(f->samples[static_cast<size_t>(2 * k + 1)] == -((pulled + k) % 30000));
+    }
+    pulled += 960;
+  }
+  CHECK(pulled == 2880);
+  CHECK_FALSE(src.next_samples(960, Timestamp::Seconds(1)));  // 201 left: underrun, nothing consumed
+  CHECK_FALSE(src.ended());
+  src.close();
+  auto last = src.next_samples(960, Timestamp::Seconds(1));  // the rest, zero-padded
+  REQUIRE(last);
+  CHECK(last->samples[0] == pulled % 30000);
+  CHECK(last->samples[2 * 200] == (pushed - 1) % 30000);
+  CHECK(last->samples[2 * 201] == 0);
+  CHECK(last->samples.back() == 0);
+  CHECK(src.ended());
+  CHECK_FALSE(src.next_samples(960, Timestamp::Seconds(2)));
+}
+
+TEST_CASE("app audio source refuses other formats and stays bounded") {
+  AppAudioSource src(2);  // 48 kHz mono
+  CHECK_FALSE(src.push(codecs::AudioFrame::Silence(16000, 1, 160)));
+  CHECK_FALSE(src.push(codecs::AudioFrame::Silence(48000, 2, 480)));
+  codecs::AudioFrame broken = codecs::AudioFrame::Silence(48000, 1, 480);
+  broken.samples.resize(100);
+  CHECK_FALSE(src.push(broken));
+  CHECK(src.rejected() == 3);
+  CHECK(src.push(codecs::AudioFrame::Silence(48000, 1, 480)));
+  CHECK(src.push(codecs::AudioFrame::Silence(48000, 1, 480)));
+  CHECK_FALSE(src.push(codecs::AudioFrame::Silence(48000, 1, 480)));  // full: the oldest goes
+  CHECK(src.dropped() == 1);
+  CHECK(src.size() == 2);
+  // A block stamped in the future is not due yet.
+  AppAudioSource timed(4);
+  codecs::AudioFrame later = codecs::AudioFrame::Silence(48000, 1, 960);
+  later.capture_time = Timestamp::Millis(100);
+  CHECK(timed.push(later));
+  CHECK_FALSE(timed.next_samples(960, Timestamp::Millis(50)));
+  CHECK(timed.next_samples(960, Timestamp::Millis(100)));
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 // VP9 in non-flexible mode end to end.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "call_fixture.h"
+#include "tern/media/app_source.h"
 #include "tern/media/wav_file.h"
 #include "tern/media/y4m_file.h"
 
@@ -108,6 +110,38 @@ TEST_CASE("pipeline send streams play file sources and listeners get the decoded
   CHECK(lent.in_order + 1 >= lent.pictures);
   CHECK(lent.blocks > 250);                          // 10 ms blocks over the call
   CHECK(lent.loud_blocks >= 80);                     // about 1 s of the tone
+  CHECK(lent.loud_blocks <= 105);
+}
+
+TEST_CASE("pipeline audio send stream plays an app source pushed in 10 ms blocks") {
+  EndpointConfig a = small_call_config();
+  a.measure_quality = false;
+  a.send.video = VideoCodecKind::kNone;
+  EndpointConfig b = a.mirrored();
+  b.send.video = VideoCodecKind::kNone;
+  b.send.audio = AudioCodecKind::kNone;
+  a.receive = b.send;
+  auto call = Call::Make(a, b,
+                         netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20)),
+                                                       link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20))));
+  // 1 s of the tone in 10 ms stereo blocks, all due at once, then the end.
+  const media::WavData w = tone();
+  media::AppAudioSource app(100, 48000, 2);
+  for (size_t at = 0; at < w.samples.size(); at += 960) {
+    codecs::AudioFrame block = codecs::AudioFrame::Silence(48000, 2, 480);
+    std::copy_n(w.samples.begin() + static_cast<std::ptrdiff_t>(at), 960, block.samples.begin());
+    REQUIRE(app.push(std::move(block)));
+  }
+  app.close();
+  call->a->set_audio_source(&app);
+  Lent lent;
+  call->b->set_audio_playout_listener(&lent);
+  call->run(TimeDelta::Seconds(3));
+  CHECK(app.ended());
+  const AudioSendStream* as = call->a->audio_send_stream();
+  REQUIRE(as != nullptr);
+  CHECK(as->counters().frames_encoded == 50);  // 1 s in 20 ms frames
+  CHECK(lent.loud_blocks >= 80);               // about 1 s of the tone
   CHECK(lent.loud_blocks <= 105);
 }
 
