@@ -12,7 +12,7 @@ KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d
 PORT=5898
 # The tools at a high media rate: 1280x720 at 60 fps, 20 Mbit/s fixed, NACK/RTX and transport-cc.
 "$B/tools/tern-send" --dest 127.0.0.1:$PORT --peer tern --cc fixed --bitrate 20M --width 1280 --height 720 \
-  --fps 60 --key $KEY --frames 1 --duration 0.1 --sdp "$D/s.sdp" > /dev/null
+  --fps 60 --key $KEY --frames 1 --duration 0.1 --sdp "$D/s.sdp" > /dev/null 2>&1
 timeout -k 3 $((SECS + 10)) "$B/tools/tern-recv" --sdp "$D/s.sdp" --idle-timeout 1 --quiet --stats-json "$D/r.json" 2>/dev/null &
 RX=$!
 sleep 0.5

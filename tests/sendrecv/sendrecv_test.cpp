@@ -749,7 +749,8 @@ TEST_CASE("ffmpeg VP8 and Opus on two ports to tern-recv from the SDP ffmpeg wri
     CHECK(text.find("m=audio " + std::to_string(port + 2) + " ") != std::string::npos);
     if (srtp) CHECK(text.find(keys[1]) != std::string::npos);
     Receiver rx(dir, static_cast<uint16_t>(port),
-                "--sdp " + sdp + " --frames 60 --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav");
+                "--sdp " + sdp + " --frames 60 --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav --webm " + dir +
+                    "/rx.webm");
     REQUIRE(rx.ready);
     REQUIRE(WaitForUdpPort(static_cast<uint16_t>(port + 2), 5000));
     const auto tx = tern::test::run_command(FfmpegAv(port, dir + "/again.sdp", 60, 2.0, keys), 20, true);
@@ -764,6 +765,11 @@ TEST_CASE("ffmpeg VP8 and Opus on two ports to tern-recv from the SDP ffmpeg wri
     REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
     MESSAGE("tern-recv played " << wav.seconds() << " s of audio");
     CHECK(wav.seconds() > 1.8);
+    // The recording has both ports' streams.
+    const auto probe = tern::test::run_command(
+        "ffprobe -v error -show_entries stream=codec_name -of csv=p=0 " + dir + "/rx.webm", 20);
+    CHECK_MESSAGE(probe.out.find("vp8") != std::string::npos, probe.out);
+    CHECK_MESSAGE(probe.out.find("opus") != std::string::npos, probe.out);
     if (srtp) {
       capture.check(DecodeAs(port, false) + DecodeAs(port + 2, false), 160);  // SRTP: headers only
       continue;
