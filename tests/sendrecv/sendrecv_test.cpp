@@ -4,6 +4,7 @@
 // (own process group, killed if still running when the test ends).
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cmath>
 #include <algorithm>
 #include <fstream>
@@ -465,22 +466,36 @@ TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every d
   capture.check(DecodeAs(5851, false, std::string(kVp8Pt) + kOpusPt), 200);  // RTCP muxed (RFC 5761)
 }
 
-TEST_CASE("tern-recv finalises its files on SIGINT") {
+TEST_CASE("tern-recv finalises its files on SIGINT and SIGTERM") {
   const std::string dir = tern::test::scratch_dir("sendrecv_sigint");
-  Capture capture(dir, 5861, 5861);
-  BackgroundPeer rx(Tool("tern-recv") + " --port 5861 --video vp8 --y4m " + dir + "/rx.y4m --stats-json " + dir +
-                        "/recv.json",
-                    25, dir + "/recv.log");
-  REQUIRE(WaitForUdpPort(5861, 5000));
-  const auto sent = Send("--dest 127.0.0.1:5861 --frames 30");
-  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
-  rx.interrupt();
-  REQUIRE(rx.wait(5000));
-  CHECK_MESSAGE(rx.exit_code() == 0, rx.log());
-  const std::string json = ReadText(dir + "/recv.json");
-  CHECK(JsonNumber(json, "signal") == 2);
-  CHECK(tern::test::ReadY4m(dir + "/rx.y4m").frames.size() == 30);
-  capture.check(DecodeAs(5861, false, kVp8Pt), 30);
+  for (const int sig : {SIGINT, SIGTERM}) {
+    CAPTURE(sig);
+    Capture capture(dir, 5861, 5861);
+    BackgroundPeer rx(Tool("tern-recv") + " --port 5861 --video vp8 --audio opus --y4m " + dir + "/rx.y4m --wav " + dir +
+                          "/rx.wav --webm " + dir + "/rx.webm --stats-json " + dir + "/recv.json",
+                      25, dir + "/recv.log");
+    REQUIRE(WaitForUdpPort(5861, 5000));
+    const auto sent = Send("--dest 127.0.0.1:5861 --audio opus --frames 30");
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    rx.send_signal(sig);
+    REQUIRE(rx.wait(5000));
+    CHECK_MESSAGE(rx.exit_code() == 0, rx.log());
+    const std::string json = ReadText(dir + "/recv.json");
+    CHECK(JsonNumber(json, "signal") == sig);
+    CHECK(tern::test::ReadY4m(dir + "/rx.y4m").frames.size() == 30);
+    const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+    CHECK_MESSAGE(wav.error == nullptr, wav.error);
+    CHECK(wav.seconds() > 0.5);
+    // The WebM is finalised: ffprobe reads a duration and both tracks.
+    if (HavePeers({"ffprobe"})) {
+      const auto probe = tern::test::run_command(
+          "ffprobe -v error -show_entries format=duration:stream=codec_name -of csv=p=0 " + dir + "/rx.webm", 20);
+      CHECK_MESSAGE(probe.out.find("vp8") != std::string::npos, probe.out);
+      CHECK_MESSAGE(probe.out.find("opus") != std::string::npos, probe.out);
+      CHECK_MESSAGE(probe.out.find("N/A") == std::string::npos, probe.out);
+    }
+    capture.check(DecodeAs(5861, false, std::string(kVp8Pt) + kOpusPt), 30);
+  }
 }
 
 TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {

@@ -76,8 +76,9 @@ class BackgroundPeer {
     return true;
   }
   // Asks the peer to finish (EOS for gst-launch -e).
-  void interrupt() {
-    if (running()) ::kill(pid_, SIGINT);
+  void interrupt() { send_signal(SIGINT); }
+  void send_signal(int sig) {
+    if (running()) ::kill(pid_, sig);
   }
   // Waits at most `max_ms` for the peer to exit; true when it did.
   bool wait(int max_ms) {
