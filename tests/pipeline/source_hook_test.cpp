@@ -75,18 +75,24 @@ struct Lent : VideoRenderListener, AudioPlayoutListener {
   }
 };
 
-}  // namespace
-
-TEST_CASE("pipeline send streams play file sources and listeners get the decoded media") {
+// A sends (audio, and video when `video`), B only receives, over a clean 5 Mbit/s 20 ms link.
+std::unique_ptr<Call> OneWayCall(bool video) {
   EndpointConfig a = small_call_config();
   a.measure_quality = false;
+  if (!video) a.send.video = VideoCodecKind::kNone;
   EndpointConfig b = a.mirrored();
   b.send.video = VideoCodecKind::kNone;
   b.send.audio = AudioCodecKind::kNone;
   a.receive = b.send;
-  auto call = Call::Make(a, b,
-                         netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20)),
-                                                       link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20))));
+  return Call::Make(a, b,
+                    netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20)),
+                                                  link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20))));
+}
+
+}  // namespace
+
+TEST_CASE("pipeline send streams play file sources and listeners get the decoded media") {
+  auto call = OneWayCall(true);
   media::Y4mFileSource video(flat_clip(), false);
   media::WavFileSource audio(tone(), false);
   call->a->set_video_source(&video);
@@ -114,16 +120,7 @@ TEST_CASE("pipeline send streams play file sources and listeners get the decoded
 }
 
 TEST_CASE("pipeline audio send stream plays an app source pushed in 10 ms blocks") {
-  EndpointConfig a = small_call_config();
-  a.measure_quality = false;
-  a.send.video = VideoCodecKind::kNone;
-  EndpointConfig b = a.mirrored();
-  b.send.video = VideoCodecKind::kNone;
-  b.send.audio = AudioCodecKind::kNone;
-  a.receive = b.send;
-  auto call = Call::Make(a, b,
-                         netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20)),
-                                                       link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20))));
+  auto call = OneWayCall(false);
   // 1 s of the tone in 10 ms stereo blocks, all due at once, then the end.
   const media::WavData w = tone();
   media::AppAudioSource app(100, 48000, 2);
