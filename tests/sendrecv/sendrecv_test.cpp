@@ -1,5 +1,5 @@
 // tern-send / tern-recv over UDP loopback against real peers (GStreamer, ffmpeg, tshark) and each
-// other. Every process runs under `timeout`; ports 5800-5919 are unique per test. The tools are the
+// other. Every process runs under `timeout`; ports 5800-5929 are unique per test. The tools are the
 // built binaries in ${TERN_BINARY_DIR}/tools. Receivers in the background are BackgroundPeers
 // (own process group, killed if still running when the test ends).
 #include <doctest/doctest.h>
@@ -652,29 +652,40 @@ TEST_CASE("tern-send plays Y4M and WAV files to tern-recv at the file's size and
 TEST_CASE("tern-send VP8 and Opus on their own ports to one ffmpeg reading both m= lines") {
   if (!HavePeers({"ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_ffmpeg_av");
-  Capture capture(dir, 5885, 5888);
-  const std::string args = "--dest 127.0.0.1:5885 --no-rtcp-mux --audio opus --peer ffmpeg";
-  REQUIRE(Send(args + " --frames 1 --duration 0.1 --sdp " + dir + "/s.sdp").exit_code == 0);
-  const std::string sdp = ReadText(dir + "/s.sdp");
-  CHECK(sdp.find("m=video 5885 ") != std::string::npos);
-  CHECK(sdp.find("m=audio 5887 ") != std::string::npos);  // --peer ffmpeg: audio on port + 2
-  {
-    BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp -threads 1 -i " + dir +
-                          "/s.sdp -map 0:v:0 -frames:v 90 -pix_fmt yuv420p -y " + dir + "/rx.y4m -map 0:a:0 -t 2.5 -y " +
-                          dir + "/rx.wav",
-                      25, dir + "/ff.log");
-    REQUIRE(WaitForUdpPort(5885, 5000));
-    REQUIRE(WaitForUdpPort(5887, 5000));
-    const auto sent = Send(args + " --frames 90 --duration 5 --linger-ms 1000 --source-y4m " + dir + "/ref.y4m");
-    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
-    CHECK_MESSAGE(ff.wait(8000), ff.log());
-    CHECK_MESSAGE(ff.log().find("discontinuity") == std::string::npos, ff.log());  // each port has its own SR
+  for (const bool srtp : {false, true}) {
+    CAPTURE(srtp);
+    const int port = srtp ? 5921 : 5885;
+    Capture capture(dir, port, port + 3);
+    // Under SRTP both ports carry SRTCP too (each port's compounds start with its own SSRC).
+    const std::string args = "--dest 127.0.0.1:" + std::to_string(port) + " --no-rtcp-mux --audio opus --peer ffmpeg" +
+                             (srtp ? std::string(" --key ") + kKeyB64 : std::string());
+    REQUIRE(Send(args + " --frames 1 --duration 0.1 --sdp " + dir + "/s.sdp").exit_code == 0);
+    const std::string sdp = ReadText(dir + "/s.sdp");
+    CHECK(sdp.find("m=video " + std::to_string(port) + " ") != std::string::npos);
+    CHECK(sdp.find("m=audio " + std::to_string(port + 2) + " ") != std::string::npos);  // --peer ffmpeg: port + 2
+    {
+      BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp,srtp -threads 1 -i " + dir +
+                            "/s.sdp -map 0:v:0 -frames:v 90 -pix_fmt yuv420p -y " + dir + "/rx.y4m -map 0:a:0 -t 2.5 -y " +
+                            dir + "/rx.wav",
+                        25, dir + "/ff.log");
+      REQUIRE(WaitForUdpPort(static_cast<uint16_t>(port), 5000));
+      REQUIRE(WaitForUdpPort(static_cast<uint16_t>(port + 2), 5000));
+      const auto sent = Send(args + " --frames 90 --duration 5 --linger-ms 1000 --source-y4m " + dir + "/ref.y4m");
+      CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+      CHECK_MESSAGE(ff.wait(8000), ff.log());
+      CHECK_MESSAGE(ff.log().find("discontinuity") == std::string::npos, ff.log());  // each port has its own SR
+      CHECK_MESSAGE(ff.log().find("HMAC mismatch") == std::string::npos, ff.log());  // ffmpeg srtp.c on a bad tag
+    }
+    CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
+    const auto wav = tern::test::ReadWav(dir + "/rx.wav");
+    REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
+    CHECK(wav.seconds() > 2.4);
+    if (srtp) {
+      capture.check(DecodeAs(port, false) + DecodeAs(port + 2, false), 300);  // SRTP: headers only
+    } else {
+      capture.check(DecodeAs(port, true, kVp8Pt) + DecodeAs(port + 2, true, kOpusPt), 300);
+    }
   }
-  CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
-  const auto wav = tern::test::ReadWav(dir + "/rx.wav");
-  REQUIRE_MESSAGE(wav.error == nullptr, wav.error);
-  CHECK(wav.seconds() > 2.4);
-  capture.check(DecodeAs(5885, true, kVp8Pt) + DecodeAs(5887, true, kOpusPt), 300);
 }
 
 TEST_CASE("GStreamer sdpdemux opens the SDP tern-send writes") {
