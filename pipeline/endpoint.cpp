@@ -16,6 +16,8 @@ constexpr TimeDelta kOverheadInterval = TimeDelta::Millis(250);
 constexpr size_t kOverheadSnapshots = 5;
 // The allocation never gives more than this share of the target to overhead.
 constexpr double kMaxOverheadShare = 0.4;
+// Retransmissions may take up to this share of the target (see set_target()).
+constexpr double kMaxRetransmissionShare = 0.25;
 // Bytes of RTP header with this endpoint's extensions (mid, transport-wide seq, abs-send-time),
 // for the overhead estimate before there is a measurement.
 constexpr int64_t kNominalRtpHeaderBytes = 12 + 4 + 2 + 3 + 4 + 3;
@@ -267,9 +269,13 @@ void Endpoint::set_target(DataRate target, Timestamp now) {
     video_media_rate_ = a.video.front().media;
     video_suspended_ = a.video.front().suspended;
     video_send_->set_target(video_media_rate_, video_suspended_);
-    // Retransmissions get their share, at least 100 kbps but never more than a quarter of the
-    // target: under congestion they would only lengthen the queue they are trying to repair.
-    video_send_->rtp().set_retransmission_rate(max(a.rtx, min(DataRate::KilobitsPerSec(100), target * 0.25)), now);
+    // Retransmissions may use up to a quarter of the target (over the history's 500 ms budget
+    // window) beyond the allocator's small reserve: a loss burst needs its repair at once, and a
+    // budget cut to the average loss rate starved retries for hundreds of milliseconds (4% loss in
+    // bursts of 3 at 3 Mbps froze the video for 0.3-1.7 s per 20 s until the decoder asked for a
+    // keyframe). Not more: under congestion retransmissions only lengthen the queue they repair;
+    // libwebrtc allows the whole target over 1 s.
+    video_send_->rtp().set_retransmission_rate(max(a.rtx, target * kMaxRetransmissionShare), now);
   }
   if (feedback_generator_) feedback_generator_->set_bitrate_hint(target);
 }
