@@ -1,9 +1,10 @@
 // tern-recv: receives RTP (optionally SRTP) on host:port as described by an SDP file (tern-send's,
 // ffmpeg's -sdp_file, a hand-written one) or by flags, audio and video on one port or each on its
 // own (one socket, or RTP+RTCP pair, per port; each port's RTCP reports on its own stream); runs a
-// pipeline::Endpoint under the real-time transport::EpollDriver for RTCP (RR, NACK, PLI, REMB, transport-cc), statistics and
-// decoding: the Endpoint's rendered pictures go to a Y4M file and its 10 ms playout to a WAV file;
-// a ReceiveTap records the encoded frames into WebM. Prints and writes stats JSON.
+// pipeline::Endpoint under the real-time transport::EpollDriver for RTCP (RR, NACK, PLI, REMB,
+// transport-cc), statistics and decoding: the Endpoint's rendered pictures go to a Y4M file and its
+// 10 ms playout to a WAV file; a ReceiveTap records the encoded frames into WebM. Prints and writes
+// stats JSON.
 // Exits 0 on SIGINT/SIGTERM (files finalised), after --duration, after --frames decoded video
 // frames, or after --idle-timeout without packets.
 //
