@@ -91,6 +91,10 @@ void CheckVideo(const std::string& received, const std::string& reference, size_
   CHECK(psnr > min_psnr);
 }
 
+// ffmpeg receivers run with -fps_mode passthrough: one output picture per decoded frame. Without it
+// ffmpeg writes constant-rate output at the rate it guessed while probing (240 fps once, on a slow
+// sanitizer run) and pads with duplicates, so "90 frames" could be 13 decoded ones.
+
 // A dumpcap capture on lo of UDP ports [first, last] for the whole test (the issue: tshark finds
 // no malformed packet in a capture of each run). check() stops it and asks tshark for malformed
 // packets or error-level expert info under the decode-as rules `decode_as` (RTP ports as rtp,
@@ -217,7 +221,7 @@ TEST_CASE("tern-send VP8 and Opus to ffmpeg from the SDP tern-send writes") {
   REQUIRE(Send("--dest 127.0.0.1:5807 --no-rtcp-mux --frames 1 --duration 0.1 --sdp " + dir + "/v.sdp").exit_code == 0);
   {
     BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp,srtp -threads 1 -i " + dir +
-                          "/v.sdp -frames:v 90 -pix_fmt yuv420p -y " + dir + "/rx.y4m",
+                          "/v.sdp -frames:v 90 -fps_mode passthrough -pix_fmt yuv420p -y " + dir + "/rx.y4m",
                       25, dir + "/ffv.log");
     REQUIRE(WaitForUdpPort(5807, 5000));
     const auto sent = Send("--dest 127.0.0.1:5807 --no-rtcp-mux --frames 90 --source-y4m " + dir + "/ref.y4m");
@@ -323,7 +327,7 @@ TEST_CASE("SRTP from tern-send to GStreamer srtpdec and to ffmpeg with the same 
         std::string::npos);
   {
     BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp,srtp -threads 1 -i " + dir +
-                          "/s.sdp -frames:v 90 -pix_fmt yuv420p -y " + dir + "/ff.y4m",
+                          "/s.sdp -frames:v 90 -fps_mode passthrough -pix_fmt yuv420p -y " + dir + "/ff.y4m",
                       25, dir + "/ff.log");
     REQUIRE(WaitForUdpPort(5819, 5000));
     const auto sent = Send(std::string("--dest 127.0.0.1:5819 --no-rtcp-mux --frames 90 --key ") + kKeyB64);
@@ -575,7 +579,7 @@ TEST_CASE("tern-send VP9 to ffmpeg in non-flexible mode decodes every frame") {
                "/v.sdp").exit_code == 0);
   {
     BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp -threads 1 -i " + dir +
-                          "/v.sdp -frames:v 90 -pix_fmt yuv420p -y " + dir + "/rx.y4m",
+                          "/v.sdp -frames:v 90 -fps_mode passthrough -pix_fmt yuv420p -y " + dir + "/rx.y4m",
                       25, dir + "/ffv.log");
     REQUIRE(WaitForUdpPort(5881, 5000));
     const auto sent = Send("--dest 127.0.0.1:5881 --no-rtcp-mux --video vp9 --peer ffmpeg --frames 90 --source-y4m " +
@@ -665,7 +669,7 @@ TEST_CASE("tern-send VP8 and Opus on their own ports to one ffmpeg reading both 
     CHECK(sdp.find("m=audio " + std::to_string(port + 2) + " ") != std::string::npos);  // --peer ffmpeg: port + 2
     {
       BackgroundPeer ff("ffmpeg -nostdin -protocol_whitelist file,udp,rtp,srtp -threads 1 -i " + dir +
-                            "/s.sdp -map 0:v:0 -frames:v 90 -pix_fmt yuv420p -y " + dir + "/rx.y4m -map 0:a:0 -t 2.5 -y " +
+                            "/s.sdp -map 0:v:0 -frames:v 90 -fps_mode passthrough -pix_fmt yuv420p -y " + dir + "/rx.y4m -map 0:a:0 -t 2.5 -y " +
                             dir + "/rx.wav",
                         25, dir + "/ff.log");
       REQUIRE(WaitForUdpPort(static_cast<uint16_t>(port), 5000));
