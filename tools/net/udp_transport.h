@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -17,6 +18,7 @@
 #include "tern/pipeline/endpoint.h"
 #include "tern/transport/epoll_driver.h"
 #include "tern/transport/pollable.h"
+#include "tern/transport/signal_fd.h"
 #include "tern/transport/socket_address.h"
 #include "tern/transport/srtp_key.h"
 #include "tern/transport/srtp_session.h"
@@ -130,6 +132,26 @@ class EndpointPollable : public transport::Pollable {
 
  private:
   pipeline::Endpoint* endpoint_ = nullptr;
+};
+
+// The real-time loop tern-send and tern-recv run: an EpollDriver that stops on SIGINT/SIGTERM
+// (signal() tells which), with the tool's transports attached. Errors are the driver's or the
+// signalfd's ("epoll driver: ...", "signalfd: ...").
+class ToolLoop {
+ public:
+  // `transports`: the ones to read from; null entries (an absent audio port) are skipped.
+  static Result<std::unique_ptr<ToolLoop>> Open(std::initializer_list<UdpTransport*> transports);
+
+  transport::EpollDriver& driver() { return driver_; }
+  // The signal that stopped the loop, 0 while none has.
+  int signal() const { return signal_; }
+
+ private:
+  explicit ToolLoop(transport::EpollDriver driver) : driver_(std::move(driver)) {}
+
+  transport::EpollDriver driver_;
+  transport::SignalFd signals_;
+  int signal_ = 0;
 };
 
 }  // namespace tern::tools::net

@@ -31,7 +31,6 @@
 #include "tern/tools/net/session_plan.h"
 #include "tern/tools/net/udp_transport.h"
 #include "tern/transport/epoll_driver.h"
-#include "tern/transport/signal_fd.h"
 
 namespace {
 
@@ -350,20 +349,9 @@ int main(int argc, char** argv) {
     if (Status st = create(); !st.ok()) return fail(std::string("configuration: ") + st.error());
   }
 
-  auto driver = transport::EpollDriver::Create();
-  if (!driver) return fail(std::string("epoll: ") + driver.error());
-  auto signals = transport::SignalFd::Create();
-  if (!signals) return fail(std::string("signalfd: ") + signals.error());
-  transport::EpollDriver& loop = driver.value();
-  int signal_number = 0;
-  (void)loop.add_fd(signals.value().fd(), [&](Timestamp) {
-    signal_number = signals.value().read_signal();
-    loop.stop();
-  });
-  if (Status st = link.value()->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
-  if (audio_link) {
-    if (Status st = audio_link->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
-  }
+  auto tool_loop = net::ToolLoop::Open({link.value().get(), audio_link.get()});
+  if (!tool_loop) return fail(tool_loop.error());
+  transport::EpollDriver& loop = tool_loop.value()->driver();
   (void)loop.add_pollable(&endpoint_pollable);
   struct TapPollable : transport::Pollable {
     std::unique_ptr<net::ReceiveTap>* tap;
@@ -380,7 +368,7 @@ int main(int argc, char** argv) {
                plan.srtp_profile ? " (SRTP)" : "");
   const Timestamp start = transport::EpollDriver::Now();
   const TimeDelta limit = duration > 0 ? TimeDelta::SecondsF(duration) : TimeDelta::PlusInfinity();
-  for (int64_t i = 0; signal_number == 0 && setup_error.empty(); ++i) {
+  for (int64_t i = 0; tool_loop.value()->signal() == 0 && setup_error.empty(); ++i) {
     const Timestamp now = transport::EpollDriver::Now();
     if (now - start >= limit) break;
     if (frames > 0 && outputs.frames() >= frames) break;
@@ -416,6 +404,7 @@ int main(int argc, char** argv) {
   if (plan.video_ssrc) j["video_ssrc"] = *plan.video_ssrc;
   if (plan.audio_ssrc) j["audio_ssrc"] = *plan.audio_ssrc;
   j["duration_s"] = (end - start).seconds_f();
+  const int signal_number = tool_loop.value()->signal();
   j["signal"] = signal_number;
   if (endpoint) j["stats"] = nlohmann::json::parse(endpoint->stats(end).to_json(-1), nullptr, false);
   if (!stats_path.empty()) {

@@ -26,7 +26,6 @@
 #include "tern/tools/net/session_plan.h"
 #include "tern/tools/net/udp_transport.h"
 #include "tern/transport/epoll_driver.h"
-#include "tern/transport/signal_fd.h"
 
 namespace {
 
@@ -335,20 +334,9 @@ int main(int argc, char** argv) {
     });
   }
 
-  auto driver = transport::EpollDriver::Create();
-  if (!driver) return fail(std::string("epoll: ") + driver.error());
-  auto signals = transport::SignalFd::Create();
-  if (!signals) return fail(std::string("signalfd: ") + signals.error());
-  int signal_number = 0;
-  transport::EpollDriver& loop = driver.value();
-  (void)loop.add_fd(signals.value().fd(), [&](Timestamp) {
-    signal_number = signals.value().read_signal();
-    loop.stop();
-  });
-  if (Status st = link.value()->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
-  if (audio_link) {
-    if (Status st = audio_link->attach(loop); !st.ok()) return fail(std::string("epoll: ") + st.error());
-  }
+  auto tool_loop = net::ToolLoop::Open({link.value().get(), audio_link.get()});
+  if (!tool_loop) return fail(tool_loop.error());
+  transport::EpollDriver& loop = tool_loop.value()->driver();
   net::EndpointPollable pollable;
   pollable.set(endpoint.value().get());
   (void)loop.add_pollable(&pollable);
@@ -374,7 +362,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tern-send: warning: %s is unreachable (%s)%s\n", e.destination.to_string().c_str(),
                  std::strerror(e.error), e.error == ECONNREFUSED ? ": nothing is listening there (yet)" : "");
   };
-  for (int i = 0; i < 1'000'000 && signal_number == 0; ++i) {
+  for (int i = 0; i < 1'000'000 && tool_loop.value()->signal() == 0; ++i) {
     const Timestamp now = transport::EpollDriver::Now();
     if (now - start >= limit) break;
     if (!done_at && finished()) done_at = now;
@@ -402,6 +390,7 @@ int main(int argc, char** argv) {
   j["unprotect_failures"] = c.unprotect_failures;
   j["icmp_unreachable"] = c.unreachable;
   j["duration_s"] = (end - start).seconds_f();
+  const int signal_number = tool_loop.value()->signal();
   j["signal"] = signal_number;
   j["stats"] = nlohmann::json::parse(report.to_json(-1), nullptr, false);
   if (!stats_path.empty()) {
