@@ -404,7 +404,9 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
                            "--stats-json " + dir + "/send.json");
     CHECK_MESSAGE(sent.exit_code == 0, sent.out);
     gst.interrupt();
-    CHECK(gst.wait(8000));
+    // Its RRs were already judged (below, and by tshark); a hang at EOS is rtpsession's (see the
+    // second half), so it is reported, not failed; the group is killed when `gst` goes out of scope.
+    if (!gst.wait(8000)) MESSAGE("gst-launch (rtpbin receiver) did not finish on SIGINT: killed");
     const std::string json = ReadText(dir + "/send.json");
     CHECK(JsonNumber(json, "rtcp_received") >= 1);
     CHECK(json.find("\"remote-inbound-rtp\"") != std::string::npos);  // their RR parsed
@@ -413,16 +415,26 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
   {
     Receiver rx(dir, 5840, "--port 5840 --no-rtcp-mux --rtcp-dest 127.0.0.1:5845 --frames 150");
     REQUIRE(rx.ready);
-    const auto tx = tern::test::run_command(
-        "gst-launch-1.0 -q -e rtpbin name=rb videotestsrc num-buffers=150 ! "
+    // The sender runs in the background and is judged by what tern-recv decoded, not by its own
+    // exit: GStreamer 1.22's rtpsession now and then (about 1 run in 20 here, and once in CI)
+    // never forwards EOS on send_rtcp_src after the BYE it sends at end of stream (the BYE'd
+    // internal source is dropped and re-created by the RTCP timer), so `gst-launch -e` waits
+    // for an EOS that never comes. Once every frame has arrived it gets 3 s to finish, then SIGINT,
+    // then the group is killed when `tx` goes out of scope.
+    BackgroundPeer tx(
+        "gst-launch-1.0 -e rtpbin name=rb videotestsrc num-buffers=150 ! "
         "video/x-raw,width=320,height=240,framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! rb.send_rtp_sink_0 "
         "rb.send_rtp_src_0 ! udpsink host=127.0.0.1 port=5840 rb.send_rtcp_src_0 ! udpsink host=127.0.0.1 port=5841 "
         "sync=false async=false udpsrc address=127.0.0.1 port=5845 ! rb.recv_rtcp_sink_0",
-        20, true);
-    CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+        20, dir + "/gst2.log");
     const std::string json = rx.finish();
-    CHECK(JsonNumber(json, "video_frames_decoded") == 150);
+    CHECK_MESSAGE(JsonNumber(json, "video_frames_decoded") == 150, tx.log());
     CHECK(JsonNumber(json, "rtcp_received") >= 1);  // their SR
+    if (!tx.wait(3000)) {
+      tx.interrupt();
+      if (!tx.wait(3000)) MESSAGE("gst-launch hung at end of stream (the rtpsession race above): killed");
+    }
+    CHECK_MESSAGE(tx.log().find("ERROR") == std::string::npos, tx.log());
   }
   capture.interrupt();
   CHECK(capture.wait(5000));
