@@ -51,6 +51,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::Create(const EndpointConfig& config,
   rc.min_interval = config.rtcp_interval;
   rc.ntp_clock = config.ntp_clock;
   rc.seed = config.seed;
+  rc.send_rrtr = config.receiver_rtt;
   auto rtcp = RtcpSession::Create(rc);
   if (!rtcp) return Error{rtcp.error()};
   std::unique_ptr<Endpoint> e(new Endpoint(config, sink, ext, std::move(stats).value(), std::move(rtcp).value()));
@@ -486,6 +487,14 @@ void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<Tim
   const TimeDelta path_rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
   if (video_send_) video_send_->on_path_figures(path_rtt, loss_fraction_);
   if (audio_send_) audio_send_->on_loss(loss_fraction_);
+}
+
+void Endpoint::on_receiver_rtt(TimeDelta rtt, Timestamp /*now*/) {
+  // The round trip to the next hop, seen from the receiving end: stats, NACK retry timing and REMB
+  // use it; the video delay's allowance for retransmissions does not (VideoReceiveStream).
+  rtt_.on_rtt(rtt);
+  if (video_recv_) video_recv_->on_receiver_rtt(rtt);
+  if (remb_estimator_) remb_estimator_->on_rtt(rtt);
 }
 
 void Endpoint::on_sender_report(const rtcp::SenderReport& report, Timestamp now) {

@@ -125,6 +125,7 @@ class Endpoint : private RtcpSession::Listener {
   void on_report_block(const rtcp::ReportBlock& block, std::optional<TimeDelta> rtt, int64_t packets_expected,
                        Timestamp now) override;
   void on_sender_report(const rtcp::SenderReport& report, Timestamp now) override;
+  void on_receiver_rtt(TimeDelta rtt, Timestamp now) override;
 
   void start(Timestamp now);
   void apply(const congestion::NetworkControlUpdate& update, Timestamp now);

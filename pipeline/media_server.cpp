@@ -125,6 +125,11 @@ class MediaServer::LegListener final : public RtcpSession::Listener {
     l.rtt.on_rtt(*rtt);
     l.counters.rtt = *rtt;
   }
+  void on_receiver_rtt(TimeDelta rtt, Timestamp) override {
+    Leg& l = server_.leg(side_);
+    l.rtt.on_rtt(rtt);
+    l.counters.rtt = rtt;
+  }
   void on_sender_report(const rtcp::SenderReport& report, Timestamp now) override {
     Leg& l = server_.leg(side_);
     l.statistics.on_sender_report(report.sender_ssrc, report.ntp, now);
@@ -202,6 +207,7 @@ Status MediaServer::init() {
     rc.min_interval = config_.rtcp_interval;
     rc.ntp_clock = config_.ntp_clock;
     rc.seed = config_.seed + i;
+    rc.send_rrtr = true;  // a leg the server only receives on still needs its RTT for NACKs
     auto rtcp = RtcpSession::Create(rc);
     if (!rtcp) return Error{rtcp.error()};
     congestion::TransportFeedbackGenerator::Config fc;

@@ -99,6 +99,10 @@ struct EndpointConfig {
   bool av_sync = true;
   size_t max_packet_size = 1200;  // RTP packet bytes
   TimeDelta rtcp_interval = TimeDelta::Seconds(1);  // RFC 3550 Tmin of regular reports
+  // While sending nothing, put an RFC 3611 Receiver Reference Time in each report so the peer's
+  // DLRR answer gives this receiver the RTT its NACK timing and video delay need (a receiver
+  // otherwise never learns it). DLRR answers to a peer's RRTR are always sent.
+  bool receiver_rtt = true;
   TimeDelta feedback_interval = TimeDelta::Millis(50);  // transport-cc reports
   TimeDelta network_sample_interval = TimeDelta::Millis(100);  // time series for listeners
   NtpClock ntp_clock;

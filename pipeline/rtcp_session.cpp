@@ -34,8 +34,10 @@ std::optional<std::vector<uint8_t>> RtcpSession::maybe_build_report(Timestamp no
   std::vector<rtcp::RtcpPacket> packets;
   std::vector<rtcp::ReportBlock> blocks = statistics.report_blocks(now, 31);
   bool first = true;
+  uint32_t head = config_.ssrc;  // the compound's first SSRC: the first SR's, else the RR's
   for (const Sender& s : senders) {
     if (!s.info) continue;
+    if (first) head = s.ssrc;
     rtcp::SenderReport sr;
     sr.sender_ssrc = s.ssrc;
     sr.ntp = s.info->ntp;
@@ -54,6 +56,7 @@ std::optional<std::vector<uint8_t>> RtcpSession::maybe_build_report(Timestamp no
   }
   rtcp::Sdes sdes = rtcp::Sdes::WithCname(config_.ssrc, config_.cname);
   packets.emplace_back(std::move(sdes));
+  if (auto xr = build_xr(now, head, first && config_.send_rrtr)) packets.emplace_back(std::move(*xr));
   for (rtcp::RtcpPacket& p : extra) packets.push_back(std::move(p));
   std::vector<uint8_t> bytes = rtcp::build_compound(packets);
   scheduler_.set_we_sent(!first);
@@ -61,6 +64,48 @@ std::optional<std::vector<uint8_t>> RtcpSession::maybe_build_report(Timestamp no
   scheduler_.on_sent(now, DataSize::Bytes(static_cast<int64_t>(bytes.size()) + 28), scheduler_.pending_is_early());
   ++counters_.compounds_sent;
   return bytes;
+}
+
+std::optional<rtcp::ExtendedReports> RtcpSession::build_xr(Timestamp now, uint32_t head, bool with_rrtr) {
+  if (!with_rrtr && pending_rrtrs_.empty()) return std::nullopt;
+  rtcp::ExtendedReports xr;
+  xr.sender_ssrc = head;
+  if (with_rrtr) {
+    const NtpTime ntp = config_.ntp_clock.to_ntp(now);
+    xr.rrtr = ntp;
+    if (sent_rrtrs_.size() == kRrtrHistory) sent_rrtrs_.erase(sent_rrtrs_.begin());
+    sent_rrtrs_.push_back(ntp.compact());
+    ++counters_.rrtr_sent;
+  }
+  for (const auto& [ssrc, pending] : pending_rrtrs_) {
+    xr.dlrr.push_back({ssrc, pending.last_rr, delta_to_compact_ntp(now - pending.arrival)});
+    ++counters_.dlrr_sent;
+  }
+  pending_rrtrs_.clear();  // each RRTR is answered once (a lost answer waits for the next RRTR)
+  return xr;
+}
+
+void RtcpSession::on_xr(const rtcp::ExtendedReports& xr, Timestamp now, Listener& listener) {
+  if (xr.rrtr && xr.sender_ssrc != 0) {
+    if (!pending_rrtrs_.contains(xr.sender_ssrc) && pending_rrtrs_.size() >= kMaxRrtrPeers) {
+      auto oldest = std::min_element(pending_rrtrs_.begin(), pending_rrtrs_.end(), [](const auto& a, const auto& b) {
+        return a.second.arrival < b.second.arrival;
+      });
+      pending_rrtrs_.erase(oldest);
+    }
+    pending_rrtrs_[xr.sender_ssrc] = {xr.rrtr->compact(), now};
+  }
+  for (const rtcp::DlrrItem& item : xr.dlrr) {
+    if (item.ssrc != config_.ssrc) continue;
+    if (std::find(sent_rrtrs_.begin(), sent_rrtrs_.end(), item.last_rr) == sent_rrtrs_.end()) {
+      ++counters_.dlrr_unmatched;
+      continue;
+    }
+    if (auto rtt = rtp::rtt_from_dlrr(item.last_rr, item.delay_since_last_rr, now, config_.ntp_clock)) {
+      ++counters_.receiver_rtt_measured;
+      listener.on_receiver_rtt(*rtt, now);
+    }
+  }
 }
 
 std::vector<uint8_t> RtcpSession::build_feedback(std::span<const rtcp::RtcpPacket> packets, Timestamp now) {
@@ -107,6 +152,8 @@ void RtcpSession::on_receive(std::span<const uint8_t> datagram, Timestamp now, s
       listener.on_remb(remb->bitrate, now);
     } else if (const auto* tf = std::get_if<rtcp::TransportFeedback>(&p)) {
       listener.on_transport_feedback(*tf, now);
+    } else if (const auto* xr = std::get_if<rtcp::ExtendedReports>(&p)) {
+      on_xr(*xr, now, listener);
     }
   }
 }

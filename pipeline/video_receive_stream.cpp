@@ -67,6 +67,8 @@ void VideoReceiveStream::on_rtt(TimeDelta rtt) {
   jitter_buffer_.on_rtt(rtt);
 }
 
+void VideoReceiveStream::on_receiver_rtt(TimeDelta rtt) { nack_.on_rtt(rtt); }
+
 void VideoReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
   bool retransmitted = false;
   const rtp::RtpPacket* media = &packet;

@@ -76,7 +76,13 @@ class VideoReceiveStream {
   // Releases, decodes and renders due frames; appends feedback to send (NACK, PLI/FIR) to `feedback`.
   void process(Timestamp now, std::vector<rtcp::RtcpPacket>& feedback);
 
+  // RTT measured as a sender (report blocks): NACK retry timing and the jitter buffer's wait for
+  // retransmissions.
   void on_rtt(TimeDelta rtt);
+  // RTT measured as a receiver (XR DLRR): NACK retry timing only. It is the round trip to the
+  // next hop, which behind a media server is shorter than a repair of a loss before the server
+  // takes, so the jitter buffer keeps its own allowance (see EndpointConfig::receiver_rtt).
+  void on_receiver_rtt(TimeDelta rtt);
   void on_sender_report(NtpTime ntp, uint32_t rtp_timestamp) { rtp_to_ntp_.on_sender_report(ntp, rtp_timestamp); }
   // Extra render delay for A/V sync.
   void set_sync_delay(TimeDelta delay) { sync_delay_ = delay; }

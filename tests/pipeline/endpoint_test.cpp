@@ -130,6 +130,45 @@ TEST_CASE("pipeline endpoint adapts to a 500 kbps bottleneck") {
   CHECK(call->render_b.frames.back().render_time > call->now() - TimeDelta::Seconds(1));
 }
 
+// A receive-only endpoint learns the round trip only through RFC 3611 RRTR/DLRR; without it its
+// stats have no RTT and its NACK retries run on a 100 ms guess.
+TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
+  for (const bool receiver_rtt : {true, false}) {
+    CAPTURE(receiver_rtt);
+    EndpointConfig ca = small_call_config();
+    EndpointConfig cb = ca.mirrored();
+    cb.send.video = VideoCodecKind::kNone;  // B sends nothing: its compounds are RR + SDES (+ XR)
+    cb.send.audio = AudioCodecKind::kNone;
+    ca.receive.video = VideoCodecKind::kNone;
+    ca.receive.audio = AudioCodecKind::kNone;
+    cb.receiver_rtt = receiver_rtt;
+    const TimeDelta one_way = TimeDelta::Millis(90);
+    auto call = Call::Make(ca, cb,
+                           netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), one_way, 0.02),
+                                                         link(DataRate::MegabitsPerSec(5), one_way)));
+    call->run(TimeDelta::Seconds(8));
+    const StatsReport rb = call->b->stats(call->now());
+    const InboundRtpStats* video = rb.inbound("video");
+    REQUIRE(video != nullptr);
+    CHECK(video->retransmitted_packets_received > 0);
+    CHECK(video->freeze_count.value_or(99) <= 1);
+    if (receiver_rtt) {
+      REQUIRE(call->b->rtt().has_value());
+      MESSAGE("receiver RTT " << call->b->rtt()->ms() << " ms");
+      CHECK(call->b->rtt()->ms() >= 180);
+      CHECK(call->b->rtt()->ms() < 230);
+      REQUIRE(!rb.candidate_pairs.empty());
+      REQUIRE(rb.candidate_pairs[0].current_round_trip_time.has_value());
+      CHECK(*rb.candidate_pairs[0].current_round_trip_time >= 0.180);
+    } else {
+      CHECK_FALSE(call->b->rtt().has_value());
+    }
+    // A (the sender) measures its RTT from report blocks either way.
+    REQUIRE(call->a->rtt().has_value());
+    CHECK(call->a->rtt()->ms() >= 180);
+  }
+}
+
 std::string run_for_json(uint64_t seed) {
   EndpointConfig ca = small_call_config();
   ca.seed = seed;

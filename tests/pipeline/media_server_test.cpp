@@ -103,6 +103,14 @@ TEST_CASE("pipeline media server forwards a clean call") {
   CHECK(call.a->rtt()->ms() < 45);
   REQUIRE(call.server->counters(MediaServer::Side::kB).rtt.has_value());
   CHECK(call.server->counters(MediaServer::Side::kB).rtt->ms() < 45);
+  // Where nobody sends an SR to answer, RFC 3611 RRTR/DLRR gives the receiving side its RTT:
+  // the server on A's hop (it only receives there; its upstream NACKs use it) and B.
+  REQUIRE(call.server->counters(MediaServer::Side::kA).rtt.has_value());
+  CHECK(call.server->counters(MediaServer::Side::kA).rtt->ms() >= 25);
+  CHECK(call.server->counters(MediaServer::Side::kA).rtt->ms() < 45);
+  REQUIRE(call.b->rtt().has_value());
+  CHECK(call.b->rtt()->ms() >= 25);
+  CHECK(call.b->rtt()->ms() < 45);
   // Transport-cc is terminated per hop: the server consumes B's feedback, A gets the server's.
   CHECK(call.server->counters(MediaServer::Side::kB).transport_feedback_received > 0);
   CHECK(call.a->target_rate() > DataRate::KilobitsPerSec(300));

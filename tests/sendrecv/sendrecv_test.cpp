@@ -455,6 +455,11 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
   CHECK(by_port["5835 201"] >= 1);  // rtpbin's RR to us
   CHECK(by_port["5841 200"] >= 1);  // rtpbin's SR to us
   CHECK(by_port["5845 201"] >= 2);  // our RRs to rtpbin
+  // tern-recv only receives, so its reports carry an RFC 3611 Receiver Reference Time (tshark
+  // dissects the XR block; the malformed check above covers it).
+  const auto xr = tern::test::run_command(
+      "tshark -r " + pcap + d + " -Y 'udp.dstport==5845 && rtcp.xr.bt==4' -T fields -e rtcp.xr.bt", 30);
+  CHECK(tern::test::split_lines(xr.out).size() >= 2);
 }
 
 TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every drop") {
