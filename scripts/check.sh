@@ -2,13 +2,15 @@
 # The whole test suite, as CI runs it (after scripts/install-deps.sh):
 #   1. Release build with GCC, warnings as errors; every ctest test; a smoke run of every benchmark.
 #   2. ASan + UBSan build with Clang, warnings as errors, libFuzzer targets included; every ctest test.
-#   3. Each libFuzzer target for a bounded time (TERN_FUZZ_SECONDS in total, default 60).
+#   3. Each libFuzzer target for a bounded time (TERN_FUZZ_SECONDS in total, default 120; each
+#      target at least 5 s).
 # Build directories: out/release and out/asan (reused when present). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=${TERN_JOBS:-$(nproc)}
-FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-120}
+FUZZ_MIN_SECONDS=5  # no target gets less, whatever the total
 passed=0
 failed=0
 
@@ -71,7 +73,7 @@ echo "== [3/3] fuzzing (${FUZZ_SECONDS}s in total) =="
 mapfile -t fuzzers < <(ls out/asan/fuzz/tern_*_fuzz 2>/dev/null || true)
 if [ ${#fuzzers[@]} -gt 0 ]; then
   per=$((FUZZ_SECONDS / ${#fuzzers[@]}))
-  [ "$per" -ge 3 ] || per=3
+  [ "$per" -ge "$FUZZ_MIN_SECONDS" ] || per=$FUZZ_MIN_SECONDS
   for f in "${fuzzers[@]}"; do
     name=$(basename "$f" | sed -e 's/^tern_//' -e 's/_fuzz$//')
     corpus=$(mktemp -d)
