@@ -1,6 +1,7 @@
 #include "tern/congestion/pacer.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace tern::congestion {
 
@@ -24,13 +25,13 @@ void Pacer::push(PacedPacket packet) {
   enqueue_time_sum_us_ += static_cast<double>(packet.enqueue_time.us());
   queue_size_ += packet.size;
   ++queue_packets_;
-  queues_[static_cast<size_t>(packet.priority)].push_back(packet);
+  queues_[static_cast<size_t>(packet.priority)].push_back(std::move(packet));
 }
 
 std::optional<PacedPacket> Pacer::pop_highest() {
   for (auto& q : queues_) {
     if (q.empty()) continue;
-    PacedPacket p = q.front();
+    PacedPacket p = std::move(q.front());
     q.pop_front();
     enqueue_time_sum_us_ -= static_cast<double>(p.enqueue_time.us());
     queue_size_ -= p.size;
@@ -52,20 +53,20 @@ std::optional<PacedPacket> Pacer::enqueue(PacedPacket packet, Timestamp now) {
     return packets + 1 <= config_.max_queue_packets && size + packet.size <= config_.max_queue_size;
   };
   if (fits(queue_packets_, queue_size_)) {
-    push(packet);
+    push(std::move(packet));
     return std::nullopt;
   }
   // Full: evict the newest packet of the lowest class below the new one, if that makes room.
   for (size_t c = kNumPacketPriorities; c-- > static_cast<size_t>(packet.priority) + 1;) {
     auto& q = queues_[c];
     if (q.empty()) continue;
-    const PacedPacket victim = q.back();
-    if (!fits(queue_packets_ - 1, queue_size_ - victim.size)) break;
+    if (!fits(queue_packets_ - 1, queue_size_ - q.back().size)) break;
+    PacedPacket victim = std::move(q.back());
     q.pop_back();
     enqueue_time_sum_us_ -= static_cast<double>(victim.enqueue_time.us());
     queue_size_ -= victim.size;
     --queue_packets_;
-    push(packet);
+    push(std::move(packet));
     return victim;
   }
   return packet;  // refused
@@ -145,7 +146,7 @@ PacerOutput Pacer::process(Timestamp now) {
           pkt->probe_cluster_id = p.config.id;
           p.sent += pkt->size;
           account(pkt->size);
-          out.packets.push_back(*pkt);
+          out.packets.push_back(std::move(*pkt));
         } else {
           const DataSize burst =
               max(p.config.target_rate * config_.probe_burst_interval, config_.min_probe_padding_size);
@@ -162,7 +163,7 @@ PacerOutput Pacer::process(Timestamp now) {
       if (media_debt_ > DataSize::Zero()) break;
       auto pkt = pop_highest();
       account(pkt->size);
-      out.packets.push_back(*pkt);
+      out.packets.push_back(std::move(*pkt));
       continue;
     }
     if (padding_rate_ > DataRate::Zero() && media_debt_.is_zero() && padding_debt_.is_zero()) {

@@ -3,7 +3,9 @@
 // clusters at their own rate, and pads when asked. Sans-I/O: the driver asks next_send_time(),
 // then calls process(now) and sends what it returns.
 //
-// The pacer never sees packet bytes: a PacedPacket is an opaque id plus size and priority.
+// The pacer never looks at packet bytes: a PacedPacket is a size and a priority, plus the caller's
+// packet as an opaque payload that the pacer holds and hands back when it is due (the pacer's
+// queue is the only queue between the send streams and the network).
 //
 // Queue: strict priority between classes (audio, retransmission, video, FEC, padding), FIFO within
 // a class. Bounded by Config::max_queue_packets and max_queue_size; when full, an incoming packet
@@ -12,6 +14,7 @@
 // pacing rate, the rate is raised so it drains in time (delay is worse than a burst).
 #pragma once
 
+#include <any>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -32,6 +35,7 @@ struct PacedPacket {
   PacketPriority priority = PacketPriority::kVideo;
   Timestamp enqueue_time = Timestamp::MinusInfinity();
   int probe_cluster_id = kNotAProbe;  // set by the pacer when the packet is sent as a probe
+  std::any payload{};  // the caller's packet, handed back untouched (moved, never copied, inside)
 };
 
 // Ask the caller to generate `size` bytes of padding now (for a probe or the padding rate).
@@ -75,7 +79,7 @@ class Pacer {
   void create_probe_cluster(const ProbeClusterConfig& cluster);
 
   // Queues a packet (its enqueue_time is set to `now`). Returns the packet dropped to make room
-  // (the new one or an evicted lower-priority one), if the queue was full.
+  // (the new one or an evicted lower-priority one, payload included), if the queue was full.
   [[nodiscard]] std::optional<PacedPacket> enqueue(PacedPacket packet, Timestamp now);
 
   // When process() should next be called; nullopt when idle with nothing to do.

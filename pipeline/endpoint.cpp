@@ -7,22 +7,7 @@
 namespace tern::pipeline {
 namespace {
 
-constexpr TimeDelta kControllerInterval = TimeDelta::Millis(25);
 constexpr TimeDelta kSyncInterval = TimeDelta::Millis(100);
-constexpr size_t kMaxPaddingPackets = 16;  // per padding request
-constexpr uint8_t kPaddingBytes = 255;
-// Overhead is measured over the last second, refreshed every 250 ms.
-constexpr TimeDelta kOverheadInterval = TimeDelta::Millis(250);
-constexpr size_t kOverheadSnapshots = 5;
-// The allocation never gives more than this share of the target to overhead.
-constexpr double kMaxOverheadShare = 0.4;
-// Retransmissions may take up to this share of the target (see set_target()).
-constexpr double kMaxRetransmissionShare = 0.25;
-// Bytes of RTP header with this endpoint's extensions (mid, transport-wide seq, abs-send-time),
-// for the overhead estimate before there is a measurement.
-constexpr int64_t kNominalRtpHeaderBytes = 12 + 4 + 2 + 3 + 4 + 3;
-// A frame is not encoded while the pacer needs longer than this to send what it holds.
-constexpr TimeDelta kMaxPacerBacklog = TimeDelta::Millis(100);
 
 void earliest(std::optional<Timestamp>& t, std::optional<Timestamp> o) {
   if (o && o->is_finite() && (!t || *o < *t)) t = o;
@@ -84,7 +69,6 @@ Status Endpoint::init() {
     auto a = AudioSendStream::Create(ac, extensions_);
     if (!a) return Error{a.error()};
     audio_send_ = std::move(a).value();
-    allocator_.set_audio(congestion::AudioAllocationConfig{send.audio_bitrate, send.audio_bitrate});
   }
   if (send.video != VideoCodecKind::kNone) {
     VideoSendStream::Config vc;
@@ -105,12 +89,6 @@ Status Endpoint::init() {
     auto v = VideoSendStream::Create(vc, extensions_);
     if (!v) return Error{v.error()};
     video_send_ = std::move(v).value();
-    congestion::VideoStreamConfig sc;
-    sc.id = config_.local.video;
-    sc.min_rate = send.video_min_rate;
-    sc.max_rate = send.video_max_rate;
-    sc.fec_overhead = send.protection.fec ? 0.15 : 0.0;
-    if (Status s = allocator_.add_video_stream(sc); !s) return s;
   }
   const MediaConfig& recv = config_.receive;
   if (recv.audio == AudioCodecKind::kOpus) {
@@ -141,18 +119,7 @@ Status Endpoint::init() {
     if (!v) return Error{v.error()};
     video_recv_ = std::move(v).value();
   }
-  if (config_.congestion != CongestionControlMode::kFixed) {
-    congestion::GoogCcNetworkController::Config cc;
-    cc.min_rate = config_.min_rate;
-    cc.start_rate = config_.start_rate;
-    cc.max_rate = config_.max_rate;
-    // Without transport feedback nothing would ever leave the window: no window then.
-    cc.enable_congestion_window = config_.congestion == CongestionControlMode::kTransportCc;
-    cc.enable_probing = config_.congestion == CongestionControlMode::kTransportCc;
-    auto c = congestion::GoogCcNetworkController::Create(cc);
-    if (!c) return Error{c.error()};
-    controller_.emplace(std::move(c).value());
-  }
+  if (Status s = init_send_transport(); !s) return s;
   // Receive-side estimators for what the peer sends.
   if (recv.audio != AudioCodecKind::kNone || recv.video != VideoCodecKind::kNone) {
     if (config_.congestion == CongestionControlMode::kTransportCc) {
@@ -167,6 +134,46 @@ Status Endpoint::init() {
       rc.sender_ssrc = rtcp_.ssrc();
       remb_estimator_.emplace(rc);
     }
+  }
+  return Status::Ok();
+}
+
+Status Endpoint::init_send_transport() {
+  const MediaConfig& send = config_.send;
+  SendTransport::Config tc;
+  tc.controller.mode = config_.congestion == CongestionControlMode::kTransportCc ? congestion::NetworkControllerMode::kTransportCc
+                       : config_.congestion == CongestionControlMode::kRemb      ? congestion::NetworkControllerMode::kRemb
+                                                                                 : congestion::NetworkControllerMode::kFixed;
+  tc.controller.min_rate = config_.min_rate;
+  tc.controller.start_rate = config_.start_rate;
+  tc.controller.max_rate = config_.max_rate;
+  tc.controller.fixed_rate = config_.fixed_rate;
+  // Loss figures from the video stream when we send one (it dominates), else from audio.
+  tc.loss_ssrc = video_send_ ? config_.local.video : config_.local.audio;
+  tc.overhead.max_packet_size = config_.max_packet_size;
+  if (audio_send_) {
+    tc.audio = congestion::AudioAllocationConfig{send.audio_bitrate, send.audio_bitrate};
+    tc.overhead.audio_frame = AudioSendStream::kFrameDuration;
+    if (send.protection.red) tc.overhead.audio_redundancy = send.audio_bitrate;
+  }
+  if (video_send_) {
+    congestion::VideoStreamConfig sc;
+    sc.id = config_.local.video;
+    sc.min_rate = send.video_min_rate;
+    sc.max_rate = send.video_max_rate;
+    sc.fec_overhead = send.protection.fec ? 0.15 : 0.0;
+    tc.video = sc;
+    tc.overhead.video_fps = send.fps;
+  }
+  auto t = SendTransport::Create(tc, extensions_, sink_, this);
+  if (!t) return Error{t.error()};
+  send_transport_ = std::move(t).value();
+  if (audio_send_) {
+    if (Status s = send_transport_->add_stream(audio_send_->rtp().egress_config()); !s) return s;
+  }
+  if (video_send_) {
+    if (Status s = send_transport_->add_stream(video_send_->rtp().egress_config()); !s) return s;
+    send_transport_->set_padding_sender(&video_send_->rtp());
   }
   return Status::Ok();
 }
@@ -197,206 +204,38 @@ std::vector<uint32_t> Endpoint::own_ssrcs() const {
   return s;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Congestion control
-
-void Endpoint::start(Timestamp now) {
-  started_ = true;
-  next_controller_tick_ = now;
-  next_sample_ = now + config_.network_sample_interval;
-  next_sync_ = now + kSyncInterval;
-  next_overhead_update_ = now;
-  if (controller_) {
-    apply(controller_->on_network_availability(true, now), now);
-    apply(controller_->on_process_interval(now), now);
-  } else {
-    set_target(config_.fixed_rate, now);
-    pacer_.set_pacing_rates(config_.fixed_rate * 2.5, DataRate::Zero());
-  }
-}
-
-void Endpoint::apply(const congestion::NetworkControlUpdate& update, Timestamp now) {
-  if (update.pacer_config) {
-    pacing_rate_ = update.pacer_config->data_rate;
-    pacer_.set_pacing_config(*update.pacer_config);
-  }
-  for (const congestion::ProbeClusterConfig& p : update.probe_cluster_configs) pacer_.create_probe_cluster(p);
-  if (update.target_rate) set_target(update.target_rate->target_rate, now);
-}
-
-DataRate Endpoint::overhead_rate() const {
-  if (measured_overhead_) return max(*measured_overhead_ - audio_allocation_, DataRate::Zero());
-  // Nominal until measured: 50 audio packets/s (plus RED's redundant copies), and for video one
-  // packet per frame plus one per full packet of media at the current video rate.
-  const int64_t per_packet = kNominalRtpHeaderBytes + Endpoint::kTransportOverheadBytes;
-  double packets_per_second = 0;
-  DataRate extra = DataRate::Zero();
-  if (audio_send_) {
-    packets_per_second += 1.0 / AudioSendStream::kFrameDuration.seconds_f();
-    if (config_.send.protection.red) extra += config_.send.audio_bitrate;
-  }
-  if (video_send_) {
-    const double payload_bits = static_cast<double>(config_.max_packet_size - static_cast<size_t>(per_packet)) * 8.0;
-    packets_per_second += config_.send.fps + target_.bps_f() / payload_bits;
-  }
-  return extra + DataRate::BitsPerSec(static_cast<int64_t>(packets_per_second * static_cast<double>(per_packet) * 8.0));
-}
-
-void Endpoint::update_overhead(Timestamp now) {
-  overhead_snapshots_.push_back(OverheadSnapshot{now, budget_.headers + budget_.audio});
-  while (overhead_snapshots_.size() > kOverheadSnapshots) overhead_snapshots_.pop_front();
-  if (overhead_snapshots_.size() < kOverheadSnapshots) return;  // under a second of history
-  const OverheadSnapshot& first = overhead_snapshots_.front();
-  const TimeDelta span = now - first.time;
-  if (span <= TimeDelta::Zero()) return;
-  measured_overhead_ = (budget_.headers + budget_.audio - first.bytes) / span;
-  set_target(target_, now);
-}
-
-bool Endpoint::pacer_backlogged(Timestamp now) const {
-  if (pacer_.queue_packets() == 0) return false;
-  const DataRate rate = pacer_.current_pacing_rate(now);
-  return pacer_.queue_size() / rate > kMaxPacerBacklog || pacer_.oldest_queue_time(now) > kMaxPacerBacklog;
-}
-
-void Endpoint::set_target(DataRate target, Timestamp now) {
-  target_ = target;
-  // Media + overhead <= target: the encoders share what the headers and redundancy leave.
-  const DataRate overhead = min(overhead_rate(), target * kMaxOverheadShare);
-  const congestion::BitrateAllocation a = allocator_.allocate(target - overhead);
-  audio_allocation_ = a.audio;
+void Endpoint::on_allocation(const SendTransport::Allocation& a, Timestamp /*now*/) {
   if (audio_send_) audio_send_->set_target(a.audio);
-  if (video_send_ && !a.video.empty()) {
-    video_media_rate_ = a.video.front().media;
-    video_suspended_ = a.video.front().suspended;
-    video_send_->set_target(video_media_rate_, video_suspended_);
-    // Retransmissions may use up to a quarter of the target (over the history's 500 ms budget
-    // window) beyond the allocator's small reserve: a loss burst needs its repair at once, and a
-    // budget cut to the average loss rate starved retries for hundreds of milliseconds (4% loss in
-    // bursts of 3 at 3 Mbps froze the video for 0.3-1.7 s per 20 s until the decoder asked for a
-    // keyframe). Not more: under congestion retransmissions only lengthen the queue they repair;
-    // libwebrtc allows the whole target over 1 s.
-    video_send_->rtp().set_retransmission_rate(max(a.rtx, target * kMaxRetransmissionShare), now);
-  }
-  if (feedback_generator_) feedback_generator_->set_bitrate_hint(target);
+  if (video_send_ && a.video) video_send_->set_target(a.video->media, a.video->suspended);
+  if (feedback_generator_) feedback_generator_->set_bitrate_hint(a.target);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Sending
-
-void Endpoint::enqueue(OutgoingPacket packet, Timestamp now) {
-  const uint64_t id = next_packet_id_++;
-  congestion::PacedPacket p;
-  p.id = id;
-  p.size = DataSize::Bytes(static_cast<int64_t>(packet.packet.size()));
-  p.priority = packet.priority;
-  paced_.emplace(id, std::move(packet));
-  if (std::optional<congestion::PacedPacket> dropped = pacer_.enqueue(p, now)) {
-    paced_.erase(dropped->id);
-    ++transport_.pacer_drops;
-  }
-}
-
-void Endpoint::send_paced(Timestamp now) {
-  const std::optional<Timestamp> due = pacer_.next_send_time();
-  if (!due || *due > now) return;
-  congestion::PacerOutput out = pacer_.process(now);
-  for (const congestion::PacedPacket& p : out.packets) {
-    auto it = paced_.find(p.id);
-    if (it == paced_.end()) continue;
-    OutgoingPacket packet = std::move(it->second);
-    paced_.erase(it);
-    const TimeDelta waited = max(now - p.enqueue_time, TimeDelta::Zero());
-    budget_.total_queue_delay += waited;
-    budget_.max_queue_delay = max(budget_.max_queue_delay, waited);
-    send_rtp(packet, p.probe_cluster_id, now);
-  }
-  for (const congestion::PaddingRequest& r : out.padding) send_padding(r.size, r.probe_cluster_id, now);
-}
-
-void Endpoint::send_rtp(OutgoingPacket& o, int probe_cluster_id, Timestamp now) {
-  const DataSize size = DataSize::Bytes(static_cast<int64_t>(o.packet.size()));
-  const congestion::TransportFeedbackAdapter::Stamped stamped = feedback_adapter_.on_sent_packet(
-      now, size, probe_cluster_id, o.audio,
-      congestion::TransportFeedbackAdapter::RtpId{o.packet.ssrc(), o.packet.sequence_number()});
-  (void)o.packet.set<rtp::TransportSequenceNumber>(extensions_, stamped.transport_seq);
-  (void)o.packet.set<rtp::AbsSendTime>(extensions_, rtp::AbsSendTime::from_time(now));
-  if (controller_) apply(controller_->on_sent_packet(stamped.info), now);
-  if (audio_send_ && o.media_ssrc == config_.local.audio) {
-    audio_send_->rtp().on_sent(o.packet, o.capture_time, now, o.retransmission);
-  } else if (video_send_ && o.media_ssrc == config_.local.video) {
-    video_send_->rtp().on_sent(o.packet, o.capture_time, now, o.retransmission);
-  }
-  count_budget(o);
-  const std::span<const uint8_t> data = o.packet.data();
-  send_datagram(std::vector<uint8_t>(data.begin(), data.end()), now);
-}
-
-void Endpoint::count_budget(const OutgoingPacket& o) {
-  ++budget_.packets;
-  const DataSize whole = DataSize::Bytes(static_cast<int64_t>(o.packet.size()) + kTransportOverheadBytes);
-  if (o.priority == congestion::PacketPriority::kPadding) {
-    budget_.padding += whole;
-    return;
-  }
-  const DataSize payload = DataSize::Bytes(static_cast<int64_t>(o.packet.payload_size()));
-  budget_.headers += whole - payload;
-  if (o.retransmission) {
-    budget_.retransmission += payload;
-  } else if (o.priority == congestion::PacketPriority::kFec) {
-    budget_.fec += payload;
-  } else if (o.audio) {
-    budget_.audio += payload;
-  } else {
-    budget_.video += payload;
-  }
-}
-
-void Endpoint::send_padding(DataSize size, int probe_cluster_id, Timestamp now) {
-  if (!video_send_ || !video_send_->rtp().rtx_ssrc()) return;
-  DataSize left = size;
-  for (size_t i = 0; i < kMaxPaddingPackets && left > DataSize::Zero(); ++i) {
-    auto p = video_send_->rtp().build_padding(kPaddingBytes, static_cast<uint32_t>(now.us() * 9 / 100));
-    if (!p) return;
-    left -= DataSize::Bytes(static_cast<int64_t>(p->size()));
-    OutgoingPacket o;
-    o.packet = std::move(*p);
-    o.capture_time = now;
-    o.media_ssrc = 0;  // counted on no media stream
-    o.priority = congestion::PacketPriority::kPadding;
-    send_rtp(o, probe_cluster_id, now);
-  }
-}
-
-void Endpoint::send_rtcp(std::vector<uint8_t> bytes, Timestamp now) {
-  if (bytes.empty()) return;
-  ++transport_.rtcp_packets_sent;
-  send_datagram(std::move(bytes), now);
-}
-
-void Endpoint::send_datagram(std::vector<uint8_t> bytes, Timestamp now) {
-  ++transport_.packets_sent;
-  transport_.bytes_sent += bytes.size();
-  sample_bytes_sent_ += bytes.size();
-  sink_->send(std::move(bytes), now);
+Endpoint::TransportCounters Endpoint::transport_counters() const {
+  const SendTransport::Counters& sent = send_transport_->counters();
+  TransportCounters c = received_;
+  c.packets_sent = sent.packets_sent;
+  c.bytes_sent = sent.bytes_sent;
+  c.rtcp_packets_sent = sent.rtcp_packets_sent;
+  c.pacer_drops = sent.pacer_drops;
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Receiving
 
 void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
-  ++transport_.packets_received;
-  transport_.bytes_received += datagram.size();
+  ++received_.packets_received;
+  received_.bytes_received += datagram.size();
   sample_bytes_received_ += datagram.size();
   if (is_rtcp(datagram)) {
-    ++transport_.rtcp_packets_received;
+    ++received_.rtcp_packets_received;
     const std::vector<uint32_t> own = own_ssrcs();
     rtcp_.on_receive(datagram, now, own, *this);
     return;
   }
   auto parsed = rtp::RtpPacket::parse(datagram);
   if (!parsed) {
-    ++transport_.malformed_packets;
+    ++received_.malformed_packets;
     return;
   }
   rtp::RtpPacket& packet = *parsed;
@@ -417,7 +256,7 @@ void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
   } else if (video_recv_ && video_recv_->owns_ssrc(packet.ssrc())) {
     video_recv_->on_rtp(packet, now);
   } else {
-    ++transport_.unknown_ssrc_packets;
+    ++received_.unknown_ssrc_packets;
   }
 }
 
@@ -425,15 +264,8 @@ void Endpoint::on_nack(uint32_t media_ssrc, std::span<const uint16_t> seqs, Time
   if (video_send_ && media_ssrc == config_.local.video) {
     video_send_->on_nack_received();
     const TimeDelta rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
-    for (rtp::RtpPacket& rtx : video_send_->rtp().on_nack(seqs, now, rtt)) {
-      OutgoingPacket o;
-      o.packet = std::move(rtx);
-      o.capture_time = now;
-      o.media_ssrc = config_.local.video;
-      o.retransmission = true;
-      o.priority = congestion::PacketPriority::kRetransmission;
-      enqueue(std::move(o), now);
-    }
+    // nullopt: no history (NACK off), nothing to answer with.
+    (void)send_transport_->retransmit(config_.local.video, seqs, rtt, now);
   } else if (audio_send_ && media_ssrc == config_.local.audio) {
     audio_send_->on_nack_received();
   }
@@ -449,44 +281,25 @@ void Endpoint::on_keyframe_request(uint32_t media_ssrc, bool fir, Timestamp now)
   }
 }
 
-void Endpoint::on_remb(DataRate bitrate, Timestamp now) {
-  remote_remb_ = bitrate;
-  if (controller_ && config_.congestion == CongestionControlMode::kRemb) {
-    apply(controller_->on_remote_bitrate_report(bitrate, now), now);
-  }
-}
+void Endpoint::on_remb(DataRate bitrate, Timestamp now) { send_transport_->on_remb(bitrate, now); }
 
 void Endpoint::on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) {
-  auto f = feedback_adapter_.on_transport_feedback(feedback, now);
-  if (f && controller_ && config_.congestion == CongestionControlMode::kTransportCc) {
-    apply(controller_->on_transport_feedback(*f), now);
-  }
+  send_transport_->on_transport_feedback(feedback, now);
 }
 
 void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<TimeDelta> rtt,
                                int64_t packets_expected, Timestamp now) {
-  RemoteInbound& r = remote_inbound_[block.source_ssrc];
-  r.block = block;
+  const bool loss_figures = send_transport_->on_report_block(block, rtt, packets_expected, now);
   if (rtt) {
-    r.rtt = rtt;
-    r.rtts.on_rtt(*rtt);
     rtt_.on_rtt(*rtt);
-    if (controller_) apply(controller_->on_rtt(*rtt, now), now);
     if (video_recv_) video_recv_->on_rtt(*rtt);
     if (remb_estimator_) remb_estimator_->on_rtt(*rtt);
   }
-  // Loss figures from the video stream when we send one (it dominates), else from audio.
-  const uint32_t loss_ssrc = video_send_ ? config_.local.video : config_.local.audio;
-  if (block.source_ssrc != loss_ssrc) return;
-  loss_fraction_ = block.fraction_lost / 256.0;
-  if (controller_ && packets_expected > 0) {
-    apply(controller_->on_loss_report(
-              congestion::LossReport::FromFractionLost(block.fraction_lost, packets_expected, now)),
-          now);
-  }
+  if (!loss_figures) return;
+  const double loss = send_transport_->loss_fraction();
   const TimeDelta path_rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
-  if (video_send_) video_send_->on_path_figures(path_rtt, loss_fraction_);
-  if (audio_send_) audio_send_->on_loss(loss_fraction_);
+  if (video_send_) video_send_->on_path_figures(path_rtt, loss);
+  if (audio_send_) audio_send_->on_loss(loss);
 }
 
 void Endpoint::on_receiver_rtt(TimeDelta rtt, Timestamp /*now*/) {
@@ -512,13 +325,11 @@ void Endpoint::on_sender_report(const rtcp::SenderReport& report, Timestamp now)
 std::optional<Timestamp> Endpoint::next_wakeup() const {
   if (!started_) return Timestamp::MinusInfinity();  // process() at once to start
   std::optional<Timestamp> t;
-  if (controller_) earliest(t, next_controller_tick_);
+  earliest(t, send_transport_->next_wakeup());
   earliest(t, next_sample_);
-  earliest(t, next_overhead_update_);
   if (audio_recv_ && video_recv_) earliest(t, next_sync_);
   if (audio_send_) earliest(t, audio_send_->next_capture_time(Timestamp::MinusInfinity()));
   if (video_send_) earliest(t, video_send_->next_capture_time(Timestamp::MinusInfinity()));
-  earliest(t, pacer_.next_send_time());
   if (audio_recv_) earliest(t, audio_recv_->next_wakeup());
   if (video_recv_) earliest(t, video_recv_->next_wakeup());
   if (feedback_generator_) earliest(t, feedback_generator_->next_wakeup());
@@ -528,21 +339,25 @@ std::optional<Timestamp> Endpoint::next_wakeup() const {
 }
 
 void Endpoint::process(Timestamp now) {
-  if (!started_) start(now);
-  if (controller_ && next_controller_tick_ <= now) {
-    apply(controller_->on_process_interval(now), now);
-    next_controller_tick_ = std::max(next_controller_tick_ + kControllerInterval, now);
+  if (!started_) {
+    started_ = true;
+    next_sample_ = now + config_.network_sample_interval;
+    next_sync_ = now + kSyncInterval;
+    send_transport_->start(now);
   }
+  // The order below is part of the behaviour: the controller's tick reaches the encoders before
+  // they run, what they produce can leave in the same call, the overhead refresh follows RTCP.
+  send_transport_->update_controller(now);
   // Capture and encode, then hand everything to the pacer.
   scratch_.clear();
   if (audio_send_) audio_send_->process(now, scratch_);
   if (video_send_) {
-    video_send_->set_pacer_backlog(pacer_backlogged(now));
+    video_send_->set_pacer_backlog(send_transport_->backlogged(now));
     video_send_->process(now, scratch_);
   }
-  for (OutgoingPacket& p : scratch_) enqueue(std::move(p), now);
+  for (OutgoingPacket& p : scratch_) send_transport_->enqueue(std::move(p), now);
   scratch_.clear();
-  send_paced(now);
+  send_transport_->send_packets(now);
 
   // Receive side: playout, rendering and the feedback they ask for.
   std::vector<rtcp::RtcpPacket> feedback;
@@ -555,14 +370,15 @@ void Endpoint::process(Timestamp now) {
     if (std::optional<rtcp::Remb> remb = remb_estimator_->process(now)) feedback.emplace_back(std::move(*remb));
   }
   for (const rtcp::RtcpPacket& f : feedback) {
-    send_rtcp(rtcp_.build_feedback(std::span<const rtcp::RtcpPacket>(&f, 1), now), now);
+    send_transport_->send_rtcp(rtcp_.build_feedback(std::span<const rtcp::RtcpPacket>(&f, 1), now), now);
   }
 
   // Regular reports.
   std::vector<RtcpSession::Sender> senders;
-  if (audio_send_) senders.push_back({config_.local.audio, audio_send_->rtp().sender_report_info(now, config_.ntp_clock)});
-  if (video_send_) senders.push_back({config_.local.video, video_send_->rtp().sender_report_info(now, config_.ntp_clock)});
-  if (auto report = rtcp_.maybe_build_report(now, senders, statistics_)) send_rtcp(std::move(*report), now);
+  for (const uint32_t ssrc : own_ssrcs()) {
+    senders.push_back({ssrc, send_transport_->stream(ssrc)->sender_report_info(now, config_.ntp_clock)});
+  }
+  if (auto report = rtcp_.maybe_build_report(now, senders, statistics_)) send_transport_->send_rtcp(std::move(*report), now);
 
   if (audio_recv_ && video_recv_ && next_sync_ <= now) {
     next_sync_ = std::max(next_sync_ + kSyncInterval, now);
@@ -572,10 +388,7 @@ void Endpoint::process(Timestamp now) {
       video_recv_->set_sync_delay(sync_.video_extra_delay());
     }
   }
-  if (next_overhead_update_ <= now) {
-    update_overhead(now);
-    next_overhead_update_ = std::max(next_overhead_update_ + kOverheadInterval, now);
-  }
+  send_transport_->update_overhead(now);
   if (next_sample_ <= now) {
     sample(now);
     next_sample_ = std::max(next_sample_ + config_.network_sample_interval, now);
@@ -586,15 +399,17 @@ void Endpoint::sample(Timestamp now) {
   const double seconds = config_.network_sample_interval.seconds_f();
   NetworkSample s;
   s.time = now;
-  s.target_bitrate = target_;
-  s.pacing_rate = pacing_rate_;
-  s.send_rate = DataRate::BitsPerSec(static_cast<int64_t>(static_cast<double>(sample_bytes_sent_) * 8 / seconds));
+  const SendTransport& t = *send_transport_;
+  const uint64_t bytes_sent = t.counters().bytes_sent - sampled_bytes_sent_;
+  sampled_bytes_sent_ = t.counters().bytes_sent;
+  s.target_bitrate = t.target();
+  s.pacing_rate = t.pacing_rate();
+  s.send_rate = DataRate::BitsPerSec(static_cast<int64_t>(static_cast<double>(bytes_sent) * 8 / seconds));
   s.receive_rate = DataRate::BitsPerSec(static_cast<int64_t>(static_cast<double>(sample_bytes_received_) * 8 / seconds));
   s.rtt = rtt_.latest();
-  s.loss_fraction = loss_fraction_;
-  s.video_target = video_media_rate_;
-  s.video_suspended = video_suspended_;
-  sample_bytes_sent_ = 0;
+  s.loss_fraction = t.loss_fraction();
+  s.video_target = t.video_media_rate();
+  s.video_suspended = t.video_suspended();
   sample_bytes_received_ = 0;
   if (sample_listener_ != nullptr) sample_listener_->on_network_sample(s);
 }
@@ -619,9 +434,9 @@ StatsReport Endpoint::stats(Timestamp now) const {
     r.codecs.push_back(c);
   };
   auto fill_remote = [&](uint32_t ssrc, const char* kind, const std::string& codec_id, const std::string& local_id) {
-    auto it = remote_inbound_.find(ssrc);
-    if (it == remote_inbound_.end()) return std::string();
-    const RemoteInbound& ri = it->second;
+    const SendTransport::RemoteInbound* found = send_transport_->remote_inbound(ssrc);
+    if (found == nullptr) return std::string();
+    const SendTransport::RemoteInbound& ri = *found;
     RemoteInboundRtpStats s;
     s.id = std::string("RI") + kind + std::to_string(ssrc);
     s.timestamp_ms = ts;
@@ -640,7 +455,7 @@ StatsReport Endpoint::stats(Timestamp now) const {
     return s.id;
   };
   auto fill_outbound_common = [&](OutboundRtpStats& s, const RtpSender& rtp, const char* kind) {
-    const rtp::OutboundRtpCounters& c = rtp.counters();
+    const rtp::OutboundRtpCounters& c = send_transport_->stream(rtp.ssrc())->counters();
     s.timestamp_ms = ts;
     s.ssrc = rtp.ssrc();
     s.kind = kind;
@@ -789,27 +604,28 @@ StatsReport Endpoint::stats(Timestamp now) const {
     if (audio_recv_) s.tern_sync_delay = video_recv_->sync_delay().seconds_f();
     r.inbound_rtp.push_back(s);
   }
+  const TransportCounters transport = transport_counters();
   TransportStats t;
   t.id = transport_id;
   t.timestamp_ms = ts;
-  t.packets_sent = transport_.packets_sent;
-  t.packets_received = transport_.packets_received;
-  t.bytes_sent = transport_.bytes_sent;
-  t.bytes_received = transport_.bytes_received;
-  t.rtcp_packets_sent = transport_.rtcp_packets_sent;
-  t.rtcp_packets_received = transport_.rtcp_packets_received;
+  t.packets_sent = transport.packets_sent;
+  t.packets_received = transport.packets_received;
+  t.bytes_sent = transport.bytes_sent;
+  t.bytes_received = transport.bytes_received;
+  t.rtcp_packets_sent = transport.rtcp_packets_sent;
+  t.rtcp_packets_received = transport.rtcp_packets_received;
   t.selected_candidate_pair_id = "CP01";
   r.transports.push_back(t);
   CandidatePairStats cp;
   cp.id = "CP01";
   cp.timestamp_ms = ts;
   cp.transport_id = transport_id;
-  cp.packets_sent = transport_.packets_sent;
-  cp.packets_received = transport_.packets_received;
-  cp.bytes_sent = transport_.bytes_sent;
-  cp.bytes_received = transport_.bytes_received;
+  cp.packets_sent = transport.packets_sent;
+  cp.packets_received = transport.packets_received;
+  cp.bytes_sent = transport.bytes_sent;
+  cp.bytes_received = transport.bytes_received;
   if (auto rtt = rtt_.latest()) cp.current_round_trip_time = rtt->seconds_f();
-  if (audio_send_ || video_send_) cp.available_outgoing_bitrate = target_.bps_f();
+  if (audio_send_ || video_send_) cp.available_outgoing_bitrate = send_transport_->target().bps_f();
   if (remb_estimator_) {
     if (auto e = remb_estimator_->estimate()) cp.available_incoming_bitrate = e->bps_f();
   }

@@ -28,41 +28,43 @@ struct MediaServer::Inbound {
   }
 };
 
-// A stream sent on a leg (forwarded from the other side), with the server's own numbering.
+// A stream sent on a leg (forwarded from the other side), with the server's own numbering. Its
+// send counters and packet history are the leg's SendTransport egress for the SSRC.
 struct MediaServer::Outbound {
   ForwardedStream config;
   RtpSeqUnwrapper unwrapper;
   int64_t offset = 0;
-  std::optional<recovery::PacketHistory> history;
-  rtp::SenderStatistics stats;
   std::array<int64_t, kForwardedWindow> forwarded;
-  Outbound(const ForwardedStream& c, int64_t seq_offset, uint16_t rtx_first_seq)
-      : config(c), offset(seq_offset), stats(c.ssrc) {
-    forwarded.fill(-1);
-    if (c.nack && c.rtx_ssrc) {
+  Outbound(const ForwardedStream& c, int64_t seq_offset) : config(c), offset(seq_offset) { forwarded.fill(-1); }
+  // The egress: a history answering NACKs on the RTX SSRC when the stream has both.
+  RtpEgress::Config egress(uint16_t rtx_first_seq) const {
+    RtpEgress::Config e;
+    e.ssrc = config.ssrc;
+    e.clock_rate = config.clock_rate;
+    if (config.nack && config.rtx_ssrc) {
       recovery::PacketHistory::Config hc;
-      hc.rtx_ssrc = *c.rtx_ssrc;
-      hc.rtx_payload_type = c.rtx_payload_type;
+      hc.rtx_ssrc = *config.rtx_ssrc;
+      hc.rtx_payload_type = config.rtx_payload_type;
       hc.first_rtx_sequence_number = rtx_first_seq;
-      auto h = recovery::PacketHistory::Create(hc);
-      if (h) history.emplace(std::move(h).value());
+      e.history = hc;
     }
+    return e;
   }
 };
 
 struct MediaServer::Leg {
   Side side;
-  PacketSink* out;
+  std::unique_ptr<SendTransport> out;  // unpaced, no congestion controller: forwards at once
   rtp::ReceiveStatistics statistics;
   RtcpSession rtcp;
   congestion::TransportFeedbackGenerator feedback_generator;
-  congestion::TransportFeedbackAdapter feedback_adapter;
   std::vector<Inbound> inbound;
   std::vector<Outbound> outbound;
   rtp::RttEstimator rtt;
   SideCounters counters;
-  Leg(Side s, PacketSink* o, rtp::ReceiveStatistics st, RtcpSession r, congestion::TransportFeedbackGenerator::Config fc)
-      : side(s), out(o), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
+  Leg(Side s, std::unique_ptr<SendTransport> o, rtp::ReceiveStatistics st, RtcpSession r,
+      congestion::TransportFeedbackGenerator::Config fc)
+      : side(s), out(std::move(o)), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
   Inbound* find_inbound(uint32_t ssrc) {
     for (Inbound& i : inbound) {
       if (i.config.ssrc == ssrc || (i.config.rtx_ssrc && *i.config.rtx_ssrc == ssrc)) return &i;
@@ -88,15 +90,12 @@ class MediaServer::LegListener final : public RtcpSession::Listener {
   LegListener(MediaServer& server, Side side) : server_(server), side_(side) {}
   void on_nack(uint32_t media_ssrc, std::span<const uint16_t> seqs, Timestamp now) override {
     Leg& l = server_.leg(side_);
-    Outbound* o = l.find_outbound(media_ssrc);
-    if (o == nullptr || !o->history) return;
+    const RtpEgress* egress = l.out->stream(media_ssrc);
+    if (egress == nullptr || egress->history() == nullptr) return;
     l.counters.nacked_packets_received += seqs.size();
     const TimeDelta rtt = l.rtt.smoothed().value_or(TimeDelta::Millis(100));
-    for (rtp::RtpPacket& rtx : o->history->on_nack(seqs, now, rtt)) {
-      o->stats.on_packet_sent(rtx.header(), rtx.size(), now, now, true);
-      ++l.counters.retransmissions_sent;
-      server_.send_rtp(side_, rtx, now);
-    }
+    // Unpaced: the RTX packets leave at once, counted on the media SSRC's egress.
+    l.counters.retransmissions_sent += l.out->retransmit(media_ssrc, seqs, rtt, now).value_or(0);
   }
   void on_keyframe_request(uint32_t media_ssrc, bool fir, Timestamp now) override {
     Leg& up = server_.leg(other(side_));
@@ -117,7 +116,8 @@ class MediaServer::LegListener final : public RtcpSession::Listener {
   void on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) override {
     Leg& l = server_.leg(side_);
     ++l.counters.transport_feedback_received;
-    (void)l.feedback_adapter.on_transport_feedback(feedback, now);
+    // Terminated here: the hop's controller (kNone) takes nothing from it, the adapter keeps step.
+    l.out->on_transport_feedback(feedback, now);
   }
   void on_report_block(const rtcp::ReportBlock&, std::optional<TimeDelta> rtt, int64_t, Timestamp) override {
     Leg& l = server_.leg(side_);
@@ -212,7 +212,12 @@ Status MediaServer::init() {
     if (!rtcp) return Error{rtcp.error()};
     congestion::TransportFeedbackGenerator::Config fc;
     fc.sender_ssrc = rc.ssrc;
-    legs_[i] = std::make_unique<Leg>(side, sinks_[i], std::move(stats).value(), std::move(rtcp).value(), fc);
+    SendTransport::Config tc;
+    tc.controller.mode = congestion::NetworkControllerMode::kNone;
+    tc.paced = false;
+    auto out = SendTransport::Create(tc, extensions_, sinks_[i], nullptr);
+    if (!out) return Error{out.error()};
+    legs_[i] = std::make_unique<Leg>(side, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc);
     Leg& l = *legs_[i];
     for (const ForwardedStream& f : i == 0 ? config_.from_a : config_.from_b) {
       l.inbound.emplace_back(f);
@@ -222,8 +227,10 @@ Status MediaServer::init() {
   // Outbound streams: what one side receives is what the other sends.
   for (size_t i = 0; i < 2; ++i) {
     for (const ForwardedStream& f : i == 0 ? config_.from_b : config_.from_a) {
-      legs_[i]->outbound.emplace_back(f, static_cast<int64_t>(rng.next_u32() & 0xFFFF),
-                                      static_cast<uint16_t>(rng.next_u32()));
+      const auto offset = static_cast<int64_t>(rng.next_u32() & 0xFFFF);
+      const auto rtx_first_seq = static_cast<uint16_t>(rng.next_u32());
+      Outbound& o = legs_[i]->outbound.emplace_back(f, offset);
+      if (Status st = legs_[i]->out->add_stream(o.egress(rtx_first_seq)); !st) return st;
     }
   }
   return Status::Ok();
@@ -285,25 +292,15 @@ void MediaServer::forward(Side to, uint32_t ssrc, rtp::RtpPacket packet, Timesta
   const Inbound* in = leg(other(to)).find_inbound(ssrc);
   Timestamp capture = now;
   if (in != nullptr) capture = in->rtp_to_ntp.to_local(packet.timestamp(), config_.ntp_clock).value_or(now);
-  send_rtp(to, packet, now);
-  o->stats.on_packet_sent(packet.header(), packet.size(), capture, now, false);
-  if (o->history) o->history->put(std::move(packet), now);
+  OutgoingPacket out;
+  out.packet = std::move(packet);
+  out.capture_time = capture;
+  out.media_ssrc = ssrc;
+  l.out->enqueue(std::move(out), now);  // unpaced: stamped, counted, kept for RTX and sent now
   ++l.counters.packets_forwarded;
 }
 
-void MediaServer::send_rtp(Side to, rtp::RtpPacket& packet, Timestamp now) {
-  Leg& l = leg(to);
-  const auto stamped = l.feedback_adapter.on_sent_packet(now, DataSize::Bytes(static_cast<int64_t>(packet.size())));
-  (void)packet.set<rtp::TransportSequenceNumber>(extensions_, stamped.transport_seq);
-  (void)packet.set<rtp::AbsSendTime>(extensions_, rtp::AbsSendTime::from_time(now));
-  const std::span<const uint8_t> d = packet.data();
-  l.out->send(std::vector<uint8_t>(d.begin(), d.end()), now);
-}
-
-void MediaServer::send_rtcp(Side to, std::vector<uint8_t> bytes, Timestamp now) {
-  if (bytes.empty()) return;
-  leg(to).out->send(std::move(bytes), now);
-}
+void MediaServer::send_rtcp(Side to, std::vector<uint8_t> bytes, Timestamp now) { leg(to).out->send_rtcp(std::move(bytes), now); }
 
 std::optional<Timestamp> MediaServer::next_wakeup() const {
   std::optional<Timestamp> t;
@@ -340,7 +337,7 @@ void MediaServer::process(Timestamp now) {
     }
     std::vector<RtcpSession::Sender> senders;
     for (const Outbound& o : l.outbound) {
-      senders.push_back({o.config.ssrc, o.stats.sender_report_info(now, config_.ntp_clock, o.config.clock_rate)});
+      senders.push_back({o.config.ssrc, l.out->stream(o.config.ssrc)->sender_report_info(now, config_.ntp_clock)});
     }
     if (auto report = l.rtcp.maybe_build_report(now, senders, l.statistics)) send_rtcp(side, std::move(*report), now);
   }

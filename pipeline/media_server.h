@@ -4,9 +4,11 @@
 //     (RFC 4588), gap-checked by its own NACK generator (NACKs go upstream), answered with
 //     transport-cc feedback for that hop, and forwarded to the other side with the server's own
 //     sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap + offset, see
-//     core/seq_num.h) and its own transport-wide sequence numbers;
+//     core/seq_num.h) and its own transport-wide sequence numbers (a SendTransport per side, unpaced
+//     and without a congestion controller: it forwards at the rate it receives);
 //   - forwarded packets are kept in a per-stream packet history, so NACKs from the downstream side
-//     are answered by the server (RTX on the stream's RTX SSRC), not by the original sender;
+//     are answered by the server (RTX on the stream's RTX SSRC, from the SendTransport's egress
+//     history), not by the original sender;
 //   - PLI/FIR from downstream are forwarded upstream (a decoder needs the sender's keyframe);
 //   - SR/RR are regenerated per hop (SR NTP/RTP stays consistent with the sender's mapping, so
 //     A/V sync downstream still works); REMB and transport-cc from downstream end here.
@@ -20,7 +22,6 @@
 #include <span>
 #include <vector>
 
-#include "tern/congestion/transport_feedback_adapter.h"
 #include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/result.h"
 #include "tern/core/seq_num.h"
@@ -29,11 +30,10 @@
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtcp_session.h"
 #include "tern/pipeline/rtp_to_ntp.h"
-#include "tern/recovery/packet_history.h"
+#include "tern/pipeline/send_transport.h"
 #include "tern/recovery/rtx.h"
 #include "tern/rtp/receive_statistics.h"
 #include "tern/rtp/rtt_estimator.h"
-#include "tern/rtp/sender_statistics.h"
 
 namespace tern::pipeline {
 
@@ -113,7 +113,6 @@ class MediaServer {
   Leg& leg(Side side) { return *legs_[static_cast<size_t>(side)]; }
   static Side other(Side s) { return s == Side::kA ? Side::kB : Side::kA; }
   void forward(Side to, uint32_t ssrc, rtp::RtpPacket packet, Timestamp now);
-  void send_rtp(Side to, rtp::RtpPacket& packet, Timestamp now);
   void send_rtcp(Side to, std::vector<uint8_t> bytes, Timestamp now);
 
   Config config_;

@@ -18,8 +18,12 @@ RtpSender::RtpSender(Config config, const rtp::ExtensionMap& extensions)
     : config_(std::move(config)),
       extensions_(extensions),
       next_seq_(config_.first_sequence_number),
-      next_padding_seq_(static_cast<uint16_t>(config_.first_sequence_number ^ 0x5A5A)),
-      stats_(config_.ssrc) {
+      next_padding_seq_(static_cast<uint16_t>(config_.first_sequence_number ^ 0x5A5A)) {}
+
+RtpEgress::Config RtpSender::egress_config() const {
+  RtpEgress::Config c;
+  c.ssrc = config_.ssrc;
+  c.clock_rate = config_.clock_rate;
   if (config_.rtx_ssrc) {
     recovery::PacketHistory::Config hc;
     hc.max_packets = config_.history_packets;
@@ -27,9 +31,9 @@ RtpSender::RtpSender(Config config, const rtp::ExtensionMap& extensions)
     hc.rtx_payload_type = config_.rtx_payload_type;
     hc.rtx_pt_for_media_pt = config_.rtx_pt_for_media_pt;
     hc.first_rtx_sequence_number = static_cast<uint16_t>(config_.first_sequence_number + 0x8000);
-    auto h = recovery::PacketHistory::Create(hc);
-    if (h) history_.emplace(std::move(h).value());
+    c.history = hc;
   }
+  return c;
 }
 
 Result<rtp::RtpPacket> RtpSender::build(uint8_t payload_type, uint32_t rtp_timestamp, bool marker,
@@ -75,25 +79,6 @@ std::optional<rtp::RtpPacket> RtpSender::build_padding(uint8_t padding, uint32_t
     ++next_seq_;
   }
   return std::move(packet).value();
-}
-
-void RtpSender::on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now,
-                        bool retransmission) {
-  stats_.on_packet_sent(packet.header(), packet.size(), capture_time, now, retransmission);
-  if (history_ && !retransmission && packet.ssrc() == config_.ssrc) history_->put(packet, now);
-}
-
-std::vector<rtp::RtpPacket> RtpSender::on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt) {
-  if (!history_) return {};
-  return history_->on_nack(seqs, now, rtt);
-}
-
-void RtpSender::set_retransmission_rate(DataRate rate, Timestamp now) {
-  if (history_) history_->set_retransmission_rate(rate, now);
-}
-
-std::optional<rtp::SenderReportInfo> RtpSender::sender_report_info(Timestamp now, const NtpClock& clock) const {
-  return stats_.sender_report_info(now, clock, config_.clock_rate);
 }
 
 }  // namespace tern::pipeline

@@ -1,7 +1,8 @@
-// RtpSender: the RTP side of one outgoing media SSRC (RFC 3550 5.1): sequence numbering, header
-// extensions (RFC 8285: mid, plus zeroed transport-wide sequence number and abs-send-time slots
-// that the endpoint stamps when the pacer releases the packet), the packet history that answers
-// NACKs with RFC 4588 RTX, and the send counters behind SRs and outbound-rtp stats.
+// RtpSender: builds the RTP packets of one outgoing media SSRC (RFC 3550 5.1): sequence numbering,
+// header extensions (RFC 8285: mid, plus zeroed transport-wide sequence number and abs-send-time
+// slots that the SendTransport stamps when the pacer releases the packet) and RTX padding for
+// probes. What happens once a packet has left (send counters, the RFC 4588 history that answers
+// NACKs) is the SendTransport's RtpEgress for this SSRC, described by egress_config().
 #pragma once
 
 #include <cstdint>
@@ -14,10 +15,9 @@
 #include "tern/core/ntp_time.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
-#include "tern/recovery/packet_history.h"
+#include "tern/pipeline/rtp_egress.h"
 #include "tern/rtp/header_extensions.h"
 #include "tern/rtp/rtp_packet.h"
-#include "tern/rtp/sender_statistics.h"
 
 namespace tern::pipeline {
 
@@ -45,19 +45,13 @@ class RtpSender {
   // RTX), for bandwidth probes; nullopt when it cannot be built.
   std::optional<rtp::RtpPacket> build_padding(uint8_t padding, uint32_t rtp_timestamp);
 
-  // The packet left at `now`: counted, and (media, with RTX on) kept for retransmission.
-  void on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission);
-  // RTX packets answering a NACK (empty without RTX).
-  std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
-  void set_retransmission_rate(DataRate rate, Timestamp now);
-  // SR sender info for `now` (nullopt before the first packet).
-  std::optional<rtp::SenderReportInfo> sender_report_info(Timestamp now, const NtpClock& clock) const;
+  // The egress of this SSRC: its clock, and with RTX a history of history_packets answering on
+  // the RTX SSRC (RTX sequence numbers start half the space away from the media ones).
+  RtpEgress::Config egress_config() const;
 
   uint32_t ssrc() const { return config_.ssrc; }
   std::optional<uint32_t> rtx_ssrc() const { return config_.rtx_ssrc; }
   uint32_t clock_rate() const { return config_.clock_rate; }
-  const rtp::OutboundRtpCounters& counters() const { return stats_.counters(); }
-  const recovery::PacketHistory* history() const { return history_ ? &*history_ : nullptr; }
 
  private:
   RtpSender(Config config, const rtp::ExtensionMap& extensions);
@@ -65,8 +59,6 @@ class RtpSender {
   rtp::ExtensionMap extensions_;
   uint16_t next_seq_;
   uint16_t next_padding_seq_;
-  std::optional<recovery::PacketHistory> history_;
-  rtp::SenderStatistics stats_;
 };
 
 }  // namespace tern::pipeline

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <any>
+#include <optional>
+#include <string>
 #include <vector>
 
 using namespace tern;
@@ -169,4 +172,28 @@ TEST_CASE("Pacer pads at the padding rate when the queue is empty") {
   CHECK(padding.bytes() == doctest::Approx(25000).epsilon(0.05));
   Pacer idle;
   CHECK_FALSE(idle.next_send_time());
+}
+
+TEST_CASE("Pacer hands each packet's payload back when it is sent or dropped") {
+  Pacer::Config c;
+  c.max_queue_packets = 2;
+  Pacer pacer(c);
+  const Timestamp t0 = Timestamp::Seconds(1);
+  auto with_payload = [](uint64_t id, PacketPriority prio, std::string s) {
+    PacedPacket p = packet(id, 100_bytes, prio);
+    p.payload = std::move(s);
+    return p;
+  };
+  CHECK(!pacer.enqueue(with_payload(1, PacketPriority::kVideo, "first"), t0).has_value());
+  CHECK(!pacer.enqueue(with_payload(2, PacketPriority::kFec, "fec"), t0).has_value());
+  // Full: the audio packet evicts the FEC one, which comes back with its payload.
+  const std::optional<PacedPacket> dropped = pacer.enqueue(with_payload(3, PacketPriority::kAudio, "audio"), t0);
+  REQUIRE(dropped.has_value());
+  REQUIRE(std::any_cast<std::string>(&dropped->payload) != nullptr);
+  CHECK(std::any_cast<std::string>(dropped->payload) == "fec");
+  Timestamp now = t0;
+  const auto sent = drive(pacer, now, t0 + 1_s);
+  REQUIRE(sent.size() == 2);
+  CHECK(std::any_cast<std::string>(sent[0].second.payload) == "audio");
+  CHECK(std::any_cast<std::string>(sent[1].second.payload) == "first");
 }

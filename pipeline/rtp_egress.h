@@ -1,0 +1,51 @@
+// RtpEgress: what happens to one outgoing media SSRC once its packets leave the pacer (libwebrtc's
+// RtpSenderEgress role): the RFC 3550 send counters behind SRs and outbound-rtp stats, and (with
+// RFC 4588 RTX) the packet history that answers NACKs. Owned by the SendTransport, which records
+// every packet here as it goes to the network, so packets flow one way: stream -> transport -> sink.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "tern/core/ntp_time.h"
+#include "tern/core/result.h"
+#include "tern/core/units.h"
+#include "tern/recovery/packet_history.h"
+#include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/sender_statistics.h"
+
+namespace tern::pipeline {
+
+class RtpEgress {
+ public:
+  struct Config {
+    uint32_t ssrc = 0;
+    uint32_t clock_rate = 90000;
+    std::optional<recovery::PacketHistory::Config> history;  // set: keep packets for RTX
+  };
+  // Rejects a zero SSRC or clock rate and a history configuration PacketHistory rejects.
+  static Result<RtpEgress> Create(const Config& config);
+
+  // A packet counted on this SSRC left at `now` (media captured at `capture_time`): counted, and
+  // (a media packet, not a retransmission, with a history) kept for retransmission.
+  void on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission);
+  // RTX packets answering a NACK (empty without a history).
+  std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
+  void set_retransmission_rate(DataRate rate, Timestamp now);
+  // SR sender info for `now` (nullopt before the first packet).
+  std::optional<rtp::SenderReportInfo> sender_report_info(Timestamp now, const NtpClock& clock) const;
+
+  uint32_t ssrc() const { return config_.ssrc; }
+  const rtp::OutboundRtpCounters& counters() const { return stats_.counters(); }
+  const recovery::PacketHistory* history() const { return history_ ? &*history_ : nullptr; }
+
+ private:
+  RtpEgress(Config config, std::optional<recovery::PacketHistory> history);
+  Config config_;
+  std::optional<recovery::PacketHistory> history_;
+  rtp::SenderStatistics stats_;
+};
+
+}  // namespace tern::pipeline
