@@ -15,7 +15,7 @@ constexpr size_t kForwardedWindow = 2048;
 struct MediaServer::Inbound {
   ForwardedStream config;
   std::optional<recovery::RtxReceiver> rtx;
-  jitterbuffer::NackGenerator nack;
+  recovery::NackGenerator nack;
   RtpToNtp rtp_to_ntp;
   explicit Inbound(const ForwardedStream& c) : config(c), rtp_to_ntp(c.clock_rate) {
     if (c.rtx_ssrc) {
@@ -331,7 +331,7 @@ void MediaServer::process(Timestamp now) {
       std::vector<uint16_t> lost = in.nack.process(now);
       if (lost.empty()) continue;
       ++l.counters.nacks_sent;
-      const rtcp::RtcpPacket nack = jitterbuffer::NackGenerator::make_nack(l.rtcp.ssrc(), in.config.ssrc, std::move(lost));
+      const rtcp::RtcpPacket nack = recovery::NackGenerator::make_nack(l.rtcp.ssrc(), in.config.ssrc, std::move(lost));
       send_rtcp(side, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
     }
     for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {

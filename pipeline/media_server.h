@@ -24,7 +24,7 @@
 #include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/result.h"
 #include "tern/core/seq_num.h"
-#include "tern/jitterbuffer/nack_generator.h"
+#include "tern/recovery/nack_generator.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtcp_session.h"

@@ -157,7 +157,7 @@ void VideoReceiveStream::process(Timestamp now, std::vector<rtcp::RtcpPacket>& f
     std::vector<uint16_t> lost = nack_.process(now);
     if (!lost.empty()) {
       ++counters_.nack_count;
-      feedback.emplace_back(jitterbuffer::NackGenerator::make_nack(config_.local_ssrc, config_.ssrc, std::move(lost)));
+      feedback.emplace_back(recovery::NackGenerator::make_nack(config_.local_ssrc, config_.ssrc, std::move(lost)));
     }
   }
   std::optional<jitterbuffer::KeyframeRequest> kr = jitter_buffer_.poll_keyframe_request(now);

@@ -13,7 +13,7 @@
 
 #include "tern/codecs/video_decoder.h"
 #include "tern/core/result.h"
-#include "tern/jitterbuffer/nack_generator.h"
+#include "tern/recovery/nack_generator.h"
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
 #include "tern/media/freeze_meter.h"
 #include "tern/media/synthetic_video_source.h"
@@ -98,7 +98,7 @@ class VideoReceiveStream {
   const VideoReceiveCounters& counters() const { return counters_; }
   jitterbuffer::VideoJitterBufferStats jitter_buffer_stats() const { return jitter_buffer_.stats(); }
   const media::FreezeStats& freeze_stats() const { return freezes_.stats(); }
-  const jitterbuffer::NackGeneratorStats& nack_stats() const { return nack_.stats(); }
+  const recovery::NackGeneratorStats& nack_stats() const { return nack_.stats(); }
   double frames_per_second(Timestamp now) const;
   uint32_t ssrc() const { return config_.ssrc; }
   uint8_t payload_type() const;
@@ -128,7 +128,7 @@ class VideoReceiveStream {
   ReferenceFrameProvider* reference_provider_ = nullptr;
   recovery::RtxReceiver rtx_;
   std::optional<recovery::UlpfecReceiver> fec_;
-  jitterbuffer::NackGenerator nack_;
+  recovery::NackGenerator nack_;
   jitterbuffer::VideoJitterBuffer jitter_buffer_;
   media::FreezeMeter freezes_;
   RtpToNtp rtp_to_ntp_{90000};
