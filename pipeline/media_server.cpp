@@ -11,21 +11,13 @@ namespace {
 constexpr size_t kForwardedWindow = 2048;
 }  // namespace
 
-// A stream received on a leg (from that side's sender).
+// A stream received on a leg (from that side's sender): its receive front (RTX unwrap, the leg's
+// statistics, NACK generator when `nack`) forwards what it passes on to the other side.
 struct MediaServer::Inbound {
   ForwardedStream config;
-  std::optional<recovery::RtxReceiver> rtx;
-  recovery::NackGenerator nack;
+  RtpReceiveFront front;
   RtpToNtp rtp_to_ntp;
-  explicit Inbound(const ForwardedStream& c) : config(c), rtp_to_ntp(c.clock_rate) {
-    if (c.rtx_ssrc) {
-      recovery::RtxReceiver::Config rc;
-      rc.media_ssrc = c.ssrc;
-      rc.rtx_ssrc = *c.rtx_ssrc;
-      rc.rtx_to_media_pt[c.rtx_payload_type] = c.media_payload_type;
-      rtx.emplace(rc);
-    }
-  }
+  Inbound(const ForwardedStream& c, RtpReceiveFront f) : config(c), front(std::move(f)), rtp_to_ntp(c.clock_rate) {}
 };
 
 // A stream sent on a leg (forwarded from the other side), with the server's own numbering.
@@ -65,7 +57,7 @@ struct MediaServer::Leg {
       : side(s), out(o), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
   Inbound* find_inbound(uint32_t ssrc) {
     for (Inbound& i : inbound) {
-      if (i.config.ssrc == ssrc || (i.config.rtx_ssrc && *i.config.rtx_ssrc == ssrc)) return &i;
+      if (i.front.owns_ssrc(ssrc)) return &i;
     }
     return nullptr;
   }
@@ -80,6 +72,22 @@ struct MediaServer::Leg {
     for (const Outbound& o : outbound) s.push_back(o.config.ssrc);
     return s;
   }
+};
+
+// Where an inbound stream's front delivers: the other side.
+class MediaServer::Forwarder final : public RtpReceiveFront::Listener {
+ public:
+  Forwarder(MediaServer& server, Side from, uint32_t ssrc) : server_(server), from_(from), ssrc_(ssrc) {}
+  Verdict on_media_packet(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now) override {
+    if (origin == PacketOrigin::kRetransmission) ++server_.leg(from_).counters.rtx_packets_received;
+    server_.forward(other(from_), ssrc_, std::move(packet), now);
+    return {};  // a forwarder does not look into payloads: no keyframe knowledge for the NACKs
+  }
+
+ private:
+  MediaServer& server_;
+  Side from_;
+  uint32_t ssrc_;
 };
 
 // What the RTCP of one leg tells the server.
@@ -215,8 +223,19 @@ Status MediaServer::init() {
     legs_[i] = std::make_unique<Leg>(side, sinks_[i], std::move(stats).value(), std::move(rtcp).value(), fc);
     Leg& l = *legs_[i];
     for (const ForwardedStream& f : i == 0 ? config_.from_a : config_.from_b) {
-      l.inbound.emplace_back(f);
-      (void)l.statistics.register_payload_type(f.media_payload_type, f.clock_rate);
+      RtpReceiveFront::Config front_config;
+      front_config.ssrc = f.ssrc;
+      front_config.local_ssrc = rc.ssrc;
+      if (f.rtx_ssrc) {
+        front_config.rtx_ssrc = *f.rtx_ssrc;
+        front_config.rtx_payload_types[f.rtx_payload_type] = f.media_payload_type;
+      }
+      front_config.statistics = &l.statistics;
+      front_config.clock_rates = {{f.media_payload_type, f.clock_rate}};
+      if (f.nack) front_config.nack = recovery::NackGeneratorConfig{};
+      auto front = RtpReceiveFront::Create(front_config);
+      if (!front) return Error{front.error()};
+      l.inbound.emplace_back(f, std::move(front).value());
     }
   }
   // Outbound streams: what one side receives is what the other sends.
@@ -253,19 +272,9 @@ void MediaServer::on_packet(Side from, std::span<const uint8_t> datagram, Timest
     return;
   }
   ++l.counters.rtp_packets_received;
-  bool retransmitted = false;
-  if (packet.ssrc() != in->config.ssrc) {
-    if (!in->rtx) return;
-    auto original = in->rtx->unwrap(packet);
-    if (!original) return;  // padding-only probe: ends at this hop
-    packet = std::move(original).value();
-    packet.arrival_time = now;
-    retransmitted = true;
-    ++l.counters.rtx_packets_received;
-  }
-  (void)l.statistics.on_rtp_packet(packet.header(), now, packet.size(), retransmitted);
-  if (in->config.nack) in->nack.on_packet(packet.sequence_number(), false, retransmitted, now);
-  forward(other(from), in->config.ssrc, std::move(packet), now);
+  // Padding-only RTX probes end at this hop (the front restores nothing from them).
+  Forwarder forwarder(*this, from, in->config.ssrc);
+  in->front.on_rtp(packet, now, forwarder);  // true: find_inbound() matched its SSRCs
 }
 
 void MediaServer::forward(Side to, uint32_t ssrc, rtp::RtpPacket packet, Timestamp now) {
@@ -311,9 +320,7 @@ std::optional<Timestamp> MediaServer::next_wakeup() const {
     if (o && (!t || *o < *t)) t = o;
   };
   for (const auto& l : legs_) {
-    for (const Inbound& i : l->inbound) {
-      if (i.config.nack) earliest(i.nack.next_wakeup());
-    }
+    for (const Inbound& i : l->inbound) earliest(i.front.next_wakeup());
     earliest(l->feedback_generator.next_wakeup());
     const auto r = l->rtcp.next_wakeup();
     earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
@@ -326,13 +333,13 @@ void MediaServer::process(Timestamp now) {
     const Side side = i == 0 ? Side::kA : Side::kB;
     Leg& l = *legs_[i];
     for (Inbound& in : l.inbound) {
-      if (!in.config.nack) continue;
-      if (auto rtt = l.rtt.smoothed()) in.nack.on_rtt(*rtt);
-      std::vector<uint16_t> lost = in.nack.process(now);
-      if (lost.empty()) continue;
-      ++l.counters.nacks_sent;
-      const rtcp::RtcpPacket nack = recovery::NackGenerator::make_nack(l.rtcp.ssrc(), in.config.ssrc, std::move(lost));
-      send_rtcp(side, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
+      if (auto rtt = l.rtt.smoothed()) in.front.on_rtt(*rtt);
+      std::vector<rtcp::RtcpPacket> nacks;  // the server never asks a front for a keyframe
+      in.front.process(now, nacks);
+      for (const rtcp::RtcpPacket& nack : nacks) {
+        ++l.counters.nacks_sent;
+        send_rtcp(side, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
+      }
     }
     for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {
       const rtcp::RtcpPacket p = std::move(f);

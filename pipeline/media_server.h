@@ -1,8 +1,9 @@
 // MediaServer: an SFU-like hop between two sides, A and B, that terminates loss recovery and
 // congestion feedback per hop instead of passing them through:
-//   - RTP from one side is accounted (RFC 3550 statistics, RR toward that side), RTX-unwrapped
-//     (RFC 4588), gap-checked by its own NACK generator (NACKs go upstream), answered with
-//     transport-cc feedback for that hop, and forwarded to the other side with the server's own
+//   - RTP from one side goes through one RtpReceiveFront per stream: RTX-unwrapped (RFC 4588),
+//     accounted (RFC 3550 statistics, RR toward that side), gap-checked by its own NACK generator
+//     (NACKs go upstream); it is answered with transport-cc feedback for that hop, and forwarded
+//     to the other side with the server's own
 //     sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap + offset, see
 //     core/seq_num.h) and its own transport-wide sequence numbers;
 //   - forwarded packets are kept in a per-stream packet history, so NACKs from the downstream side
@@ -24,13 +25,12 @@
 #include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/result.h"
 #include "tern/core/seq_num.h"
-#include "tern/recovery/nack_generator.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtcp_session.h"
+#include "tern/pipeline/rtp_receive_front.h"
 #include "tern/pipeline/rtp_to_ntp.h"
 #include "tern/recovery/packet_history.h"
-#include "tern/recovery/rtx.h"
 #include "tern/rtp/receive_statistics.h"
 #include "tern/rtp/rtt_estimator.h"
 #include "tern/rtp/sender_statistics.h"
@@ -107,6 +107,7 @@ class MediaServer {
   struct Outbound;
   struct Leg;
   class LegListener;
+  class Forwarder;
 
   MediaServer(const Config& config, PacketSink* to_a, PacketSink* to_b);
   Status init();
