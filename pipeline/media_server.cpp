@@ -6,11 +6,6 @@
 
 namespace tern::pipeline {
 
-namespace {
-// Forwarded sequence numbers remembered for duplicate suppression (RTX after the original).
-constexpr size_t kForwardedWindow = 2048;
-}  // namespace
-
 // A stream received on a leg (from that side's sender): its receive front (RTX unwrap, the leg's
 // statistics, NACK generator when `nack`) forwards what it passes on to the other side.
 struct MediaServer::Inbound {
@@ -23,14 +18,11 @@ struct MediaServer::Inbound {
 // A stream sent on a leg (forwarded from the other side), with the server's own numbering.
 struct MediaServer::Outbound {
   ForwardedStream config;
-  RtpSeqUnwrapper unwrapper;
-  int64_t offset = 0;
+  SeqRewriter seq;  // the server's numbering; drops duplicates (RTX after the original)
   std::optional<recovery::PacketHistory> history;
   rtp::SenderStatistics stats;
-  std::array<int64_t, kForwardedWindow> forwarded;
-  Outbound(const ForwardedStream& c, int64_t seq_offset, uint16_t rtx_first_seq)
-      : config(c), offset(seq_offset), stats(c.ssrc) {
-    forwarded.fill(-1);
+  Outbound(const ForwardedStream& c, uint16_t seq_offset, uint16_t rtx_first_seq)
+      : config(c), seq(seq_offset), stats(c.ssrc) {
     if (c.nack && c.rtx_ssrc) {
       recovery::PacketHistory::Config hc;
       hc.rtx_ssrc = *c.rtx_ssrc;
@@ -241,7 +233,7 @@ Status MediaServer::init() {
   // Outbound streams: what one side receives is what the other sends.
   for (size_t i = 0; i < 2; ++i) {
     for (const ForwardedStream& f : i == 0 ? config_.from_b : config_.from_a) {
-      legs_[i]->outbound.emplace_back(f, static_cast<int64_t>(rng.next_u32() & 0xFFFF),
+      legs_[i]->outbound.emplace_back(f, static_cast<uint16_t>(rng.next_u32() & 0xFFFF),
                                       static_cast<uint16_t>(rng.next_u32()));
     }
   }
@@ -281,15 +273,12 @@ void MediaServer::forward(Side to, uint32_t ssrc, rtp::RtpPacket packet, Timesta
   Leg& l = leg(to);
   Outbound* o = l.find_outbound(ssrc);
   if (o == nullptr) return;
-  const int64_t unwrapped = o->unwrapper.unwrap(packet.sequence_number());
-  int64_t& slot = o->forwarded[static_cast<size_t>(unwrapped % static_cast<int64_t>(kForwardedWindow) +
-                                                   static_cast<int64_t>(kForwardedWindow)) % kForwardedWindow];
-  if (slot == unwrapped) {
+  const std::optional<uint16_t> seq = o->seq.rewrite(packet.sequence_number());
+  if (!seq) {
     ++l.counters.duplicates_dropped;
     return;
   }
-  slot = unwrapped;
-  packet.set_sequence_number(static_cast<uint16_t>((unwrapped + o->offset) & 0xFFFF));
+  packet.set_sequence_number(*seq);
   // Capture time on our clock through the sender's SR mapping keeps our SRs consistent with it.
   const Inbound* in = leg(other(to)).find_inbound(ssrc);
   Timestamp capture = now;

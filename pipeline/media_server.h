@@ -5,7 +5,7 @@
 //     (NACKs go upstream); it is answered with transport-cc feedback for that hop, and forwarded
 //     to the other side with the server's own
 //     sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap + offset, see
-//     core/seq_num.h) and its own transport-wide sequence numbers;
+//     core/seq_rewriter.h) and its own transport-wide sequence numbers;
 //   - forwarded packets are kept in a per-stream packet history, so NACKs from the downstream side
 //     are answered by the server (RTX on the stream's RTX SSRC), not by the original sender;
 //   - PLI/FIR from downstream are forwarded upstream (a decoder needs the sender's keyframe);
@@ -24,7 +24,7 @@
 #include "tern/congestion/transport_feedback_adapter.h"
 #include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/result.h"
-#include "tern/core/seq_num.h"
+#include "tern/core/seq_rewriter.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtcp_session.h"
