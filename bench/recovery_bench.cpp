@@ -1,10 +1,12 @@
 // Loss-recovery costs: ULPFEC encode of a 10-packet frame (with bytes/s of media protected),
-// recovery of one lost packet, packet history insert + lookup, RTX build.
+// recovery of one lost packet, packet history insert + lookup, RTX build, NACK generator update per
+// packet with 5% loss and process() every 10 packets.
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
 #include "tern/core/random.h"
+#include "tern/recovery/nack_generator.h"
 #include "tern/recovery/packet_history.h"
 #include "tern/recovery/ulpfec.h"
 #include "tern/rtp/rtp_packet_builder.h"
@@ -98,5 +100,27 @@ void BM_NackToRtx(benchmark::State& state) {
                                    static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_NackToRtx);
+
+void BM_NackGeneratorPerPacket(benchmark::State& state) {
+  Random rng(3);
+  std::vector<bool> lost(100000);
+  for (size_t i = 0; i < lost.size(); ++i) lost[i] = rng.bernoulli(0.05);
+  int64_t packets = 0;
+  for (auto _ : state) {
+    NackGenerator nack;
+    nack.on_rtt(TimeDelta::Millis(50));
+    Timestamp now = Timestamp::Seconds(1);
+    for (size_t i = 0; i < lost.size(); ++i) {
+      now += TimeDelta::Micros(1000);
+      if (!lost[i]) benchmark::DoNotOptimize(nack.on_packet(static_cast<uint16_t>(i), false, false, now));
+      if (i % 10 == 0) benchmark::DoNotOptimize(nack.process(now));
+    }
+    packets += static_cast<int64_t>(lost.size());
+  }
+  state.counters["ns_per_packet"] = benchmark::Counter(
+      static_cast<double>(packets), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetItemsProcessed(packets);
+}
+BENCHMARK(BM_NackGeneratorPerPacket)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "tern/core/seq_num.h"
-#include "tern/recovery/red.h"
 
 namespace tern::pipeline {
 
@@ -12,36 +11,34 @@ Result<std::unique_ptr<AudioReceiveStream>> AudioReceiveStream::Create(const Con
   if (config.ssrc == 0) return Error{"audio receive stream: zero SSRC"};
   auto jb = jitterbuffer::AudioJitterBuffer::Create(jitterbuffer::AudioJitterBufferConfig{});
   if (!jb) return Error{jb.error()};
-  (void)statistics.register_payload_type(config.payload_types.opus, 48000);
-  (void)statistics.register_payload_type(config.payload_types.audio_red, 48000);
-  return std::unique_ptr<AudioReceiveStream>(new AudioReceiveStream(config, statistics, std::move(jb).value()));
+  RtpReceiveFront::Config fc;
+  fc.ssrc = config.ssrc;
+  // Every block of a RED packet goes on, redundant ones first: the jitter buffer drops the ones it
+  // already has (duplicates) and keeps the ones standing in for lost packets.
+  fc.red_payload_type = config.payload_types.audio_red;
+  fc.statistics = &statistics;
+  fc.clock_rates = {{config.payload_types.opus, 48000}, {config.payload_types.audio_red, 48000}};
+  auto front = RtpReceiveFront::Create(fc);
+  if (!front) return Error{front.error()};
+  return std::unique_ptr<AudioReceiveStream>(
+      new AudioReceiveStream(config, std::move(front).value(), std::move(jb).value()));
 }
 
-AudioReceiveStream::AudioReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
+AudioReceiveStream::AudioReceiveStream(const Config& config, RtpReceiveFront front,
                                        std::unique_ptr<jitterbuffer::AudioJitterBuffer> jitter_buffer)
-    : config_(config), statistics_(statistics), jitter_buffer_(std::move(jitter_buffer)) {}
+    : config_(config), front_(std::move(front)), jitter_buffer_(std::move(jitter_buffer)) {}
 
 void AudioReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
-  if (packet.ssrc() != config_.ssrc) return;
-  (void)statistics_.on_rtp_packet(packet.header(), now, packet.size(), false);
-  if (!next_pull_) next_pull_ = now;
-  auto insert = [&](const rtp::RtpPacket& p) {
-    jitter_buffer_->insert(p, now);
-    const uint32_t end = p.timestamp() + 960;
-    if (!newest_timestamp_ || seq_newer(end, *newest_timestamp_)) newest_timestamp_ = end;
-  };
-  if (packet.payload_type() == config_.payload_types.audio_red) {
-    ++red_packets_;
-    auto blocks = recovery::decode_red(packet);
-    if (!blocks) return;
-    // Redundant blocks first: the jitter buffer drops the ones it already has (duplicates).
-    for (rtp::RtpPacket& b : *blocks) {
-      b.arrival_time = now;
-      insert(b);
-    }
-    return;
-  }
-  insert(packet);
+  // The device starts pulling with the first packet of our SSRC (RED or not, parsed or not).
+  if (front_.on_rtp(packet, now, *this) && !next_pull_) next_pull_ = now;
+}
+
+RtpReceiveFront::Listener::Verdict AudioReceiveStream::on_media_packet(rtp::RtpPacket packet, PacketOrigin /*origin*/,
+                                                                       Timestamp now) {
+  jitter_buffer_->insert(packet, now);
+  const uint32_t end = packet.timestamp() + 960;
+  if (!newest_timestamp_ || seq_newer(end, *newest_timestamp_)) newest_timestamp_ = end;
+  return {};
 }
 
 void AudioReceiveStream::set_sync_delay(TimeDelta delay) {

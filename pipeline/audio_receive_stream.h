@@ -1,5 +1,5 @@
-// AudioReceiveStream: one remote Opus SSRC from transport to the audio device: RED split (RFC 2198)
-// -> receive statistics (RFC 3550) -> adaptive jitter buffer (decode, PLC, in-band FEC, time
+// AudioReceiveStream: one remote Opus SSRC from transport to the audio device: RtpReceiveFront
+// (receive statistics (RFC 3550), RED split (RFC 2198), every block) -> adaptive jitter buffer (decode, PLC, in-band FEC, time
 // stretching) -> 10 ms pulls every 10 ms -> A/V sync delay line -> playout listener.
 #pragma once
 
@@ -11,12 +11,13 @@
 #include "tern/jitterbuffer/audio/audio_jitter_buffer.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/pipeline_config.h"
+#include "tern/pipeline/rtp_receive_front.h"
 #include "tern/pipeline/rtp_to_ntp.h"
 #include "tern/rtp/receive_statistics.h"
 
 namespace tern::pipeline {
 
-class AudioReceiveStream {
+class AudioReceiveStream final : private RtpReceiveFront::Listener {
  public:
   static constexpr TimeDelta kPullInterval = TimeDelta::Millis(10);
   static constexpr TimeDelta kMaxSyncDelay = TimeDelta::Seconds(1);
@@ -45,16 +46,18 @@ class AudioReceiveStream {
 
   void set_playout_listener(AudioPlayoutListener* listener) { listener_ = listener; }
   const jitterbuffer::AudioJitterBufferStats& jitter_buffer_stats() const { return jitter_buffer_->stats(); }
-  int64_t red_packets_received() const { return red_packets_; }
+  int64_t red_packets_received() const { return front_.counters().red_packets_received; }
   uint32_t ssrc() const { return config_.ssrc; }
 
  private:
-  AudioReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
+  AudioReceiveStream(const Config& config, RtpReceiveFront front,
                      std::unique_ptr<jitterbuffer::AudioJitterBuffer> jitter_buffer);
+  // From the front: into the jitter buffer.
+  Verdict on_media_packet(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now) override;
   void emit(const AudioPlayoutEvent& event);
 
   Config config_;
-  rtp::ReceiveStatistics& statistics_;
+  RtpReceiveFront front_;
   std::unique_ptr<jitterbuffer::AudioJitterBuffer> jitter_buffer_;
   RtpToNtp rtp_to_ntp_{48000};
   std::optional<Timestamp> next_pull_;
@@ -67,7 +70,6 @@ class AudioReceiveStream {
     codecs::AudioFrame samples;
   };
   std::deque<Delayed> delay_line_;
-  int64_t red_packets_ = 0;
   AudioPlayoutListener* listener_ = nullptr;
 };
 

@@ -6,36 +6,21 @@
 
 namespace tern::pipeline {
 
-namespace {
-// Forwarded sequence numbers remembered for duplicate suppression (RTX after the original).
-constexpr size_t kForwardedWindow = 2048;
-}  // namespace
-
-// A stream received on a leg (from that side's sender).
+// A stream received on a leg (from that side's sender): its receive front (RTX unwrap, the leg's
+// statistics, NACK generator when `nack`) forwards what it passes on to the other side.
 struct MediaServer::Inbound {
   ForwardedStream config;
-  std::optional<recovery::RtxReceiver> rtx;
-  jitterbuffer::NackGenerator nack;
+  RtpReceiveFront front;
   RtpToNtp rtp_to_ntp;
-  explicit Inbound(const ForwardedStream& c) : config(c), rtp_to_ntp(c.clock_rate) {
-    if (c.rtx_ssrc) {
-      recovery::RtxReceiver::Config rc;
-      rc.media_ssrc = c.ssrc;
-      rc.rtx_ssrc = *c.rtx_ssrc;
-      rc.rtx_to_media_pt[c.rtx_payload_type] = c.media_payload_type;
-      rtx.emplace(rc);
-    }
-  }
+  Inbound(const ForwardedStream& c, RtpReceiveFront f) : config(c), front(std::move(f)), rtp_to_ntp(c.clock_rate) {}
 };
 
 // A stream sent on a leg (forwarded from the other side), with the server's own numbering. Its
 // send counters and packet history are the leg's SendTransport egress for the SSRC.
 struct MediaServer::Outbound {
   ForwardedStream config;
-  RtpSeqUnwrapper unwrapper;
-  int64_t offset = 0;
-  std::array<int64_t, kForwardedWindow> forwarded;
-  Outbound(const ForwardedStream& c, int64_t seq_offset) : config(c), offset(seq_offset) { forwarded.fill(-1); }
+  SeqRewriter seq;  // the server's numbering; drops duplicates (RTX after the original)
+  Outbound(const ForwardedStream& c, uint16_t seq_offset) : config(c), seq(seq_offset) {}
   // The egress: a history answering NACKs on the RTX SSRC when the stream has both.
   RtpEgress::Config egress(uint16_t rtx_first_seq) const {
     RtpEgress::Config e;
@@ -67,7 +52,7 @@ struct MediaServer::Leg {
       : side(s), out(std::move(o)), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
   Inbound* find_inbound(uint32_t ssrc) {
     for (Inbound& i : inbound) {
-      if (i.config.ssrc == ssrc || (i.config.rtx_ssrc && *i.config.rtx_ssrc == ssrc)) return &i;
+      if (i.front.owns_ssrc(ssrc)) return &i;
     }
     return nullptr;
   }
@@ -82,6 +67,22 @@ struct MediaServer::Leg {
     for (const Outbound& o : outbound) s.push_back(o.config.ssrc);
     return s;
   }
+};
+
+// Where an inbound stream's front delivers: the other side.
+class MediaServer::Forwarder final : public RtpReceiveFront::Listener {
+ public:
+  Forwarder(MediaServer& server, Side from, uint32_t ssrc) : server_(server), from_(from), ssrc_(ssrc) {}
+  Verdict on_media_packet(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now) override {
+    if (origin == PacketOrigin::kRetransmission) ++server_.leg(from_).counters.rtx_packets_received;
+    server_.forward(other(from_), ssrc_, std::move(packet), now);
+    return {};  // a forwarder does not look into payloads: no keyframe knowledge for the NACKs
+  }
+
+ private:
+  MediaServer& server_;
+  Side from_;
+  uint32_t ssrc_;
 };
 
 // What the RTCP of one leg tells the server.
@@ -220,14 +221,25 @@ Status MediaServer::init() {
     legs_[i] = std::make_unique<Leg>(side, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc);
     Leg& l = *legs_[i];
     for (const ForwardedStream& f : i == 0 ? config_.from_a : config_.from_b) {
-      l.inbound.emplace_back(f);
-      (void)l.statistics.register_payload_type(f.media_payload_type, f.clock_rate);
+      RtpReceiveFront::Config front_config;
+      front_config.ssrc = f.ssrc;
+      front_config.local_ssrc = rc.ssrc;
+      if (f.rtx_ssrc) {
+        front_config.rtx_ssrc = *f.rtx_ssrc;
+        front_config.rtx_payload_types[f.rtx_payload_type] = f.media_payload_type;
+      }
+      front_config.statistics = &l.statistics;
+      front_config.clock_rates = {{f.media_payload_type, f.clock_rate}};
+      if (f.nack) front_config.nack = recovery::NackGeneratorConfig{};
+      auto front = RtpReceiveFront::Create(front_config);
+      if (!front) return Error{front.error()};
+      l.inbound.emplace_back(f, std::move(front).value());
     }
   }
   // Outbound streams: what one side receives is what the other sends.
   for (size_t i = 0; i < 2; ++i) {
     for (const ForwardedStream& f : i == 0 ? config_.from_b : config_.from_a) {
-      const auto offset = static_cast<int64_t>(rng.next_u32() & 0xFFFF);
+      const auto offset = static_cast<uint16_t>(rng.next_u32() & 0xFFFF);
       const auto rtx_first_seq = static_cast<uint16_t>(rng.next_u32());
       Outbound& o = legs_[i]->outbound.emplace_back(f, offset);
       if (Status st = legs_[i]->out->add_stream(o.egress(rtx_first_seq)); !st) return st;
@@ -260,34 +272,21 @@ void MediaServer::on_packet(Side from, std::span<const uint8_t> datagram, Timest
     return;
   }
   ++l.counters.rtp_packets_received;
-  bool retransmitted = false;
-  if (packet.ssrc() != in->config.ssrc) {
-    if (!in->rtx) return;
-    auto original = in->rtx->unwrap(packet);
-    if (!original) return;  // padding-only probe: ends at this hop
-    packet = std::move(original).value();
-    packet.arrival_time = now;
-    retransmitted = true;
-    ++l.counters.rtx_packets_received;
-  }
-  (void)l.statistics.on_rtp_packet(packet.header(), now, packet.size(), retransmitted);
-  if (in->config.nack) in->nack.on_packet(packet.sequence_number(), false, retransmitted, now);
-  forward(other(from), in->config.ssrc, std::move(packet), now);
+  // Padding-only RTX probes end at this hop (the front restores nothing from them).
+  Forwarder forwarder(*this, from, in->config.ssrc);
+  in->front.on_rtp(packet, now, forwarder);  // true: find_inbound() matched its SSRCs
 }
 
 void MediaServer::forward(Side to, uint32_t ssrc, rtp::RtpPacket packet, Timestamp now) {
   Leg& l = leg(to);
   Outbound* o = l.find_outbound(ssrc);
   if (o == nullptr) return;
-  const int64_t unwrapped = o->unwrapper.unwrap(packet.sequence_number());
-  int64_t& slot = o->forwarded[static_cast<size_t>(unwrapped % static_cast<int64_t>(kForwardedWindow) +
-                                                   static_cast<int64_t>(kForwardedWindow)) % kForwardedWindow];
-  if (slot == unwrapped) {
+  const std::optional<uint16_t> seq = o->seq.rewrite(packet.sequence_number());
+  if (!seq) {
     ++l.counters.duplicates_dropped;
     return;
   }
-  slot = unwrapped;
-  packet.set_sequence_number(static_cast<uint16_t>((unwrapped + o->offset) & 0xFFFF));
+  packet.set_sequence_number(*seq);
   // Capture time on our clock through the sender's SR mapping keeps our SRs consistent with it.
   const Inbound* in = leg(other(to)).find_inbound(ssrc);
   Timestamp capture = now;
@@ -308,9 +307,7 @@ std::optional<Timestamp> MediaServer::next_wakeup() const {
     if (o && (!t || *o < *t)) t = o;
   };
   for (const auto& l : legs_) {
-    for (const Inbound& i : l->inbound) {
-      if (i.config.nack) earliest(i.nack.next_wakeup());
-    }
+    for (const Inbound& i : l->inbound) earliest(i.front.next_wakeup());
     earliest(l->feedback_generator.next_wakeup());
     const auto r = l->rtcp.next_wakeup();
     earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
@@ -323,13 +320,13 @@ void MediaServer::process(Timestamp now) {
     const Side side = i == 0 ? Side::kA : Side::kB;
     Leg& l = *legs_[i];
     for (Inbound& in : l.inbound) {
-      if (!in.config.nack) continue;
-      if (auto rtt = l.rtt.smoothed()) in.nack.on_rtt(*rtt);
-      std::vector<uint16_t> lost = in.nack.process(now);
-      if (lost.empty()) continue;
-      ++l.counters.nacks_sent;
-      const rtcp::RtcpPacket nack = jitterbuffer::NackGenerator::make_nack(l.rtcp.ssrc(), in.config.ssrc, std::move(lost));
-      send_rtcp(side, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
+      if (auto rtt = l.rtt.smoothed()) in.front.on_rtt(*rtt);
+      std::vector<rtcp::RtcpPacket> nacks;  // the server never asks a front for a keyframe
+      in.front.process(now, nacks);
+      for (const rtcp::RtcpPacket& nack : nacks) {
+        ++l.counters.nacks_sent;
+        send_rtcp(side, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
+      }
     }
     for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {
       const rtcp::RtcpPacket p = std::move(f);

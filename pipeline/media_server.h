@@ -1,11 +1,12 @@
 // MediaServer: an SFU-like hop between two sides, A and B, that terminates loss recovery and
 // congestion feedback per hop instead of passing them through:
-//   - RTP from one side is accounted (RFC 3550 statistics, RR toward that side), RTX-unwrapped
-//     (RFC 4588), gap-checked by its own NACK generator (NACKs go upstream), answered with
-//     transport-cc feedback for that hop, and forwarded to the other side with the server's own
+//   - RTP from one side goes through one RtpReceiveFront per stream: RTX-unwrapped (RFC 4588),
+//     accounted (RFC 3550 statistics, RR toward that side), gap-checked by its own NACK generator
+//     (NACKs go upstream); it is answered with transport-cc feedback for that hop, and forwarded
+//     to the other side with the server's own
 //     sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap + offset, see
-//     core/seq_num.h) and its own transport-wide sequence numbers (a SendTransport per side, unpaced
-//     and without a congestion controller: it forwards at the rate it receives);
+//     core/seq_rewriter.h) and its own transport-wide sequence numbers (a SendTransport per side,
+//     unpaced and without a congestion controller: it forwards at the rate it receives);
 //   - forwarded packets are kept in a per-stream packet history, so NACKs from the downstream side
 //     are answered by the server (RTX on the stream's RTX SSRC, from the SendTransport's egress
 //     history), not by the original sender;
@@ -24,14 +25,13 @@
 
 #include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/result.h"
-#include "tern/core/seq_num.h"
-#include "tern/jitterbuffer/nack_generator.h"
+#include "tern/core/seq_rewriter.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtcp_session.h"
+#include "tern/pipeline/rtp_receive_front.h"
 #include "tern/pipeline/rtp_to_ntp.h"
 #include "tern/pipeline/send_transport.h"
-#include "tern/recovery/rtx.h"
 #include "tern/rtp/receive_statistics.h"
 #include "tern/rtp/rtt_estimator.h"
 
@@ -107,6 +107,7 @@ class MediaServer {
   struct Outbound;
   struct Leg;
   class LegListener;
+  class Forwarder;
 
   MediaServer(const Config& config, PacketSink* to_a, PacketSink* to_b);
   Status init();

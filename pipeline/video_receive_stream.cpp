@@ -5,6 +5,32 @@
 
 namespace tern::pipeline {
 
+namespace {
+RtpReceiveFront::Config front_config(const VideoReceiveStream::Config& c, rtp::ReceiveStatistics& statistics) {
+  const uint8_t media_pt = c.codec == VideoCodecKind::kVp9 ? c.payload_types.vp9 : c.payload_types.vp8;
+  RtpReceiveFront::Config f;
+  f.ssrc = c.ssrc;
+  f.local_ssrc = c.local_ssrc;
+  f.rtx_ssrc = c.rtx_ssrc;
+  // The sender retransmits packets as it sent them: RED-wrapped when FEC is on.
+  f.rtx_payload_types[c.payload_types.video_rtx] = c.protection.fec ? c.payload_types.red : media_pt;
+  if (c.protection.fec) {
+    f.red_payload_type = c.payload_types.red;
+    f.ulpfec_payload_type = c.payload_types.ulpfec;
+  }
+  f.statistics = &statistics;
+  f.clock_rates = {{media_pt, 90000}, {c.payload_types.red, 90000}};
+  if (c.protection.nack) f.nack = recovery::NackGeneratorConfig{};
+  return f;
+}
+jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Config& c) {
+  jitterbuffer::VideoJitterBufferConfig j;
+  j.codec = c.codec == VideoCodecKind::kVp9 ? jitterbuffer::VideoCodec::kVp9 : jitterbuffer::VideoCodec::kVp8;
+  j.timing.add_rtt_after_retransmission = c.protection.nack;
+  return j;
+}
+}  // namespace
+
 Result<std::unique_ptr<VideoReceiveStream>> VideoReceiveStream::Create(const Config& config,
                                                                        rtp::ReceiveStatistics& statistics) {
   if (config.codec == VideoCodecKind::kNone) return Error{"video receive stream: no codec"};
@@ -17,107 +43,48 @@ Result<std::unique_ptr<VideoReceiveStream>> VideoReceiveStream::Create(const Con
     if (Status s = media::SyntheticVideoSource::Validate(config.source); !s.ok()) return Error{s.error()};
     if (config.ssim_every < 0) return Error{"video receive stream: ssim_every must be 0 or positive"};
   }
-  const uint8_t pt = config.codec == VideoCodecKind::kVp9 ? config.payload_types.vp9 : config.payload_types.vp8;
-  (void)statistics.register_payload_type(pt, 90000);
-  (void)statistics.register_payload_type(config.payload_types.red, 90000);
+  auto front = RtpReceiveFront::Create(front_config(config, statistics));
+  if (!front) return Error{front.error()};
   return std::unique_ptr<VideoReceiveStream>(
-      new VideoReceiveStream(config, statistics, std::move(decoder).value()));
+      new VideoReceiveStream(config, std::move(front).value(), std::move(decoder).value()));
 }
 
-namespace {
-recovery::RtxReceiver::Config rtx_config(const VideoReceiveStream::Config& c) {
-  recovery::RtxReceiver::Config r;
-  r.media_ssrc = c.ssrc;
-  r.rtx_ssrc = c.rtx_ssrc;
-  // The sender retransmits packets as it sent them: RED-wrapped when FEC is on.
-  const uint8_t media_pt = c.codec == VideoCodecKind::kVp9 ? c.payload_types.vp9 : c.payload_types.vp8;
-  r.rtx_to_media_pt[c.payload_types.video_rtx] = c.protection.fec ? c.payload_types.red : media_pt;
-  return r;
-}
-jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Config& c) {
-  jitterbuffer::VideoJitterBufferConfig j;
-  j.codec = c.codec == VideoCodecKind::kVp9 ? jitterbuffer::VideoCodec::kVp9 : jitterbuffer::VideoCodec::kVp8;
-  j.timing.add_rtt_after_retransmission = c.protection.nack;
-  return j;
-}
-}  // namespace
-
-VideoReceiveStream::VideoReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
+VideoReceiveStream::VideoReceiveStream(const Config& config, RtpReceiveFront front,
                                        std::unique_ptr<codecs::VideoDecoder> decoder)
-    : config_(config),
-      statistics_(statistics),
-      decoder_(std::move(decoder)),
-      rtx_(rtx_config(config)),
-      jitter_buffer_(jitter_config(config)) {
-  if (config_.protection.fec) {
-    recovery::UlpfecReceiver::Config fc;
-    fc.media_ssrc = config_.ssrc;
-    fc.ulpfec_payload_type = config_.payload_types.ulpfec;
-    fc.red_payload_type = config_.payload_types.red;
-    fec_.emplace(fc);
-  }
-}
+    : config_(config), front_(std::move(front)), decoder_(std::move(decoder)), jitter_buffer_(jitter_config(config)) {}
 
 uint8_t VideoReceiveStream::payload_type() const {
   return config_.codec == VideoCodecKind::kVp9 ? config_.payload_types.vp9 : config_.payload_types.vp8;
 }
 
+VideoReceiveCounters VideoReceiveStream::counters() const {
+  VideoReceiveCounters c = counters_;
+  const RtpReceiveFrontCounters& f = front_.counters();
+  c.nack_count = f.nack_count;
+  c.pli_count = f.pli_count;
+  c.fir_count = f.fir_count;
+  c.fec_packets_received = f.fec_packets_received;
+  c.fec_packets_recovered = f.fec_packets_recovered;
+  c.retransmitted_packets_received = f.retransmitted_packets_received;
+  return c;
+}
+
 void VideoReceiveStream::on_rtt(TimeDelta rtt) {
-  nack_.on_rtt(rtt);
+  front_.on_rtt(rtt);
   jitter_buffer_.on_rtt(rtt);
 }
 
-void VideoReceiveStream::on_receiver_rtt(TimeDelta rtt) { nack_.on_rtt(rtt); }
+void VideoReceiveStream::on_receiver_rtt(TimeDelta rtt) { front_.on_rtt(rtt); }
 
 void VideoReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
-  bool retransmitted = false;
-  const rtp::RtpPacket* media = &packet;
-  std::optional<rtp::RtpPacket> unwrapped;
-  if (packet.ssrc() == config_.rtx_ssrc && config_.rtx_ssrc != 0) {
-    auto r = rtx_.unwrap(packet);
-    if (!r) return;  // padding-only probe or foreign packet
-    unwrapped.emplace(std::move(r).value());
-    unwrapped->arrival_time = now;
-    media = &*unwrapped;
-    retransmitted = true;
-    ++counters_.retransmitted_packets_received;
-  } else if (packet.ssrc() != config_.ssrc) {
-    return;
-  }
-  if (fec_) {
-    const bool is_fec_or_red = media->payload_type() == config_.payload_types.red;
-    recovery::UlpfecReceiver::Output out = fec_->on_packet(*media);
-    if (is_fec_or_red && !out.media) {
-      // A FEC packet: count it in the RFC 3550 figures of the media SSRC (it carries its seq).
-      ++counters_.fec_packets_received;
-      (void)statistics_.on_rtp_packet(media->header(), now, media->size(), retransmitted);
-      nack_.on_packet(media->sequence_number(), false, retransmitted, now);
-    }
-    if (out.media) {
-      out.media->arrival_time = now;
-      // Statistics see the packet as it travelled (RED-wrapped) for sizes and sequence numbers.
-      (void)statistics_.on_rtp_packet(media->header(), now, media->size(), retransmitted);
-      on_media_packet(std::move(*out.media), now, retransmitted, false);
-    }
-    for (rtp::RtpPacket& rec : out.recovered) {
-      ++counters_.fec_packets_recovered;
-      rec.arrival_time = now;
-      on_media_packet(std::move(rec), now, false, true);
-    }
-    return;
-  }
-  (void)statistics_.on_rtp_packet(media->header(), now, media->size(), retransmitted);
-  on_media_packet(unwrapped ? std::move(*unwrapped) : packet, now, retransmitted, false);
+  // false for a packet of another SSRC: not ours, nothing to do.
+  front_.on_rtp(packet, now, *this);
 }
 
-void VideoReceiveStream::on_media_packet(rtp::RtpPacket packet, Timestamp now, bool retransmitted, bool recovered) {
-  const uint16_t seq = packet.sequence_number();
+RtpReceiveFront::Listener::Verdict VideoReceiveStream::on_media_packet(rtp::RtpPacket packet, PacketOrigin /*origin*/,
+                                                                       Timestamp now) {
   const jitterbuffer::VideoJitterBuffer::InsertResult r = jitter_buffer_.insert(std::move(packet), now);
-  if (config_.protection.nack) {
-    const auto nr = nack_.on_packet(seq, r.keyframe_packet, retransmitted || recovered, now);
-    if (nr.keyframe_needed) keyframe_wanted_ = true;
-    if (r.keyframe_first_seq) nack_.clear_up_to(*r.keyframe_first_seq);
-  }
+  return Verdict{r.keyframe_packet, r.keyframe_first_seq};
 }
 
 std::optional<Timestamp> VideoReceiveStream::next_wakeup() const {
@@ -125,7 +92,7 @@ std::optional<Timestamp> VideoReceiveStream::next_wakeup() const {
   auto earliest = [&t](std::optional<Timestamp> o) {
     if (o && (!t || *o < *t)) t = o;
   };
-  if (config_.protection.nack) earliest(nack_.next_wakeup());
+  earliest(front_.next_wakeup());
   if (!renders_.empty()) earliest(renders_.front().due);
   return t;
 }
@@ -136,7 +103,7 @@ void VideoReceiveStream::process(Timestamp now, std::vector<rtcp::RtcpPacket>& f
     if (!decoded) {
       ++counters_.decode_errors;
       ++counters_.frames_dropped;
-      if (decoder_->waiting_for_keyframe()) keyframe_wanted_ = true;
+      if (decoder_->waiting_for_keyframe()) front_.request_keyframe();
       continue;
     }
     ++counters_.frames_decoded;
@@ -153,28 +120,11 @@ void VideoReceiveStream::process(Timestamp now, std::vector<rtcp::RtcpPacket>& f
     render(renders_.front(), now);
     renders_.pop_front();
   }
-  if (config_.protection.nack) {
-    std::vector<uint16_t> lost = nack_.process(now);
-    if (!lost.empty()) {
-      ++counters_.nack_count;
-      feedback.emplace_back(jitterbuffer::NackGenerator::make_nack(config_.local_ssrc, config_.ssrc, std::move(lost)));
-    }
+  if (std::optional<jitterbuffer::KeyframeRequest> kr = jitter_buffer_.poll_keyframe_request(now)) {
+    front_.request_keyframe(kr->kind == jitterbuffer::KeyframeRequest::Kind::kFir ? std::optional<uint8_t>(kr->fir_seq_nr)
+                                                                                   : std::nullopt);
   }
-  std::optional<jitterbuffer::KeyframeRequest> kr = jitter_buffer_.poll_keyframe_request(now);
-  if (!kr && keyframe_wanted_) kr = jitterbuffer::KeyframeRequest{};
-  if (kr) {
-    keyframe_wanted_ = false;
-    if (kr->kind == jitterbuffer::KeyframeRequest::Kind::kFir) {
-      ++counters_.fir_count;
-      rtcp::Fir fir;
-      fir.sender_ssrc = config_.local_ssrc;
-      fir.entries.push_back(rtcp::FirEntry{config_.ssrc, kr->fir_seq_nr});
-      feedback.emplace_back(std::move(fir));
-    } else {
-      ++counters_.pli_count;
-      feedback.emplace_back(rtcp::Pli{config_.local_ssrc, config_.ssrc});
-    }
-  }
+  front_.process(now, feedback);  // NACK, then the keyframe request
 }
 
 void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {

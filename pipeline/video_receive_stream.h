@@ -1,7 +1,6 @@
 // VideoReceiveStream: one remote video SSRC from transport to renderer:
-//   RTX unwrap (RFC 4588) -> RED/ULPFEC recovery (RFC 2198/5109) -> receive statistics (RFC 3550)
-//   -> NACK generator (RFC 4585) -> video jitter buffer -> VP8/VP9 decoder -> A/V sync delay ->
-//   render (FrameStamp number, PSNR of every frame and sampled SSIM against the source picture from
+//   RtpReceiveFront (RTX unwrap, receive statistics, RED/ULPFEC recovery, NACK generator, keyframe
+//   requests) -> video jitter buffer -> VP8/VP9 decoder -> A/V sync delay -> render (FrameStamp number, PSNR of every frame and sampled SSIM against the source picture from
 //   a ReferenceFrameProvider or regenerated from the synthetic camera, freezes).
 // Feedback it wants sent (NACK, PLI, FIR) comes out of process() as RTCP packets.
 #pragma once
@@ -13,16 +12,14 @@
 
 #include "tern/codecs/video_decoder.h"
 #include "tern/core/result.h"
-#include "tern/jitterbuffer/nack_generator.h"
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
 #include "tern/media/freeze_meter.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/media/video_quality.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/pipeline_config.h"
+#include "tern/pipeline/rtp_receive_front.h"
 #include "tern/pipeline/rtp_to_ntp.h"
-#include "tern/recovery/rtx.h"
-#include "tern/recovery/ulpfec.h"
 #include "tern/rtp/receive_statistics.h"
 #include "tern/rtp/rtcp/rtcp_packet.h"
 
@@ -50,7 +47,7 @@ struct VideoReceiveCounters {
   int64_t ssim_measurements = 0;     // frames with SSIM (sampled); total_ssim sums over these
 };
 
-class VideoReceiveStream {
+class VideoReceiveStream final : private RtpReceiveFront::Listener {
  public:
   struct Config {
     VideoCodecKind codec = VideoCodecKind::kVp8;
@@ -69,7 +66,7 @@ class VideoReceiveStream {
   // `statistics` (the endpoint's, shared by every received SSRC) must outlive the stream.
   static Result<std::unique_ptr<VideoReceiveStream>> Create(const Config& config, rtp::ReceiveStatistics& statistics);
 
-  bool owns_ssrc(uint32_t ssrc) const { return ssrc == config_.ssrc || ssrc == config_.rtx_ssrc; }
+  bool owns_ssrc(uint32_t ssrc) const { return front_.owns_ssrc(ssrc); }
   // One received packet of the media or RTX SSRC.
   void on_rtp(const rtp::RtpPacket& packet, Timestamp now);
   std::optional<Timestamp> next_wakeup() const;
@@ -95,10 +92,10 @@ class VideoReceiveStream {
   // Source pictures for quality measurement (nullptr: regenerate them). Must outlive the stream
   // or be reset first.
   void set_reference_provider(ReferenceFrameProvider* provider) { reference_provider_ = provider; }
-  const VideoReceiveCounters& counters() const { return counters_; }
+  VideoReceiveCounters counters() const;
   jitterbuffer::VideoJitterBufferStats jitter_buffer_stats() const { return jitter_buffer_.stats(); }
   const media::FreezeStats& freeze_stats() const { return freezes_.stats(); }
-  const jitterbuffer::NackGeneratorStats& nack_stats() const { return nack_.stats(); }
+  recovery::NackGeneratorStats nack_stats() const { return front_.nack_stats(); }
   double frames_per_second(Timestamp now) const;
   uint32_t ssrc() const { return config_.ssrc; }
   uint8_t payload_type() const;
@@ -113,22 +110,19 @@ class VideoReceiveStream {
   };
   static constexpr size_t kMaxPendingRenders = 64;
 
-  VideoReceiveStream(const Config& config, rtp::ReceiveStatistics& statistics,
-                     std::unique_ptr<codecs::VideoDecoder> decoder);
-  void on_media_packet(rtp::RtpPacket packet, Timestamp now, bool retransmitted, bool recovered);
+  VideoReceiveStream(const Config& config, RtpReceiveFront front, std::unique_ptr<codecs::VideoDecoder> decoder);
+  // From the front: into the jitter buffer.
+  Verdict on_media_packet(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now) override;
   void render(PendingRender& pending, Timestamp now);
   // The source picture of `frame_number`: from the provider, else regenerated into scratch_.
   const codecs::VideoFrame* reference(uint32_t frame_number);
 
   Config config_;
-  rtp::ReceiveStatistics& statistics_;
+  RtpReceiveFront front_;
   std::unique_ptr<codecs::VideoDecoder> decoder_;
   std::optional<media::SyntheticVideoSource> source_;  // fallback reference, built on first need
   codecs::VideoFrame scratch_;                         // its regenerated picture, reused
   ReferenceFrameProvider* reference_provider_ = nullptr;
-  recovery::RtxReceiver rtx_;
-  std::optional<recovery::UlpfecReceiver> fec_;
-  jitterbuffer::NackGenerator nack_;
   jitterbuffer::VideoJitterBuffer jitter_buffer_;
   media::FreezeMeter freezes_;
   RtpToNtp rtp_to_ntp_{90000};
@@ -136,8 +130,7 @@ class VideoReceiveStream {
   std::deque<Timestamp> recent_renders_;
   TimeDelta sync_delay_ = TimeDelta::Zero();
   std::optional<TimeDelta> last_delay_;
-  bool keyframe_wanted_ = false;
-  VideoReceiveCounters counters_;
+  VideoReceiveCounters counters_;  // the front's members are filled in by counters()
   VideoRenderListener* render_listener_ = nullptr;
 };
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tern/core/random.h"
-#include "tern/jitterbuffer/nack_generator.h"
+#include "tern/recovery/nack_generator.h"
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
 #include "video_test_util.h"
 
@@ -41,7 +41,7 @@ struct SimConfig {
 
 struct SimResult {
   VideoJitterBufferStats stats;
-  NackGeneratorStats nack;
+  recovery::NackGeneratorStats nack;
   size_t released = 0;
   size_t max_packets_held = 0;
   size_t max_frames_held = 0;
@@ -213,7 +213,7 @@ class Simulation {
   SimConfig c_;
   Random rng_;
   VideoJitterBuffer jb_;
-  NackGenerator nack_;
+  recovery::NackGenerator nack_;
   DecodabilityChecker checker_;
   std::multimap<Timestamp, Event> events_;
   std::map<uint16_t, rtp::RtpPacket> history_;

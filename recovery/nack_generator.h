@@ -20,7 +20,7 @@
 #include "tern/core/units.h"
 #include "tern/rtp/rtcp/nack.h"
 
-namespace tern::jitterbuffer {
+namespace tern::recovery {
 
 struct NackGeneratorConfig {
   size_t max_list_size = 1000;           // missing packets tracked
@@ -97,4 +97,4 @@ class NackGenerator {
   NackGeneratorStats stats_;
 };
 
-}  // namespace tern::jitterbuffer
+}  // namespace tern::recovery

@@ -1,6 +1,6 @@
 // Tests of the NACK generator: gap detection across wraparound, RTT-spaced retries, the retry and
 // age limits, recovery, keyframe clearing, the list cap, and the RTCP Generic NACK it feeds.
-#include "tern/jitterbuffer/nack_generator.h"
+#include "tern/recovery/nack_generator.h"
 
 #include <doctest/doctest.h>
 
@@ -11,7 +11,7 @@
 #include "tern/rtp/rtcp/rtcp_packet.h"
 
 using namespace tern;
-using namespace tern::jitterbuffer;
+using namespace tern::recovery;
 
 namespace {
 const Timestamp kT0 = Timestamp::Seconds(1000);

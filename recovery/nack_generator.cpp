@@ -1,9 +1,9 @@
-#include "tern/jitterbuffer/nack_generator.h"
+#include "tern/recovery/nack_generator.h"
 
 #include <algorithm>
 #include <utility>
 
-namespace tern::jitterbuffer {
+namespace tern::recovery {
 namespace {
 constexpr size_t kMaxKeyframes = 64;
 }  // namespace
@@ -168,4 +168,4 @@ rtcp::Nack NackGenerator::make_nack(uint32_t sender_ssrc, uint32_t media_ssrc, s
   return nack;
 }
 
-}  // namespace tern::jitterbuffer
+}  // namespace tern::recovery
