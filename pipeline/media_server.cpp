@@ -221,7 +221,7 @@ Status MediaServer::init() {
     Leg& l = *legs_[i];
     for (const ForwardedStream& f : i == 0 ? config_.from_a : config_.from_b) {
       l.inbound.emplace_back(f);
-      (void)l.statistics.register_payload_type(f.media_payload_type, f.clock_rate);
+      if (Status st = l.statistics.register_payload_type(f.media_payload_type, f.clock_rate); !st) return st;
     }
   }
   // Outbound streams: what one side receives is what the other sends.
