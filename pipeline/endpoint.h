@@ -8,13 +8,12 @@
 //   control: RtcpSession (SR/RR/SDES, NACK, PLI/FIR, REMB, transport-cc) -> SendTransport
 //            (NetworkController -> BitrateAllocator -> encoders, RTX budget, pacer); AvSync between
 //            the receive streams.
+//   stats:   StatsCollector reads the stages and the SendTransport (stats_collector.h).
 //
 // Drive it with next_wakeup()/process(now) and on_packet(); NetsimEndpoint (netsim_adapter.h)
 // does that on a netsim::EventLoop. Media sources are pulled at their cadence inside process().
 #pragma once
 
-#include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,6 +30,7 @@
 #include "tern/pipeline/rtcp_session.h"
 #include "tern/pipeline/send_transport.h"
 #include "tern/pipeline/stats.h"
+#include "tern/pipeline/stats_collector.h"
 #include "tern/pipeline/video_receive_stream.h"
 #include "tern/pipeline/video_send_stream.h"
 #include "tern/rtp/receive_statistics.h"
@@ -40,12 +40,7 @@ namespace tern::pipeline {
 
 class Endpoint : private RtcpSession::Listener, private SendTransport::Listener {
  public:
-  // Transport-level counters (RTP + RTCP datagrams).
-  struct TransportCounters {
-    uint64_t packets_sent = 0, bytes_sent = 0, packets_received = 0, bytes_received = 0;
-    uint64_t rtcp_packets_sent = 0, rtcp_packets_received = 0;
-    uint64_t unknown_ssrc_packets = 0, malformed_packets = 0, pacer_drops = 0;
-  };
+  using TransportCounters = pipeline::TransportCounters;
   using SendBudget = SendTransport::Budget;
   static constexpr int64_t kTransportOverheadBytes = SendTransport::kTransportOverheadBytes;
 
@@ -136,6 +131,7 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   TransportCounters received_;  // the receive half; the send half is the SendTransport's
   uint64_t sampled_bytes_sent_ = 0, sample_bytes_received_ = 0;
   NetworkSampleListener* sample_listener_ = nullptr;
+  std::unique_ptr<StatsCollector> stats_collector_;  // reads the members above: declared last
 };
 
 }  // namespace tern::pipeline
