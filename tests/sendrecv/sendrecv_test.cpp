@@ -564,6 +564,26 @@ TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {
   send = Send("--dest 127.0.0.1:5875 --local-port 5873 --frames 1");
   CHECK(send.exit_code != 0);
   CHECK(send.out.find("cannot open UDP socket") != std::string::npos);
+  CHECK_MESSAGE(send.out.find("udp: bind(0.0.0.0:5873) failed: Address already in use") != std::string::npos,
+                send.out);
+
+  // Options are validated before the SDP is written: a refused configuration leaves no SDP behind.
+  tern::test::run_command("rm -f '" + dir + "/ssrc0.sdp'", 5);
+  send = Send("--dest 127.0.0.1:5875 --ssrc 0 --frames 1 --sdp " + dir + "/ssrc0.sdp");
+  CHECK(send.exit_code != 0);
+  CHECK_MESSAGE(send.out.find("configuration") != std::string::npos, send.out);
+  CHECK_MESSAGE(ReadText(dir + "/ssrc0.sdp").empty(), ReadText(dir + "/ssrc0.sdp"));
+
+  // An SDP whose address carries a stray CR: rejected, the CR shown escaped, never raw.
+  {
+    std::ofstream sdp(dir + "/cr.sdp");
+    sdp << "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\r\nt=0 0\r\n"
+           "m=video 5878 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n";
+  }
+  recv = tern::test::run_command(Tool("tern-recv") + " --sdp " + dir + "/cr.sdp --duration 1", 10, true);
+  CHECK(recv.exit_code != 0);
+  CHECK_MESSAGE(recv.out.find("127.0.0.1\\r") != std::string::npos, recv.out);
+  CHECK_MESSAGE(recv.out.find('\r') == std::string::npos, recv.out);
 }
 
 TEST_CASE("tern-send to tern-recv with ULPFEC in RED and NACK decodes every frame") {

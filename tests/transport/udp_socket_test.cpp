@@ -202,3 +202,13 @@ TEST_CASE("udp socket reports ICMP port unreachable for a closed loopback port")
   IcmpError errors[4];
   CHECK(tx.value().read_errors(errors).value() == 0);
 }
+
+TEST_CASE("a bind failure names the address and the system's reason") {
+  auto first = UdpSocket::Open(SocketAddress::Parse("127.0.0.1", 0).value());
+  REQUIRE(first.ok());
+  const SocketAddress taken = first->local_address();
+  auto second = UdpSocket::Open(taken);
+  REQUIRE_FALSE(second.ok());
+  const std::string expected = "udp: bind(" + taken.to_string() + ") failed: " + std::strerror(EADDRINUSE);
+  CHECK(std::string(second.error()) == expected);
+}
