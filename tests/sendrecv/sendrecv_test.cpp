@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cmath>
+#include <cstdlib>
 #include <algorithm>
 #include <fstream>
 #include <map>
@@ -378,6 +379,74 @@ TEST_CASE("SRTP from GStreamer srtpenc and ffmpeg to tern-recv") {
   capture.check(DecodeAs(5821, false) + DecodeAs(5823, false), 120);  // SRTP: headers only
 }
 
+namespace {
+
+uint64_t ParseNumber(const std::string& text) { return std::strtoull(text.c_str(), nullptr, 0); }
+
+// From the capture: every report block sent to `rr_port` that answers an SR sent to `sr_port`
+// (RFC 3550 6.4.1) names the SR's sender, its LSR is the middle 32 bits of that SR's NTP timestamp
+// and its DLSR the time since that SR (loopback: sent ~ received), within 20 ms. Returns how many
+// report blocks echoed an SR (LSR != 0).
+int CheckSrEchoed(const std::string& pcap, const std::string& decode_as, int sr_port, int rr_port) {
+  struct Sr {
+    double time;
+    uint64_t ssrc;
+  };
+  std::map<uint64_t, Sr> srs;  // by the middle 32 bits of the NTP timestamp
+  const auto sr_out = tern::test::run_command(
+      "tshark -r " + pcap + decode_as + " -Y 'udp.dstport==" + std::to_string(sr_port) +
+          " && rtcp.pt==200' -T fields -e frame.time_relative -e rtcp.senderssrc -e rtcp.timestamp.ntp.msw"
+          " -e rtcp.timestamp.ntp.lsw",
+      30);
+  for (const std::string& line : tern::test::split_lines(sr_out.out)) {
+    const auto f = tern::test::split(line, '\t');
+    if (f.size() < 4) continue;
+    const uint64_t mid = ((ParseNumber(f[2]) & 0xFFFF) << 16) | (ParseNumber(f[3]) >> 16);
+    srs[mid] = Sr{std::strtod(f[0].c_str(), nullptr), ParseNumber(f[1])};
+  }
+  const auto rr_out = tern::test::run_command(
+      "tshark -r " + pcap + decode_as + " -Y 'udp.dstport==" + std::to_string(rr_port) +
+          " && rtcp.ssrc.lsr' -T fields -e frame.time_relative -e rtcp.ssrc.identifier -e rtcp.ssrc.lsr"
+          " -e rtcp.ssrc.dlsr",
+      30);
+  int echoed = 0;
+  for (const std::string& line : tern::test::split_lines(rr_out.out)) {
+    const auto f = tern::test::split(line, '\t');
+    if (f.size() < 4) continue;
+    const uint64_t lsr = ParseNumber(f[2]);  // the first report block
+    if (lsr == 0) continue;                   // sent before any SR arrived
+    CAPTURE(line);
+    const auto sr = srs.find(lsr);
+    REQUIRE_MESSAGE(sr != srs.end(), "LSR matches none of the SRs sent to port " << sr_port);
+    CHECK(ParseNumber(tern::test::split(f[1], ',')[0]) == sr->second.ssrc);
+    const double since_sr = std::strtod(f[0].c_str(), nullptr) - sr->second.time;
+    const double dlsr = static_cast<double>(ParseNumber(f[3])) / 65536.0;
+    CHECK(since_sr >= 0);
+    CHECK(std::abs(since_sr - dlsr) < 0.02);
+    ++echoed;
+  }
+  MESSAGE(srs.size() << " SRs to port " << sr_port << ", " << echoed << " reports to port " << rr_port
+                     << " echo them");
+  return echoed;
+}
+
+// The round trips rtpsource computed from report blocks (GST_DEBUG=rtpsource:5 lines "NTP ....,
+// round trip HHHH:LLLL", 16.16 seconds), the zero ones (LSR 0) left out.
+std::vector<double> GstRoundTrips(const std::string& log) {
+  std::vector<double> out;
+  const std::string needle = "round trip ";
+  for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {
+    const std::string v = log.substr(at + needle.size(), 9);
+    if (v.size() < 9 || v[4] != ':') continue;
+    const double rtt = double(std::strtoul(v.substr(0, 4).c_str(), nullptr, 16)) +
+                       double(std::strtoul(v.substr(5, 4).c_str(), nullptr, 16)) / 65536.0;
+    if (rtt > 0) out.push_back(rtt);
+  }
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
   if (!HavePeers({"gst-launch-1.0", "tshark", "dumpcap"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_rtpbin");
@@ -410,6 +479,10 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
     const std::string json = ReadText(dir + "/send.json");
     CHECK(JsonNumber(json, "rtcp_received") >= 1);
     CHECK(json.find("\"remote-inbound-rtp\"") != std::string::npos);  // their RR parsed
+    // tern-send, the sender here, computed an RTT from rtpbin's RR (its LSR/DLSR echo our SR).
+    CHECK(JsonNumber(json, "roundTripTimeMeasurements") >= 1);
+    CHECK(JsonNumber(json, "roundTripTime") > 0);
+    CHECK(JsonNumber(json, "roundTripTime") < 0.1);
   }
   // rtpbin -> tern-recv: SR to 5841, tern-recv's RR to rtpbin's udpsrc 5845.
   {
@@ -421,8 +494,9 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
     // internal source is dropped and re-created by the RTCP timer), so `gst-launch -e` waits
     // for an EOS that never comes. Once every frame has arrived it gets 3 s to finish, then SIGINT,
     // then the group is killed when `tx` goes out of scope.
+    // rtpsource's debug log shows the round trip rtpbin computes from our RRs.
     BackgroundPeer tx(
-        "gst-launch-1.0 -e rtpbin name=rb videotestsrc num-buffers=150 ! "
+        "env GST_DEBUG=rtpsource:5 GST_DEBUG_NO_COLOR=1 gst-launch-1.0 -e rtpbin name=rb videotestsrc num-buffers=150 ! "
         "video/x-raw,width=320,height=240,framerate=30/1 ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! rb.send_rtp_sink_0 "
         "rb.send_rtp_src_0 ! udpsink host=127.0.0.1 port=5840 rb.send_rtcp_src_0 ! udpsink host=127.0.0.1 port=5841 "
         "sync=false async=false udpsrc address=127.0.0.1 port=5845 ! rb.recv_rtcp_sink_0",
@@ -435,6 +509,12 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
       if (!tx.wait(3000)) MESSAGE("gst-launch hung at end of stream (the rtpsession race above): killed");
     }
     CHECK_MESSAGE(tx.log().find("ERROR") == std::string::npos, tx.log());
+    // rtpbin, the sender here, computed an RTT from tern-recv's RRs: loopback, so under 100 ms.
+    const std::vector<double> rtts = GstRoundTrips(tx.log());
+    MESSAGE("rtpbin's round trips from our RRs: " << rtts.size() << ", last " << (rtts.empty() ? -1 : rtts.back())
+                                                   << " s");
+    CHECK(!rtts.empty());
+    for (double rtt : rtts) CHECK(rtt < 0.1);
   }
   capture.interrupt();
   CHECK(capture.wait(5000));
@@ -455,6 +535,9 @@ TEST_CASE("RTCP with GStreamer rtpbin both ways and a clean tshark capture") {
   CHECK(by_port["5835 201"] >= 1);  // rtpbin's RR to us
   CHECK(by_port["5841 200"] >= 1);  // rtpbin's SR to us
   CHECK(by_port["5845 201"] >= 2);  // our RRs to rtpbin
+  // Accepted, not only delivered: each receiver's report blocks echo the other side's SRs.
+  CHECK(CheckSrEchoed(pcap, d, 5831, 5835) >= 1);  // rtpbin's RRs echo tern-send's SRs
+  CHECK(CheckSrEchoed(pcap, d, 5841, 5845) >= 1);  // tern-recv's RRs echo rtpbin's SRs
   // tern-recv only receives, so its reports carry an RFC 3611 Receiver Reference Time (tshark
   // dissects the XR block; the malformed check above covers it).
   const auto xr = tern::test::run_command(
