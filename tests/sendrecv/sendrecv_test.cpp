@@ -309,6 +309,26 @@ TEST_CASE("ffmpeg sender to tern-recv from an ffmpeg-style SDP decodes every fra
   capture.check(DecodeAs(5815, false, kVp8Pt), 60);
 }
 
+TEST_CASE("ffmpeg sending 4000-byte datagrams to tern-recv decodes every frame") {
+  // Datagrams larger than a common MTU (loopback carries them whole): every UDP size must be read.
+  if (!HavePeers({"ffmpeg"})) return;
+  const std::string dir = tern::test::scratch_dir("sendrecv_ffmpeg_large");
+  {
+    std::ofstream sdp(dir + "/ff.sdp");
+    sdp << "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=No Name\nc=IN IP4 127.0.0.1\nt=0 0\n"
+           "m=video 5927 RTP/AVP 96\na=rtpmap:96 VP8/90000\n";
+  }
+  Receiver rx(dir, 5927, "--sdp " + dir + "/ff.sdp --frames 60");
+  REQUIRE(rx.ready);
+  const auto tx = tern::test::run_command(
+      "ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=640x480:rate=30 -frames:v 60 -c:v libvpx "
+      "-deadline realtime -cpu-used 8 -b:v 2M -g 15 -f rtp -payload_type 96 'rtp://127.0.0.1:5927?pkt_size=4000'",
+      20, true);
+  CHECK_MESSAGE(tx.exit_code == 0, tx.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+}
+
 TEST_CASE("SRTP from tern-send to GStreamer srtpdec and to ffmpeg with the same key in hex and base64") {
   if (!HavePeers({"gst-launch-1.0", "ffmpeg"})) return;
   const std::string dir = tern::test::scratch_dir("sendrecv_srtp_tx");

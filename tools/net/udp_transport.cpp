@@ -140,7 +140,10 @@ void UdpTransport::drain(transport::UdpSocket& socket, Timestamp now) {
     if (!n || n.value() == 0) return;
     for (size_t i = 0; i < n.value(); ++i) {
       const transport::Datagram& d = batch_[i];
-      if (d.truncated) continue;
+      if (d.truncated) {
+        ++counters_.truncated;
+        continue;
+      }
       const auto bytes = d.data();
       if (bytes.size() < 8 || (bytes[0] >> 6) != 2) {
         ++counters_.not_rtp;
