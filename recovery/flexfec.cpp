@@ -39,8 +39,7 @@ Result<FlexfecPayload> parse_flexfec_payload(std::span<const uint8_t> payload) {
     take_bits(c1 & 0x7FFFFFFF, 31, 15);
     if ((c1 & 0x80000000u) == 0) {
       if (!r.has(8)) return Error{"flexfec: truncated mask"};
-      const uint64_t c2 = r.u64();
-      take_bits(c2 & 0x7FFFFFFFFFFFFFFFull, 63, 46);
+      take_bits(r.u64(), 64, 46);  // the last chunk has no k bit: 64 mask bits
     }
   }
   if (out.offsets.empty()) return Error{"flexfec: empty mask"};
@@ -73,7 +72,7 @@ std::vector<uint8_t> build_flexfec_payload(const FecRepair& repair) {
   b.u16(static_cast<uint16_t>((one ? 0x8000 : 0) | chunk(15, 0)));
   if (!one) {
     b.u32(static_cast<uint32_t>((two ? 0x80000000u : 0) | chunk(31, 15)));
-    if (!two) b.u64((uint64_t{1} << 63) | chunk(63, 46));
+    if (!two) b.u64(chunk(64, 46));
   }
   b.bytes(repair.parity.payload);
   return b.take();
@@ -95,7 +94,9 @@ std::vector<rtp::RtpPacket> FlexfecGenerator::take_fec_packets() {
     const std::vector<uint8_t> payload = build_flexfec_payload(r);
     rtp::RtpPacketBuilder b;
     b.set_payload_type(config_.payload_type).set_sequence_number(next_seq_).set_timestamp(r.timestamp);
-    b.set_ssrc(config_.ssrc).set_payload(payload);
+    // RFC 8627 4.2.1: the CSRC list names the protected SSRC(s), one SN base/mask each.
+    const uint32_t protected_ssrc[] = {config_.protected_ssrc};
+    b.set_ssrc(config_.ssrc).set_csrcs(protected_ssrc).set_payload(payload);
     auto p = b.build();
     if (!p) continue;
     ++next_seq_;
@@ -110,8 +111,10 @@ std::vector<rtp::RtpPacket> FlexfecGenerator::take_fec_packets() {
 std::vector<rtp::RtpPacket> FlexfecReceiver::on_packet(const rtp::RtpPacket& packet) {
   std::vector<rtp::RtpPacket> recovered;
   if (packet.ssrc() == config_.flexfec_ssrc && packet.payload_type() == config_.flexfec_payload_type) {
+    // One protected stream only: its SSRC must be the repair packet's single CSRC (RFC 8627 4.2.1).
+    const rtp::RtpPacketView view = packet.view();
     auto fec = parse_flexfec_payload(packet.payload());
-    if (!fec) {
+    if (!fec || view.csrc_count() != 1 || view.csrc(0) != config_.protected_ssrc) {
       ++malformed_;
       return recovered;
     }

@@ -1,6 +1,9 @@
 // FlexFEC (RFC 8627) with the flexible mask (R=0, F=0, section 4.2.2.1), protecting one media SSRC
 // from a FEC stream of its own SSRC: payload codec, generator and receiver.
 //
+// The repair packet's RTP header (section 4.2.1) carries the protected SSRC as its only CSRC (CC=1);
+// the FEC header follows as the RTP payload:
+//
 //    0                   1                   2                   3
 //    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -12,12 +15,12 @@
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //   |k|                   Mask [15-45] (if the first k is 0)        |
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//   |k|                                                             |
-//   +-+                   Mask [46-108] (if the second k is 0)      |
+//   |                     Mask [46-109] (if the second k is 0)      |
 //   |                                                               |
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-// k=1 marks the last mask chunk. Mask bit i protects SN base + i. The repair payload follows.
-// Retransmission mode (R=1) and the fixed L/D mode (F=1) are rejected.
+// k=1 marks the last mask chunk; the third chunk is 64 plain mask bits with no k bit. Mask bit i
+// protects SN base + i. The repair payload follows. Retransmission mode (R=1), the fixed L/D mode
+// (F=1) and repair packets whose CSRC list is not exactly the protected SSRC are rejected.
 #pragma once
 
 #include <cstdint>
@@ -32,11 +35,11 @@
 
 namespace tern::recovery {
 
-inline constexpr size_t kFlexfecMaxMaskBits = 109;
+inline constexpr size_t kFlexfecMaxMaskBits = 110;
 
 struct FlexfecPayload {
   uint16_t sn_base = 0;
-  std::vector<uint16_t> offsets;  // set mask bits, ascending (0..108)
+  std::vector<uint16_t> offsets;  // set mask bits, ascending (0..109)
   XorParity parity;
 
   std::vector<uint16_t> protected_sequence_numbers() const;

@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <limits>
+#include <string>
+
+#include "tern/core/reason_text.h"
 
 namespace tern::transport {
 namespace {
@@ -33,6 +36,20 @@ std::vector<std::string_view> tokens(std::string_view s, size_t max_parts = 64) 
     i = j == std::string_view::npos ? s.size() : j;
   }
   return out;
+}
+
+// The reason for an address with a control character in it (a stray CR from CR CR LF line ends,
+// an escape sequence), the address shown escaped; null when the address is clean.
+const char* control_character_reason(std::string_view line_name, std::string_view address) {
+  for (char ch : address) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) {
+      const std::string reason = "sdp: malformed " + std::string(line_name) + " line: address '" + printable(address) +
+                                 "' has a control character";
+      return lasting_reason(reason, "sdp: control character in an address");
+    }
+  }
+  return nullptr;
 }
 
 std::optional<SdpDirection> direction_from(std::string_view name) {
@@ -325,6 +342,7 @@ Result<SessionDescription> SessionDescription::parse(std::string_view text, size
       case 'v': return fail("sdp: repeated v= line");
       case 'o':
         if (m != nullptr || !parse_origin(v, sd.origin)) return fail("sdp: malformed o= line");
+        if (const char* bad = control_character_reason("o=", sd.origin.address)) return fail(bad);
         break;
       case 's':
         if (m != nullptr) return fail("sdp: s= inside a media section");
@@ -337,6 +355,7 @@ Result<SessionDescription> SessionDescription::parse(std::string_view text, size
       case 'c': {
         SdpConnection c;
         if (!parse_connection(v, c)) return fail("sdp: malformed c= line");
+        if (const char* bad = control_character_reason("c=", c.address)) return fail(bad);
         (m != nullptr ? m->connection : sd.connection) = c;
         break;
       }

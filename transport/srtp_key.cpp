@@ -1,6 +1,9 @@
 #include "tern/transport/srtp_key.h"
 
 #include <array>
+#include <string>
+
+#include "tern/core/reason_text.h"
 
 namespace tern::transport {
 namespace {
@@ -165,6 +168,32 @@ Result<std::vector<uint8_t>> parse_hex_key(std::string_view hex, SrtpProfile pro
   if (!key) return Error{key.error()};
   if (key->size() != srtp_key_material_size(profile)) return Error{"hex key: wrong key length for the suite"};
   return key;
+}
+
+Result<std::vector<uint8_t>> parse_key_text(std::string_view text, SrtpProfile profile) {
+  if (text.empty()) return Error{"key: empty"};
+  if (text.substr(0, 7) == "inline:") return parse_sdes_key_params(text, profile);
+  const size_t want = srtp_key_material_size(profile);
+  bool all_hex = true;
+  for (char c : text) all_hex = all_hex && hex_value(c) >= 0;
+  if (all_hex && text.size() == 2 * want) return parse_hex_key(text, profile);
+  auto b64 = base64_decode(text);
+  if (b64 && b64->size() == want) return b64;
+  const std::string suite(to_string(profile));
+  const std::string needs = suite + " needs " + std::to_string(2 * want) + " hex digits (" + std::to_string(want) +
+                            " bytes)";
+  std::string reason;
+  if (all_hex) {
+    reason = "key: " + std::to_string(text.size()) + " hex digits" +
+             (text.size() % 2 == 0 ? " (" + std::to_string(text.size() / 2) + " bytes)" : std::string()) + "; " + needs;
+  } else if (b64) {
+    reason = "key: base64 of " + std::to_string(b64->size()) + " bytes; " + suite + " needs " + std::to_string(want) +
+             " bytes (" + std::to_string(2 * want) + " hex digits or " + std::to_string((want + 2) / 3 * 4) +
+             " base64 characters)";
+  } else {
+    reason = "key: neither " + std::to_string(2 * want) + " hex digits nor base64 (" + b64.error() + ")";
+  }
+  return Error{lasting_reason(reason, "key: not a key of the suite's length in hex or base64")};
 }
 
 }  // namespace tern::transport

@@ -44,5 +44,8 @@ Result<std::vector<uint8_t>> parse_sdes_key_params(std::string_view key_params, 
 std::string make_sdes_key_params(std::span<const uint8_t> key_material);
 // Parses hex key material, checking its length against the profile.
 Result<std::vector<uint8_t>> parse_hex_key(std::string_view hex, SrtpProfile profile);
+// Key material as a user gives it: "inline:<key-params>", hex (2 x the suite's length) or base64.
+// A key of the wrong length is reported in the form it was read as, with what the suite needs.
+Result<std::vector<uint8_t>> parse_key_text(std::string_view text, SrtpProfile profile);
 
 }  // namespace tern::transport

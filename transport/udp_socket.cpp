@@ -9,12 +9,21 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <string>
+
+#include "tern/core/reason_text.h"
 
 namespace tern::transport {
 namespace {
 
 // sendmmsg/recvmmsg are called in chunks of this many messages; the headers live on the stack.
 constexpr size_t kChunk = 64;
+
+// "<call> failed: <the system's reason>" as a lasting reason; `fallback` if none can be stored.
+Error system_error(const std::string& call, const char* fallback) {
+  const int error = errno;
+  return Error{lasting_reason(call + " failed: " + std::strerror(error), fallback)};
+}
 
 }  // namespace
 
@@ -35,15 +44,18 @@ Result<UdpSocket> UdpSocket::Open(const SocketAddress& local, const UdpSocketCon
   if (local.empty()) return Error{"udp: empty local address"};
   UdpSocket s;
   s.fd_ = ::socket(local.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (s.fd_ < 0) return Error{"udp: socket() failed (address family unavailable?)"};
+  if (s.fd_ < 0) {
+    return system_error(std::string("udp: socket(") + (local.is_v6() ? "IPv6" : "IPv4") + ")",
+                        "udp: socket() failed (address family unavailable?)");
+  }
   const int one = 1;
   if (local.is_v6()) {
     const int v6only = config.v6_only ? 1 : 0;
     if (::setsockopt(s.fd_, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0)
-      return Error{"udp: setsockopt(IPV6_V6ONLY) failed"};
+      return system_error("udp: setsockopt(IPV6_V6ONLY)", "udp: setsockopt(IPV6_V6ONLY) failed");
   }
   if (config.reuse_address && ::setsockopt(s.fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
-    return Error{"udp: setsockopt(SO_REUSEADDR) failed"};
+    return system_error("udp: setsockopt(SO_REUSEADDR)", "udp: setsockopt(SO_REUSEADDR) failed");
   // Buffer sizes are requests: the kernel caps them at net.core.*mem_max, which is not an error.
   if (config.receive_buffer_bytes > 0)
     (void)::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer_bytes, sizeof(int));
@@ -52,12 +64,16 @@ Result<UdpSocket> UdpSocket::Open(const SocketAddress& local, const UdpSocketCon
   if (config.report_unreachable) {
     const bool v6 = local.is_v6();
     if (::setsockopt(s.fd_, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &one, sizeof(one)) != 0)
-      return Error{"udp: setsockopt(IP_RECVERR) failed"};
+      return system_error("udp: setsockopt(IP_RECVERR)", "udp: setsockopt(IP_RECVERR) failed");
   }
-  if (::bind(s.fd_, local.sockaddr_ptr(), local.sockaddr_len()) != 0) return Error{"udp: bind() failed"};
+  if (::bind(s.fd_, local.sockaddr_ptr(), local.sockaddr_len()) != 0) {
+    return system_error("udp: bind(" + local.to_string() + ")", "udp: bind() failed");
+  }
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
-  if (::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&bound), &len) != 0) return Error{"udp: getsockname() failed"};
+  if (::getsockname(s.fd_, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+    return system_error("udp: getsockname()", "udp: getsockname() failed");
+  }
   s.local_ = SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&bound), len);
   return s;
 }

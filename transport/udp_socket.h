@@ -27,6 +27,10 @@ struct Datagram {
   std::span<const uint8_t> data() const { return buffer.first(size); }
 };
 
+// The largest UDP payload a datagram can carry: 65535 - 8 (UDP header) over IPv6 (no jumbogram);
+// 65507 over IPv4 (20 more for the IP header). A slot of this size never truncates.
+inline constexpr size_t kMaxUdpPayload = 65527;
+
 // Owns `count` slots of `slot_size` bytes each in one allocation; hands them out as Datagrams.
 class DatagramBatch {
  public:

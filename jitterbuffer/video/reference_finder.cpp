@@ -44,9 +44,17 @@ ReferenceFinder::Outcome ReferenceFinder::resolve(EncodedVideoFrame& f) {
   const bool base_layer = !h.temporal_id || *h.temporal_id == 0;
   std::optional<int64_t> tl0;
   if (h.tl0_pic_idx && !h.flexible_mode) tl0 = unwrap_tl0(*h.tl0_pic_idx);
+  if (h.has_ss && !h.flexible_mode) current_gof_ = h.picture_group;
 
-  if (f.keyframe) {
-    if (tl0 && base_layer) tl0_to_picture_[*tl0] = f.id;
+  std::optional<Outcome> from_gof;
+  if (tl0 && !f.keyframe) from_gof = resolve_from_gof(f, *tl0);
+  if (from_gof) {
+    if (*from_gof == Outcome::kStash) return Outcome::kStash;
+  } else if (f.keyframe) {
+    if (tl0 && base_layer) {
+      tl0_to_picture_[*tl0] = f.id;
+      if (current_gof_) tl0_to_gof_[*tl0] = GofAnchor{current_gof_, f.id};
+    }
   } else if (h.flexible_mode) {
     for (size_t i = 0; i < h.num_p_diffs; ++i) f.references.push_back(f.id - h.p_diff[i]);
     if (h.num_p_diffs == 0) f.references.push_back(f.id - 1);
@@ -63,6 +71,7 @@ ReferenceFinder::Outcome ReferenceFinder::resolve(EncodedVideoFrame& f) {
     f.references.push_back(f.id - 1);
   }
   while (tl0_to_picture_.size() > kMaxTl0History) tl0_to_picture_.erase(tl0_to_picture_.begin());
+  while (tl0_to_gof_.size() > kMaxTl0History) tl0_to_gof_.erase(tl0_to_gof_.begin());
   // A reference to itself or to a later frame is malformed input: treat it as undecodable.
   for (int64_t r : f.references) {
     if (r >= f.id) {
@@ -70,6 +79,30 @@ ReferenceFinder::Outcome ReferenceFinder::resolve(EncodedVideoFrame& f) {
       break;
     }
   }
+  return Outcome::kResolved;
+}
+
+std::optional<ReferenceFinder::Outcome> ReferenceFinder::resolve_from_gof(EncodedVideoFrame& f, int64_t tl0) {
+  const VideoHeader& h = f.header;
+  if (!current_gof_ || !h.temporal_id) return std::nullopt;
+  GofAnchor anchor;
+  if (*h.temporal_id == 0 && h.picture_group) {
+    anchor = GofAnchor{h.picture_group, f.id};  // a new GOF starts at this base frame
+  } else {
+    // A base frame continues the GOF of the previous base frame; an upper layer that of its own.
+    auto it = tl0_to_gof_.find(*h.temporal_id == 0 ? tl0 - 1 : tl0);
+    if (it == tl0_to_gof_.end()) return Outcome::kStash;
+    anchor = it->second;
+  }
+  const auto& gof = *anchor.gof;
+  const int64_t n = static_cast<int64_t>(gof.size());
+  const auto& entry = gof[static_cast<size_t>(((f.id - anchor.first_id) % n + n) % n)];
+  if (entry.temporal_id != *h.temporal_id) return std::nullopt;
+  if (*h.temporal_id == 0) {
+    tl0_to_gof_[tl0] = anchor;
+    tl0_to_picture_[tl0] = f.id;
+  }
+  for (size_t i = 0; i < entry.num_refs && i < entry.p_diff.size(); ++i) f.references.push_back(f.id - entry.p_diff[i]);
   return Outcome::kResolved;
 }
 
@@ -116,6 +149,7 @@ void ReferenceFinder::clear() {
   dropped_ += stash_.size();
   stash_.clear();
   tl0_to_picture_.clear();
+  tl0_to_gof_.clear();
 }
 
 }  // namespace tern::jitterbuffer

@@ -7,17 +7,24 @@
 //  - no picture id: id = last sequence number; a delta frame references the frame that ends just
 //    before its first packet (libwebrtc's sequence-number mode).
 //  - VP9 flexible: references picture_id - P_DIFF for the P_DIFFs of every spatial layer.
+//  - VP9 non-flexible with a group of frames (GOF) from the SS (RFC 9628 4.2.1, as libwebrtc's
+//    RtpVp9RefFinder): a keyframe (or a base frame carrying a new GOF) anchors the GOF at its
+//    picture; every base frame (TID 0) inherits the anchor of TL0PICIDX - 1, upper layers that of
+//    their TL0PICIDX (stashed until it is known). Picture i of the GOF, i = (id - anchor) mod N_G,
+//    references id - P_DIFF for its P_DIFFs. A frame whose TID is not the table's falls back to
+//    the rules below. An SS without a GOF switches this off.
 //  - base temporal layer (TID 0) with TL0PICIDX: references the base-layer frame of TL0PICIDX - 1.
 //  - upper layer with the sync flag (VP8 Y, VP9 U): references the base frame of its TL0PICIDX.
 //  - any other delta frame: references picture_id - 1.
-// A frame whose base-layer reference is not known yet is stashed (bounded; oldest dropped, and
-// those older than a new keyframe).
+// A frame whose base-layer reference (or GOF anchor) is not known yet is stashed (bounded; oldest
+// dropped, and those older than a new keyframe).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -45,11 +52,21 @@ class ReferenceFinder {
   Outcome resolve(EncodedVideoFrame& frame);
   int64_t unwrap_picture_id(uint16_t pid, bool fifteen_bit);
   int64_t unwrap_tl0(uint8_t tl0);
+  // The VP9 GOF rule; nullopt when it does not apply (no GOF, no layer indices, TID mismatch).
+  std::optional<Outcome> resolve_from_gof(EncodedVideoFrame& frame, int64_t tl0);
   void retry_stash(std::vector<EncodedVideoFrame>& out);
+
+  using PictureGroup = std::shared_ptr<const std::vector<rtp::Vp9PictureGroupEntry>>;
+  struct GofAnchor {
+    PictureGroup gof;
+    int64_t first_id = 0;  // the picture that is index 0 of the GOF
+  };
 
   size_t max_stashed_;
   std::deque<EncodedVideoFrame> stash_;
   std::map<int64_t, int64_t> tl0_to_picture_;  // unwrapped TL0PICIDX -> id of its base frame
+  PictureGroup current_gof_;                    // of the last SS (null: none, or without a GOF)
+  std::map<int64_t, GofAnchor> tl0_to_gof_;     // unwrapped TL0PICIDX -> the GOF it runs in
   std::optional<int64_t> last_picture_id_;
   std::optional<int64_t> last_tl0_;
   uint64_t dropped_ = 0;

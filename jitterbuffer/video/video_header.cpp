@@ -62,7 +62,11 @@ Result<ParsedVideoPacket> parse_vp9(const rtp::RtpPacket& packet) {
     for (size_t i = 0; i < d.num_p_diffs && i < d.p_diff.size(); ++i) h.p_diff[i] = d.p_diff[i];
   }
   if (d.ss) {
+    h.has_ss = true;
     h.num_spatial_layers = d.ss->num_spatial_layers;
+    if (d.ss->has_picture_group && !d.ss->picture_group.empty()) {
+      h.picture_group = std::make_shared<const std::vector<rtp::Vp9PictureGroupEntry>>(d.ss->picture_group);
+    }
     if (d.ss->has_resolutions) {
       const size_t top = d.ss->num_spatial_layers - 1u;
       h.width = d.ss->width[top];

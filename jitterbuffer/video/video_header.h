@@ -7,9 +7,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "tern/core/result.h"
+#include "tern/rtp/payload/vp9_payload.h"
 #include "tern/rtp/rtp_packet.h"
 
 namespace tern::jitterbuffer {
@@ -37,6 +40,10 @@ struct VideoHeader {
   uint8_t num_p_diffs = 0;
   std::array<uint8_t, kMaxPDiffs> p_diff{};
   uint8_t num_spatial_layers = 1;      // from a VP9 SS, when present
+  // VP9 non-flexible mode: the SS's group of frames (G=1, N_G > 0), shared by every copy of the
+  // header; null when the packet carried no SS or an SS without one.
+  std::shared_ptr<const std::vector<rtp::Vp9PictureGroupEntry>> picture_group;
+  bool has_ss = false;                 // the packet carried an SS (with or without a GOF)
   uint16_t width = 0;                  // from a VP8 keyframe header or a VP9 SS, else 0
   uint16_t height = 0;
 };

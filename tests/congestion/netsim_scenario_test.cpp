@@ -324,11 +324,22 @@ TEST_CASE("netsim GCC follows capacity steps 500 then 800 then 100 kbps") {
   MESSAGE("capacity steps: target at end of phases " << a.kbps() << " / " << b.kbps() << " / " << c.kbps()
                                                      << " kbps; per second: " << trace(s.flow().stats().target));
   CHECK(a.kbps() >= 350);
-  CHECK(a.kbps() <= 550);
   CHECK(b.kbps() >= 600);
-  CHECK(b.kbps() <= 900);
   CHECK(c.kbps() >= 65);
-  CHECK(c.kbps() <= 115);
+  // GCC's sawtooth probes above the capacity for moments (514 / 837 / 113 kbps peaks measured), so
+  // the ceiling is on the mean target over each phase's last 10 s: never above the capacity.
+  const auto& t = s.flow().stats().target;
+  auto mean_kbps = [&t](size_t from, size_t to) {
+    double sum = 0;
+    for (size_t i = from; i < to && i < t.size(); ++i) sum += t[i].kbps_f();
+    return sum / static_cast<double>(to - from);
+  };
+  REQUIRE(t.size() >= 950);
+  const double ma = mean_kbps(150, 250), mb = mean_kbps(350, 450), mc = mean_kbps(850, 950);
+  MESSAGE("mean target over each phase's last 10 s: " << ma << " / " << mb << " / " << mc << " kbps");
+  CHECK(ma <= 500);
+  CHECK(mb <= 800);
+  CHECK(mc <= 100);
 }
 
 TEST_CASE("netsim RFC 8867 5.1 variable available capacity with a single flow") {
@@ -438,9 +449,13 @@ TEST_CASE("netsim two GCC flows share 2 Mbps fairly") {
     worst = std::max(worst, std::max(ratio, 1.0 / ratio));
     ratios += std::to_string(static_cast<int>(ratio * 100)) + " ";
   }
+  const DataRate total = mean_rate(a, 30, 90) + mean_rate(b, 30, 90);
   MESSAGE("two flows on 2 Mbps: rate ratio a/b (percent) per 5 s after 30 s: " << ratios << "; flow a "
-          << mean_rate(a, 30, 90).kbps() << " kbps, flow b " << mean_rate(b, 30, 90).kbps() << " kbps");
+          << mean_rate(a, 30, 90).kbps() << " kbps, flow b " << mean_rate(b, 30, 90).kbps() << " kbps, together "
+          << total.kbps() << " kbps");
   CHECK(worst <= 2.0);
+  // Fair is not enough: together they use the link (two flows starving each other equally would pass).
+  CHECK(total >= 1600_kbps);
 }
 
 TEST_CASE("netsim pacer queue delay stays under 150 ms at 1 Mbps and 50 ms") {

@@ -4,9 +4,13 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <vector>
 
 #include "tern/jitterbuffer/video/frame_buffer.h"
+#include "tern/jitterbuffer/video/video_header.h"
+#include "tern/rtp/payload/vp9_payload.h"
+#include "tern/rtp/rtp_packet_builder.h"
 
 using namespace tern;
 using namespace tern::jitterbuffer;
@@ -123,6 +127,112 @@ TEST_CASE("reference finder vp9 flexible mode uses p_diffs") {
   const auto rd = resolve(rf, d);
   CHECK(rd.id == rk.id + 3);
   CHECK(rd.references == std::vector<int64_t>{rk.id, rk.id + 2});
+}
+
+namespace {
+
+// An L1T3 group of frames whose references the older rules get wrong: no picture is a switching
+// point (U=0), picture 2 (TID 1) skips picture 1 and picture 3 (TID 2) references two pictures.
+std::vector<rtp::Vp9PictureGroupEntry> l1t3_gof() {
+  return {rtp::Vp9PictureGroupEntry{0, false, 1, {4, 0, 0}}, rtp::Vp9PictureGroupEntry{2, false, 1, {1, 0, 0}},
+          rtp::Vp9PictureGroupEntry{1, false, 1, {2, 0, 0}}, rtp::Vp9PictureGroupEntry{2, false, 2, {1, 3, 0}}};
+}
+
+// A one-packet VP9 picture in non-flexible mode, parsed the way the jitter buffer parses it (the
+// SS, when given, travels in the descriptor).
+EncodedVideoFrame vp9_non_flexible(uint16_t pid, uint8_t tl0, uint8_t tid, bool key,
+                                   std::optional<rtp::Vp9ScalabilityStructure> ss = std::nullopt) {
+  rtp::Vp9Descriptor d;
+  d.picture_id = pid;
+  d.inter_picture_predicted = !key;
+  d.start_of_frame = d.end_of_frame = true;
+  d.layer = rtp::Vp9LayerIndices{tid, false, 0, false};
+  d.tl0_pic_idx = tl0;
+  d.ss = std::move(ss);
+  std::vector<uint8_t> payload(d.size() + 4, 0xAB);
+  REQUIRE(d.write(payload) == d.size());
+  rtp::RtpPacketBuilder b;
+  b.set_payload_type(98).set_sequence_number(pid).set_timestamp(pid * 3000u).set_ssrc(1).set_marker(true);
+  auto packet = b.set_payload(payload).build();
+  REQUIRE(packet.ok());
+  auto parsed = parse_video_packet(VideoCodec::kVp9, *packet);
+  REQUIRE(parsed.ok());
+  EncodedVideoFrame f;
+  f.header = parsed->header;
+  f.keyframe = parsed->header.keyframe;
+  f.first_seq = f.last_seq = pid;
+  return f;
+}
+
+rtp::Vp9ScalabilityStructure ss_with(std::vector<rtp::Vp9PictureGroupEntry> gof) {
+  rtp::Vp9ScalabilityStructure ss;
+  ss.has_picture_group = true;
+  ss.picture_group = std::move(gof);
+  return ss;
+}
+
+// Pictures 10..18 of the L1T3 GOF: TID 0 2 1 2 | 0 2 1 2 | 0, TL0PICIDX 0, 1, 2 on the base frames.
+EncodedVideoFrame l1t3_picture(uint16_t pid) {
+  static constexpr uint8_t kTid[] = {0, 2, 1, 2};
+  const uint16_t i = static_cast<uint16_t>(pid - 10);
+  const uint8_t tl0 = static_cast<uint8_t>(i / 4);
+  if (i == 0) return vp9_non_flexible(pid, tl0, 0, true, ss_with(l1t3_gof()));
+  return vp9_non_flexible(pid, tl0, kTid[i % 4], false);
+}
+
+}  // namespace
+
+TEST_CASE("reference finder vp9 non-flexible mode takes references from the SS group of frames") {
+  ReferenceFinder rf;
+  std::map<uint16_t, EncodedVideoFrame> out;
+  for (uint16_t pid = 10; pid <= 18; ++pid) {
+    const auto f = resolve(rf, l1t3_picture(pid));
+    out[pid] = f;
+  }
+  const int64_t base = out[10].id;
+  auto id = [&](uint16_t pid) { return base + (pid - 10); };
+  CHECK(out[10].references.empty());
+  CHECK(out[11].references == std::vector<int64_t>{id(10)});
+  CHECK(out[12].references == std::vector<int64_t>{id(10)});  // TID 1 skips picture 11
+  CHECK(out[13].references == std::vector<int64_t>{id(12), id(10)});
+  CHECK(out[14].references == std::vector<int64_t>{id(10)});
+  CHECK(out[15].references == std::vector<int64_t>{id(14)});
+  CHECK(out[16].references == std::vector<int64_t>{id(14)});
+  CHECK(out[17].references == std::vector<int64_t>{id(16), id(14)});
+  CHECK(out[18].references == std::vector<int64_t>{id(14)});
+}
+
+TEST_CASE("reference finder vp9 GOF: a lost picture blocks exactly the pictures that reference it") {
+  ReferenceFinder rf;
+  FrameBuffer fb;
+  for (uint16_t pid = 10; pid <= 18; ++pid) {
+    if (pid == 11 || pid == 16) continue;  // lost: a TID 2 picture nobody references, a TID 1 one
+    for (auto& f : rf.manage(l1t3_picture(pid))) (void)fb.insert(std::move(f));
+  }
+  std::vector<int64_t> decoded;
+  size_t dropped = 0;
+  for (int i = 0; i < 20 && fb.next_decodable() != nullptr; ++i) decoded.push_back(fb.pop_next_decodable(&dropped).id);
+  REQUIRE(!decoded.empty());
+  const int64_t base = decoded.front();
+  // 12 and 13 do not need 11; 17 needs 16 and is never decodable; 18 needs only 14.
+  CHECK(decoded == std::vector<int64_t>{base, base + 2, base + 3, base + 4, base + 5, base + 8});
+}
+
+TEST_CASE("reference finder vp9 GOF: upper layers wait for their base frame, a new SS re-anchors") {
+  ReferenceFinder rf;
+  resolve(rf, l1t3_picture(10));
+  // Picture 15 (TL0PICIDX 1) arrives before its base picture 14: stashed, released with it.
+  CHECK(rf.manage(l1t3_picture(15)).empty());
+  auto out = rf.manage(l1t3_picture(14));
+  REQUIRE(out.size() == 2);
+  CHECK(out[1].references == std::vector<int64_t>{out[0].id});
+  // A keyframe with a 2-picture GOF (TID 0 1, the TID 1 picture referencing its base) replaces it.
+  const auto k = resolve(rf, vp9_non_flexible(30, 7, 0, true,
+                                              ss_with({rtp::Vp9PictureGroupEntry{0, false, 1, {2, 0, 0}},
+                                                       rtp::Vp9PictureGroupEntry{1, false, 1, {1, 0, 0}}})));
+  CHECK(resolve(rf, vp9_non_flexible(31, 7, 1, false)).references == std::vector<int64_t>{k.id});
+  CHECK(resolve(rf, vp9_non_flexible(32, 8, 0, false)).references == std::vector<int64_t>{k.id});
+  CHECK(resolve(rf, vp9_non_flexible(33, 8, 1, false)).references == std::vector<int64_t>{k.id + 2});
 }
 
 TEST_CASE("reference finder sequence number mode without picture ids") {

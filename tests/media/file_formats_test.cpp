@@ -216,6 +216,7 @@ TEST_CASE("ivf write then parse round-trips frames and unwrapped RTP timestamps"
 
 TEST_CASE("file parsers survive random garbage") {
   Random rng(99);
+  int rejected[3] = {0, 0, 0};
   for (int i = 0; i < 2000; ++i) {
     std::vector<uint8_t> junk(static_cast<size_t>(rng.uniform_int(0, 200)));
     for (auto& b : junk) b = static_cast<uint8_t>(rng.next_u32());
@@ -223,11 +224,35 @@ TEST_CASE("file parsers survive random garbage") {
     if (i % 3 == 0 && junk.size() >= 12) std::copy_n("RIFF....WAVE", 12, junk.begin());
     if (i % 3 == 1 && junk.size() >= 4) std::copy_n("DKIF", 4, junk.begin());
     if (i % 3 == 2 && junk.size() >= 10) std::copy_n("YUV4MPEG2 ", 10, junk.begin());
-    (void)parse_wav(junk);
-    (void)parse_ivf(junk);
-    (void)parse_y4m(junk);
+    // Each parser either rejects the junk with its own reason or returns no more than it was given.
+    auto wav = parse_wav(junk);
+    auto ivf = parse_ivf(junk);
+    auto y4m = parse_y4m(junk);
+    if (wav) {
+      CHECK(wav->samples.size() * 2 <= junk.size());
+    } else {
+      CHECK(std::string(wav.error()).rfind("wav: ", 0) == 0);
+      ++rejected[0];
+    }
+    if (ivf) {
+      size_t bytes = 0;
+      for (const auto& f : ivf->frames) bytes += f.data.size();
+      CHECK(bytes + ivf->frames.size() * 12 + 32 <= junk.size());
+    } else {
+      CHECK(std::string(ivf.error()).rfind("ivf: ", 0) == 0);
+      ++rejected[1];
+    }
+    if (y4m) {
+      CHECK(y4m->frames.empty());  // 200 bytes hold no frame of a plausible size
+    } else {
+      CHECK(std::string(y4m.error()).rfind("y4m: ", 0) == 0);
+      ++rejected[2];
+    }
   }
-  CHECK(true);
+  // All of it is junk to every parser (with seed 99: none slips through as a valid file).
+  CHECK(rejected[0] == 2000);
+  CHECK(rejected[1] == 2000);
+  CHECK(rejected[2] == 2000);
 }
 
 TEST_CASE("file helpers save and load bytes") {

@@ -51,13 +51,84 @@ TEST_CASE("flexfec: 46- and 109-bit masks round-trip and pick the shortest form"
     CHECK(back == mask);
     CHECK(parsed->parity.payload == std::vector<uint8_t>{1, 2, 3});
   }
-  // A hand-made 109-bit mask with the last bit (offset 108) set.
+  // A hand-made 110-bit mask: the third chunk is 64 plain mask bits (no k bit), its first bit is
+  // offset 46 and its last offset 109 (RFC 8627 section 4.2.2.1, "Mask [46-109]").
   std::vector<uint8_t> bytes = {0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
                                 0x80, 0, 0, 0, 0, 0, 0, 0x01};
   auto parsed = parse_flexfec_payload(bytes);
   REQUIRE(parsed.ok());
-  CHECK(parsed->offsets == std::vector<uint16_t>{108});
-  CHECK(parsed->protected_sequence_numbers() == std::vector<uint16_t>{118});
+  CHECK(parsed->offsets == std::vector<uint16_t>{46, 109});
+  CHECK(parsed->protected_sequence_numbers() == std::vector<uint16_t>{56, 119});
+}
+
+TEST_CASE("flexfec: golden FEC header with all three mask chunks, built by hand from RFC 8627 4.2.2.1") {
+  // Offsets 0, 15, 46 and 63: the first bit of each chunk and one inside the third.
+  FecRepair r;
+  r.sn_base = 0x1234;
+  r.mask = (uint64_t{1} << 0) | (uint64_t{1} << 15) | (uint64_t{1} << 46) | (uint64_t{1} << 63);
+  r.parity.bits = 0x10;
+  r.parity.marker_pt = 0xE0;
+  r.parity.timestamp = 0xAABBCCDD;
+  r.parity.length = 0x0102;
+  r.parity.payload = {0xFE};
+  const std::vector<uint8_t> expected = {
+      0x10, 0xE0, 0x01, 0x02,                          // R=0 F=0 P X CC | M PT | length recovery
+      0xAA, 0xBB, 0xCC, 0xDD,                          // TS recovery
+      0x12, 0x34, 0x40, 0x00,                          // SN base | k=0, Mask [0-14]: bit 0
+      0x40, 0x00, 0x00, 0x00,                          // k=0, Mask [15-45]: bit 15
+      0x80, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00,  // Mask [46-109]: bits 46 and 63
+      0xFE};
+  CHECK(build_flexfec_payload(r) == expected);
+  auto parsed = parse_flexfec_payload(expected);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->offsets == std::vector<uint16_t>{0, 15, 46, 63});
+}
+
+TEST_CASE("flexfec: golden repair packet (RFC 8627 4.2.1 + 4.2.2.1) recovers its one protected packet") {
+  // The protected packet: seq 0x1234 + 46, PT 96, marker, ts 0x01020304, SSRC 0x1000, 3 bytes.
+  const std::vector<uint8_t> media = {0x80, 0xE0, 0x12, 0x62, 0x01, 0x02, 0x03, 0x04,
+                                      0x00, 0x00, 0x10, 0x00, 0xA1, 0xB2, 0xC3};
+  // The repair packet by hand: RTP header with CC=1 and the protected SSRC as its CSRC, then the
+  // FEC header with the 110-bit mask whose only bit is offset 46 (first bit of the third chunk),
+  // then the repair payload (the protected packet's bytes after its fixed header).
+  const std::vector<uint8_t> repair = {
+      0x81, 49, 0x00, 0x07,    // V=2 CC=1 | PT 49 | seq 7
+      0x01, 0x02, 0x03, 0x04,  // timestamp
+      0x00, 0x00, 0x20, 0x00,  // SSRC of the FlexFEC stream
+      0x00, 0x00, 0x10, 0x00,  // CSRC: the protected SSRC
+      0x00, 0xE0, 0x00, 0x03,  // R=0 F=0 P=0 X=0 CC=0 | M=1 PT=96 | length recovery 3
+      0x01, 0x02, 0x03, 0x04,  // TS recovery
+      0x12, 0x34, 0x00, 0x00,  // SN base | k=0, Mask [0-14] empty
+      0x00, 0x00, 0x00, 0x00,  // k=0, Mask [15-45] empty
+      0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // Mask [46-109]: bit 46
+      0xA1, 0xB2, 0xC3};
+  auto fec = rtp::RtpPacket::parse(repair);
+  REQUIRE(fec.ok());
+  FlexfecReceiver rx({0x2000, 49, 0x1000, {}});
+  const auto recovered = rx.on_packet(*fec);
+  REQUIRE(recovered.size() == 1);
+  CHECK(std::vector<uint8_t>(recovered[0].data().begin(), recovered[0].data().end()) == media);
+
+  // A repair packet naming another SSRC in its CSRC list (or none) protects something else.
+  auto other = repair;
+  other[15] = 0x01;
+  FlexfecReceiver rx2({0x2000, 49, 0x1000, {}});
+  CHECK(rx2.on_packet(rtp::RtpPacket::parse(other).value()).empty());
+  CHECK(rx2.stats().fec_packets_discarded == 1);
+}
+
+TEST_CASE("flexfec generator: the protected SSRC goes in the repair packet's CSRC list (RFC 8627 4.2.1)") {
+  Random rng(3);
+  FlexfecGenerator gen({0x2000, 49, 0, 0x1000});
+  gen.set_protection({255, 1, FecMaskType::kRandom}, {255, 1, FecMaskType::kRandom});
+  for (auto& p : random_frame(rng, 100, 0, 0x1000, 96, 4)) gen.add_media_packet(p, false);
+  const auto fec = gen.take_fec_packets();
+  REQUIRE(!fec.empty());
+  for (const auto& p : fec) {
+    CHECK(p.ssrc() == 0x2000);
+    REQUIRE(p.view().csrc_count() == 1);
+    CHECK(p.view().csrc(0) == 0x1000);
+  }
 }
 
 TEST_CASE("flexfec: R=1, F=1, truncated headers and masks are rejected") {

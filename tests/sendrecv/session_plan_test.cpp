@@ -191,6 +191,26 @@ TEST_CASE("SRTP keys in hex base64 and inline form are the same material") {
   }
 }
 
+TEST_CASE("a key of the wrong length says which form it was read as and what the suite needs") {
+  const auto p = SrtpProfile::kAesCm128HmacSha1_80;
+  const std::string hex60 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d";
+  REQUIRE(net::parse_key(hex60, p).ok());
+  REQUIRE(net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p).ok());
+  REQUIRE(net::parse_key("inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd|2^31", p).ok());
+  CHECK(net::parse_key(hex60, p).value() == net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p).value());
+  // 58 and 62 hex digits: a hex key one byte short / long, not "bad base64".
+  CHECK(std::string(net::parse_key(hex60.substr(0, 58), p).error()) ==
+        "key: 58 hex digits (29 bytes); AES_CM_128_HMAC_SHA1_80 needs 60 hex digits (30 bytes)");
+  CHECK(std::string(net::parse_key(hex60 + "1e", p).error()) ==
+        "key: 62 hex digits (31 bytes); AES_CM_128_HMAC_SHA1_80 needs 60 hex digits (30 bytes)");
+  // A base64 key that decodes to the wrong length.
+  CHECK(std::string(net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMU", p).error()) ==
+        "key: base64 of 21 bytes; AES_CM_128_HMAC_SHA1_80 needs 30 bytes (60 hex digits or 40 base64 characters)");
+  CHECK(std::string(net::parse_key("zz!", p).error()) ==
+        "key: neither 60 hex digits nor base64 (base64: length not a multiple of 4)");
+  CHECK(std::string(net::parse_key("", p).error()) == "key: empty");
+}
+
 TEST_CASE("host and port parsing") {
   auto v4 = net::parse_host_port("127.0.0.1:5004");
   REQUIRE(v4.ok());

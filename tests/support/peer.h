@@ -109,14 +109,16 @@ inline bool WaitForUdpPort(uint16_t port, int max_ms) {
   char needle[8];
   std::snprintf(needle, sizeof(needle), ":%04X", port);
   for (int waited = 0; waited <= max_ms; waited += 20) {
-    std::ifstream in("/proc/net/udp");
-    std::string line;
-    for (int lines = 0; lines < 100000 && std::getline(in, line); ++lines) {
-      // "  sl  local_address rem_address ...": local address is the second field.
-      std::istringstream fields(line);
-      std::string sl, local;
-      fields >> sl >> local;
-      if (local.size() > 5 && local.compare(local.size() - 5, 5, needle) == 0) return true;
+    for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {
+      std::ifstream in(table);
+      std::string line;
+      for (int lines = 0; lines < 100000 && std::getline(in, line); ++lines) {
+        // "  sl  local_address rem_address ...": local address is the second field.
+        std::istringstream fields(line);
+        std::string sl, local;
+        fields >> sl >> local;
+        if (local.size() > 5 && local.compare(local.size() - 5, 5, needle) == 0) return true;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -275,6 +275,22 @@ TEST_CASE("sdp malformed lines are rejected with their line number") {
   }
 }
 
+TEST_CASE("sdp addresses with control characters are rejected and shown escaped") {
+  // A stray '\r' (CR CR LF line end) must not become part of the address, nor reach a terminal raw.
+  const std::string text = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\r\nt=0 0\r\n"
+                           "m=video 5000 RTP/AVP 96\r\n";
+  size_t line = 0;
+  auto sd = SessionDescription::parse(text, &line);
+  REQUIRE_FALSE(sd.ok());
+  CHECK(line == 4);
+  const std::string reason = sd.error();
+  CHECK(reason == "sdp: malformed c= line: address '127.0.0.1\\r' has a control character");
+  CHECK(reason.find('\r') == std::string::npos);
+  auto origin = SessionDescription::parse("v=0\no=- 0 0 IN IP4 10.0.0.1\x1b[2J\ns=x\nt=0 0\n", &line);
+  REQUIRE_FALSE(origin.ok());
+  CHECK(std::string(origin.error()) == "sdp: malformed o= line: address '10.0.0.1\\x1b[2J' has a control character");
+}
+
 TEST_CASE("sdp tolerates unknown lines and attributes") {
   const std::string text =
       "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\ni=info\nu=http://x\nt=0 0\nr=7d 1h 0 25h\nz=0 0\n"

@@ -4,6 +4,9 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <string>
+
+#include "tern/core/reason_text.h"
 
 namespace tern::tools::net {
 
@@ -33,13 +36,7 @@ Result<transport::SocketAddress> parse_host_port(const std::string& text) {
 }
 
 Result<std::vector<uint8_t>> parse_key(const std::string& text, transport::SrtpProfile profile) {
-  std::string key = text;
-  if (key.rfind("inline:", 0) == 0) return transport::parse_sdes_key_params(key, profile);
-  const size_t want = transport::srtp_key_material_size(profile);
-  bool all_hex = !key.empty();
-  for (char c : key) all_hex = all_hex && std::isxdigit(static_cast<unsigned char>(c)) != 0;
-  if (all_hex && key.size() == 2 * want) return transport::parse_hex_key(key, profile);
-  return transport::parse_sdes_key_params("inline:" + key, profile);
+  return transport::parse_key_text(text, profile);
 }
 
 bool looks_like_rtcp(std::span<const uint8_t> datagram) {
@@ -60,7 +57,11 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(const UdpTransportConfi
     if (rtp_port == 65535) return Error{"rtcp: no port above 65535"};
     rtcp_local.set_port(static_cast<uint16_t>(rtp_port + 1));
     auto rtcp = transport::UdpSocket::Open(rtcp_local, socket_config);
-    if (!rtcp) return Error{rtcp.error()};
+    if (!rtcp) {
+      return Error{lasting_reason("RTCP port " + std::to_string(rtcp_local.port()) +
+                                      " (the RTP port + 1, no rtcp-mux): " + rtcp.error(),
+                                  rtcp.error())};
+    }
     t->rtcp_socket_ = std::move(rtcp.value());
   }
   if (config.srtp_profile) {
@@ -139,7 +140,10 @@ void UdpTransport::drain(transport::UdpSocket& socket, Timestamp now) {
     if (!n || n.value() == 0) return;
     for (size_t i = 0; i < n.value(); ++i) {
       const transport::Datagram& d = batch_[i];
-      if (d.truncated) continue;
+      if (d.truncated) {
+        ++counters_.truncated;
+        continue;
+      }
       const auto bytes = d.data();
       if (bytes.size() < 8 || (bytes[0] >> 6) != 2) {
         ++counters_.not_rtp;

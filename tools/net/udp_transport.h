@@ -49,6 +49,7 @@ struct UdpTransportCounters {
   uint64_t unprotect_failures = 0;   // SRTP auth/replay/format failures (datagram dropped)
   uint64_t dropped_by_filter = 0;    // outgoing datagrams the filter refused
   uint64_t not_rtp = 0;              // incoming datagrams that are neither RTP nor RTCP
+  uint64_t truncated = 0;            // incoming datagrams larger than a receive slot (dropped)
   uint64_t unreachable = 0;          // ICMP errors for datagrams we sent (report_unreachable)
 
   // Sums another transport's counters (one Endpoint over two ports).
@@ -61,6 +62,7 @@ struct UdpTransportCounters {
     unprotect_failures += o.unprotect_failures;
     dropped_by_filter += o.dropped_by_filter;
     not_rtp += o.not_rtp;
+    truncated += o.truncated;
     unreachable += o.unreachable;
     return *this;
   }
@@ -99,7 +101,10 @@ class UdpTransport : public pipeline::PacketSink {
   const transport::UdpSocket& rtp_socket() const { return rtp_socket_; }
 
  private:
-  UdpTransport() : batch_(32, 2048) {}
+  // Slots of the largest UDP payload (a 4000-byte datagram from ffmpeg's pkt_size is real
+  // traffic): 16 x 64 KiB = 1 MiB per transport.
+  static constexpr size_t kReceiveSlots = 16;
+  UdpTransport() : batch_(kReceiveSlots, transport::kMaxUdpPayload) {}
   void drain(transport::UdpSocket& socket, Timestamp now);
 
   UdpTransportConfig config_;

@@ -270,12 +270,6 @@ int main(int argc, char** argv) {
   plan.srtp_profile = profile;
   plan.srtp_key = key_material;
   plan.cname = config.cname;
-  if (!sdp_path.empty()) {
-    const std::string text = net::build_sdp(plan).to_string();
-    if (!media::save_file(sdp_path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size())).ok()) {
-      return fail("--sdp '" + sdp_path + "': cannot write the file");
-    }
-  }
 
   net::UdpTransportConfig tc;
   if (bind_address.empty()) bind_address = dest_address.value().is_v6() ? "::" : "0.0.0.0";
@@ -312,6 +306,13 @@ int main(int argc, char** argv) {
   auto endpoint = pipeline::Endpoint::Create(config, audio_link ? static_cast<pipeline::PacketSink*>(&split)
                                                                 : link.value().get());
   if (!endpoint) return fail(std::string("configuration: ") + endpoint.error());
+  // The SDP only once the options proved usable (sockets open, endpoint accepted the configuration).
+  if (!sdp_path.empty()) {
+    const std::string text = net::build_sdp(plan).to_string();
+    if (!media::save_file(sdp_path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size())).ok()) {
+      return fail("--sdp '" + sdp_path + "': cannot write the file");
+    }
+  }
 
   std::optional<media::Y4mWriter> reference_writer;
   if (!source_path.empty() && config.send.video != pipeline::VideoCodecKind::kNone) {

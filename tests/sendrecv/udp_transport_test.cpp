@@ -1,0 +1,76 @@
+// tools/net UdpTransport: what its setup failures say, datagrams of every UDP size (loopback
+// sockets only, no processes).
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "tern/tools/net/udp_transport.h"
+#include "tern/transport/epoll_driver.h"
+#include "tern/transport/udp_socket.h"
+
+namespace net = tern::tools::net;
+using tern::transport::SocketAddress;
+using tern::transport::UdpSocket;
+
+TEST_CASE("without rtcp-mux a busy RTCP port is named as the RTCP port, not blamed on the RTP port") {
+  // Find a free pair P, P+1 and hold P+1 only.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    uint16_t rtp_port = 0;
+    {
+      auto probe = UdpSocket::Open(SocketAddress::Parse("127.0.0.1", 0).value());
+      REQUIRE(probe.ok());
+      rtp_port = probe->local_address().port();
+    }
+    if (rtp_port == 65535) continue;
+    auto holder = UdpSocket::Open(SocketAddress::Parse("127.0.0.1", static_cast<uint16_t>(rtp_port + 1)).value());
+    if (!holder.ok()) continue;  // someone else has P+1: try another pair
+    net::UdpTransportConfig config;
+    config.local = SocketAddress::Parse("127.0.0.1", rtp_port).value();
+    config.rtcp_mux = false;
+    auto t = net::UdpTransport::Open(config);
+    REQUIRE_FALSE(t.ok());
+    const std::string expected = "RTCP port " + std::to_string(rtp_port + 1) +
+                                 " (the RTP port + 1, no rtcp-mux): udp: bind(127.0.0.1:" +
+                                 std::to_string(rtp_port + 1) + ") failed: " + std::strerror(EADDRINUSE);
+    CHECK(std::string(t.error()) == expected);
+    return;
+  }
+  FAIL("no free pair of loopback ports found");
+}
+
+TEST_CASE("datagrams of any UDP size reach the receive handler whole") {
+  auto driver = tern::transport::EpollDriver::Create();
+  REQUIRE(driver.ok());
+  net::UdpTransportConfig config;
+  config.local = SocketAddress::Parse("127.0.0.1", 0).value();
+  auto t = net::UdpTransport::Open(config);
+  REQUIRE(t.ok());
+  std::vector<size_t> sizes;
+  bool intact = true;
+  t.value()->set_receive_handler([&](std::span<const uint8_t> d, bool, tern::Timestamp) {
+    sizes.push_back(d.size());
+    for (size_t i = 12; i < d.size(); ++i) intact = intact && d[i] == static_cast<uint8_t>(i);
+  });
+  REQUIRE(t.value()->attach(driver.value()).ok());
+  auto tx = UdpSocket::Open(SocketAddress::Parse("127.0.0.1", 0).value());
+  REQUIRE(tx.ok());
+  const size_t kSizes[] = {200, 2049, 4000, 9000, 65507};  // 65507: the IPv4 maximum
+  for (size_t size : kSizes) {
+    std::vector<uint8_t> rtp(size);
+    for (size_t i = 0; i < size; ++i) rtp[i] = static_cast<uint8_t>(i);
+    rtp[0] = 0x80;  // RTP version 2, payload type 96
+    rtp[1] = 96;
+    REQUIRE(tx.value().send_to(rtp, t.value()->rtp_socket().local_address()).ok());
+  }
+  for (int i = 0; i < 50 && sizes.size() < std::size(kSizes); ++i) {
+    REQUIRE(driver.value().run_for(tern::TimeDelta::Millis(10)).ok());
+  }
+  CHECK(sizes == std::vector<size_t>(std::begin(kSizes), std::end(kSizes)));
+  CHECK(intact);
+  CHECK(t.value()->counters().rtp_received == std::size(kSizes));
+  CHECK(t.value()->counters().truncated == 0);
+}
