@@ -525,20 +525,32 @@ void IceAgent::tick_transactions(Timestamp now) {
   if (gather_ended) check_gathering_done();
 }
 
-void IceAgent::tick_nomination(Timestamp now) {
-  if (role_ != IceRole::kControlling || config_.lite || !can_check()) return;
-  if (selected_ && !restarting_) return;
-  if (std::any_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.nominating; })) return;
-  Pair* best = nullptr;
-  for (Pair& p : pairs_)
+const IceAgent::Pair* IceAgent::best_valid() const {
+  const Pair* best = nullptr;
+  for (const Pair& p : pairs_)
     if (p.valid && p.state == PairState::kSucceeded && (best == nullptr || p.priority > best->priority)) best = &p;
-  if (best == nullptr) return;
-  const bool better_pending = std::any_of(pairs_.begin(), pairs_.end(), [&](const Pair& p) {
-    return p.priority > best->priority && (p.state == PairState::kWaiting || p.state == PairState::kInProgress ||
-                                           p.state == PairState::kFrozen);
+  return best;
+}
+
+bool IceAgent::better_pending(const Pair& best) const {
+  return std::any_of(pairs_.begin(), pairs_.end(), [&](const Pair& p) {
+    return p.priority > best.priority && (p.state == PairState::kWaiting || p.state == PairState::kInProgress ||
+                                          p.state == PairState::kFrozen);
   });
+}
+
+bool IceAgent::wants_nomination() const {
+  if (role_ != IceRole::kControlling || config_.lite || !can_check()) return false;
+  if (selected_ && !restarting_) return false;
+  return std::none_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.nominating; }) &&
+         best_valid() != nullptr;
+}
+
+void IceAgent::tick_nomination(Timestamp now) {
+  if (!wants_nomination()) return;
+  Pair* best = const_cast<Pair*>(best_valid());  // points into pairs_, which this method owns
   if (first_valid_ && now >= *first_valid_ + config_.nomination_delay) nomination_delay_passed_ = true;
-  if (better_pending && !nomination_delay_passed_) return;
+  if (better_pending(*best) && !nomination_delay_passed_) return;
   best->nominating = true;
   triggered_.push_front(best->id);
 }
@@ -621,8 +633,11 @@ std::optional<Timestamp> IceAgent::next_wakeup() const {
       return p.state == PairState::kWaiting || p.state == PairState::kFrozen;
     });
     if (work) consider(last_check_ + config_.ta);
-    if (role_ == IceRole::kControlling && first_valid_ && !nomination_delay_passed_ && (!selected_ || restarting_))
-      consider(*first_valid_ + config_.nomination_delay);
+    if (wants_nomination()) {
+      // Nominate at the next check slot, or when the wait for better pairs ends.
+      const bool wait = better_pending(*best_valid()) && !nomination_delay_passed_ && first_valid_;
+      consider(wait ? *first_valid_ + config_.nomination_delay : last_check_ + config_.ta);
+    }
   }
   if (selected_ && !config_.lite) {
     consider(selected_->next_consent);

@@ -302,6 +302,10 @@ class IceAgent {
   void tick_checks(Timestamp now);
   void tick_transactions(Timestamp now);
   void tick_nomination(Timestamp now);
+  // Controlling side: the valid pair to nominate, and whether a better pair may still succeed.
+  const Pair* best_valid() const;
+  bool better_pending(const Pair& best) const;
+  bool wants_nomination() const;
   void tick_consent(Timestamp now);
   void tick_failure(Timestamp now);
   void set_state(IceState s);
