@@ -597,10 +597,13 @@ void IceAgent::tick_consent(Timestamp now) {
   }
 }
 
+bool IceAgent::failure_armed() const {
+  return !config_.lite && started_ && !selected_ && state_ == IceState::kChecking &&
+         std::none_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.valid; });
+}
+
 void IceAgent::tick_failure(Timestamp now) {
-  if (config_.lite || !started_ || selected_ || state_ != IceState::kChecking) return;
-  const bool any_valid = std::any_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.valid; });
-  if (any_valid) return;
+  if (!failure_armed()) return;
   const bool all_failed = std::all_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.state == PairState::kFailed; });
   const bool checks_in_flight =
       std::any_of(txns_.begin(), txns_.end(), [](const Txn& t) { return t.kind == TxnKind::kCheck; });
@@ -643,7 +646,7 @@ std::optional<Timestamp> IceAgent::next_wakeup() const {
     consider(selected_->next_consent);
     consider(selected_->last_consent + config_.consent_timeout);
   }
-  if (state_ == IceState::kChecking && !selected_ && !config_.lite) consider(checks_started_ + config_.failure_timeout);
+  if (failure_armed()) consider(checks_started_ + config_.failure_timeout);
   // Relays that have not allocated yet are polled every Ta.
   if (std::any_of(relays_.begin(), relays_.end(), [](const auto& r) { return !r.second; }))
     consider(last_relay_poll_ + config_.ta);

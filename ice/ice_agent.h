@@ -308,6 +308,7 @@ class IceAgent {
   bool wants_nomination() const;
   void tick_consent(Timestamp now);
   void tick_failure(Timestamp now);
+  bool failure_armed() const;  // checking, nothing valid yet: the failure timeout applies
   void set_state(IceState s);
   bool accepts_app_data(const Via& via, const TransportAddress& source) const;
 
