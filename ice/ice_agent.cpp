@@ -582,6 +582,12 @@ void IceAgent::send_consent(Timestamp now) {
   txns_.push_back(std::move(t));
 }
 
+Timestamp IceAgent::next_consent_time(Timestamp now) {
+  // RFC 7675 5.1: uniformly random in [min, max] from this request (4-6 s by default).
+  const double span = static_cast<double>((config_.consent_interval_max - config_.consent_interval_min).us());
+  return now + config_.consent_interval_min + TimeDelta::Micros(static_cast<int64_t>(random_.uniform() * span));
+}
+
 void IceAgent::tick_consent(Timestamp now) {
   if (!selected_ || config_.lite || state_ == IceState::kClosed) return;
   if (now - selected_->last_consent >= config_.consent_timeout) {
@@ -592,8 +598,7 @@ void IceAgent::tick_consent(Timestamp now) {
   }
   if (now >= selected_->next_consent) {
     send_consent(now);
-    const double span = (config_.consent_interval_max - config_.consent_interval_min).us();
-    selected_->next_consent = now + config_.consent_interval_min + TimeDelta::Micros(static_cast<int64_t>(random_.uniform() * span));
+    selected_->next_consent = next_consent_time(now);
   }
 }
 
@@ -938,8 +943,7 @@ void IceAgent::select(const Via& via, const Candidate& local, const Candidate& r
   s.local_creds = local_creds_;
   s.remote_creds = remote_creds_.value_or(IceCredentials{});
   s.last_consent = now;
-  const double span = (config_.consent_interval_max - config_.consent_interval_min).us();
-  s.next_consent = now + config_.consent_interval_min + TimeDelta::Micros(static_cast<int64_t>(random_.uniform() * span));
+  s.next_consent = next_consent_time(now);
   selected_ = std::move(s);
   restarting_ = false;
   previous_local_.reset();

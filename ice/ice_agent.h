@@ -307,6 +307,7 @@ class IceAgent {
   bool better_pending(const Pair& best) const;
   bool wants_nomination() const;
   void tick_consent(Timestamp now);
+  Timestamp next_consent_time(Timestamp now);
   void tick_failure(Timestamp now);
   bool failure_armed() const;  // checking, nothing valid yet: the failure timeout applies
   void set_state(IceState s);

@@ -2,6 +2,7 @@
 // kinds, relayed through an in-test relay, with role conflicts, trickle, restart and consent.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -267,8 +268,11 @@ TEST_CASE("ICE restart: data keeps flowing on the old pair until the new one is 
   call.run(3_s);
   REQUIRE(call.connected());
   const auto old_ufrag = call.ends[0]->agent->local_credentials().ufrag;
-  const size_t selections_before = std::count_if(call.ends[0]->events.begin(), call.ends[0]->events.end(),
-      [](const ice::IceEvent& e) { return e.kind == ice::IceEvent::Kind::kSelectedPair; });
+  auto selections = [&call] {
+    return std::count_if(call.ends[0]->events.begin(), call.ends[0]->events.end(),
+                         [](const ice::IceEvent& e) { return e.kind == ice::IceEvent::Kind::kSelectedPair; });
+  };
+  const auto selections_before = selections();
   call.signal_delay = 300_ms;
   call.ends[0]->agent->restart(call.loop.now());
   call.ends[1]->agent->restart(call.loop.now());
@@ -279,9 +283,7 @@ TEST_CASE("ICE restart: data keeps flowing on the old pair until the new one is 
   CHECK(call.data_flows());
   call.run(3_s);
   CHECK(call.connected());
-  const size_t selections_after = std::count_if(call.ends[0]->events.begin(), call.ends[0]->events.end(),
-      [](const ice::IceEvent& e) { return e.kind == ice::IceEvent::Kind::kSelectedPair; });
-  CHECK(selections_after == selections_before + 1);
+  CHECK(selections() == selections_before + 1);
   CHECK(call.data_flows());
 }
 
