@@ -181,6 +181,10 @@ TEST_CASE("Every pair of NAT kinds: direct where RFC 4787 allows it, failure oth
       } else {
         CHECK(call.ends[0]->agent->state() == ice::IceState::kFailed);
         CHECK(call.ends[1]->agent->state() == ice::IceState::kFailed);
+        REQUIRE(call.ends[0]->failed_at);
+        REQUIRE(call.ends[1]->failed_at);
+        MESSAGE(name(ka) << " <-> " << name(kb) << ": failed at " << call.ends[0]->failed_at->ms() << " / "
+                         << call.ends[1]->failed_at->ms() << " ms");
         CHECK(!call.ends[0]->agent->send(std::vector<uint8_t>{1}, call.loop.now()).ok());
       }
     }
@@ -436,4 +440,52 @@ TEST_CASE("Runs are deterministic for a seed") {
                           call.ends[0]->agent->stats().checks_sent);
   };
   CHECK(run(5) == run(5));
+}
+
+TEST_CASE("Server-reflexive candidates: gathered from the STUN server, signalled, pruned to their base") {
+  ice::IceAgentConfig c;
+  c.sockets = {ice::LocalSocket{0, ice::TransportAddress::V4(192, 168, 1, 10, 5000), {}}};
+  const auto server = ice::TransportAddress::V4(198, 51, 100, 100, 3478);
+  c.stun_servers = {server, ice::TransportAddress::V6({0x20, 0x01, 0x0d, 0xb8}, 3478)};  // v6 unused: no v6 socket
+  auto agent = ice::IceAgent::Create(c).value();
+  agent.start(Timestamp::Zero());
+  auto out = agent.take_outgoing();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].destination == server);
+  auto request = ice::StunMessage::parse(out[0].data);
+  REQUIRE(request.ok());
+  CHECK(request->check_fingerprint().ok());
+  CHECK(!agent.gathering_done());
+
+  ice::Candidate remote;
+  remote.foundation = "r";
+  remote.address = ice::TransportAddress::V4(198, 51, 100, 2, 6000);
+  remote.priority = ice::candidate_priority(ice::CandidateType::kHost, 65535, 1);
+  REQUIRE(agent.add_remote_candidate(remote, Timestamp::Zero()));
+  CHECK(agent.pair_count() == 1);
+
+  const auto mapped = ice::TransportAddress::V4(203, 0, 113, 1, 40000);
+  ice::StunMessageBuilder b(ice::StunClass::kSuccess, ice::StunMethod::kBinding, request->transaction_id());
+  b.add_xor_mapped_address(mapped).add_fingerprint();
+  const auto response = std::move(b).finish().value();
+  // From anyone but the server it is ignored; from the server it yields the candidate.
+  (void)agent.on_datagram(0, ice::TransportAddress::V4(198, 51, 100, 66, 3478), response, Timestamp::Millis(20));
+  CHECK(agent.stats().dropped_unmatched == 1);
+  CHECK(agent.on_datagram(0, server, response, Timestamp::Millis(20)) == ice::IceAgent::Inbound::kIce);
+  CHECK(agent.gathering_done());
+  const auto locals = agent.local_candidates();
+  REQUIRE(locals.size() == 2);
+  CHECK(locals[1].type == ice::CandidateType::kServerReflexive);
+  CHECK(locals[1].address == mapped);
+  CHECK(locals[1].related == c.sockets[0].address);
+  CHECK(locals[1].priority == ice::candidate_priority(ice::CandidateType::kServerReflexive, 0x7FFF, 1));
+  CHECK(locals[1].foundation != locals[0].foundation);
+  CHECK(agent.pair_count() == 1);  // the srflx candidate is pruned: checks go from its base
+  bool signalled = false, done = false;
+  while (auto e = agent.poll_event()) {
+    signalled |= e->kind == ice::IceEvent::Kind::kLocalCandidate && e->candidate.type == ice::CandidateType::kServerReflexive;
+    done |= e->kind == ice::IceEvent::Kind::kGatheringDone;
+  }
+  CHECK(signalled);
+  CHECK(done);
 }

@@ -98,6 +98,7 @@ class IceHost : public netsim::DatagramReceiver, public Pollable {
     for (ice::IceOutgoing& o : agent->take_outgoing()) send_raw(o.socket, from_ice(o.destination), std::move(o.data), now);
     while (auto e = agent->poll_event()) {
       if (e->kind == ice::IceEvent::Kind::kSelectedPair && !connected_at) connected_at = now;
+      if (e->kind == ice::IceEvent::Kind::kStateChanged && e->state == ice::IceState::kFailed && !failed_at) failed_at = now;
       events.push_back(*e);
       if (on_event) on_event(*e, now);
     }
@@ -111,6 +112,7 @@ class IceHost : public netsim::DatagramReceiver, public Pollable {
   std::vector<ice::IceEvent> events;
   std::vector<std::vector<uint8_t>> app_received;
   std::optional<Timestamp> connected_at;
+  std::optional<Timestamp> failed_at;
   std::function<void(const ice::IceEvent&, Timestamp)> on_event;
   // Lets a FakeTurn client claim datagrams from its relay server before the agent sees them.
   std::function<bool(netsim::Datagram&, Timestamp)> relay_hook;
