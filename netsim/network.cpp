@@ -1,17 +1,8 @@
 #include "tern/netsim/network.h"
 
+#include "tern/netsim/derive_seed.h"
+
 namespace tern::netsim {
-namespace {
-
-// splitmix64 finaliser: well-spread seeds from (network seed, hop position).
-uint64_t derive_seed(uint64_t seed, uint64_t salt) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (salt + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 NetworkConfig NetworkConfig::Direct(const LinkConfig& a_to_b, const LinkConfig& b_to_a) {
   NetworkConfig c;

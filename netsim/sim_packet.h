@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "tern/core/ip_address.h"
 #include "tern/core/units.h"
 
 namespace tern::netsim {
@@ -18,6 +19,10 @@ struct SimPacket {
   // the whole size for payload-less packets used in benchmarks.
   DataSize overhead;
   bool duplicate = false;  // true for a copy made by a link's duplication model
+  // UDP addressing, used by the addressed Internet (internet.h) and rewritten by its NAT boxes;
+  // empty on the anonymous A/B Network.
+  TransportAddress source;
+  TransportAddress destination;
 
   // Size that occupies link capacity and queue space.
   DataSize wire_size() const { return DataSize::Bytes(static_cast<int64_t>(data.size())) + overhead; }

@@ -1,0 +1,491 @@
+// ICE agents (RFC 8445) on netsim's addressed Internet: direct, through every pair of RFC 4787 NAT
+// kinds, relayed through an in-test relay, with role conflicts, trickle, restart and consent.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "support/ice_netsim.h"
+
+using namespace tern;
+using namespace tern::test;
+using namespace tern::unit_literals;
+using netsim::NatKind;
+
+namespace {
+
+IpAddress ip(const char* t) { return IpAddress::Parse(t).value(); }
+TransportAddress addr(const char* t) { return TransportAddress::Parse(t).value(); }
+
+netsim::AccessLinks delay(TimeDelta d) {
+  netsim::AccessLinks l;
+  l.up.delay = d;
+  l.down.delay = d;
+  return l;
+}
+
+// Two agents, A (controlling) and B (controlled), each optionally behind a NAT, a public STUN
+// server, and signalling that carries candidates after `signal_delay`.
+struct Call {
+  explicit Call(uint64_t seed = 1) : net(seed) {
+    loop.add_pollable(&net);
+    stun_host = net.add_host(netsim::kPublicRealm, {ip("198.51.100.100"), ip("2001:db8::100")}, delay(5_ms)).value();
+    stun = std::make_unique<StunServer>(net, stun_host);
+    net.set_receiver(stun_host, stun.get());
+    (void)net.bind(stun_host, addr("198.51.100.100:3478")).value();
+  }
+
+  // side 0 = A, 1 = B. Public hosts get 198.51.100.{1,2}; NATed ones 192.168.{1,2}.10 behind
+  // 203.0.113.{1,2}.
+  IceHost& side(int i, std::optional<NatKind> nat, bool ipv6 = false) {
+    netsim::RealmId realm = netsim::kPublicRealm;
+    std::string host_ip = "198.51.100." + std::to_string(i + 1);
+    if (nat) {
+      const std::string pub = "203.0.113." + std::to_string(i + 1);
+      realm = net.add_nat(netsim::NatConfig::Of(*nat, ip(pub.c_str())), netsim::kPublicRealm, delay(5_ms)).value();
+      host_ip = "192.168." + std::to_string(i + 1) + ".10";
+    }
+    std::vector<IpAddress> ips{ip(host_ip.c_str())};
+    const std::string v6 = "2001:db8::" + std::to_string(i + 1);
+    if (ipv6) ips.push_back(ip(v6.c_str()));
+    hosts[i] = net.add_host(realm, ips, delay(10_ms)).value();
+    ends[i] = std::make_unique<IceHost>(net, hosts[i]);
+    ice::IceAgentConfig c;
+    c.role = i == 0 ? ice::IceRole::kControlling : ice::IceRole::kControlled;
+    c.seed = 100 + static_cast<uint64_t>(i);
+    c.stun_servers = {to_ice(addr("198.51.100.100:3478"))};
+    configs[i] = c;
+    std::vector<TransportAddress> binds{TransportAddress{ips[0], 0}};
+    if (ipv6) binds.push_back(TransportAddress{ips[1], 0});
+    binds_[i] = binds;
+    return *ends[i];
+  }
+
+  // Creates both agents (after tweaks to configs[]), wires signalling and starts them.
+  void start(bool exchange_credentials = true) {
+    for (int i = 0; i < 2; ++i) {
+      ends[i]->create(configs[i], binds_[i]);
+      loop.add_pollable(ends[i].get());
+    }
+    for (int i = 0; i < 2; ++i) {
+      IceHost* peer = ends[1 - i].get();
+      ends[i]->on_event = [this, peer, i](const ice::IceEvent& e, Timestamp) {
+        if (e.kind == ice::IceEvent::Kind::kLocalCandidate && signal_candidates) {
+          ice::Candidate c = e.candidate;
+          if (mangle[i]) mangle[i](c);
+          loop.post_in(signal_delay + extra_delay_from[i], [this, peer, c] {
+            peer->agent->add_remote_candidate(c, loop.now());
+            peer->flush(loop.now());
+          });
+        } else if (e.kind == ice::IceEvent::Kind::kGatheringDone && signal_candidates) {
+          loop.post_in(signal_delay + extra_delay_from[i], [this, peer] { peer->agent->end_of_remote_candidates(loop.now()); });
+        }
+      };
+    }
+    if (exchange_credentials) exchange_creds();
+    for (int i = 0; i < 2; ++i) {
+      ends[i]->agent->start(loop.now());
+      ends[i]->flush(loop.now());
+    }
+  }
+  void exchange_creds() {
+    for (int i = 0; i < 2; ++i) {
+      ends[i]->agent->set_remote_credentials(ends[1 - i]->agent->local_credentials(), loop.now());
+      ends[i]->flush(loop.now());
+    }
+  }
+  void run(TimeDelta d) { REQUIRE(loop.run_for(d).ok()); }
+  bool connected() const {
+    return ends[0]->agent->state() == ice::IceState::kConnected && ends[1]->agent->state() == ice::IceState::kConnected;
+  }
+  // Data A -> B and B -> A over the selected pair; true when both arrive.
+  bool data_flows() {
+    const size_t a0 = ends[0]->app_received.size(), b0 = ends[1]->app_received.size();
+    const std::vector<uint8_t> payload{0x80, 0x60, 1, 2, 3};  // RTP-looking, not STUN
+    if (!ends[0]->agent->send(payload, loop.now()).ok() || !ends[1]->agent->send(payload, loop.now()).ok()) return false;
+    ends[0]->flush(loop.now());
+    ends[1]->flush(loop.now());
+    run(500_ms);
+    return ends[0]->app_received.size() == a0 + 1 && ends[1]->app_received.size() == b0 + 1;
+  }
+  ice::CandidateType selected_type(int i, bool remote) const {
+    auto p = ends[i]->agent->selected_pair();
+    REQUIRE(p);
+    return remote ? p->second.type : p->first.type;
+  }
+
+  netsim::Internet net;
+  netsim::EventLoop loop;
+  netsim::HostId stun_host = 0;
+  std::unique_ptr<StunServer> stun;
+  netsim::HostId hosts[2] = {0, 0};
+  std::unique_ptr<IceHost> ends[2];
+  ice::IceAgentConfig configs[2];
+  std::vector<TransportAddress> binds_[2];
+  TimeDelta signal_delay = 50_ms;
+  TimeDelta extra_delay_from[2] = {TimeDelta::Zero(), TimeDelta::Zero()};
+  std::function<void(ice::Candidate&)> mangle[2];  // rewrites what side i signals
+  bool signal_candidates = true;
+};
+
+}  // namespace
+
+TEST_CASE("Host to host on the public internet, IPv6 preferred, data both ways") {
+  Call call;
+  call.side(0, std::nullopt, /*ipv6=*/true);
+  call.side(1, std::nullopt, /*ipv6=*/true);
+  call.start();
+  call.run(3_s);
+  REQUIRE(call.connected());
+  CHECK(call.selected_type(0, false) == ice::CandidateType::kHost);
+  CHECK(call.selected_type(0, true) == ice::CandidateType::kHost);
+  CHECK(call.ends[0]->agent->selected_pair()->first.address.is_v6());
+  CHECK(call.data_flows());
+  const auto& s = call.ends[1]->agent->stats();
+  CHECK(s.dropped_bad_integrity == 0);
+  CHECK(s.dropped_bad_fingerprint == 0);
+  MESSAGE("host-host connected at A " << call.ends[0]->connected_at->ms() << " ms, B "
+                                      << call.ends[1]->connected_at->ms() << " ms");
+}
+
+TEST_CASE("Every pair of NAT kinds: direct where RFC 4787 allows it, failure otherwise") {
+  const std::optional<NatKind> kinds[] = {std::nullopt, NatKind::kFullCone, NatKind::kAddressRestricted,
+                                          NatKind::kPortRestricted, NatKind::kSymmetric};
+  auto name = [](std::optional<NatKind> k) { return std::string(k ? netsim::to_string(*k) : "public"); };
+  for (size_t i = 0; i < 5; ++i) {
+    for (size_t j = i; j < 5; ++j) {
+      const auto ka = kinds[i], kb = kinds[j];
+      CAPTURE(name(ka));
+      CAPTURE(name(kb));
+      // Without a relay, a symmetric NAT cannot reach a port-restricted or symmetric one: the
+      // peer's filter only admits the address:port it sent to, which is not the one the symmetric
+      // NAT maps toward it.
+      const bool sym_a = ka == NatKind::kSymmetric, sym_b = kb == NatKind::kSymmetric;
+      const bool port_a = ka == NatKind::kPortRestricted, port_b = kb == NatKind::kPortRestricted;
+      const bool expect = !((sym_a && (sym_b || port_b)) || (sym_b && (sym_a || port_a)));
+      Call call(7);
+      call.side(0, ka);
+      call.side(1, kb);
+      call.start();
+      call.run(expect ? 5_s : 45_s);
+      CHECK(call.connected() == expect);
+      if (expect) {
+        CHECK(call.data_flows());
+        MESSAGE(name(ka) << " <-> " << name(kb) << ": connected at " << call.ends[0]->connected_at->ms() << " / "
+                         << call.ends[1]->connected_at->ms() << " ms, A local "
+                         << std::string(ice::to_string(call.selected_type(0, false))) << " remote "
+                         << std::string(ice::to_string(call.selected_type(0, true))));
+      } else {
+        CHECK(call.ends[0]->agent->state() == ice::IceState::kFailed);
+        CHECK(call.ends[1]->agent->state() == ice::IceState::kFailed);
+        REQUIRE(call.ends[0]->failed_at);
+        REQUIRE(call.ends[1]->failed_at);
+        MESSAGE(name(ka) << " <-> " << name(kb) << ": failed at " << call.ends[0]->failed_at->ms() << " / "
+                         << call.ends[1]->failed_at->ms() << " ms");
+        CHECK(!call.ends[0]->agent->send(std::vector<uint8_t>{1}, call.loop.now()).ok());
+      }
+    }
+  }
+}
+
+TEST_CASE("Symmetric to symmetric connects over a relay candidate") {
+  Call call(3);
+  call.side(0, NatKind::kSymmetric);
+  call.side(1, NatKind::kSymmetric);
+  const netsim::HostId relay_host = call.net.add_host(netsim::kPublicRealm, {ip("198.51.100.200")}, delay(5_ms)).value();
+  FakeTurnServer server(call.net, relay_host, addr("198.51.100.200:3478"));
+  call.start();
+  FakeTurnClient client(*call.ends[0], server.control());
+  call.ends[0]->agent->add_relay(&client, call.loop.now());
+  client.allocate(call.loop.now());
+  call.run(8_s);
+  REQUIRE(call.connected());
+  CHECK(call.selected_type(0, false) == ice::CandidateType::kRelay);
+  CHECK(client.permissions > 0);
+  CHECK(call.data_flows());
+  MESSAGE("symmetric <-> symmetric via relay: connected at " << call.ends[0]->connected_at->ms() << " / "
+                                                              << call.ends[1]->connected_at->ms() << " ms");
+}
+
+TEST_CASE("Role conflict: both start controlling, the larger tie-breaker keeps the role") {
+  for (bool both_controlling : {true, false}) {
+    CAPTURE(both_controlling);
+    Call call;
+    call.side(0, std::nullopt);
+    call.side(1, NatKind::kFullCone);
+    const ice::IceRole r = both_controlling ? ice::IceRole::kControlling : ice::IceRole::kControlled;
+    call.configs[0].role = r;
+    call.configs[1].role = r;
+    call.start();
+    call.run(5_s);
+    REQUIRE(call.connected());
+    const auto& a = *call.ends[0]->agent;
+    const auto& b = *call.ends[1]->agent;
+    CHECK(a.role() != b.role());
+    const ice::IceAgent& bigger = a.tie_breaker() > b.tie_breaker() ? a : b;
+    // RFC 8445 7.3.1.1: with both controlling the larger tie-breaker stays controlling; with both
+    // controlled the larger one switches to controlling.
+    CHECK(bigger.role() == ice::IceRole::kControlling);
+    CHECK(a.stats().role_conflicts + b.stats().role_conflicts > 0);
+    CHECK(call.data_flows());
+  }
+}
+
+TEST_CASE("Trickle: candidates before the remote description, late end-of-candidates") {
+  Call call;
+  call.side(0, NatKind::kPortRestricted);
+  call.side(1, NatKind::kAddressRestricted);
+  call.signal_delay = 10_ms;
+  call.start(/*exchange_credentials=*/false);
+  call.run(1_s);  // candidates arrive and pair, but no check can go out without the password
+  CHECK(call.ends[0]->agent->pair_count() > 0);
+  CHECK(call.ends[0]->agent->stats().checks_sent == 0);
+  CHECK(call.ends[0]->agent->state() == ice::IceState::kChecking);
+  call.exchange_creds();
+  call.run(3_s);
+  REQUIRE(call.connected());
+  CHECK(call.data_flows());
+}
+
+TEST_CASE("Trickle: a peer-reflexive candidate learned from a check is replaced by the signalled one") {
+  Call call;
+  call.side(0, std::nullopt);
+  call.side(1, std::nullopt);
+  call.extra_delay_from[0] = 2_s;  // A's checks reach B long before A's candidates do
+  call.start();
+  call.run(1_s);
+  // B learned A's address from A's check before the signalling delivered it.
+  CHECK(call.ends[1]->agent->stats().peer_reflexive_remote >= 1);
+  call.run(3_s);
+  REQUIRE(call.connected());
+  CHECK(call.ends[1]->agent->remote_candidate_count() == 1);
+}
+
+TEST_CASE("ICE restart: data keeps flowing on the old pair until the new one is selected") {
+  Call call;
+  call.side(0, NatKind::kFullCone);
+  call.side(1, NatKind::kPortRestricted);
+  call.start();
+  call.run(3_s);
+  REQUIRE(call.connected());
+  const auto old_ufrag = call.ends[0]->agent->local_credentials().ufrag;
+  auto selections = [&call] {
+    return std::count_if(call.ends[0]->events.begin(), call.ends[0]->events.end(),
+                         [](const ice::IceEvent& e) { return e.kind == ice::IceEvent::Kind::kSelectedPair; });
+  };
+  const auto selections_before = selections();
+  call.signal_delay = 300_ms;
+  call.ends[0]->agent->restart(call.loop.now());
+  call.ends[1]->agent->restart(call.loop.now());
+  CHECK(call.ends[0]->agent->local_credentials().ufrag != old_ufrag);
+  // Before the new credentials are exchanged, media still flows on the old pair.
+  CHECK(call.data_flows());
+  call.exchange_creds();
+  CHECK(call.data_flows());
+  call.run(3_s);
+  CHECK(call.connected());
+  CHECK(selections() == selections_before + 1);
+  CHECK(call.data_flows());
+}
+
+TEST_CASE("Consent freshness: checks every 4-6 s; expiry 30 s after the last response, not after one loss") {
+  Call call;
+  call.side(0, std::nullopt);
+  call.side(1, std::nullopt);
+  call.start();
+  call.run(2_s);
+  REQUIRE(call.connected());
+  const auto& a = *call.ends[0]->agent;
+  Timestamp last_response = call.loop.now();
+  uint64_t responses = a.stats().consent_responses;
+  auto step = [&] {
+    call.run(100_ms);
+    if (a.stats().consent_responses != responses) {
+      responses = a.stats().consent_responses;
+      last_response = call.loop.now();
+    }
+  };
+  for (int i = 0; i < 600; ++i) step();
+  CHECK(call.connected());
+  // 60 s at one request per 4-6 s.
+  CHECK(a.stats().consent_requests >= 10);
+  CHECK(a.stats().consent_requests <= 16);
+  CHECK(a.stats().consent_responses >= a.stats().consent_requests - 1);
+
+  // B goes silent: its host drops everything from now on.
+  call.ends[1]->relay_hook = [](netsim::Datagram&, Timestamp) { return true; };  // swallow all
+  const uint64_t requests_at_silence = a.stats().consent_requests;
+  std::optional<Timestamp> failed_at;
+  for (int i = 0; i < 400 && !failed_at; ++i) {
+    step();
+    if (a.state() == ice::IceState::kFailed) failed_at = call.loop.now();
+  }
+  REQUIRE(failed_at);
+  // Expiry 30 s after the last response (within the 100 ms polling step), after several lost
+  // requests rather than the first one.
+  CHECK(*failed_at - last_response >= 29900_ms);
+  CHECK(*failed_at - last_response <= 30100_ms);
+  CHECK(a.stats().consent_requests - requests_at_silence >= 4);
+  CHECK(!call.ends[0]->agent->send(std::vector<uint8_t>{1}, call.loop.now()).ok());
+}
+
+TEST_CASE("Lite agent answers, the full agent controls and nominates") {
+  Call call;
+  call.side(0, NatKind::kPortRestricted);
+  call.side(1, std::nullopt);
+  call.configs[1].lite = true;
+  call.configs[1].stun_servers.clear();
+  call.start();
+  call.ends[0]->agent->set_remote_lite(true);
+  call.run(3_s);
+  REQUIRE(call.connected());
+  CHECK(call.ends[1]->agent->role() == ice::IceRole::kControlled);
+  CHECK(call.ends[1]->agent->stats().checks_sent == 0);
+  CHECK(call.data_flows());
+}
+
+TEST_CASE("mDNS candidates: resolved through the hook, else left to peer-reflexive discovery") {
+  for (bool resolvable : {true, false}) {
+    CAPTURE(resolvable);
+    Call call;
+    call.side(0, std::nullopt);
+    call.side(1, std::nullopt);
+    // B's resolver knows A's name only when resolvable.
+    call.configs[1].resolve_mdns = [resolvable](std::string_view name, uint16_t port) -> std::optional<ice::TransportAddress> {
+      if (!resolvable || name != "a1b2.local") return std::nullopt;
+      return to_ice(TransportAddress{IpAddress::V4(198, 51, 100, 1), port});
+    };
+    // A signals its host candidate under an mDNS name.
+    call.mangle[0] = [](ice::Candidate& c) {
+      if (c.type != ice::CandidateType::kHost) return;
+      c.hostname = "a1b2.local";
+      c.address = ice::TransportAddress::V4(0, 0, 0, 0, c.address.port);
+    };
+    call.start();
+    call.run(3_s);
+    REQUIRE(call.connected());
+    CHECK((call.ends[1]->agent->stats().peer_reflexive_remote > 0) == !resolvable);
+  }
+}
+
+TEST_CASE("Unauthenticated and foreign datagrams never change state") {
+  Call call;
+  call.side(0, std::nullopt);
+  call.side(1, std::nullopt);
+  call.start();
+  call.run(2_s);
+  REQUIRE(call.connected());
+  ice::IceAgent& a = *call.ends[0]->agent;
+  const auto src = to_ice(call.ends[1]->socket_address(0));
+  const auto before = a.remote_candidate_count();
+  // A Binding request with a wrong password, one without fingerprint, junk, and a stray response.
+  ice::TransactionId id;
+  id.bytes[0] = 7;
+  {
+    ice::StunMessageBuilder b(ice::StunClass::kRequest, ice::StunMethod::kBinding, id);
+    b.add_username(a.local_credentials().ufrag + ":x").add_priority(1).add_ice_controlling(1).add_use_candidate();
+    b.add_message_integrity(ice::short_term_key("wrong-password-wrong-password"));
+    b.add_fingerprint();
+    auto m = std::move(b).finish().value();
+    CHECK(a.on_datagram(0, ice::TransportAddress::V4(198, 51, 100, 99, 9), m, call.loop.now()) == ice::IceAgent::Inbound::kIce);
+  }
+  {
+    ice::StunMessageBuilder b(ice::StunClass::kSuccess, ice::StunMethod::kBinding, id);
+    b.add_xor_mapped_address(src);
+    auto m = std::move(b).finish().value();
+    (void)a.on_datagram(0, src, m, call.loop.now());
+  }
+  CHECK(a.on_datagram(0, ice::TransportAddress::V4(198, 51, 100, 99, 9), std::vector<uint8_t>{0x80, 1, 2},
+                      call.loop.now()) == ice::IceAgent::Inbound::kDropped);
+  CHECK(a.stats().dropped_bad_integrity == 1);
+  CHECK(a.stats().dropped_unmatched == 1);
+  CHECK(a.stats().dropped_not_stun == 1);
+  CHECK(a.remote_candidate_count() == before);
+  CHECK(a.state() == ice::IceState::kConnected);
+  CHECK(a.role() == ice::IceRole::kControlling);
+}
+
+TEST_CASE("Remote candidate and pair tables are bounded") {
+  ice::IceAgentConfig c;
+  c.sockets = {ice::LocalSocket{0, ice::TransportAddress::V4(198, 51, 100, 1, 5000), {}},
+               ice::LocalSocket{1, ice::TransportAddress::V4(198, 51, 100, 2, 5000), {}},
+               ice::LocalSocket{2, ice::TransportAddress::V4(198, 51, 100, 3, 5000), {}},
+               ice::LocalSocket{3, ice::TransportAddress::V4(198, 51, 100, 4, 5000), {}}};
+  auto agent = ice::IceAgent::Create(c).value();
+  agent.start(Timestamp::Zero());
+  for (int i = 0; i < 40; ++i) {
+    ice::Candidate r;
+    r.foundation = std::to_string(i);
+    r.priority = ice::candidate_priority(ice::CandidateType::kHost, static_cast<uint16_t>(i), 1);
+    r.address = ice::TransportAddress::V4(203, 0, 113, static_cast<uint8_t>(i + 1), 6000);
+    (void)agent.add_remote_candidate(r, Timestamp::Zero());
+  }
+  CHECK(agent.remote_candidate_count() == ice::IceAgent::kMaxRemoteCandidates);
+  CHECK(agent.stats().remote_candidates_refused == 8);
+  CHECK(agent.pair_count() == ice::IceAgent::kMaxPairs);  // 4 x 32 = 128 formed, lowest discarded
+  CHECK(agent.stats().pairs_discarded == 28);
+}
+
+TEST_CASE("Runs are deterministic for a seed") {
+  auto run = [](uint64_t seed) {
+    Call call(seed);
+    call.side(0, NatKind::kPortRestricted);
+    call.side(1, NatKind::kAddressRestricted);
+    call.start();
+    call.run(3_s);
+    return std::make_pair(call.ends[0]->connected_at.value_or(Timestamp::Zero()).us(),
+                          call.ends[0]->agent->stats().checks_sent);
+  };
+  CHECK(run(5) == run(5));
+}
+
+TEST_CASE("Server-reflexive candidates: gathered from the STUN server, signalled, pruned to their base") {
+  ice::IceAgentConfig c;
+  c.sockets = {ice::LocalSocket{0, ice::TransportAddress::V4(192, 168, 1, 10, 5000), {}}};
+  const auto server = ice::TransportAddress::V4(198, 51, 100, 100, 3478);
+  c.stun_servers = {server, ice::TransportAddress::V6({0x20, 0x01, 0x0d, 0xb8}, 3478)};  // v6 unused: no v6 socket
+  auto agent = ice::IceAgent::Create(c).value();
+  agent.start(Timestamp::Zero());
+  auto out = agent.take_outgoing();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].destination == server);
+  auto request = ice::StunMessage::parse(out[0].data);
+  REQUIRE(request.ok());
+  CHECK(request->check_fingerprint().ok());
+  CHECK(!agent.gathering_done());
+
+  ice::Candidate remote;
+  remote.foundation = "r";
+  remote.address = ice::TransportAddress::V4(198, 51, 100, 2, 6000);
+  remote.priority = ice::candidate_priority(ice::CandidateType::kHost, 65535, 1);
+  REQUIRE(agent.add_remote_candidate(remote, Timestamp::Zero()));
+  CHECK(agent.pair_count() == 1);
+
+  const auto mapped = ice::TransportAddress::V4(203, 0, 113, 1, 40000);
+  ice::StunMessageBuilder b(ice::StunClass::kSuccess, ice::StunMethod::kBinding, request->transaction_id());
+  b.add_xor_mapped_address(mapped).add_fingerprint();
+  const auto response = std::move(b).finish().value();
+  // From anyone but the server it is ignored; from the server it yields the candidate.
+  (void)agent.on_datagram(0, ice::TransportAddress::V4(198, 51, 100, 66, 3478), response, Timestamp::Millis(20));
+  CHECK(agent.stats().dropped_unmatched == 1);
+  CHECK(agent.on_datagram(0, server, response, Timestamp::Millis(20)) == ice::IceAgent::Inbound::kIce);
+  CHECK(agent.gathering_done());
+  const auto locals = agent.local_candidates();
+  REQUIRE(locals.size() == 2);
+  CHECK(locals[1].type == ice::CandidateType::kServerReflexive);
+  CHECK(locals[1].address == mapped);
+  CHECK(locals[1].related == c.sockets[0].address);
+  CHECK(locals[1].priority == ice::candidate_priority(ice::CandidateType::kServerReflexive, 0x7FFF, 1));
+  CHECK(locals[1].foundation != locals[0].foundation);
+  CHECK(agent.pair_count() == 1);  // the srflx candidate is pruned: checks go from its base
+  bool signalled = false, done = false;
+  while (auto e = agent.poll_event()) {
+    signalled |= e->kind == ice::IceEvent::Kind::kLocalCandidate && e->candidate.type == ice::CandidateType::kServerReflexive;
+    done |= e->kind == ice::IceEvent::Kind::kGatheringDone;
+  }
+  CHECK(signalled);
+  CHECK(done);
+}
