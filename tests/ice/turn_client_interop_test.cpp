@@ -1,10 +1,14 @@
-// TurnClient against coturn (`turnserver`, Debian's coturn 4.6) over real UDP sockets on loopback:
+// TurnClient against coturn (`turnserver`, Debian's coturn 4.6) over UDP and over TCP on loopback:
 // allocate (401 challenge), create a permission, Send indication to a local UDP peer, Data
 // indication back, bind a channel, ChannelData both ways, refresh (the client's virtual clock is
 // moved past the refresh deadlines), and recovery from a stale nonce (coturn runs with
 // --stale-nonce=2). dumpcap records the run; tshark must find no malformed STUN/TURN packet.
 // Skipped with a message when turnserver is missing, unless TERN_REQUIRE_INTEROP=1 (CI).
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -48,14 +52,67 @@ uint16_t PortBase() {
   return 0;
 }
 
+// The client's connection to coturn: UDP datagrams, or one TCP stream (RFC 8656 3.1).
+class ServerLink {
+ public:
+  ServerLink(TurnTransport transport, uint16_t server_port) : transport_(transport), port_(server_port) {
+    if (transport_ == TurnTransport::kUdp) return;
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(server_port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~ServerLink() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ServerLink(const ServerLink&) = delete;
+  ServerLink& operator=(const ServerLink&) = delete;
+
+  bool ok() const { return transport_ == TurnTransport::kUdp ? udp_.ok() : fd_ >= 0; }
+
+  bool send(std::span<const uint8_t> bytes) {
+    if (transport_ == TurnTransport::kUdp) return udp_.send_to(port_, bytes);
+    size_t sent = 0;
+    for (int tries = 0; tries < 100 && sent < bytes.size(); ++tries) {
+      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return sent == bytes.size();
+  }
+
+  // Waits up to `timeout_ms` for input and hands it to the client.
+  void receive(TurnClient& client, Timestamp now, int timeout_ms) {
+    if (transport_ == TurnTransport::kUdp) {
+      if (auto in = udp_.receive(timeout_ms)) client.on_datagram(*in, now);
+      return;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return;
+    uint8_t buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) client.on_stream_bytes(std::span<const uint8_t>(buf, static_cast<size_t>(n)), now);
+  }
+
+ private:
+  TurnTransport transport_;
+  uint16_t port_;
+  tern::test::UdpSocket udp_;
+  int fd_ = -1;
+};
+
 struct Harness {
   TurnClient& client;
-  tern::test::UdpSocket& socket;  // the client's socket, talking to coturn
-  uint16_t server_port;
+  ServerLink& link;
   Clock& clock;
 
   void flush() {
-    while (auto out = client.pop_outgoing()) CHECK(socket.send_to(server_port, *out));
+    while (auto out = client.pop_outgoing()) CHECK(link.send(*out));
   }
   // Runs the client until `done` or `max_ms` of wall time; true when done.
   bool run(const std::function<bool()>& done, int max_ms) {
@@ -63,7 +120,7 @@ struct Harness {
     while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(max_ms)) {
       flush();
       if (done()) return true;
-      if (auto in = socket.receive(10)) client.on_datagram(*in, clock.now());
+      link.receive(client, clock.now(), 10);
       const auto wake = client.next_wakeup();
       if (wake && *wake <= clock.now()) client.process(clock.now());
     }
@@ -74,15 +131,14 @@ struct Harness {
 
 std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
-}  // namespace
-
-TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - data both ways - refresh - stale nonce") {
-  if (!HavePeers({"turnserver"})) return;
-  const std::string dir = tern::test::scratch_dir("turn_coturn_udp");
+void RunScenario(TurnTransport transport) {
+  const bool tcp = transport == TurnTransport::kTcp;
+  const std::string dir = tern::test::scratch_dir(tcp ? "turn_coturn_tcp" : "turn_coturn_udp");
   const uint16_t base = PortBase();
   REQUIRE(base != 0);
   const uint16_t server_port = base;
-  tern::test::LoopbackCapture capture(dir, "udp portrange " + std::to_string(base) + "-" + std::to_string(base + 63));
+  tern::test::LoopbackCapture capture(dir, "udp portrange " + std::to_string(base) + "-" + std::to_string(base + 63) +
+                                               " or tcp port " + std::to_string(base));
   tern::test::run_command("rm -f '" + dir + "/turndb'", 5);
   BackgroundPeer coturn("turnserver -n --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 --listening-port " +
                             std::to_string(server_port) + " --min-port " + std::to_string(base + 10) +
@@ -93,9 +149,12 @@ TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - d
                         90, dir + "/turnserver.log");
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(server_port, 5000), coturn.log());
 
-  tern::test::UdpSocket socket;
+  if (tcp) {  // coturn listens on TCP too; wait (bounded) until it accepts
+    for (int i = 0; i < 100 && !ServerLink(transport, server_port).ok(); ++i) tern::test::run_command("sleep 0.05", 2);
+  }
+  ServerLink link(transport, server_port);
   tern::test::UdpSocket peer(base + 60);  // inside the captured range
-  REQUIRE(socket.ok());
+  REQUIRE(link.ok());
   REQUIRE(peer.ok());
   const TransportAddress peer_address = TransportAddress::V4(127, 0, 0, 1, base + 60);
 
@@ -103,8 +162,9 @@ TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - d
   TurnClientConfig config;
   config.username = "alice";
   config.password = "secret";
+  config.transport = transport;
   auto client = TurnClient::Create(config).value();
-  Harness h{client, socket, server_port, clock};
+  Harness h{client, link, clock};
 
   // Allocate.
   const auto t0 = std::chrono::steady_clock::now();
@@ -112,7 +172,8 @@ TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - d
   REQUIRE_MESSAGE(h.run([&] { return client.state() == TurnState::kAllocated; }, 5000), coturn.log());
   const double allocate_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  MESSAGE("allocation against coturn on loopback: " << allocate_ms << " ms (401 challenge + authenticated Allocate)");
+  MESSAGE("allocation against coturn over " << (tcp ? "TCP" : "UDP") << " on loopback: " << allocate_ms
+                                            << " ms (401 challenge + authenticated Allocate)");
   REQUIRE(client.relayed_address().has_value());
   CHECK(client.relayed_address()->port >= base + 10);
   CHECK(client.relayed_address()->port <= base + 50);
@@ -187,7 +248,8 @@ TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - d
 
   if (capture.active()) {
     capture.stop();
-    const std::string decode = "-d udp.port==" + std::to_string(server_port) + ",stun";
+    const std::string decode = "-d udp.port==" + std::to_string(server_port) + ",stun -d tcp.port==" +
+                               std::to_string(server_port) + ",stun";
     const std::string malformed = capture.malformed(decode);
     CHECK_MESSAGE(malformed.empty(), malformed);
     const auto stun = tern::test::split_lines(capture.query(decode + " -T fields -e stun.type", "stun"));
@@ -196,4 +258,16 @@ TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - d
     const auto channel_data = tern::test::split_lines(capture.query(decode + " -T fields -e stun.channel", "stun.channel"));
     CHECK(channel_data.size() >= 3);  // at least the bind and two ChannelData messages
   }
+}
+
+}  // namespace
+
+TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - data both ways - refresh - stale nonce") {
+  if (!HavePeers({"turnserver"})) return;
+  RunScenario(TurnTransport::kUdp);
+}
+
+TEST_CASE("TURN client with coturn over TCP: the same scenario on one stream (STUN and padded ChannelData framing)") {
+  if (!HavePeers({"turnserver"})) return;
+  RunScenario(TurnTransport::kTcp);
 }
