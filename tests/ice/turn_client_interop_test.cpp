@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "support/peer.h"
 #include "support/process.h"
 #include "support/udp.h"
+#include "tern/ice/tls_stream.h"
 #include "tern/ice/turn_client.h"
 
 using namespace tern;
@@ -52,10 +54,12 @@ uint16_t PortBase() {
   return 0;
 }
 
-// The client's connection to coturn: UDP datagrams, or one TCP stream (RFC 8656 3.1).
+// The client's connection to coturn: UDP datagrams, or one TCP stream, or TLS over TCP through a
+// TlsStream that trusts `ca_file` (RFC 8656 3.1).
 class ServerLink {
  public:
-  ServerLink(TurnTransport transport, uint16_t server_port) : transport_(transport), port_(server_port) {
+  ServerLink(TurnTransport transport, uint16_t server_port, const std::string& ca_file = "")
+      : transport_(transport), port_(server_port) {
     if (transport_ == TurnTransport::kUdp) return;
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in to{};
@@ -66,6 +70,25 @@ class ServerLink {
       ::close(fd_);
       fd_ = -1;
     }
+    if (fd_ < 0 || transport_ != TurnTransport::kTls) return;
+    TlsStreamConfig config;
+    config.ca_file = ca_file;
+    config.server_name = "127.0.0.1";
+    auto tls = TlsStream::Create(config);
+    REQUIRE_MESSAGE(tls.ok(), tls.error());
+    tls_ = std::move(tls).value();
+    REQUIRE(tls_->start().ok());
+    for (int i = 0; i < 100 && !tls_->handshake_done() && !tls_->failed(); ++i) {
+      REQUIRE(send_raw(tls_->take_ciphertext()));
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      uint8_t buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      (void)tls_->on_ciphertext(std::span<const uint8_t>(buf, static_cast<size_t>(n)));  // checked next line
+    }
+    REQUIRE_MESSAGE(tls_->handshake_done(), tls_->error() << " " << tls_->detail());
+    REQUIRE(send_raw(tls_->take_ciphertext()));
   }
   ~ServerLink() {
     if (fd_ >= 0) ::close(fd_);
@@ -77,6 +100,11 @@ class ServerLink {
 
   bool send(std::span<const uint8_t> bytes) {
     if (transport_ == TurnTransport::kUdp) return udp_.send_to(port_, bytes);
+    if (tls_) return tls_->write(bytes).ok() && send_raw(tls_->take_ciphertext());
+    return send_raw(bytes);
+  }
+
+  bool send_raw(std::span<const uint8_t> bytes) {
     size_t sent = 0;
     for (int tries = 0; tries < 100 && sent < bytes.size(); ++tries) {
       const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -96,7 +124,15 @@ class ServerLink {
     if (::poll(&p, 1, timeout_ms) <= 0) return;
     uint8_t buf[4096];
     const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n > 0) client.on_stream_bytes(std::span<const uint8_t>(buf, static_cast<size_t>(n)), now);
+    if (n <= 0) return;
+    const std::span<const uint8_t> bytes(buf, static_cast<size_t>(n));
+    if (!tls_) {
+      client.on_stream_bytes(bytes, now);
+      return;
+    }
+    CHECK_MESSAGE(tls_->on_ciphertext(bytes).ok(), tls_->detail());
+    CHECK(send_raw(tls_->take_ciphertext()));  // e.g. TLS 1.3 key updates
+    client.on_stream_bytes(tls_->take_plaintext(), now);
   }
 
  private:
@@ -104,6 +140,7 @@ class ServerLink {
   uint16_t port_;
   tern::test::UdpSocket udp_;
   int fd_ = -1;
+  std::unique_ptr<TlsStream> tls_;
 };
 
 struct Harness {
@@ -133,26 +170,41 @@ std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; 
 
 void RunScenario(TurnTransport transport) {
   const bool tcp = transport == TurnTransport::kTcp;
-  const std::string dir = tern::test::scratch_dir(tcp ? "turn_coturn_tcp" : "turn_coturn_udp");
+  const bool tls = transport == TurnTransport::kTls;
+  const std::string name = tls ? "TLS" : tcp ? "TCP" : "UDP";
+  const std::string dir = tern::test::scratch_dir("turn_coturn_" + name);
   const uint16_t base = PortBase();
   REQUIRE(base != 0);
   const uint16_t server_port = base;
   tern::test::LoopbackCapture capture(dir, "udp portrange " + std::to_string(base) + "-" + std::to_string(base + 63) +
-                                               " or tcp port " + std::to_string(base));
+                                               " or tcp portrange " + std::to_string(base) + "-" + std::to_string(base + 1));
+  // TLS: a self-signed certificate for 127.0.0.1, which the client trusts as its only anchor.
+  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  if (tls) {
+    const auto made = tern::test::run_command(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1"
+        " -addext subjectAltName=IP:127.0.0.1 -keyout '" + key + "' -out '" + cert + "'", 30, true);
+    REQUIRE_MESSAGE(made.exit_code == 0, made.out);
+  }
   tern::test::run_command("rm -f '" + dir + "/turndb'", 5);
   BackgroundPeer coturn("turnserver -n --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 --listening-port " +
                             std::to_string(server_port) + " --min-port " + std::to_string(base + 10) +
                             " --max-port " + std::to_string(base + 50) +
-                            " --lt-cred-mech --user alice:secret --realm tern.test --no-tls --no-dtls --no-cli"
+                            (tls ? " --tls-listening-port " + std::to_string(base + 1) + " --cert " + cert + " --pkey " + key
+                                 : std::string(" --no-tls")) +
+                            " --lt-cred-mech --user alice:secret --realm tern.test --no-dtls --no-cli"
                             " --allow-loopback-peers --stale-nonce=2 --log-file stdout --simple-log"
                             " --pidfile " + dir + "/turn.pid --userdb " + dir + "/turndb",
                         90, dir + "/turnserver.log");
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(server_port, 5000), coturn.log());
 
-  if (tcp) {  // coturn listens on TCP too; wait (bounded) until it accepts
-    for (int i = 0; i < 100 && !ServerLink(transport, server_port).ok(); ++i) tern::test::run_command("sleep 0.05", 2);
+  const uint16_t link_port = tls ? base + 1 : server_port;
+  if (tcp || tls) {  // wait (bounded) until coturn accepts on TCP
+    for (int i = 0; i < 100 && !ServerLink(TurnTransport::kTcp, link_port).ok(); ++i) {
+      tern::test::run_command("sleep 0.05", 2);
+    }
   }
-  ServerLink link(transport, server_port);
+  ServerLink link(transport, link_port, cert);
   tern::test::UdpSocket peer(base + 60);  // inside the captured range
   REQUIRE(link.ok());
   REQUIRE(peer.ok());
@@ -172,7 +224,7 @@ void RunScenario(TurnTransport transport) {
   REQUIRE_MESSAGE(h.run([&] { return client.state() == TurnState::kAllocated; }, 5000), coturn.log());
   const double allocate_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  MESSAGE("allocation against coturn over " << (tcp ? "TCP" : "UDP") << " on loopback: " << allocate_ms
+  MESSAGE("allocation against coturn over " << name << " on loopback: " << allocate_ms
                                             << " ms (401 challenge + authenticated Allocate)");
   REQUIRE(client.relayed_address().has_value());
   CHECK(client.relayed_address()->port >= base + 10);
@@ -246,14 +298,37 @@ void RunScenario(TurnTransport transport) {
   CHECK(client.counters().integrity_failures == 0);
   CHECK(client.counters().malformed == 0);
 
+  // A second allocation from a new connection, on a warm server: the figure for the note (the
+  // first one includes coturn's delay on its first request after start-up).
+  {
+    ServerLink link2(transport, link_port, cert);
+    REQUIRE(link2.ok());
+    auto client2 = TurnClient::Create(config).value();
+    Harness h2{client2, link2, clock};
+    const auto t1 = std::chrono::steady_clock::now();
+    client2.allocate(clock.now());
+    REQUIRE_MESSAGE(h2.run([&] { return client2.state() == TurnState::kAllocated; }, 5000), coturn.log());
+    MESSAGE("warm allocation against coturn over " << name << ": "
+                                                   << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count()
+                                                   << " ms (401 + authenticated Allocate" << std::string(tls ? ", after the TLS handshake)" : ")"));
+    client2.deallocate(clock.now());
+    REQUIRE(h2.run([&] { return client2.state() == TurnState::kClosed; }, 5000));
+  }
+
   if (capture.active()) {
     capture.stop();
     const std::string decode = "-d udp.port==" + std::to_string(server_port) + ",stun -d tcp.port==" +
-                               std::to_string(server_port) + ",stun";
+                               std::to_string(server_port) + ",stun -d tcp.port==" + std::to_string(base + 1) + ",tls";
     const std::string malformed = capture.malformed(decode);
     CHECK_MESSAGE(malformed.empty(), malformed);
     const auto stun = tern::test::split_lines(capture.query(decode + " -T fields -e stun.type", "stun"));
     MESSAGE("tshark: " << stun.size() << " STUN/TURN packets, none malformed");
+    if (tls) {  // the STUN is encrypted: tshark sees TLS records, and judges those
+      const auto records = tern::test::split_lines(capture.query(decode + " -T fields -e tls.record.content_type", "tls"));
+      MESSAGE("tshark: " << records.size() << " TLS packets, none malformed");
+      CHECK(records.size() >= 16);
+      return;
+    }
     CHECK(stun.size() >= 16);
     const auto channel_data = tern::test::split_lines(capture.query(decode + " -T fields -e stun.channel", "stun.channel"));
     CHECK(channel_data.size() >= 3);  // at least the bind and two ChannelData messages
@@ -270,4 +345,9 @@ TEST_CASE("TURN client with coturn over UDP: allocate - permission - channel - d
 TEST_CASE("TURN client with coturn over TCP: the same scenario on one stream (STUN and padded ChannelData framing)") {
   if (!HavePeers({"turnserver"})) return;
   RunScenario(TurnTransport::kTcp);
+}
+
+TEST_CASE("TURN client with coturn over TLS: the same scenario through TlsStream (memory BIOs) - certificate verified") {
+  if (!HavePeers({"turnserver", "openssl"})) return;
+  RunScenario(TurnTransport::kTls);
 }
