@@ -23,8 +23,9 @@ if(NOT TARGET tern_dep_webm)
     INTERFACE_INCLUDE_DIRECTORIES ${TERN_WEBM_INCLUDE_DIR})
 endif()
 pkg_check_modules(TERN_SRTP REQUIRED IMPORTED_TARGET libsrtp2)
-# ice/: STUN MESSAGE-INTEGRITY (HMAC-SHA1/SHA256) and long-term keys (MD5) through libcrypto.
-find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
+# ice/: STUN MESSAGE-INTEGRITY (HMAC-SHA1/SHA256) and long-term keys (MD5) through libcrypto, TURN
+# over TLS through libssl (memory BIOs).
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto SSL)
 find_package(nlohmann_json REQUIRED)  # pipeline/: stats snapshots as JSON
 # tools/: tern_tools links CLI11 (header-only) privately; a static library's link interface still
 # names it, so the installed package must find it too.
