@@ -177,8 +177,12 @@ class StunMessage {
   std::optional<std::span<const uint8_t>> find(uint16_t type) const;
   // Every value of this type in message order (bounded by kMaxAttributes).
   std::vector<std::span<const uint8_t>> all(uint16_t type) const;
+  // The indexed attributes in message order (i < attribute_count()).
   size_t attribute_count() const { return count_; }
   uint16_t attribute_type(size_t i) const { return attrs_[i].type; }
+  std::span<const uint8_t> attribute_value(size_t i) const {
+    return data_.subspan(attrs_[i].offset, attrs_[i].length);
+  }
 
   // Unknown comprehension-required types seen (at most kMaxUnknownRequired, first ones kept).
   std::span<const uint16_t> unknown_required() const { return {unknown_.data(), unknown_count_}; }
