@@ -16,6 +16,8 @@ PACKAGES=(
   # independent peers and dissectors for interop tests
   tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg
+  # TURN server for the ice/ TURN client interop test
+  coturn
 )
 
 missing=()

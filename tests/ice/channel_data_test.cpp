@@ -9,7 +9,7 @@
 using namespace tern;
 using namespace tern::ice;
 
-TEST_CASE("ChannelData round trip; padded and unpadded") {
+TEST_CASE("ChannelData round trip - padded and unpadded") {
   const std::vector<uint8_t> payload = {1, 2, 3, 4, 5};
   std::vector<uint8_t> udp;
   REQUIRE(ChannelData::write(0x4001, payload, false, udp).ok());

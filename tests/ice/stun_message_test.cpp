@@ -76,7 +76,7 @@ TransactionId RandomId(Random& rng) {
 
 }  // namespace
 
-TEST_CASE("RFC 5769 2.1 sample request: parse; integrity; fingerprint; rebuilt byte for byte") {
+TEST_CASE("RFC 5769 2.1 sample request: parse - integrity - fingerprint - rebuilt byte for byte") {
   auto m = StunMessage::parse(kSampleRequest);
   REQUIRE(m.ok());
   CHECK(m->is(StunClass::kRequest, StunMethod::kBinding));
@@ -99,7 +99,7 @@ TEST_CASE("RFC 5769 2.1 sample request: parse; integrity; fingerprint; rebuilt b
   CHECK(Build(std::move(b)) == kSampleRequest);
 }
 
-TEST_CASE("RFC 5769 2.2 IPv4 response: XOR-MAPPED-ADDRESS 192.0.2.1:32853; rebuilt byte for byte") {
+TEST_CASE("RFC 5769 2.2 IPv4 response: XOR-MAPPED-ADDRESS 192.0.2.1:32853 - rebuilt byte for byte") {
   auto m = StunMessage::parse(kSampleV4Response);
   REQUIRE(m.ok());
   CHECK(m->is(StunClass::kSuccess, StunMethod::kBinding));
@@ -117,7 +117,7 @@ TEST_CASE("RFC 5769 2.2 IPv4 response: XOR-MAPPED-ADDRESS 192.0.2.1:32853; rebui
   CHECK(Build(std::move(b)) == kSampleV4Response);
 }
 
-TEST_CASE("RFC 5769 2.3 IPv6 response: XOR-MAPPED-ADDRESS decoded with the transaction id; rebuilt") {
+TEST_CASE("RFC 5769 2.3 IPv6 response: XOR-MAPPED-ADDRESS decoded with the transaction id - rebuilt") {
   auto m = StunMessage::parse(kSampleV6Response);
   REQUIRE(m.ok());
   REQUIRE(m->xor_mapped_address().has_value());
@@ -133,7 +133,7 @@ TEST_CASE("RFC 5769 2.3 IPv6 response: XOR-MAPPED-ADDRESS decoded with the trans
   CHECK(Build(std::move(b)) == kSampleV6Response);
 }
 
-TEST_CASE("RFC 5769 2.4 long-term credentials: key = MD5(user:realm:password); rebuilt byte for byte") {
+TEST_CASE("RFC 5769 2.4 long-term credentials: key = MD5(user:realm:password) - rebuilt byte for byte") {
   auto m = StunMessage::parse(kSampleLongTermRequest);
   REQUIRE(m.ok());
   CHECK(m->username() == kLongTermUser);
@@ -290,7 +290,7 @@ TEST_CASE("malformed headers are rejected with a reason") {
   CHECK(reason(empty) == "ok");
 }
 
-TEST_CASE("padding: unpadded attribute lengths parse; missing padding is a framing error") {
+TEST_CASE("padding: unpadded attribute lengths parse - missing padding is a framing error") {
   // USERNAME of 9 bytes, padded with arbitrary bytes (RFC 8489 14: padding is ignored).
   StunMessageBuilder b(StunClass::kRequest, StunMethod::kBinding, kVectorId);
   b.set_padding_byte(0xAB);
@@ -307,7 +307,7 @@ TEST_CASE("padding: unpadded attribute lengths parse; missing padding is a frami
   CHECK_FALSE(StunMessage::parse(bytes).ok());
 }
 
-TEST_CASE("duplicates: the first occurrence wins; all() returns each") {
+TEST_CASE("duplicates: the first occurrence wins - all() returns each") {
   StunMessageBuilder b(StunClass::kRequest, StunMethod::kBinding, kVectorId);
   b.add_username("first").add_username("second").add_priority(1).add_priority(2);
   auto bytes = Build(std::move(b));
@@ -318,7 +318,7 @@ TEST_CASE("duplicates: the first occurrence wins; all() returns each") {
   CHECK(m->all(stun_attr::kUsername).size() == 2);
 }
 
-TEST_CASE("attributes after MESSAGE-INTEGRITY and after FINGERPRINT are ignored (RFC 8489 14.5; 14.7)") {
+TEST_CASE("attributes after MESSAGE-INTEGRITY and after FINGERPRINT are ignored (RFC 8489 14.5 - 14.7)") {
   const StunKey key = short_term_key("pw");
   // Hand-append a USERNAME after MESSAGE-INTEGRITY and a PRIORITY after FINGERPRINT.
   StunMessageBuilder b(StunClass::kRequest, StunMethod::kBinding, kVectorId);
@@ -343,7 +343,7 @@ TEST_CASE("attributes after MESSAGE-INTEGRITY and after FINGERPRINT are ignored 
   CHECK(m2->ignored_after_integrity() == 1);
 }
 
-TEST_CASE("unknown attributes: comprehension-optional ignored; comprehension-required reported") {
+TEST_CASE("unknown attributes: comprehension-optional ignored - comprehension-required reported") {
   StunMessageBuilder b(StunClass::kRequest, StunMethod::kBinding, kVectorId);
   const uint8_t v[3] = {1, 2, 3};
   b.add_bytes(0xC001, v).add_bytes(0x0031, v).add_bytes(0x7FFF, {}).add_bytes(0x0031, v).add_username("u");
@@ -365,7 +365,7 @@ TEST_CASE("unknown attributes: comprehension-optional ignored; comprehension-req
   CHECK(em->unknown_attributes() == std::vector<uint16_t>{0x0031, 0x7FFF});
 }
 
-TEST_CASE("malformed values of known attributes: accessor gives nullopt; message still parses") {
+TEST_CASE("malformed values of known attributes: accessor gives nullopt - message still parses") {
   StunMessageBuilder b(StunClass::kSuccess, StunMethod::kBinding, kVectorId);
   const uint8_t bad_address[8] = {0, 3, 0, 1, 1, 2, 3, 4};  // family 3
   const uint8_t short_value[2] = {0, 1};
@@ -394,7 +394,7 @@ TEST_CASE("malformed values of known attributes: accessor gives nullopt; message
   CHECK(std::string(StunMessage::parse(fp).error()) == "bad FINGERPRINT length");
 }
 
-TEST_CASE("bounds: too many attributes rejected; oversize builds fail") {
+TEST_CASE("bounds: too many attributes rejected - oversize builds fail") {
   StunMessageBuilder b(StunClass::kRequest, StunMethod::kBinding, kVectorId);
   for (size_t i = 0; i <= StunMessage::kMaxAttributes; ++i) b.add_priority(static_cast<uint32_t>(i));
   auto bytes = Build(std::move(b));

@@ -4,6 +4,11 @@
 // authentication, table bounds, deallocation.
 #include <doctest/doctest.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +19,24 @@
 
 using namespace tern;
 using namespace tern::ice;
+
+// Live heap bytes of this test program, for the memory figure (operator new/delete replaced here;
+// the size of each block is what malloc reports for it).
+namespace {
+long long g_live_heap = 0;
+}  // namespace
+void* operator new(size_t n) {
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  g_live_heap += static_cast<long long>(malloc_usable_size(p));
+  return p;
+}
+void operator delete(void* p) noexcept {
+  if (p == nullptr) return;
+  g_live_heap -= static_cast<long long>(malloc_usable_size(p));
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept { operator delete(p); }
 
 namespace {
 
@@ -135,7 +158,7 @@ constexpr uint16_t kAllocate = 0x003, kRefresh = 0x004, kPermission = 0x008, kCh
 
 }  // namespace
 
-TEST_CASE("Allocate: 401 challenge; then authenticated request; relayed and mapped addresses") {
+TEST_CASE("Allocate: 401 challenge - then authenticated request - relayed and mapped addresses") {
   FakeServer server;
   const Timestamp t0 = Timestamp::Seconds(100);
   auto client = TurnClient::Create(Config()).value();
@@ -171,7 +194,7 @@ TEST_CASE("wrong password: the second 401 fails the allocation with its code") {
   CHECK_FALSE(client.next_wakeup().has_value());
 }
 
-TEST_CASE("Refresh before expiry; and a stale nonce (438) is retried with the new nonce") {
+TEST_CASE("Refresh before expiry - and a stale nonce (438) is retried with the new nonce") {
   FakeServer server;
   Timestamp now = Timestamp::Seconds(10);
   auto client = Allocated(server, now);
@@ -198,7 +221,7 @@ TEST_CASE("a short server lifetime refreshes at half the lifetime") {
   CHECK(client.next_wakeup() == Timestamp::Seconds(30));
 }
 
-TEST_CASE("permissions refresh every 4 minutes; channels every 9; both survive 30 minutes") {
+TEST_CASE("permissions refresh every 4 minutes - channels every 9 - both survive 30 minutes") {
   FakeServer server;
   Timestamp now = Timestamp::Seconds(0);
   auto client = Allocated(server, now);
@@ -231,7 +254,7 @@ TEST_CASE("permissions refresh every 4 minutes; channels every 9; both survive 3
   CHECK(client.channel_for(kPeer2) == 0x4000);
 }
 
-TEST_CASE("send: Send indication until the channel is bound; then ChannelData; receive both kinds") {
+TEST_CASE("send: Send indication until the channel is bound - then ChannelData - receive both kinds") {
   FakeServer server;
   const Timestamp now = Timestamp::Seconds(5);
   auto client = Allocated(server, now);
@@ -276,7 +299,7 @@ TEST_CASE("send: Send indication until the channel is bound; then ChannelData; r
   CHECK(client.counters().received_unknown_channel == 1);
 }
 
-TEST_CASE("UDP retransmission: RTO doubling; Rc = 7 sends; Rm = 16 RTO final wait (39.5 s)") {
+TEST_CASE("UDP retransmission: RTO doubling - Rc = 7 sends - Rm = 16 RTO final wait (39.5 s)") {
   FakeServer server;
   server.silent = true;
   auto client = TurnClient::Create(Config()).value();
@@ -302,7 +325,7 @@ TEST_CASE("UDP retransmission: RTO doubling; Rc = 7 sends; Rm = 16 RTO final wai
   CHECK(std::string(e->reason) == "timeout");
 }
 
-TEST_CASE("TCP: one send; 39.5 s timeout; stream bytes split anywhere; ChannelData padded") {
+TEST_CASE("TCP: one send - 39.5 s timeout - stream bytes split anywhere - ChannelData padded") {
   FakeServer server;
   {
     server.silent = true;
@@ -349,7 +372,7 @@ TEST_CASE("TCP: one send; 39.5 s timeout; stream bytes split anywhere; ChannelDa
   CHECK(client.counters().stream_errors == 1);
 }
 
-TEST_CASE("responses with a bad MESSAGE-INTEGRITY are dropped; then the retransmission succeeds") {
+TEST_CASE("responses with a bad MESSAGE-INTEGRITY are dropped - then the retransmission succeeds") {
   FakeServer server;
   auto client = TurnClient::Create(Config()).value();
   Timestamp now = Timestamp::Seconds(0);
@@ -380,7 +403,7 @@ TEST_CASE("responses with a bad MESSAGE-INTEGRITY are dropped; then the retransm
   CHECK(client.counters().malformed == 1);
 }
 
-TEST_CASE("tables are bounded: a new entry when full is refused; existing ones kept") {
+TEST_CASE("tables are bounded: a new entry when full is refused - existing ones kept") {
   FakeServer server;
   auto cfg = Config();
   cfg.max_permissions = 2;
@@ -403,6 +426,28 @@ TEST_CASE("tables are bounded: a new entry when full is refused; existing ones k
   CHECK_FALSE(TurnClient::Create([] { auto c = Config(); c.max_channels = 5000; return c; }()).ok());
 }
 
+TEST_CASE("memory of one client holding an allocation - a permission and a channel") {
+  FakeServer server;
+  const Timestamp now = Timestamp::Seconds(0);
+  {  // warm up OpenSSL's lazily loaded providers and tables, which are per process, not per client
+    auto warm = Allocated(server, now);
+    REQUIRE(warm.create_permission(kPeer, now).ok());
+  }
+  const long long before = g_live_heap;
+  auto client = std::make_unique<TurnClient>(Allocated(server, now));
+  REQUIRE(client->create_permission(kPeer, now).ok());
+  REQUIRE(client->bind_channel(kPeer2, now).ok());
+  Exchange(*client, server, now);
+  while (client->pop_event()) {
+  }
+  REQUIRE(client->channel_for(kPeer2).has_value());
+  const long long heap = g_live_heap - before - static_cast<long long>(malloc_usable_size(client.get()));
+  MESSAGE("TurnClient: sizeof " << sizeof(TurnClient) << " B + heap " << heap
+                                << " B with one allocation, one permission, one channel (queues drained)");
+  CHECK(heap > 0);
+  CHECK(heap < 16 * 1024);  // a guard against an accidental per-client buffer, not a benchmark
+}
+
 TEST_CASE("deallocate sends Refresh with LIFETIME 0 and closes") {
   FakeServer server;
   const Timestamp now = Timestamp::Seconds(0);
@@ -418,7 +463,7 @@ TEST_CASE("deallocate sends Refresh with LIFETIME 0 and closes") {
   CHECK_FALSE(client.send(kPeer, std::vector<uint8_t>{1}).ok());
 }
 
-TEST_CASE("StunStreamFramer: reassembles; bounds its buffer; fails on a stream out of step") {
+TEST_CASE("StunStreamFramer: reassembles - bounds its buffer - fails on a stream out of step") {
   StunStreamFramer f;
   std::vector<uint8_t> stream;
   StunMessageBuilder b(StunClass::kRequest, StunMethod::kBinding, TransactionId{});

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/capture.h"
 #include "support/peer.h"
 #include "support/process.h"
 #include "support/wav.h"
@@ -102,40 +103,22 @@ void CheckVideo(const std::string& received, const std::string& reference, size_
 // SRTP runs decode only the RTP header (the payload is ciphertext) and leave SRTCP undissected.
 class Capture {
  public:
-  Capture(const std::string& dir, int first_port, int last_port) : pcap_(dir + "/cap.pcapng") {
-    if (!HavePeers({"dumpcap", "tshark"})) return;
-    tern::test::run_command("rm -f '" + pcap_ + "'", 5);
-    peer_ = std::make_unique<BackgroundPeer>("dumpcap -q -i lo -f 'udp portrange " + std::to_string(first_port) + "-" +
-                                                 std::to_string(last_port) + "' -w " + pcap_,
-                                             60, dir + "/dumpcap.log");
-    // dumpcap creates the file once capturing has started.
-    for (int i = 0; i < 250 && ReadText(pcap_).empty(); ++i) tern::test::run_command("sleep 0.02", 2);
-    if (ReadText(pcap_).empty()) {
-      if (tern::test::interop_required()) FAIL("dumpcap could not capture on lo: " << peer_->log());
-      MESSAGE("capture on lo is not possible here: not checked (" << peer_->log() << ")");
-      peer_.reset();
-    }
-  }
+  Capture(const std::string& dir, int first_port, int last_port)
+      : capture_(dir, "udp portrange " + std::to_string(first_port) + "-" + std::to_string(last_port)) {}
   // `unreadable`: a display filter for packets tshark cannot judge (e.g. padded SRTP packets: it
   // takes the last byte of the authentication tag for the padding count).
   void check(const std::string& decode_as, int min_rtp, const std::string& unreadable = "") {
-    if (!peer_) return;
-    peer_->interrupt();
-    CHECK(peer_->wait(5000));
-    std::string filter = "_ws.malformed || _ws.expert.severity==error";
-    if (!unreadable.empty()) filter = "(" + filter + ") && !(" + unreadable + ")";
-    const auto malformed = tern::test::run_command("tshark -r " + pcap_ + " " + decode_as + " -Y '" + filter + "'", 30);
-    CHECK_MESSAGE(malformed.out.empty(), malformed.out);
-    const auto rtp = tern::test::run_command("tshark -r " + pcap_ + " " + decode_as + " -Y rtp -T fields -e rtp.seq", 30);
-    const auto packets = tern::test::split_lines(rtp.out).size();
+    if (!capture_.active()) return;
+    capture_.stop();
+    const std::string malformed = capture_.malformed(decode_as, unreadable);
+    CHECK_MESSAGE(malformed.empty(), malformed);
+    const auto packets = tern::test::split_lines(capture_.query(decode_as + " -T fields -e rtp.seq", "rtp")).size();
     MESSAGE("tshark: " << packets << " RTP packets, none malformed");
     CHECK(packets >= static_cast<size_t>(min_rtp));
-    peer_.reset();
   }
 
  private:
-  std::string pcap_;
-  std::unique_ptr<BackgroundPeer> peer_;
+  tern::test::LoopbackCapture capture_;
 };
 
 // "-d udp.port==P,rtp -d udp.port==P+1,rtcp" (+1 only without RTCP mux) plus payload type rules.
