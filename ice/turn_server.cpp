@@ -13,6 +13,10 @@ namespace tern::ice {
 namespace {
 
 constexpr uint8_t kUdp = 17;
+// RFC 8656 attributes the codec does not index; the server reads them from the raw bytes.
+constexpr uint16_t kRequestedAddressFamily = 0x0017;  // 18.9
+constexpr uint16_t kEvenPort = 0x0018;                // 18.6
+constexpr uint16_t kReservationToken = 0x0022;        // 18.11
 
 bool same_ip(const TransportAddress& a, const TransportAddress& b) {
   return a.family == b.family && std::memcmp(a.ip.data(), b.ip.data(), a.ip_size()) == 0;
@@ -37,6 +41,20 @@ std::optional<uint64_t> parse_hex64(std::string_view s) {
     v = (v << 4) | static_cast<uint64_t>(d);
   }
   return v;
+}
+
+// The value of the first attribute `type` in a message StunMessage::parse() accepted (so the
+// attributes tile the body). For types the codec does not index: it skips unknown ones.
+std::optional<std::span<const uint8_t>> find_raw(std::span<const uint8_t> msg, uint16_t type) {
+  size_t at = kStunHeaderSize;
+  while (at + 4 <= msg.size()) {
+    const uint16_t t = static_cast<uint16_t>((msg[at] << 8) | msg[at + 1]);
+    const size_t len = static_cast<size_t>((msg[at + 2] << 8) | msg[at + 3]);
+    if (at + 4 + len > msg.size()) return std::nullopt;
+    if (t == type) return msg.subspan(at + 4, len);
+    at += 4 + ((len + 3) & ~size_t{3});
+  }
+  return std::nullopt;
 }
 
 std::array<uint8_t, 8> be64(uint64_t v) {
@@ -66,6 +84,7 @@ Result<TurnServer> TurnServer::Create(TurnServerConfig config, RelayPorts* relay
     return Error{"default_lifetime must be in (0, max_lifetime]"};
   if (config.nonce_lifetime <= TimeDelta::Zero()) return Error{"nonce_lifetime must be positive"};
   if (config.max_channels > 4096) return Error{"max_channels above 4096"};
+  if (config.max_channel != 0x4FFF && config.max_channel != 0x7FFF) return Error{"max_channel must be 0x4FFF or 0x7FFF"};
   if (config.max_allocations == 0 || config.max_allocations_per_user == 0 || config.max_permissions == 0 ||
       config.max_channels == 0 || config.max_queued == 0)
     return Error{"table sizes must be positive"};
@@ -111,7 +130,7 @@ bool TurnServer::nonce_valid(std::string_view nonce, const TransportAddress& cli
 
 void TurnServer::on_client_datagram(uint32_t listener, const TransportAddress& client, std::span<const uint8_t> data,
                                     Timestamp now) {
-  if (!data.empty() && data[0] >= 0x40 && data[0] <= 0x4F) {
+  if (!data.empty() && data[0] >= 0x40 && data[0] <= (config_.max_channel >> 8)) {
     handle_channel_data(listener, client, data, now);
     return;
   }
@@ -157,11 +176,16 @@ void TurnServer::on_peer_datagram(RelayId relay, const TransportAddress& peer, s
     ++counters_.peer_no_permission;
     return;
   }
-  TurnServerDatagram out{TurnServerDatagram::From::kListener, alloc.listener, alloc.client, {}};
+  TurnServerDatagram out{TurnServerDatagram::From::kListener, alloc.listener, alloc.client, {}, true};
   const auto ch = std::find_if(alloc.channels.begin(), alloc.channels.end(),
                                [&](const Channel& c) { return c.peer == peer && c.expires > now; });
-  if (ch != alloc.channels.end() && ChannelData::write(ch->number, data, false, out.data).ok()) {
-    // ChannelData (12.6).
+  if (ch != alloc.channels.end() && data.size() <= 0xFFFF) {
+    // ChannelData (12.6), written here rather than by ChannelData::write, which refuses the
+    // RFC 5766 numbers above 0x4FFF that `max_channel` may admit.
+    out.data.resize(ChannelData::kHeaderSize + data.size());
+    store_be16(out.data.data(), ch->number);
+    store_be16(out.data.data() + 2, static_cast<uint16_t>(data.size()));
+    std::copy(data.begin(), data.end(), out.data.begin() + ChannelData::kHeaderSize);
   } else {
     // Data indication (11.6); a new random transaction id is not needed for an indication that
     // is never answered, but RFC 8489 asks for one: derive it cheaply from the counter.
@@ -184,11 +208,20 @@ void TurnServer::on_peer_datagram(RelayId relay, const TransportAddress& peer, s
 
 void TurnServer::handle_channel_data(uint32_t listener, const TransportAddress& client, std::span<const uint8_t> data,
                                      Timestamp now) {
-  auto cd = ChannelData::parse(data);
-  if (!cd) {
+  // RFC 8656 12.4 framing, parsed here for the same reason as above: a 4-byte header, the data,
+  // and up to 3 bytes of padding over UDP.
+  if (data.size() < ChannelData::kHeaderSize) {
     ++counters_.malformed;
     return;
   }
+  const uint16_t number = load_be16(data.data());
+  const size_t length = load_be16(data.data() + 2);
+  if (number > config_.max_channel || ChannelData::kHeaderSize + length > data.size() ||
+      data.size() - ChannelData::kHeaderSize - length > 3) {
+    ++counters_.malformed;
+    return;
+  }
+  const auto cd = std::optional<ChannelData>(ChannelData{number, data.subspan(ChannelData::kHeaderSize, length)});
   const auto it = allocations_.find(Tuple{listener, client});
   if (it == allocations_.end()) {
     ++counters_.send_no_allocation;
@@ -204,7 +237,8 @@ void TurnServer::handle_channel_data(uint32_t listener, const TransportAddress& 
   }
   ++counters_.relayed_to_peer;
   counters_.relayed_bytes_to_peer += cd->data.size();
-  push(TurnServerDatagram{TurnServerDatagram::From::kRelay, alloc.relay, ch->peer, {cd->data.begin(), cd->data.end()}});
+  push(TurnServerDatagram{TurnServerDatagram::From::kRelay, alloc.relay, ch->peer, {cd->data.begin(), cd->data.end()},
+                          true});
 }
 
 void TurnServer::handle_send_indication(uint32_t listener, const TransportAddress& client, const StunMessage& m,
@@ -227,7 +261,7 @@ void TurnServer::handle_send_indication(uint32_t listener, const TransportAddres
   }
   ++counters_.relayed_to_peer;
   counters_.relayed_bytes_to_peer += data->size();
-  push(TurnServerDatagram{TurnServerDatagram::From::kRelay, alloc.relay, *peer, {data->begin(), data->end()}});
+  push(TurnServerDatagram{TurnServerDatagram::From::kRelay, alloc.relay, *peer, {data->begin(), data->end()}, true});
 }
 
 // --- requests --------------------------------------------------------------------------------
@@ -239,7 +273,7 @@ void TurnServer::handle_request(uint32_t listener, const TransportAddress& clien
     b.add_xor_mapped_address(client);
     if (!config_.software.empty()) b.add_software(config_.software);
     ++counters_.bindings;
-    push(TurnServerDatagram{TurnServerDatagram::From::kListener, listener, client, seal(b, nullptr)});
+    reply(listener, client, seal(b, nullptr));
     return;
   }
   const StunMethod method = m.method();
@@ -250,12 +284,17 @@ void TurnServer::handle_request(uint32_t listener, const TransportAddress& clien
   }
   const auto auth = authenticate(listener, client, m, now);
   if (!auth) return;  // answered
-  if (!m.unknown_required().empty()) {
+  std::vector<uint16_t> unknown;
+  for (uint16_t type : m.unknown_required())
+    if (!(method == StunMethod::kAllocate &&
+          (type == kRequestedAddressFamily || type == kEvenPort || type == kReservationToken)))
+      unknown.push_back(type);
+  if (!unknown.empty()) {
     StunMessageBuilder b(StunClass::kError, method, m.transaction_id());
     b.add_error_code(stun_error::kUnknownAttribute, "Unknown Attribute");
-    b.add_unknown_attributes(m.unknown_required());
+    b.add_unknown_attributes(unknown);
     ++counters_.rejected_unknown_attribute;
-    push(TurnServerDatagram{TurnServerDatagram::From::kListener, listener, client, seal(b, auth->key)});
+    reply(listener, client, seal(b, auth->key));
     return;
   }
   const Tuple t{listener, client};
@@ -312,7 +351,7 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
     Allocation& alloc = existing->second;
     if (alloc.allocate_id == m.transaction_id() && alloc.user == a.user) {
       ++counters_.allocate_retransmits;
-      push(TurnServerDatagram{TurnServerDatagram::From::kListener, t.listener, t.client, alloc.allocate_response});
+      reply(t.listener, t.client, alloc.allocate_response);
       return;
     }
     send_error(t.listener, t.client, m, stun_error::kAllocationMismatch, "Allocation Mismatch", a.key,
@@ -331,6 +370,14 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
                a.key, counters_.rejected_transport);
     return;
   }
+  if (const auto family = find_raw(m.bytes(), kRequestedAddressFamily)) {
+    const uint8_t want = family->empty() ? 0 : (*family)[0];
+    if (want != static_cast<uint8_t>(config_.relay_family)) {
+      send_error(t.listener, t.client, m, stun_error::kAddressFamilyNotSupported, "Address Family not Supported", a.key,
+                 counters_.rejected_family);
+      return;
+    }
+  }
   User& user = users_[a.user];
   if (user.allocations >= config_.max_allocations_per_user) {
     send_error(t.listener, t.client, m, stun_error::kAllocationQuotaReached, "Allocation Quota Reached", a.key,
@@ -342,7 +389,34 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
                counters_.rejected_global_quota);
     return;
   }
-  const auto opened = relays_->open(t.client, now);
+  const auto even = find_raw(m.bytes(), kEvenPort);
+  const auto token = find_raw(m.bytes(), kReservationToken);
+  if ((even && token) || (even && even->size() != 1) || (token && token->size() != 8)) {
+    send_error(t.listener, t.client, m, stun_error::kBadRequest, "Bad Request", a.key, counters_.rejected_bad_request);
+    return;
+  }
+  std::optional<RelayPorts::Opened> opened;
+  std::optional<RelayPorts::Opened> reserved;
+  if (token) {
+    const auto r = std::find_if(reservations_.begin(), reservations_.end(), [&](const Reservation& x) {
+      return std::equal(x.token.begin(), x.token.end(), token->begin()) && x.expires > now;
+    });
+    if (r != reservations_.end()) {
+      opened = r->port;
+      reservations_.erase(r);
+      ++counters_.reservations_used;
+    }
+  } else if (even) {
+    const bool reserve = ((*even)[0] & 0x80) != 0;
+    if (!reserve || reservations_.size() < config_.max_allocations) {
+      if (auto pair = relays_->open_even(t.client, reserve, now)) {
+        opened = pair->even;
+        reserved = pair->next;
+      }
+    }
+  } else {
+    opened = relays_->open(t.client, now);
+  }
   if (!opened) {
     send_error(t.listener, t.client, m, stun_error::kInsufficientCapacity, "Insufficient Capacity", a.key,
                counters_.rejected_capacity);
@@ -358,9 +432,19 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
   b.add_xor_relayed_address(opened->address);
   b.add_lifetime(static_cast<uint32_t>(lifetime.us() / 1'000'000));
   b.add_xor_mapped_address(t.client);
+  if (reserved) {
+    Reservation r{{}, *reserved, now + kReservationLifetime};
+    const auto counter = be64(++tokens_issued_);
+    const auto mac = hmac_sha1(secret_, {counter});
+    std::copy_n(mac.begin(), r.token.size(), r.token.begin());
+    b.add_bytes(kReservationToken, r.token);
+    reservations_.push_back(r);
+    ++counters_.reservations_made;
+    note_deadline(r.expires);
+  }
   if (!config_.software.empty()) b.add_software(config_.software);
   alloc.allocate_response = seal(b, a.key);
-  push(TurnServerDatagram{TurnServerDatagram::From::kListener, t.listener, t.client, alloc.allocate_response});
+  reply(t.listener, t.client, alloc.allocate_response);
   ++user.allocations;
   ++counters_.allocations_created;
   note_deadline(alloc.expires);
@@ -377,7 +461,7 @@ void TurnServer::handle_refresh(Allocation& alloc, const Tuple& t, const StunMes
   StunMessageBuilder b(StunClass::kSuccess, StunMethod::kRefresh, m.transaction_id());
   b.add_lifetime(static_cast<uint32_t>(lifetime.us() / 1'000'000));
   if (!config_.software.empty()) b.add_software(config_.software);
-  push(TurnServerDatagram{TurnServerDatagram::From::kListener, t.listener, t.client, seal(b, a.key)});
+  reply(t.listener, t.client, seal(b, a.key));
   if (lifetime == TimeDelta::Zero()) {
     ++counters_.deallocations;
     erase_allocation(allocations_.find(t));
@@ -427,7 +511,7 @@ void TurnServer::handle_create_permission(Allocation& alloc, const StunMessage& 
   note_deadline(now + kPermissionLifetime);
   StunMessageBuilder b(StunClass::kSuccess, StunMethod::kCreatePermission, m.transaction_id());
   if (!config_.software.empty()) b.add_software(config_.software);
-  push(TurnServerDatagram{TurnServerDatagram::From::kListener, alloc.listener, alloc.client, seal(b, a.key)});
+  reply(alloc.listener, alloc.client, seal(b, a.key));
 }
 
 void TurnServer::handle_channel_bind(Allocation& alloc, const StunMessage& m, const Auth& a, Timestamp now) {
@@ -436,7 +520,7 @@ void TurnServer::handle_channel_bind(Allocation& alloc, const StunMessage& m, co
   auto reject = [&](uint16_t code, std::string_view reason, uint64_t& counter) {
     send_error(alloc.listener, alloc.client, m, code, reason, a.key, counter);
   };
-  if (!number || !peer || !ChannelData::valid_channel(*number)) {
+  if (!number || !peer || *number < ChannelData::kMinChannel || *number > config_.max_channel) {
     reject(stun_error::kBadRequest, "Bad Request", counters_.rejected_bad_request);
     return;
   }
@@ -481,7 +565,7 @@ void TurnServer::handle_channel_bind(Allocation& alloc, const StunMessage& m, co
   note_deadline(now + kPermissionLifetime);
   StunMessageBuilder b(StunClass::kSuccess, StunMethod::kChannelBind, m.transaction_id());
   if (!config_.software.empty()) b.add_software(config_.software);
-  push(TurnServerDatagram{TurnServerDatagram::From::kListener, alloc.listener, alloc.client, seal(b, a.key)});
+  reply(alloc.listener, alloc.client, seal(b, a.key));
 }
 
 // --- responses -------------------------------------------------------------------------------
@@ -500,7 +584,7 @@ void TurnServer::send_error(uint32_t listener, const TransportAddress& client, c
   StunMessageBuilder b(StunClass::kError, m.method(), m.transaction_id());
   b.add_error_code(code, reason);
   if (!config_.software.empty()) b.add_software(config_.software);
-  push(TurnServerDatagram{TurnServerDatagram::From::kListener, listener, client, seal(b, key)});
+  reply(listener, client, seal(b, key));
 }
 
 void TurnServer::send_challenge(uint32_t listener, const TransportAddress& client, const StunMessage& m, uint16_t code,
@@ -511,7 +595,11 @@ void TurnServer::send_challenge(uint32_t listener, const TransportAddress& clien
   b.add_realm(config_.realm);
   b.add_nonce(make_nonce(client, now));
   if (!config_.software.empty()) b.add_software(config_.software);
-  push(TurnServerDatagram{TurnServerDatagram::From::kListener, listener, client, seal(b, nullptr)});
+  reply(listener, client, seal(b, nullptr));
+}
+
+void TurnServer::reply(uint32_t listener, const TransportAddress& client, std::vector<uint8_t> bytes) {
+  push(TurnServerDatagram{TurnServerDatagram::From::kListener, listener, client, std::move(bytes), false});
 }
 
 void TurnServer::push(TurnServerDatagram d) {
@@ -579,6 +667,16 @@ std::optional<Timestamp> TurnServer::next_wakeup() const {
 void TurnServer::process(Timestamp now) {
   if (now < next_wakeup_) return;
   Timestamp next = Timestamp::PlusInfinity();
+  for (auto it = reservations_.begin(); it != reservations_.end();) {
+    if (it->expires <= now) {
+      relays_->close(it->port.id);
+      ++counters_.reservations_expired;
+      it = reservations_.erase(it);
+    } else {
+      next = std::min(next, it->expires);
+      ++it;
+    }
+  }
   for (auto it = allocations_.begin(); it != allocations_.end();) {
     Allocation& a = it->second;
     if (a.expires <= now) {

@@ -21,19 +21,24 @@
 //  - Unknown comprehension-required attributes in an authenticated request -> 420 with
 //    UNKNOWN-ATTRIBUTES (EVEN-PORT, RESERVATION-TOKEN and DONT-FRAGMENT are not supported and
 //    land here, as 7.2 asks for DONT-FRAGMENT). An unknown request method -> 400.
-//  - Allocate (7.2): REQUESTED-TRANSPORT missing -> 400, not UDP -> 442; a second Allocate on a
+//  - Allocate (7.2): REQUESTED-TRANSPORT missing -> 400, not UDP -> 442; REQUESTED-ADDRESS-FAMILY
+//    (understood here, though the codec does not know it) other than `relay_family` -> 440; a second Allocate on a
 //    5-tuple that has an allocation -> 437, unless it is a retransmission of the request that
 //    created it (same transaction id), which gets the same success response again (each
 //    allocation keeps that one response: the transaction cache is one entry per allocation, so
 //    it is bounded by the allocation table). A request from another user on the 5-tuple -> 441.
 //    Quotas: `max_allocations_per_user` and `max_allocations` -> 486; no relay port from the
 //    driver -> 508.
+//  - EVEN-PORT and RESERVATION-TOKEN (7.2): an even relay port from the driver; with the R bit the
+//    port above it is reserved for kReservationLifetime and its token returned; an Allocate with
+//    the token takes that port (an unknown or expired token, or both attributes -> 400/508 as
+//    7.2 says). At most `max_allocations` reservations; beyond, 508.
 //  - Refresh (7.3): LIFETIME clamped to [default_lifetime, max_lifetime] (a shorter request gets
 //    the default, as 7.2 says), 0 deletes the allocation; no allocation -> 437.
 //  - CreatePermission (9): every XOR-PEER-ADDRESS installs or refreshes a 300 s permission for
 //    that IP; none -> 400; a family other than the relayed address's -> 443; a peer the
 //    `peer_allowed` policy refuses -> 403.
-//  - ChannelBind (11): channel outside 0x4000-0x4FFF, the channel bound to another peer, or the
+//  - ChannelBind (11): channel outside 0x4000-`max_channel` (0x4FFF unless widened), the channel bound to another peer, or the
 //    peer bound to another channel -> 400; family -> 443; policy -> 403. Lasts 600 s and also
 //    installs/refreshes the peer's permission.
 //  - Send indications and ChannelData go from the client to the peer from the relay socket when
@@ -81,6 +86,17 @@ class RelayPorts {
     TransportAddress address;
   };
   virtual std::optional<Opened> open(const TransportAddress& client, Timestamp now) = 0;
+  // EVEN-PORT (RFC 8656 7.2, 18.6): an even port; with `reserve_next` also the port above it,
+  // returned second and held for a later Allocate with the RESERVATION-TOKEN. A driver that
+  // cannot returns nullopt (the default), and the Allocate is answered 508.
+  struct Pair {
+    Opened even;
+    std::optional<Opened> next;
+  };
+  virtual std::optional<Pair> open_even(const TransportAddress& client, bool reserve_next, Timestamp now) {
+    (void)client, (void)reserve_next, (void)now;  // no even ports by default
+    return std::nullopt;
+  }
   virtual void close(RelayId id) = 0;
 };
 
@@ -93,6 +109,9 @@ struct TurnServerConfig {
   std::string realm = "tern";
   std::vector<TurnUser> users;  // long-term credentials, keyed MD5(user:realm:password)
   std::string software = "tern-turn";
+  // The family of the relayed addresses the driver hands out; an Allocate whose
+  // REQUESTED-ADDRESS-FAMILY (RFC 8656 18.9) asks for the other one gets 440.
+  TransportAddress::Family relay_family = TransportAddress::Family::kIPv4;
   TimeDelta default_lifetime = TimeDelta::Seconds(600);
   TimeDelta max_lifetime = TimeDelta::Seconds(3600);
   TimeDelta nonce_lifetime = TimeDelta::Seconds(3600);
@@ -100,6 +119,10 @@ struct TurnServerConfig {
   size_t max_allocations_per_user = 16;
   size_t max_permissions = 32;  // per allocation
   size_t max_channels = 32;     // per allocation, at most 4096
+  // Highest channel number accepted: RFC 8656 12 allows 0x4000-0x4FFF; RFC 5766 allowed up to
+  // 0x7FFF, and some clients still pick from there (coturn's turnutils_uclient draws up to
+  // 0x7FFF). 0x4FFF or 0x7FFF; tern-turn sets 0x7FFF for compatibility.
+  uint16_t max_channel = 0x4FFF;
   size_t max_queued = 4096;
   // Peers the server relays to; refused ones get 403. Empty: every peer.
   std::function<bool(const TransportAddress&)> peer_allowed;
@@ -116,6 +139,9 @@ struct TurnServerDatagram {
   uint32_t socket = 0;  // listener id or RelayId
   TransportAddress to;
   std::vector<uint8_t> data;
+  // True for relayed application data (to a peer, or ChannelData / Data indication to a client),
+  // false for responses: a driver that impairs only relayed traffic tells them apart by this.
+  bool relayed = false;
 };
 
 struct TurnServerCounters {
@@ -128,6 +154,9 @@ struct TurnServerCounters {
   uint64_t permissions_created = 0;   // new or refreshed, per XOR-PEER-ADDRESS
   uint64_t channels_bound = 0;        // new or refreshed
   uint64_t allocations_expired = 0;
+  uint64_t reservations_made = 0;     // EVEN-PORT with the R bit
+  uint64_t reservations_used = 0;     // Allocate with RESERVATION-TOKEN
+  uint64_t reservations_expired = 0;
   uint64_t permissions_expired = 0;
   uint64_t channels_expired = 0;
   // Rejections (each one error response sent).
@@ -139,7 +168,7 @@ struct TurnServerCounters {
   uint64_t rejected_mismatch = 0;         // 437
   uint64_t rejected_wrong_credentials = 0;  // 441
   uint64_t rejected_transport = 0;        // 442
-  uint64_t rejected_family = 0;           // 443
+  uint64_t rejected_family = 0;           // 443, and 440 for REQUESTED-ADDRESS-FAMILY
   uint64_t rejected_forbidden = 0;        // 403
   uint64_t rejected_user_quota = 0;       // 486, per-user quota
   uint64_t rejected_global_quota = 0;     // 486, max_allocations
@@ -166,6 +195,7 @@ class TurnServer {
  public:
   static constexpr TimeDelta kPermissionLifetime = TimeDelta::Seconds(300);
   static constexpr TimeDelta kChannelLifetime = TimeDelta::Seconds(600);
+  static constexpr TimeDelta kReservationLifetime = TimeDelta::Seconds(30);
 
   // Fails on an empty realm, no users, an empty username, default_lifetime <= 0 or above
   // max_lifetime, max_channels > 4096, a zero table size. `relays` is not owned and must outlive
@@ -229,6 +259,11 @@ class TurnServer {
     std::vector<Permission> permissions;
     std::vector<Channel> channels;
   };
+  struct Reservation {
+    std::array<uint8_t, 8> token;
+    RelayPorts::Opened port;
+    Timestamp expires;
+  };
   struct User {
     std::string name;
     StunKey key;
@@ -274,6 +309,8 @@ class TurnServer {
   // Seals `b` (MESSAGE-INTEGRITY when `key`, FINGERPRINT) and queues it to the client.
   std::vector<uint8_t> seal(StunMessageBuilder& b, const StunKey* key);
   void push(TurnServerDatagram d);
+  // Queues a response (not relayed data) to the client.
+  void reply(uint32_t listener, const TransportAddress& client, std::vector<uint8_t> bytes);
 
   bool peer_ok(const TransportAddress& peer) const;
   bool family_ok(const Allocation& alloc, const TransportAddress& peer) const;
@@ -288,6 +325,8 @@ class TurnServer {
   std::vector<User> users_;
   std::unordered_map<Tuple, Allocation, TupleHash> allocations_;
   std::unordered_map<RelayId, Tuple> by_relay_;
+  std::vector<Reservation> reservations_;  // few: at most max_allocations
+  uint64_t tokens_issued_ = 0;
   std::deque<TurnServerDatagram> outgoing_;
   Timestamp next_wakeup_ = Timestamp::PlusInfinity();
   TurnServerCounters counters_;

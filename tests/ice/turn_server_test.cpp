@@ -39,6 +39,14 @@ struct FakeRelays : RelayPorts {
     open_ports[id] = a;
     return Opened{id, a};
   }
+  std::optional<Pair> open_even(const TransportAddress& c, bool reserve_next, Timestamp now) override {
+    if (next % 2 != 0) ++next;  // ports 50000 + id: even ids give even ports
+    auto even = open(c, now);
+    if (!even) return std::nullopt;
+    Pair p{*even, std::nullopt};
+    if (reserve_next) p.next = open(c, now);
+    return p;
+  }
   void close(RelayId id) override {
     open_ports.erase(id);
     closed.push_back(id);
@@ -590,6 +598,119 @@ TEST_CASE("Create rejects bad configurations") {
   CHECK(!TurnServer::Create(c, &relays).ok());
   CHECK(!TurnServer::Create(server_config(), nullptr).ok());
   MESSAGE("per allocation: " << TurnServer::allocation_struct_size() << " bytes of tables' nodes");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("REQUESTED-ADDRESS-FAMILY: IPv4 accepted, IPv6 refused with 440 (relays are IPv4)") {
+  FakeRelays relays;
+  TurnServer server = TurnServer::Create(server_config(), &relays).value();
+  RawClient raw(server);
+  const Timestamp now = Timestamp::Seconds(10);
+  const std::vector<uint8_t> v6{2, 0, 0, 0}, v4{1, 0, 0, 0};
+  CHECK(error_of(raw.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+    b.add_requested_transport(17);
+    b.add_bytes(0x0017, v6);
+  }, now)) == 440);
+  CHECK(server.allocation_count() == 0);
+  CHECK(error_of(raw.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+    b.add_requested_transport(17);
+    b.add_bytes(0x0017, v4);
+  }, now)) == 0);
+  CHECK(server.allocation_count() == 1);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("EVEN-PORT with R reserves the next port; RESERVATION-TOKEN takes it; unused reservations expire") {
+  FakeRelays relays;
+  TurnServer server = TurnServer::Create(server_config(), &relays).value();
+  RawClient rtp(server), rtcp(server, kClientB), late(server, TransportAddress::V4(198, 51, 100, 9, 1));
+  Timestamp now = Timestamp::Seconds(10);
+  const std::vector<uint8_t> r_bit{0x80};
+  auto reply = rtp.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+    b.add_requested_transport(17);
+    b.add_bytes(0x0018, r_bit);
+  }, now);
+  REQUIRE(error_of(reply) == 0);
+  auto m = StunMessage::parse(reply);
+  CHECK(m->xor_relayed_address()->port % 2 == 0);
+  // The token is not in the codec's table: read it from the raw bytes (after the 20-byte header).
+  std::vector<uint8_t> token;
+  for (size_t at = 20; at + 4 <= reply.size();) {
+    const uint16_t type = static_cast<uint16_t>(reply[at] << 8 | reply[at + 1]);
+    const size_t len = static_cast<size_t>(reply[at + 2] << 8 | reply[at + 3]);
+    if (type == 0x0022) token.assign(reply.begin() + static_cast<ptrdiff_t>(at + 4), reply.begin() + static_cast<ptrdiff_t>(at + 4 + len));
+    at += 4 + ((len + 3) & ~size_t{3});
+  }
+  REQUIRE(token.size() == 8);
+  CHECK(relays.open_ports.size() == 2);
+  auto second = rtcp.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+    b.add_requested_transport(17);
+    b.add_bytes(0x0022, token);
+  }, now);
+  REQUIRE(error_of(second) == 0);
+  CHECK(StunMessage::parse(second)->xor_relayed_address()->port == m->xor_relayed_address()->port + 1);
+  CHECK(relays.open_ports.size() == 2);
+  CHECK(server.counters().reservations_used == 1);
+  // The token is spent: a third Allocate with it finds no reservation (508).
+  CHECK(error_of(late.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+    b.add_requested_transport(17);
+    b.add_bytes(0x0022, token);
+  }, now)) == 508);
+  // Both attributes at once: 400.
+  RawClient both(server, TransportAddress::V4(198, 51, 100, 10, 1));
+  CHECK(error_of(both.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+    b.add_requested_transport(17);
+    b.add_bytes(0x0018, r_bit);
+    b.add_bytes(0x0022, token);
+  }, now)) == 400);
+  // An unused reservation is released after 30 s.
+  RawClient again(server, TransportAddress::V4(198, 51, 100, 11, 1));
+  REQUIRE(error_of(again.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+    b.add_requested_transport(17);
+    b.add_bytes(0x0018, r_bit);
+  }, now)) == 0);
+  CHECK(relays.open_ports.size() == 4);
+  now = now + TimeDelta::Seconds(31);
+  server.process(now);
+  CHECK(relays.open_ports.size() == 3);
+  CHECK(server.counters().reservations_expired == 1);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("max_channel 0x7FFF admits RFC 5766 channel numbers, with ChannelData both ways") {
+  FakeRelays relays;
+  TurnServerConfig config = server_config();
+  config.max_channel = 0x7FFF;
+  TurnServer server = TurnServer::Create(config, &relays).value();
+  RawClient raw(server);
+  const Timestamp now = Timestamp::Seconds(10);
+  REQUIRE(error_of(raw.request(StunMethod::kAllocate, udp, now)) == 0);
+  CHECK(error_of(raw.request(StunMethod::kChannelBind, [](StunMessageBuilder& b) {
+    b.add_channel_number(0x8000).add_xor_peer_address(kPeer);
+  }, now)) == 400);
+  REQUIRE(error_of(raw.request(StunMethod::kChannelBind, [](StunMessageBuilder& b) {
+    b.add_channel_number(0x7AF0).add_xor_peer_address(kPeer);
+  }, now)) == 0);
+  const std::vector<uint8_t> cd{0x7A, 0xF0, 0x00, 0x02, 'h', 'i', 0, 0};  // padded: accepted over UDP
+  server.on_client_datagram(kListener, kClientA, cd, now);
+  auto out = server.pop_outgoing();
+  REQUIRE(out.has_value());
+  CHECK(out->to == kPeer);
+  CHECK(out->data == bytes("hi"));
+  server.on_peer_datagram(server.allocation(kListener, kClientA)->relay, kPeer, bytes("yo"), now);
+  out = server.pop_outgoing();
+  REQUIRE(out.has_value());
+  CHECK(out->data == std::vector<uint8_t>{0x7A, 0xF0, 0x00, 0x02, 'y', 'o'});
+  CHECK(out->relayed);
 }
 
 }  // namespace
