@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "tern/core/result.h"
@@ -136,6 +137,20 @@ class RtpReceiveFront {
   std::optional<uint8_t> pending_fir_seq_;  // with keyframe_wanted_: FIR rather than PLI
   bool keyframe_wanted_ = false;
   RtpReceiveFrontCounters counters_;
+};
+
+// A Listener calling `Method` of `T`: one object consuming several streams' fronts (a recorder of
+// audio and video) gives each front its own member function.
+template <typename T, RtpReceiveFront::Listener::Verdict (T::*Method)(rtp::RtpPacket, PacketOrigin, Timestamp)>
+class ListenerOf final : public RtpReceiveFront::Listener {
+ public:
+  explicit ListenerOf(T& target) : target_(target) {}
+  Verdict on_media_packet(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now) override {
+    return (target_.*Method)(std::move(packet), origin, now);
+  }
+
+ private:
+  T& target_;
 };
 
 }  // namespace tern::pipeline

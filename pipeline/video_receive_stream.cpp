@@ -121,8 +121,8 @@ void VideoReceiveStream::process(Timestamp now, std::vector<rtcp::RtcpPacket>& f
     renders_.pop_front();
   }
   if (std::optional<jitterbuffer::KeyframeRequest> kr = jitter_buffer_.poll_keyframe_request(now)) {
-    front_.request_keyframe(kr->kind == jitterbuffer::KeyframeRequest::Kind::kFir ? std::optional<uint8_t>(kr->fir_seq_nr)
-                                                                                   : std::nullopt);
+    const bool fir = kr->kind == jitterbuffer::KeyframeRequest::Kind::kFir;
+    front_.request_keyframe(fir ? std::optional<uint8_t>(kr->fir_seq_nr) : std::nullopt);
   }
   front_.process(now, feedback);  // NACK, then the keyframe request
 }

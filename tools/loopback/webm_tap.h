@@ -1,29 +1,30 @@
 // WebmTap: records what arrives at B into a WebM file (media::WebmRecorder). It sees the raw
-// datagrams in front of B, so it does its own small reassembly: RTX unwrapped (RFC 4588 OSN),
-// RED (RFC 2198) primary block taken, ULPFEC ignored, packets kept by unwrapped sequence number
-// and a video frame written once every packet from its first (descriptor start bit) to its last
-// (RTP marker) is there. Frames still incomplete when a newer frame completes are skipped, as a
-// receiver that gave up on them would. Bounded: at most kMaxPackets packets are kept.
+// datagrams in front of B and reuses the library's receive parts: one pipeline::RtpReceiveFront
+// per stream (RTX unwrapped (RFC 4588 OSN), RED (RFC 2198) split, of which the primary block is
+// kept; ULPFEC is ignored) and for video a jitterbuffer::PacketBuffer that joins a frame's codec
+// bytes once every packet from its first to its marker is there. A frame is written as soon as it
+// is complete, in arrival order; frames still incomplete when a newer frame is written are
+// skipped, as a receiver that gave up on them would. Bounded by the packet buffer (2048 packets at
+// most, cleared when full).
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
-#include <vector>
 
 #include "tern/core/result.h"
-#include "tern/core/seq_num.h"
+#include "tern/jitterbuffer/video/packet_buffer.h"
+#include "tern/jitterbuffer/video/video_header.h"
 #include "tern/media/webm_recorder.h"
 #include "tern/pipeline/pipeline_config.h"
+#include "tern/pipeline/rtp_receive_front.h"
 
 namespace tern::tools {
 
 class WebmTap {
  public:
-  static constexpr size_t kMaxPackets = 4096;
-
   // `sender` is A's configuration (its SSRCs, payload types and codecs).
   static Result<std::unique_ptr<WebmTap>> Create(const std::string& path, const pipeline::EndpointConfig& sender);
 
@@ -33,22 +34,21 @@ class WebmTap {
   const media::WebmRecorderStats& stats() const { return recorder_->stats(); }
 
  private:
-  struct Packet {
-    uint32_t timestamp = 0;
-    bool marker = false;
-    bool first = false;
-    bool keyframe = false;
-    std::vector<uint8_t> codec_bytes;  // after the codec descriptor
-  };
+  // What the fronts pass on: video into the packet buffer, audio straight to the recorder.
+  using Verdict = pipeline::RtpReceiveFront::Listener::Verdict;
+  Verdict on_video_packet(rtp::RtpPacket packet, pipeline::PacketOrigin origin, Timestamp now);
+  Verdict on_audio_packet(rtp::RtpPacket packet, pipeline::PacketOrigin origin, Timestamp now);
+
   WebmTap(std::unique_ptr<media::WebmRecorder> recorder, const pipeline::EndpointConfig& sender);
-  void on_video(uint16_t seq, uint32_t timestamp, bool marker, std::span<const uint8_t> payload, Timestamp now);
-  void try_complete(int64_t seq, Timestamp now);
 
   std::unique_ptr<media::WebmRecorder> recorder_;
-  pipeline::EndpointConfig sender_;
-  SeqUnwrapper<uint16_t> unwrapper_;
-  std::map<int64_t, Packet> packets_;
-  int64_t written_up_to_ = -1;  // last sequence number of the newest frame written
+  pipeline::PayloadTypes payload_types_;
+  jitterbuffer::VideoCodec codec_;
+  std::optional<pipeline::RtpReceiveFront> video_front_;
+  std::optional<pipeline::RtpReceiveFront> audio_front_;
+  jitterbuffer::PacketBuffer packets_;
+  pipeline::ListenerOf<WebmTap, &WebmTap::on_video_packet> video_in_{*this};
+  pipeline::ListenerOf<WebmTap, &WebmTap::on_audio_packet> audio_in_{*this};
 };
 
 }  // namespace tern::tools

@@ -3,7 +3,6 @@
 #include "tern/codecs/codec_factory.h"
 #include "tern/core/seq_num.h"
 #include "tern/media/file_io.h"
-#include "tern/recovery/red.h"
 
 namespace tern::tools::net {
 namespace {
@@ -20,22 +19,23 @@ ReceiveTap::ReceiveTap(const ReceiveTapConfig& config)
         c.codec = config.video == codecs::CodecType::kVp9 ? jitterbuffer::VideoCodec::kVp9
                                                            : jitterbuffer::VideoCodec::kVp8;
         return c;
-      }()),
-      rtx_(recovery::RtxReceiver::Config{config.rtx_ssrc, config.video_ssrc, {}}) {
-  // A sender with RED retransmits the RED-wrapped packets (apt = the RED payload type).
-  if (config.rtx_pt) rtx_.map_payload_type(*config.rtx_pt, config.red_pt.value_or(config.video_pt));
-  if (config.red_pt && config.ulpfec_pt) {
-    recovery::UlpfecReceiver::Config fc;
-    fc.media_ssrc = config.video_ssrc;
-    fc.ulpfec_payload_type = *config.ulpfec_pt;
-    fc.red_payload_type = config.red_pt;
-    fec_.emplace(fc);
-  }
-}
+      }()) {}
 
 Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& config) {
   std::unique_ptr<ReceiveTap> tap(new ReceiveTap(config));
   if (config.video) {
+    pipeline::RtpReceiveFront::Config fc;
+    fc.ssrc = config.video_ssrc;
+    if (config.rtx_pt) {
+      fc.rtx_ssrc = config.rtx_ssrc;
+      // A sender with RED retransmits the RED-wrapped packets (apt = the RED payload type).
+      fc.rtx_payload_types[*config.rtx_pt] = config.red_pt.value_or(config.video_pt);
+    }
+    fc.red_payload_type = config.red_pt;
+    if (config.red_pt) fc.ulpfec_payload_type = config.ulpfec_pt;
+    auto front = pipeline::RtpReceiveFront::Create(fc);
+    if (!front) return Error{front.error()};
+    tap->video_front_.emplace(std::move(front).value());
     codecs::VideoDecoderConfig dc;
     dc.codec = *config.video;
     auto d = codecs::CreateVideoDecoder(dc);
@@ -43,6 +43,12 @@ Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& c
     tap->video_decoder_ = std::move(d.value());
   }
   if (config.audio) {
+    pipeline::RtpReceiveFront::Config fc;
+    fc.ssrc = config.audio_ssrc;
+    fc.red_payload_type = config.audio_red_pt;
+    auto front = pipeline::RtpReceiveFront::Create(fc);
+    if (!front) return Error{front.error()};
+    tap->audio_front_.emplace(std::move(front).value());
     codecs::AudioDecoderConfig ac;
     ac.sample_rate_hz = kAudioRate;
     ac.channels = kAudioChannels;
@@ -72,64 +78,35 @@ void ReceiveTap::on_rtp(std::span<const uint8_t> bytes, Timestamp now) {
   if (!parsed) return;
   rtp::RtpPacket packet = std::move(parsed.value());
   packet.arrival_time = now;
-  const uint32_t ssrc = packet.ssrc();
-  const uint8_t pt = packet.payload_type();
-  if (config_.video && config_.rtx_pt && ssrc == config_.rtx_ssrc && pt == *config_.rtx_pt) {
-    auto original = rtx_.unwrap(packet);
-    if (original) {
-      original.value().arrival_time = now;
-      on_video(std::move(original.value()), now);
-    }
-    return;
-  }
-  if (config_.video && ssrc == config_.video_ssrc) {
-    on_video(std::move(packet), now);
-    return;
-  }
-  if (config_.audio && ssrc == config_.audio_ssrc) {
-    if (config_.audio_red_pt && pt == *config_.audio_red_pt) {
-      auto blocks = recovery::decode_red(packet);
-      if (blocks && !blocks.value().empty()) on_audio(blocks.value().back(), now);  // the primary
-      return;
-    }
-    on_audio(packet, now);
-    return;
-  }
-  ++counters_.foreign_packets;
-}
-
-void ReceiveTap::on_video(rtp::RtpPacket packet, Timestamp now) {
-  if (fec_) {
-    recovery::UlpfecReceiver::Output out = fec_->on_packet(packet);
-    if (out.media && out.media->payload_type() == config_.video_pt) {
-      out.media->arrival_time = now;
-      jitter_buffer_.insert(std::move(*out.media), now);
-    }
-    for (rtp::RtpPacket& rec : out.recovered) {
-      ++counters_.fec_recovered;
-      rec.arrival_time = now;
-      jitter_buffer_.insert(std::move(rec), now);
-    }
+  if (video_front_ && video_front_->on_rtp(packet, now, video_in_)) {
     process(now);
     return;
   }
-  if (config_.red_pt && packet.payload_type() == *config_.red_pt) {
-    auto blocks = recovery::decode_red(packet);
-    if (!blocks) return;
-    for (rtp::RtpPacket& b : blocks.value()) {
-      if (b.payload_type() == config_.video_pt) {
-        b.arrival_time = now;
-        on_video(std::move(b), now);
-      }
-    }
-    return;
-  }
+  if (audio_front_ && audio_front_->on_rtp(packet, now, audio_in_)) return;
+  ++counters_.foreign_packets;
+}
+
+ReceiveTap::Verdict ReceiveTap::on_video_packet(rtp::RtpPacket packet, pipeline::PacketOrigin origin, Timestamp now) {
   if (packet.payload_type() != config_.video_pt) {
     ++counters_.foreign_packets;
-    return;
+    return {};
   }
+  if (origin == pipeline::PacketOrigin::kFecRecovery) ++counters_.fec_recovered;
+  // The Endpoint sends the NACKs; the tap only listens (its front has no NACK generator).
   jitter_buffer_.insert(std::move(packet), now);
-  process(now);
+  return {};
+}
+
+ReceiveTap::Verdict ReceiveTap::on_audio_packet(rtp::RtpPacket packet, pipeline::PacketOrigin origin, Timestamp now) {
+  // Arrival-order decoding takes the primary block of RED only.
+  if (origin != pipeline::PacketOrigin::kRedundancy) on_audio(packet, now);
+  return {};
+}
+
+void ReceiveTap::recorded(const Status& status) {
+  // A refused frame or packet (before the first keyframe, out of order, malformed) leaves the
+  // rest of the file good: counted, and the recording goes on.
+  if (!status.ok()) ++counters_.frames_not_recorded;
 }
 
 void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
@@ -143,7 +120,7 @@ void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
   }
   last_audio_seq_ = packet.sequence_number();
   if (!wav_) {  // recording only: no need to decode
-    if (webm_) (void)webm_->add_audio(packet.payload(), packet.timestamp(), now);
+    if (webm_) recorded(webm_->add_audio(packet.payload(), packet.timestamp(), now));
     return;
   }
   auto decoded = audio_decoder_->decode(packet.payload());
@@ -153,8 +130,8 @@ void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
   }
   ++counters_.audio_packets_decoded;
   counters_.audio_samples_per_channel += decoded.value().frame.samples_per_channel;
-  if (wav_) (void)wav_->append(decoded.value().frame);
-  if (webm_) (void)webm_->add_audio(packet.payload(), packet.timestamp(), now);
+  if (wav_) recorded(wav_->append(decoded.value().frame));
+  if (webm_) recorded(webm_->add_audio(packet.payload(), packet.timestamp(), now));
 }
 
 std::optional<Timestamp> ReceiveTap::next_wakeup() const {
@@ -170,7 +147,7 @@ void ReceiveTap::process(Timestamp now) {
 void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now) {
   ++counters_.video_frames_assembled;
   if (config_.y4m_path.empty() && webm_) {  // recording only: the first decoded picture gave the size
-    (void)webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now);
+    recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now));
     return;
   }
   auto decoded = video_decoder_->decode(frame.data, frame.rtp_timestamp);
@@ -187,7 +164,7 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
     auto w = media::Y4mWriter::Create(picture.width, picture.height, config_.fps, 1);
     if (w) y4m_.emplace(std::move(w.value()));
   }
-  if (y4m_) (void)y4m_->append(picture);
+  if (y4m_) recorded(y4m_->append(picture));
   if (!config_.webm_path.empty() && !webm_) {
     media::WebmRecorderConfig wc;
     wc.video = *config_.video;
@@ -198,7 +175,7 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
     auto r = media::WebmRecorder::Create(config_.webm_path, wc);
     if (r) webm_ = std::move(r.value());
   }
-  if (webm_) (void)webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now);
+  if (webm_) recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now));
 }
 
 Status ReceiveTap::finish(Timestamp now) {

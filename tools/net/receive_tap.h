@@ -1,5 +1,6 @@
-// ReceiveTap: a second look at the plain RTP packets tern-recv receives: RTX unwrapped (RFC 4588),
-// RED unwrapped and ULPFEC recovery (RFC 2198, RFC 5109), video through a
+// ReceiveTap: a second look at the plain RTP packets tern-recv receives, through one
+// pipeline::RtpReceiveFront per stream (video: RTX unwrapped (RFC 4588), RED unwrapped and ULPFEC
+// recovery (RFC 2198, RFC 5109); audio: the primary block of RED), video through a
 // jitterbuffer::VideoJitterBuffer, and both codecs' encoded frames into a WebM recording. tern-recv
 // uses it for WebM only (Y4M/WAV come from the Endpoint's render/playout listeners); then it decodes
 // just the first picture (the WebM track size) and no audio. With y4m_path/wav_path it also decodes
@@ -20,8 +21,7 @@
 #include "tern/media/wav_file.h"
 #include "tern/media/webm_recorder.h"
 #include "tern/media/y4m_file.h"
-#include "tern/recovery/rtx.h"
-#include "tern/recovery/ulpfec.h"
+#include "tern/pipeline/rtp_receive_front.h"
 #include "tern/transport/pollable.h"
 
 namespace tern::tools::net {
@@ -52,6 +52,7 @@ struct ReceiveTapCounters {
   int64_t duplicate_audio_packets = 0;
   int64_t foreign_packets = 0;  // SSRC or payload type not configured
   int64_t fec_recovered = 0;
+  int64_t frames_not_recorded = 0;  // video frames, audio packets or blocks a file writer refused
   int width = 0, height = 0;
 };
 
@@ -69,17 +70,24 @@ class ReceiveTap : public transport::Pollable {
   const ReceiveTapCounters& counters() const { return counters_; }
 
  private:
+  // What the fronts pass on.
+  using Verdict = pipeline::RtpReceiveFront::Listener::Verdict;
+  Verdict on_video_packet(rtp::RtpPacket packet, pipeline::PacketOrigin origin, Timestamp now);
+  Verdict on_audio_packet(rtp::RtpPacket packet, pipeline::PacketOrigin origin, Timestamp now);
+
   explicit ReceiveTap(const ReceiveTapConfig& config);
-  void on_video(rtp::RtpPacket packet, Timestamp now);
   void on_audio(const rtp::RtpPacket& packet, Timestamp now);
+  void recorded(const Status& status);
   void decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now);
 
   ReceiveTapConfig config_;
   jitterbuffer::VideoJitterBuffer jitter_buffer_;
   std::unique_ptr<codecs::VideoDecoder> video_decoder_;
   std::unique_ptr<codecs::AudioDecoder> audio_decoder_;
-  recovery::RtxReceiver rtx_;
-  std::optional<recovery::UlpfecReceiver> fec_;
+  std::optional<pipeline::RtpReceiveFront> video_front_;
+  std::optional<pipeline::RtpReceiveFront> audio_front_;
+  pipeline::ListenerOf<ReceiveTap, &ReceiveTap::on_video_packet> video_in_{*this};
+  pipeline::ListenerOf<ReceiveTap, &ReceiveTap::on_audio_packet> audio_in_{*this};
   std::optional<media::Y4mWriter> y4m_;
   std::optional<media::WavWriter> wav_;
   std::unique_ptr<media::WebmRecorder> webm_;
