@@ -3,7 +3,7 @@
 //    USERNAME, MESSAGE-INTEGRITY, FINGERPRINT): framing alone, and framing + integrity + fingerprint
 //    checks (what an ICE agent does per received check).
 //  - Build the same message with integrity and fingerprint, reusing one builder.
-//  - The reference in the same run: OpenSSL's one-shot HMAC() (SHA-1) over the same 84 bytes the
+//  - The reference in the same run: OpenSSL's one-shot HMAC() (SHA-1) over the same 76 bytes the
 //    MESSAGE-INTEGRITY covers. parse+checks / raw HMAC is the codec's cost over the crypto floor.
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>

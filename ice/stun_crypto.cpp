@@ -21,22 +21,43 @@ const EVP_MD* Md5Algorithm() {
   return md;
 }
 
+// One HMAC context per thread and digest, its digest set once: OpenSSL 3 resolves the digest by
+// name on every EVP_MAC_init that passes it, which costs as much as the MAC of a STUN message;
+// re-initialising with only a new key skips that (and the context allocation).
+class HmacContext {
+ public:
+  explicit HmacContext(const char* digest) {
+    if (HmacAlgorithm() == nullptr) return;
+    ctx_ = EVP_MAC_CTX_new(HmacAlgorithm());
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+        OSSL_PARAM_construct_end()};
+    if (ctx_ != nullptr && EVP_MAC_CTX_set_params(ctx_, params) != 1) {
+      EVP_MAC_CTX_free(ctx_);
+      ctx_ = nullptr;
+    }
+  }
+  ~HmacContext() { EVP_MAC_CTX_free(ctx_); }
+  HmacContext(const HmacContext&) = delete;
+  HmacContext& operator=(const HmacContext&) = delete;
+  EVP_MAC_CTX* get() const { return ctx_; }
+
+ private:
+  EVP_MAC_CTX* ctx_ = nullptr;
+};
+
 template <size_t N>
-std::array<uint8_t, N> Hmac(const char* digest, ByteSpan key, std::initializer_list<ByteSpan> pieces) {
+std::array<uint8_t, N> Hmac(const HmacContext& context, ByteSpan key, std::initializer_list<ByteSpan> pieces) {
   std::array<uint8_t, N> out{};
-  EVP_MAC_CTX* ctx = HmacAlgorithm() ? EVP_MAC_CTX_new(HmacAlgorithm()) : nullptr;
+  EVP_MAC_CTX* ctx = context.get();
   if (ctx == nullptr) return out;  // no HMAC provider: an all-zero MAC never verifies
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_end()};
   // OpenSSL refuses a null key pointer even with length 0.
   static const uint8_t kEmpty = 0;
   const uint8_t* k = key.empty() ? &kEmpty : key.data();
   size_t len = 0;
-  bool ok = EVP_MAC_init(ctx, k, key.size(), params) == 1;
+  bool ok = EVP_MAC_init(ctx, k, key.size(), nullptr) == 1;
   for (ByteSpan p : pieces) ok = ok && (p.empty() || EVP_MAC_update(ctx, p.data(), p.size()) == 1);
   ok = ok && EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1 && len == N;
-  EVP_MAC_CTX_free(ctx);
   if (!ok) out.fill(0);
   return out;
 }
@@ -55,11 +76,13 @@ constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
 }  // namespace
 
 std::array<uint8_t, 20> hmac_sha1(ByteSpan key, std::initializer_list<ByteSpan> pieces) {
-  return Hmac<20>("SHA1", key, pieces);
+  static thread_local const HmacContext context("SHA1");
+  return Hmac<20>(context, key, pieces);
 }
 
 std::array<uint8_t, 32> hmac_sha256(ByteSpan key, std::initializer_list<ByteSpan> pieces) {
-  return Hmac<32>("SHA256", key, pieces);
+  static thread_local const HmacContext context("SHA256");
+  return Hmac<32>(context, key, pieces);
 }
 
 std::array<uint8_t, 16> md5(std::initializer_list<ByteSpan> pieces) {
