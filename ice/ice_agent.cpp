@@ -946,7 +946,6 @@ void IceAgent::select(const Via& via, const Candidate& local, const Candidate& r
   s.next_consent = next_consent_time(now);
   selected_ = std::move(s);
   restarting_ = false;
-  previous_local_.reset();
   emit_event(IceEvent{IceEvent::Kind::kSelectedPair, local, remote, state_, role_});
   set_state(IceState::kConnected);
 }

@@ -319,7 +319,9 @@ class IceAgent {
   uint64_t tie_breaker_ = 0;
   IceState state_ = IceState::kNew;
   IceCredentials local_creds_;
-  std::optional<IceCredentials> previous_local_;  // accepted for requests during a restart
+  // The generation before the last restart: still accepted for requests, so a peer that has not
+  // yet learned the new ufrag keeps its consent checks answered.
+  std::optional<IceCredentials> previous_local_;
   std::optional<IceCredentials> remote_creds_;
   bool remote_lite_ = false;
   bool started_ = false;
