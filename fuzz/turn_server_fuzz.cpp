@@ -8,7 +8,8 @@
 //   op % 4 == 1: the bytes as a datagram from peer arg % 3 to relay socket arg / 3 % 8
 //   op % 4 == 2: time advances by arg * 10 s (so expiries at 300/600 s are reached)
 //   op % 4 == 3: an authenticated request from client arg % 3, method arg / 3 % 4 (Allocate,
-//                Refresh, CreatePermission, ChannelBind), lifetime / channel / peer from the bytes
+//                Refresh, CreatePermission, ChannelBind), lifetime / channel / peer / EVEN-PORT /
+//                RESERVATION-TOKEN from the bytes
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -36,6 +37,19 @@ struct Relays : RelayPorts {
     }
     return std::nullopt;
   }
+  std::optional<Pair> open_even(const TransportAddress& c, bool reserve_next, Timestamp now) override {
+    auto even = open(c, now);
+    if (!even) return std::nullopt;
+    Pair p{*even, std::nullopt};
+    if (reserve_next) {
+      p.next = open(c, now);
+      if (!p.next) {
+        close(even->id);
+        return std::nullopt;
+      }
+    }
+    return p;
+  }
   void close(RelayId id) override {
     if (id >= 8 || !used[id]) std::abort();  // closed twice or never opened
     used[id] = false;
@@ -62,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_permissions = 3;
   config.max_channels = 2;
   config.max_queued = 16;
+  config.max_channel = 0x7FFF;  // the wider RFC 5766 range, its own framing path
   auto created = TurnServer::Create(config, &relays);
   if (!created) std::abort();
   TurnServer& server = *created;
@@ -94,6 +109,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         b.add_lifetime(x & 2 ? 0 : x * 30u);
         b.add_channel_number(static_cast<uint16_t>(0x3FFE + (x >> 5)));
         b.add_xor_peer_address(kPeers[x % 3]);
+        const uint8_t even[1] = {static_cast<uint8_t>(x & 8 ? 0x80 : 0)};
+        if (x & 4) b.add_bytes(0x0018, even);  // EVEN-PORT, R bit from x
+        if (body.size() >= 9 && (body[1] & 1)) b.add_bytes(0x0022, body.subspan(1, 8));  // a guessed token
         if (!nonce.empty()) b.add_username("u").add_realm("fuzz").add_nonce(nonce).add_message_integrity(key);
         auto bytes = std::move(b).finish();
         if (bytes) server.on_client_datagram(0, kClients[arg % 3], *bytes, now);
@@ -106,7 +124,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto m = StunMessage::parse(out->data);
       if (m && m->message_class() == StunClass::kError && m->nonce()) nonce = std::string(*m->nonce());
     }
-    if (server.allocation_count() > config.max_allocations || relays.open_count != server.allocation_count())
+    // Open relay ports: one per allocation plus reserved ones (at most max_allocations).
+    if (server.allocation_count() > config.max_allocations ||
+        relays.open_count < server.allocation_count() ||
+        relays.open_count > server.allocation_count() + config.max_allocations)
       std::abort();
     for (const TransportAddress& c : kClients) {
       if (auto a = server.allocation(0, c); a && (a->permissions > config.max_permissions || a->channels > config.max_channels))

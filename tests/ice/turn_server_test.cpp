@@ -256,6 +256,12 @@ TEST_CASE("ChannelBind: ChannelData both ways") {
   CHECK(r->via_channel);
   CHECK(r->peer == kPeer);
   CHECK(r->data == bytes("back"));
+
+  const size_t heap = rig.server.allocation_heap_bytes(kListener, kClientA);
+  CHECK(heap > 0);
+  CHECK(heap < 1024);
+  MESSAGE("TurnServer: per allocation " << TurnServer::allocation_struct_size() << " B of table entries + " << heap
+                                        << " B heap (cached Allocate success, one permission, one channel)");
 }
 
 TEST_CASE("Refresh keeps the allocation; Refresh 0 deletes it and closes the relay port") {
