@@ -16,6 +16,8 @@ PACKAGES=(
   # independent peers and dissectors for interop tests
   tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg
+  # aioice (the ICE peer of tests/ice/aioice_interop_test.cpp) ships in python3-aiortc
+  python3-aiortc
 )
 
 missing=()
