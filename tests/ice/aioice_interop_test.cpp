@@ -131,6 +131,7 @@ int TsharkCount(const std::string& pcap, const std::string& filter) {
 struct RunResult {
   bool tern_selected = false;
   bool peer_connected = false;
+  bool peer_controlling = false;  // aioice's role once connected
   double tern_ms = -1;               // from start()
   double tern_after_remote_ms = -1;  // from the remote description's arrival
   double peer_ms = -1;
@@ -141,10 +142,22 @@ struct RunResult {
   IceAgentStats stats;
 };
 
-void RunInterop(IceRole tern_role) {
+// One run. Without a role conflict aioice takes the other role; `conflict` makes both start
+// controlling with aioice's tie-breaker fixed, and tern must end in `conflict->tern_final`.
+struct RoleConflict {
+  const char* aioice_tie_breaker;  // decimal, 64-bit
+  IceRole tern_final;
+};
+
+void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::nullopt) {
   if (!HavePeers({"dumpcap", "tshark"}) || !HaveAioice()) return;
   const bool tern_controlling = tern_role == IceRole::kControlling;
-  const std::string dir = test::scratch_dir(tern_controlling ? "aioice_tern_controlling" : "aioice_tern_controlled");
+  const std::string name = conflict ? std::string("conflict_tern_") + (conflict->tern_final == IceRole::kControlling
+                                                                           ? "stays_controlling"
+                                                                           : "yields")
+                                    : (tern_controlling ? "tern_controlling" : "tern_controlled");
+  const std::string dir = test::scratch_dir("aioice_" + name);
+  const bool aioice_controlling = conflict || !tern_controlling;
 
   test::UdpSocket sock;
   REQUIRE(sock.ok());
@@ -208,8 +221,9 @@ void RunInterop(IceRole tern_role) {
   }
 
   PeerProcess peer("timeout -k 3 " + std::to_string(kPeerTimeoutSeconds) + " /usr/bin/python3 '" + TERN_SOURCE_DIR +
-                   "/tests/ice/aioice_peer.py' " + (tern_controlling ? "controlled" : "controlling") + " '" + dir +
-                   "/tern.json' " + std::to_string(kEchoCount) + " 10 2>&1");
+                   "/tests/ice/aioice_peer.py' " + (aioice_controlling ? "controlling" : "controlled") + " '" + dir +
+                   "/tern.json' " + std::to_string(kEchoCount) + " 10" +
+                   (conflict ? std::string(" ") + conflict->aioice_tie_breaker : std::string()) + " 2>&1");
   REQUIRE(peer.fd() >= 0);
 
   std::set<std::string> sent_payloads;
@@ -272,6 +286,7 @@ void RunInterop(IceRole tern_role) {
         if (msg.value("connected", false)) {
           r.peer_connected = true;
           r.peer_ms = msg.value("ms", -1.0);
+          r.peer_controlling = msg.value("controlling", false);
           MESSAGE("aioice selected " << msg.value("local", "") << " -> " << msg.value("remote", ""));
         }
         if (msg.contains("echoed")) r.peer_echoed = msg.value("echoed", -1);
@@ -298,14 +313,23 @@ void RunInterop(IceRole tern_role) {
   CHECK(r.tern_selected);
   CHECK(agent.state() == IceState::kConnected);
   CHECK(agent.selected_pair().has_value());
-  CHECK(agent.role() == tern_role);  // distinct roles: no conflict, no switch
+  if (conflict) {
+    CHECK(agent.role() == conflict->tern_final);
+    CHECK(r.peer_controlling == (conflict->tern_final == IceRole::kControlled));
+    // tern yields by a switch or on aioice's 487: counted either way. When tern keeps the role,
+    // aioice may switch silently on tern's first check, before it sends any conflicting one.
+    if (conflict->tern_final == IceRole::kControlled) CHECK(r.stats.role_conflicts >= 1);
+  } else {
+    CHECK(agent.role() == tern_role);  // distinct roles: no conflict, no switch
+    CHECK(r.peer_controlling == aioice_controlling);
+  }
   CHECK(r.app_sent == kEchoCount);
   CHECK(r.peer_echoed == kEchoCount);
   CHECK(r.echoed == kEchoCount);
   CHECK(r.stats.dropped_bad_fingerprint == 0);
   CHECK(r.stats.dropped_bad_integrity == 0);
   CHECK(r.stats.dropped_malformed == 0);
-  MESSAGE(std::string(tern_controlling ? "tern controlling" : "tern controlled")
+  MESSAGE(name
           << ": tern selected " << r.tern_ms << " ms after start, " << r.tern_after_remote_ms
           << " ms after the remote description; aioice connect() took " << r.peer_ms << " ms; checks sent "
           << r.stats.checks_sent << ", retransmissions " << r.stats.retransmissions << ", triggered "
@@ -327,6 +351,22 @@ TEST_CASE("aioice interop: tern controlling, aioice controlled, host candidates 
 
 TEST_CASE("aioice interop: aioice controlling, tern controlled, host candidates on loopback") {
   RunInterop(IceRole::kControlled);
+}
+
+}  // namespace
+}  // namespace tern::ice
+
+namespace tern::ice {
+namespace {
+
+// Both start controlling (RFC 8445 7.3.1.1): the larger tie-breaker keeps the role. aioice's is
+// fixed at either end of the range so that the outcome does not depend on tern's seed.
+TEST_CASE("aioice interop: both controlling, aioice's tie-breaker larger: tern yields") {
+  RunInterop(IceRole::kControlling, RoleConflict{"18446744073709551615", IceRole::kControlled});
+}
+
+TEST_CASE("aioice interop: both controlling, aioice's tie-breaker smaller: tern stays controlling") {
+  RunInterop(IceRole::kControlling, RoleConflict{"0", IceRole::kControlling});
 }
 
 }  // namespace

@@ -1,12 +1,13 @@
 # aioice peer for tests/ice/aioice_interop_test.cpp: one ICE connection over host candidates on
 # 127.0.0.1, then an echo of every datagram received.
 #
-#   aioice_peer.py <controlling|controlled> <remote.json> <echo-count> <timeout-seconds>
+#   aioice_peer.py <controlling|controlled> <remote.json> <echo-count> <timeout-seconds> [tie-breaker]
 #
 # remote.json holds {"ufrag", "pwd", "candidates": [SDP candidate attribute values]} (tern's side).
 # Standard output carries JSON lines, each flushed at once:
 #   {"ufrag", "pwd", "candidates", "tie_breaker"}   the local description, before connecting
-#   {"connected": true, "ms": <connect() duration>, "local": "ip:port", "remote": "ip:port"}
+#   {"connected": true, "ms": <connect() duration>, "local": "ip:port", "remote": "ip:port",
+#    "controlling": <role after any role conflict>}
 #   {"echoed": <n>}                                 after n datagrams were echoed
 # or {"error": "..."} on failure (exit status 1).
 import asyncio
@@ -25,8 +26,10 @@ def emit(obj):
     print(json.dumps(obj), flush=True)
 
 
-async def run(role, remote, count, limit):
+async def run(role, remote, count, limit, tie_breaker):
     conn = aioice.Connection(ice_controlling=(role == "controlling"), use_ipv6=False)
+    if tie_breaker is not None:  # aioice draws it at random; a role-conflict test fixes it
+        conn._tie_breaker = tie_breaker
     await conn.gather_candidates()
     emit({
         "ufrag": conn.local_username,
@@ -48,6 +51,7 @@ async def run(role, remote, count, limit):
         "ms": round((time.monotonic() - start) * 1000.0, 1),
         "local": "%s:%d" % (local.host, local.port),
         "remote": "%s:%d" % (pair.remote_addr[0], pair.remote_addr[1]),
+        "controlling": conn.ice_controlling,
     })
     echoed = 0
     while echoed < count:
@@ -60,10 +64,11 @@ async def run(role, remote, count, limit):
 
 def main():
     role, remote_path, count, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    tie_breaker = int(sys.argv[5]) if len(sys.argv) > 5 else None
     with open(remote_path) as f:
         remote = json.load(f)
     try:
-        asyncio.run(run(role, remote, count, limit))
+        asyncio.run(run(role, remote, count, limit, tie_breaker))
     except Exception as e:  # reported to the test, which prints it
         emit({"error": "%s: %s" % (type(e).__name__, e)})
         sys.exit(1)
