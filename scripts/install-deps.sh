@@ -18,6 +18,8 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg
   # TURN server for the ice/ TURN client interop test, openssl for its test certificates
   coturn openssl
+  # aioice (the ICE peer of tests/ice/aioice_interop_test.cpp) ships in python3-aiortc
+  python3-aiortc
 )
 
 missing=()

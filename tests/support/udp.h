@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace tern::test {
@@ -37,6 +38,14 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }  // for a caller's own poll() over several descriptors
+  // The bound port (the kernel's choice for port 0), 0 when unbound.
+  uint16_t local_port() const {
+    sockaddr_in a{};
+    socklen_t len = sizeof(a);
+    if (fd_ < 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
+    return ntohs(a.sin_port);
+  }
 
   // Sends one datagram to 127.0.0.1:port; true when the whole datagram was handed to the kernel.
   bool send_to(uint16_t port, std::span<const uint8_t> data) const {
@@ -44,6 +53,19 @@ class UdpSocket {
     sockaddr_in to = Loopback(port);
     const ssize_t n = ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
     return n == static_cast<ssize_t>(data.size());
+  }
+
+  // One datagram already queued and the port it came from (127.0.0.1 only here); nullopt when
+  // none is waiting. Never blocks.
+  std::optional<std::pair<uint16_t, std::vector<uint8_t>>> try_receive_from() const {
+    if (fd_ < 0) return std::nullopt;
+    std::vector<uint8_t> buf(65536);
+    sockaddr_in from{};
+    socklen_t len = sizeof(from);
+    const ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<size_t>(n));
+    return std::make_pair(ntohs(from.sin_port), std::move(buf));
   }
 
   // Waits up to `timeout_ms` for one datagram; nullopt on timeout or error. Datagrams are
