@@ -1,5 +1,5 @@
 // Glue between pipeline assemblies and the netsim virtual-time world: NetsimTransport is a
-// pipeline::PacketSink that wraps datagrams in netsim::SimPackets (with IPv4+UDP overhead) and hands
+// tern::DatagramSink that wraps datagrams in netsim::SimPackets (with IPv4+UDP overhead) and hands
 // them to a send function (a Network direction or a Path); PollableAdapter registers any object
 // with next_wakeup()/process(now) and on_packet(span, now) (Endpoint, one side of a MediaServer)
 // with a netsim::EventLoop and as the netsim::PacketSink of the path that delivers to it.
@@ -9,14 +9,14 @@
 #include <span>
 #include <utility>
 
+#include "tern/core/datagram_sink.h"
 #include "tern/netsim/packet_sink.h"
 #include "tern/netsim/pollable.h"
 #include "tern/netsim/sim_packet.h"
-#include "tern/pipeline/listeners.h"
 
 namespace tern::pipeline {
 
-class NetsimTransport final : public PacketSink {
+class NetsimTransport final : public DatagramSink {
  public:
   using SendFn = std::function<void(netsim::SimPacket packet, Timestamp now)>;
   static constexpr DataSize kUdpIpv4Overhead = DataSize::Bytes(28);
@@ -25,7 +25,7 @@ class NetsimTransport final : public PacketSink {
   explicit NetsimTransport(SendFn send) : send_(std::move(send)) {}
   void set_send(SendFn send) { send_ = std::move(send); }
 
-  void send(std::vector<uint8_t> packet, Timestamp now) override {
+  void on_datagram(std::vector<uint8_t> packet, Timestamp now) override {
     netsim::SimPacket p;
     p.data = std::move(packet);
     p.id = next_id_++;

@@ -11,9 +11,9 @@
 namespace tern::pipeline {
 namespace {
 
-struct CollectSink : PacketSink {
+struct CollectSink : DatagramSink {
   std::vector<std::vector<uint8_t>> packets;
-  void send(std::vector<uint8_t> p, Timestamp) override {
+  void on_datagram(std::vector<uint8_t> p, Timestamp) override {
     if (packets.size() < 4000) packets.push_back(std::move(p));
   }
 };
