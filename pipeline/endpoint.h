@@ -10,8 +10,9 @@
 //            the receive streams.
 //   stats:   StatsCollector reads the stages and the SendTransport (stats_collector.h).
 //
-// Drive it with next_wakeup()/process(now) and on_packet(); NetsimEndpoint (netsim_adapter.h)
-// does that on a netsim::EventLoop. Media sources are pulled at their cadence inside process().
+// Drive it with next_wakeup()/process(now) and on_packet(); netsim::PollableAdapter
+// (netsim/datagram_adapter.h) does that on a netsim::EventLoop. Media sources are pulled at their
+// cadence inside process().
 #pragma once
 
 #include <memory>

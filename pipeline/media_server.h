@@ -14,7 +14,7 @@
 //   - SR/RR are regenerated per hop (SR NTP/RTP stays consistent with the sender's mapping, so
 //     A/V sync downstream still works); REMB and transport-cc from downstream end here.
 // Sans-I/O like Endpoint: on_packet(side, ...), next_wakeup(), process(now); port(side) gives an
-// object a netsim PollableAdapter can drive for one side.
+// object a driver (e.g. netsim::PollableAdapter) can drive for one side.
 #pragma once
 
 #include <array>
