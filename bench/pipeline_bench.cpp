@@ -10,7 +10,7 @@
 #include "tern/netsim/event_loop.h"
 #include "tern/netsim/network.h"
 #include "tern/pipeline/endpoint.h"
-#include "tern/pipeline/netsim_adapter.h"
+#include "tern/netsim/datagram_adapter.h"
 
 namespace tern::pipeline {
 namespace {
@@ -38,15 +38,15 @@ void run_call(bool measure_quality, bool two_way, benchmark::State& state) {
     netsim::EventLoop loop;
     auto network = netsim::Network::Create(netsim::NetworkConfig::Direct(bench_link(), bench_link())).value();
     netsim::Network* nw = network.get();
-    NetsimTransport ta([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_a(std::move(p), now); });
-    NetsimTransport tb([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_b(std::move(p), now); });
+    netsim::NetsimTransport ta([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_a(std::move(p), now); });
+    netsim::NetsimTransport tb([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_b(std::move(p), now); });
     auto a = Endpoint::Create(ca, &ta);
     auto b = Endpoint::Create(cb, &tb);
     if (!a.ok() || !b.ok()) {
       state.SkipWithError("endpoint creation failed");
       return;
     }
-    PollableAdapter<Endpoint> da(**a), db(**b);
+    netsim::PollableAdapter<Endpoint> da(**a), db(**b);
     nw->set_sink_a(&da);
     nw->set_sink_b(&db);
     nw->attach(loop);

@@ -104,7 +104,7 @@ void BM_SrtpProtectUnprotect_RawLibsrtp(benchmark::State& state) {
 BENCHMARK(BM_SrtpProtectUnprotect_RawLibsrtp);
 
 struct CountingSink final : DatagramSink {
-  void on_datagram(std::span<const uint8_t>, Timestamp) override { ++count; }
+  void on_datagram(std::vector<uint8_t>, Timestamp) override { ++count; }
   size_t count = 0;
 };
 
@@ -145,7 +145,7 @@ void BM_ReceivePath(benchmark::State& state) {
     }
     for (size_t i = 0; i < got; ++i) {
       Datagram& d = in[i];
-      if (demux.demux(d.data(), Timestamp::Zero()) != PacketClass::kRtp) continue;
+      if (demux.demux(std::vector<uint8_t>(d.data().begin(), d.data().end()), Timestamp::Zero()) != PacketClass::kRtp) continue;
       if (!unprotect.unprotect_rtp(d.buffer, d.size).ok()) continue;
       auto view = rtp::RtpPacketView::parse(d.data());
       benchmark::DoNotOptimize(view);

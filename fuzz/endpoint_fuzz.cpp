@@ -14,8 +14,8 @@ using namespace tern;
 
 namespace {
 
-struct NullSink : pipeline::PacketSink {
-  void send(std::vector<uint8_t>, Timestamp) override {}
+struct NullSink : DatagramSink {
+  void on_datagram(std::vector<uint8_t>, Timestamp) override {}
 };
 
 }  // namespace

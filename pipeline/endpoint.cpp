@@ -15,7 +15,7 @@ void earliest(std::optional<Timestamp>& t, std::optional<Timestamp> o) {
 
 }  // namespace
 
-Result<std::unique_ptr<Endpoint>> Endpoint::Create(const EndpointConfig& config, PacketSink* sink) {
+Result<std::unique_ptr<Endpoint>> Endpoint::Create(const EndpointConfig& config, DatagramSink* sink) {
   if (Status s = config.validate(); !s) return Error{s.error()};
   if (sink == nullptr) return Error{"endpoint: no packet sink"};
   rtp::ExtensionMap ext;
@@ -42,7 +42,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::Create(const EndpointConfig& config,
   return e;
 }
 
-Endpoint::Endpoint(const EndpointConfig& config, PacketSink* sink, rtp::ExtensionMap extensions,
+Endpoint::Endpoint(const EndpointConfig& config, DatagramSink* sink, rtp::ExtensionMap extensions,
                    rtp::ReceiveStatistics statistics, RtcpSession rtcp)
     : config_(config),
       sink_(sink),

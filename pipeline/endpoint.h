@@ -1,7 +1,7 @@
 // Endpoint: one side of a call, assembled from the stages (sans-I/O).
 //
 //   send:    AudioSendStream / VideoSendStream (capture -> encoder -> packetizer -> RtpSender,
-//            FEC) -> SendTransport (pacer, transport-wide seq + abs-send-time, egress) -> PacketSink
+//            FEC) -> SendTransport (pacer, transport-wide seq + abs-send-time, egress) -> DatagramSink
 //   receive: on_packet() -> RFC 5761 demux -> RTCP: RtcpSession -> listener (this)
 //                                          -> RTP: transport-cc / REMB estimators, then by SSRC to
 //                                             AudioReceiveStream / VideoReceiveStream
@@ -10,8 +10,9 @@
 //            the receive streams.
 //   stats:   StatsCollector reads the stages and the SendTransport (stats_collector.h).
 //
-// Drive it with next_wakeup()/process(now) and on_packet(); NetsimEndpoint (netsim_adapter.h)
-// does that on a netsim::EventLoop. Media sources are pulled at their cadence inside process().
+// Drive it with next_wakeup()/process(now) and on_packet(); netsim::PollableAdapter
+// (netsim/datagram_adapter.h) does that on a netsim::EventLoop. Media sources are pulled at their
+// cadence inside process().
 #pragma once
 
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "tern/congestion/remote_bitrate_estimator_abs_send_time.h"
 #include "tern/congestion/transport_feedback_generator.h"
+#include "tern/core/datagram_sink.h"
 #include "tern/core/result.h"
 #include "tern/pipeline/audio_receive_stream.h"
 #include "tern/pipeline/audio_send_stream.h"
@@ -45,7 +47,7 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   static constexpr int64_t kTransportOverheadBytes = SendTransport::kTransportOverheadBytes;
 
   // Validates `config`; `sink` (not owned, must outlive the endpoint) receives every datagram.
-  static Result<std::unique_ptr<Endpoint>> Create(const EndpointConfig& config, PacketSink* sink);
+  static Result<std::unique_ptr<Endpoint>> Create(const EndpointConfig& config, DatagramSink* sink);
   ~Endpoint() override;
 
   // One received datagram (RTP or RTCP, RFC 5761 multiplexed) at `now`.
@@ -87,7 +89,7 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   const AudioReceiveStream* audio_receive_stream() const { return audio_recv_.get(); }
 
  private:
-  Endpoint(const EndpointConfig& config, PacketSink* sink, rtp::ExtensionMap extensions,
+  Endpoint(const EndpointConfig& config, DatagramSink* sink, rtp::ExtensionMap extensions,
            rtp::ReceiveStatistics statistics, RtcpSession rtcp);
   Status init();
 
@@ -109,7 +111,7 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   void sample(Timestamp now);
 
   EndpointConfig config_;
-  PacketSink* sink_;
+  DatagramSink* sink_;
   rtp::ExtensionMap extensions_;
   rtp::ReceiveStatistics statistics_;
   RtcpSession rtcp_;

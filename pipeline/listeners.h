@@ -109,12 +109,4 @@ class NetworkSampleListener {
   virtual void on_network_sample(const NetworkSample& sample) = 0;
 };
 
-// Where an endpoint (or a media server leg) hands outgoing datagrams: RTP and RTCP, already
-// complete, to the transport (netsim, UDP socket, SRTP first).
-class PacketSink {
- public:
-  virtual ~PacketSink() = default;
-  virtual void send(std::vector<uint8_t> packet, Timestamp now) = 0;
-};
-
 }  // namespace tern::pipeline

@@ -176,7 +176,7 @@ MediaServer::Config MediaServer::Config::ForCall(const EndpointConfig& a) {
   return c;
 }
 
-Result<std::unique_ptr<MediaServer>> MediaServer::Create(const Config& config, PacketSink* to_a, PacketSink* to_b) {
+Result<std::unique_ptr<MediaServer>> MediaServer::Create(const Config& config, DatagramSink* to_a, DatagramSink* to_b) {
   if (to_a == nullptr || to_b == nullptr) return Error{"media server: missing packet sink"};
   if (config.rtcp_ssrc_a == 0 || config.rtcp_ssrc_b == 0 || config.rtcp_ssrc_a == config.rtcp_ssrc_b) {
     return Error{"media server: RTCP SSRCs must be distinct and non-zero"};
@@ -186,7 +186,7 @@ Result<std::unique_ptr<MediaServer>> MediaServer::Create(const Config& config, P
   return s;
 }
 
-MediaServer::MediaServer(const Config& config, PacketSink* to_a, PacketSink* to_b)
+MediaServer::MediaServer(const Config& config, DatagramSink* to_a, DatagramSink* to_b)
     : config_(config), sinks_{to_a, to_b}, port_a_(*this, Side::kA), port_b_(*this, Side::kB) {}
 
 MediaServer::~MediaServer() = default;

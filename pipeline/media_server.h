@@ -14,7 +14,7 @@
 //   - SR/RR are regenerated per hop (SR NTP/RTP stays consistent with the sender's mapping, so
 //     A/V sync downstream still works); REMB and transport-cc from downstream end here.
 // Sans-I/O like Endpoint: on_packet(side, ...), next_wakeup(), process(now); port(side) gives an
-// object a netsim PollableAdapter can drive for one side.
+// object a driver (e.g. netsim::PollableAdapter) can drive for one side.
 #pragma once
 
 #include <array>
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "tern/congestion/transport_feedback_generator.h"
+#include "tern/core/datagram_sink.h"
 #include "tern/core/result.h"
 #include "tern/core/seq_rewriter.h"
 #include "tern/pipeline/listeners.h"
@@ -79,7 +80,7 @@ class MediaServer {
     std::optional<TimeDelta> rtt;        // server <-> this side
   };
 
-  static Result<std::unique_ptr<MediaServer>> Create(const Config& config, PacketSink* to_a, PacketSink* to_b);
+  static Result<std::unique_ptr<MediaServer>> Create(const Config& config, DatagramSink* to_a, DatagramSink* to_b);
   ~MediaServer();
 
   void on_packet(Side from, std::span<const uint8_t> datagram, Timestamp now);
@@ -109,7 +110,7 @@ class MediaServer {
   class LegListener;
   class Forwarder;
 
-  MediaServer(const Config& config, PacketSink* to_a, PacketSink* to_b);
+  MediaServer(const Config& config, DatagramSink* to_a, DatagramSink* to_b);
   Status init();
   Leg& leg(Side side) { return *legs_[static_cast<size_t>(side)]; }
   static Side other(Side s) { return s == Side::kA ? Side::kB : Side::kA; }
@@ -119,7 +120,7 @@ class MediaServer {
   Config config_;
   rtp::ExtensionMap extensions_;
   std::array<std::unique_ptr<Leg>, 2> legs_;
-  std::array<PacketSink*, 2> sinks_{};
+  std::array<DatagramSink*, 2> sinks_{};
   Port port_a_;
   Port port_b_;
 };

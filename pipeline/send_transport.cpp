@@ -24,7 +24,7 @@ constexpr TimeDelta kMaxPacerBacklog = TimeDelta::Millis(100);
 }  // namespace
 
 Result<std::unique_ptr<SendTransport>> SendTransport::Create(const Config& config, const rtp::ExtensionMap& extensions,
-                                                             PacketSink* sink, Listener* listener) {
+                                                             DatagramSink* sink, Listener* listener) {
   if (sink == nullptr) return Error{"send transport: no packet sink"};
   auto controller = congestion::CreateNetworkController(config.controller);
   if (!controller) return Error{controller.error()};
@@ -37,7 +37,7 @@ Result<std::unique_ptr<SendTransport>> SendTransport::Create(const Config& confi
   return t;
 }
 
-SendTransport::SendTransport(const Config& config, const rtp::ExtensionMap& extensions, PacketSink* sink,
+SendTransport::SendTransport(const Config& config, const rtp::ExtensionMap& extensions, DatagramSink* sink,
                              Listener* listener, std::unique_ptr<congestion::NetworkController> controller)
     : config_(config), extensions_(extensions), sink_(sink), listener_(listener), controller_(std::move(controller)) {}
 
@@ -270,7 +270,7 @@ void SendTransport::send_rtcp(std::vector<uint8_t> bytes, Timestamp now) {
 void SendTransport::send_datagram(std::vector<uint8_t> bytes, Timestamp now) {
   ++counters_.packets_sent;
   counters_.bytes_sent += bytes.size();
-  sink_->send(std::move(bytes), now);
+  sink_->on_datagram(std::move(bytes), now);
 }
 
 std::optional<Timestamp> SendTransport::next_wakeup() const {

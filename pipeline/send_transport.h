@@ -3,7 +3,7 @@
 //
 //   send streams --enqueue()--> Pacer (the only queue) --due--> stamp transport-wide seq +
 //   abs-send-time -> controller.on_sent_packet -> RtpEgress (SR counters, RTX history) -> budget
-//   -> PacketSink
+//   -> DatagramSink
 //
 // and feedback comes back into it: transport-cc (TransportFeedbackAdapter -> controller), REMB,
 // report blocks (RTT, loss) -> NetworkController -> target -> BitrateAllocator -> the Listener
@@ -30,6 +30,7 @@
 #include "tern/congestion/network_controller.h"
 #include "tern/congestion/pacer.h"
 #include "tern/congestion/transport_feedback_adapter.h"
+#include "tern/core/datagram_sink.h"
 #include "tern/core/result.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/outgoing_packet.h"
@@ -104,7 +105,7 @@ class SendTransport {
   // Validates `config`; `sink` (not owned) receives every datagram; `listener` (not owned, may be
   // null) every allocation. `extensions` locates the transport-wide seq and abs-send-time slots.
   static Result<std::unique_ptr<SendTransport>> Create(const Config& config, const rtp::ExtensionMap& extensions,
-                                                       PacketSink* sink, Listener* listener);
+                                                       DatagramSink* sink, Listener* listener);
 
   // Registers the egress of one outgoing SSRC (rejects a duplicate or what RtpEgress rejects).
   Status add_stream(const RtpEgress::Config& config);
@@ -152,7 +153,7 @@ class SendTransport {
   const RemoteInbound* remote_inbound(uint32_t ssrc) const;
 
  private:
-  SendTransport(const Config& config, const rtp::ExtensionMap& extensions, PacketSink* sink, Listener* listener,
+  SendTransport(const Config& config, const rtp::ExtensionMap& extensions, DatagramSink* sink, Listener* listener,
                 std::unique_ptr<congestion::NetworkController> controller);
   RtpEgress* find_stream(uint32_t ssrc);
   void apply(const congestion::NetworkControlUpdate& update, Timestamp now);
@@ -166,7 +167,7 @@ class SendTransport {
 
   Config config_;
   rtp::ExtensionMap extensions_;
-  PacketSink* sink_;
+  DatagramSink* sink_;
   Listener* listener_;
   std::unique_ptr<congestion::NetworkController> controller_;
   congestion::Pacer pacer_;

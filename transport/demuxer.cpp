@@ -1,5 +1,7 @@
 #include "tern/transport/demuxer.h"
 
+#include <utility>
+
 #include "tern/core/byte_io.h"
 
 namespace tern::transport {
@@ -53,30 +55,30 @@ Status Demuxer::add_rtp_sink(uint32_t ssrc, DatagramSink* sink) {
 
 void Demuxer::remove_rtp_sink(uint32_t ssrc) { rtp_sinks_.erase(ssrc); }
 
-void Demuxer::deliver(DatagramSink* sink, std::span<const uint8_t> packet, Timestamp now) {
+void Demuxer::deliver(DatagramSink* sink, std::vector<uint8_t> packet, Timestamp now) {
   if (sink == nullptr) {
     ++counters_.no_sink;
     return;
   }
-  sink->on_datagram(packet, now);
+  sink->on_datagram(std::move(packet), now);
 }
 
-PacketClass Demuxer::demux(std::span<const uint8_t> packet, Timestamp now) {
+PacketClass Demuxer::demux(std::vector<uint8_t> packet, Timestamp now) {
   const PacketClass c = classify(packet);
   switch (c) {
-    case PacketClass::kStun: ++counters_.stun; deliver(stun_, packet, now); break;
+    case PacketClass::kStun: ++counters_.stun; deliver(stun_, std::move(packet), now); break;
     case PacketClass::kZrtp: ++counters_.zrtp; ++counters_.no_sink; break;
-    case PacketClass::kDtls: ++counters_.dtls; deliver(dtls_, packet, now); break;
-    case PacketClass::kTurnChannel: ++counters_.turn_channel; deliver(turn_, packet, now); break;
-    case PacketClass::kRtcp: ++counters_.rtcp; deliver(rtcp_, packet, now); break;
+    case PacketClass::kDtls: ++counters_.dtls; deliver(dtls_, std::move(packet), now); break;
+    case PacketClass::kTurnChannel: ++counters_.turn_channel; deliver(turn_, std::move(packet), now); break;
+    case PacketClass::kRtcp: ++counters_.rtcp; deliver(rtcp_, std::move(packet), now); break;
     case PacketClass::kRtp: {
       ++counters_.rtp;
       const uint32_t ssrc = load_be32(&packet[8]);
       auto it = rtp_sinks_.find(ssrc);
       if (it != rtp_sinks_.end()) {
-        it->second->on_datagram(packet, now);
+        it->second->on_datagram(std::move(packet), now);
       } else if (default_rtp_ != nullptr) {
-        default_rtp_->on_datagram(packet, now);
+        default_rtp_->on_datagram(std::move(packet), now);
       } else {
         ++counters_.unknown_ssrc;
       }

@@ -13,7 +13,9 @@
 #include <span>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
+#include "tern/core/datagram_sink.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
 
@@ -26,13 +28,6 @@ std::string_view to_string(PacketClass c);
 // Classifies a datagram by its first (and for RTP/RTCP second) byte; never reads past `packet`.
 // RTP and RTCP shorter than their fixed headers (12 and 8 bytes) are kUnknown.
 PacketClass classify(std::span<const uint8_t> packet);
-
-// Receives the datagrams of one class (or one SSRC). Called synchronously from demux().
-class DatagramSink {
- public:
-  virtual ~DatagramSink() = default;
-  virtual void on_datagram(std::span<const uint8_t> packet, Timestamp now) = 0;
-};
 
 struct DemuxerCounters {
   uint64_t stun = 0;
@@ -61,13 +56,14 @@ class Demuxer {
   void set_dtls_sink(DatagramSink* sink) { dtls_ = sink; }
   void set_turn_channel_sink(DatagramSink* sink) { turn_ = sink; }
 
-  // Classifies and delivers one datagram; returns its class.
-  PacketClass demux(std::span<const uint8_t> packet, Timestamp now);
+  // Classifies one datagram and hands it (ownership moves, no copy) to the tern::DatagramSink
+  // (core/datagram_sink.h) of its class or SSRC, called synchronously; returns its class.
+  PacketClass demux(std::vector<uint8_t> packet, Timestamp now);
 
   const DemuxerCounters& counters() const { return counters_; }
 
  private:
-  void deliver(DatagramSink* sink, std::span<const uint8_t> packet, Timestamp now);
+  void deliver(DatagramSink* sink, std::vector<uint8_t> packet, Timestamp now);
 
   std::unordered_map<uint32_t, DatagramSink*> rtp_sinks_;
   DatagramSink* default_rtp_ = nullptr;

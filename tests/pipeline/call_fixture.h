@@ -10,7 +10,7 @@
 #include "tern/netsim/event_loop.h"
 #include "tern/netsim/network.h"
 #include "tern/pipeline/endpoint.h"
-#include "tern/pipeline/netsim_adapter.h"
+#include "tern/netsim/datagram_adapter.h"
 
 namespace tern::pipeline::testing {
 
@@ -55,9 +55,9 @@ inline netsim::LinkConfig link(DataRate capacity, TimeDelta delay, double loss =
 struct Call {
   netsim::EventLoop loop;
   std::unique_ptr<netsim::Network> network;
-  NetsimTransport transport_a, transport_b;
+  netsim::NetsimTransport transport_a, transport_b;
   std::unique_ptr<Endpoint> a, b;
-  std::unique_ptr<PollableAdapter<Endpoint>> driver_a, driver_b;
+  std::unique_ptr<netsim::PollableAdapter<Endpoint>> driver_a, driver_b;
   RenderLog render_a, render_b;
   PlayoutLog playout_a, playout_b;
   CaptureLog capture_a;
@@ -78,8 +78,8 @@ struct Call {
     REQUIRE_MESSAGE(eb.ok(), std::string(eb.error()));
     call->a = std::move(ea).value();
     call->b = std::move(eb).value();
-    call->driver_a = std::make_unique<PollableAdapter<Endpoint>>(*call->a);
-    call->driver_b = std::make_unique<PollableAdapter<Endpoint>>(*call->b);
+    call->driver_a = std::make_unique<netsim::PollableAdapter<Endpoint>>(*call->a);
+    call->driver_b = std::make_unique<netsim::PollableAdapter<Endpoint>>(*call->b);
     nw->set_sink_a(call->driver_a.get());
     nw->set_sink_b(call->driver_b.get());
     nw->attach(call->loop);

@@ -16,11 +16,11 @@ using testing::small_call_config;
 struct SfuCall {
   netsim::EventLoop loop;
   std::unique_ptr<netsim::Network> upstream, downstream;  // A <-> S, S <-> B
-  NetsimTransport ta, tb, ts_a, ts_b;
+  netsim::NetsimTransport ta, tb, ts_a, ts_b;
   std::unique_ptr<Endpoint> a, b;
   std::unique_ptr<MediaServer> server;
-  std::unique_ptr<PollableAdapter<Endpoint>> da, db;
-  std::unique_ptr<PollableAdapter<MediaServer::Port>> dsa, dsb;
+  std::unique_ptr<netsim::PollableAdapter<Endpoint>> da, db;
+  std::unique_ptr<netsim::PollableAdapter<MediaServer::Port>> dsa, dsb;
   testing::RenderLog render_b;
 
   SfuCall(const EndpointConfig& ca, const EndpointConfig& cb, double up_loss, double down_loss) {
@@ -51,10 +51,10 @@ struct SfuCall {
     auto s = MediaServer::Create(MediaServer::Config::ForCall(ca), &ts_a, &ts_b);
     REQUIRE_MESSAGE(s.ok(), std::string(s.error()));
     server = std::move(s).value();
-    da = std::make_unique<PollableAdapter<Endpoint>>(*a);
-    db = std::make_unique<PollableAdapter<Endpoint>>(*b);
-    dsa = std::make_unique<PollableAdapter<MediaServer::Port>>(server->port(MediaServer::Side::kA));
-    dsb = std::make_unique<PollableAdapter<MediaServer::Port>>(server->port(MediaServer::Side::kB));
+    da = std::make_unique<netsim::PollableAdapter<Endpoint>>(*a);
+    db = std::make_unique<netsim::PollableAdapter<Endpoint>>(*b);
+    dsa = std::make_unique<netsim::PollableAdapter<MediaServer::Port>>(server->port(MediaServer::Side::kA));
+    dsb = std::make_unique<netsim::PollableAdapter<MediaServer::Port>>(server->port(MediaServer::Side::kB));
     un->set_sink_a(da.get());
     un->set_sink_b(dsa.get());
     dn->set_sink_a(dsb.get());

@@ -12,10 +12,10 @@
 namespace tern::pipeline {
 namespace {
 
-struct CollectSink : PacketSink {
+struct CollectSink : DatagramSink {
   std::vector<std::vector<uint8_t>> packets;  // the first 4000, to mutate
   std::vector<std::vector<uint8_t>> pending;  // everything not yet delivered (the clean call drains it)
-  void send(std::vector<uint8_t> p, Timestamp) override {
+  void on_datagram(std::vector<uint8_t> p, Timestamp) override {
     if (packets.size() < 4000) packets.push_back(p);
     if (pending.size() < 100000) pending.push_back(std::move(p));
   }

@@ -10,13 +10,13 @@
 namespace tern::pipeline {
 namespace {
 
-struct SinkLog : PacketSink {
+struct SinkLog : DatagramSink {
   struct Sent {
     std::vector<uint8_t> bytes;
     Timestamp time;
   };
   std::vector<Sent> sent;
-  void send(std::vector<uint8_t> packet, Timestamp now) override { sent.push_back({std::move(packet), now}); }
+  void on_datagram(std::vector<uint8_t> packet, Timestamp now) override { sent.push_back({std::move(packet), now}); }
 };
 
 struct AllocationLog : SendTransport::Listener {

@@ -9,8 +9,8 @@
 namespace tern::pipeline {
 namespace {
 
-struct NullSink : PacketSink {
-  void send(std::vector<uint8_t>, Timestamp) override {}
+struct NullSink : DatagramSink {
+  void on_datagram(std::vector<uint8_t>, Timestamp) override {}
 };
 
 }  // namespace

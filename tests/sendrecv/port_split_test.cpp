@@ -72,8 +72,8 @@ std::vector<uint32_t> CnameSsrcs(const std::vector<rtcp::RtcpPacket>& packets) {
   return out;
 }
 
-struct Recorder : tern::pipeline::PacketSink {
-  void send(std::vector<uint8_t> packet, tern::Timestamp) override { packets.push_back(std::move(packet)); }
+struct Recorder : tern::DatagramSink {
+  void on_datagram(std::vector<uint8_t> packet, tern::Timestamp) override { packets.push_back(std::move(packet)); }
   std::vector<std::vector<uint8_t>> packets;
 };
 
@@ -163,10 +163,10 @@ TEST_CASE("feedback and unparsable datagrams go to the video port unchanged") {
 TEST_CASE("the sink sends RTP by SSRC and RTCP split to the two transports") {
   Recorder video, audio;
   net::PortSplitSink sink(&video, &audio, {kAudioSender, 0, 0, "tx"});
-  sink.send(RtpPacket(kVideoSender), tern::Timestamp::Millis(1));
-  sink.send(RtpPacket(kAudioSender), tern::Timestamp::Millis(2));
-  sink.send(RtpPacket(kVideoSender + 7), tern::Timestamp::Millis(3));  // e.g. RTX: video port
-  sink.send(rtcp::build_compound(std::vector<rtcp::RtcpPacket>{Sr(kVideoSender), Sr(kAudioSender),
+  sink.on_datagram(RtpPacket(kVideoSender), tern::Timestamp::Millis(1));
+  sink.on_datagram(RtpPacket(kAudioSender), tern::Timestamp::Millis(2));
+  sink.on_datagram(RtpPacket(kVideoSender + 7), tern::Timestamp::Millis(3));  // e.g. RTX: video port
+  sink.on_datagram(rtcp::build_compound(std::vector<rtcp::RtcpPacket>{Sr(kVideoSender), Sr(kAudioSender),
                                                                rtcp::Sdes::WithCname(kAudioSender, "tx")}),
             tern::Timestamp::Millis(4));
   REQUIRE(video.packets.size() == 3);
@@ -184,9 +184,9 @@ TEST_CASE("the sink sends RTP by SSRC and RTCP split to the two transports") {
   rr.sender_ssrc = kOurs;
   rr.report_blocks = {Block(kRemoteVideo), Block(kRemoteAudio)};
   const auto report = rtcp::build_compound(std::vector<rtcp::RtcpPacket>{rr, rtcp::Sdes::WithCname(kOurs, "rx")});
-  rx.send(report, tern::Timestamp::Millis(1));
+  rx.on_datagram(report, tern::Timestamp::Millis(1));
   rx.set_audio_source_ssrc(kRemoteAudio);
-  rx.send(report, tern::Timestamp::Millis(2));
+  rx.on_datagram(report, tern::Timestamp::Millis(2));
   CHECK(v2.packets.size() == 2);
   REQUIRE(a2.packets.size() == 1);
   CHECK(BlockSources(Parse(a2.packets[0])) == std::vector<uint32_t>{kRemoteAudio});

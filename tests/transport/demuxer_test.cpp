@@ -26,7 +26,7 @@ std::vector<uint8_t> Packet(uint8_t b0, uint8_t b1, uint32_t ssrc = 0x11223344, 
 }
 
 struct Recorder final : DatagramSink {
-  void on_datagram(std::span<const uint8_t> packet, Timestamp) override { sizes.push_back(packet.size()); }
+  void on_datagram(std::vector<uint8_t> packet, Timestamp) override { sizes.push_back(packet.size()); }
   std::vector<size_t> sizes;
 };
 

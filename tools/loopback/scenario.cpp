@@ -10,7 +10,7 @@
 #include "tern/netsim/rate_trace.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/pipeline/media_server.h"
-#include "tern/pipeline/netsim_adapter.h"
+#include "tern/netsim/datagram_adapter.h"
 #include "tern/rtp/rtp_packet.h"
 #include "tern/tools/loopback/reference_frame_cache.h"
 #include "tern/tools/loopback/webm_tap.h"
@@ -361,7 +361,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   } else {
     driver = std::make_unique<SimDriver>();
   }
-  pipeline::NetsimTransport transport_a, transport_b, server_to_a, server_to_b;
+  netsim::NetsimTransport transport_a, transport_b, server_to_a, server_to_b;
   transport_a.set_send(CountingSend{&fwd_bins, max_bins,
                                     [&net](netsim::SimPacket p, Timestamp now) { net.send_from_a(std::move(p), now); }});
   netsim::Network& b_net = edge ? *edge : net;
@@ -381,7 +381,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   }
   std::unique_ptr<pipeline::Endpoint> a = std::move(ea).value();
   std::unique_ptr<pipeline::Endpoint> b = std::move(eb).value();
-  pipeline::PollableAdapter<pipeline::Endpoint> drive_a(*a), drive_b(*b);
+  netsim::PollableAdapter<pipeline::Endpoint> drive_a(*a), drive_b(*b);
   // The endpoints' inputs: directly, or through a real UDP datagram in real-time mode.
   netsim::PacketSink* into_a = &drive_a;
   netsim::PacketSink* into_b = &drive_b;
@@ -412,7 +412,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   b_tap.set_recorder(recorder.get());
 
   std::unique_ptr<pipeline::MediaServer> server;
-  std::unique_ptr<pipeline::PollableAdapter<pipeline::MediaServer::Port>> drive_sa, drive_sb;
+  std::unique_ptr<netsim::PollableAdapter<pipeline::MediaServer::Port>> drive_sa, drive_sb;
   if (edge) {
     server_to_a.set_send([&net](netsim::SimPacket p, Timestamp now) { net.send_from_b(std::move(p), now); });
     server_to_b.set_send([&b_net](netsim::SimPacket p, Timestamp now) { b_net.send_from_a(std::move(p), now); });
@@ -422,9 +422,9 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
       return outcome;
     }
     server = std::move(s).value();
-    drive_sa = std::make_unique<pipeline::PollableAdapter<pipeline::MediaServer::Port>>(
+    drive_sa = std::make_unique<netsim::PollableAdapter<pipeline::MediaServer::Port>>(
         server->port(pipeline::MediaServer::Side::kA));
-    drive_sb = std::make_unique<pipeline::PollableAdapter<pipeline::MediaServer::Port>>(
+    drive_sb = std::make_unique<netsim::PollableAdapter<pipeline::MediaServer::Port>>(
         server->port(pipeline::MediaServer::Side::kB));
     access_tap.set_inner(drive_sa.get());
     net.set_sink_b(&access_tap);

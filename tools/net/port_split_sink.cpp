@@ -103,16 +103,16 @@ PortSplit split_rtcp_for_ports(const std::vector<uint8_t>& datagram, const PortS
   return out;
 }
 
-void PortSplitSink::send(std::vector<uint8_t> packet, Timestamp now) {
+void PortSplitSink::on_datagram(std::vector<uint8_t> packet, Timestamp now) {
   if (!looks_like_rtcp(packet)) {
     auto h = rtp::RtpHeader::parse(packet);
     const bool audio = h && config_.audio_sender_ssrc != 0 && h.value().ssrc == config_.audio_sender_ssrc;
-    (audio ? audio_ : video_)->send(std::move(packet), now);
+    (audio ? audio_ : video_)->on_datagram(std::move(packet), now);
     return;
   }
   PortSplit split = split_rtcp_for_ports(packet, config_);
-  if (!split.audio.empty()) audio_->send(std::move(split.audio), now);
-  if (!split.video.empty()) video_->send(std::move(split.video), now);
+  if (!split.audio.empty()) audio_->on_datagram(std::move(split.audio), now);
+  if (!split.video.empty()) video_->on_datagram(std::move(split.video), now);
 }
 
 }  // namespace tern::tools::net

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/core/datagram_sink.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/rtp/rtcp/rtcp_packet.h"
 
@@ -44,18 +45,18 @@ struct PortSplit {
 // The pure split of one outgoing RTCP datagram (see above).
 PortSplit split_rtcp_for_ports(const std::vector<uint8_t>& datagram, const PortSplitConfig& config);
 
-class PortSplitSink : public pipeline::PacketSink {
+class PortSplitSink : public DatagramSink {
  public:
-  PortSplitSink(pipeline::PacketSink* video, pipeline::PacketSink* audio, PortSplitConfig config)
+  PortSplitSink(DatagramSink* video, DatagramSink* audio, PortSplitConfig config)
       : video_(video), audio_(audio), config_(std::move(config)) {}
   // The remote audio SSRC once it is known (receivers learning it from the first packet).
   void set_audio_source_ssrc(uint32_t ssrc) { config_.audio_source_ssrc = ssrc; }
 
-  void send(std::vector<uint8_t> packet, Timestamp now) override;
+  void on_datagram(std::vector<uint8_t> packet, Timestamp now) override;
 
  private:
-  pipeline::PacketSink* video_;
-  pipeline::PacketSink* audio_;
+  DatagramSink* video_;
+  DatagramSink* audio_;
   PortSplitConfig config_;
 };
 

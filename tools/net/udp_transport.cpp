@@ -103,7 +103,7 @@ Status UdpTransport::attach(transport::EpollDriver& driver) {
   return Status{};
 }
 
-void UdpTransport::send(std::vector<uint8_t> packet, Timestamp /*now*/) {
+void UdpTransport::on_datagram(std::vector<uint8_t> packet, Timestamp /*now*/) {
   if (rtp_peer_.empty()) return;
   const bool rtcp = looks_like_rtcp(packet);
   if (filter_ && !filter_(packet)) {

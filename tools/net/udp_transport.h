@@ -1,6 +1,6 @@
 // UdpTransport: the real-network side shared by tern-send and tern-recv. One UDP socket for RTP
 // (and RTCP when multiplexed, RFC 5761) or two sockets (RTP on port P, RTCP on P+1, RFC 3550 11),
-// optional SRTP/SRTCP (RFC 3711) on both paths, and the pipeline::PacketSink the Endpoint sends
+// optional SRTP/SRTCP (RFC 3711) on both paths, and the DatagramSink the Endpoint sends
 // through. Datagrams are protected on the way out and unprotected on the way in; failures are
 // counted, never thrown. Also: key and address parsing helpers and an Endpoint Pollable adapter.
 #pragma once
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/core/datagram_sink.h"
 #include "tern/core/result.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/transport/epoll_driver.h"
@@ -68,7 +69,7 @@ struct UdpTransportCounters {
   }
 };
 
-class UdpTransport : public pipeline::PacketSink {
+class UdpTransport : public DatagramSink {
  public:
   // A plain (unprotected) datagram received; `rtcp` tells which kind.
   using ReceiveHandler = std::function<void(std::span<const uint8_t> datagram, bool rtcp, Timestamp now)>;
@@ -91,8 +92,8 @@ class UdpTransport : public pipeline::PacketSink {
   // Registers the socket(s) with the driver (reads until EAGAIN on each wakeup).
   Status attach(transport::EpollDriver& driver);
 
-  // pipeline::PacketSink: protects (SRTP) and sends one RTP or RTCP datagram.
-  void send(std::vector<uint8_t> packet, Timestamp now) override;
+  // DatagramSink: protects (SRTP) and sends one RTP or RTCP datagram.
+  void on_datagram(std::vector<uint8_t> packet, Timestamp now) override;
 
   const transport::SocketAddress& local_address() const { return rtp_socket_.local_address(); }
   const UdpTransportCounters& counters() const { return counters_; }

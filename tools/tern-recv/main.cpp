@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
                                           : pipeline::CongestionControlMode::kFixed;
     config.measure_quality = false;
     config.av_sync = false;
-    pipeline::PacketSink* sink = link.value().get();
+    DatagramSink* sink = link.value().get();
     if (audio_link) {
       // Receive-only: reports about the audio SSRC go to the audio port, from our (otherwise
       // unused) local video SSRC, so the two ports' SRTCP never share a head SSRC.

@@ -303,7 +303,7 @@ int main(int argc, char** argv) {
   // Audio on its own port: audio RTP and the audio SR there, the rest on the video port.
   net::PortSplitSink split(link.value().get(), audio_link.get(), {audio_ssrc, 0, 0, config.cname});
 
-  auto endpoint = pipeline::Endpoint::Create(config, audio_link ? static_cast<pipeline::PacketSink*>(&split)
+  auto endpoint = pipeline::Endpoint::Create(config, audio_link ? static_cast<DatagramSink*>(&split)
                                                                 : link.value().get());
   if (!endpoint) return fail(std::string("configuration: ") + endpoint.error());
   // The SDP only once the options proved usable (sockets open, endpoint accepted the configuration).
