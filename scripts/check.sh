@@ -13,6 +13,8 @@ FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-120}
 FUZZ_MIN_SECONDS=5  # no target gets less, whatever the total
 passed=0
 failed=0
+START=$SECONDS
+stamp() { echo "   ($(( SECONDS - START )) s since start: $1)"; }
 
 build() {  # dir: builds, printing only diagnostics (not ninja's progress lines)
   set +e
@@ -52,7 +54,9 @@ echo "== [1/3] Release build (GCC) =="
 cmake -S . -B out/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
   -DCMAKE_C_COMPILER=gcc -DTERN_WERROR=ON -DTERN_BUILD_BENCH=ON >/dev/null
 build out/release
+stamp "release build"
 run_ctest out/release release
+stamp "release tests"
 echo "== benchmark smoke run =="
 for b in out/release/bench/tern_*_bench; do
   [ -x "$b" ] || continue
@@ -65,9 +69,11 @@ cmake -S . -B out/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_CO
   -DCMAKE_C_COMPILER=clang -DTERN_WERROR=ON -DTERN_SANITIZE=ON -DTERN_BUILD_FUZZ=ON \
   -DTERN_BUILD_BENCH=OFF >/dev/null
 build out/asan
+stamp "asan build"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_ctest out/asan asan
+stamp "asan tests"
 
 echo "== [3/3] fuzzing (${FUZZ_SECONDS}s in total) =="
 mapfile -t fuzzers < <(ls out/asan/fuzz/tern_*_fuzz 2>/dev/null || true)
@@ -92,5 +98,6 @@ if [ ${#fuzzers[@]} -gt 0 ]; then
   done
 fi
 
+stamp "fuzzing"
 echo "check: all stages passed"
 echo "$passed passed, $failed failed"

@@ -13,32 +13,15 @@
 #include <vector>
 
 #include "tern/core/ip_address.h"
+#include "tern/ice/core_address.h"
 #include "tern/ice/ice_agent.h"
 #include "tern/netsim/event_loop.h"
 #include "tern/netsim/internet.h"
 
 namespace tern::test {
 
-inline ice::TransportAddress to_ice(const TransportAddress& a) {
-  ice::TransportAddress t;
-  t.family = a.ip.is_v6() ? ice::TransportAddress::Family::kIPv6 : ice::TransportAddress::Family::kIPv4;
-  std::memcpy(t.ip.data(), a.ip.bytes(), a.ip.size());
-  t.port = a.port;
-  return t;
-}
-
-inline TransportAddress from_ice(const ice::TransportAddress& a) {
-  TransportAddress t;
-  if (a.is_v6()) {
-    std::array<uint8_t, 16> b{};
-    std::memcpy(b.data(), a.ip.data(), 16);
-    t.ip = IpAddress::V6(b);
-  } else {
-    t.ip = IpAddress::V4(a.ip[0], a.ip[1], a.ip[2], a.ip[3]);
-  }
-  t.port = a.port;
-  return t;
-}
+inline ice::TransportAddress to_ice(const TransportAddress& a) { return ice::from_core(a); }
+inline TransportAddress from_ice(const ice::TransportAddress& a) { return ice::to_core(a); }
 
 // Answers STUN Binding requests with XOR-MAPPED-ADDRESS (RFC 8489 without authentication).
 class StunServer : public netsim::DatagramReceiver {

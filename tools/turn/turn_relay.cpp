@@ -6,32 +6,12 @@
 
 #include <cstring>
 
+#include "tern/ice/core_address.h"
+
 namespace tern::tools::turn {
 namespace {
 
 constexpr uint64_t kFromRelayBit = uint64_t{1} << 32;
-
-// netsim packets carry core addresses; the link only needs them to come back out unchanged.
-TransportAddress to_core(const ice::TransportAddress& a) {
-  TransportAddress t;
-  if (a.is_v6()) {
-    std::array<uint8_t, 16> b{};
-    std::memcpy(b.data(), a.ip.data(), 16);
-    t.ip = IpAddress::V6(b);
-  } else {
-    t.ip = IpAddress::V4(a.ip[0], a.ip[1], a.ip[2], a.ip[3]);
-  }
-  t.port = a.port;
-  return t;
-}
-
-ice::TransportAddress from_core(const TransportAddress& a) {
-  ice::TransportAddress t;
-  t.family = a.ip.is_v6() ? ice::TransportAddress::Family::kIPv6 : ice::TransportAddress::Family::kIPv4;
-  std::memcpy(t.ip.data(), a.ip.bytes(), a.ip.size());
-  t.port = a.port;
-  return t;
-}
 
 }  // namespace
 
@@ -196,7 +176,7 @@ void TurnRelay::flush(Timestamp now) {
     }
     netsim::SimPacket p;
     p.id = (d->from == ice::TurnServerDatagram::From::kRelay ? kFromRelayBit : 0) | d->socket;
-    p.destination = to_core(d->to);
+    p.destination = ice::to_core(d->to);
     p.sent_time = now;
     p.overhead = DataSize::Bytes(28);  // IPv4 + UDP headers count against capacity
     p.data = std::move(d->data);
@@ -211,7 +191,7 @@ void TurnRelay::deliver_links(Timestamp now) {
     for (netsim::SimPacket& p : link->process(now)) {
       const auto from = (p.id & kFromRelayBit) != 0 ? ice::TurnServerDatagram::From::kRelay
                                                     : ice::TurnServerDatagram::From::kListener;
-      transmit(from, static_cast<uint32_t>(p.id), from_core(p.destination), p.data);
+      transmit(from, static_cast<uint32_t>(p.id), ice::from_core(p.destination), p.data);
     }
   }
 }
