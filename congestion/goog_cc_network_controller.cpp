@@ -170,6 +170,7 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
   acked_.incoming_packet_feedback(feedback.packets);
 
   for (const auto& p : feedback.packets) {
+    // The per-packet estimate is also kept inside the estimator; it is read once per feedback below.
     if (p.sent.is_probe() && p.is_received()) (void)probe_estimator_.handle_probe(p);
   }
   std::optional<DataRate> probe = probe_estimator_.fetch_and_reset_last_estimate();

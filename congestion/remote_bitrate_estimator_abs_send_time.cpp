@@ -82,7 +82,7 @@ void RemoteBitrateEstimatorAbsSendTime::on_received_packet(uint32_t abs_send_tim
   const auto incoming = incoming_bitrate(arrival);
   if (trendline_.state() == BandwidthUsage::kOverusing) {
     if (incoming && rate_control_.time_to_reduce_further(arrival, *incoming)) {
-      (void)rate_control_.update(BandwidthUsage::kOverusing, incoming, arrival);
+      (void)rate_control_.update(BandwidthUsage::kOverusing, incoming, arrival);  // kept inside; read by estimate()
       last_update_ = arrival;
     }
   } else if (!rate_control_.valid_estimate() ? incoming.has_value()
@@ -95,7 +95,7 @@ void RemoteBitrateEstimatorAbsSendTime::on_received_packet(uint32_t abs_send_tim
 void RemoteBitrateEstimatorAbsSendTime::update_estimate(Timestamp now) {
   const auto incoming = incoming_bitrate(now);
   if (!rate_control_.valid_estimate() && !incoming) return;
-  (void)rate_control_.update(trendline_.state(), incoming, now);
+  (void)rate_control_.update(trendline_.state(), incoming, now);  // kept inside; read by estimate()
   last_update_ = now;
 }
 

@@ -47,7 +47,7 @@ EventLoop::Timer EventLoop::pop_timer() {
 
 void EventLoop::pop_cancelled() {
   while (!heap_.empty() && !heap_.front().fn) {
-    (void)pop_timer();
+    (void)pop_timer();  // a cancelled entry: nothing to run
     --cancelled_pending_;
   }
 }

@@ -54,11 +54,12 @@ void AudioSendStream::set_target(DataRate rate) {
   const DataRate clamped = std::clamp(rate, DataRate::KilobitsPerSec(6), DataRate::KilobitsPerSec(510));
   if (clamped == target_) return;
   target_ = clamped;
-  (void)encoder_->set_target_bitrate(clamped);
+  if (!encoder_->set_target_bitrate(clamped).ok()) ++counters_.encoder_config_errors;
 }
 
 void AudioSendStream::on_loss(double loss_fraction) {
-  (void)encoder_->set_packet_loss_percent(static_cast<int>(std::clamp(loss_fraction, 0.0, 1.0) * 100));
+  const int percent = static_cast<int>(std::clamp(loss_fraction, 0.0, 1.0) * 100);
+  if (!encoder_->set_packet_loss_percent(percent).ok()) ++counters_.encoder_config_errors;
 }
 
 void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {

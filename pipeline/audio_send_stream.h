@@ -24,6 +24,8 @@ struct AudioSendCounters {
   int64_t total_encoded_bytes = 0;
   int64_t total_samples_sent = 0;
   int64_t nack_count = 0;
+  // Rate or loss-percent changes the encoder refused (kept its previous setting; see VideoSendCounters).
+  int64_t encoder_config_errors = 0;
 };
 
 class AudioSendStream {

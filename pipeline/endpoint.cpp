@@ -267,7 +267,8 @@ void Endpoint::on_nack(uint32_t media_ssrc, std::span<const uint16_t> seqs, Time
   if (video_send_ && media_ssrc == config_.local.video) {
     video_send_->on_nack_received();
     const TimeDelta rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
-    // nullopt: no history (NACK off), nothing to answer with.
+    // Returns how many were answered (nullopt: no history, NACK off); the RTX counters and the
+    // egress statistics already record what was resent, so the count itself is not needed here.
     (void)send_transport_->retransmit(config_.local.video, seqs, rtt, now);
   } else if (audio_send_ && media_ssrc == config_.local.audio) {
     audio_send_->on_nack_received();

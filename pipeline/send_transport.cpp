@@ -209,7 +209,8 @@ void SendTransport::send_rtp(OutgoingPacket& o, int probe_cluster_id, Timestamp 
       now, size, probe_cluster_id, o.audio,
       congestion::TransportFeedbackAdapter::RtpId{o.packet.ssrc(), o.packet.sequence_number()});
   // Both slots were reserved when the packet was built (RtpSender) or came with it (a forwarded
-  // packet); a packet without them goes out unstamped, as a peer without the extensions expects.
+  // packet); a packet without them goes out unstamped, as a peer without the extensions expects,
+  // so set<>() returning false (no slot) is the intended outcome there, not an error.
   (void)o.packet.set<rtp::TransportSequenceNumber>(extensions_, stamped.transport_seq);
   (void)o.packet.set<rtp::AbsSendTime>(extensions_, rtp::AbsSendTime::from_time(now));
   apply(controller_->on_sent_packet(stamped.info), now);

@@ -100,7 +100,7 @@ void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
   const DataRate rate = std::max(media_rate, DataRate::KilobitsPerSec(10));
   if (rate != target_) {
     target_ = rate;
-    (void)encoder_->set_target_bitrate(rate);
+    if (!encoder_->set_target_bitrate(rate).ok()) ++counters_.encoder_config_errors;
   }
 }
 

@@ -37,6 +37,9 @@ struct VideoSendCounters {
   int64_t nack_count = 0;            // NACK packets received
   int64_t pli_count = 0;
   int64_t fir_count = 0;
+  // Rate changes the encoder refused (kept at its previous rate; not expected: the rate is clamped
+  // into the encoder's range first, so a non-zero count points at an encoder or libvpx problem).
+  int64_t encoder_config_errors = 0;
   int frame_width = 0;
   int frame_height = 0;
 };

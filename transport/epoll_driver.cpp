@@ -79,6 +79,7 @@ Status EpollDriver::add_fd(int fd, ReadableHandler on_readable) {
 Status EpollDriver::remove_fd(int fd) {
   auto it = std::find_if(watches_.begin(), watches_.end(), [fd](const Watch& w) { return w.fd == fd; });
   if (it == watches_.end()) return Error{"epoll driver: fd not watched"};
+  // Fails only if the fd was already closed (the kernel then dropped it from the set itself).
   (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   watches_.erase(it);
   return Status::Ok();
@@ -155,6 +156,7 @@ Status EpollDriver::run_until(Timestamp deadline) {
       const int fd = events[static_cast<size_t>(i)].data.fd;
       if (fd == timer_fd_) {
         uint64_t expirations = 0;
+        // Only clears the readiness; EAGAIN (a spurious wake) leaves nothing to clear.
         (void)!::read(timer_fd_, &expirations, sizeof(expirations));
         ++counters_.timer_wakeups;
         continue;
