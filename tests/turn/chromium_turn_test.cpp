@@ -172,7 +172,7 @@ TEST_CASE("Chromium through tern-turn: relay-only call decodes video, connection
 
   // A 5 s call through tern-turn (it also warms the browser up), then connection-only calls,
   // coturn and tern-turn alternately.
-  constexpr int kMediaMs = 5000, kTrials = 3;
+  constexpr int kMediaMs = 5000, kTrials = 5;
   json calls = json::array({call("tern-turn media", kTernTurnPort, kMediaMs)});
   for (int i = 0; i < kTrials; ++i) {
     calls.push_back(call("coturn connect", kCoturnPort, 0));
