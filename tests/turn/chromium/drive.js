@@ -25,6 +25,7 @@ async function main() {
       '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync',
     ],
+    timeout: 60000,                              // browser start-up, on a loaded machine
     protocolTimeout: 90000,
   });
   const result = { browser: await browser.version(), calls: [] };
