@@ -5,11 +5,14 @@
 //   node drive.js PLAN.json RESULT.json
 //   PLAN:   { "calls": [ { "name", "turnUrl", "username", "credential", "mediaMs", "timeoutMs" } ] }
 //   RESULT: { "browser": "...", "calls": [ { "name", ...callThroughTurn's result } ] }
-// Exit: 0 when every call ran (its outcome is in RESULT), 2 when the browser could not be driven.
+// Exit: 0 when every call ran (its outcome is in RESULT), 2 when the browser could not be driven,
+// 3 when the calls did not finish within WATCHDOG_MS (the browser is killed).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
+
+const WATCHDOG_MS = 90000;
 
 async function main() {
   const [planPath, resultPath] = process.argv.slice(2);
@@ -28,6 +31,14 @@ async function main() {
     timeout: 60000,                              // browser start-up, on a loaded machine
     protocolTimeout: 90000,
   });
+  // Chromium runs in a process group of its own, out of reach of the test's `timeout`: if a call
+  // hangs, end the browser here, before that timeout (100 s) ends this process.
+  const watchdog = setTimeout(() => {
+    console.error('drive.js: still running after ' + WATCHDOG_MS + ' ms: killing the browser');
+    const pid = browser.process().pid;
+    try { process.kill(-pid, 'SIGKILL'); } catch (e) { browser.process().kill('SIGKILL'); }  // its group: pgid == pid
+    process.exit(3);
+  }, WATCHDOG_MS);
   const result = { browser: await browser.version(), calls: [] };
   try {
     const page = await browser.newPage();
@@ -41,6 +52,7 @@ async function main() {
     }
   } finally {
     await browser.close();
+    clearTimeout(watchdog);
   }
   fs.writeFileSync(resultPath, JSON.stringify(result, null, 1));
 }
