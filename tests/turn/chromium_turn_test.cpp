@@ -6,7 +6,7 @@
 // listening address and relay ports, video decodes; with `--loss 5` the receiver reports lost
 // packets and sends NACKs, the sender retransmits, video still decodes. tern-turn's counters (its
 // JSON line at exit) show the relayed packets and the link's drops. The clean case also times the
-// connection through coturn and through tern-turn, alternately, in the same browser.
+// connection through coturn, through tern-turn and direct (host-host), in turn, in one browser.
 //
 // Needs chromium, node (>= 18), puppeteer-core (scripts/install-deps.sh installs it into out/node;
 // TERN_NODE_DIR overrides), coturn for the clean case, and root for the namespace. Without them
@@ -78,9 +78,10 @@ std::string coturn_command() {
          ":" + kPassword + " --realm=tern.test --simple-log --log-file=stdout";
 }
 
+// A call through the TURN server on `port` (0: a direct call, host candidates only).
 json call(const std::string& name, uint16_t port, int media_ms) {
   return {{"name", name},
-          {"turnUrl", "turn:127.0.0.1:" + std::to_string(port) + "?transport=udp"},
+          {"turnUrl", port == 0 ? std::string() : "turn:127.0.0.1:" + std::to_string(port) + "?transport=udp"},
           {"username", kUser},
           {"credential", kPassword},
           {"mediaMs", media_ms},
@@ -172,13 +173,14 @@ TEST_CASE("Chromium through tern-turn: relay-only call decodes video, connection
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(kTernTurnPort, 5000), turn.log());
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(kCoturnPort, 5000), coturn.log());
 
-  // A 5 s call through tern-turn (it also warms the browser up), then connection-only calls,
-  // coturn and tern-turn alternately.
+  // A 5 s call through tern-turn (it also warms the browser up), then connection-only calls
+  // through coturn, through tern-turn and direct, in turn.
   constexpr int kMediaMs = 5000, kTrials = 5;
   json calls = json::array({call("tern-turn media", kTernTurnPort, kMediaMs)});
   for (int i = 0; i < kTrials; ++i) {
     calls.push_back(call("coturn connect", kCoturnPort, 0));
     calls.push_back(call("tern-turn connect", kTernTurnPort, 0));
+    calls.push_back(call("host connect", 0, 0));
   }
   const json results = run_calls(calls, dir);
   const json counters = stop_and_read_counters(turn);
@@ -207,22 +209,29 @@ TEST_CASE("Chromium through tern-turn: relay-only call decodes video, connection
   CHECK(counter(counters, "dropped", "link_loss") == 0);
   CHECK(counter(counters, "rejected", "bad_credentials") == 0);
 
-  std::vector<double> via_coturn, via_tern;
+  std::vector<double> via_coturn, via_tern, direct;
   for (size_t i = 1; i < results.size(); ++i) {
-    const bool coturn_call = results[i].value("name", "").rfind("coturn", 0) == 0;
-    if (coturn_call) {
+    const std::string name = results[i].value("name", "");
+    const double ms = results[i].value("connectMs", -1.0);
+    if (name.rfind("coturn", 0) == 0) {
       check_relay_pair(results[i].at("a"), kCoturnPort, kCoturnRelayMin, kCoturnRelayMax);
-    } else {
+      via_coturn.push_back(ms);
+    } else if (name.rfind("tern-turn", 0) == 0) {
       check_relay_pair(results[i].at("a"), kTernTurnPort, kRelayMin, kRelayMax);
+      via_tern.push_back(ms);
+    } else {
+      INFO("selected pair: " << results[i].at("a").at("pair").dump());
+      CHECK(results[i].at("a").at("pair").at("local").value("type", "") == "host");
+      direct.push_back(ms);
     }
-    (coturn_call ? via_coturn : via_tern).push_back(results[i].value("connectMs", -1.0));
   }
   MESSAGE("Chromium through tern-turn: connected in " << media.value("connectMs", -1) << " ms (first call), "
           << frames << " frames decoded in " << media.value("mediaMs", -1) << " ms, " << audio_packets
           << " audio packets; tern-turn relayed " << counters.value("relayed_to_peer", 0) << " to peers, "
           << counters.value("relayed_to_client", 0) << " to clients");
   MESSAGE("connection time (createOffer to both connected), ms: via coturn " << join(via_coturn) << " (median "
-          << median(via_coturn) << "), via tern-turn " << join(via_tern) << " (median " << median(via_tern) << ")");
+          << median(via_coturn) << "), via tern-turn " << join(via_tern) << " (median " << median(via_tern)
+          << "), host-host " << join(direct) << " (median " << median(direct) << ")");
 }
 
 TEST_CASE("Chromium through tern-turn --loss 5: getStats shows the loss, the NACKs and the retransmissions") {
