@@ -64,9 +64,8 @@ class Call {
   ScenarioResult collect();
 
  private:
-  bool sfu() const { return edge_ != nullptr; }
-  bool sfu_topology() const { return config_.topology == Topology::kMediaServer; }
-  netsim::Network& toward_b() { return sfu() ? *edge_ : *access_; }
+  bool via_server() const { return config_.topology == Topology::kMediaServer; }
+  netsim::Network& toward_b() { return via_server() ? *edge_ : *access_; }
 
   const LoopbackConfig& config_;
   const pipeline::EndpointConfig ca_, cb_;
@@ -84,7 +83,7 @@ class Call {
   netsim::PacketSink* into_b_ = nullptr;
   std::unique_ptr<WebmTap> recorder_;
   // Loss and delay where A's packets leave the access network, bytes where B receives.
-  TrafficTap access_tap_{fwd_bins_, max_bins_, true, !sfu_topology()};
+  TrafficTap access_tap_{fwd_bins_, max_bins_, true, !via_server()};
   TrafficTap b_tap_{b_bins_, max_bins_, false, true};
   std::unique_ptr<pipeline::MediaServer> server_;
   std::unique_ptr<ServerPort> drive_sa_, drive_sb_;
@@ -106,7 +105,7 @@ std::string Call::build_networks() {
   auto access = netsim::Network::Create(access_network(config_, *forward, config_.return_link()));
   if (!access) return std::string("network: ") + access.error();
   access_ = std::move(access).value();
-  if (config_.topology != Topology::kMediaServer) return {};
+  if (!via_server()) return {};
   auto edge = netsim::Network::Create(edge_network(config_));
   if (!edge) return std::string("network: ") + edge.error();
   edge_ = std::move(edge).value();
@@ -165,11 +164,11 @@ std::string Call::connect_network() {
   access_tap_.set_audio_ssrc(ca_.send.audio != pipeline::AudioCodecKind::kNone ? ca_.local.audio : 0);
   b_tap_.set_inner(into_b_);
   if (recorder_) {
-    (sfu() ? b_tap_ : access_tap_).set_recorder([this](std::span<const uint8_t> datagram, Timestamp now) {
+    (via_server() ? b_tap_ : access_tap_).set_recorder([this](std::span<const uint8_t> datagram, Timestamp now) {
       recorder_->on_datagram(datagram, now);
     });
   }
-  if (sfu()) {
+  if (via_server()) {
     if (std::string e = build_media_server(); !e.empty()) return e;
     access_tap_.set_inner(drive_sa_.get());
     edge_->set_sink_a(drive_sb_.get());
@@ -200,7 +199,7 @@ std::string Call::build_media_server() {
 // was so that a seed gives the same run as before.
 std::string Call::register_with_driver() {
   std::vector<netsim::Pollable*> pollables;
-  if (sfu()) {
+  if (via_server()) {
     pollables.push_back(&edge_->a_to_b());
     pollables.push_back(&edge_->b_to_a());
   }
