@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <regex>
 #include <string>
@@ -15,6 +17,7 @@
 #include "tern/ice/turn_client.h"
 #include "tern/tools/turn/turn_options.h"
 #include "tern/tools/turn/turn_relay.h"
+#include "tern/tools/turn/turn_report.h"
 #include "tern/transport/epoll_driver.h"
 #include "tern/transport/udp_socket.h"
 
@@ -188,6 +191,27 @@ TEST_CASE("TurnRelay with --loss 30: relayed data is lost in both directions, co
   CHECK(to_client > 150);
   CHECK(to_client < 250);
   CHECK(rig.client->counters().retransmissions == 0);  // allocation and bind were never impaired
+}
+
+TEST_CASE("tern-turn's report: the relay's counters and the links' losses as one JSON line") {
+  TurnOptions lossy = base_options();
+  lossy.loss_percent = 20;
+  RealRig rig(lossy);
+  const auto [to_peer, to_client] = exchange(rig, 100);
+  const std::string line = relay_report_json(*rig.relay, 15);
+  CHECK(line.find('\n') == std::string::npos);
+  const nlohmann::json j = nlohmann::json::parse(line);
+  const TurnRelayStats s = rig.relay->stats();
+  CHECK(j["signal"] == 15);
+  CHECK(j["allocations_created"] == 1);
+  CHECK(j["allocations_open"] == 1);
+  CHECK(j["relayed_to_peer"] == rig.relay->server().counters().relayed_to_peer);
+  CHECK(j["relayed_to_client"] == rig.relay->server().counters().relayed_to_client);
+  CHECK(j["dropped"]["link_loss"] == s.to_peer.dropped_loss + s.to_client.dropped_loss);
+  CHECK(j["dropped"]["link_loss"] == static_cast<uint64_t>(200 - to_peer - to_client));
+  CHECK(j["dropped"]["send_failures"] == 0);
+  CHECK(j["rejected"].size() == 12);
+  CHECK(j["rejected"]["bad_credentials"] == 0);
 }
 
 // ---- coturn's load generator against the tern-turn binary ----

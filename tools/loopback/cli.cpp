@@ -160,8 +160,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     bool any_video = false, any_audio = false;
     for (const std::string& item : split(lower(codecs))) {
       if (item == "vp8" || item == "vp9") {
-        (void)set_video(item);  // vp8 and vp9 are always accepted
-        any_video = true;
+        any_video = set_video(item);  // vp8 and vp9 are known: always true
       } else if (item == "opus") {
         any_audio = true;
       } else if (item != "none") {

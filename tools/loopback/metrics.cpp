@@ -45,6 +45,7 @@ std::optional<double> mean(const std::vector<double>& values) {
 
 FreezeSummary analyze_freezes(const std::vector<double>& render_times_ms) {
   media::FreezeMeter meter;
+  // Each freeze is also in the meter's totals read below, so the gap returned per frame is not needed.
   for (double t : render_times_ms) (void)meter.on_frame_rendered(Timestamp::Zero() + TimeDelta::MillisF(t));
   const media::FreezeStats& s = meter.stats();
   FreezeSummary out;

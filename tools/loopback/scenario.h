@@ -1,9 +1,10 @@
 // Scenario: runs one tern-loopback call. Builds the topology (direct link, TURN-like relay, or a
 // pipeline::MediaServer between two access networks), two pipeline::Endpoints (A sends, B
-// receives; B also sends when bidirectional), drives them on a virtual-time netsim::EventLoop for
-// the configured duration, and collects per-frame records and 100 ms time series through the
-// pipeline listeners and a tap in front of B. The result holds no wall-clock value, so the same
-// configuration and seed give the same result bit for bit.
+// receives; B also sends when bidirectional), drives them (drivers.h: a virtual-time
+// netsim::EventLoop, or wall clock + UDP for --realtime) for the configured duration, and collects
+// per-frame records and 100 ms time series through the pipeline listeners (call_listeners.h) and
+// taps in front of the receivers (traffic_tap.h). The result holds no wall-clock value, so the same
+// configuration and seed give the same result bit for bit (in virtual time).
 #pragma once
 
 #include <cstdint>

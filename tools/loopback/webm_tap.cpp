@@ -47,7 +47,7 @@ WebmTap::WebmTap(std::unique_ptr<media::WebmRecorder> recorder, const pipeline::
 void WebmTap::on_datagram(std::span<const uint8_t> datagram, Timestamp now) {
   if (pipeline::is_rtcp(datagram)) return;
   auto parsed = rtp::RtpPacket::parse(datagram);
-  if (!parsed) return;
+  if (!parsed) return;  // not RTP: nothing to record (B's endpoint counts what it cannot parse)
   const rtp::RtpPacket packet = std::move(parsed).value();
   // Whether a stream's front took the packet does not matter: others are not recorded.
   if (audio_front_ && audio_front_->on_rtp(packet, now, audio_in_)) return;

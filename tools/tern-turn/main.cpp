@@ -6,13 +6,13 @@
 // Prints "tern-turn listening on <ip:port>" once ready; runs until SIGINT/SIGTERM (or --duration)
 // and then prints its counters as JSON on stdout.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <string>
 
 #include "tern/tools/turn/turn_options.h"
 #include "tern/tools/turn/turn_relay.h"
+#include "tern/tools/turn/turn_report.h"
 #include "tern/transport/epoll_driver.h"
 #include "tern/transport/signal_fd.h"
 
@@ -68,27 +68,6 @@ int main(int argc, char** argv) {
   const TimeDelta run_for = duration_s > 0.0 ? TimeDelta::SecondsF(duration_s) : TimeDelta::Seconds(int64_t{1} << 40);
   if (Status st = driver->run_for(run_for); !st.ok()) return fail(st.error());
 
-  const auto& c = (*relay)->server().counters();
-  const tools::turn::TurnRelayStats s = (*relay)->stats();
-  nlohmann::json j;
-  j["signal"] = signal_number;
-  j["allocations_created"] = c.allocations_created;
-  j["allocations_open"] = (*relay)->server().allocation_count();
-  j["relayed_to_peer"] = c.relayed_to_peer;
-  j["relayed_to_client"] = c.relayed_to_client;
-  j["rejected"] = {{"unauthenticated", c.rejected_unauthenticated}, {"bad_credentials", c.rejected_bad_credentials},
-                   {"stale_nonce", c.rejected_stale_nonce},         {"bad_request", c.rejected_bad_request},
-                   {"unknown_attribute", c.rejected_unknown_attribute}, {"mismatch", c.rejected_mismatch},
-                   {"transport", c.rejected_transport},             {"family", c.rejected_family},
-                   {"forbidden", c.rejected_forbidden},             {"user_quota", c.rejected_user_quota},
-                   {"global_quota", c.rejected_global_quota},       {"capacity", c.rejected_capacity}};
-  j["dropped"] = {{"malformed", c.malformed},
-                  {"no_permission", c.send_no_permission + c.peer_no_permission},
-                  {"no_allocation", c.send_no_allocation + c.peer_no_allocation},
-                  {"channel_unbound", c.channel_data_unbound},
-                  {"link_loss", s.to_peer.dropped_loss + s.to_client.dropped_loss},
-                  {"link_queue", s.to_peer.dropped_queue + s.to_client.dropped_queue},
-                  {"send_failures", s.send_failures}};
-  std::printf("%s\n", j.dump().c_str());
+  std::printf("%s\n", tools::turn::relay_report_json(**relay, signal_number).c_str());
   return 0;
 }

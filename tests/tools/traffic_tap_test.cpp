@@ -1,0 +1,195 @@
+// tern-loopback's traffic figures (tools/loopback/traffic_tap.h): the tap's counts by send and
+// arrival bin, audio delay by SSRC, the counting send, link drops and the 100 ms time series built
+// from hand-made bins.
+#include "tern/tools/loopback/traffic_tap.h"
+
+#include <string>
+#include <vector>
+
+#include "doctest/doctest.h"
+
+namespace tern::tools {
+namespace {
+
+Timestamp At(int64_t ms) { return Timestamp::Zero() + TimeDelta::Millis(ms); }
+
+// An RTP packet (version 2, payload type 111) of `size` bytes from `ssrc`, sent at `sent_ms`.
+netsim::SimPacket Rtp(uint32_t ssrc, size_t size, int64_t sent_ms) {
+  netsim::SimPacket p;
+  p.data.assign(size, 0);
+  p.data[0] = 0x80;
+  p.data[1] = 111;
+  p.data[8] = static_cast<uint8_t>(ssrc >> 24);
+  p.data[9] = static_cast<uint8_t>(ssrc >> 16);
+  p.data[10] = static_cast<uint8_t>(ssrc >> 8);
+  p.data[11] = static_cast<uint8_t>(ssrc);
+  p.sent_time = At(sent_ms);
+  return p;
+}
+
+struct Collect final : netsim::PacketSink {
+  std::vector<size_t> sizes;
+  void on_packet(netsim::SimPacket p, Timestamp) override { sizes.push_back(p.data.size()); }
+};
+
+TEST_CASE("traffic tap counts packets by send bin and bytes and delay by arrival bin") {
+  TrafficBins bins;
+  TrafficTap tap(bins, 10, true, true);
+  Collect inner;
+  tap.set_inner(&inner);
+  tap.on_packet(Rtp(1, 100, 50), At(130));  // sent in bin 0, arrives in bin 1 after 80 ms
+  tap.on_packet(Rtp(1, 200, 60), At(170));  // 110 ms
+  netsim::SimPacket dup = Rtp(1, 300, 60);
+  dup.duplicate = true;
+  tap.on_packet(std::move(dup), At(175));    // passed on, not counted
+  tap.on_packet(Rtp(1, 400, 950), At(1200)); // arrives beyond the bound: passed on, not counted
+  CHECK(inner.sizes == std::vector<size_t>{100, 200, 300, 400});
+  REQUIRE(bins.received_packets.size() == 2);
+  CHECK(bins.received_packets[0] == 2);
+  CHECK(bins.received_packets[1] == 0);
+  CHECK(bins.received_bytes[0] == 0);
+  CHECK(bins.received_bytes[1] == 300);
+  CHECK(bins.delay_count[1] == 2);
+  CHECK(bins.delay_sum_ms[1] == doctest::Approx(190));
+  CHECK(bins.sent_packets[0] == 0);  // the tap never counts sends
+}
+
+TEST_CASE("traffic tap measures only what it is asked to") {
+  TrafficBins bins;
+  TrafficTap bytes_only(bins, 10, false, true);
+  bytes_only.on_packet(Rtp(1, 100, 0), At(20));
+  CHECK(bins.received_bytes[0] == 100);
+  CHECK(bins.received_packets[0] == 0);
+  CHECK(bins.delay_count[0] == 0);
+  TrafficBins other;
+  TrafficTap loss_only(other, 10, true, false);
+  loss_only.on_packet(Rtp(1, 100, 0), At(20));
+  CHECK(other.received_bytes[0] == 0);
+  CHECK(other.received_packets[0] == 1);
+}
+
+TEST_CASE("traffic tap averages the network delay of the audio SSRC's RTP packets only") {
+  TrafficBins bins;
+  TrafficTap tap(bins, 10, true, true);
+  CHECK_FALSE(tap.audio_delay_ms().has_value());
+  tap.on_packet(Rtp(7, 100, 0), At(40));  // audio SSRC not set yet
+  CHECK_FALSE(tap.audio_delay_ms().has_value());
+  tap.set_audio_ssrc(7);
+  tap.on_packet(Rtp(7, 100, 0), At(40));
+  tap.on_packet(Rtp(7, 100, 0), At(60));
+  tap.on_packet(Rtp(8, 100, 0), At(500));  // video
+  netsim::SimPacket rtcp = Rtp(7, 100, 0);
+  rtcp.data[1] = 200;                      // a sender report carrying the same SSRC
+  tap.on_packet(std::move(rtcp), At(500));
+  tap.on_packet(Rtp(7, 8, 0), At(500));    // too short to be RTP
+  REQUIRE(tap.audio_delay_ms().has_value());
+  CHECK(*tap.audio_delay_ms() == doctest::Approx(50));
+}
+
+TEST_CASE("traffic tap hands every datagram to the recorder before the inner sink") {
+  TrafficBins bins;
+  TrafficTap tap(bins, 10, true, true);
+  std::vector<std::string> order;
+  struct Inner final : netsim::PacketSink {
+    std::vector<std::string>* order;
+    void on_packet(netsim::SimPacket, Timestamp) override { order->push_back("inner"); }
+  } inner;
+  inner.order = &order;
+  tap.set_inner(&inner);
+  tap.set_recorder([&](std::span<const uint8_t> d, Timestamp now) {
+    CHECK(d.size() == 50);
+    CHECK(now == At(20));
+    order.push_back("recorder");
+  });
+  netsim::SimPacket dup = Rtp(1, 50, 0);
+  dup.duplicate = true;
+  tap.on_packet(std::move(dup), At(20));
+  CHECK(order == std::vector<std::string>{"recorder", "inner"});
+}
+
+TEST_CASE("counting send counts packets and wire bytes by send bin and forwards them") {
+  TrafficBins bins;
+  std::vector<size_t> forwarded;
+  CountingSend send{&bins, 3, [&](netsim::SimPacket p, Timestamp) { forwarded.push_back(p.data.size()); }};
+  netsim::SimPacket p = Rtp(1, 100, 0);
+  p.overhead = DataSize::Bytes(28);
+  send(p, At(10));
+  send(Rtp(1, 50, 0), At(150));
+  send(Rtp(1, 60, 0), At(400));  // beyond 3 bins: forwarded, not counted
+  CHECK(forwarded == std::vector<size_t>{100, 50, 60});
+  REQUIRE(bins.sent_packets.size() == 2);
+  CHECK(bins.sent_packets == std::vector<int64_t>{1, 1});
+  CHECK(bins.sent_bytes == std::vector<int64_t>{128, 50});
+}
+
+TEST_CASE("path drops add up every hop's drops") {
+  netsim::LinkConfig l;
+  l.capacity = DataRate::KilobitsPerSec(8);
+  l.queue_packets = 1;
+  auto path = netsim::Path::Relay(l, l);
+  REQUIRE(path.ok());
+  for (int i = 0; i < 5; ++i) path->send(Rtp(1, 100, 0), At(0));
+  const uint64_t first = path->hop(0).stats().dropped_queue;
+  CHECK(first >= 3);
+  CHECK(path_drops(*path) == first + path->hop(1).stats().dropped_queue);
+}
+
+TEST_CASE("time series of known bins: rates, loss, delay, capacity and the latest sample") {
+  TrafficBins sent, received;
+  sent.ensure(2);  // bin 2 never grew: it reads as empty
+  sent.sent_packets = {10, 4};
+  sent.received_packets = {9, 6};  // more than sent (late arrivals of an earlier bin): no loss
+  sent.sent_bytes = {12500, 0};
+  sent.delay_sum_ms = {0, 300};
+  sent.delay_count = {0, 5};
+  received.ensure(2);
+  received.received_bytes = {0, 25000};
+  std::vector<pipeline::NetworkSample> samples(3);
+  samples[0].time = At(20);
+  samples[0].target_bitrate = DataRate::KilobitsPerSec(300);
+  samples[1].time = At(90);
+  samples[1].target_bitrate = DataRate::KilobitsPerSec(500);
+  samples[1].video_target = DataRate::KilobitsPerSec(450);
+  samples[1].rtt = TimeDelta::Millis(80);
+  samples[2].time = At(250);
+  samples[2].target_bitrate = DataRate::KilobitsPerSec(700);
+
+  const auto series = build_series(3, sent, received, samples, nullptr, DataRate::KilobitsPerSec(2000));
+  REQUIRE(series.size() == 3);
+  CHECK(series[0].time_ms == 100);
+  CHECK(series[0].capacity_kbps == 2000);
+  CHECK(series[0].send_kbps == doctest::Approx(1000));
+  CHECK(series[0].receive_kbps == 0);
+  CHECK(series[0].loss_percent == doctest::Approx(10));
+  CHECK_FALSE(series[0].one_way_delay_ms.has_value());
+  CHECK(series[0].target_kbps == 500);  // the later of the two samples in the bin
+  CHECK(series[0].video_target_kbps == 450);
+  CHECK(series[0].rtt_ms.value_or(0) == doctest::Approx(80));
+  CHECK(series[1].receive_kbps == doctest::Approx(2000));
+  CHECK(series[1].loss_percent == 0);
+  CHECK(series[1].one_way_delay_ms.value_or(0) == doctest::Approx(60));
+  CHECK(series[1].target_kbps == 500);  // no new sample: the latest one carries over
+  CHECK(series[2].target_kbps == 700);
+  CHECK_FALSE(series[2].rtt_ms.has_value());
+  CHECK(series[2].send_kbps == 0);
+  CHECK(series[2].loss_percent == 0);
+
+  const auto unlimited = build_series(1, sent, received, {}, nullptr, DataRate::PlusInfinity());
+  CHECK(unlimited[0].capacity_kbps == 0);
+  CHECK(unlimited[0].target_kbps == 0);
+  auto trace = netsim::RateTrace::Parse("0 1000\n100 3000\n");
+  REQUIRE(trace.ok());
+  const auto traced = build_series(2, sent, received, {}, &*trace, DataRate::KilobitsPerSec(2000));
+  CHECK(traced[0].capacity_kbps == doctest::Approx(1000));
+  CHECK(traced[1].capacity_kbps == doctest::Approx(3000));
+}
+
+TEST_CASE("bins of a call are bounded by its duration") {
+  CHECK(bin_of(At(-5)) == 0);
+  CHECK(bin_of(At(99)) == 0);
+  CHECK(bin_of(At(100)) == 1);
+  CHECK(max_bins_for(TimeDelta::Seconds(20)) == 202);
+}
+
+}  // namespace
+}  // namespace tern::tools
