@@ -12,6 +12,7 @@
 #include "tern/pipeline/media_server.h"
 #include "tern/netsim/datagram_adapter.h"
 #include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 #include "tern/tools/loopback/reference_frame_cache.h"
 #include "tern/tools/loopback/webm_tap.h"
 #include "tern/transport/epoll_driver.h"
@@ -80,7 +81,7 @@ class Tap final : public netsim::PacketSink {
 
  private:
   bool is_audio(const std::vector<uint8_t>& d) const {
-    if (d.size() < 12 || (d[1] >= 192 && d[1] <= 223)) return false;  // RTCP (RFC 5761)
+    if (d.size() < 12 || rtp::is_rtcp(d)) return false;
     const uint32_t ssrc = (uint32_t{d[8]} << 24) | (uint32_t{d[9]} << 16) | (uint32_t{d[10]} << 8) | d[11];
     return ssrc == audio_ssrc_;
   }
