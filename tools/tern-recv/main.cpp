@@ -29,7 +29,8 @@
 #include "tern/tools/net/port_split_sink.h"
 #include "tern/tools/net/receive_tap.h"
 #include "tern/tools/net/session_plan.h"
-#include "tern/tools/net/udp_transport.h"
+#include "tern/tools/net/tool_loop.h"
+#include "tern/transport/rtp_udp_transport.h"
 #include "tern/transport/epoll_driver.h"
 
 namespace {
@@ -188,7 +189,7 @@ int main(int argc, char** argv) {
   if (!key.empty()) {
     auto profile = transport::srtp_profile_from_name(profile_name);
     if (!profile) return fail("--srtp-profile '" + profile_name + "': unknown profile");
-    auto k = net::parse_key(key, *profile);
+    auto k = transport::parse_key_text(key, *profile);
     if (!k) return fail(std::string("--key: ") + k.error());
     plan.srtp_profile = profile;
     plan.srtp_key = std::move(k.value());
@@ -205,29 +206,29 @@ int main(int argc, char** argv) {
 
   auto local = transport::SocketAddress::Parse(plan.address, plan.port);
   if (!local) return fail("listen address '" + plan.address + "': " + local.error());
-  net::UdpTransportConfig tc;
+  transport::RtpUdpTransportConfig tc;
   tc.local = local.value();
   tc.rtcp_mux = plan.rtcp_mux;
   tc.srtp_profile = plan.srtp_profile;
   tc.srtp_key = plan.srtp_key;
-  auto link = net::UdpTransport::Open(tc);
+  auto link = transport::RtpUdpTransport::Open(tc);
   if (!link) return fail("cannot listen on " + tc.local.to_string() + ": " + link.error());
   link.value()->set_learn_peer(true);
-  std::unique_ptr<net::UdpTransport> audio_link;  // audio on its own port
+  std::unique_ptr<transport::RtpUdpTransport> audio_link;  // audio on its own port
   if (plan.audio_port) {
-    net::UdpTransportConfig ac = tc;
+    transport::RtpUdpTransportConfig ac = tc;
     ac.local.set_port(*plan.audio_port);
     if (plan.audio_srtp) {
       ac.srtp_profile = plan.audio_srtp->profile;
       ac.srtp_key = plan.audio_srtp->key;
     }
-    auto a = net::UdpTransport::Open(ac);
+    auto a = transport::RtpUdpTransport::Open(ac);
     if (!a) return fail("cannot listen on " + ac.local.to_string() + " (audio): " + a.error());
     audio_link = std::move(a.value());
     audio_link->set_learn_peer(true);
   }
   if (!rtcp_dest.empty()) {
-    auto a = net::parse_host_port(rtcp_dest);
+    auto a = transport::parse_host_port(rtcp_dest);
     if (!a) return fail("--rtcp-dest '" + rtcp_dest + "': " + a.error());
     link.value()->set_fixed_rtcp_peer(a.value());
   }
@@ -310,7 +311,7 @@ int main(int argc, char** argv) {
     if (!rtcp && tap) tap->on_rtp(d, now);
     endpoint->on_packet(d, now);
   };
-  const net::UdpTransport::ReceiveHandler on_datagram = [&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+  const transport::RtpUdpTransport::ReceiveHandler on_datagram = [&](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
     last_packet = now;
     if (endpoint) {
       deliver(d, rtcp, now);
@@ -339,7 +340,7 @@ int main(int argc, char** argv) {
         setup_error = st.error();
         return;
       }
-      for (const auto& p : held) deliver(p, net::looks_like_rtcp(p), now);
+      for (const auto& p : held) deliver(p, transport::classify(p) == transport::PacketClass::kRtcp, now);
       held.clear();
     }
   };
@@ -382,7 +383,7 @@ int main(int argc, char** argv) {
   if (tap) {
     if (Status st = tap->finish(end); !st.ok()) written = st;
   }
-  net::UdpTransportCounters c = link.value()->counters();  // both ports
+  transport::RtpUdpTransportCounters c = link.value()->counters();  // both ports
   if (audio_link) c += audio_link->counters();
   nlohmann::json j;
   j["tool"] = "tern-recv";

@@ -24,7 +24,8 @@
 #include "tern/rtp/rtp_packet.h"
 #include "tern/tools/net/port_split_sink.h"
 #include "tern/tools/net/session_plan.h"
-#include "tern/tools/net/udp_transport.h"
+#include "tern/tools/net/tool_loop.h"
+#include "tern/transport/rtp_udp_transport.h"
 #include "tern/transport/epoll_driver.h"
 
 namespace {
@@ -76,7 +77,7 @@ class CaptureTap : public pipeline::VideoCaptureListener {
   // Also drops every drop_every-th new video media packet (a test aid for NACK/RTX; 0: never),
   // except in the last frame, whose loss no later packet would reveal to the receiver.
   bool allow(std::span<const uint8_t> datagram, uint32_t video_ssrc, int drop_every) {
-    if (net::looks_like_rtcp(datagram)) return true;
+    if (transport::classify(datagram) == transport::PacketClass::kRtcp) return true;
     auto h = rtp::RtpHeader::parse(datagram);
     if (!h || h.value().ssrc != video_ssrc) return true;
     if (last_timestamp_ && static_cast<int32_t>(h.value().timestamp - *last_timestamp_) > 0) return false;
@@ -193,7 +194,7 @@ int main(int argc, char** argv) {
   }
   const bool files = video_file || audio_file;
   if (video == "none" && audio == "none") return fail("nothing to send: --video and --audio are both none");
-  auto dest_address = net::parse_host_port(dest);
+  auto dest_address = transport::parse_host_port(dest);
   if (!dest_address) return fail("--dest '" + dest + "': " + dest_address.error());
   const auto bitrate = parse_bitrate(bitrate_text);
   if (!bitrate) return fail("--bitrate '" + bitrate_text + "': expected e.g. 1000k, 2M or bits per second >= 1000");
@@ -215,7 +216,7 @@ int main(int argc, char** argv) {
   if (!key.empty()) {
     profile = transport::srtp_profile_from_name(profile_name);
     if (!profile) return fail("--srtp-profile '" + profile_name + "': unknown profile");
-    auto k = net::parse_key(key, *profile);
+    auto k = transport::parse_key_text(key, *profile);
     if (!k) return fail(std::string("--key: ") + k.error());
     key_material = std::move(k.value());
   }
@@ -271,7 +272,7 @@ int main(int argc, char** argv) {
   plan.srtp_key = key_material;
   plan.cname = config.cname;
 
-  net::UdpTransportConfig tc;
+  transport::RtpUdpTransportConfig tc;
   if (bind_address.empty()) bind_address = dest_address.value().is_v6() ? "::" : "0.0.0.0";
   auto local = transport::SocketAddress::Parse(bind_address, local_port);
   if (!local) return fail("--bind '" + bind_address + "': " + local.error());
@@ -280,22 +281,22 @@ int main(int argc, char** argv) {
   tc.srtp_profile = profile;
   tc.srtp_key = key_material;
   tc.report_unreachable = true;  // tell the user when nothing listens at the destination
-  auto link = net::UdpTransport::Open(tc);
+  auto link = transport::RtpUdpTransport::Open(tc);
   if (!link) return fail("cannot open UDP socket on " + tc.local.to_string() + ": " + link.error());
   if (!rtcp_dest.empty()) {
-    auto a = net::parse_host_port(rtcp_dest);
+    auto a = transport::parse_host_port(rtcp_dest);
     if (!a) return fail("--rtcp-dest '" + rtcp_dest + "': " + a.error());
     link.value()->set_fixed_rtcp_peer(a.value());
   }
   link.value()->set_peer(dest_address.value());
-  std::unique_ptr<net::UdpTransport> audio_link;
+  std::unique_ptr<transport::RtpUdpTransport> audio_link;
   if (audio_port != 0) {
-    net::UdpTransportConfig ac = tc;
+    transport::RtpUdpTransportConfig ac = tc;
     auto a_local = transport::SocketAddress::Parse(bind_address, local_port == 0 ? 0 : static_cast<uint16_t>(local_port + 2));
     auto a_dest = transport::SocketAddress::Parse(dest_address.value().ip_string(), audio_port);
     if (!a_local || !a_dest) return fail("--audio-port: bad address");
     ac.local = a_local.value();
-    auto a = net::UdpTransport::Open(ac);
+    auto a = transport::RtpUdpTransport::Open(ac);
     if (!a) return fail("cannot open UDP socket on " + ac.local.to_string() + ": " + a.error());
     audio_link = std::move(a.value());
     audio_link->set_peer(a_dest.value());
@@ -356,7 +357,7 @@ int main(int argc, char** argv) {
   };
   std::optional<Timestamp> done_at;
   bool warned_unreachable = false;
-  auto warn_unreachable = [&](const net::UdpTransport& t) {
+  auto warn_unreachable = [&](const transport::RtpUdpTransport& t) {
     if (warned_unreachable || !t.last_unreachable()) return;
     warned_unreachable = true;
     const transport::IcmpError& e = *t.last_unreachable();
@@ -378,7 +379,7 @@ int main(int argc, char** argv) {
     return fail("--source-y4m '" + source_path + "': cannot write the file");
   }
   const pipeline::StatsReport report = endpoint.value()->stats(end);
-  net::UdpTransportCounters c = link.value()->counters();
+  transport::RtpUdpTransportCounters c = link.value()->counters();
   if (audio_link) c += audio_link->counters();
   nlohmann::json j;
   j["tool"] = "tern-send";

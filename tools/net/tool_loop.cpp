@@ -1,0 +1,24 @@
+#include "tern/tools/net/tool_loop.h"
+
+namespace tern::tools::net {
+
+Result<std::unique_ptr<ToolLoop>> ToolLoop::Open(std::initializer_list<transport::RtpUdpTransport*> transports) {
+  auto driver = transport::EpollDriver::Create();
+  if (!driver) return Error{driver.error()};
+  std::unique_ptr<ToolLoop> loop(new ToolLoop(std::move(driver.value())));
+  auto signals = transport::SignalFd::Create();
+  if (!signals) return Error{signals.error()};
+  loop->signals_ = std::move(signals.value());
+  ToolLoop* self = loop.get();  // stable: the loop lives behind the unique_ptr
+  (void)loop->driver_.add_fd(loop->signals_.fd(), [self](Timestamp) {
+    self->signal_ = self->signals_.read_signal();
+    self->driver_.stop();
+  });
+  for (transport::RtpUdpTransport* t : transports) {
+    if (t == nullptr) continue;
+    if (Status st = t->attach(loop->driver_); !st.ok()) return Error{st.error()};
+  }
+  return loop;
+}
+
+}  // namespace tern::tools::net
