@@ -1,5 +1,9 @@
 #include "tern/tools/net/tool_loop.h"
 
+#include <fstream>
+
+#include "tern/core/reason_text.h"
+
 namespace tern::tools::net {
 
 Result<std::unique_ptr<ToolLoop>> ToolLoop::Open(std::initializer_list<transport::RtpUdpTransport*> transports) {
@@ -19,6 +23,14 @@ Result<std::unique_ptr<ToolLoop>> ToolLoop::Open(std::initializer_list<transport
     if (Status st = t->attach(loop->driver_); !st.ok()) return Error{st.error()};
   }
   return loop;
+}
+
+Status write_stats_json(const std::string& path, const std::string& document) {
+  if (path.empty()) return Status{};
+  std::ofstream out(path);
+  out << document << "\n";
+  if (!out) return Error{lasting_reason("--stats-json '" + path + "': cannot write the file", "--stats-json: cannot write the file")};
+  return Status{};
 }
 
 }  // namespace tern::tools::net

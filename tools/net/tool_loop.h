@@ -1,9 +1,11 @@
-// The real-time loop tern-send and tern-recv run, and the Pollable that drives their Endpoint.
+// The real-time loop tern-send and tern-recv run, the Pollable that drives their Endpoint, and
+// the stats file both write.
 #pragma once
 
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "tern/core/result.h"
 #include "tern/pipeline/endpoint.h"
@@ -47,5 +49,9 @@ class ToolLoop {
   transport::SignalFd signals_;
   int signal_ = 0;
 };
+
+// Writes `document` (a tool's stats JSON) and a newline to `path`; an empty path writes nothing.
+// Error: "--stats-json 'PATH': cannot write the file".
+Status write_stats_json(const std::string& path, const std::string& document);
 
 }  // namespace tern::tools::net
