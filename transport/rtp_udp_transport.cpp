@@ -97,7 +97,7 @@ void RtpUdpTransport::drain(UdpSocket& socket, Timestamp now) {
   constexpr int kMaxBatchesPerWakeup = 64;  // bounded; level-triggered epoll wakes us again
   if (config_.report_unreachable) {  // a queued error keeps epoll signalling: read them first
     std::array<IcmpError, 16> errors;
-    auto n = socket.read_errors(errors);
+    auto n = socket.read_errors(errors);  // a failed read leaves the queue for the next wakeup
     if (n && n.value() > 0) {
       counters_.unreachable += n.value();
       last_unreachable_ = errors[n.value() - 1];
@@ -105,7 +105,7 @@ void RtpUdpTransport::drain(UdpSocket& socket, Timestamp now) {
   }
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
     auto n = socket.receive_batch(batch_.slots());
-    if (!n || n.value() == 0) return;
+    if (!n || n.value() == 0) return;  // a failure is counted by the socket (receive_errors)
     for (size_t i = 0; i < n.value(); ++i) {
       const Datagram& d = batch_[i];
       if (d.truncated) {

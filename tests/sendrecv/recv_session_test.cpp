@@ -170,6 +170,16 @@ TEST_CASE("the WAV output leaves out the trailing concealment but keeps a gap in
   CHECK(outputs.wav_samples_per_channel() == 4 * 480);  // inside the stream: written
   play(Op::kExpand);
   CHECK(outputs.wav_samples_per_channel() == 4 * 480);
+  CHECK(outputs.write_failures() == 0);
+  tern::codecs::AudioFrame stereo = block;
+  stereo.channels = 2;
+  stereo.samples.assign(960, 100);
+  tern::pipeline::AudioPlayoutEvent e;
+  e.operation = Op::kNormal;
+  e.samples = &stereo;
+  outputs.on_audio_playout(e);  // another shape than the file's: refused and counted
+  CHECK(outputs.write_failures() == 1);
+  CHECK(outputs.wav_samples_per_channel() == 5 * 480);  // the pending gap block went in first
   net::ReceiveOutputs nothing(true, false, 30);
   CHECK(std::string(nothing.save("x.y4m", "").error()) == "no video frame decoded: Y4M file not written");
 }

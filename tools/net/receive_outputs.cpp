@@ -14,7 +14,7 @@ void ReceiveOutputs::on_video_frame_rendered(const pipeline::RenderedVideoFrame&
     if (!w) return;
     y4m_.emplace(std::move(w.value()));
   }
-  (void)y4m_->append(*frame.picture);
+  if (!y4m_->append(*frame.picture).ok()) ++write_failures_;  // a size change or the 1 GiB cap
 }
 
 void ReceiveOutputs::on_audio_playout(const pipeline::AudioPlayoutEvent& event) {
@@ -31,9 +31,13 @@ void ReceiveOutputs::on_audio_playout(const pipeline::AudioPlayoutEvent& event) 
     pending_.push_back(*event.samples);
     return;
   }
-  for (const codecs::AudioFrame& f : pending_) (void)wav_->append(f);
+  for (const codecs::AudioFrame& f : pending_) append_wav(f);
   pending_.clear();
-  (void)wav_->append(*event.samples);
+  append_wav(*event.samples);
+}
+
+void ReceiveOutputs::append_wav(const codecs::AudioFrame& block) {
+  if (!wav_->append(block).ok()) ++write_failures_;  // a shape change or the 1 GiB cap
 }
 
 Status ReceiveOutputs::save(const std::string& y4m_path, const std::string& wav_path) const {

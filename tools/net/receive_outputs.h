@@ -30,6 +30,10 @@ class ReceiveOutputs : public pipeline::VideoRenderListener, public pipeline::Au
   int width() const { return width_; }
   int height() const { return height_; }
   int64_t wav_samples_per_channel() const { return wav_ ? wav_->samples_per_channel() : 0; }
+  // Pictures and audio blocks a writer refused (a picture size or audio shape other than the
+  // first, or a file over its 1 GiB cap): left out of the files. Counted, not printed, so that
+  // tern-recv's output stays what it was.
+  uint64_t write_failures() const { return write_failures_; }
   // Writes the files asked for; the last failure (or a file with nothing to write) is returned.
   Status save(const std::string& y4m_path, const std::string& wav_path) const;
 
@@ -41,6 +45,9 @@ class ReceiveOutputs : public pipeline::VideoRenderListener, public pipeline::Au
   std::optional<media::Y4mWriter> y4m_;
   std::optional<media::WavWriter> wav_;
   std::deque<codecs::AudioFrame> pending_;
+  uint64_t write_failures_ = 0;
+
+  void append_wav(const codecs::AudioFrame& block);
 };
 
 }  // namespace tern::tools::net

@@ -200,8 +200,10 @@ Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
   auto loop = ToolLoop::Open({s->link_.get(), s->audio_link_.get()});
   if (!loop) return Error{loop.error()};
   s->loop_ = std::move(loop.value());
-  (void)s->loop_->driver().add_pollable(&s->endpoint_pollable_);
-  (void)s->loop_->driver().add_pollable(&s->tap_pollable_);
+  for (transport::Pollable* p : {static_cast<transport::Pollable*>(&s->endpoint_pollable_),
+                                 static_cast<transport::Pollable*>(&s->tap_pollable_)}) {
+    if (Status st = s->loop_->driver().add_pollable(p); !st.ok()) return Error{st.error()};
+  }
   return s;
 }
 

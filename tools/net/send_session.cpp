@@ -169,7 +169,7 @@ SessionPlan send_session_plan(const SendOptions& o, const SendTarget& t, const p
 void SendCaptureTap::on_video_frame_captured(const pipeline::CapturedVideoFrame& frame) {
   if (!frame.encoded || done()) return;
   ++encoded_;
-  if (writer_ && frame.picture != nullptr) (void)writer_->append(*frame.picture);
+  if (writer_ && frame.picture != nullptr && !writer_->append(*frame.picture).ok()) ++reference_write_failures_;
   if (limit_ > 0 && encoded_ >= limit_) last_timestamp_ = frame.rtp_timestamp;
 }
 
@@ -269,7 +269,7 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
   if (!loop) return Error{loop.error()};
   s->loop_ = std::move(loop.value());
   s->pollable_.set(e);
-  (void)s->loop_->driver().add_pollable(&s->pollable_);
+  if (Status st = s->loop_->driver().add_pollable(&s->pollable_); !st.ok()) return Error{st.error()};
   return s;
 }
 

@@ -83,6 +83,8 @@ class SendCaptureTap : public pipeline::VideoCaptureListener {
   bool allow(std::span<const uint8_t> datagram, uint32_t video_ssrc, int drop_every);
   uint64_t dropped() const { return dropped_; }
   int encoded() const { return encoded_; }
+  // Source pictures the reference writer refused (over its 1 GiB cap): left out of --source-y4m.
+  uint64_t reference_write_failures() const { return reference_write_failures_; }
   const std::optional<media::Y4mWriter>& writer() const { return writer_; }
 
  private:
@@ -92,6 +94,7 @@ class SendCaptureTap : public pipeline::VideoCaptureListener {
   std::optional<uint16_t> highest_seq_;
   uint64_t media_packets_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t reference_write_failures_ = 0;
   std::optional<media::Y4mWriter> writer_;
 };
 

@@ -14,10 +14,11 @@ Result<std::unique_ptr<ToolLoop>> ToolLoop::Open(std::initializer_list<transport
   if (!signals) return Error{signals.error()};
   loop->signals_ = std::move(signals.value());
   ToolLoop* self = loop.get();  // stable: the loop lives behind the unique_ptr
-  (void)loop->driver_.add_fd(loop->signals_.fd(), [self](Timestamp) {
+  Status watched = loop->driver_.add_fd(loop->signals_.fd(), [self](Timestamp) {
     self->signal_ = self->signals_.read_signal();
     self->driver_.stop();
   });
+  if (!watched.ok()) return Error{watched.error()};
   for (transport::RtpUdpTransport* t : transports) {
     if (t == nullptr) continue;
     if (Status st = t->attach(loop->driver_); !st.ok()) return Error{st.error()};
