@@ -33,7 +33,7 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
     auto p = plan_from_sdp(sdp.value());
     if (!p) return fail("--sdp '" + o.sdp_path + "': " + p.error());
     plan = std::move(p.value());
-    if (o.no_rtcp_mux) plan.rtcp_mux = false;
+    if (o.no_rtcp_mux_given) plan.rtcp_mux = false;
   } else {
     if (o.port == 0) return Error{"either --sdp or --port is required"};
     plan.video = o.video == "vp9"   ? pipeline::VideoCodecKind::kVp9

@@ -32,7 +32,9 @@ struct RecvOptions {
   uint32_t video_ssrc = 0, audio_ssrc = 0;
   double duration = 0, idle_timeout = 0;
   bool no_rtcp_mux = false, quiet = false;
-  bool address_given = false;  // --address on the command line (it then overrides the SDP's)
+  // Given on the command line: --address then overrides the SDP's, --no-rtcp-mux (in any form,
+  // even "--no-rtcp-mux=false") turns the SDP's rtcp-mux off.
+  bool address_given = false, no_rtcp_mux_given = false;
 };
 
 // The session to receive: the SDP file's (with the flags that override it) or the flags', checked

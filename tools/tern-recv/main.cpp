@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", o.quiet, "Do not print the summary");
   CLI11_PARSE(app, argc, argv);
   o.address_given = app.count("--address") > 0;
+  o.no_rtcp_mux_given = app.count("--no-rtcp-mux") > 0;
 
   auto session = net::RecvSession::Create(o);
   if (!session) return fail(session.error());
