@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tern/core/random.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::pipeline {
 namespace {
@@ -230,7 +231,7 @@ void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
   ++received_.packets_received;
   received_.bytes_received += datagram.size();
   sample_bytes_received_ += datagram.size();
-  if (is_rtcp(datagram)) {
+  if (rtp::is_rtcp(datagram)) {
     ++received_.rtcp_packets_received;
     const std::vector<uint32_t> own = own_ssrcs();
     rtcp_.on_receive(datagram, now, own, *this);

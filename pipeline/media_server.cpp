@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tern/core/random.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::pipeline {
 
@@ -254,7 +255,7 @@ const MediaServer::SideCounters& MediaServer::counters(Side side) const {
 
 void MediaServer::on_packet(Side from, std::span<const uint8_t> datagram, Timestamp now) {
   Leg& l = leg(from);
-  if (is_rtcp(datagram)) {
+  if (rtp::is_rtcp(datagram)) {
     ++l.counters.rtcp_received;
     LegListener listener(*this, from);
     const std::vector<uint32_t> own = l.outbound_ssrcs();

@@ -6,10 +6,6 @@
 
 namespace tern::pipeline {
 
-bool is_rtcp(std::span<const uint8_t> datagram) {
-  return datagram.size() >= 2 && datagram[1] >= 192 && datagram[1] <= 223;
-}
-
 Result<RtcpSession> RtcpSession::Create(const Config& config) {
   if (config.ssrc == 0) return Error{"rtcp session: zero SSRC"};
   rtp::RtcpScheduler::Config sc;

@@ -117,8 +117,4 @@ class RtcpSession {
   Counters counters_;
 };
 
-// True when a datagram is RTCP rather than RTP under RFC 5761 multiplexing (second byte, the RTP
-// marker + payload type position, in 192..223).
-bool is_rtcp(std::span<const uint8_t> datagram);
-
 }  // namespace tern::pipeline

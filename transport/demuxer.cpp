@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "tern/core/byte_io.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::transport {
 namespace {
@@ -34,8 +35,7 @@ PacketClass classify(std::span<const uint8_t> packet) {
   if (b >= 64 && b <= 79) return PacketClass::kTurnChannel;
   if (b >= 128 && b <= 191) {
     if (packet.size() < 2) return PacketClass::kUnknown;
-    const uint8_t pt = packet[1];
-    if (pt >= 192 && pt <= 223) return packet.size() >= kRtcpMinSize ? PacketClass::kRtcp : PacketClass::kUnknown;
+    if (rtp::is_rtcp(packet)) return packet.size() >= kRtcpMinSize ? PacketClass::kRtcp : PacketClass::kUnknown;
     return packet.size() >= kRtpFixedHeader ? PacketClass::kRtp : PacketClass::kUnknown;
   }
   return PacketClass::kUnknown;

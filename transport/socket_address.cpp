@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace tern::transport {
@@ -89,6 +90,31 @@ bool operator==(const SocketAddress& a, const SocketAddress& b) {
   const auto* x = reinterpret_cast<const sockaddr_in6*>(&a.storage_);
   const auto* y = reinterpret_cast<const sockaddr_in6*>(&b.storage_);
   return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(in6_addr)) == 0;
+}
+
+Result<SocketAddress> parse_host_port(const std::string& text) {
+  std::string host;
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Error{"address: expected [v6]:port"};
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return Error{"address: expected host:port"};
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    return Error{"address: port must be 1..65535"};
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  return SocketAddress::Parse(host, static_cast<uint16_t>(port));
 }
 
 }  // namespace tern::transport

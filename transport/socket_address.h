@@ -43,4 +43,8 @@ class SocketAddress {
   socklen_t len_ = 0;
 };
 
+// "host:port" or "[v6]:port" with a numeric host ("localhost" is read as 127.0.0.1; no DNS) and a
+// port in 1..65535, as tools take a destination on their command line.
+Result<SocketAddress> parse_host_port(const std::string& text);
+
 }  // namespace tern::transport

@@ -12,6 +12,7 @@
 #include "doctest/doctest.h"
 #include "tern/media/media_source.h"
 #include "tern/pipeline/av_sync.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::pipeline {
 namespace {
@@ -151,7 +152,7 @@ class VideoDelay : public Pollable {
       : network_(network), ssrcs_(std::move(ssrcs)), extra_(extra) {}
   void send(netsim::SimPacket p, Timestamp now) {
     const auto& d = p.data;
-    const bool rtcp = d.size() >= 2 && d[1] >= 192 && d[1] <= 223;
+    const bool rtcp = rtp::is_rtcp(d);
     const uint32_t ssrc = d.size() >= 12 ? (uint32_t{d[8]} << 24 | uint32_t{d[9]} << 16 | uint32_t{d[10]} << 8 | d[11]) : 0;
     if (rtcp || std::find(ssrcs_.begin(), ssrcs_.end(), ssrc) == ssrcs_.end()) {
       network_.send_from_a(std::move(p), now);
@@ -276,10 +277,10 @@ TEST_CASE("pipeline rtcp demux follows RFC 5761") {
   const uint8_t sr[] = {0x80, 200, 0, 6};
   const uint8_t rtp_pt96[] = {0x80, 96, 0, 1};
   const uint8_t rtp_marker[] = {0x80, 0x80 | 96, 0, 1};
-  CHECK(is_rtcp(sr));
-  CHECK(!is_rtcp(rtp_pt96));
-  CHECK(!is_rtcp(rtp_marker));
-  CHECK(!is_rtcp(std::span<const uint8_t>(sr, 1)));
+  CHECK(rtp::is_rtcp(sr));
+  CHECK(!rtp::is_rtcp(rtp_pt96));
+  CHECK(!rtp::is_rtcp(rtp_marker));
+  CHECK(!rtp::is_rtcp(std::span<const uint8_t>(sr, 1)));
 }
 
 }  // namespace

@@ -1,11 +1,10 @@
-// tools/net: SDP <-> SessionPlan, key and address parsing (no processes, no sockets).
+// tools/net: SDP <-> SessionPlan (no processes, no sockets).
 #include <doctest/doctest.h>
 
 #include <string>
 
 #include "tern/core/random.h"
 #include "tern/tools/net/session_plan.h"
-#include "tern/tools/net/udp_transport.h"
 
 namespace net = tern::tools::net;
 using tern::transport::SessionDescription;
@@ -173,68 +172,4 @@ TEST_CASE("unusable SDPs are rejected with a reason") {
     REQUIRE(sdp.ok());
     CHECK_FALSE(net::plan_from_sdp(sdp.value()).ok());
   }
-}
-
-TEST_CASE("SRTP keys in hex base64 and inline form are the same material") {
-  const auto p = SrtpProfile::kAesCm128HmacSha1_80;
-  auto hex = net::parse_key("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d", p);
-  auto b64 = net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p);
-  auto inl = net::parse_key("inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd|2^31", p);
-  REQUIRE(hex.ok());
-  REQUIRE(b64.ok());
-  REQUIRE(inl.ok());
-  CHECK(hex.value() == b64.value());
-  CHECK(inl.value() == b64.value());
-  for (const char* bad : {"", "zz", "0001", "AAECAwQF", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d00"}) {
-    CAPTURE(bad);
-    CHECK_FALSE(net::parse_key(bad, p).ok());
-  }
-}
-
-TEST_CASE("a key of the wrong length says which form it was read as and what the suite needs") {
-  const auto p = SrtpProfile::kAesCm128HmacSha1_80;
-  const std::string hex60 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d";
-  REQUIRE(net::parse_key(hex60, p).ok());
-  REQUIRE(net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p).ok());
-  REQUIRE(net::parse_key("inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd|2^31", p).ok());
-  CHECK(net::parse_key(hex60, p).value() == net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p).value());
-  // 58 and 62 hex digits: a hex key one byte short / long, not "bad base64".
-  CHECK(std::string(net::parse_key(hex60.substr(0, 58), p).error()) ==
-        "key: 58 hex digits (29 bytes); AES_CM_128_HMAC_SHA1_80 needs 60 hex digits (30 bytes)");
-  CHECK(std::string(net::parse_key(hex60 + "1e", p).error()) ==
-        "key: 62 hex digits (31 bytes); AES_CM_128_HMAC_SHA1_80 needs 60 hex digits (30 bytes)");
-  // A base64 key that decodes to the wrong length.
-  CHECK(std::string(net::parse_key("AAECAwQFBgcICQoLDA0ODxAREhMU", p).error()) ==
-        "key: base64 of 21 bytes; AES_CM_128_HMAC_SHA1_80 needs 30 bytes (60 hex digits or 40 base64 characters)");
-  CHECK(std::string(net::parse_key("zz!", p).error()) ==
-        "key: neither 60 hex digits nor base64 (base64: length not a multiple of 4)");
-  CHECK(std::string(net::parse_key("", p).error()) == "key: empty");
-}
-
-TEST_CASE("host and port parsing") {
-  auto v4 = net::parse_host_port("127.0.0.1:5004");
-  REQUIRE(v4.ok());
-  CHECK(v4.value().port() == 5004);
-  auto v6 = net::parse_host_port("[::1]:6000");
-  REQUIRE(v6.ok());
-  CHECK(v6.value().is_v6());
-  CHECK(net::parse_host_port("localhost:1").ok());
-  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:12x", "[::1]6000",
-                          "example.com:80", ":5000"}) {
-    CAPTURE(bad);
-    CHECK_FALSE(net::parse_host_port(bad).ok());
-  }
-}
-
-TEST_CASE("RTCP classification follows RFC 5761") {
-  std::vector<uint8_t> d(12, 0);
-  d[0] = 0x80;
-  for (int pt = 0; pt < 256; ++pt) {
-    d[1] = static_cast<uint8_t>(pt);
-    CHECK(net::looks_like_rtcp(d) == (pt >= 192 && pt <= 223));
-  }
-  d[0] = 0x40;  // version 1
-  d[1] = 200;
-  CHECK_FALSE(net::looks_like_rtcp(d));
-  CHECK_FALSE(net::looks_like_rtcp(std::span<const uint8_t>(d).first(4)));
 }

@@ -148,3 +148,16 @@ TEST_CASE("demux survives random garbage") {
   const DemuxerCounters& c = demux.counters();
   CHECK(c.stun + c.zrtp + c.dtls + c.turn_channel + c.rtp + c.rtcp + c.unknown_class == 2000);
 }
+
+TEST_CASE("RTCP classification follows RFC 5761 (what RtpUdpTransport sends on the RTCP path)") {
+  std::vector<uint8_t> d(12, 0);
+  d[0] = 0x80;
+  for (int pt = 0; pt < 256; ++pt) {
+    d[1] = static_cast<uint8_t>(pt);
+    CHECK((classify(d) == PacketClass::kRtcp) == (pt >= 192 && pt <= 223));
+  }
+  d[0] = 0x40;  // version 1
+  d[1] = 200;
+  CHECK_FALSE((classify(d) == PacketClass::kRtcp));
+  CHECK_FALSE((classify(std::span<const uint8_t>(d).first(4)) == PacketClass::kRtcp));
+}

@@ -98,3 +98,39 @@ TEST_CASE("srtp suite names") {
   CHECK(srtp_key_material_size(SrtpProfile::kAeadAes256Gcm) == 44);
   CHECK_FALSE(srtp_profile_from_name("F8_128_HMAC_SHA1_80").has_value());
 }
+
+TEST_CASE("SRTP keys in hex base64 and inline form are the same material") {
+  const auto p = SrtpProfile::kAesCm128HmacSha1_80;
+  auto hex = parse_key_text("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d", p);
+  auto b64 = parse_key_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p);
+  auto inl = parse_key_text("inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd|2^31", p);
+  REQUIRE(hex.ok());
+  REQUIRE(b64.ok());
+  REQUIRE(inl.ok());
+  CHECK(hex.value() == b64.value());
+  CHECK(inl.value() == b64.value());
+  for (const char* bad : {"", "zz", "0001", "AAECAwQF", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d00"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_key_text(bad, p).ok());
+  }
+}
+
+TEST_CASE("a key of the wrong length says which form it was read as and what the suite needs") {
+  const auto p = SrtpProfile::kAesCm128HmacSha1_80;
+  const std::string hex60 = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d";
+  REQUIRE(parse_key_text(hex60, p).ok());
+  REQUIRE(parse_key_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p).ok());
+  REQUIRE(parse_key_text("inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd|2^31", p).ok());
+  CHECK(parse_key_text(hex60, p).value() == parse_key_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", p).value());
+  // 58 and 62 hex digits: a hex key one byte short / long, not "bad base64".
+  CHECK(std::string(parse_key_text(hex60.substr(0, 58), p).error()) ==
+        "key: 58 hex digits (29 bytes); AES_CM_128_HMAC_SHA1_80 needs 60 hex digits (30 bytes)");
+  CHECK(std::string(parse_key_text(hex60 + "1e", p).error()) ==
+        "key: 62 hex digits (31 bytes); AES_CM_128_HMAC_SHA1_80 needs 60 hex digits (30 bytes)");
+  // A base64 key that decodes to the wrong length.
+  CHECK(std::string(parse_key_text("AAECAwQFBgcICQoLDA0ODxAREhMU", p).error()) ==
+        "key: base64 of 21 bytes; AES_CM_128_HMAC_SHA1_80 needs 30 bytes (60 hex digits or 40 base64 characters)");
+  CHECK(std::string(parse_key_text("zz!", p).error()) ==
+        "key: neither 60 hex digits nor base64 (base64: length not a multiple of 4)");
+  CHECK(std::string(parse_key_text("", p).error()) == "key: empty");
+}

@@ -219,3 +219,18 @@ TEST_CASE("a bind failure names the address and the system's reason") {
   const std::string expected = "udp: bind(" + taken.to_string() + ") failed: " + std::strerror(EADDRINUSE);
   CHECK(std::string(second.error()) == expected);
 }
+
+TEST_CASE("host and port parsing") {
+  auto v4 = parse_host_port("127.0.0.1:5004");
+  REQUIRE(v4.ok());
+  CHECK(v4.value().port() == 5004);
+  auto v6 = parse_host_port("[::1]:6000");
+  REQUIRE(v6.ok());
+  CHECK(v6.value().is_v6());
+  CHECK(parse_host_port("localhost:1").ok());
+  for (const char* bad : {"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:12x", "[::1]6000",
+                          "example.com:80", ":5000"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_host_port(bad).ok());
+  }
+}

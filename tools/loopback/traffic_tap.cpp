@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tern/rtp/rtp_rtcp_split.h"
+
 namespace tern::tools {
 namespace {
 
@@ -56,7 +58,7 @@ std::optional<double> TrafficTap::audio_delay_ms() const {
 }
 
 bool TrafficTap::is_audio(const std::vector<uint8_t>& d) const {
-  if (d.size() < 12 || (d[1] >= 192 && d[1] <= 223)) return false;  // RTCP (RFC 5761)
+  if (d.size() < 12 || rtp::is_rtcp(d)) return false;
   const uint32_t ssrc = (uint32_t{d[8]} << 24) | (uint32_t{d[9]} << 16) | (uint32_t{d[10]} << 8) | d[11];
   return ssrc == audio_ssrc_;
 }

@@ -1,7 +1,7 @@
 #include "tern/tools/loopback/webm_tap.h"
 
-#include "tern/pipeline/rtcp_session.h"
 #include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::tools {
 
@@ -45,7 +45,7 @@ WebmTap::WebmTap(std::unique_ptr<media::WebmRecorder> recorder, const pipeline::
                                                                   : jitterbuffer::VideoCodec::kVp8) {}
 
 void WebmTap::on_datagram(std::span<const uint8_t> datagram, Timestamp now) {
-  if (pipeline::is_rtcp(datagram)) return;
+  if (rtp::is_rtcp(datagram)) return;
   auto parsed = rtp::RtpPacket::parse(datagram);
   if (!parsed) return;  // not RTP: nothing to record (B's endpoint counts what it cannot parse)
   const rtp::RtpPacket packet = std::move(parsed).value();

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "tern/rtp/rtp_packet.h"
-#include "tern/tools/net/udp_transport.h"
+#include "tern/transport/demuxer.h"
 
 namespace tern::tools::net {
 namespace {
@@ -104,7 +104,7 @@ PortSplit split_rtcp_for_ports(const std::vector<uint8_t>& datagram, const PortS
 }
 
 void PortSplitSink::on_datagram(std::vector<uint8_t> packet, Timestamp now) {
-  if (!looks_like_rtcp(packet)) {
+  if (transport::classify(packet) != transport::PacketClass::kRtcp) {
     auto h = rtp::RtpHeader::parse(packet);
     const bool audio = h && config_.audio_sender_ssrc != 0 && h.value().ssrc == config_.audio_sender_ssrc;
     (audio ? audio_ : video_)->on_datagram(std::move(packet), now);

@@ -1,4 +1,4 @@
-// tools/net UdpTransport: what its setup failures say, datagrams of every UDP size (loopback
+// transport::RtpUdpTransport: what its setup failures say, datagrams of every UDP size (loopback
 // sockets only, no processes).
 #include <doctest/doctest.h>
 
@@ -8,11 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "tern/tools/net/udp_transport.h"
 #include "tern/transport/epoll_driver.h"
+#include "tern/transport/rtp_udp_transport.h"
 #include "tern/transport/udp_socket.h"
 
-namespace net = tern::tools::net;
 using tern::transport::SocketAddress;
 using tern::transport::UdpSocket;
 
@@ -28,10 +27,10 @@ TEST_CASE("without rtcp-mux a busy RTCP port is named as the RTCP port, not blam
     if (rtp_port == 65535) continue;
     auto holder = UdpSocket::Open(SocketAddress::Parse("127.0.0.1", static_cast<uint16_t>(rtp_port + 1)).value());
     if (!holder.ok()) continue;  // someone else has P+1: try another pair
-    net::UdpTransportConfig config;
+    tern::transport::RtpUdpTransportConfig config;
     config.local = SocketAddress::Parse("127.0.0.1", rtp_port).value();
     config.rtcp_mux = false;
-    auto t = net::UdpTransport::Open(config);
+    auto t = tern::transport::RtpUdpTransport::Open(config);
     REQUIRE_FALSE(t.ok());
     const std::string expected = "RTCP port " + std::to_string(rtp_port + 1) +
                                  " (the RTP port + 1, no rtcp-mux): udp: bind(127.0.0.1:" +
@@ -45,9 +44,9 @@ TEST_CASE("without rtcp-mux a busy RTCP port is named as the RTCP port, not blam
 TEST_CASE("datagrams of any UDP size reach the receive handler whole") {
   auto driver = tern::transport::EpollDriver::Create();
   REQUIRE(driver.ok());
-  net::UdpTransportConfig config;
+  tern::transport::RtpUdpTransportConfig config;
   config.local = SocketAddress::Parse("127.0.0.1", 0).value();
-  auto t = net::UdpTransport::Open(config);
+  auto t = tern::transport::RtpUdpTransport::Open(config);
   REQUIRE(t.ok());
   std::vector<size_t> sizes;
   bool intact = true;

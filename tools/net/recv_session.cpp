@@ -1,0 +1,330 @@
+#include "tern/tools/net/recv_session.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "tern/core/reason_text.h"
+#include "tern/media/file_io.h"
+#include "tern/rtp/rtp_packet.h"
+
+namespace tern::tools::net {
+namespace {
+
+Error fail(const std::string& text) { return Error{lasting_reason(text, "tern-recv: setup failed")}; }
+
+uint8_t video_media_pt(const SessionPlan& plan) {
+  return plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8;
+}
+
+}  // namespace
+
+Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
+  SessionPlan plan;
+  if (!o.sdp_path.empty()) {
+    auto text = media::load_file(o.sdp_path, transport::SessionDescription::kMaxSize);
+    if (!text) return fail("--sdp '" + o.sdp_path + "': " + text.error());
+    size_t line = 0;
+    auto sdp = transport::SessionDescription::parse(
+        std::string_view(reinterpret_cast<const char*>(text.value().data()), text.value().size()), &line);
+    if (!sdp) {
+      return fail("--sdp '" + o.sdp_path + "': malformed SDP at line " + std::to_string(line) + ": " + sdp.error());
+    }
+    auto p = plan_from_sdp(sdp.value());
+    if (!p) return fail("--sdp '" + o.sdp_path + "': " + p.error());
+    plan = std::move(p.value());
+    if (o.no_rtcp_mux_given) plan.rtcp_mux = false;
+  } else {
+    if (o.port == 0) return Error{"either --sdp or --port is required"};
+    plan.video = o.video == "vp9"   ? pipeline::VideoCodecKind::kVp9
+                 : o.video == "vp8" ? pipeline::VideoCodecKind::kVp8
+                                    : pipeline::VideoCodecKind::kNone;
+    plan.audio = o.audio == "opus" ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
+    if (plan.video == pipeline::VideoCodecKind::kNone && plan.audio == pipeline::AudioCodecKind::kNone) {
+      return Error{"nothing to receive: --video and --audio are both none"};
+    }
+    if (o.video_pt >= 0) {
+      (plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8) =
+          static_cast<uint8_t>(o.video_pt);
+    }
+    plan.payload_types.opus = static_cast<uint8_t>(o.audio_pt);
+    plan.rtcp_mux = !o.no_rtcp_mux;
+    plan.address = o.address;
+  }
+  if (o.port != 0) plan.port = o.port;
+  if (o.audio_port != 0) plan.audio_port = o.audio_port;
+  if (o.address_given) plan.address = o.address;
+  if (o.video_ssrc != 0) plan.video_ssrc = o.video_ssrc;
+  if (o.audio_ssrc != 0) plan.audio_ssrc = o.audio_ssrc;
+  if (!o.key.empty()) {
+    auto profile = transport::srtp_profile_from_name(o.srtp_profile);
+    if (!profile) return fail("--srtp-profile '" + o.srtp_profile + "': unknown profile");
+    auto k = transport::parse_key_text(o.key, *profile);
+    if (!k) return fail(std::string("--key: ") + k.error());
+    plan.srtp_profile = profile;
+    plan.srtp_key = std::move(k.value());
+    plan.audio_srtp.reset();  // one key for every port
+  }
+  if (plan.nack && !plan.video_rtx_ssrc) plan.nack = false;  // RTX needs its SSRC up front
+
+  const bool want_video = plan.video != pipeline::VideoCodecKind::kNone;
+  const bool want_audio = plan.audio != pipeline::AudioCodecKind::kNone;
+  if (!o.y4m_path.empty() && !want_video) return Error{"--y4m: the session has no video"};
+  if (!o.wav_path.empty() && !want_audio) return Error{"--wav: the session has no audio"};
+  if (plan.audio_port && (!want_audio || !want_video || *plan.audio_port == plan.port)) plan.audio_port.reset();
+  return plan;
+}
+
+pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan) {
+  pipeline::EndpointConfig config;
+  config.cname = "tern-recv";
+  config.send.video = pipeline::VideoCodecKind::kNone;
+  config.send.audio = pipeline::AudioCodecKind::kNone;
+  config.receive.video = plan.video;
+  config.receive.audio = plan.audio;
+  config.receive.protection = {plan.nack, plan.fec, plan.audio_red};
+  config.payload_types = plan.payload_types;
+  config.extension_ids = plan.extension_ids;
+  config.remote.video = plan.video_ssrc.value_or(0x7E50'0102);
+  config.remote.audio = plan.audio_ssrc.value_or(0x7E50'0101);
+  config.remote.video_rtx = plan.video_rtx_ssrc.value_or(config.remote.video ^ 0x5A5A'5A5A);
+  config.local = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1"};
+  for (uint32_t* s : {&config.local.audio, &config.local.video, &config.local.video_rtx}) {
+    while (*s == config.remote.video || *s == config.remote.audio || *s == config.remote.video_rtx) *s += 16;
+  }
+  config.congestion = plan.transport_cc ? pipeline::CongestionControlMode::kTransportCc
+                      : plan.remb       ? pipeline::CongestionControlMode::kRemb
+                                        : pipeline::CongestionControlMode::kFixed;
+  config.measure_quality = false;
+  config.av_sync = false;
+  return config;
+}
+
+ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::EndpointConfig& config, int fps,
+                                 const std::string& webm_path) {
+  ReceiveTapConfig rc;
+  if (plan.video != pipeline::VideoCodecKind::kNone) {
+    rc.video = plan.video == pipeline::VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
+  }
+  rc.video_pt = video_media_pt(plan);
+  rc.video_ssrc = config.remote.video;
+  if (plan.nack) rc.rtx_pt = plan.payload_types.video_rtx;
+  rc.rtx_ssrc = config.remote.video_rtx;
+  if (plan.fec) {
+    rc.red_pt = plan.payload_types.red;
+    rc.ulpfec_pt = plan.payload_types.ulpfec;
+  }
+  rc.audio = plan.audio != pipeline::AudioCodecKind::kNone;
+  rc.audio_pt = plan.payload_types.opus;
+  rc.audio_ssrc = config.remote.audio;
+  if (plan.audio_red) rc.audio_red_pt = plan.payload_types.audio_red;
+  rc.fps = fps;
+  rc.webm_path = webm_path;  // the Endpoint's pictures and samples give the Y4M and WAV files
+  return rc;
+}
+
+void StreamLearner::hold(std::span<const uint8_t> d, bool rtcp) {
+  const bool want_video = plan_.video != pipeline::VideoCodecKind::kNone;
+  const bool want_audio = plan_.audio != pipeline::AudioCodecKind::kNone;
+  if (!rtcp) {  // learn SSRCs by payload type
+    auto h = rtp::RtpHeader::parse(d);
+    if (h) {
+      const uint8_t pt = h.value().payload_type;
+      if (want_video && !plan_.video_ssrc && (pt == video_media_pt(plan_) || (plan_.fec && pt == plan_.payload_types.red))) {
+        plan_.video_ssrc = h.value().ssrc;
+      }
+      if (want_audio && !plan_.audio_ssrc &&
+          (pt == plan_.payload_types.opus || (plan_.audio_red && pt == plan_.payload_types.audio_red))) {
+        plan_.audio_ssrc = h.value().ssrc;
+      }
+    }
+  }
+  if (held_.size() < kMaxHeldPackets) {
+    held_.emplace_back(std::vector<uint8_t>(d.begin(), d.end()), rtcp);
+  } else {
+    ++dropped_;
+  }
+}
+
+bool StreamLearner::ready() const {
+  return (plan_.video == pipeline::VideoCodecKind::kNone || plan_.video_ssrc) &&
+         (plan_.audio == pipeline::AudioCodecKind::kNone || plan_.audio_ssrc);
+}
+
+Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
+  std::unique_ptr<RecvSession> s(new RecvSession());
+  s->options_ = std::move(options);
+  const RecvOptions& o = s->options_;
+  auto plan = recv_session_plan(o);
+  if (!plan) return Error{plan.error()};
+  s->plan_ = std::move(plan.value());
+
+  auto local = transport::SocketAddress::Parse(s->plan_.address, s->plan_.port);
+  if (!local) return fail("listen address '" + s->plan_.address + "': " + local.error());
+  transport::RtpUdpTransportConfig tc;
+  tc.local = local.value();
+  tc.rtcp_mux = s->plan_.rtcp_mux;
+  tc.srtp_profile = s->plan_.srtp_profile;
+  tc.srtp_key = s->plan_.srtp_key;
+  auto link = transport::RtpUdpTransport::Open(tc);
+  if (!link) return fail("cannot listen on " + tc.local.to_string() + ": " + link.error());
+  s->link_ = std::move(link.value());
+  s->link_->set_learn_peer(true);
+  if (s->plan_.audio_port) {
+    transport::RtpUdpTransportConfig ac = tc;
+    ac.local.set_port(*s->plan_.audio_port);
+    if (s->plan_.audio_srtp) {
+      ac.srtp_profile = s->plan_.audio_srtp->profile;
+      ac.srtp_key = s->plan_.audio_srtp->key;
+    }
+    auto a = transport::RtpUdpTransport::Open(ac);
+    if (!a) return fail("cannot listen on " + ac.local.to_string() + " (audio): " + a.error());
+    s->audio_link_ = std::move(a.value());
+    s->audio_link_->set_learn_peer(true);
+  }
+  if (!o.rtcp_dest.empty()) {
+    auto a = transport::parse_host_port(o.rtcp_dest);
+    if (!a) return fail("--rtcp-dest '" + o.rtcp_dest + "': " + a.error());
+    s->link_->set_fixed_rtcp_peer(a.value());
+  }
+
+  s->outputs_ = std::make_unique<ReceiveOutputs>(!o.y4m_path.empty(), !o.wav_path.empty(), o.fps);
+  RecvSession* self = s.get();
+  const auto handler = [self](std::span<const uint8_t> d, bool rtcp, Timestamp now) { self->on_datagram(d, rtcp, now); };
+  s->link_->set_receive_handler(handler);
+  if (s->audio_link_) s->audio_link_->set_receive_handler(handler);
+  if (s->learner_.ready()) {
+    if (Status st = s->create_endpoint(); !st.ok()) return fail(std::string("configuration: ") + st.error());
+  }
+
+  auto loop = ToolLoop::Open({s->link_.get(), s->audio_link_.get()});
+  if (!loop) return Error{loop.error()};
+  s->loop_ = std::move(loop.value());
+  for (transport::Pollable* p : {static_cast<transport::Pollable*>(&s->endpoint_pollable_),
+                                 static_cast<transport::Pollable*>(&s->tap_pollable_)}) {
+    if (Status st = s->loop_->driver().add_pollable(p); !st.ok()) return Error{st.error()};
+  }
+  return s;
+}
+
+Status RecvSession::create_endpoint() {
+  const pipeline::EndpointConfig config = recv_endpoint_config(plan_);
+  DatagramSink* sink = link_.get();
+  if (audio_link_) {
+    // Receive-only: reports about the audio SSRC go to the audio port, from our (otherwise
+    // unused) local video SSRC, so the two ports' SRTCP never share a head SSRC.
+    split_.emplace(link_.get(), audio_link_.get(), PortSplitConfig{0, config.remote.audio, config.local.video, config.cname});
+    sink = &*split_;
+  }
+  auto e = pipeline::Endpoint::Create(config, sink);
+  if (!e) return Error{e.error()};
+  endpoint_ = std::move(e.value());
+  endpoint_->set_video_render_listener(outputs_.get());
+  endpoint_->set_audio_playout_listener(outputs_.get());
+  endpoint_pollable_.set(endpoint_.get());
+  if (options_.webm_path.empty()) return Status{};
+  auto t = ReceiveTap::Create(recv_tap_config(plan_, config, options_.fps, options_.webm_path));
+  if (!t) return Error{t.error()};
+  tap_ = std::move(t.value());
+  return Status{};
+}
+
+void RecvSession::deliver(std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+  if (!rtcp && tap_) tap_->on_rtp(d, now);
+  endpoint_->on_packet(d, now);
+}
+
+void RecvSession::on_datagram(std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+  last_packet_ = now;
+  if (endpoint_) {
+    deliver(d, rtcp, now);
+    return;
+  }
+  learner_.hold(d, rtcp);
+  if (!learner_.ready()) return;
+  if (Status st = create_endpoint(); !st.ok()) {
+    setup_error_ = st.error();
+    return;
+  }
+  for (const auto& [bytes, is_rtcp] : learner_.take()) deliver(bytes, is_rtcp, now);
+}
+
+std::string RecvSession::listening() const {
+  return "listening on " + link_->local_address().to_string() +
+         (audio_link_ ? ", audio on " + audio_link_->local_address().to_string() : std::string()) +
+         (plan_.srtp_profile ? " (SRTP)" : "");
+}
+
+Status RecvSession::run() {
+  const RecvOptions& o = options_;
+  transport::EpollDriver& loop = loop_->driver();
+  start_ = transport::EpollDriver::Now();
+  end_ = start_;
+  const TimeDelta limit = o.duration > 0 ? TimeDelta::SecondsF(o.duration) : TimeDelta::PlusInfinity();
+  while (loop_->signal() == 0 && setup_error_.empty()) {
+    const Timestamp now = transport::EpollDriver::Now();
+    if (now - start_ >= limit) break;
+    if (o.frames > 0 && outputs_->frames() >= o.frames) break;
+    if (o.idle_timeout > 0 && last_packet_ && now - *last_packet_ >= TimeDelta::SecondsF(o.idle_timeout)) break;
+    if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
+  }
+  end_ = transport::EpollDriver::Now();
+  if (!setup_error_.empty()) return fail("configuration: " + setup_error_);
+  return Status{};
+}
+
+transport::RtpUdpTransportCounters RecvSession::counters() const {
+  transport::RtpUdpTransportCounters c = link_->counters();  // both ports
+  if (audio_link_) c += audio_link_->counters();
+  return c;
+}
+
+int64_t RecvSession::audio_packets() const {
+  const pipeline::AudioReceiveStream* ars = endpoint_ ? endpoint_->audio_receive_stream() : nullptr;
+  return ars ? static_cast<int64_t>(ars->jitter_buffer_stats().packets_received) : 0;
+}
+
+Status RecvSession::finish() {
+  const RecvOptions& o = options_;
+  written_ = outputs_->save(o.y4m_path, o.wav_path);
+  if (tap_) {
+    if (Status st = tap_->finish(end_); !st.ok()) written_ = st;
+  }
+  const transport::RtpUdpTransportCounters c = counters();
+  nlohmann::json j;
+  j["tool"] = "tern-recv";
+  const pipeline::VideoReceiveStream* vrs = endpoint_ ? endpoint_->video_receive_stream() : nullptr;
+  j["video_frames_decoded"] = outputs_->frames();  // rendered, i.e. decoded and handed out
+  j["video_decode_errors"] = vrs ? vrs->counters().decode_errors : 0;
+  j["fec_recovered"] = vrs ? vrs->counters().fec_packets_recovered : 0;
+  j["width"] = outputs_->width();
+  j["height"] = outputs_->height();
+  j["audio_packets_decoded"] = audio_packets();
+  j["audio_samples_per_channel"] = outputs_->wav_samples_per_channel();
+  j["rtp_received"] = c.rtp_received;
+  j["rtcp_received"] = c.rtcp_received;
+  j["rtcp_sent"] = c.rtcp_sent;
+  j["unprotect_failures"] = c.unprotect_failures;
+  j["held_dropped"] = learner_.dropped();
+  if (plan_.video_ssrc) j["video_ssrc"] = *plan_.video_ssrc;
+  if (plan_.audio_ssrc) j["audio_ssrc"] = *plan_.audio_ssrc;
+  j["duration_s"] = (end_ - start_).seconds_f();
+  j["signal"] = loop_->signal();
+  if (endpoint_) j["stats"] = nlohmann::json::parse(endpoint_->stats(end_).to_json(-1), nullptr, false);
+  return write_stats_json(o.stats_path, j.dump(2));
+}
+
+std::string RecvSession::summary() const {
+  const transport::RtpUdpTransportCounters c = counters();
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "tern-recv: %lld video frames decoded (%dx%d), %lld audio packets, %llu RTP / %llu RTCP received, "
+                "%llu SRTP failures, %.2f s%s",
+                static_cast<long long>(outputs_->frames()), outputs_->width(), outputs_->height(),
+                static_cast<long long>(audio_packets()), static_cast<unsigned long long>(c.rtp_received),
+                static_cast<unsigned long long>(c.rtcp_received), static_cast<unsigned long long>(c.unprotect_failures),
+                (end_ - start_).seconds_f(), loop_->signal() != 0 ? " (stopped by signal)" : "");
+  return line;
+}
+
+}  // namespace tern::tools::net
