@@ -14,8 +14,10 @@
 //  - Refresh before expiry: at lifetime - min(60 s, lifetime / 2); deallocate() sends Refresh with
 //    LIFETIME 0 (RFC 8656 7.2).
 //  - Permissions (RFC 8656 9): per peer IP, refreshed every 4 minutes (they last 5).
-//  - Channels (RFC 8656 12): numbers from 0x4000 up, refreshed every 9 minutes (they last 10);
-//    a bound channel also keeps its peer's permission alive.
+//  - Channels (RFC 8656 12): numbers from 0x4000 up. A channel lasts 10 minutes but the
+//    permission its ChannelBind installs only 5, and the server drops what the peer sends once
+//    that permission has expired even while the channel is bound; so a channel is refreshed
+//    every 4 minutes, like a permission: one ChannelBind keeps both alive.
 //  - send(): ChannelData when the peer's channel is bound, else a Send indication. Received
 //    ChannelData and Data indications come out of pop_received() with the peer's address.
 //  - Requests over UDP are retransmitted per RFC 8489 6.2.1: RTO doubling from `rto`, at most Rc
@@ -121,7 +123,8 @@ class TurnClient {
   static constexpr TimeDelta kPermissionLifetime = TimeDelta::Seconds(300);
   static constexpr TimeDelta kPermissionRefresh = TimeDelta::Seconds(240);
   static constexpr TimeDelta kChannelLifetime = TimeDelta::Seconds(600);
-  static constexpr TimeDelta kChannelRefresh = TimeDelta::Seconds(540);
+  // Not 9 minutes: the ChannelBind refresh must also keep the peer's 5-minute permission alive.
+  static constexpr TimeDelta kChannelRefresh = kPermissionRefresh;
   static constexpr TimeDelta kReliableTimeout = TimeDelta::Millis(39500);
 
   // Fails on an empty username, a non-positive rto, max_sends < 1 or max_channels > 4096.

@@ -221,7 +221,7 @@ TEST_CASE("a short server lifetime refreshes at half the lifetime") {
   CHECK(client.next_wakeup() == Timestamp::Seconds(30));
 }
 
-TEST_CASE("permissions refresh every 4 minutes - channels every 9 - both survive 30 minutes") {
+TEST_CASE("permissions and channels refresh every 4 minutes (a channel keeps its 5-minute permission) - both survive 30 minutes") {
   FakeServer server;
   Timestamp now = Timestamp::Seconds(0);
   auto client = Allocated(server, now);
@@ -248,7 +248,7 @@ TEST_CASE("permissions refresh every 4 minutes - channels every 9 - both survive
     refreshes += m == kRefresh;
   }
   CHECK(permissions == 1800 / 240);  // at 240, 480, ..., 1680 s
-  CHECK(channels == 1800 / 540);     // at 540, 1080, 1620 s
+  CHECK(channels == 1800 / 240);     // at 240, ..., 1680 s: each also refreshes the permission
   CHECK(refreshes == 1800 / 540);
   CHECK(client.permission_installed(kPeer));
   CHECK(client.channel_for(kPeer2) == 0x4000);

@@ -720,3 +720,34 @@ TEST_CASE("max_channel 0x7FFF admits RFC 5766 channel numbers, with ChannelData 
 }
 
 }  // namespace
+
+TEST_CASE("Permissions stay alive behind a channel and without one: a peer reaches the client for 11 minutes") {
+  // RFC 8656 9 and 12: a permission lasts 5 minutes, a channel 10. A ChannelBind refresh also
+  // refreshes the peer's permission, but the server drops what a peer sends once the permission
+  // has expired, even while its channel is bound. Peer 1 has only a channel, peer 2 only a
+  // permission; each sends every 10 s and every datagram must reach the client.
+  Rig rig;
+  TurnClient& c = rig.add_client(kClientA);
+  c.allocate(rig.now);
+  rig.pump();
+  REQUIRE(c.state() == TurnState::kAllocated);
+  const RelayId relay = rig.server.allocation(kListener, kClientA)->relay;
+  REQUIRE(c.bind_channel(kPeer, rig.now).ok());
+  REQUIRE(c.create_permission(kPeer2, rig.now).ok());
+  rig.pump();
+  int sent = 0;
+  for (int step = 0; step < 66; ++step) {
+    rig.server.on_peer_datagram(relay, kPeer, bytes("via channel"), rig.now);
+    rig.server.on_peer_datagram(relay, kPeer2, bytes("via indication"), rig.now);
+    sent += 2;
+    rig.pump();
+    rig.advance(TimeDelta::Seconds(10));
+  }
+  int via_channel = 0, via_indication = 0;
+  while (auto r = c.pop_received()) ++(r->via_channel ? via_channel : via_indication);
+  CHECK(via_channel == sent / 2);
+  CHECK(via_indication == sent / 2);
+  CHECK(rig.server.counters().peer_no_permission == 0);
+  CHECK(c.channel_for(kPeer).has_value());
+  CHECK(c.permission_installed(kPeer2));
+}
