@@ -19,10 +19,11 @@
 //    error responses to authenticated requests carry MESSAGE-INTEGRITY; every response carries a
 //    FINGERPRINT. Nothing is allocated before a request authenticates.
 //  - Unknown comprehension-required attributes in an authenticated request -> 420 with
-//    UNKNOWN-ATTRIBUTES (EVEN-PORT, RESERVATION-TOKEN and DONT-FRAGMENT are not supported and
-//    land here, as 7.2 asks for DONT-FRAGMENT). An unknown request method -> 400.
+//    UNKNOWN-ATTRIBUTES. DONT-FRAGMENT is accepted and ignored (relayed datagrams go without DF):
+//    7.2 would answer 420, but clients that send it do not all retry without it, and a relay that
+//    works beats a strict one here. An unknown request method -> 400.
 //  - Allocate (7.2): REQUESTED-TRANSPORT missing -> 400, not UDP -> 442; REQUESTED-ADDRESS-FAMILY
-//    (understood here, though the codec does not know it) other than `relay_family` -> 440; a second Allocate on a
+//    malformed -> 400, other than `relay_family` -> 440; a second Allocate on a
 //    5-tuple that has an allocation -> 437, unless it is a retransmission of the request that
 //    created it (same transaction id), which gets the same success response again (each
 //    allocation keeps that one response: the transaction cache is one entry per allocation, so
@@ -31,14 +32,16 @@
 //    driver -> 508.
 //  - EVEN-PORT and RESERVATION-TOKEN (7.2): an even relay port from the driver; with the R bit the
 //    port above it is reserved for kReservationLifetime and its token returned; an Allocate with
-//    the token takes that port (an unknown or expired token, or both attributes -> 400/508 as
-//    7.2 says). At most `max_allocations` reservations; beyond, 508.
+//    the token takes that port (both attributes or a malformed one -> 400; an unknown or expired
+//    token, or no even port from the driver -> 508, each with its own reason phrase, as 7.2
+//    says). At most `max_allocations` reservations; beyond, 508.
 //  - Refresh (7.3): LIFETIME clamped to [default_lifetime, max_lifetime] (a shorter request gets
 //    the default, as 7.2 says), 0 deletes the allocation; no allocation -> 437.
 //  - CreatePermission (9): every XOR-PEER-ADDRESS installs or refreshes a 300 s permission for
 //    that IP; none -> 400; a family other than the relayed address's -> 443; a peer the
 //    `peer_allowed` policy refuses -> 403.
-//  - ChannelBind (11): channel outside 0x4000-`max_channel` (0x4FFF unless widened), the channel bound to another peer, or the
+//  - ChannelBind (11): channel outside 0x4000-`max_channel` (0x4FFF unless widened), the channel
+//    bound to another peer, or the
 //    peer bound to another channel -> 400; family -> 443; policy -> 403. Lasts 600 s and also
 //    installs/refreshes the peer's permission.
 //  - Send indications and ChannelData go from the client to the peer from the relay socket when
