@@ -142,6 +142,13 @@ void TurnServer::on_client_datagram(uint32_t listener, const TransportAddress& c
   ++counters_.ignored_messages;
 }
 
+void TurnServer::on_client_closed(uint32_t listener, const TransportAddress& client) {
+  const auto it = allocations_.find(Tuple{listener, client});
+  if (it == allocations_.end()) return;
+  ++counters_.closed_with_connection;
+  erase_allocation(it);
+}
+
 void TurnServer::on_peer_datagram(RelayId relay, const TransportAddress& peer, std::span<const uint8_t> data,
                                   Timestamp now) {
   const auto r = by_relay_.find(relay);
@@ -161,10 +168,13 @@ void TurnServer::on_peer_datagram(RelayId relay, const TransportAddress& peer, s
   TurnServerDatagram out{TurnServerDatagram::From::kListener, alloc.listener, alloc.client, {}, true};
   const auto ch = std::find_if(alloc.channels.begin(), alloc.channels.end(),
                                [&](const Channel& c) { return c.peer == peer && c.expires > now; });
-  // ChannelData (12.6) when the peer's channel is bound, written unpadded (UDP: padding optional);
-  // write() fails, writing nothing, only for data over 64 KiB, which no indication can carry either.
+  // ChannelData (12.6) when the peer's channel is bound, padded on a stream (12.5; optional over
+  // UDP, so not done there); write() fails, writing nothing, only for data over 64 KiB, which no
+  // indication can carry either.
+  const bool pad = std::find(config_.stream_listeners.begin(), config_.stream_listeners.end(), alloc.listener) !=
+                   config_.stream_listeners.end();
   const bool as_channel_data =
-      ch != alloc.channels.end() && ChannelData::write(ch->number, data, /*pad=*/false, out.data, config_.max_channel).ok();
+      ch != alloc.channels.end() && ChannelData::write(ch->number, data, pad, out.data, config_.max_channel).ok();
   if (!as_channel_data) {
     // Data indication (11.6); a new random transaction id is not needed for an indication that
     // is never answered, but RFC 8489 asks for one: derive it cheaply from the counter.

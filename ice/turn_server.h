@@ -127,6 +127,12 @@ struct TurnServerConfig {
   // 0x7FFF). 0x4FFF or 0x7FFF; tern-turn sets 0x7FFF for compatibility.
   uint16_t max_channel = 0x4FFF;
   size_t max_queued = 4096;
+  // Listener ids that carry TCP (or TLS) byte streams, one client connection per 5-tuple: the
+  // driver frames each connection with StunStreamFramer and feeds whole messages. ChannelData
+  // sent to them is padded to a multiple of 4 (RFC 8656 12.5), and the driver reports a closed
+  // connection with on_client_closed(), which deletes its allocation (RFC 8656 3.1: the
+  // allocation lives as long as the connection).
+  std::vector<uint32_t> stream_listeners;
   // Peers the server relays to; refused ones get 403. Empty: every peer.
   std::function<bool(const TransportAddress&)> peer_allowed;
   // The nonce HMAC secret; 0 draws it from OpenSSL's CSPRNG, any other value is a fixed secret
@@ -187,6 +193,7 @@ struct TurnServerCounters {
   uint64_t peer_no_allocation = 0;        // to a relay socket we do not know
   uint64_t peer_no_permission = 0;
   uint64_t queue_drops = 0;
+  uint64_t closed_with_connection = 0;    // allocations deleted because their TCP connection closed
   // Relayed traffic.
   uint64_t relayed_to_peer = 0;
   uint64_t relayed_to_client = 0;
@@ -209,6 +216,9 @@ class TurnServer {
   // address name the 5-tuple).
   void on_client_datagram(uint32_t listener, const TransportAddress& client, std::span<const uint8_t> data,
                           Timestamp now);
+  // The client's TCP/TLS connection on a stream listener closed: its allocation (if any) is
+  // deleted and its relay port closed.
+  void on_client_closed(uint32_t listener, const TransportAddress& client);
   // A datagram from `peer` to relay socket `relay`.
   void on_peer_datagram(RelayId relay, const TransportAddress& peer, std::span<const uint8_t> data, Timestamp now);
 

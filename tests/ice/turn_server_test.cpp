@@ -827,3 +827,31 @@ TEST_CASE("ChannelData with a reserved number (0x5000-0xFFFF) is dropped by the 
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("A stream listener: ChannelData to its clients is padded to 4 (RFC 8656 12.5); closing the connection deletes the allocation") {
+  FakeRelays relays;
+  TurnServerConfig config = server_config();
+  config.stream_listeners = {kListener};
+  TurnServer server = TurnServer::Create(config, &relays).value();
+  RawClient raw(server);
+  const Timestamp now = Timestamp::Seconds(10);
+  REQUIRE(error_of(raw.request(StunMethod::kAllocate, udp, now)) == 0);
+  REQUIRE(error_of(raw.request(StunMethod::kChannelBind, [](StunMessageBuilder& b) {
+    b.add_channel_number(0x4001).add_xor_peer_address(kPeer);
+  }, now)) == 0);
+  server.on_peer_datagram(server.allocation(kListener, kClientA)->relay, kPeer, bytes("abc"), now);
+  auto out = server.pop_outgoing();
+  REQUIRE(out.has_value());
+  CHECK(out->data == std::vector<uint8_t>{0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c', 0x00});
+  CHECK(relays.open_ports.size() == 1);
+  server.on_client_closed(kListener, kClientB);  // no allocation there: nothing happens
+  CHECK(server.allocation_count() == 1);
+  server.on_client_closed(kListener, kClientA);
+  CHECK(server.allocation_count() == 0);
+  CHECK(relays.open_ports.empty());
+  CHECK(server.counters().closed_with_connection == 1);
+}
+
+}  // namespace
