@@ -26,6 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!ChannelData::write(c->channel, c->data, true, out).ok()) abort();
     if (ChannelData::stream_size(out) != out.size()) abort();
   }
+  // The RFC 5766 range is a superset: what parses strictly parses there too, and the server's
+  // unpadded write of what it accepted reproduces the input up to its UDP padding.
+  if (auto c = ChannelData::parse(in, ChannelData::kMaxChannelRfc5766); c.ok()) {
+    if (!ChannelData::looks_like_channel_data(in[0])) abort();
+    std::vector<uint8_t> out;
+    if (!ChannelData::write(c->channel, c->data, false, out, ChannelData::kMaxChannelRfc5766).ok()) abort();
+    if (out.size() > size || !std::equal(out.begin(), out.end(), in.begin())) abort();
+  } else if (ChannelData::parse(in).ok()) {
+    abort();
+  }
 
   auto m = StunMessage::parse(in);
   if (!m.ok()) return 0;
@@ -42,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)m->unknown_attributes();
   (void)m->channel_number();
   (void)m->requested_transport();
+  (void)m->requested_address_family();
+  (void)m->even_port();
+  (void)m->reservation_token();
   (void)m->ice_controlling();
 
   // Re-serialise what parsed (unless the three seals would exceed the attribute bound).

@@ -6,10 +6,12 @@
 
 namespace tern::ice {
 
-Result<ChannelData> ChannelData::parse(std::span<const uint8_t> packet) {
+Result<ChannelData> ChannelData::parse(std::span<const uint8_t> packet, uint16_t max_channel) {
   if (packet.size() < kHeaderSize) return Error{"ChannelData too short"};
   const uint16_t channel = load_be16(packet.data());
-  if (!valid_channel(channel)) return Error{"bad channel number"};
+  // RFC 8656 12: 0x5000-0xFFFF are reserved; what carries one is dropped.
+  if (channel < kMinChannel) return Error{"not a channel number"};
+  if (channel > max_channel) return Error{"reserved channel number"};
   const size_t length = load_be16(packet.data() + 2);
   if (length > packet.size() - kHeaderSize) return Error{"ChannelData length exceeds packet"};
   // RFC 8656 12.5: padding over UDP is optional, never more than 3 bytes.
@@ -23,8 +25,9 @@ size_t ChannelData::stream_size(std::span<const uint8_t> data) {
   return kHeaderSize + ((length + 3) & ~size_t{3});
 }
 
-Status ChannelData::write(uint16_t channel, std::span<const uint8_t> data, bool pad, std::vector<uint8_t>& out) {
-  if (!valid_channel(channel)) return Error{"bad channel number"};
+Status ChannelData::write(uint16_t channel, std::span<const uint8_t> data, bool pad, std::vector<uint8_t>& out,
+                          uint16_t max_channel) {
+  if (!valid_channel(channel, max_channel)) return Error{"bad channel number"};
   if (data.size() > 0xFFFF) return Error{"ChannelData too large"};
   const size_t length = data.size();
   const size_t padded = pad ? ((length + 3) & ~size_t{3}) : length;

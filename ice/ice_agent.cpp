@@ -180,7 +180,10 @@ void IceAgent::poll_relays(Timestamp now) {
   for (auto& [relay, added] : relays_) {
     if (added) continue;
     auto addr = relay->relayed_address();
-    if (!addr) continue;
+    if (!addr) {
+      added = relay->failed();  // settled without a candidate
+      continue;
+    }
     added = true;
     Candidate c;
     c.type = CandidateType::kRelay;
@@ -946,6 +949,7 @@ void IceAgent::select(const Via& via, const Candidate& local, const Candidate& r
   s.next_consent = next_consent_time(now);
   selected_ = std::move(s);
   restarting_ = false;
+  if (via.relay != nullptr) via.relay->on_selected(remote.address, now);
   emit_event(IceEvent{IceEvent::Kind::kSelectedPair, local, remote, state_, role_});
   set_state(IceState::kConnected);
 }

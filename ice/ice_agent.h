@@ -62,6 +62,12 @@ class RelayTransport {
   virtual void add_permission(const TransportAddress& peer, Timestamp now) = 0;
   // Sends `data` to `peer` through the relay (Send indication or ChannelData).
   virtual void send_to(const TransportAddress& peer, std::span<const uint8_t> data, Timestamp now) = 0;
+  // The pair from this relay to `peer` was selected: media will flow there, so a TURN client
+  // binds a channel (RFC 8656 12) to save the 36 bytes of Send/Data indication framing.
+  virtual void on_selected(const TransportAddress& /*peer*/, Timestamp /*now*/) {}
+  // True once the relay will never have an address (the allocation failed): gathering then
+  // completes without its candidate instead of waiting for it forever.
+  virtual bool failed() const { return false; }
 };
 
 enum class IceRole : uint8_t { kControlling, kControlled };
@@ -335,7 +341,7 @@ class IceAgent {
   uint64_t next_pair_id_ = 1;
   std::deque<uint64_t> triggered_;
   std::vector<Txn> txns_;
-  std::vector<std::pair<RelayTransport*, bool>> relays_;  // relay, candidate added
+  std::vector<std::pair<RelayTransport*, bool>> relays_;  // relay, settled (candidate added, or failed)
   std::vector<std::string> foundations_;  // "type/base ip/server ip" keys; index + 1 is the foundation
   uint32_t prflx_counter_ = 0;
 

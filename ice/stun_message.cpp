@@ -48,6 +48,7 @@ bool is_known(uint16_t type) {
     case kMappedAddress: case kUsername: case kMessageIntegrity: case kErrorCode:
     case kUnknownAttributes: case kChannelNumber: case kLifetime: case kXorPeerAddress: case kData:
     case kRealm: case kNonce: case kXorRelayedAddress: case kRequestedTransport:
+    case kRequestedAddressFamily: case kEvenPort: case kReservationToken:
     case kDontFragment: case kMessageIntegritySha256: case kXorMappedAddress: case kPriority:
     case kUseCandidate: case kSoftware: case kFingerprint: case kIceControlled:
     case kIceControlling:
@@ -242,6 +243,26 @@ std::optional<uint8_t> StunMessage::requested_transport() const {
   return (*v)[0];
 }
 
+std::optional<uint8_t> StunMessage::requested_address_family() const {
+  const auto v = find(stun_attr::kRequestedAddressFamily);
+  if (!v || v->size() != 4) return std::nullopt;
+  return (*v)[0];
+}
+
+std::optional<bool> StunMessage::even_port() const {
+  const auto v = find(stun_attr::kEvenPort);
+  if (!v || v->size() != 1) return std::nullopt;
+  return ((*v)[0] & 0x80) != 0;
+}
+
+std::optional<std::array<uint8_t, 8>> StunMessage::reservation_token() const {
+  const auto v = find(stun_attr::kReservationToken);
+  if (!v || v->size() != 8) return std::nullopt;
+  std::array<uint8_t, 8> token{};
+  std::copy(v->begin(), v->end(), token.begin());
+  return token;
+}
+
 Status StunMessage::check_integrity(std::span<const uint8_t> key) const {
   if (integrity_offset_ == 0) return Error{"no MESSAGE-INTEGRITY"};
   const size_t at = integrity_offset_;
@@ -364,6 +385,15 @@ StunMessageBuilder& StunMessageBuilder::add_channel_number(uint16_t channel) {
 
 StunMessageBuilder& StunMessageBuilder::add_requested_transport(uint8_t protocol) {
   return add_u32(stun_attr::kRequestedTransport, uint32_t{protocol} << 24);
+}
+
+StunMessageBuilder& StunMessageBuilder::add_requested_address_family(uint8_t family) {
+  return add_u32(stun_attr::kRequestedAddressFamily, uint32_t{family} << 24);
+}
+
+StunMessageBuilder& StunMessageBuilder::add_even_port(bool reserve_next) {
+  const uint8_t value[1] = {static_cast<uint8_t>(reserve_next ? 0x80 : 0)};
+  return add_bytes(stun_attr::kEvenPort, value);
 }
 
 template <typename Mac>

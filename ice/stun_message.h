@@ -15,7 +15,7 @@
 // MESSAGE-INTEGRITY-SHA256, FINGERPRINT, ERROR-CODE, REALM, NONCE, UNKNOWN-ATTRIBUTES, SOFTWARE),
 // RFC 8445 ICE (PRIORITY, USE-CANDIDATE, ICE-CONTROLLED, ICE-CONTROLLING), RFC 8656 TURN
 // (CHANNEL-NUMBER, LIFETIME, XOR-PEER-ADDRESS, DATA, XOR-RELAYED-ADDRESS, REQUESTED-TRANSPORT,
-// DONT-FRAGMENT).
+// DONT-FRAGMENT, REQUESTED-ADDRESS-FAMILY, EVEN-PORT, RESERVATION-TOKEN).
 //
 // Parse policy (RFC 8489 section 14 and 14.5-14.7):
 //  - the header must be exact: top two bits zero, the magic cookie, a length that is a multiple of
@@ -81,10 +81,13 @@ inline constexpr uint16_t kData = 0x0013;
 inline constexpr uint16_t kRealm = 0x0014;
 inline constexpr uint16_t kNonce = 0x0015;
 inline constexpr uint16_t kXorRelayedAddress = 0x0016;
+inline constexpr uint16_t kRequestedAddressFamily = 0x0017;
+inline constexpr uint16_t kEvenPort = 0x0018;
 inline constexpr uint16_t kRequestedTransport = 0x0019;
 inline constexpr uint16_t kDontFragment = 0x001A;
 inline constexpr uint16_t kMessageIntegritySha256 = 0x001C;
 inline constexpr uint16_t kXorMappedAddress = 0x0020;
+inline constexpr uint16_t kReservationToken = 0x0022;
 inline constexpr uint16_t kPriority = 0x0024;
 inline constexpr uint16_t kUseCandidate = 0x0025;
 inline constexpr uint16_t kSoftware = 0x8022;
@@ -214,6 +217,12 @@ class StunMessage {
   std::optional<uint32_t> lifetime_seconds() const { return u32(stun_attr::kLifetime); }
   std::optional<uint16_t> channel_number() const;      // CHANNEL-NUMBER (RFFU ignored)
   std::optional<uint8_t> requested_transport() const;  // protocol number, 17 = UDP
+  // REQUESTED-ADDRESS-FAMILY (RFC 8656 18.9): 0x01 IPv4, 0x02 IPv6; nullopt unless 4 bytes.
+  std::optional<uint8_t> requested_address_family() const;
+  // EVEN-PORT (18.6): its R bit (reserve the next port too); nullopt unless 1 byte.
+  std::optional<bool> even_port() const;
+  // RESERVATION-TOKEN (18.11): nullopt unless 8 bytes.
+  std::optional<std::array<uint8_t, 8>> reservation_token() const;
   bool dont_fragment() const { return has(stun_attr::kDontFragment); }
   std::optional<std::span<const uint8_t>> data() const { return find(stun_attr::kData); }
 
@@ -288,6 +297,11 @@ class StunMessageBuilder {
   StunMessageBuilder& add_lifetime(uint32_t seconds) { return add_u32(stun_attr::kLifetime, seconds); }
   StunMessageBuilder& add_channel_number(uint16_t channel);
   StunMessageBuilder& add_requested_transport(uint8_t protocol = 17);
+  StunMessageBuilder& add_requested_address_family(uint8_t family);  // 0x01 IPv4, 0x02 IPv6
+  StunMessageBuilder& add_even_port(bool reserve_next);
+  StunMessageBuilder& add_reservation_token(std::span<const uint8_t, 8> token) {
+    return add_bytes(stun_attr::kReservationToken, token);
+  }
   StunMessageBuilder& add_dont_fragment() { return add_empty(stun_attr::kDontFragment); }
   StunMessageBuilder& add_data(std::span<const uint8_t> d) { return add_bytes(stun_attr::kData, d); }
 

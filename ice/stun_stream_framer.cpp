@@ -31,7 +31,9 @@ std::span<const uint8_t> StunStreamFramer::next() {
       error_ = "STUN length not a multiple of 4 in stream";
       return {};
     }
-  } else if (ChannelData::valid_channel(static_cast<uint16_t>((rest[0] << 8) | rest[1]))) {
+  } else if (ChannelData::looks_like_channel_data(rest[0])) {
+    // Framed by its length whatever the number: a reserved one is dropped by the parser, and the
+    // stream stays in step.
     size = ChannelData::stream_size(rest);
   } else {
     error_ = "stream out of step (neither STUN nor ChannelData)";

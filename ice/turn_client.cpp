@@ -40,6 +40,7 @@ std::optional<T> PopFront(std::deque<T>& q) {
 Result<TurnClient> TurnClient::Create(TurnClientConfig config) {
   if (config.username.empty()) return Error{"TURN username is empty"};
   if (config.rto <= TimeDelta::Zero()) return Error{"rto must be positive"};
+  if (config.keepalive < TimeDelta::Zero()) return Error{"keepalive must not be negative"};
   if (config.max_sends < 1) return Error{"max_sends must be at least 1"};
   if (config.final_wait_rtos < 1) return Error{"final_wait_rtos must be at least 1"};
   if (config.max_channels > 0x1000) return Error{"max_channels above 4096 channel numbers"};
@@ -359,6 +360,27 @@ void TurnClient::arm_refresh(Timestamp now) {
   refresh_at_ = now + lifetime_ - std::min(TimeDelta::Seconds(60), lifetime_ / 2);
 }
 
+void TurnClient::arm_keepalive(Timestamp now) {
+  outgoing_at_keepalive_ = outgoing_total_;
+  const bool on = config_.transport == TurnTransport::kUdp && config_.keepalive > TimeDelta::Zero();
+  keepalive_at_ = on ? now + config_.keepalive : Timestamp::PlusInfinity();
+}
+
+void TurnClient::keepalive(Timestamp now) {
+  // Sent only after a whole interval of silence toward the server: media or refreshes going out
+  // keep the NAT binding by themselves. So the binding is refreshed at least every 2 intervals.
+  if (outgoing_total_ == outgoing_at_keepalive_) {
+    StunMessageBuilder b(StunClass::kIndication, StunMethod::kBinding, new_transaction_id());
+    b.add_fingerprint();
+    auto bytes = std::move(b).finish();
+    if (bytes.ok()) {  // a 20-byte header and a fingerprint cannot overflow
+      push_outgoing(std::move(bytes).value());
+      ++counters_.keepalives;
+    }
+  }
+  arm_keepalive(now);
+}
+
 void TurnClient::on_success(Transaction& t, const StunMessage& m, Timestamp now) {
   switch (t.kind) {
     case Kind::kAllocate: {
@@ -370,6 +392,7 @@ void TurnClient::on_success(Transaction& t, const StunMessage& m, Timestamp now)
       }
       lifetime_ = TimeDelta::Seconds(m.lifetime_seconds().value_or(600));
       arm_refresh(now);
+      arm_keepalive(now);
       state_ = TurnState::kAllocated;
       push_event({TurnEvent::Type::kAllocated, *relayed_, 0, 0, "allocated"});
       return;
@@ -439,6 +462,7 @@ std::optional<Timestamp> TurnClient::next_wakeup() const {
   for (const auto& t : transactions_) next = std::min(next, t.deadline);
   if (state_ == TurnState::kAllocated) {
     next = std::min(next, refresh_at_);
+    next = std::min(next, keepalive_at_);
     for (const auto& p : permissions_) {
       if (!p.in_flight) next = std::min(next, p.refresh_at);
     }
@@ -472,6 +496,7 @@ void TurnClient::process(Timestamp now) {
   }
   if (state_ != TurnState::kAllocated) return;
   if (refresh_at_ <= now) send_refresh(config_.requested_lifetime, now);
+  if (keepalive_at_ <= now) keepalive(now);
   for (auto& p : permissions_) {
     if (!p.in_flight && p.refresh_at <= now) send_permission(p, now);
   }
@@ -482,7 +507,10 @@ void TurnClient::process(Timestamp now) {
 
 // --- outputs -----------------------------------------------------------------------------------
 
-void TurnClient::push_outgoing(std::vector<uint8_t> bytes) { PushBounded(outgoing_, std::move(bytes), counters_.queue_drops); }
+void TurnClient::push_outgoing(std::vector<uint8_t> bytes) {
+  ++outgoing_total_;
+  PushBounded(outgoing_, std::move(bytes), counters_.queue_drops);
+}
 void TurnClient::push_event(TurnEvent e) { PushBounded(events_, e, counters_.queue_drops); }
 void TurnClient::push_received(TurnReceived r) { PushBounded(received_, std::move(r), counters_.queue_drops); }
 

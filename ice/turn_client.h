@@ -14,10 +14,16 @@
 //  - Refresh before expiry: at lifetime - min(60 s, lifetime / 2); deallocate() sends Refresh with
 //    LIFETIME 0 (RFC 8656 7.2).
 //  - Permissions (RFC 8656 9): per peer IP, refreshed every 4 minutes (they last 5).
-//  - Channels (RFC 8656 12): numbers from 0x4000 up, refreshed every 9 minutes (they last 10);
-//    a bound channel also keeps its peer's permission alive.
+//  - Channels (RFC 8656 12): numbers from 0x4000 up. A channel lasts 10 minutes but the
+//    permission its ChannelBind installs only 5, and the server drops what the peer sends once
+//    that permission has expired even while the channel is bound; so a channel is refreshed
+//    every 4 minutes, like a permission: one ChannelBind keeps both alive.
 //  - send(): ChannelData when the peer's channel is bound, else a Send indication. Received
 //    ChannelData and Data indications come out of pop_received() with the peer's address.
+//  - NAT keepalive over UDP (RFC 8656 5 leaves it to the client; RFC 8489 uses Binding
+//    indications for it): when nothing went to the server for `keepalive`, a Binding indication
+//    does, so the NAT in front of the client keeps the 5-tuple the allocation is bound to (a NAT
+//    mapping may last only 2 minutes, RFC 4787 REQ-5, less than the 4-minute refreshes).
 //  - Requests over UDP are retransmitted per RFC 8489 6.2.1: RTO doubling from `rto`, at most Rc
 //    sends, then a final wait of Rm * RTO; over TCP/TLS a single send and a 39.5 s timeout.
 //  - Responses are matched by transaction id; success responses to authenticated requests must
@@ -60,6 +66,8 @@ struct TurnClientConfig {
   TimeDelta rto = TimeDelta::Millis(500);
   int max_sends = 7;         // Rc
   int final_wait_rtos = 16;  // Rm
+  // UDP only: a Binding indication after this long without anything sent; zero disables.
+  TimeDelta keepalive = TimeDelta::Seconds(15);
   size_t max_permissions = 64;
   size_t max_channels = 64;  // at most 4096 (0x4000-0x4FFF)
   std::string software = "tern";
@@ -107,6 +115,7 @@ struct TurnClientCounters {
   uint64_t malformed = 0;        // unparseable STUN or ChannelData from the server
   uint64_t channel_data_sent = 0;
   uint64_t send_indications = 0;
+  uint64_t keepalives = 0;  // Binding indications sent to keep the NAT binding
   uint64_t channel_data_received = 0;
   uint64_t data_indications = 0;
   uint64_t received_unknown_channel = 0;
@@ -121,10 +130,11 @@ class TurnClient {
   static constexpr TimeDelta kPermissionLifetime = TimeDelta::Seconds(300);
   static constexpr TimeDelta kPermissionRefresh = TimeDelta::Seconds(240);
   static constexpr TimeDelta kChannelLifetime = TimeDelta::Seconds(600);
-  static constexpr TimeDelta kChannelRefresh = TimeDelta::Seconds(540);
+  // Not 9 minutes: the ChannelBind refresh must also keep the peer's 5-minute permission alive.
+  static constexpr TimeDelta kChannelRefresh = kPermissionRefresh;
   static constexpr TimeDelta kReliableTimeout = TimeDelta::Millis(39500);
 
-  // Fails on an empty username, a non-positive rto, max_sends < 1 or max_channels > 4096.
+  // Fails on an empty username, a negative keepalive, a non-positive rto, max_sends < 1 or max_channels > 4096.
   static Result<TurnClient> Create(TurnClientConfig config);
 
   // Starts the allocation (no-op unless kIdle).
@@ -212,6 +222,8 @@ class TurnClient {
   void on_failure(Transaction& t, uint16_t code, const char* reason);
   static StunMethod method_of(Kind kind);
   void arm_refresh(Timestamp now);
+  void arm_keepalive(Timestamp now);
+  void keepalive(Timestamp now);
 
   void send_permission(Permission& p, Timestamp now);
   void send_channel_bind(Channel& c, Timestamp now);
@@ -230,6 +242,9 @@ class TurnClient {
   std::optional<TransportAddress> mapped_;
   TimeDelta lifetime_ = TimeDelta::Zero();
   Timestamp refresh_at_ = Timestamp::PlusInfinity();
+  Timestamp keepalive_at_ = Timestamp::PlusInfinity();
+  uint64_t outgoing_total_ = 0;          // everything queued for the server, ever
+  uint64_t outgoing_at_keepalive_ = 0;   // outgoing_total_ when the keepalive timer was last armed
   std::vector<Transaction> transactions_;  // few: one per table entry at most, plus Allocate/Refresh
   std::vector<Permission> permissions_;
   std::vector<Channel> channels_;

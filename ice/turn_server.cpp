@@ -13,10 +13,6 @@ namespace tern::ice {
 namespace {
 
 constexpr uint8_t kUdp = 17;
-// RFC 8656 attributes the codec does not index; the server reads them from the raw bytes.
-constexpr uint16_t kRequestedAddressFamily = 0x0017;  // 18.9
-constexpr uint16_t kEvenPort = 0x0018;                // 18.6
-constexpr uint16_t kReservationToken = 0x0022;        // 18.11
 
 bool same_ip(const TransportAddress& a, const TransportAddress& b) {
   return a.family == b.family && std::memcmp(a.ip.data(), b.ip.data(), a.ip_size()) == 0;
@@ -41,20 +37,6 @@ std::optional<uint64_t> parse_hex64(std::string_view s) {
     v = (v << 4) | static_cast<uint64_t>(d);
   }
   return v;
-}
-
-// The value of the first attribute `type` in a message StunMessage::parse() accepted (so the
-// attributes tile the body). For types the codec does not index: it skips unknown ones.
-std::optional<std::span<const uint8_t>> find_raw(std::span<const uint8_t> msg, uint16_t type) {
-  size_t at = kStunHeaderSize;
-  while (at + 4 <= msg.size()) {
-    const uint16_t t = static_cast<uint16_t>((msg[at] << 8) | msg[at + 1]);
-    const size_t len = static_cast<size_t>((msg[at + 2] << 8) | msg[at + 3]);
-    if (at + 4 + len > msg.size()) return std::nullopt;
-    if (t == type) return msg.subspan(at + 4, len);
-    at += 4 + ((len + 3) & ~size_t{3});
-  }
-  return std::nullopt;
 }
 
 std::array<uint8_t, 8> be64(uint64_t v) {
@@ -130,7 +112,7 @@ bool TurnServer::nonce_valid(std::string_view nonce, const TransportAddress& cli
 
 void TurnServer::on_client_datagram(uint32_t listener, const TransportAddress& client, std::span<const uint8_t> data,
                                     Timestamp now) {
-  if (!data.empty() && data[0] >= 0x40 && data[0] <= (config_.max_channel >> 8)) {
+  if (!data.empty() && ChannelData::looks_like_channel_data(data[0])) {
     handle_channel_data(listener, client, data, now);
     return;
   }
@@ -160,6 +142,13 @@ void TurnServer::on_client_datagram(uint32_t listener, const TransportAddress& c
   ++counters_.ignored_messages;
 }
 
+void TurnServer::on_client_closed(uint32_t listener, const TransportAddress& client) {
+  const auto it = allocations_.find(Tuple{listener, client});
+  if (it == allocations_.end()) return;
+  ++counters_.closed_with_connection;
+  erase_allocation(it);
+}
+
 void TurnServer::on_peer_datagram(RelayId relay, const TransportAddress& peer, std::span<const uint8_t> data,
                                   Timestamp now) {
   const auto r = by_relay_.find(relay);
@@ -179,14 +168,14 @@ void TurnServer::on_peer_datagram(RelayId relay, const TransportAddress& peer, s
   TurnServerDatagram out{TurnServerDatagram::From::kListener, alloc.listener, alloc.client, {}, true};
   const auto ch = std::find_if(alloc.channels.begin(), alloc.channels.end(),
                                [&](const Channel& c) { return c.peer == peer && c.expires > now; });
-  if (ch != alloc.channels.end() && data.size() <= 0xFFFF) {
-    // ChannelData (12.6), written here rather than by ChannelData::write, which refuses the
-    // RFC 5766 numbers above 0x4FFF that `max_channel` may admit.
-    out.data.resize(ChannelData::kHeaderSize + data.size());
-    store_be16(out.data.data(), ch->number);
-    store_be16(out.data.data() + 2, static_cast<uint16_t>(data.size()));
-    std::copy(data.begin(), data.end(), out.data.begin() + ChannelData::kHeaderSize);
-  } else {
+  // ChannelData (12.6) when the peer's channel is bound, padded on a stream (12.5; optional over
+  // UDP, so not done there); write() fails, writing nothing, only for data over 64 KiB, which no
+  // indication can carry either.
+  const bool pad = std::find(config_.stream_listeners.begin(), config_.stream_listeners.end(), alloc.listener) !=
+                   config_.stream_listeners.end();
+  const bool as_channel_data =
+      ch != alloc.channels.end() && ChannelData::write(ch->number, data, pad, out.data, config_.max_channel).ok();
+  if (!as_channel_data) {
     // Data indication (11.6); a new random transaction id is not needed for an indication that
     // is never answered, but RFC 8489 asks for one: derive it cheaply from the counter.
     TransactionId id{};
@@ -208,20 +197,12 @@ void TurnServer::on_peer_datagram(RelayId relay, const TransportAddress& peer, s
 
 void TurnServer::handle_channel_data(uint32_t listener, const TransportAddress& client, std::span<const uint8_t> data,
                                      Timestamp now) {
-  // RFC 8656 12.4 framing, parsed here for the same reason as above: a 4-byte header, the data,
-  // and up to 3 bytes of padding over UDP.
-  if (data.size() < ChannelData::kHeaderSize) {
+  // RFC 8656 12.4-12.5: a reserved number (above max_channel) or bad framing is dropped.
+  const auto cd = ChannelData::parse(data, config_.max_channel);
+  if (!cd) {
     ++counters_.malformed;
     return;
   }
-  const uint16_t number = load_be16(data.data());
-  const size_t length = load_be16(data.data() + 2);
-  if (number > config_.max_channel || ChannelData::kHeaderSize + length > data.size() ||
-      data.size() - ChannelData::kHeaderSize - length > 3) {
-    ++counters_.malformed;
-    return;
-  }
-  const auto cd = std::optional<ChannelData>(ChannelData{number, data.subspan(ChannelData::kHeaderSize, length)});
   const auto it = allocations_.find(Tuple{listener, client});
   if (it == allocations_.end()) {
     ++counters_.send_no_allocation;
@@ -284,11 +265,7 @@ void TurnServer::handle_request(uint32_t listener, const TransportAddress& clien
   }
   const auto auth = authenticate(listener, client, m, now);
   if (!auth) return;  // answered
-  std::vector<uint16_t> unknown;
-  for (uint16_t type : m.unknown_required())
-    if (!(method == StunMethod::kAllocate &&
-          (type == kRequestedAddressFamily || type == kEvenPort || type == kReservationToken)))
-      unknown.push_back(type);
+  const auto unknown = m.unknown_required();
   if (!unknown.empty()) {
     StunMessageBuilder b(StunClass::kError, method, m.transaction_id());
     b.add_error_code(stun_error::kUnknownAttribute, "Unknown Attribute");
@@ -370,9 +347,14 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
                a.key, counters_.rejected_transport);
     return;
   }
-  if (const auto family = find_raw(m.bytes(), kRequestedAddressFamily)) {
-    const uint8_t want = family->empty() ? 0 : (*family)[0];
-    if (want != static_cast<uint8_t>(config_.relay_family)) {
+  if (m.has(stun_attr::kRequestedAddressFamily)) {
+    const auto want = m.requested_address_family();
+    if (!want) {
+      send_error(t.listener, t.client, m, stun_error::kBadRequest, "Malformed REQUESTED-ADDRESS-FAMILY", a.key,
+                 counters_.rejected_bad_request);
+      return;
+    }
+    if (*want != static_cast<uint8_t>(config_.relay_family)) {
       send_error(t.listener, t.client, m, stun_error::kAddressFamilyNotSupported, "Address Family not Supported", a.key,
                  counters_.rejected_family);
       return;
@@ -389,17 +371,26 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
                counters_.rejected_global_quota);
     return;
   }
-  const auto even = find_raw(m.bytes(), kEvenPort);
-  const auto token = find_raw(m.bytes(), kReservationToken);
-  if ((even && token) || (even && even->size() != 1) || (token && token->size() != 8)) {
-    send_error(t.listener, t.client, m, stun_error::kBadRequest, "Bad Request", a.key, counters_.rejected_bad_request);
+  const bool has_even = m.has(stun_attr::kEvenPort);
+  const bool has_token = m.has(stun_attr::kReservationToken);
+  const auto even = m.even_port();
+  const auto token = m.reservation_token();
+  const char* bad = has_even && has_token ? "EVEN-PORT with RESERVATION-TOKEN"
+                    : has_even && !even   ? "Malformed EVEN-PORT"
+                    : has_token && !token ? "Malformed RESERVATION-TOKEN"
+                                          : nullptr;
+  if (bad != nullptr) {  // RFC 8656 7.2: 400
+    send_error(t.listener, t.client, m, stun_error::kBadRequest, bad, a.key, counters_.rejected_bad_request);
     return;
   }
   std::optional<RelayPorts::Opened> opened;
   std::optional<RelayPorts::Opened> reserved;
+  // 508 in every case (RFC 8656 7.2), with a reason phrase that says which.
+  const char* no_port = "Insufficient Capacity";
   if (token) {
+    no_port = "Unknown or expired RESERVATION-TOKEN";
     const auto r = std::find_if(reservations_.begin(), reservations_.end(), [&](const Reservation& x) {
-      return std::equal(x.token.begin(), x.token.end(), token->begin()) && x.expires > now;
+      return x.token == *token && x.expires > now;
     });
     if (r != reservations_.end()) {
       opened = r->port;
@@ -407,7 +398,8 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
       ++counters_.reservations_used;
     }
   } else if (even) {
-    const bool reserve = ((*even)[0] & 0x80) != 0;
+    const bool reserve = *even;
+    no_port = reserve ? "No even port pair (EVEN-PORT) available" : "No even port (EVEN-PORT) available";
     if (!reserve || reservations_.size() < config_.max_allocations) {
       if (auto pair = relays_->open_even(t.client, reserve, now)) {
         opened = pair->even;
@@ -418,8 +410,7 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
     opened = relays_->open(t.client, now);
   }
   if (!opened) {
-    send_error(t.listener, t.client, m, stun_error::kInsufficientCapacity, "Insufficient Capacity", a.key,
-               counters_.rejected_capacity);
+    send_error(t.listener, t.client, m, stun_error::kInsufficientCapacity, no_port, a.key, counters_.rejected_capacity);
     return;
   }
   TimeDelta lifetime = config_.default_lifetime;
@@ -437,7 +428,7 @@ void TurnServer::handle_allocate(const Tuple& t, const StunMessage& m, const Aut
     const auto counter = be64(++tokens_issued_);
     const auto mac = hmac_sha1(secret_, {counter});
     std::copy_n(mac.begin(), r.token.size(), r.token.begin());
-    b.add_bytes(kReservationToken, r.token);
+    b.add_reservation_token(r.token);
     reservations_.push_back(r);
     ++counters_.reservations_made;
     note_deadline(r.expires);

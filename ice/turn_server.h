@@ -19,10 +19,11 @@
 //    error responses to authenticated requests carry MESSAGE-INTEGRITY; every response carries a
 //    FINGERPRINT. Nothing is allocated before a request authenticates.
 //  - Unknown comprehension-required attributes in an authenticated request -> 420 with
-//    UNKNOWN-ATTRIBUTES (EVEN-PORT, RESERVATION-TOKEN and DONT-FRAGMENT are not supported and
-//    land here, as 7.2 asks for DONT-FRAGMENT). An unknown request method -> 400.
+//    UNKNOWN-ATTRIBUTES. DONT-FRAGMENT is accepted and ignored (relayed datagrams go without DF):
+//    7.2 would answer 420, but clients that send it do not all retry without it, and a relay that
+//    works beats a strict one here. An unknown request method -> 400.
 //  - Allocate (7.2): REQUESTED-TRANSPORT missing -> 400, not UDP -> 442; REQUESTED-ADDRESS-FAMILY
-//    (understood here, though the codec does not know it) other than `relay_family` -> 440; a second Allocate on a
+//    malformed -> 400, other than `relay_family` -> 440; a second Allocate on a
 //    5-tuple that has an allocation -> 437, unless it is a retransmission of the request that
 //    created it (same transaction id), which gets the same success response again (each
 //    allocation keeps that one response: the transaction cache is one entry per allocation, so
@@ -31,14 +32,16 @@
 //    driver -> 508.
 //  - EVEN-PORT and RESERVATION-TOKEN (7.2): an even relay port from the driver; with the R bit the
 //    port above it is reserved for kReservationLifetime and its token returned; an Allocate with
-//    the token takes that port (an unknown or expired token, or both attributes -> 400/508 as
-//    7.2 says). At most `max_allocations` reservations; beyond, 508.
+//    the token takes that port (both attributes or a malformed one -> 400; an unknown or expired
+//    token, or no even port from the driver -> 508, each with its own reason phrase, as 7.2
+//    says). At most `max_allocations` reservations; beyond, 508.
 //  - Refresh (7.3): LIFETIME clamped to [default_lifetime, max_lifetime] (a shorter request gets
 //    the default, as 7.2 says), 0 deletes the allocation; no allocation -> 437.
 //  - CreatePermission (9): every XOR-PEER-ADDRESS installs or refreshes a 300 s permission for
 //    that IP; none -> 400; a family other than the relayed address's -> 443; a peer the
 //    `peer_allowed` policy refuses -> 403.
-//  - ChannelBind (11): channel outside 0x4000-`max_channel` (0x4FFF unless widened), the channel bound to another peer, or the
+//  - ChannelBind (11): channel outside 0x4000-`max_channel` (0x4FFF unless widened), the channel
+//    bound to another peer, or the
 //    peer bound to another channel -> 400; family -> 443; policy -> 403. Lasts 600 s and also
 //    installs/refreshes the peer's permission.
 //  - Send indications and ChannelData go from the client to the peer from the relay socket when
@@ -124,6 +127,12 @@ struct TurnServerConfig {
   // 0x7FFF). 0x4FFF or 0x7FFF; tern-turn sets 0x7FFF for compatibility.
   uint16_t max_channel = 0x4FFF;
   size_t max_queued = 4096;
+  // Listener ids that carry TCP (or TLS) byte streams, one client connection per 5-tuple: the
+  // driver frames each connection with StunStreamFramer and feeds whole messages. ChannelData
+  // sent to them is padded to a multiple of 4 (RFC 8656 12.5), and the driver reports a closed
+  // connection with on_client_closed(), which deletes its allocation (RFC 8656 3.1: the
+  // allocation lives as long as the connection).
+  std::vector<uint32_t> stream_listeners;
   // Peers the server relays to; refused ones get 403. Empty: every peer.
   std::function<bool(const TransportAddress&)> peer_allowed;
   // The nonce HMAC secret; 0 draws it from OpenSSL's CSPRNG, any other value is a fixed secret
@@ -184,6 +193,7 @@ struct TurnServerCounters {
   uint64_t peer_no_allocation = 0;        // to a relay socket we do not know
   uint64_t peer_no_permission = 0;
   uint64_t queue_drops = 0;
+  uint64_t closed_with_connection = 0;    // allocations deleted because their TCP connection closed
   // Relayed traffic.
   uint64_t relayed_to_peer = 0;
   uint64_t relayed_to_client = 0;
@@ -206,6 +216,9 @@ class TurnServer {
   // address name the 5-tuple).
   void on_client_datagram(uint32_t listener, const TransportAddress& client, std::span<const uint8_t> data,
                           Timestamp now);
+  // The client's TCP/TLS connection on a stream listener closed: its allocation (if any) is
+  // deleted and its relay port closed.
+  void on_client_closed(uint32_t listener, const TransportAddress& client);
   // A datagram from `peer` to relay socket `relay`.
   void on_peer_datagram(RelayId relay, const TransportAddress& peer, std::span<const uint8_t> data, Timestamp now);
 

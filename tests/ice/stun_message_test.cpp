@@ -2,6 +2,7 @@
 // by the builder), round trips of every attribute, and the parse policy on malformed input.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -425,4 +426,42 @@ TEST_CASE("crc32 and digests match known values") {
   const auto d = md5({bytes});
   CHECK(d[0] == 0x25);  // MD5("123456789") = 25f9e794323b453885f5181f1b624d0b
   CHECK(d[15] == 0x0b);
+}
+
+TEST_CASE("REQUESTED-ADDRESS-FAMILY, EVEN-PORT, RESERVATION-TOKEN (RFC 8656 18.9, 18.6, 18.11): golden bytes, accessors") {
+  const std::array<uint8_t, 8> token = {1, 2, 3, 4, 5, 6, 7, 8};
+  StunMessageBuilder b(StunClass::kRequest, StunMethod::kAllocate, kVectorId);
+  b.add_requested_address_family(0x02).add_even_port(true).add_reservation_token(token);
+  auto bytes = Build(std::move(b));
+  // Type, length, value, padding to 4 (RFC 8489 14): 0x0017 len 4 "02 000000"; 0x0018 len 1 "80"
+  // + 3 pad; 0x0022 len 8.
+  const std::vector<uint8_t> body(bytes.begin() + 20, bytes.end());
+  CHECK(body == std::vector<uint8_t>{0x00, 0x17, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00,  //
+                                     0x00, 0x18, 0x00, 0x01, 0x80, 0x00, 0x00, 0x00,  //
+                                     0x00, 0x22, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8});
+  auto m = StunMessage::parse(bytes);
+  REQUIRE(m.ok());
+  CHECK(m->unknown_required().empty());  // indexed, so a server never answers them 420
+  CHECK(m->requested_address_family() == 0x02);
+  CHECK(m->even_port() == true);
+  CHECK(m->reservation_token() == token);
+
+  StunMessageBuilder no_r(StunClass::kRequest, StunMethod::kAllocate, kVectorId);
+  no_r.add_even_port(false).add_requested_address_family(0x01);
+  auto no_r_bytes = Build(std::move(no_r));
+  CHECK(StunMessage::parse(no_r_bytes)->even_port() == false);
+  CHECK(StunMessage::parse(no_r_bytes)->requested_address_family() == 0x01);
+
+  // Wrong lengths: present, but the accessors refuse them.
+  StunMessageBuilder bad(StunClass::kRequest, StunMethod::kAllocate, kVectorId);
+  const uint8_t two[2] = {0x80, 0};
+  bad.add_bytes(stun_attr::kRequestedAddressFamily, two).add_bytes(stun_attr::kEvenPort, two).add_bytes(
+      stun_attr::kReservationToken, std::span<const uint8_t>(token.data(), 7));
+  auto bad_bytes = Build(std::move(bad));
+  auto bm = StunMessage::parse(bad_bytes);
+  REQUIRE(bm.ok());
+  CHECK(bm->has(stun_attr::kEvenPort));
+  CHECK_FALSE(bm->requested_address_family().has_value());
+  CHECK_FALSE(bm->even_port().has_value());
+  CHECK_FALSE(bm->reservation_token().has_value());
 }

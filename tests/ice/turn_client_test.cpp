@@ -52,6 +52,7 @@ struct FakeServer {
   bool silent = false;          // answer nothing
   bool corrupt_integrity = false;
   int requests = 0;
+  int keepalives = 0;  // Binding indications
   std::vector<uint16_t> methods;  // of every request seen, in order
   std::vector<std::pair<TransportAddress, std::vector<uint8_t>>> sent_indications;
   std::vector<std::pair<uint16_t, std::vector<uint8_t>>> channel_data;
@@ -69,6 +70,10 @@ struct FakeServer {
     auto m = StunMessage::parse(bytes);
     REQUIRE(m.ok());
     CHECK(m->check_fingerprint().ok() == m->has_fingerprint());
+    if (m->message_class() == StunClass::kIndication && m->method() == StunMethod::kBinding) {
+      ++keepalives;
+      return std::nullopt;
+    }
     if (m->message_class() == StunClass::kIndication) {
       REQUIRE(m->method() == StunMethod::kSend);
       sent_indications.emplace_back(*m->xor_peer_address(),
@@ -119,12 +124,14 @@ struct FakeServer {
   }
 };
 
-TurnClientConfig Config(TurnTransport transport = TurnTransport::kUdp) {
+// Keepalives off unless asked: the timing tests below count the wakeups of refreshes alone.
+TurnClientConfig Config(TurnTransport transport = TurnTransport::kUdp, TimeDelta keepalive = TimeDelta::Zero()) {
   TurnClientConfig c;
   c.username = "alice";
   c.password = "secret";
   c.transport = transport;
   c.seed = 42;
+  c.keepalive = keepalive;
   return c;
 }
 
@@ -146,8 +153,9 @@ std::vector<TurnEvent::Type> Events(TurnClient& client) {
   return types;
 }
 
-TurnClient Allocated(FakeServer& server, Timestamp now, TurnTransport transport = TurnTransport::kUdp) {
-  auto client = TurnClient::Create(Config(transport)).value();
+TurnClient Allocated(FakeServer& server, Timestamp now, TurnTransport transport = TurnTransport::kUdp,
+                     TimeDelta keepalive = TimeDelta::Zero()) {
+  auto client = TurnClient::Create(Config(transport, keepalive)).value();
   client.allocate(now);
   Exchange(client, server, now);
   REQUIRE(client.state() == TurnState::kAllocated);
@@ -221,7 +229,7 @@ TEST_CASE("a short server lifetime refreshes at half the lifetime") {
   CHECK(client.next_wakeup() == Timestamp::Seconds(30));
 }
 
-TEST_CASE("permissions refresh every 4 minutes - channels every 9 - both survive 30 minutes") {
+TEST_CASE("permissions and channels refresh every 4 minutes (a channel keeps its 5-minute permission) - both survive 30 minutes") {
   FakeServer server;
   Timestamp now = Timestamp::Seconds(0);
   auto client = Allocated(server, now);
@@ -248,7 +256,7 @@ TEST_CASE("permissions refresh every 4 minutes - channels every 9 - both survive
     refreshes += m == kRefresh;
   }
   CHECK(permissions == 1800 / 240);  // at 240, 480, ..., 1680 s
-  CHECK(channels == 1800 / 540);     // at 540, 1080, 1620 s
+  CHECK(channels == 1800 / 240);     // at 240, ..., 1680 s: each also refreshes the permission
   CHECK(refreshes == 1800 / 540);
   CHECK(client.permission_installed(kPeer));
   CHECK(client.channel_for(kPeer2) == 0x4000);
@@ -489,4 +497,38 @@ TEST_CASE("StunStreamFramer: reassembles - bounds its buffer - fails on a stream
   std::vector<uint8_t> big(StunStreamFramer::kMaxBuffered + 1);
   CHECK_FALSE(g.push(big).ok());
   CHECK(g.failed());
+}
+
+TEST_CASE("NAT keepalive: a Binding indication after 15 s of silence toward the server, none while data flows") {
+  FakeServer server;
+  Timestamp now = Timestamp::Seconds(0);
+  auto client = Allocated(server, now, TurnTransport::kUdp, TimeDelta::Seconds(15));
+  REQUIRE(client.next_wakeup() == now + TimeDelta::Seconds(15));
+  // 60 s idle: one every 15 s.
+  for (int i = 0; i < 20 && *client.next_wakeup() <= Timestamp::Seconds(60); ++i) {
+    now = *client.next_wakeup();
+    client.process(now);
+    Exchange(client, server, now);
+  }
+  CHECK(server.keepalives == 4);
+  CHECK(client.counters().keepalives == 4);
+  // Data every 5 s for 60 s: the NAT binding is kept by it, no keepalive.
+  const std::vector<uint8_t> data{1, 2, 3};
+  for (int i = 0; i < 12; ++i) {
+    now = now + TimeDelta::Seconds(5);
+    REQUIRE(client.send(kPeer, data).ok());
+    client.process(now);
+    Exchange(client, server, now);
+  }
+  CHECK(server.keepalives == 4);
+  // Over TCP there is none (the connection is the binding); a negative interval is refused.
+  auto tcp = Allocated(server, now, TurnTransport::kTcp, TimeDelta::Seconds(15));
+  CHECK(tcp.next_wakeup() > now + TimeDelta::Seconds(15));
+  CHECK_FALSE(TurnClient::Create([] {
+                TurnClientConfig c;
+                c.username = "u";
+                c.keepalive = TimeDelta::Seconds(-1);
+                return c;
+              }())
+                  .ok());
 }

@@ -49,8 +49,8 @@ struct World {
               .value();
       hosts[i] = net.add_host(realm, {ip(priv.c_str())}, delay(2_ms)).value();
       ice::TurnClientConfig cc;
-      cc.username = i == 0 ? "a" : "b";
-      cc.password = i == 0 ? "pa" : "pb";
+      cc.username = std::string(i == 0 ? "a" : "b");
+      cc.password = std::string(i == 0 ? "pa" : "pb");  // not operator=(const char*): GCC 12 -Wrestrict false positive
       cc.seed = 11 + static_cast<uint64_t>(i);
       clients[i] = std::make_unique<NetsimTurnClient>(net, hosts[i], TransportAddress{ip(priv.c_str()), 5000},
                                                       server->listen_address(), cc);

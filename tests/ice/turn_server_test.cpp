@@ -4,6 +4,7 @@
 // provokes (437, 420, 442, 400, 403, retransmitted Allocate).
 #include <doctest/doctest.h>
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -645,14 +646,9 @@ TEST_CASE("EVEN-PORT with R reserves the next port; RESERVATION-TOKEN takes it; 
   REQUIRE(error_of(reply) == 0);
   auto m = StunMessage::parse(reply);
   CHECK(m->xor_relayed_address()->port % 2 == 0);
-  // The token is not in the codec's table: read it from the raw bytes (after the 20-byte header).
-  std::vector<uint8_t> token;
-  for (size_t at = 20; at + 4 <= reply.size();) {
-    const uint16_t type = static_cast<uint16_t>(reply[at] << 8 | reply[at + 1]);
-    const size_t len = static_cast<size_t>(reply[at + 2] << 8 | reply[at + 3]);
-    if (type == 0x0022) token.assign(reply.begin() + static_cast<ptrdiff_t>(at + 4), reply.begin() + static_cast<ptrdiff_t>(at + 4 + len));
-    at += 4 + ((len + 3) & ~size_t{3});
-  }
+  const auto token_attr = m->reservation_token();
+  REQUIRE(token_attr.has_value());
+  const std::vector<uint8_t> token(token_attr->begin(), token_attr->end());
   REQUIRE(token.size() == 8);
   CHECK(relays.open_ports.size() == 2);
   auto second = rtcp.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
@@ -717,6 +713,145 @@ TEST_CASE("max_channel 0x7FFF admits RFC 5766 channel numbers, with ChannelData 
   REQUIRE(out.has_value());
   CHECK(out->data == std::vector<uint8_t>{0x7A, 0xF0, 0x00, 0x02, 'y', 'o'});
   CHECK(out->relayed);
+}
+
+}  // namespace
+
+TEST_CASE("Permissions stay alive behind a channel and without one: a peer reaches the client for 11 minutes") {
+  // RFC 8656 9 and 12: a permission lasts 5 minutes, a channel 10. A ChannelBind refresh also
+  // refreshes the peer's permission, but the server drops what a peer sends once the permission
+  // has expired, even while its channel is bound. Peer 1 has only a channel, peer 2 only a
+  // permission; each sends every 10 s and every datagram must reach the client.
+  Rig rig;
+  TurnClient& c = rig.add_client(kClientA);
+  c.allocate(rig.now);
+  rig.pump();
+  REQUIRE(c.state() == TurnState::kAllocated);
+  const RelayId relay = rig.server.allocation(kListener, kClientA)->relay;
+  REQUIRE(c.bind_channel(kPeer, rig.now).ok());
+  REQUIRE(c.create_permission(kPeer2, rig.now).ok());
+  rig.pump();
+  int sent = 0;
+  for (int step = 0; step < 66; ++step) {
+    rig.server.on_peer_datagram(relay, kPeer, bytes("via channel"), rig.now);
+    rig.server.on_peer_datagram(relay, kPeer2, bytes("via indication"), rig.now);
+    sent += 2;
+    rig.pump();
+    rig.advance(TimeDelta::Seconds(10));
+  }
+  int via_channel = 0, via_indication = 0;
+  while (auto r = c.pop_received()) ++(r->via_channel ? via_channel : via_indication);
+  CHECK(via_channel == sent / 2);
+  CHECK(via_indication == sent / 2);
+  CHECK(rig.server.counters().peer_no_permission == 0);
+  CHECK(c.channel_for(kPeer).has_value());
+  CHECK(c.permission_installed(kPeer2));
+}
+
+namespace {
+
+std::string reason_of(const std::vector<uint8_t>& reply) {
+  auto m = StunMessage::parse(reply);
+  if (!m || !m->error_code()) return "";
+  return std::string(m->error_code()->reason);
+}
+
+// A driver without even ports: RelayPorts::open_even's default.
+struct PlainRelays : RelayPorts {
+  RelayId next = 1;
+  std::optional<Opened> open(const TransportAddress&, Timestamp) override {
+    return Opened{next, TransportAddress::V4(192, 0, 2, 1, static_cast<uint16_t>(50000 + next++))};
+  }
+  void close(RelayId) override {}
+};
+
+TEST_CASE("Allocate attributes through the codec: malformed ones 400, IPv6 440, EVEN-PORT without driver support 508, each with its reason") {
+  PlainRelays relays;
+  TurnServer server = TurnServer::Create(server_config(), &relays).value();
+  const Timestamp now = Timestamp::Seconds(10);
+  uint8_t port = 1;
+  auto allocate = [&](const std::function<void(StunMessageBuilder&)>& attrs) {
+    RawClient raw(server, TransportAddress::V4(198, 51, 100, 20, port++));
+    return raw.request(StunMethod::kAllocate, [&](StunMessageBuilder& b) {
+      b.add_requested_transport(17);
+      attrs(b);
+    }, now);
+  };
+  auto r = allocate([](StunMessageBuilder& b) { b.add_requested_address_family(0x02); });
+  CHECK(error_of(r) == 440);
+  CHECK(reason_of(r) == "Address Family not Supported");
+  const uint8_t two[2] = {1, 0};
+  r = allocate([&](StunMessageBuilder& b) { b.add_bytes(stun_attr::kRequestedAddressFamily, two); });
+  CHECK(error_of(r) == 400);
+  CHECK(reason_of(r) == "Malformed REQUESTED-ADDRESS-FAMILY");
+  r = allocate([&](StunMessageBuilder& b) { b.add_bytes(stun_attr::kEvenPort, two); });
+  CHECK(error_of(r) == 400);
+  CHECK(reason_of(r) == "Malformed EVEN-PORT");
+  r = allocate([&](StunMessageBuilder& b) { b.add_bytes(stun_attr::kReservationToken, two); });
+  CHECK(error_of(r) == 400);
+  CHECK(reason_of(r) == "Malformed RESERVATION-TOKEN");
+  const std::array<uint8_t, 8> token{9, 9, 9, 9, 9, 9, 9, 9};
+  r = allocate([&](StunMessageBuilder& b) { b.add_even_port(false).add_reservation_token(token); });
+  CHECK(error_of(r) == 400);
+  CHECK(reason_of(r) == "EVEN-PORT with RESERVATION-TOKEN");
+  r = allocate([](StunMessageBuilder& b) { b.add_even_port(true); });
+  CHECK(error_of(r) == 508);
+  CHECK(reason_of(r) == "No even port pair (EVEN-PORT) available");
+  r = allocate([](StunMessageBuilder& b) { b.add_even_port(false); });
+  CHECK(error_of(r) == 508);
+  CHECK(reason_of(r) == "No even port (EVEN-PORT) available");
+  r = allocate([&](StunMessageBuilder& b) { b.add_reservation_token(token); });
+  CHECK(error_of(r) == 508);
+  CHECK(reason_of(r) == "Unknown or expired RESERVATION-TOKEN");
+  CHECK(server.allocation_count() == 0);
+  r = allocate([](StunMessageBuilder& b) { b.add_requested_address_family(0x01); });
+  CHECK(error_of(r) == 0);
+  CHECK(server.allocation_count() == 1);
+}
+
+TEST_CASE("ChannelData with a reserved number (0x5000-0xFFFF) is dropped by the server unless max_channel admits RFC 5766's") {
+  Rig rig;
+  TurnClient& c = rig.add_client(kClientA);
+  c.allocate(rig.now);
+  rig.pump();
+  REQUIRE(c.bind_channel(kPeer, rig.now).ok());
+  rig.pump();
+  const uint64_t malformed = rig.server.counters().malformed;
+  for (const uint16_t n : {0x5000, 0x7FFF, 0x8000, 0xFFFF}) {
+    const std::vector<uint8_t> cd{static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n), 0x00, 0x01, 'x'};
+    rig.server.on_client_datagram(kListener, kClientA, cd, rig.now);
+  }
+  CHECK_FALSE(rig.server.has_outgoing());
+  CHECK(rig.server.counters().malformed == malformed + 4);
+  CHECK(rig.server.counters().ignored_messages == 0);  // not mistaken for STUN
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("A stream listener: ChannelData to its clients is padded to 4 (RFC 8656 12.5); closing the connection deletes the allocation") {
+  FakeRelays relays;
+  TurnServerConfig config = server_config();
+  config.stream_listeners = {kListener};
+  TurnServer server = TurnServer::Create(config, &relays).value();
+  RawClient raw(server);
+  const Timestamp now = Timestamp::Seconds(10);
+  REQUIRE(error_of(raw.request(StunMethod::kAllocate, udp, now)) == 0);
+  REQUIRE(error_of(raw.request(StunMethod::kChannelBind, [](StunMessageBuilder& b) {
+    b.add_channel_number(0x4001).add_xor_peer_address(kPeer);
+  }, now)) == 0);
+  server.on_peer_datagram(server.allocation(kListener, kClientA)->relay, kPeer, bytes("abc"), now);
+  auto out = server.pop_outgoing();
+  REQUIRE(out.has_value());
+  CHECK(out->data == std::vector<uint8_t>{0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c', 0x00});
+  CHECK(relays.open_ports.size() == 1);
+  server.on_client_closed(kListener, kClientB);  // no allocation there: nothing happens
+  CHECK(server.allocation_count() == 1);
+  server.on_client_closed(kListener, kClientA);
+  CHECK(server.allocation_count() == 0);
+  CHECK(relays.open_ports.empty());
+  CHECK(server.counters().closed_with_connection == 1);
 }
 
 }  // namespace

@@ -9,7 +9,10 @@
 //    STUN Binding requests, so the same host is the STUN server) and is the server's RelayPorts:
 //    each allocation binds an ephemeral port on the host, released when the allocation ends.
 //  - NetsimTurnClient: a TurnClient on a host (possibly behind NATs), bound to one local port.
-// Both are Pollables for netsim::EventLoop and send what their core produces at once.
+//  - NetsimIceRelay: a TurnClient as an IceHost's relay (ice::TurnRelayTransport), sharing the
+//    agent's socket with its checks as a WebRTC stack does: datagrams from the TURN server on that
+//    socket go to the client, everything else to the agent.
+// All are Pollables for netsim::EventLoop and send what their core produces at once.
 #pragma once
 
 #include <map>
@@ -20,6 +23,7 @@
 #include "support/ice_netsim.h"  // to_ice / from_ice
 #include "tern/core/pollable.h"
 #include "tern/ice/turn_client.h"
+#include "tern/ice/turn_relay_transport.h"
 #include "tern/ice/turn_server.h"
 #include "tern/netsim/internet.h"
 
@@ -128,6 +132,49 @@ class NetsimTurnClient final : public netsim::DatagramReceiver, public Pollable 
 
  public:
   ice::TurnClient client;  // declared after the members its constructor call needs
+};
+
+class NetsimIceRelay final : public Pollable {
+ public:
+  // Registers with host.agent (which must exist) and claims the host's relay hooks.
+  NetsimIceRelay(IceHost& host, size_t socket, const TransportAddress& server, ice::TurnClientConfig config,
+                 Timestamp now)
+      : host_(host), socket_(socket), server_(server), relay(ice::TurnClient::Create(std::move(config)).value()) {
+    host_.relay_hook = [this](netsim::Datagram& d, Timestamp at) {
+      if (d.source != server_ || d.destination != host_.socket_address(socket_)) return false;
+      relay.client().on_datagram(d.data, at);
+      relay.deliver(*host_.agent, at, [this](const ice::TransportAddress&, std::span<const uint8_t> data) {
+        host_.app_received.emplace_back(data.begin(), data.end());
+      });
+      return true;  // IceHost flushes next, and after_flush sends what the client queued
+    };
+    host_.after_flush = [this](Timestamp at) { send_pending(at); };
+    host_.agent->add_relay(&relay, now);
+  }
+  NetsimIceRelay(const NetsimIceRelay&) = delete;
+  NetsimIceRelay& operator=(const NetsimIceRelay&) = delete;
+
+  void allocate(Timestamp now) {
+    relay.client().allocate(now);
+    send_pending(now);
+  }
+  std::optional<Timestamp> next_wakeup() const override { return relay.client().next_wakeup(); }
+  void process(Timestamp now) override {
+    relay.client().process(now);
+    send_pending(now);
+  }
+
+ private:
+  void send_pending(Timestamp now) {
+    while (auto out = relay.client().pop_outgoing()) host_.send_raw(socket_, server_, std::move(*out), now);
+  }
+
+  IceHost& host_;
+  size_t socket_;
+  TransportAddress server_;
+
+ public:
+  ice::TurnRelayTransport relay;  // declared after the members its constructor call needs
 };
 
 }  // namespace tern::test

@@ -1,8 +1,10 @@
 // tern-turn (tools/turn/): option validation; the project's TurnClient against TurnRelay over real
 // UDP on loopback, clean and with loss on the relayed path; and coturn's turnutils_uclient against
-// the tern-turn binary (rc 0 and 0 lost when clean, losses reported with --loss 20). The uclient
+// the tern-turn binary over UDP and over TCP (-t) (rc 0 and 0 lost when clean, losses reported
+// with --loss 20); TurnClient over TCP against TurnRelay, and the TCP connection bounds. The uclient
 // cases skip when coturn is missing, unless TERN_REQUIRE_INTEROP=1 (CI), where they must run.
 #include <doctest/doctest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -78,9 +80,10 @@ TEST_CASE("tern-turn options: validation and the link model they make") {
   CHECK(bad([](TurnOptions& x) { x.queue_packets = 0; }));
 }
 
-// The project's TurnClient and a UDP peer against an in-process TurnRelay, all on one epoll loop.
+// The project's TurnClient (over UDP, or over one TCP connection) and a UDP peer against an
+// in-process TurnRelay, all on one epoll loop.
 struct RealRig {
-  explicit RealRig(TurnOptions o) {
+  explicit RealRig(TurnOptions o, ice::TurnTransport transport = ice::TurnTransport::kUdp) {
     o.min_port = static_cast<uint16_t>(40000 + (getpid() % 200) * 100);
     o.max_port = static_cast<uint16_t>(o.min_port + 99);
     driver.emplace(transport::EpollDriver::Create().value());
@@ -93,7 +96,9 @@ struct RealRig {
     cc.username = "u";
     cc.password = "p";
     cc.seed = 5;
+    cc.transport = transport;
     client.emplace(ice::TurnClient::Create(cc).value());
+    if (transport == ice::TurnTransport::kTcp) connect_tcp();
     REQUIRE(driver->add_fd(client_socket->fd(), [this](Timestamp now) {
       for (int i = 0; i < 64; ++i) {
         auto n = client_socket->receive_batch(batch.slots());
@@ -113,8 +118,38 @@ struct RealRig {
       }
     }).ok());
   }
+  ~RealRig() {
+    if (tcp_fd >= 0) {
+      (void)driver->remove_fd(tcp_fd);
+      ::close(tcp_fd);
+    }
+  }
+  void connect_tcp() {
+    REQUIRE(relay->tcp_enabled());
+    const transport::SocketAddress& at = relay->listen_address();
+    tcp_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(tcp_fd >= 0);
+    REQUIRE(::connect(tcp_fd, at.sockaddr_ptr(), at.sockaddr_len()) == 0);  // loopback: the backlog accepts
+    REQUIRE(driver->add_fd(tcp_fd, [this](Timestamp now) {
+      uint8_t buf[16384];
+      const ssize_t n = ::recv(tcp_fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n > 0) client->on_stream_bytes(std::span<const uint8_t>(buf, static_cast<size_t>(n)), now);
+      if (n == 0) tcp_closed = true;
+      flush();
+    }).ok());
+  }
   void flush() {
-    while (auto d = client->pop_outgoing()) (void)client_socket->send_to(*d, relay->listen_address());  // loopback
+    while (auto d = client->pop_outgoing()) {
+      if (tcp_fd < 0) {
+        (void)client_socket->send_to(*d, relay->listen_address());  // loopback
+        continue;
+      }
+      for (size_t sent = 0; sent < d->size();) {  // blocking socket: loops only on partial sends
+        const ssize_t n = ::send(tcp_fd, d->data() + sent, d->size() - sent, MSG_NOSIGNAL);
+        REQUIRE(n > 0);
+        sent += static_cast<size_t>(n);
+      }
+    }
   }
   // Runs the loop in 10 ms slices until `done` or `max_ms`.
   template <typename F>
@@ -133,6 +168,8 @@ struct RealRig {
   std::optional<transport::UdpSocket> client_socket, peer_socket;
   std::optional<ice::TurnClient> client;
   transport::DatagramBatch batch{16, 2048};
+  int tcp_fd = -1;
+  bool tcp_closed = false;
   std::vector<std::vector<uint8_t>> peer_received;
   transport::SocketAddress relayed_seen;
 };
@@ -174,6 +211,58 @@ TEST_CASE("TurnClient through TurnRelay over real UDP: allocate, channel, data b
   CHECK(rig.run([&] { return rig.client->state() == ice::TurnState::kClosed; }, 3000));
   CHECK(rig.relay->stats().relay_ports_open == 0);
   CHECK(rig.relay->server().allocation_count() == 0);
+}
+
+TEST_CASE("TurnClient over TCP through TurnRelay: padded ChannelData both ways; closing the connection ends the allocation") {
+  RealRig rig(base_options(), ice::TurnTransport::kTcp);
+  const auto [to_peer, to_client] = exchange(rig, 100);
+  CHECK(to_peer == 100);
+  CHECK(to_client == 100);
+  CHECK(rig.client->counters().channel_data_received == 100);
+  CHECK(rig.client->counters().stream_errors == 0);
+  CHECK(rig.client->counters().retransmissions == 0);  // reliable transport: never resent
+  TurnRelayStats s = rig.relay->stats();
+  CHECK(s.tcp_accepted == 1);
+  CHECK(s.tcp_connections == 1);
+  CHECK(s.tcp_stream_errors == 0);
+  CHECK(s.tcp_send_drops == 0);
+  CHECK(rig.relay->server().allocation_count() == 1);
+  // The client hangs up: the server deletes the allocation and closes its relay port.
+  (void)rig.driver->remove_fd(rig.tcp_fd);
+  ::close(rig.tcp_fd);
+  rig.tcp_fd = -1;
+  rig.run([&] { return rig.relay->server().allocation_count() == 0; }, 2000);
+  CHECK(rig.relay->server().allocation_count() == 0);
+  CHECK(rig.relay->stats().relay_ports_open == 0);
+  CHECK(rig.relay->server().counters().closed_with_connection == 1);
+  CHECK(rig.relay->stats().tcp_connections == 0);
+}
+
+TEST_CASE("TurnRelay TCP bounds: connections beyond --max-tcp are refused; one without an allocation is closed when idle; garbage closes it") {
+  TurnOptions o = base_options();
+  o.max_tcp = 2;
+  RealRig rig(o);
+  const transport::SocketAddress& at = rig.relay->listen_address();
+  int fds[3];
+  for (int& fd : fds) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(::connect(fd, at.sockaddr_ptr(), at.sockaddr_len()) == 0);
+  }
+  rig.run([&] { return rig.relay->stats().tcp_accepted + rig.relay->stats().tcp_refused == 3; }, 2000);
+  CHECK(rig.relay->stats().tcp_accepted == 2);
+  CHECK(rig.relay->stats().tcp_refused == 1);
+  // Bytes that are neither STUN nor ChannelData: that connection is closed.
+  const uint8_t junk[8] = {0xFF, 0xFF, 0, 4, 1, 2, 3, 4};
+  REQUIRE(::send(fds[0], junk, sizeof(junk), MSG_NOSIGNAL) == 8);
+  rig.run([&] { return rig.relay->stats().tcp_stream_errors == 1; }, 2000);
+  CHECK(rig.relay->stats().tcp_stream_errors == 1);
+  CHECK(rig.relay->stats().tcp_connections == 1);
+  // The other never allocates: closed after kTcpIdleTimeout.
+  rig.run([&] { return rig.relay->stats().tcp_idle_closed == 1; },
+          static_cast<int>(TurnRelay::kTcpIdleTimeout.ms()) + 2000);
+  CHECK(rig.relay->stats().tcp_idle_closed == 1);
+  CHECK(rig.relay->stats().tcp_connections == 0);
+  for (int fd : fds) ::close(fd);
 }
 
 TEST_CASE("TurnRelay with --loss 30: relayed data is lost in both directions, control is not") {
@@ -223,7 +312,8 @@ struct UclientRun {
   std::string log;
 };
 
-UclientRun run_uclient(const std::string& extra) {
+// `extra` goes to tern-turn, `uclient_extra` to turnutils_uclient (-t: TCP to the server).
+UclientRun run_uclient(const std::string& extra, const std::string& uclient_extra = "") {
   UclientRun r;
   const std::string dir = tern::test::scratch_dir("tern_turn_uclient");
   uint16_t base = 0;
@@ -242,7 +332,7 @@ UclientRun run_uclient(const std::string& extra) {
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(base, 5000), server.log());
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(static_cast<uint16_t>(base + 1), 5000), peer.log());
   const auto out = tern::test::run_command("turnutils_uclient -u u -w p -e 127.0.0.1 -r " + peer_port +
-                                               " -n 20 -m 2 -l 200 -X -p " + port + " 127.0.0.1",
+                                               " -n 20 -m 2 -l 200 -X " + uclient_extra + " -p " + port + " 127.0.0.1",
                                            30, true);
   r.rc = out.exit_code;
   r.log = out.out.size() > 3000 ? out.out.substr(out.out.size() - 3000) : out.out;
@@ -262,6 +352,19 @@ TEST_CASE("turnutils_uclient through tern-turn: 40 messages relayed, 0 lost") {
   CHECK(r.rc == 0);
   CHECK(r.lost == 0);
   CHECK(r.log.find("\"relayed_to_peer\":40") != std::string::npos);
+}
+
+TEST_CASE("turnutils_uclient -t (TURN over TCP) through tern-turn: 40 messages relayed, 0 lost") {
+  if (!tern::test::HavePeers({"turnutils_uclient", "turnutils_peer"})) return;
+  const UclientRun r = run_uclient("", "-t");
+  INFO(r.log);
+  CHECK(r.rc == 0);
+  CHECK(r.lost == 0);
+  CHECK(r.log.find("\"relayed_to_peer\":40") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.log, m, std::regex("\"accepted\":(\\d+)")));
+  CHECK(std::stoi(m[1]) >= 2);  // a connection per allocation (-m 2), all over TCP
+  CHECK(r.log.find("\"stream_errors\":0") != std::string::npos);
 }
 
 TEST_CASE("turnutils_uclient through tern-turn --loss 20: losses reported") {

@@ -37,6 +37,8 @@ Result<TurnRelayConfig> make_relay_config(const TurnOptions& o) {
   if (o.max_allocations < 1 || o.user_quota < 1) return Error{"--max-allocations/--user-quota: must be >= 1"};
   c.server.max_allocations = static_cast<size_t>(o.max_allocations);
   c.server.max_allocations_per_user = static_cast<size_t>(o.user_quota);
+  if (o.max_tcp < 0) return Error{"--max-tcp: must be >= 0"};
+  c.max_tcp_connections = static_cast<size_t>(o.max_tcp);
   // Loopback peers are what this tool is for: every peer is allowed. Channels up to 0x7FFF, as
   // RFC 5766 clients (turnutils_uclient among them) still pick them.
   c.server.max_channel = 0x7FFF;

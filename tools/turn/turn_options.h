@@ -29,11 +29,12 @@ struct TurnOptions {
   uint64_t seed = 1;
   int max_allocations = 48;
   int user_quota = 16;
+  int max_tcp = 16;  // TURN over TCP connections on the listening port; 0: UDP only
 };
 
 // Fails with a message naming the option: no user, "user:password" without a colon, a listen
 // address that is not ip:port, a bad port range, loss outside [0, 100), burst < 1, negative
-// delay/jitter/capacity, queue < 1.
+// delay/jitter/capacity, queue < 1, max_tcp < 0.
 Result<TurnRelayConfig> make_relay_config(const TurnOptions& options);
 
 }  // namespace tern::tools::turn

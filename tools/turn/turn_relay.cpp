@@ -3,6 +3,12 @@
 #include "tern/tools/turn/turn_relay.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <cstring>
 
@@ -49,6 +55,7 @@ Result<std::unique_ptr<TurnRelay>> TurnRelay::Open(TurnRelayConfig config, trans
   if (!transport::SocketAddress::Parse(config.relay_ip, 0)) return Error{"bad relay ip"};
   auto listener = transport::UdpSocket::Open(config.listen);
   if (!listener) return Error{listener.error()};
+  if (config.max_tcp_connections > 0) config.server.stream_listeners = {kTcpListener};
   std::unique_ptr<TurnRelay> relay(new TurnRelay(std::move(config), driver, std::move(listener).value()));
   auto server = ice::TurnServer::Create(relay->config_.server, relay.get());
   if (!server) return Error{server.error()};
@@ -68,8 +75,134 @@ Result<std::unique_ptr<TurnRelay>> TurnRelay::Open(TurnRelayConfig config, trans
   if (Status st = driver.add_fd(self->listener_.fd(), [self](Timestamp now) { self->on_listener_readable(now); });
       !st.ok())
     return Error{st.error()};
+  if (relay->config_.max_tcp_connections > 0) {
+    if (Status st = relay->open_tcp_listener(); !st.ok()) return Error{st.error()};
+  }
   if (Status st = driver.add_pollable(self); !st.ok()) return Error{st.error()};
   return relay;
+}
+
+Status TurnRelay::open_tcp_listener() {
+  const transport::SocketAddress& at = listener_.local_address();  // the UDP port, now known
+  const int fd = ::socket(at.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error{"tcp socket() failed"};
+  const int one = 1;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // only eases restarts
+  if (::bind(fd, at.sockaddr_ptr(), at.sockaddr_len()) != 0 || ::listen(fd, 16) != 0) {
+    ::close(fd);
+    return Error{"tcp listener: address in use"};
+  }
+  if (Status st = driver_.add_fd(fd, [this](Timestamp now) { on_tcp_accept(now); }); !st.ok()) {
+    ::close(fd);
+    return st;
+  }
+  tcp_listener_ = fd;
+  return Status::Ok();
+}
+
+void TurnRelay::on_tcp_accept(Timestamp now) {
+  for (int round = 0; round < 16; ++round) {  // bounded; level-triggered epoll wakes us again
+    sockaddr_storage from{};
+    socklen_t len = sizeof(from);
+    const int fd = ::accept4(tcp_listener_, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    const bool room = tcp_.size() < config_.max_tcp_connections &&
+                      relays_.size() + tcp_.size() + kReservedFds < transport::EpollDriver::kMaxFds;
+    if (!room || !driver_.add_fd(fd, [this, fd](Timestamp t) { on_tcp_readable(fd, t); }).ok()) {
+      ::close(fd);
+      ++stats_.tcp_refused;
+      continue;
+    }
+    const int one = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // latency only
+    auto c = std::make_unique<TcpConnection>();
+    c->fd = fd;
+    c->client = to_ice_address(transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from), len));
+    c->idle_deadline = now + kTcpIdleTimeout;
+    tcp_.push_back(std::move(c));
+    ++stats_.tcp_accepted;
+  }
+}
+
+TurnRelay::TcpConnection* TurnRelay::find_tcp(const ice::TransportAddress& client) {
+  for (auto& c : tcp_)
+    if (c->client == client && !c->dead) return c.get();
+  return nullptr;
+}
+
+void TurnRelay::on_tcp_readable(int fd, Timestamp now) {
+  const auto it = std::find_if(tcp_.begin(), tcp_.end(), [fd](const auto& c) { return c->fd == fd; });
+  if (it == tcp_.end()) return;
+  TcpConnection& c = **it;
+  for (int round = 0; round < 16 && !c.dead; ++round) {
+    uint8_t buf[16384];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {  // closed by the client, or an error
+      c.dead = true;
+      break;
+    }
+    if (!c.framer.push(std::span<const uint8_t>(buf, static_cast<size_t>(n))).ok()) {
+      ++stats_.tcp_stream_errors;
+      c.dead = true;
+      break;
+    }
+    for (auto m = c.framer.next(); !m.empty(); m = c.framer.next())
+      server_->on_client_datagram(kTcpListener, c.client, m, now);
+    if (c.framer.failed()) {
+      ++stats_.tcp_stream_errors;
+      c.dead = true;
+    }
+    flush(now);
+  }
+  sweep_tcp(now);
+}
+
+void TurnRelay::tcp_drain(TcpConnection& c) {
+  size_t sent = 0;
+  while (sent < c.pending.size()) {
+    const ssize_t n = ::send(c.fd, c.pending.data() + sent, c.pending.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      c.dead = true;
+      break;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  c.pending.erase(c.pending.begin(), c.pending.begin() + static_cast<std::ptrdiff_t>(sent));
+}
+
+void TurnRelay::tcp_send(const ice::TransportAddress& to, std::span<const uint8_t> data) {
+  TcpConnection* c = find_tcp(to);
+  if (c == nullptr || c->pending.size() + data.size() > kTcpSendBuffer) {
+    ++stats_.tcp_send_drops;  // whole message: the stream stays framed
+    return;
+  }
+  c->pending.insert(c->pending.end(), data.begin(), data.end());
+  tcp_drain(*c);
+}
+
+void TurnRelay::close_tcp(TcpConnection& c) {
+  (void)driver_.remove_fd(c.fd);  // registered on accept; a failure leaves nothing to undo
+  ::close(c.fd);
+  server_->on_client_closed(kTcpListener, c.client);
+  ++stats_.tcp_closed;
+}
+
+void TurnRelay::sweep_tcp(Timestamp now) {
+  for (auto& c : tcp_) {
+    if (c->dead) continue;
+    if (server_->allocation(kTcpListener, c->client)) {
+      c->idle_deadline = now + kTcpIdleTimeout;
+    } else if (now >= c->idle_deadline) {
+      ++stats_.tcp_idle_closed;
+      c->dead = true;
+    }
+  }
+  std::erase_if(tcp_, [this](const auto& c) {
+    if (c->dead) close_tcp(*c);
+    return c->dead;
+  });
 }
 
 TurnRelay::TurnRelay(TurnRelayConfig config, transport::EpollDriver& driver, transport::UdpSocket listener)
@@ -81,18 +214,27 @@ TurnRelay::~TurnRelay() {
   // Unregistering fails only for fds never registered: nothing to undo then.
   if (listener_.is_open()) (void)driver_.remove_fd(listener_.fd());
   for (auto& [id, socket] : relays_) (void)driver_.remove_fd(socket.fd());
+  for (auto& c : tcp_) {
+    (void)driver_.remove_fd(c->fd);
+    ::close(c->fd);
+  }
+  if (tcp_listener_ >= 0) {
+    (void)driver_.remove_fd(tcp_listener_);
+    ::close(tcp_listener_);
+  }
 }
 
 TurnRelayStats TurnRelay::stats() const {
   TurnRelayStats s = stats_;
   s.relay_ports_open = relays_.size();
+  s.tcp_connections = tcp_.size();
   if (to_peer_) s.to_peer = to_peer_->stats();
   if (to_client_) s.to_client = to_client_->stats();
   return s;
 }
 
 std::optional<TurnRelay::Opened> TurnRelay::bind_port(uint16_t port) {
-  if (relays_.size() + kReservedFds >= transport::EpollDriver::kMaxFds) return std::nullopt;
+  if (relays_.size() + tcp_.size() + kReservedFds >= transport::EpollDriver::kMaxFds) return std::nullopt;
   auto local = transport::SocketAddress::Parse(config_.relay_ip, port);
   if (!local) return std::nullopt;
   auto socket = transport::UdpSocket::Open(*local);
@@ -149,7 +291,7 @@ void TurnRelay::on_listener_readable(Timestamp now) {
     auto n = listener_.receive_batch(batch_.slots());
     if (!n || *n == 0) break;
     for (size_t i = 0; i < *n; ++i)
-      server_->on_client_datagram(0, to_ice_address(batch_[i].peer), batch_[i].data(), now);
+      server_->on_client_datagram(kUdpListener, to_ice_address(batch_[i].peer), batch_[i].data(), now);
     flush(now);
   }
 }
@@ -198,6 +340,10 @@ void TurnRelay::deliver_links(Timestamp now) {
 
 void TurnRelay::transmit(ice::TurnServerDatagram::From from, uint32_t socket, const ice::TransportAddress& to,
                          std::span<const uint8_t> data) {
+  if (from == ice::TurnServerDatagram::From::kListener && socket == kTcpListener) {
+    tcp_send(to, data);
+    return;
+  }
   transport::UdpSocket* s = &listener_;
   if (from == ice::TurnServerDatagram::From::kRelay) {
     const auto it = relays_.find(socket);
@@ -216,12 +362,20 @@ std::optional<Timestamp> TurnRelay::next_wakeup() const {
     if (link == nullptr) continue;
     if (auto w = link->next_wakeup(); w && (!t || *w < *t)) t = w;
   }
+  for (const auto& c : tcp_) {
+    // Pending bytes are retried every 5 ms (the driver watches for input only).
+    const Timestamp w = c->pending.empty() ? c->idle_deadline : transport::EpollDriver::Now() + TimeDelta::Millis(5);
+    if (!t || w < *t) t = w;
+  }
   return t;
 }
 
 void TurnRelay::process(Timestamp now) {
   server_->process(now);
   flush(now);
+  for (auto& c : tcp_)
+    if (!c->pending.empty()) tcp_drain(*c);
+  sweep_tcp(now);
 }
 
 }  // namespace tern::tools::turn

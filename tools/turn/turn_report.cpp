@@ -25,7 +25,11 @@ std::string relay_report_json(const TurnRelay& relay, int signal_number) {
                   {"channel_unbound", c.channel_data_unbound},
                   {"link_loss", s.to_peer.dropped_loss + s.to_client.dropped_loss},
                   {"link_queue", s.to_peer.dropped_queue + s.to_client.dropped_queue},
-                  {"send_failures", s.send_failures}};
+                  {"send_failures", s.send_failures},
+                  {"tcp_send", s.tcp_send_drops}};
+  j["tcp"] = {{"accepted", s.tcp_accepted},      {"refused", s.tcp_refused},
+              {"closed", s.tcp_closed},          {"idle_closed", s.tcp_idle_closed},
+              {"stream_errors", s.tcp_stream_errors}, {"allocations_closed", c.closed_with_connection}};
   return j.dump();
 }
 
