@@ -50,7 +50,7 @@ struct VideoReceiveCounters {
 class VideoReceiveStream final : private RtpReceiveFront::Listener {
  public:
   struct Config {
-    VideoCodecKind codec = VideoCodecKind::kVp8;
+    codecs::CodecType codec = codecs::CodecType::kVp8;  // VP8 or VP9
     uint32_t ssrc = 0;
     uint32_t rtx_ssrc = 0;
     uint32_t local_ssrc = 0;  // sender SSRC of our feedback
@@ -99,7 +99,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   double frames_per_second(Timestamp now) const;
   uint32_t ssrc() const { return config_.ssrc; }
   uint8_t payload_type() const;
-  const char* mime_type() const { return config_.codec == VideoCodecKind::kVp9 ? "video/VP9" : "video/VP8"; }
+  const char* mime_type() const { return codecs::mime_type(config_.codec); }
 
  private:
   struct PendingRender {

@@ -6,6 +6,7 @@
 namespace tern::jitterbuffer {
 
 Status VideoJitterBufferConfig::validate() const {
+  if (!codecs::is_video(codec)) return Error{"video jitter buffer: not a video codec"};
   if (Status s = packet_buffer.validate(); !s) return s;
   if (max_frames == 0) return Error{"video jitter buffer: max_frames is zero"};
   if (max_stashed_frames == 0) return Error{"video jitter buffer: max_stashed_frames is zero"};

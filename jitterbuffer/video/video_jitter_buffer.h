@@ -29,7 +29,7 @@
 namespace tern::jitterbuffer {
 
 struct VideoJitterBufferConfig {
-  VideoCodec codec = VideoCodec::kVp8;
+  codecs::CodecType codec = codecs::CodecType::kVp8;  // VP8 or VP9
   PacketBufferConfig packet_buffer;
   size_t max_frames = 300;          // frames held by the frame buffer
   size_t max_stashed_frames = ReferenceFinder::kDefaultMaxStashed;

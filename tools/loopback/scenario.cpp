@@ -406,7 +406,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
 
   // Taps: loss and delay where A's packets leave the access network, bytes where B receives.
   Tap access_tap(fwd_bins, max_bins, true, !edge);
-  access_tap.set_audio_ssrc(ca.send.audio != pipeline::AudioCodecKind::kNone ? ca.local.audio : 0);
+  access_tap.set_audio_ssrc(ca.send.audio ? ca.local.audio : 0);
   Tap b_tap(b_bins, max_bins, false, true);
   b_tap.set_inner(into_b);
   b_tap.set_recorder(recorder.get());
@@ -467,7 +467,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
     capture.references = &a_pictures;
     b->set_reference_frame_provider(&a_pictures);
   }
-  if (ca.measure_quality && ca.receive.video != pipeline::VideoCodecKind::kNone) {
+  if (ca.measure_quality && ca.receive.video) {
     b->set_video_capture_listener(&b_pictures);
     a->set_reference_frame_provider(&b_pictures);
   }
@@ -539,7 +539,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
   }
 
   Summary& sum = result.summary;
-  if (ca.send.video != pipeline::VideoCodecKind::kNone) {
+  if (ca.send.video) {
     sum.video.present = true;
     summarize_frames(result.frames, config.duration, sum.video);
     sum.video.ssim_every = config.ssim_every;
@@ -547,7 +547,7 @@ ScenarioOutcome run_scenario(const LoopbackConfig& config, const ProgressFn& pro
     sum.video.frames_encoded = capture.encoded;
     sum.video.keyframes_encoded = capture.keyframes;
   }
-  if (ca.send.audio != pipeline::AudioCodecKind::kNone) {
+  if (ca.send.audio) {
     sum.audio = summarize_audio(playout.counts, access_tap.audio_delay_ms());
     sum.audio.present = true;
   }

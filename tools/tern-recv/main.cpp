@@ -168,14 +168,12 @@ int main(int argc, char** argv) {
     if (app.count("--no-rtcp-mux")) plan.rtcp_mux = false;
   } else {
     if (port == 0) return fail("either --sdp or --port is required");
-    plan.video = video == "vp9" ? pipeline::VideoCodecKind::kVp9
-                 : video == "vp8" ? pipeline::VideoCodecKind::kVp8
-                                  : pipeline::VideoCodecKind::kNone;
-    plan.audio = audio == "opus" ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
-    if (plan.video == pipeline::VideoCodecKind::kNone && plan.audio == pipeline::AudioCodecKind::kNone) {
+    plan.video = codecs::codec_from_name(video);
+    plan.audio = codecs::codec_from_name(audio);
+    if (!plan.video && !plan.audio) {
       return fail("nothing to receive: --video and --audio are both none");
     }
-    if (video_pt >= 0) (plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8) = static_cast<uint8_t>(video_pt);
+    if (video_pt >= 0) plan.payload_types.of(plan.video.value_or(codecs::CodecType::kVp8)) = static_cast<uint8_t>(video_pt);
     plan.payload_types.opus = static_cast<uint8_t>(audio_pt);
     plan.rtcp_mux = !no_rtcp_mux;
     plan.address = address;
@@ -196,9 +194,9 @@ int main(int argc, char** argv) {
   }
   if (plan.nack && !plan.video_rtx_ssrc) plan.nack = false;  // RTX needs its SSRC up front
 
-  const bool want_video = plan.video != pipeline::VideoCodecKind::kNone;
-  const bool want_audio = plan.audio != pipeline::AudioCodecKind::kNone;
-  const uint8_t media_pt = plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8;
+  const bool want_video = plan.video.has_value();
+  const bool want_audio = plan.audio.has_value();
+  const uint8_t media_pt = plan.payload_types.of(plan.video.value_or(codecs::CodecType::kVp8));
   if (!y4m_path.empty() && !want_video) return fail("--y4m: the session has no video");
   if (!wav_path.empty() && !want_audio) return fail("--wav: the session has no audio");
   if (plan.audio_port && (!want_audio || !want_video || *plan.audio_port == plan.port)) plan.audio_port.reset();
@@ -244,8 +242,8 @@ int main(int argc, char** argv) {
   auto create = [&]() -> Status {
     pipeline::EndpointConfig config;
     config.cname = "tern-recv";
-    config.send.video = pipeline::VideoCodecKind::kNone;
-    config.send.audio = pipeline::AudioCodecKind::kNone;
+    config.send.video.reset();
+    config.send.audio.reset();
     config.receive.video = plan.video;
     config.receive.audio = plan.audio;
     config.receive.protection = {plan.nack, plan.fec, plan.audio_red};
@@ -280,7 +278,7 @@ int main(int argc, char** argv) {
     if (webm_path.empty()) return Status{};
     net::ReceiveTapConfig rc;
     if (want_video) {
-      rc.video = plan.video == pipeline::VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
+      rc.video = plan.video;
     }
     rc.video_pt = media_pt;
     rc.video_ssrc = config.remote.video;

@@ -222,18 +222,16 @@ int main(int argc, char** argv) {
 
   pipeline::EndpointConfig config;
   config.cname = "tern-send";
-  config.send.video = video == "vp9" ? pipeline::VideoCodecKind::kVp9
-                      : video == "vp8" ? pipeline::VideoCodecKind::kVp8
-                                       : pipeline::VideoCodecKind::kNone;
-  config.send.audio = audio == "opus" ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
+  config.send.video = codecs::codec_from_name(video);
+  config.send.audio = codecs::codec_from_name(audio);
   config.send.width = width;
   config.send.height = height;
   config.send.fps = fps;
   config.send.source_seed = seed;
   config.send.protection = {nack, fec, false};
   config.send.vp9_flexible_mode = peer != "ffmpeg";  // ffmpeg reads no P_DIFF (see tools/README.md)
-  config.receive.video = pipeline::VideoCodecKind::kNone;
-  config.receive.audio = pipeline::AudioCodecKind::kNone;
+  config.receive.video.reset();
+  config.receive.audio.reset();
   config.local.video = video_ssrc;
   config.local.audio = audio_ssrc;
   config.local.video_rtx = rtx_ssrc;
@@ -260,9 +258,9 @@ int main(int argc, char** argv) {
   plan.audio = config.send.audio;
   plan.payload_types = config.payload_types;
   plan.extension_ids = config.extension_ids;
-  if (plan.video != pipeline::VideoCodecKind::kNone) plan.video_ssrc = video_ssrc;
+  if (plan.video) plan.video_ssrc = video_ssrc;
   if (nack) plan.video_rtx_ssrc = rtx_ssrc;
-  if (plan.audio != pipeline::AudioCodecKind::kNone) plan.audio_ssrc = audio_ssrc;
+  if (plan.audio) plan.audio_ssrc = audio_ssrc;
   plan.nack = nack;
   plan.fec = fec;
   plan.transport_cc = config.congestion == pipeline::CongestionControlMode::kTransportCc;
@@ -315,7 +313,7 @@ int main(int argc, char** argv) {
   }
 
   std::optional<media::Y4mWriter> reference_writer;
-  if (!source_path.empty() && config.send.video != pipeline::VideoCodecKind::kNone) {
+  if (!source_path.empty() && config.send.video) {
     auto w = media::Y4mWriter::Create(width, height, std::max(1, static_cast<int>(std::lround(fps))), 1);
     if (!w) return fail("--source-y4m: cannot set up the reference writer");
     reference_writer.emplace(std::move(w.value()));
@@ -350,7 +348,7 @@ int main(int argc, char** argv) {
   // With file sources: done once every kind sent comes to its end (or the --frames limit).
   auto finished = [&] {
     if (!files) return capture.done();
-    const bool v = config.send.video == pipeline::VideoCodecKind::kNone || capture.done() ||
+    const bool v = !config.send.video || capture.done() ||
                    (video_file && video_file->ended());
     return v && (!audio_file || audio_file->ended());
   };
