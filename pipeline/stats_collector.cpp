@@ -184,7 +184,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     codec(codec_id.c_str(), video_recv_->payload_type(), video_recv_->mime_type(), 90000, std::nullopt);
     const VideoReceiveCounters& vc = video_recv_->counters();
     const jitterbuffer::VideoJitterBufferStats j = video_recv_->jitter_buffer_stats();
-    const media::FreezeStats& f = video_recv_->freeze_stats();
+    const jitterbuffer::FreezeStats& f = video_recv_->freeze_stats();
     InboundRtpStats s;
     s.id = "ITV" + std::to_string(config_.remote.video);
     fill_inbound_common(s, config_.remote.video, "video");

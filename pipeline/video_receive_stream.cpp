@@ -131,7 +131,7 @@ void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {
   ++counters_.frames_rendered;
   counters_.frame_width = pending.frame.width;
   counters_.frame_height = pending.frame.height;
-  freezes_.on_frame_rendered(now);
+  freezes_.on_frame(now);
   recent_renders_.push_back(now);
   while (!recent_renders_.empty() && now - recent_renders_.front() > TimeDelta::Seconds(1)) recent_renders_.pop_front();
   RenderedVideoFrame r;

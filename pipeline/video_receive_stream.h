@@ -13,7 +13,6 @@
 #include "tern/codecs/video_decoder.h"
 #include "tern/core/result.h"
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
-#include "tern/media/freeze_meter.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/media/video_quality.h"
 #include "tern/pipeline/listeners.h"
@@ -94,7 +93,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   void set_reference_provider(ReferenceFrameProvider* provider) { reference_provider_ = provider; }
   VideoReceiveCounters counters() const;
   jitterbuffer::VideoJitterBufferStats jitter_buffer_stats() const { return jitter_buffer_.stats(); }
-  const media::FreezeStats& freeze_stats() const { return freezes_.stats(); }
+  const jitterbuffer::FreezeStats& freeze_stats() const { return freezes_.stats(); }
   recovery::NackGeneratorStats nack_stats() const { return front_.nack_stats(); }
   double frames_per_second(Timestamp now) const;
   uint32_t ssrc() const { return config_.ssrc; }
@@ -124,7 +123,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   codecs::VideoFrame scratch_;                         // its regenerated picture, reused
   ReferenceFrameProvider* reference_provider_ = nullptr;
   jitterbuffer::VideoJitterBuffer jitter_buffer_;
-  media::FreezeMeter freezes_;
+  jitterbuffer::FreezeMeter freezes_;  // renders; pauses apart (webrtc-stats)
   RtpToNtp rtp_to_ntp_{90000};
   std::deque<PendingRender> renders_;
   std::deque<Timestamp> recent_renders_;

@@ -156,8 +156,8 @@ std::optional<Timestamp> VideoJitterBuffer::next_wakeup() const {
 
 VideoJitterBufferStats VideoJitterBuffer::stats() const {
   VideoJitterBufferStats s = stats_;
-  s.freeze_count = freezes_.freeze_count();
-  s.total_freezes_duration = freezes_.total_freezes_duration();
+  s.freeze_count = static_cast<uint64_t>(freezes_.stats().freeze_count);
+  s.total_freezes_duration = freezes_.stats().total_freezes_duration;
   s.target_delay = timing_.target_delay();
   s.jitter_estimate = timing_.jitter();
   s.packet_buffer = packets_.stats();

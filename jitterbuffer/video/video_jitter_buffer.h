@@ -19,7 +19,7 @@
 #include "tern/core/units.h"
 #include "tern/jitterbuffer/video/encoded_video_frame.h"
 #include "tern/jitterbuffer/video/frame_buffer.h"
-#include "tern/jitterbuffer/video/freeze_detector.h"
+#include "tern/jitterbuffer/video/freeze_meter.h"
 #include "tern/jitterbuffer/video/packet_buffer.h"
 #include "tern/jitterbuffer/video/reference_finder.h"
 #include "tern/jitterbuffer/video/video_header.h"
@@ -109,7 +109,8 @@ class VideoJitterBuffer {
   ReferenceFinder finder_;
   FrameBuffer frames_;
   VideoTiming timing_;
-  FreezeDetector freezes_;
+  // Counts releases; a gap above 5 s is a freeze here too (no pause figure in these stats).
+  FreezeMeter freezes_{FreezeMeter::LongGaps::kFreeze};
   VideoJitterBufferStats stats_;
 
   std::optional<Timestamp> first_packet_time_;
