@@ -29,8 +29,8 @@ void run_call(bool measure_quality, bool two_way, benchmark::State& state) {
   EndpointConfig ca;  // 640x480@30 VP8 + Opus, transport-cc
   ca.measure_quality = measure_quality;
   if (!two_way) {
-    ca.receive.video = VideoCodecKind::kNone;
-    ca.receive.audio = AudioCodecKind::kNone;
+    ca.receive.video.reset();
+    ca.receive.audio.reset();
   }
   const EndpointConfig cb = ca.mirrored();
   double simulated = 0;

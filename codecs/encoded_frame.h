@@ -7,13 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "tern/codecs/codec_type.h"
 #include "tern/core/units.h"
 
 namespace tern::codecs {
-
-enum class CodecType : uint8_t { kOpus, kVp8, kVp9 };
-
-const char* codec_name(CodecType codec);
 
 // Scalability facts of one encoded video frame (layer of a picture).
 struct VideoLayerInfo {
@@ -50,14 +47,5 @@ struct EncodedFrame {
   TimeDelta duration;  // audio only: media duration of the packet
   VideoLayerInfo layers;
 };
-
-inline const char* codec_name(CodecType codec) {
-  switch (codec) {
-    case CodecType::kOpus: return "opus";
-    case CodecType::kVp8: return "VP8";
-    case CodecType::kVp9: return "VP9";
-  }
-  return "unknown";
-}
 
 }  // namespace tern::codecs

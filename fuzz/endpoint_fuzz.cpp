@@ -22,8 +22,8 @@ struct NullSink : DatagramSink {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pipeline::EndpointConfig config;
-  config.send.video = pipeline::VideoCodecKind::kNone;
-  config.send.audio = pipeline::AudioCodecKind::kNone;
+  config.send.video.reset();
+  config.send.audio.reset();
   config.receive.width = 160;
   config.receive.height = 120;
   config.receive.protection.fec = true;

@@ -40,7 +40,7 @@ struct Checker {
   }
 };
 
-void run(std::span<const uint8_t> in, VideoCodec codec) {
+void run(std::span<const uint8_t> in, codecs::CodecType codec) {
   VideoJitterBufferConfig config;
   config.codec = codec;
   config.packet_buffer.start_capacity = 16;
@@ -83,6 +83,6 @@ void run(std::span<const uint8_t> in, VideoCodec codec) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> in(data, size);
   if (size == 0) return 0;
-  run(in.subspan(1), (data[0] & 1) ? VideoCodec::kVp9 : VideoCodec::kVp8);
+  run(in.subspan(1), (data[0] & 1) ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8);
   return 0;
 }

@@ -28,7 +28,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::Create(const EndpointConfig& config,
   auto stats = rtp::ReceiveStatistics::Create({});
   if (!stats) return Error{stats.error()};
   RtcpSession::Config rc;
-  rc.ssrc = config.send.audio != AudioCodecKind::kNone || config.send.video == VideoCodecKind::kNone
+  rc.ssrc = config.send.audio || !config.send.video
                 ? config.local.audio
                 : config.local.video;
   rc.cname = config.cname;
@@ -56,7 +56,7 @@ Endpoint::~Endpoint() = default;
 Status Endpoint::init() {
   Random rng(config_.seed);
   const MediaConfig& send = config_.send;
-  if (send.audio == AudioCodecKind::kOpus) {
+  if (send.audio) {
     AudioSendStream::Config ac;
     ac.bitrate = send.audio_bitrate;
     ac.source_seed = send.source_seed;
@@ -69,9 +69,9 @@ Status Endpoint::init() {
     if (!a) return Error{a.error()};
     audio_send_ = std::move(a).value();
   }
-  if (send.video != VideoCodecKind::kNone) {
+  if (send.video) {
     VideoSendStream::Config vc;
-    vc.codec = send.video;
+    vc.codec = *send.video;
     vc.width = send.width;
     vc.height = send.height;
     vc.fps = send.fps;
@@ -90,7 +90,7 @@ Status Endpoint::init() {
     video_send_ = std::move(v).value();
   }
   const MediaConfig& recv = config_.receive;
-  if (recv.audio == AudioCodecKind::kOpus) {
+  if (recv.audio) {
     AudioReceiveStream::Config ac;
     ac.ssrc = config_.remote.audio;
     ac.red = recv.protection.red;
@@ -99,9 +99,9 @@ Status Endpoint::init() {
     if (!a) return Error{a.error()};
     audio_recv_ = std::move(a).value();
   }
-  if (recv.video != VideoCodecKind::kNone) {
+  if (recv.video) {
     VideoReceiveStream::Config vc;
-    vc.codec = recv.video;
+    vc.codec = *recv.video;
     vc.ssrc = config_.remote.video;
     vc.rtx_ssrc = config_.remote.video_rtx;
     vc.local_ssrc = rtcp_.ssrc();
@@ -120,7 +120,7 @@ Status Endpoint::init() {
   }
   if (Status s = init_send_transport(); !s) return s;
   // Receive-side estimators for what the peer sends.
-  if (recv.audio != AudioCodecKind::kNone || recv.video != VideoCodecKind::kNone) {
+  if (recv.audio || recv.video) {
     if (config_.congestion == CongestionControlMode::kTransportCc) {
       congestion::TransportFeedbackGenerator::Config fc;
       fc.sender_ssrc = rtcp_.ssrc();

@@ -148,23 +148,21 @@ MediaServer::Config MediaServer::Config::ForCall(const EndpointConfig& a) {
   Config c;
   auto streams = [&](const MediaConfig& m, const StreamSsrcs& s) {
     std::vector<ForwardedStream> v;
-    if (m.audio != AudioCodecKind::kNone) {
+    if (m.audio) {
       ForwardedStream f;
       f.ssrc = s.audio;
       f.clock_rate = 48000;
       f.nack = false;
       v.push_back(f);
     }
-    if (m.video != VideoCodecKind::kNone) {
+    if (m.video) {
       ForwardedStream f;
       f.ssrc = s.video;
       f.clock_rate = 90000;
       f.nack = m.protection.nack;
       if (m.protection.nack) f.rtx_ssrc = s.video_rtx;
       f.rtx_payload_type = a.payload_types.video_rtx;
-      f.media_payload_type = m.protection.fec ? a.payload_types.red
-                             : m.video == VideoCodecKind::kVp9 ? a.payload_types.vp9
-                                                                : a.payload_types.vp8;
+      f.media_payload_type = m.protection.fec ? a.payload_types.red : a.payload_types.of(*m.video);
       v.push_back(f);
     }
     return v;

@@ -5,16 +5,16 @@
 
 namespace tern::pipeline {
 
-const char* video_codec_name(VideoCodecKind codec) {
+const uint8_t& PayloadTypes::of(codecs::CodecType codec) const {
   switch (codec) {
-    case VideoCodecKind::kVp8: return "vp8";
-    case VideoCodecKind::kVp9: return "vp9";
-    case VideoCodecKind::kNone: break;
+    case codecs::CodecType::kOpus: return opus;
+    case codecs::CodecType::kVp9: return vp9;
+    case codecs::CodecType::kVp8: break;
   }
-  return "none";
+  return vp8;
 }
 
-const char* audio_codec_name(AudioCodecKind codec) { return codec == AudioCodecKind::kOpus ? "opus" : "none"; }
+uint8_t& PayloadTypes::of(codecs::CodecType codec) { return const_cast<uint8_t&>(std::as_const(*this).of(codec)); }
 
 const char* congestion_mode_name(CongestionControlMode mode) {
   switch (mode) {
@@ -27,7 +27,9 @@ const char* congestion_mode_name(CongestionControlMode mode) {
 
 namespace {
 Status validate_media(const MediaConfig& m) {
-  if (m.video != VideoCodecKind::kNone) {
+  if (m.video && !codecs::is_video(*m.video)) return Error{"endpoint config: the video codec must be VP8 or VP9"};
+  if (m.audio && *m.audio != codecs::CodecType::kOpus) return Error{"endpoint config: the audio codec must be Opus"};
+  if (m.video) {
     if (m.width < 64 || m.height < 32 || m.width > 4096 || m.height > 4096 || m.width % 2 != 0 || m.height % 2 != 0) {
       return Error{"endpoint config: video size must be even, 64x32..4096x4096"};
     }
@@ -36,7 +38,7 @@ Status validate_media(const MediaConfig& m) {
       return Error{"endpoint config: video rate bounds"};
     }
   }
-  if (m.audio != AudioCodecKind::kNone &&
+  if (m.audio &&
       (m.audio_bitrate < DataRate::KilobitsPerSec(6) || m.audio_bitrate > DataRate::KilobitsPerSec(510))) {
     return Error{"endpoint config: Opus bitrate must be 6..510 kbps"};
   }

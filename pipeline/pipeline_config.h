@@ -4,22 +4,20 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "tern/codecs/codec_type.h"
 #include "tern/core/ntp_time.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
 
 namespace tern::pipeline {
 
-enum class VideoCodecKind : uint8_t { kNone, kVp8, kVp9 };
-enum class AudioCodecKind : uint8_t { kNone, kOpus };
 // kTransportCc: GCC fed by transport-wide feedback; kRemb: GCC capped by the receiver's REMB (loss
 // from RRs); kFixed: no controller, the encoders get fixed_rate.
 enum class CongestionControlMode : uint8_t { kTransportCc, kRemb, kFixed };
 
-const char* video_codec_name(VideoCodecKind codec);  // "vp8", "vp9", "none"
-const char* audio_codec_name(AudioCodecKind codec);  // "opus", "none"
 const char* congestion_mode_name(CongestionControlMode mode);
 
 // Loss protection of one direction. NACK: RFC 4585 generic NACK answered with RFC 4588 RTX. FEC:
@@ -40,6 +38,10 @@ struct PayloadTypes {
   uint8_t video_rtx = 97;  // apt = the video payload type in use
   uint8_t red = 100;       // video RED, wrapping media and ULPFEC
   uint8_t ulpfec = 101;
+
+  // The payload type of `codec`'s media (opus, vp8 or vp9 above).
+  const uint8_t& of(codecs::CodecType codec) const;
+  uint8_t& of(codecs::CodecType codec);
 };
 
 // RFC 8285 one-byte header extension ids.
@@ -60,11 +62,13 @@ struct StreamSsrcs {
 
 // What one side sends (and, for the peer, what it should expect).
 struct MediaConfig {
-  VideoCodecKind video = VideoCodecKind::kVp8;
+  // nullopt: no video (audio: no audio) in this direction. A video codec in `audio` or the
+  // reverse is rejected by EndpointConfig::validate().
+  std::optional<codecs::CodecType> video = codecs::CodecType::kVp8;
   int width = 640;
   int height = 480;
   double fps = 30.0;
-  AudioCodecKind audio = AudioCodecKind::kOpus;
+  std::optional<codecs::CodecType> audio = codecs::CodecType::kOpus;
   DataRate audio_bitrate = DataRate::KilobitsPerSec(32);
   DataRate video_min_rate = DataRate::KilobitsPerSec(50);
   DataRate video_max_rate = DataRate::KilobitsPerSec(2500);
@@ -77,7 +81,7 @@ struct MediaConfig {
 
 struct EndpointConfig {
   std::string cname = "tern";
-  MediaConfig send;     // what this endpoint sends (kNone codecs send nothing of that kind)
+  MediaConfig send;     // what this endpoint sends (no codec: nothing of that kind)
   MediaConfig receive;  // what the peer sends
   StreamSsrcs local;
   StreamSsrcs remote{0x2000'0001, 0x2000'0002, 0x2000'0003, "0", "1"};

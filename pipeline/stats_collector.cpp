@@ -84,7 +84,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
   };
   if (audio_send_) {
     const std::string codec_id = "COT01_" + std::to_string(audio_send_->payload_type());
-    codec(codec_id.c_str(), audio_send_->payload_type(), "audio/opus", 48000, 2);
+    codec(codec_id.c_str(), audio_send_->payload_type(), codecs::mime_type(codecs::CodecType::kOpus), 48000, 2);
     MediaSourceStats m;
     m.id = "SA1";
     m.timestamp_ms = ts;
@@ -159,7 +159,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
   };
   if (audio_recv_) {
     const std::string codec_id = "CIT01_" + std::to_string(config_.payload_types.opus);
-    codec(codec_id.c_str(), config_.payload_types.opus, "audio/opus", 48000, 2);
+    codec(codec_id.c_str(), config_.payload_types.opus, codecs::mime_type(codecs::CodecType::kOpus), 48000, 2);
     const jitterbuffer::AudioJitterBufferStats& j = audio_recv_->jitter_buffer_stats();
     InboundRtpStats s;
     s.id = "ITA" + std::to_string(config_.remote.audio);
@@ -184,7 +184,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     codec(codec_id.c_str(), video_recv_->payload_type(), video_recv_->mime_type(), 90000, std::nullopt);
     const VideoReceiveCounters& vc = video_recv_->counters();
     const jitterbuffer::VideoJitterBufferStats j = video_recv_->jitter_buffer_stats();
-    const media::FreezeStats& f = video_recv_->freeze_stats();
+    const jitterbuffer::FreezeStats& f = video_recv_->freeze_stats();
     InboundRtpStats s;
     s.id = "ITV" + std::to_string(config_.remote.video);
     fill_inbound_common(s, config_.remote.video, "video");

@@ -7,7 +7,7 @@ namespace tern::pipeline {
 
 namespace {
 RtpReceiveFront::Config front_config(const VideoReceiveStream::Config& c, rtp::ReceiveStatistics& statistics) {
-  const uint8_t media_pt = c.codec == VideoCodecKind::kVp9 ? c.payload_types.vp9 : c.payload_types.vp8;
+  const uint8_t media_pt = c.payload_types.of(c.codec);
   RtpReceiveFront::Config f;
   f.ssrc = c.ssrc;
   f.local_ssrc = c.local_ssrc;
@@ -25,7 +25,7 @@ RtpReceiveFront::Config front_config(const VideoReceiveStream::Config& c, rtp::R
 }
 jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Config& c) {
   jitterbuffer::VideoJitterBufferConfig j;
-  j.codec = c.codec == VideoCodecKind::kVp9 ? jitterbuffer::VideoCodec::kVp9 : jitterbuffer::VideoCodec::kVp8;
+  j.codec = c.codec;
   j.timing.add_rtt_after_retransmission = c.protection.nack;
   return j;
 }
@@ -33,10 +33,10 @@ jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Co
 
 Result<std::unique_ptr<VideoReceiveStream>> VideoReceiveStream::Create(const Config& config,
                                                                        rtp::ReceiveStatistics& statistics) {
-  if (config.codec == VideoCodecKind::kNone) return Error{"video receive stream: no codec"};
+  if (!codecs::is_video(config.codec)) return Error{"video receive stream: not a video codec"};
   if (config.ssrc == 0) return Error{"video receive stream: zero SSRC"};
   codecs::VideoDecoderConfig dc;
-  dc.codec = config.codec == VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
+  dc.codec = config.codec;
   auto decoder = codecs::CreateVideoDecoder(dc);
   if (!decoder) return Error{decoder.error()};
   if (config.measure_quality) {
@@ -54,7 +54,7 @@ VideoReceiveStream::VideoReceiveStream(const Config& config, RtpReceiveFront fro
     : config_(config), front_(std::move(front)), decoder_(std::move(decoder)), jitter_buffer_(jitter_config(config)) {}
 
 uint8_t VideoReceiveStream::payload_type() const {
-  return config_.codec == VideoCodecKind::kVp9 ? config_.payload_types.vp9 : config_.payload_types.vp8;
+  return config_.payload_types.of(config_.codec);
 }
 
 VideoReceiveCounters VideoReceiveStream::counters() const {
@@ -131,7 +131,7 @@ void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {
   ++counters_.frames_rendered;
   counters_.frame_width = pending.frame.width;
   counters_.frame_height = pending.frame.height;
-  freezes_.on_frame_rendered(now);
+  freezes_.on_frame(now);
   recent_renders_.push_back(now);
   while (!recent_renders_.empty() && now - recent_renders_.front() > TimeDelta::Seconds(1)) recent_renders_.pop_front();
   RenderedVideoFrame r;

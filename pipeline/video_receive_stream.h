@@ -13,7 +13,6 @@
 #include "tern/codecs/video_decoder.h"
 #include "tern/core/result.h"
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
-#include "tern/media/freeze_meter.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/media/video_quality.h"
 #include "tern/pipeline/listeners.h"
@@ -50,7 +49,7 @@ struct VideoReceiveCounters {
 class VideoReceiveStream final : private RtpReceiveFront::Listener {
  public:
   struct Config {
-    VideoCodecKind codec = VideoCodecKind::kVp8;
+    codecs::CodecType codec = codecs::CodecType::kVp8;  // VP8 or VP9
     uint32_t ssrc = 0;
     uint32_t rtx_ssrc = 0;
     uint32_t local_ssrc = 0;  // sender SSRC of our feedback
@@ -94,12 +93,12 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   void set_reference_provider(ReferenceFrameProvider* provider) { reference_provider_ = provider; }
   VideoReceiveCounters counters() const;
   jitterbuffer::VideoJitterBufferStats jitter_buffer_stats() const { return jitter_buffer_.stats(); }
-  const media::FreezeStats& freeze_stats() const { return freezes_.stats(); }
+  const jitterbuffer::FreezeStats& freeze_stats() const { return freezes_.stats(); }
   recovery::NackGeneratorStats nack_stats() const { return front_.nack_stats(); }
   double frames_per_second(Timestamp now) const;
   uint32_t ssrc() const { return config_.ssrc; }
   uint8_t payload_type() const;
-  const char* mime_type() const { return config_.codec == VideoCodecKind::kVp9 ? "video/VP9" : "video/VP8"; }
+  const char* mime_type() const { return codecs::mime_type(config_.codec); }
 
  private:
   struct PendingRender {
@@ -124,7 +123,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   codecs::VideoFrame scratch_;                         // its regenerated picture, reused
   ReferenceFrameProvider* reference_provider_ = nullptr;
   jitterbuffer::VideoJitterBuffer jitter_buffer_;
-  media::FreezeMeter freezes_;
+  jitterbuffer::FreezeMeter freezes_;  // renders; pauses apart (webrtc-stats)
   RtpToNtp rtp_to_ntp_{90000};
   std::deque<PendingRender> renders_;
   std::deque<Timestamp> recent_renders_;

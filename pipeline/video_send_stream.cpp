@@ -27,7 +27,7 @@ constexpr TimeDelta kMaxPacerDropGap = TimeDelta::Millis(300);
 
 Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& config,
                                                                  const rtp::ExtensionMap& extensions) {
-  if (config.codec == VideoCodecKind::kNone) return Error{"video send stream: no codec"};
+  if (!codecs::is_video(config.codec)) return Error{"video send stream: not a video codec"};
   media::SyntheticVideoConfig sc;
   sc.width = config.width;
   sc.height = config.height;
@@ -36,7 +36,7 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   auto source = media::SyntheticVideoSource::Create(sc);
   if (!source) return Error{source.error()};
   codecs::VideoEncoderConfig ec;
-  ec.codec = config.codec == VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
+  ec.codec = config.codec;
   ec.width = config.width;
   ec.height = config.height;
   ec.start_bitrate = config.start_rate;
@@ -49,7 +49,7 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   RtpSender::Config rc = config.rtp;
   rc.clock_rate = kVideoClockRate;
   if (!config.protection.nack) rc.rtx_ssrc.reset();
-  const uint8_t media_pt = config.codec == VideoCodecKind::kVp9 ? config.payload_types.vp9 : config.payload_types.vp8;
+  const uint8_t media_pt = config.payload_types.of(config.codec);
   rc.rtx_payload_type = config.payload_types.video_rtx;
   rc.rtx_pt_for_media_pt[media_pt] = config.payload_types.video_rtx;
   rc.rtx_pt_for_media_pt[config.payload_types.red] = config.payload_types.video_rtx;
@@ -72,7 +72,7 @@ VideoSendStream::VideoSendStream(const Config& config, RtpSender rtp, media::Syn
       source_(std::move(source)),
       encoder_(std::move(encoder)),
       policy_(policy),
-      media_pt_(config.codec == VideoCodecKind::kVp9 ? config.payload_types.vp9 : config.payload_types.vp8),
+      media_pt_(config.payload_types.of(config.codec)),
       target_(config.start_rate) {
   if (config_.protection.fec) {
     recovery::UlpfecGenerator::Config fc;
@@ -83,10 +83,6 @@ VideoSendStream::VideoSendStream(const Config& config, RtpSender rtp, media::Syn
   }
   counters_.frame_width = config_.width;
   counters_.frame_height = config_.height;
-}
-
-const char* VideoSendStream::mime_type() const {
-  return config_.codec == VideoCodecKind::kVp9 ? "video/VP9" : "video/VP8";
 }
 
 Timestamp VideoSendStream::next_capture_time(Timestamp now) const {
@@ -215,7 +211,7 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
   const size_t overhead = 12 + 16 + (fec_ ? 1 : 0);
   limits.max_payload_size = config_.max_packet_size > overhead + 64 ? config_.max_packet_size - overhead : 64;
   size_t count = 0;
-  if (config_.codec == VideoCodecKind::kVp9) {
+  if (config_.codec == codecs::CodecType::kVp9) {
     rtp::Vp9FrameInfo info;
     info.descriptor.picture_id = frame.layers.picture_id;
     info.descriptor.inter_picture_predicted = !frame.is_keyframe;
@@ -244,11 +240,11 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
     count = vp8_.num_packets();
   }
   for (size_t i = 0; i < count; ++i) {
-    const size_t size = config_.codec == VideoCodecKind::kVp9 ? vp9_.packet_size(i) : vp8_.packet_size(i);
+    const size_t size = config_.codec == codecs::CodecType::kVp9 ? vp9_.packet_size(i) : vp8_.packet_size(i);
     payload_buffer_.resize(size);
-    auto written = config_.codec == VideoCodecKind::kVp9 ? vp9_.write(i, payload_buffer_) : vp8_.write(i, payload_buffer_);
+    auto written = config_.codec == codecs::CodecType::kVp9 ? vp9_.write(i, payload_buffer_) : vp8_.write(i, payload_buffer_);
     if (!written) return;
-    const bool marker = config_.codec == VideoCodecKind::kVp9 ? vp9_.marker(i) : vp8_.marker(i);
+    const bool marker = config_.codec == codecs::CodecType::kVp9 ? vp9_.marker(i) : vp8_.marker(i);
     auto packet = rtp_.build(media_pt_, frame.rtp_timestamp, marker,
                              std::span<const uint8_t>(payload_buffer_.data(), *written));
     if (!packet) return;

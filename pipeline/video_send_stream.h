@@ -47,7 +47,7 @@ struct VideoSendCounters {
 class VideoSendStream {
  public:
   struct Config {
-    VideoCodecKind codec = VideoCodecKind::kVp8;
+    codecs::CodecType codec = codecs::CodecType::kVp8;  // VP8 or VP9
     int width = 640;
     int height = 480;
     double fps = 30.0;
@@ -92,7 +92,7 @@ class VideoSendStream {
   bool suspended() const { return suspended_; }
   double frames_per_second(Timestamp now) const;
   uint8_t payload_type() const { return media_pt_; }
-  const char* mime_type() const;
+  const char* mime_type() const { return codecs::mime_type(config_.codec); }
 
  private:
   VideoSendStream(const Config& config, RtpSender rtp, media::SyntheticVideoSource source,

@@ -16,7 +16,7 @@ Result<ParsedVideoPacket> parse_vp8(const rtp::RtpPacket& packet) {
   ParsedVideoPacket out;
   VideoHeader& h = out.header;
   const rtp::Vp8Descriptor& d = parsed->descriptor;
-  h.codec = VideoCodec::kVp8;
+  h.codec = codecs::CodecType::kVp8;
   h.first_packet_in_frame = parsed->is_first_packet_in_frame;
   h.layer_start = parsed->is_first_packet_in_frame;
   h.last_packet_in_frame = packet.marker();
@@ -40,7 +40,7 @@ Result<ParsedVideoPacket> parse_vp9(const rtp::RtpPacket& packet) {
   ParsedVideoPacket out;
   VideoHeader& h = out.header;
   const rtp::Vp9Descriptor& d = parsed->descriptor;
-  h.codec = VideoCodec::kVp9;
+  h.codec = codecs::CodecType::kVp9;
   h.spatial_id = d.layer ? d.layer->spatial_id : 0;
   // A frame here is a whole picture (every spatial layer), which is what a VP9 decoder takes.
   h.layer_start = d.start_of_frame;
@@ -80,8 +80,13 @@ Result<ParsedVideoPacket> parse_vp9(const rtp::RtpPacket& packet) {
 
 }  // namespace
 
-Result<ParsedVideoPacket> parse_video_packet(VideoCodec codec, const rtp::RtpPacket& packet) {
-  return codec == VideoCodec::kVp9 ? parse_vp9(packet) : parse_vp8(packet);
+Result<ParsedVideoPacket> parse_video_packet(codecs::CodecType codec, const rtp::RtpPacket& packet) {
+  switch (codec) {
+    case codecs::CodecType::kVp8: return parse_vp8(packet);
+    case codecs::CodecType::kVp9: return parse_vp9(packet);
+    case codecs::CodecType::kOpus: break;
+  }
+  return Error{"video header: not a video codec"};
 }
 
 }  // namespace tern::jitterbuffer

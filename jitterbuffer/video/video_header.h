@@ -11,19 +11,18 @@
 #include <optional>
 #include <vector>
 
+#include "tern/codecs/codec_type.h"
 #include "tern/core/result.h"
 #include "tern/rtp/payload/vp9_payload.h"
 #include "tern/rtp/rtp_packet.h"
 
 namespace tern::jitterbuffer {
 
-enum class VideoCodec : uint8_t { kVp8, kVp9 };
-
 struct VideoHeader {
   // Enough for one reference list per VP9 spatial layer (8 layers x 3 P_DIFFs).
   static constexpr size_t kMaxPDiffs = 24;
 
-  VideoCodec codec = VideoCodec::kVp8;
+  codecs::CodecType codec = codecs::CodecType::kVp8;
   bool first_packet_in_frame = false;  // VP8: S=1, PID=0. VP9: B on the lowest spatial layer
   bool last_packet_in_frame = false;   // the RTP marker bit (VP9: end of the whole picture)
   bool keyframe = false;               // meaningful on the first packet of a frame
@@ -55,8 +54,8 @@ struct ParsedVideoPacket {
   size_t payload_size = 0;    // codec bytes (payload descriptor excluded)
 };
 
-// Parses the payload descriptor of `packet` with the depacketizer of `codec`. Errors are the
-// depacketizer's reasons ("vp8: ...", "vp9: ...").
-Result<ParsedVideoPacket> parse_video_packet(VideoCodec codec, const rtp::RtpPacket& packet);
+// Parses the payload descriptor of `packet` with the depacketizer of `codec` (VP8 or VP9). Errors
+// are the depacketizer's reasons ("vp8: ...", "vp9: ...") or "video header: not a video codec".
+Result<ParsedVideoPacket> parse_video_packet(codecs::CodecType codec, const rtp::RtpPacket& packet);
 
 }  // namespace tern::jitterbuffer

@@ -6,6 +6,7 @@
 namespace tern::jitterbuffer {
 
 Status VideoJitterBufferConfig::validate() const {
+  if (!codecs::is_video(codec)) return Error{"video jitter buffer: not a video codec"};
   if (Status s = packet_buffer.validate(); !s) return s;
   if (max_frames == 0) return Error{"video jitter buffer: max_frames is zero"};
   if (max_stashed_frames == 0) return Error{"video jitter buffer: max_stashed_frames is zero"};
@@ -155,8 +156,8 @@ std::optional<Timestamp> VideoJitterBuffer::next_wakeup() const {
 
 VideoJitterBufferStats VideoJitterBuffer::stats() const {
   VideoJitterBufferStats s = stats_;
-  s.freeze_count = freezes_.freeze_count();
-  s.total_freezes_duration = freezes_.total_freezes_duration();
+  s.freeze_count = static_cast<uint64_t>(freezes_.stats().freeze_count);
+  s.total_freezes_duration = freezes_.stats().total_freezes_duration;
   s.target_delay = timing_.target_delay();
   s.jitter_estimate = timing_.jitter();
   s.packet_buffer = packets_.stats();

@@ -19,7 +19,7 @@
 #include "tern/core/units.h"
 #include "tern/jitterbuffer/video/encoded_video_frame.h"
 #include "tern/jitterbuffer/video/frame_buffer.h"
-#include "tern/jitterbuffer/video/freeze_detector.h"
+#include "tern/jitterbuffer/video/freeze_meter.h"
 #include "tern/jitterbuffer/video/packet_buffer.h"
 #include "tern/jitterbuffer/video/reference_finder.h"
 #include "tern/jitterbuffer/video/video_header.h"
@@ -29,7 +29,7 @@
 namespace tern::jitterbuffer {
 
 struct VideoJitterBufferConfig {
-  VideoCodec codec = VideoCodec::kVp8;
+  codecs::CodecType codec = codecs::CodecType::kVp8;  // VP8 or VP9
   PacketBufferConfig packet_buffer;
   size_t max_frames = 300;          // frames held by the frame buffer
   size_t max_stashed_frames = ReferenceFinder::kDefaultMaxStashed;
@@ -109,7 +109,8 @@ class VideoJitterBuffer {
   ReferenceFinder finder_;
   FrameBuffer frames_;
   VideoTiming timing_;
-  FreezeDetector freezes_;
+  // Counts releases; a gap above 5 s is a freeze here too (no pause figure in these stats).
+  FreezeMeter freezes_{FreezeMeter::LongGaps::kFreeze};
   VideoJitterBufferStats stats_;
 
   std::optional<Timestamp> first_packet_time_;

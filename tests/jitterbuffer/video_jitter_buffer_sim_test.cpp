@@ -25,7 +25,7 @@ namespace {
 
 struct SimConfig {
   uint64_t seed = 1;
-  VideoCodec codec = VideoCodec::kVp8;
+  codecs::CodecType codec = codecs::CodecType::kVp8;
   int frames = 600;
   double loss = 0.0;              // good-state loss probability
   double burst_enter = 0.0;       // probability per packet of entering a loss burst
@@ -154,7 +154,7 @@ class Simulation {
     ++layer_index_;
     const size_t size = key ? 15000 : static_cast<size_t>(rng_.uniform_int(1500, 6000));
     std::vector<rtp::RtpPacket> packets;
-    if (c_.codec == VideoCodec::kVp9) {
+    if (c_.codec == codecs::CodecType::kVp9) {
       std::vector<uint8_t> p_diffs;
       if (!key) {
         // Flexible-mode references matching the L1T3 pattern (or the previous picture).
@@ -270,13 +270,13 @@ TEST_CASE("video jitter buffer seeded property runs release only decodable frame
     SimConfig c;
     c.seed = seed;
     c.frames = 240;
-    c.codec = pick.bernoulli(0.3) ? VideoCodec::kVp9 : VideoCodec::kVp8;
+    c.codec = pick.bernoulli(0.3) ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
     c.loss = pick.uniform(0.0, 0.2);
     c.burst_enter = pick.bernoulli(0.5) ? pick.uniform(0.0, 0.02) : 0.0;
     c.max_extra_delay = TimeDelta::Millis(pick.uniform_int(0, 100));
     c.duplicate = pick.uniform(0.0, 0.05);
     c.temporal_layers = pick.bernoulli(0.5);
-    c.picture_ids = c.codec == VideoCodec::kVp9 || pick.bernoulli(0.8);
+    c.picture_ids = c.codec == codecs::CodecType::kVp9 || pick.bernoulli(0.8);
     c.nack = pick.bernoulli(0.8);
     c.keyframe_interval = pick.bernoulli(0.3) ? 60 : 0;
     CAPTURE(c.loss);

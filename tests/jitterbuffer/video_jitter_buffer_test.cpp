@@ -188,6 +188,14 @@ TEST_CASE("video jitter buffer config validation") {
   bad = {};
   bad.keyframe_request_interval = TimeDelta::Zero();
   CHECK_FALSE(VideoJitterBuffer::Create(bad).ok());
+  bad = {};
+  bad.codec = codecs::CodecType::kOpus;
+  CHECK_FALSE(VideoJitterBuffer::Create(bad).ok());
+  // A packet handed to the depacketizer of a non-video codec is refused, not parsed as VP8.
+  const std::vector<uint8_t> payload = synthetic_vp8_frame(100, true, 1);
+  const rtp::RtpPacket packet = build_packet(1, 90000, true, payload);
+  CHECK(parse_video_packet(codecs::CodecType::kVp8, packet).ok());
+  CHECK_FALSE(parse_video_packet(codecs::CodecType::kOpus, packet).ok());
 }
 
 TEST_CASE("video jitter buffer rejects payloads that do not parse") {
@@ -201,7 +209,7 @@ TEST_CASE("video jitter buffer rejects payloads that do not parse") {
 
 TEST_CASE("video jitter buffer handles vp9 flexible mode") {
   VideoJitterBufferConfig config;
-  config.codec = VideoCodec::kVp9;
+  config.codec = codecs::CodecType::kVp9;
   VideoJitterBuffer jb(config);
   DecodabilityChecker checker;
   Timestamp t = kT0;
@@ -227,7 +235,7 @@ TEST_CASE("video jitter buffer handles vp9 flexible mode") {
 
 TEST_CASE("video jitter buffer joins vp9 spatial layers into one picture") {
   VideoJitterBufferConfig config;
-  config.codec = VideoCodec::kVp9;
+  config.codec = codecs::CodecType::kVp9;
   VideoJitterBuffer jb(config);
   uint16_t seq = 100;
   std::vector<rtp::RtpPacket> packets;

@@ -19,7 +19,7 @@ namespace {
 const Timestamp kNow = Timestamp::Seconds(100);
 
 PacketBuffer::InsertResult insert(PacketBuffer& pb, const rtp::RtpPacket& p, Timestamp now = kNow) {
-  auto parsed = parse_video_packet(VideoCodec::kVp8, p);
+  auto parsed = parse_video_packet(codecs::CodecType::kVp8, p);
   REQUIRE(parsed.ok());
   return pb.insert(p, *parsed, now);
 }

@@ -114,7 +114,7 @@ TEST_CASE("reference finder vp9 flexible mode uses p_diffs") {
   ReferenceFinder rf;
   EncodedVideoFrame k;
   k.keyframe = true;
-  k.header.codec = VideoCodec::kVp9;
+  k.header.codec = codecs::CodecType::kVp9;
   k.header.picture_id = 50;
   k.header.flexible_mode = true;
   const auto rk = resolve(rf, k);
@@ -155,7 +155,7 @@ EncodedVideoFrame vp9_non_flexible(uint16_t pid, uint8_t tl0, uint8_t tid, bool 
   b.set_payload_type(98).set_sequence_number(pid).set_timestamp(pid * 3000u).set_ssrc(1).set_marker(true);
   auto packet = b.set_payload(payload).build();
   REQUIRE(packet.ok());
-  auto parsed = parse_video_packet(VideoCodec::kVp9, *packet);
+  auto parsed = parse_video_packet(codecs::CodecType::kVp9, *packet);
   REQUIRE(parsed.ok());
   EncodedVideoFrame f;
   f.header = parsed->header;

@@ -1,47 +1,13 @@
-// Tests of the video timing pieces: freeze accounting on hand-built render times (webrtc-stats
-// definition), the Kalman jitter estimator and render-time mapping.
-#include "tern/jitterbuffer/video/freeze_detector.h"
+// Tests of the video timing pieces: the Kalman jitter estimator and render-time mapping.
+#include "tern/jitterbuffer/video/video_timing.h"
 
 #include <doctest/doctest.h>
 
 #include "tern/core/random.h"
 #include "tern/jitterbuffer/video/video_jitter_estimator.h"
-#include "tern/jitterbuffer/video/video_timing.h"
 
 using namespace tern;
 using namespace tern::jitterbuffer;
-
-TEST_CASE("freeze detector counts a one second gap as one freeze") {
-  FreezeDetector fd;
-  Timestamp t = Timestamp::Seconds(10);
-  for (int i = 0; i < 30; ++i, t += TimeDelta::Millis(33)) fd.on_frame(t);
-  CHECK(fd.freeze_count() == 0);
-  REQUIRE(fd.threshold().has_value());
-  CHECK(*fd.threshold() == TimeDelta::Millis(183));  // max(3 x 33, 33 + 150)
-  t += TimeDelta::Millis(1000 - 33);
-  fd.on_frame(t);
-  CHECK(fd.freeze_count() == 1);
-  CHECK(fd.total_freezes_duration() == TimeDelta::Millis(1000));
-  for (int i = 0; i < 10; ++i) fd.on_frame(t += TimeDelta::Millis(33));
-  CHECK(fd.freeze_count() == 1);
-}
-
-TEST_CASE("freeze detector threshold edges") {
-  FreezeDetector fd;
-  CHECK_FALSE(fd.threshold().has_value());
-  Timestamp t = Timestamp::Seconds(1);
-  for (int i = 0; i < 10; ++i, t += TimeDelta::Millis(100)) fd.on_frame(t);
-  // avg 100 ms: threshold max(300, 250) = 300 ms; a 299 ms gap is no freeze, 300 ms is.
-  t += TimeDelta::Millis(199);
-  fd.on_frame(t);
-  CHECK(fd.freeze_count() == 0);
-  FreezeDetector fd2;
-  Timestamp u = Timestamp::Seconds(1);
-  for (int i = 0; i < 10; ++i, u += TimeDelta::Millis(100)) fd2.on_frame(u);
-  fd2.on_frame(u + TimeDelta::Millis(200));
-  CHECK(fd2.freeze_count() == 1);
-  CHECK(fd2.total_freezes_duration() == TimeDelta::Millis(300));
-}
 
 TEST_CASE("jitter estimator is small on a steady network and grows with jitter") {
   VideoJitterEstimator steady;

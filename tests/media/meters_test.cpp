@@ -13,7 +13,6 @@
 #include "tern/media/audio_quality_summary.h"
 #include "tern/media/end_to_end_delay_meter.h"
 #include "tern/media/file_io.h"
-#include "tern/media/freeze_meter.h"
 #include "tern/media/frame_stamp.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/media/video_quality.h"
@@ -177,56 +176,6 @@ TEST_CASE("video quality meter aligns decoded frames by stamp") {
   CHECK(s.unreadable == 1);
   CHECK(s.min_psnr == doctest::Approx(q4->psnr));
   CHECK(s.mean_psnr == doctest::Approx((q4->psnr + kMaxPsnrDb) / 2));
-}
-
-TEST_CASE("freeze meter reports one freeze of about one second") {
-  FreezeMeter meter;
-  Timestamp t = Timestamp::Seconds(1);
-  for (int i = 0; i < 60; ++i, t += TimeDelta::Millis(33)) CHECK_FALSE(meter.on_frame_rendered(t));
-  t += TimeDelta::Millis(967);  // the next frame 1 s after the previous
-  auto freeze = meter.on_frame_rendered(t);
-  REQUIRE(freeze);
-  CHECK(*freeze == TimeDelta::Millis(1000));
-  for (int i = 0; i < 30; ++i) CHECK_FALSE(meter.on_frame_rendered(t += TimeDelta::Millis(33)));
-  const auto& s = meter.stats();
-  CHECK(s.freeze_count == 1);
-  CHECK(s.total_freezes_duration == TimeDelta::Millis(1000));
-  CHECK(s.pause_count == 0);
-  CHECK(s.frames_rendered == 91);
-  CHECK(s.longest_gap == TimeDelta::Millis(1000));
-}
-
-TEST_CASE("freeze threshold is max of three times and 150 ms over the average") {
-  // 30 fps: avg 33 ms -> threshold 183 ms (avg + 150 beats 3 x avg).
-  FreezeMeter fast;
-  Timestamp t = Timestamp::Zero();
-  for (int i = 0; i < 31; ++i) (void)fast.on_frame_rendered(t += TimeDelta::Millis(33));
-  CHECK_FALSE(fast.on_frame_rendered(t += TimeDelta::Millis(182)));
-  // The 182 ms gap raised the average a little; 200 ms is still a freeze.
-  CHECK(fast.on_frame_rendered(t += TimeDelta::Millis(200)));
-  // 5 fps: avg 200 ms -> threshold 600 ms (3 x avg beats avg + 150).
-  FreezeMeter slow;
-  t = Timestamp::Zero();
-  for (int i = 0; i < 31; ++i) (void)slow.on_frame_rendered(t += TimeDelta::Millis(200));
-  CHECK_FALSE(slow.on_frame_rendered(t += TimeDelta::Millis(590)));
-  FreezeMeter slow2;
-  t = Timestamp::Zero();
-  for (int i = 0; i < 31; ++i) (void)slow2.on_frame_rendered(t += TimeDelta::Millis(200));
-  CHECK(slow2.on_frame_rendered(t += TimeDelta::Millis(600)));
-}
-
-TEST_CASE("freeze meter counts gaps above five seconds as pauses") {
-  FreezeMeter meter;
-  Timestamp t = Timestamp::Zero();
-  for (int i = 0; i < 10; ++i) (void)meter.on_frame_rendered(t += TimeDelta::Millis(33));
-  CHECK_FALSE(meter.on_frame_rendered(t += TimeDelta::Seconds(6)));
-  CHECK_FALSE(meter.on_frame_rendered(t - TimeDelta::Seconds(1)));  // backwards: ignored
-  const auto& s = meter.stats();
-  CHECK(s.pause_count == 1);
-  CHECK(s.total_pauses_duration == TimeDelta::Seconds(6));
-  CHECK(s.freeze_count == 0);
-  CHECK(s.frames_rendered == 11);
-  CHECK(meter.average_frame_duration() == TimeDelta::Millis(33));
 }
 
 TEST_CASE("end to end delay percentiles") {

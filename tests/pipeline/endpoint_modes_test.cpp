@@ -23,7 +23,7 @@ using testing::small_call_config;
 
 TEST_CASE("pipeline endpoint VP9 with FEC and audio RED under loss") {
   EndpointConfig ca = small_call_config();
-  ca.send.video = VideoCodecKind::kVp9;
+  ca.send.video = codecs::CodecType::kVp9;
   ca.send.protection = ProtectionConfig{true, true, true};
   ca.receive = ca.send;
   netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(40), 0.05),
@@ -59,8 +59,8 @@ TEST_CASE("pipeline endpoint REMB mode limits the sender at a bottleneck") {
   EndpointConfig ca = small_call_config();
   ca.congestion = CongestionControlMode::kRemb;
   EndpointConfig cb = ca.mirrored();
-  cb.send.video = VideoCodecKind::kNone;
-  ca.receive.video = VideoCodecKind::kNone;
+  cb.send.video.reset();
+  ca.receive.video.reset();
   netsim::LinkConfig bottleneck = link(DataRate::KilobitsPerSec(600), TimeDelta::Millis(25));
   bottleneck.queue_delay = TimeDelta::Millis(300);
   auto call = Call::Make(ca, cb, netsim::NetworkConfig::Direct(bottleneck, link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(25))));
@@ -266,6 +266,17 @@ TEST_CASE("pipeline endpoint config validation") {
   bad = c;
   bad.extension_ids.mid = bad.extension_ids.abs_send_time;
   CHECK(!bad.validate().ok());
+  bad = c;
+  bad.send.video = codecs::CodecType::kOpus;  // a codec of the wrong kind
+  CHECK(!bad.validate().ok());
+  bad = c;
+  bad.receive.audio = codecs::CodecType::kVp8;
+  CHECK(!bad.validate().ok());
+  bad = c;
+  bad.send.video.reset();  // no video is fine
+  CHECK(bad.validate().ok());
+  CHECK(c.payload_types.of(codecs::CodecType::kVp9) == c.payload_types.vp9);
+  CHECK(c.payload_types.of(codecs::CodecType::kOpus) == c.payload_types.opus);
   const EndpointConfig m = c.mirrored();
   CHECK(m.local.audio == c.remote.audio);
   CHECK(m.remote.video == c.local.video);

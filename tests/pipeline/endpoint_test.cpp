@@ -101,8 +101,8 @@ TEST_CASE("pipeline endpoint adapts to a 500 kbps bottleneck") {
   EndpointConfig ca = small_call_config();
   ca.start_rate = DataRate::KilobitsPerSec(300);
   EndpointConfig cb = ca.mirrored();
-  cb.send.video = VideoCodecKind::kNone;  // B only sends audio back
-  ca.receive.video = VideoCodecKind::kNone;
+  cb.send.video.reset();  // B only sends audio back
+  ca.receive.video.reset();
   netsim::LinkConfig bottleneck = link(DataRate::KilobitsPerSec(500), TimeDelta::Millis(25));
   bottleneck.queue_delay = TimeDelta::Millis(300);
   auto call = Call::Make(ca, cb,
@@ -137,10 +137,10 @@ TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
     CAPTURE(receiver_rtt);
     EndpointConfig ca = small_call_config();
     EndpointConfig cb = ca.mirrored();
-    cb.send.video = VideoCodecKind::kNone;  // B sends nothing: its compounds are RR + SDES (+ XR)
-    cb.send.audio = AudioCodecKind::kNone;
-    ca.receive.video = VideoCodecKind::kNone;
-    ca.receive.audio = AudioCodecKind::kNone;
+    cb.send.video.reset();  // B sends nothing: its compounds are RR + SDES (+ XR)
+    cb.send.audio.reset();
+    ca.receive.video.reset();
+    ca.receive.audio.reset();
     cb.receiver_rtt = receiver_rtt;
     const TimeDelta one_way = TimeDelta::Millis(90);
     auto call = Call::Make(ca, cb,

@@ -74,8 +74,8 @@ struct SfuCall {
 
 EndpointConfig one_way_sender() {
   EndpointConfig c = small_call_config();
-  c.receive.video = VideoCodecKind::kNone;
-  c.receive.audio = AudioCodecKind::kNone;
+  c.receive.video.reset();
+  c.receive.audio.reset();
   return c;
 }
 

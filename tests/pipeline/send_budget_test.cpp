@@ -50,8 +50,8 @@ EndpointConfig budget_config() {
 BudgetRun run_budget(const char* name, netsim::LinkConfig bottleneck, TimeDelta duration, TimeDelta warm_up) {
   EndpointConfig ca = budget_config();
   EndpointConfig cb = ca.mirrored();
-  cb.send.video = VideoCodecKind::kNone;
-  ca.receive.video = VideoCodecKind::kNone;
+  cb.send.video.reset();
+  ca.receive.video.reset();
   auto call = Call::Make(ca, cb,
                          netsim::NetworkConfig::Direct(bottleneck, link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(25))));
   const bool trace = std::getenv("TERN_BUDGET_TRACE") != nullptr;

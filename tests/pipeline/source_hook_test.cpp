@@ -79,10 +79,10 @@ struct Lent : VideoRenderListener, AudioPlayoutListener {
 std::unique_ptr<Call> OneWayCall(bool video) {
   EndpointConfig a = small_call_config();
   a.measure_quality = false;
-  if (!video) a.send.video = VideoCodecKind::kNone;
+  if (!video) a.send.video.reset();
   EndpointConfig b = a.mirrored();
-  b.send.video = VideoCodecKind::kNone;
-  b.send.audio = AudioCodecKind::kNone;
+  b.send.video.reset();
+  b.send.audio.reset();
   a.receive = b.send;
   return Call::Make(a, b,
                     netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(20)),
@@ -144,8 +144,8 @@ TEST_CASE("pipeline audio send stream plays an app source pushed in 10 ms blocks
 
 TEST_CASE("pipeline VP9 non-flexible mode without layer indices renders every frame") {
   EndpointConfig a = small_call_config();
-  a.send.video = VideoCodecKind::kVp9;
-  a.send.audio = AudioCodecKind::kNone;
+  a.send.video = codecs::CodecType::kVp9;
+  a.send.audio.reset();
   a.send.vp9_flexible_mode = false;
   a.receive = a.send;
   auto call = Call::Make(a, a.mirrored(),

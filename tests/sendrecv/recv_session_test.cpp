@@ -12,8 +12,6 @@
 #include "tern/tools/net/recv_session.h"
 
 namespace net = tern::tools::net;
-using tern::pipeline::AudioCodecKind;
-using tern::pipeline::VideoCodecKind;
 
 namespace {
 
@@ -49,9 +47,9 @@ TEST_CASE("the flags give the session plan, checked against the outputs asked fo
   o.key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd";
   auto plan = net::recv_session_plan(o);
   REQUIRE(plan.ok());
-  CHECK(plan.value().video == VideoCodecKind::kVp9);
+  CHECK(plan.value().video == tern::codecs::CodecType::kVp9);
   CHECK(plan.value().payload_types.vp9 == 120);
-  CHECK(plan.value().audio == AudioCodecKind::kOpus);
+  CHECK(plan.value().audio == tern::codecs::CodecType::kOpus);
   CHECK_FALSE(plan.value().rtcp_mux);
   CHECK_FALSE(plan.value().audio_port.has_value());
   CHECK(plan.value().srtp_key.size() == 30);
@@ -72,7 +70,7 @@ TEST_CASE("an SDP file gives the plan; flags override its port, address and SSRC
   auto plan = net::recv_session_plan(o);
   REQUIRE_MESSAGE(plan.ok(), plan.error());
   CHECK(plan.value().port == 5004);
-  CHECK(plan.value().video == VideoCodecKind::kVp8);
+  CHECK(plan.value().video == tern::codecs::CodecType::kVp8);
   CHECK_FALSE(plan.value().nack);  // no RTX SSRC in the SDP
   o.port = 6000;
   o.address = "::1";
@@ -94,8 +92,8 @@ TEST_CASE("an SDP file gives the plan; flags override its port, address and SSRC
 
 TEST_CASE("the receive-only Endpoint keeps its SSRCs clear of the sender's") {
   net::SessionPlan plan;
-  plan.video = VideoCodecKind::kVp8;
-  plan.audio = AudioCodecKind::kOpus;
+  plan.video = tern::codecs::CodecType::kVp8;
+  plan.audio = tern::codecs::CodecType::kOpus;
   plan.video_ssrc = 0x7E50'0002;  // our default local video SSRC
   plan.audio_ssrc = 0x7E50'0001;  // our default local audio SSRC
   plan.transport_cc = true;
@@ -108,7 +106,7 @@ TEST_CASE("the receive-only Endpoint keeps its SSRCs clear of the sender's") {
   CHECK(c.remote.video == 0x7E50'0002);
   CHECK(c.remote.video_rtx == (0x7E50'0002u ^ 0x5A5A'5A5Au));
   CHECK(c.congestion == tern::pipeline::CongestionControlMode::kTransportCc);
-  CHECK(c.send.video == VideoCodecKind::kNone);
+  CHECK_FALSE(c.send.video.has_value());
   CHECK(c.validate().ok());
   plan.fec = true;
   const net::ReceiveTapConfig rc = net::recv_tap_config(plan, c, 25, "out.webm");
@@ -121,8 +119,8 @@ TEST_CASE("the receive-only Endpoint keeps its SSRCs clear of the sender's") {
 
 TEST_CASE("sender SSRCs are learned by payload type while packets are held, bounded") {
   net::SessionPlan plan;
-  plan.video = VideoCodecKind::kVp8;
-  plan.audio = AudioCodecKind::kOpus;
+  plan.video = tern::codecs::CodecType::kVp8;
+  plan.audio = tern::codecs::CodecType::kOpus;
   net::StreamLearner learner(plan);
   CHECK_FALSE(learner.ready());
   const uint8_t sr[8] = {0x80, 200, 0, 1, 0, 0, 0, 9};
@@ -141,7 +139,7 @@ TEST_CASE("sender SSRCs are learned by payload type while packets are held, boun
   CHECK(learner.take().empty());
 
   net::SessionPlan video_only;
-  video_only.video = VideoCodecKind::kVp8;
+  video_only.video = tern::codecs::CodecType::kVp8;
   net::StreamLearner bounded(video_only);
   for (size_t i = 0; i < net::StreamLearner::kMaxHeldPackets + 5; ++i) bounded.hold(Rtp(50, 1), false);
   CHECK(bounded.dropped() == 5);

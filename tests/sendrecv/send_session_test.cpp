@@ -9,7 +9,6 @@
 
 namespace net = tern::tools::net;
 using tern::pipeline::CongestionControlMode;
-using tern::pipeline::VideoCodecKind;
 
 namespace {
 
@@ -126,9 +125,9 @@ TEST_CASE("the Endpoint configuration and the SDP plan follow the options") {
   auto t = net::resolve_send_options(o, false);
   REQUIRE(t.ok());
   const tern::pipeline::EndpointConfig c = net::send_endpoint_config(o, t.value());
-  CHECK(c.send.video == VideoCodecKind::kVp9);
+  CHECK(c.send.video == tern::codecs::CodecType::kVp9);
   CHECK(c.send.vp9_flexible_mode);
-  CHECK(c.receive.video == VideoCodecKind::kNone);
+  CHECK_FALSE(c.receive.video.has_value());
   CHECK(c.congestion == CongestionControlMode::kTransportCc);
   CHECK(c.max_rate == tern::DataRate::BitsPerSec(600'000));
   CHECK(c.start_rate <= c.max_rate);

@@ -35,8 +35,8 @@ TEST_CASE("session plan survives build and parse with every feature") {
   net::SessionPlan plan;
   plan.port = 5004;
   plan.rtcp_mux = false;
-  plan.video = tern::pipeline::VideoCodecKind::kVp9;
-  plan.audio = tern::pipeline::AudioCodecKind::kOpus;
+  plan.video = tern::codecs::CodecType::kVp9;
+  plan.audio = tern::codecs::CodecType::kOpus;
   plan.video_ssrc = 11;
   plan.video_rtx_ssrc = 12;
   plan.audio_ssrc = 13;
@@ -68,21 +68,19 @@ TEST_CASE("seeded random plans survive build and parse") {
     net::SessionPlan plan;
     plan.port = static_cast<uint16_t>(rng.uniform_int(1, 65535));
     plan.rtcp_mux = rng.uniform_int(0, 1) == 1;
-    plan.video = rng.uniform_int(0, 1) == 1 ? tern::pipeline::VideoCodecKind::kVp8 : tern::pipeline::VideoCodecKind::kNone;
-    plan.audio = plan.video == tern::pipeline::VideoCodecKind::kNone || rng.uniform_int(0, 1) == 1
-                     ? tern::pipeline::AudioCodecKind::kOpus
-                     : tern::pipeline::AudioCodecKind::kNone;
+    if (rng.uniform_int(0, 1) == 1) plan.video = tern::codecs::CodecType::kVp8;
+    if (!plan.video || rng.uniform_int(0, 1) == 1) plan.audio = tern::codecs::CodecType::kOpus;
     plan.payload_types.vp8 = static_cast<uint8_t>(rng.uniform_int(96, 110));
     plan.payload_types.opus = static_cast<uint8_t>(rng.uniform_int(111, 127));
-    if (plan.video != tern::pipeline::VideoCodecKind::kNone) plan.video_ssrc = static_cast<uint32_t>(rng.uniform_int(1, 1 << 30));
-    if (plan.audio != tern::pipeline::AudioCodecKind::kNone) plan.audio_ssrc = static_cast<uint32_t>(rng.uniform_int(1, 1 << 30));
+    if (plan.video) plan.video_ssrc = static_cast<uint32_t>(rng.uniform_int(1, 1 << 30));
+    if (plan.audio) plan.audio_ssrc = static_cast<uint32_t>(rng.uniform_int(1, 1 << 30));
     const net::SessionPlan back = Reparse(plan);
     CHECK(back.port == plan.port);
     CHECK(back.rtcp_mux == plan.rtcp_mux);
     CHECK(back.video == plan.video);
     CHECK(back.audio == plan.audio);
-    if (plan.video != tern::pipeline::VideoCodecKind::kNone) CHECK(back.payload_types.vp8 == plan.payload_types.vp8);
-    if (plan.audio != tern::pipeline::AudioCodecKind::kNone) CHECK(back.payload_types.opus == plan.payload_types.opus);
+    if (plan.video) CHECK(back.payload_types.vp8 == plan.payload_types.vp8);
+    if (plan.audio) CHECK(back.payload_types.opus == plan.payload_types.opus);
     CHECK(back.video_ssrc == plan.video_ssrc);
     CHECK(back.audio_ssrc == plan.audio_ssrc);
   }
@@ -95,7 +93,7 @@ TEST_CASE("ffmpeg SDP gives a plan without SSRCs and with its crypto key") {
       "a=rtpmap:96 VP8/90000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd\r\n";
   const net::SessionPlan plan = PlanFrom(text);
   CHECK(plan.port == 5018);
-  CHECK(plan.video == tern::pipeline::VideoCodecKind::kVp8);
+  CHECK(plan.video == tern::codecs::CodecType::kVp8);
   CHECK_FALSE(plan.video_ssrc.has_value());
   CHECK_FALSE(plan.rtcp_mux);
   REQUIRE(plan.srtp_key.size() == 30);
@@ -115,8 +113,8 @@ TEST_CASE("ffmpeg audio and video SDP gives one port per line with each line's k
   CHECK(plan.address == "127.0.0.1");
   CHECK(plan.port == 5911);
   CHECK(plan.audio_port == 5913);
-  CHECK(plan.video == tern::pipeline::VideoCodecKind::kVp8);
-  CHECK(plan.audio == tern::pipeline::AudioCodecKind::kOpus);
+  CHECK(plan.video == tern::codecs::CodecType::kVp8);
+  CHECK(plan.audio == tern::codecs::CodecType::kOpus);
   CHECK_FALSE(plan.rtcp_mux);
   REQUIRE(plan.srtp_key.size() == 30);
   CHECK(plan.srtp_key[0] == 0);

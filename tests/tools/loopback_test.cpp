@@ -184,8 +184,8 @@ TEST_CASE("loopback accepts good options and presets") {
                         "--topology", "sfu", "--protection", "nack,fec", "--cc", "remb", "--seed", "42"});
   REQUIRE_MESSAGE(o.config.has_value(), o.message);
   const LoopbackConfig& c = *o.config;
-  CHECK(c.video == pipeline::VideoCodecKind::kVp9);
-  CHECK(c.audio == pipeline::AudioCodecKind::kOpus);
+  CHECK(c.video == codecs::CodecType::kVp9);
+  CHECK(c.audio == codecs::CodecType::kOpus);
   CHECK(c.width == 1280);
   CHECK(c.height == 720);
   CHECK(c.link.capacity == DataRate::KilobitsPerSec(1500));

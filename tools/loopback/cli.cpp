@@ -149,35 +149,27 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   if (p == nullptr) return fail("--preset " + preset + ": unknown preset (see --list-presets)");
   LoopbackConfig c = p->config;
 
-  auto set_video = [&](const std::string& v) -> bool {
-    if (v == "vp8") c.video = pipeline::VideoCodecKind::kVp8;
-    else if (v == "vp9") c.video = pipeline::VideoCodecKind::kVp9;
-    else if (v == "none") c.video = pipeline::VideoCodecKind::kNone;
-    else return false;
+  // "none" or a codec of the wanted kind; false for anything else.
+  auto set_codec = [](std::optional<codecs::CodecType>& slot, const std::string& name, bool want_video) -> bool {
+    const std::optional<codecs::CodecType> codec = codecs::codec_from_name(name);
+    if (name != "none" && (!codec || codecs::is_video(*codec) != want_video)) return false;
+    slot = codec;
     return true;
   };
   if (app.count("--codecs")) {
-    bool any_video = false, any_audio = false;
+    c.video.reset();
+    c.audio.reset();
     for (const std::string& item : split(lower(codecs))) {
-      if (item == "vp8" || item == "vp9") {
-        any_video = set_video(item);  // vp8 and vp9 are known: always true
-      } else if (item == "opus") {
-        any_audio = true;
-      } else if (item != "none") {
-        return fail("--codecs " + codecs + ": unknown codec '" + item + "' (vp8, vp9, opus, none)");
-      }
+      if (item == "none") continue;
+      const std::optional<codecs::CodecType> codec = codecs::codec_from_name(item);
+      if (!codec) return fail("--codecs " + codecs + ": unknown codec '" + item + "' (vp8, vp9, opus, none)");
+      (codecs::is_video(*codec) ? c.video : c.audio) = codec;
     }
-    if (!any_video) c.video = pipeline::VideoCodecKind::kNone;
-    c.audio = any_audio ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
   }
-  if (app.count("--video") && !set_video(lower(video)))
+  if (app.count("--video") && !set_codec(c.video, lower(video), true))
     return fail("--video " + video + ": unknown video codec (vp8, vp9, none)");
-  if (app.count("--audio")) {
-    const std::string a = lower(audio);
-    if (a == "opus") c.audio = pipeline::AudioCodecKind::kOpus;
-    else if (a == "none") c.audio = pipeline::AudioCodecKind::kNone;
-    else return fail("--audio " + audio + ": unknown audio codec (opus, none)");
-  }
+  if (app.count("--audio") && !set_codec(c.audio, lower(audio), false))
+    return fail("--audio " + audio + ": unknown audio codec (opus, none)");
   if (app.count("--resolution")) {
     int w = 0, h = 0;
     char x = 0, extra = 0;

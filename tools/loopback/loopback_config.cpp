@@ -43,7 +43,7 @@ std::vector<Preset> build_presets() {
                      base));
 
   LoopbackConfig c = base;
-  c.audio = pipeline::AudioCodecKind::kNone;
+  c.audio.reset();
   c.protection.red = false;
   c.link.capacity = DataRate::MegabitsPerSec(1);
   c.link.delay = TimeDelta::Millis(20);
@@ -143,7 +143,7 @@ const char* topology_name(Topology t) {
 }
 
 std::string LoopbackConfig::validate() const {
-  if (video == pipeline::VideoCodecKind::kNone && audio == pipeline::AudioCodecKind::kNone)
+  if (!video && !audio)
     return "--video none and --audio none: nothing to send";
   if (width < 64 || width > 1920 || width % 2 != 0 || height < 48 || height > 1088 || height % 2 != 0)
     return "--resolution " + std::to_string(width) + "x" + std::to_string(height) +
@@ -170,8 +170,8 @@ std::string LoopbackConfig::validate() const {
   if (start_rate < DataRate::KilobitsPerSec(50) || start_rate > max_rate)
     return fmt("--start-rate %g kbps: must be in 50..max rate (%g kbps)", start_rate.kbps_f(), max_rate.kbps_f());
   if (ssim_every < 0 || ssim_every > 100000) return fmt("--ssim-every %d: must be in 0..100000 (0 = no SSIM)", ssim_every);
-  if (protection.red && audio == pipeline::AudioCodecKind::kNone) return "--protection red needs --audio opus";
-  if (protection.fec && video == pipeline::VideoCodecKind::kNone) return "--protection fec needs a video codec";
+  if (protection.red && !audio) return "--protection red needs --audio opus";
+  if (protection.fec && !video) return "--protection fec needs a video codec";
   if (!link.rate_trace.empty()) {
     size_t line = 0;
     auto t = netsim::RateTrace::Parse(link.rate_trace, &line);
@@ -193,8 +193,8 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a() const {
   c.send.video_max_rate = max_rate;
   c.receive = c.send;
   if (!bidirectional) {
-    c.receive.video = pipeline::VideoCodecKind::kNone;
-    c.receive.audio = pipeline::AudioCodecKind::kNone;
+    c.receive.video.reset();
+    c.receive.audio.reset();
   }
   c.congestion = congestion;
   c.start_rate = congestion == pipeline::CongestionControlMode::kFixed ? fixed_rate : start_rate;

@@ -40,8 +40,8 @@ struct LinkSpec {
 
 struct LoopbackConfig {
   std::string preset = "default";
-  pipeline::VideoCodecKind video = pipeline::VideoCodecKind::kVp8;
-  pipeline::AudioCodecKind audio = pipeline::AudioCodecKind::kOpus;
+  std::optional<codecs::CodecType> video = codecs::CodecType::kVp8;  // nullopt: --video none
+  std::optional<codecs::CodecType> audio = codecs::CodecType::kOpus;
   int width = 640;
   int height = 480;
   double fps = 30.0;

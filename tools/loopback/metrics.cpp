@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "tern/media/freeze_meter.h"
+#include "tern/jitterbuffer/video/freeze_meter.h"
 
 namespace tern::tools {
 namespace {
@@ -44,10 +44,10 @@ std::optional<double> mean(const std::vector<double>& values) {
 }
 
 FreezeSummary analyze_freezes(const std::vector<double>& render_times_ms) {
-  media::FreezeMeter meter;
+  jitterbuffer::FreezeMeter meter;  // pauses apart, as the webrtc-stats figures
   // Each freeze is also in the meter's totals read below, so the gap returned per frame is not needed.
-  for (double t : render_times_ms) (void)meter.on_frame_rendered(Timestamp::Zero() + TimeDelta::MillisF(t));
-  const media::FreezeStats& s = meter.stats();
+  for (double t : render_times_ms) (void)meter.on_frame(Timestamp::Zero() + TimeDelta::MillisF(t));
+  const jitterbuffer::FreezeStats& s = meter.stats();
   FreezeSummary out;
   out.count = s.freeze_count;
   out.total_ms = s.total_freezes_duration.ms_f();

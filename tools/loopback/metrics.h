@@ -1,6 +1,6 @@
 // The figures tern-loopback reports, and the pure functions that compute them from per-frame
 // records and time series (so each can be checked on hand-built inputs): nearest-rank
-// percentiles, freezes (webrtc-stats definition through media::FreezeMeter), video quality and
+// percentiles, freezes (webrtc-stats definition through jitterbuffer::FreezeMeter), video quality and
 // delay, audio concealment, network totals.
 #pragma once
 

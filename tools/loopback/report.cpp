@@ -28,8 +28,8 @@ std::string protection_text(const pipeline::ProtectionConfig& p) {
 json config_json(const LoopbackConfig& c) {
   json j;
   j["preset"] = c.preset;
-  j["video"] = pipeline::video_codec_name(c.video);
-  j["audio"] = pipeline::audio_codec_name(c.audio);
+  j["video"] = codecs::codec_name(c.video);
+  j["audio"] = codecs::codec_name(c.audio);
   j["width"] = c.width;
   j["height"] = c.height;
   j["fps"] = r3(c.fps);
@@ -171,14 +171,14 @@ std::string svg_chart(const std::string& title, const std::string& unit, const s
 
 std::string describe(const LoopbackConfig& c) {
   std::string s = "preset " + c.preset + ": ";
-  if (c.video != pipeline::VideoCodecKind::kNone) {
+  if (c.video) {
     char buf[64];
-    std::snprintf(buf, sizeof(buf), "%s %dx%d@%g", pipeline::video_codec_name(c.video), c.width, c.height, c.fps);
+    std::snprintf(buf, sizeof(buf), "%s %dx%d@%g", codecs::codec_name(c.video), c.width, c.height, c.fps);
     s += buf;
   }
-  if (c.audio != pipeline::AudioCodecKind::kNone) {
-    s += c.video != pipeline::VideoCodecKind::kNone ? " + " : "";
-    s += pipeline::audio_codec_name(c.audio);
+  if (c.audio) {
+    s += c.video ? " + " : "";
+    s += codecs::codec_name(c.audio);
   }
   char buf[256];
   std::snprintf(buf, sizeof(buf), ", %g s, %s, %g ms one-way, %g ms jitter, %g%% loss", c.duration.seconds_f(),

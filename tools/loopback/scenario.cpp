@@ -161,7 +161,7 @@ std::string Call::open_recorder() {
 // tap). Media server: A -> access network -> access tap -> server -> edge network -> B's tap -> B
 // (the recorder on B's tap); the access tap measures loss and delay of the access link only.
 std::string Call::connect_network() {
-  access_tap_.set_audio_ssrc(ca_.send.audio != pipeline::AudioCodecKind::kNone ? ca_.local.audio : 0);
+  access_tap_.set_audio_ssrc(ca_.send.audio.has_value() ? ca_.local.audio : 0);
   b_tap_.set_inner(into_b_);
   if (recorder_) {
     (via_server() ? b_tap_ : access_tap_).set_recorder([this](std::span<const uint8_t> datagram, Timestamp now) {
@@ -221,7 +221,7 @@ void Call::attach_listeners() {
     capture_.references = &a_pictures_;
     b_->set_reference_frame_provider(&a_pictures_);
   }
-  if (ca_.measure_quality && ca_.receive.video != pipeline::VideoCodecKind::kNone) {
+  if (ca_.measure_quality && ca_.receive.video.has_value()) {
     b_->set_video_capture_listener(&b_pictures_);
     a_->set_reference_frame_provider(&b_pictures_);
   }
@@ -263,7 +263,7 @@ ScenarioResult Call::collect() {
   const int64_t bins = config_.duration.us() / kSeriesBin.us();
   result.series = build_series(bins, fwd_bins_, b_bins_, samples_a_.samples, trace_.get(), config_.link.capacity);
   Summary& sum = result.summary;
-  if (ca_.send.video != pipeline::VideoCodecKind::kNone) {
+  if (ca_.send.video.has_value()) {
     sum.video.present = true;
     summarize_frames(result.frames, config_.duration, sum.video);
     sum.video.ssim_every = config_.ssim_every;
@@ -271,7 +271,7 @@ ScenarioResult Call::collect() {
     sum.video.frames_encoded = capture_.encoded;
     sum.video.keyframes_encoded = capture_.keyframes;
   }
-  if (ca_.send.audio != pipeline::AudioCodecKind::kNone) {
+  if (ca_.send.audio.has_value()) {
     sum.audio = summarize_audio(playout_.counts, access_tap_.audio_delay_ms());
     sum.audio.present = true;
   }

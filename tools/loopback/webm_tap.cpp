@@ -7,11 +7,10 @@ namespace tern::tools {
 
 Result<std::unique_ptr<WebmTap>> WebmTap::Create(const std::string& path, const pipeline::EndpointConfig& sender) {
   media::WebmRecorderConfig rc;
-  if (sender.send.video == pipeline::VideoCodecKind::kVp8) rc.video = codecs::CodecType::kVp8;
-  if (sender.send.video == pipeline::VideoCodecKind::kVp9) rc.video = codecs::CodecType::kVp9;
+  rc.video = sender.send.video;
   rc.width = sender.send.width;
   rc.height = sender.send.height;
-  rc.audio = sender.send.audio != pipeline::AudioCodecKind::kNone;
+  rc.audio = sender.send.audio.has_value();
   auto r = media::WebmRecorder::Create(path, rc);
   if (!r) return Error{r.error()};
   std::unique_ptr<WebmTap> tap(new WebmTap(std::move(r).value(), sender));
@@ -20,7 +19,7 @@ Result<std::unique_ptr<WebmTap>> WebmTap::Create(const std::string& path, const 
     pipeline::RtpReceiveFront::Config vc;
     vc.ssrc = sender.local.video;
     vc.rtx_ssrc = sender.local.video_rtx;
-    const uint8_t media_pt = sender.send.video == pipeline::VideoCodecKind::kVp9 ? pts.vp9 : pts.vp8;
+    const uint8_t media_pt = pts.of(*rc.video);
     vc.rtx_payload_types[pts.video_rtx] = sender.send.protection.fec ? pts.red : media_pt;
     vc.red_payload_type = pts.red;
     auto front = pipeline::RtpReceiveFront::Create(vc);
@@ -41,8 +40,7 @@ Result<std::unique_ptr<WebmTap>> WebmTap::Create(const std::string& path, const 
 WebmTap::WebmTap(std::unique_ptr<media::WebmRecorder> recorder, const pipeline::EndpointConfig& sender)
     : recorder_(std::move(recorder)),
       payload_types_(sender.payload_types),
-      codec_(sender.send.video == pipeline::VideoCodecKind::kVp9 ? jitterbuffer::VideoCodec::kVp9
-                                                                  : jitterbuffer::VideoCodec::kVp8) {}
+      codec_(sender.send.video.value_or(codecs::CodecType::kVp8)) {}
 
 void WebmTap::on_datagram(std::span<const uint8_t> datagram, Timestamp now) {
   if (rtp::is_rtcp(datagram)) return;

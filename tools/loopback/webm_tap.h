@@ -43,7 +43,7 @@ class WebmTap {
 
   std::unique_ptr<media::WebmRecorder> recorder_;
   pipeline::PayloadTypes payload_types_;
-  jitterbuffer::VideoCodec codec_;
+  codecs::CodecType codec_;
   std::optional<pipeline::RtpReceiveFront> video_front_;
   std::optional<pipeline::RtpReceiveFront> audio_front_;
   jitterbuffer::PacketBuffer packets_;

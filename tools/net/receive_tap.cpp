@@ -16,8 +16,7 @@ ReceiveTap::ReceiveTap(const ReceiveTapConfig& config)
     : config_(config),
       jitter_buffer_([&] {
         jitterbuffer::VideoJitterBufferConfig c;
-        c.codec = config.video == codecs::CodecType::kVp9 ? jitterbuffer::VideoCodec::kVp9
-                                                           : jitterbuffer::VideoCodec::kVp8;
+        c.codec = config.video.value_or(codecs::CodecType::kVp8);
         return c;
       }()) {}
 

@@ -14,7 +14,7 @@ namespace {
 Error fail(const std::string& text) { return Error{lasting_reason(text, "tern-recv: setup failed")}; }
 
 uint8_t video_media_pt(const SessionPlan& plan) {
-  return plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8;
+  return plan.payload_types.of(plan.video.value_or(codecs::CodecType::kVp8));
 }
 
 }  // namespace
@@ -36,16 +36,13 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
     if (o.no_rtcp_mux_given) plan.rtcp_mux = false;
   } else {
     if (o.port == 0) return Error{"either --sdp or --port is required"};
-    plan.video = o.video == "vp9"   ? pipeline::VideoCodecKind::kVp9
-                 : o.video == "vp8" ? pipeline::VideoCodecKind::kVp8
-                                    : pipeline::VideoCodecKind::kNone;
-    plan.audio = o.audio == "opus" ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
-    if (plan.video == pipeline::VideoCodecKind::kNone && plan.audio == pipeline::AudioCodecKind::kNone) {
+    plan.video = codecs::codec_from_name(o.video);
+    plan.audio = codecs::codec_from_name(o.audio);
+    if (!plan.video.has_value() && !plan.audio.has_value()) {
       return Error{"nothing to receive: --video and --audio are both none"};
     }
     if (o.video_pt >= 0) {
-      (plan.video == pipeline::VideoCodecKind::kVp9 ? plan.payload_types.vp9 : plan.payload_types.vp8) =
-          static_cast<uint8_t>(o.video_pt);
+      plan.payload_types.of(plan.video.value_or(codecs::CodecType::kVp8)) = static_cast<uint8_t>(o.video_pt);
     }
     plan.payload_types.opus = static_cast<uint8_t>(o.audio_pt);
     plan.rtcp_mux = !o.no_rtcp_mux;
@@ -67,8 +64,8 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
   }
   if (plan.nack && !plan.video_rtx_ssrc) plan.nack = false;  // RTX needs its SSRC up front
 
-  const bool want_video = plan.video != pipeline::VideoCodecKind::kNone;
-  const bool want_audio = plan.audio != pipeline::AudioCodecKind::kNone;
+  const bool want_video = plan.video.has_value();
+  const bool want_audio = plan.audio.has_value();
   if (!o.y4m_path.empty() && !want_video) return Error{"--y4m: the session has no video"};
   if (!o.wav_path.empty() && !want_audio) return Error{"--wav: the session has no audio"};
   if (plan.audio_port && (!want_audio || !want_video || *plan.audio_port == plan.port)) plan.audio_port.reset();
@@ -78,8 +75,8 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
 pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan) {
   pipeline::EndpointConfig config;
   config.cname = "tern-recv";
-  config.send.video = pipeline::VideoCodecKind::kNone;
-  config.send.audio = pipeline::AudioCodecKind::kNone;
+  config.send.video = std::nullopt;
+  config.send.audio = std::nullopt;
   config.receive.video = plan.video;
   config.receive.audio = plan.audio;
   config.receive.protection = {plan.nack, plan.fec, plan.audio_red};
@@ -103,9 +100,7 @@ pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan) {
 ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::EndpointConfig& config, int fps,
                                  const std::string& webm_path) {
   ReceiveTapConfig rc;
-  if (plan.video != pipeline::VideoCodecKind::kNone) {
-    rc.video = plan.video == pipeline::VideoCodecKind::kVp9 ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
-  }
+  rc.video = plan.video;
   rc.video_pt = video_media_pt(plan);
   rc.video_ssrc = config.remote.video;
   if (plan.nack) rc.rtx_pt = plan.payload_types.video_rtx;
@@ -114,7 +109,7 @@ ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::Endpoi
     rc.red_pt = plan.payload_types.red;
     rc.ulpfec_pt = plan.payload_types.ulpfec;
   }
-  rc.audio = plan.audio != pipeline::AudioCodecKind::kNone;
+  rc.audio = plan.audio.has_value();
   rc.audio_pt = plan.payload_types.opus;
   rc.audio_ssrc = config.remote.audio;
   if (plan.audio_red) rc.audio_red_pt = plan.payload_types.audio_red;
@@ -124,8 +119,8 @@ ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::Endpoi
 }
 
 void StreamLearner::hold(std::span<const uint8_t> d, bool rtcp) {
-  const bool want_video = plan_.video != pipeline::VideoCodecKind::kNone;
-  const bool want_audio = plan_.audio != pipeline::AudioCodecKind::kNone;
+  const bool want_video = plan_.video.has_value();
+  const bool want_audio = plan_.audio.has_value();
   if (!rtcp) {  // learn SSRCs by payload type
     auto h = rtp::RtpHeader::parse(d);
     if (h) {
@@ -147,8 +142,8 @@ void StreamLearner::hold(std::span<const uint8_t> d, bool rtcp) {
 }
 
 bool StreamLearner::ready() const {
-  return (plan_.video == pipeline::VideoCodecKind::kNone || plan_.video_ssrc) &&
-         (plan_.audio == pipeline::AudioCodecKind::kNone || plan_.audio_ssrc);
+  return (!plan_.video.has_value() || plan_.video_ssrc) &&
+         (!plan_.audio.has_value() || plan_.audio_ssrc);
 }
 
 Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {

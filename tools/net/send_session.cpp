@@ -112,18 +112,16 @@ Result<SendTarget> resolve_send_options(SendOptions& o, bool files) {
 pipeline::EndpointConfig send_endpoint_config(const SendOptions& o, const SendTarget& t) {
   pipeline::EndpointConfig config;
   config.cname = "tern-send";
-  config.send.video = o.video == "vp9"   ? pipeline::VideoCodecKind::kVp9
-                      : o.video == "vp8" ? pipeline::VideoCodecKind::kVp8
-                                         : pipeline::VideoCodecKind::kNone;
-  config.send.audio = o.audio == "opus" ? pipeline::AudioCodecKind::kOpus : pipeline::AudioCodecKind::kNone;
+  config.send.video = codecs::codec_from_name(o.video);
+  config.send.audio = codecs::codec_from_name(o.audio);
   config.send.width = o.width;
   config.send.height = o.height;
   config.send.fps = o.fps;
   config.send.source_seed = o.seed;
   config.send.protection = {o.nack, o.fec, false};
   config.send.vp9_flexible_mode = o.peer != "ffmpeg";  // ffmpeg reads no P_DIFF (see tools/README.md)
-  config.receive.video = pipeline::VideoCodecKind::kNone;
-  config.receive.audio = pipeline::AudioCodecKind::kNone;
+  config.receive.video = std::nullopt;
+  config.receive.audio = std::nullopt;
   config.local.video = o.video_ssrc;
   config.local.audio = o.audio_ssrc;
   config.local.video_rtx = o.rtx_ssrc;
@@ -153,9 +151,9 @@ SessionPlan send_session_plan(const SendOptions& o, const SendTarget& t, const p
   plan.audio = config.send.audio;
   plan.payload_types = config.payload_types;
   plan.extension_ids = config.extension_ids;
-  if (plan.video != pipeline::VideoCodecKind::kNone) plan.video_ssrc = o.video_ssrc;
+  if (plan.video.has_value()) plan.video_ssrc = o.video_ssrc;
   if (o.nack) plan.video_rtx_ssrc = o.rtx_ssrc;
-  if (plan.audio != pipeline::AudioCodecKind::kNone) plan.audio_ssrc = o.audio_ssrc;
+  if (plan.audio.has_value()) plan.audio_ssrc = o.audio_ssrc;
   plan.nack = o.nack;
   plan.fec = o.fec;
   plan.transport_cc = config.congestion == pipeline::CongestionControlMode::kTransportCc;
@@ -247,7 +245,7 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
   }
 
   std::optional<media::Y4mWriter> reference_writer;
-  if (!o.source_path.empty() && config.send.video != pipeline::VideoCodecKind::kNone) {
+  if (!o.source_path.empty() && config.send.video.has_value()) {
     auto w = media::Y4mWriter::Create(o.width, o.height, std::max(1, static_cast<int>(std::lround(o.fps))), 1);
     if (!w) return Error{"--source-y4m: cannot set up the reference writer"};
     reference_writer.emplace(std::move(w.value()));

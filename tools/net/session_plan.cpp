@@ -80,13 +80,12 @@ transport::SessionDescription build_sdp(const SessionPlan& plan) {
   sdp.origin.address_type = sdp.connection->address_type;
   sdp.origin.address = plan.address;
   const pipeline::PayloadTypes& pts = plan.payload_types;
-  if (plan.video != pipeline::VideoCodecKind::kNone) {
+  if (plan.video) {
     transport::SdpMedia m;
     m.media = "video";
     add_common(plan, m, false);
-    const bool vp9 = plan.video == pipeline::VideoCodecKind::kVp9;
-    const uint8_t media_pt = vp9 ? pts.vp9 : pts.vp8;
-    auto media = make_pt(media_pt, vp9 ? "VP9" : "VP8", 90000);
+    const uint8_t media_pt = pts.of(*plan.video);
+    auto media = make_pt(media_pt, codecs::encoding_name(*plan.video), 90000);
     add_feedback(plan, media);
     m.payload_types.push_back(media);
     if (plan.nack) {
@@ -106,11 +105,11 @@ transport::SessionDescription build_sdp(const SessionPlan& plan) {
     }
     sdp.media.push_back(std::move(m));
   }
-  if (plan.audio != pipeline::AudioCodecKind::kNone) {
+  if (plan.audio) {
     transport::SdpMedia m;
     m.media = "audio";
     add_common(plan, m, true);
-    auto opus = make_pt(pts.opus, "opus", 48000, 2);
+    auto opus = make_pt(pts.opus, codecs::encoding_name(codecs::CodecType::kOpus), 48000, 2);
     opus.fmtp = "minptime=10;useinbandfec=1";
     if (plan.transport_cc) opus.rtcp_fb.push_back("transport-cc");
     m.payload_types.push_back(opus);
@@ -174,17 +173,18 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
     std::optional<uint8_t> red_pt, rtx_pt, ulpfec_pt;
     for (const transport::SdpPayloadType& p : m.payload_types) {
       const std::string name = lower(p.encoding_name);
-      if (video && !found_codec && (name == "vp8" || name == "vp9")) {
-        plan.video = name == "vp9" ? pipeline::VideoCodecKind::kVp9 : pipeline::VideoCodecKind::kVp8;
-        (name == "vp9" ? plan.payload_types.vp9 : plan.payload_types.vp8) = p.payload_type;
+      const std::optional<codecs::CodecType> codec = codecs::codec_from_name(name);
+      if (video && !found_codec && codec && codecs::is_video(*codec)) {
+        plan.video = codec;
+        plan.payload_types.of(*codec) = p.payload_type;
         found_codec = true;
         for (const std::string& fb : p.rtcp_fb) {
           if (fb == "nack") plan.nack = true;
           if (fb == "goog-remb") plan.remb = true;
           if (fb == "transport-cc") plan.transport_cc = true;
         }
-      } else if (!video && !found_codec && name == "opus") {
-        plan.audio = pipeline::AudioCodecKind::kOpus;
+      } else if (!video && !found_codec && codec == codecs::CodecType::kOpus) {
+        plan.audio = codec;
         plan.payload_types.opus = p.payload_type;
         found_codec = true;
         for (const std::string& fb : p.rtcp_fb) {

@@ -23,8 +23,8 @@ struct SessionPlan {
   // `port` is then the video line's. RTCP follows each line's port (+1 without rtcp_mux).
   std::optional<uint16_t> audio_port;
   bool rtcp_mux = true;
-  pipeline::VideoCodecKind video = pipeline::VideoCodecKind::kNone;
-  pipeline::AudioCodecKind audio = pipeline::AudioCodecKind::kNone;
+  std::optional<codecs::CodecType> video;  // VP8 or VP9; nullopt: no video line
+  std::optional<codecs::CodecType> audio;  // Opus; nullopt: no audio line
   pipeline::PayloadTypes payload_types;
   pipeline::ExtensionIds extension_ids;
   // Sender SSRCs; nullopt when the SDP names none (the receiver learns them from the first packet).
