@@ -51,8 +51,14 @@ TEST_CASE("realtime driver carries a delivered packet over UDP loopback to the e
     void on_packet(netsim::SimPacket p, Timestamp) override { got.push_back(std::move(p.data)); }
   } a, b;
   REQUIRE((*driver)->connect(&a, &b).ok());
+  // A minimal RTP packet (version 2, PT 96, 12-byte header) and a datagram that is not RTP/RTCP
+  // (the transport's Demuxer drops and counts it), sent first so that its drop is seen too.
+  const std::vector<uint8_t> rtp = {0x80, 96, 0, 1, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, 0xAB};
+  netsim::SimPacket junk;
+  junk.data = {1, 2, 3};
+  (*driver)->hop_to_b()->on_packet(std::move(junk), (*driver)->now());
   netsim::SimPacket p;
-  p.data = {1, 2, 3};
+  p.data = rtp;
   (*driver)->hop_to_b()->on_packet(std::move(p), (*driver)->now());
   // Bounded: the datagram is on loopback; a second is plenty.
   const Timestamp until = (*driver)->now() + TimeDelta::Seconds(1);
@@ -60,8 +66,9 @@ TEST_CASE("realtime driver carries a delivered packet over UDP loopback to the e
     REQUIRE((*driver)->run_until((*driver)->now() + TimeDelta::Millis(10)).ok());
   }
   REQUIRE(b.got.size() == 1);
-  CHECK(b.got[0] == std::vector<uint8_t>{1, 2, 3});
+  CHECK(b.got[0] == rtp);
   CHECK(a.got.empty());
+  CHECK((*driver)->not_rtp() == 1);
   CHECK((*driver)->send_failures() == 0);
 }
 

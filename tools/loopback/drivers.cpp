@@ -5,38 +5,36 @@ namespace tern::tools {
 Result<std::unique_ptr<RealtimeDriver>> RealtimeDriver::Create() {
   auto epoll = transport::EpollDriver::Create();
   if (!epoll) return Error{epoll.error()};
-  auto a = transport::UdpSocket::Open(transport::SocketAddress::LoopbackV4(0));
+  transport::RtpUdpTransportConfig config;
+  config.local = transport::SocketAddress::LoopbackV4(0);
+  auto a = transport::RtpUdpTransport::Open(config);
   if (!a) return Error{a.error()};
-  auto b = transport::UdpSocket::Open(transport::SocketAddress::LoopbackV4(0));
+  auto b = transport::RtpUdpTransport::Open(config);
   if (!b) return Error{b.error()};
+  (*a)->set_peer((*b)->local_address());
+  (*b)->set_peer((*a)->local_address());
   return std::unique_ptr<RealtimeDriver>(
       new RealtimeDriver(std::move(epoll).value(), std::move(a).value(), std::move(b).value()));
 }
 
-RealtimeDriver::RealtimeDriver(transport::EpollDriver epoll, transport::UdpSocket a, transport::UdpSocket b)
+RealtimeDriver::RealtimeDriver(transport::EpollDriver epoll, std::unique_ptr<transport::RtpUdpTransport> a,
+                               std::unique_ptr<transport::RtpUdpTransport> b)
     : epoll_(std::move(epoll)),
-      socket_a_(std::move(a)),
-      socket_b_(std::move(b)),
-      to_a_(socket_b_, socket_a_.local_address()),
-      to_b_(socket_a_, socket_b_.local_address()),
-      offset_(transport::EpollDriver::Now() - Timestamp::Zero()),
-      batch_(32, 2048) {}
+      transport_a_(std::move(a)),
+      transport_b_(std::move(b)),
+      to_a_(*transport_b_),
+      to_b_(*transport_a_),
+      offset_(transport::EpollDriver::Now() - Timestamp::Zero()) {}
 
-Status RealtimeDriver::watch(transport::UdpSocket& socket, netsim::PacketSink* target) {
-  return epoll_.add_fd(socket.fd(), [this, &socket, target](Timestamp now) {
-    for (int round = 0; round < 64; ++round) {  // bounded drain; level-triggered epoll wakes again
-      auto n = socket.receive_batch(batch_.slots());
-      if (!n || *n == 0) return;
-      for (size_t i = 0; i < *n; ++i) {
-        netsim::SimPacket p;
-        const auto d = batch_[i].data();
-        p.data.assign(d.begin(), d.end());
-        p.sent_time = now - offset_;
-        p.delivery_time = now - offset_;
-        target->on_packet(std::move(p), now - offset_);
-      }
-    }
+Status RealtimeDriver::watch(transport::RtpUdpTransport& transport, netsim::PacketSink* target) {
+  transport.set_receive_handler([this, target](std::span<const uint8_t> d, bool /*rtcp*/, Timestamp now) {
+    netsim::SimPacket p;
+    p.data.assign(d.begin(), d.end());
+    p.sent_time = now - offset_;
+    p.delivery_time = now - offset_;
+    target->on_packet(std::move(p), now - offset_);
   });
+  return transport.attach(epoll_);
 }
 
 }  // namespace tern::tools

@@ -2,7 +2,8 @@
 // virtual-time netsim::EventLoop (the default: a 20 s call runs in about two seconds, the same seed
 // gives the same run); `RealtimeDriver` (`--realtime`) runs the same objects at wall-clock speed
 // under transport::EpollDriver, with the last step into each endpoint a real UDP datagram over
-// 127.0.0.1. Both see time measured from the start of the call.
+// 127.0.0.1 through the library's transport::RtpUdpTransport (the one tern-send and tern-recv use;
+// here plain, without SRTP). Both see time measured from the start of the call.
 #pragma once
 
 #include <memory>
@@ -14,25 +15,21 @@
 #include "tern/netsim/event_loop.h"
 #include "tern/netsim/packet_sink.h"
 #include "tern/transport/epoll_driver.h"
-#include "tern/transport/udp_socket.h"
+#include "tern/transport/rtp_udp_transport.h"
 
 namespace tern::tools {
 
 // Real-time mode: the last step to each endpoint is a real UDP datagram over 127.0.0.1. Packets
-// the emulated network delivers are sent from one socket to the other; the receiving socket's
-// handler hands them to the endpoint.
+// the emulated network delivers are sent by the other side's transport (whose peer is this side);
+// the receiving transport's handler hands them to the endpoint. Send failures are the sending
+// transport's `send_failures`.
 class UdpHop final : public netsim::PacketSink {
  public:
-  UdpHop(transport::UdpSocket& from, transport::SocketAddress to) : from_(from), to_(std::move(to)) {}
-  void on_packet(netsim::SimPacket packet, Timestamp) override {
-    if (!from_.send_to(packet.data, to_).ok()) ++send_failures_;
-  }
-  uint64_t send_failures() const { return send_failures_; }
+  explicit UdpHop(transport::RtpUdpTransport& from) : from_(from) {}
+  void on_packet(netsim::SimPacket packet, Timestamp now) override { from_.on_datagram(std::move(packet.data), now); }
 
  private:
-  transport::UdpSocket& from_;
-  transport::SocketAddress to_;
-  uint64_t send_failures_ = 0;
+  transport::RtpUdpTransport& from_;
 };
 
 // Runs a netsim-time object under the real-time driver: everything inside sees time measured from
@@ -83,8 +80,8 @@ class RealtimeDriver final : public Driver {
   netsim::PacketSink* hop_to_b() { return &to_b_; }
   // Datagrams arriving at A's / B's socket go to these.
   Status connect(netsim::PacketSink* a, netsim::PacketSink* b) {
-    if (Status s = watch(socket_a_, a); !s.ok()) return s;
-    return watch(socket_b_, b);
+    if (Status s = watch(*transport_a_, a); !s.ok()) return s;
+    return watch(*transport_b_, b);
   }
   Status add(netsim::Pollable* p) override {
     shifted_.push_back(std::make_unique<ShiftedPollable>(*p, offset_));
@@ -92,17 +89,21 @@ class RealtimeDriver final : public Driver {
   }
   Status run_until(Timestamp t) override { return epoll_.run_until(t + offset_); }
   Timestamp now() const override { return transport::EpollDriver::Now() - offset_; }
-  uint64_t send_failures() const { return to_a_.send_failures() + to_b_.send_failures(); }
+  uint64_t send_failures() const {
+    return transport_a_->counters().send_failures + transport_b_->counters().send_failures;
+  }
+  // Datagrams that arrived but were neither RTP nor RTCP (the Demuxer's verdict), both sides.
+  uint64_t not_rtp() const { return transport_a_->counters().not_rtp + transport_b_->counters().not_rtp; }
 
  private:
-  RealtimeDriver(transport::EpollDriver epoll, transport::UdpSocket a, transport::UdpSocket b);
-  Status watch(transport::UdpSocket& socket, netsim::PacketSink* target);
+  RealtimeDriver(transport::EpollDriver epoll, std::unique_ptr<transport::RtpUdpTransport> a,
+                 std::unique_ptr<transport::RtpUdpTransport> b);
+  Status watch(transport::RtpUdpTransport& transport, netsim::PacketSink* target);
 
   transport::EpollDriver epoll_;
-  transport::UdpSocket socket_a_, socket_b_;
+  std::unique_ptr<transport::RtpUdpTransport> transport_a_, transport_b_;
   UdpHop to_a_, to_b_;
   TimeDelta offset_;
-  transport::DatagramBatch batch_;
   std::vector<std::unique_ptr<ShiftedPollable>> shifted_;
 };
 
