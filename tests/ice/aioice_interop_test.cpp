@@ -4,6 +4,13 @@
 // standard output, and `now` from the monotonic clock. tests/ice/aioice_peer.py is the peer: it
 // prints its description as a JSON line, connects, then echoes the datagrams it receives. A dumpcap
 // capture of tern's port lets tshark check every STUN message tern sent.
+//
+// The relay cases put both agents behind coturn (`turnserver` on 127.0.0.1, relaying from
+// 127.0.0.2): tern's IceAgent allocates through ice::TurnRelayTransport (the real TurnClient,
+// sharing the agent's socket), aioice through its own TURN client, and each side signals only its
+// relay candidate, so the only path that can work is relay <-> relay (a host socket on 127.0.0.1
+// sending to a 127.0.0.2 relay has no permission there). Skipped when coturn is missing unless
+// TERN_REQUIRE_INTEROP=1.
 #include <doctest/doctest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -26,6 +33,7 @@
 #include "support/process.h"
 #include "support/udp.h"
 #include "tern/ice/ice_agent.h"
+#include "tern/ice/turn_relay_transport.h"
 
 namespace tern::ice {
 namespace {
@@ -91,14 +99,15 @@ class PeerProcess {
   int exit_code_ = -1;
 };
 
-// "foundation component udp priority ip port typ host" (the a=candidate value), host IPv4 only.
+// "foundation component udp priority ip port typ host" or "... typ relay raddr ip rport port"
+// (the a=candidate value), IPv4 only.
 std::optional<Candidate> ParseSdpCandidate(const std::string& sdp) {
   std::istringstream in(sdp);
   std::string foundation, transport, ip, typ, type;
   uint32_t component = 0, port = 0;
   uint32_t priority = 0;
   if (!(in >> foundation >> component >> transport >> priority >> ip >> port >> typ >> type)) return std::nullopt;
-  if (transport != "udp" || typ != "typ" || type != "host" || port > 65535) return std::nullopt;
+  if (transport != "udp" || typ != "typ" || (type != "host" && type != "relay") || port > 65535) return std::nullopt;
   auto address = TransportAddress::Parse(ip, static_cast<uint16_t>(port));
   if (!address.ok()) return std::nullopt;
   Candidate c;
@@ -107,15 +116,37 @@ std::optional<Candidate> ParseSdpCandidate(const std::string& sdp) {
   c.priority = priority;
   c.address = *address;
   c.type = CandidateType::kHost;
+  if (type == "relay") {
+    c.type = CandidateType::kRelay;
+    std::string raddr_key, raddr, rport_key;
+    uint32_t rport = 0;
+    if (!(in >> raddr_key >> raddr >> rport_key >> rport) || raddr_key != "raddr" || rport_key != "rport" ||
+        rport > 65535) {
+      return std::nullopt;
+    }
+    auto related = TransportAddress::Parse(raddr, static_cast<uint16_t>(rport));
+    if (!related.ok()) return std::nullopt;
+    c.related = *related;
+  }
   return c;
 }
 
-std::string ToSdp(const Candidate& c) {  // IPv4 host candidates only (this test binds 127.0.0.1)
-  return c.foundation + " " + std::to_string(c.component) + " udp " + std::to_string(c.priority) + " " +
-         std::to_string(c.address.ip[0]) + "." + std::to_string(c.address.ip[1]) + "." +
-         std::to_string(c.address.ip[2]) + "." + std::to_string(c.address.ip[3]) + " " +
-         std::to_string(c.address.port) +
-         " typ host";
+std::string Ip4(const TransportAddress& a) {
+  return std::to_string(a.ip[0]) + "." + std::to_string(a.ip[1]) + "." + std::to_string(a.ip[2]) + "." +
+         std::to_string(a.ip[3]);
+}
+
+uint32_t Ip4HostOrder(const TransportAddress& a) {
+  return (uint32_t{a.ip[0]} << 24) | (uint32_t{a.ip[1]} << 16) | (uint32_t{a.ip[2]} << 8) | a.ip[3];
+}
+
+std::string ToSdp(const Candidate& c) {  // IPv4 host and relay candidates only
+  std::string sdp = c.foundation + " " + std::to_string(c.component) + " udp " + std::to_string(c.priority) + " " +
+                    Ip4(c.address) + " " + std::to_string(c.address.port);
+  if (c.type == CandidateType::kRelay) {
+    return sdp + " typ relay raddr " + Ip4(c.related) + " rport " + std::to_string(c.related.port);
+  }
+  return sdp + " typ host";
 }
 
 bool NonEmptyFile(const std::string& path) {
@@ -123,8 +154,8 @@ bool NonEmptyFile(const std::string& path) {
   return std::filesystem::file_size(path, ec) > 0 && !ec;
 }
 
-int TsharkCount(const std::string& pcap, const std::string& filter) {
-  const auto r = run_command("tshark -n -r '" + pcap + "' -Y '" + filter + "' | wc -l", 60);
+int TsharkCount(const std::string& pcap, const std::string& filter, const std::string& options = "") {
+  const auto r = run_command("tshark -n -r '" + pcap + "' " + options + " -Y '" + filter + "' | wc -l", 60);
   return r.exit_code == 0 ? std::stoi(r.out) : -1;
 }
 
@@ -137,7 +168,10 @@ struct RunResult {
   double peer_ms = -1;
   int echoed = 0;
   int peer_echoed = -1;
+  Candidate tern_local, tern_remote;  // tern's selected pair
+  std::string peer_local, peer_remote, peer_local_type;  // aioice's
   int stun_sent = 0;  // STUN datagrams tern put on the wire
+  int channel_data_sent = 0;  // ChannelData to the TURN server (relay cases)
   int app_sent = 0;
   IceAgentStats stats;
 };
@@ -149,10 +183,13 @@ struct RoleConflict {
   IceRole tern_final;
 };
 
-void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::nullopt) {
+// `relay`: both sides through coturn, relay candidates only (see the header comment).
+void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::nullopt, bool relay = false) {
   if (!HavePeers({"dumpcap", "tshark"}) || !HaveAioice()) return;
+  if (relay && !HavePeers({"turnserver"})) return;
   const bool tern_controlling = tern_role == IceRole::kControlling;
-  const std::string name = conflict ? std::string("conflict_tern_") + (conflict->tern_final == IceRole::kControlling
+  const std::string name = relay ? (tern_controlling ? "relay_tern_controlling" : "relay_tern_controlled")
+                         : conflict ? std::string("conflict_tern_") + (conflict->tern_final == IceRole::kControlling
                                                                            ? "stays_controlling"
                                                                            : "yields")
                                     : (tern_controlling ? "tern_controlling" : "tern_controlled");
@@ -163,6 +200,24 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
   REQUIRE(sock.ok());
   const uint16_t port = sock.local_port();
   REQUIRE(port != 0);
+
+  // coturn on [base, base + 64): listener at base, relays 127.0.0.2:[base + 10, base + 50].
+  std::unique_ptr<BackgroundPeer> coturn;
+  const uint16_t base = relay ? test::FreeUdpPortBase() : 0;
+  const uint16_t server_port = base;
+  const uint16_t relay_min = base + 10, relay_max = base + 50;
+  if (relay) {
+    REQUIRE(base != 0);
+    run_command("rm -f '" + dir + "/turndb'", 5);
+    coturn = std::make_unique<BackgroundPeer>(
+        "turnserver -n --listening-ip 127.0.0.1 --relay-ip 127.0.0.2 --listening-port " + std::to_string(server_port) +
+            " --min-port " + std::to_string(relay_min) + " --max-port " + std::to_string(relay_max) +
+            " --lt-cred-mech --user alice:secret --realm tern.test --no-tls --no-dtls --no-cli"
+            " --allow-loopback-peers --log-file stdout --simple-log --pidfile " + dir + "/turn.pid --userdb " + dir +
+            "/turndb",
+        60, dir + "/turnserver.log");
+    REQUIRE_MESSAGE(test::WaitForUdpPort(server_port, 5000), coturn->log());
+  }
 
   // Capture tern's port for the whole run; dumpcap creates the file once it captures.
   const std::string pcap = dir + "/cap.pcapng";
@@ -186,17 +241,35 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
   auto created = IceAgent::Create(config);
   REQUIRE_MESSAGE(created.ok(), std::string(created.error()));
   IceAgent agent = std::move(*created);
+  std::optional<TurnRelayTransport> turn;
+  if (relay) {
+    TurnClientConfig turn_config;
+    turn_config.username = "alice";
+    turn_config.password = "secret";
+    auto client = TurnClient::Create(turn_config);
+    REQUIRE_MESSAGE(client.ok(), std::string(client.error()));
+    turn.emplace(std::move(*client));
+  }
 
   const Timestamp t0 = Now();
   agent.start(t0);
+  if (turn) {
+    agent.add_relay(&*turn, t0);
+    turn->client().allocate(t0);
+  }
   std::vector<std::string> local_sdp;
   RunResult r;
   Timestamp remote_at = t0;
   auto drain_events = [&](Timestamp now) {
     while (auto e = agent.poll_event()) {
-      if (e->kind == IceEvent::Kind::kLocalCandidate) local_sdp.push_back(ToSdp(e->candidate));
+      // Relay cases signal the relay candidate alone: tern's host address stays unknown to aioice.
+      if (e->kind == IceEvent::Kind::kLocalCandidate && (!relay || e->candidate.type == CandidateType::kRelay)) {
+        local_sdp.push_back(ToSdp(e->candidate));
+      }
       if (e->kind == IceEvent::Kind::kSelectedPair && !r.tern_selected) {
         r.tern_selected = true;
+        r.tern_local = e->candidate;
+        r.tern_remote = e->remote;
         r.tern_ms = static_cast<double>((now - t0).us()) / 1000.0;
         r.tern_after_remote_ms = static_cast<double>((now - remote_at).us()) / 1000.0;
         MESSAGE("tern selected " << e->candidate.address.to_string() << " -> " << e->remote.address.to_string());
@@ -204,15 +277,75 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
       if (e->kind == IceEvent::Kind::kRoleChanged) MESSAGE("tern's role changed (tie-breaker)");
     }
   };
+  auto count_sent = [&](const std::vector<uint8_t>& data) {
+    if (!data.empty() && data[0] < 4) ++r.stun_sent;  // RFC 7983: 0-3 is STUN
+    if (!data.empty() && data[0] >= 0x40 && data[0] <= 0x4f) ++r.channel_data_sent;  // RFC 8656 12.4
+  };
   auto flush = [&] {
     for (auto& out : agent.take_outgoing()) {
-      CHECK(sock.send_to(out.destination.port, out.data));
-      if (!out.data.empty() && out.data[0] < 4) ++r.stun_sent;  // RFC 7983: 0-3 is STUN
+      CHECK(sock.send_to_v4(Ip4HostOrder(out.destination), out.destination.port, out.data));
+      count_sent(out.data);
     }
+    if (!turn) return;
+    while (auto out = turn->client().pop_outgoing()) {
+      CHECK(sock.send_to(server_port, *out));
+      count_sent(*out);
+    }
+  };
+  std::set<std::string> sent_payloads;
+  // Everything queued on the socket (at most 64 per call) into the agent, or into the TURN client
+  // when it comes from the TURN server; echoes are counted.
+  auto receive = [&](Timestamp now) {
+    auto on_app = [&](std::span<const uint8_t> data) {
+      if (sent_payloads.erase(std::string(data.begin(), data.end())) == 1) ++r.echoed;
+    };
+    for (int n = 0; n < 64; ++n) {
+      auto dgram = sock.try_receive_from_v4();
+      if (!dgram) break;
+      if (turn && dgram->ip == 0x7f000001 && dgram->port == server_port) {
+        turn->client().on_datagram(dgram->data, now);
+        continue;
+      }
+      const auto source = TransportAddress::V4(static_cast<uint8_t>(dgram->ip >> 24), static_cast<uint8_t>(dgram->ip >> 16),
+                                               static_cast<uint8_t>(dgram->ip >> 8), static_cast<uint8_t>(dgram->ip),
+                                               dgram->port);
+      if (agent.on_datagram(1, source, dgram->data, now) == IceAgent::Inbound::kApplication) on_app(dgram->data);
+    }
+    if (turn) turn->deliver(agent, now, [&](const TransportAddress&, std::span<const uint8_t> data) { on_app(data); });
+  };
+  // The timers of the agent and of the TURN client.
+  auto next_wakeup = [&](Timestamp limit) {
+    if (auto w = agent.next_wakeup()) limit = std::min(limit, *w);
+    if (turn) {
+      if (auto w = turn->client().next_wakeup()) limit = std::min(limit, *w);
+    }
+    return limit;
+  };
+  auto process = [&](Timestamp now) {
+    if (turn) {
+      const auto w = turn->client().next_wakeup();
+      if (w && *w <= now) turn->client().process(now);
+    }
+    agent.process(now);
+    drain_events(now);
+    flush();
   };
   drain_events(t0);
   flush();
-  REQUIRE(local_sdp.size() == 1);
+  // Relay cases: the description waits for the allocation (401, then the authenticated Allocate).
+  const Timestamp gather_deadline = t0 + TimeDelta::Seconds(5);
+  for (int iter = 0; iter < 10000 && relay && local_sdp.empty(); ++iter) {
+    Timestamp now = Now();
+    if (now >= gather_deadline) break;
+    pollfd fd = {sock.fd(), POLLIN, 0};
+    const int timeout_ms = static_cast<int>(std::max<int64_t>(0, (next_wakeup(gather_deadline) - now).ms() + 1));
+    if (::poll(&fd, 1, timeout_ms) < 0) break;
+    now = Now();
+    receive(now);
+    process(now);
+  }
+  const double relay_gathered_ms = static_cast<double>((Now() - t0).us()) / 1000.0;
+  REQUIRE_MESSAGE(local_sdp.size() == 1, (coturn ? coturn->log() : std::string()));
   const IceCredentials local = agent.local_credentials();
   {
     const nlohmann::json desc = {{"ufrag", local.ufrag}, {"pwd", local.pwd}, {"candidates", local_sdp}};
@@ -222,22 +355,11 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
 
   PeerProcess peer("timeout -k 3 " + std::to_string(kPeerTimeoutSeconds) + " /usr/bin/python3 '" + TERN_SOURCE_DIR +
                    "/tests/ice/aioice_peer.py' " + (aioice_controlling ? "controlling" : "controlled") + " '" + dir +
-                   "/tern.json' " + std::to_string(kEchoCount) + " 10" +
-                   (conflict ? std::string(" ") + conflict->aioice_tie_breaker : std::string()) + " 2>&1");
+                   "/tern.json' " + std::to_string(kEchoCount) + " 10 " +
+                   (conflict ? std::string(conflict->aioice_tie_breaker) : std::string("-")) +
+                   (relay ? " 127.0.0.1:" + std::to_string(server_port) + ":alice:secret" : std::string()) + " 2>&1");
   REQUIRE(peer.fd() >= 0);
 
-  std::set<std::string> sent_payloads;
-  // Everything queued on the socket (at most 64 per call) into the agent; echoes are counted.
-  auto receive = [&](Timestamp now) {
-    for (int n = 0; n < 64; ++n) {
-      auto dgram = sock.try_receive_from();
-      if (!dgram) break;
-      const auto source = TransportAddress::V4(127, 0, 0, 1, dgram->first);
-      if (agent.on_datagram(1, source, dgram->second, now) == IceAgent::Inbound::kApplication) {
-        if (sent_payloads.erase(std::string(dgram->second.begin(), dgram->second.end())) == 1) ++r.echoed;
-      }
-    }
-  };
   bool have_remote = false;
   bool peer_done = false;
   const Timestamp deadline = t0 + TimeDelta::Seconds(kPeerTimeoutSeconds);
@@ -256,8 +378,7 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
       flush();
       continue;
     }
-    Timestamp wake = deadline;
-    if (auto w = agent.next_wakeup()) wake = std::min(wake, *w);
+    const Timestamp wake = next_wakeup(deadline);
     const int timeout_ms = static_cast<int>(std::max<int64_t>(0, (wake - now).ms() + 1));
     pollfd fds[2] = {{sock.fd(), POLLIN, 0}, {peer.fd(), POLLIN, 0}};
     if (::poll(fds, 2, timeout_ms) < 0) break;
@@ -278,6 +399,7 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
           for (const auto& sdp : msg.at("candidates")) {
             auto c = ParseSdpCandidate(sdp.get<std::string>());
             REQUIRE_MESSAGE(c.has_value(), sdp.dump());
+            if (relay) CHECK(c->type == CandidateType::kRelay);  // aioice signalled its relay alone
             CHECK(agent.add_remote_candidate(*c, now));
           }
           agent.set_remote_credentials({msg.at("ufrag").get<std::string>(), msg.at("pwd").get<std::string>()}, now);
@@ -287,14 +409,15 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
           r.peer_connected = true;
           r.peer_ms = msg.value("ms", -1.0);
           r.peer_controlling = msg.value("controlling", false);
-          MESSAGE("aioice selected " << msg.value("local", "") << " -> " << msg.value("remote", ""));
+          r.peer_local = msg.value("local", "");
+          r.peer_remote = msg.value("remote", "");
+          r.peer_local_type = msg.value("local_type", "");
+          MESSAGE("aioice selected " << r.peer_local << " -> " << r.peer_remote);
         }
         if (msg.contains("echoed")) r.peer_echoed = msg.value("echoed", -1);
       }
     }
-    agent.process(now);
-    drain_events(now);
-    flush();
+    process(now);
   }
   // Echoes already delivered to the socket (loopback delivers on send) but not yet read.
   receive(Now());
@@ -303,11 +426,14 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
   // dumpcap hands packets to its file in blocks: stopping it right after the run lost a whole
   // run's packets now and then. Stop it once the file holds every datagram tern sent (bounded).
   const std::string from_tern = "udp.srcport == " + std::to_string(port);
-  for (int i = 0; i < 20 && TsharkCount(pcap, from_tern) < r.stun_sent + r.app_sent; ++i) run_command("sleep 0.2", 2);
+  // Relay cases: the application data went inside Send indications (counted as STUN) or ChannelData.
+  const int tern_sent = r.stun_sent + (relay ? r.channel_data_sent : r.app_sent);
+  for (int i = 0; i < 20 && TsharkCount(pcap, from_tern) < tern_sent; ++i) run_command("sleep 0.2", 2);
   capture->interrupt();
   CHECK(capture->wait(5000));
 
   INFO("aioice stdout: " << peer.log());
+  if (coturn) INFO("coturn: " << coturn->log());
   CHECK(exit_code == 0);
   CHECK(r.peer_connected);
   CHECK(r.tern_selected);
@@ -329,6 +455,30 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
   CHECK(r.stats.dropped_bad_fingerprint == 0);
   CHECK(r.stats.dropped_bad_integrity == 0);
   CHECK(r.stats.dropped_malformed == 0);
+  if (relay) {
+    // Relay <-> relay through coturn's relayed addresses on 127.0.0.2, the same pair on both sides.
+    REQUIRE(turn->client().relayed_address().has_value());
+    const TransportAddress tern_relayed = *turn->client().relayed_address();
+    CHECK(r.tern_local.type == CandidateType::kRelay);
+    CHECK(r.tern_remote.type == CandidateType::kRelay);
+    CHECK(r.tern_local.address == tern_relayed);
+    for (const TransportAddress& a : {r.tern_local.address, r.tern_remote.address}) {
+      CHECK(Ip4(a) == "127.0.0.2");
+      CHECK(a.port >= relay_min);
+      CHECK(a.port <= relay_max);
+    }
+    CHECK(r.peer_local_type == "relay");
+    CHECK(r.peer_local == r.tern_remote.address.to_string());
+    CHECK(r.peer_remote == tern_relayed.to_string());
+    CHECK(turn->counters().permissions_refused == 0);
+    CHECK(turn->counters().sends_refused == 0);
+    CHECK(turn->counters().channels_refused == 0);
+    CHECK(turn->client().counters().auth_challenges == 1);
+    CHECK(turn->client().channel_for(r.tern_remote.address).has_value());  // bound on selection
+    MESSAGE(name << ": tern's relay candidate " << tern_relayed.to_string() << " after " << relay_gathered_ms
+                 << " ms (allocation); to the TURN server " << r.stun_sent << " STUN messages and "
+                 << r.channel_data_sent << " ChannelData");
+  }
   MESSAGE(name
           << ": tern selected " << r.tern_ms << " ms after start, " << r.tern_after_remote_ms
           << " ms after the remote description; aioice connect() took " << r.peer_ms << " ms; checks sent "
@@ -339,9 +489,12 @@ void RunInterop(IceRole tern_role, std::optional<RoleConflict> conflict = std::n
 
   // tshark: every datagram tern sent is either one of the kEchoCount application datagrams or a
   // STUN message it dissects without a malformed mark or error-level expert info.
-  CHECK(TsharkCount(pcap, from_tern + " && stun") == r.stun_sent);
-  CHECK(TsharkCount(pcap, from_tern + " && !stun") == kEchoCount);
-  CHECK(TsharkCount(pcap, from_tern + " && stun && (_ws.malformed || _ws.expert.severity == error)") == 0);
+  // Relay cases: everything tern sent is STUN or ChannelData (the application data inside),
+  // decoded as STUN on the TURN server's port.
+  const std::string decode = relay ? "-d udp.port==" + std::to_string(server_port) + ",stun" : "";
+  CHECK(TsharkCount(pcap, from_tern + " && stun", decode) == (relay ? tern_sent : r.stun_sent));
+  CHECK(TsharkCount(pcap, from_tern + " && !stun", decode) == (relay ? 0 : kEchoCount));
+  CHECK(TsharkCount(pcap, from_tern + " && stun && (_ws.malformed || _ws.expert.severity == error)", decode) == 0);
   CHECK(r.stun_sent > 0);
 }
 
@@ -367,6 +520,14 @@ TEST_CASE("aioice interop: both controlling, aioice's tie-breaker larger: tern y
 
 TEST_CASE("aioice interop: both controlling, aioice's tie-breaker smaller: tern stays controlling") {
   RunInterop(IceRole::kControlling, RoleConflict{"0", IceRole::kControlling});
+}
+
+TEST_CASE("aioice interop: tern controlling, relay candidates only through coturn") {
+  RunInterop(IceRole::kControlling, std::nullopt, /*relay=*/true);
+}
+
+TEST_CASE("aioice interop: aioice controlling, relay candidates only through coturn") {
+  RunInterop(IceRole::kControlled, std::nullopt, /*relay=*/true);
 }
 
 }  // namespace

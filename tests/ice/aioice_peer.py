@@ -1,7 +1,13 @@
 # aioice peer for tests/ice/aioice_interop_test.cpp: one ICE connection over host candidates on
-# 127.0.0.1, then an echo of every datagram received.
+# 127.0.0.1 (or over a TURN relay), then an echo of every datagram received.
 #
-#   aioice_peer.py <controlling|controlled> <remote.json> <echo-count> <timeout-seconds> [tie-breaker]
+#   aioice_peer.py <controlling|controlled> <remote.json> <echo-count> <timeout-seconds>
+#                  [tie-breaker|-] [turn-host:port:username:password]
+#
+# With a TURN server, aioice allocates on it (transport_policy RELAY) and only its relay candidates
+# are printed: tern never learns aioice's host address. aioice still pairs its host socket with
+# tern's candidates (its RELAY policy only hides host candidates); the test's TURN server relays
+# from another loopback address than the host sockets use, so those checks find no permission.
 #
 # remote.json holds {"ufrag", "pwd", "candidates": [SDP candidate attribute values]} (tern's side).
 # Standard output carries JSON lines, each flushed at once:
@@ -26,15 +32,20 @@ def emit(obj):
     print(json.dumps(obj), flush=True)
 
 
-async def run(role, remote, count, limit, tie_breaker):
-    conn = aioice.Connection(ice_controlling=(role == "controlling"), use_ipv6=False)
+async def run(role, remote, count, limit, tie_breaker, turn):
+    options = {}
+    if turn is not None:
+        host, port, username, password = turn.split(":")
+        options = dict(turn_server=(host, int(port)), turn_username=username, turn_password=password,
+                       transport_policy=aioice.ice.TransportPolicy.RELAY)
+    conn = aioice.Connection(ice_controlling=(role == "controlling"), use_ipv6=False, **options)
     if tie_breaker is not None:  # aioice draws it at random; a role-conflict test fixes it
         conn._tie_breaker = tie_breaker
     await conn.gather_candidates()
     emit({
         "ufrag": conn.local_username,
         "pwd": conn.local_password,
-        "candidates": [c.to_sdp() for c in conn.local_candidates],
+        "candidates": [c.to_sdp() for c in conn.local_candidates if turn is None or c.type == "relay"],
         "tie_breaker": str(conn._tie_breaker),
     })
     conn.remote_username = remote["ufrag"]
@@ -50,6 +61,7 @@ async def run(role, remote, count, limit, tie_breaker):
         "connected": True,
         "ms": round((time.monotonic() - start) * 1000.0, 1),
         "local": "%s:%d" % (local.host, local.port),
+        "local_type": local.type,
         "remote": "%s:%d" % (pair.remote_addr[0], pair.remote_addr[1]),
         "controlling": conn.ice_controlling,
     })
@@ -64,11 +76,12 @@ async def run(role, remote, count, limit, tie_breaker):
 
 def main():
     role, remote_path, count, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    tie_breaker = int(sys.argv[5]) if len(sys.argv) > 5 else None
+    tie_breaker = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "-" else None
+    turn = sys.argv[6] if len(sys.argv) > 6 else None
     with open(remote_path) as f:
         remote = json.load(f)
     try:
-        asyncio.run(run(role, remote, count, limit, tie_breaker))
+        asyncio.run(run(role, remote, count, limit, tie_breaker, turn))
     except Exception as e:  # reported to the test, which prints it
         emit({"error": "%s: %s" % (type(e).__name__, e)})
         sys.exit(1)

@@ -43,17 +43,6 @@ struct Clock {
   }
 };
 
-// A free UDP+TCP port base: ports [base, base + 64) for coturn's listener and relays. Derived from
-// the pid so that parallel runs rarely collide, and checked by binding the listener port.
-uint16_t PortBase() {
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    const auto base = static_cast<uint16_t>(40000 + ((getpid() + attempt * 97) % 200) * 100);
-    tern::test::UdpSocket probe(base);
-    if (probe.ok()) return base;
-  }
-  return 0;
-}
-
 // The client's connection to coturn: UDP datagrams, or one TCP stream, or TLS over TCP through a
 // TlsStream that trusts `ca_file` (RFC 8656 3.1).
 class ServerLink {
@@ -173,7 +162,7 @@ void RunScenario(TurnTransport transport) {
   const bool tls = transport == TurnTransport::kTls;
   const std::string name = tls ? "TLS" : tcp ? "TCP" : "UDP";
   const std::string dir = tern::test::scratch_dir("turn_coturn_" + name);
-  const uint16_t base = PortBase();
+  const uint16_t base = tern::test::FreeUdpPortBase();  // [base, base + 64): listener and relays
   REQUIRE(base != 0);
   const uint16_t server_port = base;
   tern::test::LoopbackCapture capture(dir, "udp portrange " + std::to_string(base) + "-" + std::to_string(base + 63) +

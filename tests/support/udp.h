@@ -68,6 +68,34 @@ class UdpSocket {
     return std::make_pair(ntohs(from.sin_port), std::move(buf));
   }
 
+  // The same to and from any IPv4 address (host byte order: 0x7f000002 is 127.0.0.2), for tests
+  // whose peers also use other loopback addresses (a TURN server relaying from 127.0.0.2).
+  bool send_to_v4(uint32_t ip, uint16_t port, std::span<const uint8_t> data) const {
+    if (fd_ < 0) return false;
+    sockaddr_in to = Loopback(port);
+    to.sin_addr.s_addr = htonl(ip);
+    const ssize_t n = ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
+    return n == static_cast<ssize_t>(data.size());
+  }
+  struct FromV4 {
+    uint32_t ip = 0;  // host byte order
+    uint16_t port = 0;
+    std::vector<uint8_t> data;
+  };
+  std::optional<FromV4> try_receive_from_v4() const {
+    if (fd_ < 0) return std::nullopt;
+    FromV4 r;
+    r.data.resize(65536);
+    sockaddr_in from{};
+    socklen_t len = sizeof(from);
+    const ssize_t n = ::recvfrom(fd_, r.data.data(), r.data.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) return std::nullopt;
+    r.data.resize(static_cast<size_t>(n));
+    r.ip = ntohl(from.sin_addr.s_addr);
+    r.port = ntohs(from.sin_port);
+    return r;
+  }
+
   // Waits up to `timeout_ms` for one datagram; nullopt on timeout or error. Datagrams are
   // truncated at 64 KiB (more than any UDP payload on loopback with IPv4 can be).
   std::optional<std::vector<uint8_t>> receive(int timeout_ms) const {
@@ -92,5 +120,17 @@ class UdpSocket {
 
   int fd_ = -1;
 };
+
+// A free port base for a test that owns a block of ports [base, base + 64) (a TURN server's
+// listener and relay range): derived from the pid so that parallel runs rarely collide, and
+// checked by binding the first port.
+inline uint16_t FreeUdpPortBase() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    const auto base = static_cast<uint16_t>(40000 + ((getpid() + attempt * 97) % 200) * 100);
+    UdpSocket probe(base);
+    if (probe.ok()) return base;
+  }
+  return 0;
+}
 
 }  // namespace tern::test
