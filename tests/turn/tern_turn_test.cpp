@@ -312,10 +312,12 @@ struct UclientRun {
   std::string log;
 };
 
-// `extra` goes to tern-turn, `uclient_extra` to turnutils_uclient (-t: TCP to the server).
-UclientRun run_uclient(const std::string& extra, const std::string& uclient_extra = "") {
+// `extra` goes to tern-turn, `uclient_extra` to turnutils_uclient (-t: TCP to the server). `label`
+// names the case's own scratch folder: ctest runs the cases in parallel, and a shared log file
+// would be truncated by the other case's server.
+UclientRun run_uclient(const std::string& label, const std::string& extra, const std::string& uclient_extra = "") {
   UclientRun r;
-  const std::string dir = tern::test::scratch_dir("tern_turn_uclient");
+  const std::string dir = tern::test::scratch_dir("tern_turn_uclient_" + label);
   uint16_t base = 0;
   for (int attempt = 0; attempt < 20 && base == 0; ++attempt) {
     const auto b = static_cast<uint16_t>(30000 + ((getpid() + attempt * 53) % 90) * 100);
@@ -347,7 +349,7 @@ UclientRun run_uclient(const std::string& extra, const std::string& uclient_extr
 
 TEST_CASE("turnutils_uclient through tern-turn: 40 messages relayed, 0 lost") {
   if (!tern::test::HavePeers({"turnutils_uclient", "turnutils_peer"})) return;
-  const UclientRun r = run_uclient("");
+  const UclientRun r = run_uclient("udp", "");
   INFO(r.log);
   CHECK(r.rc == 0);
   CHECK(r.lost == 0);
@@ -356,7 +358,7 @@ TEST_CASE("turnutils_uclient through tern-turn: 40 messages relayed, 0 lost") {
 
 TEST_CASE("turnutils_uclient -t (TURN over TCP) through tern-turn: 40 messages relayed, 0 lost") {
   if (!tern::test::HavePeers({"turnutils_uclient", "turnutils_peer"})) return;
-  const UclientRun r = run_uclient("", "-t");
+  const UclientRun r = run_uclient("tcp", "", "-t");
   INFO(r.log);
   CHECK(r.rc == 0);
   CHECK(r.lost == 0);
@@ -369,7 +371,7 @@ TEST_CASE("turnutils_uclient -t (TURN over TCP) through tern-turn: 40 messages r
 
 TEST_CASE("turnutils_uclient through tern-turn --loss 20: losses reported") {
   if (!tern::test::HavePeers({"turnutils_uclient", "turnutils_peer"})) return;
-  const UclientRun r = run_uclient("--loss 20 --seed 3");
+  const UclientRun r = run_uclient("loss", "--loss 20 --seed 3");
   INFO(r.log);
   CHECK(r.rc == 0);
   CHECK(r.lost > 0);
