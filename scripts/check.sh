@@ -4,7 +4,7 @@
 #   2. ASan + UBSan build with Clang, warnings as errors, libFuzzer targets included; every ctest test
 #      but the tern-send/tern-recv end-to-end runs (tests/sendrecv, which stage 1 runs).
 #   3. Each libFuzzer target for a bounded time (TERN_FUZZ_SECONDS in total, default 120; each
-#      target at least 5 s).
+#      target at least 5 s), TERN_JOBS targets at a time.
 # Build directories: out/release and out/asan (reused when present). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +65,7 @@ for b in out/release/bench/tern_*_bench; do
   echo "ok $(basename "$b")"
 done
 
+stamp "benchmarks"
 echo "== [2/3] ASan + UBSan build (Clang) with libFuzzer targets =="
 # Line tables only: enough for sanitizer reports with file:line, and a faster compile and link than -g.
 cmake -S . -B out/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
@@ -84,24 +85,40 @@ stamp "asan tests"
 
 echo "== [3/3] fuzzing (${FUZZ_SECONDS}s in total) =="
 mapfile -t fuzzers < <(ls out/asan/fuzz/tern_*_fuzz 2>/dev/null || true)
+fuzz_one() {  # target seconds: runs one target on a copy of its seed corpus; its log says how it went
+  local f=$1 name corpus seeds
+  name=$(basename "$f" | sed -e 's/^tern_//' -e 's/_fuzz$//')
+  corpus=$(mktemp -d)
+  seeds="$ROOT/fuzz/corpus/$name"
+  [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/ 2>/dev/null || true
+  "$f" -max_total_time="$2" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+    -artifact_prefix="out/asan/fuzz/${name}-" "$corpus" >"out/asan/fuzz/${name}.log" 2>&1
+  local rc=$?
+  rm -rf "$corpus"
+  return $rc
+}
 if [ ${#fuzzers[@]} -gt 0 ]; then
   per=$((FUZZ_SECONDS / ${#fuzzers[@]}))
   [ "$per" -ge "$FUZZ_MIN_SECONDS" ] || per=$FUZZ_MIN_SECONDS
-  for f in "${fuzzers[@]}"; do
-    name=$(basename "$f" | sed -e 's/^tern_//' -e 's/_fuzz$//')
-    corpus=$(mktemp -d)
-    seeds="$ROOT/fuzz/corpus/$name"
-    [ -d "$seeds" ] && cp -r "$seeds"/. "$corpus"/ 2>/dev/null || true
-    if ! "$f" -max_total_time="$per" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-        -artifact_prefix="out/asan/fuzz/${name}-" "$corpus" >"out/asan/fuzz/${name}.log" 2>&1; then
-      tail -40 "out/asan/fuzz/${name}.log"
-      echo "check: fuzzer $name found a failure"
-      echo "$passed passed, $((failed + 1)) failed"
-      exit 1
-    fi
-    echo "ok fuzz $name: $(grep -Eo 'Done [0-9]+ runs.*' "out/asan/fuzz/${name}.log" | tail -1 || echo done)"
-    passed=$((passed + 1))
-    rm -rf "$corpus"
+  # $JOBS targets at a time (one core each); every target still gets its $per seconds.
+  for ((i = 0; i < ${#fuzzers[@]}; i += JOBS)); do
+    batch=("${fuzzers[@]:i:JOBS}")
+    pids=()
+    for f in "${batch[@]}"; do
+      fuzz_one "$f" "$per" &
+      pids+=($!)
+    done
+    for k in "${!batch[@]}"; do
+      name=$(basename "${batch[$k]}" | sed -e 's/^tern_//' -e 's/_fuzz$//')
+      if ! wait "${pids[$k]}"; then
+        tail -40 "out/asan/fuzz/${name}.log"
+        echo "check: fuzzer $name found a failure"
+        echo "$passed passed, $((failed + 1)) failed"
+        exit 1
+      fi
+      echo "ok fuzz $name: $(grep -Eo 'Done [0-9]+ runs.*' "out/asan/fuzz/${name}.log" | tail -1 || echo done)"
+      passed=$((passed + 1))
+    done
   done
 fi
 

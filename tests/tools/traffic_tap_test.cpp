@@ -3,6 +3,7 @@
 // from hand-made bins.
 #include "tern/tools/loopback/traffic_tap.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -16,13 +17,15 @@ Timestamp At(int64_t ms) { return Timestamp::Zero() + TimeDelta::Millis(ms); }
 // An RTP packet (version 2, payload type 111) of `size` bytes from `ssrc`, sent at `sent_ms`.
 netsim::SimPacket Rtp(uint32_t ssrc, size_t size, int64_t sent_ms) {
   netsim::SimPacket p;
-  p.data.assign(size, 0);
+  // The header is written whole, then cut to `size` (shorter than 12: not RTP, for the tap's check).
+  p.data.assign(std::max<size_t>(size, 12), 0);
   p.data[0] = 0x80;
   p.data[1] = 111;
   p.data[8] = static_cast<uint8_t>(ssrc >> 24);
   p.data[9] = static_cast<uint8_t>(ssrc >> 16);
   p.data[10] = static_cast<uint8_t>(ssrc >> 8);
   p.data[11] = static_cast<uint8_t>(ssrc);
+  p.data.resize(size);
   p.sent_time = At(sent_ms);
   return p;
 }
