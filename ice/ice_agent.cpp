@@ -24,8 +24,13 @@ const char* to_string(IceState state) {
   return "?";
 }
 
+const char* to_string(IceTransportPolicy policy) {
+  return policy == IceTransportPolicy::kRelay ? "relay" : "all";
+}
+
 Result<IceAgent> IceAgent::Create(IceAgentConfig config) {
   if (config.sockets.empty()) return Error{"ice: at least one local socket"};
+  if (config.lite && config.policy == IceTransportPolicy::kRelay) return Error{"ice: a lite agent has host candidates only"};
   if (config.sockets.size() > kMaxLocalCandidates / 2) return Error{"ice: too many local sockets"};
   const auto& cr = config.credentials;
   if (!cr.ufrag.empty() && (cr.ufrag.size() < 4 || cr.ufrag.size() > 256)) return Error{"ice: ufrag needs 4..256 chars"};
@@ -131,6 +136,12 @@ void IceAgent::start(Timestamp now) {
   if (started_ || state_ == IceState::kClosed) return;
   started_ = true;
   checks_started_ = now;
+  if (config_.policy == IceTransportPolicy::kRelay) {  // no host, no server-reflexive candidates
+    set_state(IceState::kChecking);
+    poll_relays(now);
+    check_gathering_done();
+    return;
+  }
   // Local preference (RFC 8445 5.1.2.1, RFC 8421): IPv6 above IPv4, then configuration order.
   for (size_t i = 0; i < config_.sockets.size(); ++i) {
     const LocalSocket& s = config_.sockets[i];
@@ -214,6 +225,9 @@ void IceAgent::check_gathering_done() {
     if (t.kind == TxnKind::kGather) return;
   for (const auto& r : relays_)
     if (!r.second) return;
+  // Under the relay policy the relays are the only candidates: gathering is not over before one
+  // was added (add_relay() may follow start()).
+  if (config_.policy == IceTransportPolicy::kRelay && relays_.empty()) return;
   gathering_done_ = true;
   emit_event(IceEvent{IceEvent::Kind::kGatheringDone, {}, {}, state_, role_});
 }

@@ -85,8 +85,17 @@ struct LocalSocket {
   std::optional<uint16_t> local_preference;  // default: IPv6 before IPv4, then config order
 };
 
+// Which local candidates the agent gathers and pairs (W3C RTCIceTransportPolicy): every kind, or
+// relayed candidates only (the sockets then only carry the TURN client's traffic, so the peer never
+// learns a host or server-reflexive address and media always crosses the relay).
+enum class IceTransportPolicy : uint8_t { kAll, kRelay };
+const char* to_string(IceTransportPolicy policy);
+
 struct IceAgentConfig {
-  bool lite = false;  // RFC 8445 2.5: host candidates only, answers checks, always controlled
+  bool lite = false;
+  // kRelay: gathering completes only once a relay was added (add_relay, before or after start())
+  // and settled.
+  IceTransportPolicy policy = IceTransportPolicy::kAll;  // RFC 8445 2.5: host candidates only, answers checks, always controlled
   IceRole role = IceRole::kControlling;
   std::vector<LocalSocket> sockets;
   // STUN servers for server-reflexive candidates, one per family at most used.

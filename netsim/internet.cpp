@@ -96,12 +96,14 @@ Status Internet::send(HostId host, Datagram datagram, Timestamp now) {
   if (datagram.destination.empty() || datagram.destination.ip.family() != datagram.source.ip.family())
     return Error{"internet: destination family differs from source"};
   SimPacket p;
-  p.id = stats_.sent++;
-  p.sent_time = now;
+  const uint64_t fresh_id = stats_.sent++;
+  p.id = datagram.id.value_or(fresh_id);
+  p.sent_time = datagram.sent_time.value_or(now);
   p.overhead = DataSize::Bytes(datagram.source.ip.is_v6() ? 48 : 28);  // IP + UDP headers
   p.source = datagram.source;
   p.destination = datagram.destination;
   p.data = std::move(datagram.data);
+  p.duplicate = datagram.duplicate;
   push(h.up, std::move(p), now);
   return Status::Ok();
 }
@@ -170,7 +172,10 @@ void Internet::arrive(const LinkSlot& slot, SimPacket packet, Timestamp now) {
         return;
       }
       ++stats_.delivered;
-      h.receiver->on_datagram(slot.target, Datagram{packet.source, packet.destination, std::move(packet.data)}, now);
+      h.receiver->on_datagram(slot.target,
+                              Datagram{packet.source, packet.destination, std::move(packet.data), packet.sent_time,
+                                       packet.id, packet.duplicate},
+                              now);
       return;
     }
   }

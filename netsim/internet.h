@@ -48,6 +48,13 @@ struct Datagram {
   TransportAddress source;
   TransportAddress destination;
   std::vector<uint8_t> data;
+  // Origin, for measurements across relays: send() stamps the packet with `sent_time` (now when
+  // unset) and `id` (a fresh one when unset); delivery hands them back unchanged, so a relay that
+  // forwards a datagram can pass its origin on and the receiver still sees when and what the first
+  // sender sent. `duplicate` is set on delivery for a copy made by a link's duplication model.
+  std::optional<Timestamp> sent_time = std::nullopt;
+  std::optional<uint64_t> id = std::nullopt;
+  bool duplicate = false;
 };
 
 // Receives the datagrams delivered to a host's bound ports.

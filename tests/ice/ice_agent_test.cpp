@@ -8,10 +8,11 @@
 #include <optional>
 #include <string>
 
-#include "support/turn_netsim.h"
+#include "tern/icesim/hosts.h"
+#include "tern/netsim/event_loop.h"
 
 using namespace tern;
-using namespace tern::test;
+using namespace tern::icesim;
 using namespace tern::unit_literals;
 using netsim::NatKind;
 
@@ -67,7 +68,7 @@ struct Call {
   // Creates both agents (after tweaks to configs[]), wires signalling and starts them.
   void start(bool exchange_credentials = true) {
     for (int i = 0; i < 2; ++i) {
-      ends[i]->create(configs[i], binds_[i]);
+      REQUIRE(ends[i]->create(configs[i], binds_[i]).ok());
       loop.add_pollable(ends[i].get());
     }
     for (int i = 0; i < 2; ++i) {
@@ -112,13 +113,13 @@ struct Call {
     return ends[0]->app_received.size() == a0 + 1 && ends[1]->app_received.size() == b0 + 1;
   }
   // The TurnServer core on a public host (198.51.100.50:3478), users a/pa and b/pb.
-  NetsimTurnServer& add_turn_server() {
+  TurnServerHost& add_turn_server() {
     const netsim::HostId host = net.add_host(netsim::kPublicRealm, {ip("198.51.100.50")}, delay(5_ms)).value();
     ice::TurnServerConfig sc;
     sc.realm = "netsim";
     sc.users = {{"a", "pa"}, {"b", "pb"}};
     sc.nonce_secret = 5;
-    turn = std::make_unique<NetsimTurnServer>(net, host, addr("198.51.100.50:3478"), sc);
+    turn = TurnServerHost::Create(net, host, addr("198.51.100.50:3478"), sc).value();
     loop.add_pollable(turn.get());
     return *turn;
   }
@@ -132,7 +133,7 @@ struct Call {
   netsim::EventLoop loop;
   netsim::HostId stun_host = 0;
   std::unique_ptr<StunServer> stun;
-  std::unique_ptr<NetsimTurnServer> turn;
+  std::unique_ptr<TurnServerHost> turn;
   netsim::HostId hosts[2] = {0, 0};
   std::unique_ptr<IceHost> ends[2];
   ice::IceAgentConfig configs[2];
@@ -203,6 +204,59 @@ TEST_CASE("Every pair of NAT kinds: direct where RFC 4787 allows it, failure oth
   }
 }
 
+TEST_CASE("Relay policy: two public hosts that could talk directly end relay to relay, announcing relay candidates only") {
+  // W3C iceTransportPolicy "relay": no host or server-reflexive candidate is gathered, paired or
+  // signalled, so the peer never learns the host's address and every datagram crosses the TURN
+  // server. icesim stamps the sender's origin (send time, id) on the ChannelData and the server
+  // passes it on, so the receiver sees when the first sender sent it.
+  Call call(5);
+  call.side(0, std::nullopt);
+  call.side(1, std::nullopt);
+  for (ice::IceAgentConfig& c : call.configs) c.policy = ice::IceTransportPolicy::kRelay;
+  TurnServerHost& turn = call.add_turn_server();
+  call.start();
+  std::unique_ptr<IceRelay> relays[2];
+  for (int i = 0; i < 2; ++i) {
+    ice::TurnClientConfig cc;
+    cc.username = std::string(i == 0 ? "a" : "b");
+    cc.password = std::string(i == 0 ? "pa" : "pb");
+    cc.seed = 41 + static_cast<uint64_t>(i);
+    relays[i] = std::make_unique<IceRelay>(*call.ends[i], 0, turn.listen_address(), ice::TurnClient::Create(cc).value(),
+                                           call.loop.now());
+    call.loop.add_pollable(relays[i].get());
+    relays[i]->allocate(call.loop.now());
+  }
+  call.run(5_s);
+  REQUIRE(call.connected());
+  for (int i = 0; i < 2; ++i) {
+    CAPTURE(i);
+    CHECK(call.selected_type(i, false) == ice::CandidateType::kRelay);
+    CHECK(call.selected_type(i, true) == ice::CandidateType::kRelay);
+    for (const ice::IceEvent& e : call.ends[i]->events) {
+      if (e.kind == ice::IceEvent::Kind::kLocalCandidate) CHECK(e.candidate.type == ice::CandidateType::kRelay);
+    }
+    for (const ice::Candidate& c : call.ends[i]->agent->local_candidates()) CHECK(c.type != ice::CandidateType::kHost);
+  }
+  CHECK(turn.server().counters().allocations_created == 2);
+
+  std::vector<netsim::Datagram> got;
+  call.ends[1]->on_application = [&](netsim::Datagram&& d, Timestamp) { got.push_back(std::move(d)); };
+  const Timestamp origin_time = call.loop.now() - 3_ms;
+  const std::vector<uint8_t> payload{0x80, 0x60, 9, 9, 9};
+  REQUIRE(call.ends[0]->send_application(payload, Origin{origin_time, 777, false}, call.loop.now()).ok());
+  call.run(500_ms);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].data == payload);
+  CHECK(got[0].sent_time == origin_time);
+  CHECK(got[0].id == 777u);
+  CHECK(got[0].source.ip == ip("198.51.100.50"));  // from A's relayed address, not A's host
+
+  ice::IceAgentConfig lite_relay = call.configs[0];
+  lite_relay.lite = true;
+  lite_relay.sockets = {ice::LocalSocket{0, to_ice(addr("198.51.100.9:5000")), {}}};
+  CHECK(!ice::IceAgent::Create(lite_relay));
+}
+
 TEST_CASE("Symmetric to symmetric ends on the relay through the real TURN server; media flows for 11 minutes") {
   // Both sides allocate on the TurnServer core with the TurnClient (ice::TurnRelayTransport) on
   // the agent's own socket; the relay carries checks (Send/Data indications) and, once selected,
@@ -211,15 +265,16 @@ TEST_CASE("Symmetric to symmetric ends on the relay through the real TURN server
   Call call(3);
   call.side(0, NatKind::kSymmetric);
   call.side(1, NatKind::kSymmetric);
-  NetsimTurnServer& turn = call.add_turn_server();
+  TurnServerHost& turn = call.add_turn_server();
   call.start();
-  std::unique_ptr<NetsimIceRelay> relays[2];
+  std::unique_ptr<IceRelay> relays[2];
   for (int i = 0; i < 2; ++i) {
     ice::TurnClientConfig cc;
     cc.username = std::string(i == 0 ? "a" : "b");
     cc.password = std::string(i == 0 ? "pa" : "pb");  // not operator=(const char*): GCC 12 -Wrestrict false positive
     cc.seed = 21 + static_cast<uint64_t>(i);
-    relays[i] = std::make_unique<NetsimIceRelay>(*call.ends[i], 0, turn.listen_address(), cc, call.loop.now());
+    relays[i] = std::make_unique<IceRelay>(*call.ends[i], 0, turn.listen_address(), ice::TurnClient::Create(cc).value(),
+                                           call.loop.now());
     call.loop.add_pollable(relays[i].get());
     relays[i]->allocate(call.loop.now());
   }
@@ -308,13 +363,13 @@ TEST_CASE("A relay whose allocation fails (wrong password) ends gathering withou
   Call call(4);
   call.side(0, NatKind::kPortRestricted);
   call.side(1, NatKind::kFullCone);
-  NetsimTurnServer& turn = call.add_turn_server();
+  TurnServerHost& turn = call.add_turn_server();
   call.start();
   ice::TurnClientConfig cc;
   cc.username = std::string("a");
   cc.password = std::string("wrong");
   cc.seed = 3;
-  NetsimIceRelay relay(*call.ends[0], 0, turn.listen_address(), cc, call.loop.now());
+  IceRelay relay(*call.ends[0], 0, turn.listen_address(), ice::TurnClient::Create(cc).value(), call.loop.now());
   call.loop.add_pollable(&relay);
   relay.allocate(call.loop.now());
   call.run(3_s);

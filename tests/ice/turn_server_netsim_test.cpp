@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "support/turn_netsim.h"
+#include "tern/icesim/hosts.h"
 #include "tern/netsim/event_loop.h"
 
 using namespace tern;
-using namespace tern::test;
+using namespace tern::icesim;
 using namespace tern::unit_literals;
 
 namespace {
@@ -37,8 +37,7 @@ struct World {
   World() : net(3) {
     loop.add_pollable(&net);
     server_host = net.add_host(netsim::kPublicRealm, {ip("198.51.100.50")}, delay(5_ms)).value();
-    server = std::make_unique<NetsimTurnServer>(net, server_host, TransportAddress{ip("198.51.100.50"), 3478},
-                                                server_config());
+    server = TurnServerHost::Create(net, server_host, TransportAddress{ip("198.51.100.50"), 3478}, server_config()).value();
     loop.add_pollable(server.get());
     for (int i = 0; i < 2; ++i) {
       const std::string pub = "203.0.113." + std::to_string(i + 1);
@@ -52,8 +51,8 @@ struct World {
       cc.username = std::string(i == 0 ? "a" : "b");
       cc.password = std::string(i == 0 ? "pa" : "pb");  // not operator=(const char*): GCC 12 -Wrestrict false positive
       cc.seed = 11 + static_cast<uint64_t>(i);
-      clients[i] = std::make_unique<NetsimTurnClient>(net, hosts[i], TransportAddress{ip(priv.c_str()), 5000},
-                                                      server->listen_address(), cc);
+      clients[i] = TurnClientHost::Create(net, hosts[i], TransportAddress{ip(priv.c_str()), 5000}, server->listen_address(), cc)
+                       .value();
       loop.add_pollable(clients[i].get());
     }
   }
@@ -63,8 +62,8 @@ struct World {
   netsim::EventLoop loop;
   netsim::HostId server_host = 0;
   netsim::HostId hosts[2] = {0, 0};
-  std::unique_ptr<NetsimTurnServer> server;
-  std::unique_ptr<NetsimTurnClient> clients[2];
+  std::unique_ptr<TurnServerHost> server;
+  std::unique_ptr<TurnClientHost> clients[2];
 };
 
 TEST_CASE("Two hosts behind symmetric NATs exchange ChannelData both ways through the simulated TURN server") {
