@@ -193,10 +193,21 @@ void TurnClientHost::flush(Timestamp now) {
 
 // --- IceRelay ---------------------------------------------------------------------------------
 
+namespace {
+bool is_binding(std::span<const uint8_t> data) {
+  if (!ice::looks_like_stun(data)) return false;
+  const auto type = static_cast<uint16_t>((data[0] << 8) | data[1]);
+  return (type & 0x3EEF) == static_cast<uint16_t>(ice::StunMethod::kBinding);  // any class
+}
+}  // namespace
+
 IceRelay::IceRelay(IceHost& host, size_t socket, const TransportAddress& server, ice::TurnClient client, Timestamp now)
     : host_(host), socket_(socket), server_(server), relay(std::move(client)) {
   host_.relay_hook = [this](netsim::Datagram& d, Timestamp at) {
     if (d.source != server_ || d.destination != host_.socket_address(socket_)) return false;
+    // The server is the agent's STUN server too: Binding answers (server-reflexive gathering) are
+    // the agent's, never the TURN client's (which sends no Binding request).
+    if (is_binding(d.data)) return false;
     relay.client().on_datagram(d.data, at);
     const Origin origin = Origin::of(d);
     relay.deliver(*host_.agent, at, [&](const ice::TransportAddress& peer, std::span<const uint8_t> data) {

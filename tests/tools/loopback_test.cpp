@@ -2,6 +2,7 @@
 // loss repaired without freezes, the clean
 // 1 Mbps link against the encoder alone, command-line validation, the metrics on hand-built
 // inputs (a known 1 s freeze, known PSNR and delays), and the JSON / HTML / WebM outputs.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -168,7 +169,8 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--bogus"},              {"--codecs", "none"},      {"--max-rate", "100", "--start-rate", "200"},
       {"--delay", "nan"},       {"--fps", "inf"},          {"--duration"},           {"--capacity", "0"},
       {"--protection", "fec", "--video", "none"}, {"--ssim-every", "-1"}, {"--ssim-every", "x"},
-      {"--ssim-every", "200000"}};
+      {"--ssim-every", "200000"}, {"--nat", "cgnat"},  {"--nat", "symmetric,full-cone,none"},
+      {"--nat", "symmetric", "--topology", "sfu"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
@@ -336,10 +338,93 @@ TEST_CASE("loopback relay and media server topologies deliver the call") {
     c.protection.fec = true;
     const ScenarioResult r = run(c);
     INFO(topology_name(t));
-    CHECK(r.summary.video.frames_rendered > 60);
+    // The relayed call starts once ICE has connected both sides through the TURN server (~0.9 s).
+    CHECK(r.summary.video.frames_rendered > (t == Topology::kRelay ? 45 : 60));
     CHECK(r.summary.audio.concealment_percent < 10.0);
     CHECK(r.summary.network.packets_sent > 100);
   }
+}
+
+TEST_CASE("loopback --nat picks each side's NAT kind: --nat with one kind or A,B") {
+  CliOutcome o = parse({"--nat", "symmetric"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  CHECK(o.config->nat_a == netsim::NatKind::kSymmetric);
+  CHECK(o.config->nat_b == netsim::NatKind::kSymmetric);
+  CHECK(o.config->uses_ice());
+  o = parse({"--nat", "none,port-restricted", "--topology", "relay"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  CHECK_FALSE(o.config->nat_a.has_value());
+  CHECK(o.config->nat_b == netsim::NatKind::kPortRestricted);
+  o = parse({});
+  REQUIRE(o.config.has_value());
+  CHECK_FALSE(o.config->uses_ice());
+}
+
+// The relay topology speaks TURN end to end: both sides allocate on the TURN server core with the
+// TURN client, ICE runs with the relay policy, media crosses the server as ChannelData; the
+// receiver measures delay and loss from the first sender's send time carried across the relay.
+TEST_CASE("loopback relay topology: relay-only ICE through the TURN server, media as ChannelData") {
+  LoopbackConfig c = short_config(TERN_TOOLS_SLOW_BUILD ? 3.0 : 6.0);
+  c.topology = Topology::kRelay;
+  c.nat_a = netsim::NatKind::kPortRestricted;
+  const ScenarioResult r = run(c);
+  const IceSummary& ice = r.summary.ice;
+  REQUIRE(ice.present);
+  CHECK(ice.policy == "relay");
+  CHECK(ice.local_type == "relay");
+  CHECK(ice.remote_type == "relay");
+  CHECK(ice.state_a == "connected");
+  CHECK(ice.state_b == "connected");
+  CHECK(ice.turn_allocations == 2);
+  CHECK(ice.turn_channels_bound >= 2);  // each side binds a channel to the other's relayed address
+  REQUIRE(ice.connected_a_ms);
+  REQUIRE(ice.connected_b_ms);
+  CHECK(*ice.connected_a_ms < 2000);
+  CHECK(*ice.connected_b_ms < 2000);
+  CHECK(ice.send_refused == 0);  // endpoints start only once both sides are connected
+  // Media: the whole call after connection, loss near the link's 2 %, delay at least the link's.
+  const double live_s = c.duration.seconds_f() - std::max(*ice.connected_a_ms, *ice.connected_b_ms) / 1000.0;
+  CHECK(r.summary.video.frames_rendered > static_cast<int64_t>(live_s * c.fps * 0.85));
+  CHECK(r.summary.audio.concealment_percent < 5.0);
+  const NetworkSummary& n = r.summary.network;
+  CHECK(n.packets_sent > 200);
+  CHECK(n.packets_lost > 0);
+  CHECK(static_cast<double>(n.packets_lost) < 0.06 * static_cast<double>(n.packets_sent));
+  CHECK(n.one_way_delay_p50_ms >= 30.0);  // 50 ms +- 20 ms jitter on A's link, 5 ms to B
+  CHECK(n.one_way_delay_p50_ms < 120.0);
+  const nlohmann::json j = nlohmann::json::parse(to_json(r));
+  CHECK(j["config"]["nat_a"] == "port-restricted");
+  CHECK(j["config"]["nat_b"] == "none");
+  CHECK(j["summary"]["ice"]["selected_local_type"] == "relay");
+  CHECK(j["summary"]["ice"]["turn_allocations"] == 2);
+}
+
+TEST_CASE("loopback --nat without the relay topology: ICE finds the path the NATs allow") {
+  struct Case {
+    netsim::NatKind a, b;
+    bool relayed;  // symmetric to symmetric can only meet on the relay
+  };
+  for (const Case& k : {Case{netsim::NatKind::kFullCone, netsim::NatKind::kFullCone, false},
+                        Case{netsim::NatKind::kSymmetric, netsim::NatKind::kSymmetric, true}}) {
+    LoopbackConfig c = short_config(TERN_TOOLS_SLOW_BUILD ? 2.0 : 4.0);
+    c.nat_a = k.a;
+    c.nat_b = k.b;
+    const ScenarioResult r = run(c);
+    const IceSummary& ice = r.summary.ice;
+    INFO(netsim::to_string(k.a) << " <-> " << netsim::to_string(k.b) << ": " << ice.local_type << " / " << ice.remote_type);
+    REQUIRE(ice.present);
+    CHECK(ice.policy == "all");
+    CHECK(ice.state_a == "connected");
+    CHECK(ice.turn_allocations == 2);  // both gather a relay candidate either way
+    const bool relayed = ice.local_type == "relay" || ice.remote_type == "relay";
+    CHECK(relayed == k.relayed);
+    if (!k.relayed) CHECK(ice.turn_channels_bound == 0);  // nothing crossed the relay
+    CHECK(r.summary.video.frames_rendered > 40);
+  }
+  // Without --nat the direct topology keeps netsim's anonymous A/B network: no ICE section.
+  const ScenarioResult plain = run(short_config(1.0));
+  CHECK_FALSE(plain.summary.ice.present);
+  CHECK(nlohmann::json::parse(to_json(plain))["config"].count("nat_a") == 0);
 }
 
 TEST_CASE("loopback realtime mode runs the call over UDP loopback") {

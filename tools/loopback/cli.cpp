@@ -84,7 +84,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
                "tern-loopback"};
   app.set_help_flag("-h,--help", "Show this help (with the preset list) and exit");
   app.footer(preset_list());
-  std::string preset = "default", codecs, video, audio, resolution, capacity, trace, topology, protection, cc, rate,
+  std::string preset = "default", codecs, video, audio, resolution, capacity, trace, topology, nat, protection, cc, rate,
               start_rate, max_rate;
   double fps = 0, duration = 0, delay = 0, jitter = 0, loss = 0, burst = 0, queue = 0;
   std::string seed;
@@ -107,7 +107,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--burst", burst, "Mean loss burst length in packets (1 = independent losses)");
   app.add_option("--queue", queue, "Bottleneck queue limit in ms of queueing delay, 10..10000");
   app.add_flag("--reorder", reorder, "Let jitter reorder packets");
-  app.add_option("--topology", topology, "direct, relay (TURN-like) or sfu (tern media server)");
+  app.add_option("--topology", topology, "direct, relay (through a TURN server, relay-only ICE) or sfu (tern media server)");
+  app.add_option("--nat", nat,
+                 "NAT of A[,B]: none, full-cone, address-restricted, port-restricted, symmetric (one value: both); "
+                 "the path is then found with ICE (host, srflx or TURN relay)");
   app.add_option("--protection", protection, "Loss protection: nack, fec, red (list) or none");
   app.add_option("--cc", cc, "Congestion control: gcc (transport-cc), remb or fixed");
   app.add_option("--rate", rate, "Send budget for --cc fixed, e.g. 1mbps");
@@ -216,6 +219,23 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     else if (t == "relay" || t == "turn") c.topology = Topology::kRelay;
     else if (t == "sfu" || t == "media-server" || t == "server") c.topology = Topology::kMediaServer;
     else return fail("--topology " + topology + ": unknown topology (direct, relay, sfu)");
+  }
+  if (app.count("--nat")) {
+    const std::vector<std::string> kinds = split(lower(nat));
+    if (kinds.empty() || kinds.size() > 2) return fail("--nat " + nat + ": one NAT kind for both sides, or A,B");
+    std::optional<netsim::NatKind> parsed[2];
+    for (size_t i = 0; i < kinds.size(); ++i) {
+      const std::string& k = kinds[i];
+      if (k == "none") parsed[i] = std::nullopt;
+      else if (k == "full-cone" || k == "fullcone") parsed[i] = netsim::NatKind::kFullCone;
+      else if (k == "address-restricted") parsed[i] = netsim::NatKind::kAddressRestricted;
+      else if (k == "port-restricted") parsed[i] = netsim::NatKind::kPortRestricted;
+      else if (k == "symmetric") parsed[i] = netsim::NatKind::kSymmetric;
+      else return fail("--nat " + nat + ": unknown NAT kind '" + k +
+                       "' (none, full-cone, address-restricted, port-restricted, symmetric)");
+    }
+    c.nat_a = parsed[0];
+    c.nat_b = kinds.size() == 2 ? parsed[1] : parsed[0];
   }
   if (app.count("--protection")) {
     pipeline::ProtectionConfig pc{false, false, false};

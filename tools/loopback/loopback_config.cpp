@@ -95,7 +95,7 @@ std::vector<Preset> build_presets() {
   c.link.jitter = TimeDelta::Millis(10);
   c.link.loss = 0.01;
   c.link.queue = TimeDelta::Millis(200);
-  out.push_back(make("office-relay", "congested office via a TURN-like relay: 1.2 Mbps uplink, 30 ms, 1% loss", c));
+  out.push_back(make("office-relay", "congested office via a TURN relay (relay-only ICE): 1.2 Mbps uplink, 30 ms, 1% loss", c));
 
   // The congestion-control scenarios (congestion/README.md, RFC 8867).
   c = base;
@@ -151,6 +151,8 @@ std::string LoopbackConfig::validate() const {
   if (!(fps >= 1.0 && fps <= 60.0)) return fmt("--fps %g: must be in 1..60", fps);
   if (!duration.is_finite() || duration < TimeDelta::Millis(500) || duration > TimeDelta::Seconds(3600))
     return fmt("--duration %g s: must be in 0.5..3600 s", duration.seconds_f());
+  if ((nat_a || nat_b) && topology == Topology::kMediaServer)
+    return "--nat with --topology sfu: the media server topology has no NATs (direct or relay)";
   if (link.rate_trace.empty() && !link.capacity.is_plus_infinity() &&
       (link.capacity < DataRate::KilobitsPerSec(50) || link.capacity > DataRate::MegabitsPerSec(1000)))
     return fmt("--capacity %g kbps: must be in 50..1000000 kbps or 'unlimited'", link.capacity.kbps_f());

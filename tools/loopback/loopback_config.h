@@ -12,6 +12,7 @@
 
 #include "tern/core/units.h"
 #include "tern/netsim/link.h"
+#include "tern/netsim/nat.h"
 #include "tern/netsim/network.h"
 #include "tern/pipeline/pipeline_config.h"
 
@@ -48,6 +49,10 @@ struct LoopbackConfig {
   TimeDelta duration = TimeDelta::Seconds(20);
   LinkSpec link;
   Topology topology = Topology::kDirect;
+  // The NAT in front of A and of B (--nat). With either set, or with the relay topology, the call
+  // finds its path with ICE over netsim's addressed Internet and a TURN server (ice_network.h).
+  std::optional<netsim::NatKind> nat_a, nat_b;
+  bool uses_ice() const { return topology == Topology::kRelay || nat_a.has_value() || nat_b.has_value(); }
   // NACK (video RTX) and RED (Opus redundancy, as browsers send it) by default.
   pipeline::ProtectionConfig protection{true, false, true};
   pipeline::CongestionControlMode congestion = pipeline::CongestionControlMode::kTransportCc;

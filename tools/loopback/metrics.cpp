@@ -156,6 +156,14 @@ std::string format_summary(const Summary& s) {
   out += line("target / capacity (mean)", num(n.target_mean_kbps, "%.0f kbps") + " / " +
                                               (n.capacity_mean_kbps ? num(n.capacity_mean_kbps, "%.0f kbps") : "unlimited"));
   out += line("sent / received rate (mean)", num(n.send_mean_kbps, "%.0f kbps") + " / " + num(n.receive_mean_kbps, "%.0f kbps"));
+  if (s.ice.present) {
+    const IceSummary& i = s.ice;
+    out += "ICE (NAT A " + i.nat_a + ", NAT B " + i.nat_b + ", policy " + i.policy + ")\n";
+    out += line("selected pair (A local / remote)", i.local_type.empty() ? "none" : i.local_type + " / " + i.remote_type);
+    out += line("connected at A / B", num(i.connected_a_ms, "%.0f ms") + " / " + num(i.connected_b_ms, "%.0f ms"));
+    out += line("TURN allocations / channels bound", std::to_string(i.turn_allocations) + " / " +
+                                                         std::to_string(i.turn_channels_bound));
+  }
   return out;
 }
 

@@ -72,10 +72,25 @@ struct NetworkSummary {
   double one_way_delay_p50_ms = 0, one_way_delay_p95_ms = 0;  // bins' mean network delay
 };
 
+// What ICE and TURN did in the call, for the report.
+struct IceSummary {
+  bool present = false;
+  std::string policy;                   // "relay" or "all"
+  std::string nat_a, nat_b;             // NAT kind or "none"
+  std::optional<double> connected_a_ms, connected_b_ms;  // first selected pair
+  std::string local_type, remote_type;  // A's selected pair (candidate types), "" when none
+  std::string state_a, state_b;         // agent states at the end
+  uint64_t checks_sent = 0;             // both agents, first transmissions
+  uint64_t turn_allocations = 0;        // allocations the TURN server created
+  uint64_t turn_channels_bound = 0;
+  uint64_t send_refused = 0;            // media datagrams an agent refused (no selected pair)
+};
+
 struct Summary {
   VideoSummary video;
   AudioSummary audio;
   NetworkSummary network;
+  IceSummary ice;  // ICE topologies only (--topology relay, --nat)
 };
 
 // Nearest-rank percentile, p in [0, 100]; nullopt for an empty list.

@@ -43,6 +43,10 @@ json config_json(const LoopbackConfig& c) {
   j["queue_ms"] = r3(c.link.queue.ms_f());
   j["reordering"] = c.link.reordering;
   j["topology"] = topology_name(c.topology);
+  if (c.uses_ice()) {  // only then, so the JSON of the other topologies is unchanged
+    j["nat_a"] = c.nat_a ? netsim::to_string(*c.nat_a) : "none";
+    j["nat_b"] = c.nat_b ? netsim::to_string(*c.nat_b) : "none";
+  }
   j["protection"] = protection_text(c.protection);
   j["congestion_control"] = pipeline::congestion_mode_name(c.congestion);
   j["fixed_rate_kbps"] = r3(c.fixed_rate.kbps_f());
@@ -85,6 +89,22 @@ json summary_json(const Summary& s) {
                   {"receive_mean_kbps", r3(n.receive_mean_kbps)},
                   {"one_way_delay_p50_ms", r3(n.one_way_delay_p50_ms)},
                   {"one_way_delay_p95_ms", r3(n.one_way_delay_p95_ms)}};
+  if (s.ice.present) {
+    const IceSummary& i = s.ice;
+    j["ice"] = {{"policy", i.policy},
+                {"nat_a", i.nat_a},
+                {"nat_b", i.nat_b},
+                {"connected_a_ms", opt(i.connected_a_ms)},
+                {"connected_b_ms", opt(i.connected_b_ms)},
+                {"selected_local_type", i.local_type},
+                {"selected_remote_type", i.remote_type},
+                {"state_a", i.state_a},
+                {"state_b", i.state_b},
+                {"checks_sent", i.checks_sent},
+                {"turn_allocations", i.turn_allocations},
+                {"turn_channels_bound", i.turn_channels_bound},
+                {"send_refused", i.send_refused}};
+  }
   return j;
 }
 
@@ -186,7 +206,12 @@ std::string describe(const LoopbackConfig& c) {
                 c.link.delay.ms_f(), c.link.jitter.ms_f(), c.link.loss * 100);
   s += buf;
   if (c.link.burst > 1) s += " (bursts of " + f1(c.link.burst) + ")";
-  s += ", " + std::string(topology_name(c.topology)) + ", protection " + protection_text(c.protection) + ", cc " +
+  s += ", " + std::string(topology_name(c.topology));
+  if (c.nat_a || c.nat_b) {
+    s += std::string(", NAT ") + (c.nat_a ? netsim::to_string(*c.nat_a) : "none") + " / " +
+         (c.nat_b ? netsim::to_string(*c.nat_b) : "none");
+  }
+  s += ", protection " + protection_text(c.protection) + ", cc " +
        pipeline::congestion_mode_name(c.congestion) + ", seed " + std::to_string(c.seed);
   return s;
 }

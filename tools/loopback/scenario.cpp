@@ -1,5 +1,6 @@
 #include "tern/tools/loopback/scenario.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "tern/media/end_to_end_delay_meter.h"
@@ -9,6 +10,7 @@
 #include "tern/pipeline/media_server.h"
 #include "tern/tools/loopback/call_listeners.h"
 #include "tern/tools/loopback/drivers.h"
+#include "tern/tools/loopback/ice_network.h"
 #include "tern/tools/loopback/reference_frame_cache.h"
 #include "tern/tools/loopback/traffic_tap.h"
 #include "tern/tools/loopback/webm_tap.h"
@@ -28,10 +30,6 @@ netsim::LinkConfig clean_hop(TimeDelta delay) {
 netsim::NetworkConfig access_network(const LoopbackConfig& config, const netsim::LinkConfig& forward,
                                      const netsim::LinkConfig& back) {
   netsim::NetworkConfig c = netsim::NetworkConfig::Direct(forward, back);
-  // Relay: client -> TURN over the configured link, TURN -> peer over a clean 5 ms hop.
-  if (config.topology == Topology::kRelay) {
-    c = netsim::NetworkConfig::Relay(forward, clean_hop(TimeDelta::Millis(5)), clean_hop(TimeDelta::Millis(5)), back);
-  }
   c.seed = config.seed;
   return c;
 }
@@ -43,6 +41,26 @@ netsim::NetworkConfig edge_network(const LoopbackConfig& config) {
 }
 
 using ServerPort = netsim::PollableAdapter<pipeline::MediaServer::Port>;
+
+// Runs an endpoint only once both ICE agents have selected a pair (ice_network.h), as a WebRTC
+// endpoint sends media only after ICE and then DTLS have connected both sides: until then it has
+// no wakeup, and its first process() (which starts its streams) comes at connection time.
+class IceGate final : public netsim::Pollable {
+ public:
+  IceGate(netsim::Pollable& inner, const IceNetwork& ice) : inner_(inner), ice_(ice) {}
+  std::optional<Timestamp> next_wakeup() const override {
+    if (!open()) return std::nullopt;
+    return inner_.next_wakeup();
+  }
+  void process(Timestamp now) override {
+    if (open()) inner_.process(now);
+  }
+
+ private:
+  bool open() const { return ice_.connected(0) && ice_.connected(1); }
+  netsim::Pollable& inner_;
+  const IceNetwork& ice_;
+};
 
 // One call, built step by step by run_scenario(). Each step returns "" or the message of what
 // failed. The members are declared in the order they are built, so they are torn down in reverse.
@@ -65,19 +83,22 @@ class Call {
 
  private:
   bool via_server() const { return config_.topology == Topology::kMediaServer; }
+  bool via_ice() const { return config_.uses_ice(); }
   netsim::Network& toward_b() { return via_server() ? *edge_ : *access_; }
 
   const LoopbackConfig& config_;
   const pipeline::EndpointConfig ca_, cb_;
   const size_t max_bins_;
   std::shared_ptr<const netsim::RateTrace> trace_;  // the forward link's, when it follows one
-  std::unique_ptr<netsim::Network> access_, edge_;
+  std::unique_ptr<netsim::Network> access_, edge_;  // access_ unset when the path is found by ICE
+  std::unique_ptr<IceNetwork> ice_;
   TrafficBins fwd_bins_, b_bins_;
   std::unique_ptr<Driver> driver_;
   RealtimeDriver* realtime_ = nullptr;  // driver_, in real-time mode
   netsim::NetsimTransport transport_a_, transport_b_, server_to_a_, server_to_b_;
   std::unique_ptr<pipeline::Endpoint> a_, b_;
   std::unique_ptr<netsim::PollableAdapter<pipeline::Endpoint>> drive_a_, drive_b_;
+  std::unique_ptr<IceGate> gate_a_, gate_b_;  // ICE: the endpoints wait for their transport
   // The endpoints' inputs: directly, or through a real UDP datagram in real-time mode.
   netsim::PacketSink* into_a_ = nullptr;
   netsim::PacketSink* into_b_ = nullptr;
@@ -102,6 +123,19 @@ std::string Call::build_networks() {
   auto forward = config_.forward_link();
   if (!forward) return std::string("forward link: ") + forward.error();
   trace_ = forward->rate_trace;
+  if (via_ice()) {
+    IceNetworkConfig ic;
+    ic.forward = *forward;
+    ic.back = config_.return_link();
+    ic.nat_a = config_.nat_a;
+    ic.nat_b = config_.nat_b;
+    ic.relay_only = config_.topology == Topology::kRelay;
+    ic.seed = config_.seed;
+    auto ice = IceNetwork::Create(ic);
+    if (!ice) return std::string("ICE network: ") + ice.error();
+    ice_ = std::move(ice).value();
+    return {};
+  }
   auto access = netsim::Network::Create(access_network(config_, *forward, config_.return_link()));
   if (!access) return std::string("network: ") + access.error();
   access_ = std::move(access).value();
@@ -125,11 +159,18 @@ std::string Call::build_driver() {
 }
 
 std::string Call::build_endpoints() {
-  netsim::Network& access = *access_;
-  netsim::Network& b_net = toward_b();
-  transport_a_.set_send(CountingSend{&fwd_bins_, max_bins_,
-                                     [&access](netsim::SimPacket p, Timestamp now) { access.send_from_a(std::move(p), now); }});
-  transport_b_.set_send([&b_net](netsim::SimPacket p, Timestamp now) { b_net.send_from_b(std::move(p), now); });
+  if (ice_) {
+    IceNetwork& ice = *ice_;
+    transport_a_.set_send(CountingSend{&fwd_bins_, max_bins_,
+                                       [&ice](netsim::SimPacket p, Timestamp now) { ice.send_from_a(std::move(p), now); }});
+    transport_b_.set_send([&ice](netsim::SimPacket p, Timestamp now) { ice.send_from_b(std::move(p), now); });
+  } else {
+    netsim::Network& access = *access_;
+    netsim::Network& b_net = toward_b();
+    transport_a_.set_send(CountingSend{
+        &fwd_bins_, max_bins_, [&access](netsim::SimPacket p, Timestamp now) { access.send_from_a(std::move(p), now); }});
+    transport_b_.set_send([&b_net](netsim::SimPacket p, Timestamp now) { b_net.send_from_b(std::move(p), now); });
+  }
   auto a = pipeline::Endpoint::Create(ca_, &transport_a_);
   if (!a) return std::string("endpoint A: ") + a.error();
   auto b = pipeline::Endpoint::Create(cb_, &transport_b_);
@@ -138,6 +179,10 @@ std::string Call::build_endpoints() {
   b_ = std::move(b).value();
   drive_a_ = std::make_unique<netsim::PollableAdapter<pipeline::Endpoint>>(*a_);
   drive_b_ = std::make_unique<netsim::PollableAdapter<pipeline::Endpoint>>(*b_);
+  if (ice_) {
+    gate_a_ = std::make_unique<IceGate>(*drive_a_, *ice_);
+    gate_b_ = std::make_unique<IceGate>(*drive_b_, *ice_);
+  }
   into_a_ = drive_a_.get();
   into_b_ = drive_b_.get();
   if (realtime_ == nullptr) return {};
@@ -176,6 +221,11 @@ std::string Call::connect_network() {
   } else {
     access_tap_.set_inner(&b_tap_);
   }
+  if (ice_) {
+    ice_->set_sink_b(&access_tap_);
+    ice_->set_sink_a(into_a_);
+    return {};
+  }
   access_->set_sink_b(&access_tap_);
   access_->set_sink_a(into_a_);
   return {};
@@ -199,14 +249,21 @@ std::string Call::build_media_server() {
 // was so that a seed gives the same run as before.
 std::string Call::register_with_driver() {
   std::vector<netsim::Pollable*> pollables;
+  if (ice_) {
+    pollables = ice_->pollables();
+    pollables.push_back(gate_a_.get());
+    pollables.push_back(gate_b_.get());
+  }
   if (via_server()) {
     pollables.push_back(&edge_->a_to_b());
     pollables.push_back(&edge_->b_to_a());
   }
-  pollables.push_back(&access_->a_to_b());
-  pollables.push_back(&access_->b_to_a());
-  pollables.push_back(drive_a_.get());
-  pollables.push_back(drive_b_.get());
+  if (access_) {
+    pollables.push_back(&access_->a_to_b());
+    pollables.push_back(&access_->b_to_a());
+    pollables.push_back(drive_a_.get());
+    pollables.push_back(drive_b_.get());
+  }
   // One port drives the whole server (both ports process the same MediaServer).
   if (drive_sa_) pollables.push_back(drive_sa_.get());
   for (netsim::Pollable* p : pollables) {
@@ -277,7 +334,16 @@ ScenarioResult Call::collect() {
   }
   summarize_series(result.series, sum.network);
   sum.network.packets_sent = a_->transport_counters().packets_sent;
-  sum.network.packets_lost = path_drops(access_->a_to_b());
+  if (ice_) {
+    // Across the ICE path (A's link, NATs, the TURN server): what A sent and B never received.
+    int64_t sent = 0, received = 0;
+    for (int64_t v : fwd_bins_.sent_packets) sent += v;
+    for (int64_t v : fwd_bins_.received_packets) received += v;
+    sum.network.packets_lost = static_cast<uint64_t>(std::max<int64_t>(0, sent - received));
+    sum.ice = ice_->summary();
+  } else {
+    sum.network.packets_lost = path_drops(access_->a_to_b());
+  }
   const pipeline::StatsReport rb = b_->stats(end_);
   for (const pipeline::InboundRtpStats& in : rb.inbound_rtp) {
     sum.network.nack_recovered += in.retransmitted_packets_received;
