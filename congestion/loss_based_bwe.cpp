@@ -1,6 +1,7 @@
 #include "tern/congestion/loss_based_bwe.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace tern::congestion {
 
@@ -42,13 +43,18 @@ void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp
   if (!block_start_.is_finite()) block_start_ = now;
   block_lost_ += std::clamp<int64_t>(lost, 0, expected);
   block_expected_ += expected;
+  block_rate_sum_bps_ += current_.bps_f();
+  ++block_rate_samples_;
   if (config_.inherent_loss_blocks > 0 && block_expected_ >= config_.inherent_loss_block_packets &&
       now - block_start_ >= config_.inherent_loss_block_duration) {
     block_start_ = now;
-    block_losses_.push_back(static_cast<double>(block_lost_) / static_cast<double>(block_expected_));
-    while (block_losses_.size() > config_.inherent_loss_blocks) block_losses_.pop_front();
+    blocks_.push_back(Block{static_cast<double>(block_lost_) / static_cast<double>(block_expected_),
+                            block_rate_sum_bps_ / static_cast<double>(block_rate_samples_)});
+    while (blocks_.size() > config_.inherent_loss_blocks) blocks_.pop_front();
     block_lost_ = 0;
     block_expected_ = 0;
+    block_rate_sum_bps_ = 0;
+    block_rate_samples_ = 0;
   }
   lost_accum_ += std::clamp<int64_t>(lost, 0, expected);
   expected_accum_ += expected;
@@ -65,8 +71,30 @@ void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp
 }
 
 double LossBasedBwe::inherent_loss() const {
-  if (config_.inherent_loss_blocks == 0 || block_losses_.size() < config_.inherent_loss_blocks) return 0.0;
-  return *std::min_element(block_losses_.begin(), block_losses_.end());
+  if (config_.inherent_loss_blocks == 0 || blocks_.size() < config_.inherent_loss_blocks) return 0.0;
+  if (loss_follows_rate()) return 0.0;
+  double lowest = 1.0;
+  for (const Block& b : blocks_) lowest = std::min(lowest, b.loss);
+  return lowest;
+}
+
+bool LossBasedBwe::loss_follows_rate() const {
+  if (blocks_.size() < 2) return false;
+  std::vector<Block> sorted(blocks_.begin(), blocks_.end());
+  std::sort(sorted.begin(), sorted.end(), [](const Block& a, const Block& b) { return a.rate_bps < b.rate_bps; });
+  const size_t half = sorted.size() / 2;  // with an odd count the median block is in neither half
+  double low_rate = 0, low_loss = 0, high_rate = 0, high_loss = 0;
+  for (size_t i = 0; i < half; ++i) {
+    low_rate += sorted[i].rate_bps;
+    low_loss += sorted[i].loss;
+    high_rate += sorted[sorted.size() - 1 - i].rate_bps;
+    high_loss += sorted[sorted.size() - 1 - i].loss;
+  }
+  // Means over `half` blocks each; the comparisons below are scale-free in the count.
+  if (high_rate < low_rate * config_.follow_min_rate_spread) return false;  // no spread: cannot tell
+  const double difference = (high_loss - low_loss) / static_cast<double>(half);
+  return difference > config_.follow_min_loss_difference &&
+         difference > config_.follow_min_relative_difference * high_loss / static_cast<double>(half);
 }
 
 void LossBasedBwe::update_min_history(Timestamp now) {
@@ -90,20 +118,39 @@ void LossBasedBwe::update_estimate(Timestamp now) {
     return;
   }
   const double loss = std::max(0.0, last_fraction_loss_ - inherent_loss());
+  // Congestive: the recent blocks show loss following the rate, or loss came back near the rate
+  // that met congestion before (steady at a cap, the blocks have no rate spread to show it).
+  const bool congestive =
+      loss_follows_rate() || (congested_rate_ && current_ >= *congested_rate_ * config_.near_congestion_fraction);
+  // The cap is lifted `congestion_memory` after the last congestive cut; the slow growth near the
+  // congested rate stays until the rate has passed it by 10% without congestion.
+  if (congested_rate_ && current_ > *congested_rate_ * 1.1) congested_rate_.reset();
+  const bool capped = congested_rate_ && now - congested_at_ <= config_.congestion_memory;
+  const double cut_threshold = congestive ? config_.low_loss_threshold : config_.high_loss_threshold;
   if (current_ < config_.bitrate_threshold || loss <= config_.low_loss_threshold) {
     // Grow 8% a second from the lowest rate of the last second (the rule is applied each update,
-    // but the base only moves once per interval, so the growth is 8% per interval).
+    // but the base only moves once per interval, so the growth is 8% per interval); slower near
+    // the rate of the recent congestive cuts, and not up to it while it is remembered.
     const DataRate base = min_history_.front().second;
-    update_target(base * config_.increase_factor + config_.increase_offset, now);
-  } else if (loss > config_.high_loss_threshold) {
+    const bool near = congested_rate_ && base >= *congested_rate_ * config_.near_congestion_fraction;
+    DataRate rate = base * (near ? config_.near_congestion_increase_factor : config_.increase_factor) +
+                    config_.increase_offset;
+    // Below the rate that met congestion, for as long as it is remembered.
+    if (capped) rate = max(min(rate, *congested_rate_ * config_.congestion_cap), min(base, current_));
+    update_target(rate, now);
+  } else if (loss > cut_threshold) {
     if (!has_decreased_since_loss_report_ &&
         now - last_decrease_ >= config_.decrease_interval + rtt_) {
       last_decrease_ = now;
       has_decreased_since_loss_report_ = true;
+      if (congestive) {  // the highest recent rate that met congestion (a follow-up cut is lower)
+        congested_rate_ = congested_rate_ ? max(*congested_rate_, current_) : current_;
+        congested_at_ = now;
+      }
       update_target(current_ * (1.0 - 0.5 * loss), now);
     }
   } else {
-    update_target(current_, now);  // 2-10%: hold
+    update_target(current_, now);  // 2-10% of loss that does not follow the rate: hold
   }
 }
 

@@ -36,9 +36,29 @@ class LossBasedBwe {
     // thresholds apply to the loss above it: congestion loss comes in episodes that backing off
     // ends, so some recent block is nearly clean; random loss is in every block and cutting the
     // rate does not remove it (it would only ratchet the rate down to the floor). 0 blocks: off.
+    // The floor applies only to loss that does not follow the send rate: when the blocks sent at
+    // the higher rates lost clearly more than those at the lower rates (a policer, or a queue too
+    // shallow to give a delay signal), the loss is congestion and the floor is 0.
     size_t inherent_loss_blocks = 5;
     int64_t inherent_loss_block_packets = 100;
     TimeDelta inherent_loss_block_duration = TimeDelta::Seconds(2);
+    // "Clearly more": the upper half of the blocks by rate (at least `follow_min_rate_spread`
+    // above the lower half's mean rate) lost more than the lower half by both margins.
+    double follow_min_rate_spread = 1.05;
+    double follow_min_loss_difference = 0.02;
+    double follow_min_relative_difference = 0.3;
+    // Congestive loss (loss that follows the rate): no hold band (the rate is cut as soon as the
+    // loss is above low_loss_threshold), and the highest rate of such cuts is remembered: within
+    // `near_congestion_fraction` of it the rate grows by `near_congestion_increase_factor` per
+    // interval instead of increase_factor, and never above `congestion_cap` of it, so it does not
+    // run into the loss cliff again every few seconds (a policer's cliff is steep: a few percent
+    // more rate turns no loss into 30%). The cap is lifted `congestion_memory` after the last
+    // congestive cut (the rate then creeps up at the slow pace, so capacity that grew is found
+    // again); the slow pace ends once the rate passes the remembered one by 10%.
+    double near_congestion_fraction = 0.9;
+    double near_congestion_increase_factor = 1.01;
+    double congestion_cap = 0.95;
+    TimeDelta congestion_memory = TimeDelta::Seconds(30);
   };
 
   LossBasedBwe() : LossBasedBwe(Config{}) {}
@@ -58,8 +78,11 @@ class LossBasedBwe {
 
   DataRate target() const { return current_; }
   double fraction_loss() const { return last_fraction_loss_; }
-  // Loss the rules treat as not caused by congestion (0 until enough blocks were seen).
+  // Loss the rules treat as not caused by congestion (0 until enough blocks were seen, and 0 while
+  // loss follows the send rate).
   double inherent_loss() const;
+  // The recent blocks' loss rises with their send rate (see Config).
+  bool loss_follows_rate() const;
   TimeDelta rtt() const { return rtt_; }
   DataRate delay_based_limit() const { return delay_based_limit_; }
 
@@ -79,10 +102,18 @@ class LossBasedBwe {
   Timestamp last_loss_report_ = Timestamp::MinusInfinity();
   Timestamp last_loss_figure_ = Timestamp::MinusInfinity();
   Timestamp last_decrease_ = Timestamp::MinusInfinity();
+  std::optional<DataRate> congested_rate_;  // highest rate of the recent congestive cuts (see Config)
+  Timestamp congested_at_ = Timestamp::MinusInfinity();
   int64_t block_lost_ = 0;
   int64_t block_expected_ = 0;
   Timestamp block_start_ = Timestamp::MinusInfinity();
-  std::deque<double> block_losses_;  // the last inherent_loss_blocks block figures
+  double block_rate_sum_bps_ = 0;  // target at each report in the block, for its mean
+  int64_t block_rate_samples_ = 0;
+  struct Block {
+    double loss;
+    double rate_bps;  // mean target while the block was sent
+  };
+  std::deque<Block> blocks_;  // the last inherent_loss_blocks blocks
   std::deque<std::pair<Timestamp, DataRate>> min_history_;  // increasing rates, bounded by time
 };
 

@@ -374,6 +374,32 @@ TEST_CASE("netsim RFC 8867 5.1 variable available capacity with a single flow") 
   CHECK(loss < 0.01);
 }
 
+TEST_CASE("netsim GCC under a policer: 1 Mbps with a 10 ms queue, loss below 3% and target within capacity") {
+  // A policer (or a queue too shallow to build delay) gives no delay signal: loss is the only sign
+  // of congestion, and it follows the send rate. The loss-based estimator's inherent-loss floor
+  // must not mistake it for random loss (it used to hold ~10% loss at ~800 kbps for a whole run).
+  LinkConfig fwd = link(1_mbps, 25_ms);
+  fwd.queue_packets.reset();
+  fwd.queue_delay = 10_ms;
+  Scenario s(fwd, link(10_mbps, 25_ms), 1001);
+  s.run_for(20_s);
+  const LinkStats before = s.forward_link().stats();
+  s.run_for(40_s);
+  const LinkStats& after = s.forward_link().stats();
+  const double sent = static_cast<double>(after.packets_sent - before.packets_sent);
+  const double lost = static_cast<double>(after.dropped_queue + after.dropped_loss - before.dropped_queue - before.dropped_loss);
+  const auto& t = s.flow().stats().target;
+  double mean_target = 0;
+  for (size_t i = 200; i < t.size(); ++i) mean_target += t[i].kbps_f();
+  mean_target /= static_cast<double>(t.size() - 200);
+  const DataRate got = mean_rate(s.flow().stats().received_bins, 20, 60);
+  MESSAGE("policer 1 Mbps / 10 ms queue, 20-60 s: loss " << 100 * lost / sent << "%, mean target " << mean_target
+          << " kbps, received " << got.kbps() << " kbps; target per second: " << trace(t));
+  CHECK(lost / sent < 0.03);
+  CHECK(mean_target <= 1000);
+  CHECK(got >= 600_kbps);  // and the link is still used
+}
+
 TEST_CASE("netsim GCC keeps sending through 10 percent random loss at 2 Mbps and 200 ms") {
   LinkConfig fwd = link(2_mbps, 200_ms);
   fwd.loss = LossConfig::Random(0.10);
