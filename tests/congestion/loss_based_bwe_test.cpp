@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 using namespace tern;
 using namespace tern::congestion;
 using namespace tern::unit_literals;
@@ -81,4 +83,56 @@ TEST_CASE("LossBasedBwe needs 20 packets per loss figure and respects the caps")
   bwe.update_receiver_limit(DataRate::Zero(), now);  // REMB removed
   bwe.set_send_bitrate(5_kbps, now);
   CHECK(bwe.target() == 10_kbps);  // min
+}
+
+namespace {
+// Reports loss for `seconds` at `rate` (set first), 10 packets every 100 ms, `loss` of them lost
+// on average (deterministic: the fraction is accumulated and whole packets are reported).
+void feed(LossBasedBwe& bwe, Timestamp& now, DataRate rate, double loss, double seconds, double& carry) {
+  bwe.set_send_bitrate(rate, now);
+  for (int i = 0; i < static_cast<int>(seconds * 10); ++i) {
+    now += 100_ms;
+    carry += 10 * loss;
+    const auto lost = static_cast<int64_t>(carry);
+    carry -= static_cast<double>(lost);
+    bwe.update_packets_lost(lost, 10, now);
+  }
+}
+}  // namespace
+
+TEST_CASE("LossBasedBwe: the inherent-loss floor holds random loss but not loss that follows the rate") {
+  const DataRate rates[] = {800_kbps, 1000_kbps, 900_kbps, 1100_kbps, 850_kbps, 1050_kbps};
+  {
+    // 10% at every rate: inherent, the floor is the lowest block's loss.
+    Timestamp now = Timestamp::Seconds(1);
+    LossBasedBwe bwe = make(now, 1_mbps);
+    double carry = 0;
+    for (DataRate r : rates) feed(bwe, now, r, 0.10, 2.5, carry);
+    CHECK_FALSE(bwe.loss_follows_rate());
+    CHECK(bwe.inherent_loss() == doctest::Approx(0.10).epsilon(0.05));
+  }
+  {
+    // A 1 Mbps policer: no loss below it, 1 - C/rate above.
+    Timestamp now = Timestamp::Seconds(1);
+    LossBasedBwe bwe = make(now, 1_mbps);
+    double carry = 0;
+    for (DataRate r : rates) feed(bwe, now, r, std::max(0.0, 1.0 - 1e6 / r.bps_f()) + 0.01, 2.5, carry);
+    CHECK(bwe.loss_follows_rate());
+    CHECK(bwe.inherent_loss() == 0.0);
+    // Congestive loss of 5% is cut at once (no 2-10% hold band) and the cut rate is not re-entered.
+    bwe.set_send_bitrate(1_mbps, now);
+    now += 2_s;
+    bwe.update_packets_lost(5, 100, now);
+    CHECK(bwe.target() < 1_mbps);
+    for (int i = 0; i < 200; ++i) {  // 20 s without loss
+      now += 100_ms;
+      bwe.update_packets_lost(0, 10, now);
+      bwe.update_estimate(now);
+    }
+    // The highest congestive cut so far was in the 1050 kbps block (6.8% loss): capped at 95% of
+    // it while remembered, and back up near it.
+    MESSAGE("after the cut and 20 s without loss: " << bwe.target().kbps() << " kbps");
+    CHECK(bwe.target() <= 998_kbps);
+    CHECK(bwe.target() >= 950_kbps);
+  }
 }
