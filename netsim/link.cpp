@@ -101,6 +101,13 @@ std::vector<SimPacket> Link::process(Timestamp now) {
   return out;
 }
 
+void Link::set_delay(TimeDelta delay, Timestamp now) {
+  now = max(now, clock_);
+  advance(now);
+  clock_ = now;
+  config_.delay = max(delay, TimeDelta::Zero());
+}
+
 void Link::set_capacity(DataRate rate, Timestamp now) {
   now = max(now, clock_);
   advance(now);

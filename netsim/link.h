@@ -111,6 +111,9 @@ class Link {
 
   // Switches to a constant capacity from `now` on, including the rest of the packet in service.
   void set_capacity(DataRate rate, Timestamp now);
+  // Changes the propagation delay from `now` on: packets that finish serialization later get it;
+  // packets already in flight keep theirs (without reordering, a shorter delay never overtakes).
+  void set_delay(TimeDelta delay, Timestamp now);
 
   const LinkStats& stats() const { return stats_; }
   // Queueing delay at quantile q in [0, 1], with 1 ms resolution (samples above 10 s saturate).

@@ -128,6 +128,59 @@ std::vector<Preset> build_presets() {
   c.link.loss = 0;
   c.link.queue = TimeDelta::Millis(1000);
   out.push_back(make("cc-bottleneck", "500 kbps bottleneck with a 1 s queue: delay must stay low", c));
+
+  // The congestion-control issue's scenarios as issued (tests/tools/cc_presets_test.cpp asserts
+  // their targets through the whole pipeline; tests/congestion/netsim_scenario_test.cpp the same
+  // with an ideal source). No jitter, no random loss unless named.
+  LoopbackConfig issued = base;
+  issued.link.jitter = TimeDelta::Zero();
+  issued.link.loss = 0;
+  c = issued;
+  c.duration = TimeDelta::Seconds(95);
+  c.link.rate_trace = "0 500\n25000 800\n45000 100\n";
+  c.link.trace_name = "steps 500 / 800 / 100 kbps at 0 / 25 / 45 s";
+  c.link.delay = TimeDelta::Millis(100);
+  c.link.delay_steps = {{TimeDelta::Seconds(45), TimeDelta::Millis(200)}};
+  c.link.queue = TimeDelta::Seconds(10);
+  out.push_back(make("cc-issue-steps",
+                     "capacity 500 -> 800 -> 100 kbps at 25 / 45 s, 100 ms one-way then 200 ms in the last phase, 95 s", c));
+
+  c = issued;
+  c.duration = TimeDelta::Seconds(100);
+  c.link.rate_trace = "0 1000\n40000 2500\n60000 600\n80000 1000\n";
+  c.link.trace_name = "RFC 8867 5.1 (1 / 2.5 / 0.6 / 1 Mbps at 0 / 40 / 60 / 80 s)";
+  c.link.delay = TimeDelta::Millis(50);
+  c.link.queue = TimeDelta::Millis(300);
+  out.push_back(make("cc-rfc8867", "RFC 8867 5.1 as issued: 1 / 2.5 / 0.6 / 1 Mbps at 0 / 40 / 60 / 80 s, 50 ms, 300 ms queue, 100 s", c));
+
+  c = issued;
+  c.duration = TimeDelta::Seconds(120);
+  c.link.capacity = DataRate::MegabitsPerSec(2);
+  c.link.delay = TimeDelta::Millis(200);
+  c.link.loss = 0.10;
+  out.push_back(make("cc-loss-10", "2 Mbps, 200 ms one-way, 10% random loss, 120 s: keep sending", c));
+
+  c = issued;
+  c.duration = TimeDelta::Seconds(60);
+  c.link.capacity = DataRate::MegabitsPerSec(2);
+  c.link.delay = TimeDelta::Millis(10);
+  c.link.loss = 0.20;
+  out.push_back(make("cc-loss-20", "2 Mbps, 10 ms one-way, 20% random loss, 60 s: no oscillation", c));
+
+  c = issued;
+  c.duration = TimeDelta::Seconds(50);
+  c.link.capacity = DataRate::MegabitsPerSec(1);
+  c.link.delay = TimeDelta::Millis(100);
+  c.link.return_blackout_start = TimeDelta::Seconds(20);
+  c.link.return_blackout_end = TimeDelta::Seconds(30);
+  out.push_back(make("cc-blackout-10s", "1 Mbps, 100 ms, feedback path dead 20-30 s, 50 s: collapse, then recover", c));
+
+  c = issued;
+  c.duration = TimeDelta::Seconds(60);
+  c.link.capacity = DataRate::MegabitsPerSec(1);
+  c.link.delay = TimeDelta::Millis(25);
+  c.link.queue = TimeDelta::Millis(10);
+  out.push_back(make("cc-policer", "policer: 1 Mbps with a 10 ms queue, 25 ms, 60 s: loss < 3% after convergence", c));
   return out;
 }
 
@@ -167,6 +220,16 @@ std::string LoopbackConfig::validate() const {
   if (!link.queue.is_finite() || link.queue < TimeDelta::Millis(10) || link.queue > TimeDelta::Seconds(10))
     return fmt("--queue %g ms: must be in 10..10000 ms", link.queue.ms_f());
   if (link.return_blackout_end < link.return_blackout_start) return "return-path blackout ends before it starts";
+  if (!link.delay_steps.empty()) {
+    if (topology != Topology::kDirect || nat_a || nat_b) return "delay steps need the direct topology without --nat";
+    if (link.delay_steps.size() > 16) return "at most 16 delay steps";
+    for (size_t i = 0; i < link.delay_steps.size(); ++i) {
+      const LinkSpec::DelayStep& d = link.delay_steps[i];
+      if (d.delay < TimeDelta::Zero() || d.delay > TimeDelta::Seconds(5) || d.at < TimeDelta::Zero() ||
+          (i > 0 && d.at < link.delay_steps[i - 1].at))
+        return "delay steps must be in time order with delays in 0..5000 ms";
+    }
+  }
   if (fixed_rate < DataRate::KilobitsPerSec(50) || fixed_rate > DataRate::MegabitsPerSec(50))
     return fmt("--rate %g kbps: must be in 50..50000 kbps", fixed_rate.kbps_f());
   if (start_rate < DataRate::KilobitsPerSec(50) || start_rate > max_rate)

@@ -37,6 +37,13 @@ struct LinkSpec {
   // Feedback blackout on the return path (B -> A): [start, end), none when start == end.
   TimeDelta return_blackout_start = TimeDelta::Zero();
   TimeDelta return_blackout_end = TimeDelta::Zero();
+  // One-way delay changes during the call, applied to both directions from `at` on (presets only;
+  // the direct topology only). At most 16, in time order.
+  struct DelayStep {
+    TimeDelta at;
+    TimeDelta delay;
+  };
+  std::vector<DelayStep> delay_steps;
 };
 
 struct LoopbackConfig {

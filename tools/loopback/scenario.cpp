@@ -42,6 +42,30 @@ netsim::NetworkConfig edge_network(const LoopbackConfig& config) {
 
 using ServerPort = netsim::PollableAdapter<pipeline::MediaServer::Port>;
 
+// Applies the link's delay steps (LinkSpec::delay_steps) to both directions of the direct network.
+class DelaySchedule final : public netsim::Pollable {
+ public:
+  DelaySchedule(std::vector<LinkSpec::DelayStep> steps, netsim::Link& forward, netsim::Link& back)
+      : steps_(std::move(steps)), forward_(forward), back_(back) {}
+  std::optional<Timestamp> next_wakeup() const override {
+    if (next_ >= steps_.size()) return std::nullopt;
+    return Timestamp::Zero() + steps_[next_].at;
+  }
+  void process(Timestamp now) override {
+    while (next_ < steps_.size() && Timestamp::Zero() + steps_[next_].at <= now) {
+      forward_.set_delay(steps_[next_].delay, now);
+      back_.set_delay(steps_[next_].delay, now);
+      ++next_;
+    }
+  }
+
+ private:
+  std::vector<LinkSpec::DelayStep> steps_;
+  netsim::Link& forward_;
+  netsim::Link& back_;
+  size_t next_ = 0;
+};
+
 // Runs an endpoint only once both ICE agents have selected a pair (ice_network.h), as a WebRTC
 // endpoint sends media only after ICE and then DTLS have connected both sides: until then it has
 // no wakeup, and its first process() (which starts its streams) comes at connection time.
@@ -92,6 +116,7 @@ class Call {
   std::shared_ptr<const netsim::RateTrace> trace_;  // the forward link's, when it follows one
   std::unique_ptr<netsim::Network> access_, edge_;  // access_ unset when the path is found by ICE
   std::unique_ptr<IceNetwork> ice_;
+  std::unique_ptr<DelaySchedule> delay_schedule_;  // LinkSpec::delay_steps, when any
   TrafficBins fwd_bins_, b_bins_;
   std::unique_ptr<Driver> driver_;
   RealtimeDriver* realtime_ = nullptr;  // driver_, in real-time mode
@@ -139,6 +164,10 @@ std::string Call::build_networks() {
   auto access = netsim::Network::Create(access_network(config_, *forward, config_.return_link()));
   if (!access) return std::string("network: ") + access.error();
   access_ = std::move(access).value();
+  if (!config_.link.delay_steps.empty()) {
+    delay_schedule_ = std::make_unique<DelaySchedule>(config_.link.delay_steps, access_->a_to_b().hop(0),
+                                                      access_->b_to_a().hop(0));
+  }
   if (!via_server()) return {};
   auto edge = netsim::Network::Create(edge_network(config_));
   if (!edge) return std::string("network: ") + edge.error();
@@ -266,6 +295,7 @@ std::string Call::register_with_driver() {
   }
   // One port drives the whole server (both ports process the same MediaServer).
   if (drive_sa_) pollables.push_back(drive_sa_.get());
+  if (delay_schedule_) pollables.push_back(delay_schedule_.get());
   for (netsim::Pollable* p : pollables) {
     if (Status st = driver_->add(p); !st.ok()) return std::string("driver: ") + st.error();
   }
