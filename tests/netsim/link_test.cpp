@@ -252,6 +252,22 @@ TEST_CASE("set_capacity applies to the packet in service") {
   CHECK(*link.next_wakeup() == Timestamp::Micros(7500));
 }
 
+TEST_CASE("set_delay changes the delay of packets sent later; in-flight packets keep theirs, order holds") {
+  LinkConfig c;
+  c.delay = 100_ms;
+  Link link = make_link(c);
+  link.send(make_packet(0, 100, Timestamp::Zero()), Timestamp::Zero());  // unlimited capacity: in flight at once
+  link.set_delay(20_ms, Timestamp::Millis(10));
+  link.send(make_packet(1, 100, Timestamp::Millis(10)), Timestamp::Millis(10));  // would arrive at 30 ms
+  link.set_delay(200_ms, Timestamp::Millis(50));
+  link.send(make_packet(2, 100, Timestamp::Millis(50)), Timestamp::Millis(50));
+  const auto out = link.process(Timestamp::Seconds(1));
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].delivery_time == Timestamp::Millis(100));
+  CHECK(out[1].delivery_time == Timestamp::Millis(100));  // not before packet 0 (no reordering)
+  CHECK(out[2].delivery_time == Timestamp::Millis(250));
+}
+
 TEST_CASE("Mahimahi trace delivers one 1500-byte packet per opportunity and loops") {
   auto trace = DeliveryTrace::Parse("2\n4\n4\n10\n");
   REQUIRE(trace.ok());
