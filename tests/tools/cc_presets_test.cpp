@@ -147,5 +147,24 @@ TEST_CASE("cc preset: a policer (1 Mbps, 10 ms queue): loss below 3% after conve
   CHECK(got >= 600);
 }
 
+TEST_CASE("cc preset: two calls share 2 Mbps fairly and together use the link" * doctest::skip(TERN_CC_PRESETS_SKIP)) {
+  const ScenarioResult r = run_preset("cc-two-flows");
+  REQUIRE(r.second_flow_series.size() == r.series.size());
+  double worst = 1.0;
+  std::string ratios;
+  for (double w = 30; w + 5 <= 90; w += 5) {
+    const double ra = mean_over(r.series, w, w + 5, received);
+    const double rb = mean_over(r.second_flow_series, w, w + 5, received);
+    const double ratio = rb > 0 ? ra / rb : 1e9;
+    worst = std::max(worst, std::max(ratio, 1.0 / ratio));
+    ratios += std::to_string(static_cast<int>(ratio * 100)) + " ";
+  }
+  const double a = mean_over(r.series, 30, 90, received), b = mean_over(r.second_flow_series, 30, 90, received);
+  MESSAGE("two calls on 2 Mbps: rate ratio a/b (percent) per 5 s after 30 s: " << ratios << "; call a " << a
+          << " kbps, call b " << b << " kbps, together " << a + b << " kbps");
+  CHECK(worst <= 2.0);
+  CHECK(a + b >= 1600);  // fair is not enough: together they use the link
+}
+
 }  // namespace
 }  // namespace tern::tools

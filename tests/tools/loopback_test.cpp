@@ -170,7 +170,7 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--delay", "nan"},       {"--fps", "inf"},          {"--duration"},           {"--capacity", "0"},
       {"--protection", "fec", "--video", "none"}, {"--ssim-every", "-1"}, {"--ssim-every", "x"},
       {"--ssim-every", "200000"}, {"--nat", "cgnat"},  {"--nat", "symmetric,full-cone,none"},
-      {"--nat", "symmetric", "--topology", "sfu"}};
+      {"--nat", "symmetric", "--topology", "sfu"}, {"--flows", "3"}, {"--flows", "2", "--topology", "relay"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));

@@ -89,6 +89,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   double fps = 0, duration = 0, delay = 0, jitter = 0, loss = 0, burst = 0, queue = 0;
   std::string seed;
   int ssim_every = 0;
+  int flows = 1;
   bool list = false, reorder = false, bidirectional = false, realtime = false, no_progress = false;
   std::string record, json_path, report;
   app.add_flag("--list-presets", list, "List the named presets and exit");
@@ -117,6 +118,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--start-rate", start_rate, "Initial send rate for gcc/remb");
   app.add_option("--max-rate", max_rate, "Highest send rate for gcc/remb");
   app.add_flag("--bidirectional", bidirectional, "B sends the same media back to A");
+  app.add_option("--flows", flows, "1, or 2: a second identical call (A2 -> B2) shares the links (fairness)");
   app.add_option("--ssim-every", ssim_every, "SSIM on every Nth frame (default 60; 0 = off); PSNR is on every frame");
   app.add_option("--seed", seed, "Seed of the network and media (same seed -> same results)");
   app.add_flag("--realtime", realtime, "Run at wall-clock speed over UDP loopback instead of simulated time");
@@ -278,6 +280,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   }
   if (app.count("--ssim-every")) c.ssim_every = ssim_every;
   if (bidirectional) c.bidirectional = true;
+  if (app.count("--flows")) c.flows = flows;
   if (realtime) c.realtime = true;
   c.record_path = record;
   c.json_path = json_path;

@@ -176,6 +176,14 @@ std::vector<Preset> build_presets() {
   out.push_back(make("cc-blackout-10s", "1 Mbps, 100 ms, feedback path dead 20-30 s, 50 s: collapse, then recover", c));
 
   c = issued;
+  c.duration = TimeDelta::Seconds(90);
+  c.flows = 2;
+  c.link.capacity = DataRate::MegabitsPerSec(2);
+  c.link.delay = TimeDelta::Millis(50);
+  c.link.queue = TimeDelta::Millis(300);
+  out.push_back(make("cc-two-flows", "two calls share 2 Mbps, 50 ms, 300 ms queue, 90 s: fair and together using the link", c));
+
+  c = issued;
   c.duration = TimeDelta::Seconds(60);
   c.link.capacity = DataRate::MegabitsPerSec(1);
   c.link.delay = TimeDelta::Millis(25);
@@ -220,6 +228,9 @@ std::string LoopbackConfig::validate() const {
   if (!link.queue.is_finite() || link.queue < TimeDelta::Millis(10) || link.queue > TimeDelta::Seconds(10))
     return fmt("--queue %g ms: must be in 10..10000 ms", link.queue.ms_f());
   if (link.return_blackout_end < link.return_blackout_start) return "return-path blackout ends before it starts";
+  if (flows < 1 || flows > 2) return fmt("--flows %d: 1 or 2", flows);
+  if (flows == 2 && (topology != Topology::kDirect || nat_a || nat_b || realtime))
+    return "--flows 2 needs the direct topology without --nat and without --realtime";
   if (!link.delay_steps.empty()) {
     if (topology != Topology::kDirect || nat_a || nat_b) return "delay steps need the direct topology without --nat";
     if (link.delay_steps.size() > 16) return "at most 16 delay steps";
@@ -245,9 +256,17 @@ std::string LoopbackConfig::validate() const {
   return {};
 }
 
-pipeline::EndpointConfig LoopbackConfig::endpoint_a() const {
+namespace {
+void shift_ssrcs(pipeline::StreamSsrcs& s) {
+  s.audio += 0x2000'0000;
+  s.video += 0x2000'0000;
+  s.video_rtx += 0x2000'0000;
+}
+}  // namespace
+
+pipeline::EndpointConfig LoopbackConfig::endpoint_a(int flow) const {
   pipeline::EndpointConfig c;
-  c.cname = "tern-a";
+  c.cname = flow == 0 ? "tern-a" : "tern-a2";
   c.send.video = video;
   c.send.audio = audio;
   c.send.width = width;
@@ -267,16 +286,24 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a() const {
   c.fixed_rate = fixed_rate;
   c.ssim_every = ssim_every;
   c.seed = seed;
+  if (flow != 0) {
+    shift_ssrcs(c.local);
+    shift_ssrcs(c.remote);
+    c.seed = seed + 100;
+    c.send.source_seed = seed + 100;
+    c.receive.source_seed = seed + 1100;
+  }
   return c;
 }
 
-pipeline::EndpointConfig LoopbackConfig::endpoint_b() const {
-  pipeline::EndpointConfig c = endpoint_a().mirrored();
-  c.cname = "tern-b";
-  c.seed = seed + 1;
+pipeline::EndpointConfig LoopbackConfig::endpoint_b(int flow) const {
+  pipeline::EndpointConfig c = endpoint_a(flow).mirrored();
+  c.cname = flow == 0 ? "tern-b" : "tern-b2";
+  const uint64_t base = flow == 0 ? seed : seed + 100;
+  c.seed = base + 1;
   // B's own source differs from A's so that the two directions are not the same picture.
-  c.send.source_seed = seed + 1000;
-  c.receive.source_seed = seed;
+  c.send.source_seed = base + 1000;
+  c.receive.source_seed = base;
   return c;
 }
 

@@ -67,6 +67,9 @@ struct LoopbackConfig {
   DataRate start_rate = DataRate::KilobitsPerSec(1000);
   DataRate max_rate = DataRate::KilobitsPerSec(3000);
   bool bidirectional = false;  // B sends the same media back
+  // 2: a second, identical call (A2 -> B2, its own SSRCs and media) shares the forward and return
+  // links with the first (the two-flow fairness scenario). Direct topology only.
+  int flows = 1;
   // SSIM on every Nth frame (frame numbers that are multiples of N; 0 = off). PSNR is always
   // measured on every frame; SSIM costs about 50 times more, so it is sampled.
   int ssim_every = 60;
@@ -79,8 +82,9 @@ struct LoopbackConfig {
   // Empty when valid, else a message naming the option and the accepted range.
   std::string validate() const;
   // Endpoint configurations of A (sender) and B (receiver; sends too when bidirectional).
-  pipeline::EndpointConfig endpoint_a() const;
-  pipeline::EndpointConfig endpoint_b() const;
+  // `flow` 1 is the second call of a two-flow run: SSRCs 0x2000'0000 higher, other media seeds.
+  pipeline::EndpointConfig endpoint_a(int flow = 0) const;
+  pipeline::EndpointConfig endpoint_b(int flow = 0) const;
   // The emulated access link A -> B and its return path. Error message on a bad trace.
   Result<netsim::LinkConfig> forward_link() const;
   netsim::LinkConfig return_link() const;

@@ -156,6 +156,11 @@ std::string format_summary(const Summary& s) {
   out += line("target / capacity (mean)", num(n.target_mean_kbps, "%.0f kbps") + " / " +
                                               (n.capacity_mean_kbps ? num(n.capacity_mean_kbps, "%.0f kbps") : "unlimited"));
   out += line("sent / received rate (mean)", num(n.send_mean_kbps, "%.0f kbps") + " / " + num(n.receive_mean_kbps, "%.0f kbps"));
+  if (s.second_flow) {
+    out += "second call (A2 -> B2, same links)\n";
+    out += line("target / received (mean)", num(s.second_flow->target_mean_kbps, "%.0f kbps") + " / " +
+                                                num(s.second_flow->receive_mean_kbps, "%.0f kbps"));
+  }
   if (s.ice.present) {
     const IceSummary& i = s.ice;
     out += "ICE (NAT A " + i.nat_a + ", NAT B " + i.nat_b + ", policy " + i.policy + ")\n";

@@ -91,6 +91,7 @@ struct Summary {
   AudioSummary audio;
   NetworkSummary network;
   IceSummary ice;  // ICE topologies only (--topology relay, --nat)
+  std::optional<NetworkSummary> second_flow;  // --flows 2: the second call's means
 };
 
 // Nearest-rank percentile, p in [0, 100]; nullopt for an empty list.

@@ -43,6 +43,7 @@ json config_json(const LoopbackConfig& c) {
   j["queue_ms"] = r3(c.link.queue.ms_f());
   j["reordering"] = c.link.reordering;
   j["topology"] = topology_name(c.topology);
+  if (c.flows != 1) j["flows"] = c.flows;  // only then, so the JSON of one call is unchanged
   if (c.uses_ice()) {  // only then, so the JSON of the other topologies is unchanged
     j["nat_a"] = c.nat_a ? netsim::to_string(*c.nat_a) : "none";
     j["nat_b"] = c.nat_b ? netsim::to_string(*c.nat_b) : "none";
@@ -89,6 +90,11 @@ json summary_json(const Summary& s) {
                   {"receive_mean_kbps", r3(n.receive_mean_kbps)},
                   {"one_way_delay_p50_ms", r3(n.one_way_delay_p50_ms)},
                   {"one_way_delay_p95_ms", r3(n.one_way_delay_p95_ms)}};
+  if (s.second_flow) {
+    j["second_flow"] = {{"packets_sent", s.second_flow->packets_sent},
+                        {"target_mean_kbps", r3(s.second_flow->target_mean_kbps)},
+                        {"receive_mean_kbps", r3(s.second_flow->receive_mean_kbps)}};
+  }
   if (s.ice.present) {
     const IceSummary& i = s.ice;
     j["ice"] = {{"policy", i.policy},
@@ -243,6 +249,13 @@ std::string to_json(const ScenarioResult& result) {
                       {"loss_percent", r3(p.loss_percent)}});
   }
   j["series"] = std::move(series);
+  if (!result.second_flow_series.empty()) {
+    json second = json::array();
+    for (const SeriesPoint& p : result.second_flow_series) {
+      second.push_back({{"time_ms", r3(p.time_ms)}, {"target_kbps", r3(p.target_kbps)}, {"receive_kbps", r3(p.receive_kbps)}});
+    }
+    j["second_flow_series"] = std::move(second);
+  }
   return j.dump(1) + "\n";
 }
 

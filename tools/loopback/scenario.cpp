@@ -8,6 +8,7 @@
 #include "tern/netsim/network.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/pipeline/media_server.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 #include "tern/tools/loopback/call_listeners.h"
 #include "tern/tools/loopback/drivers.h"
 #include "tern/tools/loopback/ice_network.h"
@@ -41,6 +42,34 @@ netsim::NetworkConfig edge_network(const LoopbackConfig& config) {
 }
 
 using ServerPort = netsim::PollableAdapter<pipeline::MediaServer::Port>;
+
+// Two-flow runs: routes each datagram to the call whose sender SSRCs it carries (RTP by its SSRC,
+// RTCP by the sender SSRC of its first packet); anything else to the first call.
+class FlowDemux final : public netsim::PacketSink {
+ public:
+  void add(const pipeline::StreamSsrcs& ssrcs, netsim::PacketSink* sink) {
+    routes_.push_back(Route{{ssrcs.audio, ssrcs.video, ssrcs.video_rtx}, sink});
+  }
+  void on_packet(netsim::SimPacket packet, Timestamp now) override {
+    netsim::PacketSink* to = routes_.front().sink;
+    if (packet.data.size() >= 12) {
+      const size_t at = rtp::is_rtcp(packet.data) ? 4 : 8;
+      const uint32_t ssrc = static_cast<uint32_t>(packet.data[at]) << 24 | static_cast<uint32_t>(packet.data[at + 1]) << 16 |
+                            static_cast<uint32_t>(packet.data[at + 2]) << 8 | packet.data[at + 3];
+      for (const Route& r : routes_) {
+        if (std::find(r.ssrcs.begin(), r.ssrcs.end(), ssrc) != r.ssrcs.end()) to = r.sink;
+      }
+    }
+    to->on_packet(std::move(packet), now);
+  }
+
+ private:
+  struct Route {
+    std::vector<uint32_t> ssrcs;
+    netsim::PacketSink* sink;
+  };
+  std::vector<Route> routes_;
+};
 
 // Applies the link's delay steps (LinkSpec::delay_steps) to both directions of the direct network.
 class DelaySchedule final : public netsim::Pollable {
@@ -91,7 +120,8 @@ class IceGate final : public netsim::Pollable {
 class Call {
  public:
   explicit Call(const LoopbackConfig& config)
-      : config_(config), ca_(config.endpoint_a()), cb_(config.endpoint_b()), max_bins_(max_bins_for(config.duration)) {}
+      : config_(config), ca_(config.endpoint_a()), cb_(config.endpoint_b()), ca2_(config.endpoint_a(1)),
+        cb2_(config.endpoint_b(1)), max_bins_(max_bins_for(config.duration)) {}
 
   std::string build_networks();
   std::string build_driver();
@@ -108,10 +138,13 @@ class Call {
  private:
   bool via_server() const { return config_.topology == Topology::kMediaServer; }
   bool via_ice() const { return config_.uses_ice(); }
+  bool two_flows() const { return config_.flows == 2; }
+  std::string build_second_flow();
   netsim::Network& toward_b() { return via_server() ? *edge_ : *access_; }
 
   const LoopbackConfig& config_;
   const pipeline::EndpointConfig ca_, cb_;
+  const pipeline::EndpointConfig ca2_, cb2_;  // the second call (--flows 2)
   const size_t max_bins_;
   std::shared_ptr<const netsim::RateTrace> trace_;  // the forward link's, when it follows one
   std::unique_ptr<netsim::Network> access_, edge_;  // access_ unset when the path is found by ICE
@@ -131,6 +164,15 @@ class Call {
   // Loss and delay where A's packets leave the access network, bytes where B receives.
   TrafficTap access_tap_{fwd_bins_, max_bins_, true, !via_server()};
   TrafficTap b_tap_{b_bins_, max_bins_, false, true};
+  // The second call (--flows 2): its endpoints, B2's receive counting, the demultiplexers that
+  // share the access network between the two calls, A2's samples.
+  netsim::NetsimTransport transport_a2_, transport_b2_;
+  std::unique_ptr<pipeline::Endpoint> a2_, b2_;
+  std::unique_ptr<netsim::PollableAdapter<pipeline::Endpoint>> drive_a2_, drive_b2_;
+  TrafficBins b2_bins_;
+  TrafficTap b2_tap_{b2_bins_, max_bins_, false, true};
+  FlowDemux demux_to_b_, demux_to_a_;
+  SampleLog samples_a2_;
   std::unique_ptr<pipeline::MediaServer> server_;
   std::unique_ptr<ServerPort> drive_sa_, drive_sb_;
   std::vector<FrameRecord> frames_;
@@ -214,12 +256,32 @@ std::string Call::build_endpoints() {
   }
   into_a_ = drive_a_.get();
   into_b_ = drive_b_.get();
+  if (two_flows()) {
+    if (std::string e = build_second_flow(); !e.empty()) return e;
+  }
   if (realtime_ == nullptr) return {};
   into_a_ = realtime_->hop_to_a();
   into_b_ = realtime_->hop_to_b();
   if (Status st = realtime_->connect(drive_a_.get(), drive_b_.get()); !st.ok()) {
     return std::string("--realtime: ") + st.error();
   }
+  return {};
+}
+
+// The second call sends into the same access network; its packets count in the link's send bins.
+std::string Call::build_second_flow() {
+  netsim::Network& access = *access_;
+  transport_a2_.set_send(CountingSend{&fwd_bins_, max_bins_,
+                                      [&access](netsim::SimPacket p, Timestamp now) { access.send_from_a(std::move(p), now); }});
+  transport_b2_.set_send([&access](netsim::SimPacket p, Timestamp now) { access.send_from_b(std::move(p), now); });
+  auto a = pipeline::Endpoint::Create(ca2_, &transport_a2_);
+  if (!a) return std::string("endpoint A2: ") + a.error();
+  auto b = pipeline::Endpoint::Create(cb2_, &transport_b2_);
+  if (!b) return std::string("endpoint B2: ") + b.error();
+  a2_ = std::move(a).value();
+  b2_ = std::move(b).value();
+  drive_a2_ = std::make_unique<netsim::PollableAdapter<pipeline::Endpoint>>(*a2_);
+  drive_b2_ = std::make_unique<netsim::PollableAdapter<pipeline::Endpoint>>(*b2_);
   return {};
 }
 
@@ -247,6 +309,16 @@ std::string Call::connect_network() {
     access_tap_.set_inner(drive_sa_.get());
     edge_->set_sink_a(drive_sb_.get());
     edge_->set_sink_b(&b_tap_);
+  } else if (two_flows()) {
+    demux_to_b_.add(ca_.local, &b_tap_);
+    demux_to_b_.add(ca2_.local, &b2_tap_);
+    b2_tap_.set_inner(drive_b2_.get());
+    access_tap_.set_inner(&demux_to_b_);
+    demux_to_a_.add(cb_.local, into_a_);
+    demux_to_a_.add(cb2_.local, drive_a2_.get());
+    access_->set_sink_b(&access_tap_);
+    access_->set_sink_a(&demux_to_a_);
+    return {};
   } else {
     access_tap_.set_inner(&b_tap_);
   }
@@ -296,6 +368,8 @@ std::string Call::register_with_driver() {
   // One port drives the whole server (both ports process the same MediaServer).
   if (drive_sa_) pollables.push_back(drive_sa_.get());
   if (delay_schedule_) pollables.push_back(delay_schedule_.get());
+  if (drive_a2_) pollables.push_back(drive_a2_.get());
+  if (drive_b2_) pollables.push_back(drive_b2_.get());
   for (netsim::Pollable* p : pollables) {
     if (Status st = driver_->add(p); !st.ok()) return std::string("driver: ") + st.error();
   }
@@ -318,6 +392,7 @@ void Call::attach_listeners() {
   b_->set_video_render_listener(&render_);
   b_->set_audio_playout_listener(&playout_);
   a_->set_network_sample_listener(&samples_a_);
+  if (a2_) a2_->set_network_sample_listener(&samples_a2_);
 }
 
 // Runs in 100 ms steps so progress can be reported; bounded by the duration.
@@ -363,6 +438,13 @@ ScenarioResult Call::collect() {
     sum.audio.present = true;
   }
   summarize_series(result.series, sum.network);
+  if (two_flows()) {
+    result.second_flow_series =
+        build_series(bins, fwd_bins_, b2_bins_, samples_a2_.samples, trace_.get(), config_.link.capacity);
+    sum.second_flow.emplace();
+    summarize_series(result.second_flow_series, *sum.second_flow);
+    sum.second_flow->packets_sent = a2_->transport_counters().packets_sent;
+  }
   sum.network.packets_sent = a_->transport_counters().packets_sent;
   if (ice_) {
     // Across the ICE path (A's link, NATs, the TURN server): what A sent and B never received.

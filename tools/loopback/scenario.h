@@ -23,6 +23,9 @@ struct ScenarioResult {
   LoopbackConfig config;
   std::vector<FrameRecord> frames;
   std::vector<SeriesPoint> series;
+  // --flows 2: the second call's series (target and receive rate are its own; send, loss and
+  // delay are the shared link's, as in `series`, whose receive rate and target are the first call's).
+  std::vector<SeriesPoint> second_flow_series;
   Summary summary;
 };
 
