@@ -128,6 +128,12 @@ Status Endpoint::init() {
       fc.default_interval = config_.feedback_interval;
       fc.min_interval = std::min(fc.min_interval, config_.feedback_interval);
       feedback_generator_.emplace(fc);
+    } else if (config_.congestion == CongestionControlMode::kRfc8888) {
+      congestion::CongestionControlFeedbackGenerator::Config fc;
+      fc.sender_ssrc = rtcp_.ssrc();
+      fc.default_interval = config_.feedback_interval;
+      fc.min_interval = std::min(fc.min_interval, config_.feedback_interval);
+      ccfb_generator_.emplace(fc);
     } else if (config_.congestion == CongestionControlMode::kRemb) {
       congestion::RemoteBitrateEstimatorAbsSendTime::Config rc;
       rc.sender_ssrc = rtcp_.ssrc();
@@ -153,7 +159,9 @@ Status Endpoint::init() {
 Status Endpoint::init_send_transport() {
   const MediaConfig& send = config_.send;
   SendTransport::Config tc;
-  tc.controller.mode = config_.congestion == CongestionControlMode::kTransportCc ? congestion::NetworkControllerMode::kTransportCc
+  const bool transport_feedback =
+      config_.congestion == CongestionControlMode::kTransportCc || config_.congestion == CongestionControlMode::kRfc8888;
+  tc.controller.mode = transport_feedback                                          ? congestion::NetworkControllerMode::kTransportCc
                        : config_.congestion == CongestionControlMode::kRemb      ? congestion::NetworkControllerMode::kRemb
                                                                                  : congestion::NetworkControllerMode::kFixed;
   tc.controller.min_rate = config_.min_rate;
@@ -220,6 +228,7 @@ void Endpoint::on_allocation(const SendTransport::Allocation& a, Timestamp /*now
   if (audio_send_) audio_send_->set_target(a.audio);
   if (video_send_ && a.video) video_send_->set_target(a.video->media, a.video->suspended);
   if (feedback_generator_) feedback_generator_->set_bitrate_hint(a.target);
+  if (ccfb_generator_) ccfb_generator_->set_bitrate_hint(a.target);
 }
 
 Endpoint::TransportCounters Endpoint::transport_counters() const { return stats_collector_->transport_counters(); }
@@ -249,6 +258,7 @@ void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
       feedback_generator_->on_received_packet(*seq, now);
     }
   }
+  if (ccfb_generator_) ccfb_generator_->on_received_packet(packet.ssrc(), packet.sequence_number(), now);
   if (remb_estimator_) {
     if (auto ast = packet.get<rtp::AbsSendTime>(extensions_)) {
       remb_estimator_->on_received_packet(*ast, now, DataSize::Bytes(static_cast<int64_t>(packet.size())),
@@ -289,6 +299,10 @@ void Endpoint::on_remb(DataRate bitrate, Timestamp now) { send_transport_->on_re
 
 void Endpoint::on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) {
   send_transport_->on_transport_feedback(feedback, now);
+}
+
+void Endpoint::on_congestion_control_feedback(const rtcp::CongestionControlFeedback& feedback, Timestamp now) {
+  send_transport_->on_congestion_control_feedback(feedback, now);
 }
 
 void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<TimeDelta> rtt,
@@ -337,6 +351,7 @@ std::optional<Timestamp> Endpoint::next_wakeup() const {
   if (audio_recv_) earliest(t, audio_recv_->next_wakeup());
   if (video_recv_) earliest(t, video_recv_->next_wakeup());
   if (feedback_generator_) earliest(t, feedback_generator_->next_wakeup());
+  if (ccfb_generator_) earliest(t, ccfb_generator_->next_wakeup());
   if (remb_estimator_) earliest(t, remb_estimator_->next_wakeup());
   earliest(t, rtcp_.next_wakeup());
   return t;
@@ -369,6 +384,9 @@ void Endpoint::process(Timestamp now) {
   if (audio_recv_) audio_recv_->process(now);
   if (feedback_generator_) {
     for (rtcp::TransportFeedback& f : feedback_generator_->process(now)) feedback.emplace_back(std::move(f));
+  }
+  if (ccfb_generator_) {
+    for (rtcp::CongestionControlFeedback& f : ccfb_generator_->process(now)) feedback.emplace_back(std::move(f));
   }
   if (remb_estimator_) {
     if (std::optional<rtcp::Remb> remb = remb_estimator_->process(now)) feedback.emplace_back(std::move(*remb));

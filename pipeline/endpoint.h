@@ -98,6 +98,7 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   void on_keyframe_request(uint32_t media_ssrc, bool fir, Timestamp now) override;
   void on_remb(DataRate bitrate, Timestamp now) override;
   void on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) override;
+  void on_congestion_control_feedback(const rtcp::CongestionControlFeedback& feedback, Timestamp now) override;
   void on_report_block(const rtcp::ReportBlock& block, std::optional<TimeDelta> rtt, int64_t packets_expected,
                        Timestamp now) override;
   void on_sender_report(const rtcp::SenderReport& report, Timestamp now) override;
@@ -122,6 +123,7 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
 
   std::unique_ptr<SendTransport> send_transport_;
   std::optional<congestion::TransportFeedbackGenerator> feedback_generator_;
+  std::optional<congestion::CongestionControlFeedbackGenerator> ccfb_generator_;  // kRfc8888
   std::optional<congestion::RemoteBitrateEstimatorAbsSendTime> remb_estimator_;
   std::vector<OutgoingPacket> scratch_;
 

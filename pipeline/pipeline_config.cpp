@@ -21,6 +21,7 @@ const char* congestion_mode_name(CongestionControlMode mode) {
     case CongestionControlMode::kTransportCc: return "transport-cc";
     case CongestionControlMode::kRemb: return "remb";
     case CongestionControlMode::kFixed: return "fixed";
+    case CongestionControlMode::kRfc8888: return "rfc8888";
   }
   return "unknown";
 }

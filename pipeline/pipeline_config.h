@@ -16,7 +16,9 @@ namespace tern::pipeline {
 
 // kTransportCc: GCC fed by transport-wide feedback; kRemb: GCC capped by the receiver's REMB (loss
 // from RRs); kFixed: no controller, the encoders get fixed_rate.
-enum class CongestionControlMode : uint8_t { kTransportCc, kRemb, kFixed };
+// kRfc8888: GCC fed by RFC 8888 congestion control feedback (per SSRC and RTP sequence number,
+// no header extension needed; the receiver sends it instead of transport-cc).
+enum class CongestionControlMode : uint8_t { kTransportCc, kRemb, kFixed, kRfc8888 };
 
 const char* congestion_mode_name(CongestionControlMode mode);
 

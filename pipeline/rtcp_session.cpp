@@ -148,6 +148,8 @@ void RtcpSession::on_receive(std::span<const uint8_t> datagram, Timestamp now, s
       listener.on_remb(remb->bitrate, now);
     } else if (const auto* tf = std::get_if<rtcp::TransportFeedback>(&p)) {
       listener.on_transport_feedback(*tf, now);
+    } else if (const auto* ccfb = std::get_if<rtcp::CongestionControlFeedback>(&p)) {
+      listener.on_congestion_control_feedback(*ccfb, now);
     } else if (const auto* xr = std::get_if<rtcp::ExtendedReports>(&p)) {
       on_xr(*xr, now, listener);
     }

@@ -38,6 +38,9 @@ class RtcpSession {
     virtual void on_keyframe_request(uint32_t media_ssrc, bool fir, Timestamp now) = 0;
     virtual void on_remb(DataRate bitrate, Timestamp now) = 0;
     virtual void on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) = 0;
+    // RFC 8888 congestion control feedback (ignored unless a listener uses it).
+    virtual void on_congestion_control_feedback(const rtcp::CongestionControlFeedback& /*feedback*/,
+                                                Timestamp /*now*/) {}
     // A report block about one of our SSRCs; `rtt` from its LSR/DLSR; `packets_expected` since
     // the previous block about the same SSRC (for loss reports).
     virtual void on_report_block(const rtcp::ReportBlock& block, std::optional<TimeDelta> rtt,

@@ -293,6 +293,12 @@ void SendTransport::on_transport_feedback(const rtcp::TransportFeedback& feedbac
   if (auto f = feedback_adapter_.on_transport_feedback(feedback, now)) apply(controller_->on_transport_feedback(*f), now);
 }
 
+void SendTransport::on_congestion_control_feedback(const rtcp::CongestionControlFeedback& feedback, Timestamp now) {
+  if (auto f = feedback_adapter_.on_congestion_control_feedback(feedback, now)) {
+    apply(controller_->on_transport_feedback(*f), now);
+  }
+}
+
 void SendTransport::on_remb(DataRate bitrate, Timestamp now) {
   apply(controller_->on_remote_bitrate_report(bitrate, now), now);
 }

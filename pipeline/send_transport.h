@@ -132,6 +132,8 @@ class SendTransport {
 
   // Feedback from the remote side.
   void on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now);
+  // RFC 8888: matched by (SSRC, RTP sequence number) against the same send history.
+  void on_congestion_control_feedback(const rtcp::CongestionControlFeedback& feedback, Timestamp now);
   void on_remb(DataRate bitrate, Timestamp now);
   // A report block about one of our SSRCs; returns true when it carried the loss figures
   // (Config::loss_ssrc), which loss_fraction() then holds.

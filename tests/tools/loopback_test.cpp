@@ -427,6 +427,25 @@ TEST_CASE("loopback --nat without the relay topology: ICE finds the path the NAT
   CHECK(nlohmann::json::parse(to_json(plain))["config"].count("nat_a") == 0);
 }
 
+TEST_CASE("loopback --cc rfc8888: GCC on RFC 8888 feedback keeps a 500 kbps bottleneck's 1 s queue short") {
+  // The receiver sends RFC 8888 congestion control feedback instead of transport-cc; the sender
+  // matches it by (SSRC, RTP sequence number). Only delay-based control keeps this queue short:
+  // loss-based control alone (no feedback) would fill it to ~1 s before losing a packet.
+  CliOutcome o = parse({"--preset", "cc-bottleneck", "--cc", "rfc8888", "--duration",
+                        TERN_TOOLS_SLOW_BUILD ? "8" : "20"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  CHECK(o.config->congestion == pipeline::CongestionControlMode::kRfc8888);
+  const ScenarioResult r = run(*o.config);
+  const NetworkSummary& n = r.summary.network;
+  MESSAGE("rfc8888 on 500 kbps / 1 s queue: target " << n.target_mean_kbps << " kbps, one-way p95 "
+                                                     << n.one_way_delay_p95_ms << " ms");
+  CHECK(n.one_way_delay_p95_ms < 250);
+  CHECK(n.target_mean_kbps > 250);
+  CHECK(n.target_mean_kbps < 520);
+  CHECK(r.summary.video.freeze_count <= 1);
+  CHECK(nlohmann::json::parse(to_json(r))["config"]["congestion_control"] == "rfc8888");
+}
+
 TEST_CASE("loopback realtime mode runs the call over UDP loopback") {
   // Wall-clock run (2 s): only that media flows end to end is asserted, never timing.
   LoopbackConfig c = short_config(2.0);

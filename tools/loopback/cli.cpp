@@ -113,7 +113,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
                  "NAT of A[,B]: none, full-cone, address-restricted, port-restricted, symmetric (one value: both); "
                  "the path is then found with ICE (host, srflx or TURN relay)");
   app.add_option("--protection", protection, "Loss protection: nack, fec, red (list) or none");
-  app.add_option("--cc", cc, "Congestion control: gcc (transport-cc), remb or fixed");
+  app.add_option("--cc", cc, "Congestion control: gcc (transport-cc), rfc8888 (GCC on RFC 8888 feedback), remb or fixed");
   app.add_option("--rate", rate, "Send budget for --cc fixed, e.g. 1mbps");
   app.add_option("--start-rate", start_rate, "Initial send rate for gcc/remb");
   app.add_option("--max-rate", max_rate, "Highest send rate for gcc/remb");
@@ -256,7 +256,8 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     if (m == "gcc" || m == "transport-cc" || m == "twcc") c.congestion = pipeline::CongestionControlMode::kTransportCc;
     else if (m == "remb") c.congestion = pipeline::CongestionControlMode::kRemb;
     else if (m == "fixed") c.congestion = pipeline::CongestionControlMode::kFixed;
-    else return fail("--cc " + cc + ": unknown congestion control (gcc, remb, fixed)");
+    else if (m == "rfc8888" || m == "ccfb") c.congestion = pipeline::CongestionControlMode::kRfc8888;
+    else return fail("--cc " + cc + ": unknown congestion control (gcc, rfc8888, remb, fixed)");
   }
   auto rate_opt = [&](const char* name, const std::string& text, DataRate& out) -> std::string {
     auto r = parse_rate(text);
