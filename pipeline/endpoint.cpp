@@ -316,7 +316,7 @@ void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<Tim
   if (!loss_figures) return;
   const double loss = send_transport_->loss_fraction();
   const TimeDelta path_rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
-  if (video_send_) video_send_->on_path_figures(path_rtt, loss);
+  if (video_send_) video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty());
   if (audio_send_) audio_send_->on_loss(loss);
 }
 

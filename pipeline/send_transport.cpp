@@ -290,11 +290,15 @@ std::optional<Timestamp> SendTransport::next_wakeup() const {
 void SendTransport::on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) {
   // The adapter always sees the report (its history stays in step); the controller decides
   // whether transport feedback drives its rate (NetworkControllerMode).
-  if (auto f = feedback_adapter_.on_transport_feedback(feedback, now)) apply(controller_->on_transport_feedback(*f), now);
+  if (auto f = feedback_adapter_.on_transport_feedback(feedback, now)) {
+    for (const congestion::PacketResult& p : f->packets) burst_meter_.on_packet(!p.is_received());
+    apply(controller_->on_transport_feedback(*f), now);
+  }
 }
 
 void SendTransport::on_congestion_control_feedback(const rtcp::CongestionControlFeedback& feedback, Timestamp now) {
   if (auto f = feedback_adapter_.on_congestion_control_feedback(feedback, now)) {
+    for (const congestion::PacketResult& p : f->packets) burst_meter_.on_packet(!p.is_received());
     apply(controller_->on_transport_feedback(*f), now);
   }
 }

@@ -30,6 +30,7 @@
 #include "tern/congestion/network_controller.h"
 #include "tern/congestion/pacer.h"
 #include "tern/congestion/transport_feedback_adapter.h"
+#include "tern/recovery/loss_burst_meter.h"
 #include "tern/core/datagram_sink.h"
 #include "tern/core/result.h"
 #include "tern/pipeline/listeners.h"
@@ -147,6 +148,9 @@ class SendTransport {
   DataRate video_media_rate() const { return video_media_rate_; }
   bool video_suspended() const { return video_suspended_; }
   double loss_fraction() const { return loss_fraction_; }
+  // Losses come in runs (recovery::LossBurstMeter over the packets transport feedback reported;
+  // false without transport feedback).
+  bool loss_bursty() const { return burst_meter_.bursty(); }
   const Budget& budget() const { return budget_; }
   const Counters& counters() const { return counters_; }
   const congestion::Pacer& pacer() const { return pacer_; }
@@ -186,6 +190,7 @@ class SendTransport {
   DataRate video_media_rate_ = DataRate::Zero();
   bool video_suspended_ = false;
   double loss_fraction_ = 0;
+  recovery::LossBurstMeter burst_meter_;
   Budget budget_;
   Counters counters_;
   // Overhead bytes (headers of every RTP packet but padding, plus audio payload) at the last few

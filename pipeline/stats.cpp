@@ -82,6 +82,7 @@ Json to_json(const OutboundRtpStats& s) {
   opt(j, "framesPerSecond", s.frames_per_second);
   opt(j, "framesSent", s.frames_sent);
   opt(j, "ternFecPacketsSent", s.fec_packets_sent);
+  opt(j, "ternFecMaskType", s.fec_mask_type);
   opt(j, "qualityLimitationReason", s.quality_limitation_reason);
   return j;
 }

@@ -136,6 +136,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.fir_count = static_cast<uint32_t>(vc.fir_count);
     s.frames_per_second = video_send_->frames_per_second(now);
     s.fec_packets_sent = static_cast<uint64_t>(vc.fec_packets_sent);
+    if (config_.send.protection.fec) s.fec_mask_type = vc.fec_bursty_masks ? "bursty" : "random";
     s.quality_limitation_reason =
         video_send_->suspended() || video_send_->target() < config_.send.video_max_rate ? "bandwidth" : "none";
     s.remote_id = fill_remote(config_.local.video, "video", s.codec_id, s.id);

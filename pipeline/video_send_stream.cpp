@@ -100,9 +100,10 @@ void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
   }
 }
 
-void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction) {
+void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty) {
   if (!fec_) return;
-  const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction);
+  const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty);
+  counters_.fec_bursty_masks = d.mask_type == recovery::FecMaskType::kBursty;
   recovery::FecProtection delta;
   delta.fec_rate = std::max(d.use_fec ? d.fec_rate : uint8_t{0}, kMinFecRate);
   delta.max_frames = d.max_frames;

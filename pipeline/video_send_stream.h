@@ -34,6 +34,7 @@ struct VideoSendCounters {
   int64_t frames_dropped_by_rate = 0;   // not encoded: the encoder had overshot its rate (frame dropper)
   int64_t total_encoded_bytes = 0;
   int64_t fec_packets_sent = 0;
+  bool fec_bursty_masks = false;     // the FEC masks in use are the bursty family
   int64_t nack_count = 0;            // NACK packets received
   int64_t pli_count = 0;
   int64_t fir_count = 0;
@@ -75,7 +76,8 @@ class VideoSendStream {
   // request waits for the next encoded frame.
   void set_pacer_backlog(bool backlogged) { pacer_backlog_ = backlogged; }
   // Path figures for the FEC level (recovery::ProtectionPolicy).
-  void on_path_figures(TimeDelta rtt, double loss_fraction);
+  // `bursty`: losses come in runs (the protection policy then picks bursty FEC masks).
+  void on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty = false);
   void request_keyframe() { keyframe_requested_ = true; }
   void on_pli() { ++counters_.pli_count; keyframe_requested_ = true; }
   void on_fir() { ++counters_.fir_count; keyframe_requested_ = true; }

@@ -55,6 +55,38 @@ TEST_CASE("pipeline endpoint VP9 with FEC and audio RED under loss") {
   CHECK(audio->concealed_samples.value() < 48000 / 10);
 }
 
+TEST_CASE("pipeline endpoint FEC picks bursty masks under bursty loss and random masks under independent loss") {
+  // 100 ms one way (RTT 200 ms: FEC on), 5% loss; the sender learns the loss pattern from
+  // transport-cc feedback (recovery::LossBurstMeter) and hands it to the protection policy.
+  for (const double burst : {1.0, 4.0}) {
+    EndpointConfig ca = small_call_config();
+    ca.send.protection = ProtectionConfig{true, true, false};
+    ca.send.audio.reset();
+    EndpointConfig cb = ca.mirrored();
+    cb.send.video.reset();
+    ca.receive.video.reset();
+    netsim::LinkConfig forward = link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(100));
+    forward.loss = burst > 1 ? netsim::LossConfig::GilbertElliott(0.05, burst) : netsim::LossConfig::Random(0.05);
+    netsim::NetworkConfig net = netsim::NetworkConfig::Direct(forward, link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(100)));
+    net.seed = 17;
+    auto call = Call::Make(ca, cb, net);
+    call->run(TimeDelta::Seconds(10));
+    const StatsReport ra = call->a->stats(call->now());
+    const OutboundRtpStats* sent = ra.outbound("video");
+    REQUIRE(sent != nullptr);
+    const StatsReport rb = call->b->stats(call->now());
+    const InboundRtpStats* got = rb.inbound("video");
+    REQUIRE(got != nullptr);
+    INFO("burst " << burst);
+    MESSAGE("loss 5%, mean burst " << burst << ": FEC masks " << sent->fec_mask_type.value_or("?") << ", FEC sent "
+            << sent->fec_packets_sent.value_or(0) << ", recovered " << got->fec_packets_recovered.value_or(0));
+    REQUIRE(sent->fec_mask_type.has_value());
+    CHECK(*sent->fec_mask_type == (burst > 1 ? "bursty" : "random"));
+    CHECK(sent->fec_packets_sent.value_or(0) > 0);
+    CHECK(got->fec_packets_recovered.value_or(0) > 0);
+  }
+}
+
 TEST_CASE("pipeline endpoint REMB mode limits the sender at a bottleneck") {
   EndpointConfig ca = small_call_config();
   ca.congestion = CongestionControlMode::kRemb;

@@ -1,0 +1,66 @@
+#include "tern/recovery/loss_burst_meter.h"
+
+#include <doctest/doctest.h>
+
+#include <deque>
+
+#include "tern/core/random.h"
+
+using namespace tern;
+using namespace tern::recovery;
+
+namespace {
+// Brute force: losses and runs of the last `window` outcomes.
+void recount(const std::deque<bool>& w, size_t& losses, size_t& runs) {
+  losses = runs = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (!w[i]) continue;
+    ++losses;
+    if (i == 0 || !w[i - 1]) ++runs;
+  }
+}
+}  // namespace
+
+TEST_CASE("LossBurstMeter counts losses and runs of its window exactly (seeded property test)") {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    Random rng(seed);
+    LossBurstMeter::Config c;
+    c.window = static_cast<size_t>(rng.uniform_int(1, 64));
+    LossBurstMeter m(c);
+    std::deque<bool> w;
+    bool in_burst = false;
+    for (int i = 0; i < 2000; ++i) {
+      // Two-state loss: bursts of varying length, so runs cross the window's edge often.
+      in_burst = in_burst ? rng.uniform(0, 1) < 0.7 : rng.uniform(0, 1) < 0.1;
+      m.on_packet(in_burst);
+      w.push_back(in_burst);
+      if (w.size() > c.window) w.pop_front();
+      size_t losses = 0, runs = 0;
+      recount(w, losses, runs);
+      REQUIRE(m.losses() == losses);
+      REQUIRE(m.runs() == runs);
+    }
+  }
+}
+
+TEST_CASE("LossBurstMeter tells independent from bursty loss") {
+  Random rng(7);
+  LossBurstMeter independent, bursty;
+  bool state = false;
+  for (int i = 0; i < 5000; ++i) {
+    independent.on_packet(rng.uniform(0, 1) < 0.05);
+    // Gilbert-Elliott with mean burst 3 and ~5% loss: leave the bad state with p 1/3.
+    state = state ? rng.uniform(0, 1) > 1.0 / 3 : rng.uniform(0, 1) < 0.05 / 0.95 / 3;
+    bursty.on_packet(state);
+  }
+  MESSAGE("mean run: independent " << independent.mean_burst() << ", Gilbert-Elliott (3) " << bursty.mean_burst());
+  CHECK_FALSE(independent.bursty());
+  CHECK(independent.mean_burst() < 1.3);
+  CHECK(bursty.bursty());
+  CHECK(bursty.mean_burst() > 2.0);
+  LossBurstMeter few;
+  few.on_packet(true);
+  few.on_packet(true);
+  CHECK_FALSE(few.bursty());  // 2 losses: too few to judge
+}
