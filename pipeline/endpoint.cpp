@@ -105,6 +105,7 @@ Status Endpoint::init() {
     vc.ssrc = config_.remote.video;
     vc.rtx_ssrc = config_.remote.video_rtx;
     vc.local_ssrc = rtcp_.ssrc();
+    vc.use_fir = config_.use_fir;
     vc.protection = recv.protection;
     vc.payload_types = config_.payload_types;
     vc.source.width = recv.width;

@@ -94,6 +94,8 @@ struct EndpointConfig {
   DataRate min_rate = DataRate::KilobitsPerSec(30);
   DataRate max_rate = DataRate::KilobitsPerSec(3000);
   DataRate fixed_rate = DataRate::KilobitsPerSec(1000);  // kFixed: the whole send budget
+  // Ask the peer for keyframes with FIR (RFC 5104; SDP "ccm fir") instead of PLI (RFC 4585).
+  bool use_fir = false;
   // Score each rendered frame against the peer's source picture: from the ReferenceFrameProvider
   // given to Endpoint::set_reference_frame_provider, else regenerated from the synthetic camera
   // (costs about 0.02 ms per 640x480 frame). PSNR on every frame (about 0.06 ms at 640x480).

@@ -246,6 +246,7 @@ void RtpReceiveFront::process(Timestamp now, std::vector<rtcp::RtcpPacket>& feed
   }
   if (!keyframe_wanted_) return;
   keyframe_wanted_ = false;
+  if (config_.use_fir && !pending_fir_seq_) pending_fir_seq_ = next_fir_seq_++;
   if (pending_fir_seq_) {
     ++counters_.fir_count;
     rtcp::Fir fir;

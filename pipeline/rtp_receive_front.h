@@ -62,6 +62,9 @@ class RtpReceiveFront {
   struct Config {
     uint32_t ssrc = 0;        // the media SSRC (non-zero)
     uint32_t local_ssrc = 0;  // sender SSRC of our NACK, PLI and FIR
+    // The sender asked for FIR (SDP "ccm fir" without "nack pli"): every keyframe request is a FIR
+    // (RFC 5104 4.3.1) with a sequence number that grows per new request; PLI otherwise.
+    bool use_fir = false;
     // RTX (RFC 4588): attached when rtx_ssrc is non-zero; rtx payload type -> media payload type
     // (SDP apt). A sender with RED retransmits RED-wrapped packets: apt = the RED payload type.
     uint32_t rtx_ssrc = 0;
@@ -135,6 +138,7 @@ class RtpReceiveFront {
   std::unique_ptr<PayloadStage> payload_;
   std::unique_ptr<NackStage> nack_;
   std::optional<uint8_t> pending_fir_seq_;  // with keyframe_wanted_: FIR rather than PLI
+  uint8_t next_fir_seq_ = 0;                // use_fir: this front's own FIR numbering
   bool keyframe_wanted_ = false;
   RtpReceiveFrontCounters counters_;
 };

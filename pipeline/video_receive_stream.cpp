@@ -11,6 +11,7 @@ RtpReceiveFront::Config front_config(const VideoReceiveStream::Config& c, rtp::R
   RtpReceiveFront::Config f;
   f.ssrc = c.ssrc;
   f.local_ssrc = c.local_ssrc;
+  f.use_fir = c.use_fir;
   f.rtx_ssrc = c.rtx_ssrc;
   // The sender retransmits packets as it sent them: RED-wrapped when FEC is on.
   f.rtx_payload_types[c.payload_types.video_rtx] = c.protection.fec ? c.payload_types.red : media_pt;

@@ -53,6 +53,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
     uint32_t ssrc = 0;
     uint32_t rtx_ssrc = 0;
     uint32_t local_ssrc = 0;  // sender SSRC of our feedback
+    bool use_fir = false;     // keyframe requests as FIR (the sender asked for "ccm fir"), else PLI
     ProtectionConfig protection;
     PayloadTypes payload_types;
     // The peer's synthetic camera, regenerated for PSNR/SSIM when measure_quality and no

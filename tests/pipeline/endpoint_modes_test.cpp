@@ -87,6 +87,34 @@ TEST_CASE("pipeline endpoint FEC picks bursty masks under bursty loss and random
   }
 }
 
+TEST_CASE("pipeline endpoint asks for keyframes by FIR when the peer takes only FIR, by PLI otherwise") {
+  // 10% loss with NACK off: frames go missing and the receiver asks for keyframes.
+  for (const bool fir : {false, true}) {
+    EndpointConfig ca = small_call_config();
+    ca.send.protection = ProtectionConfig{false, false, false};
+    ca.send.audio.reset();
+    EndpointConfig cb = ca.mirrored();
+    cb.send.video.reset();
+    ca.receive.video.reset();
+    cb.use_fir = fir;
+    netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(20), 0.10),
+                                                              link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(20)));
+    net.seed = 23;
+    auto call = Call::Make(ca, cb, net);
+    call->run(TimeDelta::Seconds(6));
+    const StatsReport ra = call->a->stats(call->now());
+    const OutboundRtpStats* sent = ra.outbound("video");
+    REQUIRE(sent != nullptr);
+    INFO("fir " << fir);
+    MESSAGE("keyframe requests received by the sender: " << sent->pli_count.value_or(0) << " PLI, "
+                                                         << sent->fir_count.value_or(0) << " FIR; keyframes "
+                                                         << sent->key_frames_encoded.value_or(0));
+    CHECK((fir ? sent->fir_count : sent->pli_count).value_or(0) > 0);
+    CHECK((fir ? sent->pli_count : sent->fir_count).value_or(0) == 0);
+    CHECK(sent->key_frames_encoded.value_or(0) > 1);  // the requests were answered
+  }
+}
+
 TEST_CASE("pipeline endpoint REMB mode limits the sender at a bottleneck") {
   EndpointConfig ca = small_call_config();
   ca.congestion = CongestionControlMode::kRemb;

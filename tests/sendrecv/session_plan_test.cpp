@@ -171,3 +171,22 @@ TEST_CASE("unusable SDPs are rejected with a reason") {
     CHECK_FALSE(net::plan_from_sdp(sdp.value()).ok());
   }
 }
+
+TEST_CASE("a sender that takes only FIR (ccm fir, no nack pli) gets FIR keyframe requests") {
+  const char* head =
+      "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5018 RTP/AVP 96\r\n"
+      "a=rtpmap:96 VP8/90000\r\n";
+  CHECK(PlanFrom(std::string(head) + "a=rtcp-fb:96 ccm fir\r\n").use_fir);
+  CHECK_FALSE(PlanFrom(std::string(head) + "a=rtcp-fb:96 ccm fir\r\na=rtcp-fb:96 nack pli\r\n").use_fir);  // PLI preferred
+  CHECK_FALSE(PlanFrom(head).use_fir);  // neither: PLI, as RFC 4585 receivers do
+  // tern-send offers both.
+  net::SessionPlan plan;
+  plan.port = 5004;
+  plan.video = tern::codecs::CodecType::kVp8;
+  plan.video_ssrc = 11;
+  plan.transport_cc = true;
+  const std::string sdp = net::build_sdp(plan).to_string();
+  CHECK(sdp.find("ccm fir") != std::string::npos);
+  CHECK(sdp.find("nack pli") != std::string::npos);
+  CHECK_FALSE(Reparse(plan).use_fir);
+}

@@ -92,6 +92,7 @@ pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan) {
   config.congestion = plan.transport_cc ? pipeline::CongestionControlMode::kTransportCc
                       : plan.remb       ? pipeline::CongestionControlMode::kRemb
                                         : pipeline::CongestionControlMode::kFixed;
+  config.use_fir = plan.use_fir;
   config.measure_quality = false;
   config.av_sync = false;
   return config;

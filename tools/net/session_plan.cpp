@@ -56,6 +56,7 @@ void add_common(const SessionPlan& plan, transport::SdpMedia& m, bool audio) {
 void add_feedback(const SessionPlan& plan, transport::SdpPayloadType& p) {
   if (plan.nack) p.rtcp_fb.push_back("nack");
   if (plan.nack || plan.transport_cc || plan.remb) p.rtcp_fb.push_back("nack pli");
+  p.rtcp_fb.push_back("ccm fir");
   if (plan.remb) p.rtcp_fb.push_back("goog-remb");
   if (plan.transport_cc) p.rtcp_fb.push_back("transport-cc");
 }
@@ -178,11 +179,15 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
         plan.video = codec;
         plan.payload_types.of(*codec) = p.payload_type;
         found_codec = true;
+        bool pli = false, fir = false;
         for (const std::string& fb : p.rtcp_fb) {
+          if (fb == "nack pli") pli = true;
+          if (fb == "ccm fir") fir = true;
           if (fb == "nack") plan.nack = true;
           if (fb == "goog-remb") plan.remb = true;
           if (fb == "transport-cc") plan.transport_cc = true;
         }
+        plan.use_fir = fir && !pli;  // the sender takes only FIR as a keyframe request
       } else if (!video && !found_codec && codec == codecs::CodecType::kOpus) {
         plan.audio = codec;
         plan.payload_types.opus = p.payload_type;

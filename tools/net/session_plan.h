@@ -34,6 +34,7 @@ struct SessionPlan {
   bool audio_red = false;     // Opus in RED
   bool transport_cc = false;  // transport-wide feedback (extmap + rtcp-fb)
   bool remb = false;          // goog-remb
+  bool use_fir = false;       // the video offers "ccm fir" but not "nack pli": ask for keyframes by FIR
   std::optional<transport::SrtpProfile> srtp_profile;
   std::vector<uint8_t> srtp_key;
   // The audio line's own SRTP suite and key when it has its own port and a different a=crypto
