@@ -119,12 +119,13 @@ class Simulation {
     enum Kind { kPacket, kNack, kPli } kind;
     std::optional<rtp::RtpPacket> packet;
     std::vector<uint16_t> seqs;
+    bool retransmission = false;  // a packet sent again after a NACK
   };
 
   void schedule_feedback(Timestamp now, Event e) { events_.emplace(now + c_.one_way_delay, std::move(e)); }
 
   // The media path: loss (random or bursty), extra delay (reordering), duplication.
-  void transmit(const rtp::RtpPacket& p, Timestamp now) {
+  void transmit(const rtp::RtpPacket& p, Timestamp now, bool retransmission = false) {
     if (in_burst_) {
       if (rng_.bernoulli(c_.burst_leave)) in_burst_ = false;
     } else if (rng_.bernoulli(c_.burst_enter)) {
@@ -134,7 +135,7 @@ class Simulation {
     const int copies = rng_.bernoulli(c_.duplicate) ? 2 : 1;
     for (int i = 0; i < copies; ++i) {
       const TimeDelta extra = TimeDelta::Micros(rng_.uniform_int(0, c_.max_extra_delay.us()));
-      events_.emplace(now + c_.one_way_delay + extra, Event{Event::kPacket, p, {}});
+      events_.emplace(now + c_.one_way_delay + extra, Event{Event::kPacket, p, {}, retransmission});
     }
   }
 
@@ -193,7 +194,8 @@ class Simulation {
         const uint16_t seq = e.packet->sequence_number();
         const auto r = jb_.insert(std::move(*e.packet), now);
         if (c_.nack) {
-          if (nack_.on_packet(seq, r.keyframe_packet, false, now).keyframe_needed) keyframe_pending_ = true;
+          const auto arrival = e.retransmission ? recovery::PacketArrival::kRetransmission : recovery::PacketArrival::kOriginal;
+          if (nack_.on_packet(seq, r.keyframe_packet, arrival, now).keyframe_needed) keyframe_pending_ = true;
           if (r.keyframe_first_seq) nack_.clear_up_to(*r.keyframe_first_seq);
         }
         break;
@@ -201,7 +203,7 @@ class Simulation {
       case Event::kNack:
         for (uint16_t s : e.seqs) {
           auto it = history_.find(s);
-          if (it != history_.end()) transmit(it->second, now);
+          if (it != history_.end()) transmit(it->second, now, true);
         }
         break;
       case Event::kPli:
