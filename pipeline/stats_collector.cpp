@@ -212,6 +212,9 @@ StatsReport StatsCollector::collect(Timestamp now) const {
       s.fec_packets_received = static_cast<uint64_t>(vc.fec_packets_received);
       s.fec_packets_recovered = static_cast<uint64_t>(vc.fec_packets_recovered);
     }
+    if (config_.receive.protection.nack) {
+      s.tern_packets_repaired_by_rtx = static_cast<uint64_t>(vc.packets_repaired_by_rtx);
+    }
     if (vc.quality_measurements > 0) {
       s.tern_mean_psnr = vc.total_psnr / static_cast<double>(vc.quality_measurements);
       if (vc.ssim_measurements > 0) s.tern_mean_ssim = vc.total_ssim / static_cast<double>(vc.ssim_measurements);

@@ -66,6 +66,7 @@ VideoReceiveCounters VideoReceiveStream::counters() const {
   c.fec_packets_received = f.fec_packets_received;
   c.fec_packets_recovered = f.fec_packets_recovered;
   c.retransmitted_packets_received = f.retransmitted_packets_received;
+  c.packets_repaired_by_rtx = static_cast<int64_t>(front_.nack_stats().packets_repaired_by_rtx);
   return c;
 }
 

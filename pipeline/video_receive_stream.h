@@ -35,8 +35,9 @@ struct VideoReceiveCounters {
   int64_t pli_count = 0;
   int64_t fir_count = 0;
   int64_t fec_packets_received = 0;
-  int64_t fec_packets_recovered = 0;
-  int64_t retransmitted_packets_received = 0;
+  int64_t fec_packets_recovered = 0;     // rebuilt by FEC: never a packet already received
+  int64_t retransmitted_packets_received = 0;  // every RTX packet restored, duplicates included
+  int64_t packets_repaired_by_rtx = 0;  // missing packets (a gap the NACK generator saw) an RTX filled
   int64_t total_decode_bytes = 0;
   int frame_width = 0;
   int frame_height = 0;
