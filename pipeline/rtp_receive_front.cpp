@@ -160,6 +160,7 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
       rec.arrival_time = now;
       deliver(front, std::move(rec), PacketOrigin::kFecRecovery, now, listener);
     }
+    counters(front).fec_packets_discarded = static_cast<int64_t>(fec_.stats().fec_packets_discarded);
   }
 
  private:

@@ -47,6 +47,9 @@ struct SimResult {
   size_t max_frames_held = 0;
   TimeDelta max_release_gap = TimeDelta::Zero();
   int keyframes_sent = 0;
+  TimeDelta target_delay_sum = TimeDelta::Zero();  // target at each release, summed by the test
+  TimeDelta min_target = TimeDelta::PlusInfinity();
+  TimeDelta max_target = TimeDelta::MinusInfinity();
 };
 
 class Simulation {
@@ -81,6 +84,10 @@ class Simulation {
       }
       // Receiver timers.
       for (const EncodedVideoFrame& f : jb_.process(now)) {
+        // jitterBufferTargetDelay: the target each frame was released with, summed.
+        result_.target_delay_sum += jb_.stats().target_delay;
+        result_.min_target = std::min(result_.min_target, jb_.stats().target_delay);
+        result_.max_target = std::max(result_.max_target, jb_.stats().target_delay);
         checker_.on_frame(f);
         ++result_.released;
         if (last_release) result_.max_release_gap = std::max(result_.max_release_gap, now - *last_release);
@@ -250,6 +257,12 @@ TEST_CASE("video jitter buffer 30 fps with 5 percent loss and NACK at RTT 50 ms 
   CHECK(r.keyframes_sent == 1);
   CHECK(r.nack.packets_recovered > 50);
   CHECK(r.max_release_gap < TimeDelta::Millis(183));
+  // jitterBufferTargetDelay is a running sum of the target at each release, not the last target
+  // times the count: the target moved during the call.
+  CHECK(r.stats.jitter_buffer_target_delay == r.target_delay_sum);
+  CHECK(r.max_target > r.min_target);
+  CHECK(r.stats.jitter_buffer_target_delay.us() !=
+        r.stats.target_delay.us() * static_cast<int64_t>(r.stats.jitter_buffer_emitted_count));
 }
 
 TEST_CASE("video jitter buffer without loss releases every frame smoothly") {

@@ -175,6 +175,11 @@ TEST_CASE("receive front: ULPFEC in RED yields the lost packet, FEC counted in t
   CHECK(front.counters().fec_packets_received == static_cast<int64_t>(fec.size()));
   // Statistics saw what travelled: 3 media + the FEC packets, none recovered.
   CHECK(stats.stats(kSsrc)->packets_received == static_cast<int64_t>(3 + fec.size()));
+  // One FEC packet rebuilt 102; after that the others had nothing to repair (webrtc-stats: discarded).
+  CHECK(front.counters().fec_packets_discarded == static_cast<int64_t>(fec.size()) - 1);
+  // The same FEC packets again: nothing they protect is missing, so none is used.
+  for (const rtp::RtpPacket& p : fec) front.on_rtp(p, kT0, sink);
+  CHECK(front.counters().fec_packets_discarded == 2 * static_cast<int64_t>(fec.size()) - 1);
 }
 
 TEST_CASE("receive front: a repair is a missing packet filled, not every retransmission") {
