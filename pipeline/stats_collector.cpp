@@ -170,6 +170,8 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.jitter_buffer_target_delay = j.jitter_buffer_target_delay_s;
     s.jitter_buffer_emitted_count = j.jitter_buffer_emitted_count;
     s.packets_discarded = j.packets_discarded;
+    s.fec_packets_received = audio_recv_->fec_packets_received();
+    s.fec_packets_discarded = audio_recv_->fec_packets_discarded();
     s.total_samples_received = j.total_samples_received;
     s.concealed_samples = j.concealed_samples;
     s.silent_concealed_samples = j.silent_concealed_samples;

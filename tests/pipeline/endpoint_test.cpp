@@ -176,6 +176,31 @@ TEST_CASE("pipeline endpoint stats are measured: capture rate, frames sent, disc
   CHECK(video->jitter_buffer_target_delay > 0);
 }
 
+TEST_CASE("pipeline endpoint audio RED counts as FEC received, and unused copies as discarded") {
+  for (const double loss : {0.0, 0.05}) {
+    CAPTURE(loss);
+    EndpointConfig ca = small_call_config();
+    ca.send.protection.red = true;
+    ca.send.video.reset();
+    EndpointConfig cb = ca.mirrored();
+    auto call = Call::Make(ca, cb,
+                           netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(2), TimeDelta::Millis(20), loss),
+                                                         link(DataRate::MegabitsPerSec(2), TimeDelta::Millis(20))));
+    call->run(TimeDelta::Seconds(4));
+    const StatsReport rb = call->b->stats(call->now());
+    const InboundRtpStats* audio = rb.inbound("audio");
+    REQUIRE(audio != nullptr);
+    REQUIRE(audio->fec_packets_received.has_value());
+    REQUIRE(audio->fec_packets_discarded.has_value());
+    CHECK(*audio->fec_packets_received > 150);  // one redundant block per 20 ms packet
+    if (loss == 0.0) {
+      CHECK(*audio->fec_packets_discarded == *audio->fec_packets_received);  // never needed
+    } else {
+      CHECK(*audio->fec_packets_discarded + 3 < *audio->fec_packets_received);  // losses filled
+    }
+  }
+}
+
 // A receive-only endpoint learns the round trip only through RFC 3611 RRTR/DLRR; without it its
 // stats have no RTT and its NACK retries run on a 100 ms guess.
 TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
