@@ -112,7 +112,7 @@ void BM_NackGeneratorPerPacket(benchmark::State& state) {
     Timestamp now = Timestamp::Seconds(1);
     for (size_t i = 0; i < lost.size(); ++i) {
       now += TimeDelta::Micros(1000);
-      if (!lost[i]) benchmark::DoNotOptimize(nack.on_packet(static_cast<uint16_t>(i), false, false, now));
+      if (!lost[i]) benchmark::DoNotOptimize(nack.on_packet(static_cast<uint16_t>(i), false, PacketArrival::kOriginal, now));
       if (i % 10 == 0) benchmark::DoNotOptimize(nack.process(now));
     }
     packets += static_cast<int64_t>(lost.size());

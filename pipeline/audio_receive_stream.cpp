@@ -33,9 +33,14 @@ void AudioReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
   if (front_.on_rtp(packet, now, *this) && !next_pull_) next_pull_ = now;
 }
 
-RtpReceiveFront::Listener::Verdict AudioReceiveStream::on_media_packet(rtp::RtpPacket packet, PacketOrigin /*origin*/,
+RtpReceiveFront::Listener::Verdict AudioReceiveStream::on_media_packet(rtp::RtpPacket packet, PacketOrigin origin,
                                                                        Timestamp now) {
+  const uint64_t accepted = jitter_buffer_->stats().packets_received;
   jitter_buffer_->insert(packet, now);
+  if (origin == PacketOrigin::kRedundancy) {
+    ++fec_packets_received_;
+    if (jitter_buffer_->stats().packets_received == accepted) ++fec_packets_discarded_;
+  }
   const uint32_t end = packet.timestamp() + 960;
   if (!newest_timestamp_ || seq_newer(end, *newest_timestamp_)) newest_timestamp_ = end;
   return {};

@@ -47,6 +47,10 @@ class AudioReceiveStream final : private RtpReceiveFront::Listener {
   void set_playout_listener(AudioPlayoutListener* listener) { listener_ = listener; }
   const jitterbuffer::AudioJitterBufferStats& jitter_buffer_stats() const { return jitter_buffer_->stats(); }
   int64_t red_packets_received() const { return front_.counters().red_packets_received; }
+  // RFC 2198 redundancy as webrtc-stats audio FEC: redundant blocks received, and of those the ones
+  // not used (the jitter buffer had the packet already, or it came too late).
+  uint64_t fec_packets_received() const { return fec_packets_received_; }
+  uint64_t fec_packets_discarded() const { return fec_packets_discarded_; }
   uint32_t ssrc() const { return config_.ssrc; }
 
  private:
@@ -63,6 +67,8 @@ class AudioReceiveStream final : private RtpReceiveFront::Listener {
   std::optional<Timestamp> next_pull_;
   std::optional<uint32_t> newest_timestamp_;  // end of the newest packet inserted
   TimeDelta sync_delay_ = TimeDelta::Zero();
+  uint64_t fec_packets_received_ = 0;
+  uint64_t fec_packets_discarded_ = 0;
   // Delay line of playout events (with their samples) for A/V sync: bounded by
   // kMaxSyncDelay / kPullInterval entries (set_sync_delay clamps).
   struct Delayed {

@@ -247,8 +247,11 @@ Status MediaServer::init() {
   return Status::Ok();
 }
 
-const MediaServer::SideCounters& MediaServer::counters(Side side) const {
-  return legs_[static_cast<size_t>(side)]->counters;
+MediaServer::SideCounters MediaServer::counters(Side side) const {
+  const Leg& l = *legs_[static_cast<size_t>(side)];
+  SideCounters c = l.counters;
+  for (const Inbound& i : l.inbound) c.packets_repaired_by_rtx += i.front.nack_stats().packets_repaired_by_rtx;
+  return c;
 }
 
 void MediaServer::on_packet(Side from, std::span<const uint8_t> datagram, Timestamp now) {

@@ -68,6 +68,7 @@ class MediaServer {
   struct SideCounters {
     uint64_t rtp_packets_received = 0;
     uint64_t rtx_packets_received = 0;   // retransmissions from this side's sender
+    uint64_t packets_repaired_by_rtx = 0;  // of those, ones that filled a packet the server saw missing
     uint64_t duplicates_dropped = 0;     // already forwarded
     uint64_t packets_forwarded = 0;      // RTP sent to this side (media forwarded from the other)
     uint64_t nacks_sent = 0;             // NACK packets sent to this side (about its streams)
@@ -87,7 +88,7 @@ class MediaServer {
   std::optional<Timestamp> next_wakeup() const;
   void process(Timestamp now);
 
-  const SideCounters& counters(Side side) const;
+  SideCounters counters(Side side) const;
 
   // One side as a target for PollableAdapter (both ports wake the same server).
   class Port {

@@ -21,6 +21,7 @@ RtpEgress::RtpEgress(Config config, std::optional<recovery::PacketHistory> histo
 
 void RtpEgress::on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission) {
   stats_.on_packet_sent(packet.header(), packet.size(), capture_time, now, retransmission);
+  if (!retransmission && packet.ssrc() == config_.ssrc && packet.marker()) ++frames_sent_;
   if (history_ && !retransmission && packet.ssrc() == config_.ssrc) history_->put(packet, now);
 }
 

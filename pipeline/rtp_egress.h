@@ -39,6 +39,9 @@ class RtpEgress {
 
   uint32_t ssrc() const { return config_.ssrc; }
   const rtp::OutboundRtpCounters& counters() const { return stats_.counters(); }
+  // Frames whose last packet (marker bit, as sent, not a retransmission) left: webrtc-stats
+  // framesSent of a video SSRC. A frame the pacer dropped is encoded but never sent.
+  int64_t frames_sent() const { return frames_sent_; }
   const recovery::PacketHistory* history() const { return history_ ? &*history_ : nullptr; }
 
  private:
@@ -46,6 +49,7 @@ class RtpEgress {
   Config config_;
   std::optional<recovery::PacketHistory> history_;
   rtp::SenderStatistics stats_;
+  int64_t frames_sent_ = 0;
 };
 
 }  // namespace tern::pipeline

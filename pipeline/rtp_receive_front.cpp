@@ -31,7 +31,8 @@ class RtpReceiveFront::NackStage {
  public:
   virtual ~NackStage() = default;
   // Returns true when the generator gave up on its list and wants a keyframe instead.
-  virtual bool on_packet(uint16_t seq, const Listener::Verdict& verdict, bool repaired, Timestamp now) = 0;
+  virtual bool on_packet(uint16_t seq, const Listener::Verdict& verdict, recovery::PacketArrival arrival,
+                         Timestamp now) = 0;
   virtual void on_rtt(TimeDelta rtt) = 0;
   virtual std::optional<Timestamp> next_wakeup() const = 0;
   virtual std::vector<uint16_t> process(Timestamp now) = 0;
@@ -40,9 +41,26 @@ class RtpReceiveFront::NackStage {
 
 namespace {
 
+// What the NACK generator is told about a packet's way here: a redundant RED block is forward
+// error correction too (RFC 2198), so it counts with FEC.
+recovery::PacketArrival arrival_of(PacketOrigin origin) {
+  switch (origin) {
+    case PacketOrigin::kMedia:
+      return recovery::PacketArrival::kOriginal;
+    case PacketOrigin::kRetransmission:
+      return recovery::PacketArrival::kRetransmission;
+    case PacketOrigin::kFecRecovery:
+    case PacketOrigin::kRedundancy:
+      return recovery::PacketArrival::kFecRecovery;
+  }
+  return recovery::PacketArrival::kOriginal;
+}
+
 class NoNack final : public RtpReceiveFront::NackStage {
  public:
-  bool on_packet(uint16_t, const RtpReceiveFront::Listener::Verdict&, bool, Timestamp) override { return false; }
+  bool on_packet(uint16_t, const RtpReceiveFront::Listener::Verdict&, recovery::PacketArrival, Timestamp) override {
+    return false;
+  }
   void on_rtt(TimeDelta) override {}
   std::optional<Timestamp> next_wakeup() const override { return std::nullopt; }
   std::vector<uint16_t> process(Timestamp) override { return {}; }
@@ -52,9 +70,9 @@ class NoNack final : public RtpReceiveFront::NackStage {
 class Nack final : public RtpReceiveFront::NackStage {
  public:
   explicit Nack(recovery::NackGenerator generator) : generator_(std::move(generator)) {}
-  bool on_packet(uint16_t seq, const RtpReceiveFront::Listener::Verdict& verdict, bool repaired,
+  bool on_packet(uint16_t seq, const RtpReceiveFront::Listener::Verdict& verdict, recovery::PacketArrival arrival,
                  Timestamp now) override {
-    const recovery::NackGenerator::PacketResult r = generator_.on_packet(seq, verdict.keyframe_packet, repaired, now);
+    const recovery::NackGenerator::PacketResult r = generator_.on_packet(seq, verdict.keyframe_packet, arrival, now);
     if (verdict.keyframe_first_seq) generator_.clear_up_to(*verdict.keyframe_first_seq);
     return r.keyframe_needed;
   }
@@ -125,7 +143,8 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
       // Its sequence number is not missing. Should the gap before it overflow the NACK list, the
       // keyframe request that follows is not acted on (as the streams always did; a later media
       // packet cannot raise it again since the list was cleared): counted, for a later fix.
-      if (nack(front).on_packet(packet.sequence_number(), {}, retransmitted, now)) {
+      const auto arrival = retransmitted ? recovery::PacketArrival::kRetransmission : recovery::PacketArrival::kOriginal;
+      if (nack(front).on_packet(packet.sequence_number(), {}, arrival, now)) {
         ++counters(front).keyframe_requests_not_sent;
       }
     }
@@ -141,6 +160,7 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
       rec.arrival_time = now;
       deliver(front, std::move(rec), PacketOrigin::kFecRecovery, now, listener);
     }
+    counters(front).fec_packets_discarded = static_cast<int64_t>(fec_.stats().fec_packets_discarded);
   }
 
  private:
@@ -226,7 +246,7 @@ void RtpReceiveFront::account(const rtp::RtpPacket& packet, bool retransmitted, 
 void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now, Listener& listener) {
   const uint16_t seq = packet.sequence_number();
   const Listener::Verdict verdict = listener.on_media_packet(std::move(packet), origin, now);
-  if (nack_->on_packet(seq, verdict, origin != PacketOrigin::kMedia, now)) keyframe_wanted_ = true;
+  if (nack_->on_packet(seq, verdict, arrival_of(origin), now)) keyframe_wanted_ = true;
 }
 
 void RtpReceiveFront::on_rtt(TimeDelta rtt) { nack_->on_rtt(rtt); }

@@ -50,6 +50,7 @@ struct RtpReceiveFrontCounters {
   int64_t red_packets_malformed = 0;
   int64_t fec_packets_received = 0;     // ULPFEC stage: RED packets carrying no media (FEC)
   int64_t fec_packets_recovered = 0;
+  int64_t fec_packets_discarded = 0;    // ULPFEC stage: malformed, stale or evicted unused
   int64_t statistics_invalid = 0;       // failed RFC 3550 A.1 validation (still passed on)
   int64_t keyframe_requests_not_sent = 0;  // NACK overflows at a FEC packet (see the ULPFEC stage)
   int64_t nack_count = 0;               // NACK packets produced

@@ -122,7 +122,10 @@ Json to_json(const InboundRtpStats& s) {
   opt(j, "totalFreezesDuration", s.total_freezes_duration);
   opt(j, "totalPausesDuration", s.total_pauses_duration);
   opt(j, "fecPacketsReceived", s.fec_packets_received);
+  opt(j, "fecPacketsDiscarded", s.fec_packets_discarded);
+  opt(j, "packetsDiscarded", s.packets_discarded);
   opt(j, "ternFecPacketsRecovered", s.fec_packets_recovered);
+  opt(j, "ternPacketsRepairedByRtx", s.tern_packets_repaired_by_rtx);
   opt(j, "ternMeanPsnr", s.tern_mean_psnr);
   opt(j, "ternMeanSsim", s.tern_mean_ssim);
   opt(j, "totalSamplesReceived", s.total_samples_received);

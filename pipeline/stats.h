@@ -82,7 +82,11 @@ struct InboundRtpStats : RtcStatsBase {
   std::optional<uint32_t> frames_received, frames_decoded, key_frames_decoded, frames_dropped, frames_rendered;
   std::optional<uint32_t> frame_width, frame_height, freeze_count, pause_count, pli_count, fir_count;
   std::optional<double> frames_per_second, total_freezes_duration, total_pauses_duration;
-  std::optional<uint64_t> fec_packets_received, fec_packets_recovered;
+  std::optional<uint64_t> fec_packets_received, fec_packets_recovered, fec_packets_discarded;
+  std::optional<uint64_t> packets_discarded;  // audio: late, evicted by the bounds, or flushed
+  // tern: missing packets a retransmission filled (with NACK on); retransmitted_packets_received
+  // also counts RTX of packets that had arrived (reordered ones NACKed, duplicates, RTX padding).
+  std::optional<uint64_t> tern_packets_repaired_by_rtx;
   std::optional<double> tern_mean_psnr, tern_mean_ssim;
   // audio
   std::optional<uint64_t> total_samples_received, concealed_samples, silent_concealed_samples, concealment_events;

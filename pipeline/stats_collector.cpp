@@ -115,7 +115,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     m.width = static_cast<uint32_t>(config_.send.width);
     m.height = static_cast<uint32_t>(config_.send.height);
     m.frames = static_cast<uint32_t>(vc.frames_captured);
-    m.frames_per_second = config_.send.fps;
+    m.frames_per_second = video_send_->capture_frames_per_second(now);
     r.media_sources.push_back(m);
     OutboundRtpStats s;
     s.id = "OTV" + std::to_string(config_.local.video);
@@ -128,7 +128,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.nack_count = static_cast<uint32_t>(vc.nack_count);
     s.active = !video_send_->suspended();
     s.frames_encoded = static_cast<uint32_t>(vc.frames_encoded);
-    s.frames_sent = static_cast<uint32_t>(vc.frames_encoded);
+    s.frames_sent = static_cast<uint32_t>(send_transport_.stream(video_send_->rtp().ssrc())->frames_sent());
     s.key_frames_encoded = static_cast<uint32_t>(vc.key_frames_encoded);
     s.frame_width = static_cast<uint32_t>(vc.frame_width);
     s.frame_height = static_cast<uint32_t>(vc.frame_height);
@@ -170,6 +170,9 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.jitter_buffer_delay = j.jitter_buffer_delay_s;
     s.jitter_buffer_target_delay = j.jitter_buffer_target_delay_s;
     s.jitter_buffer_emitted_count = j.jitter_buffer_emitted_count;
+    s.packets_discarded = j.packets_discarded;
+    s.fec_packets_received = audio_recv_->fec_packets_received();
+    s.fec_packets_discarded = audio_recv_->fec_packets_discarded();
     s.total_samples_received = j.total_samples_received;
     s.concealed_samples = j.concealed_samples;
     s.silent_concealed_samples = j.silent_concealed_samples;
@@ -193,7 +196,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.mid = config_.remote.video_mid;
     s.nack_count = static_cast<uint32_t>(vc.nack_count);
     s.jitter_buffer_delay = j.jitter_buffer_delay.seconds_f();
-    s.jitter_buffer_target_delay = j.target_delay.seconds_f() * static_cast<double>(j.jitter_buffer_emitted_count);
+    s.jitter_buffer_target_delay = j.jitter_buffer_target_delay.seconds_f();
     s.jitter_buffer_emitted_count = j.jitter_buffer_emitted_count;
     s.frames_received = static_cast<uint32_t>(j.frames_received);
     s.frames_decoded = static_cast<uint32_t>(vc.frames_decoded);
@@ -212,6 +215,10 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     if (config_.receive.protection.fec) {
       s.fec_packets_received = static_cast<uint64_t>(vc.fec_packets_received);
       s.fec_packets_recovered = static_cast<uint64_t>(vc.fec_packets_recovered);
+      s.fec_packets_discarded = static_cast<uint64_t>(vc.fec_packets_discarded);
+    }
+    if (config_.receive.protection.nack) {
+      s.tern_packets_repaired_by_rtx = static_cast<uint64_t>(vc.packets_repaired_by_rtx);
     }
     if (vc.quality_measurements > 0) {
       s.tern_mean_psnr = vc.total_psnr / static_cast<double>(vc.quality_measurements);

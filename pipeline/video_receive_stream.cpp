@@ -66,7 +66,9 @@ VideoReceiveCounters VideoReceiveStream::counters() const {
   c.fir_count = f.fir_count;
   c.fec_packets_received = f.fec_packets_received;
   c.fec_packets_recovered = f.fec_packets_recovered;
+  c.fec_packets_discarded = f.fec_packets_discarded;
   c.retransmitted_packets_received = f.retransmitted_packets_received;
+  c.packets_repaired_by_rtx = static_cast<int64_t>(front_.nack_stats().packets_repaired_by_rtx);
   return c;
 }
 
@@ -133,8 +135,7 @@ void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {
   counters_.frame_width = pending.frame.width;
   counters_.frame_height = pending.frame.height;
   freezes_.on_frame(now);
-  recent_renders_.push_back(now);
-  while (!recent_renders_.empty() && now - recent_renders_.front() > TimeDelta::Seconds(1)) recent_renders_.pop_front();
+  renders_per_second_.on_frame(now);
   RenderedVideoFrame r;
   r.ssrc = config_.ssrc;
   r.frame_number = media::FrameStamp::read(pending.frame);
@@ -182,12 +183,6 @@ const codecs::VideoFrame* VideoReceiveStream::reference(uint32_t frame_number) {
   return &scratch_;
 }
 
-double VideoReceiveStream::frames_per_second(Timestamp now) const {
-  int64_t n = 0;
-  for (const Timestamp t : recent_renders_) {
-    if (now - t <= TimeDelta::Seconds(1)) ++n;
-  }
-  return static_cast<double>(n);
-}
+double VideoReceiveStream::frames_per_second(Timestamp now) const { return renders_per_second_.frames_per_second(now); }
 
 }  // namespace tern::pipeline

@@ -15,6 +15,7 @@
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/media/video_quality.h"
+#include "tern/pipeline/frame_rate_meter.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtp_receive_front.h"
@@ -35,8 +36,10 @@ struct VideoReceiveCounters {
   int64_t pli_count = 0;
   int64_t fir_count = 0;
   int64_t fec_packets_received = 0;
-  int64_t fec_packets_recovered = 0;
-  int64_t retransmitted_packets_received = 0;
+  int64_t fec_packets_recovered = 0;     // rebuilt by FEC: never a packet already received
+  int64_t fec_packets_discarded = 0;     // FEC packets dropped unused (malformed, stale, evicted)
+  int64_t retransmitted_packets_received = 0;  // every RTX packet restored, duplicates included
+  int64_t packets_repaired_by_rtx = 0;  // missing packets (a gap the NACK generator saw) an RTX filled
   int64_t total_decode_bytes = 0;
   int frame_width = 0;
   int frame_height = 0;
@@ -127,7 +130,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   jitterbuffer::FreezeMeter freezes_;  // renders; pauses apart (webrtc-stats)
   RtpToNtp rtp_to_ntp_{90000};
   std::deque<PendingRender> renders_;
-  std::deque<Timestamp> recent_renders_;
+  FrameRateMeter renders_per_second_;
   TimeDelta sync_delay_ = TimeDelta::Zero();
   std::optional<TimeDelta> last_delay_;
   VideoReceiveCounters counters_;  // the front's members are filled in by counters()

@@ -113,13 +113,6 @@ void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool 
   fec_->set_protection(delta, key);
 }
 
-double VideoSendStream::frames_per_second(Timestamp now) const {
-  int64_t n = 0;
-  for (const Timestamp t : recent_encodes_) {
-    if (now - t <= TimeDelta::Seconds(1)) ++n;
-  }
-  return static_cast<double>(n);
-}
 
 void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   if (started_ && next_capture_time(now) > now) return;
@@ -128,6 +121,7 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
                                                                         : source_.next_frame(now);
   if (!frame) return;
   ++counters_.frames_captured;
+  captures_.on_frame(now);
   CapturedVideoFrame captured;
   captured.ssrc = rtp_.ssrc();
   captured.frame_number = media::FrameStamp::read(*frame).value_or(0);
@@ -164,10 +158,7 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
       ++counters_.frames_encoded;
       if (ef.is_keyframe) ++counters_.key_frames_encoded;
       counters_.total_encoded_bytes += static_cast<int64_t>(ef.data.size());
-      recent_encodes_.push_back(now);
-      while (!recent_encodes_.empty() && now - recent_encodes_.front() > TimeDelta::Seconds(1)) {
-        recent_encodes_.pop_front();
-      }
+      encodes_.on_frame(now);
       captured.encoded = true;
       consecutive_drops_ = 0;
       last_encode_time_ = now;

@@ -12,6 +12,7 @@
 #include "tern/core/result.h"
 #include "tern/media/media_source.h"
 #include "tern/media/synthetic_video_source.h"
+#include "tern/pipeline/frame_rate_meter.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/pipeline/outgoing_packet.h"
 #include "tern/pipeline/pipeline_config.h"
@@ -92,7 +93,10 @@ class VideoSendStream {
   const VideoSendCounters& counters() const { return counters_; }
   DataRate target() const { return target_; }
   bool suspended() const { return suspended_; }
-  double frames_per_second(Timestamp now) const;
+  // Encoded frames in the last second (outbound-rtp framesPerSecond).
+  double frames_per_second(Timestamp now) const { return encodes_.frames_per_second(now); }
+  // Captured frames in the last second (media-source framesPerSecond), measured.
+  double capture_frames_per_second(Timestamp now) const { return captures_.frames_per_second(now); }
   uint8_t payload_type() const { return media_pt_; }
   const char* mime_type() const { return codecs::mime_type(config_.codec); }
 
@@ -132,7 +136,8 @@ class VideoSendStream {
   VideoSendCounters counters_;
   VideoCaptureListener* capture_listener_ = nullptr;
   std::vector<uint8_t> payload_buffer_;
-  std::deque<Timestamp> recent_encodes_;   // last second of encoded frames, for framesPerSecond
+  FrameRateMeter encodes_;
+  FrameRateMeter captures_;
 };
 
 }  // namespace tern::pipeline

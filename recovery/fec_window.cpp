@@ -78,7 +78,8 @@ void FecWindow::try_recover(std::vector<rtp::RtpPacket>& recovered) {
         it = fec_.erase(it);
         continue;
       }
-      if (missing == 0) {  // everything arrived: this FEC packet has done its job
+      if (missing == 0) {  // everything arrived: never needed (webrtc-stats counts it discarded)
+        ++stats_.fec_packets_discarded;
         it = fec_.erase(it);
         continue;
       }

@@ -28,7 +28,8 @@ class FecWindow {
   };
   struct Stats {
     uint64_t fec_packets_received = 0;
-    uint64_t fec_packets_discarded = 0;  // evicted, stale, or unusable (bad recovered bytes)
+    uint64_t fec_packets_discarded = 0;  // not used: nothing it protects was missing, evicted,
+                                         // stale, or unusable (bad recovered bytes)
     uint64_t packets_recovered = 0;
   };
 

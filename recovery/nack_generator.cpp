@@ -17,6 +17,10 @@ Status NackGeneratorConfig::validate() const {
     return Error{"nack: rtt and retry interval must be positive"};
   if (!(retry_rtt_factor >= 1.0 && retry_rtt_factor <= 10.0)) return Error{"nack: retry_rtt_factor out of 1..10"};
   if (reorder_wait < TimeDelta::Zero()) return Error{"nack: reorder_wait is negative"};
+  if (!(reorder_percentile > 0.0 && reorder_percentile <= 1.0)) return Error{"nack: reorder_percentile out of (0, 1]"};
+  if (max_reorder_wait < TimeDelta::Zero() || !max_reorder_wait.is_finite()) {
+    return Error{"nack: max_reorder_wait must be finite and not negative"};
+  }
   return Status::Ok();
 }
 
@@ -26,7 +30,9 @@ Result<NackGenerator> NackGenerator::Create(const NackGeneratorConfig& config) {
 }
 
 NackGenerator::NackGenerator(const NackGeneratorConfig& config)
-    : config_(config.validate().ok() ? config : NackGeneratorConfig{}), rtt_(config_.initial_rtt) {}
+    : config_(config.validate().ok() ? config : NackGeneratorConfig{}),
+      rtt_(config_.initial_rtt),
+      reordering_(config_.reorder_percentile, config_.max_reorder_wait) {}
 
 void NackGenerator::on_rtt(TimeDelta rtt) {
   if (rtt > TimeDelta::Zero() && rtt.is_finite()) rtt_ = rtt;
@@ -36,8 +42,36 @@ TimeDelta NackGenerator::retry_interval() const {
   return std::max(config_.min_retry_interval, rtt_ * config_.retry_rtt_factor);
 }
 
-Timestamp NackGenerator::due_time(const Missing& m) const {
-  return m.sends == 0 ? m.detected + config_.reorder_wait : m.sent + retry_interval();
+TimeDelta NackGenerator::reorder_time_wait() const {
+  if (!config_.learn_reordering) return config_.reorder_wait;
+  return std::max(config_.reorder_wait, reordering_.time_wait());
+}
+
+Timestamp NackGenerator::due_time(int64_t seq, const Missing& m) const {
+  if (m.sends > 0) return m.sent + retry_interval();
+  const TimeDelta wait = reorder_time_wait();
+  // Fewer newer packets than reordering has been seen to let pass: wait for them, or for the cap.
+  if (config_.learn_reordering && *newest_ - seq <= reordering_.packets_wait()) {
+    return m.detected + std::max(wait, config_.max_reorder_wait);
+  }
+  return m.detected + wait;
+}
+
+void NackGenerator::on_missing_arrived(int64_t seq, const Missing& m, PacketArrival arrival, Timestamp now) {
+  ++stats_.packets_recovered;
+  switch (arrival) {
+    case PacketArrival::kOriginal:
+      ++stats_.packets_late;
+      if (m.sends > 0) ++stats_.late_after_nack;
+      if (config_.learn_reordering) reordering_.add(*newest_ - seq, now - m.detected);
+      break;
+    case PacketArrival::kRetransmission:
+      ++stats_.packets_repaired_by_rtx;
+      break;
+    case PacketArrival::kFecRecovery:
+      ++stats_.packets_repaired_by_fec;
+      break;
+  }
 }
 
 bool NackGenerator::expired(int64_t seq, const Missing& m, Timestamp now) const {
@@ -62,7 +96,7 @@ bool NackGenerator::make_room(size_t needed) {
   return missing_.size() + needed <= config_.max_list_size;
 }
 
-NackGenerator::PacketResult NackGenerator::on_packet(uint16_t seq, bool is_keyframe, bool is_recovered,
+NackGenerator::PacketResult NackGenerator::on_packet(uint16_t seq, bool is_keyframe, PacketArrival arrival,
                                                      Timestamp now) {
   PacketResult result;
   const int64_t u = unwrapper_.unwrap(seq);
@@ -85,10 +119,11 @@ NackGenerator::PacketResult NackGenerator::on_packet(uint16_t seq, bool is_keyfr
     return result;
   }
   if (u <= *newest_) {
-    // Late, retransmitted or recovered: no longer missing.
-    if (missing_.erase(u) != 0) {
-      ++stats_.packets_recovered;
-      if (is_recovered) ++stats_.packets_recovered_by_rtx_or_fec;
+    // Late, retransmitted or recovered: no longer missing. Anything else is a duplicate (or a
+    // packet given up on), which repairs nothing.
+    if (auto it = missing_.find(u); it != missing_.end()) {
+      on_missing_arrived(u, it->second, arrival, now);
+      missing_.erase(it);
       result.was_missing = true;
     }
     return result;
@@ -129,7 +164,7 @@ std::vector<uint16_t> NackGenerator::process(Timestamp now) {
       ++stats_.packets_abandoned;
       continue;
     }
-    if (m.sends < config_.max_retries && now >= due_time(m)) {
+    if (m.sends < config_.max_retries && now >= due_time(it->first, m)) {
       if (m.sends > 0) ++stats_.retries;
       ++m.sends;
       m.sent = now;
@@ -148,7 +183,7 @@ std::optional<Timestamp> NackGenerator::next_wakeup() const {
   std::optional<Timestamp> wake;
   for (const auto& [seq, m] : missing_) {
     // Either the next send or, after the last one, the time it is given up.
-    Timestamp t = m.sends < config_.max_retries ? due_time(m) : m.sent + retry_interval();
+    Timestamp t = m.sends < config_.max_retries ? due_time(seq, m) : m.sent + retry_interval();
     t = std::min(t, m.detected + config_.max_age + TimeDelta::Micros(1));
     wake = wake ? std::min(*wake, t) : t;
   }

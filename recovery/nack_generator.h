@@ -3,6 +3,14 @@
 // to a retry limit, and giving up on packets too old to matter. Output is a list of sequence numbers
 // to send in one rtcp::Nack (make_nack() builds it).
 //
+// Reordering is not loss: a missing packet that later arrives on its own teaches the generator how
+// far out of order the path delivers (ReorderingEstimator: distance in packets and delay since the
+// gap was seen). A gap's first NACK then waits until more newer packets have arrived than that
+// percentile of reordering distances AND the gap is older than that percentile of delays (with
+// `reorder_wait` as the least delay); never longer than `max_reorder_wait` after the gap was seen,
+// which bounds the extra delay a real loss gets. Before any reordering is seen, gaps are NACKed at
+// once (after `reorder_wait`), as without learning.
+//
 // Memory: at most `max_list_size` missing packets. When a new gap would overflow the list, entries
 // older than the last keyframe are dropped first (they are moot); if that is not enough the list is
 // cleared and a keyframe is asked for instead (on_packet() returns keyframe_needed).
@@ -18,6 +26,7 @@
 #include "tern/core/result.h"
 #include "tern/core/seq_num.h"
 #include "tern/core/units.h"
+#include "tern/recovery/reordering_estimator.h"
 #include "tern/rtp/rtcp/nack.h"
 
 namespace tern::recovery {
@@ -30,7 +39,11 @@ struct NackGeneratorConfig {
   TimeDelta initial_rtt = TimeDelta::Millis(100);  // until on_rtt()
   TimeDelta min_retry_interval = TimeDelta::Millis(10);
   double retry_rtt_factor = 1.25;        // retry after rtt x factor (a margin for the answer's jitter)
-  TimeDelta reorder_wait = TimeDelta::Zero();  // delay before the first NACK of a gap
+  TimeDelta reorder_wait = TimeDelta::Zero();  // least delay before the first NACK of a gap
+  // Learning the reordering of the path (see above): off = first NACK after reorder_wait alone.
+  bool learn_reordering = true;
+  double reorder_percentile = 0.99;             // share of observed reorderings waited for, (0, 1]
+  TimeDelta max_reorder_wait = TimeDelta::Millis(100);  // the most a gap waits for learnt reordering
 
   Status validate() const;
 };
@@ -39,10 +52,20 @@ struct NackGeneratorStats {
   uint64_t nacks_sent = 0;          // process() calls that produced a list (one RTCP NACK each)
   uint64_t packets_requested = 0;   // sequence numbers sent, retries included
   uint64_t retries = 0;             // sequence numbers sent again
-  uint64_t packets_recovered = 0;   // missing packets that arrived later (retransmission, FEC, late)
-  uint64_t packets_recovered_by_rtx_or_fec = 0;  // of those, flagged is_recovered
+  uint64_t packets_recovered = 0;   // missing packets that arrived later: the three below
+  uint64_t packets_late = 0;        // ... on their own (reordered or delayed): learnt from
+  uint64_t packets_repaired_by_rtx = 0;  // ... restored from a retransmission (RFC 4588)
+  uint64_t packets_repaired_by_fec = 0;  // ... rebuilt by FEC
+  uint64_t late_after_nack = 0;     // of packets_late, those NACKed before they arrived (needless)
   uint64_t packets_abandoned = 0;   // retry limit, age, overflow or keyframe
   uint64_t keyframe_requests = 0;   // overflows that ended in a keyframe request
+};
+
+// How a packet reached the generator.
+enum class PacketArrival : uint8_t {
+  kOriginal,        // as sent, over the network
+  kRetransmission,  // restored from a retransmission
+  kFecRecovery,     // rebuilt by FEC
 };
 
 class NackGenerator {
@@ -56,9 +79,10 @@ class NackGenerator {
   static Result<NackGenerator> Create(const NackGeneratorConfig& config);
   explicit NackGenerator(const NackGeneratorConfig& config = {});
 
-  // A packet arrived (or was recovered by RTX or FEC: `is_recovered`). `is_keyframe`: the first
-  // packet of a keyframe, which makes older missing packets moot once the list overflows.
-  PacketResult on_packet(uint16_t seq, bool is_keyframe, bool is_recovered, Timestamp now);
+  // A packet arrived (`arrival` says how). `is_keyframe`: the first packet of a keyframe, which
+  // makes older missing packets moot once the list overflows. A missing packet that arrives as
+  // kOriginal is a reordering observation; the other two count as repairs.
+  PacketResult on_packet(uint16_t seq, bool is_keyframe, PacketArrival arrival, Timestamp now);
   // Latest round-trip time, which spaces the retries.
   void on_rtt(TimeDelta rtt);
   // Sequence numbers to NACK now, in ascending (wrap-aware) order; empty when none is due.
@@ -71,6 +95,9 @@ class NackGenerator {
   size_t size() const { return missing_.size(); }
   TimeDelta rtt() const { return rtt_; }
   const NackGeneratorStats& stats() const { return stats_; }
+  // What the first NACK of a gap waits for now (learnt; zeros before any reordering is seen).
+  int64_t reorder_packets_wait() const { return reordering_.packets_wait(); }
+  TimeDelta reorder_time_wait() const;
 
   // An RTCP Generic NACK carrying `lost` (as returned by process()).
   static rtcp::Nack make_nack(uint32_t sender_ssrc, uint32_t media_ssrc, std::vector<uint16_t> lost);
@@ -82,7 +109,8 @@ class NackGenerator {
     int sends = 0;
   };
   TimeDelta retry_interval() const;
-  Timestamp due_time(const Missing& m) const;
+  Timestamp due_time(int64_t seq, const Missing& m) const;
+  void on_missing_arrived(int64_t seq, const Missing& m, PacketArrival arrival, Timestamp now);
   bool expired(int64_t seq, const Missing& m, Timestamp now) const;
   void drop_before(int64_t seq);
   bool make_room(size_t needed);
@@ -94,6 +122,7 @@ class NackGenerator {
   std::map<int64_t, Missing> missing_;  // unwrapped seq -> state
   std::deque<int64_t> keyframes_;       // unwrapped first seqs of recent keyframes, bounded
   TimeDelta rtt_;
+  ReorderingEstimator reordering_;
   NackGeneratorStats stats_;
 };
 

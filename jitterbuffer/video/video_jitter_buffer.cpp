@@ -104,6 +104,7 @@ std::vector<EncodedVideoFrame> VideoJitterBuffer::process(Timestamp now) {
     ++stats_.frames_decoded;
     if (f.keyframe) ++stats_.key_frames_decoded;
     stats_.jitter_buffer_delay += std::max(now - f.first_receive_time, TimeDelta::Zero());
+    stats_.jitter_buffer_target_delay += timing_.target_delay();
     ++stats_.jitter_buffer_emitted_count;
     freezes_.on_frame(now);
     last_release_time_ = now;

@@ -55,6 +55,9 @@ struct VideoJitterBufferStats {  // webrtc-stats RTCInboundRtpStreamStats names
   uint64_t fir_count = 0;
   TimeDelta jitter_buffer_delay = TimeDelta::Zero();  // sum over released frames: release - first packet
   uint64_t jitter_buffer_emitted_count = 0;
+  // Sum over released frames of the target delay when each was released (webrtc-stats
+  // jitterBufferTargetDelay: divided by jitter_buffer_emitted_count it is the mean target).
+  TimeDelta jitter_buffer_target_delay = TimeDelta::Zero();
   TimeDelta target_delay = TimeDelta::Zero();         // current
   TimeDelta jitter_estimate = TimeDelta::Zero();      // current
   uint64_t packets_invalid = 0;  // payload descriptor did not parse

@@ -47,6 +47,9 @@ struct SimResult {
   size_t max_frames_held = 0;
   TimeDelta max_release_gap = TimeDelta::Zero();
   int keyframes_sent = 0;
+  TimeDelta target_delay_sum = TimeDelta::Zero();  // target at each release, summed by the test
+  TimeDelta min_target = TimeDelta::PlusInfinity();
+  TimeDelta max_target = TimeDelta::MinusInfinity();
 };
 
 class Simulation {
@@ -81,6 +84,10 @@ class Simulation {
       }
       // Receiver timers.
       for (const EncodedVideoFrame& f : jb_.process(now)) {
+        // jitterBufferTargetDelay: the target each frame was released with, summed.
+        result_.target_delay_sum += jb_.stats().target_delay;
+        result_.min_target = std::min(result_.min_target, jb_.stats().target_delay);
+        result_.max_target = std::max(result_.max_target, jb_.stats().target_delay);
         checker_.on_frame(f);
         ++result_.released;
         if (last_release) result_.max_release_gap = std::max(result_.max_release_gap, now - *last_release);
@@ -119,12 +126,13 @@ class Simulation {
     enum Kind { kPacket, kNack, kPli } kind;
     std::optional<rtp::RtpPacket> packet;
     std::vector<uint16_t> seqs;
+    bool retransmission = false;  // a packet sent again after a NACK
   };
 
   void schedule_feedback(Timestamp now, Event e) { events_.emplace(now + c_.one_way_delay, std::move(e)); }
 
   // The media path: loss (random or bursty), extra delay (reordering), duplication.
-  void transmit(const rtp::RtpPacket& p, Timestamp now) {
+  void transmit(const rtp::RtpPacket& p, Timestamp now, bool retransmission = false) {
     if (in_burst_) {
       if (rng_.bernoulli(c_.burst_leave)) in_burst_ = false;
     } else if (rng_.bernoulli(c_.burst_enter)) {
@@ -134,7 +142,7 @@ class Simulation {
     const int copies = rng_.bernoulli(c_.duplicate) ? 2 : 1;
     for (int i = 0; i < copies; ++i) {
       const TimeDelta extra = TimeDelta::Micros(rng_.uniform_int(0, c_.max_extra_delay.us()));
-      events_.emplace(now + c_.one_way_delay + extra, Event{Event::kPacket, p, {}});
+      events_.emplace(now + c_.one_way_delay + extra, Event{Event::kPacket, p, {}, retransmission});
     }
   }
 
@@ -193,7 +201,8 @@ class Simulation {
         const uint16_t seq = e.packet->sequence_number();
         const auto r = jb_.insert(std::move(*e.packet), now);
         if (c_.nack) {
-          if (nack_.on_packet(seq, r.keyframe_packet, false, now).keyframe_needed) keyframe_pending_ = true;
+          const auto arrival = e.retransmission ? recovery::PacketArrival::kRetransmission : recovery::PacketArrival::kOriginal;
+          if (nack_.on_packet(seq, r.keyframe_packet, arrival, now).keyframe_needed) keyframe_pending_ = true;
           if (r.keyframe_first_seq) nack_.clear_up_to(*r.keyframe_first_seq);
         }
         break;
@@ -201,7 +210,7 @@ class Simulation {
       case Event::kNack:
         for (uint16_t s : e.seqs) {
           auto it = history_.find(s);
-          if (it != history_.end()) transmit(it->second, now);
+          if (it != history_.end()) transmit(it->second, now, true);
         }
         break;
       case Event::kPli:
@@ -248,6 +257,12 @@ TEST_CASE("video jitter buffer 30 fps with 5 percent loss and NACK at RTT 50 ms 
   CHECK(r.keyframes_sent == 1);
   CHECK(r.nack.packets_recovered > 50);
   CHECK(r.max_release_gap < TimeDelta::Millis(183));
+  // jitterBufferTargetDelay is a running sum of the target at each release, not the last target
+  // times the count: the target moved during the call.
+  CHECK(r.stats.jitter_buffer_target_delay == r.target_delay_sum);
+  CHECK(r.max_target > r.min_target);
+  CHECK(r.stats.jitter_buffer_target_delay.us() !=
+        r.stats.target_delay.us() * static_cast<int64_t>(r.stats.jitter_buffer_emitted_count));
 }
 
 TEST_CASE("video jitter buffer without loss releases every frame smoothly") {

@@ -130,6 +130,77 @@ TEST_CASE("pipeline endpoint adapts to a 500 kbps bottleneck") {
   CHECK(call->render_b.frames.back().render_time > call->now() - TimeDelta::Seconds(1));
 }
 
+TEST_CASE("pipeline endpoint stats are measured: capture rate, frames sent, discards, target delay sum") {
+  EndpointConfig ca = small_call_config();
+  ca.start_rate = DataRate::KilobitsPerSec(300);
+  netsim::LinkConfig slow = link(DataRate::KilobitsPerSec(400), TimeDelta::Millis(25));
+  slow.queue_delay = TimeDelta::Millis(300);
+  auto call = Call::Make(ca, ca.mirrored(), netsim::NetworkConfig::Direct(slow, slow));
+  // Half a second in, the camera has delivered about 15 frames in the last second, not the 30
+  // configured (media-source framesPerSecond was the configured rate).
+  call->run(TimeDelta::Millis(500));
+  StatsReport ra = call->a->stats(call->now());
+  REQUIRE(ra.media_sources.size() == 2);
+  const MediaSourceStats& camera = ra.media_sources[1];
+  REQUIRE(camera.kind == "video");
+  REQUIRE(camera.frames_per_second.has_value());
+  CHECK(*camera.frames_per_second >= 13);
+  CHECK(*camera.frames_per_second <= 17);
+  // framesSent counts frames whose last packet left the pacer: at some instant on a slow link a
+  // frame is encoded but still queued (framesSent was framesEncoded).
+  bool queued_seen = false;
+  for (int i = 0; i < 100 && !queued_seen; ++i) {
+    call->run(TimeDelta::Millis(37));
+    ra = call->a->stats(call->now());
+    const OutboundRtpStats* sent = ra.outbound("video");
+    REQUIRE(sent != nullptr);
+    REQUIRE(sent->frames_sent <= sent->frames_encoded);
+    queued_seen = sent->frames_sent < sent->frames_encoded;
+  }
+  CHECK(queued_seen);
+  call->run(TimeDelta::Seconds(3));
+  ra = call->a->stats(call->now());
+  CHECK(*ra.media_sources[1].frames_per_second >= 29);
+  CHECK(*ra.media_sources[1].frames_per_second <= 31);
+  const StatsReport rb = call->b->stats(call->now());
+  const InboundRtpStats* audio = rb.inbound("audio");
+  const InboundRtpStats* video = rb.inbound("video");
+  REQUIRE(audio != nullptr);
+  REQUIRE(video != nullptr);
+  // Audio packetsDiscarded is the jitter buffer's count (late, evicted, flushed).
+  REQUIRE(audio->packets_discarded.has_value());
+  CHECK(*audio->packets_discarded == call->b->audio_receive_stream()->jitter_buffer_stats().packets_discarded);
+  CHECK(rb.to_json(-1).find("\"packetsDiscarded\"") != std::string::npos);
+  // Video jitterBufferTargetDelay: a running sum, so its mean lies within the targets seen.
+  CHECK(video->jitter_buffer_emitted_count > 0);
+  CHECK(video->jitter_buffer_target_delay > 0);
+}
+
+TEST_CASE("pipeline endpoint audio RED counts as FEC received, and unused copies as discarded") {
+  for (const double loss : {0.0, 0.05}) {
+    CAPTURE(loss);
+    EndpointConfig ca = small_call_config();
+    ca.send.protection.red = true;
+    ca.send.video.reset();
+    EndpointConfig cb = ca.mirrored();
+    auto call = Call::Make(ca, cb,
+                           netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(2), TimeDelta::Millis(20), loss),
+                                                         link(DataRate::MegabitsPerSec(2), TimeDelta::Millis(20))));
+    call->run(TimeDelta::Seconds(4));
+    const StatsReport rb = call->b->stats(call->now());
+    const InboundRtpStats* audio = rb.inbound("audio");
+    REQUIRE(audio != nullptr);
+    REQUIRE(audio->fec_packets_received.has_value());
+    REQUIRE(audio->fec_packets_discarded.has_value());
+    CHECK(*audio->fec_packets_received > 150);  // one redundant block per 20 ms packet
+    if (loss == 0.0) {
+      CHECK(*audio->fec_packets_discarded == *audio->fec_packets_received);  // never needed
+    } else {
+      CHECK(*audio->fec_packets_discarded + 3 < *audio->fec_packets_received);  // losses filled
+    }
+  }
+}
+
 // A receive-only endpoint learns the round trip only through RFC 3611 RRTR/DLRR; without it its
 // stats have no RTT and its NACK retries run on a 100 ms guess.
 TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {

@@ -129,6 +129,9 @@ TEST_CASE("pipeline media server NACKs upstream and retransmits downstream") {
   // The server asks A for what the upstream hop lost ...
   CHECK(up.nacks_sent > 0);
   CHECK(up.rtx_packets_received > 0);
+  // ... repairing packets it saw missing (a retransmission of one that had come repairs nothing).
+  CHECK(up.packets_repaired_by_rtx > 0);
+  CHECK(up.packets_repaired_by_rtx <= up.rtx_packets_received);
   // ... and answers B's NACKs for the downstream hop from its own history.
   CHECK(down.nacked_packets_received > 0);
   CHECK(down.retransmissions_sent > 0);
@@ -142,6 +145,10 @@ TEST_CASE("pipeline media server NACKs upstream and retransmits downstream") {
   CHECK(sent->retransmitted_packets_sent > 0);
   CHECK(sent->retransmitted_packets_sent <= up.rtx_packets_received + 5);
   CHECK(video->retransmitted_packets_received > 0);
+  // B's repairs of the downstream hop's losses, in its webrtc-stats (ternPacketsRepairedByRtx).
+  REQUIRE(video->tern_packets_repaired_by_rtx.has_value());
+  CHECK(*video->tern_packets_repaired_by_rtx > 0);
+  CHECK(*video->tern_packets_repaired_by_rtx <= video->retransmitted_packets_received);
   CHECK(video->frames_rendered.value() + 25 >= sent->frames_encoded.value());
   CHECK(video->freeze_count.value() <= 3);
 }

@@ -1,9 +1,11 @@
 // Tests of the RTP receive front: each stage alone (RTX unwrap, RED split, ULPFEC recovery inside
-// RED, statistics, NACK after the reorder wait, keyframe requests) and a front without stages.
+// RED, statistics, NACK after the reorder wait, repairs counted (RTX, FEC) apart from needless
+// retransmissions, keyframe requests) and a front without stages.
 #include "tern/pipeline/rtp_receive_front.h"
 
 #include <doctest/doctest.h>
 
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -53,6 +55,18 @@ RtpReceiveFront make(const RtpReceiveFront::Config& c) {
   auto f = RtpReceiveFront::Create(c);
   REQUIRE(f.ok());
   return std::move(f).value();
+}
+
+// Media packets 100..103 of one frame and the ULPFEC packets (in RED) protecting them.
+std::pair<std::vector<rtp::RtpPacket>, std::vector<rtp::RtpPacket>> protected_frame() {
+  recovery::UlpfecGenerator gen({kFecPt, kRedPt});
+  gen.set_protection({255, 1, recovery::FecMaskType::kRandom}, {255, 1, recovery::FecMaskType::kRandom});
+  std::vector<rtp::RtpPacket> frame;
+  for (uint16_t s = 100; s < 104; ++s) frame.push_back(media(s, 3000, 0, s == 103));
+  for (const rtp::RtpPacket& p : frame) gen.add_media_packet(p, true);
+  std::vector<rtp::RtpPacket> fec = gen.take_fec_packets(104);
+  REQUIRE(!fec.empty());
+  return {std::move(frame), std::move(fec)};
 }
 
 RtpReceiveFront::Config with_nack() {
@@ -145,13 +159,7 @@ TEST_CASE("receive front: ULPFEC in RED yields the lost packet, FEC counted in t
   c.clock_rates = {{kPt, 90000}, {kRedPt, 90000}};
   RtpReceiveFront front = make(c);
 
-  recovery::UlpfecGenerator gen({kFecPt, kRedPt});
-  gen.set_protection({255, 1, recovery::FecMaskType::kRandom}, {255, 1, recovery::FecMaskType::kRandom});
-  std::vector<rtp::RtpPacket> frame;
-  for (uint16_t s = 100; s < 104; ++s) frame.push_back(media(s, 3000, 0, s == 103));
-  for (const rtp::RtpPacket& p : frame) gen.add_media_packet(p, true);
-  std::vector<rtp::RtpPacket> fec = gen.take_fec_packets(104);
-  REQUIRE(!fec.empty());
+  const auto [frame, fec] = protected_frame();
 
   Sink sink;
   for (const rtp::RtpPacket& p : frame) {
@@ -167,6 +175,57 @@ TEST_CASE("receive front: ULPFEC in RED yields the lost packet, FEC counted in t
   CHECK(front.counters().fec_packets_received == static_cast<int64_t>(fec.size()));
   // Statistics saw what travelled: 3 media + the FEC packets, none recovered.
   CHECK(stats.stats(kSsrc)->packets_received == static_cast<int64_t>(3 + fec.size()));
+  // One FEC packet rebuilt 102; after that the others had nothing to repair (webrtc-stats: discarded).
+  CHECK(front.counters().fec_packets_discarded == static_cast<int64_t>(fec.size()) - 1);
+  // The same FEC packets again: nothing they protect is missing, so none is used.
+  for (const rtp::RtpPacket& p : fec) front.on_rtp(p, kT0, sink);
+  CHECK(front.counters().fec_packets_discarded == 2 * static_cast<int64_t>(fec.size()) - 1);
+}
+
+TEST_CASE("receive front: a repair is a missing packet filled, not every retransmission") {
+  RtpReceiveFront::Config c = with_nack();
+  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_payload_types[kRtxPt] = kPt;
+  RtpReceiveFront front = make(c);
+  Sink sink;
+  for (uint16_t s = 0; s < 10; ++s) {
+    if (s != 4 && s != 6) front.on_rtp(media(s), kT0 + TimeDelta::Millis(s), sink);
+  }
+  const Timestamp later = kT0 + TimeDelta::Millis(100);
+  uint16_t rtx_seq = 1;
+  auto rtx_of = [&](uint16_t seq) { return recovery::build_rtx(media(seq), kRtxSsrc, kRtxPt, rtx_seq++).value(); };
+  front.on_rtp(rtx_of(4), later, sink);  // missing: repaired
+  front.on_rtp(rtx_of(4), later, sink);  // the same again: a duplicate
+  front.on_rtp(rtx_of(2), later, sink);  // 2 had arrived (a NACK for a reordered packet, say)
+  front.on_rtp(media(6), later, sink);   // 6 arrives late on its own: reordered, not repaired
+  front.on_rtp(rtx_of(6), later, sink);  // ... and its retransmission is needless
+  CHECK(front.counters().retransmitted_packets_received == 4);
+  const recovery::NackGeneratorStats n = front.nack_stats();
+  CHECK(n.packets_repaired_by_rtx == 1);
+  CHECK(n.packets_repaired_by_fec == 0);
+  CHECK(n.packets_late == 1);
+}
+
+TEST_CASE("receive front: a packet FEC rebuilt is a FEC repair; its retransmission repairs nothing") {
+  RtpReceiveFront::Config c = with_nack();
+  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_payload_types[kRtxPt] = kRedPt;  // retransmissions of RED-wrapped packets
+  c.red_payload_type = kRedPt;
+  c.ulpfec_payload_type = kFecPt;
+  RtpReceiveFront front = make(c);
+  const auto [frame, fec] = protected_frame();
+  Sink sink;
+  for (const rtp::RtpPacket& p : frame) {
+    if (p.sequence_number() != 102) front.on_rtp(recovery::wrap_red(p, kRedPt).value(), kT0, sink);
+  }
+  for (const rtp::RtpPacket& p : fec) front.on_rtp(p, kT0, sink);
+  const rtp::RtpPacket red102 = recovery::wrap_red(frame[2], kRedPt).value();
+  front.on_rtp(recovery::build_rtx(red102, kRtxSsrc, kRtxPt, 1).value(), kT0 + TimeDelta::Millis(50), sink);
+  CHECK(front.counters().fec_packets_recovered == 1);
+  CHECK(front.counters().retransmitted_packets_received == 1);
+  const recovery::NackGeneratorStats n = front.nack_stats();
+  CHECK(n.packets_repaired_by_fec == 1);
+  CHECK(n.packets_repaired_by_rtx == 0);
 }
 
 TEST_CASE("receive front: statistics count media and retransmissions on the media SSRC") {

@@ -69,4 +69,7 @@ TEST_CASE("fec window: duplicates are ignored and a recovered packet is reported
   w.add_media(b, recovered);                               // the late original: a duplicate
   CHECK(recovered.size() == 1);
   CHECK(w.stats().packets_recovered == 1);
+  // The first FEC packet was used; the second had nothing to repair (webrtc-stats: discarded).
+  CHECK(w.stats().fec_packets_received == 2);
+  CHECK(w.stats().fec_packets_discarded == 1);
 }

@@ -567,6 +567,8 @@ TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every d
   CHECK(JsonNumber(json, "audio_packets_decoded") > 100);
   const std::string send_json = ReadText(dir + "/send.json");
   CHECK(JsonNumber(send_json, "dropped_for_test") >= 5);
+  // Each drop repaired once (a repair is a missing packet a retransmission filled, not every RTX).
+  CHECK(JsonNumber(json, "ternPacketsRepairedByRtx") == JsonNumber(send_json, "dropped_for_test"));
   CHECK(JsonNumber(send_json, "rtcp_received") > 10);  // transport-cc feedback and RRs
   CHECK(JsonNumber(send_json, "availableOutgoingBitrate") > 0);
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);

@@ -61,8 +61,14 @@ struct AudioSummary {
 struct NetworkSummary {
   uint64_t packets_sent = 0;      // datagrams A handed to the network (RTP + RTCP)
   uint64_t packets_lost = 0;      // dropped on the forward access path (queue + loss + blackout)
-  uint64_t nack_recovered = 0;    // retransmissions received by B
-  uint64_t fec_recovered = 0;     // packets B rebuilt from ULPFEC
+  // Repairs at B: a sequence number B saw missing, then filled by a retransmission (the NACK
+  // generator's packets_repaired_by_rtx) or rebuilt by ULPFEC (which never rebuilds one it has).
+  // Duplicates, late originals and RTX of packets that had arrived do not count.
+  uint64_t nack_recovered = 0;
+  uint64_t fec_recovered = 0;
+  // With a media server (sfu) A's losses are repaired on its hop: its repairs count too.
+  uint64_t rtx_sent = 0;          // retransmissions A sent (answers to NACKs)
+  uint64_t rtx_received = 0;      // retransmissions B (and the media server) received, needless included
   uint64_t nacks_sent = 0;        // NACK requests B sent
   std::optional<double> rtt_mean_ms, rtt_p95_ms;
   double target_mean_kbps = 0;    // A's target over the run

@@ -83,6 +83,7 @@ json summary_json(const Summary& s) {
   const NetworkSummary& n = s.network;
   j["network"] = {{"packets_sent", n.packets_sent},     {"packets_lost", n.packets_lost},
                   {"nack_recovered", n.nack_recovered}, {"fec_recovered", n.fec_recovered},
+                  {"rtx_sent", n.rtx_sent},             {"rtx_received", n.rtx_received},
                   {"nacks_sent", n.nacks_sent},         {"rtt_mean_ms", opt(n.rtt_mean_ms)},
                   {"rtt_p95_ms", opt(n.rtt_p95_ms)},    {"target_mean_kbps", r3(n.target_mean_kbps)},
                   {"capacity_mean_kbps", opt(n.capacity_mean_kbps)},

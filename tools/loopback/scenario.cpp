@@ -458,9 +458,18 @@ ScenarioResult Call::collect() {
   }
   const pipeline::StatsReport rb = b_->stats(end_);
   for (const pipeline::InboundRtpStats& in : rb.inbound_rtp) {
-    sum.network.nack_recovered += in.retransmitted_packets_received;
+    sum.network.nack_recovered += in.tern_packets_repaired_by_rtx.value_or(0);
     sum.network.fec_recovered += in.fec_packets_recovered.value_or(0);
+    sum.network.rtx_received += in.retransmitted_packets_received;
     sum.network.nacks_sent += in.nack_count;
+  }
+  for (const pipeline::OutboundRtpStats& out : a_->stats(end_).outbound_rtp) {
+    sum.network.rtx_sent += out.retransmitted_packets_sent;
+  }
+  if (server_) {  // A's losses are repaired on the server's hop, which NACKs A
+    const pipeline::MediaServer::SideCounters up = server_->counters(pipeline::MediaServer::Side::kA);
+    sum.network.nack_recovered += up.packets_repaired_by_rtx;
+    sum.network.rtx_received += up.rtx_packets_received;
   }
   return result;
 }
