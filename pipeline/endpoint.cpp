@@ -146,6 +146,7 @@ Status Endpoint::init() {
   sources.rtt = &rtt_;
   sources.remb_estimator = remb_estimator_ ? &*remb_estimator_ : nullptr;
   sources.received = &received_;
+  sources.link = &link_counters_;
   stats_collector_ = std::make_unique<StatsCollector>(sources);
   return Status::Ok();
 }
@@ -227,20 +228,29 @@ Endpoint::TransportCounters Endpoint::transport_counters() const { return stats_
 // ---------------------------------------------------------------------------------------------
 // Receiving
 
-void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
+void Endpoint::set_remote_video_rtx_ssrc(uint32_t ssrc) {
+  if (!video_recv_ || ssrc == 0) return;
+  config_.remote.video_rtx = ssrc;
+  video_recv_->set_rtx_ssrc(ssrc);
+}
+
+PacketVerdict Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
   ++received_.packets_received;
   received_.bytes_received += datagram.size();
   sample_bytes_received_ += datagram.size();
   if (rtp::is_rtcp(datagram)) {
     ++received_.rtcp_packets_received;
     const std::vector<uint32_t> own = own_ssrcs();
+    const int64_t errors_before = rtcp_.counters().parse_errors;
     rtcp_.on_receive(datagram, now, own, *this);
-    return;
+    if (rtcp_.counters().parse_errors == errors_before) return PacketVerdict::kRtcp;
+    ++received_.rtcp_parse_errors;
+    return PacketVerdict::kBadRtcp;
   }
   auto parsed = rtp::RtpPacket::parse(datagram);
   if (!parsed) {
     ++received_.malformed_packets;
-    return;
+    return PacketVerdict::kMalformedRtp;
   }
   rtp::RtpPacket& packet = *parsed;
   packet.arrival_time = now;
@@ -261,7 +271,9 @@ void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
     video_recv_->on_rtp(packet, now);
   } else {
     ++received_.unknown_ssrc_packets;
+    return PacketVerdict::kUnknownSsrc;
   }
+  return PacketVerdict::kRtp;
 }
 
 void Endpoint::on_nack(uint32_t media_ssrc, std::span<const uint16_t> seqs, Timestamp now) {

@@ -53,6 +53,7 @@ TEST_CASE("datagrams of any UDP size reach the receive handler whole") {
   t.value()->set_receive_handler([&](std::span<const uint8_t> d, bool, tern::Timestamp) {
     sizes.push_back(d.size());
     for (size_t i = 12; i < d.size(); ++i) intact = intact && d[i] == static_cast<uint8_t>(i);
+    return true;
   });
   REQUIRE(t.value()->attach(driver.value()).ok());
   auto tx = UdpSocket::Open(SocketAddress::Parse("127.0.0.1", 0).value());
