@@ -183,8 +183,9 @@ StreamLearner::Outcome StreamLearner::observe(const rtp::RtpHeader& h, std::span
     candidates_.push_back(Candidate{ssrc, *video, h.sequence_number, 1, {}});
     it = candidates_.end() - 1;
   } else {
-    const uint16_t step = static_cast<uint16_t>(h.sequence_number - it->last_seq);
-    it->in_sequence = (step >= 1 && step <= 16) ? it->in_sequence + 1 : 1;  // a small gap is loss
+    // Strictly the next sequence number (RFC 3550 A.1); anything else starts the count again.
+    const bool next = h.sequence_number == static_cast<uint16_t>(it->last_seq + 1);
+    it->in_sequence = next ? it->in_sequence + 1 : 1;
     it->last_seq = h.sequence_number;
   }
   if (it->in_sequence < kMinSequential || !may_take(*video, now)) {
