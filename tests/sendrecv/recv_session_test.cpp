@@ -58,7 +58,7 @@ TEST_CASE("the flags give the session plan, checked against the outputs asked fo
   CHECK(PlanError(o) == "--srtp-profile 'nope': unknown profile");
 }
 
-TEST_CASE("an SDP file gives the plan; flags override its port, address and SSRCs; NACK needs an RTX payload type") {
+TEST_CASE("an SDP file gives the plan, flags override its port, address and SSRCs, NACK needs an RTX payload type") {
   const std::string path = "recv_session_test.sdp";
   {
     std::ofstream f(path);
