@@ -305,10 +305,7 @@ Status RecvSession::create_endpoint() {
   endpoint_ = std::move(e.value());
   endpoint_->set_video_render_listener(outputs_.get());
   endpoint_->set_audio_playout_listener(outputs_.get());
-  endpoint_->set_link_counters([this] {
-    const transport::RtpUdpTransportCounters c = counters();
-    return pipeline::LinkCounters{c.not_rtp, c.truncated, c.unprotect_failures, c.send_failures};
-  });
+  endpoint_->set_link_counters([this] { return link_counters(counters()); });
   endpoint_pollable_.set(endpoint_.get());
   // The WebM recording follows the first streams taken: a sender switching SSRC later is decoded
   // (Y4M/WAV) but not recorded.

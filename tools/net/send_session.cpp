@@ -259,6 +259,8 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
     return capture->allow(d, ssrc, drop_every);
   });
   pipeline::Endpoint* e = s->endpoint_.get();
+  SendSession* self = s.get();
+  e->set_link_counters([self] { return link_counters(self->counters()); });
   // tern-send's peer is fixed (--dest): the verdict only decides what is counted as refused.
   auto to_endpoint = [e](std::span<const uint8_t> d, bool, Timestamp now) { return pipeline::of_session(e->on_packet(d, now)); };
   s->link_->set_receive_handler(to_endpoint);
