@@ -90,15 +90,44 @@ Status Endpoint::init() {
     video_send_ = std::move(v).value();
   }
   const MediaConfig& recv = config_.receive;
-  if (recv.audio) {
-    AudioReceiveStream::Config ac;
-    ac.ssrc = config_.remote.audio;
-    ac.red = recv.protection.red;
-    ac.payload_types = config_.payload_types;
-    auto a = AudioReceiveStream::Create(ac, statistics_);
-    if (!a) return Error{a.error()};
-    audio_recv_ = std::move(a).value();
+  if (Status s = make_audio_receive(); !s) return s;
+  if (Status s = make_video_receive(); !s) return s;
+  if (Status s = init_send_transport(); !s) return s;
+  // Receive-side estimators for what the peer sends.
+  if (recv.audio || recv.video) {
+    if (config_.congestion == CongestionControlMode::kTransportCc) {
+      congestion::TransportFeedbackGenerator::Config fc;
+      fc.sender_ssrc = rtcp_.ssrc();
+      fc.media_ssrc = config_.remote.video;
+      fc.default_interval = config_.feedback_interval;
+      fc.min_interval = std::min(fc.min_interval, config_.feedback_interval);
+      feedback_generator_.emplace(fc);
+    } else if (config_.congestion == CongestionControlMode::kRemb) {
+      congestion::RemoteBitrateEstimatorAbsSendTime::Config rc;
+      rc.sender_ssrc = rtcp_.ssrc();
+      remb_estimator_.emplace(rc);
+    }
   }
+  make_stats_collector();
+  return Status::Ok();
+}
+
+Status Endpoint::make_audio_receive() {
+  const MediaConfig& recv = config_.receive;
+  if (!recv.audio) return Status::Ok();
+  AudioReceiveStream::Config ac;
+  ac.ssrc = config_.remote.audio;
+  ac.red = recv.protection.red;
+  ac.payload_types = config_.payload_types;
+  auto a = AudioReceiveStream::Create(ac, statistics_);
+  if (!a) return Error{a.error()};
+  audio_recv_ = std::move(a).value();
+  audio_recv_->set_playout_listener(playout_listener_);
+  return Status::Ok();
+}
+
+Status Endpoint::make_video_receive() {
+  const MediaConfig& recv = config_.receive;
   if (recv.video) {
     VideoReceiveStream::Config vc;
     vc.codec = *recv.video;
@@ -117,23 +146,13 @@ Status Endpoint::init() {
     auto v = VideoReceiveStream::Create(vc, statistics_);
     if (!v) return Error{v.error()};
     video_recv_ = std::move(v).value();
+    video_recv_->set_render_listener(render_listener_);
+    video_recv_->set_reference_provider(reference_provider_);
   }
-  if (Status s = init_send_transport(); !s) return s;
-  // Receive-side estimators for what the peer sends.
-  if (recv.audio || recv.video) {
-    if (config_.congestion == CongestionControlMode::kTransportCc) {
-      congestion::TransportFeedbackGenerator::Config fc;
-      fc.sender_ssrc = rtcp_.ssrc();
-      fc.media_ssrc = config_.remote.video;
-      fc.default_interval = config_.feedback_interval;
-      fc.min_interval = std::min(fc.min_interval, config_.feedback_interval);
-      feedback_generator_.emplace(fc);
-    } else if (config_.congestion == CongestionControlMode::kRemb) {
-      congestion::RemoteBitrateEstimatorAbsSendTime::Config rc;
-      rc.sender_ssrc = rtcp_.ssrc();
-      remb_estimator_.emplace(rc);
-    }
-  }
+  return Status::Ok();
+}
+
+void Endpoint::make_stats_collector() {
   StatsCollector::Sources sources;
   sources.config = &config_;
   sources.audio_send = audio_send_.get();
@@ -148,6 +167,33 @@ Status Endpoint::init() {
   sources.received = &received_;
   sources.link = &link_counters_;
   stats_collector_ = std::make_unique<StatsCollector>(sources);
+}
+
+Status Endpoint::set_remote_audio_ssrc(uint32_t ssrc) {
+  if (!audio_recv_) return Error{"endpoint: no audio is received"};
+  const uint32_t old = config_.remote.audio;
+  config_.remote.audio = ssrc;
+  if (Status s = config_.validate(); !s) {
+    config_.remote.audio = old;
+    return s;
+  }
+  if (Status s = make_audio_receive(); !s) return s;
+  make_stats_collector();  // it reads the stream it was made with
+  return Status::Ok();
+}
+
+Status Endpoint::set_remote_video_ssrc(uint32_t ssrc) {
+  if (!video_recv_) return Error{"endpoint: no video is received"};
+  const uint32_t old = config_.remote.video;
+  config_.remote.video = ssrc;
+  if (Status s = config_.validate(); !s) {
+    config_.remote.video = old;
+    return s;
+  }
+  // The transport-cc feedback keeps the media SSRC it was made with: a receiver's feedback is
+  // about every stream (RFC 8888/transport-wide), the field is informational.
+  if (Status s = make_video_receive(); !s) return s;
+  make_stats_collector();
   return Status::Ok();
 }
 
@@ -192,9 +238,11 @@ Status Endpoint::init_send_transport() {
 }
 
 void Endpoint::set_video_render_listener(VideoRenderListener* l) {
+  render_listener_ = l;
   if (video_recv_) video_recv_->set_render_listener(l);
 }
 void Endpoint::set_audio_playout_listener(AudioPlayoutListener* l) {
+  playout_listener_ = l;
   if (audio_recv_) audio_recv_->set_playout_listener(l);
 }
 void Endpoint::set_video_capture_listener(VideoCaptureListener* l) {
@@ -207,6 +255,7 @@ void Endpoint::set_audio_source(media::AudioSource* source) {
   if (audio_send_) audio_send_->set_source(source);
 }
 void Endpoint::set_reference_frame_provider(ReferenceFrameProvider* p) {
+  reference_provider_ = p;
   if (video_recv_) video_recv_->set_reference_provider(p);
 }
 

@@ -89,6 +89,12 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   // The RTX SSRC of the received video, once learned (from an SDP's ssrc-group:FID or from the
   // first packet of the RTX payload type); replaces the configured one. No effect without video.
   void set_remote_video_rtx_ssrc(uint32_t ssrc);
+  // The sender SSRC of a received stream that has had no packet yet (a stream announced but not
+  // sent at first, started under a placeholder SSRC): the stream is made anew with it, keeping its
+  // listeners; the other stream is untouched. Fails (nothing changed) when the kind is not
+  // received or the SSRC collides with another.
+  Status set_remote_audio_ssrc(uint32_t ssrc);
+  Status set_remote_video_ssrc(uint32_t ssrc);
 
   DataRate target_rate() const { return send_transport_->target(); }
   std::optional<TimeDelta> rtt() const { return rtt_.latest(); }
@@ -124,6 +130,11 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   void on_allocation(const SendTransport::Allocation& allocation, Timestamp now) override;
 
   Status init_send_transport();
+  // The receive streams from config_ (with the listeners kept below), and the stats collector
+  // that reads them.
+  Status make_audio_receive();
+  Status make_video_receive();
+  void make_stats_collector();
   std::vector<uint32_t> own_ssrcs() const;
   void sample(Timestamp now);
 
@@ -151,6 +162,9 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   uint64_t sampled_bytes_sent_ = 0, sample_bytes_received_ = 0;
   NetworkSampleListener* sample_listener_ = nullptr;
   LinkCountersSource link_counters_;
+  VideoRenderListener* render_listener_ = nullptr;
+  AudioPlayoutListener* playout_listener_ = nullptr;
+  ReferenceFrameProvider* reference_provider_ = nullptr;
   std::unique_ptr<StatsCollector> stats_collector_;  // reads the members above: declared last
 };
 

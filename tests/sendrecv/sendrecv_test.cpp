@@ -1212,3 +1212,22 @@ TEST_CASE("a stream announced but never sent does not block the other") {
     CHECK(JsonNumber(json, "video_frames_decoded") == 60);
   }
 }
+
+TEST_CASE("a stream announced but sent late joins without disturbing the other") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_av_audio_late");
+  REQUIRE(Send("--dest 127.0.0.1:5941 --audio opus --frames 1 --duration 0.1 --sdp " + dir + "/av.sdp").exit_code == 0);
+  WriteText(dir + "/av-nossrc.sdp", SdpWithout(ReadText(dir + "/av.sdp"), {"a=ssrc"}));
+  Receiver rx(dir, 5941, "--sdp " + dir + "/av-nossrc.sdp --frames 120");
+  REQUIRE(rx.ready);
+  // Video alone for 2 s (past StreamLearner::kMaxHoldTime: the Endpoint starts without audio),
+  // then audio from a second sender while the video goes on.
+  auto video = Background(Tool("tern-send") + " --dest 127.0.0.1:5941 --frames 120", dir + "/video.log", 20);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  const auto audio = Send("--dest 127.0.0.1:5941 --video none --audio opus --duration 1.5");
+  CHECK_MESSAGE(audio.exit_code == 0, audio.out);
+  CHECK(video->wait(10000));
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 120);  // the video stream was never restarted
+  CHECK(JsonNumber(json, "audio_packets_decoded") > 30);
+  CHECK(JsonNumber(json, "ssrc_switches") == 0);
+}

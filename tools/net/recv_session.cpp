@@ -196,6 +196,8 @@ StreamLearner::Outcome StreamLearner::observe(const rtp::RtpHeader& h, std::span
     }
     return Outcome::kProbation;
   }
+  learned_video_ = *video;
+  learned_unheard_ = !(*video ? video_heard_ : audio_heard_).has_value();
   if (*video ? plan_.video_ssrc.has_value() : plan_.audio_ssrc.has_value()) ++switches_;
   if (*video) {
     plan_.video_ssrc = ssrc;
@@ -365,13 +367,20 @@ bool RecvSession::on_rtp(transport::RtpUdpTransport& link, std::span<const uint8
       if (tap_) tap_->set_rtx_ssrc(*plan_.video_rtx_ssrc);
       break;
     case Outcome::kLearned: {
-      // A stream taken (again): the sender restarted with a new SSRC, maybe from another port,
-      // or a stream announced but not sent at first began. A fresh Endpoint, and RTCP goes to
-      // wherever this packet came from.
-      link.forget_peer();
-      if (Status st = create_endpoint(); !st.ok()) {
-        setup_error_ = st.error();
-        return false;
+      const uint32_t ssrc = header.value().ssrc;
+      const bool video = learner_.learned_video();
+      if (learner_.learned_unheard() &&
+          (video ? endpoint_->set_remote_video_ssrc(ssrc) : endpoint_->set_remote_audio_ssrc(ssrc)).ok()) {
+        // A stream announced but not sent at first (it was given a placeholder after the hold)
+        // began: only its own receive stream is made anew; the WebM tap does not record it.
+      } else {
+        // The sender restarted with a new SSRC, maybe from another port: a fresh Endpoint, and
+        // RTCP goes to wherever this packet came from.
+        link.forget_peer();
+        if (Status st = create_endpoint(); !st.ok()) {
+          setup_error_ = st.error();
+          return false;
+        }
       }
       const std::vector<std::vector<uint8_t>> kept = learner_.take_learned();
       received_.unknown_ssrc -= std::min<uint64_t>(received_.unknown_ssrc, kept.size());  // counted on probation

@@ -82,6 +82,10 @@ class StreamLearner {
   // One RTP packet whose header parsed. While `keep` (the Endpoint exists), a packet on probation
   // is kept with its candidate, for take_learned() when the candidate is taken.
   Outcome observe(const rtp::RtpHeader& header, std::span<const uint8_t> datagram, bool keep, Timestamp now);
+  // What kLearned just took: video or audio, and whether that stream had never been heard before
+  // (its Endpoint stream has had no packet: it can take the SSRC without a fresh Endpoint).
+  bool learned_video() const { return learned_video_; }
+  bool learned_unheard() const { return learned_unheard_; }
   // The packets kept for the SSRC kLearned just took, in arrival order.
   std::vector<std::vector<uint8_t>> take_learned() { return std::exchange(learned_packets_, {}); }
   // Before the Endpoint exists: keeps a datagram of the session for replay.
@@ -116,6 +120,7 @@ class StreamLearner {
   std::optional<Timestamp> video_heard_, audio_heard_;
   std::optional<uint16_t> last_video_seq_;
   uint64_t dropped_ = 0, abandoned_ = 0, switches_ = 0;
+  bool learned_video_ = false, learned_unheard_ = false;
 };
 
 // Received datagrams by what became of them (tern-recv's JSON "rtp_received", "rtcp_received" and
