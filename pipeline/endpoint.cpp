@@ -169,32 +169,28 @@ void Endpoint::make_stats_collector() {
   stats_collector_ = std::make_unique<StatsCollector>(sources);
 }
 
-Status Endpoint::set_remote_audio_ssrc(uint32_t ssrc) {
-  if (!audio_recv_) return Error{"endpoint: no audio is received"};
-  const uint32_t old = config_.remote.audio;
-  config_.remote.audio = ssrc;
+Status Endpoint::remake_receive_stream(uint32_t& remote, uint32_t ssrc, Status (Endpoint::*make)()) {
+  const uint32_t old = remote;
+  remote = ssrc;
   if (Status s = config_.validate(); !s) {
-    config_.remote.audio = old;
+    remote = old;
     return s;
   }
-  if (Status s = make_audio_receive(); !s) return s;
-  make_stats_collector();  // it reads the stream it was made with
+  if (Status s = (this->*make)(); !s) return s;
+  make_stats_collector();  // it reads the streams it was made with
   return Status::Ok();
+}
+
+Status Endpoint::set_remote_audio_ssrc(uint32_t ssrc) {
+  if (!audio_recv_) return Error{"endpoint: no audio is received"};
+  return remake_receive_stream(config_.remote.audio, ssrc, &Endpoint::make_audio_receive);
 }
 
 Status Endpoint::set_remote_video_ssrc(uint32_t ssrc) {
   if (!video_recv_) return Error{"endpoint: no video is received"};
-  const uint32_t old = config_.remote.video;
-  config_.remote.video = ssrc;
-  if (Status s = config_.validate(); !s) {
-    config_.remote.video = old;
-    return s;
-  }
-  // The transport-cc feedback keeps the media SSRC it was made with: a receiver's feedback is
-  // about every stream (RFC 8888/transport-wide), the field is informational.
-  if (Status s = make_video_receive(); !s) return s;
-  make_stats_collector();
-  return Status::Ok();
+  // The transport-cc feedback keeps the media SSRC it was made with: transport-wide feedback is
+  // about every stream of the sender, the field is informational.
+  return remake_receive_stream(config_.remote.video, ssrc, &Endpoint::make_video_receive);
 }
 
 Status Endpoint::init_send_transport() {

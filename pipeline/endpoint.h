@@ -135,6 +135,9 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   Status make_audio_receive();
   Status make_video_receive();
   void make_stats_collector();
+  // Sets `remote` (a member of config_.remote) to `ssrc` if the configuration stays valid, then
+  // makes that stream again with `make` and the stats collector with it.
+  Status remake_receive_stream(uint32_t& remote, uint32_t ssrc, Status (Endpoint::*make)());
   std::vector<uint32_t> own_ssrcs() const;
   void sample(Timestamp now);
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,17 @@
 
 using tern::transport::SocketAddress;
 using tern::transport::UdpSocket;
+
+namespace {
+
+// A plain transport on 127.0.0.1, any free port.
+tern::Result<std::unique_ptr<tern::transport::RtpUdpTransport>> OpenOnLoopback() {
+  tern::transport::RtpUdpTransportConfig config;
+  config.local = SocketAddress::Parse("127.0.0.1", 0).value();
+  return tern::transport::RtpUdpTransport::Open(config);
+}
+
+}  // namespace
 
 TEST_CASE("without rtcp-mux a busy RTCP port is named as the RTCP port, not blamed on the RTP port") {
   // Find a free pair P, P+1 and hold P+1 only.
@@ -44,9 +56,7 @@ TEST_CASE("without rtcp-mux a busy RTCP port is named as the RTCP port, not blam
 TEST_CASE("datagrams of any UDP size reach the receive handler whole") {
   auto driver = tern::transport::EpollDriver::Create();
   REQUIRE(driver.ok());
-  tern::transport::RtpUdpTransportConfig config;
-  config.local = SocketAddress::Parse("127.0.0.1", 0).value();
-  auto t = tern::transport::RtpUdpTransport::Open(config);
+  auto t = OpenOnLoopback();
   REQUIRE(t.ok());
   std::vector<size_t> sizes;
   bool intact = true;
@@ -78,9 +88,7 @@ TEST_CASE("datagrams of any UDP size reach the receive handler whole") {
 TEST_CASE("the peer is learned only from a datagram the receive handler accepts, and again after forget_peer") {
   auto driver = tern::transport::EpollDriver::Create();
   REQUIRE(driver.ok());
-  tern::transport::RtpUdpTransportConfig config;
-  config.local = SocketAddress::Parse("127.0.0.1", 0).value();
-  auto t = tern::transport::RtpUdpTransport::Open(config);
+  auto t = OpenOnLoopback();
   REQUIRE(t.ok());
   tern::transport::RtpUdpTransport& rx = *t.value();
   rx.set_learn_peer(true);
