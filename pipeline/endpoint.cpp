@@ -90,35 +90,8 @@ Status Endpoint::init() {
     video_send_ = std::move(v).value();
   }
   const MediaConfig& recv = config_.receive;
-  if (recv.audio) {
-    AudioReceiveStream::Config ac;
-    ac.ssrc = config_.remote.audio;
-    ac.red = recv.protection.red;
-    ac.payload_types = config_.payload_types;
-    auto a = AudioReceiveStream::Create(ac, statistics_);
-    if (!a) return Error{a.error()};
-    audio_recv_ = std::move(a).value();
-  }
-  if (recv.video) {
-    VideoReceiveStream::Config vc;
-    vc.codec = *recv.video;
-    vc.ssrc = config_.remote.video;
-    vc.rtx_ssrc = config_.remote.video_rtx;
-    vc.local_ssrc = rtcp_.ssrc();
-    vc.use_fir = config_.use_fir;
-    vc.protection = recv.protection;
-    vc.payload_types = config_.payload_types;
-    vc.source.width = recv.width;
-    vc.source.height = recv.height;
-    vc.source.fps = recv.fps;
-    vc.source.seed = recv.source_seed;
-    vc.measure_quality = config_.measure_quality;
-    vc.ssim_every = config_.ssim_every;
-    vc.ntp_clock = config_.ntp_clock;
-    auto v = VideoReceiveStream::Create(vc, statistics_);
-    if (!v) return Error{v.error()};
-    video_recv_ = std::move(v).value();
-  }
+  if (Status s = make_audio_receive(); !s) return s;
+  if (Status s = make_video_receive(); !s) return s;
   if (Status s = init_send_transport(); !s) return s;
   // Receive-side estimators for what the peer sends.
   if (recv.audio || recv.video) {
@@ -141,6 +114,52 @@ Status Endpoint::init() {
       remb_estimator_.emplace(rc);
     }
   }
+  make_stats_collector();
+  return Status::Ok();
+}
+
+Status Endpoint::make_audio_receive() {
+  const MediaConfig& recv = config_.receive;
+  if (!recv.audio) return Status::Ok();
+  AudioReceiveStream::Config ac;
+  ac.ssrc = config_.remote.audio;
+  ac.red = recv.protection.red;
+  ac.payload_types = config_.payload_types;
+  auto a = AudioReceiveStream::Create(ac, statistics_);
+  if (!a) return Error{a.error()};
+  audio_recv_ = std::move(a).value();
+  audio_recv_->set_playout_listener(playout_listener_);
+  return Status::Ok();
+}
+
+Status Endpoint::make_video_receive() {
+  const MediaConfig& recv = config_.receive;
+  if (recv.video) {
+    VideoReceiveStream::Config vc;
+    vc.codec = *recv.video;
+    vc.ssrc = config_.remote.video;
+    vc.rtx_ssrc = config_.remote.video_rtx;
+    vc.local_ssrc = rtcp_.ssrc();
+    vc.use_fir = config_.use_fir;
+    vc.protection = recv.protection;
+    vc.payload_types = config_.payload_types;
+    vc.source.width = recv.width;
+    vc.source.height = recv.height;
+    vc.source.fps = recv.fps;
+    vc.source.seed = recv.source_seed;
+    vc.measure_quality = config_.measure_quality;
+    vc.ssim_every = config_.ssim_every;
+    vc.ntp_clock = config_.ntp_clock;
+    auto v = VideoReceiveStream::Create(vc, statistics_);
+    if (!v) return Error{v.error()};
+    video_recv_ = std::move(v).value();
+    video_recv_->set_render_listener(render_listener_);
+    video_recv_->set_reference_provider(reference_provider_);
+  }
+  return Status::Ok();
+}
+
+void Endpoint::make_stats_collector() {
   StatsCollector::Sources sources;
   sources.config = &config_;
   sources.audio_send = audio_send_.get();
@@ -153,8 +172,32 @@ Status Endpoint::init() {
   sources.rtt = &rtt_;
   sources.remb_estimator = remb_estimator_ ? &*remb_estimator_ : nullptr;
   sources.received = &received_;
+  sources.link = &link_counters_;
   stats_collector_ = std::make_unique<StatsCollector>(sources);
+}
+
+Status Endpoint::remake_receive_stream(uint32_t& remote, uint32_t ssrc, Status (Endpoint::*make)()) {
+  const uint32_t old = remote;
+  remote = ssrc;
+  if (Status s = config_.validate(); !s) {
+    remote = old;
+    return s;
+  }
+  if (Status s = (this->*make)(); !s) return s;
+  make_stats_collector();  // it reads the streams it was made with
   return Status::Ok();
+}
+
+Status Endpoint::set_remote_audio_ssrc(uint32_t ssrc) {
+  if (!audio_recv_) return Error{"endpoint: no audio is received"};
+  return remake_receive_stream(config_.remote.audio, ssrc, &Endpoint::make_audio_receive);
+}
+
+Status Endpoint::set_remote_video_ssrc(uint32_t ssrc) {
+  if (!video_recv_) return Error{"endpoint: no video is received"};
+  // The transport-cc feedback keeps the media SSRC it was made with: transport-wide feedback is
+  // about every stream of the sender, the field is informational.
+  return remake_receive_stream(config_.remote.video, ssrc, &Endpoint::make_video_receive);
 }
 
 Status Endpoint::init_send_transport() {
@@ -200,9 +243,11 @@ Status Endpoint::init_send_transport() {
 }
 
 void Endpoint::set_video_render_listener(VideoRenderListener* l) {
+  render_listener_ = l;
   if (video_recv_) video_recv_->set_render_listener(l);
 }
 void Endpoint::set_audio_playout_listener(AudioPlayoutListener* l) {
+  playout_listener_ = l;
   if (audio_recv_) audio_recv_->set_playout_listener(l);
 }
 void Endpoint::set_video_capture_listener(VideoCaptureListener* l) {
@@ -215,6 +260,7 @@ void Endpoint::set_audio_source(media::AudioSource* source) {
   if (audio_send_) audio_send_->set_source(source);
 }
 void Endpoint::set_reference_frame_provider(ReferenceFrameProvider* p) {
+  reference_provider_ = p;
   if (video_recv_) video_recv_->set_reference_provider(p);
 }
 
@@ -237,20 +283,29 @@ Endpoint::TransportCounters Endpoint::transport_counters() const { return stats_
 // ---------------------------------------------------------------------------------------------
 // Receiving
 
-void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
+void Endpoint::set_remote_video_rtx_ssrc(uint32_t ssrc) {
+  if (!video_recv_ || ssrc == 0) return;
+  config_.remote.video_rtx = ssrc;
+  video_recv_->set_rtx_ssrc(ssrc);
+}
+
+PacketVerdict Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
   ++received_.packets_received;
   received_.bytes_received += datagram.size();
   sample_bytes_received_ += datagram.size();
   if (rtp::is_rtcp(datagram)) {
     ++received_.rtcp_packets_received;
     const std::vector<uint32_t> own = own_ssrcs();
+    const int64_t errors_before = rtcp_.counters().parse_errors;
     rtcp_.on_receive(datagram, now, own, *this);
-    return;
+    if (rtcp_.counters().parse_errors == errors_before) return PacketVerdict::kRtcp;
+    ++received_.rtcp_parse_errors;
+    return PacketVerdict::kBadRtcp;
   }
   auto parsed = rtp::RtpPacket::parse(datagram);
   if (!parsed) {
     ++received_.malformed_packets;
-    return;
+    return PacketVerdict::kMalformedRtp;
   }
   rtp::RtpPacket& packet = *parsed;
   packet.arrival_time = now;
@@ -272,7 +327,9 @@ void Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp now) {
     video_recv_->on_rtp(packet, now);
   } else {
     ++received_.unknown_ssrc_packets;
+    return PacketVerdict::kUnknownSsrc;
   }
+  return PacketVerdict::kRtp;
 }
 
 void Endpoint::on_nack(uint32_t media_ssrc, std::span<const uint16_t> seqs, Timestamp now) {

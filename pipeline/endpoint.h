@@ -40,6 +40,17 @@
 
 namespace tern::pipeline {
 
+// What Endpoint::on_packet() made of one datagram.
+enum class PacketVerdict : uint8_t {
+  kRtp,           // RTP of a stream this endpoint receives (media or its RTX)
+  kRtcp,          // an RTCP compound that parsed whole
+  kMalformedRtp,  // not parsable as RTP (counted malformed_packets)
+  kUnknownSsrc,   // RTP of no stream this endpoint receives (counted unknown_ssrc_packets)
+  kBadRtcp,       // RTCP with a part that did not parse (counted rtcp_parse_errors; the rest used)
+};
+// True for what belongs to the session: a driver may learn its peer from such a datagram.
+inline bool of_session(PacketVerdict v) { return v == PacketVerdict::kRtp || v == PacketVerdict::kRtcp; }
+
 class Endpoint : private RtcpSession::Listener, private SendTransport::Listener {
  public:
   using TransportCounters = pipeline::TransportCounters;
@@ -50,8 +61,8 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   static Result<std::unique_ptr<Endpoint>> Create(const EndpointConfig& config, DatagramSink* sink);
   ~Endpoint() override;
 
-  // One received datagram (RTP or RTCP, RFC 5761 multiplexed) at `now`.
-  void on_packet(std::span<const uint8_t> datagram, Timestamp now);
+  // One received datagram (RTP or RTCP, RFC 5761 multiplexed) at `now`; what it was, counted.
+  PacketVerdict on_packet(std::span<const uint8_t> datagram, Timestamp now);
   // Earliest time process() has work (media capture, pacer, timers, playout).
   std::optional<Timestamp> next_wakeup() const;
   // Does all work due at or before `now`.
@@ -72,6 +83,18 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   // not owned, must outlive the endpoint or be reset.
   void set_reference_frame_provider(ReferenceFrameProvider* p);
   void set_network_sample_listener(NetworkSampleListener* l) { sample_listener_ = l; }
+  // The driver's own counters (not-RTP, truncated, SRTP failures, send failures), read whenever
+  // stats or transport counters are asked for; unset: zero.
+  void set_link_counters(LinkCountersSource source) { link_counters_ = std::move(source); }
+  // The RTX SSRC of the received video, once learned (from an SDP's ssrc-group:FID or from the
+  // first packet of the RTX payload type); replaces the configured one. No effect without video.
+  void set_remote_video_rtx_ssrc(uint32_t ssrc);
+  // The sender SSRC of a received stream that has had no packet yet (a stream announced but not
+  // sent at first, started under a placeholder SSRC): the stream is made anew with it, keeping its
+  // listeners; the other stream is untouched. Fails (nothing changed) when the kind is not
+  // received or the SSRC collides with another.
+  Status set_remote_audio_ssrc(uint32_t ssrc);
+  Status set_remote_video_ssrc(uint32_t ssrc);
 
   DataRate target_rate() const { return send_transport_->target(); }
   std::optional<TimeDelta> rtt() const { return rtt_.latest(); }
@@ -108,6 +131,14 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   void on_allocation(const SendTransport::Allocation& allocation, Timestamp now) override;
 
   Status init_send_transport();
+  // The receive streams from config_ (with the listeners kept below), and the stats collector
+  // that reads them.
+  Status make_audio_receive();
+  Status make_video_receive();
+  void make_stats_collector();
+  // Sets `remote` (a member of config_.remote) to `ssrc` if the configuration stays valid, then
+  // makes that stream again with `make` and the stats collector with it.
+  Status remake_receive_stream(uint32_t& remote, uint32_t ssrc, Status (Endpoint::*make)());
   std::vector<uint32_t> own_ssrcs() const;
   void sample(Timestamp now);
 
@@ -135,6 +166,10 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
   TransportCounters received_;  // the receive half; the send half is the SendTransport's
   uint64_t sampled_bytes_sent_ = 0, sample_bytes_received_ = 0;
   NetworkSampleListener* sample_listener_ = nullptr;
+  LinkCountersSource link_counters_;
+  VideoRenderListener* render_listener_ = nullptr;
+  AudioPlayoutListener* playout_listener_ = nullptr;
+  ReferenceFrameProvider* reference_provider_ = nullptr;
   std::unique_ptr<StatsCollector> stats_collector_;  // reads the members above: declared last
 };
 

@@ -186,14 +186,19 @@ Result<RtpReceiveFront> RtpReceiveFront::Create(const Config& config) {
   return RtpReceiveFront(config);
 }
 
+void RtpReceiveFront::set_rtx_ssrc(uint32_t rtx_ssrc) {
+  config_.rtx_ssrc = rtx_ssrc;
+  rtx_.reset();
+  if (rtx_ssrc == 0) return;
+  recovery::RtxReceiver::Config rc;
+  rc.media_ssrc = config_.ssrc;
+  rc.rtx_ssrc = rtx_ssrc;
+  rc.rtx_to_media_pt = config_.rtx_payload_types;
+  rtx_.emplace(rc);
+}
+
 RtpReceiveFront::RtpReceiveFront(const Config& config) : config_(config) {
-  if (config_.rtx_ssrc != 0) {
-    recovery::RtxReceiver::Config rc;
-    rc.media_ssrc = config_.ssrc;
-    rc.rtx_ssrc = config_.rtx_ssrc;
-    rc.rtx_to_media_pt = config_.rtx_payload_types;
-    rtx_.emplace(rc);
-  }
+  set_rtx_ssrc(config_.rtx_ssrc);
   if (config_.red_payload_type && config_.ulpfec_payload_type) {
     recovery::UlpfecReceiver::Config fc;
     fc.media_ssrc = config_.ssrc;

@@ -120,6 +120,9 @@ class RtpReceiveFront {
   void process(Timestamp now, std::vector<rtcp::RtcpPacket>& feedback);
 
   uint32_t ssrc() const { return config_.ssrc; }
+  // Attaches (or moves) the RTX stage to `rtx_ssrc`, learned after creation (an SDP without the
+  // RTX a=ssrc); zero detaches it. The RTX payload types stay those configured.
+  void set_rtx_ssrc(uint32_t rtx_ssrc);
   const RtpReceiveFrontCounters& counters() const { return counters_; }
   // Zeros when no NACK generator is attached.
   recovery::NackGeneratorStats nack_stats() const;

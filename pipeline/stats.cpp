@@ -164,6 +164,12 @@ Json to_json(const TransportStats& s) {
   j["bytesReceived"] = s.bytes_received;
   j["ternRtcpPacketsSent"] = s.rtcp_packets_sent;
   j["ternRtcpPacketsReceived"] = s.rtcp_packets_received;
+  j["ternMalformedPackets"] = s.malformed_packets;
+  j["ternUnknownSsrcPackets"] = s.unknown_ssrc_packets;
+  j["ternRtcpParseErrors"] = s.rtcp_parse_errors;
+  j["ternNotRtpPackets"] = s.not_rtp_packets;
+  j["ternTruncatedPackets"] = s.truncated_packets;
+  j["ternSrtpFailures"] = s.srtp_failures;
   j["selectedCandidatePairId"] = s.selected_candidate_pair_id;
   return j;
 }
@@ -177,6 +183,7 @@ Json to_json(const CandidatePairStats& s) {
   j["packetsReceived"] = s.packets_received;
   j["bytesSent"] = s.bytes_sent;
   j["bytesReceived"] = s.bytes_received;
+  j["packetsDiscardedOnSend"] = s.packets_discarded_on_send;
   opt(j, "currentRoundTripTime", s.current_round_trip_time);
   opt(j, "availableOutgoingBitrate", s.available_outgoing_bitrate);
   opt(j, "availableIncomingBitrate", s.available_incoming_bitrate);

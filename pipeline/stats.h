@@ -113,6 +113,11 @@ struct TransportStats : RtcStatsBase {
   uint64_t packets_sent = 0, packets_received = 0;
   uint64_t bytes_sent = 0, bytes_received = 0;
   uint64_t rtcp_packets_sent = 0, rtcp_packets_received = 0;  // tern
+  // tern: received datagrams rejected, by reason (no webrtc-stats member counts them). Malformed
+  // RTP, RTP of an unknown SSRC and RTCP with a parse error reached the endpoint (and are in
+  // packetsReceived); not-RTP, truncated and SRTP failures were dropped by the driver below it.
+  uint64_t malformed_packets = 0, unknown_ssrc_packets = 0, rtcp_parse_errors = 0;
+  uint64_t not_rtp_packets = 0, truncated_packets = 0, srtp_failures = 0;
   std::string selected_candidate_pair_id;
 };
 
@@ -122,6 +127,7 @@ struct CandidatePairStats : RtcStatsBase {
   bool nominated = true;
   uint64_t packets_sent = 0, packets_received = 0;
   uint64_t bytes_sent = 0, bytes_received = 0;
+  uint64_t packets_discarded_on_send = 0;  // the driver's send failures
   std::optional<double> current_round_trip_time;   // seconds
   std::optional<double> available_outgoing_bitrate;  // bits per second (congestion controller)
   std::optional<double> available_incoming_bitrate;  // bits per second (our REMB estimate)

@@ -21,7 +21,8 @@ StatsCollector::StatsCollector(const Sources& s)
       sync_(*s.sync),
       rtt_(*s.rtt),
       remb_estimator_(s.remb_estimator),
-      received_(*s.received) {}
+      received_(*s.received),
+      link_(s.link) {}
 
 TransportCounters StatsCollector::transport_counters() const {
   const SendTransport::Counters& sent = send_transport_.counters();
@@ -30,6 +31,7 @@ TransportCounters StatsCollector::transport_counters() const {
   c.bytes_sent = sent.bytes_sent;
   c.rtcp_packets_sent = sent.rtcp_packets_sent;
   c.pacer_drops = sent.pacer_drops;
+  if (link_ != nullptr && *link_) c.link = (*link_)();
   return c;
 }
 
@@ -238,6 +240,12 @@ StatsReport StatsCollector::collect(Timestamp now) const {
   t.bytes_received = transport.bytes_received;
   t.rtcp_packets_sent = transport.rtcp_packets_sent;
   t.rtcp_packets_received = transport.rtcp_packets_received;
+  t.malformed_packets = transport.malformed_packets;
+  t.unknown_ssrc_packets = transport.unknown_ssrc_packets;
+  t.rtcp_parse_errors = transport.rtcp_parse_errors;
+  t.not_rtp_packets = transport.link.not_rtp;
+  t.truncated_packets = transport.link.truncated;
+  t.srtp_failures = transport.link.srtp_failures;
   t.selected_candidate_pair_id = "CP01";
   r.transports.push_back(t);
   CandidatePairStats cp;
@@ -248,6 +256,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
   cp.packets_received = transport.packets_received;
   cp.bytes_sent = transport.bytes_sent;
   cp.bytes_received = transport.bytes_received;
+  cp.packets_discarded_on_send = transport.link.send_failures;
   if (auto rtt = rtt_.latest()) cp.current_round_trip_time = rtt->seconds_f();
   if (audio_send_ || video_send_) cp.available_outgoing_bitrate = send_transport_.target().bps_f();
   if (remb_estimator_) {

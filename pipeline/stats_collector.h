@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "tern/congestion/remote_bitrate_estimator_abs_send_time.h"
@@ -21,11 +22,23 @@
 
 namespace tern::pipeline {
 
+// What a driver below an endpoint counts (sockets, SRTP, RFC 7983 demultiplexing): datagrams that
+// never reached Endpoint::on_packet() or never left. All zero under netsim.
+struct LinkCounters {
+  uint64_t not_rtp = 0;        // neither RTP nor RTCP (first byte, or shorter than a header)
+  uint64_t truncated = 0;      // larger than the receive buffer
+  uint64_t srtp_failures = 0;  // SRTP/SRTCP authentication, replay or format failures
+  uint64_t send_failures = 0;  // the kernel refused a datagram, or protecting it failed
+};
+using LinkCountersSource = std::function<LinkCounters()>;
+
 // Transport-level counters (RTP + RTCP datagrams) of one endpoint.
 struct TransportCounters {
   uint64_t packets_sent = 0, bytes_sent = 0, packets_received = 0, bytes_received = 0;
   uint64_t rtcp_packets_sent = 0, rtcp_packets_received = 0;
   uint64_t unknown_ssrc_packets = 0, malformed_packets = 0, pacer_drops = 0;
+  uint64_t rtcp_parse_errors = 0;  // RTCP datagrams with a part that did not parse
+  LinkCounters link;               // the driver's, when it gave a source
 };
 
 class StatsCollector {
@@ -44,6 +57,7 @@ class StatsCollector {
     const rtp::RttEstimator* rtt = nullptr;  // the endpoint's (report blocks and receiver RTT)
     const congestion::RemoteBitrateEstimatorAbsSendTime* remb_estimator = nullptr;
     const TransportCounters* received = nullptr;  // the receive half; the send half is the transport's
+    const LinkCountersSource* link = nullptr;     // the driver's counters (optional; may hold none)
   };
   // Sources must all be set but the streams and the REMB estimator.
   explicit StatsCollector(const Sources& sources);
@@ -65,6 +79,7 @@ class StatsCollector {
   const rtp::RttEstimator& rtt_;
   const congestion::RemoteBitrateEstimatorAbsSendTime* remb_estimator_;
   const TransportCounters& received_;
+  const LinkCountersSource* link_;
 };
 
 }  // namespace tern::pipeline

@@ -70,6 +70,11 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   static Result<std::unique_ptr<VideoReceiveStream>> Create(const Config& config, rtp::ReceiveStatistics& statistics);
 
   bool owns_ssrc(uint32_t ssrc) const { return front_.owns_ssrc(ssrc); }
+  // The RTX SSRC learned after creation (RtpReceiveFront::set_rtx_ssrc).
+  void set_rtx_ssrc(uint32_t rtx_ssrc) {
+    config_.rtx_ssrc = rtx_ssrc;
+    front_.set_rtx_ssrc(rtx_ssrc);
+  }
   // One received packet of the media or RTX SSRC.
   void on_rtp(const rtp::RtpPacket& packet, Timestamp now);
   std::optional<Timestamp> next_wakeup() const;

@@ -124,18 +124,20 @@ void RtpUdpTransport::drain(UdpSocket& socket, Timestamp now) {
 }
 
 void RtpUdpTransport::receive(std::vector<uint8_t> packet, bool rtcp, Timestamp now) {
-  if (learn_peer_ && rtp_peer_.empty() && arriving_from_ != nullptr) {
-    SocketAddress peer = *arriving_from_;
-    if (arriving_on_rtcp_socket_ && peer.port() > 1) peer.set_port(static_cast<uint16_t>(peer.port() - 1));
-    set_peer(peer);
-  }
-  const bool accepted =
+  const bool authentic =
       !srtp_receive_ || (rtcp ? srtp_receive_->unprotect_rtcp(packet) : srtp_receive_->unprotect_rtp(packet)).ok();
-  if (!accepted) {
+  if (!authentic) {
     ++counters_.unprotect_failures;
   } else {
     ++(rtcp ? counters_.rtcp_received : counters_.rtp_received);
-    if (handler_) handler_(packet, rtcp, now);
+    const bool of_session = handler_ && handler_(packet, rtcp, now);
+    if (!of_session) ++counters_.refused;
+    // The peer is learned only from a datagram that passed SRTP and that the session accepted.
+    if (of_session && learn_peer_ && rtp_peer_.empty() && arriving_from_ != nullptr) {
+      SocketAddress peer = *arriving_from_;
+      if (arriving_on_rtcp_socket_ && peer.port() > 1) peer.set_port(static_cast<uint16_t>(peer.port() - 1));
+      set_peer(peer);
+    }
   }
   scratch_ = std::move(packet);  // its capacity serves the next datagram
 }

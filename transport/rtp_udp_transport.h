@@ -38,7 +38,9 @@ struct RtpUdpTransportConfig {
 };
 
 struct RtpUdpTransportCounters {
-  uint64_t rtp_sent = 0, rtcp_sent = 0, rtp_received = 0, rtcp_received = 0;
+  uint64_t rtp_sent = 0, rtcp_sent = 0;
+  uint64_t rtp_received = 0, rtcp_received = 0;  // passed SRTP (when on) and reached the handler
+  uint64_t refused = 0;              // of those, what the handler refused as not of the session
   uint64_t send_failures = 0;        // kernel refused or buffer full (datagram dropped)
   uint64_t unprotect_failures = 0;   // SRTP auth/replay/format failures (datagram dropped)
   uint64_t dropped_by_filter = 0;    // outgoing datagrams the filter refused
@@ -52,6 +54,7 @@ struct RtpUdpTransportCounters {
     rtcp_sent += o.rtcp_sent;
     rtp_received += o.rtp_received;
     rtcp_received += o.rtcp_received;
+    refused += o.refused;
     send_failures += o.send_failures;
     unprotect_failures += o.unprotect_failures;
     dropped_by_filter += o.dropped_by_filter;
@@ -64,8 +67,10 @@ struct RtpUdpTransportCounters {
 
 class RtpUdpTransport : public DatagramSink {
  public:
-  // A plain (unprotected) datagram received; `rtcp` tells which kind.
-  using ReceiveHandler = std::function<void(std::span<const uint8_t> datagram, bool rtcp, Timestamp now)>;
+  // A plain (unprotected) datagram received; `rtcp` tells which kind. Returns true when the datagram
+  // belongs to the session (valid RTP of a known stream, or RTCP that parsed): only such a datagram
+  // may teach the transport its peer (set_learn_peer).
+  using ReceiveHandler = std::function<bool(std::span<const uint8_t> datagram, bool rtcp, Timestamp now)>;
   // Returns false to drop an outgoing plain datagram (before protection).
   using SendFilter = std::function<bool(std::span<const uint8_t> datagram)>;
 
@@ -80,8 +85,17 @@ class RtpUdpTransport : public DatagramSink {
   // RTCP always goes here, whatever set_peer() or peer learning says (a peer whose RTCP port is
   // not its RTP source port + 1, e.g. GStreamer's rtpbin with its own udpsrc).
   void set_fixed_rtcp_peer(const SocketAddress& rtcp_peer) { fixed_rtcp_peer_ = rtcp_peer; }
-  // Learns the peer from the first datagram received when none was set (receivers answering RTCP).
+  // Learns the peer from the first datagram the receive handler accepts while none is known
+  // (receivers answering RTCP). Datagrams that failed SRTP authentication, were not RTP/RTCP, or
+  // that the handler refused (not of the session: malformed, unknown SSRC) never set it, so a stray
+  // or spoofed datagram cannot redirect the session's RTCP.
   void set_learn_peer(bool learn) { learn_peer_ = learn; }
+  // Drops a learned peer so that the next accepted datagram sets it again (the sender restarted
+  // with a new SSRC, from another port). Nothing is sent until then. No effect on a fixed peer
+  // set while learning is off.
+  void forget_peer() {
+    if (learn_peer_) rtp_peer_ = rtcp_peer_ = SocketAddress();
+  }
   void set_receive_handler(ReceiveHandler handler) { handler_ = std::move(handler); }
   void set_send_filter(SendFilter filter) { filter_ = std::move(filter); }
   // Registers the socket(s) with the driver (reads until EAGAIN on each wakeup).

@@ -58,7 +58,7 @@ TEST_CASE("the flags give the session plan, checked against the outputs asked fo
   CHECK(PlanError(o) == "--srtp-profile 'nope': unknown profile");
 }
 
-TEST_CASE("an SDP file gives the plan; flags override its port, address and SSRCs; NACK needs RTX") {
+TEST_CASE("an SDP file gives the plan, flags override its port, address and SSRCs, NACK needs an RTX payload type") {
   const std::string path = "recv_session_test.sdp";
   {
     std::ofstream f(path);
@@ -71,7 +71,9 @@ TEST_CASE("an SDP file gives the plan; flags override its port, address and SSRC
   REQUIRE_MESSAGE(plan.ok(), plan.error());
   CHECK(plan.value().port == 5004);
   CHECK(plan.value().video == tern::codecs::CodecType::kVp8);
-  CHECK_FALSE(plan.value().nack);  // no RTX SSRC in the SDP
+  CHECK_FALSE(plan.value().nack);  // nack offered without an RTX payload type: off, and said so
+  REQUIRE(plan.value().warnings.size() == 1);
+  CHECK(plan.value().warnings[0] == "the SDP offers nack without an RTX payload type (rtx, apt=): NACK is off");
   o.port = 6000;
   o.address = "::1";
   o.address_given = true;
@@ -117,33 +119,90 @@ TEST_CASE("the receive-only Endpoint keeps its SSRCs clear of the sender's") {
   CHECK(rc.fps == 25);
 }
 
-TEST_CASE("sender SSRCs are learned by payload type while packets are held, bounded") {
+namespace {
+
+std::vector<uint8_t> Rtp(uint8_t pt, uint32_t ssrc, uint16_t seq) {
+  std::vector<uint8_t> d = Rtp(pt, ssrc);
+  d[2] = static_cast<uint8_t>(seq >> 8);
+  d[3] = static_cast<uint8_t>(seq);
+  return d;
+}
+
+// Observes one RTP packet at `ms` after the start.
+net::StreamLearner::Outcome See(net::StreamLearner& l, const std::vector<uint8_t>& d, int64_t ms, bool keep = false) {
+  auto h = tern::rtp::RtpHeader::parse(d);
+  REQUIRE(h.ok());
+  return l.observe(h.value(), d, keep, tern::Timestamp::Millis(1000 + ms));
+}
+
+}  // namespace
+
+TEST_CASE("sender SSRCs are learned by payload type after two packets in sequence, held while learning, bounded") {
+  using Outcome = net::StreamLearner::Outcome;
   net::SessionPlan plan;
   plan.video = tern::codecs::CodecType::kVp8;
   plan.audio = tern::codecs::CodecType::kOpus;
   net::StreamLearner learner(plan);
-  CHECK_FALSE(learner.ready());
-  const uint8_t sr[8] = {0x80, 200, 0, 1, 0, 0, 0, 9};
-  learner.hold(sr, true);
-  learner.hold(Rtp(50, 0xAAAA), false);  // neither payload type: held, nothing learned
-  learner.hold(Rtp(96, 0xBBBB), false);
+  const tern::Timestamp t0 = tern::Timestamp::Millis(1000);
+  CHECK_FALSE(learner.ready(t0));
+  CHECK(See(learner, Rtp(50, 0xAAAA, 1), 0) == Outcome::kForeign);  // neither payload type
+  // One stray packet of the right payload type teaches nothing (RFC 3550 A.1 probation).
+  CHECK(See(learner, Rtp(96, 0xDDDD, 7), 0) == Outcome::kProbation);
+  CHECK(See(learner, Rtp(96, 0xBBBB, 100), 0) == Outcome::kProbation);
+  CHECK_FALSE(plan.video_ssrc.has_value());
+  CHECK(See(learner, Rtp(96, 0xBBBB, 101), 1) == Outcome::kLearned);
   CHECK(plan.video_ssrc == 0xBBBBu);
-  CHECK_FALSE(learner.ready());
-  learner.hold(Rtp(111, 0xCCCC), false);
+  CHECK(See(learner, Rtp(96, 0xDDDD, 8), 2) == Outcome::kProbation);  // in sequence, but video is taken and alive
+  CHECK(plan.video_ssrc == 0xBBBBu);
+  CHECK(See(learner, Rtp(111, 0xCCCC, 5), 3) == Outcome::kProbation);
+  CHECK(See(learner, Rtp(111, 0xCCCC, 6), 4) == Outcome::kLearned);
   CHECK(plan.audio_ssrc == 0xCCCCu);
-  CHECK(learner.ready());
-  auto held = learner.take();
-  REQUIRE(held.size() == 4);
-  CHECK(held[0].second);
-  CHECK_FALSE(held[1].second);
-  CHECK(learner.take().empty());
+  CHECK(learner.ready(t0));
+  CHECK(See(learner, Rtp(96, 0xBBBB, 102), 100) == Outcome::kKnown);
+
+  // A restarted sender: a new SSRC is taken only once the old one has been silent long enough.
+  const int64_t silent = net::StreamLearner::kSilenceBeforeSwitch.ms();
+  CHECK(See(learner, Rtp(96, 0xEEEE, 1), 100 + silent - 50, true) == Outcome::kProbation);
+  CHECK(See(learner, Rtp(96, 0xEEEE, 2), 100 + silent - 10, true) == Outcome::kProbation);
+  CHECK(plan.video_ssrc == 0xBBBBu);
+  CHECK(See(learner, Rtp(96, 0xEEEE, 3), 100 + silent + 1, true) == Outcome::kLearned);
+  CHECK(plan.video_ssrc == 0xEEEEu);
+  CHECK(learner.switches() == 1);
+  CHECK(learner.take_learned().size() == 2);  // the packets on probation, for replay
+
+  // The RTX SSRC: from the first packet of the RTX payload type whose original sequence number is
+  // one the video stream used lately.
+  plan.nack = true;
+  std::vector<uint8_t> rtx = Rtp(97, 0x1234, 9);
+  rtx[12] = 0x80;  // OSN 0x8000: far from the video stream's
+  CHECK(See(learner, rtx, 5000) == Outcome::kForeign);
+  rtx[12] = 0;
+  rtx[13] = 2;  // OSN 2: just behind video seq 3
+  CHECK(See(learner, rtx, 5001) == Outcome::kRtxLearned);
+  CHECK(plan.video_rtx_ssrc == 0x1234u);
 
   net::SessionPlan video_only;
   video_only.video = tern::codecs::CodecType::kVp8;
   net::StreamLearner bounded(video_only);
-  for (size_t i = 0; i < net::StreamLearner::kMaxHeldPackets + 5; ++i) bounded.hold(Rtp(50, 1), false);
+  for (size_t i = 0; i < net::StreamLearner::kMaxHeldPackets + 5; ++i) bounded.hold(Rtp(96, 1), false, t0);
   CHECK(bounded.dropped() == 5);
   CHECK(bounded.take().size() == net::StreamLearner::kMaxHeldPackets);
+}
+
+TEST_CASE("a stream announced but never sent holds the others back for a bounded time only") {
+  net::SessionPlan plan;
+  plan.video = tern::codecs::CodecType::kVp8;
+  plan.audio = tern::codecs::CodecType::kOpus;
+  net::StreamLearner learner(plan);
+  const auto a = Rtp(96, 0xBBBB, 1), b = Rtp(96, 0xBBBB, 2);
+  learner.hold(a, false, tern::Timestamp::Millis(1000));
+  CHECK(See(learner, a, 0) == net::StreamLearner::Outcome::kProbation);
+  learner.hold(b, false, tern::Timestamp::Millis(1010));
+  CHECK(See(learner, b, 10) == net::StreamLearner::Outcome::kLearned);
+  CHECK_FALSE(learner.ready(tern::Timestamp::Millis(1010)));  // audio may still come
+  const tern::Timestamp limit = tern::Timestamp::Millis(1000) + net::StreamLearner::kMaxHoldTime;
+  CHECK_FALSE(learner.ready(limit - tern::TimeDelta::Millis(1)));
+  CHECK(learner.ready(limit));  // video plays without it
 }
 
 TEST_CASE("the WAV output leaves out the trailing concealment but keeps a gap inside the stream") {

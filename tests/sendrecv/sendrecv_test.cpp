@@ -1,5 +1,5 @@
 // tern-send / tern-recv over UDP loopback against real peers (GStreamer, ffmpeg, tshark) and each
-// other. Every process runs under `timeout`; ports 5800-5929 are unique per test. The tools are the
+// other. Every process runs under `timeout`; ports 5800-5949 are unique per test. The tools are the
 // built binaries in ${TERN_BINARY_DIR}/tools. Receivers in the background are BackgroundPeers
 // (own process group, killed if still running when the test ends).
 #include <doctest/doctest.h>
@@ -13,13 +13,16 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/capture.h"
 #include "support/peer.h"
 #include "support/process.h"
+#include "support/udp.h"
 #include "support/wav.h"
 #include "support/y4m.h"
+#include "tern/core/random.h"
 #include "tern/transport/udp_socket.h"
 
 namespace {
@@ -999,4 +1002,234 @@ TEST_CASE("tern-send to tern-recv with audio on its own port and SRTP on both") 
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
   // SRTP: headers only; the transport-cc probes are padded RTX packets, unreadable under SRTP.
   capture.check(DecodeAs(5911, false) + DecodeAs(5913, false), 200, "rtp.padding == 1");
+}
+
+// --- Hostile and changing senders (issue 13, items 10-13) -----------------------------------------
+
+namespace {
+
+std::vector<uint8_t> RtpBytes(uint8_t pt, uint32_t ssrc, uint16_t seq, size_t size = 40) {
+  std::vector<uint8_t> d(size, 0);
+  d[0] = 0x80;
+  d[1] = pt;
+  d[2] = static_cast<uint8_t>(seq >> 8);
+  d[3] = static_cast<uint8_t>(seq);
+  for (int i = 0; i < 4; ++i) d[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  return d;
+}
+
+// An RTCP RR (RFC 3550 6.4.2) with no report block from `ssrc`: valid, but of no stream received.
+std::vector<uint8_t> RtcpRr(uint32_t ssrc) {
+  std::vector<uint8_t> d = {0x80, 201, 0, 1, 0, 0, 0, 0};
+  for (int i = 0; i < 4; ++i) d[4 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  return d;
+}
+
+// Runs `command` in the background (a tool with its own arguments).
+std::unique_ptr<BackgroundPeer> Background(const std::string& command, const std::string& log, int timeout_s = 25) {
+  return std::make_unique<BackgroundPeer>(command, timeout_s, log);
+}
+
+std::string SdpWithout(const std::string& sdp, const std::vector<std::string>& prefixes) {
+  std::istringstream in(sdp);
+  std::string out, line;
+  while (std::getline(in, line)) {
+    bool drop = false;
+    for (const std::string& p : prefixes) drop = drop || line.rfind(p, 0) == 0;
+    if (!drop) out += line + "\n";
+  }
+  return out;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+}
+
+}  // namespace
+
+TEST_CASE("junk datagrams into tern-recv are counted by kind, never as received") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_junk");
+  const std::string json_path = dir + "/recv.json";
+  // The video SSRC is given, so the Endpoint exists from the start and judges everything.
+  auto rx = Background(Tool("tern-recv") + " --port 5931 --video vp8 --ssrc 268435458 --duration 4 --stats-json " +
+                           json_path,
+                       dir + "/recv.log");
+  REQUIRE(WaitForUdpPort(5931, 5000));
+  tern::test::UdpSocket junk;
+  REQUIRE(junk.ok());
+  constexpr int kEach = 4000;  // five kinds: 20,000 datagrams
+  tern::Random rng(13);
+  int sent[5] = {};
+  for (int i = 0; i < kEach; ++i) {
+    std::vector<std::vector<uint8_t>> batch;
+    // 0: not RTP at all (first byte outside every RFC 7983 range).
+    batch.push_back(std::vector<uint8_t>{'j', 'u', 'n', 'k', static_cast<uint8_t>(i), 0, 1, 2});
+    // 1: shorter than an RTP header (also not RTP for the demultiplexer).
+    batch.push_back(std::vector<uint8_t>{0x80, 96, 0, 1, 0});
+    // 2: malformed RTP: 15 CSRCs announced, none present.
+    auto bad = RtpBytes(96, 268435458, static_cast<uint16_t>(i), 20);
+    bad[0] = 0x8F;
+    batch.push_back(bad);
+    // 3: well-formed RTP of an SSRC nobody announced, the video payload type.
+    batch.push_back(RtpBytes(96, 0x5000'0000u + rng.next_u32() % 0x1000'0000u, static_cast<uint16_t>(rng.next_u32())));
+    // 4: RTCP whose length field runs past the datagram.
+    auto rtcp = RtcpRr(0x4242'4242);
+    rtcp[3] = 40;
+    batch.push_back(rtcp);
+    for (size_t k = 0; k < batch.size(); ++k) sent[k] += junk.send_to(5931, batch[k]) ? 1 : 0;
+    // Paced (5 datagrams per ~0.1 ms): a socket buffer that overflowed would lose some uncounted.
+    if (i % 20 == 19) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(rx->wait(10000));
+  CHECK_MESSAGE(rx->exit_code() == 0, rx->log());
+  const std::string json = ReadText(json_path);
+  MESSAGE(json.substr(0, json.find("\"stats\"")));
+  CHECK(JsonNumber(json, "rtp_received") == 0);
+  CHECK(JsonNumber(json, "rtcp_received") == 0);
+  // Each kind counted where it was caught; the kernel may drop a few under load, never invent any.
+  const double not_rtp = JsonNumber(json, "not_rtp");
+  CHECK(not_rtp <= sent[0] + sent[1]);
+  CHECK(not_rtp >= 0.95 * (sent[0] + sent[1]));
+  CHECK(JsonNumber(json, "malformed_rtp") <= sent[2]);
+  CHECK(JsonNumber(json, "malformed_rtp") >= 0.95 * sent[2]);
+  CHECK(JsonNumber(json, "unknown_ssrc") <= sent[3]);
+  CHECK(JsonNumber(json, "unknown_ssrc") >= 0.95 * sent[3]);
+  CHECK(JsonNumber(json, "rtcp_parse_errors") <= sent[4]);
+  CHECK(JsonNumber(json, "rtcp_parse_errors") >= 0.95 * sent[4]);
+  CHECK(JsonNumber(json, "srtp_failures") == 0);
+  // The same figures in the Endpoint's webrtc-stats transport entry.
+  CHECK(JsonNumber(json, "ternNotRtpPackets") == not_rtp);
+  CHECK(JsonNumber(json, "ternMalformedPackets") == JsonNumber(json, "malformed_rtp"));
+  CHECK(JsonNumber(json, "ternUnknownSsrcPackets") == JsonNumber(json, "unknown_ssrc"));
+  CHECK(JsonNumber(json, "ternRtcpParseErrors") == JsonNumber(json, "rtcp_parse_errors"));
+}
+
+TEST_CASE("spoofed datagrams from another port neither redirect tern-recv's RTCP nor become the stream") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_spoof");
+  // Flags mode: nothing named, so both the peer and the video SSRC are learned.
+  Receiver rx(dir, 5933, "--port 5933 --video vp8 --frames 90");
+  REQUIRE(rx.ready);
+  tern::test::UdpSocket spoofer;
+  REQUIRE(spoofer.ok());
+  int spoofs = 0;
+  auto spoof = [&](uint16_t seq) {
+    spoofs += spoofer.send_to(5933, RtpBytes(96, 0x0BAD'F00D, seq)) ? 1 : 0;  // the right payload type
+    spoofs += spoofer.send_to(5933, RtcpRr(0x0BAD'F00D)) ? 1 : 0;
+    const uint8_t noise[] = {0x13, 0x37, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    spoofs += spoofer.send_to(5933, noise) ? 1 : 0;
+  };
+  spoof(1000);  // before the sender
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto tx = Background(Tool("tern-send") + " --dest 127.0.0.1:5933 --frames 90 --stats-json " + dir + "/send.json",
+                       dir + "/send.log", 20);
+  size_t to_spoofer = 0;
+  for (int i = 0; i < 200 && tx->running(); ++i) {  // ... and while it runs (200 x 30 ms at most)
+    spoof(static_cast<uint16_t>(2000 + 10 * i));   // never two in sequence
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    while (spoofer.try_receive_from()) ++to_spoofer;
+  }
+  REQUIRE(tx->wait(10000));
+  const std::string json = rx.finish();
+  while (spoofer.try_receive_from()) ++to_spoofer;
+  MESSAGE(spoofs << " spoofed datagrams sent");
+  CHECK(to_spoofer == 0);  // not one RR (or anything else) went to the spoofer
+  CHECK(JsonNumber(json, "video_frames_decoded") == 90);
+  CHECK(JsonNumber(json, "video_ssrc") == 268435458);  // tern-send's, not the spoofer's 0x0BADF00D
+  CHECK(JsonNumber(json, "rtcp_sent") >= 1);
+  CHECK(JsonNumber(ReadText(dir + "/send.json"), "rtcp_received") >= 1);  // the RRs reached the sender
+}
+
+TEST_CASE("a sender restarted with a new SSRC from another port is decoded after the switch") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_restart");
+  const std::string json_path = dir + "/recv.json";
+  auto rx = Background(Tool("tern-recv") + " --port 5935 --video vp8 --frames 60 --idle-timeout 8 --y4m " + dir +
+                           "/rx.y4m --stats-json " + json_path,
+                       dir + "/recv.log", 30);
+  REQUIRE(WaitForUdpPort(5935, 5000));
+  auto first = Send("--dest 127.0.0.1:5935 --ssrc 1111 --frames 30 --stats-json " + dir + "/send1.json");
+  CHECK_MESSAGE(first.exit_code == 0, first.out);
+  // The old SSRC must be silent for StreamLearner::kSilenceBeforeSwitch (2 s) before a new one is taken.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  auto second = Send("--dest 127.0.0.1:5935 --ssrc 2222 --frames 30 --linger-ms 1000 --stats-json " + dir + "/send2.json");
+  CHECK_MESSAGE(second.exit_code == 0, second.out);
+  REQUIRE(rx->wait(12000));
+  CHECK_MESSAGE(rx->exit_code() == 0, rx->log());
+  const std::string json = ReadText(json_path);
+  CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+  CHECK(JsonNumber(json, "ssrc_switches") == 1);
+  CHECK(JsonNumber(json, "video_ssrc") == 2222);
+  CHECK(JsonNumber(ReadText(dir + "/send2.json"), "rtcp_received") >= 1);  // RTCP followed the new sender
+  CHECK(tern::test::ReadY4m(dir + "/rx.y4m").frames.size() == 60);
+}
+
+TEST_CASE("NACK and RTX work with an FID-only SDP, an RTX payload type without SSRCs, and flags") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_rtx_learned");
+  REQUIRE(Send("--dest 127.0.0.1:5937 --peer tern --frames 1 --duration 0.1 --sdp " + dir + "/full.sdp").exit_code == 0);
+  const std::string full = ReadText(dir + "/full.sdp");
+  REQUIRE(full.find("a=ssrc-group:FID") != std::string::npos);
+  WriteText(dir + "/fid.sdp", SdpWithout(full, {"a=ssrc:"}));
+  WriteText(dir + "/nossrc.sdp", SdpWithout(full, {"a=ssrc"}));
+  REQUIRE(ReadText(dir + "/nossrc.sdp").find("apt=") != std::string::npos);
+  struct Case {
+    const char* name;
+    std::string recv_args;
+    std::string send_args;
+  };
+  const Case cases[] = {
+      {"FID only", "--sdp " + dir + "/fid.sdp", "--peer tern"},
+      {"RTX payload type, no ssrc", "--sdp " + dir + "/nossrc.sdp", "--peer tern"},
+      {"flags", "--port 5937 --video vp8 --nack", "--nack"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    Receiver rx(dir, 5937, c.recv_args + " --frames 90");
+    REQUIRE(rx.ready);
+    const auto sent = Send("--dest 127.0.0.1:5937 --frames 90 --drop-every 10 " + c.send_args);
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    const std::string json = rx.finish();
+    CHECK(JsonNumber(json, "video_frames_decoded") == 90);
+    CHECK(JsonNumber(json, "retransmittedPacketsReceived") >= 5);
+    CHECK(rx.peer.log().find("warning") == std::string::npos);
+  }
+  // An SDP whose nack cannot be honoured says so.
+  WriteText(dir + "/nortx.sdp", SdpWithout(full, {"a=rtpmap:97", "a=fmtp:97", "a=ssrc"}));
+  const auto warned = tern::test::run_command(Tool("tern-recv") + " --sdp " + dir + "/nortx.sdp --duration 0.2", 10, true);
+  CHECK(warned.out.find("tern-recv: warning: the SDP offers nack without an RTX payload type (rtx, apt=): NACK is off") !=
+        std::string::npos);
+}
+
+TEST_CASE("a stream announced but never sent does not block the other") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_av_video_only");
+  REQUIRE(Send("--dest 127.0.0.1:5939 --audio opus --frames 1 --duration 0.1 --sdp " + dir + "/av.sdp").exit_code == 0);
+  // As ffmpeg writes it: no SSRC, so each stream is learned from its packets.
+  WriteText(dir + "/av-nossrc.sdp", SdpWithout(ReadText(dir + "/av.sdp"), {"a=ssrc"}));
+  for (const std::string sdp : {"av.sdp", "av-nossrc.sdp"}) {
+    CAPTURE(sdp);
+    Receiver rx(dir, 5939, "--sdp " + dir + "/" + sdp + " --frames 60");
+    REQUIRE(rx.ready);
+    const auto sent = Send("--dest 127.0.0.1:5939 --frames 60");  // video only
+    CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+    const std::string json = rx.finish();
+    CHECK(JsonNumber(json, "video_frames_decoded") == 60);
+  }
+}
+
+TEST_CASE("a stream announced but sent late joins without disturbing the other") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_av_audio_late");
+  REQUIRE(Send("--dest 127.0.0.1:5941 --audio opus --frames 1 --duration 0.1 --sdp " + dir + "/av.sdp").exit_code == 0);
+  WriteText(dir + "/av-nossrc.sdp", SdpWithout(ReadText(dir + "/av.sdp"), {"a=ssrc"}));
+  Receiver rx(dir, 5941, "--sdp " + dir + "/av-nossrc.sdp --frames 120");
+  REQUIRE(rx.ready);
+  // Video alone for 2 s (past StreamLearner::kMaxHoldTime: the Endpoint starts without audio),
+  // then audio from a second sender while the video goes on.
+  auto video = Background(Tool("tern-send") + " --dest 127.0.0.1:5941 --frames 120", dir + "/video.log", 20);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  const auto audio = Send("--dest 127.0.0.1:5941 --video none --audio opus --duration 1.5");
+  CHECK_MESSAGE(audio.exit_code == 0, audio.out);
+  CHECK(video->wait(10000));
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "video_frames_decoded") == 120);  // the video stream was never restarted
+  CHECK(JsonNumber(json, "audio_packets_decoded") > 30);
+  CHECK(JsonNumber(json, "ssrc_switches") == 0);
 }

@@ -190,3 +190,32 @@ TEST_CASE("a sender that takes only FIR (ccm fir, no nack pli) gets FIR keyframe
   CHECK(sdp.find("nack pli") != std::string::npos);
   CHECK_FALSE(Reparse(plan).use_fir);
 }
+
+TEST_CASE("NACK stays on with an RTX payload type: RTX SSRC from ssrc-group:FID, or none to learn later") {
+  const std::string head =
+      "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5004 RTP/AVPF 96 97\r\n"
+      "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=rtcp-mux\r\n";
+  // FID only: no a=ssrc line at all.
+  net::SessionPlan plan = PlanFrom(head + "a=ssrc-group:FID 1111 2222\r\n");
+  CHECK(plan.nack);
+  CHECK(plan.video_ssrc == 1111u);
+  CHECK(plan.video_rtx_ssrc == 2222u);
+  CHECK(plan.warnings.empty());
+  // FID names the pair even when the a=ssrc lines come in another order.
+  plan = PlanFrom(head + "a=ssrc:2222 cname:x\r\na=ssrc:1111 cname:x\r\na=ssrc-group:FID 1111 2222\r\n");
+  CHECK(plan.video_ssrc == 1111u);
+  CHECK(plan.video_rtx_ssrc == 2222u);
+  // No SSRC anywhere: NACK on, both SSRCs learned from the packets.
+  plan = PlanFrom(head);
+  CHECK(plan.nack);
+  CHECK_FALSE(plan.video_ssrc.has_value());
+  CHECK_FALSE(plan.video_rtx_ssrc.has_value());
+  CHECK(plan.warnings.empty());
+  // RED without ULPFEC cannot be received: FEC off, with a warning.
+  std::string red_only = head + "a=rtpmap:100 red/90000\r\n";
+  red_only.replace(red_only.find("96 97\r\n"), 7, "96 97 100\r\n");
+  plan = PlanFrom(red_only);
+  CHECK_FALSE(plan.fec);
+  REQUIRE(plan.warnings.size() == 1);
+  CHECK(plan.warnings[0] == "the SDP's video line has red without ulpfec: FEC is off");
+}

@@ -350,6 +350,14 @@ TEST_CASE("loopback JSON HTML and WebM outputs are well formed") {
   CHECK(j["summary"]["video"]["psnr_mean_db"].is_number());
   CHECK(j["summary"]["audio"]["concealment_percent"].is_number());
   CHECK(j["summary"]["network"]["packets_sent"].get<uint64_t>() > 100);
+  // What was refused, by kind: nothing in a clean simulated call (the recorder may skip what
+  // precedes the first keyframe).
+  const nlohmann::json& rejected = j["summary"]["network"]["rejected"];
+  for (const char* k : {"malformed_rtp", "unknown_ssrc", "rtcp_parse_errors", "not_rtp", "send_failures"}) {
+    CAPTURE(k);
+    CHECK(rejected[k] == 0);
+  }
+  CHECK(rejected["recorder_dropped"].get<int64_t>() == static_cast<int64_t>(r.summary.network.rejected.recorder_dropped));
   // SSIM is sampled and the JSON says how: frame numbers that are multiples of ssim_every.
   CHECK(j["config"]["ssim_every"] == 60);
   CHECK(j["summary"]["video"]["ssim_sampled"] == true);

@@ -33,6 +33,7 @@ Status RealtimeDriver::watch(transport::RtpUdpTransport& transport, netsim::Pack
     p.sent_time = now - offset_;
     p.delivery_time = now - offset_;
     target->on_packet(std::move(p), now - offset_);
+    return true;  // fixed peers: nothing is learned; the endpoint behind judges the datagram
   });
   return transport.attach(epoll_);
 }

@@ -58,6 +58,16 @@ struct AudioSummary {
   double e2e_delay_ms = 0;            // mean network delay + buffer + sync delay + one 20 ms frame
 };
 
+// What was refused along the way: all zero in a healthy call.
+struct RejectCounts {
+  uint64_t malformed_rtp = 0;      // A and B: datagrams not parsable as RTP
+  uint64_t unknown_ssrc = 0;       // A and B: RTP of no stream the endpoint receives
+  uint64_t rtcp_parse_errors = 0;  // A and B: RTCP with a part that did not parse
+  uint64_t not_rtp = 0;            // --realtime: datagrams neither RTP nor RTCP, both sockets
+  uint64_t send_failures = 0;      // --realtime: datagrams the kernel refused, both sockets
+  uint64_t recorder_dropped = 0;   // --record: frames and blocks the WebM recorder refused
+};
+
 struct NetworkSummary {
   uint64_t packets_sent = 0;      // datagrams A handed to the network (RTP + RTCP)
   uint64_t packets_lost = 0;      // dropped on the forward access path (queue + loss + blackout)
@@ -76,6 +86,7 @@ struct NetworkSummary {
   double send_mean_kbps = 0;
   double receive_mean_kbps = 0;
   double one_way_delay_p50_ms = 0, one_way_delay_p95_ms = 0;  // bins' mean network delay
+  RejectCounts rejected;
 };
 
 // What ICE and TURN did in the call, for the report.

@@ -91,6 +91,10 @@ json summary_json(const Summary& s) {
                   {"receive_mean_kbps", r3(n.receive_mean_kbps)},
                   {"one_way_delay_p50_ms", r3(n.one_way_delay_p50_ms)},
                   {"one_way_delay_p95_ms", r3(n.one_way_delay_p95_ms)}};
+  const RejectCounts& x = n.rejected;
+  j["network"]["rejected"] = {{"malformed_rtp", x.malformed_rtp},         {"unknown_ssrc", x.unknown_ssrc},
+                              {"rtcp_parse_errors", x.rtcp_parse_errors}, {"not_rtp", x.not_rtp},
+                              {"send_failures", x.send_failures},         {"recorder_dropped", x.recorder_dropped}};
   if (s.second_flow) {
     j["second_flow"] = {{"packets_sent", s.second_flow->packets_sent},
                         {"target_mean_kbps", r3(s.second_flow->target_mean_kbps)},

@@ -456,6 +456,18 @@ ScenarioResult Call::collect() {
   } else {
     sum.network.packets_lost = path_drops(access_->a_to_b());
   }
+  RejectCounts& rejected = sum.network.rejected;
+  for (const pipeline::Endpoint* e : {a_.get(), b_.get()}) {
+    const pipeline::TransportCounters c = e->transport_counters();
+    rejected.malformed_rtp += c.malformed_packets;
+    rejected.unknown_ssrc += c.unknown_ssrc_packets;
+    rejected.rtcp_parse_errors += c.rtcp_parse_errors;
+  }
+  if (realtime_ != nullptr) {
+    rejected.not_rtp = realtime_->not_rtp();
+    rejected.send_failures = realtime_->send_failures();
+  }
+  if (recorder_) rejected.recorder_dropped = static_cast<uint64_t>(recorder_->stats().dropped);
   const pipeline::StatsReport rb = b_->stats(end_);
   for (const pipeline::InboundRtpStats& in : rb.inbound_rtp) {
     sum.network.nack_recovered += in.tern_packets_repaired_by_rtx.value_or(0);

@@ -62,6 +62,10 @@ class ReceiveTap : public transport::Pollable {
 
   // One plain RTP packet.
   void on_rtp(std::span<const uint8_t> packet, Timestamp now);
+  // The video RTX SSRC once learned (no effect without an RTX payload type).
+  void set_rtx_ssrc(uint32_t rtx_ssrc) {
+    if (video_front_ && config_.rtx_pt) video_front_->set_rtx_ssrc(rtx_ssrc);
+  }
   std::optional<Timestamp> next_wakeup() const override;
   void process(Timestamp now) override;
   // Releases every frame still held, decodes it and writes the files. Idempotent.

@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
+#include "tern/core/byte_io.h"
 #include "tern/core/reason_text.h"
 #include "tern/media/file_io.h"
 #include "tern/rtp/rtp_packet.h"
@@ -47,6 +49,8 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
     plan.payload_types.opus = static_cast<uint8_t>(o.audio_pt);
     plan.rtcp_mux = !o.no_rtcp_mux;
     plan.address = o.address;
+    plan.nack = o.nack && plan.video.has_value();
+    plan.fec = o.fec && plan.video.has_value();
   }
   if (o.port != 0) plan.port = o.port;
   if (o.audio_port != 0) plan.audio_port = o.audio_port;
@@ -62,7 +66,11 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
     plan.srtp_key = std::move(k.value());
     plan.audio_srtp.reset();  // one key for every port
   }
-  if (plan.nack && !plan.video_rtx_ssrc) plan.nack = false;  // RTX needs its SSRC up front
+  if (o.rtx_ssrc != 0) {
+    if (!plan.nack) return Error{"--rtx-ssrc: the session has no NACK/RTX (give --nack, or an SDP with nack and rtx)"};
+    plan.video_rtx_ssrc = o.rtx_ssrc;
+  }
+  // Without an RTX SSRC up front, it is learned from the first RTX packet (StreamLearner).
 
   const bool want_video = plan.video.has_value();
   const bool want_audio = plan.audio.has_value();
@@ -84,6 +92,7 @@ pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan) {
   config.extension_ids = plan.extension_ids;
   config.remote.video = plan.video_ssrc.value_or(0x7E50'0102);
   config.remote.audio = plan.audio_ssrc.value_or(0x7E50'0101);
+  // No RTX SSRC yet: a placeholder until one is learned (Endpoint::set_remote_video_rtx_ssrc).
   config.remote.video_rtx = plan.video_rtx_ssrc.value_or(config.remote.video ^ 0x5A5A'5A5A);
   config.local = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1"};
   for (uint32_t* s : {&config.local.audio, &config.local.video, &config.local.video_rtx}) {
@@ -119,22 +128,95 @@ ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::Endpoi
   return rc;
 }
 
-void StreamLearner::hold(std::span<const uint8_t> d, bool rtcp) {
-  const bool want_video = plan_.video.has_value();
-  const bool want_audio = plan_.audio.has_value();
-  if (!rtcp) {  // learn SSRCs by payload type
-    auto h = rtp::RtpHeader::parse(d);
-    if (h) {
-      const uint8_t pt = h.value().payload_type;
-      if (want_video && !plan_.video_ssrc && (pt == video_media_pt(plan_) || (plan_.fec && pt == plan_.payload_types.red))) {
-        plan_.video_ssrc = h.value().ssrc;
-      }
-      if (want_audio && !plan_.audio_ssrc &&
-          (pt == plan_.payload_types.opus || (plan_.audio_red && pt == plan_.payload_types.audio_red))) {
-        plan_.audio_ssrc = h.value().ssrc;
+std::optional<bool> StreamLearner::kind_of(uint8_t pt) const {
+  if (plan_.video.has_value() && (pt == video_media_pt(plan_) || (plan_.fec && pt == plan_.payload_types.red))) {
+    return true;
+  }
+  if (plan_.audio.has_value() &&
+      (pt == plan_.payload_types.opus || (plan_.audio_red && pt == plan_.payload_types.audio_red))) {
+    return false;
+  }
+  return std::nullopt;
+}
+
+bool StreamLearner::may_take(bool video, Timestamp now) const {
+  const std::optional<uint32_t>& current = video ? plan_.video_ssrc : plan_.audio_ssrc;
+  // A stream named (by the SDP or --ssrc) but never heard counts as heard when the learner began.
+  const Timestamp heard = (video ? video_heard_ : audio_heard_).value_or(began_.value_or(now));
+  return !current || now - heard >= kSilenceBeforeSwitch;
+}
+
+StreamLearner::Outcome StreamLearner::observe(const rtp::RtpHeader& h, std::span<const uint8_t> datagram, bool keep,
+                                              Timestamp now) {
+  if (!began_) began_ = now;
+  const uint32_t ssrc = h.ssrc;
+  if (plan_.video_ssrc == ssrc) {
+    video_heard_ = now;
+    last_video_seq_ = h.sequence_number;
+    return Outcome::kKnown;
+  }
+  if (plan_.audio_ssrc == ssrc) {
+    audio_heard_ = now;
+    return Outcome::kKnown;
+  }
+  if (plan_.video_rtx_ssrc == ssrc) return Outcome::kKnown;
+  if (plan_.nack && plan_.video_ssrc && !plan_.video_rtx_ssrc && h.payload_type == plan_.payload_types.video_rtx) {
+    // RFC 4588 4: the payload starts with the original sequence number, which must be one the
+    // video stream has used lately (a retransmission answers our NACK).
+    const size_t payload = h.header_size;
+    if (last_video_seq_ && h.payload_size >= 2 && datagram.size() >= payload + 2) {
+      const uint16_t osn = static_cast<uint16_t>((datagram[payload] << 8) | datagram[payload + 1]);
+      if (static_cast<uint16_t>(*last_video_seq_ - osn) <= kMaxRtxDistance) {
+        plan_.video_rtx_ssrc = ssrc;
+        return Outcome::kRtxLearned;
       }
     }
+    return Outcome::kForeign;
   }
+  const std::optional<bool> video = kind_of(h.payload_type);
+  if (!video) return Outcome::kForeign;
+  auto it = std::find_if(candidates_.begin(), candidates_.end(), [&](const Candidate& c) { return c.ssrc == ssrc; });
+  if (it == candidates_.end()) {
+    if (candidates_.size() >= kMaxCandidates) {
+      abandoned_ += candidates_.front().kept.size();
+      candidates_.erase(candidates_.begin());
+    }
+    candidates_.push_back(Candidate{ssrc, *video, h.sequence_number, 1, {}});
+    it = candidates_.end() - 1;
+  } else {
+    // Strictly the next sequence number (RFC 3550 A.1); anything else starts the count again.
+    const bool next = h.sequence_number == static_cast<uint16_t>(it->last_seq + 1);
+    it->in_sequence = next ? it->in_sequence + 1 : 1;
+    it->last_seq = h.sequence_number;
+  }
+  if (it->in_sequence < kMinSequential || !may_take(*video, now)) {
+    if (keep && it->kept.size() < static_cast<size_t>(kMinSequential)) {
+      it->kept.emplace_back(datagram.begin(), datagram.end());
+    } else if (keep) {
+      ++abandoned_;
+    }
+    return Outcome::kProbation;
+  }
+  learned_video_ = *video;
+  learned_unheard_ = !(*video ? video_heard_ : audio_heard_).has_value();
+  if (*video ? plan_.video_ssrc.has_value() : plan_.audio_ssrc.has_value()) ++switches_;
+  if (*video) {
+    plan_.video_ssrc = ssrc;
+    if (plan_.video_rtx_ssrc) plan_.video_rtx_ssrc.reset();  // the restarted sender's RTX is learned anew
+    video_heard_ = now;
+    last_video_seq_ = h.sequence_number;
+  } else {
+    plan_.audio_ssrc = ssrc;
+    audio_heard_ = now;
+  }
+  learned_packets_ = std::move(it->kept);
+  candidates_.erase(it);
+  return Outcome::kLearned;
+}
+
+void StreamLearner::hold(std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+  if (!began_) began_ = now;
+  if (!first_held_) first_held_ = now;
   if (held_.size() < kMaxHeldPackets) {
     held_.emplace_back(std::vector<uint8_t>(d.begin(), d.end()), rtcp);
   } else {
@@ -142,9 +224,12 @@ void StreamLearner::hold(std::span<const uint8_t> d, bool rtcp) {
   }
 }
 
-bool StreamLearner::ready() const {
-  return (!plan_.video.has_value() || plan_.video_ssrc) &&
-         (!plan_.audio.has_value() || plan_.audio_ssrc);
+bool StreamLearner::ready(Timestamp now) const {
+  const bool video_known = !plan_.video.has_value() || plan_.video_ssrc;
+  const bool audio_known = !plan_.audio.has_value() || plan_.audio_ssrc;
+  if (video_known && audio_known) return true;
+  const bool any = (plan_.video.has_value() && plan_.video_ssrc) || (plan_.audio.has_value() && plan_.audio_ssrc);
+  return any && first_held_ && now - *first_held_ >= kMaxHoldTime;
 }
 
 Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
@@ -186,11 +271,16 @@ Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
 
   s->outputs_ = std::make_unique<ReceiveOutputs>(!o.y4m_path.empty(), !o.wav_path.empty(), o.fps);
   RecvSession* self = s.get();
-  const auto handler = [self](std::span<const uint8_t> d, bool rtcp, Timestamp now) { self->on_datagram(d, rtcp, now); };
-  s->link_->set_receive_handler(handler);
-  if (s->audio_link_) s->audio_link_->set_receive_handler(handler);
-  if (s->learner_.ready()) {
-    if (Status st = s->create_endpoint(); !st.ok()) return fail(std::string("configuration: ") + st.error());
+  for (transport::RtpUdpTransport* port : {s->link_.get(), s->audio_link_.get()}) {
+    if (port == nullptr) continue;
+    port->set_receive_handler([self, port](std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+      return self->on_datagram(*port, d, rtcp, now);
+    });
+  }
+  if (s->learner_.ready(transport::EpollDriver::Now())) {
+    if (Status st = s->start_endpoint(transport::EpollDriver::Now()); !st.ok()) {
+      return fail(std::string("configuration: ") + st.error());
+    }
   }
 
   auto loop = ToolLoop::Open({s->link_.get(), s->audio_link_.get()});
@@ -214,35 +304,103 @@ Status RecvSession::create_endpoint() {
   }
   auto e = pipeline::Endpoint::Create(config, sink);
   if (!e) return Error{e.error()};
+  endpoint_pollable_.set(nullptr);
   endpoint_ = std::move(e.value());
   endpoint_->set_video_render_listener(outputs_.get());
   endpoint_->set_audio_playout_listener(outputs_.get());
+  endpoint_->set_link_counters([this] { return link_counters(counters()); });
   endpoint_pollable_.set(endpoint_.get());
-  if (options_.webm_path.empty()) return Status{};
+  // The WebM recording follows the first streams taken: a sender switching SSRC later is decoded
+  // (Y4M/WAV) but not recorded.
+  if (options_.webm_path.empty() || tap_) return Status{};
   auto t = ReceiveTap::Create(recv_tap_config(plan_, config, options_.fps, options_.webm_path));
   if (!t) return Error{t.error()};
   tap_ = std::move(t.value());
   return Status{};
 }
 
-void RecvSession::deliver(std::span<const uint8_t> d, bool rtcp, Timestamp now) {
-  if (!rtcp && tap_) tap_->on_rtp(d, now);
-  endpoint_->on_packet(d, now);
+Status RecvSession::start_endpoint(Timestamp now) {
+  if (Status st = create_endpoint(); !st.ok()) return st;
+  for (const auto& [bytes, is_rtcp] : learner_.take()) deliver(bytes, is_rtcp, now);
+  return Status{};
 }
 
-void RecvSession::on_datagram(std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+bool RecvSession::deliver(std::span<const uint8_t> d, bool rtcp, Timestamp now) {
+  if (!rtcp && tap_) tap_->on_rtp(d, now);
+  switch (endpoint_->on_packet(d, now)) {
+    case pipeline::PacketVerdict::kRtp: ++received_.rtp; return true;
+    case pipeline::PacketVerdict::kRtcp: {
+      ++received_.rtcp;
+      // Of the session only when it comes from a stream we receive (its first packet's SSRC).
+      const uint32_t sender = d.size() >= 8 ? load_be32(&d[4]) : 0;
+      return sender != 0 && (sender == plan_.video_ssrc || sender == plan_.audio_ssrc || sender == plan_.video_rtx_ssrc);
+    }
+    case pipeline::PacketVerdict::kMalformedRtp: ++received_.malformed_rtp; return false;
+    case pipeline::PacketVerdict::kUnknownSsrc: ++received_.unknown_ssrc; return false;
+    case pipeline::PacketVerdict::kBadRtcp: ++received_.rtcp_parse_errors; return false;
+  }
+  return false;
+}
+
+bool RecvSession::on_rtp(transport::RtpUdpTransport& link, std::span<const uint8_t> d, Timestamp now) {
+  auto header = rtp::RtpHeader::parse(d);
+  if (!header) {
+    if (endpoint_) return deliver(d, false, now);  // counted by the Endpoint's verdict
+    ++received_.malformed_rtp;
+    return false;
+  }
+  using Outcome = StreamLearner::Outcome;
+  const Outcome outcome = learner_.observe(header.value(), d, endpoint_ != nullptr, now);
+  if (!endpoint_) {
+    if (outcome == Outcome::kForeign) {
+      ++received_.unknown_ssrc;
+      return false;
+    }
+    learner_.hold(d, false, now);
+    if (!learner_.ready(now)) return false;
+    if (Status st = start_endpoint(now); !st.ok()) setup_error_ = st.error();
+    return false;  // the held packets were replayed; the peer is learned from the next one
+  }
+  switch (outcome) {
+    case Outcome::kProbation: break;  // kept by the learner; the Endpoint counts it (unknown SSRC)
+    case Outcome::kRtxLearned:
+      endpoint_->set_remote_video_rtx_ssrc(*plan_.video_rtx_ssrc);
+      if (tap_) tap_->set_rtx_ssrc(*plan_.video_rtx_ssrc);
+      break;
+    case Outcome::kLearned: {
+      const uint32_t ssrc = header.value().ssrc;
+      const bool video = learner_.learned_video();
+      if (learner_.learned_unheard() &&
+          (video ? endpoint_->set_remote_video_ssrc(ssrc) : endpoint_->set_remote_audio_ssrc(ssrc)).ok()) {
+        // A stream announced but not sent at first (it was given a placeholder after the hold)
+        // began: only its own receive stream is made anew; the WebM tap does not record it.
+      } else {
+        // The sender restarted with a new SSRC, maybe from another port: a fresh Endpoint, and
+        // RTCP goes to wherever this packet came from.
+        link.forget_peer();
+        if (Status st = create_endpoint(); !st.ok()) {
+          setup_error_ = st.error();
+          return false;
+        }
+      }
+      const std::vector<std::vector<uint8_t>> kept = learner_.take_learned();
+      received_.unknown_ssrc -= std::min<uint64_t>(received_.unknown_ssrc, kept.size());  // counted on probation
+      for (const std::vector<uint8_t>& k : kept) deliver(k, false, now);
+      break;
+    }
+    case Outcome::kKnown:
+    case Outcome::kForeign: break;
+  }
+  return deliver(d, false, now);
+}
+
+bool RecvSession::on_datagram(transport::RtpUdpTransport& link, std::span<const uint8_t> d, bool rtcp,
+                              Timestamp now) {
   last_packet_ = now;
-  if (endpoint_) {
-    deliver(d, rtcp, now);
-    return;
-  }
-  learner_.hold(d, rtcp);
-  if (!learner_.ready()) return;
-  if (Status st = create_endpoint(); !st.ok()) {
-    setup_error_ = st.error();
-    return;
-  }
-  for (const auto& [bytes, is_rtcp] : learner_.take()) deliver(bytes, is_rtcp, now);
+  if (!rtcp) return on_rtp(link, d, now);
+  if (endpoint_) return deliver(d, true, now);
+  learner_.hold(d, true, now);
+  return false;
 }
 
 std::string RecvSession::listening() const {
@@ -297,11 +455,20 @@ Status RecvSession::finish() {
   j["height"] = outputs_->height();
   j["audio_packets_decoded"] = audio_packets();
   j["audio_samples_per_channel"] = outputs_->wav_samples_per_channel();
-  j["rtp_received"] = c.rtp_received;
-  j["rtcp_received"] = c.rtcp_received;
+  // Received: RTP of the session's streams, RTCP that parsed. Everything else is "invalid", by kind.
+  j["rtp_received"] = received_.rtp;
+  j["rtcp_received"] = received_.rtcp;
   j["rtcp_sent"] = c.rtcp_sent;
   j["unprotect_failures"] = c.unprotect_failures;
   j["held_dropped"] = learner_.dropped();
+  j["invalid"] = {{"not_rtp", c.not_rtp},
+                  {"truncated", c.truncated},
+                  {"srtp_failures", c.unprotect_failures},
+                  {"malformed_rtp", received_.malformed_rtp},
+                  {"unknown_ssrc", received_.unknown_ssrc},
+                  {"rtcp_parse_errors", received_.rtcp_parse_errors},
+                  {"held_dropped", learner_.dropped()}};
+  j["ssrc_switches"] = learner_.switches();
   if (plan_.video_ssrc) j["video_ssrc"] = *plan_.video_ssrc;
   if (plan_.audio_ssrc) j["audio_ssrc"] = *plan_.audio_ssrc;
   j["duration_s"] = (end_ - start_).seconds_f();
@@ -317,8 +484,8 @@ std::string RecvSession::summary() const {
                 "tern-recv: %lld video frames decoded (%dx%d), %lld audio packets, %llu RTP / %llu RTCP received, "
                 "%llu SRTP failures, %.2f s%s",
                 static_cast<long long>(outputs_->frames()), outputs_->width(), outputs_->height(),
-                static_cast<long long>(audio_packets()), static_cast<unsigned long long>(c.rtp_received),
-                static_cast<unsigned long long>(c.rtcp_received), static_cast<unsigned long long>(c.unprotect_failures),
+                static_cast<long long>(audio_packets()), static_cast<unsigned long long>(received_.rtp),
+                static_cast<unsigned long long>(received_.rtcp), static_cast<unsigned long long>(c.unprotect_failures),
                 (end_ - start_).seconds_f(), loop_->signal() != 0 ? " (stopped by signal)" : "");
   return line;
 }

@@ -259,7 +259,10 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
     return capture->allow(d, ssrc, drop_every);
   });
   pipeline::Endpoint* e = s->endpoint_.get();
-  auto to_endpoint = [e](std::span<const uint8_t> d, bool, Timestamp now) { e->on_packet(d, now); };
+  SendSession* self = s.get();
+  e->set_link_counters([self] { return link_counters(self->counters()); });
+  // tern-send's peer is fixed (--dest): the verdict only decides what is counted as refused.
+  auto to_endpoint = [e](std::span<const uint8_t> d, bool, Timestamp now) { return pipeline::of_session(e->on_packet(d, now)); };
   s->link_->set_receive_handler(to_endpoint);
   if (s->audio_link_) s->audio_link_->set_receive_handler(to_endpoint);
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <string_view>
+#include <utility>
 
 #include "tern/rtp/header_extensions.h"
 
@@ -69,6 +71,20 @@ std::optional<uint8_t> apt_of(const std::string& fmtp) {
   const auto [end, ec] = std::from_chars(b, fmtp.data() + fmtp.size(), v);
   if (ec != std::errc() || end == b || v > 127) return std::nullopt;
   return static_cast<uint8_t>(v);
+}
+
+// "a=ssrc-group:FID <media ssrc> <rtx ssrc>" -> the pair; nullopt for any other line.
+std::optional<std::pair<uint32_t, uint32_t>> fid_of(const std::string& line) {
+  constexpr std::string_view kPrefix = "a=ssrc-group:FID ";
+  if (line.rfind(kPrefix, 0) != 0) return std::nullopt;
+  const char* p = line.data() + kPrefix.size();
+  const char* end = line.data() + line.size();
+  uint32_t media = 0, rtx = 0;
+  auto r = std::from_chars(p, end, media);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != ' ') return std::nullopt;
+  auto r2 = std::from_chars(r.ptr + 1, end, rtx);
+  if (r2.ec != std::errc() || media == 0 || rtx == 0 || media == rtx) return std::nullopt;
+  return std::make_pair(media, rtx);
 }
 
 }  // namespace
@@ -210,15 +226,32 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
     (video ? video_line : audio_line) = std::move(line.value());
     if (video) {
       if (rtx_pt) plan.payload_types.video_rtx = *rtx_pt;
-      plan.nack = plan.nack && rtx_pt.has_value();
+      if (plan.nack && !rtx_pt) {
+        plan.warnings.push_back("the SDP offers nack without an RTX payload type (rtx, apt=): NACK is off");
+        plan.nack = false;
+      }
       if (red_pt && ulpfec_pt) {
         plan.fec = true;
         plan.payload_types.red = *red_pt;
         plan.payload_types.ulpfec = *ulpfec_pt;
+      } else if (red_pt || ulpfec_pt) {
+        plan.warnings.push_back(std::string("the SDP's video line has ") + (red_pt ? "red without ulpfec" : "ulpfec without red") +
+                                ": FEC is off");
       }
       if (!m.ssrcs.empty()) plan.video_ssrc = m.ssrcs.front().ssrc;
-      for (const transport::SdpSsrc& s : m.ssrcs) {
-        if (s.ssrc != m.ssrcs.front().ssrc) plan.video_rtx_ssrc = s.ssrc;
+      // RFC 5576 4.2 / RFC 4588 8.1: "a=ssrc-group:FID <media> <rtx>" pairs the two; without it, a
+      // second a=ssrc on a line with an RTX payload type is taken as the RTX stream's.
+      std::optional<std::pair<uint32_t, uint32_t>> fid;
+      for (const std::string& l : m.other_lines) {
+        if (auto f = fid_of(l)) fid = f;
+      }
+      if (fid) {
+        plan.video_ssrc = fid->first;
+        plan.video_rtx_ssrc = fid->second;
+      } else if (rtx_pt) {
+        for (const transport::SdpSsrc& s : m.ssrcs) {
+          if (s.ssrc != m.ssrcs.front().ssrc) plan.video_rtx_ssrc = s.ssrc;
+        }
       }
     } else {
       if (red_pt) {

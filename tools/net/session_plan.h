@@ -45,6 +45,8 @@ struct SessionPlan {
   };
   std::optional<Srtp> audio_srtp;
   std::string cname = "tern";
+  // Features an SDP offered that the plan turned off, each with its reason (for a warning).
+  std::vector<std::string> warnings;
 };
 
 // The SDP describing the session for its receiver (one m= line per media kind, on plan.port or,

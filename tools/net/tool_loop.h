@@ -16,6 +16,11 @@
 
 namespace tern::tools::net {
 
+// What the UDP transport(s) below an Endpoint caught, as its stats report them.
+inline pipeline::LinkCounters link_counters(const transport::RtpUdpTransportCounters& c) {
+  return pipeline::LinkCounters{c.not_rtp, c.truncated, c.unprotect_failures, c.send_failures};
+}
+
 // Drives an Endpoint (possibly created later) from the EpollDriver.
 class EndpointPollable : public transport::Pollable {
  public:

@@ -8,9 +8,13 @@
 // Exits 0 on SIGINT/SIGTERM (files finalised), after --duration, after --frames decoded video
 // frames, or after --idle-timeout without packets.
 //
-// Sender SSRCs the SDP does not name are learned from the first packet of each payload type: the
-// Endpoint is created once every expected stream has been seen (earlier packets are held, at most
-// StreamLearner::kMaxHeldPackets, and replayed). The work is tools/net/recv_session.h.
+// Sender SSRCs the SDP does not name are learned by payload type, each after two packets in
+// sequence (RFC 3550 A.1 probation), and replaced when a new one arrives after the old one has been
+// silent for 2 s (a restarted sender); the RTX SSRC from ssrc-group:FID or the first RTX packet.
+// The Endpoint is created once every expected stream has been seen, or 1 s after the first packet
+// with at least one (earlier packets are held, at most StreamLearner::kMaxHeldPackets, and
+// replayed). RTCP goes back to where the first packet of the session came from. The work is
+// tools/net/recv_session.h.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -41,6 +45,9 @@ int main(int argc, char** argv) {
   app.add_option("--audio-pt", o.audio_pt, "Opus payload type")->check(CLI::Range(0, 127));
   app.add_option("--ssrc", o.video_ssrc, "Video sender SSRC (default: learned from the first packet)");
   app.add_option("--audio-ssrc", o.audio_ssrc, "Audio sender SSRC (default: learned)");
+  app.add_flag("--nack", o.nack, "Flags mode: ask for retransmissions (RTCP NACK, RTX payload type 97, RFC 4588)");
+  app.add_flag("--fec", o.fec, "Flags mode: ULPFEC in RED (payload types 100 and 101, RFC 5109/2198)");
+  app.add_option("--rtx-ssrc", o.rtx_ssrc, "Video RTX SSRC (default: the SDP's ssrc-group:FID, else learned from the first RTX packet)");
   app.add_flag("--no-rtcp-mux", o.no_rtcp_mux, "Also listen for RTCP on port+1 and send RTCP to the peer's port+1");
   app.add_option("--rtcp-dest", o.rtcp_dest, "Send RTCP to this host:port instead (e.g. a GStreamer rtpbin's RTCP udpsrc)");
   app.add_option("--key", o.key, "SRTP master key+salt, hex or base64 (flags mode, or overrides a=crypto)");
@@ -61,6 +68,7 @@ int main(int argc, char** argv) {
 
   auto session = net::RecvSession::Create(o);
   if (!session) return fail(session.error());
+  for (const std::string& w : session.value()->warnings()) std::fprintf(stderr, "tern-recv: warning: %s\n", w.c_str());
   std::fprintf(stderr, "tern-recv: %s\n", session.value()->listening().c_str());
   if (tern::Status st = session.value()->run(); !st.ok()) return fail(st.error());
   if (tern::Status st = session.value()->finish(); !st.ok()) return fail(st.error());
