@@ -467,7 +467,9 @@ Status DtlsTransport::send_application(std::span<const uint8_t> data, Timestamp 
 }
 
 std::optional<std::vector<uint8_t>> DtlsTransport::pop_application() {
-  if (state_ != DtlsState::kConnected || received_.empty()) return std::nullopt;
+  // Held while unauthenticated (kConnecting), dropped on failure; what arrived before a close is
+  // still handed out.
+  if ((state_ != DtlsState::kConnected && state_ != DtlsState::kClosed) || received_.empty()) return std::nullopt;
   std::vector<uint8_t> d = std::move(received_.front());
   received_.pop_front();
   return d;

@@ -129,7 +129,8 @@ class DtlsTransport {
 
   // One application data record (kConnected only; at most max_application_size() bytes).
   Status send_application(std::span<const uint8_t> data, Timestamp now);
-  // The oldest received application record; nullopt when none.
+  // The oldest received application record; nullopt when none (and while the peer is not yet
+  // authenticated; records received before a close stay available).
   std::optional<std::vector<uint8_t>> pop_application();
   // Largest application record that still fits one datagram of `mtu` (DTLS_get_data_mtu), once
   // the cipher is known; kMaxApplicationSize before.

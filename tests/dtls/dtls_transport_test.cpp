@@ -114,6 +114,7 @@ TEST_CASE("DtlsTransport: in-memory handshake in both roles negotiates DTLS 1.2,
     CHECK(p.client->remote_certificate() == configs.second.certificate->der());
     CHECK(p.server->remote_certificate() == configs.first.certificate->der());
     CHECK(p.client->next_wakeup() == std::nullopt);  // no timer once connected
+    CHECK(p.server->next_wakeup() == std::nullopt);
     MESSAGE("in-memory handshake: " << p.datagrams << " datagrams, " << p.bytes << " bytes");
   }
 }
@@ -290,13 +291,15 @@ TEST_CASE("DtlsTransport: the outgoing queue is bounded") {
 TEST_CASE("DtlsTransport: close_notify reaches the peer, and nothing is accepted after") {
   DtlsPair p = ConnectedPair();
   const Timestamp now = Timestamp::Seconds(3);
+  REQUIRE(p.client->send_application(std::vector<uint8_t>{8}, now).ok());  // arrives just before the close
   p.client->close(now);
   CHECK(p.client->state() == DtlsState::kClosed);
   CHECK(std::string(p.client->failure_reason()) == "closed locally");
   REQUIRE(p.client->has_outgoing());
-  CHECK(Deliver(*p.client, *p.server, now) == 1);
+  CHECK(Deliver(*p.client, *p.server, now) == 2);
   CHECK(p.server->state() == DtlsState::kClosed);
   CHECK(std::string(p.server->failure_reason()) == "closed by the peer (close_notify)");
+  CHECK(p.server->pop_application() == std::vector<uint8_t>{8});
   CHECK_FALSE(p.server->send_application(std::vector<uint8_t>{1}, now).ok());
   p.client->close(now);  // idempotent, nothing more sent
   CHECK_FALSE(p.client->has_outgoing());
