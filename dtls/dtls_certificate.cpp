@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <string>
@@ -47,6 +48,7 @@ Result<std::shared_ptr<const DtlsCertificate>> DtlsCertificate::Generate(std::st
 }
 
 DtlsCertificate::~DtlsCertificate() {
+  SSL_CTX_free(context_);  // transports still alive hold their own reference through their SSL
   X509_free(x509_);
   EVP_PKEY_free(key_);
 }

@@ -3,12 +3,16 @@
 // memory with OpenSSL. One certificate usually serves every DtlsTransport of an endpoint, so it is
 // shared (std::shared_ptr<const DtlsCertificate>) and immutable once made.
 //
+// It also carries the OpenSSL context (SSL_CTX) every DtlsTransport presenting it shares, made on
+// the first transport's creation (thread-safe) and freed with the certificate.
+//
 // Validity: from one day before creation (clock skew) to `validity` after, read from the system's
 // wall clock (X509_gmtime_adj): the peer checks only the fingerprint, not the dates, in WebRTC.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +24,7 @@
 // OpenSSL's types, kept opaque so that users of this header need not include OpenSSL.
 struct x509_st;
 struct evp_pkey_st;
+struct ssl_ctx_st;
 
 namespace tern::dtls {
 
@@ -44,7 +49,10 @@ class DtlsCertificate {
   evp_pkey_st* private_key() const { return key_; }
 
  private:
+  friend class DtlsTransport;  // makes and uses context_
   DtlsCertificate() = default;
+  mutable std::once_flag context_once_;
+  mutable ssl_ctx_st* context_ = nullptr;
   x509_st* x509_ = nullptr;
   evp_pkey_st* key_ = nullptr;
   std::vector<uint8_t> der_;

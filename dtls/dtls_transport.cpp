@@ -17,18 +17,14 @@ namespace tern::dtls {
 // so that its static callbacks may touch DtlsTransport's members.
 struct DtlsTransport::Impl {
   DtlsTransport* owner = nullptr;
-  SSL_CTX* ctx = nullptr;
-  SSL* ssl = nullptr;  // owns the BIO
+  SSL* ssl = nullptr;  // owns the BIO; its SSL_CTX is the certificate's shared one
   // The datagram being fed: one BIO read takes it whole (a datagram is one read, as recvfrom).
   std::span<const uint8_t> input;
   const char* verify_failure = nullptr;  // set by the certificate check
   const char* alert_received = nullptr;  // a fatal alert from the peer
   std::string alert_sent;                // a fatal alert we sent, for the detail text
 
-  ~Impl() {
-    SSL_free(ssl);
-    SSL_CTX_free(ctx);
-  }
+  ~Impl() { SSL_free(ssl); }
 
   // A BIO that turns each write into one datagram and hands one datagram per read: OpenSSL's DTLS
   // layer buffers a flight and writes it in MTU-sized datagrams (BIO_f_buffer over this one while
@@ -78,8 +74,10 @@ struct DtlsTransport::Impl {
 
   // RFC 8122 5 / RFC 5763 5: the self-signed certificate is accepted exactly when its digest equals
   // the SDP fingerprint. Replaces X.509 chain verification entirely.
-  static int verify(X509_STORE_CTX* store, void* arg) {
-    auto* self = static_cast<Impl*>(arg);
+  static int verify(X509_STORE_CTX* store, void* /*arg*/) {
+    const auto* ssl = static_cast<const SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* self = ssl != nullptr ? static_cast<Impl*>(SSL_get_app_data(ssl)) : nullptr;
+    if (self == nullptr) return 0;
     DtlsTransport& t = *self->owner;
     X509* leaf = X509_STORE_CTX_get0_cert(store);
     const int len = leaf != nullptr ? i2d_X509(leaf, nullptr) : -1;
@@ -173,6 +171,36 @@ DtlsTransport::DtlsTransport(DtlsConfig config) : config_(std::move(config)), im
 
 DtlsTransport::~DtlsTransport() = default;
 
+// One SSL_CTX per certificate, made on first use and shared by every transport presenting it:
+// OpenSSL 3.0's SSL_CTX_new costs more than a tenth of a handshake (bench/dtls_bench.cpp), and
+// nothing in it is per association (use_srtp, MTU, timer and role are set on each SSL). Never
+// modified after it is made, which is what OpenSSL needs to share a context across threads.
+SSL_CTX* DtlsTransport::shared_context(const DtlsCertificate& certificate) {
+  std::call_once(certificate.context_once_, [&] {
+    SSL_CTX* ctx = SSL_CTX_new(DTLS_method());
+    if (ctx == nullptr) return;
+    // DTLS 1.2 only. A server picks its version from the ClientHello's legacy_version (0xFEFD for
+    // a DTLS 1.3 client too), so an offer of 1.3 still lands on 1.2.
+    const bool ok = SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) == 1 &&
+                    SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) == 1 &&
+                    SSL_CTX_set_cipher_list(ctx, kCiphers) == 1 && SSL_CTX_set1_groups_list(ctx, kGroups) == 1 &&
+                    SSL_CTX_use_certificate(ctx, certificate.x509()) == 1 &&
+                    SSL_CTX_use_PrivateKey(ctx, certificate.private_key()) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+    if (!ok) {
+      SSL_CTX_free(ctx);
+      return;
+    }
+    // No tickets, no session cache (every association is a fresh full handshake, as in WebRTC), no
+    // renegotiation (keys never change under SRTP), the MTU is ours to set.
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_QUERY_MTU);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_cert_verify_callback(ctx, &Impl::verify, nullptr);  // finds its transport through the SSL
+    certificate.context_ = ctx;
+  });
+  return certificate.context_;
+}
+
 Result<std::unique_ptr<DtlsTransport>> DtlsTransport::Create(DtlsConfig config) {
   if (!config.certificate) return Error{"DTLS: no certificate"};
   if (config.mtu < 256 || config.mtu > 16384) return Error{"DTLS: mtu must be in 256..16384"};
@@ -190,29 +218,11 @@ Result<std::unique_ptr<DtlsTransport>> DtlsTransport::Create(DtlsConfig config) 
   }
 
   ERR_clear_error();
+  SSL_CTX* ctx = shared_context(*config.certificate);
+  if (ctx == nullptr) return Error{"DTLS: context setup failed"};
   std::unique_ptr<DtlsTransport> t(new DtlsTransport(std::move(config)));
   Impl& i = *t->impl_;
   const DtlsConfig& c = t->config_;
-  i.ctx = SSL_CTX_new(DTLS_method());
-  if (i.ctx == nullptr) return Error{"DTLS: context creation failed"};
-  SSL_CTX* ctx = i.ctx;
-  // DTLS 1.2 only. A server picks its version from the ClientHello's legacy_version (0xFEFD for a
-  // DTLS 1.3 client too), so an offer of 1.3 still lands on 1.2.
-  const bool ok = SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) == 1 &&
-                  SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) == 1 &&
-                  SSL_CTX_set_cipher_list(ctx, kCiphers) == 1 && SSL_CTX_set1_groups_list(ctx, kGroups) == 1 &&
-                  SSL_CTX_use_certificate(ctx, c.certificate->x509()) == 1 &&
-                  SSL_CTX_use_PrivateKey(ctx, c.certificate->private_key()) == 1 && SSL_CTX_check_private_key(ctx) == 1 &&
-                  // SSL_CTX_set_tlsext_use_srtp returns 0 on success.
-                  (profiles.empty() || SSL_CTX_set_tlsext_use_srtp(ctx, profiles.c_str()) == 0);
-  if (!ok) return Error{"DTLS: context setup failed"};
-  // No tickets, no session cache (every association is a fresh full handshake, as in WebRTC), no
-  // renegotiation (keys never change under SRTP), the MTU is ours to set.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_QUERY_MTU);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  SSL_CTX_set_cert_verify_callback(ctx, &Impl::verify, &i);
-
   i.ssl = SSL_new(ctx);
   BIO_METHOD* method = Impl::method();
   BIO* bio = method != nullptr ? BIO_new(method) : nullptr;
@@ -223,6 +233,8 @@ Result<std::unique_ptr<DtlsTransport>> DtlsTransport::Create(DtlsConfig config) 
   BIO_set_data(bio, &i);
   BIO_set_init(bio, 1);
   SSL_set_bio(i.ssl, bio, bio);  // one reference, owned by the SSL
+  // SSL_set_tlsext_use_srtp returns 0 on success.
+  if (!profiles.empty() && SSL_set_tlsext_use_srtp(i.ssl, profiles.c_str()) != 0) return Error{"DTLS: use_srtp setup failed"};
   SSL_set_app_data(i.ssl, &i);
   SSL_set_info_callback(i.ssl, &Impl::info);
   DTLS_set_timer_cb(i.ssl, &Impl::timer);

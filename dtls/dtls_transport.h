@@ -159,6 +159,7 @@ class DtlsTransport {
 
  private:
   explicit DtlsTransport(DtlsConfig config);
+  static ssl_ctx_st* shared_context(const DtlsCertificate& certificate);
   void pump(Timestamp now);
   void on_handshake_done(Timestamp now);
   bool fingerprint_matches() const;

@@ -442,3 +442,17 @@ TEST_CASE("DtlsTransport: a client ignores datagrams before start") {
   CHECK(client->counters().ignored_datagrams == 1);
   CHECK(client->next_wakeup() == std::nullopt);
 }
+
+TEST_CASE("DtlsTransport: transports share their certificate's OpenSSL context, in both roles at once") {
+  // Both sides present certificate 0 (one SSL_CTX behind the client and the server), with
+  // different use_srtp lists set per association.
+  auto configs = PairConfigs();
+  configs.second.certificate = TestCertificate(0);
+  configs.first.remote_fingerprint = TestCertificate(0)->fingerprint();
+  configs.first.srtp_profiles = {kSrtpAes128CmSha1_80};
+  DtlsPair p = ConnectedPair(configs);
+  CHECK(p.client->srtp_keys()->profile == kSrtpAes128CmSha1_80);
+  // A later pair on the same context is unaffected by the first one's profile list.
+  DtlsPair q = ConnectedPair();
+  CHECK(q.client->srtp_keys()->profile == kSrtpAeadAes128Gcm);
+}
