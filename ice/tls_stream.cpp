@@ -1,11 +1,12 @@
 #include "tern/ice/tls_stream.h"
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
+
+#include "tern/core/openssl_errors.h"
 
 namespace tern::ice {
 
@@ -21,17 +22,6 @@ struct TlsStream::Impl {
 };
 
 namespace {
-
-std::string OpenSslErrors() {
-  std::string text;
-  for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!text.empty()) text += "; ";
-    text += buf;
-  }
-  return text;
-}
 
 bool IsIpAddress(const std::string& name) {
   unsigned char buf[16];
@@ -91,7 +81,7 @@ TlsStream::~TlsStream() = default;
 
 Status TlsStream::fail(const char* reason) {
   error_ = reason;
-  detail_ = OpenSslErrors();
+  detail_ = openssl_error_text();
   return Error{reason};
 }
 

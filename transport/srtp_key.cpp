@@ -63,6 +63,23 @@ size_t srtp_key_material_size(SrtpProfile profile) {
   return 0;
 }
 
+uint16_t dtls_srtp_profile_id(SrtpProfile profile) {
+  switch (profile) {
+    case SrtpProfile::kAesCm128HmacSha1_80: return 0x0001;
+    case SrtpProfile::kAesCm128HmacSha1_32: return 0x0002;
+    case SrtpProfile::kAeadAes128Gcm: return 0x0007;
+    case SrtpProfile::kAeadAes256Gcm: return 0x0008;
+  }
+  return 0;
+}
+
+std::optional<SrtpProfile> srtp_profile_from_dtls_id(uint16_t id) {
+  for (SrtpProfile p : {SrtpProfile::kAesCm128HmacSha1_80, SrtpProfile::kAesCm128HmacSha1_32,
+                        SrtpProfile::kAeadAes128Gcm, SrtpProfile::kAeadAes256Gcm})
+    if (dtls_srtp_profile_id(p) == id) return p;
+  return std::nullopt;
+}
+
 Result<std::vector<uint8_t>> base64_decode(std::string_view text) {
   if (text.size() > kMaxBase64Input) return Error{"base64: input too long"};
   if (text.size() % 4 != 0) return Error{"base64: length not a multiple of 4"};

@@ -27,6 +27,10 @@ std::string_view to_string(SrtpProfile profile);
 std::optional<SrtpProfile> srtp_profile_from_name(std::string_view name);
 // Master key + master salt length in bytes: 30, 30, 28, 44.
 size_t srtp_key_material_size(SrtpProfile profile);
+// The DTLS-SRTP protection profile id (RFC 5764 4.1.2, RFC 7714 14.2: 0x0001, 0x0002, 0x0007,
+// 0x0008) and back; nullopt for an id with no SrtpProfile.
+uint16_t dtls_srtp_profile_id(SrtpProfile profile);
+std::optional<SrtpProfile> srtp_profile_from_dtls_id(uint16_t id);
 
 // Decodes standard base64 (RFC 4648 4, with '=' padding; no whitespace). Bounded to 1 KiB input.
 Result<std::vector<uint8_t>> base64_decode(std::string_view text);

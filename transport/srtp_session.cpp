@@ -174,4 +174,19 @@ Status SrtpSession::protect_rtp(std::span<uint8_t> buffer, size_t& size) {
   return run(Op::kProtectRtp, buffer.data(), size, buffer.size());
 }
 
+Result<DtlsSrtpConfigs> srtp_configs_from_dtls(uint16_t dtls_profile_id, std::span<const uint8_t> local_key_salt,
+                                               std::span<const uint8_t> remote_key_salt) {
+  const auto profile = srtp_profile_from_dtls_id(dtls_profile_id);
+  if (!profile) return Error{"DTLS-SRTP: protection profile has no SRTP suite"};
+  const size_t size = srtp_key_material_size(*profile);
+  if (local_key_salt.size() != size || remote_key_salt.size() != size) return Error{"DTLS-SRTP: key||salt has the wrong length for the profile"};
+  DtlsSrtpConfigs c;
+  c.send.profile = c.receive.profile = *profile;
+  c.send.direction = SrtpDirection::kSend;
+  c.receive.direction = SrtpDirection::kReceive;
+  c.send.key_material.assign(local_key_salt.begin(), local_key_salt.end());
+  c.receive.key_material.assign(remote_key_salt.begin(), remote_key_salt.end());
+  return c;
+}
+
 }  // namespace tern::transport

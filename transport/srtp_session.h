@@ -87,4 +87,14 @@ class SrtpSession {
   SrtpCounters counters_;
 };
 
+// The two sessions' configs of a DTLS-SRTP association (RFC 5764 4.2): protect with this side's
+// exported key||salt, unprotect with the peer's. `dtls_profile_id` is the negotiated use_srtp
+// profile (srtp_profile_from_dtls_id); each key||salt must have the profile's length.
+struct DtlsSrtpConfigs {
+  SrtpConfig send;
+  SrtpConfig receive;
+};
+Result<DtlsSrtpConfigs> srtp_configs_from_dtls(uint16_t dtls_profile_id, std::span<const uint8_t> local_key_salt,
+                                               std::span<const uint8_t> remote_key_salt);
+
 }  // namespace tern::transport
