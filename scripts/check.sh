@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it (after scripts/install-deps.sh):
 #   1. Release build with GCC, warnings as errors; every ctest test; a smoke run of every benchmark.
 #   2. ASan + UBSan build with Clang, warnings as errors, libFuzzer targets included; every ctest test
-#      but the tern-send/tern-recv end-to-end runs (tests/sendrecv, which stage 1 runs).
+#      but the runs against external peers (sendrecv, interop, turn, ICE with coturn/aioice), which
+#      stage 1 runs.
 #   3. Each libFuzzer target for a bounded time (TERN_FUZZ_SECONDS in total, default 120; each
 #      target at least 5 s), TERN_JOBS targets at a time.
 # Build directories: out/release and out/asan (reused when present). Exits non-zero on any failure.
@@ -76,11 +77,13 @@ build out/asan
 stamp "asan build"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# Every test except tests/sendrecv: those run the tern-send/tern-recv binaries end to end against
-# GStreamer and ffmpeg for seconds of wall clock each, on the same library code the other suites
-# (and the fuzz targets) run under the sanitizers; they ran in the Release stage above. Skipping them
-# here keeps CI within its time budget.
-run_ctest out/asan asan -E '^sendrecv/'
+# Every test except those whose time goes to external peers over real sockets: tests/sendrecv
+# (tern-send/tern-recv against GStreamer and ffmpeg), tests/interop (GStreamer, ffmpeg), tests/turn
+# (coturn's turnutils_uclient and headless Chromium through tern-turn) and the ICE/TURN interop with
+# coturn and aioice. They spend seconds of wall clock each waiting on the peers, ran in the Release
+# stage above, and exercise code the other suites (netsim calls, in-memory TURN/ICE/DTLS exchanges)
+# and the fuzz targets run under the sanitizers. Skipping them here keeps CI within its budget.
+run_ctest out/asan asan -E '^(sendrecv|interop|turn)/|^ice/.*(coturn|aioice)'
 stamp "asan tests"
 
 echo "== [3/3] fuzzing (${FUZZ_SECONDS}s in total) =="
