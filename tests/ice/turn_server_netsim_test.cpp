@@ -1,4 +1,4 @@
-// The TURN server core as a host on netsim's addressed Internet (tests/support/turn_netsim.h):
+// The TURN server core as a host on netsim's addressed Internet (icesim/hosts.h):
 // two TurnClients behind symmetric NATs, which cannot reach each other directly, exchange
 // ChannelData both ways through it; the same listening port answers STUN Binding with the NAT's
 // mapping.
