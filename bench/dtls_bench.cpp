@@ -18,54 +18,21 @@
 #include <vector>
 
 #include "tern/dtls/dtls_transport.h"
+#include "tern/dtls/in_memory_pair.h"
 
 using namespace tern;
 using namespace tern::dtls;
 
 namespace {
 
-const std::shared_ptr<const DtlsCertificate>& Cert(int i) {
-  static const std::shared_ptr<const DtlsCertificate> certs[2] = {DtlsCertificate::Generate("a").value(),
-                                                                  DtlsCertificate::Generate("b").value()};
-  return certs[i];
-}
-
-DtlsConfig Config(DtlsRole role) {
-  DtlsConfig c;
-  c.role = role;
-  const int self = role == DtlsRole::kClient ? 0 : 1;
-  c.certificate = Cert(self);
-  c.remote_fingerprint = Cert(1 - self)->fingerprint();
-  return c;
-}
-
-size_t Shuttle(DtlsTransport& a, DtlsTransport& b, Timestamp now) {
-  size_t bytes = 0;
-  for (int i = 0; i < 20; ++i) {
-    bool moved = false;
-    while (auto d = a.pop_outgoing()) {
-      bytes += d->size();
-      b.on_datagram(*d, now);
-      moved = true;
-    }
-    while (auto d = b.pop_outgoing()) {
-      bytes += d->size();
-      a.on_datagram(*d, now);
-      moved = true;
-    }
-    if (!moved) break;
-  }
-  return bytes;
-}
-
 void BM_DtlsHandshake(benchmark::State& state) {
   const Timestamp now = Timestamp::Seconds(1);
   size_t bytes = 0;
   for (auto _ : state) {
-    auto client = DtlsTransport::Create(Config(DtlsRole::kClient)).value();
-    auto server = DtlsTransport::Create(Config(DtlsRole::kServer)).value();
+    auto client = DtlsTransport::Create(InMemoryConfig(DtlsRole::kClient)).value();
+    auto server = DtlsTransport::Create(InMemoryConfig(DtlsRole::kServer)).value();
     client->start(now);
-    bytes = Shuttle(*client, *server, now);
+    bytes = Shuttle(*client, *server, now).bytes;
     if (client->state() != DtlsState::kConnected || server->state() != DtlsState::kConnected) {
       state.SkipWithError("handshake failed");
       break;
@@ -81,8 +48,8 @@ SSL_CTX* RawContext(int self) {
   SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION);
   SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305");
   SSL_CTX_set1_groups_list(ctx, "X25519:P-256");
-  SSL_CTX_use_certificate(ctx, Cert(self)->x509());
-  SSL_CTX_use_PrivateKey(ctx, Cert(self)->private_key());
+  SSL_CTX_use_certificate(ctx, InMemoryCertificate(self)->x509());
+  SSL_CTX_use_PrivateKey(ctx, InMemoryCertificate(self)->private_key());
   SSL_CTX_set_tlsext_use_srtp(ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AEAD_AES_256_GCM:SRTP_AES128_CM_SHA1_80");
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, [](int, X509_STORE_CTX*) { return 1; });
@@ -139,7 +106,7 @@ BENCHMARK(BM_RawOpenSslDtlsHandshake)->Unit(benchmark::kMicrosecond);
 // shared context, its BIO, use_srtp, MTU and timer. (With an SSL_CTX per transport, as first
 // written, this was ~130 µs: OpenSSL 3.0's SSL_CTX_new.)
 void BM_DtlsTransportCreate(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(DtlsTransport::Create(Config(DtlsRole::kServer)).value());
+  for (auto _ : state) benchmark::DoNotOptimize(DtlsTransport::Create(InMemoryConfig(DtlsRole::kServer)).value());
 }
 BENCHMARK(BM_DtlsTransportCreate)->Unit(benchmark::kMicrosecond);
 
@@ -150,8 +117,8 @@ BENCHMARK(BM_DtlsCertificateGenerate)->Unit(benchmark::kMicrosecond);
 
 void BM_DtlsApplicationRecord(benchmark::State& state) {
   const Timestamp now = Timestamp::Seconds(1);
-  auto client = DtlsTransport::Create(Config(DtlsRole::kClient)).value();
-  auto server = DtlsTransport::Create(Config(DtlsRole::kServer)).value();
+  auto client = DtlsTransport::Create(InMemoryConfig(DtlsRole::kClient)).value();
+  auto server = DtlsTransport::Create(InMemoryConfig(DtlsRole::kServer)).value();
   client->start(now);
   Shuttle(*client, *server, now);
   const std::vector<uint8_t> payload(1000, 0x42);

@@ -14,36 +14,18 @@
 #include <vector>
 
 #include "tern/dtls/dtls_transport.h"
+#include "tern/dtls/in_memory_pair.h"
 
 using namespace tern;
 using namespace tern::dtls;
 
 namespace {
 
-const std::shared_ptr<const DtlsCertificate>& Cert(int i) {
-  static const std::shared_ptr<const DtlsCertificate> certs[2] = {DtlsCertificate::Generate("a").value(),
-                                                                  DtlsCertificate::Generate("b").value()};
-  return certs[i];
-}
-
 DtlsConfig Config(DtlsRole role) {
-  DtlsConfig c;
-  c.role = role;
-  const int self = role == DtlsRole::kClient ? 0 : 1;
-  c.certificate = Cert(self);
-  c.remote_fingerprint = Cert(1 - self)->fingerprint();
+  DtlsConfig c = InMemoryConfig(role);
   c.max_outgoing = 32;
   c.max_received_application = 8;
   return c;
-}
-
-void Shuttle(DtlsTransport& a, DtlsTransport& b, Timestamp now) {
-  for (int i = 0; i < 20; ++i) {
-    bool moved = false;
-    while (auto d = a.pop_outgoing()) b.on_datagram(*d, now), moved = true;
-    while (auto d = b.pop_outgoing()) a.on_datagram(*d, now), moved = true;
-    if (!moved) return;
-  }
 }
 
 }  // namespace

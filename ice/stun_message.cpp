@@ -94,8 +94,8 @@ Result<StunMessage> StunMessage::parse(std::span<const uint8_t> data) {
   StunMessage m;
   m.data_ = data;
   const uint16_t type = load_be16(data.data());
-  m.class_ = static_cast<StunClass>(((type >> 4) & 1) | ((type >> 7) & 2));
-  m.method_ = static_cast<uint16_t>((type & 0x000F) | ((type >> 1) & 0x0070) | ((type >> 2) & 0x0F80));
+  m.class_ = stun_message_class(type);
+  m.method_ = stun_message_method(type);
   std::memcpy(m.transaction_id_.bytes.data(), data.data() + 8, 12);
 
   // What may still be indexed: 0 = anything, 1 = after MESSAGE-INTEGRITY, 2 = after

@@ -147,6 +147,13 @@ constexpr uint16_t stun_message_type(StunClass c, StunMethod m) {
   return static_cast<uint16_t>((mv & 0x000F) | ((mv & 0x0070) << 1) | ((mv & 0x0F80) << 2) |
                                ((cv & 1) << 4) | ((cv & 2) << 7));
 }
+constexpr StunClass stun_message_class(uint16_t type) {
+  return static_cast<StunClass>(((type >> 4) & 1) | ((type >> 7) & 2));
+}
+// The raw 12-bit method (also for methods tern does not know).
+constexpr uint16_t stun_message_method(uint16_t type) {
+  return static_cast<uint16_t>((type & 0x000F) | ((type >> 1) & 0x0070) | ((type >> 2) & 0x0F80));
+}
 
 // Cheap test for "this datagram is a STUN message": at least a header, top bits zero, the magic
 // cookie, length a multiple of 4. (RFC 7983's first-byte class is transport::classify.)

@@ -3,6 +3,9 @@
 #include <string>
 #include <utility>
 
+#include "tern/core/byte_io.h"
+#include "tern/ice/stun_message.h"
+
 namespace tern::icesim {
 
 // --- StunServer -------------------------------------------------------------------------------
@@ -196,8 +199,7 @@ void TurnClientHost::flush(Timestamp now) {
 namespace {
 bool is_binding(std::span<const uint8_t> data) {
   if (!ice::looks_like_stun(data)) return false;
-  const auto type = static_cast<uint16_t>((data[0] << 8) | data[1]);
-  return (type & 0x3EEF) == static_cast<uint16_t>(ice::StunMethod::kBinding);  // any class
+  return ice::stun_message_method(load_be16(data.data())) == static_cast<uint16_t>(ice::StunMethod::kBinding);
 }
 }  // namespace
 

@@ -10,6 +10,16 @@ namespace {
 
 constexpr TimeDelta kSyncInterval = TimeDelta::Millis(100);
 
+// A feedback generator's config (transport-cc or RFC 8888) at the endpoint's feedback interval.
+template <class Config>
+Config feedback_timing(uint32_t sender_ssrc, TimeDelta interval) {
+  Config c;
+  c.sender_ssrc = sender_ssrc;
+  c.default_interval = interval;
+  c.min_interval = std::min(c.min_interval, interval);
+  return c;
+}
+
 void earliest(std::optional<Timestamp>& t, std::optional<Timestamp> o) {
   if (o && o->is_finite() && (!t || *o < *t)) t = o;
 }
@@ -96,18 +106,12 @@ Status Endpoint::init() {
   // Receive-side estimators for what the peer sends.
   if (recv.audio || recv.video) {
     if (config_.congestion == CongestionControlMode::kTransportCc) {
-      congestion::TransportFeedbackGenerator::Config fc;
-      fc.sender_ssrc = rtcp_.ssrc();
+      auto fc = feedback_timing<congestion::TransportFeedbackGenerator::Config>(rtcp_.ssrc(), config_.feedback_interval);
       fc.media_ssrc = config_.remote.video;
-      fc.default_interval = config_.feedback_interval;
-      fc.min_interval = std::min(fc.min_interval, config_.feedback_interval);
       feedback_generator_.emplace(fc);
     } else if (config_.congestion == CongestionControlMode::kRfc8888) {
-      congestion::CongestionControlFeedbackGenerator::Config fc;
-      fc.sender_ssrc = rtcp_.ssrc();
-      fc.default_interval = config_.feedback_interval;
-      fc.min_interval = std::min(fc.min_interval, config_.feedback_interval);
-      ccfb_generator_.emplace(fc);
+      ccfb_generator_.emplace(
+          feedback_timing<congestion::CongestionControlFeedbackGenerator::Config>(rtcp_.ssrc(), config_.feedback_interval));
     } else if (config_.congestion == CongestionControlMode::kRemb) {
       congestion::RemoteBitrateEstimatorAbsSendTime::Config rc;
       rc.sender_ssrc = rtcp_.ssrc();

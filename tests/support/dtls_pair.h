@@ -11,14 +11,13 @@
 #include <vector>
 
 #include "tern/dtls/dtls_transport.h"
+#include "tern/dtls/in_memory_pair.h"
 
 namespace tern::test {
 
 // One certificate per side, made once per test program (key generation is the slow part).
 inline const std::shared_ptr<const dtls::DtlsCertificate>& TestCertificate(int which) {
-  static const std::shared_ptr<const dtls::DtlsCertificate> certs[2] = {
-      dtls::DtlsCertificate::Generate("tern-a").value(), dtls::DtlsCertificate::Generate("tern-b").value()};
-  return certs[which & 1];
+  return dtls::InMemoryCertificate(which);
 }
 
 struct DtlsPair {
@@ -31,15 +30,7 @@ struct DtlsPair {
 // Configs of a client (certificate 0) and a server (certificate 1) that know each other's
 // fingerprints.
 inline std::pair<dtls::DtlsConfig, dtls::DtlsConfig> PairConfigs() {
-  dtls::DtlsConfig c;
-  c.role = dtls::DtlsRole::kClient;
-  c.certificate = TestCertificate(0);
-  c.remote_fingerprint = TestCertificate(1)->fingerprint();
-  dtls::DtlsConfig s;
-  s.role = dtls::DtlsRole::kServer;
-  s.certificate = TestCertificate(1);
-  s.remote_fingerprint = TestCertificate(0)->fingerprint();
-  return {c, s};
+  return {dtls::InMemoryConfig(dtls::DtlsRole::kClient), dtls::InMemoryConfig(dtls::DtlsRole::kServer)};
 }
 
 inline DtlsPair MakePair(dtls::DtlsConfig client, dtls::DtlsConfig server) {
@@ -51,25 +42,20 @@ inline DtlsPair MakePair(dtls::DtlsConfig client, dtls::DtlsConfig server) {
 
 // Moves every queued datagram from `from` to `to` (no loss); returns how many.
 inline int Deliver(dtls::DtlsTransport& from, dtls::DtlsTransport& to, Timestamp now, DtlsPair* count = nullptr) {
-  int n = 0;
-  while (auto d = from.pop_outgoing()) {
-    if (count) {
-      ++count->datagrams;
-      count->bytes += d->size();
-    }
-    to.on_datagram(*d, now);
-    ++n;
+  dtls::ShuttleCount moved;
+  dtls::DeliverAll(from, to, now, moved);
+  if (count) {
+    count->datagrams += moved.datagrams;
+    count->bytes += moved.bytes;
   }
-  return n;
+  return static_cast<int>(moved.datagrams);
 }
 
 // Shuttles datagrams both ways until neither side has anything to send (bounded, no timers).
 inline void Shuttle(DtlsPair& p, Timestamp now) {
-  for (int i = 0; i < 20; ++i) {
-    const int a = Deliver(*p.client, *p.server, now, &p);
-    const int b = Deliver(*p.server, *p.client, now, &p);
-    if (a == 0 && b == 0) return;
-  }
+  const dtls::ShuttleCount moved = dtls::Shuttle(*p.client, *p.server, now);
+  p.datagrams += moved.datagrams;
+  p.bytes += moved.bytes;
 }
 
 // A started and fully connected pair (REQUIREd).

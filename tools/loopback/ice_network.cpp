@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "tern/netsim/datagram_adapter.h"
 #include "tern/netsim/derive_seed.h"
 
 namespace tern::tools {
@@ -93,7 +94,7 @@ Status IceNetwork::build() {
       p.sent_time = d.sent_time.value_or(now);
       p.delivery_time = now;
       p.duplicate = d.duplicate;
-      p.overhead = DataSize::Bytes(28);
+      p.overhead = netsim::NetsimTransport::kUdpIpv4Overhead;
       sink_[i]->on_packet(std::move(p), now);
     };
   }

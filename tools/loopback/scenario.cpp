@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "tern/core/byte_io.h"
 #include "tern/media/end_to_end_delay_meter.h"
 #include "tern/netsim/datagram_adapter.h"
 #include "tern/netsim/network.h"
@@ -54,8 +55,7 @@ class FlowDemux final : public netsim::PacketSink {
     netsim::PacketSink* to = routes_.front().sink;
     if (packet.data.size() >= 12) {
       const size_t at = rtp::is_rtcp(packet.data) ? 4 : 8;
-      const uint32_t ssrc = static_cast<uint32_t>(packet.data[at]) << 24 | static_cast<uint32_t>(packet.data[at + 1]) << 16 |
-                            static_cast<uint32_t>(packet.data[at + 2]) << 8 | packet.data[at + 3];
+      const uint32_t ssrc = load_be32(packet.data.data() + at);
       for (const Route& r : routes_) {
         if (std::find(r.ssrcs.begin(), r.ssrcs.end(), ssrc) != r.ssrcs.end()) to = r.sink;
       }
