@@ -1,5 +1,7 @@
 #include "tern/netsim/delivery_trace.h"
 
+#include <algorithm>
+
 #include "tern/netsim/trace_lines.h"
 
 namespace tern::netsim {
@@ -35,6 +37,26 @@ Result<DeliveryTrace> DeliveryTrace::Parse(std::string_view text, size_t* error_
 
 DataRate DeliveryTrace::average_rate() const {
   return (kOpportunitySize * static_cast<int64_t>(opportunities_.size())) / period();
+}
+
+namespace {
+// Opportunities before offset t: those at cycle * period + o[i] < t, as Link serves them.
+int64_t opportunities_before(const std::vector<TimeDelta>& o, TimeDelta period, TimeDelta t) {
+  if (t <= TimeDelta::Zero()) return 0;
+  const TimeDelta last = t - TimeDelta::Micros(1);  // at or before: offsets are whole microseconds
+  const int64_t cycles = last.us() / period.us();
+  const TimeDelta within = last - period * cycles;
+  const auto in_cycle = std::upper_bound(o.begin(), o.end(), within) - o.begin();
+  return cycles * static_cast<int64_t>(o.size()) + in_cycle;
+}
+}  // namespace
+
+DataRate DeliveryTrace::mean_rate(TimeDelta from, TimeDelta to) const {
+  from = std::max(from, TimeDelta::Zero());
+  if (!(to > from) || !to.is_finite()) return DataRate::Zero();
+  const int64_t n = opportunities_before(opportunities_, period(), to) -
+                    opportunities_before(opportunities_, period(), from);
+  return (kOpportunitySize * n) / (to - from);
 }
 
 }  // namespace tern::netsim

@@ -30,6 +30,9 @@ class DeliveryTrace {
   TimeDelta period() const { return opportunities_.back(); }
   // Long-run average capacity: opportunities x 1500 bytes per period.
   DataRate average_rate() const;
+  // Mean capacity over [from, to) offsets from the origin (the trace looping), or zero for an
+  // empty or reversed interval: opportunities in it x 1500 bytes / its length.
+  DataRate mean_rate(TimeDelta from, TimeDelta to) const;
 
  private:
   explicit DeliveryTrace(std::vector<TimeDelta> o) : opportunities_(std::move(o)) {}

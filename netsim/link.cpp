@@ -304,6 +304,12 @@ bool Link::queue_has_room(DataSize size, Timestamp now) const {
   return true;
 }
 
+DataRate mean_capacity(const LinkConfig& c, TimeDelta from, TimeDelta to) {
+  if (c.delivery_trace) return c.delivery_trace->mean_rate(from, to);
+  if (c.rate_trace) return c.rate_trace->mean_rate(from, to);
+  return c.capacity;
+}
+
 DataRate Link::current_rate(Timestamp now) const {
   switch (mode_) {
     case Mode::kConstant:

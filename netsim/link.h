@@ -77,6 +77,10 @@ struct LinkConfig {
   uint64_t seed = 1;
 };
 
+// Mean capacity of `c` over [from, to), offsets from its trace origin: its delivery trace, else
+// its rate trace, else the constant capacity (PlusInfinity when unlimited).
+DataRate mean_capacity(const LinkConfig& c, TimeDelta from, TimeDelta to);
+
 struct LinkStats {
   uint64_t packets_sent = 0;       // handed to send()
   uint64_t packets_delivered = 0;  // returned by process(), duplicates included

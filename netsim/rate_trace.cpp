@@ -47,6 +47,19 @@ size_t RateTrace::index_at(TimeDelta offset) const {
 
 DataRate RateTrace::rate_at(TimeDelta offset) const { return points_[index_at(offset)].rate; }
 
+DataRate RateTrace::mean_rate(TimeDelta from, TimeDelta to) const {
+  if (!(to > from) || !to.is_finite() || !from.is_finite()) return DataRate::Zero();
+  // Bounded by the number of points: each iteration moves to the next segment.
+  double bits = 0;
+  TimeDelta at = from;
+  for (size_t i = index_at(from); at < to; ++i) {
+    const TimeDelta end = std::min(segment_end(i), to);
+    bits += points_[i].rate.bps_f() * (end - at).seconds_f();
+    at = end;
+  }
+  return DataRate::BitsPerSec(static_cast<int64_t>(bits / (to - from).seconds_f() + 0.5));
+}
+
 TimeDelta RateTrace::segment_end(size_t i) const {
   return i + 1 < points_.size() ? points_[i + 1].offset : TimeDelta::PlusInfinity();
 }

@@ -31,6 +31,8 @@ class RateTrace {
 
   // Capacity at `offset` from the origin (the first rate for negative offsets).
   DataRate rate_at(TimeDelta offset) const;
+  // Mean capacity over [from, to) (zero for an empty or reversed interval).
+  DataRate mean_rate(TimeDelta from, TimeDelta to) const;
   // Index of the point in force at `offset` (0 for offsets before the first point).
   size_t index_at(TimeDelta offset) const;
   // Offset at which point `i + 1` starts, or +infinity for the last point.

@@ -4,6 +4,7 @@
 
 #include "tern/core/random.h"
 #include "tern/netsim/delivery_trace.h"
+#include "tern/netsim/link.h"
 #include "tern/netsim/rate_trace.h"
 
 using namespace tern;
@@ -89,4 +90,31 @@ TEST_CASE("Trace parsers survive random garbage and mutated valid traces") {
     auto d = DeliveryTrace::Parse(text, &line);
     if (d.ok()) CHECK(d->period() > TimeDelta::Zero());
   }
+}
+
+TEST_CASE("Trace mean rates integrate over an interval, a delivery trace looping as the link serves it") {
+  auto r = RateTrace::Parse("0 1000\n1000 0\n1500 500\n");
+  REQUIRE(r.ok());
+  CHECK(r->mean_rate(0_ms, 1000_ms) == 1000_kbps);
+  CHECK(r->mean_rate(500_ms, 1500_ms) == 500_kbps);     // half at 1000, half outage
+  CHECK(r->mean_rate(0_ms, 2000_ms) == 625_kbps);       // (1000 + 0 + 250) kbit / 2 s
+  CHECK(r->mean_rate(1500_ms, 100_s) == 500_kbps);      // the last rate holds
+  CHECK(r->mean_rate(700_ms, 700_ms) == DataRate::Zero());
+
+  // Opportunities at 2, 4, 4, 10 ms, then 12, 14, 14, 20 ms, ...: each 1500 bytes = 12000 bits.
+  auto d = DeliveryTrace::Parse("2\n4\n4\n10\n");
+  REQUIRE(d.ok());
+  CHECK(d->mean_rate(0_ms, 10_ms) == DataRate::BitsPerSec(3 * 12000 * 100));   // 2, 4, 4 (10 is not < 10)
+  CHECK(d->mean_rate(0_ms, 11_ms).bps_f() == doctest::Approx(4 * 12000 / 0.011).epsilon(1e-6));  // 10 included
+  CHECK(d->mean_rate(10_ms, 20_ms) == DataRate::BitsPerSec(4 * 12000 * 100));  // 10, 12, 14, 14
+  CHECK(d->mean_rate(1_ms, 1001_ms) == d->average_rate());  // 100 whole periods
+  CHECK(d->mean_rate(5_ms, 4_ms) == DataRate::Zero());
+  // A link config's mean capacity follows whichever capacity model it has.
+  LinkConfig c;
+  c.capacity = 2000_kbps;
+  CHECK(mean_capacity(c, 0_ms, 1_s) == 2000_kbps);
+  c.rate_trace = std::make_shared<const RateTrace>(*r);
+  CHECK(mean_capacity(c, 0_ms, 1_s) == 1000_kbps);
+  c.delivery_trace = std::make_shared<const DeliveryTrace>(*d);
+  CHECK(mean_capacity(c, 1_ms, 1001_ms) == d->average_rate());
 }

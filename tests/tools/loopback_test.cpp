@@ -513,6 +513,43 @@ TEST_CASE("loopback --cc rfc8888: GCC on RFC 8888 feedback keeps a 500 kbps bott
   CHECK(nlohmann::json::parse(to_json(r))["config"]["congestion_control"] == "rfc8888");
 }
 
+TEST_CASE("loopback --trace reads a mahimahi delivery-opportunity trace and reports its mean capacity") {
+  const std::string path = std::string(TERN_SOURCE_DIR) + "/../shared/traces/TMobile-UMTS-driving.up";
+  std::ifstream file(path);
+  if (!file) {
+    MESSAGE("no " << path << ": skipped");
+    return;
+  }
+  // The trace's own mean over the first 8 s, counted here: one 1500-byte opportunity per line.
+  int64_t opportunities = 0;
+  for (int64_t ms = 0; file >> ms && ms < 8000;) ++opportunities;
+  const double expected_kbps = static_cast<double>(opportunities) * 1500 * 8 / 8.0 / 1000;
+  CliOutcome o = parse({"--trace", path, "--duration", "8", "--resolution", "320x240", "--delay", "40"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  CHECK_FALSE(o.config->link.delivery_trace.empty());
+  CHECK(o.config->link.rate_trace.empty());
+  CHECK(o.config->mean_capacity().kbps_f() == doctest::Approx(expected_kbps).epsilon(0.001));
+  const ScenarioResult r = run(*o.config);
+  const nlohmann::json j = nlohmann::json::parse(to_json(r));
+  CHECK(j["config"]["capacity_kbps"].get<double>() == doctest::Approx(expected_kbps).epsilon(0.001));
+  const NetworkSummary& n = r.summary.network;
+  MESSAGE("UMTS uplink, first 8 s: trace mean " << expected_kbps << " kbps, series capacity mean "
+                                                << n.capacity_mean_kbps.value_or(-1) << ", received "
+                                                << n.receive_mean_kbps << " kbps");
+  REQUIRE(n.capacity_mean_kbps.has_value());
+  CHECK(*n.capacity_mean_kbps == doctest::Approx(expected_kbps).epsilon(0.05));
+  CHECK(n.receive_mean_kbps <= *n.capacity_mean_kbps);  // the link's opportunities bound delivery
+  CHECK(r.summary.video.frames_rendered > 0);
+  // A two-column file is still a rate trace.
+  const std::string rate_path = std::string(TERN_BINARY_DIR) + "/loopback_rate_trace.txt";
+  std::ofstream(rate_path) << "# ms kbps\n0 800\n4000 400\n";
+  o = parse({"--trace", rate_path, "--duration", "8"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  CHECK_FALSE(o.config->link.rate_trace.empty());
+  CHECK(o.config->mean_capacity() == DataRate::KilobitsPerSec(600));
+  std::remove(rate_path.c_str());
+}
+
 TEST_CASE("loopback realtime mode runs the call over UDP loopback") {
   // Wall-clock run (2 s): only that media flows end to end is asserted, never timing.
   LoopbackConfig c = short_config(2.0);

@@ -157,10 +157,12 @@ TEST_CASE("time series of known bins: rates, loss, delay, capacity and the lates
   samples[2].time = At(250);
   samples[2].target_bitrate = DataRate::KilobitsPerSec(700);
 
-  const auto series = build_series(3, sent, received, samples, nullptr, DataRate::KilobitsPerSec(2000));
+  netsim::LinkConfig link;
+  link.capacity = DataRate::KilobitsPerSec(2000);
+  const auto series = build_series(3, sent, received, samples, link);
   REQUIRE(series.size() == 3);
   CHECK(series[0].time_ms == 100);
-  CHECK(series[0].capacity_kbps == 2000);
+  CHECK(series[0].capacity_kbps == 2000.0);
   CHECK(series[0].send_kbps == doctest::Approx(1000));
   CHECK(series[0].receive_kbps == 0);
   CHECK(series[0].loss_percent == doctest::Approx(10));
@@ -177,14 +179,21 @@ TEST_CASE("time series of known bins: rates, loss, delay, capacity and the lates
   CHECK(series[2].send_kbps == 0);
   CHECK(series[2].loss_percent == 0);
 
-  const auto unlimited = build_series(1, sent, received, {}, nullptr, DataRate::PlusInfinity());
-  CHECK(unlimited[0].capacity_kbps == 0);
+  const auto unlimited = build_series(1, sent, received, {}, netsim::LinkConfig{});
+  CHECK_FALSE(unlimited[0].capacity_kbps.has_value());
   CHECK(unlimited[0].target_kbps == 0);
   auto trace = netsim::RateTrace::Parse("0 1000\n100 3000\n");
   REQUIRE(trace.ok());
-  const auto traced = build_series(2, sent, received, {}, &*trace, DataRate::KilobitsPerSec(2000));
-  CHECK(traced[0].capacity_kbps == doctest::Approx(1000));
-  CHECK(traced[1].capacity_kbps == doctest::Approx(3000));
+  link.rate_trace = std::make_shared<const netsim::RateTrace>(*trace);
+  const auto traced = build_series(2, sent, received, {}, link);
+  CHECK(traced[0].capacity_kbps.value_or(0) == doctest::Approx(1000));
+  CHECK(traced[1].capacity_kbps.value_or(0) == doctest::Approx(3000));
+  // A mahimahi trace: 10 opportunities of 1500 bytes in the first 100 ms bin, none in the second.
+  link.delivery_trace = std::make_shared<const netsim::DeliveryTrace>(
+      netsim::DeliveryTrace::Parse("10\n20\n30\n40\n50\n60\n70\n80\n90\n99\n200\n").value());
+  const auto delivered = build_series(2, sent, received, {}, link);
+  CHECK(delivered[0].capacity_kbps.value_or(0) == doctest::Approx(1200));
+  CHECK(delivered[1].capacity_kbps == 0.0);  // an outage, not "unlimited"
 }
 
 TEST_CASE("bins of a call are bounded by its duration") {

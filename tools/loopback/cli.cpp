@@ -11,6 +11,21 @@
 namespace tern::tools {
 namespace {
 
+// Whether the first line that is not blank or a '#' comment holds a single field.
+bool first_line_has_one_field(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream fields(line);
+    std::string field;
+    int n = 0;
+    while (fields >> field) ++n;
+    if (n > 0) return n == 1;
+  }
+  return false;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -101,7 +116,9 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--fps", fps, "Video frame rate, 1..60");
   app.add_option("-d,--duration", duration, "Call length in seconds (simulated), 0.5..3600");
   app.add_option("--capacity", capacity, "Link capacity A->B: 2mbps, 800kbps, 800 (kbps) or unlimited");
-  app.add_option("--trace", trace, "Capacity trace file, '<time_ms> <kbps>' per line (overrides --capacity)");
+  app.add_option("--trace", trace,
+                 "Capacity trace file (overrides --capacity): a mahimahi delivery-opportunity trace (one ms "
+                 "timestamp per line, 1500 bytes each, looping) or '<time_ms> <kbps>' per line");
   app.add_option("--delay", delay, "One-way propagation delay in ms");
   app.add_option("--jitter", jitter, "Delay jitter in ms (uniform +-)");
   app.add_option("--loss", loss, "Packet loss in percent, 0..50");
@@ -194,6 +211,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     if (!r) return fail("--capacity " + capacity + ": expected a rate like 2mbps, 800kbps, 800 or unlimited");
     c.link.capacity = *r;
     c.link.rate_trace.clear();
+    c.link.delivery_trace.clear();
     c.link.trace_name.clear();
   }
   if (app.count("--trace")) {
@@ -201,9 +219,13 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     if (!f) return fail("--trace " + trace + ": cannot open the file");
     std::stringstream ss;
     ss << f.rdbuf();
-    c.link.rate_trace = ss.str();
+    std::string text = ss.str();
+    if (text.empty()) return fail("--trace " + trace + ": the file is empty");
+    // One column: a mahimahi delivery-opportunity trace; two: "<ms> <kbps>" rate points.
+    c.link.rate_trace.clear();
+    c.link.delivery_trace.clear();
+    (first_line_has_one_field(text) ? c.link.delivery_trace : c.link.rate_trace) = std::move(text);
     c.link.trace_name = trace;
-    if (c.link.rate_trace.empty()) return fail("--trace " + trace + ": the file is empty");
   }
   auto ms = [](double v) { return TimeDelta::MillisF(v); };
   if (app.count("--delay")) c.link.delay = ms(delay);

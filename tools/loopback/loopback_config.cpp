@@ -214,7 +214,7 @@ std::string LoopbackConfig::validate() const {
     return fmt("--duration %g s: must be in 0.5..3600 s", duration.seconds_f());
   if ((nat_a || nat_b) && topology == Topology::kMediaServer)
     return "--nat with --topology sfu: the media server topology has no NATs (direct or relay)";
-  if (link.rate_trace.empty() && !link.capacity.is_plus_infinity() &&
+  if (!link.has_trace() && !link.capacity.is_plus_infinity() &&
       (link.capacity < DataRate::KilobitsPerSec(50) || link.capacity > DataRate::MegabitsPerSec(1000)))
     return fmt("--capacity %g kbps: must be in 50..1000000 kbps or 'unlimited'", link.capacity.kbps_f());
   if (!link.delay.is_finite() || link.delay < TimeDelta::Zero() || link.delay > TimeDelta::Seconds(5))
@@ -248,7 +248,11 @@ std::string LoopbackConfig::validate() const {
   if (ssim_every < 0 || ssim_every > 100000) return fmt("--ssim-every %d: must be in 0..100000 (0 = no SSIM)", ssim_every);
   if (protection.red && !audio) return "--protection red needs --audio opus";
   if (protection.fec && !video) return "--protection fec needs a video codec";
-  if (!link.rate_trace.empty()) {
+  if (!link.delivery_trace.empty()) {
+    size_t line = 0;
+    auto t = netsim::DeliveryTrace::Parse(link.delivery_trace, &line);
+    if (!t) return "--trace " + link.trace_name + ": line " + std::to_string(line) + ": " + t.error();
+  } else if (!link.rate_trace.empty()) {
     size_t line = 0;
     auto t = netsim::RateTrace::Parse(link.rate_trace, &line);
     if (!t) return "--trace " + link.trace_name + ": line " + std::to_string(line) + ": " + t.error();
@@ -316,6 +320,12 @@ Result<netsim::LinkConfig> LoopbackConfig::forward_link() const {
     l.rate_trace = std::make_shared<const netsim::RateTrace>(std::move(t).value());
     l.trace_origin = Timestamp::Zero();
   }
+  if (!link.delivery_trace.empty()) {
+    auto t = netsim::DeliveryTrace::Parse(link.delivery_trace);
+    if (!t) return Error{t.error()};
+    l.delivery_trace = std::make_shared<const netsim::DeliveryTrace>(std::move(t).value());
+    l.trace_origin = Timestamp::Zero();
+  }
   l.queue_packets = 2000;
   l.queue_delay = link.queue;
   l.delay = link.delay;
@@ -329,6 +339,11 @@ Result<netsim::LinkConfig> LoopbackConfig::forward_link() const {
                               : netsim::LossConfig::Random(link.loss);
   }
   return l;
+}
+
+DataRate LoopbackConfig::mean_capacity() const {
+  auto l = forward_link();
+  return l ? netsim::mean_capacity(*l, TimeDelta::Zero(), duration) : link.capacity;
 }
 
 netsim::LinkConfig LoopbackConfig::return_link() const {

@@ -23,10 +23,14 @@ const char* topology_name(Topology t);  // "direct", "relay", "sfu"
 
 // One direction of the emulated access link (A -> B; the return path mirrors it without loss).
 struct LinkSpec {
+  bool has_trace() const { return !rate_trace.empty() || !delivery_trace.empty(); }
   DataRate capacity = DataRate::MegabitsPerSec(2);  // PlusInfinity: unlimited
   // Rate trace text ("<ms> <kbps>" per line), e.g. read from --trace or built by a preset; wins
   // over `capacity` when set.
   std::string rate_trace;
+  // Mahimahi delivery-opportunity trace text (one ms timestamp per line, 1500 bytes each, looping),
+  // e.g. ../shared/traces/*.up read by --trace; wins over `rate_trace` and `capacity` when set.
+  std::string delivery_trace;
   std::string trace_name;  // file name or preset name, for reports
   TimeDelta delay = TimeDelta::Millis(50);   // one-way propagation
   TimeDelta jitter = TimeDelta::Millis(20);  // uniform half-width
@@ -87,6 +91,8 @@ struct LoopbackConfig {
   pipeline::EndpointConfig endpoint_b(int flow = 0) const;
   // The emulated access link A -> B and its return path. Error message on a bad trace.
   Result<netsim::LinkConfig> forward_link() const;
+  // The forward link's mean capacity over the call (a trace's mean; PlusInfinity when unlimited).
+  DataRate mean_capacity() const;
   netsim::LinkConfig return_link() const;
 };
 

@@ -88,8 +88,8 @@ void summarize_series(const std::vector<SeriesPoint>& series, NetworkSummary& ou
   bool unlimited = false;
   for (const SeriesPoint& p : series) {
     target.push_back(p.target_kbps);
-    if (p.capacity_kbps <= 0) unlimited = true;
-    capacity.push_back(p.capacity_kbps);
+    if (!p.capacity_kbps) unlimited = true;
+    capacity.push_back(p.capacity_kbps.value_or(0));
     send.push_back(p.send_kbps);
     receive.push_back(p.receive_kbps);
     if (p.rtt_ms) rtt.push_back(*p.rtt_ms);

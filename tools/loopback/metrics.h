@@ -24,7 +24,7 @@ struct FrameRecord {
 // One 100 ms bin of the forward direction (A -> B).
 struct SeriesPoint {
   double time_ms = 0;          // end of the bin
-  double capacity_kbps = 0;    // forward link capacity (0 when unlimited)
+  std::optional<double> capacity_kbps;  // forward link capacity over the bin (nullopt when unlimited)
   double target_kbps = 0;      // A's congestion controller (or fixed) target
   double send_kbps = 0;        // what A handed to the network
   double receive_kbps = 0;     // what reached B

@@ -34,7 +34,8 @@ json config_json(const LoopbackConfig& c) {
   j["height"] = c.height;
   j["fps"] = r3(c.fps);
   j["duration_s"] = r3(c.duration.seconds_f());
-  j["capacity_kbps"] = c.link.capacity.is_finite() ? json(r3(c.link.capacity.kbps_f())) : json("unlimited");
+  const DataRate capacity = c.mean_capacity();  // a trace's mean over the call
+  j["capacity_kbps"] = capacity.is_finite() ? json(r3(capacity.kbps_f())) : json("unlimited");
   j["trace"] = c.link.trace_name;
   j["delay_ms"] = r3(c.link.delay.ms_f());
   j["jitter_ms"] = r3(c.link.jitter.ms_f());
@@ -213,7 +214,8 @@ std::string describe(const LoopbackConfig& c) {
   }
   char buf[256];
   std::snprintf(buf, sizeof(buf), ", %g s, %s, %g ms one-way, %g ms jitter, %g%% loss", c.duration.seconds_f(),
-                c.link.rate_trace.empty() ? rate_text(c.link.capacity).c_str() : ("trace " + c.link.trace_name).c_str(),
+                c.link.has_trace() ? ("trace " + c.link.trace_name + " (mean " + rate_text(c.mean_capacity()) + ")").c_str()
+                                   : rate_text(c.link.capacity).c_str(),
                 c.link.delay.ms_f(), c.link.jitter.ms_f(), c.link.loss * 100);
   s += buf;
   if (c.link.burst > 1) s += " (bursts of " + f1(c.link.burst) + ")";
@@ -244,7 +246,7 @@ std::string to_json(const ScenarioResult& result) {
   json series = json::array();
   for (const SeriesPoint& p : result.series) {
     series.push_back({{"time_ms", r3(p.time_ms)},
-                      {"capacity_kbps", r3(p.capacity_kbps)},
+                      {"capacity_kbps", r3(p.capacity_kbps.value_or(0))},  // 0: unlimited
                       {"target_kbps", r3(p.target_kbps)},
                       {"video_target_kbps", r3(p.video_target_kbps)},
                       {"send_kbps", r3(p.send_kbps)},
@@ -271,7 +273,7 @@ std::string to_html(const ScenarioResult& result) {
       loss{"loss", "#d62728", {}}, e2e{"video e2e", "#9467bd", {}}, psnr{"PSNR", "#2ca02c", {}};
   for (const SeriesPoint& p : result.series) {
     const double t = p.time_ms / 1000.0;
-    if (p.capacity_kbps > 0) capacity.points.emplace_back(t, p.capacity_kbps);
+    if (p.capacity_kbps) capacity.points.emplace_back(t, *p.capacity_kbps);
     target.points.emplace_back(t, p.target_kbps);
     send.points.emplace_back(t, p.send_kbps);
     receive.points.emplace_back(t, p.receive_kbps);

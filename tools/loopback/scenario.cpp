@@ -146,7 +146,7 @@ class Call {
   const pipeline::EndpointConfig ca_, cb_;
   const pipeline::EndpointConfig ca2_, cb2_;  // the second call (--flows 2)
   const size_t max_bins_;
-  std::shared_ptr<const netsim::RateTrace> trace_;  // the forward link's, when it follows one
+  netsim::LinkConfig forward_;  // the forward link (its capacity or trace, for the series)
   std::unique_ptr<netsim::Network> access_, edge_;  // access_ unset when the path is found by ICE
   std::unique_ptr<IceNetwork> ice_;
   std::unique_ptr<DelaySchedule> delay_schedule_;  // LinkSpec::delay_steps, when any
@@ -189,7 +189,7 @@ class Call {
 std::string Call::build_networks() {
   auto forward = config_.forward_link();
   if (!forward) return std::string("forward link: ") + forward.error();
-  trace_ = forward->rate_trace;
+  forward_ = *forward;
   if (via_ice()) {
     IceNetworkConfig ic;
     ic.forward = *forward;
@@ -423,7 +423,7 @@ ScenarioResult Call::collect() {
   result.config = config_;
   result.frames = std::move(frames_);
   const int64_t bins = config_.duration.us() / kSeriesBin.us();
-  result.series = build_series(bins, fwd_bins_, b_bins_, samples_a_.samples, trace_.get(), config_.link.capacity);
+  result.series = build_series(bins, fwd_bins_, b_bins_, samples_a_.samples, forward_);
   Summary& sum = result.summary;
   if (ca_.send.video.has_value()) {
     sum.video.present = true;
@@ -440,7 +440,7 @@ ScenarioResult Call::collect() {
   summarize_series(result.series, sum.network);
   if (two_flows()) {
     result.second_flow_series =
-        build_series(bins, fwd_bins_, b2_bins_, samples_a2_.samples, trace_.get(), config_.link.capacity);
+        build_series(bins, fwd_bins_, b2_bins_, samples_a2_.samples, forward_);
     sum.second_flow.emplace();
     summarize_series(result.second_flow_series, *sum.second_flow);
     sum.second_flow->packets_sent = a2_->transport_counters().packets_sent;

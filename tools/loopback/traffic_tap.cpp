@@ -84,7 +84,7 @@ uint64_t path_drops(const netsim::Path& path) {
 
 std::vector<SeriesPoint> build_series(int64_t bins, const TrafficBins& sent, const TrafficBins& received,
                                       const std::vector<pipeline::NetworkSample>& samples,
-                                      const netsim::RateTrace* trace, DataRate capacity) {
+                                      const netsim::LinkConfig& link) {
   std::vector<SeriesPoint> series;
   size_t next_sample = 0;
   const pipeline::NetworkSample* latest = nullptr;
@@ -96,8 +96,8 @@ std::vector<SeriesPoint> build_series(int64_t bins, const TrafficBins& sent, con
     SeriesPoint p;
     const size_t k = static_cast<size_t>(i);
     p.time_ms = (bin_end - Timestamp::Zero()).ms_f();
-    const DataRate cap = trace != nullptr ? trace->rate_at(kSeriesBin * i) : capacity;
-    p.capacity_kbps = cap.is_finite() ? cap.kbps_f() : 0;
+    const DataRate cap = netsim::mean_capacity(link, kSeriesBin * i, kSeriesBin * (i + 1));
+    if (cap.is_finite()) p.capacity_kbps = cap.kbps_f();
     const double bin_s = kSeriesBin.seconds_f();
     p.send_kbps = static_cast<double>(at(sent.sent_bytes, k)) * 8 / bin_s / 1000;
     p.receive_kbps = static_cast<double>(at(received.received_bytes, k)) * 8 / bin_s / 1000;

@@ -15,7 +15,7 @@
 #include "tern/core/units.h"
 #include "tern/netsim/packet_sink.h"
 #include "tern/netsim/path.h"
-#include "tern/netsim/rate_trace.h"
+#include "tern/netsim/link.h"
 #include "tern/pipeline/listeners.h"
 #include "tern/tools/loopback/metrics.h"
 
@@ -88,10 +88,10 @@ uint64_t path_drops(const netsim::Path& path);
 
 // The forward direction's time series, one point per bin for `bins` bins: send rate from `sent`,
 // receive rate from `received`'s bytes, loss and one-way delay from `sent`'s counters, the capacity
-// from `trace` (or `capacity` without one; 0 when unlimited), and A's latest network sample at the
-// end of each bin (`samples` in time order).
+// of `link` over the bin (its trace's mean, or its constant capacity; 0 when unlimited), and A's
+// latest network sample at the end of each bin (`samples` in time order).
 std::vector<SeriesPoint> build_series(int64_t bins, const TrafficBins& sent, const TrafficBins& received,
                                       const std::vector<pipeline::NetworkSample>& samples,
-                                      const netsim::RateTrace* trace, DataRate capacity);
+                                      const netsim::LinkConfig& link);
 
 }  // namespace tern::tools
