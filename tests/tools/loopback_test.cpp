@@ -227,7 +227,9 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--delay", "nan"},       {"--fps", "inf"},          {"--duration"},           {"--capacity", "0"},
       {"--protection", "fec", "--video", "none"}, {"--ssim-every", "-1"}, {"--ssim-every", "x"},
       {"--ssim-every", "200000"}, {"--nat", "cgnat"},  {"--nat", "symmetric,full-cone,none"},
-      {"--nat", "symmetric", "--topology", "sfu"}, {"--flows", "3"}, {"--flows", "2", "--topology", "relay"}};
+      {"--nat", "symmetric", "--topology", "sfu"}, {"--flows", "3"}, {"--flows", "2", "--topology", "relay"},
+      {"--outage", "12-8"}, {"--outage", "8"}, {"--outage", "1-2", "--capacity", "unlimited"},
+      {"--outage", "1-2", "--preset", "lte-trace"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));

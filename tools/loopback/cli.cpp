@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <utility>
 #include <fstream>
 #include <sstream>
@@ -99,8 +100,8 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
                "tern-loopback"};
   app.set_help_flag("-h,--help", "Show this help (with the preset list) and exit");
   app.footer(preset_list());
-  std::string preset = "default", codecs, video, audio, resolution, capacity, trace, topology, nat, protection, cc, rate,
-              start_rate, max_rate;
+  std::string preset = "default", codecs, video, audio, resolution, capacity, trace, outage, topology, nat, protection,
+              cc, rate, start_rate, max_rate;
   double fps = 0, duration = 0, delay = 0, jitter = 0, loss = 0, burst = 0, queue = 0;
   std::string seed;
   int ssim_every = 0;
@@ -119,6 +120,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--trace", trace,
                  "Capacity trace file (overrides --capacity): a mahimahi delivery-opportunity trace (one ms "
                  "timestamp per line, 1500 bytes each, looping) or '<time_ms> <kbps>' per line");
+  app.add_option("--outage", outage, "Capacity 0 A->B from START to END seconds, e.g. 8-12 (on --capacity)");
   app.add_option("--delay", delay, "One-way propagation delay in ms");
   app.add_option("--jitter", jitter, "Delay jitter in ms (uniform +-)");
   app.add_option("--loss", loss, "Packet loss in percent, 0..50");
@@ -226,6 +228,19 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     c.link.delivery_trace.clear();
     (first_line_has_one_field(text) ? c.link.delivery_trace : c.link.rate_trace) = std::move(text);
     c.link.trace_name = trace;
+  }
+  if (app.count("--outage")) {
+    double from = 0, to = 0;
+    char dash = 0, extra = 0;
+    if (std::sscanf(outage.c_str(), "%lf %c %lf %c", &from, &dash, &to, &extra) != 3 || dash != '-' ||
+        !(from >= 0 && to > from && to <= 3600))
+      return fail("--outage " + outage + ": expected START-END in seconds, e.g. 8-12");
+    if (c.link.has_trace()) return fail("--outage: needs a constant --capacity, not a trace");
+    if (c.link.capacity.is_plus_infinity()) return fail("--outage: needs a finite --capacity");
+    const std::string kbps = num(c.link.capacity.kbps_f());
+    c.link.rate_trace = "0 " + kbps + "\n" + std::to_string(std::llround(from * 1000)) + " 0\n" +
+                        std::to_string(std::llround(to * 1000)) + " " + kbps + "\n";
+    c.link.trace_name = kbps + " kbps with an outage at " + outage + " s";
   }
   auto ms = [](double v) { return TimeDelta::MillisF(v); };
   if (app.count("--delay")) c.link.delay = ms(delay);

@@ -134,17 +134,6 @@ std::string f1(double v) {
   return buf;
 }
 
-std::string escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
-  }
-  return o;
-}
-
 // A "nice" axis maximum: 1, 2 or 5 times a power of ten at or above v.
 double nice_max(double v) {
   if (!(v > 0)) return 1;
@@ -169,7 +158,7 @@ std::string svg_chart(const std::string& title, const std::string& unit, const s
   auto Y = [&](double y) { return top + ph * (1.0 - std::clamp(y / y_max, 0.0, 1.0)); };
   std::string s = "<svg width=\"" + f1(w) + "\" height=\"" + f1(h) +
                   "\" viewBox=\"0 0 " + f1(w) + " " + f1(h) + "\" font-family=\"sans-serif\" font-size=\"11\">\n";
-  s += "<text x=\"" + f1(left) + "\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" + escape(title) + "</text>\n";
+  s += "<text x=\"" + f1(left) + "\" y=\"18\" font-size=\"14\" font-weight=\"bold\">" + html_escape(title) + "</text>\n";
   for (int i = 0; i <= 4; ++i) {
     const double v = y_max * i / 4.0;
     s += "<line x1=\"" + f1(left) + "\" x2=\"" + f1(left + pw) + "\" y1=\"" + f1(Y(v)) + "\" y2=\"" + f1(Y(v)) +
@@ -182,7 +171,7 @@ std::string svg_chart(const std::string& title, const std::string& unit, const s
   }
   s += "<text x=\"" + f1(left + pw / 2) + "\" y=\"" + f1(h - 4) + "\" text-anchor=\"middle\">time (s)</text>\n";
   s += "<text x=\"12\" y=\"" + f1(top + ph / 2) + "\" transform=\"rotate(-90 12 " + f1(top + ph / 2) +
-       ")\" text-anchor=\"middle\">" + escape(unit) + "</text>\n";
+       ")\" text-anchor=\"middle\">" + html_escape(unit) + "</text>\n";
   s += "<rect x=\"" + f1(left) + "\" y=\"" + f1(top) + "\" width=\"" + f1(pw) + "\" height=\"" + f1(ph) +
        "\" fill=\"none\" stroke=\"#888\"/>\n";
   double ly = top + 10;
@@ -192,7 +181,7 @@ std::string svg_chart(const std::string& title, const std::string& unit, const s
     s += "\"/>\n";
     s += "<line x1=\"" + f1(left + pw + 10) + "\" x2=\"" + f1(left + pw + 30) + "\" y1=\"" + f1(ly) + "\" y2=\"" +
          f1(ly) + "\" stroke=\"" + l.color + "\" stroke-width=\"2\"/><text x=\"" + f1(left + pw + 35) + "\" y=\"" +
-         f1(ly + 4) + "\">" + escape(l.name) + "</text>\n";
+         f1(ly + 4) + "\">" + html_escape(l.name) + "</text>\n";
     ly += 16;
   }
   s += "</svg>\n";
@@ -200,6 +189,18 @@ std::string svg_chart(const std::string& title, const std::string& unit, const s
 }
 
 }  // namespace
+
+std::string html_escape(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '&') o += "&amp;";
+    else if (c == '"') o += "&quot;";
+    else o += c;
+  }
+  return o;
+}
 
 std::string describe(const LoopbackConfig& c) {
   std::string s = "preset " + c.preset + ": ";
@@ -288,8 +289,8 @@ std::string to_html(const ScenarioResult& result) {
   std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>tern-loopback report</title>\n"
                   "<style>body{font-family:sans-serif;margin:24px;color:#222}pre{background:#f6f6f6;padding:12px}"
                   "svg{display:block;margin:12px 0}</style></head><body>\n";
-  h += "<h1>tern-loopback</h1>\n<p>" + escape(describe(result.config)) + "</p>\n";
-  h += "<h2>Summary</h2>\n<pre>" + escape(format_summary(result.summary)) + "</pre>\n<h2>Plots</h2>\n";
+  h += "<h1>tern-loopback</h1>\n<p>" + html_escape(describe(result.config)) + "</p>\n";
+  h += "<h2>Summary</h2>\n<pre>" + html_escape(format_summary(result.summary)) + "</pre>\n<h2>Plots</h2>\n";
   std::vector<Line> rates;
   if (!capacity.points.empty()) rates.push_back(capacity);
   rates.push_back(target);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "tern/tools/loopback/scenario.h"
 
@@ -16,5 +17,7 @@ namespace tern::tools {
 std::string describe(const LoopbackConfig& config);
 std::string to_json(const ScenarioResult& result);
 std::string to_html(const ScenarioResult& result);
+// Text for HTML element content and quoted attribute values (<, >, &, ").
+std::string html_escape(std::string_view s);
 
 }  // namespace tern::tools

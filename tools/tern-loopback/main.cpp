@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "tern/tools/loopback/cli.h"
 #include "tern/tools/loopback/report.h"
 #include "tern/tools/loopback/scenario.h"
+#include "tern/tools/loopback/scorecard.h"
 
 namespace {
 
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   std::vector<std::string> args(argv + 1, argv + argc);
+  // The scorecard (--matrix) is its own command: many calls in parallel, judged against goals.
+  if (std::find(args.begin(), args.end(), "--matrix") != args.end()) return scorecard_main(args);
   const CliOutcome cli = parse_command_line(args);
   if (!cli.config) {
     if (cli.exit_code == 0) {
