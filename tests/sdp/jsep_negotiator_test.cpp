@@ -205,7 +205,7 @@ TEST_CASE("answering pion's and aiortc's offers") {
   }
 }
 
-TEST_CASE("an H264-only video section is rejected with port 0; broken offers and answers are refused") {
+TEST_CASE("an H264-only video section is rejected with port 0, broken offers and answers are refused") {
   LocalCapabilities peer = capabilities("peer", 0xCD);
   std::string offer_text = create_offer(peer).to_string();
   // Replace the video section's formats by H264 only.
