@@ -286,16 +286,20 @@ std::optional<MediaSection> answer_body(const MediaSection& o, const LocalCapabi
   }
   a.add("rtcp-mux");
   if (o.has("rtcp-rsize")) a.add("rtcp-rsize");
-  for (const std::string& fmt : a.formats) {
-    const uint8_t pt = *parse_pt(fmt);
-    add_rtpmap(a, *f.rtpmap(pt));
-    std::vector<RtcpFb> written;  // pion repeats lines: each is answered once
+  std::vector<RtcpFb> written;  // pion repeats lines: each is answered once
+  auto answer_feedback = [&](std::optional<uint8_t> pt) {
     for (const RtcpFb& fb : f.feedback) {
-      if (fb.payload_type != pt || !media_pts.count(pt) || !supported_feedback(local, feedback_kind(fb))) continue;
+      if (fb.payload_type != pt || !supported_feedback(local, feedback_kind(fb))) continue;
       if (std::find(written.begin(), written.end(), fb) != written.end()) continue;
       written.push_back(fb);
       a.add("rtcp-fb", fb.to_value());
     }
+  };
+  answer_feedback(std::nullopt);  // a=rtcp-fb:* lines (RFC 4585 4.2), for every kept format
+  for (const std::string& fmt : a.formats) {
+    const uint8_t pt = *parse_pt(fmt);
+    add_rtpmap(a, *f.rtpmap(pt));
+    if (media_pts.count(pt)) answer_feedback(pt);
     if (const Fmtp* fm = f.fmtp(pt)) a.add("fmtp", fm->to_value());
   }
   if (we_send) a.attributes.insert(a.attributes.end(), identity.attributes.begin() + 1, identity.attributes.end());

@@ -254,6 +254,12 @@ TEST_CASE("an H264-only video section is rejected with port 0, broken offers and
   refused(create_answer(edited("a=mid:1\r\n", "a=mid:0\r\n"), local), "same mid");
   refused(create_answer(edited("a=setup:actpass", "a=setup:holdconn"), local), "holdconn");
   refused(create_answer(edited("a=ice-pwd:", "a=x-pwd:"), local), "ice-pwd");
+  // a=rtcp-fb:* lines: answered as * when tern acts on them, dropped otherwise.
+  auto wildcard = create_answer(edited("a=rtpmap:96 ", "a=rtcp-fb:* x-unknown\r\na=rtcp-fb:* nack\r\na=rtpmap:96 "), local);
+  REQUIRE(wildcard.ok());
+  const auto wildcard_fb = values(wildcard->description.media[1], "rtcp-fb");
+  CHECK(wildcard_fb.front() == "* nack");
+  CHECK(std::count(wildcard_fb.begin(), wildcard_fb.end(), "* x-unknown") == 0);
 
   // Answers that do not fit tern's offer.
   const SessionDescription ours = create_offer(local);
