@@ -510,6 +510,33 @@ Result<NegotiatedSession> negotiate(const SessionDescription& offer, const Sessi
 
 }  // namespace
 
+Status LocalCapabilities::validate() const {
+  auto ice_chars = [](const std::string& s, size_t min) {
+    if (s.size() < min || s.size() > 256) return false;
+    for (char c : s) {
+      const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (!alnum && c != '+' && c != '/') return false;
+    }
+    return true;
+  };
+  if (!ice_chars(ice_ufrag, 4)) return Error{"ice-ufrag must be 4..256 ice-chars (RFC 8839 5.4)"};
+  if (!ice_chars(ice_pwd, 22)) return Error{"ice-pwd must be 22..256 ice-chars (RFC 8839 5.4)"};
+  if (!dtls::CertificateFingerprint::parse(fingerprint.to_string()).ok()) return Error{"the certificate fingerprint is not set"};
+  const OfferPayloadTypes& p = payload_types;
+  const std::set<uint8_t> pts{p.opus, p.audio_red, p.vp8, p.vp8_rtx, p.vp9, p.vp9_rtx, p.red, p.ulpfec};
+  // 64..95 would collide with RTCP packet types under rtcp-mux (RFC 5761 4); browsers use 35..63 too.
+  for (uint8_t pt : pts)
+    if (pt < 35 || (pt > 63 && pt < 96) || pt > 127) return Error{"payload types must be distinct, 35..63 or 96..127"};
+  if (pts.size() != 8) return Error{"payload types must be distinct, 35..63 or 96..127"};
+  const std::set<uint32_t> ssrcs{audio_ssrc, video_ssrc, video_rtx_ssrc};
+  if (ssrcs.size() != 3 || ssrcs.count(0)) return Error{"SSRCs must be distinct and non-zero"};
+  if (sctp_port == 0) return Error{"sctp_port must be 1..65535"};
+  if (session_id.empty() || session_id.size() > 20) return Error{"session id must be 1..20 digits"};
+  for (char c : session_id)
+    if (c < '0' || c > '9') return Error{"session id must be 1..20 digits"};
+  return Status::Ok();
+}
+
 SessionDescription create_offer(const LocalCapabilities& local) {
   SessionDescription sd;
   sd.origin = Origin{"-", local.session_id, "2", "IN", "IP4", "127.0.0.1"};
@@ -600,6 +627,7 @@ SessionDescription create_offer(const LocalCapabilities& local) {
 }
 
 Result<Answer> create_answer(const SessionDescription& offer, const LocalCapabilities& local) {
+  if (Status s = local.validate(); !s.ok()) return Error{s.error()};
   Answer out;
   SessionDescription& sd = out.description;
   sd.origin = Origin{"-", local.session_id, "2", "IN", "IP4", "127.0.0.1"};

@@ -98,6 +98,12 @@ struct LocalCapabilities {
   uint32_t max_message_size = 262144;
 
   std::string session_id = "1";  // o= session id (digits)
+
+  // Refuses what would write a description peers reject: ICE credentials outside RFC 8839 5.4
+  // (ufrag 4..256, pwd 22..256 ice-chars), a fingerprint parse() would refuse, payload types
+  // outside 35..63 and 96..127 (RFC 5761 4) or shared, SSRCs zero or shared, sctp_port 0, a
+  // session id that is not 1..20 digits.
+  Status validate() const;
 };
 
 // RTCP feedback negotiated for a codec (rtcp-fb lines present in the answer).
@@ -164,13 +170,14 @@ struct NegotiatedSession {
 inline constexpr size_t kMaxRemoteCandidates = 64;
 
 // An offer with an audio, a video and an application section as `local` allows, BUNDLE over all.
+// `local` must pass validate() (the PeerConnection checks it once, at creation).
 SessionDescription create_offer(const LocalCapabilities& local);
 
 struct Answer {
   SessionDescription description;
   NegotiatedSession negotiated;
 };
-// The answer to `offer`. Fails only when the offer breaks JSEP (no mid, no ICE credentials or
+// The answer to `offer`. Fails when `local` does not validate(), or when the offer breaks JSEP (no mid, no ICE credentials or
 // fingerprint on an accepted section, setup holdconn, duplicate mids).
 Result<Answer> create_answer(const SessionDescription& offer, const LocalCapabilities& local);
 

@@ -254,6 +254,22 @@ TEST_CASE("an H264-only video section is rejected with port 0, broken offers and
   refused(create_answer(edited("a=mid:1\r\n", "a=mid:0\r\n"), local), "same mid");
   refused(create_answer(edited("a=setup:actpass", "a=setup:holdconn"), local), "holdconn");
   refused(create_answer(edited("a=ice-pwd:", "a=x-pwd:"), local), "ice-pwd");
+  // Local capabilities that would write a description peers reject.
+  const SessionDescription plain = create_offer(peer);
+  auto broken = [&](auto&& edit, const char* reason) {
+    LocalCapabilities bad = local;
+    edit(bad);
+    CHECK_FALSE(bad.validate().ok());
+    refused(create_answer(plain, bad), reason);
+  };
+  broken([](LocalCapabilities& c) { c.ice_pwd = "short"; }, "ice-pwd");
+  broken([](LocalCapabilities& c) { c.ice_ufrag = "ab:cd"; }, "ice-ufrag");
+  broken([](LocalCapabilities& c) { c.fingerprint.digest.clear(); }, "fingerprint");
+  broken([](LocalCapabilities& c) { c.video_rtx_ssrc = c.video_ssrc; }, "SSRCs");
+  broken([](LocalCapabilities& c) { c.payload_types.vp9 = c.payload_types.vp8; }, "payload types");
+  broken([](LocalCapabilities& c) { c.session_id = "12a"; }, "session id");
+  CHECK(local.validate().ok());
+
   // a=rtcp-fb:* lines: answered as * when tern acts on them, dropped otherwise.
   auto wildcard = create_answer(edited("a=rtpmap:96 ", "a=rtcp-fb:* x-unknown\r\na=rtcp-fb:* nack\r\na=rtpmap:96 "), local);
   REQUIRE(wildcard.ok());
