@@ -83,10 +83,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Every test except those whose time goes to external peers over real sockets: tests/sendrecv
 # (tern-send/tern-recv against GStreamer and ffmpeg), tests/interop (GStreamer, ffmpeg), tests/turn
 # (coturn's turnutils_uclient and headless Chromium through tern-turn) and the ICE/TURN interop with
-# coturn and aioice. They spend seconds of wall clock each waiting on the peers, ran in the Release
-# stage above, and exercise code the other suites (netsim calls, in-memory TURN/ICE/DTLS exchanges)
-# and the fuzz targets run under the sanitizers. Skipping them here keeps CI within its budget.
-run_ctest out/asan asan -E '^(sendrecv|interop|turn)/|^ice/.*(coturn|aioice)'
+# coturn and aioice, and tests/sdp's SDP exchange with headless Chromium. They spend seconds of
+# wall clock each waiting on the peers, ran in the Release stage above, and exercise code the other
+# suites (netsim calls, in-memory TURN/ICE/DTLS exchanges) and the fuzz targets run under the
+# sanitizers. Skipping them here keeps CI within its budget.
+run_ctest out/asan asan -E '^(sendrecv|interop|turn)/|^ice/.*(coturn|aioice)|^sdp/Chromium'
 stamp "asan tests"
 
 echo "== [3/3] fuzzing (${FUZZ_SECONDS}s in total) =="

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "support/chromium_rig.h"
 #include "support/netns.h"
 #include "support/peer.h"
 #include "support/process.h"
@@ -37,33 +38,6 @@ constexpr uint16_t kTernTurnPort = 3478;
 constexpr uint16_t kCoturnPort = 3479;
 constexpr int kRelayMin = 50000, kRelayMax = 50099;          // tern-turn's relay ports
 constexpr int kCoturnRelayMin = 50100, kCoturnRelayMax = 50199;
-
-std::string node_dir() {
-  const char* env = std::getenv("TERN_NODE_DIR");
-  return env != nullptr && *env != '\0' ? std::string(env) : std::string(TERN_SOURCE_DIR) + "/out/node";
-}
-
-bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
-
-// Skips (or fails, in CI) when a prerequisite is missing; otherwise moves this process into a
-// fresh network namespace. True when the case can run.
-bool enter_chromium_rig(bool with_coturn) {
-  if (!tern::test::HavePeers({"chromium", "node"})) return false;
-  if (with_coturn && !tern::test::HavePeers({"turnserver"})) return false;
-  if (!file_exists(node_dir() + "/node_modules/puppeteer-core/package.json")) {
-    const std::string what = "puppeteer-core is not installed in " + node_dir() + " (scripts/install-deps.sh)";
-    if (tern::test::interop_required()) FAIL(what);
-    MESSAGE(what << ": skipped");
-    return false;
-  }
-  const std::string error = tern::test::EnterFreshNetworkNamespace();
-  if (!error.empty()) {
-    if (tern::test::interop_required()) FAIL("no network namespace: " << error);
-    MESSAGE("no network namespace (" << error << "): skipped");
-    return false;
-  }
-  return true;
-}
 
 std::string tern_turn_command(const std::string& extra) {
   return std::string(TERN_BINARY_DIR) + "/tools/tern-turn --user " + kUser + ":" + kPassword +
@@ -93,7 +67,7 @@ json run_calls(const json& calls, const std::string& dir) {
   const std::string plan = dir + "/plan.json", result = dir + "/result.json";
   std::ofstream(plan) << json{{"calls", calls}}.dump();
   std::remove(result.c_str());
-  const auto out = tern::test::run_command("env NODE_PATH='" + node_dir() + "/node_modules' node '" TERN_SOURCE_DIR
+  const auto out = tern::test::run_command("env NODE_PATH='" + tern::test::chromium_node_dir() + "/node_modules' node '" TERN_SOURCE_DIR
                                            "/tests/turn/chromium/drive.js' '" + plan + "' '" + result + "'",
                                            100, true);
   INFO("drive.js output:\n" << out.out);
@@ -166,7 +140,7 @@ std::string join(const std::vector<double>& v) {
 }
 
 TEST_CASE("Chromium through tern-turn: relay-only call decodes video, connection time beside coturn") {
-  if (!enter_chromium_rig(true)) return;
+  if (!tern::test::EnterChromiumRig(true)) return;
   const std::string dir = tern::test::scratch_dir("chromium_turn_clean");
   tern::test::BackgroundPeer turn(tern_turn_command(""), 120, dir + "/tern-turn.log");
   tern::test::BackgroundPeer coturn(coturn_command(), 120, dir + "/coturn.log");
@@ -235,7 +209,7 @@ TEST_CASE("Chromium through tern-turn: relay-only call decodes video, connection
 }
 
 TEST_CASE("Chromium through tern-turn --loss 5: getStats shows the loss, the NACKs and the retransmissions") {
-  if (!enter_chromium_rig(false)) return;
+  if (!tern::test::EnterChromiumRig(false)) return;
   const std::string dir = tern::test::scratch_dir("chromium_turn_loss");
   tern::test::BackgroundPeer turn(tern_turn_command("--loss 5 --seed 1"), 120, dir + "/tern-turn.log");
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(kTernTurnPort, 5000), turn.log());
