@@ -128,3 +128,111 @@ TEST_CASE("data channels: open/ack both ways by parity, ordered 1000 incl. 256 K
   CHECK(p.run_until([&] { return Messages(p.events_b, 7).size() == 1 && Messages(p.events_a, 7).size() == 1; },
                     TimeDelta::Seconds(2)));
 }
+
+TEST_CASE("data channels under seeded loss: max-retransmits=0 loses some without stalling, reliable loses none") {
+  SctpPair p(16);
+  Connect(p);
+  const uint16_t lossy = p.a->create_channel([] { auto i = Init("rtx0", false); i.max_retransmits = 0; return i; }(), p.now).value();
+  const uint16_t reliable = p.a->create_channel(Init("reliable"), p.now).value();
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_b, Type::kChannelOpened) == 2; }, TimeDelta::Seconds(2)));
+  CHECK(p.b->channel_stats(lossy)->label == "rtx0");
+  p.a_to_b.loss = 0.10;
+  p.b_to_a.loss = 0.10;
+  // 600 messages on each channel, 60 per 100 ms (one message is one packet).
+  for (int i = 0; i < 600; ++i) {
+    CHECK(p.a->send(lossy, Payload(800, i), true, p.now).ok());
+    CHECK(p.a->send(reliable, Payload(800, i + 1000), true, p.now).ok());
+    if (i % 6 == 5) p.run_for(TimeDelta::Millis(10));
+  }
+  const bool all_reliable = p.run_until([&] { return Messages(p.events_b, reliable).size() == 600; }, TimeDelta::Seconds(60));
+  CHECK(all_reliable);
+  auto got = Messages(p.events_b, reliable);
+  bool in_order = got.size() == 600;
+  for (size_t i = 0; in_order && i < got.size(); ++i) in_order = got[i]->data == Payload(800, static_cast<int>(i) + 1000);
+  CHECK(in_order);
+  // The unreliable channel: fewer messages, each intact, and the association keeps going.
+  p.run_for(TimeDelta::Seconds(2));
+  const size_t lossy_received = Messages(p.events_b, lossy).size();
+  MESSAGE("max-retransmits=0 delivered " << lossy_received << " of 600; abandoned " << p.a->counters().abandoned_messages
+                                         << "; virtual time " << (p.now - Timestamp::Seconds(1)).ms() << " ms");
+  CHECK(lossy_received < 600);
+  CHECK(lossy_received > 400);
+  CHECK(p.a->counters().abandoned_messages > 0);
+  CHECK(p.a_to_b.dropped > 0);
+  p.a_to_b.loss = p.b_to_a.loss = 0;
+  CHECK(p.a->send(lossy, Payload(10, 1), true, p.now).ok());
+  CHECK(p.run_until([&] { return Messages(p.events_b, lossy).size() == lossy_received + 1; }, TimeDelta::Seconds(2)));
+  CHECK(p.a_to_b.largest <= p.a->config().max_packet_size);
+  CHECK(p.b_to_a.largest <= p.b->config().max_packet_size);
+}
+
+TEST_CASE("data channels: buffered amount and its low-water mark, full send buffer, close by reset on both sides, garbage") {
+  SctpConfig small;
+  small.send_buffer = 64 * 1024;          // usrsctp's own buffer
+  small.max_buffered_amount = 512 * 1024;  // tern's FIFO behind it
+  SctpPair p(3, small, {});
+  Connect(p);
+  const uint16_t id = p.a->create_channel(Init("bulk"), p.now).value();
+  p.a->set_buffered_amount_low_threshold(id, 100 * 1024);
+  int accepted = 0;
+  Status refused;
+  for (int i = 0; i < 100 && refused.ok(); ++i) {
+    refused = p.a->send(id, Payload(16 * 1024, i), true, p.now);
+    if (refused.ok()) ++accepted;
+  }
+  CHECK_FALSE(refused.ok());
+  CHECK(std::string(refused.error()).find("buffer full") != std::string::npos);
+  CHECK(p.a->buffered_amount(id) > 400 * 1024);
+  CHECK(p.a->buffered_amount(id) <= 512 * 1024);
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_a, Type::kBufferedAmountLow) == 1; }, TimeDelta::Seconds(5)));
+  CHECK(p.a->buffered_amount(id) <= 100 * 1024);
+  REQUIRE(p.run_until([&] { return Messages(p.events_b, id).size() == static_cast<size_t>(accepted); }, TimeDelta::Seconds(5)));
+  CHECK(p.a->buffered_amount(id) == 0);
+  CHECK(SctpPair::count(p.events_a, Type::kBufferedAmountLow) == 1);  // fired once, on the crossing
+
+  // Close with messages still queued: they arrive first, then both sides see the close.
+  for (int i = 0; i < 30; ++i) CHECK(p.a->send(id, Payload(16 * 1024, i), true, p.now).ok());
+  p.a->close_channel(id, p.now);
+  CHECK(p.a->channel_state(id) == DataChannelState::kClosing);
+  CHECK_FALSE(p.a->send(id, Payload(1, 0), true, p.now).ok());
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_a, Type::kChannelClosed) == 1 &&
+                                   SctpPair::count(p.events_b, Type::kChannelClosed) == 1; },
+                      TimeDelta::Seconds(5)));
+  CHECK(Messages(p.events_b, id).size() == static_cast<size_t>(accepted) + 30);
+  CHECK(p.a->channel_state(id) == DataChannelState::kClosed);
+  CHECK(p.b->channel_state(id) == DataChannelState::kClosed);
+  // The id is free again and opens a new channel on both sides; the peer closes it this time.
+  CHECK(p.a->create_channel(Init("again"), p.now).value() == id);
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_b, Type::kChannelOpened) == 2; }, TimeDelta::Seconds(2)));
+  p.b->close_channel(id, p.now);
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_a, Type::kChannelClosed) == 2 &&
+                                   SctpPair::count(p.events_b, Type::kChannelClosed) == 2; },
+                      TimeDelta::Seconds(5)));
+
+  // Garbage: random packets, truncated and bit-flipped real ones, and bad DCEP on a live stream
+  // are counted or dropped; the association stays up and carries data.
+  const uint16_t live = p.a->create_channel(Init("live"), p.now).value();
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_b, Type::kChannelOpened) == 3; }, TimeDelta::Seconds(2)));
+  const size_t before = Messages(p.events_b, live).size();  // the id was used before
+  Random random(99);
+  for (int i = 0; i < 300; ++i) {
+    std::vector<uint8_t> junk(random.next_u32() % 1300);
+    for (auto& byte : junk) byte = static_cast<uint8_t>(random.next_u32());
+    p.b->on_packet(junk, p.now);
+  }
+  CHECK(p.a->send(live, Payload(500, 5), false, p.now).ok());
+  while (auto packet = p.a->pop_outgoing()) {
+    auto cut = *packet;
+    cut.resize(cut.size() / 2);
+    p.b->on_packet(cut, p.now);
+    auto flipped = *packet;
+    flipped[flipped.size() - 1] ^= 0x40;
+    p.b->on_packet(flipped, p.now);
+    p.b->on_packet(*packet, p.now);
+  }
+  CHECK(p.run_until([&] { return Messages(p.events_b, live).size() == before + 1; }, TimeDelta::Seconds(2)));
+  CHECK(Messages(p.events_b, live).back()->data == Payload(500, 5));
+  CHECK(p.a->is_up());
+  CHECK(p.b->is_up());
+  CHECK(SctpPair::count(p.events_b, Type::kAssociationDown) == 0);
+}

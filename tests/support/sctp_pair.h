@@ -1,5 +1,7 @@
 // Test support for tests/sctp: two SctpAssociations wired back to back in memory, in virtual time,
-// through a link with a fixed one-way delay and seeded random loss in each direction.
+// through a link with a fixed one-way delay and seeded random loss in each direction. usrsctp reads
+// gettimeofday() for RTT samples and for which chunks a T3 expiry retransmits (sctp/README.md): the
+// pair installs the virtual-clock override (dtls/openssl_virtual_clock.h) so that it sees `now`.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "tern/core/random.h"
+#include "tern/dtls/openssl_virtual_clock.h"
 #include "tern/sctp/sctp_association.h"
 
 namespace tern::test {
@@ -22,6 +25,7 @@ struct SctpPair {
     double loss = 0;
     uint64_t delivered = 0;
     uint64_t dropped = 0;
+    size_t largest = 0;  // bytes of the largest packet seen
   };
 
   std::unique_ptr<sctp::SctpAssociation> a;  // the DTLS client (even ids)
@@ -31,6 +35,7 @@ struct SctpPair {
   TimeDelta delay = TimeDelta::Millis(5);
   Timestamp now = Timestamp::Seconds(1);
   Random random;
+  dtls::ScopedOpenSslVirtualClock clock{[this] { return now; }};
 
   explicit SctpPair(uint64_t seed = 1, sctp::SctpConfig config_a = {}, sctp::SctpConfig config_b = {})
       : random(seed) {
@@ -90,6 +95,7 @@ struct SctpPair {
  private:
   void collect(sctp::SctpAssociation& from, Link& link) {
     while (auto p = from.pop_outgoing()) {
+      link.largest = std::max(link.largest, p->size());
       if (link.loss > 0 && random.uniform() < link.loss) {
         ++link.dropped;
         continue;
