@@ -2,10 +2,13 @@
 // pair over tern's DtlsTransport so that DTLS -> SCTP -> DCEP runs as in a call.
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include "support/dtls_pair.h"
 #include "support/sctp_pair.h"
 
 using namespace tern;
@@ -127,6 +130,9 @@ TEST_CASE("data channels: open/ack both ways by parity, ordered 1000 incl. 256 K
   CHECK(p.b->send(7, Payload(11, 4), false, p.now).ok());
   CHECK(p.run_until([&] { return Messages(p.events_b, 7).size() == 1 && Messages(p.events_a, 7).size() == 1; },
                     TimeDelta::Seconds(2)));
+  // Every packet fitted max_packet_size (full-size packets carried the 256 KiB messages).
+  CHECK(p.a_to_b.largest == p.a->config().max_packet_size);
+  CHECK(p.b_to_a.largest <= p.b->config().max_packet_size);
 }
 
 TEST_CASE("data channels under seeded loss: max-retransmits=0 loses some without stalling, reliable loses none") {
@@ -235,4 +241,91 @@ TEST_CASE("data channels: buffered amount and its low-water mark, full send buff
   CHECK(p.a->is_up());
   CHECK(p.b->is_up());
   CHECK(SctpPair::count(p.events_b, Type::kAssociationDown) == 0);
+}
+
+TEST_CASE("data channels over DtlsTransport: DTLS -> SCTP -> DCEP, both roles, 256 KiB echoed, close") {
+  Timestamp now = Timestamp::Seconds(1);
+  dtls::ScopedOpenSslVirtualClock clock([&] { return now; });
+  test::DtlsPair dtls = test::ConnectedPair(test::PairConfigs(), now);
+  SctpConfig client_config;
+  client_config.role = SctpRole::kDtlsClient;
+  client_config.max_packet_size = dtls.client->max_application_size();
+  client_config.remote_max_message_size = 262144;  // as Chromium advertises
+  SctpConfig server_config = client_config;
+  server_config.role = SctpRole::kDtlsServer;
+  server_config.max_packet_size = dtls.server->max_application_size();
+  auto client = SctpAssociation::Create(client_config).value();
+  auto server = SctpAssociation::Create(server_config).value();
+  std::vector<SctpEvent> client_events, server_events;
+  uint64_t records = 0;
+  // One pass: SCTP packets into DTLS records, datagrams across, records back into SCTP.
+  auto pump = [&] {
+    for (int round = 0; round < 1000; ++round) {
+      bool moved = false;
+      for (auto [sctp, tls] : {std::pair{client.get(), dtls.client.get()}, std::pair{server.get(), dtls.server.get()}}) {
+        while (auto packet = sctp->pop_outgoing()) {
+          const Status sent = tls->send_application(*packet, now);
+          REQUIRE_MESSAGE(sent.ok(), std::string(sent.error()));
+          moved = true;
+        }
+      }
+      moved |= test::Deliver(*dtls.client, *dtls.server, now) > 0;
+      moved |= test::Deliver(*dtls.server, *dtls.client, now) > 0;
+      for (auto [sctp, tls] : {std::pair{client.get(), dtls.client.get()}, std::pair{server.get(), dtls.server.get()}}) {
+        while (auto record = tls->pop_application()) {
+          ++records;
+          sctp->on_packet(*record, now);
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    while (auto e = client->pop_event()) client_events.push_back(std::move(*e));
+    while (auto e = server->pop_event()) server_events.push_back(std::move(*e));
+  };
+  auto run_until = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 20000 && !done(); ++i) {
+      pump();
+      Timestamp next = Timestamp::PlusInfinity();
+      for (auto* s : {client.get(), server.get()}) {
+        if (auto w = s->next_wakeup()) next = std::min(next, *w);
+      }
+      now = std::max(now, next);
+      for (auto* s : {client.get(), server.get()}) {
+        if (auto w = s->next_wakeup(); w && *w <= now) s->process(now);
+      }
+    }
+    return done();
+  };
+  client->start(now);
+  server->start(now);
+  REQUIRE(run_until([&] { return client->is_up() && server->is_up(); }));
+  const uint16_t from_client = client->create_channel(Init("from-client"), now).value();
+  const uint16_t from_server = server->create_channel(Init("from-server"), now).value();
+  CHECK(from_client % 2 == 0);
+  CHECK(from_server % 2 == 1);
+  REQUIRE(run_until([&] { return SctpPair::count(client_events, Type::kChannelOpened) == 2 &&
+                                 SctpPair::count(server_events, Type::kChannelOpened) == 2; }));
+  // The client sends on its channel, the server echoes each message back on the same channel.
+  const std::vector<size_t> sizes = {1, 1000, 262144, 5000, 262144, 0};
+  for (size_t i = 0; i < sizes.size(); ++i) CHECK(client->send(from_client, Payload(sizes[i], i), i % 2 == 0, now).ok());
+  REQUIRE(run_until([&] { return Messages(server_events, from_client).size() == sizes.size(); }));
+  for (const SctpEvent* m : Messages(server_events, from_client)) CHECK(server->send(from_client, m->data, m->binary, now).ok());
+  REQUIRE(run_until([&] { return Messages(client_events, from_client).size() == sizes.size(); }));
+  auto echoed = Messages(client_events, from_client);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    CHECK(echoed[i]->data == Payload(sizes[i], i));
+    CHECK(echoed[i]->binary == (i % 2 == 0));
+  }
+  CHECK(server->send(from_server, Payload(3, 9), false, now).ok());
+  REQUIRE(run_until([&] { return Messages(client_events, from_server).size() == 1; }));
+  CHECK(client->channel_stats(from_server)->label == "from-server");
+  CHECK(records > 400);  // 2 x 512 KiB went through DTLS records
+  CHECK(dtls.client->counters().application_dropped == 0);
+  CHECK(dtls.server->counters().application_dropped == 0);
+  server->close_channel(from_client, now);
+  REQUIRE(run_until([&] { return SctpPair::count(client_events, Type::kChannelClosed) == 1 &&
+                                 SctpPair::count(server_events, Type::kChannelClosed) == 1; }));
+  CHECK(client->channel_state(from_server) == DataChannelState::kOpen);
+  CHECK(client->counters().dcep_errors + server->counters().dcep_errors == 0);
 }
