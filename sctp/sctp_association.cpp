@@ -313,8 +313,7 @@ void SctpAssociation::handle_dcep(uint16_t stream, std::span<const uint8_t> data
   Pending ack;
   ack.stream = stream;
   ack.ppid = kPpidDcep;
-  ack.data = dcep_ack();
-  enqueue(std::move(ack));
+  enqueue(std::move(ack), dcep_ack());
   SctpEvent event;
   event.type = SctpEvent::Type::kChannelOpened;
   event.channel = stream;
@@ -441,8 +440,7 @@ void SctpAssociation::open_local_channel(uint16_t id, Channel& channel) {
     Pending pending;
     pending.stream = id;
     pending.ppid = kPpidDcep;
-    pending.data = open.serialize();
-    enqueue(std::move(pending));  // ordered and reliable (RFC 8832 6)
+    enqueue(std::move(pending), open.serialize());  // ordered and reliable (RFC 8832 6)
     channel.acked = false;
   }
   // Open without waiting for the ACK, as browsers do: messages sent meanwhile go ordered.
@@ -527,17 +525,16 @@ Status SctpAssociation::send(uint16_t id, std::span<const uint8_t> data, bool bi
     pending.reliability_parameter = *channel.init.max_packet_lifetime_ms;
   }
   pending.user_bytes = data.size();
-  if (data.empty()) {
-    pending.data = {0};  // RFC 8831 6.6: SCTP cannot carry an empty message; one byte, PPID 56/57
-  } else {
-    pending.data.assign(data.begin(), data.end());
-  }
-  enqueue(std::move(pending));
+  // RFC 8831 6.6: SCTP cannot carry an empty message; one byte with PPID 56/57 stands for it.
+  static constexpr uint8_t kEmptyStandIn[1] = {0};
+  enqueue(std::move(pending), data.empty() ? std::span<const uint8_t>(kEmptyStandIn) : data);
   return Status::Ok();
 }
 
-void SctpAssociation::enqueue(Pending pending) {
-  if (send_queue_.empty() && up_ && try_send(pending) != SendResult::kBlocked) return;
+void SctpAssociation::enqueue(Pending pending, std::span<const uint8_t> data) {
+  // Straight to usrsctp when nothing waits (no copy); into the FIFO otherwise.
+  if (send_queue_.empty() && up_ && try_send(pending, data) != SendResult::kBlocked) return;
+  pending.data.assign(data.begin(), data.end());
   send_queue_bytes_ += pending.user_bytes;
   if (auto it = channels_.find(pending.stream); it != channels_.end()) {
     it->second.buffered += pending.user_bytes;
@@ -545,7 +542,7 @@ void SctpAssociation::enqueue(Pending pending) {
   send_queue_.push_back(std::move(pending));
 }
 
-SctpAssociation::SendResult SctpAssociation::try_send(const Pending& pending) {
+SctpAssociation::SendResult SctpAssociation::try_send(const Pending& pending, std::span<const uint8_t> data) {
   sctp_sendv_spa spa{};
   spa.sendv_flags = SCTP_SEND_SNDINFO_VALID | SCTP_SEND_PRINFO_VALID;
   spa.sendv_sndinfo.snd_sid = pending.stream;
@@ -557,7 +554,7 @@ SctpAssociation::SendResult SctpAssociation::try_send(const Pending& pending) {
     case Reliability::kMaxPacketLifetime: spa.sendv_prinfo.pr_policy = SCTP_PR_SCTP_TTL; break;
   }
   spa.sendv_prinfo.pr_value = pending.reliability_parameter;
-  const ssize_t rc = usrsctp_sendv(socket_, pending.data.data(), pending.data.size(), nullptr, 0, &spa,
+  const ssize_t rc = usrsctp_sendv(socket_, data.data(), data.size(), nullptr, 0, &spa,
                                    sizeof(spa), SCTP_SENDV_SPA, 0);
   if (rc >= 0) return SendResult::kSent;
   if (errno == EWOULDBLOCK || errno == EAGAIN) return SendResult::kBlocked;
@@ -569,7 +566,7 @@ void SctpAssociation::flush_send_queue() {
   if (!up_) return;
   while (!send_queue_.empty()) {
     Pending& front = send_queue_.front();
-    if (try_send(front) == SendResult::kBlocked) break;
+    if (try_send(front, front.data) == SendResult::kBlocked) break;
     send_queue_bytes_ -= front.user_bytes;
     auto it = channels_.find(front.stream);
     if (it != channels_.end() && front.user_bytes > 0) {

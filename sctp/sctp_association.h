@@ -173,7 +173,7 @@ class SctpAssociation final : private UsrsctpLibrary::Connection {
     Reliability reliability = Reliability::kReliable;
     uint32_t reliability_parameter = 0;
     size_t user_bytes = 0;  // counted in the channel's buffered amount (0 for DCEP)
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;  // filled only while it waits in the FIFO
   };
 
   explicit SctpAssociation(SctpConfig config);
@@ -189,11 +189,11 @@ class SctpAssociation final : private UsrsctpLibrary::Connection {
   void on_up(uint16_t streams, Timestamp now);
   void on_down(const char* reason);
   void open_local_channel(uint16_t id, Channel& channel);
-  void enqueue(Pending pending);
+  void enqueue(Pending pending, std::span<const uint8_t> data);
   // Hands the FIFO to usrsctp until it refuses; buffered-amount-low and pending closes follow.
   void flush_send_queue();
   enum class SendResult : uint8_t { kSent, kBlocked, kFailed };
-  SendResult try_send(const Pending& pending);
+  SendResult try_send(const Pending& pending, std::span<const uint8_t> data);
   void request_resets();
   void finish_close(uint16_t id, Channel& channel);
   void push_event(SctpEvent event);
