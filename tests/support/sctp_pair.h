@@ -55,8 +55,9 @@ struct SctpPair {
     for (int round = 0; round < 10000; ++round) {
       collect(*a, a_to_b);
       collect(*b, b_to_a);
-      const bool any = deliver(a_to_b, *b) | deliver(b_to_a, *a);
-      if (!any) break;
+      const bool to_b = deliver(a_to_b, *b);
+      const bool to_a = deliver(b_to_a, *a);
+      if (!to_b && !to_a) break;
     }
     while (auto e = a->pop_event()) events_a.push_back(std::move(*e));
     while (auto e = b->pop_event()) events_b.push_back(std::move(*e));
