@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 namespace tern::sctp {
 namespace {
@@ -41,6 +43,13 @@ sockaddr_conn conn_address(void* token, uint16_t port) {
   a.sconn_port = htons(port);
   a.sconn_addr = token;
   return a;
+}
+
+// The PR-SCTP policy of a channel (RFC 8832 5.1 channel types) and its parameter.
+std::pair<Reliability, uint32_t> reliability_of(const DataChannelInit& init) {
+  if (init.max_retransmits) return {Reliability::kMaxRetransmits, *init.max_retransmits};
+  if (init.max_packet_lifetime_ms) return {Reliability::kMaxPacketLifetime, *init.max_packet_lifetime_ms};
+  return {Reliability::kReliable, 0};
 }
 
 uint32_t user_ppid(bool binary, bool empty) {
@@ -430,13 +439,7 @@ void SctpAssociation::open_local_channel(uint16_t id, Channel& channel) {
     open.priority = channel.init.priority;
     open.label = channel.init.label;
     open.protocol = channel.init.protocol;
-    if (channel.init.max_retransmits) {
-      open.reliability = Reliability::kMaxRetransmits;
-      open.reliability_parameter = *channel.init.max_retransmits;
-    } else if (channel.init.max_packet_lifetime_ms) {
-      open.reliability = Reliability::kMaxPacketLifetime;
-      open.reliability_parameter = *channel.init.max_packet_lifetime_ms;
-    }
+    std::tie(open.reliability, open.reliability_parameter) = reliability_of(channel.init);
     Pending pending;
     pending.stream = id;
     pending.ppid = kPpidDcep;
@@ -517,13 +520,7 @@ Status SctpAssociation::send(uint16_t id, std::span<const uint8_t> data, bool bi
   pending.ppid = user_ppid(binary, data.empty());
   // RFC 8832 6: until the ACK arrives, messages go ordered so that none overtakes the OPEN.
   pending.ordered = channel.init.ordered || !channel.acked;
-  if (channel.init.max_retransmits) {
-    pending.reliability = Reliability::kMaxRetransmits;
-    pending.reliability_parameter = *channel.init.max_retransmits;
-  } else if (channel.init.max_packet_lifetime_ms) {
-    pending.reliability = Reliability::kMaxPacketLifetime;
-    pending.reliability_parameter = *channel.init.max_packet_lifetime_ms;
-  }
+  std::tie(pending.reliability, pending.reliability_parameter) = reliability_of(channel.init);
   pending.user_bytes = data.size();
   // RFC 8831 6.6: SCTP cannot carry an empty message; one byte with PPID 56/57 stands for it.
   static constexpr uint8_t kEmptyStandIn[1] = {0};
