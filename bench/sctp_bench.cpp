@@ -1,8 +1,12 @@
 // sctp/ benchmarks: data-channel throughput in memory, tern beside bare usrsctp, in one run.
-//  - BM_DataChannelThroughput/<size>: two tern SctpAssociations back to back (no loss, no delay),
-//    one reliable ordered channel, messages of <size> bytes; each iteration moves 4 MiB from one
-//    to the other, refilling the sender while its buffered amount is under 1 MiB. Everything
-//    tern adds is in: the send FIFO, the inbox from usrsctp's callback, reassembly, events.
+//  - BM_DataChannelThroughput/<size>/<fifo>: two tern SctpAssociations back to back (no loss, no
+//    delay), one reliable ordered channel, messages of <size> bytes; each iteration moves 4 MiB
+//    from one to the other. fifo=1: the sender refills while its buffered amount is under 1 MiB,
+//    so messages that usrsctp's full buffer refuses wait (copied) in tern's send FIFO, as for an
+//    application that writes faster than the network; fifo=0: it sends only while nothing is
+//    buffered (an application pacing itself on bufferedAmount), so every message goes straight
+//    to usrsctp. Everything else tern adds is in both: the inbox from usrsctp's callback (one
+//    copy into the event), reassembly, DCEP, events.
 //  - BM_BareUsrsctpThroughput/<size>: the reference, two usrsctp AF_CONN sockets with the same
 //    options (buffers, MTU, streams, no Nagle) and no tern logic: usrsctp_sendv until it refuses,
 //    packets handed across, the receive callback counts bytes. Only usrsctp's process-wide output
@@ -32,6 +36,7 @@ constexpr size_t kMtu = 1152;
 
 void BM_DataChannelThroughput(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
+  const size_t refill_below = state.range(1) ? kRefillBelow : 1;
   SctpConfig config;
   config.remote_max_message_size = 262144;
   config.role = SctpRole::kDtlsClient;
@@ -74,7 +79,7 @@ void BM_DataChannelThroughput(benchmark::State& state) {
     received = 0;
     size_t sent = 0;
     while (received < kBatch) {
-      while (sent < kBatch && a->buffered_amount(id) < kRefillBelow) {
+      while (sent < kBatch && a->buffered_amount(id) < refill_below) {
         if (!a->send(id, message, true, now).ok()) std::abort();
         sent += size;
       }
@@ -84,7 +89,10 @@ void BM_DataChannelThroughput(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBatch));
   state.counters["ticks"] = benchmark::Counter(static_cast<double>(ticks), benchmark::Counter::kAvgIterations);
 }
-BENCHMARK(BM_DataChannelThroughput)->Arg(1024)->Arg(16384)->Arg(262144)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DataChannelThroughput)
+    ->ArgsProduct({{1024, 16384, 262144}, {1, 0}})
+    ->ArgNames({"size", "fifo"})
+    ->Unit(benchmark::kMillisecond);
 
 struct BareEnd final : UsrsctpLibrary::Connection {
   std::shared_ptr<UsrsctpLibrary> library = UsrsctpLibrary::Acquire();
