@@ -135,7 +135,7 @@ TEST_CASE("data channels: open/ack both ways by parity, ordered 1000 incl. 256 K
   CHECK(p.b_to_a.largest <= p.b->config().max_packet_size);
 }
 
-TEST_CASE("data channels under seeded loss: max-retransmits=0 loses some without stalling, reliable loses none") {
+TEST_CASE("data channels under seeded loss: max-retransmits=0 loses some without stalling, reliable loses none, lifetime expires") {
   SctpPair p(16);
   Connect(p);
   const uint16_t lossy = p.a->create_channel([] { auto i = Init("rtx0", false); i.max_retransmits = 0; return i; }(), p.now).value();
@@ -170,6 +170,22 @@ TEST_CASE("data channels under seeded loss: max-retransmits=0 loses some without
   CHECK(p.run_until([&] { return Messages(p.events_b, lossy).size() == lossy_received + 1; }, TimeDelta::Seconds(2)));
   CHECK(p.a_to_b.largest <= p.a->config().max_packet_size);
   CHECK(p.b_to_a.largest <= p.b->config().max_packet_size);
+
+  // max-packet-lifetime (PR-SCTP TTL, measured on usrsctp's gettimeofday, here the virtual clock):
+  // messages sent into a 1 s outage with a 100 ms lifetime are abandoned, later ones arrive.
+  const uint16_t timed = p.a->create_channel([] { auto i = Init("ttl"); i.max_packet_lifetime_ms = 100; return i; }(), p.now).value();
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_b, Type::kChannelOpened) == 3; }, TimeDelta::Seconds(2)));
+  p.a_to_b.loss = 1.0;
+  const uint64_t abandoned = p.a->counters().abandoned_messages;
+  for (int i = 0; i < 5; ++i) CHECK(p.a->send(timed, Payload(100, i), true, p.now).ok());
+  p.run_for(TimeDelta::Seconds(1));
+  p.a_to_b.loss = 0;
+  CHECK(p.a->send(timed, Payload(100, 77), true, p.now).ok());
+  REQUIRE(p.run_until([&] { return Messages(p.events_b, timed).size() >= 1; }, TimeDelta::Seconds(5)));
+  p.run_for(TimeDelta::Millis(500));
+  CHECK(Messages(p.events_b, timed).size() == 1);
+  CHECK(Messages(p.events_b, timed).back()->data == Payload(100, 77));
+  CHECK(p.a->counters().abandoned_messages >= abandoned + 5);
 }
 
 TEST_CASE("data channels: buffered amount and its low-water mark, full send buffer, close by reset on both sides, garbage") {
