@@ -23,6 +23,8 @@ if(NOT TARGET tern_dep_webm)
     INTERFACE_INCLUDE_DIRECTORIES ${TERN_WEBM_INCLUDE_DIR})
 endif()
 pkg_check_modules(TERN_SRTP REQUIRED IMPORTED_TARGET libsrtp2)
+# sctp/: data channels over usrsctp (Debian libusrsctp-dev).
+pkg_check_modules(TERN_USRSCTP REQUIRED IMPORTED_TARGET usrsctp)
 # ice/: STUN MESSAGE-INTEGRITY (HMAC-SHA1/SHA256) and long-term keys (MD5) through libcrypto, TURN
 # over TLS through libssl (memory BIOs).
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto SSL)
