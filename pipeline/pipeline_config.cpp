@@ -39,6 +39,7 @@ Status validate_media(const MediaConfig& m) {
       return Error{"endpoint config: video rate bounds"};
     }
   }
+  if (m.protection.fec && m.protection.flexfec) return Error{"endpoint config: ULPFEC and FlexFEC are exclusive"};
   if (m.audio &&
       (m.audio_bitrate < DataRate::KilobitsPerSec(6) || m.audio_bitrate > DataRate::KilobitsPerSec(510))) {
     return Error{"endpoint config: Opus bitrate must be 6..510 kbps"};
@@ -51,8 +52,12 @@ Status EndpointConfig::validate() const {
   if (Status s = validate_media(send); !s) return s;
   if (Status s = validate_media(receive); !s) return s;
   if (ssim_every < 0) return Error{"endpoint config: ssim_every must be 0 (off) or positive"};
-  const std::set<uint32_t> ssrcs{local.audio, local.video, local.video_rtx, remote.audio, remote.video, remote.video_rtx};
-  if (ssrcs.size() != 6 || ssrcs.count(0) != 0) return Error{"endpoint config: SSRCs must be distinct and non-zero"};
+  std::set<uint32_t> ssrcs{local.audio, local.video, local.video_rtx, remote.audio, remote.video, remote.video_rtx};
+  bool distinct = ssrcs.size() == 6;
+  // The FlexFEC SSRCs matter only where FlexFEC is on.
+  if (send.protection.flexfec) distinct = ssrcs.insert(local.video_fec).second && distinct;
+  if (receive.protection.flexfec) distinct = ssrcs.insert(remote.video_fec).second && distinct;
+  if (!distinct || ssrcs.count(0) != 0) return Error{"endpoint config: SSRCs must be distinct and non-zero"};
   if (min_rate > max_rate || start_rate < min_rate || start_rate > max_rate) {
     return Error{"endpoint config: start rate must lie in [min, max]"};
   }
