@@ -1,7 +1,10 @@
 #include "tern/pipeline/pipeline_config.h"
 
+#include <cctype>
 #include <set>
 #include <utility>
+
+#include "tern/core/reason_text.h"
 
 namespace tern::pipeline {
 
@@ -24,6 +27,33 @@ const char* congestion_mode_name(CongestionControlMode mode) {
     case CongestionControlMode::kRfc8888: return "rfc8888";
   }
   return "unknown";
+}
+
+Result<ProtectionConfig> parse_protection_list(std::string_view list) {
+  ProtectionConfig pc{false, false, false, false};
+  bool any = false;
+  std::string item;
+  for (size_t i = 0; i <= list.size(); ++i) {
+    const char c = i < list.size() ? list[i] : ',';
+    if (c != ',' && c != '+') {
+      if (c != ' ' && c != '\t') item += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      continue;
+    }
+    if (item.empty()) continue;
+    any = true;
+    if (item == "nack") pc.nack = true;
+    else if (item == "fec" || item == "ulpfec") pc.fec = true;
+    else if (item == "flexfec") pc.flexfec = true;
+    else if (item == "red") pc.red = true;
+    else if (item != "none") {
+      return Error{lasting_reason("unknown scheme '" + printable(item) + "' (nack, fec, flexfec, red, none)",
+                                  "unknown scheme (nack, fec, flexfec, red, none)")};
+    }
+    item.clear();
+  }
+  if (!any) return Error{"empty list (nack, fec, flexfec, red or none)"};
+  if (pc.fec && pc.flexfec) return Error{"fec (ULPFEC) and flexfec are exclusive"};
+  return pc;
 }
 
 namespace {

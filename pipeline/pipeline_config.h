@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "tern/codecs/codec_type.h"
 #include "tern/core/ntp_time.h"
@@ -34,6 +35,11 @@ struct ProtectionConfig {
   bool red = false;
   bool flexfec = false;
 };
+
+// A command line's protection list: schemes nack, fec (ULPFEC in RED), flexfec, red or none,
+// separated by ',' or '+', any case ("nack,flexfec"). Everything off but what is named. Fails with
+// a reason for an empty list, an unknown scheme, or fec with flexfec.
+Result<ProtectionConfig> parse_protection_list(std::string_view list);
 
 // Payload types (dynamic range, as browsers offer them).
 struct PayloadTypes {

@@ -136,6 +136,27 @@ TEST_CASE("loopback counts repaired losses, not retransmissions received") {
   CHECK(m.network.nack_recovered <= m.network.packets_lost);
 }
 
+TEST_CASE("loopback --protection flexfec and nack,flexfec count FlexFEC repairs with the repaired losses") {
+  CliOutcome o = parse({"--protection", "flexfec", "--loss", "5", "--duration", "4", "--resolution", "320x240"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  CHECK(o.config->protection.flexfec);
+  CHECK_FALSE(o.config->protection.nack);
+  CHECK_FALSE(o.config->protection.fec);
+  const Summary f = run(*o.config).summary;
+  MESSAGE("flexfec, 5% loss: lost " << f.network.packets_lost << ", repaired by FEC " << f.network.fec_recovered);
+  CHECK(f.network.fec_recovered > 0);
+  CHECK(f.network.fec_recovered <= f.network.packets_lost);
+  CHECK(f.network.nack_recovered == 0);
+  o = parse({"--protection", "nack,flexfec", "--loss", "5", "--duration", "4", "--resolution", "320x240"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  const Summary n = run(*o.config).summary;
+  MESSAGE("nack,flexfec, 5% loss: lost " << n.network.packets_lost << ", repaired by FEC " << n.network.fec_recovered
+          << ", by NACK " << n.network.nack_recovered);
+  CHECK(n.network.fec_recovered > 0);
+  CHECK(n.network.nack_recovered > 0);
+  CHECK(n.network.fec_recovered + n.network.nack_recovered <= n.network.packets_lost);
+}
+
 TEST_CASE("loopback bursty loss on wifi is repaired without a freeze") {
   // 4% loss in bursts of 3 at up to 3 Mbps: NACK/RTX must get the burst's packets back before the
   // video stalls (the retransmission budget once starved the retries: 0.3-1.7 s freezes per run).
@@ -227,7 +248,9 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--delay", "nan"},       {"--fps", "inf"},          {"--duration"},           {"--capacity", "0"},
       {"--protection", "fec", "--video", "none"}, {"--ssim-every", "-1"}, {"--ssim-every", "x"},
       {"--ssim-every", "200000"}, {"--nat", "cgnat"},  {"--nat", "symmetric,full-cone,none"},
-      {"--nat", "symmetric", "--topology", "sfu"}, {"--flows", "3"}, {"--flows", "2", "--topology", "relay"}};
+      {"--nat", "symmetric", "--topology", "sfu"}, {"--flows", "3"}, {"--flows", "2", "--topology", "relay"},
+      {"--protection", "fec,flexfec"}, {"--protection", "flexfec", "--topology", "sfu"},
+      {"--protection", "flexfec", "--video", "none"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));

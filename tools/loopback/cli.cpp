@@ -240,17 +240,9 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     c.nat_b = kinds.size() == 2 ? parsed[1] : parsed[0];
   }
   if (app.count("--protection")) {
-    pipeline::ProtectionConfig pc{false, false, false, false};
-    const std::vector<std::string> items = split(lower(protection));
-    if (items.empty()) return fail("--protection: empty list (nack, fec, flexfec, red or none)");
-    for (const std::string& item : items) {
-      if (item == "nack") pc.nack = true;
-      else if (item == "fec") pc.fec = true;
-      else if (item == "flexfec") pc.flexfec = true;
-      else if (item == "red") pc.red = true;
-      else if (item != "none") return fail("--protection " + protection + ": unknown scheme '" + item + "' (nack, fec, flexfec, red, none)");
-    }
-    c.protection = pc;
+    auto pc = pipeline::parse_protection_list(protection);
+    if (!pc) return fail("--protection " + protection + ": " + pc.error());
+    c.protection = pc.value();
   }
   if (app.count("--cc")) {
     const std::string m = lower(cc);
