@@ -725,7 +725,7 @@ TEST_CASE("tern-send to tern-recv with ULPFEC in RED and NACK decodes every fram
   capture.check(DecodeAs(5853, false), 90);  // RED/ULPFEC payloads left undissected
 }
 
-TEST_CASE("tern-send to tern-recv with FlexFEC on its own SSRC repairs the drops; tshark reads its RTP headers") {
+TEST_CASE("tern-send to tern-recv with FlexFEC on its own SSRC repairs the drops and tshark reads its RTP headers") {
   const std::string dir = tern::test::scratch_dir("sendrecv_tern_flexfec");
   Capture capture(dir, 5858, 5858);
   REQUIRE(Send("--dest 127.0.0.1:5858 --protection flexfec --frames 1 --duration 0.1 --sdp " + dir + "/t.sdp").exit_code == 0);
