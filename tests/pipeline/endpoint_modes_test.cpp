@@ -127,7 +127,7 @@ TEST_CASE("pipeline endpoint FlexFEC on its own SSRC repairs random loss: more f
       }
       nw->send_from_a(std::move(p), now);
     });
-    call->run(TimeDelta::Seconds(8));
+    call->run(TimeDelta::Seconds(6));
     const StatsReport ra = call->a->stats(call->now());
     const StatsReport rb = call->b->stats(call->now());
     const OutboundRtpStats* sent = ra.outbound("video");

@@ -137,16 +137,12 @@ TEST_CASE("loopback counts repaired losses, not retransmissions received") {
 }
 
 TEST_CASE("loopback --protection flexfec and nack,flexfec count FlexFEC repairs with the repaired losses") {
+  // FlexFEC alone through the whole pipeline is tests/pipeline's; here the option and the counts.
   CliOutcome o = parse({"--protection", "flexfec", "--loss", "5", "--duration", "4", "--resolution", "320x240"});
   REQUIRE_MESSAGE(o.config.has_value(), o.message);
   CHECK(o.config->protection.flexfec);
   CHECK_FALSE(o.config->protection.nack);
   CHECK_FALSE(o.config->protection.fec);
-  const Summary f = run(*o.config).summary;
-  MESSAGE("flexfec, 5% loss: lost " << f.network.packets_lost << ", repaired by FEC " << f.network.fec_recovered);
-  CHECK(f.network.fec_recovered > 0);
-  CHECK(f.network.fec_recovered <= f.network.packets_lost);
-  CHECK(f.network.nack_recovered == 0);
   o = parse({"--protection", "nack,flexfec", "--loss", "5", "--duration", "4", "--resolution", "320x240"});
   REQUIRE_MESSAGE(o.config.has_value(), o.message);
   const Summary n = run(*o.config).summary;
