@@ -95,6 +95,10 @@ Status Endpoint::init() {
     vc.rtp.rtx_ssrc = config_.local.video_rtx;
     vc.rtp.mid = config_.local.video_mid;
     vc.rtp.first_sequence_number = static_cast<uint16_t>(rng.next_u32());
+    if (send.protection.flexfec) {  // drawn only then: other calls keep their numbers
+      vc.flexfec_ssrc = config_.local.video_fec;
+      vc.flexfec_first_sequence_number = static_cast<uint16_t>(rng.next_u32());
+    }
     auto v = VideoSendStream::Create(vc, extensions_);
     if (!v) return Error{v.error()};
     video_send_ = std::move(v).value();
@@ -143,6 +147,7 @@ Status Endpoint::make_video_receive() {
     vc.codec = *recv.video;
     vc.ssrc = config_.remote.video;
     vc.rtx_ssrc = config_.remote.video_rtx;
+    if (recv.protection.flexfec) vc.flexfec_ssrc = config_.remote.video_fec;
     vc.local_ssrc = rtcp_.ssrc();
     vc.use_fir = config_.use_fir;
     vc.protection = recv.protection;
@@ -229,7 +234,7 @@ Status Endpoint::init_send_transport() {
     sc.id = config_.local.video;
     sc.min_rate = send.video_min_rate;
     sc.max_rate = send.video_max_rate;
-    sc.fec_overhead = send.protection.fec ? 0.15 : 0.0;
+    sc.fec_overhead = send.protection.fec || send.protection.flexfec ? 0.15 : 0.0;
     tc.video = sc;
     tc.overhead.video_fps = send.fps;
   }

@@ -1,7 +1,10 @@
 #include "tern/pipeline/pipeline_config.h"
 
+#include <cctype>
 #include <set>
 #include <utility>
+
+#include "tern/core/reason_text.h"
 
 namespace tern::pipeline {
 
@@ -26,6 +29,33 @@ const char* congestion_mode_name(CongestionControlMode mode) {
   return "unknown";
 }
 
+Result<ProtectionConfig> parse_protection_list(std::string_view list) {
+  ProtectionConfig pc{false, false, false, false};
+  bool any = false;
+  std::string item;
+  for (size_t i = 0; i <= list.size(); ++i) {
+    const char c = i < list.size() ? list[i] : ',';
+    if (c != ',' && c != '+') {
+      if (c != ' ' && c != '\t') item += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      continue;
+    }
+    if (item.empty()) continue;
+    any = true;
+    if (item == "nack") pc.nack = true;
+    else if (item == "fec" || item == "ulpfec") pc.fec = true;
+    else if (item == "flexfec") pc.flexfec = true;
+    else if (item == "red") pc.red = true;
+    else if (item != "none") {
+      return Error{lasting_reason("unknown scheme '" + printable(item) + "' (nack, fec, flexfec, red, none)",
+                                  "unknown scheme (nack, fec, flexfec, red, none)")};
+    }
+    item.clear();
+  }
+  if (!any) return Error{"empty list (nack, fec, flexfec, red or none)"};
+  if (pc.fec && pc.flexfec) return Error{"fec (ULPFEC) and flexfec are exclusive"};
+  return pc;
+}
+
 namespace {
 Status validate_media(const MediaConfig& m) {
   if (m.video && !codecs::is_video(*m.video)) return Error{"endpoint config: the video codec must be VP8 or VP9"};
@@ -39,6 +69,7 @@ Status validate_media(const MediaConfig& m) {
       return Error{"endpoint config: video rate bounds"};
     }
   }
+  if (m.protection.fec && m.protection.flexfec) return Error{"endpoint config: ULPFEC and FlexFEC are exclusive"};
   if (m.audio &&
       (m.audio_bitrate < DataRate::KilobitsPerSec(6) || m.audio_bitrate > DataRate::KilobitsPerSec(510))) {
     return Error{"endpoint config: Opus bitrate must be 6..510 kbps"};
@@ -51,8 +82,12 @@ Status EndpointConfig::validate() const {
   if (Status s = validate_media(send); !s) return s;
   if (Status s = validate_media(receive); !s) return s;
   if (ssim_every < 0) return Error{"endpoint config: ssim_every must be 0 (off) or positive"};
-  const std::set<uint32_t> ssrcs{local.audio, local.video, local.video_rtx, remote.audio, remote.video, remote.video_rtx};
-  if (ssrcs.size() != 6 || ssrcs.count(0) != 0) return Error{"endpoint config: SSRCs must be distinct and non-zero"};
+  std::set<uint32_t> ssrcs{local.audio, local.video, local.video_rtx, remote.audio, remote.video, remote.video_rtx};
+  bool distinct = ssrcs.size() == 6;
+  // The FlexFEC SSRCs matter only where FlexFEC is on.
+  if (send.protection.flexfec) distinct = ssrcs.insert(local.video_fec).second && distinct;
+  if (receive.protection.flexfec) distinct = ssrcs.insert(remote.video_fec).second && distinct;
+  if (!distinct || ssrcs.count(0) != 0) return Error{"endpoint config: SSRCs must be distinct and non-zero"};
   if (min_rate > max_rate || start_rate < min_rate || start_rate > max_rate) {
     return Error{"endpoint config: start rate must lie in [min, max]"};
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "tern/codecs/codec_type.h"
 #include "tern/core/ntp_time.h"
@@ -24,12 +25,21 @@ const char* congestion_mode_name(CongestionControlMode mode);
 
 // Loss protection of one direction. NACK: RFC 4585 generic NACK answered with RFC 4588 RTX. FEC:
 // ULPFEC (RFC 5109) inside RED (RFC 2198) for video, rate from recovery::ProtectionPolicy with a
-// floor. RED: Opus redundancy (RFC 2198, two generations) for audio.
+// floor. RED: Opus redundancy (RFC 2198, two generations) for audio. FlexFEC: RFC 8627 repair
+// packets for video on their own SSRC (StreamSsrcs::video_fec) and payload type (SDP flexfec-03,
+// ssrc-group:FEC-FR), the same rate policy and masks as ULPFEC, media sent without RED; either
+// ULPFEC or FlexFEC, not both.
 struct ProtectionConfig {
   bool nack = true;
   bool fec = false;
   bool red = false;
+  bool flexfec = false;
 };
+
+// A command line's protection list: schemes nack, fec (ULPFEC in RED), flexfec, red or none,
+// separated by ',' or '+', any case ("nack,flexfec"). Everything off but what is named. Fails with
+// a reason for an empty list, an unknown scheme, or fec with flexfec.
+Result<ProtectionConfig> parse_protection_list(std::string_view list);
 
 // Payload types (dynamic range, as browsers offer them).
 struct PayloadTypes {
@@ -40,6 +50,7 @@ struct PayloadTypes {
   uint8_t video_rtx = 97;  // apt = the video payload type in use
   uint8_t red = 100;       // video RED, wrapping media and ULPFEC
   uint8_t ulpfec = 101;
+  uint8_t flexfec = 120;    // flexfec-03, on the FlexFEC SSRC
 
   // The payload type of `codec`'s media (opus, vp8 or vp9 above).
   const uint8_t& of(codecs::CodecType codec) const;
@@ -60,6 +71,7 @@ struct StreamSsrcs {
   uint32_t video_rtx = 0x1000'0003;
   std::string audio_mid = "0";
   std::string video_mid = "1";
+  uint32_t video_fec = 0x1000'0004;  // FlexFEC repair stream (used with ProtectionConfig::flexfec)
 };
 
 // What one side sends (and, for the peer, what it should expect).
@@ -86,7 +98,7 @@ struct EndpointConfig {
   MediaConfig send;     // what this endpoint sends (no codec: nothing of that kind)
   MediaConfig receive;  // what the peer sends
   StreamSsrcs local;
-  StreamSsrcs remote{0x2000'0001, 0x2000'0002, 0x2000'0003, "0", "1"};
+  StreamSsrcs remote{0x2000'0001, 0x2000'0002, 0x2000'0003, "0", "1", 0x2000'0004};
   PayloadTypes payload_types;
   ExtensionIds extension_ids;
   CongestionControlMode congestion = CongestionControlMode::kTransportCc;

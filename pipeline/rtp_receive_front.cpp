@@ -175,6 +175,9 @@ Result<RtpReceiveFront> RtpReceiveFront::Create(const Config& config) {
   if (config.ulpfec_payload_type && !config.red_payload_type) {
     return Error{"rtp receive front: ULPFEC is received inside RED only"};
   }
+  if (config.flexfec_ssrc != 0 && (config.flexfec_ssrc == config.ssrc || config.flexfec_ssrc == config.rtx_ssrc)) {
+    return Error{"rtp receive front: the FlexFEC SSRC must be a stream of its own"};
+  }
   if (config.nack) {
     if (Status s = config.nack->validate(); !s.ok()) return Error{s.error()};
   }
@@ -199,6 +202,13 @@ void RtpReceiveFront::set_rtx_ssrc(uint32_t rtx_ssrc) {
 
 RtpReceiveFront::RtpReceiveFront(const Config& config) : config_(config) {
   set_rtx_ssrc(config_.rtx_ssrc);
+  if (config_.flexfec_ssrc != 0) {
+    recovery::FlexfecReceiver::Config fc;
+    fc.flexfec_ssrc = config_.flexfec_ssrc;
+    fc.flexfec_payload_type = config_.flexfec_payload_type;
+    fc.protected_ssrc = config_.ssrc;
+    flexfec_.emplace(fc);
+  }
   if (config_.red_payload_type && config_.ulpfec_payload_type) {
     recovery::UlpfecReceiver::Config fc;
     fc.media_ssrc = config_.ssrc;
@@ -226,6 +236,11 @@ bool RtpReceiveFront::on_rtp(const rtp::RtpPacket& packet, Timestamp now, Listen
     payload_->on_packet(*this, packet, false, now, listener);
     return true;
   }
+  if (flexfec_ && packet.ssrc() == config_.flexfec_ssrc) {
+    ++counters_.fec_packets_received;
+    deliver_flexfec(flexfec_->on_packet(packet), now, listener);
+    return true;
+  }
   if (!rtx_ || packet.ssrc() != config_.rtx_ssrc) return false;
   auto original = rtx_->unwrap(packet);
   if (!original) {  // a padding-only probe (nothing to restore) or an unmapped payload type
@@ -250,8 +265,24 @@ void RtpReceiveFront::account(const rtp::RtpPacket& packet, bool retransmitted, 
 
 void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now, Listener& listener) {
   const uint16_t seq = packet.sequence_number();
+  // FlexFEC protects media as sent: what arrived (or RTX restored) joins its window; what it
+  // rebuilt is in the window already.
+  std::vector<rtp::RtpPacket> recovered;
+  if (flexfec_ && origin != PacketOrigin::kFecRecovery && packet.ssrc() == config_.ssrc) {
+    recovered = flexfec_->on_packet(packet);
+  }
   const Listener::Verdict verdict = listener.on_media_packet(std::move(packet), origin, now);
   if (nack_->on_packet(seq, verdict, arrival_of(origin), now)) keyframe_wanted_ = true;
+  if (!recovered.empty()) deliver_flexfec(std::move(recovered), now, listener);
+}
+
+void RtpReceiveFront::deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Timestamp now, Listener& listener) {
+  for (rtp::RtpPacket& rec : recovered) {
+    ++counters_.fec_packets_recovered;
+    rec.arrival_time = now;
+    deliver(std::move(rec), PacketOrigin::kFecRecovery, now, listener);
+  }
+  counters_.fec_packets_discarded = static_cast<int64_t>(flexfec_->stats().fec_packets_discarded);
 }
 
 void RtpReceiveFront::on_rtt(TimeDelta rtt) { nack_->on_rtt(rtt); }

@@ -11,6 +11,9 @@
 //     -> Listener::on_media_packet (jitter buffer, forwarder, recorder), which says whether the
 //        packet started a keyframe
 //     -> NACK generator (RFC 4585)                      [when nack is set]
+//     -> FlexFEC window (RFC 8627): media packets kept  [when flexfec_ssrc is set]
+//   packet of the FlexFEC SSRC -> FlexFEC recovery -> rebuilt media packets, delivered as above
+//   (origin kFecRecovery); the repair stream's own sequence numbers are not NACKed.
 //   process(): due NACK, then a pending keyframe request (PLI, or FIR per RFC 5104).
 //
 // Optional stages are chosen once at creation: the payload stage and the NACK stage are objects
@@ -27,6 +30,7 @@
 
 #include "tern/core/result.h"
 #include "tern/core/units.h"
+#include "tern/recovery/flexfec.h"
 #include "tern/recovery/nack_generator.h"
 #include "tern/recovery/rtx.h"
 #include "tern/rtp/receive_statistics.h"
@@ -39,7 +43,7 @@ namespace tern::pipeline {
 enum class PacketOrigin : uint8_t {
   kMedia,           // as sent (or the primary block of a RED packet)
   kRetransmission,  // restored from RTX
-  kFecRecovery,     // rebuilt by ULPFEC
+  kFecRecovery,     // rebuilt by ULPFEC or FlexFEC
   kRedundancy,      // a redundant (older) block of a RED packet
 };
 
@@ -48,9 +52,9 @@ struct RtpReceiveFrontCounters {
   int64_t rtx_rejected = 0;             // on the RTX SSRC but not restorable (padding-only probes)
   int64_t red_packets_received = 0;     // RED split stage: packets of the RED payload type
   int64_t red_packets_malformed = 0;
-  int64_t fec_packets_received = 0;     // ULPFEC stage: RED packets carrying no media (FEC)
+  int64_t fec_packets_received = 0;     // ULPFEC: RED packets carrying no media; FlexFEC: its SSRC's
   int64_t fec_packets_recovered = 0;
-  int64_t fec_packets_discarded = 0;    // ULPFEC stage: malformed, stale or evicted unused
+  int64_t fec_packets_discarded = 0;    // malformed, stale or evicted unused
   int64_t statistics_invalid = 0;       // failed RFC 3550 A.1 validation (still passed on)
   int64_t keyframe_requests_not_sent = 0;  // NACK overflows at a FEC packet (see the ULPFEC stage)
   int64_t nack_count = 0;               // NACK packets produced
@@ -74,6 +78,10 @@ class RtpReceiveFront {
     // ulpfec_payload_type is set too; pass-through otherwise.
     std::optional<uint8_t> red_payload_type;
     std::optional<uint8_t> ulpfec_payload_type;
+    // FlexFEC (RFC 8627) on its own SSRC: attached when flexfec_ssrc is non-zero; its packets
+    // must carry flexfec_payload_type and name `ssrc` as their protected (CSRC) stream.
+    uint32_t flexfec_ssrc = 0;
+    uint8_t flexfec_payload_type = 0;
     // RFC 3550 statistics: attached when set (not owned, may be shared by several fronts, must
     // outlive this one); the clock rates (payload type -> Hz) are registered in it at creation.
     rtp::ReceiveStatistics* statistics = nullptr;
@@ -103,7 +111,9 @@ class RtpReceiveFront {
   RtpReceiveFront& operator=(RtpReceiveFront&&) noexcept;
   ~RtpReceiveFront();
 
-  bool owns_ssrc(uint32_t ssrc) const { return ssrc == config_.ssrc || (rtx_ && ssrc == config_.rtx_ssrc); }
+  bool owns_ssrc(uint32_t ssrc) const {
+    return ssrc == config_.ssrc || (rtx_ && ssrc == config_.rtx_ssrc) || (flexfec_ && ssrc == config_.flexfec_ssrc);
+  }
   // One received packet; false (and nothing done) when it is of neither of our SSRCs. Media
   // packets reach `listener` before this returns.
   bool on_rtp(const rtp::RtpPacket& packet, Timestamp now, Listener& listener);
@@ -136,9 +146,12 @@ class RtpReceiveFront {
   void account(const rtp::RtpPacket& packet, bool retransmitted, Timestamp now);
   // Hands a media packet to the listener, then its verdict to the NACK stage.
   void deliver(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now, Listener& listener);
+  // Hands FlexFEC-rebuilt packets on and refreshes the FlexFEC counters.
+  void deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Timestamp now, Listener& listener);
 
   Config config_;
   std::optional<recovery::RtxReceiver> rtx_;
+  std::optional<recovery::FlexfecReceiver> flexfec_;
   std::unique_ptr<PayloadStage> payload_;
   std::unique_ptr<NackStage> nack_;
   std::optional<uint8_t> pending_fir_seq_;  // with keyframe_wanted_: FIR rather than PLI

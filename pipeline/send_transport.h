@@ -55,7 +55,7 @@ class SendTransport {
   struct Budget {
     DataSize audio = DataSize::Zero();           // audio payload (Opus, RED included)
     DataSize video = DataSize::Zero();           // video payload (descriptor and RED header included)
-    DataSize fec = DataSize::Zero();             // ULPFEC payload
+    DataSize fec = DataSize::Zero();             // ULPFEC or FlexFEC payload
     DataSize retransmission = DataSize::Zero();  // RTX payload
     DataSize padding = DataSize::Zero();         // padding-only packets, whole
     DataSize headers = DataSize::Zero();         // RTP + IP/UDP headers of everything above but padding

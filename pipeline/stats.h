@@ -57,7 +57,7 @@ struct OutboundRtpStats : RtcStatsBase {
   std::optional<uint64_t> total_encoded_bytes_target;
   std::optional<double> frames_per_second;
   std::optional<uint32_t> frames_sent;
-  std::optional<uint64_t> fec_packets_sent;  // tern: ULPFEC packets
+  std::optional<uint64_t> fec_packets_sent;  // tern: ULPFEC or FlexFEC packets
   std::optional<std::string> fec_mask_type;  // tern: "random" or "bursty" (FEC on)
   std::optional<std::string> quality_limitation_reason;
 };

@@ -138,7 +138,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.fir_count = static_cast<uint32_t>(vc.fir_count);
     s.frames_per_second = video_send_->frames_per_second(now);
     s.fec_packets_sent = static_cast<uint64_t>(vc.fec_packets_sent);
-    if (config_.send.protection.fec) s.fec_mask_type = vc.fec_bursty_masks ? "bursty" : "random";
+    if (config_.send.protection.fec || config_.send.protection.flexfec) s.fec_mask_type = vc.fec_bursty_masks ? "bursty" : "random";
     s.quality_limitation_reason =
         video_send_->suspended() || video_send_->target() < config_.send.video_max_rate ? "bandwidth" : "none";
     s.remote_id = fill_remote(config_.local.video, "video", s.codec_id, s.id);
@@ -214,7 +214,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.pli_count = static_cast<uint32_t>(vc.pli_count);
     s.fir_count = static_cast<uint32_t>(vc.fir_count);
     s.frames_per_second = video_recv_->frames_per_second(now);
-    if (config_.receive.protection.fec) {
+    if (config_.receive.protection.fec || config_.receive.protection.flexfec) {
       s.fec_packets_received = static_cast<uint64_t>(vc.fec_packets_received);
       s.fec_packets_recovered = static_cast<uint64_t>(vc.fec_packets_recovered);
       s.fec_packets_discarded = static_cast<uint64_t>(vc.fec_packets_discarded);

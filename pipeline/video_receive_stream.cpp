@@ -19,6 +19,10 @@ RtpReceiveFront::Config front_config(const VideoReceiveStream::Config& c, rtp::R
     f.red_payload_type = c.payload_types.red;
     f.ulpfec_payload_type = c.payload_types.ulpfec;
   }
+  if (c.protection.flexfec) {
+    f.flexfec_ssrc = c.flexfec_ssrc;
+    f.flexfec_payload_type = c.payload_types.flexfec;
+  }
   f.statistics = &statistics;
   f.clock_rates = {{media_pt, 90000}, {c.payload_types.red, 90000}};
   if (c.protection.nack) f.nack = recovery::NackGeneratorConfig{};

@@ -55,6 +55,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
     codecs::CodecType codec = codecs::CodecType::kVp8;  // VP8 or VP9
     uint32_t ssrc = 0;
     uint32_t rtx_ssrc = 0;
+    uint32_t flexfec_ssrc = 0;  // protection.flexfec: the FlexFEC stream (payload_types.flexfec)
     uint32_t local_ssrc = 0;  // sender SSRC of our feedback
     bool use_fir = false;     // keyframe requests as FIR (the sender asked for "ccm fir"), else PLI
     ProtectionConfig protection;

@@ -28,6 +28,10 @@ constexpr TimeDelta kMaxPacerDropGap = TimeDelta::Millis(300);
 Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& config,
                                                                  const rtp::ExtensionMap& extensions) {
   if (!codecs::is_video(config.codec)) return Error{"video send stream: not a video codec"};
+  if (config.protection.fec && config.protection.flexfec) return Error{"video send stream: ULPFEC and FlexFEC are exclusive"};
+  if (config.protection.flexfec && (config.flexfec_ssrc == 0 || config.flexfec_ssrc == config.rtp.ssrc)) {
+    return Error{"video send stream: FlexFEC needs an SSRC of its own"};
+  }
   media::SyntheticVideoConfig sc;
   sc.width = config.width;
   sc.height = config.height;
@@ -57,7 +61,7 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   if (!rtp) return Error{rtp.error()};
   recovery::ProtectionPolicy::Config pc;
   pc.allow_nack = config.protection.nack;
-  pc.allow_fec = config.protection.fec;
+  pc.allow_fec = config.protection.fec || config.protection.flexfec;
   pc.nack_only_rtt = TimeDelta::Zero();  // FEC was asked for: use it at any RTT
   auto policy = recovery::ProtectionPolicy::Create(pc);
   if (!policy) return Error{policy.error()};
@@ -79,8 +83,15 @@ VideoSendStream::VideoSendStream(const Config& config, RtpSender rtp, media::Syn
     fc.ulpfec_payload_type = config_.payload_types.ulpfec;
     fc.red_payload_type = config_.payload_types.red;
     fec_.emplace(fc);
-    on_path_figures(TimeDelta::Millis(100), 0.0);
+  } else if (config_.protection.flexfec) {
+    recovery::FlexfecGenerator::Config fc;
+    fc.ssrc = config_.flexfec_ssrc;
+    fc.payload_type = config_.payload_types.flexfec;
+    fc.first_sequence_number = config_.flexfec_first_sequence_number;
+    fc.protected_ssrc = config_.rtp.ssrc;
+    flexfec_.emplace(fc);
   }
+  if (fec_ || flexfec_) on_path_figures(TimeDelta::Millis(100), 0.0);
   counters_.frame_width = config_.width;
   counters_.frame_height = config_.height;
 }
@@ -101,7 +112,7 @@ void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
 }
 
 void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty) {
-  if (!fec_) return;
+  if (!fec_ && !flexfec_) return;
   const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty);
   counters_.fec_bursty_masks = d.mask_type == recovery::FecMaskType::kBursty;
   recovery::FecProtection delta;
@@ -110,7 +121,8 @@ void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool 
   delta.mask_type = d.mask_type;
   recovery::FecProtection key = delta;
   key.fec_rate = std::max(d.use_fec ? d.key_fec_rate : uint8_t{0}, static_cast<uint8_t>(2 * kMinFecRate));
-  fec_->set_protection(delta, key);
+  if (fec_) fec_->set_protection(delta, key);
+  if (flexfec_) flexfec_->set_protection(delta, key);
 }
 
 
@@ -244,6 +256,7 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
     o.capture_time = frame.capture_time;
     o.media_ssrc = rtp_.ssrc();
     o.priority = congestion::PacketPriority::kVideo;
+    if (flexfec_) flexfec_->add_media_packet(*packet, frame.is_keyframe);
     if (fec_) {
       fec_->add_media_packet(*packet, frame.is_keyframe);
       auto red = recovery::wrap_red(*packet, config_.payload_types.red);
@@ -254,25 +267,37 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
     }
     out.push_back(std::move(o));
   }
-  if (fec_ && fec_->pending_fec_packets() > 0 && !out.empty()) {
-    const auto n = static_cast<uint16_t>(fec_->pending_fec_packets());
-    const uint16_t first = rtp_.allocate_sequence_numbers(n);
-    // Give each FEC packet the extension block of the media packets (transport-wide sequence
-    // number and abs-send-time slots) so congestion control sees FEC bytes too.
-    // A copy, not a reference: push_back below may reallocate `out`.
-    const rtp::RtpPacket templ = out.back().packet;
+  take_fec_packets(frame.capture_time, out);
+  (void)now;
+}
+
+void VideoSendStream::take_fec_packets(Timestamp capture_time, std::vector<OutgoingPacket>& out) {
+  const size_t pending = fec_ ? fec_->pending_fec_packets() : flexfec_ ? flexfec_->pending_fec_packets() : 0;
+  if (pending == 0 || out.empty()) return;
+  // Each FEC packet gets the extension block of the media packets (transport-wide sequence number
+  // and abs-send-time slots) so congestion control sees FEC bytes too. A copy, not a reference:
+  // push_back below may reallocate `out`.
+  const rtp::RtpPacket templ = out.back().packet;
+  std::vector<rtp::RtpPacket> repairs;
+  if (fec_) {
+    // ULPFEC shares the media SSRC and its sequence numbers.
+    const uint16_t first = rtp_.allocate_sequence_numbers(static_cast<uint16_t>(pending));
     for (rtp::RtpPacket& fec : fec_->take_fec_packets(first)) {
       auto with_ext = recovery::rewrite_packet(templ, recovery::HeaderFields::Of(fec), {}, fec.payload(), {});
-      OutgoingPacket o;
-      o.packet = with_ext ? std::move(with_ext).value() : std::move(fec);
-      o.capture_time = frame.capture_time;
-      o.media_ssrc = rtp_.ssrc();
-      o.priority = congestion::PacketPriority::kFec;
-      ++counters_.fec_packets_sent;
-      out.push_back(std::move(o));
+      repairs.push_back(with_ext ? std::move(with_ext).value() : std::move(fec));
     }
+  } else {
+    repairs = flexfec_->take_fec_packets(&templ);  // its own SSRC and numbering
   }
-  (void)now;
+  for (rtp::RtpPacket& p : repairs) {
+    OutgoingPacket o;
+    o.packet = std::move(p);
+    o.capture_time = capture_time;
+    o.media_ssrc = rtp_.ssrc();  // counted on the media stream (outbound-rtp fecPacketsSent)
+    o.priority = congestion::PacketPriority::kFec;
+    ++counters_.fec_packets_sent;
+    out.push_back(std::move(o));
+  }
 }
 
 }  // namespace tern::pipeline

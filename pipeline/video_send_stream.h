@@ -1,4 +1,5 @@
-// VideoSendStream: capture -> encoder -> packetizer -> RTP (+ ULPFEC in RED) for one video SSRC.
+// VideoSendStream: capture -> encoder -> packetizer -> RTP (+ ULPFEC in RED, or FlexFEC on its own
+// SSRC) for one video SSRC.
 // The synthetic camera is pulled at its frame cadence inside process(); the congestion side sets
 // the media rate (or suspends the stream) and the protection level; PLI/FIR ask for a keyframe.
 #pragma once
@@ -17,6 +18,7 @@
 #include "tern/pipeline/outgoing_packet.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtp_sender.h"
+#include "tern/recovery/flexfec.h"
 #include "tern/recovery/protection_policy.h"
 #include "tern/recovery/ulpfec.h"
 #include "tern/rtp/payload/vp8_payload.h"
@@ -62,6 +64,10 @@ class VideoSendStream {
     // layer indices (F=0: what ffmpeg's RTP VP9 depacketizer reads correctly).
     bool vp9_flexible_mode = true;
     RtpSender::Config rtp;
+    // protection.flexfec: the FlexFEC stream's SSRC (non-zero, payload type payload_types.flexfec)
+    // and its first sequence number (its numbering is its own).
+    uint32_t flexfec_ssrc = 0;
+    uint16_t flexfec_first_sequence_number = 0;
   };
   static Result<std::unique_ptr<VideoSendStream>> Create(const Config& config, const rtp::ExtensionMap& extensions);
 
@@ -108,6 +114,8 @@ class VideoSendStream {
   // media rate and this frame should not be encoded.
   bool over_budget(Timestamp now);
   void on_encoded(DataSize size, bool keyframe);
+  // The pending repair packets of either generator, after the frame's media packets in `out`.
+  void take_fec_packets(Timestamp capture_time, std::vector<OutgoingPacket>& out);
 
   Config config_;
   RtpSender rtp_;
@@ -116,6 +124,7 @@ class VideoSendStream {
   std::unique_ptr<codecs::VideoEncoder> encoder_;
   recovery::ProtectionPolicy policy_;
   std::optional<recovery::UlpfecGenerator> fec_;
+  std::optional<recovery::FlexfecGenerator> flexfec_;
   rtp::Vp8Packetizer vp8_;
   rtp::Vp9Packetizer vp9_;
   uint8_t media_pt_;

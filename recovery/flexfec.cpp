@@ -87,7 +87,7 @@ void FlexfecGenerator::flush() {
   for (auto& r : groups_.flush()) pending_.push_back(std::move(r));
 }
 
-std::vector<rtp::RtpPacket> FlexfecGenerator::take_fec_packets() {
+std::vector<rtp::RtpPacket> FlexfecGenerator::take_fec_packets(const rtp::RtpPacket* extensions_from) {
   std::vector<rtp::RtpPacket> out;
   out.reserve(pending_.size());
   for (const FecRepair& r : pending_) {
@@ -97,6 +97,14 @@ std::vector<rtp::RtpPacket> FlexfecGenerator::take_fec_packets() {
     // RFC 8627 4.2.1: the CSRC list names the protected SSRC(s), one SN base/mask each.
     const uint32_t protected_ssrc[] = {config_.protected_ssrc};
     b.set_ssrc(config_.ssrc).set_csrcs(protected_ssrc).set_payload(payload);
+    if (extensions_from != nullptr && extensions_from->header().rfc8285_extensions()) {
+      const rtp::RtpHeader& h = extensions_from->header();
+      const std::span<const uint8_t> bytes = extensions_from->data();
+      for (size_t i = 0; i < h.num_extensions; ++i) {
+        const rtp::ExtensionSlot& e = h.extensions[i];
+        b.set_extension(e.id, bytes.subspan(e.offset, e.size));
+      }
+    }
     auto p = b.build();
     if (!p) continue;
     ++next_seq_;

@@ -71,8 +71,11 @@ class FlexfecGenerator {
   void add_media_packet(const rtp::RtpPacket& media, bool keyframe);
   void flush();
   size_t pending_fec_packets() const { return pending_.size(); }
-  // The pending FEC packets on the FlexFEC SSRC with its own consecutive sequence numbers.
-  std::vector<rtp::RtpPacket> take_fec_packets();
+  // The pending FEC packets on the FlexFEC SSRC with its own consecutive sequence numbers. With
+  // `extensions_from`, each carries that packet's RFC 8285 header extension elements (a sender's
+  // transport-wide sequence number and abs-send-time slots, its mid), so congestion control sees
+  // the repair packets too.
+  std::vector<rtp::RtpPacket> take_fec_packets(const rtp::RtpPacket* extensions_from = nullptr);
 
   const Stats& stats() const { return stats_; }
 

@@ -227,6 +227,20 @@ const char* parse_media_attribute(std::string_view line, std::string_view attr, 
     }
     return keep();  // msid, label, ... are not modelled
   }
+  if (name == "ssrc-group") {
+    auto t = tokens(value, SdpSsrcGroup::kMaxSsrcs + 2);
+    if (t.size() < 2) return "sdp: a=ssrc-group needs '<semantics> <ssrc> ...'";
+    if (t.size() > SdpSsrcGroup::kMaxSsrcs + 1) return "sdp: too many SSRCs in an a=ssrc-group";
+    SdpSsrcGroup g;
+    g.semantics = std::string(t[0]);
+    for (size_t i = 1; i < t.size(); ++i) {
+      auto ssrc = parse_uint<uint32_t>(t[i]);
+      if (!ssrc) return "sdp: bad a=ssrc-group SSRC";
+      g.ssrcs.push_back(*ssrc);
+    }
+    m.ssrc_groups.push_back(std::move(g));
+    return nullptr;
+  }
   return keep();
 }
 
@@ -258,6 +272,13 @@ SdpPayloadType* SdpMedia::find_payload_type(uint8_t pt) {
   for (SdpPayloadType& p : payload_types)
     if (p.payload_type == pt) return &p;
   return nullptr;
+}
+
+const SdpSsrcGroup* SdpMedia::find_ssrc_group(std::string_view semantics) const {
+  const SdpSsrcGroup* found = nullptr;
+  for (const SdpSsrcGroup& g : ssrc_groups)
+    if (g.semantics == semantics) found = &g;
+  return found;
 }
 
 std::string SessionDescription::to_string() const {
@@ -306,6 +327,11 @@ std::string SessionDescription::to_string() const {
       write_line(out, "a=crypto:", l);
     }
     for (const SdpSsrc& s : m.ssrcs) write_line(out, "a=ssrc:", std::to_string(s.ssrc) + " cname:" + s.cname);
+    for (const SdpSsrcGroup& g : m.ssrc_groups) {
+      std::string l = g.semantics;
+      for (uint32_t ssrc : g.ssrcs) (l += ' ') += std::to_string(ssrc);
+      write_line(out, "a=ssrc-group:", l);
+    }
     for (const std::string& l : m.other_lines) write_line(out, l);
   }
   return out;

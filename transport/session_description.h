@@ -1,6 +1,7 @@
 // SessionDescription: the SDP (RFC 8866) subset that RTP tools exchange for a fixed session, with
 // the RTP attributes of RFC 3551/4566 (rtpmap, fmtp), RFC 4585 (rtcp-fb, RTP/AVPF), RFC 8285
-// (extmap), RFC 4568 (crypto), RFC 5576 (ssrc cname), RFC 5761 (rtcp-mux) and RFC 3605 (rtcp).
+// (extmap), RFC 4568 (crypto), RFC 5576 (ssrc cname, ssrc-group: FID of RFC 4588, FEC-FR of
+// RFC 5956 as FlexFEC uses it), RFC 5761 (rtcp-mux) and RFC 3605 (rtcp).
 // Enough for ffmpeg/ffplay and GStreamer's sdpdemux to open what tern writes, and for tern to
 // open the SDP `ffmpeg -sdp_file` writes. No offer/answer logic: this is a description, not a
 // negotiation.
@@ -70,6 +71,13 @@ struct SdpSsrc {  // a=ssrc:<ssrc> cname:<cname>
   friend bool operator==(const SdpSsrc&, const SdpSsrc&) = default;
 };
 
+struct SdpSsrcGroup {  // a=ssrc-group:<semantics> <ssrc> ... (RFC 5576 4.2)
+  std::string semantics;        // "FID" (media, RTX), "FEC-FR" (media, FlexFEC), ...
+  std::vector<uint32_t> ssrcs;  // 1..kMaxSsrcs, in line order
+  static constexpr size_t kMaxSsrcs = 16;
+  friend bool operator==(const SdpSsrcGroup&, const SdpSsrcGroup&) = default;
+};
+
 struct SdpMedia {
   std::string media = "video";      // audio, video, application, ...
   uint16_t port = 0;
@@ -85,11 +93,14 @@ struct SdpMedia {
   std::vector<SdpExtmap> extmaps;
   std::vector<SdpCrypto> cryptos;
   std::vector<SdpSsrc> ssrcs;
+  std::vector<SdpSsrcGroup> ssrc_groups;  // written after the a=ssrc lines
   std::vector<std::string> other_lines;  // unknown lines ("a=framerate:30", "i=..."), verbatim
 
   // The entry for `pt`, or null.
   const SdpPayloadType* find_payload_type(uint8_t pt) const;
   SdpPayloadType* find_payload_type(uint8_t pt);
+  // The last group with these semantics, or null.
+  const SdpSsrcGroup* find_ssrc_group(std::string_view semantics) const;
   bool is_secure() const { return proto.find("SAVP") != std::string::npos; }
   friend bool operator==(const SdpMedia&, const SdpMedia&) = default;
 };

@@ -1,5 +1,5 @@
 // Tests of the RTP receive front: each stage alone (RTX unwrap, RED split, ULPFEC recovery inside
-// RED, statistics, NACK after the reorder wait, repairs counted (RTX, FEC) apart from needless
+// RED, FlexFEC recovery from its own SSRC, statistics, NACK after the reorder wait, repairs counted (RTX, FEC) apart from needless
 // retransmissions, keyframe requests) and a front without stages.
 #include "tern/pipeline/rtp_receive_front.h"
 
@@ -11,6 +11,7 @@
 
 #include "tern/recovery/audio_red_encoder.h"
 #include "tern/recovery/red.h"
+#include "tern/recovery/flexfec.h"
 #include "tern/recovery/rtx.h"
 #include "tern/recovery/ulpfec.h"
 #include "tern/rtp/rtp_packet_builder.h"
@@ -180,6 +181,52 @@ TEST_CASE("receive front: ULPFEC in RED yields the lost packet, FEC counted in t
   // The same FEC packets again: nothing they protect is missing, so none is used.
   for (const rtp::RtpPacket& p : fec) front.on_rtp(p, kT0, sink);
   CHECK(front.counters().fec_packets_discarded == 2 * static_cast<int64_t>(fec.size()) - 1);
+}
+
+TEST_CASE("receive front: FlexFEC on its own SSRC yields the lost packet, the RTX-restored one counts as received") {
+  constexpr uint32_t kFlexSsrc = 0x3333;
+  constexpr uint8_t kFlexPt = 49;
+  RtpReceiveFront::Config c = with_nack();
+  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_payload_types[kRtxPt] = kPt;
+  c.flexfec_ssrc = kFlexSsrc;
+  c.flexfec_payload_type = kFlexPt;
+  RtpReceiveFront front = make(c);
+  CHECK(front.owns_ssrc(kFlexSsrc));
+  recovery::FlexfecGenerator gen({kFlexSsrc, kFlexPt, 7, kSsrc});
+  gen.set_protection({255, 1, recovery::FecMaskType::kRandom}, {255, 1, recovery::FecMaskType::kRandom});
+  std::vector<rtp::RtpPacket> frame;
+  for (uint16_t s = 100; s < 104; ++s) frame.push_back(media(s, 3000, 0, s == 103));
+  for (const rtp::RtpPacket& p : frame) gen.add_media_packet(p, true);
+  std::vector<rtp::RtpPacket> fec = gen.take_fec_packets();
+  REQUIRE(fec.size() >= 2);
+  Sink sink;
+  // 101 arrives by RTX (it still protects), 102 is lost: FlexFEC rebuilds 102 only.
+  for (const rtp::RtpPacket& p : frame) {
+    if (p.sequence_number() == 102) continue;
+    CHECK(front.on_rtp(p.sequence_number() == 101 ? recovery::build_rtx(p, kRtxSsrc, kRtxPt, 55).value() : p, kT0, sink));
+  }
+  CHECK(front.on_rtp(fec[0], kT0, sink));
+  REQUIRE(sink.packets.size() == 4);
+  CHECK(sink.packets[3].origin == PacketOrigin::kFecRecovery);
+  CHECK(bytes(sink.packets[3].packet) == bytes(frame[2]));
+  CHECK(front.counters().fec_packets_received == 1);
+  CHECK(front.counters().fec_packets_recovered == 1);
+  CHECK(front.nack_stats().packets_repaired_by_fec == 1);  // the gap 103 revealed, filled by FlexFEC
+  // The other repair packets find nothing missing: discarded. A repair naming another protected
+  // SSRC is malformed here (discarded too) and rebuilds nothing.
+  for (size_t i = 1; i < fec.size(); ++i) front.on_rtp(fec[i], kT0, sink);
+  recovery::FlexfecGenerator other({kFlexSsrc, kFlexPt, 50, 0x4444});
+  other.set_protection({255, 1, recovery::FecMaskType::kRandom}, {255, 1, recovery::FecMaskType::kRandom});
+  rtp::RtpPacket foreign = media(100, 3000, 0, true);
+  foreign.set_ssrc(0x4444);
+  other.add_media_packet(foreign, true);
+  for (const rtp::RtpPacket& p : other.take_fec_packets()) front.on_rtp(p, kT0, sink);
+  CHECK(sink.packets.size() == 4);
+  CHECK(front.counters().fec_packets_discarded == front.counters().fec_packets_received - 1);
+  // The FlexFEC SSRC may not be the media or RTX SSRC.
+  c.flexfec_ssrc = kRtxSsrc;
+  CHECK_FALSE(RtpReceiveFront::Create(c).ok());
 }
 
 TEST_CASE("receive front: a repair is a missing packet filled, not every retransmission") {

@@ -121,6 +121,10 @@ class Capture {
     MESSAGE("tshark: " << packets << " RTP packets, none malformed");
     CHECK(packets >= static_cast<size_t>(min_rtp));
   }
+  // Fields tshark reads from the capture (after check(); empty when nothing was captured).
+  std::string query(const std::string& args, const std::string& filter) {
+    return capture_.active() ? capture_.query(args, filter) : std::string();
+  }
 
  private:
   tern::test::LoopbackCapture capture_;
@@ -719,6 +723,33 @@ TEST_CASE("tern-send to tern-recv with ULPFEC in RED and NACK decodes every fram
   CHECK(JsonNumber(json, "fec_recovered") + JsonNumber(json, "retransmittedPacketsReceived") >= 5);
   CheckVideo(dir + "/rx.y4m", dir + "/ref.y4m", 90, 32.0);
   capture.check(DecodeAs(5853, false), 90);  // RED/ULPFEC payloads left undissected
+}
+
+TEST_CASE("tern-send to tern-recv with FlexFEC on its own SSRC repairs the drops and tshark reads its RTP headers") {
+  const std::string dir = tern::test::scratch_dir("sendrecv_tern_flexfec");
+  Capture capture(dir, 5858, 5858);
+  REQUIRE(Send("--dest 127.0.0.1:5858 --protection flexfec --frames 1 --duration 0.1 --sdp " + dir + "/t.sdp").exit_code == 0);
+  const std::string sdp = ReadText(dir + "/t.sdp");
+  CHECK(sdp.find("a=rtpmap:120 flexfec-03/90000") != std::string::npos);
+  CHECK(sdp.find("a=ssrc-group:FEC-FR 268435458 268435460") != std::string::npos);
+  Receiver rx(dir, 5858, "--sdp " + dir + "/t.sdp --frames 60");
+  REQUIRE(rx.ready);
+  // No NACK: only FlexFEC repairs the dropped packets.
+  const auto sent = Send("--dest 127.0.0.1:5858 --protection flexfec --frames 60 --drop-every 12");
+  CHECK_MESSAGE(sent.exit_code == 0, sent.out);
+  const std::string json = rx.finish();
+  CHECK(JsonNumber(json, "fecPacketsReceived") > 0);
+  CHECK(JsonNumber(json, "fec_recovered") > 0);
+  CHECK(JsonNumber(json, "video_frames_decoded") >= 57);
+  capture.check(DecodeAs(5858, false, kVp8Pt), 60);
+  // tshark 4.0 has no FlexFEC dissector; its RTP dissector reads the repair packets' headers:
+  // their own SSRC and payload type, the media SSRC as the one CSRC (RFC 8627 4.2.1).
+  const auto fec = tern::test::split_lines(
+      capture.query(DecodeAs(5858, false) + " -T fields -e rtp.p_type -e rtp.csrc.item", "rtp.ssrc == 0x10000004"));
+  if (!fec.empty()) {
+    MESSAGE("tshark: " << fec.size() << " FlexFEC packets");
+    for (const std::string& l : fec) CHECK(l == "120\t0x10000002");
+  }
 }
 
 TEST_CASE("tern-send VP9 to ffmpeg in non-flexible mode decodes every frame") {

@@ -219,3 +219,53 @@ TEST_CASE("NACK stays on with an RTX payload type: RTX SSRC from ssrc-group:FID,
   REQUIRE(plan.warnings.size() == 1);
   CHECK(plan.warnings[0] == "the SDP's video line has red without ulpfec: FEC is off");
 }
+
+TEST_CASE("FlexFEC is negotiated from flexfec-03 with ssrc-group:FEC-FR, and only then") {
+  net::SessionPlan plan;
+  plan.port = 5004;
+  plan.video = tern::codecs::CodecType::kVp8;
+  plan.video_ssrc = 11;
+  plan.video_rtx_ssrc = 12;
+  plan.video_fec_ssrc = 14;
+  plan.nack = plan.flexfec = true;
+  plan.payload_types.flexfec = 118;
+  const std::string text = net::build_sdp(plan).to_string();
+  CHECK(text.find("a=rtpmap:118 flexfec-03/90000\r\na=fmtp:118 repair-window=10000000\r\n") != std::string::npos);
+  CHECK(text.find("a=ssrc-group:FID 11 12\r\na=ssrc-group:FEC-FR 11 14\r\n") != std::string::npos);
+  const net::SessionPlan back = Reparse(plan);
+  CHECK(back.flexfec);
+  CHECK_FALSE(back.fec);
+  CHECK(back.payload_types.flexfec == 118);
+  CHECK(back.video_ssrc == 11u);
+  CHECK(back.video_rtx_ssrc == 12u);
+  CHECK(back.video_fec_ssrc == 14u);
+  CHECK(back.warnings.empty());
+
+  const std::string head =
+      "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5004 RTP/AVPF 96 97 120\r\n"
+      "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+      "a=rtpmap:120 flexfec-03/90000\r\na=ssrc:1111 cname:x\r\na=ssrc:3333 cname:x\r\n";
+  // Without FEC-FR the repair stream is unknown: off, with a warning.
+  net::SessionPlan p = PlanFrom(head);
+  CHECK_FALSE(p.flexfec);
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0] == "the SDP offers flexfec-03 without a=ssrc-group:FEC-FR <media> <fec>: FlexFEC is off");
+  p = PlanFrom(head + "a=ssrc-group:FEC-FR 1111 3333\r\n");
+  CHECK(p.flexfec);
+  CHECK(p.video_fec_ssrc == 3333u);
+  CHECK_FALSE(p.video_rtx_ssrc.has_value());  // the FlexFEC a=ssrc is not taken for RTX's
+  // A FEC-FR group without the flexfec-03 payload type (the peer lacks FlexFEC): off, silently.
+  std::string no_pt = head + "a=ssrc-group:FEC-FR 1111 3333\r\n";
+  no_pt.erase(no_pt.find("a=rtpmap:120 flexfec-03/90000\r\n"), 31);
+  p = PlanFrom(no_pt);
+  CHECK_FALSE(p.flexfec);
+  CHECK_FALSE(p.video_fec_ssrc.has_value());
+  // Beside ULPFEC, FlexFEC is off.
+  std::string both = head + "a=rtpmap:100 red/90000\r\na=rtpmap:101 ulpfec/90000\r\na=ssrc-group:FEC-FR 1111 3333\r\n";
+  both.replace(both.find("96 97 120\r\n"), 11, "96 97 120 100 101\r\n");
+  p = PlanFrom(both);
+  CHECK(p.fec);
+  CHECK_FALSE(p.flexfec);
+  REQUIRE(p.warnings.size() == 1);
+  CHECK(p.warnings[0] == "the SDP's video line has both ULPFEC and flexfec-03: FlexFEC is off");
+}

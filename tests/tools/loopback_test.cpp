@@ -136,6 +136,23 @@ TEST_CASE("loopback counts repaired losses, not retransmissions received") {
   CHECK(m.network.nack_recovered <= m.network.packets_lost);
 }
 
+TEST_CASE("loopback --protection flexfec and nack,flexfec count FlexFEC repairs with the repaired losses") {
+  // FlexFEC alone through the whole pipeline is tests/pipeline's; here the option and the counts.
+  CliOutcome o = parse({"--protection", "flexfec", "--loss", "5", "--duration", "4", "--resolution", "320x240"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  CHECK(o.config->protection.flexfec);
+  CHECK_FALSE(o.config->protection.nack);
+  CHECK_FALSE(o.config->protection.fec);
+  o = parse({"--protection", "nack,flexfec", "--loss", "5", "--duration", "4", "--resolution", "320x240"});
+  REQUIRE_MESSAGE(o.config.has_value(), o.message);
+  const Summary n = run(*o.config).summary;
+  MESSAGE("nack,flexfec, 5% loss: lost " << n.network.packets_lost << ", repaired by FEC " << n.network.fec_recovered
+          << ", by NACK " << n.network.nack_recovered);
+  CHECK(n.network.fec_recovered > 0);
+  CHECK(n.network.nack_recovered > 0);
+  CHECK(n.network.fec_recovered + n.network.nack_recovered <= n.network.packets_lost);
+}
+
 TEST_CASE("loopback bursty loss on wifi is repaired without a freeze") {
   // 4% loss in bursts of 3 at up to 3 Mbps: NACK/RTX must get the burst's packets back before the
   // video stalls (the retransmission budget once starved the retries: 0.3-1.7 s freezes per run).
@@ -229,7 +246,9 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--ssim-every", "200000"}, {"--nat", "cgnat"},  {"--nat", "symmetric,full-cone,none"},
       {"--nat", "symmetric", "--topology", "sfu"}, {"--flows", "3"}, {"--flows", "2", "--topology", "relay"},
       {"--outage", "12-8"}, {"--outage", "8"}, {"--outage", "1-2", "--capacity", "unlimited"},
-      {"--outage", "1-2", "--preset", "lte-trace"}};
+      {"--outage", "1-2", "--preset", "lte-trace"},
+      {"--protection", "fec,flexfec"}, {"--protection", "flexfec", "--topology", "sfu"},
+      {"--protection", "flexfec", "--video", "none"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));

@@ -184,17 +184,37 @@ TEST_CASE("sdp written by tern round trips") {
   vp8.clock_rate = 90000;
   vp8.rtcp_fb = {"nack", "nack pli", "goog-remb"};
   m.payload_types.push_back(vp8);
+  SdpPayloadType flexfec;
+  flexfec.payload_type = 120;
+  flexfec.encoding_name = "flexfec-03";
+  flexfec.clock_rate = 90000;
+  flexfec.fmtp = "repair-window=10000000";
+  m.payload_types.push_back(flexfec);
   m.extmaps.push_back(SdpExtmap{3, "", "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", ""});
   m.cryptos.push_back(SdpCrypto{1, "AES_CM_128_HMAC_SHA1_80", "inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd", ""});
   m.ssrcs.push_back(SdpSsrc{287454020, "tern"});
+  m.ssrcs.push_back(SdpSsrc{287454021, "tern"});
+  m.ssrc_groups.push_back(SdpSsrcGroup{"FEC-FR", {287454020, 287454021}});
   m.rtcp_mux = true;
   m.direction = SdpDirection::kSendOnly;
   sd.media.push_back(m);
   CheckRoundTrip(sd);
   const std::string text = sd.to_string();
-  CHECK(text.find("m=video 5020 RTP/SAVPF 96\r\n") != std::string::npos);
+  CHECK(text.find("m=video 5020 RTP/SAVPF 96 120\r\n") != std::string::npos);
   CHECK(text.find("a=rtpmap:96 VP8/90000\r\n") != std::string::npos);
+  CHECK(text.find("a=rtpmap:120 flexfec-03/90000\r\na=fmtp:120 repair-window=10000000\r\n") != std::string::npos);
   CHECK(text.find("a=ssrc:287454020 cname:tern\r\n") != std::string::npos);
+  CHECK(text.find("a=ssrc:287454021 cname:tern\r\na=ssrc-group:FEC-FR 287454020 287454021\r\n") != std::string::npos);
+  // Groups parse into their semantics and SSRCs (FID and FEC-FR side by side, as libwebrtc offers).
+  auto parsed = SessionDescription::parse("v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nt=0 0\nm=video 5000 RTP/AVPF 96 97 120\n"
+                                          "a=ssrc-group:FID 1 2\na=ssrc-group:FEC-FR 1 3\n");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.error());
+  const SdpMedia& pm = parsed->media[0];
+  CHECK(pm.other_lines.empty());
+  REQUIRE(pm.find_ssrc_group("FEC-FR") != nullptr);
+  CHECK(pm.find_ssrc_group("FEC-FR")->ssrcs == std::vector<uint32_t>{1, 3});
+  CHECK(pm.find_ssrc_group("FID")->ssrcs == std::vector<uint32_t>{1, 2});
+  CHECK(pm.find_ssrc_group("SIM") == nullptr);
 }
 
 TEST_CASE("sdp random descriptions survive write then parse") {
@@ -260,6 +280,9 @@ TEST_CASE("sdp malformed lines are rejected with their line number") {
       {head + "m=video 5000 RTP/AVP 96\na=extmap:1 urn:x\na=extmap:1 urn:y\n", 7},
       {head + "m=video 5000 RTP/AVP 96\na=crypto:1 AES_CM_128_HMAC_SHA1_80\n", 6},
       {head + "m=video 5000 RTP/AVP 96\na=ssrc:abc cname:x\n", 6},
+      {head + "m=video 5000 RTP/AVP 96\na=ssrc-group:FEC-FR\n", 6},
+      {head + "m=video 5000 RTP/AVP 96\na=ssrc-group:FEC-FR 1 x\n", 6},
+      {head + "m=video 5000 RTP/AVP 96\na=ssrc-group:SIM 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n", 6},
       {head + "m=video 5000 RTP/AVP 96\nb=AS:fast\n", 6},
       {head + "m=video 5000 RTP/AVP 96\nbogus\n", 6},
       {head + "m=video 5000 RTP/AVP 96\ns=again\n", 6},

@@ -131,7 +131,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--nat", nat,
                  "NAT of A[,B]: none, full-cone, address-restricted, port-restricted, symmetric (one value: both); "
                  "the path is then found with ICE (host, srflx or TURN relay)");
-  app.add_option("--protection", protection, "Loss protection: nack, fec, red (list) or none");
+  app.add_option("--protection", protection, "Loss protection: nack, fec (ULPFEC in RED), flexfec (RFC 8627), red (list) or none");
   app.add_option("--cc", cc, "Congestion control: gcc (transport-cc), rfc8888 (GCC on RFC 8888 feedback), remb or fixed");
   app.add_option("--rate", rate, "Send budget for --cc fixed, e.g. 1mbps");
   app.add_option("--start-rate", start_rate, "Initial send rate for gcc/remb");
@@ -277,16 +277,9 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     c.nat_b = kinds.size() == 2 ? parsed[1] : parsed[0];
   }
   if (app.count("--protection")) {
-    pipeline::ProtectionConfig pc{false, false, false};
-    const std::vector<std::string> items = split(lower(protection));
-    if (items.empty()) return fail("--protection: empty list (nack, fec, red or none)");
-    for (const std::string& item : items) {
-      if (item == "nack") pc.nack = true;
-      else if (item == "fec") pc.fec = true;
-      else if (item == "red") pc.red = true;
-      else if (item != "none") return fail("--protection " + protection + ": unknown scheme '" + item + "' (nack, fec, red, none)");
-    }
-    c.protection = pc;
+    auto pc = pipeline::parse_protection_list(protection);
+    if (!pc) return fail("--protection " + protection + ": " + pc.error());
+    c.protection = pc.value();
   }
   if (app.count("--cc")) {
     const std::string m = lower(cc);

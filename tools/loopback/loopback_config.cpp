@@ -248,6 +248,10 @@ std::string LoopbackConfig::validate() const {
   if (ssim_every < 0 || ssim_every > 100000) return fmt("--ssim-every %d: must be in 0..100000 (0 = no SSIM)", ssim_every);
   if (protection.red && !audio) return "--protection red needs --audio opus";
   if (protection.fec && !video) return "--protection fec needs a video codec";
+  if (protection.flexfec && !video) return "--protection flexfec needs a video codec";
+  if (protection.fec && protection.flexfec) return "--protection: fec (ULPFEC) and flexfec are exclusive";
+  if (protection.flexfec && topology == Topology::kMediaServer)
+    return "--protection flexfec with --topology sfu: the media server does not forward a FlexFEC stream";
   if (!link.delivery_trace.empty()) {
     size_t line = 0;
     auto t = netsim::DeliveryTrace::Parse(link.delivery_trace, &line);
@@ -265,6 +269,7 @@ void shift_ssrcs(pipeline::StreamSsrcs& s) {
   s.audio += 0x2000'0000;
   s.video += 0x2000'0000;
   s.video_rtx += 0x2000'0000;
+  s.video_fec += 0x2000'0000;
 }
 }  // namespace
 

@@ -21,6 +21,7 @@ std::string protection_text(const pipeline::ProtectionConfig& p) {
   std::string s;
   if (p.nack) s += "nack";
   if (p.fec) s += s.empty() ? "fec" : ",fec";
+  if (p.flexfec) s += s.empty() ? "flexfec" : ",flexfec";
   if (p.red) s += s.empty() ? "red" : ",red";
   return s.empty() ? "none" : s;
 }

@@ -49,7 +49,7 @@ using ServerPort = netsim::PollableAdapter<pipeline::MediaServer::Port>;
 class FlowDemux final : public netsim::PacketSink {
  public:
   void add(const pipeline::StreamSsrcs& ssrcs, netsim::PacketSink* sink) {
-    routes_.push_back(Route{{ssrcs.audio, ssrcs.video, ssrcs.video_rtx}, sink});
+    routes_.push_back(Route{{ssrcs.audio, ssrcs.video, ssrcs.video_rtx, ssrcs.video_fec}, sink});
   }
   void on_packet(netsim::SimPacket packet, Timestamp now) override {
     netsim::PacketSink* to = routes_.front().sink;

@@ -22,6 +22,10 @@ Result<std::unique_ptr<WebmTap>> WebmTap::Create(const std::string& path, const 
     const uint8_t media_pt = pts.of(*rc.video);
     vc.rtx_payload_types[pts.video_rtx] = sender.send.protection.fec ? pts.red : media_pt;
     vc.red_payload_type = pts.red;
+    if (sender.send.protection.flexfec) {
+      vc.flexfec_ssrc = sender.local.video_fec;
+      vc.flexfec_payload_type = pts.flexfec;
+    }
     auto front = pipeline::RtpReceiveFront::Create(vc);
     if (!front) return Error{front.error()};
     tap->video_front_.emplace(std::move(front).value());

@@ -32,6 +32,8 @@ Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& c
     }
     fc.red_payload_type = config.red_pt;
     if (config.red_pt) fc.ulpfec_payload_type = config.ulpfec_pt;
+    fc.flexfec_ssrc = config.flexfec_ssrc;
+    fc.flexfec_payload_type = config.flexfec_pt;
     auto front = pipeline::RtpReceiveFront::Create(fc);
     if (!front) return Error{front.error()};
     tap->video_front_.emplace(std::move(front).value());

@@ -34,6 +34,8 @@ struct ReceiveTapConfig {
   uint32_t rtx_ssrc = 0;
   std::optional<uint8_t> red_pt;     // video RED (with ulpfec_pt: ULPFEC recovery in the tap too)
   std::optional<uint8_t> ulpfec_pt;
+  uint32_t flexfec_ssrc = 0;          // non-zero: FlexFEC recovery in the tap too
+  uint8_t flexfec_pt = 120;
   bool audio = false;
   uint8_t audio_pt = 111;
   uint32_t audio_ssrc = 0;

@@ -49,8 +49,23 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
     plan.payload_types.opus = static_cast<uint8_t>(o.audio_pt);
     plan.rtcp_mux = !o.no_rtcp_mux;
     plan.address = o.address;
-    plan.nack = o.nack && plan.video.has_value();
-    plan.fec = o.fec && plan.video.has_value();
+    bool nack = o.nack, fec = o.fec, flexfec = o.flexfec;
+    if (!o.protection.empty()) {
+      auto pc = pipeline::parse_protection_list(o.protection);
+      if (!pc) return fail("--protection '" + o.protection + "': " + pc.error());
+      nack = nack || pc->nack;
+      fec = fec || pc->fec;
+      flexfec = flexfec || pc->flexfec;
+    }
+    if (fec && flexfec) return Error{"--fec and --flexfec: one FEC scheme at a time"};
+    plan.nack = nack && plan.video.has_value();
+    plan.fec = fec && plan.video.has_value();
+    plan.flexfec = flexfec && plan.video.has_value();
+    // tern-send's default FlexFEC SSRC unless --fec-ssrc names another.
+    if (plan.flexfec) plan.video_fec_ssrc = pipeline::StreamSsrcs{}.video_fec;
+  }
+  if (!o.sdp_path.empty() && !o.protection.empty()) {
+    return Error{"--protection: the SDP says which protection the session has"};
   }
   if (o.port != 0) plan.port = o.port;
   if (o.audio_port != 0) plan.audio_port = o.audio_port;
@@ -65,6 +80,10 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
     plan.srtp_profile = profile;
     plan.srtp_key = std::move(k.value());
     plan.audio_srtp.reset();  // one key for every port
+  }
+  if (o.fec_ssrc != 0) {
+    if (!plan.flexfec) return Error{"--fec-ssrc: the session has no FlexFEC (give --flexfec, or an SDP with flexfec-03)"};
+    plan.video_fec_ssrc = o.fec_ssrc;
   }
   if (o.rtx_ssrc != 0) {
     if (!plan.nack) return Error{"--rtx-ssrc: the session has no NACK/RTX (give --nack, or an SDP with nack and rtx)"};
@@ -87,16 +106,20 @@ pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan) {
   config.send.audio = std::nullopt;
   config.receive.video = plan.video;
   config.receive.audio = plan.audio;
-  config.receive.protection = {plan.nack, plan.fec, plan.audio_red};
+  config.receive.protection = {plan.nack, plan.fec, plan.audio_red, plan.flexfec && plan.video_fec_ssrc.has_value()};
   config.payload_types = plan.payload_types;
   config.extension_ids = plan.extension_ids;
   config.remote.video = plan.video_ssrc.value_or(0x7E50'0102);
   config.remote.audio = plan.audio_ssrc.value_or(0x7E50'0101);
   // No RTX SSRC yet: a placeholder until one is learned (Endpoint::set_remote_video_rtx_ssrc).
   config.remote.video_rtx = plan.video_rtx_ssrc.value_or(config.remote.video ^ 0x5A5A'5A5A);
-  config.local = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1"};
+  if (plan.video_fec_ssrc) config.remote.video_fec = *plan.video_fec_ssrc;
+  config.local = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1", 0x7E50'0004};
   for (uint32_t* s : {&config.local.audio, &config.local.video, &config.local.video_rtx}) {
-    while (*s == config.remote.video || *s == config.remote.audio || *s == config.remote.video_rtx) *s += 16;
+    while (*s == config.remote.video || *s == config.remote.audio || *s == config.remote.video_rtx ||
+           (plan.video_fec_ssrc && *s == *plan.video_fec_ssrc)) {
+      *s += 16;
+    }
   }
   config.congestion = plan.transport_cc ? pipeline::CongestionControlMode::kTransportCc
                       : plan.remb       ? pipeline::CongestionControlMode::kRemb
@@ -118,6 +141,10 @@ ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::Endpoi
   if (plan.fec) {
     rc.red_pt = plan.payload_types.red;
     rc.ulpfec_pt = plan.payload_types.ulpfec;
+  }
+  if (plan.flexfec && plan.video_fec_ssrc) {
+    rc.flexfec_ssrc = *plan.video_fec_ssrc;
+    rc.flexfec_pt = plan.payload_types.flexfec;
   }
   rc.audio = plan.audio.has_value();
   rc.audio_pt = plan.payload_types.opus;
@@ -159,7 +186,7 @@ StreamLearner::Outcome StreamLearner::observe(const rtp::RtpHeader& h, std::span
     audio_heard_ = now;
     return Outcome::kKnown;
   }
-  if (plan_.video_rtx_ssrc == ssrc) return Outcome::kKnown;
+  if (plan_.video_rtx_ssrc == ssrc || plan_.video_fec_ssrc == ssrc) return Outcome::kKnown;
   if (plan_.nack && plan_.video_ssrc && !plan_.video_rtx_ssrc && h.payload_type == plan_.payload_types.video_rtx) {
     // RFC 4588 4: the payload starts with the original sequence number, which must be one the
     // video stream has used lately (a retransmission answers our NACK).
@@ -333,7 +360,8 @@ bool RecvSession::deliver(std::span<const uint8_t> d, bool rtcp, Timestamp now) 
       ++received_.rtcp;
       // Of the session only when it comes from a stream we receive (its first packet's SSRC).
       const uint32_t sender = d.size() >= 8 ? load_be32(&d[4]) : 0;
-      return sender != 0 && (sender == plan_.video_ssrc || sender == plan_.audio_ssrc || sender == plan_.video_rtx_ssrc);
+      return sender != 0 && (sender == plan_.video_ssrc || sender == plan_.audio_ssrc || sender == plan_.video_rtx_ssrc ||
+                             sender == plan_.video_fec_ssrc);
     }
     case pipeline::PacketVerdict::kMalformedRtp: ++received_.malformed_rtp; return false;
     case pipeline::PacketVerdict::kUnknownSsrc: ++received_.unknown_ssrc; return false;

@@ -35,7 +35,10 @@ struct RecvOptions {
   double duration = 0, idle_timeout = 0;
   bool no_rtcp_mux = false, quiet = false;
   bool nack = false, fec = false;  // flags mode: NACK/RTX, ULPFEC in RED (tern's payload types)
+  bool flexfec = false;            // flags mode: FlexFEC (tern's payload type) on fec_ssrc
+  std::string protection;          // flags mode: --protection list (nack, fec, flexfec), adds to the flags
   uint32_t rtx_ssrc = 0;           // video RTX SSRC (default: the SDP's, else learned on arrival)
+  uint32_t fec_ssrc = 0;           // video FlexFEC SSRC (default: the SDP's FEC-FR group, else tern-send's)
   // Given on the command line: --address then overrides the SDP's, --no-rtcp-mux (in any form,
   // even "--no-rtcp-mux=false") turns the SDP's rtcp-mux off.
   bool address_given = false, no_rtcp_mux_given = false;

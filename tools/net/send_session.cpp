@@ -87,6 +87,16 @@ Result<SendTarget> resolve_send_options(SendOptions& o, bool files) {
   const auto bitrate = parse_bitrate(o.bitrate);
   if (!bitrate) return fail("--bitrate '" + o.bitrate + "': expected e.g. 1000k, 2M or bits per second >= 1000");
   t.bitrate = *bitrate;
+  if (!o.protection.empty()) {
+    auto pc = pipeline::parse_protection_list(o.protection);
+    if (!pc) return fail("--protection '" + o.protection + "': " + pc.error());
+    if (pc->red) return Error{"--protection red: tern-send sends no audio RED"};
+    o.nack = o.nack || pc->nack;
+    o.fec = o.fec || pc->fec;
+    o.flexfec = o.flexfec || pc->flexfec;
+  }
+  if (o.fec && o.flexfec) return Error{"--fec and --flexfec: one FEC scheme at a time"};
+  if (o.flexfec && o.video == "none") return Error{"--flexfec: no video to protect"};
   if (o.peer == "tern") {
     o.nack = true;
     if (!o.cc_given) o.cc = "transport-cc";
@@ -118,14 +128,15 @@ pipeline::EndpointConfig send_endpoint_config(const SendOptions& o, const SendTa
   config.send.height = o.height;
   config.send.fps = o.fps;
   config.send.source_seed = o.seed;
-  config.send.protection = {o.nack, o.fec, false};
+  config.send.protection = {o.nack, o.fec, false, o.flexfec};
   config.send.vp9_flexible_mode = o.peer != "ffmpeg";  // ffmpeg reads no P_DIFF (see tools/README.md)
   config.receive.video = std::nullopt;
   config.receive.audio = std::nullopt;
   config.local.video = o.video_ssrc;
   config.local.audio = o.audio_ssrc;
   config.local.video_rtx = o.rtx_ssrc;
-  config.remote = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1"};
+  config.local.video_fec = o.fec_ssrc;
+  config.remote = {0x7E50'0001, 0x7E50'0002, 0x7E50'0003, "0", "1", 0x7E50'0004};
   config.congestion = o.cc == "fixed"  ? pipeline::CongestionControlMode::kFixed
                       : o.cc == "remb" ? pipeline::CongestionControlMode::kRemb
                                        : pipeline::CongestionControlMode::kTransportCc;
@@ -156,6 +167,8 @@ SessionPlan send_session_plan(const SendOptions& o, const SendTarget& t, const p
   if (plan.audio.has_value()) plan.audio_ssrc = o.audio_ssrc;
   plan.nack = o.nack;
   plan.fec = o.fec;
+  plan.flexfec = o.flexfec && plan.video.has_value();
+  if (plan.flexfec) plan.video_fec_ssrc = o.fec_ssrc;
   plan.transport_cc = config.congestion == pipeline::CongestionControlMode::kTransportCc;
   plan.remb = config.congestion == pipeline::CongestionControlMode::kRemb;
   plan.srtp_profile = t.srtp_profile;

@@ -35,8 +35,9 @@ struct SendOptions {
   int width = 320, height = 240, frames = -1, drop_every = 0;
   double fps = 30, duration = 0, linger_ms = 500;
   uint16_t local_port = 0, audio_port = 0;
-  uint32_t video_ssrc = 0x1000'0002, audio_ssrc = 0x1000'0001, rtx_ssrc = 0x1000'0003;
-  bool nack = false, fec = false, no_rtcp_mux = false;
+  uint32_t video_ssrc = 0x1000'0002, audio_ssrc = 0x1000'0001, rtx_ssrc = 0x1000'0003, fec_ssrc = 0x1000'0004;
+  bool nack = false, fec = false, flexfec = false, no_rtcp_mux = false;
+  std::string protection;  // --protection list (nack, fec, flexfec); adds to --nack/--fec/--flexfec
   uint64_t seed = 1;
   // Which options the command line gave (defaults that depend on others respect them).
   bool video_given = false, audio_given = false, cc_given = false, duration_given = false;

@@ -73,18 +73,14 @@ std::optional<uint8_t> apt_of(const std::string& fmtp) {
   return static_cast<uint8_t>(v);
 }
 
-// "a=ssrc-group:FID <media ssrc> <rtx ssrc>" -> the pair; nullopt for any other line.
-std::optional<std::pair<uint32_t, uint32_t>> fid_of(const std::string& line) {
-  constexpr std::string_view kPrefix = "a=ssrc-group:FID ";
-  if (line.rfind(kPrefix, 0) != 0) return std::nullopt;
-  const char* p = line.data() + kPrefix.size();
-  const char* end = line.data() + line.size();
-  uint32_t media = 0, rtx = 0;
-  auto r = std::from_chars(p, end, media);
-  if (r.ec != std::errc() || r.ptr == end || *r.ptr != ' ') return std::nullopt;
-  auto r2 = std::from_chars(r.ptr + 1, end, rtx);
-  if (r2.ec != std::errc() || media == 0 || rtx == 0 || media == rtx) return std::nullopt;
-  return std::make_pair(media, rtx);
+// The (media, repair) pair of the last "a=ssrc-group:<semantics> <media> <repair>" (RFC 5576 4.2;
+// FID of RFC 4588 8.1, FEC-FR as FlexFEC uses it); nullopt without a usable one.
+std::optional<std::pair<uint32_t, uint32_t>> ssrc_pair(const transport::SdpMedia& m, std::string_view semantics) {
+  const transport::SdpSsrcGroup* g = m.find_ssrc_group(semantics);
+  if (g == nullptr || g->ssrcs.size() != 2) return std::nullopt;
+  const uint32_t media = g->ssrcs[0], repair = g->ssrcs[1];
+  if (media == 0 || repair == 0 || media == repair) return std::nullopt;
+  return std::make_pair(media, repair);
 }
 
 }  // namespace
@@ -115,10 +111,18 @@ transport::SessionDescription build_sdp(const SessionPlan& plan) {
       m.payload_types.push_back(make_pt(pts.ulpfec, "ulpfec", 90000));
     }
     if (plan.video_ssrc) m.ssrcs.push_back({*plan.video_ssrc, plan.cname});
+    if (plan.flexfec) {
+      auto flexfec = make_pt(pts.flexfec, "flexfec-03", 90000);
+      flexfec.fmtp = "repair-window=10000000";  // 10 s in microseconds, as libwebrtc offers
+      m.payload_types.push_back(flexfec);
+    }
     if (plan.nack && plan.video_rtx_ssrc && plan.video_ssrc) {
       m.ssrcs.push_back({*plan.video_rtx_ssrc, plan.cname});
-      m.other_lines.push_back("a=ssrc-group:FID " + std::to_string(*plan.video_ssrc) + " " +
-                              std::to_string(*plan.video_rtx_ssrc));
+      m.ssrc_groups.push_back({"FID", {*plan.video_ssrc, *plan.video_rtx_ssrc}});
+    }
+    if (plan.flexfec && plan.video_fec_ssrc && plan.video_ssrc) {
+      m.ssrcs.push_back({*plan.video_fec_ssrc, plan.cname});
+      m.ssrc_groups.push_back({"FEC-FR", {*plan.video_ssrc, *plan.video_fec_ssrc}});
     }
     sdp.media.push_back(std::move(m));
   }
@@ -187,7 +191,7 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
     if (video && video_line) continue;
     if (!video && audio_line) continue;
     bool found_codec = false;
-    std::optional<uint8_t> red_pt, rtx_pt, ulpfec_pt;
+    std::optional<uint8_t> red_pt, rtx_pt, ulpfec_pt, flexfec_pt;
     for (const transport::SdpPayloadType& p : m.payload_types) {
       const std::string name = lower(p.encoding_name);
       const std::optional<codecs::CodecType> codec = codecs::codec_from_name(name);
@@ -218,6 +222,8 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
         red_pt = p.payload_type;
       } else if (name == "ulpfec") {
         ulpfec_pt = p.payload_type;
+      } else if (name == "flexfec-03" || name == "flexfec") {
+        flexfec_pt = p.payload_type;
       }
     }
     if (!found_codec) continue;
@@ -239,18 +245,28 @@ Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp) {
                                 ": FEC is off");
       }
       if (!m.ssrcs.empty()) plan.video_ssrc = m.ssrcs.front().ssrc;
-      // RFC 5576 4.2 / RFC 4588 8.1: "a=ssrc-group:FID <media> <rtx>" pairs the two; without it, a
-      // second a=ssrc on a line with an RTX payload type is taken as the RTX stream's.
-      std::optional<std::pair<uint32_t, uint32_t>> fid;
-      for (const std::string& l : m.other_lines) {
-        if (auto f = fid_of(l)) fid = f;
+      // FlexFEC: "a=ssrc-group:FEC-FR <media> <flexfec>" names the repair stream; both sides must
+      // have it (the payload type and the group), and one FEC scheme at a time.
+      const std::optional<std::pair<uint32_t, uint32_t>> fec_fr = ssrc_pair(m, "FEC-FR");
+      if (flexfec_pt && plan.fec) {
+        plan.warnings.push_back("the SDP's video line has both ULPFEC and flexfec-03: FlexFEC is off");
+      } else if (flexfec_pt && !fec_fr) {
+        plan.warnings.push_back("the SDP offers flexfec-03 without a=ssrc-group:FEC-FR <media> <fec>: FlexFEC is off");
+      } else if (flexfec_pt) {
+        plan.flexfec = true;
+        plan.payload_types.flexfec = *flexfec_pt;
+        plan.video_ssrc = fec_fr->first;
+        plan.video_fec_ssrc = fec_fr->second;
       }
-      if (fid) {
+      // RFC 5576 4.2 / RFC 4588 8.1: "a=ssrc-group:FID <media> <rtx>" pairs the two; without it, a
+      // second a=ssrc on a line with an RTX payload type (not the FlexFEC one) is taken as the RTX
+      // stream's.
+      if (const std::optional<std::pair<uint32_t, uint32_t>> fid = ssrc_pair(m, "FID")) {
         plan.video_ssrc = fid->first;
         plan.video_rtx_ssrc = fid->second;
       } else if (rtx_pt) {
         for (const transport::SdpSsrc& s : m.ssrcs) {
-          if (s.ssrc != m.ssrcs.front().ssrc) plan.video_rtx_ssrc = s.ssrc;
+          if (s.ssrc != m.ssrcs.front().ssrc && s.ssrc != plan.video_fec_ssrc) plan.video_rtx_ssrc = s.ssrc;
         }
       }
     } else {

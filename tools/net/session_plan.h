@@ -1,6 +1,7 @@
 // SessionPlan: what one tern-send -> receiver session carries, in both directions of translation:
 // the SDP (RFC 8866) tern-send writes for its receiver (codec, payload type, clock rate, a=ssrc,
-// RTX and RED/ULPFEC payload types, rtcp-fb, extmap, a=crypto, a=rtcp-mux) and the receive side
+// RTX and RED/ULPFEC payload types, FlexFEC (flexfec-03 with ssrc-group:FEC-FR), rtcp-fb, extmap,
+// a=crypto, a=rtcp-mux) and the receive side
 // tern-recv derives from an SDP (its own, ffmpeg's -sdp_file, or a hand-written one).
 #pragma once
 
@@ -29,8 +30,10 @@ struct SessionPlan {
   pipeline::ExtensionIds extension_ids;
   // Sender SSRCs; nullopt when the SDP names none (the receiver learns them from the first packet).
   std::optional<uint32_t> video_ssrc, video_rtx_ssrc, audio_ssrc;
+  std::optional<uint32_t> video_fec_ssrc;  // FlexFEC repair stream (set whenever flexfec is)
   bool nack = false;          // RTCP NACK + RTX (video)
   bool fec = false;           // RED + ULPFEC (video)
+  bool flexfec = false;       // FlexFEC (RFC 8627) on video_fec_ssrc; never with fec
   bool audio_red = false;     // Opus in RED
   bool transport_cc = false;  // transport-wide feedback (extmap + rtcp-fb)
   bool remb = false;          // goog-remb
@@ -53,7 +56,8 @@ struct SessionPlan {
 // for audio, plan.audio_port).
 transport::SessionDescription build_sdp(const SessionPlan& plan);
 // Reads a plan from an SDP: the first video and the first audio m= line, on one port or each on its
-// own (audio_port, audio_srtp); codecs by rtpmap name (VP8, VP9, opus, rtx, red, ulpfec). Fails with
+// own (audio_port, audio_srtp); codecs by rtpmap name (VP8, VP9, opus, rtx, red, ulpfec, flexfec-03;
+// FlexFEC only with its ssrc-group:FEC-FR, and not beside ULPFEC, else off with a warning). Fails with
 // a reason for an SDP without a usable media line, with an unusable crypto line, with lines on
 // different addresses, or with one port under different keys or only partly under SRTP.
 Result<SessionPlan> plan_from_sdp(const transport::SessionDescription& sdp);

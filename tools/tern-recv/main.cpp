@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   app.add_option("--audio-ssrc", o.audio_ssrc, "Audio sender SSRC (default: learned)");
   app.add_flag("--nack", o.nack, "Flags mode: ask for retransmissions (RTCP NACK, RTX payload type 97, RFC 4588)");
   app.add_flag("--fec", o.fec, "Flags mode: ULPFEC in RED (payload types 100 and 101, RFC 5109/2198)");
+  app.add_flag("--flexfec", o.flexfec, "Flags mode: FlexFEC (RFC 8627, payload type 120) on --fec-ssrc");
+  app.add_option("--protection", o.protection, "Flags mode: loss protection list nack, fec, flexfec (e.g. nack,flexfec)");
+  app.add_option("--fec-ssrc", o.fec_ssrc, "Video FlexFEC SSRC (default: the SDP's ssrc-group:FEC-FR; flags mode: tern-send's 268435460)");
   app.add_option("--rtx-ssrc", o.rtx_ssrc, "Video RTX SSRC (default: the SDP's ssrc-group:FID, else learned from the first RTX packet)");
   app.add_flag("--no-rtcp-mux", o.no_rtcp_mux, "Also listen for RTCP on port+1 and send RTCP to the peer's port+1");
   app.add_option("--rtcp-dest", o.rtcp_dest, "Send RTCP to this host:port instead (e.g. a GStreamer rtpbin's RTCP udpsrc)");

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 1000000));
   app.add_flag("--nack", o.nack, "Answer NACKs with RTX (RFC 4588)");
   app.add_flag("--fec", o.fec, "ULPFEC in RED for video");
+  app.add_flag("--flexfec", o.flexfec, "FlexFEC (RFC 8627) for video on its own SSRC (SDP flexfec-03, ssrc-group:FEC-FR)");
+  app.add_option("--protection", o.protection, "Loss protection list: nack, fec, flexfec (e.g. nack,flexfec); adds to --nack/--fec/--flexfec");
   app.add_flag("--no-rtcp-mux", o.no_rtcp_mux, "RTCP on port+1 instead of the RTP port");
   app.add_option("--rtcp-dest", o.rtcp_dest, "Send RTCP to this host:port instead (e.g. a GStreamer rtpbin's RTCP udpsrc)");
   app.add_option("--key", o.key, "SRTP master key+salt, hex or base64 (enables SRTP)");
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--ssrc", o.video_ssrc, "Video SSRC");
   app.add_option("--audio-ssrc", o.audio_ssrc, "Audio SSRC");
   app.add_option("--rtx-ssrc", o.rtx_ssrc, "Video RTX SSRC");
+  app.add_option("--fec-ssrc", o.fec_ssrc, "Video FlexFEC SSRC");
   app.add_option("--seed", o.seed, "Synthetic source seed");
   app.add_option("--sdp", o.sdp_path, "Write the SDP describing this stream for the receiver");
   app.add_option("--source-y4m", o.source_path, "Write the pictures that were sent (the PSNR reference)");
