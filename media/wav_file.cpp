@@ -169,6 +169,7 @@ Status WavFileWriter::append(const codecs::AudioFrame& frame) {
     return error_;
   }
   buffer_.clear();
+  buffer_.reserve((first ? 44 : 0) + 2 * n);  // exactly one block (and the header)
   if (first) put_header(buffer_, frame.sample_rate_hz, frame.channels, kUnknownSize);
   put_samples(buffer_, std::span(frame.samples).first(n));
   if (Status st = file_.write(buffer_); !st.ok()) {

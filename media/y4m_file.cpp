@@ -169,6 +169,7 @@ Status Y4mWriter::append(const codecs::VideoFrame& frame) {
                       2 * static_cast<size_t>(frame.chroma_width()) * static_cast<size_t>(frame.chroma_height());
   if (bytes_.size() + need > max_bytes_) return Error{"y4m writer: size limit reached"};
   static constexpr char kFrame[] = "FRAME\n";
+  bytes_.reserve(bytes_.size() + need);  // exactly: a writer emptied after each picture holds one
   bytes_.insert(bytes_.end(), kFrame, kFrame + 6);
   copy_plane(bytes_, frame.y.data(), frame.stride_y, width_, height_);
   copy_plane(bytes_, frame.u.data(), frame.stride_u, frame.chroma_width(), frame.chroma_height());
@@ -286,10 +287,8 @@ std::optional<codecs::VideoFrame> Y4mFileSource::next_frame(Timestamp now) {
   if (file_) {
     if (!next_) return std::nullopt;
     f = std::move(*next_);
-    if (loop_ || index_ + 1 < n) {
-      // A read that fails ends the stream after this picture, with the reason kept.
-      if (Status st = read_next(); !st.ok()) error_ = st;
-    }
+    // A read that fails (a picture cut short) ends the stream after this one, with the reason.
+    if (Status st = read_next(); !st.ok()) error_ = st;
   } else {
     f = data_.frames[static_cast<size_t>(index_ % n)];
   }
