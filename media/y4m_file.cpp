@@ -242,6 +242,8 @@ Result<std::unique_ptr<Y4mFileSource>> Y4mFileSource::Open(const std::string& pa
   const long size = std::ftell(f.get());
   if (size < 0 || std::fseek(f.get(), src->data_start_, SEEK_SET) != 0) return Error{"y4m: cannot seek in the file"};
   src->file_frames_ = (size - src->data_start_) / static_cast<long>(frame_bytes + 6);
+  src->file_size_ = size;
+  src->frame_bytes_ = frame_bytes;
   src->file_ = std::move(f);
   if (Status st = src->read_next(); !st.ok()) return Error{st.error()};
   if (!src->next_) return Error{"y4m: no frames"};
@@ -252,7 +254,7 @@ Status Y4mFileSource::read_next() {
   next_.reset();
   std::string line;
   int got = read_line(file_.get(), line);
-  if (got == 0 && loop_ && index_ > 0) {  // the end: from the first picture again
+  if (got == 0 && loop_) {  // the end: from the first picture again (still nothing: no pictures)
     if (std::fseek(file_.get(), data_start_, SEEK_SET) != 0) return Error{"y4m: cannot seek in the file"};
     got = read_line(file_.get(), line);
   }
@@ -262,6 +264,9 @@ Status Y4mFileSource::read_next() {
     return Status::Ok();
   }
   if (got < 0 || line.substr(0, 5) != "FRAME") return Error{"y4m: bad frame header"};
+  // A picture the file cannot hold is refused before its memory is taken (a lying header).
+  const long at = std::ftell(file_.get());
+  if (at < 0 || static_cast<uint64_t>(file_size_ - at) < frame_bytes_) return Error{"y4m: frame truncated"};
   codecs::VideoFrame f = codecs::VideoFrame::Allocate(data_.width, data_.height);
   for (std::vector<uint8_t>* plane : {&f.y, &f.u, &f.v}) {
     if (std::fread(plane->data(), 1, plane->size(), file_.get()) != plane->size()) {

@@ -148,6 +148,8 @@ class Y4mFileSource : public VideoSource {
   int64_t index_ = 0;  // frames produced
   std::unique_ptr<std::FILE, FileCloser> file_;  // from disk
   long data_start_ = 0;                          // offset of the first FRAME line
+  long file_size_ = 0;
+  size_t frame_bytes_ = 0;  // one picture, without its FRAME line
   int64_t file_frames_ = 0;
   std::optional<codecs::VideoFrame> next_;  // from disk: the picture next_frame() hands out next
   Status error_;
