@@ -170,7 +170,8 @@ SessionPlan send_session_plan(const SendOptions& o, const SendTarget& t, const p
 void SendCaptureTap::on_video_frame_captured(const pipeline::CapturedVideoFrame& frame) {
   if (!frame.encoded || done()) return;
   ++encoded_;
-  if (writer_ && frame.picture != nullptr && !writer_->append(*frame.picture).ok()) ++reference_write_failures_;  // kept in error()
+  // A write error is kept in the writer (finish() reports it); the pictures it lost are counted.
+  if (writer_ && frame.picture != nullptr && !writer_->append(*frame.picture).ok()) ++reference_write_failures_;
   if (limit_ > 0 && encoded_ >= limit_) last_timestamp_ = frame.rtp_timestamp;
 }
 
