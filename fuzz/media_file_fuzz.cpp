@@ -1,9 +1,14 @@
 // Fuzzes the media file readers (WAV, Y4M, IVF) and the WebM reader on arbitrary bytes: each input
-// either parses into data consistent with its header fields or is rejected with a reason.
+// either parses into data consistent with its header fields or is rejected with a reason. The
+// streaming Y4M/WAV sources (tern-send --input) read the same bytes from a memory file.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
+#include <string>
 
 #include "tern/media/ivf_file.h"
 #include "tern/media/opus_packet_info.h"
@@ -35,5 +40,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)opus_packet_samples_48k(in);
   // libwebm's parser is exercised too, since parse_webm is meant for files from elsewhere.
   if (size < 4096) (void)parse_webm(in, 100);
+  const int fd = memfd_create("media_file_fuzz", 0);
+  if (fd < 0) return 0;
+  if (write(fd, data, size) == static_cast<ssize_t>(size)) {
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    if (auto y = Y4mFileSource::Open(path, true); y.ok()) {
+      for (int i = 0; i < 8 && !y.value()->ended(); ++i) {
+        auto f = y.value()->next_frame(Timestamp::Seconds(i));
+        if (f && (!f->is_valid() || f->width != y.value()->width())) std::abort();
+      }
+    }
+    if (auto w = WavFileSource::Open(path, true); w.ok()) {
+      for (int i = 0; i < 8 && !w.value()->ended(); ++i) (void)w.value()->next_samples(64, Timestamp::Zero());
+    }
+  }
+  close(fd);
   return 0;
 }

@@ -179,9 +179,19 @@ Status WebmRecorder::finish() {
   if (impl_->finished) return Error{"webm recorder: already finished"};
   impl_->finished = true;
   const int rc = av_write_trailer(impl_->fmt);
-  avio_closep(&impl_->fmt->pb);
+  avio_flush(impl_->fmt->pb);
+  const bool io_error = impl_->fmt->pb->error < 0;
+  const int closed = avio_closep(&impl_->fmt->pb);
   impl_->file_open = false;
+  if (io_error || closed < 0) return Error{"webm recorder: cannot write the file"};
   if (rc < 0) return Error{"webm recorder: cannot write the trailer"};
+  return Status::Ok();
+}
+
+Status WebmRecorder::write_status() const {
+  if (impl_->file_open && impl_->fmt->pb != nullptr && impl_->fmt->pb->error < 0) {
+    return Error{"webm recorder: cannot write the file"};
+  }
   return Status::Ok();
 }
 

@@ -50,8 +50,12 @@ class WebmRecorder {
   }
   // One Opus packet, its 48 kHz RTP timestamp and when it arrived.
   Status add_audio(std::span<const uint8_t> packet, uint32_t rtp_timestamp, Timestamp arrival);
-  // Writes the index and closes the file. Later adds fail.
+  // Writes the index and closes the file; a write error at any time (a full disk) is returned
+  // here. Later adds fail.
   Status finish();
+  // An error once a write to the file failed (the muxer writes through a buffer: seen when it
+  // is flushed), ok before.
+  Status write_status() const;
 
   const WebmRecorderStats& stats() const { return stats_; }
 

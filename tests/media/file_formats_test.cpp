@@ -1,4 +1,5 @@
-// WAV, Y4M and IVF: write -> read round trips, the file sources, and malformed input (truncations,
+// WAV, Y4M and IVF: write -> read round trips, the file sources, the streaming writers and
+// sources (bounded memory, a file cut short, a full disk), and malformed input (truncations,
 // lying lengths, random garbage) rejected with a reason and without crashing.
 #include <doctest/doctest.h>
 
@@ -253,6 +254,104 @@ TEST_CASE("file parsers survive random garbage") {
   CHECK(rejected[0] == 2000);
   CHECK(rejected[1] == 2000);
   CHECK(rejected[2] == 2000);
+}
+
+TEST_CASE("Y4M streams to and from disk a picture at a time") {
+  const std::string path = std::string(TERN_BINARY_DIR) + "/media_stream_test.y4m";
+  constexpr int kFrames = 300;
+  constexpr size_t kPicture = 64 * 48 * 3 / 2;
+  const size_t header = std::string("YUV4MPEG2 W64 H48 F30:1 Ip A1:1 C420jpeg\n").size();
+  {
+    auto w = Y4mFileWriter::Create(path, 30, 1);
+    REQUIRE(w.ok());
+    for (int i = 0; i < kFrames; ++i) {
+      auto f = codecs::VideoFrame::Allocate(64, 48);
+      f.y[0] = static_cast<uint8_t>(i);
+      REQUIRE(w->append(f).ok());
+      CHECK(w->buffered_bytes() <= kPicture + 64);  // one picture and its FRAME line, never the file
+    }
+    CHECK(w->frames() == kFrames);
+    CHECK(w->bytes_written() == header + kFrames * (6 + kPicture));
+    CHECK(w->close().ok());
+  }
+  // Played from disk: every picture in order with one picture held, then the loop starts over.
+  auto src = Y4mFileSource::Open(path, true);
+  REQUIRE(src.ok());
+  CHECK(src.value()->width() == 64);
+  CHECK(src.value()->frame_count() == kFrames);
+  for (int i = 0; i < kFrames + 2; ++i) {
+    auto f = src.value()->next_frame(Timestamp::Seconds(i));  // each picture due by then
+    REQUIRE(f);
+    CHECK(f->y[0] == static_cast<uint8_t>(i % kFrames));
+    CHECK(src.value()->buffered_bytes() <= kPicture);
+  }
+  CHECK(src.value()->error().ok());
+  // A file cut inside its third picture: two pictures, then the stream ends with the reason.
+  auto whole = load_file(path);
+  REQUIRE(whole.ok());
+  whole->resize(header + 2 * (6 + kPicture) + 100);
+  REQUIRE(save_file(path, *whole).ok());
+  auto cut = Y4mFileSource::Open(path, false);
+  REQUIRE(cut.ok());
+  int played = 0;
+  while (cut.value()->next_frame(Timestamp::Seconds(played)) && played < 10) ++played;
+  CHECK(played == 2);
+  CHECK(cut.value()->ended());
+  CHECK(std::string(cut.value()->error().error()) == "y4m: frame truncated");
+  whole->resize(header + 6 + kPicture);  // one picture, looped
+  REQUIRE(save_file(path, *whole).ok());
+  auto one = Y4mFileSource::Open(path, true);
+  REQUIRE(one.ok());
+  for (int i = 0; i < 3; ++i) CHECK(one.value()->next_frame(Timestamp::Seconds(i)));
+  whole->resize(30);
+  REQUIRE(save_file(path, *whole).ok());
+  CHECK(std::string(Y4mFileSource::Open(path, false).error()) == "y4m: no header line");
+  // A full disk: the first write fails, and so does every later one.
+  auto full = Y4mFileWriter::Create("/dev/full", 30, 1);
+  REQUIRE(full.ok());
+  CHECK_FALSE(full->append(codecs::VideoFrame::Allocate(64, 48)).ok());
+  CHECK_FALSE(full->error().ok());
+  CHECK(full->frames() == 0);
+  CHECK_FALSE(Y4mFileWriter::Create(path + ".missing/x.y4m", 30, 1).ok());
+}
+
+TEST_CASE("WAV streams to and from disk a block at a time, readable before it is closed") {
+  const std::string path = std::string(TERN_BINARY_DIR) + "/media_stream_test.wav";
+  auto w = WavFileWriter::Create(path);
+  REQUIRE(w.ok());
+  for (int i = 0; i < 500; ++i) {
+    codecs::AudioFrame f = codecs::AudioFrame::Silence(48000, 2, 480);
+    f.samples[0] = static_cast<int16_t>(i);
+    REQUIRE(w->append(f).ok());
+    CHECK(w->buffered_bytes() <= 44 + 480 * 4);
+  }
+  CHECK_FALSE(w->append(codecs::AudioFrame::Silence(16000, 2, 160)).ok());  // another shape: refused
+  CHECK(w->error().ok());
+  // Before close() (a process killed here): the unset sizes read as "to the end of the file".
+  auto open = load_file(path);
+  REQUIRE(open.ok());
+  CHECK(parse_wav(*open)->samples_per_channel() == 500 * 480);
+  REQUIRE(w->close().ok());
+  auto closed = load_file(path);
+  REQUIRE(closed.ok());
+  CHECK((*closed)[40] == static_cast<uint8_t>((500 * 480 * 4) & 0xFF));  // the data size, filled in
+  CHECK(parse_wav(*closed)->samples_per_channel() == 500 * 480);
+  auto src = WavFileSource::Open(path, true);
+  REQUIRE(src.ok());
+  CHECK(src.value()->channels() == 2);
+  CHECK(src.value()->total() == 500 * 480);
+  for (int i = 0; i < 502; ++i) {
+    auto f = src.value()->next_audio(Timestamp::Zero());
+    REQUIRE(f);
+    CHECK(f->samples[0] == static_cast<int16_t>(i % 500));
+    CHECK(src.value()->buffered_bytes() <= 480 * 4);
+  }
+  auto full = WavFileWriter::Create("/dev/full");
+  REQUIRE(full.ok());
+  CHECK_FALSE(full->append(codecs::AudioFrame::Silence(48000, 1, 480)).ok());
+  CHECK_FALSE(full->error().ok());
+  CHECK(full->samples_per_channel() == 0);
+  CHECK_FALSE(WavFileSource::Open(path + ".missing", false).ok());
 }
 
 TEST_CASE("file helpers save and load bytes") {

@@ -1,15 +1,24 @@
 // tools/net recv_session and receive_outputs: tern-recv's session plan from flags and SDP files,
-// the receive-only Endpoint configuration, SSRC learning with bounded holding, and the WAV
-// output's trailing-gap rule (no processes, no sockets).
+// the receive-only Endpoint configuration, SSRC learning with bounded holding, the WAV output's
+// trailing-gap rule, and the outputs streamed to disk (bounded memory, write errors, resolution
+// changes of a real VP8 stream) (no processes, no sockets).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include "tern/codecs/codec_factory.h"
+#include "tern/media/file_io.h"
+#include "tern/media/synthetic_video_source.h"
+#include "tern/media/wav_file.h"
+#include "tern/media/y4m_file.h"
 #include "tern/tools/net/receive_outputs.h"
 #include "tern/tools/net/recv_session.h"
+#include "support/process.h"
 
 namespace net = tern::tools::net;
 
@@ -207,7 +216,10 @@ TEST_CASE("a stream announced but never sent holds the others back for a bounded
 
 TEST_CASE("the WAV output leaves out the trailing concealment but keeps a gap inside the stream") {
   using Op = tern::jitterbuffer::PlayoutOperation;
-  net::ReceiveOutputs outputs(false, true, 30);
+  const std::string dir = tern::test::scratch_dir("receive_outputs_gap");
+  auto made = net::ReceiveOutputs::Create("", dir + "/gap.wav", 30);
+  REQUIRE(made.ok());
+  net::ReceiveOutputs& outputs = *made.value();
   tern::codecs::AudioFrame block;
   block.samples_per_channel = 480;
   block.samples.assign(480, 100);
@@ -227,7 +239,7 @@ TEST_CASE("the WAV output leaves out the trailing concealment but keeps a gap in
   CHECK(outputs.wav_samples_per_channel() == 4 * 480);  // inside the stream: written
   play(Op::kExpand);
   CHECK(outputs.wav_samples_per_channel() == 4 * 480);
-  CHECK(outputs.write_failures() == 0);
+  CHECK(outputs.refused_blocks() == 0);
   tern::codecs::AudioFrame stereo = block;
   stereo.channels = 2;
   stereo.samples.assign(960, 100);
@@ -235,8 +247,137 @@ TEST_CASE("the WAV output leaves out the trailing concealment but keeps a gap in
   e.operation = Op::kNormal;
   e.samples = &stereo;
   outputs.on_audio_playout(e);  // another shape than the file's: refused and counted
-  CHECK(outputs.write_failures() == 1);
+  CHECK(outputs.refused_blocks() == 1);
   CHECK(outputs.wav_samples_per_channel() == 5 * 480);  // the pending gap block went in first
-  net::ReceiveOutputs nothing(true, false, 30);
-  CHECK(std::string(nothing.save("x.y4m", "").error()) == "no video frame decoded: Y4M file not written");
+  CHECK(outputs.close().ok());
+  auto wav = tern::media::load_file(dir + "/gap.wav");
+  REQUIRE(wav.ok());
+  auto parsed = tern::media::parse_wav(wav.value());
+  REQUIRE(parsed.ok());
+  CHECK(parsed->samples_per_channel() == 5 * 480);  // the trailing expand block left out
+  auto nothing = net::ReceiveOutputs::Create(dir + "/none.y4m", "", 30);
+  REQUIRE(nothing.ok());
+  CHECK(nothing.value()->close().ok());
+  CHECK(nothing.value()->not_written() == "no video frame decoded: Y4M file not written");
+  CHECK_FALSE(tern::media::load_file(dir + "/none.y4m").ok());  // the empty file is removed
+}
+
+namespace {
+
+void Render(net::ReceiveOutputs& outputs, const tern::codecs::VideoFrame& picture) {
+  tern::pipeline::RenderedVideoFrame r;
+  r.width = picture.width;
+  r.height = picture.height;
+  r.picture = &picture;
+  outputs.on_video_frame_rendered(r);
+}
+
+double MeanLuma(const tern::codecs::VideoFrame& f) {
+  uint64_t sum = 0;
+  for (int y = 0; y < f.height; ++y) {
+    for (int x = 0; x < f.width; ++x) sum += f.y[static_cast<size_t>(y * f.stride_y + x)];
+  }
+  return static_cast<double>(sum) / (f.width * f.height);
+}
+
+}  // namespace
+
+TEST_CASE("the outputs go to disk as they come: files made up front, bounded memory, write errors stop and count") {
+  const std::string dir = tern::test::scratch_dir("receive_outputs_stream");
+  // An unwritable path fails when the outputs are made, before any packet.
+  auto bad = net::ReceiveOutputs::Create(dir + "/missing/x.y4m", "", 30);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(std::string(bad.error()).find("--y4m: cannot create '" + dir + "/missing/x.y4m'") == 0);
+  CHECK_FALSE(net::ReceiveOutputs::Create("", dir + "/missing/x.wav", 30).ok());
+
+  // 300 pictures and 3 s of audio: the memory held stays one picture and one block.
+  auto made = net::ReceiveOutputs::Create(dir + "/long.y4m", dir + "/long.wav", 30);
+  REQUIRE(made.ok());
+  net::ReceiveOutputs& out = *made.value();
+  const auto picture = tern::codecs::VideoFrame::Allocate(64, 48);
+  const size_t picture_bytes = 64 * 48 * 3 / 2;
+  tern::codecs::AudioFrame block = tern::codecs::AudioFrame::Silence(48000, 1, 480);
+  block.samples.assign(480, 7);
+  tern::pipeline::AudioPlayoutEvent e;
+  e.operation = tern::jitterbuffer::PlayoutOperation::kNormal;
+  e.samples = &block;
+  size_t most = 0;
+  for (int i = 0; i < 300; ++i) {
+    Render(out, picture);
+    out.on_audio_playout(e);
+    most = std::max(most, out.buffered_bytes());
+  }
+  CHECK(most <= picture_bytes + 64 + 44 + 480 * 2);  // one picture, one block
+  CHECK(out.y4m_frames() == 300);
+  CHECK(out.wav_samples_per_channel() == 300 * 480);
+  REQUIRE(out.close().ok());
+  auto y4m = tern::media::load_file(dir + "/long.y4m");
+  REQUIRE(y4m.ok());
+  CHECK(tern::media::parse_y4m(y4m.value())->frames.size() == 300);
+  auto wav = tern::media::load_file(dir + "/long.wav");
+  REQUIRE(wav.ok());
+  CHECK(tern::media::parse_wav(wav.value())->samples_per_channel() == 300 * 480);
+
+  // A full disk: the first picture fails, nothing more is written, each loss is counted.
+  auto full = net::ReceiveOutputs::Create("/dev/full", "", 30);
+  REQUIRE(full.ok());
+  for (int i = 0; i < 3; ++i) Render(*full.value(), picture);
+  CHECK(full.value()->failed());
+  CHECK(full.value()->write_errors() == 1);
+  CHECK(full.value()->y4m_frames() == 0);
+  CHECK(full.value()->frames() == 3);
+  CHECK(full.value()->lost_to_write_errors() == 3);
+  const tern::Status closed = full.value()->close();
+  REQUIRE_FALSE(closed.ok());
+  CHECK(std::string(closed.error()) == "cannot write '/dev/full': No space left on device");
+}
+
+TEST_CASE("a VP8 stream that changes resolution is written whole, later pictures scaled to the first size") {
+  const std::string dir = tern::test::scratch_dir("receive_outputs_resize");
+  auto made = net::ReceiveOutputs::Create(dir + "/resize.y4m", "", 30);
+  REQUIRE(made.ok());
+  tern::codecs::VideoDecoderConfig dc;
+  auto decoder = tern::codecs::CreateVideoDecoder(dc);
+  REQUIRE(decoder.ok());
+  // The sender's encoder restarts at another size: 5 pictures of 320x240, then 5 of 160x120.
+  double last_mean = 0;
+  uint32_t rtp = 0;
+  for (const auto& [w, h] : {std::pair{320, 240}, std::pair{160, 120}}) {
+    tern::codecs::VideoEncoderConfig ec;
+    ec.width = w;
+    ec.height = h;
+    auto encoder = tern::codecs::CreateVideoEncoder(ec);
+    REQUIRE(encoder.ok());
+    tern::media::SyntheticVideoConfig sc;
+    sc.width = w;
+    sc.height = h;
+    auto source = tern::media::SyntheticVideoSource::Create(sc);
+    REQUIRE(source.ok());
+    for (uint32_t i = 0; i < 5; ++i) {
+      auto encoded = encoder.value()->encode(source->render(i));
+      REQUIRE(encoded.ok());
+      REQUIRE(encoded.value().has_value());
+      auto decoded = decoder.value()->decode(encoded.value()->data, rtp += 3000);
+      REQUIRE(decoded.ok());
+      REQUIRE(decoded.value().has_value());
+      CHECK(decoded.value()->width == w);
+      Render(*made.value(), *decoded.value());
+      last_mean = MeanLuma(*decoded.value());
+    }
+  }
+  net::ReceiveOutputs& out = *made.value();
+  CHECK(out.frames() == 10);
+  CHECK(out.y4m_frames() == 10);
+  CHECK(out.resolution_changes() == 1);
+  CHECK(out.scaled_frames() == 5);
+  CHECK(out.width() == 160);  // the stream's size now
+  REQUIRE(out.close().ok());
+  auto bytes = tern::media::load_file(dir + "/resize.y4m");
+  REQUIRE(bytes.ok());
+  auto y4m = tern::media::parse_y4m(bytes.value());
+  REQUIRE(y4m.ok());
+  CHECK(y4m->width == 320);
+  REQUIRE(y4m->frames.size() == 10);
+  // The scaled picture is the decoded one (not black, not garbage): the same mean brightness.
+  CHECK(MeanLuma(y4m->frames.back()) == doctest::Approx(last_mean).epsilon(0.03));
 }

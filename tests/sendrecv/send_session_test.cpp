@@ -1,11 +1,14 @@
 // tools/net send_session: tern-send's option defaults, the Endpoint configuration and SDP plan
-// they give, and the capture tap's end-of-stream and drop rules (no processes, no sockets).
+// they give, the capture tap's end-of-stream and drop rules, and the --input files played from
+// disk (no processes, no sockets).
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "tern/tools/net/send_session.h"
+#include "support/process.h"
 
 namespace net = tern::tools::net;
 using tern::pipeline::CongestionControlMode;
@@ -174,4 +177,42 @@ TEST_CASE("the capture tap stops the video after the last frame and drops every 
   CHECK(tap.allow(rr, kVideo, 3));  // RTCP always
   tap.on_video_frame_captured(frame);
   CHECK(tap.encoded() == 2);
+}
+
+TEST_CASE("--input files are played from disk: a long Y4M in bounded memory, a truncated one an error") {
+  const std::string dir = tern::test::scratch_dir("send_inputs");
+  constexpr int kFrames = 400;
+  constexpr size_t kPicture = 160 * 120 * 3 / 2;
+  {
+    auto w = tern::media::Y4mFileWriter::Create(dir + "/long.y4m", 25, 1);
+    REQUIRE(w.ok());
+    for (int i = 0; i < kFrames; ++i) REQUIRE(w->append(tern::codecs::VideoFrame::Allocate(160, 120)).ok());
+    REQUIRE(w->close().ok());
+  }
+  net::SendOptions o;
+  o.inputs = {dir + "/long.y4m"};
+  auto in = net::load_send_inputs(o);
+  REQUIRE(in.ok());
+  CHECK(o.width == 160);
+  CHECK(o.height == 120);
+  CHECK(o.fps == 25);
+  CHECK(in->seconds == doctest::Approx(kFrames / 25.0));
+  int played = 0;
+  for (int i = 0; i < kFrames + 5 && in->video->next_frame(tern::Timestamp::Seconds(i)); ++i) {
+    ++played;
+    CHECK(in->video->buffered_bytes() <= kPicture);  // one picture read ahead, never the file
+  }
+  CHECK(played == kFrames);
+  CHECK(in->video->ended());
+  CHECK(in->error().ok());
+  // Cut inside a picture: what came before plays, then a clear error (tern-send exits 1).
+  std::filesystem::resize_file(dir + "/long.y4m", 50000);
+  auto cut = net::load_send_inputs(o);
+  REQUIRE(cut.ok());
+  played = 0;
+  while (played < 10 && cut->video->next_frame(tern::Timestamp::Seconds(played))) ++played;
+  CHECK(played == 1);
+  CHECK(std::string(cut->error().error()) == "y4m: frame truncated");
+  o.inputs = {dir + "/missing.y4m"};
+  CHECK(std::string(net::load_send_inputs(o).error()) == "--input '" + dir + "/missing.y4m': y4m: cannot open the file");
 }

@@ -650,6 +650,23 @@ TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {
   recv = tern::test::run_command(Tool("tern-recv") + " --video vp8", 10, true);
   CHECK(recv.exit_code != 0);
   CHECK(recv.out.find("--port") != std::string::npos);
+  // Every output is created before the first packet: an unwritable one stops tern-recv at once,
+  // before it listens; a full disk (/dev/full) is an error too, not a silent loss.
+  for (const char* option : {"--y4m", "--wav", "--webm", "--stats-json"}) {
+    CAPTURE(option);
+    recv = tern::test::run_command(Tool("tern-recv") + " --port 5879 --audio opus " + option + " " + dir +
+                                       "/missing/out --duration 5",
+                                   10, true);
+    CHECK(recv.exit_code == 1);
+    CHECK_MESSAGE(recv.out.find(std::string(option) + ": cannot create '" + dir + "/missing/out': No such file") !=
+                      std::string::npos,
+                  recv.out);
+    CHECK(recv.out.find("listening") == std::string::npos);
+  }
+  recv = tern::test::run_command(Tool("tern-recv") + " --port 5879 --duration 0.1 --stats-json /dev/full", 10, true);
+  CHECK(recv.exit_code == 1);
+  CHECK_MESSAGE(recv.out.find("--stats-json: cannot write '/dev/full': No space left on device") != std::string::npos,
+                recv.out);
 
   // A port someone already holds.
   BackgroundPeer holder(Tool("tern-recv") + " --port 5873 --duration 10", 12, dir + "/holder.log");

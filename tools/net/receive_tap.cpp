@@ -2,12 +2,10 @@
 
 #include "tern/codecs/codec_factory.h"
 #include "tern/core/seq_num.h"
-#include "tern/media/file_io.h"
 
 namespace tern::tools::net {
 namespace {
 
-constexpr int kAudioRate = 48000;
 constexpr int kAudioChannels = 2;  // RFC 7587: opus/48000/2; decoded as stereo
 
 }  // namespace
@@ -50,17 +48,6 @@ Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& c
     auto front = pipeline::RtpReceiveFront::Create(fc);
     if (!front) return Error{front.error()};
     tap->audio_front_.emplace(std::move(front).value());
-    codecs::AudioDecoderConfig ac;
-    ac.sample_rate_hz = kAudioRate;
-    ac.channels = kAudioChannels;
-    auto d = codecs::CreateAudioDecoder(ac);
-    if (!d) return Error{d.error()};
-    tap->audio_decoder_ = std::move(d.value());
-    if (!config.wav_path.empty()) {
-      auto w = media::WavWriter::Create(kAudioRate, kAudioChannels);
-      if (!w) return Error{w.error()};
-      tap->wav_.emplace(std::move(w.value()));
-    }
   }
   if (!config.webm_path.empty() && !config.video) {
     media::WebmRecorderConfig wc;
@@ -74,7 +61,7 @@ Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& c
 }
 
 void ReceiveTap::on_rtp(std::span<const uint8_t> bytes, Timestamp now) {
-  if (finished_) return;
+  if (finished_ || !open_error_.ok()) return;
   auto parsed = rtp::RtpPacket::parse(bytes);
   if (!parsed) return;
   rtp::RtpPacket packet = std::move(parsed.value());
@@ -120,18 +107,6 @@ void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
     return;
   }
   last_audio_seq_ = packet.sequence_number();
-  if (!wav_) {  // recording only: no need to decode
-    if (webm_) recorded(webm_->add_audio(packet.payload(), packet.timestamp(), now));
-    return;
-  }
-  auto decoded = audio_decoder_->decode(packet.payload());
-  if (!decoded) {
-    ++counters_.audio_decode_errors;
-    return;
-  }
-  ++counters_.audio_packets_decoded;
-  counters_.audio_samples_per_channel += decoded.value().frame.samples_per_channel;
-  if (wav_) recorded(wav_->append(decoded.value().frame));
   if (webm_) recorded(webm_->add_audio(packet.payload(), packet.timestamp(), now));
 }
 
@@ -147,7 +122,7 @@ void ReceiveTap::process(Timestamp now) {
 
 void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now) {
   ++counters_.video_frames_assembled;
-  if (config_.y4m_path.empty() && webm_) {  // recording only: the first decoded picture gave the size
+  if (webm_) {  // the first decoded picture gave the track's size
     recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now));
     return;
   }
@@ -158,51 +133,34 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
   }
   if (!decoded.value()) return;  // not for display
   const codecs::VideoFrame& picture = *decoded.value();
-  ++counters_.video_frames_decoded;
   counters_.width = picture.width;
   counters_.height = picture.height;
-  if (!config_.y4m_path.empty() && !y4m_) {
-    auto w = media::Y4mWriter::Create(picture.width, picture.height, config_.fps, 1);
-    if (w) y4m_.emplace(std::move(w.value()));
+  if (config_.webm_path.empty()) return;
+  media::WebmRecorderConfig wc;
+  wc.video = *config_.video;
+  wc.width = picture.width;
+  wc.height = picture.height;
+  wc.audio = config_.audio;
+  wc.audio_channels = kAudioChannels;
+  auto r = media::WebmRecorder::Create(config_.webm_path, wc);
+  if (!r) {
+    open_error_ = Error{r.error()};  // a write error for the session: it stops
+    return;
   }
-  if (y4m_) recorded(y4m_->append(picture));
-  if (!config_.webm_path.empty() && !webm_) {
-    media::WebmRecorderConfig wc;
-    wc.video = *config_.video;
-    wc.width = picture.width;
-    wc.height = picture.height;
-    wc.audio = config_.audio;
-    wc.audio_channels = kAudioChannels;
-    auto r = media::WebmRecorder::Create(config_.webm_path, wc);
-    if (r) webm_ = std::move(r.value());
-  }
-  if (webm_) recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now));
+  webm_ = std::move(r.value());
+  recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now));
 }
 
 Status ReceiveTap::finish(Timestamp now) {
   if (finished_) return Status{};
-  if (config_.video) {
+  if (config_.video && open_error_.ok()) {
     // Everything complete and decodable is released regardless of its render time.
     for (const jitterbuffer::EncodedVideoFrame& frame : jitter_buffer_.process(now + TimeDelta::Seconds(60))) {
       decode(frame, now);
     }
   }
   finished_ = true;
-  Status result;
-  if (!config_.y4m_path.empty()) {
-    if (!y4m_) {
-      result = Error{"no video frame decoded: Y4M file not written"};
-    } else if (Status st = media::save_file(config_.y4m_path, y4m_->bytes()); !st.ok()) {
-      result = st;
-    }
-  }
-  if (wav_) {
-    if (Status st = media::save_file(config_.wav_path, wav_->finish()); !st.ok()) result = st;
-  }
-  if (webm_) {
-    if (Status st = webm_->finish(); !st.ok()) result = st;
-  }
-  return result;
+  return webm_ ? webm_->finish() : open_error_;
 }
 
 }  // namespace tern::tools::net

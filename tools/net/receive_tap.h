@@ -1,10 +1,10 @@
 // ReceiveTap: a second look at the plain RTP packets tern-recv receives, through one
 // pipeline::RtpReceiveFront per stream (video: RTX unwrapped (RFC 4588), RED unwrapped and ULPFEC
 // recovery (RFC 2198, RFC 5109); audio: the primary block of RED), video through a
-// jitterbuffer::VideoJitterBuffer, and both codecs' encoded frames into a WebM recording. tern-recv
-// uses it for WebM only (Y4M/WAV come from the Endpoint's render/playout listeners); then it decodes
-// just the first picture (the WebM track size) and no audio. With y4m_path/wav_path it also decodes
-// video into Y4M and Opus in arrival order into WAV. Files are written at finish().
+// jitterbuffer::VideoJitterBuffer, and both codecs' encoded frames into a WebM recording (Y4M/WAV
+// come from the Endpoint's render/playout listeners, ReceiveOutputs). It decodes just the first
+// picture (the WebM track's size; a later change of size is in the VP8/VP9 bitstream, which
+// players follow) and no audio. The muxer writes to disk as it goes; finish() closes the file.
 #pragma once
 
 #include <cstdint>
@@ -14,13 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "tern/codecs/audio_decoder.h"
 #include "tern/codecs/video_decoder.h"
 #include "tern/core/result.h"
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
-#include "tern/media/wav_file.h"
 #include "tern/media/webm_recorder.h"
-#include "tern/media/y4m_file.h"
 #include "tern/pipeline/rtp_receive_front.h"
 #include "tern/transport/pollable.h"
 
@@ -40,22 +37,18 @@ struct ReceiveTapConfig {
   uint8_t audio_pt = 111;
   uint32_t audio_ssrc = 0;
   std::optional<uint8_t> audio_red_pt;
-  int fps = 30;  // written into the Y4M header
-  std::string y4m_path, wav_path, webm_path;  // empty: not written
+  int fps = 30;
+  std::string webm_path;  // empty: not written
 };
 
 struct ReceiveTapCounters {
   int64_t video_frames_assembled = 0;
-  int64_t video_frames_decoded = 0;
-  int64_t video_decode_errors = 0;
-  int64_t audio_packets_decoded = 0;
-  int64_t audio_decode_errors = 0;
-  int64_t audio_samples_per_channel = 0;
+  int64_t video_decode_errors = 0;  // before the first picture
   int64_t duplicate_audio_packets = 0;
   int64_t foreign_packets = 0;  // SSRC or payload type not configured
   int64_t fec_recovered = 0;
-  int64_t frames_not_recorded = 0;  // video frames, audio packets or blocks a file writer refused
-  int width = 0, height = 0;
+  int64_t frames_not_recorded = 0;  // video frames or audio packets the recorder refused
+  int width = 0, height = 0;        // the first picture's
 };
 
 class ReceiveTap : public transport::Pollable {
@@ -70,10 +63,14 @@ class ReceiveTap : public transport::Pollable {
   }
   std::optional<Timestamp> next_wakeup() const override;
   void process(Timestamp now) override;
-  // Releases every frame still held, decodes it and writes the files. Idempotent.
+  // Releases every frame still held, records it and closes the file. Idempotent.
   Status finish(Timestamp now);
 
   const ReceiveTapCounters& counters() const { return counters_; }
+  // The WebM recording has begun (its first picture, or with audio only at once).
+  bool recording() const { return webm_ != nullptr; }
+  // An error once a write to the WebM file failed.
+  Status write_status() const { return webm_ ? webm_->write_status() : open_error_; }
 
  private:
   // What the fronts pass on.
@@ -89,16 +86,14 @@ class ReceiveTap : public transport::Pollable {
   ReceiveTapConfig config_;
   jitterbuffer::VideoJitterBuffer jitter_buffer_;
   std::unique_ptr<codecs::VideoDecoder> video_decoder_;
-  std::unique_ptr<codecs::AudioDecoder> audio_decoder_;
   std::optional<pipeline::RtpReceiveFront> video_front_;
   std::optional<pipeline::RtpReceiveFront> audio_front_;
   pipeline::ListenerOf<ReceiveTap, &ReceiveTap::on_video_packet> video_in_{*this};
   pipeline::ListenerOf<ReceiveTap, &ReceiveTap::on_audio_packet> audio_in_{*this};
-  std::optional<media::Y4mWriter> y4m_;
-  std::optional<media::WavWriter> wav_;
   std::unique_ptr<media::WebmRecorder> webm_;
   std::optional<uint16_t> last_audio_seq_;
   bool finished_ = false;
+  Status open_error_;  // the WebM file could not be opened when the first picture came
   ReceiveTapCounters counters_;
 };
 

@@ -296,7 +296,12 @@ Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
     s->link_->set_fixed_rtcp_peer(a.value());
   }
 
-  s->outputs_ = std::make_unique<ReceiveOutputs>(!o.y4m_path.empty(), !o.wav_path.empty(), o.fps);
+  // Every output exists before the first packet is read: an unwritable path stops here.
+  if (Status st = check_output_path("--webm", o.webm_path); !st.ok()) return Error{st.error()};
+  if (Status st = check_output_path("--stats-json", o.stats_path); !st.ok()) return Error{st.error()};
+  auto outputs = ReceiveOutputs::Create(o.y4m_path, o.wav_path, o.fps);
+  if (!outputs) return Error{outputs.error()};
+  s->outputs_ = std::move(outputs.value());
   RecvSession* self = s.get();
   for (transport::RtpUdpTransport* port : {s->link_.get(), s->audio_link_.get()}) {
     if (port == nullptr) continue;
@@ -444,6 +449,8 @@ Status RecvSession::run() {
   end_ = start_;
   const TimeDelta limit = o.duration > 0 ? TimeDelta::SecondsF(o.duration) : TimeDelta::PlusInfinity();
   while (loop_->signal() == 0 && setup_error_.empty()) {
+    // A write error stops the run at once (the files keep what was written before it).
+    if (outputs_->failed() || (tap_ && !tap_->write_status().ok())) break;
     const Timestamp now = transport::EpollDriver::Now();
     if (now - start_ >= limit) break;
     if (o.frames > 0 && outputs_->frames() >= o.frames) break;
@@ -468,9 +475,13 @@ int64_t RecvSession::audio_packets() const {
 
 Status RecvSession::finish() {
   const RecvOptions& o = options_;
-  written_ = outputs_->save(o.y4m_path, o.wav_path);
-  if (tap_) {
-    if (Status st = tap_->finish(end_); !st.ok()) written_ = st;
+  Status result = outputs_->close();
+  if (!outputs_->not_written().empty()) notes_.push_back(outputs_->not_written());
+  const Status webm = tap_ ? tap_->finish(end_) : Status::Ok();
+  if (result.ok() && !webm.ok()) result = webm;
+  if (!o.webm_path.empty() && webm.ok() && (!tap_ || !tap_->recording())) {
+    std::remove(o.webm_path.c_str());  // created at start-up to check the path; nothing came
+    notes_.push_back("nothing recorded: WebM file not written");
   }
   const transport::RtpUdpTransportCounters c = counters();
   nlohmann::json j;
@@ -483,6 +494,17 @@ Status RecvSession::finish() {
   j["height"] = outputs_->height();
   j["audio_packets_decoded"] = audio_packets();
   j["audio_samples_per_channel"] = outputs_->wav_samples_per_channel();
+  // What reached the files: a picture or block counts once it was written.
+  const int write_errors = outputs_->write_errors() + (webm.ok() ? 0 : 1);
+  j["outputs"] = {{"y4m_frames_written", outputs_->y4m_frames()},
+                  {"y4m_resolution_changes", outputs_->resolution_changes()},
+                  {"y4m_frames_scaled", outputs_->scaled_frames()},
+                  {"wav_samples_per_channel", outputs_->wav_samples_per_channel()},
+                  {"wav_blocks_refused", outputs_->refused_blocks()},
+                  {"webm_frames_not_recorded", tap_ ? tap_->counters().frames_not_recorded : 0},
+                  {"write_errors", write_errors},
+                  {"lost_to_write_errors", outputs_->lost_to_write_errors()}};
+  if (!result.ok()) j["outputs"]["write_error"] = result.error();
   // Received: RTP of the session's streams, RTCP that parsed. Everything else is "invalid", by kind.
   j["rtp_received"] = received_.rtp;
   j["rtcp_received"] = received_.rtcp;
@@ -502,7 +524,8 @@ Status RecvSession::finish() {
   j["duration_s"] = (end_ - start_).seconds_f();
   j["signal"] = loop_->signal();
   if (endpoint_) j["stats"] = nlohmann::json::parse(endpoint_->stats(end_).to_json(-1), nullptr, false);
-  return write_stats_json(o.stats_path, j.dump(2));
+  const Status json = write_stats_json(o.stats_path, j.dump(2));
+  return result.ok() ? json : result;
 }
 
 std::string RecvSession::summary() const {

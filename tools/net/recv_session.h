@@ -134,17 +134,19 @@ struct RecvCounters {
 };
 
 // One tern-recv run: Create() sets everything up (an error is the message tern-recv prints),
-// run() receives until --frames, --duration, --idle-timeout or a signal, finish() writes the files.
+// run() receives until --frames, --duration, --idle-timeout, a signal or a write error, finish()
+// closes the files. Every output file is created by Create().
 class RecvSession {
  public:
   static Result<std::unique_ptr<RecvSession>> Create(RecvOptions options);
   // "listening on ADDRESS[, audio on ADDRESS][ (SRTP)]".
   std::string listening() const;
   Status run();
-  // Writes the Y4M/WAV/WebM files (a failure there is kept for files_written()) and --stats-json
-  // (a failure there is returned).
+  // Closes the Y4M/WAV/WebM files and writes --stats-json (also after a write error, which it
+  // reports); returns the first write error (tern-recv exits 1). Outputs that got nothing are
+  // removed and said so in notes().
   Status finish();
-  Status files_written() const { return written_; }
+  const std::vector<std::string>& notes() const { return notes_; }
   // The one-line summary tern-recv prints.
   std::string summary() const;
   // Features the session plan turned off, and why (tern-recv prints them as warnings).
@@ -193,7 +195,7 @@ class RecvSession {
   std::string setup_error_;
   std::optional<Timestamp> last_packet_;
   Timestamp start_, end_;
-  Status written_;
+  std::vector<std::string> notes_;
 };
 
 }  // namespace tern::tools::net

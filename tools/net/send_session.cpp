@@ -44,31 +44,34 @@ std::optional<int64_t> parse_bitrate(const std::string& text) {
   }
 }
 
+Status SendInputs::error() const {
+  if (video && !video->error().ok()) return video->error();
+  if (audio && !audio->error().ok()) return audio->error();
+  return Status::Ok();
+}
+
 Result<SendInputs> load_send_inputs(SendOptions& o) {
   SendInputs in;
   for (const std::string& path : o.inputs) {
-    auto bytes = media::load_file(path, size_t{1} << 31);
-    if (!bytes) return fail("--input '" + path + "': " + bytes.error());
     if (ends_with(path, ".y4m") && !in.video) {
-      auto y = media::parse_y4m(bytes.value());
+      auto y = media::Y4mFileSource::Open(path, o.loop_input);
       if (!y) return fail("--input '" + path + "': " + y.error());
-      if (y.value().frames.empty()) return fail("--input '" + path + "': no frames");
       if (o.video == "none") return fail("--input '" + path + "': a Y4M file needs --video vp8 or vp9");
-      in.video.emplace(std::move(y.value()), o.loop_input);
+      in.video = std::move(y.value());
       o.width = in.video->width();
       o.height = in.video->height();
       o.fps = in.video->fps();
       in.seconds = std::max(in.seconds, static_cast<double>(in.video->frame_count()) / o.fps);
       if (!o.video_given && !o.audio_given && !in.audio) o.audio = "none";
     } else if (ends_with(path, ".wav") && !in.audio) {
-      auto w = media::parse_wav(bytes.value());
+      auto w = media::WavFileSource::Open(path, o.loop_input);
       if (!w) return fail("--input '" + path + "': " + w.error());
-      if (w.value().sample_rate_hz != 48000 || (w.value().channels != 1 && w.value().channels != 2)) {
-        return fail("--input '" + path + "': " + std::to_string(w.value().sample_rate_hz) + " Hz " +
-                    std::to_string(w.value().channels) + " channels; 48000 Hz mono or stereo PCM16 is required");
+      if (w.value()->sample_rate_hz() != 48000 || (w.value()->channels() != 1 && w.value()->channels() != 2)) {
+        return fail("--input '" + path + "': " + std::to_string(w.value()->sample_rate_hz()) + " Hz " +
+                    std::to_string(w.value()->channels()) + " channels; 48000 Hz mono or stereo PCM16 is required");
       }
-      in.seconds = std::max(in.seconds, static_cast<double>(w.value().samples_per_channel()) / 48000.0);
-      in.audio.emplace(std::move(w.value()), o.loop_input);
+      in.seconds = std::max(in.seconds, static_cast<double>(w.value()->total()) / 48000.0);
+      in.audio = std::move(w.value());
       o.audio = "opus";
       if (!o.video_given && !in.video) o.video = "none";
     } else {
@@ -180,6 +183,7 @@ SessionPlan send_session_plan(const SendOptions& o, const SendTarget& t, const p
 void SendCaptureTap::on_video_frame_captured(const pipeline::CapturedVideoFrame& frame) {
   if (!frame.encoded || done()) return;
   ++encoded_;
+  // A write error is kept in the writer (finish() reports it); the pictures it lost are counted.
   if (writer_ && frame.picture != nullptr && !writer_->append(*frame.picture).ok()) ++reference_write_failures_;
   if (limit_ > 0 && encoded_ >= limit_) last_timestamp_ = frame.rtp_timestamp;
 }
@@ -257,14 +261,15 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
     }
   }
 
-  std::optional<media::Y4mWriter> reference_writer;
+  if (Status st = check_output_path("--stats-json", o.stats_path); !st.ok()) return Error{st.error()};
+  std::optional<media::Y4mFileWriter> reference_writer;
   if (!o.source_path.empty() && config.send.video.has_value()) {
-    auto w = media::Y4mWriter::Create(o.width, o.height, std::max(1, static_cast<int>(std::lround(o.fps))), 1);
-    if (!w) return Error{"--source-y4m: cannot set up the reference writer"};
+    auto w = media::Y4mFileWriter::Create(o.source_path, std::max(1, static_cast<int>(std::lround(o.fps))), 1);
+    if (!w) return fail(std::string("--source-y4m: ") + w.error());
     reference_writer.emplace(std::move(w.value()));
   }
-  if (s->inputs_.video) s->endpoint_->set_video_source(&*s->inputs_.video);
-  if (s->inputs_.audio) s->endpoint_->set_audio_source(&*s->inputs_.audio);
+  if (s->inputs_.video) s->endpoint_->set_video_source(s->inputs_.video.get());
+  if (s->inputs_.audio) s->endpoint_->set_audio_source(s->inputs_.audio.get());
   s->capture_ = std::make_unique<SendCaptureTap>(o.frames, std::move(reference_writer));
   s->endpoint_->set_video_capture_listener(s->capture_.get());
   SendCaptureTap* capture = s->capture_.get();
@@ -333,8 +338,12 @@ transport::RtpUdpTransportCounters SendSession::counters() const {
 
 Status SendSession::finish() {
   const SendOptions& o = options_;
-  if (capture_->writer() && !media::save_file(o.source_path, capture_->writer()->bytes()).ok()) {
-    return fail("--source-y4m '" + o.source_path + "': cannot write the file");
+  Status result = inputs_.error();
+  if (!result.ok()) result = fail("--input: " + std::string(result.error()));
+  if (auto& w = capture_->writer()) {
+    Status st = w->close();
+    if (st.ok()) st = w->error();
+    if (!st.ok() && result.ok()) result = fail("--source-y4m: " + std::string(st.error()));
   }
   const pipeline::StatsReport report = endpoint_->stats(end_);
   const transport::RtpUdpTransportCounters c = counters();
@@ -350,8 +359,11 @@ Status SendSession::finish() {
   j["icmp_unreachable"] = c.unreachable;
   j["duration_s"] = (end_ - start_).seconds_f();
   j["signal"] = loop_->signal();
+  j["source_y4m_write_failures"] = capture_->reference_write_failures();
+  if (!result.ok()) j["error"] = result.error();
   j["stats"] = nlohmann::json::parse(report.to_json(-1), nullptr, false);
-  return write_stats_json(o.stats_path, j.dump(2));
+  const Status json = write_stats_json(o.stats_path, j.dump(2));
+  return result.ok() ? json : result;
 }
 
 std::string SendSession::summary() const {

@@ -46,15 +46,19 @@ struct SendOptions {
 // "1000k", "1.5M", "800000" -> bits per second in 1000..1e9; nullopt when malformed or out of range.
 std::optional<int64_t> parse_bitrate(const std::string& text);
 
-// The --input files: at most one Y4M (video) and one WAV (48 kHz mono/stereo PCM16).
+// The --input files: at most one Y4M (video) and one WAV (48 kHz mono/stereo PCM16), played from
+// disk as they are sent (one picture or block in memory, whatever the files' length).
 struct SendInputs {
-  std::optional<media::Y4mFileSource> video;
-  std::optional<media::WavFileSource> audio;
+  std::unique_ptr<media::Y4mFileSource> video;
+  std::unique_ptr<media::WavFileSource> audio;
   double seconds = 0;  // the longer file's length
   bool any() const { return video || audio; }
+  // Why a file stopped before its end (truncated, unreadable): ok otherwise.
+  Status error() const;
 };
-// Loads the --input files and takes the video size and rate from the Y4M; a file of one kind
-// turns the other kind off unless --video/--audio was given.
+// Opens the --input files (their headers and, for Y4M, the first picture are checked) and takes
+// the video size and rate from the Y4M; a file of one kind turns the other kind off unless
+// --video/--audio was given.
 Result<SendInputs> load_send_inputs(SendOptions& options);
 
 // What the options resolve to besides the fields resolve_send_options() rewrites.
@@ -75,7 +79,8 @@ SessionPlan send_session_plan(const SendOptions& options, const SendTarget& targ
 // Counts encoded video frames, stops the stream after the limit and keeps the source pictures.
 class SendCaptureTap : public pipeline::VideoCaptureListener {
  public:
-  SendCaptureTap(int limit, std::optional<media::Y4mWriter> writer) : limit_(limit), writer_(std::move(writer)) {}
+  // `writer`: --source-y4m, written picture by picture.
+  SendCaptureTap(int limit, std::optional<media::Y4mFileWriter> writer) : limit_(limit), writer_(std::move(writer)) {}
   void on_video_frame_captured(const pipeline::CapturedVideoFrame& frame) override;
   bool done() const { return last_timestamp_.has_value(); }
   // False for RTP of the media SSRC after the last frame (later captures are not sent).
@@ -84,9 +89,9 @@ class SendCaptureTap : public pipeline::VideoCaptureListener {
   bool allow(std::span<const uint8_t> datagram, uint32_t video_ssrc, int drop_every);
   uint64_t dropped() const { return dropped_; }
   int encoded() const { return encoded_; }
-  // Source pictures the reference writer refused (over its 1 GiB cap): left out of --source-y4m.
+  // Source pictures the reference writer could not write (a write error: it stops there).
   uint64_t reference_write_failures() const { return reference_write_failures_; }
-  const std::optional<media::Y4mWriter>& writer() const { return writer_; }
+  std::optional<media::Y4mFileWriter>& writer() { return writer_; }
 
  private:
   int limit_;
@@ -96,7 +101,7 @@ class SendCaptureTap : public pipeline::VideoCaptureListener {
   uint64_t media_packets_ = 0;
   uint64_t dropped_ = 0;
   uint64_t reference_write_failures_ = 0;
-  std::optional<media::Y4mWriter> writer_;
+  std::optional<media::Y4mFileWriter> writer_;
 };
 
 // One tern-send run: Create() sets everything up (an error is the message tern-send prints),
@@ -108,7 +113,8 @@ class SendSession {
   static Result<std::unique_ptr<SendSession>> Create(SendOptions options);
   // The real-time loop; `warn` gets one "warning: ..." line when the destination is unreachable.
   Status run(const Warn& warn);
-  // Writes --source-y4m and --stats-json.
+  // Closes --source-y4m and writes --stats-json; an error also when an input file or
+  // --source-y4m failed on the way (truncated input, a full disk).
   Status finish();
   // The one-line summary tern-send prints.
   std::string summary() const;

@@ -1,8 +1,9 @@
 #include "tern/tools/net/tool_loop.h"
 
-#include <fstream>
+#include <span>
 
 #include "tern/core/reason_text.h"
+#include "tern/media/file_io.h"
 
 namespace tern::tools::net {
 
@@ -28,10 +29,19 @@ Result<std::unique_ptr<ToolLoop>> ToolLoop::Open(std::initializer_list<transport
 
 Status write_stats_json(const std::string& path, const std::string& document) {
   if (path.empty()) return Status{};
-  std::ofstream out(path);
-  out << document << "\n";
-  if (!out) return Error{lasting_reason("--stats-json '" + path + "': cannot write the file", "--stats-json: cannot write the file")};
+  const std::string text = document + "\n";
+  if (Status st = media::save_file(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+      !st.ok()) {
+    return Error{lasting_reason(std::string("--stats-json: ") + st.error(), "--stats-json: cannot write the file")};
+  }
   return Status{};
+}
+
+Status check_output_path(const char* option, const std::string& path) {
+  if (path.empty()) return Status{};
+  auto file = media::FileWriter::Create(path);
+  if (!file) return Error{lasting_reason(std::string(option) + ": " + file.error(), "cannot create an output file")};
+  return file->close();
 }
 
 }  // namespace tern::tools::net

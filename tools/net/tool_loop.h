@@ -56,7 +56,10 @@ class ToolLoop {
 };
 
 // Writes `document` (a tool's stats JSON) and a newline to `path`; an empty path writes nothing.
-// Error: "--stats-json 'PATH': cannot write the file".
+// Error: "--stats-json: cannot write/create 'PATH': REASON" (a full disk included).
 Status write_stats_json(const std::string& path, const std::string& document);
+// Creates (truncates) the file an option names, so that an unwritable path is reported at
+// start-up: "OPTION: cannot create 'PATH': REASON". An empty path is fine.
+Status check_output_path(const char* option, const std::string& path);
 
 }  // namespace tern::tools::net

@@ -6,7 +6,10 @@
 // 10 ms playout to a WAV file; a ReceiveTap records the encoded frames into WebM. Prints and writes
 // stats JSON.
 // Exits 0 on SIGINT/SIGTERM (files finalised), after --duration, after --frames decoded video
-// frames, or after --idle-timeout without packets.
+// frames, or after --idle-timeout without packets. Every output file is created before the first
+// packet is read (an unwritable path: exit 1 at once); Y4M and WAV are written as the pictures and
+// blocks come; a write error (a full disk) stops the run at once, is reported on stderr and in the
+// JSON ("outputs"), and the exit code is 1.
 //
 // Sender SSRCs the SDP does not name are learned by payload type, each after two packets in
 // sequence (RFC 3550 A.1 probation), and replaced when a new one arrives after the old one has been
@@ -74,8 +77,9 @@ int main(int argc, char** argv) {
   for (const std::string& w : session.value()->warnings()) std::fprintf(stderr, "tern-recv: warning: %s\n", w.c_str());
   std::fprintf(stderr, "tern-recv: %s\n", session.value()->listening().c_str());
   if (tern::Status st = session.value()->run(); !st.ok()) return fail(st.error());
-  if (tern::Status st = session.value()->finish(); !st.ok()) return fail(st.error());
+  const tern::Status finished = session.value()->finish();
   if (!o.quiet) std::printf("%s\n", session.value()->summary().c_str());
-  if (tern::Status st = session.value()->files_written(); !st.ok()) std::fprintf(stderr, "tern-recv: warning: %s\n", st.error());
+  for (const std::string& n : session.value()->notes()) std::fprintf(stderr, "tern-recv: warning: %s\n", n.c_str());
+  if (!finished.ok()) return fail(finished.error());
   return 0;
 }
