@@ -87,7 +87,7 @@ TEST_CASE("ChannelData channel range, every number: 0x4000-0x4FFF valid, 0x5000-
   CHECK(written == 0x4000);
 }
 
-TEST_CASE("A reserved channel number in a TCP stream is framed by its length, then dropped; the stream stays in step") {
+TEST_CASE("A reserved channel number in a TCP stream is framed by its length, then dropped, the stream stays in step") {
   std::vector<uint8_t> stream;
   REQUIRE(ChannelData::write(0x4000, std::vector<uint8_t>{1}, true, stream).ok());
   REQUIRE(ChannelData::write(0x5ABC, std::vector<uint8_t>{2, 2}, true, stream, ChannelData::kMaxChannelRfc5766).ok());

@@ -257,7 +257,7 @@ TEST_CASE("Relay policy: two public hosts that could talk directly end relay to 
   CHECK(!ice::IceAgent::Create(lite_relay));
 }
 
-TEST_CASE("Symmetric to symmetric ends on the relay through the real TURN server; media flows for 11 minutes") {
+TEST_CASE("Symmetric to symmetric ends on the relay through the real TURN server, media flows for 11 minutes") {
   // Both sides allocate on the TurnServer core with the TurnClient (ice::TurnRelayTransport) on
   // the agent's own socket; the relay carries checks (Send/Data indications) and, once selected,
   // media on a ChannelBind. 11 simulated minutes cross every refresh: permissions and channels
@@ -461,7 +461,7 @@ TEST_CASE("ICE restart: data keeps flowing on the old pair until the new one is 
   CHECK(call.data_flows());
 }
 
-TEST_CASE("Consent freshness: checks every 4-6 s; expiry 30 s after the last response, not after one loss") {
+TEST_CASE("Consent freshness: checks every 4-6 s, expiry 30 s after the last response, not after one loss") {
   Call call;
   call.side(0, std::nullopt);
   call.side(1, std::nullopt);

@@ -185,7 +185,7 @@ TEST_CASE("438 after the nonce expires: the client retries with the fresh nonce"
   CHECK(rig.server.allocation(kListener, kClientA)->permissions == 1);
 }
 
-TEST_CASE("Permission, Send and Data indications both ways; no permission, no relaying") {
+TEST_CASE("Permission, Send and Data indications both ways, no permission, no relaying") {
   Rig rig;
   TurnClient& c = rig.add_client(kClientA);
   c.allocate(rig.now);
@@ -265,7 +265,7 @@ TEST_CASE("ChannelBind: ChannelData both ways") {
                                         << " B heap (cached Allocate success, one permission, one channel)");
 }
 
-TEST_CASE("Refresh keeps the allocation; Refresh 0 deletes it and closes the relay port") {
+TEST_CASE("Refresh keeps the allocation, Refresh 0 deletes it and closes the relay port") {
   Rig rig;
   TurnClient& c = rig.add_client(kClientA);
   c.allocate(rig.now);
@@ -293,7 +293,7 @@ TEST_CASE("Refresh keeps the allocation; Refresh 0 deletes it and closes the rel
   CHECK(rig.server.allocation_count("alice") == 0);
 }
 
-TEST_CASE("Lifetimes: a requested lifetime is clamped; permission, channel and allocation expire on time") {
+TEST_CASE("Lifetimes: a requested lifetime is clamped, permission, channel and allocation expire on time") {
   TurnServerConfig config = server_config();
   config.max_lifetime = TimeDelta::Seconds(1200);
   Rig rig(config);
@@ -341,7 +341,7 @@ TEST_CASE("Lifetimes: a requested lifetime is clamped; permission, channel and a
   CHECK(!rig.server.next_wakeup().has_value());
 }
 
-TEST_CASE("Quotas: per user and global, 486; 508 without a relay port") {
+TEST_CASE("Quotas: per user and global, 486, 508 without a relay port") {
   TurnServerConfig config = server_config();
   config.max_allocations_per_user = 1;
   config.max_allocations = 2;
@@ -452,7 +452,7 @@ TEST_CASE("437: requests without an allocation, and a second Allocate on the sam
   CHECK(server.allocation_count() == 1);
 }
 
-TEST_CASE("A retransmitted Allocate gets the same success; another user on the 5-tuple gets 441") {
+TEST_CASE("A retransmitted Allocate gets the same success, another user on the 5-tuple gets 441") {
   FakeRelays relays;
   TurnServer server = TurnServer::Create(server_config(), &relays).value();
   RawClient raw(server);
@@ -569,7 +569,7 @@ TEST_CASE("Table bounds: permissions and channels beyond the limit get 508, exis
   CHECK(server.counters().rejected_capacity == 2);
 }
 
-TEST_CASE("Binding requests are answered without credentials; garbage is counted, not answered") {
+TEST_CASE("Binding requests are answered without credentials, garbage is counted, not answered") {
   FakeRelays relays;
   TurnServer server = TurnServer::Create(server_config(), &relays).value();
   TransactionId tid{};
@@ -633,7 +633,7 @@ TEST_CASE("REQUESTED-ADDRESS-FAMILY: IPv4 accepted, IPv6 refused with 440 (relay
 
 namespace {
 
-TEST_CASE("EVEN-PORT with R reserves the next port; RESERVATION-TOKEN takes it; unused reservations expire") {
+TEST_CASE("EVEN-PORT with R reserves the next port, RESERVATION-TOKEN takes it, unused reservations expire") {
   FakeRelays relays;
   TurnServer server = TurnServer::Create(server_config(), &relays).value();
   RawClient rtp(server), rtcp(server, kClientB), late(server, TransportAddress::V4(198, 51, 100, 9, 1));
@@ -830,7 +830,7 @@ TEST_CASE("ChannelData with a reserved number (0x5000-0xFFFF) is dropped by the 
 
 namespace {
 
-TEST_CASE("A stream listener: ChannelData to its clients is padded to 4 (RFC 8656 12.5); closing the connection deletes the allocation") {
+TEST_CASE("A stream listener: ChannelData to its clients is padded to 4 (RFC 8656 12.5), closing the connection deletes the allocation") {
   FakeRelays relays;
   TurnServerConfig config = server_config();
   config.stream_listeners = {kListener};

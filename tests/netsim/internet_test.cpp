@@ -90,7 +90,7 @@ TEST_CASE("Public hosts exchange datagrams through their access links") {
   CHECK(w.net.stats().dropped_unroutable == 1);
 }
 
-TEST_CASE("A host behind a NAT learns its reflexive address; unsolicited traffic obeys the filter") {
+TEST_CASE("A host behind a NAT learns its reflexive address, unsolicited traffic obeys the filter") {
   for (NatKind kind : {NatKind::kFullCone, NatKind::kAddressRestricted, NatKind::kPortRestricted, NatKind::kSymmetric}) {
     CAPTURE(to_string(kind));
     World w;
@@ -130,7 +130,7 @@ TEST_CASE("A host behind a NAT learns its reflexive address; unsolicited traffic
   }
 }
 
-TEST_CASE("Hosts on one LAN talk directly; hairpinning is off by default") {
+TEST_CASE("Hosts on one LAN talk directly, hairpinning is off by default") {
   for (bool hairpin : {false, true}) {
     CAPTURE(hairpin);
     World w;

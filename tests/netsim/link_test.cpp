@@ -252,7 +252,7 @@ TEST_CASE("set_capacity applies to the packet in service") {
   CHECK(*link.next_wakeup() == Timestamp::Micros(7500));
 }
 
-TEST_CASE("set_delay changes the delay of packets sent later; in-flight packets keep theirs, order holds") {
+TEST_CASE("set_delay changes the delay of packets sent later, in-flight packets keep theirs, order holds") {
   LinkConfig c;
   c.delay = 100_ms;
   Link link = make_link(c);

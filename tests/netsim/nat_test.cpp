@@ -85,7 +85,7 @@ TEST_CASE("Address-dependent mapping: one port per remote IP") {
   CHECK(a != d);
 }
 
-TEST_CASE("Mappings expire after the timeout; outbound refreshes, inbound only when configured") {
+TEST_CASE("Mappings expire after the timeout, outbound refreshes, inbound only when configured") {
   for (bool inbound_refreshes : {false, true}) {
     CAPTURE(inbound_refreshes);
     NatConfig c = NatConfig::Of(NatKind::kFullCone, kPublic);
@@ -156,7 +156,7 @@ TEST_CASE("Full mapping table: drop-new keeps existing flows, evict-least-recent
   }
 }
 
-TEST_CASE("Port range exhaustion drops new flows; peer permissions are bounded per mapping") {
+TEST_CASE("Port range exhaustion drops new flows, peer permissions are bounded per mapping") {
   NatConfig c = NatConfig::Of(NatKind::kSymmetric, kPublic);
   c.port_min = 40000;
   c.port_max = 40001;

@@ -253,7 +253,7 @@ TEST_CASE("receive front: a repair is a missing packet filled, not every retrans
   CHECK(n.packets_late == 1);
 }
 
-TEST_CASE("receive front: a packet FEC rebuilt is a FEC repair; its retransmission repairs nothing") {
+TEST_CASE("receive front: a packet FEC rebuilt is a FEC repair, its retransmission repairs nothing") {
   RtpReceiveFront::Config c = with_nack();
   c.rtx_ssrc = kRtxSsrc;
   c.rtx_payload_types[kRtxPt] = kRedPt;  // retransmissions of RED-wrapped packets
@@ -330,7 +330,7 @@ TEST_CASE("receive front: a gap is NACKed after the reorder wait, repaired ones 
   CHECK_FALSE(RtpReceiveFront::Create(c).ok());
 }
 
-TEST_CASE("receive front: a complete keyframe ends the NACKs before it; keyframe requests") {
+TEST_CASE("receive front: a complete keyframe ends the NACKs before it, keyframe requests") {
   RtpReceiveFront front = make(with_nack());
   Sink sink;
   front.on_rtp(media(1), kT0, sink);

@@ -105,7 +105,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("SendTransport: the pacer is the only queue; packets leave by priority, paced, stamped in send order") {
+TEST_CASE("SendTransport: the pacer is the only queue, packets leave by priority, paced, stamped in send order") {
   Fixture f(congestion::NetworkControllerMode::kFixed);
   f.transport->start(f.now);
   REQUIRE(!f.allocations.allocations.empty());

@@ -237,7 +237,7 @@ TEST_CASE("rtcp ccfb: truncation and inconsistent lengths are rejected") {
   CHECK(reason(Ccfb::parse(wrong)) == "rtcp ccfb: wrong type");
 }
 
-TEST_CASE("rtcp ccfb: random garbage never crashes; what parses survives a round trip") {
+TEST_CASE("rtcp ccfb: random garbage never crashes, what parses survives a round trip") {
   Random rng(88);
   int parsed = 0;
   for (int i = 0; i < 20000; ++i) {

@@ -37,7 +37,7 @@ TEST_CASE("rtcp NACK: packing across the 16-bit wrap") {
   CHECK(roundtrip(nack) == nack);
 }
 
-TEST_CASE("rtcp NACK: gaps over 16 start new entries; 17 numbers fill one entry") {
+TEST_CASE("rtcp NACK: gaps over 16 start new entries, 17 numbers fill one entry") {
   Nack full{1, 2, {}};
   for (uint16_t s = 1000; s < 1017; ++s) full.lost.push_back(s);
   CHECK(full.item_count() == 1);

@@ -245,7 +245,7 @@ TEST_CASE("rtcp tcc: size limit and status count limit") {
   CHECK(back.received_packets().size() == 3);
 }
 
-TEST_CASE("rtcp tcc: reference time wraps modulo 2^24 ticks; deltas stay right") {
+TEST_CASE("rtcp tcc: reference time wraps modulo 2^24 ticks, deltas stay right") {
   const Timestamp ref = Timestamp::Zero() + Tcc::kBaseTimeWrapPeriod * 3 + TimeDelta::Millis(64 * 5 + 10);
   Tcc fb(1, 2);
   fb.set_base(0, ref);
@@ -409,7 +409,7 @@ TEST_CASE("rtcp tcc: bad input is rejected with reasons") {
   CHECK(std::string(Tcc::parse(wrong).error()) == "rtcp tcc: wrong type");
 }
 
-TEST_CASE("rtcp tcc: random garbage never crashes; what parses survives a round trip") {
+TEST_CASE("rtcp tcc: random garbage never crashes, what parses survives a round trip") {
   Random rng(77);
   int parsed = 0;
   for (int i = 0; i < 20000; ++i) {

@@ -213,7 +213,7 @@ TEST_CASE("TurnClient through TurnRelay over real UDP: allocate, channel, data b
   CHECK(rig.relay->server().allocation_count() == 0);
 }
 
-TEST_CASE("TurnClient over TCP through TurnRelay: padded ChannelData both ways; closing the connection ends the allocation") {
+TEST_CASE("TurnClient over TCP through TurnRelay: padded ChannelData both ways, closing the connection ends the allocation") {
   RealRig rig(base_options(), ice::TurnTransport::kTcp);
   const auto [to_peer, to_client] = exchange(rig, 100);
   CHECK(to_peer == 100);
@@ -238,7 +238,7 @@ TEST_CASE("TurnClient over TCP through TurnRelay: padded ChannelData both ways; 
   CHECK(rig.relay->stats().tcp_connections == 0);
 }
 
-TEST_CASE("TurnRelay TCP bounds: connections beyond --max-tcp are refused; one without an allocation is closed when idle; garbage closes it") {
+TEST_CASE("TurnRelay TCP bounds: connections beyond --max-tcp are refused, one without an allocation is closed when idle, garbage closes it") {
   TurnOptions o = base_options();
   o.max_tcp = 2;
   RealRig rig(o);
