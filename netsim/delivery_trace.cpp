@@ -35,6 +35,15 @@ Result<DeliveryTrace> DeliveryTrace::Parse(std::string_view text, size_t* error_
   return parse_lines<DeliveryTrace>(text, error_line, on_line, [&] { return Create(std::move(opportunities)); });
 }
 
+bool DeliveryTrace::LooksLike(std::string_view text) {
+  trace_internal::LineWalker lines(text);
+  // Bounded by the text: each next() consumes a line.
+  while (auto line = lines.next()) {
+    if (!line->empty()) return line->find_first_of(" \t\r\v\f") == std::string_view::npos;
+  }
+  return false;
+}
+
 DataRate DeliveryTrace::average_rate() const {
   return (kOpportunitySize * static_cast<int64_t>(opportunities_.size())) / period();
 }

@@ -25,6 +25,9 @@ class DeliveryTrace {
   static Result<DeliveryTrace> Create(std::vector<TimeDelta> opportunities);
   // Parses the text format above. On failure, *error_line (if given) receives the 1-based line.
   static Result<DeliveryTrace> Parse(std::string_view text, size_t* error_line = nullptr);
+  // Whether `text` is in this format rather than RateTrace's: its first line that is not blank or
+  // a comment holds a single field.
+  static bool LooksLike(std::string_view text);
 
   const std::vector<TimeDelta>& opportunities() const { return opportunities_; }
   TimeDelta period() const { return opportunities_.back(); }

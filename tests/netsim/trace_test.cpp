@@ -61,6 +61,11 @@ TEST_CASE("DeliveryTrace parses mahimahi opportunities and repeated timestamps a
   CHECK(t->period() == 5_ms);
   // 4 x 1500 bytes per 5 ms = 9.6 Mbps.
   CHECK(t->average_rate() == DataRate::KilobitsPerSec(9600));
+  // The format is told by the first line with content: one field, not "<ms> <kbps>".
+  CHECK(DeliveryTrace::LooksLike("# mahimahi\n\n  12\r\n13\n"));
+  CHECK_FALSE(DeliveryTrace::LooksLike("# ms kbps\n0 800\n"));
+  CHECK_FALSE(DeliveryTrace::LooksLike("0\t800\n"));
+  CHECK_FALSE(DeliveryTrace::LooksLike("# nothing\n\n"));
 }
 
 TEST_CASE("DeliveryTrace rejects malformed input") {

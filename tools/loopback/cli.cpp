@@ -9,23 +9,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "tern/netsim/delivery_trace.h"
+
 namespace tern::tools {
 namespace {
-
-// Whether the first line that is not blank or a '#' comment holds a single field.
-bool first_line_has_one_field(const std::string& text) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    line = line.substr(0, line.find('#'));
-    std::istringstream fields(line);
-    std::string field;
-    int n = 0;
-    while (fields >> field) ++n;
-    if (n > 0) return n == 1;
-  }
-  return false;
-}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -226,7 +213,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     // One column: a mahimahi delivery-opportunity trace; two: "<ms> <kbps>" rate points.
     c.link.rate_trace.clear();
     c.link.delivery_trace.clear();
-    (first_line_has_one_field(text) ? c.link.delivery_trace : c.link.rate_trace) = std::move(text);
+    (netsim::DeliveryTrace::LooksLike(text) ? c.link.delivery_trace : c.link.rate_trace) = std::move(text);
     c.link.trace_name = trace;
   }
   if (app.count("--outage")) {
