@@ -15,6 +15,8 @@ PACKAGES=(
   # media helpers: conversion/PSNR, containers, JSON, CLI
   libyuv-dev libogg-dev libopusenc-dev libwebm-dev libmatroska-dev libebml-dev libavformat-dev
   nlohmann-json3-dev libcli11-dev
+  # HTTP for WHIP/WHEP signalling (tools/net/http_bridge.h)
+  libcpp-httplib-dev
   # independent peers and dissectors for interop tests
   tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg
