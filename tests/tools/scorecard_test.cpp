@@ -33,6 +33,32 @@ TEST_CASE("scorecard matrix files are checked before any run") {
     CHECK_FALSE(p.matrix.has_value());
     CHECK_FALSE(p.error.empty());
   }
+  // The bounds: seeds, scenarios, names, arguments, the text itself. (Built with append():
+  // GCC 12's -Wrestrict misfires on "literal" + std::string.)
+  auto cat = [](std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (std::string_view p : parts) out.append(p);
+    return out;
+  };
+  const std::string goal = R"("goals": {"e2e_p95_ms": {"max": 1}})";
+  const std::string ok_scenario = cat({R"({"name": "a", )", goal, "}"});
+  auto with = [&](const std::string& seeds, const std::string& scenarios, const std::string& name = "m") {
+    return cat({R"({"name": ")", name, R"(", "seeds": [)", seeds, R"(], "scenarios": [)", scenarios, "]}"});
+  };
+  std::string seeds_101 = "1", scenarios_101 = ok_scenario;
+  for (int i = 1; i <= 100; ++i) {
+    seeds_101.append(",").append(std::to_string(i));
+    scenarios_101.append(cat({R"(, {"name": "s)", std::to_string(i), R"(", )", goal, "}"}));
+  }
+  CHECK(parse_matrix(with("1", ok_scenario)).matrix.has_value());
+  CHECK(parse_matrix(with(seeds_101, ok_scenario)).error.find("1..100 seeds") != std::string::npos);
+  CHECK(parse_matrix(with("1", scenarios_101)).error.find("1..100 scenarios") != std::string::npos);
+  CHECK(parse_matrix(with("1", ok_scenario, std::string(65, 'n'))).error.find("at most 64") != std::string::npos);
+  CHECK(parse_matrix(with("1", cat({R"({"name": ")", std::string(65, 's'), R"(", )", goal, "}"}))).error.find("1..64") !=
+        std::string::npos);
+  CHECK(parse_matrix(with("1", cat({R"({"name": "a", "args": [")", std::string(1025, 'x'), R"("], )", goal, "}"})))
+            .error.find("at most 1024") != std::string::npos);
+  CHECK(parse_matrix(std::string(Matrix::kMaxTextBytes + 1, ' ')).error.find("larger than 1 MiB") != std::string::npos);
   // The built-in matrix: issue 14's nine networks, ten seeds, every goal on a known metric.
   const MatrixParse q = parse_matrix(builtin_matrix("quality"));
   REQUIRE_MESSAGE(q.matrix.has_value(), q.error);

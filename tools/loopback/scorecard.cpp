@@ -198,10 +198,13 @@ const char* builtin_matrix(std::string_view name) { return name == "quality" ? k
 
 MatrixParse parse_matrix(std::string_view json_text) {
   auto fail = [](std::string why) { return MatrixParse{std::nullopt, std::move(why)}; };
+  if (json_text.size() > Matrix::kMaxTextBytes) return fail("the matrix is larger than 1 MiB");
   // Ordered: goals keep the order the file gives them.
   const nlohmann::ordered_json j = nlohmann::ordered_json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return fail("the matrix is not a JSON object");
   Matrix m;
+  if (j.contains("name") && (!j["name"].is_string() || j["name"].get<std::string>().size() > Matrix::kMaxNameLength))
+    return fail("name: a string of at most " + std::to_string(Matrix::kMaxNameLength) + " characters");
   m.name = j.value("name", std::string("matrix"));
   if (j.contains("duration_s")) {
     if (!j["duration_s"].is_number() || !(j["duration_s"].get<double>() >= 0.5)) return fail("duration_s: a number >= 0.5");
@@ -217,14 +220,17 @@ MatrixParse parse_matrix(std::string_view json_text) {
       j["scenarios"].size() > Matrix::kMaxScenarios)
     return fail("scenarios: a list of 1.." + std::to_string(Matrix::kMaxScenarios) + " scenarios");
   for (const nlohmann::ordered_json& sj : j["scenarios"]) {
-    if (!sj.is_object() || !sj.contains("name") || !sj["name"].is_string()) return fail("scenarios: each has a name");
+    if (!sj.is_object() || !sj.contains("name") || !sj["name"].is_string() || sj["name"].get<std::string>().empty() ||
+        sj["name"].get<std::string>().size() > Matrix::kMaxNameLength)
+      return fail("scenarios: each has a name of 1.." + std::to_string(Matrix::kMaxNameLength) + " characters");
     MatrixScenario s;
     s.name = sj["name"].get<std::string>();
     const std::string where = "scenario " + s.name + ": ";
     if (sj.contains("args")) {
       if (!sj["args"].is_array() || sj["args"].size() > Matrix::kMaxArgs) return fail(where + "args: a list of strings");
       for (const nlohmann::ordered_json& a : sj["args"]) {
-        if (!a.is_string()) return fail(where + "args: a list of strings");
+        if (!a.is_string() || a.get<std::string>().size() > Matrix::kMaxArgLength)
+          return fail(where + "args: a list of strings of at most " + std::to_string(Matrix::kMaxArgLength) + " characters");
         s.args.push_back(a.get<std::string>());
       }
     }
@@ -450,9 +456,9 @@ int scorecard_main(const std::vector<std::string>& args) {
       std::fprintf(stderr, "tern-loopback: error: --matrix %s: no such built-in matrix and cannot open the file\n", matrix.c_str());
       return 2;
     }
-    std::stringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
+    text.resize(Matrix::kMaxTextBytes + 1);  // one more than allowed, so parse_matrix sees "too large"
+    f.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(f.gcount()));
   }
   MatrixParse parsed = parse_matrix(text);
   if (!parsed.matrix) {

@@ -41,6 +41,9 @@ struct Matrix {
   static constexpr size_t kMaxSeeds = 100;
   static constexpr size_t kMaxArgs = 64;
   static constexpr size_t kMaxGoals = 32;
+  static constexpr size_t kMaxTextBytes = 1 << 20;  // the matrix file
+  static constexpr size_t kMaxNameLength = 64;      // matrix and scenario names
+  static constexpr size_t kMaxArgLength = 1024;     // one argument
   std::string name;
   std::vector<uint64_t> seeds;
   double duration_s = 30;  // per run, unless a scenario's args set --duration
