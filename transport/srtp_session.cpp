@@ -2,6 +2,8 @@
 
 #include <srtp2/srtp.h>
 
+#include "tern/transport/srtp_evp.h"
+
 #include <climits>
 #include <cstring>
 #include <mutex>
@@ -41,11 +43,24 @@ void set_policies(SrtpProfile profile, srtp_policy_t& policy) {
 
 }  // namespace
 
+std::string_view to_string(SrtpBackend backend) {
+  return backend == SrtpBackend::kOpenSsl ? "openssl" : "libsrtp";
+}
+
 Result<SrtpSession> SrtpSession::Create(const SrtpConfig& config) {
   if (config.key_material.size() != srtp_key_material_size(config.profile))
     return Error{"srtp: key material length does not match the profile"};
   if (config.replay_window < 64 || config.replay_window >= 0x8000)
     return Error{"srtp: replay window must be in [64, 32767]"};
+  if (config.backend == SrtpBackend::kOpenSsl) {
+    auto evp = EvpSrtp::Create(config);
+    if (!evp.ok()) return Error{evp.error()};
+    SrtpSession s;
+    s.evp_ = std::move(evp).value();
+    s.profile_ = config.profile;
+    s.direction_ = config.direction;
+    return s;
+  }
   if (!ensure_libsrtp_initialized()) return Error{"srtp: srtp_init failed"};
   srtp_policy_t policy;
   std::memset(&policy, 0, sizeof(policy));
@@ -69,10 +84,12 @@ Result<SrtpSession> SrtpSession::Create(const SrtpConfig& config) {
   return s;
 }
 
+SrtpSession::SrtpSession() = default;
 SrtpSession::~SrtpSession() { destroy(); }
 
 SrtpSession::SrtpSession(SrtpSession&& other) noexcept
     : session_(std::exchange(other.session_, nullptr)),
+      evp_(std::move(other.evp_)),
       profile_(other.profile_),
       direction_(other.direction_),
       counters_(other.counters_) {}
@@ -81,6 +98,7 @@ SrtpSession& SrtpSession::operator=(SrtpSession&& other) noexcept {
   if (this != &other) {
     destroy();
     session_ = std::exchange(other.session_, nullptr);
+    evp_ = std::move(other.evp_);
     profile_ = other.profile_;
     direction_ = other.direction_;
     counters_ = other.counters_;
@@ -91,10 +109,11 @@ SrtpSession& SrtpSession::operator=(SrtpSession&& other) noexcept {
 void SrtpSession::destroy() {
   if (session_ != nullptr) srtp_dealloc(static_cast<srtp_t>(session_));
   session_ = nullptr;
+  evp_.reset();
 }
 
 Status SrtpSession::run(Op op, uint8_t* data, size_t& size, size_t capacity) {
-  if (session_ == nullptr) {
+  if (session_ == nullptr && !evp_) {
     ++counters_.other_failures;
     return Error{"srtp: session not created"};
   }
@@ -108,13 +127,32 @@ Status SrtpSession::run(Op op, uint8_t* data, size_t& size, size_t capacity) {
     return Error{"srtp: no room for the trailer"};
   }
   int len = static_cast<int>(size);
-  auto* ctx = static_cast<srtp_t>(session_);
   srtp_err_status_t st = srtp_err_status_fail;
-  switch (op) {
-    case Op::kProtectRtp: st = srtp_protect(ctx, data, &len); break;
-    case Op::kUnprotectRtp: st = srtp_unprotect(ctx, data, &len); break;
-    case Op::kProtectRtcp: st = srtp_protect_rtcp(ctx, data, &len); break;
-    case Op::kUnprotectRtcp: st = srtp_unprotect_rtcp(ctx, data, &len); break;
+  if (evp_) {
+    size_t n = size;
+    EvpSrtp::Outcome outcome = EvpSrtp::Outcome::kMalformed;
+    switch (op) {
+      case Op::kProtectRtp: outcome = evp_->protect_rtp(data, n, capacity); break;
+      case Op::kUnprotectRtp: outcome = evp_->unprotect_rtp(data, n); break;
+      case Op::kProtectRtcp: outcome = evp_->protect_rtcp(data, n, capacity); break;
+      case Op::kUnprotectRtcp: outcome = evp_->unprotect_rtcp(data, n); break;
+    }
+    len = static_cast<int>(n);
+    switch (outcome) {  // the same verdicts as libsrtp2's, so both backends count alike
+      case EvpSrtp::Outcome::kOk: st = srtp_err_status_ok; break;
+      case EvpSrtp::Outcome::kAuthFailure: st = srtp_err_status_auth_fail; break;
+      case EvpSrtp::Outcome::kReplay: st = srtp_err_status_replay_fail; break;
+      case EvpSrtp::Outcome::kMalformed:
+      case EvpSrtp::Outcome::kTooManyStreams: st = srtp_err_status_bad_param; break;
+    }
+  } else {
+    auto* ctx = static_cast<srtp_t>(session_);
+    switch (op) {
+      case Op::kProtectRtp: st = srtp_protect(ctx, data, &len); break;
+      case Op::kUnprotectRtp: st = srtp_unprotect(ctx, data, &len); break;
+      case Op::kProtectRtcp: st = srtp_protect_rtcp(ctx, data, &len); break;
+      case Op::kUnprotectRtcp: st = srtp_unprotect_rtcp(ctx, data, &len); break;
+    }
   }
   switch (st) {
     case srtp_err_status_ok:
