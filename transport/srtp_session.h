@@ -1,8 +1,9 @@
 // SrtpSession: SRTP and SRTCP (RFC 3711; AES-GCM per RFC 7714) for one direction of one session,
-// over libsrtp2. Packets are transformed in place in a std::vector (protect grows it by the auth
-// tag / SRTCP index, unprotect shrinks it). libsrtp keeps the rollover counter per SSRC and
-// estimates the packet index across sequence-number wrap (RFC 3711 3.3.1), and runs the replay
-// list (RFC 3711 3.3.2) with the configured window.
+// over OpenSSL's EVP (transport/srtp_evp.h, the default) or libsrtp2 (SrtpConfig::backend); both
+// give the same bytes and the same verdicts. Packets are transformed in place in a std::vector
+// (protect grows it by the auth tag / SRTCP index, unprotect shrinks it). Each backend keeps the
+// rollover counter per SSRC, estimates the packet index across sequence-number wrap (RFC 3711
+// 3.3.1), and runs the replay list (RFC 3711 3.3.2) with the configured window.
 //
 // Failures are values: each failed call returns an Error and bumps a counter (authentication,
 // replay, other); nothing is fatal, so a receiver can keep going after garbage or an attack.
@@ -40,7 +41,8 @@ struct SrtpConfig {
   uint32_t replay_window = 128;
   // Lets the sender protect the same sequence number again (plain NACK retransmission).
   bool allow_repeat_tx = true;
-  SrtpBackend backend = SrtpBackend::kLibsrtp;
+  // OpenSSL by default: the same bytes as libsrtp2 (tests/transport/srtp_evp_test.cpp), 2-4x cheaper.
+  SrtpBackend backend = SrtpBackend::kOpenSsl;
 };
 
 struct SrtpCounters {
