@@ -99,7 +99,11 @@ bool NackGenerator::make_room(size_t needed) {
 NackGenerator::PacketResult NackGenerator::on_packet(uint16_t seq, bool is_keyframe, PacketArrival arrival,
                                                      Timestamp now) {
   PacketResult result;
-  const int64_t u = unwrapper_.unwrap(seq);
+  // Unwrapped against the newest packet, never against an older one: a run of old or hostile
+  // sequence numbers (each a backward jump from the one before) would otherwise walk the reference
+  // into another cycle, and packets already received would be NACKed again.
+  const int64_t u = unwrapper_.peek(seq);
+  if (!newest_ || u > *newest_) unwrapper_.unwrap(seq);
   if (is_keyframe) {
     if (keyframes_.empty() || u > keyframes_.back()) keyframes_.push_back(u);
     while (keyframes_.size() > kMaxKeyframes) keyframes_.pop_front();

@@ -37,6 +37,28 @@ TEST_CASE("nack generator asks for a gap at once and across wraparound") {
   CHECK(nack.stats().packets_requested == 3);
 }
 
+TEST_CASE("nack generator: sequence numbers are read against the newest packet, so a received packet is never NACKed") {
+  // 45636 is 20003 behind the newest (103); 20636 is 25000 behind 45636 but, against the newest,
+  // 20533 ahead. Read against the previous packet (as before), the reference walked a whole cycle
+  // back and 101, when it came, was not recognised: it stayed in the list and was NACKed although
+  // received (found by fuzz/nack_generator_fuzz). Read against the newest, 20636 is a jump ahead
+  // too large to repair (a keyframe is asked for) and 101 is simply old.
+  NackGeneratorConfig config;
+  config.learn_reordering = false;
+  NackGenerator nack(config);
+  nack.on_packet(100, false, kOrig, kT0);
+  nack.on_packet(103, false, kOrig, kT0);  // 101, 102 missing
+  CHECK(nack.size() == 2);
+  CHECK_FALSE(nack.on_packet(45636, false, kOrig, kT0).keyframe_needed);
+  CHECK(nack.size() == 2);
+  CHECK(nack.on_packet(20636, false, kOrig, kT0).keyframe_needed);
+  nack.on_packet(101, false, kOrig, kT0);
+  const Seqs asked = nack.process(kT0);
+  CHECK(std::find(asked.begin(), asked.end(), uint16_t{101}) == asked.end());
+  nack.on_packet(20640, false, kOrig, kT0);  // the stream goes on from its new newest
+  CHECK(nack.process(kT0) == Seqs{20637, 20638, 20639});
+}
+
 TEST_CASE("nack generator finds gaps before the first packet when the start is reordered") {
   NackGeneratorConfig config;
   config.learn_reordering = false;  // 101 arriving late would teach a wait of 7 packets
