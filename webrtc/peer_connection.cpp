@@ -710,9 +710,11 @@ void PeerConnection::on_dtls_connected(Timestamp now) {
 void PeerConnection::pump_sctp(Timestamp now) {
   if (!sctp_) return;
   while (auto p = sctp_->pop_outgoing()) {
-    // Refused only while not connected or above the record size SCTP was configured with: SCTP
-    // retransmits what is lost.
-    if (dtls_->send_application(*p, now).ok()) continue;
+    // Refused only when not connected or when the record is above the size SCTP was configured
+    // with: SCTP retransmits what is lost. Each record goes out at once, so that a burst (a 256 KiB
+    // message is ~230 packets) never fills the DTLS outgoing queue.
+    if (!dtls_->send_application(*p, now).ok()) ++counters_.sctp_packets_refused;
+    while (auto d = dtls_->pop_outgoing()) ice_send(*d, now);
   }
   while (auto e = sctp_->pop_event()) {
     PeerConnectionEvent out;

@@ -202,6 +202,7 @@ struct PeerConnectionCounters {
   uint64_t srtp_unprotect_failures = 0;
   uint64_t srtp_protect_failures = 0;
   uint64_t ice_send_failures = 0;            // no selected pair / consent
+  uint64_t sctp_packets_refused = 0;         // DTLS refused an SCTP packet (SCTP retransmits)
   uint64_t outgoing_dropped = 0;             // max_outgoing
   uint64_t events_dropped = 0;               // data channel messages lost to max_events
   uint64_t fingerprint_mismatches = 0;       // DTLS peer certificate != SDP fingerprint
