@@ -483,7 +483,11 @@ void PeerConnection::on_datagram(ice::SocketId socket, const ice::TransportAddre
                                  std::span<const uint8_t> data, Timestamp now) {
   ++io_.packets_received;
   io_.bytes_received += data.size();
-  if (closed_ || !agent_) return;
+  if (closed_) return;
+  if (!agent_) {
+    ++counters_.datagrams_before_ice;
+    return;
+  }
   if (relay_ && socket == relay_socket_ && source == relay_server_ && !is_binding(data)) {
     relay_->client().on_datagram(data, now);
     (void)relay_->deliver(*agent_, now, [&](const ice::TransportAddress&, std::span<const uint8_t> app) {

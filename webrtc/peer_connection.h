@@ -136,6 +136,8 @@ struct IceCandidateInit {
 };
 
 enum class SignalingState : uint8_t { kStable, kHaveLocalOffer, kHaveRemoteOffer, kClosed };
+// W3C RTCPeerConnectionState. kDisconnected is not produced yet (ICE consent loss ends in the
+// agent's kFailed, which fails the connection).
 enum class ConnectionState : uint8_t { kNew, kConnecting, kConnected, kDisconnected, kFailed, kClosed };
 std::string_view to_string(SignalingState state);
 std::string_view to_string(ConnectionState state);
@@ -195,6 +197,7 @@ struct TransportInfo {
 
 struct PeerConnectionCounters {
   uint64_t remote_descriptions_refused = 0;  // set_remote_description errors
+  uint64_t datagrams_before_ice = 0;         // received before set_local_description (dropped)
   uint64_t candidates_refused = 0;           // add_ice_candidate errors (malformed, queue full)
   uint64_t dtls_before_transport = 0;        // DTLS datagrams before the transport existed (dropped)
   uint64_t media_before_srtp = 0;            // RTP/RTCP before DTLS connected (dropped)
