@@ -217,6 +217,14 @@ struct PeerConnectionStats {
   TransportInfo transport;
   std::vector<sctp::DataChannelStats> data_channels;
   PeerConnectionCounters counters;
+
+  // The whole as one webrtc-stats JSON object keyed by id (keys sorted, as StatsReport::to_json):
+  // the pipeline's entries, its "transport" entry with tlsVersion, dtlsCipher, srtpCipher,
+  // dtlsRole, dtlsState, iceState, iceRole (and tern's counts of every datagram through ICE), the
+  // selected pair's "local-candidate" / "remote-candidate" entries (referenced from the
+  // "candidate-pair"), one "data-channel" entry per channel, and a "peer-connection" entry with
+  // the counters. `indent` < 0 gives one line.
+  std::string to_json(int indent = 2) const;
 };
 
 struct DataChannelOptions {

@@ -312,6 +312,12 @@ void check_call(const CallResult& r) {
     CHECK(s.counters.srtp_unprotect_failures == 0);
     CHECK(s.counters.outgoing_dropped == 0);
     CHECK(s.counters.events_dropped == 0);
+    const std::string json = s.to_json();
+    for (const char* field : {"\"tlsVersion\": \"DTLSv1.2\"", "\"srtpCipher\": \"AEAD_AES_128_GCM\"",
+                              "\"type\": \"local-candidate\"", "\"localCandidateId\": \"CL01\"",
+                              "\"type\": \"data-channel\"", "\"label\": \"echo\"", "\"type\": \"inbound-rtp\""}) {
+      CHECK_MESSAGE(json.find(field) != std::string::npos, field);
+    }
     REQUIRE(s.data_channels.size() == 1);
     CHECK(s.data_channels[0].label == "echo");
     CHECK(s.data_channels[0].data_channel_identifier % 2 == 1);  // opened by the offerer, the DTLS server: odd (RFC 8832 6)
