@@ -105,3 +105,70 @@ TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1")
           << cs["postToConnectedMs"].get<double>() << " ms; frames decoded " << Summary(ss, "videoFramesDecoded") << "/"
           << client_sent << " and " << Summary(cs, "videoFramesDecoded") << "/" << server_sent);
 }
+
+TEST_CASE("tern-peer: headless Chromium posts its offer to tern-peer's WHIP endpoint") {
+  if (!tern::test::EnterChromiumRig(false)) return;  // now in a network namespace of its own
+  const std::string dir = tern::test::scratch_dir("tern_peer_chromium");
+  const std::string server_json = dir + "/server.json", result_json = dir + "/result.json";
+  std::remove(server_json.c_str());
+  std::remove(result_json.c_str());
+  constexpr int kMessages = 200;
+  BackgroundPeer server(PeerTool() + " --whip-listen 127.0.0.1:5991 --echo --quiet --width 320 --height 180 --stats-json " + server_json, 60,
+                        dir + "/server.log");
+  REQUIRE(server.started());
+  const auto node = tern::test::run_command("env NODE_PATH='" + tern::test::chromium_node_dir() + "/node_modules' node '" +
+                                                TERN_SOURCE_DIR "/tests/sendrecv/chromium/whip_call.js' "
+                                                "http://127.0.0.1:5991/whip " + result_json + " 3000 " +
+                                                std::to_string(kMessages),
+                                            50, true);
+  server.interrupt();
+  REQUIRE(server.wait(5000));
+  INFO("node:\n" << node.out << "\nserver:\n" << server.log());
+  const json r = ReadJson(result_json), s = ReadJson(server_json);
+  REQUIRE(r.is_object());
+  INFO("Chromium: " << r.dump(1).substr(0, 6000));
+  REQUIRE_MESSAGE(r.value("ok", false), r.value("error", std::string("?")));
+  CHECK(node.exit_code == 0);
+  CHECK(server.exit_code() == 0);
+  CHECK(r["postStatus"] == 201);
+  CHECK(r["deleteStatus"] == 200);
+  REQUIRE(s.is_object());
+  REQUIRE(s["sessions"].size() == 1);
+  const json& ts = s["sessions"][0];
+  const json& stats = r["stats"];
+  // Chromium's side: frames decoded >= 90% of those tern sent, audio played, DTLS 1.2 and the SRTP
+  // profile tern reports.
+  const uint64_t tern_sent = Summary(ts, "videoFramesSent");
+  const uint64_t chromium_decoded = stats["in_video"].value("framesDecoded", uint64_t{0});
+  CHECK(tern_sent >= 30);  // ~1 s of the 3 s call: the shared machine may be loaded
+  CHECK(chromium_decoded * 10 >= tern_sent * 9);
+  CHECK(stats["in_audio"].value("totalSamplesReceived", uint64_t{0}) > 48000);
+  const json& transport = stats["transport"];
+  CHECK(transport["tlsVersion"] == "FEFD");
+  CHECK(transport["dtlsState"] == "connected");
+  CHECK(transport["dtlsCipher"] == ts["transport"]["dtlsCipher"]);
+  // The same SRTP profile on both sides (Chromium names it "SRTP_AES128_CM_HMAC_SHA1_80", tern by RFC 4568's
+  // "AES_CM_128_HMAC_SHA1_80"; GCM when both offer it).
+  const std::string tern_srtp = ts["transport"]["srtpCipher"], chromium_srtp = transport.value("srtpCipher", std::string());
+  CHECK(!tern_srtp.empty());
+  CHECK((tern_srtp.find("GCM") != std::string::npos) == (chromium_srtp.find("GCM") != std::string::npos));
+  CHECK((tern_srtp.find("_80") != std::string::npos) == (chromium_srtp.find("_80") != std::string::npos));
+  // tern's side of the same call.
+  CHECK(ts["transport"]["tlsVersion"] == "DTLSv1.2");
+  CHECK(ts["transport"]["dtlsRole"] == "client");  // tern answers setup:active
+  const uint64_t chromium_sent = stats["out_video"].value("framesSent", uint64_t{0});
+  CHECK(chromium_sent >= 30);
+  CHECK(Summary(ts, "videoFramesDecoded") * 10 >= chromium_sent * 9);
+  CHECK(Summary(ts, "audioSamplesReceived") > 48000);
+  // The data channel: every message echoed, in order.
+  CHECK(r["echoes"] == kMessages);
+  CHECK(r["echoesInOrder"] == kMessages);
+  CHECK(ts["messages"]["echoed"] == kMessages);
+  MESSAGE(r.value("browser", std::string("?")) << ": " << transport.value("dtlsCipher", std::string()) << ", "
+          << transport.value("srtpCipher", std::string()) << ", TLS " << transport.value("tlsVersion", std::string())
+          << ", Chromium DTLS role " << transport.value("dtlsRole", std::string()) << "; POST -> connected "
+          << r.value("connectMs", 0.0) << " ms, -> first decoded frame " << r.value("firstFrameMs", 0.0)
+          << " ms (Chromium), " << ts["postToFirstVideoFrameMs"].get<double>() << " ms (tern); frames decoded "
+          << chromium_decoded << "/" << tern_sent << " (Chromium), " << Summary(ts, "videoFramesDecoded") << "/"
+          << chromium_sent << " (tern); codecs " << stats["codecs"].dump());
+}
