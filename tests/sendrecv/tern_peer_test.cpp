@@ -65,6 +65,10 @@ TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1")
                                                   " --send-messages 50 --stats-json " + client_json + media,
                                               15, true);
   INFO("client:\n" << client.out);
+  // A wrong token: 401, the client says why and exits 1; no session is made.
+  const auto refused = tern::test::run_command(PeerTool() + " --whip http://127.0.0.1:5990/whip --token wrong --quiet", 10, true);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.out.find("bearer token") != std::string::npos);
   server.interrupt();  // SIGINT: the server writes its stats and exits 0
   REQUIRE(server.wait(5000));
   INFO("server:\n" << server.log());
@@ -76,6 +80,7 @@ TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1")
   CHECK(c["deleteStatus"] == 200);
   CHECK(s["whip"]["sessionsCreated"] == 1);
   CHECK(s["whip"]["sessionsDeleted"] == 1);
+  CHECK(s["whip"]["unauthorized"] == 1);
   REQUIRE(c["sessions"].size() == 1);
   REQUIRE(s["sessions"].size() == 1);
   const json& cs = c["sessions"][0];

@@ -123,6 +123,9 @@ class PeerCall final : public transport::Pollable {
   bool gathering_done() const { return gathering_done_; }
   void set_posted(Timestamp at) { posted_ = at; }
   bool failed() const { return pc_->connection_state() == webrtc::ConnectionState::kFailed; }
+  // The peer hung up without a DELETE (its DTLS close_notify) at least `grace` ago (a DELETE
+  // usually follows close_notify at once), or the call failed.
+  bool over(Timestamp now, TimeDelta grace) const { return failed() || (peer_closed_ && now - *peer_closed_ >= grace); }
 
   std::optional<Timestamp> next_wakeup() const override { return pc_->next_wakeup(); }
   void process(Timestamp now) override {
@@ -274,6 +277,9 @@ class PeerCall final : public transport::Pollable {
         if (e.connection_state == webrtc::ConnectionState::kFailed)
           std::fprintf(stderr, "tern-peer: call %s failed: %s\n", id_.c_str(), e.reason);
         break;
+      case Type::kDtlsStateChanged:
+        if (e.dtls_state == dtls::DtlsState::kClosed && !peer_closed_) peer_closed_ = now;
+        break;
       case Type::kFirstFrame:
         if (e.kind == "video" && !first_video_) first_video_ = now;
         if (e.kind == "audio" && !first_audio_) first_audio_ = now;
@@ -323,7 +329,7 @@ class PeerCall final : public transport::Pollable {
   std::vector<std::string> local_candidates_;
   bool gathering_done_ = false;
   Timestamp posted_;
-  std::optional<Timestamp> connected_at_, first_video_, first_audio_;
+  std::optional<Timestamp> connected_at_, first_video_, first_audio_, peer_closed_;
   uint64_t messages_received_ = 0, messages_echoed_ = 0, echo_failures_ = 0, messages_sent_ = 0;
   uint64_t echoes_in_order_ = 0, echoes_out_of_order_ = 0, next_echo_ = 0, send_failures_ = 0;
 };
@@ -416,11 +422,12 @@ class PeerServer final : public whip::SessionHandler {
 
   void end_session(const std::string& id, Timestamp now) override { finish(id, now); }
 
-  // Calls that failed end on their own (their resource goes: a later DELETE gets 404).
-  std::vector<std::string> failed_calls() const {
+  // Calls that failed, or whose peer closed DTLS without a DELETE, end on their own (their resource
+  // goes: a later DELETE gets 404).
+  std::vector<std::string> ended_calls(Timestamp now) const {
     std::vector<std::string> ids;
     for (const auto& [id, call] : calls_)
-      if (call->failed()) ids.push_back(id);
+      if (call->over(now, TimeDelta::Seconds(2))) ids.push_back(id);
     return ids;
   }
 
@@ -508,7 +515,7 @@ int run_server(const PeerOptions& options) {
   std::optional<Timestamp> deadline;
   if (options.duration > 0) deadline = start + TimeDelta::Micros(static_cast<int64_t>(options.duration * 1e6));
   Ticker ticker(driver, deadline, options.quiet, [&](Timestamp now) {
-    for (const std::string& id : server.failed_calls()) {  // their resources go too
+    for (const std::string& id : server.ended_calls(now)) {  // their resources go too
       server.finish(id, now);
       (void)(whip_endpoint.drop(id) || whep_endpoint.drop(id));  // in one of them
     }
@@ -539,7 +546,8 @@ Result<whip::HttpResponse> post_offer(const whip::HttpUrl& url, const std::strin
   Result<whip::HttpResponse> response = Error{"not sent"};
   for (int attempt = 0; attempt < 30; ++attempt) {
     response = net::http_request(url, whip::make_offer_request(url, offer, token));
-    if (response.ok() || std::string_view(response.error()) != "http: connection refused") break;
+    const std::string_view error = response.ok() ? std::string_view() : std::string_view(response.error());
+    if (error.find("cannot connect") == std::string_view::npos && error.find("refused") == std::string_view::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return response;
