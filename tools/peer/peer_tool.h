@@ -1,0 +1,58 @@
+// tern-peer's logic (tools/tern-peer/main.cpp only parses the command line): a WebRTC endpoint
+// (webrtc::PeerConnection on one UDP socket per call, under transport::EpollDriver) with WHIP
+// (RFC 9725) / WHEP signalling over HTTP (whip::WhipEndpoint behind tools/net/http_bridge.h as a
+// server; whip::make_offer_request + http_request as a client).
+//
+// Server: every offer POSTed to /whip (or /whep) gets its own PeerConnection and socket (at most
+// max_sessions; more get 503); the answer carries tern's host candidates and end-of-candidates
+// (gathered before answering: a WHIP client receives no trickle from the server); PATCHed
+// candidates go to the connection; DELETE closes it. Client: the offer carries the gathered host
+// candidates (so nothing needs trickling), the answer is applied, DELETE on exit.
+//
+// Both send the synthetic camera and microphone, decode what they receive, optionally echo every
+// data-channel message (echo) and send numbered messages on a channel of their own
+// (send_messages, checked for in-order echoes), print a one-line status on stderr once a second,
+// and write stats JSON (the PeerConnection's get_stats per call plus the tool's timings) at exit.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tern/core/result.h"
+
+namespace tern::tools::peer {
+
+struct PeerOptions {
+  std::string whip_listen;  // "ADDR:PORT": serve WHIP at /whip
+  std::string whep_listen;  // "ADDR:PORT": serve WHEP at /whep (may equal whip_listen)
+  std::string whip_url;     // client: POST the offer here
+  std::string whep_url;
+  std::string token;        // bearer token (server: required from clients; client: sent)
+  size_t max_sessions = 4;
+  std::string bind = "127.0.0.1";  // the calls' UDP sockets (their host candidate)
+  double duration = 0;             // seconds; 0: until SIGINT/SIGTERM (client: or the call fails)
+  bool echo = false;               // echo every data-channel message received
+  int send_messages = 0;           // send this many numbered messages on a channel "tern" once open
+  std::string stats_json;
+  bool quiet = false;  // no status line
+  bool audio = true;
+  bool video = true;
+  int width = 640;
+  int height = 360;
+  double fps = 30;
+
+  bool server() const { return !whip_listen.empty() || !whep_listen.empty(); }
+  // One role, valid addresses; the reason otherwise.
+  Status validate() const;
+};
+
+// Runs tern-peer; returns the process exit code (0: ran and stopped cleanly; 1: an error, printed).
+int run_peer(const PeerOptions& options);
+
+// `sdp` with "a=candidate:" lines (`candidates` are "candidate:..." values) and
+// "a=end-of-candidates" appended to every media section (non-trickle signalling).
+std::string add_candidates_to_sdp(std::string_view sdp, const std::vector<std::string>& candidates);
+
+}  // namespace tern::tools::peer
