@@ -24,6 +24,8 @@ PACKAGES=(
   coturn openssl
   # aioice (the ICE peer of tests/ice/aioice_interop_test.cpp) ships in python3-aiortc
   python3-aiortc
+  # the Go WebRTC peer of tests/webrtc_peers (pion/webrtc v3, built offline in GOPATH mode)
+  golang-go golang-github-pion-webrtc.v3-dev
   # the browser of tests/turn/chromium_turn_test.cpp (Chromium through tern-turn)
   chromium
 )

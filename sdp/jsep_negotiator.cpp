@@ -351,9 +351,14 @@ Result<NegotiatedSession> negotiate(const SessionDescription& offer, const Sessi
       n.media.push_back(std::move(nm));
       continue;
     }
-    const MediaSection& lm = we_offered ? om : am;
     const MediaSection& rm = we_offered ? am : om;
-    nm.direction = direction_of(lm);
+    // This side's view. The answer already intersects the directions (its own view, RFC 9429
+    // 5.3.1); the offerer's is its offer narrowed by the answer: a recvonly answer (pion, aiortc
+    // with no track of that kind) means the offerer only sends.
+    const Direction answered = direction_of(am);
+    nm.direction = we_offered ? make_direction(sends(direction_of(om)) && receives(answered),
+                                               receives(direction_of(om)) && sends(answered))
+                              : answered;
     nm.rtcp_mux = am.has("rtcp-mux");
     nm.rtcp_rsize = am.has("rtcp-rsize");
     if (nm.kind == MediaKind::kApplication) {

@@ -39,6 +39,7 @@ std::string_view to_string(ConnectionState state) {
 namespace {
 
 constexpr size_t kMaxDataChannels = 1024;  // the SCTP streams offered (SctpConfig::streams)
+constexpr size_t kMaxDescriptionCandidates = 32;  // local candidates local_description() carries
 
 bool is_binding(std::span<const uint8_t> data) {
   if (!ice::looks_like_stun(data)) return false;
@@ -188,6 +189,7 @@ Status PeerConnection::set_local_description(const SessionDescriptionInit& descr
     bundle_mid_ = std::string(local_offer_->media.empty() ? "" : local_offer_->media.front().value("mid").value_or(""));
     if (Status st = start_ice(true, now); !st.ok()) return st;
     signaling_ = SignalingState::kHaveLocalOffer;
+    local_set_ = description;
     last_created_.reset();
     pump(now);
     return Status::Ok();
@@ -201,6 +203,7 @@ Status PeerConnection::set_local_description(const SessionDescriptionInit& descr
   }
   if (Status st = start_ice(false, now); !st.ok()) return st;
   signaling_ = SignalingState::kStable;
+  local_set_ = description;
   last_created_.reset();
   const sdp::NegotiatedSession session = pending_answer_->negotiated;
   Status st = negotiated(session, now);
@@ -350,6 +353,19 @@ Status PeerConnection::add_ice_candidate(const IceCandidateInit& init, Timestamp
     return refuse("too many candidates before the remote description");
   pending_candidates_.push_back(init);
   return Status::Ok();
+}
+
+std::optional<SessionDescriptionInit> PeerConnection::local_description() const {
+  if (!local_set_) return std::nullopt;
+  auto parsed = sdp::SessionDescription::parse(local_set_->sdp);
+  if (!parsed) return local_set_;  // not reached: we wrote it
+  for (sdp::MediaSection& m : parsed->media) {
+    if (m.value("mid").value_or("") != bundle_mid_) continue;
+    for (const std::string& c : local_candidates_) m.add("candidate", c);
+    if (local_gathering_done_) m.add("end-of-candidates");
+    break;
+  }
+  return SessionDescriptionInit{local_set_->type, parsed->to_string()};
 }
 
 void PeerConnection::add_remote_candidate(const IceCandidateInit& init, Timestamp now) {
@@ -623,12 +639,16 @@ void PeerConnection::pump_ice(Timestamp now) {
       case ice::IceEvent::Kind::kLocalCandidate: {
         PeerConnectionEvent out;
         out.type = PeerConnectionEvent::Type::kLocalCandidate;
-        out.candidate.candidate = "candidate:" + sdp::SdpCandidate{e->candidate, "udp", {}}.to_value();
+        const std::string value = sdp::SdpCandidate{e->candidate, "udp", {}}.to_value();
+        // local_description() carries them; the agent's gathering is bounded, this too.
+        if (local_candidates_.size() < kMaxDescriptionCandidates) local_candidates_.push_back(value);
+        out.candidate.candidate = "candidate:" + value;
         out.candidate.sdp_mid = bundle_mid_;
         push_event(std::move(out));
         break;
       }
       case ice::IceEvent::Kind::kGatheringDone: {
+        local_gathering_done_ = true;
         PeerConnectionEvent out;
         out.type = PeerConnectionEvent::Type::kLocalCandidate;
         out.candidate.sdp_mid = bundle_mid_;

@@ -260,6 +260,11 @@ class PeerConnection {
   // A trickled remote candidate; an empty candidate is end-of-candidates. Before the remote
   // description (or the ICE agent) exists, it waits in a bounded queue.
   Status add_ice_candidate(const IceCandidateInit& candidate, Timestamp now);
+  // W3C localDescription: the description set by set_local_description() with the local
+  // candidates gathered so far in its BUNDLE section (and a=end-of-candidates once gathering is
+  // done), for peers that take no trickled candidates (a non-trickle offer or answer, RFC 8838
+  // 4.1: gather, then signal this). nullopt before set_local_description().
+  std::optional<SessionDescriptionInit> local_description() const;
 
   // --- Data channels ---
   // Opens when the SCTP association is up (kDataChannelOpen). Refused when data channels are off
@@ -345,6 +350,9 @@ class PeerConnection {
   std::optional<sdp::SessionDescription> remote_offer_;
   std::optional<sdp::Answer> pending_answer_;             // created, not yet set
   std::optional<std::string> last_created_;              // text of the last create_*()
+  std::optional<SessionDescriptionInit> local_set_;       // as set, without candidates
+  std::vector<std::string> local_candidates_;            // a=candidate values gathered (bounded)
+  bool local_gathering_done_ = false;
   std::optional<sdp::NegotiatedSession> session_;
   std::string bundle_mid_;
 

@@ -336,3 +336,23 @@ TEST_CASE("tern offers, tern answers: both sides agree and map onto mirrored end
   CHECK(ca->extension_ids.mid == cb->extension_ids.mid);
   CHECK(ca->congestion == cb->congestion);
 }
+
+// pion and aiortc answer recvonly for a kind they have no track of (pion with no SSRC): the
+// offerer's view must narrow its sendrecv offer to sendonly, not keep expecting the peer's media.
+TEST_CASE("a recvonly answer makes the offerer's section sendonly (no remote SSRC needed)") {
+  LocalCapabilities a = capabilities("aaaa", 0x11);
+  LocalCapabilities b = capabilities("bbbb", 0x22);
+  b.send_audio = false;
+  const SessionDescription offer = create_offer(a);
+  auto answer = create_answer(offer, b);
+  REQUIRE_MESSAGE(answer.ok(), std::string(answer.error()));
+  CHECK(answer->negotiated.find(MediaKind::kAudio)->direction == Direction::kRecvOnly);
+  const NegotiatedSession na = offerer_view(offer, answer->description);
+  CHECK(na.find(MediaKind::kAudio)->direction == Direction::kSendOnly);
+  CHECK(na.find(MediaKind::kVideo)->direction == Direction::kSendRecv);
+  auto ca = to_endpoint_config(na, a);
+  REQUIRE_MESSAGE(ca.ok(), std::string(ca.error()));
+  CHECK(ca->send.audio.has_value());
+  CHECK_FALSE(ca->receive.audio.has_value());
+  CHECK(ca->receive.video.has_value());
+}

@@ -23,6 +23,7 @@
 #include "tern/transport/epoll_driver.h"
 #include "tern/transport/udp_socket.h"
 #include "tern/webrtc/peer_connection.h"
+#include "support/pc_udp_peer.h"
 
 using namespace tern;
 using webrtc::PeerConnection;
@@ -443,52 +444,8 @@ TEST_CASE("PeerConnection: garbage SDP and candidates are refused with reasons, 
   CHECK_FALSE(pc.create_data_channel("x", negotiated, now).ok());  // a negotiated channel needs an id
 }
 
-namespace {
-
-ice::TransportAddress to_ice(const transport::SocketAddress& a) {
-  return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
-}
-
-// One PeerConnection on one real UDP socket (socket id 0) under the epoll driver.
-class UdpPeer final : public Pollable {
- public:
-  UdpPeer(transport::UdpSocket socket, std::unique_ptr<PeerConnection> connection)
-      : socket_(std::move(socket)), pc(std::move(connection)) {}
-  std::optional<Timestamp> next_wakeup() const override { return pc->next_wakeup(); }
-  void process(Timestamp now) override {
-    pc->process(now);
-    flush(now);
-  }
-  void on_readable(Timestamp now) {
-    for (int round = 0; round < 64; ++round) {
-      std::array<transport::Datagram, 16> slots;
-      for (size_t i = 0; i < slots.size(); ++i) slots[i].buffer = std::span<uint8_t>(buffers_[i]);
-      auto n = socket_.receive_batch(slots);
-      if (!n.ok() || *n == 0) break;
-      for (size_t i = 0; i < *n; ++i) pc->on_datagram(0, to_ice(slots[i].peer), slots[i].data(), now);
-    }
-    flush(now);
-  }
-  void flush(Timestamp now) {
-    for (ice::IceOutgoing& o : pc->take_outgoing()) {
-      auto to = transport::SocketAddress::Parse(sdp::ip_string(o.destination), o.destination.port);
-      if (to.ok()) (void)socket_.send_to(o.data, *to);  // a full socket buffer loses it, as on a network
-    }
-    while (auto e = pc->poll_event()) events.push_back(std::move(*e));
-    (void)now;
-  }
-  int fd() const { return socket_.fd(); }
-
- private:
-  transport::UdpSocket socket_;
-  std::array<std::array<uint8_t, 2048>, 16> buffers_{};
-
- public:
-  std::unique_ptr<PeerConnection> pc;
-  std::vector<PeerConnectionEvent> events;
-};
-
-}  // namespace
+using test::to_ice;
+using test::UdpPeer;
 
 TEST_CASE("PeerConnection: two connect over real 127.0.0.1 UDP sockets under the epoll driver") {
   auto driver = transport::EpollDriver::Create();
