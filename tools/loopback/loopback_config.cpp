@@ -1,5 +1,6 @@
 #include "tern/tools/loopback/loopback_config.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -284,6 +285,7 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a(int flow) const {
   c.send.protection = protection;
   c.send.source_seed = seed;
   c.send.video_max_rate = max_rate;
+  c.send.degradation = degradation;
   c.receive = c.send;
   if (!bidirectional) {
     c.receive.video.reset();
@@ -295,6 +297,9 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a(int flow) const {
   c.fixed_rate = fixed_rate;
   c.ssim_every = ssim_every;
   c.seed = seed;
+  // A real-time call measures encode time for the overuse detector; a simulated one must not (its
+  // JSON depends only on the seed).
+  if (realtime) c.encode_clock = [] { return Timestamp::Micros(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count()); };
   if (flow != 0) {
     shift_ssrcs(c.local);
     shift_ssrcs(c.remote);
