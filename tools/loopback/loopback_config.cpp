@@ -1,11 +1,11 @@
 #include "tern/tools/loopback/loopback_config.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 
 #include "tern/netsim/rate_trace.h"
+#include "tern/transport/epoll_driver.h"
 
 namespace tern::tools {
 namespace {
@@ -299,7 +299,7 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a(int flow) const {
   c.seed = seed;
   // A real-time call measures encode time for the overuse detector; a simulated one must not (its
   // JSON depends only on the seed).
-  if (realtime) c.encode_clock = [] { return Timestamp::Micros(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count()); };
+  if (realtime) c.encode_clock = &transport::EpollDriver::Now;
   if (flow != 0) {
     shift_ssrcs(c.local);
     shift_ssrcs(c.remote);
