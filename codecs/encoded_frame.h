@@ -42,6 +42,9 @@ struct EncodedFrame {
   bool is_dtx = false;
   int width = 0;   // video only
   int height = 0;  // video only
+  // Video: the encoder's quantizer for this frame on its own scale (libvpx's internal index: VP8
+  // 0..127, VP9 0..255), -1 when unknown. The quality scaler's input.
+  int qp = -1;
   uint32_t rtp_timestamp = 0;
   Timestamp capture_time;
   TimeDelta duration;  // audio only: media duration of the packet

@@ -85,6 +85,8 @@ Status LibvpxEncoder::initialize(vpx_codec_iface_t* iface) {
     return Error{"libvpx encoder: vpx_codec_enc_init rejected the configuration"};
   }
   initialized_ = true;
+  initial_width_ = config_.width;
+  initial_height_ = config_.height;
   return apply_controls();
 }
 
@@ -108,6 +110,26 @@ Status LibvpxEncoder::set_frame_rate(double fps) {
   if (!(fps >= 1.0 && fps <= 240.0)) return Error{"libvpx encoder: frame rate outside 1..240"};
   // libvpx derives the frame rate from the durations passed to vpx_codec_encode.
   config_.max_framerate = fps;
+  return Status::Ok();
+}
+
+Status LibvpxEncoder::set_resolution(int width, int height) {
+  if (width == config_.width && height == config_.height) return Status::Ok();
+  if (width < 2 || height < 2 || width > initial_width_ || height > initial_height_) {
+    return Error{"libvpx encoder: size outside 2x2..the size it was created with"};
+  }
+  // libvpx reconfigures the size in place for one-pass real time without lookahead (VP8 up to
+  // its initial size, VP9 too); the first frame at the new size is made a keyframe.
+  vpx_codec_enc_cfg_t cfg = cfg_;
+  cfg.g_w = static_cast<unsigned int>(width);
+  cfg.g_h = static_cast<unsigned int>(height);
+  if (vpx_codec_enc_config_set(&ctx_, &cfg) != VPX_CODEC_OK) {
+    return Error{"libvpx encoder: vpx_codec_enc_config_set rejected the size"};
+  }
+  cfg_ = cfg;
+  config_.width = width;
+  config_.height = height;
+  keyframe_requested_ = true;
   return Status::Ok();
 }
 
@@ -167,6 +189,9 @@ Result<std::optional<EncodedFrame>> LibvpxEncoder::encode(const VideoFrame& fram
     frames_since_key_ = 0;
   }
   ++frames_since_key_;
+  int qp = -1;
+  // VP8E_GET_LAST_QUANTIZER is shared by both libvpx encoders; a failure leaves the QP unknown.
+  if (vpx_codec_control(&ctx_, VP8E_GET_LAST_QUANTIZER, &qp) == VPX_CODEC_OK) out->qp = qp;
   describe_frame(*out);
   picture_id_ = static_cast<uint16_t>((picture_id_ + 1) & 0x7FFF);
   return out;

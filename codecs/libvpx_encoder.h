@@ -23,6 +23,7 @@ class LibvpxEncoder : public VideoEncoder {
   void force_keyframe() override { keyframe_requested_ = true; }
   Status set_target_bitrate(DataRate bitrate) override;
   Status set_frame_rate(double fps) override;
+  Status set_resolution(int width, int height) override;
   const VideoEncoderConfig& config() const override { return config_; }
 
  protected:
@@ -54,6 +55,8 @@ class LibvpxEncoder : public VideoEncoder {
 
  private:
   bool initialized_ = false;
+  int initial_width_ = 0;  // the size at creation: the largest set_resolution() accepts
+  int initial_height_ = 0;
   bool keyframe_requested_ = true;  // the first frame is a keyframe
   int64_t pts_ = 0;             // in 1/90000 s
   int64_t frames_since_key_ = 0;

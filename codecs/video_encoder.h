@@ -42,6 +42,9 @@ class VideoEncoder {
   virtual Status set_target_bitrate(DataRate bitrate) = 0;
   // Expected input frame rate, 1..240; used by rate control to size frames.
   virtual Status set_frame_rate(double fps) = 0;
+  // Encodes frames of width x height from the next frame on (no larger than the size the encoder
+  // was created with), starting with a keyframe. Resolution adaptation; same size: no-op.
+  virtual Status set_resolution(int width, int height) = 0;
   virtual const VideoEncoderConfig& config() const = 0;
 };
 

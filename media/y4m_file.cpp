@@ -1,11 +1,11 @@
 #include "tern/media/y4m_file.h"
 
-#include <libyuv/scale.h>
-
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
+
+#include "tern/media/video_scaler.h"
 
 namespace tern::media {
 namespace {
@@ -202,14 +202,10 @@ Status Y4mFileWriter::append(const codecs::VideoFrame& frame) {
   }
   const codecs::VideoFrame* picture = &frame;
   if (frame.width != width_ || frame.height != height_) {
-    if (!scaled_picture_.is_valid()) scaled_picture_ = codecs::VideoFrame::Allocate(width_, height_);
-    codecs::VideoFrame& s = scaled_picture_;
-    if (libyuv::I420Scale(frame.y.data(), frame.stride_y, frame.u.data(), frame.stride_u, frame.v.data(),
-                          frame.stride_v, frame.width, frame.height, s.y.data(), s.stride_y, s.u.data(), s.stride_u,
-                          s.v.data(), s.stride_v, s.width, s.height, libyuv::kFilterBox) != 0) {
+    if (Status sc = scale_picture(frame, width_, height_, scaled_picture_); !sc) {
       return Error{"y4m writer: cannot scale the picture"};
     }
-    picture = &s;
+    picture = &scaled_picture_;
   }
   Status st = writer_->append(*picture);
   if (st.ok()) st = file_.write(writer_->bytes());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "tern/core/ntp_time.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
+#include "tern/pipeline/video_adapter.h"
 
 namespace tern::pipeline {
 
@@ -91,6 +93,9 @@ struct MediaConfig {
   // VP9 payload descriptor: flexible mode (F=1, P_DIFFs) or non-flexible without layer indices
   // (single-layer, what ffmpeg 5.1's RTP VP9 depacketizer reads). Both are RFC 9628.
   bool vp9_flexible_mode = true;
+  // What gives way when video is short of rate, QP or encode time (pipeline/video_adapter.h):
+  // the sender lowers resolution and/or frame rate; the receiver follows the sizes it decodes.
+  DegradationPreference degradation = DegradationPreference::kBalanced;
 };
 
 struct EndpointConfig {
@@ -127,6 +132,9 @@ struct EndpointConfig {
   TimeDelta network_sample_interval = TimeDelta::Millis(100);  // time series for listeners
   NtpClock ntp_clock;
   uint64_t seed = 1;  // RTCP timing, initial sequence numbers
+  // Clock read around each video encode for the overuse detector (a real-time driver gives a
+  // monotonic clock); empty: encode time not measured, so simulated calls stay deterministic.
+  std::function<Timestamp()> encode_clock;
 
   // Rejects inconsistent values (sizes, rates, duplicate SSRCs) with a reason.
   Status validate() const;

@@ -84,6 +84,12 @@ Json to_json(const OutboundRtpStats& s) {
   opt(j, "ternFecPacketsSent", s.fec_packets_sent);
   opt(j, "ternFecMaskType", s.fec_mask_type);
   opt(j, "qualityLimitationReason", s.quality_limitation_reason);
+  if (s.quality_limitation_durations) {
+    Json d = Json::object();
+    for (const auto& [reason, seconds] : *s.quality_limitation_durations) d[reason] = num(seconds);
+    j["qualityLimitationDurations"] = d;
+  }
+  opt(j, "qualityLimitationResolutionChanges", s.quality_limitation_resolution_changes);
   return j;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +61,10 @@ struct OutboundRtpStats : RtcStatsBase {
   std::optional<uint64_t> fec_packets_sent;  // tern: ULPFEC or FlexFEC packets
   std::optional<std::string> fec_mask_type;  // tern: "random" or "bursty" (FEC on)
   std::optional<std::string> quality_limitation_reason;
+  // Seconds in each reason ("none", "bandwidth", "cpu", "other"; webrtc-stats record), and the
+  // resolution changes the adaptation made.
+  std::optional<std::map<std::string, double>> quality_limitation_durations;
+  std::optional<uint32_t> quality_limitation_resolution_changes;
 };
 
 struct InboundRtpStats : RtcStatsBase {

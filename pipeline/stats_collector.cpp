@@ -139,8 +139,15 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.frames_per_second = video_send_->frames_per_second(now);
     s.fec_packets_sent = static_cast<uint64_t>(vc.fec_packets_sent);
     if (config_.send.protection.fec || config_.send.protection.flexfec) s.fec_mask_type = vc.fec_bursty_masks ? "bursty" : "random";
-    s.quality_limitation_reason =
-        video_send_->suspended() || video_send_->target() < config_.send.video_max_rate ? "bandwidth" : "none";
+    const VideoAdapter& adapter = video_send_->adapter();
+    s.quality_limitation_reason = to_string(adapter.reason());
+    const auto& d = adapter.durations();
+    s.quality_limitation_durations = std::map<std::string, double>{
+        {"none", d[static_cast<size_t>(QualityLimitationReason::kNone)].seconds_f()},
+        {"bandwidth", d[static_cast<size_t>(QualityLimitationReason::kBandwidth)].seconds_f()},
+        {"cpu", d[static_cast<size_t>(QualityLimitationReason::kCpu)].seconds_f()},
+        {"other", 0.0}};
+    s.quality_limitation_resolution_changes = static_cast<uint32_t>(adapter.resolution_changes());
     s.remote_id = fill_remote(config_.local.video, "video", s.codec_id, s.id);
     r.outbound_rtp.push_back(s);
   }

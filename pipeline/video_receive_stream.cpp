@@ -2,6 +2,7 @@
 
 #include "tern/codecs/codec_factory.h"
 #include "tern/media/frame_stamp.h"
+#include "tern/media/video_scaler.h"
 
 namespace tern::pipeline {
 
@@ -150,10 +151,17 @@ void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {
   r.height = pending.frame.height;
   r.keyframe = pending.keyframe;
   if (r.capture_time) last_delay_ = pending.decoded - *r.capture_time;
-  if (config_.measure_quality && r.frame_number && pending.frame.width == config_.source.width &&
-      pending.frame.height == config_.source.height) {
+  if (config_.measure_quality && r.frame_number) {
     const bool ssim = config_.ssim_every > 0 && *r.frame_number % static_cast<uint32_t>(config_.ssim_every) == 0;
     const codecs::VideoFrame* ref = reference(*r.frame_number);
+    // An adapted (smaller) picture is scored against the source scaled the way the sender scaled
+    // it, as full-stack analyzers do: the encoder's own input, so PSNR measures the coding only.
+    if (ref != nullptr && (pending.frame.width != ref->width || pending.frame.height != ref->height)) {
+      const bool smaller = pending.frame.width <= ref->width && pending.frame.height <= ref->height;
+      ref = smaller && media::scale_stamped_picture(*ref, pending.frame.width, pending.frame.height, scaled_reference_).ok()
+                ? &scaled_reference_
+                : nullptr;
+    }
     auto q = ref == nullptr ? Result<media::FrameQuality>(Error{"no reference"})
                             : media::compare_frames(*ref, pending.frame,
                                                     ssim ? media::QualityMetrics::kPsnrAndSsim : media::QualityMetrics::kPsnr);

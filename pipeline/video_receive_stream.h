@@ -1,7 +1,8 @@
 // VideoReceiveStream: one remote video SSRC from transport to renderer:
 //   RtpReceiveFront (RTX unwrap, receive statistics, RED/ULPFEC recovery, NACK generator, keyframe
 //   requests) -> video jitter buffer -> VP8/VP9 decoder -> A/V sync delay -> render (FrameStamp number, PSNR of every frame and sampled SSIM against the source picture from
-//   a ReferenceFrameProvider or regenerated from the synthetic camera, freezes).
+//   a ReferenceFrameProvider or regenerated from the synthetic camera, scaled to the decoded size
+//   when the sender adapted its resolution; freezes).
 // Feedback it wants sent (NACK, PLI, FIR) comes out of process() as RTCP packets.
 #pragma once
 
@@ -131,6 +132,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   std::unique_ptr<codecs::VideoDecoder> decoder_;
   std::optional<media::SyntheticVideoSource> source_;  // fallback reference, built on first need
   codecs::VideoFrame scratch_;                         // its regenerated picture, reused
+  codecs::VideoFrame scaled_reference_;                // the reference at an adapted size, reused
   ReferenceFrameProvider* reference_provider_ = nullptr;
   jitterbuffer::VideoJitterBuffer jitter_buffer_;
   jitterbuffer::FreezeMeter freezes_;  // renders; pauses apart (webrtc-stats)

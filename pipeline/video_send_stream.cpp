@@ -4,6 +4,7 @@
 
 #include "tern/codecs/codec_factory.h"
 #include "tern/media/frame_stamp.h"
+#include "tern/media/video_scaler.h"
 #include "tern/recovery/red.h"
 #include "tern/recovery/rtp_rewrite.h"
 
@@ -22,6 +23,12 @@ constexpr int kKeyframeSpreadFrames = 15;
 constexpr int kMaxConsecutiveDrops = 2;
 // Drops for a pacer backlog stop once the last encoded frame is this old.
 constexpr TimeDelta kMaxPacerDropGap = TimeDelta::Millis(300);
+// Quality scaler thresholds on libvpx's internal quantizer index (libwebrtc's VP8 29/95 of 0..127,
+// VP9 149/205 of 0..255): a mean QP above the high one means the rate is too low for the size.
+constexpr int kVp8QpLow = 29;
+constexpr int kVp8QpHigh = 95;
+constexpr int kVp9QpLow = 149;
+constexpr int kVp9QpHigh = 205;
 
 }  // namespace
 
@@ -65,17 +72,30 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   pc.nack_only_rtt = TimeDelta::Zero();  // FEC was asked for: use it at any RTT
   auto policy = recovery::ProtectionPolicy::Create(pc);
   if (!policy) return Error{policy.error()};
+  VideoAdapter::Config ac;
+  ac.width = config.width;
+  ac.height = config.height;
+  ac.fps = config.fps;
+  ac.preference = config.degradation;
+  const bool vp9 = config.codec == codecs::CodecType::kVp9;
+  ac.qp_low = vp9 ? kVp9QpLow : kVp8QpLow;
+  ac.qp_high = vp9 ? kVp9QpHigh : kVp8QpHigh;
+  auto adapter = VideoAdapter::Create(ac);
+  if (!adapter) return Error{adapter.error()};
   return std::unique_ptr<VideoSendStream>(new VideoSendStream(config, std::move(rtp).value(), std::move(source).value(),
-                                                              std::move(encoder).value(), std::move(policy).value()));
+                                                              std::move(encoder).value(), std::move(policy).value(),
+                                                              std::move(adapter).value()));
 }
 
 VideoSendStream::VideoSendStream(const Config& config, RtpSender rtp, media::SyntheticVideoSource source,
-                                 std::unique_ptr<codecs::VideoEncoder> encoder, recovery::ProtectionPolicy policy)
+                                 std::unique_ptr<codecs::VideoEncoder> encoder, recovery::ProtectionPolicy policy,
+                                 VideoAdapter adapter)
     : config_(config),
       rtp_(std::move(rtp)),
       source_(std::move(source)),
       encoder_(std::move(encoder)),
       policy_(policy),
+      adapter_(std::move(adapter)),
       media_pt_(config.payload_types.of(config.codec)),
       target_(config.start_rate) {
   if (config_.protection.fec) {
@@ -104,6 +124,7 @@ Timestamp VideoSendStream::next_capture_time(Timestamp now) const {
 void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
   if (suspended_ && !suspended) keyframe_requested_ = true;  // resume on a decodable picture
   suspended_ = suspended;
+  adapter_.set_target(media_rate, suspended);
   const DataRate rate = std::max(media_rate, DataRate::KilobitsPerSec(10));
   if (rate != target_) {
     target_ = rate;
@@ -132,6 +153,7 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   std::optional<codecs::VideoFrame> frame = external_source_ != nullptr ? external_source_->next_frame(now)
                                                                         : source_.next_frame(now);
   if (!frame) return;
+  adapt(now);
   ++counters_.frames_captured;
   captures_.on_frame(now);
   CapturedVideoFrame captured;
@@ -154,6 +176,8 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   } else if (pacer_backlog_ && may_drop_for_pacer) {
     ++counters_.frames_dropped_by_pacer;
     ++consecutive_drops_;
+  } else if (!keyframe_requested_ && !within_adapted_frame_rate()) {
+    ++counters_.frames_dropped_by_adapter;  // planned, not a gap: not in consecutive_drops_
   } else if (over && may_drop) {
     ++counters_.frames_dropped_by_rate;
     ++consecutive_drops_;
@@ -161,10 +185,13 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
     if (keyframe_requested_) {
       encoder_->force_keyframe();
       keyframe_requested_ = false;
+      frame_credit_ = 1.0;
     }
-    auto encoded = encoder_->encode(*frame);
-    if (encoded && encoded->has_value()) {
-      codecs::EncodedFrame& ef = **encoded;
+    std::optional<codecs::EncodedFrame> encoded = encode(*frame);
+    if (encoded) {
+      codecs::EncodedFrame& ef = *encoded;
+      counters_.frame_width = ef.width;
+      counters_.frame_height = ef.height;
       ef.capture_time = now;
       ef.rtp_timestamp = frame->rtp_timestamp;
       ++counters_.frames_encoded;
@@ -187,6 +214,45 @@ void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   if (capture_listener_ != nullptr) capture_listener_->on_video_frame_captured(captured);
 }
 
+void VideoSendStream::adapt(Timestamp now) {
+  const VideoAdaptationLevel before = adapter_.level();
+  if (!adapter_.update(now)) return;
+  const VideoAdaptationLevel& level = adapter_.level();
+  if (level.width != before.width || level.height != before.height) {
+    if (!encoder_->set_resolution(level.width, level.height).ok()) ++counters_.resize_errors;
+    keyframe_requested_ = true;  // a new size starts with a keyframe (the encoder makes one anyway)
+  }
+  if (!encoder_->set_frame_rate(level.fps).ok()) ++counters_.encoder_config_errors;
+}
+
+bool VideoSendStream::within_adapted_frame_rate() {
+  const double ratio = adapter_.level().fps / config_.fps;
+  if (ratio >= 1.0) return true;
+  frame_credit_ = std::min(frame_credit_ + ratio, 1.0 + ratio);
+  if (frame_credit_ < 1.0) return false;
+  frame_credit_ -= 1.0;
+  return true;
+}
+
+std::optional<codecs::EncodedFrame> VideoSendStream::encode(const codecs::VideoFrame& frame) {
+  const codecs::VideoEncoderConfig& ec = encoder_->config();
+  const codecs::VideoFrame* input = &frame;
+  const Timestamp start = config_.encode_clock ? config_.encode_clock() : Timestamp::MinusInfinity();
+  if (frame.width != ec.width || frame.height != ec.height) {
+    if (!media::scale_stamped_picture(frame, ec.width, ec.height, scaled_).ok()) {
+      ++counters_.resize_errors;
+      return std::nullopt;
+    }
+    input = &scaled_;
+  }
+  auto encoded = encoder_->encode(*input);
+  if (!encoded || !encoded->has_value()) return std::nullopt;
+  std::optional<TimeDelta> encode_time;
+  if (config_.encode_clock) encode_time = config_.encode_clock() - start;
+  adapter_.on_frame_encoded((*encoded)->qp, encode_time);
+  return std::move(*encoded);
+}
+
 bool VideoSendStream::over_budget(Timestamp now) {
   if (last_drain_.is_finite() && now > last_drain_) {
     encoder_debt_ = max(encoder_debt_ - target_ * (now - last_drain_), DataSize::Zero());
@@ -199,7 +265,7 @@ bool VideoSendStream::over_budget(Timestamp now) {
 }
 
 void VideoSendStream::on_encoded(DataSize size, bool keyframe) {
-  const DataSize average = target_ * TimeDelta::SecondsF(1.0 / config_.fps);
+  const DataSize average = target_ * TimeDelta::SecondsF(1.0 / adapter_.level().fps);
   if (keyframe && size > average) {
     encoder_debt_ += average;
     keyframe_excess_ += size - average;

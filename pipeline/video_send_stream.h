@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "tern/pipeline/outgoing_packet.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtp_sender.h"
+#include "tern/pipeline/video_adapter.h"
 #include "tern/recovery/flexfec.h"
 #include "tern/recovery/protection_policy.h"
 #include "tern/recovery/ulpfec.h"
@@ -35,6 +37,8 @@ struct VideoSendCounters {
   int64_t frames_suspended = 0;      // captured while the allocator had suspended the stream
   int64_t frames_dropped_by_pacer = 0;  // not encoded: the pacer queue was too long (see set_pacer_backlog)
   int64_t frames_dropped_by_rate = 0;   // not encoded: the encoder had overshot its rate (frame dropper)
+  int64_t frames_dropped_by_adapter = 0;  // not encoded: above the adapted frame rate
+  int64_t resize_errors = 0;              // sizes the encoder or scaler refused (frame then dropped)
   int64_t total_encoded_bytes = 0;
   int64_t fec_packets_sent = 0;
   bool fec_bursty_masks = false;     // the FEC masks in use are the bursty family
@@ -44,7 +48,7 @@ struct VideoSendCounters {
   // Rate changes the encoder refused (kept at its previous rate; not expected: the rate is clamped
   // into the encoder's range first, so a non-zero count points at an encoder or libvpx problem).
   int64_t encoder_config_errors = 0;
-  int frame_width = 0;
+  int frame_width = 0;   // of the last encoded frame (the configured size before the first)
   int frame_height = 0;
 };
 
@@ -68,6 +72,13 @@ class VideoSendStream {
     // and its first sequence number (its numbering is its own).
     uint32_t flexfec_ssrc = 0;
     uint16_t flexfec_first_sequence_number = 0;
+    // Resolution and frame-rate adaptation (VideoAdapter): what gives way when the rate is short,
+    // QP is high or encoding overuses its time.
+    DegradationPreference degradation = DegradationPreference::kBalanced;
+    // Encode-time clock for the overuse detector (a monotonic CPU or wall clock, read around each
+    // encode); empty: encode time is not measured and only rate and QP adapt (simulated calls stay
+    // deterministic).
+    std::function<Timestamp()> encode_clock;
   };
   static Result<std::unique_ptr<VideoSendStream>> Create(const Config& config, const rtp::ExtensionMap& extensions);
 
@@ -91,9 +102,11 @@ class VideoSendStream {
   void on_nack_received() { ++counters_.nack_count; }
 
   void set_capture_listener(VideoCaptureListener* listener) { capture_listener_ = listener; }
-  // Pull pictures from `source` (not owned; nullptr: the synthetic camera) instead. Its pictures
-  // must have the configured size (others are counted as dropped by the encoder).
+  // Pull pictures from `source` (not owned; nullptr: the synthetic camera) instead. Pictures of
+  // another size than the encoder's are scaled to it.
   void set_source(media::VideoSource* source) { external_source_ = source; }
+  // Resolution/frame-rate adaptation state (level, qualityLimitation* stats).
+  const VideoAdapter& adapter() const { return adapter_; }
   RtpSender& rtp() { return rtp_; }
   const RtpSender& rtp() const { return rtp_; }
   const VideoSendCounters& counters() const { return counters_; }
@@ -108,7 +121,13 @@ class VideoSendStream {
 
  private:
   VideoSendStream(const Config& config, RtpSender rtp, media::SyntheticVideoSource source,
-                  std::unique_ptr<codecs::VideoEncoder> encoder, recovery::ProtectionPolicy policy);
+                  std::unique_ptr<codecs::VideoEncoder> encoder, recovery::ProtectionPolicy policy, VideoAdapter adapter);
+  // Takes the adapter's level (encoder size and frame rate) when it changed.
+  void adapt(Timestamp now);
+  // Frame-rate adaptation: false when this captured frame is above the level's frame rate.
+  bool within_adapted_frame_rate();
+  // Encodes `frame` (scaled to the level's size first when it differs); nullopt: not encoded.
+  std::optional<codecs::EncodedFrame> encode(const codecs::VideoFrame& frame);
   void packetize(const codecs::EncodedFrame& frame, Timestamp now, std::vector<OutgoingPacket>& out);
   // Frame dropper: true when the encoder's output since the last frames is too far ahead of the
   // media rate and this frame should not be encoded.
@@ -123,6 +142,9 @@ class VideoSendStream {
   media::VideoSource* external_source_ = nullptr;
   std::unique_ptr<codecs::VideoEncoder> encoder_;
   recovery::ProtectionPolicy policy_;
+  VideoAdapter adapter_;
+  codecs::VideoFrame scaled_;  // the captured picture at the adapted size, reused
+  double frame_credit_ = 1.0;  // frame-rate adaptation: a frame is encoded per whole credit
   std::optional<recovery::UlpfecGenerator> fec_;
   std::optional<recovery::FlexfecGenerator> flexfec_;
   rtp::Vp8Packetizer vp8_;

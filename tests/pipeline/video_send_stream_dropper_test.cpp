@@ -25,6 +25,7 @@ std::unique_ptr<VideoSendStream> make_stream(DataRate start) {
   c.start_rate = start;
   c.rtp.ssrc = 0x1234;
   c.rtp.rtx_ssrc = 0x1235;
+  c.degradation = DegradationPreference::kDisabled;  // the dropper alone, no adapted frame rate
   auto s = VideoSendStream::Create(c, rtp::ExtensionMap{});
   REQUIRE(s.ok());
   return std::move(s).value();

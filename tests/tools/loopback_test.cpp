@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "support/process.h"
 #include "tern/codecs/codec_factory.h"
 #include "tern/media/synthetic_video_source.h"
 #include "tern/media/video_quality.h"
@@ -248,7 +249,7 @@ TEST_CASE("loopback rejects bad options with exit code 2") {
       {"--outage", "12-8"}, {"--outage", "8"}, {"--outage", "1-2", "--capacity", "unlimited"},
       {"--outage", "1-2", "--preset", "lte-trace"},
       {"--protection", "fec,flexfec"}, {"--protection", "flexfec", "--topology", "sfu"},
-      {"--protection", "flexfec", "--video", "none"}};
+      {"--protection", "flexfec", "--video", "none"}, {"--degradation", "fast"}};
   for (const auto& args : bad) {
     const CliOutcome o = parse(args);
     INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
@@ -276,6 +277,10 @@ TEST_CASE("loopback accepts good options and presets") {
   CHECK(c.congestion == pipeline::CongestionControlMode::kRemb);
   CHECK(c.seed == 42);
   CHECK(c.ssim_every == 60);  // default: SSIM sampled every 60th frame
+  CHECK(c.degradation == pipeline::DegradationPreference::kBalanced);
+  o = parse({"--degradation", "maintain-resolution"});
+  REQUIRE(o.config.has_value());
+  CHECK(o.config->endpoint_a().send.degradation == pipeline::DegradationPreference::kMaintainResolution);
   o = parse({"--ssim-every", "0"});
   REQUIRE(o.config.has_value());
   CHECK(o.config->ssim_every == 0);
@@ -415,6 +420,46 @@ TEST_CASE("loopback JSON HTML and WebM outputs are well formed") {
   CHECK(video_frames > 60);
   CHECK(audio_frames > 100);
   std::remove(c.record_path.c_str());
+}
+
+TEST_CASE("loopback at 250 kbps adapts resolution, scores the scaled source and records across the change") {
+  LoopbackConfig c = find_preset("default")->config;
+  c.duration = TimeDelta::Seconds(8);
+  c.link.capacity = DataRate::KilobitsPerSec(250);
+  c.link.delay = TimeDelta::Millis(30);
+  c.link.jitter = TimeDelta::Millis(5);
+  c.link.loss = 0;
+  c.record_path = test::scratch_dir("tools_adapt") + "/adapted.webm";
+  const ScenarioResult r = run(c);
+  const VideoSummary& v = r.summary.video;
+  MESSAGE("sent " << v.sent_width << "x" << v.sent_height << "@" << v.adapted_fps << ", changes " << v.resolution_changes
+                  << ", rendered " << v.frames_rendered << ", scored " << v.frames_scored << ", PSNR "
+                  << v.psnr_mean.value_or(0));
+  CHECK(v.resolution_changes >= 1);
+  CHECK(v.sent_width < 640);
+  CHECK(v.sent_width * 3 == v.sent_height * 4);  // the aspect ratio is kept
+  CHECK(v.adapted_fps >= 20);                    // balanced: smaller before slower
+  CHECK(v.received_width == v.sent_width);       // the receiver follows
+  CHECK(v.limited_bandwidth_s > 4);
+  // Every rendered frame is scored, at its own size, against the source scaled to it.
+  CHECK(v.frames_rendered > 40);
+  CHECK(v.frames_scored == v.frames_rendered);
+  CHECK(v.psnr_mean.value_or(0) > 27);
+  const nlohmann::json j = nlohmann::json::parse(to_json(r));
+  CHECK(j["summary"]["video"]["resolution_changes"] == v.resolution_changes);
+  CHECK(j["config"]["degradation"] == "balanced");
+  // The WebM recording holds frames of both sizes and decodes without an error.
+  std::ifstream f(c.record_path, std::ios::binary);
+  REQUIRE(f.good());
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto info = media::parse_webm(bytes);
+  REQUIRE_MESSAGE(info.ok(), info.error());
+  if (!test::have_tool("ffprobe")) return;
+  const auto widths = test::run_command("ffprobe -v error -select_streams v -show_entries frame=width -of csv=p=0 '" +
+                                        c.record_path + "' | sort -u", 60);
+  CHECK(widths.exit_code == 0);
+  CHECK(widths.out.find("640") != std::string::npos);
+  CHECK(widths.out.find(std::to_string(v.sent_width)) != std::string::npos);
 }
 
 TEST_CASE("loopback relay and media server topologies deliver the call") {

@@ -88,7 +88,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.set_help_flag("-h,--help", "Show this help (with the preset list) and exit");
   app.footer(preset_list());
   std::string preset = "default", codecs, video, audio, resolution, capacity, trace, outage, topology, nat, protection,
-              cc, rate, start_rate, max_rate;
+              cc, rate, start_rate, max_rate, degradation;
   double fps = 0, duration = 0, delay = 0, jitter = 0, loss = 0, burst = 0, queue = 0;
   std::string seed;
   int ssim_every = 0;
@@ -102,6 +102,10 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--audio", audio, "Audio codec: opus or none");
   app.add_option("--resolution", resolution, "Video size WIDTHxHEIGHT, e.g. 1280x720");
   app.add_option("--fps", fps, "Video frame rate, 1..60");
+  app.add_option("--degradation", degradation,
+                 "When video is short of rate (or QP is high, or encoding overuses the CPU in --realtime): "
+                 "balanced (default: smaller and somewhat slower), maintain-framerate (smaller), "
+                 "maintain-resolution (slower) or disabled");
   app.add_option("-d,--duration", duration, "Call length in seconds (simulated), 0.5..3600");
   app.add_option("--capacity", capacity, "Link capacity A->B: 2mbps, 800kbps, 800 (kbps) or unlimited");
   app.add_option("--trace", trace,
@@ -191,6 +195,11 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     c.height = h;
   }
   if (app.count("--fps")) c.fps = fps;
+  if (app.count("--degradation")) {
+    const std::optional<pipeline::DegradationPreference> d = pipeline::parse_degradation_preference(lower(degradation));
+    if (!d) return fail("--degradation " + degradation + ": expected balanced, maintain-framerate, maintain-resolution or disabled");
+    c.degradation = *d;
+  }
   if (app.count("--duration")) {
     if (!(duration >= 0.5 && duration <= 3600)) return fail("--duration " + num(duration) + ": must be in 0.5..3600 s");
     c.duration = TimeDelta::SecondsF(duration);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "tern/netsim/rate_trace.h"
+#include "tern/transport/epoll_driver.h"
 
 namespace tern::tools {
 namespace {
@@ -284,6 +285,7 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a(int flow) const {
   c.send.protection = protection;
   c.send.source_seed = seed;
   c.send.video_max_rate = max_rate;
+  c.send.degradation = degradation;
   c.receive = c.send;
   if (!bidirectional) {
     c.receive.video.reset();
@@ -295,6 +297,9 @@ pipeline::EndpointConfig LoopbackConfig::endpoint_a(int flow) const {
   c.fixed_rate = fixed_rate;
   c.ssim_every = ssim_every;
   c.seed = seed;
+  // A real-time call measures encode time for the overuse detector; a simulated one must not (its
+  // JSON depends only on the seed).
+  if (realtime) c.encode_clock = &transport::EpollDriver::Now;
   if (flow != 0) {
     shift_ssrcs(c.local);
     shift_ssrcs(c.remote);

@@ -77,6 +77,8 @@ struct LoopbackConfig {
   // SSIM on every Nth frame (frame numbers that are multiples of N; 0 = off). PSNR is always
   // measured on every frame; SSIM costs about 50 times more, so it is sampled.
   int ssim_every = 60;
+  // What A's video gives way with when short of rate, QP or CPU (--degradation).
+  pipeline::DegradationPreference degradation = pipeline::DegradationPreference::kBalanced;
   uint64_t seed = 1;
   bool realtime = false;
   std::string record_path;  // WebM of what B received

@@ -137,6 +137,12 @@ std::string format_summary(const Summary& s) {
                                                            std::to_string(v.frames_encoded) + " / " +
                                                            std::to_string(v.frames_rendered));
     out += line("fps received", num(v.fps_received, "%.1f"));
+    out += line("size sent@fps / received (last)", std::to_string(v.sent_width) + "x" + std::to_string(v.sent_height) + "@" +
+                                                       num(v.adapted_fps, "%g") + " / " + std::to_string(v.received_width) +
+                                                       "x" + std::to_string(v.received_height));
+    out += line("size changes; limited by rate / CPU", std::to_string(v.resolution_changes) + ", " +
+                                                                  num(v.limited_bandwidth_s, "%.1f s") + " / " +
+                                                                  num(v.limited_cpu_s, "%.1f s"));
     out += line("end-to-end delay p50 / p95", num(v.e2e_p50_ms, "%.0f ms") + " / " + num(v.e2e_p95_ms, "%.0f ms"));
   }
   if (s.audio.present) {

@@ -48,6 +48,12 @@ struct VideoSummary {
   double fps_received = 0;    // rendered frames per second from the first render to the end
   std::optional<double> e2e_p50_ms, e2e_p95_ms;
   int64_t keyframes_encoded = 0;
+  // Resolution/frame-rate adaptation at A (outbound-rtp qualityLimitation*): size changes made,
+  // the size A encoded last and B rendered last, and seconds limited by bandwidth / by CPU.
+  int64_t resolution_changes = 0;
+  double adapted_fps = 0;  // the frame rate A's adaptation allowed at the end
+  int sent_width = 0, sent_height = 0, received_width = 0, received_height = 0;
+  double limited_bandwidth_s = 0, limited_cpu_s = 0;
 };
 
 struct AudioSummary {

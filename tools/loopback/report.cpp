@@ -55,6 +55,7 @@ json config_json(const LoopbackConfig& c) {
   j["fixed_rate_kbps"] = r3(c.fixed_rate.kbps_f());
   j["bidirectional"] = c.bidirectional;
   j["ssim_every"] = c.ssim_every;
+  j["degradation"] = pipeline::to_string(c.degradation);
   j["seed"] = c.seed;
   return j;
 }
@@ -73,7 +74,12 @@ json summary_json(const Summary& s) {
                   {"keyframes_encoded", v.keyframes_encoded},
                   // SSIM is sampled (frame numbers that are multiples of ssim_every; 0 = off).
                   {"ssim_sampled", v.ssim_every != 1}, {"ssim_every", v.ssim_every},
-                  {"frames_ssim", v.frames_ssim}};
+                  {"frames_ssim", v.frames_ssim},
+                  {"resolution_changes", v.resolution_changes}, {"adapted_fps", r3(v.adapted_fps)},
+                  {"sent_width", v.sent_width}, {"sent_height", v.sent_height},
+                  {"received_width", v.received_width}, {"received_height", v.received_height},
+                  {"quality_limited_bandwidth_s", r3(v.limited_bandwidth_s)},
+                  {"quality_limited_cpu_s", r3(v.limited_cpu_s)}};
   }
   if (s.audio.present) {
     const AudioSummary& a = s.audio;

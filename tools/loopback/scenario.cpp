@@ -432,6 +432,19 @@ ScenarioResult Call::collect() {
     sum.video.frames_captured = capture_.captured;
     sum.video.frames_encoded = capture_.encoded;
     sum.video.keyframes_encoded = capture_.keyframes;
+    if (const pipeline::VideoSendStream* vs = a_->video_send_stream()) {
+      const pipeline::VideoAdapter& ad = vs->adapter();
+      sum.video.resolution_changes = ad.resolution_changes();
+      sum.video.adapted_fps = ad.level().fps;
+      sum.video.sent_width = vs->counters().frame_width;
+      sum.video.sent_height = vs->counters().frame_height;
+      sum.video.limited_bandwidth_s = ad.durations()[static_cast<size_t>(pipeline::QualityLimitationReason::kBandwidth)].seconds_f();
+      sum.video.limited_cpu_s = ad.durations()[static_cast<size_t>(pipeline::QualityLimitationReason::kCpu)].seconds_f();
+    }
+    if (const pipeline::VideoReceiveStream* vr = b_->video_receive_stream()) {
+      sum.video.received_width = vr->counters().frame_width;
+      sum.video.received_height = vr->counters().frame_height;
+    }
   }
   if (ca_.send.audio.has_value()) {
     sum.audio = summarize_audio(playout_.counts, access_tap_.audio_delay_ms());

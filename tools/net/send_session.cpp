@@ -10,6 +10,7 @@
 
 #include "tern/core/reason_text.h"
 #include "tern/core/seq_num.h"
+#include "tern/transport/epoll_driver.h"
 #include "tern/media/file_io.h"
 #include "tern/rtp/rtp_packet.h"
 #include "tern/transport/demuxer.h"
@@ -149,6 +150,10 @@ pipeline::EndpointConfig send_endpoint_config(const SendOptions& o, const SendTa
   config.min_rate = std::min(config.min_rate, config.start_rate);
   config.send.video_max_rate = config.max_rate;
   config.send.video_min_rate = std::min(config.send.video_min_rate, config.max_rate);
+  config.send.degradation =
+      pipeline::parse_degradation_preference(o.degradation).value_or(pipeline::DegradationPreference::kDisabled);
+  // A real-time sender: encode time feeds the overuse detector.
+  config.encode_clock = &transport::EpollDriver::Now;
   config.measure_quality = false;
   config.av_sync = false;
   config.seed = o.seed;

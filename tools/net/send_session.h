@@ -30,6 +30,9 @@ struct SendOptions {
   std::string dest, video = "vp8", audio = "none", bitrate = "1000k", cc = "fixed", peer = "generic";
   std::string key, srtp_profile = "AES_CM_128_HMAC_SHA1_80", sdp_path, source_path, stats_path;
   std::string bind_address, rtcp_dest;
+  // Video adaptation (pipeline/video_adapter.h). Off by default: what tern-send sends is compared
+  // picture by picture with its source by its users and interop tests.
+  std::string degradation = "disabled";
   std::vector<std::string> inputs;
   bool loop_input = false;
   int width = 320, height = 240, frames = -1, drop_every = 0;

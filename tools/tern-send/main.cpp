@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 10000.0));
   app.add_option("--bitrate", o.bitrate, "Send budget (fixed mode) or ceiling, e.g. 1000k, 2M");
   app.add_option("--cc", o.cc, "Congestion control")->check(CLI::IsMember({"fixed", "remb", "transport-cc"}));
+  app.add_option("--degradation", o.degradation,
+                 "Video adaptation when short of rate, QP or CPU: disabled (default: every picture as captured), "
+                 "balanced, maintain-framerate or maintain-resolution")
+      ->check(CLI::IsMember({"disabled", "balanced", "maintain-framerate", "maintain-resolution"}));
   app.add_option("--peer", o.peer, "Receiver kind: generic (GStreamer), ffmpeg (VP9 non-flexible mode) or tern "
                  "(NACK/RTX + transport-cc)")
       ->check(CLI::IsMember({"generic", "tern", "ffmpeg"}));
