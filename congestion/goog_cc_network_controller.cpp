@@ -41,6 +41,7 @@ GoogCcNetworkController::GoogCcNetworkController(Config config)
     : config_(normalized(config)),
       delay_bwe_(config_.delay_based),
       loss_bwe_(config_.loss_based),
+      loss_counter_(config_.loss_counter),
       acked_(config_.acknowledged),
       probe_estimator_(config_.probe_estimator),
       probe_controller_(config_.probe_controller),
@@ -145,13 +146,8 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
 
   // Feedback RTT (includes the receiver's batching delay): the smallest in this report.
   TimeDelta min_rtt = TimeDelta::PlusInfinity();
-  int64_t lost = 0;
   for (const auto& p : feedback.packets) {
-    if (p.is_received()) {
-      min_rtt = min(min_rtt, now - p.sent.send_time);
-    } else {
-      ++lost;
-    }
+    if (p.is_received()) min_rtt = min(min_rtt, now - p.sent.send_time);
   }
   if (min_rtt.is_finite() && min_rtt >= TimeDelta::Zero()) {
     feedback_min_rtts_.push_back(min_rtt);
@@ -184,7 +180,8 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
 
   const DelayBasedBwe::Result result =
       delay_bwe_.incoming_packet_feedback(feedback, acked_.bitrate(), probe, now);
-  loss_bwe_.update_packets_lost(lost, static_cast<int64_t>(feedback.packets.size()), now);
+  const ReorderTolerantLossCounter::Counts loss = loss_counter_.on_feedback(feedback.packets, now);
+  loss_bwe_.update_packets_lost(loss.lost, loss.expected, now);
   if (result.updated) {
     if (result.probe) loss_bwe_.set_send_bitrate(result.target, now);
     loss_bwe_.update_delay_based_limit(result.target, now);

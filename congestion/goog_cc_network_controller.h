@@ -57,6 +57,7 @@ class GoogCcNetworkController {
     bool use_rr_loss_with_transport_feedback = false;
     DelayBasedBwe::Config delay_based;  // its rate bounds are overwritten by min/start/max above
     LossBasedBwe::Config loss_based;
+    ReorderTolerantLossCounter::Config loss_counter;
     AcknowledgedBitrateEstimator::Config acknowledged;
     ProbeBitrateEstimator::Config probe_estimator;
     ProbeController::Config probe_controller;
@@ -99,6 +100,7 @@ class GoogCcNetworkController {
   Config config_;
   DelayBasedBwe delay_bwe_;
   LossBasedBwe loss_bwe_;
+  ReorderTolerantLossCounter loss_counter_;
   AcknowledgedBitrateEstimator acked_;
   ProbeBitrateEstimator probe_estimator_;
   ProbeController probe_controller_;
