@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <utility>
+#include <cstdio>
+#include <cstdlib>
 
 namespace tern::congestion {
 
@@ -180,6 +182,7 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
 
   const DelayBasedBwe::Result result =
       delay_bwe_.incoming_packet_feedback(feedback, acked_.bitrate(), probe, now);
+  loss_bwe_.set_delay_increasing(delay_bwe_.state() == BandwidthUsage::kOverusing);
   const ReorderTolerantLossCounter::Counts loss = loss_counter_.on_feedback(feedback.packets, now);
   loss_bwe_.update_packets_lost(loss.lost, loss.expected, now);
   if (result.updated) {
@@ -214,6 +217,9 @@ void GoogCcNetworkController::maybe_trigger_network_changed(Timestamp now,
   DataRate stable = pushed;
   if (auto cap = delay_bwe_.rate_control().link_capacity().estimate()) stable = min(stable, *cap);
 
+  if (std::getenv("TERN_CC_DEBUG") && (pushed != last_pushback_target_ || target != last_target_)) {
+    std::fprintf(stderr, "DBG t=%.3f target=%.0f pushed=%.0f delay=%.0f acked=%.0f state=%d loss=%.3f inh=%.3f fill=%.2f thr=%.1f aimd=%d\n", now.seconds_f(), target.kbps_f(), pushed.kbps_f(), delay_bwe_.last_estimate().kbps_f(), acked_.bitrate() ? acked_.bitrate()->kbps_f() : -1.0, (int)delay_bwe_.state(), loss, loss_bwe_.inherent_loss(), pushback_.fill_ratio(), delay_bwe_.trendline().threshold_ms(), (int)delay_bwe_.rate_control().state());
+  }
   if (pushed != last_pushback_target_ || target != last_target_ || loss != last_loss_ ||
       rtt != last_rtt_) {
     update.target_rate = TargetTransferRate{now, pushed, stable, rtt, loss};

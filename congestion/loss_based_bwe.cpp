@@ -164,7 +164,8 @@ void LossBasedBwe::update_estimate(Timestamp now) {
   if (congested_rate_ && current_ > *congested_rate_ * 1.1) congested_rate_.reset();
   const bool capped = congested_rate_ && now - congested_at_ <= config_.congestion_memory;
   const double cut_threshold = congestive ? config_.low_loss_threshold : config_.high_loss_threshold;
-  if (current_ < config_.bitrate_threshold || loss <= config_.low_loss_threshold) {
+  const bool random_loss = !congestive && !delay_increasing_ && loss <= cut_threshold;
+  if (current_ < config_.bitrate_threshold || loss <= config_.low_loss_threshold || random_loss) {
     // Grow 8% a second from the lowest rate of the last second (the rule is applied each update,
     // but the base only moves once per interval, so the growth is 8% per interval); slower near
     // the rate of the recent congestive cuts, and not up to it while it is remembered.

@@ -117,6 +117,11 @@ class LossBasedBwe {
   // Packets lost out of packets expected since the last report (RR or transport feedback).
   void update_packets_lost(int64_t lost, int64_t expected, Timestamp now);
   void update_rtt(TimeDelta rtt) { rtt_ = rtt; }
+  // The delay-based detector's view: true while it sees the queue grow (over-use). Loss in the
+  // 2-10% band that comes without it, and does not follow the rate, is random loss (a lossy hop):
+  // the rate keeps growing instead of holding (libwebrtc's LossBasedBweV2 likewise lowers the rate
+  // for loss only when the loss is not explained as inherent). Without this call: the classic hold.
+  void set_delay_increasing(bool increasing) { delay_increasing_ = increasing; }
   void update_delay_based_limit(DataRate limit, Timestamp now);
   void update_receiver_limit(DataRate limit, Timestamp now);  // REMB
   // Periodic step: applies the loss rules.
@@ -144,6 +149,7 @@ class LossBasedBwe {
   int64_t lost_accum_ = 0;
   int64_t expected_accum_ = 0;
   double last_fraction_loss_ = 0;
+  bool delay_increasing_ = true;
   bool has_decreased_since_loss_report_ = false;
   Timestamp last_loss_report_ = Timestamp::MinusInfinity();
   Timestamp last_loss_figure_ = Timestamp::MinusInfinity();
