@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <utility>
-#include <cstdio>
-#include <cstdlib>
 
 namespace tern::congestion {
 
@@ -142,6 +140,10 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
   if (feedback.packets.empty()) return update;
   const Timestamp now = feedback.feedback_time;
   start(now, update);
+  const bool resumed = config_.recovery_probe_gap > TimeDelta::Zero() && last_feedback_.is_finite() &&
+                       now - last_feedback_ >= config_.recovery_probe_gap;
+  last_feedback_ = now;
+  if (resumed) add_probes(probe_controller_.on_feedback_resumed(loss_bwe_.target(), now), update);
   seen_transport_feedback_ = true;
   in_flight_ = feedback.data_in_flight;
   pushback_.set_data_in_flight(in_flight_);
@@ -184,7 +186,9 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
       delay_bwe_.incoming_packet_feedback(feedback, acked_.bitrate(), probe, now);
   loss_bwe_.set_delay_increasing(delay_bwe_.state() == BandwidthUsage::kOverusing);
   const ReorderTolerantLossCounter::Counts loss = loss_counter_.on_feedback(feedback.packets, now);
-  loss_bwe_.update_packets_lost(loss.lost, loss.expected, now);
+  // The first report after a gap says what a dead path did to the packets sent into it: the
+  // path is back (this report came through), so that loss says nothing about the rate to use now.
+  if (!resumed) loss_bwe_.update_packets_lost(loss.lost, loss.expected, now);
   if (result.updated) {
     if (result.probe) loss_bwe_.set_send_bitrate(result.target, now);
     loss_bwe_.update_delay_based_limit(result.target, now);
@@ -217,9 +221,6 @@ void GoogCcNetworkController::maybe_trigger_network_changed(Timestamp now,
   DataRate stable = pushed;
   if (auto cap = delay_bwe_.rate_control().link_capacity().estimate()) stable = min(stable, *cap);
 
-  if (std::getenv("TERN_CC_DEBUG") && (pushed != last_pushback_target_ || target != last_target_)) {
-    std::fprintf(stderr, "DBG t=%.3f target=%.0f pushed=%.0f delay=%.0f acked=%.0f state=%d loss=%.3f inh=%.3f fill=%.2f thr=%.1f aimd=%d\n", now.seconds_f(), target.kbps_f(), pushed.kbps_f(), delay_bwe_.last_estimate().kbps_f(), acked_.bitrate() ? acked_.bitrate()->kbps_f() : -1.0, (int)delay_bwe_.state(), loss, loss_bwe_.inherent_loss(), pushback_.fill_ratio(), delay_bwe_.trendline().threshold_ms(), (int)delay_bwe_.rate_control().state());
-  }
   if (pushed != last_pushback_target_ || target != last_target_ || loss != last_loss_ ||
       rtt != last_rtt_) {
     update.target_rate = TargetTransferRate{now, pushed, stable, rtt, loss};

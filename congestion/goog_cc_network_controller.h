@@ -50,6 +50,9 @@ class GoogCcNetworkController {
     DataRate max_padding_rate = DataRate::Zero();
     bool enable_probing = true;
     double probe_drop_throughput_fraction = 0.85;  // a probe result never lowers below acked x this
+    // Feedback resuming after at least this long without any: probe at the target held before
+    // (ProbeController::on_feedback_resumed). Zero: off.
+    TimeDelta recovery_probe_gap = TimeDelta::Seconds(1);
     bool enable_congestion_window = true;
     TimeDelta congestion_window_queue = TimeDelta::Millis(350);  // window = rtt + this
     DataSize min_congestion_window = DataSize::Bytes(3000);
@@ -112,6 +115,7 @@ class GoogCcNetworkController {
   bool seen_transport_feedback_ = false;
   bool was_in_alr_ = false;
   DataSize in_flight_ = DataSize::Zero();
+  Timestamp last_feedback_ = Timestamp::MinusInfinity();
   std::deque<TimeDelta> feedback_min_rtts_;  // per report, last 32 reports
   DataRate last_target_ = DataRate::MinusInfinity();
   DataRate last_pushback_target_ = DataRate::MinusInfinity();
