@@ -143,7 +143,10 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
   const bool resumed = config_.recovery_probe_gap > TimeDelta::Zero() && last_feedback_.is_finite() &&
                        now - last_feedback_ >= config_.recovery_probe_gap;
   last_feedback_ = now;
-  if (resumed) add_probes(probe_controller_.on_feedback_resumed(loss_bwe_.target(), now), update);
+  if (resumed) {
+    resumed_at_ = now;
+    add_probes(probe_controller_.on_feedback_resumed(loss_bwe_.target(), now), update);
+  }
   seen_transport_feedback_ = true;
   in_flight_ = feedback.data_in_flight;
   pushback_.set_data_in_flight(in_flight_);
@@ -180,6 +183,12 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
     const DataRate floor = min(delay_bwe_.last_estimate(),
                                *acked_.bitrate() * config_.probe_drop_throughput_fraction);
     probe = max(*probe, floor);
+  }
+  if (probe && resumed_at_.is_finite() && now - resumed_at_ < config_.recovery_probe_gap &&
+      *probe < delay_bwe_.last_estimate()) {
+    // Right after a gap the probe queues behind the backlog the gap left (or the acked rate is
+    // still empty): it measures the drain, not the path. It may raise the estimate, not lower it.
+    probe.reset();
   }
 
   const DelayBasedBwe::Result result =

@@ -116,6 +116,7 @@ class GoogCcNetworkController {
   bool was_in_alr_ = false;
   DataSize in_flight_ = DataSize::Zero();
   Timestamp last_feedback_ = Timestamp::MinusInfinity();
+  Timestamp resumed_at_ = Timestamp::MinusInfinity();  // feedback came back after a gap
   std::deque<TimeDelta> feedback_min_rtts_;  // per report, last 32 reports
   DataRate last_target_ = DataRate::MinusInfinity();
   DataRate last_pushback_target_ = DataRate::MinusInfinity();
