@@ -41,6 +41,7 @@ GoogCcNetworkController::GoogCcNetworkController(Config config)
     : config_(normalized(config)),
       delay_bwe_(config_.delay_based),
       loss_bwe_(config_.loss_based),
+      loss_counter_(config_.loss_counter),
       acked_(config_.acknowledged),
       probe_estimator_(config_.probe_estimator),
       probe_controller_(config_.probe_controller),
@@ -139,19 +140,21 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
   if (feedback.packets.empty()) return update;
   const Timestamp now = feedback.feedback_time;
   start(now, update);
+  const bool resumed = config_.recovery_probe_gap > TimeDelta::Zero() && last_feedback_.is_finite() &&
+                       now - last_feedback_ >= config_.recovery_probe_gap;
+  last_feedback_ = now;
+  if (resumed) {
+    resumed_at_ = now;
+    add_probes(probe_controller_.on_feedback_resumed(loss_bwe_.target(), now), update);
+  }
   seen_transport_feedback_ = true;
   in_flight_ = feedback.data_in_flight;
   pushback_.set_data_in_flight(in_flight_);
 
   // Feedback RTT (includes the receiver's batching delay): the smallest in this report.
   TimeDelta min_rtt = TimeDelta::PlusInfinity();
-  int64_t lost = 0;
   for (const auto& p : feedback.packets) {
-    if (p.is_received()) {
-      min_rtt = min(min_rtt, now - p.sent.send_time);
-    } else {
-      ++lost;
-    }
+    if (p.is_received()) min_rtt = min(min_rtt, now - p.sent.send_time);
   }
   if (min_rtt.is_finite() && min_rtt >= TimeDelta::Zero()) {
     feedback_min_rtts_.push_back(min_rtt);
@@ -181,10 +184,20 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
                                *acked_.bitrate() * config_.probe_drop_throughput_fraction);
     probe = max(*probe, floor);
   }
+  if (probe && resumed_at_.is_finite() && now - resumed_at_ < config_.recovery_probe_gap &&
+      *probe < delay_bwe_.last_estimate()) {
+    // Right after a gap the probe queues behind the backlog the gap left (or the acked rate is
+    // still empty): it measures the drain, not the path. It may raise the estimate, not lower it.
+    probe.reset();
+  }
 
   const DelayBasedBwe::Result result =
       delay_bwe_.incoming_packet_feedback(feedback, acked_.bitrate(), probe, now);
-  loss_bwe_.update_packets_lost(lost, static_cast<int64_t>(feedback.packets.size()), now);
+  loss_bwe_.set_delay_increasing(delay_bwe_.state() == BandwidthUsage::kOverusing);
+  const ReorderTolerantLossCounter::Counts loss = loss_counter_.on_feedback(feedback.packets, now);
+  // The first report after a gap says what a dead path did to the packets sent into it: the
+  // path is back (this report came through), so that loss says nothing about the rate to use now.
+  if (!resumed) loss_bwe_.update_packets_lost(loss.lost, loss.expected, now);
   if (result.updated) {
     if (result.probe) loss_bwe_.set_send_bitrate(result.target, now);
     loss_bwe_.update_delay_based_limit(result.target, now);

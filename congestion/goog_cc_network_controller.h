@@ -50,6 +50,9 @@ class GoogCcNetworkController {
     DataRate max_padding_rate = DataRate::Zero();
     bool enable_probing = true;
     double probe_drop_throughput_fraction = 0.85;  // a probe result never lowers below acked x this
+    // Feedback resuming after at least this long without any: probe at the target held before
+    // (ProbeController::on_feedback_resumed). Zero: off.
+    TimeDelta recovery_probe_gap = TimeDelta::Seconds(1);
     bool enable_congestion_window = true;
     TimeDelta congestion_window_queue = TimeDelta::Millis(350);  // window = rtt + this
     DataSize min_congestion_window = DataSize::Bytes(3000);
@@ -57,6 +60,7 @@ class GoogCcNetworkController {
     bool use_rr_loss_with_transport_feedback = false;
     DelayBasedBwe::Config delay_based;  // its rate bounds are overwritten by min/start/max above
     LossBasedBwe::Config loss_based;
+    ReorderTolerantLossCounter::Config loss_counter;
     AcknowledgedBitrateEstimator::Config acknowledged;
     ProbeBitrateEstimator::Config probe_estimator;
     ProbeController::Config probe_controller;
@@ -99,6 +103,7 @@ class GoogCcNetworkController {
   Config config_;
   DelayBasedBwe delay_bwe_;
   LossBasedBwe loss_bwe_;
+  ReorderTolerantLossCounter loss_counter_;
   AcknowledgedBitrateEstimator acked_;
   ProbeBitrateEstimator probe_estimator_;
   ProbeController probe_controller_;
@@ -110,6 +115,8 @@ class GoogCcNetworkController {
   bool seen_transport_feedback_ = false;
   bool was_in_alr_ = false;
   DataSize in_flight_ = DataSize::Zero();
+  Timestamp last_feedback_ = Timestamp::MinusInfinity();
+  Timestamp resumed_at_ = Timestamp::MinusInfinity();  // feedback came back after a gap
   std::deque<TimeDelta> feedback_min_rtts_;  // per report, last 32 reports
   DataRate last_target_ = DataRate::MinusInfinity();
   DataRate last_pushback_target_ = DataRate::MinusInfinity();

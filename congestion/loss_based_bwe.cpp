@@ -1,9 +1,38 @@
 #include "tern/congestion/loss_based_bwe.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace tern::congestion {
+
+ReorderTolerantLossCounter::Counts ReorderTolerantLossCounter::on_feedback(
+    const std::vector<PacketResult>& packets, Timestamp now) {
+  while (!pending_.empty() && now - pending_.front().reported > config_.reorder_window) pending_.pop_front();
+  Counts counts;
+  for (const PacketResult& p : packets) {
+    const int64_t seq = p.sent.sequence_number;
+    if (p.is_received()) {
+      const auto it = std::find_if(pending_.begin(), pending_.end(),
+                                   [seq](const Pending& e) { return e.seq == seq; });
+      if (it != pending_.end()) {  // overtaken, not lost: already counted in `expected`
+        pending_.erase(it);
+        ++late_arrivals_;
+        ++debt_;
+        continue;
+      }
+    } else {
+      ++counts.lost;
+      if (pending_.size() >= config_.max_pending) pending_.pop_front();
+      pending_.push_back(Pending{seq, now});
+    }
+    ++counts.expected;
+  }
+  const int64_t taken = std::min(debt_, counts.lost);
+  counts.lost -= taken;
+  debt_ -= taken;
+  return counts;
+}
 
 LossBasedBwe::LossBasedBwe(Config config) : config_(config) {
   if (config_.max_rate < config_.min_rate) config_.max_rate = config_.min_rate;
@@ -49,7 +78,8 @@ void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp
       now - block_start_ >= config_.inherent_loss_block_duration) {
     block_start_ = now;
     blocks_.push_back(Block{static_cast<double>(block_lost_) / static_cast<double>(block_expected_),
-                            block_rate_sum_bps_ / static_cast<double>(block_rate_samples_)});
+                            block_rate_sum_bps_ / static_cast<double>(block_rate_samples_),
+                            block_expected_});
     while (blocks_.size() > config_.inherent_loss_blocks) blocks_.pop_front();
     block_lost_ = 0;
     block_expected_ = 0;
@@ -84,17 +114,24 @@ bool LossBasedBwe::loss_follows_rate() const {
   std::sort(sorted.begin(), sorted.end(), [](const Block& a, const Block& b) { return a.rate_bps < b.rate_bps; });
   const size_t half = sorted.size() / 2;  // with an odd count the median block is in neither half
   double low_rate = 0, low_loss = 0, high_rate = 0, high_loss = 0;
+  double low_packets = 0, high_packets = 0;
   for (size_t i = 0; i < half; ++i) {
     low_rate += sorted[i].rate_bps;
     low_loss += sorted[i].loss;
+    low_packets += static_cast<double>(sorted[i].packets);
     high_rate += sorted[sorted.size() - 1 - i].rate_bps;
     high_loss += sorted[sorted.size() - 1 - i].loss;
+    high_packets += static_cast<double>(sorted[sorted.size() - 1 - i].packets);
   }
   // Means over `half` blocks each; the comparisons below are scale-free in the count.
   if (high_rate < low_rate * config_.follow_min_rate_spread) return false;  // no spread: cannot tell
   const double difference = (high_loss - low_loss) / static_cast<double>(half);
+  const double pooled = (high_loss + low_loss) / static_cast<double>(2 * half);
+  const double standard_error =
+      std::sqrt(pooled * (1 - pooled) * (1 / std::max(low_packets, 1.0) + 1 / std::max(high_packets, 1.0)));
   return difference > config_.follow_min_loss_difference &&
-         difference > config_.follow_min_relative_difference * high_loss / static_cast<double>(half);
+         difference > config_.follow_min_relative_difference * high_loss / static_cast<double>(half) &&
+         difference > config_.follow_min_significance * standard_error;
 }
 
 void LossBasedBwe::update_min_history(Timestamp now) {
@@ -127,7 +164,8 @@ void LossBasedBwe::update_estimate(Timestamp now) {
   if (congested_rate_ && current_ > *congested_rate_ * 1.1) congested_rate_.reset();
   const bool capped = congested_rate_ && now - congested_at_ <= config_.congestion_memory;
   const double cut_threshold = congestive ? config_.low_loss_threshold : config_.high_loss_threshold;
-  if (current_ < config_.bitrate_threshold || loss <= config_.low_loss_threshold) {
+  const bool random_loss = !congestive && !delay_increasing_ && loss <= cut_threshold;
+  if (current_ < config_.bitrate_threshold || loss <= config_.low_loss_threshold || random_loss) {
     // Grow 8% a second from the lowest rate of the last second (the rule is applied each update,
     // but the base only moves once per interval, so the growth is 8% per interval); slower near
     // the rate of the recent congestive cuts, and not up to it while it is remembered.

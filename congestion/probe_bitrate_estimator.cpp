@@ -40,12 +40,20 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
     cl.size_first_receive = packet.sent.size;
   }
   if (recv > cl.last_receive) cl.last_receive = recv;
+  // Reordered: sent later than another packet of the cluster but arrived before it (or the reverse).
+  if (send > cl.newest_send_received) {
+    if (recv < cl.arrival_of_newest_send) cl.reordered = true;
+    cl.newest_send_received = send;
+    cl.arrival_of_newest_send = recv;
+  } else if (send < cl.newest_send_received && recv > cl.arrival_of_newest_send) {
+    cl.reordered = true;
+  }
   cl.size_total += packet.sent.size;
   ++cl.num_probes;
 
   const double min_probes = cl.min_probes * config_.min_received_fraction;
   const DataSize min_bytes = cl.min_bytes * config_.min_received_fraction;
-  if (cl.num_probes < min_probes || cl.size_total < min_bytes) return std::nullopt;
+  if (cl.num_probes < min_probes || cl.size_total < min_bytes || cl.reordered) return std::nullopt;
 
   const TimeDelta send_interval = cl.last_send - cl.first_send;
   const TimeDelta receive_interval = cl.last_receive - cl.first_receive;

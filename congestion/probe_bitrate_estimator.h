@@ -1,6 +1,9 @@
 // Estimates the bottleneck rate from the feedback of one probe cluster (libwebrtc's
 // ProbeBitrateEstimator): the rate is min(send rate, receive rate) over the cluster, accepted only
 // when at least 80% of the cluster's packets and bytes were reported and the intervals are sane.
+// A cluster whose packets arrived out of send order measured the path's jitter, not its rate (a
+// 15 ms cluster spread over +-35 ms of jitter read as a third of the rate sent and pulled the
+// estimate down from 2.4 Mbps to 0.7 Mbps): it gives no estimate.
 #pragma once
 
 #include <map>
@@ -49,6 +52,9 @@ class ProbeBitrateEstimator {
     DataSize size_first_receive = DataSize::Zero();
     DataSize size_total = DataSize::Zero();
     Timestamp created = Timestamp::MinusInfinity();
+    Timestamp newest_send_received = Timestamp::MinusInfinity();  // send time of the latest-sent so far
+    Timestamp arrival_of_newest_send = Timestamp::MinusInfinity();
+    bool reordered = false;
   };
 
   Config config_;

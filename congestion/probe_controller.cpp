@@ -78,6 +78,11 @@ std::vector<ProbeClusterConfig> ProbeController::on_ramp_up(bool multiplicative,
   return initiate(now, {estimate_ * config_.further_exponential_probe_scale}, true);
 }
 
+std::vector<ProbeClusterConfig> ProbeController::on_feedback_resumed(DataRate rate_before, Timestamp now) {
+  if (rate_before <= DataRate::Zero() || rate_before.is_infinite()) return {};
+  return initiate(now, {rate_before}, false);
+}
+
 std::vector<ProbeClusterConfig> ProbeController::process(Timestamp now) {
   if (state_ == State::kWaitingForResult &&
       now - time_last_probing_ > config_.max_waiting_for_probe_result) {

@@ -58,6 +58,9 @@ class ProbeController {
   // Ramp-up probing (see Config); `multiplicative` says the delay-based estimate is growing
   // multiplicatively right now. Call periodically.
   [[nodiscard]] std::vector<ProbeClusterConfig> on_ramp_up(bool multiplicative, Timestamp now);
+  // Feedback came back after a gap (an outage): probe at once at the rate held before it, so the
+  // estimate returns within a round trip instead of re-growing from the loss-based cut.
+  [[nodiscard]] std::vector<ProbeClusterConfig> on_feedback_resumed(DataRate rate_before, Timestamp now);
   // Periodic work (ALR probing, giving up on a lost result).
   [[nodiscard]] std::vector<ProbeClusterConfig> process(Timestamp now);
 

@@ -13,6 +13,15 @@ void AvSync::update(std::optional<TimeDelta> audio_delay, std::optional<TimeDelt
   if (!audio_delay || !video_delay) return;
   const TimeDelta raw = *video_delay - *audio_delay;
   raw_offset_ = raw;
+  if (raw.abs() > config_.max_delay) {
+    // Beyond what sync may correct: one stream is stalled (an outage: its delay, measured from the
+    // newest packet, grows with the wall clock), not out of sync. Holding the other stream back
+    // by up to max_delay would make it play that much late for seconds after the outage ends.
+    audio_extra_ = TimeDelta::Zero();
+    video_extra_ = TimeDelta::Zero();
+    offset_ = raw;
+    return;
+  }
   const TimeDelta audio_goal = std::clamp(raw, TimeDelta::Zero(), config_.max_delay);
   const TimeDelta video_goal = std::clamp(-raw, TimeDelta::Zero(), config_.max_delay);
   // Small corrections are not worth a playout change.

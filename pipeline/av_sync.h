@@ -3,6 +3,7 @@
 // reports' NTP/RTP mapping (RFC 3550 6.4.1: both streams share the sender's NTP clock, so the
 // difference of the two delays needs no clock synchronisation between the hosts); the stream that
 // plays earlier is delayed by the difference. Changes are rate-limited so playout does not jump.
+// An offset beyond max_delay is a stalled stream (an outage), not a sync error: no extra delay.
 #pragma once
 
 #include <optional>

@@ -101,3 +101,37 @@ TEST_CASE("GoogCcNetworkController backs off on growing delay in feedback") {
   REQUIRE(cc.acknowledged_rate());
   CHECK(cc.acknowledged_rate()->kbps_f() == doctest::Approx(1000).epsilon(0.1));
 }
+
+TEST_CASE("GoogCcNetworkController probes at the held target when feedback resumes after an outage") {
+  GoogCcNetworkController::Config c;
+  c.start_rate = 1_mbps;
+  GoogCcNetworkController cc(c);
+  Timestamp now = Timestamp::Seconds(1);
+  (void)cc.on_process_interval(now);
+  int64_t seq = 0;
+  // One report: `received` packets sent 10 ms apart 50 ms ago, `lost` more not received.
+  auto report = [&](int received, int lost) {
+    TransportPacketsFeedback fb;
+    fb.feedback_time = now;
+    for (int i = 0; i < received + lost; ++i) {
+      PacketResult p;
+      p.sent.sequence_number = seq++;
+      p.sent.send_time = now - 100_ms + TimeDelta::Millis(i);
+      p.sent.size = 1200_bytes;
+      if (i < received) p.receive_time = p.sent.send_time + 40_ms;
+      fb.packets.push_back(p);
+    }
+    return cc.on_transport_feedback(fb);
+  };
+  for (int i = 0; i < 20; ++i, now += 50_ms) (void)report(5, 0);
+  const DataRate before = cc.target_rate();
+  // Nothing for 3 s, then a report that says most of what was sent into the dead path is lost.
+  now += 3_s;
+  const NetworkControlUpdate u = report(2, 40);
+  REQUIRE(u.probe_cluster_configs.size() == 1);
+  CHECK(u.probe_cluster_configs[0].target_rate == before);
+  CHECK(cc.target_rate() >= before * 0.95);  // that report's loss is not a reason to cut
+  // Ordinary reports do not probe again.
+  now += 50_ms;
+  CHECK(report(5, 0).probe_cluster_configs.empty());
+}

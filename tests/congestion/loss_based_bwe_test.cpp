@@ -136,3 +136,42 @@ TEST_CASE("LossBasedBwe: the inherent-loss floor holds random loss but not loss 
     CHECK(bwe.target() >= 950_kbps);
   }
 }
+
+TEST_CASE("ReorderTolerantLossCounter takes back a loss that was only reordering") {
+  ReorderTolerantLossCounter counter({.reorder_window = 1_s, .max_pending = 2});
+  auto pkt = [](int64_t seq, bool received) {
+    PacketResult p;
+    p.sent.sequence_number = seq;
+    if (received) p.receive_time = Timestamp::Seconds(1);
+    return p;
+  };
+  Timestamp now = Timestamp::Seconds(1);
+  // Report 1: 1, 2 received; 3 and 4 not yet: two losses, counted at once.
+  auto c = counter.on_feedback({pkt(1, true), pkt(2, true), pkt(3, false), pkt(4, false)}, now);
+  CHECK(c.expected == 4);
+  CHECK(c.lost == 2);
+  // Report 2: 3 arrived late (overtaken); 5 received. 3 is not expected twice; its loss is owed.
+  now += 100_ms;
+  c = counter.on_feedback({pkt(3, true), pkt(5, true)}, now);
+  CHECK(c.expected == 1);
+  CHECK(c.lost == 0);
+  CHECK(counter.late_arrivals() == 1);
+  // Report 3: 6 lost; the debt takes it back (net: 4 and 6 lost of 6, one of them repaid).
+  now += 100_ms;
+  c = counter.on_feedback({pkt(6, false), pkt(7, true)}, now);
+  CHECK(c.expected == 2);
+  CHECK(c.lost == 0);
+  // Beyond the window, a late packet is an ordinary arrival (4 is forgotten).
+  now += 2_s;
+  c = counter.on_feedback({pkt(4, true)}, now);
+  CHECK(c.expected == 1);
+  CHECK(c.lost == 0);
+  CHECK(counter.late_arrivals() == 1);
+  // Bounded: only the last two losses are remembered.
+  c = counter.on_feedback({pkt(8, false), pkt(9, false), pkt(10, false)}, now);
+  CHECK(c.lost == 3);
+  CHECK(counter.pending() == 2);
+  c = counter.on_feedback({pkt(8, true), pkt(9, true), pkt(10, true), pkt(11, false)}, now);
+  CHECK(counter.late_arrivals() == 3);  // 9 and 10
+  CHECK(c.lost == 0);
+}

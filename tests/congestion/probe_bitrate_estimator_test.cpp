@@ -80,3 +80,20 @@ TEST_CASE("ProbeBitrateEstimator keeps a bounded number of clusters") {
   }
   CHECK(run(e, 5000, 5, 10_ms, 10_ms));
 }
+
+TEST_CASE("ProbeBitrateEstimator gives no estimate from a cluster that arrived reordered") {
+  ProbeBitrateEstimator e;
+  const Timestamp s0 = Timestamp::Seconds(1);
+  const Timestamp r0 = Timestamp::Seconds(2);
+  // Sent 2 ms apart (4 Mbps); jitter spreads the arrivals over 60 ms and swaps two of them.
+  const int recv_ms[] = {0, 30, 12, 45, 60, 50};
+  std::optional<DataRate> r;
+  for (int i = 0; i < 6; ++i) {
+    if (auto x = e.handle_probe(probe_packet(1, s0 + TimeDelta::Millis(2 * i), r0 + TimeDelta::Millis(recv_ms[i])))) r = x;
+  }
+  CHECK_FALSE(r.has_value());
+  // The same cluster in order is measured (at the slower receive rate).
+  r = run(e, 2, 6, 2_ms, 12_ms);
+  REQUIRE(r);
+  CHECK(r->kbps() < 800);
+}

@@ -382,6 +382,49 @@ TEST_CASE("pipeline av sync delays the earlier stream step by step") {
   // Unknown delays change nothing.
   sync.update(std::nullopt, TimeDelta::Millis(10));
   CHECK(sync.video_extra_delay() == TimeDelta::Millis(80));
+  // An outage: no audio arrives and its delay grows with the clock. Beyond max_delay it is a
+  // stall, not an offset: video is not held back (it was held ~800 ms for 4 s after the outage).
+  for (int i = 0; i < 40; ++i) sync.update(TimeDelta::Millis(200 + 100 * i), TimeDelta::Millis(120));
+  CHECK(sync.video_extra_delay() == TimeDelta::Zero());
+  sync.update(TimeDelta::Millis(130), TimeDelta::Millis(120));  // audio is back
+  CHECK(sync.video_extra_delay() <= TimeDelta::Millis(20));
+}
+
+TEST_CASE("pipeline endpoint resumes video within a second of an outage's end, not played late") {
+  // 1 Mbps A -> B with capacity 0 from 2 s to 5 s. When the link returns, video must render again
+  // within a second, and those frames must be fresh: A/V sync used to take the stalled audio's
+  // growing delay for an offset and held video back ~600 ms for seconds after the outage.
+  EndpointConfig ca = small_call_config();
+  EndpointConfig cb = ca.mirrored();
+  cb.send.video.reset();
+  ca.receive.video.reset();
+  netsim::LinkConfig fwd = link(DataRate::MegabitsPerSec(1), TimeDelta::Millis(40));
+  auto trace = netsim::RateTrace::Parse("0 1000\n2000 0\n5000 1000\n");
+  REQUIRE(trace.ok());
+  fwd.rate_trace = std::make_shared<const netsim::RateTrace>(std::move(trace).value());
+  auto call = Call::Make(ca, cb, netsim::NetworkConfig::Direct(fwd, link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(40))));
+  call->run(TimeDelta::Seconds(2));
+  const DataRate before = call->a->target_rate();
+  call->run(TimeDelta::MillisF(4500));
+  const Timestamp back = Timestamp::Seconds(5);
+  std::optional<Timestamp> first_after;  // any frame
+  std::optional<RenderedVideoFrame> first_fresh;  // captured after the link returned (older ones queued)
+  for (const RenderedVideoFrame& f : call->render_b.frames) {
+    if (f.render_time < back) continue;
+    if (!first_after) first_after = f.render_time;
+    if (!first_fresh && f.capture_time && *f.capture_time >= back) first_fresh = f;
+  }
+  REQUIRE(first_after.has_value());
+  REQUIRE(first_fresh.has_value());
+  std::printf("outage 2-5 s: target before %.0f kbps, at 6.5 s %.0f kbps; first frame %.0f ms after the link "
+              "returned, first fresh frame %.0f ms after, %.0f ms capture to render\n",
+              before.kbps_f(), call->a->target_rate().kbps_f(), (*first_after - back).ms_f(),
+              (first_fresh->render_time - back).ms_f(), (first_fresh->render_time - *first_fresh->capture_time).ms_f());
+  CHECK(*first_after - back < TimeDelta::Millis(500));  // 701 ms with the sync hold
+  // The backlog queued through the outage (in the network and the pacer) drains first: ~1.1 s.
+  CHECK(first_fresh->render_time - back < TimeDelta::MillisF(1500));
+  CHECK(first_fresh->render_time - *first_fresh->capture_time < TimeDelta::Millis(400));
+  CHECK(call->a->target_rate() >= before * 0.5);
 }
 
 TEST_CASE("pipeline endpoint config validation") {

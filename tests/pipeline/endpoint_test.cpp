@@ -222,7 +222,11 @@ TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
     const InboundRtpStats* video = rb.inbound("video");
     REQUIRE(video != nullptr);
     CHECK(video->retransmitted_packets_received > 0);
-    CHECK(video->freeze_count.value_or(99) <= 1);
+    // 2% random loss and a 180 ms RTT: a frame that loses a packet waits ~190 ms for its repair,
+    // just past the 183 ms freeze threshold. Since random loss no longer holds the loss-based rate
+    // (congestion/README.md), the target reaches its 3 Mbps cap in a few seconds instead of at the
+    // end, frames have more packets and two of them freeze (0.53 s in 8 s; one, 0.20 s, before).
+    CHECK(video->freeze_count.value_or(99) <= 2);
     if (receiver_rtt) {
       REQUIRE(call->b->rtt().has_value());
       MESSAGE("receiver RTT " << call->b->rtt()->ms() << " ms");
