@@ -214,20 +214,20 @@ uint64_t EvpSrtp::estimate_index(const Stream& stream, uint16_t seq) {
   return (guess_roc << 16) | seq;
 }
 
-EvpSrtp::Stream* EvpSrtp::stream_for(uint32_t ssrc, bool create_allowed, Stream& scratch) {
+EvpSrtp::Stream* EvpSrtp::stream_for(uint32_t ssrc, bool create_allowed, std::optional<Stream>& scratch) {
   auto it = streams_.find(ssrc);
   if (it != streams_.end()) return &it->second;
   if (streams_.size() >= kMaxStreams) return nullptr;
   if (create_allowed) return &streams_.emplace(ssrc, Stream(replay_window_)).first->second;
-  scratch = Stream(replay_window_);
-  return &scratch;
+  scratch.emplace(replay_window_);
+  return &*scratch;
 }
 
 EvpSrtp::Outcome EvpSrtp::protect_rtp(uint8_t* data, size_t& size, size_t capacity) {
   const size_t header = rtp_header_length(data, size);
   if (header == 0 || size + rtp_tag_ > capacity) return Outcome::kMalformed;
   const uint32_t ssrc = load32(data + 8);
-  Stream scratch(replay_window_);
+  std::optional<Stream> scratch;  // made only for an SSRC without a stream (receive)
   Stream* stream = stream_for(ssrc, true, scratch);
   if (!stream) return Outcome::kTooManyStreams;
   const uint64_t index = estimate_index(*stream, static_cast<uint16_t>((data[2] << 8) | data[3]));
@@ -263,7 +263,7 @@ EvpSrtp::Outcome EvpSrtp::unprotect_rtp(uint8_t* data, size_t& size) {
   const size_t header = rtp_header_length(data, body);
   if (header == 0) return Outcome::kMalformed;
   const uint32_t ssrc = load32(data + 8);
-  Stream scratch(replay_window_);
+  std::optional<Stream> scratch;  // made only for an SSRC without a stream (receive)
   Stream* stream = stream_for(ssrc, false, scratch);
   if (!stream) return Outcome::kTooManyStreams;
   const uint64_t index = estimate_index(*stream, static_cast<uint16_t>((data[2] << 8) | data[3]));
@@ -284,7 +284,7 @@ EvpSrtp::Outcome EvpSrtp::unprotect_rtp(uint8_t* data, size_t& size) {
     if (!ctr_xor(c.rtp_cipher.ctx, iv, data + header, body - header)) return Outcome::kMalformed;
   }
   // Authenticated: only now may the packet create a stream and move its window.
-  if (stream == &scratch) stream = &streams_.emplace(ssrc, std::move(scratch)).first->second;
+  if (scratch) stream = &streams_.emplace(ssrc, std::move(*scratch)).first->second;
   stream->rtp.add(index);
   size = body;
   return Outcome::kOk;
@@ -294,7 +294,7 @@ EvpSrtp::Outcome EvpSrtp::protect_rtcp(uint8_t* data, size_t& size, size_t capac
   const size_t trailer = 4 + (gcm_ ? kGcmTag : kRtcpTag);
   if (size < 8 || (data[0] >> 6) != 2 || size + trailer > capacity) return Outcome::kMalformed;
   const uint32_t ssrc = load32(data + 4);
-  Stream scratch(replay_window_);
+  std::optional<Stream> scratch;  // made only for an SSRC without a stream (receive)
   Stream* stream = stream_for(ssrc, true, scratch);
   if (!stream) return Outcome::kTooManyStreams;
   if (stream->rtcp_sent >= 0x7fffffff) return Outcome::kReplay;  // index space exhausted: rekey needed
@@ -324,7 +324,7 @@ EvpSrtp::Outcome EvpSrtp::unprotect_rtcp(uint8_t* data, size_t& size) {
   if (size < 8 + trailer || (data[0] >> 6) != 2) return Outcome::kMalformed;
   const size_t body = size - trailer;
   const uint32_t ssrc = load32(data + 4);
-  Stream scratch(replay_window_);
+  std::optional<Stream> scratch;  // made only for an SSRC without a stream (receive)
   Stream* stream = stream_for(ssrc, false, scratch);
   if (!stream) return Outcome::kTooManyStreams;
   // AES-CM: E|index, then the tag; AES-GCM: the tag (inside the AEAD output), then E|index.
@@ -351,7 +351,7 @@ EvpSrtp::Outcome EvpSrtp::unprotect_rtcp(uint8_t* data, size_t& size) {
       if (!ctr_xor(c.rtcp_cipher.ctx, iv, data + 8, body - 8)) return Outcome::kMalformed;
     }
   }
-  if (stream == &scratch) stream = &streams_.emplace(ssrc, std::move(scratch)).first->second;
+  if (scratch) stream = &streams_.emplace(ssrc, std::move(*scratch)).first->second;
   stream->rtcp.add(index);
   size = body;
   return Outcome::kOk;

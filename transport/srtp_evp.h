@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -79,8 +80,8 @@ class EvpSrtp {
 
   EvpSrtp() = default;
   // The SSRC's stream; when it has none: a new one in the table if `create_allowed` (a sender),
-  // else `scratch`, filled in and kept only once a packet authenticated. Null when the table is full.
-  Stream* stream_for(uint32_t ssrc, bool create_allowed, Stream& scratch);
+  // else a new one in `scratch`, kept only once a packet authenticated. Null when the table is full.
+  Stream* stream_for(uint32_t ssrc, bool create_allowed, std::optional<Stream>& scratch);
   // The packet index of `seq` given the stream's highest index (RFC 3711 3.3.1, as libsrtp2).
   static uint64_t estimate_index(const Stream& stream, uint16_t seq);
 
