@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -45,6 +46,39 @@ SocketAddress SocketAddress::FromSockaddr(const sockaddr* sa, socklen_t len) {
     a.len_ = n;
   }
   return a;
+}
+
+SocketAddress SocketAddress::FromCore(const tern::TransportAddress& a) {
+  SocketAddress out;
+  if (a.ip.is_v4()) {
+    sockaddr_in v4{};
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(a.port);
+    std::memcpy(&v4.sin_addr, a.ip.bytes(), 4);
+    std::memcpy(&out.storage_, &v4, sizeof(v4));
+    out.len_ = sizeof(v4);
+  } else if (a.ip.is_v6()) {
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(a.port);
+    std::memcpy(&v6.sin6_addr, a.ip.bytes(), 16);
+    std::memcpy(&out.storage_, &v6, sizeof(v6));
+    out.len_ = sizeof(v6);
+  }
+  return out;
+}
+
+tern::TransportAddress SocketAddress::to_core() const {
+  tern::TransportAddress out;
+  out.port = port();
+  if (storage_.ss_family == AF_INET) {
+    out.ip = IpAddress::V4(ntohl(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr));
+  } else if (storage_.ss_family == AF_INET6) {
+    std::array<uint8_t, 16> bytes{};
+    std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, 16);
+    out.ip = IpAddress::V6(bytes);
+  }
+  return out;
 }
 
 uint16_t SocketAddress::port() const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "tern/core/ip_address.h"
 #include "tern/core/result.h"
 
 namespace tern::transport {
@@ -22,6 +23,11 @@ class SocketAddress {
   static SocketAddress LoopbackV6(uint16_t port);
   // Builds from a kernel-provided address; an unknown family gives an empty address.
   static SocketAddress FromSockaddr(const sockaddr* sa, socklen_t len);
+  // From and to core's address value (what ICE, netsim and SDP carry; ice::from_core/to_core take it
+  // on to the STUN view). No text on the way: these run per datagram. An empty address maps to an
+  // empty one both ways.
+  static SocketAddress FromCore(const tern::TransportAddress& a);
+  tern::TransportAddress to_core() const;
 
   bool empty() const { return len_ == 0; }
   bool is_v6() const { return storage_.ss_family == AF_INET6; }

@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "tern/sdp/webrtc_attributes.h"
+#include "tern/ice/core_address.h"
 #include "tern/transport/epoll_driver.h"
 #include "tern/transport/udp_socket.h"
 #include "tern/webrtc/peer_connection.h"
@@ -15,7 +15,7 @@
 namespace tern::test {
 
 inline ice::TransportAddress to_ice(const transport::SocketAddress& a) {
-  return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
+  return ice::from_core(a.to_core());
 }
 
 // One PeerConnection on one real UDP socket (socket id 0) under the epoll driver.
@@ -40,8 +40,8 @@ class UdpPeer final : public Pollable {
   }
   void flush(Timestamp now) {
     for (ice::IceOutgoing& o : pc->take_outgoing()) {
-      auto to = transport::SocketAddress::Parse(sdp::ip_string(o.destination), o.destination.port);
-      if (to.ok()) (void)socket_.send_to(o.data, *to);  // a full socket buffer loses it, as on a network
+      // A full socket buffer loses it, as on a network.
+      (void)socket_.send_to(o.data, transport::SocketAddress::FromCore(ice::to_core(o.destination)));
     }
     while (auto e = pc->poll_event()) events.push_back(std::move(*e));
     (void)now;

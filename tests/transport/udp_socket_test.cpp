@@ -132,6 +132,16 @@ TEST_CASE("socket address parsing") {
   CHECK(*SocketAddress::Parse("127.0.0.1", 7) == SocketAddress::LoopbackV4(7));
   CHECK_FALSE(SocketAddress::LoopbackV4(7) == SocketAddress::LoopbackV4(8));
   CHECK_FALSE(UdpSocket::Open(SocketAddress()).ok());
+  // To and from core's address value, without text: the same address back, both families.
+  for (const char* text : {"192.0.2.7:3478", "[2001:db8::1]:9", "127.0.0.1:65535"}) {
+    const auto core = tern::TransportAddress::Parse(text);
+    REQUIRE(core.ok());
+    const SocketAddress s = SocketAddress::FromCore(*core);
+    CHECK(s.to_string() == text);
+    CHECK(s.to_core() == *core);
+  }
+  CHECK(SocketAddress::FromCore(tern::TransportAddress{}).empty());
+  CHECK(SocketAddress().to_core().empty());
 }
 
 namespace {

@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "tern/ice/core_address.h"
 #include "tern/sdp/webrtc_attributes.h"
 #include "tern/tools/net/http_bridge.h"
 #include "tern/tools/net/tool_loop.h"
@@ -55,9 +56,7 @@ Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text) 
   return std::pair<std::string, uint16_t>{host, static_cast<uint16_t>(port)};
 }
 
-ice::TransportAddress to_ice(const transport::SocketAddress& a) {
-  return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
-}
+ice::TransportAddress to_ice(const transport::SocketAddress& a) { return ice::from_core(a.to_core()); }
 
 std::shared_ptr<const dtls::DtlsCertificate> shared_certificate() {
   static std::shared_ptr<const dtls::DtlsCertificate> certificate = [] {
@@ -148,9 +147,8 @@ class PeerCall final : public transport::Pollable {
   void flush(Timestamp now) {
     for (int round = 0; round < kMaxFlushRounds; ++round) {
       for (ice::IceOutgoing& o : pc_->take_outgoing()) {
-        auto to = transport::SocketAddress::Parse(sdp::ip_string(o.destination), o.destination.port);
         // A full socket buffer loses the datagram, as a network would (ICE/DTLS/SCTP retransmit).
-        if (to.ok() && !socket_.send_to(o.data, *to).ok()) ++send_failures_;
+        if (!socket_.send_to(o.data, transport::SocketAddress::FromCore(ice::to_core(o.destination))).ok()) ++send_failures_;
       }
       bool any = false;
       while (auto e = pc_->poll_event()) {

@@ -21,33 +21,10 @@ constexpr uint64_t kFromRelayBit = uint64_t{1} << 32;
 
 }  // namespace
 
-ice::TransportAddress to_ice_address(const transport::SocketAddress& a) {
-  ice::TransportAddress t;
-  if (a.is_v6()) {
-    const auto* sa = reinterpret_cast<const sockaddr_in6*>(a.sockaddr_ptr());
-    t.family = ice::TransportAddress::Family::kIPv6;
-    std::memcpy(t.ip.data(), &sa->sin6_addr, 16);
-  } else {
-    const auto* sa = reinterpret_cast<const sockaddr_in*>(a.sockaddr_ptr());
-    std::memcpy(t.ip.data(), &sa->sin_addr, 4);
-  }
-  t.port = a.port();
-  return t;
-}
+ice::TransportAddress to_ice_address(const transport::SocketAddress& a) { return ice::from_core(a.to_core()); }
 
 transport::SocketAddress to_socket_address(const ice::TransportAddress& a) {
-  if (a.is_v6()) {
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(a.port);
-    std::memcpy(&sa.sin6_addr, a.ip.data(), 16);
-    return transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
-  }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(a.port);
-  std::memcpy(&sa.sin_addr, a.ip.data(), 4);
-  return transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
+  return transport::SocketAddress::FromCore(ice::to_core(a));
 }
 
 Result<std::unique_ptr<TurnRelay>> TurnRelay::Open(TurnRelayConfig config, transport::EpollDriver& driver) {
