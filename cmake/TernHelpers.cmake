@@ -54,6 +54,12 @@ function(tern_add_test_suite folder)
   endif()
   set(exe tern_${folder}_tests)
   add_executable(${exe} $<TARGET_OBJECTS:tern_doctest_main> ${srcs})
+  # `tern_all_tests` builds every suite and only what they link: CI's sanitizer stage builds it (and
+  # the fuzz targets) instead of `all`, skipping the tool programs no sanitizer-stage test runs.
+  if(NOT TARGET tern_all_tests)
+    add_custom_target(tern_all_tests)
+  endif()
+  add_dependencies(tern_all_tests ${exe})
   target_include_directories(${exe} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})  # "support/..." helpers
   target_compile_options(${exe} PRIVATE ${TERN_WARNINGS} ${TERN_TEST_COMPILE_OPTIONS})
   target_link_libraries(${exe} PRIVATE ${ARG_LIBS} doctest::doctest)
