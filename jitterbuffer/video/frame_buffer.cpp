@@ -51,6 +51,12 @@ EncodedVideoFrame FrameBuffer::pop_next_decodable(size_t* dropped) {
   return f;
 }
 
+size_t FrameBuffer::reset() {
+  released_.clear();
+  last_released_.reset();
+  return clear();
+}
+
 size_t FrameBuffer::clear() {
   const size_t n = frames_.size();
   frames_.clear();

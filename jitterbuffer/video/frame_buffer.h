@@ -34,6 +34,9 @@ class FrameBuffer {
   EncodedVideoFrame pop_next_decodable(size_t* dropped);
   // Drops every frame held; the decode history stays.
   size_t clear();
+  // Drops every frame held and the decode history: frames of any id are taken again (from a
+  // keyframe on), as at the start. Returns the frames dropped.
+  size_t reset();
 
   size_t size() const { return frames_.size(); }
   std::optional<int64_t> last_released() const { return last_released_; }

@@ -65,11 +65,28 @@ PacketBuffer::InsertResult PacketBuffer::insert(rtp::RtpPacket packet, const Par
   InsertResult result;
   ++stats_.packets_inserted;
   const int64_t seq = unwrapper_.unwrap(packet.sequence_number());
-  if ((cleared_to_ && seq <= *cleared_to_) ||
-      (newest_ && seq <= *newest_ - static_cast<int64_t>(config_.max_capacity))) {
+  // Further behind than the buffer reaches: a stale packet, or the stream itself is behind a jump
+  // that one corrupt or forged packet (a sequence number far ahead) made. Left alone, that jump
+  // would have every later packet refused until the stream catches up with it (thousands of
+  // packets); a run of such packets shows the stream is here, so the buffer starts over from it.
+  const std::optional<int64_t> front = newest_ && cleared_to_ ? std::max(*newest_, *cleared_to_)
+                                                               : (newest_ ? newest_ : cleared_to_);
+  if (front && seq <= *front - static_cast<int64_t>(config_.max_capacity)) {
+    if (++behind_run_ < kResyncRun) {
+      ++stats_.too_old;
+      return result;
+    }
+    clear();
+    newest_.reset();
+    cleared_to_.reset();
+    ++stats_.resyncs;
+    result.resynced = true;
+  } else if (cleared_to_ && seq <= *cleared_to_) {
+    behind_run_ = 0;
     ++stats_.too_old;
     return result;
   }
+  behind_run_ = 0;
   Slot* slot = &slots_[index_of(seq, slots_.size())];
   while (slot->used) {
     if (slot->seq == seq) {

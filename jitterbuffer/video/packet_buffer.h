@@ -5,7 +5,9 @@
 // Memory: a ring of slots indexed by sequence number that starts at `start_capacity` and doubles
 // on collision up to `max_capacity`. When full at the largest size the whole buffer is cleared and
 // the caller is told to ask for a keyframe (the libwebrtc policy: a stream that far behind cannot
-// be repaired by retransmission).
+// be repaired by retransmission). A run of packets from further behind than `max_capacity` makes
+// it start over too (InsertResult::resynced): the newest number it had was a jump the stream never
+// made.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +40,7 @@ struct PacketBufferStats {
   uint64_t frames_assembled = 0;
   uint64_t frames_too_large = 0;
   uint64_t buffer_clears = 0;     // full at max_capacity
+  uint64_t resyncs = 0;           // started over behind a sequence-number jump (see insert())
 };
 
 class PacketBuffer {
@@ -45,6 +48,11 @@ class PacketBuffer {
   struct InsertResult {
     std::vector<EncodedVideoFrame> frames;  // completed by this packet, in sequence order
     bool buffer_cleared = false;            // was full: every packet dropped, ask for a keyframe
+    // Started over at this packet: kResyncRun packets in a row came from further behind the
+    // newest (or cleared-to) number than max_capacity, so that number was a jump the stream never
+    // made (a corrupt or forged packet) or the sender restarted its numbering. Every packet was
+    // dropped and numbers are accepted from here; ask for a keyframe, forget the frame history.
+    bool resynced = false;
   };
 
   // `config` must validate(); an invalid one is replaced by the defaults.
@@ -84,8 +92,11 @@ class PacketBuffer {
   void free_slot(Slot& slot);
   void mark_assembled(Slot& slot);
 
+  static constexpr int kResyncRun = 16;
+
   PacketBufferConfig config_;
   std::vector<Slot> slots_;
+  int behind_run_ = 0;  // packets in a row further behind than the buffer reaches
   size_t held_ = 0;
   RtpSeqUnwrapper unwrapper_;
   std::optional<int64_t> newest_;

@@ -44,9 +44,11 @@ VideoJitterBuffer::InsertResult VideoJitterBuffer::insert(rtp::RtpPacket packet,
   const uint64_t dup_before = packets_.stats().duplicates + packets_.stats().too_old;
   PacketBuffer::InsertResult inserted = packets_.insert(std::move(packet), *parsed, now);
   result.accepted = packets_.stats().duplicates + packets_.stats().too_old == dup_before;
-  if (inserted.buffer_cleared) {
+  if (inserted.buffer_cleared || inserted.resynced) {
     result.buffer_cleared = true;
-    stats_.frames_dropped += frames_.clear();
+    // After a resync the numbers (and frame ids made from them) start again below the jump: the
+    // frame buffer forgets what it released, or it would refuse every frame from here as too old.
+    stats_.frames_dropped += inserted.resynced ? frames_.reset() : frames_.clear();
     finder_.clear();
     keyframe_wanted_ = true;
   }

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "video_test_util.h"
@@ -24,8 +25,13 @@ struct Sender {
   uint16_t seq = 40000;
   uint16_t pid = 7;
   uint32_t ts = 12345;
+  bool with_pid = true;  // false: no picture ids (frames are numbered by their sequence numbers)
   std::vector<rtp::RtpPacket> frame(bool key, size_t size = 2500) {
-    auto p = vp8_frame_packets({.first_seq = seq, .timestamp = ts, .picture_id = pid, .keyframe = key, .size = size});
+    auto p = vp8_frame_packets({.first_seq = seq,
+                                .timestamp = ts,
+                                .picture_id = with_pid ? std::optional<uint16_t>(pid) : std::nullopt,
+                                .keyframe = key,
+                                .size = size});
     seq = static_cast<uint16_t>(seq + p.size());
     pid = static_cast<uint16_t>((pid + 1) & 0x7FFF);
     ts += 3000;
@@ -36,6 +42,17 @@ struct Sender {
 std::vector<EncodedVideoFrame> feed(VideoJitterBuffer& jb, std::vector<rtp::RtpPacket> packets, Timestamp now) {
   for (auto& p : packets) (void)jb.insert(std::move(p), now);
   return jb.process(now);
+}
+
+// A keyframe and `deltas` delta frames at 30 fps from `t` on, then 100 ms: the frames released.
+size_t play(VideoJitterBuffer& jb, Sender& s, Timestamp& t, int deltas) {
+  size_t released = feed(jb, s.frame(true), t).size();
+  for (int i = 0; i < deltas; ++i) {
+    t += kFrameInterval;
+    released += feed(jb, s.frame(false), t).size();
+  }
+  t += TimeDelta::Millis(100);
+  return released + jb.process(t).size();
 }
 
 }  // namespace
@@ -123,14 +140,7 @@ TEST_CASE("video jitter buffer requests a keyframe after a stall of the limit") 
   VideoJitterBuffer jb;
   Sender s;
   Timestamp t = kT0;
-  size_t released = feed(jb, s.frame(true), t).size();
-  for (int i = 0; i < 10; ++i) {
-    t += kFrameInterval;
-    released += feed(jb, s.frame(false), t).size();
-  }
-  t += TimeDelta::Millis(100);
-  released += jb.process(t).size();
-  CHECK(released == 11);
+  CHECK(play(jb, s, t, 10) == 11);
   (void)s.frame(false);  // lost for good: every later delta frame is undecodable
   const Timestamp stall = t;
   std::optional<Timestamp> asked;
@@ -142,6 +152,41 @@ TEST_CASE("video jitter buffer requests a keyframe after a stall of the limit") 
   REQUIRE(asked.has_value());
   CHECK(*asked - stall >= TimeDelta::Millis(500));  // the last frame went out at `stall`
   CHECK(*asked - stall <= TimeDelta::Millis(500) + kFrameInterval);
+}
+
+TEST_CASE("video jitter buffer starts over behind a packet numbered far ahead of the stream") {
+  // One corrupt or forged packet of the stream's SSRC numbered 12000 ahead (junk in the pipeline
+  // robustness test had one) left every later packet "too old" until the stream caught up with it:
+  // no frame for minutes. Either a stray delta packet, or a keyframe that is released, which also
+  // moves the cleared-to point and (numbered by sequence, without picture ids) the released ids.
+  for (const bool released_jump : {false, true}) {
+    CAPTURE(released_jump);
+    VideoJitterBuffer jb;
+    Sender s;
+    s.with_pid = !released_jump;
+    Timestamp t = kT0;
+    REQUIRE(play(jb, s, t, 5) == 6);
+    auto jump = vp8_frame_packets({.first_seq = static_cast<uint16_t>(s.seq + 12000),
+                                   .timestamp = s.ts,
+                                   .keyframe = released_jump,
+                                   .size = 300});
+    REQUIRE(jump.size() == 1);
+    (void)jb.insert(std::move(jump.front()), t);
+    t += TimeDelta::Millis(100);
+    CHECK(jb.process(t).size() == (released_jump ? 1u : 0u));
+    // The stream goes on behind it: within a few frames the buffer starts over and asks for a
+    // keyframe, and the keyframe and what follows play.
+    bool asked = false;
+    for (int i = 0; i < 10; ++i) {
+      t += kFrameInterval;
+      (void)feed(jb, s.frame(false), t);
+      asked = asked || jb.poll_keyframe_request(t).has_value();
+    }
+    CHECK(jb.stats().packet_buffer.resyncs == 1);
+    CHECK(asked);
+    t += kFrameInterval;
+    CHECK(play(jb, s, t, 5) == 6);
+  }
 }
 
 TEST_CASE("video jitter buffer counts a one second gap as one freeze") {
