@@ -34,6 +34,11 @@ class RtpEgress {
   // RTX packets answering a NACK (empty without a history).
   std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
   void set_retransmission_rate(DataRate rate, Timestamp now);
+  // The RTX SSRC's next sequence number (PacketHistory::take_rtx_sequence_number), nullopt without
+  // a history.
+  std::optional<uint16_t> take_rtx_sequence_number() {
+    return history_ ? std::optional<uint16_t>(history_->take_rtx_sequence_number()) : std::nullopt;
+  }
   // SR sender info for `now` (nullopt before the first packet).
   std::optional<rtp::SenderReportInfo> sender_report_info(Timestamp now, const NtpClock& clock) const;
 

@@ -17,8 +17,7 @@ Result<RtpSender> RtpSender::Create(Config config, const rtp::ExtensionMap& exte
 RtpSender::RtpSender(Config config, const rtp::ExtensionMap& extensions)
     : config_(std::move(config)),
       extensions_(extensions),
-      next_seq_(config_.first_sequence_number),
-      next_padding_seq_(static_cast<uint16_t>(config_.first_sequence_number ^ 0x5A5A)) {}
+      next_seq_(config_.first_sequence_number) {}
 
 RtpEgress::Config RtpSender::egress_config() const {
   RtpEgress::Config c;
@@ -60,24 +59,19 @@ uint16_t RtpSender::allocate_sequence_numbers(uint16_t count) {
   return first;
 }
 
-std::optional<rtp::RtpPacket> RtpSender::build_padding(uint8_t padding, uint32_t rtp_timestamp) {
-  if (padding == 0) return std::nullopt;
+std::optional<rtp::RtpPacket> RtpSender::build_padding(uint8_t padding, uint32_t rtp_timestamp,
+                                                       uint16_t rtx_sequence_number) {
+  if (padding == 0 || !config_.rtx_ssrc) return std::nullopt;
   rtp::RtpPacketBuilder b;
-  const bool rtx = config_.rtx_ssrc.has_value();
   b.set_payload_type(config_.rtx_payload_type)
-      .set_sequence_number(rtx ? next_padding_seq_ : next_seq_)
+      .set_sequence_number(rtx_sequence_number)
       .set_timestamp(rtp_timestamp)
-      .set_ssrc(rtx ? *config_.rtx_ssrc : config_.ssrc)
+      .set_ssrc(*config_.rtx_ssrc)
       .set_padding(padding);
   b.set<rtp::TransportSequenceNumber>(extensions_, 0);
   b.set<rtp::AbsSendTime>(extensions_, 0);
   auto packet = b.build();
   if (!packet) return std::nullopt;
-  if (rtx) {
-    ++next_padding_seq_;
-  } else {
-    ++next_seq_;
-  }
   return std::move(packet).value();
 }
 

@@ -41,9 +41,10 @@ class RtpSender {
                                std::span<const uint8_t> payload);
   // Reserves `count` sequence numbers (FEC packets built elsewhere); returns the first.
   uint16_t allocate_sequence_numbers(uint16_t count);
-  // A padding-only packet of `padding` bytes (1..255) on the RTX SSRC (or the media SSRC without
-  // RTX), for bandwidth probes; nullopt when it cannot be built.
-  std::optional<rtp::RtpPacket> build_padding(uint8_t padding, uint32_t rtp_timestamp);
+  // A padding-only packet of `padding` bytes (1..255) on the RTX SSRC, for bandwidth probes,
+  // numbered `rtx_sequence_number` (from the egress's history: the RTX SSRC's one counter, shared
+  // with retransmissions); nullopt without RTX or when it cannot be built.
+  std::optional<rtp::RtpPacket> build_padding(uint8_t padding, uint32_t rtp_timestamp, uint16_t rtx_sequence_number);
 
   // The egress of this SSRC: its clock, and with RTX a history of history_packets answering on
   // the RTX SSRC (RTX sequence numbers start half the space away from the media ones).
@@ -58,7 +59,6 @@ class RtpSender {
   Config config_;
   rtp::ExtensionMap extensions_;
   uint16_t next_seq_;
-  uint16_t next_padding_seq_;
 };
 
 }  // namespace tern::pipeline

@@ -246,11 +246,15 @@ void SendTransport::count_budget(const OutgoingPacket& o) {
 
 void SendTransport::send_padding(DataSize size, int probe_cluster_id, Timestamp now) {
   if (padding_sender_ == nullptr || !padding_sender_->rtx_ssrc()) return;
+  RtpEgress* egress = find_stream(padding_sender_->ssrc());
+  if (egress == nullptr) return;
   DataSize left = size;
   const auto rtp_timestamp =
       static_cast<uint32_t>(now.us() * static_cast<int64_t>(padding_sender_->clock_rate()) / 1'000'000);
   for (size_t i = 0; i < kMaxPaddingPackets && left > DataSize::Zero(); ++i) {
-    auto p = padding_sender_->build_padding(kPaddingBytes, rtp_timestamp);
+    const std::optional<uint16_t> seq = egress->take_rtx_sequence_number();
+    if (!seq) return;  // no history: the egress has no RTX
+    auto p = padding_sender_->build_padding(kPaddingBytes, rtp_timestamp, *seq);
     if (!p) return;
     left -= DataSize::Bytes(static_cast<int64_t>(p->size()));
     OutgoingPacket o;

@@ -59,6 +59,10 @@ class PacketHistory {
   void set_retransmission_rate(DataRate rate, Timestamp now);
   // RTX packets for the requested sequence numbers, in request order, within the rules above.
   std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
+  // The next sequence number of the RTX SSRC, for a packet built elsewhere (probe padding). The
+  // RTX SSRC has this one counter for everything sent on it: with two, one kind of packet falls
+  // behind the other by more than an SRTP replay window and the sender's SRTP refuses it.
+  uint16_t take_rtx_sequence_number() { return next_rtx_seq_++; }
 
   const Stats& stats() const { return stats_; }
 
