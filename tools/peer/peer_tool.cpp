@@ -67,6 +67,15 @@ std::shared_ptr<const dtls::DtlsCertificate> shared_certificate() {
   return certificate;
 }
 
+// The driver's monotonic Timestamps mapped to wall-clock NTP (RFC 3550 6.4.1): sender reports then
+// carry the real time of capture, so a receiver on the same machine can measure end-to-end delay
+// (Chromium's estimatedPlayoutTimestamp).
+NtpClock wall_ntp_clock() {
+  const auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+  return NtpClock(NtpTime::FromUnixMicros(wall_us - transport::EpollDriver::Now().us()));
+}
+
 double ms_between(Timestamp from, std::optional<Timestamp> to) { return to ? (*to - from).ms_f() : -1.0; }
 
 // One call: a PeerConnection on its own UDP socket, driven by the EpollDriver.
@@ -82,8 +91,18 @@ class PeerCall final : public transport::Pollable {
     c.certificate = shared_certificate();
     if (!c.certificate) return Error{"cannot generate the DTLS certificate"};
     c.sockets = {ice::LocalSocket{0, to_ice(socket->local_address()), {}}};
-    c.audio = c.send_audio = options.audio;
-    c.video = c.send_video = options.video;
+    c.audio = options.audio;
+    c.video = options.video;
+    c.send_audio = options.audio && options.send_media;
+    c.send_video = options.video && options.send_media;
+    if (!options.turn.empty()) {  // validated
+      auto hp = split_host_port(options.turn).value();
+      const size_t colon = options.turn_user.find(':');
+      c.ice_servers.push_back({webrtc::IceServer::Kind::kTurn, ice::TransportAddress::Parse(hp.first, hp.second).value(),
+                               options.turn_user.substr(0, colon), options.turn_user.substr(colon + 1)});
+      if (options.relay_only) c.ice_transport_policy = ice::IceTransportPolicy::kRelay;
+    }
+    c.media.ntp_clock = wall_ntp_clock();
     c.media.send.width = options.width;
     c.media.send.height = options.height;
     c.media.send.fps = options.fps;
@@ -628,6 +647,14 @@ Status PeerOptions::validate() const {
     if (!hp) return Error{"--whip-listen/--whep-listen: expected ADDR:PORT"};
   }
   if (!transport::SocketAddress::Parse(bind, 0).ok()) return Error{"--bind: not a numeric IP address"};
+  if (!turn.empty()) {
+    if (!client) return Error{"--turn: client only (the server answers with the candidates it has at once)"};
+    auto hp = split_host_port(turn);
+    if (!hp || !ice::TransportAddress::Parse(hp->first, hp->second).ok()) return Error{"--turn: expected IP:PORT"};
+    if (turn_user.find(':') == std::string::npos || turn_user.front() == ':' || turn_user.back() == ':')
+      return Error{"--turn-user: expected user:password"};
+  }
+  if (relay_only && turn.empty()) return Error{"--relay-only needs --turn"};
   if (!audio && !video) return Error{"at least one of audio and video"};
   if (max_sessions == 0) return Error{"--max-sessions: at least 1"};
   return Status::Ok();
