@@ -150,6 +150,7 @@ class PeerCall final : public transport::Pollable {
   void process(Timestamp now) override {
     pc_->process(now);
     flush(now);
+    sample_e2e_delay(now);
   }
 
   void on_readable(Timestamp now) {
@@ -201,6 +202,7 @@ class PeerCall final : public transport::Pollable {
     j["postToConnectedMs"] = ms_between(posted_, connected_at_);
     j["postToFirstVideoFrameMs"] = ms_between(posted_, first_video_);
     j["postToFirstAudioMs"] = ms_between(posted_, first_audio_);
+    if (!e2e_samples_ms_.empty()) j["videoE2eDelayMs"] = e2e_summary();
     const webrtc::TransportInfo& t = s.transport;
     json tr = {{"tlsVersion", t.tls_version}, {"dtlsCipher", t.dtls_cipher}, {"srtpCipher", t.srtp_cipher},
                {"dtlsRole", t.dtls_role}, {"dtlsState", t.dtls_state}, {"iceState", t.ice_state},
@@ -282,6 +284,25 @@ class PeerCall final : public transport::Pollable {
     (void)driver_.remove_fd(socket_.fd());  // the socket closes with this object either way
   }
 
+  // Every 100 ms: the capture-to-render delay of the last rendered video frame (the receive
+  // stream's capture-to-decode delay plus its A/V sync hold; capture times from the sender's
+  // reports, so meaningful when both ends' NTP clocks are the same wall clock), bounded.
+  void sample_e2e_delay(Timestamp now) {
+    if (now < next_e2e_sample_ || e2e_samples_ms_.size() >= kMaxE2eSamples) return;
+    next_e2e_sample_ = now + TimeDelta::Millis(100);
+    const pipeline::Endpoint* endpoint = pc_->endpoint();
+    const pipeline::VideoReceiveStream* video = endpoint ? endpoint->video_receive_stream() : nullptr;
+    if (video == nullptr || !video->last_delay()) return;
+    e2e_samples_ms_.push_back((*video->last_delay() + video->sync_delay()).ms_f());
+  }
+
+  json e2e_summary() const {
+    std::vector<double> v = e2e_samples_ms_;
+    std::sort(v.begin(), v.end());
+    auto at = [&](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
+    return {{"samples", v.size()}, {"p50", at(0.5)}, {"p95", at(0.95)}, {"max", v.back()}};
+  }
+
   void handle(const PeerConnectionEvent& e, Timestamp now) {
     switch (e.type) {
       case Type::kLocalCandidate:
@@ -351,6 +372,9 @@ class PeerCall final : public transport::Pollable {
   std::optional<Timestamp> connected_at_, first_video_, first_audio_, peer_closed_;
   uint64_t messages_received_ = 0, messages_echoed_ = 0, echo_failures_ = 0, messages_sent_ = 0;
   uint64_t echoes_in_order_ = 0, echoes_out_of_order_ = 0, next_echo_ = 0, send_failures_ = 0;
+  static constexpr size_t kMaxE2eSamples = 36000;  // an hour at 10 per second; later ones are not taken
+  std::vector<double> e2e_samples_ms_;
+  Timestamp next_e2e_sample_ = Timestamp::Zero();
 };
 
 // Runs the loop until the gathering of host candidates is done (immediate for host-only ICE;
@@ -373,7 +397,8 @@ class Ticker final : public transport::Pollable {
   void process(Timestamp now) override {
     if (deadline_ && now >= *deadline_) driver_.stop();
     if (now >= next_) {
-      if (!quiet_) std::fprintf(stderr, "tern-peer %5.1f s: %s\n", (now - start_).seconds_f(), status_(now).c_str());
+      const std::string line = status_(now);  // also does the server's per-second housekeeping
+      if (!quiet_) std::fprintf(stderr, "tern-peer %5.1f s: %s\n", (now - start_).seconds_f(), line.c_str());
       while (next_ <= now) next_ = next_ + TimeDelta::Seconds(1);
     }
   }
