@@ -19,6 +19,8 @@ tern-peer's get_stats) and the sender's video outbound-rtp, at the end of the ca
   RTX            the sender's retransmittedPacketsSent / the receiver's retransmittedPacketsReceived
   PLI            the receiver's pliCount
   kbps           received video bytes x 8 / call seconds
+  tx             the sender at the end: targetBitrate (kbit/s), its last encoded size, and
+                 qualityLimitationReason
 """
 import argparse
 import json
@@ -106,6 +108,8 @@ def figures(dir_, pairing):
     f["rtx_received"] = i.get("retransmittedPacketsReceived")
     f["pli"] = i.get("pliCount")
     f["kbps"] = 8.0 * i.get("bytesReceived", 0) / call_s / 1000.0 if call_s else None
+    f["target_kbps"] = o["targetBitrate"] / 1000.0 if o.get("targetBitrate") else None
+    f["tx"] = "%sx%s %s" % (o.get("frameWidth", "?"), o.get("frameHeight", "?"), o.get("qualityLimitationReason", "?"))
     f["connect_ms"] = (chromium or {}).get("connectMs")
     if pairing == "t2t" and client and client.get("sessions"):
         f["connect_ms"] = client["sessions"][-1].get("postToConnectedMs")
@@ -131,7 +135,7 @@ def main():
     ap.add_argument("--impairment", default="")
     a = ap.parse_args()
     header = ["pairing", "frames decoded / sent", "fps", "resolution", "freezes (n / s)", "jb ms", "e2e ms",
-              "lost (pkts, %)", "NACKs", "RTX sent / rcvd", "PLI", "kbps", "connect ms"]
+              "lost (pkts, %)", "NACKs", "RTX sent / rcvd", "PLI", "kbps", "tx", "connect ms"]
     rows = []
     problems = []
     for p in a.pairings.split(","):
@@ -142,14 +146,16 @@ def main():
         good = [f for f in runs if "decoded" in f]
         m = {k: median([f.get(k) for f in good]) for k in
              ("decoded", "sent", "fps", "freezes", "freeze_s", "jb_ms", "e2e_ms", "lost", "lost_pct", "nacks",
-              "rtx_sent", "rtx_received", "pli", "kbps", "connect_ms")}
+              "rtx_sent", "rtx_received", "pli", "kbps", "target_kbps", "connect_ms")}
         res = [f["resolution"] for f in good]
         resolution = max(set(res), key=res.count) if res else "-"
+        tx = [f["tx"] for f in good]
+        tx = max(set(tx), key=tx.count) if tx else "-"
         rows.append([NAMES.get(p, p), "%s / %s" % (fmt(m["decoded"]), fmt(m["sent"])), fmt(m["fps"], 1), resolution,
                      "%s / %s" % (fmt(m["freezes"]), fmt(m["freeze_s"], 2)), fmt(m["jb_ms"]), fmt(m["e2e_ms"]),
                      "%s, %s" % (fmt(m["lost"]), fmt(m["lost_pct"], 1)), fmt(m["nacks"]),
                      "%s / %s" % (fmt(m["rtx_sent"]), fmt(m["rtx_received"])), fmt(m["pli"]), fmt(m["kbps"]),
-                     fmt(m["connect_ms"])])
+                     "%s, %s" % (fmt(m["target_kbps"]), tx), fmt(m["connect_ms"])])
     lines = []
     if a.impairment:
         lines.append("%s%s" % (a.impairment, "; median of %d runs" % a.runs if a.runs > 1 else ""))
