@@ -6,8 +6,14 @@
 # (`unshare -n`, needs root; loopback only, nothing leaves the machine).
 #
 # Usage: scripts/side-by-side.sh [--duration S] [--runs N] [--loss PCT] [--delay MS] [--jitter MS]
-#          [--capacity KBPS] [--seed N] [--pairings c2c,c2t,t2c,t2t] [--out DIR] [--build DIR]
+#          [--capacity KBPS] [--seed N] [--pairings c2c,c2t,t2c,t2t] [--chromium-video fake|tern]
+#          [--out DIR] [--build DIR]
 # Defaults: 30 s calls, 1 run, 3% loss, 60 ms one way, +-20 ms jitter, 1500 kbit/s, seed 7.
+# --chromium-video: what Chromium's camera shows. fake: Chromium's own fake device
+# (--use-fake-device-for-media-stream: a green picture with a moving pie and a frame counter, ~20
+# fps), so Chromium and tern senders send different content; tern (default): the pictures of tern's
+# synthetic camera at 640x360@30, written once by `tern-send --source-y4m` and played by Chromium
+# (--use-file-for-fake-video-capture), so all four senders encode the same kind of content.
 # With --runs N each pairing runs N times (run i with seed+i-1, the same seed for the four pairings
 # of a run) and the table gives the median of the runs.
 # Needs: build/tools/tern-turn and tern-peer, chromium, node, puppeteer-core in out/node
@@ -27,7 +33,7 @@ if [ -z "${SBS_IN_NETNS:-}" ]; then
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=30 RUNS=1 LOSS=3 DELAY=60 JITTER=20 CAPACITY=1500 SEED=7 PAIRINGS=c2c,c2t,t2c,t2t
+DURATION=30 RUNS=1 LOSS=3 DELAY=60 JITTER=20 CAPACITY=1500 SEED=7 PAIRINGS=c2c,c2t,t2c,t2t VIDEO=tern
 OUT="" BUILD="$ROOT/build"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,17 +45,19 @@ while [ $# -gt 0 ]; do
     --capacity) CAPACITY=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --pairings) PAIRINGS=$2; shift 2 ;;
+    --chromium-video) VIDEO=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "side-by-side: unknown option $1" >&2; exit 2 ;;
   esac
 done
+case $VIDEO in fake|tern) ;; *) echo "side-by-side: --chromium-video fake|tern" >&2; exit 2 ;; esac
 OUT=${OUT:-$(mktemp -d /tmp/side-by-side.XXXXXX)}
 NODE_DIR=${TERN_NODE_DIR:-$ROOT/out/node}
-TURN_BIN=$BUILD/tools/tern-turn PEER_BIN=$BUILD/tools/tern-peer
-for f in "$TURN_BIN" "$PEER_BIN" /usr/bin/python3; do
-  [ -x "$f" ] || { echo "side-by-side: $f missing (build tern-turn and tern-peer)" >&2; exit 2; }
+TURN_BIN=$BUILD/tools/tern-turn PEER_BIN=$BUILD/tools/tern-peer SEND_BIN=$BUILD/tools/tern-send
+for f in "$TURN_BIN" "$PEER_BIN" /usr/bin/python3 $([ "$VIDEO" = tern ] && echo "$SEND_BIN"); do
+  [ -x "$f" ] || { echo "side-by-side: $f missing (build tern-turn, tern-peer and tern-send)" >&2; exit 2; }
 done
 command -v node >/dev/null && command -v "${CHROMIUM:-chromium}" >/dev/null ||
   { echo "side-by-side: needs node and chromium" >&2; exit 2; }
@@ -62,6 +70,18 @@ TURN_PORT=3478 HTTP_PORT=8090 USER_=tern PASS_=ternpass
 CALL_MS=$((DURATION * 1000))
 CHROMIUM_JS="$ROOT/scripts/side_by_side/chromium.js"
 export NODE_PATH="$NODE_DIR/node_modules"
+
+if [ "$VIDEO" = tern ]; then
+  # tern's synthetic pictures for Chromium's camera, long enough not to loop during a call (Chromium
+  # opens its camera a few seconds before connecting). tern-send paces in real time; reused when present.
+  export SBS_Y4M="$OUT/tern-camera-$((DURATION + 10))s.y4m"
+  if [ ! -s "$SBS_Y4M" ]; then
+    echo "side-by-side: writing tern's synthetic camera to $SBS_Y4M ($((DURATION + 10)) s, real time)" >&2
+    timeout -k 5 $((DURATION + 40)) "$SEND_BIN" --dest 127.0.0.1:9 --audio none --video vp8 --width 640 --height 360 \
+      --fps 30 --frames $(((DURATION + 10) * 30)) --linger-ms 0 --source-y4m "$SBS_Y4M" >"$OUT/tern-send.log" 2>&1 ||
+      { echo "side-by-side: tern-send failed (see $OUT/tern-send.log)" >&2; exit 1; }
+  fi
+fi
 
 # Waits (at most 5 s) for a line in a log file.
 wait_for() {
@@ -113,12 +133,12 @@ run_pairing() {  # $1 pairing, $2 directory, $3 seed
 }
 
 echo "side-by-side: ${DURATION} s calls, $RUNS run(s), tern-turn --capacity $CAPACITY --delay $DELAY --jitter $JITTER" \
-     "--loss $LOSS --seed $SEED; results in $OUT" >&2
+     "--loss $LOSS --seed $SEED; Chromium's camera: $VIDEO; results in $OUT" >&2
 for run in $(seq "$RUNS"); do
   for p in ${PAIRINGS//,/ }; do
     echo "side-by-side: run $run, $p" >&2
     run_pairing "$p" "$OUT/run$run/$p" $((SEED + run - 1))
   done
 done
-/usr/bin/python3 "$ROOT/scripts/side_by_side/table.py" "$OUT" --runs "$RUNS" --pairings "$PAIRINGS" \
+/usr/bin/python3 "$ROOT/scripts/side_by_side/table.py" "$OUT" --runs "$RUNS" --pairings "$PAIRINGS" --chromium-video "$VIDEO" \
   --impairment "tern-turn: ${CAPACITY} kbit/s, ${DELAY} ms one way, +-${JITTER} ms jitter, ${LOSS}% loss, seed ${SEED}; ${DURATION} s calls"

@@ -8,8 +8,9 @@
 //             (tern-peer --whip-listen, which receives).
 //        t2c: the receiver only (recvonly, relay through TURN_URL), WHEP POST of its offer to URL
 //             (tern-peer --whep-listen, which sends).
-// Media: Chromium's fake camera (--use-fake-device-for-media-stream) at 640x360@30 and fake
-// microphone; VP8 is put first. Every 500 ms the receiver's getStats gives an end-to-end sample:
+// Media: Chromium's fake camera (--use-fake-device-for-media-stream; with $SBS_Y4M set, the pictures
+// of that Y4M file, --use-file-for-fake-video-capture) at 640x360@30 and fake microphone; VP8 is put
+// first. Every 500 ms the receiver's getStats gives an end-to-end sample:
 // stats time (wall clock) minus estimatedPlayoutTimestamp (the sender's NTP time of what plays now;
 // meaningful because both ends' NTP clocks are this machine's wall clock). After CALL_MS from
 // connected (ICE+DTLS) the final getStats of both ends is written.
@@ -27,7 +28,8 @@ const puppeteer = require('puppeteer-core');
   const browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, protocolTimeout: 120000,
     args: ['--headless=new', '--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream',
-           '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--no-first-run'],
+           '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--no-first-run',
+           ...(process.env.SBS_Y4M ? ['--use-file-for-fake-video-capture=' + process.env.SBS_Y4M] : [])],
   });
   try {
     const version = await browser.version();
@@ -58,14 +60,14 @@ const puppeteer = require('puppeteer-core');
       };
       const camera = () => navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360, frameRate: 30 } });
       let sender = null, receiver = null, resource = null;
-      const t0 = performance.now();
+      const s = mode === 't2c' ? null : await camera();
+      const t0 = performance.now();  // connectMs and firstFrameMs from here (after the camera opened)
       if (mode === 'c2c') {
         sender = new RTCPeerConnection();
         receiver = new RTCPeerConnection(relay);
         sender.onicecandidate = (e) => { if (e.candidate) receiver.addIceCandidate(e.candidate); };
         receiver.onicecandidate = (e) => { if (e.candidate) sender.addIceCandidate(e.candidate); };
         play(receiver);
-        const s = await camera();
         for (const track of s.getTracks()) {
           const t = sender.addTransceiver(track, { direction: 'sendonly', streams: [s] });
           if (track.kind === 'video') vp8First(t);
@@ -78,7 +80,6 @@ const puppeteer = require('puppeteer-core');
         const pc = new RTCPeerConnection(relay);
         if (mode === 'c2t') {
           sender = pc;
-          const s = await camera();
           for (const track of s.getTracks()) {
             const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [s] });
             if (track.kind === 'video') vp8First(t);

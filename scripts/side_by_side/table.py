@@ -14,11 +14,18 @@ tern-peer's get_stats) and the sender's video outbound-rtp, at the end of the ca
                  estimatedPlayoutTimestamp, sampled every 500 ms; tern receiving: its receive stream's
                  capture-to-render delay of the last frame, every 100 ms; both from the sender's
                  RTCP sender reports, whose NTP time is this machine's wall clock on both ends)
-  lost           packetsLost (after retransmissions) / packets the receiver counted
+  lost           packetsLost and its share of the expected packets. Not alike: Chromium counts RTX-repaired
+                 packets as lost (only the media SSRC's arrivals count), tern counts them as received
+                 (duplicates can make it negative)
   NACKs          the receiver's nackCount (NACK messages sent)
   RTX            the sender's retransmittedPacketsSent / the receiver's retransmittedPacketsReceived
+                 (Chromium's received count includes RTX padding, its bandwidth probes)
   PLI            the receiver's pliCount
   kbps           received video bytes x 8 / call seconds
+  connect ms     from creating the offer (Chromium: after its camera opened; tern client: from its POST) to
+                 connected (ICE + DTLS)
+  asm ms         Chromium receivers only: totalAssemblyTime / framesAssembledFromMultiplePackets (first to
+                 last packet of a frame: the sender's pacing, the bottleneck's serialization, repairs)
   tx             the sender at the end: targetBitrate (kbit/s), its last encoded size, and
                  qualityLimitationReason
 """
@@ -108,6 +115,8 @@ def figures(dir_, pairing):
     f["rtx_received"] = i.get("retransmittedPacketsReceived")
     f["pli"] = i.get("pliCount")
     f["kbps"] = 8.0 * i.get("bytesReceived", 0) / call_s / 1000.0 if call_s else None
+    multi = i.get("framesAssembledFromMultiplePackets")
+    f["asm_ms"] = 1000.0 * i.get("totalAssemblyTime", 0) / multi if multi else None
     f["target_kbps"] = o["targetBitrate"] / 1000.0 if o.get("targetBitrate") else None
     f["tx"] = "%sx%s %s" % (o.get("frameWidth", "?"), o.get("frameHeight", "?"), o.get("qualityLimitationReason", "?"))
     f["connect_ms"] = (chromium or {}).get("connectMs")
@@ -133,29 +142,36 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--pairings", default="c2c,c2t,t2c,t2t")
     ap.add_argument("--impairment", default="")
+    ap.add_argument("--chromium-video", default="fake")
     a = ap.parse_args()
     header = ["pairing", "frames decoded / sent", "fps", "resolution", "freezes (n / s)", "jb ms", "e2e ms",
-              "lost (pkts, %)", "NACKs", "RTX sent / rcvd", "PLI", "kbps", "tx", "connect ms"]
+              "lost (pkts, %)", "NACKs", "RTX sent / rcvd", "PLI", "kbps", "asm ms", "tx", "connect ms"]
     rows = []
+    per_run = []
     problems = []
+
+    def row(name, fs):
+        good = [f for f in fs if "decoded" in f]
+        m = {k: median([f.get(k) for f in good]) for k in
+             ("decoded", "sent", "fps", "freezes", "freeze_s", "jb_ms", "e2e_ms", "lost", "lost_pct", "nacks",
+              "rtx_sent", "rtx_received", "pli", "kbps", "asm_ms", "target_kbps", "connect_ms")}
+        res = [f["resolution"] for f in good]
+        resolution = max(set(res), key=res.count) if res else "-"
+        tx = [f["tx"] for f in good]
+        tx = max(set(tx), key=tx.count) if tx else "-"
+        return [name, "%s / %s" % (fmt(m["decoded"]), fmt(m["sent"])), fmt(m["fps"], 1), resolution,
+                "%s / %s" % (fmt(m["freezes"]), fmt(m["freeze_s"], 2)), fmt(m["jb_ms"]), fmt(m["e2e_ms"]),
+                "%s, %s" % (fmt(m["lost"]), fmt(m["lost_pct"], 1)), fmt(m["nacks"]),
+                "%s / %s" % (fmt(m["rtx_sent"]), fmt(m["rtx_received"])), fmt(m["pli"]), fmt(m["kbps"]),
+                fmt(m["asm_ms"]), "%s, %s" % (fmt(m["target_kbps"]), tx), fmt(m["connect_ms"])]
+
     for p in a.pairings.split(","):
         runs = [figures(os.path.join(a.out, "run%d" % r, p), p) for r in range(1, a.runs + 1)]
         for r, f in enumerate(runs, 1):
             if f["error"]:
                 problems.append("%s run %d: %s" % (NAMES.get(p, p), r, f["error"]))
-        good = [f for f in runs if "decoded" in f]
-        m = {k: median([f.get(k) for f in good]) for k in
-             ("decoded", "sent", "fps", "freezes", "freeze_s", "jb_ms", "e2e_ms", "lost", "lost_pct", "nacks",
-              "rtx_sent", "rtx_received", "pli", "kbps", "target_kbps", "connect_ms")}
-        res = [f["resolution"] for f in good]
-        resolution = max(set(res), key=res.count) if res else "-"
-        tx = [f["tx"] for f in good]
-        tx = max(set(tx), key=tx.count) if tx else "-"
-        rows.append([NAMES.get(p, p), "%s / %s" % (fmt(m["decoded"]), fmt(m["sent"])), fmt(m["fps"], 1), resolution,
-                     "%s / %s" % (fmt(m["freezes"]), fmt(m["freeze_s"], 2)), fmt(m["jb_ms"]), fmt(m["e2e_ms"]),
-                     "%s, %s" % (fmt(m["lost"]), fmt(m["lost_pct"], 1)), fmt(m["nacks"]),
-                     "%s / %s" % (fmt(m["rtx_sent"]), fmt(m["rtx_received"])), fmt(m["pli"]), fmt(m["kbps"]),
-                     "%s, %s" % (fmt(m["target_kbps"]), tx), fmt(m["connect_ms"])])
+            per_run.append(row("%s, run %d" % (NAMES.get(p, p), r), [f]))
+        rows.append(row(NAMES.get(p, p), runs))
     lines = []
     if a.impairment:
         lines.append("%s%s" % (a.impairment, "; median of %d runs" % a.runs if a.runs > 1 else ""))
@@ -164,13 +180,26 @@ def main():
     lines.append("|" + "|".join("---" for _ in header) + "|")
     for r in rows:
         lines.append("| " + " | ".join(r) + " |")
+    if a.runs > 1:
+        lines.append("")
+        lines.append("Each run:")
+        lines.append("")
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        for r in per_run:
+            lines.append("| " + " | ".join(r) + " |")
     lines.append("")
     lines.append("Video only, the receiver's view (webrtc-stats); audio flows too (Opus both ways' senders).")
-    lines.append("Content differs: Chromium sends its fake camera (--use-fake-device-for-media-stream: a mostly static")
-    lines.append("green picture with a moving pie and a frame counter, 640x360 requested at 30 fps), tern its synthetic")
-    lines.append("camera (moving gradient and shapes, 640x360@30): the encoders' bitrate needs differ, so compare")
-    lines.append("receivers on one sender (Chromium -> Chromium vs Chromium -> tern) and senders on one receiver")
-    lines.append("(Chromium -> Chromium vs tern -> Chromium).")
+    if a.chromium_video == "fake":
+        lines.append("Content differs: Chromium sends its fake camera (--use-fake-device-for-media-stream: a mostly static")
+        lines.append("green picture with a moving pie and a frame counter, ~20 fps whatever is asked), tern its synthetic")
+        lines.append("camera (a panning texture with a gradient and bouncing striped objects, 640x360@30): the encoders' rate")
+        lines.append("needs differ, so compare receivers on one sender (Chromium -> Chromium vs Chromium -> tern) and senders")
+        lines.append("on one receiver only with that in mind.")
+    else:
+        lines.append("Same content: Chromium's camera plays tern's synthetic camera pictures (a panning texture with a gradient")
+        lines.append("and bouncing striped objects, 640x360@30, written by tern-send --source-y4m; other seeds than tern-peer's")
+        lines.append("own camera, same kind), so all four senders encode the same kind of picture.")
     for p in problems:
         lines.append("problem: " + p)
     text = "\n".join(lines) + "\n"
