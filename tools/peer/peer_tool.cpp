@@ -246,6 +246,7 @@ class PeerCall final : public transport::Pollable {
                      {"mediaBeforeSrtp", c.media_before_srtp},
                      {"unknownDatagrams", c.unknown_datagrams},
                      {"srtpUnprotectFailures", c.srtp_unprotect_failures},
+                     {"srtpProtectFailures", c.srtp_protect_failures},
                      {"iceSendFailures", c.ice_send_failures},
                      {"outgoingDropped", c.outgoing_dropped},
                      {"eventsDropped", c.events_dropped},
