@@ -26,6 +26,8 @@ tern-peer's get_stats) and the sender's video outbound-rtp, at the end of the ca
                  connected (ICE + DTLS)
   asm ms         Chromium receivers only: totalAssemblyTime / framesAssembledFromMultiplePackets (first to
                  last packet of a frame: the sender's pacing, the bottleneck's serialization, repairs)
+  SRTP refused   tern senders only: packets SRTP refused to protect (tern-peer's srtpProtectFailures; they
+                 are counted as sent by the RTP layer but never reach the wire)
   tx             the sender at the end: targetBitrate (kbit/s), its last encoded size, and
                  qualityLimitationReason
 """
@@ -80,7 +82,9 @@ def figures(dir_, pairing):
         if session and session.get("videoE2eDelayMs"):
             f["e2e_ms"] = session["videoE2eDelayMs"]["p50"]
     if pairing in ("t2c", "t2t"):
-        outbound, _ = tern_rtp(server, "video", "outbound")
+        outbound, session = tern_rtp(server, "video", "outbound")
+        if session:
+            f["srtp_refused"] = session.get("counters", {}).get("srtpProtectFailures")
     if pairing == "t2t":
         inbound, session = tern_rtp(client, "video", "inbound")
         if session:
@@ -145,7 +149,7 @@ def main():
     ap.add_argument("--chromium-video", default="fake")
     a = ap.parse_args()
     header = ["pairing", "frames decoded / sent", "fps", "resolution", "freezes (n / s)", "jb ms", "e2e ms",
-              "lost (pkts, %)", "NACKs", "RTX sent / rcvd", "PLI", "kbps", "asm ms", "tx", "connect ms"]
+              "lost (pkts, %)", "NACKs", "RTX sent / rcvd", "PLI", "kbps", "asm ms", "SRTP refused", "tx", "connect ms"]
     rows = []
     per_run = []
     problems = []
@@ -154,7 +158,7 @@ def main():
         good = [f for f in fs if "decoded" in f]
         m = {k: median([f.get(k) for f in good]) for k in
              ("decoded", "sent", "fps", "freezes", "freeze_s", "jb_ms", "e2e_ms", "lost", "lost_pct", "nacks",
-              "rtx_sent", "rtx_received", "pli", "kbps", "asm_ms", "target_kbps", "connect_ms")}
+              "rtx_sent", "rtx_received", "pli", "kbps", "asm_ms", "srtp_refused", "target_kbps", "connect_ms")}
         res = [f["resolution"] for f in good]
         resolution = max(set(res), key=res.count) if res else "-"
         tx = [f["tx"] for f in good]
@@ -163,7 +167,7 @@ def main():
                 "%s / %s" % (fmt(m["freezes"]), fmt(m["freeze_s"], 2)), fmt(m["jb_ms"]), fmt(m["e2e_ms"]),
                 "%s, %s" % (fmt(m["lost"]), fmt(m["lost_pct"], 1)), fmt(m["nacks"]),
                 "%s / %s" % (fmt(m["rtx_sent"]), fmt(m["rtx_received"])), fmt(m["pli"]), fmt(m["kbps"]),
-                fmt(m["asm_ms"]), "%s, %s" % (fmt(m["target_kbps"]), tx), fmt(m["connect_ms"])]
+                fmt(m["asm_ms"]), fmt(m["srtp_refused"]), "%s, %s" % (fmt(m["target_kbps"]), tx), fmt(m["connect_ms"])]
 
     for p in a.pairings.split(","):
         runs = [figures(os.path.join(a.out, "run%d" % r, p), p) for r in range(1, a.runs + 1)]
