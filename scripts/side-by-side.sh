@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
     --chromium-video) VIDEO=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "side-by-side: unknown option $1" >&2; exit 2 ;;
   esac
 done
