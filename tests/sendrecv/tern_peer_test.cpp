@@ -48,6 +48,26 @@ TEST_CASE("tern-peer: add_candidates_to_sdp puts the candidates and end-of-candi
   CHECK(o.validate().ok());
   o.whip_url = "http://127.0.0.1:8080/whip";
   CHECK_FALSE(o.validate().ok());  // both roles
+  // TURN: client only, IP:PORT and user:password; relay-only needs it.
+  o.turn = "127.0.0.1:3478";
+  o.turn_user = "u:p";
+  CHECK_FALSE(o.validate().ok());  // still both roles
+  o.whip_url.clear();
+  CHECK_FALSE(o.validate().ok());  // a server takes no TURN server
+  o.whip_listen.clear();
+  o.whip_url = "http://127.0.0.1:8080/whip";
+  CHECK(o.validate().ok());
+  o.relay_only = true;
+  CHECK(o.validate().ok());
+  for (const char* user : {"u", ":p", "u:"}) {
+    o.turn_user = user;
+    CHECK_FALSE(o.validate().ok());
+  }
+  o.turn_user = "u:p";
+  o.turn = "turn.example:3478";  // not numeric
+  CHECK_FALSE(o.validate().ok());
+  o.turn.clear();
+  CHECK_FALSE(o.validate().ok());  // relay-only without --turn
 }
 
 TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1") {

@@ -66,6 +66,15 @@ std::shared_ptr<const dtls::DtlsCertificate> shared_certificate() {
   return certificate;
 }
 
+// The driver's monotonic Timestamps mapped to wall-clock NTP (RFC 3550 6.4.1): sender reports then
+// carry the real time of capture, so a receiver on the same machine can measure end-to-end delay
+// (Chromium's estimatedPlayoutTimestamp).
+NtpClock wall_ntp_clock() {
+  const auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+  return NtpClock(NtpTime::FromUnixMicros(wall_us - transport::EpollDriver::Now().us()));
+}
+
 double ms_between(Timestamp from, std::optional<Timestamp> to) { return to ? (*to - from).ms_f() : -1.0; }
 
 // One call: a PeerConnection on its own UDP socket, driven by the EpollDriver.
@@ -81,8 +90,18 @@ class PeerCall final : public transport::Pollable {
     c.certificate = shared_certificate();
     if (!c.certificate) return Error{"cannot generate the DTLS certificate"};
     c.sockets = {ice::LocalSocket{0, to_ice(socket->local_address()), {}}};
-    c.audio = c.send_audio = options.audio;
-    c.video = c.send_video = options.video;
+    c.audio = options.audio;
+    c.video = options.video;
+    c.send_audio = options.audio && options.send_media;
+    c.send_video = options.video && options.send_media;
+    if (!options.turn.empty()) {  // validated
+      auto hp = split_host_port(options.turn).value();
+      const size_t colon = options.turn_user.find(':');
+      c.ice_servers.push_back({webrtc::IceServer::Kind::kTurn, ice::TransportAddress::Parse(hp.first, hp.second).value(),
+                               options.turn_user.substr(0, colon), options.turn_user.substr(colon + 1)});
+      if (options.relay_only) c.ice_transport_policy = ice::IceTransportPolicy::kRelay;
+    }
+    c.media.ntp_clock = wall_ntp_clock();
     c.media.send.width = options.width;
     c.media.send.height = options.height;
     c.media.send.fps = options.fps;
@@ -130,6 +149,7 @@ class PeerCall final : public transport::Pollable {
   void process(Timestamp now) override {
     pc_->process(now);
     flush(now);
+    sample_e2e_delay(now);
   }
 
   void on_readable(Timestamp now) {
@@ -180,6 +200,7 @@ class PeerCall final : public transport::Pollable {
     j["postToConnectedMs"] = ms_between(posted_, connected_at_);
     j["postToFirstVideoFrameMs"] = ms_between(posted_, first_video_);
     j["postToFirstAudioMs"] = ms_between(posted_, first_audio_);
+    if (!e2e_samples_ms_.empty()) j["videoE2eDelayMs"] = e2e_summary();
     const webrtc::TransportInfo& t = s.transport;
     json tr = {{"tlsVersion", t.tls_version}, {"dtlsCipher", t.dtls_cipher}, {"srtpCipher", t.srtp_cipher},
                {"dtlsRole", t.dtls_role}, {"dtlsState", t.dtls_state}, {"iceState", t.ice_state},
@@ -223,6 +244,7 @@ class PeerCall final : public transport::Pollable {
                      {"mediaBeforeSrtp", c.media_before_srtp},
                      {"unknownDatagrams", c.unknown_datagrams},
                      {"srtpUnprotectFailures", c.srtp_unprotect_failures},
+                     {"srtpProtectFailures", c.srtp_protect_failures},
                      {"iceSendFailures", c.ice_send_failures},
                      {"outgoingDropped", c.outgoing_dropped},
                      {"eventsDropped", c.events_dropped},
@@ -259,6 +281,25 @@ class PeerCall final : public transport::Pollable {
     registered_ = false;
     driver_.remove_pollable(this);
     (void)driver_.remove_fd(socket_.fd());  // the socket closes with this object either way
+  }
+
+  // Every 100 ms: the capture-to-render delay of the last rendered video frame (the receive
+  // stream's capture-to-decode delay plus its A/V sync hold; capture times from the sender's
+  // reports, so meaningful when both ends' NTP clocks are the same wall clock), bounded.
+  void sample_e2e_delay(Timestamp now) {
+    if (now < next_e2e_sample_ || e2e_samples_ms_.size() >= kMaxE2eSamples) return;
+    next_e2e_sample_ = now + TimeDelta::Millis(100);
+    const pipeline::Endpoint* endpoint = pc_->endpoint();
+    const pipeline::VideoReceiveStream* video = endpoint ? endpoint->video_receive_stream() : nullptr;
+    if (video == nullptr || !video->last_delay()) return;
+    e2e_samples_ms_.push_back((*video->last_delay() + video->sync_delay()).ms_f());
+  }
+
+  json e2e_summary() const {
+    std::vector<double> v = e2e_samples_ms_;
+    std::sort(v.begin(), v.end());
+    auto at = [&](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
+    return {{"samples", v.size()}, {"p50", at(0.5)}, {"p95", at(0.95)}, {"max", v.back()}};
   }
 
   void handle(const PeerConnectionEvent& e, Timestamp now) {
@@ -330,6 +371,9 @@ class PeerCall final : public transport::Pollable {
   std::optional<Timestamp> connected_at_, first_video_, first_audio_, peer_closed_;
   uint64_t messages_received_ = 0, messages_echoed_ = 0, echo_failures_ = 0, messages_sent_ = 0;
   uint64_t echoes_in_order_ = 0, echoes_out_of_order_ = 0, next_echo_ = 0, send_failures_ = 0;
+  static constexpr size_t kMaxE2eSamples = 36000;  // an hour at 10 per second; later ones are not taken
+  std::vector<double> e2e_samples_ms_;
+  Timestamp next_e2e_sample_ = Timestamp::Zero();
 };
 
 // Runs the loop until the gathering of host candidates is done (immediate for host-only ICE;
@@ -352,7 +396,8 @@ class Ticker final : public transport::Pollable {
   void process(Timestamp now) override {
     if (deadline_ && now >= *deadline_) driver_.stop();
     if (now >= next_) {
-      if (!quiet_) std::fprintf(stderr, "tern-peer %5.1f s: %s\n", (now - start_).seconds_f(), status_(now).c_str());
+      const std::string line = status_(now);  // also does the server's per-second housekeeping
+      if (!quiet_) std::fprintf(stderr, "tern-peer %5.1f s: %s\n", (now - start_).seconds_f(), line.c_str());
       while (next_ <= now) next_ = next_ + TimeDelta::Seconds(1);
     }
   }
@@ -626,6 +671,14 @@ Status PeerOptions::validate() const {
     if (!hp) return Error{"--whip-listen/--whep-listen: expected ADDR:PORT"};
   }
   if (!transport::SocketAddress::Parse(bind, 0).ok()) return Error{"--bind: not a numeric IP address"};
+  if (!turn.empty()) {
+    if (!client) return Error{"--turn: client only (the server answers with the candidates it has at once)"};
+    auto hp = split_host_port(turn);
+    if (!hp || !ice::TransportAddress::Parse(hp->first, hp->second).ok()) return Error{"--turn: expected IP:PORT"};
+    if (turn_user.find(':') == std::string::npos || turn_user.front() == ':' || turn_user.back() == ':')
+      return Error{"--turn-user: expected user:password"};
+  }
+  if (relay_only && turn.empty()) return Error{"--relay-only needs --turn"};
   if (!audio && !video) return Error{"at least one of audio and video"};
   if (max_sessions == 0) return Error{"--max-sessions: at least 1"};
   return Status::Ok();

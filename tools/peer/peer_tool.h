@@ -42,6 +42,12 @@ struct PeerOptions {
   int width = 640;
   int height = 360;
   double fps = 30;
+  // Client only: a TURN server (RFC 8656 over UDP) for the call, its long-term credentials
+  // ("user:password"), and relay_only for W3C iceTransportPolicy "relay" (only the relayed candidate).
+  std::string turn;
+  std::string turn_user;
+  bool relay_only = false;
+  bool send_media = true;  // false: receive only (audio/video offered or answered recvonly)
 
   bool server() const { return !whip_listen.empty() || !whep_listen.empty(); }
   // One role, valid addresses; the reason otherwise.

@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   app.add_option("--width", o.width, "Synthetic camera width")->check(CLI::Range(64, 4096));
   app.add_option("--height", o.height, "Synthetic camera height")->check(CLI::Range(40, 4096));
   app.add_option("--fps", o.fps, "Frame rate")->check(CLI::Range(1.0, 120.0));
+  app.add_option("--turn", o.turn, "Client: a TURN server IP:PORT (UDP) for the call");
+  app.add_option("--turn-user", o.turn_user, "Client: the TURN server's long-term credential user:password");
+  app.add_flag("--relay-only", o.relay_only, "Client: ICE policy relay (only the TURN-relayed candidate)");
+  app.add_flag("!--recv-only", o.send_media, "Receive audio/video only (offered or answered recvonly)");
   CLI11_PARSE(app, argc, argv);
   return tern::tools::peer::run_peer(o);
 }
