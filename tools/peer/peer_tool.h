@@ -42,6 +42,9 @@ struct PeerOptions {
   int width = 640;
   int height = 360;
   double fps = 30;
+  // Impairment for tests: drop this percentage of the RTP datagrams (media and RTX), each way, at
+  // the call's socket (seeded per call); RTCP, STUN, DTLS and SCTP are never dropped.
+  double loss_percent = 0;
 
   bool server() const { return !whip_listen.empty() || !whep_listen.empty(); }
   // One role, valid addresses; the reason otherwise.

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--width", o.width, "Synthetic camera width")->check(CLI::Range(64, 4096));
   app.add_option("--height", o.height, "Synthetic camera height")->check(CLI::Range(40, 4096));
   app.add_option("--fps", o.fps, "Frame rate")->check(CLI::Range(1.0, 120.0));
+  app.add_option("--loss", o.loss_percent, "Drop this percentage of RTP datagrams (media and RTX) each way at "
+                 "the socket (RTCP, STUN, DTLS, SCTP pass): an impaired path for NACK/RTX tests")->check(CLI::Range(0.0, 100.0));
   CLI11_PARSE(app, argc, argv);
   return tern::tools::peer::run_peer(o);
 }
