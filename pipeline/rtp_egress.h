@@ -43,6 +43,10 @@ class RtpEgress {
   // framesSent of a video SSRC. A frame the pacer dropped is encoded but never sent.
   int64_t frames_sent() const { return frames_sent_; }
   const recovery::PacketHistory* history() const { return history_ ? &*history_ : nullptr; }
+  // The RTX stream's next sequence number (shared with retransmissions); nullopt without history.
+  std::optional<uint16_t> take_rtx_sequence_number() {
+    return history_ ? std::optional<uint16_t>(history_->take_rtx_sequence_number()) : std::nullopt;
+  }
 
  private:
   RtpEgress(Config config, std::optional<recovery::PacketHistory> history);

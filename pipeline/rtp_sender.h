@@ -42,7 +42,8 @@ class RtpSender {
   // Reserves `count` sequence numbers (FEC packets built elsewhere); returns the first.
   uint16_t allocate_sequence_numbers(uint16_t count);
   // A padding-only packet of `padding` bytes (1..255) on the RTX SSRC (or the media SSRC without
-  // RTX), for bandwidth probes; nullopt when it cannot be built.
+  // RTX), for bandwidth probes; nullopt when it cannot be built. On the RTX SSRC, SendTransport
+  // renumbers it from the RTX stream's one counter (RtpEgress::take_rtx_sequence_number).
   std::optional<rtp::RtpPacket> build_padding(uint8_t padding, uint32_t rtp_timestamp);
 
   // The egress of this SSRC: its clock, and with RTX a history of history_packets answering on

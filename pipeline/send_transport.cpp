@@ -252,6 +252,10 @@ void SendTransport::send_padding(DataSize size, int probe_cluster_id, Timestamp 
   for (size_t i = 0; i < kMaxPaddingPackets && left > DataSize::Zero(); ++i) {
     auto p = padding_sender_->build_padding(kPaddingBytes, rtp_timestamp);
     if (!p) return;
+    // On the RTX SSRC: the sequence number of the retransmissions' counter (one per RTX stream).
+    if (RtpEgress* egress = find_stream(padding_sender_->ssrc())) {
+      if (auto seq = egress->take_rtx_sequence_number()) p->set_sequence_number(*seq);
+    }
     left -= DataSize::Bytes(static_cast<int64_t>(p->size()));
     OutgoingPacket o;
     o.packet = std::move(*p);

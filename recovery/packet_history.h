@@ -61,6 +61,10 @@ class PacketHistory {
   std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
 
   const Stats& stats() const { return stats_; }
+  // The next sequence number of the RTX SSRC, for a packet sent there besides retransmissions
+  // (padding): one counter per RTX stream, or SRTP (which tracks the highest index per SSRC)
+  // refuses or mis-indexes the packets of whichever counter runs behind.
+  uint16_t take_rtx_sequence_number() { return next_rtx_seq_++; }
 
  private:
   struct Entry {
