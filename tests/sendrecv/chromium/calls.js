@@ -8,7 +8,8 @@
 //     SIGINT (it DELETEs the resource, writes its stats and exits).
 // In each call the page sends numbered messages (MESSAGES in call 1, N in the others; every 200th
 // one 256 KiB) on the data channel and counts the in-order echoes, holds the call CALL_MS after
-// connecting and reads getStats (page.js).
+// connecting and reads getStats (page.js); then tern stops (DELETE, or SIGINT to the client) and the
+// page reads its inbound stats once more, kSettleMs later (tern's counts froze when it stopped).
 // Usage: node calls.js RESULT_JSON CALL_MS MESSAGES WHIP_URL [-- N TERN_PEER_CLIENT ARGS...]...
 // RESULT_JSON: {browser, ok, error, chromiumOffers: {...}, ternOffers: [{..., ternExit, deleteSeen}],
 // wallMs}. Exit 0 when every call ran to the end.
@@ -18,6 +19,8 @@ const path = require('path');
 const { spawn } = require('child_process');
 const puppeteer = require('puppeteer-core');
 
+// After tern stopped sending: time for Chromium to decode what was in flight before its inbound stats.
+const kSettleMs = 400;
 const withTimeout = (p, ms, what) =>
   Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error('timeout: ' + what)), ms))]);
 
@@ -71,8 +74,8 @@ const withTimeout = (p, ms, what) =>
     await page.goto('http://127.0.0.1:8080/');
     // 1. Chromium offers.
     await page.evaluate((u) => offerCall(u), whipUrl);
-    result.chromiumOffers = await page.evaluate((ms, n) => exercise(ms, n), callMs, messages);
-    result.chromiumOffers.deleteStatus = await page.evaluate(() => hangUp());
+    await page.evaluate((ms, n) => exercise(ms, n), callMs, messages);
+    result.chromiumOffers = await page.evaluate((ms) => hangUp(ms), kSettleMs);
     // 2. tern offers.
     result.ternOffers = [];
     for (const c of clients) {
@@ -81,13 +84,14 @@ const withTimeout = (p, ms, what) =>
       child = spawn(c.command[0], c.command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
       const exited = new Promise((f) => child.on('exit', (code, signal) => f(code === null ? 'signal ' + signal : code)));
       await withTimeout(offered, 10000, "tern-peer's offer");
-      const r = await page.evaluate((ms, n) => exercise(ms, n), callMs, c.messages);
-      result.ternOffers.push(r);
+      await page.evaluate((ms, n) => exercise(ms, n), callMs, c.messages);
       child.kill('SIGINT');
-      r.ternExit = await withTimeout(exited, 8000, 'tern-peer client exit');
+      const ternExit = await withTimeout(exited, 8000, 'tern-peer client exit');
       child = null;
+      const r = await page.evaluate((ms) => hangUp(ms), kSettleMs);
+      result.ternOffers.push(r);
+      r.ternExit = ternExit;
       r.deleteSeen = deleteSeen;
-      await page.evaluate(() => hangUp());
     }
     result.ok = true;
   } catch (e) {

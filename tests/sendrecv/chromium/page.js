@@ -60,9 +60,9 @@ async function answerCall(offer) {
   return c.pc.localDescription.sdp;
 }
 
-// Sends `messages` numbered text messages (every 200th one kBig bytes) on the call's channel and
-// counts the echoes that come back in order; holds the call callMs after connecting (longer, up to
-// 8 s more, while echoes are missing); returns the result with the stats.
+// Sends `messages` numbered text messages (every 200th one kBig bytes; none: no channel needed) on
+// the call's channel and counts the echoes that come back in order; holds the call callMs after
+// connecting (longer, up to 8 s more, while echoes are missing); returns the result with the stats.
 async function exercise(callMs, messages) {
   const c = call, pc = c.pc, r = c.r;
   r.echoes = 0;
@@ -115,6 +115,12 @@ async function exercise(callMs, messages) {
   r.echoMs = performance.now() - sendStart;
   await firstFrame;
   while (performance.now() - connectedAt < callMs) await sleep(50);
+  r.stats = await statsOf(pc);
+  r.ok = true;
+  return r;
+}
+
+async function statsOf(pc) {
   const st = await pc.getStats();
   const stats = {};
   const byId = {};
@@ -133,19 +139,24 @@ async function exercise(callMs, messages) {
     if (x.type === 'codec') (stats.codecs = stats.codecs || []).push(x.mimeType);
     if (x.type === 'data-channel') stats.dataChannel = x;
   });
-  r.stats = stats;
-  r.ok = true;
-  return r;
+  return stats;
 }
 
-// Ends the call: DELETE of the WHIP resource when Chromium offered, then close.
-async function hangUp() {
+// Ends the call, after tern stopped its side (the driver's SIGINT) or by the DELETE of the WHIP
+// resource when Chromium offered: waits settleMs, so that what tern sent before it stopped is
+// decoded, and takes the inbound video stats then (tern's counts froze when it stopped; the others
+// stay those of exercise(), taken while tern still sent and received: audio would count the settle
+// time as concealment). Returns the call's result.
+async function hangUp(settleMs) {
   const c = call;
-  if (!c) return 0;
-  let status = 0;
-  if (c.resource) status = (await fetch(c.resource, { method: 'DELETE' })).status;
+  if (c.resource) c.r.deleteStatus = (await fetch(c.resource, { method: 'DELETE' })).status;
+  await sleep(settleMs);
+  if (c.r.stats) {
+    const after = await statsOf(c.pc);
+    if (after.in_video) c.r.stats.in_video = after.in_video;
+  }
   c.pc.close();
   c.stream.getTracks().forEach((t) => t.stop());
   call = null;
-  return status;
+  return c.r;
 }
