@@ -322,6 +322,7 @@ PacketVerdict Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp n
   packet.arrival_time = now;
   if (feedback_generator_) {
     if (auto seq = packet.get<rtp::TransportSequenceNumber>(extensions_)) {
+      ++received_.transport_sequenced_received;
       feedback_generator_->on_received_packet(*seq, now);
     }
   }
@@ -367,6 +368,7 @@ void Endpoint::on_keyframe_request(uint32_t media_ssrc, bool fir, Timestamp /*no
 void Endpoint::on_remb(DataRate bitrate, Timestamp now) { send_transport_->on_remb(bitrate, now); }
 
 void Endpoint::on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) {
+  ++received_.transport_feedback_received;
   send_transport_->on_transport_feedback(feedback, now);
 }
 
@@ -452,7 +454,10 @@ void Endpoint::process(Timestamp now) {
   if (video_recv_) video_recv_->process(now, feedback);
   if (audio_recv_) audio_recv_->process(now);
   if (feedback_generator_) {
-    for (rtcp::TransportFeedback& f : feedback_generator_->process(now)) feedback.emplace_back(std::move(f));
+    for (rtcp::TransportFeedback& f : feedback_generator_->process(now)) {
+      ++received_.transport_feedback_sent;  // the receive half's reply
+      feedback.emplace_back(std::move(f));
+    }
   }
   if (ccfb_generator_) {
     for (rtcp::CongestionControlFeedback& f : ccfb_generator_->process(now)) feedback.emplace_back(std::move(f));

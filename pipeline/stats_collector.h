@@ -38,6 +38,10 @@ struct TransportCounters {
   uint64_t rtcp_packets_sent = 0, rtcp_packets_received = 0;
   uint64_t unknown_ssrc_packets = 0, malformed_packets = 0, pacer_drops = 0;
   uint64_t rtcp_parse_errors = 0;  // RTCP datagrams with a part that did not parse
+  // Transport-wide congestion control (transport-cc): received RTP packets that carried the
+  // transport-wide sequence number extension, and the feedback packets sent and received (counted
+  // when the endpoint's congestion control is transport-cc).
+  uint64_t transport_sequenced_received = 0, transport_feedback_sent = 0, transport_feedback_received = 0;
   LinkCounters link;               // the driver's, when it gave a source
 };
 

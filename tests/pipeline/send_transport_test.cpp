@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -208,26 +209,27 @@ TEST_CASE("SendTransport: transport-cc mode probes with padding on the RTX SSRC"
   for (const SinkLog::Sent& s : f.sink.sent) CHECK(f.ssrc(s) == kRtxSsrc);
   CHECK(f.transport->budget().padding.bytes() > 0);
   CHECK(f.transport->counters().unknown_ssrc_sent == f.sink.sent.size());  // padding counts on no stream
-
-  // Retransmissions and padding share the RTX SSRC's one sequence counter: with two counters one
-  // kind fell behind the other by more than SRTP's replay window and the sender's SRTP refused it.
-  OutgoingPacket v = f.media(*f.video, 800, congestion::PacketPriority::kVideo);
-  const uint16_t media_seq = v.packet.sequence_number();
+  // A retransmission on the RTX SSRC continues the padding's sequence numbers: one counter per RTX
+  // stream (two interleaved ones made SRTP refuse, as replays, the packets of the one behind).
+  OutgoingPacket v = f.media(*f.video, 500, congestion::PacketPriority::kVideo);
+  const uint16_t seq = v.packet.sequence_number();
   f.transport->enqueue(std::move(v), f.now);
   f.run_until(f.now + TimeDelta::Millis(50));
-  REQUIRE(f.transport->retransmit(kVideoSsrc, std::vector<uint16_t>{media_seq}, TimeDelta::Millis(1), f.now) == size_t{1});
-  f.run_until(f.now + TimeDelta::Millis(700));  // more probes after the retransmission
+  REQUIRE(f.transport->retransmit(kVideoSsrc, std::vector<uint16_t>{seq}, TimeDelta::Millis(50), f.now) == size_t{1});
+  f.run_until(f.now + TimeDelta::Millis(300));
   std::vector<uint16_t> rtx_seqs;
-  size_t retransmissions = 0;
   for (const SinkLog::Sent& s : f.sink.sent) {
-    const rtp::RtpPacket p = rtp::RtpPacket::parse(s.bytes).value();
-    if (p.ssrc() != kRtxSsrc) continue;
-    rtx_seqs.push_back(p.sequence_number());
-    if (p.padding_size() == 0) ++retransmissions;
+    auto p = rtp::RtpPacket::parse(s.bytes);
+    if (p.ok() && p.value().ssrc() == kRtxSsrc) rtx_seqs.push_back(p.value().sequence_number());
   }
-  CHECK(retransmissions == 1);
-  REQUIRE(rtx_seqs.size() > 2);
-  for (size_t i = 1; i < rtx_seqs.size(); ++i) CHECK(rtx_seqs[i] == static_cast<uint16_t>(rtx_seqs[i - 1] + 1));
+  REQUIRE(rtx_seqs.size() >= 2);
+  CHECK(f.transport->stream(kVideoSsrc)->counters().retransmitted_packets_sent == 1);
+  // Sent in about that order (the pacer may put a probe before the queued retransmission): the
+  // numbers, taken from the first, are one run without gaps or repeats.
+  std::vector<uint16_t> offsets;
+  for (uint16_t q : rtx_seqs) offsets.push_back(static_cast<uint16_t>(q - rtx_seqs.front()));
+  std::sort(offsets.begin(), offsets.end());
+  for (size_t i = 0; i < offsets.size(); ++i) CHECK(offsets[i] == i);
 }
 
 TEST_CASE("SendTransport unpaced (a media server hop): sends at once, stamps, answers NACKs from its egress") {

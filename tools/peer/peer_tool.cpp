@@ -19,6 +19,7 @@
 #include "tern/sdp/webrtc_attributes.h"
 #include "tern/tools/net/http_bridge.h"
 #include "tern/tools/net/tool_loop.h"
+#include "tern/transport/demuxer.h"
 #include "tern/transport/epoll_driver.h"
 #include "tern/transport/pollable.h"
 #include "tern/transport/udp_socket.h"
@@ -128,6 +129,7 @@ class PeerCall final : public transport::Pollable {
       return Error{added.error()};
     }
     call->registered_ = true;
+    call->loss_rng_.seed(seed ^ 0x9e37'79b9'7f4a'7c15ull);
     return call;
   }
 
@@ -158,7 +160,10 @@ class PeerCall final : public transport::Pollable {
       for (size_t i = 0; i < slots.size(); ++i) slots[i].buffer = std::span<uint8_t>(buffers_[i]);
       auto n = socket_.receive_batch(slots);
       if (!n.ok() || *n == 0) break;
-      for (size_t i = 0; i < *n; ++i) pc_->on_datagram(0, to_ice(slots[i].peer), slots[i].data(), now);
+      for (size_t i = 0; i < *n; ++i) {
+        if (drop_rtp(slots[i].data(), rtp_dropped_in_)) continue;
+        pc_->on_datagram(0, to_ice(slots[i].peer), slots[i].data(), now);
+      }
     }
     flush(now);
   }
@@ -167,6 +172,7 @@ class PeerCall final : public transport::Pollable {
   void flush(Timestamp now) {
     for (int round = 0; round < kMaxFlushRounds; ++round) {
       for (ice::IceOutgoing& o : pc_->take_outgoing()) {
+        if (drop_rtp(o.data, rtp_dropped_out_)) continue;
         // A full socket buffer loses the datagram, as a network would (ICE/DTLS/SCTP retransmit).
         if (!socket_.send_to(o.data, transport::SocketAddress::FromCore(ice::to_core(o.destination))).ok()) ++send_failures_;
       }
@@ -221,6 +227,17 @@ class PeerCall final : public transport::Pollable {
                           {"bytesReceived", d.bytes_received}});
     }
     j["dataChannels"] = channels;
+    // transport-cc: the peer's packets carried the transport-wide sequence number (we fed back on
+    // them), and its feedback on ours.
+    const pipeline::TransportCounters tc = pc_->endpoint() ? pc_->endpoint()->transport_counters()
+                                                           : pipeline::TransportCounters{};
+    j["transportCc"] = {{"sequencedPacketsReceived", tc.transport_sequenced_received},
+                        {"feedbackSent", tc.transport_feedback_sent},
+                        {"feedbackReceived", tc.transport_feedback_received}};
+    if (options_.loss_percent > 0) {
+      j["loss"] = {{"percent", options_.loss_percent}, {"rtpDroppedIn", rtp_dropped_in_},
+                   {"rtpDroppedOut", rtp_dropped_out_}};
+    }
     j["messages"] = {{"received", messages_received_}, {"echoed", messages_echoed_},
                      {"echoFailures", echo_failures_}, {"sent", messages_sent_},
                      {"echoesInOrder", echoes_in_order_}, {"echoesOutOfOrder", echoes_out_of_order_}};
@@ -302,6 +319,15 @@ class PeerCall final : public transport::Pollable {
     return {{"samples", v.size()}, {"p50", at(0.5)}, {"p95", at(0.95)}, {"max", v.back()}};
   }
 
+  // --loss: drops this RTP datagram (media or RTX, SRTP-protected; its header is in the clear) with
+  // that probability, counted in `dropped`. STUN, DTLS, SCTP and RTCP always pass.
+  bool drop_rtp(std::span<const uint8_t> datagram, uint64_t& dropped) {
+    if (options_.loss_percent <= 0 || transport::classify(datagram) != transport::PacketClass::kRtp) return false;
+    if (std::uniform_real_distribution<double>(0, 100)(loss_rng_) >= options_.loss_percent) return false;
+    ++dropped;
+    return true;
+  }
+
   void handle(const PeerConnectionEvent& e, Timestamp now) {
     switch (e.type) {
       case Type::kLocalCandidate:
@@ -374,6 +400,8 @@ class PeerCall final : public transport::Pollable {
   static constexpr size_t kMaxE2eSamples = 36000;  // an hour at 10 per second; later ones are not taken
   std::vector<double> e2e_samples_ms_;
   Timestamp next_e2e_sample_ = Timestamp::Zero();
+  std::mt19937_64 loss_rng_;
+  uint64_t rtp_dropped_in_ = 0, rtp_dropped_out_ = 0;
 };
 
 // Runs the loop until the gathering of host candidates is done (immediate for host-only ICE;
@@ -681,6 +709,7 @@ Status PeerOptions::validate() const {
   if (relay_only && turn.empty()) return Error{"--relay-only needs --turn"};
   if (!audio && !video) return Error{"at least one of audio and video"};
   if (max_sessions == 0) return Error{"--max-sessions: at least 1"};
+  if (!(loss_percent >= 0 && loss_percent <= 100)) return Error{"--loss: a percentage, 0 to 100"};
   return Status::Ok();
 }
 

@@ -48,6 +48,9 @@ struct PeerOptions {
   std::string turn_user;
   bool relay_only = false;
   bool send_media = true;  // false: receive only (audio/video offered or answered recvonly)
+  // Impairment for tests: drop this percentage of the RTP datagrams (media and RTX), each way, at
+  // the call's socket (seeded per call); RTCP, STUN, DTLS and SCTP are never dropped.
+  double loss_percent = 0;
 
   bool server() const { return !whip_listen.empty() || !whep_listen.empty(); }
   // One role, valid addresses; the reason otherwise.

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   app.add_option("--turn-user", o.turn_user, "Client: the TURN server's long-term credential user:password");
   app.add_flag("--relay-only", o.relay_only, "Client: ICE policy relay (only the TURN-relayed candidate)");
   app.add_flag("!--recv-only", o.send_media, "Receive audio/video only (offered or answered recvonly)");
+  app.add_option("--loss", o.loss_percent, "Drop this percentage of RTP datagrams (media and RTX) each way at "
+                 "the socket (RTCP, STUN, DTLS, SCTP pass): an impaired path for NACK/RTX tests")->check(CLI::Range(0.0, 100.0));
   CLI11_PARSE(app, argc, argv);
   return tern::tools::peer::run_peer(o);
 }

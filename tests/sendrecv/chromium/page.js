@@ -1,0 +1,162 @@
+// The in-page half of calls.js (served inside its page): one RTCPeerConnection at a time with the
+// fake camera + microphone and a data channel, either offering (a WHIP POST to tern-peer) or
+// answering tern-peer's offer (handed in by the driver). exercise() then sends the numbered
+// messages, holds the call and returns what getStats says.
+const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
+const kBig = 262144;  // Chromium's (and tern's) max-message-size
+let call = null;
+
+async function newCall() {
+  const pc = new RTCPeerConnection();
+  // Headless Chromium pulls received audio only for a playing sink (else totalSamplesReceived stays 0).
+  pc.ontrack = (e) => {
+    if (e.track.kind !== 'audio') return;
+    const a = new Audio();
+    a.srcObject = new MediaStream([e.track]);
+    a.play().catch(() => {});
+  };
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+  call = { pc, stream, r: { ok: false } };
+  return call;
+}
+
+async function gathered(pc) {
+  for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; ++i) await sleep(30);
+}
+
+// The transport-wide-cc extmap lines of an SDP.
+const twccLines = (sdp) => sdp.split(/\r?\n/).filter((l) => l.startsWith('a=extmap:') && l.includes('transport-wide-cc'));
+
+// Chromium offers: POSTs its offer (candidates included: no trickle) and applies tern's answer.
+async function offerCall(url) {
+  const c = await newCall();
+  c.stream.getTracks().forEach((t) => c.pc.addTrack(t, c.stream));
+  c.dc = c.pc.createDataChannel('chat');
+  await c.pc.setLocalDescription(await c.pc.createOffer());
+  await gathered(c.pc);
+  c.t0 = performance.now();
+  const post = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: c.pc.localDescription.sdp });
+  c.r.postStatus = post.status;
+  const answer = await post.text();
+  if (post.status !== 201) throw new Error('POST ' + post.status + ': ' + answer);
+  c.resource = new URL(post.headers.get('Location'), url).toString();
+  await c.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  c.r.offerTwcc = twccLines(c.pc.localDescription.sdp);
+  c.r.answerTwcc = twccLines(answer);
+}
+
+// tern offers: applies the offer, sends the camera and microphone on the offered transceivers
+// (addTrack reuses them: sendrecv), returns the answer with Chromium's candidates.
+async function answerCall(offer) {
+  const c = await newCall();
+  c.t0 = performance.now();
+  c.dcOpened = new Promise((f) => { c.pc.ondatachannel = (e) => f(e.channel); });
+  await c.pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  c.stream.getTracks().forEach((t) => c.pc.addTrack(t, c.stream));
+  await c.pc.setLocalDescription(await c.pc.createAnswer());
+  await gathered(c.pc);
+  c.r.offerTwcc = twccLines(offer);
+  c.r.answerTwcc = twccLines(c.pc.localDescription.sdp);
+  return c.pc.localDescription.sdp;
+}
+
+// Sends `messages` numbered text messages (every 200th one kBig bytes; none: no channel needed) on
+// the call's channel and counts the echoes that come back in order; holds the call callMs after
+// connecting (longer, up to 8 s more, while echoes are missing); returns the result with the stats.
+async function exercise(callMs, messages) {
+  const c = call, pc = c.pc, r = c.r;
+  r.echoes = 0;
+  r.echoesInOrder = 0;
+  r.bigEchoesInOrder = 0;
+  for (let i = 0; i < 500 && pc.connectionState !== 'connected'; ++i) await sleep(10);
+  r.connectMs = performance.now() - c.t0;
+  if (pc.connectionState !== 'connected') throw new Error('not connected: ' + pc.connectionState);
+  const connectedAt = performance.now();
+  const dc = messages === 0 ? null : c.dc || await Promise.race([c.dcOpened, sleep(5000).then(() => null)]);
+  if (messages > 0 && !dc) throw new Error('tern opened no data channel');
+  for (let i = 0; dc && i < 500 && dc.readyState !== 'open'; ++i) await sleep(10);
+  if (dc && dc.readyState !== 'open') throw new Error('data channel not open');
+  r.maxMessageSize = pc.sctp ? pc.sctp.maxMessageSize : 0;
+  const expected = [];
+  if (dc) dc.onmessage = (e) => {
+    const text = typeof e.data === 'string' ? e.data : '';
+    if (text === expected[r.echoes]) {
+      r.echoesInOrder++;
+      if (text.length === kBig) r.bigEchoesInOrder++;
+    }
+    r.echoes++;
+  };
+  const videoIn = async () => {
+    let v = null;
+    (await pc.getStats()).forEach((x) => { if (x.type === 'inbound-rtp' && x.kind === 'video') v = x; });
+    return v;
+  };
+  const firstFrame = (async () => {
+    for (let i = 0; i < 300; ++i) {
+      const v = await videoIn();
+      if (v && v.framesDecoded > 0) { r.firstFrameMs = performance.now() - c.t0; return; }
+      await sleep(10);
+    }
+  })();
+  const sendStart = performance.now();
+  r.bigSent = 0;
+  for (let i = 0; i < messages; ++i) {
+    let m = 'm' + i;
+    if (i % 200 === 199) {
+      m += ' ' + 'x'.repeat(kBig - m.length - 1);
+      r.bigSent++;
+    }
+    expected.push(m);
+    // Chromium's send queue is bounded (16 MiB); stay well below it (bounded wait).
+    for (let w = 0; w < 2000 && dc.bufferedAmount > (2 << 20); ++w) await sleep(2);
+    dc.send(m);
+  }
+  while (r.echoes < messages && performance.now() - sendStart < 8000) await sleep(5);
+  r.echoMs = performance.now() - sendStart;
+  await firstFrame;
+  while (performance.now() - connectedAt < callMs) await sleep(50);
+  r.stats = await statsOf(pc);
+  r.ok = true;
+  return r;
+}
+
+async function statsOf(pc) {
+  const st = await pc.getStats();
+  const stats = {};
+  const byId = {};
+  st.forEach((x) => { byId[x.id] = x; });
+  st.forEach((x) => {
+    if (x.type === 'inbound-rtp') stats['in_' + x.kind] = x;
+    if (x.type === 'outbound-rtp' && !x.rid) stats['out_' + x.kind] = x;
+    if (x.type === 'transport') {
+      stats.transport = x;
+      const pair = byId[x.selectedCandidatePairId];
+      if (pair) {
+        stats.pair = pair;
+        stats.localCandidate = byId[pair.localCandidateId];
+      }
+    }
+    if (x.type === 'codec') (stats.codecs = stats.codecs || []).push(x.mimeType);
+    if (x.type === 'data-channel') stats.dataChannel = x;
+  });
+  return stats;
+}
+
+// Ends the call, after tern stopped its side (the driver's SIGINT) or by the DELETE of the WHIP
+// resource when Chromium offered: waits settleMs, so that what tern sent before it stopped is
+// decoded, and takes the inbound video stats then (tern's counts froze when it stopped; the others
+// stay those of exercise(), taken while tern still sent and received: audio would count the settle
+// time as concealment). Returns the call's result.
+async function hangUp(settleMs) {
+  const c = call;
+  if (c.resource) c.r.deleteStatus = (await fetch(c.resource, { method: 'DELETE' })).status;
+  await sleep(settleMs);
+  if (c.r.stats) {
+    const after = await statsOf(c.pc);
+    if (after.in_video) c.r.stats.in_video = after.in_video;
+  }
+  c.pc.close();
+  c.stream.getTracks().forEach((t) => t.stop());
+  call = null;
+  return c.r;
+}
