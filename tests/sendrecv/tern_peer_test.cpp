@@ -71,7 +71,7 @@ MatchedPsnr MatchPsnr(const tern::test::Y4mVideo& received, const tern::test::Y4
 
 }  // namespace
 
-TEST_CASE("tern-peer: add_candidates_to_sdp puts the candidates and end-of-candidates in every section; options; recording paths") {
+TEST_CASE("tern-peer: add_candidates_to_sdp puts the candidates and end-of-candidates in every section, options, recording paths") {
   const std::string sdp = "v=0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n";
   const std::string out = tern::tools::peer::add_candidates_to_sdp(sdp, {"candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host"});
   CHECK(out == "v=0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"
