@@ -321,6 +321,8 @@ Status PeerConnection::negotiated(const sdp::NegotiatedSession& session, Timesta
     endpoint_ = std::move(endpoint).value();
     endpoint_->set_video_render_listener(listeners_.get());
     endpoint_->set_audio_playout_listener(listeners_.get());
+    if (config_.video_source != nullptr) endpoint_->set_video_source(config_.video_source);
+    if (config_.audio_source != nullptr) endpoint_->set_audio_source(config_.audio_source);
     for (const sdp::NegotiatedMedia* m : {audio, video}) {
       if (m == nullptr || !sdp::receives(m->direction)) continue;
       PeerConnectionEvent e;
@@ -538,6 +540,7 @@ void PeerConnection::handle_application(std::span<const uint8_t> data, Timestamp
         ++counters_.srtp_unprotect_failures;
         return;
       }
+      if (!rtcp && config_.on_received_rtp) config_.on_received_rtp(packet, now);
       (void)endpoint_->on_packet(packet, now);  // the verdict is counted in the endpoint's stats
       return;
     }

@@ -47,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -62,6 +63,7 @@
 #include "tern/dtls/dtls_transport.h"
 #include "tern/ice/ice_agent.h"
 #include "tern/ice/turn_relay_transport.h"
+#include "tern/media/media_source.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/sctp/data_channel.h"
@@ -101,6 +103,15 @@ struct PeerConnectionConfig {
   bool data_channels = true;  // an application section (SCTP) in offers and answers
   // What the SDP does not decide: resolution, frame rate, rates, media sources' seeds.
   pipeline::EndpointConfig media;
+  // Application media (not owned; each must outlive the PeerConnection; null: none). Sources sent
+  // instead of the synthetic camera and microphone (pipeline::Endpoint::set_video_source: a video
+  // source delivers media.send.width x height pictures, an audio source 48 kHz mono or stereo).
+  media::VideoSource* video_source = nullptr;
+  media::AudioSource* audio_source = nullptr;
+  // Sees every RTP packet received once SRTP has unprotected it (plain RTP, before the pipeline;
+  // not RTCP), e.g. to record what arrives (tools/net/receive_tap.h with the SSRCs and payload
+  // types of endpoint()->config(), which exists by the first packet).
+  std::function<void(std::span<const uint8_t> rtp, Timestamp now)> on_received_rtp;
   // Identity: SSRCs, cname, msid (sdp::LocalCapabilities' defaults; give the two ends of a test
   // different SSRCs).
   uint32_t audio_ssrc = 0x1000'0001;

@@ -35,9 +35,14 @@ int64_t ReferenceFinder::unwrap_tl0(uint8_t tl0) {
 ReferenceFinder::Outcome ReferenceFinder::resolve(EncodedVideoFrame& f) {
   const VideoHeader& h = f.header;
   f.references.clear();
+  const auto before = by_last_seq_.find(f.first_seq - 1);
+  const SeqNeighbour* predecessor = before == by_last_seq_.end() ? nullptr : &before->second;
   if (!h.picture_id) {
-    f.id = f.last_seq;
-    if (!f.keyframe) f.references.push_back(f.first_seq - 1);
+    const bool continues = predecessor != nullptr && predecessor->picture_space;
+    f.id = continues ? predecessor->id + 1 : f.last_seq;
+    if (!f.keyframe) f.references.push_back(continues ? predecessor->id : f.first_seq - 1);
+    if (continues && (!last_picture_id_ || f.id > *last_picture_id_)) last_picture_id_ = f.id;
+    remember(f, continues);
     return Outcome::kResolved;
   }
   f.id = unwrap_picture_id(*h.picture_id, h.picture_id_15bit);
@@ -67,6 +72,8 @@ ReferenceFinder::Outcome ReferenceFinder::resolve(EncodedVideoFrame& f) {
     auto it = tl0_to_picture_.find(*tl0);
     if (it == tl0_to_picture_.end()) return Outcome::kStash;
     f.references.push_back(it->second);
+  } else if (predecessor != nullptr && !predecessor->picture_space && predecessor->id < f.id) {
+    f.references.push_back(predecessor->id);  // the frame before carried no picture id
   } else {
     f.references.push_back(f.id - 1);
   }
@@ -79,7 +86,13 @@ ReferenceFinder::Outcome ReferenceFinder::resolve(EncodedVideoFrame& f) {
       break;
     }
   }
+  remember(f, true);
   return Outcome::kResolved;
+}
+
+void ReferenceFinder::remember(const EncodedVideoFrame& f, bool picture_space) {
+  by_last_seq_[f.last_seq] = SeqNeighbour{f.id, picture_space};
+  while (by_last_seq_.size() > kMaxSeqHistory) by_last_seq_.erase(by_last_seq_.begin());
 }
 
 std::optional<ReferenceFinder::Outcome> ReferenceFinder::resolve_from_gof(EncodedVideoFrame& f, int64_t tl0) {
@@ -150,6 +163,7 @@ void ReferenceFinder::clear() {
   stash_.clear();
   tl0_to_picture_.clear();
   tl0_to_gof_.clear();
+  by_last_seq_.clear();
 }
 
 }  // namespace tern::jitterbuffer

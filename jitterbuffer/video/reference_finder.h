@@ -16,6 +16,13 @@
 //  - base temporal layer (TID 0) with TL0PICIDX: references the base-layer frame of TL0PICIDX - 1.
 //  - upper layer with the sync flag (VP8 Y, VP9 U): references the base frame of its TL0PICIDX.
 //  - any other delta frame: references picture_id - 1.
+// Streams that carry a picture id on some frames only (pion's VP8 payloader leaves it out whenever
+// its counter is 0: the first frame, then every 32768th): the finder remembers the last
+// kMaxSeqHistory resolved frames by last sequence number, and
+//  - a frame with a picture id (simple mode: no TL0PICIDX, not flexible) whose sequence
+//    predecessor carried none references that predecessor, not picture_id - 1 (never seen);
+//  - a frame without a picture id whose sequence predecessor is in picture-id space continues it:
+//    id = predecessor's id + 1 (decode order stays increasing), referencing it.
 // A frame whose base-layer reference (or GOF anchor) is not known yet is stashed (bounded; oldest
 // dropped, and those older than a new keyframe).
 #pragma once
@@ -36,6 +43,7 @@ class ReferenceFinder {
  public:
   static constexpr size_t kDefaultMaxStashed = 100;
   static constexpr size_t kMaxTl0History = 64;
+  static constexpr size_t kMaxSeqHistory = 64;
 
   explicit ReferenceFinder(size_t max_stashed = kDefaultMaxStashed) : max_stashed_(max_stashed) {}
 
@@ -55,6 +63,8 @@ class ReferenceFinder {
   // The VP9 GOF rule; nullopt when it does not apply (no GOF, no layer indices, TID mismatch).
   std::optional<Outcome> resolve_from_gof(EncodedVideoFrame& frame, int64_t tl0);
   void retry_stash(std::vector<EncodedVideoFrame>& out);
+  // Remembers a resolved frame for the sequence-predecessor rules (bounded, oldest forgotten).
+  void remember(const EncodedVideoFrame& frame, bool picture_space);
 
   using PictureGroup = std::shared_ptr<const std::vector<rtp::Vp9PictureGroupEntry>>;
   struct GofAnchor {
@@ -67,6 +77,11 @@ class ReferenceFinder {
   std::map<int64_t, int64_t> tl0_to_picture_;  // unwrapped TL0PICIDX -> id of its base frame
   PictureGroup current_gof_;                    // of the last SS (null: none, or without a GOF)
   std::map<int64_t, GofAnchor> tl0_to_gof_;     // unwrapped TL0PICIDX -> the GOF it runs in
+  struct SeqNeighbour {
+    int64_t id = 0;
+    bool picture_space = false;  // the id is an unwrapped picture id (else a sequence number)
+  };
+  std::map<int64_t, SeqNeighbour> by_last_seq_;  // recent resolved frames by last sequence number
   std::optional<int64_t> last_picture_id_;
   std::optional<int64_t> last_tl0_;
   uint64_t dropped_ = 0;

@@ -88,6 +88,46 @@ TEST_CASE("video jitter buffer releases a keyframe at its render time") {
   CHECK_FALSE(jb.poll_keyframe_request(due).has_value());
 }
 
+TEST_CASE("video jitter buffer decodes pion's VP8: no PictureID when its counter is 0, 7-bit below 128, then 15-bit") {
+  // pion's VP8 payloader (pion/rtp codecs.VP8Payloader with EnablePictureID) leaves the PictureID
+  // out while its counter is 0, i.e. on the first frame (a keyframe) and every 32768th frame after.
+  // Seen from pion/webrtc 3.1.56: ~29 of every 30 frames after the first were never decodable.
+  auto run = [](uint16_t counter, int frames) {
+    VideoJitterBuffer jb;
+    DecodabilityChecker checker;
+    uint16_t seq = 65000;  // wraps too
+    uint32_t ts = 1000;
+    Timestamp now = kT0;
+    std::vector<int64_t> ids;
+    for (int i = 0; i < frames; ++i, now += kFrameInterval) {
+      auto packets = vp8_frame_packets({.first_seq = seq,
+                                        .timestamp = ts,
+                                        .picture_id = counter == 0 ? std::nullopt : std::optional<uint16_t>(counter),
+                                        .keyframe = i == 0,
+                                        .size = i == 0 ? size_t{3000} : size_t{1000},
+                                        .picture_id_15bit = false});
+      seq = static_cast<uint16_t>(seq + packets.size());
+      counter = static_cast<uint16_t>((counter + 1) & 0x7FFF);
+      ts += 2970;
+      for (const EncodedVideoFrame& f : feed(jb, std::move(packets), now)) {
+        checker.on_frame(f);
+        ids.push_back(f.id);
+      }
+      CHECK_FALSE(jb.poll_keyframe_request(now).has_value());
+    }
+    for (const EncodedVideoFrame& f : jb.process(now + TimeDelta::Seconds(1))) checker.on_frame(f);
+    CHECK(checker.count() == static_cast<size_t>(frames));
+    CHECK(jb.stats().frames_decoded == static_cast<uint64_t>(frames));
+    CHECK(jb.stats().frames_dropped == 0);
+    return ids;
+  };
+  run(0, 140);  // the start: keyframe without PictureID, then 1..127 (7 bits), 128.. (15 bits)
+  const std::vector<int64_t> ids = run(32760, 20);  // the wrap: 32767, (none), 1, 2, ...
+  REQUIRE(ids.size() >= 10);
+  CHECK(ids[8] == ids[7] + 1);  // the frame without PictureID continues the picture-id space
+  CHECK(ids[9] == ids[8] + 1);
+}
+
 TEST_CASE("video jitter buffer asks for a keyframe when the stream starts with a delta frame") {
   VideoJitterBuffer jb;
   Sender s;

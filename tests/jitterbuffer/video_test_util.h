@@ -27,6 +27,7 @@ struct Vp8FrameSpec {
   size_t size = 3000;
   size_t mtu = 1200;
   uint8_t fill = 0;  // payload byte pattern seed
+  bool picture_id_15bit = true;  // false: a 7-bit PictureID while it is below 128 (as pion sends)
 };
 
 // The codec bytes of a synthetic frame: RFC 6386 frame tag P bit (byte 0 bit 0) 0 for keyframes.
@@ -50,6 +51,7 @@ inline std::vector<rtp::RtpPacket> vp8_frame_packets(const Vp8FrameSpec& spec, s
   const std::vector<uint8_t> frame = synthetic_vp8_frame(spec.size, spec.keyframe, spec.fill);
   rtp::Vp8Descriptor info;
   info.picture_id = spec.picture_id;
+  info.picture_id_15bit = spec.picture_id_15bit || spec.picture_id.value_or(0) > 0x7F;
   info.tl0_pic_idx = spec.tl0_pic_idx;
   info.temporal_id = spec.temporal_id;
   info.layer_sync = spec.layer_sync;

@@ -120,7 +120,7 @@ TEST_CASE("the receive-only Endpoint keeps its SSRCs clear of the sender's") {
   CHECK_FALSE(c.send.video.has_value());
   CHECK(c.validate().ok());
   plan.fec = true;
-  const net::ReceiveTapConfig rc = net::recv_tap_config(plan, c, 25, "out.webm");
+  const net::ReceiveTapConfig rc = net::receive_tap_config(net::recv_endpoint_config(plan), 25, "out.webm");
   CHECK(rc.video_ssrc == c.remote.video);
   CHECK(rc.red_pt == plan.payload_types.red);
   CHECK_FALSE(rc.rtx_pt.has_value());

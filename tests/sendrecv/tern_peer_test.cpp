@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -13,6 +15,7 @@
 #include "support/chromium_rig.h"
 #include "support/peer.h"
 #include "support/process.h"
+#include "support/y4m.h"
 #include "tern/tools/peer/peer_tool.h"
 
 namespace {
@@ -31,9 +34,44 @@ json ReadJson(const std::string& path) {
 
 uint64_t Summary(const json& session, const char* key) { return session["summary"].value(key, uint64_t{0}); }
 
+// Luma PSNR of each received picture against the source picture it best matches, searched forward
+// from the previous match (the sender may drop frames; received pictures keep their order).
+struct MatchedPsnr {
+  size_t matched = 0;
+  double mean = 0, min = 0;
+};
+MatchedPsnr MatchPsnr(const tern::test::Y4mVideo& received, const tern::test::Y4mVideo& source) {
+  MatchedPsnr m;
+  if (received.width != source.width || received.height != source.height) return m;
+  size_t cursor = 0;
+  double total = 0;
+  m.min = 1000;
+  for (const std::vector<uint8_t>& picture : received.frames) {
+    double best = -1;
+    size_t best_at = cursor;
+    for (size_t s = cursor; s < source.frames.size() && s < cursor + 10; ++s) {
+      double sse = 0;
+      for (size_t i = 0; i < received.luma_size(); ++i) {
+        const double d = double(picture[i]) - double(source.frames[s][i]);
+        sse += d * d;
+      }
+      const double mse = sse / double(received.luma_size());
+      const double psnr = mse <= 1e-10 ? 100.0 : 10.0 * std::log10(255.0 * 255.0 / mse);
+      if (psnr > best) best = psnr, best_at = s;
+    }
+    if (best < 0) break;
+    cursor = best_at + 1;
+    ++m.matched;
+    total += best;
+    m.min = std::min(m.min, best);
+  }
+  if (m.matched > 0) m.mean = total / double(m.matched);
+  return m;
+}
+
 }  // namespace
 
-TEST_CASE("tern-peer: add_candidates_to_sdp puts the candidates and end-of-candidates in every section") {
+TEST_CASE("tern-peer: add_candidates_to_sdp puts the candidates and end-of-candidates in every section, options, recording paths") {
   const std::string sdp = "v=0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n";
   const std::string out = tern::tools::peer::add_candidates_to_sdp(sdp, {"candidate:1 1 udp 2122260223 127.0.0.1 5000 typ host"});
   CHECK(out == "v=0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"
@@ -72,21 +110,50 @@ TEST_CASE("tern-peer: add_candidates_to_sdp puts the candidates and end-of-candi
   CHECK_FALSE(o.validate().ok());
   o.turn.clear();
   CHECK_FALSE(o.validate().ok());  // relay-only without --turn
+  o.whip_url.clear();
+  o.relay_only = false;
+  o.whip_listen = "127.0.0.1:8080";
+  CHECK(o.validate().ok());
+  o.input_video = "in.wav";
+  CHECK_FALSE(o.validate().ok());  // --input-video takes a .y4m
+  o.input_video = "in.y4m";
+  CHECK(o.validate().ok());
+  o.video = false;
+  CHECK_FALSE(o.validate().ok());  // and not with --no-video
+  o.whip_url = "http://127.0.0.1:8080/whip";
+  CHECK_FALSE(o.validate().ok());  // both roles
+  using tern::tools::peer::recording_path;
+  CHECK(recording_path("out/rec.webm", 1) == "out/rec.webm");
+  CHECK(recording_path("out/rec.webm", 3) == "out/rec-3.webm");
+  CHECK(recording_path("out.d/rec", 2) == "out.d/rec-2");
 }
 
-TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1") {
+TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1, the client's Y4M/WAV recorded as WebM") {
   const std::string dir = tern::test::scratch_dir("tern_peer_whip");
   const std::string server_json = dir + "/server.json", client_json = dir + "/client.json";
-  std::remove(server_json.c_str());
-  std::remove(client_json.c_str());
+  const std::string ref_y4m = dir + "/ref.y4m", ref_wav = dir + "/ref.wav", webm = dir + "/rec.webm";
+  for (const std::string& f : {server_json, client_json, webm}) std::remove(f.c_str());
   const std::string media = " --width 320 --height 180 --quiet";
+  // The client sends 1.5 s of files (once) when ffmpeg can make them, else its synthetic media.
+  const bool files = tern::test::HavePeers({"ffmpeg", "ffprobe"});
+  std::string inputs, record;
+  if (files) {
+    const auto made = tern::test::run_command(
+        "ffmpeg -y -loglevel error -f lavfi -i testsrc2=size=320x240:rate=30 -frames:v 45 -pix_fmt yuv420p '" + ref_y4m +
+            "' && ffmpeg -y -loglevel error -f lavfi -i sine=frequency=440:sample_rate=48000:duration=1.5 -ac 2 "
+            "-c:a pcm_s16le '" + ref_wav + "'",
+        30, true);
+    REQUIRE_MESSAGE(made.exit_code == 0, made.out);
+    inputs = " --input-video " + ref_y4m + " --input-audio " + ref_wav;
+    record = " --record " + webm;
+  }
   BackgroundPeer server(PeerTool() + " --whip-listen 127.0.0.1:5990 --token secret --echo --max-sessions 2 --stats-json " +
-                            server_json + media,
+                            server_json + media + record,
                         20, dir + "/server.log");
   REQUIRE(server.started());
   // The client retries a refused connection while the server starts; 3 s of call from its POST.
   const auto client = tern::test::run_command(PeerTool() + " --whip http://127.0.0.1:5990/whip --token secret --duration 3"
-                                                  " --send-messages 50 --stats-json " + client_json + media,
+                                                  " --send-messages 50 --stats-json " + client_json + media + inputs,
                                               15, true);
   INFO("client:\n" << client.out);
   // A wrong token: 401, the client says why and exits 1; no session is made.
@@ -129,6 +196,34 @@ TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1")
   CHECK(cs["messages"]["sent"] == 50);
   CHECK(cs["messages"]["echoesInOrder"] == 50);
   CHECK(ss["messages"]["echoed"] == 50);
+  if (files) {  // the server's recording of the client's files: both tracks, their length, the pictures
+    CHECK(cs["inputs"]["seconds"].get<double>() == doctest::Approx(1.5));
+    CHECK(client_sent <= 45);
+    CHECK(ss["recording"]["recorded"] == true);
+    CHECK(ss["recording"]["videoFrames"].get<uint64_t>() + 2 >= client_sent);
+    const auto probe = tern::test::run_command("ffprobe -v error -show_entries stream=codec_name,width,height,channels:"
+                                               "format=duration -of compact=nokey=1 '" + webm + "'", 10, true);
+    INFO("ffprobe: " << probe.out);
+    CHECK(probe.out.find("vp8|320|240") != std::string::npos);
+    CHECK(probe.out.find("opus|2") != std::string::npos);
+    const double seconds = std::atof(probe.out.substr(probe.out.rfind("format|") + 7).c_str());
+    CHECK(seconds > 1.2);
+    CHECK(seconds < 2.0);
+    const auto decoded = tern::test::run_command("ffmpeg -y -loglevel error -threads 1 -i '" + webm +
+                                                 "' -fps_mode passthrough -pix_fmt yuv420p '" + dir + "/rec.y4m'", 20, true);
+    REQUIRE_MESSAGE(decoded.exit_code == 0, decoded.out);
+    const auto received = tern::test::ReadY4m(dir + "/rec.y4m"), source = tern::test::ReadY4m(ref_y4m);
+    REQUIRE(received.error == nullptr);
+    REQUIRE(source.error == nullptr);
+    const MatchedPsnr q = MatchPsnr(received, source);
+    CHECK(received.frames.size() + 2 >= client_sent);
+    CHECK(q.matched == received.frames.size());
+    CHECK(q.mean > 32.0);
+    CHECK(q.min > 26.0);
+    MESSAGE("tern-peer --record: " << received.frames.size() << " pictures of " << client_sent << " sent ("
+            << source.frames.size() << " in the Y4M), " << seconds << " s, luma PSNR mean " << q.mean << " dB, min "
+            << q.min << " dB");
+  }
   MESSAGE("tern-peer WHIP call: POST -> first decoded video frame " << cs["postToFirstVideoFrameMs"].get<double>()
           << " ms (client), " << ss["postToFirstVideoFrameMs"].get<double>() << " ms (server); connected "
           << cs["postToConnectedMs"].get<double>() << " ms; frames decoded " << Summary(ss, "videoFramesDecoded") << "/"

@@ -132,6 +132,7 @@ bool Gather(transport::EpollDriver& driver, test::UdpPeer& self) {
 
 struct CallSummary {
   uint64_t frames_decoded = 0;  // tern, the peer's video
+  uint64_t frames_received = 0;  // assembled (complete) frames
   std::vector<std::string> echoes;
   webrtc::PeerConnectionStats stats;
   std::optional<double> connected_ms, first_video_ms;
@@ -253,6 +254,7 @@ void RunCall(Peer peer, bool tern_offers) {
   sum.stats = pc.get_stats(now);
   for (const auto& in : sum.stats.media.inbound_rtp) {
     if (in.kind == "video" && in.frames_decoded) sum.frames_decoded = *in.frames_decoded;
+    if (in.kind == "video" && in.frames_received) sum.frames_received = *in.frames_received;
   }
   const nlohmann::json result = process->result((kPeerSeconds + 12) * 1000);
   pc.close(now);
@@ -270,7 +272,11 @@ void RunCall(Peer peer, bool tern_offers) {
     CHECK(t.dtls_role == (tern_offers ? "server" : "client"));
     if (peer == Peer::kAiortc) CHECK(t.srtp_cipher == "AES_CM_128_HMAC_SHA1_80");  // the one aiortc has
     CHECK(!t.srtp_cipher.empty());
-    CHECK(sum.frames_decoded >= 30);  // of ~90 the peer sent in kCallTime
+    // Of ~90 the peer sent in kCallTime; every complete frame decodes (but the last one or two,
+    // still in the jitter buffer). pion leaves the PictureID out of its first frame: until tern
+    // bridged that, 29 of each 30 frames after it were never decodable (55-60 of ~89 decoded).
+    CHECK(sum.frames_decoded >= 60);
+    CHECK(sum.frames_decoded + 2 >= sum.frames_received);
     std::vector<std::string> expected;
     for (int i = 0; i < kMessages; ++i) expected.push_back("msg-" + std::to_string(i));
     CHECK(sum.echoes == expected);
@@ -283,7 +289,7 @@ void RunCall(Peer peer, bool tern_offers) {
   MESSAGE(name << ": DTLS " << t.tls_version << " " << t.dtls_cipher << ", SRTP " << t.srtp_cipher << ", tern "
                << t.dtls_role << "; connected at " << sum.connected_ms.value_or(-1) << " ms, first video frame at "
                << sum.first_video_ms.value_or(-1) << " ms (wall, from the start); tern decoded " << sum.frames_decoded
-               << " video frames; peer: " << result.dump());
+               << " of " << sum.frames_received << " video frames; peer: " << result.dump());
 }
 
 }  // namespace

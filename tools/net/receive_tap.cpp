@@ -10,6 +10,32 @@ constexpr int kAudioChannels = 2;  // RFC 7587: opus/48000/2; decoded as stereo
 
 }  // namespace
 
+ReceiveTapConfig receive_tap_config(const pipeline::EndpointConfig& config, int fps, const std::string& webm_path) {
+  const pipeline::MediaConfig& in = config.receive;
+  const pipeline::PayloadTypes& pt = config.payload_types;
+  ReceiveTapConfig rc;
+  rc.video = in.video;
+  rc.video_pt = pt.of(in.video.value_or(codecs::CodecType::kVp8));
+  rc.video_ssrc = config.remote.video;
+  if (in.protection.nack) rc.rtx_pt = pt.video_rtx;
+  rc.rtx_ssrc = config.remote.video_rtx;
+  if (in.protection.fec) {
+    rc.red_pt = pt.red;
+    rc.ulpfec_pt = pt.ulpfec;
+  }
+  if (in.protection.flexfec) {
+    rc.flexfec_ssrc = config.remote.video_fec;
+    rc.flexfec_pt = pt.flexfec;
+  }
+  rc.audio = in.audio.has_value();
+  rc.audio_pt = pt.opus;
+  rc.audio_ssrc = config.remote.audio;
+  if (in.protection.red) rc.audio_red_pt = pt.audio_red;
+  rc.fps = fps;
+  rc.webm_path = webm_path;
+  return rc;
+}
+
 ReceiveTap::ReceiveTap(const ReceiveTapConfig& config)
     : config_(config),
       jitter_buffer_([&] {

@@ -18,6 +18,7 @@
 #include "tern/core/result.h"
 #include "tern/jitterbuffer/video/video_jitter_buffer.h"
 #include "tern/media/webm_recorder.h"
+#include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/rtp_receive_front.h"
 #include "tern/transport/pollable.h"
 
@@ -50,6 +51,10 @@ struct ReceiveTapCounters {
   int64_t frames_not_recorded = 0;  // video frames or audio packets the recorder refused
   int width = 0, height = 0;        // the first picture's
 };
+
+// The tap for what `config` (an Endpoint's configuration) receives: its remote SSRCs, payload
+// types and receive protection (RTX, RED/ULPFEC, FlexFEC, audio RED).
+ReceiveTapConfig receive_tap_config(const pipeline::EndpointConfig& config, int fps, const std::string& webm_path);
 
 class ReceiveTap : public transport::Pollable {
  public:

@@ -130,31 +130,6 @@ pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan) {
   return config;
 }
 
-ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::EndpointConfig& config, int fps,
-                                 const std::string& webm_path) {
-  ReceiveTapConfig rc;
-  rc.video = plan.video;
-  rc.video_pt = video_media_pt(plan);
-  rc.video_ssrc = config.remote.video;
-  if (plan.nack) rc.rtx_pt = plan.payload_types.video_rtx;
-  rc.rtx_ssrc = config.remote.video_rtx;
-  if (plan.fec) {
-    rc.red_pt = plan.payload_types.red;
-    rc.ulpfec_pt = plan.payload_types.ulpfec;
-  }
-  if (plan.flexfec && plan.video_fec_ssrc) {
-    rc.flexfec_ssrc = *plan.video_fec_ssrc;
-    rc.flexfec_pt = plan.payload_types.flexfec;
-  }
-  rc.audio = plan.audio.has_value();
-  rc.audio_pt = plan.payload_types.opus;
-  rc.audio_ssrc = config.remote.audio;
-  if (plan.audio_red) rc.audio_red_pt = plan.payload_types.audio_red;
-  rc.fps = fps;
-  rc.webm_path = webm_path;  // the Endpoint's pictures and samples give the Y4M and WAV files
-  return rc;
-}
-
 std::optional<bool> StreamLearner::kind_of(uint8_t pt) const {
   if (plan_.video.has_value() && (pt == video_media_pt(plan_) || (plan_.fec && pt == plan_.payload_types.red))) {
     return true;
@@ -345,7 +320,7 @@ Status RecvSession::create_endpoint() {
   // The WebM recording follows the first streams taken: a sender switching SSRC later is decoded
   // (Y4M/WAV) but not recorded.
   if (options_.webm_path.empty() || tap_) return Status{};
-  auto t = ReceiveTap::Create(recv_tap_config(plan_, config, options_.fps, options_.webm_path));
+  auto t = ReceiveTap::Create(receive_tap_config(config, options_.fps, options_.webm_path));
   if (!t) return Error{t.error()};
   tap_ = std::move(t.value());
   return Status{};

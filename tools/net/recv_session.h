@@ -49,9 +49,6 @@ struct RecvOptions {
 Result<SessionPlan> recv_session_plan(const RecvOptions& options);
 // The receive-only Endpoint for a plan: its local SSRCs kept clear of the sender's.
 pipeline::EndpointConfig recv_endpoint_config(const SessionPlan& plan);
-// The WebM tap for a plan and the Endpoint configuration made from it.
-ReceiveTapConfig recv_tap_config(const SessionPlan& plan, const pipeline::EndpointConfig& config, int fps,
-                                 const std::string& webm_path);
 
 // Which sender SSRC each stream of the plan is, learned only from packets that are plausibly of
 // the session (a payload type of the plan, a valid RTP header; under SRTP the transport has

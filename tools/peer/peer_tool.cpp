@@ -18,6 +18,8 @@
 #include "tern/ice/core_address.h"
 #include "tern/sdp/webrtc_attributes.h"
 #include "tern/tools/net/http_bridge.h"
+#include "tern/tools/net/receive_tap.h"
+#include "tern/tools/net/send_session.h"
 #include "tern/tools/net/tool_loop.h"
 #include "tern/transport/demuxer.h"
 #include "tern/transport/epoll_driver.h"
@@ -78,15 +80,83 @@ NtpClock wall_ntp_clock() {
 
 double ms_between(Timestamp from, std::optional<Timestamp> to) { return to ? (*to - from).ms_f() : -1.0; }
 
+// --record for one call: tern-recv's WebM tap (net::ReceiveTap) on the plain RTP the
+// PeerConnection receives, made at the first packet from the negotiated Endpoint's configuration.
+class CallRecording {
+ public:
+  CallRecording(std::string path, int fps) : path_(std::move(path)), fps_(fps) {}
+  void attach(const PeerConnection* pc) { pc_ = pc; }
+
+  void on_rtp(std::span<const uint8_t> packet, Timestamp now) {
+    if (finished_ || !error_.ok()) return;
+    if (!tap_) {
+      if (pc_ == nullptr || pc_->endpoint() == nullptr) return;
+      auto tap = net::ReceiveTap::Create(net::receive_tap_config(pc_->endpoint()->config(), fps_, path_));
+      if (!tap) {
+        error_ = Error{tap.error()};
+        return;
+      }
+      tap_ = std::move(tap).value();
+    }
+    tap_->on_rtp(packet, now);
+  }
+  std::optional<Timestamp> next_wakeup() const { return tap_ ? tap_->next_wakeup() : std::nullopt; }
+  void process(Timestamp now) {
+    if (tap_) tap_->process(now);
+  }
+  // Releases what the tap holds and closes the file (idempotent); the first error, if any.
+  Status finish(Timestamp now) {
+    if (!finished_ && tap_) {
+      if (Status st = tap_->finish(now); !st.ok() && error_.ok()) error_ = st;
+    }
+    finished_ = true;
+    return error_;
+  }
+  json stats() const {
+    json j = {{"path", path_}, {"recorded", tap_ != nullptr && tap_->recording()}};
+    if (tap_) {
+      const net::ReceiveTapCounters& c = tap_->counters();
+      j["videoFrames"] = c.video_frames_assembled;
+      j["notRecorded"] = c.frames_not_recorded;
+      j["width"] = c.width;
+      j["height"] = c.height;
+    }
+    if (!error_.ok()) j["error"] = error_.error();
+    return j;
+  }
+
+ private:
+  std::string path_;
+  int fps_;
+  const PeerConnection* pc_ = nullptr;
+  std::unique_ptr<net::ReceiveTap> tap_;
+  Status error_;
+  bool finished_ = false;
+};
+
+// --input-video / --input-audio, opened for one call (net::load_send_inputs, as tern-send --input).
+Result<net::SendInputs> open_inputs(const PeerOptions& options) {
+  net::SendOptions so;
+  for (const std::string* path : {&options.input_video, &options.input_audio}) {
+    if (!path->empty()) so.inputs.push_back(*path);
+  }
+  so.loop_input = options.loop_input;
+  so.video_given = so.audio_given = true;  // a kind without a file stays synthetic
+  return net::load_send_inputs(so);
+}
+
 // One call: a PeerConnection on its own UDP socket, driven by the EpollDriver.
 class PeerCall final : public transport::Pollable {
  public:
+  // `record`: this call's --record path (empty: none).
   static Result<std::unique_ptr<PeerCall>> Open(const PeerOptions& options, std::string id, bool offerer,
-                                                transport::EpollDriver& driver) {
+                                                transport::EpollDriver& driver, const std::string& record = "") {
     auto address = transport::SocketAddress::Parse(options.bind, 0);
     if (!address) return Error{"--bind: not a numeric IP address"};
     auto socket = transport::UdpSocket::Open(*address);
     if (!socket) return Error{socket.error()};
+    auto inputs = open_inputs(options);
+    if (!inputs) return Error{inputs.error()};
     webrtc::PeerConnectionConfig c;
     c.certificate = shared_certificate();
     if (!c.certificate) return Error{"cannot generate the DTLS certificate"};
@@ -107,6 +177,19 @@ class PeerCall final : public transport::Pollable {
     c.media.send.height = options.height;
     c.media.send.fps = options.fps;
     c.media.measure_quality = false;  // the peer's pictures are not tern's synthetic camera
+    if (inputs->video) {
+      c.media.send.width = inputs->video->width();
+      c.media.send.height = inputs->video->height();
+      c.media.send.fps = inputs->video->fps();
+      c.media.send.degradation = pipeline::DegradationPreference::kDisabled;
+      c.video_source = inputs->video.get();
+    }
+    c.audio_source = inputs->audio.get();
+    std::unique_ptr<CallRecording> recording;
+    if (!record.empty()) {
+      recording = std::make_unique<CallRecording>(record, static_cast<int>(options.fps + 0.5));
+      c.on_received_rtp = [r = recording.get()](std::span<const uint8_t> rtp, Timestamp now) { r->on_rtp(rtp, now); };
+    }
     std::random_device device;
     const uint64_t seed = (static_cast<uint64_t>(device()) << 32) ^ device();
     c.seed = seed | 1;
@@ -118,8 +201,10 @@ class PeerCall final : public transport::Pollable {
     c.media.local.video_fec = base + 4;
     auto pc = PeerConnection::Create(c);
     if (!pc) return Error{pc.error()};
+    if (recording) recording->attach(pc->get());
     std::unique_ptr<PeerCall> call(new PeerCall(options, std::move(id), offerer, std::move(socket).value(),
-                                                std::move(pc).value(), driver));
+                                                std::move(inputs).value(), std::move(recording), std::move(pc).value(),
+                                                driver));
     PeerCall* self = call.get();
     Status watched = driver.add_fd(self->socket_.fd(), [self](Timestamp now) { self->on_readable(now); });
     if (!watched.ok()) return Error{watched.error()};
@@ -147,12 +232,21 @@ class PeerCall final : public transport::Pollable {
   // usually follows close_notify at once), or the call failed.
   bool over(Timestamp now, TimeDelta grace) const { return failed() || (peer_closed_ && now - *peer_closed_ >= grace); }
 
-  std::optional<Timestamp> next_wakeup() const override { return pc_->next_wakeup(); }
+  std::optional<Timestamp> next_wakeup() const override {
+    std::optional<Timestamp> at = pc_->next_wakeup();
+    const std::optional<Timestamp> tap = recording_ ? recording_->next_wakeup() : std::nullopt;
+    return tap && (!at || *tap < *at) ? tap : at;
+  }
   void process(Timestamp now) override {
     pc_->process(now);
+    if (recording_) recording_->process(now);
     flush(now);
     sample_e2e_delay(now);
   }
+  // The --record file's error, if any (ok without one).
+  Status finish_recording(Timestamp now) { return recording_ ? recording_->finish(now) : Status::Ok(); }
+  // Why an input file stopped early (ok otherwise).
+  Status input_error() const { return inputs_.error(); }
 
   void on_readable(Timestamp now) {
     for (int round = 0; round < 64; ++round) {
@@ -188,6 +282,7 @@ class PeerCall final : public transport::Pollable {
   // Closes the connection (close_notify out) and stops being driven.
   void close(Timestamp now) {
     if (closed_) return;
+    (void)finish_recording(now);  // its error is in the stats and asked for by the caller
     final_stats_ = stats_json(now);
     pc_->close(now);
     flush(now);
@@ -267,6 +362,12 @@ class PeerCall final : public transport::Pollable {
                      {"eventsDropped", c.events_dropped},
                      {"fingerprintMismatches", c.fingerprint_mismatches},
                      {"socketSendFailures", send_failures_}};
+    if (recording_) j["recording"] = recording_->stats();
+    if (inputs_.any()) {
+      const Status input = inputs_.error();
+      j["inputs"] = {{"video", options_.input_video}, {"audio", options_.input_audio}, {"seconds", inputs_.seconds}};
+      if (!input.ok()) j["inputs"]["error"] = input.error();
+    }
     j["media"] = json::parse(s.media.to_json(-1), nullptr, false);
     return j;
   }
@@ -289,9 +390,11 @@ class PeerCall final : public transport::Pollable {
 
  private:
   PeerCall(const PeerOptions& options, std::string id, bool offerer, transport::UdpSocket socket,
-           std::unique_ptr<PeerConnection> pc, transport::EpollDriver& driver)
-      : options_(options), id_(std::move(id)), offerer_(offerer), socket_(std::move(socket)), pc_(std::move(pc)),
-        driver_(driver), posted_(transport::EpollDriver::Now()) {}
+           net::SendInputs inputs, std::unique_ptr<CallRecording> recording, std::unique_ptr<PeerConnection> pc,
+           transport::EpollDriver& driver)
+      : options_(options), id_(std::move(id)), offerer_(offerer), socket_(std::move(socket)),
+        inputs_(std::move(inputs)), recording_(std::move(recording)), pc_(std::move(pc)), driver_(driver),
+        posted_(transport::EpollDriver::Now()) {}
 
   void unregister() {
     if (!registered_) return;
@@ -385,6 +488,8 @@ class PeerCall final : public transport::Pollable {
   std::string id_;
   bool offerer_;
   transport::UdpSocket socket_;
+  net::SendInputs inputs_;                    // the sources pc_ reads: they outlive it
+  std::unique_ptr<CallRecording> recording_;  // fed by pc_: outlives it
   std::unique_ptr<PeerConnection> pc_;
   transport::EpollDriver& driver_;
   std::array<std::array<uint8_t, 2048>, 16> buffers_{};
@@ -457,7 +562,8 @@ class PeerServer final : public whip::SessionHandler {
   std::variant<std::string, whip::Refusal> create_session(const std::string& id, std::string_view,
                                                           std::string_view offer, Timestamp now) override {
     if (calls_.size() >= options_.max_sessions) return whip::Refusal{503, "too many sessions"};
-    auto call = PeerCall::Open(options_, id, false, driver_);
+    const std::string record = options_.record.empty() ? "" : recording_path(options_.record, calls_made_ + 1);
+    auto call = PeerCall::Open(options_, id, false, driver_, record);
     if (!call) {
       std::fprintf(stderr, "tern-peer: cannot open a call: %s\n", call.error());
       return whip::Refusal{503, "cannot open a call"};
@@ -474,6 +580,7 @@ class PeerServer final : public whip::SessionHandler {
     (*call)->flush(now);
     std::string text = add_candidates_to_sdp(answer->sdp, (*call)->local_candidates());
     calls_[id] = std::move(call).value();
+    ++calls_made_;
     return text;
   }
 
@@ -506,6 +613,9 @@ class PeerServer final : public whip::SessionHandler {
     auto it = calls_.find(id);
     if (it == calls_.end()) return;
     it->second->close(now);
+    for (const Status& st : {it->second->finish_recording(now), it->second->input_error()}) {
+      if (!st.ok() && error_.empty()) error_ = std::string("call ") + id + ": " + st.error();
+    }
     finished_.push_back(it->second->stats_json(now));
     if (finished_.size() > kMaxFinishedCalls) finished_.pop_front();
     calls_.erase(it);
@@ -522,6 +632,9 @@ class PeerServer final : public whip::SessionHandler {
     return all;
   }
 
+  // The first recording or input file error of a finished call ("" when none).
+  const std::string& error() const { return error_; }
+
   std::string status(Timestamp now) const {
     std::string s = std::to_string(calls_.size()) + " session(s)";
     for (const auto& [id, call] : calls_) s += " | " + id.substr(0, 6) + " " + call->status(now);
@@ -533,6 +646,8 @@ class PeerServer final : public whip::SessionHandler {
   transport::EpollDriver& driver_;
   std::map<std::string, std::unique_ptr<PeerCall>> calls_;
   std::deque<json> finished_;
+  int calls_made_ = 0;
+  std::string error_;
 };
 
 json whip_counters(const whip::WhipCounters& c) {
@@ -607,7 +722,8 @@ int run_server(const PeerOptions& options) {
   server.finish_all(now);
   bridges.clear();
   if (!ran.ok()) return fail(ran.error());
-  return write_stats(options, doc);
+  if (int rc = write_stats(options, doc); rc != 0) return rc;
+  return server.error().empty() ? 0 : fail(server.error());
 }
 
 // ---- Client ----
@@ -684,6 +800,9 @@ int run_client(const PeerOptions& options) {
   const bool failed = call->failed();
   if (int rc = write_stats(options, doc); rc != 0) return rc;
   if (!ran.ok()) return fail(ran.error());
+  for (const Status& st : {call->finish_recording(now), call->input_error()}) {
+    if (!st.ok()) return fail(st.error());
+  }
   return failed ? fail("the call failed") : 0;
 }
 
@@ -708,6 +827,13 @@ Status PeerOptions::validate() const {
   }
   if (relay_only && turn.empty()) return Error{"--relay-only needs --turn"};
   if (!audio && !video) return Error{"at least one of audio and video"};
+  auto ends_with = [](const std::string& text, std::string_view tail) {
+    return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  if (!input_video.empty() && (!video || !ends_with(input_video, ".y4m")))
+    return Error{"--input-video: a .y4m file, and not with --no-video"};
+  if (!input_audio.empty() && (!audio || !ends_with(input_audio, ".wav")))
+    return Error{"--input-audio: a .wav file, and not with --no-audio"};
   if (max_sessions == 0) return Error{"--max-sessions: at least 1"};
   if (!(loss_percent >= 0 && loss_percent <= 100)) return Error{"--loss: a percentage, 0 to 100"};
   return Status::Ok();
@@ -736,9 +862,18 @@ std::string add_candidates_to_sdp(std::string_view sdp, const std::vector<std::s
   return out;
 }
 
+std::string recording_path(const std::string& path, int n) {
+  if (n <= 1) return path;
+  const size_t slash = path.rfind('/');
+  const size_t dot = path.rfind('.');
+  const size_t at = dot == std::string::npos || (slash != std::string::npos && dot < slash) ? path.size() : dot;
+  return path.substr(0, at) + "-" + std::to_string(n) + path.substr(at);
+}
+
 int run_peer(const PeerOptions& options) {
   if (Status s = options.validate(); !s.ok()) return fail(s.error());
   if (Status s = net::check_output_path("--stats-json", options.stats_json); !s.ok()) return fail(s.error());
+  if (Status s = net::check_output_path("--record", options.record); !s.ok()) return fail(s.error());
   return options.server() ? run_server(options) : run_client(options);
 }
 

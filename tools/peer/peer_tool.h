@@ -9,7 +9,8 @@
 // candidates go to the connection; DELETE closes it. Client: the offer carries the gathered host
 // candidates (so nothing needs trickling), the answer is applied, DELETE on exit.
 //
-// Both send the synthetic camera and microphone, decode what they receive, optionally echo every
+// Both send the synthetic camera and microphone (or Y4M/WAV files), decode what they receive
+// (optionally recording it as WebM), optionally echo every
 // data-channel message (echo) and send numbered messages on a channel of their own
 // (send_messages, checked for in-order echoes), print a one-line status on stderr once a second,
 // and write stats JSON (the PeerConnection's get_stats per call plus the tool's timings) at exit.
@@ -51,11 +52,25 @@ struct PeerOptions {
   // Impairment for tests: drop this percentage of the RTP datagrams (media and RTX), each way, at
   // the call's socket (seeded per call); RTCP, STUN, DTLS and SCTP are never dropped.
   double loss_percent = 0;
+  // Media files sent instead of the synthetic camera / microphone (each call plays them from their
+  // start, once unless loop_input): a Y4M (its size and rate; sent without degradation, so the
+  // receiver's pictures compare with it) and a WAV (48 kHz mono or stereo PCM16). A kind without
+  // a file stays synthetic.
+  std::string input_video;
+  std::string input_audio;
+  bool loop_input = false;
+  // A WebM file of what each call receives (VP8/VP9 and Opus as they arrived, as tern-recv --webm);
+  // a server's later calls write FILE-2.webm, FILE-3.webm, ...
+  std::string record;
 
   bool server() const { return !whip_listen.empty() || !whep_listen.empty(); }
   // One role, valid addresses; the reason otherwise.
   Status validate() const;
 };
+
+// Where call number `n` (1, 2, ...) of a server records: `path` for the first, then the number
+// before the extension ("rec.webm" -> "rec-2.webm").
+std::string recording_path(const std::string& path, int n);
 
 // Runs tern-peer; returns the process exit code (0: ran and stopped cleanly; 1: an error, printed).
 int run_peer(const PeerOptions& options);

@@ -1,7 +1,7 @@
 // tern-peer: a WebRTC endpoint (webrtc::PeerConnection) with WHIP/WHEP signalling over HTTP, as a
 // server (--whip-listen/--whep-listen) or a client (--whip/--whep URL). Sends the synthetic camera
-// and microphone, decodes what it receives, echoes data-channel messages (--echo), writes stats JSON
-// and a status line. The work is tools/peer/peer_tool.h.
+// and microphone or Y4M/WAV files, decodes what it receives (and records it as WebM), echoes
+// data-channel messages (--echo), writes stats JSON and a status line. The work is tools/peer/peer_tool.h.
 #include <CLI/CLI.hpp>
 
 #include "tern/tools/peer/peer_tool.h"
@@ -33,6 +33,13 @@ int main(int argc, char** argv) {
   app.add_flag("!--recv-only", o.send_media, "Receive audio/video only (offered or answered recvonly)");
   app.add_option("--loss", o.loss_percent, "Drop this percentage of RTP datagrams (media and RTX) each way at "
                  "the socket (RTCP, STUN, DTLS, SCTP pass): an impaired path for NACK/RTX tests")->check(CLI::Range(0.0, 100.0));
+  app.add_option("--input-video", o.input_video, "Send this Y4M file instead of the synthetic camera (its size and "
+                 "rate; once, or looped with --loop-input)");
+  app.add_option("--input-audio", o.input_audio, "Send this WAV file (48 kHz mono or stereo PCM16) instead of the "
+                 "synthetic microphone");
+  app.add_flag("--loop-input", o.loop_input, "Loop the input files");
+  app.add_option("--record", o.record, "Record what each call receives (VP8/VP9 + Opus) into this WebM file "
+                 "(a server's later calls: FILE-2.webm, ...)");
   CLI11_PARSE(app, argc, argv);
   return tern::tools::peer::run_peer(o);
 }
