@@ -42,12 +42,12 @@ struct SfuSessionConfig {
 struct SfuSessionCounters {
   uint64_t datagrams_received = 0;
   uint64_t datagrams_sent = 0;
-  uint64_t dtls_before_ice = 0;        // DTLS from an address ICE has not validated: dropped
   uint64_t media_before_srtp = 0;      // RTP/RTCP received before DTLS keyed SRTP: dropped
   uint64_t media_out_before_srtp = 0;  // RTP/RTCP the router sent before SRTP was keyed: dropped
   uint64_t srtp_unprotect_failures = 0;
   uint64_t srtp_protect_failures = 0;
-  uint64_t unknown_datagrams = 0;      // neither STUN, DTLS nor RTP/RTCP
+  uint64_t unknown_datagrams = 0;      // neither STUN, DTLS nor RTP/RTCP (from the validated pair)
+  // Datagrams from an address ICE has not validated are the agent's (stats().dropped_not_stun).
   uint64_t ice_send_failures = 0;      // no selected pair (or consent) for an outgoing packet
 };
 
