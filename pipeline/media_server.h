@@ -13,28 +13,20 @@
 //   - PLI/FIR from downstream are forwarded upstream (a decoder needs the sender's keyframe);
 //   - SR/RR are regenerated per hop (SR NTP/RTP stays consistent with the sender's mapping, so
 //     A/V sync downstream still works); REMB and transport-cc from downstream end here.
+// It is MediaRouter (media_router.h) with two legs, A = 0 and B = 1.
 // Sans-I/O like Endpoint: on_packet(side, ...), next_wakeup(), process(now); port(side) gives an
 // object a driver (e.g. netsim::PollableAdapter) can drive for one side.
 #pragma once
 
-#include <array>
 #include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
-#include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/datagram_sink.h"
 #include "tern/core/result.h"
-#include "tern/core/seq_rewriter.h"
-#include "tern/pipeline/listeners.h"
+#include "tern/pipeline/media_router.h"
 #include "tern/pipeline/pipeline_config.h"
-#include "tern/pipeline/rtcp_session.h"
-#include "tern/pipeline/rtp_receive_front.h"
-#include "tern/pipeline/rtp_to_ntp.h"
-#include "tern/pipeline/send_transport.h"
-#include "tern/rtp/receive_statistics.h"
-#include "tern/rtp/rtt_estimator.h"
 
 namespace tern::pipeline {
 
@@ -43,14 +35,7 @@ class MediaServer {
   enum class Side : uint8_t { kA = 0, kB = 1 };
 
   // One stream a side sends through the server.
-  struct ForwardedStream {
-    uint32_t ssrc = 0;
-    std::optional<uint32_t> rtx_ssrc;
-    uint8_t rtx_payload_type = 97;
-    uint8_t media_payload_type = 96;  // what RTX packets restore (apt)
-    uint32_t clock_rate = 90000;
-    bool nack = true;  // generate NACKs upstream / answer them downstream
-  };
+  using ForwardedStream = MediaRouter::ForwardedStream;
   struct Config {
     std::vector<ForwardedStream> from_a;  // streams A sends (forwarded to B)
     std::vector<ForwardedStream> from_b;  // streams B sends (forwarded to A)
@@ -65,30 +50,16 @@ class MediaServer {
     static Config ForCall(const EndpointConfig& a);
   };
   // Per-side counters.
-  struct SideCounters {
-    uint64_t rtp_packets_received = 0;
-    uint64_t rtx_packets_received = 0;   // retransmissions from this side's sender
-    uint64_t packets_repaired_by_rtx = 0;  // of those, ones that filled a packet the server saw missing
-    uint64_t duplicates_dropped = 0;     // already forwarded
-    uint64_t packets_forwarded = 0;      // RTP sent to this side (media forwarded from the other)
-    uint64_t nacks_sent = 0;             // NACK packets sent to this side (about its streams)
-    uint64_t nacked_packets_received = 0;   // sequence numbers this side asked the server for
-    uint64_t retransmissions_sent = 0;   // RTX sent to this side from the server's history
-    uint64_t keyframe_requests_forwarded = 0;  // PLI/FIR from this side passed upstream
-    uint64_t transport_feedback_received = 0;  // terminated here
-    uint64_t rtcp_received = 0;
-    uint64_t unknown_ssrc = 0;
-    std::optional<TimeDelta> rtt;        // server <-> this side
-  };
+  using SideCounters = MediaRouter::LegCounters;
 
   static Result<std::unique_ptr<MediaServer>> Create(const Config& config, DatagramSink* to_a, DatagramSink* to_b);
   ~MediaServer();
 
-  void on_packet(Side from, std::span<const uint8_t> datagram, Timestamp now);
-  std::optional<Timestamp> next_wakeup() const;
-  void process(Timestamp now);
+  void on_packet(Side from, std::span<const uint8_t> datagram, Timestamp now) { router_->on_packet(leg(from), datagram, now); }
+  std::optional<Timestamp> next_wakeup() const { return router_->next_wakeup(); }
+  void process(Timestamp now) { router_->process(now); }
 
-  SideCounters counters(Side side) const;
+  SideCounters counters(Side side) const { return router_->counters(leg(side)); }
 
   // One side as a target for PollableAdapter (both ports wake the same server).
   class Port {
@@ -105,23 +76,10 @@ class MediaServer {
   Port& port(Side side) { return side == Side::kA ? port_a_ : port_b_; }
 
  private:
-  struct Inbound;
-  struct Outbound;
-  struct Leg;
-  class LegListener;
-  class Forwarder;
+  explicit MediaServer(std::unique_ptr<MediaRouter> router);
+  static MediaRouter::LegId leg(Side side) { return static_cast<MediaRouter::LegId>(side); }
 
-  MediaServer(const Config& config, DatagramSink* to_a, DatagramSink* to_b);
-  Status init();
-  Leg& leg(Side side) { return *legs_[static_cast<size_t>(side)]; }
-  static Side other(Side s) { return s == Side::kA ? Side::kB : Side::kA; }
-  void forward(Side to, uint32_t ssrc, rtp::RtpPacket packet, Timestamp now);
-  void send_rtcp(Side to, std::vector<uint8_t> bytes, Timestamp now);
-
-  Config config_;
-  rtp::ExtensionMap extensions_;
-  std::array<std::unique_ptr<Leg>, 2> legs_;
-  std::array<DatagramSink*, 2> sinks_{};
+  std::unique_ptr<MediaRouter> router_;
   Port port_a_;
   Port port_b_;
 };

@@ -2,6 +2,7 @@
 
 #include <srtp2/srtp.h>
 
+#include "tern/transport/demuxer.h"
 #include "tern/transport/srtp_evp.h"
 
 #include <climits>
@@ -195,6 +196,22 @@ Status SrtpSession::protect_rtp(std::vector<uint8_t>& packet) { return apply(Op:
 Status SrtpSession::unprotect_rtp(std::vector<uint8_t>& packet) { return apply(Op::kUnprotectRtp, packet); }
 Status SrtpSession::protect_rtcp(std::vector<uint8_t>& packet) { return apply(Op::kProtectRtcp, packet); }
 Status SrtpSession::unprotect_rtcp(std::vector<uint8_t>& packet) { return apply(Op::kUnprotectRtcp, packet); }
+
+Status SrtpSession::protect_muxed(std::vector<uint8_t>& packet) {
+  switch (classify(packet)) {
+    case PacketClass::kRtp: return protect_rtp(packet);
+    case PacketClass::kRtcp: return protect_rtcp(packet);
+    default: ++counters_.other_failures; return Error{"srtp: neither RTP nor RTCP"};
+  }
+}
+
+Status SrtpSession::unprotect_muxed(std::vector<uint8_t>& packet) {
+  switch (classify(packet)) {
+    case PacketClass::kRtp: return unprotect_rtp(packet);
+    case PacketClass::kRtcp: return unprotect_rtcp(packet);
+    default: ++counters_.other_failures; return Error{"srtp: neither RTP nor RTCP"};
+  }
+}
 
 Status SrtpSession::unprotect_rtp(std::span<uint8_t> buffer, size_t& size) {
   if (size > buffer.size()) {

@@ -73,6 +73,10 @@ class SrtpSession {
   Status unprotect_rtp(std::vector<uint8_t>& packet);
   Status protect_rtcp(std::vector<uint8_t>& packet);
   Status unprotect_rtcp(std::vector<uint8_t>& packet);
+  // RTP or RTCP as the packet's payload type says (RFC 5761 4, transport::classify): for rtcp-mux
+  // paths that carry both. Anything else is refused, unchanged.
+  Status protect_muxed(std::vector<uint8_t>& packet);
+  Status unprotect_muxed(std::vector<uint8_t>& packet);
 
   // In-place variants on caller storage: `buffer` holds the packet in its first `size` bytes and
   // has room for kMaxOverhead more; `size` is updated. For zero-copy receive paths.

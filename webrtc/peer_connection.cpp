@@ -534,13 +534,13 @@ void PeerConnection::handle_application(std::span<const uint8_t> data, Timestamp
         return;
       }
       std::vector<uint8_t> packet(data.begin(), data.end());
-      const bool rtcp = transport::classify(data) == transport::PacketClass::kRtcp;
-      Status st = rtcp ? srtp_receive_->unprotect_rtcp(packet) : srtp_receive_->unprotect_rtp(packet);
-      if (!st.ok()) {
+      if (!srtp_receive_->unprotect_muxed(packet).ok()) {
         ++counters_.srtp_unprotect_failures;
         return;
       }
-      if (!rtcp && config_.on_received_rtp) config_.on_received_rtp(packet, now);
+      if (config_.on_received_rtp && transport::classify(packet) == transport::PacketClass::kRtp) {
+        config_.on_received_rtp(packet, now);
+      }
       (void)endpoint_->on_packet(packet, now);  // the verdict is counted in the endpoint's stats
       return;
     }
@@ -552,9 +552,7 @@ void PeerConnection::handle_application(std::span<const uint8_t> data, Timestamp
 
 void PeerConnection::on_media_out(std::vector<uint8_t> datagram, Timestamp now) {
   if (!srtp_send_) return;  // never: the endpoint runs only once SRTP is keyed
-  const bool rtcp = transport::classify(datagram) == transport::PacketClass::kRtcp;
-  Status st = rtcp ? srtp_send_->protect_rtcp(datagram) : srtp_send_->protect_rtp(datagram);
-  if (!st.ok()) {
+  if (!srtp_send_->protect_muxed(datagram).ok()) {
     ++counters_.srtp_protect_failures;
     return;
   }

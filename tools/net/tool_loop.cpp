@@ -44,4 +44,33 @@ Status check_output_path(const char* option, const std::string& path) {
   return file->close();
 }
 
+Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= text.size()) return Error{"expected ADDR:PORT"};
+  std::string host(text.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoul(std::string(text.substr(colon + 1)), &used);
+    if (used != text.size() - colon - 1) return Error{"expected ADDR:PORT"};
+  } catch (...) {
+    return Error{"expected ADDR:PORT"};
+  }
+  if (port > 65535) return Error{"port out of range"};
+  return std::pair<std::string, uint16_t>{host, static_cast<uint16_t>(port)};
+}
+
+whip::WhipEndpointConfig tool_endpoint_config(whip::SignallingKind kind, const std::string& token, size_t max_sessions) {
+  whip::WhipEndpointConfig c;
+  c.kind = kind;
+  const std::string base = kind == whip::SignallingKind::kWhip ? "/whip" : "/whep";
+  c.endpoint_path = base;
+  c.resource_path = base + "/resource";
+  if (!token.empty()) c.bearer_tokens = {token};
+  c.cors_origin.push_back('*');  // not `= "*"`: GCC 12 -Wrestrict false positive on a 1-char assign here
+  c.max_sessions = max_sessions;
+  return c;
+}
+
 }  // namespace tern::tools::net

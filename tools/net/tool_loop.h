@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "tern/core/result.h"
 #include "tern/pipeline/endpoint.h"
@@ -13,6 +15,7 @@
 #include "tern/transport/pollable.h"
 #include "tern/transport/rtp_udp_transport.h"
 #include "tern/transport/signal_fd.h"
+#include "tern/whip/whip_endpoint.h"
 
 namespace tern::tools::net {
 
@@ -54,6 +57,13 @@ class ToolLoop {
   transport::SignalFd signals_;
   int signal_ = 0;
 };
+
+// "ADDR:PORT" or "[v6]:PORT" -> (ADDR, PORT); "expected ADDR:PORT" or "port out of range" otherwise.
+Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text);
+
+// The tools' WHIP/WHEP endpoint: POST "/whip[/<name>]" (or "/whep..."), resources under
+// "/whip/resource/<id>", CORS for any origin, `token` required when not empty.
+whip::WhipEndpointConfig tool_endpoint_config(whip::SignallingKind kind, const std::string& token, size_t max_sessions);
 
 // Writes `document` (a tool's stats JSON) and a newline to `path`; an empty path writes nothing.
 // Error: "--stats-json: cannot write/create 'PATH': REASON" (a full disk included).

@@ -42,22 +42,7 @@ constexpr size_t kMaxFinishedCalls = 64;
 // Events handled per flush round (echoes create more outgoing work; bounded).
 constexpr int kMaxFlushRounds = 16;
 
-Result<std::pair<std::string, uint16_t>> split_host_port(std::string_view text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon + 1 >= text.size()) return Error{"expected ADDR:PORT"};
-  std::string host(text.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  unsigned long port = 0;
-  try {
-    size_t used = 0;
-    port = std::stoul(std::string(text.substr(colon + 1)), &used);
-    if (used != text.size() - colon - 1) return Error{"expected ADDR:PORT"};
-  } catch (...) {
-    return Error{"expected ADDR:PORT"};
-  }
-  if (port > 65535) return Error{"port out of range"};
-  return std::pair<std::string, uint16_t>{host, static_cast<uint16_t>(port)};
-}
+using net::split_host_port;
 
 ice::TransportAddress to_ice(const transport::SocketAddress& a) { return ice::from_core(a.to_core()); }
 
@@ -664,15 +649,7 @@ int run_server(const PeerOptions& options) {
   PeerServer server(options, driver);
 
   auto endpoint_config = [&](whip::SignallingKind kind) {
-    whip::WhipEndpointConfig c;
-    c.kind = kind;
-    const std::string base = kind == whip::SignallingKind::kWhip ? "/whip" : "/whep";
-    c.endpoint_path = base;
-    c.resource_path = base + "/resource";
-    if (!options.token.empty()) c.bearer_tokens = {options.token};
-    c.cors_origin = "*";
-    c.max_sessions = options.max_sessions;
-    return c;
+    return net::tool_endpoint_config(kind, options.token, options.max_sessions);
   };
   whip::WhipEndpoint whip_endpoint(endpoint_config(whip::SignallingKind::kWhip), server);
   whip::WhipEndpoint whep_endpoint(endpoint_config(whip::SignallingKind::kWhep), server);

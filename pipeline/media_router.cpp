@@ -1,0 +1,375 @@
+#include "tern/pipeline/media_router.h"
+
+#include <algorithm>
+
+#include "tern/congestion/transport_feedback_generator.h"
+#include "tern/core/seq_rewriter.h"
+#include "tern/pipeline/rtcp_session.h"
+#include "tern/pipeline/rtp_receive_front.h"
+#include "tern/pipeline/rtp_to_ntp.h"
+#include "tern/pipeline/send_transport.h"
+#include "tern/rtp/receive_statistics.h"
+#include "tern/rtp/rtp_rtcp_split.h"
+#include "tern/rtp/rtt_estimator.h"
+
+namespace tern::pipeline {
+
+namespace {
+constexpr size_t kMaxStreamsPerLeg = 64;  // inbound and outbound each; a WebRTC session has 2-3
+}  // namespace
+
+// A stream received on a leg (from that leg's sender): its receive front (RTX unwrap, the leg's
+// statistics, NACK generator when `nack`) forwards what it passes on to the legs that receive it.
+struct MediaRouter::Inbound {
+  ForwardedStream config;
+  RtpReceiveFront front;
+  RtpToNtp rtp_to_ntp;
+  Timestamp last_keyframe_request = Timestamp::MinusInfinity();
+  uint8_t fir_seq = 0;  // RFC 5104 4.3.1.1: one more per new request
+  Inbound(const ForwardedStream& c, RtpReceiveFront f) : config(c), front(std::move(f)), rtp_to_ntp(c.clock_rate) {}
+};
+
+// A stream sent on a leg (forwarded from another), with the leg's own numbering. Its send counters
+// and packet history are the leg's SendTransport egress for the SSRC.
+struct MediaRouter::Outbound {
+  ForwardedStream config;
+  SeqRewriter seq;  // the leg's numbering; drops duplicates (RTX after the original)
+  Outbound(const ForwardedStream& c, uint16_t seq_offset) : config(c), seq(seq_offset) {}
+  // The egress: a history answering NACKs on the RTX SSRC when the stream has both.
+  RtpEgress::Config egress(uint16_t rtx_first_seq) const {
+    RtpEgress::Config e;
+    e.ssrc = config.ssrc;
+    e.clock_rate = config.clock_rate;
+    if (config.nack && config.rtx_ssrc) {
+      recovery::PacketHistory::Config hc;
+      hc.rtx_ssrc = *config.rtx_ssrc;
+      hc.rtx_payload_type = config.rtx_payload_type;
+      hc.first_rtx_sequence_number = rtx_first_seq;
+      e.history = hc;
+    }
+    return e;
+  }
+};
+
+struct MediaRouter::Leg {
+  LegId id;
+  std::unique_ptr<SendTransport> out;  // unpaced, no congestion controller: forwards at once
+  rtp::ReceiveStatistics statistics;
+  RtcpSession rtcp;
+  congestion::TransportFeedbackGenerator feedback_generator;
+  std::vector<Inbound> inbound;
+  std::vector<Outbound> outbound;
+  rtp::RttEstimator rtt;
+  LegCounters counters;
+  Leg(LegId i, std::unique_ptr<SendTransport> o, rtp::ReceiveStatistics st, RtcpSession r,
+      congestion::TransportFeedbackGenerator::Config fc)
+      : id(i), out(std::move(o)), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
+  Inbound* find_inbound(uint32_t ssrc) {
+    for (Inbound& i : inbound) {
+      if (i.front.owns_ssrc(ssrc)) return &i;
+    }
+    return nullptr;
+  }
+  Outbound* find_outbound(uint32_t ssrc) {
+    for (Outbound& o : outbound) {
+      if (o.config.ssrc == ssrc) return &o;
+    }
+    return nullptr;
+  }
+  std::vector<uint32_t> outbound_ssrcs() const {
+    std::vector<uint32_t> s;
+    for (const Outbound& o : outbound) s.push_back(o.config.ssrc);
+    return s;
+  }
+};
+
+// Where an inbound stream's front delivers: every leg that receives the stream.
+class MediaRouter::Forwarder final : public RtpReceiveFront::Listener {
+ public:
+  Forwarder(MediaRouter& router, Leg& from, uint32_t ssrc) : router_(router), from_(from), ssrc_(ssrc) {}
+  Verdict on_media_packet(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now) override {
+    if (origin == PacketOrigin::kRetransmission) ++from_.counters.rtx_packets_received;
+    router_.forward(from_.id, ssrc_, packet, now);
+    return {};  // a forwarder does not look into payloads: no keyframe knowledge for the NACKs
+  }
+
+ private:
+  MediaRouter& router_;
+  Leg& from_;
+  uint32_t ssrc_;
+};
+
+// What the RTCP of one leg tells the router.
+class MediaRouter::LegListener final : public RtcpSession::Listener {
+ public:
+  LegListener(MediaRouter& router, Leg& leg) : router_(router), leg_(leg) {}
+  void on_nack(uint32_t media_ssrc, std::span<const uint16_t> seqs, Timestamp now) override {
+    const RtpEgress* egress = leg_.out->stream(media_ssrc);
+    if (egress == nullptr || egress->history() == nullptr) return;
+    leg_.counters.nacked_packets_received += seqs.size();
+    const TimeDelta rtt = leg_.rtt.smoothed().value_or(TimeDelta::Millis(100));
+    // Unpaced: the RTX packets leave at once, counted on the media SSRC's egress.
+    leg_.counters.retransmissions_sent += leg_.out->retransmit(media_ssrc, seqs, rtt, now).value_or(0);
+  }
+  void on_keyframe_request(uint32_t media_ssrc, bool fir, Timestamp now) override {
+    router_.relay_keyframe_request(leg_, media_ssrc, fir, now);
+  }
+  void on_remb(DataRate, Timestamp) override {}
+  void on_transport_feedback(const rtcp::TransportFeedback& feedback, Timestamp now) override {
+    ++leg_.counters.transport_feedback_received;
+    // Terminated here: the hop's controller (kNone) takes nothing from it, the adapter keeps step.
+    leg_.out->on_transport_feedback(feedback, now);
+  }
+  void on_report_block(const rtcp::ReportBlock&, std::optional<TimeDelta> rtt, int64_t, Timestamp) override {
+    if (!rtt) return;
+    leg_.rtt.on_rtt(*rtt);
+    leg_.counters.rtt = *rtt;
+  }
+  void on_receiver_rtt(TimeDelta rtt, Timestamp) override {
+    leg_.rtt.on_rtt(rtt);
+    leg_.counters.rtt = rtt;
+  }
+  void on_sender_report(const rtcp::SenderReport& report, Timestamp now) override {
+    leg_.statistics.on_sender_report(report.sender_ssrc, report.ntp, now);
+    if (Inbound* i = leg_.find_inbound(report.sender_ssrc)) i->rtp_to_ntp.on_sender_report(report.ntp, report.rtp_timestamp);
+  }
+
+ private:
+  MediaRouter& router_;
+  Leg& leg_;
+};
+
+Result<std::unique_ptr<MediaRouter>> MediaRouter::Create(const Config& config) {
+  if (config.max_legs == 0) return Error{"media router: max_legs must be positive"};
+  if (config.keyframe_request_interval < TimeDelta::Zero()) return Error{"media router: negative keyframe request interval"};
+  std::unique_ptr<MediaRouter> r(new MediaRouter(config));
+  if (!r->extensions_.register_extension<rtp::AbsSendTime>(config.extension_ids.abs_send_time) ||
+      !r->extensions_.register_extension<rtp::TransportSequenceNumber>(config.extension_ids.transport_sequence_number) ||
+      !r->extensions_.register_extension<rtp::Mid>(config.extension_ids.mid)) {
+    return Error{"media server: extension ids"};
+  }
+  return r;
+}
+
+MediaRouter::MediaRouter(const Config& config) : config_(config), rng_(config.seed) {}
+
+MediaRouter::~MediaRouter() = default;
+
+MediaRouter::Leg* MediaRouter::find_leg(LegId id) {
+  auto it = legs_.find(id);
+  return it == legs_.end() ? nullptr : it->second.get();
+}
+
+const MediaRouter::Leg* MediaRouter::find_leg(LegId id) const {
+  auto it = legs_.find(id);
+  return it == legs_.end() ? nullptr : it->second.get();
+}
+
+bool MediaRouter::has_leg(LegId leg) const { return find_leg(leg) != nullptr; }
+
+std::pair<MediaRouter::Leg*, MediaRouter::Inbound*> MediaRouter::find_source(uint32_t ssrc) {
+  for (auto& [id, leg] : legs_) {
+    if (Inbound* i = leg->find_inbound(ssrc)) return {leg.get(), i};
+  }
+  return {nullptr, nullptr};
+}
+
+Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink* sink,
+                                                const std::vector<ForwardedStream>& inbound) {
+  if (sink == nullptr) return Error{"media router: missing packet sink"};
+  if (rtcp_ssrc == 0) return Error{"media router: a leg's RTCP SSRC must be non-zero"};
+  if (legs_.size() >= config_.max_legs) return Error{"media router: too many legs"};
+  if (inbound.size() > kMaxStreamsPerLeg) return Error{"media router: too many streams on one leg"};
+  for (const ForwardedStream& f : inbound) {
+    if (f.ssrc == 0 || (f.rtx_ssrc && (*f.rtx_ssrc == 0 || *f.rtx_ssrc == f.ssrc)))
+      return Error{"media router: a stream's SSRCs must be non-zero and distinct"};
+    if (find_source(f.ssrc).first != nullptr || (f.rtx_ssrc && find_source(*f.rtx_ssrc).first != nullptr))
+      return Error{"media router: another leg already sends this SSRC"};
+  }
+  const LegId id = next_id_;
+  auto stats = rtp::ReceiveStatistics::Create({});
+  if (!stats) return Error{stats.error()};
+  RtcpSession::Config rc;
+  rc.ssrc = rtcp_ssrc;
+  rc.cname = config_.cname;
+  rc.min_interval = config_.rtcp_interval;
+  rc.ntp_clock = config_.ntp_clock;
+  rc.seed = config_.seed + id;
+  rc.send_rrtr = true;  // a leg the server only receives on still needs its RTT for NACKs
+  auto rtcp = RtcpSession::Create(rc);
+  if (!rtcp) return Error{rtcp.error()};
+  congestion::TransportFeedbackGenerator::Config fc;
+  fc.sender_ssrc = rc.ssrc;
+  SendTransport::Config tc;
+  tc.controller.mode = congestion::NetworkControllerMode::kNone;
+  tc.paced = false;
+  auto out = SendTransport::Create(tc, extensions_, sink, nullptr);
+  if (!out) return Error{out.error()};
+  auto leg = std::make_unique<Leg>(id, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc);
+  for (const ForwardedStream& f : inbound) {
+    RtpReceiveFront::Config front_config;
+    front_config.ssrc = f.ssrc;
+    front_config.local_ssrc = rc.ssrc;
+    if (f.rtx_ssrc) {
+      front_config.rtx_ssrc = *f.rtx_ssrc;
+      front_config.rtx_payload_types[f.rtx_payload_type] = f.media_payload_type;
+    }
+    front_config.statistics = &leg->statistics;
+    front_config.clock_rates = {{f.media_payload_type, f.clock_rate}};
+    if (f.nack) front_config.nack = recovery::NackGeneratorConfig{};
+    auto front = RtpReceiveFront::Create(front_config);
+    if (!front) return Error{front.error()};
+    leg->inbound.emplace_back(f, std::move(front).value());
+  }
+  legs_.emplace(id, std::move(leg));
+  ++next_id_;
+  return id;
+}
+
+Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
+  Leg* leg = find_leg(id);
+  if (leg == nullptr) return Error{"media router: unknown leg"};
+  if (leg->find_outbound(stream.ssrc) != nullptr) return Error{"media router: the leg already receives this stream"};
+  if (leg->outbound.size() >= kMaxStreamsPerLeg) return Error{"media router: too many streams on one leg"};
+  const auto offset = static_cast<uint16_t>(rng_.next_u32() & 0xFFFF);
+  const auto rtx_first_seq = static_cast<uint16_t>(rng_.next_u32());
+  Outbound& o = leg->outbound.emplace_back(stream, offset);
+  if (Status st = leg->out->add_stream(o.egress(rtx_first_seq)); !st) {
+    leg->outbound.pop_back();
+    return st;
+  }
+  return Status::Ok();
+}
+
+void MediaRouter::remove_leg(LegId id) { legs_.erase(id); }
+
+MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
+  const Leg* l = find_leg(id);
+  if (l == nullptr) return {};
+  LegCounters c = l->counters;
+  for (const Inbound& i : l->inbound) c.packets_repaired_by_rtx += i.front.nack_stats().packets_repaired_by_rtx;
+  return c;
+}
+
+void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timestamp now) {
+  Leg* l = find_leg(id);
+  if (l == nullptr) return;
+  if (rtp::is_rtcp(datagram)) {
+    ++l->counters.rtcp_received;
+    LegListener listener(*this, *l);
+    const std::vector<uint32_t> own = l->outbound_ssrcs();
+    l->rtcp.on_receive(datagram, now, own, listener);
+    return;
+  }
+  auto parsed = rtp::RtpPacket::parse(datagram);
+  if (!parsed) {
+    ++l->counters.malformed;
+    return;
+  }
+  rtp::RtpPacket packet = std::move(parsed).value();
+  packet.arrival_time = now;
+  if (auto seq = packet.get<rtp::TransportSequenceNumber>(extensions_)) l->feedback_generator.on_received_packet(*seq, now);
+  Inbound* in = l->find_inbound(packet.ssrc());
+  if (in == nullptr) {
+    ++l->counters.unknown_ssrc;
+    return;
+  }
+  ++l->counters.rtp_packets_received;
+  // Padding-only RTX probes end at this hop (the front restores nothing from them).
+  Forwarder forwarder(*this, *l, in->config.ssrc);
+  in->front.on_rtp(packet, now, forwarder);  // true: find_inbound() matched its SSRCs
+}
+
+void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now) {
+  const Leg* source_leg = find_leg(from);
+  const Inbound* source = nullptr;
+  for (const Inbound& i : source_leg->inbound) {
+    if (i.config.ssrc == ssrc) source = &i;
+  }
+  for (auto& [id, leg] : legs_) {
+    if (id == from) continue;
+    if (Outbound* o = leg->find_outbound(ssrc)) forward_to(*leg, *o, packet, source, now);
+  }
+}
+
+void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now) {
+  const std::optional<uint16_t> seq = o.seq.rewrite(packet.sequence_number());
+  if (!seq) {
+    ++l.counters.duplicates_dropped;
+    return;
+  }
+  packet.set_sequence_number(*seq);
+  // Capture time on our clock through the sender's SR mapping keeps our SRs consistent with it.
+  Timestamp capture = now;
+  if (source != nullptr) capture = source->rtp_to_ntp.to_local(packet.timestamp(), config_.ntp_clock).value_or(now);
+  OutgoingPacket out;
+  out.packet = std::move(packet);
+  out.capture_time = capture;
+  out.media_ssrc = o.config.ssrc;
+  l.out->enqueue(std::move(out), now);  // unpaced: stamped, counted, kept for RTX and sent now
+  ++l.counters.packets_forwarded;
+}
+
+void MediaRouter::relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now) {
+  auto [up, in] = find_source(media_ssrc);
+  if (up == nullptr || up == &asking) return;
+  if (config_.keyframe_request_interval > TimeDelta::Zero() &&
+      now - in->last_keyframe_request < config_.keyframe_request_interval) {
+    ++asking.counters.keyframe_requests_suppressed;
+    return;
+  }
+  in->last_keyframe_request = now;
+  ++asking.counters.keyframe_requests_forwarded;
+  rtcp::RtcpPacket request;
+  if (fir) {
+    rtcp::Fir f;
+    f.sender_ssrc = up->rtcp.ssrc();
+    f.entries.push_back(rtcp::FirEntry{in->config.ssrc, in->fir_seq++});
+    request = std::move(f);
+  } else {
+    request = rtcp::Pli{up->rtcp.ssrc(), in->config.ssrc};
+  }
+  send_rtcp(*up, up->rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&request, 1), now), now);
+}
+
+void MediaRouter::send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now) { to.out->send_rtcp(std::move(bytes), now); }
+
+std::optional<Timestamp> MediaRouter::next_wakeup() const {
+  std::optional<Timestamp> t;
+  auto earliest = [&t](std::optional<Timestamp> o) {
+    if (o && (!t || *o < *t)) t = o;
+  };
+  for (const auto& [id, l] : legs_) {
+    for (const Inbound& i : l->inbound) earliest(i.front.next_wakeup());
+    earliest(l->feedback_generator.next_wakeup());
+    const auto r = l->rtcp.next_wakeup();
+    earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
+  }
+  return t;
+}
+
+void MediaRouter::process(Timestamp now) {
+  for (auto& [id, lp] : legs_) {
+    Leg& l = *lp;
+    for (Inbound& in : l.inbound) {
+      if (auto rtt = l.rtt.smoothed()) in.front.on_rtt(*rtt);
+      std::vector<rtcp::RtcpPacket> nacks;  // the server never asks a front for a keyframe
+      in.front.process(now, nacks);
+      for (const rtcp::RtcpPacket& nack : nacks) {
+        ++l.counters.nacks_sent;
+        send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
+      }
+    }
+    for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {
+      const rtcp::RtcpPacket p = std::move(f);
+      send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
+    }
+    std::vector<RtcpSession::Sender> senders;
+    for (const Outbound& o : l.outbound) {
+      senders.push_back({o.config.ssrc, l.out->stream(o.config.ssrc)->sender_report_info(now, config_.ntp_clock)});
+    }
+    if (auto report = l.rtcp.maybe_build_report(now, senders, l.statistics)) send_rtcp(l, std::move(*report), now);
+  }
+}
+
+}  // namespace tern::pipeline

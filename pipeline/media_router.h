@@ -1,0 +1,135 @@
+// MediaRouter: the forwarding core of a media server (an SFU), at the RTP level (no decode), for
+// any number of legs. A leg is one peer of the server (one transport: a WebRTC session, a side of
+// a call); it receives some streams (inbound: what its peer sends) and sends some (outbound: what
+// other legs receive, forwarded). Each hop terminates loss recovery and congestion feedback:
+//   - RTP from a leg goes through one RtpReceiveFront per inbound stream: RTX-unwrapped (RFC
+//     4588), accounted (RFC 3550 statistics, RR toward that leg), gap-checked by its own NACK
+//     generator (NACKs go upstream, to that leg); the leg answers with its own transport-cc
+//     feedback; what passes is forwarded to every other leg with an outbound stream of that SSRC,
+//     each with the leg's own sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap +
+//     offset, core/seq_rewriter.h) and its own transport-wide sequence numbers (a SendTransport per
+//     leg, unpaced and without a congestion controller: it forwards at the rate it receives);
+//   - forwarded packets are kept in a per-leg, per-stream packet history, so a leg's NACKs are
+//     answered by the server (RTX on the stream's RTX SSRC), never by the original sender, and one
+//     leg's loss never reaches another leg;
+//   - PLI/FIR from a leg are relayed to the leg that receives the stream, at most one per
+//     `keyframe_request_interval` per stream (the rest are counted as suppressed: N subscribers
+//     asking at once make one request upstream);
+//   - SR/RR are regenerated per leg (SR NTP/RTP stays consistent with the sender's mapping, so A/V
+//     sync downstream still works); REMB and transport-cc from a leg end here.
+// Sans-I/O: on_packet(leg, plain RTP/RTCP, now), next_wakeup(), process(now); each leg's packets
+// leave through its DatagramSink (the caller protects them: SRTP, ICE). MediaServer is the
+// two-leg assembly of this router.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tern/core/datagram_sink.h"
+#include "tern/core/random.h"
+#include "tern/core/result.h"
+#include "tern/core/units.h"
+#include "tern/pipeline/pipeline_config.h"
+#include "tern/rtp/header_extensions.h"
+#include "tern/rtp/rtp_packet.h"
+
+namespace tern::pipeline {
+
+class MediaRouter {
+ public:
+  using LegId = uint32_t;
+
+  // One stream a leg sends to the server (inbound) or receives from it (outbound, same SSRCs).
+  struct ForwardedStream {
+    uint32_t ssrc = 0;
+    std::optional<uint32_t> rtx_ssrc;
+    uint8_t rtx_payload_type = 97;
+    uint8_t media_payload_type = 96;  // what RTX packets restore (apt)
+    uint32_t clock_rate = 90000;
+    bool nack = true;  // generate NACKs upstream / answer them downstream
+  };
+  struct Config {
+    ExtensionIds extension_ids;  // one map for every leg (the SFU refuses sessions that differ)
+    std::string cname = "tern-sfu";
+    TimeDelta rtcp_interval = TimeDelta::Seconds(1);
+    NtpClock ntp_clock;
+    uint64_t seed = 1;
+    // Zero: every PLI/FIR is relayed (a two-party hop). An SFU sets a few hundred ms.
+    TimeDelta keyframe_request_interval = TimeDelta::Zero();
+    size_t max_legs = 1024;  // add_leg() refuses beyond
+  };
+  // Per-leg counters.
+  struct LegCounters {
+    uint64_t rtp_packets_received = 0;
+    uint64_t rtx_packets_received = 0;   // retransmissions from this leg's sender
+    uint64_t packets_repaired_by_rtx = 0;  // of those, ones that filled a packet the server saw missing
+    uint64_t duplicates_dropped = 0;     // already forwarded
+    uint64_t packets_forwarded = 0;      // RTP sent to this leg (media forwarded from another)
+    uint64_t nacks_sent = 0;             // NACK packets sent to this leg (about its streams)
+    uint64_t nacked_packets_received = 0;   // sequence numbers this leg asked the server for
+    uint64_t retransmissions_sent = 0;   // RTX sent to this leg from the server's history
+    uint64_t keyframe_requests_forwarded = 0;  // PLI/FIR from this leg passed upstream
+    uint64_t keyframe_requests_suppressed = 0;  // ... held back by keyframe_request_interval
+    uint64_t transport_feedback_received = 0;  // terminated here
+    uint64_t rtcp_received = 0;
+    uint64_t unknown_ssrc = 0;
+    uint64_t malformed = 0;              // RTP that does not parse
+    std::optional<TimeDelta> rtt;        // server <-> this leg
+  };
+
+  static Result<std::unique_ptr<MediaRouter>> Create(const Config& config);
+  ~MediaRouter();
+  MediaRouter(const MediaRouter&) = delete;
+  MediaRouter& operator=(const MediaRouter&) = delete;
+
+  // A new leg sending `inbound` streams (their SSRCs must be new to the router), its packets out
+  // through `sink` (not owned; it must outlive the leg). Refused: no sink, rtcp_ssrc 0, a known
+  // SSRC, max_legs reached.
+  Result<LegId> add_leg(uint32_t rtcp_ssrc, DatagramSink* sink, const std::vector<ForwardedStream>& inbound);
+  // `leg` receives `stream` (an SSRC another leg sends, or will send), with its own numbering.
+  Status add_outbound(LegId leg, const ForwardedStream& stream);
+  // Forgets a leg: its inbound streams stop (legs receiving them keep their numbering and get
+  // nothing more), its outbound streams end. Unknown ids are ignored.
+  void remove_leg(LegId leg);
+  bool has_leg(LegId leg) const;
+  size_t leg_count() const { return legs_.size(); }
+
+  // A plain (already unprotected) RTP or RTCP packet from `leg`'s peer. Unknown legs are ignored.
+  void on_packet(LegId leg, std::span<const uint8_t> datagram, Timestamp now);
+  std::optional<Timestamp> next_wakeup() const;
+  void process(Timestamp now);
+
+  // Counters of one leg (zeros for an unknown id).
+  LegCounters counters(LegId leg) const;
+
+ private:
+  struct Inbound;
+  struct Outbound;
+  struct Leg;
+  class LegListener;
+  class Forwarder;
+
+  explicit MediaRouter(const Config& config);
+  Leg* find_leg(LegId id);
+  const Leg* find_leg(LegId id) const;
+  // The leg that receives `ssrc` (inbound), and its stream.
+  std::pair<Leg*, Inbound*> find_source(uint32_t ssrc);
+  void forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now);
+  void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now);
+  void relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now);
+  static void send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now);
+
+  Config config_;
+  rtp::ExtensionMap extensions_;
+  Random rng_;
+  std::map<LegId, std::unique_ptr<Leg>> legs_;  // ordered: processing order is the order legs came
+  LegId next_id_ = 0;
+};
+
+}  // namespace tern::pipeline

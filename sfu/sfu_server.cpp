@@ -1,0 +1,497 @@
+#include "tern/sfu/sfu_server.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "tern/core/byte_io.h"
+#include "tern/ice/candidate.h"
+#include "tern/ice/core_address.h"
+#include "tern/ice/stun_message.h"
+#include "tern/rtp/header_extensions.h"
+#include "tern/sdp/jsep_negotiator.h"
+#include "tern/sdp/webrtc_attributes.h"
+
+namespace tern::sfu {
+
+const char* to_string(SessionRole role) { return role == SessionRole::kPublisher ? "publisher" : "subscriber"; }
+
+namespace {
+
+// ICE credentials are the session's only secret before DTLS: drawn from OpenSSL's CSPRNG, so one
+// client cannot guess another's ufrag and password.
+std::string random_ice_chars(size_t n) {
+  static constexpr std::string_view kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<uint8_t> bytes(n);
+  if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1) return {};
+  std::string s;
+  for (uint8_t b : bytes) s.push_back(kChars[b % kChars.size()]);  // 64 symbols: no bias
+  return s;
+}
+
+bool valid_room(std::string_view room, size_t max) {
+  if (room.empty() || room.size() > max) return false;
+  return std::all_of(room.begin(), room.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// The STUN Binding request's USERNAME "<server ufrag>:<client ufrag>" (RFC 8445 7.2.2), its first part.
+std::optional<std::string> binding_request_ufrag(std::span<const uint8_t> data) {
+  if (!ice::looks_like_stun(data)) return std::nullopt;
+  auto message = ice::StunMessage::parse(data);
+  if (!message || message->method() != ice::StunMethod::kBinding || message->message_class() != ice::StunClass::kRequest)
+    return std::nullopt;
+  const auto username = message->username();
+  if (!username) return std::nullopt;
+  const size_t colon = username->find(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  return std::string(username->substr(0, colon));
+}
+
+// The extension ids a negotiated section uses must be the router's (it stamps one map).
+bool extensions_match(const sdp::NegotiatedMedia& m, const pipeline::ExtensionIds& ids) {
+  for (const sdp::ExtMap& e : m.extensions) {
+    if (e.uri == rtp::AbsSendTime::kUri && e.id != ids.abs_send_time) return false;
+    if (e.uri == rtp::TransportSequenceNumber::kUri && e.id != ids.transport_sequence_number) return false;
+    if (e.uri == rtp::Mid::kUri && e.id != ids.mid) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// What a room's publisher sends: the router's streams, and what a subscriber's answer must carry.
+struct Published {
+  std::optional<pipeline::MediaRouter::ForwardedStream> audio;
+  std::optional<pipeline::MediaRouter::ForwardedStream> video;
+  std::optional<codecs::CodecType> video_codec;
+  std::string cname;
+};
+
+struct SfuServer::Room {
+  std::optional<SessionId> publisher;
+  Published media;
+  std::vector<SessionId> subscribers;
+};
+
+struct SfuServer::Session {
+  SessionId id = 0;
+  SessionRole role = SessionRole::kPublisher;
+  std::string room;
+  std::string ufrag;
+  std::unique_ptr<SfuSession> transport;
+  std::unique_ptr<RouterInput> input;
+  pipeline::MediaRouter::LegId leg = 0;
+  Timestamp created;
+  std::optional<TransportAddress> routed_address;
+};
+
+// A session's decrypted RTP/RTCP into its router leg.
+class SfuServer::RouterInput final : public SfuSession::MediaPacketSink {
+ public:
+  RouterInput(pipeline::MediaRouter& router, pipeline::MediaRouter::LegId leg) : router_(router), leg_(leg) {}
+  void on_media(std::span<const uint8_t> packet, Timestamp now) override { router_.on_packet(leg_, packet, now); }
+
+ private:
+  pipeline::MediaRouter& router_;
+  pipeline::MediaRouter::LegId leg_;
+};
+
+Result<std::unique_ptr<SfuServer>> SfuServer::Create(SfuConfig config) {
+  if (config.address.port == 0) return Error{"sfu: the UDP socket's address needs a port"};
+  if (config.max_sessions == 0 || config.max_subscribers_per_room == 0 || config.max_outgoing == 0)
+    return Error{"sfu: bounds must be positive"};
+  if (!config.certificate) {
+    auto cert = dtls::DtlsCertificate::Generate("tern-sfu");
+    if (!cert) return Error{cert.error()};
+    config.certificate = std::move(cert).value();
+  }
+  std::unique_ptr<SfuServer> s(new SfuServer(std::move(config)));
+  pipeline::MediaRouter::Config rc;
+  rc.extension_ids = s->config_.extension_ids;
+  rc.ntp_clock = s->config_.ntp_clock;
+  rc.seed = s->config_.seed;
+  rc.keyframe_request_interval = s->config_.keyframe_request_interval;
+  rc.max_legs = s->config_.max_sessions;
+  auto router = pipeline::MediaRouter::Create(rc);
+  if (!router) return Error{router.error()};
+  s->router_ = std::move(router).value();
+  return s;
+}
+
+SfuServer::SfuServer(SfuConfig config) : config_(std::move(config)) {}
+
+SfuServer::~SfuServer() = default;
+
+std::variant<SfuAnswer, SfuRefusal> SfuServer::publish(std::string_view room, std::string_view offer, Timestamp now) {
+  return admit(SessionRole::kPublisher, room, offer, now);
+}
+
+std::variant<SfuAnswer, SfuRefusal> SfuServer::subscribe(std::string_view room, std::string_view offer, Timestamp now) {
+  return admit(SessionRole::kSubscriber, room, offer, now);
+}
+
+std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::string_view room_name, std::string_view offer,
+                                                     Timestamp now) {
+  auto refuse = [&](int status, std::string reason) -> std::variant<SfuAnswer, SfuRefusal> {
+    ++counters_.sessions_refused;
+    return SfuRefusal{status, std::move(reason)};
+  };
+  if (draining_) return refuse(503, "the server is draining");
+  if (!valid_room(room_name, config_.max_room_name)) return refuse(400, "a room name is 1..64 of [A-Za-z0-9._-]");
+  if (sessions_.size() >= config_.max_sessions) return refuse(503, "too many sessions on this server");
+  const bool publisher = role == SessionRole::kPublisher;
+  auto room_it = rooms_.find(room_name);
+  if (publisher && room_it != rooms_.end() && room_it->second.publisher) return refuse(409, "the room already has a publisher");
+  if (!publisher && (room_it == rooms_.end() || !room_it->second.publisher)) return refuse(404, "no publisher in this room");
+  if (!publisher && room_it->second.subscribers.size() >= config_.max_subscribers_per_room)
+    return refuse(503, "the room has its maximum of subscribers");
+  auto parsed = sdp::SessionDescription::parse(offer);
+  if (!parsed) return refuse(400, std::string("the offer is not SDP: ") + parsed.error());
+
+  const SessionId id = next_id_;
+  sdp::LocalCapabilities local;
+  local.data = false;
+  local.video_fec = false;
+  local.audio_red = false;
+  local.remb = false;
+  local.ice_ufrag = random_ice_chars(8);
+  local.ice_pwd = random_ice_chars(24);
+  if (local.ice_ufrag.size() != 8 || local.ice_pwd.size() != 24 || by_ufrag_.count(local.ice_ufrag) != 0)
+    return refuse(503, "no fresh ICE credentials (random source)");
+  local.ice_trickle = false;
+  ice::Candidate host;
+  host.foundation = "1";
+  host.component = 1;
+  host.type = ice::CandidateType::kHost;
+  host.priority = ice::candidate_priority(ice::CandidateType::kHost, 65535, 1);
+  host.address = config_.address;
+  local.candidates = {host};
+  local.end_of_candidates = true;
+  local.fingerprint = config_.certificate->fingerprint();
+  local.session_id = std::to_string(id);
+  local.cname = "tern-sfu";
+  const Published* source = publisher ? nullptr : &room_it->second.media;
+  if (publisher) {
+    local.send_audio = false;
+    local.send_video = false;
+  } else {
+    local.send_audio = source->audio.has_value();
+    local.send_video = source->video.has_value();
+    local.vp8 = source->video_codec == codecs::CodecType::kVp8;
+    local.vp9 = source->video_codec == codecs::CodecType::kVp9;
+    local.rtx = source->video && source->video->rtx_ssrc.has_value();
+    if (source->audio) local.audio_ssrc = source->audio->ssrc;
+    if (source->video) local.video_ssrc = source->video->ssrc;
+    if (source->video && source->video->rtx_ssrc) local.video_rtx_ssrc = *source->video->rtx_ssrc;
+    local.cname = source->cname.empty() ? "tern-sfu" : source->cname;
+    local.stream_id = "tern-sfu-" + std::string(room_name);
+  }
+  auto answer = sdp::create_answer(*parsed, local);
+  if (!answer) return refuse(400, std::string("the offer breaks JSEP: ") + answer.error());
+  const sdp::NegotiatedSession& n = answer->negotiated;
+  const sdp::NegotiatedMedia* audio = n.find(sdp::MediaKind::kAudio);
+  const sdp::NegotiatedMedia* video = n.find(sdp::MediaKind::kVideo);
+  for (const sdp::NegotiatedMedia* m : {audio, video}) {
+    if (m != nullptr && !extensions_match(*m, config_.extension_ids))
+      return refuse(422, "the offer maps abs-send-time, transport-wide-cc or mid to other ids than the server's");
+  }
+
+  std::vector<pipeline::MediaRouter::ForwardedStream> inbound;
+  std::vector<pipeline::MediaRouter::ForwardedStream> outbound;
+  Published published;
+  if (publisher) {
+    published.cname = n.media.empty() ? "" : n.media.front().remote_cname;
+    if (audio != nullptr && audio->accepted && sdp::receives(audio->direction) && audio->remote_ssrc && !audio->codecs.empty()) {
+      pipeline::MediaRouter::ForwardedStream f;
+      f.ssrc = *audio->remote_ssrc;
+      f.media_payload_type = audio->codecs.front().payload_type;
+      f.clock_rate = 48000;
+      f.nack = false;
+      published.audio = f;
+      published.cname = audio->remote_cname;
+      inbound.push_back(f);
+    }
+    if (video != nullptr && video->accepted && sdp::receives(video->direction) && video->remote_ssrc && !video->codecs.empty()) {
+      const sdp::NegotiatedCodec& c = video->codecs.front();
+      pipeline::MediaRouter::ForwardedStream f;
+      f.ssrc = *video->remote_ssrc;
+      f.media_payload_type = c.payload_type;
+      f.clock_rate = 90000;
+      f.nack = c.feedback.nack && c.rtx_payload_type && video->remote_rtx_ssrc;
+      if (f.nack) {
+        f.rtx_ssrc = *video->remote_rtx_ssrc;
+        f.rtx_payload_type = *c.rtx_payload_type;
+      }
+      published.video = f;
+      published.video_codec = c.codec;
+      if (published.cname.empty()) published.cname = video->remote_cname;
+      inbound.push_back(f);
+    }
+    if (inbound.empty())
+      return refuse(422, "the offer sends no Opus, VP8 or VP9 with a signalled SSRC (unsignalled streams are not supported)");
+  } else {
+    if (source->audio) {
+      if (audio == nullptr || !audio->accepted || !sdp::sends(audio->direction) || audio->codecs.empty())
+        return refuse(422, "the offer does not receive the room's audio");
+      if (audio->codecs.front().payload_type != source->audio->media_payload_type)
+        return refuse(422, "the offer's Opus payload type differs from the publisher's (rewriting is not implemented)");
+      outbound.push_back(*source->audio);
+    }
+    if (source->video) {
+      if (video == nullptr || !video->accepted || !sdp::sends(video->direction) || video->codecs.empty())
+        return refuse(422, "the offer does not receive the room's video codec");
+      const sdp::NegotiatedCodec& c = video->codecs.front();
+      if (c.payload_type != source->video->media_payload_type)
+        return refuse(422, "the offer's video payload type differs from the publisher's (rewriting is not implemented)");
+      pipeline::MediaRouter::ForwardedStream f = *source->video;
+      // No NACK/RTX toward a subscriber that did not negotiate them (or an RTX type of its own).
+      if (!(c.feedback.nack && c.rtx_payload_type == f.rtx_payload_type)) {
+        f.nack = false;
+        f.rtx_ssrc.reset();
+      }
+      outbound.push_back(f);
+    }
+  }
+
+  SfuSessionConfig sc;
+  sc.local = {local.ice_ufrag, local.ice_pwd};
+  sc.remote = {n.remote_ice_ufrag, n.remote_ice_pwd};
+  sc.server_address = config_.address;
+  sc.certificate = config_.certificate;
+  sc.remote_fingerprint = n.remote_fingerprint;
+  sc.role = n.dtls_role;
+  sc.seed = config_.seed * 7919 + id;
+  auto transport = SfuSession::Create(sc, now);
+  if (!transport) return refuse(422, std::string("the session cannot be set up: ") + transport.error());
+  const uint32_t rtcp_ssrc = 0x5F00'0000u + static_cast<uint32_t>(id & 0x00FF'FFFF);
+  auto leg = router_->add_leg(rtcp_ssrc, (*transport)->media_out(), inbound);
+  if (!leg) return refuse(publisher ? 409 : 422, leg.error());
+  for (const auto& f : outbound) {
+    if (Status st = router_->add_outbound(*leg, f); !st) {
+      router_->remove_leg(*leg);
+      return refuse(422, st.error());
+    }
+  }
+
+  auto session = std::make_unique<Session>();
+  session->id = id;
+  session->role = role;
+  session->room = std::string(room_name);
+  session->ufrag = local.ice_ufrag;
+  session->transport = std::move(transport).value();
+  session->leg = *leg;
+  session->input = std::make_unique<RouterInput>(*router_, *leg);
+  session->transport->set_media_sink(session->input.get());
+  session->created = now;
+  Room& room = rooms_[std::string(room_name)];
+  if (publisher) {
+    room.publisher = id;
+    room.media = published;
+  } else {
+    room.subscribers.push_back(id);
+  }
+  by_ufrag_[session->ufrag] = id;
+  collect(*session);
+  sessions_.emplace(id, std::move(session));
+  ++next_id_;
+  ++counters_.sessions_created;
+
+  sdp::SessionDescription description = answer->description;
+  description.add("ice-lite");  // RFC 8839 5.3: session level
+  return SfuAnswer{id, description.to_string()};
+}
+
+bool SfuServer::end_session(SessionId id, Timestamp now) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return false;
+  it->second->transport->close(now);
+  collect(*it->second);
+  remove(id);
+  ++counters_.sessions_ended;
+  return true;
+}
+
+std::vector<SessionId> SfuServer::take_ended() { return std::exchange(ended_, {}); }
+
+void SfuServer::drain(Timestamp now) {
+  draining_ = true;
+  std::vector<SessionId> ids;
+  for (const auto& [id, s] : sessions_) ids.push_back(id);
+  for (SessionId id : ids) {
+    if (end_session(id, now)) ended_.push_back(id);
+  }
+}
+
+void SfuServer::remove(SessionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  router_->remove_leg(s.leg);
+  by_ufrag_.erase(s.ufrag);
+  if (s.routed_address) {
+    auto a = by_address_.find(*s.routed_address);
+    if (a != by_address_.end() && a->second == id) by_address_.erase(a);
+  }
+  auto room = rooms_.find(s.room);
+  if (room != rooms_.end()) {
+    Room& r = room->second;
+    if (r.publisher == id) r.publisher.reset();  // subscribers stay; they get nothing more
+    std::erase(r.subscribers, id);
+    if (!r.publisher && r.subscribers.empty()) rooms_.erase(room);
+  }
+  sessions_.erase(it);
+}
+
+void SfuServer::collect(Session& s) {
+  for (ice::IceOutgoing& o : s.transport->take_outgoing()) {
+    if (outgoing_.size() >= config_.max_outgoing) {
+      ++counters_.outgoing_dropped;
+      continue;
+    }
+    outgoing_.push_back({o.destination, std::move(o.data)});
+  }
+}
+
+void SfuServer::route_by_address(Session& s, const ice::TransportAddress& source) {
+  const auto remote = s.transport->remote_address();
+  if (!remote || !(*remote == source)) return;
+  const TransportAddress key = ice::to_core(source);
+  if (s.routed_address == key) return;
+  auto existing = by_address_.find(key);
+  if (existing != by_address_.end() && existing->second != s.id) return;  // another session's 5-tuple
+  if (s.routed_address) by_address_.erase(*s.routed_address);
+  by_address_[key] = s.id;
+  s.routed_address = key;
+}
+
+void SfuServer::on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now) {
+  ++counters_.datagrams_received;
+  Session* target = nullptr;
+  if (auto ufrag = binding_request_ufrag(data)) {
+    if (auto it = by_ufrag_.find(*ufrag); it != by_ufrag_.end()) {
+      target = sessions_.at(it->second).get();
+      ++counters_.routed_by_username;
+    }
+  } else if (auto it = by_address_.find(ice::to_core(source)); it != by_address_.end()) {
+    target = sessions_.at(it->second).get();
+    ++counters_.routed_by_address;
+  }
+  if (target == nullptr) {
+    ++counters_.unauthenticated_dropped;
+    return;
+  }
+  target->transport->on_datagram(source, data, now);
+  route_by_address(*target, source);
+}
+
+std::vector<SfuOutgoing> SfuServer::take_outgoing() {
+  for (auto& [id, s] : sessions_) collect(*s);
+  counters_.datagrams_sent += outgoing_.size();
+  return std::exchange(outgoing_, {});
+}
+
+std::optional<Timestamp> SfuServer::next_wakeup() const {
+  std::optional<Timestamp> at = router_->next_wakeup();
+  auto earliest = [&at](std::optional<Timestamp> t) {
+    if (t && (!at || *t < *at)) at = t;
+  };
+  for (const auto& [id, s] : sessions_) {
+    earliest(s->transport->next_wakeup());
+    if (!s->transport->connected()) {
+      earliest(s->created + config_.connect_timeout);
+    } else {
+      earliest(s->transport->last_received().value_or(s->created) + config_.idle_timeout);
+    }
+  }
+  return at;
+}
+
+void SfuServer::process(Timestamp now) {
+  if (auto at = router_->next_wakeup(); at && *at <= now) router_->process(now);
+  std::vector<std::pair<SessionId, bool>> ending;  // id, failed (else timed out)
+  for (auto& [id, s] : sessions_) {
+    SfuSession& t = *s->transport;
+    if (auto at = t.next_wakeup(); at && *at <= now) t.process(now);
+    if (t.failed()) {
+      ending.emplace_back(id, true);
+    } else if (!t.connected() ? now - s->created >= config_.connect_timeout
+                              : now - t.last_received().value_or(s->created) >= config_.idle_timeout) {
+      ending.emplace_back(id, false);
+    }
+  }
+  for (const auto& [id, failed] : ending) {
+    Session& s = *sessions_.at(id);
+    s.transport->close(now);
+    collect(s);
+    remove(id);
+    ++(failed ? counters_.sessions_failed : counters_.sessions_timed_out);
+    ended_.push_back(id);
+  }
+}
+
+const SfuSession* SfuServer::session(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second->transport.get();
+}
+
+pipeline::MediaRouter::LegCounters SfuServer::leg_counters(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? pipeline::MediaRouter::LegCounters{} : router_->counters(it->second->leg);
+}
+
+std::string SfuServer::stats_json(Timestamp now) const {
+  using nlohmann::json;
+  json j;
+  j["timestamp"] = (now - Timestamp::Zero()).ms_f();
+  j["draining"] = draining_;
+  const SfuCounters& c = counters_;
+  j["server"] = {{"datagramsReceived", c.datagrams_received}, {"datagramsSent", c.datagrams_sent},
+                 {"routedByUsername", c.routed_by_username}, {"routedByAddress", c.routed_by_address},
+                 {"unauthenticatedDropped", c.unauthenticated_dropped}, {"outgoingDropped", c.outgoing_dropped},
+                 {"sessions", sessions_.size()}, {"sessionsCreated", c.sessions_created},
+                 {"sessionsRefused", c.sessions_refused}, {"sessionsEnded", c.sessions_ended},
+                 {"sessionsFailed", c.sessions_failed}, {"sessionsTimedOut", c.sessions_timed_out}};
+  json rooms = json::object();
+  for (const auto& [name, r] : rooms_) {
+    json room;
+    room["publisher"] = r.publisher ? json(*r.publisher) : json(nullptr);
+    room["subscribers"] = r.subscribers;
+    rooms[name] = room;
+  }
+  j["rooms"] = rooms;
+  json sessions = json::array();
+  for (const auto& [id, s] : sessions_) {
+    const SfuSession& t = *s->transport;
+    const SfuSessionCounters& sc = t.counters();
+    const pipeline::MediaRouter::LegCounters lc = router_->counters(s->leg);
+    json e;
+    e["id"] = id;
+    e["role"] = to_string(s->role);
+    e["room"] = s->room;
+    e["iceState"] = ice::to_string(t.agent().state());
+    e["dtlsState"] = std::string(dtls::to_string(t.dtls().state()));
+    e["srtpCipher"] = t.srtp_cipher();
+    e["remoteAddress"] = t.remote_address() ? t.remote_address()->to_string() : "";
+    e["datagramsReceived"] = sc.datagrams_received;
+    e["datagramsSent"] = sc.datagrams_sent;
+    e["srtpUnprotectFailures"] = sc.srtp_unprotect_failures;
+    e["rtpPacketsReceived"] = lc.rtp_packets_received;
+    e["packetsForwarded"] = lc.packets_forwarded;
+    e["nacksSent"] = lc.nacks_sent;
+    e["nackedPacketsReceived"] = lc.nacked_packets_received;
+    e["retransmissionsSent"] = lc.retransmissions_sent;
+    e["keyframeRequestsForwarded"] = lc.keyframe_requests_forwarded;
+    e["keyframeRequestsSuppressed"] = lc.keyframe_requests_suppressed;
+    e["transportFeedbackReceived"] = lc.transport_feedback_received;
+    if (lc.rtt) e["roundTripTime"] = lc.rtt->seconds_f();
+    sessions.push_back(e);
+  }
+  j["sessions"] = sessions;
+  return j.dump(2);
+}
+
+}  // namespace tern::sfu

@@ -1,0 +1,156 @@
+// SfuServer: tern-sfu's sans-I/O core. Rooms of one publisher (WHIP, RFC 9725) and its subscribers
+// (WHEP), every session on the server's one UDP socket:
+//   - publish()/subscribe() answer a client's SDP offer (JSEP; BUNDLE, rtcp-mux, a=ice-lite, the
+//     one host candidate of the UDP socket, a=setup:active: the server is the DTLS client) and
+//     create the session's SfuSession (ICE-lite agent, DTLS, SRTP) and its leg in the media router;
+//   - on_datagram() routes every datagram the socket receives: a STUN request by its USERNAME (the
+//     server's ufrag names the session), anything else by the 5-tuple that session's ICE agent
+//     validated (its selected pair); the rest is dropped and counted (`unauthenticated_dropped`);
+//   - the router (pipeline::MediaRouter) forwards the publisher's RTP at the RTP level to every
+//     subscriber of its room, with per-hop NACK/RTX, PLI/FIR relayed upstream at most once per
+//     `keyframe_request_interval`, per-subscriber sequence rewriting, transport-cc terminated per
+//     hop, SR/RR regenerated per hop.
+// Sessions end on end_session() (the client's DELETE), on a DTLS or ICE failure, when they have not
+// connected within `connect_timeout`, or when nothing authenticated came from the client for
+// `idle_timeout` (RFC 7675's 30 s consent; a subscriber that stops answering is dropped, never
+// buffered for): take_ended() tells the driver which (so the WHIP resource goes too).
+//
+// Driving it: take_outgoing() after every call (datagrams to send from the socket), process(now)
+// at next_wakeup(). Single-threaded; no socket, clock or thread inside.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "tern/core/ip_address.h"
+#include "tern/core/result.h"
+#include "tern/core/units.h"
+#include "tern/dtls/dtls_certificate.h"
+#include "tern/ice/transport_address.h"
+#include "tern/pipeline/media_router.h"
+#include "tern/pipeline/pipeline_config.h"
+#include "tern/sfu/sfu_session.h"
+
+namespace tern::sfu {
+
+struct SfuConfig {
+  ice::TransportAddress address;  // the UDP socket's address: every session's one host candidate
+  std::shared_ptr<const dtls::DtlsCertificate> certificate;  // null: one is generated
+  size_t max_sessions = 256;              // publishers and subscribers together
+  size_t max_subscribers_per_room = 64;
+  size_t max_room_name = 64;
+  size_t max_outgoing = 16384;            // datagrams queued between take_outgoing() calls
+  TimeDelta keyframe_request_interval = TimeDelta::Millis(300);
+  TimeDelta connect_timeout = TimeDelta::Seconds(15);
+  TimeDelta idle_timeout = TimeDelta::Seconds(30);
+  // The header extension ids every session must use (the router stamps one map); Chromium's and
+  // tern's numbers. An offer that maps them elsewhere is refused (422).
+  pipeline::ExtensionIds extension_ids;
+  NtpClock ntp_clock;
+  uint64_t seed = 1;  // router numbering, RTCP; ICE credentials come from RAND_bytes
+};
+
+enum class SessionRole : uint8_t { kPublisher, kSubscriber };
+const char* to_string(SessionRole role);
+
+using SessionId = uint64_t;
+
+// Why an offer was not taken: an HTTP status (400 bad offer, 404 no publisher, 409 the room has
+// one, 422 cannot be served, 503 full or draining) and a one-line reason.
+struct SfuRefusal {
+  int status = 422;
+  std::string reason;
+};
+
+struct SfuAnswer {
+  SessionId id = 0;
+  std::string sdp;
+};
+
+struct SfuCounters {
+  uint64_t datagrams_received = 0;
+  uint64_t datagrams_sent = 0;
+  uint64_t routed_by_username = 0;
+  uint64_t routed_by_address = 0;
+  uint64_t unauthenticated_dropped = 0;  // unknown 5-tuple and not a STUN request of a known ufrag
+  uint64_t outgoing_dropped = 0;         // max_outgoing reached
+  uint64_t sessions_created = 0;
+  uint64_t sessions_refused = 0;
+  uint64_t sessions_ended = 0;           // by end_session()
+  uint64_t sessions_failed = 0;          // ICE/DTLS failure or SRTP keying
+  uint64_t sessions_timed_out = 0;       // connect_timeout or idle_timeout
+};
+
+struct SfuOutgoing {
+  ice::TransportAddress destination;
+  std::vector<uint8_t> data;
+};
+
+class SfuServer {
+ public:
+  static Result<std::unique_ptr<SfuServer>> Create(SfuConfig config);
+  ~SfuServer();
+  SfuServer(const SfuServer&) = delete;
+  SfuServer& operator=(const SfuServer&) = delete;
+
+  // A publisher for `room` (at most one per room) from its WHIP offer: the answer, or why not.
+  std::variant<SfuAnswer, SfuRefusal> publish(std::string_view room, std::string_view offer, Timestamp now);
+  // A subscriber of `room`'s publisher (which must exist) from its WHEP offer.
+  std::variant<SfuAnswer, SfuRefusal> subscribe(std::string_view room, std::string_view offer, Timestamp now);
+  // Ends a session (DTLS close_notify goes out with the next take_outgoing()). False when unknown.
+  bool end_session(SessionId id, Timestamp now);
+  // Sessions the server ended on its own since the last call (failure, timeout).
+  std::vector<SessionId> take_ended();
+  // Stops taking offers (503 "draining") and ends every session: a graceful shutdown.
+  void drain(Timestamp now);
+  bool draining() const { return draining_; }
+
+  // Every datagram the UDP socket receives.
+  void on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now);
+  std::vector<SfuOutgoing> take_outgoing();
+  std::optional<Timestamp> next_wakeup() const;
+  void process(Timestamp now);
+
+  size_t session_count() const { return sessions_.size(); }
+  bool has_session(SessionId id) const { return sessions_.count(id) != 0; }
+  const SfuCounters& counters() const { return counters_; }
+  // One session's pieces, for stats and tests (null / zeros when unknown).
+  const SfuSession* session(SessionId id) const;
+  pipeline::MediaRouter::LegCounters leg_counters(SessionId id) const;
+  // Server, rooms and sessions as one JSON object (the /stats endpoint).
+  std::string stats_json(Timestamp now) const;
+
+ private:
+  struct Session;
+  struct Room;
+  class RouterInput;
+
+  explicit SfuServer(SfuConfig config);
+  std::variant<SfuAnswer, SfuRefusal> admit(SessionRole role, std::string_view room, std::string_view offer, Timestamp now);
+  void remove(SessionId id);
+  void collect(Session& s);
+  void route_by_address(Session& s, const ice::TransportAddress& source);
+
+  SfuConfig config_;
+  std::unique_ptr<pipeline::MediaRouter> router_;
+  std::map<SessionId, std::unique_ptr<Session>> sessions_;
+  std::map<std::string, Room, std::less<>> rooms_;
+  std::unordered_map<std::string, SessionId> by_ufrag_;
+  std::unordered_map<TransportAddress, SessionId> by_address_;
+  SessionId next_id_ = 1;
+  bool draining_ = false;
+  std::vector<SessionId> ended_;
+  std::vector<SfuOutgoing> outgoing_;
+  SfuCounters counters_;
+};
+
+}  // namespace tern::sfu

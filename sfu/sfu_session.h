@@ -1,0 +1,125 @@
+// SfuSession: the transport stack of one WHIP or WHEP resource on the server, sans-I/O: an ICE-lite
+// agent (RFC 8445 2.5, controlled, the server's one UDP address as its only candidate) -> RFC 7983
+// demultiplexing -> DTLS-SRTP (RFC 5764; the role the server's answer gave it) -> one SRTP session
+// per direction. What it decrypts goes to a MediaPacketSink (the SfuServer hands it to its media
+// router); what the router sends it is protected and sent on the selected pair.
+//
+// The session never sees a socket: SfuServer routes a datagram here (by STUN USERNAME, then by
+// the 5-tuple ICE validated) and sends what take_outgoing() returns from its one UDP socket.
+// Bad input (unauthenticated STUN, DTLS from nowhere, SRTP that fails authentication) is counted
+// and dropped by the layer that sees it; it never reaches another session.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tern/core/datagram_sink.h"
+#include "tern/core/result.h"
+#include "tern/core/units.h"
+#include "tern/dtls/certificate_fingerprint.h"
+#include "tern/dtls/dtls_certificate.h"
+#include "tern/dtls/dtls_setup.h"
+#include "tern/dtls/dtls_transport.h"
+#include "tern/ice/ice_agent.h"
+#include "tern/transport/srtp_session.h"
+
+namespace tern::sfu {
+
+struct SfuSessionConfig {
+  ice::IceCredentials local;   // the server's ufrag/pwd for this session (from its answer)
+  ice::IceCredentials remote;  // the client's (from its offer)
+  ice::TransportAddress server_address;  // the one UDP socket's address: the host candidate
+  std::shared_ptr<const dtls::DtlsCertificate> certificate;
+  dtls::CertificateFingerprint remote_fingerprint;
+  dtls::DtlsRole role = dtls::DtlsRole::kClient;  // the server's role, from the answer's a=setup
+  uint64_t seed = 1;
+};
+
+struct SfuSessionCounters {
+  uint64_t datagrams_received = 0;
+  uint64_t datagrams_sent = 0;
+  uint64_t media_before_srtp = 0;      // RTP/RTCP received before DTLS keyed SRTP: dropped
+  uint64_t media_out_before_srtp = 0;  // RTP/RTCP the router sent before SRTP was keyed: dropped
+  uint64_t srtp_unprotect_failures = 0;
+  uint64_t srtp_protect_failures = 0;
+  uint64_t unknown_datagrams = 0;      // neither STUN, DTLS nor RTP/RTCP (from the validated pair)
+  // Datagrams from an address ICE has not validated are the agent's (stats().dropped_not_stun).
+  uint64_t ice_send_failures = 0;      // no selected pair (or consent) for an outgoing packet
+};
+
+class SfuSession {
+ public:
+  // Where decrypted RTP and RTCP go (the server's router leg).
+  class MediaPacketSink {
+   public:
+    virtual ~MediaPacketSink() = default;
+    virtual void on_media(std::span<const uint8_t> packet, Timestamp now) = 0;
+  };
+
+  // Creates the agent and the DTLS transport (a client starts once ICE selects a pair).
+  static Result<std::unique_ptr<SfuSession>> Create(const SfuSessionConfig& config, Timestamp now);
+  ~SfuSession();
+  SfuSession(const SfuSession&) = delete;
+  SfuSession& operator=(const SfuSession&) = delete;
+
+  void set_media_sink(MediaPacketSink* sink) { media_sink_ = sink; }
+  // The sink the router sends this session's RTP/RTCP to: protected, sent on the selected pair.
+  DatagramSink* media_out() { return &media_out_; }
+
+  // A datagram routed to this session (from `source` to the server's socket).
+  void on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now);
+  std::optional<Timestamp> next_wakeup() const;
+  void process(Timestamp now);
+  // DTLS close_notify (drain take_outgoing() once more); media stops.
+  void close(Timestamp now);
+
+  // Datagrams to send from the server's socket (destination, bytes).
+  std::vector<ice::IceOutgoing> take_outgoing();
+
+  bool connected() const { return srtp_send_.has_value(); }  // DTLS done, SRTP keyed
+  bool failed() const;
+  // The client's address once ICE selected a pair (the 5-tuple the server routes by).
+  std::optional<ice::TransportAddress> remote_address() const;
+  const ice::IceAgent& agent() const { return agent_; }
+  const dtls::DtlsTransport& dtls() const { return *dtls_; }
+  std::string srtp_cipher() const { return srtp_cipher_; }
+  const SfuSessionCounters& counters() const { return counters_; }
+  std::optional<Timestamp> last_received() const { return last_received_; }
+
+ private:
+  class MediaOut final : public DatagramSink {
+   public:
+    explicit MediaOut(SfuSession& s) : session_(s) {}
+    void on_datagram(std::vector<uint8_t> datagram, Timestamp now) override { session_.send_media(std::move(datagram), now); }
+
+   private:
+    SfuSession& session_;
+  };
+
+  SfuSession(ice::IceAgent agent, std::unique_ptr<dtls::DtlsTransport> dtls);
+  void handle_application(std::span<const uint8_t> data, Timestamp now);
+  void send_media(std::vector<uint8_t> packet, Timestamp now);
+  void ice_send(std::span<const uint8_t> data, Timestamp now);
+  void pump(Timestamp now);
+  void on_dtls_connected(Timestamp now);
+
+  ice::IceAgent agent_;
+  std::unique_ptr<dtls::DtlsTransport> dtls_;
+  std::optional<transport::SrtpSession> srtp_send_;
+  std::optional<transport::SrtpSession> srtp_receive_;
+  std::string srtp_cipher_;
+  MediaPacketSink* media_sink_ = nullptr;
+  MediaOut media_out_;
+  bool selected_ = false;
+  bool keying_failed_ = false;
+  bool closed_ = false;
+  std::optional<Timestamp> last_received_;
+  std::vector<ice::IceOutgoing> outgoing_;
+  SfuSessionCounters counters_;
+};
+
+}  // namespace tern::sfu
