@@ -800,7 +800,10 @@ void PeerConnection::update_connection_state(Timestamp) {
     s = ConnectionState::kClosed;
   } else if (failure_reason_ != nullptr) {
     s = ConnectionState::kFailed;
-  } else if (dtls_state_ == dtls::DtlsState::kConnected && ice_selected_) {
+  } else if ((dtls_state_ == dtls::DtlsState::kConnected || dtls_state_ == dtls::DtlsState::kClosed) &&
+             ice_selected_) {
+    // W3C connectionState: a DTLS transport the peer closed (close_notify) still counts as
+    // connected; only close() makes the connection "closed" (the DTLS state says the rest).
     s = ConnectionState::kConnected;
   } else if (ice_state_ != ice::IceState::kNew || dtls_state_ == dtls::DtlsState::kConnecting) {
     s = ConnectionState::kConnecting;

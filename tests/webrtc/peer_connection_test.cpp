@@ -275,6 +275,13 @@ CallResult run_call(const CallOptions& o) {
   a.close(loop.now());
   side[0]->flush(loop.now());
   CHECK(a.connection_state() == webrtc::ConnectionState::kClosed);
+  // The peer gets the close_notify: its DTLS transport is closed, its connection state stays
+  // "connected" (W3C: only close() closes a connection; it read "connecting" before).
+  REQUIRE(loop.run_until(loop.now() + TimeDelta::Millis(500)).ok());
+  if (r.state[1] == webrtc::ConnectionState::kConnected) {  // a call that connected
+    CHECK(b.get_stats(loop.now()).transport.dtls_state == "closed");
+    CHECK(b.connection_state() == webrtc::ConnectionState::kConnected);
+  }
   r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_start).count();
   return r;
 }
