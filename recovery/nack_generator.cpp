@@ -129,9 +129,21 @@ NackGenerator::PacketResult NackGenerator::on_packet(uint16_t seq, bool is_keyfr
       on_missing_arrived(u, it->second, arrival, now);
       missing_.erase(it);
       result.was_missing = true;
+      far_behind_run_ = 0;
+    } else if (*newest_ - u > kResyncDistance && ++far_behind_run_ >= kResyncRun) {
+      // The newest number was not the stream's: start over from here.
+      stats_.packets_abandoned += missing_.size();
+      missing_.clear();
+      while (!keyframes_.empty() && keyframes_.back() > u) keyframes_.pop_back();
+      unwrapper_.unwrap(seq);
+      newest_ = u;
+      oldest_ = u;
+      far_behind_run_ = 0;
+      ++stats_.resyncs;
     }
     return result;
   }
+  far_behind_run_ = 0;
   const int64_t gap = u - *newest_ - 1;
   newest_ = u;
   // A recovered packet ahead of the newest reveals the gap before it just as a received one does.

@@ -11,6 +11,12 @@
 // which bounds the extra delay a real loss gets. Before any reordering is seen, gaps are NACKed at
 // once (after `reorder_wait`), as without learning.
 //
+// A jump the stream never made (one corrupt or forged packet numbered far ahead) would leave the
+// newest number there, every real packet after it "old", and real losses never NACKed until the
+// stream caught up. So `kResyncRun` packets in a row further than `kResyncDistance` behind the
+// newest (and not missing) mean the stream is elsewhere: the generator starts over from them
+// (`resyncs`), as the video packet buffer does.
+//
 // Memory: at most `max_list_size` missing packets. When a new gap would overflow the list, entries
 // older than the last keyframe are dropped first (they are moot); if that is not enough the list is
 // cleared and a keyframe is asked for instead (on_packet() returns keyframe_needed).
@@ -59,6 +65,7 @@ struct NackGeneratorStats {
   uint64_t late_after_nack = 0;     // of packets_late, those NACKed before they arrived (needless)
   uint64_t packets_abandoned = 0;   // retry limit, age, overflow or keyframe
   uint64_t keyframe_requests = 0;   // overflows that ended in a keyframe request
+  uint64_t resyncs = 0;             // starts over behind a jump the stream did not make
 };
 
 // How a packet reached the generator.
@@ -115,12 +122,16 @@ class NackGenerator {
   void drop_before(int64_t seq);
   bool make_room(size_t needed);
 
+  static constexpr int64_t kResyncDistance = 2048;
+  static constexpr int kResyncRun = 16;
+
   NackGeneratorConfig config_;
   RtpSeqUnwrapper unwrapper_;
   std::optional<int64_t> newest_;
   int64_t oldest_ = 0;                  // oldest unwrapped seq received (valid with newest_)
   std::map<int64_t, Missing> missing_;  // unwrapped seq -> state
   std::deque<int64_t> keyframes_;       // unwrapped first seqs of recent keyframes, bounded
+  int far_behind_run_ = 0;              // packets in a row far behind the newest (see above)
   TimeDelta rtt_;
   ReorderingEstimator reordering_;
   NackGeneratorStats stats_;

@@ -59,6 +59,39 @@ TEST_CASE("nack generator: sequence numbers are read against the newest packet, 
   CHECK(nack.process(kT0) == Seqs{20637, 20638, 20639});
 }
 
+TEST_CASE("nack generator starts over behind a jump the stream never made") {
+  // One packet numbered 5000 ahead of a stream at 300 (corrupt, or forged on an unauthenticated
+  // path) left the newest there: every real packet after it was "old" and a real loss among them
+  // was never NACKed until the stream caught up, ~5000 packets later.
+  NackGeneratorConfig config;
+  config.learn_reordering = false;
+  NackGenerator nack(config);
+  for (uint16_t q = 100; q < 300; ++q) nack.on_packet(q, false, kOrig, kT0);
+  nack.on_packet(5300, false, kOrig, kT0);  // the jump: 5000 missing, more than the list holds
+  (void)nack.process(kT0);
+  for (uint16_t q = 300; q < 340; ++q) {
+    if (q != 330) nack.on_packet(q, false, kOrig, kT0 + TimeDelta::Millis(q - 300));  // 330 is lost
+  }
+  CHECK(nack.stats().resyncs == 1);
+  const Seqs asked = nack.process(kT0 + TimeDelta::Millis(100));
+  CHECK(std::find(asked.begin(), asked.end(), uint16_t{330}) != asked.end());
+  CHECK(std::all_of(asked.begin(), asked.end(), [](uint16_t q) { return q >= 316 && q < 340; }));
+  // What counts: 16 packets in a row more than 2048 behind. A run of old copies is read as the
+  // stream being there (indistinguishable from a jump ahead); old copies among new packets are not.
+  NackGenerator run(config);
+  for (uint16_t q = 0; q < 3000; ++q) run.on_packet(q, false, kOrig, kT0);
+  for (uint16_t q = 0; q < 15; ++q) run.on_packet(q, false, kOrig, kT0);
+  CHECK(run.stats().resyncs == 0);
+  run.on_packet(15, false, kOrig, kT0);
+  CHECK(run.stats().resyncs == 1);
+  NackGenerator mixed(config);
+  for (uint16_t q = 0; q < 3000; ++q) {
+    mixed.on_packet(q, false, kOrig, kT0);
+    if (q >= 2100 && q % 4 == 0) mixed.on_packet(static_cast<uint16_t>(q - 2100), false, kOrig, kT0);  // old copies among new ones
+  }
+  CHECK(mixed.stats().resyncs == 0);
+}
+
 TEST_CASE("nack generator finds gaps before the first packet when the start is reordered") {
   NackGeneratorConfig config;
   config.learn_reordering = false;  // 101 arriving late would teach a wait of 7 packets
