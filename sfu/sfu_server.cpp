@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -441,6 +442,90 @@ const SfuSession* SfuServer::session(SessionId id) const {
 pipeline::MediaRouter::LegCounters SfuServer::leg_counters(SessionId id) const {
   auto it = sessions_.find(id);
   return it == sessions_.end() ? pipeline::MediaRouter::LegCounters{} : router_->counters(it->second->leg);
+}
+
+std::string SfuServer::prometheus_metrics() const {
+  std::string out;
+  auto family = [&](const char* name, const char* type, const char* help) {
+    out += "# HELP tern_sfu_";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE tern_sfu_";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+  };
+  auto sample = [&](const char* name, const std::string& labels, double value) {
+    out += "tern_sfu_";
+    out += name;
+    out += labels;
+    out += ' ';
+    char number[32];
+    std::snprintf(number, sizeof(number), "%.17g", value);
+    out += number;
+    out += '\n';
+  };
+  auto server = [&](const char* name, const char* type, const char* help, double value) {
+    family(name, type, help);
+    sample(name, "", value);
+  };
+  const SfuCounters& c = counters_;
+  server("datagrams_received_total", "counter", "UDP datagrams received.", double(c.datagrams_received));
+  server("datagrams_sent_total", "counter", "UDP datagrams sent.", double(c.datagrams_sent));
+  server("unauthenticated_dropped_total", "counter",
+         "Datagrams dropped: unknown 5-tuple and not a STUN request for a known ufrag.", double(c.unauthenticated_dropped));
+  server("outgoing_dropped_total", "counter", "Datagrams dropped with the outgoing queue full.", double(c.outgoing_dropped));
+  server("sessions_created_total", "counter", "Sessions admitted.", double(c.sessions_created));
+  server("sessions_refused_total", "counter", "Offers refused.", double(c.sessions_refused));
+  server("sessions_failed_total", "counter", "Sessions ended by an ICE, DTLS or SRTP failure.", double(c.sessions_failed));
+  server("sessions_timed_out_total", "counter", "Sessions ended by the connect or idle timeout.", double(c.sessions_timed_out));
+  server("sessions", "gauge", "Sessions now.", double(sessions_.size()));
+  server("rooms", "gauge", "Rooms now.", double(rooms_.size()));
+  server("draining", "gauge", "1 while the server drains.", draining_ ? 1.0 : 0.0);
+
+  // Per session: one family at a time (the format wants a family's samples together).
+  struct Row {
+    std::string labels;
+    SfuSessionCounters session;
+    pipeline::MediaRouter::LegCounters leg;
+  };
+  std::vector<Row> rows;
+  for (const auto& [id, s] : sessions_) {
+    // Room names are [A-Za-z0-9._-] (valid_room): nothing to escape in a label value.
+    rows.push_back({"{session=\"" + std::to_string(id) + "\",room=\"" + s->room + "\",role=\"" +
+                         std::string(to_string(s->role)) + "\"}",
+                    s->transport->counters(), router_->counters(s->leg)});
+  }
+  auto per_session = [&](const char* name, const char* type, const char* help, auto value) {
+    family(name, type, help);
+    for (const Row& r : rows) {
+      if (auto v = value(r)) sample(name, r.labels, *v);
+    }
+  };
+  using V = std::optional<double>;
+  per_session("session_rtp_packets_received_total", "counter", "RTP packets received from the session.",
+              [](const Row& r) { return V(double(r.leg.rtp_packets_received)); });
+  per_session("session_packets_forwarded_total", "counter", "RTP packets forwarded to the session.",
+              [](const Row& r) { return V(double(r.leg.packets_forwarded)); });
+  per_session("session_nacks_sent_total", "counter", "NACK packets sent to the session.",
+              [](const Row& r) { return V(double(r.leg.nacks_sent)); });
+  per_session("session_nacked_packets_received_total", "counter", "Sequence numbers the session NACKed.",
+              [](const Row& r) { return V(double(r.leg.nacked_packets_received)); });
+  per_session("session_retransmissions_sent_total", "counter", "RTX packets sent to the session.",
+              [](const Row& r) { return V(double(r.leg.retransmissions_sent)); });
+  per_session("session_keyframe_requests_forwarded_total", "counter", "PLI/FIR from the session passed upstream.",
+              [](const Row& r) { return V(double(r.leg.keyframe_requests_forwarded)); });
+  per_session("session_keyframe_requests_suppressed_total", "counter", "PLI/FIR from the session held by the rate limit.",
+              [](const Row& r) { return V(double(r.leg.keyframe_requests_suppressed)); });
+  per_session("session_transport_feedback_received_total", "counter", "transport-cc feedback packets from the session.",
+              [](const Row& r) { return V(double(r.leg.transport_feedback_received)); });
+  per_session("session_srtp_unprotect_failures_total", "counter", "SRTP/SRTCP packets from the session that failed.",
+              [](const Row& r) { return V(double(r.session.srtp_unprotect_failures)); });
+  per_session("session_round_trip_time_seconds", "gauge", "The hop's RTT from RTCP (absent before the first).",
+              [](const Row& r) { return r.leg.rtt ? V(r.leg.rtt->seconds_f()) : V(); });
+  return out;
 }
 
 std::string SfuServer::stats_json(Timestamp now) const {

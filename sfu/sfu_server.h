@@ -128,6 +128,9 @@ class SfuServer {
   pipeline::MediaRouter::LegCounters leg_counters(SessionId id) const;
   // Server, rooms and sessions as one JSON object (the /stats endpoint).
   std::string stats_json(Timestamp now) const;
+  // The same figures in Prometheus' text exposition format (version 0.0.4; the /metrics endpoint):
+  // server counters and gauges, and per session counters labelled {session, room, role}.
+  std::string prometheus_metrics() const;
 
  private:
   struct Session;

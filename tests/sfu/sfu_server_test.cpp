@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -298,6 +300,25 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   const std::string json = sfu.stats_json(end);
   CHECK(json.find("\"unauthenticatedDropped\"") != std::string::npos);
   CHECK(json.find("\"role\": \"subscriber\"") != std::string::npos);
+  // /metrics: Prometheus text format, line by line; the figures are the stats' figures.
+  const std::string metrics = sfu.prometheus_metrics();
+  const std::regex comment(R"(# (HELP tern_sfu_[a-z_]+ .+|TYPE tern_sfu_[a-z_]+ (counter|gauge)))");
+  const std::regex sample_line(
+      R"re(tern_sfu_[a-z_]+(\{session="[0-9]+",room="[A-Za-z0-9._-]+",role="(publisher|subscriber)"\})? [0-9.e+-]+)re");
+  std::istringstream lines(metrics);
+  size_t samples = 0;
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    const bool is_comment = line.rfind('#', 0) == 0;
+    CHECK(std::regex_match(line, is_comment ? comment : sample_line));
+    if (!is_comment) ++samples;
+  }
+  CHECK(samples > 3 * 9);  // 11 server figures and 9-10 per session for 3 sessions
+  const std::string lossy_rtx = "tern_sfu_session_retransmissions_sent_total{session=\"" + std::to_string(*ids[2]) +
+                                "\",room=\"room1\",role=\"subscriber\"} " + std::to_string(lossy.retransmissions_sent) + "\n";
+  CHECK(metrics.find(lossy_rtx) != std::string::npos);
+  CHECK(metrics.find("tern_sfu_unauthenticated_dropped_total " + std::to_string(sfu.counters().unauthenticated_dropped) +
+                     "\n") != std::string::npos);
 
   // DELETE of a subscriber: gone, the other keeps its session; then a drain ends the rest.
   CHECK(sfu.end_session(*ids[2], end));

@@ -130,6 +130,17 @@ int run(const Options& o) {
       response.body = (*server)->stats_json(now) + "\n";
       return response;
     }
+    if (request.path == "/metrics") {  // Prometheus scrapes this
+      if (request.method != "GET") {
+        response.status = 405;
+        response.add("Allow", "GET");
+        return response;
+      }
+      response.status = 200;
+      response.add("Content-Type", "text/plain; version=0.0.4");
+      response.body = (*server)->prometheus_metrics();
+      return response;
+    }
     response = (request.path.rfind("/whep", 0) == 0 ? whep_endpoint : whip_endpoint).handle(request, now);
     sfu_driver.flush();  // an end_session's close_notify
     return response;
