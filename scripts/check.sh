@@ -4,15 +4,15 @@
 #   2. ASan + UBSan build with Clang, warnings as errors, libFuzzer targets included; every ctest test
 #      but the runs against external peers (sendrecv, interop, turn, ICE with coturn/aioice), which
 #      stage 1 runs.
-#   3. Each libFuzzer target for a bounded time (TERN_FUZZ_SECONDS in total, default 120; each
-#      target at least 5 s), TERN_JOBS targets at a time.
+#   3. Each libFuzzer target for a bounded time (TERN_FUZZ_SECONDS in total, default 90; each
+#      target at least 3 s), TERN_JOBS targets at a time.
 # Build directories: out/release and out/asan (reused when present). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 JOBS=${TERN_JOBS:-$(nproc)}
-FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-120}
-FUZZ_MIN_SECONDS=5  # no target gets less, whatever the total
+FUZZ_SECONDS=${TERN_FUZZ_SECONDS:-90}
+FUZZ_MIN_SECONDS=3  # no target gets less, whatever the total
 passed=0
 failed=0
 START=$SECONDS
