@@ -7,7 +7,7 @@
 #   ratio       forwarded packets per CPU-second of the forwarding process, tern-sfu / reference
 #               (the issue's target: >= 0.5). The offered load is paced, so both deliver it all while
 #               they keep up; CPU per packet is what tells their capacities apart on a shared machine.
-#   cpu%/sub    the forwarding process's CPU (utime + stime, every thread) per subscriber-stream, % of a core
+#   cpu%/sub    the forwarding process's CPU (scheduler run time of every thread) per subscriber-stream, % of a core
 #   KiB/sub     its resident memory growth from before the subscribers joined to the end, per subscriber
 #   p50/p99     one hop: subscriber receive - publisher send (same clock), microseconds
 # Usage: scripts/sfu-load.sh [-b build dir] [-d seconds] [-r packets/s per publisher] [-s payload bytes] K M
@@ -41,9 +41,9 @@ run_sfu() {  # suite workers -> $D/sfu-<suite>-<workers>.json
   until curl -sf "http://127.0.0.1:$PORT/stats" > /dev/null; do  # bounded: 5 s
     i=$((i + 1)); [ $i -gt 50 ] && { echo "tern-sfu did not start" >&2; exit 1; }; sleep 0.1
   done
-  timeout -k 3 "$LIMIT" $LOAD --target sfu --suite "$1" --url "http://127.0.0.1:$PORT" --sfu-pid "$SFU_PID" \
-    > "$D/sfu-$1-$2.json"
-  kill -TERM "$SFU_PID"; wait "$SFU_PID" || true; SFU_PID=
+  timeout -k 3 "$LIMIT" $LOAD --target sfu --suite "$1" --url "http://127.0.0.1:$PORT" \
+    > "$D/sfu-$1-$2.json"  # tern-sfu's own pid (not timeout's) comes from its /stats
+  kill -TERM "$SFU_PID"; wait "$SFU_PID" 2>/dev/null || true; SFU_PID=
 }
 
 for SUITE in cm gcm; do
@@ -59,8 +59,8 @@ for SUITE in cm gcm; do
   for F in "ref-$SUITE" "sfu-$SUITE-1" "sfu-$SUITE-2"; do
     case $F in ref-*) T=reference ;; *-1) T="sfu w=1" ;; *) T="sfu w=2" ;; esac
     jq -r --arg t "$T" --argjson ref "$REF_EFF" '[.suite, $t, (.offeredPps|floor), (.forwardedPps|floor),
-        (if $ref > 0 then (.forwardedPerCpuSecond / $ref * 100 | floor / 100) else "-" end),
-        (.cpuPercentPerSubscriberStream * 1000 | floor / 1000), (.rssPerSubscriberKiB | floor),
+        (if $ref > 0 then ((.forwardedPerCpuSecond / $ref * 100 | floor) / 100) else "-" end),
+        ((.cpuPercentPerSubscriberStream * 1000 | floor) / 1000), (.rssPerSubscriberKiB | floor),
         .latencyUs.p50, .latencyUs.p99, (.expected - .received)] | @tsv' "$D/$F.json" |
       awk -F'\t' '{ printf "%-24s %-10s %11s %11s %7s %8s %8s %8s %8s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
   done
