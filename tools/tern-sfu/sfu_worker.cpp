@@ -50,6 +50,7 @@ class SfuDriver final : public transport::Pollable {
         if (!slots[i].truncated) server_.on_datagram(to_ice(slots[i].peer), slots[i].data(), now);
       }
       flush();
+      if (*n < slots.size()) break;  // drained: no second recvmmsg just to read EAGAIN (epoll is level-triggered)
     }
   }
   void flush() {
