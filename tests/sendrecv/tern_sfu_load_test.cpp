@@ -10,38 +10,20 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "support/peer.h"
 #include "support/process.h"
-#include "tern/tools/net/http_bridge.h"
+#include "support/tool_run.h"
 
 namespace {
 
 using nlohmann::json;
 
-std::string Tool(const char* name) { return std::string(TERN_BINARY_DIR) + "/tools/" + name; }
-
-json ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return json::parse(s.str(), nullptr, false);
-}
-
-std::string Get(const std::string& base, const std::string& path) {
-  auto url = tern::whip::HttpUrl::parse(base + path);
-  if (!url) return "";
-  tern::whip::HttpRequest request;
-  request.method = "GET";
-  request.path = path;
-  auto response = tern::tools::net::http_request(*url, request, tern::TimeDelta::Seconds(2));
-  if (!response || response->status != 200) return "";
-  return response->body;
-}
+using tern::test::http_get;
+using tern::test::read_json_file;
+using tern::test::tool_path;
 
 // The report's invariants: every subscriber got packets, all intact, nothing forged or garbled.
 void CheckReport(const json& r, size_t publishers, size_t subscribers, const char* suite) {
@@ -77,26 +59,26 @@ TEST_CASE("tern-sfu-load: 2 publishers x 2 subscribers through tern-sfu --worker
   const std::string server_json = dir + "/sfu.json";
   std::remove(server_json.c_str());
   const std::string base = "http://127.0.0.1:5992";
-  tern::test::BackgroundPeer sfu(Tool("tern-sfu") + " --http 127.0.0.1:5992 --workers 2 --quiet --stats-json " + server_json,
+  tern::test::BackgroundPeer sfu(tool_path("tern-sfu") + " --http 127.0.0.1:5992 --workers 2 --quiet --stats-json " + server_json,
                                  30, dir + "/sfu.log");
   REQUIRE(sfu.started());
   bool up = false;
   for (int i = 0; i < 50 && !up; ++i) {  // bounded: 5 s
-    up = !Get(base, "/stats").empty();
+    up = !http_get(base, "/stats").empty();
     if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   REQUIRE_MESSAGE(up, "sfu:\n" << sfu.log());
-  const json before = json::parse(Get(base, "/stats"), nullptr, false);
+  const json before = json::parse(http_get(base, "/stats"), nullptr, false);
   REQUIRE(before.is_object());
   CHECK(before["workers"].size() == 2);
   CHECK(before["workers"][0]["udp"] != before["workers"][1]["udp"]);  // a port each
 
-  const auto load = tern::test::run_command(Tool("tern-sfu-load") + " --target sfu --url " + base +
+  const auto load = tern::test::run_command(tool_path("tern-sfu-load") + " --target sfu --url " + base +
                                                 " -K 2 -M 2 --rate 100 --size 600 --duration 1 --warmup 0.2 --suite cm",
                                             30);
   INFO("load:\n" << load.out);
   CHECK(load.exit_code == 0);
-  const std::string metrics = Get(base, "/metrics");
+  const std::string metrics = http_get(base, "/metrics");
   CHECK(metrics.find("tern_sfu_workers 2") != std::string::npos);
   CHECK(metrics.find("tern_sfu_sessions_created_total{worker=\"1\"}") != std::string::npos);
   CHECK(metrics.find("tern_sfu_worker_cpu_seconds_total{worker=\"0\"}") != std::string::npos);
@@ -109,7 +91,7 @@ TEST_CASE("tern-sfu-load: 2 publishers x 2 subscribers through tern-sfu --worker
   CheckReport(r, 2, 2, "AES_CM_128_HMAC_SHA1_80");
   MESSAGE("tern-sfu-load via tern-sfu: " << r["forwardedPps"] << " packets/s forwarded, latency p50 "
           << r["latencyUs"]["p50"] << " us, p99 " << r["latencyUs"]["p99"] << " us");
-  const json server = ReadJsonFile(server_json);
+  const json server = read_json_file(server_json);
   REQUIRE(server.is_object());
   CHECK(server["server"]["sessionsCreated"] == 6);
   CHECK(server["server"]["sessionsEnded"] == 6);  // every DELETE reached the session's worker
@@ -122,7 +104,7 @@ TEST_CASE("tern-sfu-load: 2 publishers x 2 subscribers through tern-sfu --worker
 
 TEST_CASE("tern-sfu-load: 1 publisher x 2 subscribers through the bare reference forwarder (AEAD_AES_128_GCM)") {
   const auto load = tern::test::run_command(
-      Tool("tern-sfu-load") + " --target reference -K 1 -M 2 --rate 100 --size 600 --duration 1 --warmup 0.2 --suite gcm", 30);
+      tool_path("tern-sfu-load") + " --target reference -K 1 -M 2 --rate 100 --size 600 --duration 1 --warmup 0.2 --suite gcm", 30);
   INFO("load:\n" << load.out);
   CHECK(load.exit_code == 0);
   const json r = json::parse(load.out, nullptr, false);
