@@ -7,38 +7,24 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "support/peer.h"
 #include "support/process.h"
-#include "tern/tools/net/http_bridge.h"
+#include "support/tool_run.h"
 
 namespace {
 
 using nlohmann::json;
 
-std::string Tool(const char* name) { return std::string(TERN_BINARY_DIR) + "/tools/" + name; }
-
-json ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return json::parse(s.str(), nullptr, false);
-}
+std::string Tool(const char* name) { return tern::test::tool_path(name); }
+json ReadJsonFile(const std::string& path) { return tern::test::read_json_file(path); }
 
 // GET /stats, parsed (null when the server does not answer).
 json Stats(const std::string& base) {
-  auto url = tern::whip::HttpUrl::parse(base + "/stats");
-  if (!url) return nullptr;
-  tern::whip::HttpRequest request;
-  request.method = "GET";
-  request.path = "/stats";
-  auto response = tern::tools::net::http_request(*url, request, tern::TimeDelta::Seconds(2));
-  if (!response || response->status != 200) return nullptr;
-  return json::parse(response->body, nullptr, false);
+  const std::string body = tern::test::http_get(base, "/stats");
+  return body.empty() ? json(nullptr) : json::parse(body, nullptr, false);
 }
 
 }  // namespace
