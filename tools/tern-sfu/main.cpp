@@ -3,7 +3,9 @@
 // thread; PATCH/DELETE/OPTIONS by whip::WhipEndpoint, optional bearer token), every session's ICE
 // (lite), DTLS-SRTP and media on one UDP socket under transport::EpollDriver, GET /stats as JSON,
 // SIGINT/SIGTERM drain (every session gets its DTLS close_notify, the stats file is written, exit 0).
-// The work is sfu::SfuServer (sfu/README.md); this file parses options and wires.
+// GET / (or /ui) is a live page plotting /stats (page.h); --record-dir records every publisher into
+// a WebM file (recording.h). The work is sfu::SfuServer (sfu/README.md); this file parses options
+// and wires.
 #include <CLI/CLI.hpp>
 
 #include <array>
@@ -20,6 +22,8 @@
 #include "tern/tools/net/tool_loop.h"
 #include "tern/transport/udp_socket.h"
 #include "tern/whip/whip_endpoint.h"
+#include "page.h"
+#include "recording.h"
 
 using namespace tern;
 
@@ -33,6 +37,7 @@ struct Options {
   size_t max_subscribers = 64;
   double duration = 0;
   std::string stats_json;
+  std::string record_dir;
   bool quiet = false;
 };
 
@@ -92,6 +97,7 @@ int run(const Options& o) {
   auto udp_address = transport::SocketAddress::Parse(udp->first, udp->second);
   if (!udp_address) return fail("--udp: not a numeric IP address");
   if (Status st = tools::net::check_output_path("--stats-json", o.stats_json); !st.ok()) return fail(st.error());
+  if (Status st = tools::sfu_tool::SfuRecorder::prepare_dir(o.record_dir); !st.ok()) return fail(st.error());
 
   auto loop = tools::net::ToolLoop::Open({});
   if (!loop) return fail(loop.error());
@@ -103,6 +109,8 @@ int run(const Options& o) {
   config.address = to_ice(socket->local_address());
   config.max_sessions = o.max_sessions;
   config.max_subscribers_per_room = o.max_subscribers;
+  tools::sfu_tool::SfuRecorder recorder(o.record_dir, o.quiet);  // counts frames; records with --record-dir
+  config.media_tap = &recorder;
   auto server = sfu::SfuServer::Create(config);
   if (!server) return fail(server.error());
   sfu::SfuSignalling signalling(**server);
@@ -127,7 +135,7 @@ int run(const Options& o) {
       }
       response.status = 200;
       response.add("Content-Type", "application/json");
-      response.body = (*server)->stats_json(now) + "\n";
+      response.body = recorder.annotate_stats((*server)->stats_json(now)) + "\n";
       return response;
     }
     if (request.path == "/metrics") {  // Prometheus scrapes this
@@ -141,6 +149,7 @@ int run(const Options& o) {
       response.body = (*server)->prometheus_metrics();
       return response;
     }
+    if (auto page = tools::sfu_tool::page_response(request)) return *page;
     response = (request.path.rfind("/whep", 0) == 0 ? whep_endpoint : whip_endpoint).handle(request, now);
     sfu_driver.flush();  // an end_session's close_notify
     return response;
@@ -154,8 +163,9 @@ int run(const Options& o) {
   transport::UdpSocket& s = *socket;
   if (Status st = driver.add_fd(s.fd(), [&](Timestamp now) { sfu_driver.on_readable(now); }); !st.ok()) return fail(st.error());
   if (Status st = driver.add_pollable(&sfu_driver); !st.ok()) return fail(st.error());
+  if (Status st = driver.add_pollable(&recorder); !st.ok()) return fail(st.error());
   if (!o.quiet) {
-    std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats; media on UDP %s\n",
+    std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, page /; media on UDP %s\n",
                  http->first.c_str(), (*bridge)->port(), config.address.to_string().c_str());
   }
 
@@ -167,14 +177,16 @@ int run(const Options& o) {
   if ((*loop)->signal() != 0 && !o.quiet) std::fprintf(stderr, "tern-sfu: draining on signal %d\n", (*loop)->signal());
   // Drain: no new offers, every session ends with its close_notify on the wire.
   const std::string final_stats = (*server)->stats_json(now);
-  (*server)->drain(now);
+  (*server)->drain(now);  // recordings are finalised here (their publishers end)
   sfu_driver.flush();
   drop_ended();
   driver.remove_pollable(&sfu_driver);
+  driver.remove_pollable(&recorder);
   (void)driver.remove_fd(s.fd());  // the socket closes with `socket` anyway
   bridge->reset();
   if (!ran.ok()) return fail(ran.error());
-  if (Status st = tools::net::write_stats_json(o.stats_json, final_stats); !st.ok()) return fail(st.error());
+  if (Status st = tools::net::write_stats_json(o.stats_json, recorder.annotate_stats(final_stats)); !st.ok())
+    return fail(st.error());
   return 0;
 }
 
@@ -190,6 +202,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-subscribers", o.max_subscribers, "Subscribers per room; more get 503")->check(CLI::Range(1, 4096));
   app.add_option("--duration", o.duration, "Seconds to run (default: until SIGINT/SIGTERM)")->check(CLI::Range(0.0, 86400.0));
   app.add_option("--stats-json", o.stats_json, "Write the server's stats (as /stats) here when it stops");
+  app.add_option("--record-dir", o.record_dir,
+                 "Record each publisher's audio and video into DIR/<room>-<session>.webm (finalised when it ends)");
   app.add_flag("--quiet", o.quiet, "Nothing on stderr but errors");
   CLI11_PARSE(app, argc, argv);
   return run(o);
