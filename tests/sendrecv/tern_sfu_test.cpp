@@ -1,8 +1,10 @@
 // tern-sfu (tools/tern-sfu, sfu/): a tern-peer publishes into a room by WHIP and another tern-peer
 // subscribes by WHEP, over real UDP on 127.0.0.1: the subscriber decodes the publisher's video and
 // plays its audio through the server; a wrong bearer token gets 401; /stats answers JSON; SIGTERM
-// drains the server (exit 0, stats written). With --record-dir the publisher's session is recorded:
-// ffprobe finds one VP8 and one Opus stream, no warning, and the duration of what was sent.
+// drains the server (exit 0, stats written). With --record-dir the publisher's session is recorded
+// (the publisher drops 2% of its RTP: the server NACKs, RTX repairs): ffprobe finds one VP8 and one
+// Opus stream, no warning, and the duration of what was sent; a second publisher's recording hits a
+// full disk (/dev/full): counted, logged, stopped, its session goes on.
 // Meanwhile headless Chromium loads the server's live page (GET /, tests/sendrecv/chromium/
 // sfu_page.js) and reads the publisher's latest plotted bitrate, which must be the one its /stats
 // responses give (the page part runs in a network namespace of its own; without chromium, node,
@@ -60,7 +62,10 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   const std::string server_json = dir + "/sfu.json", pub_json = dir + "/pub.json", sub_json = dir + "/sub.json";
   const std::string page_json = dir + "/page.json", record_dir = dir + "/recordings";
   for (const std::string& f : {server_json, pub_json, sub_json, page_json}) std::remove(f.c_str());
-  tern::test::run_command("rm -rf '" + record_dir + "'", 10);
+  // room2's recording (session 2 or 3, whichever the second publisher gets) hits a full disk.
+  tern::test::run_command("rm -rf '" + record_dir + "' && mkdir -p '" + record_dir + "' && ln -s /dev/full '" + record_dir +
+                              "/room2-2.webm' && ln -s /dev/full '" + record_dir + "/room2-3.webm'",
+                          10);
   const std::string base = "http://127.0.0.1:5991";
   const std::string media = " --width 320 --height 180 --quiet --token secret";
   tern::test::BackgroundPeer sfu(Tool("tern-sfu") + " --http 127.0.0.1:5991 --token secret --quiet --stats-json " + server_json +
@@ -79,7 +84,7 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   }
   // The publisher retries a refused connection while the server starts; it sends until the
   // subscriber and the page are done (SIGINT: it DELETEs its session, which ends the recording).
-  tern::test::BackgroundPeer pub(Tool("tern-peer") + " --whip " + base + "/whip/room1 --duration 12 --stats-json " + pub_json + media,
+  tern::test::BackgroundPeer pub(Tool("tern-peer") + " --whip " + base + "/whip/room1 --duration 12 --loss 2 --stats-json " + pub_json + media,
                                  20, dir + "/pub.log");
   REQUIRE(pub.started());
   bool published = false;
@@ -89,6 +94,10 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
     if (!published) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   REQUIRE_MESSAGE(published, "sfu:\n" << sfu.log() << "\npublisher:\n" << pub.log());
+  // A second publisher (room2) while the subscriber runs: its recording fails, its session not.
+  tern::test::BackgroundPeer pub2(Tool("tern-peer") + " --whip " + base + "/whip/room2 --duration 1 --quiet --token secret"
+                                  " --width 320 --height 180", 15, dir + "/pub2.log");
+  REQUIRE(pub2.started());
   const auto sub = tern::test::run_command(
       Tool("tern-peer") + " --whep " + base + "/whep/room1 --duration 2.5 --stats-json " + sub_json + media, 15, true);
   INFO("subscriber:\n" << sub.out);
@@ -115,6 +124,8 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   }
   pub.send_signal(SIGINT);
   REQUIRE(pub.wait(5000));
+  REQUIRE(pub2.wait(8000));
+  CHECK(pub2.exit_code() == 0);  // its session went on to its DELETE
   sfu.send_signal(SIGTERM);
   REQUIRE(sfu.wait(5000));
   INFO("sfu:\n" << sfu.log());
@@ -140,16 +151,18 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   CHECK(decoded >= 0.9 * available);
   CHECK(ss["summary"].value("audioSamplesReceived", uint64_t{0}) > 48000);  // > 1 s of audio
   const json& c = server["server"];
-  CHECK(c["sessionsCreated"] == 2);
-  CHECK(c["sessionsEnded"] == 2);  // both DELETEs, before the drain
+  CHECK(c["sessionsCreated"] == 3);
+  CHECK(c["sessionsEnded"] == 3);  // the three DELETEs, before the drain
   CHECK(c["unauthenticatedDropped"] == 0);
 
   // The recording of the publisher (session 1), finalised by its DELETE.
   const json& rec = server["recorder"];
   INFO("recorder: " << rec.dump(2));
-  CHECK(rec["recordingsStarted"] == 1);
+  CHECK(rec["recordingsStarted"] == 2);
   CHECK(rec["recordingsFinished"] == 1);
-  CHECK(rec["writeErrors"] == 0);
+  CHECK(rec["writeErrors"] == 1);  // room2's: logged, that recording stopped
+  CHECK(sfu.log().find("room2-") != std::string::npos);
+  CHECK(sfu.log().find("stopped") != std::string::npos);
   const std::string webm = record_dir + "/room1-1.webm";
   const auto probe = tern::test::run_command("timeout 10 ffprobe -v warning -show_entries format=duration:stream=codec_name,codec_type"
                                              " -of json '" + webm + "' 2>'" + dir + "/ffprobe.err'", 15);
@@ -174,4 +187,13 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   MESSAGE("tern-sfu recording: " << recorded << " s recorded; sent " << video_sent << " s of video, " << audio_sent
           << " s of audio");
   CHECK(std::abs(recorded - sent) <= 0.01 * sent);
+  // The publisher dropped 2% of its RTP (--loss 2): the server's NACKs and the RTX it got back
+  // (unwrapped by the recorder's receive front) left no frame out.
+  CHECK(p["sessions"][0]["loss"].value("rtpDroppedOut", 0) > 0);
+  REQUIRE(rec["recordings"].size() == 2);
+  const json& room1 = rec["recordings"][0];
+  CHECK(room1["session"] == 1);
+  CHECK(room1.value("videoFramesRecorded", 0) >= 0.98 * sent_summary.value("videoFramesSent", 0));
+  CHECK(room1.value("framesNotRecorded", -1) == 0);
+  CHECK(rec["recordings"][1].value("error", std::string()).find("cannot write") != std::string::npos);
 }
