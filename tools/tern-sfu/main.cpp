@@ -1,10 +1,12 @@
 // tern-sfu: a selective forwarding media server. WHIP (RFC 9725) ingest at POST /whip/<room> and
 // WHEP egress at POST /whep/<room> over HTTP (tools/net/http_bridge.h, answered on the HTTP thread's
 // loop; PATCH/DELETE/OPTIONS by whip::WhipEndpoint, optional bearer token), GET /stats as JSON and
-// /metrics for Prometheus, SIGINT/SIGTERM drain (every session gets its DTLS close_notify, the stats
-// file is written, exit 0). The media work is done by --workers single-threaded workers
-// (sfu_worker.h: one sfu::SfuServer, one UDP port, one EpollDriver each); this thread pins every
-// room to one worker and hands it the room's requests. This file parses options and wires.
+// /metrics for Prometheus, GET / (or /ui) a live page plotting /stats (page.h), SIGINT/SIGTERM drain
+// (every session gets its DTLS close_notify, every recording is finalised, the stats file is
+// written, exit 0). The media work is done by --workers single-threaded workers (sfu_worker.h: one
+// sfu::SfuServer, one UDP port, one EpollDriver each, and with --record-dir one recorder recording
+// every publisher of the worker into a WebM file, recording.h); this thread pins every room to one
+// worker and hands it the room's requests. This file parses options and wires.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -18,6 +20,8 @@
 #include "tern/tools/net/http_bridge.h"
 #include "tern/tools/net/tool_loop.h"
 #include "tern/transport/socket_address.h"
+#include "page.h"
+#include "recording.h"
 
 using namespace tern;
 
@@ -32,6 +36,7 @@ struct Options {
   size_t workers = 1;
   double duration = 0;
   std::string stats_json;
+  std::string record_dir;
   bool quiet = false;
 };
 
@@ -64,6 +69,7 @@ int run(const Options& o) {
   if (Status st = tools::net::check_output_path("--stats-json", o.stats_json); !st.ok()) return fail(st.error());
   const size_t worker_count = o.workers > 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   if (udp->second != 0 && udp->second + worker_count - 1 > 65535) return fail("--udp: port + workers - 1 above 65535");
+  if (Status st = tools::sfu_tool::SfuRecorder::prepare_dir(o.record_dir); !st.ok()) return fail(st.error());
 
   // The HTTP thread's loop first: it blocks SIGINT/SIGTERM, and the workers' threads inherit that.
   auto loop = tools::net::ToolLoop::Open({});
@@ -79,6 +85,8 @@ int run(const Options& o) {
     wo.token = o.token;
     wo.max_sessions = o.max_sessions;
     wo.max_subscribers = o.max_subscribers;
+    wo.record_dir = o.record_dir;  // each worker its own recorder (its thread), names tagged -w<i>
+    wo.quiet = o.quiet;
     auto w = tools::sfu_tool::SfuWorker::Start(static_cast<int>(i), wo);
     if (!w) return fail(w.error());
     worker_list.push_back(w->get());
@@ -113,6 +121,7 @@ int run(const Options& o) {
       response.body = tools::sfu_tool::merge_metrics(each, worker_list);
       return response;
     }
+    if (auto page = tools::sfu_tool::page_response(request)) return *page;  // GET / and /ui
     // WHIP/WHEP: a room's offer goes to the room's worker (a new room: the least-loaded one); a
     // resource's PATCH/DELETE to the worker that made it (unknown: worker 0 answers 404).
     const std::string room = room_of(request.path);
@@ -138,7 +147,7 @@ int run(const Options& o) {
   auto bridge = tools::net::HttpBridge::Start(bc, driver, dispatch);
   if (!bridge) return fail(bridge.error());
   if (!o.quiet) {
-    std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, /metrics; %zu worker(s)\n",
+    std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, /metrics, page /; %zu worker(s)\n",
                  http->first.c_str(), (*bridge)->port(), worker_count);
     for (auto* w : worker_list) std::fprintf(stderr, "tern-sfu: worker %d media on UDP %s\n", w->index(), w->udp_address().c_str());
   }
@@ -149,7 +158,8 @@ int run(const Options& o) {
   Status ran = driver.run_until(deadline);
   if ((*loop)->signal() != 0 && !o.quiet) std::fprintf(stderr, "tern-sfu: draining on signal %d\n", (*loop)->signal());
   bridge->reset();  // no more requests
-  // Drain every worker: no new offers, every session ends with its close_notify on the wire.
+  // Drain every worker: no new offers, every session ends with its close_notify on the wire, every
+  // recording is finalised (on its worker's thread, before stop() returns).
   std::vector<std::string> final_each;
   for (auto* w : worker_list) final_each.push_back(w->stop(call_timeout));
   const std::string final_stats = tools::sfu_tool::merge_stats(final_each, worker_list);
@@ -174,6 +184,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 64));
   app.add_option("--duration", o.duration, "Seconds to run (default: until SIGINT/SIGTERM)")->check(CLI::Range(0.0, 86400.0));
   app.add_option("--stats-json", o.stats_json, "Write the server's stats (as /stats) here when it stops");
+  app.add_option("--record-dir", o.record_dir,
+                 "Record each publisher's audio and video into DIR/<room>-w<worker>-<session>.webm (finalised when it ends)");
   app.add_flag("--quiet", o.quiet, "Nothing on stderr but errors");
   CLI11_PARSE(app, argc, argv);
   return run(o);

@@ -19,6 +19,7 @@
 #include "tern/transport/pollable.h"
 #include "tern/transport/udp_socket.h"
 #include "tern/whip/whip_endpoint.h"
+#include "recording.h"
 
 namespace tern::tools::sfu_tool {
 
@@ -90,6 +91,7 @@ class SfuDriver final : public transport::Pollable {
 struct SfuWorker::State {
   transport::EpollDriver driver;
   transport::UdpSocket socket;
+  std::unique_ptr<SfuRecorder> recorder;  // the server's MediaTap: outlives it
   std::unique_ptr<sfu::SfuServer> server;
   std::unique_ptr<sfu::SfuSignalling> signalling;
   std::unique_ptr<whip::WhipEndpoint> whip;
@@ -108,12 +110,15 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   config.max_sessions = options.max_sessions;
   config.max_subscribers_per_room = options.max_subscribers;
   config.seed = 1 + static_cast<uint64_t>(index);
+  auto recorder = std::make_unique<SfuRecorder>(options.record_dir, options.quiet, index);
+  config.media_tap = recorder.get();
   auto server = sfu::SfuServer::Create(config);
   if (!server) return Error{server.error()};
 
   auto state = std::make_unique<State>();
   state->driver = std::move(driver).value();
   state->socket = std::move(socket).value();
+  state->recorder = std::move(recorder);
   state->server = std::move(server).value();
   state->signalling = std::make_unique<sfu::SfuSignalling>(*state->server);
   auto endpoint_config = [&](whip::SignallingKind kind) {
@@ -144,6 +149,7 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
     return Error{st.error()};
   if (Status st = s.driver.add_fd(w->event_fd_, [self](Timestamp now) { self->run_jobs(now); }); !st.ok()) return Error{st.error()};
   if (Status st = s.driver.add_pollable(s.sfu_driver.get()); !st.ok()) return Error{st.error()};
+  if (Status st = s.driver.add_pollable(s.recorder.get()); !st.ok()) return Error{st.error()};
   s.driver.set_stop_flag(&w->stop_flag_);
   w->udp_address_ = to_ice(s.socket.local_address()).to_string();
   w->thread_ = std::thread([self] { self->run(); });
@@ -222,7 +228,8 @@ whip::HttpResponse SfuWorker::handle(const whip::HttpRequest& request, TimeDelta
 }
 
 std::optional<std::string> SfuWorker::stats_json(TimeDelta timeout) {
-  return call<std::string>([this](Timestamp now) { return state_->server->stats_json(now); }, timeout);
+  return call<std::string>([this](Timestamp now) { return state_->recorder->annotate_stats(state_->server->stats_json(now)); },
+                           timeout);
 }
 
 std::optional<std::string> SfuWorker::prometheus_metrics(TimeDelta timeout) {
@@ -239,13 +246,15 @@ std::string SfuWorker::stop(TimeDelta timeout) {
   auto done = call<bool>(
       [this](Timestamp now) {
         State& s = *state_;
-        s.final_stats = s.server->stats_json(now);
+        const std::string before_drain = s.server->stats_json(now);
         timespec ts{};
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);  // this thread: the worker's
         final_cpu_seconds_.store(double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9);
-        s.server->drain(now);  // no new offers; every session's close_notify
+        s.server->drain(now);  // no new offers; every session's close_notify; recordings finalised (their publishers end)
+        s.recorder->finish_all(now);  // none should be left open
         s.sfu_driver->flush();
         s.sfu_driver->process(now);
+        s.final_stats = s.recorder->annotate_stats(before_drain);
         s.driver.stop();
         return true;
       },
@@ -305,6 +314,8 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
   json rooms = json::object();
   json sessions = json::array();
   json list = json::array();
+  json recorder = json::object();
+  json recordings = json::array();
   bool draining = false;
   double timestamp = 0;
   for (size_t i = 0; i < per_worker.size() && i < workers.size(); ++i) {
@@ -333,10 +344,25 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
         ++count;
       }
     }
+    if (w.contains("recorder") && w["recorder"].is_object()) {
+      for (const auto& [k, v] : w["recorder"].items()) {
+        if (v.is_number_unsigned()) {
+          recorder[k] = recorder.value(k, uint64_t{0}) + v.get<uint64_t>();  // the counters
+        } else if (k == "recordings" && v.is_array()) {
+          for (const json& r : v) {
+            json e = r;
+            e["worker"] = i;  // its "session" is that worker's id
+            recordings.push_back(e);
+          }
+        } else if (!recorder.contains(k)) {
+          recorder[k] = v;  // "dir": the same for every worker
+        }
+      }
+    }
     uint64_t created = 0;
     if (w.contains("server") && w["server"].is_object()) created = w["server"].value("sessionsCreated", uint64_t{0});
     list.push_back({{"worker", i}, {"udp", workers[i]->udp_address()}, {"sessions", count}, {"sessionsCreated", created},
-                    {"cpuSeconds", workers[i]->cpu_seconds()}});
+                    {"cpuSeconds", workers[i]->cpu_seconds()}, {"timestamp", w.value("timestamp", 0.0)}});
   }
   out["timestamp"] = timestamp;
   out["pid"] = static_cast<int>(::getpid());  // for load generators reading /proc/<pid>
@@ -345,6 +371,10 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
   out["rooms"] = rooms;
   out["sessions"] = sessions;
   out["workers"] = list;
+  if (!recorder.empty()) {
+    recorder["recordings"] = recordings;
+    out["recorder"] = recorder;
+  }
   return out.dump(2);
 }
 

@@ -3,6 +3,10 @@
 // thread. The HTTP thread (main.cpp) pins every room to one worker (all of a room's sessions there,
 // a new room on the least-loaded worker) and hands it the room's WHIP/WHEP requests through the
 // worker's job queue, woken by an eventfd; the sans-I/O core never sees a lock or another thread.
+// Each worker's server has its own SfuRecorder (recording.h) as its MediaTap, called on the
+// worker's thread: it counts the publishers' frames and, with --record-dir, records them into
+// DIR/<room>-w<worker>-<session>.webm (session ids are per worker, the worker index keeps the names
+// apart); the worker's stop() drains its server, which finalises its recordings.
 //
 // Bounds and policies: at most kMaxJobs jobs wait per worker (call() answers "busy" beyond: the
 // HTTP request gets 503 + Retry-After); a caller waits at most its timeout (503; the late answer is
@@ -38,6 +42,8 @@ struct WorkerOptions {
   std::string token;
   size_t max_sessions = 256;
   size_t max_subscribers = 64;
+  std::string record_dir;  // empty: frames counted, nothing recorded
+  bool quiet = false;      // the recorder logs errors only
 };
 
 class SfuWorker {
@@ -61,14 +67,16 @@ class SfuWorker {
 
   // A WHIP/WHEP request (POST, PATCH, DELETE, OPTIONS) answered by this worker's endpoints.
   whip::HttpResponse handle(const whip::HttpRequest& request, TimeDelta timeout);
-  // The worker's server's /stats JSON and /metrics text (nullopt: busy or timed out).
+  // The worker's server's /stats JSON (with its recorder's additions: SfuRecorder::annotate_stats)
+  // and /metrics text (nullopt: busy or timed out).
   std::optional<std::string> stats_json(TimeDelta timeout);
   std::optional<std::string> prometheus_metrics(TimeDelta timeout);
   // Resource ids (Location paths' last segment) of sessions the server ended on its own.
   std::vector<std::string> take_ended();
 
-  // Drains the server (every session closed, close_notify sent), stops the loop and joins the
-  // thread; returns the server's stats as they were just before the drain ("" when it had stopped).
+  // Drains the server (every session closed, close_notify sent, every recording finalised), stops
+  // the loop and joins the thread; returns the server's stats as they were just before the drain,
+  // with the recorder's summary as it is after it ("" when it had stopped).
   std::string stop(TimeDelta timeout);
 
   struct State;  // the worker thread's objects (sfu_worker.cpp)
@@ -125,7 +133,10 @@ class RoomPins {
 };
 
 // /stats of several workers as one document: "server" counters summed, "rooms" and "sessions"
-// merged (each tagged with its "worker"), "workers": [{worker, udp, sessions, cpuSeconds}].
+// merged (each tagged with its "worker"), "timestamp" the latest of the workers', "workers":
+// [{worker, udp, sessions, sessionsCreated, cpuSeconds, timestamp (when that worker's figures were taken)}],
+// "recorder": the workers' recorder counters summed, their "recordings" listed (each tagged with its
+// "worker"), worker 0's first.
 std::string merge_stats(const std::vector<std::string>& per_worker, const std::vector<SfuWorker*>& workers);
 // /metrics of several workers: every sample gets a worker="<i>" label, samples grouped by family;
 // plus tern_sfu_workers and tern_sfu_worker_cpu_seconds_total{worker}.
