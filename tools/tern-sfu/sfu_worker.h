@@ -38,6 +38,7 @@ struct WorkerOptions {
   std::string token;
   size_t max_sessions = 256;
   size_t max_subscribers = 64;
+  sfu::RoomMode room_mode = sfu::RoomMode::kBroadcast;
 };
 
 class SfuWorker {
