@@ -73,7 +73,7 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
                            " --quiet --width 320 --height 180 --stats-json " + peer_json + " --whep";
   const auto node = tern::test::run_command("env NODE_PATH='" + tern::test::chromium_node_dir() + "/node_modules' timeout -k 3 40 node '" TERN_SOURCE_DIR
                                             "/tests/sendrecv/chromium/sfu.js' " + result_json +
-                                                " http://127.0.0.1:5993 turn:127.0.0.1:3478?transport=udp tern ternpass 3000 " + peer,
+                                                " http://127.0.0.1:5993 'turn:127.0.0.1:3478?transport=udp' tern ternpass 3000 " + peer,
                                             45, true);
   sfu.send_signal(SIGTERM);
   turn.interrupt();

@@ -85,9 +85,9 @@ std::unique_ptr<PeerConnection> make_pc(const TransportAddress& bound, int n, bo
   c.send_audio = publisher;
   c.send_video = publisher;
   c.seed = 200 + static_cast<uint64_t>(n);
-  c.audio_ssrc = 0x2000'0001u + static_cast<uint32_t>(n) * 16u;
-  c.video_ssrc = 0x2000'0002u + static_cast<uint32_t>(n) * 16u;
-  c.video_rtx_ssrc = 0x2000'0003u + static_cast<uint32_t>(n) * 16u;
+  c.audio_ssrc = 0x3000'0001u + static_cast<uint32_t>(n) * 16u;
+  c.video_ssrc = 0x3000'0002u + static_cast<uint32_t>(n) * 16u;
+  c.video_rtx_ssrc = 0x3000'0003u + static_cast<uint32_t>(n) * 16u;
   c.media.send.width = 320;
   c.media.send.height = 180;
   c.media.send.fps = 15;
@@ -170,7 +170,7 @@ CallRun run_call(double a_loss) {
         ids[i] = answer.id;
         loop.post_in(hop, [&, i, sdp = answer.sdp] {
           Status st = node[i]->pc->set_remote_description({webrtc::SdpType::kAnswer, sdp}, loop.now());
-          CHECK_MESSAGE(st.ok(), st.error());
+          CHECK_MESSAGE(st.ok(), std::string(st.error()) << "\n" << sdp);
           node[i]->flush(loop.now());
         });
       });
@@ -204,7 +204,7 @@ CallRun run_call(double a_loss) {
     }
   });
 
-  REQUIRE(loop.run_until(Timestamp::Zero() + TimeDelta::Seconds(4)).ok());
+  REQUIRE(loop.run_until(Timestamp::Zero() + TimeDelta::Seconds(3)).ok());
   const Timestamp end = loop.now();
   CHECK(sfu.session_count() == 4);
   for (int side : {kA, kB}) {
@@ -243,7 +243,7 @@ CallRun run_call(double a_loss) {
 void report(const char* name, const CallRun& r) {
   for (int side : {kA, kB}) {
     const Received& x = r.side[side];
-    MESSAGE(name << " side " << (side == kA ? "A" : "B") << " received: " << x.frames_decoded << " frames decoded of ~"
+    MESSAGE(std::string(name) << " side " << (side == kA ? "A" : "B") << " received: " << x.frames_decoded << " frames decoded of ~"
                  << x.frames_available << " available (" << x.publisher_frames_encoded << " encoded), " << x.freezes
                  << " freezes, " << x.nacks_sent << " NACKs sent, " << x.audio_packets << " audio packets; server: "
                  << r.up[1 - side].nacks_sent << " NACKs to the other side's publisher, " << r.up[1 - side].packets_repaired_by_rtx
@@ -283,9 +283,11 @@ TEST_CASE("sfu call room: two sides each watch the other; one side's loss does n
   CHECK(lossy.down[kA].nacked_packets_received > 0);
   CHECK(lossy.down[kA].retransmissions_sent > 0);
   CHECK(lossy.up[kB].nacks_sent == 0);
-  // B's received video is not degraded by A's lossy links: as many frames and no more freezes than
-  // in the clean run (give or take one frame of timing).
-  CHECK(lossy.side[kB].frames_decoded + 1 >= clean.side[kB].frames_decoded);
+  // B's received video is not degraded by A's lossy links: the same share of A's frames decoded
+  // since B's first one (A's publisher connects later over its lossy link: fewer frames in all)
+  // within 5%, and no more freezes than in the clean run.
+  auto share = [](const Received& x) { return x.frames_decoded / x.frames_available; };
+  CHECK(share(lossy.side[kB]) >= 0.95 * share(clean.side[kB]));
   CHECK(lossy.side[kB].freezes <= clean.side[kB].freezes);
   MESSAGE("wall time: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count() << " s");
 }

@@ -100,9 +100,15 @@ function pageCode() {
     return out;
   };
   window.hangUp = () => Object.values(pcs).forEach((pc) => pc.close());
-  // A POST with any body to a full call room (the room is checked before the offer).
-  window.postStatus = async (url) =>
-    (await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' })).status;
+  // The status of a WHIP POST of a fresh offer (a third publisher of a call room: 409).
+  window.postStatus = async (url) => {
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver('video', { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+    pc.close();
+    return r.status;
+  };
 }
 
 (async () => {
