@@ -20,6 +20,7 @@
 #include "tern/netsim/event_loop.h"
 #include "tern/netsim/internet.h"
 #include "tern/sfu/sfu_server.h"
+#include "tern/sfu/sfu_signalling.h"
 #include "tern/webrtc/peer_connection.h"
 
 using namespace tern;
@@ -178,9 +179,19 @@ CallRun run_call(double a_loss) {
   };
   // Both sides publish (B 60 ms later), then each subscribes to the other side of its call.
   join(0, Timestamp::Zero(), [&](const std::string& sdp) { return sfu.publish("call1", sdp, loop.now()); });
-  join(1, Timestamp::Zero() + TimeDelta::Millis(60), [&](const std::string& sdp) { return sfu.publish("call1", sdp, loop.now()); });
   join(2, Timestamp::Zero() + TimeDelta::Millis(100), [&](const std::string& sdp) { return sfu.subscribe_peer(*ids[0], sdp, loop.now()); });
-  join(3, Timestamp::Zero() + TimeDelta::Millis(100), [&](const std::string& sdp) { return sfu.subscribe_peer(*ids[1], sdp, loop.now()); });
+  // B goes through SfuSignalling as tern-sfu's endpoints would: its WHIP resource "res-b" in room
+  // "call1", then its WHEP POST names "res-b". (A session's id is the count of sessions created.)
+  sfu::SfuSignalling signalling(sfu);
+  auto via_signalling = [&](whip::SessionHandler& h, const char* resource, const char* name) {
+    return [&, handler = &h, resource, name](const std::string& sdp) -> std::variant<sfu::SfuAnswer, sfu::SfuRefusal> {
+      auto r = handler->create_session(resource, name, sdp, loop.now());
+      if (auto* refusal = std::get_if<whip::Refusal>(&r)) return sfu::SfuRefusal{refusal->status, refusal->reason};
+      return sfu::SfuAnswer{sfu.counters().sessions_created, std::get<std::string>(r)};
+    };
+  };
+  join(1, Timestamp::Zero() + TimeDelta::Millis(60), via_signalling(signalling.whip_handler(), "res-b", "call1"));
+  join(3, Timestamp::Zero() + TimeDelta::Millis(100), via_signalling(signalling.whep_handler(), "sub-b", "res-b"));
 
   // Before B publishes, A's side has nobody to watch: 404, and the client retries.
   loop.post_at(Timestamp::Zero() + TimeDelta::Millis(45), [&] {
@@ -207,6 +218,7 @@ CallRun run_call(double a_loss) {
   REQUIRE(loop.run_until(Timestamp::Zero() + TimeDelta::Seconds(3)).ok());
   const Timestamp end = loop.now();
   CHECK(sfu.session_count() == 4);
+  CHECK(signalling.resource_count() == 2);
   for (int side : {kA, kB}) {
     const int publisher = 1 - side;   // the other side's publisher
     Node& subscriber = *node[2 + side];

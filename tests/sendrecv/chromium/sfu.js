@@ -16,6 +16,13 @@ const fs = require('fs');
 const { spawn } = require('child_process');
 const puppeteer = require('puppeteer-core');
 
+const getJson = (url) => new Promise((f) => {
+  http.get(url, (res) => {
+    let body = '';
+    res.on('data', (d) => { body += d; });
+    res.on('end', () => { try { f(JSON.parse(body)); } catch (e) { f(null); } });
+  }).on('error', () => f(null));
+});
 const withTimeout = (p, ms, what) =>
   Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error('timeout: ' + what)), ms))]);
 
@@ -156,6 +163,7 @@ function pageCode() {
     })), 10000, 'S1, S2 subscribe');
     await new Promise((f) => setTimeout(f, holdMs));
     const [pEnd, ...sEnd] = await Promise.all([P, S1, S2].map((p) => p.evaluate(() => stats())));
+    b.sfuStats = await getJson(sfu + '/stats');
     b.publisher = pEnd;
     sEnd.forEach((s, i) => { b.subscribers[i].stats = s; });
     b.ternPeerExit = await withTimeout(exited, 8000, 'tern-peer exit');
