@@ -4,13 +4,14 @@
 //     S1 and S2 and one tern-peer (TERN_PEER_WHEP ARGS..., run by this driver with the room's WHEP
 //     URL appended) subscribe by WHEP to SFU/whep/bcast. Each subscriber's frames decoded compare
 //     with P's framesSent since that subscriber's first decoded frame (both taken here).
-//  2. "call": pages A and B each publish to SFU/whip/call1 (a call room: tern-sfu --room-mode call)
+//  2. "call": pages A and B (S1 and S2 again, their broadcast connections closed) each publish to SFU/whip/call1 (a call room: tern-sfu --room-mode call)
 //     and subscribe to the other side at SFU/whep/<own WHIP resource id> (retrying 404 until the
 //     other side published). B's two peer connections go only through TURN_URL (tern-turn with
 //     loss: iceTransportPolicy 'relay'); A's are direct. A third publisher is refused (409).
 // Usage: node sfu.js RESULT_JSON SFU_BASE TURN_URL TURN_USER TURN_PASS HOLD_MS TERN_PEER_WHEP ARGS...
 // RESULT_JSON: {browser, ok, error, broadcast: {publisher, subscribers: [..], ternPeerExit},
-// call: {a, b, thirdPublisherStatus}, wallMs}; each side {publish/subscribe stats, snapshots}.
+// call: {a, b, thirdPublisherStatus}, marks (ms since start of each phase), wallMs}; each side
+// {publish, subscribe, start, end}: the getStats snapshots after both first frames and HOLD_MS later.
 const http = require('http');
 const fs = require('fs');
 const { spawn } = require('child_process');
@@ -53,9 +54,15 @@ function pageCode() {
       await sleep(100);
     }
   }
+  // The camera and microphone (opened once; the driver opens them early, while other pages hold).
+  let media = null;
+  window.prepare = () => {
+    media = media || navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+    return media;
+  };
   window.publish = async (url, relay) => {
     const pc = new RTCPeerConnection(config(relay));
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+    const stream = await window.prepare();
     stream.getTracks().forEach((t) => pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] }));
     pcs.pub = pc;
     const t0 = performance.now();
@@ -106,7 +113,10 @@ function pageCode() {
     }
     return out;
   };
-  window.hangUp = () => Object.values(pcs).forEach((pc) => pc.close());
+  window.hangUp = () => {
+    Object.values(pcs).forEach((pc) => pc.close());
+    for (const k of Object.keys(pcs)) delete pcs[k];
+  };
   // The status of a WHIP POST of a fresh offer (a third publisher of a call room: 409).
   window.postStatus = async (url) => {
     const pc = new RTCPeerConnection();
@@ -124,7 +134,7 @@ function pageCode() {
   const ternPeer = process.argv.slice(8);
   const holdMs = Number(holdArg);
   const relay = { server: { urls: turnUrl, username: turnUser, credential: turnPass } };
-  const result = { ok: false };
+  const result = { ok: false, marks: {} };
   const html = '<html><script>(' + pageCode.toString() + ')();</script></html>';
   const server = http.createServer((q, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
@@ -144,7 +154,11 @@ function pageCode() {
   };
   try {
     result.browser = await browser.version();
-    const [P, S1, S2, A, B] = await Promise.all([newPage(), newPage(), newPage(), newPage(), newPage()]);
+    result.marks.browser = Date.now() - t0;
+    // Three pages: the broadcast's subscribers S1 and S2 are then the call's sides A and B.
+    const [P, S1, S2] = await Promise.all([newPage(), newPage(), newPage()]);
+    const [A, B] = [S1, S2];
+    result.marks.pages = Date.now() - t0;
 
     // 1. Broadcast: P publishes; S1, S2 and tern-peer subscribe.
     const b = (result.broadcast = {});
@@ -161,7 +175,10 @@ function pageCode() {
       r.publisherSentAtFirstFrame = (await P.evaluate(() => stats())).out_video.framesSent;
       return r;
     })), 10000, 'S1, S2 subscribe');
+    const prepared = Promise.all([A, B].map((p) => p.evaluate(() => prepare().then(() => true))));
+    result.marks.broadcastHold = Date.now() - t0;
     await new Promise((f) => setTimeout(f, holdMs));
+    await prepared;
     const [pEnd, ...sEnd] = await Promise.all([P, S1, S2].map((p) => p.evaluate(() => stats())));
     b.sfuStats = await getJson(sfu + '/stats');
     b.publisher = pEnd;
@@ -175,6 +192,7 @@ function pageCode() {
     // 2. Call: A (direct) and B (through the lossy TURN relay), each publishes then subscribes
     // to the other side; a third publisher is refused.
     const c = (result.call = {});
+    result.marks.call = Date.now() - t0;
     const side = async (page, r) => {
       const s = { publish: await page.evaluate((u, x) => publish(u, x), sfu + '/whip/call1', r) };
       s.subscribe = await page.evaluate((u, x) => subscribe(u, x), sfu + '/whep/' + s.publish.id, r);
@@ -185,6 +203,7 @@ function pageCode() {
     c.thirdPublisherStatus = await A.evaluate((u) => postStatus(u), sfu + '/whip/call1');
     // Frames each side's publisher had sent when the other side decoded its first frame.
     const [a0, b0] = await Promise.all([A, B].map((p) => p.evaluate(() => stats())));
+    result.marks.callHold = Date.now() - t0;
     c.a.start = a0;
     c.b.start = b0;
     await new Promise((f) => setTimeout(f, holdMs));
