@@ -24,12 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.address = ice::TransportAddress::V4(192, 0, 2, 1, 3478);
   config.certificate = certificate;
   config.max_sessions = 2;
+  config.room_mode = size % 2 == 1 ? sfu::RoomMode::kCall : sfu::RoomMode::kBroadcast;  // call rooms: subscribe_peer()
   auto server = sfu::SfuServer::Create(config);
   if (!server) std::abort();
   sfu::SfuServer& s = **server;
   Timestamp now = Timestamp::Zero() + TimeDelta::Seconds(1);
   const std::string_view offer = input.substr(0, split);
-  if (std::holds_alternative<sfu::SfuAnswer>(s.publish("r", offer, now))) {
+  const auto published = s.publish("r", offer, now);
+  if (const auto* answer = std::get_if<sfu::SfuAnswer>(&published)) {
+    (void)s.subscribe_peer(answer->id, offer, now);  // no other side: refused
     (void)s.subscribe("r", offer, now);  // refused or not: both are fine here
     (void)s.subscribe("r", offer, now);  // a third session: over max_sessions, must be refused
   }

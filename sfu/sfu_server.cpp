@@ -19,6 +19,7 @@
 namespace tern::sfu {
 
 const char* to_string(SessionRole role) { return role == SessionRole::kPublisher ? "publisher" : "subscriber"; }
+const char* to_string(RoomMode mode) { return mode == RoomMode::kCall ? "call" : "broadcast"; }
 
 namespace {
 
@@ -68,9 +69,13 @@ bool extensions_match(const sdp::NegotiatedMedia& m, const pipeline::ExtensionId
 using Published = PublishedMedia;
 
 struct SfuServer::Room {
-  std::optional<SessionId> publisher;
-  Published media;
+  struct Publisher {
+    SessionId id = 0;
+    Published media;
+  };
+  std::vector<Publisher> publishers;  // one; two in a call room
   std::vector<SessionId> subscribers;
+
 };
 
 struct SfuServer::Session {
@@ -83,6 +88,7 @@ struct SfuServer::Session {
   pipeline::MediaRouter::LegId leg = 0;
   Timestamp created;
   std::optional<TransportAddress> routed_address;
+  SessionId watching = 0;  // a subscriber's publisher
 };
 
 // A session's decrypted RTP/RTCP into its router leg (a publisher's RTP past the media tap first).
@@ -129,15 +135,25 @@ SfuServer::SfuServer(SfuConfig config) : config_(std::move(config)) {}
 SfuServer::~SfuServer() = default;
 
 std::variant<SfuAnswer, SfuRefusal> SfuServer::publish(std::string_view room, std::string_view offer, Timestamp now) {
-  return admit(SessionRole::kPublisher, room, offer, now);
+  return admit(SessionRole::kPublisher, room, std::nullopt, offer, now);
 }
 
 std::variant<SfuAnswer, SfuRefusal> SfuServer::subscribe(std::string_view room, std::string_view offer, Timestamp now) {
-  return admit(SessionRole::kSubscriber, room, offer, now);
+  return admit(SessionRole::kSubscriber, room, std::nullopt, offer, now);
 }
 
-std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::string_view room_name, std::string_view offer,
-                                                     Timestamp now) {
+std::variant<SfuAnswer, SfuRefusal> SfuServer::subscribe_peer(SessionId self, std::string_view offer, Timestamp now) {
+  auto it = sessions_.find(self);
+  if (config_.room_mode != RoomMode::kCall || it == sessions_.end() || it->second->role != SessionRole::kPublisher) {
+    ++counters_.sessions_refused;
+    return SfuRefusal{404, "not a publisher of a call room"};
+  }
+  const std::string room = it->second->room;  // admit() may add sessions: no reference into them
+  return admit(SessionRole::kSubscriber, room, self, offer, now);
+}
+
+std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::string_view room_name, std::optional<SessionId> self,
+                                                     std::string_view offer, Timestamp now) {
   auto refuse = [&](int status, std::string reason) -> std::variant<SfuAnswer, SfuRefusal> {
     ++counters_.sessions_refused;
     return SfuRefusal{status, std::move(reason)};
@@ -146,11 +162,26 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   if (!valid_room(room_name, config_.max_room_name)) return refuse(400, "a room name is 1..64 of [A-Za-z0-9._-]");
   if (sessions_.size() >= config_.max_sessions) return refuse(503, "too many sessions on this server");
   const bool publisher = role == SessionRole::kPublisher;
+  const bool call = config_.room_mode == RoomMode::kCall;
   auto room_it = rooms_.find(room_name);
-  if (publisher && room_it != rooms_.end() && room_it->second.publisher) return refuse(409, "the room already has a publisher");
-  if (!publisher && (room_it == rooms_.end() || !room_it->second.publisher)) return refuse(404, "no publisher in this room");
-  if (!publisher && room_it->second.subscribers.size() >= config_.max_subscribers_per_room)
-    return refuse(503, "the room has its maximum of subscribers");
+  const size_t publishers = room_it == rooms_.end() ? 0 : room_it->second.publishers.size();
+  if (publisher && publishers >= (call ? 2u : 1u))
+    return refuse(409, call ? "the call room is full (two publishers)" : "the room already has a publisher");
+  // The publisher a subscriber watches: the room's only one, or the other side of `self`'s call.
+  const Room::Publisher* watched = nullptr;
+  if (!publisher) {
+    if (room_it != rooms_.end()) {
+      for (const Room::Publisher& p : room_it->second.publishers) {
+        if (self && p.id == *self) continue;
+        if (watched != nullptr)
+          return refuse(409, "the call room has two publishers: subscribe to the other side at /whep/<your WHIP resource id>");
+        watched = &p;
+      }
+    }
+    if (watched == nullptr) return refuse(404, self ? "the other side of the call has not published yet" : "no publisher in this room");
+    if (room_it->second.subscribers.size() >= config_.max_subscribers_per_room)
+      return refuse(503, "the room has its maximum of subscribers");
+  }
   auto parsed = sdp::SessionDescription::parse(offer);
   if (!parsed) return refuse(400, std::string("the offer is not SDP: ") + parsed.error());
 
@@ -176,7 +207,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   local.fingerprint = config_.certificate->fingerprint();
   local.session_id = std::to_string(id);
   local.cname = "tern-sfu";
-  const Published* source = publisher ? nullptr : &room_it->second.media;
+  const Published* source = publisher ? nullptr : &watched->media;
   if (publisher) {
     local.send_audio = false;
     local.send_video = false;
@@ -291,9 +322,9 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   session->created = now;
   Room& room = rooms_[std::string(room_name)];
   if (publisher) {
-    room.publisher = id;
-    room.media = published;
+    room.publishers.push_back({id, published});
   } else {
+    session->watching = watched->id;
     room.subscribers.push_back(id);
   }
   by_ufrag_[session->ufrag] = id;
@@ -343,9 +374,11 @@ void SfuServer::remove(SessionId id, Timestamp now) {
   auto room = rooms_.find(s.room);
   if (room != rooms_.end()) {
     Room& r = room->second;
-    if (r.publisher == id) r.publisher.reset();  // subscribers stay; they get nothing more
+    // A publisher's subscribers stay; they get nothing more (a call side that publishes again is a
+    // new publisher: its peer subscribes again).
+    std::erase_if(r.publishers, [id](const Room::Publisher& p) { return p.id == id; });
     std::erase(r.subscribers, id);
-    if (!r.publisher && r.subscribers.empty()) rooms_.erase(room);
+    if (r.publishers.empty() && r.subscribers.empty()) rooms_.erase(room);
   }
   sessions_.erase(it);
 }
@@ -546,7 +579,11 @@ std::string SfuServer::stats_json(Timestamp now) const {
   json rooms = json::object();
   for (const auto& [name, r] : rooms_) {
     json room;
-    room["publisher"] = r.publisher ? json(*r.publisher) : json(nullptr);
+    room["mode"] = to_string(config_.room_mode);
+    room["publisher"] = r.publishers.empty() ? json(nullptr) : json(r.publishers.front().id);
+    json publishers = json::array();
+    for (const Room::Publisher& p : r.publishers) publishers.push_back(p.id);
+    room["publishers"] = publishers;
     room["subscribers"] = r.subscribers;
     rooms[name] = room;
   }
@@ -560,6 +597,7 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["id"] = id;
     e["role"] = to_string(s->role);
     e["room"] = s->room;
+    if (s->role == SessionRole::kSubscriber) e["watching"] = s->watching;
     e["iceState"] = ice::to_string(t.agent().state());
     e["dtlsState"] = std::string(dtls::to_string(t.dtls().state()));
     e["srtpCipher"] = t.srtp_cipher();

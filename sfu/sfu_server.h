@@ -1,5 +1,6 @@
 // SfuServer: tern-sfu's sans-I/O core. Rooms of one publisher (WHIP, RFC 9725) and its subscribers
-// (WHEP), every session on the server's one UDP socket:
+// (WHEP), or, with `room_mode` kCall, one-to-one call rooms of two publishers each subscribing to
+// the other (subscribe_peer()), every session on the server's one UDP socket:
 //   - publish()/subscribe() answer a client's SDP offer (JSEP; BUNDLE, rtcp-mux, a=ice-lite, the
 //     one host candidate of the UDP socket, a=setup:active: the server is the DTLS client) and
 //     create the session's SfuSession (ICE-lite agent, DTLS, SRTP) and its leg in the media router;
@@ -73,11 +74,19 @@ class MediaTap {
   virtual void on_publisher_ended(SessionId id, Timestamp now) = 0;
 };
 
+// kBroadcast: a room has one publisher and its subscribers. kCall: a room is a one-to-one call: it
+// takes two publishers (a third is refused 409), and each side subscribes to the other with
+// subscribe_peer() (WHEP POST /whep/<its own WHIP resource id>); subscribe(room) still watches a
+// room's publisher while it is the only one (409 once there are two: the subscriber must say which).
+enum class RoomMode : uint8_t { kBroadcast, kCall };
+const char* to_string(RoomMode mode);
+
 struct SfuConfig {
   ice::TransportAddress address;  // the UDP socket's address: every session's one host candidate
   std::shared_ptr<const dtls::DtlsCertificate> certificate;  // null: one is generated
   size_t max_sessions = 256;              // publishers and subscribers together
   size_t max_subscribers_per_room = 64;
+  RoomMode room_mode = RoomMode::kBroadcast;
   size_t max_room_name = 64;
   size_t max_outgoing = 16384;            // datagrams queued between take_outgoing() calls
   TimeDelta keyframe_request_interval = TimeDelta::Millis(300);
@@ -92,8 +101,9 @@ struct SfuConfig {
 };
 
 
-// Why an offer was not taken: an HTTP status (400 bad offer, 404 no publisher, 409 the room has
-// one, 422 cannot be served, 503 full or draining) and a one-line reason.
+// Why an offer was not taken: an HTTP status (400 bad offer, 404 no publisher (yet), 409 the room
+// has its publisher(s) or a call room's subscriber must name a side, 422 cannot be served, 503 full
+// or draining) and a one-line reason.
 struct SfuRefusal {
   int status = 422;
   std::string reason;
@@ -130,10 +140,16 @@ class SfuServer {
   SfuServer(const SfuServer&) = delete;
   SfuServer& operator=(const SfuServer&) = delete;
 
-  // A publisher for `room` (at most one per room) from its WHIP offer: the answer, or why not.
+  // A publisher for `room` (at most one per room; two in a call room) from its WHIP offer: the
+  // answer, or why not.
   std::variant<SfuAnswer, SfuRefusal> publish(std::string_view room, std::string_view offer, Timestamp now);
-  // A subscriber of `room`'s publisher (which must exist) from its WHEP offer.
+  // A subscriber of `room`'s publisher (which must exist and, in a call room, be the only one) from
+  // its WHEP offer.
   std::variant<SfuAnswer, SfuRefusal> subscribe(std::string_view room, std::string_view offer, Timestamp now);
+  // A call room's side subscribing to the other side: `self` is the caller's own publisher session.
+  // 404 while the other side has not published (the client retries), or when `self` is not a
+  // publisher of a call room.
+  std::variant<SfuAnswer, SfuRefusal> subscribe_peer(SessionId self, std::string_view offer, Timestamp now);
   // Ends a session (DTLS close_notify goes out with the next take_outgoing()). False when unknown.
   bool end_session(SessionId id, Timestamp now);
   // Sessions the server ended on its own since the last call (failure, timeout).
@@ -166,7 +182,8 @@ class SfuServer {
   class RouterInput;
 
   explicit SfuServer(SfuConfig config);
-  std::variant<SfuAnswer, SfuRefusal> admit(SessionRole role, std::string_view room, std::string_view offer, Timestamp now);
+  std::variant<SfuAnswer, SfuRefusal> admit(SessionRole role, std::string_view room, std::optional<SessionId> self,
+                                            std::string_view offer, Timestamp now);
   void remove(SessionId id, Timestamp now);
   void collect(Session& s);
   void route_by_address(Session& s, const ice::TransportAddress& source);

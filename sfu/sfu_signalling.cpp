@@ -4,7 +4,14 @@ namespace tern::sfu {
 
 std::variant<std::string, whip::Refusal> SfuSignalling::Handler::create_session(const std::string& id, std::string_view name,
                                                                                 std::string_view offer, Timestamp now) {
-  auto r = role_ == SessionRole::kPublisher ? owner_.server_.publish(name, offer, now) : owner_.server_.subscribe(name, offer, now);
+  std::variant<SfuAnswer, SfuRefusal> r;
+  if (role_ == SessionRole::kPublisher) {
+    r = owner_.server_.publish(name, offer, now);
+  } else if (auto self = owner_.by_resource_.find(std::string(name)); self != owner_.by_resource_.end()) {
+    r = owner_.server_.subscribe_peer(self->second, offer, now);  // "/whep/<my WHIP resource id>": the other side
+  } else {
+    r = owner_.server_.subscribe(name, offer, now);
+  }
   if (auto* refusal = std::get_if<SfuRefusal>(&r)) {
     reason_ = std::move(refusal->reason);  // WhipEndpoint copies it into the response at once
     return whip::Refusal{refusal->status, reason_.c_str()};

@@ -1,6 +1,9 @@
 // SfuSignalling: the whip::SessionHandler behind tern-sfu's two whip::WhipEndpoints: offers POSTed
 // to the WHIP endpoint "/whip/<room>" publish into the room, those POSTed to the WHEP endpoint
-// "/whep/<room>" subscribe to it; DELETE ends the session. The WHIP resource id (random, from the
+// "/whep/<room>" subscribe to it; DELETE ends the session. In a call room (RoomMode::kCall) a side
+// subscribes to the other side at "/whep/<its own WHIP resource id>" (the last segment of the
+// Location its WHIP POST got): the server pairs the two, and only who knows that unguessable id can
+// watch that side of the call. A WHEP name that is a resource id is looked up first, then as a room. The WHIP resource id (random, from the
 // endpoint) maps to the server's SessionId both ways, so sessions the server ends itself (timeout,
 // failure, drain) can be dropped from their endpoint (ended()).
 //

@@ -2,7 +2,14 @@
 // answered on the event loop's thread.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <string>
 #include <thread>
 
 #include "tern/tools/net/http_bridge.h"
@@ -36,6 +43,31 @@ struct LoopThreadHandler final : SessionHandler {
   }
 };
 
+// Sends `request` on a new TCP connection to 127.0.0.1:port and returns what comes back until the
+// end of the response's headers (bounded: 64 KiB, a 3 s receive timeout).
+std::string raw_http(uint16_t port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  timeval tv{3, 0};
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+      ::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    while (out.find("\r\n\r\n") == std::string::npos && out.size() < 65536) {
+      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      out.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("http bridge: a WHIP client and endpoint over HTTP on 127.0.0.1, handled on the loop thread") {
@@ -57,6 +89,7 @@ TEST_CASE("http bridge: a WHIP client and endpoint over HTTP on 127.0.0.1, handl
   std::string failure;
   int unauthorized_status = 0, delete_status = 0, trickle_status = 0, large_status = 0;
   WhipSession session;
+  std::string raw_response;  // to a browser-like HTTP/1.1 request (keep-alive by default)
   std::thread client([&] {
     auto response = tools::net::http_request(url, make_offer_request(url, "v=0 offer from client", "tok"));
     auto read = response.ok() ? read_offer_response(url, response.value()) : Result<WhipSession>(Error{response.error()});
@@ -70,6 +103,7 @@ TEST_CASE("http bridge: a WHIP client and endpoint over HTTP on 127.0.0.1, handl
       unauthorized_status = tools::net::http_request(url, make_offer_request(url, "v=0", "bad")).value().status;
       large_status = tools::net::http_request(url, make_offer_request(url, std::string(300 * 1024, 'v'), "tok")).value().status;
       delete_status = tools::net::http_request(session.resource, make_delete_request(session, "tok")).value().status;
+      raw_response = raw_http(url.port, "OPTIONS /whip HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     }
     done = true;
   });
@@ -88,7 +122,11 @@ TEST_CASE("http bridge: a WHIP client and endpoint over HTTP on 127.0.0.1, handl
   CHECK(delete_status == 200);
   CHECK(handler.ended == 1);
   CHECK(handler.always_on_loop);
-  CHECK(bridge.value()->counters().requests == 4);
+  CHECK(bridge.value()->counters().requests == 5);  // and the raw OPTIONS
+  // One request per connection: an idle kept-alive connection (a browser's) would hold a worker.
+  INFO(raw_response);
+  CHECK(raw_response.rfind("HTTP/1.1 204", 0) == 0);
+  CHECK(raw_response.find("Connection: close\r\n") != std::string::npos);
 }
 
 TEST_CASE("http bridge: a loop that does not answer gives 503, and a closed port a clear client error") {

@@ -138,6 +138,10 @@ Result<std::unique_ptr<HttpBridge>> HttpBridge::Start(const HttpBridgeConfig& co
   impl->server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   impl->server.set_payload_max_length(config.max_body);
   impl->server.set_read_timeout(5, 0);
+  // One request per connection: a browser keeps its connections alive, and each idle kept-alive
+  // connection would hold one of the few workers for the keep-alive timeout (5 s), so two browser
+  // tabs would stall every other client's signalling that long.
+  impl->server.set_keep_alive_max_count(1);
   // Every method on every path goes to the loop's handler, which routes (httplib reads the body
   // only for routed handlers, not in a pre-routing one).
   auto serve = [raw](const httplib::Request& in, httplib::Response& out) { raw->serve(in, out); };

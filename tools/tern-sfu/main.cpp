@@ -34,6 +34,7 @@ struct Options {
   size_t max_sessions = 256;
   size_t max_subscribers = 64;
   size_t workers = 1;
+  std::string room_mode = "broadcast";
   double duration = 0;
   std::string stats_json;
   std::string record_dir;
@@ -87,6 +88,7 @@ int run(const Options& o) {
     wo.max_subscribers = o.max_subscribers;
     wo.record_dir = o.record_dir;  // each worker its own recorder (its thread), names tagged -w<i>
     wo.quiet = o.quiet;
+    wo.room_mode = o.room_mode == "call" ? sfu::RoomMode::kCall : sfu::RoomMode::kBroadcast;
     auto w = tools::sfu_tool::SfuWorker::Start(static_cast<int>(i), wo);
     if (!w) return fail(w.error());
     worker_list.push_back(w->get());
@@ -130,6 +132,10 @@ int run(const Options& o) {
       std::vector<size_t> loads;
       for (auto* w : worker_list) loads.push_back(w->load());
       index = pins.place(room, loads);
+      // A call side's "/whep/<its WHIP resource id>": the worker of that resource.
+      if (request.path.rfind("/whep/", 0) == 0) {
+        if (auto side = pins.worker_of("/whip/resource/" + room)) index = *side;
+      }
     } else if (auto pinned = pins.worker_of(request.path)) {
       index = *pinned;
     }
@@ -182,6 +188,8 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers,
                  "Worker threads, each with its own UDP port (base port + i) and rooms; 0: one per core")
       ->check(CLI::Range(0, 64));
+  app.add_option("--room-mode", o.room_mode, "broadcast: one publisher per room; call: two, each side at /whep/<its WHIP resource id>")
+      ->check(CLI::IsMember({"broadcast", "call"}));
   app.add_option("--duration", o.duration, "Seconds to run (default: until SIGINT/SIGTERM)")->check(CLI::Range(0.0, 86400.0));
   app.add_option("--stats-json", o.stats_json, "Write the server's stats (as /stats) here when it stops");
   app.add_option("--record-dir", o.record_dir,

@@ -109,6 +109,7 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   config.address = to_ice(socket->local_address());
   config.max_sessions = options.max_sessions;
   config.max_subscribers_per_room = options.max_subscribers;
+  config.room_mode = options.room_mode;
   config.seed = 1 + static_cast<uint64_t>(index);
   auto recorder = std::make_unique<SfuRecorder>(options.record_dir, options.quiet, index);
   config.media_tap = recorder.get();

@@ -44,6 +44,7 @@ struct WorkerOptions {
   size_t max_subscribers = 64;
   std::string record_dir;  // empty: frames counted, nothing recorded
   bool quiet = false;      // the recorder logs errors only
+  sfu::RoomMode room_mode = sfu::RoomMode::kBroadcast;
 };
 
 class SfuWorker {

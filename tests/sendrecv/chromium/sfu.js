@@ -1,0 +1,223 @@
+// Headless Chromium (one browser process, several pages) through tern-sfu (tests/sendrecv/
+// tern_sfu_chromium_test.cpp), with plain fetch + RTCPeerConnection as a browser app would:
+//  1. "broadcast": page P publishes its fake camera + microphone by WHIP to SFU/whip/bcast; pages
+//     S1 and S2 and one tern-peer (TERN_PEER_WHEP ARGS..., run by this driver with the room's WHEP
+//     URL appended) subscribe by WHEP to SFU/whep/bcast. Each subscriber's frames decoded compare
+//     with P's framesSent since that subscriber's first decoded frame (both taken here).
+//  2. "call": pages A and B (S1 and S2 again, their broadcast connections closed) each publish to SFU/whip/call1 (a call room: tern-sfu --room-mode call)
+//     and subscribe to the other side at SFU/whep/<own WHIP resource id> (retrying 404 until the
+//     other side published). B's two peer connections go only through TURN_URL (tern-turn with
+//     loss: iceTransportPolicy 'relay'); A's are direct. A third publisher is refused (409).
+// Usage: node sfu.js RESULT_JSON SFU_BASE TURN_URL TURN_USER TURN_PASS HOLD_MS TERN_PEER_WHEP ARGS...
+// RESULT_JSON: {browser, ok, error, broadcast: {publisher, subscribers: [..], ternPeerExit},
+// call: {a, b, thirdPublisherStatus}, marks (ms since start of each phase), wallMs}; each side
+// {publish, subscribe, start, end}: the getStats snapshots after both first frames and HOLD_MS later.
+const http = require('http');
+const fs = require('fs');
+const { spawn } = require('child_process');
+const puppeteer = require('puppeteer-core');
+
+const getJson = (url) => new Promise((f) => {
+  http.get(url, (res) => {
+    let body = '';
+    res.on('data', (d) => { body += d; });
+    res.on('end', () => { try { f(JSON.parse(body)); } catch (e) { f(null); } });
+  }).on('error', () => f(null));
+});
+const withTimeout = (p, ms, what) =>
+  Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error('timeout: ' + what)), ms))]);
+
+// In the page (serialized into it): one publisher and/or one subscriber peer connection.
+function pageCode() {
+  const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
+  const pcs = {};
+  const config = (relay) => (relay ? { iceServers: [relay.server], iceTransportPolicy: 'relay' } : {});
+  async function gathered(pc) {
+    for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; ++i) await sleep(20);
+  }
+  async function connected(pc) {
+    for (let i = 0; i < 500 && pc.connectionState !== 'connected'; ++i) await sleep(10);
+    if (pc.connectionState !== 'connected') throw new Error('not connected: ' + pc.connectionState);
+  }
+  // POSTs the offer (after gathering: no trickle); 404 retried every 100 ms up to `retries` times.
+  async function post(pc, url, retries) {
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    for (let i = 0; ; ++i) {
+      const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+      const body = await r.text();
+      if (r.status === 201) {
+        await pc.setRemoteDescription({ type: 'answer', sdp: body });
+        return { status: 201, retries: i, resource: new URL(r.headers.get('Location'), url).toString() };
+      }
+      if (r.status !== 404 || i >= retries) throw new Error('POST ' + url + ': ' + r.status + ' ' + body);
+      await sleep(100);
+    }
+  }
+  // The camera and microphone (opened once; the driver opens them early, while other pages hold).
+  let media = null;
+  window.prepare = () => {
+    media = media || navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+    return media;
+  };
+  window.publish = async (url, relay) => {
+    const pc = new RTCPeerConnection(config(relay));
+    const stream = await window.prepare();
+    stream.getTracks().forEach((t) => pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] }));
+    pcs.pub = pc;
+    const t0 = performance.now();
+    const r = await post(pc, url, 0);
+    await connected(pc);
+    r.connectMs = performance.now() - t0;
+    r.id = r.resource.split('/').pop();  // the WHIP resource id: names this side of a call
+    return r;
+  };
+  window.subscribe = async (url, relay) => {
+    const pc = new RTCPeerConnection(config(relay));
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    // Headless Chromium pulls received audio only for a playing sink.
+    pc.ontrack = (e) => {
+      if (e.track.kind !== 'audio') return;
+      const a = new Audio();
+      a.srcObject = new MediaStream([e.track]);
+      a.play().catch(() => {});
+    };
+    pcs.sub = pc;
+    const t0 = performance.now();
+    const r = await post(pc, url, 50);
+    await connected(pc);
+    r.connectMs = performance.now() - t0;
+    return r;
+  };
+  // Resolves when the subscriber decoded its first video frame (bounded: 5 s).
+  window.firstFrame = async () => {
+    for (let i = 0; i < 500; ++i) {
+      const s = await window.stats();
+      if (s.in_video && s.in_video.framesDecoded > 0) return s;
+      await sleep(10);
+    }
+    throw new Error('no video frame decoded');
+  };
+  window.stats = async () => {
+    const out = {};
+    for (const [role, pc] of Object.entries(pcs)) {
+      (await pc.getStats()).forEach((x) => {
+        if (x.type === 'inbound-rtp') out['in_' + x.kind] = x;
+        if (x.type === 'outbound-rtp') out['out_' + x.kind] = x;
+        if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') {
+          out[role + '_pair'] = { localCandidateId: x.localCandidateId, currentRoundTripTime: x.currentRoundTripTime };
+        }
+        if (x.type === 'local-candidate') (out[role + '_local'] = out[role + '_local'] || {})[x.id] = x.candidateType;
+      });
+    }
+    return out;
+  };
+  window.hangUp = () => {
+    Object.values(pcs).forEach((pc) => pc.close());
+    for (const k of Object.keys(pcs)) delete pcs[k];
+  };
+  // The status of a WHIP POST of a fresh offer (a third publisher of a call room: 409).
+  window.postStatus = async (url) => {
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver('video', { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+    pc.close();
+    return r.status;
+  };
+}
+
+(async () => {
+  const t0 = Date.now();
+  const [resultPath, sfu, turnUrl, turnUser, turnPass, holdArg] = process.argv.slice(2, 8);
+  const ternPeer = process.argv.slice(8);
+  const holdMs = Number(holdArg);
+  const relay = { server: { urls: turnUrl, username: turnUser, credential: turnPass } };
+  const result = { ok: false, marks: {} };
+  const html = '<html><script>(' + pageCode.toString() + ')();</script></html>';
+  const server = http.createServer((q, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end(html);
+  });
+  await new Promise((r) => server.listen(8080, '127.0.0.1', r));
+  const browser = await puppeteer.launch({
+    executablePath: '/usr/bin/chromium', headless: true, protocolTimeout: 30000,
+    args: ['--headless=new', '--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream',
+           '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--no-first-run'],
+  });
+  let child = null;
+  const newPage = async () => {
+    const p = await browser.newPage();
+    await p.goto('http://127.0.0.1:8080/');
+    return p;
+  };
+  try {
+    result.browser = await browser.version();
+    result.marks.browser = Date.now() - t0;
+    // Three pages: the broadcast's subscribers S1 and S2 are then the call's sides A and B.
+    const [P, S1, S2] = await Promise.all([newPage(), newPage(), newPage()]);
+    const [A, B] = [S1, S2];
+    result.marks.pages = Date.now() - t0;
+
+    // 1. Broadcast: P publishes; S1, S2 and tern-peer subscribe.
+    const b = (result.broadcast = {});
+    b.publish = await withTimeout(P.evaluate((u) => publish(u), sfu + '/whip/bcast'), 8000, 'P publishes');
+    const ternPeerCommand = ternPeer.concat([sfu + '/whep/bcast']);
+    b.ternPeerSpawnedMs = Date.now();
+    child = spawn(ternPeerCommand[0], ternPeerCommand.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+    const exited = new Promise((f) => child.on('exit', (code, signal) => f(code === null ? 'signal ' + signal : code)));
+    b.ternPeerSpawnedSent = (await P.evaluate(() => stats())).out_video.framesSent;
+    const subscribers = [S1, S2];
+    b.subscribers = await withTimeout(Promise.all(subscribers.map(async (S) => {
+      const r = { subscribe: await S.evaluate((u) => subscribe(u), sfu + '/whep/bcast') };
+      await S.evaluate(() => firstFrame());
+      r.publisherSentAtFirstFrame = (await P.evaluate(() => stats())).out_video.framesSent;
+      return r;
+    })), 10000, 'S1, S2 subscribe');
+    const prepared = Promise.all([A, B].map((p) => p.evaluate(() => prepare().then(() => true))));
+    result.marks.broadcastHold = Date.now() - t0;
+    await new Promise((f) => setTimeout(f, holdMs));
+    await prepared;
+    const [pEnd, ...sEnd] = await Promise.all([P, S1, S2].map((p) => p.evaluate(() => stats())));
+    b.sfuStats = await getJson(sfu + '/stats');
+    b.publisher = pEnd;
+    sEnd.forEach((s, i) => { b.subscribers[i].stats = s; });
+    b.ternPeerExit = await withTimeout(exited, 8000, 'tern-peer exit');
+    b.ternPeerExitMs = Date.now();
+    b.publisherSentAtTernPeerExit = (await P.evaluate(() => stats())).out_video.framesSent;
+    child = null;
+    await Promise.all([P, S1, S2].map((p) => p.evaluate(() => hangUp())));
+
+    // 2. Call: A (direct) and B (through the lossy TURN relay), each publishes then subscribes
+    // to the other side; a third publisher is refused.
+    const c = (result.call = {});
+    result.marks.call = Date.now() - t0;
+    const side = async (page, r) => {
+      const s = { publish: await page.evaluate((u, x) => publish(u, x), sfu + '/whip/call1', r) };
+      s.subscribe = await page.evaluate((u, x) => subscribe(u, x), sfu + '/whep/' + s.publish.id, r);
+      await page.evaluate(() => firstFrame());
+      return s;
+    };
+    [c.a, c.b] = await withTimeout(Promise.all([side(A, null), side(B, relay)]), 12000, 'the call');
+    c.thirdPublisherStatus = await A.evaluate((u) => postStatus(u), sfu + '/whip/call1');
+    // Frames each side's publisher had sent when the other side decoded its first frame.
+    const [a0, b0] = await Promise.all([A, B].map((p) => p.evaluate(() => stats())));
+    result.marks.callHold = Date.now() - t0;
+    c.a.start = a0;
+    c.b.start = b0;
+    await new Promise((f) => setTimeout(f, holdMs));
+    const [a1, b1] = await Promise.all([A, B].map((p) => p.evaluate(() => stats())));
+    c.a.end = a1;
+    c.b.end = b1;
+    result.ok = true;
+  } catch (e) {
+    result.error = String(e && e.stack ? e.stack : e);
+  }
+  if (child) child.kill('SIGKILL');
+  result.wallMs = Date.now() - t0;
+  fs.writeFileSync(resultPath, JSON.stringify(result, null, 2));
+  await browser.close();
+  server.close();
+  process.exit(result.ok ? 0 : 1);
+})().catch((e) => { console.error(e); process.exit(2); });
