@@ -29,7 +29,7 @@ using Type = webrtc::PeerConnectionEvent::Type;
 
 namespace {
 
-netsim::LinkConfig link(TimeDelta delay, double loss) {
+netsim::LinkConfig call_link(TimeDelta delay, double loss) {
   netsim::LinkConfig l;
   l.delay = delay;
   if (loss > 0) l.loss = netsim::LossConfig::Random(loss);
@@ -77,7 +77,7 @@ class Node final : public netsim::DatagramReceiver, public Pollable {
   TransportAddress bound_;
 };
 
-std::unique_ptr<PeerConnection> make_pc(const TransportAddress& bound, int n, bool publisher) {
+std::unique_ptr<PeerConnection> make_call_pc(const TransportAddress& bound, int n, bool publisher) {
   static const auto cert = dtls::DtlsCertificate::Generate("sfu-call-test").value();
   webrtc::PeerConnectionConfig c;
   c.certificate = cert;
@@ -126,7 +126,7 @@ CallRun run_call(double a_loss) {
   netsim::Internet net(21);
   auto add = [&](uint8_t last, TimeDelta delay, double loss) {
     const IpAddress ip = IpAddress::V4(198, 51, 100, last);
-    auto host = net.add_host(netsim::kPublicRealm, {ip}, {link(delay, loss), link(delay, loss)});
+    auto host = net.add_host(netsim::kPublicRealm, {ip}, {call_link(delay, loss), call_link(delay, loss)});
     REQUIRE(host.ok());
     auto bound = net.bind(*host, TransportAddress{ip, last == 100 ? uint16_t{3478} : uint16_t{40000}});
     REQUIRE(bound.ok());
@@ -146,7 +146,7 @@ CallRun run_call(double a_loss) {
     const bool side_a = i == 0 || i == 2;
     node[i] = add(static_cast<uint8_t>(i + 1), TimeDelta::Millis(20), side_a ? a_loss : 0);
     const auto bound = TransportAddress{IpAddress::V4(198, 51, 100, static_cast<uint8_t>(i + 1)), 40000};
-    node[i]->pc = make_pc(bound, i, i == 0 || i == 1 || i == 4);
+    node[i]->pc = make_call_pc(bound, i, i == 0 || i == 1 || i == 4);
   }
   loop.add_pollable(server_node.get());
   for (auto& n : node) loop.add_pollable(n.get());
