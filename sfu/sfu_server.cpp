@@ -221,6 +221,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
       pipeline::MediaRouter::ForwardedStream f;
       f.ssrc = *video->remote_ssrc;
       f.media_payload_type = c.payload_type;
+      f.codec = c.codec;  // temporal layers selected per subscriber (VP8/VP9)
       f.clock_rate = 90000;
       f.nack = c.feedback.nack && c.rtx_payload_type && video->remote_rtx_ssrc;
       if (f.nack) {
@@ -525,6 +526,14 @@ std::string SfuServer::prometheus_metrics() const {
               [](const Row& r) { return V(double(r.session.srtp_unprotect_failures)); });
   per_session("session_round_trip_time_seconds", "gauge", "The hop's RTT from RTCP (absent before the first).",
               [](const Row& r) { return r.leg.rtt ? V(r.leg.rtt->seconds_f()) : V(); });
+  per_session("session_estimate_bits_per_second", "gauge", "GCC estimate toward the session from its transport-cc.",
+              [](const Row& r) { return r.leg.estimate ? V(r.leg.estimate->bps_f()) : V(); });
+  per_session("session_temporal_layer", "gauge", "Highest temporal layer forwarded to the session (layered video only).",
+              [](const Row& r) { return r.leg.temporal_layer >= 0 ? V(double(r.leg.temporal_layer)) : V(); });
+  per_session("session_layer_switches_total", "counter", "Temporal layer switches (up and down) for the session.",
+              [](const Row& r) { return V(double(r.leg.layer_switches_up + r.leg.layer_switches_down)); });
+  per_session("session_layer_bytes_dropped_total", "counter", "RTP bytes of temporal layers not sent to the session.",
+              [](const Row& r) { return V(double(r.leg.layer_bytes_dropped)); });
   return out;
 }
 
@@ -573,6 +582,12 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["keyframeRequestsSuppressed"] = lc.keyframe_requests_suppressed;
     e["transportFeedbackReceived"] = lc.transport_feedback_received;
     if (lc.rtt) e["roundTripTime"] = lc.rtt->seconds_f();
+    if (lc.estimate) e["estimate"] = lc.estimate->bps();
+    if (lc.temporal_layer >= 0) e["temporalLayer"] = lc.temporal_layer;
+    e["layerSwitchesUp"] = lc.layer_switches_up;
+    e["layerSwitchesDown"] = lc.layer_switches_down;
+    e["layerFramesDropped"] = lc.layer_frames_dropped;
+    e["layerBytesDropped"] = lc.layer_bytes_dropped;
     sessions.push_back(e);
   }
   j["sessions"] = sessions;
