@@ -8,7 +8,7 @@
 //     feedback; what passes is forwarded to every other leg with an outbound stream of that SSRC,
 //     each with the leg's own sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap +
 //     offset, core/seq_rewriter.h) and its own transport-wide sequence numbers (a SendTransport per
-//     leg, unpaced and without a congestion controller: it forwards at the rate it receives);
+//     leg, unpaced: it forwards at the rate it receives; its controller only estimates, below);
 //   - forwarded packets are kept in a per-leg, per-stream packet history, so a leg's NACKs are
 //     answered by the server (RTX on the stream's RTX SSRC), never by the original sender, and one
 //     leg's loss never reaches another leg;

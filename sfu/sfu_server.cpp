@@ -158,7 +158,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   local.data = false;
   local.video_fec = false;
   local.audio_red = false;
-  local.remb = false;
+  local.remb = publisher;  // a publisher without transport-cc gets REMB (MediaRouter::set_send_remb)
   local.ice_ufrag = random_ice_chars(8);
   local.ice_pwd = random_ice_chars(24);
   if (local.ice_ufrag.size() != 8 || local.ice_pwd.size() != 24 || by_ufrag_.count(local.ice_ufrag) != 0)
@@ -204,6 +204,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   std::vector<pipeline::MediaRouter::ForwardedStream> inbound;
   std::vector<pipeline::MediaRouter::ForwardedStream> outbound;
   Published published;
+  bool remb_only = false;  // the publisher's video negotiated goog-remb and not transport-cc
   if (publisher) {
     published.cname = n.media.empty() ? "" : n.media.front().remote_cname;
     if (audio != nullptr && audio->accepted && sdp::receives(audio->direction) && audio->remote_ssrc && !audio->codecs.empty()) {
@@ -222,6 +223,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
       f.ssrc = *video->remote_ssrc;
       f.media_payload_type = c.payload_type;
       f.codec = c.codec;  // temporal layers selected per subscriber (VP8/VP9)
+      remb_only = c.feedback.remb && !c.feedback.transport_cc;
       f.clock_rate = 90000;
       f.nack = c.feedback.nack && c.rtx_payload_type && video->remote_rtx_ssrc;
       if (f.nack) {
@@ -272,6 +274,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   const uint32_t rtcp_ssrc = 0x5F00'0000u + static_cast<uint32_t>(id & 0x00FF'FFFF);
   auto leg = router_->add_leg(rtcp_ssrc, (*transport)->media_out(), inbound);
   if (!leg) return refuse(publisher ? 409 : 422, leg.error());
+  if (remb_only) (void)router_->set_send_remb(*leg, true);
   for (const auto& f : outbound) {
     if (Status st = router_->add_outbound(*leg, f); !st) {
       router_->remove_leg(*leg);

@@ -394,5 +394,53 @@ TEST_CASE("media router: a subscriber's NACKs never bring back a dropped layer")
   CHECK(r.counters(*sub).retransmissions_sent == 30);
 }
 
+TEST_CASE("media router: REMB toward a leg marked set_send_remb, from its abs-send-time") {
+  constexpr uint32_t kSsrc = 0x3333;
+  MediaRouter::Config rc;
+  auto router = MediaRouter::Create(rc);
+  REQUIRE(router.ok());
+  MediaRouter& r = **router;
+  Capture to_remb, to_plain;
+  MediaRouter::ForwardedStream f;
+  f.ssrc = kSsrc;
+  MediaRouter::ForwardedStream g = f;
+  g.ssrc = kSsrc + 1;
+  auto remb_leg = r.add_leg(0x61, &to_remb, {f});
+  auto plain_leg = r.add_leg(0x62, &to_plain, {g});
+  REQUIRE(remb_leg.ok());
+  REQUIRE(plain_leg.ok());
+  REQUIRE(r.set_send_remb(*remb_leg, true).ok());
+  CHECK_FALSE(r.set_send_remb(77, true).ok());
+  rtp::ExtensionMap ext;
+  REQUIRE(ext.register_extension<rtp::AbsSendTime>(rc.extension_ids.abs_send_time));
+  Timestamp now = Timestamp::Seconds(3);
+  uint16_t seq = 1;
+  for (int i = 0; i < 700; ++i, now += TimeDelta::Millis(10)) {  // 7 s at ~800 kbps (the first estimate after 5 s)
+    for (uint32_t ssrc : {kSsrc, kSsrc + 1}) {
+      rtp::RtpPacketBuilder b;
+      b.set_sequence_number(seq).set_timestamp(static_cast<uint32_t>(i * 900)).set_ssrc(ssrc).set_payload_type(96);
+      b.set<rtp::AbsSendTime>(ext, rtp::AbsSendTime::from_time(now));
+      b.set_payload(std::vector<uint8_t>(1000, 0x22));
+      r.on_packet(ssrc == kSsrc ? *remb_leg : *plain_leg, b.build().value().data(), now);
+    }
+    ++seq;
+    r.process(now);
+  }
+  auto rembs = [](const Capture& c) {
+    size_t n = 0;
+    for (const auto& d : c.datagrams) {
+      if (!rtp::is_rtcp(d)) continue;
+      for (const rtcp::RtcpPacket& p : rtcp::parse_compound(d).packets) n += std::holds_alternative<rtcp::Remb>(p) ? 1 : 0;
+    }
+    return n;
+  };
+  CHECK(rembs(to_remb) > 0);
+  CHECK(rembs(to_plain) == 0);
+  CHECK(r.counters(*remb_leg).remb_sent == rembs(to_remb));
+  REQUIRE(r.counters(*remb_leg).remb_estimate.has_value());
+  CHECK(*r.counters(*remb_leg).remb_estimate > DataRate::KilobitsPerSec(100));
+  CHECK_FALSE(r.counters(*plain_leg).remb_estimate.has_value());
+}
+
 }  // namespace
 }  // namespace tern::pipeline
