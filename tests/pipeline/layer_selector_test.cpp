@@ -104,6 +104,14 @@ TemporalLayerRates rates_100_50_100(Timestamp& now) {
   return r;
 }
 
+// A VP8 stream after a second of 100/50/100 kbps layers, its estimate 120 kbps: TL0 only.
+struct Tl0Fixture {
+  Timestamp now = Timestamp::Seconds(10);
+  TemporalLayerRates rates = rates_100_50_100(now);
+  Vp8Stream st{LayerSelector::Config{codecs::CodecType::kVp8, TimeDelta::Zero(), true}};
+  Tl0Fixture() { st.selector.update(DataRate::KilobitsPerSec(120), rates, now); }
+};
+
 TEST_CASE("layer rates: per layer over the last second, cumulative") {
   Timestamp now = Timestamp::Seconds(10);
   TemporalLayerRates r;
@@ -153,12 +161,10 @@ TEST_CASE("layer selector: down at once, up only after the estimate held for up_
 }
 
 TEST_CASE("layer selector: drops upper layers, switches up only at sync frames, ids contiguous") {
-  Timestamp now = Timestamp::Seconds(10);
-  const TemporalLayerRates rates = rates_100_50_100(now);
-  LayerSelector::Config c;
-  c.up_hold = TimeDelta::Zero();
-  Vp8Stream st(c);
-  st.selector.update(DataRate::KilobitsPerSec(120), rates, now);  // TL0 only
+  Tl0Fixture fx;
+  Vp8Stream& st = fx.st;
+  const Timestamp now = fx.now;
+  const TemporalLayerRates& rates = fx.rates;
   for (int i = 0; i < 12; ++i) st.next_frame(now);
   CHECK(st.selector.counters().current_layer == 0);
   // 12 frames: TL0 at 0, 4, 8 -> 3 frames x 2 packets.
@@ -201,12 +207,10 @@ TEST_CASE("layer selector: drops upper layers, switches up only at sync frames, 
 }
 
 TEST_CASE("layer selector: a keyframe switches up at once; a dropped frame's upstream loss leaves no hole") {
-  Timestamp now = Timestamp::Seconds(10);
-  const TemporalLayerRates rates = rates_100_50_100(now);
-  LayerSelector::Config c;
-  c.up_hold = TimeDelta::Zero();
-  Vp8Stream st(c);
-  st.selector.update(DataRate::KilobitsPerSec(120), rates, now);
+  Tl0Fixture fx;
+  Vp8Stream& st = fx.st;
+  const Timestamp now = fx.now;
+  const TemporalLayerRates& rates = fx.rates;
   st.next_frame(now, 3);             // 0: keyframe TL0
   st.next_frame(now, 3, {1});        // 1: TL2, dropped, its middle packet lost upstream
   st.next_frame(now, 3, {0});        // 2: TL1, dropped, its first packet lost upstream
@@ -290,11 +294,9 @@ TEST_CASE("layer selector: VP9 switches up at U frames and keeps its picture ids
 }
 
 TEST_CASE("layer selector: a forwarded frame's upstream loss stays a hole its retransmission fills") {
-  Timestamp now = Timestamp::Seconds(10);
-  const TemporalLayerRates rates = rates_100_50_100(now);
-  LayerSelector::Config c;
-  Vp8Stream st(c);
-  st.selector.update(DataRate::KilobitsPerSec(120), rates, now);
+  Tl0Fixture fx;
+  Vp8Stream& st = fx.st;
+  const Timestamp now = fx.now;
   st.next_frame(now, 2);       // 0: keyframe, seq 1000-1001 -> out 1000, 1001
   st.next_frame(now, 2);       // 1: TL2 dropped (1002-1003)
   st.next_frame(now, 2);       // 2: TL1 dropped (1004-1005)
