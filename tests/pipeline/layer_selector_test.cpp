@@ -206,7 +206,7 @@ TEST_CASE("layer selector: drops upper layers, switches up only at sync frames, 
   CHECK(st.selector.counters().switches_down == 1);
 }
 
-TEST_CASE("layer selector: a keyframe switches up at once; a dropped frame's upstream loss leaves no hole") {
+TEST_CASE("layer selector: a keyframe switches up at once, a dropped frame's upstream loss leaves no hole") {
   Tl0Fixture fx;
   Vp8Stream& st = fx.st;
   const Timestamp now = fx.now;
