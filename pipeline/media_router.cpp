@@ -393,7 +393,8 @@ void MediaRouter::update_estimate(Leg& l, Timestamp now) {
     l.started = true;
   }
   l.out->update_controller(now);  // unpaced: probe clusters the controller asks for go unsent
-  l.next_estimate = now + kEstimateInterval;
+  // On a common grid: every leg's tick falls on the same wakeup, whatever the leg count.
+  l.next_estimate = Timestamp::Micros((now.us() / kEstimateInterval.us() + 1) * kEstimateInterval.us());
   for (Outbound& o : l.outbound) {
     if (!o.selector) continue;
     const auto [up, in] = find_source(o.config.ssrc);
