@@ -87,6 +87,7 @@ Status Endpoint::init() {
     vc.fps = send.fps;
     vc.source_seed = send.source_seed;
     vc.vp9_flexible_mode = send.vp9_flexible_mode;
+    vc.temporal_layers = send.temporal_layers;
     vc.degradation = send.degradation;
     vc.encode_clock = config_.encode_clock;
     vc.start_rate = config_.congestion == CongestionControlMode::kFixed ? config_.fixed_rate : config_.start_rate;

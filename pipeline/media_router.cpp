@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "tern/congestion/remote_bitrate_estimator_abs_send_time.h"
 #include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/seq_rewriter.h"
+#include "tern/pipeline/layer_selector.h"
 #include "tern/pipeline/rtcp_session.h"
 #include "tern/pipeline/rtp_receive_front.h"
 #include "tern/pipeline/rtp_to_ntp.h"
@@ -16,6 +18,11 @@ namespace tern::pipeline {
 
 namespace {
 constexpr size_t kMaxStreamsPerLeg = 64;  // inbound and outbound each; a WebRTC session has 2-3
+constexpr TimeDelta kEstimateInterval = TimeDelta::Millis(25);  // GCC's tick, and the selectors'
+
+bool layered_codec(const std::optional<codecs::CodecType>& c) {
+  return c == codecs::CodecType::kVp8 || c == codecs::CodecType::kVp9;
+}
 }  // namespace
 
 // A stream received on a leg (from that leg's sender): its receive front (RTX unwrap, the leg's
@@ -26,6 +33,7 @@ struct MediaRouter::Inbound {
   RtpToNtp rtp_to_ntp;
   Timestamp last_keyframe_request = Timestamp::MinusInfinity();
   uint8_t fir_seq = 0;  // RFC 5104 4.3.1.1: one more per new request
+  TemporalLayerRates layer_rates;  // VP8/VP9: what each temporal layer brings in
   Inbound(const ForwardedStream& c, RtpReceiveFront f) : config(c), front(std::move(f)), rtp_to_ntp(c.clock_rate) {}
 };
 
@@ -34,6 +42,7 @@ struct MediaRouter::Inbound {
 struct MediaRouter::Outbound {
   ForwardedStream config;
   SeqRewriter seq;  // the leg's numbering; drops duplicates (RTX after the original)
+  std::optional<LayerSelector> selector;  // VP8/VP9 with subscriber estimates
   Outbound(const ForwardedStream& c, uint16_t seq_offset) : config(c), seq(seq_offset) {}
   // The egress: a history answering NACKs on the RTX SSRC when the stream has both.
   RtpEgress::Config egress(uint16_t rtx_first_seq) const {
@@ -61,6 +70,9 @@ struct MediaRouter::Leg {
   std::vector<Outbound> outbound;
   rtp::RttEstimator rtt;
   LegCounters counters;
+  Timestamp next_estimate = Timestamp::MinusInfinity();  // the controller's and selectors' tick
+  std::optional<congestion::RemoteBitrateEstimatorAbsSendTime> remb;  // set_send_remb()
+  bool started = false;
   Leg(LegId i, std::unique_ptr<SendTransport> o, rtp::ReceiveStatistics st, RtcpSession r,
       congestion::TransportFeedbackGenerator::Config fc)
       : id(i), out(std::move(o)), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
@@ -120,7 +132,9 @@ class MediaRouter::LegListener final : public RtcpSession::Listener {
     // Terminated here: the hop's controller (kNone) takes nothing from it, the adapter keeps step.
     leg_.out->on_transport_feedback(feedback, now);
   }
-  void on_report_block(const rtcp::ReportBlock&, std::optional<TimeDelta> rtt, int64_t, Timestamp) override {
+  void on_report_block(const rtcp::ReportBlock& block, std::optional<TimeDelta> rtt, int64_t expected,
+                       Timestamp now) override {
+    (void)leg_.out->on_report_block(block, rtt, expected, now);  // RTT for the leg's controller
     if (!rtt) return;
     leg_.rtt.on_rtt(*rtt);
     leg_.counters.rtt = *rtt;
@@ -201,7 +215,9 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
   congestion::TransportFeedbackGenerator::Config fc;
   fc.sender_ssrc = rc.ssrc;
   SendTransport::Config tc;
-  tc.controller.mode = congestion::NetworkControllerMode::kNone;
+  tc.controller.mode = config_.subscriber_estimates ? congestion::NetworkControllerMode::kTransportCc
+                                                   : congestion::NetworkControllerMode::kNone;
+  tc.controller.start_rate = config_.subscriber_start_rate;
   tc.paced = false;
   auto out = SendTransport::Create(tc, extensions_, sink, nullptr);
   if (!out) return Error{out.error()};
@@ -234,6 +250,13 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
   const auto offset = static_cast<uint16_t>(rng_.next_u32() & 0xFFFF);
   const auto rtx_first_seq = static_cast<uint16_t>(rng_.next_u32());
   Outbound& o = leg->outbound.emplace_back(stream, offset);
+  if (config_.subscriber_estimates && layered_codec(stream.codec)) {
+    LayerSelector::Config sc;
+    sc.codec = *stream.codec;
+    sc.up_hold = config_.layer_up_hold;
+    sc.enabled = config_.layer_selection;
+    o.selector.emplace(sc);
+  }
   if (Status st = leg->out->add_stream(o.egress(rtx_first_seq)); !st) {
     leg->outbound.pop_back();
     return st;
@@ -243,6 +266,19 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
 
 void MediaRouter::remove_leg(LegId id) { legs_.erase(id); }
 
+Status MediaRouter::set_send_remb(LegId id, bool on) {
+  Leg* leg = find_leg(id);
+  if (leg == nullptr) return Error{"media router: unknown leg"};
+  if (!on) {
+    leg->remb.reset();
+  } else if (!leg->remb) {
+    congestion::RemoteBitrateEstimatorAbsSendTime::Config rc;
+    rc.sender_ssrc = leg->rtcp.ssrc();
+    leg->remb.emplace(rc);
+  }
+  return Status::Ok();
+}
+
 MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
   const Leg* l = find_leg(id);
   if (l == nullptr) return {};
@@ -251,7 +287,30 @@ MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
   for (uint32_t ssrc : l->statistics.ssrcs()) {
     if (auto st = l->statistics.stats(ssrc)) c.packets_lost += st->packets_lost;
   }
+  if (config_.subscriber_estimates && l->started) c.estimate = l->out->target();
+  if (l->remb) c.remb_estimate = l->remb->estimate();
+  for (const Outbound& o : l->outbound) {
+    if (!o.selector) continue;
+    const LayerSelector::Counters& s = o.selector->counters();
+    if (c.temporal_layer < 0) c.temporal_layer = s.current_layer;
+    c.layer_switches_up += s.switches_up;
+    c.layer_switches_down += s.switches_down;
+    c.layer_frames_dropped += s.frames_dropped;
+    c.layer_bytes_dropped += s.bytes_dropped;
+  }
   return c;
+}
+
+std::vector<DataRate> MediaRouter::layer_rates(uint32_t ssrc, Timestamp now) {
+  std::vector<DataRate> out;
+  const auto [leg, in] = find_source(ssrc);
+  if (in == nullptr) return out;
+  for (int l = 0; l < in->layer_rates.num_layers(now); ++l) {
+    const std::optional<DataRate> r = in->layer_rates.rate_up_to(l, now);
+    if (!r) return {};
+    out.push_back(*r);
+  }
+  return out;
 }
 
 void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timestamp now) {
@@ -272,6 +331,11 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
   rtp::RtpPacket packet = std::move(parsed).value();
   packet.arrival_time = now;
   if (auto seq = packet.get<rtp::TransportSequenceNumber>(extensions_)) l->feedback_generator.on_received_packet(*seq, now);
+  if (l->remb) {
+    if (auto ast = packet.get<rtp::AbsSendTime>(extensions_)) {
+      l->remb->on_received_packet(*ast, now, DataSize::Bytes(static_cast<int64_t>(packet.size())), packet.ssrc());
+    }
+  }
   Inbound* in = l->find_inbound(packet.ssrc());
   if (in == nullptr) {
     ++l->counters.unknown_ssrc;
@@ -284,10 +348,14 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
 }
 
 void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now) {
-  const Leg* source_leg = find_leg(from);
   const Inbound* source = nullptr;
-  for (const Inbound& i : source_leg->inbound) {
-    if (i.config.ssrc == ssrc) source = &i;
+  for (Inbound& i : find_leg(from)->inbound) {
+    if (i.config.ssrc != ssrc) continue;
+    source = &i;
+    if (layered_codec(i.config.codec)) {
+      const auto p = VideoLayerPacket::Parse(*i.config.codec, packet.payload());
+      if (p && p->temporal_id) i.layer_rates.on_packet(*p->temporal_id, packet.size(), now);
+    }
   }
   for (auto& [id, leg] : legs_) {
     if (id == from) continue;
@@ -296,6 +364,15 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
 }
 
 void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now) {
+  if (o.selector) {
+    const LayerSelector::Decision d =
+        o.selector->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), packet.mutable_payload(), now);
+    if (!d.forward) {
+      (void)o.seq.drop(packet.sequence_number(), d.drop_gap);  // false: a copy of one dropped before
+      return;
+    }
+    if (d.drop_gap) (void)o.seq.drop(static_cast<uint16_t>(packet.sequence_number() - 1), true);
+  }
   const std::optional<uint16_t> seq = o.seq.rewrite(packet.sequence_number());
   if (!seq) {
     ++l.counters.duplicates_dropped;
@@ -311,6 +388,21 @@ void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const I
   out.media_ssrc = o.config.ssrc;
   l.out->enqueue(std::move(out), now);  // unpaced: stamped, counted, kept for RTX and sent now
   ++l.counters.packets_forwarded;
+}
+
+void MediaRouter::update_estimate(Leg& l, Timestamp now) {
+  if (!l.started) {
+    l.out->start(now);
+    l.started = true;
+  }
+  l.out->update_controller(now);  // unpaced: probe clusters the controller asks for go unsent
+  // On a common grid: every leg's tick falls on the same wakeup, whatever the leg count.
+  l.next_estimate = Timestamp::Micros((now.us() / kEstimateInterval.us() + 1) * kEstimateInterval.us());
+  for (Outbound& o : l.outbound) {
+    if (!o.selector) continue;
+    const auto [up, in] = find_source(o.config.ssrc);
+    if (in != nullptr) o.selector->update(l.out->target(), in->layer_rates, now);
+  }
 }
 
 void MediaRouter::relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now) {
@@ -345,6 +437,8 @@ std::optional<Timestamp> MediaRouter::next_wakeup() const {
   for (const auto& [id, l] : legs_) {
     for (const Inbound& i : l->inbound) earliest(i.front.next_wakeup());
     earliest(l->feedback_generator.next_wakeup());
+    if (config_.subscriber_estimates) earliest(l->next_estimate);
+    if (l->remb) earliest(l->remb->next_wakeup());
     const auto r = l->rtcp.next_wakeup();
     earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
   }
@@ -354,6 +448,7 @@ std::optional<Timestamp> MediaRouter::next_wakeup() const {
 void MediaRouter::process(Timestamp now) {
   for (auto& [id, lp] : legs_) {
     Leg& l = *lp;
+    if (config_.subscriber_estimates && now >= l.next_estimate) update_estimate(l, now);
     for (Inbound& in : l.inbound) {
       if (auto rtt = l.rtt.smoothed()) in.front.on_rtt(*rtt);
       std::vector<rtcp::RtcpPacket> nacks;  // the server never asks a front for a keyframe
@@ -361,6 +456,14 @@ void MediaRouter::process(Timestamp now) {
       for (const rtcp::RtcpPacket& nack : nacks) {
         ++l.counters.nacks_sent;
         send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
+      }
+    }
+    if (l.remb) {
+      if (auto rtt = l.rtt.smoothed()) l.remb->on_rtt(*rtt);
+      if (std::optional<rtcp::Remb> remb = l.remb->process(now)) {
+        ++l.counters.remb_sent;
+        const rtcp::RtcpPacket p = std::move(*remb);
+        send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
       }
     }
     for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {

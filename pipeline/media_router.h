@@ -8,7 +8,7 @@
 //     feedback; what passes is forwarded to every other leg with an outbound stream of that SSRC,
 //     each with the leg's own sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap +
 //     offset, core/seq_rewriter.h) and its own transport-wide sequence numbers (a SendTransport per
-//     leg, unpaced and without a congestion controller: it forwards at the rate it receives);
+//     leg, unpaced: it forwards at the rate it receives; its controller only estimates, below);
 //   - forwarded packets are kept in a per-leg, per-stream packet history, so a leg's NACKs are
 //     answered by the server (RTX on the stream's RTX SSRC), never by the original sender, and one
 //     leg's loss never reaches another leg;
@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/codecs/codec_type.h"
 #include "tern/core/datagram_sink.h"
 #include "tern/core/random.h"
 #include "tern/core/result.h"
@@ -53,6 +54,9 @@ class MediaRouter {
     uint8_t media_payload_type = 96;  // what RTX packets restore (apt)
     uint32_t clock_rate = 90000;
     bool nack = true;  // generate NACKs upstream / answer them downstream
+    // VP8 or VP9: temporal layers are selected per receiving leg (payloads carry descriptors).
+    // Nullopt (audio, RED-wrapped video, unknown): forwarded whole.
+    std::optional<codecs::CodecType> codec;
   };
   struct Config {
     ExtensionIds extension_ids;  // one map for every leg (the SFU refuses sessions that differ)
@@ -63,6 +67,14 @@ class MediaRouter {
     // Zero: every PLI/FIR is relayed (a two-party hop). An SFU sets a few hundred ms.
     TimeDelta keyframe_request_interval = TimeDelta::Zero();
     size_t max_legs = 1024;  // add_leg() refuses beyond
+    // A GCC estimate per leg from its transport-cc feedback, and temporal layer selection by it.
+    bool subscriber_estimates = true;
+    // Off: every temporal layer is forwarded (the estimate is still computed and exposed).
+    bool layer_selection = true;
+    // A leg's estimate before its feedback says otherwise (GCC's start rate).
+    DataRate subscriber_start_rate = DataRate::KilobitsPerSec(1500);
+    // How long a leg's estimate must allow a higher layer before it gets it.
+    TimeDelta layer_up_hold = TimeDelta::Seconds(2);
   };
   // Per-leg counters.
   struct LegCounters {
@@ -82,6 +94,17 @@ class MediaRouter {
     uint64_t malformed = 0;              // RTP that does not parse
     int64_t packets_lost = 0;            // RFC 3550 cumulative lost over this leg's inbound streams
     std::optional<TimeDelta> rtt;        // server <-> this leg
+    // Adaptation (Config::subscriber_estimates): the GCC target toward this leg; the temporal
+    // layer its (first layered) video stream gets, -1 when none is layered; switches up and
+    // down over all its streams; frames and bytes (RTP packets) of higher layers not sent.
+    std::optional<DataRate> estimate;
+    int temporal_layer = -1;
+    uint64_t layer_switches_up = 0;
+    uint64_t layer_switches_down = 0;
+    uint64_t layer_frames_dropped = 0;
+    uint64_t layer_bytes_dropped = 0;
+    uint64_t remb_sent = 0;              // REMB packets to this leg (set_send_remb)
+    std::optional<DataRate> remb_estimate;  // the receive-side estimate they carry
   };
 
   static Result<std::unique_ptr<MediaRouter>> Create(const Config& config);
@@ -98,6 +121,9 @@ class MediaRouter {
   // Forgets a leg: its inbound streams stop (legs receiving them keep their numbering and get
   // nothing more), its outbound streams end. Unknown ids are ignored.
   void remove_leg(LegId leg);
+  // `leg`'s peer adapts to REMB (it negotiated goog-remb and not transport-cc): the server runs a
+  // receive-side estimate on the abs-send-time of what the leg sends and answers with REMB.
+  Status set_send_remb(LegId leg, bool on);
   bool has_leg(LegId leg) const;
   size_t leg_count() const { return legs_.size(); }
 
@@ -108,6 +134,9 @@ class MediaRouter {
 
   // Counters of one leg (zeros for an unknown id).
   LegCounters counters(LegId leg) const;
+  // The incoming rate of layers 0..i of the VP8/VP9 stream `ssrc` over the last second, for each
+  // temporal layer i seen (empty: unknown stream, not layered, or under a second measured).
+  std::vector<DataRate> layer_rates(uint32_t ssrc, Timestamp now);
 
  private:
   struct Inbound;
@@ -123,6 +152,8 @@ class MediaRouter {
   std::pair<Leg*, Inbound*> find_source(uint32_t ssrc);
   void forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now);
   void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now);
+  // The leg's controller tick and its selectors' targets.
+  void update_estimate(Leg& l, Timestamp now);
   void relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now);
   static void send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now);
 

@@ -21,6 +21,7 @@ MediaServer::Config MediaServer::Config::ForCall(const EndpointConfig& a) {
       if (m.protection.nack) f.rtx_ssrc = s.video_rtx;
       f.rtx_payload_type = a.payload_types.video_rtx;
       f.media_payload_type = m.protection.fec ? a.payload_types.red : a.payload_types.of(*m.video);
+      if (!m.protection.fec) f.codec = *m.video;  // RED-wrapped payloads are forwarded whole
       v.push_back(f);
     }
     return v;

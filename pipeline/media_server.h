@@ -6,7 +6,8 @@
 //     to the other side with the server's own
 //     sequence numbers (SSRC and timestamps kept; seq rewritten by unwrap + offset, see
 //     core/seq_rewriter.h) and its own transport-wide sequence numbers (a SendTransport per side,
-//     unpaced and without a congestion controller: it forwards at the rate it receives);
+//     unpaced: it forwards at the rate it receives; its GCC estimate chooses temporal layers of a
+//     layered VP8/VP9 stream, see media_router.h);
 //   - forwarded packets are kept in a per-stream packet history, so NACKs from the downstream side
 //     are answered by the server (RTX on the stream's RTX SSRC, from the SendTransport's egress
 //     history), not by the original sender;

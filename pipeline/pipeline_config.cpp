@@ -58,6 +58,7 @@ Result<ProtectionConfig> parse_protection_list(std::string_view list) {
 
 namespace {
 Status validate_media(const MediaConfig& m) {
+  if (m.temporal_layers < 1 || m.temporal_layers > 3) return Error{"endpoint config: temporal layers must be 1..3"};
   if (m.video && !codecs::is_video(*m.video)) return Error{"endpoint config: the video codec must be VP8 or VP9"};
   if (m.audio && *m.audio != codecs::CodecType::kOpus) return Error{"endpoint config: the audio codec must be Opus"};
   if (m.video) {

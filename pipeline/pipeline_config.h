@@ -93,6 +93,9 @@ struct MediaConfig {
   // VP9 payload descriptor: flexible mode (F=1, P_DIFFs) or non-flexible without layer indices
   // (single-layer, what ffmpeg 5.1's RTP VP9 depacketizer reads). Both are RFC 9628.
   bool vp9_flexible_mode = true;
+  // Temporal layers the video encoder makes (1..3; VP8 TID/Y/TL0PICIDX, VP9 TID/U in flexible
+  // mode): a media server can then thin the stream per receiver (pipeline/layer_selector.h).
+  int temporal_layers = 1;
   // What gives way when video is short of rate, QP or encode time (pipeline/video_adapter.h):
   // the sender lowers resolution and/or frame rate; the receiver follows the sizes it decodes.
   DegradationPreference degradation = DegradationPreference::kBalanced;

@@ -52,6 +52,7 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   ec.height = config.height;
   ec.start_bitrate = config.start_rate;
   ec.max_framerate = config.fps;
+  ec.num_temporal_layers = config.temporal_layers;
   // Frames are dropped by the stream's own frame dropper (over_budget), which bounds the gap; the
   // encoder's buffer-based dropping on top of it makes long gaps (freezes) at low rates.
   ec.frame_drop_threshold = 0;
@@ -286,6 +287,10 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
     info.descriptor.picture_id = frame.layers.picture_id;
     info.descriptor.inter_picture_predicted = !frame.is_keyframe;
     info.descriptor.flexible_mode = config_.vp9_flexible_mode;
+    if (frame.layers.num_temporal_layers > 1 && config_.vp9_flexible_mode) {
+      info.descriptor.layer = rtp::Vp9LayerIndices{static_cast<uint8_t>(frame.layers.temporal_id),
+                                                   frame.layers.layer_sync, 0, false};
+    }
     if (!frame.is_keyframe && config_.vp9_flexible_mode) {
       const int n = std::clamp(frame.layers.num_ref_pics, 1, 3);
       info.descriptor.num_p_diffs = static_cast<uint8_t>(n);
@@ -306,6 +311,11 @@ void VideoSendStream::packetize(const codecs::EncodedFrame& frame, Timestamp now
     rtp::Vp8Descriptor info;
     info.picture_id = frame.layers.picture_id;
     info.non_reference = frame.layers.non_reference;
+    if (frame.layers.num_temporal_layers > 1) {
+      info.temporal_id = static_cast<uint8_t>(frame.layers.temporal_id);
+      info.layer_sync = frame.layers.layer_sync;
+      info.tl0_pic_idx = frame.layers.tl0_pic_idx;
+    }
     if (!vp8_.plan(frame.data, info, limits).ok()) return;
     count = vp8_.num_packets();
   }

@@ -67,6 +67,7 @@ class VideoSendStream {
     // VP9 descriptor mode: flexible (F=1 with P_DIFFs, RFC 9628 4.2) or non-flexible without
     // layer indices (F=0: what ffmpeg's RTP VP9 depacketizer reads correctly).
     bool vp9_flexible_mode = true;
+    int temporal_layers = 1;  // 1..3 (MediaConfig::temporal_layers)
     RtpSender::Config rtp;
     // protection.flexfec: the FlexFEC stream's SSRC (non-zero, payload type payload_types.flexfec)
     // and its first sequence number (its numbering is its own).

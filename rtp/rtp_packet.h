@@ -157,6 +157,8 @@ class RtpPacket {
   void set_ssrc(uint32_t ssrc);
   void set_payload_type(uint8_t pt);
   void set_marker(bool marker);
+  // The payload bytes, for in-place rewrites that keep its size (a forwarder's picture ids).
+  std::span<uint8_t> mutable_payload() { return std::span<uint8_t>(bytes_).subspan(header_.header_size, header_.payload_size); }
   // Rewrites an extension that is already present with an encoding of the same size; returns
   // false (changing nothing) when it is absent, unmapped or of another size.
   template <typename Ext>

@@ -190,7 +190,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   local.data = false;
   local.video_fec = false;
   local.audio_red = false;
-  local.remb = false;
+  local.remb = publisher;  // a publisher without transport-cc gets REMB (MediaRouter::set_send_remb)
   local.ice_ufrag = random_ice_chars(8);
   local.ice_pwd = random_ice_chars(24);
   if (local.ice_ufrag.size() != 8 || local.ice_pwd.size() != 24 || by_ufrag_.count(local.ice_ufrag) != 0)
@@ -236,6 +236,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   std::vector<pipeline::MediaRouter::ForwardedStream> inbound;
   std::vector<pipeline::MediaRouter::ForwardedStream> outbound;
   Published published;
+  bool remb_only = false;  // the publisher's video negotiated goog-remb and not transport-cc
   if (publisher) {
     published.cname = n.media.empty() ? "" : n.media.front().remote_cname;
     if (audio != nullptr && audio->accepted && sdp::receives(audio->direction) && audio->remote_ssrc && !audio->codecs.empty()) {
@@ -253,6 +254,8 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
       pipeline::MediaRouter::ForwardedStream f;
       f.ssrc = *video->remote_ssrc;
       f.media_payload_type = c.payload_type;
+      f.codec = c.codec;  // temporal layers selected per subscriber (VP8/VP9)
+      remb_only = c.feedback.remb && !c.feedback.transport_cc;
       f.clock_rate = 90000;
       f.nack = c.feedback.nack && c.rtx_payload_type && video->remote_rtx_ssrc;
       if (f.nack) {
@@ -303,6 +306,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   const uint32_t rtcp_ssrc = 0x5F00'0000u + static_cast<uint32_t>(id & 0x00FF'FFFF);
   auto leg = router_->add_leg(rtcp_ssrc, (*transport)->media_out(), inbound);
   if (!leg) return refuse(publisher ? 409 : 422, leg.error());
+  if (remb_only) (void)router_->set_send_remb(*leg, true);
   for (const auto& f : outbound) {
     if (Status st = router_->add_outbound(*leg, f); !st) {
       router_->remove_leg(*leg);
@@ -561,6 +565,14 @@ std::string SfuServer::prometheus_metrics() const {
               [](const Row& r) { return V(double(r.session.srtp_unprotect_failures)); });
   per_session("session_round_trip_time_seconds", "gauge", "The hop's RTT from RTCP (absent before the first).",
               [](const Row& r) { return r.leg.rtt ? V(r.leg.rtt->seconds_f()) : V(); });
+  per_session("session_estimate_bits_per_second", "gauge", "GCC estimate toward the session from its transport-cc.",
+              [](const Row& r) { return r.leg.estimate ? V(r.leg.estimate->bps_f()) : V(); });
+  per_session("session_temporal_layer", "gauge", "Highest temporal layer forwarded to the session (layered video only).",
+              [](const Row& r) { return r.leg.temporal_layer >= 0 ? V(double(r.leg.temporal_layer)) : V(); });
+  per_session("session_layer_switches_total", "counter", "Temporal layer switches (up and down) for the session.",
+              [](const Row& r) { return V(double(r.leg.layer_switches_up + r.leg.layer_switches_down)); });
+  per_session("session_layer_bytes_dropped_total", "counter", "RTP bytes of temporal layers not sent to the session.",
+              [](const Row& r) { return V(double(r.leg.layer_bytes_dropped)); });
   return out;
 }
 
@@ -617,6 +629,12 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["keyframeRequestsSuppressed"] = lc.keyframe_requests_suppressed;
     e["transportFeedbackReceived"] = lc.transport_feedback_received;
     if (lc.rtt) e["roundTripTime"] = lc.rtt->seconds_f();
+    if (lc.estimate) e["estimate"] = lc.estimate->bps();
+    if (lc.temporal_layer >= 0) e["temporalLayer"] = lc.temporal_layer;
+    e["layerSwitchesUp"] = lc.layer_switches_up;
+    e["layerSwitchesDown"] = lc.layer_switches_down;
+    e["layerFramesDropped"] = lc.layer_frames_dropped;
+    e["layerBytesDropped"] = lc.layer_bytes_dropped;
     sessions.push_back(e);
   }
   j["sessions"] = sessions;

@@ -69,3 +69,46 @@ TEST_CASE("seq rewriter: a source switch continues after the highest number sent
   CHECK(w.rewrite(777) == std::optional<uint16_t>(0));
   CHECK(w.rewrite(778) == std::optional<uint16_t>(1));
 }
+
+TEST_CASE("seq rewriter: dropped inputs leave no gap, their retransmissions are refused") {
+  SeqRewriter r(500);
+  CHECK(r.rewrite(10) == std::optional<uint16_t>(510));
+  CHECK(r.drop(11));
+  CHECK(r.drop(12));
+  CHECK(r.rewrite(13) == std::optional<uint16_t>(511));  // contiguous after two dropped
+  CHECK(r.rewrite(14) == std::optional<uint16_t>(512));
+  CHECK_FALSE(r.rewrite(12).has_value());  // an RTX of a dropped packet: never forwarded
+  CHECK_FALSE(r.drop(12));                 // seen already
+  // A packet lost on the way in, before the drops, keeps the number it had: a NACKable hole.
+  CHECK(r.rewrite(16) == std::optional<uint16_t>(514));
+  CHECK(r.rewrite(15) == std::optional<uint16_t>(513));
+  // A dropped frame whose middle packet was lost upstream: drop with the gap.
+  CHECK(r.drop(17));
+  CHECK(r.drop(19, true));  // 18 went with it
+  CHECK(r.rewrite(20) == std::optional<uint16_t>(515));
+  CHECK_FALSE(r.rewrite(18).has_value());  // its late retransmission is refused, as 19's would be
+  CHECK(r.late_drops() == 0);
+  // Dropping an input older than the newest seen leaves a hole (counted).
+  CHECK(r.rewrite(22) == std::optional<uint16_t>(517));
+  CHECK(r.drop(21));
+  CHECK(r.late_drops() == 1);
+  CHECK(r.rewrite(23) == std::optional<uint16_t>(518));
+}
+
+TEST_CASE("seq rewriter: drops across the wrap and a late packet before a drop keeps its old number") {
+  SeqRewriter r(0);
+  CHECK(r.rewrite(65534) == std::optional<uint16_t>(65534));
+  CHECK(r.rewrite(0) == std::optional<uint16_t>(0));  // 65535 late
+  CHECK(r.drop(1));
+  CHECK(r.rewrite(2) == std::optional<uint16_t>(1));
+  CHECK(r.rewrite(65535) == std::optional<uint16_t>(65535));  // before the drop: unchanged offset
+  // Many drops: the output stays contiguous; the offset history stays bounded.
+  uint16_t in = 2, out = 1;
+  for (int i = 0; i < 3000; ++i) {
+    ++in;
+    REQUIRE(r.drop(in));
+    ++in;
+    ++out;
+    REQUIRE(r.rewrite(in) == std::optional<uint16_t>(out));
+  }
+}

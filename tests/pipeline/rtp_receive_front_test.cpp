@@ -20,7 +20,7 @@ namespace tern::pipeline {
 namespace {
 
 constexpr uint32_t kSsrc = 0x1111;
-constexpr uint32_t kRtxSsrc = 0x2222;
+constexpr uint32_t kFrontRtxSsrc = 0x2222;
 constexpr uint32_t kLocal = 0x9999;
 constexpr uint8_t kPt = 96;
 constexpr uint8_t kRtxPt = 97;
@@ -95,7 +95,7 @@ TEST_CASE("receive front: without stages, packets of the SSRC pass straight thro
   CHECK(front.on_rtp(red, kT0, sink));
   CHECK(bytes(sink.packets.back().packet) == bytes(red));
   rtp::RtpPacket other = media(9);
-  other.set_ssrc(kRtxSsrc);
+  other.set_ssrc(kFrontRtxSsrc);
   CHECK_FALSE(front.on_rtp(other, kT0, sink));
   CHECK(sink.packets.size() == 2);
   // Nothing to send, ever.
@@ -109,13 +109,13 @@ TEST_CASE("receive front: without stages, packets of the SSRC pass straight thro
 TEST_CASE("receive front: RTX unwrap restores the original packet byte for byte") {
   RtpReceiveFront::Config c;
   c.ssrc = kSsrc;
-  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_ssrc = kFrontRtxSsrc;
   c.rtx_payload_types[kRtxPt] = kPt;
   RtpReceiveFront front = make(c);
   Sink sink;
   const rtp::RtpPacket original = media(1234, 9000, 0, true);
-  const rtp::RtpPacket rtx = recovery::build_rtx(original, kRtxSsrc, kRtxPt, 55).value();
-  CHECK(front.owns_ssrc(kRtxSsrc));
+  const rtp::RtpPacket rtx = recovery::build_rtx(original, kFrontRtxSsrc, kRtxPt, 55).value();
+  CHECK(front.owns_ssrc(kFrontRtxSsrc));
   CHECK(front.on_rtp(rtx, kT0, sink));
   REQUIRE(sink.packets.size() == 1);
   CHECK(bytes(sink.packets[0].packet) == bytes(original));
@@ -124,7 +124,7 @@ TEST_CASE("receive front: RTX unwrap restores the original packet byte for byte"
   CHECK(front.counters().retransmitted_packets_received == 1);
   // A padding-only probe on the RTX SSRC is ours but restores nothing.
   rtp::RtpPacketBuilder probe;
-  probe.set_ssrc(kRtxSsrc).set_payload_type(kRtxPt).set_sequence_number(56).set_padding(200);
+  probe.set_ssrc(kFrontRtxSsrc).set_payload_type(kRtxPt).set_sequence_number(56).set_padding(200);
   CHECK(front.on_rtp(probe.build().value(), kT0, sink));
   CHECK(sink.packets.size() == 1);
   CHECK(front.counters().rtx_rejected == 1);
@@ -187,7 +187,7 @@ TEST_CASE("receive front: FlexFEC on its own SSRC yields the lost packet, the RT
   constexpr uint32_t kFlexSsrc = 0x3333;
   constexpr uint8_t kFlexPt = 49;
   RtpReceiveFront::Config c = with_nack();
-  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_ssrc = kFrontRtxSsrc;
   c.rtx_payload_types[kRtxPt] = kPt;
   c.flexfec_ssrc = kFlexSsrc;
   c.flexfec_payload_type = kFlexPt;
@@ -204,7 +204,7 @@ TEST_CASE("receive front: FlexFEC on its own SSRC yields the lost packet, the RT
   // 101 arrives by RTX (it still protects), 102 is lost: FlexFEC rebuilds 102 only.
   for (const rtp::RtpPacket& p : frame) {
     if (p.sequence_number() == 102) continue;
-    CHECK(front.on_rtp(p.sequence_number() == 101 ? recovery::build_rtx(p, kRtxSsrc, kRtxPt, 55).value() : p, kT0, sink));
+    CHECK(front.on_rtp(p.sequence_number() == 101 ? recovery::build_rtx(p, kFrontRtxSsrc, kRtxPt, 55).value() : p, kT0, sink));
   }
   CHECK(front.on_rtp(fec[0], kT0, sink));
   REQUIRE(sink.packets.size() == 4);
@@ -225,13 +225,13 @@ TEST_CASE("receive front: FlexFEC on its own SSRC yields the lost packet, the RT
   CHECK(sink.packets.size() == 4);
   CHECK(front.counters().fec_packets_discarded == front.counters().fec_packets_received - 1);
   // The FlexFEC SSRC may not be the media or RTX SSRC.
-  c.flexfec_ssrc = kRtxSsrc;
+  c.flexfec_ssrc = kFrontRtxSsrc;
   CHECK_FALSE(RtpReceiveFront::Create(c).ok());
 }
 
 TEST_CASE("receive front: a repair is a missing packet filled, not every retransmission") {
   RtpReceiveFront::Config c = with_nack();
-  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_ssrc = kFrontRtxSsrc;
   c.rtx_payload_types[kRtxPt] = kPt;
   RtpReceiveFront front = make(c);
   Sink sink;
@@ -240,7 +240,7 @@ TEST_CASE("receive front: a repair is a missing packet filled, not every retrans
   }
   const Timestamp later = kT0 + TimeDelta::Millis(100);
   uint16_t rtx_seq = 1;
-  auto rtx_of = [&](uint16_t seq) { return recovery::build_rtx(media(seq), kRtxSsrc, kRtxPt, rtx_seq++).value(); };
+  auto rtx_of = [&](uint16_t seq) { return recovery::build_rtx(media(seq), kFrontRtxSsrc, kRtxPt, rtx_seq++).value(); };
   front.on_rtp(rtx_of(4), later, sink);  // missing: repaired
   front.on_rtp(rtx_of(4), later, sink);  // the same again: a duplicate
   front.on_rtp(rtx_of(2), later, sink);  // 2 had arrived (a NACK for a reordered packet, say)
@@ -255,7 +255,7 @@ TEST_CASE("receive front: a repair is a missing packet filled, not every retrans
 
 TEST_CASE("receive front: a packet FEC rebuilt is a FEC repair, its retransmission repairs nothing") {
   RtpReceiveFront::Config c = with_nack();
-  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_ssrc = kFrontRtxSsrc;
   c.rtx_payload_types[kRtxPt] = kRedPt;  // retransmissions of RED-wrapped packets
   c.red_payload_type = kRedPt;
   c.ulpfec_payload_type = kFecPt;
@@ -267,7 +267,7 @@ TEST_CASE("receive front: a packet FEC rebuilt is a FEC repair, its retransmissi
   }
   for (const rtp::RtpPacket& p : fec) front.on_rtp(p, kT0, sink);
   const rtp::RtpPacket red102 = recovery::wrap_red(frame[2], kRedPt).value();
-  front.on_rtp(recovery::build_rtx(red102, kRtxSsrc, kRtxPt, 1).value(), kT0 + TimeDelta::Millis(50), sink);
+  front.on_rtp(recovery::build_rtx(red102, kFrontRtxSsrc, kRtxPt, 1).value(), kT0 + TimeDelta::Millis(50), sink);
   CHECK(front.counters().fec_packets_recovered == 1);
   CHECK(front.counters().retransmitted_packets_received == 1);
   const recovery::NackGeneratorStats n = front.nack_stats();
@@ -279,7 +279,7 @@ TEST_CASE("receive front: statistics count media and retransmissions on the medi
   auto stats = rtp::ReceiveStatistics::Create({}).value();
   RtpReceiveFront::Config c;
   c.ssrc = kSsrc;
-  c.rtx_ssrc = kRtxSsrc;
+  c.rtx_ssrc = kFrontRtxSsrc;
   c.rtx_payload_types[kRtxPt] = kPt;
   c.statistics = &stats;
   c.clock_rates = {{kPt, 90000}};
@@ -288,13 +288,13 @@ TEST_CASE("receive front: statistics count media and retransmissions on the medi
   for (uint16_t s = 0; s < 10; ++s) {
     if (s != 4) front.on_rtp(media(s, s * 3000u), kT0 + TimeDelta::Millis(33 * s), sink);
   }
-  front.on_rtp(recovery::build_rtx(media(4, 12000), kRtxSsrc, kRtxPt, 1).value(), kT0 + TimeDelta::Millis(400), sink);
+  front.on_rtp(recovery::build_rtx(media(4, 12000), kFrontRtxSsrc, kRtxPt, 1).value(), kT0 + TimeDelta::Millis(400), sink);
   auto s = stats.stats(kSsrc);
   REQUIRE(s);
   CHECK(s->packets_received == 10);
   CHECK(s->retransmitted_packets_received == 1);
   CHECK(s->packets_lost == 0);
-  CHECK_FALSE(stats.stats(kRtxSsrc));
+  CHECK_FALSE(stats.stats(kFrontRtxSsrc));
   // Refused clock rates are refused at creation.
   c.clock_rates = {{200, 90000}};
   CHECK_FALSE(RtpReceiveFront::Create(c).ok());

@@ -323,6 +323,11 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   const std::string json = sfu.stats_json(end);
   CHECK(json.find("\"unauthenticatedDropped\"") != std::string::npos);
   CHECK(json.find("\"role\": \"subscriber\"") != std::string::npos);
+  // Per-subscriber adaptation: each session's GCC estimate and layer switch counters.
+  CHECK(json.find("\"estimate\"") != std::string::npos);
+  CHECK(json.find("\"layerSwitchesUp\"") != std::string::npos);
+  REQUIRE(clean.estimate.has_value());
+  CHECK(*clean.estimate > DataRate::KilobitsPerSec(100));
   // /metrics: Prometheus text format, line by line; the figures are the stats' figures.
   const std::string metrics = sfu.prometheus_metrics();
   const std::regex comment(R"(# (HELP tern_sfu_[a-z_]+ .+|TYPE tern_sfu_[a-z_]+ (counter|gauge)))");
@@ -340,6 +345,8 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   const std::string lossy_rtx = "tern_sfu_session_retransmissions_sent_total{session=\"" + std::to_string(*ids[2]) +
                                 "\",room=\"room1\",role=\"subscriber\"} " + std::to_string(lossy.retransmissions_sent) + "\n";
   CHECK(metrics.find(lossy_rtx) != std::string::npos);
+  CHECK(metrics.find("tern_sfu_session_estimate_bits_per_second{session=\"" + std::to_string(*ids[2])) != std::string::npos);
+  CHECK(metrics.find("# TYPE tern_sfu_session_layer_switches_total counter\n") != std::string::npos);
   CHECK(metrics.find("tern_sfu_unauthenticated_dropped_total " + std::to_string(sfu.counters().unauthenticated_dropped) +
                      "\n") != std::string::npos);
 

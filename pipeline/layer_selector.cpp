@@ -1,0 +1,215 @@
+#include "tern/pipeline/layer_selector.h"
+
+#include <algorithm>
+
+#include "tern/rtp/payload/vp8_payload.h"
+#include "tern/rtp/payload/vp9_payload.h"
+
+namespace tern::pipeline {
+
+namespace {
+constexpr TimeDelta kBucket = TimeDelta::Millis(100);
+
+bool newer_timestamp(uint32_t a, uint32_t b) { return a != b && static_cast<uint32_t>(a - b) < 0x8000'0000u; }
+}  // namespace
+
+std::optional<VideoLayerPacket> VideoLayerPacket::Parse(codecs::CodecType codec, std::span<const uint8_t> payload) {
+  VideoLayerPacket p;
+  if (codec == codecs::CodecType::kVp8) {
+    auto parsed = rtp::Vp8Depacketizer::parse(payload);
+    if (!parsed) return std::nullopt;
+    const rtp::Vp8Descriptor& d = parsed->descriptor;
+    p.temporal_id = d.temporal_id;
+    p.switching_point = d.temporal_id.has_value() && d.layer_sync;
+    p.keyframe = parsed->is_first_packet_in_frame && parsed->is_keyframe;
+    p.frame_start = parsed->is_first_packet_in_frame;
+    p.picture_id = d.picture_id;
+    p.picture_id_15bit = d.picture_id_15bit;
+    p.picture_id_offset = 2;  // X byte, then I|L|T|K, then the picture id (present only with X and I)
+    return p;
+  }
+  if (codec == codecs::CodecType::kVp9) {
+    auto parsed = rtp::Vp9Depacketizer::parse(payload);
+    if (!parsed) return std::nullopt;
+    const rtp::Vp9Descriptor& d = parsed->descriptor;
+    if (d.layer) {
+      p.temporal_id = d.layer->temporal_id;
+      p.switching_point = d.layer->switching_up;
+    }
+    p.keyframe = d.start_of_frame && parsed->is_keyframe;
+    p.frame_start = d.start_of_frame;
+    p.picture_id = d.picture_id;
+    p.picture_id_15bit = d.picture_id_15bit;
+    p.picture_id_offset = 1;
+    return p;
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void TemporalLayerRates::on_packet(uint8_t temporal_id, size_t bytes, Timestamp now) {
+  if (first_.is_plus_infinity()) first_ = now;
+  const int64_t index = now.us() / kBucket.us();
+  Bucket& b = buckets_[static_cast<size_t>(index % kBuckets)];
+  if (b.index != index) b = Bucket{index, {}};
+  b.bytes[std::min<size_t>(temporal_id, kMaxLayers - 1)] += static_cast<int64_t>(bytes);
+}
+
+int TemporalLayerRates::num_layers(Timestamp now) const {
+  const int64_t index = now.us() / kBucket.us();
+  int n = 0;
+  for (const Bucket& b : buckets_) {
+    if (b.index < 0 || index - b.index >= kBuckets) continue;
+    for (int l = 0; l < kMaxLayers; ++l) {
+      if (b.bytes[static_cast<size_t>(l)] > 0) n = std::max(n, l + 1);
+    }
+  }
+  return n;
+}
+
+std::optional<DataRate> TemporalLayerRates::rate_up_to(int layer, Timestamp now) const {
+  if (first_.is_plus_infinity() || now - first_ < kBucket * kBuckets) return std::nullopt;
+  const int64_t index = now.us() / kBucket.us();
+  int64_t bytes = 0;
+  for (const Bucket& b : buckets_) {
+    // The last kBuckets - 1 whole buckets and the current partial one: about one second.
+    if (b.index < 0 || index - b.index >= kBuckets) continue;
+    for (int l = 0; l <= std::min(layer, kMaxLayers - 1); ++l) bytes += b.bytes[static_cast<size_t>(l)];
+  }
+  const TimeDelta span = kBucket * (kBuckets - 1) + TimeDelta::Micros(now.us() % kBucket.us());
+  return DataSize::Bytes(bytes) / span;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+void LayerSelector::update(DataRate estimate, const TemporalLayerRates& rates, Timestamp now) {
+  const int layers = rates.num_layers(now);
+  if (layers <= 1) {
+    desired_ = layers - 1;
+    return;
+  }
+  int desired = 0;  // the base layer goes whatever the estimate: without it nothing decodes
+  for (int l = layers - 1; l > 0; --l) {
+    const std::optional<DataRate> r = rates.rate_up_to(l, now);
+    if (r && *r <= estimate) {
+      desired = l;
+      break;
+    }
+  }
+  if (!config_.enabled) desired = layers - 1;
+  desired_ = desired;
+  if (target_ < 0 || desired < target_) {
+    target_ = desired;  // down at once
+    up_since_ = Timestamp::PlusInfinity();
+  } else if (desired > target_) {
+    if (up_since_.is_plus_infinity()) up_since_ = now;
+    if (now - up_since_ >= config_.up_hold || !config_.enabled) {
+      target_ = desired;
+      up_since_ = Timestamp::PlusInfinity();
+    }
+  } else {
+    up_since_ = Timestamp::PlusInfinity();
+  }
+  counters_.target_layer = target_;
+}
+
+LayerSelector::Frame* LayerSelector::find_frame(uint32_t timestamp) {
+  for (Frame& f : frames_) {
+    if (f.valid && f.timestamp == timestamp) return &f;
+  }
+  return nullptr;
+}
+
+LayerSelector::Frame& LayerSelector::decide(const VideoLayerPacket& p, uint32_t timestamp) {
+  const bool newest = !newest_timestamp_ || newer_timestamp(timestamp, *newest_timestamp_);
+  Frame& f = frames_[next_frame_];
+  next_frame_ = (next_frame_ + 1) % kFrameCache;
+  f = Frame{timestamp, true, true, 0};
+  const int tid = *p.temporal_id;
+  if (newest) {
+    newest_timestamp_ = timestamp;
+    const int target = target_ < 0 ? tid : target_;  // no estimate yet: follow what comes
+    if (current_ < 0) {
+      current_ = target;
+    } else if (p.keyframe && target != current_) {
+      (target > current_ ? counters_.switches_up : counters_.switches_down) += 1;
+      current_ = target;
+    } else if (target < current_) {
+      ++counters_.switches_down;  // any frame boundary: frames above the new layer just stop
+      current_ = target;
+    } else if (target > current_ && tid == current_ + 1 && p.switching_point) {
+      ++counters_.switches_up;  // one layer up, at a frame that depends on nothing above
+      current_ = tid;
+    }
+  }
+  f.forward = tid <= current_;
+  if (!f.forward) {
+    ++counters_.frames_dropped;
+    if (newest) ++picture_id_shift_;
+  }
+  if (p.picture_id) {
+    const int64_t modulus = p.picture_id_15bit ? 0x8000 : 0x80;
+    f.out_picture_id = static_cast<uint16_t>(((*p.picture_id - picture_id_shift_) % modulus + modulus) % modulus);
+  }
+  counters_.current_layer = current_;
+  return f;
+}
+
+void LayerSelector::rewrite_picture_id(const VideoLayerPacket& p, const Frame& f, std::span<uint8_t> payload) const {
+  if (config_.codec != codecs::CodecType::kVp8 || !p.picture_id || f.out_picture_id == *p.picture_id) return;
+  const size_t at = p.picture_id_offset;
+  if (p.picture_id_15bit) {
+    if (payload.size() < at + 2) return;
+    payload[at] = static_cast<uint8_t>(0x80 | ((f.out_picture_id >> 8) & 0x7F));
+    payload[at + 1] = static_cast<uint8_t>(f.out_picture_id & 0xFF);
+  } else {
+    if (payload.size() < at + 1) return;
+    payload[at] = static_cast<uint8_t>(f.out_picture_id & 0x7F);
+  }
+}
+
+LayerSelector::Decision LayerSelector::on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker,
+                                                 std::span<uint8_t> payload, Timestamp) {
+  if (!config_.enabled) return {};
+  const std::optional<VideoLayerPacket> p = VideoLayerPacket::Parse(config_.codec, payload);
+  if (!p || !p->temporal_id) return {};  // not layered: untouched
+  const int64_t unwrapped = seq_unwrapper_.unwrap(seq);
+  const bool newest_seq = !newest_seq_ || unwrapped > *newest_seq_;
+  Frame* f = find_frame(rtp_timestamp);
+  if (f == nullptr) f = &decide(*p, rtp_timestamp);
+  Decision d;
+  d.forward = f->forward;
+  if (d.forward) {
+    rewrite_picture_id(*p, *f, payload);
+  } else {
+    ++counters_.packets_dropped;
+    counters_.bytes_dropped += payload.size();
+  }
+  if (newest_seq && newest_seq_ && unwrapped > *newest_seq_ + 1) {
+    // Packets lost upstream between the newest seen and this one. They are taken out of the
+    // numbering when they can only belong to dropped frames: this frame's (dropped) missing head,
+    // or the missing tail of the previous (dropped) picture when no whole picture lies between.
+    if (newest_packet_timestamp_ == rtp_timestamp) {
+      d.drop_gap = !d.forward;
+    } else if (p->picture_id && newest_picture_id_) {
+      const int modulus = p->picture_id_15bit ? 0x8000 : 0x80;
+      const bool next_picture = *p->picture_id == (*newest_picture_id_ + 1) % modulus;
+      const bool tail_dropped = newest_dropped_ && !newest_marker_;
+      const bool head_dropped = !d.forward && !p->frame_start;
+      const bool tail_ok = newest_marker_ || newest_dropped_;
+      const bool head_ok = p->frame_start || !d.forward;
+      d.drop_gap = next_picture && tail_ok && head_ok && (tail_dropped || head_dropped);
+    }
+  }
+  if (newest_seq) {
+    newest_seq_ = unwrapped;
+    newest_dropped_ = !d.forward;
+    newest_packet_timestamp_ = rtp_timestamp;
+    newest_marker_ = marker;
+    newest_picture_id_ = p->picture_id;
+  }
+  return d;
+}
+
+}  // namespace tern::pipeline

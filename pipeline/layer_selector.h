@@ -1,0 +1,141 @@
+// Temporal layer selection for one subscriber's video stream at a media server (the role of
+// mediasoup's SimpleConsumer/SvcConsumer temporal layer handling, for VP8 and VP9 temporal
+// scalability; simulcast with rid is not handled here).
+//
+//   VideoLayerPacket     what the forwarder reads from a packet's VP8 (RFC 7741) or VP9 (RFC 9628)
+//                        payload descriptor: temporal id, switching point, keyframe, picture id.
+//   TemporalLayerRates   the publisher's incoming rate per temporal layer, measured at the server
+//                        (RTP packet bytes over the last second), shared by every subscriber.
+//   LayerSelector        per subscriber stream: the highest temporal layer whose cumulative rate
+//                        fits the subscriber's congestion estimate, with hysteresis (down at
+//                        once, up only after the estimate allowed it for `up_hold`), applied at
+//                        frames where it is legal: down at any frame, up one layer at a time at a
+//                        frame of that layer marked as a switching point (VP8 Y, VP9 U) or at a
+//                        keyframe (any layer). Frames above the current layer are dropped whole.
+//                        VP8 picture ids of forwarded frames are rewritten so a receiver sees
+//                        them contiguous (TL0PICIDX needs no rewrite: TL0 frames are never
+//                        dropped); VP9 keeps its picture ids, since flexible mode's P_DIFF
+//                        references name them and receivers follow those references across gaps.
+// The forwarder pairs the selector with the stream's SeqRewriter: a dropped packet is passed to
+// SeqRewriter::drop() (with the gap before it when the selector says the gap lies inside the
+// dropped frame), so sequence numbers stay contiguous and NACKs never name a dropped packet.
+//
+// A stream whose packets carry no temporal id (one layer), or whose payload does not parse as the
+// stream's codec (RED, a foreign codec), passes untouched. Sans-I/O; bounded: the decisions of the
+// last kFrameCache frames are kept for late packets (older ones are decided by the current layer).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "tern/codecs/codec_type.h"
+#include "tern/core/seq_num.h"
+#include "tern/core/units.h"
+
+namespace tern::pipeline {
+
+struct VideoLayerPacket {
+  std::optional<uint8_t> temporal_id;  // none: no temporal layering in this packet
+  bool switching_point = false;        // VP8 Y (layer sync) / VP9 U (switching up point)
+  bool keyframe = false;               // first packet of a keyframe
+  bool frame_start = false;            // VP8 S=1 PID=0 / VP9 B
+  std::optional<uint16_t> picture_id;
+  bool picture_id_15bit = true;
+  size_t picture_id_offset = 0;  // byte offset of the picture id in the payload
+
+  // Nullopt when `payload` is not a VP8/VP9 payload with a valid descriptor.
+  static std::optional<VideoLayerPacket> Parse(codecs::CodecType codec, std::span<const uint8_t> payload);
+};
+
+class TemporalLayerRates {
+ public:
+  static constexpr int kMaxLayers = 4;  // VP8 TID 0..3; VP9 TIDs above 3 count as layer 3
+  static constexpr int kBuckets = 10;   // of 100 ms: a one-second window
+
+  // One packet of layer `temporal_id` (`bytes`: the whole RTP packet) at `now` (non-decreasing).
+  void on_packet(uint8_t temporal_id, size_t bytes, Timestamp now);
+  // Layers seen in the last second (0 before any layered packet).
+  int num_layers(Timestamp now) const;
+  // The rate of layers 0..`layer` together over the last second; nullopt before a full second of
+  // measurement.
+  std::optional<DataRate> rate_up_to(int layer, Timestamp now) const;
+
+ private:
+  struct Bucket {
+    int64_t index = -1;  // now / 100 ms
+    std::array<int64_t, kMaxLayers> bytes{};
+  };
+  std::array<Bucket, kBuckets> buckets_{};
+  Timestamp first_ = Timestamp::PlusInfinity();
+};
+
+class LayerSelector {
+ public:
+  static constexpr size_t kFrameCache = 64;
+
+  struct Config {
+    codecs::CodecType codec = codecs::CodecType::kVp8;
+    // How long the estimate must allow a higher layer before the selector moves up.
+    TimeDelta up_hold = TimeDelta::Seconds(2);
+    // Off: every packet is forwarded untouched (a router without selection).
+    bool enabled = true;
+  };
+  struct Counters {
+    int current_layer = -1;  // -1: not layered (yet)
+    int target_layer = -1;
+    uint64_t switches_up = 0, switches_down = 0;
+    uint64_t frames_dropped = 0, packets_dropped = 0, bytes_dropped = 0;
+  };
+  struct Decision {
+    bool forward = true;
+    // The input sequence numbers between the newest seen and this one (lost upstream) can only
+    // belong to dropped frames: take them out of the numbering too (dropped packet:
+    // SeqRewriter::drop(seq, true); forwarded: SeqRewriter::drop(seq - 1, true) first).
+    bool drop_gap = false;
+  };
+
+  explicit LayerSelector(const Config& config) : config_(config) {}
+
+  // The subscriber's estimate and the publisher's layer rates: recomputes the target layer.
+  void update(DataRate estimate, const TemporalLayerRates& rates, Timestamp now);
+  // One packet of the stream (every packet, in arrival order, duplicates included): forward or
+  // drop. A forwarded VP8 packet's picture id is rewritten in `payload` (same size).
+  Decision on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, std::span<uint8_t> payload, Timestamp now);
+
+  const Counters& counters() const { return counters_; }
+  // The layer the estimate allows now (before hysteresis), for tests and stats; -1 unknown.
+  int desired_layer() const { return desired_; }
+
+ private:
+  struct Frame {
+    uint32_t timestamp = 0;
+    bool valid = false;
+    bool forward = true;
+    uint16_t out_picture_id = 0;
+  };
+  Frame* find_frame(uint32_t timestamp);
+  Frame& decide(const VideoLayerPacket& p, uint32_t timestamp);
+  void rewrite_picture_id(const VideoLayerPacket& p, const Frame& f, std::span<uint8_t> payload) const;
+
+  Config config_;
+  Counters counters_;
+  int current_ = -1;  // layer forwarded: -1 until the first layered frame
+  int target_ = -1;   // layer the hysteresis allows
+  int desired_ = -1;  // layer the estimate allows
+  Timestamp up_since_ = Timestamp::PlusInfinity();
+  std::array<Frame, kFrameCache> frames_{};
+  size_t next_frame_ = 0;
+  std::optional<uint32_t> newest_timestamp_;
+  RtpSeqUnwrapper seq_unwrapper_;
+  std::optional<int64_t> newest_seq_;
+  bool newest_dropped_ = false;        // the newest packet seen was dropped
+  uint32_t newest_packet_timestamp_ = 0;
+  bool newest_marker_ = false;
+  std::optional<uint16_t> newest_picture_id_;  // input numbering
+  int64_t picture_id_shift_ = 0;       // dropped pictures so far (VP8)
+};
+
+}  // namespace tern::pipeline
