@@ -325,10 +325,19 @@ Status PeerConnection::set_remote_description(const SessionDescriptionInit& desc
     ++counters_.remote_descriptions_refused;
     return Error{parsed.error()};
   }
-  return set_remote_description(description.type, *parsed, now);
+  Status st = set_remote_description(description.type, *parsed, now);
+  if (st.ok()) remote_set_description_ = description;
+  return st;
 }
 
 Status PeerConnection::set_remote_description(SdpType type, const sdp::SessionDescription& description, Timestamp now) {
+  Status st = apply_remote_description(type, description, now);
+  if (st.ok()) remote_set_description_ = SessionDescriptionInit{type, description.to_string()};
+  return st;
+}
+
+Status PeerConnection::apply_remote_description(SdpType type, const sdp::SessionDescription& description,
+                                                Timestamp now) {
   auto refuse = [&](const char* reason) {
     ++counters_.remote_descriptions_refused;
     return Status(Error{reason});

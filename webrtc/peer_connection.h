@@ -309,6 +309,10 @@ class PeerConnection {
   // done), for peers that take no trickled candidates (a non-trickle offer or answer, RFC 8838
   // 4.1: gather, then signal this). nullopt before set_local_description().
   std::optional<SessionDescriptionInit> local_description() const;
+  // W3C remoteDescription: the peer's description last applied (as given), nullopt before. A
+  // signalling protocol that restarts ICE without SDP (WHIP's PATCH, RFC 9725 4.4) builds the
+  // restart offer or answer from it with the new credentials.
+  std::optional<SessionDescriptionInit> remote_description() const { return remote_set_description_; }
 
   // --- Data channels ---
   // Opens when the SCTP association is up (kDataChannelOpen). Refused when data channels are off
@@ -361,6 +365,7 @@ class PeerConnection {
 
   explicit PeerConnection(PeerConnectionConfig config);
   sdp::LocalCapabilities capabilities() const;
+  Status apply_remote_description(SdpType type, const sdp::SessionDescription& description, Timestamp now);
   Status start_ice(bool controlling, Timestamp now);
   Status negotiated(const sdp::NegotiatedSession& session, Timestamp now);
   // A later exchange that changes no media: only ICE (new remote credentials and candidates).
@@ -402,6 +407,7 @@ class PeerConnection {
   std::optional<sdp::Answer> pending_answer_;             // created, not yet set
   std::optional<std::string> last_created_;              // text of the last create_*()
   std::optional<SessionDescriptionInit> local_set_;       // as set, without candidates
+  std::optional<SessionDescriptionInit> remote_set_description_;
   std::vector<std::string> local_candidates_;            // a=candidate values gathered (bounded)
   bool local_gathering_done_ = false;
   std::optional<sdp::NegotiatedSession> session_;
