@@ -4,7 +4,8 @@
 // generation's credentials selecting the pair; a client whose network changes (it moves behind
 // another NAT) loses its media without a restart and gets it back within 2 s with one; a restart
 // the answerer initiates is answered with new credentials and the DTLS role kept; renegotiation
-// that would change media is refused with the state intact, a no-op one is accepted.
+// that would change media is refused with the state intact, a no-op one is accepted; a connection
+// whose ICE failed recovers through a restart (failed -> connecting -> connected).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -69,6 +70,7 @@ class Side final : public netsim::DatagramReceiver, public Pollable {
       bool any = false;
       for (ice::IceOutgoing& o : pc->take_outgoing()) {
         any = true;
+        if (blackholed) continue;
         const Attachment& a = attachments[active];
         (void)net_.send(a.host, netsim::Datagram{a.bound, icesim::from_ice(o.destination), std::move(o.data)}, now);
       }
@@ -91,6 +93,7 @@ class Side final : public netsim::DatagramReceiver, public Pollable {
   std::unique_ptr<PeerConnection> pc;
   std::vector<Attachment> attachments;
   size_t active = 0;
+  bool blackholed = false;  // everything it sends is lost
   std::function<void(PeerConnectionEvent&, Timestamp)> on_event;
   std::vector<webrtc::ConnectionState> states;
   std::vector<ice::IceState> ice_states;
@@ -534,4 +537,44 @@ TEST_CASE("ICE restart: renegotiation that changes media is refused, state intac
     CHECK(b.signaling_state() == webrtc::SignalingState::kStable);
     CHECK(call.longest_freeze_ms(0, 1.5, 3.0) <= 300);
   }
+}
+
+TEST_CASE("ICE restart: recovers a connection whose ICE failed (failed -> connecting -> connected)") {
+  Call call(false);
+  call.side[0]->blackholed = true;  // nothing the client sends arrives: every check fails
+  call.negotiate(0, false);
+  call.run_until(12.0);
+  PeerConnection& a = *call.side[0]->pc;
+  PeerConnection& b = *call.side[1]->pc;
+  REQUIRE(a.connection_state() == webrtc::ConnectionState::kFailed);
+  REQUIRE(a.ice_state() == ice::IceState::kFailed);
+  CHECK(std::string(a.failure_reason()).find("ICE failed") != std::string::npos);
+  CHECK(a.counters().dtls_handshakes == 0);
+
+  call.side[0]->blackholed = false;
+  call.negotiate(0, true);
+  call.run_until(14.0);
+  REQUIRE(call.answer_status.ok());
+  for (int i = 0; i < 2; ++i) {
+    INFO("side " << i);
+    PeerConnection& pc = *call.side[i]->pc;
+    CHECK(pc.connection_state() == webrtc::ConnectionState::kConnected);
+    CHECK(std::string(pc.failure_reason()).empty());
+    CHECK(pc.counters().ice_restarts == 1);
+    CHECK(pc.counters().dtls_handshakes == 1);
+    CHECK(call.frames_at(i, 14.0) >= 10);  // media after the restart (none before: no DTLS)
+  }
+  // The client's connection went failed, then connecting and connected again (W3C: a restart from
+  // "failed" checks anew); its ICE state checking -> connected.
+  const auto& states = call.side[0]->states;
+  REQUIRE(states.size() >= 3);
+  CHECK(states[states.size() - 3] == webrtc::ConnectionState::kFailed);
+  CHECK(states[states.size() - 2] == webrtc::ConnectionState::kConnecting);
+  CHECK(states.back() == webrtc::ConnectionState::kConnected);
+  const auto& ice_states = call.side[0]->ice_states;
+  REQUIRE(ice_states.size() >= 3);
+  CHECK(ice_states[ice_states.size() - 3] == ice::IceState::kFailed);
+  CHECK(ice_states[ice_states.size() - 2] == ice::IceState::kChecking);
+  CHECK(ice_states.back() == ice::IceState::kConnected);
+  CHECK(b.selected_ice_ufrag() == b.local_ice_credentials().ufrag);
 }
