@@ -214,6 +214,16 @@ struct Call {
     });
   }
 
+  // The first exchange (the client offers), 2 s of call, both connected.
+  void connect() {
+    negotiate(0, false);
+    run_until(2.0);
+    for (int i = 0; i < 2; ++i) {
+      INFO("side " << i);
+      REQUIRE(side[i]->pc->connection_state() == webrtc::ConnectionState::kConnected);
+    }
+  }
+
   void run_until(double seconds) { REQUIRE(loop.run_until(Timestamp::Zero() + TimeDelta::SecondsF(seconds)).ok()); }
 
   // Side i's decoded frames at (the last sample before) `seconds`.
@@ -270,20 +280,11 @@ std::string origin_version(const std::string& sdp) {
   return line.substr(version, line.find(' ', version) - version);
 }
 
-void check_connected(const Call& call) {
-  for (int i = 0; i < 2; ++i) {
-    INFO("side " << i);
-    REQUIRE(call.side[i]->pc->connection_state() == webrtc::ConnectionState::kConnected);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("ICE restart: offerer-initiated mid-call keeps media, data and the DTLS association") {
   Call call(false);
-  call.negotiate(0, false);
-  call.run_until(2.0);
-  check_connected(call);
+  call.connect();
   PeerConnection& a = *call.side[0]->pc;
   PeerConnection& b = *call.side[1]->pc;
   const std::string a_ufrag = a.local_ice_credentials().ufrag;
@@ -372,9 +373,7 @@ struct MoveResult {
 // ICE at once, as an application that saw its network change would.
 MoveResult run_move(bool restart) {
   Call call(true);
-  call.negotiate(0, false);
-  call.run_until(2.0);
-  check_connected(call);
+  call.connect();
   MoveResult r;
   auto server_remote = [&] {
     const auto s = call.side[1]->pc->get_stats(call.loop.now());
@@ -432,9 +431,7 @@ TEST_CASE("ICE restart: the client's network changes; without a restart media st
 
 TEST_CASE("ICE restart: initiated by the answerer; the original offerer answers with new credentials") {
   Call call(false);
-  call.negotiate(0, false);
-  call.run_until(2.0);
-  check_connected(call);
+  call.connect();
   PeerConnection& a = *call.side[0]->pc;
   PeerConnection& b = *call.side[1]->pc;
   const std::string a_ufrag = a.local_ice_credentials().ufrag;
@@ -471,9 +468,7 @@ TEST_CASE("ICE restart: initiated by the answerer; the original offerer answers 
 
 TEST_CASE("ICE restart: renegotiation that changes media is refused, state intact; a no-op one is accepted") {
   Call call(false);
-  call.negotiate(0, false);
-  call.run_until(2.0);
-  check_connected(call);
+  call.connect();
   PeerConnection& a = *call.side[0]->pc;
   PeerConnection& b = *call.side[1]->pc;
   const std::string a_ufrag = a.local_ice_credentials().ufrag;
