@@ -404,7 +404,7 @@ MoveResult run_move(bool restart) {
 
 }  // namespace
 
-TEST_CASE("ICE restart: the client's network changes; without a restart media stops, with one it resumes") {
+TEST_CASE("ICE restart: the client's network changes, without a restart media stops, with one it resumes") {
   SUBCASE("without a restart") {
     const MoveResult r = run_move(false);
     CHECK(r.client_restarts == 0);
@@ -429,7 +429,7 @@ TEST_CASE("ICE restart: the client's network changes; without a restart media st
   }
 }
 
-TEST_CASE("ICE restart: initiated by the answerer; the original offerer answers with new credentials") {
+TEST_CASE("ICE restart: initiated by the answerer, the original offerer answers with new credentials") {
   Call call(false);
   call.connect();
   PeerConnection& a = *call.side[0]->pc;
@@ -466,7 +466,7 @@ TEST_CASE("ICE restart: initiated by the answerer; the original offerer answers 
   CHECK(call.echoes_between(2.0, 4.0) >= 18);
 }
 
-TEST_CASE("ICE restart: renegotiation that changes media is refused, state intact; a no-op one is accepted") {
+TEST_CASE("ICE restart: renegotiation that changes media is refused with the state intact, a no-op one is accepted") {
   Call call(false);
   call.connect();
   PeerConnection& a = *call.side[0]->pc;
