@@ -37,6 +37,13 @@ endfunction()
 # sanitizer build of CI: test code is mostly calls into the libraries, and compiling it unoptimised
 # with the sanitizers takes a third of the time.
 set(TERN_TEST_COMPILE_OPTIONS "" CACHE STRING "Extra compile options for test executables")
+# Unity builds of the test programs: each suite's files compiled a few at a time as one translation
+# unit, so doctest and tern's headers are parsed once per batch instead of once per file (the test
+# files were half of the whole build's compile time). On everywhere, so a name clash between two
+# test files shows in every build, not only in CI's; an edit recompiles its file's whole batch.
+option(TERN_TEST_UNITY_BUILD "Compile each test suite as unity batches" ON)
+set(TERN_TEST_UNITY_BATCH_SIZE 8 CACHE STRING "Test files per unity batch")
+set(TERN_TEST_UNITY_EXCLUDE ice_agent_test.cpp turn_server_netsim_test.cpp)
 
 # tern_add_test_suite(<folder> LIBS <targets...>): every tests/<folder>/*_test.cpp becomes one
 # doctest executable tern_<folder>_tests, each test case registered with ctest. doctest's main is
@@ -63,6 +70,18 @@ function(tern_add_test_suite folder)
   target_include_directories(${exe} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})  # "support/..." helpers
   target_compile_options(${exe} PRIVATE ${TERN_WARNINGS} ${TERN_TEST_COMPILE_OPTIONS})
   target_link_libraries(${exe} PRIVATE ${ARG_LIBS} doctest::doctest)
+  if(TERN_TEST_UNITY_BUILD)
+    set_target_properties(${exe} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${TERN_TEST_UNITY_BATCH_SIZE})
+    # Files that cannot share a translation unit with their suite's others, compiled alone: the
+    # ICE tests on netsim's Internet see both tern::TransportAddress (netsim, icesim) and
+    # tern::ice::TransportAddress (the sans-I/O ICE code) under the same using-directives.
+    foreach(f ${srcs})
+      get_filename_component(n ${f} NAME)
+      if(n IN_LIST TERN_TEST_UNITY_EXCLUDE)
+        set_source_files_properties(${f} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+      endif()
+    endforeach()
+  endif()
   target_compile_definitions(${exe} PRIVATE TERN_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
     TERN_BINARY_DIR="${CMAKE_BINARY_DIR}")
   doctest_discover_tests(${exe} TEST_PREFIX "${folder}/" PROPERTIES TIMEOUT 300)

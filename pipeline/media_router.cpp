@@ -248,6 +248,9 @@ MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
   if (l == nullptr) return {};
   LegCounters c = l->counters;
   for (const Inbound& i : l->inbound) c.packets_repaired_by_rtx += i.front.nack_stats().packets_repaired_by_rtx;
+  for (uint32_t ssrc : l->statistics.ssrcs()) {
+    if (auto st = l->statistics.stats(ssrc)) c.packets_lost += st->packets_lost;
+  }
   return c;
 }
 

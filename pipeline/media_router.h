@@ -80,6 +80,7 @@ class MediaRouter {
     uint64_t rtcp_received = 0;
     uint64_t unknown_ssrc = 0;
     uint64_t malformed = 0;              // RTP that does not parse
+    int64_t packets_lost = 0;            // RFC 3550 cumulative lost over this leg's inbound streams
     std::optional<TimeDelta> rtt;        // server <-> this leg
   };
 

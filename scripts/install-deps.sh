@@ -17,6 +17,8 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev
   # HTTP for WHIP/WHEP signalling (tools/net/http_bridge.h)
   libcpp-httplib-dev
+  # scripts/sfu-load.sh: polls tern-sfu's /stats, tabulates tern-sfu-load's JSON
+  curl jq
   # independent peers and dissectors for interop tests
   tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav ffmpeg

@@ -12,6 +12,7 @@
 #include "tern/ice/core_address.h"
 #include "tern/ice/stun_message.h"
 #include "tern/rtp/header_extensions.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 #include "tern/sdp/jsep_negotiator.h"
 #include "tern/sdp/webrtc_attributes.h"
 
@@ -64,13 +65,7 @@ bool extensions_match(const sdp::NegotiatedMedia& m, const pipeline::ExtensionId
 
 }  // namespace
 
-// What a room's publisher sends: the router's streams, and what a subscriber's answer must carry.
-struct Published {
-  std::optional<pipeline::MediaRouter::ForwardedStream> audio;
-  std::optional<pipeline::MediaRouter::ForwardedStream> video;
-  std::optional<codecs::CodecType> video_codec;
-  std::string cname;
-};
+using Published = PublishedMedia;
 
 struct SfuServer::Room {
   std::optional<SessionId> publisher;
@@ -90,15 +85,21 @@ struct SfuServer::Session {
   std::optional<TransportAddress> routed_address;
 };
 
-// A session's decrypted RTP/RTCP into its router leg.
+// A session's decrypted RTP/RTCP into its router leg (a publisher's RTP past the media tap first).
 class SfuServer::RouterInput final : public SfuSession::MediaPacketSink {
  public:
-  RouterInput(pipeline::MediaRouter& router, pipeline::MediaRouter::LegId leg) : router_(router), leg_(leg) {}
-  void on_media(std::span<const uint8_t> packet, Timestamp now) override { router_.on_packet(leg_, packet, now); }
+  RouterInput(pipeline::MediaRouter& router, pipeline::MediaRouter::LegId leg, MediaTap* tap, SessionId id)
+      : router_(router), leg_(leg), tap_(tap), id_(id) {}
+  void on_media(std::span<const uint8_t> packet, Timestamp now) override {
+    if (tap_ != nullptr && !rtp::is_rtcp(packet)) tap_->on_publisher_rtp(id_, packet, now);
+    router_.on_packet(leg_, packet, now);
+  }
 
  private:
   pipeline::MediaRouter& router_;
   pipeline::MediaRouter::LegId leg_;
+  MediaTap* tap_;  // publishers only
+  SessionId id_;
 };
 
 Result<std::unique_ptr<SfuServer>> SfuServer::Create(SfuConfig config) {
@@ -285,7 +286,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   session->ufrag = local.ice_ufrag;
   session->transport = std::move(transport).value();
   session->leg = *leg;
-  session->input = std::make_unique<RouterInput>(*router_, *leg);
+  session->input = std::make_unique<RouterInput>(*router_, *leg, publisher ? config_.media_tap : nullptr, id);
   session->transport->set_media_sink(session->input.get());
   session->created = now;
   Room& room = rooms_[std::string(room_name)];
@@ -300,6 +301,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   sessions_.emplace(id, std::move(session));
   ++next_id_;
   ++counters_.sessions_created;
+  if (publisher && config_.media_tap != nullptr) config_.media_tap->on_publisher_started(id, room_name, published, now);
 
   sdp::SessionDescription description = answer->description;
   description.add("ice-lite");  // RFC 8839 5.3: session level
@@ -311,7 +313,7 @@ bool SfuServer::end_session(SessionId id, Timestamp now) {
   if (it == sessions_.end()) return false;
   it->second->transport->close(now);
   collect(*it->second);
-  remove(id);
+  remove(id, now);
   ++counters_.sessions_ended;
   return true;
 }
@@ -327,10 +329,11 @@ void SfuServer::drain(Timestamp now) {
   }
 }
 
-void SfuServer::remove(SessionId id) {
+void SfuServer::remove(SessionId id, Timestamp now) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session& s = *it->second;
+  if (s.role == SessionRole::kPublisher && config_.media_tap != nullptr) config_.media_tap->on_publisher_ended(id, now);
   router_->remove_leg(s.leg);
   by_ufrag_.erase(s.ufrag);
   if (s.routed_address) {
@@ -428,7 +431,7 @@ void SfuServer::process(Timestamp now) {
     Session& s = *sessions_.at(id);
     s.transport->close(now);
     collect(s);
-    remove(id);
+    remove(id, now);
     ++(failed ? counters_.sessions_failed : counters_.sessions_timed_out);
     ended_.push_back(id);
   }
@@ -563,6 +566,9 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["remoteAddress"] = t.remote_address() ? t.remote_address()->to_string() : "";
     e["datagramsReceived"] = sc.datagrams_received;
     e["datagramsSent"] = sc.datagrams_sent;
+    e["bytesReceived"] = sc.bytes_received;
+    e["bytesSent"] = sc.bytes_sent;
+    e["packetsLost"] = lc.packets_lost;
     e["srtpUnprotectFailures"] = sc.srtp_unprotect_failures;
     e["rtpPacketsReceived"] = lc.rtp_packets_received;
     e["packetsForwarded"] = lc.packets_forwarded;

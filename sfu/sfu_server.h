@@ -31,6 +31,7 @@
 #include <variant>
 #include <vector>
 
+#include "tern/codecs/codec_type.h"
 #include "tern/core/ip_address.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
@@ -41,6 +42,36 @@
 #include "tern/sfu/sfu_session.h"
 
 namespace tern::sfu {
+
+enum class SessionRole : uint8_t { kPublisher, kSubscriber };
+const char* to_string(SessionRole role);
+
+using SessionId = uint64_t;
+
+// What a room's publisher sends: the router's streams (SSRCs, payload types, RTX), the video codec
+// and the publisher's cname; also what a subscriber's answer carries.
+struct PublishedMedia {
+  std::optional<pipeline::MediaRouter::ForwardedStream> audio;
+  std::optional<pipeline::MediaRouter::ForwardedStream> video;
+  std::optional<codecs::CodecType> video_codec;
+  std::string cname;
+};
+
+// A look at what publishers send, for a driver that records (tern-sfu --record-dir) or monitors:
+// set in SfuConfig::media_tap, called synchronously from publish(), on_datagram() and whichever
+// call ends the session. It must not call back into the server. Nothing is copied for it: the
+// packet span is valid during the call only.
+class MediaTap {
+ public:
+  virtual ~MediaTap() = default;
+  // A publisher was admitted (its answer is about to go out).
+  virtual void on_publisher_started(SessionId id, std::string_view room, const PublishedMedia& media, Timestamp now) = 0;
+  // One decrypted RTP packet of that publisher (RTX included, as it came; RTCP is not passed),
+  // before the router sees it.
+  virtual void on_publisher_rtp(SessionId id, std::span<const uint8_t> packet, Timestamp now) = 0;
+  // The publisher's session ended (DELETE, failure, timeout, drain); no more packets for `id`.
+  virtual void on_publisher_ended(SessionId id, Timestamp now) = 0;
+};
 
 struct SfuConfig {
   ice::TransportAddress address;  // the UDP socket's address: every session's one host candidate
@@ -57,12 +88,9 @@ struct SfuConfig {
   pipeline::ExtensionIds extension_ids;
   NtpClock ntp_clock;
   uint64_t seed = 1;  // router numbering, RTCP; ICE credentials come from RAND_bytes
+  MediaTap* media_tap = nullptr;  // not owned; must outlive the server
 };
 
-enum class SessionRole : uint8_t { kPublisher, kSubscriber };
-const char* to_string(SessionRole role);
-
-using SessionId = uint64_t;
 
 // Why an offer was not taken: an HTTP status (400 bad offer, 404 no publisher, 409 the room has
 // one, 422 cannot be served, 503 full or draining) and a one-line reason.
@@ -139,7 +167,7 @@ class SfuServer {
 
   explicit SfuServer(SfuConfig config);
   std::variant<SfuAnswer, SfuRefusal> admit(SessionRole role, std::string_view room, std::string_view offer, Timestamp now);
-  void remove(SessionId id);
+  void remove(SessionId id, Timestamp now);
   void collect(Session& s);
   void route_by_address(Session& s, const ice::TransportAddress& source);
 

@@ -48,6 +48,7 @@ std::optional<ice::TransportAddress> SfuSession::remote_address() const {
 
 void SfuSession::on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now) {
   ++counters_.datagrams_received;
+  counters_.bytes_received += data.size();
   if (closed_) return;
   if (agent_.on_datagram(0, source, data, now) == ice::IceAgent::Inbound::kApplication) {
     last_received_ = now;
@@ -170,6 +171,7 @@ std::vector<ice::IceOutgoing> SfuSession::take_outgoing() {
     ++counters_.datagrams_sent;
     outgoing_.push_back(std::move(o));
   }
+  for (const ice::IceOutgoing& o : outgoing_) counters_.bytes_sent += o.data.size();
   return std::exchange(outgoing_, {});
 }
 

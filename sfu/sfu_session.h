@@ -42,6 +42,8 @@ struct SfuSessionConfig {
 struct SfuSessionCounters {
   uint64_t datagrams_received = 0;
   uint64_t datagrams_sent = 0;
+  uint64_t bytes_received = 0;  // UDP payload bytes, every datagram routed here
+  uint64_t bytes_sent = 0;      // UDP payload bytes handed out by take_outgoing()
   uint64_t media_before_srtp = 0;      // RTP/RTCP received before DTLS keyed SRTP: dropped
   uint64_t media_out_before_srtp = 0;  // RTP/RTCP the router sent before SRTP was keyed: dropped
   uint64_t srtp_unprotect_failures = 0;

@@ -23,8 +23,8 @@ namespace {
 
 const TransportAddress kClientA = TransportAddress::V4(198, 51, 100, 2, 40000);
 const TransportAddress kClientB = TransportAddress::V4(198, 51, 100, 3, 40000);
-const TransportAddress kPeer = TransportAddress::V4(203, 0, 113, 7, 6000);
-const TransportAddress kPeer2 = TransportAddress::V4(203, 0, 113, 8, 6001);
+const TransportAddress kServerPeer = TransportAddress::V4(203, 0, 113, 7, 6000);
+const TransportAddress kServerPeer2 = TransportAddress::V4(203, 0, 113, 8, 6001);
 constexpr uint32_t kListener = 7;
 
 // Hands out relay ports 192.0.2.1:50000+n; `full` refuses.
@@ -176,12 +176,12 @@ TEST_CASE("438 after the nonce expires: the client retries with the fresh nonce"
   REQUIRE(c.state() == TurnState::kAllocated);
   const std::string first_nonce = c.nonce();
   rig.advance(TimeDelta::Seconds(31));
-  REQUIRE(c.create_permission(kPeer, rig.now).ok());
+  REQUIRE(c.create_permission(kServerPeer, rig.now).ok());
   rig.pump();
   CHECK(rig.server.counters().rejected_stale_nonce == 1);
   CHECK(c.counters().stale_nonces == 1);
   CHECK(c.nonce() != first_nonce);
-  CHECK(c.permission_installed(kPeer));
+  CHECK(c.permission_installed(kServerPeer));
   CHECK(rig.server.allocation(kListener, kClientA)->permissions == 1);
 }
 
@@ -193,30 +193,30 @@ TEST_CASE("Permission, Send and Data indications both ways, no permission, no re
   const RelayId relay = rig.server.allocation(kListener, kClientA)->relay;
 
   // Before a permission: nothing passes either way.
-  REQUIRE(c.send(kPeer, bytes("early")).ok());
+  REQUIRE(c.send(kServerPeer, bytes("early")).ok());
   rig.pump();
   CHECK(rig.to_peers.empty());
   CHECK(rig.server.counters().send_no_permission == 1);
-  rig.server.on_peer_datagram(relay, kPeer, bytes("knock"), rig.now);
+  rig.server.on_peer_datagram(relay, kServerPeer, bytes("knock"), rig.now);
   CHECK(!rig.server.has_outgoing());
   CHECK(rig.server.counters().peer_no_permission == 1);
 
-  REQUIRE(c.create_permission(kPeer, rig.now).ok());
+  REQUIRE(c.create_permission(kServerPeer, rig.now).ok());
   rig.pump();
-  REQUIRE(c.permission_installed(kPeer));
-  REQUIRE(c.send(kPeer, bytes("hello peer")).ok());
+  REQUIRE(c.permission_installed(kServerPeer));
+  REQUIRE(c.send(kServerPeer, bytes("hello peer")).ok());
   rig.pump();
   REQUIRE(rig.to_peers.size() == 1);
   CHECK(rig.to_peers[0].from == TurnServerDatagram::From::kRelay);
   CHECK(rig.to_peers[0].socket == relay);
-  CHECK(rig.to_peers[0].to == kPeer);
+  CHECK(rig.to_peers[0].to == kServerPeer);
   CHECK(rig.to_peers[0].data == bytes("hello peer"));
 
   // Permissions are per IP: another port of the same peer IP passes, another IP does not.
-  TransportAddress other_port = kPeer;
+  TransportAddress other_port = kServerPeer;
   other_port.port = 7000;
   rig.server.on_peer_datagram(relay, other_port, bytes("hello client"), rig.now);
-  rig.server.on_peer_datagram(relay, kPeer2, bytes("stranger"), rig.now);
+  rig.server.on_peer_datagram(relay, kServerPeer2, bytes("stranger"), rig.now);
   rig.pump();
   auto r = c.pop_received();
   REQUIRE(r.has_value());
@@ -235,27 +235,27 @@ TEST_CASE("ChannelBind: ChannelData both ways") {
   c.allocate(rig.now);
   rig.pump();
   const RelayId relay = rig.server.allocation(kListener, kClientA)->relay;
-  auto channel = c.bind_channel(kPeer, rig.now);
+  auto channel = c.bind_channel(kServerPeer, rig.now);
   REQUIRE(channel.ok());
   rig.pump();
-  REQUIRE(c.channel_for(kPeer).has_value());
+  REQUIRE(c.channel_for(kServerPeer).has_value());
   CHECK(rig.server.counters().channels_bound == 1);
   CHECK(rig.server.allocation(kListener, kClientA)->channels == 1);
   CHECK(rig.server.allocation(kListener, kClientA)->permissions == 1);  // installed by the bind
 
-  REQUIRE(c.send(kPeer, bytes("over the channel")).ok());
+  REQUIRE(c.send(kServerPeer, bytes("over the channel")).ok());
   rig.pump();
   CHECK(c.counters().channel_data_sent == 1);
   REQUIRE(rig.to_peers.size() == 1);
-  CHECK(rig.to_peers[0].to == kPeer);
+  CHECK(rig.to_peers[0].to == kServerPeer);
   CHECK(rig.to_peers[0].data == bytes("over the channel"));
 
-  rig.server.on_peer_datagram(relay, kPeer, bytes("back"), rig.now);
+  rig.server.on_peer_datagram(relay, kServerPeer, bytes("back"), rig.now);
   rig.pump();
   auto r = c.pop_received();
   REQUIRE(r.has_value());
   CHECK(r->via_channel);
-  CHECK(r->peer == kPeer);
+  CHECK(r->peer == kServerPeer);
   CHECK(r->data == bytes("back"));
 
   const size_t heap = rig.server.allocation_heap_bytes(kListener, kClientA);
@@ -270,10 +270,10 @@ TEST_CASE("Refresh keeps the allocation, Refresh 0 deletes it and closes the rel
   TurnClient& c = rig.add_client(kClientA);
   c.allocate(rig.now);
   rig.pump();
-  REQUIRE(c.bind_channel(kPeer, rig.now).ok());
+  REQUIRE(c.bind_channel(kServerPeer, rig.now).ok());
   // The client refreshes channels every 9 minutes, so the peer's permission (5 minutes) needs its
   // own refreshes: the channel alone would leave it to lapse between 300 s and 540 s.
-  REQUIRE(c.create_permission(kPeer, rig.now).ok());
+  REQUIRE(c.create_permission(kServerPeer, rig.now).ok());
   rig.pump();
   rig.advance(TimeDelta::Seconds(1500));  // 2.5 allocation lifetimes, 2.5 channel lifetimes
   CHECK(c.state() == TurnState::kAllocated);
@@ -304,8 +304,8 @@ TEST_CASE("Lifetimes: a requested lifetime is clamped, permission, channel and a
   rig.pump();
   REQUIRE(c.state() == TurnState::kAllocated);
   CHECK(c.lifetime() == TimeDelta::Seconds(1200));
-  REQUIRE(c.create_permission(kPeer2, rig.now).ok());
-  REQUIRE(c.bind_channel(kPeer, rig.now).ok());
+  REQUIRE(c.create_permission(kServerPeer2, rig.now).ok());
+  REQUIRE(c.bind_channel(kServerPeer, rig.now).ok());
   rig.pump();
   REQUIRE(rig.server.allocation(kListener, kClientA)->permissions == 2);
   const RelayId relay = rig.server.allocation(kListener, kClientA)->relay;
@@ -316,10 +316,10 @@ TEST_CASE("Lifetimes: a requested lifetime is clamped, permission, channel and a
   CHECK(rig.server.allocation(kListener, kClientA)->permissions == 2);
   rig.advance(TimeDelta::Seconds(1), false);
   CHECK(rig.now - start == TimeDelta::Seconds(300));
-  // kPeer2's permission is gone; kPeer's permission too (channels refresh it only when rebound).
+  // kServerPeer2's permission is gone; kServerPeer's permission too (channels refresh it only when rebound).
   CHECK(rig.server.allocation(kListener, kClientA)->permissions == 0);
   CHECK(rig.server.counters().permissions_expired == 2);
-  rig.server.on_peer_datagram(relay, kPeer2, bytes("late"), rig.now);
+  rig.server.on_peer_datagram(relay, kServerPeer2, bytes("late"), rig.now);
   CHECK(rig.server.counters().peer_no_permission == 1);
 
   rig.advance(TimeDelta::Seconds(299), false);
@@ -328,7 +328,7 @@ TEST_CASE("Lifetimes: a requested lifetime is clamped, permission, channel and a
   CHECK(rig.server.allocation(kListener, kClientA)->channels == 0);
   CHECK(rig.server.counters().channels_expired == 1);
   auto cd = std::vector<uint8_t>{};
-  REQUIRE(ChannelData::write(*c.channel_for(kPeer), bytes("x"), false, cd).ok());
+  REQUIRE(ChannelData::write(*c.channel_for(kServerPeer), bytes("x"), false, cd).ok());
   rig.server.on_client_datagram(kListener, kClientA, cd, rig.now);
   CHECK(rig.server.counters().channel_data_unbound == 1);
 
@@ -442,7 +442,7 @@ TEST_CASE("437: requests without an allocation, and a second Allocate on the sam
   RawClient raw(server);
   const Timestamp now = Timestamp::Seconds(10);
   CHECK(error_of(raw.request(StunMethod::kRefresh, [](StunMessageBuilder&) {}, now)) == 437);
-  CHECK(error_of(raw.request(StunMethod::kCreatePermission, [](auto& b) { b.add_xor_peer_address(kPeer); }, now)) == 437);
+  CHECK(error_of(raw.request(StunMethod::kCreatePermission, [](auto& b) { b.add_xor_peer_address(kServerPeer); }, now)) == 437);
   CHECK(error_of(raw.request(StunMethod::kAllocate, udp, now)) == 0);
   auto second = raw.request(StunMethod::kAllocate, udp, now);
   CHECK(error_of(second) == 437);
@@ -520,13 +520,13 @@ TEST_CASE("ChannelBind rules (RFC 8656 11.2): 400 for bad numbers and rebinding,
       b.add_channel_number(ch).add_xor_peer_address(peer);
     }, now));
   };
-  CHECK(bind(0x3FFF, kPeer) == 400);
-  CHECK(bind(0x5000, kPeer) == 400);
-  CHECK(bind(0x4000, kPeer) == 0);
-  CHECK(bind(0x4000, kPeer) == 0);      // refresh
-  CHECK(bind(0x4000, kPeer2) == 400);   // channel bound to another peer
-  CHECK(bind(0x4001, kPeer) == 400);    // peer bound to another channel
-  CHECK(bind(0x4001, kPeer2) == 0);
+  CHECK(bind(0x3FFF, kServerPeer) == 400);
+  CHECK(bind(0x5000, kServerPeer) == 400);
+  CHECK(bind(0x4000, kServerPeer) == 0);
+  CHECK(bind(0x4000, kServerPeer) == 0);      // refresh
+  CHECK(bind(0x4000, kServerPeer2) == 400);   // channel bound to another peer
+  CHECK(bind(0x4001, kServerPeer) == 400);    // peer bound to another channel
+  CHECK(bind(0x4001, kServerPeer2) == 0);
   std::array<uint8_t, 16> v6{0x20, 0x01, 0x0d, 0xb8};
   v6[15] = 1;
   CHECK(bind(0x4002, TransportAddress::V6(v6, 9)) == 443);
@@ -697,18 +697,18 @@ TEST_CASE("max_channel 0x7FFF admits RFC 5766 channel numbers, with ChannelData 
   const Timestamp now = Timestamp::Seconds(10);
   REQUIRE(error_of(raw.request(StunMethod::kAllocate, udp, now)) == 0);
   CHECK(error_of(raw.request(StunMethod::kChannelBind, [](StunMessageBuilder& b) {
-    b.add_channel_number(0x8000).add_xor_peer_address(kPeer);
+    b.add_channel_number(0x8000).add_xor_peer_address(kServerPeer);
   }, now)) == 400);
   REQUIRE(error_of(raw.request(StunMethod::kChannelBind, [](StunMessageBuilder& b) {
-    b.add_channel_number(0x7AF0).add_xor_peer_address(kPeer);
+    b.add_channel_number(0x7AF0).add_xor_peer_address(kServerPeer);
   }, now)) == 0);
   const std::vector<uint8_t> cd{0x7A, 0xF0, 0x00, 0x02, 'h', 'i', 0, 0};  // padded: accepted over UDP
   server.on_client_datagram(kListener, kClientA, cd, now);
   auto out = server.pop_outgoing();
   REQUIRE(out.has_value());
-  CHECK(out->to == kPeer);
+  CHECK(out->to == kServerPeer);
   CHECK(out->data == bytes("hi"));
-  server.on_peer_datagram(server.allocation(kListener, kClientA)->relay, kPeer, bytes("yo"), now);
+  server.on_peer_datagram(server.allocation(kListener, kClientA)->relay, kServerPeer, bytes("yo"), now);
   out = server.pop_outgoing();
   REQUIRE(out.has_value());
   CHECK(out->data == std::vector<uint8_t>{0x7A, 0xF0, 0x00, 0x02, 'y', 'o'});
@@ -728,13 +728,13 @@ TEST_CASE("Permissions stay alive behind a channel and without one: a peer reach
   rig.pump();
   REQUIRE(c.state() == TurnState::kAllocated);
   const RelayId relay = rig.server.allocation(kListener, kClientA)->relay;
-  REQUIRE(c.bind_channel(kPeer, rig.now).ok());
-  REQUIRE(c.create_permission(kPeer2, rig.now).ok());
+  REQUIRE(c.bind_channel(kServerPeer, rig.now).ok());
+  REQUIRE(c.create_permission(kServerPeer2, rig.now).ok());
   rig.pump();
   int sent = 0;
   for (int step = 0; step < 66; ++step) {
-    rig.server.on_peer_datagram(relay, kPeer, bytes("via channel"), rig.now);
-    rig.server.on_peer_datagram(relay, kPeer2, bytes("via indication"), rig.now);
+    rig.server.on_peer_datagram(relay, kServerPeer, bytes("via channel"), rig.now);
+    rig.server.on_peer_datagram(relay, kServerPeer2, bytes("via indication"), rig.now);
     sent += 2;
     rig.pump();
     rig.advance(TimeDelta::Seconds(10));
@@ -744,8 +744,8 @@ TEST_CASE("Permissions stay alive behind a channel and without one: a peer reach
   CHECK(via_channel == sent / 2);
   CHECK(via_indication == sent / 2);
   CHECK(rig.server.counters().peer_no_permission == 0);
-  CHECK(c.channel_for(kPeer).has_value());
-  CHECK(c.permission_installed(kPeer2));
+  CHECK(c.channel_for(kServerPeer).has_value());
+  CHECK(c.permission_installed(kServerPeer2));
 }
 
 namespace {
@@ -814,7 +814,7 @@ TEST_CASE("ChannelData with a reserved number (0x5000-0xFFFF) is dropped by the 
   TurnClient& c = rig.add_client(kClientA);
   c.allocate(rig.now);
   rig.pump();
-  REQUIRE(c.bind_channel(kPeer, rig.now).ok());
+  REQUIRE(c.bind_channel(kServerPeer, rig.now).ok());
   rig.pump();
   const uint64_t malformed = rig.server.counters().malformed;
   for (const uint16_t n : {0x5000, 0x7FFF, 0x8000, 0xFFFF}) {
@@ -839,9 +839,9 @@ TEST_CASE("A stream listener: ChannelData to its clients is padded to 4 (RFC 865
   const Timestamp now = Timestamp::Seconds(10);
   REQUIRE(error_of(raw.request(StunMethod::kAllocate, udp, now)) == 0);
   REQUIRE(error_of(raw.request(StunMethod::kChannelBind, [](StunMessageBuilder& b) {
-    b.add_channel_number(0x4001).add_xor_peer_address(kPeer);
+    b.add_channel_number(0x4001).add_xor_peer_address(kServerPeer);
   }, now)) == 0);
-  server.on_peer_datagram(server.allocation(kListener, kClientA)->relay, kPeer, bytes("abc"), now);
+  server.on_peer_datagram(server.allocation(kListener, kClientA)->relay, kServerPeer, bytes("abc"), now);
   auto out = server.pop_outgoing();
   REQUIRE(out.has_value());
   CHECK(out->data == std::vector<uint8_t>{0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c', 0x00});

@@ -17,7 +17,7 @@
 namespace tern::media {
 namespace {
 
-SyntheticVideoSource MakeVideo(int w, int h, uint64_t seed = 1, bool stamp = true) {
+SyntheticVideoSource MakeStampedVideo(int w, int h, uint64_t seed = 1, bool stamp = true) {
   SyntheticVideoConfig c;
   c.width = w;
   c.height = h;
@@ -35,7 +35,7 @@ double Rms(const codecs::AudioFrame& f) {
 }
 
 TEST_CASE("synthetic video has detail and motion between consecutive frames") {
-  auto src = MakeVideo(320, 240);
+  auto src = MakeStampedVideo(320, 240);
   for (uint32_t n = 0; n < 20; ++n) {
     const auto a = src.render(n);
     const auto b = src.render(n + 1);
@@ -54,16 +54,16 @@ TEST_CASE("synthetic video has detail and motion between consecutive frames") {
 }
 
 TEST_CASE("synthetic video is deterministic per seed") {
-  auto a = MakeVideo(160, 120, 7);
-  auto b = MakeVideo(160, 120, 7);
-  auto c = MakeVideo(160, 120, 8);
+  auto a = MakeStampedVideo(160, 120, 7);
+  auto b = MakeStampedVideo(160, 120, 7);
+  auto c = MakeStampedVideo(160, 120, 8);
   CHECK(a.render(42).y == b.render(42).y);
   CHECK(a.render(42).u == b.render(42).u);
   CHECK(a.render(42).y != c.render(42).y);
 }
 
 TEST_CASE("synthetic video renders into reused buffers exactly as render") {
-  auto src = MakeVideo(320, 240, 3);
+  auto src = MakeStampedVideo(320, 240, 3);
   codecs::VideoFrame reused;  // empty: allocated on the first call
   for (uint32_t n : {0u, 1u, 170u, 171u, 511u, 512u, 100000u, FrameStamp::kMaxFrameNumber}) {
     src.render_into(n, reused);
@@ -99,7 +99,7 @@ TEST_CASE("synthetic video rejects bad configurations") {
 }
 
 TEST_CASE("synthetic video paces frames by capture time and skips missed ones") {
-  auto src = MakeVideo(64, 48);
+  auto src = MakeStampedVideo(64, 48);
   const Timestamp t0 = Timestamp::Seconds(100);
   auto f0 = src.next_frame(t0);
   REQUIRE(f0);
@@ -139,7 +139,7 @@ TEST_CASE("frame stamp is refused on tiny frames and not read from unstamped con
   CHECK_FALSE(FrameStamp::read(narrow));
   auto flat = codecs::VideoFrame::Allocate(64, 39);
   CHECK_FALSE(FrameStamp::write(flat, 1));
-  auto plain = MakeVideo(320, 240, 3, /*stamp=*/false);
+  auto plain = MakeStampedVideo(320, 240, 3, /*stamp=*/false);
   for (uint32_t n = 0; n < 30; ++n) CHECK_FALSE(FrameStamp::read(plain.render(n)));
   // Random pictures: the sync bits and CRC reject (essentially) all of them.
   Random rng(5);
@@ -153,7 +153,7 @@ TEST_CASE("frame stamp is refused on tiny frames and not read from unstamped con
 }
 
 TEST_CASE("frame stamp survives VP8 at 300 kbps 320x240") {
-  auto src = MakeVideo(320, 240, 9);
+  auto src = MakeStampedVideo(320, 240, 9);
   codecs::VideoEncoderConfig ec;
   ec.width = 320;
   ec.height = 240;

@@ -11,12 +11,12 @@ using namespace tern::unit_literals;
 
 namespace {
 
-TransportAddress addr(const char* text) { return TransportAddress::Parse(text).value(); }
+TransportAddress nat_addr(const char* text) { return TransportAddress::Parse(text).value(); }
 
-const TransportAddress kInternal = addr("192.168.1.10:5000");
-const TransportAddress kR1 = addr("198.51.100.1:3478");
-const TransportAddress kR1OtherPort = addr("198.51.100.1:3479");
-const TransportAddress kR2 = addr("198.51.100.2:3478");
+const TransportAddress kInternal = nat_addr("192.168.1.10:5000");
+const TransportAddress kR1 = nat_addr("198.51.100.1:3478");
+const TransportAddress kR1OtherPort = nat_addr("198.51.100.1:3479");
+const TransportAddress kR2 = nat_addr("198.51.100.2:3478");
 const IpAddress kPublic = IpAddress::V4(203, 0, 113, 1);
 
 Timestamp at(TimeDelta d) { return Timestamp::Zero() + d; }
@@ -54,7 +54,7 @@ TEST_CASE("Each NAT kind maps and filters as RFC 4787 defines") {
       CHECK((e1->port == e2->port) == row.same_port_other_ip);
       CHECK(nat.stats().mappings_created == (row.kind == NatKind::kSymmetric ? 3u : 1u));
       // Another internal endpoint never shares an external port.
-      const auto other = nat.translate_outbound(addr("192.168.1.11:5000"), kR1, at(0_ms));
+      const auto other = nat.translate_outbound(nat_addr("192.168.1.11:5000"), kR1, at(0_ms));
       REQUIRE(other);
       CHECK(other->port != e1->port);
     }

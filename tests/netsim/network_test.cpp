@@ -19,7 +19,7 @@ struct Collector : PacketSink {
   std::vector<SimPacket> got;
 };
 
-SimPacket make_packet(uint64_t id, int64_t bytes, Timestamp now) {
+SimPacket make_sim_packet(uint64_t id, int64_t bytes, Timestamp now) {
   SimPacket p;
   p.id = id;
   p.data.assign(static_cast<size_t>(bytes), static_cast<uint8_t>(id));
@@ -43,7 +43,7 @@ TEST_CASE("Relay path delay is the sum of both hops") {
   path->set_sink(&sink);
   EventLoop loop;
   loop.add_pollable(&*path);
-  path->send(make_packet(1, 1250, loop.now()), loop.now());
+  path->send(make_sim_packet(1, 1250, loop.now()), loop.now());
   REQUIRE(loop.run_for(1_s).ok());
   REQUIRE(sink.got.size() == 1);
   // 10 ms + 20 ms on the first hop, 10 ms + 30 ms on the second.
@@ -62,8 +62,8 @@ TEST_CASE("Network delivers each direction independently to its sink") {
   EventLoop loop;
   (*net)->attach(loop);
   (void)loop.post_at(Timestamp::Millis(5), [&] {
-    (*net)->send_from_a(make_packet(1, 1250, loop.now()), loop.now());
-    (*net)->send_from_b(make_packet(2, 1250, loop.now()), loop.now());
+    (*net)->send_from_a(make_sim_packet(1, 1250, loop.now()), loop.now());
+    (*net)->send_from_b(make_sim_packet(2, 1250, loop.now()), loop.now());
   });
   REQUIRE(loop.run_for(1_s).ok());
   REQUIRE(at_b.got.size() == 1);
@@ -91,7 +91,7 @@ TEST_CASE("Ping-pong through a relay network - round trip is the sum of four hop
   n.set_sink_b(&echo);
   n.set_sink_a(&back);
   for (int i = 0; i < 10; ++i)
-    (void)loop.post_at(Timestamp::Millis(100 * i), [&, i] { n.send_from_a(make_packet(static_cast<uint64_t>(i), 100, loop.now()), loop.now()); });
+    (void)loop.post_at(Timestamp::Millis(100 * i), [&, i] { n.send_from_a(make_sim_packet(static_cast<uint64_t>(i), 100, loop.now()), loop.now()); });
   REQUIRE(loop.run_for(2_s).ok());
   REQUIRE(back.got.size() == 10);
   for (const auto& p : back.got) CHECK(p.delivery_time - p.sent_time == 36_ms);
@@ -112,8 +112,8 @@ TEST_CASE("Network seed makes runs reproducible and hops independent") {
     (*net)->attach(loop);
     for (int i = 0; i < 200; ++i) {
       (void)loop.post_at(Timestamp::Millis(i), [&, i] {
-        (*net)->send_from_a(make_packet(static_cast<uint64_t>(i), 10, loop.now()), loop.now());
-        (*net)->send_from_b(make_packet(static_cast<uint64_t>(i), 10, loop.now()), loop.now());
+        (*net)->send_from_a(make_sim_packet(static_cast<uint64_t>(i), 10, loop.now()), loop.now());
+        (*net)->send_from_b(make_sim_packet(static_cast<uint64_t>(i), 10, loop.now()), loop.now());
       });
     }
     REQUIRE(loop.run_for(1_s).ok());
@@ -131,7 +131,7 @@ TEST_CASE("Network seed makes runs reproducible and hops independent") {
 TEST_CASE("Path without a sink counts undeliverable packets and bad hop counts are rejected") {
   auto path = Path::Direct(link(1_mbps, 1_ms));
   REQUIRE(path.ok());
-  path->send(make_packet(1, 100, Timestamp::Zero()), Timestamp::Zero());
+  path->send(make_sim_packet(1, 100, Timestamp::Zero()), Timestamp::Zero());
   path->process(Timestamp::Seconds(1));
   CHECK(path->undeliverable() == 1);
   CHECK_FALSE(Path::Chain({}).ok());

@@ -66,7 +66,7 @@ const char* const kDecodeTail =
 
 struct Clip {
   std::vector<std::vector<uint8_t>> frames;  // one encoded VP8 frame each
-  test::Y4mVideo reference;                  // vp8dec's decode of the same frames, no network
+  tern::test::Y4mVideo reference;                  // vp8dec's decode of the same frames, no network
 };
 
 std::string ReadText(const std::string& path) {
@@ -79,8 +79,8 @@ std::string ReadText(const std::string& path) {
 bool HaveGstElements(std::initializer_list<const char*> elements) {
   if (!HavePeers({"gst-launch-1.0", "gst-inspect-1.0"})) return false;
   for (const char* e : elements) {
-    if (test::run_command(std::string("gst-inspect-1.0 ") + e, 30).exit_code == 0) continue;
-    if (test::interop_required()) FAIL("GStreamer element " << e << " is not installed");
+    if (tern::test::run_command(std::string("gst-inspect-1.0 ") + e, 30).exit_code == 0) continue;
+    if (tern::test::interop_required()) FAIL("GStreamer element " << e << " is not installed");
     MESSAGE("GStreamer element " << e << " is not installed: skipped");
     return false;
   }
@@ -93,7 +93,7 @@ Clip EncodeClip(const std::string& dir, int num_frames) {
   std::filesystem::remove_all(dir + "/frames");
   std::filesystem::create_directories(dir + "/frames");
   const std::string ref = dir + "/ref.y4m";
-  const auto r = test::run_command(
+  const auto r = tern::test::run_command(
       "gst-launch-1.0 -q videotestsrc num-buffers=" + std::to_string(num_frames) +
           " pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
           "! vp8enc deadline=1 target-bitrate=600000 keyframe-max-dist=30 ! tee name=t "
@@ -111,7 +111,7 @@ Clip EncodeClip(const std::string& dir, int num_frames) {
     REQUIRE(!clip.frames.back().empty());
   }
   REQUIRE(clip.frames.size() == static_cast<size_t>(num_frames));
-  clip.reference = test::ReadY4m(ref);
+  clip.reference = tern::test::ReadY4m(ref);
   REQUIRE_MESSAGE(clip.reference.error == nullptr, clip.reference.error);
   REQUIRE(clip.reference.frames.size() == clip.frames.size());
   return clip;
@@ -142,7 +142,7 @@ std::vector<rtp::RtpPacket> Packetize(rtp::Vp8Packetizer& vp8, const std::vector
 
 // Every received frame equals the reference decode byte for byte.
 void CheckBitExact(const Clip& clip, const std::string& y4m_path, const BackgroundPeer& rx) {
-  const test::Y4mVideo got = test::ReadY4m(y4m_path);
+  const tern::test::Y4mVideo got = tern::test::ReadY4m(y4m_path);
   REQUIRE_MESSAGE(got.error == nullptr, got.error << "\n" << rx.log());
   CHECK_MESSAGE(got.frames.size() == clip.frames.size(), "gst log:\n" << rx.log());
   size_t exact = 0;
@@ -152,13 +152,13 @@ void CheckBitExact(const Clip& clip, const std::string& y4m_path, const Backgrou
   CHECK_MESSAGE(exact == clip.frames.size(), exact << " of " << clip.frames.size() << " frames match the reference");
 }
 
-void Send(const test::UdpSocket& tx, uint16_t port, const rtp::RtpPacket& p) { REQUIRE(tx.send_to(port, p.data())); }
+void Send(const tern::test::UdpSocket& tx, uint16_t port, const rtp::RtpPacket& p) { REQUIRE(tx.send_to(port, p.data())); }
 
 // ---- ULPFEC ---------------------------------------------------------------------------------
 
 void UlpfecToGst(bool red, uint16_t port, const char* name) {
   if (!HaveGstElements({"rtpulpfecdec", "rtpstorage", "rtpreddec", "vp8enc", "vp8dec"})) return;
-  const std::string dir = test::scratch_dir(std::string("gst_recovery_") + name);
+  const std::string dir = tern::test::scratch_dir(std::string("gst_recovery_") + name);
   const std::string y4m_path = dir + "/recv.y4m";
   const std::string log_path = dir + "/gst.log";
   std::filesystem::remove(y4m_path);
@@ -232,7 +232,7 @@ void UlpfecToGst(bool red, uint16_t port, const char* name) {
   REQUIRE(rx.started());
   REQUIRE_MESSAGE(WaitForUdpPort(port, 8000), "gst receiver did not bind its port: " << rx.log());
   {
-    test::UdpSocket tx;
+    tern::test::UdpSocket tx;
     REQUIRE(tx.ok());
     auto next = std::chrono::steady_clock::now();
     for (const auto& frame : wire) {
@@ -278,7 +278,7 @@ struct RtxOutcome {
 
 // Receives RTCP from GStreamer until `until`, answering each Generic NACK for the media SSRC with
 // RTX packets from `history`. Bounded by the deadline and a datagram count.
-void ServeRtcp(const test::UdpSocket& rtcp_in, const test::UdpSocket& tx, uint16_t rtp_port,
+void ServeRtcp(const tern::test::UdpSocket& rtcp_in, const tern::test::UdpSocket& tx, uint16_t rtp_port,
                recovery::PacketHistory& history, std::chrono::steady_clock::time_point until,
                std::chrono::steady_clock::time_point t0, RtxOutcome& out) {
   for (int datagrams = 0; datagrams < 1000; ++datagrams) {
@@ -336,7 +336,7 @@ TEST_CASE("tern ULPFEC in RED to GStreamer rtpreddec and rtpulpfecdec recovers t
 TEST_CASE("tern RTX answers GStreamer NACKs and every skipped packet is repaired") {
   if (!HaveGstElements({"rtpsession", "rtprtxreceive", "vp8enc", "vp8dec"})) return;
   const uint16_t rtp_port = 5704, rtcp_from_gst = 5705, rtcp_to_gst = 5706;
-  const std::string dir = test::scratch_dir("gst_recovery_rtx");
+  const std::string dir = tern::test::scratch_dir("gst_recovery_rtx");
   const std::string y4m_path = dir + "/recv.y4m";
   std::filesystem::remove(y4m_path);
   constexpr int kFrames = 60;
@@ -380,12 +380,12 @@ TEST_CASE("tern RTX answers GStreamer NACKs and every skipped packet is repaired
                         std::to_string(rtcp_to_gst) + " ! s.recv_rtcp_sink",
                     20, dir + "/gst.log");
   REQUIRE(rx.started());
-  test::UdpSocket rtcp_in(rtcp_from_gst);
+  tern::test::UdpSocket rtcp_in(rtcp_from_gst);
   REQUIRE(rtcp_in.ok());
   REQUIRE_MESSAGE(WaitForUdpPort(rtp_port, 8000), "gst receiver did not bind its port: " << rx.log());
   REQUIRE_MESSAGE(WaitForUdpPort(rtcp_to_gst, 8000), "gst receiver did not bind its RTCP port: " << rx.log());
 
-  test::UdpSocket tx;
+  tern::test::UdpSocket tx;
   REQUIRE(tx.ok());
   RtxOutcome out;
   uint32_t packets_sent = 0, octets_sent = 0;

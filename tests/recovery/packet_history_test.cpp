@@ -15,11 +15,11 @@ using tern::recovery::test::same_bytes;
 
 namespace {
 
-constexpr uint32_t kMedia = 0x1111, kRtx = 0x2222;
+constexpr uint32_t kHistoryMediaSsrc = 0x1111, kHistoryRtxSsrc = 0x2222;
 
 PacketHistory::Config config() {
   PacketHistory::Config c;
-  c.rtx_ssrc = kRtx;
+  c.rtx_ssrc = kHistoryRtxSsrc;
   c.rtx_payload_type = 97;
   c.rtx_pt_for_media_pt = {{96, 97}, {100, 101}};
   c.first_rtx_sequence_number = 65535;
@@ -28,7 +28,7 @@ PacketHistory::Config config() {
 }
 
 RtxReceiver rtx_receiver() {
-  RtxReceiver rx({kRtx, kMedia, {}});
+  RtxReceiver rx({kHistoryRtxSsrc, kHistoryMediaSsrc, {}});
   rx.map_payload_type(97, 96);
   rx.map_payload_type(101, 100);
   return rx;
@@ -40,13 +40,13 @@ TEST_CASE("rtx: build -> unwrap restores the original byte for byte (RFC 4588)")
   Random rng(1);
   auto rx = rtx_receiver();
   for (int i = 0; i < 300; ++i) {
-    auto original = random_packet(rng, static_cast<uint16_t>(rng.next_u32()), rng.next_u32(), kMedia,
+    auto original = random_packet(rng, static_cast<uint16_t>(rng.next_u32()), rng.next_u32(), kHistoryMediaSsrc,
                                   rng.bernoulli(0.5) ? 96 : 100);
     const uint16_t rtx_seq = static_cast<uint16_t>(rng.next_u32());
     const uint8_t rtx_pt = original.payload_type() == 96 ? 97 : 101;
-    auto rtx = build_rtx(original, kRtx, rtx_pt, rtx_seq);
+    auto rtx = build_rtx(original, kHistoryRtxSsrc, rtx_pt, rtx_seq);
     REQUIRE(rtx.ok());
-    CHECK(rtx->ssrc() == kRtx);
+    CHECK(rtx->ssrc() == kHistoryRtxSsrc);
     CHECK(rtx->payload_type() == rtx_pt);
     CHECK(rtx->sequence_number() == rtx_seq);
     CHECK(rtx->timestamp() == original.timestamp());
@@ -60,7 +60,7 @@ TEST_CASE("rtx: build -> unwrap restores the original byte for byte (RFC 4588)")
     // Padding is not carried over RTX, so compare against the original without its padding.
     CHECK(back->sequence_number() == original.sequence_number());
     CHECK(back->payload_type() == original.payload_type());
-    CHECK(back->ssrc() == kMedia);
+    CHECK(back->ssrc() == kHistoryMediaSsrc);
     const auto want = original.data().first(original.size() - original.padding_size());
     std::vector<uint8_t> want_bytes(want.begin(), want.end());
     want_bytes[0] &= static_cast<uint8_t>(~0x20);
@@ -72,12 +72,12 @@ TEST_CASE("rtx: build -> unwrap restores the original byte for byte (RFC 4588)")
 TEST_CASE("rtx receiver: wrong SSRC, unmapped payload type and padding-only probes are rejected") {
   auto rx = rtx_receiver();
   Random rng(2);
-  auto media = random_packet(rng, 5, 5, kMedia, 96);
+  auto media = random_packet(rng, 5, 5, kHistoryMediaSsrc, 96);
   CHECK(!rx.unwrap(media).ok());
-  auto rtx = build_rtx(media, kRtx, 99, 1);
+  auto rtx = build_rtx(media, kHistoryRtxSsrc, 99, 1);
   CHECK(std::string(rx.unwrap(*rtx).error()) == "rtx: payload type not mapped");
   rtp::RtpPacketBuilder b;
-  b.set_ssrc(kRtx).set_payload_type(97).set_padding(200);
+  b.set_ssrc(kHistoryRtxSsrc).set_payload_type(97).set_padding(200);
   CHECK(std::string(rx.unwrap(b.build().value()).error()) == "rtx: no original sequence number");
   CHECK(rx.stats().rejected == 3);
 }
@@ -89,7 +89,7 @@ TEST_CASE("packet history: NACK -> RTX, once per RTT, wrap-aware lookup, RTX seq
   Timestamp t = Timestamp::Millis(1000);
   std::vector<rtp::RtpPacket> sent;
   for (int i = 0; i < 20; ++i) {
-    sent.push_back(random_packet(rng, static_cast<uint16_t>(65530 + i), 0, kMedia, i % 2 ? 96 : 100, 500));
+    sent.push_back(random_packet(rng, static_cast<uint16_t>(65530 + i), 0, kHistoryMediaSsrc, i % 2 ? 96 : 100, 500));
     h->put(sent.back(), t);
     t += TimeDelta::Millis(5);
   }
@@ -126,7 +126,7 @@ TEST_CASE("packet history: bounded by count and by age") {
   auto h = PacketHistory::Create(c);
   REQUIRE(h.ok());
   Random rng(4);
-  for (int i = 0; i < 25; ++i) h->put(random_packet(rng, static_cast<uint16_t>(i), 0, kMedia, 96, 100), Timestamp::Millis(i));
+  for (int i = 0; i < 25; ++i) h->put(random_packet(rng, static_cast<uint16_t>(i), 0, kHistoryMediaSsrc, 96, 100), Timestamp::Millis(i));
   CHECK(h->size() == 10);
   CHECK(h->get(14) == nullptr);
   CHECK(h->get(15) != nullptr);
@@ -152,7 +152,7 @@ TEST_CASE("packet history: retransmissions stay within the rate budget (token bu
   std::vector<uint16_t> seqs;
   for (uint16_t i = 0; i < 100; ++i) {
     rtp::RtpPacketBuilder b;
-    b.set_ssrc(kMedia).set_payload_type(96).set_sequence_number(i).set_payload(payload);
+    b.set_ssrc(kHistoryMediaSsrc).set_payload_type(96).set_sequence_number(i).set_payload(payload);
     h->put(b.build().value(), Timestamp::Millis(0));
     seqs.push_back(i);
   }

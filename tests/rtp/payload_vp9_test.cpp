@@ -16,7 +16,7 @@ using namespace tern::rtp;
 
 namespace {
 
-std::string error_of(std::span<const uint8_t> payload) { return Vp9Depacketizer::parse(payload).error(); }
+std::string vp9_error_of(std::span<const uint8_t> payload) { return Vp9Depacketizer::parse(payload).error(); }
 
 Vp9ScalabilityStructure random_ss(Random& rng) {
   Vp9ScalabilityStructure ss;
@@ -117,7 +117,7 @@ TEST_CASE("payload: vp9 flexible descriptor with three p_diff") {
   // A fourth P_DIFF (N set on the third) is refused.
   std::array<uint8_t, 8> four = pkt;
   four[5] |= 1;
-  CHECK(error_of(four) == "vp9: more than 3 p_diff");
+  CHECK(vp9_error_of(four) == "vp9: more than 3 p_diff");
 }
 
 TEST_CASE("payload: vp9 keyframe with scalability structure") {
@@ -152,21 +152,21 @@ TEST_CASE("payload: vp9 keyframe with scalability structure") {
 }
 
 TEST_CASE("payload: vp9 depacketizer rejects truncated descriptors") {
-  CHECK(error_of({}) == "vp9: empty payload");
-  CHECK(error_of(std::array<uint8_t, 1>{0x80}) == "vp9: truncated picture id");
-  CHECK(error_of(std::array<uint8_t, 2>{0x80, 0x80}) == "vp9: truncated picture id");
-  CHECK(error_of(std::array<uint8_t, 1>{0x20}) == "vp9: truncated layer indices");
-  CHECK(error_of(std::array<uint8_t, 2>{0x20, 0x00}) == "vp9: truncated tl0picidx");
-  CHECK(error_of(std::array<uint8_t, 1>{0x50}) == "vp9: truncated p_diff");
-  CHECK(error_of(std::array<uint8_t, 2>{0x50, 0x03}) == "vp9: truncated p_diff");
-  CHECK(error_of(std::array<uint8_t, 1>{0x02}) == "vp9: truncated scalability structure");
+  CHECK(vp9_error_of({}) == "vp9: empty payload");
+  CHECK(vp9_error_of(std::array<uint8_t, 1>{0x80}) == "vp9: truncated picture id");
+  CHECK(vp9_error_of(std::array<uint8_t, 2>{0x80, 0x80}) == "vp9: truncated picture id");
+  CHECK(vp9_error_of(std::array<uint8_t, 1>{0x20}) == "vp9: truncated layer indices");
+  CHECK(vp9_error_of(std::array<uint8_t, 2>{0x20, 0x00}) == "vp9: truncated tl0picidx");
+  CHECK(vp9_error_of(std::array<uint8_t, 1>{0x50}) == "vp9: truncated p_diff");
+  CHECK(vp9_error_of(std::array<uint8_t, 2>{0x50, 0x03}) == "vp9: truncated p_diff");
+  CHECK(vp9_error_of(std::array<uint8_t, 1>{0x02}) == "vp9: truncated scalability structure");
   // SS claiming resolutions for 8 layers with only a few bytes behind it.
-  CHECK(error_of(std::array<uint8_t, 6>{0x02, 0xF0, 1, 2, 3, 4}) == "vp9: truncated scalability structure");
+  CHECK(vp9_error_of(std::array<uint8_t, 6>{0x02, 0xF0, 1, 2, 3, 4}) == "vp9: truncated scalability structure");
   // SS with N_G=200 but only two bytes left.
-  CHECK(error_of(std::array<uint8_t, 5>{0x02, 0x08, 200, 0, 0}) == "vp9: truncated scalability structure");
+  CHECK(vp9_error_of(std::array<uint8_t, 5>{0x02, 0x08, 200, 0, 0}) == "vp9: truncated scalability structure");
   // SS whose last GOF entry's P_DIFF is cut.
-  CHECK(error_of(std::array<uint8_t, 4>{0x02, 0x08, 1, 0x08}) == "vp9: truncated scalability structure");
-  CHECK(error_of(std::array<uint8_t, 1>{0x08}) == "vp9: no data after descriptor");
+  CHECK(vp9_error_of(std::array<uint8_t, 4>{0x02, 0x08, 1, 0x08}) == "vp9: truncated scalability structure");
+  CHECK(vp9_error_of(std::array<uint8_t, 1>{0x08}) == "vp9: no data after descriptor");
 }
 
 TEST_CASE("payload: vp9 descriptor validation") {

@@ -33,12 +33,12 @@ std::string field(const std::vector<std::string>& f, size_t i) { return i < f.si
 }  // namespace
 
 TEST_CASE("tshark dissects tern RTCP compounds of every type cleanly") {
-  if (!test::have_tool("tshark")) {
-    if (test::interop_required()) FAIL("tshark is not installed");
+  if (!tern::test::have_tool("tshark")) {
+    if (tern::test::interop_required()) FAIL("tshark is not installed");
     MESSAGE("tshark not installed: skipped");
     return;
   }
-  const std::string dir = test::scratch_dir("tshark_rtcp");
+  const std::string dir = tern::test::scratch_dir("tshark_rtcp");
   const std::string pcap = dir + "/rtcp.pcap";
 
   SenderReport sr;
@@ -104,7 +104,7 @@ TEST_CASE("tshark dissects tern RTCP compounds of every type cleanly") {
       {ccfb},
   };
   {
-    test::PcapWriter w(pcap);
+    tern::test::PcapWriter w(pcap);
     REQUIRE(w.ok());
     int64_t time_us = 1000000;
     for (const auto& c : compounds) {
@@ -115,11 +115,11 @@ TEST_CASE("tshark dissects tern RTCP compounds of every type cleanly") {
     }
   }
   const std::string decode = " -d udp.port==5005,rtcp -o rtcp.heuristic_rtcp:FALSE ";
-  auto bad = test::run_command("tshark -n -r '" + pcap + "'" + decode + "-Y '_ws.malformed || _ws.expert.severity==error'", 60);
+  auto bad = tern::test::run_command("tshark -n -r '" + pcap + "'" + decode + "-Y '_ws.malformed || _ws.expert.severity==error'", 60);
   REQUIRE(bad.exit_code == 0);
   CHECK_MESSAGE(bad.out.empty(), "tshark flagged packets:\n" << bad.out);
 
-  auto fields = test::run_command(
+  auto fields = tern::test::run_command(
       "tshark -n -r '" + pcap + "'" + decode +
           "-T fields -E separator=/t -e rtcp.pt -e rtcp.senderssrc -e rtcp.timestamp.rtp -e rtcp.sender.packetcount "
           "-e rtcp.sender.octetcount -e rtcp.ssrc.fraction -e rtcp.ssrc.cum_nr -e rtcp.ssrc.high_seq -e rtcp.ssrc.jitter "
@@ -129,10 +129,10 @@ TEST_CASE("tshark dissects tern RTCP compounds of every type cleanly") {
           "-e rtcp.xr.bt -e rtcp.timestamp.ntp.msw -e rtcp.length_check -e rtcp.psfb.remb.fci.br_exp",
       60);
   REQUIRE(fields.exit_code == 0);
-  const auto lines = test::split_lines(fields.out);
+  const auto lines = tern::test::split_lines(fields.out);
   REQUIRE(lines.size() == compounds.size());
   std::vector<std::vector<std::string>> f;
-  for (const auto& l : lines) f.push_back(test::split(l, '\t'));
+  for (const auto& l : lines) f.push_back(tern::test::split(l, '\t'));
   INFO(fields.out);
   // 1: SR + SDES
   CHECK(field(f[0], 0) == "200,202");
@@ -164,7 +164,7 @@ TEST_CASE("tshark dissects tern RTCP compounds of every type cleanly") {
   CHECK(field(f[2], 18) == "2");
   {
     // tshark lists each NACK FCI's PID; the PIDs plus BLP bits must cover exactly what we asked.
-    const auto pids = test::split(field(f[2], 15), ',');
+    const auto pids = tern::test::split(field(f[2], 15), ',');
     // tshark lists each FCI's PID plus one generated entry per BLP bit (unwrapped past 65535).
     CHECK(nack.item_count() == 2);
     CHECK(pids == std::vector<std::string>{"65534", "65535", "65536", "65541", "40"});

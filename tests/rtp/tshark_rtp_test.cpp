@@ -14,12 +14,12 @@ using namespace tern;
 using namespace tern::rtp;
 
 TEST_CASE("tshark dissects tern RTP packets with header extensions cleanly") {
-  if (!test::have_tool("tshark")) {
-    if (test::interop_required()) FAIL("tshark is not installed");
+  if (!tern::test::have_tool("tshark")) {
+    if (tern::test::interop_required()) FAIL("tshark is not installed");
     MESSAGE("tshark not installed: skipped");
     return;
   }
-  const std::string dir = test::scratch_dir("tshark_rtp");
+  const std::string dir = tern::test::scratch_dir("tshark_rtp");
   const std::string pcap = dir + "/rtp.pcap";
   ExtensionMap map = ExtensionMap::Default();
   ExtensionMap two_byte_map;
@@ -39,7 +39,7 @@ TEST_CASE("tshark dissects tern RTP packets with header extensions cleanly") {
   std::vector<Built> built;
   Random rng(5);
   {
-    test::PcapWriter w(pcap);
+    tern::test::PcapWriter w(pcap);
     REQUIRE(w.ok());
     for (int i = 0; i < 40; ++i) {
       RtpPacketBuilder b;
@@ -68,19 +68,19 @@ TEST_CASE("tshark dissects tern RTP packets with header extensions cleanly") {
     }
   }
   const std::string decode = " -d udp.port==5004,rtp ";
-  auto bad = test::run_command("tshark -n -r '" + pcap + "'" + decode + "-Y '_ws.malformed || _ws.expert.severity==error'", 60);
+  auto bad = tern::test::run_command("tshark -n -r '" + pcap + "'" + decode + "-Y '_ws.malformed || _ws.expert.severity==error'", 60);
   REQUIRE(bad.exit_code == 0);
   CHECK_MESSAGE(bad.out.empty(), "tshark flagged packets:\n" << bad.out);
 
-  auto fields = test::run_command("tshark -n -r '" + pcap + "'" + decode +
+  auto fields = tern::test::run_command("tshark -n -r '" + pcap + "'" + decode +
                                       "-T fields -E separator=/t -e rtp.seq -e rtp.timestamp -e rtp.ssrc -e rtp.p_type "
                                       "-e rtp.marker -e rtp.ext.rfc5285.id -e rtp.csrc.item -e rtp.padding.count",
                                   60);
   REQUIRE(fields.exit_code == 0);
-  const auto lines = test::split_lines(fields.out);
+  const auto lines = tern::test::split_lines(fields.out);
   REQUIRE(lines.size() == built.size());
   for (size_t i = 0; i < lines.size(); ++i) {
-    const auto f = test::split(lines[i], '\t');
+    const auto f = tern::test::split(lines[i], '\t');
     REQUIRE(f.size() >= 8);
     INFO("packet " << i << ": " << lines[i]);
     CHECK(std::stoul(f[0]) == built[i].seq);
@@ -94,7 +94,7 @@ TEST_CASE("tshark dissects tern RTP packets with header extensions cleanly") {
       ids += std::to_string(built[i].ext_ids[k]);
     }
     CHECK(f[5] == ids);
-    CHECK((f[6].empty() ? 0 : test::split(f[6], ',').size()) == built[i].csrcs);
+    CHECK((f[6].empty() ? 0 : tern::test::split(f[6], ',').size()) == built[i].csrcs);
     if (built[i].padding) CHECK(std::stoul(f[7]) == built[i].padding);
   }
 }

@@ -15,7 +15,7 @@ using tern::pipeline::CongestionControlMode;
 
 namespace {
 
-std::vector<uint8_t> Rtp(uint32_t ssrc, uint16_t seq, uint32_t timestamp) {
+std::vector<uint8_t> SendRtp(uint32_t ssrc, uint16_t seq, uint32_t timestamp) {
   std::vector<uint8_t> d(20, 0);
   d[0] = 0x80;
   d[1] = 96;
@@ -158,21 +158,21 @@ TEST_CASE("the capture tap stops the video after the last frame and drops every 
   frame.rtp_timestamp = 3000;
   // Drop every 3rd new packet of the video SSRC; retransmissions (old sequence numbers) pass.
   int dropped = 0;
-  for (uint16_t seq = 1; seq <= 9; ++seq) dropped += tap.allow(Rtp(kVideo, seq, 0), kVideo, 3) ? 0 : 1;
+  for (uint16_t seq = 1; seq <= 9; ++seq) dropped += tap.allow(SendRtp(kVideo, seq, 0), kVideo, 3) ? 0 : 1;
   CHECK(dropped == 3);
   CHECK(tap.dropped() == 3);
-  CHECK(tap.allow(Rtp(kVideo, 3, 0), kVideo, 3));  // not new: a retransmission goes out
-  CHECK(tap.allow(Rtp(0x1234, 12, 0), kVideo, 3));  // other SSRCs are never touched
+  CHECK(tap.allow(SendRtp(kVideo, 3, 0), kVideo, 3));  // not new: a retransmission goes out
+  CHECK(tap.allow(SendRtp(0x1234, 12, 0), kVideo, 3));  // other SSRCs are never touched
   tap.on_video_frame_captured(frame);
   CHECK_FALSE(tap.done());
   frame.rtp_timestamp = 6000;
   tap.on_video_frame_captured(frame);
   CHECK(tap.done());
   CHECK(tap.encoded() == 2);
-  CHECK(tap.allow(Rtp(kVideo, 10, 6000), kVideo, 3));  // the last frame: never dropped
-  CHECK(tap.allow(Rtp(kVideo, 11, 6000), kVideo, 3));
-  CHECK(tap.allow(Rtp(kVideo, 12, 6000), kVideo, 3));
-  CHECK_FALSE(tap.allow(Rtp(kVideo, 13, 9000), kVideo, 3));  // after the last frame: not sent
+  CHECK(tap.allow(SendRtp(kVideo, 10, 6000), kVideo, 3));  // the last frame: never dropped
+  CHECK(tap.allow(SendRtp(kVideo, 11, 6000), kVideo, 3));
+  CHECK(tap.allow(SendRtp(kVideo, 12, 6000), kVideo, 3));
+  CHECK_FALSE(tap.allow(SendRtp(kVideo, 13, 9000), kVideo, 3));  // after the last frame: not sent
   const uint8_t rr[8] = {0x80, 201, 0, 1, 0, 0, 0, 1};
   CHECK(tap.allow(rr, kVideo, 3));  // RTCP always
   tap.on_video_frame_captured(frame);

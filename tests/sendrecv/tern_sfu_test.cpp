@@ -1,60 +1,80 @@
 // tern-sfu (tools/tern-sfu, sfu/): a tern-peer publishes into a room by WHIP and another tern-peer
 // subscribes by WHEP, over real UDP on 127.0.0.1: the subscriber decodes the publisher's video and
 // plays its audio through the server; a wrong bearer token gets 401; /stats answers JSON; SIGTERM
-// drains the server (exit 0, stats written). Every process runs under `timeout`.
+// drains the server (exit 0, stats written). The server runs --workers 2: room1 goes to worker 0,
+// room2 to worker 1 (the least loaded), each recorded by its worker's recorder. With --record-dir
+// the publisher's session is recorded (the publisher drops 2% of its RTP: the server NACKs, RTX
+// repairs): ffprobe finds one VP8 and one Opus stream, no warning, and the duration of what was
+// sent; the second publisher's recording (worker 1's session 1: the same id as room1's on worker 0,
+// its own file) hits a full disk (/dev/full): counted, logged, stopped, its session goes on.
+// Meanwhile headless Chromium loads the server's live page (GET /, tests/sendrecv/chromium/
+// sfu_page.js) and reads the publisher's latest plotted bitrate, which must be the one its /stats
+// responses give (the page part runs in a network namespace of its own; without chromium, node,
+// puppeteer-core or root it is skipped, unless TERN_REQUIRE_INTEROP=1). Every process runs under
+// `timeout`.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
-#include <sstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include "support/chromium_rig.h"
 #include "support/peer.h"
 #include "support/process.h"
-#include "tern/tools/net/http_bridge.h"
+#include "support/tool_run.h"
 
 namespace {
 
 using nlohmann::json;
 
-std::string Tool(const char* name) { return std::string(TERN_BINARY_DIR) + "/tools/" + name; }
-
-json ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return json::parse(s.str(), nullptr, false);
-}
+std::string Tool(const char* name) { return tern::test::tool_path(name); }
+json ReadJsonFile(const std::string& path) { return tern::test::read_json_file(path); }
 
 // GET /stats, parsed (null when the server does not answer).
 json Stats(const std::string& base) {
-  auto url = tern::whip::HttpUrl::parse(base + "/stats");
-  if (!url) return nullptr;
-  tern::whip::HttpRequest request;
-  request.method = "GET";
-  request.path = "/stats";
-  auto response = tern::tools::net::http_request(*url, request, tern::TimeDelta::Seconds(2));
-  if (!response || response->status != 200) return nullptr;
-  return json::parse(response->body, nullptr, false);
+  const std::string body = tern::test::http_get(base, "/stats");
+  return body.empty() ? json(nullptr) : json::parse(body, nullptr, false);
 }
 
 }  // namespace
 
 TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP over 127.0.0.1") {
+  const bool with_page = tern::test::EnterChromiumRig(false);  // then in a network namespace of its own
   const std::string dir = tern::test::scratch_dir("tern_sfu");
   const std::string server_json = dir + "/sfu.json", pub_json = dir + "/pub.json", sub_json = dir + "/sub.json";
-  for (const std::string& f : {server_json, pub_json, sub_json}) std::remove(f.c_str());
+  const std::string page_json = dir + "/page.json", record_dir = dir + "/recordings";
+  for (const std::string& f : {server_json, pub_json, sub_json, page_json}) std::remove(f.c_str());
+  // room2's recording (worker 1's first session) hits a full disk.
+  tern::test::run_command("rm -rf '" + record_dir + "' && mkdir -p '" + record_dir + "' && ln -s /dev/full '" + record_dir +
+                              "/room2-w1-1.webm'",
+                          10);
   const std::string base = "http://127.0.0.1:5991";
   const std::string media = " --width 320 --height 180 --quiet --token secret";
-  tern::test::BackgroundPeer sfu(Tool("tern-sfu") + " --http 127.0.0.1:5991 --token secret --quiet --stats-json " + server_json,
+  tern::test::BackgroundPeer sfu(Tool("tern-sfu") + " --http 127.0.0.1:5991 --token secret --quiet --stats-json " + server_json +
+                                     " --record-dir " + record_dir + " --workers 2",
                                  20, dir + "/sfu.log");
   REQUIRE(sfu.started());
-  // The publisher retries a refused connection while the server starts.
-  tern::test::BackgroundPeer pub(Tool("tern-peer") + " --whip " + base + "/whip/room1 --duration 4 --stats-json " + pub_json + media,
-                                 15, dir + "/pub.log");
+  // The live page, started first (Chromium takes seconds to start on a busy machine); it waits for
+  // the publisher's session (worker 0's first: "0/1"). Polled every 300 ms.
+  std::unique_ptr<tern::test::BackgroundPeer> page;
+  if (with_page) {
+    page = std::make_unique<tern::test::BackgroundPeer>(
+        "env NODE_PATH='" + tern::test::chromium_node_dir() + "/node_modules' node '" TERN_SOURCE_DIR
+        "/tests/sendrecv/chromium/sfu_page.js' '" + page_json + "' '" + base + "/?interval=300' 0/1 10000",
+        25, dir + "/page.log");
+    REQUIRE(page->started());
+  }
+  // The publisher retries a refused connection while the server starts; it sends until the
+  // subscriber and the page are done (SIGINT: it DELETEs its session, which ends the recording).
+  tern::test::BackgroundPeer pub(Tool("tern-peer") + " --whip " + base + "/whip/room1 --duration 12 --loss 2 --stats-json " + pub_json + media,
+                                 20, dir + "/pub.log");
   REQUIRE(pub.started());
   bool published = false;
   for (int i = 0; i < 50 && !published; ++i) {  // bounded: 5 s
@@ -63,13 +83,38 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
     if (!published) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   REQUIRE_MESSAGE(published, "sfu:\n" << sfu.log() << "\npublisher:\n" << pub.log());
+  // A second publisher (room2) while the subscriber runs: its recording fails, its session not.
+  tern::test::BackgroundPeer pub2(Tool("tern-peer") + " --whip " + base + "/whip/room2 --duration 1 --quiet --token secret"
+                                  " --width 320 --height 180", 15, dir + "/pub2.log");
+  REQUIRE(pub2.started());
   const auto sub = tern::test::run_command(
       Tool("tern-peer") + " --whep " + base + "/whep/room1 --duration 2.5 --stats-json " + sub_json + media, 15, true);
   INFO("subscriber:\n" << sub.out);
   const auto refused = tern::test::run_command(Tool("tern-peer") + " --whep " + base + "/whep/room1 --token wrong --quiet", 10, true);
   CHECK(refused.exit_code == 1);
   CHECK(refused.out.find("bearer token") != std::string::npos);
-  REQUIRE(pub.wait(8000));
+  if (page) {
+    REQUIRE(page->wait(15000));
+    const json r = ReadJsonFile(page_json);
+    INFO("page driver:\n" << page->log() << "\nresult: " << r.dump(2));
+    REQUIRE(r.is_object());
+    CHECK(page->exit_code() == 0);
+    CHECK(r["ok"] == true);
+    CHECK(r["noExternal"] == true);  // nothing but tern-sfu's own origin
+    const double plotted = r.value("plotted", 0.0), from_stats = r.value("fromStats", -1.0);
+    MESSAGE("tern-sfu page: publisher bitrate in " << plotted << " kbps plotted, " << from_stats << " from /stats; fps "
+            << r.value("fps", 0.0) << "; " << r.value("points", 0) << " points after " << r.value("polls", 0)
+            << " polls; Chromium " << r.value("wallMs", 0) << " ms");
+    CHECK(plotted > 0);
+    CHECK(std::abs(plotted - from_stats) <= 0.01 * from_stats);
+    CHECK(r.value("points", 0) >= 2);
+    CHECK(r.value("drawnPoints", 0) == r.value("points", 0));
+    CHECK(r.value("fps", 0.0) > 0);
+  }
+  pub.send_signal(SIGINT);
+  REQUIRE(pub.wait(5000));
+  REQUIRE(pub2.wait(8000));
+  CHECK(pub2.exit_code() == 0);  // its session went on to its DELETE
   sfu.send_signal(SIGTERM);
   REQUIRE(sfu.wait(5000));
   INFO("sfu:\n" << sfu.log());
@@ -95,7 +140,54 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   CHECK(decoded >= 0.9 * available);
   CHECK(ss["summary"].value("audioSamplesReceived", uint64_t{0}) > 48000);  // > 1 s of audio
   const json& c = server["server"];
-  CHECK(c["sessionsCreated"] == 2);
-  CHECK(c["sessionsEnded"] == 2);  // both DELETEs, before the drain
+  CHECK(c["sessionsCreated"] == 3);
+  CHECK(c["sessionsEnded"] == 3);  // the three DELETEs, before the drain
   CHECK(c["unauthenticatedDropped"] == 0);
+  CHECK(server["workers"].size() == 2);
+
+  // The recording of the publisher (worker 0's session 1), finalised by its DELETE.
+  const json& rec = server["recorder"];
+  INFO("recorder: " << rec.dump(2));
+  CHECK(rec["recordingsStarted"] == 2);
+  CHECK(rec["recordingsFinished"] == 1);
+  CHECK(rec["writeErrors"] == 1);  // room2's: logged, that recording stopped
+  CHECK(sfu.log().find("room2-w1-1.webm") != std::string::npos);
+  CHECK(sfu.log().find("stopped") != std::string::npos);
+  const std::string webm = record_dir + "/room1-w0-1.webm";
+  const auto probe = tern::test::run_command("timeout 10 ffprobe -v warning -show_entries format=duration:stream=codec_name,codec_type"
+                                             " -of json '" + webm + "' 2>'" + dir + "/ffprobe.err'", 15);
+  std::ifstream err_file(dir + "/ffprobe.err");
+  const std::string ffprobe_err((std::istreambuf_iterator<char>(err_file)), std::istreambuf_iterator<char>());
+  INFO("ffprobe: " << probe.out << ffprobe_err);
+  REQUIRE(probe.exit_code == 0);
+  CHECK(ffprobe_err.empty());
+  const json pr = json::parse(probe.out, nullptr, false);
+  REQUIRE(pr.is_object());
+  REQUIRE(pr["streams"].size() == 2);
+  std::string codecs;
+  for (const json& st : pr["streams"]) codecs += st.value("codec_type", std::string()) + ":" + st.value("codec_name", std::string()) + " ";
+  CHECK(codecs == "video:vp8 audio:opus ");
+  // What the publisher sent, both tracks from its connection on: frames at 30 fps, 20 ms Opus
+  // packets. The WebM starts at the first frame (a keyframe) and ends with the longer track.
+  const json& sent_summary = p["sessions"][0]["summary"];
+  const double video_sent = sent_summary.value("videoFramesSent", 0) / 30.0;
+  const double audio_sent = sent_summary.value("audioPacketsSent", 0) * 0.020;
+  const double sent = std::max(video_sent, audio_sent);
+  const double recorded = std::stod(pr["format"].value("duration", std::string("0")));
+  MESSAGE("tern-sfu recording: " << recorded << " s recorded; sent " << video_sent << " s of video, " << audio_sent
+          << " s of audio");
+  CHECK(std::abs(recorded - sent) <= 0.01 * sent);
+  // The publisher dropped 2% of its RTP (--loss 2): the server's NACKs and the RTX it got back
+  // (unwrapped by the recorder's receive front) left no frame out.
+  CHECK(p["sessions"][0]["loss"].value("rtpDroppedOut", 0) > 0);
+  REQUIRE(rec["recordings"].size() == 2);
+  const json& room1 = rec["recordings"][0];  // worker 0's first
+  CHECK(room1["session"] == 1);
+  CHECK(room1["worker"] == 0);
+  CHECK(room1["path"] == webm);
+  CHECK(room1.value("videoFramesRecorded", 0) >= 0.98 * sent_summary.value("videoFramesSent", 0));
+  CHECK(room1.value("framesNotRecorded", -1) == 0);
+  CHECK(rec["recordings"][1]["worker"] == 1);
+  CHECK(rec["recordings"][1]["session"] == 1);
+  CHECK(rec["recordings"][1].value("error", std::string()).find("cannot write") != std::string::npos);
 }

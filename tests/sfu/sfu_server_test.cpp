@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -22,6 +23,7 @@
 #include "tern/icesim/hosts.h"
 #include "tern/netsim/event_loop.h"
 #include "tern/netsim/internet.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 #include "tern/sfu/sfu_server.h"
 #include "tern/webrtc/peer_connection.h"
 
@@ -148,6 +150,25 @@ std::unique_ptr<PeerConnection> make_pc(const TransportAddress& bound, int n, bo
 
 }  // namespace
 
+// The server's MediaTap (what tern-sfu --record-dir records from): what it was told.
+struct CountingTap final : sfu::MediaTap {
+  void on_publisher_started(sfu::SessionId id, std::string_view room, const sfu::PublishedMedia& media, Timestamp) override {
+    started.push_back(id);
+    rooms.emplace_back(room);
+    video_ssrc = media.video ? media.video->ssrc : 0;
+  }
+  void on_publisher_rtp(sfu::SessionId id, std::span<const uint8_t> packet, Timestamp) override {
+    if (packet.size() < 12 || rtp::is_rtcp(packet)) ++not_rtp;
+    packets[id]++;
+  }
+  void on_publisher_ended(sfu::SessionId id, Timestamp) override { ended.push_back(id); }
+  std::vector<sfu::SessionId> started, ended;
+  std::vector<std::string> rooms;
+  std::map<sfu::SessionId, uint64_t> packets;
+  uint32_t video_ssrc = 0;
+  uint64_t not_rtp = 0;
+};
+
 TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the server, garbage changes nothing") {
   const auto wall_start = std::chrono::steady_clock::now();
   netsim::EventLoop loop;
@@ -167,6 +188,8 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   sfu::SfuConfig config;
   config.address = icesim::to_ice(server_bound);
   config.max_subscribers_per_room = 2;
+  CountingTap tap;
+  config.media_tap = &tap;
   auto server = sfu::SfuServer::Create(config);
   REQUIRE_MESSAGE(server.ok(), server.error());
   sfu_host.server = std::move(server).value();
@@ -320,6 +343,17 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   CHECK(metrics.find("tern_sfu_unauthenticated_dropped_total " + std::to_string(sfu.counters().unauthenticated_dropped) +
                      "\n") != std::string::npos);
 
+  // The tap: the publisher's decrypted RTP (RTX included), nothing of the subscribers'.
+  REQUIRE(tap.started.size() == 1);
+  CHECK(tap.started[0] == *ids[0]);
+  CHECK(tap.rooms[0] == "room1");
+  CHECK(tap.video_ssrc != 0);
+  CHECK(tap.packets.size() == 1);
+  const auto pub_leg = sfu.leg_counters(*ids[0]);
+  CHECK(tap.packets[*ids[0]] == pub_leg.rtp_packets_received);
+  CHECK(tap.not_rtp == 0);
+  CHECK(tap.ended.empty());
+
   // DELETE of a subscriber: gone, the other keeps its session; then a drain ends the rest.
   CHECK(sfu.end_session(*ids[2], end));
   CHECK_FALSE(sfu.end_session(*ids[2], end));
@@ -327,6 +361,7 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   sfu.drain(end);
   CHECK(sfu.session_count() == 0);
   CHECK(sfu.take_ended().size() == 2);
+  CHECK(tap.ended == std::vector<sfu::SessionId>{*ids[0]});  // the publisher's recording ends with it
   CHECK(std::get<sfu::SfuRefusal>(sfu.publish("room2", "v=0", end)).status == 503);
   MESSAGE("wall time: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count() << " s");
 }

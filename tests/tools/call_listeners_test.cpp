@@ -4,11 +4,12 @@
 #include "tern/tools/loopback/call_listeners.h"
 
 #include "doctest/doctest.h"
+#include "support/sim_time.h"
 
 namespace tern::tools {
 namespace {
 
-Timestamp At(int64_t ms) { return Timestamp::Zero() + TimeDelta::Millis(ms); }
+using tern::test::At;
 
 TEST_CASE("capture and render logs count frames and pair capture and render by frame number") {
   media::EndToEndDelayMeter meter(16);

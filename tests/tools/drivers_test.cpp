@@ -6,11 +6,12 @@
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "support/sim_time.h"
 
 namespace tern::tools {
 namespace {
 
-Timestamp At(int64_t ms) { return Timestamp::Zero() + TimeDelta::Millis(ms); }
+using tern::test::At;
 
 // Wakes every `period`, recording the times it was processed at.
 struct Ticker final : netsim::Pollable {

@@ -8,11 +8,12 @@
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "support/sim_time.h"
 
 namespace tern::tools {
 namespace {
 
-Timestamp At(int64_t ms) { return Timestamp::Zero() + TimeDelta::Millis(ms); }
+using tern::test::At;
 
 // An RTP packet (version 2, payload type 111) of `size` bytes from `ssrc`, sent at `sent_ms`.
 netsim::SimPacket Rtp(uint32_t ssrc, size_t size, int64_t sent_ms) {

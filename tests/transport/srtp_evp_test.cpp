@@ -39,7 +39,7 @@ SrtpSession session(SrtpProfile profile, SrtpDirection direction, SrtpBackend ba
 }
 
 // An RTP packet of a given shape: `csrcs` CSRCs, an optional one-byte-header extension block.
-std::vector<uint8_t> rtp(uint16_t seq, uint32_t ssrc, size_t payload, int csrcs, bool extension) {
+std::vector<uint8_t> plain_rtp(uint16_t seq, uint32_t ssrc, size_t payload, int csrcs, bool extension) {
   std::vector<uint8_t> p(12 + 4 * static_cast<size_t>(csrcs) + (extension ? 8 : 0));
   p[0] = static_cast<uint8_t>(0x80 | (extension ? 0x10 : 0) | csrcs);
   p[1] = 96;
@@ -79,7 +79,7 @@ TEST_CASE("srtp openssl backend: byte for byte libsrtp2's output for every suite
       const uint16_t first = ssrc == 0x01020304u ? 0 : 65500;
       for (int n = 0; n < 90; ++n) {
         const uint16_t seq = static_cast<uint16_t>(first + n - (n == 60 ? 3 : 0));  // n == 60: a retransmission
-        const std::vector<uint8_t> plain = rtp(seq, ssrc, static_cast<size_t>((n * 37) % 1201), n % 3, n % 2 == 1);
+        const std::vector<uint8_t> plain = plain_rtp(seq, ssrc, static_cast<size_t>((n * 37) % 1201), n % 3, n % 2 == 1);
         std::vector<uint8_t> a = plain, b = plain;
         REQUIRE(ref_tx.protect_rtp(a).ok());
         REQUIRE(evp_tx.protect_rtp(b).ok());
@@ -121,7 +121,7 @@ TEST_CASE("srtp openssl backend: the same verdicts as libsrtp2 on reordered, dup
     SrtpSession evp_rx = session(profile, SrtpDirection::kReceive, SrtpBackend::kOpenSsl);
     std::vector<std::vector<uint8_t>> sent, forged;
     for (int n = 0; n < 400; ++n) {
-      std::vector<uint8_t> p = rtp(static_cast<uint16_t>(40000 + n * 3), 0x5eed, 100, 0, false);  // skips: ROC moves on
+      std::vector<uint8_t> p = plain_rtp(static_cast<uint16_t>(40000 + n * 3), 0x5eed, 100, 0, false);  // skips: ROC moves on
       std::vector<uint8_t> f = p;
       REQUIRE(tx.protect_rtp(p).ok());
       REQUIRE(forger.protect_rtp(f).ok());
@@ -167,7 +167,7 @@ TEST_CASE("srtp openssl backend: forged SSRCs create no state, garbage is refuse
     SrtpSession forger = session(profile, SrtpDirection::kSend, SrtpBackend::kOpenSsl, 99);
     Random random(5);
     for (uint32_t ssrc = 1; ssrc <= 200; ++ssrc) {
-      std::vector<uint8_t> p = rtp(1, ssrc, 50, 0, false);
+      std::vector<uint8_t> p = plain_rtp(1, ssrc, 50, 0, false);
       REQUIRE(forger.protect_rtp(p).ok());
       size_t size = p.size();
       CHECK(rx.value()->unprotect_rtp(p.data(), size) == EvpSrtp::Outcome::kAuthFailure);
@@ -183,7 +183,7 @@ TEST_CASE("srtp openssl backend: forged SSRCs create no state, garbage is refuse
     auto tx = EvpSrtp::Create(config(profile, SrtpDirection::kSend, SrtpBackend::kOpenSsl));
     REQUIRE(tx.ok());
     for (uint32_t ssrc = 0; ssrc <= EvpSrtp::kMaxStreams; ++ssrc) {
-      std::vector<uint8_t> p = rtp(1, ssrc, 10, 0, false);
+      std::vector<uint8_t> p = plain_rtp(1, ssrc, 10, 0, false);
       p.resize(p.size() + 20);
       size_t size = p.size() - 20;
       const auto outcome = tx.value()->protect_rtp(p.data(), size, p.size());
@@ -191,11 +191,11 @@ TEST_CASE("srtp openssl backend: forged SSRCs create no state, garbage is refuse
     }
     CHECK(tx.value()->stream_count() == EvpSrtp::kMaxStreams);
     // A truncated extension header, and no room for the tag.
-    std::vector<uint8_t> bad = rtp(1, 9, 0, 0, true);
+    std::vector<uint8_t> bad = plain_rtp(1, 9, 0, 0, true);
     bad.resize(14);
     size_t size = bad.size();
     CHECK(tx.value()->protect_rtp(bad.data(), size, 64) == EvpSrtp::Outcome::kMalformed);
-    std::vector<uint8_t> tight = rtp(1, 9, 10, 0, false);
+    std::vector<uint8_t> tight = plain_rtp(1, 9, 10, 0, false);
     size = tight.size();
     CHECK(tx.value()->protect_rtp(tight.data(), size, tight.size()) == EvpSrtp::Outcome::kMalformed);
   }

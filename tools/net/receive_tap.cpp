@@ -1,5 +1,7 @@
 #include "tern/tools/net/receive_tap.h"
 
+#include <algorithm>
+
 #include "tern/codecs/codec_factory.h"
 #include "tern/core/seq_num.h"
 
@@ -148,8 +150,11 @@ void ReceiveTap::process(Timestamp now) {
 
 void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now) {
   ++counters_.video_frames_assembled;
+  // The frame's own arrival (its last packet), not its release from the jitter buffer: the
+  // recorder places the audio track against the video's first arrival.
+  const Timestamp arrival = frame.receive_time.is_finite() ? std::min(frame.receive_time, now) : now;
   if (webm_) {  // the first decoded picture gave the track's size
-    recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now));
+    recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
     return;
   }
   auto decoded = video_decoder_->decode(frame.data, frame.rtp_timestamp);
@@ -174,7 +179,7 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
     return;
   }
   webm_ = std::move(r.value());
-  recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, now));
+  recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
 }
 
 Status ReceiveTap::finish(Timestamp now) {

@@ -1,25 +1,27 @@
 // tern-sfu: a selective forwarding media server. WHIP (RFC 9725) ingest at POST /whip/<room> and
-// WHEP egress at POST /whep/<room> over HTTP (tools/net/http_bridge.h, answered on the loop's
-// thread; PATCH/DELETE/OPTIONS by whip::WhipEndpoint, optional bearer token), every session's ICE
-// (lite), DTLS-SRTP and media on one UDP socket under transport::EpollDriver, GET /stats as JSON,
-// SIGINT/SIGTERM drain (every session gets its DTLS close_notify, the stats file is written, exit 0).
-// The work is sfu::SfuServer (sfu/README.md); this file parses options and wires.
+// WHEP egress at POST /whep/<room> over HTTP (tools/net/http_bridge.h, answered on the HTTP thread's
+// loop; PATCH/DELETE/OPTIONS by whip::WhipEndpoint, optional bearer token), GET /stats as JSON and
+// /metrics for Prometheus, GET / (or /ui) a live page plotting /stats (page.h), SIGINT/SIGTERM drain
+// (every session gets its DTLS close_notify, every recording is finalised, the stats file is
+// written, exit 0). The media work is done by --workers single-threaded workers (sfu_worker.h: one
+// sfu::SfuServer, one UDP port, one EpollDriver each, and with --record-dir one recorder recording
+// every publisher of the worker into a WebM file, recording.h); this thread pins every room to one
+// worker and hands it the room's requests. This file parses options and wires.
 #include <CLI/CLI.hpp>
 
-#include <array>
-#include <functional>
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "tern/sdp/webrtc_attributes.h"
-#include "tern/sfu/sfu_server.h"
-#include "tern/sfu/sfu_signalling.h"
+#include "sfu_worker.h"
 #include "tern/tools/net/http_bridge.h"
 #include "tern/tools/net/tool_loop.h"
-#include "tern/transport/udp_socket.h"
-#include "tern/whip/whip_endpoint.h"
+#include "tern/transport/socket_address.h"
+#include "page.h"
+#include "recording.h"
 
 using namespace tern;
 
@@ -31,8 +33,10 @@ struct Options {
   std::string token;
   size_t max_sessions = 256;
   size_t max_subscribers = 64;
+  size_t workers = 1;
   double duration = 0;
   std::string stats_json;
+  std::string record_dir;
   bool quiet = false;
 };
 
@@ -41,108 +45,100 @@ int fail(const std::string& what) {
   return 1;
 }
 
-ice::TransportAddress to_ice(const transport::SocketAddress& a) {
-  return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
+whip::HttpResponse method_not_allowed() {
+  whip::HttpResponse response;
+  response.status = 405;
+  response.add("Allow", "GET");
+  return response;
 }
 
-// The server on the loop: the UDP socket's reads in, its datagrams out, its timers, and the
-// sessions it ended dropped from their endpoint.
-class SfuDriver final : public transport::Pollable {
- public:
-  SfuDriver(sfu::SfuServer& server, transport::UdpSocket& socket, std::function<void()> on_ended)
-      : server_(server), socket_(socket), on_ended_(std::move(on_ended)) {}
-  std::optional<Timestamp> next_wakeup() const override { return server_.next_wakeup(); }
-  void process(Timestamp now) override {
-    server_.process(now);
-    flush();
-    on_ended_();
-  }
-  void on_readable(Timestamp now) {
-    for (int round = 0; round < 64; ++round) {  // bounded: other work gets its turn
-      std::array<transport::Datagram, 32> slots;
-      for (size_t i = 0; i < slots.size(); ++i) slots[i].buffer = std::span<uint8_t>(buffers_[i]);
-      auto n = socket_.receive_batch(slots);
-      if (!n.ok() || *n == 0) break;
-      for (size_t i = 0; i < *n; ++i) {
-        if (!slots[i].truncated) server_.on_datagram(to_ice(slots[i].peer), slots[i].data(), now);
-      }
-      flush();
-    }
-  }
-  void flush() {
-    for (sfu::SfuOutgoing& o : server_.take_outgoing()) {
-      auto to = transport::SocketAddress::Parse(sdp::ip_string(o.destination), o.destination.port);
-      if (!to || !socket_.send_to(o.data, *to).ok()) ++send_failures;  // UDP: the peer repairs or conceals
-    }
-  }
-  uint64_t send_failures = 0;
-
- private:
-  sfu::SfuServer& server_;
-  transport::UdpSocket& socket_;
-  std::function<void()> on_ended_;
-  std::array<std::array<uint8_t, 2048>, 32> buffers_{};
-};
+// "/whip/<room>" or "/whep/<room>" -> room ("" for anything else, e.g. a resource path).
+std::string room_of(const std::string& path) {
+  if (path.rfind("/whip/", 0) != 0 && path.rfind("/whep/", 0) != 0) return "";
+  std::string room = path.substr(6);
+  if (room.empty() || room.find('/') != std::string::npos || room == "resource") return "";
+  return room;
+}
 
 int run(const Options& o) {
   auto http = tools::net::split_host_port(o.http);
   if (!http) return fail(std::string("--http: ") + http.error());
   auto udp = tools::net::split_host_port(o.udp);
   if (!udp) return fail(std::string("--udp: ") + udp.error());
-  auto udp_address = transport::SocketAddress::Parse(udp->first, udp->second);
-  if (!udp_address) return fail("--udp: not a numeric IP address");
+  if (!transport::SocketAddress::Parse(udp->first, udp->second)) return fail("--udp: not a numeric IP address");
   if (Status st = tools::net::check_output_path("--stats-json", o.stats_json); !st.ok()) return fail(st.error());
+  const size_t worker_count = o.workers > 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+  if (udp->second != 0 && udp->second + worker_count - 1 > 65535) return fail("--udp: port + workers - 1 above 65535");
+  if (Status st = tools::sfu_tool::SfuRecorder::prepare_dir(o.record_dir); !st.ok()) return fail(st.error());
 
+  // The HTTP thread's loop first: it blocks SIGINT/SIGTERM, and the workers' threads inherit that.
   auto loop = tools::net::ToolLoop::Open({});
   if (!loop) return fail(loop.error());
   transport::EpollDriver& driver = (*loop)->driver();
-  auto socket = transport::UdpSocket::Open(*udp_address);
-  if (!socket) return fail(socket.error());
 
-  sfu::SfuConfig config;
-  config.address = to_ice(socket->local_address());
-  config.max_sessions = o.max_sessions;
-  config.max_subscribers_per_room = o.max_subscribers;
-  auto server = sfu::SfuServer::Create(config);
-  if (!server) return fail(server.error());
-  sfu::SfuSignalling signalling(**server);
+  std::vector<std::unique_ptr<tools::sfu_tool::SfuWorker>> workers;
+  std::vector<tools::sfu_tool::SfuWorker*> worker_list;
+  for (size_t i = 0; i < worker_count; ++i) {
+    tools::sfu_tool::WorkerOptions wo;
+    const uint16_t port = udp->second == 0 ? 0 : static_cast<uint16_t>(udp->second + i);  // base port + i
+    wo.udp = transport::SocketAddress::Parse(udp->first, port).value();
+    wo.token = o.token;
+    wo.max_sessions = o.max_sessions;
+    wo.max_subscribers = o.max_subscribers;
+    wo.record_dir = o.record_dir;  // each worker its own recorder (its thread), names tagged -w<i>
+    wo.quiet = o.quiet;
+    auto w = tools::sfu_tool::SfuWorker::Start(static_cast<int>(i), wo);
+    if (!w) return fail(w.error());
+    worker_list.push_back(w->get());
+    workers.push_back(std::move(w).value());
+  }
 
-  auto endpoint_config = [&](whip::SignallingKind kind) {
-    return tools::net::tool_endpoint_config(kind, o.token, o.max_sessions);
+  const TimeDelta call_timeout = TimeDelta::Seconds(4);  // under the bridge's reply_timeout (5 s)
+  tools::sfu_tool::RoomPins pins;
+  auto stats = [&] {
+    std::vector<std::string> each;
+    for (auto* w : worker_list) each.push_back(w->stats_json(call_timeout).value_or("{}"));
+    return tools::sfu_tool::merge_stats(each, worker_list);
   };
-  whip::WhipEndpoint whip_endpoint(endpoint_config(whip::SignallingKind::kWhip), signalling.whip_handler());
-  whip::WhipEndpoint whep_endpoint(endpoint_config(whip::SignallingKind::kWhep), signalling.whep_handler());
-  auto drop_ended = [&] {
-    for (const std::string& id : signalling.ended()) (void)(whip_endpoint.drop(id) || whep_endpoint.drop(id));  // in one
-  };
-  SfuDriver sfu_driver(**server, *socket, drop_ended);
-
-  auto dispatch = [&](const whip::HttpRequest& request, Timestamp now) {
+  auto dispatch = [&](const whip::HttpRequest& request, Timestamp) {
+    for (auto* w : worker_list) {
+      for (const std::string& id : w->take_ended()) pins.remove_id(id);  // sessions the servers ended
+    }
     whip::HttpResponse response;
     if (request.path == "/stats") {
-      if (request.method != "GET") {
-        response.status = 405;
-        response.add("Allow", "GET");
-        return response;
-      }
+      if (request.method != "GET") return method_not_allowed();
       response.status = 200;
       response.add("Content-Type", "application/json");
-      response.body = (*server)->stats_json(now) + "\n";
+      response.body = stats() + "\n";
       return response;
     }
     if (request.path == "/metrics") {  // Prometheus scrapes this
-      if (request.method != "GET") {
-        response.status = 405;
-        response.add("Allow", "GET");
-        return response;
-      }
+      if (request.method != "GET") return method_not_allowed();
+      std::vector<std::string> each;
+      for (auto* w : worker_list) each.push_back(w->prometheus_metrics(call_timeout).value_or(""));
       response.status = 200;
       response.add("Content-Type", "text/plain; version=0.0.4");
-      response.body = (*server)->prometheus_metrics();
+      response.body = tools::sfu_tool::merge_metrics(each, worker_list);
       return response;
     }
-    response = (request.path.rfind("/whep", 0) == 0 ? whep_endpoint : whip_endpoint).handle(request, now);
-    sfu_driver.flush();  // an end_session's close_notify
+    if (auto page = tools::sfu_tool::page_response(request)) return *page;  // GET / and /ui
+    // WHIP/WHEP: a room's offer goes to the room's worker (a new room: the least-loaded one); a
+    // resource's PATCH/DELETE to the worker that made it (unknown: worker 0 answers 404).
+    const std::string room = room_of(request.path);
+    size_t index = 0;
+    if (!room.empty()) {
+      std::vector<size_t> loads;
+      for (auto* w : worker_list) loads.push_back(w->load());
+      index = pins.place(room, loads);
+    } else if (auto pinned = pins.worker_of(request.path)) {
+      index = *pinned;
+    }
+    response = worker_list[index]->handle(request, call_timeout);
+    if (!room.empty() && request.method == "POST" && response.status == 201) {
+      if (auto location = response.header("Location")) pins.add(std::string(*location), index, room);
+    } else if (room.empty() && request.method == "DELETE" && response.status == 200) {
+      pins.remove(request.path);
+    }
     return response;
   };
   tools::net::HttpBridgeConfig bc;
@@ -150,29 +146,24 @@ int run(const Options& o) {
   bc.port = http->second;
   auto bridge = tools::net::HttpBridge::Start(bc, driver, dispatch);
   if (!bridge) return fail(bridge.error());
-
-  transport::UdpSocket& s = *socket;
-  if (Status st = driver.add_fd(s.fd(), [&](Timestamp now) { sfu_driver.on_readable(now); }); !st.ok()) return fail(st.error());
-  if (Status st = driver.add_pollable(&sfu_driver); !st.ok()) return fail(st.error());
   if (!o.quiet) {
-    std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats; media on UDP %s\n",
-                 http->first.c_str(), (*bridge)->port(), config.address.to_string().c_str());
+    std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, /metrics, page /; %zu worker(s)\n",
+                 http->first.c_str(), (*bridge)->port(), worker_count);
+    for (auto* w : worker_list) std::fprintf(stderr, "tern-sfu: worker %d media on UDP %s\n", w->index(), w->udp_address().c_str());
   }
 
   const Timestamp start = transport::EpollDriver::Now();
   const Timestamp deadline = o.duration > 0 ? start + TimeDelta::Micros(static_cast<int64_t>(o.duration * 1e6))
                                             : start + TimeDelta::Seconds(86400LL * 365);
   Status ran = driver.run_until(deadline);
-  Timestamp now = transport::EpollDriver::Now();
   if ((*loop)->signal() != 0 && !o.quiet) std::fprintf(stderr, "tern-sfu: draining on signal %d\n", (*loop)->signal());
-  // Drain: no new offers, every session ends with its close_notify on the wire.
-  const std::string final_stats = (*server)->stats_json(now);
-  (*server)->drain(now);
-  sfu_driver.flush();
-  drop_ended();
-  driver.remove_pollable(&sfu_driver);
-  (void)driver.remove_fd(s.fd());  // the socket closes with `socket` anyway
-  bridge->reset();
+  bridge->reset();  // no more requests
+  // Drain every worker: no new offers, every session ends with its close_notify on the wire, every
+  // recording is finalised (on its worker's thread, before stop() returns).
+  std::vector<std::string> final_each;
+  for (auto* w : worker_list) final_each.push_back(w->stop(call_timeout));
+  const std::string final_stats = tools::sfu_tool::merge_stats(final_each, worker_list);
+  workers.clear();
   if (!ran.ok()) return fail(ran.error());
   if (Status st = tools::net::write_stats_json(o.stats_json, final_stats); !st.ok()) return fail(st.error());
   return 0;
@@ -184,12 +175,17 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"tern-sfu: a WebRTC media server (WHIP ingest, WHEP egress, one UDP port)"};
   app.add_option("--http", o.http, "HTTP signalling on ADDR:PORT (POST /whip/<room>, /whep/<room>; GET /stats)");
-  app.add_option("--udp", o.udp, "Media on this UDP ADDR:PORT (port 0: any); its address is every session's candidate");
+  app.add_option("--udp", o.udp, "Media on this UDP ADDR:PORT, worker i on PORT + i (port 0: any); its address is every session's candidate");
   app.add_option("--token", o.token, "Bearer token clients must send (default: none)");
-  app.add_option("--max-sessions", o.max_sessions, "Sessions (publishers + subscribers); more get 503")->check(CLI::Range(1, 4096));
+  app.add_option("--max-sessions", o.max_sessions, "Sessions (publishers + subscribers) per worker; more get 503")->check(CLI::Range(1, 4096));
   app.add_option("--max-subscribers", o.max_subscribers, "Subscribers per room; more get 503")->check(CLI::Range(1, 4096));
+  app.add_option("--workers", o.workers,
+                 "Worker threads, each with its own UDP port (base port + i) and rooms; 0: one per core")
+      ->check(CLI::Range(0, 64));
   app.add_option("--duration", o.duration, "Seconds to run (default: until SIGINT/SIGTERM)")->check(CLI::Range(0.0, 86400.0));
   app.add_option("--stats-json", o.stats_json, "Write the server's stats (as /stats) here when it stops");
+  app.add_option("--record-dir", o.record_dir,
+                 "Record each publisher's audio and video into DIR/<room>-w<worker>-<session>.webm (finalised when it ends)");
   app.add_flag("--quiet", o.quiet, "Nothing on stderr but errors");
   CLI11_PARSE(app, argc, argv);
   return run(o);

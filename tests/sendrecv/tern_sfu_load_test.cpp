@@ -1,0 +1,113 @@
+// tern-sfu-load (tools/tern-sfu-load) at its smallest, against tern-sfu --workers 2 and against the
+// bare reference forwarder: every subscriber gets its publisher's packets through real SRTP (one
+// suite each), intact (payload checked byte for byte), and the JSON report parses with sane
+// numbers. tern-sfu's worker model: two rooms go to the two workers (one each, every session of a
+// room on its worker), /stats and /metrics aggregate both. No timing assertions: sizes and rates
+// are what the load generator reports, checked for consistency only. Every process runs under
+// `timeout`.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "support/peer.h"
+#include "support/process.h"
+#include "support/tool_run.h"
+
+namespace {
+
+using nlohmann::json;
+
+using tern::test::http_get;
+using tern::test::read_json_file;
+using tern::test::tool_path;
+
+// The report's invariants: every subscriber got packets, all intact, nothing forged or garbled.
+void CheckReport(const json& r, size_t publishers, size_t subscribers, const char* suite) {
+  REQUIRE(r.is_object());
+  CHECK(r["suite"] == suite);
+  CHECK(r["subscriberStreams"] == publishers * subscribers);
+  REQUIRE(r["subscribers"].size() == publishers * subscribers);
+  for (const json& s : r["subscribers"]) {
+    const uint64_t expected = s["expected"], received = s["received"];
+    CHECK(expected > 0);
+    CHECK(received > 0);
+    CHECK(received <= expected);
+    CHECK(received >= expected / 2);  // loopback: losses only under extreme load
+    CHECK(s["intact"] == received);
+    CHECK(s["corrupt"] == 0);
+    CHECK(s["unprotectFailures"] == 0);
+  }
+  CHECK(r["corrupt"] == 0);
+  CHECK(r["forwardedPps"].get<double>() > 0);
+  CHECK(r["offeredPps"].get<double>() > 0);
+  CHECK(r["cpuSeconds"].get<double>() >= 0);
+  CHECK(r["rssEndKiB"].get<double>() > 0);
+  const json& l = r["latencyUs"];
+  CHECK(l["samples"].get<uint64_t>() > 0);
+  CHECK(l["p99"].get<double>() >= l["p50"].get<double>());
+  CHECK(l["p99"].get<double>() < 1e6);
+}
+
+}  // namespace
+
+TEST_CASE("tern-sfu-load: 2 publishers x 2 subscribers through tern-sfu --workers 2 (AES_CM_128_HMAC_SHA1_80)") {
+  const std::string dir = tern::test::scratch_dir("tern_sfu_load");
+  const std::string server_json = dir + "/sfu.json";
+  std::remove(server_json.c_str());
+  const std::string base = "http://127.0.0.1:5992";
+  tern::test::BackgroundPeer sfu(tool_path("tern-sfu") + " --http 127.0.0.1:5992 --workers 2 --quiet --stats-json " + server_json,
+                                 30, dir + "/sfu.log");
+  REQUIRE(sfu.started());
+  bool up = false;
+  for (int i = 0; i < 50 && !up; ++i) {  // bounded: 5 s
+    up = !http_get(base, "/stats").empty();
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_MESSAGE(up, "sfu:\n" << sfu.log());
+  const json before = json::parse(http_get(base, "/stats"), nullptr, false);
+  REQUIRE(before.is_object());
+  CHECK(before["workers"].size() == 2);
+  CHECK(before["workers"][0]["udp"] != before["workers"][1]["udp"]);  // a port each
+
+  const auto load = tern::test::run_command(tool_path("tern-sfu-load") + " --target sfu --url " + base +
+                                                " -K 2 -M 2 --rate 100 --size 600 --duration 1 --warmup 0.2 --suite cm",
+                                            30);
+  INFO("load:\n" << load.out);
+  CHECK(load.exit_code == 0);
+  const std::string metrics = http_get(base, "/metrics");
+  CHECK(metrics.find("tern_sfu_workers 2") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_sessions_created_total{worker=\"1\"}") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_worker_cpu_seconds_total{worker=\"0\"}") != std::string::npos);
+  sfu.send_signal(SIGTERM);
+  REQUIRE(sfu.wait(5000));
+  INFO("sfu:\n" << sfu.log());
+  CHECK(sfu.exit_code() == 0);
+
+  const json r = json::parse(load.out, nullptr, false);
+  CheckReport(r, 2, 2, "AES_CM_128_HMAC_SHA1_80");
+  MESSAGE("tern-sfu-load via tern-sfu: " << r["forwardedPps"] << " packets/s forwarded, latency p50 "
+          << r["latencyUs"]["p50"] << " us, p99 " << r["latencyUs"]["p99"] << " us");
+  const json server = read_json_file(server_json);
+  REQUIRE(server.is_object());
+  CHECK(server["server"]["sessionsCreated"] == 6);
+  CHECK(server["server"]["sessionsEnded"] == 6);  // every DELETE reached the session's worker
+  CHECK(server["server"]["unauthenticatedDropped"] == 0);
+  // One room per worker: its publisher and both subscribers there.
+  REQUIRE(server["workers"].size() == 2);
+  CHECK(server["workers"][0]["sessionsCreated"] == 3);
+  CHECK(server["workers"][1]["sessionsCreated"] == 3);
+}
+
+TEST_CASE("tern-sfu-load: 1 publisher x 2 subscribers through the bare reference forwarder (AEAD_AES_128_GCM)") {
+  const auto load = tern::test::run_command(
+      tool_path("tern-sfu-load") + " --target reference -K 1 -M 2 --rate 100 --size 600 --duration 1 --warmup 0.2 --suite gcm", 30);
+  INFO("load:\n" << load.out);
+  CHECK(load.exit_code == 0);
+  const json r = json::parse(load.out, nullptr, false);
+  CheckReport(r, 1, 2, "AEAD_AES_128_GCM");
+  CHECK(r["target"] == "reference");
+}

@@ -1,0 +1,93 @@
+// SfuRecorder: tern-sfu's sfu::MediaTap. For every publisher it counts the video frames received
+// (marker bits of the video SSRC, in sequence order: the page's fps) and, with --record-dir DIR,
+// records its audio and video into DIR/<room>-w<worker>-<session>.webm (tern-sfu runs one recorder
+// per worker, on that worker's thread; session ids are per worker, the index keeps names apart).
+//
+// Recording goes through tools/net's ReceiveTap, as tern-peer --record does: the publisher's
+// decrypted RTP (the server's tap sees it before the router) -> one RtpReceiveFront per stream
+// (RTX unwrapped by the publisher's signalled SSRC and payload type) -> the video jitter buffer
+// (frames complete and in order; lost frames skipped once the buffer gives up on them) ->
+// media::WebmRecorder (libavformat's Matroska muxer, timestamps from the RTP timestamps, so loss,
+// retransmissions and late frames keep their place). The file starts at the first decodable
+// keyframe (its size is the track's) and is finalised when the session ends: DELETE, failure,
+// timeout, and the drain on SIGINT/SIGTERM.
+//
+// Bounds: one ReceiveTap per publisher (the server's max_sessions); its jitter buffer is bounded in
+// every stage (packets, stashed frames, max_frames 300 frames; jitterbuffer/); audio is taken
+// in arrival order (late packets dropped, no reorder buffer); libavformat's interleaving queue
+// holds at most max_interleave_delta (10 s) of one track while the other is silent. Ended
+// recordings keep a summary for /stats (at most kMaxEndedKept, the oldest forgotten first).
+//
+// A write error (a full disk, a file that cannot be created) stops that recording for good: the
+// file is closed, the error logged once and counted (`writeErrors`) and kept in the session's
+// /stats entry; forwarding is not touched (the tap is a side branch of the server).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tern/core/result.h"
+#include "tern/sfu/sfu_server.h"
+#include "tern/tools/net/receive_tap.h"
+#include "tern/transport/pollable.h"
+
+namespace tern::tools::sfu_tool {
+
+struct SfuRecorderCounters {
+  uint64_t recordings_started = 0;   // files created
+  uint64_t recordings_finished = 0;  // files closed without an error
+  uint64_t write_errors = 0;         // recordings stopped by a write error (or a file not created)
+};
+
+class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
+ public:
+  static constexpr size_t kMaxEndedKept = 256;
+
+  // `dir` empty: frames counted, nothing recorded. Errors and finished files are logged on stderr
+  // (unless `quiet`, which keeps the errors only).
+  // Creates `dir` when missing; an error when it is not a directory this process can write to.
+  static Status prepare_dir(const std::string& dir);
+  SfuRecorder(std::string dir, bool quiet, int worker = 0) : dir_(std::move(dir)), quiet_(quiet), worker_(worker) {}
+  ~SfuRecorder() override;
+
+  void on_publisher_started(sfu::SessionId id, std::string_view room, const sfu::PublishedMedia& media,
+                            Timestamp now) override;
+  void on_publisher_rtp(sfu::SessionId id, std::span<const uint8_t> packet, Timestamp now) override;
+  void on_publisher_ended(sfu::SessionId id, Timestamp now) override;
+  std::optional<Timestamp> next_wakeup() const override;
+  void process(Timestamp now) override;
+  // Finalises every recording still open (the server's drain does this already; for error exits).
+  void finish_all(Timestamp now);
+
+  // `stats` (SfuServer::stats_json) with, per publisher session, "videoFramesReceived" and a
+  // "recording" object (path, frames, error), and the recorder's counters as "recorder".
+  std::string annotate_stats(const std::string& stats) const;
+  const SfuRecorderCounters& counters() const { return counters_; }
+
+ private:
+  struct Publisher {
+    uint32_t video_ssrc = 0;
+    bool has_video = false;
+    std::optional<uint16_t> last_video_seq;
+    uint64_t video_frames = 0;
+    std::string path;                       // empty: not recording
+    std::unique_ptr<net::ReceiveTap> tap;   // null once finished or stopped
+    net::ReceiveTapCounters tap_counters;   // the last seen
+    std::string error;                      // why the recording stopped
+    bool ended = false;
+  };
+  void check(sfu::SessionId id, Publisher& p, Timestamp now);
+  void stop(sfu::SessionId id, Publisher& p, Timestamp now);
+  void forget_old_ended();
+
+  std::string dir_;
+  bool quiet_;
+  int worker_;  // in file names and log lines
+  std::map<sfu::SessionId, Publisher> publishers_;
+  SfuRecorderCounters counters_;
+};
+
+}  // namespace tern::tools::sfu_tool
