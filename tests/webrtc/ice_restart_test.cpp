@@ -29,13 +29,13 @@ using Type = webrtc::PeerConnectionEvent::Type;
 
 namespace {
 
-const std::shared_ptr<const dtls::DtlsCertificate>& certificate(int i) {
+const std::shared_ptr<const dtls::DtlsCertificate>& restart_certificate(int i) {
   static const std::shared_ptr<const dtls::DtlsCertificate> certs[2] = {dtls::DtlsCertificate::Generate("a").value(),
                                                                         dtls::DtlsCertificate::Generate("b").value()};
   return certs[i];
 }
 
-netsim::LinkConfig link(TimeDelta delay) {
+netsim::LinkConfig delay_link(TimeDelta delay) {
   netsim::LinkConfig l;
   l.delay = delay;
   return l;
@@ -112,8 +112,8 @@ struct Call {
   explicit Call(bool natted)
       : clock([this] { return loop.now(); }), net(7) {
     for (int i = 0; i < 2; ++i) side[i] = std::make_unique<Side>(net);
-    const netsim::AccessLinks wan{link(TimeDelta::Millis(5)), link(TimeDelta::Millis(5))};
-    const netsim::AccessLinks access{link(TimeDelta::Millis(20)), link(TimeDelta::Millis(20))};
+    const netsim::AccessLinks wan{delay_link(TimeDelta::Millis(5)), delay_link(TimeDelta::Millis(5))};
+    const netsim::AccessLinks access{delay_link(TimeDelta::Millis(20)), delay_link(TimeDelta::Millis(20))};
     auto add = [&](int i, netsim::RealmId realm, IpAddress address) {
       auto host = net.add_host(realm, {address}, access);
       REQUIRE(host.ok());
@@ -136,7 +136,7 @@ struct Call {
     for (int i = 0; i < 2; ++i) {
       const auto n = static_cast<uint32_t>(i + 1);
       webrtc::PeerConnectionConfig c;
-      c.certificate = certificate(i);
+      c.certificate = restart_certificate(i);
       c.sockets = {ice::LocalSocket{0, icesim::to_ice(side[i]->attachments[0].bound), {}}};
       c.seed = 100 + n;
       c.audio_ssrc = 0x1000'0001u + n * 16u;
