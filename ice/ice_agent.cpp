@@ -408,14 +408,16 @@ void IceAgent::rebuild_pairs(Timestamp now) {
   for (size_t l = 0; l < local_.size(); ++l) pair_local(l, now);
 }
 
-void IceAgent::restart(Timestamp now) {
+void IceAgent::restart(Timestamp now, std::optional<IceCredentials> credentials) {
   if (state_ == IceState::kClosed) return;
   previous_local_ = local_creds_;
-  local_creds_ = IceCredentials{random_string(8), random_string(24)};
+  const bool legal = credentials && credentials->ufrag.size() >= 4 && credentials->ufrag.size() <= 256 &&
+                     credentials->pwd.size() >= 22 && credentials->pwd.size() <= 256;
+  local_creds_ = legal ? std::move(*credentials) : IceCredentials{random_string(8), random_string(24)};
   clear_checks();
   restarting_ = selected_.has_value();
   first_valid_.reset();
-    nomination_delay_passed_ = false;
+  nomination_delay_passed_ = false;
   checks_started_ = now;
   rebuild_pairs(now);
   if (state_ == IceState::kFailed) set_state(IceState::kChecking);
@@ -980,6 +982,11 @@ Status IceAgent::send(std::span<const uint8_t> data, Timestamp now) {
 std::optional<std::pair<Candidate, Candidate>> IceAgent::selected_pair() const {
   if (!selected_) return std::nullopt;
   return std::make_pair(selected_->local, selected_->remote);
+}
+
+std::optional<IceCredentials> IceAgent::selected_credentials() const {
+  if (!selected_) return std::nullopt;
+  return selected_->local_creds;
 }
 
 }  // namespace tern::ice

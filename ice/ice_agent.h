@@ -193,8 +193,10 @@ class IceAgent {
   // Late answer for a "*.local" remote candidate: `ip` (its port ignored) is where it lives.
   void resolve_remote_hostname(std::string_view hostname, const TransportAddress& ip, Timestamp now);
   // ICE restart (RFC 8445 9): new local credentials (signal them), fresh checks; data keeps
-  // flowing on the current selected pair until a new one is selected.
-  void restart(Timestamp now);
+  // flowing on the current selected pair until a new one is selected. `credentials`: the new
+  // generation's (already signalled, e.g. in a JSEP offer); empty: generated here. Credentials
+  // of illegal length (ufrag 4..256, pwd 22..256) are replaced by generated ones.
+  void restart(Timestamp now, std::optional<IceCredentials> credentials = std::nullopt);
   void close();
 
   // A datagram received on `socket` from `source`.
@@ -223,6 +225,9 @@ class IceAgent {
   size_t transaction_count() const { return txns_.size(); }
   // The selected pair's candidates, if any.
   std::optional<std::pair<Candidate, Candidate>> selected_pair() const;
+  // The local credentials of the generation that selected the current pair (its consent checks
+  // use them), if any: after a restart they become the new ones once a new pair is selected.
+  std::optional<IceCredentials> selected_credentials() const;
   bool gathering_done() const { return gathering_done_; }
   const IceAgentStats& stats() const { return stats_; }
 

@@ -69,6 +69,57 @@ std::string_view candidate_value(std::string_view s) {
   return s;
 }
 
+constexpr const char* kIceFailed = "ICE failed: no candidate pair worked";
+
+// Every a=`name` (session level and in each section) gets `value`.
+void replace_attribute(sdp::SessionDescription& sd, std::string_view name, const std::string& value) {
+  auto one = [&](sdp::AttributeList& list) {
+    for (sdp::Attribute& a : list.attributes)
+      if (a.name == name) a.value = value;
+  };
+  one(sd);
+  for (sdp::MediaSection& m : sd.media) one(m);
+}
+
+bool same_codecs(const sdp::NegotiatedMedia& a, const sdp::NegotiatedMedia& b) {
+  if (a.codecs.size() != b.codecs.size() || a.red_payload_type != b.red_payload_type ||
+      a.ulpfec_payload_type != b.ulpfec_payload_type || a.extensions.size() != b.extensions.size())
+    return false;
+  for (size_t i = 0; i < a.codecs.size(); ++i) {
+    const sdp::NegotiatedCodec& x = a.codecs[i];
+    const sdp::NegotiatedCodec& y = b.codecs[i];
+    if (x.payload_type != y.payload_type || x.codec != y.codec || x.rtpmap.clock_rate != y.rtpmap.clock_rate ||
+        x.rtpmap.channels != y.rtpmap.channels || x.fmtp != y.fmtp || x.rtx_payload_type != y.rtx_payload_type ||
+        !(x.feedback == y.feedback))
+      return false;
+  }
+  for (size_t i = 0; i < a.extensions.size(); ++i)
+    if (a.extensions[i].id != b.extensions[i].id || a.extensions[i].uri != b.extensions[i].uri) return false;
+  return true;
+}
+
+// Why a later negotiation would change media (null: it changes at most ICE). Only ICE restarts
+// and no-op renegotiation are supported: the pipeline, DTLS and SCTP are built once.
+const char* media_change(const sdp::NegotiatedSession& was, const sdp::NegotiatedSession& now) {
+  if (was.media.size() != now.media.size()) return "renegotiation would add or remove media sections (only ICE restarts and no-op renegotiation are supported)";
+  for (size_t i = 0; i < was.media.size(); ++i) {
+    const sdp::NegotiatedMedia& a = was.media[i];
+    const sdp::NegotiatedMedia& b = now.media[i];
+    if (a.mid != b.mid || a.kind != b.kind || a.accepted != b.accepted || a.direction != b.direction)
+      return "renegotiation would change a section's mid, kind, direction or acceptance (not supported)";
+    if (!same_codecs(a, b)) return "renegotiation would change codecs, payload types or header extensions (not supported)";
+    if (a.remote_ssrc != b.remote_ssrc || a.remote_rtx_ssrc != b.remote_rtx_ssrc || a.remote_fec_ssrc != b.remote_fec_ssrc)
+      return "renegotiation would change the peer's SSRCs (not supported)";
+    if (a.remote_sctp_port != b.remote_sctp_port || a.remote_max_message_size != b.remote_max_message_size)
+      return "renegotiation would change the SCTP port or max-message-size (not supported)";
+  }
+  if (was.bundle != now.bundle) return "renegotiation would change the BUNDLE group (not supported)";
+  if (was.remote_fingerprint.to_string() != now.remote_fingerprint.to_string())
+    return "renegotiation would change the peer's DTLS fingerprint (a new DTLS association is not supported)";
+  if (was.dtls_role != now.dtls_role) return "renegotiation would change the DTLS role (a new DTLS association is not supported)";
+  return nullptr;
+}
+
 const char* ice_role_name(ice::IceRole role) {
   return role == ice::IceRole::kControlling ? "controlling" : "controlled";
 }
@@ -162,10 +213,44 @@ sdp::LocalCapabilities PeerConnection::capabilities() const {
 
 // --- Signalling ---------------------------------------------------------------------------------
 
+void PeerConnection::restart_ice() {
+  if (session_) restart_pending_ = true;
+}
+
+ice::IceCredentials PeerConnection::new_credentials() {
+  for (int attempt = 0; attempt < 8; ++attempt) {  // a new generation needs a different ufrag
+    ice::IceCredentials c{ice_chars(random_, 8), ice_chars(random_, 24)};
+    if (c.ufrag != local_credentials_.ufrag) return c;
+  }
+  return {local_credentials_.ufrag == "tern" ? "nret" : "tern", ice_chars(random_, 24)};
+}
+
+std::optional<std::string> PeerConnection::selected_ice_ufrag() const {
+  if (!agent_) return std::nullopt;
+  auto c = agent_->selected_credentials();
+  if (!c) return std::nullopt;
+  return c->ufrag;
+}
+
 Result<SessionDescriptionInit> PeerConnection::create_offer(Timestamp) {
   if (closed_) return Error{"the PeerConnection is closed"};
-  if (signaling_ != SignalingState::kStable || session_) return Error{"renegotiation is not supported"};
-  const sdp::SessionDescription offer = sdp::create_offer(capabilities());
+  if (signaling_ != SignalingState::kStable) return Error{"an offer is created in stable state only"};
+  sdp::SessionDescription offer;
+  if (!session_) {
+    offer = sdp::create_offer(capabilities());
+  } else {
+    // A later offer: the current local description (offer or answer) again, which keeps the m=
+    // sections, mids, codecs and SSRCs; setup:actpass (RFC 8842 5.5), new credentials on a restart.
+    auto current = local_set_ ? sdp::SessionDescription::parse(local_set_->sdp) : Result<sdp::SessionDescription>(Error{"no local description"});
+    if (!current) return Error{current.error()};
+    offer = std::move(current).value();
+    const ice::IceCredentials creds = restart_pending_ ? new_credentials() : local_credentials_;
+    replace_attribute(offer, "ice-ufrag", creds.ufrag);
+    replace_attribute(offer, "ice-pwd", creds.pwd);
+    replace_attribute(offer, "setup", "actpass");
+    offer.origin.session_version = std::to_string(++session_version_);
+    offered_credentials_ = creds;
+  }
   SessionDescriptionInit out{SdpType::kOffer, offer.to_string()};
   local_offer_ = offer;
   last_created_ = out.sdp;
@@ -186,6 +271,17 @@ Status PeerConnection::set_local_description(const SessionDescriptionInit& descr
     return Error{"the local description is not the one created (SDP munging is not supported)"};
   if (description.type == SdpType::kOffer) {
     if (signaling_ != SignalingState::kStable || !local_offer_) return Error{"a local offer is not allowed now"};
+    if (session_) {  // a later offer: ICE restarts now if it carries new credentials
+      if (offered_credentials_ && offered_credentials_->ufrag != local_credentials_.ufrag) {
+        restart_local_ice(*offered_credentials_, now);
+        restart_pending_ = false;
+      }
+      signaling_ = SignalingState::kHaveLocalOffer;
+      local_set_ = description;
+      last_created_.reset();
+      pump(now);
+      return Status::Ok();
+    }
     bundle_mid_ = std::string(local_offer_->media.empty() ? "" : local_offer_->media.front().value("mid").value_or(""));
     if (Status st = start_ice(true, now); !st.ok()) return st;
     signaling_ = SignalingState::kHaveLocalOffer;
@@ -195,6 +291,18 @@ Status PeerConnection::set_local_description(const SessionDescriptionInit& descr
     return Status::Ok();
   }
   if (signaling_ != SignalingState::kHaveRemoteOffer || !pending_answer_) return Error{"a local answer is not allowed now"};
+  if (session_) {  // a later answer: a remote restart restarts the local agent with the answer's credentials
+    if (offered_credentials_ && offered_credentials_->ufrag != local_credentials_.ufrag) {
+      restart_local_ice(*offered_credentials_, now);
+      ++counters_.ice_restarts_remote;
+    }
+    signaling_ = SignalingState::kStable;
+    local_set_ = description;
+    last_created_.reset();
+    renegotiated(pending_answer_->negotiated, now);
+    pump(now);
+    return Status::Ok();
+  }
   for (const sdp::MediaSection& m : pending_answer_->description.media) {
     if (m.port != 0) {
       bundle_mid_ = std::string(m.value("mid").value_or(""));
@@ -217,19 +325,48 @@ Status PeerConnection::set_remote_description(const SessionDescriptionInit& desc
     ++counters_.remote_descriptions_refused;
     return Error{parsed.error()};
   }
-  return set_remote_description(description.type, *parsed, now);
+  Status st = set_remote_description(description.type, *parsed, now);
+  if (st.ok()) remote_set_description_ = description;
+  return st;
 }
 
 Status PeerConnection::set_remote_description(SdpType type, const sdp::SessionDescription& description, Timestamp now) {
+  Status st = apply_remote_description(type, description, now);
+  if (st.ok()) remote_set_description_ = SessionDescriptionInit{type, description.to_string()};
+  return st;
+}
+
+Status PeerConnection::apply_remote_description(SdpType type, const sdp::SessionDescription& description,
+                                                Timestamp now) {
   auto refuse = [&](const char* reason) {
     ++counters_.remote_descriptions_refused;
     return Status(Error{reason});
   };
   if (closed_) return refuse("the PeerConnection is closed");
   if (type == SdpType::kOffer) {
-    if (signaling_ != SignalingState::kStable || session_) return refuse("a remote offer is not allowed now (renegotiation is not supported)");
+    if (signaling_ != SignalingState::kStable) return refuse("a remote offer is not allowed now");
     auto answer = sdp::create_answer(description, capabilities());
     if (!answer) return refuse(answer.error());
+    if (session_) {
+      // A later offer: the DTLS association stays, so this side keeps its role whatever the
+      // answer's default (active) would make it; then nothing but ICE may change.
+      if (answer->negotiated.dtls_role != session_->dtls_role) {
+        replace_attribute(answer->description, "setup",
+                          session_->dtls_role == dtls::DtlsRole::kServer ? "passive" : "active");
+        answer->negotiated.dtls_role = session_->dtls_role;
+      }
+      if (const char* why = media_change(*session_, answer->negotiated)) {
+        ++counters_.renegotiations_refused;
+        return refuse(why);
+      }
+      // A new remote ufrag is a remote ICE restart: the answer carries new credentials too.
+      const bool restart = answer->negotiated.remote_ice_ufrag != session_->remote_ice_ufrag;
+      const ice::IceCredentials creds = restart ? new_credentials() : local_credentials_;
+      replace_attribute(answer->description, "ice-ufrag", creds.ufrag);
+      replace_attribute(answer->description, "ice-pwd", creds.pwd);
+      answer->description.origin.session_version = std::to_string(++session_version_);
+      offered_credentials_ = creds;
+    }
     bool any = false;
     for (const sdp::NegotiatedMedia& m : answer->negotiated.media) any = any || m.accepted;
     if (!any) return refuse("the offer has no section tern can accept");
@@ -241,6 +378,16 @@ Status PeerConnection::set_remote_description(SdpType type, const sdp::SessionDe
   if (signaling_ != SignalingState::kHaveLocalOffer || !local_offer_) return refuse("a remote answer is not allowed now");
   auto session = sdp::apply_answer(*local_offer_, description);
   if (!session) return refuse(session.error());
+  if (session_) {
+    if (const char* why = media_change(*session_, *session)) {
+      ++counters_.renegotiations_refused;
+      return refuse(why);
+    }
+    signaling_ = SignalingState::kStable;
+    renegotiated(*session, now);
+    pump(now);
+    return Status::Ok();
+  }
   signaling_ = SignalingState::kStable;
   Status st = negotiated(*session, now);
   pump(now);
@@ -336,6 +483,30 @@ Status PeerConnection::negotiated(const sdp::NegotiatedSession& session, Timesta
   return Status::Ok();
 }
 
+void PeerConnection::restart_local_ice(const ice::IceCredentials& credentials, Timestamp now) {
+  local_credentials_ = credentials;
+  ++counters_.ice_restarts;
+  // The candidates are signalled again under the new ufrag (the agent emits them now).
+  local_candidates_.clear();
+  local_gathering_done_ = false;
+  if (failure_reason_ == kIceFailed) failure_reason_ = nullptr;  // W3C: restartIce() recovers a failed ICE
+  agent_->restart(now, credentials);
+}
+
+void PeerConnection::renegotiated(const sdp::NegotiatedSession& session, Timestamp now) {
+  ++counters_.renegotiations;
+  // A changed remote ufrag restarts the agent's remote side (its candidates and pairs of the old
+  // generation go; the selected pair carries data until a new one is selected).
+  agent_->set_remote_credentials({session.remote_ice_ufrag, session.remote_ice_pwd}, now);
+  session_->remote_ice_ufrag = session.remote_ice_ufrag;
+  session_->remote_ice_pwd = session.remote_ice_pwd;
+  session_->remote_end_of_candidates = session.remote_end_of_candidates;
+  for (const ice::Candidate& c : session.remote_candidates) (void)agent_->add_remote_candidate(c, now);
+  if (session.remote_end_of_candidates) agent_->end_of_remote_candidates(now);
+  flush_pending_candidates(now);
+  update_connection_state(now);
+}
+
 Status PeerConnection::add_ice_candidate(const IceCandidateInit& init, Timestamp now) {
   auto refuse = [&](const char* reason) {
     ++counters_.candidates_refused;
@@ -346,7 +517,10 @@ Status PeerConnection::add_ice_candidate(const IceCandidateInit& init, Timestamp
     auto parsed = sdp::SdpCandidate::parse(candidate_value(init.candidate));
     if (!parsed) return refuse(parsed.error());
   }
-  if (agent_ && remote_set_) {
+  // A candidate of another generation than the applied one waits for its description.
+  const bool other_generation =
+      session_ && !init.username_fragment.empty() && init.username_fragment != session_->remote_ice_ufrag;
+  if (agent_ && remote_set_ && !other_generation) {
     add_remote_candidate(init, now);
     pump(now);
     return Status::Ok();
@@ -384,8 +558,15 @@ void PeerConnection::add_remote_candidate(const IceCandidateInit& init, Timestam
 
 void PeerConnection::flush_pending_candidates(Timestamp now) {
   if (!agent_ || !remote_set_) return;
+  // Those of the applied generation (or of none) go to the agent; the rest are of an older
+  // generation (a newer one would have come with its description) and are dropped.
   while (!pending_candidates_.empty()) {
-    add_remote_candidate(pending_candidates_.front(), now);
+    const IceCandidateInit& c = pending_candidates_.front();
+    if (c.username_fragment.empty() || !session_ || c.username_fragment == session_->remote_ice_ufrag) {
+      add_remote_candidate(c, now);
+    } else {
+      ++counters_.stale_candidates;
+    }
     pending_candidates_.pop_front();
   }
 }
@@ -645,6 +826,7 @@ void PeerConnection::pump_ice(Timestamp now) {
         if (local_candidates_.size() < kMaxDescriptionCandidates) local_candidates_.push_back(value);
         out.candidate.candidate = "candidate:" + value;
         out.candidate.sdp_mid = bundle_mid_;
+        out.candidate.username_fragment = agent_->local_credentials().ufrag;
         push_event(std::move(out));
         break;
       }
@@ -653,6 +835,7 @@ void PeerConnection::pump_ice(Timestamp now) {
         PeerConnectionEvent out;
         out.type = PeerConnectionEvent::Type::kLocalCandidate;
         out.candidate.sdp_mid = bundle_mid_;
+        out.candidate.username_fragment = agent_->local_credentials().ufrag;
         push_event(std::move(out));
         break;
       }
@@ -662,11 +845,12 @@ void PeerConnection::pump_ice(Timestamp now) {
         out.type = PeerConnectionEvent::Type::kIceStateChanged;
         out.ice_state = e->state;
         push_event(std::move(out));
-        if (e->state == ice::IceState::kFailed) fail("ICE failed: no candidate pair worked", now);
+        if (e->state == ice::IceState::kFailed) fail(kIceFailed, now);
         break;
       }
       case ice::IceEvent::Kind::kSelectedPair:
         ice_selected_ = true;
+        ++counters_.selected_pair_changes;
         if (dtls_) dtls_->start(now);  // a client sends its ClientHello now; idempotent
         break;
       case ice::IceEvent::Kind::kRoleChanged:
@@ -700,6 +884,7 @@ void PeerConnection::pump_dtls(Timestamp now) {
 }
 
 void PeerConnection::on_dtls_connected(Timestamp now) {
+  ++counters_.dtls_handshakes;
   const auto& keys = dtls_->srtp_keys();
   if (endpoint_ && keys) {
     auto configs = transport::srtp_configs_from_dtls(keys->profile, keys->local, keys->remote);

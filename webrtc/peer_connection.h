@@ -12,7 +12,16 @@
 // candidates both ways (local ones come out as events; add_ice_candidate() takes the peer's, and an
 // empty candidate means end-of-candidates). The offerer is the controlling ICE agent and offers
 // setup:actpass; the answerer answers active, so it is the DTLS client and takes the even SCTP
-// stream ids (RFC 8832 6). One offer/answer exchange per connection: renegotiation is refused.
+// stream ids (RFC 8832 6).
+//
+// Renegotiation (either side may offer again once stable) is accepted only when it changes no
+// media: the same sections, mids, codecs, SSRCs, fingerprint and DTLS role. What it can change is
+// ICE: restart_ice() (W3C restartIce()) makes the next offer carry new credentials (RFC 9429
+// 5.2.1, o= version incremented), applying it restarts the local ICE agent, and the answer's new
+// credentials complete the restart; a remote offer with a new ufrag is a remote restart, and the
+// answer carries new local credentials. DTLS, SRTP, SCTP and the media pipeline carry on across
+// a restart (no new handshake): data stays on the old pair until the new generation selects one.
+// A description that would change media is refused with the reason, state unchanged.
 //
 // I/O: sockets are opaque ids (ice::SocketId) the driver maps to its own sockets (netsim host ports,
 // UDP sockets under transport/epoll_driver): the driver gives every received datagram to
@@ -144,6 +153,11 @@ struct SessionDescriptionInit {
 struct IceCandidateInit {
   std::string candidate;
   std::string sdp_mid;
+  // W3C usernameFragment: the ICE generation (ufrag) the candidate belongs to; "" = the current
+  // one. Local candidates carry it; a remote one of a generation not yet applied (it raced ahead
+  // of the description restarting ICE) waits in the pending queue until that description, and
+  // one of an older generation is dropped then.
+  std::string username_fragment = {};
 };
 
 enum class SignalingState : uint8_t { kStable, kHaveLocalOffer, kHaveRemoteOffer, kClosed };
@@ -220,6 +234,13 @@ struct PeerConnectionCounters {
   uint64_t outgoing_dropped = 0;             // max_outgoing
   uint64_t events_dropped = 0;               // data channel messages lost to max_events
   uint64_t fingerprint_mismatches = 0;       // DTLS peer certificate != SDP fingerprint
+  uint64_t dtls_handshakes = 0;              // DTLS associations connected (1 across ICE restarts)
+  uint64_t renegotiations = 0;               // later offer/answer exchanges completed
+  uint64_t renegotiations_refused = 0;       // later descriptions refused (they changed media)
+  uint64_t ice_restarts = 0;                 // local ICE agent restarts (local or remote-initiated)
+  uint64_t ice_restarts_remote = 0;          // ... of them initiated by the peer's offer
+  uint64_t selected_pair_changes = 0;        // the agent selected a pair (the first one counts)
+  uint64_t stale_candidates = 0;             // remote candidates of an older ICE generation (dropped)
 };
 
 struct PeerConnectionStats {
@@ -257,8 +278,20 @@ class PeerConnection {
   PeerConnection& operator=(const PeerConnection&) = delete;
 
   // --- Signalling (JSEP) ---
-  // An offer of audio, video and an application section as configured (stable state only).
+  // An offer of audio, video and an application section as configured (stable state only). Once
+  // negotiated, the current local description again (same media, setup:actpass, o= version + 1),
+  // with new ICE credentials after restart_ice().
   Result<SessionDescriptionInit> create_offer(Timestamp now);
+  // W3C restartIce(): the next offer restarts ICE (new ufrag/pwd). Before the first negotiation it
+  // changes nothing (the first offer's credentials are new anyway).
+  void restart_ice();
+  // The local ICE credentials in use (the newest generation once applied).
+  const ice::IceCredentials& local_ice_credentials() const { return local_credentials_; }
+  // The peer's ICE ufrag of the current generation ("" before negotiation).
+  std::string remote_ice_ufrag() const { return session_ ? session_->remote_ice_ufrag : std::string(); }
+  // The local ufrag of the generation that selected the current pair (after a restart it is the
+  // new one once the restart selected a pair), if any.
+  std::optional<std::string> selected_ice_ufrag() const;
   // The answer to the remote offer (have-remote-offer only).
   Result<SessionDescriptionInit> create_answer(Timestamp now);
   // Takes the description last created (munged SDP is refused). Starts ICE gathering; an answer
@@ -276,6 +309,10 @@ class PeerConnection {
   // done), for peers that take no trickled candidates (a non-trickle offer or answer, RFC 8838
   // 4.1: gather, then signal this). nullopt before set_local_description().
   std::optional<SessionDescriptionInit> local_description() const;
+  // W3C remoteDescription: the peer's description last applied (as given), nullopt before. A
+  // signalling protocol that restarts ICE without SDP (WHIP's PATCH, RFC 9725 4.4) builds the
+  // restart offer or answer from it with the new credentials.
+  std::optional<SessionDescriptionInit> remote_description() const { return remote_set_description_; }
 
   // --- Data channels ---
   // Opens when the SCTP association is up (kDataChannelOpen). Refused when data channels are off
@@ -328,8 +365,13 @@ class PeerConnection {
 
   explicit PeerConnection(PeerConnectionConfig config);
   sdp::LocalCapabilities capabilities() const;
+  Status apply_remote_description(SdpType type, const sdp::SessionDescription& description, Timestamp now);
   Status start_ice(bool controlling, Timestamp now);
   Status negotiated(const sdp::NegotiatedSession& session, Timestamp now);
+  // A later exchange that changes no media: only ICE (new remote credentials and candidates).
+  void renegotiated(const sdp::NegotiatedSession& session, Timestamp now);
+  void restart_local_ice(const ice::IceCredentials& credentials, Timestamp now);
+  ice::IceCredentials new_credentials();
   void add_remote_candidate(const IceCandidateInit& candidate, Timestamp now);
   void flush_pending_candidates(Timestamp now);
   void handle_application(std::span<const uint8_t> data, Timestamp now);
@@ -353,6 +395,9 @@ class PeerConnection {
   PeerConnectionConfig config_;
   Random random_;
   ice::IceCredentials local_credentials_;
+  bool restart_pending_ = false;                         // restart_ice(), until an offer applies it
+  std::optional<ice::IceCredentials> offered_credentials_;  // in the last created offer / answer
+  uint64_t session_version_ = 2;                         // o= version of our last description
   SignalingState signaling_ = SignalingState::kStable;
   ConnectionState connection_ = ConnectionState::kNew;
   const char* failure_reason_ = nullptr;
@@ -362,6 +407,7 @@ class PeerConnection {
   std::optional<sdp::Answer> pending_answer_;             // created, not yet set
   std::optional<std::string> last_created_;              // text of the last create_*()
   std::optional<SessionDescriptionInit> local_set_;       // as set, without candidates
+  std::optional<SessionDescriptionInit> remote_set_description_;
   std::vector<std::string> local_candidates_;            // a=candidate values gathered (bounded)
   bool local_gathering_done_ = false;
   std::optional<sdp::NegotiatedSession> session_;

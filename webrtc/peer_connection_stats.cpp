@@ -94,6 +94,13 @@ std::string PeerConnectionStats::to_json(int indent) const {
   pc["ternOutgoingDropped"] = counters.outgoing_dropped;
   pc["ternEventsDropped"] = counters.events_dropped;
   pc["ternFingerprintMismatches"] = counters.fingerprint_mismatches;
+  pc["ternDtlsHandshakes"] = counters.dtls_handshakes;
+  pc["ternRenegotiations"] = counters.renegotiations;
+  pc["ternRenegotiationsRefused"] = counters.renegotiations_refused;
+  pc["ternIceRestarts"] = counters.ice_restarts;
+  pc["ternIceRestartsRemote"] = counters.ice_restarts_remote;
+  pc["ternSelectedPairChanges"] = counters.selected_pair_changes;
+  pc["ternStaleCandidates"] = counters.stale_candidates;
   root["P"] = std::move(pc);
   return root.dump(indent);
 }

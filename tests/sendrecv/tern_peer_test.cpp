@@ -88,6 +88,9 @@ TEST_CASE("tern-peer: add_candidates_to_sdp puts the candidates and end-of-candi
   CHECK_FALSE(o.validate().ok());
   o.loss_percent = 3;
   CHECK(o.validate().ok());
+  o.ice_restart_after = 1;
+  CHECK_FALSE(o.validate().ok());  // client only
+  o.ice_restart_after = 0;
   o.whip_url = "http://127.0.0.1:8080/whip";
   CHECK_FALSE(o.validate().ok());  // both roles
   // TURN: client only, IP:PORT and user:password; relay-only needs it.
@@ -151,9 +154,11 @@ TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1, 
                             server_json + media + record,
                         20, dir + "/server.log");
   REQUIRE(server.started());
-  // The client retries a refused connection while the server starts; 3 s of call from its POST.
+  // The client retries a refused connection while the server starts; 3 s of call from its POST,
+  // ICE restarted (WHIP PATCH) at the 1 s tick.
   const auto client = tern::test::run_command(PeerTool() + " --whip http://127.0.0.1:5990/whip --token secret --duration 3"
-                                                  " --send-messages 50 --stats-json " + client_json + media + inputs,
+                                                  " --ice-restart-after 1 --send-messages 50 --stats-json " + client_json +
+                                                  media + inputs,
                                               15, true);
   INFO("client:\n" << client.out);
   // A wrong token: 401, the client says why and exits 1; no session is made.
@@ -184,6 +189,15 @@ TEST_CASE("tern-peer: a WHIP server and a WHIP client in a call over 127.0.0.1, 
     CHECK(t["selectedLocalCandidate"]["address"] == "127.0.0.1");
     CHECK(Summary(*side, "audioSamplesReceived") > 48000);  // > 1 s of audio
     CHECK((*side)["postToFirstVideoFrameMs"].get<double>() > 0);
+  }
+  // The ICE restart: the server counted it and restarted its side; a new pair was selected on both
+  // sides within the one DTLS association (media across it: the frame counts below).
+  CHECK(s["whip"]["restarts"] == 1);
+  CHECK(cs["counters"]["iceRestarts"] == 1);
+  CHECK(ss["counters"]["iceRestartsRemote"] == 1);
+  for (const json* side : {&cs, &ss}) {
+    CHECK((*side)["counters"]["dtlsHandshakes"] == 1);
+    CHECK((*side)["counters"]["selectedPairChanges"].get<uint64_t>() >= 2);
   }
   CHECK(cs["transport"]["dtlsRole"] == "server");  // the WHIP client offers: DTLS server
   CHECK(ss["transport"]["dtlsRole"] == "client");

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tern/ice/core_address.h"
+#include "tern/sdp/sdp_description.h"
 #include "tern/sdp/webrtc_attributes.h"
 #include "tern/tools/net/http_bridge.h"
 #include "tern/tools/net/receive_tap.h"
@@ -61,6 +62,60 @@ NtpClock wall_ntp_clock() {
   const auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::system_clock::now().time_since_epoch()).count();
   return NtpClock(NtpTime::FromUnixMicros(wall_us - transport::EpollDriver::Now().us()));
+}
+
+// WHIP's ICE restart (RFC 9725 4.4) carries credentials and candidates, no SDP: the PeerConnection
+// gets the peer's last description again with the new credentials (and without the old
+// generation's candidates; the fragment's come as trickled ones).
+Result<std::string> with_ice_credentials(const std::string& sdp_text, const std::string& ufrag, const std::string& pwd) {
+  auto sd = sdp::SessionDescription::parse(sdp_text);
+  if (!sd) return Error{sd.error()};
+  auto edit = [&](sdp::AttributeList& list) {
+    std::erase_if(list.attributes, [](const sdp::Attribute& a) { return a.name == "candidate" || a.name == "end-of-candidates"; });
+    for (sdp::Attribute& a : list.attributes) {
+      if (a.name == "ice-ufrag") a.value = ufrag;
+      if (a.name == "ice-pwd") a.value = pwd;
+    }
+  };
+  edit(*sd);
+  for (sdp::MediaSection& m : sd->media) edit(m);
+  return sd->to_string();
+}
+
+// The fragment of one ICE generation: credentials and the BUNDLE section's candidates (`candidates`
+// are "candidate:..." values), end-of-candidates when gathering is done.
+whip::IceFragment local_fragment(const webrtc::PeerConnection& pc, const std::vector<std::string>& candidates,
+                                 bool gathering_done) {
+  whip::IceFragment f;
+  f.ufrag = pc.local_ice_credentials().ufrag;
+  f.pwd = pc.local_ice_credentials().pwd;
+  whip::FragmentMedia m;
+  if (auto local = pc.local_description()) {
+    if (auto sd = sdp::SessionDescription::parse(local->sdp); sd && !sd->media.empty()) {
+      m.kind = sd->media.front().media;
+      m.mid = std::string(sd->media.front().value("mid").value_or(""));
+    }
+  }
+  for (const std::string& c : candidates) {
+    auto parsed = sdp::SdpCandidate::parse(std::string_view(c).substr(c.rfind("candidate:", 0) == 0 ? 10 : 0));
+    if (parsed) m.candidates.push_back(std::move(parsed).value());
+  }
+  m.end_of_candidates = gathering_done;
+  f.media.push_back(std::move(m));
+  return f;
+}
+
+// The peer's fragment's candidates (of generation `ufrag`) to the connection.
+Status add_fragment_candidates(webrtc::PeerConnection& pc, const whip::IceFragment& fragment, Timestamp now) {
+  const std::string ufrag = fragment.ufrag.value_or("");
+  for (const whip::FragmentMedia& m : fragment.media) {
+    for (const sdp::SdpCandidate& c : m.candidates) {
+      Status added = pc.add_ice_candidate({"candidate:" + c.to_value(), m.mid, ufrag}, now);
+      if (!added.ok()) return added;
+    }
+    if (m.end_of_candidates) (void)pc.add_ice_candidate({"", m.mid, ufrag}, now);  // never refused
+  }
+  return Status::Ok();
 }
 
 double ms_between(Timestamp from, std::optional<Timestamp> to) { return to ? (*to - from).ms_f() : -1.0; }
@@ -211,6 +266,11 @@ class PeerCall final : public transport::Pollable {
   const std::string& id() const { return id_; }
   const std::vector<std::string>& local_candidates() const { return local_candidates_; }
   bool gathering_done() const { return gathering_done_; }
+  // An ICE restart was applied: the new generation's candidates come next (collected by flush()).
+  void ice_restarted() {
+    local_candidates_.clear();
+    gathering_done_ = false;
+  }
   void set_posted(Timestamp at) { posted_ = at; }
   bool failed() const { return pc_->connection_state() == webrtc::ConnectionState::kFailed; }
   // The peer hung up without a DELETE (its DTLS close_notify) at least `grace` ago (a DELETE
@@ -346,6 +406,10 @@ class PeerCall final : public transport::Pollable {
                      {"outgoingDropped", c.outgoing_dropped},
                      {"eventsDropped", c.events_dropped},
                      {"fingerprintMismatches", c.fingerprint_mismatches},
+                     {"iceRestarts", c.ice_restarts},
+                     {"iceRestartsRemote", c.ice_restarts_remote},
+                     {"selectedPairChanges", c.selected_pair_changes},
+                     {"dtlsHandshakes", c.dtls_handshakes},
                      {"socketSendFailures", send_failures_}};
     if (recording_) j["recording"] = recording_->stats();
     if (inputs_.any()) {
@@ -572,15 +636,35 @@ class PeerServer final : public whip::SessionHandler {
   std::optional<whip::Refusal> trickle(const std::string& id, const whip::IceFragment& fragment, Timestamp now) override {
     auto it = calls_.find(id);
     if (it == calls_.end()) return whip::Refusal{404, "no such session"};
-    for (const whip::FragmentMedia& m : fragment.media) {
-      for (const sdp::SdpCandidate& c : m.candidates) {
-        Status added = it->second->pc().add_ice_candidate({"candidate:" + c.to_value(), m.mid}, now);
-        if (!added.ok()) return whip::Refusal{422, added.error()};
-      }
-      if (m.end_of_candidates) (void)it->second->pc().add_ice_candidate({"", m.mid}, now);  // never refused
-    }
+    if (Status added = add_fragment_candidates(it->second->pc(), fragment, now); !added.ok())
+      return whip::Refusal{422, added.error()};
     it->second->flush(now);
     return std::nullopt;
+  }
+
+  // WHIP/WHEP ICE restart (PATCH, If-Match: "*", the client's new credentials): the connection's
+  // remote restart (the client's offer again with those credentials), answered with the server's
+  // new credentials and candidates.
+  std::variant<whip::IceFragment, whip::Refusal> restart(const std::string& id, const whip::IceFragment& fragment,
+                                                         Timestamp now) override {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return whip::Refusal{404, "no such session"};
+    PeerCall& call = *it->second;
+    PeerConnection& pc = call.pc();
+    const auto remote = pc.remote_description();
+    if (!remote || remote->type != webrtc::SdpType::kOffer || pc.signaling_state() != webrtc::SignalingState::kStable)
+      return whip::Refusal{409, "the session cannot restart ICE now"};
+    auto offer = with_ice_credentials(remote->sdp, *fragment.ufrag, *fragment.pwd);  // both present (the endpoint checks)
+    if (!offer) return whip::Refusal{400, offer.error()};
+    if (Status st = pc.set_remote_description({webrtc::SdpType::kOffer, *offer}, now); !st.ok())
+      return whip::Refusal{422, st.error()};
+    auto answer = pc.create_answer(now);
+    if (!answer) return whip::Refusal{422, answer.error()};
+    call.ice_restarted();
+    if (Status st = pc.set_local_description(*answer, now); !st.ok()) return whip::Refusal{422, st.error()};
+    if (Status st = add_fragment_candidates(pc, fragment, now); !st.ok()) return whip::Refusal{422, st.error()};
+    call.flush(now);  // the new generation's host candidates, at once
+    return local_fragment(pc, call.local_candidates(), call.gathering_done());
   }
 
   void end_session(const std::string& id, Timestamp now) override { finish(id, now); }
@@ -638,7 +722,8 @@ class PeerServer final : public whip::SessionHandler {
 json whip_counters(const whip::WhipCounters& c) {
   return {{"requests", c.requests},       {"sessionsCreated", c.sessions_created},
           {"sessionsDeleted", c.sessions_deleted}, {"sessionsDropped", c.sessions_dropped},
-          {"trickles", c.trickles},       {"unauthorized", c.unauthorized},
+          {"trickles", c.trickles},       {"restarts", c.restarts},
+          {"unauthorized", c.unauthorized},
           {"refused", c.refused}};
 }
 
@@ -717,6 +802,41 @@ Result<whip::HttpResponse> post_offer(const whip::HttpUrl& url, const std::strin
   return response;
 }
 
+// --ice-restart-after: W3C restartIce() on the connection, its new credentials and candidates
+// PATCHed to the session (If-Match: "*"), the server's new ones in the 200 complete it. Returns
+// why it failed ("" when it did not).
+std::string restart_ice(PeerCall& call, const whip::WhipSession& session, const std::string& token) {
+  PeerConnection& pc = call.pc();
+  Timestamp now = transport::EpollDriver::Now();
+  pc.restart_ice();
+  auto offer = pc.create_offer(now);
+  if (!offer) return offer.error();
+  call.ice_restarted();
+  if (Status st = pc.set_local_description(*offer, now); !st.ok()) return st.error();
+  call.flush(now);  // host candidates of the new generation come out at once
+  const whip::IceFragment fragment = local_fragment(pc, call.local_candidates(), call.gathering_done());
+  auto response = net::http_request(session.resource, whip::make_restart_request(session, fragment, token),
+                                    TimeDelta::Seconds(3));
+  if (!response) return response.error();
+  if (response->status != 200) {
+    std::string why("the server refused it (");
+    why.append(std::to_string(response->status)).append("): ").append(response->body);
+    return why;
+  }
+  auto answer = whip::IceFragment::parse(response->body);
+  if (!answer) return answer.error();
+  if (!answer->ufrag || !answer->pwd) return "the server's fragment has no ice-ufrag/ice-pwd";
+  const auto remote = pc.remote_description();
+  if (!remote) return "no remote description";
+  auto text = with_ice_credentials(remote->sdp, *answer->ufrag, *answer->pwd);
+  if (!text) return text.error();
+  now = transport::EpollDriver::Now();
+  if (Status st = pc.set_remote_description({webrtc::SdpType::kAnswer, *text}, now); !st.ok()) return st.error();
+  if (Status st = add_fragment_candidates(pc, *answer, now); !st.ok()) return st.error();
+  call.flush(now);
+  return "";
+}
+
 int run_client(const PeerOptions& options) {
   const bool whep = options.whip_url.empty();
   auto url = whip::HttpUrl::parse(whep ? options.whep_url : options.whip_url);
@@ -752,8 +872,21 @@ int run_client(const PeerOptions& options) {
 
   std::optional<Timestamp> deadline;
   if (options.duration > 0) deadline = posted + TimeDelta::Micros(static_cast<int64_t>(options.duration * 1e6));
+  std::optional<Timestamp> restart_at;
+  if (options.ice_restart_after > 0)
+    restart_at = posted + TimeDelta::Micros(static_cast<int64_t>(options.ice_restart_after * 1e6));
+  std::string restart_error;
   Ticker ticker(driver, deadline, options.quiet, [&](Timestamp t) {
     if (call->failed()) driver.stop();
+    if (restart_at && t >= *restart_at) {
+      restart_at.reset();
+      if (std::string why = restart_ice(*call, *session, options.token); !why.empty()) {
+        restart_error = std::string("ICE restart: ").append(why);
+        driver.stop();
+      } else if (!options.quiet) {
+        std::fprintf(stderr, "tern-peer: ICE restarted (ufrag %s)\n", call->pc().local_ice_credentials().ufrag.c_str());
+      }
+    }
     return call->status(t);
   });
   if (Status added = driver.add_pollable(&ticker); !added.ok()) return fail(added.error());
@@ -777,6 +910,7 @@ int run_client(const PeerOptions& options) {
   const bool failed = call->failed();
   if (int rc = write_stats(options, doc); rc != 0) return rc;
   if (!ran.ok()) return fail(ran.error());
+  if (!restart_error.empty()) return fail(restart_error);
   for (const Status& st : {call->finish_recording(now), call->input_error()}) {
     if (!st.ok()) return fail(st.error());
   }
@@ -803,6 +937,8 @@ Status PeerOptions::validate() const {
       return Error{"--turn-user: expected user:password"};
   }
   if (relay_only && turn.empty()) return Error{"--relay-only needs --turn"};
+  if (!(ice_restart_after >= 0)) return Error{"--ice-restart-after: seconds, at least 0"};
+  if (ice_restart_after > 0 && !client) return Error{"--ice-restart-after: client only (a server restarts when its client PATCHes)"};
   if (!audio && !video) return Error{"at least one of audio and video"};
   auto ends_with = [](const std::string& text, std::string_view tail) {
     return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;

@@ -6,8 +6,11 @@
 // Server: every offer POSTed to /whip (or /whep) gets its own PeerConnection and socket (at most
 // max_sessions; more get 503); the answer carries tern's host candidates and end-of-candidates
 // (gathered before answering: a WHIP client receives no trickle from the server); PATCHed
-// candidates go to the connection; DELETE closes it. Client: the offer carries the gathered host
-// candidates (so nothing needs trickling), the answer is applied, DELETE on exit.
+// candidates go to the connection; a PATCH with If-Match "*" and new credentials restarts its ICE
+// (the PeerConnection's remote restart; the 200 carries the server's new ufrag/pwd and candidates);
+// DELETE closes it. Client: the offer carries the gathered host
+// candidates (so nothing needs trickling), the answer is applied, optionally ICE restarts by PATCH
+// (ice_restart_after), DELETE on exit.
 //
 // Both send the synthetic camera and microphone (or Y4M/WAV files), decode what they receive
 // (optionally recording it as WebM), optionally echo every
@@ -48,7 +51,11 @@ struct PeerOptions {
   std::string turn;
   std::string turn_user;
   bool relay_only = false;
-  bool send_media = true;  // false: receive only (audio/video offered or answered recvonly)
+  bool send_media = true;
+  // Client only: restart ICE this many seconds after the offer was posted (at the status tick
+  // that follows): new credentials and candidates PATCHed with If-Match "*" (RFC 9725 4.4); the
+  // server's 200 carries its new ones. 0: never.
+  double ice_restart_after = 0;  // false: receive only (audio/video offered or answered recvonly)
   // Impairment for tests: drop this percentage of the RTP datagrams (media and RTX), each way, at
   // the call's socket (seeded per call); RTCP, STUN, DTLS and SCTP are never dropped.
   double loss_percent = 0;

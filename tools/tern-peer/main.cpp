@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   app.add_option("--turn", o.turn, "Client: a TURN server IP:PORT (UDP) for the call");
   app.add_option("--turn-user", o.turn_user, "Client: the TURN server's long-term credential user:password");
   app.add_flag("--relay-only", o.relay_only, "Client: ICE policy relay (only the TURN-relayed candidate)");
+  app.add_option("--ice-restart-after", o.ice_restart_after, "Client: restart ICE this many seconds after the offer "
+                 "(WHIP/WHEP PATCH with If-Match \"*\" and new credentials; at the next status tick)")->check(CLI::Range(0.0, 86400.0));
   app.add_flag("!--recv-only", o.send_media, "Receive audio/video only (offered or answered recvonly)");
   app.add_option("--loss", o.loss_percent, "Drop this percentage of RTP datagrams (media and RTX) each way at "
                  "the socket (RTCP, STUN, DTLS, SCTP pass): an impaired path for NACK/RTX tests")->check(CLI::Range(0.0, 100.0));
