@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -220,6 +221,20 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
     if (source->audio) local.audio_ssrc = source->audio->ssrc;
     if (source->video) local.video_ssrc = source->video->ssrc;
     if (source->video && source->video->rtx_ssrc) local.video_rtx_ssrc = *source->video->rtx_ssrc;
+    // The SSRCs the publisher does not send keep LocalCapabilities' defaults, which may be ones it
+    // does send (a video-only publisher whose video SSRC is the default audio one): move them clear,
+    // or create_answer() refuses every subscriber of that room.
+    std::set<uint32_t> used;
+    if (source->audio) used.insert(local.audio_ssrc);
+    if (source->video) used.insert(local.video_ssrc);
+    if (source->video && source->video->rtx_ssrc) used.insert(local.video_rtx_ssrc);
+    auto clear_of_used = [&](uint32_t& ssrc) {
+      while (ssrc == 0 || used.count(ssrc) != 0) ++ssrc;
+      used.insert(ssrc);
+    };
+    if (!source->audio) clear_of_used(local.audio_ssrc);
+    if (!source->video) clear_of_used(local.video_ssrc);
+    if (!(source->video && source->video->rtx_ssrc)) clear_of_used(local.video_rtx_ssrc);
     local.cname = source->cname.empty() ? "tern-sfu" : source->cname;
     local.stream_id = "tern-sfu-" + std::string(room_name);
   }

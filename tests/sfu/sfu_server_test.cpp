@@ -372,3 +372,43 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   CHECK(std::get<sfu::SfuRefusal>(sfu.publish("room2", "v=0", end)).status == 503);
   MESSAGE("wall time: " << std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count() << " s");
 }
+
+TEST_CASE("sfu: a video-only publisher whose SSRCs are the answer's defaults still gets subscribers") {
+  // sdp::LocalCapabilities' default SSRCs are 0x1000'0001 (audio), 0x1000'0002 (video), 0x1000'0003
+  // (RTX). A subscriber's answer sends the publisher's SSRCs and kept the defaults for what the
+  // publisher does not send: here the default audio SSRC, which is this publisher's video SSRC.
+  sfu::SfuConfig config;
+  config.address = ice::TransportAddress::V4(198, 51, 100, 100, 3478);
+  auto server = sfu::SfuServer::Create(config);
+  REQUIRE_MESSAGE(server.ok(), server.error());
+  const Timestamp now = Timestamp::Zero() + TimeDelta::Seconds(1);
+
+  const TransportAddress pub_bound{IpAddress::V4(198, 51, 100, 1), 40000};
+  static const auto cert = dtls::DtlsCertificate::Generate("sfu-test-ssrc").value();
+  webrtc::PeerConnectionConfig c;
+  c.certificate = cert;
+  c.sockets = {ice::LocalSocket{0, icesim::to_ice(pub_bound), {}}};
+  c.data_channels = false;
+  c.send_audio = false;
+  c.send_video = true;
+  c.video_ssrc = 0x1000'0001u;
+  c.video_rtx_ssrc = 0x1000'0002u;
+  c.audio_ssrc = 0x1000'0007u;  // not sent; the PeerConnection wants its three distinct
+  auto publisher = PeerConnection::Create(c);
+  REQUIRE_MESSAGE(publisher.ok(), publisher.error());
+  auto offer = (*publisher)->create_offer(now);
+  REQUIRE(offer.ok());
+  auto published = (*server)->publish("room1", offer->sdp, now);
+  REQUIRE_MESSAGE(std::holds_alternative<sfu::SfuAnswer>(published),
+                  (std::holds_alternative<sfu::SfuRefusal>(published) ? std::get<sfu::SfuRefusal>(published).reason : ""));
+
+  auto subscriber = make_pc(TransportAddress{IpAddress::V4(198, 51, 100, 2), 40000}, 1, false);
+  auto sub_offer = subscriber->create_offer(now);
+  REQUIRE(sub_offer.ok());
+  auto watched = (*server)->subscribe("room1", sub_offer->sdp, now);
+  REQUIRE_MESSAGE(std::holds_alternative<sfu::SfuAnswer>(watched),
+                  (std::holds_alternative<sfu::SfuRefusal>(watched) ? std::get<sfu::SfuRefusal>(watched).reason : ""));
+  const std::string& answer = std::get<sfu::SfuAnswer>(watched).sdp;
+  CHECK(answer.find("a=ssrc:268435457 ") != std::string::npos);  // 0x1000'0001: the publisher's video
+  CHECK(answer.find("a=ssrc-group:FID 268435457 268435458") != std::string::npos);
+}
