@@ -422,13 +422,21 @@ TEST_CASE("tern RTX answers GStreamer NACKs and every skipped packet is repaired
   }
   CHECK_MESSAGE(not_nacked.empty(), "never NACKed:" << not_nacked);
   CHECK_MESSAGE(not_resent.empty(), "never retransmitted:" << not_resent);
-  // Nothing else was lost on loopback, so nothing else may be asked for, except the packet after
-  // the last one (rtpjitterbuffer rtx-next-seqnum expects the stream to go on).
-  std::string extra;
+  // Nothing else was lost on loopback, so hardly anything else may be asked for, except the packet
+  // after the last one (rtpjitterbuffer rtx-next-seqnum expects the stream to go on). A machine
+  // starved of CPU can make this process send a packet later than rtpjitterbuffer's expected-packet
+  // timer allows: GStreamer then NACKs a packet that was sent. At most two such, and tern must have
+  // answered each one from its history.
+  std::string extra, extra_unanswered;
+  size_t extra_count = 0;
   for (uint16_t s : out.nacked) {
-    if (skipped.count(s) == 0 && s != seq) extra += " " + std::to_string(s);
+    if (skipped.count(s) != 0 || s == seq) continue;
+    extra += " " + std::to_string(s);
+    ++extra_count;
+    if (out.resent.count(s) == 0) extra_unanswered += " " + std::to_string(s);
   }
-  CHECK_MESSAGE(extra.empty(), "NACKed but never skipped:" << extra);
+  CHECK_MESSAGE(extra_count <= 2, "NACKed but never skipped:" << extra);
+  CHECK_MESSAGE(extra_unanswered.empty(), "NACKed, never skipped and not retransmitted:" << extra_unanswered);
   CHECK(history->stats().retransmitted_packets_sent == out.rtx_packets);
   CheckBitExact(clip, y4m_path, rx);
   MESSAGE("rtx: " << clip.frames.size() << " frames, " << skipped.size() << " packets skipped, "
