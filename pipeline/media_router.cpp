@@ -16,6 +16,15 @@ namespace tern::pipeline {
 
 namespace {
 constexpr size_t kMaxStreamsPerLeg = 64;  // inbound and outbound each; a WebRTC session has 2-3
+// A hop's per-leg histories, sized for answers that come back within an RTT rather than an
+// endpoint's defaults (2 s of RTX, 60 s / 32768 send times): with hundreds of subscribers they are
+// most of the router's memory and per-packet work. RTX: 1 s (libwebrtc's minimum as well) or
+// PacketHistory's 1024 packets. Transport-wide send times: 3 s or 8192 packets per leg, and 4096
+// (ssrc, seq) entries per SSRC for RFC 8888 feedback.
+constexpr TimeDelta kRtxHistoryAge = TimeDelta::Seconds(1);
+constexpr TimeDelta kSendTimeHistoryAge = TimeDelta::Seconds(3);
+constexpr size_t kSendTimeHistoryPackets = size_t{1} << 13;
+constexpr size_t kSendTimeHistoryPacketsPerSsrc = size_t{1} << 12;
 }  // namespace
 
 // A stream received on a leg (from that leg's sender): its receive front (RTX unwrap, the leg's
@@ -45,6 +54,7 @@ struct MediaRouter::Outbound {
       hc.rtx_ssrc = *config.rtx_ssrc;
       hc.rtx_payload_type = config.rtx_payload_type;
       hc.first_rtx_sequence_number = rtx_first_seq;
+      hc.max_age = kRtxHistoryAge;
       e.history = hc;
     }
     return e;
@@ -203,6 +213,9 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
   SendTransport::Config tc;
   tc.controller.mode = congestion::NetworkControllerMode::kNone;
   tc.paced = false;
+  tc.feedback.history.max_age = kSendTimeHistoryAge;
+  tc.feedback.history.max_packets = kSendTimeHistoryPackets;
+  tc.feedback.max_rtp_packets_per_ssrc = kSendTimeHistoryPacketsPerSsrc;
   auto out = SendTransport::Create(tc, extensions_, sink, nullptr);
   if (!out) return Error{out.error()};
   auto leg = std::make_unique<Leg>(id, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc);
