@@ -251,10 +251,24 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
     leg->outbound.pop_back();
     return st;
   }
+  std::vector<Leg*>& receivers = receivers_[stream.ssrc];
+  receivers.insert(std::upper_bound(receivers.begin(), receivers.end(), leg,
+                                    [](const Leg* a, const Leg* b) { return a->id < b->id; }),
+                   leg);
   return Status::Ok();
 }
 
-void MediaRouter::remove_leg(LegId id) { legs_.erase(id); }
+void MediaRouter::remove_leg(LegId id) {
+  Leg* leg = find_leg(id);
+  if (leg == nullptr) return;
+  for (const Outbound& o : leg->outbound) {
+    auto it = receivers_.find(o.config.ssrc);
+    if (it == receivers_.end()) continue;
+    std::erase(it->second, leg);
+    if (it->second.empty()) receivers_.erase(it);
+  }
+  legs_.erase(id);
+}
 
 MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
   const Leg* l = find_leg(id);
@@ -299,8 +313,10 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
   for (const Inbound& i : source_leg->inbound) {
     if (i.config.ssrc == ssrc) source = &i;
   }
-  for (auto& [id, leg] : legs_) {
-    if (id == from) continue;
+  auto receivers = receivers_.find(ssrc);
+  if (receivers == receivers_.end()) return;
+  for (Leg* leg : receivers->second) {
+    if (leg->id == from) continue;
     if (Outbound* o = leg->find_outbound(ssrc)) forward_to(*leg, *o, packet, source, now);
   }
 }
