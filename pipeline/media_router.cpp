@@ -393,6 +393,9 @@ void MediaRouter::process(Timestamp now) {
       const rtcp::RtcpPacket p = std::move(f);
       send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
     }
+    // The SR sender info only when a report may be due (unstarted: the first call starts it):
+    // process() runs for every leg at every wakeup of the worker.
+    if (const auto due = l.rtcp.next_wakeup(); due && *due > now) continue;
     std::vector<RtcpSession::Sender> senders;
     for (const Outbound& o : l.outbound) {
       senders.push_back({o.config.ssrc, l.out->stream(o.config.ssrc)->sender_report_info(now, config_.ntp_clock)});
