@@ -2,15 +2,21 @@
 // (draft-holmer-rmcat-transport-wide-cc-extensions-01): remembers when and how big each packet was
 // so that feedback (sequence number + arrival time) can be turned into PacketResult, and tracks
 // the data in flight (sent, not yet reported received or lost).
+//
+// Stored in a SeqRing (core/seq_ring.h), one slot per unwrapped sequence number, spanning at most
+// 2 x max_packets numbers (rounded up to a power of two): a transport-wide sequence is consecutive,
+// so the count and age bounds below are the ones that bite (the oldest sequence number goes first,
+// as before); a number more than that span behind the newest is not kept. The memory follows the
+// entries held (the ring doubles as needed), not the bound.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 
 #include "tern/congestion/network_types.h"
 #include "tern/core/seq_num.h"
+#include "tern/core/seq_ring.h"
 #include "tern/core/units.h"
 
 namespace tern::congestion {
@@ -18,6 +24,8 @@ namespace tern::congestion {
 class SendTimeHistory {
  public:
   struct Config {
+    // An endpoint's defaults (libwebrtc keeps 60 s). A forwarder's hop, whose feedback comes back
+    // within an RTT, keeps a few seconds (pipeline::MediaRouter).
     TimeDelta max_age = TimeDelta::Seconds(60);  // entries older than this are forgotten
     size_t max_packets = 1 << 15;                // and never more than this many (oldest go first)
   };
@@ -43,6 +51,7 @@ class SendTimeHistory {
   // Bytes sent and not yet covered by any feedback.
   DataSize data_in_flight() const { return in_flight_; }
   size_t size() const { return packets_.size(); }
+  size_t capacity() const { return packets_.capacity(); }  // slots allocated
 
  private:
   struct Entry {
@@ -53,7 +62,7 @@ class SendTimeHistory {
 
   Config config_;
   RtpSeqUnwrapper unwrapper_;
-  std::map<int64_t, Entry> packets_;
+  SeqRing<Entry> packets_;  // by unwrapped sequence number
   DataSize in_flight_ = DataSize::Zero();
   int64_t cleared_up_to_ = -1;  // every entry at or below this has left the data in flight
 };

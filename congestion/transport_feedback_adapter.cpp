@@ -1,6 +1,7 @@
 #include "tern/congestion/transport_feedback_adapter.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace tern::congestion {
 
@@ -9,27 +10,53 @@ namespace {
 constexpr int64_t kBaseWrapTicks = int64_t{1} << 24;
 // Compact NTP (16.16 seconds) in microseconds, rounded down.
 constexpr int64_t compact_ntp_to_us(int64_t ntp) { return (ntp * 1'000'000) >> 16; }
+constexpr size_t kInitialReportedSlots = 256;
+// Like SendTimeHistory: 2^15 packets is the most a 16-bit number can reach back.
+constexpr size_t kMaxUsefulPackets = size_t{1} << 15;
 
 }  // namespace
 
 TransportFeedbackAdapter::TransportFeedbackAdapter(Config config)
-    : config_(config), history_(config.history), reported_(kSlots) {}
+    : config_(config),
+      history_(config.history),
+      max_reported_(std::bit_ceil(std::clamp<size_t>(config.history.max_packets, 1, kMaxUsefulPackets))) {
+  reported_.resize(std::min(kInitialReportedSlots, max_reported_));
+}
+
+TransportFeedbackAdapter::SsrcHistory* TransportFeedbackAdapter::find_ssrc(uint32_t ssrc) {
+  for (SsrcHistory& h : ssrcs_) {
+    if (h.ssrc == ssrc) return &h;
+  }
+  return nullptr;
+}
 
 TransportFeedbackAdapter::Stamped TransportFeedbackAdapter::on_sent_packet(
     Timestamp send_time, DataSize size, int probe_cluster_id, bool audio, std::optional<RtpId> rtp) {
   Stamped s;
   s.transport_seq = next_seq_++;
   s.info = history_.on_sent(s.transport_seq, send_time, size, probe_cluster_id, audio);
-  Slot& slot = reported_[static_cast<size_t>(s.info.sequence_number) % kSlots];
-  slot = Slot{s.info.sequence_number, Reported::kNone};
+  // The numbering is consecutive: double the slots until the history's bound is covered.
+  if (reported_.size() < max_reported_ && s.info.sequence_number >= static_cast<int64_t>(reported_.size())) {
+    std::vector<Slot> bigger(reported_.size() * 2);
+    for (const Slot& old : reported_) {
+      if (old.seq >= 0) bigger[static_cast<size_t>(old.seq) & (bigger.size() - 1)] = old;
+    }
+    reported_ = std::move(bigger);
+  }
+  reported_[static_cast<size_t>(s.info.sequence_number) & (reported_.size() - 1)] =
+      Slot{s.info.sequence_number, Reported::kNone};
   if (rtp) {
-    auto it = ssrcs_.find(rtp->ssrc);
-    if (it == ssrcs_.end() && ssrcs_.size() < config_.max_ssrcs) it = ssrcs_.try_emplace(rtp->ssrc).first;
-    if (it != ssrcs_.end()) {
-      SsrcHistory& h = it->second;
-      h.transport_seq[h.unwrapper.unwrap(rtp->sequence_number)] = s.transport_seq;
-      while (h.transport_seq.size() > std::max<size_t>(config_.max_rtp_packets_per_ssrc, 1)) {
-        h.transport_seq.erase(h.transport_seq.begin());
+    SsrcHistory* h = find_ssrc(rtp->ssrc);
+    if (h == nullptr && ssrcs_.size() < config_.max_ssrcs) {
+      const size_t max = std::clamp<size_t>(config_.max_rtp_packets_per_ssrc, 1, kMaxUsefulPackets);
+      h = &ssrcs_.emplace_back(SsrcHistory{rtp->ssrc, RtpSeqUnwrapper{}, SeqRing<uint16_t>(2 * max)});
+    }
+    if (h != nullptr) {
+      if (uint16_t* slot = h->transport_seq.insert(h->unwrapper.unwrap(rtp->sequence_number)).first) {
+        *slot = s.transport_seq;
+      }
+      while (h->transport_seq.size() > std::max<size_t>(config_.max_rtp_packets_per_ssrc, 1)) {
+        h->transport_seq.pop_front();
       }
     }
   }
@@ -40,7 +67,7 @@ void TransportFeedbackAdapter::add_result(uint16_t transport_seq, Timestamp rece
                                           std::vector<PacketResult>& out) {
   std::optional<PacketResult> r = history_.on_feedback(transport_seq, receive_time);
   if (!r) return;
-  Slot& slot = reported_[static_cast<size_t>(r->sent.sequence_number) % kSlots];
+  Slot& slot = reported_[static_cast<size_t>(r->sent.sequence_number) & (reported_.size() - 1)];
   if (slot.seq != r->sent.sequence_number) slot = Slot{r->sent.sequence_number, Reported::kNone};
   const bool received = r->is_received();
   if (slot.state == Reported::kReceived) return;            // duplicate, or lost after received
@@ -104,20 +131,19 @@ std::optional<TransportPacketsFeedback> TransportFeedbackAdapter::on_congestion_
   TransportPacketsFeedback out;
   out.feedback_time = now;
   for (const auto& stream : feedback.streams()) {
-    auto it = ssrcs_.find(stream.media_ssrc);
-    if (it == ssrcs_.end()) continue;
-    SsrcHistory& h = it->second;
+    SsrcHistory* h = find_ssrc(stream.media_ssrc);
+    if (h == nullptr) continue;
     for (size_t i = 0; i < stream.packets.size(); ++i) {
       const auto& p = stream.packets[i];
       const auto rtp_seq = static_cast<uint16_t>(stream.begin_seq + i);
-      auto found = h.transport_seq.find(h.unwrapper.peek(rtp_seq));
-      if (found == h.transport_seq.end()) continue;
+      const uint16_t* found = h->transport_seq.find(h->unwrapper.peek(rtp_seq));
+      if (found == nullptr) continue;
       Timestamp receive_time = Timestamp::PlusInfinity();
       if (p.received) {
         if (!p.arrival_time_offset || !p.arrival_time_offset->is_finite()) continue;  // time unknown
         receive_time = report_time - *p.arrival_time_offset;
       }
-      add_result(found->second, receive_time, out.packets);
+      add_result(*found, receive_time, out.packets);
     }
   }
   std::sort(out.packets.begin(), out.packets.end(), [](const PacketResult& a, const PacketResult& b) {

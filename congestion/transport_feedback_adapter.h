@@ -13,13 +13,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <vector>
 
 #include "tern/congestion/network_types.h"
 #include "tern/congestion/send_time_history.h"
 #include "tern/core/seq_num.h"
+#include "tern/core/seq_ring.h"
 #include "tern/core/units.h"
 #include "tern/rtp/rtcp/congestion_control_feedback.h"
 #include "tern/rtp/rtcp/transport_feedback.h"
@@ -31,7 +31,8 @@ class TransportFeedbackAdapter {
   struct Config {
     SendTimeHistory::Config history;
     // RFC 8888 mapping: SSRCs remembered (more are refused) and (ssrc, seq) entries per SSRC
-    // (the oldest are forgotten first).
+    // (the oldest RTP sequence number is forgotten first; a SeqRing spanning 2 x this many
+    // numbers, like SendTimeHistory's).
     size_t max_ssrcs = 64;
     size_t max_rtp_packets_per_ssrc = 1 << 14;
   };
@@ -75,18 +76,22 @@ class TransportFeedbackAdapter {
     Reported state = Reported::kNone;
   };
   struct SsrcHistory {
+    uint32_t ssrc;
     RtpSeqUnwrapper unwrapper;
-    std::map<int64_t, uint16_t> transport_seq;  // unwrapped RTP seq -> transport seq
+    SeqRing<uint16_t> transport_seq;  // unwrapped RTP seq -> transport seq
   };
+  SsrcHistory* find_ssrc(uint32_t ssrc);
   // Matches one packet and appends it to `out` unless it would repeat an earlier report.
   void add_result(uint16_t transport_seq, Timestamp receive_time, std::vector<PacketResult>& out);
-
-  static constexpr size_t kSlots = 1 << 15;
 
   Config config_;
   SendTimeHistory history_;
   uint16_t next_seq_ = 0;
-  std::vector<Slot> reported_;  // kSlots entries indexed by unwrapped seq modulo kSlots
+  // Indexed by unwrapped seq modulo its size, a power of two that doubles (as the sequence
+  // advances) up to max_reported_: at least the history's max_packets, so every packet the history
+  // still holds has its own slot.
+  std::vector<Slot> reported_;
+  size_t max_reported_;
   // transport-cc clock chaining
   bool have_base_ = false;
   int32_t last_base_ticks_ = 0;
@@ -94,7 +99,7 @@ class TransportFeedbackAdapter {
   // RFC 8888 clock chaining and mapping
   std::optional<uint32_t> last_report_ntp_;
   int64_t report_ntp_unwrapped_ = 0;
-  std::map<uint32_t, SsrcHistory> ssrcs_;
+  std::vector<SsrcHistory> ssrcs_;  // at most max_ssrcs, searched linearly (a handful)
 };
 
 }  // namespace tern::congestion

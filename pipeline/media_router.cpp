@@ -23,6 +23,15 @@ constexpr TimeDelta kEstimateInterval = TimeDelta::Millis(25);  // GCC's tick, a
 bool layered_codec(const std::optional<codecs::CodecType>& c) {
   return c == codecs::CodecType::kVp8 || c == codecs::CodecType::kVp9;
 }
+// A hop's per-leg histories, sized for answers that come back within an RTT rather than an
+// endpoint's defaults (2 s of RTX, 60 s / 32768 send times): with hundreds of subscribers they are
+// most of the router's memory and per-packet work. RTX: 1 s (libwebrtc's minimum as well) or
+// PacketHistory's 1024 packets. Transport-wide send times: 3 s or 8192 packets per leg, and 4096
+// (ssrc, seq) entries per SSRC for RFC 8888 feedback.
+constexpr TimeDelta kRtxHistoryAge = TimeDelta::Seconds(1);
+constexpr TimeDelta kSendTimeHistoryAge = TimeDelta::Seconds(3);
+constexpr size_t kSendTimeHistoryPackets = size_t{1} << 13;
+constexpr size_t kSendTimeHistoryPacketsPerSsrc = size_t{1} << 12;
 }  // namespace
 
 // A stream received on a leg (from that leg's sender): its receive front (RTX unwrap, the leg's
@@ -54,6 +63,7 @@ struct MediaRouter::Outbound {
       hc.rtx_ssrc = *config.rtx_ssrc;
       hc.rtx_payload_type = config.rtx_payload_type;
       hc.first_rtx_sequence_number = rtx_first_seq;
+      hc.max_age = kRtxHistoryAge;
       e.history = hc;
     }
     return e;
@@ -219,6 +229,9 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
                                                    : congestion::NetworkControllerMode::kNone;
   tc.controller.start_rate = config_.subscriber_start_rate;
   tc.paced = false;
+  tc.feedback.history.max_age = kSendTimeHistoryAge;
+  tc.feedback.history.max_packets = kSendTimeHistoryPackets;
+  tc.feedback.max_rtp_packets_per_ssrc = kSendTimeHistoryPacketsPerSsrc;
   auto out = SendTransport::Create(tc, extensions_, sink, nullptr);
   if (!out) return Error{out.error()};
   auto leg = std::make_unique<Leg>(id, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc);
@@ -261,10 +274,24 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
     leg->outbound.pop_back();
     return st;
   }
+  std::vector<Leg*>& receivers = receivers_[stream.ssrc];
+  receivers.insert(std::upper_bound(receivers.begin(), receivers.end(), leg,
+                                    [](const Leg* a, const Leg* b) { return a->id < b->id; }),
+                   leg);
   return Status::Ok();
 }
 
-void MediaRouter::remove_leg(LegId id) { legs_.erase(id); }
+void MediaRouter::remove_leg(LegId id) {
+  Leg* leg = find_leg(id);
+  if (leg == nullptr) return;
+  for (const Outbound& o : leg->outbound) {
+    auto it = receivers_.find(o.config.ssrc);
+    if (it == receivers_.end()) continue;
+    std::erase(it->second, leg);
+    if (it->second.empty()) receivers_.erase(it);
+  }
+  legs_.erase(id);
+}
 
 Status MediaRouter::set_send_remb(LegId id, bool on) {
   Leg* leg = find_leg(id);
@@ -357,8 +384,10 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
       if (p && p->temporal_id) i.layer_rates.on_packet(*p->temporal_id, packet.size(), now);
     }
   }
-  for (auto& [id, leg] : legs_) {
-    if (id == from) continue;
+  auto receivers = receivers_.find(ssrc);
+  if (receivers == receivers_.end()) return;
+  for (Leg* leg : receivers->second) {
+    if (leg->id == from) continue;
     if (Outbound* o = leg->find_outbound(ssrc)) forward_to(*leg, *o, packet, source, now);
   }
 }
@@ -470,6 +499,9 @@ void MediaRouter::process(Timestamp now) {
       const rtcp::RtcpPacket p = std::move(f);
       send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
     }
+    // The SR sender info only when a report may be due (unstarted: the first call starts it):
+    // process() runs for every leg at every wakeup of the worker.
+    if (const auto due = l.rtcp.next_wakeup(); due && *due > now) continue;
     std::vector<RtcpSession::Sender> senders;
     for (const Outbound& o : l.outbound) {
       senders.push_back({o.config.ssrc, l.out->stream(o.config.ssrc)->sender_report_info(now, config_.ntp_clock)});

@@ -161,6 +161,9 @@ class MediaRouter {
   rtp::ExtensionMap extensions_;
   Random rng_;
   std::map<LegId, std::unique_ptr<Leg>> legs_;  // ordered: processing order is the order legs came
+  // SSRC -> the legs with an outbound stream of it, in leg order (what forward() visits per packet
+  // instead of every leg). Kept by add_outbound() and remove_leg(); at most max_legs x 64 entries.
+  std::map<uint32_t, std::vector<Leg*>> receivers_;
   LegId next_id_ = 0;
 };
 

@@ -39,7 +39,12 @@ Result<std::unique_ptr<SendTransport>> SendTransport::Create(const Config& confi
 
 SendTransport::SendTransport(const Config& config, const rtp::ExtensionMap& extensions, DatagramSink* sink,
                              Listener* listener, std::unique_ptr<congestion::NetworkController> controller)
-    : config_(config), extensions_(extensions), sink_(sink), listener_(listener), controller_(std::move(controller)) {}
+    : config_(config),
+      extensions_(extensions),
+      sink_(sink),
+      listener_(listener),
+      controller_(std::move(controller)),
+      feedback_adapter_(config.feedback) {}
 
 Status SendTransport::add_stream(const RtpEgress::Config& config) {
   if (stream(config.ssrc) != nullptr) return Error{"send transport: SSRC registered twice"};
@@ -220,8 +225,7 @@ void SendTransport::send_rtp(OutgoingPacket& o, int probe_cluster_id, Timestamp 
     ++counters_.unknown_ssrc_sent;
   }
   count_budget(o);
-  const std::span<const uint8_t> data = o.packet.data();
-  send_datagram(std::vector<uint8_t>(data.begin(), data.end()), now);
+  send_datagram(std::move(o.packet).release_bytes(), now);  // the history kept its own copy
 }
 
 void SendTransport::count_budget(const OutgoingPacket& o) {

@@ -101,6 +101,9 @@ class SendTransport {
     // Report blocks about this SSRC carry the loss figures fed to the controller.
     uint32_t loss_ssrc = 0;
     OverheadModel overhead;
+    // The transport-wide send history's bounds (an endpoint keeps the defaults; a forwarder's hop
+    // keeps a few seconds: its feedback comes back within an RTT).
+    congestion::TransportFeedbackAdapter::Config feedback;
   };
 
   // Validates `config`; `sink` (not owned) receives every datagram; `listener` (not owned, may be
@@ -166,6 +169,7 @@ class SendTransport {
   void set_target(DataRate target, Timestamp now);
   // Per-packet overhead (RTP/IP/UDP headers, audio redundancy) the allocation must leave room for.
   DataRate overhead_rate() const;
+  // Sends and consumes the packet's bytes (they become the datagram).
   void send_rtp(OutgoingPacket& packet, int probe_cluster_id, Timestamp now);
   void count_budget(const OutgoingPacket& packet);
   void send_padding(DataSize size, int probe_cluster_id, Timestamp now);

@@ -10,6 +10,10 @@ namespace {
 // The bucket always holds at least one full-size packet when the rate is positive, so that a
 // small rate slows retransmissions down instead of blocking large packets forever.
 constexpr DataSize kMinBucket = DataSize::Bytes(1500);
+// The ring spans twice max_packets sequence numbers; more than 2^15 packets can never be looked up
+// (a 16-bit number unwraps to within 2^15 of the newest), so the span stops at 2^16.
+constexpr size_t kSpanFactor = 2;
+constexpr size_t kMaxUsefulPackets = size_t{1} << 15;
 }  // namespace
 
 Result<PacketHistory> PacketHistory::Create(Config config) {
@@ -21,7 +25,7 @@ Result<PacketHistory> PacketHistory::Create(Config config) {
 }
 
 PacketHistory::PacketHistory(Config config)
-    : config_(std::move(config)), next_rtx_seq_(config_.first_rtx_sequence_number) {
+    : config_(std::move(config)), packets_(kSpanFactor * std::min(config_.max_packets, kMaxUsefulPackets)), next_rtx_seq_(config_.first_rtx_sequence_number) {
   tokens_ = bucket_capacity();
 }
 
@@ -30,24 +34,38 @@ DataSize PacketHistory::bucket_capacity() const {
   return std::max(config_.retransmission_rate * config_.budget_window, kMinBucket);
 }
 
-void PacketHistory::put(rtp::RtpPacket packet, Timestamp send_time) {
-  const int64_t key = unwrapper_.unwrap(packet.sequence_number());
-  packets_.insert_or_assign(key, Entry{std::move(packet), send_time});
-  while (packets_.size() > config_.max_packets) packets_.erase(packets_.begin());
-  expire(send_time);
+PacketHistory::Entry* PacketHistory::slot_for(uint16_t seq, Timestamp send_time) {
+  Entry* e = packets_.insert(unwrapper_.unwrap(seq)).first;
+  if (e == nullptr) return nullptr;
+  e->send_time = send_time;
+  e->last_retransmit = Timestamp::MinusInfinity();
+  return e;
+}
+
+void PacketHistory::put(const rtp::RtpPacket& packet, Timestamp send_time) {
+  if (Entry* e = slot_for(packet.sequence_number(), send_time)) e->packet = packet;  // reuses the slot's buffer
+  trim(send_time);
+}
+
+void PacketHistory::put(rtp::RtpPacket&& packet, Timestamp send_time) {
+  if (Entry* e = slot_for(packet.sequence_number(), send_time)) e->packet = std::move(packet);
+  trim(send_time);
+}
+
+void PacketHistory::trim(Timestamp now) {
+  while (packets_.size() > config_.max_packets) packets_.pop_front();
+  expire(now);
 }
 
 void PacketHistory::expire(Timestamp now) {
   // Sequence order and send order agree except for pacer reordering, so the front is (nearly)
   // the oldest; stopping at the first young entry keeps this O(expired).
-  while (!packets_.empty() && now - packets_.begin()->second.send_time > config_.max_age) {
-    packets_.erase(packets_.begin());
-  }
+  while (!packets_.empty() && now - packets_.front().send_time > config_.max_age) packets_.pop_front();
 }
 
 const rtp::RtpPacket* PacketHistory::get(uint16_t seq) const {
-  auto it = packets_.find(unwrapper_.peek(seq));
-  return it == packets_.end() ? nullptr : &it->second.packet;
+  const Entry* e = packets_.find(unwrapper_.peek(seq));
+  return e == nullptr ? nullptr : &e->packet;
 }
 
 void PacketHistory::refill(Timestamp now) {
@@ -70,12 +88,12 @@ std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seq
   std::vector<rtp::RtpPacket> out;
   for (uint16_t seq : seqs) {
     ++stats_.nacked_sequence_numbers;
-    auto it = packets_.find(unwrapper_.peek(seq));
-    if (it == packets_.end()) {
+    Entry* found = packets_.find(unwrapper_.peek(seq));
+    if (found == nullptr) {
       ++stats_.not_found;
       continue;
     }
-    Entry& e = it->second;
+    Entry& e = *found;
     if (e.last_retransmit.is_finite() && now - e.last_retransmit < rtt) {
       ++stats_.refused_too_soon;
       continue;

@@ -1,8 +1,14 @@
 // Sender-side packet history for retransmission (RFC 4585 generic NACK answered with RFC 4588 RTX).
 //
 // Keeps the packets sent on one media SSRC, keyed by RTP sequence number (wrap-aware), bounded
-// both in count (the oldest is dropped when full) and in age (packets older than max_age are
-// dropped as new ones arrive). on_nack() turns requested sequence numbers into RTX packets:
+// both in count (when more than max_packets are held the one with the oldest sequence number is
+// dropped) and in age (packets older than max_age are dropped as new ones arrive, oldest sequence
+// number first, stopping at the first young one). The store is a SeqRing (core/seq_ring.h): one
+// slot per sequence number, spanning at most 2 x max_packets sequence numbers (rounded up to a
+// power of two), so with up to half the numbers missing (losses upstream of a forwarder) the count
+// bound is the only one that bites; beyond that a packet more than that span behind the newest is
+// dropped (or, put late, not kept). Slots keep their buffers: put(const&) copies into a reused one
+// (no allocation once warm). on_nack() turns requested sequence numbers into RTX packets:
 //  - a packet is retransmitted at most once per RTT (a NACK repeated sooner is refused: the
 //    previous copy is probably still in flight);
 //  - retransmissions are paced by a token bucket refilled at the rate the congestion controller
@@ -18,6 +24,7 @@
 #include <vector>
 
 #include "tern/core/result.h"
+#include "tern/core/seq_ring.h"
 #include "tern/core/seq_num.h"
 #include "tern/core/units.h"
 #include "tern/rtp/rtp_packet.h"
@@ -50,10 +57,14 @@ class PacketHistory {
   static Result<PacketHistory> Create(Config config);
 
   // Stores a packet as sent at `send_time` (a packet with the same sequence number is replaced).
-  void put(rtp::RtpPacket packet, Timestamp send_time);
+  // The const& form copies into the slot's reused buffer; the && form takes the packet's.
+  void put(const rtp::RtpPacket& packet, Timestamp send_time);
+  void put(rtp::RtpPacket&& packet, Timestamp send_time);
   // The stored packet with this sequence number, if any.
   const rtp::RtpPacket* get(uint16_t seq) const;
   size_t size() const { return packets_.size(); }
+  // Slots allocated (grows with the span of sequence numbers held, up to 2 x max_packets).
+  size_t capacity() const { return packets_.capacity(); }
 
   // The rate the congestion controller allows for retransmissions from now on.
   void set_retransmission_rate(DataRate rate, Timestamp now);
@@ -69,17 +80,21 @@ class PacketHistory {
  private:
   struct Entry {
     rtp::RtpPacket packet;
-    Timestamp send_time;
+    Timestamp send_time = Timestamp::MinusInfinity();
     Timestamp last_retransmit = Timestamp::MinusInfinity();
   };
   explicit PacketHistory(Config config);
+  // The slot for `seq` (send time set, last_retransmit cleared) after the bounds are applied,
+  // or nullptr when it is too old to keep.
+  Entry* slot_for(uint16_t seq, Timestamp send_time);
+  void trim(Timestamp now);
   void expire(Timestamp now);
   void refill(Timestamp now);
   DataSize bucket_capacity() const;
 
   Config config_;
   RtpSeqUnwrapper unwrapper_;
-  std::map<int64_t, Entry> packets_;
+  SeqRing<Entry> packets_;  // by unwrapped sequence number
   uint16_t next_rtx_seq_;
   DataSize tokens_;
   std::optional<Timestamp> last_refill_;

@@ -168,6 +168,13 @@ class RtpPacket {
     return Ext::write(std::span<uint8_t>(bytes_).subspan(slot->offset, slot->size), value);
   }
 
+  // Gives up the bytes (the last use of a packet on its way out: no copy for the datagram); the
+  // packet is left empty.
+  std::vector<uint8_t> release_bytes() && {
+    header_ = RtpHeader{};
+    return std::move(bytes_);
+  }
+
   // Metadata, not on the wire.
   Timestamp arrival_time = Timestamp::MinusInfinity();
 
