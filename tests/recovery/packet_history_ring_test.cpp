@@ -16,13 +16,13 @@ using tern::recovery::test::same_bytes;
 
 namespace {
 
-constexpr uint32_t kMedia = 0x1111, kRtx = 0x2222;
+constexpr uint32_t kRingMediaSsrc = 0x1111, kRingRtxSsrc = 0x2222;
 
 PacketHistory::Config config(size_t max_packets, TimeDelta max_age) {
   PacketHistory::Config c;
   c.max_packets = max_packets;
   c.max_age = max_age;
-  c.rtx_ssrc = kRtx;
+  c.rtx_ssrc = kRingRtxSsrc;
   c.rtx_payload_type = 97;
   c.rtx_pt_for_media_pt = {{96, 97}, {100, 101}};
   c.first_rtx_sequence_number = 65000;
@@ -59,7 +59,7 @@ TEST_CASE("packet history ring: same results as the std::map version on random s
       } else {
         next = static_cast<uint16_t>(next + 1);
       }
-      auto packet = random_packet(rng, seq, static_cast<uint32_t>(step), kMedia, rng.bernoulli(0.5) ? 96 : 100, 300);
+      auto packet = random_packet(rng, seq, static_cast<uint32_t>(step), kRingMediaSsrc, rng.bernoulli(0.5) ? 96 : 100, 300);
       if (rng.bernoulli(0.5)) {
         ring->put(packet, t);  // the copying form
       } else {
@@ -109,23 +109,23 @@ TEST_CASE("packet history ring: span limit, slots follow the span held, a put re
   REQUIRE(h.ok());
   Random rng(9);
   const Timestamp t = Timestamp::Seconds(1);
-  for (uint16_t s = 0; s < 4; ++s) h->put(random_packet(rng, s, 0, kMedia, 96, 50), t);
+  for (uint16_t s = 0; s < 4; ++s) h->put(random_packet(rng, s, 0, kRingMediaSsrc, 96, 50), t);
   CHECK(h->capacity() <= 16);
   // 40 numbers ahead: 0..3 fall out of the 32-number span though the count (5) is far below 16.
-  h->put(random_packet(rng, 43, 0, kMedia, 96, 50), t);
+  h->put(random_packet(rng, 43, 0, kRingMediaSsrc, 96, 50), t);
   CHECK(h->size() == 1);
   CHECK(h->get(3) == nullptr);
   CHECK(h->capacity() <= 32);
   // Put late, more than the span behind the newest: not kept. Within the span: kept.
-  h->put(random_packet(rng, 11, 0, kMedia, 96, 50), t);
+  h->put(random_packet(rng, 11, 0, kRingMediaSsrc, 96, 50), t);
   CHECK(h->get(11) == nullptr);
-  h->put(random_packet(rng, 12, 0, kMedia, 96, 50), t);
+  h->put(random_packet(rng, 12, 0, kRingMediaSsrc, 96, 50), t);
   CHECK(h->get(12) != nullptr);
   CHECK(h->size() == 2);
   // The same number again replaces the packet and may be retransmitted at once.
   const uint16_t nack[] = {43};
   CHECK(h->on_nack(nack, t, TimeDelta::Millis(100)).size() == 1);
-  auto again = random_packet(rng, 43, 7, kMedia, 100, 50);
+  auto again = random_packet(rng, 43, 7, kRingMediaSsrc, 100, 50);
   h->put(again, t);
   CHECK(same_bytes(*h->get(43), again));
   const auto out = h->on_nack(nack, t, TimeDelta::Millis(100));
