@@ -168,7 +168,7 @@ std::variant<whip::IceFragment, whip::Refusal> rs_restart(RsClient& c, whip::Ses
 
 using namespace sfu_restart_test;
 
-TEST_CASE("sfu: ICE restarts of a subscriber and a publisher keep media; a moved client resumes; bad restarts change nothing") {
+TEST_CASE("sfu: ICE restarts of a subscriber and a publisher keep media, a moved client resumes, bad restarts change nothing") {
   netsim::EventLoop loop;
   dtls::ScopedOpenSslVirtualClock clock([&] { return loop.now(); });
   netsim::Internet net(17);
