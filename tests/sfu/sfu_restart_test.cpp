@@ -23,6 +23,7 @@
 #include "tern/sdp/sdp_description.h"
 #include "tern/sfu/sfu_server.h"
 #include "tern/sfu/sfu_signalling.h"
+#include "tern/whip/whip_endpoint.h"
 #include "tern/webrtc/peer_connection.h"
 
 #include "sfu/sfu_test_pc.h"
@@ -362,4 +363,59 @@ TEST_CASE("sfu: ICE restarts of a subscriber and a publisher keep media, a moved
   CHECK(std::get<sfu::SfuRefusal>(sfu.restart(sub_id, {"abcd", "0123456789012345678901"}, loop.now())).status == 404);
   CHECK(sfu.ufrag_routes() == 1);
   CHECK(longest_stall < TimeDelta::Seconds(1));
+}
+
+TEST_CASE("sfu: an ICE restart PATCH through the WHIP endpoint: 200 with the server's fragment, 404, 400, 429") {
+  netsim::EventLoop loop;
+  dtls::ScopedOpenSslVirtualClock clock([&] { return loop.now(); });
+  sfu::SfuConfig config;
+  config.address = ice::TransportAddress::Parse("198.51.100.100", 3478).value();
+  auto created = sfu::SfuServer::Create(config);
+  REQUIRE_MESSAGE(created.ok(), created.error());
+  sfu::SfuServer& sfu = **created;
+  sfu::SfuSignalling signalling(sfu);
+  whip::WhipEndpointConfig ec;
+  ec.id_generator = [] { return std::string("res1"); };
+  whip::WhipEndpoint endpoint(ec, signalling.whip_handler());
+
+  auto pc = tern::sfu_test::make_sfu_test_pc(TransportAddress{IpAddress::V4(198, 51, 100, 1), 40000}, 0, true,
+                                             {400, 0x1000'0000u, 5, false});
+  const Timestamp now = Timestamp::Zero();
+  auto offer = pc->create_offer(now);
+  REQUIRE(offer.ok());
+  const whip::HttpResponse posted = endpoint.handle({"POST", "/whip/room1", {{"Content-Type", "application/sdp"}}, offer->sdp}, now);
+  REQUIRE(posted.status == 201);
+  auto patch = [&](const std::string& path, const std::string& ufrag, const std::string& pwd) {
+    whip::IceFragment f;
+    f.ufrag = ufrag;
+    f.pwd = pwd;
+    return endpoint.handle({"PATCH", path, {{"Content-Type", "application/trickle-ice-sdpfrag"}, {"If-Match", "*"}},
+                            f.to_string()}, now);
+  };
+  const std::string pwd = "0123456789abcdefABCDEF";
+  const whip::HttpResponse ok = patch("/whip/resource/res1", "cli2", pwd);
+  INFO(ok.body);
+  REQUIRE(ok.status == 200);
+  auto fragment = whip::IceFragment::parse(ok.body);
+  REQUIRE(fragment.ok());
+  CHECK(fragment->ufrag == sfu.session(1)->agent().local_credentials().ufrag);
+  CHECK(fragment->pwd == sfu.session(1)->agent().local_credentials().pwd);
+  REQUIRE(fragment->media.size() == 1);
+  REQUIRE(fragment->media[0].candidates.size() == 1);
+  CHECK(fragment->media[0].candidates[0].candidate.address == config.address);
+  CHECK(fragment->media[0].end_of_candidates);
+  CHECK(patch("/whip/resource/nosuch", "cli3", pwd).status == 404);
+  CHECK(patch("/whip/resource/res1", "cli2", pwd).status == 400);  // the current ufrag: no restart
+  // Five more in the same minute make six; the seventh is refused until the minute is over.
+  for (int i = 0; i < 5; ++i) CHECK(patch("/whip/resource/res1", "cliX" + std::to_string(i), pwd).status == 200);
+  CHECK(patch("/whip/resource/res1", "cliY", pwd).status == 429);
+  CHECK(sfu.ice_restarts(1) == 6);
+  CHECK(sfu.ufrag_routes() == 2);  // the newest and the one before: older generations are gone
+  CHECK(endpoint.handle({"PATCH", "/whip/resource/res1", {{"Content-Type", "application/trickle-ice-sdpfrag"}, {"If-Match", "*"}},
+                         whip::IceFragment{}.to_string()}, now + TimeDelta::Seconds(61)).status == 400);
+  whip::IceFragment later;
+  later.ufrag = std::string("cliZ");
+  later.pwd = pwd;
+  CHECK(endpoint.handle({"PATCH", "/whip/resource/res1", {{"Content-Type", "application/trickle-ice-sdpfrag"}, {"If-Match", "*"}},
+                         later.to_string()}, now + TimeDelta::Seconds(61)).status == 200);
 }
