@@ -84,12 +84,21 @@ struct SfuServer::Session {
   SessionRole role = SessionRole::kPublisher;
   std::string room;
   std::string ufrag;
+  std::string remote_ufrag;  // the client's current ICE ufrag
   std::unique_ptr<SfuSession> transport;
   std::unique_ptr<RouterInput> input;
   pipeline::MediaRouter::LegId leg = 0;
   Timestamp created;
   std::optional<TransportAddress> routed_address;
   SessionId watching = 0;  // a subscriber's publisher
+  // ICE restarts: the previous generation's ufrag while it is still routed, the count, and the
+  // times of the last ones (at most max_restarts_per_minute entries: the rate limit's window).
+  std::optional<std::string> old_ufrag;
+  uint64_t restarts = 0;
+  std::vector<Timestamp> restart_times;
+  ice::Candidate host;  // the answer's one candidate
+  std::string kind;     // the answer's first (BUNDLE-tagged) section
+  std::string mid;
 };
 
 // A session's decrypted RTP/RTCP into its router leg (a publisher's RTP past the media tap first).
@@ -334,6 +343,12 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   session->role = role;
   session->room = std::string(room_name);
   session->ufrag = local.ice_ufrag;
+  session->host = host;
+  session->remote_ufrag = n.remote_ice_ufrag;
+  if (!answer->description.media.empty()) {
+    session->kind = answer->description.media.front().media;
+    session->mid = std::string(answer->description.media.front().value("mid").value_or(""));
+  }
   session->transport = std::move(transport).value();
   session->leg = *leg;
   session->input = std::make_unique<RouterInput>(*router_, *leg, publisher ? config_.media_tap : nullptr, id);
@@ -368,6 +383,42 @@ bool SfuServer::end_session(SessionId id, Timestamp now) {
   return true;
 }
 
+std::variant<SfuRestart, SfuRefusal> SfuServer::restart(SessionId id, const ice::IceCredentials& remote, Timestamp now) {
+  auto refuse = [this](int status, std::string reason) {
+    ++counters_.ice_restarts_refused;
+    return SfuRefusal{status, std::move(reason)};
+  };
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return refuse(404, "no such session");
+  Session& s = *it->second;
+  // RFC 8839 5.4's lengths (the agent would silently replace illegal local ones; remote ones it takes).
+  if (remote.ufrag.size() < 4 || remote.ufrag.size() > 256 || remote.pwd.size() < 22 || remote.pwd.size() > 256)
+    return refuse(400, "an ICE restart needs a ufrag of 4..256 and a pwd of 22..256 characters");
+  if (remote.ufrag == s.remote_ufrag) return refuse(400, "the fragment's ufrag is the current one: not a restart");
+  std::erase_if(s.restart_times, [&](Timestamp t) { return now - t >= TimeDelta::Seconds(60); });
+  if (s.restart_times.size() >= config_.max_restarts_per_minute) return refuse(429, "too many ICE restarts; retry later");
+  ice::IceCredentials local{random_ice_chars(8), random_ice_chars(24)};
+  if (local.ufrag.size() != 8 || local.pwd.size() != 24 || by_ufrag_.count(local.ufrag) != 0)
+    return refuse(503, "no fresh ICE credentials (random source)");
+  // One generation back stays routed (the agent answers it too); an older one goes now.
+  if (s.old_ufrag) by_ufrag_.erase(*s.old_ufrag);
+  s.old_ufrag = s.ufrag;
+  s.ufrag = local.ufrag;
+  by_ufrag_[s.ufrag] = id;
+  s.remote_ufrag = remote.ufrag;
+  s.transport->restart_ice(local, remote, now);
+  collect(s);
+  s.restart_times.push_back(now);
+  ++s.restarts;
+  ++counters_.ice_restarts;
+  return SfuRestart{local, s.host, s.kind, s.mid};
+}
+
+uint64_t SfuServer::ice_restarts(SessionId id) const {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? 0 : it->second->restarts;
+}
+
 std::vector<SessionId> SfuServer::take_ended() { return std::exchange(ended_, {}); }
 
 void SfuServer::drain(Timestamp now) {
@@ -386,6 +437,7 @@ void SfuServer::remove(SessionId id, Timestamp now) {
   if (s.role == SessionRole::kPublisher && config_.media_tap != nullptr) config_.media_tap->on_publisher_ended(id, now);
   router_->remove_leg(s.leg);
   by_ufrag_.erase(s.ufrag);
+  if (s.old_ufrag) by_ufrag_.erase(*s.old_ufrag);
   if (s.routed_address) {
     auto a = by_address_.find(*s.routed_address);
     if (a != by_address_.end() && a->second == id) by_address_.erase(a);
@@ -427,9 +479,11 @@ void SfuServer::route_by_address(Session& s, const ice::TransportAddress& source
 void SfuServer::on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now) {
   ++counters_.datagrams_received;
   Session* target = nullptr;
+  bool new_generation = false;  // a request with the ufrag of a session's restart
   if (auto ufrag = binding_request_ufrag(data)) {
     if (auto it = by_ufrag_.find(*ufrag); it != by_ufrag_.end()) {
       target = sessions_.at(it->second).get();
+      new_generation = target->old_ufrag && *ufrag == target->ufrag;
       ++counters_.routed_by_username;
     }
   } else if (auto it = by_address_.find(ice::to_core(source)); it != by_address_.end()) {
@@ -440,8 +494,16 @@ void SfuServer::on_datagram(const ice::TransportAddress& source, std::span<const
     ++counters_.unauthenticated_dropped;
     return;
   }
+  const uint64_t requests = target->transport->agent().stats().requests_received;
   target->transport->on_datagram(source, data, now);
   route_by_address(*target, source);
+  // The new generation's check authenticated from the pair that carries media (one it nominated,
+  // or the old one kept): the restart is done and the old ufrag no longer routes.
+  if (new_generation && target->transport->agent().stats().requests_received > requests &&
+      target->transport->remote_address() == source) {
+    by_ufrag_.erase(*target->old_ufrag);
+    target->old_ufrag.reset();
+  }
 }
 
 std::vector<SfuOutgoing> SfuServer::take_outgoing() {
@@ -536,6 +598,9 @@ std::string SfuServer::prometheus_metrics() const {
   server("sessions_refused_total", "counter", "Offers refused.", double(c.sessions_refused));
   server("sessions_failed_total", "counter", "Sessions ended by an ICE, DTLS or SRTP failure.", double(c.sessions_failed));
   server("sessions_timed_out_total", "counter", "Sessions ended by the connect or idle timeout.", double(c.sessions_timed_out));
+  server("ice_restarts_total", "counter", "ICE restarts applied (WHIP/WHEP PATCH).", double(c.ice_restarts));
+  server("ice_restarts_refused_total", "counter", "ICE restarts refused (unknown session, bad credentials, rate).",
+         double(c.ice_restarts_refused));
   server("sessions", "gauge", "Sessions now.", double(sessions_.size()));
   server("rooms", "gauge", "Rooms now.", double(rooms_.size()));
   server("draining", "gauge", "1 while the server drains.", draining_ ? 1.0 : 0.0);
@@ -545,13 +610,14 @@ std::string SfuServer::prometheus_metrics() const {
     std::string labels;
     SfuSessionCounters session;
     pipeline::MediaRouter::LegCounters leg;
+    uint64_t restarts = 0;
   };
   std::vector<Row> rows;
   for (const auto& [id, s] : sessions_) {
     // Room names are [A-Za-z0-9._-] (valid_room): nothing to escape in a label value.
     rows.push_back({"{session=\"" + std::to_string(id) + "\",room=\"" + s->room + "\",role=\"" +
                          std::string(to_string(s->role)) + "\"}",
-                    s->transport->counters(), router_->counters(s->leg)});
+                    s->transport->counters(), router_->counters(s->leg), s->restarts});
   }
   auto per_session = [&](const char* name, const char* type, const char* help, auto value) {
     family(name, type, help);
@@ -576,6 +642,8 @@ std::string SfuServer::prometheus_metrics() const {
               [](const Row& r) { return V(double(r.leg.keyframe_requests_suppressed)); });
   per_session("session_transport_feedback_received_total", "counter", "transport-cc feedback packets from the session.",
               [](const Row& r) { return V(double(r.leg.transport_feedback_received)); });
+  per_session("session_ice_restarts_total", "counter", "ICE restarts of the session.",
+              [](const Row& r) { return V(double(r.restarts)); });
   per_session("session_srtp_unprotect_failures_total", "counter", "SRTP/SRTCP packets from the session that failed.",
               [](const Row& r) { return V(double(r.session.srtp_unprotect_failures)); });
   per_session("session_round_trip_time_seconds", "gauge", "The hop's RTT from RTCP (absent before the first).",
@@ -602,7 +670,8 @@ std::string SfuServer::stats_json(Timestamp now) const {
                  {"unauthenticatedDropped", c.unauthenticated_dropped}, {"outgoingDropped", c.outgoing_dropped},
                  {"sessions", sessions_.size()}, {"sessionsCreated", c.sessions_created},
                  {"sessionsRefused", c.sessions_refused}, {"sessionsEnded", c.sessions_ended},
-                 {"sessionsFailed", c.sessions_failed}, {"sessionsTimedOut", c.sessions_timed_out}};
+                 {"sessionsFailed", c.sessions_failed}, {"sessionsTimedOut", c.sessions_timed_out},
+                 {"iceRestarts", c.ice_restarts}, {"iceRestartsRefused", c.ice_restarts_refused}};
   json rooms = json::object();
   for (const auto& [name, r] : rooms_) {
     json room;
@@ -629,6 +698,7 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["dtlsState"] = std::string(dtls::to_string(t.dtls().state()));
     e["srtpCipher"] = t.srtp_cipher();
     e["remoteAddress"] = t.remote_address() ? t.remote_address()->to_string() : "";
+    e["iceRestarts"] = s->restarts;
     e["datagramsReceived"] = sc.datagrams_received;
     e["datagramsSent"] = sc.datagrams_sent;
     e["bytesReceived"] = sc.bytes_received;

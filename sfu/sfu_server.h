@@ -37,6 +37,7 @@
 #include "tern/core/result.h"
 #include "tern/core/units.h"
 #include "tern/dtls/dtls_certificate.h"
+#include "tern/ice/candidate.h"
 #include "tern/ice/transport_address.h"
 #include "tern/pipeline/media_router.h"
 #include "tern/pipeline/pipeline_config.h"
@@ -98,6 +99,8 @@ struct SfuConfig {
   NtpClock ntp_clock;
   uint64_t seed = 1;  // router numbering, RTCP; ICE credentials come from RAND_bytes
   MediaTap* media_tap = nullptr;  // not owned; must outlive the server
+  // ICE restarts (restart()) a session may make in any 60 s; more are refused 429.
+  size_t max_restarts_per_minute = 6;
 };
 
 
@@ -114,6 +117,15 @@ struct SfuAnswer {
   std::string sdp;
 };
 
+// The server's side of an ICE restart: its new credentials and its one candidate, for the PATCH's
+// trickle-ice-sdpfrag answer (RFC 9725 4.4), in the section `kind`/`mid` (the BUNDLE's first).
+struct SfuRestart {
+  ice::IceCredentials local;
+  ice::Candidate candidate;
+  std::string kind;
+  std::string mid;
+};
+
 struct SfuCounters {
   uint64_t datagrams_received = 0;
   uint64_t datagrams_sent = 0;
@@ -126,6 +138,8 @@ struct SfuCounters {
   uint64_t sessions_ended = 0;           // by end_session()
   uint64_t sessions_failed = 0;          // ICE/DTLS failure or SRTP keying
   uint64_t sessions_timed_out = 0;       // connect_timeout or idle_timeout
+  uint64_t ice_restarts = 0;             // restart() applied
+  uint64_t ice_restarts_refused = 0;     // restart() refused (unknown session, bad credentials, rate)
 };
 
 struct SfuOutgoing {
@@ -152,6 +166,15 @@ class SfuServer {
   std::variant<SfuAnswer, SfuRefusal> subscribe_peer(SessionId self, std::string_view offer, Timestamp now);
   // Ends a session (DTLS close_notify goes out with the next take_outgoing()). False when unknown.
   bool end_session(SessionId id, Timestamp now);
+  // An ICE restart of session `id` with the client's new credentials `remote` (its WHIP/WHEP
+  // PATCH, If-Match: "*"): the server's new credentials and candidate, or why not: 404 unknown
+  // session, 400 credentials of illegal length or the client's current ones (not a restart), 429
+  // more than `max_restarts_per_minute`, 503 no fresh random credentials. A refusal changes nothing.
+  // Until the new generation's checks from the client's selected address succeed (or nominate a
+  // new pair) STUN requests are routed by the old ufrag too; then the old one is forgotten. Media
+  // follows the pair the client nominates: a new address is routed to only after ICE authenticated
+  // it. DTLS, SRTP and the router leg stay.
+  std::variant<SfuRestart, SfuRefusal> restart(SessionId id, const ice::IceCredentials& remote, Timestamp now);
   // Sessions the server ended on its own since the last call (failure, timeout).
   std::vector<SessionId> take_ended();
   // Stops taking offers (503 "draining") and ends every session: a graceful shutdown.
@@ -165,6 +188,10 @@ class SfuServer {
   void process(Timestamp now);
 
   size_t session_count() const { return sessions_.size(); }
+  // Entries of the STUN USERNAME routing table (a session's ufrag; two during a restart).
+  size_t ufrag_routes() const { return by_ufrag_.size(); }
+  // ICE restarts session `id` made (0 when unknown).
+  uint64_t ice_restarts(SessionId id) const;
   bool has_session(SessionId id) const { return sessions_.count(id) != 0; }
   const SfuCounters& counters() const { return counters_; }
   // One session's pieces, for stats and tests (null / zeros when unknown).

@@ -153,6 +153,13 @@ void SfuSession::on_dtls_connected(Timestamp) {
   if (auto p = transport::srtp_profile_from_dtls_id(keys->profile)) srtp_cipher_ = std::string(transport::to_string(*p));
 }
 
+void SfuSession::restart_ice(const ice::IceCredentials& local, const ice::IceCredentials& remote, Timestamp now) {
+  if (closed_) return;
+  agent_.restart(now, local);
+  agent_.set_remote_credentials(remote, now);
+  pump(now);  // the restart's candidate events; a selected pair stays
+}
+
 void SfuSession::close(Timestamp now) {
   if (closed_) return;
   dtls_->close(now);

@@ -78,6 +78,11 @@ class SfuSession {
   void process(Timestamp now);
   // DTLS close_notify (drain take_outgoing() once more); media stops.
   void close(Timestamp now);
+  // An ICE restart (RFC 8445 9, signalled by a WHIP/WHEP PATCH): the agent takes the server's new
+  // `local` credentials and the client's new `remote` ones. The selected pair keeps carrying media
+  // (and DTLS, SRTP stay as they are) until the client's checks of the new generation nominate a
+  // pair; requests with the old ufrag are still answered meanwhile (the agent keeps one generation).
+  void restart_ice(const ice::IceCredentials& local, const ice::IceCredentials& remote, Timestamp now);
 
   // Datagrams to send from the server's socket (destination, bytes).
   std::vector<ice::IceOutgoing> take_outgoing();

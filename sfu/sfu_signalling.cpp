@@ -27,6 +27,31 @@ std::optional<whip::Refusal> SfuSignalling::Handler::trickle(const std::string& 
   return std::nullopt;  // ICE-lite: the client's checks tell the server its address
 }
 
+std::variant<whip::IceFragment, whip::Refusal> SfuSignalling::Handler::restart(const std::string& id,
+                                                                               const whip::IceFragment& fragment, Timestamp now) {
+  auto it = owner_.by_resource_.find(id);
+  if (it == owner_.by_resource_.end()) return whip::Refusal{404, "no such session"};
+  if (!fragment.ufrag || !fragment.pwd) return whip::Refusal{400, "an ICE restart needs a=ice-ufrag and a=ice-pwd"};
+  auto r = owner_.server_.restart(it->second, ice::IceCredentials{*fragment.ufrag, *fragment.pwd}, now);
+  if (auto* refusal = std::get_if<SfuRefusal>(&r)) {
+    reason_ = std::move(refusal->reason);
+    return whip::Refusal{refusal->status, reason_.c_str()};
+  }
+  SfuRestart& restart = std::get<SfuRestart>(r);
+  whip::IceFragment answer;
+  answer.ufrag = restart.local.ufrag;
+  answer.pwd = restart.local.pwd;
+  whip::FragmentMedia m;
+  m.kind = restart.kind;
+  m.mid = restart.mid;
+  sdp::SdpCandidate c;
+  c.candidate = restart.candidate;
+  m.candidates.push_back(std::move(c));
+  m.end_of_candidates = true;  // ICE-lite: the one host candidate is all there is
+  answer.media.push_back(std::move(m));
+  return answer;
+}
+
 void SfuSignalling::Handler::end_session(const std::string& id, Timestamp now) {
   auto it = owner_.by_resource_.find(id);
   if (it == owner_.by_resource_.end()) return;

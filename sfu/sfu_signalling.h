@@ -8,8 +8,10 @@
 // failure, drain) can be dropped from their endpoint (ended()).
 //
 // Trickled candidates (PATCH) are accepted and ignored: the server is ICE-lite and learns the
-// client's address from its authenticated checks (peer-reflexive, RFC 8445 7.3.1.3). ICE restarts
-// are refused (405, the handler's default).
+// client's address from its authenticated checks (peer-reflexive, RFC 8445 7.3.1.3). An ICE restart
+// (PATCH with If-Match: "*" and new credentials, RFC 9725 4.4) goes to SfuServer::restart(): 200
+// with the server's new ufrag/pwd, its candidate and end-of-candidates; 404 unknown resource, 400
+// bad credentials, 429 over the per-session rate (SfuConfig::max_restarts_per_minute).
 #pragma once
 
 #include <map>
@@ -43,6 +45,8 @@ class SfuSignalling {
     std::variant<std::string, whip::Refusal> create_session(const std::string& id, std::string_view name,
                                                             std::string_view offer, Timestamp now) override;
     std::optional<whip::Refusal> trickle(const std::string& id, const whip::IceFragment& fragment, Timestamp now) override;
+    std::variant<whip::IceFragment, whip::Refusal> restart(const std::string& id, const whip::IceFragment& fragment,
+                                                           Timestamp now) override;
     void end_session(const std::string& id, Timestamp now) override;
 
    private:

@@ -1,6 +1,7 @@
 // tern-sfu (tools/tern-sfu, sfu/): a tern-peer publishes into a room by WHIP and another tern-peer
 // subscribes by WHEP, over real UDP on 127.0.0.1: the subscriber decodes the publisher's video and
-// plays its audio through the server; a wrong bearer token gets 401; /stats answers JSON; SIGTERM
+// plays its audio through the server, across an ICE restart it makes after 1 s (WHEP PATCH with
+// If-Match: "*", to the worker that created the resource); a wrong bearer token gets 401; /stats answers JSON; SIGTERM
 // drains the server (exit 0, stats written). The server runs --workers 2: room1 goes to worker 0,
 // room2 to worker 1 (the least loaded), each recorded by its worker's recorder. With --record-dir
 // the publisher's session is recorded (the publisher drops 2% of its RTP: the server NACKs, RTX
@@ -88,7 +89,8 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
                                   " --width 320 --height 180", 15, dir + "/pub2.log");
   REQUIRE(pub2.started());
   const auto sub = tern::test::run_command(
-      Tool("tern-peer") + " --whep " + base + "/whep/room1 --duration 2.5 --stats-json " + sub_json + media, 15, true);
+      Tool("tern-peer") + " --whep " + base + "/whep/room1 --duration 2.5 --ice-restart-after 1 --stats-json " + sub_json + media,
+      15, true);
   INFO("subscriber:\n" << sub.out);
   const auto refused = tern::test::run_command(Tool("tern-peer") + " --whep " + base + "/whep/room1 --token wrong --quiet", 10, true);
   CHECK(refused.exit_code == 1);
@@ -143,6 +145,12 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   CHECK(c["sessionsCreated"] == 3);
   CHECK(c["sessionsEnded"] == 3);  // the three DELETEs, before the drain
   CHECK(c["unauthenticatedDropped"] == 0);
+  // The subscriber restarted ICE after 1 s (WHEP PATCH, If-Match: "*"): the server took it and the
+  // frames above kept coming over the one DTLS association.
+  CHECK(c["iceRestarts"] == 1);
+  CHECK(c["iceRestartsRefused"] == 0);
+  CHECK(ss["counters"]["iceRestarts"] == 1);
+  CHECK(ss["counters"]["dtlsHandshakes"] == 1);
   CHECK(server["workers"].size() == 2);
 
   // The recording of the publisher (worker 0's session 1), finalised by its DELETE.

@@ -23,6 +23,8 @@
 #include "tern/sfu/sfu_signalling.h"
 #include "tern/webrtc/peer_connection.h"
 
+#include "sfu/sfu_test_pc.h"
+
 using namespace tern;
 using webrtc::PeerConnection;
 using Type = webrtc::PeerConnectionEvent::Type;
@@ -78,26 +80,7 @@ class Node final : public netsim::DatagramReceiver, public Pollable {
 };
 
 std::unique_ptr<PeerConnection> make_call_pc(const TransportAddress& bound, int n, bool publisher) {
-  static const auto cert = dtls::DtlsCertificate::Generate("sfu-call-test").value();
-  webrtc::PeerConnectionConfig c;
-  c.certificate = cert;
-  c.sockets = {ice::LocalSocket{0, icesim::to_ice(bound), {}}};
-  c.data_channels = false;
-  c.send_audio = publisher;
-  c.send_video = publisher;
-  c.seed = 200 + static_cast<uint64_t>(n);
-  c.audio_ssrc = 0x3000'0001u + static_cast<uint32_t>(n) * 16u;
-  c.video_ssrc = 0x3000'0002u + static_cast<uint32_t>(n) * 16u;
-  c.video_rtx_ssrc = 0x3000'0003u + static_cast<uint32_t>(n) * 16u;
-  c.media.send.width = 320;
-  c.media.send.height = 180;
-  c.media.send.fps = 15;
-  c.media.send.source_seed = 3 + static_cast<uint64_t>(n);
-  c.media.measure_quality = false;
-  c.media.seed = 9 + static_cast<uint64_t>(n);
-  auto pc = PeerConnection::Create(c);
-  REQUIRE_MESSAGE(pc.ok(), pc.error());
-  return std::move(pc).value();
+  return sfu_test::make_sfu_test_pc(bound, n, publisher, {200, 0x3000'0000u, 9, true});
 }
 
 // What one side's subscriber received from the other side.

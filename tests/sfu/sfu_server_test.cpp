@@ -27,6 +27,8 @@
 #include "tern/sfu/sfu_server.h"
 #include "tern/webrtc/peer_connection.h"
 
+#include "sfu/sfu_test_pc.h"
+
 using namespace tern;
 using webrtc::PeerConnection;
 using Type = webrtc::PeerConnectionEvent::Type;
@@ -126,26 +128,7 @@ class Mallory final : public Host {
 };
 
 std::unique_ptr<PeerConnection> make_pc(const TransportAddress& bound, int n, bool publisher) {
-  static const auto cert = dtls::DtlsCertificate::Generate("sfu-test").value();
-  webrtc::PeerConnectionConfig c;
-  c.certificate = cert;
-  c.sockets = {ice::LocalSocket{0, icesim::to_ice(bound), {}}};
-  c.data_channels = false;
-  c.send_audio = publisher;
-  c.send_video = publisher;
-  c.seed = 100 + static_cast<uint64_t>(n);
-  c.audio_ssrc = 0x1000'0001u + static_cast<uint32_t>(n) * 16u;
-  c.video_ssrc = 0x1000'0002u + static_cast<uint32_t>(n) * 16u;
-  c.video_rtx_ssrc = 0x1000'0003u + static_cast<uint32_t>(n) * 16u;
-  c.media.send.width = 320;
-  c.media.send.height = 180;
-  c.media.send.fps = 15;
-  c.media.send.source_seed = 3;
-  c.media.measure_quality = false;
-  c.media.seed = 5 + static_cast<uint64_t>(n);
-  auto pc = PeerConnection::Create(c);
-  REQUIRE_MESSAGE(pc.ok(), pc.error());
-  return std::move(pc).value();
+  return sfu_test::make_sfu_test_pc(bound, n, publisher, {100, 0x1000'0000u, 5, false});
 }
 
 }  // namespace
