@@ -694,6 +694,13 @@ std::string SfuServer::prometheus_metrics() const {
   server("unauthenticated_dropped_total", "counter",
          "Datagrams dropped: unknown 5-tuple and not a STUN request for a known ufrag.", double(c.unauthenticated_dropped));
   server("outgoing_dropped_total", "counter", "Datagrams dropped with the outgoing queue full.", double(c.outgoing_dropped));
+  if (config_.tcp_address) {
+    server("tcp_connections", "gauge", "ICE-TCP connections open.", double(streams_.size()));
+    server("tcp_connections_accepted_total", "counter", "ICE-TCP connections accepted.", double(c.tcp_connections_accepted));
+    server("tcp_connections_bound_total", "counter", "ICE-TCP connections bound to a session.", double(c.tcp_connections_bound));
+    server("tcp_garbage_closed_total", "counter", "ICE-TCP connections closed: first frame not an authenticated check.",
+           double(c.tcp_garbage_closed));
+  }
   server("sessions_created_total", "counter", "Sessions admitted.", double(c.sessions_created));
   server("sessions_refused_total", "counter", "Offers refused.", double(c.sessions_refused));
   server("sessions_failed_total", "counter", "Sessions ended by an ICE, DTLS or SRTP failure.", double(c.sessions_failed));
@@ -765,6 +772,17 @@ std::string SfuServer::stats_json(Timestamp now) const {
                  {"sessions", sessions_.size()}, {"sessionsCreated", c.sessions_created},
                  {"sessionsRefused", c.sessions_refused}, {"sessionsEnded", c.sessions_ended},
                  {"sessionsFailed", c.sessions_failed}, {"sessionsTimedOut", c.sessions_timed_out}};
+  if (config_.tcp_address) {  // ICE-TCP (only when configured: a UDP-only server's document is unchanged)
+    json& server = j["server"];
+    server["tcpConnections"] = streams_.size();
+    server["tcpConnectionsAccepted"] = c.tcp_connections_accepted;
+    server["tcpConnectionsRefused"] = c.tcp_connections_refused;
+    server["tcpConnectionsBound"] = c.tcp_connections_bound;
+    server["tcpGarbageClosed"] = c.tcp_garbage_closed;
+    server["tcpUnboundTimedOut"] = c.tcp_unbound_timed_out;
+    server["tcpFramesReceived"] = c.tcp_frames_received;
+    server["tcpOutgoingUnroutable"] = c.tcp_outgoing_unroutable;
+  }
   json rooms = json::object();
   for (const auto& [name, r] : rooms_) {
     json room;
