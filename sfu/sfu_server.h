@@ -7,6 +7,9 @@
 //   - on_datagram() routes every datagram the socket receives: a STUN request by its USERNAME (the
 //     server's ufrag names the session), anything else by the 5-tuple that session's ICE agent
 //     validated (its selected pair); the rest is dropped and counted (`unauthenticated_dropped`);
+//   - with `tcp_address`, ICE-TCP too (RFC 6544 passive, RFC 4571 framing): on_stream_*() take the
+//     driver's TCP connections, each bound to one session by its first, authenticated Binding
+//     request (see on_stream_opened());
 //   - the router (pipeline::MediaRouter) forwards the publisher's RTP at the RTP level to every
 //     subscriber of its room, with per-hop NACK/RTX, PLI/FIR relayed upstream at most once per
 //     `keyframe_request_interval`, per-subscriber sequence rewriting, transport-cc terminated per

@@ -5,7 +5,8 @@
 // router); what the router sends it is protected and sent on the selected pair.
 //
 // The session never sees a socket: SfuServer routes a datagram here (by STUN USERNAME, then by
-// the 5-tuple ICE validated) and sends what take_outgoing() returns from its one UDP socket.
+// the 5-tuple ICE validated) and sends what take_outgoing() returns from its one UDP socket, or, for
+// an ICE-TCP pair (IceOutgoing::socket == kTcpSocket), on the TCP connection to that peer.
 // Bad input (unauthenticated STUN, DTLS from nowhere, SRTP that fails authentication) is counted
 // and dropped by the layer that sees it; it never reaches another session.
 #pragma once
