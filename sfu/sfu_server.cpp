@@ -65,6 +65,35 @@ bool extensions_match(const sdp::NegotiatedMedia& m, const pipeline::ExtensionId
   return true;
 }
 
+
+// The answer's candidates: the negotiator writes the UDP one; ICE-TCP's passive candidate (RFC 6544
+// 4.5: port as the listening port, "tcptype passive") goes after it, priced RFC 6544 4.2-style
+// (type preference 90 below host UDP's 126, local preference 2^13 * 4 (passive) + 8191), and the
+// UDP line goes when `udp` is false (test only).
+std::string with_tcp_candidate(std::string sdp, const ice::TransportAddress& udp_address,
+                               const std::optional<ice::TransportAddress>& tcp_address, bool udp) {
+  ice::Candidate udp_host;
+  udp_host.foundation = "1";
+  udp_host.priority = ice::candidate_priority(ice::CandidateType::kHost, 65535, 1);
+  udp_host.address = udp_address;
+  std::string udp_line("a=candidate:");
+  udp_line.append(sdp::SdpCandidate{udp_host, "udp", {}}.to_value()).append("\r\n");
+  const size_t at = sdp.find(udp_line);
+  if (at == std::string::npos) return sdp;
+  std::string tcp_line;
+  if (tcp_address) {
+    ice::Candidate tcp_host;
+    tcp_host.foundation = "2";
+    tcp_host.priority = (uint32_t{90} << 24) | (uint32_t{(1u << 13) * 4 + 8191} << 8) | (256 - 1);
+    tcp_host.address = *tcp_address;
+    tcp_line.append("a=candidate:")
+        .append(sdp::SdpCandidate{tcp_host, "tcp", {{"tcptype", "passive"}}}.to_value())
+        .append("\r\n");
+  }
+  sdp.replace(at, udp_line.size(), udp ? udp_line + tcp_line : tcp_line);
+  return sdp;
+}
+
 }  // namespace
 
 using Published = PublishedMedia;
@@ -99,6 +128,9 @@ struct SfuServer::Session {
   ice::Candidate host;  // the answer's one candidate
   std::string kind;     // the answer's first (BUNDLE-tagged) section
   std::string mid;
+  // ICE-TCP connections bound to this session: the peer's address -> connection (a few at most:
+  // each is one of the server's bounded streams).
+  std::vector<std::pair<ice::TransportAddress, ConnectionId>> connections;
 };
 
 // A session's decrypted RTP/RTCP into its router leg (a publisher's RTP past the media tap first).
@@ -214,6 +246,8 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   host.address = config_.address;
   local.candidates = {host};
   local.end_of_candidates = true;
+  // The answer's candidate lines as the negotiator writes them: only UDP; ICE-TCP is added below.
+  if (!config_.udp_candidate && !config_.tcp_address) return refuse(422, "no candidate to offer");
   local.fingerprint = config_.certificate->fingerprint();
   local.session_id = std::to_string(id);
   local.cname = "tern-sfu";
@@ -321,6 +355,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   sc.local = {local.ice_ufrag, local.ice_pwd};
   sc.remote = {n.remote_ice_ufrag, n.remote_ice_pwd};
   sc.server_address = config_.address;
+  sc.tcp_address = config_.tcp_address;
   sc.certificate = config_.certificate;
   sc.remote_fingerprint = n.remote_fingerprint;
   sc.role = n.dtls_role;
@@ -370,7 +405,8 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
 
   sdp::SessionDescription description = answer->description;
   description.add("ice-lite");  // RFC 8839 5.3: session level
-  return SfuAnswer{id, description.to_string()};
+  return SfuAnswer{id, with_tcp_candidate(description.to_string(), config_.address, config_.tcp_address,
+                                          config_.udp_candidate)};
 }
 
 bool SfuServer::end_session(SessionId id, Timestamp now) {
@@ -438,6 +474,10 @@ void SfuServer::remove(SessionId id, Timestamp now) {
   router_->remove_leg(s.leg);
   by_ufrag_.erase(s.ufrag);
   if (s.old_ufrag) by_ufrag_.erase(*s.old_ufrag);
+  for (const auto& [peer, connection] : s.connections) {  // collect() already framed its close_notify
+    streams_.erase(connection);
+    closed_streams_.push_back(connection);
+  }
   if (s.routed_address) {
     auto a = by_address_.find(*s.routed_address);
     if (a != by_address_.end() && a->second == id) by_address_.erase(a);
@@ -460,9 +500,120 @@ void SfuServer::collect(Session& s) {
       ++counters_.outgoing_dropped;
       continue;
     }
-    outgoing_.push_back({o.destination, std::move(o.data)});
+    if (o.socket != SfuSession::kTcpSocket) {
+      outgoing_.push_back({o.destination, std::move(o.data), 0});
+      continue;
+    }
+    ConnectionId connection = 0;
+    for (const auto& [peer, c] : s.connections)
+      if (peer == o.destination) connection = c;
+    if (connection == 0 || o.data.size() > 0xFFFF) {
+      ++counters_.tcp_outgoing_unroutable;
+      continue;
+    }
+    std::vector<uint8_t> framed;  // RFC 4571: a 16-bit big-endian length, then the packet
+    framed.reserve(o.data.size() + 2);
+    framed.push_back(static_cast<uint8_t>(o.data.size() >> 8));
+    framed.push_back(static_cast<uint8_t>(o.data.size() & 0xFF));
+    framed.insert(framed.end(), o.data.begin(), o.data.end());
+    outgoing_.push_back({o.destination, std::move(framed), connection});
   }
 }
+
+StreamVerdict SfuServer::on_stream_opened(ConnectionId connection, const ice::TransportAddress& source, Timestamp now) {
+  if (connection == 0 || streams_.count(connection) != 0 || !config_.tcp_address || draining_ ||
+      streams_.size() >= config_.max_tcp_connections) {
+    ++counters_.tcp_connections_refused;
+    return StreamVerdict::kClose;
+  }
+  ++counters_.tcp_connections_accepted;
+  streams_.emplace(connection, Stream{source, now, 0, {}});
+  return StreamVerdict::kKeep;
+}
+
+StreamVerdict SfuServer::on_stream_bytes(ConnectionId connection, std::span<const uint8_t> bytes, Timestamp now) {
+  auto it = streams_.find(connection);
+  if (it == streams_.end()) return StreamVerdict::kClose;
+  // Whole frames straight from `bytes` where the buffer is empty; the rest kept (one partial frame).
+  size_t pos = 0;
+  while (true) {
+    Stream& st = it->second;
+    if (!st.buffer.empty()) {
+      const size_t need_header = st.buffer.size() < 2 ? 2 - st.buffer.size() : 0;
+      const size_t take_header = std::min(need_header, bytes.size() - pos);
+      st.buffer.insert(st.buffer.end(), bytes.begin() + pos, bytes.begin() + pos + take_header);
+      pos += take_header;
+      if (st.buffer.size() < 2) return StreamVerdict::kKeep;
+      const size_t total = 2 + ((size_t{st.buffer[0]} << 8) | st.buffer[1]);
+      const size_t take = std::min(total - st.buffer.size(), bytes.size() - pos);
+      st.buffer.insert(st.buffer.end(), bytes.begin() + pos, bytes.begin() + pos + take);
+      pos += take;
+      if (st.buffer.size() < total) return StreamVerdict::kKeep;
+      std::vector<uint8_t> frame = std::exchange(st.buffer, {});
+      if (on_frame(connection, st, std::span<const uint8_t>(frame).subspan(2), now) == StreamVerdict::kClose) {
+        close_stream(connection);
+        return StreamVerdict::kClose;
+      }
+      continue;
+    }
+    const size_t left = bytes.size() - pos;
+    if (left == 0) return StreamVerdict::kKeep;
+    if (left >= 2) {
+      const size_t length = (size_t{bytes[pos]} << 8) | bytes[pos + 1];
+      if (left >= 2 + length) {
+        const auto frame = bytes.subspan(pos + 2, length);
+        pos += 2 + length;
+        if (on_frame(connection, st, frame, now) == StreamVerdict::kClose) {
+          close_stream(connection);
+          return StreamVerdict::kClose;
+        }
+        it = streams_.find(connection);  // on_frame never erases, but stay safe
+        if (it == streams_.end()) return StreamVerdict::kClose;
+        continue;
+      }
+    }
+    st.buffer.assign(bytes.begin() + pos, bytes.end());  // < 2 + 65535 bytes: one partial frame
+    return StreamVerdict::kKeep;
+  }
+}
+
+StreamVerdict SfuServer::on_frame(ConnectionId connection, Stream& st, std::span<const uint8_t> frame, Timestamp now) {
+  ++counters_.tcp_frames_received;
+  if (st.session != 0) {
+    auto s = sessions_.find(st.session);
+    if (s == sessions_.end()) return StreamVerdict::kClose;
+    s->second->transport->on_datagram(st.source, frame, now, SfuSession::kTcpSocket);
+    return StreamVerdict::kKeep;
+  }
+  // Unbound: only an authenticated Binding request of a known session's ufrag binds it.
+  Session* target = nullptr;
+  if (auto ufrag = binding_request_ufrag(frame)) {
+    if (auto it = by_ufrag_.find(*ufrag); it != by_ufrag_.end()) target = sessions_.at(it->second).get();
+  }
+  if (target == nullptr || !target->transport->on_datagram(st.source, frame, now, SfuSession::kTcpSocket)) {
+    ++counters_.tcp_garbage_closed;
+    return StreamVerdict::kClose;
+  }
+  ++counters_.tcp_connections_bound;
+  st.session = target->id;
+  std::erase_if(target->connections, [&](const auto& c) { return c.first == st.source; });
+  target->connections.emplace_back(st.source, connection);
+  return StreamVerdict::kKeep;
+}
+
+void SfuServer::close_stream(ConnectionId connection) {
+  auto it = streams_.find(connection);
+  if (it == streams_.end()) return;
+  if (it->second.session != 0) {
+    if (auto s = sessions_.find(it->second.session); s != sessions_.end())
+      std::erase_if(s->second->connections, [connection](const auto& c) { return c.second == connection; });
+  }
+  streams_.erase(it);
+}
+
+void SfuServer::on_stream_closed(ConnectionId connection) { close_stream(connection); }
+
+std::vector<ConnectionId> SfuServer::take_closed_streams() { return std::exchange(closed_streams_, {}); }
 
 void SfuServer::route_by_address(Session& s, const ice::TransportAddress& source) {
   const auto remote = s.transport->remote_address();
@@ -525,6 +676,8 @@ std::optional<Timestamp> SfuServer::next_wakeup() const {
       earliest(s->transport->last_received().value_or(s->created) + config_.idle_timeout);
     }
   }
+  for (const auto& [c, st] : streams_)
+    if (st.session == 0) earliest(st.opened + config_.tcp_unbound_timeout);
   return at;
 }
 
@@ -548,6 +701,15 @@ void SfuServer::process(Timestamp now) {
     remove(id, now);
     ++(failed ? counters_.sessions_failed : counters_.sessions_timed_out);
     ended_.push_back(id);
+  }
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if (it->second.session == 0 && now - it->second.opened >= config_.tcp_unbound_timeout) {
+      ++counters_.tcp_unbound_timed_out;
+      closed_streams_.push_back(it->first);
+      it = streams_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -594,6 +756,13 @@ std::string SfuServer::prometheus_metrics() const {
   server("unauthenticated_dropped_total", "counter",
          "Datagrams dropped: unknown 5-tuple and not a STUN request for a known ufrag.", double(c.unauthenticated_dropped));
   server("outgoing_dropped_total", "counter", "Datagrams dropped with the outgoing queue full.", double(c.outgoing_dropped));
+  if (config_.tcp_address) {
+    server("tcp_connections", "gauge", "ICE-TCP connections open.", double(streams_.size()));
+    server("tcp_connections_accepted_total", "counter", "ICE-TCP connections accepted.", double(c.tcp_connections_accepted));
+    server("tcp_connections_bound_total", "counter", "ICE-TCP connections bound to a session.", double(c.tcp_connections_bound));
+    server("tcp_garbage_closed_total", "counter", "ICE-TCP connections closed: first frame not an authenticated check.",
+           double(c.tcp_garbage_closed));
+  }
   server("sessions_created_total", "counter", "Sessions admitted.", double(c.sessions_created));
   server("sessions_refused_total", "counter", "Offers refused.", double(c.sessions_refused));
   server("sessions_failed_total", "counter", "Sessions ended by an ICE, DTLS or SRTP failure.", double(c.sessions_failed));
@@ -672,6 +841,17 @@ std::string SfuServer::stats_json(Timestamp now) const {
                  {"sessionsRefused", c.sessions_refused}, {"sessionsEnded", c.sessions_ended},
                  {"sessionsFailed", c.sessions_failed}, {"sessionsTimedOut", c.sessions_timed_out},
                  {"iceRestarts", c.ice_restarts}, {"iceRestartsRefused", c.ice_restarts_refused}};
+  if (config_.tcp_address) {  // ICE-TCP (only when configured: a UDP-only server's document is unchanged)
+    json& server = j["server"];
+    server["tcpConnections"] = streams_.size();
+    server["tcpConnectionsAccepted"] = c.tcp_connections_accepted;
+    server["tcpConnectionsRefused"] = c.tcp_connections_refused;
+    server["tcpConnectionsBound"] = c.tcp_connections_bound;
+    server["tcpGarbageClosed"] = c.tcp_garbage_closed;
+    server["tcpUnboundTimedOut"] = c.tcp_unbound_timed_out;
+    server["tcpFramesReceived"] = c.tcp_frames_received;
+    server["tcpOutgoingUnroutable"] = c.tcp_outgoing_unroutable;
+  }
   json rooms = json::object();
   for (const auto& [name, r] : rooms_) {
     json room;

@@ -7,6 +7,9 @@
 //   - on_datagram() routes every datagram the socket receives: a STUN request by its USERNAME (the
 //     server's ufrag names the session), anything else by the 5-tuple that session's ICE agent
 //     validated (its selected pair); the rest is dropped and counted (`unauthenticated_dropped`);
+//   - with `tcp_address`, ICE-TCP too (RFC 6544 passive, RFC 4571 framing): on_stream_*() take the
+//     driver's TCP connections, each bound to one session by its first, authenticated Binding
+//     request (see on_stream_opened());
 //   - the router (pipeline::MediaRouter) forwards the publisher's RTP at the RTP level to every
 //     subscriber of its room, with per-hop NACK/RTX, PLI/FIR relayed upstream at most once per
 //     `keyframe_request_interval`, per-subscriber sequence rewriting, transport-cc terminated per
@@ -101,6 +104,19 @@ struct SfuConfig {
   MediaTap* media_tap = nullptr;  // not owned; must outlive the server
   // ICE restarts (restart()) a session may make in any 60 s; more are refused 429.
   size_t max_restarts_per_minute = 6;
+
+  // ICE-TCP (RFC 6544, passive only; framing RFC 4571): the driver's listening TCP socket. Set, every
+  // answer also carries `a=candidate:2 1 tcp <prio> <ip> <port> typ host tcptype passive`, priced
+  // below the UDP candidate (RFC 6544 4.2: type preference 90, passive direction preference), and
+  // the driver feeds accepted connections to on_stream_*().
+  std::optional<ice::TransportAddress> tcp_address;
+  // Test only (tern-sfu --no-udp-candidates): the answer carries no UDP candidate, so a client
+  // must use TCP. The UDP socket still works for a client that learns its address elsewhere.
+  bool udp_candidate = true;
+  size_t max_tcp_connections = 256;  // beyond: on_stream_opened() says close
+  // A connection that has not been bound to a session (its first frame an authenticated Binding
+  // request) within this long is closed (take_closed_streams()).
+  TimeDelta tcp_unbound_timeout = TimeDelta::Seconds(10);
 };
 
 
@@ -140,12 +156,27 @@ struct SfuCounters {
   uint64_t sessions_timed_out = 0;       // connect_timeout or idle_timeout
   uint64_t ice_restarts = 0;             // restart() applied
   uint64_t ice_restarts_refused = 0;     // restart() refused (unknown session, bad credentials, rate)
+  uint64_t tcp_connections_accepted = 0;
+  uint64_t tcp_connections_refused = 0;  // max_tcp_connections reached
+  uint64_t tcp_connections_bound = 0;    // first frame an authenticated Binding request
+  uint64_t tcp_garbage_closed = 0;       // unbound connection whose first frame was anything else
+  uint64_t tcp_unbound_timed_out = 0;    // tcp_unbound_timeout
+  uint64_t tcp_frames_received = 0;
+  uint64_t tcp_outgoing_unroutable = 0;  // a session's TCP packet with no connection to its peer: dropped
 };
+
+// A TCP connection of the driver's listening socket (any non-zero id the driver chooses, unique
+// among its open connections).
+using ConnectionId = uint64_t;
 
 struct SfuOutgoing {
   ice::TransportAddress destination;
-  std::vector<uint8_t> data;
+  std::vector<uint8_t> data;  // a datagram, or for a connection the RFC 4571 frame (length prefix included)
+  ConnectionId connection = 0;  // 0: a datagram from the UDP socket; else write `data` to that connection
 };
+
+// What the driver does with a TCP connection after a call: keep reading, or close it.
+enum class StreamVerdict : uint8_t { kKeep, kClose };
 
 class SfuServer {
  public:
@@ -184,6 +215,24 @@ class SfuServer {
   // Every datagram the UDP socket receives.
   void on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now);
   std::vector<SfuOutgoing> take_outgoing();
+
+  // ICE-TCP, the driver's accepted connections (sans-I/O: bytes in, verdicts and framed bytes out).
+  // A connection starts unbound; its first RFC 4571 frame must be a STUN Binding request whose
+  // USERNAME names a session AND that the session's agent authenticates: then the connection is
+  // bound to that session and every later frame goes to it (as from the agent's TCP socket, the
+  // peer's address as source). Anything else first (garbage, a wrong ufrag or password) is counted
+  // and the verdict is kClose. Bounds: max_tcp_connections; at most one partial frame (2 + 65535
+  // bytes) is kept per connection between calls (a frame is at most that by its 16-bit length);
+  // unbound connections are closed after tcp_unbound_timeout. A session's end closes its
+  // connections (take_closed_streams()).
+  StreamVerdict on_stream_opened(ConnectionId connection, const ice::TransportAddress& source, Timestamp now);
+  StreamVerdict on_stream_bytes(ConnectionId connection, std::span<const uint8_t> bytes, Timestamp now);
+  // The driver closed it (peer closed, error, a send queue overflow, or a verdict).
+  void on_stream_closed(ConnectionId connection);
+  // Connections the server wants closed since the last call (ended session, unbound timeout).
+  std::vector<ConnectionId> take_closed_streams();
+  size_t stream_count() const { return streams_.size(); }
+
   std::optional<Timestamp> next_wakeup() const;
   void process(Timestamp now);
 
@@ -214,6 +263,14 @@ class SfuServer {
   void remove(SessionId id, Timestamp now);
   void collect(Session& s);
   void route_by_address(Session& s, const ice::TransportAddress& source);
+  struct Stream {
+    ice::TransportAddress source;
+    Timestamp opened;
+    SessionId session = 0;  // 0: unbound
+    std::vector<uint8_t> buffer;  // the partial frame
+  };
+  StreamVerdict on_frame(ConnectionId connection, Stream& st, std::span<const uint8_t> frame, Timestamp now);
+  void close_stream(ConnectionId connection);
 
   SfuConfig config_;
   std::unique_ptr<pipeline::MediaRouter> router_;
@@ -225,6 +282,8 @@ class SfuServer {
   bool draining_ = false;
   std::vector<SessionId> ended_;
   std::vector<SfuOutgoing> outgoing_;
+  std::map<ConnectionId, Stream> streams_;
+  std::vector<ConnectionId> closed_streams_;  // at most one entry per stream (erased when queued)
   SfuCounters counters_;
 };
 

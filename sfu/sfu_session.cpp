@@ -12,7 +12,9 @@ Result<std::unique_ptr<SfuSession>> SfuSession::Create(const SfuSessionConfig& c
   ice::IceAgentConfig ac;
   ac.lite = true;
   ac.role = ice::IceRole::kControlled;
-  ac.sockets = {ice::LocalSocket{0, config.server_address, {}}};
+  ac.sockets = {ice::LocalSocket{kUdpSocket, config.server_address, {}}};
+  // Below every UDP candidate (RFC 6544 4.2: TCP is the fallback).
+  if (config.tcp_address) ac.sockets.push_back(ice::LocalSocket{kTcpSocket, *config.tcp_address, uint16_t{0}});
   ac.credentials = config.local;
   ac.seed = config.seed;
   auto agent = ice::IceAgent::Create(std::move(ac));
@@ -46,17 +48,23 @@ std::optional<ice::TransportAddress> SfuSession::remote_address() const {
   return std::nullopt;
 }
 
-void SfuSession::on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now) {
+bool SfuSession::on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now,
+                             ice::SocketId socket) {
   ++counters_.datagrams_received;
   counters_.bytes_received += data.size();
-  if (closed_) return;
-  if (agent_.on_datagram(0, source, data, now) == ice::IceAgent::Inbound::kApplication) {
+  if (closed_) return false;
+  const uint64_t answered = agent_.stats().requests_received;
+  bool authenticated = false;
+  if (agent_.on_datagram(socket, source, data, now) == ice::IceAgent::Inbound::kApplication) {
     last_received_ = now;
+    authenticated = true;
     handle_application(data, now);
   } else if (agent_.selected_pair()) {
     last_received_ = now;  // consent checks keep an idle session (a subscriber) alive
   }
+  if (agent_.stats().requests_received != answered) authenticated = true;
   pump(now);
+  return authenticated;
 }
 
 void SfuSession::handle_application(std::span<const uint8_t> data, Timestamp now) {

@@ -5,7 +5,8 @@
 // router); what the router sends it is protected and sent on the selected pair.
 //
 // The session never sees a socket: SfuServer routes a datagram here (by STUN USERNAME, then by
-// the 5-tuple ICE validated) and sends what take_outgoing() returns from its one UDP socket.
+// the 5-tuple ICE validated) and sends what take_outgoing() returns from its one UDP socket, or, for
+// an ICE-TCP pair (IceOutgoing::socket == kTcpSocket), on the TCP connection to that peer.
 // Bad input (unauthenticated STUN, DTLS from nowhere, SRTP that fails authentication) is counted
 // and dropped by the layer that sees it; it never reaches another session.
 #pragma once
@@ -33,6 +34,9 @@ struct SfuSessionConfig {
   ice::IceCredentials local;   // the server's ufrag/pwd for this session (from its answer)
   ice::IceCredentials remote;  // the client's (from its offer)
   ice::TransportAddress server_address;  // the one UDP socket's address: the host candidate
+  // ICE-TCP (RFC 6544): the server's passive TCP candidate, a second local socket of the agent
+  // (kTcpSocket; the lite agent needs nothing else: it answers checks on whichever socket they came).
+  std::optional<ice::TransportAddress> tcp_address;
   std::shared_ptr<const dtls::DtlsCertificate> certificate;
   dtls::CertificateFingerprint remote_fingerprint;
   dtls::DtlsRole role = dtls::DtlsRole::kClient;  // the server's role, from the answer's a=setup
@@ -55,6 +59,10 @@ struct SfuSessionCounters {
 
 class SfuSession {
  public:
+  // The agent's local sockets: what arrives on / goes out by each (IceOutgoing::socket).
+  static constexpr ice::SocketId kUdpSocket = 0;
+  static constexpr ice::SocketId kTcpSocket = 1;  // any of the server's ICE-TCP connections
+
   // Where decrypted RTP and RTCP go (the server's router leg).
   class MediaPacketSink {
    public:
@@ -72,8 +80,11 @@ class SfuSession {
   // The sink the router sends this session's RTP/RTCP to: protected, sent on the selected pair.
   DatagramSink* media_out() { return &media_out_; }
 
-  // A datagram routed to this session (from `source` to the server's socket).
-  void on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now);
+  // A datagram routed to this session (from `source` to the server's socket): from the UDP socket,
+  // or one RFC 4571 frame of a TCP connection (kTcpSocket). True when the agent authenticated it (a
+  // Binding request it answered) or took it as application data of a validated pair.
+  bool on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now,
+                   ice::SocketId socket = kUdpSocket);
   std::optional<Timestamp> next_wakeup() const;
   void process(Timestamp now);
   // DTLS close_notify (drain take_outgoing() once more); media stops.

@@ -30,6 +30,9 @@ namespace {
 struct Options {
   std::string http = "127.0.0.1:8080";
   std::string udp = "127.0.0.1:0";
+  std::string tcp;  // ICE-TCP; empty: none
+  size_t max_tcp_connections = 256;
+  bool no_udp_candidates = false;
   std::string token;
   size_t max_sessions = 256;
   size_t max_subscribers = 64;
@@ -70,6 +73,15 @@ int run(const Options& o) {
   if (Status st = tools::net::check_output_path("--stats-json", o.stats_json); !st.ok()) return fail(st.error());
   const size_t worker_count = o.workers > 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
   if (udp->second != 0 && udp->second + worker_count - 1 > 65535) return fail("--udp: port + workers - 1 above 65535");
+  std::optional<std::pair<std::string, uint16_t>> tcp;
+  if (!o.tcp.empty()) {
+    auto parsed = tools::net::split_host_port(o.tcp);
+    if (!parsed) return fail(std::string("--tcp: ") + parsed.error());
+    if (!transport::SocketAddress::Parse(parsed->first, parsed->second)) return fail("--tcp: not a numeric IP address");
+    if (parsed->second != 0 && parsed->second + worker_count - 1 > 65535) return fail("--tcp: port + workers - 1 above 65535");
+    tcp = *parsed;
+  }
+  if (o.no_udp_candidates && !tcp) return fail("--no-udp-candidates needs --tcp");
   if (Status st = tools::sfu_tool::SfuRecorder::prepare_dir(o.record_dir); !st.ok()) return fail(st.error());
 
   // The HTTP thread's loop first: it blocks SIGINT/SIGTERM, and the workers' threads inherit that.
@@ -83,6 +95,12 @@ int run(const Options& o) {
     tools::sfu_tool::WorkerOptions wo;
     const uint16_t port = udp->second == 0 ? 0 : static_cast<uint16_t>(udp->second + i);  // base port + i
     wo.udp = transport::SocketAddress::Parse(udp->first, port).value();
+    if (tcp) {  // like --udp: worker i on PORT + i
+      const uint16_t tcp_port = tcp->second == 0 ? 0 : static_cast<uint16_t>(tcp->second + i);
+      wo.tcp = transport::SocketAddress::Parse(tcp->first, tcp_port).value();
+    }
+    wo.max_tcp_connections = o.max_tcp_connections;
+    wo.udp_candidates = !o.no_udp_candidates;
     wo.token = o.token;
     wo.max_sessions = o.max_sessions;
     wo.max_subscribers = o.max_subscribers;
@@ -155,7 +173,11 @@ int run(const Options& o) {
   if (!o.quiet) {
     std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, /metrics, page /; %zu worker(s)\n",
                  http->first.c_str(), (*bridge)->port(), worker_count);
-    for (auto* w : worker_list) std::fprintf(stderr, "tern-sfu: worker %d media on UDP %s\n", w->index(), w->udp_address().c_str());
+    for (auto* w : worker_list) {
+      std::fprintf(stderr, "tern-sfu: worker %d media on UDP %s\n", w->index(), w->udp_address().c_str());
+      if (!w->tcp_address().empty())
+        std::fprintf(stderr, "tern-sfu: worker %d ICE-TCP on %s\n", w->index(), w->tcp_address().c_str());
+    }
   }
 
   const Timestamp start = transport::EpollDriver::Now();
@@ -182,6 +204,13 @@ int main(int argc, char** argv) {
   CLI::App app{"tern-sfu: a WebRTC media server (WHIP ingest, WHEP egress, one UDP port)"};
   app.add_option("--http", o.http, "HTTP signalling on ADDR:PORT (POST /whip/<room>, /whep/<room>; GET /stats)");
   app.add_option("--udp", o.udp, "Media on this UDP ADDR:PORT, worker i on PORT + i (port 0: any); its address is every session's candidate");
+  app.add_option("--tcp", o.tcp,
+                 "ICE-TCP (RFC 6544 passive, RFC 4571 framing) on this TCP ADDR:PORT, worker i on PORT + i (port 0: any): "
+                 "a second, lower-priority candidate for clients whose network blocks UDP");
+  app.add_option("--max-tcp-connections", o.max_tcp_connections, "ICE-TCP connections per worker; more are closed at once")
+      ->check(CLI::Range(1, 4096));
+  app.add_flag("--no-udp-candidates", o.no_udp_candidates,
+               "Test only: answers carry the TCP candidate alone (UDP still served), so clients must use --tcp");
   app.add_option("--token", o.token, "Bearer token clients must send (default: none)");
   app.add_option("--max-sessions", o.max_sessions, "Sessions (publishers + subscribers) per worker; more get 503")->check(CLI::Range(1, 4096));
   app.add_option("--max-subscribers", o.max_subscribers, "Subscribers per room; more get 503")->check(CLI::Range(1, 4096));

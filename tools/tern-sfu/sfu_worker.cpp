@@ -1,7 +1,11 @@
 #include "sfu_worker.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <utility>
 
@@ -29,12 +34,210 @@ ice::TransportAddress to_ice(const transport::SocketAddress& a) {
   return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
 }
 
+// ICE-TCP (tern-sfu --tcp) on the worker's loop: the listening socket and every accepted connection
+// on one nested epoll instance, which is a single descriptor of the worker's EpollDriver however
+// many connections there are (the driver watches at most kMaxFds). Bytes read go to the server's
+// on_stream_bytes() (which splits the RFC 4571 frames and bounds what it keeps); the framed bytes
+// the server sends are written at once, the rest queued per connection and written on EPOLLOUT.
+// A connection whose queue would exceed kMaxSendQueue (a subscriber that stopped reading) is
+// closed and the server told, never buffered for; so is one the server says to close.
+class IceTcpDriver {
+ public:
+  static constexpr size_t kMaxSendQueue = 256 * 1024;
+  static constexpr size_t kReadChunk = 16 * 1024;
+
+  // Listens; attach() the server (created with local_address() as its tcp_address) before the loop runs.
+  static Result<std::unique_ptr<IceTcpDriver>> Open(const transport::SocketAddress& at) {
+    std::unique_ptr<IceTcpDriver> d(new IceTcpDriver());
+    d->epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (d->epoll_fd_ < 0) return Error{"tern-sfu: --tcp: epoll_create1 failed"};
+    d->listener_ = ::socket(at.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (d->listener_ < 0) return Error{"tern-sfu: --tcp: socket() failed"};
+    const int one = 1;
+    (void)::setsockopt(d->listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // eases restarts only
+    if (::bind(d->listener_, at.sockaddr_ptr(), at.sockaddr_len()) != 0 || ::listen(d->listener_, 64) != 0)
+      return Error{"tern-sfu: --tcp: cannot listen (address in use?)"};
+    sockaddr_storage local{};
+    socklen_t len = sizeof(local);
+    if (::getsockname(d->listener_, reinterpret_cast<sockaddr*>(&local), &len) != 0)
+      return Error{"tern-sfu: --tcp: getsockname failed"};
+    d->local_ = transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&local), len);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;  // the listener; connections are 1, 2, ...
+    if (::epoll_ctl(d->epoll_fd_, EPOLL_CTL_ADD, d->listener_, &ev) != 0) return Error{"tern-sfu: --tcp: epoll_ctl failed"};
+    return d;
+  }
+  ~IceTcpDriver() {
+    for (auto& [id, c] : conns_) ::close(c.fd);
+    if (listener_ >= 0) ::close(listener_);
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  }
+  IceTcpDriver(const IceTcpDriver&) = delete;
+  IceTcpDriver& operator=(const IceTcpDriver&) = delete;
+
+  void attach(sfu::SfuServer& server) { server_ = &server; }
+  int fd() const { return epoll_fd_; }
+  const transport::SocketAddress& local_address() const { return local_; }
+
+  // The nested instance is readable: accept, read, write what is queued (bounded per call).
+  void on_readable(Timestamp now) {
+    std::array<epoll_event, 64> events;
+    const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
+    for (int i = 0; i < n; ++i) {
+      const sfu::ConnectionId id = events[i].data.u64;
+      if (id == 0) {
+        accept_some(now);
+        continue;
+      }
+      if (conns_.count(id) == 0) continue;  // closed by an earlier event of this round
+      if (events[i].events & EPOLLOUT) write_queue(id);
+      if (conns_.count(id) != 0 && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) read_some(id, now);
+    }
+  }
+
+  // One framed packet for a connection (from SfuOutgoing).
+  void send(sfu::ConnectionId id, std::span<const uint8_t> data) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;  // closed meanwhile
+    Conn& c = it->second;
+    size_t written = 0;
+    if (c.queue.size() == c.sent) {  // nothing queued: straight to the kernel
+      const ssize_t w = ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        drop(id, false);
+        return;
+      }
+      written = w > 0 ? static_cast<size_t>(w) : 0;
+    }
+    if (written == data.size()) return;
+    if (c.queue.size() - c.sent + data.size() - written > kMaxSendQueue) {
+      drop(id, true);  // the peer stopped reading
+      return;
+    }
+    if (c.sent > 0 && c.sent == c.queue.size()) {
+      c.queue.clear();
+      c.sent = 0;
+    }
+    c.queue.insert(c.queue.end(), data.begin() + static_cast<std::ptrdiff_t>(written), data.end());
+    watch(id, c, true);
+  }
+
+  // The connections the server ended (session gone, unbound timeout).
+  void close_ended() {
+    for (sfu::ConnectionId id : server_->take_closed_streams()) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      ::close(it->second.fd);
+      conns_.erase(it);
+    }
+  }
+
+  uint64_t accepted = 0;
+  uint64_t slow_dropped = 0;  // kMaxSendQueue exceeded
+
+ private:
+  struct Conn {
+    int fd = -1;
+    std::vector<uint8_t> queue;  // bytes not yet written, from `sent` on
+    size_t sent = 0;
+    bool want_out = false;
+  };
+
+  IceTcpDriver() = default;
+
+  void accept_some(Timestamp now) {
+    for (int round = 0; round < 16; ++round) {  // bounded; level-triggered: the rest next time
+      sockaddr_storage from{};
+      socklen_t len = sizeof(from);
+      const int fd = ::accept4(listener_, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;
+      const sfu::ConnectionId id = next_id_++;
+      const auto peer = ice::TransportAddress::Parse(
+          transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from), len).ip_string(),
+          transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from), len).port());
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = id;
+      if (!peer || server_->on_stream_opened(id, *peer, now) == sfu::StreamVerdict::kClose ||
+          ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (peer) server_->on_stream_closed(id);
+        ::close(fd);
+        continue;
+      }
+      const int one = 1;
+      (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // latency only
+      conns_[id].fd = fd;
+      ++accepted;
+    }
+  }
+
+  void read_some(sfu::ConnectionId id, Timestamp now) {
+    for (int round = 0; round < 4; ++round) {  // bounded: other connections get their turn
+      const ssize_t r = ::recv(conns_.at(id).fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+      if (r <= 0) {  // closed by the peer, or an error
+        drop(id, false);
+        return;
+      }
+      if (server_->on_stream_bytes(id, std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(r)), now) ==
+          sfu::StreamVerdict::kClose) {
+        drop(id, false);
+        return;
+      }
+      if (static_cast<size_t>(r) < buffer_.size()) return;
+    }
+  }
+
+  void write_queue(sfu::ConnectionId id) {
+    Conn& c = conns_.at(id);
+    while (c.sent < c.queue.size()) {
+      const ssize_t w = ::send(c.fd, c.queue.data() + c.sent, c.queue.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (w <= 0) {
+        drop(id, false);
+        return;
+      }
+      c.sent += static_cast<size_t>(w);
+    }
+    c.queue.clear();
+    c.sent = 0;
+    watch(id, c, false);
+  }
+
+  void watch(sfu::ConnectionId id, Conn& c, bool out) {
+    if (c.want_out == out) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN | (out ? EPOLLOUT : 0u);
+    ev.data.u64 = id;
+    (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+    c.want_out = out;
+  }
+
+  void drop(sfu::ConnectionId id, bool slow) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    ::close(it->second.fd);  // also leaves the epoll set
+    conns_.erase(it);
+    server_->on_stream_closed(id);
+    if (slow) ++slow_dropped;
+  }
+
+  sfu::SfuServer* server_ = nullptr;
+  int epoll_fd_ = -1;
+  int listener_ = -1;
+  transport::SocketAddress local_;
+  std::map<sfu::ConnectionId, Conn> conns_;  // at most SfuConfig::max_tcp_connections (the server refuses more)
+  sfu::ConnectionId next_id_ = 1;
+  std::array<uint8_t, kReadChunk> buffer_{};
+};
+
 // The server on its worker's loop: the UDP socket's reads in, its datagrams out (sendmmsg batches),
 // its timers, and the sessions it ended dropped from their endpoint.
 class SfuDriver final : public transport::Pollable {
  public:
-  SfuDriver(sfu::SfuServer& server, transport::UdpSocket& socket, std::function<void()> on_ended)
-      : server_(server), socket_(socket), on_ended_(std::move(on_ended)) {}
+  SfuDriver(sfu::SfuServer& server, transport::UdpSocket& socket, IceTcpDriver* tcp, std::function<void()> on_ended)
+      : server_(server), socket_(socket), tcp_(tcp), on_ended_(std::move(on_ended)) {}
   std::optional<Timestamp> next_wakeup() const override { return server_.next_wakeup(); }
   void process(Timestamp now) override {
     server_.process(now);
@@ -54,8 +257,18 @@ class SfuDriver final : public transport::Pollable {
       if (*n < slots.size()) break;  // drained: no second recvmmsg just to read EAGAIN (epoll is level-triggered)
     }
   }
+  void on_tcp_readable(Timestamp now) {
+    tcp_->on_readable(now);
+    flush();
+  }
   void flush() {
     std::vector<sfu::SfuOutgoing> out = server_.take_outgoing();
+    if (tcp_ != nullptr) {  // ICE-TCP packets to their connections; the datagrams stay
+      for (const sfu::SfuOutgoing& o : out)
+        if (o.connection != 0) tcp_->send(o.connection, o.data);
+      std::erase_if(out, [](const sfu::SfuOutgoing& o) { return o.connection != 0; });
+      tcp_->close_ended();
+    }
     for (size_t start = 0; start < out.size(); start += kBatch) {
       std::array<transport::Datagram, kBatch> batch;
       size_t n = 0;
@@ -82,6 +295,7 @@ class SfuDriver final : public transport::Pollable {
   static constexpr size_t kBatch = 32;
   sfu::SfuServer& server_;
   transport::UdpSocket& socket_;
+  IceTcpDriver* tcp_;  // null without --tcp
   std::function<void()> on_ended_;
   std::array<std::array<uint8_t, 2048>, 32> buffers_{};
 };
@@ -91,6 +305,7 @@ class SfuDriver final : public transport::Pollable {
 struct SfuWorker::State {
   transport::EpollDriver driver;
   transport::UdpSocket socket;
+  std::unique_ptr<IceTcpDriver> tcp;  // --tcp (null without); its destructor only closes descriptors
   std::unique_ptr<SfuRecorder> recorder;  // the server's MediaTap: outlives it
   std::unique_ptr<sfu::SfuServer> server;
   std::unique_ptr<sfu::SfuSignalling> signalling;
@@ -107,6 +322,15 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   if (!socket) return Error{socket.error()};
   sfu::SfuConfig config;
   config.address = to_ice(socket->local_address());
+  std::unique_ptr<IceTcpDriver> tcp;
+  if (options.tcp) {
+    auto opened = IceTcpDriver::Open(*options.tcp);
+    if (!opened) return Error{opened.error()};
+    tcp = std::move(opened).value();
+    config.tcp_address = to_ice(tcp->local_address());
+    config.max_tcp_connections = options.max_tcp_connections;
+  }
+  config.udp_candidate = options.udp_candidates;
   config.max_sessions = options.max_sessions;
   config.max_subscribers_per_room = options.max_subscribers;
   config.room_mode = options.room_mode;
@@ -119,6 +343,7 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   auto state = std::make_unique<State>();
   state->driver = std::move(driver).value();
   state->socket = std::move(socket).value();
+  state->tcp = std::move(tcp);
   state->recorder = std::move(recorder);
   state->server = std::move(server).value();
   state->signalling = std::make_unique<sfu::SfuSignalling>(*state->server);
@@ -134,7 +359,8 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   if (w->event_fd_ < 0) return Error{"tern-sfu: eventfd failed"};
   State& s = *w->state_;
   SfuWorker* self = w.get();
-  s.sfu_driver = std::make_unique<SfuDriver>(*s.server, s.socket, [self] {
+  if (s.tcp) s.tcp->attach(*s.server);
+  s.sfu_driver = std::make_unique<SfuDriver>(*s.server, s.socket, s.tcp.get(), [self] {
     State& st = *self->state_;
     std::vector<std::string> ended = st.signalling->ended();
     for (const std::string& id : ended) (void)(st.whip->drop(id) || st.whep->drop(id));  // in one
@@ -149,6 +375,12 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   if (Status st = s.driver.add_fd(s.socket.fd(), [self](Timestamp now) { self->state_->sfu_driver->on_readable(now); }); !st.ok())
     return Error{st.error()};
   if (Status st = s.driver.add_fd(w->event_fd_, [self](Timestamp now) { self->run_jobs(now); }); !st.ok()) return Error{st.error()};
+  if (s.tcp) {
+    if (Status st = s.driver.add_fd(s.tcp->fd(), [self](Timestamp now) { self->state_->sfu_driver->on_tcp_readable(now); });
+        !st.ok())
+      return Error{st.error()};
+    w->tcp_address_ = to_ice(s.tcp->local_address()).to_string();
+  }
   if (Status st = s.driver.add_pollable(s.sfu_driver.get()); !st.ok()) return Error{st.error()};
   if (Status st = s.driver.add_pollable(s.recorder.get()); !st.ok()) return Error{st.error()};
   s.driver.set_stop_flag(&w->stop_flag_);

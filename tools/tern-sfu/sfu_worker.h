@@ -39,6 +39,11 @@ namespace tern::tools::sfu_tool {
 
 struct WorkerOptions {
   transport::SocketAddress udp;  // this worker's socket (port 0: any)
+  // ICE-TCP (RFC 6544 passive, RFC 4571 framing): this worker's listening socket, a second
+  // candidate in every answer; nullopt: UDP only.
+  std::optional<transport::SocketAddress> tcp;
+  size_t max_tcp_connections = 256;
+  bool udp_candidates = true;  // false (test only): answers carry the TCP candidate alone
   std::string token;
   size_t max_sessions = 256;
   size_t max_subscribers = 64;
@@ -61,6 +66,8 @@ class SfuWorker {
   int index() const { return index_; }
   // The UDP address every session of this worker has as its candidate.
   std::string udp_address() const { return udp_address_; }
+  // The ICE-TCP listening address ("" without --tcp).
+  std::string tcp_address() const { return tcp_address_; }
   // Sessions on this worker now (updated by the worker; read by the HTTP thread to place rooms).
   size_t load() const { return load_.load(std::memory_order_relaxed); }
   // CPU time the worker's thread used so far.
@@ -93,6 +100,7 @@ class SfuWorker {
 
   int index_;
   std::string udp_address_;
+  std::string tcp_address_;
   std::unique_ptr<State> state_;
   std::atomic<size_t> load_{0};
   std::mutex mutex_;  // guards jobs_ and ended_ (the queue between threads; never the core)
