@@ -472,9 +472,12 @@ class PeerCall final : public transport::Pollable {
   }
 
   // --loss: drops this RTP datagram (media or RTX, SRTP-protected; its header is in the clear) with
-  // that probability, counted in `dropped`. STUN, DTLS, SCTP and RTCP always pass.
+  // that probability, counted in `dropped`. STUN, DTLS, SCTP and RTCP always pass, and so do RTP
+  // packets with the padding bit set (bandwidth probes, mostly padding only: Chromium sends hundreds
+  // at a call's start, and a short call's drops could all land on them and leave NACK nothing to do).
   bool drop_rtp(std::span<const uint8_t> datagram, uint64_t& dropped) {
     if (options_.loss_percent <= 0 || transport::classify(datagram) != transport::PacketClass::kRtp) return false;
+    if ((datagram[0] & 0x20) != 0) return false;  // P: padding (probes)
     if (std::uniform_real_distribution<double>(0, 100)(loss_rng_) >= options_.loss_percent) return false;
     ++dropped;
     return true;

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
                  "(WHIP/WHEP PATCH with If-Match \"*\" and new credentials; at the next status tick)")->check(CLI::Range(0.0, 86400.0));
   app.add_flag("!--recv-only", o.send_media, "Receive audio/video only (offered or answered recvonly)");
   app.add_option("--loss", o.loss_percent, "Drop this percentage of RTP datagrams (media and RTX) each way at "
-                 "the socket (RTCP, STUN, DTLS, SCTP pass): an impaired path for NACK/RTX tests")->check(CLI::Range(0.0, 100.0));
+                 "the socket (RTCP, STUN, DTLS, SCTP and padded probes pass): an impaired path for NACK/RTX tests")->check(CLI::Range(0.0, 100.0));
   app.add_option("--input-video", o.input_video, "Send this Y4M file instead of the synthetic camera (its size and "
                  "rate; once, or looped with --loop-input)");
   app.add_option("--input-audio", o.input_audio, "Send this WAV file (48 kHz mono or stereo PCM16) instead of the "
