@@ -184,7 +184,9 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   const double recorded = std::stod(pr["format"].value("duration", std::string("0")));
   MESSAGE("tern-sfu recording: " << recorded << " s recorded; sent " << video_sent << " s of video, " << audio_sent
           << " s of audio");
-  CHECK(std::abs(recorded - sent) <= 0.01 * sent);
+  // Within 1%, or 50 ms on a call this short (the ends: a video frame's 33 ms and an Opus packet's 20
+  // ms; under load the encoder drops frames, so frames / 30 undercounts the video's time a little).
+  CHECK(std::abs(recorded - sent) <= std::max(0.01 * sent, 0.050));
   // The publisher dropped 2% of its RTP (--loss 2): the server's NACKs and the RTX it got back
   // (unwrapped by the recorder's receive front) left no frame out.
   CHECK(p["sessions"][0]["loss"].value("rtpDroppedOut", 0) > 0);
