@@ -46,7 +46,7 @@ TEST_CASE("gstreamer rtpulpfecenc: FEC parsed, rebuilt byte-exact, losses recove
   }
   const std::string dir = tern::test::scratch_dir("gst_ulpfec");
   tern::test::run_command("rm -f '" + dir + "'/p_*.bin", 10);
-  constexpr uint32_t kSsrc = 0x12345678;
+  constexpr uint32_t kGstSsrc = 0x12345678;
   const auto r = tern::test::run_command(
       "gst-launch-1.0 -q videotestsrc num-buffers=30 pattern=ball ! video/x-raw,width=320,height=240 "
       "! vp8enc deadline=1 ! rtpvp8pay pt=96 ssrc=305419896 mtu=400 "
@@ -60,7 +60,7 @@ TEST_CASE("gstreamer rtpulpfecenc: FEC parsed, rebuilt byte-exact, losses recove
   std::map<uint16_t, rtp::RtpPacket> media;
   std::vector<const rtp::RtpPacket*> fec;
   for (const auto& p : packets) {
-    CHECK(p.ssrc() == kSsrc);
+    CHECK(p.ssrc() == kGstSsrc);
     if (p.payload_type() == 122) {
       fec.push_back(&p);
     } else {
@@ -96,7 +96,7 @@ TEST_CASE("gstreamer rtpulpfecenc: FEC parsed, rebuilt byte-exact, losses recove
   REQUIRE(!drop.empty());
 
   // 2. Stream everything but the dropped packets through our receiver.
-  UlpfecReceiver rx({kSsrc, 122, std::nullopt, {}});
+  UlpfecReceiver rx({kGstSsrc, 122, std::nullopt, {}});
   std::set<uint16_t> recovered;
   for (const auto& p : packets) {
     if (p.payload_type() != 122 && drop.count(p.sequence_number()) != 0) continue;
