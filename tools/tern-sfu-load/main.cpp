@@ -65,7 +65,6 @@ using namespace tern;
 namespace {
 
 constexpr uint8_t kPayloadType = 96;
-constexpr uint8_t kRtxPayloadType = 97;
 constexpr char kMagic[8] = {'T', 'E', 'R', 'N', 'L', 'O', 'A', 'D'};
 constexpr size_t kHeaderBytes = 1 + 8 + 8 + 4 + 4;  // VP8 descriptor, magic, send ns, publisher, counter
 constexpr size_t kBatch = 32;
