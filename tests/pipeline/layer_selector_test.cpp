@@ -428,12 +428,13 @@ TEST_CASE("media router: REMB toward a leg marked set_send_remb, from its abs-se
   REQUIRE(ext.register_extension<rtp::AbsSendTime>(rc.extension_ids.abs_send_time));
   Timestamp now = Timestamp::Seconds(3);
   uint16_t seq = 1;
+  const std::vector<uint8_t> payload(1000, 0x22);  // outlives the builders: set_payload() keeps a view
   for (int i = 0; i < 700; ++i, now += TimeDelta::Millis(10)) {  // 7 s at ~800 kbps (the first estimate after 5 s)
     for (uint32_t ssrc : {kSsrc, kSsrc + 1}) {
       rtp::RtpPacketBuilder b;
       b.set_sequence_number(seq).set_timestamp(static_cast<uint32_t>(i * 900)).set_ssrc(ssrc).set_payload_type(96);
       b.set<rtp::AbsSendTime>(ext, rtp::AbsSendTime::from_time(now));
-      b.set_payload(std::vector<uint8_t>(1000, 0x22));
+      b.set_payload(payload);
       r.on_packet(ssrc == kSsrc ? *remb_leg : *plain_leg, b.build().value().data(), now);
     }
     ++seq;
