@@ -78,6 +78,11 @@ Result<std::unique_ptr<SctpAssociation>> SctpAssociation::Create(SctpConfig conf
   if (config.streams == 0) return Error{"at least one stream"};
   if (config.max_events == 0 || config.max_outgoing == 0) return Error{"queue bounds must be positive"};
   if (config.timer_interval <= TimeDelta::Zero()) return Error{"timer_interval must be positive"};
+  if (config.rto_min <= TimeDelta::Zero() || config.rto_min > config.rto_initial ||
+      config.rto_initial > config.rto_max || config.rto_max > TimeDelta::Seconds(120)) {
+    return Error{"RTO bounds must satisfy 0 < rto_min <= rto_initial <= rto_max <= 120 s"};
+  }
+  if (config.max_retransmissions == 0) return Error{"max_retransmissions must be positive"};
   std::unique_ptr<SctpAssociation> a(new SctpAssociation(std::move(config)));
   if (Status s = a->open_socket(); !s.ok()) return Error{s.error()};
   return a;
@@ -133,7 +138,18 @@ Status SctpAssociation::open_socket() {
   params.spp_assoc_id = SCTP_FUTURE_ASSOC;
   params.spp_flags = SPP_PMTUD_DISABLE;
   params.spp_pathmtu = static_cast<uint32_t>(config_.max_packet_size - sizeof(sctp_common_header));
+  params.spp_pathmaxrxt = config_.max_retransmissions;
   ok = ok && set_option(socket_, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, params);
+  sctp_rtoinfo rto{};
+  rto.srto_assoc_id = SCTP_FUTURE_ASSOC;
+  rto.srto_initial = static_cast<uint32_t>(config_.rto_initial.ms());
+  rto.srto_min = static_cast<uint32_t>(config_.rto_min.ms());
+  rto.srto_max = static_cast<uint32_t>(config_.rto_max.ms());
+  ok = ok && set_option(socket_, IPPROTO_SCTP, SCTP_RTOINFO, rto);
+  sctp_assocparams assoc{};
+  assoc.sasoc_assoc_id = SCTP_FUTURE_ASSOC;
+  assoc.sasoc_asocmaxrxt = config_.max_retransmissions;
+  ok = ok && set_option(socket_, IPPROTO_SCTP, SCTP_ASSOCINFO, assoc);
   for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SEND_FAILED_EVENT,
                         SCTP_PEER_ADDR_CHANGE, SCTP_REMOTE_ERROR, SCTP_STREAM_CHANGE_EVENT}) {
     sctp_event event{};

@@ -72,6 +72,18 @@ struct SctpConfig {
   size_t max_events = 65536;
   size_t max_outgoing = 4096;  // packets
   TimeDelta timer_interval = TimeDelta::Millis(10);  // usrsctp_handle_timers cadence
+  // Retransmission timeout (SCTP_RTOINFO). usrsctp's defaults (3 s initial, 1 s minimum, 60 s
+  // maximum) leave a reliable channel stalled for a second or more after a tail loss and for up to
+  // a minute after an outage; these follow libwebrtc's data channels (dcsctp: 400 ms minimum, the
+  // backoff capped at 3 s). The minimum stays above the peer's delayed-SACK time (200 ms).
+  TimeDelta rto_initial = TimeDelta::Millis(1000);
+  TimeDelta rto_min = TimeDelta::Millis(400);
+  TimeDelta rto_max = TimeDelta::Millis(3000);
+  // Consecutive retransmission timeouts before usrsctp gives the association up (SCTP_ASSOCINFO
+  // and the path's limit; 1..65535). The default never does in practice (65535 x rto_max): how
+  // long a call lives is ICE's and DTLS's business (consent, restarts), as in libwebrtc; usrsctp's
+  // own default (10) would end the data channels after an outage of ~25 s that ICE survives.
+  uint16_t max_retransmissions = 65535;
 };
 
 struct SctpCounters {
@@ -138,6 +150,8 @@ class SctpAssociation final : private UsrsctpLibrary::Connection {
   // Streams negotiated in each direction (the lower of both offers), 0 before kAssociationUp.
   uint16_t negotiated_streams() const { return negotiated_streams_; }
   const SctpCounters& counters() const { return counters_; }
+  // usrsctp's process-wide counters (UsrsctpLibrary::stats).
+  UsrsctpLibrary::Stats usrsctp_stats() const { return library_->stats(); }
   const SctpConfig& config() const { return config_; }
 
   // For usrsctp's C callbacks in sctp_association.cpp; not part of the API.

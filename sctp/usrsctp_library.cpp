@@ -126,6 +126,22 @@ void UsrsctpLibrary::advance_to(Timestamp now) {
   usrsctp_handle_timers(static_cast<uint32_t>(std::min<int64_t>(elapsed_ms, 1'000'000)));
 }
 
+UsrsctpLibrary::Stats UsrsctpLibrary::stats() const {
+  sctpstat raw{};
+  usrsctp_get_stat(&raw);
+  Stats s;
+  s.packets_sent = raw.sctps_sendpackets;
+  s.packets_received = raw.sctps_recvpackets;
+  s.data_chunks_sent = raw.sctps_senddata;
+  s.data_chunks_received = raw.sctps_recvdata;
+  s.duplicate_data_chunks_received = raw.sctps_recvdupdata;
+  s.data_chunks_retransmitted = raw.sctps_sendretransdata;
+  s.data_chunks_fast_retransmitted = raw.sctps_sendfastretrans;
+  s.t3_timeouts = raw.sctps_timodata;
+  s.bad_checksums = raw.sctps_badsum;
+  return s;
+}
+
 uint64_t UsrsctpLibrary::orphan_packets() { return g_orphans.load(std::memory_order_relaxed); }
 uint64_t UsrsctpLibrary::init_count() { return g_inits.load(std::memory_order_relaxed); }
 

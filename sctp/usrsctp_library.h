@@ -60,6 +60,19 @@ class UsrsctpLibrary {
   // How many times usrsctp was initialised in this process (tests).
   static uint64_t init_count();
 
+  // usrsctp's own counters (usrsctp_get_stat): process-wide, every association of the process
+  // since usrsctp was initialised. They tell why a reliable channel stalled: retransmissions after
+  // a timeout (T3, each one an RTO or more of waiting) against fast retransmissions.
+  struct Stats {
+    uint64_t packets_sent = 0, packets_received = 0;
+    uint64_t data_chunks_sent = 0, data_chunks_received = 0, duplicate_data_chunks_received = 0;
+    uint64_t data_chunks_retransmitted = 0;       // every retransmission
+    uint64_t data_chunks_fast_retransmitted = 0;  // ... of them on gap reports (no timeout)
+    uint64_t t3_timeouts = 0;                     // retransmission timer expiries
+    uint64_t bad_checksums = 0;
+  };
+  Stats stats() const;
+
  private:
   UsrsctpLibrary();
   std::optional<Timestamp> clock_;

@@ -1061,7 +1061,11 @@ PeerConnectionStats PeerConnection::get_stats(Timestamp now) const {
   if (endpoint_) {
     if (auto rtt = endpoint_->rtt()) t.round_trip_time = rtt->seconds_f();
   }
-  if (sctp_) s.data_channels = sctp_->stats();
+  if (sctp_) {
+    s.data_channels = sctp_->stats();
+    s.sctp = sctp_->counters();
+    s.usrsctp = sctp_->usrsctp_stats();
+  }
   s.counters = counters_;
   if (dtls_) s.counters.fingerprint_mismatches = dtls_->counters().fingerprint_mismatches;
   return s;

@@ -248,6 +248,8 @@ struct PeerConnectionStats {
   pipeline::StatsReport media;  // the pipeline's webrtc-stats (empty before negotiation)
   TransportInfo transport;
   std::vector<sctp::DataChannelStats> data_channels;
+  std::optional<sctp::SctpCounters> sctp;  // the association's counters, once it exists
+  std::optional<sctp::UsrsctpLibrary::Stats> usrsctp;  // usrsctp's, process-wide (see its header)
   PeerConnectionCounters counters;
 
   // The whole as one webrtc-stats JSON object keyed by id (keys sorted, as StatsReport::to_json):

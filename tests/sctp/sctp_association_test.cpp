@@ -345,3 +345,81 @@ TEST_CASE("data channels over DtlsTransport: DTLS -> SCTP -> DCEP, both roles, 2
   CHECK(client->channel_state(from_server) == DataChannelState::kOpen);
   CHECK(client->counters().dcep_errors + server->counters().dcep_errors == 0);
 }
+
+namespace {
+
+// usrsctp's own timer defaults (what tern ran with before SctpConfig set them).
+sctp::SctpConfig UsrsctpDefaultTimers() {
+  sctp::SctpConfig c;
+  c.rto_initial = TimeDelta::Seconds(3);
+  c.rto_min = TimeDelta::Seconds(1);
+  c.rto_max = TimeDelta::Seconds(60);
+  c.max_retransmissions = 10;
+  return c;
+}
+
+struct OutageOutcome {
+  bool delivered = false;
+  TimeDelta after_restore = TimeDelta::Zero();  // restore -> the message arrived
+  bool association_down = false;
+};
+
+// A reliable message sent as the link goes dark both ways for `outage`: when it arrives after the
+// link returns, and whether the association survived.
+OutageOutcome ReliableAcrossOutage(sctp::SctpConfig config, TimeDelta outage) {
+  SctpPair p(23, config, config);
+  Connect(p);
+  const uint16_t ch = p.a->create_channel(Init("outage"), p.now).value();
+  REQUIRE(p.run_until([&] { return SctpPair::count(p.events_b, Type::kChannelOpened) == 1; }, TimeDelta::Seconds(2)));
+  for (int i = 0; i < 20; ++i) {  // a little traffic first: the RTO comes from measured RTTs
+    REQUIRE(p.a->send(ch, Payload(200, i), true, p.now).ok());
+    p.run_for(TimeDelta::Millis(20));
+  }
+  REQUIRE(p.run_until([&] { return Messages(p.events_b, ch).size() == 20; }, TimeDelta::Seconds(2)));
+  p.a_to_b.loss = p.b_to_a.loss = 1.0;
+  REQUIRE(p.a->send(ch, Payload(300, 99), true, p.now).ok());
+  p.run_for(outage);
+
+  p.a_to_b.loss = p.b_to_a.loss = 0;
+  const Timestamp restored = p.now;
+  OutageOutcome o;
+  o.delivered = p.run_until([&] { return Messages(p.events_b, ch).size() == 21; }, TimeDelta::Seconds(70));
+  o.after_restore = p.now - restored;
+  o.association_down = SctpPair::count(p.events_a, Type::kAssociationDown) > 0;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("data channels after an outage: the retransmission backoff is capped at rto_max, the association outlives it") {
+  // 16 s dark: with usrsctp's timers the retransmissions go 1, 2, 4, 8, 16 s apart (1, 3, 7, 15,
+  // 31 s into the outage), so the message waits ~15 s after the link is back; with tern's
+  // (400 ms .. 3 s) at most ~3 s.
+  const OutageOutcome tern16 = ReliableAcrossOutage({}, TimeDelta::Seconds(16));
+  const OutageOutcome usrsctp16 = ReliableAcrossOutage(UsrsctpDefaultTimers(), TimeDelta::Seconds(16));
+  MESSAGE("16 s outage: the message arrived " << tern16.after_restore.ms() << " ms after the link returned (tern's timers), "
+          << usrsctp16.after_restore.ms() << " ms (usrsctp's defaults)");
+  CHECK(tern16.delivered);
+  CHECK_FALSE(tern16.association_down);
+  CHECK(tern16.after_restore <= TimeDelta::Millis(3200));
+  CHECK(usrsctp16.delivered);
+  CHECK(usrsctp16.after_restore > TimeDelta::Seconds(8));  // what the setting changes
+  // 40 s dark (ICE would have restarted): the association is still there and delivers; with
+  // usrsctp's limit of 10 retransmissions it had given up.
+  const OutageOutcome tern40 = ReliableAcrossOutage({}, TimeDelta::Seconds(40));
+  CHECK(tern40.delivered);
+  CHECK_FALSE(tern40.association_down);
+  CHECK(tern40.after_restore <= TimeDelta::Millis(3200));
+  sctp::SctpConfig ten = sctp::SctpConfig{};
+  ten.max_retransmissions = 10;
+  const OutageOutcome limited40 = ReliableAcrossOutage(ten, TimeDelta::Seconds(40));
+  CHECK(limited40.association_down);
+  CHECK_FALSE(limited40.delivered);
+  // Bad bounds are refused.
+  sctp::SctpConfig bad;
+  bad.rto_min = TimeDelta::Seconds(2);  // above rto_initial
+  CHECK_FALSE(sctp::SctpAssociation::Create(bad).ok());
+  bad = sctp::SctpConfig{};
+  bad.max_retransmissions = 0;
+  CHECK_FALSE(sctp::SctpAssociation::Create(bad).ok());
+}

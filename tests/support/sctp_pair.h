@@ -68,7 +68,8 @@ struct SctpPair {
     for (auto* l : {&a_to_b, &b_to_a}) {
       if (!l->queue.empty()) next = std::min(next, l->queue.front().first);
     }
-    if (next.is_plus_infinity()) return;
+    // Nothing scheduled (both associations down): time still passes, so run_until ends.
+    if (next.is_plus_infinity()) next = now + TimeDelta::Millis(10);
     now = std::max(now, next);
     for (auto* s : {a.get(), b.get()}) {
       if (auto w = s->next_wakeup(); w && *w <= now) s->process(now);

@@ -367,6 +367,20 @@ class PeerCall final : public transport::Pollable {
                           {"bytesReceived", d.bytes_received}});
     }
     j["dataChannels"] = channels;
+    if (s.sctp) {
+      const sctp::SctpCounters& c = *s.sctp;
+      j["sctp"] = {{"packetsSent", c.packets_sent}, {"packetsReceived", c.packets_received},
+                   {"outgoingDropped", c.outgoing_dropped}, {"refusedMessages", c.refused_messages},
+                   {"receivedDropped", c.received_dropped}, {"sendErrors", c.send_errors}};
+    }
+    if (s.usrsctp) {  // process-wide: summed over every association this process ran
+      const sctp::UsrsctpLibrary::Stats& u = *s.usrsctp;
+      j["usrsctp"] = {{"dataChunksSent", u.data_chunks_sent}, {"dataChunksReceived", u.data_chunks_received},
+                      {"duplicateDataChunksReceived", u.duplicate_data_chunks_received},
+                      {"dataChunksRetransmitted", u.data_chunks_retransmitted},
+                      {"dataChunksFastRetransmitted", u.data_chunks_fast_retransmitted},
+                      {"t3Timeouts", u.t3_timeouts}, {"badChecksums", u.bad_checksums}};
+    }
     // transport-cc: the peer's packets carried the transport-wide sequence number (we fed back on
     // them), and its feedback on ours.
     const pipeline::TransportCounters tc = pc_->endpoint() ? pc_->endpoint()->transport_counters()
