@@ -56,10 +56,14 @@ Result<UdpSocket> UdpSocket::Open(const SocketAddress& local, const UdpSocketCon
   }
   if (config.reuse_address && ::setsockopt(s.fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
     return system_error("udp: setsockopt(SO_REUSEADDR)", "udp: setsockopt(SO_REUSEADDR) failed");
-  // Buffer sizes are requests: the kernel caps them at net.core.*mem_max, which is not an error.
-  if (config.receive_buffer_bytes > 0)
+  // Buffer sizes are requests: the kernel caps SO_RCVBUF/SO_SNDBUF at net.core.*mem_max (208 KiB
+  // by default, which a burst of 256 KiB data-channel messages or a loaded machine overflows);
+  // with CAP_NET_ADMIN the *FORCE options set them past the cap. Neither failing is an error.
+  if (config.receive_buffer_bytes > 0 &&
+      ::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUFFORCE, &config.receive_buffer_bytes, sizeof(int)) != 0)
     (void)::setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUF, &config.receive_buffer_bytes, sizeof(int));
-  if (config.send_buffer_bytes > 0)
+  if (config.send_buffer_bytes > 0 &&
+      ::setsockopt(s.fd_, SOL_SOCKET, SO_SNDBUFFORCE, &config.send_buffer_bytes, sizeof(int)) != 0)
     (void)::setsockopt(s.fd_, SOL_SOCKET, SO_SNDBUF, &config.send_buffer_bytes, sizeof(int));
   if (config.report_unreachable) {
     const bool v6 = local.is_v6();

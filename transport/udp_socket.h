@@ -52,8 +52,10 @@ class DatagramBatch {
 };
 
 struct UdpSocketConfig {
-  int receive_buffer_bytes = 1 << 20;  // SO_RCVBUF request; 0 keeps the system default
-  int send_buffer_bytes = 1 << 20;     // SO_SNDBUF request; 0 keeps the system default
+  // SO_RCVBUF/SO_SNDBUF requests (SO_*BUFFORCE first: past net.core.*mem_max when the process has
+  // CAP_NET_ADMIN); 0 keeps the system default.
+  int receive_buffer_bytes = 1 << 20;
+  int send_buffer_bytes = 1 << 20;
   bool v6_only = true;                 // IPV6_V6ONLY on IPv6 sockets
   bool reuse_address = false;          // SO_REUSEADDR
   // IP_RECVERR / IPV6_RECVERR: ICMP errors about datagrams we sent (port or host unreachable) are

@@ -3,6 +3,7 @@
 // peer addresses, truncation, EAGAIN counting, ICMP unreachable reports and address parsing.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -114,6 +115,27 @@ TEST_CASE("udp socket send stops on a full buffer and counts EAGAIN") {
   CHECK(*sent <= out.size());
   CHECK(tx->counters().datagrams_sent + tx->counters().send_errors <= out.size());
   if (*sent < out.size()) CHECK(tx->counters().send_would_block >= 1);
+}
+
+TEST_CASE("udp socket buffers: the request holds past net.core.rmem_max when privileged") {
+  UdpSocketConfig big;
+  big.receive_buffer_bytes = 4 << 20;  // well above Debian's default cap (212992)
+  big.send_buffer_bytes = 4 << 20;
+  auto s = UdpSocket::Open(SocketAddress::LoopbackV4(0), big);
+  REQUIRE(s.ok());
+  int rcv = 0, snd = 0;
+  socklen_t len = sizeof(int);
+  REQUIRE(::getsockopt(s->fd(), SOL_SOCKET, SO_RCVBUF, &rcv, &len) == 0);
+  len = sizeof(int);
+  REQUIRE(::getsockopt(s->fd(), SOL_SOCKET, SO_SNDBUF, &snd, &len) == 0);
+  if (::geteuid() != 0) {
+    MESSAGE("not root: SO_RCVBUFFORCE refused, the kernel's cap applies (" << rcv << " bytes)");
+    CHECK(rcv > 0);
+    return;
+  }
+  // The kernel reports twice what was set (its bookkeeping overhead).
+  CHECK(rcv >= big.receive_buffer_bytes);
+  CHECK(snd >= big.send_buffer_bytes);
 }
 
 TEST_CASE("socket address parsing") {
