@@ -258,10 +258,11 @@ void CheckChromiumCall(const json& r, const json& ts, int messages, const char* 
   const uint64_t tern_sent = Summary(ts, "videoFramesSent");
   const uint64_t chromium_decoded = stats["in_video"].value("framesDecoded", uint64_t{0});
   const uint64_t chromium_sent = stats["out_video"].value("framesSent", uint64_t{0});
-  // At least 2/3 s of video each way in the 2.5 s hold: the shared machine may be loaded (at a load
-  // of 16 on 2 cores tern sent 27 frames in the call with the data burst).
-  CHECK(tern_sent >= 20);
-  CHECK(chromium_sent >= 20);
+  // At least 1 s of video each way: the page holds the call past its 2.5 s (up to 8 s more) until
+  // 30 frames were sent and decoded each way (page.js kMinFrames; on a loaded machine tern once sent
+  // 11 frames in the 2.5 s).
+  CHECK(tern_sent >= 30);
+  CHECK(chromium_sent >= 30);
   CHECK(chromium_decoded * 10 >= tern_sent * 9);
   CHECK(Summary(ts, "videoFramesDecoded") * 10 >= chromium_sent * 9);
   // Audio: > 1 s received both ways; Chromium concealed at most a third of what it played (the call
@@ -293,6 +294,8 @@ void CheckChromiumCall(const json& r, const json& ts, int messages, const char* 
   CHECK(ts["transportCc"]["feedbackSent"] > 10);
   CHECK(ts["transportCc"]["feedbackReceived"] > 10);
   // The data channel: every message echoed in order, the 256 KiB ones (max-message-size) too.
+  INFO("echoes after " << r.value("echoMs", 0.0) << " ms; tern's messages " << ts["messages"].dump() << ", SCTP "
+       << ts.value("sctp", json::object()).dump() << ", usrsctp " << ts.value("usrsctp", json::object()).dump());
   CHECK(r["maxMessageSize"] == 262144);
   CHECK(r["echoes"] == messages);
   CHECK(r["echoesInOrder"] == messages);

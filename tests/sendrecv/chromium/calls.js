@@ -74,7 +74,7 @@ const withTimeout = (p, ms, what) =>
     await page.goto('http://127.0.0.1:8080/');
     // 1. Chromium offers.
     await page.evaluate((u) => offerCall(u), whipUrl);
-    await page.evaluate((ms, n) => exercise(ms, n), callMs, messages);
+    await page.evaluate((ms, n) => exercise(ms, n, false), callMs, messages);
     result.chromiumOffers = await page.evaluate((ms) => hangUp(ms), kSettleMs);
     // 2. tern offers.
     result.ternOffers = [];
@@ -84,7 +84,8 @@ const withTimeout = (p, ms, what) =>
       child = spawn(c.command[0], c.command.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
       const exited = new Promise((f) => child.on('exit', (code, signal) => f(code === null ? 'signal ' + signal : code)));
       await withTimeout(offered, 10000, "tern-peer's offer");
-      await page.evaluate((ms, n) => exercise(ms, n), callMs, c.messages);
+      const lossy = c.command.includes('--loss');
+      await page.evaluate((ms, n, l) => exercise(ms, n, l), callMs, c.messages, lossy);
       child.kill('SIGINT');
       const ternExit = await withTimeout(exited, 8000, 'tern-peer client exit');
       child = null;

@@ -4,6 +4,7 @@
 // messages, holds the call and returns what getStats says.
 const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
 const kBig = 262144;  // Chromium's (and tern's) max-message-size
+const kMinFrames = 30, kExtraHoldMs = 8000;
 let call = null;
 
 async function newCall() {
@@ -62,8 +63,9 @@ async function answerCall(offer) {
 
 // Sends `messages` numbered text messages (every 200th one kBig bytes; none: no channel needed) on
 // the call's channel and counts the echoes that come back in order; holds the call callMs after
-// connecting (longer, up to 8 s more, while echoes are missing); returns the result with the stats.
-async function exercise(callMs, messages) {
+// connecting (longer, up to 8 s more, while echoes are missing; and see kExtraHoldMs); returns the
+// result with the stats. `lossy`: the call drops RTP (tern-peer --loss), NACKs are expected.
+async function exercise(callMs, messages, lossy) {
   const c = call, pc = c.pc, r = c.r;
   r.echoes = 0;
   r.echoesInOrder = 0;
@@ -115,6 +117,19 @@ async function exercise(callMs, messages) {
   r.echoMs = performance.now() - sendStart;
   await firstFrame;
   while (performance.now() - connectedAt < callMs) await sleep(50);
+  // On a loaded machine (CI: 2 cores, Chromium and tern beside other tests) the hold may carry too
+  // little media for the checks: hold on, up to kExtraHoldMs more, until each side sent and the
+  // other decoded kMinFrames, and in a lossy call until both sides NACKed and retransmitted.
+  const enough = async () => {
+    const st = await statsOf(pc);
+    const vin = st.in_video || {}, vout = st.out_video || {};
+    if ((vin.framesDecoded || 0) < kMinFrames || (vout.framesSent || 0) < kMinFrames) return false;
+    return !lossy || ((vin.nackCount || 0) > 0 && (vin.retransmittedPacketsReceived || 0) > 0 &&
+                      (vout.nackCount || 0) > 0 && (vout.retransmittedPacketsSent || 0) > 0);
+  };
+  const holdEnd = performance.now();
+  while (performance.now() - holdEnd < kExtraHoldMs && !(await enough())) await sleep(100);
+  r.extraHoldMs = performance.now() - holdEnd;
   r.stats = await statsOf(pc);
   r.ok = true;
   return r;
