@@ -300,7 +300,7 @@ class PeerCall final : public transport::Pollable {
       auto n = socket_.receive_batch(slots);
       if (!n.ok() || *n == 0) break;
       for (size_t i = 0; i < *n; ++i) {
-        if (drop_rtp(slots[i].data(), rtp_dropped_in_)) continue;
+        if (drop_rtp(slots[i].data(), /*outbound=*/false)) continue;
         pc_->on_datagram(0, to_ice(slots[i].peer), slots[i].data(), now);
       }
     }
@@ -311,7 +311,7 @@ class PeerCall final : public transport::Pollable {
   void flush(Timestamp now) {
     for (int round = 0; round < kMaxFlushRounds; ++round) {
       for (ice::IceOutgoing& o : pc_->take_outgoing()) {
-        if (drop_rtp(o.data, rtp_dropped_out_)) continue;
+        if (drop_rtp(o.data, /*outbound=*/true)) continue;
         // A full socket buffer loses the datagram, as a network would (ICE/DTLS/SCTP retransmit).
         if (!socket_.send_to(o.data, transport::SocketAddress::FromCore(ice::to_core(o.destination))).ok()) ++send_failures_;
       }
@@ -486,18 +486,17 @@ class PeerCall final : public transport::Pollable {
   }
 
   // --loss: drops RTP datagrams (media or RTX, SRTP-protected; the header is in the clear), counted
-  // in `dropped`: evenly spaced in each stream (SSRC) and direction, one in every 100/percent, the
+  // per direction: evenly spaced in each stream (SSRC) and direction, one in every 100/percent, the
   // first at a seeded point of the first period. STUN, DTLS, SCTP and RTCP always pass, and so do RTP
   // packets with the padding bit set (bandwidth probes). Random drops over all RTP left a 2.5 s
   // test call with no lost video packet at all now and then (Chromium's audio and probes took
   // them), and NACK had nothing to do; evenly spaced drops per stream always give it work.
-  bool drop_rtp(std::span<const uint8_t> datagram, uint64_t& dropped) {
+  bool drop_rtp(std::span<const uint8_t> datagram, bool outbound) {
     if (options_.loss_percent <= 0 || transport::classify(datagram) != transport::PacketClass::kRtp) return false;
     if (datagram.size() < 12 || (datagram[0] & 0x20) != 0) return false;  // P: padding (probes)
     const uint32_t ssrc = static_cast<uint32_t>(datagram[8]) << 24 | static_cast<uint32_t>(datagram[9]) << 16 |
                           static_cast<uint32_t>(datagram[10]) << 8 | datagram[11];
-    const bool out = &dropped == &rtp_dropped_out_;
-    auto key = std::make_pair(out, ssrc);
+    auto key = std::make_pair(outbound, ssrc);
     auto it = loss_credit_.find(key);
     if (it == loss_credit_.end()) {
       if (loss_credit_.size() >= kMaxLossStreams) return false;  // bounded: later streams pass
@@ -506,7 +505,7 @@ class PeerCall final : public transport::Pollable {
     it->second += options_.loss_percent / 100.0;
     if (it->second < 1.0) return false;
     it->second -= 1.0;
-    ++dropped;
+    ++(outbound ? rtp_dropped_out_ : rtp_dropped_in_);
     return true;
   }
 
