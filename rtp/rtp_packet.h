@@ -124,9 +124,27 @@ class RtpPacketView {
 
 // An RTP packet that owns its bytes: what flows between pipeline stages. Copies copy the bytes;
 // moves are cheap. Arrival time and other metadata travel alongside.
+// Built and copied packets keep kTailroom bytes of capacity behind their data: SRTP's protect
+// grows a packet in place (tag and MKI, at most 20 bytes), and without the room every packet sent
+// was reallocated and copied once more on its way out (measured in tern-sfu: a malloc, a copy and a
+// free per forwarded packet per subscriber).
 class RtpPacket {
  public:
+  static constexpr size_t kTailroom = 32;
+
   RtpPacket() = default;
+  RtpPacket(const RtpPacket& other) : arrival_time(other.arrival_time), header_(other.header_) { copy_bytes(other); }
+  RtpPacket& operator=(const RtpPacket& other) {
+    if (this != &other) {
+      copy_bytes(other);
+      header_ = other.header_;
+      arrival_time = other.arrival_time;
+    }
+    return *this;
+  }
+  RtpPacket(RtpPacket&&) noexcept = default;
+  RtpPacket& operator=(RtpPacket&&) noexcept = default;
+  ~RtpPacket() = default;
   // Takes ownership of `bytes` and parses them.
   static Result<RtpPacket> parse(std::vector<uint8_t> bytes);
   static Result<RtpPacket> parse(std::span<const uint8_t> bytes) {
@@ -181,6 +199,11 @@ class RtpPacket {
  private:
   friend class RtpPacketBuilder;
   RtpPacket(std::vector<uint8_t> bytes, const RtpHeader& header) : bytes_(std::move(bytes)), header_(header) {}
+  void copy_bytes(const RtpPacket& other) {
+    bytes_.clear();
+    bytes_.reserve(other.bytes_.size() + kTailroom);
+    bytes_.assign(other.bytes_.begin(), other.bytes_.end());
+  }
   std::vector<uint8_t> bytes_;
   RtpHeader header_;
 };

@@ -106,7 +106,9 @@ Result<size_t> RtpPacketBuilder::write(std::span<uint8_t> out) const {
 }
 
 Result<RtpPacket> RtpPacketBuilder::build() const {
-  std::vector<uint8_t> bytes(size());
+  std::vector<uint8_t> bytes;
+  bytes.reserve(size() + RtpPacket::kTailroom);  // SRTP protects in place (RtpPacket::kTailroom)
+  bytes.resize(size());
   auto n = write(bytes);
   if (!n) return Error{n.error()};
   return RtpPacket::parse(std::move(bytes));

@@ -242,3 +242,33 @@ TEST_CASE("srtp span variants work in caller storage") {
   size_t too_big = 2000;
   CHECK_FALSE(rx.unprotect_rtp(buf, too_big).ok());
 }
+
+TEST_CASE("srtp protects built, parsed-and-copied RTP packets in place (their tail room), for every profile") {
+  static_assert(rtp::RtpPacket::kTailroom >= SrtpSession::kMaxOverhead);
+  for (SrtpProfile p : kAllProfiles) {
+    CAPTURE(to_string(p));
+    SrtpSession tx = Make(p, SrtpDirection::kSend);
+    SrtpSession rx = Make(p, SrtpDirection::kReceive);
+    auto received = rtp::RtpPacket::parse(Rtp(7, 1000));  // as a forwarder holds it: exact size
+    REQUIRE(received.ok());
+    for (int leg = 0; leg < 3; ++leg) {  // one copy per subscriber, as MediaRouter::forward_to makes
+      rtp::RtpPacket copy = *received;
+      copy.set_sequence_number(static_cast<uint16_t>(100 + leg));
+      std::vector<uint8_t> datagram = std::move(copy).release_bytes();
+      const uint8_t* before = datagram.data();
+      REQUIRE(tx.protect_rtp(datagram).ok());
+      CHECK(datagram.data() == before);  // no reallocation on the way out
+      CHECK(rx.unprotect_rtp(datagram).ok());
+    }
+    rtp::RtpPacketBuilder b;
+    b.set_payload_type(96).set_sequence_number(9).set_ssrc(0x11223344);
+    std::vector<uint8_t> payload(1000, 7);
+    b.set_payload(payload);
+    auto built = b.build();
+    REQUIRE(built.ok());
+    std::vector<uint8_t> datagram = std::move(*built).release_bytes();
+    const uint8_t* before = datagram.data();
+    REQUIRE(tx.protect_rtp(datagram).ok());
+    CHECK(datagram.data() == before);
+  }
+}
