@@ -30,6 +30,7 @@ EpollDriver::~EpollDriver() { close_fds(); }
 EpollDriver::EpollDriver(EpollDriver&& other) noexcept
     : epoll_fd_(std::exchange(other.epoll_fd_, -1)),
       timer_fd_(std::exchange(other.timer_fd_, -1)),
+      armed_us_(std::exchange(other.armed_us_, -1)),
       watches_(std::move(other.watches_)),
       pollables_(std::move(other.pollables_)),
       stop_requested_(other.stop_requested_),
@@ -41,6 +42,7 @@ EpollDriver& EpollDriver::operator=(EpollDriver&& other) noexcept {
     close_fds();
     epoll_fd_ = std::exchange(other.epoll_fd_, -1);
     timer_fd_ = std::exchange(other.timer_fd_, -1);
+    armed_us_ = std::exchange(other.armed_us_, -1);
     watches_ = std::move(other.watches_);
     pollables_ = std::move(other.pollables_);
     stop_requested_ = other.stop_requested_;
@@ -101,15 +103,22 @@ bool EpollDriver::should_stop() const {
   return stop_requested_ || (stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed));
 }
 
-void EpollDriver::run_due_pollables(Timestamp now) {
+bool EpollDriver::run_due_pollables(Timestamp now, Timestamp& earliest) {
   // Due objects run in deadline order (ties in registration order), so timers fire in order even
   // when the loop woke late. Bounded: each object runs at most once per iteration.
   std::array<std::pair<Timestamp, size_t>, kMaxPollables> due;
   size_t n = 0;
+  ++counters_.deadline_walks;
   for (size_t i = 0; i < pollables_.size(); ++i) {
     auto t = pollables_[i]->next_wakeup();
-    if (t && *t <= now) due[n++] = {*t, i};
+    if (!t) continue;
+    if (*t <= now) {
+      due[n++] = {*t, i};
+    } else if (*t < earliest) {
+      earliest = *t;
+    }
   }
+  if (n == 0) return false;
   std::stable_sort(due.begin(), due.begin() + static_cast<std::ptrdiff_t>(n),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   // Snapshot pointers: a process() call may remove pollables.
@@ -120,6 +129,7 @@ void EpollDriver::run_due_pollables(Timestamp now) {
     order[k]->process(now);
     ++counters_.pollable_calls;
   }
+  return true;
 }
 
 Status EpollDriver::run_for(TimeDelta duration) { return run_until(Now() + duration); }
@@ -132,20 +142,30 @@ Status EpollDriver::run_until(Timestamp deadline) {
     ++counters_.iterations;
     Timestamp now = Now();
     if (now >= deadline) break;
-    run_due_pollables(now);
-    if (should_stop()) break;
+    // Nothing due (the common wake, a datagram): the deadlines just read are the next wake's.
     Timestamp wake = deadline;
-    for (Pollable* p : pollables_) {
-      auto t = p->next_wakeup();
-      if (t && *t < wake) wake = *t;
+    const bool ran = run_due_pollables(now, wake);
+    if (should_stop()) break;
+    if (ran) {
+      wake = deadline;
+      ++counters_.deadline_walks;
+      for (Pollable* p : pollables_) {
+        auto t = p->next_wakeup();
+        if (t && *t < wake) wake = *t;
+      }
     }
-    // Arm the timer at the absolute wake time; a time already past fires at once.
-    itimerspec its{};
+    // Arm the timer at the absolute wake time (a time already past fires at once), unless it is
+    // armed for that time already and has not fired: one system call fewer per datagram.
     const int64_t wake_us = std::max<int64_t>(wake.us(), 1);
-    its.it_value.tv_sec = wake_us / 1000000;
-    its.it_value.tv_nsec = (wake_us % 1000000) * 1000;
-    if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &its, nullptr) != 0)
-      return Error{"epoll driver: timerfd_settime failed"};
+    if (wake_us != armed_us_) {
+      itimerspec its{};
+      its.it_value.tv_sec = wake_us / 1000000;
+      its.it_value.tv_nsec = (wake_us % 1000000) * 1000;
+      if (::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &its, nullptr) != 0)
+        return Error{"epoll driver: timerfd_settime failed"};
+      armed_us_ = wake_us;
+      ++counters_.timer_arms;
+    }
     const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), -1);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -158,6 +178,7 @@ Status EpollDriver::run_until(Timestamp deadline) {
         uint64_t expirations = 0;
         // Only clears the readiness; EAGAIN (a spurious wake) leaves nothing to clear.
         (void)!::read(timer_fd_, &expirations, sizeof(expirations));
+        armed_us_ = -1;  // fired: the next wake arms it again, even for the same time
         ++counters_.timer_wakeups;
         continue;
       }

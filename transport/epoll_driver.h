@@ -29,6 +29,8 @@ class EpollDriver {
     uint64_t timer_wakeups = 0;
     uint64_t fd_events = 0;
     uint64_t pollable_calls = 0;
+    uint64_t timer_arms = 0;     // timerfd_settime calls (skipped while the armed time still holds)
+    uint64_t deadline_walks = 0;  // passes over every pollable's next_wakeup()
   };
 
   static Result<EpollDriver> Create();
@@ -70,11 +72,14 @@ class EpollDriver {
   };
 
   void close_fds();
-  void run_due_pollables(Timestamp now);
+  // Runs the due pollables; returns whether any ran and, when none did, the earliest deadline
+  // seen (the next wake needs no second pass then).
+  bool run_due_pollables(Timestamp now, Timestamp& earliest);
   bool should_stop() const;
 
   int epoll_fd_ = -1;
   int timer_fd_ = -1;
+  int64_t armed_us_ = -1;  // the absolute time timer_fd_ is armed for, until it is seen firing
   std::vector<Watch> watches_;
   std::vector<Pollable*> pollables_;
   bool stop_requested_ = false;

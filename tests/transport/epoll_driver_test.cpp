@@ -125,6 +125,45 @@ TEST_CASE("epoll driver wakes on socket input") {
   CHECK_FALSE(driver->remove_fd(rx->fd()).ok());
 }
 
+TEST_CASE("epoll driver: datagram wakes re-arm no timer and walk the deadlines once; timers still fire after") {
+  auto driver = EpollDriver::Create();
+  REQUIRE(driver.ok());
+  auto rx = UdpSocket::Open(SocketAddress::LoopbackV4(0));
+  REQUIRE(rx.ok());
+  std::vector<std::string> log;
+  const Timestamp start = EpollDriver::Now();
+  OneShot later("later", start + TimeDelta::Millis(300), &log);  // far beyond the datagrams
+  REQUIRE(driver->add_pollable(&later).ok());
+  DatagramBatch in(1, 1500);
+  const std::vector<uint8_t> msg = {0x80, 1, 2, 3};
+  size_t got = 0;
+  // Each datagram read sends the next one: 50 wakes by socket input, one at a time.
+  REQUIRE(driver->add_fd(rx->fd(), [&](Timestamp) {
+                  auto n = rx->receive_batch(in.slots());
+                  REQUIRE(n.ok());
+                  got += *n;
+                  if (got < 50) {
+                    REQUIRE(rx->send_to(msg, rx->local_address()).ok());
+                  } else {
+                    driver->stop();
+                  }
+                }).ok());
+  REQUIRE(rx->send_to(msg, rx->local_address()).ok());
+  REQUIRE(driver->run_for(TimeDelta::Seconds(20)).ok());
+  REQUIRE(got == 50);
+  const EpollDriver::Counters c = driver->counters();
+  CHECK(c.fd_events >= 50);
+  CHECK(c.timer_arms == 1);  // armed once for `later`, never again while only datagrams came
+  CHECK(c.deadline_walks == c.iterations);  // nothing was due: one pass over the deadlines each
+  CHECK(log.empty());
+  // The armed timer still fires, at its time.
+  REQUIRE(driver->remove_fd(rx->fd()).ok());
+  REQUIRE(driver->run_until(start + TimeDelta::Millis(400)).ok());
+  CHECK(later.fired());
+  CHECK(EpollDriver::Now() >= start + TimeDelta::Millis(300));
+  CHECK(driver->counters().timer_wakeups >= 1);
+}
+
 TEST_CASE("epoll driver rejects bad registrations") {
   auto driver = EpollDriver::Create();
   REQUIRE(driver.ok());
