@@ -119,10 +119,19 @@ ReceiveTap::Verdict ReceiveTap::on_audio_packet(rtp::RtpPacket packet, pipeline:
   return {};
 }
 
-void ReceiveTap::recorded(const Status& status) {
+bool ReceiveTap::recorded(const Status& status) {
   // A refused frame or packet (before the first keyframe, out of order, malformed) leaves the
   // rest of the file good: counted, and the recording goes on.
   if (!status.ok()) ++counters_.frames_not_recorded;
+  return status.ok();
+}
+
+void ReceiveTap::recorded_video(const jitterbuffer::EncodedVideoFrame& frame, const Status& status) {
+  if (!recorded(status)) return;
+  ++counters_.video_frames_recorded;
+  if (frame.keyframe) ++counters_.video_keyframes_recorded;
+  if (last_recorded_video_seq_ && frame.first_seq != *last_recorded_video_seq_ + 1) ++counters_.gaps;
+  last_recorded_video_seq_ = frame.last_seq;
 }
 
 void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
@@ -134,8 +143,12 @@ void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
     ++counters_.duplicate_audio_packets;  // late or repeated: arrival-order decoding skips it
     return;
   }
+  const bool continuous = !last_audio_seq_ || packet.sequence_number() == static_cast<uint16_t>(*last_audio_seq_ + 1);
   last_audio_seq_ = packet.sequence_number();
-  if (webm_) recorded(webm_->add_audio(packet.payload(), packet.timestamp(), now));
+  if (webm_ && recorded(webm_->add_audio(packet.payload(), packet.timestamp(), now))) {
+    if (counters_.audio_packets_recorded > 0 && !continuous) ++counters_.gaps;
+    ++counters_.audio_packets_recorded;
+  }
 }
 
 std::optional<Timestamp> ReceiveTap::next_wakeup() const {
@@ -154,7 +167,7 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
   // recorder places the audio track against the video's first arrival.
   const Timestamp arrival = frame.receive_time.is_finite() ? std::min(frame.receive_time, now) : now;
   if (webm_) {  // the first decoded picture gave the track's size
-    recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
+    recorded_video(frame, webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
     return;
   }
   auto decoded = video_decoder_->decode(frame.data, frame.rtp_timestamp);
@@ -179,7 +192,7 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
     return;
   }
   webm_ = std::move(r.value());
-  recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
+  recorded_video(frame, webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
 }
 
 Status ReceiveTap::finish(Timestamp now) {

@@ -49,6 +49,12 @@ struct ReceiveTapCounters {
   int64_t foreign_packets = 0;  // SSRC or payload type not configured
   int64_t fec_recovered = 0;
   int64_t frames_not_recorded = 0;  // video frames or audio packets the recorder refused
+  int64_t video_frames_recorded = 0;     // written to the WebM file (accepted by the muxer)
+  int64_t video_keyframes_recorded = 0;
+  int64_t audio_packets_recorded = 0;
+  // Recorded frames (packets) not continuous with the previous one recorded on their track: frames
+  // the jitter buffer gave up on, audio packets lost (each hole counts once, however long).
+  int64_t gaps = 0;
   int width = 0, height = 0;        // the first picture's
 };
 
@@ -85,7 +91,8 @@ class ReceiveTap : public transport::Pollable {
 
   explicit ReceiveTap(const ReceiveTapConfig& config);
   void on_audio(const rtp::RtpPacket& packet, Timestamp now);
-  void recorded(const Status& status);
+  bool recorded(const Status& status);
+  void recorded_video(const jitterbuffer::EncodedVideoFrame& frame, const Status& status);
   void decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now);
 
   ReceiveTapConfig config_;
@@ -97,6 +104,7 @@ class ReceiveTap : public transport::Pollable {
   pipeline::ListenerOf<ReceiveTap, &ReceiveTap::on_audio_packet> audio_in_{*this};
   std::unique_ptr<media::WebmRecorder> webm_;
   std::optional<uint16_t> last_audio_seq_;
+  std::optional<int64_t> last_recorded_video_seq_;  // unwrapped, the last packet of the last frame recorded
   bool finished_ = false;
   Status open_error_;  // the WebM file could not be opened when the first picture came
   ReceiveTapCounters counters_;
