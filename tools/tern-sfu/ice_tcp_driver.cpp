@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -119,6 +120,9 @@ void IceTcpDriver::accept_some(Timestamp now) {
     }
     const int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // latency only
+    // The kernel's share of a stalled peer's backlog: no autotuning up to tcp_wmem's max (megabytes).
+    const int sndbuf = static_cast<int>(std::min<size_t>(max_send_queue_, 1 << 24));
+    (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
     Conn& c = conns_[id];
     c.fd = fd;
     c.peer = peer->to_string();

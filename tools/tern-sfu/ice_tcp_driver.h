@@ -5,11 +5,13 @@
 // 4571 frames and bounds what it keeps); the framed bytes the server sends are written at once, the
 // rest queued per connection and written on EPOLLOUT.
 //
-// Bounds and policies: a connection whose queue would exceed max_send_queue bytes (a subscriber that
-// stopped reading: its TCP receive window and the kernel's send buffer are full) is closed and the
-// server told (its session loses that path; a subscriber with no other path then times out), never
-// buffered for; counted (slow_dropped) and logged on stderr once per connection. So is one the
-// server says to close (not logged). Connections: at most SfuConfig::max_tcp_connections (the
+// Bounds and policies: each connection's kernel send buffer is set to max_send_queue (SO_SNDBUF,
+// which Linux doubles; no autotuning up to tcp_wmem's megabytes), and a connection whose own queue
+// would exceed max_send_queue bytes (a subscriber that stopped reading: its TCP receive window and
+// the kernel's send buffer are full) is closed and the server told (its session loses that path;
+// a subscriber with no other path then times out), never buffered for: a stalled peer holds about
+// three times max_send_queue at most, in the kernel and here. Counted (slow_dropped) and logged on
+// stderr once per connection. A connection the server says to close is closed too (not logged). Connections: at most SfuConfig::max_tcp_connections (the
 // server refuses more); reads and accepts bounded per wakeup so one connection cannot starve the
 // others.
 #pragma once
