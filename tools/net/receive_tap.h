@@ -5,9 +5,13 @@
 // come from the Endpoint's render/playout listeners, ReceiveOutputs). It decodes just the first
 // picture (the WebM track's size; a later change of size is in the VP8/VP9 bitstream, which
 // players follow) and no audio. The muxer writes to disk as it goes; finish() closes the file.
+// The file opens at the first picture (the track's size); the audio received before it is kept (at
+// most kMaxAudioPreroll packets, the oldest dropped beyond) and written first, so the recording
+// starts with the first audio, as sent, not with the first keyframe.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -64,6 +68,7 @@ ReceiveTapConfig receive_tap_config(const pipeline::EndpointConfig& config, int 
 
 class ReceiveTap : public transport::Pollable {
  public:
+  static constexpr size_t kMaxAudioPreroll = 100;  // 2 s of 20 ms Opus packets
   static Result<std::unique_ptr<ReceiveTap>> Create(const ReceiveTapConfig& config);
 
   // One plain RTP packet.
@@ -91,6 +96,7 @@ class ReceiveTap : public transport::Pollable {
 
   explicit ReceiveTap(const ReceiveTapConfig& config);
   void on_audio(const rtp::RtpPacket& packet, Timestamp now);
+  void record_audio(std::span<const uint8_t> payload, uint32_t rtp_timestamp, bool continuous, Timestamp arrival);
   bool recorded(const Status& status);
   void recorded_video(const jitterbuffer::EncodedVideoFrame& frame, const Status& status);
   void decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now);
@@ -104,6 +110,13 @@ class ReceiveTap : public transport::Pollable {
   pipeline::ListenerOf<ReceiveTap, &ReceiveTap::on_audio_packet> audio_in_{*this};
   std::unique_ptr<media::WebmRecorder> webm_;
   std::optional<uint16_t> last_audio_seq_;
+  struct PrerollAudio {
+    std::vector<uint8_t> payload;
+    uint32_t rtp_timestamp = 0;
+    bool continuous = true;
+    Timestamp arrival = Timestamp::Zero();
+  };
+  std::deque<PrerollAudio> audio_preroll_;  // before the file opens; at most kMaxAudioPreroll
   std::optional<int64_t> last_recorded_video_seq_;  // unwrapped, the last packet of the last frame recorded
   bool finished_ = false;
   Status open_error_;  // the WebM file could not be opened when the first picture came
