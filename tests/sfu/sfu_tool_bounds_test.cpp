@@ -34,6 +34,7 @@
 
 #include "ice_tcp_driver.h"
 #include "recording.h"
+#include "sfu_test_pc.h"
 #include "sfu_worker.h"
 #include "tern/dtls/openssl_virtual_clock.h"
 #include "tern/sfu/sfu_server.h"
@@ -48,26 +49,9 @@ const ice::TransportAddress kBoundsUdp = ice::TransportAddress::V4(192, 0, 2, 7,
 const ice::TransportAddress kBoundsTcp = ice::TransportAddress::V4(192, 0, 2, 7, 3479);
 
 std::unique_ptr<webrtc::PeerConnection> BoundsPc(int n, bool publisher) {
-  static const auto cert = dtls::DtlsCertificate::Generate("sfu-bounds-test").value();
-  webrtc::PeerConnectionConfig c;
-  c.certificate = cert;
-  c.sockets = {ice::LocalSocket{0, ice::TransportAddress::V4(198, 51, 100, static_cast<uint8_t>(n + 20), 40000), {}}};
-  c.data_channels = false;
-  c.send_audio = publisher;
-  c.send_video = publisher;
-  c.seed = 700 + static_cast<uint64_t>(n);
-  c.audio_ssrc = 0x2000'0001u + static_cast<uint32_t>(n) * 16u;
-  c.video_ssrc = 0x2000'0002u + static_cast<uint32_t>(n) * 16u;
-  c.video_rtx_ssrc = 0x2000'0003u + static_cast<uint32_t>(n) * 16u;
-  c.media.send.width = 320;
-  c.media.send.height = 180;
-  c.media.send.fps = 30;
-  c.media.send.source_seed = 4;
-  c.media.measure_quality = false;
-  c.media.seed = 19 + static_cast<uint64_t>(n);
-  auto pc = webrtc::PeerConnection::Create(c);
-  REQUIRE_MESSAGE(pc.ok(), pc.error());
-  return std::move(pc).value();
+  // Its socket's address is the agent's only; the rig carries its packets over TCP.
+  const TransportAddress bound{IpAddress::V4(198, 51, 100, static_cast<uint8_t>(n + 20)), 40000};
+  return sfu_test::make_sfu_test_pc(bound, n, publisher, {700, 0x2000'0000u, 19, false});
 }
 
 // The answer as a UDP-only agent can use it (its TCP candidate as if UDP; the rig carries the packets).
@@ -106,7 +90,8 @@ struct BoundsClient {
 // The server and the worker's ICE-TCP driver on one simulated clock, the clients' sockets real.
 class BoundsRig {
  public:
-  BoundsRig(size_t max_send_queue, sfu::MediaTap* tap) {
+  // `recorder` (nullable): the server's media tap, processed with it.
+  BoundsRig(size_t max_send_queue, tools::sfu_tool::SfuRecorder* recorder) : recorder_(recorder) {
     auto listen = transport::SocketAddress::Parse("127.0.0.1", 0);
     REQUIRE(listen.ok());
     auto driver = tools::sfu_tool::IceTcpDriver::Open(*listen, max_send_queue, 0);
@@ -116,7 +101,7 @@ class BoundsRig {
     config.address = kBoundsUdp;
     config.tcp_address = kBoundsTcp;  // the answer's; the driver listens on loopback
     config.udp_candidate = false;
-    config.media_tap = tap;
+    config.media_tap = recorder;
     auto server = sfu::SfuServer::Create(config);
     REQUIRE_MESSAGE(server.ok(), server.error());
     server_ = std::move(server).value();
@@ -189,7 +174,19 @@ class BoundsRig {
   }
   size_t max_queued() const { return max_queued_; }
 
+  // Steps of 2 ms of simulated time (`now`, `step`: the test's) until done() or step `last_step`.
+  template <typename Done>
+  void run_until(Timestamp& now, int& step, int last_step, Done done) {
+    for (; step < last_step && !done(); ++step) {
+      now = Timestamp::Zero() + TimeDelta::Millis(2 * step);
+      this->step(now);
+      if (recorder_ == nullptr) continue;
+      if (auto at = recorder_->next_wakeup(); at && *at <= now) recorder_->process(now);
+    }
+  }
+
  private:
+  tools::sfu_tool::SfuRecorder* recorder_;
   std::unique_ptr<tools::sfu_tool::IceTcpDriver> driver_;
   std::unique_ptr<sfu::SfuServer> server_;
   std::vector<BoundsClient*> clients_;
@@ -232,12 +229,7 @@ TEST_CASE("tern-sfu ice-tcp: a subscriber that stops reading is dropped at the q
 
   // 2 ms steps of simulated time: both subscribers decode, then `slow` stops reading (at most 8 s).
   int step = 0;
-  auto run_until = [&](int last_step, auto done) {
-    for (; step < last_step && !done(); ++step) {
-      now = Timestamp::Zero() + TimeDelta::Millis(2 * step);
-      rig.step(now);
-    }
-  };
+  auto run_until = [&](int last_step, auto done) { rig.run_until(now, step, last_step, done); };
   run_until(4000, [&] { return fast.first_video && slow.first_video; });
   REQUIRE(fast.first_video);
   REQUIRE(slow.first_video);
@@ -253,13 +245,13 @@ TEST_CASE("tern-sfu ice-tcp: a subscriber that stops reading is dropped at the q
   CHECK(rig.max_queued() <= kLimit);  // never buffered past the limit
   CHECK(rig.driver().connections() == 2);
   CHECK(rig.server().stream_count() == 2);
-  // The other subscriber goes on: 2 s more of simulated time, ~30 fps decoded.
+  // The other subscriber goes on: 2 s more of simulated time, ~15 fps decoded.
   const uint64_t before = fast.frames_decoded(now);
   const Timestamp dropped_at = now;
   run_until(step + 1000, [] { return false; });
   const uint64_t after = fast.frames_decoded(now);
   MESSAGE("the other subscriber decoded " << after - before << " frames in the " << (now - dropped_at).ms() << " ms after the drop");
-  CHECK(after - before >= 0.8 * 30 * (now - dropped_at).seconds_f());
+  CHECK(after - before >= 0.8 * 15 * (now - dropped_at).seconds_f());
   CHECK(rig.driver().counters().slow_dropped == 1);
 }
 
@@ -278,14 +270,8 @@ TEST_CASE("tern-sfu recorder: a write error (file size limit) stops the recordin
   rig.join(sub, 4, false, 0, now);
 
   int step = 0;
-  auto run_until = [&](int last_step, auto done) {
-    for (; step < last_step && !done(); ++step) {
-      now = Timestamp::Zero() + TimeDelta::Millis(2 * step);
-      rig.step(now);
-      if (auto at = recorder.next_wakeup(); at && *at <= now) recorder.process(now);
-    }
-  };
-  // At most 30 s: the file reaches the limit (48 KiB of 320x180 video: a few seconds).
+  auto run_until = [&](int last_step, auto done) { rig.run_until(now, step, last_step, done); };
+  // At most 30 s: the file reaches the limit (48 KiB of 320x180 video at 15 fps: a few seconds).
   run_until(15000, [&] { return recorder.counters().write_errors > 0; });
   REQUIRE(recorder.counters().write_errors == 1);
   REQUIRE(sub.first_video);
@@ -293,7 +279,7 @@ TEST_CASE("tern-sfu recorder: a write error (file size limit) stops the recordin
   const uint64_t before = sub.frames_decoded(now);
   run_until(step + 500, [] { return false; });  // 1 s more: the session goes on
   const uint64_t after = sub.frames_decoded(now);
-  CHECK(after - before >= 0.8 * 30 * (now - failed_at).seconds_f());
+  CHECK(after - before >= 0.8 * 15 * (now - failed_at).seconds_f());
   CHECK(rig.server().session_count() == 2);
 
   const nlohmann::json stats = nlohmann::json::parse(recorder.annotate_stats(rig.server().stats_json(now)));
