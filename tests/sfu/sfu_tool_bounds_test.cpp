@@ -312,6 +312,10 @@ TEST_CASE("tern-sfu recorder: a write error (file size limit) stops the recordin
   CHECK(metrics.find("tern_sfu_recording_open" + labels + " 0\n") != std::string::npos);
   CHECK(metrics.find("tern_sfu_recording_video_frames_total" + labels + " " + std::to_string(r["videoFramesRecorded"].get<int64_t>()) + "\n") !=
         std::string::npos);
+  // tern-sfu's /metrics: every sample labelled with its worker first.
+  const std::string merged = tools::sfu_tool::merge_metrics({metrics}, {});
+  CHECK(merged.find("tern_sfu_recording_write_failures_total{worker=\"0\"} 1\n") != std::string::npos);
+  CHECK(merged.find("tern_sfu_recording_write_errors_total{worker=\"0\"," + labels.substr(1) + " 1\n") != std::string::npos);
   // Its end changes nothing more.
   CHECK(rig.server().end_session(*pub.id, now));
   CHECK(recorder.counters().write_errors == 1);

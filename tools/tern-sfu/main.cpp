@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -84,6 +85,9 @@ int run(const Options& o) {
   }
   if (o.no_udp_candidates && !tcp) return fail("--no-udp-candidates needs --tcp");
   if (Status st = tools::sfu_tool::SfuRecorder::prepare_dir(o.record_dir); !st.ok()) return fail(st.error());
+  // A file size limit (ulimit -f) must stop a recording, not the server: write() then fails with
+  // EFBIG, which the recorder reports like a full disk.
+  if (!o.record_dir.empty()) (void)std::signal(SIGXFSZ, SIG_IGN);
 
   // The HTTP thread's loop first: it blocks SIGINT/SIGTERM, and the workers' threads inherit that.
   auto loop = tools::net::ToolLoop::Open({});
