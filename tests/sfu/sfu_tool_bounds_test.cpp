@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -215,6 +216,44 @@ class BoundsFileSizeLimit {
   sighandler_t old_handler_ = SIG_DFL;
 };
 
+// What this process writes to stderr in the scope (a non-blocking pipe: beyond its 64 KiB, lost).
+class BoundsStderr {
+ public:
+  BoundsStderr() {
+    REQUIRE(::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) == 0);
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    REQUIRE(saved_ >= 0);
+    REQUIRE(::dup2(fds_[1], STDERR_FILENO) == STDERR_FILENO);
+  }
+  ~BoundsStderr() {
+    restore();
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  BoundsStderr(const BoundsStderr&) = delete;
+  BoundsStderr& operator=(const BoundsStderr&) = delete;
+  // Everything so far; stderr is the terminal's again.
+  std::string take() {
+    restore();
+    std::string out;
+    char buf[4096];
+    for (ssize_t r; (r = ::read(fds_[0], buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(r));
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    (void)::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  int fds_[2] = {-1, -1};
+  int saved_ = -1;
+};
+
 }  // namespace
 
 TEST_CASE("tern-sfu ice-tcp: a subscriber that stops reading is dropped at the queue limit, the other keeps receiving") {
@@ -223,6 +262,7 @@ TEST_CASE("tern-sfu ice-tcp: a subscriber that stops reading is dropped at the q
   constexpr size_t kLimit = 16 * 1024;
   BoundsRig rig(kLimit, nullptr);
   BoundsClient pub, fast, slow;
+  BoundsStderr stderr_log;
   rig.join(pub, 3, true, 0, now);
   rig.join(fast, 5, false, 0, now);
   rig.join(slow, 6, false, 4096, now);
@@ -240,6 +280,10 @@ TEST_CASE("tern-sfu ice-tcp: a subscriber that stops reading is dropped at the q
   // Its window, the kernel's send buffer (SO_SNDBUF: the limit), then the driver's queue fill: dropped (at most 20 s later).
   run_until(step + 10000, [&] { return rig.driver().counters().slow_dropped > 0; });
   REQUIRE(rig.driver().counters().slow_dropped == 1);
+  const std::string logged = stderr_log.take();
+  INFO("stderr: " << logged);
+  CHECK(logged.find("ICE-TCP connection 3 from 127.0.0.1:") != std::string::npos);  // the third accepted: `slow`
+  CHECK(logged.find("dropped: its peer stopped reading (16384 bytes queued, the limit)") != std::string::npos);
   MESSAGE("ICE-TCP: the subscriber that stopped reading was dropped " << (now - stopped).ms() << " ms (simulated) later, "
           << rig.driver().counters().bytes_sent << " bytes sent in all; the most queued at once: " << rig.max_queued() << " bytes");
   CHECK(rig.max_queued() <= kLimit);  // never buffered past the limit
@@ -266,6 +310,7 @@ TEST_CASE("tern-sfu recorder: a write error (file size limit) stops the recordin
   BoundsClient pub, sub;
   constexpr rlim_t kFileLimit = 48 * 1024;
   BoundsFileSizeLimit limit(kFileLimit);  // every file this process writes from here on; the WebM is the only one
+  BoundsStderr stderr_log;
   rig.join(pub, 3, true, 0, now);
   rig.join(sub, 4, false, 0, now);
 
@@ -274,6 +319,10 @@ TEST_CASE("tern-sfu recorder: a write error (file size limit) stops the recordin
   // At most 30 s: the file reaches the limit (48 KiB of 320x180 video at 15 fps: a few seconds).
   run_until(15000, [&] { return recorder.counters().write_errors > 0; });
   REQUIRE(recorder.counters().write_errors == 1);
+  const std::string logged = stderr_log.take();
+  INFO("stderr: " << logged);
+  CHECK(logged.find("tern-sfu: worker 3 session " + std::to_string(*pub.id) + ": recording " + dir + "/room-w3-" +
+                    std::to_string(*pub.id) + ".webm stopped by a write error (the session goes on): ") != std::string::npos);
   REQUIRE(sub.first_video);
   const Timestamp failed_at = now;
   const uint64_t before = sub.frames_decoded(now);
