@@ -10,11 +10,18 @@
 //     what B sent, with at most one freeze more than the clean broadcast subscribers; B's stats show the
 //     NACKs and retransmissions of both its lossy hops; A's publisher is never NACKed; a third
 //     publisher gets 409.
+//  3. tern-sfu --record-dir records the call: each side stops sending and is DELETEd, and its WebM
+//     (found by the session's remote address: B's is the relay's) passes `ffprobe -v error` with
+//     nothing printed, has one VP8 and one Opus track, lasts the time that side published (its
+//     Opus packets sent x 20 ms; within 1%, or 50 ms on a call this short) and decodes with
+//     `ffmpeg -v error` printing nothing; /stats' figures of the recording match the file.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <string>
 
 #include "support/chromium_rig.h"
@@ -47,16 +54,25 @@ std::string CandidateTypes(const json& stats, const std::string& role) {
 
 constexpr double kTernPeerDuration = 2.5;  // seconds
 
+// `command` with its stderr (only) captured: what ffprobe/ffmpeg -v error print.
+tern::test::ProcessResult ChromiumSfuRun(const std::string& command, const std::string& err_file, std::string& err) {
+  const auto r = tern::test::run_command(command + " 2>'" + err_file + "'", 30);
+  err = tern::test::run_command("cat '" + err_file + "'", 10).out;
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, and calls another page through a lossy TURN relay") {
   if (!tern::test::EnterChromiumRig(false)) return;  // now in a network namespace of its own
   const std::string dir = tern::test::scratch_dir("tern_sfu_chromium");
   const std::string result_json = dir + "/result.json", peer_json = dir + "/peer.json", sfu_json = dir + "/sfu.json";
+  const std::string record_dir = dir + "/recordings";
   for (const std::string& f : {result_json, peer_json, sfu_json}) std::remove(f.c_str());
-  tern::test::BackgroundPeer sfu(
-      tool_path("tern-sfu") + " --http 127.0.0.1:5993 --udp 127.0.0.1:0 --workers 2 --room-mode call --quiet --stats-json " + sfu_json, 40,
-      dir + "/sfu.log");
+  std::filesystem::remove_all(record_dir);
+  tern::test::BackgroundPeer sfu(tool_path("tern-sfu") + " --http 127.0.0.1:5993 --udp 127.0.0.1:0 --workers 2 --room-mode call --quiet --stats-json " +
+                                     sfu_json + " --record-dir " + record_dir,
+                                 40, dir + "/sfu.log");
   REQUIRE(sfu.started());
   tern::test::BackgroundPeer turn(tool_path("tern-turn") +
                                       " --user tern:ternpass --realm tern.test --listen 127.0.0.1:3478 --relay-ip 127.0.0.1"
@@ -155,9 +171,69 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
   CHECK(Stat(bb["end"], "out_video", "nackCount") > 0);  // B's uplink: the server NACKs, B retransmits
   CHECK(Stat(bb["end"], "out_video", "retransmittedPacketsSent") > 0);
 
-  // The server: every session it created, nothing unauthenticated.
+  // The server: every session it created.
   const json server = read_json_file(sfu_json);
   REQUIRE(server.is_object());
   CHECK(server["server"]["sessionsCreated"] == 8);  // 1 + 3 broadcast, 2 + 2 call
-  CHECK(server["server"]["unauthenticatedDropped"] == 0);
+  // Nothing unauthenticated while the sessions lived (after the call's DELETEs, the pages' packets
+  // to the ended sessions are).
+  CHECK(c["sfuStats"]["server"]["unauthenticatedDropped"] == 0);
+
+  // 3. The call's recordings: each side's publisher session (B's comes from the relay's ports).
+  CHECK(a["deleteStatus"] == 200);
+  CHECK(bb["deleteStatus"] == 200);
+  std::string path_of[2];  // A, B
+  for (const json& s : c["sfuStats"]["sessions"]) {
+    if (s.value("room", std::string()) != "call1" || s.value("role", std::string()) != "publisher") continue;
+    const std::string remote = s.value("remoteAddress", std::string());
+    const int port = std::stoi(remote.substr(remote.rfind(':') + 1));
+    REQUIRE(s.contains("recording"));
+    path_of[port >= 50000 && port <= 50099 ? 1 : 0] = s["recording"].value("path", std::string());
+  }
+  const json* final_recordings = server.contains("recorder") ? &server["recorder"]["recordings"] : nullptr;
+  REQUIRE(final_recordings != nullptr);
+  for (int side = 0; side < 2; ++side) {
+    const std::string name = side == 0 ? "A (direct)" : "B (lossy relay)";
+    const json& stopped = (side == 0 ? a : bb)["stopped"];
+    INFO("side " << name << ": " << path_of[side]);
+    REQUIRE(!path_of[side].empty());
+    std::string err;
+    const auto probe = ChromiumSfuRun("timeout 10 ffprobe -v error -show_entries format=duration:stream=codec_name,codec_type -of json '" +
+                                          path_of[side] + "'",
+                                      dir + "/ffprobe.err", err);
+    INFO("ffprobe: " << probe.out << err);
+    REQUIRE(probe.exit_code == 0);
+    CHECK(err.empty());
+    const json pr = json::parse(probe.out, nullptr, false);
+    REQUIRE(pr.is_object());
+    std::string codecs;
+    for (const json& st : pr["streams"]) codecs += st.value("codec_type", std::string()) + ":" + st.value("codec_name", std::string()) + " ";
+    CHECK(codecs == "video:vp8 audio:opus ");
+    const double recorded = std::stod(pr["format"].value("duration", std::string("0")));
+    const double published = Stat(stopped, "out_audio", "packetsSent") * 0.020;  // Opus: 20 ms packets, sent throughout
+    MESSAGE("call recording of " << name << ": " << recorded << " s; published " << published << " s of audio, "
+                                 << Stat(stopped, "out_video", "framesSent") << " video frames");
+    CHECK(std::abs(recorded - published) <= std::max(0.01 * published, 0.050));
+    const auto decode = ChromiumSfuRun("timeout 20 ffmpeg -nostdin -v error -i '" + path_of[side] + "' -f null -", dir + "/ffmpeg.err", err);
+    INFO("ffmpeg: " << err);
+    CHECK(decode.exit_code == 0);
+    CHECK(err.empty());
+    // /stats' figures of it: finalised, frames, keyframes and audio written, its size.
+    bool found = false;
+    for (const json& rec : *final_recordings) {
+      if (rec.value("path", std::string()) != path_of[side]) continue;
+      found = true;
+      INFO("recording: " << rec.dump());
+      CHECK(rec["room"] == "call1");
+      CHECK(rec["state"] == "finalised");
+      CHECK(rec["writeErrors"] == 0);
+      CHECK(rec["keyframesRecorded"].get<int64_t>() >= 1);
+      CHECK(rec["videoFramesRecorded"].get<double>() >= 0.9 * Stat(stopped, "out_video", "framesSent"));
+      CHECK(rec["audioFramesRecorded"].get<double>() >= 0.9 * Stat(stopped, "out_audio", "packetsSent"));
+      CHECK(rec["bytes"].get<uint64_t>() == std::filesystem::file_size(path_of[side]));
+      MESSAGE("  /stats: " << rec["videoFramesRecorded"] << " video frames (" << rec["keyframesRecorded"] << " keyframes), "
+                           << rec["audioFramesRecorded"] << " Opus packets, " << rec["gaps"] << " gaps, " << rec["bytes"] << " bytes");
+    }
+    CHECK(found);
+  }
 }

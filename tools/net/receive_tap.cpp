@@ -119,10 +119,19 @@ ReceiveTap::Verdict ReceiveTap::on_audio_packet(rtp::RtpPacket packet, pipeline:
   return {};
 }
 
-void ReceiveTap::recorded(const Status& status) {
+bool ReceiveTap::recorded(const Status& status) {
   // A refused frame or packet (before the first keyframe, out of order, malformed) leaves the
   // rest of the file good: counted, and the recording goes on.
   if (!status.ok()) ++counters_.frames_not_recorded;
+  return status.ok();
+}
+
+void ReceiveTap::recorded_video(const jitterbuffer::EncodedVideoFrame& frame, const Status& status) {
+  if (!recorded(status)) return;
+  ++counters_.video_frames_recorded;
+  if (frame.keyframe) ++counters_.video_keyframes_recorded;
+  if (last_recorded_video_seq_ && frame.first_seq != *last_recorded_video_seq_ + 1) ++counters_.gaps;
+  last_recorded_video_seq_ = frame.last_seq;
 }
 
 void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
@@ -134,8 +143,21 @@ void ReceiveTap::on_audio(const rtp::RtpPacket& packet, Timestamp now) {
     ++counters_.duplicate_audio_packets;  // late or repeated: arrival-order decoding skips it
     return;
   }
+  const bool continuous = !last_audio_seq_ || packet.sequence_number() == static_cast<uint16_t>(*last_audio_seq_ + 1);
   last_audio_seq_ = packet.sequence_number();
-  if (webm_) recorded(webm_->add_audio(packet.payload(), packet.timestamp(), now));
+  if (webm_) {
+    record_audio(packet.payload(), packet.timestamp(), continuous, now);
+  } else if (config_.video && !config_.webm_path.empty() && open_error_.ok()) {  // until the first picture opens the file
+    if (audio_preroll_.size() >= kMaxAudioPreroll) audio_preroll_.pop_front();
+    const auto payload = packet.payload();
+    audio_preroll_.push_back({std::vector<uint8_t>(payload.begin(), payload.end()), packet.timestamp(), continuous, now});
+  }
+}
+
+void ReceiveTap::record_audio(std::span<const uint8_t> payload, uint32_t rtp_timestamp, bool continuous, Timestamp arrival) {
+  if (!recorded(webm_->add_audio(payload, rtp_timestamp, arrival))) return;
+  if (counters_.audio_packets_recorded > 0 && !continuous) ++counters_.gaps;
+  ++counters_.audio_packets_recorded;
 }
 
 std::optional<Timestamp> ReceiveTap::next_wakeup() const {
@@ -154,7 +176,7 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
   // recorder places the audio track against the video's first arrival.
   const Timestamp arrival = frame.receive_time.is_finite() ? std::min(frame.receive_time, now) : now;
   if (webm_) {  // the first decoded picture gave the track's size
-    recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
+    recorded_video(frame, webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
     return;
   }
   auto decoded = video_decoder_->decode(frame.data, frame.rtp_timestamp);
@@ -179,7 +201,19 @@ void ReceiveTap::decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp 
     return;
   }
   webm_ = std::move(r.value());
-  recorded(webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
+  // The audio that came before the picture first (the tracks placed by their first arrivals), the
+  // audio that came while the jitter buffer held it after.
+  size_t early = 0;
+  for (; early < audio_preroll_.size() && audio_preroll_[early].arrival <= arrival; ++early) {
+    const PrerollAudio& a = audio_preroll_[early];
+    record_audio(a.payload, a.rtp_timestamp, a.continuous, a.arrival);
+  }
+  recorded_video(frame, webm_->add_video(frame.data, frame.rtp_timestamp, frame.keyframe, arrival));
+  for (size_t i = early; i < audio_preroll_.size(); ++i) {
+    const PrerollAudio& a = audio_preroll_[i];
+    record_audio(a.payload, a.rtp_timestamp, a.continuous, a.arrival);
+  }
+  audio_preroll_.clear();
 }
 
 Status ReceiveTap::finish(Timestamp now) {
@@ -191,6 +225,7 @@ Status ReceiveTap::finish(Timestamp now) {
     }
   }
   finished_ = true;
+  audio_preroll_.clear();
   return webm_ ? webm_->finish() : open_error_;
 }
 

@@ -5,9 +5,13 @@
 // come from the Endpoint's render/playout listeners, ReceiveOutputs). It decodes just the first
 // picture (the WebM track's size; a later change of size is in the VP8/VP9 bitstream, which
 // players follow) and no audio. The muxer writes to disk as it goes; finish() closes the file.
+// The file opens at the first picture (the track's size); the audio received before it is kept (at
+// most kMaxAudioPreroll packets, the oldest dropped beyond) and written first, so the recording
+// starts with the first audio, as sent, not with the first keyframe.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -49,6 +53,12 @@ struct ReceiveTapCounters {
   int64_t foreign_packets = 0;  // SSRC or payload type not configured
   int64_t fec_recovered = 0;
   int64_t frames_not_recorded = 0;  // video frames or audio packets the recorder refused
+  int64_t video_frames_recorded = 0;     // written to the WebM file (accepted by the muxer)
+  int64_t video_keyframes_recorded = 0;
+  int64_t audio_packets_recorded = 0;
+  // Recorded frames (packets) not continuous with the previous one recorded on their track: frames
+  // the jitter buffer gave up on, audio packets lost (each hole counts once, however long).
+  int64_t gaps = 0;
   int width = 0, height = 0;        // the first picture's
 };
 
@@ -58,6 +68,7 @@ ReceiveTapConfig receive_tap_config(const pipeline::EndpointConfig& config, int 
 
 class ReceiveTap : public transport::Pollable {
  public:
+  static constexpr size_t kMaxAudioPreroll = 100;  // 2 s of 20 ms Opus packets
   static Result<std::unique_ptr<ReceiveTap>> Create(const ReceiveTapConfig& config);
 
   // One plain RTP packet.
@@ -85,7 +96,9 @@ class ReceiveTap : public transport::Pollable {
 
   explicit ReceiveTap(const ReceiveTapConfig& config);
   void on_audio(const rtp::RtpPacket& packet, Timestamp now);
-  void recorded(const Status& status);
+  void record_audio(std::span<const uint8_t> payload, uint32_t rtp_timestamp, bool continuous, Timestamp arrival);
+  bool recorded(const Status& status);
+  void recorded_video(const jitterbuffer::EncodedVideoFrame& frame, const Status& status);
   void decode(const jitterbuffer::EncodedVideoFrame& frame, Timestamp now);
 
   ReceiveTapConfig config_;
@@ -97,6 +110,14 @@ class ReceiveTap : public transport::Pollable {
   pipeline::ListenerOf<ReceiveTap, &ReceiveTap::on_audio_packet> audio_in_{*this};
   std::unique_ptr<media::WebmRecorder> webm_;
   std::optional<uint16_t> last_audio_seq_;
+  struct PrerollAudio {
+    std::vector<uint8_t> payload;
+    uint32_t rtp_timestamp = 0;
+    bool continuous = true;
+    Timestamp arrival = Timestamp::Zero();
+  };
+  std::deque<PrerollAudio> audio_preroll_;  // before the file opens; at most kMaxAudioPreroll
+  std::optional<int64_t> last_recorded_video_seq_;  // unwrapped, the last packet of the last frame recorded
   bool finished_ = false;
   Status open_error_;  // the WebM file could not be opened when the first picture came
   ReceiveTapCounters counters_;

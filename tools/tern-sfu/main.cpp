@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -32,6 +33,7 @@ struct Options {
   std::string udp = "127.0.0.1:0";
   std::string tcp;  // ICE-TCP; empty: none
   size_t max_tcp_connections = 256;
+  size_t tcp_send_queue = 256 * 1024;
   bool no_udp_candidates = false;
   std::string token;
   size_t max_sessions = 256;
@@ -83,6 +85,9 @@ int run(const Options& o) {
   }
   if (o.no_udp_candidates && !tcp) return fail("--no-udp-candidates needs --tcp");
   if (Status st = tools::sfu_tool::SfuRecorder::prepare_dir(o.record_dir); !st.ok()) return fail(st.error());
+  // A file size limit (ulimit -f) must stop a recording, not the server: write() then fails with
+  // EFBIG, which the recorder reports like a full disk.
+  if (!o.record_dir.empty()) (void)std::signal(SIGXFSZ, SIG_IGN);
 
   // The HTTP thread's loop first: it blocks SIGINT/SIGTERM, and the workers' threads inherit that.
   auto loop = tools::net::ToolLoop::Open({});
@@ -100,6 +105,7 @@ int run(const Options& o) {
       wo.tcp = transport::SocketAddress::Parse(tcp->first, tcp_port).value();
     }
     wo.max_tcp_connections = o.max_tcp_connections;
+    wo.tcp_max_send_queue = o.tcp_send_queue;
     wo.udp_candidates = !o.no_udp_candidates;
     wo.token = o.token;
     wo.max_sessions = o.max_sessions;
@@ -209,6 +215,10 @@ int main(int argc, char** argv) {
                  "a second, lower-priority candidate for clients whose network blocks UDP");
   app.add_option("--max-tcp-connections", o.max_tcp_connections, "ICE-TCP connections per worker; more are closed at once")
       ->check(CLI::Range(1, 4096));
+  app.add_option("--tcp-send-queue", o.tcp_send_queue,
+                 "Bytes queued per ICE-TCP connection beyond the kernel's buffer; a connection whose peer stops reading "
+                 "past this is closed (logged, /stats iceTcp.slowDropped)")
+      ->check(CLI::Range(4096, 64 * 1024 * 1024));
   app.add_flag("--no-udp-candidates", o.no_udp_candidates,
                "Test only: answers carry the TCP candidate alone (UDP still served), so clients must use --tcp");
   app.add_option("--token", o.token, "Bearer token clients must send (default: none)");

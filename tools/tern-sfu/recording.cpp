@@ -37,6 +37,7 @@ void SfuRecorder::on_publisher_started(sfu::SessionId id, std::string_view room,
   forget_old_ended();
   Publisher& p = publishers_[id];
   p = Publisher{};
+  p.room = std::string(room);
   if (media.video) {
     p.has_video = true;
     p.video_ssrc = media.video->ssrc;
@@ -113,6 +114,7 @@ void SfuRecorder::on_publisher_ended(sfu::SessionId id, Timestamp now) {
     return;
   }
   ++counters_.recordings_finished;
+  p.finalised = true;
   if (!quiet_) {
     std::fprintf(stderr, "tern-sfu: recorded %s (%lld video frames)\n", p.path.c_str(),
                  static_cast<long long>(p.tap_counters.video_frames_assembled));
@@ -131,8 +133,9 @@ void SfuRecorder::check(sfu::SessionId id, Publisher& p, Timestamp now) {
 
 void SfuRecorder::stop(sfu::SessionId id, Publisher& p, Timestamp) {
   ++counters_.write_errors;
-  std::fprintf(stderr, "tern-sfu: worker %d session %llu: recording %s stopped: %s\n", worker_,
-               static_cast<unsigned long long>(id), p.path.c_str(), p.error.c_str());
+  p.failed = true;
+  std::fprintf(stderr, "tern-sfu: worker %d session %llu: recording %s stopped by a write error (the session goes on): %s\n",
+               worker_, static_cast<unsigned long long>(id), p.path.c_str(), p.error.c_str());
 }
 
 std::optional<Timestamp> SfuRecorder::next_wakeup() const {
@@ -175,18 +178,47 @@ void SfuRecorder::forget_old_ended() {
   }
 }
 
+size_t SfuRecorder::open_recordings() const {
+  size_t n = 0;
+  for (const auto& [id, p] : publishers_) n += p.tap ? 1 : 0;
+  return n;
+}
+
+const char* SfuRecorder::state_of(const Publisher& p) {
+  if (p.tap) return "recording";
+  if (p.failed) return "failed";
+  if (p.finalised) return "finalised";
+  return "empty";
+}
+
+uint64_t SfuRecorder::file_bytes(const Publisher& p) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(p.path, ec);  // a symlink's target (e.g. /dev/full): 0
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
 std::string SfuRecorder::annotate_stats(const std::string& stats) const {
   using nlohmann::json;
   json j = json::parse(stats, nullptr, false);
   if (!j.is_object()) return stats;
-  auto entry = [](const Publisher& p) {
+  auto entry = [](sfu::SessionId id, const Publisher& p) {
+    const net::ReceiveTapCounters& c = p.tap_counters;
     json r;
+    r["room"] = p.room;
+    r["session"] = id;
     r["path"] = p.path;
+    r["state"] = state_of(p);
     r["active"] = p.tap != nullptr;
-    r["videoFramesRecorded"] = p.tap_counters.video_frames_assembled;
-    r["framesNotRecorded"] = p.tap_counters.frames_not_recorded;
-    r["width"] = p.tap_counters.width;
-    r["height"] = p.tap_counters.height;
+    r["videoFramesRecorded"] = c.video_frames_recorded;
+    r["keyframesRecorded"] = c.video_keyframes_recorded;
+    r["audioFramesRecorded"] = c.audio_packets_recorded;
+    r["gaps"] = c.gaps;
+    r["bytes"] = file_bytes(p);
+    r["writeErrors"] = p.failed ? 1 : 0;
+    r["videoFramesAssembled"] = c.video_frames_assembled;
+    r["framesNotRecorded"] = c.frames_not_recorded;
+    r["width"] = c.width;
+    r["height"] = c.height;
     if (!p.error.empty()) r["error"] = p.error;
     return r;
   };
@@ -195,22 +227,92 @@ std::string SfuRecorder::annotate_stats(const std::string& stats) const {
       auto it = publishers_.find(s.value("id", sfu::SessionId{0}));
       if (it == publishers_.end()) continue;
       if (it->second.has_video) s["videoFramesReceived"] = it->second.video_frames;
-      if (!it->second.path.empty()) s["recording"] = entry(it->second);
+      if (!it->second.path.empty()) s["recording"] = entry(it->first, it->second);
     }
   }
   json recordings = json::array();
   for (const auto& [id, p] : publishers_) {
-    if (p.path.empty()) continue;
-    json r = entry(p);
-    r["session"] = id;
-    recordings.push_back(r);
+    if (!p.path.empty()) recordings.push_back(entry(id, p));
   }
   j["recorder"] = {{"dir", dir_},
+                   {"recordingsOpen", static_cast<uint64_t>(open_recordings())},
                    {"recordingsStarted", counters_.recordings_started},
                    {"recordingsFinished", counters_.recordings_finished},
                    {"writeErrors", counters_.write_errors},
                    {"recordings", recordings}};
   return j.dump(2);
+}
+
+namespace {
+
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string recorder_label(std::string_view v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out.push_back('\\');
+    if (ch == '\n') {
+      out.append("\\n");
+      continue;
+    }
+    out.push_back(ch);
+  }
+  return out;
+}
+
+void recorder_family(std::string& out, const char* name, const char* type, const char* help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+}  // namespace
+
+std::string SfuRecorder::prometheus_metrics() const {
+  std::string out;
+  auto sample = [&](const char* name, const std::string& labels, uint64_t value) {
+    out.append(name);
+    if (!labels.empty()) out.append("{").append(labels).append("}");
+    out.append(" ").append(std::to_string(value)).append("\n");
+  };
+  recorder_family(out, "tern_sfu_recordings_open", "gauge", "Recordings in progress (--record-dir).");
+  sample("tern_sfu_recordings_open", "", open_recordings());
+  recorder_family(out, "tern_sfu_recordings_started_total", "counter", "Recordings started (files created).");
+  sample("tern_sfu_recordings_started_total", "", counters_.recordings_started);
+  recorder_family(out, "tern_sfu_recordings_finalised_total", "counter", "Recordings closed without an error.");
+  sample("tern_sfu_recordings_finalised_total", "", counters_.recordings_finished);
+  recorder_family(out, "tern_sfu_recording_write_failures_total", "counter",
+                  "Recordings stopped by a write error (disk full, file size limit, file not created).");
+  sample("tern_sfu_recording_write_failures_total", "", counters_.write_errors);
+  // Per recording (at most the open ones and kMaxEndedKept ended).
+  struct PerRecording {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*value)(const Publisher&);
+  };
+  static const PerRecording kPer[] = {
+      {"tern_sfu_recording_open", "gauge", "1 while the recording is in progress, 0 once finalised or stopped.",
+       [](const Publisher& p) -> uint64_t { return p.tap ? 1 : 0; }},
+      {"tern_sfu_recording_video_frames_total", "counter", "Video frames written to the recording.",
+       [](const Publisher& p) { return static_cast<uint64_t>(p.tap_counters.video_frames_recorded); }},
+      {"tern_sfu_recording_keyframes_total", "counter", "Video keyframes written to the recording.",
+       [](const Publisher& p) { return static_cast<uint64_t>(p.tap_counters.video_keyframes_recorded); }},
+      {"tern_sfu_recording_audio_frames_total", "counter", "Opus packets written to the recording.",
+       [](const Publisher& p) { return static_cast<uint64_t>(p.tap_counters.audio_packets_recorded); }},
+      {"tern_sfu_recording_gaps_total", "counter", "Holes between two frames (packets) written: loss not repaired.",
+       [](const Publisher& p) { return static_cast<uint64_t>(p.tap_counters.gaps); }},
+      {"tern_sfu_recording_bytes", "gauge", "The recording's file size on disk.", [](const Publisher& p) { return file_bytes(p); }},
+      {"tern_sfu_recording_write_errors_total", "counter", "Write errors of the recording (it stops at the first).",
+       [](const Publisher& p) -> uint64_t { return p.failed ? 1 : 0; }},
+  };
+  for (const PerRecording& f : kPer) {
+    recorder_family(out, f.name, f.type, f.help);
+    for (const auto& [id, p] : publishers_) {
+      if (p.path.empty()) continue;
+      const std::string labels = std::string("room=\"").append(recorder_label(p.room)).append("\",session=\"").append(
+          std::to_string(id)).append("\",file=\"").append(recorder_label(p.path)).append("\"");
+      sample(f.name, labels, f.value(p));
+    }
+  }
+  return out;
 }
 
 }  // namespace tern::tools::sfu_tool

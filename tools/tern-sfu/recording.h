@@ -18,9 +18,17 @@
 // holds at most max_interleave_delta (10 s) of one track while the other is silent. Ended
 // recordings keep a summary for /stats (at most kMaxEndedKept, the oldest forgotten first).
 //
-// A write error (a full disk, a file that cannot be created) stops that recording for good: the
-// file is closed, the error logged once and counted (`writeErrors`) and kept in the session's
-// /stats entry; forwarding is not touched (the tap is a side branch of the server).
+// A write error (a full disk, a file size limit, a file that cannot be created) stops that
+// recording for good: the file is closed, the error logged once and counted (`writeErrors`) and
+// kept in the recording's /stats entry (state "failed"); forwarding is not touched (the tap is a
+// side branch of the server) and the session goes on.
+//
+// Figures (/stats "recorder", /metrics tern_sfu_recording*): per recording its room, session, file,
+// state (recording, finalised, failed, empty: ended before a decodable keyframe), the video frames,
+// keyframes and audio packets written, the gaps (frames or packets missing between two written:
+// loss the repair did not fill), the file's size on disk (libavformat buffers: up to its buffer
+// behind while recording) and its write errors (0 or 1); and the totals: recordings open,
+// started, finalised, write errors.
 #pragma once
 
 #include <cstdint>
@@ -65,7 +73,10 @@ class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
   // `stats` (SfuServer::stats_json) with, per publisher session, "videoFramesReceived" and a
   // "recording" object (path, frames, error), and the recorder's counters as "recorder".
   std::string annotate_stats(const std::string& stats) const;
+  // The recorder's Prometheus families (appended to the server's /metrics text).
+  std::string prometheus_metrics() const;
   const SfuRecorderCounters& counters() const { return counters_; }
+  size_t open_recordings() const;
 
  private:
   struct Publisher {
@@ -73,15 +84,20 @@ class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
     bool has_video = false;
     std::optional<uint16_t> last_video_seq;
     uint64_t video_frames = 0;
+    std::string room;
     std::string path;                       // empty: not recording
     std::unique_ptr<net::ReceiveTap> tap;   // null once finished or stopped
     net::ReceiveTapCounters tap_counters;   // the last seen
     std::string error;                      // why the recording stopped
+    bool failed = false;                    // stopped by a write error
+    bool finalised = false;                 // closed without an error, with something in it
     bool ended = false;
   };
   void check(sfu::SessionId id, Publisher& p, Timestamp now);
   void stop(sfu::SessionId id, Publisher& p, Timestamp now);
   void forget_old_ended();
+  static const char* state_of(const Publisher& p);
+  static uint64_t file_bytes(const Publisher& p);
 
   std::string dir_;
   bool quiet_;

@@ -24,6 +24,7 @@
 #include "tern/transport/pollable.h"
 #include "tern/transport/udp_socket.h"
 #include "tern/whip/whip_endpoint.h"
+#include "ice_tcp_driver.h"
 #include "recording.h"
 
 namespace tern::tools::sfu_tool {
@@ -33,204 +34,6 @@ namespace {
 ice::TransportAddress to_ice(const transport::SocketAddress& a) {
   return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
 }
-
-// ICE-TCP (tern-sfu --tcp) on the worker's loop: the listening socket and every accepted connection
-// on one nested epoll instance, which is a single descriptor of the worker's EpollDriver however
-// many connections there are (the driver watches at most kMaxFds). Bytes read go to the server's
-// on_stream_bytes() (which splits the RFC 4571 frames and bounds what it keeps); the framed bytes
-// the server sends are written at once, the rest queued per connection and written on EPOLLOUT.
-// A connection whose queue would exceed kMaxSendQueue (a subscriber that stopped reading) is
-// closed and the server told, never buffered for; so is one the server says to close.
-class IceTcpDriver {
- public:
-  static constexpr size_t kMaxSendQueue = 256 * 1024;
-  static constexpr size_t kReadChunk = 16 * 1024;
-
-  // Listens; attach() the server (created with local_address() as its tcp_address) before the loop runs.
-  static Result<std::unique_ptr<IceTcpDriver>> Open(const transport::SocketAddress& at) {
-    std::unique_ptr<IceTcpDriver> d(new IceTcpDriver());
-    d->epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (d->epoll_fd_ < 0) return Error{"tern-sfu: --tcp: epoll_create1 failed"};
-    d->listener_ = ::socket(at.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (d->listener_ < 0) return Error{"tern-sfu: --tcp: socket() failed"};
-    const int one = 1;
-    (void)::setsockopt(d->listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));  // eases restarts only
-    if (::bind(d->listener_, at.sockaddr_ptr(), at.sockaddr_len()) != 0 || ::listen(d->listener_, 64) != 0)
-      return Error{"tern-sfu: --tcp: cannot listen (address in use?)"};
-    sockaddr_storage local{};
-    socklen_t len = sizeof(local);
-    if (::getsockname(d->listener_, reinterpret_cast<sockaddr*>(&local), &len) != 0)
-      return Error{"tern-sfu: --tcp: getsockname failed"};
-    d->local_ = transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&local), len);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = 0;  // the listener; connections are 1, 2, ...
-    if (::epoll_ctl(d->epoll_fd_, EPOLL_CTL_ADD, d->listener_, &ev) != 0) return Error{"tern-sfu: --tcp: epoll_ctl failed"};
-    return d;
-  }
-  ~IceTcpDriver() {
-    for (auto& [id, c] : conns_) ::close(c.fd);
-    if (listener_ >= 0) ::close(listener_);
-    if (epoll_fd_ >= 0) ::close(epoll_fd_);
-  }
-  IceTcpDriver(const IceTcpDriver&) = delete;
-  IceTcpDriver& operator=(const IceTcpDriver&) = delete;
-
-  void attach(sfu::SfuServer& server) { server_ = &server; }
-  int fd() const { return epoll_fd_; }
-  const transport::SocketAddress& local_address() const { return local_; }
-
-  // The nested instance is readable: accept, read, write what is queued (bounded per call).
-  void on_readable(Timestamp now) {
-    std::array<epoll_event, 64> events;
-    const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
-    for (int i = 0; i < n; ++i) {
-      const sfu::ConnectionId id = events[i].data.u64;
-      if (id == 0) {
-        accept_some(now);
-        continue;
-      }
-      if (conns_.count(id) == 0) continue;  // closed by an earlier event of this round
-      if (events[i].events & EPOLLOUT) write_queue(id);
-      if (conns_.count(id) != 0 && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) read_some(id, now);
-    }
-  }
-
-  // One framed packet for a connection (from SfuOutgoing).
-  void send(sfu::ConnectionId id, std::span<const uint8_t> data) {
-    auto it = conns_.find(id);
-    if (it == conns_.end()) return;  // closed meanwhile
-    Conn& c = it->second;
-    size_t written = 0;
-    if (c.queue.size() == c.sent) {  // nothing queued: straight to the kernel
-      const ssize_t w = ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        drop(id, false);
-        return;
-      }
-      written = w > 0 ? static_cast<size_t>(w) : 0;
-    }
-    if (written == data.size()) return;
-    if (c.queue.size() - c.sent + data.size() - written > kMaxSendQueue) {
-      drop(id, true);  // the peer stopped reading
-      return;
-    }
-    if (c.sent > 0 && c.sent == c.queue.size()) {
-      c.queue.clear();
-      c.sent = 0;
-    }
-    c.queue.insert(c.queue.end(), data.begin() + static_cast<std::ptrdiff_t>(written), data.end());
-    watch(id, c, true);
-  }
-
-  // The connections the server ended (session gone, unbound timeout).
-  void close_ended() {
-    for (sfu::ConnectionId id : server_->take_closed_streams()) {
-      auto it = conns_.find(id);
-      if (it == conns_.end()) continue;
-      ::close(it->second.fd);
-      conns_.erase(it);
-    }
-  }
-
-  uint64_t accepted = 0;
-  uint64_t slow_dropped = 0;  // kMaxSendQueue exceeded
-
- private:
-  struct Conn {
-    int fd = -1;
-    std::vector<uint8_t> queue;  // bytes not yet written, from `sent` on
-    size_t sent = 0;
-    bool want_out = false;
-  };
-
-  IceTcpDriver() = default;
-
-  void accept_some(Timestamp now) {
-    for (int round = 0; round < 16; ++round) {  // bounded; level-triggered: the rest next time
-      sockaddr_storage from{};
-      socklen_t len = sizeof(from);
-      const int fd = ::accept4(listener_, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;
-      const sfu::ConnectionId id = next_id_++;
-      const auto peer = ice::TransportAddress::Parse(
-          transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from), len).ip_string(),
-          transport::SocketAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from), len).port());
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u64 = id;
-      if (!peer || server_->on_stream_opened(id, *peer, now) == sfu::StreamVerdict::kClose ||
-          ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        if (peer) server_->on_stream_closed(id);
-        ::close(fd);
-        continue;
-      }
-      const int one = 1;
-      (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // latency only
-      conns_[id].fd = fd;
-      ++accepted;
-    }
-  }
-
-  void read_some(sfu::ConnectionId id, Timestamp now) {
-    for (int round = 0; round < 4; ++round) {  // bounded: other connections get their turn
-      const ssize_t r = ::recv(conns_.at(id).fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-      if (r <= 0) {  // closed by the peer, or an error
-        drop(id, false);
-        return;
-      }
-      if (server_->on_stream_bytes(id, std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(r)), now) ==
-          sfu::StreamVerdict::kClose) {
-        drop(id, false);
-        return;
-      }
-      if (static_cast<size_t>(r) < buffer_.size()) return;
-    }
-  }
-
-  void write_queue(sfu::ConnectionId id) {
-    Conn& c = conns_.at(id);
-    while (c.sent < c.queue.size()) {
-      const ssize_t w = ::send(c.fd, c.queue.data() + c.sent, c.queue.size() - c.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      if (w <= 0) {
-        drop(id, false);
-        return;
-      }
-      c.sent += static_cast<size_t>(w);
-    }
-    c.queue.clear();
-    c.sent = 0;
-    watch(id, c, false);
-  }
-
-  void watch(sfu::ConnectionId id, Conn& c, bool out) {
-    if (c.want_out == out) return;
-    epoll_event ev{};
-    ev.events = EPOLLIN | (out ? EPOLLOUT : 0u);
-    ev.data.u64 = id;
-    (void)::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
-    c.want_out = out;
-  }
-
-  void drop(sfu::ConnectionId id, bool slow) {
-    auto it = conns_.find(id);
-    if (it == conns_.end()) return;
-    ::close(it->second.fd);  // also leaves the epoll set
-    conns_.erase(it);
-    server_->on_stream_closed(id);
-    if (slow) ++slow_dropped;
-  }
-
-  sfu::SfuServer* server_ = nullptr;
-  int epoll_fd_ = -1;
-  int listener_ = -1;
-  transport::SocketAddress local_;
-  std::map<sfu::ConnectionId, Conn> conns_;  // at most SfuConfig::max_tcp_connections (the server refuses more)
-  sfu::ConnectionId next_id_ = 1;
-  std::array<uint8_t, kReadChunk> buffer_{};
-};
 
 // The server on its worker's loop: the UDP socket's reads in, its datagrams out (sendmmsg batches),
 // its timers, and the sessions it ended dropped from their endpoint.
@@ -324,7 +127,7 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   config.address = to_ice(socket->local_address());
   std::unique_ptr<IceTcpDriver> tcp;
   if (options.tcp) {
-    auto opened = IceTcpDriver::Open(*options.tcp);
+    auto opened = IceTcpDriver::Open(*options.tcp, options.tcp_max_send_queue, index);
     if (!opened) return Error{opened.error()};
     tcp = std::move(opened).value();
     config.tcp_address = to_ice(tcp->local_address());
@@ -355,6 +158,7 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   state->whep = std::make_unique<whip::WhipEndpoint>(endpoint_config(whip::SignallingKind::kWhep),
                                                      state->signalling->whep_handler());
   std::unique_ptr<SfuWorker> w(new SfuWorker(index, std::move(state)));
+  w->max_jobs_ = std::max<size_t>(1, options.max_jobs);
   w->event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (w->event_fd_ < 0) return Error{"tern-sfu: eventfd failed"};
   State& s = *w->state_;
@@ -414,7 +218,7 @@ bool SfuWorker::post(std::function<void(Timestamp)> job) {
   if (stopped_.load()) return false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (jobs_.size() >= kMaxJobs) return false;
+    if (jobs_.size() >= max_jobs_) return false;
     jobs_.push_back(std::move(job));
   }
   const uint64_t one = 1;
@@ -434,15 +238,23 @@ void SfuWorker::run_jobs(Timestamp now) {
 }
 
 template <typename R>
-std::optional<R> SfuWorker::call(std::function<R(Timestamp)> job, TimeDelta timeout) {
+std::optional<R> SfuWorker::call(std::function<R(Timestamp)> job, TimeDelta timeout, bool* refused) {
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> future = promise->get_future();
-  if (!post([promise, job = std::move(job)](Timestamp now) { promise->set_value(job(now)); })) return std::nullopt;
-  if (future.wait_for(std::chrono::microseconds(timeout.us())) != std::future_status::ready) return std::nullopt;
+  if (!post([promise, job = std::move(job)](Timestamp now) { promise->set_value(job(now)); })) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    if (refused != nullptr) *refused = true;
+    return std::nullopt;
+  }
+  if (future.wait_for(std::chrono::microseconds(timeout.us())) != std::future_status::ready) {
+    timed_out_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
   return future.get();
 }
 
 whip::HttpResponse SfuWorker::handle(const whip::HttpRequest& request, TimeDelta timeout) {
+  bool refused = false;
   auto response = call<whip::HttpResponse>(
       [this, request](Timestamp now) {
         State& s = *state_;
@@ -451,22 +263,51 @@ whip::HttpResponse SfuWorker::handle(const whip::HttpRequest& request, TimeDelta
         load_.store(s.server->session_count(), std::memory_order_relaxed);  // before the HTTP thread places the next room
         return r;
       },
-      timeout);
+      timeout, &refused);
   if (response) return *response;
   whip::HttpResponse busy;
   busy.status = 503;
   busy.add("Retry-After", "1");
-  busy.body = "worker busy\n";
+  busy.body = refused ? "worker busy: its job queue is full\n" : "worker busy: no answer in time\n";
   return busy;
 }
 
 std::optional<std::string> SfuWorker::stats_json(TimeDelta timeout) {
-  return call<std::string>([this](Timestamp now) { return state_->recorder->annotate_stats(state_->server->stats_json(now)); },
-                           timeout);
+  return call<std::string>(
+      [this](Timestamp now) {
+        const State& s = *state_;
+        std::string stats = s.recorder->annotate_stats(s.server->stats_json(now));
+        if (!s.tcp) return stats;
+        nlohmann::json j = nlohmann::json::parse(stats, nullptr, false);
+        if (!j.is_object()) return stats;
+        const IceTcpDriverCounters& c = s.tcp->counters();
+        j["iceTcp"] = {{"connections", static_cast<uint64_t>(s.tcp->connections())},
+                       {"accepted", c.accepted},
+                       {"slowDropped", c.slow_dropped},
+                       {"queuedBytes", static_cast<uint64_t>(s.tcp->queued_bytes())},
+                       {"bytesSent", c.bytes_sent}};
+        return j.dump(2);
+      },
+      timeout);
 }
 
 std::optional<std::string> SfuWorker::prometheus_metrics(TimeDelta timeout) {
-  return call<std::string>([this](Timestamp) { return state_->server->prometheus_metrics(); }, timeout);
+  return call<std::string>(
+      [this](Timestamp) {
+        const State& s = *state_;
+        std::string text = s.server->prometheus_metrics() + s.recorder->prometheus_metrics();
+        if (s.tcp) {
+          const IceTcpDriverCounters& c = s.tcp->counters();
+          text.append("# HELP tern_sfu_ice_tcp_slow_dropped_total ICE-TCP connections closed because their peer stopped reading.\n")
+              .append("# TYPE tern_sfu_ice_tcp_slow_dropped_total counter\n")
+              .append("tern_sfu_ice_tcp_slow_dropped_total ").append(std::to_string(c.slow_dropped)).append("\n")
+              .append("# HELP tern_sfu_ice_tcp_queued_bytes Bytes waiting for ICE-TCP connections' sockets.\n")
+              .append("# TYPE tern_sfu_ice_tcp_queued_bytes gauge\n")
+              .append("tern_sfu_ice_tcp_queued_bytes ").append(std::to_string(s.tcp->queued_bytes())).append("\n");
+        }
+        return text;
+      },
+      timeout);
 }
 
 std::vector<std::string> SfuWorker::take_ended() {
@@ -549,6 +390,7 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
   json list = json::array();
   json recorder = json::object();
   json recordings = json::array();
+  json ice_tcp = json::object();
   bool draining = false;
   double timestamp = 0;
   for (size_t i = 0; i < per_worker.size() && i < workers.size(); ++i) {
@@ -592,10 +434,16 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
         }
       }
     }
+    if (w.contains("iceTcp") && w["iceTcp"].is_object()) {
+      for (const auto& [k, v] : w["iceTcp"].items()) {
+        if (v.is_number_unsigned()) ice_tcp[k] = ice_tcp.value(k, uint64_t{0}) + v.get<uint64_t>();
+      }
+    }
     uint64_t created = 0;
     if (w.contains("server") && w["server"].is_object()) created = w["server"].value("sessionsCreated", uint64_t{0});
     list.push_back({{"worker", i}, {"udp", workers[i]->udp_address()}, {"sessions", count}, {"sessionsCreated", created},
-                    {"cpuSeconds", workers[i]->cpu_seconds()}, {"timestamp", w.value("timestamp", 0.0)}});
+                    {"cpuSeconds", workers[i]->cpu_seconds()}, {"jobsRefused", workers[i]->job_counters().refused},
+                    {"jobsTimedOut", workers[i]->job_counters().timed_out}, {"timestamp", w.value("timestamp", 0.0)}});
   }
   out["timestamp"] = timestamp;
   out["pid"] = static_cast<int>(::getpid());  // for load generators reading /proc/<pid>
@@ -604,6 +452,7 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
   out["rooms"] = rooms;
   out["sessions"] = sessions;
   out["workers"] = list;
+  if (!ice_tcp.empty()) out["iceTcp"] = ice_tcp;
   if (!recorder.empty()) {
     recorder["recordings"] = recordings;
     out["recorder"] = recorder;
@@ -661,6 +510,17 @@ std::string merge_metrics(const std::vector<std::string>& per_worker, const std:
     char value[32];
     std::snprintf(value, sizeof(value), "%.6f", workers[i]->cpu_seconds());
     out.append("tern_sfu_worker_cpu_seconds_total{worker=\"").append(std::to_string(i)).append("\"} ").append(value).append("\n");
+  }
+  for (const bool refused : {true, false}) {
+    const char* name = refused ? "tern_sfu_worker_jobs_refused_total" : "tern_sfu_worker_jobs_timed_out_total";
+    out.append("# HELP ").append(name).append(refused ? " HTTP requests answered 503 at once: the worker's job queue was full.\n"
+                                                      : " HTTP requests answered 503: the worker did not answer in time.\n");
+    out.append("# TYPE ").append(name).append(" counter\n");
+    for (size_t i = 0; i < workers.size(); ++i) {
+      const WorkerJobCounters c = workers[i]->job_counters();
+      out.append(name).append("{worker=\"").append(std::to_string(i)).append("\"} ")
+          .append(std::to_string(refused ? c.refused : c.timed_out)).append("\n");
+    }
   }
   return out;
 }

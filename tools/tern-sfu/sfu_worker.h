@@ -8,9 +8,10 @@
 // DIR/<room>-w<worker>-<session>.webm (session ids are per worker, the worker index keeps the names
 // apart); the worker's stop() drains its server, which finalises its recordings.
 //
-// Bounds and policies: at most kMaxJobs jobs wait per worker (call() answers "busy" beyond: the
-// HTTP request gets 503 + Retry-After); a caller waits at most its timeout (503; the late answer is
-// discarded); at most kMaxEnded ended resource ids wait for the HTTP thread (beyond: dropped, and
+// Bounds and policies: at most kMaxJobs (WorkerOptions::max_jobs) jobs wait per worker (beyond:
+// the HTTP request gets 503 + Retry-After at once, counted as refused); a caller waits at most its
+// timeout (503 + Retry-After, counted as timed out; the job stays queued and its late answer is
+// discarded, so a stuck worker fills its queue and later requests are refused without waiting); at most kMaxEnded ended resource ids wait for the HTTP thread (beyond: dropped, and
 // their room stays pinned to its worker, which is harmless). RoomPins: at most one pin per live
 // session (a pin goes with its room's last session).
 #pragma once
@@ -43,6 +44,7 @@ struct WorkerOptions {
   // candidate in every answer; nullopt: UDP only.
   std::optional<transport::SocketAddress> tcp;
   size_t max_tcp_connections = 256;
+  size_t tcp_max_send_queue = 256 * 1024;  // bytes queued per ICE-TCP connection; beyond: closed (ice_tcp_driver.h)
   bool udp_candidates = true;  // false (test only): answers carry the TCP candidate alone
   std::string token;
   size_t max_sessions = 256;
@@ -50,6 +52,12 @@ struct WorkerOptions {
   std::string record_dir;  // empty: frames counted, nothing recorded
   bool quiet = false;      // the recorder logs errors only
   sfu::RoomMode room_mode = sfu::RoomMode::kBroadcast;
+  size_t max_jobs = 64;  // SfuWorker::kMaxJobs; smaller in tests
+};
+
+struct WorkerJobCounters {
+  uint64_t refused = 0;    // 503 at once: the job queue was full (the worker is stuck or far behind)
+  uint64_t timed_out = 0;  // 503: the worker did not answer within the caller's timeout
 };
 
 class SfuWorker {
@@ -79,6 +87,15 @@ class SfuWorker {
   // and /metrics text (nullopt: busy or timed out).
   std::optional<std::string> stats_json(TimeDelta timeout);
   std::optional<std::string> prometheus_metrics(TimeDelta timeout);
+  // Jobs refused (queue full) and timed out so far; any thread.
+  WorkerJobCounters job_counters() const {
+    return {refused_.load(std::memory_order_relaxed), timed_out_.load(std::memory_order_relaxed)};
+  }
+  // Test only: runs `job` on the worker's thread as a queued job (e.g. one that blocks, to make the
+  // worker stuck); false when the queue is full.
+  bool post_for_test(std::function<void()> job) {
+    return post([job = std::move(job)](Timestamp) { job(); });
+  }
   // Resource ids (Location paths' last segment) of sessions the server ended on its own.
   std::vector<std::string> take_ended();
 
@@ -92,13 +109,17 @@ class SfuWorker {
  private:
   SfuWorker(int index, std::unique_ptr<State> state);
   // Runs `job` on the worker's thread and waits for its result at most `timeout`.
+  // nullopt: refused (queue full) or timed out (counted).
   template <typename R>
-  std::optional<R> call(std::function<R(Timestamp)> job, TimeDelta timeout);
+  std::optional<R> call(std::function<R(Timestamp)> job, TimeDelta timeout, bool* refused = nullptr);
   bool post(std::function<void(Timestamp)> job);
   void run();
   void run_jobs(Timestamp now);
 
   int index_;
+  size_t max_jobs_ = kMaxJobs;
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> timed_out_{0};
   std::string udp_address_;
   std::string tcp_address_;
   std::unique_ptr<State> state_;
@@ -143,12 +164,14 @@ class RoomPins {
 
 // /stats of several workers as one document: "server" counters summed, "rooms" and "sessions"
 // merged (each tagged with its "worker"), "timestamp" the latest of the workers', "workers":
-// [{worker, udp, sessions, sessionsCreated, cpuSeconds, timestamp (when that worker's figures were taken)}],
+// [{worker, udp, sessions, sessionsCreated, cpuSeconds, jobsRefused, jobsTimedOut, timestamp (when that
+// worker's figures were taken)}], "iceTcp": the workers' ICE-TCP driver counters summed (with --tcp),
 // "recorder": the workers' recorder counters summed, their "recordings" listed (each tagged with its
 // "worker"), worker 0's first.
 std::string merge_stats(const std::vector<std::string>& per_worker, const std::vector<SfuWorker*>& workers);
 // /metrics of several workers: every sample gets a worker="<i>" label, samples grouped by family;
-// plus tern_sfu_workers and tern_sfu_worker_cpu_seconds_total{worker}.
+// plus tern_sfu_workers, tern_sfu_worker_cpu_seconds_total{worker} and
+// tern_sfu_worker_jobs_{refused,timed_out}_total{worker}.
 std::string merge_metrics(const std::vector<std::string>& per_worker, const std::vector<SfuWorker*>& workers);
 
 }  // namespace tern::tools::sfu_tool

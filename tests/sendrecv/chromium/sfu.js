@@ -7,11 +7,15 @@
 //  2. "call": pages A and B (S1 and S2 again, their broadcast connections closed) each publish to SFU/whip/call1 (a call room: tern-sfu --room-mode call)
 //     and subscribe to the other side at SFU/whep/<own WHIP resource id> (retrying 404 until the
 //     other side published). B's two peer connections go only through TURN_URL (tern-turn with
-//     loss: iceTransportPolicy 'relay'); A's are direct. A third publisher is refused (409).
+//     loss: iceTransportPolicy 'relay'); A's are direct. A third publisher is refused (409). At
+//     the end each side stops sending (replaceTrack(null)), its last getStats is taken, the
+//     server's /stats (sessions' remote addresses, recordings) read, and the driver DELETEs both
+//     WHIP resources (which finalises tern-sfu's recordings of them).
 // Usage: node sfu.js RESULT_JSON SFU_BASE TURN_URL TURN_USER TURN_PASS HOLD_MS TERN_PEER_WHEP ARGS...
 // RESULT_JSON: {browser, ok, error, broadcast: {publisher, subscribers: [..], ternPeerExit},
 // call: {a, b, thirdPublisherStatus}, marks (ms since start of each phase), wallMs}; each side
-// {publish, subscribe, start, end}: the getStats snapshots after both first frames and HOLD_MS later.
+// {publish, subscribe, start, end, stopped, deleteStatus}: the getStats snapshots after both first
+// frames, HOLD_MS later, and once it stopped sending; call.sfuStats: /stats before the DELETEs.
 const http = require('http');
 const fs = require('fs');
 const { spawn } = require('child_process');
@@ -23,6 +27,11 @@ const getJson = (url) => new Promise((f) => {
     res.on('data', (d) => { body += d; });
     res.on('end', () => { try { f(JSON.parse(body)); } catch (e) { f(null); } });
   }).on('error', () => f(null));
+});
+const httpDelete = (url) => new Promise((f) => {
+  const q = http.request(url, { method: 'DELETE' }, (res) => { res.resume(); res.on('end', () => f(res.statusCode)); });
+  q.on('error', () => f(0));
+  q.end();
 });
 const withTimeout = (p, ms, what) =>
   Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error('timeout: ' + what)), ms))]);
@@ -112,6 +121,12 @@ function pageCode() {
       });
     }
     return out;
+  };
+  // The publisher stops sending (no track: no more RTP), then its final figures (bounded: 150 ms).
+  window.stopSending = async () => {
+    await Promise.all(pcs.pub.getSenders().map((x) => x.replaceTrack(null)));
+    await sleep(150);
+    return window.stats();
   };
   window.hangUp = () => {
     Object.values(pcs).forEach((pc) => pc.close());
@@ -210,6 +225,10 @@ function pageCode() {
     const [a1, b1] = await Promise.all([A, B].map((p) => p.evaluate(() => stats())));
     c.a.end = a1;
     c.b.end = b1;
+    // Both stop publishing; DELETE ends their sessions (and finalises tern-sfu's recordings).
+    [c.a.stopped, c.b.stopped] = await withTimeout(Promise.all([A, B].map((p) => p.evaluate(() => stopSending()))), 5000, 'stop');
+    c.sfuStats = await getJson(sfu + '/stats');
+    [c.a.deleteStatus, c.b.deleteStatus] = await Promise.all([c.a, c.b].map((x) => httpDelete(x.publish.resource)));
     result.ok = true;
   } catch (e) {
     result.error = String(e && e.stack ? e.stack : e);

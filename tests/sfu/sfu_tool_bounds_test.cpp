@@ -1,0 +1,434 @@
+// tern-sfu's bounds, in process (tools/tern-sfu's sources compiled into this suite):
+//  1. ICE-TCP over real loopback sockets (the worker's IceTcpDriver; the SfuServer, the clients'
+//     PeerConnections and OpenSSL on simulated time): a publisher and two subscribers, every packet
+//     of each carried over its own TCP connection in RFC 4571 frames. One subscriber stops reading
+//     (its 4 KiB receive window and the kernel's send buffer fill): the driver drops its connection
+//     once its queue would pass the limit (counted, logged), never holding more than the limit,
+//     and the other subscriber keeps decoding the publisher's video.
+//  2. A recording's write error (a file size limit, RLIMIT_FSIZE with SIGXFSZ ignored: EFBIG, as a
+//     full disk gives ENOSPC): the recorder stops that recording (state "failed", counted in /stats
+//     and /metrics), the session goes on and its subscriber keeps decoding.
+//  3. A stuck worker (SfuWorker, its own thread, real time): requests time out (503 + Retry-After),
+//     its bounded job queue fills, and further requests get 503 + Retry-After at once, counted;
+//     once unstuck it answers again.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "ice_tcp_driver.h"
+#include "recording.h"
+#include "sfu_test_pc.h"
+#include "sfu_worker.h"
+#include "tern/dtls/openssl_virtual_clock.h"
+#include "tern/sfu/sfu_server.h"
+#include "tern/webrtc/peer_connection.h"
+
+using namespace tern;
+
+namespace {
+
+// What the clients believe the server's candidates are (the packets really go over the sockets).
+const ice::TransportAddress kBoundsUdp = ice::TransportAddress::V4(192, 0, 2, 7, 3478);
+const ice::TransportAddress kBoundsTcp = ice::TransportAddress::V4(192, 0, 2, 7, 3479);
+
+std::unique_ptr<webrtc::PeerConnection> BoundsPc(int n, bool publisher) {
+  // Its socket's address is the agent's only; the rig carries its packets over TCP.
+  const TransportAddress bound{IpAddress::V4(198, 51, 100, static_cast<uint8_t>(n + 20)), 40000};
+  return sfu_test::make_sfu_test_pc(bound, n, publisher, {700, 0x2000'0000u, 19, false});
+}
+
+// The answer as a UDP-only agent can use it (its TCP candidate as if UDP; the rig carries the packets).
+std::string BoundsTcpAsUdp(std::string sdp) {
+  const auto at = sdp.find(" tcp ");
+  REQUIRE(at != std::string::npos);
+  sdp.replace(at, 5, " udp ");
+  const auto t = sdp.find(" tcptype passive");
+  REQUIRE(t != std::string::npos);
+  sdp.erase(t, 16);
+  return sdp;
+}
+
+// One client: its PeerConnection, and its real TCP connection to the driver's listener.
+struct BoundsClient {
+  std::unique_ptr<webrtc::PeerConnection> pc;
+  std::optional<sfu::SessionId> id;
+  int fd = -1;
+  bool reading = true;
+  std::vector<uint8_t> outbound;  // framed, not yet taken by the kernel
+  std::vector<uint8_t> inbound;   // received, not yet deframed
+  bool first_video = false;
+  BoundsClient() = default;
+  BoundsClient(const BoundsClient&) = delete;
+  BoundsClient& operator=(const BoundsClient&) = delete;
+  ~BoundsClient() {
+    if (fd >= 0) ::close(fd);
+  }
+  uint64_t frames_decoded(Timestamp now) const {
+    const auto s = pc->get_stats(now);
+    const auto* in = s.media.inbound("video");
+    return in != nullptr ? in->frames_decoded.value_or(0) : 0;
+  }
+};
+
+// The server and the worker's ICE-TCP driver on one simulated clock, the clients' sockets real.
+class BoundsRig {
+ public:
+  // `recorder` (nullable): the server's media tap, processed with it.
+  BoundsRig(size_t max_send_queue, tools::sfu_tool::SfuRecorder* recorder) : recorder_(recorder) {
+    auto listen = transport::SocketAddress::Parse("127.0.0.1", 0);
+    REQUIRE(listen.ok());
+    auto driver = tools::sfu_tool::IceTcpDriver::Open(*listen, max_send_queue, 0);
+    REQUIRE_MESSAGE(driver.ok(), driver.error());
+    driver_ = std::move(driver).value();
+    sfu::SfuConfig config;
+    config.address = kBoundsUdp;
+    config.tcp_address = kBoundsTcp;  // the answer's; the driver listens on loopback
+    config.udp_candidate = false;
+    config.media_tap = recorder;
+    auto server = sfu::SfuServer::Create(config);
+    REQUIRE_MESSAGE(server.ok(), server.error());
+    server_ = std::move(server).value();
+    driver_->attach(*server_);
+  }
+
+  sfu::SfuServer& server() { return *server_; }
+  tools::sfu_tool::IceTcpDriver& driver() { return *driver_; }
+
+  // A publisher (WHIP) or subscriber (WHEP) of "room", connected by TCP; `rcvbuf` > 0: its socket's
+  // receive buffer (set before connect(), so the window it offers stays small).
+  void join(BoundsClient& c, int n, bool publisher, int rcvbuf, Timestamp now) {
+    c.pc = BoundsPc(n, publisher);
+    auto offer = c.pc->create_offer(now);
+    REQUIRE(offer.ok());
+    REQUIRE(c.pc->set_local_description(*offer, now).ok());
+    auto r = publisher ? server_->publish("room", offer->sdp, now) : server_->subscribe("room", offer->sdp, now);
+    REQUIRE(std::holds_alternative<sfu::SfuAnswer>(r));
+    c.id = std::get<sfu::SfuAnswer>(r).id;
+    Status st = c.pc->set_remote_description({webrtc::SdpType::kAnswer, BoundsTcpAsUdp(std::get<sfu::SfuAnswer>(r).sdp)}, now);
+    INFO("client " << n << " answer:\n" << std::get<sfu::SfuAnswer>(r).sdp);
+    REQUIRE_MESSAGE(st.ok(), std::string(st.error()));
+    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(c.fd >= 0);
+    if (rcvbuf > 0) REQUIRE(::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) == 0);
+    const transport::SocketAddress& to = driver_->local_address();
+    REQUIRE(::connect(c.fd, to.sockaddr_ptr(), to.sockaddr_len()) == 0);
+    REQUIRE(::fcntl(c.fd, F_SETFL, ::fcntl(c.fd, F_GETFL) | O_NONBLOCK) == 0);
+    clients_.push_back(&c);
+  }
+
+  // One step of simulated time: clients' timers and packets, the sockets both ways, the server.
+  void step(Timestamp now) {
+    for (BoundsClient* c : clients_) {
+      if (auto at = c->pc->next_wakeup(); at && *at <= now) c->pc->process(now);
+      for (ice::IceOutgoing& o : c->pc->take_outgoing()) {
+        REQUIRE(o.destination == kBoundsTcp);
+        c->outbound.push_back(static_cast<uint8_t>(o.data.size() >> 8));
+        c->outbound.push_back(static_cast<uint8_t>(o.data.size()));
+        c->outbound.insert(c->outbound.end(), o.data.begin(), o.data.end());
+      }
+      if (!c->outbound.empty()) {
+        const ssize_t w = ::send(c->fd, c->outbound.data(), c->outbound.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) c->outbound.erase(c->outbound.begin(), c->outbound.begin() + w);
+      }
+      while (c->reading) {  // bounded: the socket's buffer
+        uint8_t buf[16384];
+        const ssize_t r = ::recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (r <= 0) break;
+        c->inbound.insert(c->inbound.end(), buf, buf + r);
+      }
+      while (c->inbound.size() >= 2) {
+        const size_t len = (size_t{c->inbound[0]} << 8) | c->inbound[1];
+        if (c->inbound.size() < 2 + len) break;
+        const std::vector<uint8_t> packet(c->inbound.begin() + 2, c->inbound.begin() + 2 + static_cast<std::ptrdiff_t>(len));
+        c->inbound.erase(c->inbound.begin(), c->inbound.begin() + 2 + static_cast<std::ptrdiff_t>(len));
+        c->pc->on_datagram(0, kBoundsTcp, packet, now);
+      }
+      while (auto e = c->pc->poll_event()) {
+        if (e->type == webrtc::PeerConnectionEvent::Type::kFirstFrame && e->kind == "video") c->first_video = true;
+      }
+    }
+    driver_->on_readable(now);  // accepts, reads, writes what waits for EPOLLOUT
+    if (auto at = server_->next_wakeup(); at && *at <= now) server_->process(now);
+    for (sfu::SfuOutgoing& o : server_->take_outgoing()) {
+      if (o.connection != 0) driver_->send(o.connection, o.data);
+    }
+    driver_->close_ended();
+    max_queued_ = std::max(max_queued_, driver_->queued_bytes());
+  }
+  size_t max_queued() const { return max_queued_; }
+
+  // Steps of 2 ms of simulated time (`now`, `step`: the test's) until done() or step `last_step`.
+  template <typename Done>
+  void run_until(Timestamp& now, int& step, int last_step, Done done) {
+    for (; step < last_step && !done(); ++step) {
+      now = Timestamp::Zero() + TimeDelta::Millis(2 * step);
+      this->step(now);
+      if (recorder_ == nullptr) continue;
+      if (auto at = recorder_->next_wakeup(); at && *at <= now) recorder_->process(now);
+    }
+  }
+
+ private:
+  tools::sfu_tool::SfuRecorder* recorder_;
+  std::unique_ptr<tools::sfu_tool::IceTcpDriver> driver_;
+  std::unique_ptr<sfu::SfuServer> server_;
+  std::vector<BoundsClient*> clients_;
+  size_t max_queued_ = 0;
+};
+
+// RLIMIT_FSIZE's soft limit and SIGXFSZ ignored for the scope (restored after).
+class BoundsFileSizeLimit {
+ public:
+  explicit BoundsFileSizeLimit(rlim_t bytes) {
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved_) == 0);
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit l = saved_;
+    l.rlim_cur = bytes;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &l) == 0);
+  }
+  ~BoundsFileSizeLimit() {
+    (void)::setrlimit(RLIMIT_FSIZE, &saved_);
+    (void)::signal(SIGXFSZ, old_handler_);
+  }
+  BoundsFileSizeLimit(const BoundsFileSizeLimit&) = delete;
+  BoundsFileSizeLimit& operator=(const BoundsFileSizeLimit&) = delete;
+
+ private:
+  rlimit saved_{};
+  sighandler_t old_handler_ = SIG_DFL;
+};
+
+// What this process writes to stderr in the scope (a non-blocking pipe: beyond its 64 KiB, lost).
+class BoundsStderr {
+ public:
+  BoundsStderr() {
+    REQUIRE(::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) == 0);
+    std::fflush(stderr);
+    saved_ = ::dup(STDERR_FILENO);
+    REQUIRE(saved_ >= 0);
+    REQUIRE(::dup2(fds_[1], STDERR_FILENO) == STDERR_FILENO);
+  }
+  ~BoundsStderr() {
+    restore();
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  BoundsStderr(const BoundsStderr&) = delete;
+  BoundsStderr& operator=(const BoundsStderr&) = delete;
+  // Everything so far; stderr is the terminal's again.
+  std::string take() {
+    restore();
+    std::string out;
+    char buf[4096];
+    for (ssize_t r; (r = ::read(fds_[0], buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(r));
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    (void)::dup2(saved_, STDERR_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  int fds_[2] = {-1, -1};
+  int saved_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("tern-sfu ice-tcp: a subscriber that stops reading is dropped at the queue limit, the other keeps receiving") {
+  Timestamp now = Timestamp::Zero();
+  dtls::ScopedOpenSslVirtualClock clock([&] { return now; });
+  constexpr size_t kLimit = 16 * 1024;
+  BoundsRig rig(kLimit, nullptr);
+  BoundsClient pub, fast, slow;
+  BoundsStderr stderr_log;
+  rig.join(pub, 3, true, 0, now);
+  rig.join(fast, 5, false, 0, now);
+  rig.join(slow, 6, false, 4096, now);
+
+  // 2 ms steps of simulated time: both subscribers decode, then `slow` stops reading (at most 8 s).
+  int step = 0;
+  auto run_until = [&](int last_step, auto done) { rig.run_until(now, step, last_step, done); };
+  run_until(4000, [&] { return fast.first_video && slow.first_video; });
+  REQUIRE(fast.first_video);
+  REQUIRE(slow.first_video);
+  CHECK(rig.driver().counters().accepted == 3);
+  CHECK(rig.server().counters().tcp_connections_bound == 3);
+  slow.reading = false;
+  const Timestamp stopped = now;
+  // Its window, the kernel's send buffer (SO_SNDBUF: the limit), then the driver's queue fill: dropped (at most 20 s later).
+  run_until(step + 10000, [&] { return rig.driver().counters().slow_dropped > 0; });
+  REQUIRE(rig.driver().counters().slow_dropped == 1);
+  const std::string logged = stderr_log.take();
+  INFO("stderr: " << logged);
+  CHECK(logged.find("ICE-TCP connection 3 from 127.0.0.1:") != std::string::npos);  // the third accepted: `slow`
+  CHECK(logged.find("dropped: its peer stopped reading (16384 bytes queued, the limit)") != std::string::npos);
+  MESSAGE("ICE-TCP: the subscriber that stopped reading was dropped " << (now - stopped).ms() << " ms (simulated) later, "
+          << rig.driver().counters().bytes_sent << " bytes sent in all; the most queued at once: " << rig.max_queued() << " bytes");
+  CHECK(rig.max_queued() <= kLimit);  // never buffered past the limit
+  CHECK(rig.driver().connections() == 2);
+  CHECK(rig.server().stream_count() == 2);
+  // The other subscriber goes on: 2 s more of simulated time, ~15 fps decoded.
+  const uint64_t before = fast.frames_decoded(now);
+  const Timestamp dropped_at = now;
+  run_until(step + 1000, [] { return false; });
+  const uint64_t after = fast.frames_decoded(now);
+  MESSAGE("the other subscriber decoded " << after - before << " frames in the " << (now - dropped_at).ms() << " ms after the drop");
+  CHECK(after - before >= 0.8 * 15 * (now - dropped_at).seconds_f());
+  CHECK(rig.driver().counters().slow_dropped == 1);
+}
+
+TEST_CASE("tern-sfu recorder: a write error (file size limit) stops the recording, counted, while the session goes on") {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("tern_sfu_bounds_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  REQUIRE(tools::sfu_tool::SfuRecorder::prepare_dir(dir).ok());
+  Timestamp now = Timestamp::Zero();
+  dtls::ScopedOpenSslVirtualClock clock([&] { return now; });
+  tools::sfu_tool::SfuRecorder recorder(dir, true, 3);
+  BoundsRig rig(256 * 1024, &recorder);
+  BoundsClient pub, sub;
+  constexpr rlim_t kFileLimit = 48 * 1024;
+  BoundsFileSizeLimit limit(kFileLimit);  // every file this process writes from here on; the WebM is the only one
+  BoundsStderr stderr_log;
+  rig.join(pub, 3, true, 0, now);
+  rig.join(sub, 4, false, 0, now);
+
+  int step = 0;
+  auto run_until = [&](int last_step, auto done) { rig.run_until(now, step, last_step, done); };
+  // At most 30 s: the file reaches the limit (48 KiB of 320x180 video at 15 fps: a few seconds).
+  run_until(15000, [&] { return recorder.counters().write_errors > 0; });
+  REQUIRE(recorder.counters().write_errors == 1);
+  const std::string logged = stderr_log.take();
+  INFO("stderr: " << logged);
+  CHECK(logged.find("tern-sfu: worker 3 session " + std::to_string(*pub.id) + ": recording " + dir + "/room-w3-" +
+                    std::to_string(*pub.id) + ".webm stopped by a write error (the session goes on): ") != std::string::npos);
+  REQUIRE(sub.first_video);
+  const Timestamp failed_at = now;
+  const uint64_t before = sub.frames_decoded(now);
+  run_until(step + 500, [] { return false; });  // 1 s more: the session goes on
+  const uint64_t after = sub.frames_decoded(now);
+  CHECK(after - before >= 0.8 * 15 * (now - failed_at).seconds_f());
+  CHECK(rig.server().session_count() == 2);
+
+  const nlohmann::json stats = nlohmann::json::parse(recorder.annotate_stats(rig.server().stats_json(now)));
+  const nlohmann::json& rec = stats["recorder"];
+  INFO("recorder: " << rec.dump(1));
+  CHECK(rec["recordingsOpen"] == 0);
+  CHECK(rec["recordingsStarted"] == 1);
+  CHECK(rec["recordingsFinished"] == 0);
+  CHECK(rec["writeErrors"] == 1);
+  REQUIRE(rec["recordings"].size() == 1);
+  const nlohmann::json& r = rec["recordings"][0];
+  CHECK(r["room"] == "room");
+  CHECK(r["session"] == *pub.id);
+  CHECK(r["path"] == dir + "/room-w3-" + std::to_string(*pub.id) + ".webm");
+  CHECK(r["state"] == "failed");
+  CHECK(r["writeErrors"] == 1);
+  CHECK(r.value("error", std::string()).size() > 0);
+  CHECK(r["videoFramesRecorded"].get<int64_t>() > 10);
+  CHECK(r["keyframesRecorded"].get<int64_t>() >= 1);
+  CHECK(r["audioFramesRecorded"].get<int64_t>() > 10);
+  CHECK(r["gaps"] == 0);  // no loss on the TCP hops
+  CHECK(r["bytes"].get<uint64_t>() > 0);
+  CHECK(r["bytes"].get<uint64_t>() <= kFileLimit);
+  const std::string metrics = recorder.prometheus_metrics();
+  INFO("metrics:\n" << metrics);
+  CHECK(metrics.find("tern_sfu_recordings_open 0\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_recording_write_failures_total 1\n") != std::string::npos);
+  const std::string labels = std::string("{room=\"room\",session=\"") + std::to_string(*pub.id) + "\",file=\"" + r["path"].get<std::string>() + "\"}";
+  CHECK(metrics.find("tern_sfu_recording_write_errors_total" + labels + " 1\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_recording_open" + labels + " 0\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_recording_video_frames_total" + labels + " " + std::to_string(r["videoFramesRecorded"].get<int64_t>()) + "\n") !=
+        std::string::npos);
+  // tern-sfu's /metrics: every sample labelled with its worker first.
+  const std::string merged = tools::sfu_tool::merge_metrics({metrics}, {});
+  CHECK(merged.find("tern_sfu_recording_write_failures_total{worker=\"0\"} 1\n") != std::string::npos);
+  CHECK(merged.find("tern_sfu_recording_write_errors_total{worker=\"0\"," + labels.substr(1) + " 1\n") != std::string::npos);
+  // Its end changes nothing more.
+  CHECK(rig.server().end_session(*pub.id, now));
+  CHECK(recorder.counters().write_errors == 1);
+  CHECK(recorder.counters().recordings_finished == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("tern-sfu worker: a stuck worker's full job queue answers 503 with Retry-After at once") {
+  tools::sfu_tool::WorkerOptions o;
+  o.udp = transport::SocketAddress::Parse("127.0.0.1", 0).value();
+  o.max_jobs = 3;
+  o.quiet = true;
+  auto started = tools::sfu_tool::SfuWorker::Start(0, o);
+  REQUIRE_MESSAGE(started.ok(), started.error());
+  tools::sfu_tool::SfuWorker& worker = **started;
+  whip::HttpRequest options;
+  options.method = "OPTIONS";
+  options.path = "/whip/room";
+  const int healthy = worker.handle(options, TimeDelta::Seconds(5)).status;
+  CHECK(healthy != 503);
+
+  // The worker's thread blocks in a job until released.
+  std::promise<void> release, running;
+  std::shared_future<void> released = release.get_future().share();
+  std::future<void> is_running = running.get_future();
+  REQUIRE(worker.post_for_test([&running, released] {
+    running.set_value();
+    released.wait();
+  }));
+  REQUIRE(is_running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  // Each request waits 1 ms, gets 503 and leaves its job queued: three fill the queue.
+  for (int i = 0; i < 3; ++i) {
+    const whip::HttpResponse r = worker.handle(options, TimeDelta::Millis(1));
+    CHECK(r.status == 503);
+    CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
+    CHECK(r.body.find("no answer in time") != std::string::npos);
+  }
+  CHECK(worker.job_counters().timed_out == 3);
+  CHECK(worker.job_counters().refused == 0);
+  // Full: refused without waiting (without the 10 s wait), counted.
+  for (int i = 0; i < 2; ++i) {
+    const whip::HttpResponse r = worker.handle(options, TimeDelta::Seconds(10));
+    CHECK(r.status == 503);
+    CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
+    CHECK(r.body.find("queue is full") != std::string::npos);
+  }
+  CHECK(worker.job_counters().refused == 2);
+  CHECK(!worker.stats_json(TimeDelta::Seconds(10)).has_value());  // refused too
+  CHECK(worker.job_counters().refused == 3);
+  const std::string metrics = tools::sfu_tool::merge_metrics({""}, {&worker});
+  CHECK(metrics.find("tern_sfu_worker_jobs_refused_total{worker=\"0\"} 3\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_worker_jobs_timed_out_total{worker=\"0\"} 3\n") != std::string::npos);
+  // Unstuck: the stale jobs run (their answers discarded) and requests are answered again.
+  release.set_value();
+  int answered = 503;
+  for (int i = 0; i < 100 && answered == 503; ++i) {  // bounded: until the worker took its stale jobs
+    answered = worker.handle(options, TimeDelta::Seconds(5)).status;
+    if (answered == 503) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(answered == healthy);
+  const auto stats = worker.stats_json(TimeDelta::Seconds(5));
+  REQUIRE(stats.has_value());
+  const nlohmann::json merged = nlohmann::json::parse(tools::sfu_tool::merge_stats({*stats}, {&worker}));
+  CHECK(merged["workers"][0]["jobsRefused"] >= 3);  // and the retries above while the queue drained
+  CHECK(merged["workers"][0]["jobsRefused"] == worker.job_counters().refused);
+  CHECK(merged["workers"][0]["jobsTimedOut"] == 3);
+}
