@@ -19,6 +19,7 @@ namespace tern::pipeline {
 namespace {
 constexpr size_t kMaxStreamsPerLeg = 64;  // inbound and outbound each; a WebRTC session has 2-3
 constexpr TimeDelta kEstimateInterval = TimeDelta::Millis(25);  // GCC's tick, and the selectors'
+constexpr double kSimulcastDownMargin = 1.2;  // a simulcast leg keeps an encoding up to 1.2x its estimate
 
 bool layered_codec(const std::optional<codecs::CodecType>& c) {
   return c == codecs::CodecType::kVp8 || c == codecs::CodecType::kVp9;
@@ -604,7 +605,10 @@ void MediaRouter::select_encoding(Leg& l, Outbound& o, Timestamp now) {
   if (desired < 0) return;
   const std::optional<DataRate> target_rate = rate_of(s.target);
   const std::optional<DataRate> desired_rate = rate_of(desired);
-  if (s.target < 0 || !target_rate || (desired_rate && *desired_rate < *target_rate)) {
+  // Down at once, but not for a rate within kSimulcastDownMargin of the estimate: the keyframe a
+  // switch asked for lifts the new encoding's one-second rate for a moment.
+  const bool keep = target_rate && *target_rate <= estimate * kSimulcastDownMargin;
+  if (s.target < 0 || !target_rate || (desired_rate && *desired_rate < *target_rate && !keep)) {
     s.target = desired;  // the first choice, a stopped encoding, or down: at once
     s.up_since = Timestamp::PlusInfinity();
   } else if (desired != s.target) {
