@@ -51,10 +51,14 @@ struct SimulcastPublisherSide {
   }
 };
 
-void SimulcastTagRid(std::vector<uint8_t>& d, uint8_t mid_id, uint32_t rtx_ssrc) {
+// Also moves the encoding's RTP timestamps by `timestamp_offset` (a real simulcast sender starts
+// each encoding at its own random timestamp; tern's encoders would all start alike).
+void SimulcastTagRid(std::vector<uint8_t>& d, uint8_t mid_id, uint32_t rtx_ssrc, uint32_t timestamp_offset) {
   if (rtp::is_rtcp(d)) return;
   auto h = rtp::RtpHeader::parse(d);
   if (!h.ok()) return;
+  const uint32_t ts = h->timestamp + timestamp_offset;
+  for (int b = 0; b < 4; ++b) d[4 + static_cast<size_t>(b)] = static_cast<uint8_t>(ts >> (24 - 8 * b));
   const rtp::ExtensionSlot* slot = h->find_extension(mid_id);
   if (slot == nullptr || slot->offset == 0) return;
   const uint8_t id = h->ssrc == rtx_ssrc ? kSimRepairedRidExtId : kSimRidExtId;
@@ -157,8 +161,9 @@ std::array<SimulcastSubscriberResult, 2> SimulcastRun(std::array<DataRate, 2> do
     c.seed = 200 + i;
     const uint8_t mid_id = c.extension_ids.mid;
     const uint32_t rtx = c.local.video_rtx;
-    pub_out[i].set_send([up, mid_id, rtx](netsim::SimPacket p, Timestamp now) {
-      SimulcastTagRid(p.data, mid_id, rtx);
+    const uint32_t ts_offset = 0x1234'5678u * static_cast<uint32_t>(i);
+    pub_out[i].set_send([up, mid_id, rtx, ts_offset](netsim::SimPacket p, Timestamp now) {
+      SimulcastTagRid(p.data, mid_id, rtx, ts_offset);
       up->send_from_a(std::move(p), now);
     });
     auto e = Endpoint::Create(c, &pub_out[i]);
