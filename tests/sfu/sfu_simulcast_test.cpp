@@ -31,7 +31,7 @@ std::string SimulcastSfuReason(const std::variant<sfu::SfuAnswer, sfu::SfuRefusa
 
 }  // namespace
 
-TEST_CASE("sfu simulcast: the WHIP answer receives the offer's rids; subscribers get the server's SSRC") {
+TEST_CASE("sfu simulcast: the WHIP answer receives the offer's rids and subscribers get the server's SSRC") {
   sfu::SfuConfig config;
   config.address = ice::TransportAddress::V4(198, 51, 100, 100, 3478);
   auto server = sfu::SfuServer::Create(config);
