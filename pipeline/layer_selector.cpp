@@ -86,6 +86,7 @@ std::optional<DataRate> TemporalLayerRates::rate_up_to(int layer, Timestamp now)
 // ---------------------------------------------------------------------------------------------
 
 void LayerSelector::update(DataRate estimate, const TemporalLayerRates& rates, Timestamp now) {
+  if (config_.follow_until_measured && target_ < 0 && !rates.rate_up_to(0, now)) return;  // every layer meanwhile
   const int layers = rates.num_layers(now);
   if (layers <= 1) {
     desired_ = layers - 1;

@@ -85,6 +85,10 @@ class LayerSelector {
     TimeDelta up_hold = TimeDelta::Seconds(2);
     // Off: every packet is forwarded untouched (a router without selection).
     bool enabled = true;
+    // Until the publisher's layer rates are measured (a second), forward every layer rather than
+    // the base layer alone (MediaRouter sets it for simulcast, whose encoding choice already bounds
+    // the rate).
+    bool follow_until_measured = false;
   };
   struct Counters {
     int current_layer = -1;  // -1: not layered (yet)

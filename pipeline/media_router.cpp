@@ -333,6 +333,7 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
     sc.codec = *stream.codec;
     sc.up_hold = config_.layer_up_hold;
     sc.enabled = config_.layer_selection;
+    sc.follow_until_measured = !stream.rids.empty();
     o.selector.emplace(sc);
   }
   if (!stream.rids.empty()) o.simulcast.emplace();

@@ -8,9 +8,12 @@
 //     and subscribe to the other side at SFU/whep/<own WHIP resource id> (retrying 404 until the
 //     other side published). B's two peer connections go only through TURN_URL (tern-turn with
 //     loss: iceTransportPolicy 'relay'); A's are direct. A third publisher is refused (409).
+//  3. "simulcast": P publishes a 640x360 fake camera by WHIP to SFU/whip/simul with three encodings
+//     (sendEncodings rids q, h, f: scaleResolutionDownBy 4, 2, 1); S1 subscribes by WHEP and
+//     decodes the one encoding the server forwards to it.
 // Usage: node sfu.js RESULT_JSON SFU_BASE TURN_URL TURN_USER TURN_PASS HOLD_MS TERN_PEER_WHEP ARGS...
 // RESULT_JSON: {browser, ok, error, broadcast: {publisher, subscribers: [..], ternPeerExit},
-// call: {a, b, thirdPublisherStatus}, marks (ms since start of each phase), wallMs}; each side
+// call: {a, b, thirdPublisherStatus}, simulcast: {publish, subscribe, start, end, sfuStats}, marks (ms since start of each phase), wallMs}; each side
 // {publish, subscribe, start, end}: the getStats snapshots after both first frames and HOLD_MS later.
 const http = require('http');
 const fs = require('fs');
@@ -72,6 +75,26 @@ function pageCode() {
     r.id = r.resource.split('/').pop();  // the WHIP resource id: names this side of a call
     return r;
   };
+  // Simulcast: a 640x360 camera in three encodings (libwebrtc may leave the top one inactive at
+  // this size: the server forwards whichever it learns).
+  window.publishSimulcast = async (url) => {
+    const pc = new RTCPeerConnection();
+    // Audio too, first: a video-only offer numbers the header extensions otherwise, and the server
+    // takes only its own ids (abs-send-time 2, transport-wide-cc 3, mid 4).
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
+    pc.addTransceiver(stream.getVideoTracks()[0], {
+      direction: 'sendonly', streams: [stream],
+      sendEncodings: [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }],
+    });
+    pcs.pub = pc;
+    const t0 = performance.now();
+    const r = await post(pc, url, 0);
+    await connected(pc);
+    r.connectMs = performance.now() - t0;
+    r.offerRids = (pc.localDescription.sdp.match(/a=rid:[^\r\n]*/g) || []);
+    return r;
+  };
   window.subscribe = async (url, relay) => {
     const pc = new RTCPeerConnection(config(relay));
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -105,6 +128,7 @@ function pageCode() {
       (await pc.getStats()).forEach((x) => {
         if (x.type === 'inbound-rtp') out['in_' + x.kind] = x;
         if (x.type === 'outbound-rtp') out['out_' + x.kind] = x;
+        if (x.type === 'outbound-rtp' && x.rid) (out.out_rids = out.out_rids || {})[x.rid] = x;
         if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') {
           out[role + '_pair'] = { localCandidateId: x.localCandidateId, currentRoundTripTime: x.currentRoundTripTime };
         }
@@ -112,6 +136,10 @@ function pageCode() {
       });
     }
     return out;
+  };
+  window.release = async () => {
+    if (media) (await media).getTracks().forEach((t) => t.stop());
+    media = null;
   };
   window.hangUp = () => {
     Object.values(pcs).forEach((pc) => pc.close());
@@ -210,6 +238,22 @@ function pageCode() {
     const [a1, b1] = await Promise.all([A, B].map((p) => p.evaluate(() => stats())));
     c.a.end = a1;
     c.b.end = b1;
+    await Promise.all([A, B].map((p) => p.evaluate(() => hangUp())));
+
+    // 3. Simulcast: P publishes three encodings, S1 subscribes. The fake camera is shared by the
+    // pages at the size it was opened with (320x240): every page stops its tracks first.
+    await Promise.all([P, A, B].map((p) => p.evaluate(() => release())));
+    const sc = (result.simulcast = {});
+    result.marks.simulcast = Date.now() - t0;
+    sc.publish = await withTimeout(P.evaluate((u) => publishSimulcast(u), sfu + '/whip/simul'), 8000, 'simulcast publish');
+    sc.subscribe = await withTimeout(S1.evaluate((u) => subscribe(u), sfu + '/whep/simul'), 8000, 'simulcast subscribe');
+    await withTimeout(S1.evaluate(() => firstFrame()), 6000, 'simulcast first frame');
+    [sc.start, sc.publisherStart] = await Promise.all([S1, P].map((p) => p.evaluate(() => stats())));
+    // A second more than the other holds: the server measures the encodings' rates for a second and
+    // moves a subscriber up after its estimate allowed it for 2 s.
+    await new Promise((f) => setTimeout(f, holdMs + 1000));
+    [sc.end, sc.publisherEnd] = await Promise.all([S1, P].map((p) => p.evaluate(() => stats())));
+    sc.sfuStats = await getJson(sfu + '/stats');
     result.ok = true;
   } catch (e) {
     result.error = String(e && e.stack ? e.stack : e);
