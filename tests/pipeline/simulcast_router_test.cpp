@@ -17,6 +17,7 @@
 #include "call_fixture.h"
 #include "doctest/doctest.h"
 #include "tern/pipeline/media_router.h"
+#include "tern/rtp/payload/vp8_payload.h"
 #include "tern/rtp/rtp_packet.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 
@@ -69,13 +70,29 @@ void SimulcastTagRid(std::vector<uint8_t>& d, uint8_t mid_id, uint32_t rtx_ssrc,
 struct SimulcastWireCheck {
   std::optional<uint16_t> last_seq;
   std::optional<uint32_t> last_ts;
-  uint64_t packets = 0, seq_jumps = 0, ts_backwards = 0;
+  std::optional<uint16_t> last_picture_id;
+  std::optional<uint8_t> last_tl0;
+  uint64_t packets = 0, seq_jumps = 0, ts_backwards = 0, picture_id_jumps = 0, tl0_jumps = 0, frames = 0;
   uint32_t max_ts_step = 0;
   void on(const std::vector<uint8_t>& d) {
     if (rtp::is_rtcp(d)) return;
-    auto h = rtp::RtpHeader::parse(d);
-    if (!h.ok() || h->ssrc != kSimGroupSsrc) return;
+    auto v = rtp::RtpPacketView::parse(d);
+    if (!v.ok() || v->ssrc() != kSimGroupSsrc) return;
+    const rtp::RtpHeader* h = &v->header();
     ++packets;
+    // VP8: each new picture's id follows the last (15-bit), TL0PICIDX never skips one.
+    if (auto vp8 = rtp::Vp8Depacketizer::parse(v->payload()); vp8.ok() && vp8->is_first_packet_in_frame) {
+      ++frames;
+      const rtp::Vp8Descriptor& dsc = vp8->descriptor;
+      if (dsc.picture_id) {
+        if (last_picture_id && *dsc.picture_id != ((*last_picture_id + 1) & 0x7FFF)) ++picture_id_jumps;
+        last_picture_id = dsc.picture_id;
+      }
+      if (dsc.tl0_pic_idx) {
+        if (last_tl0 && *dsc.tl0_pic_idx != *last_tl0 && *dsc.tl0_pic_idx != static_cast<uint8_t>(*last_tl0 + 1)) ++tl0_jumps;
+        last_tl0 = dsc.tl0_pic_idx;
+      }
+    }
     if (last_seq && h->sequence_number != static_cast<uint16_t>(*last_seq + 1)) ++seq_jumps;
     last_seq = h->sequence_number;
     if (last_ts && h->timestamp != *last_ts) {
@@ -292,12 +309,13 @@ std::array<SimulcastSubscriberResult, 2> SimulcastRun(std::array<DataRate, 2> do
     s.freezes = video->freeze_count.value_or(0);
     std::printf(
         "simulcast: subscriber %zu encoding %d (%s) switches %llu est %lld kbps frames %zu widths %zu max gap %lld ms "
-        "dropped %u freezes %u | wire packets %llu seq jumps %llu ts backwards %llu max ts step %u\n",
+        "dropped %u freezes %u | wire packets %llu seq jumps %llu ts backwards %llu max ts step %u picture id jumps %llu tl0 jumps %llu\n",
         i, s.encoding, c.simulcast_rid.c_str(), static_cast<unsigned long long>(s.switches),
         static_cast<long long>(s.estimate.kbps()), s.frames, s.widths.size(), static_cast<long long>(s.max_gap.ms()),
         s.frames_dropped, s.freezes, static_cast<unsigned long long>(s.wire.packets),
         static_cast<unsigned long long>(s.wire.seq_jumps), static_cast<unsigned long long>(s.wire.ts_backwards),
-        s.wire.max_ts_step);
+        s.wire.max_ts_step, static_cast<unsigned long long>(s.wire.picture_id_jumps),
+        static_cast<unsigned long long>(s.wire.tl0_jumps));
   }
   return out;
 }
@@ -311,6 +329,9 @@ void SimulcastCheckContinuous(const SimulcastSubscriberResult& s, bool whole_run
   CHECK(s.wire.seq_jumps == 0);
   CHECK(s.wire.ts_backwards == 0);
   CHECK(s.wire.max_ts_step <= 90000 / 15 * 3);  // a switch advances about a frame, never more than 3
+  CHECK(s.wire.frames > 0);
+  CHECK(s.wire.picture_id_jumps == 0);
+  CHECK(s.wire.tl0_jumps == 0);
 }
 
 TEST_CASE("media router simulcast: each subscriber gets the encoding its downlink fits, decoded across switches") {
