@@ -18,7 +18,9 @@
 #include "doctest/doctest.h"
 #include "tern/pipeline/media_router.h"
 #include "tern/rtp/payload/vp8_payload.h"
+#include "tern/rtp/rtcp/rtcp_packet.h"
 #include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/rtp_packet_builder.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::pipeline {
@@ -367,4 +369,137 @@ TEST_CASE("media router simulcast: a subscriber's encoding follows its capacity 
 }
 
 }  // namespace
+}  // namespace tern::pipeline
+
+namespace tern::pipeline {
+namespace {
+
+struct SimulcastCollectSink : DatagramSink {
+  std::vector<std::vector<uint8_t>> datagrams;
+  void on_datagram(std::vector<uint8_t> d, Timestamp) override { datagrams.push_back(std::move(d)); }
+  std::vector<rtp::RtpHeader> rtp() const {
+    std::vector<rtp::RtpHeader> out;
+    for (const auto& d : datagrams) {
+      if (rtp::is_rtcp(d)) continue;
+      if (auto h = rtp::RtpHeader::parse(d)) out.push_back(*h);
+    }
+    return out;
+  }
+  // Media SSRCs of the PLIs among the RTCP sent.
+  std::vector<uint32_t> plis() const {
+    std::vector<uint32_t> out;
+    for (const auto& d : datagrams) {
+      if (!rtp::is_rtcp(d)) continue;
+      for (const rtcp::RtcpPacket& p : rtcp::parse_compound(d).packets)
+        if (const auto* pli = std::get_if<rtcp::Pli>(&p)) out.push_back(pli->media_ssrc);
+    }
+    return out;
+  }
+};
+
+// One VP8 packet (a whole frame) with the rid (or repaired rid) extension when `rid` is not empty.
+std::vector<uint8_t> SimulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, const std::string& rid, bool repaired,
+                                     bool keyframe) {
+  // X=1 S=1 PID=0; I=1; 15-bit picture id; then a frame tag (P bit 0: keyframe) and start code.
+  const std::vector<uint8_t> payload = {0x90, 0x80, 0x80, static_cast<uint8_t>(seq & 0xFF), static_cast<uint8_t>(keyframe ? 0x10 : 0x11),
+                                        0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00};
+  rtp::RtpPacketBuilder b;
+  b.set_ssrc(ssrc).set_sequence_number(seq).set_timestamp(ts).set_payload_type(repaired ? 97 : 96).set_marker(true);
+  std::vector<uint8_t> rtx_payload;
+  if (repaired) {
+    rtx_payload = {static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq & 0xFF)};  // OSN, then the original payload
+    rtx_payload.insert(rtx_payload.end(), payload.begin(), payload.end());
+  }
+  const std::vector<uint8_t> rid_bytes(rid.begin(), rid.end());
+  if (!rid.empty()) b.set_extension(repaired ? kSimRepairedRidExtId : kSimRidExtId, rid_bytes);
+  b.set_payload(repaired ? std::span<const uint8_t>(rtx_payload) : std::span<const uint8_t>(payload));
+  auto packet = b.build();
+  REQUIRE(packet.ok());
+  return std::vector<uint8_t>(packet->data().begin(), packet->data().end());
+}
+
+}  // namespace
+
+TEST_CASE("media router simulcast: SSRCs are learned only for announced rids, bounded and counted") {
+  MediaRouter::Config rc;
+  auto r = MediaRouter::Create(rc);
+  REQUIRE(r.ok());
+  MediaRouter& router = **r;
+  MediaRouter::ForwardedStream group;
+  group.ssrc = kSimGroupSsrc;
+  group.rtx_ssrc = kSimGroupRtxSsrc;
+  group.codec = codecs::CodecType::kVp8;
+  group.rids = {"a", "b"};
+  group.rid_extension_id = kSimRidExtId;
+  group.repaired_rid_extension_id = kSimRepairedRidExtId;
+  SimulcastCollectSink pub_sink, sub_sink;
+
+  // Refused: more than four rids, duplicate or empty rids, no rid extension, a plain receiver of the
+  // group without subscriber estimates.
+  for (auto bad : {std::vector<std::string>{"a", "b", "c", "d", "e"}, std::vector<std::string>{"a", "a"},
+                   std::vector<std::string>{""}}) {
+    MediaRouter::ForwardedStream g = group;
+    g.rids = bad;
+    CHECK(!router.add_leg(0x5000'0009, &pub_sink, {g}).ok());
+  }
+  MediaRouter::ForwardedStream no_ext = group;
+  no_ext.rid_extension_id = 0;
+  CHECK(!router.add_leg(0x5000'0009, &pub_sink, {no_ext}).ok());
+
+  auto pub = router.add_leg(0x5000'0001, &pub_sink, {group});
+  REQUIRE(pub.ok());
+  CHECK(!router.add_leg(0x5000'0002, &sub_sink, {group}).ok());  // the group's SSRC is taken
+  auto sub = router.add_leg(0x5000'0002, &sub_sink, {});
+  REQUIRE(sub.ok());
+  REQUIRE(router.add_outbound(*sub, group).ok());
+
+  Timestamp now = Timestamp::Zero() + TimeDelta::Seconds(1);
+  auto send = [&](std::vector<uint8_t> d) {
+    router.on_packet(*pub, d, now);
+    now += TimeDelta::Millis(5);
+    router.process(now);
+  };
+  send(SimulcastPacket(0x111, 100, 9000, "a", false, false));  // learns a = 0x111 (a delta frame)
+  send(SimulcastPacket(0x222, 200, 5000, "zz", false, true));  // not announced
+  send(SimulcastPacket(0x333, 300, 7000, "a", false, true));   // a is bound already
+  send(SimulcastPacket(0x444, 400, 1000, "b", true, false));   // b's RTX before its media: kept
+  send(SimulcastPacket(0x444, 401, 1000, "b", true, false));   // ... and not counted twice
+  send(SimulcastPacket(0x555, 500, 1000, "b", false, true));   // b = 0x555 (with RTX 0x444)
+  send(SimulcastPacket(0x666, 600, 1000, "", false, true));    // no rid: an unknown SSRC
+  MediaRouter::LegCounters pc = router.counters(*pub);
+  CHECK(pc.simulcast_ssrcs_learned == 3);
+  CHECK(pc.unknown_rid == 2);
+  CHECK(pc.unknown_ssrc == 5);  // 0x222, 0x333, 0x666 and the two early RTX packets: dropped
+  const auto rates = router.encoding_rates(kSimGroupSsrc, now);
+  CHECK(rates.size() == 2);
+
+  // The subscriber waits for encoding a (the first rid, before rates are measured): the delta
+  // frames before its keyframe and b's keyframe are not forwarded; the server asked for a's keyframe.
+  CHECK(sub_sink.rtp().empty());
+  const std::vector<uint32_t> plis = pub_sink.plis();
+  CHECK(std::find(plis.begin(), plis.end(), 0x111u) != plis.end());
+  CHECK(std::find(plis.begin(), plis.end(), 0x555u) == plis.end());
+  send(SimulcastPacket(0x555, 501, 4000, "", false, true));
+  send(SimulcastPacket(0x111, 101, 12000, "", false, true));  // a's keyframe: the switch
+  send(SimulcastPacket(0x111, 102, 15000, "", false, false));
+  send(SimulcastPacket(0x555, 502, 7000, "", false, false));
+  const std::vector<rtp::RtpHeader> out = sub_sink.rtp();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].ssrc == kSimGroupSsrc);
+  CHECK(out[1].ssrc == kSimGroupSsrc);
+  CHECK(out[1].sequence_number == static_cast<uint16_t>(out[0].sequence_number + 1));
+  CHECK(out[1].timestamp - out[0].timestamp == 3000u);
+  const MediaRouter::LegCounters sc = router.counters(*sub);
+  CHECK(sc.simulcast_encoding == 0);
+  CHECK(sc.simulcast_rid == "a");
+  CHECK(sc.encoding_switches == 0);  // the first encoding is not a switch
+
+  // The subscriber's PLI for the server's SSRC goes to the encoding it gets.
+  pub_sink.datagrams.clear();
+  const std::vector<rtcp::RtcpPacket> request = {rtcp::ReceiverReport{0x7777, {}, {}}, rtcp::Pli{0x7777, kSimGroupSsrc}};
+  router.on_packet(*sub, rtcp::build_compound(request), now);
+  CHECK(pub_sink.plis() == std::vector<uint32_t>{0x111u});
+  CHECK(router.counters(*sub).keyframe_requests_forwarded == 1);
+}
+
 }  // namespace tern::pipeline
