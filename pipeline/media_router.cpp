@@ -313,6 +313,7 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
     if (!front) return Error{front.error()};
     leg->inbound.emplace_back(f, std::move(front).value());
   }
+  for (const SimulcastGroup& g : leg->simulcast) group_owners_[g.config.ssrc] = id;
   legs_.emplace(id, std::move(leg));
   ++next_id_;
   return id;
@@ -357,6 +358,7 @@ void MediaRouter::remove_leg(LegId id) {
     std::erase(it->second, leg);
     if (it->second.empty()) receivers_.erase(it);
   }
+  for (const SimulcastGroup& g : leg->simulcast) group_owners_.erase(g.config.ssrc);
   legs_.erase(id);
 }
 
@@ -437,10 +439,11 @@ bool MediaRouter::ssrc_in_use(uint32_t ssrc) {
 }
 
 std::pair<MediaRouter::Leg*, MediaRouter::SimulcastGroup*> MediaRouter::find_group(uint32_t group_ssrc) {
-  for (auto& [id, leg] : legs_) {
-    for (SimulcastGroup& g : leg->simulcast)
-      if (g.config.ssrc == group_ssrc) return {leg.get(), &g};
-  }
+  const auto owner = group_owners_.find(group_ssrc);
+  Leg* leg = owner == group_owners_.end() ? nullptr : find_leg(owner->second);
+  if (leg == nullptr) return {nullptr, nullptr};
+  for (SimulcastGroup& g : leg->simulcast)
+    if (g.config.ssrc == group_ssrc) return {leg, &g};
   return {nullptr, nullptr};
 }
 

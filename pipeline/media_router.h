@@ -204,6 +204,8 @@ class MediaRouter {
   // SSRC -> the legs with an outbound stream of it, in leg order (what forward() visits per packet
   // instead of every leg). Kept by add_outbound() and remove_leg(); at most max_legs x 64 entries.
   std::map<uint32_t, std::vector<Leg*>> receivers_;
+  // A simulcast group's SSRC -> the leg that sends it (find_group() per tick without a scan).
+  std::map<uint32_t, LegId> group_owners_;
   LegId next_id_ = 0;
 };
 
