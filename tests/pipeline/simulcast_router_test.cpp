@@ -16,6 +16,7 @@
 
 #include "call_fixture.h"
 #include "doctest/doctest.h"
+#include "tern/pipeline/layer_selector.h"
 #include "tern/pipeline/media_router.h"
 #include "tern/rtp/payload/vp8_payload.h"
 #include "tern/rtp/rtcp/rtcp_packet.h"
@@ -500,6 +501,74 @@ TEST_CASE("media router simulcast: SSRCs are learned only for announced rids, bo
   router.on_packet(*sub, rtcp::build_compound(request), now);
   CHECK(pub_sink.plis() == std::vector<uint32_t>{0x111u});
   CHECK(router.counters(*sub).keyframe_requests_forwarded == 1);
+}
+
+}  // namespace tern::pipeline
+
+namespace tern::pipeline {
+namespace {
+
+// A one-packet VP8 frame with picture id, TL0PICIDX and temporal id.
+std::vector<uint8_t> SimulcastLayeredPayload(uint16_t picture_id, uint8_t tl0, int tid, bool key) {
+  rtp::Vp8Descriptor d;
+  d.start_of_partition = true;
+  d.picture_id = picture_id;
+  d.tl0_pic_idx = tl0;
+  d.temporal_id = static_cast<uint8_t>(tid);
+  std::vector<uint8_t> out(d.size() + 50, 0x55);
+  d.write(out);
+  out[d.size()] = key ? 0x00 : 0x01;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("layer selector simulcast: picture ids and TL0PICIDX continue across a source switch, layers still dropped") {
+  LayerSelector::Config config;
+  config.up_hold = TimeDelta::Zero();
+  LayerSelector selector(config);
+  TemporalLayerRates rates;
+  Timestamp now = Timestamp::Seconds(1);
+  for (int i = 0; i < 12; ++i, now += TimeDelta::Millis(100)) {
+    for (uint8_t tid = 0; tid < 3; ++tid) rates.on_packet(tid, 1000, now);
+  }
+  selector.update(DataRate::KilobitsPerSec(1), rates, now);  // only the base layer fits
+  struct Seen {
+    bool forward;
+    uint16_t picture_id;
+    uint8_t tl0;
+  };
+  uint16_t seq = 10;
+  auto feed = [&](uint16_t picture_id, uint8_t tl0, int tid, bool key, uint32_t ts) {
+    std::vector<uint8_t> p = SimulcastLayeredPayload(picture_id, tl0, tid, key);
+    const LayerSelector::Decision d = selector.on_packet(seq++, ts, true, p, now);
+    auto parsed = rtp::Vp8Depacketizer::parse(p);
+    REQUIRE(parsed.ok());
+    return Seen{d.forward, *parsed->descriptor.picture_id, *parsed->descriptor.tl0_pic_idx};
+  };
+  // Encoding A: pattern 0 2 1 2, picture ids from 100, TL0PICIDX from 7.
+  static constexpr int kTids[4] = {0, 2, 1, 2};
+  std::vector<Seen> a;
+  for (int f = 0; f < 8; ++f) a.push_back(feed(static_cast<uint16_t>(100 + f), static_cast<uint8_t>(7 + f / 4), kTids[f % 4], f == 0, 3000u * static_cast<uint32_t>(f)));
+  CHECK(a[0].forward);
+  CHECK(!a[1].forward);
+  CHECK(!a[2].forward);
+  CHECK(a[4].forward);
+  CHECK(a[0].picture_id == 100);
+  CHECK(a[4].picture_id == 101);  // three dropped pictures taken out
+  CHECK(a[4].tl0 == 8);
+  // Encoding B: its own numbers, from its keyframe on.
+  seq = 50000;
+  selector.switch_source();
+  std::vector<Seen> b;
+  for (int f = 0; f < 8; ++f) b.push_back(feed(static_cast<uint16_t>(30000 + f), static_cast<uint8_t>(200 + f / 4), kTids[f % 4], f == 0, 900000u + 3000u * static_cast<uint32_t>(f)));
+  CHECK(b[0].forward);
+  CHECK(b[0].picture_id == 102);  // continues A's output
+  CHECK(b[0].tl0 == 9);
+  CHECK(!b[1].forward);
+  CHECK(b[4].forward);
+  CHECK(b[4].picture_id == 103);
+  CHECK(b[4].tl0 == 10);
 }
 
 }  // namespace tern::pipeline
