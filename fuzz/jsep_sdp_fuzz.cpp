@@ -38,6 +38,8 @@ void all_typed(const AttributeList& list) {
   typed<SsrcGroup>(list, "ssrc-group");
   typed<Msid>(list, "msid");
   typed<Group>(list, "group");
+  typed<Rid>(list, "rid");
+  typed<Simulcast>(list, "simulcast");
   typed<SdpCandidate>(list, "candidate");
 }
 

@@ -2,7 +2,8 @@
 // VP9 packets (sequence number, timestamp, marker and payload from the input, any descriptor)
 // fed to a LayerSelector and its SeqRewriter, with the estimate moving between records. Checks:
 // no crash, the payload's size never changes, a forwarded VP8 packet still parses, and the
-// rewriter's output stays within its window (no packet numbered twice in a row).
+// rewriter's output stays within its window (no packet numbered twice in a row). A record whose
+// time step is 63 ms is a simulcast switch: the selector and the rewriter switch_source().
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
@@ -20,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   pipeline::LayerSelector::Config config;
   config.codec = (data[0] & 1) ? codecs::CodecType::kVp9 : codecs::CodecType::kVp8;
-  config.up_hold = TimeDelta::Millis(data[0] >> 1);
+  config.up_hold = TimeDelta::Millis((data[0] >> 1) & 0x3F);
+  config.follow_until_measured = (data[0] & 0x80) != 0;
   pipeline::LayerSelector selector(config);
   pipeline::TemporalLayerRates rates;
   SeqRewriter rewriter(0);
@@ -35,6 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint8_t> payload(data + at + 5, data + at + 5 + length);
     at += 5 + length;
     now += TimeDelta::Millis(flags & 0x3F);
+    if ((flags & 0x3F) == 0x3F) {
+      selector.switch_source();
+      rewriter.switch_source();
+    }
     const auto parsed = pipeline::VideoLayerPacket::Parse(config.codec, payload);
     if (parsed && parsed->temporal_id) rates.on_packet(*parsed->temporal_id, payload.size() + 12, now);
     selector.update(DataRate::KilobitsPerSec(int64_t{flags >> 6} * 200), rates, now);

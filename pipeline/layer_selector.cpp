@@ -26,6 +26,8 @@ std::optional<VideoLayerPacket> VideoLayerPacket::Parse(codecs::CodecType codec,
     p.picture_id = d.picture_id;
     p.picture_id_15bit = d.picture_id_15bit;
     p.picture_id_offset = 2;  // X byte, then I|L|T|K, then the picture id (present only with X and I)
+    p.tl0_pic_idx = d.tl0_pic_idx;  // after the picture id (present only with X and L)
+    p.tl0_pic_idx_offset = 2 + (d.picture_id ? (d.picture_id_15bit ? 2 : 1) : 0);
     return p;
   }
   if (codec == codecs::CodecType::kVp9) {
@@ -84,6 +86,7 @@ std::optional<DataRate> TemporalLayerRates::rate_up_to(int layer, Timestamp now)
 // ---------------------------------------------------------------------------------------------
 
 void LayerSelector::update(DataRate estimate, const TemporalLayerRates& rates, Timestamp now) {
+  if (config_.follow_until_measured && target_ < 0 && !rates.rate_up_to(0, now)) return;  // every layer meanwhile
   const int layers = rates.num_layers(now);
   if (layers <= 1) {
     desired_ = layers - 1;
@@ -169,11 +172,62 @@ void LayerSelector::rewrite_picture_id(const VideoLayerPacket& p, const Frame& f
   }
 }
 
+void LayerSelector::switch_source() {
+  frames_ = {};
+  next_frame_ = 0;
+  newest_timestamp_.reset();
+  seq_unwrapper_ = RtpSeqUnwrapper();
+  newest_seq_.reset();
+  newest_dropped_ = false;
+  newest_marker_ = false;
+  newest_picture_id_.reset();
+  rebase_pending_ = true;
+}
+
+void LayerSelector::rebase(const VideoLayerPacket& p) {
+  rebase_pending_ = false;
+  switched_ = true;
+  if (p.picture_id && last_out_picture_id_) {
+    const int64_t modulus = p.picture_id_15bit ? 0x8000 : 0x80;
+    picture_id_shift_ = ((*p.picture_id - (*last_out_picture_id_ + 1)) % modulus + modulus) % modulus;
+  } else {
+    picture_id_shift_ = 0;
+  }
+  tl0_shift_ = p.tl0_pic_idx && last_out_tl0_ ? (*p.tl0_pic_idx - (*last_out_tl0_ + 1) + 256) % 256 : 0;
+}
+
+void LayerSelector::rewrite_continuity(const VideoLayerPacket& p, std::optional<uint16_t> out_picture_id,
+                                       std::span<uint8_t> payload) {
+  if (config_.codec != codecs::CodecType::kVp8) return;  // VP9 keeps its numbers (header comment)
+  if (out_picture_id) {
+    Frame f;
+    f.out_picture_id = *out_picture_id;
+    rewrite_picture_id(p, f, payload);
+    last_out_picture_id_ = out_picture_id;
+  }
+  if (p.tl0_pic_idx) {
+    const auto out = static_cast<uint8_t>((*p.tl0_pic_idx - tl0_shift_ + 256) % 256);
+    if (out != *p.tl0_pic_idx && payload.size() > p.tl0_pic_idx_offset) payload[p.tl0_pic_idx_offset] = out;
+    last_out_tl0_ = out;
+  }
+}
+
 LayerSelector::Decision LayerSelector::on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker,
                                                  std::span<uint8_t> payload, Timestamp) {
-  if (!config_.enabled) return {};
+  if (!config_.enabled && !switched_ && !rebase_pending_) return {};
   const std::optional<VideoLayerPacket> p = VideoLayerPacket::Parse(config_.codec, payload);
-  if (!p || !p->temporal_id) return {};  // not layered: untouched
+  if (!p) return {};
+  if (rebase_pending_) rebase(*p);
+  if (!p->temporal_id || !config_.enabled) {
+    // Not layered (or selection off): forwarded whole; after a simulcast switch its numbers shift.
+    std::optional<uint16_t> out;
+    if (p->picture_id) {
+      const int64_t modulus = p->picture_id_15bit ? 0x8000 : 0x80;
+      out = static_cast<uint16_t>(((*p->picture_id - picture_id_shift_) % modulus + modulus) % modulus);
+    }
+    rewrite_continuity(*p, out, payload);
+    return {};
+  }
   const int64_t unwrapped = seq_unwrapper_.unwrap(seq);
   const bool newest_seq = !newest_seq_ || unwrapped > *newest_seq_;
   Frame* f = find_frame(rtp_timestamp);
@@ -181,7 +235,7 @@ LayerSelector::Decision LayerSelector::on_packet(uint16_t seq, uint32_t rtp_time
   Decision d;
   d.forward = f->forward;
   if (d.forward) {
-    rewrite_picture_id(*p, *f, payload);
+    rewrite_continuity(*p, p->picture_id ? std::optional<uint16_t>(f->out_picture_id) : std::nullopt, payload);
   } else {
     ++counters_.packets_dropped;
     counters_.bytes_dropped += payload.size();

@@ -1,6 +1,7 @@
 // Temporal layer selection for one subscriber's video stream at a media server (the role of
 // mediasoup's SimpleConsumer/SvcConsumer temporal layer handling, for VP8 and VP9 temporal
-// scalability; simulcast with rid is not handled here).
+// scalability; the simulcast encoding is chosen by MediaRouter, which calls switch_source() when
+// a subscriber moves to another encoding).
 //
 //   VideoLayerPacket     what the forwarder reads from a packet's VP8 (RFC 7741) or VP9 (RFC 9628)
 //                        payload descriptor: temporal id, switching point, keyframe, picture id.
@@ -45,6 +46,8 @@ struct VideoLayerPacket {
   std::optional<uint16_t> picture_id;
   bool picture_id_15bit = true;
   size_t picture_id_offset = 0;  // byte offset of the picture id in the payload
+  std::optional<uint8_t> tl0_pic_idx;  // VP8 L: TL0PICIDX
+  size_t tl0_pic_idx_offset = 0;       // its byte offset in the payload
 
   // Nullopt when `payload` is not a VP8/VP9 payload with a valid descriptor.
   static std::optional<VideoLayerPacket> Parse(codecs::CodecType codec, std::span<const uint8_t> payload);
@@ -82,6 +85,10 @@ class LayerSelector {
     TimeDelta up_hold = TimeDelta::Seconds(2);
     // Off: every packet is forwarded untouched (a router without selection).
     bool enabled = true;
+    // Until the publisher's layer rates are measured (a second), forward every layer rather than
+    // the base layer alone (MediaRouter sets it for simulcast, whose encoding choice already bounds
+    // the rate).
+    bool follow_until_measured = false;
   };
   struct Counters {
     int current_layer = -1;  // -1: not layered (yet)
@@ -105,6 +112,13 @@ class LayerSelector {
   // drop. A forwarded VP8 packet's picture id is rewritten in `payload` (same size).
   Decision on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, std::span<uint8_t> payload, Timestamp now);
 
+  // Simulcast: the next packet comes from another encoding (another SSRC, its own sequence
+  // numbers, timestamps, picture ids and TL0PICIDX), starting with a keyframe. The frame cache and
+  // sequence tracking restart; VP8 picture ids and TL0PICIDX are shifted so the receiver sees them
+  // continue from the last ones forwarded (applied to every packet from now on, layered or not,
+  // and even when selection is disabled). The temporal layer choice is kept.
+  void switch_source();
+
   const Counters& counters() const { return counters_; }
   // The layer the estimate allows now (before hysteresis), for tests and stats; -1 unknown.
   int desired_layer() const { return desired_; }
@@ -119,6 +133,11 @@ class LayerSelector {
   Frame* find_frame(uint32_t timestamp);
   Frame& decide(const VideoLayerPacket& p, uint32_t timestamp);
   void rewrite_picture_id(const VideoLayerPacket& p, const Frame& f, std::span<uint8_t> payload) const;
+  // Simulcast continuity: shifts picked at the first packet after switch_source(), the newest
+  // numbers sent, and the rewrite of a forwarded packet's TL0PICIDX (and picture id when
+  // unlayered).
+  void rebase(const VideoLayerPacket& p);
+  void rewrite_continuity(const VideoLayerPacket& p, std::optional<uint16_t> out_picture_id, std::span<uint8_t> payload);
 
   Config config_;
   Counters counters_;
@@ -135,7 +154,12 @@ class LayerSelector {
   uint32_t newest_packet_timestamp_ = 0;
   bool newest_marker_ = false;
   std::optional<uint16_t> newest_picture_id_;  // input numbering
-  int64_t picture_id_shift_ = 0;       // dropped pictures so far (VP8)
+  int64_t picture_id_shift_ = 0;       // dropped pictures so far (VP8), plus a switch's shift
+  bool rebase_pending_ = false;        // switch_source() called, no packet of the new source yet
+  bool switched_ = false;              // a switch happened: rewrite every packet's numbers
+  int64_t tl0_shift_ = 0;
+  std::optional<uint16_t> last_out_picture_id_;  // newest forwarded (output numbering)
+  std::optional<uint8_t> last_out_tl0_;
 };
 
 }  // namespace tern::pipeline

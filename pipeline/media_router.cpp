@@ -19,6 +19,7 @@ namespace tern::pipeline {
 namespace {
 constexpr size_t kMaxStreamsPerLeg = 64;  // inbound and outbound each; a WebRTC session has 2-3
 constexpr TimeDelta kEstimateInterval = TimeDelta::Millis(25);  // GCC's tick, and the selectors'
+constexpr double kSimulcastDownMargin = 1.2;  // a simulcast leg keeps an encoding up to 1.2x its estimate
 
 bool layered_codec(const std::optional<codecs::CodecType>& c) {
   return c == codecs::CodecType::kVp8 || c == codecs::CodecType::kVp9;
@@ -32,6 +33,33 @@ constexpr TimeDelta kRtxHistoryAge = TimeDelta::Seconds(1);
 constexpr TimeDelta kSendTimeHistoryAge = TimeDelta::Seconds(3);
 constexpr size_t kSendTimeHistoryPackets = size_t{1} << 13;
 constexpr size_t kSendTimeHistoryPacketsPerSsrc = size_t{1} << 12;
+
+bool newer_rtp_timestamp(uint32_t a, uint32_t b) { return a != b && static_cast<uint32_t>(a - b) < 0x8000'0000u; }
+
+Result<RtpReceiveFront> make_front(const MediaRouter::ForwardedStream& f, uint32_t local_ssrc, rtp::ReceiveStatistics* stats) {
+  RtpReceiveFront::Config front_config;
+  front_config.ssrc = f.ssrc;
+  front_config.local_ssrc = local_ssrc;
+  if (f.rtx_ssrc) {
+    front_config.rtx_ssrc = *f.rtx_ssrc;
+    front_config.rtx_payload_types[f.rtx_payload_type] = f.media_payload_type;
+  }
+  front_config.statistics = stats;
+  front_config.clock_rates = {{f.media_payload_type, f.clock_rate}};
+  if (f.nack) front_config.nack = recovery::NackGeneratorConfig{};
+  return RtpReceiveFront::Create(front_config);
+}
+
+Status check_simulcast(const MediaRouter::ForwardedStream& f) {
+  if (f.rids.size() > MediaRouter::kMaxSimulcastEncodings) return Error{"media router: too many simulcast encodings"};
+  for (size_t i = 0; i < f.rids.size(); ++i) {
+    if (f.rids[i].empty() || f.rids[i].size() > 255) return Error{"media router: a rid must be 1..255 bytes"};
+    for (size_t j = 0; j < i; ++j)
+      if (f.rids[i] == f.rids[j]) return Error{"media router: duplicate rid"};
+  }
+  if (f.rid_extension_id == 0) return Error{"media router: simulcast needs the rid extension"};
+  return Status::Ok();
+}
 }  // namespace
 
 // A stream received on a leg (from that leg's sender): its receive front (RTX unwrap, the leg's
@@ -43,7 +71,38 @@ struct MediaRouter::Inbound {
   Timestamp last_keyframe_request = Timestamp::MinusInfinity();
   uint8_t fir_seq = 0;  // RFC 5104 4.3.1.1: one more per new request
   TemporalLayerRates layer_rates;  // VP8/VP9: what each temporal layer brings in
+  // Simulcast: the server's SSRC of the group this encoding belongs to (0: not simulcast), its
+  // index in the group's rids, and its whole incoming rate (as layer 0).
+  uint32_t group_ssrc = 0;
+  int encoding = -1;
+  TemporalLayerRates encoding_rate;
   Inbound(const ForwardedStream& c, RtpReceiveFront f) : config(c), front(std::move(f)), rtp_to_ntp(c.clock_rate) {}
+};
+
+// A simulcast stream a leg sends: its announced rids and the SSRCs learned for them (bounded by
+// kMaxSimulcastEncodings; an SSRC is bound once).
+struct MediaRouter::SimulcastGroup {
+  ForwardedStream config;  // ssrc, rtx_ssrc: the server's, what receiving legs get
+  rtp::ExtensionMap rid_map;
+  std::vector<std::optional<uint32_t>> media_ssrc, rtx_ssrc;  // per rid
+  explicit SimulcastGroup(const ForwardedStream& c)
+      : config(c), media_ssrc(c.rids.size()), rtx_ssrc(c.rids.size()) {}
+};
+
+// Which encoding of a simulcast group one receiving leg gets, and the rewrite that makes the
+// encodings it gets one stream: timestamps continue across a switch (each encoding has its own
+// random offset), sequence numbers and picture ids restart their rewriters.
+struct MediaRouter::SimulcastState {
+  int current = -1;  // forwarded encoding
+  int target = -1;   // the one the estimate (after hysteresis) wants; forwarded from its keyframe on
+  std::string rid;   // of `current`
+  Timestamp up_since = Timestamp::PlusInfinity();
+  Timestamp last_request = Timestamp::MinusInfinity();
+  uint32_t timestamp_offset = 0;
+  std::optional<uint32_t> newest_timestamp;      // input, of the current encoding
+  std::optional<uint32_t> newest_out_timestamp;  // what the leg saw last
+  uint32_t frame_interval = 3000;  // the current encoding's last step between frames (ticks)
+  uint64_t switches = 0;
 };
 
 // A stream sent on a leg (forwarded from another), with the leg's own numbering. Its send counters
@@ -52,6 +111,7 @@ struct MediaRouter::Outbound {
   ForwardedStream config;
   SeqRewriter seq;  // the leg's numbering; drops duplicates (RTX after the original)
   std::optional<LayerSelector> selector;  // VP8/VP9 with subscriber estimates
+  std::optional<SimulcastState> simulcast;  // the stream is a simulcast group
   Outbound(const ForwardedStream& c, uint16_t seq_offset) : config(c), seq(seq_offset) {}
   // The egress: a history answering NACKs on the RTX SSRC when the stream has both.
   RtpEgress::Config egress(uint16_t rtx_first_seq) const {
@@ -77,6 +137,7 @@ struct MediaRouter::Leg {
   RtcpSession rtcp;
   congestion::TransportFeedbackGenerator feedback_generator;
   std::vector<Inbound> inbound;
+  std::vector<SimulcastGroup> simulcast;
   std::vector<Outbound> outbound;
   rtp::RttEstimator rtt;
   LegCounters counters;
@@ -207,8 +268,11 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
   for (const ForwardedStream& f : inbound) {
     if (f.ssrc == 0 || (f.rtx_ssrc && (*f.rtx_ssrc == 0 || *f.rtx_ssrc == f.ssrc)))
       return Error{"media router: a stream's SSRCs must be non-zero and distinct"};
-    if (find_source(f.ssrc).first != nullptr || (f.rtx_ssrc && find_source(*f.rtx_ssrc).first != nullptr))
+    if (ssrc_in_use(f.ssrc) || (f.rtx_ssrc && ssrc_in_use(*f.rtx_ssrc)))
       return Error{"media router: another leg already sends this SSRC"};
+    if (!f.rids.empty()) {
+      if (Status st = check_simulcast(f); !st) return Error{st.error()};
+    }
   }
   const LegId id = next_id_;
   auto stats = rtp::ReceiveStatistics::Create({});
@@ -236,20 +300,20 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
   if (!out) return Error{out.error()};
   auto leg = std::make_unique<Leg>(id, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc);
   for (const ForwardedStream& f : inbound) {
-    RtpReceiveFront::Config front_config;
-    front_config.ssrc = f.ssrc;
-    front_config.local_ssrc = rc.ssrc;
-    if (f.rtx_ssrc) {
-      front_config.rtx_ssrc = *f.rtx_ssrc;
-      front_config.rtx_payload_types[f.rtx_payload_type] = f.media_payload_type;
+    if (!f.rids.empty()) {
+      // Simulcast: no front until an encoding's SSRC is learned (learn_simulcast()).
+      SimulcastGroup& g = leg->simulcast.emplace_back(f);
+      if (!g.rid_map.register_extension<rtp::RtpStreamId>(f.rid_extension_id) ||
+          (f.repaired_rid_extension_id != 0 &&
+           !g.rid_map.register_extension<rtp::RepairedRtpStreamId>(f.repaired_rid_extension_id)))
+        return Error{"media router: rid extension ids"};
+      continue;
     }
-    front_config.statistics = &leg->statistics;
-    front_config.clock_rates = {{f.media_payload_type, f.clock_rate}};
-    if (f.nack) front_config.nack = recovery::NackGeneratorConfig{};
-    auto front = RtpReceiveFront::Create(front_config);
+    auto front = make_front(f, rc.ssrc, &leg->statistics);
     if (!front) return Error{front.error()};
     leg->inbound.emplace_back(f, std::move(front).value());
   }
+  for (const SimulcastGroup& g : leg->simulcast) group_owners_[g.config.ssrc] = id;
   legs_.emplace(id, std::move(leg));
   ++next_id_;
   return id;
@@ -262,14 +326,18 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
   if (leg->outbound.size() >= kMaxStreamsPerLeg) return Error{"media router: too many streams on one leg"};
   const auto offset = static_cast<uint16_t>(rng_.next_u32() & 0xFFFF);
   const auto rtx_first_seq = static_cast<uint16_t>(rng_.next_u32());
+  if (!stream.rids.empty() && !config_.subscriber_estimates)
+    return Error{"media router: simulcast needs subscriber estimates (the encoding is chosen by them)"};
   Outbound& o = leg->outbound.emplace_back(stream, offset);
   if (config_.subscriber_estimates && layered_codec(stream.codec)) {
     LayerSelector::Config sc;
     sc.codec = *stream.codec;
     sc.up_hold = config_.layer_up_hold;
     sc.enabled = config_.layer_selection;
+    sc.follow_until_measured = !stream.rids.empty();
     o.selector.emplace(sc);
   }
+  if (!stream.rids.empty()) o.simulcast.emplace();
   if (Status st = leg->out->add_stream(o.egress(rtx_first_seq)); !st) {
     leg->outbound.pop_back();
     return st;
@@ -290,6 +358,7 @@ void MediaRouter::remove_leg(LegId id) {
     std::erase(it->second, leg);
     if (it->second.empty()) receivers_.erase(it);
   }
+  for (const SimulcastGroup& g : leg->simulcast) group_owners_.erase(g.config.ssrc);
   legs_.erase(id);
 }
 
@@ -317,6 +386,13 @@ MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
   if (config_.subscriber_estimates && l->started) c.estimate = l->out->target();
   if (l->remb) c.remb_estimate = l->remb->estimate();
   for (const Outbound& o : l->outbound) {
+    if (o.simulcast) {
+      if (c.simulcast_encoding < 0) {
+        c.simulcast_encoding = o.simulcast->current;
+        c.simulcast_rid = o.simulcast->rid;
+      }
+      c.encoding_switches += o.simulcast->switches;
+    }
     if (!o.selector) continue;
     const LayerSelector::Counters& s = o.selector->counters();
     if (c.temporal_layer < 0) c.temporal_layer = s.current_layer;
@@ -338,6 +414,78 @@ std::vector<DataRate> MediaRouter::layer_rates(uint32_t ssrc, Timestamp now) {
     out.push_back(*r);
   }
   return out;
+}
+
+std::vector<std::optional<DataRate>> MediaRouter::encoding_rates(uint32_t ssrc, Timestamp now) {
+  std::vector<std::optional<DataRate>> out;
+  const auto [leg, g] = find_group(ssrc);
+  if (g == nullptr) return out;
+  for (const std::optional<uint32_t>& media : g->media_ssrc) {
+    const Inbound* in = media ? leg->find_inbound(*media) : nullptr;
+    out.push_back(in != nullptr ? in->encoding_rate.rate_up_to(0, now) : std::nullopt);
+  }
+  return out;
+}
+
+bool MediaRouter::ssrc_in_use(uint32_t ssrc) {
+  if (find_source(ssrc).first != nullptr || find_group(ssrc).first != nullptr) return true;
+  for (auto& [id, leg] : legs_) {
+    for (const SimulcastGroup& g : leg->simulcast) {
+      for (size_t e = 0; e < g.media_ssrc.size(); ++e)
+        if (g.media_ssrc[e] == ssrc || g.rtx_ssrc[e] == ssrc) return true;
+    }
+  }
+  return false;
+}
+
+std::pair<MediaRouter::Leg*, MediaRouter::SimulcastGroup*> MediaRouter::find_group(uint32_t group_ssrc) {
+  const auto owner = group_owners_.find(group_ssrc);
+  Leg* leg = owner == group_owners_.end() ? nullptr : find_leg(owner->second);
+  if (leg == nullptr) return {nullptr, nullptr};
+  for (SimulcastGroup& g : leg->simulcast)
+    if (g.config.ssrc == group_ssrc) return {leg, &g};
+  return {nullptr, nullptr};
+}
+
+MediaRouter::Inbound* MediaRouter::learn_simulcast(Leg& l, const rtp::RtpPacket& packet) {
+  for (SimulcastGroup& g : l.simulcast) {
+    std::optional<std::string> rid = packet.get<rtp::RtpStreamId>(g.rid_map);
+    const bool repair = !rid;
+    if (repair) rid = packet.get<rtp::RepairedRtpStreamId>(g.rid_map);
+    if (!rid) continue;
+    const auto it = std::find(g.config.rids.begin(), g.config.rids.end(), *rid);
+    if (it == g.config.rids.end()) {
+      ++l.counters.unknown_rid;  // a rid the sender did not announce
+      return nullptr;
+    }
+    const auto e = static_cast<size_t>(it - g.config.rids.begin());
+    std::optional<uint32_t>& slot = repair ? g.rtx_ssrc[e] : g.media_ssrc[e];
+    if (slot == packet.ssrc()) return nullptr;  // RTX still waiting for its media SSRC
+    if (slot || ssrc_in_use(packet.ssrc()) || l.inbound.size() >= kMaxStreamsPerLeg) {
+      ++l.counters.unknown_rid;  // the encoding has its SSRC already (or this SSRC is taken)
+      return nullptr;
+    }
+    slot = packet.ssrc();
+    ++l.counters.simulcast_ssrcs_learned;
+    if (!g.media_ssrc[e]) return nullptr;
+    ForwardedStream f = g.config;
+    f.rids.clear();
+    f.ssrc = *g.media_ssrc[e];
+    f.rtx_ssrc = g.config.nack && g.config.rtx_ssrc ? g.rtx_ssrc[e] : std::nullopt;
+    auto front = make_front(f, l.rtcp.ssrc(), &l.statistics);
+    if (!front) return nullptr;
+    Inbound* in = l.find_inbound(f.ssrc);
+    if (in != nullptr) {
+      in->front = std::move(front).value();  // its RTX SSRC came second: the front starts over
+      in->config = f;
+    } else {
+      in = &l.inbound.emplace_back(f, std::move(front).value());
+      in->group_ssrc = g.config.ssrc;
+      in->encoding = static_cast<int>(e);
+    }
+    return repair ? nullptr : in;  // the RTX packet that completed it is dropped
+  }
+  return nullptr;
 }
 
 void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timestamp now) {
@@ -364,6 +512,7 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
     }
   }
   Inbound* in = l->find_inbound(packet.ssrc());
+  if (in == nullptr && !l->simulcast.empty()) in = learn_simulcast(*l, packet);
   if (in == nullptr) {
     ++l->counters.unknown_ssrc;
     return;
@@ -376,23 +525,116 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
 
 void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now) {
   const Inbound* source = nullptr;
+  bool keyframe = false;
   for (Inbound& i : find_leg(from)->inbound) {
     if (i.config.ssrc != ssrc) continue;
     source = &i;
     if (layered_codec(i.config.codec)) {
       const auto p = VideoLayerPacket::Parse(*i.config.codec, packet.payload());
       if (p && p->temporal_id) i.layer_rates.on_packet(*p->temporal_id, packet.size(), now);
+      keyframe = p && p->keyframe;
     }
+    if (i.group_ssrc != 0) i.encoding_rate.on_packet(0, packet.size(), now);
   }
-  auto receivers = receivers_.find(ssrc);
+  // A simulcast encoding goes to the legs that receive its group.
+  const uint32_t key = source != nullptr && source->group_ssrc != 0 ? source->group_ssrc : ssrc;
+  auto receivers = receivers_.find(key);
   if (receivers == receivers_.end()) return;
   for (Leg* leg : receivers->second) {
     if (leg->id == from) continue;
-    if (Outbound* o = leg->find_outbound(ssrc)) forward_to(*leg, *o, packet, source, now);
+    Outbound* o = leg->find_outbound(key);
+    if (o == nullptr) continue;
+    if (o->simulcast && source != nullptr) {
+      forward_simulcast(*leg, *o, packet, *source, keyframe, now);
+    } else {
+      forward_to(*leg, *o, packet, source, now);
+    }
   }
 }
 
-void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now) {
+void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound& source, bool keyframe,
+                                    Timestamp now) {
+  SimulcastState& s = *o.simulcast;
+  const uint32_t ts = packet.timestamp();
+  if (source.encoding != s.current) {
+    // Another encoding than the one the leg gets: passed only from the target's keyframe on.
+    if (source.encoding != s.target || !keyframe) return;
+    if (s.current >= 0) ++s.switches;
+    s.current = s.target;
+    const auto [up, g] = find_group(o.config.ssrc);
+    s.rid = g != nullptr ? g->config.rids[static_cast<size_t>(s.current)] : std::string();
+    // Its timestamps continue one frame after the last the leg saw.
+    s.timestamp_offset = s.newest_out_timestamp ? *s.newest_out_timestamp + s.frame_interval - ts : 0;
+    s.newest_timestamp.reset();
+    o.seq.switch_source();
+    if (o.selector) o.selector->switch_source();
+  }
+  if (!s.newest_timestamp || newer_rtp_timestamp(ts, *s.newest_timestamp)) {
+    const uint32_t step = s.newest_timestamp ? ts - *s.newest_timestamp : 0;
+    if (step > 0 && step <= o.config.clock_rate / 2) s.frame_interval = step;
+    s.newest_timestamp = ts;
+    s.newest_out_timestamp = ts + s.timestamp_offset;
+  }
+  packet.set_ssrc(o.config.ssrc);
+  forward_to(l, o, std::move(packet), &source, now, s.timestamp_offset);
+}
+
+void MediaRouter::select_encoding(Leg& l, Outbound& o, Timestamp now) {
+  SimulcastState& s = *o.simulcast;
+  const auto [up, g] = find_group(o.config.ssrc);
+  if (g == nullptr) return;
+  const DataRate estimate = l.out->target();
+  // Learned encodings with a measured rate; the highest that fits the estimate (the lowest always).
+  std::vector<std::pair<DataRate, int>> measured;
+  int first_learned = -1;
+  for (size_t e = 0; e < g->media_ssrc.size(); ++e) {
+    const Inbound* in = g->media_ssrc[e] ? up->find_inbound(*g->media_ssrc[e]) : nullptr;
+    if (in == nullptr) continue;
+    if (first_learned < 0) first_learned = static_cast<int>(e);
+    const std::optional<DataRate> r = in->encoding_rate.rate_up_to(0, now);
+    if (r && *r > DataRate::Zero()) measured.emplace_back(*r, static_cast<int>(e));
+  }
+  auto rate_of = [&measured](int e) -> std::optional<DataRate> {
+    for (const auto& [r, i] : measured)
+      if (i == e) return r;
+    return std::nullopt;
+  };
+  int desired = first_learned;  // before a second of measurement: the first rid announced
+  if (!measured.empty()) {
+    std::sort(measured.begin(), measured.end());
+    desired = measured.front().second;
+    for (const auto& [r, e] : measured)
+      if (r <= estimate) desired = e;
+  }
+  if (desired < 0) return;
+  const std::optional<DataRate> target_rate = rate_of(s.target);
+  const std::optional<DataRate> desired_rate = rate_of(desired);
+  // Down at once, but not for a rate within kSimulcastDownMargin of the estimate: the keyframe a
+  // switch asked for lifts the new encoding's one-second rate for a moment.
+  const bool keep = target_rate && *target_rate <= estimate * kSimulcastDownMargin;
+  if (s.target < 0 || !target_rate || (desired_rate && *desired_rate < *target_rate && !keep)) {
+    s.target = desired;  // the first choice, a stopped encoding, or down: at once
+    s.up_since = Timestamp::PlusInfinity();
+  } else if (desired != s.target) {
+    if (s.up_since.is_plus_infinity()) s.up_since = now;
+    if (now - s.up_since >= config_.layer_up_hold) {
+      s.target = desired;
+      s.up_since = Timestamp::PlusInfinity();
+    }
+  } else {
+    s.up_since = Timestamp::PlusInfinity();
+  }
+  if (s.target == s.current || now - s.last_request < config_.simulcast_keyframe_retry) return;
+  // Waiting for the target's keyframe: ask its sender (the current encoding keeps flowing).
+  Inbound* in = up->find_inbound(*g->media_ssrc[static_cast<size_t>(s.target)]);
+  s.last_request = now;
+  in->last_keyframe_request = now;
+  const rtcp::RtcpPacket request = rtcp::Pli{up->rtcp.ssrc(), in->config.ssrc};
+  send_rtcp(*up, up->rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&request, 1), now), now);
+}
+
+void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now,
+                             uint32_t timestamp_offset) {
   if (o.selector) {
     const LayerSelector::Decision d =
         o.selector->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), packet.mutable_payload(), now);
@@ -411,6 +653,7 @@ void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const I
   // Capture time on our clock through the sender's SR mapping keeps our SRs consistent with it.
   Timestamp capture = now;
   if (source != nullptr) capture = source->rtp_to_ntp.to_local(packet.timestamp(), config_.ntp_clock).value_or(now);
+  if (timestamp_offset != 0) packet.set_timestamp(packet.timestamp() + timestamp_offset);
   OutgoingPacket out;
   out.packet = std::move(packet);
   out.capture_time = capture;
@@ -428,6 +671,16 @@ void MediaRouter::update_estimate(Leg& l, Timestamp now) {
   // On a common grid: every leg's tick falls on the same wakeup, whatever the leg count.
   l.next_estimate = Timestamp::Micros((now.us() / kEstimateInterval.us() + 1) * kEstimateInterval.us());
   for (Outbound& o : l.outbound) {
+    if (o.simulcast) {
+      select_encoding(l, o, now);
+      // Temporal layers within the encoding the leg gets.
+      const auto [up, g] = find_group(o.config.ssrc);
+      const int e = o.simulcast->current;
+      const Inbound* in = g != nullptr && e >= 0 && g->media_ssrc[static_cast<size_t>(e)]
+                              ? up->find_inbound(*g->media_ssrc[static_cast<size_t>(e)]) : nullptr;
+      if (o.selector && in != nullptr) o.selector->update(l.out->target(), in->layer_rates, now);
+      continue;
+    }
     if (!o.selector) continue;
     const auto [up, in] = find_source(o.config.ssrc);
     if (in != nullptr) o.selector->update(l.out->target(), in->layer_rates, now);
@@ -435,6 +688,13 @@ void MediaRouter::update_estimate(Leg& l, Timestamp now) {
 }
 
 void MediaRouter::relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now) {
+  if (const Outbound* o = asking.find_outbound(media_ssrc); o != nullptr && o->simulcast) {
+    // A simulcast receiver asks for the encoding it gets (or waits for).
+    const auto [up, g] = find_group(media_ssrc);
+    const int e = o->simulcast->current >= 0 ? o->simulcast->current : o->simulcast->target;
+    if (g == nullptr || e < 0 || !g->media_ssrc[static_cast<size_t>(e)]) return;
+    media_ssrc = *g->media_ssrc[static_cast<size_t>(e)];
+  }
   auto [up, in] = find_source(media_ssrc);
   if (up == nullptr || up == &asking) return;
   if (config_.keyframe_request_interval > TimeDelta::Zero() &&

@@ -57,7 +57,18 @@ class MediaRouter {
     // VP8 or VP9: temporal layers are selected per receiving leg (payloads carry descriptors).
     // Nullopt (audio, RED-wrapped video, unknown): forwarded whole.
     std::optional<codecs::CodecType> codec;
+    // Simulcast (RFC 8853, encodings named by rid, RFC 8851): the encodings a sender announced,
+    // 1..kMaxSimulcastEncodings distinct rids. Their SSRCs are not signalled (Chromium sends no
+    // a=ssrc for them): add_leg() takes the stream with no inbound SSRC of its own and the router
+    // learns each encoding's SSRC from the first packet carrying its rid in the RtpStreamId
+    // extension (`rid_extension_id`), its RTX SSRC from RepairedRtpStreamId
+    // (`repaired_rid_extension_id`, 0: no RTX). `ssrc`/`rtx_ssrc` are the server's own: a leg that
+    // add_outbound()s this stream receives ONE encoding on them, chosen by its estimate.
+    std::vector<std::string> rids;
+    uint8_t rid_extension_id = 0;
+    uint8_t repaired_rid_extension_id = 0;
   };
+  static constexpr size_t kMaxSimulcastEncodings = 4;
   struct Config {
     ExtensionIds extension_ids;  // one map for every leg (the SFU refuses sessions that differ)
     std::string cname = "tern-sfu";
@@ -75,6 +86,9 @@ class MediaRouter {
     DataRate subscriber_start_rate = DataRate::KilobitsPerSec(1500);
     // How long a leg's estimate must allow a higher layer before it gets it.
     TimeDelta layer_up_hold = TimeDelta::Seconds(2);
+    // Simulcast: a leg waiting for the keyframe of the encoding it switches to asks the sender for
+    // one (PLI on that encoding's SSRC) at most this often.
+    TimeDelta simulcast_keyframe_retry = TimeDelta::Millis(500);
   };
   // Per-leg counters.
   struct LegCounters {
@@ -103,6 +117,15 @@ class MediaRouter {
     uint64_t layer_switches_down = 0;
     uint64_t layer_frames_dropped = 0;
     uint64_t layer_bytes_dropped = 0;
+    // Simulcast: the encoding this leg receives (index into the sender's rids, -1 none yet) and its
+    // rid; switches between encodings (each at a keyframe of the new one). On a sending leg:
+    // encodings whose SSRC was learned, and packets whose rid the leg did not announce (or named an
+    // encoding already bound to another SSRC), dropped.
+    int simulcast_encoding = -1;
+    std::string simulcast_rid;
+    uint64_t encoding_switches = 0;
+    uint64_t simulcast_ssrcs_learned = 0;
+    uint64_t unknown_rid = 0;
     uint64_t remb_sent = 0;              // REMB packets to this leg (set_send_remb)
     std::optional<DataRate> remb_estimate;  // the receive-side estimate they carry
   };
@@ -137,10 +160,15 @@ class MediaRouter {
   // The incoming rate of layers 0..i of the VP8/VP9 stream `ssrc` over the last second, for each
   // temporal layer i seen (empty: unknown stream, not layered, or under a second measured).
   std::vector<DataRate> layer_rates(uint32_t ssrc, Timestamp now);
+  // Simulcast stream `ssrc` (the server's SSRC of the group): each announced encoding's incoming
+  // rate over the last second, in rid order (nullopt: its SSRC not learned or under a second).
+  std::vector<std::optional<DataRate>> encoding_rates(uint32_t ssrc, Timestamp now);
 
  private:
   struct Inbound;
   struct Outbound;
+  struct SimulcastGroup;
+  struct SimulcastState;
   struct Leg;
   class LegListener;
   class Forwarder;
@@ -151,7 +179,19 @@ class MediaRouter {
   // The leg that receives `ssrc` (inbound), and its stream.
   std::pair<Leg*, Inbound*> find_source(uint32_t ssrc);
   void forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now);
-  void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now);
+  void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now,
+                  uint32_t timestamp_offset = 0);
+  // Simulcast: learns an unknown SSRC of `l` from its rid/repaired-rid extension; the Inbound it
+  // belongs to now, or null (counted).
+  Inbound* learn_simulcast(Leg& l, const rtp::RtpPacket& packet);
+  bool ssrc_in_use(uint32_t ssrc);
+  // Passes one packet of encoding `source` on to `to` when it is the encoding `to` receives (or
+  // the keyframe `to` waits for to switch): SSRC, timestamps, sequence numbers rewritten.
+  void forward_simulcast(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound& source, bool keyframe, Timestamp now);
+  // The leg's choice of encoding by its estimate; asks for the target's keyframe while it waits.
+  void select_encoding(Leg& l, Outbound& o, Timestamp now);
+  // The sending leg and group of simulcast stream `group_ssrc`.
+  std::pair<Leg*, SimulcastGroup*> find_group(uint32_t group_ssrc);
   // The leg's controller tick and its selectors' targets.
   void update_estimate(Leg& l, Timestamp now);
   void relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now);
@@ -164,6 +204,8 @@ class MediaRouter {
   // SSRC -> the legs with an outbound stream of it, in leg order (what forward() visits per packet
   // instead of every leg). Kept by add_outbound() and remove_leg(); at most max_legs x 64 entries.
   std::map<uint32_t, std::vector<Leg*>> receivers_;
+  // A simulcast group's SSRC -> the leg that sends it (find_group() per tick without a scan).
+  std::map<uint32_t, LegId> group_owners_;
   LegId next_id_ = 0;
 };
 

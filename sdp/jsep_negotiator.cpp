@@ -105,6 +105,7 @@ bool supported_extension(const LocalCapabilities& local, std::string_view uri) {
   if (uri == rtp::Mid::kUri) return true;
   if (uri == rtp::AbsSendTime::kUri) return local.remb || local.transport_cc;
   if (uri == rtp::TransportSequenceNumber::kUri) return local.transport_cc;
+  if (uri == rtp::RtpStreamId::kUri || uri == rtp::RepairedRtpStreamId::kUri) return local.simulcast_receive;
   return false;
 }
 
@@ -178,6 +179,30 @@ void add_feedback(MediaSection& m, const LocalCapabilities& local, uint8_t pt, b
   add(video && local.fir, "ccm", "fir");
   add(video && local.nack, "nack", "");
   add(video && local.pli, "nack", "pli");
+}
+
+// Accepts offered section `o`'s send simulcast in answer section `a`: each stream's first
+// alternative (paused or not) that has an `a=rid:<id> send` line; nothing when there is none, or
+// the offer's simulcast line does not parse (RFC 8853 bounds, kMaxRids).
+void answer_simulcast(const MediaSection& o, MediaSection& a) {
+  const auto line = o.value("simulcast");
+  if (!line) return;
+  auto sc = Simulcast::parse(*line);
+  if (!sc || sc->send.empty()) return;
+  std::set<std::string> announced;
+  for (std::string_view v : o.values("rid"))
+    if (auto r = Rid::parse(v); r && r->send) announced.insert(r->id);
+  Simulcast answer;
+  for (const std::vector<Simulcast::Id>& stream : sc->send) {
+    const Simulcast::Id& first = stream.front();
+    bool dup = false;
+    for (const auto& s : answer.recv) dup = dup || s.front().rid == first.rid;
+    if (!announced.count(first.rid) || dup) continue;
+    answer.recv.push_back({Simulcast::Id{first.rid, false}});
+  }
+  if (answer.recv.empty()) return;
+  for (const auto& s : answer.recv) a.add("rid", Rid{s.front().rid, false, ""}.to_value());
+  a.add("simulcast", answer.to_value());
 }
 
 // The section body of an answer to offered section `o` (everything after the transport
@@ -303,6 +328,7 @@ std::optional<MediaSection> answer_body(const MediaSection& o, const LocalCapabi
     if (const Fmtp* fm = f.fmtp(pt)) a.add("fmtp", fm->to_value());
   }
   if (we_send) a.attributes.insert(a.attributes.end(), identity.attributes.begin() + 1, identity.attributes.end());
+  if (kind == MediaKind::kVideo && local.simulcast_receive && sends(offered)) answer_simulcast(o, a);
   return a;
 }
 
@@ -465,6 +491,12 @@ Result<NegotiatedSession> negotiate(const SessionDescription& offer, const Sessi
     }
     if (const auto msid = rm.value("msid"))
       if (auto m = Msid::parse(*msid)) nm.remote_msid = std::move(*m);
+    // The peer's simulcast streams: what the answer receives (we answered) or sends (we offered).
+    if (const auto line = am.value("simulcast")) {
+      if (auto sc = Simulcast::parse(*line)) {
+        for (const auto& stream : we_offered ? sc->send : sc->recv) nm.remote_rids.push_back(stream.front().rid);
+      }
+    }
     n.media.push_back(std::move(nm));
   }
 

@@ -73,6 +73,11 @@ struct LocalCapabilities {
   bool fir = true;
   bool remb = true;
   bool transport_cc = true;
+  // Answers accept a video section's simulcast (RFC 8853): `a=simulcast:recv` mirroring the
+  // offer's send streams (the first alternative of each; paused ones count as present), `a=rid:<id>
+  // recv` for each, the rtp-stream-id and repaired-rtp-stream-id extensions kept. At most kMaxRids
+  // streams, each with its `a=rid:<id> send` line; otherwise the section is answered without it.
+  bool simulcast_receive = false;
   OfferPayloadTypes payload_types;
   OfferExtensionIds extension_ids;
 
@@ -142,6 +147,8 @@ struct NegotiatedMedia {
   std::optional<uint32_t> remote_fec_ssrc;
   std::string remote_cname;
   std::optional<Msid> remote_msid;
+  // The rids the peer sends as simulcast streams (the answer's a=simulcast), in its order.
+  std::vector<std::string> remote_rids;
   // Application sections: the peer's SCTP port and max-message-size (RFC 8841 6: 65536 when absent).
   uint16_t remote_sctp_port = 0;
   uint32_t remote_max_message_size = 0;

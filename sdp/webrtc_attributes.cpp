@@ -257,6 +257,111 @@ Result<Msid> Msid::parse(std::string_view value) {
 
 std::string Msid::to_value() const { return track_id.empty() ? stream_id : stream_id + ' ' + track_id; }
 
+bool valid_rid_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxRidLength) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<Rid> Rid::parse(std::string_view value) {
+  const auto f = fields(value, 3);
+  if (f.size() < 2 || f.size() > 3) return Error{"rid needs <id> <send|recv> [<restrictions>]"};
+  if (!valid_rid_id(f[0])) return Error{"rid id is not 1..16 of ALPHA DIGIT - _"};
+  Rid r;
+  r.id = std::string(f[0]);
+  if (f[1] == "send") {
+    r.send = true;
+  } else if (f[1] == "recv") {
+    r.send = false;
+  } else {
+    return Error{"rid direction is not send or recv"};
+  }
+  if (f.size() == 3) r.restrictions = std::string(f[2]);
+  return r;
+}
+
+std::string Rid::to_value() const {
+  std::string v = id;
+  v.append(send ? " send" : " recv");
+  if (!restrictions.empty()) v.append(" ").append(restrictions);
+  return v;
+}
+
+namespace {
+// One direction's list: "a;b,~c".
+Result<Simulcast::Streams> parse_simulcast_streams(std::string_view list) {
+  Simulcast::Streams streams;
+  while (true) {
+    const size_t semi = list.find(';');
+    std::string_view stream = list.substr(0, semi);
+    std::vector<Simulcast::Id> alternatives;
+    while (true) {
+      const size_t comma = stream.find(',');
+      std::string_view id = stream.substr(0, comma);
+      Simulcast::Id a;
+      if (!id.empty() && id.front() == '~') {
+        a.paused = true;
+        id.remove_prefix(1);
+      }
+      if (!valid_rid_id(id)) return Error{"simulcast names an invalid rid"};
+      a.rid = std::string(id);
+      if (alternatives.size() >= kMaxRids) return Error{"simulcast stream has too many alternatives"};
+      alternatives.push_back(std::move(a));
+      if (comma == std::string_view::npos) break;
+      stream.remove_prefix(comma + 1);
+    }
+    if (streams.size() >= kMaxRids) return Error{"simulcast has too many streams"};
+    streams.push_back(std::move(alternatives));
+    if (semi == std::string_view::npos) break;
+    list.remove_prefix(semi + 1);
+  }
+  return streams;
+}
+
+std::string simulcast_streams_value(const Simulcast::Streams& streams) {
+  std::string v;
+  for (size_t s = 0; s < streams.size(); ++s) {
+    if (s > 0) v.push_back(';');
+    for (size_t a = 0; a < streams[s].size(); ++a) {
+      if (a > 0) v.push_back(',');
+      if (streams[s][a].paused) v.push_back('~');
+      v.append(streams[s][a].rid);
+    }
+  }
+  return v;
+}
+}  // namespace
+
+Result<Simulcast> Simulcast::parse(std::string_view value) {
+  const auto f = fields(value, 5);
+  if (f.size() != 2 && f.size() != 4) return Error{"simulcast needs <send|recv> <list> [<recv|send> <list>]"};
+  Simulcast sc;
+  bool seen_send = false, seen_recv = false;
+  for (size_t i = 0; i < f.size(); i += 2) {
+    const bool send = f[i] == "send";
+    if (!send && f[i] != "recv") return Error{"simulcast direction is not send or recv"};
+    if (send ? seen_send : seen_recv) return Error{"simulcast repeats a direction"};
+    (send ? seen_send : seen_recv) = true;
+    auto streams = parse_simulcast_streams(f[i + 1]);
+    if (!streams) return Error{streams.error()};
+    (send ? sc.send : sc.recv) = std::move(streams).value();
+  }
+  return sc;
+}
+
+std::string Simulcast::to_value() const {
+  std::string v;
+  if (!send.empty()) v.append("send ").append(simulcast_streams_value(send));
+  if (!recv.empty()) {
+    if (!v.empty()) v.push_back(' ');
+    v.append("recv ").append(simulcast_streams_value(recv));
+  }
+  return v;
+}
+
 Result<Group> Group::parse(std::string_view value) {
   const auto f = fields(value, Limits::kMaxMediaSections + 1);
   if (f.empty()) return Error{"group has no semantics"};

@@ -118,6 +118,36 @@ struct SdpCandidate {
   std::string_view extension(std::string_view name) const;
 };
 
+// a=rid:<rid-id> <send|recv> [<restrictions>] (RFC 8851 4): one RTP stream of a simulcast
+// section. rid-id is 1..kMaxRidLength of ALPHA / DIGIT / "-" / "_" (RFC 8851 10; the bound is what
+// a one-byte RTP header extension carries, RFC 8285); restrictions ("pt=96;max-width=640") are kept
+// as written.
+inline constexpr size_t kMaxRidLength = 16;
+inline constexpr size_t kMaxRids = 4;  // rids tern accepts per section (more: no simulcast)
+bool valid_rid_id(std::string_view id);
+struct Rid {
+  std::string id;
+  bool send = true;  // "send" (true) or "recv"
+  std::string restrictions;  // "" when absent
+  static Result<Rid> parse(std::string_view value);
+  std::string to_value() const;
+};
+
+// a=simulcast:<send|recv> <list> [<recv|send> <list>] (RFC 8853 5.1): each list is streams
+// separated by ';', each stream alternatives separated by ',', each a rid-id optionally prefixed
+// by '~' (paused). At most kMaxRids streams per direction, kMaxRids alternatives per stream.
+struct Simulcast {
+  struct Id {
+    std::string rid;
+    bool paused = false;
+    bool operator==(const Id&) const = default;
+  };
+  using Streams = std::vector<std::vector<Id>>;
+  Streams send, recv;
+  static Result<Simulcast> parse(std::string_view value);
+  std::string to_value() const;
+};
+
 // ice::TransportAddress's IP alone ("192.0.2.1", "2001:db8::1").
 std::string ip_string(const ice::TransportAddress& address);
 

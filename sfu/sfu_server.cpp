@@ -98,6 +98,10 @@ std::string with_tcp_candidate(std::string sdp, const ice::TransportAddress& udp
 
 using Published = PublishedMedia;
 
+// The SSRCs a simulcast publisher's video gets on the subscribers' side: base + 2 x session id
+// (media), + 1 (RTX). A clash with a publisher's own SSRC is refused by the router (409).
+constexpr uint32_t kSimulcastSsrcBase = 0x6C00'0000u;
+
 struct SfuServer::Room {
   struct Publisher {
     SessionId id = 0;
@@ -255,6 +259,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   if (publisher) {
     local.send_audio = false;
     local.send_video = false;
+    local.simulcast_receive = true;  // a=simulcast:recv, rids learned from the rid extension
   } else {
     local.send_audio = source->audio.has_value();
     local.send_video = source->video.has_value();
@@ -307,7 +312,9 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
       published.cname = audio->remote_cname;
       inbound.push_back(f);
     }
-    if (video != nullptr && video->accepted && sdp::receives(video->direction) && video->remote_ssrc && !video->codecs.empty()) {
+    const bool simulcast = video != nullptr && !video->remote_rids.empty();
+    if (video != nullptr && video->accepted && sdp::receives(video->direction) && (video->remote_ssrc || simulcast) &&
+        !video->codecs.empty()) {
       const sdp::NegotiatedCodec& c = video->codecs.front();
       pipeline::MediaRouter::ForwardedStream f;
       f.ssrc = *video->remote_ssrc;
@@ -319,6 +326,24 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
       if (f.nack) {
         f.rtx_ssrc = *video->remote_rtx_ssrc;
         f.rtx_payload_type = *c.rtx_payload_type;
+      }
+      if (simulcast) {
+        // RFC 8853 simulcast: the encodings' SSRCs are learned from the rid extension; the SSRCs
+        // subscribers get (one encoding each) are the server's.
+        f.rids = video->remote_rids;
+        for (const sdp::ExtMap& e : video->extensions) {
+          if (e.uri == rtp::RtpStreamId::kUri) f.rid_extension_id = static_cast<uint8_t>(e.id);
+          if (e.uri == rtp::RepairedRtpStreamId::kUri) f.repaired_rid_extension_id = static_cast<uint8_t>(e.id);
+        }
+        if (f.rid_extension_id == 0 || f.rid_extension_id > 14)
+          return refuse(422, "the offer's simulcast has no rtp-stream-id extension (one-byte id)");
+        f.ssrc = kSimulcastSsrcBase + static_cast<uint32_t>(id & 0x00FF'FFFF) * 2;
+        f.nack = c.feedback.nack && c.rtx_payload_type && f.repaired_rid_extension_id != 0;
+        f.rtx_ssrc.reset();
+        if (f.nack) {
+          f.rtx_ssrc = f.ssrc + 1;
+          f.rtx_payload_type = *c.rtx_payload_type;
+        }
       }
       published.video = f;
       published.video_codec = c.codec;
@@ -825,6 +850,10 @@ std::string SfuServer::prometheus_metrics() const {
               [](const Row& r) { return V(double(r.leg.layer_switches_up + r.leg.layer_switches_down)); });
   per_session("session_layer_bytes_dropped_total", "counter", "RTP bytes of temporal layers not sent to the session.",
               [](const Row& r) { return V(double(r.leg.layer_bytes_dropped)); });
+  per_session("session_simulcast_encoding", "gauge", "The simulcast encoding (index of the publisher's rids) the session receives.",
+              [](const Row& r) { return r.leg.simulcast_encoding >= 0 ? V(double(r.leg.simulcast_encoding)) : V(); });
+  per_session("session_encoding_switches_total", "counter", "Simulcast encoding switches for the session.",
+              [](const Row& r) { return V(double(r.leg.encoding_switches)); });
   return out;
 }
 
@@ -900,6 +929,15 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["layerSwitchesDown"] = lc.layer_switches_down;
     e["layerFramesDropped"] = lc.layer_frames_dropped;
     e["layerBytesDropped"] = lc.layer_bytes_dropped;
+    if (lc.simulcast_encoding >= 0) {
+      e["simulcastEncoding"] = lc.simulcast_encoding;
+      e["simulcastRid"] = lc.simulcast_rid;
+      e["encodingSwitches"] = lc.encoding_switches;
+    }
+    if (lc.simulcast_ssrcs_learned > 0 || lc.unknown_rid > 0) {
+      e["simulcastSsrcsLearned"] = lc.simulcast_ssrcs_learned;
+      e["unknownRid"] = lc.unknown_rid;
+    }
     sessions.push_back(e);
   }
   j["sessions"] = sessions;

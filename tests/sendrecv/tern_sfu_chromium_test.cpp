@@ -9,12 +9,16 @@
 //     Side A's received video (B's, repaired by the server on B's uplink) still decodes >= 90% of
 //     what B sent, with at most one freeze more than the clean broadcast subscribers; B's stats show the
 //     NACKs and retransmissions of both its lossy hops; A's publisher is never NACKed; a third
-//     publisher gets 409.
+//     publisher gets 409;
 //  3. tern-sfu --record-dir records the call: each side stops sending and is DELETEd, and its WebM
 //     (found by the session's remote address: B's is the relay's) passes `ffprobe -v error` with
 //     nothing printed, has one VP8 and one Opus track, lasts the time that side published (its
 //     Opus packets sent x 20 ms; within 1%, or 50 ms on a call this short) and decodes with
 //     `ffmpeg -v error` printing nothing; /stats' figures of the recording match the file.
+//  4. simulcast: the first page publishes a 640x360 camera in three encodings (sendEncodings rids
+//     q, h, f; scaleResolutionDownBy 4, 2, 1) with no a=ssrc; the server learns their SSRCs from
+//     the rid extension and a subscriber page decodes the one encoding it forwards (>= 80% of the
+//     frames the lowest encoding sent during the hold), moving up to a larger one at a keyframe.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -82,10 +86,10 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
   // The page's tern-peer subscriber (sfu.js appends the WHEP URL).
   const std::string peer = "timeout -k 2 -s INT 15 " + tool_path("tern-peer") + " --duration " + std::to_string(kTernPeerDuration) +
                            " --quiet --width 320 --height 180 --stats-json " + peer_json + " --whep";
-  const auto node = tern::test::run_command("env NODE_PATH='" + tern::test::chromium_node_dir() + "/node_modules' timeout -k 3 40 node '" TERN_SOURCE_DIR
+  const auto node = tern::test::run_command("env NODE_PATH='" + tern::test::chromium_node_dir() + "/node_modules' timeout -k 3 50 node '" TERN_SOURCE_DIR
                                             "/tests/sendrecv/chromium/sfu.js' " + result_json +
                                                 " http://127.0.0.1:5993 'turn:127.0.0.1:3478?transport=udp' tern ternpass 2500 " + peer,
-                                            45, true);
+                                            55, true);
   sfu.send_signal(SIGTERM);
   turn.interrupt();
   REQUIRE(sfu.wait(5000));
@@ -174,7 +178,7 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
   // The server: every session it created.
   const json server = read_json_file(sfu_json);
   REQUIRE(server.is_object());
-  CHECK(server["server"]["sessionsCreated"] == 8);  // 1 + 3 broadcast, 2 + 2 call
+  CHECK(server["server"]["sessionsCreated"] == 10);  // 1 + 3 broadcast, 2 + 2 call, 1 + 1 simulcast
   // Nothing unauthenticated while the sessions lived (after the call's DELETEs, the pages' packets
   // to the ended sessions are).
   CHECK(c["sfuStats"]["server"]["unauthenticatedDropped"] == 0);
@@ -236,4 +240,47 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
     }
     CHECK(found);
   }
+
+  // 4. Simulcast.
+  const json& sc = r["simulcast"];
+  const json& rids = sc["publish"]["offerRids"];
+  CHECK(rids.size() == 3);
+  const json out_rids = sc["publisherEnd"].value("out_rids", json::object());
+  double q_sent = 0;
+  std::string per_rid;
+  for (const auto& [rid, st] : out_rids.items()) {
+    const double sent_delta = st.value("framesSent", 0.0) - sc["publisherStart"].value("out_rids", json::object()).value(rid, json::object()).value("framesSent", 0.0);
+    if (rid == "q") q_sent = sent_delta;
+    per_rid += " " + rid + ": " + std::to_string(st.value("frameWidth", 0)) + "x" + std::to_string(st.value("frameHeight", 0)) + " " +
+               std::to_string(static_cast<int>(sent_delta)) + " frames sent;";
+  }
+  const double sc_decoded = Stat(sc["end"], "in_video", "framesDecoded") - Stat(sc["start"], "in_video", "framesDecoded");
+  int sc_encoding = -1, sc_learned = 0, sc_unknown = -1, sc_switches = -1;
+  for (const json& e : sc["sfuStats"].value("sessions", json::array())) {
+    if (e.value("room", std::string()) != "simul") continue;
+    if (e.value("role", std::string()) == "publisher") {
+      sc_learned = e.value("simulcastSsrcsLearned", 0);
+      sc_unknown = e.value("unknownRid", 0);
+    } else {
+      sc_encoding = e.value("simulcastEncoding", -1);
+      sc_switches = e.value("encodingSwitches", -1);
+    }
+  }
+  MESSAGE("simulcast (waited " << sc.value("extraWaitMs", 0) << " ms past the hold) publisher:" << per_rid << " the server learned " << sc_learned << " SSRCs; the subscriber decoded "
+                                 << sc_decoded << " frames in the hold (encoding " << sc_encoding << " after " << sc_switches
+                                 << " switches, " << Stat(sc["end"], "in_video", "keyFramesDecoded") << " keyframes, "
+                                 << Stat(sc["end"], "in_video", "frameWidth") << "x" << Stat(sc["end"], "in_video", "frameHeight") << ", "
+                                 << Stat(sc["end"], "in_video", "freezeCount") << " freezes)");
+  CHECK(out_rids.size() >= 2);
+  CHECK(q_sent > 20);
+  CHECK(sc_learned >= 2);  // at least two encodings' media SSRCs (RTX SSRCs count too)
+  CHECK(sc_unknown == 0);
+  CHECK(sc_encoding >= 0);
+  CHECK(sc_decoded >= 0.8 * q_sent);
+  // It moved up from the first rid (q) to a larger encoding at one of its keyframes, and decodes it.
+  CHECK(sc_switches >= 1);
+  CHECK(Stat(sc["end"], "in_video", "frameWidth") > Stat(sc["start"], "in_video", "frameWidth"));
+  CHECK(Stat(sc["end"], "in_video", "keyFramesDecoded") >= 2);
+  CHECK(Stat(sc["end"], "in_video", "freezeCount") <= baseline_freezes + 1);
+
 }

@@ -11,9 +11,12 @@
 //     the end each side stops sending (replaceTrack(null)), its last getStats is taken, the
 //     server's /stats (sessions' remote addresses, recordings) read, and the driver DELETEs both
 //     WHIP resources (which finalises tern-sfu's recordings of them).
+//  3. "simulcast": P publishes a 640x360 fake camera by WHIP to SFU/whip/simul with three encodings
+//     (sendEncodings rids q, h, f: scaleResolutionDownBy 4, 2, 1); S1 subscribes by WHEP and
+//     decodes the one encoding the server forwards to it.
 // Usage: node sfu.js RESULT_JSON SFU_BASE TURN_URL TURN_USER TURN_PASS HOLD_MS TERN_PEER_WHEP ARGS...
 // RESULT_JSON: {browser, ok, error, broadcast: {publisher, subscribers: [..], ternPeerExit},
-// call: {a, b, thirdPublisherStatus}, marks (ms since start of each phase), wallMs}; each side
+// call: {a, b, thirdPublisherStatus}, simulcast: {publish, subscribe, start, end, sfuStats}, marks (ms since start of each phase), wallMs}; each side
 // {publish, subscribe, start, end, stopped, deleteStatus}: the getStats snapshots after both first
 // frames, HOLD_MS later, and once it stopped sending; call.sfuStats: /stats before the DELETEs.
 const http = require('http');
@@ -81,6 +84,26 @@ function pageCode() {
     r.id = r.resource.split('/').pop();  // the WHIP resource id: names this side of a call
     return r;
   };
+  // Simulcast: a 640x360 camera in three encodings (libwebrtc may leave the top one inactive at
+  // this size: the server forwards whichever it learns).
+  window.publishSimulcast = async (url) => {
+    const pc = new RTCPeerConnection();
+    // Audio too, first: a video-only offer numbers the header extensions otherwise, and the server
+    // takes only its own ids (abs-send-time 2, transport-wide-cc 3, mid 4).
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
+    pc.addTransceiver(stream.getVideoTracks()[0], {
+      direction: 'sendonly', streams: [stream],
+      sendEncodings: [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }],
+    });
+    pcs.pub = pc;
+    const t0 = performance.now();
+    const r = await post(pc, url, 0);
+    await connected(pc);
+    r.connectMs = performance.now() - t0;
+    r.offerRids = (pc.localDescription.sdp.match(/a=rid:[^\r\n]*/g) || []);
+    return r;
+  };
   window.subscribe = async (url, relay) => {
     const pc = new RTCPeerConnection(config(relay));
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -114,6 +137,7 @@ function pageCode() {
       (await pc.getStats()).forEach((x) => {
         if (x.type === 'inbound-rtp') out['in_' + x.kind] = x;
         if (x.type === 'outbound-rtp') out['out_' + x.kind] = x;
+        if (x.type === 'outbound-rtp' && x.rid) (out.out_rids = out.out_rids || {})[x.rid] = x;
         if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') {
           out[role + '_pair'] = { localCandidateId: x.localCandidateId, currentRoundTripTime: x.currentRoundTripTime };
         }
@@ -127,6 +151,10 @@ function pageCode() {
     await Promise.all(pcs.pub.getSenders().map((x) => x.replaceTrack(null)));
     await sleep(150);
     return window.stats();
+  };
+  window.release = async () => {
+    if (media) (await media).getTracks().forEach((t) => t.stop());
+    media = null;
   };
   window.hangUp = () => {
     Object.values(pcs).forEach((pc) => pc.close());
@@ -229,6 +257,29 @@ function pageCode() {
     [c.a.stopped, c.b.stopped] = await withTimeout(Promise.all([A, B].map((p) => p.evaluate(() => stopSending()))), 5000, 'stop');
     c.sfuStats = await getJson(sfu + '/stats');
     [c.a.deleteStatus, c.b.deleteStatus] = await Promise.all([c.a, c.b].map((x) => httpDelete(x.publish.resource)));
+    await Promise.all([A, B].map((p) => p.evaluate(() => hangUp())));
+
+    // 3. Simulcast: P publishes three encodings, S1 subscribes. The fake camera is shared by the
+    // pages at the size it was opened with (320x240): every page stops its tracks first.
+    await Promise.all([P, A, B].map((p) => p.evaluate(() => release())));
+    const sc = (result.simulcast = {});
+    result.marks.simulcast = Date.now() - t0;
+    sc.publish = await withTimeout(P.evaluate((u) => publishSimulcast(u), sfu + '/whip/simul'), 8000, 'simulcast publish');
+    sc.subscribe = await withTimeout(S1.evaluate((u) => subscribe(u), sfu + '/whep/simul'), 8000, 'simulcast subscribe');
+    await withTimeout(S1.evaluate(() => firstFrame()), 6000, 'simulcast first frame');
+    [sc.start, sc.publisherStart] = await Promise.all([S1, P].map((p) => p.evaluate(() => stats())));
+    // A second more than the other holds: the server measures the encodings' rates for a second and
+    // moves a subscriber up after its estimate allowed it for 2 s.
+    await new Promise((f) => setTimeout(f, holdMs + 1000));
+    // A loaded machine measures and decides later: wait (bounded, 6 s more) for the move up.
+    const widthOf = (st) => ((st && st.in_video) || {}).frameWidth || 0;
+    const extraFrom = Date.now();
+    while (Date.now() - extraFrom < 6000 && widthOf(await S1.evaluate(() => stats())) <= widthOf(sc.start)) {
+      await new Promise((f) => setTimeout(f, 200));
+    }
+    sc.extraWaitMs = Date.now() - extraFrom;
+    [sc.end, sc.publisherEnd] = await Promise.all([S1, P].map((p) => p.evaluate(() => stats())));
+    sc.sfuStats = await getJson(sfu + '/stats');
     result.ok = true;
   } catch (e) {
     result.error = String(e && e.stack ? e.stack : e);
