@@ -172,11 +172,19 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
   acked_.set_in_alr(in_alr);
   acked_.incoming_packet_feedback(feedback.packets);
 
+  bool external_probe = false;  // the estimate read below came from a caller's cluster
   for (const auto& p : feedback.packets) {
     // The per-packet estimate is also kept inside the estimator; it is read once per feedback below.
-    if (p.sent.is_probe() && p.is_received()) (void)probe_estimator_.handle_probe(p);
+    if (!p.sent.is_probe() || !p.is_received()) continue;
+    if (probe_estimator_.handle_probe(p)) external_probe = p.sent.probe_cluster_id >= kExternalProbeClusterIdBase;
   }
   std::optional<DataRate> probe = probe_estimator_.fetch_and_reset_last_estimate();
+  if (probe && external_probe && *probe <= delay_bwe_.last_estimate()) {
+    // A forwarder's probe (register_probe_cluster) rides on unpaced media whose bursts can hold
+    // its packets back: a result under the estimate may say more about those bursts than about
+    // the path, which the delay and loss detectors watch anyway. It may raise the estimate only.
+    probe.reset();
+  }
   if (probe && acked_.bitrate()) {
     // A probe disturbed by cross traffic or our own media must not drag the estimate far below
     // what is demonstrably being delivered.

@@ -84,6 +84,9 @@ class GoogCcNetworkController {
   // REMB (draft-alvestrand-rmcat-remb): a receiver-side cap; zero removes it.
   [[nodiscard]] NetworkControlUpdate on_remote_bitrate_report(DataRate bitrate, Timestamp now);
 
+  // A cluster sent outside this controller's requests (see NetworkController::on_external_probe_cluster).
+  void register_probe_cluster(const ProbeClusterConfig& cluster) { probe_estimator_.on_probe_cluster(cluster); }
+
   // Current values, for stats and tests.
   DataRate target_rate() const { return last_target_; }
   DataRate pushback_target_rate() const { return last_pushback_target_; }

@@ -28,6 +28,8 @@ class GoogCcController final : public NetworkController {
   }
   NetworkControlUpdate on_rtt(TimeDelta rtt, Timestamp now) override { return gcc_.on_rtt(rtt, now); }
   NetworkControlUpdate on_loss_report(const LossReport& report) override { return gcc_.on_loss_report(report); }
+  void on_external_probe_cluster(const ProbeClusterConfig& cluster) override { gcc_.register_probe_cluster(cluster); }
+  std::optional<BandwidthUsage> delay_state() const override { return gcc_.delay_state(); }
 
  private:
   GoogCcNetworkController gcc_;

@@ -42,6 +42,13 @@ class NetworkController {
   [[nodiscard]] virtual NetworkControlUpdate on_remote_bitrate_report(DataRate bitrate, Timestamp now) = 0;
   [[nodiscard]] virtual NetworkControlUpdate on_rtt(TimeDelta rtt, Timestamp now) = 0;
   [[nodiscard]] virtual NetworkControlUpdate on_loss_report(const LossReport& report) = 0;
+  // A probe cluster the caller sends on its own (a forwarder probing toward a subscriber, not one
+  // of the controller's requests): registered so its feedback is judged by the cluster's size.
+  // The caller picks ids that do not collide with the controller's (see kExternalProbeClusterIdBase).
+  // Controllers without a probe estimator ignore it.
+  virtual void on_external_probe_cluster(const ProbeClusterConfig& /*cluster*/) {}
+  // The delay-based detector's state (GCC); nullopt for controllers without one.
+  virtual std::optional<BandwidthUsage> delay_state() const { return std::nullopt; }
 
  protected:
   explicit NetworkController(NetworkControllerMode mode) : mode_(mode) {}

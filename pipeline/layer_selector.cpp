@@ -88,6 +88,7 @@ std::optional<DataRate> TemporalLayerRates::rate_up_to(int layer, Timestamp now)
 void LayerSelector::update(DataRate estimate, const TemporalLayerRates& rates, Timestamp now) {
   if (config_.follow_until_measured && target_ < 0 && !rates.rate_up_to(0, now)) return;  // every layer meanwhile
   const int layers = rates.num_layers(now);
+  next_step_rate_.reset();
   if (layers <= 1) {
     desired_ = layers - 1;
     return;
@@ -102,6 +103,7 @@ void LayerSelector::update(DataRate estimate, const TemporalLayerRates& rates, T
   }
   if (!config_.enabled) desired = layers - 1;
   desired_ = desired;
+  if (desired + 1 < layers) next_step_rate_ = rates.rate_up_to(desired + 1, now);
   if (target_ < 0 || desired < target_) {
     target_ = desired;  // down at once
     up_since_ = Timestamp::PlusInfinity();

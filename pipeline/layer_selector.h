@@ -122,6 +122,11 @@ class LayerSelector {
   const Counters& counters() const { return counters_; }
   // The layer the estimate allows now (before hysteresis), for tests and stats; -1 unknown.
   int desired_layer() const { return desired_; }
+  // The estimate the next step up needs (the cumulative rate of the layer above the one the
+  // estimate allows now), as of the last update(); nullopt at the top layer, before the rates are
+  // measured, or with selection off. A prober toward the subscriber aims here; a selector with
+  // more kinds of steps (simulcast encodings) answers with its own next step.
+  std::optional<DataRate> next_step_rate() const { return next_step_rate_; }
 
  private:
   struct Frame {
@@ -144,6 +149,7 @@ class LayerSelector {
   int current_ = -1;  // layer forwarded: -1 until the first layered frame
   int target_ = -1;   // layer the hysteresis allows
   int desired_ = -1;  // layer the estimate allows
+  std::optional<DataRate> next_step_rate_;
   Timestamp up_since_ = Timestamp::PlusInfinity();
   std::array<Frame, kFrameCache> frames_{};
   size_t next_frame_ = 0;

@@ -8,6 +8,7 @@
 #include "tern/pipeline/layer_selector.h"
 #include "tern/pipeline/rtcp_session.h"
 #include "tern/pipeline/rtp_receive_front.h"
+#include "tern/pipeline/rtp_sender.h"
 #include "tern/pipeline/rtp_to_ntp.h"
 #include "tern/pipeline/send_transport.h"
 #include "tern/rtp/receive_statistics.h"
@@ -144,9 +145,20 @@ struct MediaRouter::Leg {
   Timestamp next_estimate = Timestamp::MinusInfinity();  // the controller's and selectors' tick
   std::optional<congestion::RemoteBitrateEstimatorAbsSendTime> remb;  // set_send_remb()
   bool started = false;
+  // Probing (Config::subscriber_probing): the prober, the leg's padding budget, and the sender
+  // that builds padding on the RTX SSRC of its first layered video stream with RTX (the
+  // SendTransport's padding sender; none: the leg does not probe).
+  std::optional<SubscriberProber> prober;
+  PaddingBudget probe_budget;
+  std::optional<RtpSender> padding_sender;
   Leg(LegId i, std::unique_ptr<SendTransport> o, rtp::ReceiveStatistics st, RtcpSession r,
-      congestion::TransportFeedbackGenerator::Config fc)
-      : id(i), out(std::move(o)), statistics(std::move(st)), rtcp(std::move(r)), feedback_generator(fc) {}
+      congestion::TransportFeedbackGenerator::Config fc, PaddingBudget budget)
+      : id(i),
+        out(std::move(o)),
+        statistics(std::move(st)),
+        rtcp(std::move(r)),
+        feedback_generator(fc),
+        probe_budget(budget) {}
   Inbound* find_inbound(uint32_t ssrc) {
     for (Inbound& i : inbound) {
       if (i.front.owns_ssrc(ssrc)) return &i;
@@ -236,7 +248,8 @@ Result<std::unique_ptr<MediaRouter>> MediaRouter::Create(const Config& config) {
   return r;
 }
 
-MediaRouter::MediaRouter(const Config& config) : config_(config), rng_(config.seed) {}
+MediaRouter::MediaRouter(const Config& config)
+    : config_(config), rng_(config.seed), probe_budget_(config.probe_budget_total, config.probe_budget_window) {}
 
 MediaRouter::~MediaRouter() = default;
 
@@ -298,7 +311,13 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
   tc.feedback.max_rtp_packets_per_ssrc = kSendTimeHistoryPacketsPerSsrc;
   auto out = SendTransport::Create(tc, extensions_, sink, nullptr);
   if (!out) return Error{out.error()};
-  auto leg = std::make_unique<Leg>(id, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc);
+  auto leg = std::make_unique<Leg>(id, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc,
+                                   PaddingBudget(config_.probe_budget_per_leg, config_.probe_budget_window));
+  if (probing()) {
+    SubscriberProber::Config pc = config_.probing;
+    pc.first_cluster_id = congestion::kExternalProbeClusterIdBase;
+    leg->prober.emplace(pc);
+  }
   for (const ForwardedStream& f : inbound) {
     if (!f.rids.empty()) {
       // Simulcast: no front until an encoding's SSRC is learned (learn_simulcast()).
@@ -341,6 +360,17 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
   if (Status st = leg->out->add_stream(o.egress(rtx_first_seq)); !st) {
     leg->outbound.pop_back();
     return st;
+  }
+  if (leg->prober && !leg->padding_sender && o.selector && stream.nack && stream.rtx_ssrc) {
+    RtpSender::Config pc;
+    pc.ssrc = stream.ssrc;
+    pc.clock_rate = stream.clock_rate;
+    pc.rtx_ssrc = stream.rtx_ssrc;
+    pc.rtx_payload_type = stream.rtx_payload_type;
+    if (auto sender = RtpSender::Create(pc, extensions_)) {
+      leg->padding_sender.emplace(std::move(sender).value());
+      leg->out->set_padding_sender(&*leg->padding_sender);  // the Leg is heap-held: the address stays
+    }
   }
   std::vector<Leg*>& receivers = receivers_[stream.ssrc];
   receivers.insert(std::upper_bound(receivers.begin(), receivers.end(), leg,
@@ -385,6 +415,16 @@ MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
   }
   if (config_.subscriber_estimates && l->started) c.estimate = l->out->target();
   if (l->remb) c.remb_estimate = l->remb->estimate();
+  if (l->prober) {
+    const SubscriberProber::Counters& p = l->prober->counters();
+    c.probe_clusters = p.clusters;
+    c.probe_clusters_succeeded = p.clusters_succeeded;
+    c.probe_clusters_failed = p.clusters_failed;
+    c.probe_clusters_aborted = p.clusters_aborted;
+    c.probe_bytes = static_cast<uint64_t>(p.padding.bytes());
+    c.probes_skipped_budget = p.skipped_budget;
+    c.probes_skipped_congestion = p.skipped_congestion;
+  }
   for (const Outbound& o : l->outbound) {
     if (o.simulcast) {
       if (c.simulcast_encoding < 0) {
@@ -685,6 +725,44 @@ void MediaRouter::update_estimate(Leg& l, Timestamp now) {
     const auto [up, in] = find_source(o.config.ssrc);
     if (in != nullptr) o.selector->update(l.out->target(), in->layer_rates, now);
   }
+  if (l.prober) update_probing(l, now);
+}
+
+void MediaRouter::update_probing(Leg& l, Timestamp now) {
+  if (!l.padding_sender) return;
+  SubscriberProber::Input in;
+  in.estimate = l.out->target();
+  for (const Outbound& o : l.outbound) {
+    if (!o.selector) continue;
+    const std::optional<DataRate> step = o.selector->next_step_rate();
+    if (step && (!in.next_step || *step < *in.next_step)) in.next_step = step;  // the nearest step
+  }
+  in.overuse = l.out->controller().delay_state() == congestion::BandwidthUsage::kOverusing;
+  in.feedback_packets = l.out->counters().feedback_packets;
+  in.feedback_lost = l.out->counters().feedback_lost;
+  in.sent = DataSize::Bytes(static_cast<int64_t>(l.out->counters().bytes_sent));
+  in.standing_queue = l.out->standing_queue_delay();
+  if (const auto cluster = l.prober->maybe_start(in, l.probe_budget, probe_budget_, now)) {
+    l.out->register_probe_cluster(*cluster);
+    l.out->set_probe_cluster(cluster->id);  // what is forwarded meanwhile is part of the cluster
+    send_probe_padding(l, now);
+  } else if (!l.prober->sending()) {
+    l.out->set_probe_cluster(congestion::kNotAProbe);  // aborted
+  }
+}
+
+void MediaRouter::send_probe_padding(Leg& l, Timestamp now) {
+  // Bounded: each round sends at least one packet of the cluster, or ends it (nothing sent).
+  for (int round = 0; round < 64; ++round) {
+    const std::optional<SubscriberProber::Burst> b =
+        l.prober->due(now, DataSize::Bytes(static_cast<int64_t>(l.out->counters().bytes_sent)));
+    if (!b) break;
+    const int64_t packets_before = l.out->budget().packets;
+    const DataSize sent = l.out->send_probe_padding(b->size, b->cluster_id, now);
+    l.counters.probe_packets += static_cast<uint64_t>(l.out->budget().packets - packets_before);
+    l.prober->on_sent(sent, now);
+  }
+  if (!l.prober->sending()) l.out->set_probe_cluster(congestion::kNotAProbe);
 }
 
 void MediaRouter::relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now) {
@@ -727,6 +805,7 @@ std::optional<Timestamp> MediaRouter::next_wakeup() const {
     for (const Inbound& i : l->inbound) earliest(i.front.next_wakeup());
     earliest(l->feedback_generator.next_wakeup());
     if (config_.subscriber_estimates) earliest(l->next_estimate);
+    if (l->prober) earliest(l->prober->next_wakeup());
     if (l->remb) earliest(l->remb->next_wakeup());
     const auto r = l->rtcp.next_wakeup();
     earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
@@ -738,6 +817,7 @@ void MediaRouter::process(Timestamp now) {
   for (auto& [id, lp] : legs_) {
     Leg& l = *lp;
     if (config_.subscriber_estimates && now >= l.next_estimate) update_estimate(l, now);
+    if (l.prober) send_probe_padding(l, now);
     for (Inbound& in : l.inbound) {
       if (auto rtt = l.rtt.smoothed()) in.front.on_rtt(*rtt);
       std::vector<rtcp::RtcpPacket> nacks;  // the server never asks a front for a keyframe

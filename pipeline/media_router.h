@@ -37,6 +37,7 @@
 #include "tern/core/result.h"
 #include "tern/core/units.h"
 #include "tern/pipeline/pipeline_config.h"
+#include "tern/pipeline/subscriber_prober.h"
 #include "tern/rtp/header_extensions.h"
 #include "tern/rtp/rtp_packet.h"
 
@@ -89,6 +90,15 @@ class MediaRouter {
     // Simulcast: a leg waiting for the keyframe of the encoding it switches to asks the sender for
     // one (PLI on that encoding's SSRC) at most this often.
     TimeDelta simulcast_keyframe_retry = TimeDelta::Millis(500);
+    // Probing toward subscribers (with subscriber_estimates and layer_selection): a leg whose
+    // estimate is short of its next layer sends GCC probe clusters of padding-only RTX packets
+    // (pipeline/subscriber_prober.h), out of a per-leg and a router-wide padding budget (token
+    // buckets holding rate x window). Legs without RTX on their layered video do not probe.
+    bool subscriber_probing = true;
+    SubscriberProber::Config probing;
+    DataRate probe_budget_per_leg = DataRate::KilobitsPerSec(300);
+    DataRate probe_budget_total = DataRate::MegabitsPerSec(20);
+    TimeDelta probe_budget_window = TimeDelta::Seconds(1);
   };
   // Per-leg counters.
   struct LegCounters {
@@ -127,6 +137,11 @@ class MediaRouter {
     uint64_t simulcast_ssrcs_learned = 0;
     uint64_t unknown_rid = 0;
     uint64_t remb_sent = 0;              // REMB packets to this leg (set_send_remb)
+    // Probing (Config::subscriber_probing): clusters started and how they ended, padding packets
+    // and bytes (RTP packets, IP/UDP not counted), clusters held back by a budget or congestion.
+    uint64_t probe_clusters = 0, probe_clusters_succeeded = 0, probe_clusters_failed = 0, probe_clusters_aborted = 0;
+    uint64_t probe_packets = 0, probe_bytes = 0;
+    uint64_t probes_skipped_budget = 0, probes_skipped_congestion = 0;
     std::optional<DataRate> remb_estimate;  // the receive-side estimate they carry
   };
 
@@ -194,6 +209,10 @@ class MediaRouter {
   std::pair<Leg*, SimulcastGroup*> find_group(uint32_t group_ssrc);
   // The leg's controller tick and its selectors' targets.
   void update_estimate(Leg& l, Timestamp now);
+  // Probing toward the leg: a new cluster when the prober starts one, and its padding when due.
+  void update_probing(Leg& l, Timestamp now);
+  void send_probe_padding(Leg& l, Timestamp now);
+  bool probing() const { return config_.subscriber_probing && config_.subscriber_estimates && config_.layer_selection; }
   void relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now);
   static void send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now);
 
@@ -207,6 +226,7 @@ class MediaRouter {
   // A simulcast group's SSRC -> the leg that sends it (find_group() per tick without a scan).
   std::map<uint32_t, LegId> group_owners_;
   LegId next_id_ = 0;
+  PaddingBudget probe_budget_;  // every leg's probes together
 };
 
 }  // namespace tern::pipeline

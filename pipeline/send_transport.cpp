@@ -165,7 +165,7 @@ void SendTransport::set_target(DataRate target, Timestamp now) {
 
 void SendTransport::enqueue(OutgoingPacket packet, Timestamp now) {
   if (!config_.paced) {
-    send_rtp(packet, congestion::kNotAProbe, now);
+    send_rtp(packet, unpaced_probe_cluster_, now);
     return;
   }
   congestion::PacedPacket p;
@@ -270,6 +270,12 @@ void SendTransport::send_padding(DataSize size, int probe_cluster_id, Timestamp 
   }
 }
 
+DataSize SendTransport::send_probe_padding(DataSize size, int probe_cluster_id, Timestamp now) {
+  const DataSize before = budget_.padding;
+  send_padding(size, probe_cluster_id, now);
+  return budget_.padding - before;
+}
+
 void SendTransport::send_rtcp(std::vector<uint8_t> bytes, Timestamp now) {
   if (bytes.empty()) return;
   ++counters_.rtcp_packets_sent;
@@ -299,16 +305,34 @@ void SendTransport::on_transport_feedback(const rtcp::TransportFeedback& feedbac
   // The adapter always sees the report (its history stays in step); the controller decides
   // whether transport feedback drives its rate (NetworkControllerMode).
   if (auto f = feedback_adapter_.on_transport_feedback(feedback, now)) {
-    for (const congestion::PacketResult& p : f->packets) burst_meter_.on_packet(!p.is_received());
+    count_feedback(*f);
     apply(controller_->on_transport_feedback(*f), now);
   }
 }
 
 void SendTransport::on_congestion_control_feedback(const rtcp::CongestionControlFeedback& feedback, Timestamp now) {
   if (auto f = feedback_adapter_.on_congestion_control_feedback(feedback, now)) {
-    for (const congestion::PacketResult& p : f->packets) burst_meter_.on_packet(!p.is_received());
+    count_feedback(*f);
     apply(controller_->on_transport_feedback(*f), now);
   }
+}
+
+void SendTransport::count_feedback(const congestion::TransportPacketsFeedback& f) {
+  std::optional<TimeDelta> report_min;
+  for (const congestion::PacketResult& p : f.packets) {
+    burst_meter_.on_packet(!p.is_received());
+    ++counters_.feedback_packets;
+    if (!p.is_received()) {
+      ++counters_.feedback_lost;
+      continue;
+    }
+    // One-way delay plus the clock offset between the two sides: only differences mean anything.
+    const TimeDelta d = p.receive_time - p.sent.send_time;
+    if (!report_min || d < *report_min) report_min = d;
+  }
+  if (!report_min) return;
+  if (!min_one_way_ || *report_min < *min_one_way_) min_one_way_ = report_min;
+  standing_queue_delay_ = *report_min - *min_one_way_;
 }
 
 void SendTransport::on_remb(DataRate bitrate, Timestamp now) {

@@ -68,6 +68,8 @@ class SendTransport {
   struct Counters {
     uint64_t packets_sent = 0, bytes_sent = 0, rtcp_packets_sent = 0, pacer_drops = 0;
     uint64_t unknown_ssrc_sent = 0;  // RTP counted on no registered egress (padding included)
+    // Packets transport feedback (or RFC 8888) reported on, and of those, reported lost.
+    uint64_t feedback_packets = 0, feedback_lost = 0;
   };
   // What the remote side's report blocks say about one of our SSRCs.
   struct RemoteInbound {
@@ -125,6 +127,17 @@ class SendTransport {
   // RTX for a NACK about `media_ssrc`, from its egress history, queued at retransmission priority.
   // Returns how many packets were queued; nullopt when the SSRC has no history.
   std::optional<size_t> retransmit(uint32_t media_ssrc, std::span<const uint16_t> seqs, TimeDelta rtt, Timestamp now);
+  // A probe cluster the caller paces itself (unpaced transports: a forwarder's prober), registered
+  // with the controller's probe estimator, and `size` bytes of its padding sent now (padding-only
+  // packets on the padding sender's RTX SSRC, at least one, each up to 255 padding bytes; nothing
+  // without a padding sender). Returns the bytes sent.
+  void register_probe_cluster(const congestion::ProbeClusterConfig& cluster) {
+    controller_->on_external_probe_cluster(cluster);
+  }
+  DataSize send_probe_padding(DataSize size, int probe_cluster_id, Timestamp now);
+  // Unpaced: packets enqueue() sends from now on belong to this probe cluster (kNotAProbe: none),
+  // as a pacer sends media inside a cluster.
+  void set_probe_cluster(int probe_cluster_id) { unpaced_probe_cluster_ = probe_cluster_id; }
   // Sends what the pacer releases by `now` (packets and padding).
   void send_packets(Timestamp now);
   // Refreshes the measured overhead (and with it the allocation), when due.
@@ -154,6 +167,10 @@ class SendTransport {
   // Losses come in runs (recovery::LossBurstMeter over the packets transport feedback reported;
   // false without transport feedback).
   bool loss_bursty() const { return burst_meter_.bursty(); }
+  // The queue the path holds for good: the least delay of any packet in the latest feedback report,
+  // over the least ever reported (transport feedback's receive times; the two clocks' offset
+  // cancels). Bursts do not raise it, a saturated bottleneck does. Nullopt before feedback.
+  std::optional<TimeDelta> standing_queue_delay() const { return standing_queue_delay_; }
   const Budget& budget() const { return budget_; }
   const Counters& counters() const { return counters_; }
   const congestion::Pacer& pacer() const { return pacer_; }
@@ -174,6 +191,7 @@ class SendTransport {
   void count_budget(const OutgoingPacket& packet);
   void send_padding(DataSize size, int probe_cluster_id, Timestamp now);
   void send_datagram(std::vector<uint8_t> bytes, Timestamp now);
+  void count_feedback(const congestion::TransportPacketsFeedback& f);
 
   Config config_;
   rtp::ExtensionMap extensions_;
@@ -185,6 +203,9 @@ class SendTransport {
   congestion::TransportFeedbackAdapter feedback_adapter_;
   std::vector<RtpEgress> streams_;  // a handful: searched linearly
   RtpSender* padding_sender_ = nullptr;
+  int unpaced_probe_cluster_ = congestion::kNotAProbe;
+  std::optional<TimeDelta> min_one_way_;  // smallest (receive - send) feedback ever reported
+  std::optional<TimeDelta> standing_queue_delay_;
   std::map<uint32_t, RemoteInbound> remote_inbound_;  // keyed by our SSRCs only
 
   Timestamp next_controller_tick_ = Timestamp::PlusInfinity();
