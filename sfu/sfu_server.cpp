@@ -854,6 +854,12 @@ std::string SfuServer::prometheus_metrics() const {
               [](const Row& r) { return r.leg.simulcast_encoding >= 0 ? V(double(r.leg.simulcast_encoding)) : V(); });
   per_session("session_encoding_switches_total", "counter", "Simulcast encoding switches for the session.",
               [](const Row& r) { return V(double(r.leg.encoding_switches)); });
+  per_session("session_probe_clusters_total", "counter", "Bandwidth probe clusters sent toward the session.",
+              [](const Row& r) { return V(double(r.leg.probe_clusters)); });
+  per_session("session_probe_packets_total", "counter", "Padding packets of probes sent to the session.",
+              [](const Row& r) { return V(double(r.leg.probe_packets)); });
+  per_session("session_probe_bytes_total", "counter", "Padding bytes (RTP) of probes sent to the session.",
+              [](const Row& r) { return V(double(r.leg.probe_bytes)); });
   return out;
 }
 
@@ -938,6 +944,12 @@ std::string SfuServer::stats_json(Timestamp now) const {
       e["simulcastSsrcsLearned"] = lc.simulcast_ssrcs_learned;
       e["unknownRid"] = lc.unknown_rid;
     }
+    e["probeClusters"] = lc.probe_clusters;
+    e["probeClustersSucceeded"] = lc.probe_clusters_succeeded;
+    e["probeClustersFailed"] = lc.probe_clusters_failed;
+    e["probeClustersAborted"] = lc.probe_clusters_aborted;
+    e["probePackets"] = lc.probe_packets;
+    e["probeBytes"] = lc.probe_bytes;
     sessions.push_back(e);
   }
   j["sessions"] = sessions;
