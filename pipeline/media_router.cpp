@@ -1,6 +1,9 @@
 #include "tern/pipeline/media_router.h"
 
 #include <algorithm>
+#include <array>
+#include <set>
+#include <string_view>
 
 #include "tern/congestion/remote_bitrate_estimator_abs_send_time.h"
 #include "tern/congestion/transport_feedback_generator.h"
@@ -67,6 +70,7 @@ Status check_simulcast(const MediaRouter::ForwardedStream& f) {
 // statistics, NACK generator when `nack`) forwards what it passes on to the legs that receive it.
 struct MediaRouter::Inbound {
   ForwardedStream config;
+  LegId leg = 0;  // the leg that sends it
   RtpReceiveFront front;
   RtpToNtp rtp_to_ntp;
   Timestamp last_keyframe_request = Timestamp::MinusInfinity();
@@ -113,6 +117,11 @@ struct MediaRouter::Outbound {
   SeqRewriter seq;  // the leg's numbering; drops duplicates (RTX after the original)
   std::optional<LayerSelector> selector;  // VP8/VP9 with subscriber estimates
   std::optional<SimulcastState> simulcast;  // the stream is a simulcast group
+  // Extension ids from the sending leg's to this leg's (0: drop), built at the first packet
+  // from `ext_from` (Config::rewrite_numbers); identity: nothing to rewrite.
+  std::optional<LegId> ext_from;
+  bool ext_identity = true;
+  std::array<uint8_t, 256> ext_ids{};
   Outbound(const ForwardedStream& c, uint16_t seq_offset) : config(c), seq(seq_offset) {}
   // The egress: a history answering NACKs on the RTX SSRC when the stream has both.
   RtpEgress::Config egress(uint16_t rtx_first_seq) const {
@@ -133,6 +142,8 @@ struct MediaRouter::Outbound {
 
 struct MediaRouter::Leg {
   LegId id;
+  rtp::ExtensionMap extensions;              // what the leg's packets carry (its own, or Config's)
+  std::optional<ExtensionUris> extension_uris;  // the leg's own ids (add_leg)
   std::unique_ptr<SendTransport> out;  // unpaced, no congestion controller: forwards at once
   rtp::ReceiveStatistics statistics;
   RtcpSession rtcp;
@@ -273,7 +284,17 @@ std::pair<MediaRouter::Leg*, MediaRouter::Inbound*> MediaRouter::find_source(uin
 }
 
 Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink* sink,
-                                                const std::vector<ForwardedStream>& inbound) {
+                                                const std::vector<ForwardedStream>& inbound,
+                                                const std::optional<ExtensionUris>& extension_uris) {
+  rtp::ExtensionMap leg_extensions = extensions_;
+  if (extension_uris) {
+    leg_extensions = rtp::ExtensionMap();
+    std::set<std::string_view> uris;
+    for (const auto& [ext_id, uri] : *extension_uris) {
+      if (ext_id == 0 || !uris.insert(uri).second) return Error{"media router: extension ids must be 1..255, one per URI"};
+      (void)leg_extensions.register_uri(ext_id, uri);  // false: a URI the router does not read
+    }
+  }
   if (sink == nullptr) return Error{"media router: missing packet sink"};
   if (rtcp_ssrc == 0) return Error{"media router: a leg's RTCP SSRC must be non-zero"};
   if (legs_.size() >= config_.max_legs) return Error{"media router: too many legs"};
@@ -309,7 +330,7 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
   tc.feedback.history.max_age = kSendTimeHistoryAge;
   tc.feedback.history.max_packets = kSendTimeHistoryPackets;
   tc.feedback.max_rtp_packets_per_ssrc = kSendTimeHistoryPacketsPerSsrc;
-  auto out = SendTransport::Create(tc, extensions_, sink, nullptr);
+  auto out = SendTransport::Create(tc, leg_extensions, sink, nullptr);
   if (!out) return Error{out.error()};
   auto leg = std::make_unique<Leg>(id, std::move(out).value(), std::move(stats).value(), std::move(rtcp).value(), fc,
                                    PaddingBudget(config_.probe_budget_per_leg, config_.probe_budget_window));
@@ -333,6 +354,9 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
     leg->inbound.emplace_back(f, std::move(front).value());
   }
   for (const SimulcastGroup& g : leg->simulcast) group_owners_[g.config.ssrc] = id;
+  leg->extensions = leg_extensions;
+  leg->extension_uris = extension_uris;
+  for (Inbound& i : leg->inbound) i.leg = id;
   legs_.emplace(id, std::move(leg));
   ++next_id_;
   return id;
@@ -367,7 +391,7 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
     pc.clock_rate = stream.clock_rate;
     pc.rtx_ssrc = stream.rtx_ssrc;
     pc.rtx_payload_type = stream.rtx_payload_type;
-    if (auto sender = RtpSender::Create(pc, extensions_)) {
+    if (auto sender = RtpSender::Create(pc, leg->extensions)) {
       leg->padding_sender.emplace(std::move(sender).value());
       leg->out->set_padding_sender(&*leg->padding_sender);  // the Leg is heap-held: the address stays
     }
@@ -545,9 +569,9 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
   }
   rtp::RtpPacket packet = std::move(parsed).value();
   packet.arrival_time = now;
-  if (auto seq = packet.get<rtp::TransportSequenceNumber>(extensions_)) l->feedback_generator.on_received_packet(*seq, now);
+  if (auto seq = packet.get<rtp::TransportSequenceNumber>(l->extensions)) l->feedback_generator.on_received_packet(*seq, now);
   if (l->remb) {
-    if (auto ast = packet.get<rtp::AbsSendTime>(extensions_)) {
+    if (auto ast = packet.get<rtp::AbsSendTime>(l->extensions)) {
       l->remb->on_received_packet(*ast, now, DataSize::Bytes(static_cast<int64_t>(packet.size())), packet.ssrc());
     }
   }
@@ -690,6 +714,7 @@ void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const I
     return;
   }
   packet.set_sequence_number(*seq);
+  if (!rewrite_numbers(l, o, packet, source)) return;
   // Capture time on our clock through the sender's SR mapping keeps our SRs consistent with it.
   Timestamp capture = now;
   if (source != nullptr) capture = source->rtp_to_ntp.to_local(packet.timestamp(), config_.ntp_clock).value_or(now);
@@ -700,6 +725,70 @@ void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const I
   out.media_ssrc = o.config.ssrc;
   l.out->enqueue(std::move(out), now);  // unpaced: stamped, counted, kept for RTX and sent now
   ++l.counters.packets_forwarded;
+}
+
+bool MediaRouter::rewrite_numbers(Leg& to, Outbound& o, rtp::RtpPacket& packet, const Inbound* source) {
+  if (!config_.rewrite_numbers || source == nullptr) return true;
+  if (packet.payload_type() == source->config.media_payload_type &&
+      o.config.media_payload_type != source->config.media_payload_type) {
+    packet.set_payload_type(o.config.media_payload_type);
+  }
+  if (o.ext_from != source->leg) {
+    o.ext_from = source->leg;
+    o.ext_identity = true;
+    o.ext_ids.fill(0);
+    const Leg* from = find_leg(source->leg);
+    if (from != nullptr && (from->extension_uris || to.extension_uris)) {
+      // A leg without ids of its own has the Config's three.
+      auto uris_of = [this](const Leg& leg) {
+        if (leg.extension_uris) return *leg.extension_uris;
+        return ExtensionUris{{config_.extension_ids.abs_send_time, std::string(rtp::AbsSendTime::kUri)},
+                             {config_.extension_ids.transport_sequence_number, std::string(rtp::TransportSequenceNumber::kUri)},
+                             {config_.extension_ids.mid, std::string(rtp::Mid::kUri)}};
+      };
+      const ExtensionUris src = uris_of(*from), dst = uris_of(to);
+      for (int i = 1; i < 256; ++i) {
+        const auto s = src.find(static_cast<uint8_t>(i));
+        uint8_t mapped = 0;
+        if (s != src.end()) {
+          for (const auto& [d_id, d_uri] : dst) {
+            if (d_uri == s->second) mapped = d_id;
+          }
+        }
+        o.ext_ids[static_cast<size_t>(i)] = mapped;
+        if (mapped != i) o.ext_identity = false;
+      }
+    }
+  }
+  if (o.ext_identity || !packet.header().has_extension || !packet.header().rfc8285_extensions()) return true;
+  // In place: an element's id takes the receiving leg's number, or the element becomes padding
+  // (RFC 8285: zero bytes between elements are skipped). The one-byte form keeps only ids 1..14.
+  const bool one_byte = packet.header().extension_profile == rtp::kOneByteExtensionProfile;
+  const rtp::RtpHeader header = packet.header();
+  std::vector<uint8_t> bytes = std::move(packet).release_bytes();
+  for (size_t e = 0; e < header.num_extensions; ++e) {
+    const rtp::ExtensionSlot& slot = header.extensions[e];
+    uint8_t mapped = o.ext_ids[slot.id];
+    if (one_byte && mapped > 14) mapped = 0;
+    const size_t element = slot.offset - (one_byte ? 1u : 2u);  // the element's header
+    if (mapped == 0) {
+      std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(element),
+                bytes.begin() + static_cast<std::ptrdiff_t>(slot.offset + slot.size), uint8_t{0});
+    } else if (one_byte) {
+      bytes[element] = static_cast<uint8_t>((mapped << 4) | (bytes[element] & 0x0F));
+    } else {
+      bytes[element] = mapped;
+    }
+  }
+  auto parsed = rtp::RtpPacket::parse(std::move(bytes));
+  if (!parsed) {
+    ++to.counters.malformed;
+    return false;
+  }
+  const Timestamp arrival = packet.arrival_time;
+  packet = std::move(parsed).value();
+  packet.arrival_time = arrival;
+  return true;
 }
 
 void MediaRouter::update_estimate(Leg& l, Timestamp now) {

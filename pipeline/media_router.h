@@ -70,8 +70,16 @@ class MediaRouter {
     uint8_t repaired_rid_extension_id = 0;
   };
   static constexpr size_t kMaxSimulcastEncodings = 4;
+  // A leg's RFC 8285 header extensions as its peer negotiated them: id -> URI.
+  using ExtensionUris = std::map<uint8_t, std::string>;
   struct Config {
-    ExtensionIds extension_ids;  // one map for every leg (the SFU refuses sessions that differ)
+    // The ids of a leg added without ExtensionUris of its own (the SFU gives every leg its own).
+    ExtensionIds extension_ids;
+    // Per leg, forwarded packets take the receiving leg's numbers: the payload type of its
+    // outbound stream (ForwardedStream::media_payload_type, RTX on its rtx_payload_type) and its
+    // extension ids, by URI, dropping (zeroing to RFC 8285 padding, in place) the extensions it
+    // did not negotiate. Off: packets keep the sender's numbers (a test of what that breaks).
+    bool rewrite_numbers = true;
     std::string cname = "tern-sfu";
     TimeDelta rtcp_interval = TimeDelta::Seconds(1);
     NtpClock ntp_clock;
@@ -153,7 +161,11 @@ class MediaRouter {
   // A new leg sending `inbound` streams (their SSRCs must be new to the router), its packets out
   // through `sink` (not owned; it must outlive the leg). Refused: no sink, rtcp_ssrc 0, a known
   // SSRC, max_legs reached.
-  Result<LegId> add_leg(uint32_t rtcp_ssrc, DatagramSink* sink, const std::vector<ForwardedStream>& inbound);
+  // `extensions`: the leg's own ids (what it stamps, parses and receives); nullopt: the Config's
+  // ids, and extensions forwarded between two such legs untouched. Refused also: an id outside
+  // 1..255, or a URI twice.
+  Result<LegId> add_leg(uint32_t rtcp_ssrc, DatagramSink* sink, const std::vector<ForwardedStream>& inbound,
+                        const std::optional<ExtensionUris>& extensions = std::nullopt);
   // `leg` receives `stream` (an SSRC another leg sends, or will send), with its own numbering.
   Status add_outbound(LegId leg, const ForwardedStream& stream);
   // Forgets a leg: its inbound streams stop (legs receiving them keep their numbering and get
@@ -212,6 +224,9 @@ class MediaRouter {
   // Probing toward the leg: a new cluster when the prober starts one, and its padding when due.
   void update_probing(Leg& l, Timestamp now);
   void send_probe_padding(Leg& l, Timestamp now);
+  // The receiving leg's payload type and extension ids on a forwarded packet (Config::
+  // rewrite_numbers); false: the packet could not be rewritten (dropped, counted malformed).
+  bool rewrite_numbers(Leg& to, Outbound& o, rtp::RtpPacket& packet, const Inbound* source);
   bool probing() const { return config_.subscriber_probing && config_.subscriber_estimates && config_.layer_selection; }
   void relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now);
   static void send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now);
