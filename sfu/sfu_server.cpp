@@ -55,14 +55,21 @@ std::optional<std::string> binding_request_ufrag(std::span<const uint8_t> data) 
   return std::string(username->substr(0, colon));
 }
 
-// The extension ids a negotiated section uses must be the router's (it stamps one map).
-bool extensions_match(const sdp::NegotiatedMedia& m, const pipeline::ExtensionIds& ids) {
-  for (const sdp::ExtMap& e : m.extensions) {
-    if (e.uri == rtp::AbsSendTime::kUri && e.id != ids.abs_send_time) return false;
-    if (e.uri == rtp::TransportSequenceNumber::kUri && e.id != ids.transport_sequence_number) return false;
-    if (e.uri == rtp::Mid::kUri && e.id != ids.mid) return false;
+// The leg's header extensions as negotiated: id -> URI over its sections (the negotiator keeps one
+// id per URI across the bundle; a clash left anyway is refused).
+std::optional<pipeline::MediaRouter::ExtensionUris> leg_extensions(const sdp::NegotiatedSession& n) {
+  pipeline::MediaRouter::ExtensionUris uris;
+  for (const sdp::NegotiatedMedia& m : n.media) {
+    for (const sdp::ExtMap& e : m.extensions) {
+      if (e.id == 0 || e.id > 255) return std::nullopt;
+      const auto id = static_cast<uint8_t>(e.id);
+      for (const auto& [other_id, other_uri] : uris) {
+        if ((other_id == id) != (other_uri == e.uri)) return std::nullopt;
+      }
+      uris.emplace(id, e.uri);
+    }
   }
-  return true;
+  return uris;
 }
 
 
@@ -291,10 +298,9 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   const sdp::NegotiatedSession& n = answer->negotiated;
   const sdp::NegotiatedMedia* audio = n.find(sdp::MediaKind::kAudio);
   const sdp::NegotiatedMedia* video = n.find(sdp::MediaKind::kVideo);
-  for (const sdp::NegotiatedMedia* m : {audio, video}) {
-    if (m != nullptr && !extensions_match(*m, config_.extension_ids))
-      return refuse(422, "the offer maps abs-send-time, transport-wide-cc or mid to other ids than the server's");
-  }
+  // Its own ids: the router stamps, reads and rewrites forwarded packets with them (per leg).
+  const std::optional<pipeline::MediaRouter::ExtensionUris> extensions = leg_extensions(n);
+  if (!extensions) return refuse(422, "the offer maps one header extension id to two URIs (or one URI to two ids)");
 
   std::vector<pipeline::MediaRouter::ForwardedStream> inbound;
   std::vector<pipeline::MediaRouter::ForwardedStream> outbound;
@@ -356,19 +362,20 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
     if (source->audio) {
       if (audio == nullptr || !audio->accepted || !sdp::sends(audio->direction) || audio->codecs.empty())
         return refuse(422, "the offer does not receive the room's audio");
-      if (audio->codecs.front().payload_type != source->audio->media_payload_type)
-        return refuse(422, "the offer's Opus payload type differs from the publisher's (rewriting is not implemented)");
-      outbound.push_back(*source->audio);
+      pipeline::MediaRouter::ForwardedStream f = *source->audio;
+      f.media_payload_type = audio->codecs.front().payload_type;  // the router rewrites to it
+      outbound.push_back(f);
     }
     if (source->video) {
       if (video == nullptr || !video->accepted || !sdp::sends(video->direction) || video->codecs.empty())
         return refuse(422, "the offer does not receive the room's video codec");
       const sdp::NegotiatedCodec& c = video->codecs.front();
-      if (c.payload_type != source->video->media_payload_type)
-        return refuse(422, "the offer's video payload type differs from the publisher's (rewriting is not implemented)");
       pipeline::MediaRouter::ForwardedStream f = *source->video;
-      // No NACK/RTX toward a subscriber that did not negotiate them (or an RTX type of its own).
-      if (!(c.feedback.nack && c.rtx_payload_type == f.rtx_payload_type)) {
+      f.media_payload_type = c.payload_type;  // the subscriber's numbers: the router rewrites to them
+      // No NACK/RTX toward a subscriber that did not negotiate them; RTX on its own RTX type.
+      if (f.rtx_ssrc && c.feedback.nack && c.rtx_payload_type) {
+        f.rtx_payload_type = *c.rtx_payload_type;
+      } else {
         f.nack = false;
         f.rtx_ssrc.reset();
       }
@@ -388,7 +395,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   auto transport = SfuSession::Create(sc, now);
   if (!transport) return refuse(422, std::string("the session cannot be set up: ") + transport.error());
   const uint32_t rtcp_ssrc = 0x5F00'0000u + static_cast<uint32_t>(id & 0x00FF'FFFF);
-  auto leg = router_->add_leg(rtcp_ssrc, (*transport)->media_out(), inbound);
+  auto leg = router_->add_leg(rtcp_ssrc, (*transport)->media_out(), inbound, extensions);
   if (!leg) return refuse(publisher ? 409 : 422, leg.error());
   if (remb_only) (void)router_->set_send_remb(*leg, true);
   for (const auto& f : outbound) {

@@ -96,8 +96,8 @@ struct SfuConfig {
   TimeDelta keyframe_request_interval = TimeDelta::Millis(300);
   TimeDelta connect_timeout = TimeDelta::Seconds(15);
   TimeDelta idle_timeout = TimeDelta::Seconds(30);
-  // The header extension ids every session must use (the router stamps one map); Chromium's and
-  // tern's numbers. An offer that maps them elsewhere is refused (422).
+  // Unused by sessions since each has its own ids (the router stamps and rewrites per leg, from
+  // the offer's extmap lines); kept as the router's default map.
   pipeline::ExtensionIds extension_ids;
   NtpClock ntp_clock;
   uint64_t seed = 1;  // router numbering, RTCP; ICE credentials come from RAND_bytes

@@ -197,6 +197,8 @@ sdp::LocalCapabilities PeerConnection::capabilities() const {
   c.vp8 = config_.vp8;
   c.vp9 = config_.vp9;
   c.rtx = config_.video_rtx;
+  c.payload_types = config_.payload_types;
+  c.extension_ids = config_.extension_ids;
   c.ice_ufrag = local_credentials_.ufrag;
   c.ice_pwd = local_credentials_.pwd;
   c.ice_trickle = true;

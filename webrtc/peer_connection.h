@@ -109,6 +109,10 @@ struct PeerConnectionConfig {
   bool vp8 = true;
   bool vp9 = true;
   bool video_rtx = true;
+  // The numbers this side's offers use (an answer takes the offerer's): payload types and header
+  // extension ids (sdp's defaults, Chromium's numbers).
+  sdp::OfferPayloadTypes payload_types;
+  sdp::OfferExtensionIds extension_ids;
   bool data_channels = true;  // an application section (SCTP) in offers and answers
   // What the SDP does not decide: resolution, frame rate, rates, media sources' seeds.
   pipeline::EndpointConfig media;
