@@ -177,6 +177,9 @@ Result<std::unique_ptr<SfuServer>> SfuServer::Create(SfuConfig config) {
   rc.seed = s->config_.seed;
   rc.keyframe_request_interval = s->config_.keyframe_request_interval;
   rc.max_legs = s->config_.max_sessions;
+  rc.subscriber_probing = s->config_.subscriber_probing;
+  rc.probe_budget_per_leg = s->config_.probe_budget_per_session;
+  rc.probe_budget_total = s->config_.probe_budget_total;
   auto router = pipeline::MediaRouter::Create(rc);
   if (!router) return Error{router.error()};
   s->router_ = std::move(router).value();

@@ -99,6 +99,12 @@ struct SfuConfig {
   // Unused by sessions since each has its own ids (the router stamps and rewrites per leg, from
   // the offer's extmap lines); kept as the router's default map.
   pipeline::ExtensionIds extension_ids;
+  // Probing toward subscribers whose estimate is short of their next layer (MediaRouter::Config::
+  // subscriber_probing): padding per subscriber and for the whole server, each a token bucket of
+  // this rate holding one second's worth.
+  bool subscriber_probing = true;
+  DataRate probe_budget_per_session = DataRate::KilobitsPerSec(300);
+  DataRate probe_budget_total = DataRate::MegabitsPerSec(20);
   NtpClock ntp_clock;
   uint64_t seed = 1;  // router numbering, RTCP; ICE credentials come from RAND_bytes
   MediaTap* media_tap = nullptr;  // not owned; must outlive the server

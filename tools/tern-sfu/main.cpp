@@ -44,6 +44,8 @@ struct Options {
   std::string stats_json;
   std::string record_dir;
   bool quiet = false;
+  bool no_probing = false;
+  double probe_budget_kbps = 300;
 };
 
 int fail(const std::string& what) {
@@ -110,6 +112,8 @@ int run(const Options& o) {
     wo.token = o.token;
     wo.max_sessions = o.max_sessions;
     wo.max_subscribers = o.max_subscribers;
+    wo.probing = !o.no_probing;
+    wo.probe_budget_kbps = o.probe_budget_kbps;
     wo.record_dir = o.record_dir;  // each worker its own recorder (its thread), names tagged -w<i>
     wo.quiet = o.quiet;
     wo.room_mode = o.room_mode == "call" ? sfu::RoomMode::kCall : sfu::RoomMode::kBroadcast;
@@ -224,6 +228,9 @@ int main(int argc, char** argv) {
   app.add_option("--token", o.token, "Bearer token clients must send (default: none)");
   app.add_option("--max-sessions", o.max_sessions, "Sessions (publishers + subscribers) per worker; more get 503")->check(CLI::Range(1, 4096));
   app.add_option("--max-subscribers", o.max_subscribers, "Subscribers per room; more get 503")->check(CLI::Range(1, 4096));
+  app.add_flag("--no-probing", o.no_probing, "No bandwidth probes toward subscribers (their estimates grow with what is forwarded only)");
+  app.add_option("--probe-budget-kbps", o.probe_budget_kbps, "Probe padding per subscriber, kbps averaged over 1 s (default 300)")
+      ->check(CLI::Range(1.0, 100000.0));
   app.add_option("--workers", o.workers,
                  "Worker threads, each with its own UDP port (base port + i) and rooms; 0: one per core")
       ->check(CLI::Range(0, 64));

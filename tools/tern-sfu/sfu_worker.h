@@ -53,6 +53,8 @@ struct WorkerOptions {
   bool quiet = false;      // the recorder logs errors only
   sfu::RoomMode room_mode = sfu::RoomMode::kBroadcast;
   size_t max_jobs = 64;  // SfuWorker::kMaxJobs; smaller in tests
+  bool probing = true;              // bandwidth probes toward subscribers short of their next layer
+  double probe_budget_kbps = 300;   // padding per subscriber (the worker's total: SfuConfig's)
 };
 
 struct WorkerJobCounters {
