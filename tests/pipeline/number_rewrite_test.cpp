@@ -13,6 +13,7 @@
 #include "tern/pipeline/media_router.h"
 #include "tern/pipeline/media_server.h"
 #include "tern/rtp/rtcp/rtcp_packet.h"
+#include "tern/rtp/rtp_packet_builder.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::pipeline {

@@ -88,7 +88,10 @@ TEST_CASE("sfu: a subscriber with its own payload types and extension ids is ans
     REQUIRE(bound.ok());
     return std::make_pair(std::make_unique<NumbersNode>(net, *host, *bound), *bound);
   };
-  auto [server, server_bound] = add(100, 0);
+  // Named pieces, not structured bindings: lambdas below capture them (clang 14 refuses bindings).
+  auto server_pair = add(100, 0);
+  std::unique_ptr<NumbersNode>& server = server_pair.first;
+  const TransportAddress server_bound = server_pair.second;
   sfu::SfuConfig config;
   config.address = icesim::to_ice(server_bound);
   auto created = sfu::SfuServer::Create(config);
@@ -96,9 +99,13 @@ TEST_CASE("sfu: a subscriber with its own payload types and extension ids is ans
   server->sfu = std::move(created).value();
   sfu::SfuServer& sfu = *server->sfu;
 
-  auto [pub, pub_bound] = add(1, 0);
+  auto pub_pair = add(1, 0);
+  std::unique_ptr<NumbersNode>& pub = pub_pair.first;
+  const TransportAddress pub_bound = pub_pair.second;
   pub->pc = sfu_test::make_sfu_test_pc(pub_bound, 0, true, {400, 0x4000'0000u, 11, false});
-  auto [sub, sub_bound] = add(2, 0.03);  // some loss toward the subscriber: its NACKs get RTX
+  auto sub_pair = add(2, 0.03);  // some loss toward the subscriber: its NACKs get RTX
+  std::unique_ptr<NumbersNode>& sub = sub_pair.first;
+  const TransportAddress sub_bound = sub_pair.second;
   // The subscriber's own numbers, and a tap on what it receives (plain RTP, after SRTP).
   static const auto cert = dtls::DtlsCertificate::Generate("sfu-numbers").value();
   webrtc::PeerConnectionConfig c;
