@@ -207,6 +207,11 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
   // path is back (this report came through), so that loss says nothing about the rate to use now.
   if (!resumed) loss_bwe_.update_packets_lost(loss.lost, loss.expected, now);
   if (result.updated) {
+    // A forwarder's probe result is the rate itself: the old delay-based limit must not cap it
+    // (set first, as libwebrtc's SetSendBitrate lifts it; capped, a probe to 999 kbps left the
+    // target at the old 325 kbps, to creep up at 8%/s). The controller's own probes keep the
+    // cap: lifting it for them made GCC oscillate under 20% random loss (netsim scenario test).
+    if (result.probe && external_probe) loss_bwe_.update_delay_based_limit(result.target, now);
     if (result.probe) loss_bwe_.set_send_bitrate(result.target, now);
     loss_bwe_.update_delay_based_limit(result.target, now);
   }

@@ -43,13 +43,14 @@ std::optional<congestion::ProbeClusterConfig> SubscriberProber::maybe_start(cons
   if (active_) {
     if (!congestion) return std::nullopt;
     active_.reset();  // the rest of the cluster would only add to the queue or the loss
+    awaiting_step_.reset();  // ended here: no result to wait for
     ++counters_.clusters_aborted;
     back_off();
     return std::nullopt;
   }
   if (awaiting_step_) {
     if (now < result_at_) return std::nullopt;
-    if (in.estimate >= *awaiting_step_) {
+      if (in.estimate >= *awaiting_step_) {
       ++counters_.clusters_succeeded;
       backoff_ = TimeDelta::Zero();
       next_allowed_ = now + config_.min_interval;
