@@ -761,6 +761,10 @@ bool MediaRouter::rewrite_numbers(Leg& to, Outbound& o, rtp::RtpPacket& packet, 
     }
   }
   if (o.ext_identity || !packet.header().has_extension || !packet.header().rfc8285_extensions()) return true;
+  if (packet.header().extensions_dropped) {  // elements past the parser's 16 could not be translated
+    ++to.counters.malformed;
+    return false;
+  }
   // In place: an element's id takes the receiving leg's number, or the element becomes padding
   // (RFC 8285: zero bytes between elements are skipped). The one-byte form keeps only ids 1..14.
   const bool one_byte = packet.header().extension_profile == rtp::kOneByteExtensionProfile;
