@@ -10,6 +10,7 @@
 #include "tern/netsim/event_loop.h"
 #include "tern/netsim/network.h"
 #include "tern/pipeline/endpoint.h"
+#include "tern/pipeline/media_router.h"
 #include "tern/netsim/datagram_adapter.h"
 
 namespace tern::pipeline::testing {
@@ -99,6 +100,42 @@ struct Call {
     REQUIRE_MESSAGE(s.ok(), std::string(s.error()));
   }
   Timestamp now() const { return loop.now(); }
+};
+
+// One leg of a MediaRouter as something netsim::PollableAdapter drives (the router wakes through
+// any one leg's port; add one of them to the loop).
+struct RouterLegPort {
+  MediaRouter& router;
+  MediaRouter::LegId leg;
+  std::optional<Timestamp> next_wakeup() const { return router.next_wakeup(); }
+  void process(Timestamp now) { router.process(now); }
+  void on_packet(std::span<const uint8_t> d, Timestamp now) { router.on_packet(leg, d, now); }
+};
+
+// An endpoint behind a netsim network of its own toward a server (A = the endpoint, B = the
+// server: to_server is what the server sends on; the network's B sink is the caller's). Built in
+// place (the endpoint and the network keep pointers into it).
+struct ServerHop {
+  std::unique_ptr<netsim::Network> network;
+  netsim::NetsimTransport from_endpoint, to_server;
+  std::unique_ptr<Endpoint> endpoint;
+  std::unique_ptr<netsim::PollableAdapter<Endpoint>> driver;
+
+  void make(netsim::EventLoop& loop, netsim::NetworkConfig net, const EndpointConfig& config) {
+    auto n = netsim::Network::Create(std::move(net));
+    REQUIRE_MESSAGE(n.ok(), std::string(n.error()));
+    network = std::move(n).value();
+    netsim::Network* nw = network.get();
+    from_endpoint.set_send([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_a(std::move(p), now); });
+    to_server.set_send([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_b(std::move(p), now); });
+    auto e = Endpoint::Create(config, &from_endpoint);
+    REQUIRE_MESSAGE(e.ok(), std::string(e.error()));
+    endpoint = std::move(e).value();
+    driver = std::make_unique<netsim::PollableAdapter<Endpoint>>(*endpoint);
+    nw->set_sink_a(driver.get());
+    nw->attach(loop);
+    loop.add_pollable(driver.get());
+  }
 };
 
 }  // namespace tern::pipeline::testing

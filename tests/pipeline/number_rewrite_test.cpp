@@ -22,14 +22,6 @@ namespace {
 constexpr uint8_t kRwVp8 = 120, kRwRtx = 121, kRwOpus = 109;
 constexpr uint8_t kRwTcc = 5, kRwAbs = 6, kRwMid = 1;
 
-struct RewriteLegPort {
-  MediaRouter& router;
-  MediaRouter::LegId leg;
-  std::optional<Timestamp> next_wakeup() const { return router.next_wakeup(); }
-  void process(Timestamp now) { router.process(now); }
-  void on_packet(std::span<const uint8_t> d, Timestamp now) { router.on_packet(leg, d, now); }
-};
-
 MediaRouter::ExtensionUris RewriteUris(const ExtensionIds& ids) {
   return {{ids.abs_send_time, std::string(rtp::AbsSendTime::kUri)},
           {ids.transport_sequence_number, std::string(rtp::TransportSequenceNumber::kUri)},
@@ -58,10 +50,7 @@ struct RewriteTap final : DatagramSink {
 
 RewriteCallResult RunRewriteCall(bool rewrite) {
   netsim::EventLoop loop;
-  std::array<std::unique_ptr<netsim::Network>, 2> nets;
-  std::array<netsim::NetsimTransport, 2> t_ep, t_srv;
-  std::array<std::unique_ptr<Endpoint>, 2> ep;
-  std::array<std::unique_ptr<netsim::PollableAdapter<Endpoint>>, 2> drivers;
+  std::array<testing::ServerHop, 2> hops;  // 0 the publisher, 1 the subscriber
   testing::RenderLog render;
   testing::PlayoutLog playout;
 
@@ -83,26 +72,12 @@ RewriteCallResult RunRewriteCall(bool rewrite) {
     netsim::NetworkConfig nc = netsim::NetworkConfig::Direct(testing::link(DataRate::MegabitsPerSec(10), TimeDelta::Millis(20)),
                                                              testing::link(DataRate::MegabitsPerSec(10), TimeDelta::Millis(20)));
     nc.seed = 90 + i;
-    auto n = netsim::Network::Create(nc);
-    REQUIRE(n.ok());
-    nets[i] = std::move(n).value();
-    netsim::Network* nw = nets[i].get();
-    t_ep[i].set_send([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_a(std::move(p), now); });
-    t_srv[i].set_send([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_b(std::move(p), now); });
     EndpointConfig c = i == 0 ? pub : sub;
     c.seed = 300 + i;
-    auto e = Endpoint::Create(c, &t_ep[i]);
-    REQUIRE_MESSAGE(e.ok(), std::string(e.error()));
-    ep[i] = std::move(e).value();
-    if (i == 1) {
-      ep[i]->set_video_render_listener(&render);
-      ep[i]->set_audio_playout_listener(&playout);
-    }
-    drivers[i] = std::make_unique<netsim::PollableAdapter<Endpoint>>(*ep[i]);
-    nw->set_sink_a(drivers[i].get());
-    nw->attach(loop);
-    loop.add_pollable(drivers[i].get());
+    hops[i].make(loop, nc, c);
   }
+  hops[1].endpoint->set_video_render_listener(&render);
+  hops[1].endpoint->set_audio_playout_listener(&playout);
 
   MediaServer::Config sc = MediaServer::Config::ForCall(pub);
   for (MediaRouter::ForwardedStream& f : sc.from_a) {
@@ -115,9 +90,9 @@ RewriteCallResult RunRewriteCall(bool rewrite) {
   auto r = MediaRouter::Create(rc);
   REQUIRE(r.ok());
   std::unique_ptr<MediaRouter> router = std::move(r).value();
-  auto pub_leg = router->add_leg(0x7000'0001, &t_srv[0], sc.from_a, RewriteUris(pub.extension_ids));
+  auto pub_leg = router->add_leg(0x7000'0001, &hops[0].to_server, sc.from_a, RewriteUris(pub.extension_ids));
   RewriteTap tap;
-  tap.next = &t_srv[1];
+  tap.next = &hops[1].to_server;
   auto sub_leg = router->add_leg(0x7000'0002, &tap, {}, RewriteUris(sub.extension_ids));
   REQUIRE(pub_leg.ok());
   REQUIRE(sub_leg.ok());
@@ -131,10 +106,10 @@ RewriteCallResult RunRewriteCall(bool rewrite) {
     }
     REQUIRE(router->add_outbound(*sub_leg, f).ok());
   }
-  RewriteLegPort pub_port{*router, *pub_leg}, sub_port{*router, *sub_leg};
-  netsim::PollableAdapter<RewriteLegPort> pub_driver(pub_port), sub_driver(sub_port);
-  nets[0]->set_sink_b(&pub_driver);
-  nets[1]->set_sink_b(&sub_driver);
+  testing::RouterLegPort pub_port{*router, *pub_leg}, sub_port{*router, *sub_leg};
+  netsim::PollableAdapter<testing::RouterLegPort> pub_driver(pub_port), sub_driver(sub_port);
+  hops[0].network->set_sink_b(&pub_driver);
+  hops[1].network->set_sink_b(&sub_driver);
   loop.add_pollable(&pub_driver);
 
   Status st = loop.run_for(TimeDelta::Seconds(4));

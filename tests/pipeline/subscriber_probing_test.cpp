@@ -18,14 +18,6 @@
 namespace tern::pipeline {
 namespace {
 
-struct ProbeLegPort {
-  MediaRouter& router;
-  MediaRouter::LegId leg;
-  std::optional<Timestamp> next_wakeup() const { return router.next_wakeup(); }
-  void process(Timestamp now) { router.process(now); }
-  void on_packet(std::span<const uint8_t> d, Timestamp now) { router.on_packet(leg, d, now); }
-};
-
 struct ProbeCallSetup {
   DataRate publisher_rate = DataRate::KilobitsPerSec(2000);
   int width = 640, height = 480;
@@ -52,10 +44,7 @@ struct ProbeCallResult {
 
 ProbeCallResult RunProbeCall(const ProbeCallSetup& s) {
   netsim::EventLoop loop;
-  std::array<std::unique_ptr<netsim::Network>, 2> nets;
-  std::array<netsim::NetsimTransport, 2> t_ep, t_srv;
-  std::array<std::unique_ptr<Endpoint>, 2> ep;
-  std::array<std::unique_ptr<netsim::PollableAdapter<Endpoint>>, 2> drivers;
+  std::array<testing::ServerHop, 2> hops;  // 0 the publisher, 1 the subscriber
   std::array<testing::RenderLog, 2> render;
 
   EndpointConfig pub = testing::small_call_config();
@@ -79,22 +68,10 @@ ProbeCallResult RunProbeCall(const ProbeCallSetup& s) {
     dn.queue_delay = s.queue;
     netsim::NetworkConfig nc = netsim::NetworkConfig::Direct(up, dn);
     nc.seed = 70 + i;
-    auto n = netsim::Network::Create(nc);
-    REQUIRE(n.ok());
-    nets[i] = std::move(n).value();
-    netsim::Network* nw = nets[i].get();
-    t_ep[i].set_send([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_a(std::move(p), now); });
-    t_srv[i].set_send([nw](netsim::SimPacket p, Timestamp now) { nw->send_from_b(std::move(p), now); });
     EndpointConfig c = i == 0 ? pub : sub;
     c.seed = 200 + i;
-    auto e = Endpoint::Create(c, &t_ep[i]);
-    REQUIRE_MESSAGE(e.ok(), std::string(e.error()));
-    ep[i] = std::move(e).value();
-    ep[i]->set_video_render_listener(&render[i]);
-    drivers[i] = std::make_unique<netsim::PollableAdapter<Endpoint>>(*ep[i]);
-    nw->set_sink_a(drivers[i].get());
-    nw->attach(loop);
-    loop.add_pollable(drivers[i].get());
+    hops[i].make(loop, nc, c);
+    hops[i].endpoint->set_video_render_listener(&render[i]);
   }
 
   const MediaServer::Config sc = MediaServer::Config::ForCall(pub);
@@ -109,19 +86,19 @@ ProbeCallResult RunProbeCall(const ProbeCallSetup& s) {
   REQUIRE(r.ok());
   std::unique_ptr<MediaRouter> router = std::move(r).value();
   std::array<MediaRouter::LegId, 2> legs{};
-  std::array<std::unique_ptr<ProbeLegPort>, 2> ports;
-  std::array<std::unique_ptr<netsim::PollableAdapter<ProbeLegPort>>, 2> port_drivers;
+  std::array<std::unique_ptr<testing::RouterLegPort>, 2> ports;
+  std::array<std::unique_ptr<netsim::PollableAdapter<testing::RouterLegPort>>, 2> port_drivers;
   for (size_t i = 0; i < 2; ++i) {
-    auto leg = router->add_leg(0x6000'0001 + static_cast<uint32_t>(i), &t_srv[i],
+    auto leg = router->add_leg(0x6000'0001 + static_cast<uint32_t>(i), &hops[i].to_server,
                                i == 0 ? sc.from_a : std::vector<MediaRouter::ForwardedStream>{});
     REQUIRE(leg.ok());
     legs[i] = *leg;
     if (i == 1) {
       for (const MediaRouter::ForwardedStream& f : sc.from_a) REQUIRE(router->add_outbound(*leg, f).ok());
     }
-    ports[i] = std::make_unique<ProbeLegPort>(ProbeLegPort{*router, *leg});
-    port_drivers[i] = std::make_unique<netsim::PollableAdapter<ProbeLegPort>>(*ports[i]);
-    nets[i]->set_sink_b(port_drivers[i].get());
+    ports[i] = std::make_unique<testing::RouterLegPort>(testing::RouterLegPort{*router, *leg});
+    port_drivers[i] = std::make_unique<netsim::PollableAdapter<testing::RouterLegPort>>(*ports[i]);
+    hops[i].network->set_sink_b(port_drivers[i].get());
   }
   loop.add_pollable(port_drivers[0].get());
 
@@ -153,13 +130,13 @@ ProbeCallResult RunProbeCall(const ProbeCallSetup& s) {
   }
   out.max_gap = std::max(out.max_gap, now - last);
   out.fps = n / (now - warm).seconds_f();
-  const StatsReport report = ep[1]->stats(now);
+  const StatsReport report = hops[1].endpoint->stats(now);
   const InboundRtpStats* video = report.inbound("video");
   out.freezes = video != nullptr ? video->freeze_count.value_or(0) : 0;
   out.sub = router->counters(legs[1]);
   out.final_layer = out.sub.temporal_layer;
   out.estimate = out.sub.estimate.value_or(DataRate::Zero());
-  const netsim::LinkStats& ls = nets[1]->b_to_a().hop(0).stats();
+  const netsim::LinkStats& ls = hops[1].network->b_to_a().hop(0).stats();
   out.queue_drops = ls.dropped_queue;
   out.queue_delay_max = ls.queue_delay_max;
   out.delivered_packets = ls.packets_delivered;

@@ -39,45 +39,7 @@ netsim::LinkConfig call_link(TimeDelta delay, double loss) {
 }
 
 // A netsim host whose one bound socket belongs to the SFU or to a PeerConnection.
-class Node final : public netsim::DatagramReceiver, public Pollable {
- public:
-  Node(netsim::Internet& net, netsim::HostId host, TransportAddress bound) : net_(net), host_(host), bound_(bound) {
-    net_.set_receiver(host, this);
-  }
-  void on_datagram(netsim::HostId, netsim::Datagram d, Timestamp now) override {
-    if (sfu) sfu->on_datagram(icesim::to_ice(d.source), d.data, now);
-    if (pc) pc->on_datagram(0, icesim::to_ice(d.source), d.data, now);
-    flush(now);
-  }
-  std::optional<Timestamp> next_wakeup() const override { return sfu ? sfu->next_wakeup() : pc->next_wakeup(); }
-  void process(Timestamp now) override {
-    if (sfu) sfu->process(now);
-    if (pc) pc->process(now);
-    flush(now);
-  }
-  void flush(Timestamp now) {
-    auto send = [&](const ice::TransportAddress& to, std::vector<uint8_t> data) {
-      (void)net_.send(host_, netsim::Datagram{bound_, icesim::from_ice(to), std::move(data)}, now);
-    };
-    if (sfu) {
-      for (sfu::SfuOutgoing& o : sfu->take_outgoing()) send(o.destination, std::move(o.data));
-    }
-    if (pc) {
-      for (ice::IceOutgoing& o : pc->take_outgoing()) send(o.destination, std::move(o.data));
-      while (auto e = pc->poll_event()) {
-        if (e->type == Type::kFirstFrame && e->kind == "video" && !first_video) first_video = now;
-      }
-    }
-  }
-  std::unique_ptr<sfu::SfuServer> sfu;
-  std::unique_ptr<PeerConnection> pc;
-  std::optional<Timestamp> first_video;
-
- private:
-  netsim::Internet& net_;
-  netsim::HostId host_;
-  TransportAddress bound_;
-};
+using Node = sfu_test::SfuTestNode;
 
 std::unique_ptr<PeerConnection> make_call_pc(const TransportAddress& bound, int n, bool publisher) {
   return sfu_test::make_sfu_test_pc(bound, n, publisher, {200, 0x3000'0000u, 9, true});

@@ -35,43 +35,7 @@ netsim::LinkConfig numbers_link(TimeDelta delay, double loss) {
   return l;
 }
 
-class NumbersNode final : public netsim::DatagramReceiver, public Pollable {
- public:
-  NumbersNode(netsim::Internet& net, netsim::HostId host, TransportAddress bound) : net_(net), host_(host), bound_(bound) {
-    net_.set_receiver(host, this);
-  }
-  void on_datagram(netsim::HostId, netsim::Datagram d, Timestamp now) override {
-    if (sfu) sfu->on_datagram(icesim::to_ice(d.source), d.data, now);
-    if (pc) pc->on_datagram(0, icesim::to_ice(d.source), d.data, now);
-    flush(now);
-  }
-  std::optional<Timestamp> next_wakeup() const override { return sfu ? sfu->next_wakeup() : pc->next_wakeup(); }
-  void process(Timestamp now) override {
-    if (sfu) sfu->process(now);
-    if (pc) pc->process(now);
-    flush(now);
-  }
-  void flush(Timestamp now) {
-    auto send = [&](const ice::TransportAddress& to, std::vector<uint8_t> data) {
-      (void)net_.send(host_, netsim::Datagram{bound_, icesim::from_ice(to), std::move(data)}, now);
-    };
-    if (sfu) {
-      for (sfu::SfuOutgoing& o : sfu->take_outgoing()) send(o.destination, std::move(o.data));
-    }
-    if (pc) {
-      for (ice::IceOutgoing& o : pc->take_outgoing()) send(o.destination, std::move(o.data));
-      while (pc->poll_event()) {
-      }
-    }
-  }
-  std::unique_ptr<sfu::SfuServer> sfu;
-  std::unique_ptr<PeerConnection> pc;
-
- private:
-  netsim::Internet& net_;
-  netsim::HostId host_;
-  TransportAddress bound_;
-};
+using NumbersNode = sfu_test::SfuTestNode;
 
 }  // namespace
 

@@ -7,8 +7,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "tern/icesim/hosts.h"
+#include "tern/netsim/internet.h"
+#include "tern/sfu/sfu_server.h"
 #include "tern/webrtc/peer_connection.h"
 
 namespace tern::sfu_test {
@@ -44,5 +48,48 @@ inline std::unique_ptr<webrtc::PeerConnection> make_sfu_test_pc(const TransportA
   REQUIRE_MESSAGE(pc.ok(), pc.error());
   return std::move(pc).value();
 }
+
+// A netsim host running an SfuServer or a PeerConnection (one of the two), one bound socket:
+// sends what either gives out after every input; `first_video` is when the client's first video
+// frame was decoded.
+class SfuTestNode final : public netsim::DatagramReceiver, public Pollable {
+ public:
+  SfuTestNode(netsim::Internet& net, netsim::HostId host, TransportAddress bound) : net_(net), host_(host), bound_(bound) {
+    net_.set_receiver(host, this);
+  }
+  void on_datagram(netsim::HostId, netsim::Datagram d, Timestamp now) override {
+    if (sfu) sfu->on_datagram(icesim::to_ice(d.source), d.data, now);
+    if (pc) pc->on_datagram(0, icesim::to_ice(d.source), d.data, now);
+    flush(now);
+  }
+  std::optional<Timestamp> next_wakeup() const override { return sfu ? sfu->next_wakeup() : pc->next_wakeup(); }
+  void process(Timestamp now) override {
+    if (sfu) sfu->process(now);
+    if (pc) pc->process(now);
+    flush(now);
+  }
+  void flush(Timestamp now) {
+    auto send = [&](const ice::TransportAddress& to, std::vector<uint8_t> data) {
+      (void)net_.send(host_, netsim::Datagram{bound_, icesim::from_ice(to), std::move(data)}, now);
+    };
+    if (sfu) {
+      for (sfu::SfuOutgoing& o : sfu->take_outgoing()) send(o.destination, std::move(o.data));
+    }
+    if (pc) {
+      for (ice::IceOutgoing& o : pc->take_outgoing()) send(o.destination, std::move(o.data));
+      while (auto e = pc->poll_event()) {
+        if (e->type == webrtc::PeerConnectionEvent::Type::kFirstFrame && e->kind == "video" && !first_video) first_video = now;
+      }
+    }
+  }
+  std::unique_ptr<sfu::SfuServer> sfu;
+  std::unique_ptr<webrtc::PeerConnection> pc;
+  std::optional<Timestamp> first_video;
+
+ private:
+  netsim::Internet& net_;
+  netsim::HostId host_;
+  TransportAddress bound_;
+};
 
 }  // namespace tern::sfu_test
