@@ -20,14 +20,7 @@ namespace {
 
 using testing::link;
 
-// One leg of the router as something PollableAdapter drives.
-struct LegPort {
-  MediaRouter& router;
-  MediaRouter::LegId leg;
-  std::optional<Timestamp> next_wakeup() const { return router.next_wakeup(); }
-  void process(Timestamp now) { router.process(now); }
-  void on_packet(std::span<const uint8_t> d, Timestamp now) { router.on_packet(leg, d, now); }
-};
+using LegPort = testing::RouterLegPort;
 
 struct CallResult {
   double slow_fps = 0, fast_fps = 0;
