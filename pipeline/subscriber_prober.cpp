@@ -60,6 +60,8 @@ std::optional<congestion::ProbeClusterConfig> SubscriberProber::maybe_start(cons
     }
     awaiting_step_.reset();
   }
+  // No feedback yet (or none negotiated): nothing would measure the padding.
+  if (in.feedback_packets == 0) return std::nullopt;
   if (!in.next_step || in.estimate >= *in.next_step || now < next_allowed_) return std::nullopt;
   if (congestion) {
     ++counters_.skipped_congestion;

@@ -12,7 +12,8 @@
 // overuse (the delay detector), a standing queue (max_standing_queue: a full link, where a
 // padding probe into a 300 kbps subscriber's queue overflowed it) or loss above max_loss over
 // the last second, and a cluster in
-// flight stops at once when either appears; none at the top layer. Padding comes out of two token
+// flight stops at once when either appears; none at the top layer, nor before the leg's first
+// transport feedback (a subscriber without transport-cc is never probed: nothing would measure it). Padding comes out of two token
 // buckets, the leg's and the server's (PaddingBudget): a cluster starts only when both hold its
 // whole size, so padding never exceeds rate x time + one bucket of burst on either.
 //

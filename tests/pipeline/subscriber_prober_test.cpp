@@ -16,6 +16,7 @@ SubscriberProber::Input ProberBelow(DataRate estimate = DataRate::KilobitsPerSec
   SubscriberProber::Input in;
   in.estimate = estimate;
   in.next_step = kProberStep;
+  in.feedback_packets = 100;
   return in;
 }
 
@@ -47,7 +48,10 @@ TEST_CASE("subscriber prober: a cluster toward the next step, paced, one at a ti
   Timestamp now = Timestamp::Seconds(10);
   DataSize leg_sent = DataSize::Zero();
 
-  // At the top, or with the estimate already there: nothing.
+  // Without feedback, at the top, or with the estimate already there: nothing.
+  SubscriberProber::Input no_feedback = ProberBelow();
+  no_feedback.feedback_packets = 0;
+  CHECK_FALSE(p.maybe_start(no_feedback, leg, global, now).has_value());
   SubscriberProber::Input top = ProberBelow();
   top.next_step.reset();
   CHECK_FALSE(p.maybe_start(top, leg, global, now).has_value());
