@@ -176,6 +176,17 @@ TEST_CASE("media router probing: a subscriber on 3 Mbps whose estimate starts lo
   CHECK(off.final_layer < 2);
   CHECK(off.sub.probe_clusters == 0);
   CHECK(off.sub.probe_bytes == 0);
+
+  // A leg budget smaller than one cluster (40 kbps: a 5 kB bucket; clusters are 5.3 kB and more):
+  // no padding at all, every due cluster counted as held back by the budget.
+  s.probing = true;
+  s.leg_budget = DataRate::KilobitsPerSec(40);
+  s.duration = TimeDelta::Seconds(5);
+  const ProbeCallResult poor = RunProbeCall(s);
+  CHECK(poor.sub.probe_bytes == 0);
+  CHECK(poor.sub.probe_clusters == 0);
+  CHECK(poor.sub.probes_skipped_budget > 0);
+  CHECK(poor.final_layer == 0);
 }
 
 TEST_CASE("media router probing: a 300 kbps subscriber is not pushed into loss or freezes") {

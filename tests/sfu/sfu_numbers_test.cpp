@@ -162,4 +162,10 @@ TEST_CASE("sfu: a subscriber with its own payload types and extension ids is ans
   CHECK(leg.transport_feedback_received > 20);
   CHECK(leg.retransmissions_sent > 0);
   CHECK(rtx_with_payload > 0);
+  // Probe figures per session in /stats and /metrics (this subscriber's estimate starts above its
+  // layers: none needed).
+  const std::string json = sfu.stats_json(end);
+  CHECK(json.find("\"probeClusters\"") != std::string::npos);
+  CHECK(json.find("\"probeBytes\"") != std::string::npos);
+  CHECK(sfu.prometheus_metrics().find("# TYPE tern_sfu_session_probe_bytes_total counter\n") != std::string::npos);
 }
