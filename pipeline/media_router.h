@@ -16,7 +16,12 @@
 //     `keyframe_request_interval` per stream (the rest are counted as suppressed: N subscribers
 //     asking at once make one request upstream);
 //   - SR/RR are regenerated per leg (SR NTP/RTP stays consistent with the sender's mapping, so A/V
-//     sync downstream still works); REMB and transport-cc from a leg end here.
+//     sync downstream still works); REMB and transport-cc from a leg end here;
+//   - each leg keeps its own numbers: forwarded packets take the receiving leg's payload types and
+//     header extension ids (Config::rewrite_numbers);
+//   - a leg whose GCC estimate is short of its next layer is probed: GCC probe clusters of
+//     padding-only RTX plus the media forwarded meanwhile, within per-leg and router-wide padding
+//     budgets (Config::subscriber_probing, pipeline/subscriber_prober.h).
 // Sans-I/O: on_packet(leg, plain RTP/RTCP, now), next_wakeup(), process(now); each leg's packets
 // leave through its DatagramSink (the caller protects them: SRTP, ICE). MediaServer is the
 // two-leg assembly of this router.
@@ -51,6 +56,8 @@ class MediaRouter {
   struct ForwardedStream {
     uint32_t ssrc = 0;
     std::optional<uint32_t> rtx_ssrc;
+    // Inbound: the sender's numbers. Outbound: the receiving leg's (Config::rewrite_numbers maps
+    // the sending stream's media type to this one; RTX answers and probe padding use this RTX type).
     uint8_t rtx_payload_type = 97;
     uint8_t media_payload_type = 96;  // what RTX packets restore (apt)
     uint32_t clock_rate = 90000;
