@@ -31,12 +31,7 @@ using Type = webrtc::PeerConnectionEvent::Type;
 
 namespace {
 
-netsim::LinkConfig call_link(TimeDelta delay, double loss) {
-  netsim::LinkConfig l;
-  l.delay = delay;
-  if (loss > 0) l.loss = netsim::LossConfig::Random(loss);
-  return l;
-}
+using sfu_test::sim_link;
 
 // A netsim host whose one bound socket belongs to the SFU or to a PeerConnection.
 using Node = sfu_test::SfuTestNode;
@@ -71,7 +66,7 @@ CallRun run_call(double a_loss) {
   netsim::Internet net(21);
   auto add = [&](uint8_t last, TimeDelta delay, double loss) {
     const IpAddress ip = IpAddress::V4(198, 51, 100, last);
-    auto host = net.add_host(netsim::kPublicRealm, {ip}, {call_link(delay, loss), call_link(delay, loss)});
+    auto host = net.add_host(netsim::kPublicRealm, {ip}, {sim_link(delay, loss), sim_link(delay, loss)});
     REQUIRE(host.ok());
     auto bound = net.bind(*host, TransportAddress{ip, last == 100 ? uint16_t{3478} : uint16_t{40000}});
     REQUIRE(bound.ok());

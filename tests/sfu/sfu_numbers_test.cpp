@@ -28,13 +28,6 @@ using webrtc::PeerConnection;
 
 namespace {
 
-netsim::LinkConfig numbers_link(TimeDelta delay, double loss) {
-  netsim::LinkConfig l;
-  l.delay = delay;
-  if (loss > 0) l.loss = netsim::LossConfig::Random(loss);
-  return l;
-}
-
 using NumbersNode = sfu_test::SfuTestNode;
 
 }  // namespace
@@ -46,7 +39,7 @@ TEST_CASE("sfu: a subscriber with its own payload types and extension ids is ans
   auto add = [&](uint8_t last, double down_loss) {
     const IpAddress ip = IpAddress::V4(198, 51, 100, last);
     auto host = net.add_host(netsim::kPublicRealm, {ip},
-                             {numbers_link(TimeDelta::Millis(10), 0), numbers_link(TimeDelta::Millis(10), down_loss)});
+                             {sfu_test::sim_link(TimeDelta::Millis(10), 0), sfu_test::sim_link(TimeDelta::Millis(10), down_loss)});
     REQUIRE(host.ok());
     auto bound = net.bind(*host, TransportAddress{ip, last == 100 ? uint16_t{3478} : uint16_t{40000}});
     REQUIRE(bound.ok());

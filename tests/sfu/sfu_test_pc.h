@@ -49,6 +49,14 @@ inline std::unique_ptr<webrtc::PeerConnection> make_sfu_test_pc(const TransportA
   return std::move(pc).value();
 }
 
+// A link of `delay` losing `loss` of its packets at random (no capacity limit).
+inline netsim::LinkConfig sim_link(TimeDelta delay, double loss) {
+  netsim::LinkConfig l;
+  l.delay = delay;
+  if (loss > 0) l.loss = netsim::LossConfig::Random(loss);
+  return l;
+}
+
 // A netsim host running an SfuServer or a PeerConnection (one of the two), one bound socket:
 // sends what either gives out after every input; `first_video` is when the client's first video
 // frame was decoded.
