@@ -48,12 +48,12 @@ struct TransportPacketsFeedback {
 // Bandwidth usage hypothesis of the delay-based detector (draft-ietf-rmcat-gcc-02 section 5.4).
 enum class BandwidthUsage { kNormal, kUnderusing, kOverusing };
 
-// A request to the pacer to send a probe: target_rate during at least target_duration and
-// target_probe_count packets.
 // Probe cluster ids at or above this are a caller's own (NetworkController::on_external_probe_cluster,
 // a forwarder's prober); a controller's clusters count up from 1 and never get there in a session.
 inline constexpr int kExternalProbeClusterIdBase = 1 << 24;
 
+// A request to the pacer to send a probe: target_rate during at least target_duration and
+// target_probe_count packets.
 struct ProbeClusterConfig {
   Timestamp at_time = Timestamp::MinusInfinity();
   DataRate target_rate = DataRate::Zero();

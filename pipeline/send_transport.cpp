@@ -272,8 +272,10 @@ void SendTransport::send_padding(DataSize size, int probe_cluster_id, Timestamp 
 
 DataSize SendTransport::send_probe_padding(DataSize size, int probe_cluster_id, Timestamp now) {
   const DataSize before = budget_.padding;
+  const int64_t packets_before = budget_.packets;
   send_padding(size, probe_cluster_id, now);
-  return budget_.padding - before;
+  // The budget counts IP/UDP too; the caller compares with datagram bytes (counters_.bytes_sent).
+  return budget_.padding - before - DataSize::Bytes(kTransportOverheadBytes * (budget_.packets - packets_before));
 }
 
 void SendTransport::send_rtcp(std::vector<uint8_t> bytes, Timestamp now) {

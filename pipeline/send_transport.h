@@ -130,7 +130,7 @@ class SendTransport {
   // A probe cluster the caller paces itself (unpaced transports: a forwarder's prober), registered
   // with the controller's probe estimator, and `size` bytes of its padding sent now (padding-only
   // packets on the padding sender's RTX SSRC, at least one, each up to 255 padding bytes; nothing
-  // without a padding sender). Returns the bytes sent.
+  // without a padding sender). Returns the bytes sent (RTP datagrams, IP/UDP not counted).
   void register_probe_cluster(const congestion::ProbeClusterConfig& cluster) {
     controller_->on_external_probe_cluster(cluster);
   }

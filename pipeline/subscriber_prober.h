@@ -58,7 +58,7 @@ class SubscriberProber {
   struct Config {
     double probe_scale = 1.3;  // cluster rate = next step x this (a probe measures at most its rate)
     TimeDelta cluster_duration = TimeDelta::Millis(40);
-    DataSize min_cluster_bytes = DataSize::Bytes(4000);
+    DataSize min_cluster_bytes = DataSize::Bytes(2500);  // ~9 padding packets; more with media
     DataSize max_cluster_bytes = DataSize::Bytes(25000);
     int min_probe_packets = 5;
     TimeDelta burst_interval = TimeDelta::Millis(2);  // padding goes out in bursts this far apart
@@ -70,7 +70,7 @@ class SubscriberProber {
     double max_loss = 0.05;  // over the last second of feedback
     // A standing queue this long says the link is full already (what is forwarded fills it): a
     // probe would only lengthen it. Bursts of forwarded frames do not count (see Input).
-    TimeDelta max_standing_queue = TimeDelta::Millis(30);
+    TimeDelta max_standing_queue = TimeDelta::Millis(15);
     int first_cluster_id = 0;
   };
   struct Counters {

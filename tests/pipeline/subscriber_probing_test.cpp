@@ -163,7 +163,7 @@ TEST_CASE("media router probing: a subscriber on 3 Mbps whose estimate starts lo
   ProbeCallSetup s;
   const ProbeCallResult on = RunProbeCall(s);
   REQUIRE(on.top_layer_at.has_value());
-  CHECK(*on.top_layer_at < TimeDelta::Seconds(6));  // 4.75 s: two clusters, two 2 s layer holds
+  CHECK(*on.top_layer_at < TimeDelta::Seconds(6));  // 3.75 s: two clusters, two 2 s layer holds
   CHECK(on.final_layer == 2);
   CHECK(on.sub.probe_clusters >= 1);
   CHECK(on.sub.probe_clusters_succeeded >= 1);
@@ -177,7 +177,7 @@ TEST_CASE("media router probing: a subscriber on 3 Mbps whose estimate starts lo
   CHECK(off.sub.probe_clusters == 0);
   CHECK(off.sub.probe_bytes == 0);
 
-  // A leg budget smaller than one cluster (40 kbps: a 5 kB bucket; clusters are 5.3 kB and more):
+  // A leg budget smaller than one cluster (40 kbps: a 5 kB bucket; its clusters are 5.3 kB and more):
   // no padding at all, every due cluster counted as held back by the budget.
   s.probing = true;
   s.leg_budget = DataRate::KilobitsPerSec(40);
