@@ -544,6 +544,7 @@ MediaRouter::Inbound* MediaRouter::learn_simulcast(Leg& l, const rtp::RtpPacket&
       in->config = f;
     } else {
       in = &l.inbound.emplace_back(f, std::move(front).value());
+      in->leg = l.id;  // the sender's extension ids for what is forwarded (rewrite_numbers)
       in->group_ssrc = g.config.ssrc;
       in->encoding = static_cast<int>(e);
     }
