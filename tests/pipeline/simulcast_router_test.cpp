@@ -572,3 +572,77 @@ TEST_CASE("layer selector simulcast: picture ids and TL0PICIDX continue across a
 }
 
 }  // namespace tern::pipeline
+
+namespace tern::pipeline {
+namespace {
+
+// A simulcast packet that also carries a transport-wide sequence number (MediaRouter's default id).
+std::vector<uint8_t> SimulcastTwccPacket(uint32_t ssrc, uint16_t seq, uint16_t transport_seq, const std::string& rid) {
+  const std::vector<uint8_t> payload = {0x90, 0x80, 0x80, static_cast<uint8_t>(seq & 0xFF), 0x11, 0x00};
+  rtp::RtpPacketBuilder b;
+  b.set_ssrc(ssrc).set_sequence_number(seq).set_timestamp(3000u * seq).set_payload_type(96).set_marker(true);
+  const std::vector<uint8_t> rid_bytes(rid.begin(), rid.end());
+  b.set_extension(kSimRidExtId, rid_bytes);
+  const std::vector<uint8_t> tseq = {static_cast<uint8_t>(transport_seq >> 8), static_cast<uint8_t>(transport_seq & 0xFF)};
+  b.set_extension(ExtensionIds{}.transport_sequence_number, tseq);
+  b.set_payload(payload);
+  auto packet = b.build();
+  REQUIRE(packet.ok());
+  return std::vector<uint8_t>(packet->data().begin(), packet->data().end());
+}
+
+}  // namespace
+
+TEST_CASE("media router simulcast: the publisher's transport-cc feedback covers every encoding and names an SSRC it sends") {
+  // Chromium's RTCP receiver drops transport-cc whose media SSRC is not one of its own (0 included):
+  // its send-side estimate then never moves past the start rate and the upper encodings starve.
+  MediaRouter::Config rc;
+  auto r = MediaRouter::Create(rc);
+  REQUIRE(r.ok());
+  MediaRouter& router = **r;
+  MediaRouter::ForwardedStream group;
+  group.ssrc = kSimGroupSsrc;
+  group.codec = codecs::CodecType::kVp8;
+  group.rids = {"q", "h", "f"};
+  group.rid_extension_id = kSimRidExtId;
+  SimulcastCollectSink pub_sink;
+  auto pub = router.add_leg(0x5000'0001, &pub_sink, {group});
+  REQUIRE(pub.ok());
+
+  const std::array<uint32_t, 3> ssrcs = {0xA1, 0xB2, 0xC3};
+  Timestamp now = Timestamp::Zero() + TimeDelta::Seconds(1);
+  uint16_t transport_seq = 65500;  // wraps during the run
+  constexpr int kSimTwccPackets = 90;
+  for (int i = 0; i < kSimTwccPackets; ++i) {
+    const size_t e = static_cast<size_t>(i) % 3;
+    router.on_packet(*pub, SimulcastTwccPacket(ssrcs[e], static_cast<uint16_t>(i / 3), transport_seq++, group.rids[e]), now);
+    now += TimeDelta::Millis(3);
+    router.process(now);
+  }
+  for (int i = 0; i < 10; ++i) {
+    now += TimeDelta::Millis(100);
+    router.process(now);
+  }
+  std::set<uint16_t> received;
+  size_t feedbacks = 0;
+  for (const auto& d : pub_sink.datagrams) {
+    if (!rtp::is_rtcp(d)) continue;
+    for (const rtcp::RtcpPacket& p : rtcp::parse_compound(d).packets) {
+      const auto* fb = std::get_if<rtcp::TransportFeedback>(&p);
+      if (fb == nullptr) continue;
+      ++feedbacks;
+      CHECK(std::find(ssrcs.begin(), ssrcs.end(), fb->media_ssrc()) != ssrcs.end());
+      CHECK(fb->sender_ssrc() == 0x5000'0001u);
+      for (const auto& pr : fb->packets())
+        if (pr.received()) received.insert(pr.sequence_number);
+    }
+  }
+  CHECK(feedbacks >= 2);
+  CHECK(received.size() == static_cast<size_t>(kSimTwccPackets));  // every encoding's packets, none missing
+  const MediaRouter::LegCounters c = router.counters(*pub);
+  CHECK(c.transport_sequenced_received == static_cast<uint64_t>(kSimTwccPackets));
+  CHECK(c.transport_feedback_sent == feedbacks);
+  CHECK(c.simulcast_ssrcs_learned == 3);
+}
+
+}  // namespace tern::pipeline
