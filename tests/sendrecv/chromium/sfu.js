@@ -13,10 +13,14 @@
 //     WHIP resources (which finalises tern-sfu's recordings of them).
 //  3. "simulcast": P publishes a 640x360 fake camera by WHIP to SFU/whip/simul with three encodings
 //     (sendEncodings rids q, h, f: scaleResolutionDownBy 4, 2, 1); S1 subscribes by WHEP and
-//     decodes the one encoding the server forwards to it.
+//     decodes the one encoding the server forwards to it. Chromium sends two of the three at
+//     640x360 (it drops a layer below 960x540): q and h. simulcast.timeline samples the publisher
+//     every 500 ms (candidate pair's availableOutgoingBitrate, per rid framesSent/frameWidth/
+//     targetBitrate, remote-inbound-rtp); TERN_CHROMIUM_LOG=FILE writes Chromium's log (webrtc at
+//     verbosity 2) there, for debugging.
 // Usage: node sfu.js RESULT_JSON SFU_BASE TURN_URL TURN_USER TURN_PASS HOLD_MS TERN_PEER_WHEP ARGS...
 // RESULT_JSON: {browser, ok, error, broadcast: {publisher, subscribers: [..], ternPeerExit},
-// call: {a, b, thirdPublisherStatus}, simulcast: {publish, subscribe, start, end, sfuStats}, marks (ms since start of each phase), wallMs}; each side
+// call: {a, b, thirdPublisherStatus}, simulcast: {publish, subscribe, start, publisherStart, timeline, end, publisherEnd, sfuStats}, marks (ms since start of each phase), wallMs}; each side
 // {publish, subscribe, start, end, stopped, deleteStatus}: the getStats snapshots after both first
 // frames, HOLD_MS later, and once it stopped sending; call.sfuStats: /stats before the DELETEs.
 const http = require('http');
