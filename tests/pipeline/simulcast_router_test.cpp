@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -399,8 +400,9 @@ struct SimulcastCollectSink : DatagramSink {
 };
 
 // One VP8 packet (a whole frame) with the rid (or repaired rid) extension when `rid` is not empty.
+// With `transport_seq`, also a transport-wide sequence number (MediaRouter's default id).
 std::vector<uint8_t> SimulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, const std::string& rid, bool repaired,
-                                     bool keyframe) {
+                                     bool keyframe, std::optional<uint16_t> transport_seq = std::nullopt) {
   // X=1 S=1 PID=0; I=1; 15-bit picture id; then a frame tag (P bit 0: keyframe) and start code.
   const std::vector<uint8_t> payload = {0x90, 0x80, 0x80, static_cast<uint8_t>(seq & 0xFF), static_cast<uint8_t>(keyframe ? 0x10 : 0x11),
                                         0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00};
@@ -413,25 +415,34 @@ std::vector<uint8_t> SimulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, c
   }
   const std::vector<uint8_t> rid_bytes(rid.begin(), rid.end());
   if (!rid.empty()) b.set_extension(repaired ? kSimRepairedRidExtId : kSimRidExtId, rid_bytes);
+  const std::vector<uint8_t> tseq = {static_cast<uint8_t>(transport_seq.value_or(0) >> 8),
+                                     static_cast<uint8_t>(transport_seq.value_or(0) & 0xFF)};
+  if (transport_seq) b.set_extension(ExtensionIds{}.transport_sequence_number, tseq);
   b.set_payload(repaired ? std::span<const uint8_t>(rtx_payload) : std::span<const uint8_t>(payload));
   auto packet = b.build();
   REQUIRE(packet.ok());
   return std::vector<uint8_t>(packet->data().begin(), packet->data().end());
 }
 
+// A VP8 simulcast group announced with `rids` (the rid extension at kSimRidExtId).
+MediaRouter::ForwardedStream SimulcastRidGroup(std::vector<std::string> rids) {
+  MediaRouter::ForwardedStream group;
+  group.ssrc = kSimGroupSsrc;
+  group.codec = codecs::CodecType::kVp8;
+  group.rids = std::move(rids);
+  group.rid_extension_id = kSimRidExtId;
+  return group;
+}
+
 }  // namespace
 
 TEST_CASE("media router simulcast: SSRCs are learned only for announced rids, bounded and counted") {
-  MediaRouter::Config rc;
+  const MediaRouter::Config rc;
   auto r = MediaRouter::Create(rc);
   REQUIRE(r.ok());
   MediaRouter& router = **r;
-  MediaRouter::ForwardedStream group;
-  group.ssrc = kSimGroupSsrc;
+  MediaRouter::ForwardedStream group = SimulcastRidGroup({"a", "b"});
   group.rtx_ssrc = kSimGroupRtxSsrc;
-  group.codec = codecs::CodecType::kVp8;
-  group.rids = {"a", "b"};
-  group.rid_extension_id = kSimRidExtId;
   group.repaired_rid_extension_id = kSimRepairedRidExtId;
   SimulcastCollectSink pub_sink, sub_sink;
 
@@ -574,37 +585,15 @@ TEST_CASE("layer selector simulcast: picture ids and TL0PICIDX continue across a
 }  // namespace tern::pipeline
 
 namespace tern::pipeline {
-namespace {
-
-// A simulcast packet that also carries a transport-wide sequence number (MediaRouter's default id).
-std::vector<uint8_t> SimulcastTwccPacket(uint32_t ssrc, uint16_t seq, uint16_t transport_seq, const std::string& rid) {
-  const std::vector<uint8_t> payload = {0x90, 0x80, 0x80, static_cast<uint8_t>(seq & 0xFF), 0x11, 0x00};
-  rtp::RtpPacketBuilder b;
-  b.set_ssrc(ssrc).set_sequence_number(seq).set_timestamp(3000u * seq).set_payload_type(96).set_marker(true);
-  const std::vector<uint8_t> rid_bytes(rid.begin(), rid.end());
-  b.set_extension(kSimRidExtId, rid_bytes);
-  const std::vector<uint8_t> tseq = {static_cast<uint8_t>(transport_seq >> 8), static_cast<uint8_t>(transport_seq & 0xFF)};
-  b.set_extension(ExtensionIds{}.transport_sequence_number, tseq);
-  b.set_payload(payload);
-  auto packet = b.build();
-  REQUIRE(packet.ok());
-  return std::vector<uint8_t>(packet->data().begin(), packet->data().end());
-}
-
-}  // namespace
 
 TEST_CASE("media router simulcast: the publisher's transport-cc feedback covers every encoding and names an SSRC it sends") {
   // Chromium's RTCP receiver drops transport-cc whose media SSRC is not one of its own (0 included):
   // its send-side estimate then never moves past the start rate and the upper encodings starve.
-  MediaRouter::Config rc;
+  const MediaRouter::Config rc;
   auto r = MediaRouter::Create(rc);
   REQUIRE(r.ok());
   MediaRouter& router = **r;
-  MediaRouter::ForwardedStream group;
-  group.ssrc = kSimGroupSsrc;
-  group.codec = codecs::CodecType::kVp8;
-  group.rids = {"q", "h", "f"};
-  group.rid_extension_id = kSimRidExtId;
+  const MediaRouter::ForwardedStream group = SimulcastRidGroup({"q", "h", "f"});
   SimulcastCollectSink pub_sink;
   auto pub = router.add_leg(0x5000'0001, &pub_sink, {group});
   REQUIRE(pub.ok());
@@ -615,7 +604,8 @@ TEST_CASE("media router simulcast: the publisher's transport-cc feedback covers 
   constexpr int kSimTwccPackets = 90;
   for (int i = 0; i < kSimTwccPackets; ++i) {
     const size_t e = static_cast<size_t>(i) % 3;
-    router.on_packet(*pub, SimulcastTwccPacket(ssrcs[e], static_cast<uint16_t>(i / 3), transport_seq++, group.rids[e]), now);
+    const auto seq = static_cast<uint16_t>(i / 3);
+    router.on_packet(*pub, SimulcastPacket(ssrcs[e], seq, 3000u * seq, group.rids[e], false, false, transport_seq++), now);
     now += TimeDelta::Millis(3);
     router.process(now);
   }
