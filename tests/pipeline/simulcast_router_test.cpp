@@ -437,7 +437,7 @@ MediaRouter::ForwardedStream SimulcastRidGroup(std::vector<std::string> rids) {
 }  // namespace
 
 TEST_CASE("media router simulcast: SSRCs are learned only for announced rids, bounded and counted") {
-  const MediaRouter::Config rc;
+  MediaRouter::Config rc;
   auto r = MediaRouter::Create(rc);
   REQUIRE(r.ok());
   MediaRouter& router = **r;
@@ -589,7 +589,7 @@ namespace tern::pipeline {
 TEST_CASE("media router simulcast: the publisher's transport-cc feedback covers every encoding and names an SSRC it sends") {
   // Chromium's RTCP receiver drops transport-cc whose media SSRC is not one of its own (0 included):
   // its send-side estimate then never moves past the start rate and the upper encodings starve.
-  const MediaRouter::Config rc;
+  MediaRouter::Config rc;
   auto r = MediaRouter::Create(rc);
   REQUIRE(r.ok());
   MediaRouter& router = **r;
