@@ -52,6 +52,11 @@ class TransportFeedbackGenerator {
   void on_received_packet(uint16_t seq, Timestamp arrival);
   // Media bitrate the feedback interval is derived from (see feedback_interval_for).
   void set_bitrate_hint(DataRate bitrate);
+  // The "SSRC of media source" the next reports carry. libwebrtc (Chromium) drops transport-cc
+  // feedback whose media SSRC is not one it sends, so a receiver that did not know the SSRCs up
+  // front (simulcast, learned from the rid) sets it to one it received (e.g. the latest packet's).
+  void set_media_ssrc(uint32_t ssrc) { config_.media_ssrc = ssrc; }
+  uint32_t media_ssrc() const { return config_.media_ssrc; }
 
   // When the next report is due; nullopt when nothing is waiting to be reported.
   std::optional<Timestamp> next_wakeup() const;

@@ -324,6 +324,9 @@ PacketVerdict Endpoint::on_packet(std::span<const uint8_t> datagram, Timestamp n
   if (feedback_generator_) {
     if (auto seq = packet.get<rtp::TransportSequenceNumber>(extensions_)) {
       ++received_.transport_sequenced_received;
+      // Without a remote video SSRC (audio only) the feedback names one the peer sends: Chromium
+      // ignores transport-cc for media SSRC 0.
+      if (config_.remote.video == 0) feedback_generator_->set_media_ssrc(packet.ssrc());
       feedback_generator_->on_received_packet(*seq, now);
     }
   }

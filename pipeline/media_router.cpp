@@ -570,7 +570,13 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
   }
   rtp::RtpPacket packet = std::move(parsed).value();
   packet.arrival_time = now;
-  if (auto seq = packet.get<rtp::TransportSequenceNumber>(l->extensions)) l->feedback_generator.on_received_packet(*seq, now);
+  if (auto seq = packet.get<rtp::TransportSequenceNumber>(l->extensions)) {
+    ++l->counters.transport_sequenced_received;
+    // The feedback names an SSRC the sender sends: Chromium ignores transport-cc for other SSRCs
+    // (0 included), and its send-side estimate would then never move.
+    l->feedback_generator.set_media_ssrc(packet.ssrc());
+    l->feedback_generator.on_received_packet(*seq, now);
+  }
   if (l->remb) {
     if (auto ast = packet.get<rtp::AbsSendTime>(l->extensions)) {
       l->remb->on_received_packet(*ast, now, DataSize::Bytes(static_cast<int64_t>(packet.size())), packet.ssrc());
@@ -930,6 +936,7 @@ void MediaRouter::process(Timestamp now) {
       }
     }
     for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {
+      ++l.counters.transport_feedback_sent;
       const rtcp::RtcpPacket p = std::move(f);
       send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
     }

@@ -128,6 +128,8 @@ class MediaRouter {
     uint64_t keyframe_requests_forwarded = 0;  // PLI/FIR from this leg passed upstream
     uint64_t keyframe_requests_suppressed = 0;  // ... held back by keyframe_request_interval
     uint64_t transport_feedback_received = 0;  // terminated here
+    uint64_t transport_sequenced_received = 0;  // packets from this leg with a transport-wide seq
+    uint64_t transport_feedback_sent = 0;       // transport-cc feedback packets to this leg
     uint64_t rtcp_received = 0;
     uint64_t unknown_ssrc = 0;
     uint64_t malformed = 0;              // RTP that does not parse

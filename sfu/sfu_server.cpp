@@ -938,6 +938,8 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["keyframeRequestsForwarded"] = lc.keyframe_requests_forwarded;
     e["keyframeRequestsSuppressed"] = lc.keyframe_requests_suppressed;
     e["transportFeedbackReceived"] = lc.transport_feedback_received;
+    e["transportSequencedReceived"] = lc.transport_sequenced_received;
+    e["transportFeedbackSent"] = lc.transport_feedback_sent;
     if (lc.rtt) e["roundTripTime"] = lc.rtt->seconds_f();
     if (lc.estimate) e["estimate"] = lc.estimate->bps();
     if (lc.temporal_layer >= 0) e["temporalLayer"] = lc.temporal_layer;

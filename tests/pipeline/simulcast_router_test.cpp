@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -399,8 +400,9 @@ struct SimulcastCollectSink : DatagramSink {
 };
 
 // One VP8 packet (a whole frame) with the rid (or repaired rid) extension when `rid` is not empty.
+// With `transport_seq`, also a transport-wide sequence number (MediaRouter's default id).
 std::vector<uint8_t> SimulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, const std::string& rid, bool repaired,
-                                     bool keyframe) {
+                                     bool keyframe, std::optional<uint16_t> transport_seq = std::nullopt) {
   // X=1 S=1 PID=0; I=1; 15-bit picture id; then a frame tag (P bit 0: keyframe) and start code.
   const std::vector<uint8_t> payload = {0x90, 0x80, 0x80, static_cast<uint8_t>(seq & 0xFF), static_cast<uint8_t>(keyframe ? 0x10 : 0x11),
                                         0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00};
@@ -413,10 +415,23 @@ std::vector<uint8_t> SimulcastPacket(uint32_t ssrc, uint16_t seq, uint32_t ts, c
   }
   const std::vector<uint8_t> rid_bytes(rid.begin(), rid.end());
   if (!rid.empty()) b.set_extension(repaired ? kSimRepairedRidExtId : kSimRidExtId, rid_bytes);
+  const std::vector<uint8_t> tseq = {static_cast<uint8_t>(transport_seq.value_or(0) >> 8),
+                                     static_cast<uint8_t>(transport_seq.value_or(0) & 0xFF)};
+  if (transport_seq) b.set_extension(ExtensionIds{}.transport_sequence_number, tseq);
   b.set_payload(repaired ? std::span<const uint8_t>(rtx_payload) : std::span<const uint8_t>(payload));
   auto packet = b.build();
   REQUIRE(packet.ok());
   return std::vector<uint8_t>(packet->data().begin(), packet->data().end());
+}
+
+// A VP8 simulcast group announced with `rids` (the rid extension at kSimRidExtId).
+MediaRouter::ForwardedStream SimulcastRidGroup(std::vector<std::string> rids) {
+  MediaRouter::ForwardedStream group;
+  group.ssrc = kSimGroupSsrc;
+  group.codec = codecs::CodecType::kVp8;
+  group.rids = std::move(rids);
+  group.rid_extension_id = kSimRidExtId;
+  return group;
 }
 
 }  // namespace
@@ -426,12 +441,8 @@ TEST_CASE("media router simulcast: SSRCs are learned only for announced rids, bo
   auto r = MediaRouter::Create(rc);
   REQUIRE(r.ok());
   MediaRouter& router = **r;
-  MediaRouter::ForwardedStream group;
-  group.ssrc = kSimGroupSsrc;
+  MediaRouter::ForwardedStream group = SimulcastRidGroup({"a", "b"});
   group.rtx_ssrc = kSimGroupRtxSsrc;
-  group.codec = codecs::CodecType::kVp8;
-  group.rids = {"a", "b"};
-  group.rid_extension_id = kSimRidExtId;
   group.repaired_rid_extension_id = kSimRepairedRidExtId;
   SimulcastCollectSink pub_sink, sub_sink;
 
@@ -569,6 +580,59 @@ TEST_CASE("layer selector simulcast: picture ids and TL0PICIDX continue across a
   CHECK(b[4].forward);
   CHECK(b[4].picture_id == 103);
   CHECK(b[4].tl0 == 10);
+}
+
+}  // namespace tern::pipeline
+
+namespace tern::pipeline {
+
+TEST_CASE("media router simulcast: the publisher's transport-cc feedback covers every encoding and names an SSRC it sends") {
+  // Chromium's RTCP receiver drops transport-cc whose media SSRC is not one of its own (0 included):
+  // its send-side estimate then never moves past the start rate and the upper encodings starve.
+  MediaRouter::Config rc;
+  auto r = MediaRouter::Create(rc);
+  REQUIRE(r.ok());
+  MediaRouter& router = **r;
+  const MediaRouter::ForwardedStream group = SimulcastRidGroup({"q", "h", "f"});
+  SimulcastCollectSink pub_sink;
+  auto pub = router.add_leg(0x5000'0001, &pub_sink, {group});
+  REQUIRE(pub.ok());
+
+  const std::array<uint32_t, 3> ssrcs = {0xA1, 0xB2, 0xC3};
+  Timestamp now = Timestamp::Zero() + TimeDelta::Seconds(1);
+  uint16_t transport_seq = 65500;  // wraps during the run
+  constexpr int kSimTwccPackets = 90;
+  for (int i = 0; i < kSimTwccPackets; ++i) {
+    const size_t e = static_cast<size_t>(i) % 3;
+    const auto seq = static_cast<uint16_t>(i / 3);
+    router.on_packet(*pub, SimulcastPacket(ssrcs[e], seq, 3000u * seq, group.rids[e], false, false, transport_seq++), now);
+    now += TimeDelta::Millis(3);
+    router.process(now);
+  }
+  for (int i = 0; i < 10; ++i) {
+    now += TimeDelta::Millis(100);
+    router.process(now);
+  }
+  std::set<uint16_t> received;
+  size_t feedbacks = 0;
+  for (const auto& d : pub_sink.datagrams) {
+    if (!rtp::is_rtcp(d)) continue;
+    for (const rtcp::RtcpPacket& p : rtcp::parse_compound(d).packets) {
+      const auto* fb = std::get_if<rtcp::TransportFeedback>(&p);
+      if (fb == nullptr) continue;
+      ++feedbacks;
+      CHECK(std::find(ssrcs.begin(), ssrcs.end(), fb->media_ssrc()) != ssrcs.end());
+      CHECK(fb->sender_ssrc() == 0x5000'0001u);
+      for (const auto& pr : fb->packets())
+        if (pr.received()) received.insert(pr.sequence_number);
+    }
+  }
+  CHECK(feedbacks >= 2);
+  CHECK(received.size() == static_cast<size_t>(kSimTwccPackets));  // every encoding's packets, none missing
+  const MediaRouter::LegCounters c = router.counters(*pub);
+  CHECK(c.transport_sequenced_received == static_cast<uint64_t>(kSimTwccPackets));
+  CHECK(c.transport_feedback_sent == feedbacks);
+  CHECK(c.simulcast_ssrcs_learned == 3);
 }
 
 }  // namespace tern::pipeline

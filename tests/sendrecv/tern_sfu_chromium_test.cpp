@@ -246,21 +246,23 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
   const json& rids = sc["publish"]["offerRids"];
   CHECK(rids.size() == 3);
   const json out_rids = sc["publisherEnd"].value("out_rids", json::object());
-  double q_sent = 0;
+  double q_sent = 0, h_sent = 0;
   std::string per_rid;
   for (const auto& [rid, st] : out_rids.items()) {
     const double sent_delta = st.value("framesSent", 0.0) - sc["publisherStart"].value("out_rids", json::object()).value(rid, json::object()).value("framesSent", 0.0);
     if (rid == "q") q_sent = sent_delta;
+    if (rid == "h") h_sent = sent_delta;
     per_rid += " " + rid + ": " + std::to_string(st.value("frameWidth", 0)) + "x" + std::to_string(st.value("frameHeight", 0)) + " " +
                std::to_string(static_cast<int>(sent_delta)) + " frames sent;";
   }
   const double sc_decoded = Stat(sc["end"], "in_video", "framesDecoded") - Stat(sc["start"], "in_video", "framesDecoded");
-  int sc_encoding = -1, sc_learned = 0, sc_unknown = -1, sc_switches = -1;
+  int sc_encoding = -1, sc_learned = 0, sc_unknown = -1, sc_switches = -1, sc_feedback = 0;
   for (const json& e : sc["sfuStats"].value("sessions", json::array())) {
     if (e.value("room", std::string()) != "simul") continue;
     if (e.value("role", std::string()) == "publisher") {
       sc_learned = e.value("simulcastSsrcsLearned", 0);
       sc_unknown = e.value("unknownRid", 0);
+      sc_feedback = e.value("transportFeedbackSent", 0);
     } else {
       sc_encoding = e.value("simulcastEncoding", -1);
       sc_switches = e.value("encodingSwitches", -1);
@@ -271,6 +273,14 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
                                  << " switches, " << Stat(sc["end"], "in_video", "keyFramesDecoded") << " keyframes, "
                                  << Stat(sc["end"], "in_video", "frameWidth") << "x" << Stat(sc["end"], "in_video", "frameHeight") << ", "
                                  << Stat(sc["end"], "in_video", "freezeCount") << " freezes)");
+  // The server's transport-cc reaches Chromium's send-side estimate (it names an SSRC the publisher
+  // sends): the estimate leaves the 300 kbps start rate, and q and h both keep sending.
+  const double available = sc["publisherEnd"].value("pub_pair", json::object()).value("availableOutgoingBitrate", 0.0);
+  MESSAGE("simulcast publisher: availableOutgoingBitrate " << available << " bps, " << sc_feedback << " transport-cc feedbacks from the server");
+  CHECK(sc_feedback > 0);
+  CHECK(available > 400000);
+  CHECK(h_sent >= 0.8 * q_sent);
+  CHECK(out_rids.value("h", json::object()).value("frameWidth", 0) > 0);
   CHECK(out_rids.size() >= 2);
   CHECK(q_sent > 20);
   CHECK(sc_learned >= 2);  // at least two encodings' media SSRCs (RTX SSRCs count too)

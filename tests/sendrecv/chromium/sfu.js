@@ -13,10 +13,14 @@
 //     WHIP resources (which finalises tern-sfu's recordings of them).
 //  3. "simulcast": P publishes a 640x360 fake camera by WHIP to SFU/whip/simul with three encodings
 //     (sendEncodings rids q, h, f: scaleResolutionDownBy 4, 2, 1); S1 subscribes by WHEP and
-//     decodes the one encoding the server forwards to it.
+//     decodes the one encoding the server forwards to it. Chromium sends two of the three at
+//     640x360 (it drops a layer below 960x540): q and h. simulcast.timeline samples the publisher
+//     every 500 ms (candidate pair's availableOutgoingBitrate, per rid framesSent/frameWidth/
+//     targetBitrate, remote-inbound-rtp); TERN_CHROMIUM_LOG=FILE writes Chromium's log (webrtc at
+//     verbosity 2) there, for debugging.
 // Usage: node sfu.js RESULT_JSON SFU_BASE TURN_URL TURN_USER TURN_PASS HOLD_MS TERN_PEER_WHEP ARGS...
 // RESULT_JSON: {browser, ok, error, broadcast: {publisher, subscribers: [..], ternPeerExit},
-// call: {a, b, thirdPublisherStatus}, simulcast: {publish, subscribe, start, end, sfuStats}, marks (ms since start of each phase), wallMs}; each side
+// call: {a, b, thirdPublisherStatus}, simulcast: {publish, subscribe, start, publisherStart, timeline, end, publisherEnd, sfuStats}, marks (ms since start of each phase), wallMs}; each side
 // {publish, subscribe, start, end, stopped, deleteStatus}: the getStats snapshots after both first
 // frames, HOLD_MS later, and once it stopped sending; call.sfuStats: /stats before the DELETEs.
 const http = require('http');
@@ -139,7 +143,12 @@ function pageCode() {
         if (x.type === 'outbound-rtp') out['out_' + x.kind] = x;
         if (x.type === 'outbound-rtp' && x.rid) (out.out_rids = out.out_rids || {})[x.rid] = x;
         if (x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded') {
-          out[role + '_pair'] = { localCandidateId: x.localCandidateId, currentRoundTripTime: x.currentRoundTripTime };
+          out[role + '_pair'] = { localCandidateId: x.localCandidateId, currentRoundTripTime: x.currentRoundTripTime,
+                                  availableOutgoingBitrate: x.availableOutgoingBitrate };
+        }
+        if (x.type === 'remote-inbound-rtp') {
+          (out.remote_in = out.remote_in || {})[x.ssrc] = { fractionLost: x.fractionLost, packetsLost: x.packetsLost,
+                                                            jitter: x.jitter, roundTripTime: x.roundTripTime };
         }
         if (x.type === 'local-candidate') (out[role + '_local'] = out[role + '_local'] || {})[x.id] = x.candidateType;
       });
@@ -187,8 +196,10 @@ function pageCode() {
   const browser = await puppeteer.launch({
     executablePath: '/usr/bin/chromium', headless: true, protocolTimeout: 30000,
     args: ['--headless=new', '--no-sandbox', '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream',
-           '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--no-first-run'],
+           '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required', '--disable-gpu', '--no-first-run'].concat(
+      process.env.TERN_CHROMIUM_LOG ? ['--enable-logging=stderr', '--v=1', '--vmodule=*/webrtc/*=2'] : []),
   });
+  if (process.env.TERN_CHROMIUM_LOG) browser.process().stderr.pipe(fs.createWriteStream(process.env.TERN_CHROMIUM_LOG));
   let child = null;
   const newPage = async () => {
     const p = await browser.newPage();
@@ -270,7 +281,24 @@ function pageCode() {
     [sc.start, sc.publisherStart] = await Promise.all([S1, P].map((p) => p.evaluate(() => stats())));
     // A second more than the other holds: the server measures the encodings' rates for a second and
     // moves a subscriber up after its estimate allowed it for 2 s.
-    await new Promise((f) => setTimeout(f, holdMs + 1000));
+    // The publisher's send side meanwhile (its estimate, each encoding's frames and target).
+    sc.timeline = [];
+    const sample = async () => {
+      const st = await P.evaluate(() => stats());
+      const rids = {};
+      for (const [rid, x] of Object.entries(st.out_rids || {})) {
+        rids[rid] = { framesSent: x.framesSent, frameWidth: x.frameWidth || 0, targetBitrate: x.targetBitrate,
+                      qualityLimitationReason: x.qualityLimitationReason };
+      }
+      sc.timeline.push({ ms: Date.now() - t0 - result.marks.simulcast,
+                         availableOutgoingBitrate: (st.pub_pair || {}).availableOutgoingBitrate,
+                         remoteIn: st.remote_in, rids });
+    };
+    const holdFrom = Date.now();
+    while (Date.now() - holdFrom < holdMs + 1000) {
+      await sample();
+      await new Promise((f) => setTimeout(f, 500));
+    }
     // A loaded machine measures and decides later: wait (bounded, 6 s more) for the move up.
     const widthOf = (st) => ((st && st.in_video) || {}).frameWidth || 0;
     const extraFrom = Date.now();
@@ -278,6 +306,7 @@ function pageCode() {
       await new Promise((f) => setTimeout(f, 200));
     }
     sc.extraWaitMs = Date.now() - extraFrom;
+    await sample();
     [sc.end, sc.publisherEnd] = await Promise.all([S1, P].map((p) => p.evaluate(() => stats())));
     sc.sfuStats = await getJson(sfu + '/stats');
     result.ok = true;
