@@ -150,7 +150,7 @@ struct RewriteCapture final : DatagramSink {
   void on_datagram(std::vector<uint8_t> d, Timestamp) override { datagrams.push_back(std::move(d)); }
 };
 
-TEST_CASE("media router: rewriting drops extensions the subscriber did not negotiate; RTX takes its type") {
+TEST_CASE("media router: rewriting drops extensions the subscriber did not negotiate, RTX takes its type") {
   constexpr uint32_t kRwSsrc = 0x3333, kRwRtxSsrc = 0x4444;
   MediaRouter::Config rc;
   rc.subscriber_estimates = false;

@@ -100,7 +100,7 @@ TEST_CASE("subscriber prober: a cluster toward the next step, paced, one at a ti
   CHECK(p.maybe_start(higher, leg, global, now + config.min_interval).has_value());
 }
 
-TEST_CASE("subscriber prober: overuse, loss and a standing queue stop it; budgets bound it") {
+TEST_CASE("subscriber prober: overuse, loss and a standing queue stop it, budgets bound it") {
   SubscriberProber::Config config;
   PaddingBudget leg(DataRate::KilobitsPerSec(300), TimeDelta::Seconds(1));
   PaddingBudget global(DataRate::MegabitsPerSec(20), TimeDelta::Seconds(1));

@@ -125,7 +125,7 @@ TEST_CASE("epoll driver wakes on socket input") {
   CHECK_FALSE(driver->remove_fd(rx->fd()).ok());
 }
 
-TEST_CASE("epoll driver: datagram wakes re-arm no timer and walk the deadlines once; timers still fire after") {
+TEST_CASE("epoll driver: datagram wakes re-arm no timer and walk the deadlines once, timers still fire after") {
   auto driver = EpollDriver::Create();
   REQUIRE(driver.ok());
   auto rx = UdpSocket::Open(SocketAddress::LoopbackV4(0));
