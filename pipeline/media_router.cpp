@@ -768,37 +768,11 @@ bool MediaRouter::rewrite_numbers(Leg& to, Outbound& o, rtp::RtpPacket& packet, 
     }
   }
   if (o.ext_identity || !packet.header().has_extension || !packet.header().rfc8285_extensions()) return true;
-  if (packet.header().extensions_dropped) {  // elements past the parser's 16 could not be translated
+  // In place: an element's id takes the receiving leg's number, or the element becomes padding.
+  if (!packet.remap_extension_ids(o.ext_ids)) {  // elements past the parser's 16 could not be translated
     ++to.counters.malformed;
     return false;
   }
-  // In place: an element's id takes the receiving leg's number, or the element becomes padding
-  // (RFC 8285: zero bytes between elements are skipped). The one-byte form keeps only ids 1..14.
-  const bool one_byte = packet.header().extension_profile == rtp::kOneByteExtensionProfile;
-  const rtp::RtpHeader header = packet.header();
-  std::vector<uint8_t> bytes = std::move(packet).release_bytes();
-  for (size_t e = 0; e < header.num_extensions; ++e) {
-    const rtp::ExtensionSlot& slot = header.extensions[e];
-    uint8_t mapped = o.ext_ids[slot.id];
-    if (one_byte && mapped > 14) mapped = 0;
-    const size_t element = slot.offset - (one_byte ? 1u : 2u);  // the element's header
-    if (mapped == 0) {
-      std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(element),
-                bytes.begin() + static_cast<std::ptrdiff_t>(slot.offset + slot.size), uint8_t{0});
-    } else if (one_byte) {
-      bytes[element] = static_cast<uint8_t>((mapped << 4) | (bytes[element] & 0x0F));
-    } else {
-      bytes[element] = mapped;
-    }
-  }
-  auto parsed = rtp::RtpPacket::parse(std::move(bytes));
-  if (!parsed) {
-    ++to.counters.malformed;
-    return false;
-  }
-  const Timestamp arrival = packet.arrival_time;
-  packet = std::move(parsed).value();
-  packet.arrival_time = arrival;
   return true;
 }
 

@@ -1,6 +1,8 @@
 // RTP header parsing (RFC 3550 5.1, 5.3.1) and RFC 8285 extension element scanning.
 #include "tern/rtp/rtp_packet.h"
 
+#include <algorithm>
+
 #include "tern/core/byte_io.h"
 
 namespace tern::rtp {
@@ -159,6 +161,31 @@ void RtpPacket::set_payload_type(uint8_t pt) {
   bytes_[1] = static_cast<uint8_t>((bytes_[1] & 0x80) | (pt & 0x7F));
   header_.payload_type = pt & 0x7F;
 }
+bool RtpPacket::remap_extension_ids(const std::array<uint8_t, 256>& ids) {
+  if (!header_.has_extension || !header_.rfc8285_extensions()) return true;
+  if (header_.extensions_dropped) return false;
+  const bool one_byte = header_.extension_profile == kOneByteExtensionProfile;
+  const size_t header_bytes = one_byte ? 1 : 2;
+  size_t kept = 0;
+  for (size_t e = 0; e < header_.num_extensions; ++e) {
+    ExtensionSlot slot = header_.extensions[e];
+    uint8_t mapped = ids[slot.id];
+    if (one_byte && mapped > 14) mapped = 0;
+    const size_t element = slot.offset - header_bytes;
+    if (mapped == 0) {
+      std::fill(bytes_.begin() + static_cast<std::ptrdiff_t>(element),
+                bytes_.begin() + static_cast<std::ptrdiff_t>(slot.offset + slot.size), uint8_t{0});
+      continue;
+    }
+    bytes_[element] = one_byte ? static_cast<uint8_t>((mapped << 4) | (bytes_[element] & 0x0F)) : mapped;
+    slot.id = mapped;
+    header_.extensions[kept++] = slot;
+  }
+  for (size_t e = kept; e < header_.num_extensions; ++e) header_.extensions[e] = ExtensionSlot{};
+  header_.num_extensions = static_cast<uint8_t>(kept);
+  return true;
+}
+
 void RtpPacket::set_marker(bool marker) {
   if (bytes_.size() < kFixedHeaderSize) return;
   bytes_[1] = static_cast<uint8_t>((bytes_[1] & 0x7F) | (marker ? 0x80 : 0));

@@ -186,6 +186,12 @@ class RtpPacket {
     return Ext::write(std::span<uint8_t>(bytes_).subspan(slot->offset, slot->size), value);
   }
 
+  // Renumbers the RFC 8285 header extensions in place (a forwarder translating one leg's ids to
+  // another's): element id `i` becomes `ids[i]`; an element mapped to 0, or above 14 in the one-byte
+  // form, becomes padding (zero bytes, skipped by parsers) and leaves the parsed header. The size is
+  // unchanged. Returns false, changing nothing, when the parser dropped elements past its
+  // kMaxExtensionElements (they could not be renumbered). Another profile or none: nothing to do.
+  bool remap_extension_ids(const std::array<uint8_t, 256>& ids);
   // Gives up the bytes (the last use of a packet on its way out: no copy for the datagram); the
   // packet is left empty.
   std::vector<uint8_t> release_bytes() && {

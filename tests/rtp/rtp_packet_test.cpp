@@ -287,6 +287,77 @@ TEST_CASE("property: random valid packets survive build -> parse unchanged") {
   }
 }
 
+TEST_CASE("property: extension ids renumbered in place read back as a fresh parse of the bytes") {
+  Random rng(20261205);
+  for (int iter = 0; iter < 1000; ++iter) {
+    INFO("iteration " << iter);
+    const bool two_byte = rng.bernoulli(0.4);
+    RtpPacketBuilder b;
+    std::vector<std::pair<uint8_t, std::vector<uint8_t>>> exts;
+    const int n_ext = static_cast<int>(rng.uniform_int(0, 10));
+    for (int i = 0; i < n_ext; ++i) {
+      const auto id = static_cast<uint8_t>(two_byte ? rng.uniform_int(1, 255) : rng.uniform_int(1, 14));
+      bool dup = false;
+      for (auto& e : exts) dup = dup || e.first == id;
+      if (dup) continue;
+      std::vector<uint8_t> data(static_cast<size_t>(two_byte ? rng.uniform_int(0, 20) : rng.uniform_int(1, 16)));
+      for (auto& d : data) d = static_cast<uint8_t>(rng.next_u32());
+      exts.emplace_back(id, data);
+      b.set_extension(id, data);
+    }
+    std::vector<uint8_t> payload(static_cast<size_t>(rng.uniform_int(0, 300)), 0x5A);
+    b.set_payload(payload).set_sequence_number(static_cast<uint16_t>(iter));
+    auto p = b.build();
+    REQUIRE(p.ok());
+    // A map without duplicates among the kept ids: a random permutation, some ids to 0.
+    std::array<uint8_t, 256> ids{};
+    std::vector<uint8_t> pool;
+    for (int i = 1; i < 256; ++i) pool.push_back(static_cast<uint8_t>(i));
+    for (size_t i = pool.size() - 1; i > 0; --i) std::swap(pool[i], pool[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(i)))]);
+    for (int i = 1; i < 256; ++i) ids[static_cast<size_t>(i)] = rng.bernoulli(0.25) ? 0 : pool[static_cast<size_t>(i - 1)];
+    const bool one_byte_form = p->header().extension_profile == kOneByteExtensionProfile;  // the builder's choice
+    const size_t size_before = p->size();
+    REQUIRE(p->remap_extension_ids(ids));
+    CHECK(p->size() == size_before);
+    auto fresh = RtpPacketView::parse(p->data());
+    REQUIRE(fresh.ok());
+    CHECK(fresh->header().num_extensions == p->header().num_extensions);
+    size_t expected = 0;
+    for (auto& [id, data] : exts) {
+      uint8_t to = ids[id];
+      if (one_byte_form && to > 14) to = 0;
+      if (to == 0) continue;
+      ++expected;
+      const auto in_place = p->extension(to);
+      const auto parsed = fresh->extension(to);
+      REQUIRE(in_place.has_value());
+      REQUIRE(parsed.has_value());
+      CHECK(std::vector<uint8_t>(in_place->begin(), in_place->end()) == data);
+      CHECK(std::vector<uint8_t>(parsed->begin(), parsed->end()) == data);
+    }
+    CHECK(p->header().num_extensions == expected);
+    CHECK(std::vector<uint8_t>(fresh->payload().begin(), fresh->payload().end()) == payload);
+    CHECK(fresh->sequence_number() == static_cast<uint16_t>(iter));
+  }
+}
+
+TEST_CASE("extension ids past the parser's element limit are not renumbered") {
+  // Two-byte profile, 18 empty elements (ids 21..38): 36 bytes, 9 words; the parser keeps 16.
+  std::vector<uint8_t> raw = bytes({0x90, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0x10, 0x00, 0, 9});
+  for (int id = 21; id < 21 + 18; ++id) {
+    raw.push_back(static_cast<uint8_t>(id));
+    raw.push_back(0);
+  }
+  raw.push_back(0xAB);  // payload
+  auto p = RtpPacket::parse(raw);
+  REQUIRE(p.ok());
+  REQUIRE(p->header().extensions_dropped);
+  std::array<uint8_t, 256> ids{};
+  ids[21] = 3;
+  CHECK_FALSE(p->remap_extension_ids(ids));
+  CHECK(std::vector<uint8_t>(p->data().begin(), p->data().end()) == raw);
+}
+
 TEST_CASE("property: every truncation and random corruption is handled without crash") {
   const ExtensionMap map = ExtensionMap::Default();
   RtpPacketBuilder b;
