@@ -215,9 +215,15 @@ void LayerSelector::rewrite_continuity(const VideoLayerPacket& p, std::optional<
 }
 
 LayerSelector::Decision LayerSelector::on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker,
-                                                 std::span<uint8_t> payload, Timestamp) {
+                                                 std::span<uint8_t> payload, Timestamp now) {
   if (!config_.enabled && !switched_ && !rebase_pending_) return {};
-  const std::optional<VideoLayerPacket> p = VideoLayerPacket::Parse(config_.codec, payload);
+  return on_packet(seq, rtp_timestamp, marker, payload, VideoLayerPacket::Parse(config_.codec, payload), now);
+}
+
+LayerSelector::Decision LayerSelector::on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker,
+                                                 std::span<uint8_t> payload,
+                                                 const std::optional<VideoLayerPacket>& p, Timestamp) {
+  if (!config_.enabled && !switched_ && !rebase_pending_) return {};
   if (!p) return {};
   if (rebase_pending_) rebase(*p);
   if (!p->temporal_id || !config_.enabled) {

@@ -111,6 +111,11 @@ class LayerSelector {
   // One packet of the stream (every packet, in arrival order, duplicates included): forward or
   // drop. A forwarded VP8 packet's picture id is rewritten in `payload` (same size).
   Decision on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, std::span<uint8_t> payload, Timestamp now);
+  // The same with the payload's descriptor already parsed by the caller (a forwarder parses each
+  // packet once for all its subscribers): `parsed` must be VideoLayerPacket::Parse(codec, payload)
+  // of these bytes before any rewrite.
+  Decision on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, std::span<uint8_t> payload,
+                     const std::optional<VideoLayerPacket>& parsed, Timestamp now);
 
   // Simulcast: the next packet comes from another encoding (another SSRC, its own sequence
   // numbers, timestamps, picture ids and TL0PICIDX), starting with a keyframe. The frame cache and

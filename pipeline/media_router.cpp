@@ -596,14 +596,15 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
 
 void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now) {
   const Inbound* source = nullptr;
-  bool keyframe = false;
+  std::optional<VideoLayerPacket> layer;  // parsed once here for every receiving leg
+  bool layer_parsed = false;
   for (Inbound& i : find_leg(from)->inbound) {
     if (i.config.ssrc != ssrc) continue;
     source = &i;
     if (layered_codec(i.config.codec)) {
-      const auto p = VideoLayerPacket::Parse(*i.config.codec, packet.payload());
-      if (p && p->temporal_id) i.layer_rates.on_packet(*p->temporal_id, packet.size(), now);
-      keyframe = p && p->keyframe;
+      layer = VideoLayerPacket::Parse(*i.config.codec, packet.payload());
+      layer_parsed = true;
+      if (layer && layer->temporal_id) i.layer_rates.on_packet(*layer->temporal_id, packet.size(), now);
     }
     if (i.group_ssrc != 0) i.encoding_rate.on_packet(0, packet.size(), now);
   }
@@ -615,17 +616,19 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
     if (leg->id == from) continue;
     Outbound* o = leg->find_outbound(key);
     if (o == nullptr) continue;
+    const std::optional<VideoLayerPacket>* parsed = layer_parsed ? &layer : nullptr;
     if (o->simulcast && source != nullptr) {
-      forward_simulcast(*leg, *o, packet, *source, keyframe, now);
+      forward_simulcast(*leg, *o, packet, *source, parsed, now);
     } else {
-      forward_to(*leg, *o, packet, source, now);
+      forward_to(*leg, *o, packet, source, parsed, now);
     }
   }
 }
 
-void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound& source, bool keyframe,
-                                    Timestamp now) {
+void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound& source,
+                                    const std::optional<VideoLayerPacket>* layer, Timestamp now) {
   SimulcastState& s = *o.simulcast;
+  const bool keyframe = layer != nullptr && *layer && (*layer)->keyframe;
   const uint32_t ts = packet.timestamp();
   if (source.encoding != s.current) {
     // Another encoding than the one the leg gets: passed only from the target's keyframe on.
@@ -647,7 +650,7 @@ void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, 
     s.newest_out_timestamp = ts + s.timestamp_offset;
   }
   packet.set_ssrc(o.config.ssrc);
-  forward_to(l, o, std::move(packet), &source, now, s.timestamp_offset);
+  forward_to(l, o, std::move(packet), &source, layer, now, s.timestamp_offset);
 }
 
 void MediaRouter::select_encoding(Leg& l, Outbound& o, Timestamp now) {
@@ -704,11 +707,14 @@ void MediaRouter::select_encoding(Leg& l, Outbound& o, Timestamp now) {
   send_rtcp(*up, up->rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&request, 1), now), now);
 }
 
-void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now,
-                             uint32_t timestamp_offset) {
+void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound* source,
+                             const std::optional<VideoLayerPacket>* layer, Timestamp now, uint32_t timestamp_offset) {
   if (o.selector) {
     const LayerSelector::Decision d =
-        o.selector->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), packet.mutable_payload(), now);
+        layer != nullptr ? o.selector->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(),
+                                                 packet.mutable_payload(), *layer, now)
+                         : o.selector->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(),
+                                                 packet.mutable_payload(), now);
     if (!d.forward) {
       (void)o.seq.drop(packet.sequence_number(), d.drop_gap);  // false: a copy of one dropped before
       return;

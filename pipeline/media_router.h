@@ -48,6 +48,8 @@
 
 namespace tern::pipeline {
 
+struct VideoLayerPacket;  // layer_selector.h
+
 class MediaRouter {
  public:
   using LegId = uint32_t;
@@ -215,15 +217,18 @@ class MediaRouter {
   // The leg that receives `ssrc` (inbound), and its stream.
   std::pair<Leg*, Inbound*> find_source(uint32_t ssrc);
   void forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now);
-  void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source, Timestamp now,
-                  uint32_t timestamp_offset = 0);
+  // `layer`: the packet's VP8/VP9 descriptor as forward() parsed it once for every leg, or null
+  // (not parsed: the leg's LayerSelector parses it).
+  void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source,
+                  const std::optional<VideoLayerPacket>* layer, Timestamp now, uint32_t timestamp_offset = 0);
   // Simulcast: learns an unknown SSRC of `l` from its rid/repaired-rid extension; the Inbound it
   // belongs to now, or null (counted).
   Inbound* learn_simulcast(Leg& l, const rtp::RtpPacket& packet);
   bool ssrc_in_use(uint32_t ssrc);
   // Passes one packet of encoding `source` on to `to` when it is the encoding `to` receives (or
   // the keyframe `to` waits for to switch): SSRC, timestamps, sequence numbers rewritten.
-  void forward_simulcast(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound& source, bool keyframe, Timestamp now);
+  void forward_simulcast(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound& source,
+                         const std::optional<VideoLayerPacket>* layer, Timestamp now);
   // The leg's choice of encoding by its estimate; asks for the target's keyframe while it waits.
   void select_encoding(Leg& l, Outbound& o, Timestamp now);
   // The sending leg and group of simulcast stream `group_ssrc`.
