@@ -106,6 +106,7 @@ struct MediaRouter::SimulcastState {
   uint32_t timestamp_offset = 0;
   std::optional<uint32_t> newest_timestamp;      // input, of the current encoding
   std::optional<uint32_t> newest_out_timestamp;  // what the leg saw last
+  std::optional<Timestamp> newest_out_capture;   // its capture time (sender's SR mapping), when known
   uint32_t frame_interval = 3000;  // the current encoding's last step between frames (ticks)
   uint64_t switches = 0;
 };
@@ -637,8 +638,19 @@ void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, 
     s.current = s.target;
     const auto [up, g] = find_group(o.config.ssrc);
     s.rid = g != nullptr ? g->config.rids[static_cast<size_t>(s.current)] : std::string();
-    // Its timestamps continue one frame after the last the leg saw.
-    s.timestamp_offset = s.newest_out_timestamp ? *s.newest_out_timestamp + s.frame_interval - ts : 0;
+    // Its timestamps continue from the last the leg saw by the capture time elapsed between the two
+    // frames (both senders' SR mappings), so the leg's SRs, stamped from capture times, stay
+    // monotonic even after a stopped encoding; without mappings: one frame after the last.
+    s.timestamp_offset = 0;
+    if (s.newest_out_timestamp) {
+      uint32_t out = *s.newest_out_timestamp + s.frame_interval;
+      const std::optional<Timestamp> capture = source.rtp_to_ntp.to_local(ts, config_.ntp_clock);
+      if (capture && s.newest_out_capture) {
+        const int64_t ticks = (*capture - *s.newest_out_capture).us() * o.config.clock_rate / 1'000'000;
+        out = *s.newest_out_timestamp + static_cast<uint32_t>(std::clamp<int64_t>(ticks, 1, 0x7FFF'FFFF));
+      }
+      s.timestamp_offset = out - ts;
+    }
     s.newest_timestamp.reset();
     o.seq.switch_source();
     if (o.selector) o.selector->switch_source();
@@ -648,6 +660,7 @@ void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, 
     if (step > 0 && step <= o.config.clock_rate / 2) s.frame_interval = step;
     s.newest_timestamp = ts;
     s.newest_out_timestamp = ts + s.timestamp_offset;
+    s.newest_out_capture = source.rtp_to_ntp.to_local(ts, config_.ntp_clock);
   }
   packet.set_ssrc(o.config.ssrc);
   forward_to(l, o, std::move(packet), &source, layer, now, s.timestamp_offset);

@@ -59,7 +59,14 @@ struct SimulcastPublisherSide {
 // Also moves the encoding's RTP timestamps by `timestamp_offset` (a real simulcast sender starts
 // each encoding at its own random timestamp; tern's encoders would all start alike).
 void SimulcastTagRid(std::vector<uint8_t>& d, uint8_t mid_id, uint32_t rtx_ssrc, uint32_t timestamp_offset) {
-  if (rtp::is_rtcp(d)) return;
+  if (rtp::is_rtcp(d)) {
+    // Its SR (first in the compound) maps the moved timestamps: RTP timestamp at bytes 16..19.
+    if (d.size() >= 20 && d[1] == 200) {
+      const uint32_t ts = ((uint32_t{d[16]} << 24) | (uint32_t{d[17]} << 16) | (uint32_t{d[18]} << 8) | d[19]) + timestamp_offset;
+      for (int b = 0; b < 4; ++b) d[16 + static_cast<size_t>(b)] = static_cast<uint8_t>(ts >> (24 - 8 * b));
+    }
+    return;
+  }
   auto h = rtp::RtpHeader::parse(d);
   if (!h.ok()) return;
   const uint32_t ts = h->timestamp + timestamp_offset;
@@ -78,8 +85,28 @@ struct SimulcastWireCheck {
   std::optional<uint8_t> last_tl0;
   uint64_t packets = 0, seq_jumps = 0, ts_backwards = 0, picture_id_jumps = 0, tl0_jumps = 0, frames = 0;
   uint32_t max_ts_step = 0;
+  // The server's SRs for the group: RTP time must advance as NTP time does (a receiver maps
+  // timestamps to its clock with them), also across switches.
+  std::optional<std::pair<int64_t, uint32_t>> last_sr;  // NTP us, RTP timestamp
+  uint64_t srs = 0, sr_backwards = 0;
+  int64_t max_sr_error_ms = 0;  // |RTP advance - NTP advance| between consecutive SRs
   void on(const std::vector<uint8_t>& d) {
-    if (rtp::is_rtcp(d)) return;
+    if (rtp::is_rtcp(d)) {
+      for (const rtcp::RtcpPacket& p : rtcp::parse_compound(d).packets) {
+        const auto* sr = std::get_if<rtcp::SenderReport>(&p);
+        if (sr == nullptr || sr->sender_ssrc != kSimGroupSsrc) continue;
+        ++srs;
+        const int64_t ntp_us = sr->ntp.to_micros();
+        if (last_sr) {
+          const auto rtp_ticks = static_cast<int32_t>(sr->rtp_timestamp - last_sr->second);
+          if (rtp_ticks < 0) ++sr_backwards;
+          const int64_t error_ms = rtp_ticks / 90 - (ntp_us - last_sr->first) / 1000;
+          max_sr_error_ms = std::max(max_sr_error_ms, error_ms < 0 ? -error_ms : error_ms);
+        }
+        last_sr = {ntp_us, sr->rtp_timestamp};
+      }
+      return;
+    }
     auto v = rtp::RtpPacketView::parse(d);
     if (!v.ok() || v->ssrc() != kSimGroupSsrc) return;
     const rtp::RtpHeader* h = &v->header();
@@ -313,13 +340,14 @@ std::array<SimulcastSubscriberResult, 2> SimulcastRun(std::array<DataRate, 2> do
     s.freezes = video->freeze_count.value_or(0);
     std::printf(
         "simulcast: subscriber %zu encoding %d (%s) switches %llu est %lld kbps frames %zu widths %zu max gap %lld ms "
-        "dropped %u freezes %u | wire packets %llu seq jumps %llu ts backwards %llu max ts step %u picture id jumps %llu tl0 jumps %llu\n",
+        "dropped %u freezes %u | wire packets %llu seq jumps %llu ts backwards %llu max ts step %u picture id jumps %llu tl0 jumps %llu srs %llu backwards %llu max error %lld ms\n",
         i, s.encoding, c.simulcast_rid.c_str(), static_cast<unsigned long long>(s.switches),
         static_cast<long long>(s.estimate.kbps()), s.frames, s.widths.size(), static_cast<long long>(s.max_gap.ms()),
         s.frames_dropped, s.freezes, static_cast<unsigned long long>(s.wire.packets),
         static_cast<unsigned long long>(s.wire.seq_jumps), static_cast<unsigned long long>(s.wire.ts_backwards),
         s.wire.max_ts_step, static_cast<unsigned long long>(s.wire.picture_id_jumps),
-        static_cast<unsigned long long>(s.wire.tl0_jumps));
+        static_cast<unsigned long long>(s.wire.tl0_jumps), static_cast<unsigned long long>(s.wire.srs),
+        static_cast<unsigned long long>(s.wire.sr_backwards), static_cast<long long>(s.wire.max_sr_error_ms));
   }
   return out;
 }
@@ -336,6 +364,9 @@ void SimulcastCheckContinuous(const SimulcastSubscriberResult& s, bool whole_run
   CHECK(s.wire.frames > 0);
   CHECK(s.wire.picture_id_jumps == 0);
   CHECK(s.wire.tl0_jumps == 0);
+  CHECK(s.wire.srs > 0);
+  CHECK(s.wire.sr_backwards == 0);
+  CHECK(s.wire.max_sr_error_ms <= 20);  // switches keep the SR mapping (capture-time aligned)
 }
 
 TEST_CASE("media router simulcast: each subscriber gets the encoding its downlink fits, decoded across switches") {
