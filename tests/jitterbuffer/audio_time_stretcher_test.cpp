@@ -123,7 +123,8 @@ TEST_CASE("delay manager target tracks the jitter quantile plus a packet within 
   }
   CHECK(dm->target() == TimeDelta::Millis(30));
   CHECK(dm->last_relative_delay() == TimeDelta::Zero());
-  // 50 ms uniform jitter: the 97th percentile is ~48.5 ms -> bucket edge 50 ms + 20 ms.
+  // 50 ms uniform jitter: the 90th percentile is ~45 ms -> bucket edge 50 ms (40 ms when the
+  // last second's packets happened to come early) + 20 ms.
   for (int i = 500; i < 3000; ++i) {
     const double j = rng.uniform(0, 50);
     (void)dm->update(Timestamp::Micros(1000000 + 20000 * i + static_cast<int64_t>(j * 1000)), int64_t{i} * 960, 48000,
@@ -142,7 +143,7 @@ TEST_CASE("delay manager target tracks the jitter quantile plus a packet within 
   CHECK(dm->target() <= TimeDelta::Millis(200));
 }
 
-TEST_CASE("delay manager attacks a jitter step within a second and releases over a minute") {
+TEST_CASE("delay manager attacks a jitter step within a second and relaxes within two after it") {
   auto dm = DelayManager::Create(DelayManagerConfig{});
   REQUIRE(dm.ok());
   Random rng(8);
@@ -153,18 +154,17 @@ TEST_CASE("delay manager attacks a jitter step within a second and releases over
       (void)dm->update(arrival, i * 960, 48000, TimeDelta::Millis(20));
     }
   };
-  feed(3000, 10);  // 60 s calm: the forgetting factor has settled
+  feed(3000, 10);  // 60 s calm
   const TimeDelta calm = dm->target();
   CHECK(calm <= TimeDelta::Millis(40));
-  feed(50, 100);   // one second of rough network
+  feed(50, 100);   // one second of rough network (a queue building up and draining)
   const TimeDelta attacked = dm->target();
   CHECK(attacked >= TimeDelta::Millis(100));
-  feed(250, 100);
-  const TimeDelta rough = dm->target();
-  feed(100, 10);   // two calm seconds: still high (slow release)
-  CHECK(dm->target() >= rough - TimeDelta::Millis(30));
-  feed(6000, 10);  // two calm minutes: back down
-  MESSAGE("delay manager: calm " << calm.ms() << " ms, 1 s into 100 ms jitter " << attacked.ms() << " ms, after 6 s "
-          << rough.ms() << " ms, 2 min after " << dm->target().ms() << " ms");
-  CHECK(dm->target() <= calm + TimeDelta::Millis(10));
+  feed(100, 10);   // two calm seconds: back down (it used to take a minute, every packet of it late)
+  MESSAGE("delay manager: calm " << calm.ms() << " ms, 1 s into 100 ms jitter " << attacked.ms()
+          << " ms, 2 s after " << dm->target().ms() << " ms");
+  CHECK(dm->target() <= calm + TimeDelta::Millis(20));
+  // Rough for long: the target stays up while it lasts.
+  feed(500, 100);
+  CHECK(dm->target() >= TimeDelta::Millis(100));
 }
