@@ -1,5 +1,3 @@
-#include <cstdio>
-#include <cstdlib>
 #include "tern/pipeline/endpoint.h"
 
 #include <algorithm>
@@ -486,7 +484,6 @@ void Endpoint::process(Timestamp now) {
     next_sync_ = std::max(next_sync_ + kSyncInterval, now);
     if (config_.av_sync) {
       sync_.update(audio_recv_->current_delay(now, config_.ntp_clock), video_recv_->last_delay());
-      if (std::getenv("TERN_DBG")) { auto ad = audio_recv_->current_delay(now, config_.ntp_clock); auto vd = video_recv_->last_delay(); std::fprintf(stderr, "SY now=%lld a=%.1f v=%.1f ax=%.1f vx=%.1f\n", (long long)now.ms(), ad?ad->ms_f():-1, vd?vd->ms_f():-1, sync_.audio_extra_delay().ms_f(), sync_.video_extra_delay().ms_f()); }
       audio_recv_->set_sync_delay(sync_.audio_extra_delay());
       video_recv_->set_sync_delay(sync_.video_extra_delay());
     }

@@ -3,8 +3,6 @@
 #include "tern/codecs/codec_factory.h"
 #include "tern/media/frame_stamp.h"
 #include "tern/media/video_scaler.h"
-#include <cstdio>
-#include <cstdlib>
 
 namespace tern::pipeline {
 
@@ -110,10 +108,6 @@ std::optional<Timestamp> VideoReceiveStream::next_wakeup() const {
 
 void VideoReceiveStream::process(Timestamp now, std::vector<rtcp::RtcpPacket>& feedback) {
   for (jitterbuffer::EncodedVideoFrame& f : jitter_buffer_.process(now)) {
-    if (std::getenv("TERN_DBG")) {
-      auto cap = rtp_to_ntp_.to_local(f.rtp_timestamp, config_.ntp_clock);
-      if (cap) std::fprintf(stderr, "VF now=%lld first=%.1f complete=%.1f render=%.1f out=%.1f tgt=%.1f jit=%.1f sync=%.1f rtx=%d\n", (long long)now.ms(), (f.first_receive_time-*cap).ms_f(), (f.receive_time-*cap).ms_f(), (f.render_time-*cap).ms_f(), (now-*cap).ms_f(), jitter_buffer_.target_delay().ms_f(), jitter_buffer_.stats().jitter_estimate.ms_f(), sync_delay_.ms_f(), (int)f.retransmitted);
-    }
     auto decoded = decoder_->decode(f.data, f.rtp_timestamp);
     if (!decoded) {
       ++counters_.decode_errors;
