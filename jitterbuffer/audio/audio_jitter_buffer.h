@@ -55,7 +55,7 @@ struct AudioJitterBufferConfig {
   TimeDelta max_delay = TimeDelta::Millis(1000);
   TimeDelta initial_delay = TimeDelta::Millis(60);  // target before the delay statistics exist
   double delay_quantile = 0.97;
-  double forget_factor = 0.995;
+  double forget_factor = 0.9993;
   size_t max_packets = 250;         // encoded packets kept (5 s of 20 ms packets)
   size_t max_bytes = 256 * 1024;    // encoded bytes kept
   bool time_stretching = true;      // accelerate / preemptive expand

@@ -3,14 +3,12 @@
 // Each packet's relative arrival delay is its transit time (arrival minus media time of its RTP
 // timestamp) minus the smallest transit seen in the last two seconds, i.e. how much later it came
 // than the fastest recent packet. The delays feed a forgetting histogram; the target delay is a
-// high quantile of it plus one packet duration, clamped to [min, max]. The histogram forgets 0.5%
-// per packet (a memory of about 200 packets, 4 s of 20 ms packets): a step up in jitter moves
-// mass into high buckets within a second, and after a spike (a queue that built up and drained)
-// the target relaxes within a few seconds. (NetEq's 0.9993 per packet kept one congestion spike
-// in the target for half a minute: every packet of it played that much later, and A/V sync held
-// video back as much.) A peak detector makes the attack faster still: the target is at least the
-// second-largest relative delay of the last second plus one packet (the second, so one stray
-// packet does not move it).
+// high quantile of it plus one packet duration, clamped to [min, max]. A step up in jitter moves
+// mass into high buckets within about a second (45 packets at the default forget factor), while a
+// step down needs the old mass to decay away (a minute or more): fast attack, slow release, the
+// shape libwebrtc's NetEq uses. A peak detector makes the attack faster still: the target is at
+// least the second-largest relative delay of the last second plus one packet (the second, so one
+// stray packet does not move it).
 #pragma once
 
 #include <cstdint>
@@ -28,7 +26,7 @@ struct DelayManagerConfig {
   TimeDelta initial_target = TimeDelta::Millis(60);  // used until the first packets arrive
   TimeDelta bucket = TimeDelta::Millis(10);          // histogram resolution
   double quantile = 0.97;                            // 0.5 .. 0.9999
-  double forget_factor = 0.995;                      // per packet, 0.9 .. 0.99999
+  double forget_factor = 0.9993;                     // per packet, 0.9 .. 0.99999
   TimeDelta reference_window = TimeDelta::Seconds(2);  // how long the fastest packet stays the reference
   TimeDelta peak_window = TimeDelta::Seconds(1);       // peak detector memory; zero disables it
 };
