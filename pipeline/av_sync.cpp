@@ -22,8 +22,8 @@ void AvSync::update(std::optional<TimeDelta> audio_delay, std::optional<TimeDelt
     offset_ = raw;
     return;
   }
-  const TimeDelta audio_goal = std::clamp(raw, TimeDelta::Zero(), config_.max_delay);
-  const TimeDelta video_goal = std::clamp(-raw, TimeDelta::Zero(), config_.max_delay);
+  const TimeDelta audio_goal = std::clamp(raw, TimeDelta::Zero(), std::min(config_.max_audio_hold, config_.max_delay));
+  const TimeDelta video_goal = std::clamp(-raw, TimeDelta::Zero(), std::min(config_.max_video_hold, config_.max_delay));
   // Small corrections are not worth a playout change.
   if ((audio_goal - audio_extra_).abs() > config_.dead_band) {
     audio_extra_ = step_toward(audio_extra_, audio_goal, config_.max_step);

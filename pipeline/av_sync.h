@@ -4,6 +4,10 @@
 // difference of the two delays needs no clock synchronisation between the hosts); the stream that
 // plays earlier is delayed by the difference. Changes are rate-limited so playout does not jump.
 // An offset beyond max_delay is a stalled stream (an outage), not a sync error: no extra delay.
+// Neither stream is ever held more than its cap: past it the rest of the offset stays (a stream
+// whose delay spiked is not matched by delaying the other one as much). Video waits for late
+// audio at most max_video_hold (100 ms: audio lagging video that much is hardly noticed, ITU-R
+// BT.1359), audio waits for late video at most max_audio_hold.
 #pragma once
 
 #include <optional>
@@ -16,7 +20,9 @@ class AvSync {
  public:
   struct Config {
     TimeDelta max_step = TimeDelta::Millis(20);     // per update
-    TimeDelta max_delay = TimeDelta::Millis(1000);  // extra delay cap per stream
+    TimeDelta max_delay = TimeDelta::Millis(1000);  // larger offsets are a stalled stream
+    TimeDelta max_audio_hold = TimeDelta::Millis(200);  // extra audio delay cap
+    TimeDelta max_video_hold = TimeDelta::Millis(100);  // extra video delay cap
     TimeDelta dead_band = TimeDelta::Millis(10);    // corrections this small are left alone
   };
   AvSync() : AvSync(Config{}) {}

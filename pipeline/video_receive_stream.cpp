@@ -33,6 +33,7 @@ jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Co
   jitterbuffer::VideoJitterBufferConfig j;
   j.codec = c.codec;
   j.timing.add_rtt_after_retransmission = c.protection.nack;
+  j.timing.repair_lateness = c.repair_lateness;
   return j;
 }
 }  // namespace
@@ -122,7 +123,9 @@ void VideoReceiveStream::process(Timestamp now, std::vector<rtcp::RtcpPacket>& f
       renders_.pop_front();  // the renderer is too far behind: drop the oldest
       ++counters_.frames_dropped;
     }
-    renders_.push_back(PendingRender{std::move(**decoded), now + sync_delay_, now, f.keyframe});
+    // A frame released late (it waited for a repair) is not the playout delay sync should match:
+    // the schedule's delay is.
+    renders_.push_back(PendingRender{std::move(**decoded), now + sync_delay_, std::min(now, f.render_time), f.keyframe});
   }
   while (!renders_.empty() && renders_.front().due <= now) {
     render(renders_.front(), now);
@@ -150,7 +153,7 @@ void VideoReceiveStream::render(PendingRender& pending, Timestamp now) {
   r.width = pending.frame.width;
   r.height = pending.frame.height;
   r.keyframe = pending.keyframe;
-  if (r.capture_time) last_delay_ = pending.decoded - *r.capture_time;
+  if (r.capture_time) last_delay_ = pending.scheduled - *r.capture_time;
   if (config_.measure_quality && r.frame_number) {
     const bool ssim = config_.ssim_every > 0 && *r.frame_number % static_cast<uint32_t>(config_.ssim_every) == 0;
     const codecs::VideoFrame* ref = reference(*r.frame_number);

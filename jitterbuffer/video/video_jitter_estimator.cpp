@@ -12,7 +12,12 @@ constexpr double kOutlierStdDevs = 3.0;
 constexpr double kMinNoiseVar = 1.0;        // ms^2: the estimate never trusts a perfect network
 constexpr double kNoiseAlphaMax = 0.998;    // ~500 frames memory once warmed up
 constexpr double kSizeAlpha = 0.97;
-constexpr double kMaxSizeDecay = 0.9999;
+// The largest recent frame halves its weight in about 70 frames (~2 s at 30 fps): one big frame
+// does not keep its extra transmission time in the target for minutes.
+constexpr double kMaxSizeDecay = 0.99;
+// A frame this many times the average size (a keyframe) is a one-off: it may arrive late once
+// (a stutter) rather than every frame being held for it; it stays out of the size statistics.
+constexpr double kSizeOutlierRatio = 3.0;
 constexpr double kMaxJitterMs = 10000.0;
 
 }  // namespace
@@ -46,8 +51,12 @@ void VideoJitterEstimator::update(TimeDelta frame_delay, DataSize frame_size) {
     return;
   }
   ++samples_;
-  avg_frame_size_ = kSizeAlpha * avg_frame_size_ + (1 - kSizeAlpha) * size;
-  max_frame_size_ = std::max(kMaxSizeDecay * max_frame_size_, size);
+  if (size <= kSizeOutlierRatio * avg_frame_size_) {
+    avg_frame_size_ = kSizeAlpha * avg_frame_size_ + (1 - kSizeAlpha) * size;
+    max_frame_size_ = std::max(kMaxSizeDecay * max_frame_size_, size);
+  } else {
+    max_frame_size_ *= kMaxSizeDecay;
+  }
   const double ds = size - prev_frame_size_;
   prev_frame_size_ = size;
 

@@ -35,9 +35,13 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
   }
 }
 
+TimeDelta VideoTiming::repair_allowance() const {
+  if (!config_.add_rtt_after_retransmission || !retransmissions_seen_) return TimeDelta::Zero();
+  return std::max(rtt_ - config_.repair_lateness, TimeDelta::Zero());
+}
+
 TimeDelta VideoTiming::target_delay() const {
-  TimeDelta target = estimator_.estimate() + config_.render_delay;
-  if (config_.add_rtt_after_retransmission && retransmissions_seen_) target += rtt_;
+  const TimeDelta target = estimator_.estimate() + config_.render_delay + repair_allowance();
   return std::clamp(target, config_.min_delay, config_.max_delay);
 }
 

@@ -1,7 +1,13 @@
 // Render timing for video: maps an RTP timestamp to the local time its frame would have arrived
 // over an ideal network (the smallest receive-minus-capture offset over a sliding window), and adds
-// the target delay: jitter estimate + (RTT once retransmissions are seen) + render delay, clamped
-// to [min_delay, max_delay].
+// the target delay: jitter estimate + repair allowance (once retransmissions are seen) + render
+// delay, clamped to [min_delay, max_delay].
+//
+// Repair allowance: a frame that lost a packet completes about one RTT late (NACK + RTX). Holding
+// every frame for the whole RTT (libwebrtc's default) keeps repaired frames on time at the cost of
+// an RTT of delay on all of them; with repair_lateness L the target holds only max(0, RTT - L), so
+// a repaired frame (and the frames decoded after it) render at most about L late: a short stutter
+// when L stays below the freeze threshold (frame interval + 150 ms, webrtc-stats), not a freeze.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +27,10 @@ struct VideoTimingConfig {
   TimeDelta max_delay = TimeDelta::Seconds(2);
   TimeDelta render_delay = TimeDelta::Millis(10);   // time the renderer needs
   TimeDelta offset_window = TimeDelta::Seconds(3);  // sliding window of the base offset
-  bool add_rtt_after_retransmission = true;         // NACK in use: frames may wait one RTT
+  bool add_rtt_after_retransmission = true;         // NACK in use: frames may wait for a repair
+  // How late a repaired frame may render; the target holds max(0, RTT - repair_lateness). Zero
+  // holds the whole RTT.
+  TimeDelta repair_lateness = TimeDelta::Zero();
 };
 
 class VideoTiming {
@@ -38,6 +47,8 @@ class VideoTiming {
   // When the frame with `ts` should be rendered; requires one on_frame() before.
   Timestamp render_time(uint32_t ts);
   TimeDelta target_delay() const;
+  // The part of the target held for retransmissions (zero before any was seen).
+  TimeDelta repair_allowance() const;
   TimeDelta jitter() const { return estimator_.estimate(); }
 
  private:

@@ -49,3 +49,48 @@ TEST_CASE("video timing maps timestamps to render times with the target delay") 
   timing.on_frame(0xFFFF0000u + 60u * 3000u, t0 + TimeDelta::Seconds(2), DataSize::Bytes(4000), true);
   CHECK(timing.target_delay() >= target + TimeDelta::Millis(49));
 }
+
+TEST_CASE("video timing holds frames only for the part of the RTT a repaired frame may not be late") {
+  VideoTimingConfig config;
+  config.repair_lateness = TimeDelta::Millis(140);
+  VideoTiming timing(config);
+  const Timestamp t0 = Timestamp::Seconds(10);
+  for (uint32_t i = 0; i < 30; ++i)
+    timing.on_frame(i * 3000u, t0 + TimeDelta::Micros(i * 33333), DataSize::Bytes(4000), false);
+  const TimeDelta before = timing.target_delay();
+  // A retransmission seen: RTT 120 ms is within the lateness allowed, nothing more is held.
+  timing.set_rtt(TimeDelta::Millis(120));
+  timing.on_frame(30u * 3000u, t0 + TimeDelta::Seconds(1), DataSize::Bytes(4000), true);
+  CHECK(timing.repair_allowance() == TimeDelta::Zero());
+  CHECK(timing.target_delay() == before);
+  // A long path (RTT 300 ms): frames wait 160 ms, repaired ones render at most 140 ms late.
+  timing.set_rtt(TimeDelta::Millis(300));
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(160));
+  CHECK(timing.target_delay() == before + TimeDelta::Millis(160));
+  // The default (zero lateness) holds the whole RTT, as libwebrtc does.
+  VideoTiming whole;
+  whole.set_rtt(TimeDelta::Millis(120));
+  whole.on_frame(0, t0, DataSize::Bytes(4000), false);
+  whole.on_frame(3000, t0 + TimeDelta::Millis(33), DataSize::Bytes(4000), true);
+  CHECK(whole.repair_allowance() == TimeDelta::Millis(120));
+}
+
+TEST_CASE("jitter estimator forgets one keyframe-sized frame within seconds") {
+  // 4-8 kB delta frames over a 250 kB/s link (4 ms per kB more than the previous frame) with a
+  // little jitter, then one 40 kB keyframe. It used to stay "the largest frame" for minutes:
+  // slope x (40 kB - average) held every frame ~130 ms longer for the rest of the call.
+  VideoJitterEstimator est;
+  Random rng(3);
+  double prev = 6000;
+  auto frame = [&](double size) {
+    est.update(TimeDelta::MillisF(0.004 * (size - prev) + rng.gaussian(0, 2)), DataSize::Bytes(static_cast<int64_t>(size)));
+    prev = size;
+  };
+  for (int i = 0; i < 600; ++i) frame(rng.uniform(4000, 8000));
+  const TimeDelta calm = est.estimate();
+  CHECK(est.slope_ms_per_byte() > 0.002);
+  frame(40000);
+  for (int i = 0; i < 90; ++i) frame(rng.uniform(4000, 8000));  // three seconds at 30 fps
+  MESSAGE("jitter estimate: calm " << calm.ms_f() << " ms, 3 s after a keyframe " << est.estimate().ms_f() << " ms");
+  CHECK(est.estimate() < calm + TimeDelta::Millis(10));
+}

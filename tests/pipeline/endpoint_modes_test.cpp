@@ -390,6 +390,29 @@ TEST_CASE("pipeline av sync delays the earlier stream step by step") {
   CHECK(sync.video_extra_delay() <= TimeDelta::Millis(20));
 }
 
+TEST_CASE("pipeline av sync holds neither stream more than its cap and lets go when the offset does") {
+  AvSync sync;  // caps: audio 200 ms, video 100 ms
+  // Audio 400 ms late (its jitter buffer followed a queue spike): video waits at most 100 ms.
+  for (int i = 0; i < 50; ++i) sync.update(TimeDelta::Millis(500), TimeDelta::Millis(100));
+  CHECK(sync.video_extra_delay() == TimeDelta::Millis(100));
+  CHECK(sync.audio_extra_delay() == TimeDelta::Zero());
+  REQUIRE(sync.sync_offset().has_value());
+  CHECK(*sync.sync_offset() == TimeDelta::Millis(-300));  // the rest stays uncorrected
+  // The spike is over: the hold unwinds at max_step per update (100 ms -> 0 in five updates).
+  for (int i = 0; i < 5; ++i) sync.update(TimeDelta::Millis(100), TimeDelta::Millis(100));
+  CHECK(sync.video_extra_delay() == TimeDelta::Zero());
+  // Video 600 ms late: audio waits at most 200 ms.
+  for (int i = 0; i < 50; ++i) sync.update(TimeDelta::Millis(100), TimeDelta::Millis(700));
+  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(200));
+  CHECK(sync.video_extra_delay() == TimeDelta::Zero());
+  // Caps are configurable.
+  AvSync::Config tight;
+  tight.max_audio_hold = TimeDelta::Millis(40);
+  AvSync capped(tight);
+  for (int i = 0; i < 50; ++i) capped.update(TimeDelta::Millis(100), TimeDelta::Millis(300));
+  CHECK(capped.audio_extra_delay() == TimeDelta::Millis(40));
+}
+
 TEST_CASE("pipeline endpoint resumes video within a second of an outage's end, not played late") {
   // 1 Mbps A -> B with capacity 0 from 2 s to 5 s. When the link returns, video must render again
   // within a second, and those frames must be fresh: A/V sync used to take the stalled audio's
