@@ -397,7 +397,7 @@ void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<Tim
 
 void Endpoint::on_receiver_rtt(TimeDelta rtt, Timestamp /*now*/) {
   // The round trip to the next hop, seen from the receiving end: stats, NACK retry timing and REMB
-  // use it; the video delay's allowance for retransmissions does not (VideoReceiveStream).
+  // use it; the video delay's allowance for retransmissions only above its guess (VideoReceiveStream).
   rtt_.on_rtt(rtt);
   if (video_recv_) video_recv_->on_receiver_rtt(rtt);
   if (remb_estimator_) remb_estimator_->on_rtt(rtt);

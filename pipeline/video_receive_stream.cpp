@@ -1,5 +1,7 @@
 #include "tern/pipeline/video_receive_stream.h"
 
+#include <algorithm>
+
 #include "tern/codecs/codec_factory.h"
 #include "tern/media/frame_stamp.h"
 #include "tern/media/video_scaler.h"
@@ -83,7 +85,10 @@ void VideoReceiveStream::on_rtt(TimeDelta rtt) {
   jitter_buffer_.on_rtt(rtt);
 }
 
-void VideoReceiveStream::on_receiver_rtt(TimeDelta rtt) { front_.on_rtt(rtt); }
+void VideoReceiveStream::on_receiver_rtt(TimeDelta rtt) {
+  front_.on_rtt(rtt);
+  jitter_buffer_.on_rtt(std::max(rtt, jitterbuffer::VideoTimingConfig{}.initial_rtt));
+}
 
 void VideoReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
   // false for a packet of another SSRC: not ours, nothing to do.

@@ -92,9 +92,12 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   // RTT measured as a sender (report blocks): NACK retry timing and the jitter buffer's wait for
   // retransmissions.
   void on_rtt(TimeDelta rtt);
-  // RTT measured as a receiver (XR DLRR): NACK retry timing only. It is the round trip to the
-  // next hop, which behind a media server is shorter than a repair of a loss before the server
-  // takes, so the jitter buffer keeps its own allowance (see EndpointConfig::receiver_rtt).
+  // RTT measured as a receiver (XR DLRR): NACK retry timing, and the jitter buffer's wait for
+  // retransmissions above its 100 ms guess (VideoTimingConfig::initial_rtt), never below it. It
+  // is the round trip to the next hop, which behind a media server is shorter than the repair of
+  // a loss before the server (so it does not lower the guess); on a direct path it is the repair
+  // time, and a receive-only endpoint has no other RTT: with the guess alone a 245 ms path froze
+  // every frame that needed a retransmission (tern-loopback far-jittery: 40 freezes in 30 s).
   void on_receiver_rtt(TimeDelta rtt);
   void on_sender_report(NtpTime ntp, uint32_t rtp_timestamp) { rtp_to_ntp_.on_sender_report(ntp, rtp_timestamp); }
   // Extra render delay for A/V sync.

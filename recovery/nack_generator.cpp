@@ -48,7 +48,7 @@ TimeDelta NackGenerator::reorder_time_wait() const {
 }
 
 Timestamp NackGenerator::due_time(int64_t seq, const Missing& m) const {
-  if (m.sends > 0) return m.sent + retry_interval();
+  if (m.sends > 0) return std::min(m.sent + retry_interval(), m.overtaken + reorder_time_wait());
   const TimeDelta wait = reorder_time_wait();
   // Fewer newer packets than reordering has been seen to let pass: wait for them, or for the cap.
   if (config_.learn_reordering && *newest_ - seq <= reordering_.packets_wait()) {
@@ -67,10 +67,22 @@ void NackGenerator::on_missing_arrived(int64_t seq, const Missing& m, PacketArri
       break;
     case PacketArrival::kRetransmission:
       ++stats_.packets_repaired_by_rtx;
+      // Asked for once only: it answers that NACK (after several, which one is unknown, as in
+      // Karn's rule for RTT samples).
+      if (config_.retry_when_overtaken && m.sends == 1) mark_overtaken(seq, m.sent, now);
       break;
     case PacketArrival::kFecRecovery:
       ++stats_.packets_repaired_by_fec;
       break;
+  }
+}
+
+void NackGenerator::mark_overtaken(int64_t seq, Timestamp asked, Timestamp now) {
+  // The answer to a NACK sent at `asked` for `seq` arrived: what was asked for before it (an
+  // earlier NACK, or earlier in the same one) was answered before it, and has not arrived.
+  for (auto& [other, m] : missing_) {
+    if (m.sends == 0 || m.overtaken.is_finite()) continue;
+    if (m.sent < asked || (m.sent == asked && other < seq)) m.overtaken = now;
   }
 }
 
@@ -181,9 +193,13 @@ std::vector<uint16_t> NackGenerator::process(Timestamp now) {
       continue;
     }
     if (m.sends < config_.max_retries && now >= due_time(it->first, m)) {
-      if (m.sends > 0) ++stats_.retries;
+      if (m.sends > 0) {
+        ++stats_.retries;
+        if (now < m.sent + retry_interval()) ++stats_.early_retries;
+      }
       ++m.sends;
       m.sent = now;
+      m.overtaken = Timestamp::PlusInfinity();
       out.push_back(static_cast<uint16_t>(it->first));
     }
     ++it;

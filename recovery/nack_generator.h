@@ -11,6 +11,14 @@
 // which bounds the extra delay a real loss gets. Before any reordering is seen, gaps are NACKed at
 // once (after `reorder_wait`), as without learning.
 //
+// A lost retransmission is retried as soon as it is evident, not only when the retry timer runs
+// out: the sender answers a NACK's sequence numbers in order, so when the retransmission of a
+// packet asked for later (or later in the same NACK) arrives, the earlier ones still missing were
+// lost on the way (or reordered: the retry waits the learnt reordering delay). Their retry is due
+// then, RACK's rule for lost retransmissions (RFC 8985) applied to NACK. Measured (tern-loopback,
+// 8% loss in bursts of 3, RTT ~130 ms): the retry left 15-45 ms sooner in most second rounds.
+// Opt-in (`retry_when_overtaken`).
+//
 // A jump the stream never made (one corrupt or forged packet numbered far ahead) would leave the
 // newest number there, every real packet after it "old", and real losses never NACKed until the
 // stream caught up. So `kResyncRun` packets in a row further than `kResyncDistance` behind the
@@ -50,6 +58,10 @@ struct NackGeneratorConfig {
   bool learn_reordering = true;
   double reorder_percentile = 0.99;             // share of observed reorderings waited for, (0, 1]
   TimeDelta max_reorder_wait = TimeDelta::Millis(100);  // the most a gap waits for learnt reordering
+  // Retry a packet once a retransmission asked for after it has arrived (see above). Off by
+  // default: on, the cc-loss-20 preset (20% random loss, 2 Mbps, 10 ms) cut its target twice
+  // within 500 ms once in 60 s (seed 1; seeds 2-3 not), a bound tests/tools asserts.
+  bool retry_when_overtaken = false;
 
   Status validate() const;
 };
@@ -58,6 +70,7 @@ struct NackGeneratorStats {
   uint64_t nacks_sent = 0;          // process() calls that produced a list (one RTCP NACK each)
   uint64_t packets_requested = 0;   // sequence numbers sent, retries included
   uint64_t retries = 0;             // sequence numbers sent again
+  uint64_t early_retries = 0;       // ... of them, sent before the timer: a later answer came first
   uint64_t packets_recovered = 0;   // missing packets that arrived later: the three below
   uint64_t packets_late = 0;        // ... on their own (reordered or delayed): learnt from
   uint64_t packets_repaired_by_rtx = 0;  // ... restored from a retransmission (RFC 4588)
@@ -114,10 +127,13 @@ class NackGenerator {
     Timestamp detected;
     Timestamp sent = Timestamp::MinusInfinity();
     int sends = 0;
+    // When a retransmission asked for after this packet's last NACK arrived (it was lost).
+    Timestamp overtaken = Timestamp::PlusInfinity();
   };
   TimeDelta retry_interval() const;
   Timestamp due_time(int64_t seq, const Missing& m) const;
   void on_missing_arrived(int64_t seq, const Missing& m, PacketArrival arrival, Timestamp now);
+  void mark_overtaken(int64_t seq, Timestamp asked, Timestamp now);
   bool expired(int64_t seq, const Missing& m, Timestamp now) const;
   void drop_before(int64_t seq);
   bool make_room(size_t needed);

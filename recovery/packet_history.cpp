@@ -21,6 +21,7 @@ Result<PacketHistory> PacketHistory::Create(Config config) {
   if (config.max_age <= TimeDelta::Zero()) return Error{"packet history: max_age must be positive"};
   if (config.budget_window <= TimeDelta::Zero()) return Error{"packet history: budget_window must be positive"};
   if (config.retransmission_rate < DataRate::Zero()) return Error{"packet history: negative retransmission rate"};
+  if (!(config.resend_guard >= 0.0 && config.resend_guard <= 1.0)) return Error{"packet history: resend_guard out of [0, 1]"};
   return PacketHistory(std::move(config));
 }
 
@@ -94,7 +95,7 @@ std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seq
       continue;
     }
     Entry& e = *found;
-    if (e.last_retransmit.is_finite() && now - e.last_retransmit < rtt) {
+    if (e.last_retransmit.is_finite() && now - e.last_retransmit < rtt * config_.resend_guard) {
       ++stats_.refused_too_soon;
       continue;
     }

@@ -12,7 +12,7 @@
 //     capped at max_fec_rate; keyframes get twice that (at least key_min_fec_rate), capped at 255.
 //     Groups span 3 frames while loss < 5% (cheaper per frame), else 1 frame (shorter delay).
 //  3. NACK stays on whenever allowed: it repairs what FEC could not, and PacketHistory limits it
-//     to once per RTT per packet and to the congestion controller's retransmission budget.
+//     to one retransmission per half RTT per packet and to the congestion controller's budget.
 //  4. Bursty loss (as reported by the caller) selects bursty masks.
 // Everything can be switched off (enabled = false), or per tool.
 #pragma once

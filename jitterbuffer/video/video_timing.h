@@ -31,13 +31,14 @@ struct VideoTimingConfig {
   // How late a repaired frame may render; the target holds max(0, RTT - repair_lateness). Zero
   // holds the whole RTT.
   TimeDelta repair_lateness = TimeDelta::Zero();
+  TimeDelta initial_rtt = TimeDelta::Millis(100);   // the RTT until set_rtt()
 };
 
 class VideoTiming {
  public:
   static constexpr size_t kMaxWindowFrames = 1024;
 
-  explicit VideoTiming(const VideoTimingConfig& config = {}) : config_(config) {}
+  explicit VideoTiming(const VideoTimingConfig& config = {}) : config_(config), rtt_(config.initial_rtt) {}
 
   // A complete frame with RTP timestamp `ts` was received at `receive_time`. Retransmitted frames
   // update the clock offset but not the jitter estimate (their delay is not network jitter).
@@ -64,7 +65,7 @@ class VideoTiming {
   std::deque<Sample> window_;  // increasing offsets (monotonic queue for the sliding minimum)
   std::optional<int64_t> prev_ts_;
   Timestamp prev_receive_ = Timestamp::MinusInfinity();
-  TimeDelta rtt_ = TimeDelta::Millis(100);
+  TimeDelta rtt_;
   bool retransmissions_seen_ = false;
 };
 

@@ -202,8 +202,10 @@ TEST_CASE("pipeline endpoint audio RED counts as FEC received, and unused copies
 }
 
 // A receive-only endpoint learns the round trip only through RFC 3611 RRTR/DLRR; without it its
-// stats have no RTT and its NACK retries run on a 100 ms guess.
+// stats have no RTT, and its NACK retries and its video delay's wait for retransmissions run on a
+// 100 ms guess.
 TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
+  double mean_target_with_rtt = 0;
   for (const bool receiver_rtt : {true, false}) {
     CAPTURE(receiver_rtt);
     EndpointConfig ca = small_call_config();
@@ -227,6 +229,16 @@ TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
     // (congestion/README.md), the target reaches its 3 Mbps cap in a few seconds instead of at the
     // end, frames have more packets and two of them freeze (0.53 s in 8 s; one, 0.20 s, before).
     CHECK(video->freeze_count.value_or(99) <= 2);
+    REQUIRE(video->jitter_buffer_emitted_count > 0);
+    const double mean_target = video->jitter_buffer_target_delay / static_cast<double>(video->jitter_buffer_emitted_count);
+    MESSAGE("freezes " << video->freeze_count.value_or(99) << ", mean target delay " << mean_target);
+    if (receiver_rtt) {
+      mean_target_with_rtt = mean_target;
+    } else {
+      // The video delay waits the measured 180 ms for a retransmission, not the 100 ms guess
+      // (measured: mean target 193 ms against 116 ms).
+      CHECK(mean_target_with_rtt > mean_target + 0.05);
+    }
     if (receiver_rtt) {
       REQUIRE(call->b->rtt().has_value());
       MESSAGE("receiver RTT " << call->b->rtt()->ms() << " ms");

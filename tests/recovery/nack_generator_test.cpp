@@ -123,6 +123,52 @@ TEST_CASE("nack generator spaces retries by rtt and stops at the retry limit") {
   CHECK_FALSE(nack.next_wakeup().has_value());
 }
 
+namespace {
+// RTT 130 ms; 20 and 24 received at kT0, 21..23 asked for in one NACK at kT0.
+NackGenerator nack_gen_three_asked(bool retry_when_overtaken) {
+  NackGeneratorConfig config;
+  config.retry_when_overtaken = retry_when_overtaken;
+  NackGenerator nack(config);
+  nack.on_rtt(TimeDelta::Millis(130));
+  nack.on_packet(20, false, kOrig, kT0);
+  nack.on_packet(24, false, kOrig, kT0);
+  CHECK(nack.process(kT0) == Seqs{21, 22, 23});
+  return nack;
+}
+}  // namespace
+
+TEST_CASE("nack generator retries a lost retransmission once a later answer has arrived") {
+  // Measured shape (8% loss in bursts of 3, RTT ~130 ms): 3 packets NACKed together, the
+  // retransmissions of the last two arrive after ~130 ms, the first's was lost. Its retry is due
+  // then, not at 1.25 x RTT after the NACK.
+  NackGenerator nack = nack_gen_three_asked(true);
+  const Timestamp answer = kT0 + TimeDelta::Millis(132);
+  CHECK(nack.on_packet(23, false, kRtx, answer).was_missing);  // asked for after 21 and 22
+  CHECK(nack.next_wakeup() == answer);
+  CHECK(nack.process(answer) == Seqs{21, 22});
+  CHECK(nack.stats().early_retries == 2);
+  // 22 was asked for twice, so which NACK its answer answers is unknown (Karn's rule): it does
+  // not hurry 21, which waits for its timer.
+  CHECK(nack.on_packet(22, false, kRtx, answer + TimeDelta::Millis(130)).was_missing);
+  CHECK(nack.process(answer + TimeDelta::Millis(130)).empty());
+  CHECK(nack.next_wakeup() == answer + TimeDelta::Micros(162500));
+  CHECK(nack.process(answer + TimeDelta::Micros(162500)) == Seqs{21});
+  CHECK(nack.stats().early_retries == 2);
+
+  // The answer of a packet asked for earlier (or earlier in the same NACK) says nothing about
+  // later ones: they keep the timer.
+  NackGenerator later = nack_gen_three_asked(true);
+  CHECK(later.on_packet(21, false, kRtx, answer).was_missing);
+  CHECK(later.process(answer).empty());
+  CHECK(later.next_wakeup() == kT0 + TimeDelta::Micros(162500));
+
+  // Off (the default): the timer alone.
+  CHECK_FALSE(NackGeneratorConfig{}.retry_when_overtaken);
+  NackGenerator timer_only = nack_gen_three_asked(false);
+  CHECK(timer_only.on_packet(23, false, kRtx, answer).was_missing);
+  CHECK(timer_only.process(answer).empty());
+}
+
 TEST_CASE("nack generator forgets packets that arrive or are recovered, and counts repairs by kind") {
   NackGeneratorConfig config;
   config.learn_reordering = false;  // 101 arriving late would otherwise make 102..104 wait

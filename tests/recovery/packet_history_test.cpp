@@ -112,11 +112,41 @@ TEST_CASE("packet history: NACK -> RTX, once per RTT, wrap-aware lookup, RTX seq
           std::vector<uint8_t>(original.payload().begin(), original.payload().end()));
   }
   CHECK(h->stats().not_found == 1);
-  // Asked again within one RTT: refused; after one RTT: sent again.
-  CHECK(h->on_nack(nack, t + TimeDelta::Millis(50), rtt).empty());
+  // Asked again within half an RTT (resend_guard): refused; after it: sent again.
+  CHECK(h->on_nack(nack, t + TimeDelta::Millis(40), rtt).empty());
   CHECK(h->stats().refused_too_soon == 3);
-  CHECK(h->on_nack(nack, t + TimeDelta::Millis(100), rtt).size() == 3);
+  CHECK(h->on_nack(nack, t + TimeDelta::Millis(50), rtt).size() == 3);
   CHECK(h->stats().retransmitted_packets_sent == 6);
+}
+
+TEST_CASE("packet history: a receiver whose RTT is lower than ours gets its retries answered") {
+  // Measured in tern-loopback (8% loss in bursts of 3): the sender's RTT 167 ms, the receiver's
+  // 129 ms; its retry for a lost retransmission came 1.25 x 129 = 161 ms after the first and a
+  // whole-RTT guard refused it. libwebrtc's receivers retry after exactly their RTT.
+  auto h = PacketHistory::Create(config());
+  REQUIRE(h.ok());
+  Random rng(5);
+  Timestamp t = Timestamp::Millis(2000);
+  for (int i = 0; i < 4; ++i) h->put(random_packet(rng, static_cast<uint16_t>(100 + i), 0, kHistoryMediaSsrc, 96, 800), t);
+  const TimeDelta sender_rtt = TimeDelta::Millis(167);
+  const uint16_t lost[] = {101, 102, 103};
+  REQUIRE(h->on_nack(lost, t, sender_rtt).size() == 3);
+  CHECK(h->on_nack(lost, t + TimeDelta::Millis(161), sender_rtt).size() == 3);
+  CHECK(h->on_nack(lost, t + TimeDelta::Millis(290), sender_rtt).size() == 3);
+  // A duplicate NACK right behind the first (before any answer could have arrived) is not.
+  CHECK(h->on_nack(lost, t + TimeDelta::Millis(300), sender_rtt).empty());
+  CHECK(h->stats().refused_too_soon == 3);
+  // A guard of one RTT (libwebrtc's sender rule) would have refused the retry.
+  auto strict_config = config();
+  strict_config.resend_guard = 1.0;
+  auto strict = PacketHistory::Create(strict_config);
+  REQUIRE(strict.ok());
+  for (int i = 0; i < 4; ++i) strict->put(random_packet(rng, static_cast<uint16_t>(100 + i), 0, kHistoryMediaSsrc, 96, 800), t);
+  REQUIRE(strict->on_nack(lost, t, sender_rtt).size() == 3);
+  CHECK(strict->on_nack(lost, t + TimeDelta::Millis(161), sender_rtt).empty());
+  auto bad = config();
+  bad.resend_guard = 1.5;
+  CHECK_FALSE(PacketHistory::Create(bad).ok());
 }
 
 TEST_CASE("packet history: bounded by count and by age") {

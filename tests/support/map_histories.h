@@ -61,7 +61,7 @@ class PacketHistory {
         continue;
       }
       Entry& e = it->second;
-      if (e.last_retransmit.is_finite() && now - e.last_retransmit < rtt) {
+      if (e.last_retransmit.is_finite() && now - e.last_retransmit < rtt * config_.resend_guard) {
         ++stats_.refused_too_soon;
         continue;
       }
