@@ -53,11 +53,11 @@ class AudioSendStream {
   // The congestion controller's whole target: audio RED (when configured) is sent only while its
   // redundant copies (2 x the Opus rate) fit in kRedMaxShare of it, and stops above
   // kRedStopShare (hysteresis); meanwhile packets go out as plain Opus. Audio comes first, so the
-  // shares are generous: with 32 kbps Opus RED stays on down to ~215 kbps and stops below 160.
+  // shares are generous: with 32 kbps Opus RED stays on down to a 160 kbps target and stops below 128.
   void set_transport_target(DataRate target);
   bool red_active() const { return red_ && red_active_; }
-  static constexpr double kRedMaxShare = 0.30;
-  static constexpr double kRedStopShare = 0.40;
+  static constexpr double kRedMaxShare = 0.40;
+  static constexpr double kRedStopShare = 0.50;
   // The expected loss (percent) the encoder is configured with; > 0: in-band FEC active.
   int expected_loss_percent() const { return expected_loss_percent_; }
   void on_nack_received() { ++counters_.nack_count; }

@@ -90,14 +90,14 @@ TEST_CASE("pipeline audio send stream: RED only while the target affords its cop
   CHECK(s->red_active());
   AudioFecCount n = run_audio_fec(*s, t, 1);
   CHECK(n.red == n.packets);
-  s->set_transport_target(DataRate::KilobitsPerSec(250));  // 26%: still affordable
+  s->set_transport_target(DataRate::KilobitsPerSec(180));  // 36%: still affordable (audio first)
   CHECK(s->red_active());
-  s->set_transport_target(DataRate::KilobitsPerSec(150));  // 43%: too dear
+  s->set_transport_target(DataRate::KilobitsPerSec(120));  // 53%: too dear
   CHECK(!s->red_active());
   n = run_audio_fec(*s, t, 1);
   CHECK(n.red == 0);
   CHECK(n.packets == 50);
-  s->set_transport_target(DataRate::KilobitsPerSec(180));  // 36%: not back yet (hysteresis)
+  s->set_transport_target(DataRate::KilobitsPerSec(140));  // 46%: not back yet (hysteresis)
   CHECK(!s->red_active());
   s->set_transport_target(DataRate::KilobitsPerSec(250));  // 26%
   CHECK(s->red_active());
