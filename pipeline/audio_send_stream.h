@@ -50,7 +50,7 @@ class AudioSendStream {
   // way libwebrtc's Opus wrapper optimises the loss it configures. A non-zero level turns the
   // encoder's in-band FEC (LBRR) on; it goes off again once the reports fall below 0.5 %.
   void on_loss(double loss_fraction);
-  // The congestion controller's whole target: audio RED (when configured) is sent only while its
+  // (Not wired into Endpoint yet: see pipeline/README.md.) The congestion controller's whole target: audio RED (when configured) is sent only while its
   // redundant copies (2 x the Opus rate) fit in kRedMaxShare of it, and stops above
   // kRedStopShare (hysteresis); meanwhile packets go out as plain Opus. Audio comes first, so the
   // shares are generous: with 32 kbps Opus RED stays on down to a 160 kbps target and stops below 128.

@@ -285,7 +285,6 @@ std::vector<uint32_t> Endpoint::own_ssrcs() const {
 
 void Endpoint::on_allocation(const SendTransport::Allocation& a, Timestamp /*now*/) {
   if (audio_send_) audio_send_->set_target(a.audio);
-  if (audio_send_) audio_send_->set_transport_target(a.target);
   if (video_send_ && a.video) video_send_->set_target(a.video->media, a.video->suspended);
   if (feedback_generator_) feedback_generator_->set_bitrate_hint(a.target);
   if (ccfb_generator_) ccfb_generator_->set_bitrate_hint(a.target);
