@@ -23,6 +23,17 @@ int opus_application(AudioApplication app) {
   return OPUS_APPLICATION_VOIP;
 }
 
+// The signal hint for an expected loss. libopus carries in-band FEC (LBRR) only in its SILK and
+// hybrid modes, and its speech/music classifier keeps CELT (no LBRR) for anything it rates as
+// music-like unless the expected loss exceeds ~(128 - voice estimate) / 16 percent: a call whose
+// voice the classifier doubts got no protection at 1-8% loss. A VoIP encoder asked to protect
+// against loss therefore declares speech, which selects the layers that can carry the redundancy;
+// without loss (or FEC, or in the AUDIO/low-delay applications) the classifier decides.
+opus_int32 signal_for(const AudioEncoderConfig& config, int loss_percent) {
+  const bool protect = config.inband_fec && loss_percent > 0 && config.application == AudioApplication::kVoip;
+  return protect ? OPUS_SIGNAL_VOICE : OPUS_AUTO;
+}
+
 }  // namespace
 
 struct OpusEncoder::Handle {
@@ -65,6 +76,7 @@ Result<std::unique_ptr<OpusEncoder>> OpusEncoder::Create(const AudioEncoderConfi
       opus_encoder_ctl(e, OPUS_SET_DTX(config.dtx ? 1 : 0)) != OPUS_OK ||
       opus_encoder_ctl(e, OPUS_SET_INBAND_FEC(config.inband_fec ? 1 : 0)) != OPUS_OK ||
       opus_encoder_ctl(e, OPUS_SET_PACKET_LOSS_PERC(config.packet_loss_percent)) != OPUS_OK ||
+      opus_encoder_ctl(e, OPUS_SET_SIGNAL(signal_for(config, config.packet_loss_percent))) != OPUS_OK ||
       // Real-time: constant-ish bitrate is friendlier to congestion control than full VBR.
       opus_encoder_ctl(e, OPUS_SET_VBR_CONSTRAINT(1)) != OPUS_OK) {
     return Error{"opus encoder: opus_encoder_ctl rejected the configuration"};
@@ -108,7 +120,8 @@ Status OpusEncoder::set_target_bitrate(DataRate bitrate) {
 
 Status OpusEncoder::set_packet_loss_percent(int percent) {
   if (percent < 0 || percent > 100) return Error{"opus encoder: packet loss percent outside 0..100"};
-  if (opus_encoder_ctl(enc_->ptr, OPUS_SET_PACKET_LOSS_PERC(percent)) != OPUS_OK) {
+  if (opus_encoder_ctl(enc_->ptr, OPUS_SET_PACKET_LOSS_PERC(percent)) != OPUS_OK ||
+      opus_encoder_ctl(enc_->ptr, OPUS_SET_SIGNAL(signal_for(config_, percent))) != OPUS_OK) {
     return Error{"opus encoder: OPUS_SET_PACKET_LOSS_PERC failed"};
   }
   config_.packet_loss_percent = percent;

@@ -1,5 +1,8 @@
 // OpusEncoder: an RAII wrapper over libopus's encoder (RFC 6716) for real-time use: bitrate,
 // complexity, DTX and in-band FEC (LBRR) controllable; packets are ready for RFC 7587 payloading.
+// With in-band FEC on, the VoIP application and a non-zero expected loss the encoder is told the
+// signal is speech (OPUS_SIGNAL_VOICE): only the SILK/hybrid modes carry LBRR, and libopus's
+// classifier would otherwise keep music-like input in CELT with no redundancy at a few percent loss.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,7 @@
 #include "tern/pipeline/audio_send_stream.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "tern/codecs/codec_factory.h"
 
@@ -9,6 +10,21 @@ namespace {
 constexpr int kSampleRate = 48000;
 constexpr int kSamplesPerFrame = kSampleRate / 50;  // 20 ms
 constexpr int kMaxFramesPerProcess = 50;             // a late driver catches up at most 1 s
+
+// Expected-loss levels handed to Opus (percent) and the smoothing of reported loss: see on_loss().
+constexpr int kLossLevels[] = {20, 10, 5, 1};
+constexpr double kLossSmoothing = 0.3;  // weight of each new report
+
+// The level for a smoothed loss (percent): the highest level reached, where reaching a level from
+// below takes a margin more than it and leaving it from above a margin less (no toggling on noise).
+int quantize_loss(double percent, int previous) {
+  for (int level : kLossLevels) {
+    const double margin = level >= 20 ? 2.0 : level >= 5 ? 1.0 : 0.5;
+    const double threshold = previous >= level ? level - margin : level + margin;
+    if (percent >= threshold) return level;
+  }
+  return 0;
+}
 }  // namespace
 
 Result<std::unique_ptr<AudioSendStream>> AudioSendStream::Create(const Config& config,
@@ -57,9 +73,26 @@ void AudioSendStream::set_target(DataRate rate) {
   if (!encoder_->set_target_bitrate(clamped).ok()) ++counters_.encoder_config_errors;
 }
 
+void AudioSendStream::set_transport_target(DataRate target) {
+  if (!red_) return;
+  const double redundancy = 2.0 * static_cast<double>(target_.bps());
+  const double total = static_cast<double>(target.bps());
+  if (red_active_ && redundancy > kRedStopShare * total) red_active_ = false;
+  if (!red_active_ && redundancy <= kRedMaxShare * total) red_active_ = true;
+}
+
 void AudioSendStream::on_loss(double loss_fraction) {
-  const int percent = static_cast<int>(std::clamp(loss_fraction, 0.0, 1.0) * 100);
-  if (!encoder_->set_packet_loss_percent(percent).ok()) ++counters_.encoder_config_errors;
+  const double reported = std::isnan(loss_fraction) ? 0.0 : std::clamp(loss_fraction, 0.0, 1.0) * 100.0;
+  smoothed_loss_percent_ = smoothed_loss_percent_ < 0
+                               ? reported
+                               : smoothed_loss_percent_ + kLossSmoothing * (reported - smoothed_loss_percent_);
+  const int level = quantize_loss(smoothed_loss_percent_, expected_loss_percent_);
+  if (level == expected_loss_percent_) return;
+  if (!encoder_->set_packet_loss_percent(level).ok()) {
+    ++counters_.encoder_config_errors;
+    return;
+  }
+  expected_loss_percent_ = level;
 }
 
 void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
@@ -115,7 +148,7 @@ void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
     o.media_ssrc = rtp_.ssrc();
     o.priority = congestion::PacketPriority::kAudio;
     o.audio = true;
-    if (red_) {
+    if (red_ && red_active_) {
       auto red = red_->encode(*packet);
       o.packet = red ? std::move(red).value() : std::move(packet).value();
     } else {

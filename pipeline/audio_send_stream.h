@@ -44,7 +44,22 @@ class AudioSendStream {
   // Encodes every 20 ms frame due by `now`; appends its packets to `out`.
   void process(Timestamp now, std::vector<OutgoingPacket>& out);
   void set_target(DataRate rate);
+  // Loss reported by RTCP (receiver reports, fraction 0..1), in every protection mode: smoothed
+  // (each report weighs 0.3) and set as Opus's expected loss in levels of 0, 1, 5, 10 and 20 %
+  // with hysteresis (a level is reached at +0.5/1/1/2 points and left at as much below it), the
+  // way libwebrtc's Opus wrapper optimises the loss it configures. A non-zero level turns the
+  // encoder's in-band FEC (LBRR) on; it goes off again once the reports fall below 0.5 %.
   void on_loss(double loss_fraction);
+  // (Not wired into Endpoint yet: see pipeline/README.md.) The congestion controller's whole target: audio RED (when configured) is sent only while its
+  // redundant copies (2 x the Opus rate) fit in kRedMaxShare of it, and stops above
+  // kRedStopShare (hysteresis); meanwhile packets go out as plain Opus. Audio comes first, so the
+  // shares are generous: with 32 kbps Opus RED stays on down to a 160 kbps target and stops below 128.
+  void set_transport_target(DataRate target);
+  bool red_active() const { return red_ && red_active_; }
+  static constexpr double kRedMaxShare = 0.40;
+  static constexpr double kRedStopShare = 0.50;
+  // The expected loss (percent) the encoder is configured with; > 0: in-band FEC active.
+  int expected_loss_percent() const { return expected_loss_percent_; }
   void on_nack_received() { ++counters_.nack_count; }
   // Pull samples from `source` (not owned; nullptr: the synthetic microphone) instead. It must
   // deliver 48 kHz mono or stereo (stereo is mixed down to the mono encoder); once it has nothing
@@ -72,6 +87,9 @@ class AudioSendStream {
   uint32_t rtp_timestamp_ = 0;
   bool last_was_dtx_ = true;
   DataRate target_;
+  bool red_active_ = true;
+  double smoothed_loss_percent_ = -1;  // < 0: no report yet
+  int expected_loss_percent_ = 0;
   AudioSendCounters counters_;
   std::vector<uint8_t> payload_buffer_;
 };

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "tern/recovery/red.h"
+#include "tern/recovery/fec_loss_watch.h"
 #include "tern/recovery/ulpfec.h"
 
 namespace tern::pipeline {
@@ -23,6 +24,7 @@ class RtpReceiveFront::PayloadStage {
     f.deliver(std::move(p), origin, now, l);
   }
   static NackStage& nack(RtpReceiveFront& f) { return *f.nack_; }
+  static void want_keyframe(RtpReceiveFront& f) { f.keyframe_wanted_ = true; }
   static RtpReceiveFrontCounters& counters(RtpReceiveFront& f) { return f.counters_; }
 };
 
@@ -31,12 +33,16 @@ class RtpReceiveFront::NackStage {
  public:
   virtual ~NackStage() = default;
   // Returns true when the generator gave up on its list and wants a keyframe instead.
-  virtual bool on_packet(uint16_t seq, const Listener::Verdict& verdict, recovery::PacketArrival arrival,
-                         Timestamp now) = 0;
+  virtual bool on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, const Listener::Verdict& verdict,
+                         recovery::PacketArrival arrival, Timestamp now) = 0;
   virtual void on_rtt(TimeDelta rtt) = 0;
   virtual std::optional<Timestamp> next_wakeup() const = 0;
   virtual std::vector<uint16_t> process(Timestamp now) = 0;
   virtual recovery::NackGeneratorStats stats() const = 0;
+  // Whether a keyframe wanted on a FEC packet's sequence number is acted on (see UlpfecInRed).
+  virtual bool keyframe_on_fec_packets() const { return false; }
+  // A received ULPFEC packet protects these media sequence numbers.
+  virtual void on_fec_protects(std::span<const uint16_t> /*seqs*/) {}
 };
 
 namespace {
@@ -58,7 +64,8 @@ recovery::PacketArrival arrival_of(PacketOrigin origin) {
 
 class NoNack final : public RtpReceiveFront::NackStage {
  public:
-  bool on_packet(uint16_t, const RtpReceiveFront::Listener::Verdict&, recovery::PacketArrival, Timestamp) override {
+  bool on_packet(uint16_t, uint32_t, bool, const RtpReceiveFront::Listener::Verdict&, recovery::PacketArrival,
+                 Timestamp) override {
     return false;
   }
   void on_rtt(TimeDelta) override {}
@@ -70,8 +77,8 @@ class NoNack final : public RtpReceiveFront::NackStage {
 class Nack final : public RtpReceiveFront::NackStage {
  public:
   explicit Nack(recovery::NackGenerator generator) : generator_(std::move(generator)) {}
-  bool on_packet(uint16_t seq, const RtpReceiveFront::Listener::Verdict& verdict, recovery::PacketArrival arrival,
-                 Timestamp now) override {
+  bool on_packet(uint16_t seq, uint32_t /*rtp_timestamp*/, bool /*marker*/, const RtpReceiveFront::Listener::Verdict& verdict,
+                 recovery::PacketArrival arrival, Timestamp now) override {
     const recovery::NackGenerator::PacketResult r = generator_.on_packet(seq, verdict.keyframe_packet, arrival, now);
     if (verdict.keyframe_first_seq) generator_.clear_up_to(*verdict.keyframe_first_seq);
     return r.keyframe_needed;
@@ -83,6 +90,36 @@ class Nack final : public RtpReceiveFront::NackStage {
 
  private:
   recovery::NackGenerator generator_;
+};
+
+// FEC without NACK: no retransmission can come, so a packet FEC did not rebuild in time means a
+// keyframe, asked for at once (recovery::FecLossWatch; rate-limited until the keyframe arrives).
+class FecLossStage final : public RtpReceiveFront::NackStage {
+ public:
+  explicit FecLossStage(bool confirm_media) : watch_(config(confirm_media)) {}
+  void on_fec_protects(std::span<const uint16_t> seqs) override { watch_.on_fec_protects(seqs); }
+  bool on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, const RtpReceiveFront::Listener::Verdict& verdict,
+                 recovery::PacketArrival /*arrival*/, Timestamp now) override {
+    if (verdict.keyframe_first_seq) watch_.on_keyframe(*verdict.keyframe_first_seq);
+    return watch_.on_packet(seq, rtp_timestamp, marker, now);
+  }
+  void on_rtt(TimeDelta rtt) override { watch_.on_rtt(rtt); }
+  std::optional<Timestamp> next_wakeup() const override { return std::nullopt; }
+  std::vector<uint16_t> process(Timestamp) override { return {}; }
+  bool keyframe_on_fec_packets() const override { return true; }
+  recovery::NackGeneratorStats stats() const override {
+    recovery::NackGeneratorStats s;
+    s.keyframe_requests = watch_.stats().keyframe_requests;
+    return s;
+  }
+
+ private:
+  static recovery::FecLossWatchConfig config(bool confirm_media) {
+    recovery::FecLossWatchConfig c;
+    c.confirm_media = confirm_media;
+    return c;
+  }
+  recovery::FecLossWatch watch_;
 };
 
 class PassThrough final : public RtpReceiveFront::PayloadStage {
@@ -137,6 +174,7 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
                  RtpReceiveFront::Listener& listener) override {
     const bool is_red = packet.payload_type() == red_pt_;
     recovery::UlpfecReceiver::Output out = fec_.on_packet(packet);
+    if (!out.protected_seqs.empty()) nack(front).on_fec_protects(out.protected_seqs);
     if (is_red && !out.media) {
       ++counters(front).fec_packets_received;
       account(front, packet, retransmitted, now);
@@ -144,8 +182,12 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
       // keyframe request that follows is not acted on (as the streams always did; a later media
       // packet cannot raise it again since the list was cleared): counted, for a later fix.
       const auto arrival = retransmitted ? recovery::PacketArrival::kRetransmission : recovery::PacketArrival::kOriginal;
-      if (nack(front).on_packet(packet.sequence_number(), {}, arrival, now)) {
-        ++counters(front).keyframe_requests_not_sent;
+      if (nack(front).on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), {}, arrival, now)) {
+        if (nack(front).keyframe_on_fec_packets()) {
+          want_keyframe(front);
+        } else {
+          ++counters(front).keyframe_requests_not_sent;
+        }
       }
     }
     if (out.media) {
@@ -222,6 +264,9 @@ RtpReceiveFront::RtpReceiveFront(const Config& config) : config_(config) {
   }
   if (config_.nack) {
     nack_ = std::make_unique<Nack>(recovery::NackGenerator(*config_.nack));
+  } else if (config_.ulpfec_payload_type || config_.flexfec_ssrc != 0) {
+    // ULPFEC numbers its packets in the media's sequence: a gap must be confirmed as media.
+    nack_ = std::make_unique<FecLossStage>(config_.ulpfec_payload_type.has_value());
   } else {
     nack_ = std::make_unique<NoNack>();
   }
@@ -265,6 +310,8 @@ void RtpReceiveFront::account(const rtp::RtpPacket& packet, bool retransmitted, 
 
 void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now, Listener& listener) {
   const uint16_t seq = packet.sequence_number();
+  const uint32_t rtp_timestamp = packet.timestamp();
+  const bool marker = packet.marker();
   // FlexFEC protects media as sent: what arrived (or RTX restored) joins its window; what it
   // rebuilt is in the window already.
   std::vector<rtp::RtpPacket> recovered;
@@ -272,7 +319,7 @@ void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timest
     recovered = flexfec_->on_packet(packet);
   }
   const Listener::Verdict verdict = listener.on_media_packet(std::move(packet), origin, now);
-  if (nack_->on_packet(seq, verdict, arrival_of(origin), now)) keyframe_wanted_ = true;
+  if (nack_->on_packet(seq, rtp_timestamp, marker, verdict, arrival_of(origin), now)) keyframe_wanted_ = true;
   if (!recovered.empty()) deliver_flexfec(std::move(recovered), now, listener);
 }
 

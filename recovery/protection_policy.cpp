@@ -25,7 +25,10 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < config_.min_fec_loss || loss == 0.0) {
     return d;
   }
-  const double multiplier = rtt >= config_.high_rtt ? 3.0 : 2.0;
+  // Without NACK, FEC is the only repair: every packet it misses costs a keyframe.
+  const double multiplier = !config_.allow_nack        ? config_.fec_only_multiplier
+                            : rtt >= config_.high_rtt ? 3.0
+                                                      : 2.0;
   const double rate = std::min(255.0 * loss * multiplier, static_cast<double>(config_.max_fec_rate));
   d.use_fec = true;
   d.fec_rate = static_cast<uint8_t>(std::max(1.0, std::round(rate)));

@@ -11,6 +11,8 @@
 //     (2, or 3 once RTT >= high_rtt = 150 ms since a retransmission then costs a visible stall),
 //     capped at max_fec_rate; keyframes get twice that (at least key_min_fec_rate), capped at 255.
 //     Groups span 3 frames while loss < 5% (cheaper per frame), else 1 frame (shorter delay).
+//     Without NACK (allow_nack = false) FEC is the only repair and a packet it misses costs a
+//     keyframe: the multiplier is then fec_only_multiplier (4), whatever the RTT.
 //  3. NACK stays on whenever allowed: it repairs what FEC could not, and PacketHistory limits it
 //     to one retransmission per half RTT per packet and to the congestion controller's budget.
 //  4. Bursty loss (as reported by the caller) selects bursty masks.
@@ -45,6 +47,7 @@ class ProtectionPolicy {
     double min_fec_loss = 0.01;
     uint8_t max_fec_rate = 128;  // ~50% overhead
     uint8_t key_min_fec_rate = 64;
+    double fec_only_multiplier = 4.0;  // rule 2's multiplier when NACK is not allowed
   };
 
   // Rejects loss thresholds outside [0, 1] and negative RTT thresholds.

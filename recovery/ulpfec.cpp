@@ -123,8 +123,9 @@ void UlpfecReceiver::on_fec_payload(std::span<const uint8_t> payload, Output& ou
     ++malformed_fec_;
     return;
   }
-  const std::vector<uint16_t> seqs = fec->protected_sequence_numbers();
+  std::vector<uint16_t> seqs = fec->protected_sequence_numbers();
   window_.add_fec(seqs, std::move(fec->parity), config_.media_ssrc, out.recovered);
+  out.protected_seqs = std::move(seqs);
 }
 
 UlpfecReceiver::Output UlpfecReceiver::on_packet(const rtp::RtpPacket& packet) {

@@ -95,6 +95,9 @@ class UlpfecReceiver {
   struct Output {
     std::optional<rtp::RtpPacket> media;    // the packet to pass on (RED unwrapped), if media
     std::vector<rtp::RtpPacket> recovered;  // rebuilt by FEC, in recovery order
+    // A FEC packet arrived: the media sequence numbers it protects (its own number is not media;
+    // FecLossWatch tells lost media from lost FEC packets with this).
+    std::vector<uint16_t> protected_seqs;
   };
   struct Stats {
     uint64_t fec_packets_received = 0;

@@ -369,3 +369,39 @@ TEST_CASE("receive front: invalid configurations are rejected") {
 }
 
 }  // namespace tern::pipeline
+
+namespace tern::pipeline {
+namespace {
+
+TEST_CASE("receive front: ULPFEC without NACK asks for a keyframe once a lost packet is past repair") {
+  RtpReceiveFront::Config c;
+  c.ssrc = kSsrc;
+  c.local_ssrc = kLocal;
+  c.red_payload_type = kRedPt;
+  c.ulpfec_payload_type = kFecPt;
+  c.clock_rates = {{kPt, 90000}, {kRedPt, 90000}};
+  RtpReceiveFront front = make(c);
+  Sink sink;
+  std::vector<rtcp::RtcpPacket> feedback;
+  Timestamp now = kT0;
+  uint16_t seq = 100;
+  // Frames of 3 packets; the middle packet of the third frame is lost and no FEC repairs it.
+  for (int frame = 0; frame < 8; ++frame) {
+    for (int p = 0; p < 3; ++p, ++seq) {
+      if (frame == 2 && p == 1) continue;
+      rtp::RtpPacket m = media(seq, static_cast<uint32_t>(3000 * frame), 0, p == 2);
+      front.on_rtp(recovery::wrap_red(m, kRedPt).value(), now, sink);
+    }
+    front.process(now, feedback);
+    // Nothing before FEC could have come (4 newer frames), then exactly one request.
+    const bool pli = !feedback.empty() && std::holds_alternative<rtcp::Pli>(feedback.back());
+    CHECK(pli == (frame == 6));
+    feedback.clear();
+    now = now + TimeDelta::Millis(33);
+  }
+  CHECK(front.nack_stats().keyframe_requests == 1);
+  CHECK(front.counters().nack_count == 0);  // no NACK was ever sent
+}
+
+}  // namespace
+}  // namespace tern::pipeline

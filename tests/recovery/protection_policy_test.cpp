@@ -55,3 +55,24 @@ TEST_CASE("protection policy: switchable off, per tool, and validated") {
   CHECK(p->decide(TimeDelta::Millis(100), -3.0).fec_rate == 0);
   CHECK(p->decide(TimeDelta::Millis(100), std::nan("")).fec_rate == 0);
 }
+
+TEST_CASE("protection policy: FEC alone (no NACK) follows reported loss at any RTT, keyframes more") {
+  ProtectionPolicy::Config c;
+  c.allow_nack = false;
+  c.nack_only_rtt = TimeDelta::Zero();
+  auto p = ProtectionPolicy::Create(c);
+  REQUIRE(p.ok());
+  auto d = p->decide(TimeDelta::Millis(20), 0.0);
+  CHECK(!d.use_nack);
+  CHECK(!d.use_fec);
+  d = p->decide(TimeDelta::Millis(20), 0.03);
+  CHECK(d.use_fec);
+  CHECK(d.fec_rate == 31);  // 255 x 0.03 x 4: twice what NACK + FEC would use
+  CHECK(d.key_fec_rate == 64);
+  const auto more = p->decide(TimeDelta::Millis(20), 0.08);
+  CHECK(more.fec_rate == 82);
+  CHECK(more.key_fec_rate == 164);
+  CHECK(more.max_frames == 1);
+  // The level comes back down with the loss.
+  CHECK(p->decide(TimeDelta::Millis(20), 0.015).fec_rate == 15);
+}
