@@ -139,7 +139,9 @@ bool SendTransport::backlogged(Timestamp now) const {
 
 void SendTransport::set_target(DataRate target, Timestamp now) {
   target_ = target;
-  pacer_.set_link_rate(target);  // the burst limit: the path drains about the target
+  // The burst limit: an estimating controller's target is what the path drains; a fixed rate is a
+  // budget, not a path estimate (its bursts stay at the pacing rate).
+  if (config_.controller.mode != congestion::NetworkControllerMode::kFixed) pacer_.set_link_rate(target);
   // Media + overhead <= target: the encoders share what the headers and redundancy leave.
   // A negative overhead is audio's unused share: the active video streams may have it on top.
   const DataRate measured = overhead_rate();
