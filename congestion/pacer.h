@@ -91,7 +91,10 @@ class Pacer {
   }
   // The rate the path is believed to drain (the congestion controller's target) for the burst
   // limit; never set (or PlusInfinity): no burst limit.
-  void set_link_rate(DataRate rate) { link_rate_ = max(rate, DataRate::BitsPerSec(1)); }
+  void set_link_rate(DataRate rate) {
+    link_rate_ = max(rate, DataRate::BitsPerSec(1));
+    if (!link_rate_.is_finite()) link_debt_ = DataSize::Zero();
+  }
   // Queues a cluster to be sent at its target rate, starting now.
   void create_probe_cluster(const ProbeClusterConfig& cluster);
 
