@@ -85,8 +85,11 @@ Status LibvpxEncoder::initialize(vpx_codec_iface_t* iface) {
     return Error{"libvpx encoder: vpx_codec_enc_init rejected the configuration"};
   }
   initialized_ = true;
-  initial_width_ = config_.width;
-  initial_height_ = config_.height;
+  iface_ = iface;
+  if (initial_width_ == 0) {
+    initial_width_ = config_.width;
+    initial_height_ = config_.height;
+  }
   return apply_controls();
 }
 
@@ -118,22 +121,26 @@ Status LibvpxEncoder::set_resolution(int width, int height) {
   if (width < 2 || height < 2 || width > initial_width_ || height > initial_height_) {
     return Error{"libvpx encoder: size outside 2x2..the size it was created with"};
   }
-  // libvpx reconfigures the size in place for one-pass real time without lookahead (VP8 up to
-  // its initial size, VP9 too); the first frame at the new size is made a keyframe.
-  vpx_codec_enc_cfg_t cfg = cfg_;
-  cfg.g_w = static_cast<unsigned int>(width);
-  cfg.g_h = static_cast<unsigned int>(height);
-  if (vpx_codec_enc_config_set(&ctx_, &cfg) != VPX_CODEC_OK) {
-    return Error{"libvpx encoder: vpx_codec_enc_config_set rejected the size"};
-  }
-  cfg_ = cfg;
+  // A new context at the new size, as libwebrtc re-initialises its encoder on a resolution change:
+  // libvpx can resize in place, but its rate control then carries the buffer debt of the old size
+  // (a 640x480 keyframe at 50 kbps kept a 160x120 stream at its highest QP for two seconds). The
+  // first frame at the new size is a keyframe either way; the layer pattern restarts with it.
+  const VideoEncoderConfig previous = config_;
+  vpx_codec_destroy(&ctx_);
+  initialized_ = false;
   config_.width = width;
   config_.height = height;
+  if (Status s = initialize(iface_); !s) {
+    config_ = previous;  // back to the old size (a failure here leaves the encoder unusable)
+    if (Status again = initialize(iface_); !again) return Error{again.error()};
+    return s;
+  }
   keyframe_requested_ = true;
   return Status::Ok();
 }
 
 Result<std::optional<EncodedFrame>> LibvpxEncoder::encode(const VideoFrame& frame) {
+  if (!initialized_) return Error{"libvpx encoder: no context (re-initialisation failed)"};
   if (!frame.is_valid()) return Error{"libvpx encoder: frame planes inconsistent with its size"};
   if (frame.width != config_.width || frame.height != config_.height) {
     return Error{"libvpx encoder: frame size differs from the configured size"};

@@ -55,6 +55,7 @@ class LibvpxEncoder : public VideoEncoder {
 
  private:
   bool initialized_ = false;
+  vpx_codec_iface_t* iface_ = nullptr;  // for re-initialising at a new size
   int initial_width_ = 0;  // the size at creation: the largest set_resolution() accepts
   int initial_height_ = 0;
   bool keyframe_requested_ = true;  // the first frame is a keyframe

@@ -5,6 +5,16 @@
 
 namespace tern::congestion {
 
+Status BitrateAllocator::set_audio(std::optional<AudioAllocationConfig> audio) {
+  if (audio) {
+    if (audio->min_rate > audio->max_rate) return Error{"audio min_rate above max_rate"};
+    if (audio->min_rate < DataRate::Zero()) return Error{"negative audio min_rate"};
+    if (!(audio->wire_factor >= 1.0 && audio->wire_factor <= 16.0)) return Error{"audio wire_factor outside 1..16"};
+  }
+  audio_ = audio;
+  return Status::Ok();
+}
+
 Status BitrateAllocator::add_video_stream(const VideoStreamConfig& stream) {
   if (stream.min_rate > stream.max_rate) return Error{"video min_rate above max_rate"};
   if (stream.min_rate < DataRate::Zero()) return Error{"negative video min_rate"};
@@ -26,15 +36,17 @@ bool BitrateAllocator::remove_video_stream(uint32_t id) {
   return true;
 }
 
-BitrateAllocation BitrateAllocator::allocate(DataRate target) {
+BitrateAllocation BitrateAllocator::allocate(DataRate target, DataRate spare) {
   BitrateAllocation out;
   target = max(target, DataRate::Zero());
   out.rtx = min(target * config_.rtx_share, config_.max_rtx_rate);
   DataRate avail = target - out.rtx;
 
+  // Audio is handed out in wire terms (codec rate x wire_factor) and reported as codec rate.
+  DataRate audio_wire = DataRate::Zero();
   if (audio_) {
-    out.audio = min(avail, audio_->min_rate);
-    avail -= out.audio;
+    audio_wire = min(avail, audio_->min_rate * audio_->wire_factor);
+    avail -= audio_wire;
   }
 
   // Totals (media + FEC) per stream, in the order added.
@@ -60,11 +72,14 @@ BitrateAllocation BitrateAllocator::allocate(DataRate target) {
   }
 
   if (audio_) {
-    const DataRate extra = min(avail, audio_->max_rate - out.audio);
-    out.audio += extra;
+    const DataRate extra = min(avail, audio_->max_rate * audio_->wire_factor - audio_wire);
+    audio_wire += extra;
     avail -= extra;
+    out.audio_wire = audio_wire;
+    out.audio = audio_wire * (1.0 / audio_->wire_factor);
   }
 
+  avail += max(spare, DataRate::Zero());
   // Water-fill the rest by priority; each round saturates at least one stream or spends all.
   for (size_t round = 0; round <= streams_.size() && avail > DataRate::Zero(); ++round) {
     double weight = 0;

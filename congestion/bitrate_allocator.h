@@ -5,7 +5,11 @@
 // stream whose minimum does not fit is suspended, and resumes only once its minimum plus a
 // hysteresis margin fits, so it does not flap); audio up to its maximum; what is left goes to the
 // active video streams in proportion to their priority, up to their maximums (water-filling).
-// Video figures include FEC: a stream with fec_overhead 0.2 gets media + 20% FEC.
+// So audio is served first: below about (audio max x wire factor + video minimum) the encoder rate
+// of audio follows the target (Opus between its minimum and maximum) while video keeps its minimum.
+// Video figures include FEC: a stream with fec_overhead 0.2 gets media + 20% FEC. Audio figures
+// are the codec's rate; what that rate costs on the wire (RED's redundant copies) is charged to
+// the target through wire_factor.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +22,11 @@
 namespace tern::congestion {
 
 struct AudioAllocationConfig {
-  DataRate min_rate = DataRate::KilobitsPerSec(16);
+  DataRate min_rate = DataRate::KilobitsPerSec(16);  // codec (Opus) rate
   DataRate max_rate = DataRate::KilobitsPerSec(64);
+  // Payload bytes on the wire per byte of codec output: 1 plain, 1 + n with RED carrying n
+  // redundant copies (RFC 2198). The allocation charges audio x wire_factor to the target.
+  double wire_factor = 1.0;
 };
 
 struct VideoStreamConfig {
@@ -39,7 +46,8 @@ struct VideoAllocation {
 };
 
 struct BitrateAllocation {
-  DataRate audio = DataRate::Zero();
+  DataRate audio = DataRate::Zero();       // codec rate
+  DataRate audio_wire = DataRate::Zero();  // audio x wire_factor: what audio takes of the target
   std::vector<VideoAllocation> video;  // in the order streams were added
   DataRate rtx = DataRate::Zero();
   DataRate unallocated = DataRate::Zero();  // target left over after every maximum is met
@@ -58,14 +66,17 @@ class BitrateAllocator {
   BitrateAllocator() : BitrateAllocator(Config{}) {}
   explicit BitrateAllocator(Config config) : config_(config) {}
 
-  void set_audio(std::optional<AudioAllocationConfig> audio) { audio_ = audio; }
+  // Rejected (audio unchanged): min > max, a negative minimum or a wire_factor below 1.
+  Status set_audio(std::optional<AudioAllocationConfig> audio);
   // Rejects min > max, negative FEC overhead, non-positive priority, a duplicate id or too many
   // streams.
   Status add_video_stream(const VideoStreamConfig& stream);
   bool remove_video_stream(uint32_t id);
 
-  // Splits `target`; remembers which streams are suspended for the hysteresis.
-  BitrateAllocation allocate(DataRate target);
+  // Splits `target`; remembers which streams are suspended for the hysteresis. `spare` (audio's
+  // unused share, measured by the caller) adds to what the active video streams share above their
+  // minimums only: it never resumes a stream nor keeps one running.
+  BitrateAllocation allocate(DataRate target, DataRate spare = DataRate::Zero());
 
  private:
   struct Stream {

@@ -80,16 +80,33 @@ TimeDelta Pacer::oldest_queue_time(Timestamp now) const {
   return oldest.is_finite() ? now - oldest : TimeDelta::Zero();
 }
 
-DataRate Pacer::current_pacing_rate(Timestamp now) const {
-  DataRate rate = pacing_rate_;
-  if (queue_packets_ > 0 && config_.queue_time_limit.is_finite()) {
-    const Timestamp avg_enqueue = Timestamp::Micros(static_cast<int64_t>(
-        enqueue_time_sum_us_ / static_cast<double>(queue_packets_)));
-    const TimeDelta avg_wait = max(now - avg_enqueue, TimeDelta::Zero());
-    const TimeDelta time_left = max(config_.queue_time_limit - avg_wait, TimeDelta::Millis(1));
-    rate = max(rate, queue_size_ / time_left);
+DataRate Pacer::queue_limit_rate(Timestamp now) const {
+  if (queue_packets_ == 0 || !config_.queue_time_limit.is_finite()) return DataRate::Zero();
+  const Timestamp avg_enqueue =
+      Timestamp::Micros(static_cast<int64_t>(enqueue_time_sum_us_ / static_cast<double>(queue_packets_)));
+  const TimeDelta avg_wait = max(now - avg_enqueue, TimeDelta::Zero());
+  const TimeDelta time_left = max(config_.queue_time_limit - avg_wait, TimeDelta::Millis(1));
+  return queue_size_ / time_left;
+}
+
+DataRate Pacer::current_pacing_rate(Timestamp now) const { return max(pacing_rate_, queue_limit_rate(now)); }
+
+DataRate Pacer::link_drain_rate(Timestamp now) const { return max(link_rate_, queue_limit_rate(now)); }
+
+DataSize Pacer::burst_size() const {
+  if (!link_rate_.is_finite() || config_.max_burst <= TimeDelta::Zero()) return DataSize::PlusInfinity();
+  return link_rate_ * config_.max_burst;
+}
+
+PacketPriority Pacer::highest_priority() const {
+  for (size_t c = 0; c < kNumPacketPriorities; ++c) {
+    if (!queues_[c].empty()) return static_cast<PacketPriority>(c);
   }
-  return rate;
+  return PacketPriority::kPadding;
+}
+
+bool Pacer::burst_limited() const {
+  return queue_packets_ > 0 && highest_priority() != PacketPriority::kAudio && link_debt_ > burst_size();
 }
 
 void Pacer::drain_debt(Timestamp now) {
@@ -97,6 +114,7 @@ void Pacer::drain_debt(Timestamp now) {
     const TimeDelta elapsed = now - last_process_;
     media_debt_ = max(media_debt_ - current_pacing_rate(now) * elapsed, DataSize::Zero());
     padding_debt_ = max(padding_debt_ - padding_rate_ * elapsed, DataSize::Zero());
+    if (link_rate_.is_finite()) link_debt_ = max(link_debt_ - link_drain_rate(now) * elapsed, DataSize::Zero());
   }
   if (last_process_.is_minus_infinity() || now > last_process_) last_process_ = now;
 }
@@ -119,11 +137,14 @@ std::optional<Timestamp> Pacer::next_send_time() const {
     const DataRate rate = current_pacing_rate(last_process_);
     // At least 1 us while in debt: at a very high (queue-time-limit) rate the debt's drain time
     // rounds to zero, and process() at the same instant would drain nothing and send nothing.
-    const TimeDelta wait = media_debt_.is_zero() ? TimeDelta::Zero() : max(media_debt_ / rate, TimeDelta::Micros(1));
+    TimeDelta wait = media_debt_.is_zero() ? TimeDelta::Zero() : max(media_debt_ / rate, TimeDelta::Micros(1));
+    if (burst_limited()) wait = max(wait, max((link_debt_ - burst_size()) / link_drain_rate(last_process_), TimeDelta::Micros(1)));
     consider(last_process_ + min(wait, config_.max_process_interval));
   } else if (padding_rate_ > DataRate::Zero() && last_process_.is_finite()) {
-    const TimeDelta wait = max(media_debt_ / pacing_rate_, padding_debt_ / padding_rate_);
-    const bool in_debt = !media_debt_.is_zero() || !padding_debt_.is_zero();
+    TimeDelta wait = max(media_debt_ / pacing_rate_, padding_debt_ / padding_rate_);
+    const bool over_burst = link_debt_ > burst_size();
+    if (over_burst) wait = max(wait, (link_debt_ - burst_size()) / link_rate_);
+    const bool in_debt = !media_debt_.is_zero() || !padding_debt_.is_zero() || over_burst;
     consider(last_process_ + (in_debt ? max(wait, TimeDelta::Micros(1)) : wait));
   }
   return next;
@@ -136,6 +157,7 @@ PacerOutput Pacer::process(Timestamp now) {
   auto account = [&](DataSize size) {
     media_debt_ = min(media_debt_ + size, max(media_cap, size));
     padding_debt_ = min(padding_debt_ + size, max(padding_rate_ * config_.max_debt_time, size));
+    if (link_rate_.is_finite()) link_debt_ = min(link_debt_ + size, max(link_rate_ * config_.max_debt_time, size));
   };
   for (size_t i = 0; i < config_.max_packets_per_process; ++i) {
     if (!probes_.empty()) {
@@ -160,13 +182,14 @@ PacerOutput Pacer::process(Timestamp now) {
       }
     }
     if (queue_packets_ > 0) {
-      if (media_debt_ > DataSize::Zero()) break;
+      if (media_debt_ > DataSize::Zero() || burst_limited()) break;
       auto pkt = pop_highest();
       account(pkt->size);
       out.packets.push_back(std::move(*pkt));
       continue;
     }
-    if (padding_rate_ > DataRate::Zero() && media_debt_.is_zero() && padding_debt_.is_zero()) {
+    if (padding_rate_ > DataRate::Zero() && media_debt_.is_zero() && padding_debt_.is_zero() &&
+        link_debt_ <= burst_size()) {
       account(config_.padding_packet_size);
       out.padding.push_back(PaddingRequest{config_.padding_packet_size, kNotAProbe});
       continue;

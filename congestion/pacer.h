@@ -12,6 +12,16 @@
 // evicts the newest packet of the lowest class strictly below its own, otherwise it is refused.
 // Queue-time limit: when the queue would take longer than `queue_time_limit` to drain at the
 // pacing rate, the rate is raised so it drains in time (delay is worse than a burst).
+//
+// Burst limit (set_link_rate): the pacing rate runs ahead of the target (2.5 x) so a frame leaves
+// quickly, but what leaves faster than the path drains queues in the path, where audio waits
+// behind video (the pacer's queue serves audio first; a bottleneck's is FIFO). At a low rate a
+// frame lasts long on the link (4 KB at 250 kbps: 130 ms), so the burst becomes a delay spike
+// that the delay-based estimator reads as overuse and the audio jitter buffer as jitter. So media
+// may run ahead of the link rate by at most `max_burst` (in time at the link rate); beyond it,
+// video, FEC, RTX and padding leave at the link rate while audio still leaves at once. At high
+// rates a frame fits in the burst and nothing changes. Probes ignore the limit (they are meant
+// to exceed the rate), and the queue-time limit lifts it like the pacing rate.
 #pragma once
 
 #include <any>
@@ -64,6 +74,10 @@ class Pacer {
     // the receive rate (the first packet's serialisation dominates a short cluster).
     DataSize min_probe_padding_size = DataSize::Bytes(1000);
     size_t max_packets_per_process = 1000;  // bounds one call
+    // How far (in time at the link rate) media may run ahead of the link rate; zero: no limit.
+    // 100 ms: a 4 kB frame at 250 kbps is held to about the link rate after its first 3 kB; 40 ms
+    // cost the 600 kbps phase of the RFC 8867 steps a tenth of its utilisation.
+    TimeDelta max_burst = TimeDelta::Millis(100);
   };
 
   Pacer() : Pacer(Config{}) {}
@@ -74,6 +88,12 @@ class Pacer {
   // Applies a PacingConfig from the congestion controller.
   void set_pacing_config(const PacingConfig& config) {
     set_pacing_rates(config.data_rate, config.padding_rate);
+  }
+  // The rate the path is believed to drain (the congestion controller's target) for the burst
+  // limit; never set (or PlusInfinity): no burst limit.
+  void set_link_rate(DataRate rate) {
+    link_rate_ = max(rate, DataRate::BitsPerSec(1));
+    if (!link_rate_.is_finite()) link_debt_ = DataSize::Zero();
   }
   // Queues a cluster to be sent at its target rate, starting now.
   void create_probe_cluster(const ProbeClusterConfig& cluster);
@@ -94,6 +114,8 @@ class Pacer {
   // Effective media rate, including the queue-time-limit boost.
   DataRate current_pacing_rate(Timestamp now) const;
   DataRate pacing_rate() const { return pacing_rate_; }
+  // Bytes sent ahead of the link rate (the burst limit's bucket).
+  DataSize link_debt() const { return link_debt_; }
 
  private:
   struct ActiveProbe {
@@ -103,6 +125,15 @@ class Pacer {
     int packets_sent = 0;
   };
   std::optional<PacedPacket> pop_highest();
+  // The class of the packet pop_highest() would return (the queue is not empty).
+  PacketPriority highest_priority() const;
+  // The queue-time limit's rate: what drains the queue in time (zero when empty or no limit).
+  DataRate queue_limit_rate(Timestamp now) const;
+  // The link rate the burst bucket drains at (lifted by the queue-time limit).
+  DataRate link_drain_rate(Timestamp now) const;
+  // True when the burst limit holds back the packet at the head of the queue.
+  bool burst_limited() const;
+  DataSize burst_size() const;
   void push(PacedPacket packet);
   void drain_debt(Timestamp now);
   std::optional<Timestamp> next_probe_time() const;
@@ -117,6 +148,8 @@ class Pacer {
   DataRate padding_rate_ = DataRate::Zero();
   DataSize media_debt_ = DataSize::Zero();
   DataSize padding_debt_ = DataSize::Zero();
+  DataRate link_rate_ = DataRate::PlusInfinity();
+  DataSize link_debt_ = DataSize::Zero();
   Timestamp last_process_ = Timestamp::MinusInfinity();
   std::deque<ActiveProbe> probes_;
 };

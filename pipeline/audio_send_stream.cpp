@@ -48,6 +48,7 @@ Result<std::unique_ptr<AudioSendStream>> AudioSendStream::Create(const Config& c
   if (config.red) {
     recovery::AudioRedEncoder::Config redc;
     redc.red_payload_type = config.payload_types.audio_red;
+    redc.generations = kRedGenerations;
     auto r = recovery::AudioRedEncoder::Create(redc);
     if (!r) return Error{r.error()};
     red.emplace(std::move(r).value());

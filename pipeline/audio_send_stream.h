@@ -31,6 +31,12 @@ struct AudioSendCounters {
 class AudioSendStream {
  public:
   static constexpr TimeDelta kFrameDuration = TimeDelta::Millis(20);
+  // The lowest Opus rate the allocation gives (Opus is usable from about 6 kbps; libwebrtc's floor).
+  static constexpr DataRate kMinBitrate = DataRate::KilobitsPerSec(6);
+  // RED carries this many earlier frames in each packet.
+  static constexpr size_t kRedGenerations = 2;
+  // Audio payload on the wire per byte of Opus: RED sends each frame 1 + kRedGenerations times.
+  static double wire_factor(bool red) { return red ? 1.0 + static_cast<double>(kRedGenerations) : 1.0; }
   struct Config {
     DataRate bitrate = DataRate::KilobitsPerSec(32);
     uint64_t source_seed = 1;

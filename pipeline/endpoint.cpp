@@ -228,9 +228,11 @@ Status Endpoint::init_send_transport() {
   tc.loss_ssrc = video_send_ ? config_.local.video : config_.local.audio;
   tc.overhead.max_packet_size = config_.max_packet_size;
   if (audio_send_) {
-    tc.audio = congestion::AudioAllocationConfig{send.audio_bitrate, send.audio_bitrate};
+    // Opus follows the allocation between its low end and the configured rate (audio first: it
+    // reaches that rate before video gets more than its minimum); RED's copies are charged too.
+    tc.audio = congestion::AudioAllocationConfig{min(AudioSendStream::kMinBitrate, send.audio_bitrate),
+                                                 send.audio_bitrate, AudioSendStream::wire_factor(send.protection.red)};
     tc.overhead.audio_frame = AudioSendStream::kFrameDuration;
-    if (send.protection.red) tc.overhead.audio_redundancy = send.audio_bitrate;
   }
   if (video_send_) {
     congestion::VideoStreamConfig sc;

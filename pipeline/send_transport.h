@@ -91,7 +91,6 @@ class SendTransport {
   // What the nominal overhead estimate (before one is measured) assumes about the streams.
   struct OverheadModel {
     std::optional<TimeDelta> audio_frame;  // set: one audio packet per this
-    DataRate audio_redundancy = DataRate::Zero();  // RED's redundant copies
     std::optional<double> video_fps;       // set: a video stream at this frame rate
     size_t max_packet_size = 1200;
   };
@@ -184,7 +183,8 @@ class SendTransport {
   RtpEgress* find_stream(uint32_t ssrc);
   void apply(const congestion::NetworkControlUpdate& update, Timestamp now);
   void set_target(DataRate target, Timestamp now);
-  // Per-packet overhead (RTP/IP/UDP headers, audio redundancy) the allocation must leave room for.
+  // Overhead the allocation must leave room for: RTP/IP/UDP headers, RTCP, and audio sent beyond
+  // its allocation (measured over ~1 s; nominal headers before that).
   DataRate overhead_rate() const;
   // Sends and consumes the packet's bytes (they become the datagram).
   void send_rtp(OutgoingPacket& packet, int probe_cluster_id, Timestamp now);
@@ -218,15 +218,18 @@ class SendTransport {
   recovery::LossBurstMeter burst_meter_;
   Budget budget_;
   Counters counters_;
-  // Overhead bytes (headers of every RTP packet but padding, plus audio payload) at the last few
-  // update_overhead() calls, oldest first: their rate over ~1 s, minus the audio allocation, is
-  // what the media encoders cannot have.
+  // Header bytes of every RTP packet but padding, and audio payload bytes, at the last few
+  // update_overhead() calls, oldest first: over ~1 s, the header rate plus what audio sent beyond
+  // its allocation (codec rate x wire factor) is what the media encoders cannot have.
   struct OverheadSnapshot {
     Timestamp time = Timestamp::MinusInfinity();
-    DataSize bytes = DataSize::Zero();
+    DataSize headers = DataSize::Zero();
+    DataSize audio = DataSize::Zero();
   };
   std::deque<OverheadSnapshot> overhead_snapshots_;  // at most kOverheadSnapshots
-  std::optional<DataRate> measured_overhead_;
+  std::optional<DataRate> measured_headers_;
+  std::optional<DataRate> measured_audio_;
+  DataSize rtcp_bytes_ = DataSize::Zero();  // RTCP sent, IP/UDP included (overhead like headers)
   DataRate audio_allocation_ = DataRate::Zero();
 };
 

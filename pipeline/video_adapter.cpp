@@ -97,7 +97,8 @@ Result<VideoAdapter> VideoAdapter::Create(const Config& c) {
   if (!(c.fps >= 1.0 && c.fps <= 240.0)) return Error{"video adapter: frame rate outside 1..240"};
   if (c.qp_high > 0 && c.qp_low >= c.qp_high) return Error{"video adapter: qp_low must be below qp_high"};
   if (!(c.overuse_low > 0 && c.overuse_low < c.overuse_high)) return Error{"video adapter: overuse thresholds invalid"};
-  if (!(c.up_margin >= 1.0) || c.down_delay < TimeDelta::Zero() || c.up_delay < TimeDelta::Zero()) {
+  if (!(c.up_margin >= 1.0) || c.down_delay < TimeDelta::Zero() || c.up_delay < TimeDelta::Zero() ||
+      !(c.severe_short_fraction >= 0.0 && c.severe_short_fraction < 1.0)) {
     return Error{"video adapter: hysteresis settings invalid"};
   }
   std::vector<VideoAdaptationLevel> levels;
@@ -207,6 +208,15 @@ bool VideoAdapter::update(Timestamp now) {
   if (short_of_rate) {
     short_rate_sum_ += target_.kbps_f();
     ++short_rate_frames_;
+  }
+  // Far short (a first estimate far under the start rate, a capacity drop): straight to the level
+  // the rate fits, at once, before frames of the old size are encoded at a fraction of their need
+  // (libwebrtc drops frames and scales down at once when the first estimate falls far).
+  if (can_down && target_ < need(index_) * config_.severe_short_fraction) {
+    size_t to = index_ + 1;
+    while (to + 1 < levels_.size() && target_ < need(to)) ++to;
+    move_to(to, QualityLimitationReason::kBandwidth, now);
+    return true;
   }
   if (can_down && held(down_since_, short_of_rate, config_.down_delay)) {
     // The level that fits the mean rate over the short spell (one dip does not pick the level).

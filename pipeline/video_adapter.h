@@ -15,8 +15,9 @@
 //                        then 15, 10 and 5 fps at the smallest size.
 // A level needs a rate (needed_rate(): kbps by pixel count, e.g. 500 at 640x480, 300 at 480x360,
 // 150 at 320x240, scaled by 0.4 + 0.6 x fps/30).
-// Down: the target stays below the current level's need for down_delay: straight to the first
-// level whose need the spell's mean target meets (one keyframe, not one per step); or the mean QP of the last
+// Down: the target below severe_short_fraction of the current level's need: at once, to the first
+// level whose need the target meets; the target below the need for down_delay: straight to the
+// first level whose need the spell's mean target meets (one keyframe, not one per step); or the mean QP of the last
 // frames above qp_high (only to a smaller size: never into frame-rate-only levels); or the encode
 // time above overuse_high of the frame interval (each one step).
 // Up, one step at a time: the target at least up_margin x the next level's need (or the mean QP
@@ -67,6 +68,9 @@ class VideoAdapter {
     double overuse_high = 0.85;
     double overuse_low = 0.45;
     TimeDelta down_delay = TimeDelta::Seconds(1);
+    // A target below this fraction of the level's need steps down at once (no down_delay),
+    // straight to the first level whose need the target meets; 0: never.
+    double severe_short_fraction = 0.35;
     TimeDelta up_delay = TimeDelta::Seconds(4);
     double up_margin = 1.3;
   };

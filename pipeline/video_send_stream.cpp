@@ -123,7 +123,10 @@ Timestamp VideoSendStream::next_capture_time(Timestamp now) const {
 }
 
 void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
-  if (suspended_ && !suspended) keyframe_requested_ = true;  // resume on a decodable picture
+  // No keyframe on resume: frames not encoded while suspended reference nothing, so the next delta
+  // frame decodes on the last one sent (a receiver that lost something asks with a PLI). A forced
+  // keyframe there cost several frames' worth at the minimum rate each time a rate near the
+  // minimum made the stream resume (a storm of keyframes at 50 kbps).
   suspended_ = suspended;
   adapter_.set_target(media_rate, suspended);
   const DataRate rate = std::max(media_rate, DataRate::KilobitsPerSec(10));

@@ -88,7 +88,8 @@ class VideoSendStream {
   // Captures, encodes and packetizes a due frame; appends its packets to `out`.
   void process(Timestamp now, std::vector<OutgoingPacket>& out);
 
-  // Media rate for the encoder; `suspended` stops encoding (a keyframe follows the resume).
+  // Media rate for the encoder; `suspended` stops encoding (the resume continues with a delta
+  // frame: nothing encoded in between, the reference chain is whole).
   void set_target(DataRate media_rate, bool suspended);
   // While `backlogged` (the pacer queue takes too long to drain), captured frames are dropped
   // before the encoder so the sender does not queue delay behind them; a pending keyframe

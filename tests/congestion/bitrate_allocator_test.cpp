@@ -18,7 +18,7 @@ TEST_CASE("BitrateAllocator serves RTX, audio, video minimums, then shares by pr
   BitrateAllocator::Config cfg;
   cfg.rtx_share = 0.05;
   BitrateAllocator alloc(cfg);
-  alloc.set_audio(AudioAllocationConfig{20_kbps, 40_kbps});
+  REQUIRE(alloc.set_audio(AudioAllocationConfig{20_kbps, 40_kbps}).ok());
   REQUIRE(alloc.add_video_stream({1, 100_kbps, 1_mbps, 1.0, 0.0, true}).ok());
   REQUIRE(alloc.add_video_stream({2, 100_kbps, 1_mbps, 3.0, 0.0, true}).ok());
   const BitrateAllocation a = alloc.allocate(1_mbps);
@@ -55,7 +55,7 @@ TEST_CASE("BitrateAllocator suspends video below its minimum and resumes with hy
   BitrateAllocator::Config cfg;
   cfg.rtx_share = 0;
   BitrateAllocator alloc(cfg);
-  alloc.set_audio(AudioAllocationConfig{20_kbps, 20_kbps});
+  REQUIRE(alloc.set_audio(AudioAllocationConfig{20_kbps, 20_kbps}).ok());
   REQUIRE(alloc.add_video_stream({1, 100_kbps, 1_mbps, 1.0, 0.0, true}).ok());
   CHECK_FALSE(alloc.allocate(500_kbps).video[0].suspended);
   auto a = alloc.allocate(100_kbps);  // 80 kbps left after audio
@@ -83,4 +83,65 @@ TEST_CASE("BitrateAllocator rejects invalid streams") {
   CHECK(alloc.remove_video_stream(1));
   CHECK_FALSE(alloc.remove_video_stream(1));
   CHECK(alloc.allocate(1_mbps).video.empty());
+}
+
+TEST_CASE("BitrateAllocator serves audio first: the Opus rate follows the target between its minimum and maximum") {
+  BitrateAllocator::Config cfg;
+  cfg.rtx_share = 0;
+  BitrateAllocator alloc(cfg);
+  REQUIRE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps}).ok());
+  REQUIRE(alloc.add_video_stream({1, 30_kbps, 2_mbps, 1.0, 0.0, true}).ok());
+  // Audio minimum, video minimum, then audio up to its maximum before video gets more.
+  auto a = alloc.allocate(50_kbps);
+  CHECK(a.audio == 20_kbps);
+  CHECK(a.video[0].media == 30_kbps);
+  a = alloc.allocate(62_kbps);
+  CHECK(a.audio == 32_kbps);
+  CHECK(a.video[0].media == 30_kbps);
+  a = alloc.allocate(300_kbps);
+  CHECK(a.audio == 32_kbps);
+  CHECK(a.video[0].media == 268_kbps);
+  // Below both minimums video is suspended and audio keeps what there is (at most its maximum).
+  a = alloc.allocate(30_kbps);
+  CHECK(a.video[0].suspended);
+  CHECK(a.audio == 30_kbps);
+  a = alloc.allocate(4_kbps);
+  CHECK(a.audio == 4_kbps);
+}
+
+TEST_CASE("BitrateAllocator charges audio redundancy (RED) through the wire factor") {
+  BitrateAllocator::Config cfg;
+  cfg.rtx_share = 0;
+  BitrateAllocator alloc(cfg);
+  REQUIRE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 3.0}).ok());
+  REQUIRE(alloc.add_video_stream({1, 30_kbps, 2_mbps, 1.0, 0.0, true}).ok());
+  // 18 kbps of wire for the 6 kbps minimum, 30 for video, the rest 60 -> 20 kbps more of Opus.
+  auto a = alloc.allocate(108_kbps);
+  CHECK(a.audio == 26_kbps);
+  CHECK(a.audio_wire == 78_kbps);
+  CHECK(a.video[0].media == 30_kbps);
+  a = alloc.allocate(500_kbps);
+  CHECK(a.audio == 32_kbps);
+  CHECK(a.audio_wire == 96_kbps);
+  CHECK(a.video[0].media == 404_kbps);
+  CHECK(a.audio_wire + a.video[0].media == 500_kbps);
+  CHECK_FALSE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 0.5}).ok());
+  CHECK_FALSE(alloc.set_audio(AudioAllocationConfig{40_kbps, 32_kbps, 1.0}).ok());
+}
+
+TEST_CASE("BitrateAllocator gives spare rate to active video above its minimum only") {
+  BitrateAllocator::Config cfg;
+  cfg.rtx_share = 0;
+  BitrateAllocator alloc(cfg);
+  REQUIRE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps}).ok());
+  REQUIRE(alloc.add_video_stream({1, 30_kbps, 2_mbps, 1.0, 0.0, true}).ok());
+  auto a = alloc.allocate(100_kbps, 40_kbps);
+  CHECK(a.audio == 32_kbps);
+  CHECK(a.video[0].media == 108_kbps);  // 68 + the spare 40
+  // Spare never resumes (nor keeps running) a stream whose minimum does not fit.
+  a = alloc.allocate(20_kbps, 100_kbps);
+  CHECK(a.video[0].suspended);
+  CHECK(a.video[0].media == DataRate::Zero());
+  a = alloc.allocate(40_kbps, 100_kbps);  // 34 left for video: resuming needs 30 x 1.1 + 30
+  CHECK(a.video[0].suspended);
 }

@@ -111,7 +111,7 @@ TEST_CASE("pipeline video send stream suspension resets the frame dropper") {
   s->set_target(DataRate::KilobitsPerSec(300), false);
   const int64_t encoded = s->counters().frames_encoded;
   (void)run(*s, t, 1);
-  CHECK(s->counters().frames_encoded == encoded + 1);  // the resume keyframe is not held back
+  CHECK(s->counters().frames_encoded == encoded + 1);  // the first frame after the resume is not held back
 }
 
 }  // namespace
