@@ -134,10 +134,16 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   CHECK(ss["transport"]["dtlsRole"] == "server");  // the SFU answers active: the DTLS client
   const uint64_t decoded = ss["summary"].value("videoFramesDecoded", uint64_t{0});
   const double first = ss["postToFirstVideoFrameMs"].get<double>();
-  // 30 fps from the first decoded frame to the end of the subscriber's 2.5 s.
-  const double available = 30.0 * (2.5 - first / 1000.0);
+  // The publisher's frame rate from the first decoded frame to the end of the subscriber's 2.5 s.
+  // Its rate, not 30 fps: on a loaded machine its encoder drops frames (20-25 fps seen with the
+  // page's Chromium and the other tests beside it). Its audio, 20 ms a packet, times its session.
+  const json& pub_summary = p["sessions"][0]["summary"];
+  const double pub_seconds = pub_summary.value("audioPacketsSent", 0) * 0.020;
+  const double pub_fps = pub_seconds > 1 ? std::min(30.0, pub_summary.value("videoFramesSent", 0) / pub_seconds) : 30.0;
+  const double available = pub_fps * (2.5 - first / 1000.0);
   MESSAGE("tern-sfu: subscriber POST -> first decoded frame " << first << " ms; " << decoded << " frames decoded of ~"
-          << available << "; audio samples " << ss["summary"].value("audioSamplesReceived", uint64_t{0}));
+          << available << " (publisher " << pub_fps << " fps); audio samples "
+          << ss["summary"].value("audioSamplesReceived", uint64_t{0}));
   CHECK(first > 0);
   CHECK(decoded >= 0.9 * available);
   CHECK(ss["summary"].value("audioSamplesReceived", uint64_t{0}) > 48000);  // > 1 s of audio
@@ -186,16 +192,22 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
           << " s of audio");
   // Within 1%, or 50 ms on a call this short (the ends: a video frame's 33 ms and an Opus packet's 20
   // ms; under load the encoder drops frames, so frames / 30 undercounts the video's time a little).
-  CHECK(std::abs(recorded - sent) <= std::max(0.01 * sent, 0.050));
-  // The publisher dropped 2% of its RTP (--loss 2): the server's NACKs and the RTX it got back
-  // (unwrapped by the recorder's receive front) left no frame out.
+  // Shorter by up to a tail: the publisher's last packets may still wait in the worker's socket when
+  // the HTTP thread takes its DELETE and finalises the file (seen on a loaded CI machine: 5.20 s
+  // recorded of 5.26 s sent). Never longer.
+  constexpr double kDeleteTail = 0.25;  // s, 7 frames
+  const double slack = std::max(0.01 * sent, 0.050);
+  CHECK(recorded <= sent + slack);
+  CHECK(recorded >= sent - slack - kDeleteTail);
   CHECK(p["sessions"][0]["loss"].value("rtpDroppedOut", 0) > 0);
   REQUIRE(rec["recordings"].size() == 2);
   const json& room1 = rec["recordings"][0];  // worker 0's first
   CHECK(room1["session"] == 1);
   CHECK(room1["worker"] == 0);
   CHECK(room1["path"] == webm);
-  CHECK(room1.value("videoFramesRecorded", 0) >= 0.98 * sent_summary.value("videoFramesSent", 0));
+  // Every frame but the DELETE's tail.
+  INFO("gaps " << room1.value("gaps", -1) << ", video frames assembled " << room1.value("videoFramesAssembled", -1));
+  CHECK(room1.value("videoFramesRecorded", 0) >= 0.98 * sent_summary.value("videoFramesSent", 0) - 30 * kDeleteTail);
   CHECK(room1.value("framesNotRecorded", -1) == 0);
   CHECK(rec["recordings"][1]["worker"] == 1);
   CHECK(rec["recordings"][1]["session"] == 1);
