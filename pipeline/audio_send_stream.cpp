@@ -74,14 +74,6 @@ void AudioSendStream::set_target(DataRate rate) {
   if (!encoder_->set_target_bitrate(clamped).ok()) ++counters_.encoder_config_errors;
 }
 
-void AudioSendStream::set_transport_target(DataRate target) {
-  if (!red_) return;
-  const double redundancy = 2.0 * static_cast<double>(target_.bps());
-  const double total = static_cast<double>(target.bps());
-  if (red_active_ && redundancy > kRedStopShare * total) red_active_ = false;
-  if (!red_active_ && redundancy <= kRedMaxShare * total) red_active_ = true;
-}
-
 void AudioSendStream::on_loss(double loss_fraction) {
   const double reported = std::isnan(loss_fraction) ? 0.0 : std::clamp(loss_fraction, 0.0, 1.0) * 100.0;
   smoothed_loss_percent_ = smoothed_loss_percent_ < 0
@@ -149,7 +141,7 @@ void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
     o.media_ssrc = rtp_.ssrc();
     o.priority = congestion::PacketPriority::kAudio;
     o.audio = true;
-    if (red_ && red_active_) {
+    if (red_) {
       auto red = red_->encode(*packet);
       o.packet = red ? std::move(red).value() : std::move(packet).value();
     } else {

@@ -56,14 +56,6 @@ class AudioSendStream {
   // way libwebrtc's Opus wrapper optimises the loss it configures. A non-zero level turns the
   // encoder's in-band FEC (LBRR) on; it goes off again once the reports fall below 0.5 %.
   void on_loss(double loss_fraction);
-  // (Not wired into Endpoint yet: see pipeline/README.md.) The congestion controller's whole target: audio RED (when configured) is sent only while its
-  // redundant copies (2 x the Opus rate) fit in kRedMaxShare of it, and stops above
-  // kRedStopShare (hysteresis); meanwhile packets go out as plain Opus. Audio comes first, so the
-  // shares are generous: with 32 kbps Opus RED stays on down to a 160 kbps target and stops below 128.
-  void set_transport_target(DataRate target);
-  bool red_active() const { return red_ && red_active_; }
-  static constexpr double kRedMaxShare = 0.40;
-  static constexpr double kRedStopShare = 0.50;
   // The expected loss (percent) the encoder is configured with; > 0: in-band FEC active.
   int expected_loss_percent() const { return expected_loss_percent_; }
   void on_nack_received() { ++counters_.nack_count; }
@@ -93,7 +85,6 @@ class AudioSendStream {
   uint32_t rtp_timestamp_ = 0;
   bool last_was_dtx_ = true;
   DataRate target_;
-  bool red_active_ = true;
   double smoothed_loss_percent_ = -1;  // < 0: no report yet
   int expected_loss_percent_ = 0;
   AudioSendCounters counters_;

@@ -4,7 +4,6 @@
 #include <utility>
 
 #include "tern/recovery/red.h"
-#include "tern/recovery/fec_loss_watch.h"
 #include "tern/recovery/ulpfec.h"
 
 namespace tern::pipeline {
@@ -24,6 +23,7 @@ class RtpReceiveFront::PayloadStage {
     f.deliver(std::move(p), origin, now, l);
   }
   static NackStage& nack(RtpReceiveFront& f) { return *f.nack_; }
+  static std::optional<recovery::FecLossWatch>& fec_loss(RtpReceiveFront& f) { return f.fec_loss_; }
   static void want_keyframe(RtpReceiveFront& f) { f.keyframe_wanted_ = true; }
   static RtpReceiveFrontCounters& counters(RtpReceiveFront& f) { return f.counters_; }
 };
@@ -39,10 +39,6 @@ class RtpReceiveFront::NackStage {
   virtual std::optional<Timestamp> next_wakeup() const = 0;
   virtual std::vector<uint16_t> process(Timestamp now) = 0;
   virtual recovery::NackGeneratorStats stats() const = 0;
-  // Whether a keyframe wanted on a FEC packet's sequence number is acted on (see UlpfecInRed).
-  virtual bool keyframe_on_fec_packets() const { return false; }
-  // A received ULPFEC packet protects these media sequence numbers.
-  virtual void on_fec_protects(std::span<const uint16_t> /*seqs*/) {}
 };
 
 namespace {
@@ -90,36 +86,6 @@ class Nack final : public RtpReceiveFront::NackStage {
 
  private:
   recovery::NackGenerator generator_;
-};
-
-// FEC without NACK: no retransmission can come, so a packet FEC did not rebuild in time means a
-// keyframe, asked for at once (recovery::FecLossWatch; rate-limited until the keyframe arrives).
-class FecLossStage final : public RtpReceiveFront::NackStage {
- public:
-  explicit FecLossStage(bool confirm_media) : watch_(config(confirm_media)) {}
-  void on_fec_protects(std::span<const uint16_t> seqs) override { watch_.on_fec_protects(seqs); }
-  bool on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, const RtpReceiveFront::Listener::Verdict& verdict,
-                 recovery::PacketArrival /*arrival*/, Timestamp now) override {
-    if (verdict.keyframe_first_seq) watch_.on_keyframe(*verdict.keyframe_first_seq);
-    return watch_.on_packet(seq, rtp_timestamp, marker, now);
-  }
-  void on_rtt(TimeDelta rtt) override { watch_.on_rtt(rtt); }
-  std::optional<Timestamp> next_wakeup() const override { return std::nullopt; }
-  std::vector<uint16_t> process(Timestamp) override { return {}; }
-  bool keyframe_on_fec_packets() const override { return true; }
-  recovery::NackGeneratorStats stats() const override {
-    recovery::NackGeneratorStats s;
-    s.keyframe_requests = watch_.stats().keyframe_requests;
-    return s;
-  }
-
- private:
-  static recovery::FecLossWatchConfig config(bool confirm_media) {
-    recovery::FecLossWatchConfig c;
-    c.confirm_media = confirm_media;
-    return c;
-  }
-  recovery::FecLossWatch watch_;
 };
 
 class PassThrough final : public RtpReceiveFront::PayloadStage {
@@ -174,7 +140,7 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
                  RtpReceiveFront::Listener& listener) override {
     const bool is_red = packet.payload_type() == red_pt_;
     recovery::UlpfecReceiver::Output out = fec_.on_packet(packet);
-    if (!out.protected_seqs.empty()) nack(front).on_fec_protects(out.protected_seqs);
+    if (!out.protected_seqs.empty() && fec_loss(front)) fec_loss(front)->on_fec_protects(out.protected_seqs);
     if (is_red && !out.media) {
       ++counters(front).fec_packets_received;
       account(front, packet, retransmitted, now);
@@ -183,11 +149,11 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
       // packet cannot raise it again since the list was cleared): counted, for a later fix.
       const auto arrival = retransmitted ? recovery::PacketArrival::kRetransmission : recovery::PacketArrival::kOriginal;
       if (nack(front).on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), {}, arrival, now)) {
-        if (nack(front).keyframe_on_fec_packets()) {
-          want_keyframe(front);
-        } else {
-          ++counters(front).keyframe_requests_not_sent;
-        }
+        ++counters(front).keyframe_requests_not_sent;
+      }
+      // The FEC loss watch (no NACK) sees the gap a FEC packet closes and acts on it.
+      if (fec_loss(front) && fec_loss(front)->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), now)) {
+        want_keyframe(front);
       }
     }
     if (out.media) {
@@ -264,11 +230,14 @@ RtpReceiveFront::RtpReceiveFront(const Config& config) : config_(config) {
   }
   if (config_.nack) {
     nack_ = std::make_unique<Nack>(recovery::NackGenerator(*config_.nack));
-  } else if (config_.ulpfec_payload_type || config_.flexfec_ssrc != 0) {
-    // ULPFEC numbers its packets in the media's sequence: a gap must be confirmed as media.
-    nack_ = std::make_unique<FecLossStage>(config_.ulpfec_payload_type.has_value());
   } else {
     nack_ = std::make_unique<NoNack>();
+    if (config_.ulpfec_payload_type || config_.flexfec_ssrc != 0) {
+      recovery::FecLossWatchConfig wc;
+      // ULPFEC numbers its packets in the media's sequence: a gap must be confirmed as media.
+      wc.confirm_media = config_.ulpfec_payload_type.has_value();
+      fec_loss_.emplace(wc);
+    }
   }
 }
 
@@ -320,6 +289,10 @@ void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timest
   }
   const Listener::Verdict verdict = listener.on_media_packet(std::move(packet), origin, now);
   if (nack_->on_packet(seq, rtp_timestamp, marker, verdict, arrival_of(origin), now)) keyframe_wanted_ = true;
+  if (fec_loss_) {
+    if (verdict.keyframe_first_seq) fec_loss_->on_keyframe(*verdict.keyframe_first_seq);
+    if (fec_loss_->on_packet(seq, rtp_timestamp, marker, now)) keyframe_wanted_ = true;
+  }
   if (!recovered.empty()) deliver_flexfec(std::move(recovered), now, listener);
 }
 
@@ -332,7 +305,10 @@ void RtpReceiveFront::deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Tim
   counters_.fec_packets_discarded = static_cast<int64_t>(flexfec_->stats().fec_packets_discarded);
 }
 
-void RtpReceiveFront::on_rtt(TimeDelta rtt) { nack_->on_rtt(rtt); }
+void RtpReceiveFront::on_rtt(TimeDelta rtt) {
+  nack_->on_rtt(rtt);
+  if (fec_loss_) fec_loss_->on_rtt(rtt);
+}
 
 void RtpReceiveFront::request_keyframe(std::optional<uint8_t> fir_seq) {
   if (fir_seq) pending_fir_seq_ = fir_seq;
@@ -363,6 +339,10 @@ void RtpReceiveFront::process(Timestamp now, std::vector<rtcp::RtcpPacket>& feed
   }
 }
 
-recovery::NackGeneratorStats RtpReceiveFront::nack_stats() const { return nack_->stats(); }
+recovery::NackGeneratorStats RtpReceiveFront::nack_stats() const {
+  recovery::NackGeneratorStats s = nack_->stats();
+  if (fec_loss_) s.keyframe_requests += fec_loss_->stats().keyframe_requests;
+  return s;
+}
 
 }  // namespace tern::pipeline

@@ -31,6 +31,7 @@
 #include "tern/core/result.h"
 #include "tern/core/units.h"
 #include "tern/recovery/flexfec.h"
+#include "tern/recovery/fec_loss_watch.h"
 #include "tern/recovery/nack_generator.h"
 #include "tern/recovery/rtx.h"
 #include "tern/rtp/receive_statistics.h"
@@ -134,7 +135,8 @@ class RtpReceiveFront {
   // RTX a=ssrc); zero detaches it. The RTX payload types stay those configured.
   void set_rtx_ssrc(uint32_t rtx_ssrc);
   const RtpReceiveFrontCounters& counters() const { return counters_; }
-  // Zeros when no NACK generator is attached.
+  // Zeros when no NACK generator is attached; with FEC and no NACK, keyframe_requests counts the
+  // FEC loss watch's.
   recovery::NackGeneratorStats nack_stats() const;
 
   class PayloadStage;
@@ -144,7 +146,7 @@ class RtpReceiveFront {
   explicit RtpReceiveFront(const Config& config);
   // The statistics stage (a packet as travelled, RTX already unwrapped).
   void account(const rtp::RtpPacket& packet, bool retransmitted, Timestamp now);
-  // Hands a media packet to the listener, then its verdict to the NACK stage.
+  // Hands a media packet to the listener, then its verdict to the NACK stage and the FEC loss watch.
   void deliver(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now, Listener& listener);
   // Hands FlexFEC-rebuilt packets on and refreshes the FlexFEC counters.
   void deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Timestamp now, Listener& listener);
@@ -154,6 +156,10 @@ class RtpReceiveFront {
   std::optional<recovery::FlexfecReceiver> flexfec_;
   std::unique_ptr<PayloadStage> payload_;
   std::unique_ptr<NackStage> nack_;
+  // FEC without NACK: no retransmission can come, so a packet FEC did not rebuild in time means a
+  // keyframe, asked for at once (rate-limited until the keyframe arrives). Beside the NACK stage,
+  // never with it.
+  std::optional<recovery::FecLossWatch> fec_loss_;
   std::optional<uint8_t> pending_fir_seq_;  // with keyframe_wanted_: FIR rather than PLI
   uint8_t next_fir_seq_ = 0;                // use_fir: this front's own FIR numbering
   bool keyframe_wanted_ = false;

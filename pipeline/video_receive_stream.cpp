@@ -87,7 +87,7 @@ void VideoReceiveStream::on_rtt(TimeDelta rtt) {
 
 void VideoReceiveStream::on_receiver_rtt(TimeDelta rtt) {
   front_.on_rtt(rtt);
-  jitter_buffer_.on_rtt(std::max(rtt, jitterbuffer::VideoTimingConfig{}.initial_rtt));
+  jitter_buffer_.on_rtt(std::max(rtt, jitter_buffer_.config().timing.initial_rtt));
 }
 
 void VideoReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {

@@ -93,7 +93,7 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
   // retransmissions.
   void on_rtt(TimeDelta rtt);
   // RTT measured as a receiver (XR DLRR): NACK retry timing, and the jitter buffer's wait for
-  // retransmissions above its 100 ms guess (VideoTimingConfig::initial_rtt), never below it. It
+  // retransmissions above its configured guess (VideoTimingConfig::initial_rtt, 100 ms by default), never below it. It
   // is the round trip to the next hop, which behind a media server is shorter than the repair of
   // a loss before the server (so it does not lower the guess); on a direct path it is the repair
   // time, and a receive-only endpoint has no other RTT: with the guess alone a 245 ms path froze

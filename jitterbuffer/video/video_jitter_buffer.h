@@ -97,6 +97,7 @@ class VideoJitterBuffer {
   std::optional<KeyframeRequest> poll_keyframe_request(Timestamp now);
   // Round-trip time, for the target delay once frames needed retransmission.
   void on_rtt(TimeDelta rtt) { timing_.set_rtt(rtt); }
+  const VideoJitterBufferConfig& config() const { return config_; }
 
   VideoJitterBufferStats stats() const;
   size_t packets_held() const { return packets_.size(); }

@@ -83,27 +83,5 @@ TEST_CASE("pipeline audio send stream: Opus in-band FEC turned on by reported lo
   CHECK(s->expected_loss_percent() <= 20);
 }
 
-TEST_CASE("pipeline audio send stream: RED only while the target affords its copies") {
-  auto s = make_audio_fec_stream(true);
-  Timestamp t = Timestamp::Seconds(1);
-  s->set_transport_target(DataRate::KilobitsPerSec(1000));  // 64 kbps of copies: 6%
-  CHECK(s->red_active());
-  AudioFecCount n = run_audio_fec(*s, t, 1);
-  CHECK(n.red == n.packets);
-  s->set_transport_target(DataRate::KilobitsPerSec(180));  // 36%: still affordable (audio first)
-  CHECK(s->red_active());
-  s->set_transport_target(DataRate::KilobitsPerSec(120));  // 53%: too dear
-  CHECK(!s->red_active());
-  n = run_audio_fec(*s, t, 1);
-  CHECK(n.red == 0);
-  CHECK(n.packets == 50);
-  s->set_transport_target(DataRate::KilobitsPerSec(140));  // 46%: not back yet (hysteresis)
-  CHECK(!s->red_active());
-  s->set_transport_target(DataRate::KilobitsPerSec(250));  // 26%
-  CHECK(s->red_active());
-  n = run_audio_fec(*s, t, 1);
-  CHECK(n.red == n.packets);
-}
-
 }  // namespace
 }  // namespace tern::pipeline
