@@ -385,6 +385,10 @@ void Endpoint::on_congestion_control_feedback(const rtcp::CongestionControlFeedb
 void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<TimeDelta> rtt,
                                int64_t packets_expected, Timestamp now) {
   const bool loss_figures = send_transport_->on_report_block(block, rtt, packets_expected, now);
+  // Opus's expected loss from the audio stream's own reports (as libwebrtc's audio channel does):
+  // the video stream's undercount what the path loses once RTX repairs arrive before the report
+  // (tern's receiver counts a restored packet as received), and audio has no retransmission.
+  if (audio_send_ && block.source_ssrc == config_.local.audio) audio_send_->on_loss(block.fraction_lost / 256.0);
   if (rtt) {
     rtt_.on_rtt(*rtt);
     if (video_recv_) video_recv_->on_rtt(*rtt);
@@ -394,7 +398,6 @@ void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<Tim
   const double loss = send_transport_->loss_fraction();
   const TimeDelta path_rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
   if (video_send_) video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty());
-  if (audio_send_) audio_send_->on_loss(loss);
 }
 
 void Endpoint::on_receiver_rtt(TimeDelta rtt, Timestamp /*now*/) {

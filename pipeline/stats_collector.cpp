@@ -182,6 +182,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     s.packets_discarded = j.packets_discarded;
     s.fec_packets_received = audio_recv_->fec_packets_received();
     s.fec_packets_discarded = audio_recv_->fec_packets_discarded();
+    s.fec_packets_recovered = j.fec_packets_received;  // lost packets rebuilt from Opus in-band FEC
     s.total_samples_received = j.total_samples_received;
     s.concealed_samples = j.concealed_samples;
     s.silent_concealed_samples = j.silent_concealed_samples;

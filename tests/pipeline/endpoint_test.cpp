@@ -224,6 +224,14 @@ TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
     const InboundRtpStats* video = rb.inbound("video");
     REQUIRE(video != nullptr);
     CHECK(video->retransmitted_packets_received > 0);
+    // The audio loses 2% too, and its own report blocks say so (the video's barely do: RTX repairs
+    // arrive before the next report and count as received): Opus's in-band FEC goes on and the
+    // jitter buffer rebuilds lost packets from the packets after them.
+    const InboundRtpStats* audio = rb.inbound("audio");
+    REQUIRE(audio != nullptr);
+    MESSAGE("audio packets lost " << audio->packets_lost << ", rebuilt from in-band FEC "
+            << audio->fec_packets_recovered.value_or(0));
+    CHECK(audio->fec_packets_recovered.value_or(0) > 0);
     // 2% random loss and a 180 ms RTT: a frame that loses a packet waits ~190 ms for its repair,
     // just past the 183 ms freeze threshold. Since random loss no longer holds the loss-based rate
     // (congestion/README.md), the target reaches its 3 Mbps cap in a few seconds instead of at the
