@@ -14,7 +14,7 @@
 // stats time (wall clock) minus estimatedPlayoutTimestamp (the sender's NTP time of what plays now;
 // meaningful because both ends' NTP clocks are this machine's wall clock). After CALL_MS from
 // connected (ICE+DTLS) the final getStats of both ends is written.
-// RESULT_JSON: {ok, error, browser, mode, connectMs, firstFrameMs, callMs, e2eMs: [...],
+// RESULT_JSON: {ok, error, browser, mode, connectMs, firstFrameMs, callMs, e2eMs: [...], audioE2eMs: [...],
 //               inVideo, inAudio, outVideo, outAudio, pair, codecs}. Exit 0 when the call ran.
 const http = require('http');
 const fs = require('fs');
@@ -37,7 +37,7 @@ const puppeteer = require('puppeteer-core');
     page.on('console', (m) => console.log('[page]', m.text()));
     await page.goto('http://127.0.0.1:8080/');
     result = await page.evaluate(async (mode, callMs, turnUrl, user, pass, url) => {
-      const r = { ok: false, mode, e2eMs: [] };
+      const r = { ok: false, mode, e2eMs: [], audioE2eMs: [] };
       const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
       const relay = { iceServers: [{ urls: turnUrl, username: user, credential: pass }], iceTransportPolicy: 'relay' };
       const vp8First = (t) => {
@@ -122,6 +122,8 @@ const puppeteer = require('puppeteer-core');
           const v = s.in_video;
           if (v && v.framesDecoded > 0 && r.firstFrameMs === undefined) r.firstFrameMs = performance.now() - t0;
           if (v && v.estimatedPlayoutTimestamp) r.e2eMs.push(v.timestamp + 2208988800000 - v.estimatedPlayoutTimestamp);
+          const au = s.in_audio;
+          if (au && au.estimatedPlayoutTimestamp) r.audioE2eMs.push(au.timestamp + 2208988800000 - au.estimatedPlayoutTimestamp);
         }
         await sleep(500);
       }

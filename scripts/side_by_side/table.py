@@ -30,6 +30,17 @@ tern-peer's get_stats) and the sender's video outbound-rtp, at the end of the ca
                  are counted as sent by the RTP layer but never reach the wire)
   tx             the sender at the end: targetBitrate (kbit/s), its last encoded size, and
                  qualityLimitationReason
+
+A second table gives the receiver's audio inbound-rtp and the sender's audio outbound-rtp:
+  concealed      concealedSamples / totalSamplesReceived (%), and concealmentEvents
+  lost           packetsLost and its share of the expected packets (audio has no retransmissions)
+  jb ms          jitterBufferDelay / jitterBufferEmittedCount (per sample)
+  FEC            Chromium receivers: fecPacketsReceived (packets carrying Opus in-band FEC, LBRR, or RED
+                 copies); tern receivers: ternFecPacketsRecovered (lost packets rebuilt from the next one's
+                 LBRR) / fecPacketsReceived (RED copies)
+  e2e ms         Chromium receivers only: median of wall clock minus the audio's estimatedPlayoutTimestamp,
+                 sampled every 500 ms (tern-peer measures audio's delay to playout only as ternSyncDelay)
+  kbps           received audio bytes x 8 / call seconds; target: the sender's targetBitrate
 """
 import argparse
 import json
@@ -129,6 +140,48 @@ def figures(dir_, pairing):
     return f
 
 
+def audio_figures(dir_, pairing):
+    """One run of one pairing -> the audio figures (None where missing)."""
+    chromium = load(os.path.join(dir_, "chromium.json"))
+    server = load(os.path.join(dir_, "tern-server.json"))
+    client = load(os.path.join(dir_, "tern-client.json"))
+    f = {}
+    call_s = chromium["callMs"] / 1000.0 if chromium and chromium.get("callMs") else None
+    inbound = outbound = None
+    if pairing in ("c2c", "t2c") and chromium:
+        inbound = chromium.get("inAudio")
+        if chromium.get("audioE2eMs"):
+            f["e2e_ms"] = statistics.median(chromium["audioE2eMs"])
+    if pairing in ("c2c", "c2t") and chromium:
+        outbound = chromium.get("outAudio")
+    if pairing == "c2t":
+        inbound, _ = tern_rtp(server, "audio", "inbound")
+    if pairing in ("t2c", "t2t"):
+        outbound, _ = tern_rtp(server, "audio", "outbound")
+    if pairing == "t2t":
+        inbound, session = tern_rtp(client, "audio", "inbound")
+        if session and client.get("durationS") and session.get("postToConnectedMs", -1) >= 0:
+            call_s = client["durationS"] - session["postToConnectedMs"] / 1000.0
+    if inbound is None:
+        return f
+    i, o = inbound, outbound or {}
+    samples = i.get("totalSamplesReceived", 0)
+    f["concealed_pct"] = 100.0 * i.get("concealedSamples", 0) / samples if samples else None
+    f["events"] = i.get("concealmentEvents")
+    lost, received = i.get("packetsLost", 0), i.get("packetsReceived", 0)
+    f["lost"] = lost
+    f["lost_pct"] = 100.0 * lost / (lost + received) if lost + received > 0 else None
+    emitted = i.get("jitterBufferEmittedCount", 0)
+    f["jb_ms"] = 1000.0 * i.get("jitterBufferDelay", 0) / emitted if emitted else None
+    if "ternFecPacketsRecovered" in i or pairing in ("c2t", "t2t"):
+        f["fec"] = "%s / %s" % (i.get("ternFecPacketsRecovered", "-"), i.get("fecPacketsReceived", "-"))
+    else:
+        f["fec"] = i.get("fecPacketsReceived")
+    f["kbps"] = 8.0 * i.get("bytesReceived", 0) / call_s / 1000.0 if call_s else None
+    f["target_kbps"] = o["targetBitrate"] / 1000.0 if o.get("targetBitrate") else None
+    return f
+
+
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -193,7 +246,21 @@ def main():
         for r in per_run:
             lines.append("| " + " | ".join(r) + " |")
     lines.append("")
-    lines.append("Video only, the receiver's view (webrtc-stats); audio flows too (Opus both ways' senders).")
+    lines.append("Video, the receiver's view (webrtc-stats). Audio (Opus), the receiver's view:")
+    lines.append("")
+    aheader = ["pairing", "concealed (%, events)", "lost (pkts, %)", "jb ms", "FEC pkts", "e2e ms", "kbps (target)"]
+    lines.append("| " + " | ".join(aheader) + " |")
+    lines.append("|" + "|".join("---" for _ in aheader) + "|")
+    for p in a.pairings.split(","):
+        fs = [audio_figures(os.path.join(a.out, "run%d" % r, p), p) for r in range(1, a.runs + 1)]
+        m = {k: median([f.get(k) for f in fs]) for k in
+             ("concealed_pct", "events", "lost", "lost_pct", "jb_ms", "e2e_ms", "kbps", "target_kbps")}
+        fec = [f.get("fec") for f in fs if f.get("fec") is not None]
+        m["fec"] = (median(fec) if all(not isinstance(v, str) for v in fec) else fec[len(fec) // 2]) if fec else None
+        lines.append("| " + " | ".join([NAMES.get(p, p), "%s, %s" % (fmt(m["concealed_pct"], 2), fmt(m["events"])),
+                                        "%s, %s" % (fmt(m["lost"]), fmt(m["lost_pct"], 1)), fmt(m["jb_ms"]), m["fec"] if isinstance(m["fec"], str) else fmt(m["fec"]),
+                                        fmt(m["e2e_ms"]), "%s (%s)" % (fmt(m["kbps"]), fmt(m["target_kbps"]))]) + " |")
+    lines.append("")
     if a.chromium_video == "fake":
         lines.append("Content differs: Chromium sends its fake camera (--use-fake-device-for-media-stream: a mostly static")
         lines.append("green picture with a moving pie and a frame counter, ~20 fps whatever is asked), tern its synthetic")
