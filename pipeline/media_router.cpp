@@ -50,6 +50,7 @@ Result<RtpReceiveFront> make_front(const MediaRouter::ForwardedStream& f, uint32
   }
   front_config.statistics = stats;
   front_config.clock_rates = {{f.media_payload_type, f.clock_rate}};
+  if (f.red_payload_type) front_config.clock_rates[*f.red_payload_type] = f.clock_rate;
   if (f.nack) front_config.nack = recovery::NackGeneratorConfig{};
   return RtpReceiveFront::Create(front_config);
 }
@@ -133,6 +134,7 @@ struct MediaRouter::Outbound {
       recovery::PacketHistory::Config hc;
       hc.rtx_ssrc = *config.rtx_ssrc;
       hc.rtx_payload_type = config.rtx_payload_type;
+      hc.unwrap_red_payload_type = config.red_payload_type;
       hc.first_rtx_sequence_number = rtx_first_seq;
       hc.max_age = kRtxHistoryAge;
       e.history = hc;

@@ -62,6 +62,9 @@ class MediaRouter {
     // the sending stream's media type to this one; RTX answers and probe padding use this RTX type).
     uint8_t rtx_payload_type = 97;
     uint8_t media_payload_type = 96;  // what RTX packets restore (apt)
+    // Video RED (ULPFEC in RED): the media comes RED-wrapped, its retransmissions carry the media
+    // block alone under the codec's RTX type (both ways: PacketHistory unwraps for the answers).
+    std::optional<uint8_t> red_payload_type;
     uint32_t clock_rate = 90000;
     bool nack = true;  // generate NACKs upstream / answer them downstream
     // VP8 or VP9: temporal layers are selected per receiving leg (payloads carry descriptors).

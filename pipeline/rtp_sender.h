@@ -30,6 +30,9 @@ class RtpSender {
     std::optional<uint32_t> rtx_ssrc;  // set: keep a history and answer NACKs with RTX
     uint8_t rtx_payload_type = 97;
     std::map<uint8_t, uint8_t> rtx_pt_for_media_pt;  // media PT -> RTX PT (default rtx_payload_type)
+    // RED packets of this payload type are retransmitted as their media block (see
+    // recovery::PacketHistory::Config::unwrap_red_payload_type).
+    std::optional<uint8_t> unwrap_red_payload_type;
     size_t history_packets = 1024;
     uint16_t first_sequence_number = 0;
   };

@@ -16,8 +16,9 @@ RtpReceiveFront::Config front_config(const VideoReceiveStream::Config& c, rtp::R
   f.local_ssrc = c.local_ssrc;
   f.use_fir = c.use_fir;
   f.rtx_ssrc = c.rtx_ssrc;
-  // The sender retransmits packets as it sent them: RED-wrapped when FEC is on.
-  f.rtx_payload_types[c.payload_types.video_rtx] = c.protection.fec ? c.payload_types.red : media_pt;
+  // The RTX payload type's apt is the codec's: with FEC on the sender retransmits the media packet
+  // inside the RED wrapping (recovery::PacketHistory::Config::unwrap_red_payload_type).
+  f.rtx_payload_types[c.payload_types.video_rtx] = media_pt;
   if (c.protection.fec) {
     f.red_payload_type = c.payload_types.red;
     f.ulpfec_payload_type = c.payload_types.ulpfec;

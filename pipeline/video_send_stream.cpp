@@ -64,7 +64,9 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   const uint8_t media_pt = config.payload_types.of(config.codec);
   rc.rtx_payload_type = config.payload_types.video_rtx;
   rc.rtx_pt_for_media_pt[media_pt] = config.payload_types.video_rtx;
-  rc.rtx_pt_for_media_pt[config.payload_types.red] = config.payload_types.video_rtx;
+  // With ULPFEC in RED, a retransmission carries the media packet without its RED header, under the
+  // codec's RTX payload type (its SDP apt): Chromium read a RED-wrapped retransmission as VP8.
+  if (config.protection.fec) rc.unwrap_red_payload_type = config.payload_types.red;
   auto rtp = RtpSender::Create(rc, extensions);
   if (!rtp) return Error{rtp.error()};
   recovery::ProtectionPolicy::Config pc;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "tern/recovery/red.h"
 #include "tern/recovery/rtx.h"
 
 namespace tern::recovery {
@@ -99,15 +100,24 @@ std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seq
       ++stats_.refused_too_soon;
       continue;
     }
-    const uint8_t media_pt = e.packet.payload_type();
+    const rtp::RtpPacket* original = &e.packet;
+    std::optional<rtp::RtpPacket> primary;
+    if (config_.unwrap_red_payload_type && e.packet.payload_type() == *config_.unwrap_red_payload_type) {
+      auto blocks = decode_red(e.packet);
+      if (blocks && blocks->size() == 1) {
+        primary = std::move(blocks->front());
+        original = &*primary;
+      }
+    }
+    const uint8_t media_pt = original->payload_type();
     auto mapped = config_.rtx_pt_for_media_pt.find(media_pt);
     const uint8_t rtx_pt = mapped == config_.rtx_pt_for_media_pt.end() ? config_.rtx_payload_type : mapped->second;
-    const DataSize size = DataSize::Bytes(static_cast<int64_t>(e.packet.size() + 2 - e.packet.padding_size()));
+    const DataSize size = DataSize::Bytes(static_cast<int64_t>(original->size() + 2 - original->padding_size()));
     if (size > tokens_) {
       ++stats_.refused_rate_limit;
       continue;
     }
-    auto rtx = build_rtx(e.packet, config_.rtx_ssrc, rtx_pt, next_rtx_seq_);
+    auto rtx = build_rtx(*original, config_.rtx_ssrc, rtx_pt, next_rtx_seq_);
     if (!rtx) {
       ++stats_.not_found;
       continue;

@@ -45,6 +45,12 @@ class PacketHistory {
     uint8_t rtx_payload_type = 0;
     // Media payload type -> RTX payload type (apt); media PTs not listed use rtx_payload_type.
     std::map<uint8_t, uint8_t> rtx_pt_for_media_pt;
+    // Video RED (ULPFEC's wrapping, RFC 5109 10.2): a stored RED packet of this payload type whose
+    // only block is the primary is retransmitted as that block, its media payload type and
+    // payload, with the media payload type's RTX. A peer maps an RTX payload type to the one its
+    // apt names: Chromium, given the codec's RTX with a RED payload inside, read the RED header as
+    // VP8 and lost the frame (tern -> Chromium with ULPFEC: 30% of the frames undecoded, PLIs).
+    std::optional<uint8_t> unwrap_red_payload_type;
     uint16_t first_rtx_sequence_number = 0;
     DataRate retransmission_rate = DataRate::KilobitsPerSec(500);
     TimeDelta budget_window = TimeDelta::Millis(500);

@@ -7,13 +7,14 @@
 #
 # Usage: scripts/side-by-side.sh [--duration S] [--runs N] [--loss PCT] [--delay MS] [--jitter MS]
 #          [--capacity KBPS] [--seed N] [--pairings c2c,c2t,t2c,t2t] [--chromium-video fake|tern]
-#          [--out DIR] [--build DIR]
+#          [--tern-args "ARGS"] [--out DIR] [--build DIR]
 # Defaults: 30 s calls, 1 run, 3% loss, 60 ms one way, +-20 ms jitter, 1500 kbit/s, seed 7.
 # --chromium-video: what Chromium's camera shows. fake: Chromium's own fake device
 # (--use-fake-device-for-media-stream: a green picture with a moving pie and a frame counter, ~20
 # fps), so Chromium and tern senders send different content; tern (default): the pictures of tern's
 # synthetic camera at 640x360@30, written once by `tern-send --source-y4m` and played by Chromium
 # (--use-file-for-fake-video-capture), so all four senders encode the same kind of content.
+# --tern-args: extra tern-peer options for every tern endpoint (e.g. "--video-fec").
 # With --runs N each pairing runs N times (run i with seed+i-1, the same seed for the four pairings
 # of a run) and the table gives the median of the runs.
 # Needs: build/tools/tern-turn and tern-peer, chromium, node, puppeteer-core in out/node
@@ -34,7 +35,7 @@ fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=30 RUNS=1 LOSS=3 DELAY=60 JITTER=20 CAPACITY=1500 SEED=7 PAIRINGS=c2c,c2t,t2c,t2t VIDEO=tern
-OUT="" BUILD="$ROOT/build"
+OUT="" BUILD="$ROOT/build" TERN_ARGS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
@@ -46,9 +47,10 @@ while [ $# -gt 0 ]; do
     --seed) SEED=$2; shift 2 ;;
     --pairings) PAIRINGS=$2; shift 2 ;;
     --chromium-video) VIDEO=$2; shift 2 ;;
+    --tern-args) TERN_ARGS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "side-by-side: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -109,7 +111,8 @@ run_pairing() {  # $1 pairing, $2 directory, $3 seed
   case $p in
     c2t|t2c|t2t)
       local kind=whep; [ "$p" = c2t ] && kind=whip
-      "$PEER_BIN" --$kind-listen 127.0.0.1:$HTTP_PORT --quiet --stats-json "$dir/tern-server.json" >"$dir/tern-server.log" 2>&1 &
+      # shellcheck disable=SC2086 # TERN_ARGS: words on purpose
+      "$PEER_BIN" --$kind-listen 127.0.0.1:$HTTP_PORT $TERN_ARGS --quiet --stats-json "$dir/tern-server.json" >"$dir/tern-server.log" 2>&1 &
       server_pid=$!
       wait_for "$dir/tern-server.log" "serving" || { stop $server_pid; stop $turn_pid; return 1; } ;;
   esac
@@ -120,7 +123,8 @@ run_pairing() {  # $1 pairing, $2 directory, $3 seed
     t2c) timeout -k 5 $limit node "$CHROMIUM_JS" t2c "$dir/chromium.json" $CALL_MS "$turn_url" $USER_ $PASS_ \
            "http://127.0.0.1:$HTTP_PORT/whep" >"$dir/chromium.log" 2>&1 ;;
     t2t) # the client's duration runs from its POST: add a second for connecting, as Chromium holds CALL_MS from connected
-         timeout -k 5 $limit "$PEER_BIN" --whep "http://127.0.0.1:$HTTP_PORT/whep" --recv-only --turn 127.0.0.1:$TURN_PORT \
+         # shellcheck disable=SC2086
+         timeout -k 5 $limit "$PEER_BIN" --whep "http://127.0.0.1:$HTTP_PORT/whep" $TERN_ARGS --recv-only --turn 127.0.0.1:$TURN_PORT \
            --turn-user $USER_:$PASS_ --relay-only --quiet --duration $((DURATION + 1)) \
            --stats-json "$dir/tern-client.json" >"$dir/tern-client.log" 2>&1 ;;
   esac
@@ -141,4 +145,4 @@ for run in $(seq "$RUNS"); do
   done
 done
 /usr/bin/python3 "$ROOT/scripts/side_by_side/table.py" "$OUT" --runs "$RUNS" --pairings "$PAIRINGS" --chromium-video "$VIDEO" \
-  --impairment "tern-turn: ${CAPACITY} kbit/s, ${DELAY} ms one way, +-${JITTER} ms jitter, ${LOSS}% loss, seed ${SEED}; ${DURATION} s calls"
+  --impairment "tern-turn: ${CAPACITY} kbit/s, ${DELAY} ms one way, +-${JITTER} ms jitter, ${LOSS}% loss, seed ${SEED}; ${DURATION} s calls${TERN_ARGS:+; tern-peer $TERN_ARGS}"

@@ -197,6 +197,7 @@ sdp::LocalCapabilities PeerConnection::capabilities() const {
   c.vp8 = config_.vp8;
   c.vp9 = config_.vp9;
   c.rtx = config_.video_rtx;
+  c.video_fec = config_.video_fec;
   c.payload_types = config_.payload_types;
   c.extension_ids = config_.extension_ids;
   c.ice_ufrag = local_credentials_.ufrag;

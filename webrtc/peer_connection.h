@@ -109,6 +109,9 @@ struct PeerConnectionConfig {
   bool vp8 = true;
   bool vp9 = true;
   bool video_rtx = true;
+  // Offer/accept video red/90000 + ulpfec/90000: with NACK, ULPFEC protection sized by the reported
+  // loss and the RTT (pipeline ProtectionPolicy), as libwebrtc's hybrid NACK/FEC. Off by default.
+  bool video_fec = false;
   // The numbers this side's offers use (an answer takes the offerer's): payload types and header
   // extension ids (sdp's defaults, Chromium's numbers).
   sdp::OfferPayloadTypes payload_types;

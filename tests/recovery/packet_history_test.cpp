@@ -6,6 +6,7 @@
 
 #include "recovery_test_util.h"
 #include "tern/core/byte_io.h"
+#include "tern/recovery/red.h"
 #include "tern/recovery/rtx.h"
 
 using namespace tern;
@@ -196,4 +197,42 @@ TEST_CASE("packet history: retransmissions stay within the rate budget (token bu
   // Rate set to zero: nothing goes out.
   h->set_retransmission_rate(DataRate::Zero(), Timestamp::Millis(1001));
   CHECK(h->on_nack(seqs, Timestamp::Millis(3000), TimeDelta::Millis(10)).empty());
+}
+
+// ULPFEC's RED wrapping is not retransmitted: the RTX payload type's apt is the codec (Chromium
+// decoded a RED-wrapped retransmission as VP8 and lost the frame). A RED packet with redundant
+// blocks (audio style) is not unwrapped.
+TEST_CASE("packet history: RED-wrapped video is retransmitted as its media block under the codec's RTX type") {
+  PacketHistory::Config c = config();
+  c.rtx_pt_for_media_pt = {{96, 97}};
+  c.unwrap_red_payload_type = 100;
+  auto h = PacketHistory::Create(c);
+  REQUIRE(h.ok());
+  Random rng(5);
+  const rtp::RtpPacket media = random_packet(rng, 10, 0, kHistoryMediaSsrc, 96, 400);
+  auto red = wrap_red(media, 100);
+  REQUIRE(red.ok());
+  h->put(*red, Timestamp::Millis(1));
+  const uint16_t lost[] = {10};
+  auto out = h->on_nack(lost, Timestamp::Millis(50), TimeDelta::Millis(100));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].payload_type() == 97);
+  RtxReceiver rx({kHistoryRtxSsrc, kHistoryMediaSsrc, {}});
+  rx.map_payload_type(97, 96);
+  auto back = rx.unwrap(out[0]);
+  REQUIRE(back.ok());
+  CHECK(back->payload_type() == 96);
+  CHECK(back->sequence_number() == 10);
+  CHECK(back->marker() == media.marker());
+  CHECK(std::vector<uint8_t>(back->payload().begin(), back->payload().end()) ==
+        std::vector<uint8_t>(media.payload().begin(), media.payload().end()));
+  // Without the setting the RED packet goes as stored (under the default RTX type).
+  PacketHistory::Config plain = config();
+  plain.rtx_pt_for_media_pt = {{96, 97}};
+  auto h2 = PacketHistory::Create(plain);
+  REQUIRE(h2.ok());
+  h2->put(*red, Timestamp::Millis(1));
+  auto out2 = h2->on_nack(lost, Timestamp::Millis(50), TimeDelta::Millis(100));
+  REQUIRE(out2.size() == 1);
+  CHECK(out2[0].payload().size() == red->payload().size() + 2);
 }

@@ -20,7 +20,7 @@ Result<std::unique_ptr<WebmTap>> WebmTap::Create(const std::string& path, const 
     vc.ssrc = sender.local.video;
     vc.rtx_ssrc = sender.local.video_rtx;
     const uint8_t media_pt = pts.of(*rc.video);
-    vc.rtx_payload_types[pts.video_rtx] = sender.send.protection.fec ? pts.red : media_pt;
+    vc.rtx_payload_types[pts.video_rtx] = media_pt;  // RED is unwrapped for RTX (apt = the codec)
     vc.red_payload_type = pts.red;
     if (sender.send.protection.flexfec) {
       vc.flexfec_ssrc = sender.local.video_fec;

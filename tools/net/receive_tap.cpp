@@ -53,8 +53,9 @@ Result<std::unique_ptr<ReceiveTap>> ReceiveTap::Create(const ReceiveTapConfig& c
     fc.ssrc = config.video_ssrc;
     if (config.rtx_pt) {
       fc.rtx_ssrc = config.rtx_ssrc;
-      // A sender with RED retransmits the RED-wrapped packets (apt = the RED payload type).
-      fc.rtx_payload_types[*config.rtx_pt] = config.red_pt.value_or(config.video_pt);
+      // The RTX payload type's apt is the codec's (SDP): a sender with RED retransmits the media
+      // packet inside (as tern and a standard receiver expect), not the RED wrapping.
+      fc.rtx_payload_types[*config.rtx_pt] = config.video_pt;
     }
     fc.red_payload_type = config.red_pt;
     if (config.red_pt) fc.ulpfec_payload_type = config.ulpfec_pt;

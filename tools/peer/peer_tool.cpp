@@ -205,6 +205,7 @@ class PeerCall final : public transport::Pollable {
     c.video = options.video;
     c.send_audio = options.audio && options.send_media;
     c.send_video = options.video && options.send_media;
+    c.video_fec = options.video_fec;
     if (!options.turn.empty()) {  // validated
       auto hp = split_host_port(options.turn).value();
       const size_t colon = options.turn_user.find(':');
