@@ -1,0 +1,310 @@
+// tern-sfu's recorder (tools/tern-sfu/recording.h) on a simulcast publisher, over netsim in virtual
+// time: three real VP8 encodings of one source (tern's encoder at 160x90, 320x180 and 640x360, 15
+// fps, each on its own SSRC and timestamp base, none signalled: learned from the rid extension, as
+// Chromium sends them) into the server's router, with the recorder as the media tap, wired as
+// SfuServer wires them (RTP and RTCP to the tap before the router; the tap's keyframe requests to
+// MediaRouter::request_keyframe after each packet). tern's PeerConnection cannot send simulcast,
+// so the publisher is three Endpoints on one uplink (tests/pipeline/simulcast_router_test.cpp's
+// rig). The top encoding stops 2 s in (a publisher pausing its top layer): the recording switches
+// to the middle one at a keyframe the server asked for. The WebM is read back with libwebm's parser
+// (track size, every frame's time) and decoded by ffprobe (every frame's size).
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recording.h"
+#include "support/process.h"
+#include "tern/media/file_io.h"
+#include "tern/media/webm_reader.h"
+#include "tern/netsim/datagram_adapter.h"
+#include "tern/netsim/event_loop.h"
+#include "tern/netsim/network.h"
+#include "tern/pipeline/endpoint.h"
+#include "tern/pipeline/media_router.h"
+#include "tern/rtp/rtcp/rtcp_packet.h"
+#include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/rtp_rtcp_split.h"
+
+using namespace tern;
+
+namespace {
+
+constexpr uint8_t kSimRecRidExt = 10;
+constexpr uint8_t kSimRecRepairedRidExt = 11;
+constexpr uint32_t kSimRecGroupSsrc = 0x6C00'0002;  // the server's SSRC of the group (session 1)
+constexpr sfu::SessionId kSimRecSession = 1;
+
+// The three encoders of the publisher: RTCP from the server reaches all three (each acts on its own
+// SSRC).
+struct SimRecPublisher {
+  std::array<std::unique_ptr<pipeline::Endpoint>, 3> encoders;
+  std::optional<Timestamp> next_wakeup() const {
+    std::optional<Timestamp> t;
+    for (const auto& e : encoders) {
+      const auto w = e->next_wakeup();
+      if (w && (!t || *w < *t)) t = w;
+    }
+    return t;
+  }
+  void process(Timestamp now) {
+    for (auto& e : encoders) e->process(now);
+  }
+  void on_packet(std::span<const uint8_t> d, Timestamp now) {
+    for (auto& e : encoders) e->on_packet(d, now);
+  }
+};
+
+// An encoder's packet as a simulcast sender sends it: its timestamps moved by `offset` (SRs too),
+// its mid extension element renumbered to the rid extension (repaired rid on RTX).
+void SimRecTag(std::vector<uint8_t>& d, uint8_t mid_id, uint32_t rtx_ssrc, uint32_t offset) {
+  auto put32 = [&d](size_t at, uint32_t v) {
+    for (size_t b = 0; b < 4; ++b) d[at + b] = static_cast<uint8_t>(v >> (24 - 8 * b));
+  };
+  if (rtp::is_rtcp(d)) {
+    if (d.size() >= 20 && d[1] == 200) {
+      put32(16, ((uint32_t{d[16]} << 24) | (uint32_t{d[17]} << 16) | (uint32_t{d[18]} << 8) | d[19]) + offset);
+    }
+    return;
+  }
+  auto h = rtp::RtpHeader::parse(d);
+  if (!h.ok()) return;
+  put32(4, h->timestamp + offset);
+  const rtp::ExtensionSlot* slot = h->find_extension(mid_id);
+  if (slot == nullptr || slot->offset == 0) return;
+  const uint8_t id = h->ssrc == rtx_ssrc ? kSimRecRepairedRidExt : kSimRecRidExt;
+  d[slot->offset - 1] = static_cast<uint8_t>((id << 4) | ((slot->size - 1) & 0x0F));
+}
+
+// The server side: the router's publisher leg and the recorder as its media tap, as SfuServer's
+// RouterInput drives them.
+struct SimRecServer {
+  pipeline::MediaRouter& router;
+  pipeline::MediaRouter::LegId leg;
+  tools::sfu_tool::SfuRecorder& recorder;
+  uint64_t requests_sent = 0;
+  std::optional<Timestamp> next_wakeup() const {
+    auto a = router.next_wakeup();
+    auto b = recorder.next_wakeup();
+    if (a && b) return std::min(*a, *b);
+    return a ? a : b;
+  }
+  void process(Timestamp now) {
+    router.process(now);
+    recorder.process(now);
+  }
+  void on_packet(std::span<const uint8_t> d, Timestamp now) {
+    const bool rtcp = rtp::is_rtcp(d);
+    if (rtcp) {
+      recorder.on_publisher_rtcp(kSimRecSession, d, now);
+    } else {
+      recorder.on_publisher_rtp(kSimRecSession, d, now);
+    }
+    router.on_packet(leg, d, now);
+    if (rtcp) return;
+    for (const sfu::MediaTap::KeyframeRequest& r : recorder.take_keyframe_requests()) {
+      if (r.publisher == kSimRecSession && router.request_keyframe(leg, r.ssrc, now)) ++requests_sent;
+    }
+  }
+};
+
+nlohmann::json SimRecRecording(const tools::sfu_tool::SfuRecorder& recorder) {
+  const nlohmann::json j = nlohmann::json::parse(recorder.annotate_stats("{}"));
+  REQUIRE(j["recorder"]["recordings"].size() == 1);
+  return j["recorder"]["recordings"][0];
+}
+
+}  // namespace
+
+TEST_CASE("tern-sfu recorder: a simulcast publisher's top encoding recorded, the middle one when the top stops") {
+  netsim::EventLoop loop;
+  netsim::LinkConfig link;
+  link.capacity = DataRate::MegabitsPerSec(10);
+  link.delay = TimeDelta::Millis(20);
+  netsim::NetworkConfig nc = netsim::NetworkConfig::Direct(link, link);
+  nc.seed = 91;
+  auto net = netsim::Network::Create(nc);
+  REQUIRE(net.ok());
+  netsim::Network* up = net->get();
+  up->attach(loop);
+
+  // The publisher: q, h, f; f (the top) stops at kStop.
+  const TimeDelta kStop = TimeDelta::Seconds(2);
+  const TimeDelta kEnd = TimeDelta::Millis(4500);
+  const Timestamp start = loop.now();
+  const std::array<int, 3> widths = {160, 320, 640};
+  const std::array<int64_t, 3> kbps = {100, 300, 900};
+  const std::array<std::string, 3> rids = {"q", "h", "f"};
+  std::array<uint32_t, 3> ssrcs{};
+  std::array<uint64_t, 3> frames_sent{};  // media packets with the marker bit
+  bool top_stopped = false;
+  SimRecPublisher pub;
+  std::array<netsim::NetsimTransport, 3> pub_out;
+  for (size_t i = 0; i < 3; ++i) {
+    pipeline::EndpointConfig c;
+    c.send.width = widths[i];
+    c.send.height = widths[i] * 9 / 16;
+    c.send.fps = 15;
+    c.send.audio.reset();
+    c.send.video_max_rate = DataRate::KilobitsPerSec(kbps[i]);
+    c.send.degradation = pipeline::DegradationPreference::kMaintainResolution;
+    c.receive.video.reset();
+    c.receive.audio.reset();
+    c.congestion = pipeline::CongestionControlMode::kFixed;
+    c.fixed_rate = DataRate::KilobitsPerSec(kbps[i]);
+    c.local.video = 0x2100'0002 + static_cast<uint32_t>(i) * 16;
+    c.local.video_rtx = c.local.video + 1;
+    c.local.audio = c.local.video + 2;
+    c.local.video_fec = c.local.video + 3;
+    c.local.video_mid = rids[i];
+    c.remote = {0x6100'0001, 0x6100'0002, 0x6100'0003, "0", "1", 0x6100'0004};
+    c.measure_quality = false;
+    c.seed = 400 + i;
+    ssrcs[i] = c.local.video;
+    const uint8_t mid_id = c.extension_ids.mid;
+    const uint32_t media = c.local.video;
+    const uint32_t rtx = c.local.video_rtx;
+    const uint32_t ts_offset = 0x2345'6789u * static_cast<uint32_t>(i + 1);
+    uint64_t* sent = &frames_sent[i];
+    const bool* stopped = i == 2 ? &top_stopped : nullptr;
+    pub_out[i].set_send([up, mid_id, media, rtx, ts_offset, sent, stopped](netsim::SimPacket p, Timestamp now) {
+      if (stopped != nullptr && *stopped) return;  // paused: nothing leaves for it, RTCP neither
+      if (!rtp::is_rtcp(p.data)) {
+        auto h = rtp::RtpHeader::parse(p.data);
+        if (h.ok() && h->ssrc == media && h->marker) ++*sent;
+      }
+      SimRecTag(p.data, mid_id, rtx, ts_offset);
+      up->send_from_a(std::move(p), now);
+    });
+    auto e = pipeline::Endpoint::Create(c, &pub_out[i]);
+    REQUIRE_MESSAGE(e.ok(), std::string(e.error()));
+    pub.encoders[i] = std::move(e).value();
+  }
+  netsim::PollableAdapter<SimRecPublisher> pub_driver(pub);
+  up->set_sink_a(&pub_driver);
+  loop.add_pollable(&pub_driver);
+
+  // The server: the publisher's leg (the group as SfuServer publishes it) and the recorder.
+  pipeline::MediaRouter::Config rc;
+  rc.keyframe_request_interval = TimeDelta::Millis(300);
+  auto router = pipeline::MediaRouter::Create(rc);
+  REQUIRE(router.ok());
+  pipeline::MediaRouter::ForwardedStream group;
+  group.ssrc = kSimRecGroupSsrc;
+  group.rtx_ssrc = kSimRecGroupSsrc + 1;
+  group.codec = codecs::CodecType::kVp8;
+  group.rids = {rids.begin(), rids.end()};
+  group.rid_extension_id = kSimRecRidExt;
+  group.repaired_rid_extension_id = kSimRecRepairedRidExt;
+  std::vector<uint32_t> plis;  // the media SSRCs of the PLIs the server sent the publisher
+  netsim::NetsimTransport srv_out([up, &plis](netsim::SimPacket p, Timestamp now) {
+    if (rtp::is_rtcp(p.data)) {
+      for (const rtcp::RtcpPacket& r : rtcp::parse_compound(p.data).packets)
+        if (const auto* pli = std::get_if<rtcp::Pli>(&r)) plis.push_back(pli->media_ssrc);
+    }
+    up->send_from_b(std::move(p), now);
+  });
+  auto leg = (*router)->add_leg(0x5100'0001, &srv_out, {group});
+  REQUIRE_MESSAGE(leg.ok(), std::string(leg.error()));
+  const std::string dir = test::scratch_dir("sfu_simulcast_record");
+  REQUIRE(tools::sfu_tool::SfuRecorder::prepare_dir(dir).ok());
+  tools::sfu_tool::SfuRecorder recorder(dir, true);
+  sfu::PublishedMedia published;
+  published.video = group;
+  published.video_codec = codecs::CodecType::kVp8;
+  recorder.on_publisher_started(kSimRecSession, "simrec", published, loop.now());
+  SimRecServer server{**router, *leg, recorder};
+  netsim::PollableAdapter<SimRecServer> server_driver(server);
+  up->set_sink_b(&server_driver);
+  loop.add_pollable(&server_driver);
+
+  REQUIRE(loop.run_for(kStop).ok());
+  const nlohmann::json before = SimRecRecording(recorder);
+  CHECK(before["simulcast"]["rid"] == "f");
+  CHECK(before["simulcast"]["width"] == 640);
+  CHECK(before["simulcast"]["switches"] == 0);
+  const uint64_t top_frames = frames_sent[2];
+  const size_t plis_before = plis.size();
+
+  // The top encoding stops: the recording moves to the middle one within 2 s.
+  top_stopped = true;
+  std::optional<TimeDelta> switched_after;
+  while (loop.now() - start < kEnd) {
+    REQUIRE(loop.run_for(TimeDelta::Millis(50)).ok());
+    if (!switched_after && SimRecRecording(recorder)["simulcast"]["rid"] == "h") switched_after = loop.now() - start - kStop;
+  }
+  recorder.on_publisher_ended(kSimRecSession, loop.now());
+  const nlohmann::json rec = SimRecRecording(recorder);
+  INFO(rec.dump());
+  REQUIRE(switched_after.has_value());
+  MESSAGE("simulcast recording: top encoding frames sent " << top_frames << ", switch to h " << switched_after->ms()
+                                                           << " ms after the top stopped; " << rec.dump());
+  CHECK(*switched_after <= TimeDelta::Seconds(2));
+  CHECK(rec["state"] == "finalised");
+  CHECK(rec["simulcast"]["encoding"] == 1);
+  CHECK(rec["simulcast"]["width"] == 320);
+  CHECK(rec["simulcast"]["switches"] == 1);
+  CHECK(rec["simulcast"]["switchesDown"] == 1);
+  CHECK(rec["simulcast"]["keyframeRequests"].get<uint64_t>() >= 1);
+  CHECK(rec["simulcast"]["ssrcsLearned"].get<uint64_t>() >= 3);
+  CHECK(rec["simulcast"]["unknownRid"] == 0);
+  CHECK(rec["width"] == 640);  // the track's: the first picture's
+  CHECK(server.requests_sent >= 1);
+  // The server asked for the middle encoding's keyframe (and, for the recording, never the others').
+  CHECK(std::count(plis.begin() + static_cast<std::ptrdiff_t>(plis_before), plis.end(), ssrcs[1]) >= 1);
+
+  // The file: one VP8 track of the top encoding's size; times increasing, no gap above 2 s, the
+  // pause kept (the timeline follows the capture clock, it is not closed up).
+  const std::string path = rec["path"].get<std::string>();
+  auto bytes = media::load_file(path);
+  REQUIRE(bytes.ok());
+  auto info = media::parse_webm(*bytes);
+  REQUIRE(info.ok());
+  REQUIRE(info->tracks.size() == 1);
+  CHECK(info->tracks[0].codec_id == "V_VP8");
+  CHECK(info->tracks[0].width == 640);
+  CHECK(info->tracks[0].height == 360);
+  const auto frames = info->frames_of(info->tracks[0].number);
+  REQUIRE(frames.size() > 10);
+  TimeDelta max_gap = TimeDelta::Zero();
+  size_t gap_at = 0, backwards = 0;
+  for (size_t i = 1; i < frames.size(); ++i) {
+    const TimeDelta step = frames[i].time - frames[i - 1].time;
+    if (step <= TimeDelta::Zero()) ++backwards;
+    if (step > max_gap) {
+      max_gap = step;
+      gap_at = i;
+    }
+  }
+  CHECK(backwards == 0);
+  CHECK(max_gap < TimeDelta::Seconds(2));
+  CHECK(max_gap > TimeDelta::Millis(900));  // the top stopped ~1 s before the switch could be made
+  CHECK(frames[gap_at].keyframe);           // the middle encoding from its keyframe
+  // The top encoding's frames before the gap: >= 95% of those it sent.
+  CHECK(static_cast<double>(gap_at) >= 0.95 * static_cast<double>(top_frames));
+  // The middle one to the end: its frames over the rest (15 fps), the last near the run's end.
+  CHECK(frames.size() - gap_at >= 15);
+  const TimeDelta span = frames.back().time - frames.front().time;
+  CHECK(span > kEnd - TimeDelta::Millis(500));
+  CHECK(span < kEnd);
+
+  // Decoded: every frame, the top size then the middle one's.
+  if (!test::have_tool("ffprobe")) {
+    CHECK_FALSE(test::interop_required());
+    return;
+  }
+  const auto probe = test::run_command("ffprobe -v error -select_streams v -show_entries frame=width -of csv=p=0 '" + path + "'",
+                                       30, true);
+  REQUIRE(probe.exit_code == 0);
+  const std::vector<std::string> lines = test::split_lines(probe.out);
+  CHECK(lines.size() == frames.size());  // every frame decoded, no error printed
+  const auto top = static_cast<size_t>(std::count(lines.begin(), lines.end(), "640"));
+  const auto middle = static_cast<size_t>(std::count(lines.begin(), lines.end(), "320"));
+  CHECK(top == gap_at);
+  CHECK(middle == frames.size() - gap_at);
+}
