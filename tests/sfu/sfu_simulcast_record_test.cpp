@@ -14,7 +14,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,7 @@
 #include "tern/pipeline/media_router.h"
 #include "tern/rtp/rtcp/rtcp_packet.h"
 #include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/rtp_packet_builder.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 
 using namespace tern;
@@ -307,4 +310,128 @@ TEST_CASE("tern-sfu recorder: a simulcast publisher's top encoding recorded, the
   const auto middle = static_cast<size_t>(std::count(lines.begin(), lines.end(), "320"));
   CHECK(top == gap_at);
   CHECK(middle == frames.size() - gap_at);
+}
+
+namespace {
+
+// One VP8 frame in one packet, the rid (or repaired rid) extension when `rid` is not empty; a
+// keyframe carries its size. RTX (`rtx_of`): the original sequence number first, payload type 97.
+std::vector<uint8_t> SimRecFrame(uint32_t ssrc, uint16_t seq, uint32_t ts, const std::string& rid, bool keyframe, int width,
+                                 int height, std::optional<uint16_t> rtx_of = std::nullopt) {
+  std::vector<uint8_t> payload = {0x90, 0x80, static_cast<uint8_t>(0x80 | (seq >> 8 & 0x7F)), static_cast<uint8_t>(seq & 0xFF),
+                                  static_cast<uint8_t>(keyframe ? 0x10 : 0x11), 0x02, 0x00};
+  if (keyframe) {
+    const std::vector<uint8_t> header = {0x9d, 0x01, 0x2a, static_cast<uint8_t>(width & 0xFF), static_cast<uint8_t>(width >> 8),
+                                         static_cast<uint8_t>(height & 0xFF), static_cast<uint8_t>(height >> 8)};
+    payload.insert(payload.end(), header.begin(), header.end());
+  }
+  payload.resize(payload.size() + 40, 0x33);
+  if (rtx_of) payload.insert(payload.begin(), {static_cast<uint8_t>(*rtx_of >> 8), static_cast<uint8_t>(*rtx_of & 0xFF)});
+  rtp::RtpPacketBuilder b;
+  b.set_ssrc(ssrc).set_sequence_number(seq).set_timestamp(ts).set_payload_type(rtx_of ? 97 : 96).set_marker(true);
+  const std::vector<uint8_t> rid_bytes(rid.begin(), rid.end());
+  if (!rid.empty()) b.set_extension(rtx_of ? kSimRecRepairedRidExt : kSimRecRidExt, rid_bytes);
+  b.set_payload(payload);
+  auto packet = b.build();
+  REQUIRE(packet.ok());
+  return std::vector<uint8_t>(packet->data().begin(), packet->data().end());
+}
+
+}  // namespace
+
+TEST_CASE("tern-sfu simulcast recording: the largest encoding whatever the rid order, first-packet offsets, down and up") {
+  using tools::sfu_tool::SimulcastRecordSelector;
+  tools::sfu_tool::SimulcastRecordConfig c;
+  c.rids = {"f", "h", "q"};  // high to low: the sizes decide
+  c.rid_extension_id = kSimRecRidExt;
+  c.repaired_rid_extension_id = kSimRecRepairedRidExt;
+  c.rtx_payload_type = 97;
+  c.output_ssrc = kSimRecGroupSsrc;
+  auto created = SimulcastRecordSelector::Create(c);
+  REQUIRE(created.ok());
+  SimulcastRecordSelector s = std::move(created).value();
+  tools::sfu_tool::SimulcastRecordConfig bad = c;
+  bad.rids.clear();
+  CHECK(!SimulcastRecordSelector::Create(bad).ok());
+  bad.rids = {"a", "b", "c", "d", "e"};
+  CHECK(!SimulcastRecordSelector::Create(bad).ok());
+
+  // f, h, q: SSRCs, timestamp bases (no SRs: first-packet offsets), sizes.
+  const std::array<uint32_t, 3> ssrc = {0xF1, 0xA1, 0x51};
+  const std::array<uint32_t, 3> base = {1'000'000, 4'000'000'000u, 77};
+  const std::array<int, 3> width = {640, 320, 160};
+  std::array<uint16_t, 3> seq = {100, 2000, 60000};
+  std::vector<SimulcastRecordSelector::Output> out;
+  Timestamp now = Timestamp::Seconds(10);
+  // Frame n (15 fps) of encoding e, arriving 3 ms after the one before it (q first).
+  auto send = [&](size_t e, int n, bool key, bool with_rid) {
+    const uint32_t ts = base[e] + 6000u * static_cast<uint32_t>(n);
+    const Timestamp at = Timestamp::Seconds(10) + TimeDelta::Micros(n * 66'667) + TimeDelta::Millis(3 * static_cast<int64_t>(2 - e));
+    now = std::max(now, at);
+    CHECK(s.on_rtp(SimRecFrame(ssrc[e], seq[e]++, ts, with_rid ? c.rids[e] : "", key, width[e], width[e] * 9 / 16), now, out));
+  };
+  auto frame_round = [&](int n, std::array<bool, 3> sending, int key_of = -1) {
+    for (size_t e = 3; e-- > 0;)
+      if (sending[e]) send(e, n, n == 0 || static_cast<int>(e) == key_of, n < 3);
+  };
+  std::vector<uint8_t> audio = SimRecFrame(0x99, 1, 1, "", false, 0, 0);  // no rid, unknown SSRC: not video
+  CHECK(!s.on_rtp(audio, now, out));
+  CHECK(!s.on_rtp(SimRecFrame(0x77, 1, 1, "zz", true, 640, 360), now, out));  // a rid not announced
+  CHECK(s.counters().unknown_rid == 1);
+
+  // The start: every encoding's keyframe seen (q's first): f is chosen and its held keyframe
+  // replayed; nothing asked for.
+  frame_round(0, {true, true, true});
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].packet.ssrc() == kSimRecGroupSsrc);
+  CHECK(out[0].packet.timestamp() == base[0]);  // the first encoding keeps its timestamps
+  CHECK(s.counters().rid == "f");
+  CHECK(s.counters().width == 640);
+  for (int n = 1; n < 15; ++n) frame_round(n, {true, true, true});
+  CHECK(out.size() == 15);
+  CHECK(s.take_keyframe_requests().empty());
+  // An RTX copy of f's last frame after its original: a duplicate, not recorded twice.
+  CHECK(s.on_rtp(SimRecFrame(ssrc[0] + 1, 1, base[0] + 6000u * 14, "f", false, 0, 0, static_cast<uint16_t>(seq[0] - 1)), now, out));
+  CHECK(out.size() == 15);
+  CHECK(s.counters().ssrcs_learned == 4);
+
+  // f stops after frame 14: 1 s later h becomes the target, its keyframe is asked for (again at
+  // most every 500 ms), h's delta frames are not recorded until it comes.
+  std::vector<uint32_t> requests;
+  std::vector<int> request_frames;
+  for (int n = 15; n < 40; ++n) {
+    frame_round(n, {false, true, true});
+    for (uint32_t r : s.take_keyframe_requests()) {
+      requests.push_back(r);
+      request_frames.push_back(n);
+    }
+  }
+  CHECK(out.size() == 15);
+  CHECK(requests == std::vector<uint32_t>{ssrc[1], ssrc[1]});
+  CHECK(request_frames == std::vector<int>{30, 38});  // f's last packet + 1 s, then 500 ms later
+  frame_round(40, {false, true, true}, 1);  // h's keyframe
+  REQUIRE(out.size() == 16);
+  CHECK(s.counters().rid == "h");
+  CHECK(s.counters().switches == 1);
+  CHECK(s.counters().switches_down == 1);
+  CHECK(s.counters().width == 320);
+  // Continued by the capture time elapsed (first-packet offsets): 26 frames of 6000 ticks after
+  // f's last, less the 3 ms by which h's first packet came before f's (the offsets' error).
+  const auto step = static_cast<int32_t>(out[15].packet.timestamp() - out[14].packet.timestamp());
+  CHECK(std::abs(step - (26 * 6000 - 270)) <= 2);  // arrivals at whole microseconds
+  CHECK(out[15].packet.sequence_number() == static_cast<uint16_t>(out[14].packet.sequence_number() + 1));
+  frame_round(41, {false, true, true});
+  REQUIRE(out.size() == 17);
+  CHECK(out[16].packet.timestamp() - out[15].packet.timestamp() == 6000u);
+
+  // f sends again, from a keyframe (after h's frame of the same instant): back up at once, no
+  // request needed, the timeline moved on by the offsets' 3 ms.
+  frame_round(42, {true, true, true}, 0);
+  REQUIRE(out.size() == 19);
+  CHECK(s.counters().rid == "f");
+  CHECK(s.counters().switches == 2);
+  CHECK(s.counters().switches_down == 1);
+  CHECK(out[17].packet.timestamp() - out[16].packet.timestamp() == 6000u);
+  CHECK(std::abs(static_cast<int32_t>(out[18].packet.timestamp() - out[17].packet.timestamp()) - 270) <= 2);
+  CHECK(s.take_keyframe_requests().empty());
 }

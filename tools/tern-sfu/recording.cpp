@@ -91,7 +91,9 @@ void SfuRecorder::on_publisher_rtp(sfu::SessionId id, std::span<const uint8_t> p
   if (p.simulcast) {
     simulcast_out_.clear();
     if (p.simulcast->on_rtp(packet, now, simulcast_out_)) {
-      if (!p.tap) (void)p.simulcast->take_keyframe_requests();  // nothing recorded: nothing to ask for
+      for (uint32_t ssrc : p.simulcast->take_keyframe_requests()) {
+        if (p.tap) keyframe_requests_.push_back({id, ssrc});  // nothing recorded: nothing to ask for
+      }
       for (const SimulcastRecordSelector::Output& o : simulcast_out_) {
         count_video(p, o.packet.header());
         if (p.tap) p.tap->on_rtp(o.packet.data(), o.arrival);
@@ -122,13 +124,9 @@ void SfuRecorder::on_publisher_rtcp(sfu::SessionId id, std::span<const uint8_t> 
 }
 
 std::vector<sfu::MediaTap::KeyframeRequest> SfuRecorder::take_keyframe_requests() {
-  // The selectors ask only while they handle a packet: the server takes them right after.
-  std::vector<KeyframeRequest> out;
-  for (auto& [id, p] : publishers_) {
-    if (!p.simulcast || !p.tap) continue;
-    for (uint32_t ssrc : p.simulcast->take_keyframe_requests()) out.push_back({id, ssrc});
-  }
-  return out;
+  // The selectors ask only while they handle a packet (at most one SSRC per encoding): the server
+  // takes them right after, so this holds a few at most.
+  return std::exchange(keyframe_requests_, {});
 }
 
 void SfuRecorder::on_publisher_ended(sfu::SessionId id, Timestamp now) {

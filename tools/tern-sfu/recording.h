@@ -120,6 +120,7 @@ class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
   int worker_;  // in file names and log lines
   std::map<sfu::SessionId, Publisher> publishers_;
   std::vector<SimulcastRecordSelector::Output> simulcast_out_;  // scratch of on_publisher_rtp()
+  std::vector<KeyframeRequest> keyframe_requests_;  // until take_keyframe_requests()
   SfuRecorderCounters counters_;
 };
 

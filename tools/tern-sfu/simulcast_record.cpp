@@ -121,6 +121,8 @@ void SimulcastRecordSelector::switch_to(int e) {
   current_ = e;
   counters_.encoding = e;
   counters_.rid = config_.rids[static_cast<size_t>(e)];
+  counters_.width = encodings_[static_cast<size_t>(e)].width;
+  counters_.height = encodings_[static_cast<size_t>(e)].height;
   seq_.switch_source();
 }
 
@@ -231,9 +233,9 @@ bool SimulcastRecordSelector::on_rtp(std::span<const uint8_t> bytes, Timestamp n
     emit(std::move(packet), now, out);
   }
   if (target_ != current_) request(target_, now);
-  if (current_ >= 0) {
-    counters_.width = encodings_[static_cast<size_t>(current_)].width;
-    counters_.height = encodings_[static_cast<size_t>(current_)].height;
+  if (index == current_ && keyframe) {  // its size may change at any keyframe
+    counters_.width = enc.width;
+    counters_.height = enc.height;
   }
   return true;
 }
