@@ -284,6 +284,8 @@ TEST_CASE("tern-sfu recorder: a simulcast publisher's top encoding recorded, the
       gap_at = i;
     }
   }
+  MESSAGE("simulcast recording: " << frames.size() << " frames, " << gap_at << " of f before the gap of " << max_gap.ms()
+                                   << " ms, span " << (frames.back().time - frames.front().time).ms() << " ms");
   CHECK(backwards == 0);
   CHECK(max_gap < TimeDelta::Seconds(2));
   CHECK(max_gap > TimeDelta::Millis(900));  // the top stopped ~1 s before the switch could be made
