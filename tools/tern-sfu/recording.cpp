@@ -52,6 +52,7 @@ void SfuRecorder::on_publisher_started(sfu::SessionId id, std::string_view room,
     sc.media_payload_type = media.video->media_payload_type;
     if (media.video->nack && media.video->rtx_ssrc) sc.rtx_payload_type = media.video->rtx_payload_type;
     sc.output_ssrc = media.video->ssrc;
+    if (media.audio) sc.audio_ssrc = media.audio->ssrc;
     auto selector = SimulcastRecordSelector::Create(sc);
     if (selector) p.simulcast.emplace(std::move(selector).value());
   }

@@ -30,6 +30,7 @@ int SimulcastRecordSelector::encoding_of(const rtp::RtpPacket& packet) {
   for (size_t e = 0; e < encodings_.size(); ++e) {
     if (encodings_[e].ssrc == ssrc || encodings_[e].rtx_ssrc == ssrc) return static_cast<int>(e);
   }
+  if (config_.audio_ssrc != 0 && ssrc == config_.audio_ssrc) return -1;
   std::optional<std::string> rid = packet.get<rtp::RtpStreamId>(rid_map_);
   const bool repair = !rid;
   if (repair && config_.repaired_rid_extension_id != 0) rid = packet.get<rtp::RepairedRtpStreamId>(rid_map_);

@@ -64,6 +64,7 @@ struct SimulcastRecordConfig {
   uint8_t media_payload_type = 96;
   std::optional<uint8_t> rtx_payload_type;
   uint32_t output_ssrc = 0;  // what the rewritten packets carry
+  uint32_t audio_ssrc = 0;   // the publisher's audio: never taken for an encoding (0: none)
   TimeDelta stop_after = TimeDelta::Seconds(1);
   TimeDelta start_wait = TimeDelta::Millis(500);
   TimeDelta keyframe_retry = TimeDelta::Millis(500);
