@@ -22,6 +22,7 @@
 
 #include "recording.h"
 #include "support/process.h"
+#include "support/simulcast_sender.h"
 #include "tern/media/file_io.h"
 #include "tern/media/webm_reader.h"
 #include "tern/netsim/datagram_adapter.h"
@@ -42,47 +43,6 @@ constexpr uint8_t kSimRecRidExt = 10;
 constexpr uint8_t kSimRecRepairedRidExt = 11;
 constexpr uint32_t kSimRecGroupSsrc = 0x6C00'0002;  // the server's SSRC of the group (session 1)
 constexpr sfu::SessionId kSimRecSession = 1;
-
-// The three encoders of the publisher: RTCP from the server reaches all three (each acts on its own
-// SSRC).
-struct SimRecPublisher {
-  std::array<std::unique_ptr<pipeline::Endpoint>, 3> encoders;
-  std::optional<Timestamp> next_wakeup() const {
-    std::optional<Timestamp> t;
-    for (const auto& e : encoders) {
-      const auto w = e->next_wakeup();
-      if (w && (!t || *w < *t)) t = w;
-    }
-    return t;
-  }
-  void process(Timestamp now) {
-    for (auto& e : encoders) e->process(now);
-  }
-  void on_packet(std::span<const uint8_t> d, Timestamp now) {
-    for (auto& e : encoders) e->on_packet(d, now);
-  }
-};
-
-// An encoder's packet as a simulcast sender sends it: its timestamps moved by `offset` (SRs too),
-// its mid extension element renumbered to the rid extension (repaired rid on RTX).
-void SimRecTag(std::vector<uint8_t>& d, uint8_t mid_id, uint32_t rtx_ssrc, uint32_t offset) {
-  auto put32 = [&d](size_t at, uint32_t v) {
-    for (size_t b = 0; b < 4; ++b) d[at + b] = static_cast<uint8_t>(v >> (24 - 8 * b));
-  };
-  if (rtp::is_rtcp(d)) {
-    if (d.size() >= 20 && d[1] == 200) {
-      put32(16, ((uint32_t{d[16]} << 24) | (uint32_t{d[17]} << 16) | (uint32_t{d[18]} << 8) | d[19]) + offset);
-    }
-    return;
-  }
-  auto h = rtp::RtpHeader::parse(d);
-  if (!h.ok()) return;
-  put32(4, h->timestamp + offset);
-  const rtp::ExtensionSlot* slot = h->find_extension(mid_id);
-  if (slot == nullptr || slot->offset == 0) return;
-  const uint8_t id = h->ssrc == rtx_ssrc ? kSimRecRepairedRidExt : kSimRecRidExt;
-  d[slot->offset - 1] = static_cast<uint8_t>((id << 4) | ((slot->size - 1) & 0x0F));
-}
 
 // The server side: the router's publisher leg and the recorder as its media tap, as SfuServer's
 // RouterInput drives them.
@@ -146,7 +106,7 @@ TEST_CASE("tern-sfu recorder: a simulcast publisher's top encoding recorded, the
   std::array<uint32_t, 3> ssrcs{};
   std::array<uint64_t, 3> frames_sent{};  // media packets with the marker bit
   bool top_stopped = false;
-  SimRecPublisher pub;
+  test::SimulcastEncoders<3> pub;  // support/simulcast_sender.h
   std::array<netsim::NetsimTransport, 3> pub_out;
   for (size_t i = 0; i < 3; ++i) {
     pipeline::EndpointConfig c;
@@ -181,14 +141,14 @@ TEST_CASE("tern-sfu recorder: a simulcast publisher's top encoding recorded, the
         auto h = rtp::RtpHeader::parse(p.data);
         if (h.ok() && h->ssrc == media && h->marker) ++*sent;
       }
-      SimRecTag(p.data, mid_id, rtx, ts_offset);
+      test::SimulcastTagRid(p.data, mid_id, rtx, ts_offset, kSimRecRidExt, kSimRecRepairedRidExt);
       up->send_from_a(std::move(p), now);
     });
     auto e = pipeline::Endpoint::Create(c, &pub_out[i]);
     REQUIRE_MESSAGE(e.ok(), std::string(e.error()));
     pub.encoders[i] = std::move(e).value();
   }
-  netsim::PollableAdapter<SimRecPublisher> pub_driver(pub);
+  netsim::PollableAdapter<test::SimulcastEncoders<3>> pub_driver(pub);
   up->set_sink_a(&pub_driver);
   loop.add_pollable(&pub_driver);
 
