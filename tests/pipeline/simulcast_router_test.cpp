@@ -152,25 +152,8 @@ std::array<SimulcastSubscriberResult, 2> SimulcastRun(std::array<DataRate, 2> do
   std::array<netsim::NetsimTransport, 3> pub_out;
   netsim::Network* up = nets[0].get();
   for (size_t i = 0; i < 3; ++i) {
-    EndpointConfig c;
-    c.send.width = widths[i];
-    c.send.height = widths[i] * 9 / 16;
-    c.send.fps = 15;
-    c.send.audio.reset();
-    c.send.video_max_rate = DataRate::KilobitsPerSec(kbps[i]);
-    c.send.degradation = DegradationPreference::kMaintainResolution;
-    c.receive.video.reset();
-    c.receive.audio.reset();
-    c.congestion = CongestionControlMode::kFixed;
-    c.fixed_rate = DataRate::KilobitsPerSec(kbps[i]);
-    c.local.video = 0x2000'0002 + static_cast<uint32_t>(i) * 16;
-    c.local.video_rtx = c.local.video + 1;
-    c.local.audio = c.local.video + 2;
-    c.local.video_fec = c.local.video + 3;
-    c.local.video_mid = kSimRids[i];
-    c.remote = {0x6000'0001, 0x6000'0002, 0x6000'0003, "0", "1", 0x6000'0004};
-    c.measure_quality = false;
-    c.seed = 200 + i;
+    const EndpointConfig c = test::SimulcastEncoderConfig(widths[i], 15, DataRate::KilobitsPerSec(kbps[i]),
+                                                          0x2000'0002 + static_cast<uint32_t>(i) * 16, kSimRids[i], 200 + i);
     const uint8_t mid_id = c.extension_ids.mid;
     const uint32_t rtx = c.local.video_rtx;
     const uint32_t ts_offset = 0x1234'5678u * static_cast<uint32_t>(i);

@@ -109,25 +109,8 @@ TEST_CASE("tern-sfu recorder: a simulcast publisher's top encoding recorded, the
   test::SimulcastEncoders<3> pub;  // support/simulcast_sender.h
   std::array<netsim::NetsimTransport, 3> pub_out;
   for (size_t i = 0; i < 3; ++i) {
-    pipeline::EndpointConfig c;
-    c.send.width = widths[i];
-    c.send.height = widths[i] * 9 / 16;
-    c.send.fps = 15;
-    c.send.audio.reset();
-    c.send.video_max_rate = DataRate::KilobitsPerSec(kbps[i]);
-    c.send.degradation = pipeline::DegradationPreference::kMaintainResolution;
-    c.receive.video.reset();
-    c.receive.audio.reset();
-    c.congestion = pipeline::CongestionControlMode::kFixed;
-    c.fixed_rate = DataRate::KilobitsPerSec(kbps[i]);
-    c.local.video = 0x2100'0002 + static_cast<uint32_t>(i) * 16;
-    c.local.video_rtx = c.local.video + 1;
-    c.local.audio = c.local.video + 2;
-    c.local.video_fec = c.local.video + 3;
-    c.local.video_mid = rids[i];
-    c.remote = {0x6100'0001, 0x6100'0002, 0x6100'0003, "0", "1", 0x6100'0004};
-    c.measure_quality = false;
-    c.seed = 400 + i;
+    const pipeline::EndpointConfig c = test::SimulcastEncoderConfig(
+        widths[i], 15, DataRate::KilobitsPerSec(kbps[i]), 0x2100'0002 + static_cast<uint32_t>(i) * 16, rids[i], 400 + i);
     ssrcs[i] = c.local.video;
     const uint8_t mid_id = c.extension_ids.mid;
     const uint32_t media = c.local.video;

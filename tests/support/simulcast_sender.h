@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "tern/pipeline/endpoint.h"
@@ -38,6 +39,32 @@ struct SimulcastEncoders {
     for (auto& e : encoders) e->on_packet(d, now);
   }
 };
+
+// One encoder: send-only VP8 `width` x width*9/16 at `fps`, a fixed `rate`, its own SSRCs from
+// `ssrc` (RTX + 1; audio + 2 and FEC + 3 unused), `rid` as its mid (SimulcastTagRid() renumbers it).
+inline pipeline::EndpointConfig SimulcastEncoderConfig(int width, int fps, DataRate rate, uint32_t ssrc, const std::string& rid,
+                                                       uint64_t seed) {
+  pipeline::EndpointConfig c;
+  c.send.width = width;
+  c.send.height = width * 9 / 16;
+  c.send.fps = fps;
+  c.send.audio.reset();
+  c.send.video_max_rate = rate;
+  c.send.degradation = pipeline::DegradationPreference::kMaintainResolution;
+  c.receive.video.reset();
+  c.receive.audio.reset();
+  c.congestion = pipeline::CongestionControlMode::kFixed;
+  c.fixed_rate = rate;
+  c.local.video = ssrc;
+  c.local.video_rtx = ssrc + 1;
+  c.local.audio = ssrc + 2;
+  c.local.video_fec = ssrc + 3;
+  c.local.video_mid = rid;
+  c.remote = {0x6000'0001, 0x6000'0002, 0x6000'0003, "0", "1", 0x6000'0004};
+  c.measure_quality = false;
+  c.seed = seed;
+  return c;
+}
 
 // One encoder's datagram as a simulcast sender sends it: its RTP timestamps moved by
 // `timestamp_offset` (a real sender starts each encoding at its own random timestamp; tern's
