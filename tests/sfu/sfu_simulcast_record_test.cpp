@@ -368,6 +368,9 @@ TEST_CASE("tern-sfu simulcast recording: the largest encoding whatever the rid o
   frame_round(41, {false, true, true});
   REQUIRE(out.size() == 17);
   CHECK(out[16].packet.timestamp() - out[15].packet.timestamp() == 6000u);
+  // A late copy of h's frame before its keyframe: not recorded (its number would be f's).
+  CHECK(s.on_rtp(SimRecFrame(ssrc[1], static_cast<uint16_t>(seq[1] - 3), base[1] + 6000u * 39, "", false, 0, 0), now, out));
+  CHECK(out.size() == 17);
 
   // f sends again, from a keyframe (after h's frame of the same instant): back up at once, no
   // request needed, the timeline moved on by the offsets' 3 ms.

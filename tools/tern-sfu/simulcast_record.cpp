@@ -111,7 +111,7 @@ void SimulcastRecordSelector::request(int e, Timestamp now) {
 
 std::vector<uint32_t> SimulcastRecordSelector::take_keyframe_requests() { return std::exchange(requests_, {}); }
 
-void SimulcastRecordSelector::switch_to(int e) {
+void SimulcastRecordSelector::switch_to(int e, uint16_t first_seq) {
   // Called with the first packet of `e`'s keyframe about to be emitted.
   if (current_ >= 0) {
     ++counters_.switches;
@@ -125,9 +125,18 @@ void SimulcastRecordSelector::switch_to(int e) {
   counters_.width = encodings_[static_cast<size_t>(e)].width;
   counters_.height = encodings_[static_cast<size_t>(e)].height;
   seq_.switch_source();
+  switch_floor_ = first_seq;
 }
 
 void SimulcastRecordSelector::emit(rtp::RtpPacket packet, Timestamp arrival, std::vector<Output>& out) {
+  // Packets of the encoding from before the keyframe it was switched at (late, retransmitted)
+  // would take numbers the previous encoding's packets have: dropped. The floor is forgotten once
+  // the numbers moved well past it (so a wrap cannot put later packets under it).
+  if (switch_floor_) {
+    const auto ahead = static_cast<uint16_t>(packet.sequence_number() - *switch_floor_);
+    if (ahead >= 0x8000) return;
+    if (ahead >= 0x4000) switch_floor_.reset();
+  }
   const std::optional<uint16_t> seq = seq_.rewrite(packet.sequence_number());
   if (!seq) return;  // a duplicate (an RTX copy after its original)
   packet.set_sequence_number(*seq);
@@ -215,7 +224,7 @@ bool SimulcastRecordSelector::on_rtp(std::span<const uint8_t> bytes, Timestamp n
       request(target_, now);
       return true;
     }
-    switch_to(target_);
+    switch_to(target_, held.front().packet.sequence_number());
     for (Output& o : held) emit(std::move(o.packet), o.arrival, out);
     return true;
   }
@@ -230,7 +239,7 @@ bool SimulcastRecordSelector::on_rtp(std::span<const uint8_t> bytes, Timestamp n
     std::optional<TimeDelta> gap;
     if (current_ >= 0) gap = elapsed(current_, index, packet.timestamp());
     timestamps_.switch_source_after(packet.timestamp(), gap);
-    switch_to(index);
+    switch_to(index, packet.sequence_number());
     emit(std::move(packet), now, out);
   }
   if (target_ != current_) request(target_, now);

@@ -26,7 +26,8 @@
 // `keyframe_retry` (500 ms).
 //
 // The rewrite: SSRC -> `output_ssrc`; sequence numbers through a SeqRewriter (switch_source() at
-// each switch: the new encoding's keyframe follows the last number written; duplicates dropped);
+// each switch: the new encoding's keyframe follows the last number written; duplicates dropped, and
+// the new encoding's packets from before that keyframe, late or retransmitted);
 // timestamps through pipeline::SimulcastTimestampSplice (the router's): the first encoding keeps
 // its own, a switch continues from the newest timestamp written by the capture time elapsed
 // between the two frames: both encodings' sender reports when both have one (RFC 3550 NTP/RTP
@@ -127,7 +128,8 @@ class SimulcastRecordSelector {
   std::optional<TimeDelta> elapsed(int from, int to, uint32_t ts) const;
   void choose(Timestamp now);
   void request(int e, Timestamp now);
-  void switch_to(int e);
+  // `e` from its keyframe whose first packet is `first_seq`.
+  void switch_to(int e, uint16_t first_seq);
   void emit(rtp::RtpPacket packet, Timestamp arrival, std::vector<Output>& out);
 
   SimulcastRecordConfig config_;
@@ -141,6 +143,7 @@ class SimulcastRecordSelector {
   Timestamp last_request_ = Timestamp::MinusInfinity();
   std::vector<uint32_t> requests_;
   SeqRewriter seq_;
+  std::optional<uint16_t> switch_floor_;  // the current encoding's first packet recorded
   pipeline::SimulcastTimestampSplice timestamps_;
   SimulcastRecordCounters counters_;
 };
