@@ -39,7 +39,6 @@ constexpr TimeDelta kSendTimeHistoryAge = TimeDelta::Seconds(3);
 constexpr size_t kSendTimeHistoryPackets = size_t{1} << 13;
 constexpr size_t kSendTimeHistoryPacketsPerSsrc = size_t{1} << 12;
 
-
 Result<RtpReceiveFront> make_front(const MediaRouter::ForwardedStream& f, uint32_t local_ssrc, rtp::ReceiveStatistics* stats) {
   RtpReceiveFront::Config front_config;
   front_config.ssrc = f.ssrc;
