@@ -93,7 +93,8 @@ void SfuRecorder::on_publisher_rtp(sfu::SessionId id, std::span<const uint8_t> p
     simulcast_out_.clear();
     if (p.simulcast->on_rtp(packet, now, simulcast_out_)) {
       for (uint32_t ssrc : p.simulcast->take_keyframe_requests()) {
-        if (p.tap) keyframe_requests_.push_back({id, ssrc});  // nothing recorded: nothing to ask for
+        // Nothing recorded: nothing to ask for. Full (a driver that never takes them): dropped.
+        if (p.tap && keyframe_requests_.size() < kMaxKeyframeRequests) keyframe_requests_.push_back({id, ssrc});
       }
       for (const SimulcastRecordSelector::Output& o : simulcast_out_) {
         count_video(p, o.packet.header());

@@ -24,6 +24,8 @@
 // in arrival order (late packets dropped, no reorder buffer); libavformat's interleaving queue
 // holds at most max_interleave_delta (10 s) of one track while the other is silent. Ended
 // recordings keep a summary for /stats (at most kMaxEndedKept, the oldest forgotten first).
+// Keyframe requests wait for the server's take_keyframe_requests() (after every packet; at most
+// kMaxKeyframeRequests, later ones dropped); a simulcast selector's state is bounded in its header.
 //
 // A write error (a full disk, a file size limit, a file that cannot be created) stops that
 // recording for good: the file is closed, the error logged once and counted (`writeErrors`) and
@@ -62,6 +64,7 @@ struct SfuRecorderCounters {
 class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
  public:
   static constexpr size_t kMaxEndedKept = 256;
+  static constexpr size_t kMaxKeyframeRequests = 64;  // until take_keyframe_requests(); more dropped
 
   // `dir` empty: frames counted, nothing recorded. Errors and finished files are logged on stderr
   // (unless `quiet`, which keeps the errors only).
