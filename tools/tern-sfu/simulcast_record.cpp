@@ -25,7 +25,7 @@ Result<SimulcastRecordSelector> SimulcastRecordSelector::Create(const SimulcastR
 SimulcastRecordSelector::SimulcastRecordSelector(const SimulcastRecordConfig& config)
     : config_(config), encodings_(config.rids.size()) {}
 
-int SimulcastRecordSelector::encoding_of(const rtp::RtpPacket& packet) {
+int SimulcastRecordSelector::encoding_of(const rtp::RtpPacketView& packet) {
   const uint32_t ssrc = packet.ssrc();
   for (size_t e = 0; e < encodings_.size(); ++e) {
     if (encodings_[e].ssrc == ssrc || encodings_[e].rtx_ssrc == ssrc) return static_cast<int>(e);
@@ -155,27 +155,32 @@ void SimulcastRecordSelector::choose(Timestamp now) {
 }
 
 bool SimulcastRecordSelector::on_rtp(std::span<const uint8_t> bytes, Timestamp now, std::vector<Output>& out) {
-  auto parsed = rtp::RtpPacket::parse(bytes);
-  if (!parsed) return false;
-  rtp::RtpPacket packet = std::move(parsed).value();
-  const int index = encoding_of(packet);
+  // A view first: the packets of encodings not recorded are not copied.
+  auto view = rtp::RtpPacketView::parse(bytes);
+  if (!view) return false;
+  const int index = encoding_of(*view);
   if (index < 0) return false;
   Encoding& enc = encodings_[static_cast<size_t>(index)];
-  const bool retransmission = enc.rtx_ssrc == packet.ssrc() && enc.ssrc != enc.rtx_ssrc;
+  const bool retransmission = enc.rtx_ssrc == view->ssrc() && enc.ssrc != enc.rtx_ssrc;
+  std::optional<rtp::RtpPacket> restored;
   if (retransmission) {
     if (!enc.rtx) return true;  // RTX before its media SSRC: nothing to restore it to
-    auto original = enc.rtx->unwrap(packet);
+    auto parsed = rtp::RtpPacket::parse(bytes);
+    if (!parsed) return true;
+    auto original = enc.rtx->unwrap(*parsed);
     if (!original) return true;  // padding-only probes
-    packet = std::move(original).value();
-  } else if (packet.payload_type() != config_.media_payload_type) {
+    restored = std::move(original).value();
+  } else if (view->payload_type() != config_.media_payload_type) {
     return true;
   }
-  if (packet.payload().empty()) return true;  // padding
-  const std::optional<pipeline::VideoLayerPacket> layer = pipeline::VideoLayerPacket::Parse(config_.codec, packet.payload());
+  const std::span<const uint8_t> payload = restored ? restored->payload() : view->payload();
+  const uint32_t ts = restored ? restored->timestamp() : view->timestamp();
+  const uint16_t seq = restored ? restored->sequence_number() : view->sequence_number();
+  if (payload.empty()) return true;  // padding
+  const std::optional<pipeline::VideoLayerPacket> layer = pipeline::VideoLayerPacket::Parse(config_.codec, payload);
   const bool keyframe = layer && layer->keyframe;
   if (!retransmission) {
     // Media: the encoding is sending; its timeline for the first-packet offset.
-    const uint32_t ts = packet.timestamp();
     if (!enc.first_arrival) {
       enc.first_arrival = now;
       enc.first_ts = enc.newest_ts = ts;
@@ -192,12 +197,19 @@ bool SimulcastRecordSelector::on_rtp(std::span<const uint8_t> bytes, Timestamp n
   if (keyframe) {
     enc.keyframe_seen = true;
     if (config_.codec == codecs::CodecType::kVp8) {
-      if (auto vp8 = rtp::Vp8Depacketizer::parse(packet.payload()); vp8 && vp8->width > 0 && vp8->height > 0) {
+      if (auto vp8 = rtp::Vp8Depacketizer::parse(payload); vp8 && vp8->width > 0 && vp8->height > 0) {
         enc.width = vp8->width;
         enc.height = vp8->height;
       }
     }
   }
+  // The packet as one to keep (held, recorded): a copy of the bytes unless restored from RTX.
+  auto owned = [&]() -> std::optional<rtp::RtpPacket> {
+    if (restored) return std::move(restored);
+    auto parsed = rtp::RtpPacket::parse(bytes);
+    if (!parsed) return std::nullopt;
+    return std::move(parsed).value();
+  };
 
   if (!chosen_) {
     // The start: hold each encoding's packets from its latest keyframe until the choice.
@@ -207,8 +219,10 @@ bool SimulcastRecordSelector::on_rtp(std::span<const uint8_t> bytes, Timestamp n
       enc.held.clear();
     }
     if (keyframe || !enc.held.empty()) {
-      enc.held.push_back({packet, now});
-      ++held_;
+      if (auto p = owned()) {
+        enc.held.push_back({std::move(*p), now});
+        ++held_;
+      }
     }
     bool all_known = true;
     for (const Encoding& e : encodings_) {
@@ -233,14 +247,16 @@ bool SimulcastRecordSelector::on_rtp(std::span<const uint8_t> bytes, Timestamp n
   const int b = best(now);
   if (b >= 0) target_ = b;
   if (index == current_) {
-    emit(std::move(packet), now, out);
+    if (auto p = owned()) emit(std::move(*p), now, out);
   } else if (index == target_ && keyframe) {
     // The target's keyframe: its timeline continues the recording's.
-    std::optional<TimeDelta> gap;
-    if (current_ >= 0) gap = elapsed(current_, index, packet.timestamp());
-    timestamps_.switch_source_after(packet.timestamp(), gap);
-    switch_to(index, packet.sequence_number());
-    emit(std::move(packet), now, out);
+    if (auto p = owned()) {
+      std::optional<TimeDelta> gap;
+      if (current_ >= 0) gap = elapsed(current_, index, ts);
+      timestamps_.switch_source_after(ts, gap);
+      switch_to(index, seq);
+      emit(std::move(*p), now, out);
+    }
   }
   if (target_ != current_) request(target_, now);
   if (index == current_ && keyframe) {  // its size may change at any keyframe

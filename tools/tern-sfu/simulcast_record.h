@@ -120,7 +120,7 @@ class SimulcastRecordSelector {
   };
   explicit SimulcastRecordSelector(const SimulcastRecordConfig& config);
   // The encoding `ssrc` belongs to (learning it from the rid extensions), -1 none.
-  int encoding_of(const rtp::RtpPacket& packet);
+  int encoding_of(const rtp::RtpPacketView& packet);
   bool sending(const Encoding& e, Timestamp now) const;
   // The highest sending encoding by the rule above, -1 none.
   int best(Timestamp now) const;
