@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "simulcast_fuzz_record.h"
 #include "tern/core/datagram_sink.h"
 #include "tern/pipeline/media_router.h"
-#include "tern/rtp/rtp_packet_builder.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 
 using namespace tern;
@@ -52,30 +52,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!pub || !sub || !(*router)->add_outbound(*sub, group)) std::abort();
   Timestamp now = Timestamp::Seconds(1);
   size_t at = 2;
-  // Record: kind (1), ssrc low byte (1), seq (2), timestamp step (1), time step (1), length (1),
-  // payload. kind: bit 0 raw datagram, bits 1-2 rid / repaired rid / both / none, bits 3-5 rid index
-  // (past the announced ones: an unknown rid), bit 6 marker.
-  for (int records = 0; records < 256 && at + 7 <= size; ++records) {
-    const uint8_t kind = data[at];
-    const uint32_t ssrc = 0x1000u + data[at + 1];
-    const auto seq = static_cast<uint16_t>(data[at + 2] << 8 | data[at + 3]);
-    const uint32_t ts = static_cast<uint32_t>(data[at + 4]) * 3000;
-    now += TimeDelta::Millis(data[at + 5]);
-    const size_t length = std::min<size_t>(data[at + 6], size - at - 7);
-    const std::span<const uint8_t> payload(data + at + 7, length);
-    at += 7 + length;
-    if (kind & 1) {
-      (*router)->on_packet(*pub, payload, now);
-    } else {
-      rtp::RtpPacketBuilder b;
-      b.set_ssrc(ssrc).set_sequence_number(seq).set_timestamp(ts).set_payload_type(kind & 0x80 ? 97 : 96).set_marker(kind & 0x40);
-      const std::string rid(1, static_cast<char>('a' + (kind >> 3 & 7)));
-      const std::vector<uint8_t> rid_bytes(rid.begin(), rid.end());
-      const int which = kind >> 1 & 3;
-      if (which == 0 || which == 2) b.set_extension(10, rid_bytes);
-      if (which == 1 || which == 2) b.set_extension(11, rid_bytes);
-      b.set_payload(payload);
-      if (auto p = b.build()) (*router)->on_packet(*pub, p->data(), now);
+  // Records: fuzz/simulcast_fuzz_record.h.
+  for (int records = 0; records < 256; ++records) {
+    const std::optional<fuzz::SimulcastFuzzRecord> r = fuzz::next_simulcast_record(data, size, at);
+    if (!r) break;
+    now += r->step;
+    if (r->raw()) {
+      (*router)->on_packet(*pub, r->payload, now);
+    } else if (auto p = fuzz::simulcast_record_packet(*r, 10, 11)) {
+      (*router)->on_packet(*pub, p->data(), now);
     }
     (*router)->process(now);
     const auto c = (*router)->counters(*pub);

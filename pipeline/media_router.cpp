@@ -14,6 +14,7 @@
 #include "tern/pipeline/rtp_sender.h"
 #include "tern/pipeline/rtp_to_ntp.h"
 #include "tern/pipeline/send_transport.h"
+#include "tern/pipeline/simulcast_splice.h"
 #include "tern/rtp/receive_statistics.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 #include "tern/rtp/rtt_estimator.h"
@@ -37,8 +38,6 @@ constexpr TimeDelta kRtxHistoryAge = TimeDelta::Seconds(1);
 constexpr TimeDelta kSendTimeHistoryAge = TimeDelta::Seconds(3);
 constexpr size_t kSendTimeHistoryPackets = size_t{1} << 13;
 constexpr size_t kSendTimeHistoryPacketsPerSsrc = size_t{1} << 12;
-
-bool newer_rtp_timestamp(uint32_t a, uint32_t b) { return a != b && static_cast<uint32_t>(a - b) < 0x8000'0000u; }
 
 Result<RtpReceiveFront> make_front(const MediaRouter::ForwardedStream& f, uint32_t local_ssrc, rtp::ReceiveStatistics* stats) {
   RtpReceiveFront::Config front_config;
@@ -104,11 +103,7 @@ struct MediaRouter::SimulcastState {
   std::string rid;   // of `current`
   Timestamp up_since = Timestamp::PlusInfinity();
   Timestamp last_request = Timestamp::MinusInfinity();
-  uint32_t timestamp_offset = 0;
-  std::optional<uint32_t> newest_timestamp;      // input, of the current encoding
-  std::optional<uint32_t> newest_out_timestamp;  // what the leg saw last
-  std::optional<Timestamp> newest_out_capture;   // its capture time (sender's SR mapping), when known
-  uint32_t frame_interval = 3000;  // the current encoding's last step between frames (ticks)
+  SimulcastTimestampSplice timestamps;  // capture times from the senders' SR mappings
   uint64_t switches = 0;
 };
 
@@ -643,29 +638,13 @@ void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, 
     // Its timestamps continue from the last the leg saw by the capture time elapsed between the two
     // frames (both senders' SR mappings), so the leg's SRs, stamped from capture times, stay
     // monotonic even after a stopped encoding; without mappings: one frame after the last.
-    s.timestamp_offset = 0;
-    if (s.newest_out_timestamp) {
-      uint32_t out = *s.newest_out_timestamp + s.frame_interval;
-      const std::optional<Timestamp> capture = source.rtp_to_ntp.to_local(ts, config_.ntp_clock);
-      if (capture && s.newest_out_capture) {
-        const int64_t ticks = (*capture - *s.newest_out_capture).us() * o.config.clock_rate / 1'000'000;
-        out = *s.newest_out_timestamp + static_cast<uint32_t>(std::clamp<int64_t>(ticks, 1, 0x7FFF'FFFF));
-      }
-      s.timestamp_offset = out - ts;
-    }
-    s.newest_timestamp.reset();
+    s.timestamps.switch_source(ts, source.rtp_to_ntp.to_local(ts, config_.ntp_clock));
     o.seq.switch_source();
     if (o.selector) o.selector->switch_source();
   }
-  if (!s.newest_timestamp || newer_rtp_timestamp(ts, *s.newest_timestamp)) {
-    const uint32_t step = s.newest_timestamp ? ts - *s.newest_timestamp : 0;
-    if (step > 0 && step <= o.config.clock_rate / 2) s.frame_interval = step;
-    s.newest_timestamp = ts;
-    s.newest_out_timestamp = ts + s.timestamp_offset;
-    s.newest_out_capture = source.rtp_to_ntp.to_local(ts, config_.ntp_clock);
-  }
+  (void)s.timestamps.on_packet(ts, source.rtp_to_ntp.to_local(ts, config_.ntp_clock));
   packet.set_ssrc(o.config.ssrc);
-  forward_to(l, o, std::move(packet), &source, layer, now, s.timestamp_offset);
+  forward_to(l, o, std::move(packet), &source, layer, now, s.timestamps.offset());
 }
 
 void MediaRouter::select_encoding(Leg& l, Outbound& o, Timestamp now) {
@@ -887,6 +866,20 @@ void MediaRouter::relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool 
     request = rtcp::Pli{up->rtcp.ssrc(), in->config.ssrc};
   }
   send_rtcp(*up, up->rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&request, 1), now), now);
+}
+
+bool MediaRouter::request_keyframe(LegId leg, uint32_t media_ssrc, Timestamp now) {
+  Leg* l = find_leg(leg);
+  Inbound* in = l != nullptr ? l->find_inbound(media_ssrc) : nullptr;
+  if (in == nullptr || in->config.ssrc != media_ssrc) return false;
+  if (config_.keyframe_request_interval > TimeDelta::Zero() &&
+      now - in->last_keyframe_request < config_.keyframe_request_interval) {
+    return false;
+  }
+  in->last_keyframe_request = now;
+  const rtcp::RtcpPacket request = rtcp::Pli{l->rtcp.ssrc(), in->config.ssrc};
+  send_rtcp(*l, l->rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&request, 1), now), now);
+  return true;
 }
 
 void MediaRouter::send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now) { to.out->send_rtcp(std::move(bytes), now); }

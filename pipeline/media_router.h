@@ -196,6 +196,12 @@ class MediaRouter {
   std::optional<Timestamp> next_wakeup() const;
   void process(Timestamp now);
 
+  // Asks `leg`'s peer for a keyframe of its inbound stream `media_ssrc` (a PLI) on the server's own
+  // behalf (tern-sfu's recorder switching simulcast encodings), within the stream's
+  // keyframe_request_interval shared with the relayed requests. False: not an inbound SSRC of
+  // `leg` (a simulcast encoding before its SSRC is learned included), or held back by the interval.
+  bool request_keyframe(LegId leg, uint32_t media_ssrc, Timestamp now);
+
   // Counters of one leg (zeros for an unknown id).
   LegCounters counters(LegId leg) const;
   // The incoming rate of layers 0..i of the VP8/VP9 stream `ssrc` over the last second, for each

@@ -150,8 +150,21 @@ class SfuServer::RouterInput final : public SfuSession::MediaPacketSink {
   RouterInput(pipeline::MediaRouter& router, pipeline::MediaRouter::LegId leg, MediaTap* tap, SessionId id)
       : router_(router), leg_(leg), tap_(tap), id_(id) {}
   void on_media(std::span<const uint8_t> packet, Timestamp now) override {
-    if (tap_ != nullptr && !rtp::is_rtcp(packet)) tap_->on_publisher_rtp(id_, packet, now);
+    const bool rtcp = rtp::is_rtcp(packet);
+    if (tap_ != nullptr) {
+      if (rtcp) {
+        tap_->on_publisher_rtcp(id_, packet, now);
+      } else {
+        tap_->on_publisher_rtp(id_, packet, now);
+      }
+    }
     router_.on_packet(leg_, packet, now);
+    if (tap_ != nullptr && !rtcp) {
+      // The tap's own keyframe requests, for this publisher's streams only (its leg).
+      for (const MediaTap::KeyframeRequest& r : tap_->take_keyframe_requests()) {
+        if (r.publisher == id_) (void)router_.request_keyframe(leg_, r.ssrc, now);
+      }
+    }
   }
 
  private:

@@ -71,9 +71,21 @@ class MediaTap {
   virtual ~MediaTap() = default;
   // A publisher was admitted (its answer is about to go out).
   virtual void on_publisher_started(SessionId id, std::string_view room, const PublishedMedia& media, Timestamp now) = 0;
-  // One decrypted RTP packet of that publisher (RTX included, as it came; RTCP is not passed),
-  // before the router sees it.
+  // One decrypted RTP packet of that publisher (RTX included, as it came), before the router sees
+  // it. After each call the server takes the tap's keyframe requests (take_keyframe_requests()).
   virtual void on_publisher_rtp(SessionId id, std::span<const uint8_t> packet, Timestamp now) = 0;
+  // One decrypted RTCP compound packet of that publisher (its SRs map each stream's RTP timestamps
+  // to its NTP clock), before the router sees it. Ignored by default.
+  virtual void on_publisher_rtcp(SessionId, std::span<const uint8_t>, Timestamp) {}
+  // Keyframes the tap wants of a publisher's video SSRC (tern-sfu's recorder switching simulcast
+  // encodings): the server asks the publisher (a PLI through the router, within
+  // keyframe_request_interval per stream like subscribers' requests). Taken after every
+  // on_publisher_rtp(); the tap bounds what it returns. None by default.
+  struct KeyframeRequest {
+    SessionId publisher = 0;
+    uint32_t ssrc = 0;
+  };
+  virtual std::vector<KeyframeRequest> take_keyframe_requests() { return {}; }
   // The publisher's session ended (DELETE, failure, timeout, drain); no more packets for `id`.
   virtual void on_publisher_ended(SessionId id, Timestamp now) = 0;
 };

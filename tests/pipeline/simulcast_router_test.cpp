@@ -17,6 +17,7 @@
 
 #include "call_fixture.h"
 #include "doctest/doctest.h"
+#include "support/simulcast_sender.h"
 #include "tern/pipeline/layer_selector.h"
 #include "tern/pipeline/media_router.h"
 #include "tern/rtp/payload/vp8_payload.h"
@@ -34,47 +35,10 @@ constexpr uint32_t kSimGroupSsrc = 0x3000'0002;
 constexpr uint32_t kSimGroupRtxSsrc = 0x3000'0003;
 const std::array<std::string, 3> kSimRids = {"q", "h", "f"};
 
-// The three publisher encoders on one leg: RTCP from the server goes to all three (each acts on
-// its own SSRC); their RTP leaves with the rid (RTX: repaired rid) extension. The endpoints put
-// their "mid" (set to the rid) in the mid extension; the tap renumbers that element to the rid
-// extension's id, which is what a simulcast sender writes.
-struct SimulcastPublisherSide {
-  std::array<std::unique_ptr<Endpoint>, 3> encoders;
-  std::optional<Timestamp> next_wakeup() const {
-    std::optional<Timestamp> t;
-    for (const auto& e : encoders) {
-      const auto w = e->next_wakeup();
-      if (w && (!t || *w < *t)) t = w;
-    }
-    return t;
-  }
-  void process(Timestamp now) {
-    for (auto& e : encoders) e->process(now);
-  }
-  void on_packet(std::span<const uint8_t> d, Timestamp now) {
-    for (auto& e : encoders) e->on_packet(d, now);
-  }
-};
+using SimulcastPublisherSide = test::SimulcastEncoders<3>;  // support/simulcast_sender.h
 
-// Also moves the encoding's RTP timestamps by `timestamp_offset` (a real simulcast sender starts
-// each encoding at its own random timestamp; tern's encoders would all start alike).
 void SimulcastTagRid(std::vector<uint8_t>& d, uint8_t mid_id, uint32_t rtx_ssrc, uint32_t timestamp_offset) {
-  if (rtp::is_rtcp(d)) {
-    // Its SR (first in the compound) maps the moved timestamps: RTP timestamp at bytes 16..19.
-    if (d.size() >= 20 && d[1] == 200) {
-      const uint32_t ts = ((uint32_t{d[16]} << 24) | (uint32_t{d[17]} << 16) | (uint32_t{d[18]} << 8) | d[19]) + timestamp_offset;
-      for (int b = 0; b < 4; ++b) d[16 + static_cast<size_t>(b)] = static_cast<uint8_t>(ts >> (24 - 8 * b));
-    }
-    return;
-  }
-  auto h = rtp::RtpHeader::parse(d);
-  if (!h.ok()) return;
-  const uint32_t ts = h->timestamp + timestamp_offset;
-  for (int b = 0; b < 4; ++b) d[4 + static_cast<size_t>(b)] = static_cast<uint8_t>(ts >> (24 - 8 * b));
-  const rtp::ExtensionSlot* slot = h->find_extension(mid_id);
-  if (slot == nullptr || slot->offset == 0) return;
-  const uint8_t id = h->ssrc == rtx_ssrc ? kSimRepairedRidExtId : kSimRidExtId;
-  d[slot->offset - 1] = static_cast<uint8_t>((id << 4) | ((slot->size - 1) & 0x0F));
+  test::SimulcastTagRid(d, mid_id, rtx_ssrc, timestamp_offset, kSimRidExtId, kSimRepairedRidExtId);
 }
 
 // What the server sends one subscriber, checked on the wire.
@@ -188,25 +152,8 @@ std::array<SimulcastSubscriberResult, 2> SimulcastRun(std::array<DataRate, 2> do
   std::array<netsim::NetsimTransport, 3> pub_out;
   netsim::Network* up = nets[0].get();
   for (size_t i = 0; i < 3; ++i) {
-    EndpointConfig c;
-    c.send.width = widths[i];
-    c.send.height = widths[i] * 9 / 16;
-    c.send.fps = 15;
-    c.send.audio.reset();
-    c.send.video_max_rate = DataRate::KilobitsPerSec(kbps[i]);
-    c.send.degradation = DegradationPreference::kMaintainResolution;
-    c.receive.video.reset();
-    c.receive.audio.reset();
-    c.congestion = CongestionControlMode::kFixed;
-    c.fixed_rate = DataRate::KilobitsPerSec(kbps[i]);
-    c.local.video = 0x2000'0002 + static_cast<uint32_t>(i) * 16;
-    c.local.video_rtx = c.local.video + 1;
-    c.local.audio = c.local.video + 2;
-    c.local.video_fec = c.local.video + 3;
-    c.local.video_mid = kSimRids[i];
-    c.remote = {0x6000'0001, 0x6000'0002, 0x6000'0003, "0", "1", 0x6000'0004};
-    c.measure_quality = false;
-    c.seed = 200 + i;
+    const EndpointConfig c = test::SimulcastEncoderConfig(widths[i], 15, DataRate::KilobitsPerSec(kbps[i]),
+                                                          0x2000'0002 + static_cast<uint32_t>(i) * 16, kSimRids[i], 200 + i);
     const uint8_t mid_id = c.extension_ids.mid;
     const uint32_t rtx = c.local.video_rtx;
     const uint32_t ts_offset = 0x1234'5678u * static_cast<uint32_t>(i);

@@ -18,7 +18,8 @@
 //  4. simulcast: the first page publishes a 640x360 camera in three encodings (sendEncodings rids
 //     q, h, f; scaleResolutionDownBy 4, 2, 1) with no a=ssrc; the server learns their SSRCs from
 //     the rid extension and a subscriber page decodes the one encoding it forwards (>= 80% of the
-//     frames the lowest encoding sent during the hold), moving up to a larger one at a keyframe.
+//     frames the lowest encoding sent during the hold), moving up to a larger one at a keyframe;
+//     tern-sfu records the publisher's highest encoding (video frames, its rid and size in /stats).
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -257,12 +258,14 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
   }
   const double sc_decoded = Stat(sc["end"], "in_video", "framesDecoded") - Stat(sc["start"], "in_video", "framesDecoded");
   int sc_encoding = -1, sc_learned = 0, sc_unknown = -1, sc_switches = -1, sc_feedback = 0;
+  json sc_recording;  // the simulcast publisher's recording: one encoding's video (tools/tern-sfu/simulcast_record.h)
   for (const json& e : sc["sfuStats"].value("sessions", json::array())) {
     if (e.value("room", std::string()) != "simul") continue;
     if (e.value("role", std::string()) == "publisher") {
       sc_learned = e.value("simulcastSsrcsLearned", 0);
       sc_unknown = e.value("unknownRid", 0);
       sc_feedback = e.value("transportFeedbackSent", 0);
+      sc_recording = e.value("recording", json::object());
     } else {
       sc_encoding = e.value("simulcastEncoding", -1);
       sc_switches = e.value("encodingSwitches", -1);
@@ -292,5 +295,12 @@ TEST_CASE("tern-sfu: headless Chromium publishes to two pages and a tern-peer, a
   CHECK(Stat(sc["end"], "in_video", "frameWidth") > Stat(sc["start"], "in_video", "frameWidth"));
   CHECK(Stat(sc["end"], "in_video", "keyFramesDecoded") >= 2);
   CHECK(Stat(sc["end"], "in_video", "freezeCount") <= baseline_freezes + 1);
+  // The publisher's recording takes the highest encoding it sends: video frames recorded, a rid
+  // named, a picture at least as wide as the subscriber's.
+  MESSAGE("simulcast recording: " << sc_recording.dump());
+  const json sc_rec_sim = sc_recording.value("simulcast", json::object());
+  CHECK(sc_recording.value("videoFramesRecorded", 0) > 0);
+  CHECK(!sc_rec_sim.value("rid", std::string()).empty());
+  CHECK(sc_rec_sim.value("width", 0) >= Stat(sc["end"], "in_video", "frameWidth"));
 
 }

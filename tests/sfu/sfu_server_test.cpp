@@ -144,12 +144,26 @@ struct CountingTap final : sfu::MediaTap {
     if (packet.size() < 12 || rtp::is_rtcp(packet)) ++not_rtp;
     packets[id]++;
   }
+  void on_publisher_rtcp(sfu::SessionId id, std::span<const uint8_t> packet, Timestamp) override {
+    if (!rtp::is_rtcp(packet)) ++not_rtcp;
+    rtcp[id]++;
+  }
+  // Once `want_keyframe` is set: the publisher's video SSRC, and two requests the server ignores
+  // (another session's, an SSRC the publisher does not send).
+  std::vector<KeyframeRequest> take_keyframe_requests() override {
+    if (!want_keyframe || started.empty()) return {};
+    want_keyframe = false;
+    ++keyframes_asked;
+    return {{started[0], video_ssrc}, {started[0] + 100, video_ssrc}, {started[0], 0x0BAD'0001u}};
+  }
   void on_publisher_ended(sfu::SessionId id, Timestamp) override { ended.push_back(id); }
   std::vector<sfu::SessionId> started, ended;
   std::vector<std::string> rooms;
-  std::map<sfu::SessionId, uint64_t> packets;
+  std::map<sfu::SessionId, uint64_t> packets, rtcp;
   uint32_t video_ssrc = 0;
-  uint64_t not_rtp = 0;
+  uint64_t not_rtp = 0, not_rtcp = 0;
+  bool want_keyframe = false;
+  uint64_t keyframes_asked = 0;
 };
 
 TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the server, garbage changes nothing") {
@@ -238,8 +252,22 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
     }
   });
 
+  // At 3 s the tap asks for a keyframe: the publisher gets one PLI more than the subscribers'.
+  REQUIRE(loop.run_until(Timestamp::Zero() + TimeDelta::Seconds(3)).ok());
+  auto pli_count = [&] {
+    const auto stats = peer[0]->pc->get_stats(loop.now());
+    const auto* o = stats.media.outbound("video");
+    return o != nullptr ? o->pli_count.value_or(0) : 0u;
+  };
+  auto relayed = [&] { return sfu.leg_counters(*ids[1]).keyframe_requests_forwarded + sfu.leg_counters(*ids[2]).keyframe_requests_forwarded; };
+  const uint32_t plis_at_3s = pli_count();
+  const uint64_t relayed_at_3s = relayed();
+  tap.want_keyframe = true;
+
   // Publisher frames encoded when each subscriber decoded its first frame: the ones it can get.
   REQUIRE(loop.run_until(Timestamp::Zero() + TimeDelta::Seconds(4)).ok());
+  CHECK(tap.keyframes_asked == 1);
+  CHECK(pli_count() - plis_at_3s == 1 + (relayed() - relayed_at_3s));
   const Timestamp end = loop.now();
   const auto pub = peer[0]->pc->get_stats(end);
   const auto* out = pub.media.outbound("video");
@@ -342,6 +370,9 @@ TEST_CASE("sfu: a publisher to two subscribers, loss on one hop repaired by the 
   const auto pub_leg = sfu.leg_counters(*ids[0]);
   CHECK(tap.packets[*ids[0]] == pub_leg.rtp_packets_received);
   CHECK(tap.not_rtp == 0);
+  CHECK(tap.rtcp.size() == 1);
+  CHECK(tap.rtcp[*ids[0]] > 0);  // its SRs, SDES, feedback
+  CHECK(tap.not_rtcp == 0);
   CHECK(tap.ended.empty());
 
   // DELETE of a subscriber: gone, the other keeps its session; then a drain ends the rest.

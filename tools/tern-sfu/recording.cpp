@@ -42,13 +42,27 @@ void SfuRecorder::on_publisher_started(sfu::SessionId id, std::string_view room,
     p.has_video = true;
     p.video_ssrc = media.video->ssrc;
   }
+  if (media.video && media.video_codec && !media.video->rids.empty()) {
+    // Simulcast: the encodings come on SSRCs of their own, rewritten onto the server's (video->ssrc).
+    SimulcastRecordConfig sc;
+    sc.rids = media.video->rids;
+    sc.rid_extension_id = media.video->rid_extension_id;
+    sc.repaired_rid_extension_id = media.video->repaired_rid_extension_id;
+    sc.codec = *media.video_codec;
+    sc.media_payload_type = media.video->media_payload_type;
+    if (media.video->nack && media.video->rtx_ssrc) sc.rtx_payload_type = media.video->rtx_payload_type;
+    sc.output_ssrc = media.video->ssrc;
+    if (media.audio) sc.audio_ssrc = media.audio->ssrc;
+    auto selector = SimulcastRecordSelector::Create(sc);
+    if (selector) p.simulcast.emplace(std::move(selector).value());
+  }
   if (dir_.empty()) return;
   net::ReceiveTapConfig c;
   if (media.video && media.video_codec) {
     c.video = media.video_codec;
     c.video_pt = media.video->media_payload_type;
     c.video_ssrc = media.video->ssrc;
-    if (media.video->rtx_ssrc && media.video->rtx_payload_type) {
+    if (media.video->rtx_ssrc && media.video->rtx_payload_type && !p.simulcast) {
       c.rtx_pt = media.video->rtx_payload_type;
       c.rtx_ssrc = *media.video->rtx_ssrc;
     }
@@ -75,19 +89,46 @@ void SfuRecorder::on_publisher_rtp(sfu::SessionId id, std::span<const uint8_t> p
   auto it = publishers_.find(id);
   if (it == publishers_.end()) return;
   Publisher& p = it->second;
-  if (p.has_video) {
-    auto header = rtp::RtpHeader::parse(packet);
-    if (header && header->ssrc == p.video_ssrc) {
-      const uint16_t seq = header->sequence_number;
-      if (!p.last_video_seq || seq_newer(seq, *p.last_video_seq)) {
-        p.last_video_seq = seq;
-        if (header->marker) ++p.video_frames;
+  if (p.simulcast) {
+    simulcast_out_.clear();
+    if (p.simulcast->on_rtp(packet, now, simulcast_out_)) {
+      for (uint32_t ssrc : p.simulcast->take_keyframe_requests()) {
+        // Nothing recorded: nothing to ask for. Full (a driver that never takes them): dropped.
+        if (p.tap && keyframe_requests_.size() < kMaxKeyframeRequests) keyframe_requests_.push_back({id, ssrc});
       }
+      for (const SimulcastRecordSelector::Output& o : simulcast_out_) {
+        count_video(p, o.packet.header());
+        if (p.tap) p.tap->on_rtp(o.packet.data(), o.arrival);
+      }
+      if (p.tap) check(id, p, now);
+      return;
     }
+  } else if (p.has_video) {
+    auto header = rtp::RtpHeader::parse(packet);
+    if (header && header->ssrc == p.video_ssrc) count_video(p, *header);
   }
   if (!p.tap) return;
   p.tap->on_rtp(packet, now);
   check(id, p, now);
+}
+
+void SfuRecorder::count_video(Publisher& p, const rtp::RtpHeader& header) {
+  const uint16_t seq = header.sequence_number;
+  if (!p.last_video_seq || seq_newer(seq, *p.last_video_seq)) {
+    p.last_video_seq = seq;
+    if (header.marker) ++p.video_frames;
+  }
+}
+
+void SfuRecorder::on_publisher_rtcp(sfu::SessionId id, std::span<const uint8_t> packet, Timestamp) {
+  auto it = publishers_.find(id);
+  if (it != publishers_.end() && it->second.simulcast) it->second.simulcast->on_rtcp(packet);
+}
+
+std::vector<sfu::MediaTap::KeyframeRequest> SfuRecorder::take_keyframe_requests() {
+  // The selectors ask only while they handle a packet (at most one SSRC per encoding): the server
+  // takes them right after, so this holds a few at most.
+  return std::exchange(keyframe_requests_, {});
 }
 
 void SfuRecorder::on_publisher_ended(sfu::SessionId id, Timestamp now) {
@@ -220,6 +261,18 @@ std::string SfuRecorder::annotate_stats(const std::string& stats) const {
     r["width"] = c.width;
     r["height"] = c.height;
     if (!p.error.empty()) r["error"] = p.error;
+    if (p.simulcast) {
+      const SimulcastRecordCounters& sc = p.simulcast->counters();
+      r["simulcast"] = {{"encoding", sc.encoding},
+                        {"rid", sc.rid},
+                        {"width", sc.width},
+                        {"height", sc.height},
+                        {"switches", sc.switches},
+                        {"switchesDown", sc.switches_down},
+                        {"keyframeRequests", sc.keyframe_requests},
+                        {"ssrcsLearned", sc.ssrcs_learned},
+                        {"unknownRid", sc.unknown_rid}};
+    }
     return r;
   };
   if (j["sessions"].is_array()) {
@@ -302,6 +355,9 @@ std::string SfuRecorder::prometheus_metrics() const {
       {"tern_sfu_recording_bytes", "gauge", "The recording's file size on disk.", [](const Publisher& p) { return file_bytes(p); }},
       {"tern_sfu_recording_write_errors_total", "counter", "Write errors of the recording (it stops at the first).",
        [](const Publisher& p) -> uint64_t { return p.failed ? 1 : 0; }},
+      {"tern_sfu_recording_encoding_switches_total", "counter",
+       "Simulcast: switches of the recorded encoding (0 for other publishers).",
+       [](const Publisher& p) -> uint64_t { return p.simulcast ? p.simulcast->counters().switches : 0; }},
   };
   for (const PerRecording& f : kPer) {
     recorder_family(out, f.name, f.type, f.help);

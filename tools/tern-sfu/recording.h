@@ -12,11 +12,20 @@
 // keyframe (its size is the track's) and is finalised when the session ends: DELETE, failure,
 // timeout, and the drain on SIGINT/SIGTERM.
 //
+// A simulcast publisher (rids, RFC 8853): ONE encoding is recorded, the highest it sends, switched
+// to the next at a keyframe (asked for through the server: take_keyframe_requests()) when it
+// stops, and back up when a higher one sends again; the encodings it takes are rewritten into one
+// stream (one SSRC, continuous sequence numbers, timestamps aligned by the publisher's sender
+// reports or each encoding's first-packet offset) before the ReceiveTap: one WebM video track
+// whose picture size follows the encoding (VP8 keyframes carry it). simulcast_record.h has the rule.
+//
 // Bounds: one ReceiveTap per publisher (the server's max_sessions); its jitter buffer is bounded in
 // every stage (packets, stashed frames, max_frames 300 frames; jitterbuffer/); audio is taken
 // in arrival order (late packets dropped, no reorder buffer); libavformat's interleaving queue
 // holds at most max_interleave_delta (10 s) of one track while the other is silent. Ended
 // recordings keep a summary for /stats (at most kMaxEndedKept, the oldest forgotten first).
+// Keyframe requests wait for the server's take_keyframe_requests() (after every packet; at most
+// kMaxKeyframeRequests, later ones dropped); a simulcast selector's state is bounded in its header.
 //
 // A write error (a full disk, a file size limit, a file that cannot be created) stops that
 // recording for good: the file is closed, the error logged once and counted (`writeErrors`) and
@@ -27,8 +36,9 @@
 // state (recording, finalised, failed, empty: ended before a decodable keyframe), the video frames,
 // keyframes and audio packets written, the gaps (frames or packets missing between two written:
 // loss the repair did not fill), the file's size on disk (libavformat buffers: up to its buffer
-// behind while recording) and its write errors (0 or 1); and the totals: recordings open,
-// started, finalised, write errors.
+// behind while recording) and its write errors (0 or 1); for a simulcast publisher the encoding
+// recorded (rid, index, size), switches (and those down), keyframe requests; and the totals:
+// recordings open, started, finalised, write errors.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +47,7 @@
 #include <optional>
 #include <string>
 
+#include "simulcast_record.h"
 #include "tern/core/result.h"
 #include "tern/sfu/sfu_server.h"
 #include "tern/tools/net/receive_tap.h"
@@ -53,6 +64,7 @@ struct SfuRecorderCounters {
 class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
  public:
   static constexpr size_t kMaxEndedKept = 256;
+  static constexpr size_t kMaxKeyframeRequests = 64;  // until take_keyframe_requests(); more dropped
 
   // `dir` empty: frames counted, nothing recorded. Errors and finished files are logged on stderr
   // (unless `quiet`, which keeps the errors only).
@@ -64,6 +76,8 @@ class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
   void on_publisher_started(sfu::SessionId id, std::string_view room, const sfu::PublishedMedia& media,
                             Timestamp now) override;
   void on_publisher_rtp(sfu::SessionId id, std::span<const uint8_t> packet, Timestamp now) override;
+  void on_publisher_rtcp(sfu::SessionId id, std::span<const uint8_t> packet, Timestamp now) override;
+  std::vector<KeyframeRequest> take_keyframe_requests() override;
   void on_publisher_ended(sfu::SessionId id, Timestamp now) override;
   std::optional<Timestamp> next_wakeup() const override;
   void process(Timestamp now) override;
@@ -84,6 +98,9 @@ class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
     bool has_video = false;
     std::optional<uint16_t> last_video_seq;
     uint64_t video_frames = 0;
+    // A simulcast publisher: the encoding recorded (and counted), rewritten into one stream on
+    // video_ssrc (simulcast_record.h).
+    std::optional<SimulcastRecordSelector> simulcast;
     std::string room;
     std::string path;                       // empty: not recording
     std::unique_ptr<net::ReceiveTap> tap;   // null once finished or stopped
@@ -94,6 +111,8 @@ class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
     bool ended = false;
   };
   void check(sfu::SessionId id, Publisher& p, Timestamp now);
+  // A packet of the video stream counted (`video_frames`: marker bits in sequence order).
+  static void count_video(Publisher& p, const rtp::RtpHeader& header);
   void stop(sfu::SessionId id, Publisher& p, Timestamp now);
   void forget_old_ended();
   static const char* state_of(const Publisher& p);
@@ -103,6 +122,8 @@ class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
   bool quiet_;
   int worker_;  // in file names and log lines
   std::map<sfu::SessionId, Publisher> publishers_;
+  std::vector<SimulcastRecordSelector::Output> simulcast_out_;  // scratch of on_publisher_rtp()
+  std::vector<KeyframeRequest> keyframe_requests_;  // until take_keyframe_requests()
   SfuRecorderCounters counters_;
 };
 
