@@ -52,6 +52,9 @@ struct PayloadTypes {
   uint8_t video_rtx = 97;  // apt = the video payload type in use
   uint8_t red = 100;       // video RED, wrapping media and ULPFEC
   uint8_t ulpfec = 101;
+  // The peer's RTX for RED (apt = red; libwebrtc retransmits RED-wrapped packets under it); 0: none.
+  // tern itself retransmits the media block under video_rtx.
+  uint8_t red_rtx = 0;
   uint8_t flexfec = 120;    // flexfec-03, on the FlexFEC SSRC
 
   // The payload type of `codec`'s media (opus, vp8 or vp9 above).

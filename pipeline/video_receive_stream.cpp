@@ -19,6 +19,7 @@ RtpReceiveFront::Config front_config(const VideoReceiveStream::Config& c, rtp::R
   // The RTX payload type's apt is the codec's: with FEC on the sender retransmits the media packet
   // inside the RED wrapping (recovery::PacketHistory::Config::unwrap_red_payload_type).
   f.rtx_payload_types[c.payload_types.video_rtx] = media_pt;
+  if (c.protection.fec && c.payload_types.red_rtx != 0) f.rtx_payload_types[c.payload_types.red_rtx] = c.payload_types.red;
   if (c.protection.fec) {
     f.red_payload_type = c.payload_types.red;
     f.ulpfec_payload_type = c.payload_types.ulpfec;

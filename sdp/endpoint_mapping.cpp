@@ -49,6 +49,7 @@ Result<pipeline::EndpointConfig> to_endpoint_config(const NegotiatedSession& neg
     if (vc->rtx_payload_type) c.payload_types.video_rtx = *vc->rtx_payload_type;
     if (video->red_payload_type) c.payload_types.red = *video->red_payload_type;
     if (video->ulpfec_payload_type) c.payload_types.ulpfec = *video->ulpfec_payload_type;
+    if (video->red_rtx_payload_type) c.payload_types.red_rtx = *video->red_rtx_payload_type;
     c.local.video_mid = c.remote.video_mid = video->mid;
     const bool nack = vc->feedback.nack && vc->rtx_payload_type.has_value();
     const bool fec = video->red_payload_type && video->ulpfec_payload_type;

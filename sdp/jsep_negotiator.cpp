@@ -277,7 +277,8 @@ std::optional<MediaSection> answer_body(const MediaSection& o, const LocalCapabi
     const RtpMap* r = pt ? f.rtpmap(*pt) : nullptr;
     if (r && kind == MediaKind::kVideo && local.rtx && iequals(r->encoding, "rtx")) {
       const auto apt = f.apt(*pt);
-      if (apt && media_pts.count(*apt)) kept.insert(*pt);
+      // Also the RTX of the kept RED (libwebrtc retransmits its RED-wrapped packets under it).
+      if (apt && (media_pts.count(*apt) || (red_pt && *apt == *red_pt))) kept.insert(*pt);
     }
   }
   for (const std::string& fmt : o.formats)
@@ -456,6 +457,7 @@ Result<NegotiatedSession> negotiate(const SessionDescription& offer, const Sessi
       const auto apt = af.apt(*pt) ? af.apt(*pt) : of.apt(*pt);
       for (NegotiatedCodec& c : nm.codecs)
         if (apt == c.payload_type) c.rtx_payload_type = pt;
+      if (nm.red_payload_type && apt == nm.red_payload_type) nm.red_rtx_payload_type = pt;
     }
     std::map<uint16_t, std::string_view> offered_ext;
     for (std::string_view v : om.values("extmap"))

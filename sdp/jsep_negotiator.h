@@ -138,6 +138,7 @@ struct NegotiatedMedia {
   std::vector<NegotiatedCodec> codecs;  // media codecs in the answer's order (first = preferred)
   std::optional<uint8_t> red_payload_type;     // video red/90000 or audio red/48000/2
   std::optional<uint8_t> ulpfec_payload_type;  // video
+  std::optional<uint8_t> red_rtx_payload_type;  // video: rtx with apt = the RED (the peer's RED retransmissions)
   std::vector<ExtMap> extensions;  // as the answer maps them
   bool rtcp_mux = false;
   bool rtcp_rsize = false;

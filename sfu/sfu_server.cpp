@@ -339,7 +339,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
         !video->codecs.empty()) {
       const sdp::NegotiatedCodec& c = video->codecs.front();
       pipeline::MediaRouter::ForwardedStream f;
-      f.ssrc = *video->remote_ssrc;
+      f.ssrc = video->remote_ssrc.value_or(0);  // a rid-only simulcast offer has none: set below
       f.media_payload_type = c.payload_type;
       f.codec = c.codec;  // temporal layers selected per subscriber (VP8/VP9)
       remb_only = c.feedback.remb && !c.feedback.transport_cc;

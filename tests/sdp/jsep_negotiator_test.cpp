@@ -69,10 +69,11 @@ TEST_CASE("answering Chromium 156's offer") {
   CHECK(a.media[0].formats == std::vector<std::string>{"111"});
   CHECK(values(a.media[0], "fmtp") == std::vector<std::string>{"111 minptime=10;useinbandfec=1"});
   CHECK(values(a.media[0], "rtcp-fb") == std::vector<std::string>{"111 transport-cc"});
-  // Video: VP8 + RTX, VP9 profile 0 + RTX, RED + ULPFEC, in the offered order with the offered
-  // numbers; H264, AV1, VP9 profile 2 and RED's RTX pruned.
-  CHECK(a.media[1].formats == std::vector<std::string>{"96", "97", "98", "99", "118", "120"});
-  CHECK(values(a.media[1], "fmtp") == std::vector<std::string>{"97 apt=96", "98 profile-id=0", "99 apt=98"});
+  // Video: VP8 + RTX, VP9 profile 0 + RTX, RED + its RTX (libwebrtc retransmits RED-wrapped
+  // packets under it) + ULPFEC, in the offered order with the offered numbers; H264, AV1 and VP9
+  // profile 2 pruned.
+  CHECK(a.media[1].formats == std::vector<std::string>{"96", "97", "98", "99", "118", "119", "120"});
+  CHECK(values(a.media[1], "fmtp") == std::vector<std::string>{"97 apt=96", "98 profile-id=0", "99 apt=98", "119 apt=118"});
   const auto fb = values(a.media[1], "rtcp-fb");
   CHECK(std::count(fb.begin(), fb.end(), "96 nack pli") == 1);
   CHECK(std::count(fb.begin(), fb.end(), "96 transport-cc") == 1);
@@ -115,6 +116,7 @@ TEST_CASE("answering Chromium 156's offer") {
   CHECK(video->codecs[0].feedback == FeedbackSet{true, true, true, true, true});
   CHECK(video->red_payload_type == 118);
   CHECK(video->ulpfec_payload_type == 120);
+  CHECK(video->red_rtx_payload_type == 119);
   CHECK(video->remote_ssrc == 218064772u);
   CHECK(video->remote_rtx_ssrc == 107134184u);
   CHECK(video->remote_cname == "huWr1eYPDwGUCoeL");
@@ -140,6 +142,7 @@ TEST_CASE("answering Chromium 156's offer") {
   CHECK(config->payload_types.video_rtx == 97);
   CHECK(config->payload_types.red == 118);
   CHECK(config->payload_types.ulpfec == 120);
+  CHECK(config->payload_types.red_rtx == 119);
   CHECK(config->send.video == CodecType::kVp8);
   CHECK(config->receive.audio == CodecType::kOpus);
   CHECK(config->send.protection.nack);
