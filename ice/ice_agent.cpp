@@ -538,7 +538,7 @@ void IceAgent::tick_transactions(Timestamp now) {
       ++i;
       continue;
     }
-    if (t.sent < t.max_sent) {
+    if (t.sent < t.max_sent && !t.cancelled) {
       ++t.sent;
       t.rto = std::min(t.rto * 2, config_.check_rto_max);
       t.deadline = now + t.rto;
@@ -547,7 +547,7 @@ void IceAgent::tick_transactions(Timestamp now) {
       ++i;
       continue;
     }
-    if (t.kind == TxnKind::kCheck) {
+    if (t.kind == TxnKind::kCheck && !t.cancelled) {
       if (Pair* p = find_pair(t.pair_id)) {
         p->state = PairState::kFailed;
         p->nominating = false;
@@ -866,9 +866,24 @@ void IceAgent::handle_request(const Via& via, const TransportAddress& source, co
     case PairState::kSucceeded:
       if (use_candidate) select(via, local_[p->local].c, remote_[p->remote].c, local_creds_for(remote_[p->remote]), now);
       break;
-    case PairState::kInProgress:
-      if (use_candidate) p->nominate_on_success = true;
-      break;
+    case PairState::kInProgress: {
+      // The check in progress got an unauthenticated error (a 401 without integrity: libwebrtc's
+      // answer to a check that reached its new port before it had our restart's credentials):
+      // now that the peer checked us, it is cancelled (RFC 8445 7.3.1.4: no retransmissions, its
+      // silence no failure, a late success still counts) and a triggered check replaces it, rather
+      // than waiting for its retransmission. Otherwise the check goes on.
+      bool replace = false;
+      for (Txn& t : txns_) {
+        if (t.kind != TxnKind::kCheck || t.pair_id != p->id || !t.refused_unauthenticated) continue;
+        t.cancelled = true;
+        replace = true;
+      }
+      if (!replace) {
+        if (use_candidate) p->nominate_on_success = true;
+        break;
+      }
+      [[fallthrough]];
+    }
     case PairState::kWaiting:
     case PairState::kFrozen:
     case PairState::kFailed:
@@ -916,6 +931,8 @@ void IceAgent::handle_response(const Via& via, const TransportAddress& source, c
   }
   if (!msg.check_integrity(it->key).ok()) {
     ++stats_.dropped_bad_integrity;
+    // Noted, never acted on alone (see handle_request): libwebrtc's 401 carries no integrity.
+    if (msg.message_class() == StunClass::kError && source == it->destination) it->refused_unauthenticated = true;
     return;
   }
   ++stats_.responses_received;

@@ -280,6 +280,8 @@ class IceAgent {
     uint64_t pair_id = 0;
     bool use_candidate = false;
     bool previous_local = false;           // a check naming previous_local_ (see Remote)
+    bool cancelled = false;                // RFC 8445 7.3.1.4: not retransmitted, no failure when silent
+    bool refused_unauthenticated = false;  // an error response without valid integrity came back
     IceRole role = IceRole::kControlling;  // the role the request claimed
     StunKey key;                           // verifies the response (the remote password)
   };

@@ -665,7 +665,8 @@ namespace {
 // A scripted controlling peer that behaves as libwebrtc does across ICE restarts: one connection
 // per (its port, our address), keeping the remote ufrag it had when it made the connection. It
 // answers a check to `port` only when the USERNAME names its ufrag there and the ufrag its
-// connection expects from us (else 401, as libwebrtc's "bad remote username").
+// connection expects from us (else 401 without MESSAGE-INTEGRITY, as libwebrtc's "bad remote
+// username"; `expects` empty: no connection to us there yet, every check refused).
 struct LwPeer {
   struct Port {
     uint16_t port = 0;
@@ -684,7 +685,7 @@ struct LwPeer {
     ice::StunMessageBuilder b(ice::StunClass::kRequest, ice::StunMethod::kBinding, id);
     b.add_username(p.expects + ":" + p.creds.ufrag).add_priority(2122260223).add_ice_controlling(7);
     if (nominate) b.add_use_candidate();
-    b.add_message_integrity(ice::short_term_key(p.expects == "TTT1" ? "TTT1-password-0123456789ab" : "TTT2-password-0123456789ab"));
+    b.add_message_integrity(ice::short_term_key(p.expects + "-password-0123456789ab"));
     b.add_fingerprint();
     return std::move(b).finish().value();
   }
@@ -699,13 +700,16 @@ struct LwPeer {
         if (At(q.port) == out.destination) p = &q;
       if (p == nullptr) continue;
       const std::string username(msg->username().value_or(""));
-      const bool ok = username == p->creds.ufrag + ":" + p->expects;
+      const bool ok = !p->expects.empty() && username == p->creds.ufrag + ":" + p->expects;
       (ok ? checks_answered : checks_refused).push_back(std::to_string(p->port) + " " + username);
       ice::StunMessageBuilder b(ok ? ice::StunClass::kSuccess : ice::StunClass::kError, ice::StunMethod::kBinding,
                                 msg->transaction_id());
-      if (ok) b.add_xor_mapped_address(agent_address);
-      else b.add_error_code(401, "Unauthorized");
-      b.add_message_integrity(ice::short_term_key(p->creds.pwd));
+      if (ok) {
+        b.add_xor_mapped_address(agent_address);
+        b.add_message_integrity(ice::short_term_key(p->creds.pwd));
+      } else {
+        b.add_error_code(401, "Unauthorized");
+      }
       b.add_fingerprint();
       (void)agent.on_datagram(0, out.destination, std::move(b).finish().value(), now);
     }
@@ -768,4 +772,23 @@ TEST_CASE("ICE restart with a libwebrtc-like peer: it checks from a new port bef
   CHECK(agent.on_datagram(0, LwPeer::At(7000), std::vector<uint8_t>{0x80, 0x60, 1, 2}, now) ==
         ice::IceAgent::Inbound::kApplication);
   CHECK(std::find(peer.checks_answered.begin(), peer.checks_answered.end(), "7000 PPP2:TTT1") != peer.checks_answered.end());
+
+  // Another restart, signalled first this time: our first check reaches its new port before it
+  // has our answer (401, unauthenticated: we cannot take it, the check stays in progress); then
+  // its nominating check names our new ufrag. RFC 8445 7.3.1.4: a triggered check replaces the one
+  // in progress, so the pair is selected at once, not after the first one's 500 ms retransmission.
+  peer.ports.push_back({8000, {"PPP3", "PPP3-password-0123456789ab"}, ""});
+  agent.restart(now, ice::IceCredentials{"TTT3", "TTT3-password-0123456789ab"});
+  agent.set_remote_credentials(peer.ports[2].creds, now);
+  c.address = LwPeer::At(8000);
+  REQUIRE(agent.add_remote_candidate(c, now));
+  peer.checks_refused.clear();
+  pump(3);
+  CHECK(peer.checks_refused == std::vector<std::string>{"8000 PPP3:TTT3"});
+  peer.ports[2].expects = "TTT3";
+  CHECK(agent.on_datagram(0, LwPeer::At(8000), peer.check(peer.ports[2], true), now) == ice::IceAgent::Inbound::kIce);
+  pump(8);  // 80 ms
+  REQUIRE(agent.selected_pair());
+  CHECK(agent.selected_pair()->second.address == LwPeer::At(8000));
+  CHECK(agent.selected_credentials()->ufrag == "TTT3");
 }
