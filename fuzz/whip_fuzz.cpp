@@ -87,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bool authorized = flags & 1;
         if (authorized) request.headers.emplace_back("Authorization", "Bearer secret");
         request.headers.emplace_back("Content-Type", (flags & 2) ? "application/trickle-ice-sdpfrag" : "application/sdp");
-        if (flags & 4) request.headers.emplace_back("If-Match", (flags & 8) ? "*" : "\"id0-0\"");
+        if (flags & 4) request.headers.emplace_back("If-Match", (flags & 8) ? ((flags & 16) ? "\"*\"" : "*") : "\"id0-0\"");
         request.body.assign(chunk.substr(3));
         size_t before = endpoint.session_count();
         HttpResponse response = endpoint.handle(request, tern::Timestamp::Millis(i));

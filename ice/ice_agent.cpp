@@ -236,8 +236,10 @@ void IceAgent::check_gathering_done() {
 
 void IceAgent::set_remote_credentials(IceCredentials remote, Timestamp now) {
   if (remote_creds_ && remote_creds_->ufrag != remote.ufrag) {
-    // Remote ICE restart: the old generation's candidates and checks are gone.
-    remote_.clear();
+    // Remote ICE restart: the old generation's candidates and checks are gone; addresses the peer
+    // already checked from with the new ufrag (it restarted before we learned its credentials)
+    // stay, paired again, their nomination honoured once our check succeeds.
+    std::erase_if(remote_, [&](const Remote& r) { return r.peer_ufrag != remote.ufrag; });
     clear_checks();
     pairs_.clear();
     remote_end_of_candidates_ = false;
@@ -246,6 +248,17 @@ void IceAgent::set_remote_credentials(IceCredentials remote, Timestamp now) {
     nomination_delay_passed_ = false;
     checks_started_ = now;
     if (state_ == IceState::kFailed) set_state(IceState::kChecking);
+    remote_creds_ = std::move(remote);
+    for (size_t i = 0; i < remote_.size(); ++i) {
+      pair_remote(i, now);
+      for (Pair& p : pairs_) {
+        if (p.remote != i || p.state == PairState::kInProgress) continue;
+        p.nominate_on_success = remote_[i].peer_nominated && role_ == IceRole::kControlled;
+        p.state = PairState::kWaiting;
+        if (triggered_.size() < kMaxPairs) triggered_.push_back(p.id);
+      }
+    }
+    return;
   }
   remote_creds_ = std::move(remote);
 }
@@ -293,7 +306,7 @@ bool IceAgent::add_remote_candidate(Candidate c, Timestamp now) {
     ++stats_.remote_candidates_refused;
     return false;
   }
-  remote_.push_back(Remote{std::move(c), resolved});
+  remote_.push_back(Remote{std::move(c), resolved, {}, {}, false});
   if (resolved) pair_remote(remote_.size() - 1, now);
   return true;
 }
@@ -477,7 +490,9 @@ void IceAgent::send_check(Pair& pair, Timestamp now) {
   t.key = short_term_key(remote_creds_->pwd);
   const uint32_t prflx_priority =
       candidate_priority(CandidateType::kPeerReflexive, local_preference_of(l.c.priority), l.c.component);
-  auto bytes = build_request(t.id, prflx_priority, t.use_candidate, local_creds_, *remote_creds_);
+  const IceCredentials& local_creds = local_creds_for(r);
+  t.previous_local = &local_creds != &local_creds_;
+  auto bytes = build_request(t.id, prflx_priority, t.use_candidate, local_creds, *remote_creds_);
   if (!bytes) {  // only a password longer than the 16-bit length allows; the pair cannot work
     pair.state = PairState::kFailed;
     return;
@@ -523,7 +538,7 @@ void IceAgent::tick_transactions(Timestamp now) {
       ++i;
       continue;
     }
-    if (t.sent < t.max_sent) {
+    if (t.sent < t.max_sent && !t.cancelled) {
       ++t.sent;
       t.rto = std::min(t.rto * 2, config_.check_rto_max);
       t.deadline = now + t.rto;
@@ -532,7 +547,7 @@ void IceAgent::tick_transactions(Timestamp now) {
       ++i;
       continue;
     }
-    if (t.kind == TxnKind::kCheck) {
+    if (t.kind == TxnKind::kCheck && !t.cancelled) {
       if (Pair* p = find_pair(t.pair_id)) {
         p->state = PairState::kFailed;
         p->nominating = false;
@@ -796,6 +811,9 @@ void IceAgent::handle_request(const Via& via, const TransportAddress& source, co
   ++stats_.requests_received;
   send_response(via, source, msg, key, std::nullopt, now);
   const bool use_candidate = msg.use_candidate() && role_ == IceRole::kControlled;
+  const std::string_view peer_ufrag = username->substr(colon + 1);
+  // A peer generation we have no credentials for yet: no check can be built (see Remote).
+  const bool future_generation = remote_creds_ && peer_ufrag != remote_creds_->ufrag;
 
   // The remote candidate; unknown sources are peer-reflexive (RFC 8445 7.3.1.3).
   auto remote = find_remote(source);
@@ -809,21 +827,31 @@ void IceAgent::handle_request(const Via& via, const TransportAddress& source, co
     c.address = source;
     c.priority = *msg.priority();
     c.foundation = "prflx" + std::to_string(++prflx_counter_);
-    remote_.push_back(Remote{std::move(c), true});
+    remote_.push_back(Remote{std::move(c), true, {}, {}, false});
     remote = remote_.size() - 1;
     ++stats_.peer_reflexive_remote;
-    if (!config_.lite) pair_remote(*remote, now);
+    if (!config_.lite && !future_generation) pair_remote(*remote, now);
+  }
+  // What the check named (see Remote), unless it is a consent check of the generation before a
+  // remote restart, on the pair that still carries data.
+  const bool old_generation = selected_ && remote_creds_ && peer_ufrag == selected_->remote_creds.ufrag &&
+                              peer_ufrag != remote_creds_->ufrag;
+  if (!old_generation) {
+    remote_[*remote].named_local_ufrag = creds->ufrag;
+    remote_[*remote].peer_ufrag = std::string(peer_ufrag);
+    remote_[*remote].peer_nominated = use_candidate;
   }
   if (config_.lite) {
     // A lite agent has no check list: the controlling peer's nomination selects the pair.
     if (use_candidate && (!selected_ || !(selected_->via == via && selected_->remote.address == source))) {
       Candidate local;
       if (auto l = find_local(via)) local = local_[*l].c;
-      select(via, local, remote_[*remote].c, now);
+      select(via, local, remote_[*remote].c, *creds, now);
     }
     if (selected_ && selected_->via == via && selected_->remote.address == source) selected_->last_consent = now;
     return;
   }
+  if (future_generation && !old_generation) return;
   // Triggered check (RFC 8445 7.3.1.4) and nomination (7.3.1.5).
   auto local = find_local(via);
   if (!local) return;
@@ -836,11 +864,26 @@ void IceAgent::handle_request(const Via& via, const TransportAddress& source, co
   if (selected_ && selected_->via == via && selected_->remote.address == source && !restarting_) return;
   switch (p->state) {
     case PairState::kSucceeded:
-      if (use_candidate) select(via, local_[p->local].c, remote_[p->remote].c, now);
+      if (use_candidate) select(via, local_[p->local].c, remote_[p->remote].c, local_creds_for(remote_[p->remote]), now);
       break;
-    case PairState::kInProgress:
-      if (use_candidate) p->nominate_on_success = true;
-      break;
+    case PairState::kInProgress: {
+      // The check in progress got an unauthenticated error (a 401 without integrity: libwebrtc's
+      // answer to a check that reached its new port before it had our restart's credentials):
+      // now that the peer checked us, it is cancelled (RFC 8445 7.3.1.4: no retransmissions, its
+      // silence no failure, a late success still counts) and a triggered check replaces it, rather
+      // than waiting for its retransmission. Otherwise the check goes on.
+      bool replace = false;
+      for (Txn& t : txns_) {
+        if (t.kind != TxnKind::kCheck || t.pair_id != p->id || !t.refused_unauthenticated) continue;
+        t.cancelled = true;
+        replace = true;
+      }
+      if (!replace) {
+        if (use_candidate) p->nominate_on_success = true;
+        break;
+      }
+      [[fallthrough]];
+    }
     case PairState::kWaiting:
     case PairState::kFrozen:
     case PairState::kFailed:
@@ -888,6 +931,8 @@ void IceAgent::handle_response(const Via& via, const TransportAddress& source, c
   }
   if (!msg.check_integrity(it->key).ok()) {
     ++stats_.dropped_bad_integrity;
+    // Noted, never acted on alone (see handle_request): libwebrtc's 401 carries no integrity.
+    if (msg.message_class() == StunClass::kError && source == it->destination) it->refused_unauthenticated = true;
     return;
   }
   ++stats_.responses_received;
@@ -951,15 +996,25 @@ void IceAgent::on_check_success(Pair& pair, const Txn& txn, const StunMessage& m
   const bool nominated = (txn.use_candidate && role_ == IceRole::kControlling) ||
                          (pair.nominate_on_success && role_ == IceRole::kControlled);
   pair.nominating = false;
-  if (nominated) select(txn.via, local_[pair.local].c, remote_[pair.remote].c, now);
+  if (nominated) {
+    const IceCredentials& creds = txn.previous_local && previous_local_ ? *previous_local_ : local_creds_;
+    select(txn.via, local_[pair.local].c, remote_[pair.remote].c, creds, now);
+  }
 }
 
-void IceAgent::select(const Via& via, const Candidate& local, const Candidate& remote, Timestamp now) {
+const IceCredentials& IceAgent::local_creds_for(const Remote& r) const {
+  if (previous_local_ && !r.named_local_ufrag.empty() && r.named_local_ufrag == previous_local_->ufrag)
+    return *previous_local_;
+  return local_creds_;
+}
+
+void IceAgent::select(const Via& via, const Candidate& local, const Candidate& remote, const IceCredentials& local_creds,
+                      Timestamp now) {
   Selected s;
   s.via = via;
   s.local = local;
   s.remote = remote;
-  s.local_creds = local_creds_;
+  s.local_creds = local_creds;
   s.remote_creds = remote_creds_.value_or(IceCredentials{});
   s.last_consent = now;
   s.next_consent = next_consent_time(now);

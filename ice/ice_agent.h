@@ -246,6 +246,14 @@ class IceAgent {
   struct Remote {
     Candidate c;
     bool resolved = true;  // false while an mDNS name waits for an address
+    // The peer's last authenticated check from this address: our local ufrag it named, its own
+    // ufrag, USE-CANDIDATE. A peer that keeps one connection per address (libwebrtc) goes on naming
+    // our previous ufrag after a restart of ours that kept our address, and refuses checks with
+    // the new one: our checks to it name what it named. A check of a peer generation not signalled
+    // yet (the peer restarted first) keeps the candidate across that generation's remote restart.
+    std::string named_local_ufrag;
+    std::string peer_ufrag;
+    bool peer_nominated = false;
   };
   struct Pair {
     uint64_t id = 0;
@@ -271,6 +279,9 @@ class IceAgent {
     int max_sent = 1;
     uint64_t pair_id = 0;
     bool use_candidate = false;
+    bool previous_local = false;           // a check naming previous_local_ (see Remote)
+    bool cancelled = false;                // RFC 8445 7.3.1.4: not retransmitted, no failure when silent
+    bool refused_unauthenticated = false;  // an error response without valid integrity came back
     IceRole role = IceRole::kControlling;  // the role the request claimed
     StunKey key;                           // verifies the response (the remote password)
   };
@@ -318,7 +329,9 @@ class IceAgent {
   void send_response(const Via& via, const TransportAddress& to, const StunMessage& request, const StunKey& key,
                      std::optional<uint16_t> error, Timestamp now);
   void on_check_success(Pair& pair, const Txn& txn, const StunMessage& msg, Timestamp now);
-  void select(const Via& via, const Candidate& local, const Candidate& remote, Timestamp now);
+  void select(const Via& via, const Candidate& local, const Candidate& remote, const IceCredentials& local_creds,
+              Timestamp now);
+  const IceCredentials& local_creds_for(const Remote& r) const;
   void tick_checks(Timestamp now);
   void tick_transactions(Timestamp now);
   void tick_nomination(Timestamp now);

@@ -168,7 +168,9 @@ HttpResponse WhipEndpoint::patch(const HttpRequest& request, const std::string& 
   if (!fragment.ok()) return error(400, fragment.error());
   Session& session = sessions_.at(id);
   auto if_match = request.header("If-Match");
-  bool restart = if_match && *if_match == "*";
+  // RFC 9110 13.1.1's `*`, or `"*"` as RFC 9725 4.4's example prints it (and browser pages copy it):
+  // no resource's ETag is "*", so the quoted form can only mean a restart.
+  bool restart = if_match && (*if_match == "*" || *if_match == "\"*\"");
   if (if_match && !restart && *if_match != session.etag) return error(412, "If-Match does not match the session's ETag");
   if (!restart) {
     ++counters_.trickles;

@@ -8,7 +8,8 @@
 //           -> 201 Created, Location: <resource_path>/<id>, ETag, body: SDP answer, Link: ICE servers
 //   PATCH   <resource_path>/<id>            body: application/trickle-ice-sdpfrag (RFC 8840)
 //           -> 204 (trickled candidates), or with If-Match: "*" and new credentials an ICE restart
-//              -> 200 with the server's new fragment and a new ETag (RFC 9725 4.4)
+//              -> 200 with the server's new fragment and a new ETag (RFC 9725 4.4); the header's
+//              value may be the bare `*` of RFC 9110 or the quoted `"*"` of RFC 9725's example
 //   DELETE  <resource_path>/<id>            -> 200, the session ends
 //   OPTIONS either                          -> 204 with Allow/Accept-Post/Accept-Patch (and CORS)
 // WHEP (egress) has the same shape: the player POSTs its offer; `kind` only changes the texts.

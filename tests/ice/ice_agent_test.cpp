@@ -659,3 +659,136 @@ TEST_CASE("Server-reflexive candidates: gathered from the STUN server, signalled
   CHECK(signalled);
   CHECK(done);
 }
+
+namespace {
+
+// A scripted controlling peer that behaves as libwebrtc does across ICE restarts: one connection
+// per (its port, our address), keeping the remote ufrag it had when it made the connection. It
+// answers a check to `port` only when the USERNAME names its ufrag there and the ufrag its
+// connection expects from us (else 401 without MESSAGE-INTEGRITY, as libwebrtc's "bad remote
+// username"; `expects` empty: no connection to us there yet, every check refused).
+struct LwPeer {
+  struct Port {
+    uint16_t port = 0;
+    ice::IceCredentials creds;
+    std::string expects;  // our ufrag its connection to our address holds
+  };
+  std::vector<Port> ports;
+  std::vector<std::string> checks_refused, checks_answered;
+  uint8_t next_id = 1;
+
+  static ice::TransportAddress At(uint16_t port) { return ice::TransportAddress::V4(10, 0, 0, 1, port); }
+
+  std::vector<uint8_t> check(const Port& p, bool nominate) {
+    ice::TransactionId id;
+    id.bytes[0] = next_id++;
+    ice::StunMessageBuilder b(ice::StunClass::kRequest, ice::StunMethod::kBinding, id);
+    b.add_username(p.expects + ":" + p.creds.ufrag).add_priority(2122260223).add_ice_controlling(7);
+    if (nominate) b.add_use_candidate();
+    b.add_message_integrity(ice::short_term_key(p.expects + "-password-0123456789ab"));
+    b.add_fingerprint();
+    return std::move(b).finish().value();
+  }
+
+  // Delivers the agent's datagrams: answers its checks (as above), drops the rest.
+  void serve(ice::IceAgent& agent, const ice::TransportAddress& agent_address, Timestamp now) {
+    for (const ice::IceOutgoing& out : agent.take_outgoing()) {
+      auto msg = ice::StunMessage::parse(out.data);
+      if (!msg || msg->message_class() != ice::StunClass::kRequest) continue;
+      const Port* p = nullptr;
+      for (const Port& q : ports)
+        if (At(q.port) == out.destination) p = &q;
+      if (p == nullptr) continue;
+      const std::string username(msg->username().value_or(""));
+      const bool ok = !p->expects.empty() && username == p->creds.ufrag + ":" + p->expects;
+      (ok ? checks_answered : checks_refused).push_back(std::to_string(p->port) + " " + username);
+      ice::StunMessageBuilder b(ok ? ice::StunClass::kSuccess : ice::StunClass::kError, ice::StunMethod::kBinding,
+                                msg->transaction_id());
+      if (ok) {
+        b.add_xor_mapped_address(agent_address);
+        b.add_message_integrity(ice::short_term_key(p->creds.pwd));
+      } else {
+        b.add_error_code(401, "Unauthorized");
+      }
+      b.add_fingerprint();
+      (void)agent.on_datagram(0, out.destination, std::move(b).finish().value(), now);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ICE restart with a libwebrtc-like peer: it checks from a new port before signalling, naming our old ufrag, and we follow it") {
+  const ice::TransportAddress ours = ice::TransportAddress::V4(10, 0, 0, 2, 5000);
+  ice::IceAgentConfig config;
+  config.role = ice::IceRole::kControlled;
+  config.sockets = {{0, ours, std::nullopt}};
+  config.credentials = {"TTT1", "TTT1-password-0123456789ab"};
+  auto made = ice::IceAgent::Create(config);
+  REQUIRE(made.ok());
+  ice::IceAgent agent = std::move(made).value();
+  Timestamp now = Timestamp::Micros(1'000'000);
+  LwPeer peer;
+  peer.ports.push_back({6000, {"PPP1", "PPP1-password-0123456789ab"}, "TTT1"});
+  agent.start(now);
+  agent.set_remote_credentials(peer.ports[0].creds, now);
+  ice::Candidate c;
+  c.foundation = "1";
+  c.priority = 2122260223;
+  c.address = LwPeer::At(6000);
+  REQUIRE(agent.add_remote_candidate(c, now));
+  auto pump = [&](int ticks) {
+    for (int i = 0; i < ticks; ++i) {
+      now = now + TimeDelta::Millis(10);
+      agent.process(now);
+      peer.serve(agent, ours, now);
+    }
+  };
+  (void)agent.on_datagram(0, LwPeer::At(6000), peer.check(peer.ports[0], true), now);
+  pump(20);
+  REQUIRE(agent.selected_pair());
+  CHECK(agent.selected_pair()->second.address == LwPeer::At(6000));
+
+  // The peer restarts: a new port with its new ufrag, whose connection to our (unchanged) address
+  // holds our old ufrag TTT1; it checks (and nominates) before we have its offer.
+  peer.ports.push_back({7000, {"PPP2", "PPP2-password-0123456789ab"}, "TTT1"});
+  CHECK(agent.on_datagram(0, LwPeer::At(7000), peer.check(peer.ports[1], true), now) == ice::IceAgent::Inbound::kIce);
+  pump(5);
+  CHECK(peer.checks_refused.empty());  // no check to it: we do not know PPP2's password yet
+  // Its offer arrives (the WHIP PATCH): our restart (TTT2), its credentials and candidate.
+  agent.restart(now, ice::IceCredentials{"TTT2", "TTT2-password-0123456789ab"});
+  agent.set_remote_credentials(peer.ports[1].creds, now);
+  c.address = LwPeer::At(7000);
+  (void)agent.add_remote_candidate(c, now);
+  pump(20);
+  // Our checks to it named TTT1, which it accepts: the new pair is selected at once, its consent
+  // names TTT1 too, and its data is ours.
+  INFO("refused: " << (peer.checks_refused.empty() ? std::string() : peer.checks_refused.front()));
+  CHECK(peer.checks_refused.empty());
+  REQUIRE(agent.selected_pair());
+  CHECK(agent.selected_pair()->second.address == LwPeer::At(7000));
+  CHECK(agent.selected_credentials()->ufrag == "TTT1");
+  CHECK(agent.local_credentials().ufrag == "TTT2");
+  CHECK(agent.on_datagram(0, LwPeer::At(7000), std::vector<uint8_t>{0x80, 0x60, 1, 2}, now) ==
+        ice::IceAgent::Inbound::kApplication);
+  CHECK(std::find(peer.checks_answered.begin(), peer.checks_answered.end(), "7000 PPP2:TTT1") != peer.checks_answered.end());
+
+  // Another restart, signalled first this time: our first check reaches its new port before it
+  // has our answer (401, unauthenticated: we cannot take it, the check stays in progress); then
+  // its nominating check names our new ufrag. RFC 8445 7.3.1.4: a triggered check replaces the one
+  // in progress, so the pair is selected at once, not after the first one's 500 ms retransmission.
+  peer.ports.push_back({8000, {"PPP3", "PPP3-password-0123456789ab"}, ""});
+  agent.restart(now, ice::IceCredentials{"TTT3", "TTT3-password-0123456789ab"});
+  agent.set_remote_credentials(peer.ports[2].creds, now);
+  c.address = LwPeer::At(8000);
+  REQUIRE(agent.add_remote_candidate(c, now));
+  peer.checks_refused.clear();
+  pump(3);
+  CHECK(peer.checks_refused == std::vector<std::string>{"8000 PPP3:TTT3"});
+  peer.ports[2].expects = "TTT3";
+  CHECK(agent.on_datagram(0, LwPeer::At(8000), peer.check(peer.ports[2], true), now) == ice::IceAgent::Inbound::kIce);
+  pump(8);  // 80 ms
+  REQUIRE(agent.selected_pair());
+  CHECK(agent.selected_pair()->second.address == LwPeer::At(8000));
+  CHECK(agent.selected_credentials()->ufrag == "TTT3");
+}

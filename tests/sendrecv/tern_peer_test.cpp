@@ -1,6 +1,7 @@
 // tern-peer (tools/peer/): a tern-peer WHIP server and a tern-peer WHIP client in a real call over
 // 127.0.0.1 (HTTP signalling, ICE, DTLS, SRTP media both ways, data-channel echo), and headless
-// Chromium posting its offer to tern-peer's WHIP endpoint (in a network namespace of its own).
+// Chromium posting its offer to tern-peer's WHIP endpoint (in a network namespace of its own) and
+// restarting ICE mid-call (WHIP PATCH, RFC 9725 4.4), then answering tern-peer's offers.
 // Every process runs under `timeout`; the tools are the built binaries in ${TERN_BINARY_DIR}/tools.
 #include <doctest/doctest.h>
 
@@ -331,7 +332,8 @@ TEST_CASE("tern-peer: headless Chromium offers to tern-peer (WHIP) and answers t
   const std::string media = " --quiet --width 320 --height 180 --stats-json ";
   BackgroundPeer server(PeerTool() + " --whip-listen 127.0.0.1:5991 --echo" + media + server_json, 60, dir + "/server.log");
   REQUIRE(server.started());
-  // Call 1: Chromium offers (WHIP POST to the server). Calls 2 and 3: tern-peer's WHIP client offers
+  // Call 1: Chromium offers (WHIP POST to the server) and, once the echoes are back, restarts ICE
+  // (PATCH with its new offer's ICE lines; checked below). Calls 2 and 3: tern-peer's WHIP client offers
   // to calls.js's endpoint; in call 3 it drops 5% of the RTP datagrams each way (--loss): Chromium
   // NACKs and tern retransmits, tern NACKs and Chromium retransmits (no data channel there).
   const std::string client = PeerTool() + " --whip http://127.0.0.1:8080/whip --duration 40";
@@ -371,6 +373,51 @@ TEST_CASE("tern-peer: headless Chromium offers to tern-peer (WHIP) and answers t
   {
     INFO("Chromium offers");
     CheckChromiumCall(offers, ts, kMessages, "client");  // tern answers setup:active
+  }
+  {
+    // Chromium's WHIP ICE restart in call 1 (page.js restartWhip): restartIce(), its new offer's ICE
+    // lines PATCHed with If-Match: "*", tern's 200 fragment applied as a new answer. tern took it
+    // (counted, a new selected pair, still one DTLS handshake); Chromium runs on its new ufrag and a
+    // new pair of the same DTLS transport (no DTLS state change, connected at the end, never
+    // failed); and it kept decoding: of what tern sent from the restart on (at most its total less
+    // what Chromium had decoded by then), >= 80% decoded (CheckChromiumCall: tern decoded >= 90% of
+    // Chromium's frames over the call, so the upstream survived the restart too).
+    const json& rr = offers["restart"];
+    json shown = rr;
+    shown.erase("fragment");
+    INFO("restart: " << shown.dump(1));
+    REQUIRE(rr.is_object());
+    CHECK(rr["patchStatus"] == 200);
+    CHECK(rr["patchType"] == "application/trickle-ice-sdpfrag");
+    CHECK(s["whip"]["restarts"] == 1);
+    CHECK(ts["counters"]["iceRestartsRemote"] == 1);
+    CHECK(ts["counters"]["dtlsHandshakes"] == 1);
+    CHECK(ts["counters"]["selectedPairChanges"].get<uint64_t>() >= 2);
+    const json& before = rr["transportBefore"];
+    const json& after = rr["transportAfter"];
+    CHECK(before["iceLocalUsernameFragment"] != rr["localUfrag"]);
+    CHECK(after["iceLocalUsernameFragment"] == rr["localUfrag"]);
+    CHECK(after["selectedCandidatePairChanges"].get<uint64_t>() > before["selectedCandidatePairChanges"].get<uint64_t>());
+    CHECK(after["selectedCandidatePairId"] != before["selectedCandidatePairId"]);
+    CHECK(after["id"] == before["id"]);
+    CHECK(after["remoteCertificateId"] == before["remoteCertificateId"]);
+    CHECK(after["dtlsState"] == "connected");
+    CHECK(rr["sameDtlsTransport"] == true);
+    CHECK(rr["dtlsStates"].empty());
+    for (const json& state : rr["connectionStates"]) CHECK((state != "failed" && state != "closed"));
+    CHECK(rr["connectionStateAtEnd"] == "connected");
+    const uint64_t decoded_before = rr["framesDecodedBefore"].get<uint64_t>();
+    const uint64_t decoded = offers["stats"]["in_video"].value("framesDecoded", uint64_t{0});
+    const uint64_t sent = Summary(ts, "videoFramesSent");
+    REQUIRE(decoded >= decoded_before);
+    REQUIRE(sent >= decoded_before);
+    CHECK(decoded - decoded_before >= 15);
+    CHECK((decoded - decoded_before) * 10 >= (sent - decoded_before) * 8);
+    MESSAGE("Chromium's WHIP ICE restart at " << rr.value("startMs", 0.0) << " ms: PATCH " << rr["patchStatus"] << ", on the new pair after "
+            << rr.value("restartMs", 0.0) << " ms; frames decoded since " << decoded - decoded_before << " of <= "
+            << sent - decoded_before << " sent; tern selectedPairChanges " << ts["counters"]["selectedPairChanges"]
+            << ", dtlsHandshakes " << ts["counters"]["dtlsHandshakes"] << "; Chromium connection states " << rr["connectionStates"].dump()
+            << "; its fragment:\n" << rr.value("fragment", std::string()));
   }
   {
     INFO("tern offers");

@@ -185,6 +185,12 @@ TEST_CASE("whip: the endpoint creates, trickles, restarts and deletes sessions, 
   REQUIRE(server_fragment.ok());
   CHECK(server_fragment.value().ufrag == "srvU");
   CHECK(endpoint.handle(trickle, now).status == 412);  // the old ETag no longer matches
+  // If-Match: "*" quoted, as RFC 9725's example writes it (and a browser page sends it): a restart too.
+  HttpRequest quoted = request("PATCH", "/whip/resource/res0", "application/trickle-ice-sdpfrag",
+                               "a=ice-ufrag:newV\r\na=ice-pwd:newpassword0123456789013\r\n");
+  quoted.headers.emplace_back("If-Match", "\"*\"");
+  CHECK(endpoint.handle(quoted, now).status == 200);
+  CHECK(endpoint.counters().restarts == 2);
   HttpRequest restart_without_pwd = request("PATCH", "/whip/resource/res0", "application/trickle-ice-sdpfrag", "a=ice-ufrag:newU\r\n");
   restart_without_pwd.headers.emplace_back("If-Match", "*");
   CHECK(endpoint.handle(restart_without_pwd, now).status == 400);

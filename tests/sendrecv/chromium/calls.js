@@ -1,6 +1,7 @@
 // Headless Chromium (launched once) in calls with tern-peer (tests/sendrecv/tern_peer_test.cpp):
 //  1. "chromiumOffers": the page POSTs its offer to tern-peer's WHIP endpoint WHIP_URL (a running
-//     tern-peer server) and applies the answer;
+//     tern-peer server) and applies the answer; mid-call it restarts ICE through the resource
+//     (PATCH, If-Match: "*"; page.js restartWhip, its account in chromiumOffers.restart);
 //  2. "ternOffers" (one call per "-- N COMMAND..." group, in order): this driver runs the tern-peer
 //     client COMMAND, whose WHIP POST comes to this driver's own endpoint
 //     (http://127.0.0.1:8080/whip, the server of the page): the offer goes to the page, which
@@ -74,7 +75,7 @@ const withTimeout = (p, ms, what) =>
     await page.goto('http://127.0.0.1:8080/');
     // 1. Chromium offers.
     await page.evaluate((u) => offerCall(u), whipUrl);
-    await page.evaluate((ms, n) => exercise(ms, n, false), callMs, messages);
+    await page.evaluate((ms, n) => exercise(ms, n, false, true), callMs, messages);
     result.chromiumOffers = await page.evaluate((ms) => hangUp(ms), kSettleMs);
     // 2. tern offers.
     result.ternOffers = [];
@@ -85,7 +86,7 @@ const withTimeout = (p, ms, what) =>
       const exited = new Promise((f) => child.on('exit', (code, signal) => f(code === null ? 'signal ' + signal : code)));
       await withTimeout(offered, 10000, "tern-peer's offer");
       const lossy = c.command.includes('--loss');
-      await page.evaluate((ms, n, l) => exercise(ms, n, l), callMs, c.messages, lossy);
+      await page.evaluate((ms, n, l) => exercise(ms, n, l, false), callMs, c.messages, lossy);
       child.kill('SIGINT');
       const ternExit = await withTimeout(exited, 8000, 'tern-peer client exit');
       child = null;

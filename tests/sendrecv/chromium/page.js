@@ -4,7 +4,7 @@
 // messages, holds the call and returns what getStats says.
 const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
 const kBig = 262144;  // Chromium's (and tern's) max-message-size
-const kMinFrames = 30, kExtraHoldMs = 8000;
+const kMinFrames = 30, kExtraHoldMs = 8000, kAfterRestartMs = 1500;
 let call = null;
 
 async function newCall() {
@@ -61,11 +61,87 @@ async function answerCall(offer) {
   return c.pc.localDescription.sdp;
 }
 
+// The ICE lines of an SDP as an RFC 8840 fragment (application/trickle-ice-sdpfrag): what Chromium's
+// offer says about ICE, in its order (a=group:BUNDLE; per m-section its m= line, a=mid, a=ice-ufrag,
+// a=ice-pwd, a=ice-options, the candidates and a=end-of-candidates).
+const kIceLine = /^(m=|a=(group:BUNDLE|mid:|ice-ufrag:|ice-pwd:|ice-options:|candidate:|end-of-candidates))/;
+const iceFragmentOf = (sdp) => sdp.split(/\r?\n/).filter((l) => kIceLine.test(l)).join('\r\n') + '\r\n';
+const attrOf = (text, name) => { const m = new RegExp('^a=' + name + ':(.*)$', 'm').exec(text); return m ? m[1].trim() : ''; };
+
+// The answer `sdp` with the credentials and candidates of the server's fragment `frag` (its
+// session-level a=ice-ufrag/a=ice-pwd, its sections' candidates): the old generation's candidates
+// go, the new ones and a=end-of-candidates go into every m-section (as in tern's answer).
+function withIceFragment(sdp, frag) {
+  const ufrag = attrOf(frag, 'ice-ufrag'), pwd = attrOf(frag, 'ice-pwd');
+  const candidates = frag.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
+  const out = [];
+  const endSection = () => { if (out.some((l) => l.startsWith('m='))) out.push(...candidates, 'a=end-of-candidates'); };
+  for (const l of sdp.split(/\r?\n/)) {
+    if (l === '' || l.startsWith('a=candidate:') || l === 'a=end-of-candidates') continue;
+    if (l.startsWith('m=')) endSection();
+    out.push(l.startsWith('a=ice-ufrag:') ? 'a=ice-ufrag:' + ufrag : l.startsWith('a=ice-pwd:') ? 'a=ice-pwd:' + pwd : l);
+  }
+  endSection();
+  return out.join('\r\n') + '\r\n';
+}
+
+// A WHIP ICE restart (RFC 9725 4.4) in the call Chromium offered: restartIce(), a new offer (new
+// ufrag/pwd, gathered), its ICE lines PATCHed to the resource with If-Match: "*"; the 200's fragment
+// (tern's new credentials and candidates) goes into the old answer, applied as the new answer. Waits
+// (bounded) until Chromium's transport runs on the new local ufrag and a new selected pair. What happened goes to
+// r.restart; the connection and DTLS states seen from the restart on are kept there too.
+async function restartWhip(c) {
+  const pc = c.pc, rr = { connectionStates: [], dtlsStates: [] };
+  c.r.restart = rr;
+  const before = await statsOf(pc);
+  const dtls = pc.getSenders()[0].transport;
+  dtls.onstatechange = () => rr.dtlsStates.push(dtls.state);
+  pc.onconnectionstatechange = () => rr.connectionStates.push(pc.connectionState);
+  rr.framesDecodedBefore = before.in_video ? before.in_video.framesDecoded : 0;
+  rr.transportBefore = before.transport;
+  const t = performance.now();
+  rr.startMs = t - c.t0;
+  const gatheredAll = new Promise((f) => { pc.onicecandidate = (e) => { if (!e.candidate) f(); }; });
+  pc.restartIce();
+  await pc.setLocalDescription(await pc.createOffer());
+  await Promise.race([gatheredAll, sleep(3000)]);
+  rr.fragment = iceFragmentOf(pc.localDescription.sdp);
+  rr.localUfrag = attrOf(rr.fragment, 'ice-ufrag');
+  const patch = await fetch(c.resource, {
+    method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': '"*"' }, body: rr.fragment });
+  rr.patchStatus = patch.status;
+  rr.patchType = patch.headers.get('Content-Type');
+  rr.serverFragment = await patch.text();
+  if (patch.status !== 200) throw new Error('PATCH ' + patch.status + ': ' + rr.serverFragment);
+  rr.remoteUfrag = attrOf(rr.serverFragment, 'ice-ufrag');
+  await pc.setRemoteDescription({ type: 'answer', sdp: withIceFragment(pc.currentRemoteDescription.sdp, rr.serverFragment) });
+  rr.answerUfrags = pc.currentRemoteDescription.sdp.split(/\r?\n/).filter((l) => l.startsWith('a=ice-ufrag:'));
+  for (let i = 0; i < 300; ++i) {
+    const tr = (await statsOf(pc)).transport || {};
+    if (tr.iceLocalUsernameFragment === rr.localUfrag && tr.iceState === 'connected' &&
+        tr.selectedCandidatePairId !== before.transport.selectedCandidatePairId) break;
+    await sleep(10);
+  }
+  rr.restartMs = performance.now() - t;
+  const after = await statsOf(pc);
+  rr.transportAfter = after.transport;
+  rr.pairAfter = after.pair;
+  rr.remoteCandidateAfter = after.remoteCandidate;
+  rr.sameDtlsTransport = pc.getSenders()[0].transport === dtls;
+  c.restartWatched = () => {  // the end of the hold: what was seen since the restart began
+    rr.connectionStateAtEnd = pc.connectionState;
+    pc.onconnectionstatechange = null;
+    dtls.onstatechange = null;
+  };
+}
+
 // Sends `messages` numbered text messages (every 200th one kBig bytes; none: no channel needed) on
 // the call's channel and counts the echoes that come back in order; holds the call callMs after
 // connecting (longer, up to 8 s more, while echoes are missing; and see kExtraHoldMs); returns the
 // result with the stats. `lossy`: the call drops RTP (tern-peer --loss), NACKs are expected.
-async function exercise(callMs, messages, lossy) {
+// `restart` (a call Chromium offered): once the echoes are back, restartWhip(), and the hold lasts
+// kAfterRestartMs past it at least (and kMinFrames / 2 frames decoded since, see kExtraHoldMs).
+async function exercise(callMs, messages, lossy, restart) {
   const c = call, pc = c.pc, r = c.r;
   r.echoes = 0;
   r.echoesInOrder = 0;
@@ -116,7 +192,12 @@ async function exercise(callMs, messages, lossy) {
   while (r.echoes < messages && performance.now() - sendStart < 8000) await sleep(5);
   r.echoMs = performance.now() - sendStart;
   await firstFrame;
-  while (performance.now() - connectedAt < callMs) await sleep(50);
+  let holdUntil = connectedAt + callMs;
+  if (restart) {
+    await restartWhip(c);
+    holdUntil = Math.max(holdUntil, performance.now() + kAfterRestartMs);
+  }
+  while (performance.now() < holdUntil) await sleep(50);
   // On a loaded machine (CI: 2 cores, Chromium and tern beside other tests) the hold may carry too
   // little media for the checks: hold on, up to kExtraHoldMs more, until each side sent and the
   // other decoded kMinFrames, and in a lossy call until both sides NACKed and retransmitted.
@@ -124,12 +205,14 @@ async function exercise(callMs, messages, lossy) {
     const st = await statsOf(pc);
     const vin = st.in_video || {}, vout = st.out_video || {};
     if ((vin.framesDecoded || 0) < kMinFrames || (vout.framesSent || 0) < kMinFrames) return false;
+    if (restart && (vin.framesDecoded || 0) - r.restart.framesDecodedBefore < kMinFrames / 2) return false;
     return !lossy || ((vin.nackCount || 0) > 0 && (vin.retransmittedPacketsReceived || 0) > 0 &&
                       (vout.nackCount || 0) > 0 && (vout.retransmittedPacketsSent || 0) > 0);
   };
   const holdEnd = performance.now();
   while (performance.now() - holdEnd < kExtraHoldMs && !(await enough())) await sleep(100);
   r.extraHoldMs = performance.now() - holdEnd;
+  if (restart) c.restartWatched();
   r.stats = await statsOf(pc);
   r.ok = true;
   return r;
@@ -149,6 +232,7 @@ async function statsOf(pc) {
       if (pair) {
         stats.pair = pair;
         stats.localCandidate = byId[pair.localCandidateId];
+        stats.remoteCandidate = byId[pair.remoteCandidateId];
       }
     }
     if (x.type === 'codec') (stats.codecs = stats.codecs || []).push(x.mimeType);
