@@ -562,11 +562,11 @@ Status LocalCapabilities::validate() const {
   if (!ice_chars(ice_pwd, 22)) return Error{"ice-pwd must be 22..256 ice-chars (RFC 8839 5.4)"};
   if (!dtls::CertificateFingerprint::parse(fingerprint.to_string()).ok()) return Error{"the certificate fingerprint is not set"};
   const OfferPayloadTypes& p = payload_types;
-  const std::set<uint8_t> pts{p.opus, p.audio_red, p.vp8, p.vp8_rtx, p.vp9, p.vp9_rtx, p.red, p.ulpfec};
+  const std::set<uint8_t> pts{p.opus, p.audio_red, p.vp8, p.vp8_rtx, p.vp9, p.vp9_rtx, p.red, p.ulpfec, p.red_rtx};
   // 64..95 would collide with RTCP packet types under rtcp-mux (RFC 5761 4); browsers use 35..63 too.
   for (uint8_t pt : pts)
     if (pt < 35 || (pt > 63 && pt < 96) || pt > 127) return Error{"payload types must be distinct, 35..63 or 96..127"};
-  if (pts.size() != 8) return Error{"payload types must be distinct, 35..63 or 96..127"};
+  if (pts.size() != 9) return Error{"payload types must be distinct, 35..63 or 96..127"};
   const std::set<uint32_t> ssrcs{audio_ssrc, video_ssrc, video_rtx_ssrc};
   if (ssrcs.size() != 3 || ssrcs.count(0)) return Error{"SSRCs must be distinct and non-zero"};
   if (sctp_port == 0) return Error{"sctp_port must be 1..65535"};
@@ -648,6 +648,11 @@ SessionDescription create_offer(const LocalCapabilities& local) {
     if (local.video_fec) {
       m.formats.push_back(std::to_string(pt.red));
       add_rtpmap(m, RtpMap{pt.red, "red", 90000, 0});
+      if (local.rtx) {  // Chromium retransmits its RED-wrapped packets only under an RTX for RED
+        m.formats.push_back(std::to_string(pt.red_rtx));
+        add_rtpmap(m, RtpMap{pt.red_rtx, "rtx", 90000, 0});
+        m.add("fmtp", Fmtp{pt.red_rtx, "apt=" + std::to_string(pt.red)}.to_value());
+      }
       m.formats.push_back(std::to_string(pt.ulpfec));
       add_rtpmap(m, RtpMap{pt.ulpfec, "ulpfec", 90000, 0});
     }

@@ -46,6 +46,7 @@ struct OfferPayloadTypes {
   uint8_t vp9_rtx = 99;
   uint8_t red = 100;
   uint8_t ulpfec = 101;
+  uint8_t red_rtx = 102;  // rtx apt=red: the peer's retransmissions of RED-wrapped packets (libwebrtc)
 };
 
 // Extension ids tern offers (pipeline::ExtensionIds' defaults, Chromium's numbers).

@@ -109,9 +109,12 @@ struct PeerConnectionConfig {
   bool vp8 = true;
   bool vp9 = true;
   bool video_rtx = true;
-  // Offer/accept video red/90000 + ulpfec/90000: with NACK, ULPFEC protection sized by the reported
-  // loss and the RTT (pipeline ProtectionPolicy), as libwebrtc's hybrid NACK/FEC. Off by default.
-  bool video_fec = false;
+  // Offer/accept video red/90000 + ulpfec/90000 (and a peer's RTX for RED): with NACK, ULPFEC
+  // protection sized by the reported loss and the RTT (pipeline ProtectionPolicy), as Chromium
+  // negotiates by default. On: toward a Chromium receiver, whose jitter buffer waits ~30-90 ms for
+  // tern's frames, NACK alone froze 8 times in 30 s at 3% loss and 170 ms RTT, with FEC 0
+  // (docs/side-by-side.md).
+  bool video_fec = true;
   // The numbers this side's offers use (an answer takes the offerer's): payload types and header
   // extension ids (sdp's defaults, Chromium's numbers).
   sdp::OfferPayloadTypes payload_types;

@@ -52,7 +52,7 @@ struct PeerOptions {
   std::string turn_user;
   bool relay_only = false;
   bool send_media = true;
-  bool video_fec = false;  // --video-fec: negotiate red + ulpfec for video (ULPFEC beside NACK)
+  bool video_fec = true;  // --no-video-fec: do not negotiate red + ulpfec for video (NACK only)
   // Client only: restart ICE this many seconds after the offer was posted (at the status tick
   // that follows): new credentials and candidates PATCHed with If-Match "*" (RFC 9725 4.4); the
   // server's 200 carries its new ones. 0: never.

@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--ice-restart-after", o.ice_restart_after, "Client: restart ICE this many seconds after the offer "
                  "(WHIP/WHEP PATCH with If-Match \"*\" and new credentials; at the next status tick)")->check(CLI::Range(0.0, 86400.0));
   app.add_flag("!--recv-only", o.send_media, "Receive audio/video only (offered or answered recvonly)");
-  app.add_flag("--video-fec", o.video_fec,
-               "Offer and accept video RED + ULPFEC: FEC sized by the reported loss and RTT, beside NACK");
+  app.add_flag("--video-fec,!--no-video-fec", o.video_fec,
+               "Offer and accept video RED + ULPFEC (default): FEC sized by the reported loss and RTT, beside NACK");
   app.add_option("--loss", o.loss_percent, "Drop this percentage of RTP datagrams (media and RTX) each way at "
                  "the socket (RTCP, STUN, DTLS, SCTP and padded probes pass): an impaired path for NACK/RTX tests")->check(CLI::Range(0.0, 100.0));
   app.add_option("--input-video", o.input_video, "Send this Y4M file instead of the synthetic camera (its size and "
