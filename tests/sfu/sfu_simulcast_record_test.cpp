@@ -383,3 +383,30 @@ TEST_CASE("tern-sfu simulcast recording: the largest encoding whatever the rid o
   CHECK(std::abs(static_cast<int32_t>(out[18].packet.timestamp() - out[17].packet.timestamp()) - 270) <= 2);
   CHECK(s.take_keyframe_requests().empty());
 }
+
+// The start's hold is bounded: with an announced encoding that never shows, the choice waits for
+// start_wait, or until kMaxHeldPackets are held; then the held packets are replayed and the rest
+// recorded as they come.
+TEST_CASE("tern-sfu simulcast recording: at most kMaxHeldPackets held at the start, the choice made when full") {
+  using tools::sfu_tool::SimulcastRecordSelector;
+  tools::sfu_tool::SimulcastRecordConfig c;
+  c.rids = {"q", "h"};  // h never sends
+  c.rid_extension_id = kSimRecRidExt;
+  c.output_ssrc = kSimRecGroupSsrc;
+  auto created = SimulcastRecordSelector::Create(c);
+  REQUIRE(created.ok());
+  SimulcastRecordSelector s = std::move(created).value();
+  std::vector<SimulcastRecordSelector::Output> out;
+  const Timestamp now = Timestamp::Seconds(10);  // within start_wait throughout
+  constexpr size_t kBound = SimulcastRecordSelector::kMaxHeldPackets;
+  for (size_t i = 0; i < kBound + 10; ++i) {
+    const auto seq = static_cast<uint16_t>(500 + i);
+    CHECK(s.on_rtp(SimRecFrame(0x51, seq, static_cast<uint32_t>(3000 * i), i == 0 ? "q" : "", i == 0, 160, 90), now, out));
+    if (i + 1 < kBound) REQUIRE(out.empty());
+    if (i + 1 == kBound) REQUIRE(out.size() == kBound);  // full: chosen, all held replayed in order
+  }
+  CHECK(out.size() == kBound + 10);
+  CHECK(out.front().packet.sequence_number() + kBound + 9 == out.back().packet.sequence_number());
+  CHECK(s.counters().held_dropped == 0);
+  CHECK(s.counters().rid == "q");
+}
