@@ -218,19 +218,23 @@ class SendTransport {
   recovery::LossBurstMeter burst_meter_;
   Budget budget_;
   Counters counters_;
-  // Header bytes of every RTP packet but padding, and audio payload bytes, at the last few
-  // update_overhead() calls, oldest first: over ~1 s, the header rate plus what audio sent beyond
-  // its allocation (codec rate x wire factor) is what the media encoders cannot have.
+  // Header bytes of every RTP packet but padding, audio payload and FEC payload bytes, at the last
+  // few update_overhead() calls, oldest first: over ~1 s, the header rate plus what audio and FEC
+  // sent beyond their allocations (codec rate x wire factor; the allocator's FEC reserve) is what
+  // the media encoders cannot have.
   struct OverheadSnapshot {
     Timestamp time = Timestamp::MinusInfinity();
     DataSize headers = DataSize::Zero();
     DataSize audio = DataSize::Zero();
+    DataSize fec = DataSize::Zero();
   };
   std::deque<OverheadSnapshot> overhead_snapshots_;  // at most kOverheadSnapshots
   std::optional<DataRate> measured_headers_;
   std::optional<DataRate> measured_audio_;
+  std::optional<DataRate> measured_fec_;
   DataSize rtcp_bytes_ = DataSize::Zero();  // RTCP sent, IP/UDP included (overhead like headers)
   DataRate audio_allocation_ = DataRate::Zero();
+  DataRate fec_allocation_ = DataRate::Zero();  // the allocator's FEC reserve for the video stream
 };
 
 }  // namespace tern::pipeline

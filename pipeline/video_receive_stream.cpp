@@ -37,6 +37,8 @@ jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Co
   jitterbuffer::VideoJitterBufferConfig j;
   j.codec = c.codec;
   j.timing.add_rtt_after_retransmission = c.protection.nack;
+  // FEC beside NACK: hold the RTT only while retransmission-completed frames are frequent.
+  if (c.protection.fec || c.protection.flexfec) j.timing.frequent_repair_fraction = c.frequent_repair_fraction;
   j.timing.repair_lateness = c.repair_lateness;
   return j;
 }
@@ -97,9 +99,10 @@ void VideoReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
   front_.on_rtp(packet, now, *this);
 }
 
-RtpReceiveFront::Listener::Verdict VideoReceiveStream::on_media_packet(rtp::RtpPacket packet, PacketOrigin /*origin*/,
+RtpReceiveFront::Listener::Verdict VideoReceiveStream::on_media_packet(rtp::RtpPacket packet, PacketOrigin origin,
                                                                        Timestamp now) {
   const jitterbuffer::VideoJitterBuffer::InsertResult r = jitter_buffer_.insert(std::move(packet), now);
+  if (origin == PacketOrigin::kRetransmission && r.accepted) jitter_buffer_.on_retransmitted_packet(now);
   return Verdict{r.keyframe_packet, r.keyframe_first_seq};
 }
 

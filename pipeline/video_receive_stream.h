@@ -73,6 +73,10 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
     // 140 ms takes ~100 ms off the default link's delay but doubles its freezes (see
     // jitterbuffer/README.md).
     TimeDelta repair_lateness = TimeDelta::Zero();
+    // With FEC beside NACK: the jitter buffer holds the RTT for repairs only while more than this
+    // share of the last 10 s of frames completed by a retransmission
+    // (VideoTimingConfig::frequent_repair_fraction).
+    double frequent_repair_fraction = 0.03;
   };
   // `statistics` (the endpoint's, shared by every received SSRC) must outlive the stream.
   static Result<std::unique_ptr<VideoReceiveStream>> Create(const Config& config, rtp::ReceiveStatistics& statistics);

@@ -20,12 +20,19 @@ Result<DelayManager> DelayManager::Create(const DelayManagerConfig& config) {
   if (config.peak_window < TimeDelta::Zero() || config.peak_window > TimeDelta::Seconds(10)) {
     return Error{"delay manager: peak window outside 0..10 s"};
   }
+  if (config.release_window < TimeDelta::Zero() || config.release_window > TimeDelta::Seconds(60)) {
+    return Error{"delay manager: release window outside 0..60 s"};
+  }
+  if (!(config.release_factor >= 0.5 && config.release_factor <= 1.0)) {
+    return Error{"delay manager: release factor outside 0.5..1"};
+  }
   return DelayManager(config);
 }
 
 DelayManager::DelayManager(const DelayManagerConfig& config) : config_(config) {
   histogram_.assign(static_cast<size_t>(config_.max_delay.us() / config_.bucket.us()) + 1, 0.0);
   target_ = std::clamp(config_.initial_target, config_.min_delay, config_.max_delay);
+  release_window_ = config_.release_window;
 }
 
 TimeDelta DelayManager::update(Timestamp arrival, int64_t rtp_ticks, int clock_hz, TimeDelta packet_duration) {
@@ -33,6 +40,7 @@ TimeDelta DelayManager::update(Timestamp arrival, int64_t rtp_ticks, int clock_h
   // stream (2^63 / 1e6 ticks is three thousand years at 48 kHz).
   const int64_t media_us = rtp_ticks / clock_hz * 1000000 + rtp_ticks % clock_hz * 1000000 / clock_hz;
   const int64_t transit = arrival.us() - media_us;
+  if (packets_ == 0) first_arrival_ = arrival;
   while (!window_.empty() && window_.front().arrival < arrival - config_.reference_window) window_.pop_front();
   while (!window_.empty() && window_.back().transit_us >= transit) window_.pop_back();
   if (window_.size() >= kMaxWindowEntries) window_.pop_front();
@@ -50,6 +58,31 @@ TimeDelta DelayManager::update(Timestamp arrival, int64_t rtp_ticks, int clock_h
   const double f = std::min(config_.forget_factor, 1.0 - 1.0 / static_cast<double>(packets_ + 1));
   for (double& p : histogram_) p *= f;
   histogram_[bucket] += 1.0 - f;
+  if (config_.release_window > TimeDelta::Zero()) {
+    // A packet later than the whole target (the quantile and a packet) played late: a spike. Spikes that come back hold
+    // longer: the window becomes twice the time between the last two (at least a second apart, so
+    // one queue build-up is one spike), within [release_window, kMaxReleaseWindow].
+    if (last_relative_ > target_ && arrival - last_spike_ >= TimeDelta::Seconds(1)) {
+      if (last_spike_.is_finite()) {
+        release_window_ = std::clamp((arrival - last_spike_) * 2, config_.release_window,
+                                     std::max(config_.release_window, kMaxReleaseWindow));
+      }
+      last_spike_ = arrival;
+    }
+    // Sliding maximum of the relative delay over the release window (a decreasing monotonic queue).
+    while (!release_max_.empty() && release_max_.front().arrival < arrival - release_window_) {
+      release_max_.pop_front();
+    }
+    while (!release_max_.empty() && release_max_.back().relative <= last_relative_) release_max_.pop_back();
+    if (release_max_.size() >= kMaxWindowEntries) release_max_.pop_front();
+    release_max_.push_back({arrival, last_relative_});
+    // Only once the window has seen a whole release_window of packets: a young stream keeps all.
+    if (arrival - first_arrival_ >= release_window_) {
+      const size_t calm_top = std::min(
+          static_cast<size_t>(release_max_.front().relative.us() / config_.bucket.us()), histogram_.size() - 1);
+      for (size_t i = calm_top + 1; i < histogram_.size(); ++i) histogram_[i] *= config_.release_factor;
+    }
+  }
   ++packets_;
   recompute_target(packet_duration);
   return last_relative_;

@@ -9,6 +9,16 @@
 // shape libwebrtc's NetEq uses. A peak detector makes the attack faster still: the target is at
 // least the second-largest relative delay of the last second plus one packet (the second, so one
 // stray packet does not move it).
+//
+// Release: the histogram alone would hold a spike's delay for tens of seconds (a two-second queue
+// build-up is 7% of its mass, above the 3% tail, until ~25 s of calm decay it). Once no packet
+// came as late as a bucket for `release_window`, the mass in that bucket and above is forgotten
+// faster (`release_factor` per packet, on top of the forgetting), so the target comes back within
+// about a second after the window: a spike costs its own seconds, not the rest of the call. Spikes
+// that recur within the window keep their mass (each one renews the window's maximum), and spikes
+// that recur at all lengthen it: a packet later than the target (one that would have played late)
+// at least a second after the previous such packet sets the window to twice their distance, up to
+// kMaxReleaseWindow, so a buffer that released and was caught out holds through the next period.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +39,8 @@ struct DelayManagerConfig {
   double forget_factor = 0.9993;                     // per packet, 0.9 .. 0.99999
   TimeDelta reference_window = TimeDelta::Seconds(2);  // how long the fastest packet stays the reference
   TimeDelta peak_window = TimeDelta::Seconds(1);       // peak detector memory; zero disables it
+  TimeDelta release_window = TimeDelta::Seconds(3);    // calm this long releases the higher buckets; zero: never
+  double release_factor = 0.95;                        // per packet, on the released buckets, 0.5 .. 1
 };
 
 class DelayManager {
@@ -58,6 +70,7 @@ class DelayManager {
     int64_t transit_us;  // arrival minus media time; only differences matter
   };
   static constexpr size_t kMaxWindowEntries = 512;  // bound: oldest reference entries drop first
+  static constexpr TimeDelta kMaxReleaseWindow = TimeDelta::Seconds(30);
 
   DelayManagerConfig config_;
   std::vector<double> histogram_;  // probabilities, sum to 1 once a packet is seen
@@ -68,7 +81,11 @@ class DelayManager {
     TimeDelta relative;
   };
   std::deque<Recent> recent_;      // relative delays within peak_window (bounded like window_)
+  std::deque<Recent> release_max_; // decreasing relative delays within release_window (sliding maximum)
   TimeDelta last_relative_ = TimeDelta::Zero();
+  Timestamp first_arrival_ = Timestamp::MinusInfinity();
+  Timestamp last_spike_ = Timestamp::MinusInfinity();  // last packet later than the target
+  TimeDelta release_window_;                             // the window in use (see the header)
   TimeDelta target_;
   TimeDelta capacity_limit_ = TimeDelta::PlusInfinity();
 };

@@ -97,6 +97,9 @@ class VideoJitterBuffer {
   std::optional<KeyframeRequest> poll_keyframe_request(Timestamp now);
   // Round-trip time, for the target delay once frames needed retransmission.
   void on_rtt(TimeDelta rtt) { timing_.set_rtt(rtt); }
+  // The packet inserted last came from a retransmission (RTX): see
+  // VideoTimingConfig::frequent_repair_fraction.
+  void on_retransmitted_packet(Timestamp now) { timing_.on_retransmitted_packet(now); }
   const VideoJitterBufferConfig& config() const { return config_; }
 
   VideoJitterBufferStats stats() const;

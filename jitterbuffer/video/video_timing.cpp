@@ -19,6 +19,9 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
                                 window_.size() > kMaxWindowFrames))
     window_.pop_front();
 
+  recent_frames_.push_back(receive_time);
+  trim_window(recent_frames_, receive_time);
+  trim_window(recent_repaired_, receive_time);
   if (retransmitted) {
     retransmissions_seen_ = true;
     return;
@@ -35,8 +38,22 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
   }
 }
 
+void VideoTiming::trim_window(std::deque<Timestamp>& q, Timestamp now) const {
+  while (!q.empty() && (q.front() < now - config_.repair_window || q.size() > kMaxWindowFrames)) q.pop_front();
+}
+
+void VideoTiming::on_retransmitted_packet(Timestamp now) {
+  recent_repaired_.push_back(now);
+  trim_window(recent_repaired_, now);
+}
+
 TimeDelta VideoTiming::repair_allowance() const {
   if (!config_.add_rtt_after_retransmission || !retransmissions_seen_) return TimeDelta::Zero();
+  if (config_.frequent_repair_fraction > 0.0 &&
+      static_cast<double>(recent_repaired_.size()) <=
+          config_.frequent_repair_fraction * static_cast<double>(recent_frames_.size())) {
+    return TimeDelta::Zero();
+  }
   return std::max(rtt_ - config_.repair_lateness, TimeDelta::Zero());
 }
 

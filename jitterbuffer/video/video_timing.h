@@ -8,6 +8,8 @@
 // an RTT of delay on all of them; with repair_lateness L the target holds only max(0, RTT - L), so
 // a repaired frame (and the frames decoded after it) render at most about L late: a short stutter
 // when L stays below the freeze threshold (frame interval + 150 ms, webrtc-stats), not a freeze.
+// With FEC beside NACK (frequent_repair_fraction > 0) the allowance is held only while frames
+// completed by retransmission are frequent.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +34,13 @@ struct VideoTimingConfig {
   // holds the whole RTT.
   TimeDelta repair_lateness = TimeDelta::Zero();
   TimeDelta initial_rtt = TimeDelta::Millis(100);   // the RTT until set_rtt()
+  // FEC beside NACK (libwebrtc holds no RTT then): FEC repairs most losses without a round trip,
+  // so the allowance is held only while retransmissions are frequent: more packets restored by RTX
+  // (on_retransmitted_packet) than `frequent_repair_fraction` of the frames of the last
+  // `repair_window` (bursty loss that FEC cannot rebuild). Rare ones render late (a stutter) instead of every frame waiting an RTT.
+  // Zero fraction: hold it after the first retransmission, as without FEC.
+  double frequent_repair_fraction = 0.0;
+  TimeDelta repair_window = TimeDelta::Seconds(10);
 };
 
 class VideoTiming {
@@ -44,6 +53,8 @@ class VideoTiming {
   // update the clock offset but not the jitter estimate (their delay is not network jitter).
   void on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted);
   void set_rtt(TimeDelta rtt) { rtt_ = rtt; }
+  // A packet restored by retransmission (RTX) arrived: counted for frequent_repair_fraction.
+  void on_retransmitted_packet(Timestamp now);
 
   // When the frame with `ts` should be rendered; requires one on_frame() before.
   Timestamp render_time(uint32_t ts);
@@ -54,6 +65,7 @@ class VideoTiming {
 
  private:
   TimeDelta capture_time(int64_t unwrapped_ts) const;
+  void trim_window(std::deque<Timestamp>& q, Timestamp now) const;
 
   VideoTimingConfig config_;
   VideoJitterEstimator estimator_;
@@ -67,6 +79,10 @@ class VideoTiming {
   Timestamp prev_receive_ = Timestamp::MinusInfinity();
   TimeDelta rtt_;
   bool retransmissions_seen_ = false;
+  // Arrival times of the frames of the last repair_window, and of the packets restored by RTX
+  // (bounded: kMaxWindowFrames each, oldest first).
+  std::deque<Timestamp> recent_frames_;
+  std::deque<Timestamp> recent_repaired_;
 };
 
 }  // namespace tern::jitterbuffer

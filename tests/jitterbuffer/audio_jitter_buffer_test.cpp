@@ -349,7 +349,7 @@ TEST_CASE("audio jitter buffer delay settles within twice the jitter p97 plus a 
   }
 }
 
-TEST_CASE("audio jitter buffer target reacts to a jitter step within a second and relaxes slowly") {
+TEST_CASE("audio jitter buffer target reacts to a jitter step within a second and relaxes after its release window") {
   // 10 ms jitter for 10 s, 100 ms for 5 s, then 10 ms again.
   auto calm = Schedule(25, Channel{.jitter_ms = 10}, {}, 14);
   auto rough = Schedule(25, Channel{.jitter_ms = 100}, {}, 15);
@@ -369,8 +369,31 @@ TEST_CASE("audio jitter buffer target reacts to a jitter step within a second an
           << " ms 1 s after the step up, " << at_15s.ms() << " ms at the step down, " << after_drop_2s.ms()
           << " ms 2 s later, " << r.targets.back().ms() << " ms after 10 s");
   CHECK(after_1s >= TimeDelta::Millis(100));
-  CHECK(after_drop_2s >= at_15s - TimeDelta::Millis(20));  // relaxes slowly
-  CHECK(r.targets.back() <= at_15s);
+  CHECK(after_drop_2s >= at_15s - TimeDelta::Millis(20));  // holds through the release window
+  // ... and then lets go (DelayManagerConfig::release_window): the histogram alone kept the five
+  // rough seconds above its 3% tail for the rest of this run.
+  CHECK(r.targets.back() <= before + TimeDelta::Millis(20));
+}
+
+TEST_CASE("audio jitter buffer keeps its target through spikes that recur within the release window") {
+  // 10 ms jitter, with a 300 ms rough patch (100 ms jitter) every 2 s from 5 s on: each patch
+  // renews the release window's maximum, so the target stays up between them.
+  auto calm = Schedule(25, Channel{.jitter_ms = 10}, {}, 16);
+  auto rough = Schedule(25, Channel{.jitter_ms = 100}, {}, 17);
+  std::vector<Delivery> d;
+  for (size_t i = 0; i < calm.size(); ++i) {
+    const int64_t sent_ms = static_cast<int64_t>(i) * 20;
+    d.push_back(sent_ms >= 5000 && sent_ms % 2000 < 300 ? rough[i] : calm[i]);
+  }
+  std::stable_sort(d.begin(), d.end(), [](const Delivery& a, const Delivery& b) { return a.arrival < b.arrival; });
+  auto jb = MakeBuffer();
+  const RunResult r = Run(*jb, d, 25);
+  const TimeDelta before = r.targets[240];
+  TimeDelta lowest_late = TimeDelta::PlusInfinity();
+  for (size_t i = 1500; i < r.targets.size(); ++i) lowest_late = std::min(lowest_late, r.targets[i]);
+  MESSAGE("recurring spikes: target " << before.ms() << " ms before them, lowest " << lowest_late.ms()
+          << " ms from 15 s on");
+  CHECK(lowest_late >= before + TimeDelta::Millis(40));
 }
 
 TEST_CASE("audio jitter buffer absorbs plus and minus 1000 ppm clock drift over 60 s") {

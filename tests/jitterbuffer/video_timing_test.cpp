@@ -94,3 +94,35 @@ TEST_CASE("jitter estimator forgets one keyframe-sized frame within seconds") {
   MESSAGE("jitter estimate: calm " << calm.ms_f() << " ms, 3 s after a keyframe " << est.estimate().ms_f() << " ms");
   CHECK(est.estimate() < calm + TimeDelta::Millis(10));
 }
+
+TEST_CASE("video timing with FEC holds the RTT only while retransmissions are frequent") {
+  VideoTimingConfig config;
+  config.frequent_repair_fraction = 0.03;  // over the last 10 s (repair_window)
+  VideoTiming timing(config);
+  timing.set_rtt(TimeDelta::Millis(120));
+  const Timestamp t0 = Timestamp::Seconds(10);
+  const auto frame_at = [&](uint32_t i) { return t0 + TimeDelta::Micros(int64_t{i} * 33333); };
+  uint32_t i = 0;
+  // 10 s at 30 fps with 3 retransmitted packets (1% of the frames): FEC does the work, no RTT.
+  for (; i < 300; ++i) {
+    timing.on_frame(i * 3000u, frame_at(i), DataSize::Bytes(4000), false);
+    if (i % 100 == 50) {
+      timing.on_retransmitted_packet(frame_at(i));
+      timing.on_frame(i * 3000u + 1500u, frame_at(i), DataSize::Bytes(100), true);  // a late frame
+    }
+  }
+  CHECK(timing.repair_allowance() == TimeDelta::Zero());
+  // A loss burst FEC cannot rebuild: 20 retransmissions within a second hold the whole RTT...
+  for (int k = 0; k < 20; ++k) timing.on_retransmitted_packet(frame_at(i) + TimeDelta::Millis(k * 50));
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(120));
+  // ... until they leave the 10 s window.
+  for (const uint32_t end = i + 330; i < end; ++i) timing.on_frame(i * 3000u, frame_at(i), DataSize::Bytes(4000), false);
+  CHECK(timing.repair_allowance() == TimeDelta::Zero());
+  // Without FEC (fraction 0) the first retransmission holds it for good.
+  VideoTiming nack_only;
+  nack_only.set_rtt(TimeDelta::Millis(120));
+  nack_only.on_frame(0, t0, DataSize::Bytes(4000), false);
+  nack_only.on_frame(3000, t0 + TimeDelta::Millis(33), DataSize::Bytes(4000), true);
+  for (uint32_t k = 2; k < 400; ++k) nack_only.on_frame(k * 3000u, frame_at(k), DataSize::Bytes(4000), false);
+  CHECK(nack_only.repair_allowance() == TimeDelta::Millis(120));
+}
