@@ -46,6 +46,7 @@ std::optional<VideoLayerPacket> VideoLayerPacket::Parse(codecs::CodecType codec,
     p.picture_start = d.start_of_frame && p.spatial_id.value_or(0) == 0;
     p.layer_end = d.end_of_frame;
     p.inter_picture_predicted = d.inter_picture_predicted;
+    if (d.ss) p.ss_spatial_layers = d.ss->num_spatial_layers;
     p.picture_id = d.picture_id;
     p.picture_id_15bit = d.picture_id_15bit;
     p.picture_id_offset = 1;
@@ -142,10 +143,14 @@ std::optional<TemporalLayerRates::Table> TemporalLayerRates::table(Timestamp now
 // ---------------------------------------------------------------------------------------------
 
 void LayerSelector::update(DataRate estimate, const TemporalLayerRates& rates, Timestamp now) {
-  if (rates.num_spatial_layers(now) > 1) {
+  const int spatial_layers = rates.num_spatial_layers(now);
+  if (spatial_layers > 1) {
     update_spatial(estimate, rates, now);
     return;
   }
+  // One spatial layer (VP8, VP9 without SVC, or a VP9 SVC publisher sending its base layer alone):
+  // once measured, upper spatial layers that appear wait for a keyframe.
+  if (spatial_layers == 1 && target_spatial_ != 0 && rates.rate_up_to(0, now)) target_spatial_ = 0;
   if (config_.follow_until_measured && target_ < 0 && !rates.rate_up_to(0, now)) return;  // every layer meanwhile
   const int layers = rates.num_layers(now);
   next_step_rate_.reset();
@@ -182,7 +187,11 @@ void LayerSelector::update(DataRate estimate, const TemporalLayerRates& rates, T
 void LayerSelector::update_spatial(DataRate estimate, const TemporalLayerRates& rates, Timestamp now) {
   next_step_rate_.reset();
   const std::optional<TemporalLayerRates::Table> t = rates.table(now);
-  if (!t) return;  // every layer until measured: going down is free, going up costs a keyframe
+  if (!t) {
+    // Every layer until measured: going down is free, going up a spatial layer costs a keyframe.
+    target_ = TemporalLayerRates::kMaxLayers - 1;  // (reported as no target yet)
+    return;
+  }
   const int spatial = std::max(t->spatial, 1), temporal = std::max(t->temporal, 1);
   auto rate = [&t](int s, int l) { return t->cumulative[static_cast<size_t>(s)][static_cast<size_t>(l)]; };
   // The highest spatial layer with a temporal layer that fits, and its highest such temporal
@@ -225,21 +234,11 @@ void LayerSelector::update_spatial(DataRate estimate, const TemporalLayerRates& 
   counters_.target_spatial = target_spatial_;
 }
 
-bool LayerSelector::select_spatial(const VideoLayerPacket& p, Frame& f, bool newest_picture) {
+bool LayerSelector::select_spatial(const VideoLayerPacket& p, const Frame& f) {
   const int sid = *p.spatial_id;
   if (target_spatial_ < 0) {  // following: everything goes
     current_spatial_ = std::max(current_spatial_, sid);
-    if (current_spatial_ > 0) counters_.current_spatial = current_spatial_;  // SVC only
     return true;
-  }
-  if (newest_picture && f.forward && sid == f.max_spatial + 1 && f.max_spatial == current_spatial_ &&
-      sid <= target_spatial_ && p.frame_start && !p.inter_picture_predicted) {
-    // Up one spatial layer: this layer frame needs nothing of its layer's past (a K-SVC keyframe's
-    // upper layer, or an intra-only one); the layers below it in this picture are forwarded.
-    f.max_spatial = sid;
-    current_spatial_ = sid;
-    ++counters_.spatial_switches_up;
-    counters_.current_spatial = current_spatial_;
   }
   // SIDs past the rates' last spatial layer count as it: at that target they all go.
   const bool forward = sid <= f.max_spatial || f.max_spatial >= TemporalLayerRates::kMaxSpatialLayers - 1;
@@ -261,21 +260,28 @@ LayerSelector::Frame& LayerSelector::decide(const VideoLayerPacket& p, uint32_t 
   f = Frame{timestamp, true, true, 0, kAllSpatial};
   const int tid = *p.temporal_id;
   if (p.spatial_id && target_spatial_ >= 0) {
-    // VP9 SVC: the picture's spatial layers. Down at a new picture; up only within one
-    // (select_spatial()). An older picture is decided by the current layer.
+    // VP9 SVC: the picture's spatial layers, decided at its first packet. Down at any new
+    // picture; up at a keyframe, whose upper layers use no inter-picture prediction (a VP9
+    // keyframe resets every reference), so they decode from the layers below. Full SVC's
+    // intra-only upper layer frames in delta pictures are not switch points here: the layer
+    // below has already gone out marked as the end of the picture (nothing is held back).
+    // An older picture is decided by the current layer.
     if (current_spatial_ < 0) current_spatial_ = 0;
     if (newest && current_spatial_ > target_spatial_) {
       ++counters_.spatial_switches_down;
       current_spatial_ = target_spatial_;
+    } else if (newest && p.keyframe && current_spatial_ < target_spatial_) {
+      ++counters_.spatial_switches_up;
+      current_spatial_ = target_spatial_;
     }
     f.max_spatial = current_spatial_;
-    counters_.current_spatial = current_spatial_;
   }
   if (newest) {
     newest_timestamp_ = timestamp;
     const int target = target_ < 0 ? tid : target_;  // no estimate yet: follow what comes
     if (current_ < 0) {
-      current_ = target;
+      // An SVC keyframe before any estimate: every layer (as the spatial ones) until measured.
+      current_ = target_ < 0 && p.ss_spatial_layers > 1 ? TemporalLayerRates::kMaxLayers - 1 : target;
     } else if (p.keyframe && target != current_) {
       (target > current_ ? counters_.switches_up : counters_.switches_down) += 1;
       current_ = target;
@@ -383,10 +389,11 @@ LayerSelector::Decision LayerSelector::on_packet(uint16_t seq, uint32_t rtp_time
   Decision d;
   d.forward = f->forward;
   if (p->spatial_id) {
-    const bool newest_picture = newest_timestamp_ && *newest_timestamp_ == rtp_timestamp;
-    d.forward = select_spatial(*p, *f, newest_picture) && f->forward;
+    d.forward = select_spatial(*p, *f) && f->forward;
     // The end of the highest spatial layer forwarded ends the picture for this receiver.
     d.marker = d.forward && !marker && p->layer_end && *p->spatial_id == f->max_spatial;
+    if (*p->spatial_id > 0) svc_ = true;
+    if (svc_) counters_.current_spatial = current_spatial_;  // reported for SVC streams only
   }
   if (d.forward) {
     rewrite_continuity(*p, p->picture_id ? std::optional<uint16_t>(f->out_picture_id) : std::nullopt, payload);

@@ -26,10 +26,11 @@
 //                        layer within it; the base pair always), with the same hysteresis on the
 //                        pair. Until the rates are measured (a second) every layer is forwarded:
 //                        going down is free, going up costs a keyframe. Down: at the next
-//                        picture (dropping upper spatial layers is always legal). Up: one spatial
-//                        layer at a time, at the start of a layer frame of the layer above that
-//                        does not use inter-picture prediction (P=0: in K-SVC, L3T3_KEY, the
-//                        upper layers of a keyframe; in full SVC also an intra-only layer frame);
+//                        picture (dropping upper spatial layers is always legal). Up: at a
+//                        keyframe picture (its upper layers use no inter-picture prediction:
+//                        K-SVC's, L3T3_KEY, only inter-layer dependencies are there; full SVC's
+//                        intra-only upper layer frames in delta pictures are not used, since the
+//                        layer below has already gone out marked as the picture's end);
 //                        meanwhile wants_keyframe() asks the forwarder to request one upstream.
 //                        Spatial layers above the picture's chosen one are dropped whole, and the
 //                        last packet (E) of the highest forwarded one gets the RTP marker (VP9:
@@ -68,6 +69,7 @@ struct VideoLayerPacket {
   bool layer_end = false;              // E: last packet of its layer frame
   bool inter_picture_predicted = false;  // P
   bool inter_layer_dependency = false;   // D
+  uint8_t ss_spatial_layers = 0;         // N_S + 1 of an SS in this packet (0: none)
   std::optional<uint16_t> picture_id;
   bool picture_id_15bit = true;
   size_t picture_id_offset = 0;  // byte offset of the picture id in the payload
@@ -200,8 +202,8 @@ class LayerSelector {
   Frame& decide(const VideoLayerPacket& p, uint32_t timestamp);
   // update() for a stream with more than one spatial layer.
   void update_spatial(DataRate estimate, const TemporalLayerRates& rates, Timestamp now);
-  // One packet of spatial layer `sid` of picture `f`: a switch up at it, and whether it goes.
-  bool select_spatial(const VideoLayerPacket& p, Frame& f, bool newest_picture);
+  // Whether one packet of picture `f` goes, by its spatial layer.
+  bool select_spatial(const VideoLayerPacket& p, const Frame& f);
   void rewrite_picture_id(const VideoLayerPacket& p, const Frame& f, std::span<uint8_t> payload) const;
   // Simulcast continuity: shifts picked at the first packet after switch_source(), the newest
   // numbers sent, and the rewrite of a forwarded packet's TL0PICIDX (and picture id when
@@ -216,6 +218,7 @@ class LayerSelector {
   int desired_ = -1;  // layer the estimate allows
   int current_spatial_ = -1;  // VP9 SVC: highest spatial layer forwarded (following: seen)
   int target_spatial_ = -1;   // -1: every spatial layer (rates not measured yet)
+  bool svc_ = false;          // a spatial id above 0 was seen
   std::optional<DataRate> next_step_rate_;
   Timestamp up_since_ = Timestamp::PlusInfinity();
   std::array<Frame, kFrameCache> frames_{};
