@@ -194,26 +194,26 @@ void LayerSelector::update_spatial(DataRate estimate, const TemporalLayerRates& 
   }
   const int spatial = std::max(t->spatial, 1), temporal = std::max(t->temporal, 1);
   auto rate = [&t](int s, int l) { return t->cumulative[static_cast<size_t>(s)][static_cast<size_t>(l)]; };
-  // The highest spatial layer with a temporal layer that fits, and its highest such temporal
-  // layer (the rates grow with the temporal layer); the base pair whatever the estimate.
-  int ds = 0, dt = 0;
+  // Frame rate first: the highest spatial layer whose every temporal layer fits; when not even the
+  // base spatial layer fits whole, its highest temporal layer that fits (the base pair whatever
+  // the estimate). A subscriber short of bandwidth sees a smaller picture at the full frame rate
+  // rather than a larger one at a fraction of it.
+  int ds = 0, dt = temporal - 1;
   if (!config_.enabled) {
     ds = spatial - 1;
-    dt = temporal - 1;
   } else {
-    for (int s = 0; s < spatial; ++s) {
-      for (int l = 0; l < temporal; ++l) {
-        if (rate(s, l) <= estimate && (s > ds || l > dt)) {
-          ds = s;
-          dt = l;
-        }
-      }
+    for (int s = 1; s < spatial; ++s) {
+      if (rate(s, temporal - 1) <= estimate) ds = s;
     }
+    while (dt > 0 && ds == 0 && rate(0, dt) > estimate) --dt;
   }
   desired_ = dt;
-  // The nearest step up: the next temporal layer here or the base of the next spatial layer.
-  if (dt + 1 < temporal) next_step_rate_ = rate(ds, dt + 1);
-  if (ds + 1 < spatial && (!next_step_rate_ || rate(ds + 1, 0) < *next_step_rate_)) next_step_rate_ = rate(ds + 1, 0);
+  // The nearest step up: the next temporal layer of the base, or the next spatial layer whole.
+  if (dt + 1 < temporal) {
+    next_step_rate_ = rate(0, dt + 1);
+  } else if (ds + 1 < spatial) {
+    next_step_rate_ = rate(ds + 1, temporal - 1);
+  }
   const int desired = ds * TemporalLayerRates::kMaxLayers + dt;
   const int target = target_spatial_ * TemporalLayerRates::kMaxLayers + target_;
   if (target_spatial_ < 0 || target_ < 0 || desired < target) {

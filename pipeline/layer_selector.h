@@ -21,10 +21,12 @@
 //                        dropped); VP9 keeps its picture ids, since flexible mode's P_DIFF
 //                        references name them and receivers follow those references across gaps.
 //                        VP9 SVC (a stream whose packets carry more than one spatial id): the
-//                        target is the highest (spatial, temporal) pair whose cumulative rate
-//                        fits the estimate (highest spatial layer first, then the highest temporal
-//                        layer within it; the base pair always), with the same hysteresis on the
-//                        pair. Until the rates are measured (a second) every layer is forwarded:
+//                        target is a (spatial, temporal) pair whose cumulative rate fits the
+//                        estimate, frame rate first: the highest spatial layer whose every
+//                        temporal layer fits, or, when not even the base spatial layer fits whole,
+//                        its highest temporal layer that fits (the base pair always; mediasoup
+//                        prefers the spatial layer, which left a subscriber at 5 fps in the
+//                        Chromium check), with the same hysteresis on the pair. Until the rates are measured (a second) every layer is forwarded:
 //                        going down is free, going up costs a keyframe. Down: at the next
 //                        picture (dropping upper spatial layers is always legal). Up: at a
 //                        keyframe picture (its upper layers use no inter-picture prediction:
