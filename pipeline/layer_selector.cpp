@@ -216,7 +216,15 @@ void LayerSelector::update_spatial(DataRate estimate, const TemporalLayerRates& 
   }
   const int desired = ds * TemporalLayerRates::kMaxLayers + dt;
   const int target = target_spatial_ * TemporalLayerRates::kMaxLayers + target_;
-  if (target_spatial_ < 0 || target_ < 0 || desired < target) {
+  const int flowing = std::max(current_spatial_, 0);  // what the receiver decodes already
+  if ((target_spatial_ < 0 || target_ < 0) && ds > flowing) {
+    // The first choice, above what flows: the spatial layers flowing whole at once, the rest after
+    // up_hold like any step up (a subscriber that just joined has an estimate nothing tested yet;
+    // going up costs a keyframe, going down is free).
+    target_spatial_ = flowing;
+    target_ = temporal - 1;
+    up_since_ = now;
+  } else if (target_spatial_ < 0 || target_ < 0 || desired < target) {
     target_spatial_ = ds;  // the first choice, or down: at once
     target_ = dt;
     up_since_ = Timestamp::PlusInfinity();

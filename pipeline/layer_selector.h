@@ -23,22 +23,25 @@
 //                        VP9 SVC (a stream whose packets carry more than one spatial id): the
 //                        target is a (spatial, temporal) pair whose cumulative rate fits the
 //                        estimate, frame rate first: the highest spatial layer whose every
-//                        temporal layer fits, or, when not even the base spatial layer fits whole,
-//                        its highest temporal layer that fits (the base pair always; mediasoup
-//                        prefers the spatial layer, which left a subscriber at 5 fps in the
-//                        Chromium check), with the same hysteresis on the pair. Until the rates are measured (a second) every layer is forwarded:
-//                        going down is free, going up costs a keyframe. Down: at the next
-//                        picture (dropping upper spatial layers is always legal). Up: at a
-//                        keyframe picture (its upper layers use no inter-picture prediction:
-//                        K-SVC's, L3T3_KEY, only inter-layer dependencies are there; full SVC's
-//                        intra-only upper layer frames in delta pictures are not used, since the
-//                        layer below has already gone out marked as the picture's end);
-//                        meanwhile wants_keyframe() asks the forwarder to request one upstream.
-//                        Spatial layers above the picture's chosen one are dropped whole, and the
-//                        last packet (E) of the highest forwarded one gets the RTP marker (VP9:
-//                        end of picture), so the receiver's frame assembly completes the picture.
-//                        A picture in which the encoder skipped that very layer ends unmarked (the
-//                        receiver completes it at the next picture), as in mediasoup.
+//                        temporal layer fits, or, when not even the base spatial layer fits
+//                        whole, its highest temporal layer that fits (the base pair always;
+//                        mediasoup prefers the spatial layer, which left a subscriber at 5 fps in
+//                        the Chromium check), with the same hysteresis on the pair. Until the
+//                        rates are measured (a second) every layer is forwarded: going down is
+//                        free, going up costs a keyframe. A first choice above the layers flowing
+//                        (a subscriber joining a measured stream starts at the base spatial
+//                        layer) waits up_hold like any step up. Down: at the next picture
+//                        (dropping upper spatial layers is always legal). Up: at a keyframe
+//                        picture (its upper layers use no inter-picture prediction: in K-SVC,
+//                        L3T3_KEY, only inter-layer dependencies are there; full SVC's intra-only
+//                        upper layer frames in delta pictures are not used, since the layer below
+//                        has already gone out marked as the picture's end); meanwhile
+//                        wants_keyframe() asks the forwarder to request one upstream. Spatial
+//                        layers above the picture's chosen one are dropped whole, and the last
+//                        packet (E) of the highest forwarded one gets the RTP marker (VP9: end of
+//                        picture), so the receiver's frame assembly completes the picture. A
+//                        picture in which the encoder skipped that very layer ends unmarked (the
+//                        receiver completes it when the next picture starts).
 // The forwarder pairs the selector with the stream's SeqRewriter: a dropped packet is passed to
 // SeqRewriter::drop() (with the gap before it when the selector says the gap lies inside the
 // dropped frame), so sequence numbers stay contiguous and NACKs never name a dropped packet.
