@@ -193,6 +193,7 @@ Result<std::unique_ptr<SfuServer>> SfuServer::Create(SfuConfig config) {
   rc.subscriber_probing = s->config_.subscriber_probing;
   rc.probe_budget_per_leg = s->config_.probe_budget_per_session;
   rc.probe_budget_total = s->config_.probe_budget_total;
+  rc.subscriber_start_rate = s->config_.subscriber_start_rate;
   auto router = pipeline::MediaRouter::Create(rc);
   if (!router) return Error{router.error()};
   s->router_ = std::move(router).value();
