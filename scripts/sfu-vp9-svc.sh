@@ -11,10 +11,10 @@
 # Not part of ctest (CI has no time for it): run it by hand, see sfu/README.md for figures.
 # Usage: scripts/sfu-vp9-svc.sh [-b build dir] [-d hold seconds (15)] [-c relay capacity kbps (500)]
 #          [-o result.json] [-w width (1280)] [-h height (720)] [-m scalability mode (L3T3_KEY)]
-#          [-s tern-sfu --subscriber-start-kbps (1500)]
+#          [-s tern-sfu --subscriber-start-kbps (300)]
 # Needs: chromium, node and puppeteer-core in $TERN_NODE_DIR (default out/node; scripts/install-deps.sh).
 set -eu
-B=build SECS=15 CAP=500 OUT= W=1280 H=720 MODE=L3T3_KEY START=1500
+B=build SECS=15 CAP=500 OUT= W=1280 H=720 MODE=L3T3_KEY START=300
 while getopts b:d:c:o:w:h:m:s: opt; do
   case $opt in
     b) B=$OPTARG ;; d) SECS=$OPTARG ;; c) CAP=$OPTARG ;; o) OUT=$OPTARG ;; w) W=$OPTARG ;; h) H=$OPTARG ;; m) MODE=$OPTARG ;; s) START=$OPTARG ;;
