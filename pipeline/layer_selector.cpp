@@ -216,7 +216,7 @@ void LayerSelector::update_spatial(DataRate estimate, const TemporalLayerRates& 
   }
   const int desired = ds * TemporalLayerRates::kMaxLayers + dt;
   const int target = target_spatial_ * TemporalLayerRates::kMaxLayers + target_;
-  const int flowing = std::max(current_spatial_, 0);  // what the receiver decodes already
+  const int flowing = std::max(keyframe_spatial_, 0);  // what the receiver can decode already
   if ((target_spatial_ < 0 || target_ < 0) && ds > flowing) {
     // The first choice, above what flows: the spatial layers flowing whole at once, the rest after
     // up_hold like any step up (a subscriber that just joined has an estimate nothing tested yet;
@@ -246,6 +246,7 @@ bool LayerSelector::select_spatial(const VideoLayerPacket& p, const Frame& f) {
   const int sid = *p.spatial_id;
   if (target_spatial_ < 0) {  // following: everything goes
     current_spatial_ = std::max(current_spatial_, sid);
+    if (f.keyframe) keyframe_spatial_ = std::max(keyframe_spatial_, sid);
     return true;
   }
   // SIDs past the rates' last spatial layer count as it: at that target they all go.
@@ -265,7 +266,7 @@ LayerSelector::Frame& LayerSelector::decide(const VideoLayerPacket& p, uint32_t 
   const bool newest = !newest_timestamp_ || newer_timestamp(timestamp, *newest_timestamp_);
   Frame& f = frames_[next_frame_];
   next_frame_ = (next_frame_ + 1) % kFrameCache;
-  f = Frame{timestamp, true, true, 0, kAllSpatial};
+  f = Frame{timestamp, true, true, 0, kAllSpatial, p.keyframe};
   const int tid = *p.temporal_id;
   if (p.spatial_id && target_spatial_ >= 0) {
     // VP9 SVC: the picture's spatial layers, decided at its first packet. Down at any new

@@ -202,6 +202,7 @@ class LayerSelector {
     bool forward = true;  // the picture's temporal layer is forwarded
     uint16_t out_picture_id = 0;
     int max_spatial = kAllSpatial;  // spatial layers above are dropped
+    bool keyframe = false;          // its first packet seen started a keyframe
   };
   Frame* find_frame(uint32_t timestamp);
   Frame& decide(const VideoLayerPacket& p, uint32_t timestamp);
@@ -224,6 +225,9 @@ class LayerSelector {
   int current_spatial_ = -1;  // VP9 SVC: highest spatial layer forwarded (following: seen)
   int target_spatial_ = -1;   // -1: every spatial layer (rates not measured yet)
   bool svc_ = false;          // a spatial id above 0 was seen
+  // Following (no target yet): the highest spatial layer forwarded in a keyframe picture, what the
+  // receiver can decode (-1: none). A first choice goes up from there only after up_hold.
+  int keyframe_spatial_ = -1;
   std::optional<DataRate> next_step_rate_;
   Timestamp up_since_ = Timestamp::PlusInfinity();
   std::array<Frame, kFrameCache> frames_{};

@@ -379,6 +379,57 @@ TEST_CASE("vp9 svc: going up waits for a keyframe and asks the publisher for one
   CHECK(rx.decoded_timestamps == pictures);
 }
 
+TEST_CASE("vp9 svc: a subscriber joining a measured stream starts at spatial layer 0") {
+  // Its estimate is a start value nothing has tested yet: the base spatial layer first, the upper
+  // ones after layer_up_hold, at a keyframe asked for. The subscriber there from the start keeps
+  // every layer.
+  SvcRouterFixture fx(DataRate::MegabitsPerSec(50), TimeDelta::Millis(500));
+  fx.send(true);
+  for (int i = 1; i < 45; ++i) fx.send(false);
+  SvcCapture to_late;
+  auto late = fx.router->add_leg(0x63, &to_late, {});
+  REQUIRE(late.ok());
+  MediaRouter::ForwardedStream f;
+  f.ssrc = kSvcSsrc;
+  f.rtx_ssrc = kSvcRtx;
+  f.codec = codecs::CodecType::kVp9;
+  REQUIRE(fx.router->add_outbound(*late, f).ok());
+  int asked_at = -1, keyframe_at = -1;
+  for (int i = 0; i < 60 && keyframe_at < 0; ++i) {
+    if (asked_at < 0 && fx.to_pub.plis(kSvcSsrc) > 0) asked_at = fx.source.pictures;
+    const bool key = asked_at >= 0 && fx.source.pictures == asked_at + 3;
+    if (key) keyframe_at = fx.source.pictures;
+    fx.send(key);
+  }
+  REQUIRE(keyframe_at > 0);
+  CHECK(keyframe_at >= 45 + 14);  // layer_up_hold (500 ms) after the join
+  for (int i = 0; i < 5; ++i) fx.send(false);
+  const std::vector<rtp::RtpPacket> got = to_late.media();
+  REQUIRE(!got.empty());
+  check_svc_contiguous(got);
+  // Upper layers before the keyframe: at most those of the picture that came before the leg's
+  // first estimate tick (while it followed the stream).
+  std::set<uint32_t> upper_pictures;
+  bool keyframe_seen = false;
+  size_t upper_after = 0;
+  for (const rtp::RtpPacket& p : got) {
+    const SvcSeen s = svc_seen(p);
+    if (s.keyframe_start) keyframe_seen = true;
+    if (!keyframe_seen && s.spatial > 0) upper_pictures.insert(p.timestamp());
+    if (keyframe_seen && s.spatial > 0) ++upper_after;
+  }
+  CHECK(upper_pictures.size() <= 1);
+  CHECK(upper_after == 6 * 9);  // the keyframe and the 5 pictures after it, whole
+  const MediaRouter::LegCounters c = fx.router->counters(*late);
+  CHECK(c.spatial_layer == 2);
+  CHECK(c.spatial_switches_up == 1);
+  CHECK(c.layer_keyframe_requests >= 1);
+  const MediaRouter::LegCounters first = fx.router->counters(fx.sub);
+  CHECK(first.spatial_layer == 2);
+  CHECK(first.spatial_switches_down == 0);
+  CHECK(first.layer_bytes_dropped == 0);
+}
+
 // The selector alone, its estimate moved by hand: down at the next picture, up only at a keyframe.
 TEST_CASE("vp9 svc: selector goes down at once and up at a keyframe only") {
   Timestamp now = Timestamp::Seconds(20);
