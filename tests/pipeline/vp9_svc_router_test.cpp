@@ -236,6 +236,20 @@ struct SvcRouterFixture {
     }
     now = end;
   }
+  // Delta pictures until the server asks the publisher for a keyframe, which the publisher sends
+  // 3 pictures (100 ms) later; the keyframe's picture index, or -1 when none was asked for within
+  // `max_pictures`.
+  int send_until_keyframe(int max_pictures) {
+    int asked_at = -1;
+    for (int i = 0; i < max_pictures; ++i) {
+      if (asked_at < 0 && to_pub.plis(kSvcSsrc) > 0) asked_at = source.pictures;
+      const bool key = asked_at >= 0 && source.pictures == asked_at + 3;
+      const int at = source.pictures;
+      send(key);
+      if (key) return at;
+    }
+    return -1;
+  }
 };
 
 TEST_CASE("vp9 svc: layer rates per spatial x temporal layer, cumulative in both") {
@@ -341,14 +355,7 @@ TEST_CASE("vp9 svc: going up waits for a keyframe and asks the publisher for one
   const size_t before_upper = fx.to_sub.media().size();
   CHECK(fx.router->counters(fx.sub).spatial_layer == -1);  // no SVC seen yet
   CHECK(fx.router->counters(fx.sub).temporal_layer == 2);
-  int keyframe_at = -1, asked_at = -1;
-  for (int i = 0; i < 60 && keyframe_at < 0; ++i) {
-    // The publisher answers a PLI with a keyframe 3 pictures (100 ms) later.
-    if (asked_at < 0 && fx.to_pub.plis(kSvcSsrc) > 0) asked_at = fx.source.pictures;
-    const bool key = asked_at >= 0 && fx.source.pictures == asked_at + 3;
-    if (key) keyframe_at = fx.source.pictures;
-    fx.send(key);
-  }
+  const int keyframe_at = fx.send_until_keyframe(60);
   REQUIRE(keyframe_at > 0);
   CHECK(keyframe_at >= 75 + 14);  // the estimate allowed the upper layers for layer_up_hold first
   for (int i = 0; i < 15; ++i) fx.send(false);
@@ -394,13 +401,7 @@ TEST_CASE("vp9 svc: a subscriber joining a measured stream starts at spatial lay
   f.rtx_ssrc = kSvcRtx;
   f.codec = codecs::CodecType::kVp9;
   REQUIRE(fx.router->add_outbound(*late, f).ok());
-  int asked_at = -1, keyframe_at = -1;
-  for (int i = 0; i < 60 && keyframe_at < 0; ++i) {
-    if (asked_at < 0 && fx.to_pub.plis(kSvcSsrc) > 0) asked_at = fx.source.pictures;
-    const bool key = asked_at >= 0 && fx.source.pictures == asked_at + 3;
-    if (key) keyframe_at = fx.source.pictures;
-    fx.send(key);
-  }
+  const int keyframe_at = fx.send_until_keyframe(60);
   REQUIRE(keyframe_at > 0);
   CHECK(keyframe_at >= 45 + 14);  // layer_up_hold (500 ms) after the join
   for (int i = 0; i < 5; ++i) fx.send(false);
