@@ -483,6 +483,11 @@ TEST_CASE("vp9 svc: selector goes down at once and up at a keyframe only") {
   }
   CHECK(selector.counters().current_spatial == 0);
   CHECK(selector.counters().spatial_switches_down == 1);
+  // A prober toward this subscriber aims at the next step: spatial layer 1 with every temporal one.
+  const std::optional<TemporalLayerRates::Table> table = rates.table(now);
+  REQUIRE(table.has_value());
+  REQUIRE(selector.next_step_rate().has_value());
+  CHECK(*selector.next_step_rate() == table->cumulative[1][2]);
   // Up: the estimate allows everything again; after up_hold the selector wants a keyframe, and
   // delta pictures' upper layers (P=1) never start it.
   estimate = DataRate::MegabitsPerSec(10);
