@@ -1,7 +1,8 @@
-// Fuzzes temporal layer selection as a media server runs it: records of the input become VP8 or
+// Fuzzes temporal and VP9 spatial (SVC) layer selection as a media server runs it: records of the input become VP8 or
 // VP9 packets (sequence number, timestamp, marker and payload from the input, any descriptor)
 // fed to a LayerSelector and its SeqRewriter, with the estimate moving between records. Checks:
-// no crash, the payload's size never changes, a forwarded VP8 packet still parses, and the
+// no crash, the payload's size never changes, a forwarded VP8 packet still parses, only a
+// forwarded packet is to be marked, and the
 // rewriter's output stays within its window (no packet numbered twice in a row). A record whose
 // time step is 63 ms is a simulcast switch: the selector and the rewriter switch_source().
 #include <cstddef>
@@ -42,11 +43,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       rewriter.switch_source();
     }
     const auto parsed = pipeline::VideoLayerPacket::Parse(config.codec, payload);
-    if (parsed && parsed->temporal_id) rates.on_packet(*parsed->temporal_id, payload.size() + 12, now);
+    if (parsed && parsed->temporal_id)
+      rates.on_packet(*parsed->temporal_id, payload.size() + 12, now, parsed->spatial_id.value_or(0));
     selector.update(DataRate::KilobitsPerSec(int64_t{flags >> 6} * 200), rates, now);
     const size_t before = payload.size();
     const pipeline::LayerSelector::Decision d = selector.on_packet(seq, timestamp, (flags & 0x40) != 0, payload, now);
     if (payload.size() != before) std::abort();
+    if (d.marker && !d.forward) std::abort();
     if (!d.forward) {
       (void)rewriter.drop(seq, d.drop_gap);
       continue;

@@ -114,6 +114,7 @@ struct MediaRouter::Outbound {
   SeqRewriter seq;  // the leg's numbering; drops duplicates (RTX after the original)
   std::optional<LayerSelector> selector;  // VP8/VP9 with subscriber estimates
   std::optional<SimulcastState> simulcast;  // the stream is a simulcast group
+  Timestamp last_layer_keyframe_request = Timestamp::MinusInfinity();  // VP9 SVC: waiting to go up
   // Extension ids from the sending leg's to this leg's (0: drop), built at the first packet
   // from `ext_from` (Config::rewrite_numbers); identity: nothing to rewrite.
   std::optional<LegId> ext_from;
@@ -458,6 +459,9 @@ MediaRouter::LegCounters MediaRouter::counters(LegId id) const {
     if (!o.selector) continue;
     const LayerSelector::Counters& s = o.selector->counters();
     if (c.temporal_layer < 0) c.temporal_layer = s.current_layer;
+    if (c.spatial_layer < 0) c.spatial_layer = s.current_spatial;
+    c.spatial_switches_up += s.spatial_switches_up;
+    c.spatial_switches_down += s.spatial_switches_down;
     c.layer_switches_up += s.switches_up;
     c.layer_switches_down += s.switches_down;
     c.layer_frames_dropped += s.frames_dropped;
@@ -602,7 +606,8 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
     if (layered_codec(i.config.codec)) {
       layer = VideoLayerPacket::Parse(*i.config.codec, packet.payload());
       layer_parsed = true;
-      if (layer && layer->temporal_id) i.layer_rates.on_packet(*layer->temporal_id, packet.size(), now);
+      if (layer && layer->temporal_id)
+        i.layer_rates.on_packet(*layer->temporal_id, packet.size(), now, layer->spatial_id.value_or(0));
     }
     if (i.group_ssrc != 0) i.encoding_rate.on_packet(0, packet.size(), now);
   }
@@ -714,6 +719,7 @@ void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const I
       return;
     }
     if (d.drop_gap) (void)o.seq.drop(static_cast<uint16_t>(packet.sequence_number() - 1), true);
+    if (d.marker) packet.set_marker(true);  // VP9 SVC: the end of the highest spatial layer sent
   }
   const std::optional<uint16_t> seq = o.seq.rewrite(packet.sequence_number());
   if (!seq) {
@@ -797,7 +803,9 @@ void MediaRouter::update_estimate(Leg& l, Timestamp now) {
     }
     if (!o.selector) continue;
     const auto [up, in] = find_source(o.config.ssrc);
-    if (in != nullptr) o.selector->update(l.out->target(), in->layer_rates, now);
+    if (in == nullptr) continue;
+    o.selector->update(l.out->target(), in->layer_rates, now);
+    if (o.selector->wants_keyframe()) request_layer_keyframe(l, o, *up, *in, now);
   }
   if (l.prober) update_probing(l, now);
 }
@@ -837,6 +845,21 @@ void MediaRouter::send_probe_padding(Leg& l, Timestamp now) {
     l.prober->on_sent(sent, now);
   }
   if (!l.prober->sending()) l.out->set_probe_cluster(congestion::kNotAProbe);
+}
+
+void MediaRouter::request_layer_keyframe(Leg& l, Outbound& o, Leg& up, Inbound& in, Timestamp now) {
+  // Per receiving leg at most once per simulcast_keyframe_retry, per stream at most once per
+  // keyframe_request_interval (shared with the relayed requests).
+  if (&up == &l || now - o.last_layer_keyframe_request < config_.simulcast_keyframe_retry) return;
+  if (config_.keyframe_request_interval > TimeDelta::Zero() &&
+      now - in.last_keyframe_request < config_.keyframe_request_interval) {
+    return;
+  }
+  o.last_layer_keyframe_request = now;
+  in.last_keyframe_request = now;
+  ++l.counters.layer_keyframe_requests;
+  const rtcp::RtcpPacket request = rtcp::Pli{up.rtcp.ssrc(), in.config.ssrc};
+  send_rtcp(up, up.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&request, 1), now), now);
 }
 
 void MediaRouter::relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now) {

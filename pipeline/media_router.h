@@ -108,7 +108,8 @@ class MediaRouter {
     // How long a leg's estimate must allow a higher layer before it gets it.
     TimeDelta layer_up_hold = TimeDelta::Seconds(2);
     // Simulcast: a leg waiting for the keyframe of the encoding it switches to asks the sender for
-    // one (PLI on that encoding's SSRC) at most this often.
+    // one (PLI on that encoding's SSRC) at most this often. The same for a leg waiting to go up a
+    // VP9 spatial layer (PLI on the stream's SSRC).
     TimeDelta simulcast_keyframe_retry = TimeDelta::Millis(500);
     // Probing toward subscribers (with subscriber_estimates and layer_selection): a leg whose
     // estimate is short of its next layer sends GCC probe clusters of padding-only RTX packets
@@ -149,6 +150,15 @@ class MediaRouter {
     uint64_t layer_switches_down = 0;
     uint64_t layer_frames_dropped = 0;
     uint64_t layer_bytes_dropped = 0;
+    // VP9 SVC (one SSRC, several spatial layers): the highest spatial layer this leg's (first
+    // SVC) video stream gets, -1 when none has spatial layers; switches up (each at a keyframe
+    // or an intra-only upper layer frame) and down; PLIs the server sent the publisher because
+    // this leg waited to go up a spatial layer (layer_keyframe_requests). Dropped spatial layers
+    // count in layer_bytes_dropped.
+    int spatial_layer = -1;
+    uint64_t spatial_switches_up = 0;
+    uint64_t spatial_switches_down = 0;
+    uint64_t layer_keyframe_requests = 0;
     // Simulcast: the encoding this leg receives (index into the sender's rids, -1 none yet) and its
     // rid; switches between encodings (each at a keyframe of the new one). On a sending leg:
     // encodings whose SSRC was learned, and packets whose rid the leg did not announce (or named an
@@ -251,6 +261,10 @@ class MediaRouter {
   // rewrite_numbers); false: the packet could not be rewritten (dropped, counted malformed).
   bool rewrite_numbers(Leg& to, Outbound& o, rtp::RtpPacket& packet, const Inbound* source);
   bool probing() const { return config_.subscriber_probing && config_.subscriber_estimates && config_.layer_selection; }
+  // VP9 SVC: `l` waits for a keyframe to go up a spatial layer of `o` (sent by `up` as `in`): a
+  // PLI upstream, at most once per simulcast_keyframe_retry for the leg and within the stream's
+  // keyframe_request_interval.
+  void request_layer_keyframe(Leg& l, Outbound& o, Leg& up, Inbound& in, Timestamp now);
   void relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now);
   static void send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now);
 

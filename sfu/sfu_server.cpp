@@ -193,6 +193,7 @@ Result<std::unique_ptr<SfuServer>> SfuServer::Create(SfuConfig config) {
   rc.subscriber_probing = s->config_.subscriber_probing;
   rc.probe_budget_per_leg = s->config_.probe_budget_per_session;
   rc.probe_budget_total = s->config_.probe_budget_total;
+  rc.subscriber_start_rate = s->config_.subscriber_start_rate;
   auto router = pipeline::MediaRouter::Create(rc);
   if (!router) return Error{router.error()};
   s->router_ = std::move(router).value();
@@ -871,6 +872,10 @@ std::string SfuServer::prometheus_metrics() const {
               [](const Row& r) { return r.leg.temporal_layer >= 0 ? V(double(r.leg.temporal_layer)) : V(); });
   per_session("session_layer_switches_total", "counter", "Temporal layer switches (up and down) for the session.",
               [](const Row& r) { return V(double(r.leg.layer_switches_up + r.leg.layer_switches_down)); });
+  per_session("session_spatial_layer", "gauge", "Highest VP9 spatial layer forwarded to the session (SVC video only).",
+              [](const Row& r) { return r.leg.spatial_layer >= 0 ? V(double(r.leg.spatial_layer)) : V(); });
+  per_session("session_spatial_layer_switches_total", "counter", "VP9 spatial layer switches (up and down) for the session.",
+              [](const Row& r) { return V(double(r.leg.spatial_switches_up + r.leg.spatial_switches_down)); });
   per_session("session_layer_bytes_dropped_total", "counter", "RTP bytes of temporal layers not sent to the session.",
               [](const Row& r) { return V(double(r.leg.layer_bytes_dropped)); });
   per_session("session_simulcast_encoding", "gauge", "The simulcast encoding (index of the publisher's rids) the session receives.",
@@ -958,6 +963,12 @@ std::string SfuServer::stats_json(Timestamp now) const {
     if (lc.temporal_layer >= 0) e["temporalLayer"] = lc.temporal_layer;
     e["layerSwitchesUp"] = lc.layer_switches_up;
     e["layerSwitchesDown"] = lc.layer_switches_down;
+    if (lc.spatial_layer >= 0) {
+      e["spatialLayer"] = lc.spatial_layer;
+      e["spatialLayerSwitchesUp"] = lc.spatial_switches_up;
+      e["spatialLayerSwitchesDown"] = lc.spatial_switches_down;
+      e["layerKeyframeRequests"] = lc.layer_keyframe_requests;
+    }
     e["layerFramesDropped"] = lc.layer_frames_dropped;
     e["layerBytesDropped"] = lc.layer_bytes_dropped;
     if (lc.simulcast_encoding >= 0) {

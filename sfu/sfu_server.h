@@ -117,6 +117,9 @@ struct SfuConfig {
   bool subscriber_probing = true;
   DataRate probe_budget_per_session = DataRate::KilobitsPerSec(300);
   DataRate probe_budget_total = DataRate::MegabitsPerSec(20);
+  // A subscriber's GCC estimate before its feedback says otherwise (MediaRouter::Config::
+  // subscriber_start_rate): what its first layer choices are made by.
+  DataRate subscriber_start_rate = DataRate::KilobitsPerSec(1500);
   NtpClock ntp_clock;
   uint64_t seed = 1;  // router numbering, RTCP; ICE credentials come from RAND_bytes
   MediaTap* media_tap = nullptr;  // not owned; must outlive the server

@@ -46,6 +46,7 @@ struct Options {
   bool quiet = false;
   bool no_probing = false;
   double probe_budget_kbps = 300;
+  double subscriber_start_kbps = 1500;
 };
 
 int fail(const std::string& what) {
@@ -114,6 +115,7 @@ int run(const Options& o) {
     wo.max_subscribers = o.max_subscribers;
     wo.probing = !o.no_probing;
     wo.probe_budget_kbps = o.probe_budget_kbps;
+    wo.subscriber_start_kbps = o.subscriber_start_kbps;
     wo.record_dir = o.record_dir;  // each worker its own recorder (its thread), names tagged -w<i>
     wo.quiet = o.quiet;
     wo.room_mode = o.room_mode == "call" ? sfu::RoomMode::kCall : sfu::RoomMode::kBroadcast;
@@ -231,6 +233,10 @@ int main(int argc, char** argv) {
   app.add_flag("--no-probing", o.no_probing, "No bandwidth probes toward subscribers (their estimates grow with what is forwarded only)");
   app.add_option("--probe-budget-kbps", o.probe_budget_kbps, "Probe padding per subscriber, kbps averaged over 1 s (default 300)")
       ->check(CLI::Range(1.0, 100000.0));
+  app.add_option("--subscriber-start-kbps", o.subscriber_start_kbps,
+                 "A subscriber's bandwidth estimate until its transport-cc feedback says otherwise, kbps (default 1500): "
+                 "its first layer choices")
+      ->check(CLI::Range(30.0, 100000.0));
   app.add_option("--workers", o.workers,
                  "Worker threads, each with its own UDP port (base port + i) and rooms; 0: one per core")
       ->check(CLI::Range(0, 64));

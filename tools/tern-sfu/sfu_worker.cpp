@@ -139,6 +139,7 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   config.room_mode = options.room_mode;
   config.subscriber_probing = options.probing;
   config.probe_budget_per_session = DataRate::BitsPerSec(static_cast<int64_t>(options.probe_budget_kbps * 1000));
+  config.subscriber_start_rate = DataRate::BitsPerSec(static_cast<int64_t>(options.subscriber_start_kbps * 1000));
   config.seed = 1 + static_cast<uint64_t>(index);
   auto recorder = std::make_unique<SfuRecorder>(options.record_dir, options.quiet, index);
   config.media_tap = recorder.get();

@@ -55,6 +55,7 @@ struct WorkerOptions {
   size_t max_jobs = 64;  // SfuWorker::kMaxJobs; smaller in tests
   bool probing = true;              // bandwidth probes toward subscribers short of their next layer
   double probe_budget_kbps = 300;   // padding per subscriber (the worker's total: SfuConfig's)
+  double subscriber_start_kbps = 1500;  // a subscriber's estimate before its feedback
 };
 
 struct WorkerJobCounters {
