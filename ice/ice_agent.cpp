@@ -1034,6 +1034,13 @@ Status IceAgent::send(std::span<const uint8_t> data, Timestamp now) {
   return Status::Ok();
 }
 
+Status IceAgent::send(std::vector<uint8_t>&& data, Timestamp now) {
+  if (!selected_ || state_ == IceState::kClosed) return Error{"ice: no selected pair"};
+  ++stats_.app_sent;
+  emit(selected_->via, selected_->remote.address, std::move(data), now);
+  return Status::Ok();
+}
+
 std::optional<std::pair<Candidate, Candidate>> IceAgent::selected_pair() const {
   if (!selected_) return std::nullopt;
   return std::make_pair(selected_->local, selected_->remote);

@@ -142,6 +142,7 @@ struct SfuServer::Session {
   // ICE-TCP connections bound to this session: the peer's address -> connection (a few at most:
   // each is one of the server's bounded streams).
   std::vector<std::pair<ice::TransportAddress, ConnectionId>> connections;
+  bool pending = false;  // in SfuServer::pending_: it queued datagrams since take_outgoing() last took it
 };
 
 // A session's decrypted RTP/RTCP into its router leg (a publisher's RTP past the media tap first).
@@ -436,6 +437,11 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   session->leg = *leg;
   session->input = std::make_unique<RouterInput>(*router_, *leg, publisher ? config_.media_tap : nullptr, id);
   session->transport->set_media_sink(session->input.get());
+  session->transport->set_outgoing_notify([this, s = session.get()] {
+    if (s->pending) return;
+    s->pending = true;
+    pending_.push_back(s);
+  });
   session->created = now;
   Room& room = rooms_[std::string(room_name)];
   if (publisher) {
@@ -539,6 +545,7 @@ void SfuServer::remove(SessionId id, Timestamp now) {
     std::erase(r.subscribers, id);
     if (r.publishers.empty() && r.subscribers.empty()) rooms_.erase(room);
   }
+  if (s.pending) std::erase(pending_, &s);
   sessions_.erase(it);
 }
 
@@ -706,7 +713,13 @@ void SfuServer::on_datagram(const ice::TransportAddress& source, std::span<const
 }
 
 std::vector<SfuOutgoing> SfuServer::take_outgoing() {
-  for (auto& [id, s] : sessions_) collect(*s);
+  // Only the sessions that queued something since the last call (in the order they did), not
+  // every session: this runs after every batch of datagrams.
+  for (Session* s : pending_) {
+    s->pending = false;
+    collect(*s);
+  }
+  pending_.clear();
   counters_.datagrams_sent += outgoing_.size();
   return std::exchange(outgoing_, {});
 }

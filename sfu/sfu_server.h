@@ -300,6 +300,9 @@ class SfuServer {
   bool draining_ = false;
   std::vector<SessionId> ended_;
   std::vector<SfuOutgoing> outgoing_;
+  // Sessions with datagrams queued since the last take_outgoing() (each at most once; a removed
+  // session leaves it): at most every session.
+  std::vector<Session*> pending_;
   std::map<ConnectionId, Stream> streams_;
   std::vector<ConnectionId> closed_streams_;  // at most one entry per stream (erased when queued)
   SfuCounters counters_;

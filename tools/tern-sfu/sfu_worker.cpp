@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "tern/ice/core_address.h"
 #include "tern/sdp/webrtc_attributes.h"
 #include "tern/sfu/sfu_signalling.h"
 #include "tern/tools/net/tool_loop.h"
@@ -31,9 +32,9 @@ namespace tern::tools::sfu_tool {
 
 namespace {
 
-ice::TransportAddress to_ice(const transport::SocketAddress& a) {
-  return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
-}
+// Per datagram both ways: no text on the way (SocketAddress <-> core <-> ice are plain copies).
+ice::TransportAddress to_ice(const transport::SocketAddress& a) { return ice::from_core(a.to_core()); }
+transport::SocketAddress to_socket(const ice::TransportAddress& a) { return transport::SocketAddress::FromCore(ice::to_core(a)); }
 
 // The server on its worker's loop: the UDP socket's reads in, its datagrams out (sendmmsg batches),
 // its timers, and the sessions it ended dropped from their endpoint.
@@ -55,6 +56,7 @@ class SfuDriver final : public transport::Pollable {
       if (!n.ok() || *n == 0) break;
       for (size_t i = 0; i < *n; ++i) {
         if (!slots[i].truncated) server_.on_datagram(to_ice(slots[i].peer), slots[i].data(), now);
+        if (flush_each_) flush();
       }
       flush();
       if (*n < slots.size()) break;  // drained: no second recvmmsg just to read EAGAIN (epoll is level-triggered)
@@ -76,12 +78,11 @@ class SfuDriver final : public transport::Pollable {
       std::array<transport::Datagram, kBatch> batch;
       size_t n = 0;
       for (size_t i = start; i < out.size() && i < start + kBatch; ++i) {
-        auto to = transport::SocketAddress::Parse(sdp::ip_string(out[i].destination), out[i].destination.port);
-        if (!to) {
+        batch[n].peer = to_socket(out[i].destination);
+        if (batch[n].peer.empty()) {
           ++send_failures;
           continue;
         }
-        batch[n].peer = *to;
         batch[n].buffer = std::span<uint8_t>(out[i].data);
         batch[n].size = out[i].data.size();
         ++n;
@@ -93,6 +94,7 @@ class SfuDriver final : public transport::Pollable {
     }
   }
   uint64_t send_failures = 0;
+  bool flush_each_ = getenv("SFU_FLUSH_EACH") != nullptr;
 
  private:
   static constexpr size_t kBatch = 32;
