@@ -18,7 +18,6 @@
 #include <utility>
 
 #include "tern/ice/core_address.h"
-#include "tern/sdp/webrtc_attributes.h"
 #include "tern/sfu/sfu_signalling.h"
 #include "tern/tools/net/tool_loop.h"
 #include "tern/transport/epoll_driver.h"
@@ -56,7 +55,6 @@ class SfuDriver final : public transport::Pollable {
       if (!n.ok() || *n == 0) break;
       for (size_t i = 0; i < *n; ++i) {
         if (!slots[i].truncated) server_.on_datagram(to_ice(slots[i].peer), slots[i].data(), now);
-        if (flush_each_) flush();
       }
       flush();
       if (*n < slots.size()) break;  // drained: no second recvmmsg just to read EAGAIN (epoll is level-triggered)
@@ -94,7 +92,6 @@ class SfuDriver final : public transport::Pollable {
     }
   }
   uint64_t send_failures = 0;
-  bool flush_each_ = getenv("SFU_FLUSH_EACH") != nullptr;
 
  private:
   static constexpr size_t kBatch = 32;
