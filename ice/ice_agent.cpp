@@ -100,7 +100,11 @@ void IceAgent::emit(const Via& via, const TransportAddress& to, std::vector<uint
   outgoing_.push_back(IceOutgoing{via.socket, to, std::move(bytes)});
 }
 
-std::vector<IceOutgoing> IceAgent::take_outgoing() { return std::exchange(outgoing_, {}); }
+std::vector<IceOutgoing> IceAgent::take_outgoing() {
+  std::vector<IceOutgoing> out = std::exchange(outgoing_, {});
+  outgoing_.reserve(out.size());  // room for as many next time: one allocation, not a doubling series
+  return out;
+}
 
 std::optional<IceEvent> IceAgent::poll_event() {
   if (events_.empty()) return std::nullopt;

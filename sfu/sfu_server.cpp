@@ -728,7 +728,9 @@ std::vector<SfuOutgoing> SfuServer::take_outgoing() {
   }
   pending_.clear();
   counters_.datagrams_sent += outgoing_.size();
-  return std::exchange(outgoing_, {});
+  std::vector<SfuOutgoing> out = std::exchange(outgoing_, {});
+  outgoing_.reserve(out.size());  // room for as many next time: one allocation, not a doubling series
+  return out;
 }
 
 void SfuServer::touch(SessionId id) {
