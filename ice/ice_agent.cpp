@@ -100,7 +100,11 @@ void IceAgent::emit(const Via& via, const TransportAddress& to, std::vector<uint
   outgoing_.push_back(IceOutgoing{via.socket, to, std::move(bytes)});
 }
 
-std::vector<IceOutgoing> IceAgent::take_outgoing() { return std::exchange(outgoing_, {}); }
+std::vector<IceOutgoing> IceAgent::take_outgoing() {
+  std::vector<IceOutgoing> out = std::exchange(outgoing_, {});
+  outgoing_.reserve(out.size());  // room for as many next time: one allocation, not a doubling series
+  return out;
+}
 
 std::optional<IceEvent> IceAgent::poll_event() {
   if (events_.empty()) return std::nullopt;
@@ -1031,6 +1035,13 @@ Status IceAgent::send(std::span<const uint8_t> data, Timestamp now) {
   if (!selected_ || state_ == IceState::kClosed) return Error{"ice: no selected pair"};
   ++stats_.app_sent;
   emit(selected_->via, selected_->remote.address, std::vector<uint8_t>(data.begin(), data.end()), now);
+  return Status::Ok();
+}
+
+Status IceAgent::send(std::vector<uint8_t>&& data, Timestamp now) {
+  if (!selected_ || state_ == IceState::kClosed) return Error{"ice: no selected pair"};
+  ++stats_.app_sent;
+  emit(selected_->via, selected_->remote.address, std::move(data), now);
   return Status::Ok();
 }
 

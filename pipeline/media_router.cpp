@@ -23,6 +23,9 @@ namespace tern::pipeline {
 
 namespace {
 constexpr size_t kMaxStreamsPerLeg = 64;  // inbound and outbound each; a WebRTC session has 2-3
+// find_source()'s SSRC -> leg entries: one per SSRC found (a stale one is dropped when looked up,
+// a removed leg's with it); beyond this many, lookups walk the legs as they did before.
+constexpr size_t kMaxSourceCache = 4096;
 constexpr TimeDelta kEstimateInterval = TimeDelta::Millis(25);  // GCC's tick, and the selectors'
 constexpr double kSimulcastDownMargin = 1.2;  // a simulcast leg keeps an encoding up to 1.2x its estimate
 
@@ -229,19 +232,26 @@ class MediaRouter::LegListener final : public RtcpSession::Listener {
                        Timestamp now) override {
     (void)leg_.out->on_report_block(block, rtt, expected, now);  // RTT for the leg's controller
     if (!rtt) return;
-    leg_.rtt.on_rtt(*rtt);
-    leg_.counters.rtt = *rtt;
+    on_rtt(*rtt);
   }
-  void on_receiver_rtt(TimeDelta rtt, Timestamp) override {
-    leg_.rtt.on_rtt(rtt);
-    leg_.counters.rtt = rtt;
-  }
+  void on_receiver_rtt(TimeDelta rtt, Timestamp) override { on_rtt(rtt); }
   void on_sender_report(const rtcp::SenderReport& report, Timestamp now) override {
     leg_.statistics.on_sender_report(report.sender_ssrc, report.ntp, now);
     if (Inbound* i = leg_.find_inbound(report.sender_ssrc)) i->rtp_to_ntp.on_sender_report(report.ntp, report.rtp_timestamp);
   }
 
  private:
+  // The leg's fronts and REMB estimator take the new smoothed RTT now (process() also hands it to
+  // them, but visits only legs with something due).
+  void on_rtt(TimeDelta rtt) {
+    leg_.rtt.on_rtt(rtt);
+    leg_.counters.rtt = rtt;
+    const std::optional<TimeDelta> smoothed = leg_.rtt.smoothed();
+    if (!smoothed) return;
+    for (Inbound& in : leg_.inbound) in.front.on_rtt(*smoothed);
+    if (leg_.remb) leg_.remb->on_rtt(*smoothed);
+  }
+
   MediaRouter& router_;
   Leg& leg_;
 };
@@ -276,8 +286,21 @@ const MediaRouter::Leg* MediaRouter::find_leg(LegId id) const {
 bool MediaRouter::has_leg(LegId leg) const { return find_leg(leg) != nullptr; }
 
 std::pair<MediaRouter::Leg*, MediaRouter::Inbound*> MediaRouter::find_source(uint32_t ssrc) {
+  // The leg found last time, checked (an SSRC is sent by one leg at most: add_leg() and
+  // learn_simulcast() refuse SSRCs in use, so a leg that still owns it is the answer). Every leg's
+  // estimate tick asks this for each of its layered streams: a walk over every leg each time made
+  // the ticks quadratic in the number of legs.
+  if (auto hit = source_legs_.find(ssrc); hit != source_legs_.end()) {
+    if (Leg* leg = find_leg(hit->second)) {
+      if (Inbound* i = leg->find_inbound(ssrc)) return {leg, i};
+    }
+    source_legs_.erase(hit);
+  }
   for (auto& [id, leg] : legs_) {
-    if (Inbound* i = leg->find_inbound(ssrc)) return {leg.get(), i};
+    if (Inbound* i = leg->find_inbound(ssrc)) {
+      if (source_legs_.size() < kMaxSourceCache) source_legs_.emplace(ssrc, id);
+      return {leg.get(), i};
+    }
   }
   return {nullptr, nullptr};
 }
@@ -356,6 +379,7 @@ Result<MediaRouter::LegId> MediaRouter::add_leg(uint32_t rtcp_ssrc, DatagramSink
   leg->extensions = leg_extensions;
   leg->extension_uris = extension_uris;
   for (Inbound& i : leg->inbound) i.leg = id;
+  wakes_.push_back(LegWake{id, leg.get()});  // ids only grow: the array stays in id order
   legs_.emplace(id, std::move(leg));
   ++next_id_;
   return id;
@@ -395,6 +419,7 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
       leg->out->set_padding_sender(&*leg->padding_sender);  // the Leg is heap-held: the address stays
     }
   }
+  touch(*leg);
   std::vector<Leg*>& receivers = receivers_[stream.ssrc];
   receivers.insert(std::upper_bound(receivers.begin(), receivers.end(), leg,
                                     [](const Leg* a, const Leg* b) { return a->id < b->id; }),
@@ -412,6 +437,8 @@ void MediaRouter::remove_leg(LegId id) {
     if (it->second.empty()) receivers_.erase(it);
   }
   for (const SimulcastGroup& g : leg->simulcast) group_owners_.erase(g.config.ssrc);
+  std::erase_if(wakes_, [id](const LegWake& w) { return w.id == id; });
+  std::erase_if(source_legs_, [id](const auto& e) { return e.second == id; });
   legs_.erase(id);
 }
 
@@ -425,6 +452,7 @@ Status MediaRouter::set_send_remb(LegId id, bool on) {
     rc.sender_ssrc = leg->rtcp.ssrc();
     leg->remb.emplace(rc);
   }
+  touch(*leg);
   return Status::Ok();
 }
 
@@ -558,6 +586,8 @@ MediaRouter::Inbound* MediaRouter::learn_simulcast(Leg& l, const rtp::RtpPacket&
 void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timestamp now) {
   Leg* l = find_leg(id);
   if (l == nullptr) return;
+  touch(*l);  // its fronts, feedback generator, REMB estimate and RTCP may move (what it forwards
+              // to other legs does not move theirs: their timers are about what they send us)
   if (rtp::is_rtcp(datagram)) {
     ++l->counters.rtcp_received;
     LegListener listener(*this, *l);
@@ -594,6 +624,9 @@ void MediaRouter::on_packet(LegId id, std::span<const uint8_t> datagram, Timesta
   // Padding-only RTX probes end at this hop (the front restores nothing from them).
   Forwarder forwarder(*this, *l, in->config.ssrc);
   in->front.on_rtp(packet, now, forwarder);  // true: find_inbound() matched its SSRCs
+  if (in->front.keyframe_wanted()) {
+    if (LegWake* w = wake_of(id)) w->force = true;
+  }
 }
 
 void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now) {
@@ -905,61 +938,98 @@ bool MediaRouter::request_keyframe(LegId leg, uint32_t media_ssrc, Timestamp now
   return true;
 }
 
-void MediaRouter::send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now) { to.out->send_rtcp(std::move(bytes), now); }
+void MediaRouter::send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now) {
+  to.out->send_rtcp(std::move(bytes), now);
+  touch(to);  // its RTCP session built it
+}
 
-std::optional<Timestamp> MediaRouter::next_wakeup() const {
+MediaRouter::LegWake* MediaRouter::wake_of(LegId id) const {
+  auto it = std::lower_bound(wakes_.begin(), wakes_.end(), id, [](const LegWake& w, LegId i) { return w.id < i; });
+  return it != wakes_.end() && it->id == id ? &*it : nullptr;
+}
+
+void MediaRouter::touch(const Leg& l) {
+  if (LegWake* w = wake_of(l.id)) w->dirty = true;
+}
+
+std::optional<Timestamp> MediaRouter::leg_wakeup(const Leg& l) const {
   std::optional<Timestamp> t;
   auto earliest = [&t](std::optional<Timestamp> o) {
     if (o && (!t || *o < *t)) t = o;
   };
-  for (const auto& [id, l] : legs_) {
-    for (const Inbound& i : l->inbound) earliest(i.front.next_wakeup());
-    earliest(l->feedback_generator.next_wakeup());
-    if (config_.subscriber_estimates) earliest(l->next_estimate);
-    if (l->prober) earliest(l->prober->next_wakeup());
-    if (l->remb) earliest(l->remb->next_wakeup());
-    const auto r = l->rtcp.next_wakeup();
-    earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
+  for (const Inbound& i : l.inbound) earliest(i.front.next_wakeup());
+  earliest(l.feedback_generator.next_wakeup());
+  if (config_.subscriber_estimates) earliest(l.next_estimate);
+  if (l.prober) earliest(l.prober->next_wakeup());
+  if (l.remb) earliest(l.remb->next_wakeup());
+  const auto r = l.rtcp.next_wakeup();
+  earliest(r ? r : std::optional<Timestamp>(Timestamp::MinusInfinity()));  // not started yet
+  return t;
+}
+
+std::optional<Timestamp> MediaRouter::next_wakeup() const {
+  std::optional<Timestamp> t;
+  for (LegWake& w : wakes_) {
+    if (w.dirty) {
+      w.at = leg_wakeup(*w.leg).value_or(Timestamp::PlusInfinity());
+      w.dirty = false;
+    }
+    if (!w.at.is_plus_infinity() && (!t || w.at < *t)) t = w.at;
   }
   return t;
 }
 
 void MediaRouter::process(Timestamp now) {
-  for (auto& [id, lp] : legs_) {
-    Leg& l = *lp;
-    if (config_.subscriber_estimates && now >= l.next_estimate) update_estimate(l, now);
-    if (l.prober) send_probe_padding(l, now);
-    for (Inbound& in : l.inbound) {
-      if (auto rtt = l.rtt.smoothed()) in.front.on_rtt(*rtt);
-      std::vector<rtcp::RtcpPacket> nacks;  // the server never asks a front for a keyframe
-      in.front.process(now, nacks);
-      for (const rtcp::RtcpPacket& nack : nacks) {
-        ++l.counters.nacks_sent;
-        send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
-      }
+  // The legs with something due (or forced), in leg order. A leg with nothing due would do nothing
+  // here: each of its timers acts only when due (its fronts and REMB get the RTT when it changes).
+  // Processing a leg may touch another (a keyframe request upstream): its entry is recomputed
+  // before it is looked at. Legs are neither added nor removed during process().
+  for (LegWake& w : wakes_) {
+    if (w.dirty) {
+      w.at = leg_wakeup(*w.leg).value_or(Timestamp::PlusInfinity());
+      w.dirty = false;
     }
-    if (l.remb) {
-      if (auto rtt = l.rtt.smoothed()) l.remb->on_rtt(*rtt);
-      if (std::optional<rtcp::Remb> remb = l.remb->process(now)) {
-        ++l.counters.remb_sent;
-        const rtcp::RtcpPacket p = std::move(*remb);
-        send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
-      }
+    if (!(w.at <= now) && !w.force) continue;
+    Leg& l = *w.leg;
+    process_leg(l, now);
+    w.at = leg_wakeup(l).value_or(Timestamp::PlusInfinity());
+    w.dirty = false;
+    w.force = l.prober && l.prober->sending();  // a cluster ends on bytes sent as well as on time
+  }
+}
+
+void MediaRouter::process_leg(Leg& l, Timestamp now) {
+  if (config_.subscriber_estimates && now >= l.next_estimate) update_estimate(l, now);
+  if (l.prober) send_probe_padding(l, now);
+  for (Inbound& in : l.inbound) {
+    if (auto rtt = l.rtt.smoothed()) in.front.on_rtt(*rtt);
+    std::vector<rtcp::RtcpPacket> nacks;  // the server never asks a front for a keyframe
+    in.front.process(now, nacks);
+    for (const rtcp::RtcpPacket& nack : nacks) {
+      ++l.counters.nacks_sent;
+      send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&nack, 1), now), now);
     }
-    for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {
-      ++l.counters.transport_feedback_sent;
-      const rtcp::RtcpPacket p = std::move(f);
+  }
+  if (l.remb) {
+    if (auto rtt = l.rtt.smoothed()) l.remb->on_rtt(*rtt);
+    if (std::optional<rtcp::Remb> remb = l.remb->process(now)) {
+      ++l.counters.remb_sent;
+      const rtcp::RtcpPacket p = std::move(*remb);
       send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
     }
-    // The SR sender info only when a report may be due (unstarted: the first call starts it):
-    // process() runs for every leg at every wakeup of the worker.
-    if (const auto due = l.rtcp.next_wakeup(); due && *due > now) continue;
-    std::vector<RtcpSession::Sender> senders;
-    for (const Outbound& o : l.outbound) {
-      senders.push_back({o.config.ssrc, l.out->stream(o.config.ssrc)->sender_report_info(now, config_.ntp_clock)});
-    }
-    if (auto report = l.rtcp.maybe_build_report(now, senders, l.statistics)) send_rtcp(l, std::move(*report), now);
   }
+  for (rtcp::TransportFeedback& f : l.feedback_generator.process(now)) {
+    ++l.counters.transport_feedback_sent;
+    const rtcp::RtcpPacket p = std::move(f);
+    send_rtcp(l, l.rtcp.build_feedback(std::span<const rtcp::RtcpPacket>(&p, 1), now), now);
+  }
+  // The SR sender info only when a report may be due (unstarted: the first call starts it).
+  if (const auto due = l.rtcp.next_wakeup(); due && *due > now) return;
+  std::vector<RtcpSession::Sender> senders;
+  for (const Outbound& o : l.outbound) {
+    senders.push_back({o.config.ssrc, l.out->stream(o.config.ssrc)->sender_report_info(now, config_.ntp_clock)});
+  }
+  if (auto report = l.rtcp.maybe_build_report(now, senders, l.statistics)) send_rtcp(l, std::move(*report), now);
 }
 
 }  // namespace tern::pipeline

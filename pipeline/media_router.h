@@ -34,6 +34,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tern/codecs/codec_type.h"
@@ -266,7 +267,13 @@ class MediaRouter {
   // keyframe_request_interval.
   void request_layer_keyframe(Leg& l, Outbound& o, Leg& up, Inbound& in, Timestamp now);
   void relay_keyframe_request(Leg& asking, uint32_t media_ssrc, bool fir, Timestamp now);
-  static void send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now);
+  void send_rtcp(Leg& to, std::vector<uint8_t> bytes, Timestamp now);
+  // One leg's timers (what next_wakeup() takes the earliest of), and its share of process().
+  std::optional<Timestamp> leg_wakeup(const Leg& l) const;
+  void process_leg(Leg& l, Timestamp now);
+  // The leg's deadline may have moved (it received a packet, sent RTCP, was added to): recomputed
+  // at the next next_wakeup() or process().
+  void touch(const Leg& l);
 
   Config config_;
   rtp::ExtensionMap extensions_;
@@ -279,6 +286,22 @@ class MediaRouter {
   std::map<uint32_t, LegId> group_owners_;
   LegId next_id_ = 0;
   PaddingBudget probe_budget_;  // every leg's probes together
+  // Every leg's deadline, in leg id order (legs_'s), in one flat array: next_wakeup() and process()
+  // run at every wakeup of a worker serving hundreds of legs, and most legs have nothing due; a
+  // leg's entry is recomputed only when something touched it (`dirty`). `force`: process() visits
+  // the leg at its next call whatever its deadline, as every leg was visited before (a probe
+  // cluster being sent, a keyframe request from its NACK generator). One entry per leg (max_legs).
+  struct LegWake {
+    LegId id = 0;
+    Leg* leg = nullptr;
+    Timestamp at = Timestamp::PlusInfinity();  // PlusInfinity: nothing scheduled
+    bool dirty = true;
+    bool force = false;
+  };
+  mutable std::vector<LegWake> wakes_;
+  // find_source()'s memory: SSRC -> the leg that sent it when last looked up (checked on use).
+  std::unordered_map<uint32_t, LegId> source_legs_;
+  LegWake* wake_of(LegId id) const;
 };
 
 }  // namespace tern::pipeline

@@ -124,6 +124,8 @@ class RtpReceiveFront {
   // Asks the sender for a keyframe at the next process(): a PLI, or a FIR with `fir_seq`. A
   // pending FIR is not downgraded to a PLI.
   void request_keyframe(std::optional<uint8_t> fir_seq = std::nullopt);
+  // A keyframe request is waiting for the next process() (next_wakeup() does not show it).
+  bool keyframe_wanted() const { return keyframe_wanted_; }
   // When the NACK generator wants process() (a pending keyframe request waits for the caller's
   // next process()).
   std::optional<Timestamp> next_wakeup() const;

@@ -142,6 +142,7 @@ struct SfuServer::Session {
   // ICE-TCP connections bound to this session: the peer's address -> connection (a few at most:
   // each is one of the server's bounded streams).
   std::vector<std::pair<ice::TransportAddress, ConnectionId>> connections;
+  bool pending = false;  // in SfuServer::pending_: it queued datagrams since take_outgoing() last took it
 };
 
 // A session's decrypted RTP/RTCP into its router leg (a publisher's RTP past the media tap first).
@@ -437,6 +438,11 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   session->leg = *leg;
   session->input = std::make_unique<RouterInput>(*router_, *leg, publisher ? config_.media_tap : nullptr, id);
   session->transport->set_media_sink(session->input.get());
+  session->transport->set_outgoing_notify([this, s = session.get()] {
+    if (s->pending) return;
+    s->pending = true;
+    pending_.push_back(s);
+  });
   session->created = now;
   Room& room = rooms_[std::string(room_name)];
   if (publisher) {
@@ -447,6 +453,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   }
   by_ufrag_[session->ufrag] = id;
   collect(*session);
+  wakes_.push_back(SessionWake{id, session.get()});  // ids only grow: the array stays in id order
   sessions_.emplace(id, std::move(session));
   ++next_id_;
   ++counters_.sessions_created;
@@ -492,6 +499,7 @@ std::variant<SfuRestart, SfuRefusal> SfuServer::restart(SessionId id, const ice:
   by_ufrag_[s.ufrag] = id;
   s.remote_ufrag = remote.ufrag;
   s.transport->restart_ice(local, remote, now);
+  touch(id);
   collect(s);
   s.restart_times.push_back(now);
   ++s.restarts;
@@ -540,6 +548,8 @@ void SfuServer::remove(SessionId id, Timestamp now) {
     std::erase(r.subscribers, id);
     if (r.publishers.empty() && r.subscribers.empty()) rooms_.erase(room);
   }
+  if (s.pending) std::erase(pending_, &s);
+  std::erase_if(wakes_, [id](const SessionWake& w) { return w.id == id; });
   sessions_.erase(it);
 }
 
@@ -632,6 +642,7 @@ StreamVerdict SfuServer::on_frame(ConnectionId connection, Stream& st, std::span
     auto s = sessions_.find(st.session);
     if (s == sessions_.end()) return StreamVerdict::kClose;
     s->second->transport->on_datagram(st.source, frame, now, SfuSession::kTcpSocket);
+    touch(st.session);
     return StreamVerdict::kKeep;
   }
   // Unbound: only an authenticated Binding request of a known session's ufrag binds it.
@@ -639,7 +650,9 @@ StreamVerdict SfuServer::on_frame(ConnectionId connection, Stream& st, std::span
   if (auto ufrag = binding_request_ufrag(frame)) {
     if (auto it = by_ufrag_.find(*ufrag); it != by_ufrag_.end()) target = sessions_.at(it->second).get();
   }
-  if (target == nullptr || !target->transport->on_datagram(st.source, frame, now, SfuSession::kTcpSocket)) {
+  const bool bound = target != nullptr && target->transport->on_datagram(st.source, frame, now, SfuSession::kTcpSocket);
+  if (target != nullptr) touch(target->id);
+  if (!bound) {
     ++counters_.tcp_garbage_closed;
     return StreamVerdict::kClose;
   }
@@ -696,6 +709,7 @@ void SfuServer::on_datagram(const ice::TransportAddress& source, std::span<const
   }
   const uint64_t requests = target->transport->agent().stats().requests_received;
   target->transport->on_datagram(source, data, now);
+  touch(target->id);
   route_by_address(*target, source);
   // The new generation's check authenticated from the pair that carries media (one it nominated,
   // or the old one kept): the restart is done and the old ufrag no longer routes.
@@ -707,9 +721,32 @@ void SfuServer::on_datagram(const ice::TransportAddress& source, std::span<const
 }
 
 std::vector<SfuOutgoing> SfuServer::take_outgoing() {
-  for (auto& [id, s] : sessions_) collect(*s);
+  // Only the sessions that queued something since the last call (in the order they did), not
+  // every session: this runs after every batch of datagrams.
+  for (Session* s : pending_) {
+    s->pending = false;
+    collect(*s);
+  }
+  pending_.clear();
   counters_.datagrams_sent += outgoing_.size();
-  return std::exchange(outgoing_, {});
+  std::vector<SfuOutgoing> out = std::exchange(outgoing_, {});
+  outgoing_.reserve(out.size());  // room for as many next time: one allocation, not a doubling series
+  return out;
+}
+
+void SfuServer::touch(SessionId id) {
+  auto it = std::lower_bound(wakes_.begin(), wakes_.end(), id, [](const SessionWake& w, SessionId i) { return w.id < i; });
+  if (it != wakes_.end() && it->id == id) it->dirty = true;
+}
+
+void SfuServer::refresh(SessionWake& w) const {
+  const SfuSession& t = *w.session->transport;
+  Timestamp at = t.connected() ? t.last_received().value_or(w.session->created) + config_.idle_timeout
+                               : w.session->created + config_.connect_timeout;
+  if (auto own = t.next_wakeup(); own && *own < at) at = *own;
+  w.at = at;
+  w.failed = t.failed();
+  w.dirty = false;
 }
 
 std::optional<Timestamp> SfuServer::next_wakeup() const {
@@ -717,13 +754,9 @@ std::optional<Timestamp> SfuServer::next_wakeup() const {
   auto earliest = [&at](std::optional<Timestamp> t) {
     if (t && (!at || *t < *at)) at = t;
   };
-  for (const auto& [id, s] : sessions_) {
-    earliest(s->transport->next_wakeup());
-    if (!s->transport->connected()) {
-      earliest(s->created + config_.connect_timeout);
-    } else {
-      earliest(s->transport->last_received().value_or(s->created) + config_.idle_timeout);
-    }
+  for (SessionWake& w : wakes_) {
+    if (w.dirty) refresh(w);
+    earliest(w.at);
   }
   for (const auto& [c, st] : streams_)
     if (st.session == 0) earliest(st.opened + config_.tcp_unbound_timeout);
@@ -733,14 +766,19 @@ std::optional<Timestamp> SfuServer::next_wakeup() const {
 void SfuServer::process(Timestamp now) {
   if (auto at = router_->next_wakeup(); at && *at <= now) router_->process(now);
   std::vector<std::pair<SessionId, bool>> ending;  // id, failed (else timed out)
-  for (auto& [id, s] : sessions_) {
-    SfuSession& t = *s->transport;
+  // The sessions with something due or failed (the others would do nothing here), in id order.
+  for (SessionWake& w : wakes_) {
+    if (w.dirty) refresh(w);
+    if (!(w.at <= now) && !w.failed) continue;
+    Session& s = *w.session;
+    SfuSession& t = *s.transport;
     if (auto at = t.next_wakeup(); at && *at <= now) t.process(now);
+    refresh(w);
     if (t.failed()) {
-      ending.emplace_back(id, true);
-    } else if (!t.connected() ? now - s->created >= config_.connect_timeout
-                              : now - t.last_received().value_or(s->created) >= config_.idle_timeout) {
-      ending.emplace_back(id, false);
+      ending.emplace_back(w.id, true);
+    } else if (!t.connected() ? now - s.created >= config_.connect_timeout
+                              : now - t.last_received().value_or(s.created) >= config_.idle_timeout) {
+      ending.emplace_back(w.id, false);
     }
   }
   for (const auto& [id, failed] : ending) {

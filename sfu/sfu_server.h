@@ -303,6 +303,25 @@ class SfuServer {
   bool draining_ = false;
   std::vector<SessionId> ended_;
   std::vector<SfuOutgoing> outgoing_;
+  // Sessions with datagrams queued since the last take_outgoing() (each at most once; a removed
+  // session leaves it): at most every session.
+  std::vector<Session*> pending_;
+  // Every session's deadline (its transport's timers, its connect or idle timeout), in session id
+  // order, in one flat array: next_wakeup() and process() run at every wakeup of the worker, and
+  // a session's deadline moves only when the server calls into it (a datagram, a TCP frame,
+  // process(), a restart), which marks it `dirty`; the router sending it media moves none of its
+  // timers. `failed`: process() ends it at its next call, as it checked every session before.
+  // One entry per session (max_sessions).
+  struct SessionWake {
+    SessionId id = 0;
+    Session* session = nullptr;
+    Timestamp at = Timestamp::PlusInfinity();
+    bool dirty = true;
+    bool failed = false;
+  };
+  mutable std::vector<SessionWake> wakes_;
+  void touch(SessionId id);
+  void refresh(SessionWake& w) const;
   std::map<ConnectionId, Stream> streams_;
   std::vector<ConnectionId> closed_streams_;  // at most one entry per stream (erased when queued)
   SfuCounters counters_;

@@ -78,12 +78,12 @@ void SfuSession::handle_application(std::span<const uint8_t> data, Timestamp now
         ++counters_.media_before_srtp;
         return;
       }
-      std::vector<uint8_t> packet(data.begin(), data.end());
-      if (!srtp_receive_->unprotect_muxed(packet).ok()) {
+      receive_buffer_.assign(data.begin(), data.end());
+      if (!srtp_receive_->unprotect_muxed(receive_buffer_).ok()) {
         ++counters_.srtp_unprotect_failures;
         return;
       }
-      media_sink_->on_media(packet, now);
+      media_sink_->on_media(receive_buffer_, now);
       return;
     }
     default:
@@ -101,11 +101,25 @@ void SfuSession::send_media(std::vector<uint8_t> packet, Timestamp now) {
     ++counters_.srtp_protect_failures;
     return;
   }
-  ice_send(packet, now);
+  if (!agent_.send(std::move(packet), now).ok()) {  // the protected buffer is the datagram
+    ++counters_.ice_send_failures;
+    return;
+  }
+  announce_outgoing();
 }
 
 void SfuSession::ice_send(std::span<const uint8_t> data, Timestamp now) {
-  if (!agent_.send(data, now).ok()) ++counters_.ice_send_failures;
+  if (!agent_.send(data, now).ok()) {
+    ++counters_.ice_send_failures;
+    return;
+  }
+  announce_outgoing();
+}
+
+void SfuSession::announce_outgoing() {
+  if (outgoing_announced_) return;
+  outgoing_announced_ = true;
+  if (notify_outgoing_) notify_outgoing_();
 }
 
 std::optional<Timestamp> SfuSession::next_wakeup() const {
@@ -137,6 +151,7 @@ void SfuSession::pump(Timestamp now) {
     ++counters_.datagrams_sent;
     outgoing_.push_back(std::move(o));
   }
+  if (!outgoing_.empty()) announce_outgoing();
 }
 
 void SfuSession::on_dtls_connected(Timestamp) {
@@ -179,13 +194,18 @@ void SfuSession::close(Timestamp now) {
   agent_.close();
   srtp_send_.reset();
   closed_ = true;
+  if (!outgoing_.empty()) announce_outgoing();
 }
 
 std::vector<ice::IceOutgoing> SfuSession::take_outgoing() {
-  for (ice::IceOutgoing& o : agent_.take_outgoing()) {
-    ++counters_.datagrams_sent;
-    outgoing_.push_back(std::move(o));
+  std::vector<ice::IceOutgoing> agent_out = agent_.take_outgoing();
+  counters_.datagrams_sent += agent_out.size();
+  outgoing_announced_ = false;
+  if (outgoing_.empty()) {  // the common case (media): the agent's datagrams as they are
+    for (const ice::IceOutgoing& o : agent_out) counters_.bytes_sent += o.data.size();
+    return agent_out;
   }
+  for (ice::IceOutgoing& o : agent_out) outgoing_.push_back(std::move(o));
   for (const ice::IceOutgoing& o : outgoing_) counters_.bytes_sent += o.data.size();
   return std::exchange(outgoing_, {});
 }

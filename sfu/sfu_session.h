@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -77,6 +78,10 @@ class SfuSession {
   SfuSession& operator=(const SfuSession&) = delete;
 
   void set_media_sink(MediaPacketSink* sink) { media_sink_ = sink; }
+  // Called once when the session queues a datagram while nothing was queued since the last
+  // take_outgoing() (the server then takes only the sessions that have something to send, instead
+  // of asking every session at every flush). It must not call back into the session.
+  void set_outgoing_notify(std::function<void()> notify) { notify_outgoing_ = std::move(notify); }
   // The sink the router sends this session's RTP/RTCP to: protected, sent on the selected pair.
   DatagramSink* media_out() { return &media_out_; }
 
@@ -122,6 +127,7 @@ class SfuSession {
   void handle_application(std::span<const uint8_t> data, Timestamp now);
   void send_media(std::vector<uint8_t> packet, Timestamp now);
   void ice_send(std::span<const uint8_t> data, Timestamp now);
+  void announce_outgoing();
   void pump(Timestamp now);
   void on_dtls_connected(Timestamp now);
 
@@ -137,6 +143,10 @@ class SfuSession {
   bool closed_ = false;
   std::optional<Timestamp> last_received_;
   std::vector<ice::IceOutgoing> outgoing_;
+  // A received SRTP datagram is unprotected in this buffer (reused: no allocation per packet).
+  std::vector<uint8_t> receive_buffer_;
+  std::function<void()> notify_outgoing_;
+  bool outgoing_announced_ = false;  // notify_outgoing_ called since the last take_outgoing()
   SfuSessionCounters counters_;
 };
 

@@ -17,7 +17,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "tern/sdp/webrtc_attributes.h"
+#include "tern/ice/core_address.h"
 #include "tern/sfu/sfu_signalling.h"
 #include "tern/tools/net/tool_loop.h"
 #include "tern/transport/epoll_driver.h"
@@ -31,9 +31,9 @@ namespace tern::tools::sfu_tool {
 
 namespace {
 
-ice::TransportAddress to_ice(const transport::SocketAddress& a) {
-  return ice::TransportAddress::Parse(a.ip_string(), a.port()).value();
-}
+// Per datagram both ways: no text on the way (SocketAddress <-> core <-> ice are plain copies).
+ice::TransportAddress to_ice(const transport::SocketAddress& a) { return ice::from_core(a.to_core()); }
+transport::SocketAddress to_socket(const ice::TransportAddress& a) { return transport::SocketAddress::FromCore(ice::to_core(a)); }
 
 // The server on its worker's loop: the UDP socket's reads in, its datagrams out (sendmmsg batches),
 // its timers, and the sessions it ended dropped from their endpoint.
@@ -76,12 +76,11 @@ class SfuDriver final : public transport::Pollable {
       std::array<transport::Datagram, kBatch> batch;
       size_t n = 0;
       for (size_t i = start; i < out.size() && i < start + kBatch; ++i) {
-        auto to = transport::SocketAddress::Parse(sdp::ip_string(out[i].destination), out[i].destination.port);
-        if (!to) {
+        batch[n].peer = to_socket(out[i].destination);
+        if (batch[n].peer.empty()) {
           ++send_failures;
           continue;
         }
-        batch[n].peer = *to;
         batch[n].buffer = std::span<uint8_t>(out[i].data);
         batch[n].size = out[i].data.size();
         ++n;
