@@ -68,9 +68,10 @@ class BitrateAllocator {
     DataRate resume_hysteresis = DataRate::KilobitsPerSec(30);  // ... + this
     size_t max_video_streams = 64;
     // Audio redundancy's share of the target: granted up to max_redundancy_share, kept up to
-    // redundancy_off_share once granted.
-    double max_redundancy_share = 0.15;
-    double redundancy_off_share = 0.20;
+    // redundancy_off_share once granted (two RED copies of 32 kbps Opus: granted from a 320 kbps
+    // target, dropped below 256 kbps).
+    double max_redundancy_share = 0.20;
+    double redundancy_off_share = 0.25;
   };
 
   BitrateAllocator() : BitrateAllocator(Config{}) {}

@@ -12,22 +12,16 @@ constexpr int kSamplesPerFrame = kSampleRate / 50;  // 20 ms
 constexpr int kMaxFramesPerProcess = 50;             // a late driver catches up at most 1 s
 
 // Expected-loss levels handed to Opus (percent) and the smoothing of reported loss: see on_loss().
-// Each level is reached at `enter` and kept down to `leave` (no toggling on noisy reports). The
-// lowest, which turns in-band FEC on, is reached at 0.5 % as libwebrtc's rounding of the smoothed
-// loss to whole percents does: entered at 1.5 % it left a call at 3 % loss without LBRR for its
-// first 5-6 s (reports every second, the first one covering half a second without a loss).
-struct LossLevel {
-  int level;
-  double enter;
-  double leave;
-};
-constexpr LossLevel kLossLevels[] = {{20, 22.0, 18.0}, {10, 11.0, 9.0}, {5, 6.0, 4.0}, {1, 0.5, 0.25}};
+constexpr int kLossLevels[] = {20, 10, 5, 1};
 constexpr double kLossSmoothing = 0.3;  // weight of each new report
 
-// The level for a smoothed loss (percent): the highest level reached from `previous`.
+// The level for a smoothed loss (percent): the highest level reached, where reaching a level from
+// below takes a margin more than it and leaving it from above a margin less (no toggling on noise).
 int quantize_loss(double percent, int previous) {
-  for (const LossLevel& l : kLossLevels) {
-    if (percent >= (previous >= l.level ? l.leave : l.enter)) return l.level;
+  for (int level : kLossLevels) {
+    const double margin = level >= 20 ? 2.0 : level >= 5 ? 1.0 : 0.5;
+    const double threshold = previous >= level ? level - margin : level + margin;
+    if (percent >= threshold) return level;
   }
   return 0;
 }

@@ -56,11 +56,10 @@ class AudioSendStream {
   void set_red_active(bool active) { red_active_ = active; }
   bool red_active() const { return red_ && red_active_; }
   // Loss reported by RTCP (receiver reports, fraction 0..1), in every protection mode: smoothed
-  // (each report weighs 0.3, the first one sets it) and set as Opus's expected loss in levels of
-  // 0, 1, 5, 10 and 20 % with hysteresis (levels 5/10/20 reached 1/1/2 points above and left as
-  // much below; level 1 reached at 0.5 % and left below 0.25 %, as libwebrtc rounds the smoothed
-  // loss), the way libwebrtc's Opus wrapper optimises the loss it configures. A non-zero level turns
-  // the encoder's in-band FEC (LBRR) on.
+  // (each report weighs 0.3) and set as Opus's expected loss in levels of 0, 1, 5, 10 and 20 %
+  // with hysteresis (a level is reached at +0.5/1/1/2 points and left at as much below it), the
+  // way libwebrtc's Opus wrapper optimises the loss it configures. A non-zero level turns the
+  // encoder's in-band FEC (LBRR) on; it goes off again once the reports fall below 0.5 %.
   void on_loss(double loss_fraction);
   // The expected loss (percent) the encoder is configured with; > 0: in-band FEC active.
   int expected_loss_percent() const { return expected_loss_percent_; }

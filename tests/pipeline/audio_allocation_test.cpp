@@ -1,6 +1,7 @@
 // Audio first at low rates: the Opus rate an endpoint sends follows its allocation (between
-// AudioSendStream::kMinBitrate and the configured rate), RED's copies charged, and the audio
-// leaves ahead of video so the sender's total stays within the target.
+// AudioSendStream::kMinBitrate and the configured rate), RED's copies sent and charged only when
+// the budget allows them, and the audio leaves ahead of video so the sender's total stays within
+// the target.
 #include <memory>
 #include <vector>
 
@@ -42,12 +43,13 @@ TEST_CASE("pipeline audio first: the Opus rate follows the allocation at low rat
   REQUIRE(rich->audio_send_stream() != nullptr);
   CHECK(rich->audio_send_stream()->target() == DataRate::KilobitsPerSec(32));
   CHECK(rich->audio_send_stream()->counters().encoder_config_errors == 0);
+  CHECK(rich->audio_send_stream()->red_active());  // two copies of 32 kbps: 6.4% of the target
 
-  // 70 kbps with RED (each Opus frame sent three times): audio is served before video's minimum
-  // and lowered to what fits, above Opus's floor; video is suspended rather than squeezing it.
+  // 70 kbps with RED configured: the copies do not fit, so they are not sent; audio is served
+  // before video's minimum, above Opus's floor; video is suspended rather than squeezing it.
   auto poor = AudioAllocationRun(DataRate::KilobitsPerSec(70), true, sink, 3);
   const DataRate opus = poor->audio_send_stream()->target();
-  CHECK(opus < DataRate::KilobitsPerSec(32));
+  CHECK_FALSE(poor->audio_send_stream()->red_active());
   CHECK(opus >= AudioSendStream::kMinBitrate);
   REQUIRE(poor->video_send_stream() != nullptr);
   CHECK(poor->video_send_stream()->suspended());
@@ -56,9 +58,9 @@ TEST_CASE("pipeline audio first: the Opus rate follows the allocation at low rat
   const Endpoint::SendBudget& b = poor->send_budget();
   CHECK(b.total() / TimeDelta::Seconds(3) <= DataRate::KilobitsPerSec(75));
 
-  // The same rate without RED leaves Opus more (the wire factor is 1).
+  // The same rate without RED configured: the same Opus rate (nothing was charged for RED).
   auto plain = AudioAllocationRun(DataRate::KilobitsPerSec(70), false, sink, 3);
-  CHECK(plain->audio_send_stream()->target() > opus);
+  CHECK(plain->audio_send_stream()->target() == opus);
 }
 
 }  // namespace
