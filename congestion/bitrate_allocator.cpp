@@ -78,8 +78,9 @@ BitrateAllocation BitrateAllocator::allocate(DataRate target, DataRate spare) {
     avail -= extra;
     const DataRate copies = audio * (audio_->wire_factor - 1.0);
     const double share = redundancy_ ? config_.redundancy_off_share : config_.max_redundancy_share;
+    // The share bounds what the copies take from video; audio alone needs only room for them.
     redundancy_ = audio_->wire_factor > 1.0 && audio == audio_->max_rate && copies <= avail &&
-                  copies <= target * share;
+                  (streams_.empty() || copies <= target * share);
     if (redundancy_) avail -= copies;
     out.audio = audio;
     out.audio_wire = redundancy_ ? audio + copies : audio;

@@ -11,7 +11,7 @@
 // are the codec's rate; audio redundancy (RED's copies, wire_factor) is granted only when the
 // budget allows it: after audio's maximum and every video minimum, if the copies fit what is left
 // and cost at most max_redundancy_share of the target (redundancy_off_share to stay on: no
-// toggling near the edge). Below that audio goes without RED (Opus in-band FEC still protects it)
+// toggling near the edge; without video streams, whenever they fit). Below that audio goes without RED (Opus in-band FEC still protects it)
 // instead of starving video: at 250 kbps two RED copies of 32 kbps Opus took what video needed to
 // stay above its minimum, and the suspended stream left the sender application-limited.
 #pragma once
@@ -68,10 +68,10 @@ class BitrateAllocator {
     DataRate resume_hysteresis = DataRate::KilobitsPerSec(30);  // ... + this
     size_t max_video_streams = 64;
     // Audio redundancy's share of the target: granted up to max_redundancy_share, kept up to
-    // redundancy_off_share once granted (two RED copies of 32 kbps Opus: granted from a 320 kbps
-    // target, dropped below 256 kbps).
-    double max_redundancy_share = 0.20;
-    double redundancy_off_share = 0.25;
+    // redundancy_off_share once granted (two RED copies of 32 kbps Opus: granted from a 256 kbps
+    // target, dropped below 213 kbps).
+    double max_redundancy_share = 0.25;
+    double redundancy_off_share = 0.30;
   };
 
   BitrateAllocator() : BitrateAllocator(Config{}) {}

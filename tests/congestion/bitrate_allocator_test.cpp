@@ -123,21 +123,21 @@ TEST_CASE("BitrateAllocator grants audio redundancy (RED) only when the budget a
   CHECK(a.audio_wire == 32_kbps);
   CHECK(a.video[0].media == 76_kbps);
   CHECK_FALSE(a.video[0].suspended);
-  // 500 kbps: the copies cost 64 kbps, 12.8% of the target (<= 20%): granted and charged.
+  // 500 kbps: the copies cost 64 kbps, 12.8% of the target (<= 25%): granted and charged.
   a = alloc.allocate(500_kbps);
   CHECK(a.audio_redundancy);
   CHECK(a.audio == 32_kbps);
   CHECK(a.audio_wire == 96_kbps);
   CHECK(a.video[0].media == 404_kbps);
   CHECK(a.audio_wire + a.video[0].media == 500_kbps);
-  // Hysteresis: kept while they cost at most 25% (300 kbps: 21%), dropped beyond (250 kbps:
-  // 26%), and granted again only at 20% (300 kbps no, 320 kbps yes).
-  CHECK(alloc.allocate(300_kbps).audio_redundancy);
-  a = alloc.allocate(250_kbps);
+  // Hysteresis: kept while they cost at most 30% (230 kbps: 28%), dropped beyond (210 kbps:
+  // 30.5%), and granted again only at 25% (230 kbps no, 256 kbps yes).
+  CHECK(alloc.allocate(230_kbps).audio_redundancy);
+  a = alloc.allocate(210_kbps);
   CHECK_FALSE(a.audio_redundancy);
   CHECK(a.audio_wire == 32_kbps);
-  CHECK_FALSE(alloc.allocate(300_kbps).audio_redundancy);
-  CHECK(alloc.allocate(320_kbps).audio_redundancy);
+  CHECK_FALSE(alloc.allocate(230_kbps).audio_redundancy);
+  CHECK(alloc.allocate(256_kbps).audio_redundancy);
   // Never before audio's own rate: at 30 kbps Opus gets all of it (video suspended), no copies.
   a = alloc.allocate(30_kbps);
   CHECK_FALSE(a.audio_redundancy);
@@ -148,6 +148,11 @@ TEST_CASE("BitrateAllocator grants audio redundancy (RED) only when the budget a
   CHECK_FALSE(alloc.allocate(2_mbps).audio_redundancy);
   CHECK_FALSE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 0.5}).ok());
   CHECK_FALSE(alloc.set_audio(AudioAllocationConfig{40_kbps, 32_kbps, 1.0}).ok());
+  // Audio alone: granted as soon as the copies fit.
+  BitrateAllocator alone(cfg);
+  REQUIRE(alone.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 3.0}).ok());
+  CHECK_FALSE(alone.allocate(95_kbps).audio_redundancy);
+  CHECK(alone.allocate(96_kbps).audio_redundancy);
 }
 
 TEST_CASE("BitrateAllocator gives spare rate to active video above its minimum only") {
