@@ -72,7 +72,19 @@ BitrateAllocation BitrateAllocator::allocate(DataRate target, DataRate spare) {
     }
   }
 
-  if (audio_) {
+  const bool video_off = !streams_.empty() && std::all_of(streams_.begin(), streams_.end(),
+                                                          [](const Stream& st) { return st.suspended; });
+  if (audio_ && video_off && audio_->wire_factor > 1.0 && (audio + avail) * (1.0 / audio_->wire_factor) >= audio_->min_rate) {
+    // Every video stream suspended: the copies take nothing from video, and Opus shares audio's
+    // budget with them (each frame three times at a third of the rate) rather than leave the
+    // sender application-limited on a path too narrow for video.
+    const DataRate wire = min(audio + avail, audio_->max_rate * audio_->wire_factor);
+    avail -= wire - audio;
+    redundancy_ = true;
+    out.audio = wire * (1.0 / audio_->wire_factor);
+    out.audio_wire = wire;
+    out.audio_redundancy = true;
+  } else if (audio_) {
     const DataRate extra = min(avail, audio_->max_rate - audio);
     audio += extra;
     avail -= extra;

@@ -11,7 +11,11 @@
 // are the codec's rate; audio redundancy (RED's copies, wire_factor) is granted only when the
 // budget allows it: after audio's maximum and every video minimum, if the copies fit what is left
 // and cost at most max_redundancy_share of the target (redundancy_off_share to stay on: no
-// toggling near the edge; without video streams, whenever they fit). Below that audio goes without RED (Opus in-band FEC still protects it)
+// toggling near the edge; without video streams, whenever they fit). With every video stream
+// suspended the copies take nothing from video: Opus then shares audio's budget with them (codec
+// rate = what audio may have / wire_factor, as long as that is at least its minimum), so a path
+// too narrow for video still carries protected audio and the sender does not sit
+// application-limited (cc-issue-steps' 100 kbps phase held its target only so). Below that audio goes without RED (Opus in-band FEC still protects it)
 // instead of starving video: at 250 kbps two RED copies of 32 kbps Opus took what video needed to
 // stay above its minimum, and the suspended stream left the sender application-limited.
 #pragma once

@@ -138,11 +138,17 @@ TEST_CASE("BitrateAllocator grants audio redundancy (RED) only when the budget a
   CHECK(a.audio_wire == 32_kbps);
   CHECK_FALSE(alloc.allocate(230_kbps).audio_redundancy);
   CHECK(alloc.allocate(256_kbps).audio_redundancy);
-  // Never before audio's own rate: at 30 kbps Opus gets all of it (video suspended), no copies.
+  // Video suspended (30 kbps): the copies take nothing from it, so Opus shares audio's budget
+  // with them (10 kbps sent three times)...
   a = alloc.allocate(30_kbps);
-  CHECK_FALSE(a.audio_redundancy);
   CHECK(a.video[0].suspended);
-  CHECK(a.audio == 30_kbps);
+  CHECK(a.audio_redundancy);
+  CHECK(a.audio == 10_kbps);
+  CHECK(a.audio_wire == 30_kbps);
+  // ... unless that would take Opus below its minimum: then plain Opus at what there is.
+  a = alloc.allocate(15_kbps);
+  CHECK_FALSE(a.audio_redundancy);
+  CHECK(a.audio == 15_kbps);
   // No redundancy configured: never granted.
   REQUIRE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 1.0}).ok());
   CHECK_FALSE(alloc.allocate(2_mbps).audio_redundancy);
