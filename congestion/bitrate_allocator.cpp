@@ -42,11 +42,12 @@ BitrateAllocation BitrateAllocator::allocate(DataRate target, DataRate spare) {
   out.rtx = min(target * config_.rtx_share, config_.max_rtx_rate);
   DataRate avail = target - out.rtx;
 
-  // Audio is handed out in wire terms (codec rate x wire_factor) and reported as codec rate.
-  DataRate audio_wire = DataRate::Zero();
+  // Audio's codec rate first (its minimum, then after the video minimums its maximum); the
+  // redundancy on top only if the budget allows it.
+  DataRate audio = DataRate::Zero();
   if (audio_) {
-    audio_wire = min(avail, audio_->min_rate * audio_->wire_factor);
-    avail -= audio_wire;
+    audio = min(avail, audio_->min_rate);
+    avail -= audio;
   }
 
   // Totals (media + FEC) per stream, in the order added.
@@ -71,12 +72,31 @@ BitrateAllocation BitrateAllocator::allocate(DataRate target, DataRate spare) {
     }
   }
 
-  if (audio_) {
-    const DataRate extra = min(avail, audio_->max_rate * audio_->wire_factor - audio_wire);
-    audio_wire += extra;
+  const bool video_off = !streams_.empty() && std::all_of(streams_.begin(), streams_.end(),
+                                                          [](const Stream& st) { return st.suspended; });
+  if (audio_ && video_off && audio_->wire_factor > 1.0 && (audio + avail) * (1.0 / audio_->wire_factor) >= audio_->min_rate) {
+    // Every video stream suspended: the copies take nothing from video, and Opus shares audio's
+    // budget with them (each frame three times at a third of the rate) rather than leave the
+    // sender application-limited on a path too narrow for video.
+    const DataRate wire = min(audio + avail, audio_->max_rate * audio_->wire_factor);
+    avail -= wire - audio;
+    redundancy_ = true;
+    out.audio = wire * (1.0 / audio_->wire_factor);
+    out.audio_wire = wire;
+    out.audio_redundancy = true;
+  } else if (audio_) {
+    const DataRate extra = min(avail, audio_->max_rate - audio);
+    audio += extra;
     avail -= extra;
-    out.audio_wire = audio_wire;
-    out.audio = audio_wire * (1.0 / audio_->wire_factor);
+    const DataRate copies = audio * (audio_->wire_factor - 1.0);
+    const double share = redundancy_ ? config_.redundancy_off_share : config_.max_redundancy_share;
+    // The share bounds what the copies take from video; audio alone needs only room for them.
+    redundancy_ = audio_->wire_factor > 1.0 && audio == audio_->max_rate && copies <= avail &&
+                  (streams_.empty() || copies <= target * share);
+    if (redundancy_) avail -= copies;
+    out.audio = audio;
+    out.audio_wire = redundancy_ ? audio + copies : audio;
+    out.audio_redundancy = redundancy_;
   }
 
   avail += max(spare, DataRate::Zero());

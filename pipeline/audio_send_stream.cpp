@@ -141,7 +141,7 @@ void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
     o.media_ssrc = rtp_.ssrc();
     o.priority = congestion::PacketPriority::kAudio;
     o.audio = true;
-    if (red_) {
+    if (red_ && red_active_) {
       auto red = red_->encode(*packet);
       o.packet = red ? std::move(red).value() : std::move(packet).value();
     } else {

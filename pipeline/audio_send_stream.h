@@ -50,6 +50,11 @@ class AudioSendStream {
   // Encodes every 20 ms frame due by `now`; appends its packets to `out`.
   void process(Timestamp now, std::vector<OutgoingPacket>& out);
   void set_target(DataRate rate);
+  // Whether RED's redundant copies go out (Config::red; the allocation grants them only when the
+  // budget allows): off, packets carry plain Opus under its own payload type (the receiver takes
+  // both), and Opus in-band FEC is the protection left. On until told otherwise.
+  void set_red_active(bool active) { red_active_ = active; }
+  bool red_active() const { return red_ && red_active_; }
   // Loss reported by RTCP (receiver reports, fraction 0..1), in every protection mode: smoothed
   // (each report weighs 0.3) and set as Opus's expected loss in levels of 0, 1, 5, 10 and 20 %
   // with hysteresis (a level is reached at +0.5/1/1/2 points and left at as much below it), the
@@ -79,6 +84,7 @@ class AudioSendStream {
   media::AudioSource* external_source_ = nullptr;
   std::unique_ptr<codecs::AudioEncoder> encoder_;
   std::optional<recovery::AudioRedEncoder> red_;
+  bool red_active_ = true;
   rtp::OpusPacketizer packetizer_;
   bool started_ = false;
   Timestamp next_capture_;

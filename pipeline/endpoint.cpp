@@ -229,7 +229,8 @@ Status Endpoint::init_send_transport() {
   tc.overhead.max_packet_size = config_.max_packet_size;
   if (audio_send_) {
     // Opus follows the allocation between its low end and the configured rate (audio first: it
-    // reaches that rate before video gets more than its minimum); RED's copies are charged too.
+    // reaches that rate before video gets more than its minimum); RED's copies are sent, and
+    // charged, only while the allocation grants them.
     tc.audio = congestion::AudioAllocationConfig{min(AudioSendStream::kMinBitrate, send.audio_bitrate),
                                                  send.audio_bitrate, AudioSendStream::wire_factor(send.protection.red)};
     tc.overhead.audio_frame = AudioSendStream::kFrameDuration;
@@ -286,7 +287,10 @@ std::vector<uint32_t> Endpoint::own_ssrcs() const {
 }
 
 void Endpoint::on_allocation(const SendTransport::Allocation& a, Timestamp /*now*/) {
-  if (audio_send_) audio_send_->set_target(a.audio);
+  if (audio_send_) {
+    audio_send_->set_target(a.audio);
+    audio_send_->set_red_active(a.audio_redundancy);
+  }
   if (video_send_ && a.video) video_send_->set_target(a.video->media, a.video->suspended);
   if (feedback_generator_) feedback_generator_->set_bitrate_hint(a.target);
   if (ccfb_generator_) ccfb_generator_->set_bitrate_hint(a.target);

@@ -164,6 +164,7 @@ void SendTransport::set_target(DataRate target, Timestamp now) {
   Allocation out;
   out.target = target;
   out.audio = a.audio;
+  out.audio_redundancy = a.audio_redundancy;
   if (!a.video.empty()) {
     out.video = a.video.front();
     video_media_rate_ = a.video.front().media;

@@ -81,6 +81,7 @@ class SendTransport {
   struct Allocation {
     DataRate target = DataRate::Zero();
     DataRate audio = DataRate::Zero();
+    bool audio_redundancy = false;  // audio RED's copies fit the budget (see BitrateAllocator)
     std::optional<congestion::VideoAllocation> video;  // the first video stream, if any
   };
   class Listener {

@@ -109,24 +109,56 @@ TEST_CASE("BitrateAllocator serves audio first: the Opus rate follows the target
   CHECK(a.audio == 4_kbps);
 }
 
-TEST_CASE("BitrateAllocator charges audio redundancy (RED) through the wire factor") {
+TEST_CASE("BitrateAllocator grants audio redundancy (RED) only when the budget allows it") {
   BitrateAllocator::Config cfg;
   cfg.rtx_share = 0;
   BitrateAllocator alloc(cfg);
   REQUIRE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 3.0}).ok());
   REQUIRE(alloc.add_video_stream({1, 30_kbps, 2_mbps, 1.0, 0.0, true}).ok());
-  // 18 kbps of wire for the 6 kbps minimum, 30 for video, the rest 60 -> 20 kbps more of Opus.
+  // 108 kbps: Opus at its 32 kbps maximum and video above its minimum; the two copies (64 kbps)
+  // would take what video has: no RED, nothing charged for it.
   auto a = alloc.allocate(108_kbps);
-  CHECK(a.audio == 26_kbps);
-  CHECK(a.audio_wire == 78_kbps);
-  CHECK(a.video[0].media == 30_kbps);
+  CHECK_FALSE(a.audio_redundancy);
+  CHECK(a.audio == 32_kbps);
+  CHECK(a.audio_wire == 32_kbps);
+  CHECK(a.video[0].media == 76_kbps);
+  CHECK_FALSE(a.video[0].suspended);
+  // 500 kbps: the copies cost 64 kbps, 12.8% of the target (<= 25%): granted and charged.
   a = alloc.allocate(500_kbps);
+  CHECK(a.audio_redundancy);
   CHECK(a.audio == 32_kbps);
   CHECK(a.audio_wire == 96_kbps);
   CHECK(a.video[0].media == 404_kbps);
   CHECK(a.audio_wire + a.video[0].media == 500_kbps);
+  // Hysteresis: kept while they cost at most 30% (230 kbps: 28%), dropped beyond (210 kbps:
+  // 30.5%), and granted again only at 25% (230 kbps no, 256 kbps yes).
+  CHECK(alloc.allocate(230_kbps).audio_redundancy);
+  a = alloc.allocate(210_kbps);
+  CHECK_FALSE(a.audio_redundancy);
+  CHECK(a.audio_wire == 32_kbps);
+  CHECK_FALSE(alloc.allocate(230_kbps).audio_redundancy);
+  CHECK(alloc.allocate(256_kbps).audio_redundancy);
+  // Video suspended (30 kbps): the copies take nothing from it, so Opus shares audio's budget
+  // with them (10 kbps sent three times)...
+  a = alloc.allocate(30_kbps);
+  CHECK(a.video[0].suspended);
+  CHECK(a.audio_redundancy);
+  CHECK(a.audio == 10_kbps);
+  CHECK(a.audio_wire == 30_kbps);
+  // ... unless that would take Opus below its minimum: then plain Opus at what there is.
+  a = alloc.allocate(15_kbps);
+  CHECK_FALSE(a.audio_redundancy);
+  CHECK(a.audio == 15_kbps);
+  // No redundancy configured: never granted.
+  REQUIRE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 1.0}).ok());
+  CHECK_FALSE(alloc.allocate(2_mbps).audio_redundancy);
   CHECK_FALSE(alloc.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 0.5}).ok());
   CHECK_FALSE(alloc.set_audio(AudioAllocationConfig{40_kbps, 32_kbps, 1.0}).ok());
+  // Audio alone: granted as soon as the copies fit.
+  BitrateAllocator alone(cfg);
+  REQUIRE(alone.set_audio(AudioAllocationConfig{6_kbps, 32_kbps, 3.0}).ok());
+  CHECK_FALSE(alone.allocate(95_kbps).audio_redundancy);
+  CHECK(alone.allocate(96_kbps).audio_redundancy);
 }
 
 TEST_CASE("BitrateAllocator gives spare rate to active video above its minimum only") {

@@ -1,6 +1,7 @@
 // Audio first at low rates: the Opus rate an endpoint sends follows its allocation (between
-// AudioSendStream::kMinBitrate and the configured rate), RED's copies charged, and the audio
-// leaves ahead of video so the sender's total stays within the target.
+// AudioSendStream::kMinBitrate and the configured rate), RED's copies sent and charged only when
+// the budget allows them, and the audio leaves ahead of video so the sender's total stays within
+// the target.
 #include <memory>
 #include <vector>
 
@@ -42,11 +43,14 @@ TEST_CASE("pipeline audio first: the Opus rate follows the allocation at low rat
   REQUIRE(rich->audio_send_stream() != nullptr);
   CHECK(rich->audio_send_stream()->target() == DataRate::KilobitsPerSec(32));
   CHECK(rich->audio_send_stream()->counters().encoder_config_errors == 0);
+  CHECK(rich->audio_send_stream()->red_active());  // two copies of 32 kbps: 6.4% of the target
 
-  // 70 kbps with RED (each Opus frame sent three times): audio is served before video's minimum
-  // and lowered to what fits, above Opus's floor; video is suspended rather than squeezing it.
+  // 70 kbps with RED (each Opus frame sent three times): audio is served before video's minimum;
+  // video is suspended rather than squeezing it, so the copies take nothing from video and Opus
+  // shares audio's budget with them, above Opus's floor.
   auto poor = AudioAllocationRun(DataRate::KilobitsPerSec(70), true, sink, 3);
   const DataRate opus = poor->audio_send_stream()->target();
+  CHECK(poor->audio_send_stream()->red_active());
   CHECK(opus < DataRate::KilobitsPerSec(32));
   CHECK(opus >= AudioSendStream::kMinBitrate);
   REQUIRE(poor->video_send_stream() != nullptr);
@@ -56,9 +60,16 @@ TEST_CASE("pipeline audio first: the Opus rate follows the allocation at low rat
   const Endpoint::SendBudget& b = poor->send_budget();
   CHECK(b.total() / TimeDelta::Seconds(3) <= DataRate::KilobitsPerSec(75));
 
-  // The same rate without RED leaves Opus more (the wire factor is 1).
+  // The same rate without RED leaves Opus more (no copies to share with).
   auto plain = AudioAllocationRun(DataRate::KilobitsPerSec(70), false, sink, 3);
   CHECK(plain->audio_send_stream()->target() > opus);
+
+  // 200 kbps, video running: two copies of 32 kbps Opus would take over 25% of the target from
+  // video: plain Opus at its full rate instead.
+  auto mid = AudioAllocationRun(DataRate::KilobitsPerSec(200), true, sink, 3);
+  CHECK_FALSE(mid->video_send_stream()->suspended());
+  CHECK_FALSE(mid->audio_send_stream()->red_active());
+  CHECK(mid->audio_send_stream()->target() == DataRate::KilobitsPerSec(32));
 }
 
 }  // namespace

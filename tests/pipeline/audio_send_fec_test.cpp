@@ -1,6 +1,6 @@
 // AudioSendStream's loss protection: Opus in-band FEC (LBRR) follows the loss RTCP reports (on when
 // reports show loss, off again once they stop), with hysteresis against noisy reports; audio RED
-// only while its redundant copies fit the transport target.
+// only while the allocation grants its redundant copies (set_red_active).
 #include <memory>
 #include <vector>
 
@@ -81,6 +81,28 @@ TEST_CASE("pipeline audio send stream: Opus in-band FEC turned on by reported lo
   s->on_loss(7.0);
   CHECK(s->expected_loss_percent() >= 0);
   CHECK(s->expected_loss_percent() <= 20);
+}
+
+TEST_CASE("pipeline audio send stream: RED copies only while the allocation grants them") {
+  auto s = make_audio_fec_stream(true);
+  CHECK(s->red_active());
+  Timestamp t = Timestamp::Seconds(1);
+  AudioFecCount n = run_audio_fec(*s, t, 1);
+  CHECK(n.red == n.packets);
+  // The budget no longer allows the copies: plain Opus under its own payload type.
+  s->set_red_active(false);
+  CHECK_FALSE(s->red_active());
+  n = run_audio_fec(*s, t, 1);
+  CHECK(n.packets == 50);
+  CHECK(n.red == 0);
+  s->set_red_active(true);
+  n = run_audio_fec(*s, t, 1);
+  CHECK(n.red == n.packets);
+  // Without RED configured nothing turns it on.
+  auto plain = make_audio_fec_stream(false);
+  plain->set_red_active(true);
+  CHECK_FALSE(plain->red_active());
+  CHECK(run_audio_fec(*plain, t, 1).red == 0);
 }
 
 }  // namespace
