@@ -108,7 +108,9 @@ DataRate SendTransport::overhead_rate() const {
   // FEC the same way: its rate follows the loss (kMinFecRate up to half the media) and, per frame,
   // rounds up to whole packets, so at a few hundred kbps with one or two packets per frame it is
   // far above the allocator's fixed reserve (500 kbps: 27% over the target before this).
-  if (measured_headers_) return *measured_headers_ + *measured_audio_ - audio_allocation_ + *measured_fec_ - fec_allocation_;
+  if (measured_headers_) {
+    return *measured_headers_ + *measured_audio_ - audio_allocation_ + *measured_fec_ - fec_allocation_;
+  }
   // Nominal until measured: 50 audio packets/s, and for video one packet per frame plus one per
   // full packet of media at the current video rate.
   const OverheadModel& m = config_.overhead;
@@ -153,7 +155,8 @@ void SendTransport::set_target(DataRate target, Timestamp now) {
   const bool estimated = config_.controller.mode != congestion::NetworkControllerMode::kFixed;
   pacer_.set_link_rate(estimated && target < kMaxBurstLimitedTarget ? target : DataRate::PlusInfinity());
   // Media + overhead <= target: the encoders share what the headers and redundancy leave.
-  // A negative overhead is what audio and FEC left of their shares: the active video streams may have it on top.
+  // A negative overhead is what audio and FEC left of their shares: the active video streams may
+  // have it on top.
   const DataRate measured = overhead_rate();
   const DataRate overhead = std::clamp(measured, DataRate::Zero(), target * kMaxOverheadShare);
   const DataRate spare = std::clamp(DataRate::Zero() - measured, DataRate::Zero(), audio_allocation_ + fec_allocation_);

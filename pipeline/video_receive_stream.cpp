@@ -37,7 +37,7 @@ jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Co
   jitterbuffer::VideoJitterBufferConfig j;
   j.codec = c.codec;
   j.timing.add_rtt_after_retransmission = c.protection.nack;
-  // FEC beside NACK: hold the RTT only while retransmission-completed frames are frequent.
+  // FEC beside NACK: hold the RTT only while RTX-restored packets are frequent.
   if (c.protection.fec || c.protection.flexfec) j.timing.frequent_repair_fraction = c.frequent_repair_fraction;
   j.timing.repair_lateness = c.repair_lateness;
   return j;

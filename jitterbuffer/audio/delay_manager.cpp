@@ -59,9 +59,10 @@ TimeDelta DelayManager::update(Timestamp arrival, int64_t rtp_ticks, int clock_h
   for (double& p : histogram_) p *= f;
   histogram_[bucket] += 1.0 - f;
   if (config_.release_window > TimeDelta::Zero()) {
-    // A packet later than the whole target (the quantile and a packet) played late: a spike. Spikes that come back hold
-    // longer: the window becomes twice the time between the last two (at least a second apart, so
-    // one queue build-up is one spike), within [release_window, kMaxReleaseWindow].
+    // A packet later than the whole target (the quantile and a packet) played late: a spike.
+    // Spikes that come back hold longer: the window becomes twice the time between the last two
+    // (at least a second apart, so one queue build-up is one spike), within [release_window,
+    // kMaxReleaseWindow].
     if (last_relative_ > target_ && arrival - last_spike_ >= TimeDelta::Seconds(1)) {
       if (last_spike_.is_finite()) {
         release_window_ = std::clamp((arrival - last_spike_) * 2, config_.release_window,

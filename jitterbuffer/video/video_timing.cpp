@@ -19,9 +19,11 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
                                 window_.size() > kMaxWindowFrames))
     window_.pop_front();
 
-  recent_frames_.push_back(receive_time);
-  trim_window(recent_frames_, receive_time);
-  trim_window(recent_repaired_, receive_time);
+  if (config_.frequent_repair_fraction > 0.0) {  // only then is the window read
+    recent_frames_.push_back(receive_time);
+    trim_window(recent_frames_, receive_time);
+    trim_window(recent_repaired_, receive_time);
+  }
   if (retransmitted) {
     retransmissions_seen_ = true;
     return;
@@ -43,6 +45,7 @@ void VideoTiming::trim_window(std::deque<Timestamp>& q, Timestamp now) const {
 }
 
 void VideoTiming::on_retransmitted_packet(Timestamp now) {
+  if (config_.frequent_repair_fraction <= 0.0) return;
   recent_repaired_.push_back(now);
   trim_window(recent_repaired_, now);
 }

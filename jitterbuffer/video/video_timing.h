@@ -37,8 +37,9 @@ struct VideoTimingConfig {
   // FEC beside NACK (libwebrtc holds no RTT then): FEC repairs most losses without a round trip,
   // so the allowance is held only while retransmissions are frequent: more packets restored by RTX
   // (on_retransmitted_packet) than `frequent_repair_fraction` of the frames of the last
-  // `repair_window` (bursty loss that FEC cannot rebuild). Rare ones render late (a stutter) instead of every frame waiting an RTT.
-  // Zero fraction: hold it after the first retransmission, as without FEC.
+  // `repair_window` (bursty loss that FEC cannot rebuild). Rare ones render late (a stutter)
+  // instead of every frame waiting an RTT. Zero fraction: hold it after the first
+  // retransmission, as without FEC (no window is kept).
   double frequent_repair_fraction = 0.0;
   TimeDelta repair_window = TimeDelta::Seconds(10);
 };
