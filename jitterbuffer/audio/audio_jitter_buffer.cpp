@@ -355,15 +355,12 @@ void AudioJitterBuffer::produce(Timestamp now) {
     decode_next();
     return;
   }
-  // Exactly one packet is missing before `front`. It may be late rather than lost: while the
-  // buffer is short, conceal 10 ms at a time and keep the slot open for it. Once the buffer holds
-  // enough, or it has had 10 ms of grace, call it lost and rebuild it from the FEC in `front`.
+  // Exactly one packet is missing before `front`, and its slot is due now: rebuild it from the FEC
+  // in `front` at once (as NetEq plays a packet's FEC copy when the primary is not there). Waiting
+  // for the original to turn up late only ever traded a decoded frame for 10 ms of concealment.
   if (config_.use_fec && front->timestamp - playout_ts_ == front->duration) {
-    const int64_t low = ticks_from(delay_manager_.target()) * 3 / 4;
-    if (concealed_ahead_ > 0 || level_ticks() >= low) {
-      recover_fec(*front);
-      return;
-    }
+    recover_fec(*front);
+    return;
   }
   conceal(std::min(gap, chunk));
 }
