@@ -135,13 +135,8 @@ bool LossBasedBwe::loss_follows_rate() const {
 }
 
 void LossBasedBwe::update_min_history(Timestamp now) {
-  // Keep the history a monotone deque of (time, rate) so front() is the minimum of the window.
-  while (!min_history_.empty() && now - min_history_.front().first + TimeDelta::Millis(1) >
-                                      config_.increase_interval) {
-    min_history_.pop_front();
-  }
-  while (!min_history_.empty() && current_ <= min_history_.back().second) min_history_.pop_back();
-  min_history_.emplace_back(now, current_);
+  min_history_.expire_before(now - config_.increase_interval + TimeDelta::Millis(1));
+  min_history_.push(now, current_);
 }
 
 void LossBasedBwe::update_estimate(Timestamp now) {
@@ -169,7 +164,7 @@ void LossBasedBwe::update_estimate(Timestamp now) {
     // Grow 8% a second from the lowest rate of the last second (the rule is applied each update,
     // but the base only moves once per interval, so the growth is 8% per interval); slower near
     // the rate of the recent congestive cuts, and not up to it while it is remembered.
-    const DataRate base = min_history_.front().second;
+    const DataRate base = min_history_.value();
     const bool near = congested_rate_ && base >= *congested_rate_ * config_.near_congestion_fraction;
     DataRate rate = base * (near ? config_.near_congestion_increase_factor : config_.increase_factor) +
                     config_.increase_offset;

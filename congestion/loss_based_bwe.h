@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "tern/congestion/network_types.h"
+#include "tern/core/sliding_extremum.h"
 #include "tern/core/units.h"
 
 namespace tern::congestion {
@@ -167,7 +168,10 @@ class LossBasedBwe {
     int64_t packets;
   };
   std::deque<Block> blocks_;  // the last inherent_loss_blocks blocks
-  std::deque<std::pair<Timestamp, DataRate>> min_history_;  // increasing rates, bounded by time
+  // One entry per update at most; updates come per feedback and tick, far fewer than this within an
+  // increase_interval (full: the oldest drop, the base then covers a shorter interval).
+  static constexpr size_t kMaxMinHistory = 1024;
+  SlidingExtremum<DataRate> min_history_{kMaxMinHistory};  // the lowest rate over increase_interval
 };
 
 }  // namespace tern::congestion

@@ -41,11 +41,9 @@ TimeDelta DelayManager::update(Timestamp arrival, int64_t rtp_ticks, int clock_h
   const int64_t media_us = rtp_ticks / clock_hz * 1000000 + rtp_ticks % clock_hz * 1000000 / clock_hz;
   const int64_t transit = arrival.us() - media_us;
   if (packets_ == 0) first_arrival_ = arrival;
-  while (!window_.empty() && window_.front().arrival < arrival - config_.reference_window) window_.pop_front();
-  while (!window_.empty() && window_.back().transit_us >= transit) window_.pop_back();
-  if (window_.size() >= kMaxWindowEntries) window_.pop_front();
-  window_.push_back({arrival, transit});
-  const int64_t relative = transit - window_.front().transit_us;  // >= 0 by construction
+  window_.expire_before(arrival - config_.reference_window);
+  window_.push(arrival, transit);
+  const int64_t relative = transit - window_.value();  // >= 0 by construction
   last_relative_ = TimeDelta::Micros(relative);
   while (!recent_.empty() && recent_.front().arrival < arrival - config_.peak_window) recent_.pop_front();
   if (recent_.size() >= kMaxWindowEntries) recent_.pop_front();
@@ -70,17 +68,13 @@ TimeDelta DelayManager::update(Timestamp arrival, int64_t rtp_ticks, int clock_h
       }
       last_spike_ = arrival;
     }
-    // Sliding maximum of the relative delay over the release window (a decreasing monotonic queue).
-    while (!release_max_.empty() && release_max_.front().arrival < arrival - release_window_) {
-      release_max_.pop_front();
-    }
-    while (!release_max_.empty() && release_max_.back().relative <= last_relative_) release_max_.pop_back();
-    if (release_max_.size() >= kMaxWindowEntries) release_max_.pop_front();
-    release_max_.push_back({arrival, last_relative_});
+    // The largest relative delay over the release window.
+    release_max_.expire_before(arrival - release_window_);
+    release_max_.push(arrival, last_relative_);
     // Only once the window has seen a whole release_window of packets: a young stream keeps all.
     if (arrival - first_arrival_ >= release_window_) {
       const size_t calm_top = std::min(
-          static_cast<size_t>(release_max_.front().relative.us() / config_.bucket.us()), histogram_.size() - 1);
+          static_cast<size_t>(release_max_.value().us() / config_.bucket.us()), histogram_.size() - 1);
       for (size_t i = calm_top + 1; i < histogram_.size(); ++i) histogram_[i] *= config_.release_factor;
     }
   }

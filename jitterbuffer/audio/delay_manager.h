@@ -23,8 +23,10 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <vector>
 
+#include "tern/core/sliding_extremum.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
 
@@ -65,23 +67,21 @@ class DelayManager {
   void recompute_target(TimeDelta packet_duration);
   TimeDelta peak() const;
 
-  struct Transit {
-    Timestamp arrival;
-    int64_t transit_us;  // arrival minus media time; only differences matter
-  };
   static constexpr size_t kMaxWindowEntries = 512;  // bound: oldest reference entries drop first
   static constexpr TimeDelta kMaxReleaseWindow = TimeDelta::Seconds(30);
 
   DelayManagerConfig config_;
   std::vector<double> histogram_;  // probabilities, sum to 1 once a packet is seen
   uint64_t packets_ = 0;
-  std::deque<Transit> window_;     // increasing transit (monotonic queue for the sliding minimum)
+  // The smallest transit (arrival minus media time, us; only differences matter) over
+  // reference_window: the reference the relative delays are measured from.
+  SlidingExtremum<int64_t> window_{kMaxWindowEntries};
   struct Recent {
     Timestamp arrival;
     TimeDelta relative;
   };
   std::deque<Recent> recent_;      // relative delays within peak_window (bounded like window_)
-  std::deque<Recent> release_max_; // decreasing relative delays within release_window (sliding maximum)
+  SlidingExtremum<TimeDelta, std::greater<TimeDelta>> release_max_{kMaxWindowEntries};  // over release_window
   TimeDelta last_relative_ = TimeDelta::Zero();
   Timestamp first_arrival_ = Timestamp::MinusInfinity();
   Timestamp last_spike_ = Timestamp::MinusInfinity();  // last packet later than the target

@@ -13,11 +13,8 @@ TimeDelta VideoTiming::capture_time(int64_t unwrapped_ts) const {
 void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted) {
   const int64_t u = unwrapper_.unwrap(ts);
   const TimeDelta offset = receive_time - Timestamp::Micros(0) - capture_time(u);
-  while (!window_.empty() && window_.back().offset >= offset) window_.pop_back();
-  window_.push_back({receive_time, offset});
-  while (window_.size() > 1 && (window_.front().receive_time < receive_time - config_.offset_window ||
-                                window_.size() > kMaxWindowFrames))
-    window_.pop_front();
+  window_.push(receive_time, offset);
+  window_.expire_before(receive_time - config_.offset_window);  // never the offset just pushed
 
   if (config_.frequent_repair_fraction > 0.0) {  // only then is the window read
     recent_frames_.push_back(receive_time);
@@ -67,7 +64,7 @@ TimeDelta VideoTiming::target_delay() const {
 
 Timestamp VideoTiming::render_time(uint32_t ts) {
   const int64_t u = unwrapper_.peek(ts);
-  const TimeDelta base = window_.empty() ? TimeDelta::Zero() : window_.front().offset;
+  const TimeDelta base = window_.empty() ? TimeDelta::Zero() : window_.value();
   return Timestamp::Micros(0) + capture_time(u) + base + target_delay();
 }
 

@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "tern/core/seq_num.h"
+#include "tern/core/sliding_extremum.h"
 #include "tern/core/units.h"
 #include "tern/jitterbuffer/video/video_jitter_estimator.h"
 
@@ -71,11 +72,8 @@ class VideoTiming {
   VideoTimingConfig config_;
   VideoJitterEstimator estimator_;
   RtpTimestampUnwrapper unwrapper_;
-  struct Sample {
-    Timestamp receive_time;
-    TimeDelta offset;  // receive time minus capture time
-  };
-  std::deque<Sample> window_;  // increasing offsets (monotonic queue for the sliding minimum)
+  // The smallest offset (receive time minus capture time) over offset_window: the ideal arrival.
+  SlidingExtremum<TimeDelta> window_{kMaxWindowFrames};
   std::optional<int64_t> prev_ts_;
   Timestamp prev_receive_ = Timestamp::MinusInfinity();
   TimeDelta rtt_;
