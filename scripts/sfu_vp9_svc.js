@@ -12,37 +12,16 @@ const http = require('http');
 const fs = require('fs');
 const puppeteer = require('puppeteer-core');
 
-const getJson = (url) => new Promise((f) => {
-  http.get(url, (res) => {
-    let body = '';
-    res.on('data', (d) => { body += d; });
-    res.on('end', () => { try { f(JSON.parse(body)); } catch (e) { f(null); } });
-  }).on('error', () => f(null));
-});
-const withTimeout = (p, ms, what) =>
-  Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error('timeout: ' + what)), ms))]);
+const { getJson, withTimeout, pageHtml } = require('../tests/sendrecv/chromium/whip_lib.js');
 
 function pageCode() {
-  const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
+  const { sleep } = window.whip;  // tests/sendrecv/chromium/whip_lib.js
   let pc = null;
   async function post(url, retries) {
-    await pc.setLocalDescription(await pc.createOffer());
-    for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; ++i) await sleep(20);
-    for (let i = 0; ; ++i) {
-      const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
-      const body = await r.text();
-      if (r.status === 201) {
-        await pc.setRemoteDescription({ type: 'answer', sdp: body });
-        return { status: 201, retries: i };
-      }
-      if (r.status !== 404 || i >= retries) throw new Error('POST ' + url + ': ' + r.status + ' ' + body);
-      await sleep(100);
-    }
+    const r = await window.whip.post(pc, url, retries);
+    return { status: r.status, retries: r.retries };
   }
-  async function connected() {
-    for (let i = 0; i < 800 && pc.connectionState !== 'connected'; ++i) await sleep(10);
-    if (pc.connectionState !== 'connected') throw new Error('not connected: ' + pc.connectionState);
-  }
+  const connected = () => window.whip.connected(pc, 800);
   window.publishSvc = async (url, width, height, mode) => {
     pc = new RTCPeerConnection();
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width, height } });
@@ -95,7 +74,7 @@ function pageCode() {
   const width = Number(widthArg || 640), height = Number(heightArg || 360), mode = modeArg || 'L3T3_KEY';
   const relay = { urls: turnUrl, username: turnUser, credential: turnPass };
   const result = { ok: false, mode, width, height };
-  const html = '<html><script>(' + pageCode.toString() + ')();</script></html>';
+  const html = pageHtml(pageCode);
   const server = http.createServer((q, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end(html);

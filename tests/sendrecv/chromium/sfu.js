@@ -28,47 +28,17 @@ const fs = require('fs');
 const { spawn } = require('child_process');
 const puppeteer = require('puppeteer-core');
 
-const getJson = (url) => new Promise((f) => {
-  http.get(url, (res) => {
-    let body = '';
-    res.on('data', (d) => { body += d; });
-    res.on('end', () => { try { f(JSON.parse(body)); } catch (e) { f(null); } });
-  }).on('error', () => f(null));
-});
-const httpDelete = (url) => new Promise((f) => {
-  const q = http.request(url, { method: 'DELETE' }, (res) => { res.resume(); res.on('end', () => f(res.statusCode)); });
-  q.on('error', () => f(0));
-  q.end();
-});
-const withTimeout = (p, ms, what) =>
-  Promise.race([p, new Promise((_, rej) => setTimeout(() => rej(new Error('timeout: ' + what)), ms))]);
+const { getJson, httpDelete, withTimeout, pageHtml } = require('./whip_lib.js');
 
 // In the page (serialized into it): one publisher and/or one subscriber peer connection.
 function pageCode() {
-  const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
+  const { sleep, connected } = window.whip;  // whip_lib.js
   const pcs = {};
   const config = (relay) => (relay ? { iceServers: [relay.server], iceTransportPolicy: 'relay' } : {});
-  async function gathered(pc) {
-    for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; ++i) await sleep(20);
-  }
-  async function connected(pc) {
-    for (let i = 0; i < 500 && pc.connectionState !== 'connected'; ++i) await sleep(10);
-    if (pc.connectionState !== 'connected') throw new Error('not connected: ' + pc.connectionState);
-  }
   // POSTs the offer (after gathering: no trickle); 404 retried every 100 ms up to `retries` times.
   async function post(pc, url, retries) {
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
-    for (let i = 0; ; ++i) {
-      const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
-      const body = await r.text();
-      if (r.status === 201) {
-        await pc.setRemoteDescription({ type: 'answer', sdp: body });
-        return { status: 201, retries: i, resource: new URL(r.headers.get('Location'), url).toString() };
-      }
-      if (r.status !== 404 || i >= retries) throw new Error('POST ' + url + ': ' + r.status + ' ' + body);
-      await sleep(100);
-    }
+    const { answer, ...r } = await window.whip.post(pc, url, retries);
+    return r;
   }
   // The camera and microphone (opened once; the driver opens them early, while other pages hold).
   let media = null;
@@ -187,7 +157,7 @@ function pageCode() {
   const holdMs = Number(holdArg);
   const relay = { server: { urls: turnUrl, username: turnUser, credential: turnPass } };
   const result = { ok: false, marks: {} };
-  const html = '<html><script>(' + pageCode.toString() + ')();</script></html>';
+  const html = pageHtml(pageCode);
   const server = http.createServer((q, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end(html);

@@ -7,20 +7,15 @@
 const http = require('http');
 const fs = require('fs');
 const puppeteer = require('puppeteer-core');
+const { pageHtml } = require('./whip_lib.js');
 
 function pageCode() {
-  const sleep = (ms) => new Promise((f) => setTimeout(f, ms));
+  const { sleep, connected } = window.whip;  // whip_lib.js
   const pcs = {};
   async function post(pc, url) {
-    await pc.setLocalDescription(await pc.createOffer());
-    for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; ++i) await sleep(20);
-    const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
-    const body = await r.text();
-    if (r.status !== 201) throw new Error('POST ' + url + ': ' + r.status + ' ' + body);
-    await pc.setRemoteDescription({ type: 'answer', sdp: body });
-    for (let i = 0; i < 500 && pc.connectionState !== 'connected'; ++i) await sleep(10);
-    if (pc.connectionState !== 'connected') throw new Error('not connected: ' + pc.connectionState);
-    return { answerHasTcp: body.includes(' tcp '), answerHasUdp: body.includes(' udp ') };
+    const { answer } = await window.whip.post(pc, url);
+    await connected(pc);
+    return { answerHasTcp: answer.includes(' tcp '), answerHasUdp: answer.includes(' udp ') };
   }
   window.publish = async (url) => {
     const pc = new RTCPeerConnection();
@@ -67,7 +62,7 @@ function pageCode() {
   const t0 = Date.now();
   const [resultPath, sfu, holdArg] = process.argv.slice(2, 5);
   const result = { ok: false };
-  const html = '<html><script>(' + pageCode.toString() + ')();</script></html>';
+  const html = pageHtml(pageCode);
   const server = http.createServer((q, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html' });
     res.end(html);
