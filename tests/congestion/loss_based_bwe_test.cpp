@@ -137,6 +137,36 @@ TEST_CASE("LossBasedBwe: the inherent-loss floor holds random loss but not loss 
   }
 }
 
+TEST_CASE("LossBasedBwe: one lost packet in a small figure does not cut near a remembered congestion") {
+  // A policer's loss first (loss follows the rate), then a congestive cut at 1 Mbps: the rate of
+  // that cut is remembered and loss near it counts as congestion (2% threshold, no hold band).
+  const DataRate rates[] = {800_kbps, 1000_kbps, 900_kbps, 1100_kbps, 850_kbps, 1050_kbps};
+  Timestamp now = Timestamp::Seconds(1);
+  LossBasedBwe bwe = make(now, 1_mbps);
+  double carry = 0;
+  for (DataRate r : rates) feed(bwe, now, r, std::max(0.0, 1.0 - 1e6 / r.bps_f()) + 0.01, 2.5, carry);
+  bwe.set_send_bitrate(1_mbps, now);
+  now += 2_s;
+  bwe.update_packets_lost(5, 100, now);
+  const DataRate after_cut = bwe.target();
+  CHECK(after_cut < 1_mbps);
+  // Then 20 s at a few dozen packets a second with one random loss in each 1 s figure (2.9%):
+  // one packet is within random loss, not congestion. Cutting for each (as before) renewed the
+  // memory and ratcheted the rate down (to ~75% here; a 250 kbps call sat at 43% of its link).
+  for (int i = 0; i < 20; ++i) {
+    now += 1_s;
+    bwe.update_packets_lost(1, 35, now);
+    bwe.update_estimate(now);
+  }
+  MESSAGE("20 figures of 1 in 35 lost: " << bwe.target().kbps() << " kbps");
+  CHECK(bwe.fraction_loss() == doctest::Approx(1.0 / 35));
+  CHECK(bwe.target() >= after_cut);
+  // Three lost in a figure of 35 (8.6%) near the remembered rate is congestion again: cut.
+  now += 1_s;
+  bwe.update_packets_lost(3, 35, now);
+  CHECK(bwe.target() < after_cut);
+}
+
 TEST_CASE("ReorderTolerantLossCounter takes back a loss that was only reordering") {
   ReorderTolerantLossCounter counter({.reorder_window = 1_s, .max_pending = 2});
   auto pkt = [](int64_t seq, bool received) {
