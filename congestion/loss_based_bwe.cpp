@@ -94,6 +94,7 @@ void LossBasedBwe::update_packets_lost(int64_t lost, int64_t expected, Timestamp
   }
   last_loss_figure_ = now;
   last_fraction_loss_ = static_cast<double>(lost_accum_) / static_cast<double>(expected_accum_);
+  last_lost_packets_ = lost_accum_;
   lost_accum_ = 0;
   expected_accum_ = 0;
   has_decreased_since_loss_report_ = false;
@@ -171,7 +172,7 @@ void LossBasedBwe::update_estimate(Timestamp now) {
     // Below the rate that met congestion, for as long as it is remembered.
     if (capped) rate = max(min(rate, *congested_rate_ * config_.congestion_cap), min(base, current_));
     update_target(rate, now);
-  } else if (loss > cut_threshold) {
+  } else if (loss > cut_threshold && last_lost_packets_ >= config_.min_lost_packets_per_cut) {
     if (!has_decreased_since_loss_report_ &&
         now - last_decrease_ >= config_.decrease_interval + rtt_) {
       last_decrease_ = now;

@@ -98,6 +98,13 @@ void feed(LossBasedBwe& bwe, Timestamp& now, DataRate rate, double loss, double 
     bwe.update_packets_lost(lost, 10, now);
   }
 }
+
+// A 1 Mbps policer: no loss below it, 1 - C/rate above (+1%), over six 2.5 s blocks of rates.
+void feed_policer_blocks(LossBasedBwe& bwe, Timestamp& now) {
+  const DataRate rates[] = {800_kbps, 1000_kbps, 900_kbps, 1100_kbps, 850_kbps, 1050_kbps};
+  double carry = 0;
+  for (DataRate r : rates) feed(bwe, now, r, std::max(0.0, 1.0 - 1e6 / r.bps_f()) + 0.01, 2.5, carry);
+}
 }  // namespace
 
 TEST_CASE("LossBasedBwe: the inherent-loss floor holds random loss but not loss that follows the rate") {
@@ -115,8 +122,7 @@ TEST_CASE("LossBasedBwe: the inherent-loss floor holds random loss but not loss 
     // A 1 Mbps policer: no loss below it, 1 - C/rate above.
     Timestamp now = Timestamp::Seconds(1);
     LossBasedBwe bwe = make(now, 1_mbps);
-    double carry = 0;
-    for (DataRate r : rates) feed(bwe, now, r, std::max(0.0, 1.0 - 1e6 / r.bps_f()) + 0.01, 2.5, carry);
+    feed_policer_blocks(bwe, now);
     CHECK(bwe.loss_follows_rate());
     CHECK(bwe.inherent_loss() == 0.0);
     // Congestive loss of 5% is cut at once (no 2-10% hold band) and the cut rate is not re-entered.
@@ -135,6 +141,36 @@ TEST_CASE("LossBasedBwe: the inherent-loss floor holds random loss but not loss 
     CHECK(bwe.target() <= 998_kbps);
     CHECK(bwe.target() >= 950_kbps);
   }
+}
+
+TEST_CASE("LossBasedBwe: one lost packet in a small figure does not cut near a remembered congestion") {
+  // A policer's loss first (loss follows the rate), then a congestive cut at 1 Mbps: the rate of
+  // that cut is remembered and loss near it counts as congestion (2% threshold, no hold band).
+  Timestamp now = Timestamp::Seconds(1);
+  LossBasedBwe bwe = make(now, 1_mbps);
+  feed_policer_blocks(bwe, now);
+  bwe.set_send_bitrate(1_mbps, now);
+  now += 2_s;
+  bwe.update_packets_lost(5, 100, now);
+  const DataRate after_cut = bwe.target();
+  CHECK(after_cut < 1_mbps);
+  // Then 10 s at a few dozen packets a second with one random loss in each 1 s figure (2.9%):
+  // one packet is within random loss, not congestion. Cutting for each (as before) renewed the
+  // memory and ratcheted the rate down (a 250 kbps call sat at 43% of its link for 22 s).
+  DataRate lowest = bwe.target();
+  for (int i = 0; i < 10; ++i) {
+    now += 1_s;
+    bwe.update_packets_lost(1, 35, now);
+    bwe.update_estimate(now);
+    lowest = std::min(lowest, bwe.target());
+  }
+  MESSAGE("10 figures of 1 in 35 lost: lowest " << lowest.kbps() << " kbps, cut to " << after_cut.kbps());
+  CHECK(bwe.fraction_loss() == doctest::Approx(1.0 / 35));
+  CHECK(lowest >= after_cut);
+  // Three lost in a figure of 35 (8.6%) near the remembered rate is congestion again: cut.
+  now += 1_s;
+  bwe.update_packets_lost(3, 35, now);
+  CHECK(bwe.target() < after_cut);
 }
 
 TEST_CASE("ReorderTolerantLossCounter takes back a loss that was only reordering") {
