@@ -65,7 +65,7 @@ struct LoopbackConfig {
   std::optional<netsim::NatKind> nat_a, nat_b;
   bool uses_ice() const { return topology == Topology::kRelay || nat_a.has_value() || nat_b.has_value(); }
   // NACK (video RTX) and RED (Opus redundancy, as browsers send it) by default.
-  pipeline::ProtectionConfig protection{true, false, true};
+  pipeline::ProtectionConfig protection{true, true, true};
   pipeline::CongestionControlMode congestion = pipeline::CongestionControlMode::kTransportCc;
   DataRate fixed_rate = DataRate::KilobitsPerSec(1000);  // --cc fixed: the whole send budget
   DataRate start_rate = DataRate::KilobitsPerSec(1000);
