@@ -144,8 +144,6 @@ void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool 
   recovery::StreamFigures stream;
   stream.media_rate = target_;
   stream.fps = adapter_.level().fps;
-  stream.width = counters_.frame_width;
-  stream.height = counters_.frame_height;
   const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty, &stream);
   counters_.fec_bursty_masks = d.mask_type == recovery::FecMaskType::kBursty;
   // With NACK, FEC is sent only when the policy asks for it (the floor then applies): a stream the

@@ -16,15 +16,12 @@ Result<ProtectionPolicy> ProtectionPolicy::Create(Config config) {
   return ProtectionPolicy(config);
 }
 
-bool ProtectionPolicy::too_small_for_fec(TimeDelta rtt, const StreamFigures& stream) const {
-  if (rtt >= config_.small_stream_max_rtt || stream.fps <= 0.0) return false;
-  const int64_t pixels = int64_t{stream.width} * stream.height;
-  const int64_t limit = pixels <= 352 * 288 ? config_.min_fec_frame_bytes_small
-                        : pixels <= 640 * 480 ? config_.min_fec_frame_bytes
-                                              : config_.min_fec_frame_bytes_large;
-  const double packets = config_.min_fec_packets_per_frame * static_cast<double>(config_.packet_payload_bytes);
+bool ProtectionPolicy::too_small_for_fec(const StreamFigures& stream) const {
+  if (stream.fps <= 0.0) return false;
   const double bytes_per_frame = stream.media_rate.bps_f() / 8.0 / stream.fps;
-  return bytes_per_frame < std::max(static_cast<double>(limit), packets);
+  // tern's one-frame groups: under two packets a frame, FEC costs half the media or more.
+  const double packets = config_.min_fec_packets_per_frame * static_cast<double>(config_.packet_payload_bytes);
+  return bytes_per_frame < packets;
 }
 
 ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction, bool bursty,
@@ -37,7 +34,7 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < config_.min_fec_loss || loss == 0.0) {
     return d;
   }
-  if (config_.allow_nack && stream != nullptr && too_small_for_fec(rtt, *stream)) return d;
+  if (config_.allow_nack && stream != nullptr && too_small_for_fec(*stream)) return d;
   // Without NACK, FEC is the only repair: every packet it misses costs a keyframe.
   const double multiplier = !config_.allow_nack        ? config_.fec_only_multiplier
                             : rtt >= config_.high_rtt ? 3.0

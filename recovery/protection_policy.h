@@ -18,15 +18,14 @@
 //  3. NACK stays on whenever allowed: it repairs what FEC could not, and PacketHistory limits it
 //     to one retransmission per half RTT per packet and to the congestion controller's budget.
 //  4. Bursty loss (as reported by the caller) selects bursty masks.
-//  5. With NACK, no FEC for a stream too small per frame (libwebrtc's "bit rate too low for FEC"
-//     rule of its hybrid NACK/FEC method): below min_fec_frame_bytes per frame (400 bytes up to
-//     CIF, 700 up to VGA, 1000 above) while RTT < small_stream_max_rtt (200 ms), a frame is one or
-//     two packets, an FEC packet costs about as much as the frames it protects, and NACK repairs
-//     them within the jitter buffer's RTT allowance. tern's groups beside NACK close with their
-//     frame, so it also asks for min_fec_packets_per_frame (2) full packets per frame (below, one
-//     FEC packet per frame is half the media or more): with the defaults FEC beside NACK starts at
-//     about 580 kbps of video at 30 fps. Applies when the caller gives the stream's figures
-//     (StreamFigures).
+//  5. With NACK, no FEC for a stream too small per frame, after libwebrtc's "bit rate too low for
+//     FEC" rule of its hybrid NACK/FEC method (no FEC under 400-1000 bytes a frame by size while
+//     RTT < 200 ms). tern's groups beside NACK close with their frame (rule 2), so one FEC packet
+//     per frame is half the media or more under two full packets a frame: the floor is
+//     min_fec_packets_per_frame (2) x packet_payload_bytes (1200) a frame at any RTT, above
+//     libwebrtc's at every size (FEC beside NACK starts at ~580 kbps of video at 30 fps). NACK
+//     repairs such streams within the jitter buffer's RTT allowance. Applies when the caller gives
+//     the stream's figures (StreamFigures).
 // Everything can be switched off (enabled = false), or per tool. The loss given should be what the
 // path loses before repairs (the sender's transport feedback, as libwebrtc's FEC controller uses):
 // a receiver report counts a packet that a retransmission restored in time as received.
@@ -53,8 +52,6 @@ struct ProtectionDecision {
 struct StreamFigures {
   DataRate media_rate = DataRate::Zero();  // the encoder's target
   double fps = 30.0;
-  int width = 640;
-  int height = 480;
 };
 
 class ProtectionPolicy {
@@ -69,11 +66,7 @@ class ProtectionPolicy {
     uint8_t max_fec_rate = 128;  // ~50% overhead
     uint8_t key_min_fec_rate = 64;
     double fec_only_multiplier = 4.0;  // rule 2's multiplier when NACK is not allowed
-    // Rule 5 (libwebrtc's kMaxBytesPerFrameForFec{Low,,High} and kMaxRttTurnOffFec).
-    int64_t min_fec_frame_bytes_small = 400;   // up to 352x288
-    int64_t min_fec_frame_bytes = 700;         // up to 640x480
-    int64_t min_fec_frame_bytes_large = 1000;  // above
-    TimeDelta small_stream_max_rtt = TimeDelta::Millis(200);
+    // Rule 5.
     double min_fec_packets_per_frame = 2.0;
     int64_t packet_payload_bytes = 1200;
   };
@@ -86,7 +79,7 @@ class ProtectionPolicy {
   ProtectionDecision decide(TimeDelta rtt, double loss_fraction, bool bursty = false,
                             const StreamFigures* stream = nullptr) const;
   // Rule 5 alone: true when the stream is too small per frame for FEC beside NACK.
-  bool too_small_for_fec(TimeDelta rtt, const StreamFigures& stream) const;
+  bool too_small_for_fec(const StreamFigures& stream) const;
 
  private:
   explicit ProtectionPolicy(Config config) : config_(config) {}

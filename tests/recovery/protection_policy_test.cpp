@@ -77,30 +77,28 @@ TEST_CASE("protection policy: FEC alone (no NACK) follows reported loss at any R
   CHECK(p->decide(TimeDelta::Millis(20), 0.015).fec_rate == 15);
 }
 
-TEST_CASE("protection policy: beside NACK no FEC for a stream too small per frame (libwebrtc's rule)") {
+TEST_CASE("protection policy: beside NACK no FEC for a stream under two packets a frame") {
   auto p = ProtectionPolicy::Create({});
   REQUIRE(p.ok());
-  StreamFigures big;  // 1.6 Mbps of VGA at 30 fps: ~6.7 kB a frame
+  StreamFigures big;  // 1.6 Mbps at 30 fps: ~6.7 kB a frame
   big.media_rate = DataRate::KilobitsPerSec(1600);
   auto d = p->decide(TimeDelta::Millis(120), 0.02, false, &big);
   CHECK(d.use_fec);
   CHECK(d.max_frames == 1);
-  StreamFigures small;  // 150 kbps of 320x240 at 20 fps: ~940 B a frame, one packet
+  StreamFigures small;  // 150 kbps at 20 fps: ~940 B a frame, one packet
   small.media_rate = DataRate::KilobitsPerSec(150);
   small.fps = 20;
-  small.width = 320;
-  small.height = 240;
-  CHECK(p->too_small_for_fec(TimeDelta::Millis(120), small));
+  CHECK(p->too_small_for_fec(small));
   d = p->decide(TimeDelta::Millis(120), 0.02, false, &small);
   CHECK(d.use_nack);
   CHECK(!d.use_fec);
-  // Two full packets a frame are enough (400 kbps of VGA at 15 fps: ~3.3 kB).
-  StreamFigures two = big;
-  two.media_rate = DataRate::KilobitsPerSec(400);
+  CHECK(!p->decide(TimeDelta::Millis(400), 0.02, false, &small).use_fec);  // at any RTT
+  // Two full packets a frame are enough (300 kbps at 15 fps: 2.5 kB).
+  StreamFigures two;
+  two.media_rate = DataRate::KilobitsPerSec(300);
   two.fps = 15;
+  CHECK(!p->too_small_for_fec(two));
   CHECK(p->decide(TimeDelta::Millis(120), 0.02, false, &two).use_fec);
-  // A long round trip keeps FEC even for small streams (a retransmission would show).
-  CHECK(p->decide(TimeDelta::Millis(250), 0.02, false, &small).use_fec);
   // Without NACK FEC is the only repair: never left out for size.
   ProtectionPolicy::Config c;
   c.allow_nack = false;
