@@ -401,9 +401,10 @@ void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<Tim
     if (remb_estimator_) remb_estimator_->on_rtt(*rtt);
   }
   if (!loss_figures) return;
-  // FEC follows what the path loses before repairs (transport feedback, as libwebrtc's FEC
-  // controller): the report's fraction counts a packet restored by RTX in time as received.
-  const double loss = send_transport_->feedback_loss_fraction().value_or(send_transport_->loss_fraction());
+  // Beside NACK, FEC follows what the path loses before repairs (transport feedback, as libwebrtc's
+  // FEC controller): the report's fraction counts a packet restored by RTX in time as received.
+  const double rr_loss = send_transport_->loss_fraction();
+  const double loss = config_.send.protection.nack ? send_transport_->feedback_loss_fraction().value_or(rr_loss) : rr_loss;
   const TimeDelta path_rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
   if (video_send_) {
     video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty());
