@@ -36,6 +36,14 @@ bool BitrateAllocator::remove_video_stream(uint32_t id) {
   return true;
 }
 
+bool BitrateAllocator::set_fec_overhead(uint32_t id, double fec_overhead) {
+  if (!(fec_overhead >= 0.0)) return false;
+  auto it = std::find_if(streams_.begin(), streams_.end(), [id](const Stream& s) { return s.config.id == id; });
+  if (it == streams_.end()) return false;
+  it->config.fec_overhead = fec_overhead;
+  return true;
+}
+
 BitrateAllocation BitrateAllocator::allocate(DataRate target, DataRate spare) {
   BitrateAllocation out;
   target = max(target, DataRate::Zero());

@@ -87,6 +87,9 @@ class BitrateAllocator {
   // streams.
   Status add_video_stream(const VideoStreamConfig& stream);
   bool remove_video_stream(uint32_t id);
+  // A stream's FEC share changed (the sender's protection policy turned FEC on, off or up):
+  // false for an unknown id or a negative (or NaN) overhead.
+  bool set_fec_overhead(uint32_t id, double fec_overhead);
 
   // Splits `target`; remembers which streams are suspended for the hysteresis. `spare` (audio's
   // unused share, measured by the caller) adds to what the active video streams share above their

@@ -240,7 +240,9 @@ Status Endpoint::init_send_transport() {
     sc.id = config_.local.video;
     sc.min_rate = send.video_min_rate;
     sc.max_rate = send.video_max_rate;
-    sc.fec_overhead = send.protection.fec || send.protection.flexfec ? 0.15 : 0.0;
+    // FEC alone: 15% from the start. Beside NACK none until the protection policy turns it on
+    // (Endpoint::on_report_block follows it).
+    sc.fec_overhead = (send.protection.fec || send.protection.flexfec) && !send.protection.nack ? 0.15 : 0.0;
     tc.video = sc;
     tc.overhead.video_fps = send.fps;
   }
@@ -399,9 +401,16 @@ void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<Tim
     if (remb_estimator_) remb_estimator_->on_rtt(*rtt);
   }
   if (!loss_figures) return;
-  const double loss = send_transport_->loss_fraction();
+  // Beside NACK, FEC follows what the path loses before repairs (transport feedback, as libwebrtc's
+  // FEC controller): the report's fraction counts a packet restored by RTX in time as received.
+  const double rr_loss = send_transport_->loss_fraction();
+  const double loss = config_.send.protection.nack ? send_transport_->feedback_loss_fraction().value_or(rr_loss) : rr_loss;
   const TimeDelta path_rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
-  if (video_send_) video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty());
+  if (video_send_) {
+    video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty());
+    // Beside NACK, FEC is only sent when the policy turns it on: reserve what it sends.
+    if (config_.send.protection.nack) send_transport_->set_video_fec_overhead(video_send_->fec_overhead());
+  }
 }
 
 void Endpoint::on_receiver_rtt(TimeDelta rtt, Timestamp /*now*/) {

@@ -167,6 +167,18 @@ class SendTransport {
   // Losses come in runs (recovery::LossBurstMeter over the packets transport feedback reported;
   // false without transport feedback).
   bool loss_bursty() const { return burst_meter_.bursty(); }
+  // The video stream's FEC share of its media rate as the protection policy set it (the next
+  // allocation reserves it).
+  void set_video_fec_overhead(double fec_overhead) {
+    if (config_.video) allocator_.set_fec_overhead(config_.video->id, fec_overhead);
+  }
+  // The path's loss before repairs over the last LossBurstMeter window (1000 packets) of transport
+  // feedback; nullopt before kMinFeedbackLossPackets outcomes (or without transport feedback).
+  std::optional<double> feedback_loss_fraction() const {
+    if (burst_meter_.packets() < kMinFeedbackLossPackets) return std::nullopt;
+    return burst_meter_.loss_fraction();
+  }
+  static constexpr size_t kMinFeedbackLossPackets = 200;
   // The queue the path holds for good: the least delay of any packet in the latest feedback report,
   // over the least ever reported (transport feedback's receive times; the two clocks' offset
   // cancels). Bursts do not raise it, a saturated bottleneck does. Nullopt before feedback.

@@ -96,7 +96,10 @@ void VideoReceiveStream::on_receiver_rtt(TimeDelta rtt) {
 
 void VideoReceiveStream::on_rtp(const rtp::RtpPacket& packet, Timestamp now) {
   // false for a packet of another SSRC: not ours, nothing to do.
+  const int64_t fec_before = front_.counters().fec_packets_received;
   front_.on_rtp(packet, now, *this);
+  // FEC arriving tells the jitter buffer that FEC, not only NACK, repairs this stream.
+  if (front_.counters().fec_packets_received != fec_before) jitter_buffer_.on_fec_packet(now);
 }
 
 RtpReceiveFront::Listener::Verdict VideoReceiveStream::on_media_packet(rtp::RtpPacket packet, PacketOrigin origin,

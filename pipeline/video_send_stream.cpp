@@ -12,7 +12,8 @@ namespace tern::pipeline {
 namespace {
 
 constexpr uint32_t kVideoClockRate = 90000;
-// FEC floor when FEC is asked for: ~10% of the media packets even on a clean path.
+// FEC floor whenever FEC is sent (with NACK: when the protection policy turns it on; FEC alone:
+// always, even on a clean path): ~10% of the media packets.
 constexpr uint8_t kMinFecRate = 26;
 // Frame dropper: a frame is not encoded while the encoder is this far (in time at the media rate)
 // ahead of its rate; a keyframe's excess is spread over this many following frames.
@@ -140,14 +141,23 @@ void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
 
 void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty) {
   if (!fec_ && !flexfec_) return;
-  const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty);
+  recovery::StreamFigures stream;
+  stream.media_rate = target_;
+  stream.fps = adapter_.level().fps;
+  const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty, &stream);
   counters_.fec_bursty_masks = d.mask_type == recovery::FecMaskType::kBursty;
+  // With NACK, FEC is sent only when the policy asks for it (the floor then applies): a stream the
+  // policy leaves to NACK sends none, and its receiver holds the RTT for repairs as without FEC.
+  // Without NACK the floor always applies: FEC is the only repair.
+  const bool floor = d.use_fec || !config_.protection.nack;
   recovery::FecProtection delta;
-  delta.fec_rate = std::max(d.use_fec ? d.fec_rate : uint8_t{0}, kMinFecRate);
+  delta.fec_rate = floor ? std::max(d.use_fec ? d.fec_rate : uint8_t{0}, kMinFecRate) : uint8_t{0};
   delta.max_frames = d.max_frames;
   delta.mask_type = d.mask_type;
   recovery::FecProtection key = delta;
-  key.fec_rate = std::max(d.use_fec ? d.key_fec_rate : uint8_t{0}, static_cast<uint8_t>(2 * kMinFecRate));
+  key.fec_rate =
+      floor ? std::max(d.use_fec ? d.key_fec_rate : uint8_t{0}, static_cast<uint8_t>(2 * kMinFecRate)) : uint8_t{0};
+  fec_overhead_ = static_cast<double>(delta.fec_rate) / 255.0;
   if (fec_) fec_->set_protection(delta, key);
   if (flexfec_) flexfec_->set_protection(delta, key);
 }

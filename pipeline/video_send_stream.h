@@ -98,6 +98,9 @@ class VideoSendStream {
   // Path figures for the FEC level (recovery::ProtectionPolicy).
   // `bursty`: losses come in runs (the protection policy then picks bursty FEC masks).
   void on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty = false);
+  // FEC rate of delta frames as a share of the media (0 when none is sent), from the last
+  // on_path_figures: what the allocator reserves for it.
+  double fec_overhead() const { return fec_overhead_; }
   void request_keyframe() { keyframe_requested_ = true; }
   void on_pli() { ++counters_.pli_count; keyframe_requested_ = true; }
   void on_fir() { ++counters_.fir_count; keyframe_requested_ = true; }
@@ -144,6 +147,7 @@ class VideoSendStream {
   media::VideoSource* external_source_ = nullptr;
   std::unique_ptr<codecs::VideoEncoder> encoder_;
   recovery::ProtectionPolicy policy_;
+  double fec_overhead_ = 0.0;
   VideoAdapter adapter_;
   codecs::VideoFrame scaled_;  // the captured picture at the adapted size, reused
   double frame_credit_ = 1.0;  // frame-rate adaptation: a frame is encoded per whole credit

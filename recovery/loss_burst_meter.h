@@ -30,6 +30,10 @@ class LossBurstMeter {
   void on_packet(bool lost);
 
   size_t losses() const { return losses_; }
+  // Outcomes in the window (at most `window`).
+  size_t packets() const { return size_; }
+  // Lost share of the window's packets (0 when empty): the path's loss before any repair.
+  double loss_fraction() const { return size_ == 0 ? 0.0 : static_cast<double>(losses_) / static_cast<double>(size_); }
   size_t runs() const { return runs_; }
   // Mean length of the loss runs in the window (0 without losses).
   double mean_burst() const { return runs_ == 0 ? 0.0 : static_cast<double>(losses_) / static_cast<double>(runs_); }

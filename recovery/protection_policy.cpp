@@ -16,7 +16,16 @@ Result<ProtectionPolicy> ProtectionPolicy::Create(Config config) {
   return ProtectionPolicy(config);
 }
 
-ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction, bool bursty) const {
+bool ProtectionPolicy::too_small_for_fec(const StreamFigures& stream) const {
+  if (stream.fps <= 0.0) return false;
+  const double bytes_per_frame = stream.media_rate.bps_f() / 8.0 / stream.fps;
+  // tern's one-frame groups: under two packets a frame, FEC costs half the media or more.
+  const double packets = config_.min_fec_packets_per_frame * static_cast<double>(config_.packet_payload_bytes);
+  return bytes_per_frame < packets;
+}
+
+ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction, bool bursty,
+                                            const StreamFigures* stream) const {
   ProtectionDecision d;
   if (!config_.enabled) return d;
   const double loss = std::isnan(loss_fraction) ? 0.0 : std::clamp(loss_fraction, 0.0, 1.0);
@@ -25,6 +34,7 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < config_.min_fec_loss || loss == 0.0) {
     return d;
   }
+  if (config_.allow_nack && stream != nullptr && too_small_for_fec(*stream)) return d;
   // Without NACK, FEC is the only repair: every packet it misses costs a keyframe.
   const double multiplier = !config_.allow_nack        ? config_.fec_only_multiplier
                             : rtt >= config_.high_rtt ? 3.0
@@ -34,7 +44,8 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   d.fec_rate = static_cast<uint8_t>(std::max(1.0, std::round(rate)));
   const double key = std::max(2.0 * d.fec_rate, static_cast<double>(config_.key_min_fec_rate));
   d.key_fec_rate = static_cast<uint8_t>(std::min(255.0, key));
-  d.max_frames = loss < 0.05 ? 3 : 1;
+  // Beside NACK, FEC is there to repair sooner than a round trip: a group closes with its frame.
+  d.max_frames = loss < 0.05 && !config_.allow_nack ? 3 : 1;
   return d;
 }
 

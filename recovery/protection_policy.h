@@ -10,13 +10,25 @@
 //  2. Otherwise, with loss >= min_fec_loss (1%): NACK + FEC. fec_rate = 255 x loss x multiplier
 //     (2, or 3 once RTT >= high_rtt = 150 ms since a retransmission then costs a visible stall),
 //     capped at max_fec_rate; keyframes get twice that (at least key_min_fec_rate), capped at 255.
-//     Groups span 3 frames while loss < 5% (cheaper per frame), else 1 frame (shorter delay).
+//     Without NACK, groups span 3 frames while loss < 5% (cheaper per frame), else 1 frame
+//     (shorter delay). Beside NACK always 1 frame: FEC is there to repair a frame sooner than a
+//     retransmission, and a group spanning 3 frames delays a rebuilt packet by up to 2 frames.
 //     Without NACK (allow_nack = false) FEC is the only repair and a packet it misses costs a
 //     keyframe: the multiplier is then fec_only_multiplier (4), whatever the RTT.
 //  3. NACK stays on whenever allowed: it repairs what FEC could not, and PacketHistory limits it
 //     to one retransmission per half RTT per packet and to the congestion controller's budget.
 //  4. Bursty loss (as reported by the caller) selects bursty masks.
-// Everything can be switched off (enabled = false), or per tool.
+//  5. With NACK, no FEC for a stream too small per frame, after libwebrtc's "bit rate too low for
+//     FEC" rule of its hybrid NACK/FEC method (no FEC under 400-1000 bytes a frame by size while
+//     RTT < 200 ms). tern's groups beside NACK close with their frame (rule 2), so one FEC packet
+//     per frame is half the media or more under two full packets a frame: the floor is
+//     min_fec_packets_per_frame (2) x packet_payload_bytes (1200) a frame at any RTT, above
+//     libwebrtc's at every size (FEC beside NACK starts at ~580 kbps of video at 30 fps). NACK
+//     repairs such streams within the jitter buffer's RTT allowance. Applies when the caller gives
+//     the stream's figures (StreamFigures).
+// Everything can be switched off (enabled = false), or per tool. The loss given should be what the
+// path loses before repairs (the sender's transport feedback, as libwebrtc's FEC controller uses):
+// a receiver report counts a packet that a retransmission restored in time as received.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +48,12 @@ struct ProtectionDecision {
   FecMaskType mask_type = FecMaskType::kRandom;
 };
 
+// What the video stream sends now (rule 5).
+struct StreamFigures {
+  DataRate media_rate = DataRate::Zero();  // the encoder's target
+  double fps = 30.0;
+};
+
 class ProtectionPolicy {
  public:
   struct Config {
@@ -48,13 +66,20 @@ class ProtectionPolicy {
     uint8_t max_fec_rate = 128;  // ~50% overhead
     uint8_t key_min_fec_rate = 64;
     double fec_only_multiplier = 4.0;  // rule 2's multiplier when NACK is not allowed
+    // Rule 5.
+    double min_fec_packets_per_frame = 2.0;
+    int64_t packet_payload_bytes = 1200;
   };
 
   // Rejects loss thresholds outside [0, 1] and negative RTT thresholds.
   static Result<ProtectionPolicy> Create(Config config);
 
-  // rtt: smoothed round-trip time; loss_fraction in [0, 1] (clamped); bursty: losses come in runs.
-  ProtectionDecision decide(TimeDelta rtt, double loss_fraction, bool bursty = false) const;
+  // rtt: smoothed round-trip time; loss_fraction in [0, 1] (clamped); bursty: losses come in runs;
+  // stream: the stream's rate, frame rate and size (rule 5; nullptr: not applied).
+  ProtectionDecision decide(TimeDelta rtt, double loss_fraction, bool bursty = false,
+                            const StreamFigures* stream = nullptr) const;
+  // Rule 5 alone: true when the stream is too small per frame for FEC beside NACK.
+  bool too_small_for_fec(const StreamFigures& stream) const;
 
  private:
   explicit ProtectionPolicy(Config config) : config_(config) {}

@@ -100,6 +100,8 @@ class VideoJitterBuffer {
   // The packet inserted last came from a retransmission (RTX): see
   // VideoTimingConfig::frequent_repair_fraction.
   void on_retransmitted_packet(Timestamp now) { timing_.on_retransmitted_packet(now); }
+  // An FEC packet of this stream arrived (VideoTimingConfig::frequent_repair_fraction).
+  void on_fec_packet(Timestamp now) { timing_.on_fec_packet(now); }
   const VideoJitterBufferConfig& config() const { return config_; }
 
   VideoJitterBufferStats stats() const;

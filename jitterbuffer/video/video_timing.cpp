@@ -16,6 +16,7 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
   window_.push(receive_time, offset);
   window_.expire_before(receive_time - config_.offset_window);  // never the offset just pushed
 
+  last_frame_ = std::max(last_frame_, receive_time);
   if (config_.frequent_repair_fraction > 0.0) {  // only then is the window read
     recent_frames_.push_back(receive_time);
     trim_window(recent_frames_, receive_time);
@@ -47,9 +48,20 @@ void VideoTiming::on_retransmitted_packet(Timestamp now) {
   trim_window(recent_repaired_, now);
 }
 
+bool VideoTiming::fec_in_use() const {
+  return last_fec_.is_finite() && last_fec_ >= last_frame_ - config_.repair_window;
+}
+
+void VideoTiming::on_fec_packet(Timestamp now) {
+  // FEC (re)starts: the repairs before it were all NACK's and tell nothing of what FEC misses.
+  if (!fec_in_use()) recent_repaired_.clear();
+  last_fec_ = std::max(last_fec_, now);
+}
+
 TimeDelta VideoTiming::repair_allowance() const {
   if (!config_.add_rtt_after_retransmission || !retransmissions_seen_) return TimeDelta::Zero();
-  if (config_.frequent_repair_fraction > 0.0 &&
+  // Only while FEC arrives (a sender's policy may send none at all).
+  if (config_.frequent_repair_fraction > 0.0 && fec_in_use() &&
       static_cast<double>(recent_repaired_.size()) <=
           config_.frequent_repair_fraction * static_cast<double>(recent_frames_.size())) {
     return TimeDelta::Zero();

@@ -9,7 +9,9 @@
 // a repaired frame (and the frames decoded after it) render at most about L late: a short stutter
 // when L stays below the freeze threshold (frame interval + 150 ms, webrtc-stats), not a freeze.
 // With FEC beside NACK (frequent_repair_fraction > 0) the allowance is held only while frames
-// completed by retransmission are frequent.
+// completed by retransmission are frequent, and while FEC packets actually arrive: a sender that
+// negotiated FEC but sends none (its protection policy turns FEC off at low rates or low loss) is
+// NACK-only, and its repaired frames need the RTT as much as without FEC.
 #pragma once
 
 #include <cstddef>
@@ -40,7 +42,10 @@ struct VideoTimingConfig {
   // (on_retransmitted_packet) than `frequent_repair_fraction` of the frames of the last
   // `repair_window` (bursty loss that FEC cannot rebuild). Rare ones render late (a stutter)
   // instead of every frame waiting an RTT. Zero fraction: hold it after the first
-  // retransmission, as without FEC (no window is kept).
+  // retransmission, as without FEC (no window is kept). The rule applies only while FEC is
+  // received (on_fec_packet within the last repair_window); before the first FEC packet and after
+  // the sender stopped sending it, the first retransmission holds the RTT as without FEC. The
+  // repairs counted restart with FEC (those before it were all NACK's).
   double frequent_repair_fraction = 0.0;
   TimeDelta repair_window = TimeDelta::Seconds(10);
 };
@@ -57,6 +62,9 @@ class VideoTiming {
   void set_rtt(TimeDelta rtt) { rtt_ = rtt; }
   // A packet restored by retransmission (RTX) arrived: counted for frequent_repair_fraction.
   void on_retransmitted_packet(Timestamp now);
+  // An FEC packet of this stream arrived (ULPFEC or FlexFEC): FEC is in use (see
+  // frequent_repair_fraction).
+  void on_fec_packet(Timestamp now);
 
   // When the frame with `ts` should be rendered; requires one on_frame() before.
   Timestamp render_time(uint32_t ts);
@@ -68,6 +76,8 @@ class VideoTiming {
  private:
   TimeDelta capture_time(int64_t unwrapped_ts) const;
   void trim_window(std::deque<Timestamp>& q, Timestamp now) const;
+  // Some FEC packet arrived within repair_window of the latest frame.
+  bool fec_in_use() const;
 
   VideoTimingConfig config_;
   VideoJitterEstimator estimator_;
@@ -82,6 +92,8 @@ class VideoTiming {
   // (bounded: kMaxWindowFrames each, oldest first).
   std::deque<Timestamp> recent_frames_;
   std::deque<Timestamp> recent_repaired_;
+  Timestamp last_fec_ = Timestamp::MinusInfinity();
+  Timestamp last_frame_ = Timestamp::MinusInfinity();
 };
 
 }  // namespace tern::jitterbuffer

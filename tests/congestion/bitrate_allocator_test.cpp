@@ -49,6 +49,15 @@ TEST_CASE("BitrateAllocator includes FEC overhead in video allocations") {
   const auto full = alloc.allocate(2_mbps);
   CHECK(full.video[0].media == 500_kbps);
   CHECK(full.video[0].fec.kbps() == 125);
+  // The sender's protection policy turns FEC off, then on at 10%: the reserve follows.
+  CHECK(alloc.set_fec_overhead(7, 0.0));
+  const auto off = alloc.allocate(400_kbps);
+  CHECK(off.video[0].media == 400_kbps);
+  CHECK(off.video[0].fec == DataRate::Zero());
+  CHECK(alloc.set_fec_overhead(7, 0.1));
+  CHECK(alloc.allocate(2_mbps).video[0].fec == 50_kbps);
+  CHECK(!alloc.set_fec_overhead(8, 0.1));   // unknown stream
+  CHECK(!alloc.set_fec_overhead(7, -0.1));  // negative
 }
 
 TEST_CASE("BitrateAllocator suspends video below its minimum and resumes with hysteresis") {

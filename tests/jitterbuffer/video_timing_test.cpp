@@ -95,7 +95,7 @@ TEST_CASE("jitter estimator forgets one keyframe-sized frame within seconds") {
   CHECK(est.estimate() < calm + TimeDelta::Millis(10));
 }
 
-TEST_CASE("video timing with FEC holds the RTT only while retransmissions are frequent") {
+TEST_CASE("video timing with FEC holds the RTT only while retransmissions are frequent or no FEC arrives") {
   VideoTimingConfig config;
   config.frequent_repair_fraction = 0.03;  // over the last 10 s (repair_window)
   VideoTiming timing(config);
@@ -106,6 +106,7 @@ TEST_CASE("video timing with FEC holds the RTT only while retransmissions are fr
   // 10 s at 30 fps with 3 retransmitted packets (1% of the frames): FEC does the work, no RTT.
   for (; i < 300; ++i) {
     timing.on_frame(i * 3000u, frame_at(i), DataSize::Bytes(4000), false);
+    if (i % 10 == 0) timing.on_fec_packet(frame_at(i));
     if (i % 100 == 50) {
       timing.on_retransmitted_packet(frame_at(i));
       timing.on_frame(i * 3000u + 1500u, frame_at(i), DataSize::Bytes(100), true);  // a late frame
@@ -116,8 +117,17 @@ TEST_CASE("video timing with FEC holds the RTT only while retransmissions are fr
   for (int k = 0; k < 20; ++k) timing.on_retransmitted_packet(frame_at(i) + TimeDelta::Millis(k * 50));
   CHECK(timing.repair_allowance() == TimeDelta::Millis(120));
   // ... until they leave the 10 s window.
-  for (const uint32_t end = i + 330; i < end; ++i) timing.on_frame(i * 3000u, frame_at(i), DataSize::Bytes(4000), false);
+  for (const uint32_t end = i + 330; i < end; ++i) {
+    timing.on_frame(i * 3000u, frame_at(i), DataSize::Bytes(4000), false);
+    timing.on_fec_packet(frame_at(i));
+  }
   CHECK(timing.repair_allowance() == TimeDelta::Zero());
+  // The sender stops sending FEC (its policy turned it off): once none arrived for 10 s the stream
+  // is NACK-only, and the retransmissions seen hold the RTT again.
+  for (const uint32_t end = i + 290; i < end; ++i) timing.on_frame(i * 3000u, frame_at(i), DataSize::Bytes(4000), false);
+  CHECK(timing.repair_allowance() == TimeDelta::Zero());
+  for (const uint32_t end = i + 20; i < end; ++i) timing.on_frame(i * 3000u, frame_at(i), DataSize::Bytes(4000), false);
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(120));
   // Without FEC (fraction 0) the first retransmission holds it for good.
   VideoTiming nack_only;
   nack_only.set_rtt(TimeDelta::Millis(120));

@@ -64,3 +64,16 @@ TEST_CASE("LossBurstMeter tells independent from bursty loss") {
   few.on_packet(true);
   CHECK_FALSE(few.bursty());  // 2 losses: too few to judge
 }
+
+TEST_CASE("LossBurstMeter gives the window's loss fraction (the path's loss before repairs)") {
+  LossBurstMeter::Config c;
+  c.window = 100;
+  LossBurstMeter m(c);
+  CHECK(m.loss_fraction() == 0.0);
+  for (int i = 0; i < 50; ++i) m.on_packet(i % 10 == 0);  // 5 of 50
+  CHECK(m.packets() == 50);
+  CHECK(m.loss_fraction() == doctest::Approx(0.1));
+  for (int i = 0; i < 100; ++i) m.on_packet(i % 50 == 0);  // the window now holds 2 of 100
+  CHECK(m.packets() == 100);
+  CHECK(m.loss_fraction() == doctest::Approx(0.02));
+}

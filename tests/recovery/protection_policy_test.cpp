@@ -20,7 +20,7 @@ TEST_CASE("protection policy: NACK only at short RTT, FEC joins as RTT and loss 
   CHECK(d.use_fec);
   CHECK(d.fec_rate == 10);  // 255 * 0.02 * 2
   CHECK(d.key_fec_rate == 64);
-  CHECK(d.max_frames == 3);
+  CHECK(d.max_frames == 1);  // beside NACK a group closes with its frame
   const auto low = p->decide(TimeDelta::Millis(80), 0.10);
   const auto high = p->decide(TimeDelta::Millis(200), 0.10);
   CHECK(high.fec_rate > low.fec_rate);
@@ -75,4 +75,34 @@ TEST_CASE("protection policy: FEC alone (no NACK) follows reported loss at any R
   CHECK(more.max_frames == 1);
   // The level comes back down with the loss.
   CHECK(p->decide(TimeDelta::Millis(20), 0.015).fec_rate == 15);
+}
+
+TEST_CASE("protection policy: beside NACK no FEC for a stream under two packets a frame") {
+  auto p = ProtectionPolicy::Create({});
+  REQUIRE(p.ok());
+  StreamFigures big;  // 1.6 Mbps at 30 fps: ~6.7 kB a frame
+  big.media_rate = DataRate::KilobitsPerSec(1600);
+  auto d = p->decide(TimeDelta::Millis(120), 0.02, false, &big);
+  CHECK(d.use_fec);
+  CHECK(d.max_frames == 1);
+  StreamFigures small;  // 150 kbps at 20 fps: ~940 B a frame, one packet
+  small.media_rate = DataRate::KilobitsPerSec(150);
+  small.fps = 20;
+  CHECK(p->too_small_for_fec(small));
+  d = p->decide(TimeDelta::Millis(120), 0.02, false, &small);
+  CHECK(d.use_nack);
+  CHECK(!d.use_fec);
+  CHECK(!p->decide(TimeDelta::Millis(400), 0.02, false, &small).use_fec);  // at any RTT
+  // Two full packets a frame are enough (300 kbps at 15 fps: 2.5 kB).
+  StreamFigures two;
+  two.media_rate = DataRate::KilobitsPerSec(300);
+  two.fps = 15;
+  CHECK(!p->too_small_for_fec(two));
+  CHECK(p->decide(TimeDelta::Millis(120), 0.02, false, &two).use_fec);
+  // Without NACK FEC is the only repair: never left out for size.
+  ProtectionPolicy::Config c;
+  c.allow_nack = false;
+  auto fec_only = ProtectionPolicy::Create(c);
+  REQUIRE(fec_only.ok());
+  CHECK(fec_only->decide(TimeDelta::Millis(120), 0.02, false, &small).use_fec);
 }

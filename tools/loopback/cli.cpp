@@ -276,6 +276,8 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     auto pc = pipeline::parse_protection_list(protection);
     if (!pc) return fail("--protection " + protection + ": " + pc.error());
     c.protection = pc.value();
+  } else if (!c.video) {
+    c.protection.fec = false;  // the default's video FEC, without video
   }
   if (app.count("--cc")) {
     const std::string m = lower(cc);

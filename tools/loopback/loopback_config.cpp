@@ -40,7 +40,7 @@ Preset make(std::string name, std::string description, LoopbackConfig c) {
 std::vector<Preset> build_presets() {
   std::vector<Preset> out;
   const LoopbackConfig base;
-  out.push_back(make("default", "VP8 640x480@30 + Opus, 2 Mbps, 50 ms one-way, 20 ms jitter, 2% loss, NACK + audio RED",
+  out.push_back(make("default", "VP8 640x480@30 + Opus, 2 Mbps, 50 ms one-way, 20 ms jitter, 2% loss, NACK + FEC + audio RED",
                      base));
 
   LoopbackConfig c = base;
@@ -136,6 +136,7 @@ std::vector<Preset> build_presets() {
   LoopbackConfig issued = base;
   issued.link.jitter = TimeDelta::Zero();
   issued.link.loss = 0;
+  issued.protection.fec = false;  // as issued: NACK + audio RED, the default of the time
   c = issued;
   c.duration = TimeDelta::Seconds(95);
   c.link.rate_trace = "0 500\n25000 800\n45000 100\n";

@@ -64,8 +64,9 @@ struct LoopbackConfig {
   // finds its path with ICE over netsim's addressed Internet and a TURN server (ice_network.h).
   std::optional<netsim::NatKind> nat_a, nat_b;
   bool uses_ice() const { return topology == Topology::kRelay || nat_a.has_value() || nat_b.has_value(); }
-  // NACK (video RTX) and RED (Opus redundancy, as browsers send it) by default.
-  pipeline::ProtectionConfig protection{true, false, true};
+  // NACK (video RTX), ULPFEC in RED (sent when the protection policy turns it on: recovery/
+  // protection_policy.h) and audio RED (Opus redundancy, as browsers send it) by default.
+  pipeline::ProtectionConfig protection{true, true, true};
   pipeline::CongestionControlMode congestion = pipeline::CongestionControlMode::kTransportCc;
   DataRate fixed_rate = DataRate::KilobitsPerSec(1000);  // --cc fixed: the whole send budget
   DataRate start_rate = DataRate::KilobitsPerSec(1000);
