@@ -52,7 +52,7 @@ TEST_CASE("sliding extremum: minimum and maximum over a time window match brute 
   }
 }
 
-TEST_CASE("sliding extremum: a tie keeps the newer time; full drops the oldest; clear empties") {
+TEST_CASE("sliding extremum: a tie keeps the newer time, full drops the oldest, clear empties") {
   SlidingExtremum<int> lo(3);
   lo.push(Timestamp::Millis(1), 5);
   lo.push(Timestamp::Millis(2), 5);
