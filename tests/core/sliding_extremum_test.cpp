@@ -18,11 +18,12 @@ struct ExtremumSample {
   int value;
 };
 
-// The answer by brute force: the extreme of the samples pushed at or after `from`.
+// The answer by brute force: the extreme of the samples pushed at or after `from` (times never
+// decrease, so the walk back from the newest stops at the window's start).
 int BruteExtremum(const std::vector<ExtremumSample>& all, Timestamp from, bool maximum) {
   int best = maximum ? INT32_MIN : INT32_MAX;
-  for (const ExtremumSample& x : all) {
-    if (x.time >= from) best = maximum ? std::max(best, x.value) : std::min(best, x.value);
+  for (auto it = all.rbegin(); it != all.rend() && it->time >= from; ++it) {
+    best = maximum ? std::max(best, it->value) : std::min(best, it->value);
   }
   return best;
 }
