@@ -6,8 +6,8 @@ namespace tern::codecs {
 namespace {
 
 constexpr int kTimebase = 90000;
-constexpr int64_t kMinBitrateBps = 10000;
-constexpr int64_t kMaxBitrateBps = 100000000;
+constexpr int64_t kVpxMinBitrateBps = 10000;
+constexpr int64_t kVpxMaxBitrateBps = 100000000;
 
 }  // namespace
 
@@ -19,7 +19,7 @@ Status LibvpxEncoder::Validate(const VideoEncoderConfig& c, int max_speed) {
   if (c.width < 2 || c.height < 2 || c.width > 16384 || c.height > 16384) {
     return Error{"libvpx encoder: width/height outside 2..16384"};
   }
-  if (c.start_bitrate.bps() < kMinBitrateBps || c.start_bitrate.bps() > kMaxBitrateBps) {
+  if (c.start_bitrate.bps() < kVpxMinBitrateBps || c.start_bitrate.bps() > kVpxMaxBitrateBps) {
     return Error{"libvpx encoder: bitrate outside 10 kbps..100 Mbps"};
   }
   if (!(c.max_framerate >= 1.0 && c.max_framerate <= 240.0)) return Error{"libvpx encoder: frame rate outside 1..240"};
@@ -94,7 +94,7 @@ Status LibvpxEncoder::initialize(vpx_codec_iface_t* iface) {
 }
 
 Status LibvpxEncoder::set_target_bitrate(DataRate bitrate) {
-  if (bitrate.bps() < kMinBitrateBps || bitrate.bps() > kMaxBitrateBps) {
+  if (bitrate.bps() < kVpxMinBitrateBps || bitrate.bps() > kVpxMaxBitrateBps) {
     return Error{"libvpx encoder: bitrate outside 10 kbps..100 Mbps"};
   }
   const DataRate previous = config_.start_bitrate;

@@ -11,8 +11,8 @@ bool valid_opus_rate(int hz) {
   return hz == 8000 || hz == 12000 || hz == 16000 || hz == 24000 || hz == 48000;
 }
 
-constexpr int64_t kMinBitrateBps = 6000;
-constexpr int64_t kMaxBitrateBps = 510000;
+constexpr int64_t kOpusMinBitrateBps = 6000;
+constexpr int64_t kOpusMaxBitrateBps = 510000;
 
 int opus_application(AudioApplication app) {
   switch (app) {
@@ -59,7 +59,7 @@ Result<std::unique_ptr<OpusEncoder>> OpusEncoder::Create(const AudioEncoderConfi
   if (frame_ms != 10 && frame_ms != 20 && frame_ms != 40 && frame_ms != 60) {
     return Error{"opus encoder: frame duration must be 10, 20, 40 or 60 ms"};
   }
-  if (config.bitrate.bps() < kMinBitrateBps || config.bitrate.bps() > kMaxBitrateBps) {
+  if (config.bitrate.bps() < kOpusMinBitrateBps || config.bitrate.bps() > kOpusMaxBitrateBps) {
     return Error{"opus encoder: bitrate outside 6..510 kbps"};
   }
   if (config.complexity < 0 || config.complexity > 10) return Error{"opus encoder: complexity outside 0..10"};
@@ -108,7 +108,7 @@ Result<EncodedFrame> OpusEncoder::encode(const AudioFrame& frame) {
 }
 
 Status OpusEncoder::set_target_bitrate(DataRate bitrate) {
-  if (bitrate.bps() < kMinBitrateBps || bitrate.bps() > kMaxBitrateBps) {
+  if (bitrate.bps() < kOpusMinBitrateBps || bitrate.bps() > kOpusMaxBitrateBps) {
     return Error{"opus encoder: bitrate outside 6..510 kbps"};
   }
   if (opus_encoder_ctl(enc_->ptr, OPUS_SET_BITRATE(static_cast<opus_int32>(bitrate.bps()))) != OPUS_OK) {

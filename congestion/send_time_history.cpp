@@ -8,8 +8,7 @@ namespace {
 // See send_time_history.h: the ring spans twice max_packets; beyond 2^15 packets a 16-bit number
 // cannot reach the oldest, so the span stops at 2^16.
 constexpr size_t kSpanFactor = 2;
-constexpr size_t kMaxUsefulPackets = size_t{1} << 15;
-size_t span_for(size_t max_packets) { return kSpanFactor * std::clamp<size_t>(max_packets, 1, kMaxUsefulPackets); }
+size_t span_for(size_t max_packets) { return kSpanFactor * std::clamp<size_t>(max_packets, 1, SendTimeHistory::kMaxUsefulPackets); }
 }  // namespace
 
 SendTimeHistory::SendTimeHistory(Config config) : config_(config), packets_(span_for(config.max_packets)) {

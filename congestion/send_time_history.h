@@ -23,6 +23,10 @@ namespace tern::congestion {
 
 class SendTimeHistory {
  public:
+  // The most packets a 16-bit sequence number can reach back (2^15): a larger max_packets keeps no
+  // more (the transport feedback adapter bounds its own per-SSRC rings by it too).
+  static constexpr size_t kMaxUsefulPackets = size_t{1} << 15;
+
   struct Config {
     // An endpoint's defaults (libwebrtc keeps 60 s). A forwarder's hop, whose feedback comes back
     // within an RTT, keeps a few seconds (pipeline::MediaRouter).

@@ -11,15 +11,13 @@ constexpr int64_t kBaseWrapTicks = int64_t{1} << 24;
 // Compact NTP (16.16 seconds) in microseconds, rounded down.
 constexpr int64_t compact_ntp_to_us(int64_t ntp) { return (ntp * 1'000'000) >> 16; }
 constexpr size_t kInitialReportedSlots = 256;
-// Like SendTimeHistory: 2^15 packets is the most a 16-bit number can reach back.
-constexpr size_t kMaxUsefulPackets = size_t{1} << 15;
 
 }  // namespace
 
 TransportFeedbackAdapter::TransportFeedbackAdapter(Config config)
     : config_(config),
       history_(config.history),
-      max_reported_(std::bit_ceil(std::clamp<size_t>(config.history.max_packets, 1, kMaxUsefulPackets))) {
+      max_reported_(std::bit_ceil(std::clamp<size_t>(config.history.max_packets, 1, SendTimeHistory::kMaxUsefulPackets))) {
   reported_.resize(std::min(kInitialReportedSlots, max_reported_));
 }
 
@@ -48,7 +46,7 @@ TransportFeedbackAdapter::Stamped TransportFeedbackAdapter::on_sent_packet(
   if (rtp) {
     SsrcHistory* h = find_ssrc(rtp->ssrc);
     if (h == nullptr && ssrcs_.size() < config_.max_ssrcs) {
-      const size_t max = std::clamp<size_t>(config_.max_rtp_packets_per_ssrc, 1, kMaxUsefulPackets);
+      const size_t max = std::clamp<size_t>(config_.max_rtp_packets_per_ssrc, 1, SendTimeHistory::kMaxUsefulPackets);
       h = &ssrcs_.emplace_back(SsrcHistory{rtp->ssrc, RtpSeqUnwrapper{}, SeqRing<uint16_t>(2 * max)});
     }
     if (h != nullptr) {

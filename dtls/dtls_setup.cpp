@@ -1,22 +1,12 @@
 #include "tern/dtls/dtls_setup.h"
 
-#include <cctype>
+#include "tern/core/ascii.h"
 
 namespace tern::dtls {
-namespace {
-
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-  return true;
-}
-
-}  // namespace
 
 std::optional<DtlsSetup> parse_dtls_setup(std::string_view value) {
   for (DtlsSetup s : {DtlsSetup::kActpass, DtlsSetup::kActive, DtlsSetup::kPassive, DtlsSetup::kHoldconn})
-    if (equals_ignore_case(value, to_string(s))) return s;
+    if (ascii_iequals(value, to_string(s))) return s;
   return std::nullopt;
 }
 

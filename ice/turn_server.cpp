@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tern/ice/candidate.h"
 #include "tern/ice/channel_data.h"
 #include "tern/ice/stun_crypto.h"
 
@@ -13,10 +14,6 @@ namespace tern::ice {
 namespace {
 
 constexpr uint8_t kUdp = 17;
-
-bool same_ip(const TransportAddress& a, const TransportAddress& b) {
-  return a.family == b.family && std::memcmp(a.ip.data(), b.ip.data(), a.ip_size()) == 0;
-}
 
 void put_hex(std::string& out, const uint8_t* bytes, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "tern/core/ascii.h"
 #include "tern/rtp/header_extensions.h"
 
 namespace tern::sdp {
@@ -13,13 +14,6 @@ constexpr std::string_view kRtpProto = "UDP/TLS/RTP/SAVPF";
 constexpr std::string_view kSctpProto = "UDP/DTLS/SCTP";
 constexpr std::string_view kLegacySctpProto = "DTLS/SCTP";  // RFC 8841 draft-era, aiortc 1.4
 constexpr std::string_view kDataChannelFormat = "webrtc-datachannel";
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
 
 bool is_rtp_proto(std::string_view proto) { return proto == kRtpProto || proto == "RTP/SAVPF" || proto == "TCP/DTLS/RTP/SAVPF"; }
 bool is_sctp_proto(std::string_view proto) { return proto == kSctpProto || proto == kLegacySctpProto || proto == "TCP/DTLS/SCTP"; }
@@ -250,13 +244,13 @@ std::optional<MediaSection> answer_body(const MediaSection& o, const LocalCapabi
     const RtpMap* r = pt ? f.rtpmap(*pt) : nullptr;
     if (!r) continue;
     if (kind == MediaKind::kVideo && local.video_fec && r->clock_rate == 90000 &&
-        (iequals(r->encoding, "red") || iequals(r->encoding, "ulpfec"))) {
-      if (iequals(r->encoding, "red")) {
+        (ascii_iequals(r->encoding, "red") || ascii_iequals(r->encoding, "ulpfec"))) {
+      if (ascii_iequals(r->encoding, "red")) {
         if (red_pt) continue;  // one RED format is enough
         red_pt = pt;
       }
       kept.insert(*pt);
-    } else if (kind == MediaKind::kAudio && local.audio_red && iequals(r->encoding, "red") && r->clock_rate == 48000 && !red_pt) {
+    } else if (kind == MediaKind::kAudio && local.audio_red && ascii_iequals(r->encoding, "red") && r->clock_rate == 48000 && !red_pt) {
       // RFC 2198 fmtp "111/111": every block must be a kept codec.
       const Fmtp* fm = f.fmtp(*pt);
       bool ok = fm != nullptr && !fm->parameters.empty();
@@ -275,7 +269,7 @@ std::optional<MediaSection> answer_body(const MediaSection& o, const LocalCapabi
   for (const std::string& fmt : o.formats) {
     const auto pt = parse_pt(fmt);
     const RtpMap* r = pt ? f.rtpmap(*pt) : nullptr;
-    if (r && kind == MediaKind::kVideo && local.rtx && iequals(r->encoding, "rtx")) {
+    if (r && kind == MediaKind::kVideo && local.rtx && ascii_iequals(r->encoding, "rtx")) {
       const auto apt = f.apt(*pt);
       // Also the RTX of the kept RED (libwebrtc retransmits its RED-wrapped packets under it).
       if (apt && (media_pts.count(*apt) || (red_pt && *apt == *red_pt))) kept.insert(*pt);
@@ -306,7 +300,7 @@ std::optional<MediaSection> answer_body(const MediaSection& o, const LocalCapabi
   MediaSection identity;  // msid goes before the codecs, the ssrc lines after (browsers' order)
   if (we_send) {
     bool rtx = false;
-    for (uint8_t pt : kept) rtx = rtx || iequals(f.rtpmap(pt)->encoding, "rtx");
+    for (uint8_t pt : kept) rtx = rtx || ascii_iequals(f.rtpmap(pt)->encoding, "rtx");
     add_send_identity(identity, local, kind, rtx);
     a.attributes.push_back(identity.attributes.front());
   }
@@ -419,16 +413,16 @@ Result<NegotiatedSession> negotiate(const SessionDescription& offer, const Sessi
       const RtpMap* orr = of.rtpmap(*pt);
       if (std::find(om.formats.begin(), om.formats.end(), fmt) == om.formats.end() || !orr)
         return Error{"answer has a payload type the offer did not have"};
-      if (ar && (!iequals(ar->encoding, orr->encoding) || ar->clock_rate != orr->clock_rate))
+      if (ar && (!ascii_iequals(ar->encoding, orr->encoding) || ar->clock_rate != orr->clock_rate))
         return Error{"answer maps a payload type to another codec than the offer"};
       const RtpMap& r = ar ? *ar : *orr;
       const Fmtp* fm = af.fmtp(*pt) ? af.fmtp(*pt) : of.fmtp(*pt);
-      if (iequals(r.encoding, "rtx")) continue;  // matched to its apt below
-      if (iequals(r.encoding, "red")) {
+      if (ascii_iequals(r.encoding, "rtx")) continue;  // matched to its apt below
+      if (ascii_iequals(r.encoding, "red")) {
         nm.red_payload_type = pt;
         continue;
       }
-      if (iequals(r.encoding, "ulpfec")) {
+      if (ascii_iequals(r.encoding, "ulpfec")) {
         nm.ulpfec_payload_type = pt;
         continue;
       }
@@ -453,7 +447,7 @@ Result<NegotiatedSession> negotiate(const SessionDescription& offer, const Sessi
     for (const std::string& fmt : am.formats) {
       const auto pt = parse_pt(fmt);
       const RtpMap* r = af.rtpmap(*pt) ? af.rtpmap(*pt) : of.rtpmap(*pt);
-      if (!iequals(r->encoding, "rtx")) continue;
+      if (!ascii_iequals(r->encoding, "rtx")) continue;
       const auto apt = af.apt(*pt) ? af.apt(*pt) : of.apt(*pt);
       for (NegotiatedCodec& c : nm.codecs)
         if (apt == c.payload_type) c.rtx_payload_type = pt;

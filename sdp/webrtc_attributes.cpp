@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "tern/core/ascii.h"
+
 namespace tern::sdp {
 namespace {
 
@@ -46,17 +48,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 std::optional<ice::CandidateType> candidate_type(std::string_view s) {
@@ -157,7 +148,7 @@ std::optional<std::string_view> Fmtp::parameter(std::string_view key) const {
     rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
     const size_t eq = item.find('=');
     if (eq == std::string_view::npos) continue;
-    if (iequals(trim(item.substr(0, eq)), key)) return trim(item.substr(eq + 1));
+    if (ascii_iequals(trim(item.substr(0, eq)), key)) return trim(item.substr(eq + 1));
   }
   return std::nullopt;
 }
@@ -388,9 +379,9 @@ Result<SdpCandidate> SdpCandidate::parse(std::string_view value) {
   const auto component = number<uint16_t>(f[1], 256);
   if (!component || *component == 0) return Error{"candidate component is not 1..256"};
   c.candidate.component = *component;
-  if (iequals(f[2], "udp")) {
+  if (ascii_iequals(f[2], "udp")) {
     c.transport = "udp";
-  } else if (iequals(f[2], "tcp")) {
+  } else if (ascii_iequals(f[2], "tcp")) {
     c.transport = "tcp";
   } else {
     return Error{"candidate transport is neither udp nor tcp"};

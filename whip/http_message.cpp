@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "tern/core/ascii.h"
+
 namespace tern::whip {
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -15,17 +15,12 @@ std::string_view trim(std::string_view s) {
 
 std::optional<std::string_view> find_header(const HeaderList& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {
-    if (iequals(key, name)) return std::string_view(value);
+    if (ascii_iequals(key, name)) return std::string_view(value);
   }
   return std::nullopt;
 }
 
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
 
 std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
   return find_header(headers, name);
@@ -36,7 +31,7 @@ std::string HttpRequest::content_type() const {
   if (!value) return "";
   std::string_view type = trim(value->substr(0, value->find(';')));
   std::string out(type);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
 }
 
@@ -45,7 +40,7 @@ std::optional<std::string_view> HttpRequest::bearer_token() const {
   if (!value) return std::nullopt;
   std::string_view v = trim(*value);
   constexpr std::string_view kScheme = "bearer";
-  if (v.size() <= kScheme.size() || !iequals(v.substr(0, kScheme.size()), kScheme) ||
+  if (v.size() <= kScheme.size() || !ascii_iequals(v.substr(0, kScheme.size()), kScheme) ||
       (v[kScheme.size()] != ' ' && v[kScheme.size()] != '\t')) {
     return std::nullopt;
   }

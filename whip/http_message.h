@@ -17,9 +17,6 @@ namespace tern::whip {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-// ASCII case-insensitive equality, for header names and tokens.
-bool iequals(std::string_view a, std::string_view b);
-
 struct HttpRequest {
   std::string method;  // "POST", "PATCH", "DELETE", "OPTIONS", ...
   std::string path;    // the target's path, without query string ("/whip/endpoint")

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "tern/core/ascii.h"
+
 namespace tern::whip {
 namespace {
 
@@ -32,10 +34,10 @@ Result<HttpUrl> HttpUrl::parse(std::string_view text) {
   size_t scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) return Error{"URL without scheme://"};
   std::string_view scheme = text.substr(0, scheme_end);
-  if (iequals(scheme, "http")) {
+  if (ascii_iequals(scheme, "http")) {
     url.scheme = "http";
     url.port = 80;
-  } else if (iequals(scheme, "https")) {
+  } else if (ascii_iequals(scheme, "https")) {
     url.scheme = "https";
     url.port = 443;
   } else {
@@ -129,7 +131,7 @@ Result<WhipSession> read_offer_response(const HttpUrl& endpoint, const HttpRespo
   if (response.status >= 400 && response.status < 500) return Error{"the WHIP endpoint refused the offer (4xx)"};
   if (response.status != 201) return Error{"the WHIP endpoint did not answer 201 Created"};
   auto type = response.header("Content-Type");
-  if (!type || !iequals(type->substr(0, type->find(';')), "application/sdp")) return Error{"the WHIP answer is not application/sdp"};
+  if (!type || !ascii_iequals(type->substr(0, type->find(';')), "application/sdp")) return Error{"the WHIP answer is not application/sdp"};
   if (response.body.empty()) return Error{"the WHIP answer is empty"};
   auto location = response.header("Location");
   if (!location) return Error{"the WHIP 201 has no Location"};

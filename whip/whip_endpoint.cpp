@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "tern/core/ascii.h"
+
 namespace tern::whip {
 namespace {
 
@@ -282,7 +284,7 @@ std::string WhipEndpoint::make_etag(const std::string& id, uint64_t generation) 
 Result<std::vector<IceServerLink>> parse_ice_server_links(const HeaderList& headers) {
   std::vector<IceServerLink> out;
   for (const auto& [name, value] : headers) {
-    if (!iequals(name, "Link")) continue;
+    if (!ascii_iequals(name, "Link")) continue;
     LinkCursor c{value};
     while (true) {
       c.skip_ws();
@@ -298,9 +300,9 @@ Result<std::vector<IceServerLink>> parse_ice_server_links(const HeaderList& head
         std::string param, param_value;
         if (!c.token(param)) return Error{"malformed Link header: bad parameter"};
         if (c.eat('=') && !c.value(param_value)) return Error{"malformed Link header: bad parameter value"};
-        if (iequals(param, "rel")) ice_server = param_value == "ice-server";
-        if (iequals(param, "username")) link.username = param_value;
-        if (iequals(param, "credential")) link.credential = param_value;
+        if (ascii_iequals(param, "rel")) ice_server = param_value == "ice-server";
+        if (ascii_iequals(param, "username")) link.username = param_value;
+        if (ascii_iequals(param, "credential")) link.credential = param_value;
       }
       if (ice_server) {
         if (out.size() == 16) return Error{"more than 16 ICE servers in Link headers"};

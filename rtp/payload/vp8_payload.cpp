@@ -6,8 +6,8 @@
 namespace tern::rtp {
 namespace {
 
-constexpr uint8_t kX = 0x80, kN = 0x20, kS = 0x10;
-constexpr uint8_t kI = 0x80, kL = 0x40, kT = 0x20, kK = 0x10;
+constexpr uint8_t kVp8X = 0x80, kVp8N = 0x20, kVp8S = 0x10;
+constexpr uint8_t kVp8I = 0x80, kVp8L = 0x40, kVp8T = 0x20, kVp8K = 0x10;
 
 bool two_byte_picture_id(const Vp8Descriptor& d) { return d.picture_id_15bit || *d.picture_id > 0x7F; }
 
@@ -37,11 +37,11 @@ size_t Vp8Descriptor::write(std::span<uint8_t> out) const {
   if (out.size() < n) return 0;
   const bool extended = n > 1;
   uint8_t* p = out.data();
-  *p++ = static_cast<uint8_t>((extended ? kX : 0) | (non_reference ? kN : 0) | (start_of_partition ? kS : 0) |
+  *p++ = static_cast<uint8_t>((extended ? kVp8X : 0) | (non_reference ? kVp8N : 0) | (start_of_partition ? kVp8S : 0) |
                               (partition_index & 0x07));
   if (!extended) return n;
-  *p++ = static_cast<uint8_t>((picture_id ? kI : 0) | (tl0_pic_idx ? kL : 0) | (temporal_id ? kT : 0) |
-                              (key_idx ? kK : 0));
+  *p++ = static_cast<uint8_t>((picture_id ? kVp8I : 0) | (tl0_pic_idx ? kVp8L : 0) | (temporal_id ? kVp8T : 0) |
+                              (key_idx ? kVp8K : 0));
   if (picture_id) {
     if (two_byte_picture_id(*this)) {
       *p++ = static_cast<uint8_t>(0x80 | (*picture_id >> 8));
@@ -62,14 +62,14 @@ Result<Vp8Descriptor> Vp8Descriptor::parse(std::span<const uint8_t> payload, siz
   if (payload.empty()) return Error{"vp8: empty payload"};
   Vp8Descriptor d;
   const uint8_t b0 = payload[0];
-  d.non_reference = (b0 & kN) != 0;
-  d.start_of_partition = (b0 & kS) != 0;
+  d.non_reference = (b0 & kVp8N) != 0;
+  d.start_of_partition = (b0 & kVp8S) != 0;
   d.partition_index = b0 & 0x07;
   size_t pos = 1;
-  if (b0 & kX) {
+  if (b0 & kVp8X) {
     if (payload.size() < 2) return Error{"vp8: truncated extension"};
     const uint8_t ext = payload[pos++];
-    if (ext & kI) {
+    if (ext & kVp8I) {
       if (payload.size() <= pos) return Error{"vp8: truncated picture id"};
       const uint8_t p0 = payload[pos++];
       if (p0 & 0x80) {
@@ -81,18 +81,18 @@ Result<Vp8Descriptor> Vp8Descriptor::parse(std::span<const uint8_t> payload, siz
         d.picture_id_15bit = false;
       }
     }
-    if (ext & kL) {
+    if (ext & kVp8L) {
       if (payload.size() <= pos) return Error{"vp8: truncated tl0picidx"};
       d.tl0_pic_idx = payload[pos++];
     }
-    if (ext & (kT | kK)) {
+    if (ext & (kVp8T | kVp8K)) {
       if (payload.size() <= pos) return Error{"vp8: truncated tid/keyidx"};
       const uint8_t b = payload[pos++];
-      if (ext & kT) {
+      if (ext & kVp8T) {
         d.temporal_id = static_cast<uint8_t>(b >> 6);
         d.layer_sync = (b & 0x20) != 0;
       }
-      if (ext & kK) d.key_idx = static_cast<uint8_t>(b & 0x1F);
+      if (ext & kVp8K) d.key_idx = static_cast<uint8_t>(b & 0x1F);
     }
   }
   if (size) *size = pos;
@@ -137,7 +137,7 @@ Result<size_t> Vp8Packetizer::write(size_t index, std::span<uint8_t> out) const 
   const size_t fragment = fragments_.size(index);
   if (out.size() < header_size_ + fragment) return Error{"vp8: output buffer too small"};
   std::memcpy(out.data(), header_.data(), header_size_);
-  if (index != 0) out[0] = static_cast<uint8_t>(out[0] & ~kS);
+  if (index != 0) out[0] = static_cast<uint8_t>(out[0] & ~kVp8S);
   std::memcpy(out.data() + header_size_, frame_.data() + fragments_.offset(index), fragment);
   return header_size_ + fragment;
 }

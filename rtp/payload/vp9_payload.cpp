@@ -7,7 +7,7 @@
 namespace tern::rtp {
 namespace {
 
-constexpr uint8_t kI = 0x80, kP = 0x40, kL = 0x20, kF = 0x10, kB = 0x08, kE = 0x04, kV = 0x02, kZ = 0x01;
+constexpr uint8_t kVp9I = 0x80, kVp9P = 0x40, kVp9L = 0x20, kVp9F = 0x10, kVp9B = 0x08, kVp9E = 0x04, kVp9V = 0x02, kVp9Z = 0x01;
 
 bool two_byte_picture_id(const Vp9Descriptor& d) { return d.picture_id_15bit || *d.picture_id > 0x7F; }
 
@@ -130,9 +130,9 @@ size_t Vp9Descriptor::write(std::span<uint8_t> out) const {
   const size_t n = size();
   if (out.size() < n) return 0;
   ByteWriter w(out);
-  w.u8(static_cast<uint8_t>((picture_id ? kI : 0) | (inter_picture_predicted ? kP : 0) | (layer ? kL : 0) |
-                            (flexible_mode ? kF : 0) | (start_of_frame ? kB : 0) | (end_of_frame ? kE : 0) |
-                            (ss ? kV : 0) | (not_upper_layer_reference ? kZ : 0)));
+  w.u8(static_cast<uint8_t>((picture_id ? kVp9I : 0) | (inter_picture_predicted ? kVp9P : 0) | (layer ? kVp9L : 0) |
+                            (flexible_mode ? kVp9F : 0) | (start_of_frame ? kVp9B : 0) | (end_of_frame ? kVp9E : 0) |
+                            (ss ? kVp9V : 0) | (not_upper_layer_reference ? kVp9Z : 0)));
   if (picture_id) {
     if (two_byte_picture_id(*this)) w.u16(static_cast<uint16_t>(0x8000 | *picture_id));
     else w.u8(static_cast<uint8_t>(*picture_id));
@@ -158,12 +158,12 @@ Result<Vp9Descriptor> Vp9Descriptor::parse(std::span<const uint8_t> payload, siz
   ByteReader r(payload);
   Vp9Descriptor d;
   const uint8_t b0 = r.u8();
-  d.inter_picture_predicted = (b0 & kP) != 0;
-  d.flexible_mode = (b0 & kF) != 0;
-  d.start_of_frame = (b0 & kB) != 0;
-  d.end_of_frame = (b0 & kE) != 0;
-  d.not_upper_layer_reference = (b0 & kZ) != 0;
-  if (b0 & kI) {
+  d.inter_picture_predicted = (b0 & kVp9P) != 0;
+  d.flexible_mode = (b0 & kVp9F) != 0;
+  d.start_of_frame = (b0 & kVp9B) != 0;
+  d.end_of_frame = (b0 & kVp9E) != 0;
+  d.not_upper_layer_reference = (b0 & kVp9Z) != 0;
+  if (b0 & kVp9I) {
     const uint8_t p0 = r.u8();
     if (p0 & 0x80) {
       const uint8_t p1 = r.u8();
@@ -175,7 +175,7 @@ Result<Vp9Descriptor> Vp9Descriptor::parse(std::span<const uint8_t> payload, siz
     }
     if (!r.ok()) return Error{"vp9: truncated picture id"};
   }
-  if (b0 & kL) {
+  if (b0 & kVp9L) {
     const uint8_t l = r.u8();
     if (!r.ok()) return Error{"vp9: truncated layer indices"};
     d.layer = Vp9LayerIndices{static_cast<uint8_t>(l >> 5), (l & 0x10) != 0, static_cast<uint8_t>((l >> 1) & 0x07),
@@ -195,7 +195,7 @@ Result<Vp9Descriptor> Vp9Descriptor::parse(std::span<const uint8_t> payload, siz
       more = (p & 0x01) != 0;
     }
   }
-  if (b0 & kV) {
+  if (b0 & kVp9V) {
     size_t ss_size = 0;
     auto ss = Vp9ScalabilityStructure::parse(r.rest(), &ss_size);
     if (!ss) return Error{ss.error()};
@@ -246,8 +246,8 @@ Result<size_t> Vp9Packetizer::write(size_t index, std::span<uint8_t> out) const 
   uint8_t* p = out.data();
   std::memcpy(p, header_.data(), header_size_);
   uint8_t flags = 0;
-  if (index == 0) flags |= kB | (ss_bytes_.empty() ? 0 : kV);
-  if (index + 1 == num_packets()) flags |= kE;
+  if (index == 0) flags |= kVp9B | (ss_bytes_.empty() ? 0 : kVp9V);
+  if (index + 1 == num_packets()) flags |= kVp9E;
   p[0] = static_cast<uint8_t>(p[0] | flags);
   p += header_size_;
   if (index == 0 && !ss_bytes_.empty()) {

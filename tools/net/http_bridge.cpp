@@ -10,6 +10,8 @@
 
 #include <httplib.h>
 
+#include "tern/core/ascii.h"
+
 namespace tern::tools::net {
 namespace {
 
@@ -88,7 +90,7 @@ struct HttpBridge::Impl {
     out.status = response.status;
     std::string content_type = "text/plain";
     for (const auto& [name, value] : response.headers) {
-      if (whip::iequals(name, "Content-Type")) {
+      if (ascii_iequals(name, "Content-Type")) {
         content_type = value;
       } else {
         out.headers.emplace(name, value);

@@ -13,7 +13,7 @@
 namespace tern::tools::net {
 namespace {
 
-Error fail(const std::string& text) { return Error{lasting_reason(text, "tern-recv: setup failed")}; }
+Error recv_setup_failed(const std::string& text) { return Error{lasting_reason(text, "tern-recv: setup failed")}; }
 
 uint8_t video_media_pt(const SessionPlan& plan) {
   return plan.payload_types.of(plan.video.value_or(codecs::CodecType::kVp8));
@@ -25,15 +25,15 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
   SessionPlan plan;
   if (!o.sdp_path.empty()) {
     auto text = media::load_file(o.sdp_path, transport::SessionDescription::kMaxSize);
-    if (!text) return fail("--sdp '" + o.sdp_path + "': " + text.error());
+    if (!text) return recv_setup_failed("--sdp '" + o.sdp_path + "': " + text.error());
     size_t line = 0;
     auto sdp = transport::SessionDescription::parse(
         std::string_view(reinterpret_cast<const char*>(text.value().data()), text.value().size()), &line);
     if (!sdp) {
-      return fail("--sdp '" + o.sdp_path + "': malformed SDP at line " + std::to_string(line) + ": " + sdp.error());
+      return recv_setup_failed("--sdp '" + o.sdp_path + "': malformed SDP at line " + std::to_string(line) + ": " + sdp.error());
     }
     auto p = plan_from_sdp(sdp.value());
-    if (!p) return fail("--sdp '" + o.sdp_path + "': " + p.error());
+    if (!p) return recv_setup_failed("--sdp '" + o.sdp_path + "': " + p.error());
     plan = std::move(p.value());
     if (o.no_rtcp_mux_given) plan.rtcp_mux = false;
   } else {
@@ -52,7 +52,7 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
     bool nack = o.nack, fec = o.fec, flexfec = o.flexfec;
     if (!o.protection.empty()) {
       auto pc = pipeline::parse_protection_list(o.protection);
-      if (!pc) return fail("--protection '" + o.protection + "': " + pc.error());
+      if (!pc) return recv_setup_failed("--protection '" + o.protection + "': " + pc.error());
       nack = nack || pc->nack;
       fec = fec || pc->fec;
       flexfec = flexfec || pc->flexfec;
@@ -74,9 +74,9 @@ Result<SessionPlan> recv_session_plan(const RecvOptions& o) {
   if (o.audio_ssrc != 0) plan.audio_ssrc = o.audio_ssrc;
   if (!o.key.empty()) {
     auto profile = transport::srtp_profile_from_name(o.srtp_profile);
-    if (!profile) return fail("--srtp-profile '" + o.srtp_profile + "': unknown profile");
+    if (!profile) return recv_setup_failed("--srtp-profile '" + o.srtp_profile + "': unknown profile");
     auto k = transport::parse_key_text(o.key, *profile);
-    if (!k) return fail(std::string("--key: ") + k.error());
+    if (!k) return recv_setup_failed(std::string("--key: ") + k.error());
     plan.srtp_profile = profile;
     plan.srtp_key = std::move(k.value());
     plan.audio_srtp.reset();  // one key for every port
@@ -243,14 +243,14 @@ Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
   s->plan_ = std::move(plan.value());
 
   auto local = transport::SocketAddress::Parse(s->plan_.address, s->plan_.port);
-  if (!local) return fail("listen address '" + s->plan_.address + "': " + local.error());
+  if (!local) return recv_setup_failed("listen address '" + s->plan_.address + "': " + local.error());
   transport::RtpUdpTransportConfig tc;
   tc.local = local.value();
   tc.rtcp_mux = s->plan_.rtcp_mux;
   tc.srtp_profile = s->plan_.srtp_profile;
   tc.srtp_key = s->plan_.srtp_key;
   auto link = transport::RtpUdpTransport::Open(tc);
-  if (!link) return fail("cannot listen on " + tc.local.to_string() + ": " + link.error());
+  if (!link) return recv_setup_failed("cannot listen on " + tc.local.to_string() + ": " + link.error());
   s->link_ = std::move(link.value());
   s->link_->set_learn_peer(true);
   if (s->plan_.audio_port) {
@@ -261,13 +261,13 @@ Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
       ac.srtp_key = s->plan_.audio_srtp->key;
     }
     auto a = transport::RtpUdpTransport::Open(ac);
-    if (!a) return fail("cannot listen on " + ac.local.to_string() + " (audio): " + a.error());
+    if (!a) return recv_setup_failed("cannot listen on " + ac.local.to_string() + " (audio): " + a.error());
     s->audio_link_ = std::move(a.value());
     s->audio_link_->set_learn_peer(true);
   }
   if (!o.rtcp_dest.empty()) {
     auto a = transport::parse_host_port(o.rtcp_dest);
-    if (!a) return fail("--rtcp-dest '" + o.rtcp_dest + "': " + a.error());
+    if (!a) return recv_setup_failed("--rtcp-dest '" + o.rtcp_dest + "': " + a.error());
     s->link_->set_fixed_rtcp_peer(a.value());
   }
 
@@ -286,7 +286,7 @@ Result<std::unique_ptr<RecvSession>> RecvSession::Create(RecvOptions options) {
   }
   if (s->learner_.ready(transport::EpollDriver::Now())) {
     if (Status st = s->start_endpoint(transport::EpollDriver::Now()); !st.ok()) {
-      return fail(std::string("configuration: ") + st.error());
+      return recv_setup_failed(std::string("configuration: ") + st.error());
     }
   }
 
@@ -430,10 +430,10 @@ Status RecvSession::run() {
     if (now - start_ >= limit) break;
     if (o.frames > 0 && outputs_->frames() >= o.frames) break;
     if (o.idle_timeout > 0 && last_packet_ && now - *last_packet_ >= TimeDelta::SecondsF(o.idle_timeout)) break;
-    if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
+    if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return recv_setup_failed(std::string("loop: ") + st.error());
   }
   end_ = transport::EpollDriver::Now();
-  if (!setup_error_.empty()) return fail("configuration: " + setup_error_);
+  if (!setup_error_.empty()) return recv_setup_failed("configuration: " + setup_error_);
   return Status{};
 }
 

@@ -23,7 +23,7 @@ bool ends_with(const std::string& s, const char* suffix) {
   return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
 }
 
-Error fail(const std::string& text) { return Error{lasting_reason(text, "tern-send: setup failed")}; }
+Error send_setup_failed(const std::string& text) { return Error{lasting_reason(text, "tern-send: setup failed")}; }
 
 }  // namespace
 
@@ -56,8 +56,8 @@ Result<SendInputs> load_send_inputs(SendOptions& o) {
   for (const std::string& path : o.inputs) {
     if (ends_with(path, ".y4m") && !in.video) {
       auto y = media::Y4mFileSource::Open(path, o.loop_input);
-      if (!y) return fail("--input '" + path + "': " + y.error());
-      if (o.video == "none") return fail("--input '" + path + "': a Y4M file needs --video vp8 or vp9");
+      if (!y) return send_setup_failed("--input '" + path + "': " + y.error());
+      if (o.video == "none") return send_setup_failed("--input '" + path + "': a Y4M file needs --video vp8 or vp9");
       in.video = std::move(y.value());
       o.width = in.video->width();
       o.height = in.video->height();
@@ -66,9 +66,9 @@ Result<SendInputs> load_send_inputs(SendOptions& o) {
       if (!o.video_given && !o.audio_given && !in.audio) o.audio = "none";
     } else if (ends_with(path, ".wav") && !in.audio) {
       auto w = media::WavFileSource::Open(path, o.loop_input);
-      if (!w) return fail("--input '" + path + "': " + w.error());
+      if (!w) return send_setup_failed("--input '" + path + "': " + w.error());
       if (w.value()->sample_rate_hz() != 48000 || (w.value()->channels() != 1 && w.value()->channels() != 2)) {
-        return fail("--input '" + path + "': " + std::to_string(w.value()->sample_rate_hz()) + " Hz " +
+        return send_setup_failed("--input '" + path + "': " + std::to_string(w.value()->sample_rate_hz()) + " Hz " +
                     std::to_string(w.value()->channels()) + " channels; 48000 Hz mono or stereo PCM16 is required");
       }
       in.seconds = std::max(in.seconds, static_cast<double>(w.value()->total()) / 48000.0);
@@ -76,7 +76,7 @@ Result<SendInputs> load_send_inputs(SendOptions& o) {
       o.audio = "opus";
       if (!o.video_given && !in.video) o.video = "none";
     } else {
-      return fail("--input '" + path + "': expected one .y4m and/or one .wav file");
+      return send_setup_failed("--input '" + path + "': expected one .y4m and/or one .wav file");
     }
   }
   return in;
@@ -86,14 +86,14 @@ Result<SendTarget> resolve_send_options(SendOptions& o, bool files) {
   SendTarget t;
   if (o.video == "none" && o.audio == "none") return Error{"nothing to send: --video and --audio are both none"};
   auto dest = transport::parse_host_port(o.dest);
-  if (!dest) return fail("--dest '" + o.dest + "': " + dest.error());
+  if (!dest) return send_setup_failed("--dest '" + o.dest + "': " + dest.error());
   t.dest = dest.value();
   const auto bitrate = parse_bitrate(o.bitrate);
-  if (!bitrate) return fail("--bitrate '" + o.bitrate + "': expected e.g. 1000k, 2M or bits per second >= 1000");
+  if (!bitrate) return send_setup_failed("--bitrate '" + o.bitrate + "': expected e.g. 1000k, 2M or bits per second >= 1000");
   t.bitrate = *bitrate;
   if (!o.protection.empty()) {
     auto pc = pipeline::parse_protection_list(o.protection);
-    if (!pc) return fail("--protection '" + o.protection + "': " + pc.error());
+    if (!pc) return send_setup_failed("--protection '" + o.protection + "': " + pc.error());
     if (pc->red) return Error{"--protection red: tern-send sends no audio RED"};
     o.nack = o.nack || pc->nack;
     o.fec = o.fec || pc->fec;
@@ -115,9 +115,9 @@ Result<SendTarget> resolve_send_options(SendOptions& o, bool files) {
   if (o.duration == 0 && o.frames == 0 && (!files || o.loop_input)) o.duration = 3;
   if (!o.key.empty()) {
     t.srtp_profile = transport::srtp_profile_from_name(o.srtp_profile);
-    if (!t.srtp_profile) return fail("--srtp-profile '" + o.srtp_profile + "': unknown profile");
+    if (!t.srtp_profile) return send_setup_failed("--srtp-profile '" + o.srtp_profile + "': unknown profile");
     auto k = transport::parse_key_text(o.key, *t.srtp_profile);
-    if (!k) return fail(std::string("--key: ") + k.error());
+    if (!k) return send_setup_failed(std::string("--key: ") + k.error());
     t.srtp_key = std::move(k.value());
   }
   return t;
@@ -224,18 +224,18 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
   transport::RtpUdpTransportConfig tc;
   if (o.bind_address.empty()) o.bind_address = t.dest.is_v6() ? "::" : "0.0.0.0";
   auto local = transport::SocketAddress::Parse(o.bind_address, o.local_port);
-  if (!local) return fail("--bind '" + o.bind_address + "': " + local.error());
+  if (!local) return send_setup_failed("--bind '" + o.bind_address + "': " + local.error());
   tc.local = local.value();
   tc.rtcp_mux = !o.no_rtcp_mux;
   tc.srtp_profile = t.srtp_profile;
   tc.srtp_key = t.srtp_key;
   tc.report_unreachable = true;  // tell the user when nothing listens at the destination
   auto link = transport::RtpUdpTransport::Open(tc);
-  if (!link) return fail("cannot open UDP socket on " + tc.local.to_string() + ": " + link.error());
+  if (!link) return send_setup_failed("cannot open UDP socket on " + tc.local.to_string() + ": " + link.error());
   s->link_ = std::move(link.value());
   if (!o.rtcp_dest.empty()) {
     auto a = transport::parse_host_port(o.rtcp_dest);
-    if (!a) return fail("--rtcp-dest '" + o.rtcp_dest + "': " + a.error());
+    if (!a) return send_setup_failed("--rtcp-dest '" + o.rtcp_dest + "': " + a.error());
     s->link_->set_fixed_rtcp_peer(a.value());
   }
   s->link_->set_peer(t.dest);
@@ -247,7 +247,7 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
     if (!a_local || !a_dest) return Error{"--audio-port: bad address"};
     ac.local = a_local.value();
     auto a = transport::RtpUdpTransport::Open(ac);
-    if (!a) return fail("cannot open UDP socket on " + ac.local.to_string() + ": " + a.error());
+    if (!a) return send_setup_failed("cannot open UDP socket on " + ac.local.to_string() + ": " + a.error());
     s->audio_link_ = std::move(a.value());
     s->audio_link_->set_peer(a_dest.value());
   }
@@ -256,13 +256,13 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
                                               PortSplitConfig{o.audio_ssrc, 0, 0, config.cname});
   auto endpoint = pipeline::Endpoint::Create(
       config, s->audio_link_ ? static_cast<DatagramSink*>(s->split_.get()) : s->link_.get());
-  if (!endpoint) return fail(std::string("configuration: ") + endpoint.error());
+  if (!endpoint) return send_setup_failed(std::string("configuration: ") + endpoint.error());
   s->endpoint_ = std::move(endpoint.value());
   // The SDP only once the options proved usable (sockets open, endpoint accepted the configuration).
   if (!o.sdp_path.empty()) {
     const std::string text = build_sdp(plan).to_string();
     if (!media::save_file(o.sdp_path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size())).ok()) {
-      return fail("--sdp '" + o.sdp_path + "': cannot write the file");
+      return send_setup_failed("--sdp '" + o.sdp_path + "': cannot write the file");
     }
   }
 
@@ -270,7 +270,7 @@ Result<std::unique_ptr<SendSession>> SendSession::Create(SendOptions options) {
   std::optional<media::Y4mFileWriter> reference_writer;
   if (!o.source_path.empty() && config.send.video.has_value()) {
     auto w = media::Y4mFileWriter::Create(o.source_path, std::max(1, static_cast<int>(std::lround(o.fps))), 1);
-    if (!w) return fail(std::string("--source-y4m: ") + w.error());
+    if (!w) return send_setup_failed(std::string("--source-y4m: ") + w.error());
     reference_writer.emplace(std::move(w.value()));
   }
   if (s->inputs_.video) s->endpoint_->set_video_source(s->inputs_.video.get());
@@ -327,7 +327,7 @@ Status SendSession::run(const Warn& warn) {
     if (now - start_ >= limit) break;
     if (!done_at && finished()) done_at = now;
     if (done_at && now - *done_at >= TimeDelta::Micros(static_cast<int64_t>(o.linger_ms * 1000))) break;
-    if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return fail(std::string("loop: ") + st.error());
+    if (Status st = loop.run_for(TimeDelta::Millis(20)); !st.ok()) return send_setup_failed(std::string("loop: ") + st.error());
     warn_unreachable(*link_);
     if (audio_link_) warn_unreachable(*audio_link_);
   }
@@ -344,11 +344,11 @@ transport::RtpUdpTransportCounters SendSession::counters() const {
 Status SendSession::finish() {
   const SendOptions& o = options_;
   Status result = inputs_.error();
-  if (!result.ok()) result = fail("--input: " + std::string(result.error()));
+  if (!result.ok()) result = send_setup_failed("--input: " + std::string(result.error()));
   if (auto& w = capture_->writer()) {
     Status st = w->close();
     if (st.ok()) st = w->error();
-    if (!st.ok() && result.ok()) result = fail("--source-y4m: " + std::string(st.error()));
+    if (!st.ok() && result.ok()) result = send_setup_failed("--source-y4m: " + std::string(st.error()));
   }
   const pipeline::StatsReport report = endpoint_->stats(end_);
   const transport::RtpUdpTransportCounters c = counters();
