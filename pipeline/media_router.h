@@ -44,6 +44,7 @@
 #include "tern/core/units.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/subscriber_prober.h"
+#include "tern/recovery/packet_store.h"
 #include "tern/rtp/header_extensions.h"
 #include "tern/rtp/rtp_packet.h"
 
@@ -239,8 +240,11 @@ class MediaRouter {
   void forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now);
   // `layer`: the packet's VP8/VP9 descriptor as forward() parsed it once for every leg, or null
   // (not parsed: the leg's LayerSelector parses it).
+  // `stored`: the packet as forward() got it, in the source's store (the leg's RTX history refers to
+  // it), or none (the history copies).
   void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source,
-                  const std::optional<VideoLayerPacket>* layer, Timestamp now, uint32_t timestamp_offset = 0);
+                  const std::optional<VideoLayerPacket>* layer, const recovery::StoredPacketRef& stored,
+                  Timestamp now, uint32_t timestamp_offset = 0);
   // Simulcast: learns an unknown SSRC of `l` from its rid/repaired-rid extension; the Inbound it
   // belongs to now, or null (counted).
   Inbound* learn_simulcast(Leg& l, const rtp::RtpPacket& packet);
@@ -248,7 +252,8 @@ class MediaRouter {
   // Passes one packet of encoding `source` on to `to` when it is the encoding `to` receives (or
   // the keyframe `to` waits for to switch): SSRC, timestamps, sequence numbers rewritten.
   void forward_simulcast(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound& source,
-                         const std::optional<VideoLayerPacket>* layer, Timestamp now);
+                         const std::optional<VideoLayerPacket>* layer, const recovery::StoredPacketRef& stored,
+                         Timestamp now);
   // The leg's choice of encoding by its estimate; asks for the target's keyframe while it waits.
   void select_encoding(Leg& l, Outbound& o, Timestamp now);
   // The sending leg and group of simulcast stream `group_ssrc`.
