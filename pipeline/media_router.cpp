@@ -666,11 +666,18 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
     }
     const std::optional<VideoLayerPacket>* parsed = layer_parsed ? &layer : nullptr;
     if (o->simulcast && source != nullptr) {
-      forward_simulcast(*leg, *o, packet, *source, parsed, stored, now);
+      forward_simulcast(*leg, *o, copy_of(packet), *source, parsed, stored, now);
     } else {
-      forward_to(*leg, *o, packet, source, parsed, stored, now);
+      forward_to(*leg, *o, copy_of(packet), source, parsed, stored, now);
     }
   }
+}
+
+rtp::RtpPacket MediaRouter::copy_of(const rtp::RtpPacket& packet) const {
+  if (config_.buffers == nullptr || packet.size() + rtp::RtpPacket::kTailroom > config_.buffers->buffer_size()) {
+    return packet;
+  }
+  return rtp::RtpPacket::copy_into(packet, config_.buffers->take());
 }
 
 void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound& source,

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "tern/codecs/codec_type.h"
+#include "tern/core/buffer_pool.h"
 #include "tern/core/datagram_sink.h"
 #include "tern/core/random.h"
 #include "tern/core/result.h"
@@ -101,6 +102,10 @@ class MediaRouter {
     // Zero: every PLI/FIR is relayed (a two-party hop). An SFU sets a few hundred ms.
     TimeDelta keyframe_request_interval = TimeDelta::Zero();
     size_t max_legs = 1024;  // add_leg() refuses beyond
+    // Not owned, may be null: the buffers forwarded packets are copied into (one per receiving leg
+    // per packet); the caller gives the datagrams its sinks sent back to it (tern-sfu's worker after
+    // sendmmsg). Null, or a packet larger than its buffers: plain copies.
+    BufferPool* buffers = nullptr;
     // A GCC estimate per leg from its transport-cc feedback, and temporal layer selection by it.
     bool subscriber_estimates = true;
     // Off: every temporal layer is forwarded (the estimate is still computed and exposed).
@@ -249,6 +254,8 @@ class MediaRouter {
   // belongs to now, or null (counted).
   Inbound* learn_simulcast(Leg& l, const rtp::RtpPacket& packet);
   bool ssrc_in_use(uint32_t ssrc);
+  // A leg's own copy of a forwarded packet, in a pooled buffer when Config::buffers has one.
+  rtp::RtpPacket copy_of(const rtp::RtpPacket& packet) const;
   // Passes one packet of encoding `source` on to `to` when it is the encoding `to` receives (or
   // the keyframe `to` waits for to switch): SSRC, timestamps, sequence numbers rewritten.
   void forward_simulcast(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound& source,

@@ -2,11 +2,13 @@
 // kept once, and every receiving leg's RTX history refers to them. A subscriber's NACK is answered
 // with its own packet (its sequence number, payload type and extension ids), also after the
 // publisher's leg is gone (the histories pin the store), and not once the packet is older than the
-// hop's 1 s.
+// hop's 1 s. And the copies it forwards are built in the caller's recycled buffers.
+#include <array>
 #include <span>
 #include <vector>
 
 #include "doctest/doctest.h"
+#include "tern/core/buffer_pool.h"
 #include "tern/core/byte_io.h"
 #include "tern/pipeline/media_router.h"
 #include "tern/rtp/rtcp/rtcp_packet.h"
@@ -111,6 +113,64 @@ TEST_CASE("media router: subscribers' RTX from the shared store, after the publi
   check_rtx(rtx_b[0], got_b[19], 121);
   CHECK(r.counters(*a).retransmissions_sent == 2);
   CHECK(r.counters(*b).retransmissions_sent == 2);
+}
+
+// A subscriber's link: datagrams queue until flush() "sends" them and gives their buffers back, as
+// tern-sfu's worker does after sendmmsg.
+struct RecyclingSink final : DatagramSink {
+  BufferPool* pool = nullptr;
+  uint64_t rtp_packets = 0;
+  std::vector<std::vector<uint8_t>> queued;
+  void on_datagram(std::vector<uint8_t> d, Timestamp) override {
+    if (!rtp::is_rtcp(d)) ++rtp_packets;
+    queued.push_back(std::move(d));
+  }
+  void flush() {
+    for (auto& d : queued) pool->give(std::move(d));
+    queued.clear();
+  }
+};
+
+TEST_CASE("media router: forwarded copies are built in the caller's recycled buffers") {
+  constexpr uint32_t kSsrc = 0x7373;
+  BufferPool pool(1536, 64);
+  MediaRouter::Config rc;
+  rc.buffers = &pool;
+  auto router = MediaRouter::Create(rc);
+  REQUIRE(router.ok());
+  MediaRouter& r = **router;
+  StoreCapture to_pub;
+  std::array<RecyclingSink, 4> subs;
+  MediaRouter::ForwardedStream f;
+  f.ssrc = kSsrc;
+  f.rtx_ssrc = kSsrc + 1;
+  auto pub = r.add_leg(0x61, &to_pub, {f});
+  REQUIRE(pub.ok());
+  for (size_t i = 0; i < subs.size(); ++i) {
+    subs[i].pool = &pool;
+    auto leg = r.add_leg(static_cast<uint32_t>(0x70 + i), &subs[i], {});
+    REQUIRE(leg.ok());
+    REQUIRE(r.add_outbound(*leg, f).ok());
+  }
+  Timestamp now = Timestamp::Seconds(1);
+  for (uint16_t i = 0; i < 200; ++i, now += TimeDelta::Millis(10)) {
+    rtp::RtpPacketBuilder pb;
+    pb.set_sequence_number(i).set_timestamp(3000u * i).set_ssrc(kSsrc).set_payload_type(96);
+    pb.set_payload(std::vector<uint8_t>(1100, static_cast<uint8_t>(i)));
+    r.on_packet(*pub, pb.build().value().data(), now);
+    r.process(now);
+    for (RecyclingSink& s : subs) s.flush();
+  }
+  for (const RecyclingSink& s : subs) CHECK(s.rtp_packets == 200);
+  // 800 copies, and the pool had to allocate only for the first packet's four (it was empty).
+  CHECK(pool.allocated() == subs.size());
+  // Larger than the pool's buffers: copied as before, still forwarded.
+  rtp::RtpPacketBuilder big;
+  big.set_sequence_number(200).set_timestamp(3000u * 200).set_ssrc(kSsrc).set_payload_type(96);
+  big.set_payload(std::vector<uint8_t>(1520, 1));
+  r.on_packet(*pub, big.build().value().data(), now);
+  for (const RecyclingSink& s : subs) CHECK(s.rtp_packets == 201);
+  CHECK(pool.allocated() == subs.size());
 }
 
 }  // namespace
