@@ -11,7 +11,8 @@
 //     leg, unpaced: it forwards at the rate it receives; its controller only estimates, below);
 //   - forwarded packets are kept in a per-leg, per-stream packet history, so a leg's NACKs are
 //     answered by the server (RTX on the stream's RTX SSRC), never by the original sender, and one
-//     leg's loss never reaches another leg;
+//     leg's loss never reaches another leg; the histories refer to one shared copy of each inbound
+//     stream's packets (recovery/packet_store.h) and keep only what their leg got differently;
 //   - PLI/FIR from a leg are relayed to the leg that receives the stream, at most one per
 //     `keyframe_request_interval` per stream (the rest are counted as suppressed: N subscribers
 //     asking at once make one request upstream);
