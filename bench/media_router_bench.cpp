@@ -35,16 +35,20 @@ transport::SrtpSession protect_session(uint8_t key) {
 }
 
 // A subscriber's SfuSession, as far as the router sees it: each datagram protected, then dropped.
+// Its datagram's buffer goes back to the router's pool, as tern-sfu's worker gives them back after
+// sendmmsg (SfuServer::recycle).
 class ProtectingSink final : public DatagramSink {
  public:
-  explicit ProtectingSink(uint8_t key) : srtp_(protect_session(key)) {}
+  ProtectingSink(uint8_t key, BufferPool* pool) : srtp_(protect_session(key)), pool_(pool) {}
   void on_datagram(std::vector<uint8_t> datagram, Timestamp) override {
     if (srtp_.protect_muxed(datagram).ok()) ++sent;
+    pool_->give(std::move(datagram));
   }
   uint64_t sent = 0;
 
  private:
   transport::SrtpSession srtp_;
+  BufferPool* pool_;
 };
 
 // The publishers' packets: VP8 (a one-byte descriptor, S=1), a transport-wide sequence number (a
@@ -81,18 +85,20 @@ void BM_Router(benchmark::State& state) {
   pipeline::MediaRouter::Config config;  // as tern-sfu's SfuServer sets it
   config.cname = "tern-sfu";
   config.keyframe_request_interval = TimeDelta::Millis(300);
+  BufferPool pool(1536, 4096);  // as SfuServer's
+  config.buffers = &pool;
   auto router = pipeline::MediaRouter::Create(config).value();
   std::vector<std::unique_ptr<ProtectingSink>> sinks;
   std::vector<pipeline::MediaRouter::LegId> publishers;
   std::vector<std::vector<uint8_t>> packets;
   for (size_t p = 0; p < k; ++p) {
     const uint32_t ssrc = 0x2A00'0000u + static_cast<uint32_t>(p) * 16;
-    sinks.push_back(std::make_unique<ProtectingSink>(0x10));
+    sinks.push_back(std::make_unique<ProtectingSink>(0x10, &pool));
     publishers.push_back(router->add_leg(0x5F00'0000u + static_cast<uint32_t>(sinks.size()), sinks.back().get(),
                                          {video_stream(ssrc)}).value());
     packets.push_back(publisher_packet(ssrc));
     for (size_t s = 0; s < m; ++s) {
-      sinks.push_back(std::make_unique<ProtectingSink>(static_cast<uint8_t>(0x20 + s)));
+      sinks.push_back(std::make_unique<ProtectingSink>(static_cast<uint8_t>(0x20 + s), &pool));
       const auto leg = router->add_leg(0x5F00'0000u + static_cast<uint32_t>(sinks.size()), sinks.back().get(), {}).value();
       if (!router->add_outbound(leg, video_stream(ssrc)).ok()) state.SkipWithError("add_outbound failed");
     }

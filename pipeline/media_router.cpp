@@ -41,6 +41,11 @@ constexpr TimeDelta kRtxHistoryAge = TimeDelta::Seconds(1);
 constexpr TimeDelta kSendTimeHistoryAge = TimeDelta::Seconds(3);
 constexpr size_t kSendTimeHistoryPackets = size_t{1} << 13;
 constexpr size_t kSendTimeHistoryPacketsPerSsrc = size_t{1} << 12;
+// Each inbound stream's packets, shared by the RTX histories of the legs it is forwarded to (they
+// keep references, recovery/packet_store.h): as long as those histories keep them (kRtxHistoryAge),
+// and up to twice their count bound (a leg's history holds at most 1024 of the packets it got).
+// A NACK for a packet the store dropped (a sender above 2048 packets/s) is answered as expired.
+constexpr recovery::PacketStore::Config kStoreConfig{.max_packets = 2048, .max_age = kRtxHistoryAge};
 
 Result<RtpReceiveFront> make_front(const MediaRouter::ForwardedStream& f, uint32_t local_ssrc, rtp::ReceiveStatistics* stats) {
   RtpReceiveFront::Config front_config;
@@ -84,6 +89,8 @@ struct MediaRouter::Inbound {
   uint32_t group_ssrc = 0;
   int encoding = -1;
   TemporalLayerRates encoding_rate;
+  // What it forwarded recently, for the receiving legs' RTX histories (put when one keeps one).
+  std::shared_ptr<recovery::PacketStore> store = std::make_shared<recovery::PacketStore>(kStoreConfig);
   Inbound(const ForwardedStream& c, RtpReceiveFront f) : config(c), front(std::move(f)), rtp_to_ntp(c.clock_rate) {}
 };
 
@@ -125,11 +132,12 @@ struct MediaRouter::Outbound {
   std::array<uint8_t, 256> ext_ids{};
   Outbound(const ForwardedStream& c, uint16_t seq_offset) : config(c), seq(seq_offset) {}
   // The egress: a history answering NACKs on the RTX SSRC when the stream has both.
+  bool keeps_history() const { return config.nack && config.rtx_ssrc.has_value(); }
   RtpEgress::Config egress(uint16_t rtx_first_seq) const {
     RtpEgress::Config e;
     e.ssrc = config.ssrc;
     e.clock_rate = config.clock_rate;
-    if (config.nack && config.rtx_ssrc) {
+    if (keeps_history()) {
       recovery::PacketHistory::Config hc;
       hc.rtx_ssrc = *config.rtx_ssrc;
       hc.rtx_payload_type = config.rtx_payload_type;
@@ -648,21 +656,33 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
   const uint32_t key = source != nullptr && source->group_ssrc != 0 ? source->group_ssrc : ssrc;
   auto receivers = receivers_.find(key);
   if (receivers == receivers_.end()) return;
+  recovery::StoredPacketRef stored;  // the packet in its source's store, put for the first history
   for (Leg* leg : receivers->second) {
     if (leg->id == from) continue;
     Outbound* o = leg->find_outbound(key);
     if (o == nullptr) continue;
+    if (stored.store == nullptr && source != nullptr && o->keeps_history()) {
+      stored = {&source->store, source->store->put(packet, now)};
+    }
     const std::optional<VideoLayerPacket>* parsed = layer_parsed ? &layer : nullptr;
     if (o->simulcast && source != nullptr) {
-      forward_simulcast(*leg, *o, packet, *source, parsed, now);
+      forward_simulcast(*leg, *o, copy_of(packet), *source, parsed, stored, now);
     } else {
-      forward_to(*leg, *o, packet, source, parsed, now);
+      forward_to(*leg, *o, copy_of(packet), source, parsed, stored, now);
     }
   }
 }
 
+rtp::RtpPacket MediaRouter::copy_of(const rtp::RtpPacket& packet) const {
+  if (config_.buffers == nullptr || packet.size() + rtp::RtpPacket::kTailroom > config_.buffers->buffer_size()) {
+    return packet;
+  }
+  return rtp::RtpPacket::copy_into(packet, config_.buffers->take());
+}
+
 void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound& source,
-                                    const std::optional<VideoLayerPacket>* layer, Timestamp now) {
+                                    const std::optional<VideoLayerPacket>* layer,
+                                    const recovery::StoredPacketRef& stored, Timestamp now) {
   SimulcastState& s = *o.simulcast;
   const bool keyframe = layer != nullptr && *layer && (*layer)->keyframe;
   const uint32_t ts = packet.timestamp();
@@ -682,7 +702,7 @@ void MediaRouter::forward_simulcast(Leg& l, Outbound& o, rtp::RtpPacket packet, 
   }
   (void)s.timestamps.on_packet(ts, source.rtp_to_ntp.to_local(ts, config_.ntp_clock));
   packet.set_ssrc(o.config.ssrc);
-  forward_to(l, o, std::move(packet), &source, layer, now, s.timestamps.offset());
+  forward_to(l, o, std::move(packet), &source, layer, stored, now, s.timestamps.offset());
 }
 
 void MediaRouter::select_encoding(Leg& l, Outbound& o, Timestamp now) {
@@ -740,7 +760,8 @@ void MediaRouter::select_encoding(Leg& l, Outbound& o, Timestamp now) {
 }
 
 void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const Inbound* source,
-                             const std::optional<VideoLayerPacket>* layer, Timestamp now, uint32_t timestamp_offset) {
+                             const std::optional<VideoLayerPacket>* layer, const recovery::StoredPacketRef& stored,
+                             Timestamp now, uint32_t timestamp_offset) {
   if (o.selector) {
     const LayerSelector::Decision d =
         layer != nullptr ? o.selector->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(),
@@ -769,6 +790,9 @@ void MediaRouter::forward_to(Leg& l, Outbound& o, rtp::RtpPacket packet, const I
   out.packet = std::move(packet);
   out.capture_time = capture;
   out.media_ssrc = o.config.ssrc;
+  // Header, descriptor (the selector's rewrites, in its first bytes) and payload type differ per
+  // leg; the payload past the descriptor is the stored original's.
+  out.stored = stored;
   l.out->enqueue(std::move(out), now);  // unpaced: stamped, counted, kept for RTX and sent now
   ++l.counters.packets_forwarded;
 }

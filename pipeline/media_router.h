@@ -11,7 +11,8 @@
 //     leg, unpaced: it forwards at the rate it receives; its controller only estimates, below);
 //   - forwarded packets are kept in a per-leg, per-stream packet history, so a leg's NACKs are
 //     answered by the server (RTX on the stream's RTX SSRC), never by the original sender, and one
-//     leg's loss never reaches another leg;
+//     leg's loss never reaches another leg; the histories refer to one shared copy of each inbound
+//     stream's packets (recovery/packet_store.h) and keep only what their leg got differently;
 //   - PLI/FIR from a leg are relayed to the leg that receives the stream, at most one per
 //     `keyframe_request_interval` per stream (the rest are counted as suppressed: N subscribers
 //     asking at once make one request upstream);
@@ -38,12 +39,14 @@
 #include <vector>
 
 #include "tern/codecs/codec_type.h"
+#include "tern/core/buffer_pool.h"
 #include "tern/core/datagram_sink.h"
 #include "tern/core/random.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
 #include "tern/pipeline/pipeline_config.h"
 #include "tern/pipeline/subscriber_prober.h"
+#include "tern/recovery/packet_store.h"
 #include "tern/rtp/header_extensions.h"
 #include "tern/rtp/rtp_packet.h"
 
@@ -100,6 +103,10 @@ class MediaRouter {
     // Zero: every PLI/FIR is relayed (a two-party hop). An SFU sets a few hundred ms.
     TimeDelta keyframe_request_interval = TimeDelta::Zero();
     size_t max_legs = 1024;  // add_leg() refuses beyond
+    // Not owned, may be null: the buffers forwarded packets are copied into (one per receiving leg
+    // per packet); the caller gives the datagrams its sinks sent back to it (tern-sfu's worker after
+    // sendmmsg). Null, or a packet larger than its buffers: plain copies.
+    BufferPool* buffers = nullptr;
     // A GCC estimate per leg from its transport-cc feedback, and temporal layer selection by it.
     bool subscriber_estimates = true;
     // Off: every temporal layer is forwarded (the estimate is still computed and exposed).
@@ -239,16 +246,22 @@ class MediaRouter {
   void forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packet, Timestamp now);
   // `layer`: the packet's VP8/VP9 descriptor as forward() parsed it once for every leg, or null
   // (not parsed: the leg's LayerSelector parses it).
+  // `stored`: the packet as forward() got it, in the source's store (the leg's RTX history refers to
+  // it), or none (the history copies).
   void forward_to(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound* source,
-                  const std::optional<VideoLayerPacket>* layer, Timestamp now, uint32_t timestamp_offset = 0);
+                  const std::optional<VideoLayerPacket>* layer, const recovery::StoredPacketRef& stored,
+                  Timestamp now, uint32_t timestamp_offset = 0);
   // Simulcast: learns an unknown SSRC of `l` from its rid/repaired-rid extension; the Inbound it
   // belongs to now, or null (counted).
   Inbound* learn_simulcast(Leg& l, const rtp::RtpPacket& packet);
   bool ssrc_in_use(uint32_t ssrc);
+  // A leg's own copy of a forwarded packet, in a pooled buffer when Config::buffers has one.
+  rtp::RtpPacket copy_of(const rtp::RtpPacket& packet) const;
   // Passes one packet of encoding `source` on to `to` when it is the encoding `to` receives (or
   // the keyframe `to` waits for to switch): SSRC, timestamps, sequence numbers rewritten.
   void forward_simulcast(Leg& to, Outbound& o, rtp::RtpPacket packet, const Inbound& source,
-                         const std::optional<VideoLayerPacket>* layer, Timestamp now);
+                         const std::optional<VideoLayerPacket>* layer, const recovery::StoredPacketRef& stored,
+                         Timestamp now);
   // The leg's choice of encoding by its estimate; asks for the target's keyframe while it waits.
   void select_encoding(Leg& l, Outbound& o, Timestamp now);
   // The sending leg and group of simulcast stream `group_ssrc`.

@@ -19,10 +19,11 @@ Result<RtpEgress> RtpEgress::Create(const Config& config) {
 RtpEgress::RtpEgress(Config config, std::optional<recovery::PacketHistory> history)
     : config_(std::move(config)), history_(std::move(history)), stats_(config_.ssrc) {}
 
-void RtpEgress::on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission) {
+void RtpEgress::on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission,
+                        const recovery::StoredPacketRef& stored) {
   stats_.on_packet_sent(packet.header(), packet.size(), capture_time, now, retransmission);
   if (!retransmission && packet.ssrc() == config_.ssrc && packet.marker()) ++frames_sent_;
-  if (history_ && !retransmission && packet.ssrc() == config_.ssrc) history_->put(packet, now);
+  if (history_ && !retransmission && packet.ssrc() == config_.ssrc) history_->put(packet, stored, now);
 }
 
 std::vector<rtp::RtpPacket> RtpEgress::on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt) {

@@ -29,8 +29,10 @@ class RtpEgress {
   static Result<RtpEgress> Create(const Config& config);
 
   // A packet counted on this SSRC left at `now` (media captured at `capture_time`): counted, and
-  // (a media packet, not a retransmission, with a history) kept for retransmission.
-  void on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission);
+  // (a media packet, not a retransmission, with a history) kept for retransmission: by reference
+  // into `stored` when set (PacketHistory::put), else copied.
+  void on_sent(const rtp::RtpPacket& packet, Timestamp capture_time, Timestamp now, bool retransmission,
+               const recovery::StoredPacketRef& stored = {});
   // RTX packets answering a NACK (empty without a history).
   std::vector<rtp::RtpPacket> on_nack(std::span<const uint16_t> seqs, Timestamp now, TimeDelta rtt);
   void set_retransmission_rate(DataRate rate, Timestamp now);

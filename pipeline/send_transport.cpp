@@ -245,12 +245,12 @@ void SendTransport::send_rtp(OutgoingPacket& o, int probe_cluster_id, Timestamp 
   (void)o.packet.set<rtp::AbsSendTime>(extensions_, rtp::AbsSendTime::from_time(now));
   apply(controller_->on_sent_packet(stamped.info), now);
   if (RtpEgress* egress = o.media_ssrc != 0 ? find_stream(o.media_ssrc) : nullptr) {
-    egress->on_sent(o.packet, o.capture_time, now, o.retransmission);
+    egress->on_sent(o.packet, o.capture_time, now, o.retransmission, o.stored);
   } else {
     ++counters_.unknown_ssrc_sent;
   }
   count_budget(o);
-  send_datagram(std::move(o.packet).release_bytes(), now);  // the history kept its own copy
+  send_datagram(std::move(o.packet).release_bytes(), now);  // the history kept its own copy or reference
 }
 
 void SendTransport::count_budget(const OutgoingPacket& o) {

@@ -37,37 +37,112 @@ DataSize PacketHistory::bucket_capacity() const {
 }
 
 PacketHistory::Entry* PacketHistory::slot_for(uint16_t seq, Timestamp send_time) {
-  Entry* e = packets_.insert(unwrapper_.unwrap(seq)).first;
+  auto [e, fresh] = packets_.insert(unwrapper_.unwrap(seq), [this](int64_t, Entry& dropped) { release(dropped); });
   if (e == nullptr) return nullptr;
+  if (!fresh) release(*e);  // replaced
+  e->store = nullptr;  // a fresh slot holds what an earlier key left (released when it left)
   e->send_time = send_time;
   e->last_retransmit = Timestamp::MinusInfinity();
   return e;
 }
 
 void PacketHistory::put(const rtp::RtpPacket& packet, Timestamp send_time) {
-  if (Entry* e = slot_for(packet.sequence_number(), send_time)) e->packet = packet;  // reuses the slot's buffer
+  if (Entry* e = slot_for(packet.sequence_number(), send_time)) {
+    if (e->copy) {
+      *e->copy = packet;  // reuses the slot's buffer
+    } else {
+      e->copy = std::make_unique<rtp::RtpPacket>(packet);
+    }
+  }
   trim(send_time);
 }
 
 void PacketHistory::put(rtp::RtpPacket&& packet, Timestamp send_time) {
-  if (Entry* e = slot_for(packet.sequence_number(), send_time)) e->packet = std::move(packet);
+  if (Entry* e = slot_for(packet.sequence_number(), send_time)) {
+    if (e->copy) {
+      *e->copy = std::move(packet);
+    } else {
+      e->copy = std::make_unique<rtp::RtpPacket>(std::move(packet));
+    }
+  }
   trim(send_time);
 }
 
+void PacketHistory::put(const rtp::RtpPacket& packet, const StoredPacketRef& stored, Timestamp send_time) {
+  const PacketStore* store = stored.store != nullptr ? stored.store->get() : nullptr;
+  const std::optional<PacketStore::Stored> original = store != nullptr ? store->get(stored.number) : std::nullopt;
+  const size_t head = packet.header().header_size + kSharedPrefix;
+  // The same payload (and padding) size, more of it than the prefix, a head that fits: by reference.
+  if (!original || original->bytes.size() - original->payload_offset != packet.size() - packet.header().header_size ||
+      packet.size() <= head || head > kMaxHead) {
+    put(packet, send_time);
+    return;
+  }
+  Entry* e = slot_for(packet.sequence_number(), send_time);
+  if (e != nullptr) {
+    std::copy_n(packet.data().begin(), head, e->head.begin());
+    e->head_size = static_cast<uint8_t>(head);
+    e->store = store;
+    e->number = stored.number;
+    if (pins_.empty() || pins_.back().store.get() != store) {
+      auto pin = std::find_if(pins_.begin(), pins_.end(), [store](const Pin& p) { return p.store.get() == store; });
+      if (pin == pins_.end()) {
+        pins_.push_back(Pin{*stored.store, 0});
+      } else {
+        std::rotate(pin, pin + 1, pins_.end());  // the latest store last: the next put finds it first
+      }
+    }
+    ++pins_.back().entries;
+  }
+  trim(send_time);
+}
+
+void PacketHistory::release(Entry& e) {
+  if (e.store == nullptr) return;
+  for (auto pin = pins_.end(); pin != pins_.begin();) {
+    --pin;
+    if (pin->store.get() != e.store) continue;
+    if (--pin->entries == 0) pins_.erase(pin);
+    break;
+  }
+  e.store = nullptr;
+}
+
+void PacketHistory::drop_front() {
+  release(packets_.front());
+  packets_.pop_front();
+}
+
 void PacketHistory::trim(Timestamp now) {
-  while (packets_.size() > config_.max_packets) packets_.pop_front();
+  while (packets_.size() > config_.max_packets) drop_front();
   expire(now);
 }
 
 void PacketHistory::expire(Timestamp now) {
   // Sequence order and send order agree except for pacer reordering, so the front is (nearly)
   // the oldest; stopping at the first young entry keeps this O(expired).
-  while (!packets_.empty() && now - packets_.front().send_time > config_.max_age) packets_.pop_front();
+  while (!packets_.empty() && now - packets_.front().send_time > config_.max_age) drop_front();
+}
+
+const rtp::RtpPacket* PacketHistory::packet_of(const Entry& e, rtp::RtpPacket& scratch) const {
+  if (e.store == nullptr) return e.copy.get();
+  const std::optional<PacketStore::Stored> original = e.store->get(e.number);
+  if (!original) return nullptr;
+  // The header and prefix as sent, then the stored payload past the prefix.
+  const size_t from = original->payload_offset + kSharedPrefix;
+  std::vector<uint8_t> bytes;
+  bytes.reserve(e.head_size + original->bytes.size() - from + rtp::RtpPacket::kTailroom);
+  bytes.assign(e.head.begin(), e.head.begin() + e.head_size);
+  bytes.insert(bytes.end(), original->bytes.begin() + static_cast<std::ptrdiff_t>(from), original->bytes.end());
+  auto parsed = rtp::RtpPacket::parse(std::move(bytes));
+  if (!parsed) return nullptr;  // it parsed when it was sent: not reached
+  scratch = std::move(parsed).value();
+  return &scratch;
 }
 
 const rtp::RtpPacket* PacketHistory::get(uint16_t seq) const {
   const Entry* e = packets_.find(unwrapper_.peek(seq));
-  return e == nullptr ? nullptr : &e->packet;
+  return e == nullptr ? nullptr : packet_of(*e, scratch_);
 }
 
 void PacketHistory::refill(Timestamp now) {
@@ -100,10 +175,16 @@ std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seq
       ++stats_.refused_too_soon;
       continue;
     }
-    const rtp::RtpPacket* original = &e.packet;
+    rtp::RtpPacket rebuilt;
+    const rtp::RtpPacket* original = packet_of(e, rebuilt);
+    if (original == nullptr) {  // kept by reference, and the sender's store dropped it
+      ++stats_.store_misses;
+      ++stats_.not_found;
+      continue;
+    }
     std::optional<rtp::RtpPacket> primary;
-    if (config_.unwrap_red_payload_type && e.packet.payload_type() == *config_.unwrap_red_payload_type) {
-      auto blocks = decode_red(e.packet);
+    if (config_.unwrap_red_payload_type && original->payload_type() == *config_.unwrap_red_payload_type) {
+      auto blocks = decode_red(*original);
       if (blocks && blocks->size() == 1) {
         primary = std::move(blocks->front());
         original = &*primary;

@@ -8,7 +8,13 @@
 // power of two), so with up to half the numbers missing (losses upstream of a forwarder) the count
 // bound is the only one that bites; beyond that a packet more than that span behind the newest is
 // dropped (or, put late, not kept). Slots keep their buffers: put(const&) copies into a reused one
-// (no allocation once warm). on_nack() turns requested sequence numbers into RTX packets:
+// (no allocation once warm). A forwarder's hop puts a packet by reference instead (put() with a
+// StoredPacketRef, recovery/packet_store.h): the entry keeps the packet's header and the first
+// kSharedPrefix payload bytes as sent (what the hop rewrote) and refers to the rest in the sender's
+// shared store; the RTX packet is rebuilt from the two when a NACK asks (the same bytes as from a
+// copy), and a packet the store dropped meanwhile is not found. The history pins (shared_ptr) the
+// stores its entries refer to, and releases a store when its last entry leaves.
+// on_nack() turns requested sequence numbers into RTX packets:
 //  - a packet is retransmitted again only once `resend_guard` x RTT has passed since its last
 //    retransmission (a NACK repeated sooner is refused: the previous copy is probably still in
 //    flight). Not a whole RTT: the receiver times its retries by its own RTT estimate, which may
@@ -21,9 +27,11 @@
 //    does not fit is refused (and counted) rather than queued, so the receiver's next NACK decides.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -32,6 +40,7 @@
 #include "tern/core/seq_ring.h"
 #include "tern/core/seq_num.h"
 #include "tern/core/units.h"
+#include "tern/recovery/packet_store.h"
 #include "tern/rtp/rtp_packet.h"
 
 namespace tern::recovery {
@@ -63,8 +72,13 @@ class PacketHistory {
     uint64_t retransmitted_bytes_sent = 0;
     uint64_t refused_too_soon = 0;    // within resend_guard x RTT of the previous retransmission
     uint64_t refused_rate_limit = 0;  // token bucket empty
-    uint64_t not_found = 0;           // never sent, expired or evicted
+    uint64_t not_found = 0;           // never sent, expired or evicted (store_misses included)
+    uint64_t store_misses = 0;        // kept by reference, and the shared store had dropped it
   };
+  // Payload bytes an entry kept by reference holds as sent: a forwarder rewrites at most the
+  // payload descriptor (VP8/VP9 picture id and TL0PICIDX, within the first 5 bytes); the rest must
+  // be the stored packet's.
+  static constexpr size_t kSharedPrefix = 8;
 
   // Rejects a zero max_packets, a non-positive max_age or budget_window, a negative rate, or a
   // resend_guard outside [0, 1].
@@ -74,8 +88,15 @@ class PacketHistory {
   // The const& form copies into the slot's reused buffer; the && form takes the packet's.
   void put(const rtp::RtpPacket& packet, Timestamp send_time);
   void put(rtp::RtpPacket&& packet, Timestamp send_time);
-  // The stored packet with this sequence number, if any.
+  // `packet` as sent, whose bytes past its header and first kSharedPrefix payload bytes are those of
+  // `stored` at the same payload offsets: kept by reference (header and prefix copied). Copied
+  // instead when `stored` is null, no longer held, or of another payload size.
+  void put(const rtp::RtpPacket& packet, const StoredPacketRef& stored, Timestamp send_time);
+  // The stored packet with this sequence number, if any (one kept by reference is rebuilt: the
+  // pointer is valid until the next call).
   const rtp::RtpPacket* get(uint16_t seq) const;
+  // Stores the entries refer to now (pinned).
+  size_t pinned_stores() const { return pins_.size(); }
   size_t size() const { return packets_.size(); }
   // Slots allocated (grows with the span of sequence numbers held, up to 2 x max_packets).
   size_t capacity() const { return packets_.capacity(); }
@@ -92,15 +113,34 @@ class PacketHistory {
   const Stats& stats() const { return stats_; }
 
  private:
+  // Compact for the forwarder's per-packet path (one history per subscriber-stream, each put lands
+  // on a slot not touched since the ring last came round, a cache miss per line): a reference
+  // entry writes ~50 bytes of fields and its head in place, no separate buffer. Header and prefix
+  // of up to kMaxHead bytes; a longer one is copied.
+  static constexpr size_t kMaxHead = 96;
   struct Entry {
-    rtp::RtpPacket packet;
+    const PacketStore* store = nullptr;  // kept by reference: the packet `number` there
+    uint64_t number = 0;
     Timestamp send_time = Timestamp::MinusInfinity();
     Timestamp last_retransmit = Timestamp::MinusInfinity();
+    std::unique_ptr<rtp::RtpPacket> copy;  // a copy (store == nullptr); kept for reuse otherwise
+    uint8_t head_size = 0;
+    std::array<uint8_t, kMaxHead> head;  // ... its header and first payload bytes as sent
+  };
+  // A store entries refer to, and how many do.
+  struct Pin {
+    std::shared_ptr<PacketStore> store;
+    size_t entries = 0;
   };
   explicit PacketHistory(Config config);
   // The slot for `seq` (send time set, last_retransmit cleared) after the bounds are applied,
   // or nullptr when it is too old to keep.
   Entry* slot_for(uint16_t seq, Timestamp send_time);
+  // The entry leaves (dropped, or replaced): its store reference is released.
+  void release(Entry& e);
+  void drop_front();
+  // The entry's packet: the copy, or rebuilt into `scratch` (nullptr: the store dropped it).
+  const rtp::RtpPacket* packet_of(const Entry& e, rtp::RtpPacket& scratch) const;
   void trim(Timestamp now);
   void expire(Timestamp now);
   void refill(Timestamp now);
@@ -109,6 +149,8 @@ class PacketHistory {
   Config config_;
   RtpSeqUnwrapper unwrapper_;
   SeqRing<Entry> packets_;  // by unwrapped sequence number
+  std::vector<Pin> pins_;  // the stores entries refer to (few: a sender's, several over switches)
+  mutable rtp::RtpPacket scratch_;  // get()'s rebuilt packet
   uint16_t next_rtx_seq_;
   DataSize tokens_;
   std::optional<Timestamp> last_refill_;

@@ -145,6 +145,14 @@ class RtpPacket {
   RtpPacket(RtpPacket&&) noexcept = default;
   RtpPacket& operator=(RtpPacket&&) noexcept = default;
   ~RtpPacket() = default;
+  // A copy of `other` built in `buffer` (a pooled one: its capacity is reused when it holds the
+  // packet and kTailroom; else it grows).
+  static RtpPacket copy_into(const RtpPacket& other, std::vector<uint8_t> buffer) {
+    RtpPacket p(std::move(buffer), other.header_);
+    p.copy_bytes(other);
+    p.arrival_time = other.arrival_time;
+    return p;
+  }
   // Takes ownership of `bytes` and parses them.
   static Result<RtpPacket> parse(std::vector<uint8_t> bytes);
   static Result<RtpPacket> parse(std::span<const uint8_t> bytes) {

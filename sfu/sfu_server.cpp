@@ -195,6 +195,7 @@ Result<std::unique_ptr<SfuServer>> SfuServer::Create(SfuConfig config) {
   rc.probe_budget_per_leg = s->config_.probe_budget_per_session;
   rc.probe_budget_total = s->config_.probe_budget_total;
   rc.subscriber_start_rate = s->config_.subscriber_start_rate;
+  rc.buffers = &s->buffers_;
   auto router = pipeline::MediaRouter::Create(rc);
   if (!router) return Error{router.error()};
   s->router_ = std::move(router).value();
@@ -718,6 +719,11 @@ void SfuServer::on_datagram(const ice::TransportAddress& source, std::span<const
     by_ufrag_.erase(*target->old_ufrag);
     target->old_ufrag.reset();
   }
+}
+
+void SfuServer::recycle(std::vector<SfuOutgoing>&& sent) {
+  for (SfuOutgoing& o : sent) buffers_.give(std::move(o.data));
+  sent.clear();
 }
 
 std::vector<SfuOutgoing> SfuServer::take_outgoing() {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "tern/codecs/codec_type.h"
+#include "tern/core/buffer_pool.h"
 #include "tern/core/ip_address.h"
 #include "tern/core/result.h"
 #include "tern/core/units.h"
@@ -236,6 +237,9 @@ class SfuServer {
   // Every datagram the UDP socket receives.
   void on_datagram(const ice::TransportAddress& source, std::span<const uint8_t> data, Timestamp now);
   std::vector<SfuOutgoing> take_outgoing();
+  // The datagrams take_outgoing() gave, once sent: their buffers take the router's next forwarded
+  // copies (no malloc and free per subscriber per packet). Optional: without it the router allocates.
+  void recycle(std::vector<SfuOutgoing>&& sent);
 
   // ICE-TCP, the driver's accepted connections (sans-I/O: bytes in, verdicts and framed bytes out).
   // A connection starts unbound; its first RFC 4571 frame must be a STUN Binding request whose
@@ -294,6 +298,10 @@ class SfuServer {
   void close_stream(ConnectionId connection);
 
   SfuConfig config_;
+  // Recycled datagram buffers for the router's forwarded copies (MediaRouter::Config::buffers):
+  // 1536 bytes each (a packet up to 1504 bytes and SRTP's tail room), at most 4096 kept (6 MiB);
+  // more given back are freed. Declared before the router, which points to it.
+  BufferPool buffers_{1536, 4096};
   std::unique_ptr<pipeline::MediaRouter> router_;
   std::map<SessionId, std::unique_ptr<Session>> sessions_;
   std::map<std::string, Room, std::less<>> rooms_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <vector>
@@ -359,6 +360,7 @@ TEST_CASE("media router: a subscriber's NACKs never bring back a dropped layer")
     r.process(now);
   }
   std::vector<uint16_t> got;
+  std::map<uint16_t, rtp::RtpPacket> forwarded;  // what the subscriber got (picture ids rewritten)
   for (const auto& d : to_sub.datagrams) {
     if (rtp::is_rtcp(d)) continue;
     auto p = rtp::RtpPacket::parse(std::span<const uint8_t>(d));
@@ -368,6 +370,7 @@ TEST_CASE("media router: a subscriber's NACKs never bring back a dropped layer")
     REQUIRE(vp8.ok());
     CHECK(*vp8->descriptor.temporal_id == 0);
     got.push_back(p->sequence_number());
+    forwarded.emplace(p->sequence_number(), *p);
   }
   REQUIRE(got.size() == 30);  // 15 TL0 frames x 2 packets of 60 frames
   for (size_t i = 1; i < got.size(); ++i) CHECK(got[i] == static_cast<uint16_t>(got[i - 1] + 1));
@@ -394,10 +397,19 @@ TEST_CASE("media router: a subscriber's NACKs never bring back a dropped layer")
     REQUIRE(p.ok());
     CHECK(p->ssrc() == kRtx);
     REQUIRE(p->payload().size() > 2);
-    resent.insert(static_cast<uint16_t>(p->payload()[0] << 8 | p->payload()[1]));
+    const auto osn = static_cast<uint16_t>(p->payload()[0] << 8 | p->payload()[1]);
+    resent.insert(osn);
     auto vp8 = rtp::Vp8Depacketizer::parse(p->payload().subspan(2));  // after the OSN
     REQUIRE(vp8.ok());
     CHECK(*vp8->descriptor.temporal_id == 0);
+    // The retransmission is the packet the subscriber was sent (rebuilt from the publisher's shared
+    // copy and what the hop rewrote: the descriptor's picture id and TL0PICIDX), not the
+    // publisher's original.
+    auto original = forwarded.find(osn);
+    REQUIRE(original != forwarded.end());
+    CHECK(std::ranges::equal(p->payload().subspan(2), original->second.payload()));
+    CHECK(p->timestamp() == original->second.timestamp());
+    CHECK(p->marker() == original->second.marker());
     ++rtx;
   }
   CHECK(rtx >= 12);

@@ -90,6 +90,7 @@ class SfuDriver final : public transport::Pollable {
       if (!sent.ok()) send_failures += n;
       else if (*sent < n) send_failures += n - *sent;
     }
+    server_.recycle(std::move(out));  // the kernel copied them: buffers for the next forwarded packets
   }
   uint64_t send_failures = 0;
 
