@@ -115,7 +115,9 @@ AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<dou
   out.jitter_buffer_delay_ms = counts.buffer_delay_sum_ms / n;
   // Capture -> send is immediate for audio (20 ms frames, not held by the pacer for long), so the
   // mouth-to-ear delay is one frame of packetization + network + buffer + A/V sync hold.
-  out.e2e_delay_ms = 20.0 + audio_network_delay_ms.value_or(0) + out.jitter_buffer_delay_ms + counts.sync_delay_sum_ms / n;
+  out.network_delay_ms = audio_network_delay_ms.value_or(0);
+  out.sync_delay_ms = counts.sync_delay_sum_ms / n;
+  out.e2e_delay_ms = 20.0 + out.network_delay_ms + out.jitter_buffer_delay_ms + out.sync_delay_ms;
   return out;
 }
 

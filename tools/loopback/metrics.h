@@ -61,6 +61,8 @@ struct AudioSummary {
   int64_t playout_ms = 0;             // 10 ms playout decisions after the first normal one, in ms
   double concealment_percent = 0;     // expanded (PLC) share of that playout
   double jitter_buffer_delay_ms = 0;  // mean audio buffered ahead of playout
+  double network_delay_ms = 0;        // mean one-way delay of audio packets on the link
+  double sync_delay_ms = 0;           // mean A/V sync hold added to audio
   double e2e_delay_ms = 0;            // mean network delay + buffer + sync delay + one 20 ms frame
 };
 
