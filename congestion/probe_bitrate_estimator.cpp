@@ -48,20 +48,12 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   } else if (send < cl.newest_send_received && recv > cl.arrival_of_newest_send) {
     cl.reordered = true;
   }
-  if (cl.prev_send.is_finite() && send > cl.prev_send) {
-    ++cl.gaps;
-    if ((recv - cl.prev_receive) * config_.bunched_gap_ratio < send - cl.prev_send) ++cl.bunched_gaps;
-  }
-  cl.prev_send = send;
-  cl.prev_receive = recv;
   cl.size_total += packet.sent.size;
   ++cl.num_probes;
 
   const double min_probes = cl.min_probes * config_.min_received_fraction;
   const DataSize min_bytes = cl.min_bytes * config_.min_received_fraction;
   if (cl.num_probes < min_probes || cl.size_total < min_bytes || cl.reordered) return std::nullopt;
-  // Mostly bunched: the arrivals were compressed after the bottleneck (see the header).
-  if (cl.bunched_gaps > config_.max_bunched_fraction * cl.gaps) return std::nullopt;
 
   const TimeDelta send_interval = cl.last_send - cl.first_send;
   const TimeDelta receive_interval = cl.last_receive - cl.first_receive;

@@ -4,14 +4,6 @@
 // A cluster whose packets arrived out of send order measured the path's jitter, not its rate (a
 // 15 ms cluster spread over +-35 ms of jitter read as a third of the rate sent and pulled the
 // estimate down from 2.4 Mbps to 0.7 Mbps): it gives no estimate.
-// Nor does a cluster whose packets mostly arrived bunched, each much closer to the one before than
-// it was sent: a bottleneck spaces packets by their serialisation (or by the send spacing when it
-// is faster than the probe), never closer, so a bunch was compressed after the bottleneck (jitter
-// that keeps packets in order holds the early ones behind a late one; radio links deliver in
-// aggregates) and the receive interval measures that, not the rate. On tern-loopback's default
-// link (2 Mbps, 20 ms jitter) the 3 Mbps start-up cluster (6 packets in 12 ms) arrived with four
-// packets in one instant and read 2.3-3 Mbps on 5 seeds of 10: a second of 100-150 ms queue
-// that the audio jitter buffer then kept for seconds.
 #pragma once
 
 #include <map>
@@ -30,11 +22,6 @@ class ProbeBitrateEstimator {
     double max_receive_send_ratio = 2.0;  // receive much faster than send: bogus timing
     double min_receive_send_ratio = 0.90;  // below this the receive rate is discounted
     double receive_discount = 0.95;
-    // A gap between consecutive packets (in send order) is bunched when it arrived this many times
-    // shorter than it was sent; a cluster with more than max_bunched_fraction of its gaps bunched
-    // gives no estimate.
-    double bunched_gap_ratio = 4.0;
-    double max_bunched_fraction = 0.5;
     TimeDelta max_cluster_age = TimeDelta::Seconds(1);
     size_t max_clusters = 16;
   };
@@ -68,10 +55,6 @@ class ProbeBitrateEstimator {
     Timestamp newest_send_received = Timestamp::MinusInfinity();  // send time of the latest-sent so far
     Timestamp arrival_of_newest_send = Timestamp::MinusInfinity();
     bool reordered = false;
-    Timestamp prev_send = Timestamp::MinusInfinity();  // the packet fed before (in feedback order)
-    Timestamp prev_receive = Timestamp::MinusInfinity();
-    int gaps = 0;          // between consecutive packets of the cluster
-    int bunched_gaps = 0;  // of which arrived much closer than they were sent
   };
 
   Config config_;
