@@ -156,7 +156,8 @@ TEST_CASE("media router: forwarded copies are built in the caller's recycled buf
   for (uint16_t i = 0; i < 200; ++i, now += TimeDelta::Millis(10)) {
     rtp::RtpPacketBuilder pb;
     pb.set_sequence_number(i).set_timestamp(3000u * i).set_ssrc(kSsrc).set_payload_type(96);
-    pb.set_payload(std::vector<uint8_t>(1100, static_cast<uint8_t>(i)));
+    const std::vector<uint8_t> payload(1100, static_cast<uint8_t>(i));  // the builder keeps a view
+    pb.set_payload(payload);
     r.on_packet(*pub, pb.build().value().data(), now);
     r.process(now);
     for (RecyclingSink& s : subs) s.flush();
@@ -167,7 +168,8 @@ TEST_CASE("media router: forwarded copies are built in the caller's recycled buf
   // Larger than the pool's buffers: copied as before, still forwarded.
   rtp::RtpPacketBuilder big;
   big.set_sequence_number(200).set_timestamp(3000u * 200).set_ssrc(kSsrc).set_payload_type(96);
-  big.set_payload(std::vector<uint8_t>(1520, 1));
+  const std::vector<uint8_t> big_payload(1520, 1);
+  big.set_payload(big_payload);
   r.on_packet(*pub, big.build().value().data(), now);
   for (const RecyclingSink& s : subs) CHECK(s.rtp_packets == 201);
   CHECK(pool.allocated() == subs.size());
