@@ -393,9 +393,9 @@ TEST_CASE("receive front: ULPFEC without NACK asks for a keyframe once a lost pa
       front.on_rtp(recovery::wrap_red(m, kRedPt).value(), now, sink);
     }
     front.process(now, feedback);
-    // Nothing before FEC could have come (4 newer frames), then exactly one request.
+    // Nothing before FEC could have come (3 newer frames), then exactly one request.
     const bool pli = !feedback.empty() && std::holds_alternative<rtcp::Pli>(feedback.back());
-    CHECK(pli == (frame == 6));
+    CHECK(pli == (frame == 5));
     feedback.clear();
     now = now + TimeDelta::Millis(33);
   }

@@ -51,7 +51,7 @@ TEST_CASE("fec loss watch: a repaired gap asks for nothing, a lost one for one k
   feed.frames(2, 3);
   CHECK(feed.requests == 0);  // its FEC group may still be in flight
   feed.frames(3, 3);
-  CHECK(feed.requests == 1);  // 4 newer frames later: gone, ask at once
+  CHECK(feed.requests == 1);  // 3 newer frames later: gone, ask at once
   CHECK(watch.stats().keyframe_requests == 1);
 }
 

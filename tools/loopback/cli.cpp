@@ -276,6 +276,11 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
     auto pc = pipeline::parse_protection_list(protection);
     if (!pc) return fail("--protection " + protection + ": " + pc.error());
     c.protection = pc.value();
+    // Forward correction protects both media: video FEC, and for audio RED's copies (sent only
+    // while the allocator's budget holds them) beside Opus in-band FEC. Without it a list with
+    // fec and no nack leaves audio nothing but in-band FEC, which libopus does not code for
+    // quiet frames (issue 14's fec-only row: 1.7-3.4% concealment at 3% loss).
+    if ((c.protection.fec || c.protection.flexfec) && c.audio) c.protection.red = true;
   } else if (!c.video) {
     c.protection.fec = false;  // the default's video FEC, without video
   }
