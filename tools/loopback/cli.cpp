@@ -122,7 +122,7 @@ CliOutcome parse_command_line(const std::vector<std::string>& args) {
   app.add_option("--nat", nat,
                  "NAT of A[,B]: none, full-cone, address-restricted, port-restricted, symmetric (one value: both); "
                  "the path is then found with ICE (host, srflx or TURN relay)");
-  app.add_option("--protection", protection, "Loss protection: nack, fec (ULPFEC in RED), flexfec (RFC 8627), red (list) or none");
+  app.add_option("--protection", protection, "Loss protection: nack, fec (ULPFEC in RED; with audio, audio RED too), flexfec (RFC 8627; likewise), red (list) or none");
   app.add_option("--cc", cc, "Congestion control: gcc (transport-cc), rfc8888 (GCC on RFC 8888 feedback), remb or fixed");
   app.add_option("--rate", rate, "Send budget for --cc fixed, e.g. 1mbps");
   app.add_option("--start-rate", start_rate, "Initial send rate for gcc/remb");
