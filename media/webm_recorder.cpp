@@ -3,6 +3,7 @@
 extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/dict.h>
 #include <libavutil/mem.h>
 }
 
@@ -13,6 +14,8 @@ extern "C" {
 
 namespace tern::media {
 namespace {
+
+constexpr int64_t kMaxClusterBytes = 2 << 20;  // a cluster (held in memory until it closes) at most
 
 struct Track {
   AVStream* stream = nullptr;
@@ -93,6 +96,9 @@ Result<std::unique_ptr<WebmRecorder>> WebmRecorder::Create(const std::string& pa
   if (config.audio && config.audio_channels != 1 && config.audio_channels != 2) {
     return Error{"webm recorder: audio channels must be 1 or 2"};
   }
+  if (config.cluster_duration < TimeDelta::Millis(100) || config.cluster_duration > TimeDelta::Seconds(30)) {
+    return Error{"webm recorder: cluster duration must be 100 ms..30 s"};
+  }
   auto impl = std::make_unique<Impl>();
   if (avformat_alloc_output_context2(&impl->fmt, nullptr, "webm", path.c_str()) < 0 || impl->fmt == nullptr) {
     return Error{"webm recorder: libavformat has no webm muxer"};
@@ -128,7 +134,17 @@ Result<std::unique_ptr<WebmRecorder>> WebmRecorder::Create(const std::string& pa
   }
   if (avio_open(&impl->fmt->pb, path.c_str(), AVIO_FLAG_WRITE) < 0) return Error{"webm recorder: cannot open the file"};
   impl->file_open = true;
-  if (avformat_write_header(impl->fmt, nullptr) < 0) return Error{"webm recorder: cannot write the header"};
+  // Short clusters, each flushed to the file as it closes (see WebmRecorderConfig::cluster_duration).
+  impl->fmt->flags |= AVFMT_FLAG_FLUSH_PACKETS;
+  impl->fmt->max_interleave_delta = config.cluster_duration.us();
+  AVDictionary* options = nullptr;
+  av_dict_set_int(&options, "cluster_time_limit", config.cluster_duration.ms(), 0);
+  av_dict_set_int(&options, "cluster_size_limit", kMaxClusterBytes, 0);
+  const int header = avformat_write_header(impl->fmt, &options);
+  const int unused = av_dict_count(options);  // options the muxer did not take
+  av_dict_free(&options);
+  if (header < 0) return Error{"webm recorder: cannot write the header"};
+  if (unused != 0) return Error{"webm recorder: libavformat's muxer lacks the cluster limits"};
   impl->header_written = true;
   return std::unique_ptr<WebmRecorder>(new WebmRecorder(std::move(impl)));
 }

@@ -26,6 +26,12 @@ struct WebmRecorderConfig {
   int height = 480;
   bool audio = true;                       // an Opus track
   int audio_channels = 1;                  // 1 or 2
+  // At most this much media per WebM cluster (100 ms..30 s). The muxer holds the open cluster in
+  // memory and writes it whole when it closes (the file is flushed then): a recording cut short
+  // without finish() (SIGKILL, a crash) keeps all but about this much. libavformat's own default for
+  // a seekable file is 5 s (and 5 MiB); a cluster also closes at 2 MiB, and the muxer's interleaving
+  // holds a track at most this long waiting for the other.
+  TimeDelta cluster_duration = TimeDelta::Seconds(1);
 };
 
 struct WebmRecorderStats {

@@ -145,6 +145,67 @@ TEST_CASE("webm recording of VP8 and Opus reads back with the RTP timing") {
   CHECK(Warnings("ffmpeg -nostdin -v warning -i '" + path + "' -f null -") == "");
 }
 
+// Adds a clip's frames in capture order, as a receiver hands them over.
+void Record(WebmRecorder& rec, const Encoded& clip) {
+  size_t vi = 0;
+  size_t ai = 0;
+  while (vi < clip.video.size() || ai < clip.audio.size()) {
+    const bool take_video = ai == clip.audio.size() ||
+                            (vi < clip.video.size() && clip.video[vi].capture_time <= clip.audio[ai].capture_time);
+    if (take_video) {
+      REQUIRE(rec.add_video(clip.video[vi], clip.video[vi].capture_time).ok());
+      ++vi;
+    } else {
+      REQUIRE(rec.add_audio(clip.audio[ai].data, clip.audio[ai].rtp_timestamp, clip.audio[ai].capture_time).ok());
+      ++ai;
+    }
+  }
+}
+
+TEST_CASE("webm recording streams to disk: cut short without finish(), it keeps all but the last cluster") {
+  // What a recorder killed with SIGKILL leaves: the clusters closed so far, each written and
+  // flushed as it closed. With 1 s clusters that is the clip but its last second or so; with
+  // libavformat's default 5 s clusters a 4 s clip would have left nothing but the header.
+  const Encoded clip = EncodeClip(TimeDelta::Seconds(4), 160, 120);
+  const std::string dir = test::scratch_dir("media_webm");
+  for (const int cluster_s : {1, 5}) {
+    INFO("clusters of " << cluster_s << " s");
+    const std::string path = dir + "/cut" + std::to_string(cluster_s) + ".webm";
+    WebmRecorderConfig rc;
+    rc.video = codecs::CodecType::kVp8;
+    rc.width = 160;
+    rc.height = 120;
+    rc.cluster_duration = TimeDelta::Seconds(cluster_s);
+    auto rec = WebmRecorder::Create(path, rc);
+    REQUIRE(rec.ok());
+    Record(**rec, clip);
+    auto bytes = load_file(path);  // the recorder is still open: nothing was finished
+    REQUIRE(bytes.ok());
+    auto info = parse_webm(*bytes);
+    REQUIRE_MESSAGE(info.ok(), info.error());
+    TimeDelta last = TimeDelta::Zero();
+    for (const WebmFrameInfo& f : info->frames) last = std::max(last, f.time);
+    MESSAGE("on disk before finish(): " << info->frames.size() << " frames, up to " << last.ms() << " ms of 4000");
+    if (cluster_s == 1) {
+      CHECK(last >= TimeDelta::Millis(2500));
+      CHECK(info->frames.size() >= (clip.video.size() + clip.audio.size()) * 6 / 10);
+    } else {
+      CHECK(info->frames.empty());
+    }
+    REQUIRE((*rec)->finish().ok());
+    bytes = load_file(path);
+    REQUIRE(bytes.ok());
+    info = parse_webm(*bytes);
+    REQUIRE(info.ok());
+    CHECK(info->frames.size() == clip.video.size() + clip.audio.size());
+  }
+  WebmRecorderConfig bad;
+  bad.cluster_duration = TimeDelta::Millis(50);
+  CHECK_FALSE(WebmRecorder::Create(dir + "/bad_cluster.webm", bad).ok());
+  bad.cluster_duration = TimeDelta::Seconds(31);
+  CHECK_FALSE(WebmRecorder::Create(dir + "/bad_cluster.webm", bad).ok());
+}
+
 TEST_CASE("webm recorder waits for a keyframe and validates its configuration") {
   WebmRecorderConfig rc;
   rc.audio = false;
