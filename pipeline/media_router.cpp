@@ -671,12 +671,6 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
   recovery::StoredPacketRef stored;  // the packet in its source's store, put for the first history
   const std::vector<Receiver>& list = receivers->second;
   for (size_t r = 0; r < list.size(); ++r) {
-    // Each leg's state is cold by the time the packet reaches it (hundreds of legs in between):
-    // the next one's leg and stream are fetched while this one is served.
-    if (r + 1 < list.size()) {
-      __builtin_prefetch(list[r + 1].leg);
-      __builtin_prefetch(list[r + 1].outbound);
-    }
     if (list[r].id == from) continue;
     Leg* leg = list[r].leg;
     Outbound* o = list[r].outbound;
