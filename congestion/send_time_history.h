@@ -8,6 +8,11 @@
 // so the count and age bounds below are the ones that bite (the oldest sequence number goes first,
 // as before); a number more than that span behind the newest is not kept. The memory follows the
 // entries held (the ring doubles as needed), not the bound.
+//
+// Each entry also keeps what feedback already said about its packet (report()), so the transport
+// feedback adapter needs no second per-packet table: one compact slot (32 bytes with its key) is
+// written per packet sent, which matters on a forwarder's hop (one history per subscriber, each
+// insert a cache miss on a slot not touched since the ring came round).
 #pragma once
 
 #include <cstddef>
@@ -47,6 +52,12 @@ class SendTimeHistory {
   // Returns nullopt for unknown or already pruned sequence numbers.
   std::optional<PacketResult> on_feedback(uint16_t seq, Timestamp receive_time);
 
+  // on_feedback(), and nullopt also when the report would repeat an earlier one: a packet is
+  // reported received at most once, lost at most once, and never lost after it was reported
+  // received (the data in flight is updated either way, as by on_feedback()). Resending a number
+  // (on_sent) forgets what was reported about it.
+  std::optional<PacketResult> report(uint16_t seq, Timestamp receive_time);
+
   // Feedback has reached `seq`: every earlier packet not yet covered leaves the data in flight
   // too (its report was lost, as in a feedback blackout), as libwebrtc does. The entries stay, so
   // a later report can still match them. Amortised O(1) per packet.
@@ -58,10 +69,19 @@ class SendTimeHistory {
   size_t capacity() const { return packets_.capacity(); }  // slots allocated
 
  private:
+  enum class Reported : uint8_t { kNone, kLost, kReceived };
+  // SentPacketInfo without its sequence number (the ring's key).
   struct Entry {
-    SentPacketInfo info;
-    bool reported = false;
+    Timestamp send_time = Timestamp::MinusInfinity();
+    DataSize size = DataSize::Zero();
+    int32_t probe_cluster_id = kNotAProbe;
+    bool audio = false;
+    bool reported = false;  // left the data in flight (covered by feedback)
+    Reported state = Reported::kNone;  // what report() has returned for it
   };
+  static PacketResult result_of(int64_t seq, const Entry& e, Timestamp receive_time);
+  // The entry of `seq` (nullptr: unknown or pruned), out of the data in flight.
+  Entry* covered(uint16_t seq, int64_t& unwrapped);
   void prune(Timestamp now);
 
   Config config_;

@@ -1,7 +1,6 @@
 #include "tern/congestion/transport_feedback_adapter.h"
 
 #include <algorithm>
-#include <bit>
 
 namespace tern::congestion {
 
@@ -10,16 +9,11 @@ namespace {
 constexpr int64_t kBaseWrapTicks = int64_t{1} << 24;
 // Compact NTP (16.16 seconds) in microseconds, rounded down.
 constexpr int64_t compact_ntp_to_us(int64_t ntp) { return (ntp * 1'000'000) >> 16; }
-constexpr size_t kInitialReportedSlots = 256;
 
 }  // namespace
 
 TransportFeedbackAdapter::TransportFeedbackAdapter(Config config)
-    : config_(config),
-      history_(config.history),
-      max_reported_(std::bit_ceil(std::clamp<size_t>(config.history.max_packets, 1, SendTimeHistory::kMaxUsefulPackets))) {
-  reported_.resize(std::min(kInitialReportedSlots, max_reported_));
-}
+    : config_(config), history_(config.history) {}
 
 TransportFeedbackAdapter::SsrcHistory* TransportFeedbackAdapter::find_ssrc(uint32_t ssrc) {
   for (SsrcHistory& h : ssrcs_) {
@@ -33,16 +27,6 @@ TransportFeedbackAdapter::Stamped TransportFeedbackAdapter::on_sent_packet(
   Stamped s;
   s.transport_seq = next_seq_++;
   s.info = history_.on_sent(s.transport_seq, send_time, size, probe_cluster_id, audio);
-  // The numbering is consecutive: double the slots until the history's bound is covered.
-  if (reported_.size() < max_reported_ && s.info.sequence_number >= static_cast<int64_t>(reported_.size())) {
-    std::vector<Slot> bigger(reported_.size() * 2);
-    for (const Slot& old : reported_) {
-      if (old.seq >= 0) bigger[static_cast<size_t>(old.seq) & (bigger.size() - 1)] = old;
-    }
-    reported_ = std::move(bigger);
-  }
-  reported_[static_cast<size_t>(s.info.sequence_number) & (reported_.size() - 1)] =
-      Slot{s.info.sequence_number, Reported::kNone};
   if (rtp) {
     SsrcHistory* h = find_ssrc(rtp->ssrc);
     if (h == nullptr && ssrcs_.size() < config_.max_ssrcs) {
@@ -63,15 +47,7 @@ TransportFeedbackAdapter::Stamped TransportFeedbackAdapter::on_sent_packet(
 
 void TransportFeedbackAdapter::add_result(uint16_t transport_seq, Timestamp receive_time,
                                           std::vector<PacketResult>& out) {
-  std::optional<PacketResult> r = history_.on_feedback(transport_seq, receive_time);
-  if (!r) return;
-  Slot& slot = reported_[static_cast<size_t>(r->sent.sequence_number) & (reported_.size() - 1)];
-  if (slot.seq != r->sent.sequence_number) slot = Slot{r->sent.sequence_number, Reported::kNone};
-  const bool received = r->is_received();
-  if (slot.state == Reported::kReceived) return;            // duplicate, or lost after received
-  if (!received && slot.state == Reported::kLost) return;   // loss already counted
-  slot.state = received ? Reported::kReceived : Reported::kLost;
-  out.push_back(*r);
+  if (std::optional<PacketResult> r = history_.report(transport_seq, receive_time)) out.push_back(*r);
 }
 
 std::optional<TransportPacketsFeedback> TransportFeedbackAdapter::on_transport_feedback(

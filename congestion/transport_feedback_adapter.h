@@ -70,28 +70,19 @@ class TransportFeedbackAdapter {
   uint16_t next_transport_seq() const { return next_seq_; }
 
  private:
-  enum class Reported : uint8_t { kNone, kLost, kReceived };
-  struct Slot {
-    int64_t seq = -1;
-    Reported state = Reported::kNone;
-  };
   struct SsrcHistory {
     uint32_t ssrc;
     RtpSeqUnwrapper unwrapper;
     SeqRing<uint16_t> transport_seq;  // unwrapped RTP seq -> transport seq
   };
   SsrcHistory* find_ssrc(uint32_t ssrc);
-  // Matches one packet and appends it to `out` unless it would repeat an earlier report.
+  // Matches one packet and appends it to `out` unless it would repeat an earlier report (the
+  // history keeps what was reported per packet: SendTimeHistory::report()).
   void add_result(uint16_t transport_seq, Timestamp receive_time, std::vector<PacketResult>& out);
 
   Config config_;
   SendTimeHistory history_;
   uint16_t next_seq_ = 0;
-  // Indexed by unwrapped seq modulo its size, a power of two that doubles (as the sequence
-  // advances) up to max_reported_: at least the history's max_packets, so every packet the history
-  // still holds has its own slot.
-  std::vector<Slot> reported_;
-  size_t max_reported_;
   // transport-cc clock chaining
   bool have_base_ = false;
   int32_t last_base_ticks_ = 0;

@@ -414,6 +414,7 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
   if (!stream.rids.empty()) o.simulcast.emplace();
   if (Status st = leg->out->add_stream(o.egress(rtx_first_seq)); !st) {
     leg->outbound.pop_back();
+    relink(*leg);  // the emplace may have moved the others
     return st;
   }
   if (leg->prober && !leg->padding_sender && o.selector && stream.nack && stream.rtx_ssrc) {
@@ -428,11 +429,22 @@ Status MediaRouter::add_outbound(LegId id, const ForwardedStream& stream) {
     }
   }
   touch(*leg);
-  std::vector<Leg*>& receivers = receivers_[stream.ssrc];
-  receivers.insert(std::upper_bound(receivers.begin(), receivers.end(), leg,
-                                    [](const Leg* a, const Leg* b) { return a->id < b->id; }),
-                   leg);
+  std::vector<Receiver>& receivers = receivers_[stream.ssrc];
+  receivers.insert(std::upper_bound(receivers.begin(), receivers.end(), id,
+                                    [](LegId a, const Receiver& b) { return a < b.id; }),
+                   Receiver{id, leg, &o});
+  relink(*leg);
   return Status::Ok();
+}
+
+void MediaRouter::relink(Leg& l) {
+  for (Outbound& o : l.outbound) {
+    auto it = receivers_.find(o.config.ssrc);
+    if (it == receivers_.end()) continue;
+    for (Receiver& r : it->second) {
+      if (r.leg == &l) r.outbound = &o;
+    }
+  }
 }
 
 void MediaRouter::remove_leg(LegId id) {
@@ -441,7 +453,7 @@ void MediaRouter::remove_leg(LegId id) {
   for (const Outbound& o : leg->outbound) {
     auto it = receivers_.find(o.config.ssrc);
     if (it == receivers_.end()) continue;
-    std::erase(it->second, leg);
+    std::erase_if(it->second, [leg](const Receiver& r) { return r.leg == leg; });
     if (it->second.empty()) receivers_.erase(it);
   }
   for (const SimulcastGroup& g : leg->simulcast) group_owners_.erase(g.config.ssrc);
@@ -657,10 +669,11 @@ void MediaRouter::forward(LegId from, uint32_t ssrc, const rtp::RtpPacket& packe
   auto receivers = receivers_.find(key);
   if (receivers == receivers_.end()) return;
   recovery::StoredPacketRef stored;  // the packet in its source's store, put for the first history
-  for (Leg* leg : receivers->second) {
-    if (leg->id == from) continue;
-    Outbound* o = leg->find_outbound(key);
-    if (o == nullptr) continue;
+  const std::vector<Receiver>& list = receivers->second;
+  for (size_t r = 0; r < list.size(); ++r) {
+    if (list[r].id == from) continue;
+    Leg* leg = list[r].leg;
+    Outbound* o = list[r].outbound;
     if (stored.store == nullptr && source != nullptr && o->keeps_history()) {
       stored = {&source->store, source->store->put(packet, now)};
     }

@@ -292,9 +292,17 @@ class MediaRouter {
   rtp::ExtensionMap extensions_;
   Random rng_;
   std::map<LegId, std::unique_ptr<Leg>> legs_;  // ordered: processing order is the order legs came
+  // A leg receiving a stream, and its Outbound of it: looked up once (add_outbound), not per packet.
+  struct Receiver {
+    LegId id;
+    Leg* leg;
+    Outbound* outbound;  // in leg->outbound: relinked whenever that vector changes (relink())
+  };
   // SSRC -> the legs with an outbound stream of it, in leg order (what forward() visits per packet
   // instead of every leg). Kept by add_outbound() and remove_leg(); at most max_legs x 64 entries.
-  std::map<uint32_t, std::vector<Leg*>> receivers_;
+  std::map<uint32_t, std::vector<Receiver>> receivers_;
+  // Points the leg's receiver entries at its Outbounds again (their vector may have moved them).
+  void relink(Leg& l);
   // A simulcast group's SSRC -> the leg that sends it (find_group() per tick without a scan).
   std::map<uint32_t, LegId> group_owners_;
   LegId next_id_ = 0;

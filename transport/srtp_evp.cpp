@@ -215,12 +215,19 @@ uint64_t EvpSrtp::estimate_index(const Stream& stream, uint16_t seq) {
 }
 
 EvpSrtp::Stream* EvpSrtp::stream_for(uint32_t ssrc, bool create_allowed, std::optional<Stream>& scratch) {
+  if (last_stream_ != nullptr && last_ssrc_ == ssrc) return last_stream_;
   auto it = streams_.find(ssrc);
-  if (it != streams_.end()) return &it->second;
-  if (streams_.size() >= kMaxStreams) return nullptr;
-  if (create_allowed) return &streams_.emplace(ssrc, Stream(replay_window_)).first->second;
-  scratch.emplace(replay_window_);
-  return &*scratch;
+  if (it == streams_.end()) {
+    if (streams_.size() >= kMaxStreams) return nullptr;
+    if (!create_allowed) {
+      scratch.emplace(replay_window_);
+      return &*scratch;
+    }
+    it = streams_.emplace(ssrc, Stream(replay_window_)).first;
+  }
+  last_ssrc_ = ssrc;
+  last_stream_ = &it->second;
+  return last_stream_;
 }
 
 EvpSrtp::Outcome EvpSrtp::protect_rtp(uint8_t* data, size_t& size, size_t capacity) {

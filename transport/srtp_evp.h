@@ -92,6 +92,10 @@ class EvpSrtp {
   bool allow_repeat_tx_ = true;
   std::unique_ptr<Crypto> crypto_;
   std::unordered_map<uint32_t, Stream> streams_;
+  // The stream stream_for() found last (a node of streams_: stays valid, nothing is erased), so a
+  // run of packets of one SSRC (a subscriber's video) skips the hash lookup.
+  uint32_t last_ssrc_ = 0;
+  Stream* last_stream_ = nullptr;
 };
 
 }  // namespace tern::transport

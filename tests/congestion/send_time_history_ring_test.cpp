@@ -1,6 +1,7 @@
 // SendTimeHistory on its SeqRing against the std::map version it replaced (tests/support/
 // map_histories.h): seeded random sends (wrap, resent numbers, reordering) and feedback (received,
-// lost, duplicated, unknown) give the same results, sizes and data in flight.
+// lost, duplicated, unknown; with and without report()'s at-most-once rule) give the same results,
+// sizes and data in flight.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -46,8 +47,10 @@ TEST_CASE("send time history ring: same results as the std::map version on rando
         for (uint16_t i = 0; i < count; ++i) {
           const auto s = static_cast<uint16_t>(first + i);
           const Timestamp rx = rng.bernoulli(0.1) ? Timestamp::PlusInfinity() : t + TimeDelta::Millis(rng.uniform_int(1, 50));
-          const auto ra = ring.on_feedback(s, rx);
-          const auto rb = model.on_feedback(s, rx);
+          // Both forms: the plain lookup, and report()'s at-most-once rule (the adapter's).
+          const bool once = rng.bernoulli(0.5);
+          const auto ra = once ? ring.report(s, rx) : ring.on_feedback(s, rx);
+          const auto rb = once ? model.report(s, rx) : model.on_feedback(s, rx);
           REQUIRE(ra.has_value() == rb.has_value());
           if (ra) {
             CHECK(ra->sent.sequence_number == rb->sent.sequence_number);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "support/map_histories.h"
 #include "tern/congestion/transport_feedback_generator.h"
 #include "tern/core/random.h"
 
@@ -223,4 +224,73 @@ TEST_CASE("TransportFeedbackAdapter maps RFC 8888 feedback through ssrc and RTP 
   CHECK(adapter.data_in_flight() == DataSize::Zero());
   // The same report again is a duplicate.
   CHECK_FALSE(adapter.on_congestion_control_feedback(over_the_wire(reports[0]), t0 + 700_ms));
+}
+
+// The adapter's at-most-once rule lives in its history's entries (SendTimeHistory::report()), no
+// longer in a table of its own: seeded random sends past the 16-bit wrap and transport-cc reports
+// (overlapping, repeated, late, some about pruned packets) give the same packets, fates and data
+// in flight as the std::map model of the history with the rule kept per packet beside it.
+TEST_CASE("TransportFeedbackAdapter: same results as the map model over random sends and reports past the wrap") {
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    CAPTURE(seed);
+    Random rng(seed);
+    TransportFeedbackAdapter::Config cfg;
+    cfg.history.max_packets = seed == 2 ? 64 : 300;
+    cfg.history.max_age = TimeDelta::Seconds(seed == 3 ? 1 : 60);
+    TransportFeedbackAdapter adapter(cfg);
+    test::map_model::SendTimeHistory model(cfg.history);
+    Timestamp t = Timestamp::Seconds(5);
+    uint16_t sent = 0;  // the next transport-wide number
+    for (int step = 0; step < 70000; ++step) {
+      t += TimeDelta::Micros(rng.uniform_int(100, 5000));
+      const DataSize size = DataSize::Bytes(rng.uniform_int(60, 1200));
+      const int probe = rng.bernoulli(0.05) ? 3 : kNotAProbe;
+      const auto s = adapter.on_sent_packet(t, size, probe);
+      const SentPacketInfo m = model.on_sent(sent, t, size, probe);
+      REQUIRE(s.transport_seq == sent);
+      REQUIRE(s.info.sequence_number == m.sequence_number);
+      ++sent;
+      if (!rng.bernoulli(0.03)) continue;
+      // A report from a random recent number (sometimes pruned long ago), over up to 60 numbers.
+      const auto base = static_cast<uint16_t>(sent - rng.uniform_int(1, static_cast<int64_t>(cfg.history.max_packets) * 2));
+      const auto span = static_cast<uint16_t>(rng.uniform_int(1, 60));
+      rtcp::TransportFeedback fb;
+      fb.set_base(base, t);
+      std::vector<std::pair<uint16_t, bool>> covered;  // (seq, received) as the adapter will read it
+      Timestamp arrival = t;
+      for (uint16_t i = 0; i < span; ++i) {
+        const auto seq = static_cast<uint16_t>(base + i);
+        if (static_cast<uint16_t>(sent - seq) == 0 || static_cast<uint16_t>(sent - seq) > 0x8000) break;  // not sent yet
+        if (rng.bernoulli(0.2)) continue;  // lost (reported so if a later one is received)
+        arrival += TimeDelta::Micros(rng.uniform_int(0, 2000));
+        REQUIRE(fb.add_received_packet(seq, arrival));
+      }
+      if (fb.packet_status_count() == 0) continue;
+      const rtcp::TransportFeedback wire = over_the_wire(fb);
+      const auto received = wire.received_packets();
+      std::vector<PacketResult> expected;
+      size_t next = 0;
+      for (size_t i = 0; i < wire.packet_status_count(); ++i) {
+        const auto seq = static_cast<uint16_t>(wire.base_sequence() + i);
+        const bool got = next < received.size() && received[next].sequence_number == seq;
+        if (got) ++next;
+        if (auto r = model.report(seq, got ? t : Timestamp::PlusInfinity())) expected.push_back(*r);
+      }
+      model.clear_in_flight_up_to(static_cast<uint16_t>(wire.base_sequence() + wire.packet_status_count() - 1));
+      const auto out = adapter.on_transport_feedback(wire, t);
+      REQUIRE(out.has_value() == !expected.empty());
+      REQUIRE(adapter.data_in_flight() == model.data_in_flight());
+      if (!out) continue;
+      CHECK(out->data_in_flight == model.data_in_flight());
+      REQUIRE(out->packets.size() == expected.size());
+      for (size_t i = 0; i < expected.size(); ++i) {
+        CHECK(out->packets[i].sent.sequence_number == expected[i].sent.sequence_number);
+        CHECK(out->packets[i].sent.send_time == expected[i].sent.send_time);
+        CHECK(out->packets[i].sent.size == expected[i].sent.size);
+        CHECK(out->packets[i].sent.probe_cluster_id == expected[i].sent.probe_cluster_id);
+        CHECK(out->packets[i].is_received() == expected[i].is_received());
+      }
+    }
+    CHECK(sent != 0);
+  }
 }

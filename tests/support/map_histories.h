@@ -1,5 +1,6 @@
 // The std::map-based send-side histories as they were before the SeqRing versions
-// (recovery/packet_history, congestion/send_time_history): kept as the model the ring versions are
+// (recovery/packet_history, congestion/send_time_history, with the transport feedback adapter's
+// per-packet report rule now kept in the latter's entries): kept as the model the ring versions are
 // checked against (tests/recovery/packet_history_ring_test.cpp,
 // tests/congestion/send_time_history_ring_test.cpp) and as the baseline of bench/history_bench.cpp.
 // Same public behaviour, one map node per packet. Not used by the library.
@@ -153,6 +154,17 @@ class SendTimeHistory {
     }
     return congestion::PacketResult{e.info, receive_time};
   }
+  // The transport feedback adapter's rule, as it kept it in its own table before the ring history
+  // did: received at most once, lost at most once, never lost after received.
+  std::optional<congestion::PacketResult> report(uint16_t seq, Timestamp receive_time) {
+    std::optional<congestion::PacketResult> r = on_feedback(seq, receive_time);
+    if (!r) return std::nullopt;
+    Entry& e = packets_.at(r->sent.sequence_number);
+    if (e.state == Reported::kReceived) return std::nullopt;
+    if (!r->is_received() && e.state == Reported::kLost) return std::nullopt;
+    e.state = r->is_received() ? Reported::kReceived : Reported::kLost;
+    return r;
+  }
   void clear_in_flight_up_to(uint16_t seq) {
     if (!unwrapper_.last()) return;
     const int64_t last = unwrapper_.peek(seq);
@@ -169,9 +181,11 @@ class SendTimeHistory {
   size_t size() const { return packets_.size(); }
 
  private:
+  enum class Reported { kNone, kLost, kReceived };
   struct Entry {
     congestion::SentPacketInfo info;
     bool reported = false;
+    Reported state = Reported::kNone;
   };
   void prune(Timestamp now) {
     while (!packets_.empty()) {
