@@ -26,6 +26,7 @@ class RtpReceiveFront::PayloadStage {
   static std::optional<recovery::FecLossWatch>& fec_loss(RtpReceiveFront& f) { return f.fec_loss_; }
   static void want_keyframe(RtpReceiveFront& f) { f.keyframe_wanted_ = true; }
   static RtpReceiveFrontCounters& counters(RtpReceiveFront& f) { return f.counters_; }
+  static void note_rebuilt(RtpReceiveFront& f, uint16_t seq) { f.note_rebuilt(seq); }
 };
 
 // The NACK generator, or nothing.
@@ -165,6 +166,7 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
     }
     for (rtp::RtpPacket& rec : out.recovered) {
       ++counters(front).fec_packets_recovered;
+      note_rebuilt(front, rec.sequence_number());
       rec.arrival_time = now;
       deliver(front, std::move(rec), PacketOrigin::kFecRecovery, now, listener);
     }
@@ -209,6 +211,7 @@ void RtpReceiveFront::set_rtx_ssrc(uint32_t rtx_ssrc) {
 }
 
 RtpReceiveFront::RtpReceiveFront(const Config& config) : config_(config) {
+  rebuilt_.fill(-1);
   set_rtx_ssrc(config_.rtx_ssrc);
   if (config_.flexfec_ssrc != 0) {
     recovery::FlexfecReceiver::Config fc;
@@ -281,6 +284,7 @@ void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timest
   const uint16_t seq = packet.sequence_number();
   const uint32_t rtp_timestamp = packet.timestamp();
   const bool marker = packet.marker();
+  if (origin != PacketOrigin::kFecRecovery && rebuilt_live_ > 0) check_rebuilt(seq);
   // FlexFEC protects media as sent: what arrived (or RTX restored) joins its window; what it
   // rebuilt is in the window already.
   std::vector<rtp::RtpPacket> recovered;
@@ -296,9 +300,26 @@ void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timest
   if (!recovered.empty()) deliver_flexfec(std::move(recovered), now, listener);
 }
 
+void RtpReceiveFront::note_rebuilt(uint16_t seq) {
+  if (rebuilt_[rebuilt_next_] < 0) ++rebuilt_live_;
+  rebuilt_[rebuilt_next_] = seq;
+  rebuilt_next_ = (rebuilt_next_ + 1) % kRebuiltWatch;
+}
+
+void RtpReceiveFront::check_rebuilt(uint16_t seq) {
+  for (int32_t& r : rebuilt_) {
+    if (r != seq) continue;
+    r = -1;
+    --rebuilt_live_;
+    ++counters_.fec_recovered_then_received;
+    return;
+  }
+}
+
 void RtpReceiveFront::deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Timestamp now, Listener& listener) {
   for (rtp::RtpPacket& rec : recovered) {
     ++counters_.fec_packets_recovered;
+    note_rebuilt(rec.sequence_number());
     rec.arrival_time = now;
     deliver(std::move(rec), PacketOrigin::kFecRecovery, now, listener);
   }

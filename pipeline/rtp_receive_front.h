@@ -21,6 +21,7 @@
 // Sans-I/O and single-threaded; the listener is given per call, so fronts can live in containers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -54,7 +55,11 @@ struct RtpReceiveFrontCounters {
   int64_t red_packets_received = 0;     // RED split stage: packets of the RED payload type
   int64_t red_packets_malformed = 0;
   int64_t fec_packets_received = 0;     // ULPFEC: RED packets carrying no media; FlexFEC: its SSRC's
-  int64_t fec_packets_recovered = 0;
+  int64_t fec_packets_recovered = 0;    // media packets rebuilt by FEC (none had arrived yet)
+  // ... of those, ones whose own packet came after all (a reordered packet that FEC's packet
+  // overtook, not a loss): repairs of losses = recovered - recovered_then_received. Seen for the
+  // last kRebuiltWatch rebuilds.
+  int64_t fec_recovered_then_received = 0;
   int64_t fec_packets_discarded = 0;    // malformed, stale or evicted unused
   int64_t statistics_invalid = 0;       // failed RFC 3550 A.1 validation (still passed on)
   int64_t keyframe_requests_not_sent = 0;  // NACK overflows at a FEC packet (see the ULPFEC stage)
@@ -152,6 +157,15 @@ class RtpReceiveFront {
   void deliver(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now, Listener& listener);
   // Hands FlexFEC-rebuilt packets on and refreshes the FlexFEC counters.
   void deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Timestamp now, Listener& listener);
+  // A rebuilt packet's number, remembered to tell a late original from a loss; and the check.
+  void note_rebuilt(uint16_t seq);
+  void check_rebuilt(uint16_t seq);
+
+  // The last rebuilt sequence numbers (the oldest forgotten when full; -1: empty slot).
+  static constexpr size_t kRebuiltWatch = 32;
+  std::array<int32_t, kRebuiltWatch> rebuilt_{};
+  size_t rebuilt_next_ = 0;
+  size_t rebuilt_live_ = 0;
 
   Config config_;
   std::optional<recovery::RtxReceiver> rtx_;

@@ -131,6 +131,7 @@ Json to_json(const InboundRtpStats& s) {
   opt(j, "fecPacketsDiscarded", s.fec_packets_discarded);
   opt(j, "packetsDiscarded", s.packets_discarded);
   opt(j, "ternFecPacketsRecovered", s.fec_packets_recovered);
+  opt(j, "ternFecRecoveredThenReceived", s.tern_fec_recovered_then_received);
   opt(j, "ternPacketsRepairedByRtx", s.tern_packets_repaired_by_rtx);
   opt(j, "ternMeanPsnr", s.tern_mean_psnr);
   opt(j, "ternMeanSsim", s.tern_mean_ssim);

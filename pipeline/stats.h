@@ -88,6 +88,9 @@ struct InboundRtpStats : RtcStatsBase {
   std::optional<uint32_t> frame_width, frame_height, freeze_count, pause_count, pli_count, fir_count;
   std::optional<double> frames_per_second, total_freezes_duration, total_pauses_duration;
   std::optional<uint64_t> fec_packets_received, fec_packets_recovered, fec_packets_discarded;
+  // tern, video: of fec_packets_recovered, packets whose own copy arrived later (reordered past the
+  // FEC packet, not lost); losses FEC repaired = fec_packets_recovered - this.
+  std::optional<uint64_t> tern_fec_recovered_then_received;
   std::optional<uint64_t> packets_discarded;  // audio: late, evicted by the bounds, or flushed
   // tern: missing packets a retransmission filled (with NACK on); retransmitted_packets_received
   // also counts RTX of packets that had arrived (reordered ones NACKed, duplicates, RTX padding).

@@ -225,6 +225,7 @@ StatsReport StatsCollector::collect(Timestamp now) const {
     if (config_.receive.protection.fec || config_.receive.protection.flexfec) {
       s.fec_packets_received = static_cast<uint64_t>(vc.fec_packets_received);
       s.fec_packets_recovered = static_cast<uint64_t>(vc.fec_packets_recovered);
+      s.tern_fec_recovered_then_received = static_cast<uint64_t>(vc.fec_recovered_then_received);
       s.fec_packets_discarded = static_cast<uint64_t>(vc.fec_packets_discarded);
     }
     if (config_.receive.protection.nack) {

@@ -82,6 +82,7 @@ VideoReceiveCounters VideoReceiveStream::counters() const {
   c.fir_count = f.fir_count;
   c.fec_packets_received = f.fec_packets_received;
   c.fec_packets_recovered = f.fec_packets_recovered;
+  c.fec_recovered_then_received = f.fec_recovered_then_received;
   c.fec_packets_discarded = f.fec_packets_discarded;
   c.retransmitted_packets_received = f.retransmitted_packets_received;
   c.packets_repaired_by_rtx = static_cast<int64_t>(front_.nack_stats().packets_repaired_by_rtx);

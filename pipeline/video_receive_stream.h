@@ -38,6 +38,7 @@ struct VideoReceiveCounters {
   int64_t fir_count = 0;
   int64_t fec_packets_received = 0;
   int64_t fec_packets_recovered = 0;     // rebuilt by FEC: never a packet already received
+  int64_t fec_recovered_then_received = 0;  // ... whose own packet came later (reordered, not lost)
   int64_t fec_packets_discarded = 0;     // FEC packets dropped unused (malformed, stale, evicted)
   int64_t retransmitted_packets_received = 0;  // every RTX packet restored, duplicates included
   int64_t packets_repaired_by_rtx = 0;  // missing packets (a gap the NACK generator saw) an RTX filled

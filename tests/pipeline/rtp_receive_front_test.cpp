@@ -181,6 +181,15 @@ TEST_CASE("receive front: ULPFEC in RED yields the lost packet, FEC counted in t
   // The same FEC packets again: nothing they protect is missing, so none is used.
   for (const rtp::RtpPacket& p : fec) front.on_rtp(p, kT0, sink);
   CHECK(front.counters().fec_packets_discarded == 2 * static_cast<int64_t>(fec.size()) - 1);
+  // 102 was only late (reordered behind the FEC): its own copy arriving now makes the rebuild a
+  // reordering, not a repaired loss; once only (a second copy is a plain duplicate).
+  CHECK(front.counters().fec_recovered_then_received == 0);
+  front.on_rtp(recovery::wrap_red(frame[2], kRedPt).value(), kT0, sink);
+  CHECK(front.counters().fec_recovered_then_received == 1);
+  front.on_rtp(recovery::wrap_red(frame[2], kRedPt).value(), kT0, sink);
+  front.on_rtp(recovery::wrap_red(frame[1], kRedPt).value(), kT0, sink);  // never rebuilt
+  CHECK(front.counters().fec_recovered_then_received == 1);
+  CHECK(front.counters().fec_packets_recovered == 1);
 }
 
 TEST_CASE("receive front: FlexFEC on its own SSRC yields the lost packet, the RTX-restored one counts as received") {

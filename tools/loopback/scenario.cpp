@@ -484,7 +484,10 @@ ScenarioResult Call::collect() {
   const pipeline::StatsReport rb = b_->stats(end_);
   for (const pipeline::InboundRtpStats& in : rb.inbound_rtp) {
     sum.network.nack_recovered += in.tern_packets_repaired_by_rtx.value_or(0);
-    sum.network.fec_recovered += in.fec_packets_recovered.value_or(0);
+    // Losses repaired: a rebuilt packet whose own copy came after all was late, not lost.
+    sum.network.fec_recovered +=
+        in.fec_packets_recovered.value_or(0) - std::min(in.fec_packets_recovered.value_or(0),
+                                                        in.tern_fec_recovered_then_received.value_or(0));
     sum.network.rtx_received += in.retransmitted_packets_received;
     sum.network.nacks_sent += in.nack_count;
   }

@@ -465,6 +465,7 @@ Status RecvSession::finish() {
   j["video_frames_decoded"] = outputs_->frames();  // rendered, i.e. decoded and handed out
   j["video_decode_errors"] = vrs ? vrs->counters().decode_errors : 0;
   j["fec_recovered"] = vrs ? vrs->counters().fec_packets_recovered : 0;
+  j["fec_recovered_then_received"] = vrs ? vrs->counters().fec_recovered_then_received : 0;
   j["width"] = outputs_->width();
   j["height"] = outputs_->height();
   j["audio_packets_decoded"] = audio_packets();
