@@ -81,6 +81,23 @@ Encoded EncodeClip(TimeDelta length, int width, int height) {
   return out;
 }
 
+// Adds a clip's frames in capture order, as a receiver hands them over.
+void Record(WebmRecorder& rec, const Encoded& clip) {
+  size_t vi = 0;
+  size_t ai = 0;
+  while (vi < clip.video.size() || ai < clip.audio.size()) {
+    const bool take_video = ai == clip.audio.size() ||
+                            (vi < clip.video.size() && clip.video[vi].capture_time <= clip.audio[ai].capture_time);
+    if (take_video) {
+      REQUIRE(rec.add_video(clip.video[vi], clip.video[vi].capture_time).ok());
+      ++vi;
+    } else {
+      REQUIRE(rec.add_audio(clip.audio[ai].data, clip.audio[ai].rtp_timestamp, clip.audio[ai].capture_time).ok());
+      ++ai;
+    }
+  }
+}
+
 TEST_CASE("webm recording of VP8 and Opus reads back with the RTP timing") {
   const Encoded clip = EncodeClip(TimeDelta::Seconds(3), 160, 120);
   REQUIRE(clip.video.size() >= 80);
@@ -92,20 +109,7 @@ TEST_CASE("webm recording of VP8 and Opus reads back with the RTP timing") {
   rc.height = 120;
   auto rec = WebmRecorder::Create(path, rc);
   REQUIRE(rec.ok());
-  // Interleave by capture time, as a receiver would hand them over.
-  size_t vi = 0;
-  size_t ai = 0;
-  while (vi < clip.video.size() || ai < clip.audio.size()) {
-    const bool take_video = ai == clip.audio.size() ||
-                            (vi < clip.video.size() && clip.video[vi].capture_time <= clip.audio[ai].capture_time);
-    if (take_video) {
-      REQUIRE((*rec)->add_video(clip.video[vi], clip.video[vi].capture_time).ok());
-      ++vi;
-    } else {
-      REQUIRE((*rec)->add_audio(clip.audio[ai].data, clip.audio[ai].rtp_timestamp, clip.audio[ai].capture_time).ok());
-      ++ai;
-    }
-  }
+  Record(**rec, clip);
   // A repeated timestamp is refused and counted.
   CHECK_FALSE((*rec)->add_audio(clip.audio.back().data, clip.audio.back().rtp_timestamp, Timestamp::Seconds(20)).ok());
   CHECK((*rec)->stats().dropped == 1);
@@ -143,23 +147,6 @@ TEST_CASE("webm recording of VP8 and Opus reads back with the RTP timing") {
   CHECK(Warnings("ffprobe -v warning -show_entries format=nb_streams -of default=nw=1:nk=1 '" + path + "'") == "2\n");
   CHECK(ProbeValue(path, "format=duration") == doctest::Approx(3.0).epsilon(0.02));
   CHECK(Warnings("ffmpeg -nostdin -v warning -i '" + path + "' -f null -") == "");
-}
-
-// Adds a clip's frames in capture order, as a receiver hands them over.
-void Record(WebmRecorder& rec, const Encoded& clip) {
-  size_t vi = 0;
-  size_t ai = 0;
-  while (vi < clip.video.size() || ai < clip.audio.size()) {
-    const bool take_video = ai == clip.audio.size() ||
-                            (vi < clip.video.size() && clip.video[vi].capture_time <= clip.audio[ai].capture_time);
-    if (take_video) {
-      REQUIRE(rec.add_video(clip.video[vi], clip.video[vi].capture_time).ok());
-      ++vi;
-    } else {
-      REQUIRE(rec.add_audio(clip.audio[ai].data, clip.audio[ai].rtp_timestamp, clip.audio[ai].capture_time).ok());
-      ++ai;
-    }
-  }
 }
 
 TEST_CASE("webm recording streams to disk: cut short without finish(), it keeps all but the last cluster") {
