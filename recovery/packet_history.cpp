@@ -27,7 +27,7 @@ Result<PacketHistory> PacketHistory::Create(Config config) {
 }
 
 PacketHistory::PacketHistory(Config config)
-    : config_(std::move(config)), packets_(kSpanFactor * std::min(config_.max_packets, kMaxUsefulPackets)), next_rtx_seq_(config_.first_rtx_sequence_number) {
+    : config_(std::move(config)), packets_(kSpanFactor * std::min(config_.max_packets, kMaxUsefulPackets)), cold_(packets_.capacity()), next_rtx_seq_(config_.first_rtx_sequence_number) {
   tokens_ = bucket_capacity();
 }
 
@@ -36,33 +36,53 @@ DataSize PacketHistory::bucket_capacity() const {
   return std::max(config_.retransmission_rate * config_.budget_window, kMinBucket);
 }
 
-PacketHistory::Entry* PacketHistory::slot_for(uint16_t seq, Timestamp send_time) {
-  auto [e, fresh] = packets_.insert(unwrapper_.unwrap(seq), [this](int64_t, Entry& dropped) { release(dropped); });
-  if (e == nullptr) return nullptr;
+PacketHistory::Slot PacketHistory::slot_for(uint16_t seq, Timestamp send_time) {
+  const int64_t key = unwrapper_.unwrap(seq);
+  auto [e, fresh] = packets_.insert(key, [this](int64_t, Entry& dropped) { release(dropped); });
+  if (e == nullptr) return {};
   if (!fresh) release(*e);  // replaced
+  if (cold_.size() != packets_.capacity()) regrow_cold(key);
   e->store = nullptr;  // a fresh slot holds what an earlier key left (released when it left)
   e->send_time = send_time;
-  e->last_retransmit = Timestamp::MinusInfinity();
-  return e;
+  Cold& c = cold_of(key);
+  c.last_retransmit = Timestamp::MinusInfinity();
+  return {e, &c};
+}
+
+void PacketHistory::regrow_cold(int64_t fresh) {
+  std::vector<Cold> bigger(packets_.capacity());
+  const size_t old_mask = cold_.size() - 1;
+  const size_t new_mask = bigger.size() - 1;
+  packets_.for_each_in(packets_.front_key(), packets_.end_key() - 1, [&](int64_t k, Entry&) {
+    const auto u = static_cast<size_t>(static_cast<uint64_t>(k));
+    if (k == fresh) return;
+    Cold& from = cold_[u & old_mask];
+    Cold& to = bigger[u & new_mask];
+    to.last_retransmit = from.last_retransmit;
+    to.copy = std::move(from.copy);
+    to.head_size = from.head_size;
+    std::copy_n(from.head.begin(), from.head_size, to.head.begin());
+  });
+  cold_ = std::move(bigger);
 }
 
 void PacketHistory::put(const rtp::RtpPacket& packet, Timestamp send_time) {
-  if (Entry* e = slot_for(packet.sequence_number(), send_time)) {
-    if (e->copy) {
-      *e->copy = packet;  // reuses the slot's buffer
+  if (Cold* c = slot_for(packet.sequence_number(), send_time).cold) {
+    if (c->copy) {
+      *c->copy = packet;  // reuses the slot's buffer
     } else {
-      e->copy = std::make_unique<rtp::RtpPacket>(packet);
+      c->copy = std::make_unique<rtp::RtpPacket>(packet);
     }
   }
   trim(send_time);
 }
 
 void PacketHistory::put(rtp::RtpPacket&& packet, Timestamp send_time) {
-  if (Entry* e = slot_for(packet.sequence_number(), send_time)) {
-    if (e->copy) {
-      *e->copy = std::move(packet);
+  if (Cold* c = slot_for(packet.sequence_number(), send_time).cold) {
+    if (c->copy) {
+      *c->copy = std::move(packet);
     } else {
-      e->copy = std::make_unique<rtp::RtpPacket>(std::move(packet));
+      c->copy = std::make_unique<rtp::RtpPacket>(std::move(packet));
     }
   }
   trim(send_time);
@@ -78,10 +98,10 @@ void PacketHistory::put(const rtp::RtpPacket& packet, const StoredPacketRef& sto
     put(packet, send_time);
     return;
   }
-  Entry* e = slot_for(packet.sequence_number(), send_time);
-  if (e != nullptr) {
-    std::copy_n(packet.data().begin(), head, e->head.begin());
-    e->head_size = static_cast<uint8_t>(head);
+  const Slot slot = slot_for(packet.sequence_number(), send_time);
+  if (Entry* e = slot.hot; e != nullptr) {
+    std::copy_n(packet.data().begin(), head, slot.cold->head.begin());
+    slot.cold->head_size = static_cast<uint8_t>(head);
     e->store = store;
     e->number = stored.number;
     if (pins_.empty() || pins_.back().store.get() != store) {
@@ -124,15 +144,15 @@ void PacketHistory::expire(Timestamp now) {
   while (!packets_.empty() && now - packets_.front().send_time > config_.max_age) drop_front();
 }
 
-const rtp::RtpPacket* PacketHistory::packet_of(const Entry& e, rtp::RtpPacket& scratch) const {
-  if (e.store == nullptr) return e.copy.get();
+const rtp::RtpPacket* PacketHistory::packet_of(const Entry& e, const Cold& c, rtp::RtpPacket& scratch) const {
+  if (e.store == nullptr) return c.copy.get();
   const std::optional<PacketStore::Stored> original = e.store->get(e.number);
   if (!original) return nullptr;
   // The header and prefix as sent, then the stored payload past the prefix.
   const size_t from = original->payload_offset + kSharedPrefix;
   std::vector<uint8_t> bytes;
-  bytes.reserve(e.head_size + original->bytes.size() - from + rtp::RtpPacket::kTailroom);
-  bytes.assign(e.head.begin(), e.head.begin() + e.head_size);
+  bytes.reserve(c.head_size + original->bytes.size() - from + rtp::RtpPacket::kTailroom);
+  bytes.assign(c.head.begin(), c.head.begin() + c.head_size);
   bytes.insert(bytes.end(), original->bytes.begin() + static_cast<std::ptrdiff_t>(from), original->bytes.end());
   auto parsed = rtp::RtpPacket::parse(std::move(bytes));
   if (!parsed) return nullptr;  // it parsed when it was sent: not reached
@@ -141,8 +161,9 @@ const rtp::RtpPacket* PacketHistory::packet_of(const Entry& e, rtp::RtpPacket& s
 }
 
 const rtp::RtpPacket* PacketHistory::get(uint16_t seq) const {
-  const Entry* e = packets_.find(unwrapper_.peek(seq));
-  return e == nullptr ? nullptr : packet_of(*e, scratch_);
+  const int64_t key = unwrapper_.peek(seq);
+  const Entry* e = packets_.find(key);
+  return e == nullptr ? nullptr : packet_of(*e, cold_of(key), scratch_);
 }
 
 void PacketHistory::refill(Timestamp now) {
@@ -165,18 +186,20 @@ std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seq
   std::vector<rtp::RtpPacket> out;
   for (uint16_t seq : seqs) {
     ++stats_.nacked_sequence_numbers;
-    Entry* found = packets_.find(unwrapper_.peek(seq));
+    const int64_t key = unwrapper_.peek(seq);
+    Entry* found = packets_.find(key);
     if (found == nullptr) {
       ++stats_.not_found;
       continue;
     }
     Entry& e = *found;
-    if (e.last_retransmit.is_finite() && now - e.last_retransmit < rtt * config_.resend_guard) {
+    Cold& c = cold_of(key);
+    if (c.last_retransmit.is_finite() && now - c.last_retransmit < rtt * config_.resend_guard) {
       ++stats_.refused_too_soon;
       continue;
     }
     rtp::RtpPacket rebuilt;
-    const rtp::RtpPacket* original = packet_of(e, rebuilt);
+    const rtp::RtpPacket* original = packet_of(e, c, rebuilt);
     if (original == nullptr) {  // kept by reference, and the sender's store dropped it
       ++stats_.store_misses;
       ++stats_.not_found;
@@ -205,7 +228,7 @@ std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seq
     }
     tokens_ -= size;
     ++next_rtx_seq_;
-    e.last_retransmit = now;
+    c.last_retransmit = now;
     ++stats_.retransmitted_packets_sent;
     stats_.retransmitted_bytes_sent += rtx->size();
     out.push_back(std::move(rtx).value());
