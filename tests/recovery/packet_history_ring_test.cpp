@@ -132,3 +132,34 @@ TEST_CASE("packet history ring: span limit, slots follow the span held, a put re
   REQUIRE(out.size() == 1);
   CHECK(out[0].payload_type() == 101);
 }
+
+TEST_CASE("packet history ring: entries keep their packet and last retransmission when the slots grow") {
+  auto h = PacketHistory::Create(config(512, TimeDelta::Seconds(10)));
+  REQUIRE(h.ok());
+  Random rng(21);
+  const Timestamp t = Timestamp::Seconds(1);
+  std::vector<rtp::RtpPacket> sent;
+  for (uint16_t s = 0; s < 8; ++s) {
+    sent.push_back(random_packet(rng, s, s, kRingMediaSsrc, 96, 80));
+    h->put(sent.back(), t);
+  }
+  const size_t before = h->capacity();
+  const uint16_t nack[] = {2, 5};
+  CHECK(h->on_nack(nack, t, TimeDelta::Millis(100)).size() == 2);
+  // Numbers ahead widen the span past the slots held: the ring grows (the entries move).
+  for (uint16_t s = 8; s < 300; s = static_cast<uint16_t>(s + 3)) {
+    sent.push_back(random_packet(rng, s, s, kRingMediaSsrc, 100, 80));
+    h->put(sent.back(), t);
+  }
+  CHECK(h->capacity() > before);
+  for (const rtp::RtpPacket& p : sent) {
+    const rtp::RtpPacket* kept = h->get(p.sequence_number());
+    REQUIRE(kept != nullptr);
+    CHECK(same_bytes(*kept, p));
+  }
+  // 2 and 5 were retransmitted 10 ms ago: too soon again (guard 0.5 x 100 ms); 3 was not.
+  const uint16_t again[] = {2, 3, 5};
+  const auto out = h->on_nack(again, t + TimeDelta::Millis(10), TimeDelta::Millis(100));
+  REQUIRE(out.size() == 1);
+  CHECK(h->stats().refused_too_soon == 2);
+}
