@@ -231,6 +231,15 @@ function pageCode() {
     c.a.start = a0;
     c.b.start = b0;
     await new Promise((f) => setTimeout(f, holdMs));
+    // 5% loss on a 2.5 s call gives B's uplink and downlink a handful of video losses each (1-6
+    // NACKs seen); on a loaded machine fewer frames go out and a side can have none to repair: hold
+    // on, up to 4 s more, until B has NACKed and been NACKed (the checks' subject).
+    const nacked = (st) => (st.in_video || {}).nackCount > 0 && (st.out_video || {}).nackCount > 0;
+    const lossyFrom = Date.now();
+    while (Date.now() - lossyFrom < 4000 && !nacked(await B.evaluate(() => stats()))) {
+      await new Promise((f) => setTimeout(f, 100));
+    }
+    c.extraHoldMs = Date.now() - lossyFrom;
     const [a1, b1] = await Promise.all([A, B].map((p) => p.evaluate(() => stats())));
     c.a.end = a1;
     c.b.end = b1;
