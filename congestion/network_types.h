@@ -31,6 +31,9 @@ struct SentPacketInfo {
 struct PacketResult {
   SentPacketInfo sent;
   Timestamp receive_time = Timestamp::PlusInfinity();  // PlusInfinity if lost
+  // Received, after an earlier report had given it up as lost (overtaken: reordering, or a report
+  // sent before it arrived). Set by SendTimeHistory::report().
+  bool late = false;
 
   bool is_received() const { return receive_time.is_finite(); }
 };

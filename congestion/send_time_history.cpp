@@ -70,8 +70,11 @@ std::optional<PacketResult> SendTimeHistory::report(uint16_t seq, Timestamp rece
   const bool received = receive_time.is_finite();
   if (e->state == Reported::kReceived) return std::nullopt;             // duplicate, or lost after received
   if (!received && e->state == Reported::kLost) return std::nullopt;   // loss already reported
+  const bool late = received && e->state == Reported::kLost;
   e->state = received ? Reported::kReceived : Reported::kLost;
-  return result_of(unwrapped, *e, receive_time);
+  PacketResult r = result_of(unwrapped, *e, receive_time);
+  r.late = late;
+  return r;
 }
 
 void SendTimeHistory::clear_in_flight_up_to(uint16_t seq) {

@@ -55,7 +55,7 @@ class SendTimeHistory {
   // on_feedback(), and nullopt also when the report would repeat an earlier one: a packet is
   // reported received at most once, lost at most once, and never lost after it was reported
   // received (the data in flight is updated either way, as by on_feedback()). Resending a number
-  // (on_sent) forgets what was reported about it.
+  // (on_sent) forgets what was reported about it. A receipt after a loss report is marked `late`.
   std::optional<PacketResult> report(uint16_t seq, Timestamp receive_time);
 
   // Feedback has reached `seq`: every earlier packet not yet covered leaves the data in flight

@@ -348,7 +348,12 @@ void SendTransport::on_congestion_control_feedback(const rtcp::CongestionControl
 void SendTransport::count_feedback(const congestion::TransportPacketsFeedback& f) {
   std::optional<TimeDelta> report_min;
   for (const congestion::PacketResult& p : f.packets) {
-    burst_meter_.on_packet(!p.is_received());
+    // A packet given up by an earlier report and now received was overtaken, not lost.
+    if (p.late) {
+      burst_meter_.on_late_arrival(p.sent.sequence_number);
+    } else {
+      burst_meter_.on_packet(!p.is_received(), p.sent.sequence_number);
+    }
     ++counters_.feedback_packets;
     if (!p.is_received()) {
       ++counters_.feedback_lost;

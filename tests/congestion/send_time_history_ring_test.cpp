@@ -59,6 +59,7 @@ TEST_CASE("send time history ring: same results as the std::map version on rando
             CHECK(ra->sent.probe_cluster_id == rb->sent.probe_cluster_id);
             CHECK(ra->sent.audio == rb->sent.audio);
             CHECK(ra->receive_time == rb->receive_time);
+            CHECK(ra->late == rb->late);
           }
         }
         if (rng.bernoulli(0.7)) {

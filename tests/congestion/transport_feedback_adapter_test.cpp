@@ -289,6 +289,7 @@ TEST_CASE("TransportFeedbackAdapter: same results as the map model over random s
         CHECK(out->packets[i].sent.size == expected[i].sent.size);
         CHECK(out->packets[i].sent.probe_cluster_id == expected[i].sent.probe_cluster_id);
         CHECK(out->packets[i].is_received() == expected[i].is_received());
+        CHECK(out->packets[i].late == expected[i].late);
       }
     }
     CHECK(sent != 0);

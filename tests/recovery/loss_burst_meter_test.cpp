@@ -77,3 +77,42 @@ TEST_CASE("LossBurstMeter gives the window's loss fraction (the path's loss befo
   CHECK(m.packets() == 100);
   CHECK(m.loss_fraction() == doctest::Approx(0.02));
 }
+
+TEST_CASE("LossBurstMeter: a late arrival turns its slot back into a receipt (seeded property test)") {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    Random rng(seed);
+    LossBurstMeter::Config c;
+    c.window = static_cast<size_t>(rng.uniform_int(1, 64));
+    LossBurstMeter m(c);
+    std::deque<std::pair<int64_t, bool>> w;  // (seq, lost), oldest first
+    for (int64_t seq = 0; seq < 2000; ++seq) {
+      const bool lost = rng.uniform(0, 1) < 0.3;
+      m.on_packet(lost, seq);
+      w.emplace_back(seq, lost);
+      if (w.size() > c.window) w.pop_front();
+      // Some packets given up earlier (in or beyond the window) arrive now.
+      if (rng.bernoulli(0.3)) {
+        const int64_t late = seq - rng.uniform_int(0, static_cast<int64_t>(c.window) + 8);
+        bool expect = false;
+        for (auto& [s, l] : w) {
+          if (s == late && l) {
+            l = false;
+            expect = true;
+          }
+        }
+        REQUIRE(m.on_late_arrival(late) == expect);
+      }
+      std::deque<bool> lost_only;
+      for (const auto& [s, l] : w) lost_only.push_back(l);
+      size_t losses = 0, runs = 0;
+      recount(lost_only, losses, runs);
+      REQUIRE(m.losses() == losses);
+      REQUIRE(m.runs() == runs);
+    }
+  }
+  LossBurstMeter plain;
+  plain.on_packet(true);  // no sequence number: never corrected
+  CHECK_FALSE(plain.on_late_arrival(0));
+  CHECK(plain.losses() == 1);
+}

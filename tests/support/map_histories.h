@@ -162,6 +162,7 @@ class SendTimeHistory {
     Entry& e = packets_.at(r->sent.sequence_number);
     if (e.state == Reported::kReceived) return std::nullopt;
     if (!r->is_received() && e.state == Reported::kLost) return std::nullopt;
+    r->late = r->is_received() && e.state == Reported::kLost;
     e.state = r->is_received() ? Reported::kReceived : Reported::kLost;
     return r;
   }
