@@ -5,7 +5,10 @@
 //  - kRandom: tuned for independent losses. For k <= 12 the columns come from a greedy search that
 //    maximised, for each prefix of the group, the share of all m/2-loss patterns (over media AND
 //    FEC packets) that an iterative XOR decoder recovers; every column is distinct where possible
-//    and each media packet sits in 2-4 FEC packets. Larger groups use a two-class interleave.
+//    and each media packet sits in 2-4 FEC packets. For m = 2 and 3 (where m/2 is one loss, which
+//    any cover repairs) the search maximised two-loss patterns instead, then three: the earlier
+//    plain interleave (each media packet in one FEC packet) recovered 53-60% (m = 2) and 70-75%
+//    (m = 3) of two losses, these 71-80% and 91-100%. Larger groups use a two-class interleave.
 //  - kBursty: additionally guarantees that any run of up to m consecutive media losses is
 //    recovered (searched under that constraint for k <= 12; a plain interleave i mod m beyond).
 #pragma once

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 using namespace tern::recovery;
@@ -127,4 +128,16 @@ TEST_CASE("fec masks: packet count from the protection factor") {
   CHECK(fec_packet_count(4, 64) == 1);
   CHECK(fec_packet_masks(0, 0, FecMaskType::kRandom).size() == 1);  // clamped
   CHECK(fec_packet_masks(100, 100, FecMaskType::kRandom).size() == kMaxFecMediaPackets);
+}
+
+TEST_CASE("fec masks: random masks with 2 or 3 FEC packets recover most two-loss patterns") {
+  // Two losses among media and FEC happen in ~1.3% of 9-packet frames at 2% loss; a plain
+  // interleave (each media packet in one FEC packet) recovered 53-60% (m = 2) and 70-75% (m = 3) of them.
+  for (size_t k = 2; k <= 12; ++k) {
+    for (size_t m = 2; m <= std::min<size_t>(k, 3); ++m) {
+      const double r = recovered_fraction(k, m, FecMaskType::kRandom, 2);
+      INFO("k=" << k << " m=" << m << " two losses recovered: " << r);
+      CHECK(r >= (m == 2 ? 0.71 : 0.91));
+    }
+  }
 }
