@@ -24,6 +24,25 @@ bool ProtectionPolicy::too_small_for_fec(const StreamFigures& stream) const {
   return bytes_per_frame < packets;
 }
 
+double ProtectionPolicy::residual_rate(const StreamFigures& stream, double loss) const {
+  if (stream.fps <= 0.0 || config_.packet_payload_bytes <= 0) return 0.0;
+  const double bytes_per_frame = stream.media_rate.bps_f() / 8.0 / stream.fps;
+  const int n = std::max(1, static_cast<int>(std::ceil(bytes_per_frame / static_cast<double>(config_.packet_payload_bytes))));
+  // P(more than k of the group's n + k packets lost), independent losses at `loss`.
+  const auto beyond = [loss](int total, int k) {
+    double within = 0.0;
+    double term = std::pow(1.0 - loss, total);  // P(0 lost)
+    for (int i = 0; i <= k; ++i) {
+      within += term;
+      term *= static_cast<double>(total - i) / static_cast<double>(i + 1) * loss / (1.0 - loss);
+    }
+    return 1.0 - within;
+  };
+  int k = 1;
+  while (k < n && beyond(n + k, k) > config_.max_frame_loss) ++k;
+  return 256.0 * static_cast<double>(k) / static_cast<double>(n);
+}
+
 ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction, bool bursty,
                                             const StreamFigures* stream) const {
   ProtectionDecision d;
@@ -34,12 +53,16 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < config_.min_fec_loss || loss == 0.0) {
     return d;
   }
-  if (config_.allow_nack && stream != nullptr && too_small_for_fec(*stream)) return d;
+  if (config_.allow_nack && stream != nullptr && rtt < config_.high_rtt && too_small_for_fec(*stream)) return d;
   // Without NACK, FEC is the only repair: every packet it misses costs a keyframe.
   const double multiplier = !config_.allow_nack        ? config_.fec_only_multiplier
                             : rtt >= config_.high_rtt ? 3.0
                                                       : 2.0;
-  const double rate = std::min(255.0 * loss * multiplier, static_cast<double>(config_.max_fec_rate));
+  double rate = 255.0 * loss * multiplier;
+  if (config_.allow_nack && stream != nullptr && rtt >= config_.high_rtt) {
+    rate = std::max(rate, residual_rate(*stream, loss));
+  }
+  rate = std::min(rate, static_cast<double>(config_.max_fec_rate));
   d.use_fec = true;
   d.fec_rate = static_cast<uint8_t>(std::max(1.0, std::round(rate)));
   const double key = std::max(2.0 * d.fec_rate, static_cast<double>(config_.key_min_fec_rate));

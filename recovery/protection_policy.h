@@ -22,10 +22,20 @@
 //     FEC" rule of its hybrid NACK/FEC method (no FEC under 400-1000 bytes a frame by size while
 //     RTT < 200 ms). tern's groups beside NACK close with their frame (rule 2), so one FEC packet
 //     per frame is half the media or more under two full packets a frame: the floor is
-//     min_fec_packets_per_frame (2) x packet_payload_bytes (1200) a frame at any RTT, above
-//     libwebrtc's at every size (FEC beside NACK starts at ~580 kbps of video at 30 fps). NACK
-//     repairs such streams within the jitter buffer's RTT allowance. Applies when the caller gives
-//     the stream's figures (StreamFigures).
+//     min_fec_packets_per_frame (2) x packet_payload_bytes (1200) a frame, above libwebrtc's at
+//     every size (FEC beside NACK starts at ~580 kbps of video at 30 fps). NACK repairs such
+//     streams within the jitter buffer's RTT allowance. Only while RTT < high_rtt (libwebrtc's
+//     rule also stops at 200 ms): beyond, a retransmission comes after the frame was given up
+//     (on a 240 ms path at 2% loss the rule left 2-3 packet frames bare: 4-9 freezes in 30 s).
+//     Applies when the caller gives the stream's figures (StreamFigures).
+//  6. With NACK at RTT >= high_rtt, and the stream's figures given: at least enough FEC packets a
+//     frame that a frame loses more packets than its FEC packets with probability at most
+//     max_frame_loss (0.05%: one frame in 2000, ~once a minute at 30 fps), counting independent
+//     losses at the given rate over the frame's packets (media rate / fps / packet_payload_bytes)
+//     plus its FEC packets. There a retransmission arrives after the jitter buffer has given the
+//     frame up (a freeze of about one RTT each time), so FEC has to repair nearly every frame:
+//     at 2% loss, 6 packets a frame and 240 ms RTT rule 2 gives one FEC packet (a frame in 125
+//     still loses 2 or more: ~7 freezes in 30 s), rule 6 two. Capped at max_fec_rate.
 // Everything can be switched off (enabled = false), or per tool. The loss given should be what the
 // path loses before repairs (the sender's transport feedback, as libwebrtc's FEC controller uses):
 // a receiver report counts a packet that a retransmission restored in time as received.
@@ -66,6 +76,7 @@ class ProtectionPolicy {
     uint8_t max_fec_rate = 128;  // ~50% overhead
     uint8_t key_min_fec_rate = 64;
     double fec_only_multiplier = 4.0;  // rule 2's multiplier when NACK is not allowed
+    double max_frame_loss = 0.0005;    // rule 6
     // Rule 5.
     double min_fec_packets_per_frame = 2.0;
     int64_t packet_payload_bytes = 1200;
@@ -83,6 +94,8 @@ class ProtectionPolicy {
 
  private:
   explicit ProtectionPolicy(Config config) : config_(config) {}
+  // Rule 6: the FEC rate (0..256) that gives the stream's frames at most max_frame_loss.
+  double residual_rate(const StreamFigures& stream, double loss) const;
   Config config_;
 };
 

@@ -92,7 +92,11 @@ TEST_CASE("protection policy: beside NACK no FEC for a stream under two packets 
   d = p->decide(TimeDelta::Millis(120), 0.02, false, &small);
   CHECK(d.use_nack);
   CHECK(!d.use_fec);
-  CHECK(!p->decide(TimeDelta::Millis(400), 0.02, false, &small).use_fec);  // at any RTT
+  // From high_rtt on a retransmission comes after the jitter buffer gave the frame up: FEC then.
+  CHECK(!p->decide(TimeDelta::Millis(149), 0.02, false, &small).use_fec);
+  const auto far = p->decide(TimeDelta::Millis(400), 0.02, false, &small);
+  CHECK(far.use_fec);
+  CHECK(fec_packet_count(1, far.fec_rate) == 1);
   // Two full packets a frame are enough (300 kbps at 15 fps: 2.5 kB).
   StreamFigures two;
   two.media_rate = DataRate::KilobitsPerSec(300);
@@ -105,4 +109,27 @@ TEST_CASE("protection policy: beside NACK no FEC for a stream under two packets 
   auto fec_only = ProtectionPolicy::Create(c);
   REQUIRE(fec_only.ok());
   CHECK(fec_only->decide(TimeDelta::Millis(120), 0.02, false, &small).use_fec);
+}
+
+TEST_CASE("protection policy: at high RTT enough FEC packets a frame that few frames wait for NACK") {
+  auto p = ProtectionPolicy::Create({});
+  REQUIRE(p.ok());
+  StreamFigures s;  // 1.5 Mbps at 30 fps: 6.25 kB, 6 packets a frame
+  s.media_rate = DataRate::KilobitsPerSec(1500);
+  // Under high_rtt rule 2 alone: 255 x 2% x 2 = 10, one FEC packet for 6.
+  const auto near = p->decide(TimeDelta::Millis(120), 0.02, false, &s);
+  CHECK(near.fec_rate == 10);
+  CHECK(fec_packet_count(6, near.fec_rate) == 1);
+  // At 240 ms: one FEC packet leaves 0.8% of 7-packet frames with two losses or more (~7 frames
+  // waiting a round trip in 30 s); two leave 0.04% (rule 6: at most 0.05%).
+  const auto far = p->decide(TimeDelta::Millis(240), 0.02, false, &s);
+  CHECK(fec_packet_count(6, far.fec_rate) == 2);
+  // More loss, more packets; never above max_fec_rate.
+  const auto lossy = p->decide(TimeDelta::Millis(240), 0.06, false, &s);
+  CHECK(fec_packet_count(6, lossy.fec_rate) == 3);
+  CHECK(lossy.fec_rate <= 128);
+  // Rule 2's figure when it is the larger: 8% x 3 = 61 against 3 of 6 packets (128, the cap).
+  CHECK(p->decide(TimeDelta::Millis(240), 0.30, false, &s).fec_rate == 128);
+  // Without the stream's figures rule 6 cannot count packets: rule 2 alone.
+  CHECK(p->decide(TimeDelta::Millis(240), 0.02, false).fec_rate == 15);
 }
