@@ -40,6 +40,7 @@ jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Co
   // FEC beside NACK: hold the RTT only while RTX-restored packets are frequent.
   if (c.protection.fec || c.protection.flexfec) j.timing.frequent_repair_fraction = c.frequent_repair_fraction;
   j.timing.repair_lateness = c.repair_lateness;
+  j.timing.repair_quantile = c.repair_quantile;
   // Without NACK nothing repairs a frame later than its FEC group (FecLossWatch asks for a keyframe
   // once that is over): a stream undecodable for 250 ms will not recover by itself. With NACK a
   // retransmission may still come, up to a few RTTs: 500 ms.

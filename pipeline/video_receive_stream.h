@@ -78,6 +78,11 @@ class VideoReceiveStream final : private RtpReceiveFront::Listener {
     // share of the last 10 s of frames completed by a retransmission
     // (VideoTimingConfig::frequent_repair_fraction).
     double frequent_repair_fraction = 0.03;
+    // While the RTT is held: at least this quantile of the time repaired frames waited for their
+    // repair over the last 10 s (VideoTimingConfig::repair_quantile; 0: the RTT alone). A lost
+    // retransmission makes a frame wait two RTTs: on a bursty path (8% in runs of 3, RTT ~140 ms)
+    // holding the RTT alone left 6% of the call frozen, the 95th percentile 3% (at ~80 ms more delay).
+    double repair_quantile = 0.95;
   };
   // `statistics` (the endpoint's, shared by every received SSRC) must outlive the stream.
   static Result<std::unique_ptr<VideoReceiveStream>> Create(const Config& config, rtp::ReceiveStatistics& statistics);

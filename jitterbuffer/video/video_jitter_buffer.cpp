@@ -61,7 +61,7 @@ void VideoJitterBuffer::on_frames(std::vector<EncodedVideoFrame> frames, Timesta
     ++stats_.frames_received;
     ++result.frames_completed;
     timing_.on_frame(frame.rtp_timestamp, now, DataSize::Bytes(static_cast<int64_t>(frame.data.size())),
-                     frame.retransmitted);
+                     frame.retransmitted, frame.first_receive_time);
     if (frame.keyframe) result.keyframe_first_seq = static_cast<uint16_t>(frame.first_seq);
     const uint64_t stash_drops = finder_.dropped();
     std::vector<EncodedVideoFrame> resolved = finder_.manage(std::move(frame));

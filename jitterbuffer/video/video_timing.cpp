@@ -1,6 +1,7 @@
 #include "tern/jitterbuffer/video/video_timing.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace tern::jitterbuffer {
 
@@ -10,7 +11,8 @@ TimeDelta VideoTiming::capture_time(int64_t unwrapped_ts) const {
   return TimeDelta::Micros(unwrapped_ts / rate * 1000000 + (unwrapped_ts % rate) * 1000000 / rate);
 }
 
-void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted) {
+void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted,
+                           Timestamp first_receive_time) {
   const int64_t u = unwrapper_.unwrap(ts);
   const TimeDelta offset = receive_time - Timestamp::Micros(0) - capture_time(u);
   window_.push(receive_time, offset);
@@ -24,8 +26,20 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
   }
   if (retransmitted) {
     retransmissions_seen_ = true;
-    return;
+    if (config_.repair_quantile > 0.0 && first_receive_time.is_finite()) {
+      repaired_lateness_.emplace_back(receive_time, std::max(receive_time - first_receive_time, TimeDelta::Zero()));
+      while (repaired_lateness_.size() > kMaxWindowFrames) repaired_lateness_.pop_front();
+    }
   }
+  if (config_.repair_quantile > 0.0) {
+    while (!repaired_lateness_.empty() && repaired_lateness_.front().first < receive_time - config_.repair_window) {
+      repaired_lateness_.pop_front();
+    }
+    update_lateness_quantile();
+    const TimeDelta wanted = std::clamp(lateness_quantile_, TimeDelta::Zero(), config_.max_repair_allowance);
+    measured_allowance_ = std::min(wanted, measured_allowance_ + config_.max_repair_step);
+  }
+  if (retransmitted) return;
   if (prev_ts_ && u > *prev_ts_) {
     const TimeDelta delay = (receive_time - prev_receive_) - (capture_time(u) - capture_time(*prev_ts_));
     estimator_.update(delay, size);
@@ -58,6 +72,20 @@ void VideoTiming::on_fec_packet(Timestamp now) {
   last_fec_ = std::max(last_fec_, now);
 }
 
+void VideoTiming::update_lateness_quantile() {
+  if (repaired_lateness_.size() < std::max<size_t>(config_.min_repair_samples, 1)) {
+    lateness_quantile_ = TimeDelta::Zero();
+    return;
+  }
+  std::vector<TimeDelta> v;
+  v.reserve(repaired_lateness_.size());
+  for (const auto& e : repaired_lateness_) v.push_back(e.second);
+  const double q = std::clamp(config_.repair_quantile, 0.0, 1.0);
+  const auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  lateness_quantile_ = v[k];
+}
+
 TimeDelta VideoTiming::repair_allowance() const {
   if (!config_.add_rtt_after_retransmission || !retransmissions_seen_) return TimeDelta::Zero();
   // Only while FEC arrives (a sender's policy may send none at all).
@@ -66,7 +94,9 @@ TimeDelta VideoTiming::repair_allowance() const {
           config_.frequent_repair_fraction * static_cast<double>(recent_frames_.size())) {
     return TimeDelta::Zero();
   }
-  return std::max(rtt_ - config_.repair_lateness, TimeDelta::Zero());
+  TimeDelta allowance = std::max(rtt_ - config_.repair_lateness, TimeDelta::Zero());
+  if (config_.repair_quantile > 0.0) allowance = std::max(allowance, measured_allowance_);
+  return allowance;
 }
 
 TimeDelta VideoTiming::target_delay() const {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <utility>
 
 #include "tern/core/seq_num.h"
 #include "tern/core/sliding_extremum.h"
@@ -48,6 +49,19 @@ struct VideoTimingConfig {
   // repairs counted restart with FEC (those before it were all NACK's).
   double frequent_repair_fraction = 0.0;
   TimeDelta repair_window = TimeDelta::Seconds(10);
+  // Measured repair time: while the allowance is held, it is at least the `repair_quantile` of how
+  // long the repaired frames of the last repair_window waited for their repair (last packet's
+  // arrival less the first's: queueing delays the whole frame and is the jitter estimate's part),
+  // at most max_repair_allowance. A repair takes one RTT only
+  // when the first retransmission arrives: on a bursty path (8% in runs of 3) retransmissions are
+  // lost too and the second try comes two RTTs late, a freeze each time the target held one.
+  // Needs min_repair_samples repaired frames in the window; 0 = off (the RTT alone). It rises by
+  // at most max_repair_step a frame (a jump of the target is a gap in the rendered frames: a
+  // freeze of its own above ~150 ms) and falls at once.
+  double repair_quantile = 0.0;
+  size_t min_repair_samples = 8;
+  TimeDelta max_repair_allowance = TimeDelta::Millis(500);
+  TimeDelta max_repair_step = TimeDelta::Millis(10);
 };
 
 class VideoTiming {
@@ -58,7 +72,10 @@ class VideoTiming {
 
   // A complete frame with RTP timestamp `ts` was received at `receive_time`. Retransmitted frames
   // update the clock offset but not the jitter estimate (their delay is not network jitter).
-  void on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted);
+  // `first_receive_time`: when the frame's first packet arrived (repair_quantile measures a
+  // repaired frame's wait from there; MinusInfinity: unknown, not measured).
+  void on_frame(uint32_t ts, Timestamp receive_time, DataSize size, bool retransmitted,
+                Timestamp first_receive_time = Timestamp::MinusInfinity());
   void set_rtt(TimeDelta rtt) { rtt_ = rtt; }
   // A packet restored by retransmission (RTX) arrived: counted for frequent_repair_fraction.
   void on_retransmitted_packet(Timestamp now);
@@ -92,6 +109,12 @@ class VideoTiming {
   // (bounded: kMaxWindowFrames each, oldest first).
   std::deque<Timestamp> recent_frames_;
   std::deque<Timestamp> recent_repaired_;
+  // How late each frame completed by a repair arrived (receive time, lateness), oldest first,
+  // bounded like the windows above, and its repair_quantile (recomputed as it changes).
+  std::deque<std::pair<Timestamp, TimeDelta>> repaired_lateness_;
+  TimeDelta lateness_quantile_ = TimeDelta::Zero();
+  TimeDelta measured_allowance_ = TimeDelta::Zero();  // the quantile's part, rising by steps
+  void update_lateness_quantile();
   Timestamp last_fec_ = Timestamp::MinusInfinity();
   Timestamp last_frame_ = Timestamp::MinusInfinity();
 };

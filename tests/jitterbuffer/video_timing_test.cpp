@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "tern/core/random.h"
 #include "tern/jitterbuffer/video/video_jitter_estimator.h"
 
@@ -135,4 +137,56 @@ TEST_CASE("video timing with FEC holds the RTT only while retransmissions are fr
   nack_only.on_frame(3000, t0 + TimeDelta::Millis(33), DataSize::Bytes(4000), true);
   for (uint32_t k = 2; k < 400; ++k) nack_only.on_frame(k * 3000u, frame_at(k), DataSize::Bytes(4000), false);
   CHECK(nack_only.repair_allowance() == TimeDelta::Millis(120));
+}
+
+TEST_CASE("video timing holds the measured repair time when repairs take longer than one RTT") {
+  VideoTimingConfig config;
+  config.repair_quantile = 0.95;
+  config.min_repair_samples = 8;
+  config.max_repair_allowance = TimeDelta::Millis(500);
+  config.max_repair_step = TimeDelta::Millis(10);
+  VideoTiming timing(config);
+  timing.set_rtt(TimeDelta::Millis(130));
+  const Timestamp t0 = Timestamp::Seconds(10);
+  uint32_t frame = 0;
+  auto at = [&](uint32_t f) { return t0 + TimeDelta::Micros(static_cast<int64_t>(f) * 33333); };
+  for (; frame < 30; ++frame) timing.on_frame(frame * 3000u, at(frame), DataSize::Bytes(4000), false, at(frame));
+  // A bursty path: every 5th frame waits for a repair, one RTT usually, two RTTs (a lost
+  // retransmission) one time in five.
+  int repaired = 0;
+  auto repaired_frame = [&](TimeDelta wait) {
+    timing.on_frame(frame * 3000u, at(frame) + wait, DataSize::Bytes(4000), true, at(frame));
+    ++repaired;
+  };
+  repaired_frame(TimeDelta::Millis(150));  // the first repair holds the RTT at once, as before
+  ++frame;
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(130));
+  TimeDelta previous = timing.repair_allowance();
+  TimeDelta largest_step = TimeDelta::Zero();
+  for (int i = 0; i < 100; ++i, ++frame) {
+    if (i % 5 == 0) {
+      repaired_frame(i % 25 == 0 ? TimeDelta::Millis(290) : TimeDelta::Millis(150));
+    } else {
+      timing.on_frame(frame * 3000u, at(frame), DataSize::Bytes(4000), false, at(frame));
+    }
+    largest_step = std::max(largest_step, timing.repair_allowance() - previous);
+    previous = timing.repair_allowance();
+  }
+  CAPTURE(repaired);
+  // The 95th percentile of the waits (290 ms) and not the RTT (130 ms): the retried frames render
+  // on time too. It rose by at most 10 ms a frame (no jump of the target, no gap of its own).
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(290));
+  CHECK(largest_step <= TimeDelta::Millis(10));
+  // Bounded by max_repair_allowance.
+  for (int i = 0; i < 60; ++i, ++frame) repaired_frame(TimeDelta::Millis(900));
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(500));
+  // The repairs leave the window (10 s): back to the RTT at once.
+  frame += 400;
+  timing.on_frame(frame * 3000u, at(frame), DataSize::Bytes(4000), false, at(frame));
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(130));
+  // Off (the default): the RTT alone whatever the waits.
+  VideoTiming plain;
+  plain.set_rtt(TimeDelta::Millis(130));
+  for (uint32_t f = 0; f < 40; ++f) plain.on_frame(f * 3000u, at(f) + TimeDelta::Millis(290), DataSize::Bytes(4000), true, at(f));
+  CHECK(plain.repair_allowance() == TimeDelta::Millis(130));
 }
