@@ -566,9 +566,10 @@ TEST_CASE("tern-sfu front: a stuck worker holds up neither the other worker's re
   CHECK(stats["workers"][0]["stale"] == false);
   CHECK(send("GET", "/metrics", "").body.find("tern_sfu_worker_up{worker=\"0\"} 1\n") != std::string::npos);
 
+  std::future<whip::HttpResponse> to_stuck;  // before the stall: on a failure the stall is released first
   BoundsStall stall(stuck);
   // A request to worker 0 (room a's resource) waits for it; its answer comes only once released.
-  auto to_stuck = std::async(std::launch::async, [&] { return send("DELETE", location(a), ""); });
+  to_stuck = std::async(std::launch::async, [&] { return send("DELETE", location(a), ""); });
   for (int i = 0; i < 1000 && stuck.waiting() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(stuck.waiting() == 1);
   auto still_waiting = [&] { return to_stuck.wait_for(std::chrono::seconds(0)) == std::future_status::timeout; };
