@@ -410,3 +410,71 @@ TEST_CASE("tern-sfu simulcast recording: at most kMaxHeldPackets held at the sta
   CHECK(s.counters().held_dropped == 0);
   CHECK(s.counters().rid == "q");
 }
+
+// Keyframe requests wait for the server's take_keyframe_requests(), at most kMaxKeyframeRequests:
+// with a driver that does not take them, the earliest are kept and the later ones dropped, counted
+// (/stats recorder.keyframeRequestsDropped, /metrics tern_sfu_recording_keyframe_requests_dropped_total).
+TEST_CASE("tern-sfu recorder: at most kMaxKeyframeRequests keyframe requests wait, the earliest kept, later ones dropped and counted") {
+  using tools::sfu_tool::SfuRecorder;
+  const std::string dir = test::scratch_dir("sfu_keyframe_requests");
+  REQUIRE(SfuRecorder::prepare_dir(dir).ok());
+  SfuRecorder recorder(dir, true);
+  constexpr size_t kPublishers = SfuRecorder::kMaxKeyframeRequests + 6;
+  // Simulcast publishers of f and h (SSRCs of their own): f stops after its frame 14, and each
+  // recording asks for h's keyframe (1 s later, again 500 ms after that).
+  auto ssrc_of = [](size_t publisher, size_t e) { return static_cast<uint32_t>(0x4000'0000u + publisher * 16 + e); };
+  for (size_t i = 0; i < kPublishers; ++i) {
+    pipeline::MediaRouter::ForwardedStream v;
+    v.ssrc = static_cast<uint32_t>(0x6D00'0000u + i * 16);
+    v.codec = codecs::CodecType::kVp8;
+    v.rids = {"f", "h"};
+    v.rid_extension_id = kSimRecRidExt;
+    v.nack = false;
+    sfu::PublishedMedia media;
+    media.video = v;
+    media.video_codec = codecs::CodecType::kVp8;
+    recorder.on_publisher_started(i + 1, "kf", media, Timestamp::Seconds(10));
+  }
+  std::vector<uint16_t> seq(kPublishers * 2, 1);
+  auto frames = [&](int from, int to) {
+    for (int n = from; n < to; ++n) {
+      const Timestamp now = Timestamp::Seconds(10) + TimeDelta::Micros(n * 66'667);
+      for (size_t i = 0; i < kPublishers; ++i) {
+        for (size_t e = n < 15 ? 0 : 1; e < 2; ++e) {
+          const int width = e == 0 ? 640 : 320;
+          recorder.on_publisher_rtp(i + 1, SimRecFrame(ssrc_of(i, e), seq[i * 2 + e]++, 6000u * static_cast<uint32_t>(n),
+                                                       e == 0 ? "f" : "h", n == 0, width, width * 9 / 16), now);
+        }
+      }
+    }
+  };
+  auto asked = [&] {  // by the recordings' selectors
+    const nlohmann::json j = nlohmann::json::parse(recorder.annotate_stats("{}"));
+    uint64_t sum = 0;
+    for (const nlohmann::json& r : j["recorder"]["recordings"]) sum += r["simulcast"]["keyframeRequests"].get<uint64_t>();
+    return sum;
+  };
+  auto check_kept = [&](const std::vector<sfu::MediaTap::KeyframeRequest>& kept) {
+    REQUIRE(kept.size() == SfuRecorder::kMaxKeyframeRequests);
+    for (size_t k = 0; k < kept.size(); ++k) {  // the earliest: publishers 1..64, in the order they asked
+      CHECK(kept[k].publisher == k + 1);
+      CHECK(kept[k].ssrc == ssrc_of(k, 1));
+    }
+  };
+
+  frames(0, 36);  // every recording asked once (about frame 30)
+  REQUIRE(asked() == kPublishers);
+  check_kept(recorder.take_keyframe_requests());
+  CHECK(recorder.counters().keyframe_requests_dropped == kPublishers - SfuRecorder::kMaxKeyframeRequests);
+  frames(36, 42);  // once more each (about frame 38): as many kept, as many dropped
+  REQUIRE(asked() == 2 * kPublishers);
+  check_kept(recorder.take_keyframe_requests());
+  CHECK(recorder.take_keyframe_requests().empty());
+  const uint64_t dropped = 2 * (kPublishers - SfuRecorder::kMaxKeyframeRequests);
+  CHECK(recorder.counters().keyframe_requests_dropped == dropped);
+  const nlohmann::json stats = nlohmann::json::parse(recorder.annotate_stats("{}"));
+  CHECK(stats["recorder"]["keyframeRequestsDropped"] == dropped);
+  const std::string metrics = recorder.prometheus_metrics();
+  CHECK(metrics.find("tern_sfu_recording_keyframe_requests_dropped_total " + std::to_string(dropped) + "\n") != std::string::npos);
+  for (size_t i = 0; i < kPublishers; ++i) recorder.on_publisher_ended(i + 1, Timestamp::Seconds(13));
+}

@@ -8,9 +8,14 @@
 //  2. A recording's write error (a file size limit, RLIMIT_FSIZE with SIGXFSZ ignored: EFBIG, as a
 //     full disk gives ENOSPC): the recorder stops that recording (state "failed", counted in /stats
 //     and /metrics), the session goes on and its subscriber keeps decoding.
-//  3. A stuck worker (SfuWorker, its own thread, real time): requests time out (503 + Retry-After),
-//     its bounded job queue fills, and further requests get 503 + Retry-After at once, counted;
-//     once unstuck it answers again.
+//  3. A stuck worker (SfuWorker, its own thread, real time): a full job queue answers 503 +
+//     Retry-After at once; a request that times out (503 + Retry-After) makes it stalled, logged
+//     once, and further requests get 503 + Retry-After at once, counted; once unstuck it answers
+//     again (logged).
+//  4. tern-sfu's HTTP front (WorkerFront behind HttpBridge::StartThreaded, real HTTP, two workers):
+//     with worker 0 stuck and a request to it waiting, requests for worker 1's room and sessions,
+//     a new room, /metrics and /stats are all answered; worker 0 is reported down and stale, its
+//     own requests get 503 at once; once released it is up again.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -37,9 +42,12 @@
 #include "recording.h"
 #include "sfu_test_pc.h"
 #include "sfu_worker.h"
+#include "tern/tools/net/http_bridge.h"
+#include "tern/transport/epoll_driver.h"
 #include "tern/dtls/openssl_virtual_clock.h"
 #include "tern/sfu/sfu_server.h"
 #include "tern/webrtc/peer_connection.h"
+#include "worker_front.h"
 
 using namespace tern;
 
@@ -372,7 +380,47 @@ TEST_CASE("tern-sfu recorder: a write error (file size limit) stops the recordin
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("tern-sfu worker: a stuck worker's full job queue answers 503 with Retry-After at once") {
+namespace {
+
+// The worker's thread blocks in a job until the test releases it.
+class BoundsStall {
+ public:
+  explicit BoundsStall(tools::sfu_tool::SfuWorker& worker) : released_(release_.get_future().share()) {
+    std::promise<void> running;
+    std::future<void> is_running = running.get_future();
+    REQUIRE(worker.post_for_test([&running, released = released_] {
+      running.set_value();
+      released.wait();
+    }));
+    REQUIRE(is_running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  }
+  ~BoundsStall() { release(); }
+  BoundsStall(const BoundsStall&) = delete;
+  BoundsStall& operator=(const BoundsStall&) = delete;
+  void release() {
+    if (!done_) release_.set_value();
+    done_ = true;
+  }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_;
+  bool done_ = false;
+};
+
+// OPTIONS to `worker` until it answers something else than 503 (bounded: 10 s).
+int BoundsAnswered(tools::sfu_tool::SfuWorker& worker, const whip::HttpRequest& request) {
+  int answered = 503;
+  for (int i = 0; i < 1000 && answered == 503; ++i) {
+    answered = worker.handle(request, TimeDelta::Seconds(5)).status;
+    if (answered == 503) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return answered;
+}
+
+}  // namespace
+
+TEST_CASE("tern-sfu worker: a stuck worker answers 503 with Retry-After at once, when its queue is full and once it missed a deadline") {
   tools::sfu_tool::WorkerOptions o;
   o.udp = transport::SocketAddress::Parse("127.0.0.1", 0).value();
   o.max_jobs = 3;
@@ -385,50 +433,224 @@ TEST_CASE("tern-sfu worker: a stuck worker's full job queue answers 503 with Ret
   options.path = "/whip/room";
   const int healthy = worker.handle(options, TimeDelta::Seconds(5)).status;
   CHECK(healthy != 503);
+  BoundsStderr stderr_log;
 
-  // The worker's thread blocks in a job until released.
-  std::promise<void> release, running;
-  std::shared_future<void> released = release.get_future().share();
-  std::future<void> is_running = running.get_future();
-  REQUIRE(worker.post_for_test([&running, released] {
-    running.set_value();
-    released.wait();
-  }));
-  REQUIRE(is_running.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-  // Each request waits 1 ms, gets 503 and leaves its job queued: three fill the queue.
-  for (int i = 0; i < 3; ++i) {
-    const whip::HttpResponse r = worker.handle(options, TimeDelta::Millis(1));
-    CHECK(r.status == 503);
-    CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
-    CHECK(r.body.find("no answer in time") != std::string::npos);
+  {  // 1. Its queue full (no deadline missed yet): refused without waiting (without the 10 s wait), counted.
+    BoundsStall stall(worker);
+    for (int i = 0; i < 3; ++i) CHECK(worker.post_for_test([] {}));
+    CHECK(!worker.post_for_test([] {}));
+    for (int i = 0; i < 2; ++i) {
+      const whip::HttpResponse r = worker.handle(options, TimeDelta::Seconds(10));
+      CHECK(r.status == 503);
+      CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
+      CHECK(r.body.find("queue is full") != std::string::npos);
+    }
+    CHECK(!worker.stats_json(TimeDelta::Seconds(10)).has_value());  // refused too
+    CHECK(worker.job_counters().refused == 3);
+    CHECK(worker.job_counters().timed_out == 0);
+    CHECK(!worker.stalled());
   }
-  CHECK(worker.job_counters().timed_out == 3);
-  CHECK(worker.job_counters().refused == 0);
-  // Full: refused without waiting (without the 10 s wait), counted.
-  for (int i = 0; i < 2; ++i) {
-    const whip::HttpResponse r = worker.handle(options, TimeDelta::Seconds(10));
-    CHECK(r.status == 503);
-    CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
-    CHECK(r.body.find("queue is full") != std::string::npos);
+  CHECK(BoundsAnswered(worker, options) == healthy);
+
+  {  // 2. A request waits 1 ms and gets 503: the worker is stalled, and what follows gets 503 at once.
+    const uint64_t refused = worker.job_counters().refused;  // 1.'s and the retries while its queue drained
+    BoundsStall stall(worker);
+    const whip::HttpResponse late = worker.handle(options, TimeDelta::Millis(1));
+    CHECK(late.status == 503);
+    CHECK(late.header("Retry-After") == std::optional<std::string_view>("1"));
+    CHECK(late.body.find("no answer in time") != std::string::npos);
+    CHECK(worker.job_counters().timed_out == 1);
+    CHECK(worker.stalled());
+    CHECK(worker.job_counters().stalls == 1);
+    for (int i = 0; i < 2; ++i) {  // without the 10 s wait
+      const whip::HttpResponse r = worker.handle(options, TimeDelta::Seconds(10));
+      CHECK(r.status == 503);
+      CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
+      CHECK(r.body.find("worker stalled") != std::string::npos);
+    }
+    CHECK(!worker.stats_json(TimeDelta::Seconds(10)).has_value());  // not even asked: no new job queued
+    CHECK(worker.job_counters().refused == refused + 2);
+    CHECK(worker.job_counters().snapshots_missed == 2);  // this one and 1.'s
+    CHECK(worker.job_counters().stalls == 1);  // one stall, however many misses
+    const std::string metrics = tools::sfu_tool::merge_metrics({""}, {&worker});
+    CHECK(metrics.find("tern_sfu_worker_jobs_refused_total{worker=\"0\"} " + std::to_string(refused + 2) + "\n") != std::string::npos);
+    CHECK(metrics.find("tern_sfu_worker_jobs_timed_out_total{worker=\"0\"} 1\n") != std::string::npos);
+    CHECK(metrics.find("tern_sfu_worker_stalled{worker=\"0\"} 1\n") != std::string::npos);
+    CHECK(metrics.find("tern_sfu_worker_stalls_total{worker=\"0\"} 1\n") != std::string::npos);
   }
-  CHECK(worker.job_counters().refused == 2);
-  CHECK(!worker.stats_json(TimeDelta::Seconds(10)).has_value());  // refused too
-  CHECK(worker.job_counters().refused == 3);
-  const std::string metrics = tools::sfu_tool::merge_metrics({""}, {&worker});
-  CHECK(metrics.find("tern_sfu_worker_jobs_refused_total{worker=\"0\"} 3\n") != std::string::npos);
-  CHECK(metrics.find("tern_sfu_worker_jobs_timed_out_total{worker=\"0\"} 3\n") != std::string::npos);
   // Unstuck: the stale jobs run (their answers discarded) and requests are answered again.
-  release.set_value();
-  int answered = 503;
-  for (int i = 0; i < 100 && answered == 503; ++i) {  // bounded: until the worker took its stale jobs
-    answered = worker.handle(options, TimeDelta::Seconds(5)).status;
-    if (answered == 503) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(answered == healthy);
+  CHECK(BoundsAnswered(worker, options) == healthy);
+  CHECK(!worker.stalled());
   const auto stats = worker.stats_json(TimeDelta::Seconds(5));
   REQUIRE(stats.has_value());
   const nlohmann::json merged = nlohmann::json::parse(tools::sfu_tool::merge_stats({*stats}, {&worker}));
-  CHECK(merged["workers"][0]["jobsRefused"] >= 3);  // and the retries above while the queue drained
   CHECK(merged["workers"][0]["jobsRefused"] == worker.job_counters().refused);
-  CHECK(merged["workers"][0]["jobsTimedOut"] == 3);
+  CHECK(merged["workers"][0]["jobsTimedOut"] == 1);
+  CHECK(merged["workers"][0]["stalls"] == 1);
+  CHECK(merged["workers"][0]["stalled"] == false);
+  CHECK(merged["workers"][0]["stale"] == false);
+  const std::string logged = stderr_log.take();
+  INFO("stderr: " << logged);
+  const std::string stalled_line = "tern-sfu: worker 0 missed a deadline (a request had no answer in time): stalled;";
+  CHECK(logged.find(stalled_line) != std::string::npos);
+  CHECK(logged.find(stalled_line, logged.find(stalled_line) + 1) == std::string::npos);  // once
+  CHECK(logged.find("tern-sfu: worker 0 answers again (") != std::string::npos);
+}
+
+namespace {
+
+// An SDP offer of a test client (its ICE never completes: the front's routing is what is tested).
+std::string BoundsOffer(int n, bool publisher) {
+  const TransportAddress bound{IpAddress::V4(198, 51, 100, static_cast<uint8_t>(n)), 40000};
+  auto pc = sfu_test::make_sfu_test_pc(bound, n, publisher, {900, 0x3000'0000u, 23, false});
+  auto offer = pc->create_offer(transport::EpollDriver::Now());
+  REQUIRE(offer.ok());
+  return offer->sdp;
+}
+
+}  // namespace
+
+TEST_CASE("tern-sfu front: a stuck worker holds up neither the other worker's requests nor /stats and /metrics, and is reported stale") {
+  tools::sfu_tool::WorkerOptions o;
+  o.udp = transport::SocketAddress::Parse("127.0.0.1", 0).value();
+  o.quiet = true;
+  auto w0 = tools::sfu_tool::SfuWorker::Start(0, o);
+  REQUIRE_MESSAGE(w0.ok(), w0.error());
+  auto w1 = tools::sfu_tool::SfuWorker::Start(1, o);
+  REQUIRE_MESSAGE(w1.ok(), w1.error());
+  tools::sfu_tool::SfuWorker& stuck = **w0;
+  tools::sfu_tool::WorkerFrontConfig fc;
+  fc.call_timeout = TimeDelta::Seconds(60);  // the stuck worker's request waits until it is released
+  fc.snapshot_wait = TimeDelta::Seconds(5);
+  auto created = tools::sfu_tool::WorkerFront::Create({w0->get(), w1->get()}, fc);
+  REQUIRE_MESSAGE(created.ok(), created.error());
+  tools::sfu_tool::WorkerFront& front = **created;
+  tools::net::HttpBridgeConfig bc;
+  bc.threads = 8;
+  auto bridge = tools::net::HttpBridge::StartThreaded(bc, [&front](const whip::HttpRequest& request, Timestamp) {
+    whip::HttpResponse r;
+    if (request.path == "/stats" || request.path == "/metrics") {
+      r.status = 200;
+      r.body = request.path == "/stats" ? front.stats_json() : front.prometheus_metrics();
+      return r;
+    }
+    return front.handle(request);
+  });
+  REQUIRE_MESSAGE(bridge.ok(), bridge.error());
+  const std::string base = "http://127.0.0.1:" + std::to_string((*bridge)->port());
+  auto send = [&](const std::string& method, const std::string& path, const std::string& sdp) {
+    whip::HttpRequest request;
+    request.method = method;
+    request.path = path;
+    if (!sdp.empty()) {
+      request.headers.emplace_back("Content-Type", "application/sdp");
+      request.body = sdp;
+    }
+    auto url = whip::HttpUrl::parse(base + path);
+    REQUIRE(url.ok());
+    auto response = tools::net::http_request(*url, request, TimeDelta::Seconds(90));
+    REQUIRE_MESSAGE(response.ok(), response.error());
+    return *response;
+  };
+  auto location = [](const whip::HttpResponse& r) { return std::string(r.header("Location").value_or("")); };
+  BoundsStderr stderr_log;
+
+  // Room a on worker 0, room b on worker 1 (the least loaded); figures of both once.
+  const whip::HttpResponse a = send("POST", "/whip/a", BoundsOffer(41, true));
+  REQUIRE(a.status == 201);
+  const whip::HttpResponse b = send("POST", "/whip/b", BoundsOffer(42, true));
+  REQUIRE(b.status == 201);
+  nlohmann::json stats = nlohmann::json::parse(send("GET", "/stats", "").body);
+  REQUIRE(stats["rooms"]["a"]["worker"] == 0);
+  REQUIRE(stats["rooms"]["b"]["worker"] == 1);
+  CHECK(stats["workers"][0]["stale"] == false);
+  CHECK(send("GET", "/metrics", "").body.find("tern_sfu_worker_up{worker=\"0\"} 1\n") != std::string::npos);
+
+  std::future<whip::HttpResponse> to_stuck;  // before the stall: on a failure the stall is released first
+  BoundsStall stall(stuck);
+  // A request to worker 0 (room a's resource) waits for it; its answer comes only once released.
+  to_stuck = std::async(std::launch::async, [&] { return send("DELETE", location(a), ""); });
+  for (int i = 0; i < 1000 && stuck.waiting() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(stuck.waiting() == 1);
+  auto still_waiting = [&] { return to_stuck.wait_for(std::chrono::seconds(0)) == std::future_status::timeout; };
+
+  // Worker 1's room: a subscriber comes and goes.
+  auto ms_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+  };
+  const std::string offer = BoundsOffer(43, false);
+  auto t = std::chrono::steady_clock::now();
+  const whip::HttpResponse sub = send("POST", "/whep/b", offer);
+  const auto sub_ms = ms_since(t);
+  CHECK(sub.status == 201);
+  CHECK(send("DELETE", location(sub), "").status == 200);
+  CHECK(still_waiting());
+
+  // /metrics: worker 1's fresh figures, worker 0's last ones marked down; the missed deadline
+  // makes worker 0 stalled.
+  t = std::chrono::steady_clock::now();
+  const std::string metrics = send("GET", "/metrics", "").body;
+  const auto first_metrics_ms = ms_since(t);
+  t = std::chrono::steady_clock::now();
+  const std::string second_metrics = send("GET", "/metrics", "").body;
+  MESSAGE("worker 0 stuck: worker 1's WHEP POST answered in " << sub_ms << " ms; /metrics in " << first_metrics_ms
+          << " ms (the wait for worker 0, snapshot_wait 5 s), then in " << ms_since(t) << " ms (worker 0 stalled: not waited for)");
+  CHECK(second_metrics.find("tern_sfu_worker_up{worker=\"0\"} 0\n") != std::string::npos);
+  INFO("metrics:\n" << metrics);
+  CHECK(still_waiting());
+  CHECK(metrics.find("tern_sfu_worker_up{worker=\"0\"} 0\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_worker_up{worker=\"1\"} 1\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_worker_stalled{worker=\"0\"} 1\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_worker_stalls_total{worker=\"0\"} 1\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_worker_snapshots_missed_total{worker=\"0\"} 1\n") != std::string::npos);
+  CHECK(second_metrics.find("tern_sfu_worker_snapshots_missed_total{worker=\"0\"} 2\n") != std::string::npos);
+  CHECK(metrics.find("tern_sfu_sessions_created_total{worker=\"1\"} 2\n") != std::string::npos);  // fresh: b's publisher, the subscriber
+  CHECK(metrics.find("tern_sfu_sessions_created_total{worker=\"0\"} 1\n") != std::string::npos);  // its last figures
+
+  // /stats: the same; worker 0's rooms from its last figures.
+  stats = nlohmann::json::parse(send("GET", "/stats", "").body);
+  INFO("stats workers: " << stats["workers"].dump());
+  CHECK(still_waiting());
+  CHECK(stats["workers"][0]["stale"] == true);
+  CHECK(stats["workers"][0]["stalled"] == true);
+  CHECK(stats["workers"][0]["ageSeconds"].get<double>() >= 0);
+  CHECK(stats["workers"][1]["stale"] == false);
+  CHECK(stats["rooms"]["a"]["worker"] == 0);
+  CHECK(stats["rooms"]["b"]["worker"] == 1);
+
+  // Worker 0's room now: 503 at once (not the 60 s wait); a new room goes to worker 1.
+  const std::string offer_a = BoundsOffer(44, false);
+  t = std::chrono::steady_clock::now();
+  const whip::HttpResponse refused = send("POST", "/whep/a", offer_a);
+  MESSAGE("worker 0 stalled: its room's WHEP POST got " << refused.status << " in " << ms_since(t) << " ms");
+  CHECK(refused.status == 503);
+  CHECK(refused.header("Retry-After") == std::optional<std::string_view>("1"));
+  CHECK(refused.body.find("worker stalled") != std::string::npos);
+  const whip::HttpResponse c = send("POST", "/whip/c", BoundsOffer(45, true));
+  CHECK(c.status == 201);
+  CHECK(still_waiting());
+  stats = nlohmann::json::parse(send("GET", "/stats", "").body);
+  CHECK(stats["rooms"]["c"]["worker"] == 1);
+  CHECK(send("DELETE", location(c), "").status == 200);
+  CHECK(still_waiting());
+
+  // Released: the waiting request gets worker 0's own answer, and worker 0 is up again.
+  stall.release();
+  CHECK(to_stuck.get().status == 200);
+  std::string up;
+  for (int i = 0; i < 100 && up.find("tern_sfu_worker_up{worker=\"0\"} 1\n") == std::string::npos; ++i) {
+    up = send("GET", "/metrics", "").body;
+    if (up.find("tern_sfu_worker_up{worker=\"0\"} 1\n") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(up.find("tern_sfu_worker_up{worker=\"0\"} 1\n") != std::string::npos);
+  CHECK(up.find("tern_sfu_worker_stalled{worker=\"0\"} 0\n") != std::string::npos);
+  CHECK(send("DELETE", location(b), "").status == 200);
+  CHECK(front.rooms() == 0);
+  bridge->reset();
+  const std::string logged = stderr_log.take();
+  INFO("stderr: " << logged);
+  CHECK(logged.find("tern-sfu: worker 0 missed a deadline (no /metrics figures in time): stalled;") != std::string::npos);
+  CHECK(logged.find("missed a deadline", logged.find("missed a deadline") + 1) == std::string::npos);  // once
+  CHECK(logged.find("tern-sfu: worker 0 answers again (") != std::string::npos);
+  CHECK(logged.find("worker 1") == std::string::npos);
 }

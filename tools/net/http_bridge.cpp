@@ -56,6 +56,14 @@ struct HttpBridge::Impl {
     pending->request.path = in.path;
     for (const auto& [name, value] : in.headers) pending->request.headers.emplace_back(name, value);
     pending->request.body = in.body;
+    if (driver == nullptr) {  // StartThreaded: answered here, on this thread
+      {
+        std::lock_guard lock(mutex);
+        ++counters.requests;
+      }
+      write_response(handler(pending->request, transport::EpollDriver::Now()), out);
+      return;
+    }
     bool queued = false;
     {
       std::lock_guard lock(mutex);
@@ -87,6 +95,10 @@ struct HttpBridge::Impl {
         ++counters.timed_out;
       }
     }
+    write_response(response, out);
+  }
+
+  static void write_response(const whip::HttpResponse& response, httplib::Response& out) {
     out.status = response.status;
     std::string content_type = "text/plain";
     for (const auto& [name, value] : response.headers) {
@@ -127,15 +139,17 @@ struct HttpBridge::Impl {
 
 HttpBridge::HttpBridge(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<HttpBridge>> HttpBridge::Start(const HttpBridgeConfig& config, transport::EpollDriver& driver,
-                                                      Handler handler) {
-  auto impl = std::make_unique<Impl>();
-  impl->config = config;
-  impl->driver = &driver;
-  impl->handler = std::move(handler);
-  impl->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (impl->event_fd < 0) return Error{"http: cannot create an eventfd"};
-  Impl* raw = impl.get();
+namespace {
+
+// The server of `impl` configured, bound and serving on its thread; its handler's driver (if any)
+// registered first. Closes the eventfd on an error.
+Result<std::unique_ptr<HttpBridge::Impl>> start_bridge(std::unique_ptr<HttpBridge::Impl> impl) {
+  const HttpBridgeConfig& config = impl->config;
+  auto fail = [&](const char* what) -> Result<std::unique_ptr<HttpBridge::Impl>> {
+    if (impl->event_fd >= 0) ::close(impl->event_fd);
+    return Error{what};
+  };
+  HttpBridge::Impl* raw = impl.get();
   int threads = config.threads > 0 ? config.threads : 1;
   impl->server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   impl->server.set_payload_max_length(config.max_body);
@@ -144,30 +158,50 @@ Result<std::unique_ptr<HttpBridge>> HttpBridge::Start(const HttpBridgeConfig& co
   // connection would hold one of the few workers for the keep-alive timeout (5 s), so two browser
   // tabs would stall every other client's signalling that long.
   impl->server.set_keep_alive_max_count(1);
-  // Every method on every path goes to the loop's handler, which routes (httplib reads the body
-  // only for routed handlers, not in a pre-routing one).
+  // Every method on every path goes to the handler, which routes (httplib reads the body only for
+  // routed handlers, not in a pre-routing one).
   auto serve = [raw](const httplib::Request& in, httplib::Response& out) { raw->serve(in, out); };
   impl->server.Get(".*", serve).Post(".*", serve).Put(".*", serve).Patch(".*", serve).Delete(".*", serve).Options(".*", serve);
   if (config.port == 0) {
     impl->port = impl->server.bind_to_any_port(config.bind_address);
-    if (impl->port <= 0) {
-      ::close(impl->event_fd);
-      return Error{"http: cannot bind the address"};
-    }
+    if (impl->port <= 0) return fail("http: cannot bind the address");
   } else {
-    if (!impl->server.bind_to_port(config.bind_address, config.port)) {
-      ::close(impl->event_fd);
-      return Error{"http: cannot bind the address and port (in use?)"};
-    }
+    if (!impl->server.bind_to_port(config.bind_address, config.port)) return fail("http: cannot bind the address and port (in use?)");
     impl->port = config.port;
   }
-  Status added = driver.add_fd(impl->event_fd, [raw](Timestamp now) { raw->drain(now); });
-  if (!added.ok()) {
-    ::close(impl->event_fd);
-    return Error{added.error()};
+  if (impl->driver != nullptr) {
+    Status added = impl->driver->add_fd(impl->event_fd, [raw](Timestamp now) { raw->drain(now); });
+    if (!added.ok()) {
+      ::close(impl->event_fd);
+      return Error{added.error()};
+    }
   }
   impl->thread = std::thread([raw] { raw->server.listen_after_bind(); });
-  return std::unique_ptr<HttpBridge>(new HttpBridge(std::move(impl)));
+  return impl;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpBridge>> HttpBridge::Start(const HttpBridgeConfig& config, transport::EpollDriver& driver,
+                                                      Handler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->driver = &driver;
+  impl->handler = std::move(handler);
+  impl->event_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (impl->event_fd < 0) return Error{"http: cannot create an eventfd"};
+  auto started = start_bridge(std::move(impl));
+  if (!started) return Error{started.error()};
+  return std::unique_ptr<HttpBridge>(new HttpBridge(std::move(started).value()));
+}
+
+Result<std::unique_ptr<HttpBridge>> HttpBridge::StartThreaded(const HttpBridgeConfig& config, Handler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->handler = std::move(handler);  // driver null, no eventfd: serve() calls the handler itself
+  auto started = start_bridge(std::move(impl));
+  if (!started) return Error{started.error()};
+  return std::unique_ptr<HttpBridge>(new HttpBridge(std::move(started).value()));
 }
 
 HttpBridge::~HttpBridge() {
@@ -187,6 +221,7 @@ HttpBridge::~HttpBridge() {
   }
   impl_->server.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->driver == nullptr) return;  // StartThreaded: no eventfd
   Status removed = impl_->driver->remove_fd(impl_->event_fd);
   (void)removed;  // the driver may already be gone from its loop; the fd is closed either way
   ::close(impl_->event_fd);

@@ -4,6 +4,11 @@
 // the handler (e.g. whip::WhipEndpoint::handle, which touches PeerConnections) with its own clock
 // and hands the whip::HttpResponse back. So the sans-I/O objects stay single-threaded.
 //
+// StartThreaded: the handler runs on httplib's own threads instead (`threads` of them, each request
+// on one, concurrently), for a handler that is thread-safe and may wait (tern-sfu's front, which
+// waits for one worker per request: a slow worker then holds that request's thread alone, never
+// the other requests); max_pending and reply_timeout do not apply, the handler answers in its time.
+//
 // Bounds and policies: at most max_pending requests wait for the loop (more get 503 with
 // Retry-After); a request the loop does not answer within reply_timeout gets 503 (its late answer is
 // discarded); bodies above max_body get 413 from httplib before they are read whole; request and
@@ -50,6 +55,9 @@ class HttpBridge {
   // serving. The driver must outlive the bridge, and run for requests to be answered.
   static Result<std::unique_ptr<HttpBridge>> Start(const HttpBridgeConfig& config, transport::EpollDriver& driver,
                                                    Handler handler);
+  // Binds and starts serving with `handler` called on the server's `config.threads` threads,
+  // concurrently (it must be thread-safe), `now` from EpollDriver::Now().
+  static Result<std::unique_ptr<HttpBridge>> StartThreaded(const HttpBridgeConfig& config, Handler handler);
   ~HttpBridge();  // stops the server (requests in flight get 503) and joins its thread
   HttpBridge(const HttpBridge&) = delete;
   HttpBridge& operator=(const HttpBridge&) = delete;

@@ -1,12 +1,12 @@
 // tern-sfu: a selective forwarding media server. WHIP (RFC 9725) ingest at POST /whip/<room> and
-// WHEP egress at POST /whep/<room> over HTTP (tools/net/http_bridge.h, answered on the HTTP thread's
-// loop; PATCH/DELETE/OPTIONS by whip::WhipEndpoint, optional bearer token), GET /stats as JSON and
+// WHEP egress at POST /whep/<room> over HTTP (tools/net/http_bridge.h, each request on one of its
+// threads; PATCH/DELETE/OPTIONS by whip::WhipEndpoint, optional bearer token), GET /stats as JSON and
 // /metrics for Prometheus, GET / (or /ui) a live page plotting /stats (page.h), SIGINT/SIGTERM drain
 // (every session gets its DTLS close_notify, every recording is finalised, the stats file is
 // written, exit 0). The media work is done by --workers single-threaded workers (sfu_worker.h: one
 // sfu::SfuServer, one UDP port, one EpollDriver each, and with --record-dir one recorder recording
-// every publisher of the worker into a WebM file, recording.h); this thread pins every room to one
-// worker and hands it the room's requests. This file parses options and wires.
+// every publisher of the worker into a WebM file, recording.h); the front (worker_front.h) pins every
+// room to one worker and hands it the room's requests. This file parses options and wires.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -23,6 +23,7 @@
 #include "tern/transport/socket_address.h"
 #include "page.h"
 #include "recording.h"
+#include "worker_front.h"
 
 using namespace tern;
 
@@ -61,13 +62,9 @@ whip::HttpResponse method_not_allowed() {
   return response;
 }
 
-// "/whip/<room>" or "/whep/<room>" -> room ("" for anything else, e.g. a resource path).
-std::string room_of(const std::string& path) {
-  if (path.rfind("/whip/", 0) != 0 && path.rfind("/whep/", 0) != 0) return "";
-  std::string room = path.substr(6);
-  if (room.empty() || room.find('/') != std::string::npos || room == "resource") return "";
-  return room;
-}
+// HTTP threads: requests answered at once. A stuck worker holds at most WorkerOptions::max_waiting
+// (4) of them, and only until its first missed deadline.
+constexpr int kHttpThreads = 8;
 
 int run(const Options& o) {
   auto http = tools::net::split_host_port(o.http);
@@ -125,62 +122,39 @@ int run(const Options& o) {
     workers.push_back(std::move(w).value());
   }
 
-  const TimeDelta call_timeout = TimeDelta::Seconds(4);  // under the bridge's reply_timeout (5 s)
-  tools::sfu_tool::RoomPins pins;
-  auto stats = [&] {
-    std::vector<std::string> each;
-    for (auto* w : worker_list) each.push_back(w->stats_json(call_timeout).value_or("{}"));
-    return tools::sfu_tool::merge_stats(each, worker_list);
-  };
-  auto dispatch = [&](const whip::HttpRequest& request, Timestamp) {
-    for (auto* w : worker_list) {
-      for (const std::string& id : w->take_ended()) pins.remove_id(id);  // sessions the servers ended
-    }
+  // The HTTP front: each request on its own HTTP thread, routed to its room's worker alone, so a
+  // stuck worker holds up only its own requests (at most max_waiting of these threads, until its
+  // first missed deadline; then its requests get 503 at once). worker_front.h has the rest.
+  const TimeDelta call_timeout = TimeDelta::Seconds(4);
+  tools::sfu_tool::WorkerFrontConfig fc;
+  fc.call_timeout = call_timeout;
+  auto created = tools::sfu_tool::WorkerFront::Create(worker_list, fc);
+  if (!created) return fail(created.error());
+  tools::sfu_tool::WorkerFront& front = **created;
+  auto dispatch = [&front](const whip::HttpRequest& request, Timestamp) {
     whip::HttpResponse response;
     if (request.path == "/stats") {
       if (request.method != "GET") return method_not_allowed();
       response.status = 200;
       response.add("Content-Type", "application/json");
-      response.body = stats() + "\n";
+      response.body = front.stats_json() + "\n";
       return response;
     }
     if (request.path == "/metrics") {  // Prometheus scrapes this
       if (request.method != "GET") return method_not_allowed();
-      std::vector<std::string> each;
-      for (auto* w : worker_list) each.push_back(w->prometheus_metrics(call_timeout).value_or(""));
       response.status = 200;
       response.add("Content-Type", "text/plain; version=0.0.4");
-      response.body = tools::sfu_tool::merge_metrics(each, worker_list);
+      response.body = front.prometheus_metrics();
       return response;
     }
     if (auto page = tools::sfu_tool::page_response(request)) return *page;  // GET / and /ui
-    // WHIP/WHEP: a room's offer goes to the room's worker (a new room: the least-loaded one); a
-    // resource's PATCH/DELETE to the worker that made it (unknown: worker 0 answers 404).
-    const std::string room = room_of(request.path);
-    size_t index = 0;
-    if (!room.empty()) {
-      std::vector<size_t> loads;
-      for (auto* w : worker_list) loads.push_back(w->load());
-      index = pins.place(room, loads);
-      // A call side's "/whep/<its WHIP resource id>": the worker of that resource.
-      if (request.path.rfind("/whep/", 0) == 0) {
-        if (auto side = pins.worker_of("/whip/resource/" + room)) index = *side;
-      }
-    } else if (auto pinned = pins.worker_of(request.path)) {
-      index = *pinned;
-    }
-    response = worker_list[index]->handle(request, call_timeout);
-    if (!room.empty() && request.method == "POST" && response.status == 201) {
-      if (auto location = response.header("Location")) pins.add(std::string(*location), index, room);
-    } else if (room.empty() && request.method == "DELETE" && response.status == 200) {
-      pins.remove(request.path);
-    }
-    return response;
+    return front.handle(request);  // WHIP/WHEP
   };
   tools::net::HttpBridgeConfig bc;
   bc.bind_address = http->first;
   bc.port = http->second;
-  auto bridge = tools::net::HttpBridge::Start(bc, driver, dispatch);
+  bc.threads = kHttpThreads;
+  auto bridge = tools::net::HttpBridge::StartThreaded(bc, dispatch);
   if (!bridge) return fail(bridge.error());
   if (!o.quiet) {
     std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, /metrics, page /; %zu worker(s)\n",
@@ -199,9 +173,15 @@ int run(const Options& o) {
   if ((*loop)->signal() != 0 && !o.quiet) std::fprintf(stderr, "tern-sfu: draining on signal %d\n", (*loop)->signal());
   bridge->reset();  // no more requests
   // Drain every worker: no new offers, every session ends with its close_notify on the wire, every
-  // recording is finalised (on its worker's thread, before stop() returns).
-  std::vector<std::string> final_each;
-  for (auto* w : worker_list) final_each.push_back(w->stop(call_timeout));
+  // recording is finalised (on its worker's thread, before stop() returns); all at once, so a stuck
+  // worker does not delay the others' drain.
+  std::vector<std::string> final_each(worker_list.size());
+  {
+    std::vector<std::thread> stopping;
+    for (size_t i = 0; i < worker_list.size(); ++i)
+      stopping.emplace_back([&final_each, &worker_list, i, call_timeout] { final_each[i] = worker_list[i]->stop(call_timeout); });
+    for (std::thread& t : stopping) t.join();
+  }
   const std::string final_stats = tools::sfu_tool::merge_stats(final_each, worker_list);
   workers.clear();
   if (!ran.ok()) return fail(ran.error());

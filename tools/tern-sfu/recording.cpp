@@ -93,8 +93,14 @@ void SfuRecorder::on_publisher_rtp(sfu::SessionId id, std::span<const uint8_t> p
     simulcast_out_.clear();
     if (p.simulcast->on_rtp(packet, now, simulcast_out_)) {
       for (uint32_t ssrc : p.simulcast->take_keyframe_requests()) {
-        // Nothing recorded: nothing to ask for. Full (a driver that never takes them): dropped.
-        if (p.tap && keyframe_requests_.size() < kMaxKeyframeRequests) keyframe_requests_.push_back({id, ssrc});
+        // Nothing recorded: nothing to ask for. Full (a driver that does not take them): the
+        // earliest kept, this one dropped and counted (the selector asks again after its retry).
+        if (!p.tap) continue;
+        if (keyframe_requests_.size() < kMaxKeyframeRequests) {
+          keyframe_requests_.push_back({id, ssrc});
+        } else {
+          ++counters_.keyframe_requests_dropped;
+        }
       }
       for (const SimulcastRecordSelector::Output& o : simulcast_out_) {
         count_video(p, o.packet.header());
@@ -292,6 +298,7 @@ std::string SfuRecorder::annotate_stats(const std::string& stats) const {
                    {"recordingsStarted", counters_.recordings_started},
                    {"recordingsFinished", counters_.recordings_finished},
                    {"writeErrors", counters_.write_errors},
+                   {"keyframeRequestsDropped", counters_.keyframe_requests_dropped},
                    {"recordings", recordings}};
   return j.dump(2);
 }
@@ -334,6 +341,9 @@ std::string SfuRecorder::prometheus_metrics() const {
   recorder_family(out, "tern_sfu_recording_write_failures_total", "counter",
                   "Recordings stopped by a write error (disk full, file size limit, file not created).");
   sample("tern_sfu_recording_write_failures_total", "", counters_.write_errors);
+  recorder_family(out, "tern_sfu_recording_keyframe_requests_dropped_total", "counter",
+                  "Keyframe requests (simulcast switches) dropped: kMaxKeyframeRequests waited for the server already.");
+  sample("tern_sfu_recording_keyframe_requests_dropped_total", "", counters_.keyframe_requests_dropped);
   // Per recording (at most the open ones and kMaxEndedKept ended).
   struct PerRecording {
     const char* name;

@@ -25,7 +25,9 @@
 // holds at most max_interleave_delta (10 s) of one track while the other is silent. Ended
 // recordings keep a summary for /stats (at most kMaxEndedKept, the oldest forgotten first).
 // Keyframe requests wait for the server's take_keyframe_requests() (after every packet; at most
-// kMaxKeyframeRequests, later ones dropped); a simulcast selector's state is bounded in its header.
+// kMaxKeyframeRequests: when full the earliest are kept and later ones dropped, counted in
+// keyframeRequestsDropped / tern_sfu_recording_keyframe_requests_dropped_total; the selector asks
+// again 500 ms later); a simulcast selector's state is bounded in its header.
 //
 // A write error (a full disk, a file size limit, a file that cannot be created) stops that
 // recording for good: the file is closed, the error logged once and counted (`writeErrors`) and
@@ -38,7 +40,7 @@
 // loss the repair did not fill), the file's size on disk (libavformat buffers: up to its buffer
 // behind while recording) and its write errors (0 or 1); for a simulcast publisher the encoding
 // recorded (rid, index, size), switches (and those down), keyframe requests; and the totals:
-// recordings open, started, finalised, write errors.
+// recordings open, started, finalised, write errors, keyframe requests dropped.
 #pragma once
 
 #include <cstdint>
@@ -59,12 +61,13 @@ struct SfuRecorderCounters {
   uint64_t recordings_started = 0;   // files created
   uint64_t recordings_finished = 0;  // files closed without an error
   uint64_t write_errors = 0;         // recordings stopped by a write error (or a file not created)
+  uint64_t keyframe_requests_dropped = 0;  // kMaxKeyframeRequests waited already (a driver not taking them)
 };
 
 class SfuRecorder final : public sfu::MediaTap, public transport::Pollable {
  public:
   static constexpr size_t kMaxEndedKept = 256;
-  static constexpr size_t kMaxKeyframeRequests = 64;  // until take_keyframe_requests(); more dropped
+  static constexpr size_t kMaxKeyframeRequests = 64;  // until take_keyframe_requests(); later ones dropped, counted
 
   // `dir` empty: frames counted, nothing recorded. Errors and finished files are logged on stderr
   // (unless `quiet`, which keeps the errors only).

@@ -162,6 +162,7 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
                                                      state->signalling->whep_handler());
   std::unique_ptr<SfuWorker> w(new SfuWorker(index, std::move(state)));
   w->max_jobs_ = std::max<size_t>(1, options.max_jobs);
+  w->max_waiting_ = std::max<size_t>(1, options.max_waiting);
   w->event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (w->event_fd_ < 0) return Error{"tern-sfu: eventfd failed"};
   State& s = *w->state_;
@@ -217,47 +218,88 @@ double SfuWorker::cpu_seconds() const {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-bool SfuWorker::post(std::function<void(Timestamp)> job) {
-  if (stopped_.load()) return false;
+uint64_t SfuWorker::post(std::function<void(Timestamp)> job) {
+  if (stopped_.load()) return 0;
+  uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (jobs_.size() >= max_jobs_) return false;
-    jobs_.push_back(std::move(job));
+    if (jobs_.size() >= max_jobs_) return 0;
+    seq = ++jobs_posted_;
+    jobs_.emplace_back(seq, std::move(job));
   }
   const uint64_t one = 1;
-  return ::write(event_fd_, &one, sizeof(one)) == static_cast<ssize_t>(sizeof(one));
+  return ::write(event_fd_, &one, sizeof(one)) == static_cast<ssize_t>(sizeof(one)) ? seq : 0;
 }
 
 void SfuWorker::run_jobs(Timestamp now) {
   uint64_t value = 0;
   (void)!::read(event_fd_, &value, sizeof(value));
-  std::deque<std::function<void(Timestamp)>> jobs;
+  std::deque<std::pair<uint64_t, std::function<void(Timestamp)>>> jobs;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs.swap(jobs_);
   }
-  for (auto& job : jobs) job(now);
+  for (auto& [seq, job] : jobs) {
+    job(now);
+    jobs_run_.store(seq);
+  }
   load_.store(state_->server->session_count(), std::memory_order_relaxed);
+  if (jobs.empty()) return;
+  std::lock_guard<std::mutex> lock(stall_mutex_);
+  if (stall_since_ && !stalled()) {  // the overdue job ran: logged once, like the stall's start
+    std::fprintf(stderr, "tern-sfu: worker %d answers again (%.1f s after its first missed deadline)\n", index_,
+                 (transport::EpollDriver::Now() - *stall_since_).seconds_f());
+    stall_since_.reset();
+  }
+}
+
+bool SfuWorker::stalled() const { return jobs_run_.load() < overdue_seq_.load(); }
+
+void SfuWorker::missed(uint64_t seq, const char* what) {
+  if (seq == 0) return;
+  uint64_t overdue = overdue_seq_.load();
+  while (overdue < seq && !overdue_seq_.compare_exchange_weak(overdue, seq)) {
+  }
+  std::lock_guard<std::mutex> lock(stall_mutex_);
+  if (stall_since_ || !stalled()) return;  // logged already, or it ran the job meanwhile
+  stall_since_ = transport::EpollDriver::Now();
+  stalls_.fetch_add(1, std::memory_order_relaxed);
+  std::fprintf(stderr,
+               "tern-sfu: worker %d missed a deadline (%s): stalled; its requests get 503 at once and /stats, /metrics "
+               "show its last figures (stale) until it runs again\n",
+               index_, what);
 }
 
 template <typename R>
-std::optional<R> SfuWorker::call(std::function<R(Timestamp)> job, TimeDelta timeout, bool* refused) {
+std::optional<R> SfuWorker::call(std::function<R(Timestamp)> job, TimeDelta timeout, const char** refused) {
+  auto refuse = [&](const char* why) -> std::optional<R> {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    if (refused != nullptr) *refused = why;
+    return std::nullopt;
+  };
+  if (stalled()) return refuse("worker stalled: it has not run a job it was given in time");
+  if (waiting_.fetch_add(1) >= max_waiting_) {
+    waiting_.fetch_sub(1);
+    return refuse("worker busy: too many requests wait for it");
+  }
+  struct Waiting {
+    std::atomic<size_t>& n;
+    ~Waiting() { n.fetch_sub(1); }
+  } waiting{waiting_};
   auto promise = std::make_shared<std::promise<R>>();
   std::future<R> future = promise->get_future();
-  if (!post([promise, job = std::move(job)](Timestamp now) { promise->set_value(job(now)); })) {
-    refused_.fetch_add(1, std::memory_order_relaxed);
-    if (refused != nullptr) *refused = true;
-    return std::nullopt;
-  }
+  const uint64_t seq = post([promise, job = std::move(job)](Timestamp now) { promise->set_value(job(now)); });
+  if (seq == 0) return refuse("worker busy: its job queue is full");
   if (future.wait_for(std::chrono::microseconds(timeout.us())) != std::future_status::ready) {
     timed_out_.fetch_add(1, std::memory_order_relaxed);
+    missed(seq, "a request had no answer in time");
     return std::nullopt;
   }
   return future.get();
 }
 
 whip::HttpResponse SfuWorker::handle(const whip::HttpRequest& request, TimeDelta timeout) {
-  bool refused = false;
+  const char* refused = nullptr;
   auto response = call<whip::HttpResponse>(
       [this, request](Timestamp now) {
         State& s = *state_;
@@ -271,46 +313,103 @@ whip::HttpResponse SfuWorker::handle(const whip::HttpRequest& request, TimeDelta
   whip::HttpResponse busy;
   busy.status = 503;
   busy.add("Retry-After", "1");
-  busy.body = refused ? "worker busy: its job queue is full\n" : "worker busy: no answer in time\n";
+  busy.body = std::string(refused != nullptr ? refused : "worker busy: no answer in time") + "\n";
   return busy;
 }
 
+std::string SfuWorker::make_stats(Timestamp now) const {
+  const State& s = *state_;
+  std::string stats = s.recorder->annotate_stats(s.server->stats_json(now));
+  if (!s.tcp) return stats;
+  nlohmann::json j = nlohmann::json::parse(stats, nullptr, false);
+  if (!j.is_object()) return stats;
+  const IceTcpDriverCounters& c = s.tcp->counters();
+  j["iceTcp"] = {{"connections", static_cast<uint64_t>(s.tcp->connections())},
+                 {"accepted", c.accepted},
+                 {"slowDropped", c.slow_dropped},
+                 {"queuedBytes", static_cast<uint64_t>(s.tcp->queued_bytes())},
+                 {"bytesSent", c.bytes_sent}};
+  return j.dump(2);
+}
+
+std::string SfuWorker::make_metrics() const {
+  const State& s = *state_;
+  std::string text = s.server->prometheus_metrics() + s.recorder->prometheus_metrics();
+  if (s.tcp) {
+    const IceTcpDriverCounters& c = s.tcp->counters();
+    text.append("# HELP tern_sfu_ice_tcp_slow_dropped_total ICE-TCP connections closed because their peer stopped reading.\n")
+        .append("# TYPE tern_sfu_ice_tcp_slow_dropped_total counter\n")
+        .append("tern_sfu_ice_tcp_slow_dropped_total ").append(std::to_string(c.slow_dropped)).append("\n")
+        .append("# HELP tern_sfu_ice_tcp_queued_bytes Bytes waiting for ICE-TCP connections' sockets.\n")
+        .append("# TYPE tern_sfu_ice_tcp_queued_bytes gauge\n")
+        .append("tern_sfu_ice_tcp_queued_bytes ").append(std::to_string(s.tcp->queued_bytes())).append("\n");
+  }
+  return text;
+}
+
+std::optional<uint64_t> SfuWorker::refresh(SnapshotKind kind) {
+  SnapshotSlot& slot = slots_[static_cast<size_t>(kind)];
+  uint64_t version = 0;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    if (stalled()) return std::nullopt;  // its queued refresh (if any) would not come in time either
+    version = slot.version + 1;  // one refresh queued at a time: the next figures are that one's
+    if (slot.queued) return version;
+    slot.queued = true;
+  }
+  const uint64_t seq = post([this, kind](Timestamp now) {
+    std::string text = kind == SnapshotKind::kStats ? make_stats(now) : make_metrics();
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    SnapshotSlot& done = slots_[static_cast<size_t>(kind)];
+    done.text = std::move(text);
+    done.taken = now;
+    ++done.version;
+    done.queued = false;
+    snapshot_done_.notify_all();
+  });
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  if (seq == 0) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    slot.queued = false;
+    return std::nullopt;
+  }
+  if (slot.queued) slot.queued_seq = seq;  // (not when it ran already)
+  return version;
+}
+
+WorkerSnapshot SfuWorker::snapshot(SnapshotKind kind, std::optional<uint64_t> version, Timestamp deadline) {
+  const SnapshotSlot& slot = slots_[static_cast<size_t>(kind)];
+  WorkerSnapshot out;
+  uint64_t overdue = 0;
+  {
+    std::unique_lock<std::mutex> lock(snapshot_mutex_);
+    if (version) {
+      const TimeDelta left = deadline - transport::EpollDriver::Now();
+      (void)snapshot_done_.wait_for(lock, std::chrono::microseconds(std::max<int64_t>(0, left.us())),
+                                    [&] { return slot.version >= *version; });  // the result: fresh below
+    }
+    out.text = slot.text;
+    out.taken = slot.taken;
+    out.fresh = version && slot.version >= *version;
+    if (version && !out.fresh && slot.queued) overdue = slot.queued_seq;
+  }
+  if (!out.fresh) snapshots_missed_.fetch_add(1, std::memory_order_relaxed);
+  missed(overdue, kind == SnapshotKind::kStats ? "no /stats figures in time" : "no /metrics figures in time");
+  return out;
+}
+
 std::optional<std::string> SfuWorker::stats_json(TimeDelta timeout) {
-  return call<std::string>(
-      [this](Timestamp now) {
-        const State& s = *state_;
-        std::string stats = s.recorder->annotate_stats(s.server->stats_json(now));
-        if (!s.tcp) return stats;
-        nlohmann::json j = nlohmann::json::parse(stats, nullptr, false);
-        if (!j.is_object()) return stats;
-        const IceTcpDriverCounters& c = s.tcp->counters();
-        j["iceTcp"] = {{"connections", static_cast<uint64_t>(s.tcp->connections())},
-                       {"accepted", c.accepted},
-                       {"slowDropped", c.slow_dropped},
-                       {"queuedBytes", static_cast<uint64_t>(s.tcp->queued_bytes())},
-                       {"bytesSent", c.bytes_sent}};
-        return j.dump(2);
-      },
-      timeout);
+  const std::optional<uint64_t> version = refresh(SnapshotKind::kStats);
+  WorkerSnapshot s = snapshot(SnapshotKind::kStats, version, transport::EpollDriver::Now() + timeout);
+  if (!s.fresh) return std::nullopt;
+  return std::move(s.text);
 }
 
 std::optional<std::string> SfuWorker::prometheus_metrics(TimeDelta timeout) {
-  return call<std::string>(
-      [this](Timestamp) {
-        const State& s = *state_;
-        std::string text = s.server->prometheus_metrics() + s.recorder->prometheus_metrics();
-        if (s.tcp) {
-          const IceTcpDriverCounters& c = s.tcp->counters();
-          text.append("# HELP tern_sfu_ice_tcp_slow_dropped_total ICE-TCP connections closed because their peer stopped reading.\n")
-              .append("# TYPE tern_sfu_ice_tcp_slow_dropped_total counter\n")
-              .append("tern_sfu_ice_tcp_slow_dropped_total ").append(std::to_string(c.slow_dropped)).append("\n")
-              .append("# HELP tern_sfu_ice_tcp_queued_bytes Bytes waiting for ICE-TCP connections' sockets.\n")
-              .append("# TYPE tern_sfu_ice_tcp_queued_bytes gauge\n")
-              .append("tern_sfu_ice_tcp_queued_bytes ").append(std::to_string(s.tcp->queued_bytes())).append("\n");
-        }
-        return text;
-      },
-      timeout);
+  const std::optional<uint64_t> version = refresh(SnapshotKind::kMetrics);
+  WorkerSnapshot s = snapshot(SnapshotKind::kMetrics, version, transport::EpollDriver::Now() + timeout);
+  if (!s.fresh) return std::nullopt;
+  return std::move(s.text);
 }
 
 std::vector<std::string> SfuWorker::take_ended() {
@@ -357,6 +456,18 @@ size_t RoomPins::place(const std::string& room, const std::vector<size_t>& loads
   return best;
 }
 
+void RoomPins::hold(const std::string& room, size_t worker) {
+  Pin& p = rooms_[room];
+  if (p.sessions == 0 && p.holds == 0) p.worker = worker;  // new: pinned now
+  ++p.holds;
+}
+
+void RoomPins::release(const std::string& room) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.holds == 0) return;
+  if (--it->second.holds == 0 && it->second.sessions == 0) rooms_.erase(it);
+}
+
 void RoomPins::add(const std::string& resource, size_t worker, const std::string& room) {
   if (resources_.count(resource) != 0) return;
   resources_[resource] = Resource{worker, room};
@@ -374,7 +485,8 @@ void RoomPins::remove(const std::string& resource) {
   auto it = resources_.find(resource);
   if (it == resources_.end()) return;
   auto room = rooms_.find(it->second.room);
-  if (room != rooms_.end() && --room->second.sessions == 0) rooms_.erase(room);
+  if (room != rooms_.end() && room->second.sessions > 0 && --room->second.sessions == 0 && room->second.holds == 0)
+    rooms_.erase(room);
   resources_.erase(it);
 }
 
@@ -384,7 +496,27 @@ void RoomPins::remove_id(const std::string& id) {
 
 // ---- aggregation ----
 
+namespace {
+
+std::vector<WorkerSnapshot> all_fresh(const std::vector<std::string>& per_worker, Timestamp now) {
+  std::vector<WorkerSnapshot> out;
+  for (const std::string& text : per_worker) out.push_back({text, now, true});
+  return out;
+}
+
+}  // namespace
+
 std::string merge_stats(const std::vector<std::string>& per_worker, const std::vector<SfuWorker*>& workers) {
+  const Timestamp now = transport::EpollDriver::Now();
+  return merge_stats(all_fresh(per_worker, now), workers, now);
+}
+
+std::string merge_metrics(const std::vector<std::string>& per_worker, const std::vector<SfuWorker*>& workers) {
+  const Timestamp now = transport::EpollDriver::Now();
+  return merge_metrics(all_fresh(per_worker, now), workers, now);
+}
+
+std::string merge_stats(const std::vector<WorkerSnapshot>& per_worker, const std::vector<SfuWorker*>& workers, Timestamp now) {
   using nlohmann::json;
   json out;
   json server = json::object();
@@ -397,8 +529,8 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
   bool draining = false;
   double timestamp = 0;
   for (size_t i = 0; i < per_worker.size() && i < workers.size(); ++i) {
-    const json w = json::parse(per_worker[i], nullptr, false);
-    if (!w.is_object()) continue;
+    const json parsed = json::parse(per_worker[i].text, nullptr, false);
+    const json w = parsed.is_object() ? parsed : json::object();  // none yet: the worker's entry alone
     timestamp = std::max(timestamp, w.value("timestamp", 0.0));
     draining = draining || w.value("draining", false);
     if (w.contains("server") && w["server"].is_object()) {
@@ -444,9 +576,14 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
     }
     uint64_t created = 0;
     if (w.contains("server") && w["server"].is_object()) created = w["server"].value("sessionsCreated", uint64_t{0});
+    const WorkerJobCounters c = workers[i]->job_counters();
+    const std::optional<Timestamp> taken = per_worker[i].taken;
     list.push_back({{"worker", i}, {"udp", workers[i]->udp_address()}, {"sessions", count}, {"sessionsCreated", created},
-                    {"cpuSeconds", workers[i]->cpu_seconds()}, {"jobsRefused", workers[i]->job_counters().refused},
-                    {"jobsTimedOut", workers[i]->job_counters().timed_out}, {"timestamp", w.value("timestamp", 0.0)}});
+                    {"cpuSeconds", workers[i]->cpu_seconds()}, {"jobsRefused", c.refused}, {"jobsTimedOut", c.timed_out},
+                    {"snapshotsMissed", c.snapshots_missed}, {"stalls", c.stalls}, {"stalled", workers[i]->stalled()},
+                    {"stale", !per_worker[i].fresh},
+                    {"ageSeconds", taken ? json((now - *taken).seconds_f()) : json(nullptr)},
+                    {"timestamp", w.value("timestamp", 0.0)}});
   }
   out["timestamp"] = timestamp;
   out["pid"] = static_cast<int>(::getpid());  // for load generators reading /proc/<pid>
@@ -463,7 +600,7 @@ std::string merge_stats(const std::vector<std::string>& per_worker, const std::v
   return out.dump(2);
 }
 
-std::string merge_metrics(const std::vector<std::string>& per_worker, const std::vector<SfuWorker*>& workers) {
+std::string merge_metrics(const std::vector<WorkerSnapshot>& per_worker, const std::vector<SfuWorker*>& workers, Timestamp now) {
   struct Family {
     std::string help_type;  // its "# HELP" and "# TYPE" lines
     std::string samples;
@@ -477,7 +614,7 @@ std::string merge_metrics(const std::vector<std::string>& per_worker, const std:
   for (size_t i = 0; i < per_worker.size(); ++i) {
     const std::string label = "worker=\"" + std::to_string(i) + "\"";
     size_t pos = 0;
-    const std::string& text = per_worker[i];
+    const std::string& text = per_worker[i].text;
     while (pos < text.size()) {
       size_t end = text.find('\n', pos);
       if (end == std::string::npos) end = text.size();
@@ -525,6 +662,26 @@ std::string merge_metrics(const std::vector<std::string>& per_worker, const std:
           .append(std::to_string(refused ? c.refused : c.timed_out)).append("\n");
     }
   }
+  // Per worker: whether it answered this scrape, how old its figures are, its stalls.
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+    for (size_t i = 0; i < workers.size() && i < per_worker.size(); ++i)
+      out.append(name).append("{worker=\"").append(std::to_string(i)).append("\"} ").append(value(i)).append("\n");
+  };
+  family("tern_sfu_worker_up", "gauge", "1: the worker's figures here are fresh; 0: it did not answer in time (its last figures, stale).",
+         [&](size_t i) { return std::string(per_worker[i].fresh ? "1" : "0"); });
+  family("tern_sfu_worker_stalled", "gauge", "1 while a job whose caller gave up on it has not run: the worker's requests get 503 at once.",
+         [&](size_t i) { return std::string(workers[i]->stalled() ? "1" : "0"); });
+  family("tern_sfu_worker_snapshot_age_seconds", "gauge", "Age of the worker's figures here (NaN: none yet).", [&](size_t i) {
+    if (!per_worker[i].taken) return std::string("NaN");
+    char value[32];
+    std::snprintf(value, sizeof(value), "%.3f", (now - *per_worker[i].taken).seconds_f());
+    return std::string(value);
+  });
+  family("tern_sfu_worker_snapshots_missed_total", "counter", "/stats or /metrics answers that carried the worker's last figures: no fresh ones in time.",
+         [&](size_t i) { return std::to_string(workers[i]->job_counters().snapshots_missed); });
+  family("tern_sfu_worker_stalls_total", "counter", "Missed deadlines that made the worker stalled (each logged once).",
+         [&](size_t i) { return std::to_string(workers[i]->job_counters().stalls); });
   return out;
 }
 
