@@ -243,9 +243,11 @@ TEST_CASE("pipeline endpoint receiving only learns the RTT from XR") {
     if (receiver_rtt) {
       mean_target_with_rtt = mean_target;
     } else {
-      // The video delay waits the measured 180 ms for a retransmission, not the 100 ms guess
-      // (measured: mean target 193 ms against 116 ms).
-      CHECK(mean_target_with_rtt > mean_target + 0.05);
+      // Without the RTT the video delay used to wait a 100 ms guess for a retransmission (mean
+      // target 116 ms against 193 ms with it); the repair waits it measures
+      // (VideoTimingConfig::repair_quantile) now hold what repairs take either way (185 / 214 ms).
+      CHECK(mean_target > 0.15);
+      CHECK(mean_target_with_rtt > 0.15);
     }
     if (receiver_rtt) {
       REQUIRE(call->b->rtt().has_value());
