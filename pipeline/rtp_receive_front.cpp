@@ -165,7 +165,6 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
               now, listener);
     }
     for (rtp::RtpPacket& rec : out.recovered) {
-      ++counters(front).fec_packets_recovered;
       note_rebuilt(front, rec.sequence_number());
       rec.arrival_time = now;
       deliver(front, std::move(rec), PacketOrigin::kFecRecovery, now, listener);
@@ -301,6 +300,7 @@ void RtpReceiveFront::deliver(rtp::RtpPacket packet, PacketOrigin origin, Timest
 }
 
 void RtpReceiveFront::note_rebuilt(uint16_t seq) {
+  ++counters_.fec_packets_recovered;
   if (rebuilt_[rebuilt_next_] < 0) ++rebuilt_live_;
   rebuilt_[rebuilt_next_] = seq;
   rebuilt_next_ = (rebuilt_next_ + 1) % kRebuiltWatch;
@@ -318,7 +318,6 @@ void RtpReceiveFront::check_rebuilt(uint16_t seq) {
 
 void RtpReceiveFront::deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Timestamp now, Listener& listener) {
   for (rtp::RtpPacket& rec : recovered) {
-    ++counters_.fec_packets_recovered;
     note_rebuilt(rec.sequence_number());
     rec.arrival_time = now;
     deliver(std::move(rec), PacketOrigin::kFecRecovery, now, listener);

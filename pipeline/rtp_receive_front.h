@@ -157,7 +157,8 @@ class RtpReceiveFront {
   void deliver(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now, Listener& listener);
   // Hands FlexFEC-rebuilt packets on and refreshes the FlexFEC counters.
   void deliver_flexfec(std::vector<rtp::RtpPacket> recovered, Timestamp now, Listener& listener);
-  // A rebuilt packet's number, remembered to tell a late original from a loss; and the check.
+  // Counts a packet FEC rebuilt and remembers its number (to tell a late original from a loss);
+  // and the check.
   void note_rebuilt(uint16_t seq);
   void check_rebuilt(uint16_t seq);
 

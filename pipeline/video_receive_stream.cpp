@@ -42,8 +42,8 @@ jitterbuffer::VideoJitterBufferConfig jitter_config(const VideoReceiveStream::Co
   j.timing.repair_lateness = c.repair_lateness;
   j.timing.repair_quantile = c.repair_quantile;
   // Without NACK nothing repairs a frame later than its FEC group (FecLossWatch asks for a keyframe
-  // once that is over): a stream undecodable for 250 ms will not recover by itself. With NACK a
-  // retransmission may still come, up to a few RTTs: 500 ms.
+  // once that is over), and without FEC nothing repairs it at all: a stream undecodable for 250 ms
+  // will not recover by itself. With NACK a retransmission may still come, up to a few RTTs: 500 ms.
   if (!c.protection.nack) j.undecodable_limit = TimeDelta::Millis(250);
   return j;
 }
