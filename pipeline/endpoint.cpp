@@ -407,7 +407,7 @@ void Endpoint::on_report_block(const rtcp::ReportBlock& block, std::optional<Tim
   const double loss = config_.send.protection.nack ? send_transport_->feedback_loss_fraction().value_or(rr_loss) : rr_loss;
   const TimeDelta path_rtt = rtt_.smoothed().value_or(TimeDelta::Millis(100));
   if (video_send_) {
-    video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty());
+    video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty(), rtt_.min());
     // Beside NACK, FEC is only sent when the policy turns it on: reserve what it sends.
     if (config_.send.protection.nack) send_transport_->set_video_fec_overhead(video_send_->fec_overhead());
   }

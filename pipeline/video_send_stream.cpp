@@ -139,11 +139,13 @@ void VideoSendStream::set_target(DataRate media_rate, bool suspended) {
   }
 }
 
-void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty) {
+void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty,
+                                      std::optional<TimeDelta> base_rtt) {
   if (!fec_ && !flexfec_) return;
   recovery::StreamFigures stream;
   stream.media_rate = target_;
   stream.fps = adapter_.level().fps;
+  stream.base_rtt = base_rtt;
   const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty, &stream);
   counters_.fec_bursty_masks = d.mask_type == recovery::FecMaskType::kBursty;
   // With NACK, FEC is sent only when the policy asks for it (the floor then applies): a stream the

@@ -96,8 +96,10 @@ class VideoSendStream {
   // request waits for the next encoded frame.
   void set_pacer_backlog(bool backlogged) { pacer_backlog_ = backlogged; }
   // Path figures for the FEC level (recovery::ProtectionPolicy).
-  // `bursty`: losses come in runs (the protection policy then picks bursty FEC masks).
-  void on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty = false);
+  // `bursty`: losses come in runs (the protection policy then picks bursty FEC masks); `base_rtt`:
+  // the path's least RTT (recovery::StreamFigures::base_rtt).
+  void on_path_figures(TimeDelta rtt, double loss_fraction, bool bursty = false,
+                       std::optional<TimeDelta> base_rtt = std::nullopt);
   // FEC rate of delta frames as a share of the media (0 when none is sent), from the last
   // on_path_figures: what the allocator reserves for it.
   double fec_overhead() const { return fec_overhead_; }

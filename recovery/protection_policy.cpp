@@ -53,13 +53,15 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < config_.min_fec_loss || loss == 0.0) {
     return d;
   }
-  if (config_.allow_nack && stream != nullptr && rtt < config_.high_rtt && too_small_for_fec(*stream)) return d;
+  // Rules 5 and 6 look at the path's own round trip when the caller knows it.
+  const TimeDelta path_rtt = stream != nullptr && stream->base_rtt ? *stream->base_rtt : rtt;
+  if (config_.allow_nack && stream != nullptr && path_rtt < config_.high_rtt && too_small_for_fec(*stream)) return d;
   // Without NACK, FEC is the only repair: every packet it misses costs a keyframe.
   const double multiplier = !config_.allow_nack        ? config_.fec_only_multiplier
                             : rtt >= config_.high_rtt ? 3.0
                                                       : 2.0;
   double rate = 255.0 * loss * multiplier;
-  if (config_.allow_nack && stream != nullptr && rtt >= config_.high_rtt) {
+  if (config_.allow_nack && stream != nullptr && path_rtt >= config_.high_rtt) {
     rate = std::max(rate, residual_rate(*stream, loss));
   }
   rate = std::min(rate, static_cast<double>(config_.max_fec_rate));

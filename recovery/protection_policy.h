@@ -42,6 +42,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "tern/core/result.h"
 #include "tern/core/units.h"
@@ -62,6 +63,10 @@ struct ProtectionDecision {
 struct StreamFigures {
   DataRate media_rate = DataRate::Zero();  // the encoder's target
   double fps = 30.0;
+  // The path's least RTT (the propagation delay both ways); rules 5 and 6 judge "a retransmission
+  // comes too late" by it when given, not by the smoothed RTT: a queue the call built itself (a
+  // start-up burst on a 250 kbps link) is not a long path, and FEC reserved for it starved video.
+  std::optional<TimeDelta> base_rtt;
 };
 
 class ProtectionPolicy {

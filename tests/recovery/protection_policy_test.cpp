@@ -133,3 +133,23 @@ TEST_CASE("protection policy: at high RTT enough FEC packets a frame that few fr
   // Without the stream's figures rule 6 cannot count packets: rule 2 alone.
   CHECK(p->decide(TimeDelta::Millis(240), 0.02, false).fec_rate == 15);
 }
+
+TEST_CASE("protection policy: rules 5 and 6 judge the path by its least RTT when given") {
+  auto p = ProtectionPolicy::Create({});
+  REQUIRE(p.ok());
+  StreamFigures small;  // 150 kbps at 20 fps: one packet a frame
+  small.media_rate = DataRate::KilobitsPerSec(150);
+  small.fps = 20;
+  // 400 ms now, but the path itself is 60 ms: the rest is a queue the call built (a start-up burst
+  // on a narrow link); a retransmission is not hopeless and FEC would only take video's rate.
+  small.base_rtt = TimeDelta::Millis(60);
+  CHECK(!p->decide(TimeDelta::Millis(400), 0.02, false, &small).use_fec);
+  small.base_rtt = TimeDelta::Millis(200);
+  CHECK(p->decide(TimeDelta::Millis(400), 0.02, false, &small).use_fec);
+  StreamFigures s;  // 6 packets a frame
+  s.media_rate = DataRate::KilobitsPerSec(1500);
+  s.base_rtt = TimeDelta::Millis(60);
+  CHECK(fec_packet_count(6, p->decide(TimeDelta::Millis(240), 0.02, false, &s).fec_rate) == 1);  // rule 2 alone
+  s.base_rtt = TimeDelta::Millis(200);
+  CHECK(fec_packet_count(6, p->decide(TimeDelta::Millis(240), 0.02, false, &s).fec_rate) == 2);
+}
