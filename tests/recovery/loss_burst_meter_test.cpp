@@ -19,14 +19,19 @@ void recount(const std::deque<bool>& w, size_t& losses, size_t& runs) {
     if (i == 0 || !w[i - 1]) ++runs;
   }
 }
+// A window of 1-64 packets, so runs cross its edge often.
+LossBurstMeter::Config small_window(Random& rng) {
+  LossBurstMeter::Config c;
+  c.window = static_cast<size_t>(rng.uniform_int(1, 64));
+  return c;
+}
 }  // namespace
 
 TEST_CASE("LossBurstMeter counts losses and runs of its window exactly (seeded property test)") {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     CAPTURE(seed);
     Random rng(seed);
-    LossBurstMeter::Config c;
-    c.window = static_cast<size_t>(rng.uniform_int(1, 64));
+    const LossBurstMeter::Config c = small_window(rng);
     LossBurstMeter m(c);
     std::deque<bool> w;
     bool in_burst = false;
@@ -80,12 +85,11 @@ TEST_CASE("LossBurstMeter gives the window's loss fraction (the path's loss befo
 
 TEST_CASE("LossBurstMeter: a late arrival turns its slot back into a receipt (seeded property test)") {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    CAPTURE(seed);
     Random rng(seed);
-    LossBurstMeter::Config c;
-    c.window = static_cast<size_t>(rng.uniform_int(1, 64));
-    LossBurstMeter m(c);
     std::deque<std::pair<int64_t, bool>> w;  // (seq, lost), oldest first
+    const LossBurstMeter::Config c = small_window(rng);
+    CAPTURE(seed);
+    LossBurstMeter m(c);
     for (int64_t seq = 0; seq < 2000; ++seq) {
       const bool lost = rng.uniform(0, 1) < 0.3;
       m.on_packet(lost, seq);
