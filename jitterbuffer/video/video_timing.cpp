@@ -24,19 +24,14 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
     trim_window(recent_frames_, receive_time);
     trim_window(recent_repaired_, receive_time);
   }
-  if (retransmitted) {
-    retransmissions_seen_ = true;
-    if (config_.repair_quantile > 0.0 && first_receive_time.is_finite()) {
-      repaired_lateness_.emplace_back(receive_time, std::max(receive_time - first_receive_time, TimeDelta::Zero()));
-      while (repaired_lateness_.size() > kMaxWindowFrames) repaired_lateness_.pop_front();
-    }
-  }
+  if (retransmitted) retransmissions_seen_ = true;
   if (config_.repair_quantile > 0.0) {
-    while (!repaired_lateness_.empty() && repaired_lateness_.front().first < receive_time - config_.repair_window) {
-      repaired_lateness_.pop_front();
-    }
-    update_lateness_quantile();
-    const TimeDelta wanted = std::clamp(lateness_quantile_, TimeDelta::Zero(), config_.max_repair_allowance);
+    const size_t before = repaired_waits_.size();
+    const bool added = retransmitted && first_receive_time.is_finite();
+    if (added) repaired_waits_.emplace_back(receive_time, std::max(receive_time - first_receive_time, TimeDelta::Zero()));
+    trim_window(repaired_waits_, receive_time);
+    if (added || repaired_waits_.size() != before) update_wait_quantile();
+    const TimeDelta wanted = std::clamp(wait_quantile_, TimeDelta::Zero(), config_.max_repair_allowance);
     measured_allowance_ = std::min(wanted, measured_allowance_ + config_.max_repair_step);
   }
   if (retransmitted) return;
@@ -52,9 +47,6 @@ void VideoTiming::on_frame(uint32_t ts, Timestamp receive_time, DataSize size, b
   }
 }
 
-void VideoTiming::trim_window(std::deque<Timestamp>& q, Timestamp now) const {
-  while (!q.empty() && (q.front() < now - config_.repair_window || q.size() > kMaxWindowFrames)) q.pop_front();
-}
 
 void VideoTiming::on_retransmitted_packet(Timestamp now) {
   if (config_.frequent_repair_fraction <= 0.0) return;
@@ -72,18 +64,18 @@ void VideoTiming::on_fec_packet(Timestamp now) {
   last_fec_ = std::max(last_fec_, now);
 }
 
-void VideoTiming::update_lateness_quantile() {
-  if (repaired_lateness_.size() < std::max<size_t>(config_.min_repair_samples, 1)) {
-    lateness_quantile_ = TimeDelta::Zero();
+void VideoTiming::update_wait_quantile() {
+  if (repaired_waits_.size() < std::max<size_t>(config_.min_repair_samples, 1)) {
+    wait_quantile_ = TimeDelta::Zero();
     return;
   }
   std::vector<TimeDelta> v;
-  v.reserve(repaired_lateness_.size());
-  for (const auto& e : repaired_lateness_) v.push_back(e.second);
+  v.reserve(repaired_waits_.size());
+  for (const auto& e : repaired_waits_) v.push_back(e.second);
   const double q = std::clamp(config_.repair_quantile, 0.0, 1.0);
   const auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  lateness_quantile_ = v[k];
+  wait_quantile_ = v[k];
 }
 
 TimeDelta VideoTiming::repair_allowance() const {

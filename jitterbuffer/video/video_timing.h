@@ -92,7 +92,13 @@ class VideoTiming {
 
  private:
   TimeDelta capture_time(int64_t unwrapped_ts) const;
-  void trim_window(std::deque<Timestamp>& q, Timestamp now) const;
+  // Drops the entries older than repair_window before `now`, and the oldest beyond kMaxWindowFrames.
+  template <typename T>
+  void trim_window(std::deque<T>& q, Timestamp now) const {
+    while (!q.empty() && (arrival(q.front()) < now - config_.repair_window || q.size() > kMaxWindowFrames)) q.pop_front();
+  }
+  static Timestamp arrival(Timestamp t) { return t; }
+  static Timestamp arrival(const std::pair<Timestamp, TimeDelta>& e) { return e.first; }
   // Some FEC packet arrived within repair_window of the latest frame.
   bool fec_in_use() const;
 
@@ -109,12 +115,12 @@ class VideoTiming {
   // (bounded: kMaxWindowFrames each, oldest first).
   std::deque<Timestamp> recent_frames_;
   std::deque<Timestamp> recent_repaired_;
-  // How late each frame completed by a repair arrived (receive time, lateness), oldest first,
-  // bounded like the windows above, and its repair_quantile (recomputed as it changes).
-  std::deque<std::pair<Timestamp, TimeDelta>> repaired_lateness_;
-  TimeDelta lateness_quantile_ = TimeDelta::Zero();
+  // How long each frame completed by a repair waited for it (receive time, wait), oldest first,
+  // bounded like the windows above, and its repair_quantile (recomputed only when they change).
+  std::deque<std::pair<Timestamp, TimeDelta>> repaired_waits_;
+  TimeDelta wait_quantile_ = TimeDelta::Zero();
   TimeDelta measured_allowance_ = TimeDelta::Zero();  // the quantile's part, rising by steps
-  void update_lateness_quantile();
+  void update_wait_quantile();
   Timestamp last_fec_ = Timestamp::MinusInfinity();
   Timestamp last_frame_ = Timestamp::MinusInfinity();
 };
