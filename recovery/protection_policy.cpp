@@ -18,16 +18,14 @@ Result<ProtectionPolicy> ProtectionPolicy::Create(Config config) {
 
 bool ProtectionPolicy::too_small_for_fec(const StreamFigures& stream) const {
   if (stream.fps <= 0.0) return false;
-  const double bytes_per_frame = stream.media_rate.bps_f() / 8.0 / stream.fps;
   // tern's one-frame groups: under two packets a frame, FEC costs half the media or more.
   const double packets = config_.min_fec_packets_per_frame * static_cast<double>(config_.packet_payload_bytes);
-  return bytes_per_frame < packets;
+  return stream.bytes_per_frame() < packets;
 }
 
 double ProtectionPolicy::residual_rate(const StreamFigures& stream, double loss) const {
   if (stream.fps <= 0.0 || config_.packet_payload_bytes <= 0) return 0.0;
-  const double bytes_per_frame = stream.media_rate.bps_f() / 8.0 / stream.fps;
-  const int n = std::max(1, static_cast<int>(std::ceil(bytes_per_frame / static_cast<double>(config_.packet_payload_bytes))));
+  const int n = std::max(1, static_cast<int>(std::ceil(stream.bytes_per_frame() / static_cast<double>(config_.packet_payload_bytes))));
   // P(more than k of the group's n + k packets lost), independent losses at `loss`.
   const auto beyond = [loss](int total, int k) {
     double within = 0.0;

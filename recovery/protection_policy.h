@@ -67,6 +67,9 @@ struct StreamFigures {
   // comes too late" by it when given, not by the smoothed RTT: a queue the call built itself (a
   // start-up burst on a 250 kbps link) is not a long path, and FEC reserved for it starved video.
   std::optional<TimeDelta> base_rtt;
+
+  // Media bytes a frame (0 without a frame rate).
+  double bytes_per_frame() const { return fps > 0.0 ? media_rate.bps_f() / 8.0 / fps : 0.0; }
 };
 
 class ProtectionPolicy {
