@@ -445,7 +445,7 @@ TEST_CASE("tern-sfu worker: a stuck worker answers 503 with Retry-After at once,
       CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
       CHECK(r.body.find("queue is full") != std::string::npos);
     }
-    CHECK(!worker.stats_json(TimeDelta::Seconds(10)).has_value());  // refused too
+    CHECK(!worker.fresh_figures(tools::sfu_tool::SnapshotKind::kStats, TimeDelta::Seconds(10)).has_value());  // refused too
     CHECK(worker.job_counters().refused == 3);
     CHECK(worker.job_counters().timed_out == 0);
     CHECK(!worker.stalled());
@@ -468,7 +468,7 @@ TEST_CASE("tern-sfu worker: a stuck worker answers 503 with Retry-After at once,
       CHECK(r.header("Retry-After") == std::optional<std::string_view>("1"));
       CHECK(r.body.find("worker stalled") != std::string::npos);
     }
-    CHECK(!worker.stats_json(TimeDelta::Seconds(10)).has_value());  // not even asked: no new job queued
+    CHECK(!worker.fresh_figures(tools::sfu_tool::SnapshotKind::kStats, TimeDelta::Seconds(10)).has_value());  // not even asked: no new job queued
     CHECK(worker.job_counters().refused == refused + 2);
     CHECK(worker.job_counters().snapshots_missed == 2);  // this one and 1.'s
     CHECK(worker.job_counters().stalls == 1);  // one stall, however many misses
@@ -481,7 +481,7 @@ TEST_CASE("tern-sfu worker: a stuck worker answers 503 with Retry-After at once,
   // Unstuck: the stale jobs run (their answers discarded) and requests are answered again.
   CHECK(BoundsAnswered(worker, options) == healthy);
   CHECK(!worker.stalled());
-  const auto stats = worker.stats_json(TimeDelta::Seconds(5));
+  const auto stats = worker.fresh_figures(tools::sfu_tool::SnapshotKind::kStats, TimeDelta::Seconds(5));
   REQUIRE(stats.has_value());
   const nlohmann::json merged = nlohmann::json::parse(tools::sfu_tool::merge_stats({*stats}, {&worker}));
   CHECK(merged["workers"][0]["jobsRefused"] == worker.job_counters().refused);

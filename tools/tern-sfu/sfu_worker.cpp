@@ -398,16 +398,9 @@ WorkerSnapshot SfuWorker::snapshot(SnapshotKind kind, std::optional<uint64_t> ve
   return out;
 }
 
-std::optional<std::string> SfuWorker::stats_json(TimeDelta timeout) {
-  const std::optional<uint64_t> version = refresh(SnapshotKind::kStats);
-  WorkerSnapshot s = snapshot(SnapshotKind::kStats, version, transport::EpollDriver::Now() + timeout);
-  if (!s.fresh) return std::nullopt;
-  return std::move(s.text);
-}
-
-std::optional<std::string> SfuWorker::prometheus_metrics(TimeDelta timeout) {
-  const std::optional<uint64_t> version = refresh(SnapshotKind::kMetrics);
-  WorkerSnapshot s = snapshot(SnapshotKind::kMetrics, version, transport::EpollDriver::Now() + timeout);
+std::optional<std::string> SfuWorker::fresh_figures(SnapshotKind kind, TimeDelta timeout) {
+  const std::optional<uint64_t> version = refresh(kind);
+  WorkerSnapshot s = snapshot(kind, version, transport::EpollDriver::Now() + timeout);
   if (!s.fresh) return std::nullopt;
   return std::move(s.text);
 }

@@ -107,11 +107,10 @@ class SfuWorker {
 
   // A WHIP/WHEP request (POST, PATCH, DELETE, OPTIONS) answered by this worker's endpoints.
   whip::HttpResponse handle(const whip::HttpRequest& request, TimeDelta timeout);
-  // The worker's server's /stats JSON (with its recorder's additions: SfuRecorder::annotate_stats)
-  // and /metrics text, waiting at most `timeout` (nullopt: no fresh figures by then: refused,
-  // stalled or late; counted in snapshots_missed).
-  std::optional<std::string> stats_json(TimeDelta timeout);
-  std::optional<std::string> prometheus_metrics(TimeDelta timeout);
+  // Fresh figures of `kind` from this worker alone: its server's /stats JSON (with its recorder's
+  // additions: SfuRecorder::annotate_stats) or /metrics text, waiting at most `timeout` (nullopt:
+  // none by then: refused, stalled or late; counted in snapshots_missed). refresh() + snapshot().
+  std::optional<std::string> fresh_figures(SnapshotKind kind, TimeDelta timeout);
   // Jobs refused, timed out, snapshots missed and stalls so far; any thread.
   WorkerJobCounters job_counters() const {
     return {refused_.load(std::memory_order_relaxed), timed_out_.load(std::memory_order_relaxed),
