@@ -190,3 +190,25 @@ TEST_CASE("video timing holds the measured repair time when repairs take longer 
   for (uint32_t f = 0; f < 40; ++f) plain.on_frame(f * 3000u, at(f) + TimeDelta::Millis(290), DataSize::Bytes(4000), true, at(f));
   CHECK(plain.repair_allowance() == TimeDelta::Millis(130));
 }
+
+TEST_CASE("video timing keeps at most kMaxWindowFrames repair waits, the oldest dropped first") {
+  VideoTimingConfig config;
+  config.repair_quantile = 0.95;
+  config.max_repair_step = TimeDelta::Seconds(1);  // no ramp: the allowance is the quantile
+  VideoTiming timing(config);
+  timing.set_rtt(TimeDelta::Millis(50));
+  const Timestamp t0 = Timestamp::Seconds(10);
+  // 200 repaired frames that waited 400 ms, then kMaxWindowFrames that waited 100 ms, all within
+  // the 10 s window (a frame every 4 ms): kept unbounded, the old ones (16%) would set the 95th
+  // percentile at 400 ms.
+  uint32_t f = 0;
+  auto repaired = [&](TimeDelta wait) {
+    const Timestamp first = t0 + TimeDelta::Millis(4 * static_cast<int64_t>(f));
+    timing.on_frame(f * 360u, first + wait, DataSize::Bytes(1000), true, first);
+    ++f;
+  };
+  for (int i = 0; i < 200; ++i) repaired(TimeDelta::Millis(400));
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(400));
+  for (size_t i = 0; i < VideoTiming::kMaxWindowFrames; ++i) repaired(TimeDelta::Millis(100));
+  CHECK(timing.repair_allowance() == TimeDelta::Millis(100));
+}
