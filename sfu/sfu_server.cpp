@@ -410,6 +410,7 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   sc.certificate = config_.certificate;
   sc.remote_fingerprint = n.remote_fingerprint;
   sc.role = n.dtls_role;
+  sc.srtp_backend = config_.srtp_backend;
   sc.seed = config_.seed * 7919 + id;
   auto transport = SfuSession::Create(sc, now);
   if (!transport) return refuse(422, std::string("the session cannot be set up: ") + transport.error());
@@ -984,6 +985,7 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["iceState"] = ice::to_string(t.agent().state());
     e["dtlsState"] = std::string(dtls::to_string(t.dtls().state()));
     e["srtpCipher"] = t.srtp_cipher();
+    if (auto b = t.srtp_backend()) e["srtpBackend"] = std::string(transport::to_string(*b));
     e["remoteAddress"] = t.remote_address() ? t.remote_address()->to_string() : "";
     e["iceRestarts"] = s->restarts;
     e["datagramsReceived"] = sc.datagrams_received;

@@ -121,6 +121,8 @@ struct SfuConfig {
   // A subscriber's GCC estimate before its feedback says otherwise (MediaRouter::Config::
   // subscriber_start_rate): what its first layer choices are made by.
   DataRate subscriber_start_rate = DataRate::KilobitsPerSec(1500);
+  // SRTP of every session: OpenSSL EVP (tern's, the default) or libsrtp2 (SfuSessionConfig).
+  transport::SrtpBackend srtp_backend = transport::SrtpBackend::kOpenSsl;
   NtpClock ntp_clock;
   uint64_t seed = 1;  // router numbering, RTCP; ICE credentials come from RAND_bytes
   MediaTap* media_tap = nullptr;  // not owned; must outlive the server

@@ -26,6 +26,7 @@ Result<std::unique_ptr<SfuSession>> SfuSession::Create(const SfuSessionConfig& c
   auto dtls = dtls::DtlsTransport::Create(std::move(dc));
   if (!dtls) return Error{dtls.error()};
   std::unique_ptr<SfuSession> s(new SfuSession(std::move(agent).value(), std::move(dtls).value()));
+  s->srtp_backend_ = config.srtp_backend;
   s->agent_.start(now);
   s->agent_.set_remote_credentials(config.remote, now);
   // A server waits for the ClientHello; a client sends it once ICE selected a pair (pump).
@@ -165,6 +166,8 @@ void SfuSession::on_dtls_connected(Timestamp) {
     keying_failed_ = true;
     return;
   }
+  configs->send.backend = srtp_backend_;
+  configs->receive.backend = srtp_backend_;
   auto send = transport::SrtpSession::Create(configs->send);
   auto receive = transport::SrtpSession::Create(configs->receive);
   if (!send || !receive) {

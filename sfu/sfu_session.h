@@ -41,6 +41,9 @@ struct SfuSessionConfig {
   std::shared_ptr<const dtls::DtlsCertificate> certificate;
   dtls::CertificateFingerprint remote_fingerprint;
   dtls::DtlsRole role = dtls::DtlsRole::kClient;  // the server's role, from the answer's a=setup
+  // Which implementation protects and unprotects the session's SRTP once DTLS keys it (the same
+  // bytes on the wire either way: transport/srtp_evp.h).
+  transport::SrtpBackend srtp_backend = transport::SrtpBackend::kOpenSsl;
   uint64_t seed = 1;
 };
 
@@ -110,6 +113,10 @@ class SfuSession {
   const ice::IceAgent& agent() const { return agent_; }
   const dtls::DtlsTransport& dtls() const { return *dtls_; }
   std::string srtp_cipher() const { return srtp_cipher_; }
+  // The implementation doing the session's SRTP; nullopt before DTLS keyed it.
+  std::optional<transport::SrtpBackend> srtp_backend() const {
+    return srtp_send_ ? std::optional(srtp_send_->backend()) : std::nullopt;
+  }
   const SfuSessionCounters& counters() const { return counters_; }
   std::optional<Timestamp> last_received() const { return last_received_; }
 
@@ -133,6 +140,7 @@ class SfuSession {
 
   ice::IceAgent agent_;
   std::unique_ptr<dtls::DtlsTransport> dtls_;
+  transport::SrtpBackend srtp_backend_ = transport::SrtpBackend::kOpenSsl;
   std::optional<transport::SrtpSession> srtp_send_;
   std::optional<transport::SrtpSession> srtp_receive_;
   std::string srtp_cipher_;

@@ -111,3 +111,57 @@ TEST_CASE("tern-sfu-load: 1 publisher x 2 subscribers through the bare reference
   CheckReport(r, 1, 2, "AEAD_AES_128_GCM");
   CHECK(r["target"] == "reference");
 }
+
+// tern-sfu with libsrtp2 doing its SRTP (--srtp-backend libsrtp) while the clients use tern's EVP
+// transform: keyed from the same DTLS exports, each side's packets must authenticate and decrypt on
+// the other, every payload byte intact; the sessions say which implementation served them. Then the
+// reference forwarder on libsrtp2 (--reference-srtp libsrtp, the reference issue 17 defines).
+TEST_CASE("tern-sfu-load: tern-sfu and the reference forwarder with libsrtp2 doing their SRTP, clients on EVP") {
+  const std::string dir = tern::test::scratch_dir("tern_sfu_load_libsrtp");
+  const std::string base = "http://127.0.0.1:5991";
+  tern::test::BackgroundPeer sfu(tool_path("tern-sfu") + " --http 127.0.0.1:5991 --quiet --srtp-backend libsrtp", 30,
+                                 dir + "/sfu.log");
+  REQUIRE(sfu.started());
+  bool up = false;
+  for (int i = 0; i < 50 && !up; ++i) {  // bounded: 5 s
+    up = !http_get(base, "/stats").empty();
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_MESSAGE(up, "sfu:\n" << sfu.log());
+  tern::test::BackgroundPeer load(tool_path("tern-sfu-load") + " --target sfu --url " + base +
+                                      " -K 1 -M 2 --rate 100 --size 600 --duration 2 --warmup 0.2 --suite gcm",
+                                  30, dir + "/load.json");
+  REQUIRE(load.started());
+  // While the traffic runs: every connected session's SRTP is libsrtp2's.
+  size_t keyed = 0;
+  for (int i = 0; i < 60 && keyed < 3; ++i) {  // bounded: 6 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const json stats = json::parse(http_get(base, "/stats"), nullptr, false);
+    if (!stats.is_object() || !stats.contains("sessions")) continue;
+    keyed = 0;
+    for (const json& s : stats["sessions"]) {
+      if (!s.contains("srtpBackend")) continue;  // not keyed yet
+      CHECK(s["srtpBackend"] == "libsrtp");
+      CHECK(s["srtpCipher"] == "AEAD_AES_128_GCM");
+      ++keyed;
+    }
+  }
+  CHECK(keyed == 3);  // the publisher and both subscribers
+  REQUIRE(load.wait(20000));
+  CHECK(load.exit_code() == 0);
+  sfu.send_signal(SIGTERM);
+  REQUIRE(sfu.wait(5000));
+  const json r = json::parse(load.log(), nullptr, false);
+  INFO("load:\n" << load.log());
+  CheckReport(r, 1, 2, "AEAD_AES_128_GCM");
+
+  const auto ref = tern::test::run_command(tool_path("tern-sfu-load") +
+                                               " --target reference --reference-srtp libsrtp -K 1 -M 2 --rate 100 --size 600 "
+                                               "--duration 1 --warmup 0.2 --suite cm",
+                                           30);
+  INFO("reference:\n" << ref.out);
+  CHECK(ref.exit_code == 0);
+  const json rr = json::parse(ref.out, nullptr, false);
+  CheckReport(rr, 1, 2, "AES_CM_128_HMAC_SHA1_80");
+  CHECK(rr["referenceSrtp"] == "libsrtp");
+}

@@ -10,7 +10,8 @@
 //     socket each on 127.0.0.1, as a browser would.
 //   --target reference: the same clients with pre-shared SRTP keys and a forked child process that
 //     only forwards: recvmmsg -> unprotect (the publisher's key) -> protect per subscriber (its own
-//     key) -> sendmmsg. No ICE, DTLS, RTCP, sequence rewriting, history or anything else.
+//     key) -> sendmmsg. No ICE, DTLS, RTCP, sequence rewriting, history or anything else. Its SRTP is
+//     OpenSSL EVP (tern's transform) or libsrtp2 (--reference-srtp).
 //
 // Measured over --duration seconds once every session is connected (after --warmup): packets
 // received by subscribers per second, the forwarding process's CPU (the scheduler's run time of
@@ -82,6 +83,7 @@ struct Options {
   double warmup = 0.5;
   double connect_timeout = 20;
   std::string suite = "gcm";
+  std::string reference_srtp = "openssl";  // the reference forwarder's SRTP: openssl (EVP) or libsrtp
   std::string room_prefix = "load";
 };
 
@@ -452,8 +454,10 @@ int fail(const std::string& what) {
 }
 
 transport::SrtpSession make_session(transport::SrtpProfile profile, const std::vector<uint8_t>& key,
-                                    transport::SrtpDirection direction) {
+                                    transport::SrtpDirection direction,
+                                    transport::SrtpBackend backend = transport::SrtpBackend::kOpenSsl) {
   transport::SrtpConfig c;
+  c.backend = backend;
   c.profile = profile;
   c.key_material = key;
   c.direction = direction;
@@ -494,6 +498,9 @@ class Load {
       if (!fwd) return fail(fwd.error());
       std::vector<RefRoute> routes;
       const size_t key_size = transport::srtp_key_material_size(profile_);
+      // The forwarder's own sessions use the chosen backend; the clients' stay on EVP (their cost is
+      // not measured).
+      const auto ref_backend = o_.reference_srtp == "libsrtp" ? transport::SrtpBackend::kLibsrtp : transport::SrtpBackend::kOpenSsl;
       for (Peer& p : peers_) {
         const std::vector<uint8_t> key = random_bytes(key_size);
         p.remote = fwd->local_address();
@@ -501,12 +508,12 @@ class Load {
           p.tx = make_session(profile_, key, transport::SrtpDirection::kSend);
           RefRoute r;
           r.ssrc = p.ssrc;
-          r.rx = make_session(profile_, key, transport::SrtpDirection::kReceive);
+          r.rx = make_session(profile_, key, transport::SrtpDirection::kReceive, ref_backend);
           routes.push_back(std::move(r));
         } else {
           p.rx = make_session(profile_, key, transport::SrtpDirection::kReceive);
           p.tx = transport::SrtpSession();  // keyed in advance: "connected" (a subscriber sends nothing)
-          routes.back().outs.push_back({p.socket.local_address(), make_session(profile_, key, transport::SrtpDirection::kSend)});
+          routes.back().outs.push_back({p.socket.local_address(), make_session(profile_, key, transport::SrtpDirection::kSend, ref_backend)});
         }
       }
       pid = fork();
@@ -553,6 +560,7 @@ class Load {
     nlohmann::json r;
     r["target"] = o_.target;
     r["suite"] = gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80";
+    if (reference) r["referenceSrtp"] = o_.reference_srtp;
     r["publishers"] = o_.publishers;
     r["subscribersPerStream"] = o_.subscribers;
     r["subscriberStreams"] = o_.publishers * o_.subscribers;
@@ -854,6 +862,10 @@ int main(int argc, char** argv) {
   app.add_option("--connect-timeout", o.connect_timeout, "Seconds for every session to connect")->check(CLI::Range(1.0, 120.0));
   app.add_option("--suite", o.suite, "SRTP suite: gcm (AEAD_AES_128_GCM) or cm (AES_CM_128_HMAC_SHA1_80)")
       ->check(CLI::IsMember({"gcm", "cm"}));
+  app.add_option("--reference-srtp", o.reference_srtp,
+                 "The reference forwarder's SRTP: openssl (EVP, tern's transform; default) or libsrtp (libsrtp2, as "
+                 "issue 17 defines the reference); the clients use EVP either way")
+      ->check(CLI::IsMember({"openssl", "libsrtp"}));
   app.add_option("--room-prefix", o.room_prefix, "Rooms are <prefix>-<k>");
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);

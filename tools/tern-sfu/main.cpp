@@ -48,6 +48,7 @@ struct Options {
   bool no_probing = false;
   double probe_budget_kbps = 300;
   double subscriber_start_kbps = 1500;
+  std::string srtp_backend = "openssl";
 };
 
 int fail(const std::string& what) {
@@ -110,6 +111,7 @@ int run(const Options& o) {
     wo.token = o.token;
     wo.max_sessions = o.max_sessions;
     wo.max_subscribers = o.max_subscribers;
+    wo.srtp_backend = o.srtp_backend == "libsrtp" ? transport::SrtpBackend::kLibsrtp : transport::SrtpBackend::kOpenSsl;
     wo.probing = !o.no_probing;
     wo.probe_budget_kbps = o.probe_budget_kbps;
     wo.subscriber_start_kbps = o.subscriber_start_kbps;
@@ -210,6 +212,10 @@ int main(int argc, char** argv) {
   app.add_option("--token", o.token, "Bearer token clients must send (default: none)");
   app.add_option("--max-sessions", o.max_sessions, "Sessions (publishers + subscribers) per worker; more get 503")->check(CLI::Range(1, 4096));
   app.add_option("--max-subscribers", o.max_subscribers, "Subscribers per room; more get 503")->check(CLI::Range(1, 4096));
+  app.add_option("--srtp-backend", o.srtp_backend,
+                 "SRTP implementation of every session: openssl (tern's, over OpenSSL EVP; default) or libsrtp "
+                 "(libsrtp2); the same bytes on the wire")
+      ->check(CLI::IsMember({"openssl", "libsrtp"}));
   app.add_flag("--no-probing", o.no_probing, "No bandwidth probes toward subscribers (their estimates grow with what is forwarded only)");
   app.add_option("--probe-budget-kbps", o.probe_budget_kbps, "Probe padding per subscriber, kbps averaged over 1 s (default 300)")
       ->check(CLI::Range(1.0, 100000.0));

@@ -44,6 +44,7 @@
 #include "tern/core/units.h"
 #include "tern/sfu/sfu_server.h"
 #include "tern/transport/socket_address.h"
+#include "tern/transport/srtp_session.h"
 #include "tern/whip/http_message.h"
 
 namespace tern::tools::sfu_tool {
@@ -64,6 +65,7 @@ struct WorkerOptions {
   sfu::RoomMode room_mode = sfu::RoomMode::kBroadcast;
   size_t max_jobs = 64;  // SfuWorker::kMaxJobs; smaller in tests
   size_t max_waiting = 4;  // callers waiting on this worker at once (HTTP threads it holds); more: 503 at once
+  transport::SrtpBackend srtp_backend = transport::SrtpBackend::kOpenSsl;  // --srtp-backend
   bool probing = true;              // bandwidth probes toward subscribers short of their next layer
   double probe_budget_kbps = 300;   // padding per subscriber (the worker's total: SfuConfig's)
   double subscriber_start_kbps = 1500;  // a subscriber's estimate before its feedback
