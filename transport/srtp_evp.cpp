@@ -1,9 +1,12 @@
 #include "tern/transport/srtp_evp.h"
 
-#include <openssl/core_names.h>
+// HMAC-SHA1 runs on OpenSSL's SHA1_* block functions (deprecated in 3.0 in favour of EVP, still
+// built by Debian): see Hmac below.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <cstring>
@@ -42,9 +45,47 @@ struct CipherCtx {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   ~CipherCtx() { EVP_CIPHER_CTX_free(ctx); }
 };
-struct MacCtx {
-  EVP_MAC_CTX* ctx = nullptr;
-  ~MacCtx() { EVP_MAC_CTX_free(ctx); }
+// HMAC-SHA1 (RFC 2104) keyed once: the SHA-1 states after the (key XOR ipad) and (key XOR opad)
+// blocks, kept as plain SHA_CTX values inside the stream's crypto. A tag then costs two state
+// copies and the SHA-1 blocks of the message (OpenSSL's SHA1_Update: the same SHA-NI / AVX code
+// EVP's SHA-1 runs). EVP_MAC_init/update/final did the same work through three EVP_MD_CTX copies
+// behind two levels of pointers per packet: on a media server forwarding to hundreds of
+// subscribers those contexts are out of cache and their misses cost more than the hashing.
+struct Hmac {
+  SHA_CTX inner{}, outer{};
+  bool keyed = false;
+  ~Hmac() { OPENSSL_cleanse(this, sizeof(*this)); }
+
+  bool key(const uint8_t* key, size_t length) {
+    uint8_t block[SHA_CBLOCK] = {};
+    if (length > SHA_CBLOCK) {
+      if (SHA1(key, length, block) == nullptr) return false;
+    } else {
+      std::memcpy(block, key, length);
+    }
+    uint8_t pad[SHA_CBLOCK];
+    for (size_t i = 0; i < SHA_CBLOCK; ++i) pad[i] = block[i] ^ 0x36;
+    keyed = SHA1_Init(&inner) == 1 && SHA1_Update(&inner, pad, SHA_CBLOCK) == 1;
+    for (size_t i = 0; i < SHA_CBLOCK; ++i) pad[i] = block[i] ^ 0x5c;
+    keyed = keyed && SHA1_Init(&outer) == 1 && SHA1_Update(&outer, pad, SHA_CBLOCK) == 1;
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    return keyed;
+  }
+
+  // The MAC of `a` then `b`, truncated to `tag_length` (<= 20) into `tag`.
+  bool tag(const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* tag, size_t tag_length) const {
+    if (!keyed) return false;
+    SHA_CTX c = inner;
+    uint8_t digest[SHA_DIGEST_LENGTH];
+    bool ok = SHA1_Update(&c, a, a_size) == 1 && (b_size == 0 || SHA1_Update(&c, b, b_size) == 1) && SHA1_Final(digest, &c) == 1;
+    c = outer;
+    ok = ok && SHA1_Update(&c, digest, sizeof(digest)) == 1 && SHA1_Final(digest, &c) == 1;
+    if (ok) std::memcpy(tag, digest, tag_length);
+    OPENSSL_cleanse(&c, sizeof(c));
+    OPENSSL_cleanse(digest, sizeof(digest));
+    return ok;
+  }
 };
 
 // AES-CTR keystream of `key` from the 16-byte `iv`, XORed into data (in place).
@@ -83,7 +124,7 @@ void gcm_iv(const uint8_t* salt12, const uint8_t* ssrc, uint32_t high, uint32_t 
 struct EvpSrtp::Crypto {
   bool encrypt = true;
   CipherCtx rtp_cipher, rtcp_cipher;
-  MacCtx rtp_mac, rtcp_mac;  // AES-CM suites only
+  Hmac rtp_mac, rtcp_mac;  // AES-CM suites only
   std::array<uint8_t, kSaltField> rtp_salt{}, rtcp_salt{};
 
   // RFC 3711 4.3.1 with key derivation rate 0: AES-CM(master key) keystream from (salt XOR label).
@@ -97,28 +138,6 @@ struct EvpSrtp::Crypto {
     return kdf.ctx && EVP_EncryptInit_ex(kdf.ctx, ctr, nullptr, master_key, nullptr) == 1 && ctr_xor(kdf.ctx, iv, out, length);
   }
 
-  static bool keyed_mac(MacCtx& mac, const uint8_t* key, size_t length) {
-    EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (!hmac) return false;
-    mac.ctx = EVP_MAC_CTX_new(hmac);
-    EVP_MAC_free(hmac);
-    char digest[] = "SHA1";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
-    return mac.ctx && EVP_MAC_init(mac.ctx, key, length, params) == 1;
-  }
-
-  // HMAC-SHA1 over two pieces, truncated to `tag_length` into `tag`.
-  static bool hmac(EVP_MAC_CTX* ctx, const uint8_t* a, size_t a_size, const uint8_t* b, size_t b_size, uint8_t* tag,
-                   size_t tag_length) {
-    uint8_t full[20];
-    size_t out = 0;
-    if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1 || EVP_MAC_update(ctx, a, a_size) != 1 ||
-        (b_size && EVP_MAC_update(ctx, b, b_size) != 1) || EVP_MAC_final(ctx, full, &out, sizeof(full)) != 1 || out != 20) {
-      return false;
-    }
-    std::memcpy(tag, full, tag_length);
-    return true;
-  }
 
   // AEAD over `data` (in place) with `aad`; encrypt writes the tag, decrypt checks it.
   bool gcm(EVP_CIPHER_CTX* ctx, const uint8_t iv[12], const uint8_t* aad, size_t aad_size, const uint8_t* aad2,
@@ -191,7 +210,7 @@ Result<std::unique_ptr<EvpSrtp>> EvpSrtp::Create(const SrtpConfig& config) {
          EVP_CipherInit_ex(cipher, session_cipher, nullptr, key, nullptr, c.encrypt ? 1 : 0) == 1;
     if (ok && !s->gcm_) {
       ok = Crypto::derive(ctr, master_key, master_salt, base + 1, auth, sizeof(auth)) &&
-           Crypto::keyed_mac(rtcp ? c.rtcp_mac : c.rtp_mac, auth, sizeof(auth));
+           (rtcp ? c.rtcp_mac : c.rtp_mac).key(auth, sizeof(auth));
     }
   }
   OPENSSL_cleanse(key, sizeof(key));
@@ -256,7 +275,7 @@ EvpSrtp::Outcome EvpSrtp::protect_rtp(uint8_t* data, size_t& size, size_t capaci
     uint8_t roc_bytes[4];
     store32(roc_bytes, roc);
     if (!ctr_xor(c.rtp_cipher.ctx, iv, data + header, size - header) ||
-        !Crypto::hmac(c.rtp_mac.ctx, data, size, roc_bytes, 4, data + size, rtp_tag_)) {
+        !c.rtp_mac.tag(data, size, roc_bytes, 4, data + size, rtp_tag_)) {
       return Outcome::kMalformed;
     }
   }
@@ -284,7 +303,7 @@ EvpSrtp::Outcome EvpSrtp::unprotect_rtp(uint8_t* data, size_t& size) {
   } else {
     uint8_t roc_bytes[4], tag[10];
     store32(roc_bytes, roc);
-    if (!Crypto::hmac(c.rtp_mac.ctx, data, body, roc_bytes, 4, tag, rtp_tag_)) return Outcome::kMalformed;
+    if (!c.rtp_mac.tag(data, body, roc_bytes, 4, tag, rtp_tag_)) return Outcome::kMalformed;
     if (CRYPTO_memcmp(tag, data + body, rtp_tag_) != 0) return Outcome::kAuthFailure;
     uint8_t iv[16];
     cm_iv(c.rtp_salt.data(), data + 8, index, iv);
@@ -319,7 +338,7 @@ EvpSrtp::Outcome EvpSrtp::protect_rtcp(uint8_t* data, size_t& size, size_t capac
     cm_iv(c.rtcp_salt.data(), data + 4, index, iv);
     if (!ctr_xor(c.rtcp_cipher.ctx, iv, data + 8, size - 8)) return Outcome::kMalformed;
     std::memcpy(data + size, e_index, 4);
-    if (!Crypto::hmac(c.rtcp_mac.ctx, data, size + 4, nullptr, 0, data + size + 4, kRtcpTag)) return Outcome::kMalformed;
+    if (!c.rtcp_mac.tag(data, size + 4, nullptr, 0, data + size + 4, kRtcpTag)) return Outcome::kMalformed;
   }
   size += trailer;
   return Outcome::kOk;
@@ -350,7 +369,7 @@ EvpSrtp::Outcome EvpSrtp::unprotect_rtcp(uint8_t* data, size_t& size) {
     if (!ok) return Outcome::kAuthFailure;
   } else {
     uint8_t tag[kRtcpTag];
-    if (!Crypto::hmac(c.rtcp_mac.ctx, data, body + 4, nullptr, 0, tag, kRtcpTag)) return Outcome::kMalformed;
+    if (!c.rtcp_mac.tag(data, body + 4, nullptr, 0, tag, kRtcpTag)) return Outcome::kMalformed;
     if (CRYPTO_memcmp(tag, data + body + 4, kRtcpTag) != 0) return Outcome::kAuthFailure;
     if (encrypted) {
       uint8_t iv[16];

@@ -1,5 +1,6 @@
 // EvpSrtp: SRTP and SRTCP (RFC 3711; AES-GCM per RFC 7714) written over OpenSSL 3's EVP primitives
-// (AES-CTR, AES-GCM, HMAC-SHA1), as a second backend of SrtpSession (SrtpBackend::kOpenSsl).
+// (AES-CTR, AES-GCM; HMAC-SHA1 on OpenSSL's SHA-1 block functions from pre-keyed states), as a
+// second backend of SrtpSession (SrtpBackend::kOpenSsl).
 // Debian's libsrtp2 is built against NSS, whose AES-CM + HMAC-SHA1 costs several times what
 // OpenSSL's AES-NI / SHA-NI code does; bench/transport_bench.cpp measures both beside the bare EVP
 // calls. Output is byte for byte libsrtp2's (tests/transport/srtp_evp_test.cpp checks every suite
