@@ -1,9 +1,5 @@
 #include "tern/transport/srtp_evp.h"
 
-// HMAC-SHA1 runs on OpenSSL's SHA1_* block functions (deprecated in 3.0 in favour of EVP, still
-// built by Debian): see Hmac below.
-#define OPENSSL_SUPPRESS_DEPRECATED 1
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -51,6 +47,11 @@ struct CipherCtx {
 // EVP's SHA-1 runs). EVP_MAC_init/update/final did the same work through three EVP_MD_CTX copies
 // behind two levels of pointers per packet: on a media server forwarding to hundreds of
 // subscribers those contexts are out of cache and their misses cost more than the hashing.
+// SHA1_Init/Update/Final are deprecated in OpenSSL 3.0 in favour of EVP (still built by Debian);
+// the warning is silenced here only (a pragma, not a macro: in a unity build the header may already
+// have been included).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 struct Hmac {
   SHA_CTX inner{}, outer{};
   bool keyed = false;
@@ -87,6 +88,7 @@ struct Hmac {
     return ok;
   }
 };
+#pragma GCC diagnostic pop
 
 // AES-CTR keystream of `key` from the 16-byte `iv`, XORed into data (in place).
 bool ctr_xor(EVP_CIPHER_CTX* ctx, const uint8_t iv[16], uint8_t* data, size_t size) {
