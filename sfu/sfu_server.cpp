@@ -145,13 +145,26 @@ struct SfuServer::Session {
   bool pending = false;  // in SfuServer::pending_: it queued datagrams since take_outgoing() last took it
 };
 
-// A session's decrypted RTP/RTCP into its router leg (a publisher's RTP past the media tap first).
+// A session's decrypted RTP/RTCP into its router leg (a publisher's RTP through its bitrate policer,
+// then past the media tap).
 class SfuServer::RouterInput final : public SfuSession::MediaPacketSink {
  public:
-  RouterInput(pipeline::MediaRouter& router, pipeline::MediaRouter::LegId leg, MediaTap* tap, SessionId id)
-      : router_(router), leg_(leg), tap_(tap), id_(id) {}
+  RouterInput(pipeline::MediaRouter& router, pipeline::MediaRouter::LegId leg, MediaTap* tap, SessionId id,
+              std::optional<DataRate> police_at)
+      : router_(router), leg_(leg), tap_(tap), id_(id) {
+    if (police_at) policer_.emplace(*police_at, TimeDelta::Seconds(1));
+  }
   void on_media(std::span<const uint8_t> packet, Timestamp now) override {
     const bool rtcp = rtp::is_rtcp(packet);
+    if (!rtcp && policer_) {
+      const DataSize size = DataSize::Bytes(static_cast<int64_t>(packet.size()));
+      if (!policer_->available(size, now)) {
+        ++policed_packets;
+        policed_bytes += packet.size();
+        return;  // over the session's limit: the router never sees it (the publisher's NACKs may ask again)
+      }
+      policer_->take(size);
+    }
     if (tap_ != nullptr) {
       if (rtcp) {
         tap_->on_publisher_rtcp(id_, packet, now);
@@ -168,11 +181,16 @@ class SfuServer::RouterInput final : public SfuSession::MediaPacketSink {
     }
   }
 
+  // RTP dropped by the policer (publishers with a bitrate limit).
+  uint64_t policed_packets = 0, policed_bytes = 0;
+  std::optional<DataRate> limit() const { return policer_ ? std::optional(policer_->rate()) : std::nullopt; }
+
  private:
   pipeline::MediaRouter& router_;
   pipeline::MediaRouter::LegId leg_;
   MediaTap* tap_;  // publishers only
   SessionId id_;
+  std::optional<pipeline::PaddingBudget> policer_;  // a token bucket of the policed rate, one second deep
 };
 
 Result<std::unique_ptr<SfuServer>> SfuServer::Create(SfuConfig config) {
@@ -239,6 +257,16 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   const size_t publishers = room_it == rooms_.end() ? 0 : room_it->second.publishers.size();
   if (publisher && publishers >= (call ? 2u : 1u))
     return refuse(409, call ? "the call room is full (two publishers)" : "the room already has a publisher");
+  if (publisher && config_.max_publisher_bitrate > DataRate::Zero() && config_.max_total_publisher_bitrate > DataRate::Zero()) {
+    size_t all_publishers = 0;
+    for (const auto& [name, r] : rooms_) all_publishers += r.publishers.size();
+    if (config_.max_publisher_bitrate * static_cast<double>(all_publishers + 1) > config_.max_total_publisher_bitrate) {
+      ++counters_.publishers_refused_bitrate;
+      return refuse(503, "the server's publishing bitrate is taken: " + std::to_string(all_publishers) + " publishers of " +
+                             std::to_string(config_.max_publisher_bitrate.kbps()) + " kbps each (at most " +
+                             std::to_string(config_.max_total_publisher_bitrate.kbps()) + " kbps together)");
+    }
+  }
   // The publisher a subscriber watches: the room's only one, or the other side of `self`'s call.
   const Room::Publisher* watched = nullptr;
   if (!publisher) {
@@ -438,7 +466,10 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
   }
   session->transport = std::move(transport).value();
   session->leg = *leg;
-  session->input = std::make_unique<RouterInput>(*router_, *leg, publisher ? config_.media_tap : nullptr, id);
+  std::optional<DataRate> police_at;
+  if (publisher && config_.max_publisher_bitrate > DataRate::Zero())
+    police_at = config_.max_publisher_bitrate * std::max(1.0, config_.publisher_policer_headroom);
+  session->input = std::make_unique<RouterInput>(*router_, *leg, publisher ? config_.media_tap : nullptr, id, police_at);
   session->transport->set_media_sink(session->input.get());
   session->transport->set_outgoing_notify([this, s = session.get()] {
     if (s->pending) return;
@@ -463,6 +494,16 @@ std::variant<SfuAnswer, SfuRefusal> SfuServer::admit(SessionRole role, std::stri
 
   sdp::SessionDescription description = answer->description;
   description.add("ice-lite");  // RFC 8839 5.3: session level
+  if (publisher && config_.max_publisher_bitrate > DataRate::Zero()) {
+    // RFC 3890 b=TIAS (bps, without IP/UDP) and RFC 8866 b=AS (kbps), after any c= line: the
+    // publisher's send limit for its video (Chromium and Firefox cap their encoders at it).
+    for (sdp::MediaSection& m : description.media) {
+      if (m.media != "video" || m.port == 0) continue;
+      std::erase_if(m.lines, [](const sdp::Line& l) { return l.type == 'b'; });
+      m.lines.push_back({'b', "AS:" + std::to_string(config_.max_publisher_bitrate.kbps())});
+      m.lines.push_back({'b', "TIAS:" + std::to_string(config_.max_publisher_bitrate.bps())});
+    }
+  }
   return SfuAnswer{id, with_tcp_candidate(description.to_string(), config_.address, config_.tcp_address,
                                           config_.udp_candidate)};
 }
@@ -859,6 +900,8 @@ std::string SfuServer::prometheus_metrics() const {
   }
   server("sessions_created_total", "counter", "Sessions admitted.", double(c.sessions_created));
   server("sessions_refused_total", "counter", "Offers refused.", double(c.sessions_refused));
+  server("publishers_refused_bitrate_total", "counter", "Publishers refused: the server's publishing bitrate taken.",
+         double(c.publishers_refused_bitrate));
   server("sessions_failed_total", "counter", "Sessions ended by an ICE, DTLS or SRTP failure.", double(c.sessions_failed));
   server("sessions_timed_out_total", "counter", "Sessions ended by the connect or idle timeout.", double(c.sessions_timed_out));
   server("ice_restarts_total", "counter", "ICE restarts applied (WHIP/WHEP PATCH).", double(c.ice_restarts));
@@ -874,13 +917,15 @@ std::string SfuServer::prometheus_metrics() const {
     SfuSessionCounters session;
     pipeline::MediaRouter::LegCounters leg;
     uint64_t restarts = 0;
+    std::optional<uint64_t> policed_packets;  // publishers with a bitrate limit
   };
   std::vector<Row> rows;
   for (const auto& [id, s] : sessions_) {
     // Room names are [A-Za-z0-9._-] (valid_room): nothing to escape in a label value.
     rows.push_back({"{session=\"" + std::to_string(id) + "\",room=\"" + s->room + "\",role=\"" +
                          std::string(to_string(s->role)) + "\"}",
-                    s->transport->counters(), router_->counters(s->leg), s->restarts});
+                    s->transport->counters(), router_->counters(s->leg), s->restarts,
+                    s->input->limit() ? std::optional(s->input->policed_packets) : std::nullopt});
   }
   auto per_session = [&](const char* name, const char* type, const char* help, auto value) {
     family(name, type, help);
@@ -933,6 +978,9 @@ std::string SfuServer::prometheus_metrics() const {
               [](const Row& r) { return V(double(r.leg.probe_packets)); });
   per_session("session_probe_bytes_total", "counter", "Padding bytes (RTP) of probes sent to the session.",
               [](const Row& r) { return V(double(r.leg.probe_bytes)); });
+  per_session("session_bitrate_limit_dropped_packets_total", "counter",
+              "RTP packets of a publisher dropped for sending over its bitrate limit.",
+              [](const Row& r) { return r.policed_packets ? V(double(*r.policed_packets)) : std::nullopt; });
   return out;
 }
 
@@ -946,7 +994,7 @@ std::string SfuServer::stats_json(Timestamp now) const {
                  {"routedByUsername", c.routed_by_username}, {"routedByAddress", c.routed_by_address},
                  {"unauthenticatedDropped", c.unauthenticated_dropped}, {"outgoingDropped", c.outgoing_dropped},
                  {"sessions", sessions_.size()}, {"sessionsCreated", c.sessions_created},
-                 {"sessionsRefused", c.sessions_refused}, {"sessionsEnded", c.sessions_ended},
+                 {"sessionsRefused", c.sessions_refused}, {"publishersRefusedBitrate", c.publishers_refused_bitrate}, {"sessionsEnded", c.sessions_ended},
                  {"sessionsFailed", c.sessions_failed}, {"sessionsTimedOut", c.sessions_timed_out},
                  {"iceRestarts", c.ice_restarts}, {"iceRestartsRefused", c.ice_restarts_refused}};
   if (config_.tcp_address) {  // ICE-TCP (only when configured: a UDP-only server's document is unchanged)
@@ -986,6 +1034,11 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["dtlsState"] = std::string(dtls::to_string(t.dtls().state()));
     e["srtpCipher"] = t.srtp_cipher();
     if (auto b = t.srtp_backend()) e["srtpBackend"] = std::string(transport::to_string(*b));
+    if (s->input->limit()) {
+      e["bitrateLimit"] = config_.max_publisher_bitrate.bps();
+      e["bitrateLimitDroppedPackets"] = s->input->policed_packets;
+      e["bitrateLimitDroppedBytes"] = s->input->policed_bytes;
+    }
     e["remoteAddress"] = t.remote_address() ? t.remote_address()->to_string() : "";
     e["iceRestarts"] = s->restarts;
     e["datagramsReceived"] = sc.datagrams_received;

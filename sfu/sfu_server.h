@@ -121,6 +121,17 @@ struct SfuConfig {
   // A subscriber's GCC estimate before its feedback says otherwise (MediaRouter::Config::
   // subscriber_start_rate): what its first layer choices are made by.
   DataRate subscriber_start_rate = DataRate::KilobitsPerSec(1500);
+  // What one publisher may send (RTP: media, RTX, FEC, padding). Its answer's video section carries
+  // it as b=TIAS (bps) and b=AS (kbps), which browsers take as their send limit; RTP beyond
+  // `publisher_policer_headroom` x this on average (a token bucket holding one second of that rate,
+  // for keyframes and retransmission bursts) is dropped before the router and counted, so a client
+  // that ignores the answer cannot push more through the server. Zero: no limit.
+  DataRate max_publisher_bitrate = DataRate::KilobitsPerSec(8000);
+  double publisher_policer_headroom = 1.5;
+  // The publishers of this server together, each counted at max_publisher_bitrate (what it may
+  // send, not what it sends now: admission does not depend on a moment's rate); a publisher beyond
+  // it is refused 503. Zero: no limit.
+  DataRate max_total_publisher_bitrate = DataRate::MegabitsPerSec(1000);
   // SRTP of every session: OpenSSL EVP (tern's, the default) or libsrtp2 (SfuSessionConfig).
   transport::SrtpBackend srtp_backend = transport::SrtpBackend::kOpenSsl;
   NtpClock ntp_clock;
@@ -175,6 +186,7 @@ struct SfuCounters {
   uint64_t outgoing_dropped = 0;         // max_outgoing reached
   uint64_t sessions_created = 0;
   uint64_t sessions_refused = 0;
+  uint64_t publishers_refused_bitrate = 0;  // of sessions_refused: max_total_publisher_bitrate reached
   uint64_t sessions_ended = 0;           // by end_session()
   uint64_t sessions_failed = 0;          // ICE/DTLS failure or SRTP keying
   uint64_t sessions_timed_out = 0;       // connect_timeout or idle_timeout

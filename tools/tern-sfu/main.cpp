@@ -49,6 +49,8 @@ struct Options {
   double probe_budget_kbps = 300;
   double subscriber_start_kbps = 1500;
   std::string srtp_backend = "openssl";
+  double max_publisher_kbps = 8000;
+  double max_publish_mbps = 1000;
 };
 
 int fail(const std::string& what) {
@@ -112,6 +114,8 @@ int run(const Options& o) {
     wo.max_sessions = o.max_sessions;
     wo.max_subscribers = o.max_subscribers;
     wo.srtp_backend = o.srtp_backend == "libsrtp" ? transport::SrtpBackend::kLibsrtp : transport::SrtpBackend::kOpenSsl;
+    wo.max_publisher_kbps = o.max_publisher_kbps;
+    wo.max_publish_mbps = o.max_publish_mbps;
     wo.probing = !o.no_probing;
     wo.probe_budget_kbps = o.probe_budget_kbps;
     wo.subscriber_start_kbps = o.subscriber_start_kbps;
@@ -212,6 +216,14 @@ int main(int argc, char** argv) {
   app.add_option("--token", o.token, "Bearer token clients must send (default: none)");
   app.add_option("--max-sessions", o.max_sessions, "Sessions (publishers + subscribers) per worker; more get 503")->check(CLI::Range(1, 4096));
   app.add_option("--max-subscribers", o.max_subscribers, "Subscribers per room; more get 503")->check(CLI::Range(1, 4096));
+  app.add_option("--max-publisher-kbps", o.max_publisher_kbps,
+                 "What one publisher may send, kbps (default 8000; 0: no limit): its answer's b=AS/b=TIAS, and RTP "
+                 "beyond 1.5x that on average is dropped and counted")
+      ->check(CLI::Range(0.0, 1000000.0));
+  app.add_option("--max-publish-mbps", o.max_publish_mbps,
+                 "Publishers of one worker together, each counted at --max-publisher-kbps, Mbps (default 1000; 0: no "
+                 "limit); one more is refused 503")
+      ->check(CLI::Range(0.0, 1000000.0));
   app.add_option("--srtp-backend", o.srtp_backend,
                  "SRTP implementation of every session: openssl (tern's, over OpenSSL EVP; default) or libsrtp "
                  "(libsrtp2); the same bytes on the wire")

@@ -138,6 +138,8 @@ Result<std::unique_ptr<SfuWorker>> SfuWorker::Start(int index, const WorkerOptio
   config.max_subscribers_per_room = options.max_subscribers;
   config.room_mode = options.room_mode;
   config.srtp_backend = options.srtp_backend;
+  config.max_publisher_bitrate = DataRate::BitsPerSec(static_cast<int64_t>(options.max_publisher_kbps * 1000));
+  config.max_total_publisher_bitrate = DataRate::BitsPerSec(static_cast<int64_t>(options.max_publish_mbps * 1e6));
   config.subscriber_probing = options.probing;
   config.probe_budget_per_session = DataRate::BitsPerSec(static_cast<int64_t>(options.probe_budget_kbps * 1000));
   config.subscriber_start_rate = DataRate::BitsPerSec(static_cast<int64_t>(options.subscriber_start_kbps * 1000));

@@ -66,6 +66,8 @@ struct WorkerOptions {
   size_t max_jobs = 64;  // SfuWorker::kMaxJobs; smaller in tests
   size_t max_waiting = 4;  // callers waiting on this worker at once (HTTP threads it holds); more: 503 at once
   transport::SrtpBackend srtp_backend = transport::SrtpBackend::kOpenSsl;  // --srtp-backend
+  double max_publisher_kbps = 8000;   // SfuConfig::max_publisher_bitrate (0: none)
+  double max_publish_mbps = 1000;     // SfuConfig::max_total_publisher_bitrate of this worker (0: none)
   bool probing = true;              // bandwidth probes toward subscribers short of their next layer
   double probe_budget_kbps = 300;   // padding per subscriber (the worker's total: SfuConfig's)
   double subscriber_start_kbps = 1500;  // a subscriber's estimate before its feedback
