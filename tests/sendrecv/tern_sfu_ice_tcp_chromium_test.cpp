@@ -3,6 +3,9 @@
 // publisher and subscriber (chromium/sfu_ice_tcp.js, one browser page, in a network namespace of its
 // own, every process under `timeout`) connect by Chromium's active TCP candidates, RFC 4571 framing
 // both ways; the subscriber decodes the publisher's video; the server received no UDP datagram.
+// The server's publisher limit (--max-publisher-kbps 200, the answer's b=AS/b=TIAS) is what
+// Chromium's encoder targets: its outbound targetBitrate stays at or below it (measured: 109 kbps;
+// 6.2 Mbps under the default 8000 kbps limit in the same 1 s).
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -21,7 +24,7 @@ TEST_CASE("tern-sfu: headless Chromium publishes and subscribes over ICE-TCP onl
   for (const std::string& f : {result_json, sfu_json}) std::remove(f.c_str());
   tern::test::BackgroundPeer sfu(tern::test::tool_path("tern-sfu") +
                                      " --http 127.0.0.1:5994 --udp 127.0.0.1:0 --tcp 127.0.0.1:5995 --no-udp-candidates"
-                                     " --quiet --stats-json " + sfu_json,
+                                     " --quiet --max-publisher-kbps 200 --stats-json " + sfu_json,
                                  20, dir + "/sfu.log");
   REQUIRE(sfu.started());
   const auto node = tern::test::run_command("env NODE_PATH='" + tern::test::chromium_node_dir() +
@@ -48,6 +51,10 @@ TEST_CASE("tern-sfu: headless Chromium publishes and subscribes over ICE-TCP onl
   MESSAGE(r.value("browser", std::string("?")) << ", wall " << r.value("wallMs", 0) << " ms: " << decoded << " frames decoded, "
                                                << sent << " sent");
   CHECK(decoded >= 10);
+  const double target = end["out_video"].value("targetBitrate", -1.0);
+  MESSAGE("Chromium's video targetBitrate under tern-sfu's 200 kbps publisher limit: " << target << " bps");
+  CHECK(target > 0);
+  CHECK(target <= 200000);
   const nlohmann::json server = tern::test::read_json_file(sfu_json);
   REQUIRE(server.is_object());
   CHECK(server["server"]["datagramsReceived"] == 0);  // nothing by UDP
