@@ -152,18 +152,19 @@ void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool 
   // policy leaves to NACK sends none, and its receiver holds the RTT for repairs as without FEC.
   // Without NACK the floor always applies: FEC is the only repair.
   const bool floor = d.use_fec || !config_.protection.nack;
+  auto floored = [&](uint8_t rate, uint8_t min) {
+    return floor ? std::max(d.use_fec ? rate : uint8_t{0}, min) : uint8_t{0};
+  };
   recovery::FecProtection delta;
-  delta.fec_rate = floor ? std::max(d.use_fec ? d.fec_rate : uint8_t{0}, kMinFecRate) : uint8_t{0};
+  delta.fec_rate = floored(d.fec_rate, kMinFecRate);
   delta.max_frames = d.max_frames;
   delta.mask_type = d.mask_type;
   recovery::FecProtection key = delta;
-  key.fec_rate =
-      floor ? std::max(d.use_fec ? d.key_fec_rate : uint8_t{0}, static_cast<uint8_t>(2 * kMinFecRate)) : uint8_t{0};
+  key.fec_rate = floored(d.key_fec_rate, static_cast<uint8_t>(2 * kMinFecRate));
   fec_overhead_ = static_cast<double>(delta.fec_rate) / 255.0;
   if (fec_) fec_->set_protection(delta, key);
   if (flexfec_) flexfec_->set_protection(delta, key);
 }
-
 
 void VideoSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
   if (started_ && next_capture_time(now) > now) return;
