@@ -333,19 +333,19 @@ void SendTransport::on_transport_feedback(const rtcp::TransportFeedback& feedbac
   // The adapter always sees the report (its history stays in step); the controller decides
   // whether transport feedback drives its rate (NetworkControllerMode).
   if (auto f = feedback_adapter_.on_transport_feedback(feedback, now)) {
-    count_feedback(*f);
+    count_feedback(*f, now);
     apply(controller_->on_transport_feedback(*f), now);
   }
 }
 
 void SendTransport::on_congestion_control_feedback(const rtcp::CongestionControlFeedback& feedback, Timestamp now) {
   if (auto f = feedback_adapter_.on_congestion_control_feedback(feedback, now)) {
-    count_feedback(*f);
+    count_feedback(*f, now);
     apply(controller_->on_transport_feedback(*f), now);
   }
 }
 
-void SendTransport::count_feedback(const congestion::TransportPacketsFeedback& f) {
+void SendTransport::count_feedback(const congestion::TransportPacketsFeedback& f, Timestamp now) {
   std::optional<TimeDelta> report_min;
   for (const congestion::PacketResult& p : f.packets) {
     // A packet given up by an earlier report and now received was overtaken, not lost.
@@ -359,6 +359,8 @@ void SendTransport::count_feedback(const congestion::TransportPacketsFeedback& f
       ++counters_.feedback_lost;
       continue;
     }
+    const TimeDelta round_trip = now - p.sent.send_time;
+    if (round_trip >= TimeDelta::Zero() && (!feedback_rtt_ || round_trip < *feedback_rtt_)) feedback_rtt_ = round_trip;
     // One-way delay plus the clock offset between the two sides: only differences mean anything.
     const TimeDelta d = p.receive_time - p.sent.send_time;
     if (!report_min || d < *report_min) report_min = d;

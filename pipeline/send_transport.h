@@ -183,6 +183,11 @@ class SendTransport {
   // over the least ever reported (transport feedback's receive times; the two clocks' offset
   // cancels). Bursts do not raise it, a saturated bottleneck does. Nullopt before feedback.
   std::optional<TimeDelta> standing_queue_delay() const { return standing_queue_delay_; }
+  // The least round trip transport feedback has shown: a report's arrival less the send time of a
+  // packet it says was received (the receiver's feedback batching included, so at most a feedback
+  // interval above the path's RTT). Known within one RTT and a feedback interval of the first
+  // packet, long before a report block's RTT (which needs an SR and the RR answering it: 1-2 s).
+  std::optional<TimeDelta> feedback_rtt() const { return feedback_rtt_; }
   const Budget& budget() const { return budget_; }
   const Counters& counters() const { return counters_; }
   const congestion::Pacer& pacer() const { return pacer_; }
@@ -204,7 +209,7 @@ class SendTransport {
   void count_budget(const OutgoingPacket& packet);
   void send_padding(DataSize size, int probe_cluster_id, Timestamp now);
   void send_datagram(std::vector<uint8_t> bytes, Timestamp now);
-  void count_feedback(const congestion::TransportPacketsFeedback& f);
+  void count_feedback(const congestion::TransportPacketsFeedback& f, Timestamp now);
 
   Config config_;
   rtp::ExtensionMap extensions_;
@@ -219,6 +224,7 @@ class SendTransport {
   int unpaced_probe_cluster_ = congestion::kNotAProbe;
   std::optional<TimeDelta> min_one_way_;  // smallest (receive - send) feedback ever reported
   std::optional<TimeDelta> standing_queue_delay_;
+  std::optional<TimeDelta> feedback_rtt_;
   std::map<uint32_t, RemoteInbound> remote_inbound_;  // keyed by our SSRCs only
 
   Timestamp next_controller_tick_ = Timestamp::PlusInfinity();
