@@ -90,3 +90,31 @@ TEST_CASE("ProbeController probes at 2x once multiplicative growth passes 20 per
   (void)quiet.set_estimated_bitrate(2_mbps, now + 20_s);
   CHECK(quiet.on_ramp_up(false, now + 20_s).empty());
 }
+
+TEST_CASE("ProbeController does not ramp-up probe below ramp_up_probe_min_rate") {
+  // A 250 kbps link: the estimate grows multiplicatively from 180 to 230 kbps (28%). A cluster at
+  // 2x would be at least 5 packets of 1000 bytes, ~160 ms of the link: no probe.
+  ProbeController pc;
+  Timestamp now = Timestamp::Seconds(1);
+  (void)pc.set_bitrates(10_kbps, 300_kbps, 10_mbps, now);
+  now += 10_s;
+  (void)pc.process(now);
+  (void)pc.set_estimated_bitrate(180_kbps, now);
+  CHECK(pc.on_ramp_up(true, now).empty());
+  for (int i = 1; i <= 10; ++i) {
+    (void)pc.set_estimated_bitrate(180_kbps + 5_kbps * i, now + 1_s * i);
+    CHECK(pc.on_ramp_up(true, now + 1_s * i).empty());
+  }
+  // The same growth with a lower floor probes: the floor is what held it back.
+  ProbeController::Config c;
+  c.ramp_up_probe_min_rate = 100_kbps;
+  ProbeController low(c);
+  (void)low.set_bitrates(10_kbps, 300_kbps, 10_mbps, now);
+  (void)low.process(now + 10_s);
+  (void)low.set_estimated_bitrate(180_kbps, now + 10_s);
+  CHECK(low.on_ramp_up(true, now + 10_s).empty());
+  (void)low.set_estimated_bitrate(230_kbps, now + 12_s);
+  const auto probes = low.on_ramp_up(true, now + 12_s);
+  REQUIRE(probes.size() == 1);
+  CHECK(probes[0].target_rate == 460_kbps);
+}
