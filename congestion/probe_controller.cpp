@@ -65,7 +65,8 @@ std::vector<ProbeClusterConfig> ProbeController::request_probe(Timestamp now) {
 }
 
 std::vector<ProbeClusterConfig> ProbeController::on_ramp_up(bool multiplicative, Timestamp now) {
-  if (!config_.ramp_up_probing || !multiplicative || !network_available_ || estimate_ <= DataRate::Zero()) {
+  if (!config_.ramp_up_probing || !multiplicative || !network_available_ || estimate_ <= DataRate::Zero() ||
+      estimate_ < config_.ramp_up_probe_min_rate) {
     ramp_base_.reset();
     return {};
   }

@@ -36,9 +36,18 @@ class ProbeController {
     // known limit) and has grown by `ramp_up_probe_growth` since that started, probe at
     // further_exponential_probe_scale x the estimate, at most every `ramp_up_probe_interval`.
     // Finds a much larger new capacity in one step instead of ~12 s of 8%/s growth.
+    // Not while the estimate is under `ramp_up_probe_min_rate`: a cluster is at least
+    // min_probe_packets packets of the pacer's minimum probe padding (5 x 1000 bytes), ~160 ms of
+    // a 250 kbps link, which a probe at twice a near-capacity estimate leaves as a queue that audio
+    // waits in (issue 14's 250 kbps link: 12-15 concealed 10 ms pulls per ramp-up probe, then an
+    // over-use cut to 0.7 x); there the multiplicative increase doubles the rate within ~9 s on its
+    // own. 300 kbps is also where the pacer's burst limit starts (pipeline::SendTransport). 500
+    // kbps kept low-500k's probes out too, but held back the 20%-random-loss netsim scenario (2 Mbps
+    // link, estimate 400-600 kbps), whose target then fell twice in 500 ms.
     bool ramp_up_probing = true;
     double ramp_up_probe_growth = 1.2;
     TimeDelta ramp_up_probe_interval = TimeDelta::Seconds(5);
+    DataRate ramp_up_probe_min_rate = DataRate::KilobitsPerSec(300);
   };
 
   ProbeController() : ProbeController(Config{}) {}

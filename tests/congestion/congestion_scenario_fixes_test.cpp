@@ -68,14 +68,23 @@ TEST_CASE("LossBasedBwe inherent loss stays zero when loss comes in episodes") {
   CHECK(bwe.inherent_loss() == 0.0);
 }
 
-TEST_CASE("ProbeController probes at 2x once multiplicative growth passes 20 percent") {
-  ProbeController pc;
-  Timestamp now = Timestamp::Seconds(1);
-  (void)pc.set_bitrates(10_kbps, 300_kbps, 10_mbps, now);
-  now += 10_s;
+namespace {
+// A controller whose start-up probes timed out at `now`, with a multiplicative ramp starting at
+// `estimate` (no probe yet).
+ProbeController RampStartedProbeController(const ProbeController::Config& config, DataRate estimate,
+                                           Timestamp now) {
+  ProbeController pc(config);
+  (void)pc.set_bitrates(10_kbps, 300_kbps, 10_mbps, now - 10_s);
   (void)pc.process(now);  // start-up probes time out
-  (void)pc.set_estimated_bitrate(1_mbps, now);
+  (void)pc.set_estimated_bitrate(estimate, now);
   CHECK(pc.on_ramp_up(true, now).empty());  // growth starts here
+  return pc;
+}
+}  // namespace
+
+TEST_CASE("ProbeController probes at 2x once multiplicative growth passes 20 percent") {
+  const Timestamp now = Timestamp::Seconds(11);
+  ProbeController pc = RampStartedProbeController(ProbeController::Config{}, 1_mbps, now);
   (void)pc.set_estimated_bitrate(1150_kbps, now + 1_s);
   CHECK(pc.on_ramp_up(true, now + 1_s).empty());
   (void)pc.set_estimated_bitrate(1250_kbps, now + 2_s);
@@ -89,4 +98,23 @@ TEST_CASE("ProbeController probes at 2x once multiplicative growth passes 20 per
   (void)quiet.set_estimated_bitrate(1_mbps, now + 10_s);
   (void)quiet.set_estimated_bitrate(2_mbps, now + 20_s);
   CHECK(quiet.on_ramp_up(false, now + 20_s).empty());
+}
+
+TEST_CASE("ProbeController does not ramp-up probe below ramp_up_probe_min_rate") {
+  // A 250 kbps link: the estimate grows multiplicatively from 180 to 230 kbps (28%). A cluster at
+  // 2x would be at least 5 packets of 1000 bytes, ~160 ms of the link: no probe.
+  const Timestamp now = Timestamp::Seconds(11);
+  ProbeController pc = RampStartedProbeController(ProbeController::Config{}, 180_kbps, now);
+  for (int i = 1; i <= 10; ++i) {
+    (void)pc.set_estimated_bitrate(180_kbps + 5_kbps * i, now + 1_s * i);
+    CHECK(pc.on_ramp_up(true, now + 1_s * i).empty());
+  }
+  // The same growth with a lower floor probes: the floor is what held it back.
+  ProbeController::Config c;
+  c.ramp_up_probe_min_rate = 100_kbps;
+  ProbeController low = RampStartedProbeController(c, 180_kbps, now);
+  (void)low.set_estimated_bitrate(230_kbps, now + 2_s);
+  const auto probes = low.on_ramp_up(true, now + 2_s);
+  REQUIRE(probes.size() == 1);
+  CHECK(probes[0].target_rate == 460_kbps);
 }
