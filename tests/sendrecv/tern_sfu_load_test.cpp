@@ -52,6 +52,15 @@ void CheckReport(const json& r, size_t publishers, size_t subscribers, const cha
   CHECK(l["p99"].get<double>() < 1e6);
 }
 
+// tern-sfu answers /stats at `base` (bounded: 5 s).
+bool ServerUp(const std::string& base) {
+  for (int i = 0; i < 50; ++i) {
+    if (!http_get(base, "/stats").empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("tern-sfu-load: 2 publishers x 2 subscribers through tern-sfu --workers 2 (AES_CM_128_HMAC_SHA1_80)") {
@@ -62,12 +71,7 @@ TEST_CASE("tern-sfu-load: 2 publishers x 2 subscribers through tern-sfu --worker
   tern::test::BackgroundPeer sfu(tool_path("tern-sfu") + " --http 127.0.0.1:5992 --workers 2 --quiet --stats-json " + server_json,
                                  30, dir + "/sfu.log");
   REQUIRE(sfu.started());
-  bool up = false;
-  for (int i = 0; i < 50 && !up; ++i) {  // bounded: 5 s
-    up = !http_get(base, "/stats").empty();
-    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  REQUIRE_MESSAGE(up, "sfu:\n" << sfu.log());
+  REQUIRE_MESSAGE(ServerUp(base), "sfu:\n" << sfu.log());
   const json before = json::parse(http_get(base, "/stats"), nullptr, false);
   REQUIRE(before.is_object());
   CHECK(before["workers"].size() == 2);
@@ -122,12 +126,7 @@ TEST_CASE("tern-sfu-load: tern-sfu and the reference forwarder with libsrtp2 doi
   tern::test::BackgroundPeer sfu(tool_path("tern-sfu") + " --http 127.0.0.1:5991 --quiet --srtp-backend libsrtp", 30,
                                  dir + "/sfu.log");
   REQUIRE(sfu.started());
-  bool up = false;
-  for (int i = 0; i < 50 && !up; ++i) {  // bounded: 5 s
-    up = !http_get(base, "/stats").empty();
-    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  REQUIRE_MESSAGE(up, "sfu:\n" << sfu.log());
+  REQUIRE_MESSAGE(ServerUp(base), "sfu:\n" << sfu.log());
   tern::test::BackgroundPeer load(tool_path("tern-sfu-load") + " --target sfu --url " + base +
                                       " -K 1 -M 2 --rate 100 --size 600 --duration 2 --warmup 0.2 --suite gcm",
                                   30, dir + "/load.json");
