@@ -164,3 +164,45 @@ TEST_CASE("tern-sfu-load: tern-sfu and the reference forwarder with libsrtp2 doi
   CheckReport(rr, 1, 2, "AES_CM_128_HMAC_SHA1_80");
   CHECK(rr["referenceSrtp"] == "libsrtp");
 }
+
+// WHIP and WHEP over HTTPS (RFC 9725 requires it beyond a trusted network): tern-sfu with
+// --https-cert/--https-key (a self-signed certificate for 127.0.0.1 made here with openssl) serves
+// its signalling and /stats over TLS; the load generator's clients, trusting that certificate
+// (SSL_CERT_FILE: OpenSSL's default verify path), publish and subscribe through it and get every
+// payload byte; a client that does not trust it gets nothing, and plain HTTP to the port gets no
+// HTTP answer.
+TEST_CASE("tern-sfu: WHIP/WHEP over HTTPS with --https-cert, verified by the clients") {
+  const std::string dir = tern::test::scratch_dir("tern_sfu_https");
+  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  const auto made = tern::test::run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '" +
+                                                key + "' -out '" + cert +
+                                                "' -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1",
+                                            30, true);
+  REQUIRE_MESSAGE(made.exit_code == 0, made.out);
+  const std::string base = "https://127.0.0.1:5990";
+  tern::test::BackgroundPeer sfu(tool_path("tern-sfu") + " --http 127.0.0.1:5990 --https-cert '" + cert + "' --https-key '" + key +
+                                     "' --quiet",
+                                 30, dir + "/sfu.log");
+  REQUIRE(sfu.started());
+  bool up = false;
+  for (int i = 0; i < 50 && !up; ++i) {  // bounded: 5 s; -k: this check is about the server answering
+    up = tern::test::run_command("curl -sfk -o /dev/null " + base + "/stats", 5).exit_code == 0;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE_MESSAGE(up, "sfu:\n" << sfu.log());
+  // Plain HTTP to the HTTPS port: no HTTP response (curl's code 000).
+  CHECK(tern::test::run_command("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:5990/stats", 10).out == "000");
+  const std::string load = tool_path("tern-sfu-load") + " --target sfu --url " + base +
+                           " -K 1 -M 2 --rate 100 --size 600 --duration 1 --warmup 0.2 --suite cm";
+  const auto untrusted = tern::test::run_command(load, 30, true);
+  INFO("untrusted:\n" << untrusted.out);
+  CHECK(untrusted.exit_code != 0);  // the self-signed certificate is not in its trust store
+  const auto trusted = tern::test::run_command("env SSL_CERT_FILE='" + cert + "' " + load, 30);
+  INFO("trusted:\n" << trusted.out);
+  CHECK(trusted.exit_code == 0);
+  sfu.send_signal(SIGTERM);
+  REQUIRE(sfu.wait(5000));
+  CHECK(sfu.exit_code() == 0);
+  const json r = json::parse(trusted.out, nullptr, false);
+  CheckReport(r, 1, 2, "AES_CM_128_HMAC_SHA1_80");
+}

@@ -39,7 +39,8 @@ struct HttpBridge::Impl {
   HttpBridgeConfig config;
   transport::EpollDriver* driver = nullptr;
   Handler handler;
-  httplib::Server server;
+  // httplib::Server, or its SSLServer when the config names a certificate (HTTPS).
+  std::unique_ptr<httplib::Server> server;
   std::thread thread;
   int event_fd = -1;
   int port = 0;
@@ -150,23 +151,32 @@ Result<std::unique_ptr<HttpBridge::Impl>> start_bridge(std::unique_ptr<HttpBridg
     return Error{what};
   };
   HttpBridge::Impl* raw = impl.get();
+  if (config.tls_certificate.empty() != config.tls_private_key.empty())
+    return fail("https: give both the certificate and its private key (PEM files)");
+  if (!config.tls_certificate.empty()) {
+    auto tls = std::make_unique<httplib::SSLServer>(config.tls_certificate.c_str(), config.tls_private_key.c_str());
+    if (!tls->is_valid()) return fail("https: the certificate or private key could not be loaded (PEM files, matching)");
+    impl->server = std::move(tls);
+  } else {
+    impl->server = std::make_unique<httplib::Server>();
+  }
   int threads = config.threads > 0 ? config.threads : 1;
-  impl->server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  impl->server.set_payload_max_length(config.max_body);
-  impl->server.set_read_timeout(5, 0);
+  impl->server->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  impl->server->set_payload_max_length(config.max_body);
+  impl->server->set_read_timeout(5, 0);
   // One request per connection: a browser keeps its connections alive, and each idle kept-alive
   // connection would hold one of the few workers for the keep-alive timeout (5 s), so two browser
   // tabs would stall every other client's signalling that long.
-  impl->server.set_keep_alive_max_count(1);
+  impl->server->set_keep_alive_max_count(1);
   // Every method on every path goes to the handler, which routes (httplib reads the body only for
   // routed handlers, not in a pre-routing one).
   auto serve = [raw](const httplib::Request& in, httplib::Response& out) { raw->serve(in, out); };
-  impl->server.Get(".*", serve).Post(".*", serve).Put(".*", serve).Patch(".*", serve).Delete(".*", serve).Options(".*", serve);
+  impl->server->Get(".*", serve).Post(".*", serve).Put(".*", serve).Patch(".*", serve).Delete(".*", serve).Options(".*", serve);
   if (config.port == 0) {
-    impl->port = impl->server.bind_to_any_port(config.bind_address);
+    impl->port = impl->server->bind_to_any_port(config.bind_address);
     if (impl->port <= 0) return fail("http: cannot bind the address");
   } else {
-    if (!impl->server.bind_to_port(config.bind_address, config.port)) return fail("http: cannot bind the address and port (in use?)");
+    if (!impl->server->bind_to_port(config.bind_address, config.port)) return fail("http: cannot bind the address and port (in use?)");
     impl->port = config.port;
   }
   if (impl->driver != nullptr) {
@@ -176,7 +186,7 @@ Result<std::unique_ptr<HttpBridge::Impl>> start_bridge(std::unique_ptr<HttpBridg
       return Error{added.error()};
     }
   }
-  impl->thread = std::thread([raw] { raw->server.listen_after_bind(); });
+  impl->thread = std::thread([raw] { raw->server->listen_after_bind(); });
   return impl;
 }
 
@@ -219,7 +229,7 @@ HttpBridge::~HttpBridge() {
     }
     impl_->queue.clear();
   }
-  impl_->server.stop();
+  impl_->server->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
   if (impl_->driver == nullptr) return;  // StartThreaded: no eventfd
   Status removed = impl_->driver->remove_fd(impl_->event_fd);

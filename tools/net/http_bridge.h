@@ -9,6 +9,8 @@
 // waits for one worker per request: a slow worker then holds that request's thread alone, never
 // the other requests); max_pending and reply_timeout do not apply, the handler answers in its time.
 //
+// HTTPS when the config names a certificate and key (httplib's SSLServer over OpenSSL, TLS 1.2+).
+//
 // Bounds and policies: at most max_pending requests wait for the loop (more get 503 with
 // Retry-After); a request the loop does not answer within reply_timeout gets 503 (its late answer is
 // discarded); bodies above max_body get 413 from httplib before they are read whole; request and
@@ -39,6 +41,10 @@ struct HttpBridgeConfig {
   TimeDelta reply_timeout = TimeDelta::Seconds(5);
   size_t max_body = 256 * 1024;
   int threads = 2;
+  // HTTPS: PEM files of the server's certificate (chain) and its private key; both empty: plain
+  // HTTP. A pair that does not load fails Start ("https: ...").
+  std::string tls_certificate;
+  std::string tls_private_key;
 };
 
 struct HttpBridgeCounters {

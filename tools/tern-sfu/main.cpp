@@ -31,6 +31,7 @@ namespace {
 
 struct Options {
   std::string http = "127.0.0.1:8080";
+  std::string https_cert, https_key;  // both: the signalling is HTTPS
   std::string udp = "127.0.0.1:0";
   std::string tcp;  // ICE-TCP; empty: none
   size_t max_tcp_connections = 256;
@@ -160,11 +161,13 @@ int run(const Options& o) {
   bc.bind_address = http->first;
   bc.port = http->second;
   bc.threads = kHttpThreads;
+  bc.tls_certificate = o.https_cert;
+  bc.tls_private_key = o.https_key;
   auto bridge = tools::net::HttpBridge::StartThreaded(bc, dispatch);
   if (!bridge) return fail(bridge.error());
   if (!o.quiet) {
-    std::fprintf(stderr, "tern-sfu: WHIP http://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, /metrics, page /; %zu worker(s)\n",
-                 http->first.c_str(), (*bridge)->port(), worker_count);
+    std::fprintf(stderr, "tern-sfu: WHIP %s://%s:%u/whip/<room>, WHEP /whep/<room>, /stats, /metrics, page /; %zu worker(s)\n",
+                 o.https_cert.empty() ? "http" : "https", http->first.c_str(), (*bridge)->port(), worker_count);
     for (auto* w : worker_list) {
       std::fprintf(stderr, "tern-sfu: worker %d media on UDP %s\n", w->index(), w->udp_address().c_str());
       if (!w->tcp_address().empty())
@@ -201,6 +204,11 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"tern-sfu: a WebRTC media server (WHIP ingest, WHEP egress, one UDP port)"};
   app.add_option("--http", o.http, "HTTP signalling on ADDR:PORT (POST /whip/<room>, /whep/<room>; GET /stats)");
+  app.add_option("--https-cert", o.https_cert,
+                 "Serve the signalling over HTTPS (RFC 9725 requires it beyond a trusted network): the server's "
+                 "certificate chain, PEM (with --https-key)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--https-key", o.https_key, "The private key of --https-cert, PEM")->check(CLI::ExistingFile);
   app.add_option("--udp", o.udp, "Media on this UDP ADDR:PORT, worker i on PORT + i (port 0: any); its address is every session's candidate");
   app.add_option("--tcp", o.tcp,
                  "ICE-TCP (RFC 6544 passive, RFC 4571 framing) on this TCP ADDR:PORT, worker i on PORT + i (port 0: any): "
