@@ -9,11 +9,6 @@ namespace tern::pipeline {
 namespace {
 
 constexpr TimeDelta kSyncInterval = TimeDelta::Millis(100);
-// A path on which a retransmission misses its frame (recovery::ProtectionPolicy's high_rtt), and
-// the loss FEC is sized for there before the first loss figure (the policy's min_fec_loss: the
-// least it protects against).
-constexpr TimeDelta kLongPath = TimeDelta::Millis(150);
-constexpr double kLongPathPriorLoss = 0.01;
 
 // A feedback generator's config (transport-cc or RFC 8888) at the endpoint's feedback interval.
 template <class Config>
@@ -391,7 +386,8 @@ void Endpoint::on_transport_feedback(const rtcp::TransportFeedback& feedback, Ti
   // FEC policy would judge the path by a 100 ms guess; transport feedback shows a long path within
   // one RTT, and there FEC must start at once (update_video_protection).
   if (video_send_ && config_.send.protection.nack && !rtt_.min()) {
-    if (const auto f = send_transport_->feedback_rtt(); f && *f >= kLongPath) update_video_protection(*f, *f, 0.0);
+    const auto f = send_transport_->feedback_rtt();
+    if (f && *f >= video_send_->protection_policy().config().high_rtt) update_video_protection(*f, *f, 0.0);
   }
 }
 
@@ -424,9 +420,11 @@ void Endpoint::update_video_protection(TimeDelta path_rtt, std::optional<TimeDel
   // On a long path a retransmission comes after the jitter buffer gave its frame up, and a call's
   // first losses come before any loss figure (transport feedback needs its outcomes: ~1-2 s): with
   // NACK alone there, each was a freeze (far-jittery: 18 of its 25 freezes in ten 30 s calls came
-  // in the first 2 s). Until the figure exists, FEC is sized for at least this loss.
-  if (config_.send.protection.nack && !feedback_loss && base_rtt && *base_rtt >= kLongPath)
-    loss = std::max(loss, kLongPathPriorLoss);
+  // in the first 2 s). A long path is one of the policy's high_rtt; until the figure exists, FEC is
+  // sized there for at least the least loss the policy protects against (its min_fec_loss).
+  const recovery::ProtectionPolicy::Config& policy = video_send_->protection_policy().config();
+  if (config_.send.protection.nack && !feedback_loss && base_rtt && *base_rtt >= policy.high_rtt)
+    loss = std::max(loss, policy.min_fec_loss);
   video_send_->on_path_figures(path_rtt, loss, send_transport_->loss_bursty(), base_rtt);
   // Beside NACK, FEC is only sent when the policy turns it on: reserve what it sends.
   if (config_.send.protection.nack) send_transport_->set_video_fec_overhead(video_send_->fec_overhead());

@@ -132,8 +132,8 @@ class Endpoint : private RtcpSession::Listener, private SendTransport::Listener 
 
   // The video stream's FEC from the path's figures (its RTT, least RTT, and the loss FEC is sized
   // for: beside NACK what the path loses before repairs, transport feedback's figure once it has
-  // its outcomes, else the report's `rr_loss`; on a long path without that figure yet at least
-  // kLongPathPriorLoss, see endpoint.cpp).
+  // its outcomes, else the report's `rr_loss`; on a long path (the policy's high_rtt) without that
+  // figure yet at least the policy's min_fec_loss, see endpoint.cpp).
   void update_video_protection(TimeDelta path_rtt, std::optional<TimeDelta> base_rtt, double rr_loss);
 
   Status init_send_transport();

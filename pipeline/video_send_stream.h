@@ -95,6 +95,8 @@ class VideoSendStream {
   // before the encoder so the sender does not queue delay behind them; a pending keyframe
   // request waits for the next encoded frame.
   void set_pacer_backlog(bool backlogged) { pacer_backlog_ = backlogged; }
+  // The policy deciding the FEC level (its thresholds: a caller judging a path by them).
+  const recovery::ProtectionPolicy& protection_policy() const { return policy_; }
   // Path figures for the FEC level (recovery::ProtectionPolicy).
   // `bursty`: losses come in runs (the protection policy then picks bursty FEC masks); `base_rtt`:
   // the path's least RTT (recovery::StreamFigures::base_rtt).

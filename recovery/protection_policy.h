@@ -99,6 +99,7 @@ class ProtectionPolicy {
                             const StreamFigures* stream = nullptr) const;
   // Rule 5 alone: true when the stream is too small per frame for FEC beside NACK.
   bool too_small_for_fec(const StreamFigures& stream) const;
+  const Config& config() const { return config_; }
 
  private:
   explicit ProtectionPolicy(Config config) : config_(config) {}
