@@ -183,7 +183,7 @@ class SfuServer::RouterInput final : public SfuSession::MediaPacketSink {
 
   // RTP dropped by the policer (publishers with a bitrate limit).
   uint64_t policed_packets = 0, policed_bytes = 0;
-  std::optional<DataRate> limit() const { return policer_ ? std::optional(policer_->rate()) : std::nullopt; }
+  bool policed() const { return policer_.has_value(); }
 
  private:
   pipeline::MediaRouter& router_;
@@ -925,7 +925,7 @@ std::string SfuServer::prometheus_metrics() const {
     rows.push_back({"{session=\"" + std::to_string(id) + "\",room=\"" + s->room + "\",role=\"" +
                          std::string(to_string(s->role)) + "\"}",
                     s->transport->counters(), router_->counters(s->leg), s->restarts,
-                    s->input->limit() ? std::optional(s->input->policed_packets) : std::nullopt});
+                    s->input->policed() ? std::optional(s->input->policed_packets) : std::nullopt});
   }
   auto per_session = [&](const char* name, const char* type, const char* help, auto value) {
     family(name, type, help);
@@ -1034,7 +1034,7 @@ std::string SfuServer::stats_json(Timestamp now) const {
     e["dtlsState"] = std::string(dtls::to_string(t.dtls().state()));
     e["srtpCipher"] = t.srtp_cipher();
     if (auto b = t.srtp_backend()) e["srtpBackend"] = std::string(transport::to_string(*b));
-    if (s->input->limit()) {
+    if (s->input->policed()) {
       e["bitrateLimit"] = config_.max_publisher_bitrate.bps();
       e["bitrateLimitDroppedPackets"] = s->input->policed_packets;
       e["bitrateLimitDroppedBytes"] = s->input->policed_bytes;
