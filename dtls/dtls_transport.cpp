@@ -130,11 +130,19 @@ constexpr char kExporterLabel[] = "EXTRACTOR-dtls_srtp";  // RFC 5764 4.2
 
 // DTLSPlaintext framing (RFC 6347 4.1): type(1) version(2) epoch(2) sequence(6) length(2) fragment.
 // True when the datagram is a whole number of records of a DTLS 1.0/1.2 version and a content
-// type this association can carry, and every protected record (epoch > 0) is at least
-// `min_protected` bytes; counts the application_data records.
-bool WellFramed(std::span<const uint8_t> d, size_t min_protected, uint64_t& application_records) {
+// type this association can carry, every protected record (epoch > 0) is at least
+// `min_protected` bytes, and, once `negotiated_version` is known (non-zero), every record but an
+// alert carries it; counts the application_data records.
+//
+// The last rule and the length bound keep records away from OpenSSL 3.0's discard paths that run
+// before a record's body is read (a wrong version, a length beyond SSL3_RT_MAX_ENCRYPTED_LENGTH):
+// those drop the 13-byte header only and parse the body as further records, so a forged body can
+// smuggle in a record OpenSSL fails the association on (found by fuzz/dtls_transport_fuzz.cpp: a
+// DTLS 1.0-versioned record whose body held a short protected alert). The records dropped here are
+// the ones OpenSSL would have discarded.
+bool WellFramed(std::span<const uint8_t> d, size_t min_protected, uint16_t negotiated_version, uint64_t& application_records) {
   constexpr size_t kHeader = 13;
-  constexpr size_t kMaxFragment = 16384 + 2048;
+  constexpr size_t kMaxFragment = SSL3_RT_MAX_ENCRYPTED_LENGTH;
   application_records = 0;
   if (d.empty()) return false;
   while (!d.empty()) {
@@ -142,6 +150,8 @@ bool WellFramed(std::span<const uint8_t> d, size_t min_protected, uint64_t& appl
     const uint8_t type = d[0];
     if (type < 20 || type > 23) return false;  // change_cipher_spec, alert, handshake, application_data
     if (d[1] != 0xFE || (d[2] != 0xFF && d[2] != 0xFD)) return false;  // DTLS 1.0 or 1.2
+    const uint16_t version = static_cast<uint16_t>(d[1] << 8 | d[2]);
+    if (negotiated_version != 0 && type != 21 && version != negotiated_version) return false;
     const size_t length = static_cast<size_t>(d[11]) << 8 | d[12];
     if (length > kMaxFragment || d.size() - kHeader < length) return false;
     const bool is_protected = d[3] != 0 || d[4] != 0;
@@ -263,7 +273,8 @@ void DtlsTransport::on_datagram(std::span<const uint8_t> datagram, Timestamp now
     return;
   }
   uint64_t application_records = 0;
-  if (datagram.size() > kMaxDatagramSize || !WellFramed(datagram, min_protected_record(), application_records)) {
+  if (datagram.size() > kMaxDatagramSize ||
+      !WellFramed(datagram, min_protected_record(), negotiated_record_version(), application_records)) {
     ++counters_.malformed_datagrams;
     return;
   }
@@ -287,6 +298,26 @@ size_t DtlsTransport::min_protected_record() const {
   const SSL_CIPHER* cipher = SSL_get_current_cipher(impl_->ssl);
   if (cipher == nullptr) cipher = SSL_get_pending_cipher(impl_->ssl);
   return cipher != nullptr && SSL_CIPHER_get_cipher_nid(cipher) == NID_chacha20_poly1305 ? 16 : 24;
+}
+
+// The record version OpenSSL holds every record but alerts to once it has read the peer's first
+// hello (its `first_packet` flag cleared, the version chosen); 0 before, when it takes either. Read
+// from the handshake state, conservatively: a state that may still be reading the hello counts as
+// before.
+uint16_t DtlsTransport::negotiated_record_version() const {
+  SSL* ssl = impl_->ssl;
+  if (!handshake_done_) {
+    switch (SSL_get_state(ssl)) {
+      case TLS_ST_BEFORE:
+      case TLS_ST_SR_CLNT_HELLO:
+      case TLS_ST_CW_CLNT_HELLO:
+      case DTLS_ST_CR_HELLO_VERIFY_REQUEST:
+      case TLS_ST_CR_SRVR_HELLO: return 0;
+      default: break;
+    }
+  }
+  const int v = SSL_version(ssl);
+  return v == DTLS1_2_VERSION || v == DTLS1_VERSION ? static_cast<uint16_t>(v) : 0;
 }
 
 std::optional<std::vector<uint8_t>> DtlsTransport::pop_outgoing() {

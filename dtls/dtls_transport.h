@@ -164,6 +164,7 @@ class DtlsTransport {
   void on_handshake_done(Timestamp now);
   bool fingerprint_matches() const;
   size_t min_protected_record() const;
+  uint16_t negotiated_record_version() const;
   void read_application(Timestamp now);
   void update_timer(Timestamp now);
   void fail(const char* reason, Timestamp now);
