@@ -65,11 +65,19 @@ void AudioReceiveStream::process(Timestamp now) {
   for (int i = 0; i < 100 && next_pull_ && *next_pull_ <= now; ++i) {
     const Timestamp t = *next_pull_;
     next_pull_ = t + kPullInterval;
+    // Before the pull, the sample at the playout point is the first one of the block pulled now.
+    const std::optional<TimeDelta> delay = current_delay(t, config_.ntp_clock);
     jitterbuffer::PlayoutFrame frame = jitter_buffer_->pull_10ms(t);
     AudioPlayoutEvent e;
     e.ssrc = config_.ssrc;
     e.time = t;
     e.operation = frame.operation;
+    if (delay && (frame.operation == jitterbuffer::PlayoutOperation::kNormal ||
+                  frame.operation == jitterbuffer::PlayoutOperation::kFec ||
+                  frame.operation == jitterbuffer::PlayoutOperation::kAccelerate ||
+                  frame.operation == jitterbuffer::PlayoutOperation::kPreemptiveExpand)) {
+      e.capture_to_playout = *delay;
+    }
     e.buffer_delay = jitter_buffer_->current_delay();
     e.sync_delay = sync_delay_;
     delay_line_.push_back(Delayed{e, std::move(frame.frame)});
@@ -78,6 +86,7 @@ void AudioReceiveStream::process(Timestamp now) {
     while (delay_line_.size() > keep) {
       Delayed out = std::move(delay_line_.front());
       delay_line_.pop_front();
+      if (out.event.capture_to_playout) *out.event.capture_to_playout += t - out.event.time;  // the sync hold
       out.event.time = t;
       out.event.samples = &out.samples;
       emit(out.event);

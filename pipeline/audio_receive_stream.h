@@ -26,6 +26,7 @@ class AudioReceiveStream final : private RtpReceiveFront::Listener {
     uint32_t ssrc = 0;
     bool red = false;
     PayloadTypes payload_types;
+    NtpClock ntp_clock;  // this host's, to read capture times from the sender's reports
   };
   // `statistics` (the endpoint's) must outlive the stream.
   static Result<std::unique_ptr<AudioReceiveStream>> Create(const Config& config, rtp::ReceiveStatistics& statistics);

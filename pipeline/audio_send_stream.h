@@ -72,6 +72,8 @@ class AudioSendStream {
   RtpSender& rtp() { return rtp_; }
   const RtpSender& rtp() const { return rtp_; }
   const AudioSendCounters& counters() const { return counters_; }
+  // The encoder's algorithmic delay (Opus: 6.5 ms of look-ahead), part of mouth-to-ear.
+  TimeDelta encoder_lookahead() const { return encoder_->lookahead(); }
   DataRate target() const { return target_; }
   uint8_t payload_type() const { return config_.payload_types.opus; }
 

@@ -136,6 +136,7 @@ Status Endpoint::make_audio_receive() {
   ac.ssrc = config_.remote.audio;
   ac.red = recv.protection.red;
   ac.payload_types = config_.payload_types;
+  ac.ntp_clock = config_.ntp_clock;
   auto a = AudioReceiveStream::Create(ac, statistics_);
   if (!a) return Error{a.error()};
   audio_recv_ = std::move(a).value();

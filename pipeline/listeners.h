@@ -80,6 +80,11 @@ struct AudioPlayoutEvent {
   jitterbuffer::PlayoutOperation operation = jitterbuffer::PlayoutOperation::kMuted;
   TimeDelta buffer_delay = TimeDelta::Zero();  // audio buffered ahead of playout at that time
   TimeDelta sync_delay = TimeDelta::Zero();    // extra delay added for A/V sync
+  // Capture to playout of the block's first sample, the sync delay included, with capture times
+  // from the sender's reports (RFC 3550 6.4.1; exact when both hosts' clocks agree, as in a
+  // simulation); nullopt before the first sender report, and for blocks not decoded from packets
+  // (concealment, silence). Add the sender's packetization to it for mouth-to-ear.
+  std::optional<TimeDelta> capture_to_playout;
   // The 10 ms of samples played (decoded, concealed or silence). Valid only during the callback.
   const codecs::AudioFrame* samples = nullptr;
 };

@@ -162,3 +162,94 @@ TEST_CASE("pipeline VP9 non-flexible mode without layer indices renders every fr
 }
 
 }  // namespace tern::pipeline::testing
+
+namespace tern::pipeline::testing {
+namespace {
+
+// Silence with a click (one full-scale 1 ms burst) at the start of every 10th 20 ms frame; records
+// when the send stream took each frame (its capture time: the frame's last sample is in).
+struct ClickSource : media::AudioSource {
+  std::vector<Timestamp> taken;
+  std::optional<codecs::AudioFrame> next_samples(int samples_per_channel, Timestamp now) override {
+    codecs::AudioFrame f = codecs::AudioFrame::Silence(48000, 1, samples_per_channel);
+    if (taken.size() % 10 == 0) {
+      for (int i = 0; i < 96; ++i) f.samples[static_cast<size_t>(i)] = static_cast<int16_t>(30000 * std::sin(2 * 3.14159265358979 * i / 48.0));
+    }
+    taken.push_back(now);
+    return f;
+  }
+  int sample_rate_hz() const override { return 48000; }
+  int channels() const override { return 1; }
+};
+
+// Finds each click in the played samples: its playout time, and the capture_to_playout the event
+// gave for the block it is in.
+struct ClickEar : AudioPlayoutListener {
+  struct Heard {
+    Timestamp at;
+    std::optional<TimeDelta> capture_to_playout;
+  };
+  std::vector<Heard> heard;
+  Timestamp quiet_since = Timestamp::MinusInfinity();
+  void on_audio_playout(const AudioPlayoutEvent& e) override {
+    if (e.samples == nullptr) return;
+    const int n = e.samples->samples_per_channel;
+    for (int i = 0; i < n; ++i) {
+      if (std::abs(int{e.samples->samples[static_cast<size_t>(i * e.samples->channels)]}) < 8000) continue;
+      const Timestamp at = e.time + TimeDelta::Micros(int64_t{i} * 1000000 / e.samples->sample_rate_hz);
+      if (heard.empty() || at - heard.back().at > TimeDelta::Millis(100)) heard.push_back({at, e.capture_to_playout});
+      break;
+    }
+  }
+};
+
+}  // namespace
+
+// The mouth-to-ear the tools report is the sender's 20 ms of packetization plus the events'
+// capture_to_playout: checked here against clicks timed by ear, which also hear the Opus encoder's
+// look-ahead (the codec delay, OPUS_GET_LOOKAHEAD: 6.5 ms at 48 kHz).
+TEST_CASE("pipeline audio playout: capture_to_playout + one frame is the delay a click is heard after it is spoken, less the codec delay") {
+  EndpointConfig a = small_call_config();
+  a.measure_quality = false;
+  a.send.video.reset();
+  EndpointConfig b = a.mirrored();
+  b.send.video.reset();
+  b.send.audio.reset();
+  a.receive = b.send;
+  netsim::LinkConfig l = link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(40));
+  l.jitter_model = netsim::LinkConfig::Jitter::kUniform;
+  l.jitter = TimeDelta::Millis(10);
+  auto call = Call::Make(a, b, netsim::NetworkConfig::Direct(l, link(DataRate::MegabitsPerSec(5), TimeDelta::Millis(40))));
+  ClickSource mouth;
+  ClickEar ear;
+  call->a->set_audio_source(&mouth);
+  call->b->set_audio_playout_listener(&ear);
+  call->run(TimeDelta::Seconds(8));
+
+  // Click j was spoken at the start of frame 10 j: 20 ms before that frame was taken.
+  int compared = 0;
+  double min_diff = 1e9, max_diff = -1e9;
+  for (const ClickEar::Heard& h : ear.heard) {
+    if (!h.capture_to_playout) continue;  // before the first sender report
+    // The click heard is the latest one spoken at least 40 ms before.
+    std::optional<Timestamp> spoken;
+    for (size_t k = 0; k < mouth.taken.size(); k += 10) {
+      const Timestamp s = mouth.taken[k] - TimeDelta::Millis(20);
+      if (s <= h.at - TimeDelta::Millis(40)) spoken = s;
+    }
+    REQUIRE(spoken.has_value());
+    const double by_ear_ms = (h.at - *spoken).ms_f();
+    const double reported_ms = h.capture_to_playout->ms_f() + 20.0;
+    CAPTURE(by_ear_ms);
+    CAPTURE(reported_ms);
+    CHECK(by_ear_ms > 40 + 20);                                        // at least the link and the frame
+    CHECK(std::abs(by_ear_ms - reported_ms - 6.5) <= 2.0);              // the codec delay
+    min_diff = std::min(min_diff, by_ear_ms - reported_ms);
+    max_diff = std::max(max_diff, by_ear_ms - reported_ms);
+    ++compared;
+  }
+  MESSAGE(compared << " clicks: heard " << min_diff << " .. " << max_diff << " ms after the reported mouth-to-ear");
+  CHECK(compared >= 25);  // clicks every 200 ms over ~7 s after the first report
+}
+
+}  // namespace tern::pipeline::testing

@@ -410,7 +410,14 @@ TEST_CASE("loopback audio summary of known playout") {
   const AudioSummary a = summarize_audio(c, 40.0);
   CHECK(a.concealment_percent == doctest::Approx(2.5));
   CHECK(a.jitter_buffer_delay_ms == doctest::Approx(60.0));
-  CHECK(a.e2e_delay_ms == doctest::Approx(20.0 + 40.0 + 60.0));
+  CHECK(a.e2e_delay_ms == doctest::Approx(20.0 + 40.0 + 60.0));  // no capture-to-playout measured: the means
+
+  // Measured capture-to-playout wins over the means; the encoder's look-ahead is added.
+  c.measured = 800;
+  c.capture_to_playout_sum_ms = 110.0 * 800;
+  const AudioSummary m = summarize_audio(c, 40.0, 6.5);
+  CHECK(m.e2e_delay_ms == doctest::Approx(20.0 + 6.5 + 110.0));
+  CHECK(m.codec_delay_ms == doctest::Approx(6.5));
 }
 
 TEST_CASE("loopback JSON HTML and WebM outputs are well formed") {

@@ -31,6 +31,10 @@ void PlayoutLog::on_audio_playout(const pipeline::AudioPlayoutEvent& e) {
   if (e.operation == jitterbuffer::PlayoutOperation::kExpand) ++counts.concealed;
   counts.buffer_delay_sum_ms += e.buffer_delay.ms_f();
   counts.sync_delay_sum_ms += e.sync_delay.ms_f();
+  if (e.capture_to_playout) {
+    ++counts.measured;
+    counts.capture_to_playout_sum_ms += e.capture_to_playout->ms_f();
+  }
 }
 
 }  // namespace tern::tools

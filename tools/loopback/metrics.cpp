@@ -105,7 +105,8 @@ void summarize_series(const std::vector<SeriesPoint>& series, NetworkSummary& ou
   out.one_way_delay_p95_ms = percentile(delay, 95).value_or(0);
 }
 
-AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<double> audio_network_delay_ms) {
+AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<double> audio_network_delay_ms,
+                             double codec_delay_ms) {
   AudioSummary out;
   out.present = counts.pulls > 0;
   out.playout_ms = counts.pulls * 10;
@@ -113,11 +114,21 @@ AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<dou
   const double n = static_cast<double>(counts.pulls);
   out.concealment_percent = 100.0 * static_cast<double>(counts.concealed) / n;
   out.jitter_buffer_delay_ms = counts.buffer_delay_sum_ms / n;
-  // Capture -> send is immediate for audio (20 ms frames, not held by the pacer for long), so the
-  // mouth-to-ear delay is one frame of packetization + network + buffer + A/V sync hold.
   out.network_delay_ms = audio_network_delay_ms.value_or(0);
   out.sync_delay_ms = counts.sync_delay_sum_ms / n;
-  out.e2e_delay_ms = 20.0 + out.network_delay_ms + out.jitter_buffer_delay_ms + out.sync_delay_ms;
+  out.codec_delay_ms = codec_delay_ms;
+  // The first sample of a 20 ms frame waits the whole frame before it is encoded; every sample of
+  // the frame then waits as long in all (later ones are captured and played later alike), so
+  // mouth-to-ear is that frame, the encoder's look-ahead (its output lags its input that much:
+  // tests/pipeline/source_hook_test.cpp hears clicks 6.5 ms after frame + capture-to-playout) and a
+  // block's measured capture-to-playout. The estimate from the means (before a sender report)
+  // counts the buffer's sawtooth and misses the sender's queue.
+  const double fixed = 20.0 + codec_delay_ms;
+  if (counts.measured > 0) {
+    out.e2e_delay_ms = fixed + counts.capture_to_playout_sum_ms / static_cast<double>(counts.measured);
+  } else {
+    out.e2e_delay_ms = fixed + out.network_delay_ms + out.jitter_buffer_delay_ms + out.sync_delay_ms;
+  }
   return out;
 }
 

@@ -63,7 +63,12 @@ struct AudioSummary {
   double jitter_buffer_delay_ms = 0;  // mean audio buffered ahead of playout
   double network_delay_ms = 0;        // mean one-way delay of audio packets on the link
   double sync_delay_ms = 0;           // mean A/V sync hold added to audio
-  double e2e_delay_ms = 0;            // mean network delay + buffer + sync delay + one 20 ms frame
+  double codec_delay_ms = 0;          // the sender's encoder look-ahead
+  // Mean mouth-to-ear delay: one 20 ms frame of packetization + the encoder's look-ahead +
+  // capture-to-playout as measured per decoded 10 ms block (AudioPlayoutEvent::capture_to_playout:
+  // sender queue, network, jitter buffer and sync hold); before any was measured, network +
+  // buffer + sync means instead.
+  double e2e_delay_ms = 0;
 };
 
 // What was refused along the way: all zero in a healthy call.
@@ -144,9 +149,12 @@ struct AudioPlayoutCounts {
   int64_t concealed = 0;
   double buffer_delay_sum_ms = 0;
   double sync_delay_sum_ms = 0;
+  int64_t measured = 0;  // blocks with a capture-to-playout delay
+  double capture_to_playout_sum_ms = 0;
 };
 // Concealment % and mean buffer delay; e2e adds the mean network delay of audio packets.
-AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<double> audio_network_delay_ms);
+AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<double> audio_network_delay_ms,
+                             double codec_delay_ms = 0);
 
 // The summary table the tool prints.
 std::string format_summary(const Summary& summary);

@@ -85,6 +85,7 @@ json summary_json(const Summary& s) {
     const AudioSummary& a = s.audio;
     j["audio"] = {{"concealment_percent", r3(a.concealment_percent)},
                   {"jitter_buffer_delay_ms", r3(a.jitter_buffer_delay_ms)},
+                  {"codec_delay_ms", r3(a.codec_delay_ms)},
                   {"network_delay_ms", r3(a.network_delay_ms)},
                   {"sync_delay_ms", r3(a.sync_delay_ms)},
                   {"e2e_delay_ms", r3(a.e2e_delay_ms)},

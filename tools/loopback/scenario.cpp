@@ -447,7 +447,9 @@ ScenarioResult Call::collect() {
     }
   }
   if (ca_.send.audio.has_value()) {
-    sum.audio = summarize_audio(playout_.counts, access_tap_.audio_delay_ms());
+    const pipeline::AudioSendStream* as = a_->audio_send_stream();
+    sum.audio = summarize_audio(playout_.counts, access_tap_.audio_delay_ms(),
+                                as != nullptr ? as->encoder_lookahead().ms_f() : 0.0);
     sum.audio.present = true;
   }
   summarize_series(result.series, sum.network);
