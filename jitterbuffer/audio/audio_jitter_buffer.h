@@ -54,7 +54,7 @@ struct AudioJitterBufferConfig {
   TimeDelta min_delay = TimeDelta::Millis(20);
   TimeDelta max_delay = TimeDelta::Millis(1000);
   TimeDelta initial_delay = TimeDelta::Millis(60);  // target before the delay statistics exist
-  double delay_quantile = 0.97;
+  double delay_quantile = 0.95;
   double forget_factor = 0.9993;
   size_t max_packets = 250;         // encoded packets kept (5 s of 20 ms packets)
   size_t max_bytes = 256 * 1024;    // encoded bytes kept
