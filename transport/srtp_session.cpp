@@ -48,6 +48,13 @@ std::string_view to_string(SrtpBackend backend) {
   return backend == SrtpBackend::kOpenSsl ? "openssl" : "libsrtp";
 }
 
+std::optional<SrtpBackend> srtp_backend_from_string(std::string_view name) {
+  for (SrtpBackend b : {SrtpBackend::kOpenSsl, SrtpBackend::kLibsrtp}) {
+    if (name == to_string(b)) return b;
+  }
+  return std::nullopt;
+}
+
 Result<SrtpSession> SrtpSession::Create(const SrtpConfig& config) {
   if (config.key_material.size() != srtp_key_material_size(config.profile))
     return Error{"srtp: key material length does not match the profile"};

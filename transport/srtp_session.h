@@ -13,7 +13,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "tern/core/result.h"
@@ -27,6 +29,8 @@ class EvpSrtp;
 // (transport/srtp_evp.h) gives the same bytes at a fraction of the cost on AES-NI/SHA-NI machines.
 enum class SrtpBackend : uint8_t { kLibsrtp, kOpenSsl };
 std::string_view to_string(SrtpBackend backend);
+// The inverse of to_string ("openssl", "libsrtp"); nullopt for anything else.
+std::optional<SrtpBackend> srtp_backend_from_string(std::string_view name);
 
 enum class SrtpDirection : uint8_t {
   kSend,     // protect_rtp / protect_rtcp; any SSRC the caller sends

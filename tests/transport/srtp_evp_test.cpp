@@ -66,6 +66,16 @@ std::vector<uint8_t> rtcp(uint32_t ssrc, size_t extra_words) {
 
 }  // namespace
 
+TEST_CASE("srtp backend names: to_string and srtp_backend_from_string are inverses, anything else is refused") {
+  for (transport::SrtpBackend b : {transport::SrtpBackend::kOpenSsl, transport::SrtpBackend::kLibsrtp}) {
+    CHECK(transport::srtp_backend_from_string(transport::to_string(b)) == b);
+  }
+  CHECK(transport::to_string(transport::SrtpBackend::kLibsrtp) == "libsrtp");
+  CHECK_FALSE(transport::srtp_backend_from_string("OpenSSL").has_value());
+  CHECK_FALSE(transport::srtp_backend_from_string("").has_value());
+  CHECK_FALSE(transport::srtp_backend_from_string("nss").has_value());
+}
+
 TEST_CASE("srtp openssl backend: byte for byte libsrtp2's output for every suite, and each decrypts the other") {
   for (SrtpProfile profile : kProfiles) {
     CAPTURE(to_string(profile));

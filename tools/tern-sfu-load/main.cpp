@@ -500,7 +500,8 @@ class Load {
       const size_t key_size = transport::srtp_key_material_size(profile_);
       // The forwarder's own sessions use the chosen backend; the clients' stay on EVP (their cost is
       // not measured).
-      const auto ref_backend = o_.reference_srtp == "libsrtp" ? transport::SrtpBackend::kLibsrtp : transport::SrtpBackend::kOpenSsl;
+      const auto ref_backend =
+          transport::srtp_backend_from_string(o_.reference_srtp).value_or(transport::SrtpBackend::kOpenSsl);
       for (Peer& p : peers_) {
         const std::vector<uint8_t> key = random_bytes(key_size);
         p.remote = fwd->local_address();

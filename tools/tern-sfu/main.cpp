@@ -114,7 +114,7 @@ int run(const Options& o) {
     wo.token = o.token;
     wo.max_sessions = o.max_sessions;
     wo.max_subscribers = o.max_subscribers;
-    wo.srtp_backend = o.srtp_backend == "libsrtp" ? transport::SrtpBackend::kLibsrtp : transport::SrtpBackend::kOpenSsl;
+    wo.srtp_backend = transport::srtp_backend_from_string(o.srtp_backend).value_or(transport::SrtpBackend::kOpenSsl);
     wo.max_publisher_kbps = o.max_publisher_kbps;
     wo.max_publish_mbps = o.max_publish_mbps;
     wo.probing = !o.no_probing;
