@@ -197,6 +197,8 @@ TEST_CASE("tern-sfu: WHIP/WHEP over HTTPS with --https-cert, verified by the cli
   const auto untrusted = tern::test::run_command(load, 30, true);
   INFO("untrusted:\n" << untrusted.out);
   CHECK(untrusted.exit_code != 0);  // the self-signed certificate is not in its trust store
+  // ... and it says so, rather than only that it found no server process.
+  CHECK((untrusted.out.find("certificate") != std::string::npos || untrusted.out.find("TLS") != std::string::npos));
   const auto trusted = tern::test::run_command("env SSL_CERT_FILE='" + cert + "' " + load, 30);
   INFO("trusted:\n" << trusted.out);
   CHECK(trusted.exit_code == 0);

@@ -522,8 +522,11 @@ class Load {
       if (pid == 0) run_reference(*fwd, routes);
       child_ = pid;
     }
-    if (pid <= 0) pid = sfu_pid_from_stats();  // tern-sfu's /stats names its process
-    if (pid <= 0) return fail("no tern-sfu process id (--sfu-pid, or /stats at --url)");
+    if (pid <= 0) {  // tern-sfu's /stats names its process
+      std::string why;
+      pid = sfu_pid_from_stats(why);
+      if (pid <= 0) return fail("no tern-sfu process id (--sfu-pid, or /stats at --url): " + why);
+    }
     const double rss_start = process_rss_kib(pid);
     const int64_t setup_start = mono_ns();
     if (!reference) {
@@ -631,16 +634,31 @@ class Load {
     }
   }
 
-  int sfu_pid_from_stats() {
+  // The process id in tern-sfu's /stats, or why there is none (the request's own error, e.g. a
+  // TLS failure against an HTTPS server, is passed on).
+  int sfu_pid_from_stats(std::string& why) {
+    const std::string where = "GET " + o_.url + "/stats";
     auto url = whip::HttpUrl::parse(o_.url + "/stats");
-    if (!url) return 0;
+    if (!url) {
+      why = std::string("--url: ") + url.error();
+      return 0;
+    }
     whip::HttpRequest request;
     request.method = "GET";
     request.path = url->path;
     auto response = tools::net::http_request(*url, request, TimeDelta::Seconds(5));
-    if (!response || response->status != 200) return 0;
+    if (!response) {
+      why = where + ": " + response.error();
+      return 0;
+    }
+    if (response->status != 200) {
+      why = where + " answered " + std::to_string(response->status);
+      return 0;
+    }
     const auto j = nlohmann::json::parse(response->body, nullptr, false);
-    return j.is_object() ? j.value("pid", 0) : 0;
+    const int pid = j.is_object() ? j.value("pid", 0) : 0;
+    if (pid <= 0) why = where + " gave no \"pid\"";
+    return pid;
   }
 
   // WHIP (publishers) or WHEP (subscribers) for every peer of that kind.
