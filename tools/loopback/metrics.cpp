@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "tern/jitterbuffer/video/freeze_meter.h"
+#include "tern/pipeline/audio_send_stream.h"
 
 namespace tern::tools {
 namespace {
@@ -123,7 +124,7 @@ AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<dou
   // tests/pipeline/source_hook_test.cpp hears clicks 6.5 ms after frame + capture-to-playout) and a
   // block's measured capture-to-playout. The estimate from the means (before a sender report)
   // counts the buffer's sawtooth and misses the sender's queue.
-  const double fixed = 20.0 + codec_delay_ms;
+  const double fixed = pipeline::AudioSendStream::kFrameDuration.ms_f() + codec_delay_ms;
   if (counts.measured > 0) {
     out.e2e_delay_ms = fixed + counts.capture_to_playout_sum_ms / static_cast<double>(counts.measured);
   } else {

@@ -152,7 +152,8 @@ struct AudioPlayoutCounts {
   int64_t measured = 0;  // blocks with a capture-to-playout delay
   double capture_to_playout_sum_ms = 0;
 };
-// Concealment % and mean buffer delay; e2e adds the mean network delay of audio packets.
+// Concealment %, mean buffer delay and sync hold, and mouth-to-ear (see AudioSummary::e2e_delay_ms;
+// `audio_network_delay_ms` serves only the estimate used before any block was measured).
 AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<double> audio_network_delay_ms,
                              double codec_delay_ms = 0);
 

@@ -637,8 +637,8 @@ class Load {
   // The process id in tern-sfu's /stats, or why there is none (the request's own error, e.g. a
   // TLS failure against an HTTPS server, is passed on).
   int sfu_pid_from_stats(std::string& why) {
-    const std::string where = "GET " + o_.url + "/stats";
-    auto url = whip::HttpUrl::parse(o_.url + "/stats");
+    const std::string stats = o_.url + "/stats", where = "GET " + stats;
+    auto url = whip::HttpUrl::parse(stats);
     if (!url) {
       why = std::string("--url: ") + url.error();
       return 0;
