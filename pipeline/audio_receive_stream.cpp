@@ -81,8 +81,9 @@ void AudioReceiveStream::process(Timestamp now) {
     e.buffer_delay = jitter_buffer_->current_delay();
     e.sync_delay = sync_delay_;
     delay_line_.push_back(Delayed{e, std::move(frame.frame)});
-    // The delay line plays events sync_delay later (in whole 10 ms blocks).
-    const size_t keep = static_cast<size_t>(sync_delay_.us() / kPullInterval.us());
+    // The delay line plays events sync_delay later, to the nearest whole 10 ms block (rounding
+    // down would always leave audio up to a block ahead of the picture it is synced to).
+    const size_t keep = static_cast<size_t>((sync_delay_.us() + kPullInterval.us() / 2) / kPullInterval.us());
     while (delay_line_.size() > keep) {
       Delayed out = std::move(delay_line_.front());
       delay_line_.pop_front();

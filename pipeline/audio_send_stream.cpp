@@ -137,7 +137,11 @@ void AudioSendStream::process(Timestamp now, std::vector<OutgoingPacket>& out) {
                              std::span<const uint8_t>(payload_buffer_.data(), *written));
     if (!packet) continue;
     OutgoingPacket o;
-    o.capture_time = capture;
+    // The instant the packet's RTP timestamp stands for (RFC 3550: its first sample's sampling
+    // instant): a frame taken at `capture` holds the 20 ms before it, and what the decoder plays
+    // at that timestamp was spoken one look-ahead earlier still. Sender reports map the RTP clock
+    // through this, so a receiver's lip sync and capture-to-playout see the audio as old as it is.
+    o.capture_time = capture - kFrameDuration - encoder_->lookahead();
     o.media_ssrc = rtp_.ssrc();
     o.priority = congestion::PacketPriority::kAudio;
     o.audio = true;

@@ -1,6 +1,8 @@
 // AudioSendStream: microphone -> Opus (20 ms) -> RFC 7587 packetizer -> RTP (optionally RFC 2198
 // RED with two generations) for one audio SSRC. The synthetic microphone is pulled every 20 ms
-// inside process().
+// inside process(); a frame taken at t holds the 20 ms before t. The capture time each packet
+// carries to the sender reports is its first sample's, as the decoder will play it: t - 20 ms -
+// the encoder's look-ahead.
 #pragma once
 
 #include <memory>

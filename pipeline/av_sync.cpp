@@ -22,8 +22,11 @@ void AvSync::update(std::optional<TimeDelta> audio_delay, std::optional<TimeDelt
     offset_ = raw;
     return;
   }
-  const TimeDelta audio_goal = std::clamp(raw, TimeDelta::Zero(), std::min(config_.max_audio_hold, config_.max_delay));
-  const TimeDelta video_goal = std::clamp(-raw, TimeDelta::Zero(), std::min(config_.max_video_hold, config_.max_delay));
+  // The least hold that brings the offset into the tolerated window (raw > 0: audio ahead).
+  const TimeDelta audio_goal = std::clamp(raw - config_.audio_lead_tolerance, TimeDelta::Zero(),
+                                          std::min(config_.max_audio_hold, config_.max_delay));
+  const TimeDelta video_goal = std::clamp(-raw - config_.audio_lag_tolerance, TimeDelta::Zero(),
+                                          std::min(config_.max_video_hold, config_.max_delay));
   // Small corrections are not worth a playout change.
   if ((audio_goal - audio_extra_).abs() > config_.dead_band) {
     audio_extra_ = step_toward(audio_extra_, audio_goal, config_.max_step);

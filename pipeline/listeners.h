@@ -83,7 +83,9 @@ struct AudioPlayoutEvent {
   // Capture to playout of the block's first sample, the sync delay included, with capture times
   // from the sender's reports (RFC 3550 6.4.1; exact when both hosts' clocks agree, as in a
   // simulation); nullopt before the first sender report, and for blocks not decoded from packets
-  // (concealment, silence). Add the sender's packetization to it for mouth-to-ear.
+  // (concealment, silence). From a tern sender this is mouth-to-ear: its reports stamp each RTP
+  // timestamp with the instant the sample played there was spoken (packetization and the
+  // encoder's look-ahead included; AudioSendStream).
   std::optional<TimeDelta> capture_to_playout;
   // The 10 ms of samples played (decoded, concealed or silence). Valid only during the callback.
   const codecs::AudioFrame* samples = nullptr;

@@ -248,7 +248,7 @@ class BurstAudioSource : public media::AudioSource {
     f.capture_time = now;
     if (now >= next_burst_) {
       next_burst_ = now + TimeDelta::Millis(500);
-      bursts.push_back(now);
+      bursts.push_back(now - AudioSendStream::kFrameDuration);  // a frame taken at `now` holds the 20 ms before
       for (int i = 0; i < samples_per_channel; ++i) {
         f.samples[static_cast<size_t>(i)] = static_cast<int16_t>(16000 * std::sin(2 * M_PI * 1000.0 * i / 48000.0));
       }
@@ -263,17 +263,22 @@ class BurstAudioSource : public media::AudioSource {
   Timestamp next_burst_ = Timestamp::Seconds(1);
 };
 
-// Playout times of the bursts: the first loud 10 ms block after a quiet one.
+// Playout times of the bursts, to the sample: the first loud sample after 5 ms of quiet ones (the
+// 1 kHz tone's own zero crossings are 0.5 ms apart).
 struct BurstDetector : AudioPlayoutListener {
   std::vector<Timestamp> onsets;
-  bool loud = false;
+  int quiet_samples = 0;
   void on_audio_playout(const AudioPlayoutEvent& e) override {
     if (e.samples == nullptr || e.samples->samples.empty()) return;
-    double energy = 0;
-    for (int16_t x : e.samples->samples) energy += double(x) * double(x);
-    const bool now_loud = std::sqrt(energy / double(e.samples->samples.size())) > 3000;
-    if (now_loud && !loud) onsets.push_back(e.time);
-    loud = now_loud;
+    const int rate = e.samples->sample_rate_hz;
+    for (int i = 0; i < e.samples->samples_per_channel; ++i) {
+      if (std::abs(int{e.samples->samples[static_cast<size_t>(i * e.samples->channels)]}) < 8000) {
+        ++quiet_samples;
+        continue;
+      }
+      if (quiet_samples >= rate / 200) onsets.push_back(e.time + TimeDelta::Micros(int64_t{i} * 1000000 / rate));
+      quiet_samples = 0;
+    }
   }
 };
 
@@ -361,33 +366,61 @@ TEST_CASE("pipeline endpoint keeps audio and video in sync") {
   std::printf("av sync: measured audio %.1f ms, video %.1f ms capture to playout: offset %.1f ms (controller's "
               "estimate %.1f ms)\n",
               audio_delay, video_delay, video_delay - audio_delay, estimate ? estimate->ms_f() : -1.0);
-  CHECK(std::abs(video_delay - audio_delay) < 45);
-  // Every burst after the first seconds played within the same bound (no drift, no step).
-  for (double a : audio_ms) CHECK(std::abs(video_delay - a) < 60);
+  // Audio neither ahead of the picture by more than ATSC IS-191's 15 ms nor behind it by more
+  // than its 45 ms (the controller's window and dead band).
+  CHECK(video_delay - audio_delay <= 15);
+  CHECK(video_delay - audio_delay >= -45);
+  // Every burst after the first seconds played within a block of that window (no drift, no step).
+  for (double a : audio_ms) {
+    CHECK(video_delay - a <= 25);
+    CHECK(video_delay - a >= -55);
+  }
 }
 
-TEST_CASE("pipeline av sync delays the earlier stream step by step") {
-  AvSync sync;
-  // Video plays 100 ms after audio: audio gets delayed, at most max_step per update.
+TEST_CASE("pipeline av sync delays the earlier stream step by step, into the tolerated window") {
+  AvSync sync;  // audio may lead by 5 ms, lag by 35 ms
+  // Video plays 100 ms after audio: audio gets delayed, at most max_step per update, until it
+  // leads by the tolerance.
   sync.update(TimeDelta::Millis(50), TimeDelta::Millis(150));
   CHECK(sync.audio_extra_delay() == TimeDelta::Millis(20));
   CHECK(sync.video_extra_delay() == TimeDelta::Zero());
   for (int i = 0; i < 10; ++i) sync.update(TimeDelta::Millis(50), TimeDelta::Millis(150));
-  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(100));
-  CHECK(sync.sync_offset() == TimeDelta::Zero());
-  // Now audio is late: the audio delay unwinds first, then video is delayed.
+  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(95));
+  CHECK(sync.sync_offset() == TimeDelta::Millis(5));
+  // Now audio is late: the audio delay unwinds first, then video is delayed until audio lags by
+  // the tolerance (45 ms of hold; the step to 40 leaves 5, inside the dead band).
   for (int i = 0; i < 20; ++i) sync.update(TimeDelta::Millis(200), TimeDelta::Millis(120));
   CHECK(sync.audio_extra_delay() == TimeDelta::Zero());
-  CHECK(sync.video_extra_delay() == TimeDelta::Millis(80));
+  CHECK(sync.video_extra_delay() == TimeDelta::Millis(40));
+  CHECK(sync.sync_offset() == TimeDelta::Millis(-40));
   // Unknown delays change nothing.
   sync.update(std::nullopt, TimeDelta::Millis(10));
-  CHECK(sync.video_extra_delay() == TimeDelta::Millis(80));
+  CHECK(sync.video_extra_delay() == TimeDelta::Millis(40));
   // An outage: no audio arrives and its delay grows with the clock. Beyond max_delay it is a
   // stall, not an offset: video is not held back (it was held ~800 ms for 4 s after the outage).
   for (int i = 0; i < 40; ++i) sync.update(TimeDelta::Millis(200 + 100 * i), TimeDelta::Millis(120));
   CHECK(sync.video_extra_delay() == TimeDelta::Zero());
-  sync.update(TimeDelta::Millis(130), TimeDelta::Millis(120));  // audio is back
+  sync.update(TimeDelta::Millis(160), TimeDelta::Millis(120));  // audio is back
   CHECK(sync.video_extra_delay() <= TimeDelta::Millis(20));
+}
+
+TEST_CASE("pipeline av sync leaves offsets inside the window alone, holds nothing for them") {
+  AvSync sync;
+  // Audio 30 ms behind the picture, or 5 ms ahead of it: tolerated, no stream is held.
+  for (int i = 0; i < 20; ++i) sync.update(TimeDelta::Millis(130), TimeDelta::Millis(100));
+  CHECK(sync.audio_extra_delay() == TimeDelta::Zero());
+  CHECK(sync.video_extra_delay() == TimeDelta::Zero());
+  for (int i = 0; i < 20; ++i) sync.update(TimeDelta::Millis(100), TimeDelta::Millis(105));
+  CHECK(sync.audio_extra_delay() == TimeDelta::Zero());
+  CHECK(sync.video_extra_delay() == TimeDelta::Zero());
+  // A symmetric configuration (no tolerance) lines the streams up exactly.
+  AvSync::Config exact;
+  exact.audio_lead_tolerance = TimeDelta::Zero();
+  exact.audio_lag_tolerance = TimeDelta::Zero();
+  AvSync strict(exact);
+  for (int i = 0; i < 20; ++i) strict.update(TimeDelta::Millis(140), TimeDelta::Millis(100));
+  CHECK(strict.video_extra_delay() == TimeDelta::Millis(40));
+  CHECK(strict.sync_offset() == TimeDelta::Zero());
 }
 
 TEST_CASE("pipeline av sync holds neither stream more than its cap and lets go when the offset does") {

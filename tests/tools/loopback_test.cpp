@@ -412,11 +412,15 @@ TEST_CASE("loopback audio summary of known playout") {
   CHECK(a.jitter_buffer_delay_ms == doctest::Approx(60.0));
   CHECK(a.e2e_delay_ms == doctest::Approx(20.0 + 40.0 + 60.0));  // no capture-to-playout measured: the means
 
-  // Measured capture-to-playout wins over the means; the encoder's look-ahead is added.
+  const AudioSummary e = summarize_audio(c, 40.0, 6.5);  // the estimate adds the look-ahead
+  CHECK(e.e2e_delay_ms == doctest::Approx(20.0 + 6.5 + 40.0 + 60.0));
+
+  // Measured capture-to-playout (mouth-to-ear itself: the sender's reports include packetization
+  // and look-ahead) wins over the means.
   c.measured = 800;
-  c.capture_to_playout_sum_ms = 110.0 * 800;
+  c.capture_to_playout_sum_ms = 137.0 * 800;
   const AudioSummary m = summarize_audio(c, 40.0, 6.5);
-  CHECK(m.e2e_delay_ms == doctest::Approx(20.0 + 6.5 + 110.0));
+  CHECK(m.e2e_delay_ms == doctest::Approx(137.0));
   CHECK(m.codec_delay_ms == doctest::Approx(6.5));
 }
 

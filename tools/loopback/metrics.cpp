@@ -118,17 +118,17 @@ AudioSummary summarize_audio(const AudioPlayoutCounts& counts, std::optional<dou
   out.network_delay_ms = audio_network_delay_ms.value_or(0);
   out.sync_delay_ms = counts.sync_delay_sum_ms / n;
   out.codec_delay_ms = codec_delay_ms;
-  // The first sample of a 20 ms frame waits the whole frame before it is encoded; every sample of
-  // the frame then waits as long in all (later ones are captured and played later alike), so
-  // mouth-to-ear is that frame, the encoder's look-ahead (its output lags its input that much:
-  // tests/pipeline/source_hook_test.cpp hears clicks 6.5 ms after frame + capture-to-playout) and a
-  // block's measured capture-to-playout. The estimate from the means (before a sender report)
+  // The sender's reports stamp each audio RTP timestamp with the instant the sample played there
+  // was spoken (AudioSendStream: the 20 ms frame and the encoder's look-ahead before the frame was
+  // taken), so a block's measured capture-to-playout is its mouth-to-ear
+  // (tests/pipeline/source_hook_test.cpp hears clicks that long after they are spoken). Before a
+  // sender report: frame + look-ahead + the network, buffer and sync means, an estimate that
   // counts the buffer's sawtooth and misses the sender's queue.
-  const double fixed = pipeline::AudioSendStream::kFrameDuration.ms_f() + codec_delay_ms;
   if (counts.measured > 0) {
-    out.e2e_delay_ms = fixed + counts.capture_to_playout_sum_ms / static_cast<double>(counts.measured);
+    out.e2e_delay_ms = counts.capture_to_playout_sum_ms / static_cast<double>(counts.measured);
   } else {
-    out.e2e_delay_ms = fixed + out.network_delay_ms + out.jitter_buffer_delay_ms + out.sync_delay_ms;
+    out.e2e_delay_ms = pipeline::AudioSendStream::kFrameDuration.ms_f() + codec_delay_ms + out.network_delay_ms +
+                       out.jitter_buffer_delay_ms + out.sync_delay_ms;
   }
   return out;
 }

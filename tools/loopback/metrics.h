@@ -64,10 +64,10 @@ struct AudioSummary {
   double network_delay_ms = 0;        // mean one-way delay of audio packets on the link
   double sync_delay_ms = 0;           // mean A/V sync hold added to audio
   double codec_delay_ms = 0;          // the sender's encoder look-ahead
-  // Mean mouth-to-ear delay: one 20 ms frame of packetization + the encoder's look-ahead +
-  // capture-to-playout as measured per decoded 10 ms block (AudioPlayoutEvent::capture_to_playout:
-  // sender queue, network, jitter buffer and sync hold); before any was measured, network +
-  // buffer + sync means instead.
+  // Mean mouth-to-ear delay: capture-to-playout as measured per decoded 10 ms block
+  // (AudioPlayoutEvent::capture_to_playout: packetization, look-ahead, sender queue, network,
+  // jitter buffer and sync hold); before any was measured, one 20 ms frame + the look-ahead +
+  // network, buffer and sync means instead.
   double e2e_delay_ms = 0;
 };
 
