@@ -72,12 +72,7 @@ void AudioReceiveStream::process(Timestamp now) {
     e.ssrc = config_.ssrc;
     e.time = t;
     e.operation = frame.operation;
-    if (delay && (frame.operation == jitterbuffer::PlayoutOperation::kNormal ||
-                  frame.operation == jitterbuffer::PlayoutOperation::kFec ||
-                  frame.operation == jitterbuffer::PlayoutOperation::kAccelerate ||
-                  frame.operation == jitterbuffer::PlayoutOperation::kPreemptiveExpand)) {
-      e.capture_to_playout = *delay;
-    }
+    if (delay && jitterbuffer::plays_received_audio(frame.operation)) e.capture_to_playout = *delay;
     e.buffer_delay = jitter_buffer_->current_delay();
     e.sync_delay = sync_delay_;
     delay_line_.push_back(Delayed{e, std::move(frame.frame)});

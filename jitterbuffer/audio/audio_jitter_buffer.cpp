@@ -203,9 +203,8 @@ void AudioJitterBuffer::append(const codecs::AudioFrame& frame, PlayoutOperation
   const size_t n = static_cast<size_t>(frame.samples_per_channel) * static_cast<size_t>(config_.channels);
   future_.insert(future_.end(), frame.samples.begin(), frame.samples.begin() + static_cast<ptrdiff_t>(std::min(n, frame.samples.size())));
   if (frame.samples.size() < n) future_.resize(future_.size() + n - frame.samples.size(), 0);
-  const bool concealment = op == PlayoutOperation::kExpand || op == PlayoutOperation::kComfortNoise;
   segments_.push_back({frame.samples_per_channel, op, arrival,
-                       op == PlayoutOperation::kComfortNoise || (concealment && is_silent(frame.samples))});
+                       op == PlayoutOperation::kComfortNoise || (is_concealment(op) && is_silent(frame.samples))});
 }
 
 void AudioJitterBuffer::conceal(int64_t ticks) {
@@ -404,7 +403,7 @@ PlayoutFrame AudioJitterBuffer::pull_10ms(Timestamp now) {
     stats_.jitter_buffer_minimum_delay_s += target_s * take;
     stats_.jitter_buffer_emitted_count += static_cast<uint64_t>(take);
     stats_.total_samples_received += static_cast<uint64_t>(take);
-    const bool concealed = seg.op == PlayoutOperation::kExpand || seg.op == PlayoutOperation::kComfortNoise;
+    const bool concealed = is_concealment(seg.op);
     if (concealed) {
       stats_.concealed_samples += static_cast<uint64_t>(take);
       if (seg.silent) stats_.silent_concealed_samples += static_cast<uint64_t>(take);

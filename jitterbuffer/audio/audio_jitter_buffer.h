@@ -48,6 +48,16 @@ enum class PlayoutOperation : uint8_t {
 
 const char* playout_operation_name(PlayoutOperation op);
 
+// Samples made up where none were received: loss concealment (expand) or comfort noise.
+constexpr bool is_concealment(PlayoutOperation op) {
+  return op == PlayoutOperation::kExpand || op == PlayoutOperation::kComfortNoise;
+}
+// Samples decoded from received packets (FEC's included; accelerate and preemptive expand only
+// stretch them): neither concealment nor the silence before the first packet.
+constexpr bool plays_received_audio(PlayoutOperation op) {
+  return !is_concealment(op) && op != PlayoutOperation::kMuted;
+}
+
 struct AudioJitterBufferConfig {
   int sample_rate_hz = 48000;  // output rate: 8000, 12000, 16000, 24000 or 48000 (RTP clock stays 48 kHz)
   int channels = 1;            // output channels, 1 or 2

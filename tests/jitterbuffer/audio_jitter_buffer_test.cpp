@@ -636,3 +636,23 @@ TEST_CASE("audio jitter buffer time stretching keeps the waveform continuous at 
     CHECK(max_step <= 231);
   }
 }
+
+TEST_CASE("audio jitter buffer playout operations: concealment and received audio split every operation") {
+  using tern::jitterbuffer::PlayoutOperation;
+  // Every operation is concealment, received audio, or the silence before the first packet:
+  // exactly one of them (stats count concealment; capture-to-playout is given for received audio).
+  const PlayoutOperation all[] = {PlayoutOperation::kNormal,           PlayoutOperation::kExpand,
+                                  PlayoutOperation::kFec,              PlayoutOperation::kAccelerate,
+                                  PlayoutOperation::kPreemptiveExpand, PlayoutOperation::kComfortNoise,
+                                  PlayoutOperation::kMuted};
+  int concealment = 0, received = 0;
+  for (PlayoutOperation op : all) {
+    CHECK_FALSE((tern::jitterbuffer::is_concealment(op) && tern::jitterbuffer::plays_received_audio(op)));
+    concealment += tern::jitterbuffer::is_concealment(op);
+    received += tern::jitterbuffer::plays_received_audio(op);
+  }
+  CHECK(concealment == 2);  // expand, comfort noise
+  CHECK(received == 4);     // normal, FEC, accelerate, preemptive expand
+  CHECK_FALSE(tern::jitterbuffer::plays_received_audio(PlayoutOperation::kMuted));
+  CHECK_FALSE(tern::jitterbuffer::is_concealment(PlayoutOperation::kMuted));
+}
