@@ -110,7 +110,7 @@ double LossBasedBwe::inherent_loss() const {
 }
 
 bool LossBasedBwe::loss_follows_rate() const {
-  if (blocks_.size() < 2) return false;
+  if (blocks_.size() < std::max<size_t>(2, config_.follow_min_blocks)) return false;
   std::vector<Block> sorted(blocks_.begin(), blocks_.end());
   std::sort(sorted.begin(), sorted.end(), [](const Block& a, const Block& b) { return a.rate_bps < b.rate_bps; });
   const size_t half = sorted.size() / 2;  // with an odd count the median block is in neither half

@@ -1,5 +1,8 @@
 #include "tern/congestion/probe_bitrate_estimator.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace tern::congestion {
 
 void ProbeBitrateEstimator::on_probe_cluster(const ProbeClusterConfig& cluster) {
@@ -50,6 +53,7 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   }
   cl.size_total += packet.sent.size;
   ++cl.num_probes;
+  if (cl.points.size() < kMaxScatterPoints) cl.points.emplace_back(cl.size_total, recv);
 
   const double min_probes = cl.min_probes * config_.min_received_fraction;
   const DataSize min_bytes = cl.min_bytes * config_.min_received_fraction;
@@ -65,6 +69,10 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   const DataRate send_rate = (cl.size_total - cl.size_last_send) / send_interval;
   const DataRate receive_rate = (cl.size_total - cl.size_first_receive) / receive_interval;
   if (receive_rate > send_rate * config_.max_receive_send_ratio) return std::nullopt;
+  if (config_.max_arrival_scatter > 0 &&
+      arrival_scatter(cl.points) > receive_interval * config_.max_arrival_scatter) {
+    return std::nullopt;  // the arrivals measured the jitter
+  }
   DataRate result = min(send_rate, receive_rate);
   if (receive_rate < send_rate * config_.min_receive_send_ratio) {
     // Clearly limited by the path: aim a little under what arrived.
@@ -72,6 +80,32 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   }
   last_estimate_ = result;
   return result;
+}
+
+TimeDelta ProbeBitrateEstimator::arrival_scatter(const std::vector<std::pair<DataSize, Timestamp>>& points) {
+  if (points.size() < 3) return TimeDelta::Zero();
+  // Bytes and microseconds from the first point: small enough for exact sums in double.
+  const DataSize x0 = points.front().first;
+  const Timestamp y0 = points.front().second;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& [bytes, arrival] : points) {
+    const double x = static_cast<double>((bytes - x0).bytes()), y = static_cast<double>((arrival - y0).us());
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const double n = static_cast<double>(points.size());
+  const double den = n * sxx - sx * sx;
+  if (den <= 0) return TimeDelta::Zero();  // cannot happen with sizes > 0; no fit, no scatter
+  const double slope = (n * sxy - sx * sy) / den;
+  const double intercept = (sy - slope * sx) / n;
+  double worst = 0;
+  for (const auto& [bytes, arrival] : points) {
+    const double x = static_cast<double>((bytes - x0).bytes()), y = static_cast<double>((arrival - y0).us());
+    worst = std::max(worst, std::abs(y - (intercept + slope * x)));
+  }
+  return TimeDelta::Micros(static_cast<int64_t>(std::llround(2 * worst)));
 }
 
 std::optional<DataRate> ProbeBitrateEstimator::fetch_and_reset_last_estimate() {

@@ -3,11 +3,19 @@
 // when at least 80% of the cluster's packets and bytes were reported and the intervals are sane.
 // A cluster whose packets arrived out of send order measured the path's jitter, not its rate (a
 // 15 ms cluster spread over +-35 ms of jitter read as a third of the rate sent and pulled the
-// estimate down from 2.4 Mbps to 0.7 Mbps): it gives no estimate.
+// estimate down from 2.4 Mbps to 0.7 Mbps): it gives no estimate. So does one whose arrivals, in
+// order, scatter about a straight line through (bytes received, arrival time) by more than a
+// quarter of its receive interval (a bottleneck spaces arrivals by their sizes; the pacer's send
+// times are irregular, so they are no axis for the fit): jitter that large on a path that keeps
+// order bunches the arrivals (a packet held back holds the ones behind it), and the first-to-last
+// interval then measures the jitter too (issue 14's default link: a 3 Mbps start-up cluster of
+// 5-8 packets on 2 Mbps with +-20 ms of jitter read 2.3-3 Mbps and built a 100-150 ms queue).
 #pragma once
 
 #include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "tern/congestion/network_types.h"
 #include "tern/core/units.h"
@@ -24,7 +32,13 @@ class ProbeBitrateEstimator {
     double receive_discount = 0.95;
     TimeDelta max_cluster_age = TimeDelta::Seconds(1);
     size_t max_clusters = 16;
+    // Twice the largest distance of an arrival from the cluster's least-squares line (bytes
+    // received -> arrival time) may be at most this fraction of the receive interval (<= 0: no
+    // limit).
+    double max_arrival_scatter = 0.25;
   };
+  // Arrivals kept per cluster for the scatter test; later ones count in the rates only.
+  static constexpr size_t kMaxScatterPoints = 64;
 
   ProbeBitrateEstimator() : ProbeBitrateEstimator(Config{}) {}
   explicit ProbeBitrateEstimator(Config config) : config_(config) {}
@@ -55,7 +69,11 @@ class ProbeBitrateEstimator {
     Timestamp newest_send_received = Timestamp::MinusInfinity();  // send time of the latest-sent so far
     Timestamp arrival_of_newest_send = Timestamp::MinusInfinity();
     bool reordered = false;
+    // (bytes received so far, this packet's included; arrival), at most kMaxScatterPoints
+    std::vector<std::pair<DataSize, Timestamp>> points;
   };
+  // Twice the largest residual of the least-squares line through `points`.
+  static TimeDelta arrival_scatter(const std::vector<std::pair<DataSize, Timestamp>>& points);
 
   Config config_;
   std::map<int, Cluster> clusters_;

@@ -211,3 +211,34 @@ TEST_CASE("ReorderTolerantLossCounter takes back a loss that was only reordering
   CHECK(counter.late_arrivals() == 3);  // 9 and 10
   CHECK(c.lost == 0);
 }
+
+TEST_CASE("LossBasedBwe: two or three blocks cannot show loss following the rate") {
+  // A start-up ramp under random loss: a 2 s block at 1 Mbps with 1% and one at 1.3 Mbps with 6%
+  // differ by more than two standard errors, but that is one block against another.
+  auto ramp = [](LossBasedBwe& bwe, Timestamp& now, int blocks) {
+    const DataRate rates[] = {1000_kbps, 1300_kbps, 1150_kbps, 1400_kbps};
+    const double losses[] = {0.01, 0.06, 0.02, 0.06};
+    double carry = 0;
+    for (int b = 0; b < blocks; ++b) feed(bwe, now, rates[b], losses[b], 2.1, carry);  // a block closes after 2 s
+  };
+  for (int blocks = 2; blocks <= 3; ++blocks) {
+    Timestamp now = Timestamp::Seconds(1);
+    LossBasedBwe bwe = make(now, 1_mbps);
+    ramp(bwe, now, blocks);
+    CHECK_FALSE(bwe.loss_follows_rate());
+  }
+  // Two against two, the same pattern is loss that follows the rate.
+  Timestamp now = Timestamp::Seconds(1);
+  LossBasedBwe bwe = make(now, 1_mbps);
+  ramp(bwe, now, 4);
+  CHECK(bwe.loss_follows_rate());
+  // With the old two-block minimum the first pair already counted.
+  LossBasedBwe::Config two;
+  two.follow_min_blocks = 2;
+  LossBasedBwe early(two);
+  now = Timestamp::Seconds(1);
+  early.set_bitrates(1_mbps, 10_kbps, 10_mbps, now);
+  early.update_rtt(100_ms);
+  ramp(early, now, 2);
+  CHECK(early.loss_follows_rate());
+}
