@@ -3,13 +3,15 @@
 // when at least 80% of the cluster's packets and bytes were reported and the intervals are sane.
 // A cluster whose packets arrived out of send order measured the path's jitter, not its rate (a
 // 15 ms cluster spread over +-35 ms of jitter read as a third of the rate sent and pulled the
-// estimate down from 2.4 Mbps to 0.7 Mbps): it gives no estimate. So does one whose arrivals, in
-// order, scatter about a straight line through (bytes received, arrival time) by more than a
-// quarter of its receive interval (a bottleneck spaces arrivals by their sizes; the pacer's send
-// times are irregular, so they are no axis for the fit): jitter that large on a path that keeps
-// order bunches the arrivals (a packet held back holds the ones behind it), and the first-to-last
-// interval then measures the jitter too (issue 14's default link: a 3 Mbps start-up cluster of
-// 5-8 packets on 2 Mbps with +-20 ms of jitter read 2.3-3 Mbps and built a 100-150 ms queue).
+// estimate down from 2.4 Mbps to 0.7 Mbps): it gives no estimate. Optionally (Config::
+// max_arrival_scatter; off by default, see congestion/README.md for what it costs) neither does
+// one whose in-order arrivals scatter about a straight line through (bytes received, arrival time)
+// by more than a fraction of its receive interval: jitter as long as the cluster on a path that
+// keeps order bunches the arrivals (a packet held back holds the ones behind it), and the first-
+// to-last interval then measures the jitter too (issue 14's default link: a 3 Mbps start-up
+// cluster of 5-8 packets on 2 Mbps with +-20 ms of jitter read 2.3-3 Mbps and built a 100-150 ms
+// queue). The fit is over bytes because a bottleneck spaces arrivals by size; the pacer's probe
+// packets are of mixed sizes sent unevenly, and a fit over send times rejected clean clusters.
 #pragma once
 
 #include <map>
@@ -34,8 +36,8 @@ class ProbeBitrateEstimator {
     size_t max_clusters = 16;
     // Twice the largest distance of an arrival from the cluster's least-squares line (bytes
     // received -> arrival time) may be at most this fraction of the receive interval (<= 0: no
-    // limit).
-    double max_arrival_scatter = 0.25;
+    // limit, the default; 0.25 was measured).
+    double max_arrival_scatter = 0.0;
   };
   // Arrivals kept per cluster for the scatter test; later ones count in the rates only.
   static constexpr size_t kMaxScatterPoints = 64;

@@ -121,10 +121,12 @@ std::optional<DataRate> jittered_cluster(ProbeBitrateEstimator& e, int cluster, 
 }
 }  // namespace
 
-TEST_CASE("ProbeBitrateEstimator gives no estimate from a short cluster whose arrivals jitter bunched") {
+TEST_CASE("ProbeBitrateEstimator with the scatter test gives no estimate from a short cluster whose arrivals jitter bunched") {
   // Without jitter the cluster reads the bottleneck (0.95 x 2 Mbps: path-limited); nor does a
   // clean cluster of mixed sizes scatter (the fit is over bytes, not send times).
-  ProbeBitrateEstimator clean;
+  ProbeBitrateEstimator::Config scatter_test;
+  scatter_test.max_arrival_scatter = 0.25;
+  ProbeBitrateEstimator clean(scatter_test);
   auto r = jittered_cluster(clean, 1, 8, 0, 1);
   REQUIRE(r);
   CHECK(r->kbps() == 1900);
@@ -135,7 +137,7 @@ TEST_CASE("ProbeBitrateEstimator gives no estimate from a short cluster whose ar
   off.max_arrival_scatter = 0;
   int over_without = 0, over_with = 0, given = 0;
   for (uint32_t seed = 1; seed <= 200; ++seed) {
-    ProbeBitrateEstimator a(off), b;
+    ProbeBitrateEstimator a(off), b(scatter_test);
     auto ra = jittered_cluster(a, 1, 8, 20, seed);
     auto rb = jittered_cluster(b, 1, 8, 20, seed);
     if (ra && ra->kbps() > 2500) ++over_without;
@@ -148,7 +150,7 @@ TEST_CASE("ProbeBitrateEstimator gives no estimate from a short cluster whose ar
   // A cluster long enough for the jitter is measured: 60 packets (240 ms) through the same path
   // read within 15% of 0.95 x 2 Mbps on every seed (+-20 ms at each end of 240 ms).
   for (uint32_t seed = 1; seed <= 20; ++seed) {
-    ProbeBitrateEstimator e;
+    ProbeBitrateEstimator e(scatter_test);
     auto longer = jittered_cluster(e, 1, 60, 20, seed);
     REQUIRE(longer);
     CHECK(longer->kbps() >= 1615);
@@ -156,10 +158,12 @@ TEST_CASE("ProbeBitrateEstimator gives no estimate from a short cluster whose ar
   }
 }
 
-TEST_CASE("ProbeBitrateEstimator measures a clean path-limited cluster of mixed sizes sent unevenly") {
+TEST_CASE("ProbeBitrateEstimator with the scatter test measures a clean path-limited cluster of mixed sizes sent unevenly") {
   // The pacer's probe packets differ in size (padding, media) and leave at uneven times; a 1 Mbps
   // bottleneck spaces their arrivals by their sizes. No scatter: measured (0.95 x 1 Mbps).
-  ProbeBitrateEstimator e;
+  ProbeBitrateEstimator::Config scatter_test;
+  scatter_test.max_arrival_scatter = 0.25;
+  ProbeBitrateEstimator e(scatter_test);
   const int sizes[] = {1200, 100, 1000, 1100, 300, 1200, 900};
   const int send_us[] = {0, 4400, 9800, 10000, 14400, 15000, 21000};
   const Timestamp s0 = Timestamp::Seconds(1);
