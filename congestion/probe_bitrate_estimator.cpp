@@ -53,7 +53,9 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   }
   cl.size_total += packet.sent.size;
   ++cl.num_probes;
-  if (cl.points.size() < kMaxScatterPoints) cl.points.emplace_back(cl.size_total, recv);
+  if (config_.max_arrival_scatter > 0 && cl.points.size() < kMaxScatterPoints) {
+    cl.points.emplace_back(cl.size_total, recv);  // only the scatter test reads them
+  }
 
   const double min_probes = cl.min_probes * config_.min_received_fraction;
   const DataSize min_bytes = cl.min_bytes * config_.min_received_fraction;

@@ -71,7 +71,8 @@ class ProbeBitrateEstimator {
     Timestamp newest_send_received = Timestamp::MinusInfinity();  // send time of the latest-sent so far
     Timestamp arrival_of_newest_send = Timestamp::MinusInfinity();
     bool reordered = false;
-    // (bytes received so far, this packet's included; arrival), at most kMaxScatterPoints
+    // (bytes received so far, this packet's included; arrival), at most kMaxScatterPoints; kept
+    // only while the scatter test is on
     std::vector<std::pair<DataSize, Timestamp>> points;
   };
   // Twice the largest residual of the least-squares line through `points`.
