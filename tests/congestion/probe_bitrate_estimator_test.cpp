@@ -176,3 +176,31 @@ TEST_CASE("ProbeBitrateEstimator with the scatter test measures a clean path-lim
   REQUIRE(r);
   CHECK(r->kbps() == 950);
 }
+
+TEST_CASE("ProbeBitrateEstimator with the scatter test keeps at most kMaxScatterPoints arrivals a cluster") {
+  // 150 packets: `clean` arrive one 1 Mbps bottleneck slot apart (8 ms per 1000 bytes), the rest
+  // bunched in two bursts (up to packet 100 at once, then the others 400 ms later). With the
+  // first 64 clean, the fit sees only clean arrivals and the cluster is measured (the rates count
+  // every packet); with bunching inside the first 64 it is refused.
+  static_assert(ProbeBitrateEstimator::kMaxScatterPoints == 64);
+  ProbeBitrateEstimator::Config scatter_test;
+  scatter_test.max_arrival_scatter = 0.25;
+  auto run_cluster = [&](int clean) {
+    ProbeBitrateEstimator e(scatter_test);
+    const Timestamp s0 = Timestamp::Seconds(1);
+    Timestamp arrival = Timestamp::Seconds(2);
+    std::optional<DataRate> last;
+    for (int i = 0; i < 150; ++i) {
+      if (i > 0 && i < clean) arrival += 8_ms;
+      if (i == 100) arrival += 400_ms;
+      last = e.handle_probe(probe_packet(1, s0 + TimeDelta::Millis(i), arrival));
+    }
+    return last;
+  };
+  const auto measured = run_cluster(64);
+  REQUIRE(measured);
+  MESSAGE("64 clean arrivals of 150: " << measured->kbps() << " kbps");
+  CHECK(measured->kbps() > 1000);  // 149 kB over 904 ms, discounted: 0.95 x 1.32 Mbps
+  CHECK(measured->kbps() < 1400);
+  CHECK_FALSE(run_cluster(20));
+}
