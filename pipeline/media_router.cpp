@@ -142,6 +142,7 @@ struct MediaRouter::Outbound {
       hc.rtx_ssrc = *config.rtx_ssrc;
       hc.rtx_payload_type = config.rtx_payload_type;
       hc.unwrap_red_payload_type = config.red_payload_type;
+      hc.fec_payload_type = config.ulpfec_payload_type;
       hc.first_rtx_sequence_number = rtx_first_seq;
       hc.max_age = kRtxHistoryAge;
       e.history = hc;

@@ -69,6 +69,9 @@ class MediaRouter {
     // Video RED (ULPFEC in RED): the media comes RED-wrapped, its retransmissions carry the media
     // block alone under the codec's RTX type (both ways: PacketHistory unwraps for the answers).
     std::optional<uint8_t> red_payload_type;
+    // The ULPFEC payload type inside that RED: FEC packets are forwarded but never retransmitted
+    // (recovery::PacketHistory::Config::fec_payload_type).
+    std::optional<uint8_t> ulpfec_payload_type;
     uint32_t clock_rate = 90000;
     bool nack = true;  // generate NACKs upstream / answer them downstream
     // VP8 or VP9: temporal layers are selected per receiving leg (payloads carry descriptors).

@@ -21,7 +21,10 @@ MediaServer::Config MediaServer::Config::ForCall(const EndpointConfig& a) {
       if (m.protection.nack) f.rtx_ssrc = s.video_rtx;
       f.rtx_payload_type = a.payload_types.video_rtx;
       f.media_payload_type = a.payload_types.of(*m.video);
-      if (m.protection.fec) f.red_payload_type = a.payload_types.red;
+      if (m.protection.fec) {
+        f.red_payload_type = a.payload_types.red;
+        f.ulpfec_payload_type = a.payload_types.ulpfec;
+      }
       if (!m.protection.fec) f.codec = *m.video;  // RED-wrapped payloads are forwarded whole
       v.push_back(f);
     }

@@ -30,6 +30,7 @@ RtpEgress::Config RtpSender::egress_config() const {
     hc.rtx_payload_type = config_.rtx_payload_type;
     hc.rtx_pt_for_media_pt = config_.rtx_pt_for_media_pt;
     hc.unwrap_red_payload_type = config_.unwrap_red_payload_type;
+    hc.fec_payload_type = config_.fec_payload_type;
     hc.first_rtx_sequence_number = static_cast<uint16_t>(config_.first_sequence_number + 0x8000);
     c.history = hc;
   }

@@ -33,6 +33,8 @@ class RtpSender {
     // RED packets of this payload type are retransmitted as their media block (see
     // recovery::PacketHistory::Config::unwrap_red_payload_type).
     std::optional<uint8_t> unwrap_red_payload_type;
+    // ULPFEC inside that RED: never retransmitted (recovery::PacketHistory::Config::fec_payload_type).
+    std::optional<uint8_t> fec_payload_type;
     size_t history_packets = 1024;
     uint16_t first_sequence_number = 0;
   };

@@ -67,7 +67,11 @@ Result<std::unique_ptr<VideoSendStream>> VideoSendStream::Create(const Config& c
   rc.rtx_pt_for_media_pt[media_pt] = config.payload_types.video_rtx;
   // With ULPFEC in RED, a retransmission carries the media packet without its RED header, under the
   // codec's RTX payload type (its SDP apt): Chromium read a RED-wrapped retransmission as VP8.
-  if (config.protection.fec) rc.unwrap_red_payload_type = config.payload_types.red;
+  // Its FEC packets are not retransmitted at all (they share the media's sequence numbers).
+  if (config.protection.fec) {
+    rc.unwrap_red_payload_type = config.payload_types.red;
+    rc.fec_payload_type = config.payload_types.ulpfec;
+  }
   auto rtp = RtpSender::Create(rc, extensions);
   if (!rtp) return Error{rtp.error()};
   recovery::ProtectionPolicy::Config pc;

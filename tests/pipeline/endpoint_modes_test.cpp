@@ -160,6 +160,60 @@ TEST_CASE("pipeline endpoint FlexFEC on its own SSRC repairs random loss: more f
   CHECK(flex.freezes < none.freezes);
 }
 
+TEST_CASE("pipeline endpoint with NACK and ULPFEC retransmits media, never a FEC packet") {
+  // ULPFEC shares the media's sequence numbers, so the receiver NACKs a lost FEC packet like
+  // media. Resent, it went out unwrapped under the codec's RTX type and reached the receiver as a
+  // VP8 packet full of FEC bytes (recovery::PacketHistory::Config::fec_payload_type). RTT 240 ms,
+  // 5% loss: FEC on at its highest rate, and NACKs for what it could not repair.
+  EndpointConfig ca = small_call_config();
+  ca.send.protection = ProtectionConfig{true, true, false, false};
+  ca.send.audio.reset();
+  EndpointConfig cb = ca.mirrored();
+  cb.send.video.reset();
+  ca.receive.video.reset();
+  netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), 0.05),
+                                                            link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
+  net.seed = 41;
+  auto call = Call::Make(ca, cb, net);
+  std::vector<uint16_t> fec_seqs, rtx_osns;
+  size_t wire_media = 0;
+  netsim::Network* nw = call->network.get();
+  call->transport_a.set_send([&, nw](netsim::SimPacket p, Timestamp now) {
+    auto pk = rtp::RtpPacket::parse(p.data);
+    if (!rtp::is_rtcp(p.data) && pk) {
+      const auto payload = pk->payload();
+      if (pk->ssrc() == ca.local.video && pk->payload_type() == ca.payload_types.red && !payload.empty()) {
+        // A FEC packet is RED whose (only) block is ULPFEC: F bit clear, block type = ulpfec.
+        if ((payload[0] & 0x7f) == ca.payload_types.ulpfec) {
+          fec_seqs.push_back(pk->sequence_number());
+        } else {
+          ++wire_media;
+        }
+      } else if (pk->ssrc() == ca.local.video_rtx && payload.size() > 2) {  // probe padding is payload-less
+        rtx_osns.push_back(static_cast<uint16_t>(payload[0] << 8 | payload[1]));
+      }
+    }
+    nw->send_from_a(std::move(p), now);
+  });
+  call->run(TimeDelta::Seconds(8));
+  size_t fec_resent = 0;
+  std::sort(fec_seqs.begin(), fec_seqs.end());
+  for (const uint16_t osn : rtx_osns) fec_resent += std::binary_search(fec_seqs.begin(), fec_seqs.end(), osn) ? 1 : 0;
+  const StatsReport rb = call->b->stats(call->now());
+  const InboundRtpStats* got = rb.inbound("video");
+  REQUIRE(got != nullptr);
+  MESSAGE("media " << wire_media << ", FEC " << fec_seqs.size() << ", retransmissions " << rtx_osns.size()
+                   << " (of FEC packets " << fec_resent << "); B: repaired by RTX " << got->tern_packets_repaired_by_rtx.value_or(0)
+                   << ", FEC recovered " << got->fec_packets_recovered.value_or(0) << ", freezes "
+                   << got->freeze_count.value_or(0));
+  CHECK(wire_media > 300);
+  CHECK(fec_seqs.size() > 100);
+  CHECK(rtx_osns.size() > 0);  // media the FEC could not repair was resent
+  CHECK(fec_resent == 0);
+  CHECK(got->tern_packets_repaired_by_rtx.value_or(0) > 0);
+  CHECK(got->tern_packets_repaired_by_rtx.value_or(0) <= rtx_osns.size());
+}
+
 TEST_CASE("pipeline endpoint asks for keyframes by FIR when the peer takes only FIR, by PLI otherwise") {
   // 10% loss with NACK off: frames go missing and the receiver asks for keyframes.
   for (const bool fir : {false, true}) {

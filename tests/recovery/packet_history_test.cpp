@@ -236,3 +236,45 @@ TEST_CASE("packet history: RED-wrapped video is retransmitted as its media block
   REQUIRE(out2.size() == 1);
   CHECK(out2[0].payload().size() == red->payload().size() + 2);
 }
+
+TEST_CASE("packet history: a FEC packet in RED is never retransmitted, the media beside it is") {
+  // ULPFEC takes the media's sequence numbers, so receivers NACK a lost FEC packet like media.
+  // Unwrapped like media it went out under the codec's RTX type: FEC bytes as a VP8 packet.
+  PacketHistory::Config c = config();
+  c.rtx_pt_for_media_pt = {{96, 97}};
+  c.unwrap_red_payload_type = 100;
+  Random rng(9);
+  const rtp::RtpPacket media = random_packet(rng, 10, 0, kHistoryMediaSsrc, 96, 400);
+  const rtp::RtpPacket fec_body = random_packet(rng, 11, 0, kHistoryMediaSsrc, 101, 200);
+  auto red_media = wrap_red(media, 100);
+  auto red_fec = wrap_red(fec_body, 100);
+  REQUIRE(red_media.ok());
+  REQUIRE(red_fec.ok());
+  const uint16_t lost[] = {10, 11};
+  SUBCASE("with fec_payload_type") {
+    c.fec_payload_type = 101;
+    auto h = PacketHistory::Create(c);
+    REQUIRE(h.ok());
+    h->put(*red_media, Timestamp::Millis(1));
+    h->put(*red_fec, Timestamp::Millis(2));
+    auto out = h->on_nack(lost, Timestamp::Millis(50), TimeDelta::Millis(100));
+    REQUIRE(out.size() == 1);
+    CHECK(load_be16(out[0].payload().data()) == 10);  // the OSN: the media packet
+    CHECK(h->stats().refused_fec == 1);
+    CHECK(h->stats().not_found == 0);
+    // Asked again later: still refused, and no budget spent on it.
+    auto again = h->on_nack(std::span<const uint16_t>(lost + 1, 1), Timestamp::Millis(500), TimeDelta::Millis(100));
+    CHECK(again.empty());
+    CHECK(h->stats().refused_fec == 2);
+  }
+  SUBCASE("without it (the old behaviour): the FEC packet goes as a 'media' block under the codec's RTX type") {
+    auto h = PacketHistory::Create(c);
+    REQUIRE(h.ok());
+    h->put(*red_media, Timestamp::Millis(1));
+    h->put(*red_fec, Timestamp::Millis(2));
+    auto out = h->on_nack(lost, Timestamp::Millis(50), TimeDelta::Millis(100));
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].payload_type() == 97);
+    CHECK(h->stats().refused_fec == 0);
+  }
+}
