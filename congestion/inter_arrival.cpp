@@ -62,7 +62,12 @@ std::optional<InterArrival::Deltas> InterArrival::compute_deltas(Timestamp send_
       // A burst can stretch a group's last send time past the next group's: no usable delta.
       if (d.send_delta >= TimeDelta::Zero()) out = d;
     }
-    prev_ = current_;
+    // After an unusable delta the older group stays the reference, so the next delta spans both
+    // and the deltas still add up to the change in delay. Moving the reference on dropped exactly
+    // the steps whose send delta is negative, mostly steps up in delay: on a path reordering
+    // +-35 ms the accumulated delay fell ~60 ms a second on a link that was not queueing, and the
+    // trend read under-use (hold) half the time.
+    if (!prev_.valid() || out) prev_ = current_;
     current_ = Group{};
     current_.first_send = current_.send = send_time;
     current_.first_arrival = arrival_time;
