@@ -21,6 +21,21 @@ using testing::Call;
 using testing::link;
 using testing::small_call_config;
 
+// A sends video alone with `protection`; B receives it and sends nothing but RTCP.
+struct OneWay {
+  EndpointConfig a, b;
+};
+OneWay video_one_way(ProtectionConfig protection) {
+  OneWay w;
+  w.a = small_call_config();
+  w.a.send.protection = protection;
+  w.a.send.audio.reset();
+  w.b = w.a.mirrored();
+  w.b.send.video.reset();
+  w.a.receive.video.reset();
+  return w;
+}
+
 TEST_CASE("pipeline endpoint VP9 with FEC and audio RED under loss") {
   EndpointConfig ca = small_call_config();
   ca.send.video = codecs::CodecType::kVp9;
@@ -59,12 +74,9 @@ TEST_CASE("pipeline endpoint FEC picks bursty masks under bursty loss and random
   // 100 ms one way (RTT 200 ms: FEC on), 5% loss; the sender learns the loss pattern from
   // transport-cc feedback (recovery::LossBurstMeter) and hands it to the protection policy.
   for (const double burst : {1.0, 4.0}) {
-    EndpointConfig ca = small_call_config();
-    ca.send.protection = ProtectionConfig{true, true, false, false};
-    ca.send.audio.reset();
-    EndpointConfig cb = ca.mirrored();
-    cb.send.video.reset();
-    ca.receive.video.reset();
+    OneWay w = video_one_way(ProtectionConfig{true, true, false, false});
+    EndpointConfig& ca = w.a;
+    EndpointConfig& cb = w.b;
     netsim::LinkConfig forward = link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(100));
     forward.loss = burst > 1 ? netsim::LossConfig::GilbertElliott(0.05, burst) : netsim::LossConfig::Random(0.05);
     netsim::NetworkConfig net = netsim::NetworkConfig::Direct(forward, link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(100)));
@@ -95,12 +107,9 @@ TEST_CASE("pipeline endpoint FlexFEC on its own SSRC repairs random loss: more f
     int wire_fec = 0, wire_fec_wellformed = 0;
   };
   auto run = [](bool flexfec) {
-    EndpointConfig ca = small_call_config();
-    ca.send.protection = ProtectionConfig{false, false, false, flexfec};
-    ca.send.audio.reset();
-    EndpointConfig cb = ca.mirrored();
-    cb.send.video.reset();
-    ca.receive.video.reset();
+    OneWay w = video_one_way(ProtectionConfig{false, false, false, flexfec});
+    EndpointConfig& ca = w.a;
+    EndpointConfig& cb = w.b;
     netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(30), 0.05),
                                                               link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(30)));
     net.seed = 29;
@@ -165,12 +174,9 @@ TEST_CASE("pipeline endpoint with NACK and ULPFEC retransmits media, never a FEC
   // media. Resent, it went out unwrapped under the codec's RTX type and reached the receiver as a
   // VP8 packet full of FEC bytes (recovery::PacketHistory::Config::fec_payload_type). RTT 240 ms,
   // 5% loss: FEC on at its highest rate, and NACKs for what it could not repair.
-  EndpointConfig ca = small_call_config();
-  ca.send.protection = ProtectionConfig{true, true, false, false};
-  ca.send.audio.reset();
-  EndpointConfig cb = ca.mirrored();
-  cb.send.video.reset();
-  ca.receive.video.reset();
+  OneWay w = video_one_way(ProtectionConfig{true, true, false, false});
+  EndpointConfig& ca = w.a;
+  EndpointConfig& cb = w.b;
   netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), 0.05),
                                                             link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
   net.seed = 41;
@@ -217,12 +223,9 @@ TEST_CASE("pipeline endpoint with NACK and ULPFEC retransmits media, never a FEC
 TEST_CASE("pipeline endpoint asks for keyframes by FIR when the peer takes only FIR, by PLI otherwise") {
   // 10% loss with NACK off: frames go missing and the receiver asks for keyframes.
   for (const bool fir : {false, true}) {
-    EndpointConfig ca = small_call_config();
-    ca.send.protection = ProtectionConfig{false, false, false, false};
-    ca.send.audio.reset();
-    EndpointConfig cb = ca.mirrored();
-    cb.send.video.reset();
-    ca.receive.video.reset();
+    OneWay w = video_one_way(ProtectionConfig{false, false, false, false});
+    EndpointConfig& ca = w.a;
+    EndpointConfig& cb = w.b;
     cb.use_fir = fir;
     netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(20), 0.10),
                                                               link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(20)));
