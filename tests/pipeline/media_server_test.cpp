@@ -1,11 +1,14 @@
 // MediaServer (SFU-like hop) tests over two netsim networks: A <-> server <-> B in virtual time.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "call_fixture.h"
 #include "doctest/doctest.h"
 #include "tern/pipeline/media_server.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::pipeline {
 namespace {
@@ -151,6 +154,39 @@ TEST_CASE("pipeline media server NACKs upstream and retransmits downstream") {
   CHECK(*video->tern_packets_repaired_by_rtx <= video->retransmitted_packets_received);
   CHECK(video->frames_rendered.value() + 25 >= sent->frames_encoded.value());
   CHECK(video->freeze_count.value() <= 3);
+}
+
+TEST_CASE("pipeline media server with ULPFEC forwards FEC packets but never retransmits one") {
+  // The server answers B's NACKs from its own history, which holds the forwarded FEC packets too
+  // (they share the media's numbers): MediaRouter::ForwardedStream::ulpfec_payload_type keeps
+  // them out of the answers (recovery::PacketHistory::Config::fec_payload_type).
+  EndpointConfig ca = one_way_sender();
+  ca.send.protection = ProtectionConfig{true, true, false, false};
+  SfuCall call(ca, ca.mirrored(), 0.03, 0.05);
+  std::vector<uint16_t> fec_seqs, rtx_osns;
+  netsim::Network* dn = call.downstream.get();
+  call.ts_b.set_send([&, dn](netsim::SimPacket p, Timestamp now) {
+    auto pk = rtp::RtpPacket::parse(p.data);
+    if (!rtp::is_rtcp(p.data) && pk) {
+      const auto payload = pk->payload();
+      if (pk->ssrc() == ca.local.video && pk->payload_type() == ca.payload_types.red && !payload.empty() &&
+          (payload[0] & 0x7f) == ca.payload_types.ulpfec) {
+        fec_seqs.push_back(pk->sequence_number());
+      } else if (pk->ssrc() == ca.local.video_rtx && payload.size() > 2) {
+        rtx_osns.push_back(static_cast<uint16_t>(payload[0] << 8 | payload[1]));
+      }
+    }
+    dn->send_from_a(std::move(p), now);
+  });
+  call.run(TimeDelta::Seconds(6));
+  std::sort(fec_seqs.begin(), fec_seqs.end());
+  size_t fec_resent = 0;
+  for (const uint16_t osn : rtx_osns) fec_resent += std::binary_search(fec_seqs.begin(), fec_seqs.end(), osn) ? 1 : 0;
+  MESSAGE("server -> B: FEC " << fec_seqs.size() << ", retransmissions " << rtx_osns.size() << " (of FEC packets "
+                              << fec_resent << ")");
+  CHECK(fec_seqs.size() > 50);
+  CHECK(rtx_osns.size() > 0);
+  CHECK(fec_resent == 0);
 }
 
 }  // namespace
