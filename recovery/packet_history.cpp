@@ -207,14 +207,12 @@ std::vector<rtp::RtpPacket> PacketHistory::on_nack(std::span<const uint16_t> seq
     }
     std::optional<rtp::RtpPacket> primary;
     if (config_.unwrap_red_payload_type && original->payload_type() == *config_.unwrap_red_payload_type) {
-      if (config_.fec_payload_type) {
-        const Result<RedPayload> red = parse_red_payload(original->payload());
-        if (red && red->primary.payload_type == *config_.fec_payload_type) {
-          ++stats_.refused_fec;
-          continue;
-        }
-      }
       auto blocks = decode_red(*original);
+      // The primary block comes last.
+      if (blocks && config_.fec_payload_type && blocks->back().payload_type() == *config_.fec_payload_type) {
+        ++stats_.refused_fec;
+        continue;
+      }
       if (blocks && blocks->size() == 1) {
         primary = std::move(blocks->front());
         original = &*primary;
