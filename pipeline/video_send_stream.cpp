@@ -150,7 +150,9 @@ void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool 
   stream.media_rate = target_;
   stream.fps = adapter_.level().fps;
   stream.base_rtt = base_rtt;
+  stream.fec_on = fec_on_;
   const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty, &stream);
+  fec_on_ = d.use_fec;
   counters_.fec_bursty_masks = d.mask_type == recovery::FecMaskType::kBursty;
   // With NACK, FEC is sent only when the policy asks for it (the floor then applies): a stream the
   // policy leaves to NACK sends none, and its receiver holds the RTT for repairs as without FEC.

@@ -152,6 +152,7 @@ class VideoSendStream {
   std::unique_ptr<codecs::VideoEncoder> encoder_;
   recovery::ProtectionPolicy policy_;
   double fec_overhead_ = 0.0;
+  bool fec_on_ = false;  // the protection policy turned FEC on (its rule 7 keeps it on)
   VideoAdapter adapter_;
   codecs::VideoFrame scaled_;  // the captured picture at the adapted size, reused
   double frame_credit_ = 1.0;  // frame-rate adaptation: a frame is encoded per whole credit

@@ -10,6 +10,9 @@ Result<ProtectionPolicy> ProtectionPolicy::Create(Config config) {
   if (!(config.min_fec_loss >= 0.0 && config.min_fec_loss <= 1.0)) {
     return Error{"protection policy: min_fec_loss outside [0, 1]"};
   }
+  if (!(config.fec_off_loss >= 0.0 && config.fec_off_loss <= 1.0)) {
+    return Error{"protection policy: fec_off_loss outside [0, 1]"};
+  }
   if (config.nack_only_rtt < TimeDelta::Zero() || config.high_rtt < TimeDelta::Zero()) {
     return Error{"protection policy: negative RTT threshold"};
   }
@@ -48,7 +51,8 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   const double loss = std::isnan(loss_fraction) ? 0.0 : std::clamp(loss_fraction, 0.0, 1.0);
   d.use_nack = config_.allow_nack;
   d.mask_type = bursty ? FecMaskType::kBursty : FecMaskType::kRandom;
-  if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < config_.min_fec_loss || loss == 0.0) {
+  const double min_loss = stream != nullptr && stream->fec_on ? std::min(config_.fec_off_loss, config_.min_fec_loss) : config_.min_fec_loss;
+  if (!config_.allow_fec || rtt < config_.nack_only_rtt || loss < min_loss || loss == 0.0) {
     return d;
   }
   // Rules 5 and 6 look at the path's own round trip when the caller knows it.

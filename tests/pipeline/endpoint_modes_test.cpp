@@ -220,6 +220,52 @@ TEST_CASE("pipeline endpoint with NACK and ULPFEC retransmits media, never a FEC
   CHECK(got->tern_packets_repaired_by_rtx.value_or(0) <= rtx_osns.size());
 }
 
+TEST_CASE("pipeline endpoint on a long path keeps FEC on from the first feedback while loss stays near 1%") {
+  // At 240 ms RTT a retransmission comes after the jitter buffer gave its frame up, so FEC must not
+  // stop while the path loses: a loss figure over a second of packets at ~1% loss falls under the
+  // policy's 1% threshold now and then (rule 7 keeps FEC on down to 0.5%), and a receiver report
+  // before the first RTT used to judge the path by a 100 ms guess and turn FEC off until the next
+  // report. The wire is tapped: every 100 ms from 0.5 s on carries FEC packets.
+  OneWay w = video_one_way(ProtectionConfig{true, true, false, false});
+  EndpointConfig& ca = w.a;
+  netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), 0.012),
+                                                            link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
+  net.seed = 7;
+  auto call = Call::Make(ca, w.b, net);
+  constexpr int kBins = 200;  // 20 s in 100 ms
+  std::vector<int> fec_in_bin(kBins, 0), media_in_bin(kBins, 0);
+  netsim::Network* nw = call->network.get();
+  call->transport_a.set_send([&, nw](netsim::SimPacket p, Timestamp now) {
+    auto pk = rtp::RtpPacket::parse(p.data);
+    const int bin = static_cast<int>(now.ms() / 100);
+    if (!rtp::is_rtcp(p.data) && pk && bin >= 0 && bin < kBins && pk->ssrc() == ca.local.video &&
+        pk->payload_type() == ca.payload_types.red && !pk->payload().empty()) {
+      if ((pk->payload()[0] & 0x7f) == ca.payload_types.ulpfec) {
+        ++fec_in_bin[static_cast<size_t>(bin)];
+      } else {
+        ++media_in_bin[static_cast<size_t>(bin)];
+      }
+    }
+    nw->send_from_a(std::move(p), now);
+  });
+  call->run(TimeDelta::Seconds(20));
+  int bare = 0, fec = 0;
+  for (int i = 5; i < kBins; ++i) {
+    if (media_in_bin[static_cast<size_t>(i)] > 0 && fec_in_bin[static_cast<size_t>(i)] == 0) ++bare;
+    fec += fec_in_bin[static_cast<size_t>(i)];
+  }
+  const StatsReport rb = call->b->stats(call->now());
+  const InboundRtpStats* got = rb.inbound("video");
+  REQUIRE(got != nullptr);
+  MESSAGE("100 ms spans with media and no FEC from 0.5 s on: " << bare << " of " << kBins - 5 << "; FEC packets " << fec
+                                                            << "; B: FEC recovered " << got->fec_packets_recovered.value_or(0)
+                                                            << ", repaired by RTX " << got->tern_packets_repaired_by_rtx.value_or(0)
+                                                            << ", freezes " << got->freeze_count.value_or(0));
+  CHECK(fec > 200);
+  CHECK(bare == 0);
+  CHECK(got->fec_packets_recovered.value_or(0) > 0);
+}
+
 TEST_CASE("pipeline endpoint asks for keyframes by FIR when the peer takes only FIR, by PLI otherwise") {
   // 10% loss with NACK off: frames go missing and the receiver asks for keyframes.
   for (const bool fir : {false, true}) {

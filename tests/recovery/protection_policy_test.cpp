@@ -153,3 +153,33 @@ TEST_CASE("protection policy: rules 5 and 6 judge the path by its least RTT when
   s.base_rtt = TimeDelta::Millis(200);
   CHECK(fec_packet_count(6, p->decide(TimeDelta::Millis(240), 0.02, false, &s).fec_rate) == 2);
 }
+
+TEST_CASE("protection policy: FEC once on stays on down to fec_off_loss (rule 7), then goes off") {
+  auto p = ProtectionPolicy::Create({});
+  REQUIRE(p.ok());
+  StreamFigures s;
+  s.media_rate = DataRate::KilobitsPerSec(1200);
+  s.fps = 30;
+  s.base_rtt = TimeDelta::Millis(240);
+  const TimeDelta rtt = TimeDelta::Millis(250);
+  // Off: 0.9% is under min_fec_loss (1%), so FEC does not start.
+  CHECK(!p->decide(rtt, 0.009, false, &s).use_fec);
+  // On: the same 0.9% (a report of a 2% path that saw few losses) keeps it, sized for that loss.
+  s.fec_on = true;
+  const ProtectionDecision kept = p->decide(rtt, 0.009, false, &s);
+  CHECK(kept.use_fec);
+  CHECK(kept.fec_rate > 0);
+  CHECK(p->decide(rtt, 0.005, false, &s).use_fec);
+  // Below fec_off_loss it goes off.
+  CHECK(!p->decide(rtt, 0.004, false, &s).use_fec);
+  CHECK(!p->decide(rtt, 0.0, false, &s).use_fec);
+  // The band is never above min_fec_loss, and the RTT rule still applies.
+  ProtectionPolicy::Config c;
+  c.fec_off_loss = 0.05;
+  auto wide = ProtectionPolicy::Create(c);
+  REQUIRE(wide.ok());
+  CHECK(wide->decide(rtt, 0.012, false, &s).use_fec);
+  CHECK(!p->decide(TimeDelta::Millis(20), 0.02, false, &s).use_fec);
+  c.fec_off_loss = -0.1;
+  CHECK(!ProtectionPolicy::Create(c).ok());
+}
