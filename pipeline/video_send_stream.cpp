@@ -151,6 +151,7 @@ void VideoSendStream::on_path_figures(TimeDelta rtt, double loss_fraction, bool 
   stream.fps = adapter_.level().fps;
   stream.base_rtt = base_rtt;
   stream.fec_on = fec_on_;
+  stream.fec_rate = target_ * fec_overhead_;
   const recovery::ProtectionDecision d = policy_.decide(rtt, loss_fraction, bursty, &stream);
   fec_on_ = d.use_fec;
   counters_.fec_bursty_masks = d.mask_type == recovery::FecMaskType::kBursty;

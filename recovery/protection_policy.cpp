@@ -10,6 +10,9 @@ Result<ProtectionPolicy> ProtectionPolicy::Create(Config config) {
   if (!(config.min_fec_loss >= 0.0 && config.min_fec_loss <= 1.0)) {
     return Error{"protection policy: min_fec_loss outside [0, 1]"};
   }
+  if (!(config.min_fec_packets_per_frame_on >= 0.0 && config.min_fec_packets_per_frame_on <= config.min_fec_packets_per_frame)) {
+    return Error{"protection policy: min_fec_packets_per_frame_on outside [0, min_fec_packets_per_frame]"};
+  }
   if (!(config.fec_off_loss >= 0.0 && config.fec_off_loss <= 1.0)) {
     return Error{"protection policy: fec_off_loss outside [0, 1]"};
   }
@@ -22,8 +25,11 @@ Result<ProtectionPolicy> ProtectionPolicy::Create(Config config) {
 bool ProtectionPolicy::too_small_for_fec(const StreamFigures& stream) const {
   if (stream.fps <= 0.0) return false;
   // tern's one-frame groups: under two packets a frame, FEC costs half the media or more.
-  const double packets = config_.min_fec_packets_per_frame * static_cast<double>(config_.packet_payload_bytes);
-  return stream.bytes_per_frame() < packets;
+  // Judged on media + the FEC sent now: on media alone, turning FEC on took its share from the
+  // media and turned it off again at the next figure (and so on: bursty flapped every second).
+  const double per_frame = stream.fec_on ? config_.min_fec_packets_per_frame_on : config_.min_fec_packets_per_frame;
+  const double fec_bytes = stream.fec_rate.bps_f() / 8.0 / stream.fps;
+  return stream.bytes_per_frame() + fec_bytes < per_frame * static_cast<double>(config_.packet_payload_bytes);
 }
 
 double ProtectionPolicy::residual_rate(const StreamFigures& stream, double loss) const {

@@ -111,6 +111,40 @@ TEST_CASE("protection policy: beside NACK no FEC for a stream under two packets 
   CHECK(fec_only->decide(TimeDelta::Millis(120), 0.02, false, &small).use_fec);
 }
 
+TEST_CASE("protection policy: rule 5 judges media + FEC, and FEC on stays on down to 1.5 packets a frame") {
+  auto p = ProtectionPolicy::Create({});
+  REQUIRE(p.ok());
+  const TimeDelta rtt = TimeDelta::Millis(130);
+  // 560 kbps of media at 30 fps: 2333 B a frame, under two packets (2400 B): no FEC.
+  StreamFigures s;
+  s.media_rate = DataRate::KilobitsPerSec(560);
+  CHECK(!p->decide(rtt, 0.08, true, &s).use_fec);
+  // 700 kbps: on. When the target dips, 480 kbps of media plus 80 of FEC count together (2333 B
+  // a frame, over the 1800 B to stay on); judged on the media alone (2000 B) FEC went off, the
+  // media got its share back and turned it on at the next figure, and so on.
+  s.media_rate = DataRate::KilobitsPerSec(700);
+  CHECK(p->decide(rtt, 0.08, true, &s).use_fec);
+  s.fec_on = true;
+  s.media_rate = DataRate::KilobitsPerSec(480);
+  s.fec_rate = DataRate::KilobitsPerSec(80);
+  CHECK(p->decide(rtt, 0.08, true, &s).use_fec);
+  // Once on, it stays down to 1.5 packets a frame (1800 B: 432 kbps at 30 fps with its FEC) ...
+  s.media_rate = DataRate::KilobitsPerSec(380);
+  s.fec_rate = DataRate::KilobitsPerSec(60);
+  CHECK(p->decide(rtt, 0.08, true, &s).use_fec);
+  // ... and goes off below.
+  s.media_rate = DataRate::KilobitsPerSec(350);
+  s.fec_rate = DataRate::KilobitsPerSec(60);
+  CHECK(!p->decide(rtt, 0.08, true, &s).use_fec);
+  // The same 380 + 60 kbps with FEC off does not turn it on (1833 B < 2400 B).
+  s.fec_on = false;
+  s.media_rate = DataRate::KilobitsPerSec(380);
+  CHECK(!p->decide(rtt, 0.08, true, &s).use_fec);
+  ProtectionPolicy::Config c;
+  c.min_fec_packets_per_frame_on = 2.5;  // above min_fec_packets_per_frame
+  CHECK(!ProtectionPolicy::Create(c).ok());
+}
+
 TEST_CASE("protection policy: at high RTT enough FEC packets a frame that few frames wait for NACK") {
   auto p = ProtectionPolicy::Create({});
   REQUIRE(p.ok());
