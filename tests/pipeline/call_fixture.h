@@ -2,7 +2,10 @@
 // EventLoop, plus listeners that collect per-frame measurements and time series.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,8 @@
 #include "tern/netsim/network.h"
 #include "tern/pipeline/endpoint.h"
 #include "tern/pipeline/media_router.h"
+#include "tern/rtp/rtp_packet.h"
+#include "tern/rtp/rtp_rtcp_split.h"
 #include "tern/netsim/datagram_adapter.h"
 
 namespace tern::pipeline::testing {
@@ -51,6 +56,29 @@ inline netsim::LinkConfig link(DataRate capacity, TimeDelta delay, double loss =
   l.delay = delay;
   if (loss > 0) l.loss = netsim::LossConfig::Random(loss);
   return l;
+}
+
+// A tapped datagram of `sender`'s video, as the wire shows it: ULPFEC travels in RED under the
+// media's SSRC and sequence numbers (a RED packet whose only block is ULPFEC: F bit clear, block
+// type = ulpfec), a retransmission on the RTX SSRC carries its original sequence number (OSN)
+// first (probe padding carries none and is not counted).
+struct WireVideoPacket {
+  enum class Kind { kMedia, kFec, kRtx } kind;
+  uint16_t sequence_number;  // kRtx: the original sequence number
+};
+inline std::optional<WireVideoPacket> classify_wire_video(std::span<const uint8_t> datagram, const EndpointConfig& sender) {
+  if (rtp::is_rtcp(datagram)) return std::nullopt;
+  auto pk = rtp::RtpPacket::parse(datagram);
+  if (!pk) return std::nullopt;
+  const auto payload = pk->payload();
+  if (pk->ssrc() == sender.local.video && pk->payload_type() == sender.payload_types.red && !payload.empty()) {
+    const bool fec = (payload[0] & 0x7f) == sender.payload_types.ulpfec;
+    return WireVideoPacket{fec ? WireVideoPacket::Kind::kFec : WireVideoPacket::Kind::kMedia, pk->sequence_number()};
+  }
+  if (pk->ssrc() == sender.local.video_rtx && payload.size() > 2) {
+    return WireVideoPacket{WireVideoPacket::Kind::kRtx, static_cast<uint16_t>(payload[0] << 8 | payload[1])};
+  }
+  return std::nullopt;
 }
 
 struct Call {

@@ -185,19 +185,10 @@ TEST_CASE("pipeline endpoint with NACK and ULPFEC retransmits media, never a FEC
   size_t wire_media = 0;
   netsim::Network* nw = call->network.get();
   call->transport_a.set_send([&, nw](netsim::SimPacket p, Timestamp now) {
-    auto pk = rtp::RtpPacket::parse(p.data);
-    if (!rtp::is_rtcp(p.data) && pk) {
-      const auto payload = pk->payload();
-      if (pk->ssrc() == ca.local.video && pk->payload_type() == ca.payload_types.red && !payload.empty()) {
-        // A FEC packet is RED whose (only) block is ULPFEC: F bit clear, block type = ulpfec.
-        if ((payload[0] & 0x7f) == ca.payload_types.ulpfec) {
-          fec_seqs.push_back(pk->sequence_number());
-        } else {
-          ++wire_media;
-        }
-      } else if (pk->ssrc() == ca.local.video_rtx && payload.size() > 2) {  // probe padding is payload-less
-        rtx_osns.push_back(static_cast<uint16_t>(payload[0] << 8 | payload[1]));
-      }
+    if (const auto wire = testing::classify_wire_video(p.data, ca)) {
+      if (wire->kind == testing::WireVideoPacket::Kind::kFec) fec_seqs.push_back(wire->sequence_number);
+      if (wire->kind == testing::WireVideoPacket::Kind::kMedia) ++wire_media;
+      if (wire->kind == testing::WireVideoPacket::Kind::kRtx) rtx_osns.push_back(wire->sequence_number);
     }
     nw->send_from_a(std::move(p), now);
   });
@@ -232,27 +223,22 @@ TEST_CASE("pipeline endpoint on a long path keeps FEC on from the first feedback
                                                             link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
   net.seed = 7;
   auto call = Call::Make(ca, w.b, net);
-  constexpr int kBins = 200;  // 20 s in 100 ms
+  constexpr size_t kBins = 200;  // 20 s in 100 ms
   std::vector<int> fec_in_bin(kBins, 0), media_in_bin(kBins, 0);
   netsim::Network* nw = call->network.get();
   call->transport_a.set_send([&, nw](netsim::SimPacket p, Timestamp now) {
-    auto pk = rtp::RtpPacket::parse(p.data);
-    const int bin = static_cast<int>(now.ms() / 100);
-    if (!rtp::is_rtcp(p.data) && pk && bin >= 0 && bin < kBins && pk->ssrc() == ca.local.video &&
-        pk->payload_type() == ca.payload_types.red && !pk->payload().empty()) {
-      if ((pk->payload()[0] & 0x7f) == ca.payload_types.ulpfec) {
-        ++fec_in_bin[static_cast<size_t>(bin)];
-      } else {
-        ++media_in_bin[static_cast<size_t>(bin)];
-      }
+    const auto bin = static_cast<size_t>(now.ms() / 100);
+    if (const auto wire = testing::classify_wire_video(p.data, ca); wire && bin < kBins) {
+      if (wire->kind == testing::WireVideoPacket::Kind::kFec) ++fec_in_bin[bin];
+      if (wire->kind == testing::WireVideoPacket::Kind::kMedia) ++media_in_bin[bin];
     }
     nw->send_from_a(std::move(p), now);
   });
   call->run(TimeDelta::Seconds(20));
   int bare = 0, fec = 0;
-  for (int i = 5; i < kBins; ++i) {
-    if (media_in_bin[static_cast<size_t>(i)] > 0 && fec_in_bin[static_cast<size_t>(i)] == 0) ++bare;
-    fec += fec_in_bin[static_cast<size_t>(i)];
+  for (size_t i = 5; i < kBins; ++i) {
+    if (media_in_bin[i] > 0 && fec_in_bin[i] == 0) ++bare;
+    fec += fec_in_bin[i];
   }
   const StatsReport rb = call->b->stats(call->now());
   const InboundRtpStats* got = rb.inbound("video");

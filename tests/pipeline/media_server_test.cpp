@@ -166,15 +166,9 @@ TEST_CASE("pipeline media server with ULPFEC forwards FEC packets but never retr
   std::vector<uint16_t> fec_seqs, rtx_osns;
   netsim::Network* dn = call.downstream.get();
   call.ts_b.set_send([&, dn](netsim::SimPacket p, Timestamp now) {
-    auto pk = rtp::RtpPacket::parse(p.data);
-    if (!rtp::is_rtcp(p.data) && pk) {
-      const auto payload = pk->payload();
-      if (pk->ssrc() == ca.local.video && pk->payload_type() == ca.payload_types.red && !payload.empty() &&
-          (payload[0] & 0x7f) == ca.payload_types.ulpfec) {
-        fec_seqs.push_back(pk->sequence_number());
-      } else if (pk->ssrc() == ca.local.video_rtx && payload.size() > 2) {
-        rtx_osns.push_back(static_cast<uint16_t>(payload[0] << 8 | payload[1]));
-      }
+    if (const auto wire = testing::classify_wire_video(p.data, ca)) {
+      if (wire->kind == testing::WireVideoPacket::Kind::kFec) fec_seqs.push_back(wire->sequence_number);
+      if (wire->kind == testing::WireVideoPacket::Kind::kRtx) rtx_osns.push_back(wire->sequence_number);
     }
     dn->send_from_a(std::move(p), now);
   });
