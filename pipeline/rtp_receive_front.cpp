@@ -74,10 +74,17 @@ class NoNack final : public RtpReceiveFront::NackStage {
 class Nack final : public RtpReceiveFront::NackStage {
  public:
   explicit Nack(recovery::NackGenerator generator) : generator_(std::move(generator)) {}
-  bool on_packet(uint16_t seq, uint32_t /*rtp_timestamp*/, bool /*marker*/, const RtpReceiveFront::Listener::Verdict& verdict,
+  bool on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, const RtpReceiveFront::Listener::Verdict& verdict,
                  recovery::PacketArrival arrival, Timestamp now) override {
     const recovery::NackGenerator::PacketResult r = generator_.on_packet(seq, verdict.keyframe_packet, arrival, now);
     if (verdict.keyframe_first_seq) generator_.clear_up_to(*verdict.keyframe_first_seq);
+    if (verdict.picture) {
+      on_picture_packet(seq, rtp_timestamp, marker, *verdict.picture);
+    } else if (last_ && last_->marker && rtp_timestamp == last_->timestamp && newer(seq, last_->seq)) {
+      // A packet of the picture that just ended, sent after its last packet: its FEC (RED keeps
+      // the media's timestamp). The numbers between are more of the same.
+      generator_.forget_between(last_->seq, seq);
+    }
     return r.keyframe_needed;
   }
   void on_rtt(TimeDelta rtt) override { generator_.on_rtt(rtt); }
@@ -86,7 +93,28 @@ class Nack final : public RtpReceiveFront::NackStage {
   recovery::NackGeneratorStats stats() const override { return generator_.stats(); }
 
  private:
+  // The newest media packet so far; after a marker, the numbers up to a later packet of the same
+  // picture (its FEC) or up to the next picture's first packet are not media. Reordered or older
+  // packets change nothing (a gap then stays NACKed, as before).
+  void on_picture_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker,
+                         const RtpReceiveFront::Listener::Verdict::Picture& picture) {
+    if (last_ && !newer(seq, last_->seq)) return;
+    if (last_ && last_->marker && picture.first_packet && picture.modulus == last_->modulus &&
+        picture.id == (last_->id + 1) % picture.modulus) {
+      generator_.forget_between(last_->seq, seq);
+    }
+    last_ = Last{seq, rtp_timestamp, picture.id, picture.modulus, marker};
+  }
+  static bool newer(uint16_t a, uint16_t b) { return static_cast<int16_t>(static_cast<uint16_t>(a - b)) > 0; }
+  struct Last {
+    uint16_t seq;
+    uint32_t timestamp;
+    uint16_t id;
+    uint16_t modulus;
+    bool marker;
+  };
   recovery::NackGenerator generator_;
+  std::optional<Last> last_;
 };
 
 class PassThrough final : public RtpReceiveFront::PayloadStage {

@@ -103,6 +103,15 @@ class RtpReceiveFront {
     struct Verdict {
       bool keyframe_packet = false;               // the first packet of a keyframe
       std::optional<uint16_t> keyframe_first_seq;  // a complete keyframe starts here: stop NACKing older
+      // Where the packet sits among the stream's pictures, for payloads with a picture id
+      // (VP8, VP9): a gap from one picture's last packet (the marker) to the next picture's first
+      // holds no media (FEC or padding took those numbers), and is not NACKed.
+      struct Picture {
+        uint16_t id = 0;
+        uint16_t modulus = 0x8000;  // 0x80 for 7-bit picture ids
+        bool first_packet = false;  // the picture's first packet (VP9: on its lowest spatial layer)
+      };
+      std::optional<Picture> picture;
     };
     virtual Verdict on_media_packet(rtp::RtpPacket packet, PacketOrigin origin, Timestamp now) = 0;
 

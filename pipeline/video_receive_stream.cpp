@@ -112,7 +112,11 @@ RtpReceiveFront::Listener::Verdict VideoReceiveStream::on_media_packet(rtp::RtpP
                                                                        Timestamp now) {
   const jitterbuffer::VideoJitterBuffer::InsertResult r = jitter_buffer_.insert(std::move(packet), now);
   if (origin == PacketOrigin::kRetransmission && r.accepted) jitter_buffer_.on_retransmitted_packet(now);
-  return Verdict{r.keyframe_packet, r.keyframe_first_seq};
+  Verdict v{r.keyframe_packet, r.keyframe_first_seq, std::nullopt};
+  if (r.picture_id) {
+    v.picture = Verdict::Picture{*r.picture_id, static_cast<uint16_t>(r.picture_id_15bit ? 0x8000 : 0x80), r.first_packet_in_frame};
+  }
+  return v;
 }
 
 std::optional<Timestamp> VideoReceiveStream::next_wakeup() const {

@@ -227,6 +227,17 @@ void NackGenerator::clear_up_to(uint16_t seq) {
   drop_before(unwrapper_.peek(seq));
 }
 
+void NackGenerator::forget_between(uint16_t after, uint16_t before) {
+  if (!newest_) return;
+  const int64_t lo = unwrapper_.peek(after);
+  const int64_t hi = unwrapper_.peek(before);
+  if (hi - lo < 2) return;
+  for (auto it = missing_.upper_bound(lo); it != missing_.end() && it->first < hi;) {
+    it = missing_.erase(it);
+    ++stats_.packets_not_media;
+  }
+}
+
 rtcp::Nack NackGenerator::make_nack(uint32_t sender_ssrc, uint32_t media_ssrc, std::vector<uint16_t> lost) {
   rtcp::Nack nack;
   nack.sender_ssrc = sender_ssrc;

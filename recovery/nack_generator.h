@@ -79,6 +79,7 @@ struct NackGeneratorStats {
   uint64_t packets_abandoned = 0;   // retry limit, age, overflow or keyframe
   uint64_t keyframe_requests = 0;   // overflows that ended in a keyframe request
   uint64_t resyncs = 0;             // starts over behind a jump the stream did not make
+  uint64_t packets_not_media = 0;   // missing numbers forgotten by forget_between()
 };
 
 // How a packet reached the generator.
@@ -111,6 +112,12 @@ class NackGenerator {
   std::optional<Timestamp> next_wakeup() const;
   // Stops asking for packets before `seq` (e.g. a complete keyframe starts at `seq`).
   void clear_up_to(uint16_t seq);
+  // The numbers strictly between `after` and `before` carried no media: the stream's frames say
+  // so (`after` ended a frame, `before` starts the next one). ULPFEC in RED takes the media's
+  // sequence numbers after a frame's last packet, so a lost FEC packet leaves such a gap; asked
+  // for, it is refused by tern's sender (recovery::PacketHistory) and costs NACK entries for up
+  // to max_retries rounds. Forgets them (counted in packets_not_media).
+  void forget_between(uint16_t after, uint16_t before);
 
   size_t size() const { return missing_.size(); }
   TimeDelta rtt() const { return rtt_; }

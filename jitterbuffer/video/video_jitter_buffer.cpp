@@ -40,6 +40,9 @@ VideoJitterBuffer::InsertResult VideoJitterBuffer::insert(rtp::RtpPacket packet,
   if (!first_packet_time_) first_packet_time_ = now;
   last_packet_time_ = std::max(last_packet_time_, now);
   result.keyframe_packet = parsed->header.first_packet_in_frame && parsed->header.keyframe;
+  result.picture_id = parsed->header.picture_id;
+  result.picture_id_15bit = parsed->header.picture_id_15bit;
+  result.first_packet_in_frame = parsed->header.first_packet_in_frame;
   seen_keyframe_packet_ = seen_keyframe_packet_ || result.keyframe_packet;
   const uint64_t dup_before = packets_.stats().duplicates + packets_.stats().too_old;
   PacketBuffer::InsertResult inserted = packets_.insert(std::move(packet), *parsed, now);

@@ -80,6 +80,10 @@ class VideoJitterBuffer {
     // Set when a complete keyframe has arrived: NACKs before this sequence number are moot
     // (hand it to NackGenerator::clear_up_to()).
     std::optional<uint16_t> keyframe_first_seq;
+    // The packet's picture id (7 or 15 bits) and whether it starts its picture (parsed packets).
+    std::optional<uint16_t> picture_id;
+    bool picture_id_15bit = true;
+    bool first_packet_in_frame = false;
   };
 
   // Rejects an invalid configuration.

@@ -6,12 +6,14 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "call_fixture.h"
 #include "doctest/doctest.h"
 #include "tern/media/media_source.h"
 #include "tern/pipeline/av_sync.h"
+#include "tern/rtp/rtcp/rtcp_packet.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::pipeline {
@@ -209,6 +211,72 @@ TEST_CASE("pipeline endpoint with NACK and ULPFEC retransmits media, never a FEC
   CHECK(fec_resent == 0);
   CHECK(got->tern_packets_repaired_by_rtx.value_or(0) > 0);
   CHECK(got->tern_packets_repaired_by_rtx.value_or(0) <= rtx_osns.size());
+}
+
+TEST_CASE("pipeline endpoint with NACK and ULPFEC never NACKs a lost FEC packet, and still NACKs lost media") {
+  // A FEC packet takes a number between its frame's last packet (the marker) and the next frame's
+  // first; a receiver that sees both knows the numbers between carry no media and does not ask
+  // for them (recovery::NackGenerator::forget_between); nor for the numbers between a frame's
+  // last packet and a later FEC packet of the same frame. Before, every lost FEC packet was asked
+  // for up to ten times over a second, and refused each time. Same call as above.
+  OneWay w = video_one_way(ProtectionConfig{true, true, false, false});
+  EndpointConfig& ca = w.a;
+  netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), 0.05),
+                                                            link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
+  net.seed = 41;
+  auto call = Call::Make(ca, w.b, net);
+  std::vector<uint16_t> fec_seqs, media_seqs, nacked;
+  netsim::Network* nw = call->network.get();
+  call->transport_a.set_send([&, nw](netsim::SimPacket p, Timestamp now) {
+    if (const auto wire = testing::classify_wire_video(p.data, ca)) {
+      if (wire->kind == testing::WireVideoPacket::Kind::kFec) fec_seqs.push_back(wire->sequence_number);
+      if (wire->kind == testing::WireVideoPacket::Kind::kMedia) media_seqs.push_back(wire->sequence_number);
+    }
+    nw->send_from_a(std::move(p), now);
+  });
+  call->transport_b.set_send([&, nw](netsim::SimPacket p, Timestamp now) {
+    if (rtp::is_rtcp(p.data)) {
+      for (const rtcp::RtcpPacket& packet : rtcp::parse_compound(p.data).packets) {
+        if (const auto* nack = std::get_if<rtcp::Nack>(&packet); nack && nack->media_ssrc == ca.local.video) {
+          nacked.insert(nacked.end(), nack->lost.begin(), nack->lost.end());
+        }
+      }
+    }
+    nw->send_from_b(std::move(p), now);
+  });
+  call->run(TimeDelta::Seconds(8));
+  std::sort(fec_seqs.begin(), fec_seqs.end());
+  std::sort(media_seqs.begin(), media_seqs.end());
+  std::sort(nacked.begin(), nacked.end());
+  nacked.erase(std::unique(nacked.begin(), nacked.end()), nacked.end());  // retries counted once
+  std::vector<uint16_t> nacked_fec_seqs, nacked_media_seqs;
+  for (const uint16_t seq : nacked) {
+    if (std::binary_search(fec_seqs.begin(), fec_seqs.end(), seq)) nacked_fec_seqs.push_back(seq);
+    if (std::binary_search(media_seqs.begin(), media_seqs.end(), seq)) nacked_media_seqs.push_back(seq);
+  }
+  // A FEC number can still be asked for when the frame edge that would tell is lost too: the
+  // frame's last packet (just before its FEC) or the next frame's first (just after). Such a
+  // number then sits next to a NACKed media number (a group is at most a few FEC packets).
+  size_t fec_beside_lost_media = 0;
+  for (const uint16_t f : nacked_fec_seqs) {
+    const bool beside = std::any_of(nacked_media_seqs.begin(), nacked_media_seqs.end(), [f](uint16_t m) {
+      const int d = static_cast<int16_t>(static_cast<uint16_t>(f - m));
+      return d != 0 && d >= -4 && d <= 4;
+    });
+    fec_beside_lost_media += beside ? 1 : 0;
+  }
+  const size_t nacked_fec = nacked_fec_seqs.size(), nacked_media = nacked_media_seqs.size();
+  const StatsReport rb = call->b->stats(call->now());
+  const InboundRtpStats* got = rb.inbound("video");
+  REQUIRE(got != nullptr);
+  MESSAGE("FEC packets sent " << fec_seqs.size() << ", numbers NACKed " << nacked.size() << ": media " << nacked_media
+                              << ", FEC " << nacked_fec << " (beside lost media " << fec_beside_lost_media
+                              << "); B: repaired by RTX " << got->tern_packets_repaired_by_rtx.value_or(0)
+                              << ", freezes " << got->freeze_count.value_or(0));
+  CHECK(fec_seqs.size() > 100);  // ~5% of them lost
+  CHECK(nacked_media > 0);
+  CHECK(fec_beside_lost_media == nacked_fec);
+  CHECK(got->tern_packets_repaired_by_rtx.value_or(0) > 0);
 }
 
 TEST_CASE("pipeline endpoint on a long path keeps FEC on from the first feedback while loss stays near 1%") {

@@ -37,6 +37,28 @@ TEST_CASE("nack generator asks for a gap at once and across wraparound") {
   CHECK(nack.stats().packets_requested == 3);
 }
 
+TEST_CASE("nack generator forgets the numbers between two frames (FEC took them), only those, across wraparound") {
+  NackGenerator nack;
+  nack.on_packet(65530, false, kOrig, kT0);  // a frame's last packet
+  nack.on_packet(2, false, kOrig, kT0);      // 65531..1 missing: 7 numbers
+  CHECK(nack.size() == 7);
+  nack.forget_between(65532, 2);  // 65532 ended a frame, 2 starts the next: 65533..1 are not media
+  CHECK(nack.size() == 2);
+  CHECK(nack.stats().packets_not_media == 5);
+  CHECK(nack.process(kT0) == Seqs{65531, 65532});
+  // Nothing strictly between adjacent or reversed numbers; an unknown range changes nothing.
+  nack.forget_between(65531, 65532);
+  nack.forget_between(2, 65531);
+  CHECK(nack.size() == 2);
+  // A forgotten number that arrives after all is neither a repair nor an error.
+  nack.on_packet(65534, false, kOrig, kT0 + TimeDelta::Millis(5));
+  CHECK(nack.size() == 2);
+  CHECK(nack.stats().packets_recovered == 0);
+  NackGenerator empty;
+  empty.forget_between(1, 9);  // before any packet
+  CHECK(empty.size() == 0);
+}
+
 TEST_CASE("nack generator: sequence numbers are read against the newest packet, so a received packet is never NACKed") {
   // 45636 is 20003 behind the newest (103); 20636 is 25000 behind 45636 but, against the newest,
   // 20533 ahead. Read against the previous packet (as before), the reference walked a whole cycle
