@@ -38,6 +38,14 @@ OneWay video_one_way(ProtectionConfig protection) {
   return w;
 }
 
+// A 240 ms round trip (120 ms each way, 3 Mbps) losing `loss` of A's packets at random.
+netsim::NetworkConfig long_path(double loss, uint64_t seed) {
+  netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), loss),
+                                                            link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
+  net.seed = seed;
+  return net;
+}
+
 TEST_CASE("pipeline endpoint VP9 with FEC and audio RED under loss") {
   EndpointConfig ca = small_call_config();
   ca.send.video = codecs::CodecType::kVp9;
@@ -179,9 +187,7 @@ TEST_CASE("pipeline endpoint with NACK and ULPFEC retransmits media, never a FEC
   OneWay w = video_one_way(ProtectionConfig{true, true, false, false});
   EndpointConfig& ca = w.a;
   EndpointConfig& cb = w.b;
-  netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), 0.05),
-                                                            link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
-  net.seed = 41;
+  const netsim::NetworkConfig net = long_path(0.05, 41);
   auto call = Call::Make(ca, cb, net);
   std::vector<uint16_t> fec_seqs, rtx_osns;
   size_t wire_media = 0;
@@ -221,9 +227,7 @@ TEST_CASE("pipeline endpoint with NACK and ULPFEC never NACKs a lost FEC packet,
   // for up to ten times over a second, and refused each time. Same call as above.
   OneWay w = video_one_way(ProtectionConfig{true, true, false, false});
   EndpointConfig& ca = w.a;
-  netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), 0.05),
-                                                            link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
-  net.seed = 41;
+  const netsim::NetworkConfig net = long_path(0.05, 41);
   auto call = Call::Make(ca, w.b, net);
   std::vector<uint16_t> fec_seqs, media_seqs, nacked;
   netsim::Network* nw = call->network.get();
@@ -287,9 +291,7 @@ TEST_CASE("pipeline endpoint on a long path keeps FEC on from the first feedback
   // report. The wire is tapped: every 100 ms from 0.5 s on carries FEC packets.
   OneWay w = video_one_way(ProtectionConfig{true, true, false, false});
   EndpointConfig& ca = w.a;
-  netsim::NetworkConfig net = netsim::NetworkConfig::Direct(link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120), 0.012),
-                                                            link(DataRate::MegabitsPerSec(3), TimeDelta::Millis(120)));
-  net.seed = 7;
+  const netsim::NetworkConfig net = long_path(0.012, 7);
   auto call = Call::Make(ca, w.b, net);
   constexpr size_t kBins = 200;  // 20 s in 100 ms
   std::vector<int> fec_in_bin(kBins, 0), media_in_bin(kBins, 0);
