@@ -3,9 +3,10 @@
 // kinds, RTT reports, clear_up_to() and time steps. Each record is
 //   [seq lo][seq hi][flags][time step x 1 ms]
 // flags: bit 0 keyframe, bits 1-2 arrival kind, bit 3 process(), bit 4 on_rtt(step x 7 ms),
-// bit 5 clear_up_to(seq). Invariants: the list never exceeds max_list_size; process() returns
+// bit 5 clear_up_to(seq), bit 6 forget_between(seq - time step, seq). Invariants: the list never exceeds max_list_size; process() returns
 // distinct sequence numbers in ascending wrap-aware order, never one just received and never more
-// than the list held; next_wakeup() is absent exactly when the list is empty.
+// than the list held; next_wakeup() is absent exactly when the list is empty; forget_between()
+// never grows the list.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -31,6 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     generator.on_packet(seq, flags & 1, arrival, now);
     if (flags & 0x10) generator.on_rtt(TimeDelta::Millis(data[pos + 3] * 7));
     if (flags & 0x20) generator.clear_up_to(seq);
+    if (flags & 0x40) {
+      const size_t before = generator.size();
+      generator.forget_between(static_cast<uint16_t>(seq - data[pos + 3]), seq);
+      if (generator.size() > before) std::abort();
+    }
     if (generator.size() > config.max_list_size) std::abort();
     if (generator.next_wakeup().has_value() != (generator.size() > 0)) std::abort();
     if (flags & 0x08) {
