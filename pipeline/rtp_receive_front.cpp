@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "tern/core/seq_num.h"
 #include "tern/recovery/red.h"
 #include "tern/recovery/ulpfec.h"
 
@@ -80,7 +81,7 @@ class Nack final : public RtpReceiveFront::NackStage {
     if (verdict.keyframe_first_seq) generator_.clear_up_to(*verdict.keyframe_first_seq);
     if (verdict.picture) {
       on_picture_packet(seq, rtp_timestamp, marker, *verdict.picture);
-    } else if (last_ && last_->marker && rtp_timestamp == last_->timestamp && newer(seq, last_->seq)) {
+    } else if (last_ && last_->marker && rtp_timestamp == last_->timestamp && seq_newer(seq, last_->seq)) {
       // A packet of the picture that just ended, sent after its last packet: its FEC (RED keeps
       // the media's timestamp). The numbers between are more of the same.
       generator_.forget_between(last_->seq, seq);
@@ -98,14 +99,13 @@ class Nack final : public RtpReceiveFront::NackStage {
   // packets change nothing (a gap then stays NACKed, as before).
   void on_picture_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker,
                          const RtpReceiveFront::Listener::Verdict::Picture& picture) {
-    if (last_ && !newer(seq, last_->seq)) return;
+    if (last_ && !seq_newer(seq, last_->seq)) return;
     if (last_ && last_->marker && picture.first_packet && picture.modulus == last_->modulus &&
         picture.id == (last_->id + 1) % picture.modulus) {
       generator_.forget_between(last_->seq, seq);
     }
     last_ = Last{seq, rtp_timestamp, picture.id, picture.modulus, marker};
   }
-  static bool newer(uint16_t a, uint16_t b) { return static_cast<int16_t>(static_cast<uint16_t>(a - b)) > 0; }
   struct Last {
     uint16_t seq;
     uint32_t timestamp;
