@@ -27,13 +27,16 @@ void AvSync::update(std::optional<TimeDelta> audio_delay, std::optional<TimeDelt
                                           std::min(config_.max_audio_hold, config_.max_delay));
   const TimeDelta video_goal = std::clamp(-raw - config_.audio_lag_tolerance, TimeDelta::Zero(),
                                           std::min(config_.max_video_hold, config_.max_delay));
-  // Small corrections are not worth a playout change.
-  if ((audio_goal - audio_extra_).abs() > config_.dead_band) {
-    audio_extra_ = step_toward(audio_extra_, audio_goal, config_.max_step);
-  }
-  if ((video_goal - video_extra_).abs() > config_.dead_band) {
-    video_extra_ = step_toward(video_extra_, video_goal, config_.max_step);
-  }
+  // Small corrections are not worth a playout change, but a hold nothing needs any more is
+  // released whatever its size (with the dead band alone, a hold of exactly the dead band's size
+  // stayed for the rest of the call once the offset it was for had gone).
+  const auto settle = [&](TimeDelta& extra, TimeDelta goal) {
+    if ((goal - extra).abs() > config_.dead_band || (goal.is_zero() && extra > TimeDelta::Zero())) {
+      extra = step_toward(extra, goal, config_.max_step);
+    }
+  };
+  settle(audio_extra_, audio_goal);
+  settle(video_extra_, video_goal);
   offset_ = (*video_delay + video_extra_) - (*audio_delay + audio_extra_);
 }
 

@@ -582,6 +582,37 @@ TEST_CASE("pipeline av sync leaves offsets inside the window alone, holds nothin
   CHECK(strict.sync_offset() == TimeDelta::Zero());
 }
 
+TEST_CASE("pipeline av sync releases a hold no longer needed, even one smaller than the dead band") {
+  AvSync sync;  // dead band 10 ms
+  // Video 50 ms behind audio: audio is held 20, then 40 ms (45 would be a 5 ms change: left alone).
+  for (int i = 0; i < 3; ++i) sync.update(TimeDelta::Millis(100), TimeDelta::Millis(150));
+  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(40));
+  sync.update(TimeDelta::Millis(100), TimeDelta::Millis(130));  // 25 ms of hold will do
+  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(25));
+  // Video catches up: nothing needs the hold. The step leaves 5 ms, inside the dead band, which
+  // the dead band alone kept for the rest of the call (a default-link call held audio 10 ms for
+  // 28 of its 30 s after a start-up offset).
+  sync.update(TimeDelta::Millis(100), TimeDelta::Millis(100));
+  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(5));
+  sync.update(TimeDelta::Millis(100), TimeDelta::Millis(100));
+  CHECK(sync.audio_extra_delay() == TimeDelta::Zero());
+  // The same for video's hold.
+  for (int i = 0; i < 3; ++i) sync.update(TimeDelta::Millis(200), TimeDelta::Millis(100));  // audio 100 late
+  CHECK(sync.video_extra_delay() == TimeDelta::Millis(60));
+  sync.update(TimeDelta::Millis(100), TimeDelta::Millis(100));  // in sync: 40, 20, 0
+  sync.update(TimeDelta::Millis(100), TimeDelta::Millis(100));
+  CHECK(sync.video_extra_delay() == TimeDelta::Millis(20));
+  sync.update(TimeDelta::Millis(100), TimeDelta::Millis(100));
+  CHECK(sync.video_extra_delay() == TimeDelta::Zero());
+  // Small changes of a hold that is still needed stay damped, and none starts for a small offset.
+  for (int i = 0; i < 5; ++i) sync.update(TimeDelta::Millis(100), TimeDelta::Millis(112));  // goal 7 ms
+  CHECK(sync.audio_extra_delay() == TimeDelta::Zero());
+  for (int i = 0; i < 5; ++i) sync.update(TimeDelta::Millis(100), TimeDelta::Millis(145));  // goal 40 ms
+  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(40));
+  sync.update(TimeDelta::Millis(100), TimeDelta::Millis(137));  // goal 32 ms: inside the dead band
+  CHECK(sync.audio_extra_delay() == TimeDelta::Millis(40));
+}
+
 TEST_CASE("pipeline av sync holds neither stream more than its cap and lets go when the offset does") {
   AvSync sync;  // caps: audio 200 ms, video 100 ms
   // Audio 400 ms late (its jitter buffer followed a queue spike): video waits at most 100 ms.
