@@ -1,6 +1,7 @@
 #include "tern/jitterbuffer/audio/delay_manager.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tern::jitterbuffer {
 
@@ -96,8 +97,14 @@ void DelayManager::recompute_target(TimeDelta packet_duration) {
       break;
     }
   }
-  const TimeDelta quantile_delay = std::max(config_.bucket * static_cast<int64_t>(index + 1),  // bucket's upper edge
-                                            peak());
+  // The quantile inside its bucket, assuming the bucket's mass is spread evenly over it (the
+  // bucket's upper edge overstated the quantile by half a bucket on average: 5 ms of delay).
+  const double before = cumulative - histogram_[index];
+  const double within = histogram_[index] > 0 ? std::clamp((want - before) / histogram_[index], 0.0, 1.0) : 1.0;
+  const TimeDelta interpolated =
+      config_.bucket * static_cast<int64_t>(index) +
+      TimeDelta::Micros(static_cast<int64_t>(std::llround(within * static_cast<double>(config_.bucket.us()))));
+  const TimeDelta quantile_delay = std::max(interpolated, peak());
   const TimeDelta upper = std::max(config_.min_delay, std::min(config_.max_delay, capacity_limit_));
   target_ = std::clamp(quantile_delay + packet_duration, config_.min_delay, upper);
 }

@@ -3,7 +3,8 @@
 // Each packet's relative arrival delay is its transit time (arrival minus media time of its RTP
 // timestamp) minus the smallest transit seen in the last two seconds, i.e. how much later it came
 // than the fastest recent packet. The delays feed a forgetting histogram; the target delay is a
-// high quantile of it plus one packet duration, clamped to [min, max]. A step up in jitter moves
+// high quantile of it (placed inside its 10 ms bucket as if the bucket's mass were spread evenly,
+// not at the bucket's upper edge) plus one packet duration, clamped to [min, max]. A step up in jitter moves
 // mass into high buckets within about a second (45 packets at the default forget factor), while a
 // step down needs the old mass to decay away (a minute or more): fast attack, slow release, the
 // shape libwebrtc's NetEq uses. A peak detector makes the attack faster still: the target is at

@@ -422,7 +422,8 @@ TEST_CASE("audio jitter buffer keeps its target through spikes that recur within
   for (size_t i = 1500; i < r.targets.size(); ++i) lowest_late = std::min(lowest_late, r.targets[i]);
   MESSAGE("recurring spikes: target " << before.ms() << " ms before them, lowest " << lowest_late.ms()
           << " ms from 15 s on");
-  CHECK(lowest_late >= before + TimeDelta::Millis(40));
+  // Released between the patches, it would come back to `before` (within a bucket).
+  CHECK(lowest_late >= before + TimeDelta::Millis(25));
 }
 
 TEST_CASE("audio jitter buffer absorbs plus and minus 1000 ppm clock drift over 60 s") {
