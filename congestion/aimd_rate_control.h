@@ -38,6 +38,9 @@ class AimdRateControl {
   DataRate update(BandwidthUsage usage, std::optional<DataRate> acknowledged, Timestamp now);
   // Forces the estimate (start rate, probe result); clamps to [min, max].
   void set_estimate(DataRate rate, Timestamp now);
+  // A probe measured the bottleneck: the link capacity estimate takes it in (AIMD then increases
+  // additively near it, instead of multiplicatively past it).
+  void on_capacity_sample(DataRate rate) { link_capacity_.on_probe_rate(rate); }
   void set_rtt(TimeDelta rtt) { rtt_ = rtt; }
   void set_min_rate(DataRate rate);
 

@@ -40,6 +40,7 @@ class DelayBasedBwe {
                                   std::optional<DataRate> probe, Timestamp now);
 
   void on_rtt(TimeDelta rtt) { rate_control_.set_rtt(rtt); }
+  void on_capacity_sample(DataRate rate) { rate_control_.on_capacity_sample(rate); }
   void set_start_bitrate(DataRate rate, Timestamp now) { rate_control_.set_estimate(rate, now); }
   void set_min_bitrate(DataRate rate) { rate_control_.set_min_rate(rate); }
 

@@ -179,6 +179,16 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
     if (probe_estimator_.handle_probe(p)) external_probe = p.sent.probe_cluster_id >= kExternalProbeClusterIdBase;
   }
   std::optional<DataRate> probe = probe_estimator_.fetch_and_reset_last_estimate();
+  if (auto capacity = probe_estimator_.fetch_capacity_sample()) {
+    // A reordered cluster's fit read the bottleneck: AIMD grows additively near it from now on
+    // (it otherwise kept growing 8%/s past the capacity, which the delay detector sees late
+    // under heavy jitter).
+    delay_bwe_.on_capacity_sample(*capacity);
+  }
+  if (auto too_short = probe_estimator_.fetch_too_short(); too_short && config_.enable_probing) {
+    // A cluster scattered by jitter beyond its length: longer clusters from now on.
+    add_probes(probe_controller_.on_probe_too_short(too_short->jitter, too_short->receive_rate, now), update);
+  }
   if (probe && external_probe && *probe <= delay_bwe_.last_estimate()) {
     // A forwarder's probe (register_probe_cluster) rides on unpaced media whose bursts can hold
     // its packets back: a result under the estimate may say more about those bursts than about

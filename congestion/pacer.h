@@ -73,6 +73,14 @@ class Pacer {
     // Probe padding is at least this big: a probe of mixed tiny and full-size packets misjudges
     // the receive rate (the first packet's serialisation dominates a short cluster).
     DataSize min_probe_padding_size = DataSize::Bytes(1000);
+    // A cluster at least this long (the probe controller lengthens them on a jittery path)
+    // carries the media itself, at the cluster's rate, instead of media going out beside it at the
+    // pacing rate, which would share the bottleneck with the cluster and leave it measuring its
+    // share (libwebrtc's pacer sends all media inside a cluster). Shorter ones leave the media
+    // alone: beside a 15 ms cluster that sharing is small, and holding media to it on every
+    // start-up or ALR probe cost the default preset 7 ms of mouth-to-ear delay and a 2 Mbps
+    // outage a 3 Mbps recovery probe that queued 350 ms. Zero: never.
+    TimeDelta carry_media_from = TimeDelta::Millis(50);
     size_t max_packets_per_process = 1000;  // bounds one call
     // How far (in time at the link rate) media may run ahead of the link rate; zero: no limit.
     // 100 ms: a 4 kB frame at 250 kbps is held to about the link rate after its first 3 kB; 40 ms
@@ -138,6 +146,7 @@ class Pacer {
   void drain_debt(Timestamp now);
   std::optional<Timestamp> next_probe_time() const;
   bool probe_done(const ActiveProbe& p) const;
+  bool carries_media(const ActiveProbe& p) const;
 
   Config config_;
   std::array<std::deque<PacedPacket>, kNumPacketPriorities> queues_;

@@ -56,10 +56,12 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   if (config_.max_arrival_scatter > 0 && cl.points.size() < kMaxScatterPoints) {
     cl.points.emplace_back(cl.size_total, recv);  // only the scatter test reads them
   }
+  if (cl.sent.size() < kMaxFitPoints) cl.sent.push_back({send, packet.sent.size, recv});
 
   const double min_probes = cl.min_probes * config_.min_received_fraction;
   const DataSize min_bytes = cl.min_bytes * config_.min_received_fraction;
-  if (cl.num_probes < min_probes || cl.size_total < min_bytes || cl.reordered) return std::nullopt;
+  if (cl.num_probes < min_probes || cl.size_total < min_bytes) return std::nullopt;
+  if (cl.reordered && config_.max_fit_error <= 0) return std::nullopt;
 
   const TimeDelta send_interval = cl.last_send - cl.first_send;
   const TimeDelta receive_interval = cl.last_receive - cl.first_receive;
@@ -69,9 +71,18 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   }
   // The last packet sent and the first received only bound the intervals: exclude their bytes.
   const DataRate send_rate = (cl.size_total - cl.size_last_send) / send_interval;
-  const DataRate receive_rate = (cl.size_total - cl.size_first_receive) / receive_interval;
+  DataRate receive_rate = (cl.size_total - cl.size_first_receive) / receive_interval;
+  if (cl.reordered) {
+    const std::optional<Fit> fit = send_order_fit(cl.sent);
+    if (!fit || fit->relative_error > config_.max_fit_error) {
+      // Too short for this path's jitter (a later packet of the cluster may still settle it).
+      too_short_ = TooShort{delay_spread(cl.sent), receive_rate};
+      return std::nullopt;
+    }
+    receive_rate = fit->rate;
+  }
   if (receive_rate > send_rate * config_.max_receive_send_ratio) return std::nullopt;
-  if (config_.max_arrival_scatter > 0 &&
+  if (!cl.reordered && config_.max_arrival_scatter > 0 &&
       arrival_scatter(cl.points) > receive_interval * config_.max_arrival_scatter) {
     return std::nullopt;  // the arrivals measured the jitter
   }
@@ -79,8 +90,10 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   if (receive_rate < send_rate * config_.min_receive_send_ratio) {
     // Clearly limited by the path: aim a little under what arrived.
     result = receive_rate * config_.receive_discount;
+    if (cl.reordered) capacity_sample_ = receive_rate;
   }
   last_estimate_ = result;
+  too_short_.reset();  // measured after all
   return result;
 }
 
@@ -108,6 +121,59 @@ TimeDelta ProbeBitrateEstimator::arrival_scatter(const std::vector<std::pair<Dat
     worst = std::max(worst, std::abs(y - (intercept + slope * x)));
   }
   return TimeDelta::Micros(static_cast<int64_t>(std::llround(2 * worst)));
+}
+
+std::optional<ProbeBitrateEstimator::Fit> ProbeBitrateEstimator::send_order_fit(std::vector<Cluster::Sent> packets) {
+  const size_t n = packets.size();
+  if (n < 4) return std::nullopt;
+  std::stable_sort(packets.begin(), packets.end(), [](const Cluster::Sent& a, const Cluster::Sent& b) { return a.send < b.send; });
+  // x: bytes sent up to and including the packet; y: arrival, in us from the first sent packet's
+  // arrival (small enough for exact sums in double).
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, bytes = 0;
+  const Timestamp y0 = packets.front().arrival;
+  for (const Cluster::Sent& p : packets) {
+    bytes += static_cast<double>(p.size.bytes());
+    const double y = static_cast<double>((p.arrival - y0).us());
+    sx += bytes;
+    sy += y;
+    sxx += bytes * bytes;
+    sxy += bytes * y;
+    syy += y * y;
+  }
+  const double dn = static_cast<double>(n);
+  const double vxx = sxx - sx * sx / dn, vxy = sxy - sx * sy / dn, vyy = syy - sy * sy / dn;
+  if (vxx <= 0) return std::nullopt;
+  const double slope = vxy / vxx;  // us per byte
+  if (!(slope > 0)) return std::nullopt;
+  const double residual = std::max(0.0, vyy - slope * vxy) / (dn - 2);
+  const double error = std::sqrt(residual / vxx) / slope;
+  return Fit{DataRate::BitsPerSec(static_cast<int64_t>(std::llround(8e6 / slope))), error};
+}
+
+TimeDelta ProbeBitrateEstimator::delay_spread(const std::vector<Cluster::Sent>& packets) {
+  if (packets.size() < 2) return TimeDelta::Zero();
+  const Timestamp base = packets.front().arrival;
+  double s = 0, ss = 0;
+  for (const Cluster::Sent& p : packets) {
+    const double d = static_cast<double>((p.arrival - base - (p.send - packets.front().send)).us());
+    s += d;
+    ss += d * d;
+  }
+  const double n = static_cast<double>(packets.size());
+  const double var = std::max(0.0, (ss - s * s / n) / (n - 1));
+  return TimeDelta::Micros(static_cast<int64_t>(std::llround(std::sqrt(var))));
+}
+
+std::optional<DataRate> ProbeBitrateEstimator::fetch_capacity_sample() {
+  std::optional<DataRate> out = capacity_sample_;
+  capacity_sample_.reset();
+  return out;
+}
+
+std::optional<ProbeBitrateEstimator::TooShort> ProbeBitrateEstimator::fetch_too_short() {
+  std::optional<TooShort> out = too_short_;
+  too_short_.reset();
+  return out;
 }
 
 std::optional<DataRate> ProbeBitrateEstimator::fetch_and_reset_last_estimate() {

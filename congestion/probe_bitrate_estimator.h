@@ -1,9 +1,18 @@
 // Estimates the bottleneck rate from the feedback of one probe cluster (libwebrtc's
 // ProbeBitrateEstimator): the rate is min(send rate, receive rate) over the cluster, accepted only
 // when at least 80% of the cluster's packets and bytes were reported and the intervals are sane.
-// A cluster whose packets arrived out of send order measured the path's jitter, not its rate (a
-// 15 ms cluster spread over +-35 ms of jitter read as a third of the rate sent and pulled the
-// estimate down from 2.4 Mbps to 0.7 Mbps): it gives no estimate. Optionally (Config::
+// A cluster whose packets arrived out of send order crossed a path whose jitter is larger than
+// the packets' spacing, and its first and last arrivals measure that jitter, not the rate (a 15 ms
+// cluster spread over +-35 ms of jitter read as a third of the rate sent and pulled the estimate
+// down from 2.4 Mbps to 0.7 Mbps). Its rate is read instead from a least-squares line through
+// (bytes sent up to and including each packet, in send order; its arrival): a bottleneck releases
+// the packets in send order, one per size / capacity, so the slope is 1 / min(send rate,
+// capacity) whatever order the jitter after it delivers them in, and independent jitter only
+// scatters the points about the line. The line is trusted only when its slope's standard error is
+// at most Config::max_fit_error of the slope; a cluster too short for its jitter gives no
+// estimate and reports the jitter it met (fetch_too_short(): the standard deviation of its
+// packets' one-way delays), from which the probe controller sizes its next clusters. Optionally
+// (Config::
 // max_arrival_scatter; off by default, see congestion/README.md for what it costs) neither does
 // one whose in-order arrivals scatter about a straight line through (bytes received, arrival time)
 // by more than a fraction of its receive interval: jitter as long as the cluster on a path that
@@ -38,9 +47,14 @@ class ProbeBitrateEstimator {
     // received -> arrival time) may be at most this fraction of the receive interval (<= 0: no
     // limit, the default; 0.25 was measured).
     double max_arrival_scatter = 0.0;
+    // A reordered cluster's fitted rate is used when the slope's standard error is at most this
+    // fraction of the slope (<= 0: reordered clusters give no estimate, as before).
+    double max_fit_error = 0.10;
   };
-  // Arrivals kept per cluster for the scatter test; later ones count in the rates only.
+  // Arrivals kept per cluster for the scatter test, and for the reordered fit; later ones count
+  // in the rates only.
   static constexpr size_t kMaxScatterPoints = 64;
+  static constexpr size_t kMaxFitPoints = 128;
 
   ProbeBitrateEstimator() : ProbeBitrateEstimator(Config{}) {}
   explicit ProbeBitrateEstimator(Config config) : config_(config) {}
@@ -54,6 +68,18 @@ class ProbeBitrateEstimator {
 
   // The last estimate produced since the previous fetch.
   std::optional<DataRate> fetch_and_reset_last_estimate();
+  // Set when a complete reordered cluster could not be measured because it was too short for the
+  // path's jitter: that jitter (standard deviation of the packets' one-way delays), and what its
+  // arrivals did carry (bytes over first to last arrival; jitter stretches that span, so it is
+  // below the path's rate). Cleared by the fetch.
+  struct TooShort {
+    TimeDelta jitter;
+    DataRate receive_rate;
+  };
+  std::optional<TooShort> fetch_too_short();
+  // Set when a reordered cluster's fit read the path's rate (received clearly slower than sent):
+  // a sample of the bottleneck's capacity. Cleared by the fetch.
+  std::optional<DataRate> fetch_capacity_sample();
 
  private:
   struct Cluster {
@@ -74,13 +100,31 @@ class ProbeBitrateEstimator {
     // (bytes received so far, this packet's included; arrival), at most kMaxScatterPoints; kept
     // only while the scatter test is on
     std::vector<std::pair<DataSize, Timestamp>> points;
+    // Each packet's (send time, size, arrival), at most kMaxFitPoints: the reordered fit.
+    struct Sent {
+      Timestamp send;
+      DataSize size;
+      Timestamp arrival;
+    };
+    std::vector<Sent> sent;
   };
   // Twice the largest residual of the least-squares line through `points`.
   static TimeDelta arrival_scatter(const std::vector<std::pair<DataSize, Timestamp>>& points);
+  // The reordered fit: the rate (1 / slope of arrival over bytes sent) and the slope's relative
+  // standard error; nullopt when there is no line (fewer than 3 points, or a slope <= 0).
+  struct Fit {
+    DataRate rate;
+    double relative_error;
+  };
+  static std::optional<Fit> send_order_fit(std::vector<Cluster::Sent> packets);
+  // Standard deviation of the packets' one-way delays (arrival minus send).
+  static TimeDelta delay_spread(const std::vector<Cluster::Sent>& packets);
 
   Config config_;
   std::map<int, Cluster> clusters_;
   std::optional<DataRate> last_estimate_;
+  std::optional<TooShort> too_short_;
+  std::optional<DataRate> capacity_sample_;
 };
 
 }  // namespace tern::congestion

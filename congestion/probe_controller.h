@@ -20,6 +20,7 @@ class ProbeController {
     double second_exponential_probe_scale = 6.0;
     double further_exponential_probe_scale = 2.0;
     double further_probe_threshold = 0.7;  // result / target needed to probe again
+    double min_further_gain = 1.1;         // ... and result / estimate when the round started
     TimeDelta max_waiting_for_probe_result = TimeDelta::Seconds(1);
     bool periodic_alr_probing = true;
     TimeDelta alr_probing_interval = TimeDelta::Seconds(5);
@@ -31,6 +32,22 @@ class ProbeController {
     TimeDelta min_time_between_drop_probes = TimeDelta::Seconds(5);
     TimeDelta probe_duration = TimeDelta::Millis(15);
     int min_probe_packets = 5;
+    // Clusters too short for the path's jitter (on_probe_too_short): later clusters last
+    // `duration_per_jitter` x that jitter (its standard deviation), so that a line fitted through
+    // their arrivals spans several times the scatter (+-35 ms uniform jitter: ~160 ms; sizing by
+    // the packet count a rate gives, for an 8% slope error, made low-rate clusters longer and the
+    // steps smaller: issue 14's far-jittery passed 5 of 10 runs from a 300 kbps start, against 7),
+    // within [probe_duration, max_probe_duration]. A round that gave no result is tried again, at
+    // most max_too_short_retries times a round.
+    double duration_per_jitter = 8.0;
+    TimeDelta max_probe_duration = TimeDelta::Millis(300);
+    int max_too_short_retries = 2;
+    // A cluster at `scale` x an estimate that is the capacity leaves a queue of (scale - 1) x its
+    // duration, which the delay-based detector reads as overuse (a 125 ms cluster at 2x cut the
+    // rate from 2 to 1.3 Mbps on a 2.5 Mbps path): the scales above that multiply an estimate
+    // (further, ramp-up, ALR, the too-short retry) are at most 1 + max_probe_queue / duration,
+    // which leaves 15 ms clusters at 2x and makes 125 ms ones 1.24x. Zero: off.
+    TimeDelta max_probe_queue = TimeDelta::Millis(30);
     // Ramp-up probing (a tern addition; libwebrtc probes mid-call only on allocation changes and
     // in ALR): while the estimate grows multiplicatively (no link capacity estimate: far from any
     // known limit) and has grown by `ramp_up_probe_growth` since that started, probe at
@@ -70,6 +87,18 @@ class ProbeController {
   // Feedback came back after a gap (an outage): probe at once at the rate held before it, so the
   // estimate returns within a round trip instead of re-growing from the loss-based cut.
   [[nodiscard]] std::vector<ProbeClusterConfig> on_feedback_resumed(DataRate rate_before, Timestamp now);
+  // A cluster arrived reordered and scattered by `jitter` (standard deviation of its one-way
+  // delays) over more than its own length, so it gave no result (ProbeBitrateEstimator::
+  // fetch_too_short): from now on clusters are sized for that jitter (cluster_duration()). If it
+  // is at least a quarter more than the clusters were sized for and the latest round started
+  // within max_waiting_for_probe_result, the round is tried again at once with the longer
+  // clusters (at most max_too_short_retries times), at one step (see max_probe_queue) above what
+  // the short cluster carried (`received`, a rate jitter understates) or above the estimate,
+  // whichever is higher, but not above the round's own lowest rate.
+  [[nodiscard]] std::vector<ProbeClusterConfig> on_probe_too_short(TimeDelta jitter, DataRate received, Timestamp now);
+  // How long a cluster lasts: probe_duration until a path's jitter is known, then
+  // duration_per_jitter x that jitter, within [probe_duration, max_probe_duration].
+  TimeDelta cluster_duration() const;
   // Periodic work (ALR probing, giving up on a lost result).
   [[nodiscard]] std::vector<ProbeClusterConfig> process(Timestamp now);
 
@@ -77,8 +106,10 @@ class ProbeController {
 
  private:
   enum class State { kInit, kWaitingForResult, kComplete };
+  // `scale` limited by max_probe_queue for the cluster duration.
+  double step(double scale) const;
   std::vector<ProbeClusterConfig> initiate(Timestamp now, std::vector<DataRate> rates,
-                                           bool probe_further);
+                                           bool probe_further, bool retry = false);
 
   Config config_;
   State state_ = State::kInit;
@@ -96,6 +127,9 @@ class ProbeController {
   std::optional<Timestamp> alr_end_;
   int next_id_ = 1;
   std::optional<DataRate> ramp_base_;  // estimate when multiplicative growth started
+  TimeDelta jitter_ = TimeDelta::Zero();  // the clusters are sized for (zero: short ones)
+  std::optional<DataRate> round_rate_;  // the lowest rate of the latest round
+  int retries_ = 0;                     // of that round, by on_probe_too_short
 };
 
 }  // namespace tern::congestion

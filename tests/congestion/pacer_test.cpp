@@ -197,3 +197,49 @@ TEST_CASE("Pacer hands each packet's payload back when it is sent or dropped") {
   CHECK(std::any_cast<std::string>(sent[0].second.payload) == "audio");
   CHECK(std::any_cast<std::string>(sent[1].second.payload) == "first");
 }
+
+namespace {
+// A 2 Mbps cluster of `duration` started at 1 s with `packets` 1000-byte media packets queued and a
+// 5 Mbps pacing rate; what the pacer sends within 500 ms.
+std::vector<std::pair<Timestamp, PacedPacket>> cluster_beside_media(int id, TimeDelta duration, uint64_t packets) {
+  Pacer pacer;
+  pacer.set_pacing_rates(5_mbps, DataRate::Zero());
+  ProbeClusterConfig probe;
+  probe.id = id;
+  probe.target_rate = 2_mbps;
+  probe.target_duration = duration;
+  const Timestamp t0 = Timestamp::Seconds(1);
+  pacer.create_probe_cluster(probe);
+  for (uint64_t i = 0; i < packets; ++i) (void)pacer.enqueue(packet(i, 1000_bytes), t0);
+  Timestamp now = t0;
+  return drive(pacer, now, t0 + 500_ms);
+}
+}  // namespace
+
+TEST_CASE("Pacer sends the media queued during a long probe cluster inside the cluster, at its rate") {
+  // Media at a high pacing rate beside a long cluster would share the bottleneck with the
+  // cluster's packets, which would then measure only their share of it: while a cluster of at
+  // least carry_media_from (50 ms) is under way every packet goes out as part of it.
+  const auto sent = cluster_beside_media(3, 100_ms, 40);  // 25000 bytes of cluster
+  REQUIRE(sent.size() == 40);
+  // The first 25 packets (the cluster's bytes) are the cluster's, at 2 Mbps (4 ms a packet), not
+  // at the 5 Mbps pacing rate; the rest follow at the pacing rate.
+  for (size_t i = 0; i < 25; ++i) CHECK(sent[i].second.probe_cluster_id == 3);
+  const TimeDelta cluster_span = sent[24].first - sent[0].first;
+  MESSAGE("25 cluster packets over " << cluster_span.ms() << " ms");
+  CHECK(cluster_span >= 90_ms);
+  CHECK(cluster_span <= 100_ms);
+  for (size_t i = 25; i < 40; ++i) CHECK(sent[i].second.probe_cluster_id == kNotAProbe);
+}
+
+TEST_CASE("Pacer leaves media beside a short probe cluster at the pacing rate") {
+  const auto sent = cluster_beside_media(4, 15_ms, 20);  // 3750 bytes of cluster
+  REQUIRE(sent.size() == 20);
+  int in_cluster = 0;
+  for (const auto& [at, p] : sent) in_cluster += p.probe_cluster_id == 4 ? 1 : 0;
+  // The cluster takes a few packets at its slots; the rest leave at 5 Mbps (1.6 ms a packet),
+  // not 2 Mbps: all 20 within ~35 ms rather than 80.
+  CHECK(in_cluster >= 4);
+  CHECK(in_cluster < 20);
+  CHECK(sent.back().first - Timestamp::Seconds(1) <= 40_ms);
+}
