@@ -7,7 +7,9 @@
 // stream only as much as it takes to bring the offset into a window that is narrow on the audio-
 // ahead side: audio ahead by up to audio_lead_tolerance, or behind by up to audio_lag_tolerance,
 // is left alone (every ms of hold is delay the call pays). With the dead band on top, the
-// offset it leaves stays within ATSC's window. Changes are rate-limited so playout does not jump.
+// offset it leaves stays within ATSC's window; a hold that nothing needs any more (goal zero) is
+// released whatever its size, not kept because it is inside the dead band. Changes are
+// rate-limited so playout does not jump.
 // An offset beyond max_delay is a stalled stream (an outage), not a sync error: no extra delay.
 // Neither stream is ever held more than its cap: past it the rest of the offset stays (a stream
 // whose delay spiked is not matched by delaying the other one as much). Video waits for late
