@@ -90,7 +90,9 @@ TEST_CASE("loopback reordering alone costs (nearly) no retransmission") {
   // overtaken packet was NACKed and retransmitted: 140-400 NACKs and 169-471 retransmissions per
   // 10 s run at these settings. Now only the learning period costs anything: the first
   // reorderings, NACKed before the path's worst was seen (measured 1-5 retransmissions from 1-2
-  // NACKs). Bound: 10 retransmissions, 3 NACKs.
+  // NACKs; 1-4 NACKs since probe clusters on a reordering path last 120-160 ms: a long cluster
+  // early in the call reorders more packets before the generator has seen the path's worst).
+  // Bound: 10 retransmissions, 5 NACKs.
   for (const double jitter_ms : {10.0, 30.0}) {
     for (uint64_t seed = 1; seed <= (TERN_TOOLS_SLOW_BUILD ? 1u : 2u); ++seed) {
       CAPTURE(jitter_ms);
@@ -104,7 +106,7 @@ TEST_CASE("loopback reordering alone costs (nearly) no retransmission") {
       const Summary s = run(c).summary;
       CHECK(s.network.packets_lost == 0);
       CHECK(s.network.rtx_sent <= 10);
-      CHECK(s.network.nacks_sent <= 3);
+      CHECK(s.network.nacks_sent <= 5);
       CHECK(s.network.rtx_received <= s.network.rtx_sent);
       CHECK(s.network.nack_recovered <= s.network.rtx_received);
       CHECK(s.video.freeze_count == 0);
