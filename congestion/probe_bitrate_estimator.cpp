@@ -145,9 +145,11 @@ std::optional<ProbeBitrateEstimator::Fit> ProbeBitrateEstimator::send_order_fit(
   if (vxx <= 0) return std::nullopt;
   const double slope = vxy / vxx;  // us per byte
   if (!(slope > 0)) return std::nullopt;
+  const double bps = 8e6 / slope;
+  if (!(bps < 1e12)) return std::nullopt;  // a terabit: bogus timing, and past int64 safety
   const double residual = std::max(0.0, vyy - slope * vxy) / (dn - 2);
   const double error = std::sqrt(residual / vxx) / slope;
-  return Fit{DataRate::BitsPerSec(static_cast<int64_t>(std::llround(8e6 / slope))), error};
+  return Fit{DataRate::BitsPerSec(static_cast<int64_t>(std::llround(bps))), error};
 }
 
 TimeDelta ProbeBitrateEstimator::delay_spread(const std::vector<Cluster::Sent>& packets) {

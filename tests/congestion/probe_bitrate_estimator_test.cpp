@@ -271,6 +271,16 @@ TEST_CASE("ProbeBitrateEstimator measures a reordered cluster long enough for th
   const auto r = reordered_cluster(under, 3, 1000, 2000, 250, 35, 7);
   REQUIRE(r);
   CHECK(r->kbps() == doctest::Approx(1000).epsilon(0.15));
+  // Bogus timing: a reordered cluster whose arrivals span 3 us gives no rate (a slope of almost
+  // nothing would read as a rate past any integer).
+  ProbeBitrateEstimator bogus;
+  const Timestamp s0 = Timestamp::Seconds(1), r0 = Timestamp::Seconds(2);
+  const int us[] = {0, 2, 1, 3, 2, 3};
+  std::optional<DataRate> b;
+  for (int i = 0; i < 6; ++i) {
+    if (auto x = bogus.handle_probe(probe_packet(9, s0 + TimeDelta::Millis(i), r0 + TimeDelta::Micros(us[i])))) b = x;
+  }
+  CHECK_FALSE(b.has_value());
   // With the fit off (max_fit_error <= 0) a reordered cluster gives nothing, as before.
   ProbeBitrateEstimator::Config off;
   off.max_fit_error = 0;
