@@ -53,9 +53,6 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   }
   cl.size_total += packet.sent.size;
   ++cl.num_probes;
-  if (config_.max_arrival_scatter > 0 && cl.points.size() < kMaxScatterPoints) {
-    cl.points.emplace_back(cl.size_total, recv);  // only the scatter test reads them
-  }
   if (cl.sent.size() < kMaxFitPoints) cl.sent.push_back({send, packet.sent.size, recv});
 
   const double min_probes = cl.min_probes * config_.min_received_fraction;
@@ -83,7 +80,7 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   }
   if (receive_rate > send_rate * config_.max_receive_send_ratio) return std::nullopt;
   if (!cl.reordered && config_.max_arrival_scatter > 0 &&
-      arrival_scatter(cl.points) > receive_interval * config_.max_arrival_scatter) {
+      arrival_scatter(cl.sent) > receive_interval * config_.max_arrival_scatter) {
     return std::nullopt;  // the arrivals measured the jitter
   }
   DataRate result = min(send_rate, receive_rate);
@@ -97,29 +94,53 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   return result;
 }
 
-TimeDelta ProbeBitrateEstimator::arrival_scatter(const std::vector<std::pair<DataSize, Timestamp>>& points) {
-  if (points.size() < 3) return TimeDelta::Zero();
-  // Bytes and microseconds from the first point: small enough for exact sums in double.
-  const DataSize x0 = points.front().first;
-  const Timestamp y0 = points.front().second;
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const auto& [bytes, arrival] : points) {
-    const double x = static_cast<double>((bytes - x0).bytes()), y = static_cast<double>((arrival - y0).us());
+namespace {
+
+// A least-squares line y = intercept + slope x, with what judging it takes: the spread of x about
+// its mean (sum of squared deviations) and the sum of squared residuals.
+struct Line {
+  double slope;
+  double intercept;
+  double x_spread;
+  double residuals;
+};
+
+// Callers give x and y from their first point, small enough for exact sums in double; nullopt
+// when x does not vary.
+std::optional<Line> fit_line(const std::vector<std::pair<double, double>>& points) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+  for (const auto& [x, y] : points) {
     sx += x;
     sy += y;
     sxx += x * x;
     sxy += x * y;
+    syy += y * y;
   }
   const double n = static_cast<double>(points.size());
-  const double den = n * sxx - sx * sx;
-  if (den <= 0) return TimeDelta::Zero();  // cannot happen with sizes > 0; no fit, no scatter
-  const double slope = (n * sxy - sx * sy) / den;
-  const double intercept = (sy - slope * sx) / n;
-  double worst = 0;
-  for (const auto& [bytes, arrival] : points) {
-    const double x = static_cast<double>((bytes - x0).bytes()), y = static_cast<double>((arrival - y0).us());
-    worst = std::max(worst, std::abs(y - (intercept + slope * x)));
+  const double vxx = sxx - sx * sx / n, vxy = sxy - sx * sy / n, vyy = syy - sy * sy / n;
+  if (!(vxx > 0)) return std::nullopt;
+  const double slope = vxy / vxx;
+  return Line{slope, (sy - slope * sx) / n, vxx, std::max(0.0, vyy - slope * vxy)};
+}
+
+}  // namespace
+
+TimeDelta ProbeBitrateEstimator::arrival_scatter(const std::vector<Cluster::Sent>& packets) {
+  // The first kMaxScatterPoints arrivals: bytes received so far (this packet's included; they are
+  // kept in arrival order) and arrival, both from the first.
+  const size_t n = std::min(packets.size(), kMaxScatterPoints);
+  if (n < 3) return TimeDelta::Zero();
+  std::vector<std::pair<double, double>> points;
+  points.reserve(n);
+  double bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) bytes += static_cast<double>(packets[i].size.bytes());
+    points.emplace_back(bytes, static_cast<double>((packets[i].arrival - packets.front().arrival).us()));
   }
+  const std::optional<Line> line = fit_line(points);
+  if (!line) return TimeDelta::Zero();  // cannot happen with sizes > 0; no fit, no scatter
+  double worst = 0;
+  for (const auto& [x, y] : points) worst = std::max(worst, std::abs(y - (line->intercept + line->slope * x)));
   return TimeDelta::Micros(static_cast<int64_t>(std::llround(2 * worst)));
 }
 
@@ -127,28 +148,19 @@ std::optional<ProbeBitrateEstimator::Fit> ProbeBitrateEstimator::send_order_fit(
   const size_t n = packets.size();
   if (n < 4) return std::nullopt;
   std::stable_sort(packets.begin(), packets.end(), [](const Cluster::Sent& a, const Cluster::Sent& b) { return a.send < b.send; });
-  // x: bytes sent up to and including the packet; y: arrival, in us from the first sent packet's
-  // arrival (small enough for exact sums in double).
-  double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0, bytes = 0;
-  const Timestamp y0 = packets.front().arrival;
+  // x: bytes sent up to and including the packet; y: arrival, in us from the first sent packet's.
+  std::vector<std::pair<double, double>> points;
+  points.reserve(n);
+  double bytes = 0;
   for (const Cluster::Sent& p : packets) {
     bytes += static_cast<double>(p.size.bytes());
-    const double y = static_cast<double>((p.arrival - y0).us());
-    sx += bytes;
-    sy += y;
-    sxx += bytes * bytes;
-    sxy += bytes * y;
-    syy += y * y;
+    points.emplace_back(bytes, static_cast<double>((p.arrival - packets.front().arrival).us()));
   }
-  const double dn = static_cast<double>(n);
-  const double vxx = sxx - sx * sx / dn, vxy = sxy - sx * sy / dn, vyy = syy - sy * sy / dn;
-  if (vxx <= 0) return std::nullopt;
-  const double slope = vxy / vxx;  // us per byte
-  if (!(slope > 0)) return std::nullopt;
-  const double bps = 8e6 / slope;
+  const std::optional<Line> line = fit_line(points);
+  if (!line || !(line->slope > 0)) return std::nullopt;  // us per byte
+  const double bps = 8e6 / line->slope;
   if (!(bps < 1e12)) return std::nullopt;  // a terabit: bogus timing, and past int64 safety
-  const double residual = std::max(0.0, vyy - slope * vxy) / (dn - 2);
-  const double error = std::sqrt(residual / vxx) / slope;
+  const double error = std::sqrt(line->residuals / (static_cast<double>(n) - 2) / line->x_spread) / line->slope;
   return Fit{DataRate::BitsPerSec(static_cast<int64_t>(std::llround(bps))), error};
 }
 

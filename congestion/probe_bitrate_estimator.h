@@ -97,10 +97,8 @@ class ProbeBitrateEstimator {
     Timestamp newest_send_received = Timestamp::MinusInfinity();  // send time of the latest-sent so far
     Timestamp arrival_of_newest_send = Timestamp::MinusInfinity();
     bool reordered = false;
-    // (bytes received so far, this packet's included; arrival), at most kMaxScatterPoints; kept
-    // only while the scatter test is on
-    std::vector<std::pair<DataSize, Timestamp>> points;
-    // Each packet's (send time, size, arrival), at most kMaxFitPoints: the reordered fit.
+    // Each packet's (send time, size, arrival) in arrival order, at most kMaxFitPoints: the
+    // reordered fit, and the scatter test (its first kMaxScatterPoints).
     struct Sent {
       Timestamp send;
       DataSize size;
@@ -108,10 +106,12 @@ class ProbeBitrateEstimator {
     };
     std::vector<Sent> sent;
   };
-  // Twice the largest residual of the least-squares line through `points`.
-  static TimeDelta arrival_scatter(const std::vector<std::pair<DataSize, Timestamp>>& points);
+  // Twice the largest residual of the least-squares line through (bytes received so far,
+  // arrival) over the first kMaxScatterPoints arrivals.
+  static TimeDelta arrival_scatter(const std::vector<Cluster::Sent>& packets);
   // The reordered fit: the rate (1 / slope of arrival over bytes sent) and the slope's relative
-  // standard error; nullopt when there is no line (fewer than 3 points, or a slope <= 0).
+  // standard error; nullopt when there is no line (fewer than 4 points, or a slope <= 0), or it
+  // reads a terabit or more.
   struct Fit {
     DataRate rate;
     double relative_error;
