@@ -287,3 +287,22 @@ TEST_CASE("ProbeBitrateEstimator measures a reordered cluster long enough for th
   ProbeBitrateEstimator no_fit(off);
   CHECK_FALSE(reordered_cluster(no_fit, 4, 3000, 2000, 160, 35, 1));
 }
+
+TEST_CASE("ProbeBitrateEstimator fits a reordered cluster over at most kMaxFitPoints arrivals") {
+  // 200 packets of 1000 bytes sent 1 ms apart (8 Mbps). The first 128 to arrive come one 2 Mbps
+  // slot (4 ms) apart, two of them swapped (reordered); the other 72 all arrive at one instant,
+  // 100 ms later. A fit over every arrival would bend towards that bunch; over the first 128 it
+  // reads the 2 Mbps line (path-limited: 0.95 x 2 Mbps).
+  static_assert(ProbeBitrateEstimator::kMaxFitPoints == 128);
+  ProbeBitrateEstimator e;
+  const Timestamp s0 = Timestamp::Seconds(1), r0 = Timestamp::Seconds(2);
+  std::optional<DataRate> last;
+  for (int i = 0; i < 200; ++i) {
+    const int slot = i == 10 ? 11 : i == 11 ? 10 : i;  // packets 10 and 11 arrive swapped
+    const Timestamp arrival = i < 128 ? r0 + TimeDelta::Millis(4 * slot) : r0 + 612_ms;
+    if (auto r = e.handle_probe(probe_packet(1, s0 + TimeDelta::Millis(i), arrival))) last = r;
+  }
+  REQUIRE(last);
+  MESSAGE("reordered cluster, 128 of 200 arrivals fitted: " << last->kbps() << " kbps");
+  CHECK(last->kbps() == doctest::Approx(1900).epsilon(0.03));
+}
