@@ -179,6 +179,7 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
     if (probe_estimator_.handle_probe(p)) external_probe = p.sent.probe_cluster_id >= kExternalProbeClusterIdBase;
   }
   std::optional<DataRate> probe = probe_estimator_.fetch_and_reset_last_estimate();
+  const bool scattered = probe_estimator_.fetch_scattered();
   if (auto capacity = probe_estimator_.fetch_capacity_sample()) {
     // A reordered cluster's fit read the bottleneck: AIMD grows additively near it from now on
     // (it otherwise kept growing 8%/s past the capacity, which the delay detector sees late
@@ -193,6 +194,13 @@ NetworkControlUpdate GoogCcNetworkController::on_transport_feedback(
     // A forwarder's probe (register_probe_cluster) rides on unpaced media whose bursts can hold
     // its packets back: a result under the estimate may say more about those bursts than about
     // the path, which the delay and loss detectors watch anyway. It may raise the estimate only.
+    probe.reset();
+  }
+  if (probe && scattered && !config_.scattered_probe_may_raise && *probe >= delay_bwe_.last_estimate()) {
+    // Jitter that keeps order bunched this cluster's arrivals (or spread them): it may say the
+    // path is slower than the estimate, not that it is faster. An over-read here set the target
+    // above the link and built a 100-160 ms queue the detector saw late (ProbeBitrateEstimator::
+    // fetch_scattered()).
     probe.reset();
   }
   if (probe && acked_.bitrate()) {

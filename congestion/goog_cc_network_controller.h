@@ -50,6 +50,9 @@ class GoogCcNetworkController {
     DataRate max_padding_rate = DataRate::Zero();
     bool enable_probing = true;
     double probe_drop_throughput_fraction = 0.85;  // a probe result never lowers below acked x this
+    // A probe result whose in-order arrivals scatter about their line (ProbeBitrateEstimator::
+    // fetch_scattered()) may lower the estimate but not raise it; true lets it raise as well.
+    bool scattered_probe_may_raise = false;
     // Feedback resuming after at least this long without any: probe at the target held before
     // (ProbeController::on_feedback_resumed). Zero: off.
     TimeDelta recovery_probe_gap = TimeDelta::Seconds(1);

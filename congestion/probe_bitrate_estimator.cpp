@@ -69,6 +69,7 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   // The last packet sent and the first received only bound the intervals: exclude their bytes.
   const DataRate send_rate = (cl.size_total - cl.size_last_send) / send_interval;
   DataRate receive_rate = (cl.size_total - cl.size_first_receive) / receive_interval;
+  bool scattered = false;
   if (cl.reordered) {
     const std::optional<Fit> fit = send_order_fit(cl.sent);
     if (!fit || fit->relative_error > config_.max_fit_error) {
@@ -77,6 +78,11 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
       return std::nullopt;
     }
     receive_rate = fit->rate;
+  } else if (config_.max_fit_error > 0) {
+    // In order: the first-to-last reading stands; the same line says whether to trust it
+    // (fetch_scattered()).
+    const std::optional<Fit> fit = send_order_fit(cl.sent);
+    scattered = !fit || fit->relative_error > config_.max_fit_error;
   }
   if (receive_rate > send_rate * config_.max_receive_send_ratio) return std::nullopt;
   if (!cl.reordered && config_.max_arrival_scatter > 0 &&
@@ -90,6 +96,7 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
     if (cl.reordered) capacity_sample_ = receive_rate;
   }
   last_estimate_ = result;
+  scattered_ = scattered;
   too_short_.reset();  // measured after all
   return result;
 }
@@ -176,6 +183,12 @@ TimeDelta ProbeBitrateEstimator::delay_spread(const std::vector<Cluster::Sent>& 
   const double n = static_cast<double>(packets.size());
   const double var = std::max(0.0, (ss - s * s / n) / (n - 1));
   return TimeDelta::Micros(static_cast<int64_t>(std::llround(std::sqrt(var))));
+}
+
+bool ProbeBitrateEstimator::fetch_scattered() {
+  const bool out = scattered_;
+  scattered_ = false;
+  return out;
 }
 
 std::optional<DataRate> ProbeBitrateEstimator::fetch_capacity_sample() {

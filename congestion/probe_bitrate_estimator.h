@@ -21,6 +21,9 @@
 // cluster of 5-8 packets on 2 Mbps with +-20 ms of jitter read 2.3-3 Mbps and built a 100-150 ms
 // queue). The fit is over bytes because a bottleneck spaces arrivals by size; the pacer's probe
 // packets are of mixed sizes sent unevenly, and a fit over send times rejected clean clusters.
+// In-order clusters keep their first-to-last reading, checked against the same line: when the
+// line does not hold, the reading is flagged as scattered (fetch_scattered()), for the controller
+// to let it lower the estimate only.
 #pragma once
 
 #include <map>
@@ -48,7 +51,8 @@ class ProbeBitrateEstimator {
     // limit, the default; 0.25 was measured).
     double max_arrival_scatter = 0.0;
     // A reordered cluster's fitted rate is used when the slope's standard error is at most this
-    // fraction of the slope (<= 0: reordered clusters give no estimate, as before).
+    // fraction of the slope (<= 0: reordered clusters give no estimate, as before). An in-order
+    // cluster's estimate beyond it is flagged (fetch_scattered()).
     double max_fit_error = 0.10;
   };
   // Arrivals kept per cluster for the scatter test, and for the reordered fit; later ones count
@@ -77,6 +81,13 @@ class ProbeBitrateEstimator {
     DataRate receive_rate;
   };
   std::optional<TooShort> fetch_too_short();
+  // Whether the last estimate came from an in-order cluster whose arrivals scatter about the
+  // send-order line further than Config::max_fit_error allows: jitter that keeps packet order
+  // bunched or spread them (a packet held back holds the ones behind it), so its first-to-last
+  // interval measured that jitter as much as the path's rate (issue 14's default link: a 3 Mbps
+  // start-up cluster on 2 Mbps with +-20 ms read anything from 853 to 3000 kbps). The estimate is
+  // given all the same; what it may move is the caller's choice. Cleared by the fetch.
+  bool fetch_scattered();
   // Set when a reordered cluster's fit read the path's rate (received clearly slower than sent):
   // a sample of the bottleneck's capacity. Cleared by the fetch.
   std::optional<DataRate> fetch_capacity_sample();
@@ -123,6 +134,7 @@ class ProbeBitrateEstimator {
   Config config_;
   std::map<int, Cluster> clusters_;
   std::optional<DataRate> last_estimate_;
+  bool scattered_ = false;  // of last_estimate_
   std::optional<TooShort> too_short_;
   std::optional<DataRate> capacity_sample_;
 };

@@ -216,8 +216,12 @@ TEST_CASE("loopback bursty loss on wifi is repaired without a freeze") {
     const Summary s = run(c).summary;
     CHECK(s.network.packets_lost > 50);
     // Repairs are losses filled (by RTX or FEC), so they cannot outnumber what the link dropped
-    // (which also counts audio, RTCP and lost retransmissions).
-    CHECK(s.network.nack_recovered + s.network.fec_recovered > s.network.packets_lost / 2);
+    // (which also counts audio, RTCP, FEC, probes and lost retransmissions, none of them
+    // repaired: their share grows as the video's rate falls). Measured: 52-57% of the link's
+    // losses repaired at 1.7-3 Mbps, 41-51% at the 1.4-1.5 Mbps these seeds run at since a
+    // start-up probe that read above the link through this jitter no longer raises the target
+    // (congestion/README.md), of which FEC filled 2-11 a run and RTX the rest.
+    CHECK(s.network.nack_recovered + s.network.fec_recovered > s.network.packets_lost / 3);
     CHECK(s.network.nack_recovered + s.network.fec_recovered <= s.network.packets_lost);
     CHECK(s.video.freeze_count == 0);
     CHECK(s.video.longest_gap_ms < 300.0);
