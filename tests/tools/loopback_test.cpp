@@ -220,7 +220,7 @@ TEST_CASE("loopback bursty loss on wifi is repaired without a freeze") {
     // repaired: their share grows as the video's rate falls). Measured: 52-57% of the link's
     // losses repaired at 1.7-3 Mbps, 41-51% at the 1.4-1.5 Mbps these seeds run at since a
     // start-up probe that read above the link through this jitter no longer raises the target
-    // (congestion/README.md), of which FEC filled 2-11 a run and RTX the rest.
+    // (congestion/README.md), of which FEC filled 2-7 a run and RTX the rest.
     CHECK(s.network.nack_recovered + s.network.fec_recovered > s.network.packets_lost / 3);
     CHECK(s.network.nack_recovered + s.network.fec_recovered <= s.network.packets_lost);
     CHECK(s.video.freeze_count == 0);
