@@ -69,20 +69,18 @@ std::optional<DataRate> ProbeBitrateEstimator::handle_probe(const PacketResult& 
   // The last packet sent and the first received only bound the intervals: exclude their bytes.
   const DataRate send_rate = (cl.size_total - cl.size_last_send) / send_interval;
   DataRate receive_rate = (cl.size_total - cl.size_first_receive) / receive_interval;
+  // The send-order line: a reordered cluster's reading; an in-order one keeps its first-to-last
+  // reading, and the line says whether to trust it (fetch_scattered()).
   bool scattered = false;
-  if (cl.reordered) {
+  if (config_.max_fit_error > 0) {
     const std::optional<Fit> fit = send_order_fit(cl.sent);
-    if (!fit || fit->relative_error > config_.max_fit_error) {
+    scattered = !fit || fit->relative_error > config_.max_fit_error;
+    if (cl.reordered && scattered) {
       // Too short for this path's jitter (a later packet of the cluster may still settle it).
       too_short_ = TooShort{delay_spread(cl.sent), receive_rate};
       return std::nullopt;
     }
-    receive_rate = fit->rate;
-  } else if (config_.max_fit_error > 0) {
-    // In order: the first-to-last reading stands; the same line says whether to trust it
-    // (fetch_scattered()).
-    const std::optional<Fit> fit = send_order_fit(cl.sent);
-    scattered = !fit || fit->relative_error > config_.max_fit_error;
+    if (cl.reordered) receive_rate = fit->rate;
   }
   if (receive_rate > send_rate * config_.max_receive_send_ratio) return std::nullopt;
   if (!cl.reordered && config_.max_arrival_scatter > 0 &&
