@@ -89,7 +89,7 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
                                   " --width 320 --height 180", 15, dir + "/pub2.log");
   REQUIRE(pub2.started());
   const auto sub = tern::test::run_command(
-      Tool("tern-peer") + " --whep " + base + "/whep/room1 --duration 2.5 --ice-restart-after 1 --stats-json " + sub_json + media,
+      Tool("tern-peer") + " --whep " + base + "/whep/room1 --duration 4 --ice-restart-after 1 --stats-json " + sub_json + media,
       15, true);
   INFO("subscriber:\n" << sub.out);
   const auto refused = tern::test::run_command(Tool("tern-peer") + " --whep " + base + "/whep/room1 --token wrong --quiet", 10, true);
@@ -134,18 +134,36 @@ TEST_CASE("tern-sfu: a tern-peer publishes by WHIP, another subscribes by WHEP o
   CHECK(ss["transport"]["dtlsRole"] == "server");  // the SFU answers active: the DTLS client
   const uint64_t decoded = ss["summary"].value("videoFramesDecoded", uint64_t{0});
   const double first = ss["postToFirstVideoFrameMs"].get<double>();
-  // The publisher's frame rate from the first decoded frame to the end of the subscriber's 2.5 s.
+  // The publisher's frame rate from the first decoded frame to the end of the subscriber's 4 s.
   // Its rate, not 30 fps: on a loaded machine its encoder drops frames (20-25 fps seen with the
   // page's Chromium and the other tests beside it). Its audio, 20 ms a packet, times its session.
   const json& pub_summary = p["sessions"][0]["summary"];
   const double pub_seconds = pub_summary.value("audioPacketsSent", 0) * 0.020;
   const double pub_fps = pub_seconds > 1 ? std::min(30.0, pub_summary.value("videoFramesSent", 0) / pub_seconds) : 30.0;
-  const double available = pub_fps * (2.5 - first / 1000.0);
-  MESSAGE("tern-sfu: subscriber POST -> first decoded frame " << first << " ms; " << decoded << " frames decoded of ~"
-          << available << " (publisher " << pub_fps << " fps); audio samples "
+  const double available = pub_fps * (4.0 - first / 1000.0);
+  // What crossed the server (and the ICE restart) is what the subscriber received; what it decoded
+  // is that less the frames still in its playout buffer when its 4 s ended. On a loaded machine
+  // the buffer's delay grows over the call (to ~240 ms at the end where it averaged 72 ms a frame,
+  // beside three busy loops) and the publisher's rate varies about its mean (0.91 x the frames
+  // its mean rate gives seen in a 2.3 s window), so neither decoded frames alone nor a 10% margin
+  // on them held. A stall across the restart of half a second fails the first check below.
+  json video_in;
+  for (const auto& [id, st] : ss["media"].items()) {
+    if (st.value("type", std::string()) == "inbound-rtp" && st.value("kind", std::string()) == "video") video_in = st;
+  }
+  REQUIRE(video_in.is_object());
+  const double received = video_in.value("framesReceived", 0.0), dropped = video_in.value("framesDropped", 0.0);
+  const double emitted = video_in.value("jitterBufferEmittedCount", 0.0);
+  const double mean_buffer_s = emitted > 0 ? video_in.value("jitterBufferDelay", 0.0) / emitted : 0.0;
+  const double held = pub_fps * std::max(0.5, 3 * mean_buffer_s);  // frames such a buffer holds at the end, with margin
+  MESSAGE("tern-sfu: subscriber POST -> first decoded frame " << first << " ms; " << received << " frames received, "
+          << decoded << " decoded, " << dropped << " dropped of ~" << available << " (publisher " << pub_fps
+          << " fps; playout buffer " << 1000 * mean_buffer_s << " ms a frame); audio samples "
           << ss["summary"].value("audioSamplesReceived", uint64_t{0}));
   CHECK(first > 0);
-  CHECK(decoded >= 0.9 * available);
+  CHECK(received >= 0.85 * available);
+  CHECK(static_cast<double>(decoded) + dropped >= received - held);
+  CHECK(dropped <= 0.1 * received);  // late or undecodable frames: a few at most
   CHECK(ss["summary"].value("audioSamplesReceived", uint64_t{0}) > 48000);  // > 1 s of audio
   const json& c = server["server"];
   CHECK(c["sessionsCreated"] == 3);
