@@ -57,8 +57,9 @@ struct RtpReceiveFrontCounters {
   int64_t fec_packets_received = 0;     // ULPFEC: RED packets carrying no media; FlexFEC: its SSRC's
   int64_t fec_packets_recovered = 0;    // media packets rebuilt by FEC (none had arrived yet)
   // ... of those, ones whose own packet came after all (a reordered packet that FEC's packet
-  // overtook, not a loss): repairs of losses = recovered - recovered_then_received. Seen for the
-  // last kRebuiltWatch rebuilds.
+  // overtook, not a loss; a retransmission of it does not count: its NACK left before the
+  // rebuild): repairs of losses = recovered - recovered_then_received. Seen for the last
+  // kRebuiltWatch rebuilds.
   int64_t fec_recovered_then_received = 0;
   int64_t fec_packets_discarded = 0;    // malformed, stale or evicted unused
   int64_t statistics_invalid = 0;       // failed RFC 3550 A.1 validation (still passed on)

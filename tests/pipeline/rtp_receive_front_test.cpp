@@ -192,6 +192,31 @@ TEST_CASE("receive front: ULPFEC in RED yields the lost packet, FEC counted in t
   CHECK(front.counters().fec_packets_recovered == 1);
 }
 
+TEST_CASE("receive front: a retransmission of a packet ULPFEC rebuilt leaves the rebuild a repaired loss") {
+  // The NACK for 102 left before FEC rebuilt it; its answer arriving later says nothing about
+  // reordering (counted as one, wifi-lossy's 12 s reported 3 FEC repairs where FEC had rebuilt 14
+  // lost packets). Only 102's own late copy makes the rebuild a reordering.
+  RtpReceiveFront::Config c = with_nack();
+  c.red_payload_type = kRedPt;
+  c.ulpfec_payload_type = kFecPt;
+  c.rtx_ssrc = kFrontRtxSsrc;
+  c.rtx_payload_types[kRtxPt] = kPt;
+  c.clock_rates = {{kPt, 90000}, {kRedPt, 90000}};
+  RtpReceiveFront front = make(c);
+  const auto [frame, fec] = protected_frame();
+  Sink sink;
+  for (const rtp::RtpPacket& p : frame) {
+    if (p.sequence_number() != 102) CHECK(front.on_rtp(recovery::wrap_red(p, kRedPt).value(), kT0, sink));
+  }
+  for (const rtp::RtpPacket& p : fec) CHECK(front.on_rtp(p, kT0, sink));
+  REQUIRE(front.counters().fec_packets_recovered == 1);
+  CHECK(front.on_rtp(recovery::build_rtx(frame[2], kFrontRtxSsrc, kRtxPt, 55).value(), kT0, sink));
+  CHECK(front.counters().retransmitted_packets_received == 1);
+  CHECK(front.counters().fec_recovered_then_received == 0);
+  front.on_rtp(recovery::wrap_red(frame[2], kRedPt).value(), kT0, sink);
+  CHECK(front.counters().fec_recovered_then_received == 1);
+}
+
 TEST_CASE("receive front: FlexFEC on its own SSRC yields the lost packet, the RTX-restored one counts as received") {
   constexpr uint32_t kFlexSsrc = 0x3333;
   constexpr uint8_t kFlexPt = 49;
