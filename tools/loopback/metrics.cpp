@@ -170,6 +170,11 @@ std::string format_summary(const Summary& s) {
   out += "network (A -> B)\n";
   out += line("packets sent / lost on the link", std::to_string(n.packets_sent) + " / " + std::to_string(n.packets_lost));
   out += line("repaired by NACK (RTX) / by FEC", std::to_string(n.nack_recovered) + " / " + std::to_string(n.fec_recovered));
+  if (n.video_packets_lost) {
+    out += line("video packets lost / by RTX / by FEC", std::to_string(*n.video_packets_lost) + " / " +
+                                                          std::to_string(n.video_repaired_by_rtx) + " / " +
+                                                          std::to_string(n.video_repaired_by_fec));
+  }
   out += line("retransmissions sent / received", std::to_string(n.rtx_sent) + " / " + std::to_string(n.rtx_received));
   out += line("RTT mean / p95", num(n.rtt_mean_ms, "%.0f ms") + " / " + num(n.rtt_p95_ms, "%.0f ms"));
   out += line("one-way network delay p50 / p95", num(n.one_way_delay_p50_ms, "%.0f ms") + " / " +

@@ -93,6 +93,14 @@ struct NetworkSummary {
   uint64_t rtx_sent = 0;          // retransmissions A sent (answers to NACKs)
   uint64_t rtx_received = 0;      // retransmissions B (and the media server) received, needless included
   uint64_t nacks_sent = 0;        // NACK requests B sent
+  // The video's own media packets (by A's video SSRC and payload type: not its retransmissions,
+  // FEC or padding) that A sent and the forward path never delivered; of those, how many a
+  // retransmission did deliver (seen on the path: the RTX packet carrying that number arrived,
+  // which a media server's hop counts too), and how many B rebuilt from ULPFEC or FlexFEC.
+  // nullopt / 0 without video.
+  std::optional<uint64_t> video_packets_lost;
+  uint64_t video_repaired_by_rtx = 0;
+  uint64_t video_repaired_by_fec = 0;
   std::optional<double> rtt_mean_ms, rtt_p95_ms;
   double target_mean_kbps = 0;    // A's target over the run
   std::optional<double> capacity_mean_kbps;  // nullopt when unlimited

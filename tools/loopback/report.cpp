@@ -102,6 +102,11 @@ json summary_json(const Summary& s) {
                   {"receive_mean_kbps", r3(n.receive_mean_kbps)},
                   {"one_way_delay_p50_ms", r3(n.one_way_delay_p50_ms)},
                   {"one_way_delay_p95_ms", r3(n.one_way_delay_p95_ms)}};
+  if (n.video_packets_lost) {
+    j["network"]["video_packets_lost"] = *n.video_packets_lost;
+    j["network"]["video_repaired_by_rtx"] = n.video_repaired_by_rtx;
+    j["network"]["video_repaired_by_fec"] = n.video_repaired_by_fec;
+  }
   const RejectCounts& x = n.rejected;
   j["network"]["rejected"] = {{"malformed_rtp", x.malformed_rtp},         {"unknown_ssrc", x.unknown_ssrc},
                               {"rtcp_parse_errors", x.rtcp_parse_errors}, {"not_rtp", x.not_rtp},

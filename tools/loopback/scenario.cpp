@@ -141,6 +141,12 @@ class Call {
   bool two_flows() const { return config_.flows == 2; }
   std::string build_second_flow();
   netsim::Network& toward_b() { return via_server() ? *edge_ : *access_; }
+  // A's video media packets (for the video's own loss count on the forward path).
+  VideoMediaFilter video_media_filter() const {
+    if (!ca_.send.video.has_value()) return {};
+    return {ca_.local.video, ca_.payload_types.of(*ca_.send.video), ca_.payload_types.red,
+            ca_.send.protection.nack ? ca_.local.video_rtx : 0};
+  }
 
   const LoopbackConfig& config_;
   const pipeline::EndpointConfig ca_, cb_;
@@ -233,13 +239,15 @@ std::string Call::build_endpoints() {
   if (ice_) {
     IceNetwork& ice = *ice_;
     transport_a_.set_send(CountingSend{&fwd_bins_, max_bins_,
-                                       [&ice](netsim::SimPacket p, Timestamp now) { ice.send_from_a(std::move(p), now); }});
+                                       [&ice](netsim::SimPacket p, Timestamp now) { ice.send_from_a(std::move(p), now); },
+                                       video_media_filter()});
     transport_b_.set_send([&ice](netsim::SimPacket p, Timestamp now) { ice.send_from_b(std::move(p), now); });
   } else {
     netsim::Network& access = *access_;
     netsim::Network& b_net = toward_b();
     transport_a_.set_send(CountingSend{
-        &fwd_bins_, max_bins_, [&access](netsim::SimPacket p, Timestamp now) { access.send_from_a(std::move(p), now); }});
+        &fwd_bins_, max_bins_, [&access](netsim::SimPacket p, Timestamp now) { access.send_from_a(std::move(p), now); },
+        video_media_filter()});
     transport_b_.set_send([&b_net](netsim::SimPacket p, Timestamp now) { b_net.send_from_b(std::move(p), now); });
   }
   auto a = pipeline::Endpoint::Create(ca_, &transport_a_);
@@ -272,7 +280,8 @@ std::string Call::build_endpoints() {
 std::string Call::build_second_flow() {
   netsim::Network& access = *access_;
   transport_a2_.set_send(CountingSend{&fwd_bins_, max_bins_,
-                                      [&access](netsim::SimPacket p, Timestamp now) { access.send_from_a(std::move(p), now); }});
+                                      [&access](netsim::SimPacket p, Timestamp now) { access.send_from_a(std::move(p), now); },
+                                      VideoMediaFilter{}});  // the video figures are the first call's
   transport_b2_.set_send([&access](netsim::SimPacket p, Timestamp now) { access.send_from_b(std::move(p), now); });
   auto a = pipeline::Endpoint::Create(ca2_, &transport_a2_);
   if (!a) return std::string("endpoint A2: ") + a.error();
@@ -298,6 +307,7 @@ std::string Call::open_recorder() {
 // (the recorder on B's tap); the access tap measures loss and delay of the access link only.
 std::string Call::connect_network() {
   access_tap_.set_audio_ssrc(ca_.send.audio.has_value() ? ca_.local.audio : 0);
+  access_tap_.set_video_media(video_media_filter());
   b_tap_.set_inner(into_b_);
   if (recorder_) {
     (via_server() ? b_tap_ : access_tap_).set_recorder([this](std::span<const uint8_t> datagram, Timestamp now) {
@@ -471,6 +481,10 @@ ScenarioResult Call::collect() {
   } else {
     sum.network.packets_lost = path_drops(access_->a_to_b());
   }
+  if (ca_.send.video.has_value()) {
+    sum.network.video_packets_lost = static_cast<uint64_t>(std::max<int64_t>(0, fwd_bins_.video.lost()));
+    sum.network.video_repaired_by_rtx = static_cast<uint64_t>(fwd_bins_.video.repaired_by_rtx());
+  }
   RejectCounts& rejected = sum.network.rejected;
   for (const pipeline::Endpoint* e : {a_.get(), b_.get()}) {
     const pipeline::TransportCounters c = e->transport_counters();
@@ -487,9 +501,11 @@ ScenarioResult Call::collect() {
   for (const pipeline::InboundRtpStats& in : rb.inbound_rtp) {
     sum.network.nack_recovered += in.tern_packets_repaired_by_rtx.value_or(0);
     // Losses repaired: a rebuilt packet whose own copy came after all was late, not lost.
-    sum.network.fec_recovered +=
+    const uint64_t fec_repaired =
         in.fec_packets_recovered.value_or(0) - std::min(in.fec_packets_recovered.value_or(0),
                                                         in.tern_fec_recovered_then_received.value_or(0));
+    sum.network.fec_recovered += fec_repaired;
+    if (in.kind == "video") sum.network.video_repaired_by_fec += fec_repaired;
     sum.network.rtx_received += in.retransmitted_packets_received;
     sum.network.nacks_sent += in.nack_count;
   }

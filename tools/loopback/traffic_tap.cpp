@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tern/recovery/red.h"
+#include "tern/rtp/rtp_packet.h"
 #include "tern/rtp/rtp_rtcp_split.h"
 
 namespace tern::tools {
@@ -11,6 +13,14 @@ namespace {
 template <typename T>
 T at(const std::vector<T>& v, size_t k) {
   return k < v.size() ? v[k] : T{};
+}
+
+// The RTP packet of `ssrc` (not 0) in `datagram`, with a payload left after padding; else nullopt.
+std::optional<rtp::RtpPacketView> rtp_with_payload(std::span<const uint8_t> datagram, uint32_t ssrc) {
+  if (ssrc == 0 || datagram.size() < 12 || rtp::is_rtcp(datagram)) return std::nullopt;
+  auto view = rtp::RtpPacketView::parse(datagram);
+  if (!view || view->ssrc() != ssrc || view->payload().empty()) return std::nullopt;
+  return *view;
 }
 
 }  // namespace
@@ -29,7 +39,75 @@ void TrafficBins::ensure(size_t n) {
   delay_count.resize(n);
 }
 
+std::optional<uint16_t> VideoMediaFilter::media_seq(std::span<const uint8_t> datagram) const {
+  const auto view = rtp_with_payload(datagram, ssrc);
+  if (!view) return std::nullopt;
+  if (view->payload_type() == media_pt) return view->sequence_number();
+  if (red_pt == 0 || view->payload_type() != red_pt) return std::nullopt;
+  auto red = recovery::parse_red_payload(view->payload());
+  if (!red || red->primary.payload_type != media_pt) return std::nullopt;
+  return view->sequence_number();
+}
+
+std::optional<uint16_t> VideoMediaFilter::retransmitted_seq(std::span<const uint8_t> datagram) const {
+  if (ssrc == 0) return std::nullopt;
+  const auto view = rtp_with_payload(datagram, rtx_ssrc);
+  if (!view || view->payload().size() <= 2) return std::nullopt;  // the original number, then media
+  const std::span<const uint8_t> p = view->payload();
+  return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
+}
+
+std::optional<int64_t> VideoLossLedger::index_of(uint16_t seq) const {
+  if (newest_ < 0) return std::nullopt;
+  const int64_t index = newest_ - static_cast<int16_t>(static_cast<uint16_t>(newest_seq_ - seq));
+  if (index > newest_ || index <= newest_ - kWindow || index < 0) return std::nullopt;
+  return index;
+}
+
+void VideoLossLedger::on_sent(uint16_t seq) {
+  if (states_.empty()) states_.assign(static_cast<size_t>(kWindow), kNone);
+  const int64_t index = unwrap_.unwrap(seq);
+  if (index < 0 || index <= newest_ - kWindow) return;  // older than the window
+  if (index > newest_) {
+    // The slots the window moves over are reused: cleared (numbers skipped were never sent).
+    for (int64_t i = std::max(newest_ + 1, index - kWindow + 1); i <= index; ++i) state(i) = kNone;
+    newest_ = index;
+    newest_seq_ = seq;
+  }
+  uint8_t& s = state(index);
+  if (s != kNone) return;  // sent again: counted once
+  s = kSent;
+  ++sent_;
+}
+
+uint8_t* VideoLossLedger::slot(uint16_t seq) {
+  const auto index = index_of(seq);
+  return index ? &state(*index) : nullptr;
+}
+
+void VideoLossLedger::on_arrived(uint16_t seq) {
+  uint8_t* s = slot(seq);
+  if (s == nullptr || (*s != kSent && *s != kRepaired)) return;
+  if (*s == kRepaired) --repaired_;  // late, not lost: its own copy came after all
+  *s = kArrived;
+  ++arrived_;
+}
+
+void VideoLossLedger::on_retransmission(uint16_t original_seq) {
+  uint8_t* s = slot(original_seq);
+  if (s == nullptr || *s != kSent) return;
+  *s = kRepaired;
+  ++repaired_;
+}
+
 void TrafficTap::on_packet(netsim::SimPacket packet, Timestamp now) {
+  if (!packet.duplicate) {
+    if (auto seq = video_.media_seq(packet.data)) {
+      bins_.video.on_arrived(*seq);
+    } else if (auto original = video_.retransmitted_seq(packet.data)) {
+      bins_.video.on_retransmission(*original);
+    }
+  }
   if (!packet.duplicate) {
     const size_t arrive = static_cast<size_t>(bin_of(now));
     const size_t sent = static_cast<size_t>(bin_of(packet.sent_time));
@@ -64,6 +142,9 @@ bool TrafficTap::is_audio(const std::vector<uint8_t>& d) const {
 }
 
 void CountingSend::operator()(netsim::SimPacket p, Timestamp now) const {
+  if (bins != nullptr) {
+    if (auto seq = video.media_seq(p.data)) bins->video.on_sent(*seq);
+  }
   const size_t b = static_cast<size_t>(bin_of(now));
   if (bins != nullptr && b < max_bins) {
     bins->ensure(b + 1);

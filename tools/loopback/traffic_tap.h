@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "tern/core/seq_num.h"
 #include "tern/core/units.h"
 #include "tern/netsim/packet_sink.h"
 #include "tern/netsim/path.h"
@@ -31,6 +32,49 @@ int64_t bin_of(Timestamp t);
 // packets, so every counter below is bounded by the call's length (an hour at most: 36,002).
 size_t max_bins_for(TimeDelta duration);
 
+// Which datagrams are one video stream's own media packets: RTP on `ssrc` whose payload type is
+// `media_pt`, or `red_pt` with a primary block of `media_pt` (ULPFEC travels in RED on the same
+// SSRC, FlexFEC on an SSRC of its own; padding-only packets carry no media), and which are its
+// retransmissions (RFC 4588 RTX on `rtx_ssrc`: the original sequence number first in the
+// payload). Counted on both sides of the link, they give the video's own losses and the ones a
+// retransmission made good, which the link's drop count mixes with audio, RTCP, FEC, probes and
+// lost retransmissions. Off while `ssrc` is 0.
+struct VideoMediaFilter {
+  uint32_t ssrc = 0;
+  uint8_t media_pt = 0;
+  uint8_t red_pt = 0;
+  uint32_t rtx_ssrc = 0;
+  // The media packet's sequence number, nullopt for anything else.
+  std::optional<uint16_t> media_seq(std::span<const uint8_t> datagram) const;
+  // The original sequence number a retransmission carries, nullopt for anything else.
+  std::optional<uint16_t> retransmitted_seq(std::span<const uint8_t> datagram) const;
+};
+
+// The video's media packets on one path, by sequence number: sent, arrived as themselves, or
+// brought by a retransmission only. Bounded: the last kWindow sequence numbers A sent (a packet
+// older than that when its copy arrives is not counted; at 2000 packets/s that is 16 s).
+class VideoLossLedger {
+ public:
+  static constexpr int64_t kWindow = 1 << 15;
+  void on_sent(uint16_t seq);
+  void on_arrived(uint16_t seq);
+  void on_retransmission(uint16_t original_seq);
+  int64_t sent() const { return sent_; }
+  int64_t lost() const { return sent_ - arrived_; }           // never arrived as themselves
+  int64_t repaired_by_rtx() const { return repaired_; }      // of those, brought by an RTX packet
+
+ private:
+  enum State : uint8_t { kNone, kSent, kArrived, kRepaired };
+  std::optional<int64_t> index_of(uint16_t seq) const;  // within the window, or nullopt
+  uint8_t* slot(uint16_t seq);                           // its state, nullptr outside the window
+  uint8_t& state(int64_t index) { return states_[static_cast<size_t>(index % kWindow)]; }
+  std::vector<uint8_t> states_;
+  SeqUnwrapper<uint16_t> unwrap_;
+  int64_t newest_ = -1;
+  uint16_t newest_seq_ = 0;
+  int64_t sent_ = 0, arrived_ = 0, repaired_ = 0;
+};
+
 // Per-bin counters of one direction, indexed by bin number. Grown on demand up to the bound the
 // counting objects are given; packets beyond it are not counted.
 struct TrafficBins {
@@ -38,6 +82,7 @@ struct TrafficBins {
   std::vector<int64_t> sent_bytes, received_bytes;      // by send / arrival time
   std::vector<double> delay_sum_ms;                     // by arrival time
   std::vector<int64_t> delay_count;
+  VideoLossLedger video;  // the packets a VideoMediaFilter matched (not binned)
   void ensure(size_t n);
 };
 
@@ -56,6 +101,8 @@ class TrafficTap final : public netsim::PacketSink {
   }
   // RTP packets of this SSRC also feed audio_delay_ms() (0: none).
   void set_audio_ssrc(uint32_t ssrc) { audio_ssrc_ = ssrc; }
+  // Arriving video media packets and retransmissions (by this filter) go to bins.video.
+  void set_video_media(VideoMediaFilter filter) { video_ = filter; }
 
   void on_packet(netsim::SimPacket packet, Timestamp now) override;
   // Mean network delay of the audio packets counted, nullopt before the first.
@@ -71,6 +118,7 @@ class TrafficTap final : public netsim::PacketSink {
   netsim::PacketSink* inner_ = nullptr;
   std::function<void(std::span<const uint8_t>, Timestamp)> recorder_;
   uint32_t audio_ssrc_ = 0;
+  VideoMediaFilter video_;
   double audio_delay_sum_ms_ = 0;
   int64_t audio_delay_count_ = 0;
 };
@@ -80,6 +128,7 @@ struct CountingSend {
   TrafficBins* bins = nullptr;
   size_t max_bins = 0;
   std::function<void(netsim::SimPacket, Timestamp)> next;
+  VideoMediaFilter video;  // video media packets it matches go to bins->video
   void operator()(netsim::SimPacket p, Timestamp now) const;
 };
 
