@@ -565,7 +565,13 @@ TEST_CASE("tern-send to tern-recv with NACK RTX and transport-cc repairs every d
               "--sdp " + dir + "/t.sdp --frames 90 --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav --webm " + dir +
                   "/rx.webm");
   REQUIRE(rx.ready);
-  const auto sent = Send("--dest 127.0.0.1:5851 --peer tern --audio opus --frames 90 --drop-every 10 --source-y4m " +
+  // Started at 1 Mbps (the ceiling): from the library's 300 kbps start the rate rests on the start
+  // probe, and beside busy processes the receiver's arrival times scatter it, which the controller
+  // does not let raise the estimate (congestion/README.md); those runs encoded at ~340 kbps and
+  // decoded 31.2 dB where the others reached 38.4 (5 of 6 runs beside three busy loops; 0 of 12
+  // with this start). What this test judges is the repair, not the start-up.
+  const auto sent = Send("--dest 127.0.0.1:5851 --peer tern --audio opus --start-rate 1M --frames 90 --drop-every 10 "
+                         "--source-y4m " +
                          dir + "/ref.y4m --stats-json " + dir + "/send.json");
   CHECK_MESSAGE(sent.exit_code == 0, sent.out);
   const std::string json = rx.finish();
@@ -629,6 +635,9 @@ TEST_CASE("bad arguments malformed SDP and unusable ports give a clear error") {
   send = Send("--dest 127.0.0.1:5871 --bitrate fast");
   CHECK(send.exit_code != 0);
   CHECK(send.out.find("--bitrate") != std::string::npos);
+  send = Send("--dest 127.0.0.1:5871 --start-rate fast");
+  CHECK(send.exit_code != 0);
+  CHECK(send.out.find("--start-rate 'fast'") != std::string::npos);
   // Nobody listening at the destination: the ICMP port-unreachable replies are reported.
   send = Send("--dest 127.0.0.1:5877 --frames 10 --stats-json " + dir + "/unreachable.json");
   CHECK(send.exit_code == 0);
@@ -1051,8 +1060,9 @@ TEST_CASE("tern-send to tern-recv with audio on its own port and SRTP on both") 
   Receiver rx(dir, 5911, "--sdp " + dir + "/t.sdp --frames 90 --y4m " + dir + "/rx.y4m --wav " + dir + "/rx.wav");
   REQUIRE(rx.ready);
   REQUIRE(WaitForUdpPort(5913, 5000));
-  const auto sent = Send(args + " --frames 90 --drop-every 10 --source-y4m " + dir + "/ref.y4m --stats-json " + dir +
-                         "/send.json");
+  // Started at the ceiling, as in the NACK RTX test above (its comment says why).
+  const auto sent = Send(args + " --start-rate 1M --frames 90 --drop-every 10 --source-y4m " + dir +
+                         "/ref.y4m --stats-json " + dir + "/send.json");
   CHECK_MESSAGE(sent.exit_code == 0, sent.out);
   const std::string json = rx.finish();
   CHECK(JsonNumber(json, "video_frames_decoded") == 90);

@@ -91,6 +91,12 @@ Result<SendTarget> resolve_send_options(SendOptions& o, bool files) {
   const auto bitrate = parse_bitrate(o.bitrate);
   if (!bitrate) return send_setup_failed("--bitrate '" + o.bitrate + "': expected e.g. 1000k, 2M or bits per second >= 1000");
   t.bitrate = *bitrate;
+  if (!o.start_rate.empty()) {
+    t.start_rate = parse_bitrate(o.start_rate);
+    if (!t.start_rate) {
+      return send_setup_failed("--start-rate '" + o.start_rate + "': expected e.g. 300k, 1M or bits per second >= 1000");
+    }
+  }
   if (!o.protection.empty()) {
     auto pc = pipeline::parse_protection_list(o.protection);
     if (!pc) return send_setup_failed("--protection '" + o.protection + "': " + pc.error());
@@ -146,6 +152,7 @@ pipeline::EndpointConfig send_endpoint_config(const SendOptions& o, const SendTa
                                        : pipeline::CongestionControlMode::kTransportCc;
   config.fixed_rate = DataRate::BitsPerSec(t.bitrate);
   config.max_rate = DataRate::BitsPerSec(t.bitrate);
+  if (t.start_rate) config.start_rate = DataRate::BitsPerSec(*t.start_rate);
   config.start_rate = std::min(config.start_rate, config.max_rate);
   config.min_rate = std::min(config.min_rate, config.start_rate);
   config.send.video_max_rate = config.max_rate;

@@ -28,6 +28,7 @@ namespace tern::tools::net {
 // tern-send's command line (see its --help); the defaults are the tool's.
 struct SendOptions {
   std::string dest, video = "vp8", audio = "none", bitrate = "1000k", cc = "fixed", peer = "generic";
+  std::string start_rate;  // --start-rate for remb/transport-cc; empty: the pipeline's 300 kbps
   std::string key, srtp_profile = "AES_CM_128_HMAC_SHA1_80", sdp_path, source_path, stats_path;
   std::string bind_address, rtcp_dest;
   // Video adaptation (pipeline/video_adapter.h). Off by default: what tern-send sends is compared
@@ -68,6 +69,7 @@ Result<SendInputs> load_send_inputs(SendOptions& options);
 struct SendTarget {
   transport::SocketAddress dest;
   int64_t bitrate = 0;
+  std::optional<int64_t> start_rate;
   std::optional<transport::SrtpProfile> srtp_profile;
   std::vector<uint8_t> srtp_key;
 };

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--linger-ms", o.linger_ms, "Time after the last frame to answer NACKs and send RTCP")
       ->check(CLI::Range(0.0, 10000.0));
   app.add_option("--bitrate", o.bitrate, "Send budget (fixed mode) or ceiling, e.g. 1000k, 2M");
+  app.add_option("--start-rate", o.start_rate,
+                 "Initial send rate for remb/transport-cc, e.g. 1M (default 300k; at most --bitrate)");
   app.add_option("--cc", o.cc, "Congestion control")->check(CLI::IsMember({"fixed", "remb", "transport-cc"}));
   app.add_option("--degradation", o.degradation,
                  "Video adaptation when short of rate, QP or CPU: disabled (default: every picture as captured), "
