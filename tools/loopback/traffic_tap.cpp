@@ -59,7 +59,7 @@ std::optional<uint16_t> VideoMediaFilter::retransmitted_seq(std::span<const uint
 
 std::optional<int64_t> VideoLossLedger::index_of(uint16_t seq) const {
   if (newest_ < 0) return std::nullopt;
-  const int64_t index = newest_ - static_cast<int16_t>(static_cast<uint16_t>(newest_seq_ - seq));
+  const int64_t index = unwrap_.peek(seq);  // against the last number sent, which is in the window
   if (index > newest_ || index <= newest_ - kWindow || index < 0) return std::nullopt;
   return index;
 }
@@ -72,7 +72,6 @@ void VideoLossLedger::on_sent(uint16_t seq) {
     // The slots the window moves over are reused: cleared (numbers skipped were never sent).
     for (int64_t i = std::max(newest_ + 1, index - kWindow + 1); i <= index; ++i) state(i) = kNone;
     newest_ = index;
-    newest_seq_ = seq;
   }
   uint8_t& s = state(index);
   if (s != kNone) return;  // sent again: counted once

@@ -71,7 +71,6 @@ class VideoLossLedger {
   std::vector<uint8_t> states_;
   SeqUnwrapper<uint16_t> unwrap_;
   int64_t newest_ = -1;
-  uint16_t newest_seq_ = 0;
   int64_t sent_ = 0, arrived_ = 0, repaired_ = 0;
 };
 
