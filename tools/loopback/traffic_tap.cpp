@@ -15,14 +15,6 @@ T at(const std::vector<T>& v, size_t k) {
   return k < v.size() ? v[k] : T{};
 }
 
-// The RTP packet of `ssrc` (not 0) in `datagram`, with a payload left after padding; else nullopt.
-std::optional<rtp::RtpPacketView> rtp_with_payload(std::span<const uint8_t> datagram, uint32_t ssrc) {
-  if (ssrc == 0 || datagram.size() < 12 || rtp::is_rtcp(datagram)) return std::nullopt;
-  auto view = rtp::RtpPacketView::parse(datagram);
-  if (!view || view->ssrc() != ssrc || view->payload().empty()) return std::nullopt;
-  return *view;
-}
-
 }  // namespace
 
 int64_t bin_of(Timestamp t) { return std::max<int64_t>(0, t.us() / kSeriesBin.us()); }
@@ -39,22 +31,23 @@ void TrafficBins::ensure(size_t n) {
   delay_count.resize(n);
 }
 
-std::optional<uint16_t> VideoMediaFilter::media_seq(std::span<const uint8_t> datagram) const {
-  const auto view = rtp_with_payload(datagram, ssrc);
-  if (!view) return std::nullopt;
-  if (view->payload_type() == media_pt) return view->sequence_number();
-  if (red_pt == 0 || view->payload_type() != red_pt) return std::nullopt;
-  auto red = recovery::parse_red_payload(view->payload());
-  if (!red || red->primary.payload_type != media_pt) return std::nullopt;
-  return view->sequence_number();
-}
-
-std::optional<uint16_t> VideoMediaFilter::retransmitted_seq(std::span<const uint8_t> datagram) const {
-  if (ssrc == 0) return std::nullopt;
-  const auto view = rtp_with_payload(datagram, rtx_ssrc);
-  if (!view || view->payload().size() <= 2) return std::nullopt;  // the original number, then media
+VideoMediaFilter::Numbers VideoMediaFilter::classify(std::span<const uint8_t> datagram) const {
+  Numbers out;
+  if (ssrc == 0 || datagram.size() < 12 || rtp::is_rtcp(datagram)) return out;
+  const auto view = rtp::RtpPacketView::parse(datagram);
+  if (!view || view->payload().empty()) return out;  // padding only: no media
   const std::span<const uint8_t> p = view->payload();
-  return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
+  if (view->ssrc() == ssrc) {
+    if (view->payload_type() == media_pt) {
+      out.media = view->sequence_number();
+    } else if (red_pt != 0 && view->payload_type() == red_pt) {
+      auto red = recovery::parse_red_payload(p);
+      if (red && red->primary.payload_type == media_pt) out.media = view->sequence_number();
+    }
+  } else if (rtx_ssrc != 0 && view->ssrc() == rtx_ssrc && p.size() > 2) {  // the original number, then media
+    out.retransmitted = static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
+  }
+  return out;
 }
 
 std::optional<int64_t> VideoLossLedger::index_of(uint16_t seq) const {
@@ -101,11 +94,9 @@ void VideoLossLedger::on_retransmission(uint16_t original_seq) {
 
 void TrafficTap::on_packet(netsim::SimPacket packet, Timestamp now) {
   if (!packet.duplicate) {
-    if (auto seq = video_.media_seq(packet.data)) {
-      bins_.video.on_arrived(*seq);
-    } else if (auto original = video_.retransmitted_seq(packet.data)) {
-      bins_.video.on_retransmission(*original);
-    }
+    const VideoMediaFilter::Numbers n = video_.classify(packet.data);
+    if (n.media) bins_.video.on_arrived(*n.media);
+    if (n.retransmitted) bins_.video.on_retransmission(*n.retransmitted);
   }
   if (!packet.duplicate) {
     const size_t arrive = static_cast<size_t>(bin_of(now));
@@ -142,7 +133,7 @@ bool TrafficTap::is_audio(const std::vector<uint8_t>& d) const {
 
 void CountingSend::operator()(netsim::SimPacket p, Timestamp now) const {
   if (bins != nullptr) {
-    if (auto seq = video.media_seq(p.data)) bins->video.on_sent(*seq);
+    if (auto seq = video.classify(p.data).media) bins->video.on_sent(*seq);
   }
   const size_t b = static_cast<size_t>(bin_of(now));
   if (bins != nullptr && b < max_bins) {

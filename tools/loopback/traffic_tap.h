@@ -44,10 +44,16 @@ struct VideoMediaFilter {
   uint8_t media_pt = 0;
   uint8_t red_pt = 0;
   uint32_t rtx_ssrc = 0;
-  // The media packet's sequence number, nullopt for anything else.
-  std::optional<uint16_t> media_seq(std::span<const uint8_t> datagram) const;
-  // The original sequence number a retransmission carries, nullopt for anything else.
-  std::optional<uint16_t> retransmitted_seq(std::span<const uint8_t> datagram) const;
+  // What one datagram is to the stream, from one parse: at most one of the two is set.
+  struct Numbers {
+    std::optional<uint16_t> media;          // a media packet: its sequence number
+    std::optional<uint16_t> retransmitted;  // a retransmission: the original number it carries
+  };
+  Numbers classify(std::span<const uint8_t> datagram) const;
+  std::optional<uint16_t> media_seq(std::span<const uint8_t> datagram) const { return classify(datagram).media; }
+  std::optional<uint16_t> retransmitted_seq(std::span<const uint8_t> datagram) const {
+    return classify(datagram).retransmitted;
+  }
 };
 
 // The video's media packets on one path, by sequence number: sent, arrived as themselves, or
