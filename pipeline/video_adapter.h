@@ -22,6 +22,9 @@
 // time above overuse_high of the frame interval (each one step).
 // Up, one step at a time: the target at least up_margin x the next level's need (or the mean QP
 // below qp_low with the target at least that need), and no overuse, for up_delay without a break.
+// A size the quality scaler left is not re-entered on the rate alone until the target is
+// qp_reentry_margin x the rate it was left at (its QP was too high at that rate, whatever the
+// table says); a low QP still lifts it at once.
 // An up step followed by a down step within kUpProbation doubles up_delay (up to kMaxUpDelay), so a
 // rate that sits at a threshold does not make the size go up and down.
 #pragma once
@@ -73,6 +76,9 @@ class VideoAdapter {
     double severe_short_fraction = 0.35;
     TimeDelta up_delay = TimeDelta::Seconds(4);
     double up_margin = 1.3;
+    // See above; 0: the rate rule alone (the quality scaler and the rate table then disagree on a
+    // hard source, and the size goes up and down, a keyframe each time).
+    double qp_reentry_margin = 1.5;
   };
   static constexpr TimeDelta kUpProbation = TimeDelta::Seconds(10);
   static constexpr TimeDelta kMaxUpDelay = TimeDelta::Seconds(60);
@@ -128,6 +134,13 @@ class VideoAdapter {
   TimeDelta up_delay_;
   std::array<TimeDelta, 3> durations_{TimeDelta::Zero(), TimeDelta::Zero(), TimeDelta::Zero()};
   int64_t resolution_changes_ = 0;
+  // The last level the quality scaler stepped down from and the target then; cleared when an up
+  // step re-enters it (or a larger size).
+  struct QpLimit {
+    size_t level = 0;
+    DataRate rate = DataRate::Zero();
+  };
+  std::optional<QpLimit> qp_limit_;
 };
 
 }  // namespace tern::pipeline

@@ -108,6 +108,41 @@ TEST_CASE("pipeline video adapter ladders, steps down and back up with hysteresi
   CHECK(drive(q, t, 5, 600, 0, 1, 20) == 1);
   CHECK(q.level().width == 640);
 
+  // A size the quality scaler left at a rate is not re-entered on that rate (the source needs more
+  // than the table says there): the size would go up and down, a keyframe each time. At 1.5 x the
+  // rate it left at, the rate rule takes it back up; so does a low QP at once.
+  VideoAdapter hard = make(DegradationPreference::kBalanced, 29, 95);
+  CHECK(drive(hard, t, 1.5, 180, 0, 1, 60) == 1);  // the table's level for 180 kbps: 320x240@24
+  CHECK(hard.level().width == 320);
+  CHECK(drive(hard, t, 2.5, 180, 0, 1, 100) == 1);
+  CHECK(hard.level().width == 240);
+  // 180 kbps is 1.36 x 320x240's need (the rate rule's 1.3), yet it is held; so is 250.
+  CHECK(drive(hard, t, 30, 180, 0.02, 3, 60) == 0);
+  CHECK(drive(hard, t, 30, 250, 0.05, 5, 60) == 0);
+  CHECK(drive(hard, t, 4.2, 280, 0, 1, 60) == 1);
+  CHECK(hard.level().width == 320);
+  CHECK(drive(hard, t, 2.5, 280, 0, 1, 100) == 1);  // too high again: 280 kbps is the new mark
+  CHECK(hard.level().width == 240);
+  CHECK(drive(hard, t, 10, 400, 0, 1, 60) == 0);
+  CHECK(drive(hard, t, 10, 400, 0, 1, 20) == 1);  // a low QP lifts it all the same
+  CHECK(hard.level().width == 320);
+  VideoAdapter flapping = [] {
+    VideoAdapter::Config c;
+    c.qp_low = 29;
+    c.qp_high = 95;
+    c.qp_reentry_margin = 0;  // the rate rule alone: back up after the up delay
+    auto a = VideoAdapter::Create(c);
+    REQUIRE(a.ok());
+    return std::move(a).value();
+  }();
+  CHECK(drive(flapping, t, 1.5, 180, 0, 1, 60) == 1);
+  CHECK(drive(flapping, t, 2.5, 180, 0, 1, 100) == 1);
+  CHECK(drive(flapping, t, 4.2, 180, 0, 1, 60) == 1);
+  CHECK(flapping.level().width == 320);
+  VideoAdapter::Config bad;
+  bad.qp_reentry_margin = 0.5;
+  CHECK_FALSE(VideoAdapter::Create(bad).ok());
+
   // Overuse: encoding takes 40 ms of a 33 ms frame interval.
   VideoAdapter cpu = make(DegradationPreference::kBalanced);
   CHECK(drive(cpu, t, 1.1, 2000, 0, 1, -1, TimeDelta::Millis(40)) == 1);
