@@ -88,6 +88,17 @@ class BackgroundPeer {
     }
     return !running();
   }
+  // Waits at most `max_ms` for `text` in the peer's output (its first 1 MiB; log() keeps only the
+  // tail); false when it did not come, or the peer exited without printing it.
+  bool wait_for_output(const std::string& text, int max_ms) {
+    for (int waited = 0; waited <= max_ms; waited += 20) {
+      const bool was_running = running();
+      if (output_contains(text)) return true;
+      if (!was_running) return false;  // read after it exited: nothing more will come
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
   int exit_code() const { return exit_code_; }
   std::string log() const {
     std::ifstream in(log_);
@@ -98,6 +109,14 @@ class BackgroundPeer {
   }
 
  private:
+  bool output_contains(const std::string& text) const {
+    std::ifstream in(log_, std::ios::binary);
+    std::string out(size_t{1} << 20, '\0');
+    in.read(out.data(), static_cast<std::streamsize>(out.size()));
+    out.resize(static_cast<size_t>(in.gcount()));
+    return out.find(text) != std::string::npos;
+  }
+
   pid_t pid_ = -1;
   bool exited_ = false;
   int exit_code_ = -1;

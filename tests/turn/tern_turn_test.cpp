@@ -333,15 +333,10 @@ UclientRun run_uclient(const std::string& label, const std::string& extra, const
                                         " --max-port " + std::to_string(base + 90) + " " + extra,
                                     60, dir + "/tern-turn.log");
   tern::test::BackgroundPeer peer("turnutils_peer -L 127.0.0.1 -p " + peer_port, 60, dir + "/peer.log");
-  REQUIRE_MESSAGE(tern::test::WaitForUdpPort(base, 5000), server.log());
-  // The UDP port is bound before the TCP listener: wait for the line tern-turn prints once both are
-  // up (a -t client started on the UDP port alone was refused once, on a loaded CI machine).
-  bool ready = false;
-  for (int waited = 0; waited <= 5000 && !ready; waited += 20) {
-    ready = server.log().find("tern-turn listening on") != std::string::npos;
-    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE_MESSAGE(ready, server.log());
+  // tern-turn prints this line once its UDP socket and its TCP listener are both up (it binds the
+  // UDP port first: a -t client started on the UDP port alone was refused once, on a loaded CI
+  // machine).
+  REQUIRE_MESSAGE(server.wait_for_output("tern-turn listening on", 5000), server.log());
   REQUIRE_MESSAGE(tern::test::WaitForUdpPort(static_cast<uint16_t>(base + 1), 5000), peer.log());
   const auto out = tern::test::run_command("turnutils_uclient -u u -w p -e 127.0.0.1 -r " + peer_port +
                                                " -n 20 -m 2 -l 200 -X " + uclient_extra + " -p " + port + " 127.0.0.1",

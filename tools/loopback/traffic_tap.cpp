@@ -52,7 +52,9 @@ VideoMediaFilter::Numbers VideoMediaFilter::classify(std::span<const uint8_t> da
 
 std::optional<int64_t> VideoLossLedger::index_of(uint16_t seq) const {
   if (newest_ < 0) return std::nullopt;
-  const int64_t index = unwrap_.peek(seq);  // against the last number sent, which is in the window
+  // Against the last number on_sent() unwrapped: the newest sent for an in-order sender (one older
+  // than the window moves the reference too, and is dropped there; nearby numbers unwrap the same).
+  const int64_t index = unwrap_.peek(seq);
   if (index > newest_ || index <= newest_ - kWindow || index < 0) return std::nullopt;
   return index;
 }
