@@ -63,6 +63,9 @@ struct ProbeClusterConfig {
   TimeDelta target_duration = TimeDelta::Millis(15);
   int target_probe_count = 5;
   int id = 0;
+  // The start-up round (nothing measured yet): its padding keeps the pacer's full burst size
+  // (Pacer::Config::min_probe_padding_size), which reads an unknown path through jitter better.
+  bool start_up = false;
 
   // Bytes the cluster must carry so that the result can be trusted.
   DataSize min_bytes() const { return target_rate * target_duration; }

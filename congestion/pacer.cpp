@@ -176,8 +176,14 @@ PacerOutput Pacer::process(Timestamp now) {
           account(pkt->size);
           out.packets.push_back(std::move(*pkt));
         } else {
-          const DataSize burst =
-              max(p.config.target_rate * config_.probe_burst_interval, config_.min_probe_padding_size);
+          // A slow cluster's bursts share its bytes out over its packet count, but for the
+          // start-up round's (see Config).
+          const int count = std::max(1, p.config.target_probe_count);
+          const DataSize floor =
+              p.config.start_up ? config_.min_probe_padding_size
+                                : min(config_.min_probe_padding_size,
+                                      DataSize::Bytes((p.config.min_bytes().bytes() + count - 1) / count));
+          const DataSize burst = max(p.config.target_rate * config_.probe_burst_interval, floor);
           p.sent += burst;
           account(burst);
           out.padding.push_back(PaddingRequest{burst, p.config.id});

@@ -13,12 +13,7 @@ std::vector<ProbeClusterConfig> ProbeController::set_bitrates(DataRate min_rate,
     start_rate_ = start_rate;
     if (estimate_.is_zero()) estimate_ = start_rate;
   }
-  if (state_ == State::kInit && network_available_ && start_rate_ > DataRate::Zero()) {
-    return initiate(now,
-                    {start_rate_ * config_.first_exponential_probe_scale,
-                     start_rate_ * config_.second_exponential_probe_scale},
-                    true);
-  }
+  if (state_ == State::kInit && network_available_ && start_rate_ > DataRate::Zero()) return initiate_start_up(now);
   return {};
 }
 
@@ -26,12 +21,7 @@ std::vector<ProbeClusterConfig> ProbeController::on_network_availability(bool av
                                                                          Timestamp now) {
   network_available_ = available;
   if (!available && state_ == State::kWaitingForResult) state_ = State::kComplete;
-  if (available && state_ == State::kInit && start_rate_ > DataRate::Zero()) {
-    return initiate(now,
-                    {start_rate_ * config_.first_exponential_probe_scale,
-                     start_rate_ * config_.second_exponential_probe_scale},
-                    true);
-  }
+  if (available && state_ == State::kInit && start_rate_ > DataRate::Zero()) return initiate_start_up(now);
   return {};
 }
 
@@ -124,6 +114,14 @@ std::vector<ProbeClusterConfig> ProbeController::process(Timestamp now) {
     if (now >= next) return initiate(now, {estimate_ * step(config_.alr_probe_scale)}, true);
   }
   return {};
+}
+
+std::vector<ProbeClusterConfig> ProbeController::initiate_start_up(Timestamp now) {
+  std::vector<ProbeClusterConfig> out = initiate(
+      now, {start_rate_ * config_.first_exponential_probe_scale, start_rate_ * config_.second_exponential_probe_scale},
+      true);
+  for (ProbeClusterConfig& c : out) c.start_up = true;
+  return out;
 }
 
 std::vector<ProbeClusterConfig> ProbeController::initiate(Timestamp now,

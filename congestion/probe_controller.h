@@ -108,6 +108,8 @@ class ProbeController {
   enum class State { kInit, kWaitingForResult, kComplete };
   // `scale` limited by max_probe_queue for the cluster duration.
   double step(double scale) const;
+  // The start-up round: first and second exponential scales x the start rate, marked start_up.
+  std::vector<ProbeClusterConfig> initiate_start_up(Timestamp now);
   std::vector<ProbeClusterConfig> initiate(Timestamp now, std::vector<DataRate> rates,
                                            bool probe_further, bool retry = false);
 

@@ -154,6 +154,48 @@ TEST_CASE("Pacer sends a probe cluster at its rate, padding when no media is que
   CHECK(rate.kbps_f() == doctest::Approx(4000).epsilon(0.3));
 }
 
+TEST_CASE("Pacer sizes a slow probe cluster's padding by its own bytes, not by the padding floor") {
+  // Ramp-up, ALR and recovery clusters run at a small multiple of a measured estimate: on a slow
+  // link their bytes beyond what the rate asks for are only a queue that the call's audio waits in.
+  // One cluster at `rate` for 15 ms, 5 packets, nothing queued: the padding bytes it asks for.
+  auto cluster_bytes = [](DataRate rate, bool start_up = false) {
+    Pacer pacer;
+    pacer.set_pacing_rates(100_kbps, DataRate::Zero());
+    ProbeClusterConfig probe;
+    probe.id = 3;
+    probe.target_rate = rate;
+    probe.start_up = start_up;
+    pacer.create_probe_cluster(probe);
+    Timestamp now = Timestamp::Seconds(1);
+    DataSize bytes = DataSize::Zero();
+    int bursts = 0;
+    for (int guard = 0; guard < 1000; ++guard) {
+      const auto next = pacer.next_send_time();
+      if (!next || *next > Timestamp::Seconds(2)) break;
+      now = max(now, *next);
+      for (const auto& pad : pacer.process(now).padding) {
+        if (pad.probe_cluster_id != 3) continue;
+        bytes += pad.size;
+        ++bursts;
+      }
+    }
+    CHECK(bursts >= 5);
+    return bytes;
+  };
+  // 900 kbps x 15 ms = 1688 bytes: five bursts of 337, not of the 1000-byte floor.
+  const DataSize slow = cluster_bytes(900_kbps);
+  CHECK(slow >= 900_kbps * 15_ms);
+  CHECK(slow.bytes() <= 1700);
+  // 4 Mbps x 15 ms = 7500 bytes: the floor holds (each burst 1000 bytes, at least the 2 ms burst).
+  const DataSize fast = cluster_bytes(4_mbps);
+  CHECK(fast >= 4_mbps * 15_ms);
+  CHECK(fast.bytes() <= 8000);
+  // In between, 2 Mbps (3750 bytes): five bursts of 750.
+  CHECK(cluster_bytes(2_mbps).bytes() <= 3800);
+  // The start-up round keeps the floor: five bursts of 1000 bytes at 900 kbps.
+  CHECK(cluster_bytes(900_kbps, true).bytes() >= 5000);
+}
+
 TEST_CASE("Pacer pads at the padding rate when the queue is empty") {
   Pacer pacer;
   pacer.set_pacing_rates(1_mbps, 200_kbps);

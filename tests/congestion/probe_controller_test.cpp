@@ -14,6 +14,8 @@ TEST_CASE("ProbeController: exponential start probes at 3x and 6x, then 2x on su
   CHECK(probes[0].target_rate == 900_kbps);
   CHECK(probes[1].target_rate == 1800_kbps);
   CHECK(probes[0].id != probes[1].id);
+  CHECK(probes[0].start_up);  // the pacer keeps full-size padding bursts for these
+  CHECK(probes[1].start_up);
   CHECK(pc.waiting_for_result());
   CHECK(pc.set_bitrates(30_kbps, 300_kbps, 10_mbps, t0).empty());  // only once
 
@@ -23,6 +25,7 @@ TEST_CASE("ProbeController: exponential start probes at 3x and 6x, then 2x on su
   probes = pc.set_estimated_bitrate(1500_kbps, t0 + 200_ms);
   REQUIRE(probes.size() == 1);
   CHECK(probes[0].target_rate == 3000_kbps);
+  CHECK_FALSE(probes[0].start_up);
   // No result for more than a second: probing completes.
   CHECK(pc.process(t0 + 2_s).empty());
   CHECK_FALSE(pc.waiting_for_result());
@@ -38,6 +41,7 @@ TEST_CASE("ProbeController caps probes at the max rate and waits for the network
   REQUIRE(probes.size() == 2);
   CHECK(probes[0].target_rate == 900_kbps);
   CHECK(probes[1].target_rate == 1_mbps);  // 1800 kbps capped
+  CHECK(probes[1].start_up);
   CHECK_FALSE(pc.waiting_for_result());     // nothing above the cap to climb to
 }
 
