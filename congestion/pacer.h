@@ -75,10 +75,10 @@ class Pacer {
     // whose own bytes (rate x duration) are fewer than its packet count times this has its bursts
     // sized at its bytes over its packet count instead: at 1000 bytes each, a 15 ms cluster at
     // 900 kbps (1.7 kB) went out as 5 kB, 80 ms of a 500 kbps link that the call's audio waited
-    // in at each ramp-up probe (issue 14's low-500k: concealment 0.70 -> 0.46% over seeds 1-10).
+    // in at each ramp-up probe (issue 14's low-500k: concealment 0.70 -> 0.48% over seeds 1-10).
     // Not the start-up round's clusters (ProbeClusterConfig::start_up): small, they read less
     // through +-35 ms of reordering jitter from the 300 kbps start (netsim scenario test: the
-    // target over 3-10 s fell from 36-57% of the link to 19-31%).
+    // target over 3-10 s, 36-57% of the link, fell to 19% and 31% on two of its three seeds).
     DataSize min_probe_padding_size = DataSize::Bytes(1000);
     // A cluster at least this long (the probe controller lengthens them on a jittery path)
     // carries the media itself, at the cluster's rate, instead of media going out beside it at the
