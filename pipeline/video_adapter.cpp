@@ -244,11 +244,12 @@ bool VideoAdapter::update(Timestamp now) {
     // Issue 14's 250 kbps link: VP8 at 240x180 averaged QP ~100 on 140 kbps, where the table
     // asks 64; the rate rule took it back up 3-9 s after each QP step down, so the call changed
     // size 3-6 times in 30 s, each change a keyframe that audio waited behind at the bottleneck.
-    const bool qp_blocked = config_.qp_reentry_margin > 0 && qp_limit_ && index_ - 1 <= qp_limit_->level &&
-                            target_ < qp_limit_->rate * config_.qp_reentry_margin;
+    const bool into_qp_limit = qp_limit_ && index_ - 1 <= qp_limit_->level;  // that size or larger
+    const bool qp_blocked =
+        config_.qp_reentry_margin > 0 && into_qp_limit && target_ < qp_limit_->rate * config_.qp_reentry_margin;
     const bool rate_ok = (!qp_blocked && target_ >= up_need * config_.up_margin) || (qp_low && target_ >= up_need);
     if (held(up_since_, rate_ok && underused && !qp_high, up_delay_)) {
-      if (qp_limit_ && index_ - 1 <= qp_limit_->level) qp_limit_.reset();
+      if (into_qp_limit) qp_limit_.reset();
       move_to(index_ - 1, down_reason_, now);
       return true;
     }
