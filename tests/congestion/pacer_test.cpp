@@ -29,6 +29,43 @@ std::vector<std::pair<Timestamp, PacedPacket>> drive(Pacer& pacer, Timestamp& no
   now = end;
   return sent;
 }
+
+// What probe cluster `id` sent while the pacer was driven from `now` until `end`: its media
+// packets and padding bursts (bytes, count, the last one's time); padding of other clusters counts
+// in `stray`.
+struct ProbeSent {
+  DataSize bytes = DataSize::Zero();
+  int packets = 0;  // media and padding
+  int padding = 0;
+  int stray = 0;
+  Timestamp last = Timestamp::MinusInfinity();
+};
+ProbeSent drive_probe(Pacer& pacer, int id, Timestamp now, Timestamp end) {
+  ProbeSent sent;
+  auto count = [&](DataSize size, Timestamp at) {
+    sent.bytes += size;
+    ++sent.packets;
+    sent.last = at;
+  };
+  for (int guard = 0; guard < 1000; ++guard) {
+    const auto next = pacer.next_send_time();
+    if (!next || *next > end) break;
+    now = max(now, *next);
+    const PacerOutput out = pacer.process(now);
+    for (const auto& p : out.packets) {
+      if (p.probe_cluster_id == id) count(p.size, now);
+    }
+    for (const auto& pad : out.padding) {
+      if (pad.probe_cluster_id != id) {
+        ++sent.stray;
+        continue;
+      }
+      ++sent.padding;
+      count(pad.size, now);
+    }
+  }
+  return sent;
+}
 }  // namespace
 
 TEST_CASE("Pacer sends by priority, FIFO within a priority") {
@@ -122,29 +159,11 @@ TEST_CASE("Pacer sends a probe cluster at its rate, padding when no media is que
   const Timestamp t0 = Timestamp::Seconds(1);
   pacer.create_probe_cluster(probe);
   (void)pacer.enqueue(packet(1, 1000_bytes), t0);
-  Timestamp now = t0;
-  DataSize probe_bytes = DataSize::Zero();
-  int probe_packets = 0;
-  Timestamp last = t0;
-  for (int guard = 0; guard < 1000; ++guard) {
-    const auto next = pacer.next_send_time();
-    if (!next || *next > t0 + 100_ms) break;
-    now = max(now, *next);
-    const PacerOutput out = pacer.process(now);
-    for (const auto& p : out.packets) {
-      if (p.probe_cluster_id == 7) {
-        probe_bytes += p.size;
-        ++probe_packets;
-        last = now;
-      }
-    }
-    for (const auto& pad : out.padding) {
-      CHECK(pad.probe_cluster_id == 7);
-      probe_bytes += pad.size;
-      ++probe_packets;
-      last = now;
-    }
-  }
+  const ProbeSent sent = drive_probe(pacer, 7, t0, t0 + 100_ms);
+  CHECK(sent.stray == 0);  // all padding is the cluster's
+  const DataSize probe_bytes = sent.bytes;
+  const int probe_packets = sent.packets;
+  const Timestamp last = sent.last;
   MESSAGE("probe: " << probe_packets << " packets, " << probe_bytes.bytes() << " bytes over "
                     << (last - t0).ms() << " ms");
   CHECK(probe_packets >= 5);
@@ -166,19 +185,9 @@ TEST_CASE("Pacer sizes a slow probe cluster's padding by its own bytes, not by t
     probe.target_rate = rate;
     probe.start_up = start_up;
     pacer.create_probe_cluster(probe);
-    Timestamp now = Timestamp::Seconds(1);
-    DataSize bytes = DataSize::Zero();
-    int bursts = 0;
-    for (int guard = 0; guard < 1000; ++guard) {
-      const auto next = pacer.next_send_time();
-      if (!next || *next > Timestamp::Seconds(2)) break;
-      now = max(now, *next);
-      for (const auto& pad : pacer.process(now).padding) {
-        if (pad.probe_cluster_id != 3) continue;
-        bytes += pad.size;
-        ++bursts;
-      }
-    }
+    const ProbeSent sent = drive_probe(pacer, 3, Timestamp::Seconds(1), Timestamp::Seconds(2));
+    const DataSize bytes = sent.bytes;
+    const int bursts = sent.padding;
     CHECK(bursts >= 5);
     return bytes;
   };
