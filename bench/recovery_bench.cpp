@@ -1,6 +1,7 @@
 // Loss-recovery costs: ULPFEC encode of a 10-packet frame (with bytes/s of media protected),
 // recovery of one lost packet, packet history insert + lookup, RTX build, NACK generator update per
-// packet with 5% loss and process() every 10 packets.
+// packet with 5% loss and process() every 10 packets, and the protection policy's long-path
+// decision (rule 6: loss patterns decoded the first time a group size is judged, kept after).
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -8,6 +9,7 @@
 #include "tern/core/random.h"
 #include "tern/recovery/nack_generator.h"
 #include "tern/recovery/packet_history.h"
+#include "tern/recovery/protection_policy.h"
 #include "tern/recovery/ulpfec.h"
 #include "tern/rtp/rtp_packet_builder.h"
 
@@ -122,5 +124,24 @@ void BM_NackGeneratorPerPacket(benchmark::State& state) {
   state.SetItemsProcessed(packets);
 }
 BENCHMARK(BM_NackGeneratorPerPacket)->Unit(benchmark::kMillisecond);
+
+// Rule 6 at 240 ms RTT and 2% loss for a stream of state.range(0) kbps at 30 fps: a fresh policy
+// each time (every group size judged from scratch: the first loss figure of a call, or a new rate),
+// then the same decision again (the counts kept).
+void BM_ProtectionPolicyLongPath(benchmark::State& state) {
+  StreamFigures s;
+  s.media_rate = DataRate::KilobitsPerSec(state.range(0));
+  const bool fresh = state.range(1) != 0;
+  auto kept = ProtectionPolicy::Create({});
+  for (auto _ : state) {
+    if (fresh) {
+      auto p = ProtectionPolicy::Create({});
+      benchmark::DoNotOptimize(p->decide(TimeDelta::Millis(240), 0.02, false, &s));
+    } else {
+      benchmark::DoNotOptimize(kept->decide(TimeDelta::Millis(240), 0.02, false, &s));
+    }
+  }
+}
+BENCHMARK(BM_ProtectionPolicyLongPath)->ArgsProduct({{1500, 4000, 8000}, {1, 0}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cmath>
 
 namespace tern::recovery {
 namespace {
@@ -77,6 +79,81 @@ std::vector<uint64_t> fec_packet_masks(size_t k, size_t m, FecMaskType type) {
     if (rows[j] == 0) rows[j] = uint64_t{1} << (j % k);
   }
   return rows;
+}
+
+namespace {
+
+// Whether iterative recovery leaves a media packet lost: `lost` media packets (bit i), FEC packets
+// `fec_lost` (bit j) gone. Each pass repairs every packet that a surviving FEC packet misses alone.
+bool stays_lost(const std::vector<uint64_t>& rows, uint64_t lost, uint64_t fec_lost) {
+  bool progress = true;
+  while (lost != 0 && progress) {
+    progress = false;
+    for (size_t j = 0; j < rows.size(); ++j) {
+      if ((fec_lost >> j) & 1) continue;
+      const uint64_t missing = rows[j] & lost;
+      if (std::has_single_bit(missing)) {
+        lost &= ~missing;
+        progress = true;
+      }
+    }
+  }
+  return lost != 0;
+}
+
+}  // namespace
+
+UnrecoverablePatterns unrecoverable_patterns(size_t k, size_t m, FecMaskType type) {
+  k = std::clamp<size_t>(k, 1, kMaxFecMediaPackets);
+  m = std::clamp<size_t>(m, 1, k);
+  const std::vector<uint64_t> rows = fec_packet_masks(k, m, type);
+  const size_t n = k + m;
+  const size_t deepest = n > kMaxFourLossPackets ? kMaxCountedLosses - 1 : kMaxCountedLosses;
+  UnrecoverablePatterns counts{};
+  // Positions 0..k-1 are media packets, k..n-1 FEC packets; every set of up to `deepest`
+  // positions, in increasing order.
+  std::array<size_t, kMaxCountedLosses> at{};
+  for (size_t s = 1; s <= deepest && s <= n; ++s) {
+    for (size_t i = 0; i < s; ++i) at[i] = i;
+    while (true) {
+      uint64_t lost = 0, fec_lost = 0;
+      for (size_t i = 0; i < s; ++i) {
+        if (at[i] < k) lost |= uint64_t{1} << at[i];
+        else fec_lost |= uint64_t{1} << (at[i] - k);
+      }
+      if (lost != 0 && stays_lost(rows, lost, fec_lost)) ++counts[s];
+      // Next set: the last position that can still move moves, the ones after it follow it.
+      size_t i = s;
+      while (i > 0 && at[i - 1] == n - s + (i - 1)) --i;
+      if (i == 0) break;
+      ++at[i - 1];
+      for (size_t t = i; t < s; ++t) at[t] = at[t - 1] + 1;
+    }
+  }
+  if (deepest < kMaxCountedLosses) {
+    // Not decoded: every pattern of four losses counts as lost.
+    double all = 1;
+    for (size_t i = 0; i < kMaxCountedLosses; ++i) all = all * static_cast<double>(n - i) / static_cast<double>(i + 1);
+    counts[kMaxCountedLosses] = static_cast<uint64_t>(std::llround(all));
+  }
+  return counts;
+}
+
+double residual_group_loss(size_t k, size_t m, const UnrecoverablePatterns& counts, double loss) {
+  k = std::clamp<size_t>(k, 1, kMaxFecMediaPackets);
+  m = std::clamp<size_t>(m, 1, k);
+  const double p = std::isnan(loss) ? 0.0 : std::clamp(loss, 0.0, 1.0);
+  const size_t n = k + m;
+  // P(exactly s lost) for one pattern of s, summed over the counted patterns; the binomial
+  // probability of s losses is accumulated to bound the uncounted tail.
+  double residual = 0.0, counted = 0.0, choose = 1.0;
+  for (size_t s = 0; s <= kMaxCountedLosses && s <= n; ++s) {
+    if (s > 0) choose = choose * static_cast<double>(n - s + 1) / static_cast<double>(s);
+    const double one = std::pow(p, static_cast<double>(s)) * std::pow(1.0 - p, static_cast<double>(n - s));
+    residual += static_cast<double>(counts[s]) * one;
+    counted += choose * one;
+  }
+  return std::clamp(residual + std::max(0.0, 1.0 - counted), 0.0, 1.0);
 }
 
 }  // namespace tern::recovery

@@ -13,6 +13,7 @@
 //    recovered (searched under that constraint for k <= 12; a plain interleave i mod m beyond).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -31,5 +32,24 @@ std::vector<uint64_t> fec_packet_masks(size_t k, size_t m, FecMaskType type);
 // Number of FEC packets for k media packets at protection factor fec_rate (0..255, 255 ~ 100%):
 // round(k * rate / 256), at least 1 when rate > 0, at most k.
 size_t fec_packet_count(size_t k, uint8_t fec_rate);
+
+// What a group's masks cannot repair. XOR parity is not an erasure code that repairs any m
+// losses: with k = 5 and m = 3 (the masks above), 2% independent loss leaves a media packet lost in
+// one group in 2000, where "at most m of the k + m packets lost" promises one in 100 000.
+// counts[s] is how many of the patterns of exactly s lost packets, among the group's k media and m
+// FEC packets, leave a media packet lost after iterative recovery (fec_packet_masks(k, m, type));
+// s = 0..kMaxCountedLosses. Cost: every such pattern is decoded, C(k + m, 4) = 35 960 at
+// k + m = 31; groups of more than kMaxFourLossPackets packets count up to three losses only
+// (C(96, 3) = 142 880), and their counts[4] is C(k + m, 4) (all taken as lost).
+inline constexpr size_t kMaxCountedLosses = 4;
+inline constexpr size_t kMaxFourLossPackets = 40;
+using UnrecoverablePatterns = std::array<uint64_t, kMaxCountedLosses + 1>;
+UnrecoverablePatterns unrecoverable_patterns(size_t k, size_t m, FecMaskType type);
+
+// The probability that a group of k + m packets, each lost independently with probability `loss`
+// (clamped to [0, 1]), keeps a media packet lost: exact over `counts` (from unrecoverable_patterns
+// for the same k, m), with every pattern of more than kMaxCountedLosses losses taken as lost, so an
+// upper bound by at most P(more than four lost) (2.7e-5 for 18 packets at 2%).
+double residual_group_loss(size_t k, size_t m, const UnrecoverablePatterns& counts, double loss);
 
 }  // namespace tern::recovery

@@ -11,8 +11,8 @@
 //     (2, or 3 once RTT >= high_rtt = 150 ms since a retransmission then costs a visible stall),
 //     capped at max_fec_rate; keyframes get twice that (at least key_min_fec_rate), capped at 255.
 //     Without NACK, groups span 3 frames while loss < 5% (cheaper per frame), else 1 frame
-//     (shorter delay). Beside NACK always 1 frame: FEC is there to repair a frame sooner than a
-//     retransmission, and a group spanning 3 frames delays a rebuilt packet by up to 2 frames.
+//     (shorter delay). Beside NACK 1 frame (rule 6 may pick 2): FEC is there to repair a frame sooner
+//     than a retransmission, and a group spanning 3 frames delays a rebuilt packet by up to 2 frames.
 //     Without NACK (allow_nack = false) FEC is the only repair and a packet it misses costs a
 //     keyframe: the multiplier is then fec_only_multiplier (4), whatever the RTT.
 //  3. NACK stays on whenever allowed: it repairs what FEC could not, and PacketHistory limits it
@@ -32,14 +32,23 @@
 //     min_fec_packets_per_frame_on (1.5) packets: judged on the media alone, turning FEC on took
 //     its share from the media, which turned it off at the next figure, and so on every second
 //     (bursty: 1.5 Mbps, 8% loss in runs of 3; with both, 5 -> 7 of 10 runs pass).
-//  6. With NACK at RTT >= high_rtt, and the stream's figures given: at least enough FEC packets a
-//     frame that a frame loses more packets than its FEC packets with probability at most
-//     max_frame_loss (0.05%: one frame in 2000, ~once a minute at 30 fps), counting independent
-//     losses at the given rate over the frame's packets (media rate / fps / packet_payload_bytes)
-//     plus its FEC packets. There a retransmission arrives after the jitter buffer has given the
-//     frame up (a freeze of about one RTT each time), so FEC has to repair nearly every frame:
-//     at 2% loss, 6 packets a frame and 240 ms RTT rule 2 gives one FEC packet (a frame in 125
-//     still loses 2 or more: ~7 freezes in 30 s), rule 6 two. Capped at max_fec_rate.
+//  6. With NACK at RTT >= high_rtt, and the stream's figures given: enough FEC packets that a
+//     group leaves a media packet lost with probability at most max_frame_loss (0.05%: one frame
+//     in 2000, ~once a minute at 30 fps) per frame it spans, counting independent losses at the
+//     given rate over the group's packets (media rate / fps / packet_payload_bytes a frame) and its
+//     FEC packets, and judging each loss pattern by what the masks' iterative XOR recovery repairs
+//     (unrecoverable_patterns in fec_masks.h). There a retransmission arrives after the jitter
+//     buffer has given the frame up (a freeze of about one RTT each time), so FEC has to repair
+//     nearly every frame. Groups may span up to max_group_frames (2) frames: the length with the
+//     least overhead that meets the goal wins (the shorter on a tie); when none does within
+//     max_fec_rate, the one that fails least at max_fec_rate. Groups of more than
+//     kMaxJudgedGroup (32) packets are not judged (pairs over ~4.5 Mbps, single frames over
+//     ~9 Mbps at 30 fps): past both, max_fec_rate. XOR parity is not an erasure code:
+//     at 2% loss 3 FEC packets for a 5-packet frame (60%) leave one group in 2000 with a packet
+//     lost, where "at most 3 of 8 lost" promised one in 100 000 and the rule, sized by that
+//     promise, left 0-5 freezes of ~300 ms in far-jittery's 30 s calls; 4 for two such frames
+//     (40%) leave 0.018% a frame. A pair's first frame waits for the second frame's FEC when it
+//     lost a packet: one frame interval, against a round trip.
 //  7. Hysteresis: FEC turned on stays on until the loss falls below fec_off_loss (0.5%), when the
 //     caller says it is on (StreamFigures::fec_on). A loss figure over a second of packets moves by
 //     about a point at 2% loss: on the far-jittery scenario (240 ms RTT, 2% loss) one figure of
@@ -50,7 +59,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <tuple>
 
 #include "tern/core/result.h"
 #include "tern/core/units.h"
@@ -98,13 +109,15 @@ class ProtectionPolicy {
     uint8_t key_min_fec_rate = 64;
     double fec_only_multiplier = 4.0;  // rule 2's multiplier when NACK is not allowed
     double max_frame_loss = 0.0005;    // rule 6
+    size_t max_group_frames = 2;       // rule 6: the longest group it may choose, 1..8
     // Rule 5.
     double min_fec_packets_per_frame = 2.0;
     double min_fec_packets_per_frame_on = 1.5;  // to stay on (StreamFigures::fec_on)
     int64_t packet_payload_bytes = 1200;
   };
 
-  // Rejects loss thresholds outside [0, 1] and negative RTT thresholds.
+  // Rejects loss thresholds outside [0, 1], negative RTT thresholds and max_group_frames outside
+  // 1..8.
   static Result<ProtectionPolicy> Create(Config config);
 
   // rtt: smoothed round-trip time; loss_fraction in [0, 1] (clamped); bursty: losses come in runs;
@@ -117,9 +130,25 @@ class ProtectionPolicy {
 
  private:
   explicit ProtectionPolicy(Config config) : config_(config) {}
-  // Rule 6: the FEC rate (0..256) that gives the stream's frames at most max_frame_loss.
-  double residual_rate(const StreamFigures& stream, double loss) const;
+  // Rule 6: the FEC rate (0..256) and group length (frames; 0: no figure) that give the stream's
+  // frames at most max_frame_loss.
+  struct Residual {
+    double rate = 0.0;
+    size_t frames = 0;
+  };
+  Residual residual_rate(const StreamFigures& stream, double loss, FecMaskType type) const;
+  // unrecoverable_patterns(k, m, type), kept: decide() runs at every loss figure, and the counts
+  // do not depend on the loss. At most kMaxCachedPatterns entries (~50 bytes each); when full the
+  // cache is emptied. bench/recovery_bench.cpp BM_ProtectionPolicyLongPath: a decision with every
+  // size judged afresh costs 0.5-2.5 ms (1.5-8 Mbps), a kept one under 1 us, on the machine of
+  // 2026-12-08.
+  static constexpr size_t kMaxCachedPatterns = 256;
+  // The largest group rule 6 judges: its first judgement of a group size decodes at most
+  // ~60 000 loss patterns (32 media + 16 FEC packets, up to three losses) a FEC packet count tried.
+  static constexpr size_t kMaxJudgedGroup = 32;
+  const UnrecoverablePatterns& patterns(size_t k, size_t m, FecMaskType type) const;
   Config config_;
+  mutable std::map<std::tuple<size_t, size_t, FecMaskType>, UnrecoverablePatterns> patterns_;
 };
 
 }  // namespace tern::recovery

@@ -150,22 +150,60 @@ TEST_CASE("protection policy: at high RTT enough FEC packets a frame that few fr
   REQUIRE(p.ok());
   StreamFigures s;  // 1.5 Mbps at 30 fps: 6.25 kB, 6 packets a frame
   s.media_rate = DataRate::KilobitsPerSec(1500);
-  // Under high_rtt rule 2 alone: 255 x 2% x 2 = 10, one FEC packet for 6.
+  const auto residual = [](size_t k, size_t m, double loss) {
+    return residual_group_loss(k, m, unrecoverable_patterns(k, m, FecMaskType::kRandom), loss);
+  };
+  // Under high_rtt rule 2 alone: 255 x 2% x 2 = 10, one FEC packet for 6, one frame a group.
   const auto near = p->decide(TimeDelta::Millis(120), 0.02, false, &s);
   CHECK(near.fec_rate == 10);
+  CHECK(near.max_frames == 1);
   CHECK(fec_packet_count(6, near.fec_rate) == 1);
-  // At 240 ms: one FEC packet leaves 0.8% of 7-packet frames with two losses or more (~7 frames
-  // waiting a round trip in 30 s); two leave 0.04% (rule 6: at most 0.05%).
+  // At 240 ms a packet FEC misses costs a round trip. One-frame groups would need 4 FEC packets
+  // for 6 (3 leave 0.09% of groups with a packet lost, over the 0.05% rule 6 allows): 67%, over
+  // max_fec_rate. Two-frame groups need 5 for 12 (42%): 0.014% of frames, where 4 leave 0.05%
+  // a frame. Rule 6 takes the two-frame groups.
+  CHECK(residual(6, 3, 0.02) > 0.0005);
+  CHECK(residual(12, 4, 0.02) > 2 * 0.0005);
+  CHECK(residual(12, 5, 0.02) <= 2 * 0.0005);
   const auto far = p->decide(TimeDelta::Millis(240), 0.02, false, &s);
-  CHECK(fec_packet_count(6, far.fec_rate) == 2);
-  // More loss, more packets; never above max_fec_rate.
+  CHECK(far.max_frames == 2);
+  CHECK(fec_packet_count(12, far.fec_rate) == 5);
+  CHECK(far.fec_rate <= 128);
+  // More loss: no length meets the goal within max_fec_rate, so the one that fails least at it
+  // (two frames: 6 of 12 packets leave 0.27% of frames, against 1.06% for 3 of 6).
   const auto lossy = p->decide(TimeDelta::Millis(240), 0.06, false, &s);
-  CHECK(fec_packet_count(6, lossy.fec_rate) == 3);
-  CHECK(lossy.fec_rate <= 128);
-  // Rule 2's figure when it is the larger: 8% x 3 = 61 against 3 of 6 packets (128, the cap).
+  CHECK(lossy.fec_rate == 128);
+  CHECK(lossy.max_frames == 2);
+  CHECK(residual(12, 6, 0.06) / 2 < residual(6, 3, 0.06));
+  // Rule 2's figure when it is the larger: 30% x 3 over the cap; 128.
   CHECK(p->decide(TimeDelta::Millis(240), 0.30, false, &s).fec_rate == 128);
   // Without the stream's figures rule 6 cannot count packets: rule 2 alone.
-  CHECK(p->decide(TimeDelta::Millis(240), 0.02, false).fec_rate == 15);
+  const auto blind = p->decide(TimeDelta::Millis(240), 0.02, false);
+  CHECK(blind.fec_rate == 15);
+  CHECK(blind.max_frames == 1);
+  // One-frame groups only: 4 of 6 is over the cap, so 3 of 6 (128).
+  ProtectionPolicy::Config one;
+  one.max_group_frames = 1;
+  auto q = ProtectionPolicy::Create(one);
+  REQUIRE(q.ok());
+  const auto single = q->decide(TimeDelta::Millis(240), 0.02, false, &s);
+  CHECK(single.max_frames == 1);
+  CHECK(fec_packet_count(6, single.fec_rate) == 3);
+  // At 1% one frame needs 3 of 6 (2 leave 0.07% of groups); two frames need 3 of 12 (0.049% a
+  // frame), half the overhead.
+  CHECK(fec_packet_count(6, q->decide(TimeDelta::Millis(240), 0.01, false, &s).fec_rate) == 3);
+  const auto light = p->decide(TimeDelta::Millis(240), 0.01, false, &s);
+  CHECK(light.max_frames == 2);
+  CHECK(fec_packet_count(12, light.fec_rate) == 3);
+  // Frames over 32 packets (12 Mbps at 30 fps: 42) are not judged: max_fec_rate, one frame.
+  StreamFigures big;
+  big.media_rate = DataRate::KilobitsPerSec(12000);
+  const auto huge = p->decide(TimeDelta::Millis(240), 0.02, false, &big);
+  CHECK(huge.fec_rate == 128);
+  CHECK(huge.max_frames == 1);
+  ProtectionPolicy::Config none;
+  none.max_group_frames = 0;
+  CHECK(!ProtectionPolicy::Create(none).ok());
 }
 
 TEST_CASE("protection policy: rules 5 and 6 judge the path by its least RTT when given") {
@@ -185,7 +223,9 @@ TEST_CASE("protection policy: rules 5 and 6 judge the path by its least RTT when
   s.base_rtt = TimeDelta::Millis(60);
   CHECK(fec_packet_count(6, p->decide(TimeDelta::Millis(240), 0.02, false, &s).fec_rate) == 1);  // rule 2 alone
   s.base_rtt = TimeDelta::Millis(200);
-  CHECK(fec_packet_count(6, p->decide(TimeDelta::Millis(240), 0.02, false, &s).fec_rate) == 2);
+  const ProtectionDecision far = p->decide(TimeDelta::Millis(240), 0.02, false, &s);
+  CHECK(far.max_frames == 2);
+  CHECK(fec_packet_count(12, far.fec_rate) == 5);  // rule 6
 }
 
 TEST_CASE("protection policy: FEC once on stays on down to fec_off_loss (rule 7), then goes off") {
