@@ -39,7 +39,7 @@ size_t fec_packet_count(size_t k, uint8_t fec_rate);
 // counts[s] is how many of the patterns of exactly s lost packets, among the group's k media and m
 // FEC packets, leave a media packet lost after iterative recovery (fec_packet_masks(k, m, type));
 // s = 0..kMaxCountedLosses. Cost: every such pattern is decoded, C(k + m, 4) = 35 960 at
-// k + m = 31; groups of more than kMaxFourLossPackets packets count up to three losses only
+// k + m = 32; groups of more than kMaxFourLossPackets packets count up to three losses only
 // (C(96, 3) = 142 880), and their counts[4] is C(k + m, 4) (all taken as lost).
 inline constexpr size_t kMaxCountedLosses = 4;
 inline constexpr size_t kMaxFourLossPackets = 40;
@@ -49,7 +49,7 @@ UnrecoverablePatterns unrecoverable_patterns(size_t k, size_t m, FecMaskType typ
 // The probability that a group of k + m packets, each lost independently with probability `loss`
 // (clamped to [0, 1]), keeps a media packet lost: exact over `counts` (from unrecoverable_patterns
 // for the same k, m), with every pattern of more than kMaxCountedLosses losses taken as lost, so an
-// upper bound by at most P(more than four lost) (2.7e-5 for 18 packets at 2%).
+// upper bound by at most P(more than four lost) (2.2e-5 for 18 packets at 2%).
 double residual_group_loss(size_t k, size_t m, const UnrecoverablePatterns& counts, double loss);
 
 }  // namespace tern::recovery

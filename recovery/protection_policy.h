@@ -46,7 +46,7 @@
 //     ~9 Mbps at 30 fps): past both, max_fec_rate. XOR parity is not an erasure code:
 //     at 2% loss 3 FEC packets for a 5-packet frame (60%) leave one group in 2000 with a packet
 //     lost, where "at most 3 of 8 lost" promised one in 100 000 and the rule, sized by that
-//     promise, left 0-5 freezes of ~300 ms in far-jittery's 30 s calls; 4 for two such frames
+//     promise, left 0-3 freezes of ~300 ms in far-jittery's 30 s calls; 4 for two such frames
 //     (40%) leave 0.018% a frame. A pair's first frame waits for the second frame's FEC when it
 //     lost a packet: one frame interval, against a round trip.
 //  7. Hysteresis: FEC turned on stays on until the loss falls below fec_off_loss (0.5%), when the
@@ -143,8 +143,8 @@ class ProtectionPolicy {
   // size judged afresh costs 0.5-2.5 ms (1.5-8 Mbps), a kept one under 1 us, on the machine of
   // 2026-12-08.
   static constexpr size_t kMaxCachedPatterns = 256;
-  // The largest group rule 6 judges: its first judgement of a group size decodes at most
-  // ~60 000 loss patterns (32 media + 16 FEC packets, up to three losses) a FEC packet count tried.
+  // The largest group rule 6 judges: its first judgement of a (group size, FEC packet count) pair
+  // decodes at most ~100 000 loss patterns (40 packets, up to four losses).
   static constexpr size_t kMaxJudgedGroup = 32;
   const UnrecoverablePatterns& patterns(size_t k, size_t m, FecMaskType type) const;
   Config config_;
