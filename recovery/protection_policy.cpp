@@ -51,8 +51,7 @@ ProtectionPolicy::Residual ProtectionPolicy::residual_rate(const StreamFigures& 
   // judged with the masks themselves. The cheapest length that meets it within max_fec_rate wins
   // (the shorter on a tie); when none does, the one that fails least at max_fec_rate. Groups of
   // more than kMaxJudgedGroup packets are not judged (frames over ~9 Mbps at 30 fps): max_fec_rate.
-  const size_t cap_rate = config_.max_fec_rate;
-  Residual best{static_cast<double>(cap_rate), 1};
+  Residual best{static_cast<double>(config_.max_fec_rate), 1};
   double best_failures = 2.0;  // per frame at max_fec_rate, while no length meets the goal
   bool met = false;
   for (size_t frames = 1; frames <= config_.max_group_frames; ++frames) {
@@ -70,7 +69,7 @@ ProtectionPolicy::Residual ProtectionPolicy::residual_rate(const StreamFigures& 
     }
     // The fewest within the cap, by bisection: more FEC packets fail less (nearly always: the
     // two-class masks beyond 12 packets are not strictly monotone; the answer meets the goal all
-    // the same, and ~5 group sizes are judged instead of up to 24).
+    // the same, and ~5 FEC packet counts are judged instead of up to 24).
     size_t lo = 0, hi = m_cap;  // fails(hi) <= allowed; lo = 0 or fails(lo) > allowed
     while (hi - lo > 1) {
       const size_t mid = (lo + hi) / 2;
@@ -115,7 +114,8 @@ ProtectionDecision ProtectionPolicy::decide(TimeDelta rtt, double loss_fraction,
   d.fec_rate = static_cast<uint8_t>(std::max(1.0, std::round(rate)));
   const double key = std::max(2.0 * d.fec_rate, static_cast<double>(config_.key_min_fec_rate));
   d.key_fec_rate = static_cast<uint8_t>(std::min(255.0, key));
-  // Beside NACK, FEC is there to repair sooner than a round trip: a group closes with its frame.
+  // Beside NACK, FEC is there to repair sooner than a round trip: a group closes with its frame,
+  // or with the next one where rule 6 finds a pair cheaper.
   d.max_frames = loss < 0.05 && !config_.allow_nack ? 3 : group_frames;
   return d;
 }
