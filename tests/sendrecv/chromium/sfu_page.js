@@ -1,9 +1,9 @@
 // Headless Chromium on tern-sfu's live page (tests/sendrecv/tern_sfu_test.cpp): loads PAGE_URL
 // (GET / of a running tern-sfu with a publisher in SESSION, "<worker>/<id>": session ids are per
 // worker and the page keys sessions so), keeps every /stats response the page fetched, waits until
-// the page has plotted at least two bitrate-in points of that session with the latest > 0, and
-// reports the plotted value next to the one the same two /stats responses give (over the time
-// between its worker's two samples).
+// the page has plotted at least two bitrate-in points of that session with the latest > 0 and a
+// frame rate > 0, and reports the plotted value next to the one the same two /stats responses give
+// (over the time between its worker's two samples).
 // Usage: node sfu_page.js RESULT_JSON PAGE_URL SESSION [WAIT_MS]
 // RESULT_JSON: {ok, error, browser, points, plotted, fromStats, t, fps, rtt, polls, noExternal, wallMs}.
 // Exit 0 when the page plotted what was asked within WAIT_MS (default 6000).
@@ -32,10 +32,12 @@ const puppeteer = require('puppeteer-core');
     });
     await page.goto(pageUrl, { waitUntil: 'load', timeout: 10000 });
     const selector = `svg[data-key="${session}"][data-series="bitrateIn"]`;
-    await page.waitForFunction((sel) => {
-      const e = document.querySelector(sel);
-      return e && Number(e.dataset.points) >= 2 && Number(e.dataset.latest) > 0;
-    }, { timeout: waitMs, polling: 50 }, selector);
+    // Its frame rate too: on a loaded machine the first polls can come before the publisher's
+    // first video frame (29 kbps of audio plotted, 0 fps, seen beside three busy loops).
+    await page.waitForFunction((sel, fpsSel) => {
+      const e = document.querySelector(sel), f = document.querySelector(fpsSel);
+      return e && f && Number(e.dataset.points) >= 2 && Number(e.dataset.latest) > 0 && Number(f.dataset.latest) > 0;
+    }, { timeout: waitMs, polling: 50 }, selector, `svg[data-key="${session}"][data-series="fps"]`);
     const read = (series) => page.$eval(`svg[data-key="${session}"][data-series="${series}"]`,
       (e) => ({ latest: e.dataset.latest === undefined ? null : Number(e.dataset.latest), t: Number(e.dataset.t),
         points: Number(e.dataset.points || 0), drawn: e.querySelector('polyline').getAttribute('points').split(' ').length }));
