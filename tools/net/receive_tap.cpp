@@ -43,6 +43,7 @@ ReceiveTap::ReceiveTap(const ReceiveTapConfig& config)
       jitter_buffer_([&] {
         jitterbuffer::VideoJitterBufferConfig c;
         c.codec = config.video.value_or(codecs::CodecType::kVp8);
+        c.timing.min_delay = kRecordingDelay;
         return c;
       }()) {}
 
@@ -224,6 +225,8 @@ Status ReceiveTap::finish(Timestamp now) {
     for (const jitterbuffer::EncodedVideoFrame& frame : jitter_buffer_.process(now + TimeDelta::Seconds(60))) {
       decode(frame, now);
     }
+    // What stays waits for a frame that never completed.
+    counters_.video_frames_unrepaired_at_end = static_cast<int64_t>(jitter_buffer_.frames_held());
   }
   finished_ = true;
   audio_preroll_.clear();

@@ -59,6 +59,9 @@ struct ReceiveTapCounters {
   // Recorded frames (packets) not continuous with the previous one recorded on their track: frames
   // the jitter buffer gave up on, audio packets lost (each hole counts once, however long).
   int64_t gaps = 0;
+  // Whole frames never written because, when the recording ended, a frame before them still missed
+  // a packet (its retransmission had not come: the sender left, or ended the session, first).
+  int64_t video_frames_unrepaired_at_end = 0;
   int width = 0, height = 0;        // the first picture's
 };
 
@@ -69,6 +72,12 @@ ReceiveTapConfig receive_tap_config(const pipeline::EndpointConfig& config, int 
 class ReceiveTap : public transport::Pollable {
  public:
   static constexpr size_t kMaxAudioPreroll = 100;  // 2 s of 20 ms Opus packets
+  // The video jitter buffer holds every frame at least this long: a recording has no latency to
+  // keep, so it waits for retransmissions that come late (a loaded sender or server) rather than
+  // skip their frames: a keyframe that came before the repair would otherwise be written at once
+  // and the frames waiting for it dropped. Frames keep their arrival times in the file; finish()
+  // releases the rest.
+  static constexpr TimeDelta kRecordingDelay = TimeDelta::Millis(500);
   static Result<std::unique_ptr<ReceiveTap>> Create(const ReceiveTapConfig& config);
 
   // One plain RTP packet.

@@ -478,6 +478,7 @@ Status RecvSession::finish() {
                   {"wav_samples_per_channel", outputs_->wav_samples_per_channel()},
                   {"wav_blocks_refused", outputs_->refused_blocks()},
                   {"webm_frames_not_recorded", tap_ ? tap_->counters().frames_not_recorded : 0},
+                  {"webm_frames_unrepaired_at_end", tap_ ? tap_->counters().video_frames_unrepaired_at_end : 0},
                   {"write_errors", write_errors},
                   {"lost_to_write_errors", outputs_->lost_to_write_errors()}};
   if (!result.ok()) j["outputs"]["write_error"] = result.error();

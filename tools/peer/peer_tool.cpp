@@ -158,6 +158,7 @@ class CallRecording {
       const net::ReceiveTapCounters& c = tap_->counters();
       j["videoFrames"] = c.video_frames_assembled;
       j["notRecorded"] = c.frames_not_recorded;
+      j["unrepairedAtEnd"] = c.video_frames_unrepaired_at_end;
       j["width"] = c.width;
       j["height"] = c.height;
     }

@@ -264,6 +264,7 @@ std::string SfuRecorder::annotate_stats(const std::string& stats) const {
     r["writeErrors"] = p.failed ? 1 : 0;
     r["videoFramesAssembled"] = c.video_frames_assembled;
     r["framesNotRecorded"] = c.frames_not_recorded;
+    r["videoFramesUnrepairedAtEnd"] = c.video_frames_unrepaired_at_end;
     r["width"] = c.width;
     r["height"] = c.height;
     if (!p.error.empty()) r["error"] = p.error;
