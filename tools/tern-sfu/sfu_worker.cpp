@@ -237,6 +237,11 @@ uint64_t SfuWorker::post(std::function<void(Timestamp)> job) {
 void SfuWorker::run_jobs(Timestamp now) {
   uint64_t value = 0;
   (void)!::read(event_fd_, &value, sizeof(value));
+  // The datagrams already queued first: a client's request (a DELETE, an ICE restart) follows what
+  // it sent before it. When the loop wakes for both, epoll may list the jobs first; a busy worker
+  // then ended a publisher's session under its last packets (dropped as unauthenticated, missing
+  // from its recording). Bounded as any read.
+  state_->sfu_driver->on_readable(now);
   std::deque<std::pair<uint64_t, std::function<void(Timestamp)>>> jobs;
   {
     std::lock_guard<std::mutex> lock(mutex_);
