@@ -169,7 +169,7 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
                  RtpReceiveFront::Listener& listener) override {
     const bool is_red = packet.payload_type() == red_pt_;
     recovery::UlpfecReceiver::Output out = fec_.on_packet(packet);
-    if (!out.protected_seqs.empty() && fec_loss(front)) fec_loss(front)->on_fec_protects(out.protected_seqs);
+    if (!out.protected_seqs.empty() && fec_loss(front)) fec_loss(front)->on_fec_protects(out.protected_seqs, packet.sequence_number());
     if (is_red && !out.media) {
       ++counters(front).fec_packets_received;
       account(front, packet, retransmitted, now);
@@ -181,7 +181,8 @@ class UlpfecInRed final : public RtpReceiveFront::PayloadStage {
         ++counters(front).keyframe_requests_not_sent;
       }
       // The FEC loss watch (no NACK) sees the gap a FEC packet closes and acts on it.
-      if (fec_loss(front) && fec_loss(front)->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), now)) {
+      if (fec_loss(front) &&
+          fec_loss(front)->on_packet(packet.sequence_number(), packet.timestamp(), packet.marker(), now, /*media=*/false)) {
         want_keyframe(front);
       }
     }

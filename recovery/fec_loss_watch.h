@@ -11,6 +11,11 @@
 // Counting from the frame in which the gap was seen, the third newer frame is the next group's:
 // its group's FEC went out before it (4 frames waited one more frame for nothing: issue 14's
 // fec-only row, 0 -> 8 of 10 runs without a gap over 500 ms with the jitter buffer's 250 ms).
+// Sooner when the group is known to be over: a gap that a received FEC packet named as protected
+// (on_fec_protects()) is lost for good once a media packet numbered after that FEC packet arrives
+// (and `min_wait` has passed). A group's FEC packets follow its last media packet back to back, so
+// by then every one of them has come or is lost, and each that came has been tried. That is the
+// frame after the group, not three.
 //
 // Rate limit: after a report, the missing list is cleared (the keyframe repairs everything before
 // it) and no new report is made until a keyframe arrives (on_keyframe()) or `hold` has passed
@@ -32,7 +37,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <span>
 
 #include "tern/core/seq_num.h"
@@ -61,14 +65,16 @@ class FecLossWatch {
  public:
   explicit FecLossWatch(FecLossWatchConfig config = {}) : config_(config), rtt_(config.initial_rtt) {}
 
-  // A packet of the stream (media, recovered or FEC) with its RTP timestamp. Returns true when a
-  // keyframe should be requested now.
-  bool on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, Timestamp now);
+  // A packet of the stream (media, recovered or FEC: `media` false) with its RTP timestamp. Returns
+  // true when a keyframe should be requested now.
+  bool on_packet(uint16_t seq, uint32_t rtp_timestamp, bool marker, Timestamp now, bool media = true);
   // A complete keyframe starting at `first_seq` arrived: older gaps are moot; reports resume.
   void on_keyframe(uint16_t first_seq);
   void on_rtt(TimeDelta rtt) { rtt_ = rtt; }
-  // A received FEC packet protects these media sequence numbers (confirm_media).
-  void on_fec_protects(std::span<const uint16_t> seqs);
+  // The received FEC packet numbered `fec_seq` protects these media sequence numbers: they are
+  // media (confirm_media), and once a media packet after `fec_seq` arrives, out of FEC's reach.
+  // Called before on_packet() for the FEC packet itself (its gap is seen there).
+  void on_fec_protects(std::span<const uint16_t> seqs, uint16_t fec_seq);
 
   size_t missing() const { return missing_.size(); }
   const FecLossWatchStats& stats() const { return stats_; }
@@ -78,6 +84,7 @@ class FecLossWatch {
     Timestamp seen;
     int64_t frames_at_gap;
     bool media = false;  // known to be media (always, without confirm_media)
+    std::optional<int64_t> fec_seq;  // the newest FEC packet that named it (unwrapped)
   };
   void clear_missing(uint64_t& counter);
 
@@ -91,7 +98,8 @@ class FecLossWatch {
   bool newest_seq_marker_ = true;     // ... and its marker bit
   int64_t frames_ = 0;  // distinct newer RTP timestamps seen
   std::map<int64_t, Gap> missing_;  // unwrapped sequence number -> when its gap was seen
-  std::set<int64_t> confirmed_ahead_;  // named by FEC before their gap was seen (bounded)
+  std::map<int64_t, int64_t> confirmed_ahead_;  // named by FEC before their gap was seen -> that FEC's number (bounded)
+  std::optional<int64_t> newest_media_seq_;  // of the media packets (not FEC) received
   std::optional<Timestamp> hold_until_;
   FecLossWatchStats stats_;
 };

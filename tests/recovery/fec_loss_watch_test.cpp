@@ -96,7 +96,7 @@ TEST_CASE("fec loss watch: with ULPFEC numbering a gap between frames needs FEC 
   feed.seq = static_cast<uint16_t>(feed.seq + 1);
   feed.frames(1, 3);
   const std::array<uint16_t, 2> named{gap, static_cast<uint16_t>(gap + 1)};
-  watch.on_fec_protects(named);
+  watch.on_fec_protects(named, static_cast<uint16_t>(gap + 2));
   feed.frames(4, 3);
   CHECK(feed.requests == 1);
   // Inside a frame (no marker before the gap) no confirmation is needed.
@@ -121,4 +121,54 @@ TEST_CASE("fec loss watch: a jump beyond the list is one loss, bounded") {
   watch.on_keyframe(65530);
   feed.frames(10, 3);
   CHECK(watch.missing() <= 50);
+}
+
+TEST_CASE("fec loss watch: a gap its FEC group could not rebuild is reported at the next frame, not three later") {
+  FecLossWatchConfig c;
+  c.confirm_media = true;
+  FecLossWatch watch(c);
+  Timestamp now = Timestamp::Seconds(1);
+  uint32_t ts = 9000;
+  // Frame: media 100-102 (101 lost), then its group's two FEC packets 103 and 104, which name
+  // 100-102 (ULPFEC numbering: they take the media's sequence numbers).
+  CHECK(!watch.on_packet(100, ts, false, now));
+  CHECK(!watch.on_packet(102, ts, true, now));
+  const std::array<uint16_t, 3> group{100, 101, 102};
+  for (uint16_t fec : {uint16_t{103}, uint16_t{104}}) {
+    watch.on_fec_protects(group, fec);
+    CHECK(!watch.on_packet(fec, ts, false, now, /*media=*/false));
+  }
+  CHECK(watch.missing() == 1);
+  // The next frame's media: the group is over, but min_wait (50 ms, for reordering) is not.
+  now += TimeDelta::Millis(33);
+  ts += 3000;
+  CHECK(!watch.on_packet(105, ts, false, now));
+  CHECK(!watch.on_packet(106, ts, true, now));
+  // The frame after: reported (the three-frame rule alone would wait for a third).
+  now += TimeDelta::Millis(33);
+  ts += 3000;
+  CHECK(watch.on_packet(107, ts, true, now));
+  CHECK(watch.stats().keyframe_requests == 1);
+  CHECK(watch.stats().unrecoverable == 1);
+
+  // Only media closes a group: the group's later FEC packets (past min_wait here) do not, and the
+  // second one rebuilds the packet.
+  watch.on_keyframe(108);
+  now += TimeDelta::Seconds(1);
+  ts += 3000;
+  CHECK(!watch.on_packet(108, ts, false, now));
+  CHECK(!watch.on_packet(110, ts, true, now));  // 109 lost
+  const std::array<uint16_t, 3> group2{108, 109, 110};
+  watch.on_fec_protects(group2, 111);
+  CHECK(!watch.on_packet(111, ts, false, now, /*media=*/false));
+  now += TimeDelta::Millis(60);
+  CHECK(!watch.on_packet(111, ts, false, now, /*media=*/false));  // a duplicate FEC packet: not media
+  watch.on_fec_protects(group2, 112);
+  CHECK(!watch.on_packet(112, ts, false, now, /*media=*/false));
+  CHECK(!watch.on_packet(109, ts, false, now));  // rebuilt by the second FEC packet
+  ts += 3000;
+  CHECK(!watch.on_packet(113, ts, true, now));
+  CHECK(watch.missing() == 0);
+  CHECK(watch.stats().keyframe_requests == 1);
+  CHECK(watch.stats().recovered == 1);
 }
